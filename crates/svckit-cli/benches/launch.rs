@@ -1,0 +1,2 @@
+//! Launch-latency benchmark (written next).
+fn main() {}

@@ -1,0 +1,143 @@
+//! The exit codes of `svckit`, one per kind of outcome, documented in `svckit --help`.
+
+use std::{fmt, io::Write, process::ExitCode};
+
+/// A documented exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success.
+    Ok = 0,
+    /// 1: the operation failed.
+    Failed = 1,
+    /// 2: usage error or bad input.
+    Usage = 2,
+    /// 3: the service (or daemon) is not running / not found.
+    NotFound = 3,
+    /// 4: already running or already installed.
+    AlreadyRunning = 4,
+    /// 5: permission denied.
+    PermissionDenied = 5,
+    /// 6: timed out.
+    TimedOut = 6,
+}
+
+/// The exit-code table for `--help`.
+pub const TABLE: &str = "\
+Exit status:
+  0  success
+  1  the operation failed
+  2  usage error or bad input (unknown user, bad umask, missing program, symlinked pid file, ...)
+  3  not running / service not found
+  4  already running / already installed
+  5  permission denied
+  6  timed out";
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// An error that carries its exit status, for failures the CLI itself detects.
+#[derive(Debug)]
+pub struct Failure {
+    /// The status to exit with.
+    pub exit: Exit,
+    /// The one-line message.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with `exit` and `message`.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Failure {
+        Failure {
+            exit,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Maps an error (anywhere in its chain) to its documented exit status.
+pub fn code_for(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if let Some(failure) = cause.downcast_ref::<Failure>() {
+            return failure.exit;
+        }
+        #[cfg(unix)]
+        if let Some(err) = cause.downcast_ref::<svckit::unix::Error>() {
+            return unix_code(err);
+        }
+        #[cfg(unix)]
+        if let Some(err) = cause.downcast_ref::<svckit::unix::pidfile::PidfileError>() {
+            use svckit::unix::pidfile::PidfileError;
+            return match err {
+                PidfileError::Symlink(_) | PidfileError::NotRegular(_) => Exit::Usage,
+                PidfileError::Locked { .. } => Exit::AlreadyRunning,
+                PidfileError::Io { source, .. } => io_code(source),
+                _ => Exit::Failed,
+            };
+        }
+        if let Some(err) = cause.downcast_ref::<std::io::Error>() {
+            return io_code(err);
+        }
+    }
+    Exit::Failed
+}
+
+#[cfg(unix)]
+fn unix_code(err: &svckit::unix::Error) -> Exit {
+    use svckit::unix::Error;
+    if err.is_bad_input() {
+        return Exit::Usage;
+    }
+    if err.is_permission_denied() {
+        return Exit::PermissionDenied;
+    }
+    match err {
+        Error::AlreadyRunning { .. } => Exit::AlreadyRunning,
+        Error::ReadyTimeout { .. } => Exit::TimedOut,
+        _ => Exit::Failed,
+    }
+}
+
+fn io_code(err: &std::io::Error) -> Exit {
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => Exit::PermissionDenied,
+        std::io::ErrorKind::NotFound => Exit::NotFound,
+        _ => Exit::Failed,
+    }
+}
+
+/// Reports a clap error: help and version on stdout with status 0, anything else as one line
+/// `svckit: error: …` with status 2.
+pub fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            Exit::Ok.into()
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            Exit::Usage.into()
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let line = rendered
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            let line = line.strip_prefix("error: ").unwrap_or(line);
+            let _ = writeln!(std::io::stderr(), "svckit: error: {line}");
+            Exit::Usage.into()
+        }
+    }
+}

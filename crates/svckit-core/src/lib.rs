@@ -1,0 +1,42 @@
+//! The pure model of svckit: service [`State`]s, [`Control`]s and [`Accept`] bits whose numeric
+//! values are the Windows Service Control Manager's own, and validated [`ServiceName`]s.
+//!
+//! This crate owns the vocabulary every other svckit crate speaks. It must not make a single OS
+//! call: everything here is a value that can be built, compared and printed on any platform.
+//!
+//! The numbers are those of `winsvc.h` (`SERVICE_STOPPED` = 1, `SERVICE_CONTROL_STOP` = 1,
+//! `SERVICE_ACCEPT_STOP` = 1, …), so a value crosses the SCM boundary with a plain cast and a Unix
+//! daemon reports the very same states a Windows service does.
+
+mod accept;
+mod control;
+mod name;
+mod state;
+
+pub use accept::Accept;
+pub use control::Control;
+pub use name::{MAX_SERVICE_NAME_LEN, ServiceName};
+pub use state::State;
+
+/// An error from building or converting a model value; the message names the bad input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A service name broke one of the rules documented on [`ServiceName`].
+    #[error("invalid service name {name:?}: {reason}")]
+    InvalidServiceName {
+        /// The rejected name, as given.
+        name: String,
+        /// Which rule it broke.
+        reason: &'static str,
+    },
+    /// A number that is not one of the SCM's `SERVICE_*` state values.
+    #[error("unknown service state value {0}")]
+    UnknownState(u32),
+    /// A number that is not one of the SCM's `SERVICE_CONTROL_*` values nor a user-defined control.
+    #[error("unknown service control value {0:#x}")]
+    UnknownControl(u32),
+    /// A control name that is not one of [`Control`]'s names.
+    #[error("unknown service control {0:?}")]
+    UnknownControlName(String),
+}

@@ -1,0 +1,114 @@
+use std::{fmt, str::FromStr};
+
+use crate::ModelError;
+
+/// The longest service name the SCM accepts (`lpServiceName` of `CreateServiceW`).
+pub const MAX_SERVICE_NAME_LEN: usize = 256;
+
+/// A service name that is valid for every backend svckit drives.
+///
+/// The rules are the SCM's (at most 256 characters, no `/` or `\`) plus what keeps the name safe
+/// as a file name and a command-line word on Unix: not empty, no control characters, not `.` or
+/// `..`, and not starting with `-` (it would read as an option). Spaces are allowed, as the SCM
+/// allows them; backends that cannot hold them escape them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceName(String);
+
+impl ServiceName {
+    /// Checks `name` against the rules above.
+    pub fn new(name: impl Into<String>) -> Result<ServiceName, ModelError> {
+        let name = name.into();
+        let reason = if name.is_empty() {
+            Some("it is empty")
+        } else if name.chars().count() > MAX_SERVICE_NAME_LEN {
+            Some("it is longer than 256 characters")
+        } else if name.contains(['/', '\\']) {
+            Some("it contains a slash or backslash")
+        } else if name.chars().any(char::is_control) {
+            Some("it contains a control character")
+        } else if name == "." || name == ".." {
+            Some("it is a relative directory name")
+        } else if name.starts_with('-') {
+            Some("it starts with '-'")
+        } else if name.trim() != name {
+            Some("it starts or ends with white space")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(ModelError::InvalidServiceName { name, reason }),
+            None => Ok(ServiceName(name)),
+        }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ServiceName {
+    type Err = ModelError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ServiceName::new(text)
+    }
+}
+
+impl AsRef<str> for ServiceName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_and_spaced_names() {
+        for name in ["web", "MemoryStatus", "my service", "a.b-c_d@1", "ü"] {
+            assert_eq!(ServiceName::new(name).unwrap().as_str(), name);
+        }
+        assert!(ServiceName::new("x".repeat(256)).is_ok());
+    }
+
+    #[test]
+    fn rejects_names_with_the_rule_broken() {
+        let cases = [
+            ("", "it is empty"),
+            ("a/b", "it contains a slash or backslash"),
+            ("a\\b", "it contains a slash or backslash"),
+            ("a\nb", "it contains a control character"),
+            ("..", "it is a relative directory name"),
+            ("-rf", "it starts with '-'"),
+            (" web", "it starts or ends with white space"),
+        ];
+        for (name, reason) in cases {
+            let err = ServiceName::new(name).unwrap_err();
+            assert_eq!(
+                err,
+                ModelError::InvalidServiceName {
+                    name: name.into(),
+                    reason
+                }
+            );
+        }
+        let long = ServiceName::new("x".repeat(257)).unwrap_err();
+        assert!(long.to_string().contains("longer than 256"), "{long}");
+    }
+
+    #[test]
+    fn error_message_names_the_input() {
+        let err = ServiceName::new("a/b").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid service name \"a/b\": it contains a slash or backslash"
+        );
+    }
+}

@@ -1,0 +1,962 @@
+//! Daemonization as daemon(7) describes it, every step, in order, with failures reported to the
+//! launching process.
+//!
+//! The launcher (the process the user ran) performs steps 1 to 6 on itself, then waits on the
+//! readiness pipe; the daemon performs 7 to 15 and reports its pid, then "ready" or the step
+//! that failed with its errno. The launcher returns only once the daemon is ready, so a shell
+//! script that runs it learns from the exit status whether the daemon really started.
+
+use std::{
+    env,
+    ffi::{CString, OsStr, OsString},
+    fs::{File, OpenOptions},
+    io::{self, Read},
+    os::{
+        fd::{AsFd, AsRawFd, OwnedFd},
+        unix::{ffi::OsStrExt, fs::OpenOptionsExt, fs::PermissionsExt},
+    },
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use nix::{
+    errno::Errno,
+    fcntl::{FcntlArg, FdFlag, OFlag, fcntl},
+    poll::{PollFd, PollFlags, PollTimeout, poll},
+    sys::{
+        signal::{SigSet, SigmaskHow, Signal, sigprocmask},
+        stat::{Mode, umask},
+        wait::waitpid,
+    },
+    unistd::{self, ForkResult, Pid},
+};
+
+use crate::{
+    environment,
+    error::{Error, Step},
+    pidfile::{Pidfile, PidfileError},
+    privileges::{self, Credentials},
+    process,
+    report::{Failure, Record},
+    sys::{self, SingleThreaded},
+};
+
+/// The environment variable that tells an exec'd program which fd to write its readiness
+/// newline to (with [`Daemonize::wait_ready`]).
+pub const READY_FD_ENV: &str = "SVCKIT_READY_FD";
+
+/// How long a daemon that failed to become ready gets between SIGTERM and SIGKILL.
+const FAILED_START_GRACE: Duration = Duration::from_secs(2);
+
+/// A daemon to be: the settings of daemon(7)'s steps, applied by [`Daemonize::start`] (this
+/// program becomes the daemon) or [`Daemonize::exec`] (another program becomes the daemon).
+///
+/// The defaults are daemon(7)'s: every inherited fd but 0-2 closed, signal handlers and mask
+/// reset, the environment reduced to [`environment::KEPT_BY_DEFAULT`], two forks, stdio on
+/// `/dev/null`, umask 022, cwd `/`.
+///
+/// ```no_run
+/// use svckit_unix::{Daemonize, Forked};
+///
+/// match Daemonize::new().pidfile("/run/mydaemon.pid").start()? {
+///     Forked::Launcher(daemon) => println!("started as PID {}", daemon.pid),
+///     Forked::Daemon(mut daemon) => {
+///         // ... open sockets, load configuration ...
+///         daemon.ready()?;
+///         // ... serve ...
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a Daemonize does nothing until start() or exec() is called"]
+pub struct Daemonize {
+    pidfile: Option<PathBuf>,
+    chdir: Option<PathBuf>,
+    umask: Option<u32>,
+    user: Option<String>,
+    group: Option<String>,
+    stdio: Stdio,
+    keep_env: Vec<OsString>,
+    set_env: Vec<(OsString, OsString)>,
+    sanitize_env: bool,
+    close_fds: bool,
+    single_fork: bool,
+    reap_children: bool,
+    wait_ready: bool,
+    ready_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+enum Stdio {
+    Inherit,
+    Redirect {
+        stdout: Option<PathBuf>,
+        stderr: Option<PathBuf>,
+    },
+}
+
+/// The two sides of a successful [`Daemonize::start`].
+#[derive(Debug)]
+pub enum Forked {
+    /// This is the launcher; the daemon is running and has reported ready. The launcher should
+    /// report and exit.
+    Launcher(Launched),
+    /// This is the daemon. Call [`Daemon::ready`] once it can serve.
+    Daemon(Daemon),
+}
+
+/// What the launcher knows of a daemon that reported ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launched {
+    /// The daemon's pid.
+    pub pid: Pid,
+    /// The PID file holding that pid, if one was asked for.
+    pub pidfile: Option<PathBuf>,
+}
+
+/// The daemon side of [`Daemonize::start`]: holds the PID file lock and the readiness pipe.
+#[derive(Debug)]
+pub struct Daemon {
+    report: Option<File>,
+    pidfile: Option<Pidfile>,
+}
+
+impl Daemon {
+    /// Tells the launcher that the daemon is ready (daemon(7) step 14): the launcher returns
+    /// [`Forked::Launcher`] and exits. Later calls do nothing.
+    pub fn ready(&mut self) -> io::Result<()> {
+        match self.report.take() {
+            Some(mut pipe) => Record::Ready.send(&mut pipe),
+            None => Ok(()),
+        }
+    }
+
+    /// The PID file this daemon holds locked, if any. It is removed when the `Daemon` is dropped.
+    pub fn pidfile(&self) -> Option<&Path> {
+        self.pidfile.as_ref().map(Pidfile::path)
+    }
+}
+
+impl Default for Daemonize {
+    fn default() -> Self {
+        Daemonize {
+            pidfile: None,
+            chdir: Some(PathBuf::from("/")),
+            umask: Some(0o022),
+            user: None,
+            group: None,
+            stdio: Stdio::Redirect {
+                stdout: None,
+                stderr: None,
+            },
+            keep_env: Vec::new(),
+            set_env: Vec::new(),
+            sanitize_env: true,
+            close_fds: true,
+            single_fork: false,
+            reap_children: false,
+            wait_ready: false,
+            ready_timeout: None,
+        }
+    }
+}
+
+impl Daemonize {
+    /// daemon(7)'s defaults; see the type's documentation.
+    pub fn new() -> Daemonize {
+        Daemonize::default()
+    }
+
+    /// Creates, locks (flock(2), for the daemon's whole life) and writes a PID file. A locked
+    /// file means the daemon is already running: the start is refused with
+    /// [`Error::AlreadyRunning`].
+    pub fn pidfile(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pidfile = Some(path.into());
+        self
+    }
+
+    /// The directory the daemon changes to (default `/`, so it pins no mount point).
+    pub fn chdir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.chdir = Some(dir.into());
+        self
+    }
+
+    /// Keeps the launcher's working directory.
+    pub fn no_chdir(mut self) -> Self {
+        self.chdir = None;
+        self
+    }
+
+    /// The daemon's umask (default 022). Values above 0777 are rejected by `start`/`exec`.
+    pub fn umask(mut self, mask: u32) -> Self {
+        self.umask = Some(mask);
+        self
+    }
+
+    /// Keeps the launcher's umask.
+    pub fn keep_umask(mut self) -> Self {
+        self.umask = None;
+        self
+    }
+
+    /// Switches to this user (name or uid), with its groups, after the PID file is written.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Switches to this group (name or gid); without [`Daemonize::user`] only the group changes.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+
+    /// Appends the daemon's stdout to this file (created 0644) instead of `/dev/null`.
+    pub fn stdout(mut self, path: impl Into<PathBuf>) -> Self {
+        if let Stdio::Redirect { stdout, .. } = &mut self.stdio {
+            *stdout = Some(path.into());
+        }
+        self
+    }
+
+    /// Appends the daemon's stderr to this file (created 0644) instead of `/dev/null`.
+    pub fn stderr(mut self, path: impl Into<PathBuf>) -> Self {
+        if let Stdio::Redirect { stderr, .. } = &mut self.stdio {
+            *stderr = Some(path.into());
+        }
+        self
+    }
+
+    /// Leaves fds 0-2 as they are (the `noclose` of daemon(3)).
+    pub fn inherit_stdio(mut self) -> Self {
+        self.stdio = Stdio::Inherit;
+        self
+    }
+
+    /// Keeps this variable of the launcher's environment, beside the default list.
+    pub fn keep_env(mut self, name: impl Into<OsString>) -> Self {
+        self.keep_env.push(name.into());
+        self
+    }
+
+    /// Sets a variable in the daemon's environment.
+    pub fn env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.set_env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Keeps the whole environment as it is (no step 4).
+    pub fn keep_environment(mut self) -> Self {
+        self.sanitize_env = false;
+        self
+    }
+
+    /// Keeps inherited file descriptors open (no step 1), for code that opened what it needs
+    /// (a listening socket) before daemonizing.
+    pub fn keep_fds(mut self) -> Self {
+        self.close_fds = false;
+        self
+    }
+
+    /// The textbook's single fork: setsid, no second fork. The daemon is then a session leader
+    /// and could acquire a controlling terminal by opening one.
+    pub fn single_fork(mut self, single: bool) -> Self {
+        self.single_fork = single;
+        self
+    }
+
+    /// For [`Daemonize::start`] only: sets SIGCHLD to SIG_IGN in the daemon, so the kernel reaps
+    /// the worker processes it forks and none becomes a zombie. Never applied by
+    /// [`Daemonize::exec`]: an exec'd program's own waitpid calls would fail with ECHILD.
+    pub fn reap_children(mut self, reap: bool) -> Self {
+        self.reap_children = reap;
+        self
+    }
+
+    /// For [`Daemonize::exec`] only: the daemon is ready not when exec succeeds but when the
+    /// program writes a newline to the fd named in `SVCKIT_READY_FD` and closes it.
+    pub fn wait_ready(mut self, wait: bool) -> Self {
+        self.wait_ready = wait;
+        self
+    }
+
+    /// How long the launcher waits for the daemon to be ready; past it the daemon is stopped
+    /// (SIGTERM, then SIGKILL) and [`Error::ReadyTimeout`] returned. Default: no limit.
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = Some(timeout);
+        self
+    }
+
+    /// Daemonizes this program. Returns [`Forked::Launcher`] in the launching process once the
+    /// daemon called [`Daemon::ready`], and [`Forked::Daemon`] in the daemon. Errors are
+    /// returned in the launcher only: a daemon whose step fails reports it and exits.
+    ///
+    /// The process must be single-threaded ([`Error::MultiThreaded`] otherwise). Step 1 closes
+    /// every fd above 2, including those owned by Rust values: daemonize before opening anything
+    /// you keep, or use [`Daemonize::keep_fds`].
+    pub fn start(self) -> Result<Forked, Error> {
+        let plan = self.plan(None)?;
+        match self.run(&plan)? {
+            Side::Launcher(launched) => Ok(Forked::Launcher(launched)),
+            Side::Daemon(daemon) => Ok(Forked::Daemon(daemon)),
+        }
+    }
+
+    /// Runs `program` with `args` as a daemon. Returns the daemon's pid once the program has
+    /// been exec'd (a close-on-exec pipe reports a failed exec), or, with
+    /// [`Daemonize::wait_ready`], once it wrote its readiness newline.
+    ///
+    /// `program` without a `/` is looked up in the daemon's `PATH`.
+    pub fn exec(
+        self,
+        program: impl AsRef<OsStr>,
+        args: impl IntoIterator<Item = impl AsRef<OsStr>>,
+    ) -> Result<Launched, Error> {
+        let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let plan = self.plan(Some((program.as_ref(), &args)))?;
+        match self.run(&plan)? {
+            Side::Launcher(launched) => Ok(launched),
+            Side::Daemon(_) => unreachable!("the exec'ing daemon never returns"),
+        }
+    }
+
+    /// Checks and resolves every setting before anything is changed, so bad input fails with
+    /// nothing done and nothing left behind.
+    fn plan(&self, exec: Option<(&OsStr, &[OsString])>) -> Result<Plan, Error> {
+        let proof = SingleThreaded::check().map_err(|threads| Error::MultiThreaded { threads })?;
+        if let Some(mask) = self.umask.filter(|mask| *mask > 0o777) {
+            return Err(Error::InvalidSetting {
+                setting: "umask",
+                reason: format!("{mask:o} is not a mode between 000 and 777"),
+            });
+        }
+        for (key, value) in &self.set_env {
+            let key_bytes = key.as_bytes();
+            if key_bytes.is_empty() || key_bytes.contains(&b'=') || key_bytes.contains(&0) {
+                return Err(Error::InvalidSetting {
+                    setting: "environment variable",
+                    reason: format!("{key:?} is not a valid variable name"),
+                });
+            }
+            if value.as_bytes().contains(&0) {
+                return Err(Error::InvalidSetting {
+                    setting: "environment variable",
+                    reason: format!("the value of {key:?} contains a NUL byte"),
+                });
+            }
+        }
+        let credentials = Credentials::resolve(self.user.as_deref(), self.group.as_deref())?;
+        let env = if self.sanitize_env {
+            environment::sanitized(
+                env::vars_os(),
+                &self.keep_env,
+                &self.set_env,
+                credentials.as_ref(),
+            )
+        } else {
+            let mut vars: Vec<_> = env::vars_os().collect();
+            vars.extend(self.set_env.iter().cloned());
+            vars
+        };
+        let cwd = env::current_dir().map_err(|source| Error::Os {
+            step: Step::Chdir,
+            context: "getcwd".into(),
+            source,
+        })?;
+        let absolute = |path: &Path| cwd.join(path);
+        let stdio = match &self.stdio {
+            Stdio::Inherit => None,
+            Stdio::Redirect { stdout, stderr } => Some((
+                stdout.as_deref().map(absolute),
+                stderr.as_deref().map(absolute),
+            )),
+        };
+        let exec = exec
+            .map(|(program, args)| ExecPlan::new(program, args, &env, &cwd, self.wait_ready))
+            .transpose()?;
+        Ok(Plan {
+            proof,
+            pidfile: self.pidfile.as_deref().map(absolute),
+            chdir: self.chdir.as_deref().map(absolute),
+            stdio,
+            credentials,
+            env,
+            exec,
+        })
+    }
+
+    fn run(&self, plan: &Plan) -> Result<Side, Error> {
+        let launcher_error = |step: Step, context: &str| {
+            let context = context.to_owned();
+            move |source: io::Error| Error::Os {
+                step,
+                context,
+                source,
+            }
+        };
+        // Step 1: close every inherited fd but stdio.
+        if self.close_fds {
+            sys::close_fds_from(3).map_err(launcher_error(Step::CloseFds, "close_range"))?;
+        }
+        // Step 2: every signal back to its default disposition (an ignored SIGHUP or SIGPIPE
+        // inherited from the shell must not reach the daemon).
+        sys::reset_signal_dispositions();
+        // Step 3: an empty signal mask.
+        sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+            .map_err(|errno| launcher_error(Step::ResetSignalMask, "sigprocmask")(errno.into()))?;
+        // Step 4: the sanitized environment.
+        if self.sanitize_env {
+            sys::replace_environment(&plan.proof, &plan.env);
+        }
+        // Step 5: the readiness pipe (close-on-exec: EOF tells the launcher exec succeeded),
+        // and for --wait-ready the program's own readiness pipe.
+        let pipe = || {
+            unistd::pipe2(OFlag::O_CLOEXEC)
+                .map_err(|errno| launcher_error(Step::CreatePipe, "pipe2")(errno.into()))
+        };
+        let (report_read, report_write) = pipe()?;
+        let ready_pipe = match &plan.exec {
+            Some(exec) if exec.wait_ready => Some(pipe()?),
+            _ => None,
+        };
+        // Step 6: fork.
+        let fork = sys::fork(&plan.proof)
+            .map_err(|errno| launcher_error(Step::Fork, "fork")(errno.into()))?;
+        match fork {
+            ForkResult::Parent { child } => {
+                drop(report_write);
+                let ready_read = ready_pipe.map(|(read, write)| {
+                    drop(write);
+                    read
+                });
+                self.wait_for_daemon(plan, child, File::from(report_read), ready_read)
+                    .map(Side::Launcher)
+            }
+            ForkResult::Child => {
+                drop(report_read);
+                let ready_write = ready_pipe.map(|(read, write)| {
+                    drop(read);
+                    write
+                });
+                let mut report = File::from(report_write);
+                match self.become_daemon(plan, &mut report, ready_write) {
+                    Ok(pidfile) => Ok(Side::Daemon(Daemon {
+                        report: Some(report),
+                        pidfile,
+                    })),
+                    Err(failure) => {
+                        let _ = Record::Failed(failure).send(&mut report);
+                        sys::exit_now(1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Steps 7 to 13 (and 15 for exec), in the forked child. Returns only in the daemon of
+    /// `start`; `exec` replaces the process or fails.
+    fn become_daemon(
+        &self,
+        plan: &Plan,
+        report: &mut File,
+        ready_write: Option<OwnedFd>,
+    ) -> Result<Option<Pidfile>, Failure> {
+        let os = |step: Step, detail: u8| {
+            move |errno: Errno| Failure::Os {
+                step,
+                detail,
+                errno: errno as i32,
+            }
+        };
+        let io_os = |step: Step, detail: u8| {
+            move |err: io::Error| Failure::Os {
+                step,
+                detail,
+                errno: err.raw_os_error().unwrap_or(0),
+            }
+        };
+        // Step 7: a new session, without the launcher's controlling terminal.
+        unistd::setsid().map_err(os(Step::Setsid, 0))?;
+        // Step 8: fork again; the session leader exits, so the daemon can never acquire a
+        // terminal.
+        if !self.single_fork {
+            match sys::fork(&plan.proof).map_err(os(Step::SecondFork, 0))? {
+                ForkResult::Parent { .. } => sys::exit_now(0),
+                ForkResult::Child => {}
+            }
+            // Lead a process group of its own (in the new session; still not a session
+            // leader), so stopping the daemon can signal it and every worker it forks at once.
+            unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(os(Step::SecondFork, 0))?;
+        }
+        let pid = unistd::getpid();
+        Record::Pid(pid.as_raw())
+            .send(report)
+            .map_err(io_os(Step::ReportReady, 0))?;
+        // Step 9: stdio to /dev/null or the log files.
+        if let Some((stdout, stderr)) = &plan.stdio {
+            let null = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(io_os(Step::RedirectStdio, DETAIL_DEVNULL))?;
+            let log = |path: &Option<PathBuf>, detail: u8| -> Result<Option<File>, Failure> {
+                path.as_ref()
+                    .map(|path| {
+                        OpenOptions::new()
+                            .append(true)
+                            .create(true)
+                            .mode(0o644)
+                            .open(path)
+                            .map_err(io_os(Step::RedirectStdio, detail))
+                    })
+                    .transpose()
+            };
+            let out = log(stdout, DETAIL_STDOUT)?;
+            let err = log(stderr, DETAIL_STDERR)?;
+            unistd::dup2_stdin(&null).map_err(os(Step::RedirectStdio, DETAIL_DEVNULL))?;
+            unistd::dup2_stdout(out.as_ref().map_or(null.as_fd(), AsFd::as_fd))
+                .map_err(os(Step::RedirectStdio, DETAIL_STDOUT))?;
+            unistd::dup2_stderr(err.as_ref().map_or(null.as_fd(), AsFd::as_fd))
+                .map_err(os(Step::RedirectStdio, DETAIL_STDERR))?;
+        }
+        // Step 10: umask.
+        if let Some(mask) = self.umask {
+            umask(Mode::from_bits_truncate(mask));
+        }
+        // Step 11: chdir.
+        if let Some(dir) = &plan.chdir {
+            unistd::chdir(dir).map_err(os(Step::Chdir, 0))?;
+        }
+        // Step 12: the PID file, locked before it is written, written before the launcher
+        // returns.
+        let mut pidfile = plan
+            .pidfile
+            .as_ref()
+            .map(|path| {
+                let mut pidfile = Pidfile::acquire(path).map_err(pidfile_failure)?;
+                pidfile.write_pid(pid.as_raw()).map_err(pidfile_failure)?;
+                Ok(pidfile)
+            })
+            .transpose()?;
+        // Step 13: drop privileges, verified.
+        if let Some(credentials) = &plan.credentials {
+            credentials.apply()?;
+        }
+        let Some(exec) = &plan.exec else {
+            // Rust programs run with SIGPIPE ignored (std sets it at startup): the daemon keeps
+            // running Rust code, so it keeps that convention rather than die on a closed socket.
+            sys::ignore_signal(Signal::SIGPIPE).map_err(os(Step::ResetSignalHandlers, 0))?;
+            if self.reap_children {
+                sys::ignore_signal(Signal::SIGCHLD).map_err(os(Step::ResetSignalHandlers, 0))?;
+            }
+            return Ok(pidfile);
+        };
+        // Step 15: exec. The lock and the readiness fd must survive it; the report pipe must not.
+        if let Some(pidfile) = &mut pidfile {
+            clear_cloexec(pidfile.file()).map_err(os(Step::Exec, 0))?;
+            pidfile.keep_on_drop();
+        }
+        let mut envp = exec.envp.clone();
+        if let Some(ready) = &ready_write {
+            clear_cloexec(ready).map_err(os(Step::Exec, 0))?;
+            envp.push(cstring(
+                format!("{READY_FD_ENV}={}", ready.as_raw_fd()).as_bytes(),
+            ));
+        }
+        let errno = match unistd::execve(&exec.path, &exec.argv, &envp) {
+            Err(errno) => errno,
+            Ok(never) => match never {},
+        };
+        // Keep the lock until the launcher has read the failure, then let the file go.
+        std::mem::forget(pidfile);
+        Err(os(Step::Exec, 0)(errno))
+    }
+
+    fn wait_for_daemon(
+        &self,
+        plan: &Plan,
+        child: Pid,
+        mut report: File,
+        ready: Option<OwnedFd>,
+    ) -> Result<Launched, Error> {
+        let deadline = self.ready_timeout.map(|timeout| Instant::now() + timeout);
+        if !self.single_fork {
+            // The first child exits right after the second fork (or after a failed setsid).
+            let _ = waitpid(child, None);
+        }
+        let mut pid = None;
+        let mut failure = None;
+        let mut ready_reported = false;
+        loop {
+            if !readable_before(&report, deadline) {
+                return Err(self.abandon(
+                    plan,
+                    pid,
+                    Error::ReadyTimeout {
+                        timeout: self.ready_timeout.unwrap_or_default(),
+                    },
+                ));
+            }
+            match Record::receive(&mut report) {
+                Ok(Some(Record::Pid(daemon))) => pid = Some(Pid::from_raw(daemon)),
+                Ok(Some(Record::Ready)) => {
+                    ready_reported = true;
+                    break;
+                }
+                Ok(Some(Record::Failed(f))) => failure = Some(f),
+                Ok(None) => break,
+                Err(source) => {
+                    let err = Error::Os {
+                        step: Step::ReportReady,
+                        context: "read the readiness pipe".into(),
+                        source,
+                    };
+                    return Err(self.abandon(plan, pid, err));
+                }
+            }
+        }
+        if let Some(failure) = failure {
+            if self.single_fork {
+                let _ = waitpid(child, None);
+            }
+            remove_own_pidfile(plan, pid);
+            return Err(plan.error_for(failure));
+        }
+        let Some(pid) = pid else {
+            return Err(Error::ExitedBeforeReady { pid: None });
+        };
+        let launched = Launched {
+            pid,
+            pidfile: plan.pidfile.clone(),
+        };
+        if ready_reported {
+            return Ok(launched);
+        }
+        if plan.exec.is_none() {
+            // EOF without "ready": the daemon dropped its handle or died.
+            return Err(self.abandon(
+                plan,
+                Some(pid),
+                Error::ExitedBeforeReady {
+                    pid: Some(pid.as_raw()),
+                },
+            ));
+        }
+        // EOF with no failure: the exec succeeded.
+        let Some(ready) = ready else {
+            return Ok(launched);
+        };
+        match wait_ready_line(File::from(ready), deadline) {
+            ReadyLine::Ready => Ok(launched),
+            ReadyLine::Closed => Err(self.abandon(plan, Some(pid), Error::NotReady)),
+            ReadyLine::TimedOut => Err(self.abandon(
+                plan,
+                Some(pid),
+                Error::ReadyTimeout {
+                    timeout: self.ready_timeout.unwrap_or_default(),
+                },
+            )),
+        }
+    }
+
+    /// A daemon that will not become ready is stopped and its PID file removed, so a failed
+    /// start leaves nothing behind.
+    fn abandon(&self, plan: &Plan, pid: Option<Pid>, error: Error) -> Error {
+        if let Some(pid) = pid {
+            process::terminate(pid, FAILED_START_GRACE);
+        }
+        remove_own_pidfile(plan, pid);
+        error
+    }
+}
+
+/// daemon(3): detaches the calling program from its terminal and session and returns in the
+/// daemon; the launching process exits 0 once the daemon is set up, as daemon(3)'s parent does.
+///
+/// Unlike glibc's daemon(3) it forks twice (the daemon can never reacquire a terminal), resets
+/// signal handlers and the signal mask, and refuses a multi-threaded process. Like daemon(3)
+/// it keeps open fds, the environment and the umask. `nochdir` keeps the working directory
+/// (else `/`); `noclose` keeps fds 0-2 (else `/dev/null`).
+///
+/// ```no_run
+/// svckit_unix::daemon(false, false)?;
+/// // Now running as a daemon.
+/// # Ok::<(), svckit_unix::Error>(())
+/// ```
+pub fn daemon(nochdir: bool, noclose: bool) -> Result<(), Error> {
+    let mut builder = Daemonize::new().keep_fds().keep_environment().keep_umask();
+    if nochdir {
+        builder = builder.no_chdir();
+    }
+    if noclose {
+        builder = builder.inherit_stdio();
+    }
+    match builder.start()? {
+        Forked::Launcher(_) => sys::exit_now(0),
+        Forked::Daemon(mut daemon) => {
+            daemon.ready().map_err(|source| Error::Os {
+                step: Step::ReportReady,
+                context: "write the readiness pipe".into(),
+                source,
+            })?;
+            Ok(())
+        }
+    }
+}
+
+enum Side {
+    Launcher(Launched),
+    Daemon(Daemon),
+}
+
+/// Everything resolved before the first step: absolute paths, credentials, environment, the
+/// exec'd program.
+struct Plan {
+    proof: SingleThreaded,
+    pidfile: Option<PathBuf>,
+    chdir: Option<PathBuf>,
+    stdio: Option<(Option<PathBuf>, Option<PathBuf>)>,
+    credentials: Option<Credentials>,
+    env: Vec<(OsString, OsString)>,
+    exec: Option<ExecPlan>,
+}
+
+struct ExecPlan {
+    path: CString,
+    display: String,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    wait_ready: bool,
+}
+
+const DETAIL_DEVNULL: u8 = 0;
+const DETAIL_STDOUT: u8 = 1;
+const DETAIL_STDERR: u8 = 2;
+const DETAIL_PIDFILE_OPEN: u8 = 0;
+const DETAIL_PIDFILE_LOCK: u8 = 1;
+const DETAIL_PIDFILE_WRITE: u8 = 2;
+
+fn pidfile_failure(err: PidfileError) -> Failure {
+    let errno = |source: &io::Error| source.raw_os_error().unwrap_or(0);
+    match err {
+        PidfileError::Symlink(_) => Failure::Os {
+            step: Step::PidFile,
+            detail: DETAIL_PIDFILE_OPEN,
+            errno: nix::libc::ELOOP,
+        },
+        PidfileError::NotRegular(_) => Failure::PidfileNotRegular,
+        PidfileError::Locked { pid, .. } => Failure::AlreadyRunning { pid },
+        PidfileError::Io { action, source, .. } => Failure::Os {
+            step: Step::PidFile,
+            detail: match action {
+                "lock" => DETAIL_PIDFILE_LOCK,
+                "write" => DETAIL_PIDFILE_WRITE,
+                _ => DETAIL_PIDFILE_OPEN,
+            },
+            errno: errno(&source),
+        },
+    }
+}
+
+impl Plan {
+    /// Turns a failure reported by the daemon into an error that names what failed.
+    fn error_for(&self, failure: Failure) -> Error {
+        let pidfile = || self.pidfile.clone().unwrap_or_default();
+        let show =
+            |path: Option<&PathBuf>| path.map(|p| p.display().to_string()).unwrap_or_default();
+        match failure {
+            Failure::AlreadyRunning { pid } => Error::AlreadyRunning {
+                pid,
+                path: pidfile(),
+            },
+            Failure::PidfileNotRegular => Error::PidfileNotRegular(pidfile()),
+            Failure::PrivilegesRegainable { uid } => Error::PrivilegesRegainable { uid },
+            Failure::Os {
+                step: Step::PidFile,
+                errno: nix::libc::ELOOP,
+                ..
+            } => Error::PidfileSymlink(pidfile()),
+            Failure::Os {
+                step,
+                detail,
+                errno,
+            } => {
+                let context = match step {
+                    Step::RedirectStdio => match (detail, &self.stdio) {
+                        (DETAIL_STDOUT, Some((Some(out), _))) => format!("open {}", out.display()),
+                        (DETAIL_STDERR, Some((_, Some(err)))) => format!("open {}", err.display()),
+                        _ => "open /dev/null".into(),
+                    },
+                    Step::Chdir => format!("chdir to {}", show(self.chdir.as_ref())),
+                    Step::PidFile => {
+                        let action = match detail {
+                            DETAIL_PIDFILE_LOCK => "lock",
+                            DETAIL_PIDFILE_WRITE => "write",
+                            _ => "open",
+                        };
+                        format!("{action} {}", show(self.pidfile.as_ref()))
+                    }
+                    Step::DropPrivileges => {
+                        let call = match detail {
+                            privileges::DETAIL_SETGROUPS => "setgroups",
+                            privileges::DETAIL_SETGID => "setgid",
+                            _ => "setuid",
+                        };
+                        let target = self
+                            .credentials
+                            .as_ref()
+                            .and_then(|c| c.user.as_ref().map(|u| u.name.clone()))
+                            .unwrap_or_else(|| "the group".into());
+                        format!("{call} for {target}")
+                    }
+                    Step::Exec => format!(
+                        "exec {}",
+                        self.exec.as_ref().map(|e| e.display.as_str()).unwrap_or("")
+                    ),
+                    other => other.name().to_owned(),
+                };
+                Error::Os {
+                    step,
+                    context,
+                    source: io::Error::from_raw_os_error(errno),
+                }
+            }
+        }
+    }
+}
+
+impl ExecPlan {
+    fn new(
+        program: &OsStr,
+        args: &[OsString],
+        env: &[(OsString, OsString)],
+        cwd: &Path,
+        wait_ready: bool,
+    ) -> Result<ExecPlan, Error> {
+        let display = program.to_string_lossy().into_owned();
+        let not_found = |reason: &str| Error::ProgramNotFound {
+            program: display.clone(),
+            reason: reason.to_owned(),
+        };
+        if program.is_empty() {
+            return Err(not_found("is empty"));
+        }
+        let path = if program.as_bytes().contains(&b'/') {
+            let path = cwd.join(program);
+            check_executable(&path).map_err(not_found)?;
+            path
+        } else {
+            let search = env
+                .iter()
+                .find(|(key, _)| key == "PATH")
+                .map(|(_, value)| value.clone())
+                .unwrap_or_else(|| environment::DEFAULT_PATH.into());
+            env::split_paths(&search)
+                .map(|dir| cwd.join(dir).join(program))
+                .find(|candidate| check_executable(candidate).is_ok())
+                .ok_or_else(|| not_found("not found in PATH"))?
+        };
+        let nul = |what: &str| Error::InvalidSetting {
+            setting: "argument",
+            reason: format!("{what} contains a NUL byte"),
+        };
+        let mut argv = vec![CString::new(program.as_bytes()).map_err(|_| nul("the program"))?];
+        for arg in args {
+            argv.push(CString::new(arg.as_bytes()).map_err(|_| nul("an argument"))?);
+        }
+        let envp = env
+            .iter()
+            .map(|(key, value)| {
+                let mut pair = key.as_bytes().to_vec();
+                pair.push(b'=');
+                pair.extend_from_slice(value.as_bytes());
+                CString::new(pair).map_err(|_| nul("an environment variable"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ExecPlan {
+            path: CString::new(path.as_os_str().as_bytes()).map_err(|_| nul("the program path"))?,
+            display: path.display().to_string(),
+            argv,
+            envp,
+            wait_ready,
+        })
+    }
+}
+
+fn check_executable(path: &Path) -> Result<(), &'static str> {
+    let metadata = path.metadata().map_err(|_| "does not exist")?;
+    if !metadata.is_file() {
+        return Err("is not a regular file");
+    }
+    if metadata.permissions().mode() & 0o111 == 0 {
+        return Err("is not executable");
+    }
+    Ok(())
+}
+
+fn cstring(bytes: &[u8]) -> CString {
+    CString::new(bytes).expect("svckit's own strings hold no NUL")
+}
+
+/// Lets `fd` survive exec.
+fn clear_cloexec(fd: impl AsFd) -> Result<(), Errno> {
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map(drop)
+}
+
+fn readable_before(file: &File, deadline: Option<Instant>) -> bool {
+    let Some(deadline) = deadline else {
+        return true;
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return true,
+        }
+    }
+}
+
+enum ReadyLine {
+    Ready,
+    Closed,
+    TimedOut,
+}
+
+/// Reads the program's readiness fd until a newline (ready), end of file (it closed the fd or
+/// died without one) or the deadline.
+fn wait_ready_line(mut pipe: File, deadline: Option<Instant>) -> ReadyLine {
+    let mut buf = [0u8; 256];
+    loop {
+        if !readable_before(&pipe, deadline) {
+            return ReadyLine::TimedOut;
+        }
+        match pipe.read(&mut buf) {
+            Ok(0) => return ReadyLine::Closed,
+            Ok(n) if buf[..n].contains(&b'\n') => return ReadyLine::Ready,
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return ReadyLine::Closed,
+        }
+    }
+}
+
+/// Removes the PID file if it still names the daemon that failed (never another instance's).
+fn remove_own_pidfile(plan: &Plan, pid: Option<Pid>) {
+    let (Some(path), Some(pid)) = (&plan.pidfile, pid) else {
+        return;
+    };
+    let names_it = std::fs::read_to_string(path)
+        .map(|text| text.trim() == pid.as_raw().to_string())
+        .unwrap_or(false);
+    if names_it {
+        // Wait for the dying daemon to release its lock, then remove the file under our lock.
+        process::wait_until(Duration::from_secs(2), || {
+            crate::pidfile::remove_stale(path).unwrap_or(false) || !path.exists()
+        });
+    }
+}

@@ -1,0 +1,186 @@
+//! Looking up and dropping to an unprivileged user and group.
+//!
+//! Lookups (getpwnam_r, getgrnam_r, getgrouplist) happen in the launcher, before any fork, so a
+//! bad name is reported as bad input. The drop itself is setgroups → setgid → setuid, in that
+//! order (after setuid the process may no longer change its groups), then verified: every uid
+//! and gid (real, effective, saved) is the target, the supplementary groups are exactly the
+//! user's, and setuid(0) fails.
+
+use std::{ffi::CString, path::PathBuf};
+
+use nix::unistd::{self, Gid, Group, Uid, User};
+
+use crate::{
+    error::{Error, Step},
+    report::Failure,
+};
+
+/// The identity a daemon switches to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user switched to, if any (with `--group` alone, only the group changes).
+    pub user: Option<UserInfo>,
+    /// The primary group.
+    pub gid: Gid,
+    /// The supplementary groups, the primary one included.
+    pub groups: Vec<Gid>,
+}
+
+/// What the password database says of the target user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The login name.
+    pub name: String,
+    /// The uid.
+    pub uid: Uid,
+    /// The home directory (becomes `HOME`).
+    pub home: PathBuf,
+    /// The login shell (becomes `SHELL`).
+    pub shell: PathBuf,
+}
+
+impl Credentials {
+    /// Resolves `user` and `group` (names, or numeric ids that exist in the databases).
+    /// Returns `None` when neither is given.
+    pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Option<Credentials>, Error> {
+        let user = user.map(lookup_user).transpose()?;
+        let group = group.map(lookup_group).transpose()?;
+        let Some(gid) = group
+            .as_ref()
+            .map(|g| g.gid)
+            .or(user.as_ref().map(|u| u.gid))
+        else {
+            return Ok(None);
+        };
+        let groups = match &user {
+            Some(user) => {
+                let name = CString::new(user.name.as_str())
+                    .map_err(|_| Error::UnknownUser(user.name.clone()))?;
+                unistd::getgrouplist(&name, gid).map_err(|errno| Error::Os {
+                    step: Step::DropPrivileges,
+                    context: format!("getgrouplist for {}", user.name),
+                    source: errno.into(),
+                })?
+            }
+            None => vec![gid],
+        };
+        Ok(Some(Credentials {
+            user: user.map(|user| UserInfo {
+                name: user.name,
+                uid: user.uid,
+                home: user.dir,
+                shell: user.shell,
+            }),
+            gid,
+            groups,
+        }))
+    }
+
+    /// Drops to these credentials and verifies that the old ones cannot be regained.
+    pub(crate) fn apply(&self) -> Result<(), Failure> {
+        let os = |detail: u8| {
+            move |errno: nix::errno::Errno| Failure::Os {
+                step: Step::DropPrivileges,
+                detail,
+                errno: errno as i32,
+            }
+        };
+        unistd::setgroups(&self.groups).map_err(os(DETAIL_SETGROUPS))?;
+        unistd::setgid(self.gid).map_err(os(DETAIL_SETGID))?;
+        if let Some(user) = &self.user {
+            unistd::setuid(user.uid).map_err(os(DETAIL_SETUID))?;
+        }
+        self.verify()
+    }
+
+    fn verify(&self) -> Result<(), Failure> {
+        let uid = self
+            .user
+            .as_ref()
+            .map(|user| user.uid)
+            .unwrap_or_else(Uid::effective);
+        let regainable = Failure::PrivilegesRegainable { uid: uid.as_raw() };
+        let uids = unistd::getresuid().map_err(|_| regainable)?;
+        let gids = unistd::getresgid().map_err(|_| regainable)?;
+        let mut groups = unistd::getgroups().map_err(|_| regainable)?;
+        let mut expected = self.groups.clone();
+        groups.sort_by_key(|gid| gid.as_raw());
+        groups.dedup();
+        expected.sort_by_key(|gid| gid.as_raw());
+        expected.dedup();
+        let same_uids = [uids.real, uids.effective, uids.saved]
+            .iter()
+            .all(|u| *u == uid);
+        let same_gids = [gids.real, gids.effective, gids.saved]
+            .iter()
+            .all(|g| *g == self.gid);
+        if !same_uids || !same_gids || groups != expected {
+            return Err(regainable);
+        }
+        if !uid.is_root() && unistd::setuid(Uid::from_raw(0)).is_ok() {
+            return Err(regainable);
+        }
+        Ok(())
+    }
+}
+
+pub(crate) const DETAIL_SETGROUPS: u8 = 0;
+pub(crate) const DETAIL_SETGID: u8 = 1;
+pub(crate) const DETAIL_SETUID: u8 = 2;
+
+fn lookup_user(name: &str) -> Result<User, Error> {
+    let unknown = || Error::UnknownUser(name.to_owned());
+    if let Some(user) = User::from_name(name).map_err(|_| unknown())? {
+        return Ok(user);
+    }
+    let uid = name.parse::<u32>().map_err(|_| unknown())?;
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .ok_or_else(unknown)
+}
+
+fn lookup_group(name: &str) -> Result<Group, Error> {
+    let unknown = || Error::UnknownGroup(name.to_owned());
+    if let Some(group) = Group::from_name(name).map_err(|_| unknown())? {
+        return Ok(group);
+    }
+    let gid = name.parse::<u32>().map_err(|_| unknown())?;
+    Group::from_gid(Gid::from_raw(gid))
+        .ok()
+        .flatten()
+        .ok_or_else(unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_resolves_with_its_groups() {
+        let creds = Credentials::resolve(Some("root"), None).unwrap().unwrap();
+        let user = creds.user.as_ref().unwrap();
+        assert_eq!(user.uid, Uid::from_raw(0));
+        assert_eq!(creds.gid, Gid::from_raw(0));
+        assert!(creds.groups.contains(&Gid::from_raw(0)));
+        let by_number = Credentials::resolve(Some("0"), None).unwrap().unwrap();
+        assert_eq!(by_number, creds);
+    }
+
+    #[test]
+    fn unknown_names_are_bad_input() {
+        let err = Credentials::resolve(Some("no-such-user-svckit"), None).unwrap_err();
+        assert_eq!(err.to_string(), "unknown user \"no-such-user-svckit\"");
+        assert!(err.is_bad_input());
+        let err = Credentials::resolve(None, Some("no-such-group-svckit")).unwrap_err();
+        assert_eq!(err.to_string(), "unknown group \"no-such-group-svckit\"");
+        assert!(Credentials::resolve(None, None).unwrap().is_none());
+    }
+
+    #[test]
+    fn group_alone_changes_only_the_group() {
+        let creds = Credentials::resolve(None, Some("root")).unwrap().unwrap();
+        assert!(creds.user.is_none());
+        assert_eq!(creds.groups, vec![Gid::from_raw(0)]);
+    }
+}

@@ -1,0 +1,60 @@
+//! Waiting for signals synchronously, without handlers: the signals are blocked and read from a
+//! signalfd(2), so a daemon's main loop can wait for "the next tick or the next signal" in one
+//! poll(2) and no code runs in signal context.
+
+use std::{os::fd::AsFd, time::Duration};
+
+use nix::{
+    errno::Errno,
+    poll::{PollFd, PollFlags, PollTimeout, poll},
+    sys::{
+        signal::{SigSet, SigmaskHow, Signal, sigprocmask},
+        signalfd::{SfdFlags, SignalFd},
+    },
+};
+
+/// Receives a fixed set of signals through a signalfd. While it lives, those signals are
+/// blocked in the calling thread; dropping it unblocks them again.
+#[derive(Debug)]
+pub struct SignalWaiter {
+    fd: SignalFd,
+    set: SigSet,
+}
+
+impl SignalWaiter {
+    /// Blocks `signals` (sigprocmask(2)) and opens a close-on-exec signalfd for them.
+    pub fn new(signals: &[Signal]) -> nix::Result<SignalWaiter> {
+        let mut set = SigSet::empty();
+        for signal in signals {
+            set.add(*signal);
+        }
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+        Ok(SignalWaiter { fd, set })
+    }
+
+    /// Waits up to `timeout` (forever with `None`) for one of the signals; `Ok(None)` when the
+    /// time ran out first.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> nix::Result<Option<Signal>> {
+        let timeout = match timeout {
+            Some(timeout) => PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX),
+            None => PollTimeout::NONE,
+        };
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(0) | Err(Errno::EINTR) => return Ok(None),
+            Ok(_) => {}
+            Err(errno) => return Err(errno),
+        }
+        match self.fd.read_signal()? {
+            Some(info) => Ok(Signal::try_from(info.ssi_signo as i32).ok()),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for SignalWaiter {
+    fn drop(&mut self) {
+        let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&self.set), None);
+    }
+}

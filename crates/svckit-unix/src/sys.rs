@@ -1,0 +1,115 @@
+//! Every `unsafe` block of svckit-unix lives here, each with the reason it is sound.
+//!
+//! This module owns the calls that Rust cannot prove safe: `fork`, signal dispositions, closing
+//! file descriptors the process did not open through Rust, replacing the environment and `_exit`.
+//! It must stay small: anything that can be written with safe nix calls belongs elsewhere.
+#![allow(unsafe_code)]
+
+use std::{ffi::OsString, fs, io};
+
+use nix::{
+    libc,
+    sys::signal::{SigHandler, Signal},
+    unistd::ForkResult,
+};
+
+/// Proof that the process had exactly one thread when it was checked, which is what makes
+/// `fork` sound: no other thread can hold a lock (the allocator's, stdio's) that the child would
+/// find locked forever, and no other thread can change the environment under `setenv`.
+///
+/// Only [`SingleThreaded::check`] makes one, so every fork in this crate is preceded by the check.
+pub(crate) struct SingleThreaded(());
+
+impl SingleThreaded {
+    /// Counts the entries of `/proc/self/task` (one per thread).
+    pub(crate) fn check() -> Result<SingleThreaded, usize> {
+        let threads = fs::read_dir("/proc/self/task")
+            .map(Iterator::count)
+            .unwrap_or(0);
+        if threads == 1 {
+            Ok(SingleThreaded(()))
+        } else {
+            Err(threads)
+        }
+    }
+}
+
+/// fork(2): <https://man7.org/linux/man-pages/man2/fork.2.html>.
+pub(crate) fn fork(_proof: &SingleThreaded) -> nix::Result<ForkResult> {
+    // SAFETY: the process is single-threaded (the proof token exists only after the check, and
+    // svckit starts no thread between the check and here), so the child inherits no lock held
+    // by another thread and may go on running ordinary Rust code, allocation included.
+    unsafe { nix::unistd::fork() }
+}
+
+/// _exit(2): leaves at once, running no atexit handler and flushing no buffer that the parent
+/// process will also flush.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes any status and never returns; skipping destructors is the point, since
+    // they belong to the process we forked from.
+    unsafe { libc::_exit(code) }
+}
+
+/// Closes every file descriptor from `first` up: close_range(2) where the kernel has it
+/// (Linux 5.9), else each entry of `/proc/self/fd`.
+///
+/// Descriptors owned by live Rust objects are closed too: that is daemon(7)'s step 1, and it is
+/// why the daemonize builder documents that it must run before the program opens anything it
+/// means to keep (or with `keep_fds`).
+pub(crate) fn close_fds_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range only closes descriptors; it touches no memory of ours.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(err);
+    }
+    let open: Vec<i32> = fs::read_dir("/proc/self/fd")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first as i32)
+        .collect();
+    for fd in open {
+        // SAFETY: as above; EBADF (the directory stream's own descriptor, closed already) is
+        // harmless and ignored.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// Resets every catchable signal, real-time ones included, to SIG_DFL (sigaction(2)).
+pub(crate) fn reset_signal_dispositions() {
+    for signal in 1..libc::SIGRTMAX() + 1 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a zeroed sigaction is a valid value (empty mask, no flags) and SIG_DFL installs
+        // no handler code. Signals the C library reserves answer EINVAL, which is ignored.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Sets `signal` to SIG_IGN.
+pub(crate) fn ignore_signal(signal: Signal) -> nix::Result<()> {
+    // SAFETY: SIG_IGN installs no handler, so no handler can break async-signal safety.
+    unsafe { nix::sys::signal::signal(signal, SigHandler::SigIgn) }.map(drop)
+}
+
+/// Replaces the whole environment of the process with `vars`.
+pub(crate) fn replace_environment(_proof: &SingleThreaded, vars: &[(OsString, OsString)]) {
+    let current: Vec<OsString> = std::env::vars_os().map(|(key, _)| key).collect();
+    for key in current {
+        // SAFETY: the process is single-threaded (proof token), so no other thread reads the
+        // environment while it changes.
+        unsafe { std::env::remove_var(key) };
+    }
+    for (key, value) in vars {
+        // SAFETY: as above; keys and values were checked for '=' and NUL when they were parsed.
+        unsafe { std::env::set_var(key, value) };
+    }
+}

@@ -1,0 +1,2 @@
+//! In-process daemon tests (written next).
+fn main() {}
