@@ -130,12 +130,12 @@ pub fn usage_error(err: clap::Error) -> ExitCode {
             Exit::Usage.into()
         }
         _ => {
+            // clap's message is the text before the first blank line (usage and hints follow);
+            // it may span lines ("required arguments were not provided:\n  <PROGRAM>").
             let rendered = err.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|line| !line.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            let line = line.strip_prefix("error: ").unwrap_or(line);
+            let message = rendered.split("\n\n").next().unwrap_or_default();
+            let message = message.strip_prefix("error: ").unwrap_or(message);
+            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
             let _ = writeln!(std::io::stderr(), "svckit: error: {line}");
             Exit::Usage.into()
         }

@@ -133,7 +133,7 @@ pub enum Error {
         reason: String,
     },
     /// A system call of one daemonization step failed.
-    #[error("{step}: {context}: {source}")]
+    #[error("{step}: {context}")]
     Os {
         /// The step that failed.
         step: Step,

@@ -33,7 +33,7 @@ pub enum PidfileError {
         path: PathBuf,
     },
     /// An I/O error on the file.
-    #[error("{action} pid file {}: {source}", path.display())]
+    #[error("{action} pid file {}", path.display())]
     Io {
         /// What was being done: "open", "lock", "write", "read".
         action: &'static str,

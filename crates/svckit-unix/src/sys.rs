@@ -78,18 +78,33 @@ pub(crate) fn close_fds_from(first: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Resets every catchable signal, real-time ones included, to SIG_DFL (sigaction(2)).
+/// Resets every catchable signal, real-time ones included, to SIG_DFL.
+///
+/// This is the raw rt_sigaction(2) system call, not the C library's sigaction(3): glibc refuses
+/// (EINVAL) to touch signals 32 and 33, which it reserves for its threads, yet a parent can
+/// leave them ignored, and an ignored disposition survives exec. Seen in the wild: a launcher
+/// whose signals 32 and 33 were SIG_IGN handed them on to every program it started.
 pub(crate) fn reset_signal_dispositions() {
-    for signal in 1..libc::SIGRTMAX() + 1 {
+    // The kernel's struct sigaction is at most 4 words on 64-bit Linux (handler, flags,
+    // restorer, mask) and 3 or 4 on 32-bit; all-zero is SIG_DFL with no flags and an empty
+    // mask, whatever the field order.
+    let default_action = [0u64; 4];
+    let sigset_size = std::mem::size_of::<u64>();
+    for signal in 1..=64 {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: a zeroed sigaction is a valid value (empty mask, no flags) and SIG_DFL installs
-        // no handler code. Signals the C library reserves answer EINVAL, which is ignored.
+        // SAFETY: rt_sigaction reads a struct sigaction from `default_action`, a live buffer at
+        // least as large as the kernel's struct, and writes nothing back (old action is NULL).
+        // SIG_DFL installs no handler code.
         unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(signal, &action, std::ptr::null_mut());
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                sigset_size,
+            );
         }
     }
 }

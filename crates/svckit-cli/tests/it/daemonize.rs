@@ -1,0 +1,525 @@
+//! `svckit daemonize`: every step of daemon(7), checked on the daemon through /proc.
+
+use std::{
+    fs,
+    os::unix::fs::PermissionsExt,
+    time::{Duration, Instant},
+};
+
+use crate::support::{
+    Daemon, Hostile, TempDir, code, eventually, is_gone, is_locked, proc_environ, proc_fds,
+    proc_stat, processes_with, require_root, run, stderr, svckit,
+};
+
+#[test]
+fn daemonize_from_hostile_parent_passes_every_check() {
+    let dir = TempDir::new("hostile");
+    let pidfile = dir.join("d.pid");
+    let hostile = Hostile::new(&dir.join("extra"));
+    let mut command = svckit();
+    command.args([
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "sleep",
+        "60",
+    ]);
+    hostile.apply(&mut command);
+    let mut launcher = command.spawn().expect("spawn the launcher");
+    let launcher_pid = launcher.id() as i32;
+    let status = launcher.wait().unwrap();
+    // Hang the terminal up the instant the launcher returns.
+    let mut hostile = hostile;
+    drop(hostile.master.take());
+    assert!(status.success(), "launcher failed: {status}");
+
+    let daemon = Daemon::from_pidfile(&pidfile);
+    let stat = proc_stat(daemon.pid);
+    let (ppid, pgrp, session, tty) = (&stat[1], &stat[2], &stat[3], &stat[4]);
+    // Reparented: the launcher and the intermediate session leader are both gone.
+    assert_ne!(
+        ppid,
+        &launcher_pid.to_string(),
+        "still the launcher's child"
+    );
+    assert_ne!(ppid, session, "still the intermediate child's child");
+    assert!(is_gone(launcher_pid));
+    assert!(
+        is_gone(session.parse().unwrap()),
+        "the session leader exited"
+    );
+    // Own session, not its leader (so it can never acquire a terminal), own process group.
+    assert_ne!(
+        session,
+        &launcher_pid.to_string(),
+        "left the launcher's session"
+    );
+    assert_ne!(session, &daemon.pid.to_string(), "is not a session leader");
+    assert_eq!(pgrp, &daemon.pid.to_string(), "leads its own process group");
+    assert_eq!(tty, "0", "has no controlling terminal");
+
+    let fds = proc_fds(daemon.pid);
+    let expected: Vec<(i32, String)> = vec![
+        (0, "/dev/null".into()),
+        (1, "/dev/null".into()),
+        (2, "/dev/null".into()),
+        (3, pidfile.display().to_string()),
+    ];
+    assert_eq!(
+        fds.into_iter().collect::<Vec<_>>(),
+        expected,
+        "stdio on /dev/null, the locked pid file, and nothing else (the extra fd {} was closed)",
+        hostile.extra_fd()
+    );
+
+    let status = daemon.status();
+    assert_eq!(status["SigBlk"], "0000000000000000", "signal mask reset");
+    assert_eq!(
+        status["SigIgn"], "0000000000000000",
+        "ignored signals reset"
+    );
+    assert_eq!(status["Umask"], "0022");
+    assert_eq!(
+        fs::read_link(format!("/proc/{}/cwd", daemon.pid)).unwrap(),
+        std::path::Path::new("/")
+    );
+    let environ = proc_environ(daemon.pid);
+    assert!(!environ.contains_key("STRAY_VARIABLE"), "{environ:?}");
+    assert!(!environ.contains_key("LD_LIBRARY_PATH"), "{environ:?}");
+    assert!(environ.contains_key("PATH"));
+
+    assert_eq!(
+        fs::read_to_string(&pidfile).unwrap(),
+        format!("{}\n", daemon.pid)
+    );
+    assert!(is_locked(&pidfile), "the pid file is locked");
+
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!is_gone(daemon.pid), "survived the hangup");
+
+    let again = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(code(&again), 4, "{}", stderr(&again));
+    assert_eq!(
+        stderr(&again),
+        format!(
+            "svckit: error: already running as PID {} (pid file {} is locked)\n",
+            daemon.pid,
+            pidfile.display()
+        )
+    );
+    assert_eq!(
+        fs::read_to_string(&pidfile).unwrap(),
+        format!("{}\n", daemon.pid)
+    );
+
+    let kill = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+    assert!(is_gone(daemon.pid));
+    assert!(!pidfile.exists(), "kill removes the pid file");
+}
+
+#[test]
+fn single_fork_daemon_is_a_session_leader() {
+    let dir = TempDir::new("single");
+    let out = run(&[
+        "daemonize",
+        "--single-fork",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    let stat = proc_stat(daemon.pid);
+    assert_eq!(
+        stat[3],
+        daemon.pid.to_string(),
+        "the textbook daemon leads its session"
+    );
+    assert_eq!(stat[4], "0");
+}
+
+#[test]
+fn stdio_goes_to_the_given_files_and_settings_apply() {
+    let dir = TempDir::new("stdio");
+    let work = dir.join("work");
+    fs::create_dir(&work).unwrap();
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--stdout",
+        &dir.str("out.log"),
+        "--stderr",
+        &dir.str("err.log"),
+        "--chdir",
+        &dir.str("work"),
+        "--umask",
+        "027",
+        "--env",
+        "GREETING=hello world",
+        "--keep-env",
+        "KEPT_ONE",
+        "--",
+        "sh",
+        "-c",
+        "echo \"out $GREETING $KEPT_ONE\"; echo err >&2; touch created; exec sleep 60",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    assert!(eventually(Duration::from_secs(5), || work
+        .join("created")
+        .exists()));
+    assert!(eventually(Duration::from_secs(5), || {
+        fs::read_to_string(dir.join("out.log")).unwrap_or_default() == "out hello world \n"
+    }));
+    assert_eq!(fs::read_to_string(dir.join("err.log")).unwrap(), "err\n");
+    let fds = proc_fds(daemon.pid);
+    assert_eq!(fds[&1], dir.join("out.log").display().to_string());
+    assert_eq!(fds[&2], dir.join("err.log").display().to_string());
+    assert_eq!(daemon.status()["Umask"], "0027");
+    let mode = fs::metadata(work.join("created"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o640,
+        "files are created under the daemon's umask"
+    );
+    assert_eq!(
+        fs::read_link(format!("/proc/{}/cwd", daemon.pid)).unwrap(),
+        work
+    );
+}
+
+#[test]
+fn keep_env_passes_a_named_variable() {
+    let dir = TempDir::new("keepenv");
+    let out = svckit()
+        .env("KEPT_ONE", "kept")
+        .env("DROPPED_ONE", "dropped")
+        .args([
+            "daemonize",
+            "--pidfile",
+            &dir.str("d.pid"),
+            "--keep-env",
+            "KEPT_ONE",
+            "--",
+            "sleep",
+            "60",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    let environ = proc_environ(daemon.pid);
+    assert_eq!(environ.get("KEPT_ONE").map(String::as_str), Some("kept"));
+    assert!(!environ.contains_key("DROPPED_ONE"));
+}
+
+#[test]
+fn missing_program_fails_with_nothing_left_behind() {
+    let dir = TempDir::new("missing");
+    for (program, message) in [
+        (
+            "/nonexistent/svckit-prog",
+            "program \"/nonexistent/svckit-prog\" does not exist",
+        ),
+        (
+            "svckit-no-such-program",
+            "program \"svckit-no-such-program\" not found in PATH",
+        ),
+    ] {
+        let out = run(&["daemonize", "--pidfile", &dir.str("d.pid"), "--", program]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert_eq!(stderr(&out), format!("svckit: error: {message}\n"));
+        assert!(!dir.join("d.pid").exists());
+    }
+}
+
+#[test]
+fn exec_failure_in_the_daemon_is_reported_and_cleaned_up() {
+    let dir = TempDir::new("execfail");
+    // Executable, so the launcher's check passes; its interpreter does not exist, so execve
+    // fails in the daemon, after the pid file was written.
+    let script = dir.join("bad-interpreter.sh");
+    fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        script.to_str().unwrap(),
+        "svckit-marker-execfail",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "svckit: error: step 15 (exec): exec {}: No such file or directory (os error 2)\n",
+            script.display()
+        )
+    );
+    assert!(!dir.join("d.pid").exists(), "no pid file left behind");
+    assert!(processes_with("svckit-marker-execfail").is_empty());
+}
+
+#[test]
+fn wait_ready_returns_after_the_programs_newline() {
+    let dir = TempDir::new("ready");
+    let started = Instant::now();
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--wait-ready",
+        "--ready-timeout",
+        "10s",
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.4; touch \"$0\"; echo >&$SVCKIT_READY_FD; exec sleep 60",
+        &dir.str("ready-marker"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "returned before the program was ready"
+    );
+    assert!(
+        dir.join("ready-marker").exists(),
+        "ready only after the program said so"
+    );
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    assert!(!is_gone(daemon.pid));
+}
+
+#[test]
+fn wait_ready_fails_when_the_program_exits_unready() {
+    let dir = TempDir::new("unready");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--wait-ready",
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("without writing a newline"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("d.pid").exists());
+}
+
+#[test]
+fn wait_ready_times_out_and_stops_the_daemon() {
+    let dir = TempDir::new("readytimeout");
+    let started = Instant::now();
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--wait-ready",
+        "--ready-timeout",
+        "300ms",
+        "--",
+        "sleep",
+        "61.5",
+    ]);
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "svckit: error: the daemon did not report ready within 300ms; it was stopped\n"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(
+        processes_with("61.5").is_empty(),
+        "the unready daemon was stopped"
+    );
+    assert!(!dir.join("d.pid").exists());
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2() {
+    let dir = TempDir::new("badinput");
+    let pid = dir.str("d.pid");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--user", "svckit-no-such-user"],
+            "unknown user \"svckit-no-such-user\"",
+        ),
+        (
+            &["--group", "svckit-no-such-group"],
+            "unknown group \"svckit-no-such-group\"",
+        ),
+        (&["--umask", "0999"], "--umask"),
+        (&["--env", "NOEQUALS"], "--env"),
+    ];
+    for (flags, needle) in cases {
+        let mut args = vec!["daemonize", "--pidfile", &pid];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--", "sleep", "62.5"]);
+        let out = run(&args);
+        assert_eq!(code(&out), 2, "{flags:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("svckit: error: ") && err.contains(needle),
+            "{flags:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(!dir.join("d.pid").exists());
+    }
+    assert!(processes_with("62.5").is_empty());
+}
+
+#[test]
+fn pidfile_symlink_is_refused_and_its_target_untouched() {
+    let dir = TempDir::new("symlink");
+    let target = dir.join("victim");
+    std::os::unix::fs::symlink(&target, dir.join("d.pid")).unwrap();
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "sleep",
+        "63.5",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "svckit: error: pid file {} is a symbolic link; refusing to follow it\n",
+            dir.join("d.pid").display()
+        )
+    );
+    assert!(!target.exists(), "the link's target was not created");
+    assert!(
+        fs::symlink_metadata(dir.join("d.pid"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(processes_with("63.5").is_empty());
+}
+
+#[test]
+fn pidfile_in_missing_directory_fails_naming_the_path() {
+    let dir = TempDir::new("nodir");
+    let pid = dir.str("no/such/dir/d.pid");
+    let out = run(&["daemonize", "--pidfile", &pid, "--", "sleep", "64.5"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "svckit: error: step 12 (pid file): open {pid}: No such file or directory (os error 2)\n"
+        )
+    );
+    assert!(processes_with("64.5").is_empty());
+}
+
+#[test]
+fn pidfile_in_unwritable_directory_is_permission_denied() {
+    if !require_root("pidfile_in_unwritable_directory_is_permission_denied") {
+        return;
+    }
+    // Root writes anywhere, so the launcher runs as nobody against a root-owned 0755 directory.
+    let dir = TempDir::new("unwritable");
+    let locked = dir.join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(dir.join(""), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    let pid = locked.join("d.pid").display().to_string();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_svckit"))
+        .args(["daemonize", "--pidfile", &pid, "--", "sleep", "65.5"])
+        .output()
+        .expect("run setpriv");
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("svckit: error: step 12 (pid file): open {pid}: Permission denied (os error 13)\n")
+    );
+    assert!(!locked.join("d.pid").exists());
+    assert!(processes_with("65.5").is_empty());
+}
+
+#[test]
+fn user_nobody_drops_every_id_and_cannot_regain_root() {
+    if !require_root("user_nobody_drops_every_id_and_cannot_regain_root") {
+        return;
+    }
+    let dir = TempDir::new("nobody");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--user",
+        "nobody",
+        "--",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let name = std::ffi::CString::new("nobody").unwrap();
+    let mut groups: Vec<String> = nix::unistd::getgrouplist(&name, nobody.gid)
+        .unwrap()
+        .iter()
+        .map(|gid| gid.to_string())
+        .collect();
+    groups.sort();
+    groups.dedup();
+    let status = daemon.status();
+    let uid = nobody.uid.to_string();
+    let gid = nobody.gid.to_string();
+    assert_eq!(
+        status["Uid"].split_whitespace().collect::<Vec<_>>(),
+        [&uid; 4],
+        "real, effective, saved, fs"
+    );
+    assert_eq!(
+        status["Gid"].split_whitespace().collect::<Vec<_>>(),
+        [&gid; 4]
+    );
+    let mut seen: Vec<String> = status["Groups"]
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    seen.sort();
+    assert_eq!(seen, groups, "supplementary groups are nobody's only");
+    assert_eq!(
+        status["CapPrm"], "0000000000000000",
+        "no capability to regain root"
+    );
+    assert_eq!(status["CapEff"], "0000000000000000");
+    let environ = proc_environ(daemon.pid);
+    assert_eq!(environ["USER"], "nobody");
+    assert_eq!(environ["HOME"], nobody.dir.display().to_string());
+}

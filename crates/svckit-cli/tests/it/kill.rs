@@ -1,0 +1,93 @@
+//! `svckit kill`: signal, wait until gone, SIGKILL after the timeout.
+
+use std::{
+    fs,
+    time::{Duration, Instant},
+};
+
+use crate::support::{Daemon, TempDir, code, eventually, is_gone, processes_with, run, stderr};
+
+#[test]
+fn kill_escalates_to_sigkill_after_the_timeout() {
+    let dir = TempDir::new("killstubborn");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; exec sleep 66.5",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    assert!(eventually(Duration::from_secs(5), || !processes_with(
+        "66.5"
+    )
+    .is_empty()));
+    assert_eq!(
+        daemon.status()["SigIgn"],
+        "0000000000004000",
+        "SIGTERM ignored by the program"
+    );
+    let started = Instant::now();
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid"), "--timeout", "300ms"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "waited for the timeout first"
+    );
+    assert!(is_gone(daemon.pid));
+    assert!(!dir.join("d.pid").exists());
+}
+
+#[test]
+fn kill_stops_the_whole_process_group() {
+    let dir = TempDir::new("killgroup");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "sh",
+        "-c",
+        "sleep 67.5 & sleep 67.5 & wait",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let _daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    // The shell and its two background sleeps all carry the marker.
+    assert!(eventually(Duration::from_secs(5), || processes_with(
+        "67.5"
+    )
+    .len()
+        == 3));
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        processes_with("67.5").is_empty(),
+        "no worker outlives the daemon"
+    );
+}
+
+#[test]
+fn kill_of_nothing_is_exit_3() {
+    let dir = TempDir::new("killnothing");
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 3);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "svckit: error: not running (no pid file {})\n",
+            dir.join("d.pid").display()
+        )
+    );
+    fs::write(dir.join("d.pid"), "12345\n").unwrap();
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        stderr(&out).contains("removed stale pid file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("d.pid").exists());
+}

@@ -1,0 +1,264 @@
+//! Shared helpers: running svckit, a hostile launching environment, and readers of `/proc`.
+//!
+//! The hostile parent needs a few calls between fork and exec (setsid, TIOCSCTTY, sigprocmask,
+//! umask), which only `pre_exec` offers: those are this test suite's only `unsafe`.
+#![allow(unsafe_code)]
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    os::{
+        fd::{AsRawFd, OwnedFd},
+        unix::process::CommandExt,
+    },
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    time::{Duration, Instant},
+};
+
+use nix::{
+    fcntl::{FcntlArg, FdFlag, fcntl},
+    pty::openpty,
+    sys::signal::{SigSet, SigmaskHow, Signal},
+};
+
+/// The svckit binary under test.
+pub fn svckit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_svckit"))
+}
+
+/// Runs svckit with `args` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    svckit().args(args).output().expect("run svckit")
+}
+
+/// The exit code of `output`, panicking on death by signal.
+pub fn code(output: &Output) -> i32 {
+    output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {output:?}"))
+}
+
+/// Stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Makes `svckit-it-NAME-PID` under the system temp dir.
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("svckit-it-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// The path as text.
+    pub fn str(&self, name: &str) -> String {
+        self.join(name).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A daemon found through its PID file; killed (group and all) on drop, so a failing test
+/// leaves no process behind.
+pub struct Daemon {
+    /// Its pid.
+    pub pid: i32,
+}
+
+impl Daemon {
+    /// Reads the pid from `pidfile`.
+    pub fn from_pidfile(pidfile: &Path) -> Daemon {
+        let text =
+            fs::read_to_string(pidfile).expect("the pid file exists once the launcher returns");
+        Daemon {
+            pid: text.trim().parse().expect("the pid file holds a pid"),
+        }
+    }
+
+    /// `/proc/PID/status` as a map.
+    pub fn status(&self) -> BTreeMap<String, String> {
+        proc_status(self.pid)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.pid);
+        if !is_gone(self.pid) {
+            let _ = nix::sys::signal::killpg(pid, Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// `/proc/PID/status` as a map of field → value.
+pub fn proc_status(pid: i32) -> BTreeMap<String, String> {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|err| panic!("read /proc/{pid}/status: {err}"))
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(key, value)| (key.to_owned(), value.trim().to_owned()))
+        .collect()
+}
+
+/// The fields of `/proc/PID/stat` after the command name: index 0 is the state, 1 ppid,
+/// 2 pgrp, 3 session, 4 tty_nr (stat(5)'s fields 3 onwards).
+pub fn proc_stat(pid: i32) -> Vec<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    let (_, rest) = stat.rsplit_once(')').expect("stat has a command name");
+    rest.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Open fds of `pid` and what they point to.
+pub fn proc_fds(pid: i32) -> BTreeMap<i32, String> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read fd dir")
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let fd = entry.file_name().to_str().unwrap().parse().unwrap();
+            let target = fs::read_link(entry.path()).unwrap().display().to_string();
+            (fd, target)
+        })
+        .collect()
+}
+
+/// The environment of `pid`.
+pub fn proc_environ(pid: i32) -> BTreeMap<String, String> {
+    fs::read(format!("/proc/{pid}/environ"))
+        .expect("read environ")
+        .split(|byte| *byte == 0)
+        .filter_map(|pair| {
+            let pair = String::from_utf8_lossy(pair);
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// Whether `pid` has exited (gone, or a zombie).
+pub fn is_gone(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(_) => matches!(proc_stat(pid)[0].as_str(), "Z" | "X"),
+    }
+}
+
+/// Polls `done` every 5 ms for up to `timeout`.
+pub fn eventually(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    done()
+}
+
+/// Pids of live processes whose command line contains `marker`.
+pub fn processes_with(marker: &str) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
+                .unwrap_or(false)
+                && !is_gone(*pid)
+        })
+        .collect()
+}
+
+/// Whether another process holds the flock on `path`.
+pub fn is_locked(path: &Path) -> bool {
+    let file = fs::File::open(path).expect("open pid file");
+    matches!(file.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
+}
+
+/// Whether the tests run as root (the privilege-drop tests need it; in CI they must run).
+pub fn require_root(test: &str) -> bool {
+    if nix::unistd::Uid::effective().is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} needs root, and CI must not skip it"
+    );
+    eprintln!("skipping {test}: needs root");
+    false
+}
+
+/// The launching environment a new user's shell might give: a pty as controlling terminal,
+/// SIGUSR1 blocked, SIGUSR2 and SIGHUP ignored, umask 077, an extra inherited fd, and stray
+/// variables in the environment.
+pub struct Hostile {
+    /// The pty's master side; dropping it hangs the terminal up.
+    pub master: Option<OwnedFd>,
+    slave: OwnedFd,
+    extra: fs::File,
+}
+
+impl Hostile {
+    /// Opens the pty and the extra fd (`extra_path` is created).
+    pub fn new(extra_path: &Path) -> Hostile {
+        let pty = openpty(None, None).expect("openpty");
+        let extra = fs::File::create(extra_path).expect("create the extra fd's file");
+        // Inheritable, as a careless parent would leave it.
+        fcntl(&extra, FcntlArg::F_SETFD(FdFlag::empty())).expect("clear FD_CLOEXEC");
+        Hostile {
+            master: Some(pty.master),
+            slave: pty.slave,
+            extra,
+        }
+    }
+
+    /// The extra fd's number in the launcher.
+    pub fn extra_fd(&self) -> i32 {
+        self.extra.as_raw_fd()
+    }
+
+    /// Prepares `command` to run in the hostile environment.
+    pub fn apply(&self, command: &mut Command) {
+        let slave = self.slave.as_raw_fd();
+        let mut blocked = SigSet::empty();
+        blocked.add(Signal::SIGUSR1);
+        command
+            .env("STRAY_VARIABLE", "from-the-shell")
+            .env("LD_LIBRARY_PATH", "/nonexistent")
+            .stdin(self.slave.try_clone().unwrap())
+            .stdout(self.slave.try_clone().unwrap())
+            .stderr(self.slave.try_clone().unwrap());
+        // SAFETY: the closure runs between fork and exec in the child and makes only
+        // async-signal-safe system calls (setsid, ioctl, sigprocmask, sigaction, umask) on
+        // values prepared before the fork; it allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                nix::unistd::setsid()?;
+                if nix::libc::ioctl(slave, nix::libc::TIOCSCTTY, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None)?;
+                nix::sys::signal::signal(Signal::SIGUSR2, nix::sys::signal::SigHandler::SigIgn)?;
+                nix::sys::signal::signal(Signal::SIGHUP, nix::sys::signal::SigHandler::SigIgn)?;
+                nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+                Ok(())
+            });
+        }
+    }
+}
