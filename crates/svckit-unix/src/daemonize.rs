@@ -454,8 +454,8 @@ impl Daemonize {
         }
     }
 
-    /// Steps 7 to 13 (and 15 for exec), in the forked child. Returns only in the daemon of
-    /// `start`; `exec` replaces the process or fails.
+    /// Steps 7 and 8 in the forked child, then [`Daemonize::daemon_steps`] in the daemon.
+    /// Returns only in the daemon of `start`; `exec` replaces the process or fails.
     fn become_daemon(
         &self,
         plan: &Plan,
@@ -478,13 +478,53 @@ impl Daemonize {
         };
         // Step 7: a new session, without the launcher's controlling terminal.
         unistd::setsid().map_err(os(Step::Setsid, 0))?;
+        if self.single_fork {
+            return self.daemon_steps(plan, report, ready_write);
+        }
         // Step 8: fork again; the session leader exits, so the daemon can never acquire a
         // terminal.
-        if !self.single_fork {
-            match sys::fork(&plan.proof).map_err(os(Step::SecondFork, 0))? {
-                ForkResult::Parent { .. } => sys::exit_now(0),
-                ForkResult::Child => {}
+        if plan.exec.is_some() {
+            // The session leader only exits after this, so the daemon may borrow its memory
+            // until the exec instead of copying it (see sys::spawn_vfork).
+            let spawned = sys::spawn_vfork(&plan.proof, || {
+                let failure = match self.daemon_steps(plan, report, ready_write) {
+                    Ok(_) => unreachable!("the exec'ing daemon never returns"),
+                    Err(failure) => failure,
+                };
+                let _ = Record::Failed(failure).send(report);
+                sys::exit_now(1)
+            });
+            spawned.map_err(io_os(Step::SecondFork, 0))?;
+            sys::exit_now(0);
+        }
+        match sys::fork(&plan.proof).map_err(os(Step::SecondFork, 0))? {
+            ForkResult::Parent { .. } => sys::exit_now(0),
+            ForkResult::Child => self.daemon_steps(plan, report, ready_write),
+        }
+    }
+
+    /// Steps 9 to 13 (and 15 for exec), in the daemon itself.
+    fn daemon_steps(
+        &self,
+        plan: &Plan,
+        report: &mut File,
+        ready_write: Option<OwnedFd>,
+    ) -> Result<Option<Pidfile>, Failure> {
+        let os = |step: Step, detail: u8| {
+            move |errno: Errno| Failure::Os {
+                step,
+                detail,
+                errno: errno as i32,
             }
+        };
+        let io_os = |step: Step, detail: u8| {
+            move |err: io::Error| Failure::Os {
+                step,
+                detail,
+                errno: err.raw_os_error().unwrap_or(0),
+            }
+        };
+        if !self.single_fork {
             // Lead a process group of its own (in the new session; still not a session
             // leader), so stopping the daemon can signal it and every worker it forks at once.
             unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(os(Step::SecondFork, 0))?;
