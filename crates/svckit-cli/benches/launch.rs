@@ -129,9 +129,29 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("svckit-bench-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     let diagnose = std::env::var_os("SVCKIT_BENCH_DIAGNOSE").is_some();
+    // SVCKIT_BENCH_ALT=/path/to/other/svckit adds a row for another build, for A/B comparisons
+    // of a change in the same interleaved run.
+    let alternative = std::env::var("SVCKIT_BENCH_ALT").ok().map(|path| {
+        let path: &'static str = Box::leak(path.into_boxed_str());
+        Tool {
+            name: "(SVCKIT_BENCH_ALT daemonize)",
+            argv: Box::leak(Box::new([
+                path,
+                "daemonize",
+                "--pidfile",
+                "{pid}",
+                "--",
+                "/bin/sleep",
+                "{secs}",
+            ])),
+            secs: "1013",
+            needs: path,
+        }
+    });
     let tools: Vec<&Tool> = TOOLS
         .iter()
         .chain(DIAGNOSTICS.iter().filter(|_| diagnose))
+        .chain(alternative.iter())
         .filter(|tool| Path::new(tool.needs).exists())
         .collect();
     for tool in TOOLS.iter().filter(|tool| !Path::new(tool.needs).exists()) {
