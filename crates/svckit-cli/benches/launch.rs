@@ -34,6 +34,19 @@ struct Tool {
 
 const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
 
+/// `svckit daemonize --pidfile {pid} -- /bin/sleep {secs}` for the svckit binary at `svckit`.
+const fn svckit_argv(svckit: &'static str) -> [&'static str; 7] {
+    [
+        svckit,
+        "daemonize",
+        "--pidfile",
+        "{pid}",
+        "--",
+        "/bin/sleep",
+        "{secs}",
+    ]
+}
+
 /// Where svckit's time goes (with SVCKIT_BENCH_DIAGNOSE=1): its start-up alone, and the
 /// textbook single fork.
 const DIAGNOSTICS: [Tool; 2] = [
@@ -63,15 +76,7 @@ const DIAGNOSTICS: [Tool; 2] = [
 const TOOLS: [Tool; 4] = [
     Tool {
         name: "svckit daemonize",
-        argv: &[
-            SVCKIT,
-            "daemonize",
-            "--pidfile",
-            "{pid}",
-            "--",
-            "/bin/sleep",
-            "{secs}",
-        ],
+        argv: &svckit_argv(SVCKIT),
         secs: "1001",
         needs: SVCKIT,
     },
@@ -135,15 +140,7 @@ fn main() {
         let path: &'static str = Box::leak(path.into_boxed_str());
         Tool {
             name: "(SVCKIT_BENCH_ALT daemonize)",
-            argv: Box::leak(Box::new([
-                path,
-                "daemonize",
-                "--pidfile",
-                "{pid}",
-                "--",
-                "/bin/sleep",
-                "{secs}",
-            ])),
+            argv: Box::leak(Box::new(svckit_argv(path))),
             secs: "1013",
             needs: path,
         }

@@ -64,7 +64,8 @@ pub struct DaemonizeArgs {
     /// Fork once (the textbook way): the daemon stays a session leader.
     #[arg(long)]
     pub single_fork: bool,
-    /// Wait until PROGRAM writes a newline to the fd in $SVCKIT_READY_FD and closes it.
+    /// Wait until PROGRAM writes a newline to the fd in $SVCKIT_READY_FD (s6 readiness: the
+    /// program then closes it).
     #[arg(long)]
     pub wait_ready: bool,
     /// With --wait-ready: give up (and stop the daemon) after this long, e.g. 10s.

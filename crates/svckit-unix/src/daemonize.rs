@@ -275,7 +275,8 @@ impl Daemonize {
     }
 
     /// For [`Daemonize::exec`] only: the daemon is ready not when exec succeeds but when the
-    /// program writes a newline to the fd named in `SVCKIT_READY_FD` and closes it.
+    /// program writes a newline to the fd named in `SVCKIT_READY_FD` (and then closes it, as
+    /// s6 readiness goes; the launcher returns at the newline).
     pub fn wait_ready(mut self, wait: bool) -> Self {
         self.wait_ready = wait;
         self
@@ -462,20 +463,6 @@ impl Daemonize {
         report: &mut File,
         ready_write: Option<OwnedFd>,
     ) -> Result<Option<Pidfile>, Failure> {
-        let os = |step: Step, detail: u8| {
-            move |errno: Errno| Failure::Os {
-                step,
-                detail,
-                errno: errno as i32,
-            }
-        };
-        let io_os = |step: Step, detail: u8| {
-            move |err: io::Error| Failure::Os {
-                step,
-                detail,
-                errno: err.raw_os_error().unwrap_or(0),
-            }
-        };
         // Step 7: a new session, without the launcher's controlling terminal.
         unistd::setsid().map_err(os(Step::Setsid, 0))?;
         if self.single_fork {
@@ -510,20 +497,6 @@ impl Daemonize {
         report: &mut File,
         ready_write: Option<OwnedFd>,
     ) -> Result<Option<Pidfile>, Failure> {
-        let os = |step: Step, detail: u8| {
-            move |errno: Errno| Failure::Os {
-                step,
-                detail,
-                errno: errno as i32,
-            }
-        };
-        let io_os = |step: Step, detail: u8| {
-            move |err: io::Error| Failure::Os {
-                step,
-                detail,
-                errno: err.raw_os_error().unwrap_or(0),
-            }
-        };
         if !self.single_fork {
             // Lead a process group of its own (in the new session; still not a session
             // leader), so stopping the daemon can signal it and every worker it forks at once.
@@ -776,6 +749,24 @@ const DETAIL_STDERR: u8 = 2;
 const DETAIL_PIDFILE_OPEN: u8 = 0;
 const DETAIL_PIDFILE_LOCK: u8 = 1;
 const DETAIL_PIDFILE_WRITE: u8 = 2;
+
+/// Maps an errno of `step` to the failure the daemon reports.
+fn os(step: Step, detail: u8) -> impl Fn(Errno) -> Failure {
+    move |errno| Failure::Os {
+        step,
+        detail,
+        errno: errno as i32,
+    }
+}
+
+/// Maps an I/O error of `step` to the failure the daemon reports.
+fn io_os(step: Step, detail: u8) -> impl Fn(io::Error) -> Failure {
+    move |err| Failure::Os {
+        step,
+        detail,
+        errno: err.raw_os_error().unwrap_or(0),
+    }
+}
 
 fn pidfile_failure(err: PidfileError) -> Failure {
     let errno = |source: &io::Error| source.raw_os_error().unwrap_or(0);

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     if let Ok(role) = env::var(ROLE) {
         return play(&role, Path::new(&env::var(DIR).expect("role needs a dir")));
     }
-    let tests: [Test; 5] = [
+    let tests: [Test; 6] = [
         (
             "reap_children_leaves_no_zombies",
             reap_children_leaves_no_zombies,
@@ -45,6 +45,10 @@ fn main() -> ExitCode {
         (
             "daemon_that_dies_before_ready_fails_the_launcher",
             dies_before_ready_fails_launcher,
+        ),
+        (
+            "reap_children_is_never_passed_to_an_exec",
+            reap_children_is_never_passed_to_an_exec,
         ),
     ];
     let filter: Vec<String> = env::args()
@@ -208,6 +212,23 @@ fn dies_before_ready_fails_launcher(dir: &Path) {
     assert!(!dir.join("d.pid").exists(), "no pid file left behind");
 }
 
+fn reap_children_is_never_passed_to_an_exec(dir: &Path) {
+    let (code, stdout) = launch("reap-exec", dir);
+    assert_eq!(code, 0, "{stdout}");
+    let pid = read_pid(&dir.join("d.pid"));
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ignored = status
+        .lines()
+        .find(|l| l.starts_with("SigIgn:"))
+        .unwrap()
+        .to_owned();
+    stop(pid);
+    assert_eq!(
+        ignored, "SigIgn:\t0000000000000000",
+        "SIGCHLD must not reach the program"
+    );
+}
+
 /// The child side of each test.
 fn play(role: &str, dir: &Path) -> ExitCode {
     match role {
@@ -262,6 +283,14 @@ fn play(role: &str, dir: &Path) -> ExitCode {
             Ok(Forked::Daemon(_daemon)) => std::process::exit(3),
             Err(err) => println!("launcher error: {err}"),
         },
+        "reap-exec" => {
+            let launched = Daemonize::new()
+                .pidfile(dir.join("d.pid"))
+                .reap_children(true)
+                .exec("sleep", ["30"])
+                .unwrap();
+            println!("launched {}", launched.pid);
+        }
         other => panic!("unknown role {other}"),
     }
     ExitCode::SUCCESS

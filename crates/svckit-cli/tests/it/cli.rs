@@ -48,3 +48,17 @@ fn usage_errors_are_one_line_and_exit_2() {
         );
     }
 }
+
+#[test]
+fn help_texts_snapshot() {
+    for (name, args) in [
+        ("help", &["--help"][..]),
+        ("daemonize_help", &["daemonize", "--help"]),
+        ("kill_help", &["kill", "--help"]),
+        ("timelog_help", &["demo", "timelog", "--help"]),
+    ] {
+        let out = run(args);
+        assert_eq!(code(&out), 0);
+        insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
+    }
+}

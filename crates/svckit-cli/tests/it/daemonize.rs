@@ -8,7 +8,7 @@ use std::{
 
 use crate::support::{
     Daemon, Hostile, TempDir, code, eventually, is_gone, is_locked, proc_environ, proc_fds,
-    proc_stat, processes_with, require_root, run, stderr, svckit,
+    proc_stat, processes_with, require_root, run, start_daemon, stderr, svckit,
 };
 
 #[test]
@@ -154,29 +154,27 @@ fn stdio_goes_to_the_given_files_and_settings_apply() {
     let dir = TempDir::new("stdio");
     let work = dir.join("work");
     fs::create_dir(&work).unwrap();
-    let out = run(&[
-        "daemonize",
-        "--pidfile",
-        &dir.str("d.pid"),
-        "--stdout",
-        &dir.str("out.log"),
-        "--stderr",
-        &dir.str("err.log"),
-        "--chdir",
-        &dir.str("work"),
-        "--umask",
-        "027",
-        "--env",
-        "GREETING=hello world",
-        "--keep-env",
-        "KEPT_ONE",
-        "--",
-        "sh",
-        "-c",
-        "echo \"out $GREETING $KEPT_ONE\"; echo err >&2; touch created; exec sleep 60",
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    let daemon = start_daemon(
+        &dir,
+        &[
+            "--stdout",
+            &dir.str("out.log"),
+            "--stderr",
+            &dir.str("err.log"),
+            "--chdir",
+            &dir.str("work"),
+            "--umask",
+            "027",
+            "--env",
+            "GREETING=hello world",
+            "--keep-env",
+            "KEPT_ONE",
+            "--",
+            "sh",
+            "-c",
+            "echo \"out $GREETING $KEPT_ONE\"; echo err >&2; touch created; exec sleep 60",
+        ],
+    );
     assert!(eventually(Duration::from_secs(5), || work
         .join("created")
         .exists()));
@@ -469,24 +467,25 @@ fn pidfile_in_unwritable_directory_is_permission_denied() {
     assert!(processes_with("65.5").is_empty());
 }
 
+/// Asserts that the real, effective, saved and filesystem ids are all `uid` and `gid`.
+fn assert_ids(status: &std::collections::BTreeMap<String, String>, uid: &str, gid: &str) {
+    let ids = |key: &str| {
+        status[key]
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("Uid"), [uid; 4], "real, effective, saved, fs uid");
+    assert_eq!(ids("Gid"), [gid; 4], "real, effective, saved, fs gid");
+}
+
 #[test]
 fn user_nobody_drops_every_id_and_cannot_regain_root() {
     if !require_root("user_nobody_drops_every_id_and_cannot_regain_root") {
         return;
     }
     let dir = TempDir::new("nobody");
-    let out = run(&[
-        "daemonize",
-        "--pidfile",
-        &dir.str("d.pid"),
-        "--user",
-        "nobody",
-        "--",
-        "sleep",
-        "60",
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    let daemon = start_daemon(&dir, &["--user", "nobody", "--", "sleep", "60"]);
     let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let name = std::ffi::CString::new("nobody").unwrap();
     let mut groups: Vec<String> = nix::unistd::getgrouplist(&name, nobody.gid)
@@ -497,17 +496,7 @@ fn user_nobody_drops_every_id_and_cannot_regain_root() {
     groups.sort();
     groups.dedup();
     let status = daemon.status();
-    let uid = nobody.uid.to_string();
-    let gid = nobody.gid.to_string();
-    assert_eq!(
-        status["Uid"].split_whitespace().collect::<Vec<_>>(),
-        [&uid; 4],
-        "real, effective, saved, fs"
-    );
-    assert_eq!(
-        status["Gid"].split_whitespace().collect::<Vec<_>>(),
-        [&gid; 4]
-    );
+    assert_ids(&status, &nobody.uid.to_string(), &nobody.gid.to_string());
     let mut seen: Vec<String> = status["Groups"]
         .split_whitespace()
         .map(str::to_owned)
@@ -522,4 +511,58 @@ fn user_nobody_drops_every_id_and_cannot_regain_root() {
     let environ = proc_environ(daemon.pid);
     assert_eq!(environ["USER"], "nobody");
     assert_eq!(environ["HOME"], nobody.dir.display().to_string());
+}
+
+#[test]
+fn stale_pidfile_is_taken_over() {
+    let dir = TempDir::new("stale");
+    fs::write(dir.join("d.pid"), "999999\n").unwrap();
+    let daemon = start_daemon(&dir, &["--", "sleep", "60"]);
+    assert_ne!(daemon.pid, 999999);
+    assert!(is_locked(&dir.join("d.pid")));
+}
+
+#[test]
+fn unopenable_stdout_file_fails_naming_it() {
+    let dir = TempDir::new("badstdout");
+    let log = dir.str("no/such/dir/out.log");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--stdout",
+        &log,
+        "--",
+        "sleep",
+        "68.5",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "svckit: error: step 9 (stdio): open {log}: No such file or directory (os error 2)\n"
+        )
+    );
+    assert!(!dir.join("d.pid").exists());
+    assert!(processes_with("68.5").is_empty());
+}
+
+#[test]
+fn group_alone_changes_only_the_group() {
+    if !require_root("group_alone_changes_only_the_group") {
+        return;
+    }
+    let dir = TempDir::new("grouponly");
+    let daemon = start_daemon(&dir, &["--group", "nogroup", "--", "sleep", "60"]);
+    let gid = nix::unistd::Group::from_name("nogroup")
+        .unwrap()
+        .unwrap()
+        .gid
+        .to_string();
+    let status = daemon.status();
+    assert_ids(&status, "0", &gid);
+    assert_eq!(
+        status["Groups"], gid,
+        "supplementary groups reduced to the group"
+    );
 }

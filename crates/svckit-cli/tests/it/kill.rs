@@ -5,22 +5,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::{Daemon, TempDir, code, eventually, is_gone, processes_with, run, stderr};
+use crate::support::{
+    TempDir, code, eventually, is_gone, processes_with, run, start_daemon, stderr,
+};
 
 #[test]
 fn kill_escalates_to_sigkill_after_the_timeout() {
     let dir = TempDir::new("killstubborn");
-    let out = run(&[
-        "daemonize",
-        "--pidfile",
-        &dir.str("d.pid"),
-        "--",
-        "sh",
-        "-c",
-        "trap '' TERM; exec sleep 66.5",
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    let daemon = start_daemon(&dir, &["--", "sh", "-c", "trap '' TERM; exec sleep 66.5"]);
     assert!(eventually(Duration::from_secs(5), || !processes_with(
         "66.5"
     )
@@ -44,17 +36,7 @@ fn kill_escalates_to_sigkill_after_the_timeout() {
 #[test]
 fn kill_stops_the_whole_process_group() {
     let dir = TempDir::new("killgroup");
-    let out = run(&[
-        "daemonize",
-        "--pidfile",
-        &dir.str("d.pid"),
-        "--",
-        "sh",
-        "-c",
-        "sleep 67.5 & sleep 67.5 & wait",
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let _daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    let _daemon = start_daemon(&dir, &["--", "sh", "-c", "sleep 67.5 & sleep 67.5 & wait"]);
     // The shell and its two background sleeps all carry the marker.
     assert!(eventually(Duration::from_secs(5), || processes_with(
         "67.5"

@@ -107,6 +107,17 @@ impl Drop for Daemon {
     }
 }
 
+/// Runs `svckit daemonize --pidfile DIR/d.pid ARGS...`, asserts it succeeded, and returns the
+/// daemon named by the PID file.
+pub fn start_daemon(dir: &TempDir, args: &[&str]) -> Daemon {
+    let pidfile = dir.str("d.pid");
+    let mut argv = vec!["daemonize", "--pidfile", &pidfile];
+    argv.extend_from_slice(args);
+    let out = run(&argv);
+    assert_eq!(code(&out), 0, "{argv:?}: {}", stderr(&out));
+    Daemon::from_pidfile(&dir.join("d.pid"))
+}
+
 /// `/proc/PID/status` as a map of field → value.
 pub fn proc_status(pid: i32) -> BTreeMap<String, String> {
     fs::read_to_string(format!("/proc/{pid}/status"))
