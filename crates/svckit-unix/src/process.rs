@@ -7,8 +7,9 @@ use std::{
 };
 
 use nix::{
+    errno::Errno,
     sys::signal::{Signal, kill, killpg},
-    unistd::{Pid, getpgid},
+    unistd::Pid,
 };
 
 /// Whether process `pid` is gone: no `/proc/PID` entry, or a zombie (it has exited and only
@@ -43,15 +44,15 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Sends `signal` to the process group `pid` leads (kill(2) with `-pid`), or to `pid` alone when
-/// it leads no group. A daemon made by svckit leads its own group, so its workers get the signal
-/// too.
+/// Sends `signal` to the process group whose id is `pid` (killpg(2)), or, when there is no such
+/// group, to `pid` alone (kill(2)). A daemon made by svckit leads its own group, so its workers
+/// get the signal too, even after the daemon's main process has exited and been reaped: a group
+/// lives as long as any member, and the kernel never reuses its id meanwhile.
 pub fn signal_group_or_process(pid: Pid, signal: Signal) -> std::io::Result<()> {
-    let result = match getpgid(Some(pid)) {
-        Ok(group) if group == pid => killpg(pid, signal),
-        _ => kill(pid, signal),
-    };
-    result.map_err(std::io::Error::from)
+    match killpg(pid, signal) {
+        Err(Errno::ESRCH) => kill(pid, signal).map_err(std::io::Error::from),
+        other => other.map_err(std::io::Error::from),
+    }
 }
 
 /// Sends SIGTERM to `pid` (its group, if it leads one), waits up to `grace` for it to be gone, then sends SIGKILL and waits
@@ -65,4 +66,53 @@ pub fn terminate(pid: Pid, grace: Duration) -> bool {
     }
     let _ = signal_group_or_process(pid, Signal::SIGKILL);
     wait_until(Duration::from_secs(5), || is_gone(pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{os::unix::process::CommandExt, process::Command};
+
+    use super::*;
+
+    fn sleepers(marker: &str) -> usize {
+        fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                cmdline.starts_with(b"sleep\0")
+                    && String::from_utf8_lossy(&cmdline).contains(marker)
+                    && !is_gone(Pid::from_raw(*pid))
+            })
+            .count()
+    }
+
+    /// Regression: with the group leader (the daemon's main process) exited and reaped, its
+    /// worker still held the PID file lock, and `svckit kill` signalled the dead pid, got ESRCH
+    /// and gave up instead of signalling the group.
+    #[test]
+    fn signal_reaches_the_group_after_its_leader_was_reaped() {
+        let mut leader = Command::new("sh")
+            .args(["-c", "sleep 70.25 & exit 0"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let leader_pid = Pid::from_raw(leader.id() as i32);
+        leader.wait().unwrap();
+        assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 1));
+        signal_group_or_process(leader_pid, Signal::SIGKILL).unwrap();
+        assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 0));
+    }
+
+    #[test]
+    fn signal_to_a_pid_without_a_group_reaches_the_pid() {
+        let mut child = Command::new("sleep").arg("70.5").spawn().unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        signal_group_or_process(pid, Signal::SIGKILL).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+    }
 }

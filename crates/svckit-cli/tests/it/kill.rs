@@ -73,3 +73,26 @@ fn kill_of_nothing_is_exit_3() {
     );
     assert!(!dir.join("d.pid").exists());
 }
+
+/// The daemon's main process exited, but a worker it forked kept the PID file's lock and the
+/// process group: `kill` must still stop it. (Where init reaps the main process at once this
+/// used to fail with ESRCH; this sandbox's PID 1 reaps lazily, so the regression itself is
+/// pinned in svckit-unix's `signal_reaches_the_group_after_its_leader_was_reaped`.)
+#[test]
+fn kill_reaches_workers_after_the_main_process_exited() {
+    let dir = TempDir::new("killorphans");
+    let daemon = start_daemon(&dir, &["--", "sh", "-c", "sleep 69.5 & exit 0"]);
+    assert!(eventually(Duration::from_secs(5), || is_gone(daemon.pid)));
+    assert_eq!(
+        processes_with("69.5").len(),
+        1,
+        "the worker outlives the main process"
+    );
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        processes_with("69.5").is_empty(),
+        "the worker was stopped too"
+    );
+    assert!(!dir.join("d.pid").exists());
+}
