@@ -213,22 +213,35 @@ impl Daemonize {
     }
 
     /// Appends the daemon's stdout to this file (created 0644) instead of `/dev/null`.
+    /// Overrides an earlier [`Daemonize::inherit_stdio`] (the other fds then go to `/dev/null`).
     pub fn stdout(mut self, path: impl Into<PathBuf>) -> Self {
-        if let Stdio::Redirect { stdout, .. } = &mut self.stdio {
-            *stdout = Some(path.into());
-        }
+        self.redirect().0.replace(path.into());
         self
     }
 
     /// Appends the daemon's stderr to this file (created 0644) instead of `/dev/null`.
+    /// Overrides an earlier [`Daemonize::inherit_stdio`] (the other fds then go to `/dev/null`).
     pub fn stderr(mut self, path: impl Into<PathBuf>) -> Self {
-        if let Stdio::Redirect { stderr, .. } = &mut self.stdio {
-            *stderr = Some(path.into());
-        }
+        self.redirect().1.replace(path.into());
         self
     }
 
-    /// Leaves fds 0-2 as they are (the `noclose` of daemon(3)).
+    /// The stdout and stderr files, switching from inherited stdio to redirected if need be.
+    fn redirect(&mut self) -> (&mut Option<PathBuf>, &mut Option<PathBuf>) {
+        if let Stdio::Inherit = self.stdio {
+            self.stdio = Stdio::Redirect {
+                stdout: None,
+                stderr: None,
+            };
+        }
+        match &mut self.stdio {
+            Stdio::Redirect { stdout, stderr } => (stdout, stderr),
+            Stdio::Inherit => unreachable!("switched to Redirect above"),
+        }
+    }
+
+    /// Leaves fds 0-2 as they are (the `noclose` of daemon(3)); overrides earlier
+    /// [`Daemonize::stdout`] and [`Daemonize::stderr`] calls.
     pub fn inherit_stdio(mut self) -> Self {
         self.stdio = Stdio::Inherit;
         self
@@ -374,7 +387,7 @@ impl Daemonize {
             )),
         };
         let exec = exec
-            .map(|(program, args)| ExecPlan::new(program, args, &env, &cwd, self.wait_ready))
+            .map(|(program, args)| ExecPlan::new(program, args, &env, &cwd))
             .transpose()?;
         Ok(Plan {
             proof,
@@ -418,7 +431,7 @@ impl Daemonize {
         };
         let (report_read, report_write) = pipe()?;
         let ready_pipe = match &plan.exec {
-            Some(exec) if exec.wait_ready => Some(pipe()?),
+            Some(_) if self.wait_ready => Some(pipe()?),
             _ => None,
         };
         // Step 6: fork.
@@ -740,7 +753,6 @@ struct ExecPlan {
     display: String,
     argv: Vec<CString>,
     envp: Vec<CString>,
-    wait_ready: bool,
 }
 
 const DETAIL_DEVNULL: u8 = 0;
@@ -863,7 +875,6 @@ impl ExecPlan {
         args: &[OsString],
         env: &[(OsString, OsString)],
         cwd: &Path,
-        wait_ready: bool,
     ) -> Result<ExecPlan, Error> {
         let display = program.to_string_lossy().into_owned();
         let not_found = |reason: &str| Error::ProgramNotFound {
@@ -910,7 +921,6 @@ impl ExecPlan {
             display: path.display().to_string(),
             argv,
             envp,
-            wait_ready,
         })
     }
 }
@@ -989,5 +999,27 @@ fn remove_own_pidfile(plan: &Plan, pid: Option<Pid>) {
         process::wait_until(Duration::from_secs(2), || {
             crate::pidfile::remove_stale(path).unwrap_or(false) || !path.exists()
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(daemon: &Daemonize) -> Option<(Option<PathBuf>, Option<PathBuf>)> {
+        match &daemon.stdio {
+            Stdio::Inherit => None,
+            Stdio::Redirect { stdout, stderr } => Some((stdout.clone(), stderr.clone())),
+        }
+    }
+
+    #[test]
+    fn the_last_stdio_setting_wins() {
+        let log = PathBuf::from("out.log");
+        let redirected = Daemonize::new().inherit_stdio().stdout(&log);
+        assert_eq!(files(&redirected), Some((Some(log.clone()), None)));
+        let inherited = Daemonize::new().stdout(&log).stderr(&log).inherit_stdio();
+        assert_eq!(files(&inherited), None);
+        assert_eq!(files(&Daemonize::new()), Some((None, None)));
     }
 }
