@@ -21,6 +21,7 @@ use std::{
     thread,
     time::{Duration, Instant},
 };
+use svckit::unix::{Pid, process::is_gone};
 
 struct Tool {
     name: &'static str,
@@ -206,7 +207,7 @@ fn run_once(tool: &Tool, dir: &Path) -> Option<(Duration, bool)> {
     let ready = fs::read_to_string(&pidfile)
         .ok()
         .and_then(|text| text.trim().parse::<i32>().ok())
-        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        .is_some_and(|pid| !is_gone(Pid::from_raw(pid)));
     cleanup(tool, &pidfile);
     (status.success() || tool.name.contains("start-up")).then_some((elapsed, ready))
 }
@@ -220,7 +221,7 @@ fn cleanup(tool: &Tool, pidfile: &Path) {
         if let Some(pid) = fs::read_to_string(pidfile)
             .ok()
             .and_then(|text| text.trim().parse::<i32>().ok())
-            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(*pid))
+            .filter(|pid| !is_gone(Pid::from_raw(*pid)))
         {
             pids.push(pid);
         }
@@ -228,10 +229,7 @@ fn cleanup(tool: &Tool, pidfile: &Path) {
             break;
         }
         for pid in pids {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
         thread::sleep(Duration::from_millis(1));
     }
@@ -247,19 +245,9 @@ fn marked_processes(secs: &str) -> Vec<i32> {
             fs::read(format!("/proc/{pid}/cmdline"))
                 .map(|cmdline| String::from_utf8_lossy(&cmdline) == needle)
                 .unwrap_or(false)
-                && !is_zombie(*pid)
+                && !is_gone(Pid::from_raw(*pid))
         })
         .collect()
-}
-
-fn is_zombie(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next())
-        })
-        .is_none_or(|state| state == 'Z' || state == 'X')
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -55,8 +55,9 @@ pub fn signal_group_or_process(pid: Pid, signal: Signal) -> std::io::Result<()> 
     }
 }
 
-/// Sends SIGTERM to `pid` (its group, if it leads one), waits up to `grace` for it to be gone, then sends SIGKILL and waits
-/// up to 5 s more. Returns whether it is gone.
+/// Sends SIGTERM to `pid` (to the process group with that id, if there is one; see
+/// [`signal_group_or_process`]), waits up to `grace` for `pid` to be gone, then sends SIGKILL the
+/// same way and waits up to 5 s more. Returns whether it is gone.
 pub fn terminate(pid: Pid, grace: Duration) -> bool {
     if signal_group_or_process(pid, Signal::SIGTERM).is_err() {
         return is_gone(pid);

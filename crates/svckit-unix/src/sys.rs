@@ -42,8 +42,8 @@ pub(crate) fn fork(_proof: &SingleThreaded) -> nix::Result<ForkResult> {
     unsafe { nix::unistd::fork() }
 }
 
-/// Runs `child` (which should exec or `_exit`) in a new process that shares this process's memory until it execs or exits,
-/// while this process waits: clone(2) with `CLONE_VM | CLONE_VFORK`, on a stack of its own, as
+/// Runs `child` (which should exec or `_exit`) in a new process that shares this process's
+/// memory until it execs or exits, while this process waits: clone(2) with `CLONE_VM | CLONE_VFORK`, on a stack of its own, as
 /// glibc's posix_spawn does. It skips fork's copy of the page tables and every copy-on-write
 /// fault in the child, which is most of the cost of a fork.
 ///

@@ -47,12 +47,12 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         PidfileState::Running(pid) => Pid::from_raw(pid),
     };
     // The daemon leads its own process group: signal the group, so its workers go too.
-    signal_group(pid, args.signal)
+    process::signal_group_or_process(pid, args.signal)
         .with_context(|| format!("send SIG{} to PID {pid}", signal_name(args.signal)))?;
     let gone =
         || process::is_gone(pid) && !matches!(pidfile::probe(path), Ok(PidfileState::Running(_)));
     if !process::wait_until(args.timeout, gone) {
-        let _ = signal_group(pid, Signal::SIGKILL);
+        let _ = process::signal_group_or_process(pid, Signal::SIGKILL);
         if !process::wait_until(AFTER_SIGKILL, gone) {
             return Err(Failure::new(
                 Exit::TimedOut,
@@ -63,11 +63,6 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
     }
     pidfile::remove_stale(path)?;
     Ok(Exit::Ok)
-}
-
-fn signal_group(pid: Pid, signal: Signal) -> std::io::Result<()> {
-    use svckit::unix::process::signal_group_or_process;
-    signal_group_or_process(pid, signal)
 }
 
 fn signal_name(signal: Signal) -> &'static str {
