@@ -1,5 +1,7 @@
 //! The pure model of svckit: service [`State`]s, [`Control`]s and [`Accept`] bits whose numeric
-//! values are the Windows Service Control Manager's own, and validated [`ServiceName`]s.
+//! values are the Windows Service Control Manager's own, validated [`ServiceName`]s,
+//! the [`ServiceSpec`] every backend installs, and the platform-neutral half of the service API
+//! ([`Service`], [`Context`], [`service::Controller`]).
 //!
 //! This crate owns the vocabulary every other svckit crate speaks. It must not make a single OS
 //! call: everything here is a value that can be built, compared and printed on any platform.
@@ -10,12 +12,18 @@
 
 mod accept;
 mod control;
+mod exit_code;
 mod name;
+pub mod service;
+mod spec;
 mod state;
 
 pub use accept::Accept;
 pub use control::Control;
+pub use exit_code::ExitCode;
 pub use name::{MAX_SERVICE_NAME_LEN, ServiceName};
+pub use service::{Context, Service};
+pub use spec::{Restart, RestartPolicy, ServiceSpec, StartType};
 pub use state::State;
 
 /// An error from building or converting a model value; the message names the bad input.
@@ -39,4 +47,21 @@ pub enum ModelError {
     /// A control name that is not one of [`Control`]'s names.
     #[error("unknown service control {0:?}")]
     UnknownControlName(String),
+    /// A field of a [`ServiceSpec`] (or a policy name) that is not valid.
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// The field, as definitions and flags name it.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ModelError {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> ModelError {
+        ModelError::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
 }
