@@ -13,6 +13,7 @@
 mod accept;
 mod control;
 mod exit_code;
+mod memory;
 mod name;
 pub mod service;
 mod spec;
@@ -21,6 +22,7 @@ mod state;
 pub use accept::Accept;
 pub use control::Control;
 pub use exit_code::ExitCode;
+pub use memory::MemoryStatus;
 pub use name::{MAX_SERVICE_NAME_LEN, ServiceName};
 pub use service::{Context, Service};
 pub use spec::{Restart, RestartPolicy, ServiceSpec, StartType};

@@ -22,10 +22,13 @@
 mod daemonize;
 pub mod environment;
 mod error;
+pub mod memory;
+pub mod notify;
 pub mod pidfile;
 pub mod privileges;
 pub mod process;
 mod report;
+pub mod service;
 pub mod signals;
 mod sys;
 

@@ -2,7 +2,10 @@
 //! signalfd(2), so a daemon's main loop can wait for "the next tick or the next signal" in one
 //! poll(2) and no code runs in signal context.
 
-use std::{os::fd::AsFd, time::Duration};
+use std::{
+    os::fd::{AsFd, BorrowedFd},
+    time::Duration,
+};
 
 use nix::{
     errno::Errno,
@@ -50,6 +53,51 @@ impl SignalWaiter {
             Some(info) => Ok(Signal::try_from(info.ssi_signo as i32).ok()),
             None => Ok(None),
         }
+    }
+}
+
+/// What ended a [`SignalWaiter::wait_or_readable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// One of the signals arrived.
+    Signal(Signal),
+    /// The other fd became readable (or hung up).
+    Readable,
+    /// The time ran out.
+    Timeout,
+}
+
+impl SignalWaiter {
+    /// Waits up to `timeout` (forever with `None`) for one of the signals or for `other` to
+    /// become readable, in one poll(2). A signal wins when both are ready.
+    pub fn wait_or_readable(
+        &mut self,
+        other: BorrowedFd<'_>,
+        timeout: Option<Duration>,
+    ) -> nix::Result<Wake> {
+        let timeout = match timeout {
+            Some(timeout) => PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX),
+            None => PollTimeout::NONE,
+        };
+        let mut fds = [
+            PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(other, PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, timeout) {
+            Ok(0) => return Ok(Wake::Timeout),
+            Err(Errno::EINTR) => return Ok(Wake::Timeout),
+            Ok(_) => {}
+            Err(errno) => return Err(errno),
+        }
+        if fds[0].any().unwrap_or(false) {
+            if let Some(info) = self.fd.read_signal()?
+                && let Ok(signal) = Signal::try_from(info.ssi_signo as i32)
+            {
+                return Ok(Wake::Signal(signal));
+            }
+            return Ok(Wake::Timeout);
+        }
+        Ok(Wake::Readable)
     }
 }
 

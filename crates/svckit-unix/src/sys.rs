@@ -172,3 +172,25 @@ pub(crate) fn replace_environment(_proof: &SingleThreaded, vars: &[(OsString, Os
         unsafe { std::env::set_var(key, value) };
     }
 }
+
+/// Takes ownership of an fd this process inherited by number (the readiness fd named in
+/// `$SVCKIT_READY_FD`). Only fds above 2 that are open, and only once per process: a second
+/// call, even with another number, returns `None`, so no fd is ever owned twice.
+pub(crate) fn take_inherited_fd(fd: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
+    use std::{
+        os::fd::FromRawFd,
+        sync::atomic::{AtomicBool, Ordering},
+    };
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    if fd <= 2 || TAKEN.swap(true, Ordering::SeqCst) {
+        return None;
+    }
+    // SAFETY: F_GETFD only reads the descriptor's flags; a closed fd fails with EBADF.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+        return None;
+    }
+    // SAFETY: the fd is open (checked above) and was handed to this process to own; no Rust
+    // object of this process wraps it (nothing else reads the variable), and TAKEN makes sure
+    // this wraps it at most once.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}

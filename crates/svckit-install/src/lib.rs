@@ -1,0 +1,202 @@
+//! svckit's init backends behind one trait, [`Backend`]: install, uninstall, start, stop,
+//! pause, continue and query a service described by a [`ServiceSpec`], through whatever
+//! service manager the host has.
+//!
+//! One file per init system. Today: `windows` (the SCM). The builtin supervisor, systemd and
+//! SysV init come next, behind the same trait; [`detect`] picks one in a fixed order.
+
+use std::{fmt, time::Duration};
+
+use svckit_core::{
+    Accept, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
+};
+
+#[cfg(windows)]
+pub mod windows;
+
+/// A service manager svckit can install services into.
+pub trait Backend {
+    /// The backend's name, as `--backend` spells it.
+    fn name(&self) -> &'static str;
+
+    /// Installs `spec`. Over an existing service of the same name it is idempotent: the old one
+    /// is stopped, deleted and created anew from `spec`. A failure leaves no half-installed
+    /// service behind.
+    fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error>;
+
+    /// Stops the service (waiting up to `timeout`) and removes it.
+    fn uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error>;
+
+    /// Starts the service; with `wait`, returns once it is running (or fails when it stops or
+    /// the time runs out).
+    fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error>;
+
+    /// Sends `control` (Stop, Pause or Continue) and waits up to `timeout` for the state it
+    /// leads to. Stopping a stopped service succeeds at once.
+    fn control(
+        &self,
+        name: &ServiceName,
+        control: Control,
+        timeout: Duration,
+    ) -> Result<Status, Error>;
+
+    /// The service's current status.
+    fn status(&self, name: &ServiceName) -> Result<Status, Error>;
+}
+
+/// What [`Backend::install`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    /// There was no such service; it was created.
+    Created,
+    /// A service of that name existed; it was stopped, deleted and created anew.
+    Replaced,
+}
+
+/// A service's status as its manager reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Status {
+    /// The service.
+    pub name: ServiceName,
+    /// The backend that manages it.
+    pub backend: &'static str,
+    /// Its state.
+    pub state: State,
+    /// Its main process, while it runs.
+    pub pid: Option<u32>,
+    /// The controls it accepts right now.
+    pub accept: Accept,
+    /// How it last ended.
+    pub exit_code: ExitCode,
+    /// Progress of a pending state.
+    pub checkpoint: u32,
+    /// How long the pending step may take.
+    pub wait_hint: Duration,
+    /// When it starts, if the backend knows.
+    pub start: Option<StartType>,
+    /// Its display name, if the backend has one.
+    pub display_name: Option<String>,
+    /// The command line it runs, as the backend stores it.
+    pub command: Option<String>,
+}
+
+/// The state a control leads to, and the states it may pass through on the way.
+pub fn target_state(control: Control) -> Option<State> {
+    match control {
+        Control::Stop => Some(State::Stopped),
+        Control::Pause => Some(State::Paused),
+        Control::Continue => Some(State::Running),
+        _ => None,
+    }
+}
+
+/// An error from a backend; the message names the service or setting at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The spec (or a value given for it) is not valid.
+    #[error(transparent)]
+    Invalid(#[from] ModelError),
+    /// The program to run does not exist.
+    #[error("program not found: {0}")]
+    ProgramNotFound(String),
+    /// No service of that name is installed.
+    #[error("service {0} is not installed")]
+    NotInstalled(ServiceName),
+    /// The service is already running (start), or runs and cannot be replaced.
+    #[error("service {0} is already running")]
+    AlreadyRunning(ServiceName),
+    /// The service is not running (pause or continue of a stopped service).
+    #[error("service {0} is not running")]
+    NotRunning(ServiceName),
+    /// The service does not accept the control (`ERROR_INVALID_SERVICE_CONTROL`).
+    #[error("service {name} does not accept {control}")]
+    NotAccepted {
+        /// The service.
+        name: ServiceName,
+        /// The control it refused.
+        control: Control,
+    },
+    /// The service cannot take the control in its current state
+    /// (`ERROR_SERVICE_CANNOT_ACCEPT_CTRL`).
+    #[error("service {name} cannot accept {control} now (it is {state})")]
+    CannotAcceptNow {
+        /// The service.
+        name: ServiceName,
+        /// The control.
+        control: Control,
+        /// Its state when the control was refused.
+        state: State,
+    },
+    /// The service stopped while it was being started.
+    #[error("service {name} stopped while starting (exit code: {exit_code})")]
+    StartFailed {
+        /// The service.
+        name: ServiceName,
+        /// How it ended.
+        exit_code: ExitCode,
+    },
+    /// The wanted state was not reached in time.
+    #[error("service {name} is still {state} after {}, not {wanted}", humanize(*waited))]
+    Timeout {
+        /// The service.
+        name: ServiceName,
+        /// The state it was to reach.
+        wanted: State,
+        /// The state it was in at the end.
+        state: State,
+        /// How long it was given.
+        waited: Duration,
+    },
+    /// The service manager refused access.
+    #[error("permission denied: {operation}")]
+    PermissionDenied {
+        /// What was refused, e.g. "open the service control manager".
+        operation: String,
+    },
+    /// A setting this backend cannot honour.
+    #[error("the {backend} backend cannot honour {setting}: {reason}")]
+    Unsupported {
+        /// The backend.
+        backend: &'static str,
+        /// The setting, as definitions and flags name it.
+        setting: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No backend can be used on this host.
+    #[error("no service manager available: {0}")]
+    NoBackend(String),
+    /// Any other failure of the service manager.
+    #[error("{operation}: {source}")]
+    Os {
+        /// What was being done.
+        operation: String,
+        /// The OS's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn humanize(duration: Duration) -> impl fmt::Display {
+    struct Human(Duration);
+    impl fmt::Display for Human {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let millis = self.0.as_millis();
+            if millis % 1000 == 0 {
+                write!(f, "{}s", millis / 1000)
+            } else {
+                write!(f, "{millis}ms")
+            }
+        }
+    }
+    Human(duration)
+}
+
+/// The backend for this host: the SCM on Windows. (The builtin supervisor, systemd and SysV
+/// init are the next backends; until they exist the CLI offers management on Windows only.)
+#[cfg(windows)]
+pub fn detect() -> Result<Box<dyn Backend>, Error> {
+    Ok(Box::new(windows::Scm))
+}

@@ -1,0 +1,448 @@
+//! The Windows backend: the Service Control Manager, through the windows-service crate
+//! (OpenSCManager, CreateService, ChangeServiceConfig2, StartService, ControlService,
+//! QueryServiceStatusEx, DeleteService).
+//!
+//! The image path and every argument are quoted by the rules of CommandLineToArgvW (the
+//! windows-service crate's `shell_escape`), so a path with spaces is never the unquoted-path
+//! hole and an argument reaches the program's argv exactly.
+
+use std::{
+    ffi::OsString,
+    io, thread,
+    time::{Duration, Instant},
+};
+
+use svckit_core::{Accept, Control, ExitCode, Restart, ServiceName, ServiceSpec, StartType, State};
+use windows_service::{
+    service::{
+        Service, ServiceAccess, ServiceAction, ServiceActionType, ServiceDependency,
+        ServiceErrorControl, ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod,
+        ServiceInfo, ServiceStartType, ServiceState, ServiceStatus, ServiceType,
+    },
+    service_manager::{ServiceManager, ServiceManagerAccess},
+};
+
+use crate::{Backend, Error, Installed, Status, target_state};
+
+const ERROR_ACCESS_DENIED: i32 = 5;
+const ERROR_INVALID_SERVICE_CONTROL: i32 = 1052;
+const ERROR_SERVICE_ALREADY_RUNNING: i32 = 1056;
+const ERROR_SERVICE_DISABLED: i32 = 1058;
+const ERROR_SERVICE_DOES_NOT_EXIST: i32 = 1060;
+const ERROR_SERVICE_CANNOT_ACCEPT_CTRL: i32 = 1061;
+const ERROR_SERVICE_NOT_ACTIVE: i32 = 1062;
+const ERROR_SERVICE_MARKED_FOR_DELETE: i32 = 1072;
+const ERROR_SERVICE_EXISTS: i32 = 1073;
+
+/// How long an install over an existing service waits for it to stop and go.
+const REPLACE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a wait polls the SCM.
+const POLL: Duration = Duration::from_millis(50);
+/// Failure actions are forgotten after a day without failures.
+const FAILURE_RESET: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The Service Control Manager of the local computer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scm;
+
+impl Scm {
+    fn manager(&self, access: ServiceManagerAccess) -> Result<ServiceManager, Error> {
+        ServiceManager::local_computer(None::<&str>, access)
+            .map_err(|err| classify(err, None, "open the service control manager"))
+    }
+
+    fn open(&self, name: &ServiceName, access: ServiceAccess) -> Result<Service, Error> {
+        self.manager(ServiceManagerAccess::CONNECT)?
+            .open_service(name.as_ref(), access)
+            .map_err(|err| classify(err, Some(name), &format!("open service {name}")))
+    }
+
+    /// Stops `service` if it runs and waits until it is STOPPED.
+    fn stop_and_wait(
+        &self,
+        name: &ServiceName,
+        service: &Service,
+        timeout: Duration,
+    ) -> Result<ServiceStatus, Error> {
+        let status = query(name, service)?;
+        if status.current_state == ServiceState::Stopped {
+            return Ok(status);
+        }
+        if status.current_state != ServiceState::StopPending {
+            match service.stop() {
+                Ok(_) => {}
+                Err(windows_service::Error::Winapi(err))
+                    if err.raw_os_error() == Some(ERROR_SERVICE_NOT_ACTIVE) => {}
+                Err(err) => return Err(control_error(err, name, Control::Stop, &status)),
+            }
+        }
+        wait_for(name, service, State::Stopped, timeout)
+    }
+
+    fn create(&self, spec: &ServiceSpec) -> Result<(), Error> {
+        let manager =
+            self.manager(ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE)?;
+        let info = ServiceInfo {
+            name: OsString::from(spec.name.as_ref()),
+            display_name: OsString::from(
+                spec.display_name.as_deref().unwrap_or(spec.name.as_ref()),
+            ),
+            service_type: ServiceType::OWN_PROCESS,
+            start_type: match spec.start {
+                StartType::Auto | StartType::Delayed => ServiceStartType::AutoStart,
+                StartType::Demand => ServiceStartType::OnDemand,
+                StartType::Disabled => ServiceStartType::Disabled,
+            },
+            error_control: ServiceErrorControl::Normal,
+            executable_path: spec.program.clone(),
+            launch_arguments: spec.args.clone(),
+            dependencies: spec
+                .dependencies
+                .iter()
+                .map(|dep| ServiceDependency::Service(OsString::from(dep.as_ref())))
+                .collect(),
+            account_name: spec.account.as_ref().map(OsString::from),
+            account_password: spec.password.as_ref().map(OsString::from),
+        };
+        let access =
+            ServiceAccess::CHANGE_CONFIG | ServiceAccess::QUERY_STATUS | ServiceAccess::DELETE;
+        // A service deleted a moment ago stays "marked for delete" until its last handle
+        // closes (ours, the SCM's, sc.exe's); wait that out.
+        let deadline = Instant::now() + REPLACE_TIMEOUT;
+        let service = loop {
+            match manager.create_service(&info, access) {
+                Ok(service) => break service,
+                Err(windows_service::Error::Winapi(err))
+                    if err.raw_os_error() == Some(ERROR_SERVICE_MARKED_FOR_DELETE)
+                        && Instant::now() < deadline =>
+                {
+                    thread::sleep(POLL);
+                }
+                Err(err) => {
+                    return Err(classify(
+                        err,
+                        Some(&spec.name),
+                        &format!("create service {}", spec.name),
+                    ));
+                }
+            }
+        };
+        // From here on a failure deletes what was created: never a half-installed service.
+        if let Err(err) = configure(&service, spec) {
+            let _ = service.delete();
+            return Err(err);
+        }
+        Ok(())
+    }
+}
+
+/// Description, delayed start and failure actions: the settings CreateService has no room for.
+fn configure(service: &Service, spec: &ServiceSpec) -> Result<(), Error> {
+    let name = &spec.name;
+    let os = |what: &'static str| {
+        move |err| {
+            classify(
+                err,
+                Some(name),
+                &format!("set the {what} of service {name}"),
+            )
+        }
+    };
+    if let Some(description) = &spec.description {
+        service
+            .set_description(description)
+            .map_err(os("description"))?;
+    }
+    if spec.start == StartType::Delayed {
+        service
+            .set_delayed_auto_start(true)
+            .map_err(os("delayed start"))?;
+    }
+    let actions = match spec.restart.policy {
+        Restart::Never => Vec::new(),
+        // The SCM's failure actions run when the process dies without reporting STOPPED, and
+        // (with the non-crash flag below) when it stops with a non-zero exit code. A service
+        // that reports STOPPED with NO_ERROR on its own is not restarted by the SCM: for
+        // "always", the svckit runtime reports such an unrequested stop as a failure.
+        Restart::OnFailure | Restart::Always => vec![
+            ServiceAction {
+                action_type: ServiceActionType::Restart,
+                delay: spec.restart.delay,
+            };
+            3
+        ],
+    };
+    let restarts = !actions.is_empty();
+    service
+        .update_failure_actions(ServiceFailureActions {
+            reset_period: ServiceFailureResetPeriod::After(FAILURE_RESET),
+            reboot_msg: None,
+            command: None,
+            actions: Some(actions),
+        })
+        .map_err(os("failure actions"))?;
+    service
+        .set_failure_actions_on_non_crash_failures(restarts)
+        .map_err(os("failure actions flag"))?;
+    Ok(())
+}
+
+impl Backend for Scm {
+    fn name(&self) -> &'static str {
+        "windows"
+    }
+
+    fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
+        spec.validate()?;
+        if !spec.program.is_file() {
+            return Err(Error::ProgramNotFound(spec.program.display().to_string()));
+        }
+        let access = ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE;
+        let installed = match self.open(&spec.name, access) {
+            Ok(old) => {
+                // Reinstall: query → stop and wait → delete → create.
+                self.stop_and_wait(&spec.name, &old, REPLACE_TIMEOUT)?;
+                match old.delete() {
+                    Ok(()) => {}
+                    Err(windows_service::Error::Winapi(err))
+                        if err.raw_os_error() == Some(ERROR_SERVICE_MARKED_FOR_DELETE) => {}
+                    Err(err) => {
+                        return Err(classify(
+                            err,
+                            Some(&spec.name),
+                            &format!("delete service {}", spec.name),
+                        ));
+                    }
+                }
+                drop(old);
+                Installed::Replaced
+            }
+            Err(Error::NotInstalled(_)) => Installed::Created,
+            Err(err) => return Err(err),
+        };
+        self.create(spec)?;
+        Ok(installed)
+    }
+
+    fn uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error> {
+        let service = self.open(
+            name,
+            ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE,
+        )?;
+        self.stop_and_wait(name, &service, timeout)?;
+        match service.delete() {
+            Ok(()) => Ok(()),
+            Err(windows_service::Error::Winapi(err))
+                if err.raw_os_error() == Some(ERROR_SERVICE_MARKED_FOR_DELETE) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(classify(err, Some(name), &format!("delete service {name}"))),
+        }
+    }
+
+    fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
+        let service = self.open(
+            name,
+            ServiceAccess::START | ServiceAccess::QUERY_STATUS | ServiceAccess::QUERY_CONFIG,
+        )?;
+        service
+            .start::<&str>(&[])
+            .map_err(|err| classify(err, Some(name), &format!("start service {name}")))?;
+        if let Some(timeout) = wait {
+            let status = wait_for(name, &service, State::Running, timeout)?;
+            if status.current_state == ServiceState::Stopped {
+                return Err(Error::StartFailed {
+                    name: name.clone(),
+                    exit_code: exit_code(&status.exit_code),
+                });
+            }
+        }
+        status_of(self, name, &service)
+    }
+
+    fn control(
+        &self,
+        name: &ServiceName,
+        control: Control,
+        timeout: Duration,
+    ) -> Result<Status, Error> {
+        let Some(wanted) = target_state(control) else {
+            return Err(Error::Unsupported {
+                backend: "windows",
+                setting: "control",
+                reason: format!("{control} has no state to wait for"),
+            });
+        };
+        let access = ServiceAccess::QUERY_STATUS
+            | ServiceAccess::QUERY_CONFIG
+            | match control {
+                Control::Stop => ServiceAccess::STOP,
+                _ => ServiceAccess::PAUSE_CONTINUE,
+            };
+        let service = self.open(name, access)?;
+        if control == Control::Stop {
+            self.stop_and_wait(name, &service, timeout)?;
+            return status_of(self, name, &service);
+        }
+        let before = query(name, &service)?;
+        if before.current_state == ServiceState::Stopped {
+            return Err(Error::NotRunning(name.clone()));
+        }
+        let sent = match control {
+            Control::Pause => service.pause(),
+            _ => service.resume(),
+        };
+        sent.map_err(|err| control_error(err, name, control, &before))?;
+        let status = wait_for(name, &service, wanted, timeout)?;
+        if status.current_state == ServiceState::Stopped {
+            return Err(Error::NotRunning(name.clone()));
+        }
+        status_of(self, name, &service)
+    }
+
+    fn status(&self, name: &ServiceName) -> Result<Status, Error> {
+        let service = self.open(
+            name,
+            ServiceAccess::QUERY_STATUS | ServiceAccess::QUERY_CONFIG,
+        )?;
+        status_of(self, name, &service)
+    }
+}
+
+fn query(name: &ServiceName, service: &Service) -> Result<ServiceStatus, Error> {
+    service
+        .query_status()
+        .map_err(|err| classify(err, Some(name), &format!("query service {name}")))
+}
+
+/// Polls until the service is in `wanted` (or STOPPED, which ends every wait), or `timeout`.
+fn wait_for(
+    name: &ServiceName,
+    service: &Service,
+    wanted: State,
+    timeout: Duration,
+) -> Result<ServiceStatus, Error> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = query(name, service)?;
+        let state = state_of(status.current_state);
+        if state == wanted || state == State::Stopped {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                name: name.clone(),
+                wanted,
+                state,
+                waited: timeout,
+            });
+        }
+        thread::sleep(POLL);
+    }
+}
+
+fn status_of(_scm: &Scm, name: &ServiceName, service: &Service) -> Result<Status, Error> {
+    let status = query(name, service)?;
+    let config = service.query_config().ok();
+    Ok(Status {
+        name: name.clone(),
+        backend: "windows",
+        state: state_of(status.current_state),
+        pid: status.process_id.filter(|pid| *pid != 0),
+        accept: Accept::from_bits_truncate(status.controls_accepted.bits()),
+        exit_code: exit_code(&status.exit_code),
+        checkpoint: status.checkpoint,
+        wait_hint: status.wait_hint,
+        start: config.as_ref().map(|config| match config.start_type {
+            // (windows-service has no getter for the delayed flag: delayed shows as auto.)
+            ServiceStartType::AutoStart
+            | ServiceStartType::BootStart
+            | ServiceStartType::SystemStart => StartType::Auto,
+            ServiceStartType::OnDemand => StartType::Demand,
+            ServiceStartType::Disabled => StartType::Disabled,
+        }),
+        display_name: config
+            .as_ref()
+            .map(|config| config.display_name.to_string_lossy().into_owned()),
+        command: config.map(|config| config.executable_path.to_string_lossy().into_owned()),
+    })
+}
+
+fn state_of(state: ServiceState) -> State {
+    match state {
+        ServiceState::Stopped => State::Stopped,
+        ServiceState::StartPending => State::StartPending,
+        ServiceState::StopPending => State::StopPending,
+        ServiceState::Running => State::Running,
+        ServiceState::ContinuePending => State::ContinuePending,
+        ServiceState::PausePending => State::PausePending,
+        ServiceState::Paused => State::Paused,
+    }
+}
+
+fn exit_code(code: &ServiceExitCode) -> ExitCode {
+    match *code {
+        ServiceExitCode::Win32(code) => ExitCode::Win32(code),
+        ServiceExitCode::ServiceSpecific(code) => ExitCode::ServiceSpecific(code),
+    }
+}
+
+/// The error for a control the SCM refused.
+fn control_error(
+    err: windows_service::Error,
+    name: &ServiceName,
+    control: Control,
+    before: &ServiceStatus,
+) -> Error {
+    match os_code(&err) {
+        Some(ERROR_INVALID_SERVICE_CONTROL) => Error::NotAccepted {
+            name: name.clone(),
+            control,
+        },
+        Some(ERROR_SERVICE_CANNOT_ACCEPT_CTRL) => Error::CannotAcceptNow {
+            name: name.clone(),
+            control,
+            state: state_of(before.current_state),
+        },
+        Some(ERROR_SERVICE_NOT_ACTIVE) => Error::NotRunning(name.clone()),
+        _ => classify(
+            err,
+            Some(name),
+            &format!("send {control} to service {name}"),
+        ),
+    }
+}
+
+fn os_code(err: &windows_service::Error) -> Option<i32> {
+    match err {
+        windows_service::Error::Winapi(err) => err.raw_os_error(),
+        _ => None,
+    }
+}
+
+/// Turns an SCM error into the typed error for it.
+fn classify(err: windows_service::Error, name: Option<&ServiceName>, operation: &str) -> Error {
+    match (os_code(&err), name) {
+        (Some(ERROR_SERVICE_DOES_NOT_EXIST), Some(name)) => Error::NotInstalled(name.clone()),
+        (Some(ERROR_SERVICE_ALREADY_RUNNING), Some(name)) => Error::AlreadyRunning(name.clone()),
+        (Some(ERROR_SERVICE_EXISTS), Some(name)) => Error::Os {
+            operation: operation.to_string(),
+            source: format!("service {name} exists (and could not be replaced)").into(),
+        },
+        (Some(ERROR_ACCESS_DENIED), _) => Error::PermissionDenied {
+            operation: operation.to_string(),
+        },
+        (Some(ERROR_SERVICE_DISABLED), Some(name)) => Error::Os {
+            operation: operation.to_string(),
+            source: format!("service {name} is disabled").into(),
+        },
+        _ => Error::Os {
+            operation: operation.to_string(),
+            source: match err {
+                windows_service::Error::Winapi(err) => Box::new(err),
+                other => Box::new(io::Error::other(other.to_string())),
+            },
+        },
+    }
+}
