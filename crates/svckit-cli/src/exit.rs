@@ -49,6 +49,8 @@ pub struct Failure {
 
 impl Failure {
     /// A failure with `exit` and `message`.
+    // Only Unix commands detect failures of their own so far.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub fn new(exit: Exit, message: impl Into<String>) -> Failure {
         Failure {
             exit,
@@ -85,6 +87,13 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 _ => Exit::Failed,
             };
         }
+        #[cfg(windows)]
+        if let Some(err) = cause.downcast_ref::<svckit_install::Error>() {
+            return install_code(err);
+        }
+        if cause.is::<svckit::ModelError>() {
+            return Exit::Usage;
+        }
         if let Some(err) = cause.downcast_ref::<std::io::Error>() {
             return io_code(err);
         }
@@ -104,6 +113,19 @@ fn unix_code(err: &svckit::unix::Error) -> Exit {
     match err {
         Error::AlreadyRunning { .. } => Exit::AlreadyRunning,
         Error::ReadyTimeout { .. } => Exit::TimedOut,
+        _ => Exit::Failed,
+    }
+}
+
+#[cfg(windows)]
+fn install_code(err: &svckit_install::Error) -> Exit {
+    use svckit_install::Error;
+    match err {
+        Error::Invalid(_) | Error::ProgramNotFound(_) | Error::Unsupported { .. } => Exit::Usage,
+        Error::NotInstalled(_) | Error::NotRunning(_) => Exit::NotFound,
+        Error::AlreadyRunning(_) => Exit::AlreadyRunning,
+        Error::PermissionDenied { .. } => Exit::PermissionDenied,
+        Error::Timeout { .. } => Exit::TimedOut,
         _ => Exit::Failed,
     }
 }

@@ -161,9 +161,9 @@ fn configure(service: &Service, spec: &ServiceSpec) -> Result<(), Error> {
     let actions = match spec.restart.policy {
         Restart::Never => Vec::new(),
         // The SCM's failure actions run when the process dies without reporting STOPPED, and
-        // (with the non-crash flag below) when it stops with a non-zero exit code. A service
-        // that reports STOPPED with NO_ERROR on its own is not restarted by the SCM: for
-        // "always", the svckit runtime reports such an unrequested stop as a failure.
+        // (with the non-crash flag below) when it stops with a non-zero exit code. The SCM has
+        // no "restart after a clean stop": under "always", a service that reports STOPPED with
+        // NO_ERROR on its own stays stopped. Documented on `svckit install --restart`.
         Restart::OnFailure | Restart::Always => vec![
             ServiceAction {
                 action_type: ServiceActionType::Restart,

@@ -1,8 +1,37 @@
 //! svckit makes any program a correct, supervised background service on Linux and Windows.
 //!
-//! This crate is the front door: the model ([`State`], [`Control`], [`Accept`],
-//! [`ServiceName`]) with the Windows SCM's numeric values, and on Unix the daemonization
-//! library ([`unix`]) that performs every step of daemon(7).
+//! This crate is the front door:
+//! - the model ([`State`], [`Control`], [`Accept`], [`ExitCode`], [`ServiceName`],
+//!   [`ServiceSpec`]) with the Windows SCM's numeric values;
+//! - the service API: declare a [`Service`] once and [`run`] it unchanged under the Windows SCM,
+//!   as a Unix daemon, under systemd or under a supervisor;
+//! - on Unix, the daemonization library ([`unix`]) that performs every step of daemon(7).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use svckit::{Accept, Control, ExitCode, Service, ServiceName};
+//!
+//! let service = Service::new(ServiceName::new("MemoryStatus")?, |ctx| {
+//!     ctx.ready(); // RUNNING to the SCM, READY=1 to systemd, "ready" to the launcher
+//!     let mut paused = false;
+//!     loop {
+//!         match ctx.recv_timeout(Duration::from_secs(1)) {
+//!             None if !paused => println!("{}", svckit::memory_status().unwrap()),
+//!             None => {}
+//!             Some(Control::Stop | Control::Shutdown) => return ExitCode::SUCCESS,
+//!             Some(Control::Pause) => (paused = true, ctx.paused()).1,
+//!             Some(Control::Continue) => (paused = false, ctx.ready()).1,
+//!             Some(_) => {}
+//!         }
+//!     }
+//! })
+//! .accept(Accept::STOP | Accept::SHUTDOWN | Accept::PAUSE_CONTINUE);
+//! let exit_code = svckit::run(service)?;
+//! std::process::exit(exit_code.unix_status().into());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! On Unix, the daemon side of daemonization:
 //!
 //! ```no_run
 //! # #[cfg(unix)] {
@@ -19,8 +48,53 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub use svckit_core::{Accept, Control, MAX_SERVICE_NAME_LEN, ModelError, ServiceName, State};
+pub use svckit_core::{
+    Accept, Context, Control, ExitCode, MAX_SERVICE_NAME_LEN, MemoryStatus, ModelError, Restart,
+    RestartPolicy, Service, ServiceName, ServiceSpec, StartType, State, service,
+};
 
-/// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files, privileges.
+/// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files, privileges, and the
+/// service API's Unix runtime ([`unix::service`]).
 #[cfg(unix)]
 pub use svckit_unix as unix;
+
+/// The service API's Windows runtime (dispatcher, ServiceMain, control handler).
+#[cfg(windows)]
+pub use svckit_windows as windows;
+
+/// Why [`run`] could not run the service.
+#[cfg(unix)]
+pub type RunError = svckit_unix::service::RuntimeError;
+/// Why [`run`] could not run the service.
+#[cfg(windows)]
+pub type RunError = svckit_windows::RuntimeError;
+
+/// Runs `service` until it stops and returns its exit code: under the SCM when the SCM started
+/// this process (a console start runs it in the foreground with Ctrl-C as Stop); on Unix with
+/// signals as controls and readiness reported to systemd (`$NOTIFY_SOCKET`), to `svckit
+/// daemonize --wait-ready` or the supervisor (`$SVCKIT_READY_FD`).
+///
+/// Call it before starting other threads: on Unix it blocks the control signals in the calling
+/// thread, and threads started earlier would still receive them.
+pub fn run(service: Service) -> Result<ExitCode, RunError> {
+    #[cfg(unix)]
+    {
+        svckit_unix::service::run(service)
+    }
+    #[cfg(windows)]
+    {
+        svckit_windows::run(service)
+    }
+}
+
+/// The current memory status: GlobalMemoryStatusEx on Windows, `/proc/meminfo` on Linux.
+pub fn memory_status() -> std::io::Result<MemoryStatus> {
+    #[cfg(unix)]
+    {
+        svckit_unix::memory::memory_status()
+    }
+    #[cfg(windows)]
+    {
+        svckit_windows::memory::memory_status()
+    }
+}

@@ -6,6 +6,9 @@ mod daemonize;
 mod demo;
 #[cfg(unix)]
 mod kill;
+#[cfg(windows)]
+mod manage;
+mod memory_status;
 
 use crate::{
     cli::{Cli, Command, Demo},
@@ -21,11 +24,20 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Kill(args) => kill::run(args),
         #[cfg(unix)]
         Command::Demo(Demo::Timelog(args)) => demo::timelog(args),
-        #[cfg(not(unix))]
-        _ => Err(crate::exit::Failure::new(
-            Exit::Usage,
-            "this command is not available on this platform yet",
-        )
-        .into()),
+        Command::Demo(Demo::MemoryStatus(args)) => memory_status::run(args),
+        #[cfg(windows)]
+        Command::Install(args) => manage::install(args),
+        #[cfg(windows)]
+        Command::Uninstall(args) => manage::uninstall(args),
+        #[cfg(windows)]
+        Command::Start(args) => manage::start(args),
+        #[cfg(windows)]
+        Command::Stop(args) => manage::control(args, svckit::Control::Stop),
+        #[cfg(windows)]
+        Command::Pause(args) => manage::control(args, svckit::Control::Pause),
+        #[cfg(windows)]
+        Command::Continue(args) => manage::control(args, svckit::Control::Continue),
+        #[cfg(windows)]
+        Command::Status(args) => manage::status(args),
     }
 }

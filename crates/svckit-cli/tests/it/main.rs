@@ -1,6 +1,8 @@
 //! End-to-end tests of the `svckit` binary with real processes: every check reads what happened
 //! from `/proc`, never from svckit's own word.
 
+#![cfg(unix)]
+
 mod cli;
 mod daemonize;
 mod kill;

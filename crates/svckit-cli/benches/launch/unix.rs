@@ -1,0 +1,309 @@
+//! Launch latency, side by side with the peer tools from Debian's packages: the time from
+//! invoking a launcher until it returns with the daemon running, for
+//!
+//! - `svckit daemonize --pidfile P -- /bin/sleep N` (all 15 steps, returns after the exec),
+//! - `daemonize -p P /bin/sleep N` (daemonize 1.7),
+//! - `start-stop-daemon --start --background --make-pidfile --pidfile P --exec /bin/sleep -- N`,
+//! - `daemon --pidfile=P -- /bin/sleep N` (libslack daemon).
+//!
+//! Runs are interleaved (one run of each tool per round) so drift hits every tool alike; the
+//! daemons are killed between runs, outside the timing. It also records how often the PID file
+//! already held the daemon's pid when the launcher returned: a launcher that returns earlier may
+//! simply be doing less.
+//!
+//! `cargo bench -p svckit-cli --bench launch` (SVCKIT_BENCH_RUNS sets the rounds, default 300).
+//! This reports; it asserts nothing about speed.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+use svckit::unix::{Pid, process::is_gone};
+
+struct Tool {
+    name: &'static str,
+    /// The argv, with `{pid}` for the PID file and `{secs}` for the marker duration.
+    argv: &'static [&'static str],
+    /// A sleep duration unique to this tool, so its daemons can be found and cleaned up.
+    secs: &'static str,
+    /// The path of a required program, to skip tools that are not installed.
+    needs: &'static str,
+}
+
+const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
+
+/// `svckit daemonize --pidfile {pid} -- /bin/sleep {secs}` for the svckit binary at `svckit`.
+const fn svckit_argv(svckit: &'static str) -> [&'static str; 7] {
+    [
+        svckit,
+        "daemonize",
+        "--pidfile",
+        "{pid}",
+        "--",
+        "/bin/sleep",
+        "{secs}",
+    ]
+}
+
+/// Where svckit's time goes (with SVCKIT_BENCH_DIAGNOSE=1): its start-up alone, and the
+/// textbook single fork.
+const DIAGNOSTICS: [Tool; 2] = [
+    Tool {
+        name: "(svckit start-up only)",
+        argv: &[SVCKIT, "kill", "--pidfile", "/nonexistent/{secs}"],
+        secs: "1011",
+        needs: SVCKIT,
+    },
+    Tool {
+        name: "(svckit daemonize --single-fork)",
+        argv: &[
+            SVCKIT,
+            "daemonize",
+            "--single-fork",
+            "--pidfile",
+            "{pid}",
+            "--",
+            "/bin/sleep",
+            "{secs}",
+        ],
+        secs: "1012",
+        needs: SVCKIT,
+    },
+];
+
+const TOOLS: [Tool; 4] = [
+    Tool {
+        name: "svckit daemonize",
+        argv: &svckit_argv(SVCKIT),
+        secs: "1001",
+        needs: SVCKIT,
+    },
+    Tool {
+        name: "daemonize(1)",
+        argv: &["/usr/bin/daemonize", "-p", "{pid}", "/bin/sleep", "{secs}"],
+        secs: "1002",
+        needs: "/usr/bin/daemonize",
+    },
+    Tool {
+        name: "start-stop-daemon --background",
+        argv: &[
+            "/usr/sbin/start-stop-daemon",
+            "--start",
+            "--background",
+            "--make-pidfile",
+            "--pidfile",
+            "{pid}",
+            "--exec",
+            "/bin/sleep",
+            "--",
+            "{secs}",
+        ],
+        secs: "1003",
+        needs: "/usr/sbin/start-stop-daemon",
+    },
+    Tool {
+        name: "libslack daemon",
+        argv: &[
+            "/usr/bin/daemon",
+            "--pidfile={pid}",
+            "--",
+            "/bin/sleep",
+            "{secs}",
+        ],
+        secs: "1004",
+        needs: "/usr/bin/daemon",
+    },
+];
+
+struct Samples {
+    times: Vec<Duration>,
+    pidfile_ready: usize,
+    failures: usize,
+}
+
+/// Runs the benchmark.
+pub fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let rounds: usize = std::env::var("SVCKIT_BENCH_RUNS")
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+        .unwrap_or(300);
+    let dir = std::env::temp_dir().join(format!("svckit-bench-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let diagnose = std::env::var_os("SVCKIT_BENCH_DIAGNOSE").is_some();
+    // SVCKIT_BENCH_ALT=/path/to/other/svckit adds a row for another build, for A/B comparisons
+    // of a change in the same interleaved run.
+    let alternative = std::env::var("SVCKIT_BENCH_ALT").ok().map(|path| {
+        let path: &'static str = Box::leak(path.into_boxed_str());
+        Tool {
+            name: "(SVCKIT_BENCH_ALT daemonize)",
+            argv: Box::leak(Box::new(svckit_argv(path))),
+            secs: "1013",
+            needs: path,
+        }
+    });
+    let tools: Vec<&Tool> = TOOLS
+        .iter()
+        .chain(DIAGNOSTICS.iter().filter(|_| diagnose))
+        .chain(alternative.iter())
+        .filter(|tool| Path::new(tool.needs).exists())
+        .collect();
+    for tool in TOOLS.iter().filter(|tool| !Path::new(tool.needs).exists()) {
+        eprintln!("skipping {}: {} is not installed", tool.name, tool.needs);
+    }
+    let mut samples: Vec<Samples> = tools
+        .iter()
+        .map(|_| Samples {
+            times: Vec::with_capacity(rounds),
+            pidfile_ready: 0,
+            failures: 0,
+        })
+        .collect();
+    // Warm the page cache and the dynamic loader for every tool.
+    for tool in &tools {
+        run_once(tool, &dir);
+    }
+    for _ in 0..rounds {
+        for (tool, samples) in tools.iter().zip(&mut samples) {
+            match run_once(tool, &dir) {
+                Some((elapsed, ready)) => {
+                    samples.times.push(elapsed);
+                    samples.pidfile_ready += usize::from(ready);
+                }
+                None => samples.failures += 1,
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+    report(&tools, &mut samples, rounds);
+}
+
+/// One launch: time until the launcher exits, and whether the PID file named a live daemon at
+/// that moment. Cleans up afterwards (untimed).
+fn run_once(tool: &Tool, dir: &Path) -> Option<(Duration, bool)> {
+    let pidfile: PathBuf = dir.join(format!("{}.pid", tool.secs));
+    let _ = fs::remove_file(&pidfile);
+    let argv: Vec<String> = tool
+        .argv
+        .iter()
+        .map(|arg| {
+            arg.replace("{pid}", pidfile.to_str().unwrap())
+                .replace("{secs}", tool.secs)
+        })
+        .collect();
+    let started = Instant::now();
+    let status = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    let elapsed = started.elapsed();
+    let ready = fs::read_to_string(&pidfile)
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok())
+        .is_some_and(|pid| !is_gone(Pid::from_raw(pid)));
+    cleanup(tool, &pidfile);
+    (status.success() || tool.name.contains("start-up")).then_some((elapsed, ready))
+}
+
+/// Kills every process of this tool's run (found by its unique sleep duration, and the pid in
+/// its PID file for tools whose daemon is a supervisor), and waits until they are gone.
+fn cleanup(tool: &Tool, pidfile: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut pids = marked_processes(tool.secs);
+        if let Some(pid) = fs::read_to_string(pidfile)
+            .ok()
+            .and_then(|text| text.trim().parse::<i32>().ok())
+            .filter(|pid| !is_gone(Pid::from_raw(*pid)))
+        {
+            pids.push(pid);
+        }
+        if pids.is_empty() || Instant::now() > deadline {
+            break;
+        }
+        for pid in pids {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    let _ = fs::remove_file(pidfile);
+}
+
+fn marked_processes(secs: &str) -> Vec<i32> {
+    let needle = format!("/bin/sleep\0{secs}\0");
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|cmdline| String::from_utf8_lossy(&cmdline) == needle)
+                .unwrap_or(false)
+                && !is_gone(Pid::from_raw(*pid))
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index]
+}
+
+fn report(tools: &[&Tool], samples: &mut [Samples], rounds: usize) {
+    let medians: Vec<Option<Duration>> = samples
+        .iter_mut()
+        .map(|s| {
+            s.times.sort();
+            (!s.times.is_empty()).then(|| percentile(&s.times, 0.5))
+        })
+        .collect();
+    let fastest_peer = medians
+        .iter()
+        .take(TOOLS.len())
+        .skip(1)
+        .flatten()
+        .min()
+        .copied();
+    println!(
+        "launch latency, {rounds} interleaved runs each, {} cores ({})",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!();
+    println!(
+        "| launcher | median | p10 | p90 | pid file ready at return | failures | ÷ fastest peer |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for ((tool, samples), median) in tools.iter().zip(samples.iter()).zip(&medians) {
+        let Some(median) = median else {
+            println!(
+                "| {} | - | - | - | - | {} | - |",
+                tool.name, samples.failures
+            );
+            continue;
+        };
+        let ratio = fastest_peer
+            .map(|peer| format!("{:.2}×", median.as_secs_f64() / peer.as_secs_f64()))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "| {} | {:.3} ms | {:.3} ms | {:.3} ms | {}/{} | {} | {} |",
+            tool.name,
+            median.as_secs_f64() * 1e3,
+            percentile(&samples.times, 0.1).as_secs_f64() * 1e3,
+            percentile(&samples.times, 0.9).as_secs_f64() * 1e3,
+            samples.pidfile_ready,
+            samples.times.len(),
+            samples.failures,
+            ratio
+        );
+    }
+}
