@@ -49,8 +49,6 @@ pub struct Failure {
 
 impl Failure {
     /// A failure with `exit` and `message`.
-    // Only Unix commands detect failures of their own so far.
-    #[cfg_attr(not(unix), allow(dead_code))]
     pub fn new(exit: Exit, message: impl Into<String>) -> Failure {
         Failure {
             exit,

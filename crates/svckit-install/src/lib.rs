@@ -169,7 +169,7 @@ pub enum Error {
     #[error("no service manager available: {0}")]
     NoBackend(String),
     /// Any other failure of the service manager.
-    #[error("{operation}: {source}")]
+    #[error("{operation}")]
     Os {
         /// What was being done.
         operation: String,

@@ -181,9 +181,13 @@ fn configure(service: &Service, spec: &ServiceSpec) -> Result<(), Error> {
             actions: Some(actions),
         })
         .map_err(os("failure actions"))?;
-    service
-        .set_failure_actions_on_non_crash_failures(restarts)
-        .map_err(os("failure actions flag"))?;
+    if restarts {
+        // Without the flag the SCM restarts only after a crash, not after a stop with a
+        // non-zero exit code. (Wine's SCM lacks this setting: there, a restart policy fails.)
+        service
+            .set_failure_actions_on_non_crash_failures(true)
+            .map_err(os("failure actions flag"))?;
+    }
     Ok(())
 }
 

@@ -66,13 +66,13 @@ pub fn control_for(signal: Signal) -> Option<Control> {
 #[non_exhaustive]
 pub enum RuntimeError {
     /// The signals could not be blocked or the signalfd opened.
-    #[error("set up signal handling: {0}")]
+    #[error("set up signal handling")]
     Signals(#[source] nix::Error),
     /// `$NOTIFY_SOCKET` names no usable socket.
-    #[error("systemd notify socket: {0}")]
+    #[error("systemd notify socket")]
     Notify(#[source] io::Error),
     /// The service's thread could not be started, or the wake-up socket made.
-    #[error("start the service thread: {0}")]
+    #[error("start the service thread")]
     Thread(#[source] io::Error),
 }
 

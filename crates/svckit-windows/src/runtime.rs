@@ -31,13 +31,13 @@ const ERROR_PROCESS_ABORTED: u32 = 1067;
 #[non_exhaustive]
 pub enum RuntimeError {
     /// StartServiceCtrlDispatcher failed for a reason other than "not started by the SCM".
-    #[error("start the service dispatcher: {0}")]
+    #[error("start the service dispatcher")]
     Dispatcher(#[source] windows_service::Error),
     /// RegisterServiceCtrlHandlerEx failed inside ServiceMain.
-    #[error("register the service control handler: {0}")]
+    #[error("register the service control handler")]
     Register(#[source] windows_service::Error),
     /// The console's Ctrl-C handler could not be installed.
-    #[error("install the Ctrl-C handler: {0}")]
+    #[error("install the Ctrl-C handler")]
     Console(#[source] ctrlc::Error),
     /// The dispatcher returned without ever calling ServiceMain.
     #[error("the SCM never started the service")]

@@ -17,7 +17,11 @@ use std::{
 use anyhow::Context as _;
 use svckit::{Accept, Context, Control, ExitCode, Service, ServiceName};
 
-use crate::{cli::MemoryStatusArgs, exit::Exit, parse};
+use crate::{
+    cli::MemoryStatusArgs,
+    exit::{Exit, Failure},
+    parse,
+};
 
 /// The settings the service runs with; `config` is re-read on ParamChange.
 struct Settings {
@@ -38,7 +42,8 @@ pub fn run(args: MemoryStatusArgs) -> anyhow::Result<Exit> {
         interval: args.interval,
     };
     if let Some(config) = &settings.config {
-        settings.interval = read_interval(config)?;
+        settings.interval =
+            read_interval(config).map_err(|err| Failure::new(Exit::Usage, format!("{err:#}")))?;
     }
     // Checked before anything starts, so a log that cannot be written is reported here and
     // not by a service that has nobody to tell.

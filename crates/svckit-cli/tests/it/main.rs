@@ -6,5 +6,6 @@
 mod cli;
 mod daemonize;
 mod kill;
+mod memory_status;
 mod support;
 mod timelog;
