@@ -13,3 +13,89 @@ mod runtime;
 mod sys;
 
 pub use runtime::{RuntimeError, run};
+
+#[cfg(test)]
+mod tests {
+    //! The model's numbers are the SCM's: checked against windows-sys on the Windows target.
+    use svckit_core::{Accept, Control, State};
+    use windows_sys::Win32::System::Services as scm;
+
+    #[test]
+    fn states_are_the_scm_constants() {
+        let expected = [
+            (State::Stopped, scm::SERVICE_STOPPED),
+            (State::StartPending, scm::SERVICE_START_PENDING),
+            (State::StopPending, scm::SERVICE_STOP_PENDING),
+            (State::Running, scm::SERVICE_RUNNING),
+            (State::ContinuePending, scm::SERVICE_CONTINUE_PENDING),
+            (State::PausePending, scm::SERVICE_PAUSE_PENDING),
+            (State::Paused, scm::SERVICE_PAUSED),
+        ];
+        for (state, value) in expected {
+            assert_eq!(state.as_u32(), value, "{state:?}");
+        }
+        assert_eq!(State::ALL.len(), expected.len());
+    }
+
+    #[test]
+    fn controls_are_the_scm_constants() {
+        let expected = [
+            (Control::Stop, scm::SERVICE_CONTROL_STOP),
+            (Control::Pause, scm::SERVICE_CONTROL_PAUSE),
+            (Control::Continue, scm::SERVICE_CONTROL_CONTINUE),
+            (Control::Interrogate, scm::SERVICE_CONTROL_INTERROGATE),
+            (Control::Shutdown, scm::SERVICE_CONTROL_SHUTDOWN),
+            (Control::ParamChange, scm::SERVICE_CONTROL_PARAMCHANGE),
+            (Control::NetBindAdd, scm::SERVICE_CONTROL_NETBINDADD),
+            (Control::NetBindRemove, scm::SERVICE_CONTROL_NETBINDREMOVE),
+            (Control::NetBindEnable, scm::SERVICE_CONTROL_NETBINDENABLE),
+            (Control::NetBindDisable, scm::SERVICE_CONTROL_NETBINDDISABLE),
+            (Control::DeviceEvent, scm::SERVICE_CONTROL_DEVICEEVENT),
+            (
+                Control::HardwareProfileChange,
+                scm::SERVICE_CONTROL_HARDWAREPROFILECHANGE,
+            ),
+            (Control::PowerEvent, scm::SERVICE_CONTROL_POWEREVENT),
+            (Control::SessionChange, scm::SERVICE_CONTROL_SESSIONCHANGE),
+            (Control::Preshutdown, scm::SERVICE_CONTROL_PRESHUTDOWN),
+            (Control::TimeChange, scm::SERVICE_CONTROL_TIMECHANGE),
+            (Control::TriggerEvent, scm::SERVICE_CONTROL_TRIGGEREVENT),
+        ];
+        for (control, value) in expected {
+            assert_eq!(control.as_u32(), value, "{control:?}");
+            assert_eq!(Control::try_from(value), Ok(control));
+        }
+        assert_eq!(Control::User(128).as_u32(), 128);
+    }
+
+    #[test]
+    fn accept_bits_are_the_scm_constants() {
+        let expected = [
+            (Accept::STOP, scm::SERVICE_ACCEPT_STOP),
+            (Accept::PAUSE_CONTINUE, scm::SERVICE_ACCEPT_PAUSE_CONTINUE),
+            (Accept::SHUTDOWN, scm::SERVICE_ACCEPT_SHUTDOWN),
+            (Accept::PARAMCHANGE, scm::SERVICE_ACCEPT_PARAMCHANGE),
+            (Accept::NETBINDCHANGE, scm::SERVICE_ACCEPT_NETBINDCHANGE),
+            (
+                Accept::HARDWAREPROFILECHANGE,
+                scm::SERVICE_ACCEPT_HARDWAREPROFILECHANGE,
+            ),
+            (Accept::POWEREVENT, scm::SERVICE_ACCEPT_POWEREVENT),
+            (Accept::SESSIONCHANGE, scm::SERVICE_ACCEPT_SESSIONCHANGE),
+            (Accept::PRESHUTDOWN, scm::SERVICE_ACCEPT_PRESHUTDOWN),
+            (Accept::TIMECHANGE, scm::SERVICE_ACCEPT_TIMECHANGE),
+            (Accept::TRIGGEREVENT, scm::SERVICE_ACCEPT_TRIGGEREVENT),
+        ];
+        for (accept, value) in expected {
+            assert_eq!(accept.bits(), value, "{accept}");
+        }
+    }
+
+    #[test]
+    fn the_memory_status_is_read() {
+        let status = crate::memory::memory_status().unwrap();
+        assert!(status.total_physical > 0);
+        assert!(status.available_physical <= status.total_physical);
+        assert!(status.load_percent <= 100);
+    }
+}

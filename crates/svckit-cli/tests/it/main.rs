@@ -9,3 +9,4 @@ mod kill;
 mod memory_status;
 mod support;
 mod timelog;
+mod windows;
