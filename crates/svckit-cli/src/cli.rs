@@ -153,6 +153,13 @@ pub struct MemoryStatusArgs {
     /// Text put at the start of every line (to tell instances apart).
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
+    /// The controls to accept (others are refused before they reach the service).
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "STOP|SHUTDOWN|PAUSE_CONTINUE|PARAMCHANGE"
+    )]
+    pub accept: svckit::Accept,
     /// The service name to report under when not started by a service manager.
     #[arg(long, value_name = "NAME", default_value = "MemoryStatus")]
     pub name: String,

@@ -1,4 +1,6 @@
-use std::{fmt, ops};
+use std::{fmt, ops, str::FromStr};
+
+use crate::ModelError;
 
 /// The controls a service accepts, as the SCM's `SERVICE_ACCEPT_*` bits
 /// (`dwControlsAccepted` of [`SERVICE_STATUS`]). A control whose bit is not set is refused.
@@ -109,6 +111,32 @@ impl fmt::Display for Accept {
     }
 }
 
+impl FromStr for Accept {
+    type Err = ModelError;
+
+    /// Parses the [`Display`](fmt::Display) form: names joined by `|` or `,`, in any case
+    /// (`"STOP|PAUSE_CONTINUE"`, `"stop,pause_continue"`), or `NONE`.
+    fn from_str(text: &str) -> Result<Accept, ModelError> {
+        let mut accept = Accept::NONE;
+        for name in text.split(['|', ',']).map(str::trim) {
+            if name.eq_ignore_ascii_case("NONE") {
+                continue;
+            }
+            let (bit, _) = Accept::NAMES
+                .iter()
+                .find(|(_, known)| known.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    ModelError::invalid(
+                        "accept",
+                        format!("{name:?} is not a control to accept (like STOP, PAUSE_CONTINUE)"),
+                    )
+                })?;
+            accept |= *bit;
+        }
+        Ok(accept)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +170,18 @@ mod tests {
         assert_eq!(set.to_string(), "STOP|PAUSE_CONTINUE|SESSIONCHANGE");
         assert_eq!(Accept::NONE.to_string(), "NONE");
         assert_eq!(Accept::from_bits_truncate(0xFFFF_FFFF).bits(), 0x7FF);
+    }
+
+    #[test]
+    fn parses_what_it_prints() {
+        let set = Accept::STOP | Accept::PAUSE_CONTINUE | Accept::PRESHUTDOWN;
+        assert_eq!(set.to_string().parse(), Ok(set));
+        assert_eq!(
+            "stop, paramchange".parse(),
+            Ok(Accept::STOP | Accept::PARAMCHANGE)
+        );
+        assert_eq!("NONE".parse(), Ok(Accept::NONE));
+        let err = "stop|pause".parse::<Accept>().unwrap_err().to_string();
+        assert!(err.contains("\"pause\""), "{err}");
     }
 }

@@ -25,6 +25,7 @@ use crate::{
 
 /// The settings the service runs with; `config` is re-read on ParamChange.
 struct Settings {
+    accept: Accept,
     log: PathBuf,
     config: Option<PathBuf>,
     label: Option<String>,
@@ -36,6 +37,7 @@ pub fn run(args: MemoryStatusArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
     let cwd = std::env::current_dir().context("getcwd")?;
     let mut settings = Settings {
+        accept: args.accept,
         log: cwd.join(&args.log),
         config: args.config.as_ref().map(|config| cwd.join(config)),
         label: args.label,
@@ -95,6 +97,7 @@ fn exit_for(exit_code: ExitCode) -> Exit {
 
 /// The service: the accepted controls and the loop.
 fn service(name: ServiceName, settings: Settings) -> Service {
+    let accept = settings.accept;
     Service::new(name, move |ctx| match serve(&ctx, settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -102,7 +105,7 @@ fn service(name: ServiceName, settings: Settings) -> Service {
             ExitCode::ServiceSpecific(1)
         }
     })
-    .accept(Accept::STOP | Accept::SHUTDOWN | Accept::PAUSE_CONTINUE | Accept::PARAMCHANGE)
+    .accept(accept)
 }
 
 fn serve(ctx: &Context, mut settings: Settings) -> anyhow::Result<()> {

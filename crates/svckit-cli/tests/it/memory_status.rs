@@ -267,3 +267,47 @@ fn bad_config_and_unwritable_log_fail_before_starting() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_signal_for_a_control_not_accepted_is_refused_with_a_message() {
+    let dir = TempDir::new("memstat-refuse");
+    let log = dir.join("memory.log");
+    let mut child = svckit()
+        .args([
+            "demo",
+            "memory-status",
+            "--interval",
+            "100ms",
+            "--accept",
+            "STOP",
+        ])
+        .arg("--log")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    assert!(eventually(Duration::from_secs(5), || memory_lines(&log) >= 1));
+    signal(pid, Signal::SIGTSTP);
+    signal(pid, Signal::SIGHUP);
+    let before = memory_lines(&log);
+    assert!(
+        eventually(Duration::from_secs(5), || memory_lines(&log) >= before + 3),
+        "a refused pause must not pause"
+    );
+    assert!(!log_has(&log, "paused") && !log_has(&log, "reload"));
+    signal(pid, Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MemoryStatus: SIGTSTP ignored: the service does not accept pause"),
+        "{err}"
+    );
+    assert!(
+        err.contains("MemoryStatus: SIGHUP ignored: the service does not accept paramchange"),
+        "{err}"
+    );
+}

@@ -412,6 +412,35 @@ fn windows_service_lifecycle_under_wine_scm() {
         );
     }
 
+    // A control the service did not accept is refused (ERROR_INVALID_SERVICE_CONTROL), and
+    // the service goes on running; uninstall stops it first.
+    let out = wine.svckit(&[
+        "install",
+        "No Pause",
+        "--",
+        EXE,
+        "demo",
+        "memory-status",
+        "--accept",
+        "STOP",
+        "--log",
+        r"C:\logs dir\nopause.log",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(code(&wine.svckit(&["start", "No Pause"])), 0);
+    let out = wine.svckit(&["pause", "No Pause"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "svckit: error: service No Pause does not accept pause"
+    );
+    assert_eq!(wine.sc_state("No Pause"), Some(RUNNING));
+    let out = wine.svckit(&["status", "No Pause", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["accepts"], "STOP");
+    assert_eq!(code(&wine.svckit(&["uninstall", "No Pause"])), 0);
+    assert_eq!(wine.sc_state("No Pause"), None);
+
     // Bad input is refused before anything is created.
     let out = wine.svckit(&["install", "Bad", "--", r"C:\no\such.exe"]);
     assert_eq!(code(&out), 2, "{}", text(&out));
