@@ -272,7 +272,7 @@ fn bad_config_and_unwritable_log_fail_before_starting() {
 fn a_signal_for_a_control_not_accepted_is_refused_with_a_message() {
     let dir = TempDir::new("memstat-refuse");
     let log = dir.join("memory.log");
-    let mut child = svckit()
+    let child = svckit()
         .args([
             "demo",
             "memory-status",
