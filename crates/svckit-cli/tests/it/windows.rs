@@ -246,10 +246,12 @@ fn windows_service_lifecycle_under_wine_scm() {
     let log_windows = r"C:\logs dir\memory status.log";
     let log = wine.path(log_windows);
     let label = r#"say "hi" \ to C:\dir\ and \"more\"\"#;
-    let install = |interval: &str| {
+    let install = |interval: &str, start: &str| {
         wine.svckit(&[
             "install",
             name,
+            "--start",
+            start,
             "--display-name",
             "svckit MemoryStatus demo",
             "--description",
@@ -266,7 +268,7 @@ fn windows_service_lifecycle_under_wine_scm() {
             label,
         ])
     };
-    let out = install("200ms");
+    let out = install("200ms", "demand");
     assert_eq!(code(&out), 0, "install: {}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("installed"));
     let query = wine.sc(&["query", name]);
@@ -371,7 +373,7 @@ fn windows_service_lifecycle_under_wine_scm() {
 
     // Install again over a *running* service: stop → delete → create, idempotent.
     assert_eq!(code(&wine.svckit(&["start", name])), 0);
-    let out = install("300ms");
+    let out = install("300ms", "auto");
     assert_eq!(code(&out), 0, "reinstall: {}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("reinstalled"),
