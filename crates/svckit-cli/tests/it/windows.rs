@@ -474,9 +474,11 @@ fn windows_service_lifecycle_under_wine_scm() {
         );
     }
 
-    // Started from a console, the same binary runs in the foreground (dispatcher error 1063).
+    // Started from a console, the same binary runs in the foreground (dispatcher error 1063;
+    // Wine's dispatcher takes about 10 s to give up), and Ctrl-C is Stop: Wine turns SIGINT
+    // into CTRL_C_EVENT for a console program.
     let console_log = wine.path(r"C:\logs dir\console.log");
-    let mut console = wine
+    let console = wine
         .command(EXE)
         .args([
             "demo",
@@ -490,19 +492,31 @@ fn windows_service_lifecycle_under_wine_scm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let ran = eventually(Duration::from_secs(10), || memory_lines(&console_log) >= 2);
-    let _ = console.kill();
+    let ran = eventually(Duration::from_secs(60), || memory_lines(&console_log) >= 2);
+    let pid = console.id() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let output = console.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(ran, "no lines in console mode: {stderr}");
     assert!(
-        ran,
-        "no lines in console mode: {}",
-        String::from_utf8_lossy(&output.stderr)
+        stderr.contains("MemoryStatus: RUNNING (console; Ctrl-C stops)"),
+        "{stderr}"
     );
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("MemoryStatus: RUNNING (console"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        stderr.contains("MemoryStatus: STOPPED"),
+        "Ctrl-C did not stop it: {stderr}"
     );
+    assert!(
+        fs::read_to_string(&console_log)
+            .unwrap()
+            .contains("MemoryStatus stopping (stop)"),
+        "Ctrl-C must arrive as Stop"
+    );
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
 
 /// Builds the Windows-target unit tests (svckit-core, svckit-windows, svckit-install) and runs
