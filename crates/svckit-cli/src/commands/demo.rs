@@ -3,7 +3,6 @@
 //! cleanly on SIGTERM or SIGINT; SIGHUP reopens the log (for log rotation).
 
 use std::{
-    fs::{File, OpenOptions},
     io::Write,
     path::Path,
     time::{Duration, Instant},
@@ -12,7 +11,7 @@ use std::{
 use anyhow::Context;
 use svckit::unix::{Daemonize, Forked, Signal, signals::SignalWaiter};
 
-use crate::{cli::TimelogArgs, exit::Exit};
+use crate::{cli::TimelogArgs, commands::open_log, exit::Exit};
 
 /// Runs the timelog demo in the foreground, or as a daemon with `--daemon`.
 pub fn timelog(args: TimelogArgs) -> anyhow::Result<Exit> {
@@ -89,12 +88,4 @@ fn run_loop(
             }
         }
     }
-}
-
-fn open_log(path: &Path) -> anyhow::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .with_context(|| format!("open log {}", path.display()))
 }

@@ -8,7 +8,7 @@
 //! with `--daemon`, a daemon.
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::File,
     io::Write,
     path::{Path, PathBuf},
     time::{Duration, Instant},
@@ -19,6 +19,7 @@ use svckit::{Accept, Context, Control, ExitCode, Service, ServiceName};
 
 use crate::{
     cli::MemoryStatusArgs,
+    commands::open_log,
     exit::{Exit, Failure},
     parse,
 };
@@ -191,14 +192,6 @@ impl Log {
             .write_all(line.as_bytes())
             .with_context(|| format!("append to {}", self.path.display()))
     }
-}
-
-fn open_log(path: &Path) -> anyhow::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .with_context(|| format!("open log {}", path.display()))
 }
 
 /// The `interval` of a TOML config file.

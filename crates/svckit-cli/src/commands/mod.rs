@@ -41,3 +41,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(args) => manage::status(args),
     }
 }
+
+/// Opens a demo's log for appending (created if missing); the error names the path.
+fn open_log(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use anyhow::Context as _;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("open log {}", path.display()))
+}

@@ -14,15 +14,9 @@ use nix::{
     unistd::Pid,
 };
 
-use crate::support::{Daemon, TempDir, code, eventually, is_gone, run, stderr, svckit};
-
-fn memory_lines(log: &Path) -> usize {
-    fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|line| line.contains("memory load "))
-        .count()
-}
+use crate::support::{
+    Daemon, TempDir, code, eventually, is_gone, memory_lines, run, stderr, svckit,
+};
 
 fn log_has(log: &Path, text: &str) -> bool {
     fs::read_to_string(log).unwrap_or_default().contains(text)

@@ -273,3 +273,12 @@ impl Hostile {
         }
     }
 }
+
+/// The number of MemoryStatus lines ("memory load ...") in a demo's log.
+pub fn memory_lines(log: &Path) -> usize {
+    fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("memory load "))
+        .count()
+}

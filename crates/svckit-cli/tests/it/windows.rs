@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use crate::support::{TempDir, eventually};
+use crate::support::{TempDir, eventually, memory_lines};
 
 const TARGET: &str = "x86_64-pc-windows-gnu";
 const WINE: &str = "/usr/lib/wine/wine64";
@@ -184,14 +184,6 @@ fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-fn memory_lines(log: &Path) -> usize {
-    fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|line| line.contains("memory load "))
-        .count()
 }
 
 const STOPPED: u32 = 1;
