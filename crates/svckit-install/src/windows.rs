@@ -262,7 +262,7 @@ impl Backend for Scm {
                 });
             }
         }
-        status_of(self, name, &service)
+        status_of(name, &service)
     }
 
     fn control(
@@ -287,7 +287,7 @@ impl Backend for Scm {
         let service = self.open(name, access)?;
         if control == Control::Stop {
             self.stop_and_wait(name, &service, timeout)?;
-            return status_of(self, name, &service);
+            return status_of(name, &service);
         }
         let before = query(name, &service)?;
         if before.current_state == ServiceState::Stopped {
@@ -302,7 +302,7 @@ impl Backend for Scm {
         if status.current_state == ServiceState::Stopped {
             return Err(Error::NotRunning(name.clone()));
         }
-        status_of(self, name, &service)
+        status_of(name, &service)
     }
 
     fn status(&self, name: &ServiceName) -> Result<Status, Error> {
@@ -310,7 +310,7 @@ impl Backend for Scm {
             name,
             ServiceAccess::QUERY_STATUS | ServiceAccess::QUERY_CONFIG,
         )?;
-        status_of(self, name, &service)
+        status_of(name, &service)
     }
 }
 
@@ -346,7 +346,7 @@ fn wait_for(
     }
 }
 
-fn status_of(_scm: &Scm, name: &ServiceName, service: &Service) -> Result<Status, Error> {
+fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
     let status = query(name, service)?;
     let config = service.query_config().ok();
     Ok(Status {

@@ -48,6 +48,14 @@ impl Notifier {
         })
     }
 
+    /// A second handle on the same socket and address (for a watchdog timer elsewhere).
+    pub fn try_clone(&self) -> io::Result<Notifier> {
+        Ok(Notifier {
+            socket: self.socket.try_clone()?,
+            address: self.address.clone(),
+        })
+    }
+
     /// Sends one message: newline-separated `KEY=VALUE` assignments, e.g. `"READY=1"`.
     pub fn send(&self, message: &str) -> io::Result<()> {
         self.socket

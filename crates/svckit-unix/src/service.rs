@@ -107,8 +107,14 @@ impl Runtime {
     /// code returns, and returns its exit code once `STOPPED` is reported.
     pub fn run(self, service: Service) -> Result<ExitCode, RuntimeError> {
         let mut signals = SignalWaiter::new(&SIGNALS).map_err(RuntimeError::Signals)?;
+        let notifier = Notifier::from_env().map_err(RuntimeError::Notify)?;
+        let watchdog = notify::watchdog_interval();
+        let watchdog_notifier = match (&notifier, watchdog) {
+            (Some(notifier), Some(_)) => Some(notifier.try_clone().map_err(RuntimeError::Notify)?),
+            _ => None,
+        };
         let sink = UnixSink {
-            notifier: Notifier::from_env().map_err(RuntimeError::Notify)?,
+            notifier,
             ready_fd: Mutex::new(ready_fd()),
             daemon: Mutex::new(self.daemon),
             announced: Mutex::new(false),
@@ -131,8 +137,6 @@ impl Runtime {
             })
             .map_err(RuntimeError::Thread)?;
 
-        let watchdog = notify::watchdog_interval();
-        let watchdog_notifier = watchdog.and_then(|_| Notifier::from_env().ok().flatten());
         let mut next_watchdog = watchdog.map(|period| Instant::now() + period);
         loop {
             let timeout = next_watchdog.map(|at| at.saturating_duration_since(Instant::now()));

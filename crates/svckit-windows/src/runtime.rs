@@ -7,7 +7,7 @@ use std::{
 
 use svckit_core::{
     Control, ExitCode, Service, ServiceName, State,
-    service::{Controller, Delivered, Refused, ServiceStatus, StatusSink},
+    service::{Controller, Refused, ServiceStatus, StatusSink},
 };
 use windows_service::{
     define_windows_service,
@@ -119,9 +119,6 @@ fn handle_control(
         return ServiceControlHandlerResult::NotImplemented;
     };
     match controller.deliver(control) {
-        Ok(Delivered::Queued | Delivered::Answered | Delivered::AlreadyDone) => {
-            ServiceControlHandlerResult::NoError
-        }
         Ok(_) => ServiceControlHandlerResult::NoError,
         Err(Refused::NotAccepted(_)) => ServiceControlHandlerResult::NotImplemented,
         Err(_) => ServiceControlHandlerResult::Other(ERROR_SERVICE_CANNOT_ACCEPT_CTRL),
