@@ -20,7 +20,10 @@ use std::{
     fs::File,
     io::{self, Write},
     os::{fd::AsFd, unix::net::UnixStream},
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -117,7 +120,7 @@ impl Runtime {
             notifier,
             ready_fd: Mutex::new(ready_fd()),
             daemon: Mutex::new(self.daemon),
-            announced: Mutex::new(false),
+            announced: AtomicBool::new(false),
         };
         let name: ServiceName = service.name().clone();
         // A stop signal cannot be refused to its sender: Stop is always accepted here.
@@ -176,7 +179,6 @@ impl Runtime {
             .join()
             .unwrap_or(ExitCode::Win32(ERROR_PROCESS_ABORTED));
         controller.stopped(exit_code);
-        drop(controller);
         Ok(exit_code)
     }
 }
@@ -198,7 +200,7 @@ struct UnixSink {
     notifier: Option<Notifier>,
     ready_fd: Mutex<Option<File>>,
     daemon: Mutex<Option<Daemon>>,
-    announced: Mutex<bool>,
+    announced: AtomicBool,
 }
 
 impl UnixSink {
@@ -237,13 +239,10 @@ impl StatusSink for UnixSink {
     fn report(&self, status: &ServiceStatus) {
         match status.state {
             State::Running => {
-                let mut announced = lock(&self.announced);
-                if !*announced {
-                    *announced = true;
-                    drop(announced);
-                    self.announce_ready();
-                } else {
+                if self.announced.swap(true, Ordering::SeqCst) {
                     self.notify("STATUS=running");
+                } else {
+                    self.announce_ready();
                 }
             }
             State::Paused => self.notify("STATUS=paused"),

@@ -39,20 +39,49 @@ impl SignalWaiter {
     /// Waits up to `timeout` (forever with `None`) for one of the signals; `Ok(None)` when the
     /// time ran out first.
     pub fn wait(&mut self, timeout: Option<Duration>) -> nix::Result<Option<Signal>> {
+        Ok(match self.poll(None, timeout)? {
+            Wake::Signal(signal) => Some(signal),
+            Wake::Readable | Wake::Timeout => None,
+        })
+    }
+
+    /// Waits up to `timeout` (forever with `None`) for one of the signals or for `other` to
+    /// become readable, in one poll(2). A signal wins when both are ready.
+    pub fn wait_or_readable(
+        &mut self,
+        other: BorrowedFd<'_>,
+        timeout: Option<Duration>,
+    ) -> nix::Result<Wake> {
+        self.poll(Some(other), timeout)
+    }
+
+    /// The one poll(2) behind both waits: the signalfd, and `other` if given. An interrupted
+    /// poll, or a signal that is not a [`Signal`], counts as the time running out.
+    fn poll(
+        &mut self,
+        other: Option<BorrowedFd<'_>>,
+        timeout: Option<Duration>,
+    ) -> nix::Result<Wake> {
         let timeout = match timeout {
             Some(timeout) => PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX),
             None => PollTimeout::NONE,
         };
-        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        fds.extend(other.map(|other| PollFd::new(other, PollFlags::POLLIN)));
         match poll(&mut fds, timeout) {
-            Ok(0) | Err(Errno::EINTR) => return Ok(None),
+            Ok(0) | Err(Errno::EINTR) => return Ok(Wake::Timeout),
             Ok(_) => {}
             Err(errno) => return Err(errno),
         }
-        match self.fd.read_signal()? {
-            Some(info) => Ok(Signal::try_from(info.ssi_signo as i32).ok()),
-            None => Ok(None),
+        if !fds[0].any().unwrap_or(false) {
+            return Ok(Wake::Readable);
         }
+        Ok(match self.fd.read_signal()? {
+            Some(info) => {
+                Signal::try_from(info.ssi_signo as i32).map_or(Wake::Timeout, Wake::Signal)
+            }
+            None => Wake::Timeout,
+        })
     }
 }
 
@@ -65,40 +94,6 @@ pub enum Wake {
     Readable,
     /// The time ran out.
     Timeout,
-}
-
-impl SignalWaiter {
-    /// Waits up to `timeout` (forever with `None`) for one of the signals or for `other` to
-    /// become readable, in one poll(2). A signal wins when both are ready.
-    pub fn wait_or_readable(
-        &mut self,
-        other: BorrowedFd<'_>,
-        timeout: Option<Duration>,
-    ) -> nix::Result<Wake> {
-        let timeout = match timeout {
-            Some(timeout) => PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX),
-            None => PollTimeout::NONE,
-        };
-        let mut fds = [
-            PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(other, PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, timeout) {
-            Ok(0) => return Ok(Wake::Timeout),
-            Err(Errno::EINTR) => return Ok(Wake::Timeout),
-            Ok(_) => {}
-            Err(errno) => return Err(errno),
-        }
-        if fds[0].any().unwrap_or(false) {
-            if let Some(info) = self.fd.read_signal()?
-                && let Ok(signal) = Signal::try_from(info.ssi_signo as i32)
-            {
-                return Ok(Wake::Signal(signal));
-            }
-            return Ok(Wake::Timeout);
-        }
-        Ok(Wake::Readable)
-    }
 }
 
 impl Drop for SignalWaiter {
