@@ -12,20 +12,25 @@
 
 mod accept;
 mod control;
+mod definition;
 mod exit_code;
 mod memory;
 mod name;
+pub mod parse;
 pub mod service;
 mod spec;
 mod state;
 
 pub use accept::Accept;
 pub use control::Control;
+pub use definition::DefinitionError;
 pub use exit_code::ExitCode;
 pub use memory::MemoryStatus;
 pub use name::{MAX_SERVICE_NAME_LEN, ServiceName};
 pub use service::{Context, Service};
-pub use spec::{Restart, RestartPolicy, ServiceSpec, StartType};
+pub use spec::{
+    LogPolicy, Restart, RestartPolicy, SIGNAL_NAMES, ServiceSpec, StartType, StopPolicy,
+};
 pub use state::State;
 
 /// An error from building or converting a model value; the message names the bad input.

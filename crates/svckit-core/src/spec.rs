@@ -99,13 +99,25 @@ impl fmt::Display for Restart {
     }
 }
 
-/// The restart policy: when, and after how long.
+/// The restart policy: when, after how long, and when to give up.
+///
+/// The wait before the n-th restart in a row is `delay × 2^(n-1)`, capped at `max_delay`; the
+/// count starts again once the service has stayed up for `reset_after`. More than `limit`
+/// starts within `window` puts the service in the failed state instead (a crash loop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RestartPolicy {
     /// When to restart.
     pub policy: Restart,
-    /// How long to wait before a restart.
+    /// How long to wait before the first restart (0: at once).
     pub delay: Duration,
+    /// The longest wait the backoff grows to.
+    pub max_delay: Duration,
+    /// How long a run must last for the backoff to start again from `delay`.
+    pub reset_after: Duration,
+    /// How many starts `window` may hold before the service is declared failed (0: no limit).
+    pub limit: u32,
+    /// The window of `limit`.
+    pub window: Duration,
 }
 
 impl Default for RestartPolicy {
@@ -113,9 +125,67 @@ impl Default for RestartPolicy {
         RestartPolicy {
             policy: Restart::Never,
             delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            reset_after: Duration::from_secs(60),
+            limit: 5,
+            window: Duration::from_secs(10),
         }
     }
 }
+
+impl RestartPolicy {
+    /// The wait before restart number `attempt` in a row (1 for the first): `delay ×
+    /// 2^(attempt-1)`, capped at `max_delay` (and never below `delay`).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(20);
+        self.delay
+            .saturating_mul(factor)
+            .min(self.max_delay.max(self.delay))
+    }
+}
+
+/// How a service is stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StopPolicy {
+    /// The signal sent first to the service's process group, by name without `SIG` (`TERM`).
+    pub signal: String,
+    /// How long to wait before SIGKILL to the whole group.
+    pub timeout: Duration,
+}
+
+impl Default for StopPolicy {
+    fn default() -> StopPolicy {
+        StopPolicy {
+            signal: "TERM".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How the service's stdout and stderr are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogPolicy {
+    /// The size at which a log file is rotated, in bytes (0: never).
+    pub max_size: u64,
+    /// How many rotated files are kept besides the current one.
+    pub keep: u32,
+}
+
+impl Default for LogPolicy {
+    fn default() -> LogPolicy {
+        LogPolicy {
+            max_size: 10 << 20,
+            keep: 5,
+        }
+    }
+}
+
+/// The signal names a stop policy may use (POSIX's, without `SIG`).
+pub const SIGNAL_NAMES: &[&str] = &[
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
+    "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
 
 /// Everything a service manager needs to install a service: what to run and how to manage it.
 /// Every backend renders or applies this one definition; [`ServiceSpec::validate`] checks it
@@ -144,6 +214,24 @@ pub struct ServiceSpec {
     pub dependencies: Vec<ServiceName>,
     /// When and how soon to restart it.
     pub restart: RestartPolicy,
+    /// The directory it runs in (the service manager's default when absent).
+    pub working_dir: Option<PathBuf>,
+    /// Variables added to its environment.
+    pub env: Vec<(String, String)>,
+    /// The group it runs as (Unix), the account's primary group when absent.
+    pub group: Option<String>,
+    /// Its file mode creation mask (022 when absent).
+    pub umask: Option<u32>,
+    /// Whether the program speaks the svckit service API (or writes a readiness line on
+    /// `$SVCKIT_READY_FD`): it is running only once it says it is ready, and takes Pause,
+    /// Continue and ParamChange as controls rather than having its processes stopped.
+    pub notify: bool,
+    /// With `notify`: how long it may take to become ready.
+    pub ready_timeout: Duration,
+    /// How it is stopped.
+    pub stop: StopPolicy,
+    /// How its output is kept.
+    pub logs: LogPolicy,
 }
 
 impl ServiceSpec {
@@ -160,6 +248,14 @@ impl ServiceSpec {
             password: None,
             dependencies: Vec::new(),
             restart: RestartPolicy::default(),
+            working_dir: None,
+            env: Vec::new(),
+            group: None,
+            umask: None,
+            notify: false,
+            ready_timeout: Duration::from_secs(90),
+            stop: StopPolicy::default(),
+            logs: LogPolicy::default(),
         }
     }
 
@@ -201,6 +297,58 @@ impl ServiceSpec {
             return Err(ModelError::invalid(
                 "password",
                 "is given without an account",
+            ));
+        }
+        if let Some(group) = &self.group {
+            if group.is_empty() {
+                return Err(ModelError::invalid("group", "is empty"));
+            }
+            check_text("group", group)?;
+        }
+        if let Some(dir) = &self.working_dir {
+            check_text("working_dir", &dir.to_string_lossy())?;
+            if !dir.is_absolute() {
+                return Err(ModelError::invalid(
+                    "working_dir",
+                    format!("{} is not an absolute path", dir.display()),
+                ));
+            }
+        }
+        for (name, value) in &self.env {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(ModelError::invalid(
+                    "env",
+                    format!("{name:?} is not a variable name"),
+                ));
+            }
+            if value.contains('\0') {
+                return Err(ModelError::invalid(
+                    "env",
+                    format!("the value of {name} contains a NUL byte"),
+                ));
+            }
+        }
+        if let Some(umask) = self.umask
+            && umask > 0o777
+        {
+            return Err(ModelError::invalid(
+                "umask",
+                format!("{umask:o} is not between 000 and 777"),
+            ));
+        }
+        if !SIGNAL_NAMES.contains(&self.stop.signal.as_str()) {
+            return Err(ModelError::invalid(
+                "stop.signal",
+                format!(
+                    "{:?} is not a signal name (like TERM, INT, HUP)",
+                    self.stop.signal
+                ),
+            ));
+        }
+        if self.restart.limit > 0 && self.restart.window.is_zero() {
+            return Err(ModelError::invalid(
+                "restart.window",
+                "is zero while restart.limit is set",
             ));
         }
         if let Some(dependency) = self.dependencies.iter().find(|dep| **dep == self.name) {
@@ -261,6 +409,51 @@ mod tests {
                 .contains("depends on itself")
         );
         assert_eq!(spec().validate(), Ok(()));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RestartPolicy {
+            delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+            ..RestartPolicy::default()
+        };
+        let waits: Vec<u128> = (1..=5).map(|n| policy.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 500, 500]);
+        let at_once = RestartPolicy {
+            delay: Duration::ZERO,
+            ..policy
+        };
+        assert_eq!(at_once.backoff(7), Duration::ZERO);
+        assert_eq!(policy.backoff(u32::MAX), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn stop_signal_and_env_are_checked() {
+        let mut bad = spec();
+        bad.stop.signal = "SIGTERM".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid stop.signal")
+        );
+        let mut bad = spec();
+        bad.env = vec![("A=B".into(), "c".into())];
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid env")
+        );
+        let mut bad = spec();
+        bad.working_dir = Some("relative/dir".into());
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid working_dir")
+        );
     }
 
     #[test]

@@ -49,8 +49,9 @@
 //! ```
 
 pub use svckit_core::{
-    Accept, Context, Control, ExitCode, MAX_SERVICE_NAME_LEN, MemoryStatus, ModelError, Restart,
-    RestartPolicy, Service, ServiceName, ServiceSpec, StartType, State, service,
+    Accept, Context, Control, DefinitionError, ExitCode, LogPolicy, MAX_SERVICE_NAME_LEN,
+    MemoryStatus, ModelError, Restart, RestartPolicy, Service, ServiceName, ServiceSpec, StartType,
+    State, StopPolicy, parse, service,
 };
 
 /// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files, privileges, and the

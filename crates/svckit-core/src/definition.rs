@@ -1,0 +1,505 @@
+//! Service definitions as TOML: the one file format the supervisor stores and `svckit install
+//! --file` reads. Keys and CLI flags correspond one to one (see [`ServiceSpec`]).
+//!
+//! Reading checks every value where it stands, so an error points at its line and column:
+//! `web.toml:7:9: "10x" is not a duration (like 100ms, 10s, 1m)`.
+//!
+//! ```toml
+//! program = "/usr/bin/python3"
+//! args = ["-m", "http.server", "8000"]
+//! working_dir = "/srv/www"
+//! env = { PYTHONUNBUFFERED = "1" }
+//! start = "auto"
+//!
+//! [restart]
+//! policy = "on-failure"
+//! delay = "100ms"
+//! max_delay = "30s"
+//! reset_after = "1m"
+//! limit = 5
+//! window = "10s"
+//!
+//! [stop]
+//! signal = "TERM"
+//! timeout = "10s"
+//!
+//! [logs]
+//! max_size = "10MiB"
+//! keep = 5
+//! ```
+
+use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+
+use crate::{
+    LogPolicy, ModelError, Restart, RestartPolicy, ServiceName, ServiceSpec, StartType, StopPolicy,
+    parse,
+};
+
+/// A definition that could not be read: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{line}:{column}: {message}", file.as_deref().map(|f| format!("{f}:")).unwrap_or_default())]
+pub struct DefinitionError {
+    /// The file, when known.
+    pub file: Option<String>,
+    /// The line (from 1).
+    pub line: usize,
+    /// The column (from 1).
+    pub column: usize,
+    /// What is wrong, naming the value or key.
+    pub message: String,
+}
+
+impl DefinitionError {
+    /// The same error, naming `file`.
+    pub fn in_file(mut self, file: impl fmt::Display) -> DefinitionError {
+        self.file = Some(file.to_string());
+        self
+    }
+}
+
+impl ServiceSpec {
+    /// Reads a definition. The service's name is the `name` key, or `default_name` (the file's
+    /// stem) when the key is absent; when both are given they must agree.
+    pub fn from_toml(
+        text: &str,
+        default_name: Option<&str>,
+    ) -> Result<ServiceSpec, DefinitionError> {
+        let definition: Definition = toml::from_str(text).map_err(|err| {
+            let offset = err.span().map(|span| span.start).unwrap_or(0);
+            located(text, offset, err.message().trim_end().to_owned())
+        })?;
+        let at_key = |key: &str, message: String| located(text, key_offset(text, key), message);
+        let name = match (&definition.name, default_name) {
+            (Some(name), Some(default)) if name != default => {
+                return Err(at_key(
+                    "name",
+                    format!("name {name:?} does not match the file name {default:?}"),
+                ));
+            }
+            (Some(name), _) => name.clone(),
+            (None, Some(default)) => default.to_owned(),
+            (None, None) => return Err(located(text, 0, "missing key `name`".into())),
+        };
+        let name = ServiceName::new(&name).map_err(|err| at_key("name", err.to_string()))?;
+        let spec = definition
+            .into_spec(name)
+            .map_err(|err| at_key(err.0, err.1))?;
+        spec.validate().map_err(|err| match &err {
+            ModelError::InvalidField { field, .. } => {
+                at_key(field.rsplit('.').next().unwrap_or(field), err.to_string())
+            }
+            _ => located(text, 0, err.to_string()),
+        })?;
+        Ok(spec)
+    }
+
+    /// Writes the definition that [`ServiceSpec::from_toml`] reads back as this spec (every
+    /// key, defaults included, so `svckit show` tells the whole truth). The password is never
+    /// written.
+    pub fn to_toml(&self) -> String {
+        let definition = Definition::from_spec(self);
+        toml::to_string(&definition).unwrap_or_else(|err| format!("# cannot render: {err}\n"))
+    }
+}
+
+fn located(text: &str, offset: usize, message: String) -> DefinitionError {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    DefinitionError {
+        file: None,
+        line,
+        column,
+        message,
+    }
+}
+
+/// Where `key = …` first appears (the start of the text when it does not).
+fn key_offset(text: &str, key: &str) -> usize {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return offset + (line.len() - trimmed.len());
+        }
+        offset += line.len();
+    }
+    0
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Definition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    program: PathBuf,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    working_dir: Option<PathBuf>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    umask: Option<Umask>,
+    #[serde(default)]
+    start: Named<StartType>,
+    #[serde(default)]
+    notify: bool,
+    #[serde(default = "default_ready_timeout")]
+    ready_timeout: Dur,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    #[serde(default)]
+    restart: RestartDefinition,
+    #[serde(default)]
+    stop: StopDefinition,
+    #[serde(default)]
+    logs: LogsDefinition,
+}
+
+fn default_ready_timeout() -> Dur {
+    Dur(ServiceSpec::new(ServiceName::new("x").expect("valid"), "x").ready_timeout)
+}
+
+// Keys left out take their defaults.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RestartDefinition {
+    policy: Named<Restart>,
+    delay: Dur,
+    max_delay: Dur,
+    reset_after: Dur,
+    limit: u32,
+    window: Dur,
+}
+
+impl Default for RestartDefinition {
+    fn default() -> RestartDefinition {
+        RestartDefinition::from(RestartPolicy::default())
+    }
+}
+
+impl From<RestartPolicy> for RestartDefinition {
+    fn from(policy: RestartPolicy) -> RestartDefinition {
+        RestartDefinition {
+            policy: Named(policy.policy),
+            delay: Dur(policy.delay),
+            max_delay: Dur(policy.max_delay),
+            reset_after: Dur(policy.reset_after),
+            limit: policy.limit,
+            window: Dur(policy.window),
+        }
+    }
+}
+
+// Keys left out take their defaults.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct StopDefinition {
+    signal: String,
+    timeout: Dur,
+}
+
+impl Default for StopDefinition {
+    fn default() -> StopDefinition {
+        let policy = StopPolicy::default();
+        StopDefinition {
+            signal: policy.signal,
+            timeout: Dur(policy.timeout),
+        }
+    }
+}
+
+// Keys left out take their defaults.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct LogsDefinition {
+    max_size: Size,
+    keep: u32,
+}
+
+impl Default for LogsDefinition {
+    fn default() -> LogsDefinition {
+        let policy = LogPolicy::default();
+        LogsDefinition {
+            max_size: Size(policy.max_size),
+            keep: policy.keep,
+        }
+    }
+}
+
+impl Definition {
+    fn into_spec(self, name: ServiceName) -> Result<ServiceSpec, (&'static str, String)> {
+        let mut spec = ServiceSpec::new(name, self.program);
+        spec.display_name = self.display_name;
+        spec.description = self.description;
+        spec.args = self.args.into_iter().map(Into::into).collect();
+        spec.working_dir = self.working_dir;
+        spec.env = self.env.into_iter().collect();
+        spec.account = self.user;
+        spec.group = self.group;
+        spec.umask = self.umask.map(|umask| umask.0);
+        spec.start = self.start.0;
+        spec.notify = self.notify;
+        spec.ready_timeout = self.ready_timeout.0;
+        spec.dependencies = self
+            .dependencies
+            .iter()
+            .map(|dep| ServiceName::new(dep).map_err(|err| ("dependencies", err.to_string())))
+            .collect::<Result<_, _>>()?;
+        spec.restart = RestartPolicy {
+            policy: self.restart.policy.0,
+            delay: self.restart.delay.0,
+            max_delay: self.restart.max_delay.0,
+            reset_after: self.restart.reset_after.0,
+            limit: self.restart.limit,
+            window: self.restart.window.0,
+        };
+        spec.stop = StopPolicy {
+            signal: self.stop.signal,
+            timeout: self.stop.timeout.0,
+        };
+        spec.logs = LogPolicy {
+            max_size: self.logs.max_size.0,
+            keep: self.logs.keep,
+        };
+        Ok(spec)
+    }
+
+    fn from_spec(spec: &ServiceSpec) -> Definition {
+        Definition {
+            name: Some(spec.name.to_string()),
+            display_name: spec.display_name.clone(),
+            description: spec.description.clone(),
+            program: spec.program.clone(),
+            args: spec
+                .args
+                .iter()
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect(),
+            working_dir: spec.working_dir.clone(),
+            env: spec.env.iter().cloned().collect(),
+            user: spec.account.clone(),
+            group: spec.group.clone(),
+            umask: spec.umask.map(Umask),
+            start: Named(spec.start),
+            notify: spec.notify,
+            ready_timeout: Dur(spec.ready_timeout),
+            dependencies: spec.dependencies.iter().map(ToString::to_string).collect(),
+            restart: RestartDefinition::from(spec.restart),
+            stop: StopDefinition {
+                signal: spec.stop.signal.clone(),
+                timeout: Dur(spec.stop.timeout),
+            },
+            logs: LogsDefinition {
+                max_size: Size(spec.logs.max_size),
+                keep: spec.logs.keep,
+            },
+        }
+    }
+}
+
+/// A value written as its name (`"auto"`, `"on-failure"`).
+#[derive(Debug, Default)]
+struct Named<T>(T);
+
+impl<'de, T> Deserialize<'de> for Named<T>
+where
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map(Named).map_err(D::Error::custom)
+    }
+}
+
+impl<T: fmt::Display> Serialize for Named<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// A duration written as text (`"100ms"`, `"10s"`) or a number of seconds.
+#[derive(Debug)]
+struct Dur(Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match TextOrNumber::deserialize(deserializer)? {
+            TextOrNumber::Text(text) => parse::duration(&text),
+            TextOrNumber::Integer(seconds) => u64::try_from(seconds)
+                .map(Duration::from_secs)
+                .map_err(|_| format!("{seconds} is not a duration")),
+            TextOrNumber::Float(seconds) => Duration::try_from_secs_f64(seconds)
+                .map_err(|_| format!("{seconds} is not a duration")),
+        }
+        .map(Dur)
+        .map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&parse::format_duration(self.0))
+    }
+}
+
+/// A size written as bytes or text (`"10MiB"`).
+#[derive(Debug)]
+struct Size(u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match TextOrNumber::deserialize(deserializer)? {
+            TextOrNumber::Text(text) => parse::size(&text),
+            TextOrNumber::Integer(bytes) => {
+                u64::try_from(bytes).map_err(|_| format!("{bytes} is not a size"))
+            }
+            TextOrNumber::Float(bytes) => Err(format!("{bytes} is not a whole number of bytes")),
+        }
+        .map(Size)
+        .map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&parse::format_size(self.0))
+    }
+}
+
+/// A umask written as octal text (`"022"`).
+#[derive(Debug)]
+struct Umask(u32);
+
+impl<'de> Deserialize<'de> for Umask {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse::umask(&text).map(Umask).map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for Umask {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:03o}", self.0))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+program = "/usr/bin/python3"
+args = ["-m", "http.server", "8000"]
+working_dir = "/srv/www"
+env = { PYTHONUNBUFFERED = "1" }
+user = "www"
+umask = "027"
+start = "auto"
+
+[restart]
+policy = "on-failure"
+delay = "100ms"
+limit = 3
+
+[stop]
+signal = "INT"
+timeout = 5
+
+[logs]
+max_size = "1MiB"
+"#;
+
+    #[test]
+    fn reads_every_key_and_defaults_the_rest() {
+        let spec = ServiceSpec::from_toml(FULL, Some("web")).unwrap();
+        assert_eq!(spec.name.as_str(), "web");
+        assert_eq!(spec.args.len(), 3);
+        assert_eq!(spec.env, [("PYTHONUNBUFFERED".to_owned(), "1".to_owned())]);
+        assert_eq!(spec.umask, Some(0o027));
+        assert_eq!(spec.start, StartType::Auto);
+        assert_eq!(spec.restart.policy, Restart::OnFailure);
+        assert_eq!(spec.restart.delay, Duration::from_millis(100));
+        assert_eq!(spec.restart.limit, 3);
+        assert_eq!(spec.restart.max_delay, RestartPolicy::default().max_delay);
+        assert_eq!(spec.stop.signal, "INT");
+        assert_eq!(spec.stop.timeout, Duration::from_secs(5));
+        assert_eq!(spec.logs.max_size, 1 << 20);
+        assert_eq!(spec.logs.keep, LogPolicy::default().keep);
+    }
+
+    #[test]
+    fn round_trips_through_to_toml() {
+        let spec = ServiceSpec::from_toml(FULL, Some("web")).unwrap();
+        let again = ServiceSpec::from_toml(&spec.to_toml(), Some("web")).unwrap();
+        assert_eq!(spec, again);
+    }
+
+    #[test]
+    fn errors_point_at_line_and_column() {
+        let text = "program = \"/bin/true\"\n[restart]\ndelay = \"10x\"\n";
+        let err = ServiceSpec::from_toml(text, Some("web"))
+            .unwrap_err()
+            .in_file("web.toml");
+        assert_eq!(
+            err.to_string(),
+            "web.toml:3:9: \"10x\" is not a duration (like 100ms, 10s, 1m)"
+        );
+        let err =
+            ServiceSpec::from_toml("program = \"/bin/true\"\nstrat = \"auto\"\n", Some("web"))
+                .unwrap_err();
+        assert_eq!((err.line, err.column), (2, 1));
+        assert!(
+            err.message.contains("unknown field `strat`"),
+            "{}",
+            err.message
+        );
+        let err = ServiceSpec::from_toml("program = [\n", Some("web")).unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = ServiceSpec::from_toml(
+            "program = \"/bin/true\"\n\n[stop]\nsignal = \"SIGTERM\"\n",
+            Some("web"),
+        )
+        .unwrap_err();
+        assert_eq!((err.line, err.column), (4, 1));
+        assert!(
+            err.message.starts_with("invalid stop.signal"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn the_name_key_must_match_the_file() {
+        let err = ServiceSpec::from_toml("name = \"api\"\nprogram = \"/bin/true\"\n", Some("web"))
+            .unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.message.contains("does not match"), "{}", err.message);
+        assert!(ServiceSpec::from_toml("program = \"/bin/true\"\n", None).is_err());
+        let spec =
+            ServiceSpec::from_toml("name = \"api\"\nprogram = \"/bin/true\"\n", None).unwrap();
+        assert_eq!(spec.name.as_str(), "api");
+    }
+}

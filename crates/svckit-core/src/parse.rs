@@ -1,0 +1,107 @@
+//! Parsers for the values definitions and flags share: durations, sizes, umasks. Each error
+//! names the text it could not read and what was expected.
+
+use std::time::Duration;
+
+/// A duration: `100ms`, `10s`, `1m30s`, or a bare number of seconds (`5`, `0.5`).
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration (like 100ms, 10s, 1m)");
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
+    }
+    humantime::parse_duration(text).map_err(|_| bad())
+}
+
+/// Formats a duration the way [`duration`] reads it back (`1m 30s`, `100ms`, `0s`).
+pub fn format_duration(duration: Duration) -> String {
+    if duration.is_zero() {
+        return "0s".into();
+    }
+    humantime::format_duration(duration).to_string()
+}
+
+/// A size in bytes: a number, optionally followed by `k`/`K`/`KiB` (1024), `M`/`MiB`, `G`/`GiB`
+/// (powers of 1024), or `B`.
+pub fn size(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is not a size (like 4096, 512k, 10MiB, 1G)");
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| bad())?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(1 << shift).ok_or_else(bad)
+}
+
+/// Formats a size the way [`size`] reads it back, in the largest exact unit.
+pub fn format_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
+/// An octal file mode creation mask, 000 to 777 (`022`, `0o027`, `0077`).
+pub fn umask(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    match u32::from_str_radix(digits, 8) {
+        Ok(mask) if mask <= 0o777 && !digits.is_empty() => Ok(mask),
+        _ => Err(format!(
+            "{text:?} is not an octal umask between 000 and 777"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(duration("0.25"), Ok(Duration::from_millis(250)));
+        assert!(duration("soon").unwrap_err().contains("\"soon\""));
+        assert!(duration("-1").is_err());
+        for value in [0, 100, 1500, 90_000] {
+            let value = Duration::from_millis(value);
+            assert_eq!(duration(&format_duration(value)), Ok(value));
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("4096"), Ok(4096));
+        assert_eq!(size("512k"), Ok(512 << 10));
+        assert_eq!(size("10MiB"), Ok(10 << 20));
+        assert_eq!(size("1G"), Ok(1 << 30));
+        assert!(size("ten").unwrap_err().contains("\"ten\""));
+        assert!(size("5T").is_err());
+        assert!(size("99999999999999G").is_err());
+        for value in [0, 1000, 1 << 10, 3 << 20, 5 << 30] {
+            assert_eq!(size(&format_size(value)), Ok(value));
+        }
+    }
+
+    #[test]
+    fn umasks() {
+        assert_eq!(umask("022"), Ok(0o022));
+        assert_eq!(umask("0o027"), Ok(0o027));
+        assert_eq!(umask("0777"), Ok(0o777));
+        assert_eq!(umask("0"), Ok(0));
+        for bad in ["0999", "1000", "", "rwx", "-1"] {
+            assert!(umask(bad).is_err(), "{bad}");
+        }
+    }
+}
