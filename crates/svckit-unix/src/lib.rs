@@ -30,6 +30,7 @@ pub mod process;
 mod report;
 pub mod service;
 pub mod signals;
+pub mod spawn;
 mod sys;
 
 pub use daemonize::{Daemon, Daemonize, Forked, Launched, READY_FD_ENV, daemon};

@@ -93,6 +93,15 @@ impl Credentials {
         self.verify()
     }
 
+    /// [`Credentials::apply`] for a freshly forked child about to exec: the failing call's
+    /// errno (EPERM when root could be regained).
+    pub(crate) fn apply_in_child(&self) -> std::io::Result<()> {
+        self.apply().map_err(|failure| match failure {
+            Failure::Os { errno, .. } => std::io::Error::from_raw_os_error(errno),
+            _ => std::io::Error::from_raw_os_error(nix::libc::EPERM),
+        })
+    }
+
     fn verify(&self) -> Result<(), Failure> {
         let uid = self
             .user

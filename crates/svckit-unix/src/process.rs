@@ -26,6 +26,40 @@ pub fn is_gone(pid: Pid) -> bool {
     }
 }
 
+/// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`). With
+/// the pid, it names one process for good: a recycled pid has another start time.
+pub fn start_time(pid: Pid) -> std::io::Result<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(19)?.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("cannot read the start time of {pid}")))
+}
+
+/// The one-letter state of process `pid` (`R`, `S`, `T` for stopped, `Z` for a zombie, …).
+pub fn state(pid: Pid) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Whether any process is left in process group `pgid` (kill(2) with signal 0 to the group).
+/// A zombie still counts until it is reaped.
+pub fn group_exists(pgid: Pid) -> bool {
+    !matches!(killpg(pgid, None), Err(Errno::ESRCH))
+}
+
+/// A pidfd for `pid` (pidfd_open(2), Linux 5.3): readable once the process has exited, for
+/// watching a process that is not our child. Close-on-exec.
+pub fn pidfd(pid: Pid) -> std::io::Result<std::os::fd::OwnedFd> {
+    crate::sys::pidfd_open(pid.as_raw())
+}
+
+/// Marks this process as a child subreaper (prctl(2) `PR_SET_CHILD_SUBREAPER`): orphaned
+/// descendants are reparented to it instead of to PID 1, so it can reap them and see when a
+/// service's whole process group is gone.
+pub fn become_subreaper() -> std::io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)
+}
+
 /// Polls until `done()` is true or `timeout` passes; the poll interval grows from 1 ms to 20 ms.
 /// Returns whether `done()` became true.
 pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -103,6 +137,35 @@ mod tests {
         assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 1));
         signal_group_or_process(leader_pid, Signal::SIGKILL).unwrap();
         assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 0));
+    }
+
+    #[test]
+    fn start_time_tells_processes_apart() {
+        let mut first = Command::new("sleep").arg("70.75").spawn().unwrap();
+        let pid = Pid::from_raw(first.id() as i32);
+        let started = start_time(pid).unwrap();
+        assert!(started > 0);
+        assert_eq!(start_time(pid).unwrap(), started);
+        kill(pid, Signal::SIGSTOP).unwrap();
+        assert!(wait_until(Duration::from_secs(5), || state(pid) == Some('T')));
+        assert!(start_time(Pid::this()).unwrap() <= started);
+        first.kill().unwrap();
+        first.wait().unwrap();
+        assert!(start_time(pid).is_err());
+    }
+
+    #[test]
+    fn group_exists_until_its_last_member_is_reaped() {
+        let mut leader = Command::new("sleep")
+            .arg("70.8")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = Pid::from_raw(leader.id() as i32);
+        assert!(group_exists(pgid));
+        leader.kill().unwrap();
+        leader.wait().unwrap();
+        assert!(!group_exists(pgid));
     }
 
     #[test]

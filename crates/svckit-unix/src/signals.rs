@@ -55,6 +55,22 @@ impl SignalWaiter {
         self.poll(Some(other), timeout)
     }
 
+    /// Reads one pending signal without waiting (`Ok(None)` when none is pending), for callers
+    /// that poll the signalfd themselves through [`AsFd`].
+    pub fn try_read(&mut self) -> nix::Result<Option<Signal>> {
+        loop {
+            match self.fd.read_signal() {
+                Ok(Some(info)) => {
+                    if let Ok(signal) = Signal::try_from(info.ssi_signo as i32) {
+                        return Ok(Some(signal));
+                    }
+                }
+                Ok(None) | Err(Errno::EAGAIN) => return Ok(None),
+                Err(errno) => return Err(errno),
+            }
+        }
+    }
+
     /// The one poll(2) behind both waits: the signalfd, and `other` if given. An interrupted
     /// poll, or a signal that is not a [`Signal`], counts as the time running out.
     fn poll(
@@ -94,6 +110,13 @@ pub enum Wake {
     Readable,
     /// The time ran out.
     Timeout,
+}
+
+impl AsFd for SignalWaiter {
+    /// The signalfd (non-blocking): readable while a signal is pending.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
 }
 
 impl Drop for SignalWaiter {

@@ -194,3 +194,52 @@ pub(crate) fn take_inherited_fd(fd: std::os::fd::RawFd) -> Option<std::os::fd::O
     // this wraps it at most once.
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
+
+/// pidfd_open(2): <https://man7.org/linux/man-pages/man2/pidfd_open.2.html>.
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1; it touches no
+    // memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, libc::PIDFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor (close-on-exec by pidfd_open's
+    // definition), and nothing else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Makes `command` run `setup` in the child between fork and exec (`CommandExt::pre_exec`).
+///
+/// `setup` must be safe to run in a forked child: the caller guarantees that the parent is
+/// single-threaded when it spawns (the supervisor is, by design: one event loop, no thread),
+/// or that `setup` only makes async-signal-safe system calls (no allocation, no lock).
+pub(crate) fn set_pre_exec(
+    command: &mut std::process::Command,
+    setup: impl FnMut() -> io::Result<()> + Send + Sync + 'static,
+) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: see the function's documentation: the spawn module only calls this with a closure
+    // that allocates nothing unless it switches credentials, and it checks that the process is
+    // single-threaded before spawning with credentials.
+    unsafe {
+        command.pre_exec(setup);
+    }
+}
+
+/// In a forked child, before exec: makes fd `to` a copy of `from` that the program inherits
+/// (dup2(2), or clearing close-on-exec when they are the same number).
+pub(crate) fn place_fd_in_child(from: i32, to: i32) -> io::Result<()> {
+    let rc = if from == to {
+        // SAFETY: F_SETFD only changes the descriptor's flags.
+        unsafe { libc::fcntl(to, libc::F_SETFD, 0) }
+    } else {
+        // SAFETY: in the child between fork and exec no Rust object of ours is used again, so
+        // closing whatever `to` was cannot pull an fd out from under an owner that runs on.
+        unsafe { libc::dup2(from, to) }
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Starting a supervised service: a child in a new session (so it leads its own process group
+//! and has no controlling terminal), with every signal disposition at its default, an empty
+//! signal mask, the configured umask, an optional readiness fd at a fixed number, and the
+//! configured credentials (setgroups → setgid → setuid, verified).
+//!
+//! This module prepares a [`std::process::Command`]; the caller sets the program, arguments,
+//! environment, directory and stdio as usual and spawns it.
+
+use std::{
+    io,
+    os::fd::{AsRawFd, OwnedFd, RawFd},
+    process::Command,
+};
+
+use nix::{
+    libc,
+    sys::stat::{Mode, umask},
+    unistd::setsid,
+};
+
+use crate::{privileges::Credentials, sys};
+
+/// The fd number a child finds its readiness pipe at (`$SVCKIT_READY_FD`).
+pub const READY_FD: RawFd = 3;
+
+/// How a service's process is set up between fork and exec.
+#[derive(Debug, Default)]
+pub struct ChildSetup {
+    /// The user and group to switch to.
+    pub credentials: Option<Credentials>,
+    /// The file mode creation mask (022 when `None`).
+    pub umask: Option<u32>,
+    /// The write end of a readiness pipe, to be found at [`READY_FD`] in the child.
+    pub ready: Option<OwnedFd>,
+}
+
+impl ChildSetup {
+    /// Arranges for `command`'s child to run the setup before exec. Returns the readiness write
+    /// end, which the caller must drop once the child is spawned (so the pipe reports EOF when
+    /// the child closes its copy).
+    ///
+    /// Switching credentials allocates in the child, which is only sound when this process has
+    /// one thread: with credentials, a multi-threaded caller gets an error instead.
+    pub fn apply(self, command: &mut Command) -> io::Result<Option<OwnedFd>> {
+        if self.credentials.is_some() && sys::SingleThreaded::check().is_err() {
+            return Err(io::Error::other(
+                "cannot switch credentials in a child of a multi-threaded process",
+            ));
+        }
+        let mask = Mode::from_bits_truncate(self.umask.unwrap_or(0o022) as libc::mode_t);
+        let ready_raw = self.ready.as_ref().map(AsRawFd::as_raw_fd);
+        let credentials = self.credentials;
+        sys::set_pre_exec(command, move || {
+            setsid()?;
+            umask(mask);
+            sys::reset_signal_dispositions();
+            if let Some(fd) = ready_raw {
+                sys::place_fd_in_child(fd, READY_FD)?;
+            }
+            if let Some(credentials) = &credentials {
+                credentials.apply_in_child()?;
+            }
+            Ok(())
+        });
+        Ok(self.ready)
+    }
+}
