@@ -1,0 +1,126 @@
+//! The client side of the control socket, for `svckit start/stop/status/...`: connect (starting
+//! the supervisor first when none runs), send one request, read one response.
+
+use std::{
+    io::{self, BufRead, BufReader, Write},
+    os::unix::net::UnixStream,
+    path::Path,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::{
+    Error,
+    paths::StateDir,
+    protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
+};
+
+/// Sends `op` to the supervisor of `dir` and returns the statuses it answers with. When no
+/// supervisor runs, `start_with` (the `svckit` executable) starts one, daemonized, first.
+/// `timeout` bounds the wait for the answer (a stop waits for the service to be gone).
+pub fn request(
+    dir: &StateDir,
+    op: Op,
+    timeout: Duration,
+    start_with: Option<&Path>,
+) -> Result<Vec<ServiceStatus>, Error> {
+    let mut stream = connect(dir, start_with)?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|err| Error::io("set a timeout", err))?;
+    let mut line = serde_json::to_vec(&Request {
+        version: VERSION,
+        op,
+    })
+    .map_err(|err| Error::Protocol(err.to_string()))?;
+    line.push(b'\n');
+    stream
+        .write_all(&line)
+        .map_err(|err| Error::io("send the request", err))?;
+    let mut answer = String::new();
+    match BufReader::new(&stream).read_line(&mut answer) {
+        Ok(0) => return Err(Error::Protocol("the supervisor closed the connection".into())),
+        Ok(_) => {}
+        Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            return Err(Error::Timeout(format!(
+                "no answer from the supervisor within {}",
+                svckit_core::parse::format_duration(timeout)
+            )));
+        }
+        Err(err) => return Err(Error::io("read the answer", err)),
+    }
+    let response: Response = serde_json::from_str(&answer).map_err(|err| {
+        Error::Protocol(format!("unreadable answer ({err}): {}", answer.trim()))
+    })?;
+    if response.version != VERSION {
+        return Err(Error::Protocol(format!(
+            "the supervisor speaks protocol version {}, this svckit speaks {VERSION}; restart it",
+            response.version
+        )));
+    }
+    match response.result {
+        Outcome::Done { services } => Ok(services),
+        Outcome::Error { kind, message } => Err(match kind {
+            ErrorKind::PermissionDenied => Error::PermissionDenied(message),
+            kind => Error::Refused { kind, message },
+        }),
+    }
+}
+
+/// Whether a supervisor answers on `dir`'s socket.
+pub fn is_running(dir: &StateDir) -> bool {
+    UnixStream::connect(dir.socket()).is_ok()
+}
+
+fn connect(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Error> {
+    let socket = dir.socket();
+    match UnixStream::connect(&socket) {
+        Ok(stream) => return Ok(stream),
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(Error::PermissionDenied(format!(
+                "connect to {}",
+                socket.display()
+            )));
+        }
+        Err(err) if start_with.is_none() => {
+            return Err(Error::io(
+                format!("no supervisor answers on {}", socket.display()),
+                err,
+            ));
+        }
+        Err(_) => {}
+    }
+    let program = start_with.expect("checked above");
+    dir.create()
+        .map_err(|err| Error::io(format!("create {}", dir.root().display()), err))?;
+    // `supervise --daemon` returns once the socket accepts requests; exit 4 means another
+    // client started one first, which is just as good.
+    let status = Command::new(program)
+        .arg("supervise")
+        .arg("--daemon")
+        .arg("--state-dir")
+        .arg(dir.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|err| Error::io(format!("start the supervisor ({})", program.display()), err))?;
+    if !status.success() && status.code() != Some(4) {
+        return Err(Error::Io {
+            context: format!("start the supervisor for {}", dir.root().display()),
+            source: io::Error::other(format!(
+                "it failed ({status}); see {}",
+                dir.supervisor_log().display()
+            )),
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match UnixStream::connect(&socket) {
+            Ok(stream) => return Ok(stream),
+            Err(err) if Instant::now() >= deadline => {
+                return Err(Error::io(format!("connect to {}", socket.display()), err));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}

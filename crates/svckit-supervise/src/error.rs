@@ -1,0 +1,79 @@
+use std::{io, path::PathBuf};
+
+use svckit_core::{DefinitionError, ModelError, ServiceName};
+
+use crate::protocol::ErrorKind;
+
+/// An error of the supervisor or its client; the message names the service, file or value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No service of that name is installed.
+    #[error("service {0} is not installed")]
+    NotInstalled(ServiceName),
+    /// A service of that name is installed already (install without `--force`).
+    #[error("service {0} is already installed (use --force to replace it)")]
+    AlreadyInstalled(ServiceName),
+    /// A definition file cannot be read.
+    #[error(transparent)]
+    Definition(#[from] DefinitionError),
+    /// A spec field is not valid.
+    #[error(transparent)]
+    Invalid(#[from] ModelError),
+    /// The program to run does not exist or cannot be executed.
+    #[error("program not found: {}: {reason}", path.display())]
+    ProgramNotFound {
+        /// The program, as given.
+        path: PathBuf,
+        /// Why it cannot be run.
+        reason: String,
+    },
+    /// The supervisor refused or failed the request.
+    #[error("{message}")]
+    Refused {
+        /// The kind of refusal.
+        kind: ErrorKind,
+        /// The supervisor's one-line message.
+        message: String,
+    },
+    /// Another supervisor holds this state directory.
+    #[error("a supervisor already runs for {} (PID {pid})", dir.display())]
+    SupervisorRunning {
+        /// The state directory.
+        dir: PathBuf,
+        /// Its pid.
+        pid: i32,
+    },
+    /// The peer or the file system refused access.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The answer did not come in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The supervisor speaks another protocol version, or said something unreadable.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// Daemonizing the supervisor failed.
+    #[error(transparent)]
+    Daemonize(#[from] svckit_unix::Error),
+    /// An I/O error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// An I/O error with context; permission errors become [`Error::PermissionDenied`].
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
+        let context = context.into();
+        if source.kind() == io::ErrorKind::PermissionDenied {
+            return Error::PermissionDenied(context);
+        }
+        Error::Io { context, source }
+    }
+}

@@ -1,0 +1,146 @@
+//! The state directory: everything one supervisor owns, in one owner-only tree.
+//!
+//! ```text
+//! STATE/                    0700
+//!   services/NAME.toml      definitions (written by install, atomically)
+//!   run/NAME.json           what the supervisor knows of each service (desired state, pid and
+//!                           start time, restarts, last exit), rewritten on every transition
+//!   logs/NAME.stdout[.N]    captured output, rotated
+//!   logs/NAME.stderr[.N]
+//!   supervisor.pid          locked (flock) by the one supervisor of this directory
+//!   supervisor.sock         its control socket (0600)
+//!   supervisor.log          its own diagnostics
+//! ```
+
+use std::{
+    env, fs, io,
+    os::unix::fs::{DirBuilderExt, PermissionsExt},
+    path::{Path, PathBuf},
+};
+
+use svckit_core::ServiceName;
+
+/// The environment variable that names the state directory.
+pub const STATE_DIR_ENV: &str = "SVCKIT_STATE_DIR";
+
+/// Which captured stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Stream {
+    /// `stdout` or `stderr`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// A supervisor's state directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// The directory at `root` (made absolute against the current directory).
+    pub fn new(root: impl Into<PathBuf>) -> io::Result<StateDir> {
+        let root = root.into();
+        let root = if root.is_absolute() {
+            root
+        } else {
+            env::current_dir()?.join(root)
+        };
+        Ok(StateDir { root })
+    }
+
+    /// The default: `$SVCKIT_STATE_DIR`; else `/var/lib/svckit` for root; else
+    /// `$XDG_STATE_HOME/svckit`, or `~/.local/state/svckit`.
+    pub fn default_location() -> io::Result<StateDir> {
+        if let Some(dir) = env::var_os(STATE_DIR_ENV).filter(|dir| !dir.is_empty()) {
+            return StateDir::new(dir);
+        }
+        if nix::unistd::geteuid().is_root() {
+            return StateDir::new("/var/lib/svckit");
+        }
+        if let Some(dir) = env::var_os("XDG_STATE_HOME").filter(|d| Path::new(d).is_absolute()) {
+            return StateDir::new(Path::new(&dir).join("svckit"));
+        }
+        match env::var_os("HOME").filter(|home| !home.is_empty()) {
+            Some(home) => StateDir::new(Path::new(&home).join(".local/state/svckit")),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no state directory: set SVCKIT_STATE_DIR, XDG_STATE_HOME or HOME",
+            )),
+        }
+    }
+
+    /// The root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates the tree (owner-only) if it is missing.
+    pub fn create(&self) -> io::Result<()> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true).mode(0o700);
+        for dir in [self.root.clone(), self.services_dir(), self.run_dir(), self.logs_dir()] {
+            builder.create(&dir).map_err(|err| {
+                io::Error::new(err.kind(), format!("create {}: {err}", dir.display()))
+            })?;
+        }
+        // An existing root may have been made with a looser mode.
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))
+    }
+
+    /// `services/`.
+    pub fn services_dir(&self) -> PathBuf {
+        self.root.join("services")
+    }
+
+    /// `services/NAME.toml`.
+    pub fn definition(&self, name: &ServiceName) -> PathBuf {
+        self.services_dir().join(format!("{name}.toml"))
+    }
+
+    /// `run/`.
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    /// `run/NAME.json`.
+    pub fn record(&self, name: &ServiceName) -> PathBuf {
+        self.run_dir().join(format!("{name}.json"))
+    }
+
+    /// `logs/`.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// `logs/NAME.stdout` or `logs/NAME.stderr`.
+    pub fn log(&self, name: &ServiceName, stream: Stream) -> PathBuf {
+        self.logs_dir().join(format!("{name}.{}", stream.name()))
+    }
+
+    /// `supervisor.pid`.
+    pub fn pidfile(&self) -> PathBuf {
+        self.root.join("supervisor.pid")
+    }
+
+    /// `supervisor.sock`.
+    pub fn socket(&self) -> PathBuf {
+        self.root.join("supervisor.sock")
+    }
+
+    /// `supervisor.log`.
+    pub fn supervisor_log(&self) -> PathBuf {
+        self.root.join("supervisor.log")
+    }
+}

@@ -1,0 +1,144 @@
+//! The control socket's protocol: one JSON request line from the client, one JSON response
+//! line from the supervisor, then the connection closes. Both carry [`VERSION`]; a supervisor
+//! refuses a request of another version (and a client a response of another version) with a
+//! message naming both, so an upgraded `svckit` never misreads an old supervisor.
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{ExitInfo, UnitState};
+
+/// The protocol version this build speaks.
+pub const VERSION: u32 = 1;
+
+/// A request to the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The protocol version ([`VERSION`]).
+    pub version: u32,
+    /// What to do.
+    pub op: Op,
+}
+
+/// The operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Op {
+    /// Start a service; with `wait`, answer once it runs (or is ready) or has failed.
+    Start {
+        /// The service.
+        name: String,
+        /// Answer only once it runs.
+        wait: bool,
+    },
+    /// Stop a service; answer once every process of its group is gone.
+    Stop {
+        /// The service.
+        name: String,
+    },
+    /// Stop (if running) then start; answer once it runs again.
+    Restart {
+        /// The service.
+        name: String,
+    },
+    /// Pause a running service.
+    Pause {
+        /// The service.
+        name: String,
+    },
+    /// Continue a paused service.
+    Continue {
+        /// The service.
+        name: String,
+    },
+    /// Ask a running service to reload its configuration (SIGHUP: the API's ParamChange).
+    Reload {
+        /// The service.
+        name: String,
+    },
+    /// The status of one service, or of every installed service.
+    Status {
+        /// The service, or all when absent.
+        name: Option<String>,
+    },
+    /// Stop a service and forget it (its definition is removed by the client).
+    Forget {
+        /// The service.
+        name: String,
+    },
+    /// Stop every service and exit.
+    Shutdown,
+}
+
+/// The supervisor's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// The protocol version ([`VERSION`]).
+    pub version: u32,
+    /// The outcome.
+    pub result: Outcome,
+}
+
+/// What came of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Done; the statuses of the services concerned.
+    Done {
+        /// One entry per service.
+        services: Vec<ServiceStatus>,
+    },
+    /// Refused or failed.
+    Error {
+        /// The kind, which the CLI maps to an exit code.
+        kind: ErrorKind,
+        /// A one-line message naming the service and the reason.
+        message: String,
+    },
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// No such service is installed.
+    NotFound,
+    /// The service is not running (pause, continue, reload).
+    NotRunning,
+    /// The service could not be started, or stopped while starting.
+    StartFailed,
+    /// The definition on disk cannot be read.
+    BadDefinition,
+    /// The peer is not the supervisor's owner.
+    PermissionDenied,
+    /// The request's protocol version is not this supervisor's.
+    Version,
+    /// The request is malformed.
+    BadRequest,
+    /// The supervisor is shutting down.
+    ShuttingDown,
+}
+
+/// What a status shows of one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// The service.
+    pub name: String,
+    /// Its state.
+    pub state: UnitState,
+    /// Its main process, while there is one.
+    pub pid: Option<i32>,
+    /// When it entered this state (Unix time, milliseconds).
+    pub since_ms: u64,
+    /// When its current process started (Unix time, milliseconds), while it runs.
+    pub started_ms: Option<u64>,
+    /// Automatic restarts since the service was last started by request.
+    pub restarts: u32,
+    /// How its last process ended.
+    pub last_exit: Option<ExitInfo>,
+    /// Whether it should be running.
+    pub wanted: bool,
+    /// Why it failed, or what went wrong last (a spawn error, a crash loop).
+    pub reason: Option<String>,
+    /// The command it runs.
+    pub command: String,
+}

@@ -1,0 +1,166 @@
+//! Definitions and records on disk. Every write is atomic (a temporary file in the same
+//! directory, then rename(2)), so a crash never leaves half a file.
+
+use std::{
+    fs,
+    io::{self, Write},
+    os::unix::fs::OpenOptionsExt,
+    path::Path,
+};
+
+use serde::{Deserialize, Serialize};
+use svckit_core::{ServiceName, ServiceSpec};
+
+use crate::{
+    Error,
+    paths::StateDir,
+    state::{ExitInfo, UnitState},
+};
+
+/// Writes `contents` to `path` atomically, mode 0600.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&temp)?;
+        file.write_all(contents)?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result.map_err(|err| io::Error::new(err.kind(), format!("write {}: {err}", path.display())))
+}
+
+/// Reads the definition of `name`.
+pub fn load(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec, Error> {
+    let path = dir.definition(name);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::NotInstalled(name.clone()));
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                context: format!("read {}", path.display()),
+                source,
+            });
+        }
+    };
+    ServiceSpec::from_toml(&text, Some(name.as_str()))
+        .map_err(|err| Error::Definition(err.in_file(path.display())))
+}
+
+/// The names of every installed service, sorted.
+pub fn names(dir: &StateDir) -> Result<Vec<ServiceName>, Error> {
+    let entries = match fs::read_dir(dir.services_dir()) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(Error::Io {
+                context: format!("read {}", dir.services_dir().display()),
+                source,
+            });
+        }
+    };
+    let mut names: Vec<ServiceName> = entries
+        .filter_map(|entry| {
+            let file_name = entry.ok()?.file_name();
+            let stem = file_name.to_str()?.strip_suffix(".toml")?;
+            ServiceName::new(stem).ok()
+        })
+        .collect();
+    names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    Ok(names)
+}
+
+/// Writes `spec` as `name`'s definition. Refused with [`Error::AlreadyInstalled`] when one
+/// exists, unless `replace`.
+pub fn save(dir: &StateDir, spec: &ServiceSpec, replace: bool) -> Result<bool, Error> {
+    spec.validate()?;
+    dir.create().map_err(|source| Error::Io {
+        context: format!("create {}", dir.root().display()),
+        source,
+    })?;
+    let path = dir.definition(&spec.name);
+    let existed = path.exists();
+    if existed && !replace {
+        return Err(Error::AlreadyInstalled(spec.name.clone()));
+    }
+    write_atomic(&path, spec.to_toml().as_bytes()).map_err(|source| Error::Io {
+        context: format!("install {}", spec.name),
+        source,
+    })?;
+    Ok(existed)
+}
+
+/// Removes `name`'s definition and record (its logs stay).
+pub fn remove(dir: &StateDir, name: &ServiceName) -> Result<(), Error> {
+    match fs::remove_file(dir.definition(name)) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::NotInstalled(name.clone()));
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                context: format!("remove {}", dir.definition(name).display()),
+                source,
+            });
+        }
+    }
+    let _ = fs::remove_file(dir.record(name));
+    Ok(())
+}
+
+/// What the supervisor keeps on disk of a service, so that a new supervisor (after a crash or
+/// SIGKILL) can find its process again or restart it per its desired state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The boot this record is from (`/proc/sys/kernel/random/boot_id`): a record of another
+    /// boot names no live process.
+    pub boot_id: String,
+    /// Whether the service should run.
+    pub wanted: bool,
+    /// Its state when written.
+    pub state: UnitState,
+    /// Its main process.
+    pub pid: Option<i32>,
+    /// That process's start time (clock ticks since boot), to tell it from a recycled pid.
+    pub start_ticks: Option<u64>,
+    /// When it started (Unix ms).
+    pub started_ms: Option<u64>,
+    /// When the state was entered (Unix ms).
+    pub since_ms: u64,
+    /// Automatic restarts.
+    pub restarts: u32,
+    /// How its last process ended.
+    pub last_exit: Option<ExitInfo>,
+    /// The inodes of its stdout and stderr pipes, to find them again.
+    pub pipes: Option<(u64, u64)>,
+}
+
+/// Reads `name`'s record, if there is a readable one.
+pub fn read_record(dir: &StateDir, name: &ServiceName) -> Option<Record> {
+    let text = fs::read(dir.record(name)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// Writes `name`'s record.
+pub fn write_record(dir: &StateDir, name: &ServiceName, record: &Record) -> io::Result<()> {
+    let json = serde_json::to_vec(record).map_err(io::Error::other)?;
+    write_atomic(&dir.record(name), &json)
+}
+
+/// This boot's id.
+pub fn boot_id() -> String {
+    fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|id| id.trim().to_owned())
+        .unwrap_or_default()
+}

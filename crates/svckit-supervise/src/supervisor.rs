@@ -1,0 +1,1299 @@
+//! The supervisor process: one event loop (mio over epoll, one thread) that owns every service
+//! of one state directory. It turns what the OS reports (SIGCHLD, readable pipes, pidfds,
+//! timers, requests on the control socket) into events of the state table in [`crate::state`]
+//! and carries out the table's actions. It never blocks, except for writing a reply (bounded
+//! by a send timeout).
+//!
+//! It must stay single-threaded: services are spawned with fork + exec, and switching a
+//! service's credentials in the child allocates.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    ffi::OsString,
+    fs,
+    io::{self, Read, Write},
+    os::{
+        fd::{AsFd, AsRawFd, OwnedFd},
+        unix::fs::MetadataExt,
+    },
+    process::{Command, Stdio},
+    str::FromStr,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use mio::{
+    Events, Interest, Poll, Token,
+    net::{UnixListener, UnixStream},
+    unix::SourceFd,
+};
+use nix::{
+    errno::Errno,
+    sys::{
+        signal::{Signal, kill, killpg},
+        socket::{getsockopt, sockopt},
+        wait::{WaitPidFlag, WaitStatus, waitpid},
+    },
+    unistd::{Pid, Uid},
+};
+use svckit_core::{ServiceName, ServiceSpec};
+use svckit_unix::{
+    environment,
+    pidfile::Pidfile,
+    privileges::Credentials,
+    process,
+    signals::SignalWaiter,
+    spawn::{ChildSetup, READY_FD},
+};
+
+use crate::{
+    Error,
+    logs::{self, Drained, LogFile},
+    paths::{StateDir, Stream},
+    protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
+    state::{self, Action, Event, ExitInfo, History, Policy, UnitState},
+    store::{self, Record},
+};
+
+const SIGNALS: Token = Token(0);
+const LISTENER: Token = Token(1);
+/// How often a stopping service's group is checked while its main process is gone but other
+/// members live (they are reaped as the subreaper's children, but not every death reaches us).
+const GROUP_POLL: Duration = Duration::from_millis(10);
+
+/// How the supervisor runs.
+#[derive(Debug)]
+pub struct Config {
+    /// Its state directory.
+    pub dir: StateDir,
+    /// The service whose end ends the supervisor, which then exits with its status (the
+    /// default as PID 1: the one `start = auto` service, if there is exactly one).
+    pub main: Option<ServiceName>,
+    /// The lock on `supervisor.pid`, when the caller took it (daemonizing does); otherwise
+    /// [`run`] takes it.
+    pub lock: Option<Pidfile>,
+}
+
+/// Runs the supervisor until SIGTERM, SIGINT, a shutdown request, or the end of the main
+/// service. `ready` is called once the control socket accepts requests. Returns the exit
+/// status: 0, or the main service's.
+pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32, Error> {
+    let dir = config.dir;
+    dir.create().map_err(|err| Error::io(format!("create {}", dir.root().display()), err))?;
+    let _lock = match config.lock {
+        Some(lock) => lock,
+        None => {
+            let mut lock = Pidfile::acquire(dir.pidfile()).map_err(|err| match err {
+                svckit_unix::pidfile::PidfileError::Locked { pid, .. } => {
+                    Error::SupervisorRunning {
+                        dir: dir.root().to_owned(),
+                        pid,
+                    }
+                }
+                other => Error::io("lock the state directory", io::Error::other(other)),
+            })?;
+            lock.write_pid(std::process::id() as i32)
+                .map_err(|err| Error::io("write supervisor.pid", io::Error::other(err)))?;
+            lock
+        }
+    };
+    let pid1 = std::process::id() == 1;
+    if !pid1 {
+        process::become_subreaper().map_err(|err| Error::io("become a subreaper", err))?;
+    }
+    let mut supervisor = Supervisor::new(dir, config.main, pid1)?;
+    ready().map_err(|err| Error::io("report readiness", err))?;
+    supervisor.serve()
+}
+
+struct Unit {
+    name: ServiceName,
+    spec: ServiceSpec,
+    policy: Policy,
+    history: History,
+    state: UnitState,
+    since: SystemTime,
+    pid: Option<Pid>,
+    pgid: Option<Pid>,
+    start_ticks: Option<u64>,
+    started: Option<(Instant, SystemTime)>,
+    pidfd: Option<(Token, OwnedFd)>,
+    ready: Option<(Token, OwnedFd)>,
+    timer: Option<Instant>,
+    restarts: u32,
+    last_exit: Option<ExitInfo>,
+    wanted: bool,
+    reason: Option<String>,
+    start_after_stop: bool,
+    forget_after_stop: bool,
+    logs: [LogFile; 2],
+    pipes: Option<(u64, u64)>,
+    waiters: Vec<(Token, Wait)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Running,
+    Stopped,
+    Forgotten,
+}
+
+struct Capture {
+    unit: ServiceName,
+    stream: Stream,
+    pipe: OwnedFd,
+}
+
+struct Client {
+    stream: UnixStream,
+    buffer: Vec<u8>,
+}
+
+struct Supervisor {
+    dir: StateDir,
+    poll: Poll,
+    signals: SignalWaiter,
+    listener: UnixListener,
+    units: BTreeMap<ServiceName, Unit>,
+    captures: HashMap<Token, Capture>,
+    clients: HashMap<Token, Client>,
+    events: VecDeque<(ServiceName, Event)>,
+    next_token: usize,
+    scratch: Vec<u8>,
+    boot_id: String,
+    euid: Uid,
+    main: Option<ServiceName>,
+    pid1: bool,
+    shutdown: Option<Vec<Token>>,
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn log(message: std::fmt::Arguments<'_>) {
+    eprintln!(
+        "{} svckit-supervise[{}]: {message}",
+        unix_ms(SystemTime::now()),
+        std::process::id()
+    );
+}
+
+fn policy_of(spec: &ServiceSpec) -> Policy {
+    Policy {
+        restart: spec.restart,
+        stop_timeout: spec.stop.timeout,
+        ready_timeout: spec.notify.then_some(spec.ready_timeout),
+    }
+}
+
+fn signal_named(name: &str) -> Signal {
+    Signal::from_str(&format!("SIG{name}")).unwrap_or(Signal::SIGTERM)
+}
+
+impl Supervisor {
+    fn new(dir: StateDir, main: Option<ServiceName>, pid1: bool) -> Result<Supervisor, Error> {
+        let poll = Poll::new().map_err(|err| Error::io("create the event loop", err))?;
+        let signals = SignalWaiter::new(&[
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+            Signal::SIGUSR1,
+            Signal::SIGUSR2,
+            Signal::SIGQUIT,
+        ])
+        .map_err(|err| Error::io("block signals", err.into()))?;
+        poll.registry()
+            .register(
+                &mut SourceFd(&signals.as_fd().as_raw_fd()),
+                SIGNALS,
+                Interest::READABLE,
+            )
+            .map_err(|err| Error::io("watch signals", err))?;
+        // We hold the lock, so a socket file left behind is stale.
+        let socket = dir.socket();
+        let _ = fs::remove_file(&socket);
+        let old_mask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+        let listener = UnixListener::bind(&socket);
+        nix::sys::stat::umask(old_mask);
+        let mut listener =
+            listener.map_err(|err| Error::io(format!("listen on {}", socket.display()), err))?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(|err| Error::io("watch the control socket", err))?;
+        let mut supervisor = Supervisor {
+            dir,
+            poll,
+            signals,
+            listener,
+            units: BTreeMap::new(),
+            captures: HashMap::new(),
+            clients: HashMap::new(),
+            events: VecDeque::new(),
+            next_token: 2,
+            scratch: Vec::new(),
+            boot_id: store::boot_id(),
+            euid: nix::unistd::geteuid(),
+            main,
+            pid1,
+            shutdown: None,
+        };
+        supervisor.recover();
+        Ok(supervisor)
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Loads every definition, finds the processes a previous supervisor left running (same
+    /// pid *and* start time, this boot), and starts what should run: services wanted up, and
+    /// `start = auto` services without a record of this boot.
+    fn recover(&mut self) {
+        let names = store::names(&self.dir).unwrap_or_default();
+        let mut autos = Vec::new();
+        for name in names {
+            let spec = match store::load(&self.dir, &name) {
+                Ok(spec) => spec,
+                Err(err) => {
+                    log(format_args!("skipping {name}: {err}"));
+                    continue;
+                }
+            };
+            if spec.start == svckit_core::StartType::Auto {
+                autos.push(name.clone());
+            }
+            let record = store::read_record(&self.dir, &name).filter(|r| r.boot_id == self.boot_id);
+            self.units.insert(name.clone(), self.new_unit(spec));
+            match record {
+                Some(record) => self.adopt(&name, record),
+                None if autos.contains(&name) => {
+                    self.events.push_back((name.clone(), Event::Start));
+                    self.unit(&name).wanted = true;
+                }
+                None => {}
+            }
+        }
+        if self.main.is_none() && self.pid1 && autos.len() == 1 {
+            self.main = autos.pop();
+        }
+    }
+
+    fn adopt(&mut self, name: &ServiceName, record: Record) {
+        let alive = record.pid.map(Pid::from_raw).filter(|pid| {
+            record.state.has_process()
+                && process::start_time(*pid).ok() == record.start_ticks
+                && !process::is_gone(*pid)
+        });
+        let unit = self.units.get_mut(name).expect("inserted");
+        unit.restarts = record.restarts;
+        unit.last_exit = record.last_exit;
+        unit.wanted = record.wanted;
+        let Some(pid) = alive else {
+            if record.state.has_process() {
+                unit.last_exit = Some(ExitInfo::Unknown);
+            }
+            unit.state = match record.state {
+                UnitState::Failed => UnitState::Failed,
+                UnitState::Exited => UnitState::Exited,
+                _ => UnitState::Stopped,
+            };
+            if record.wanted {
+                self.events.push_back((name.clone(), Event::Start));
+            }
+            return;
+        };
+        log(format_args!("{name}: adopting PID {pid}"));
+        unit.pid = Some(pid);
+        unit.pgid = Some(pid);
+        unit.start_ticks = record.start_ticks;
+        let started_at = UNIX_EPOCH + Duration::from_millis(record.started_ms.unwrap_or(0));
+        let age = SystemTime::now().duration_since(started_at).unwrap_or_default();
+        unit.started = Some((Instant::now() - age.min(Duration::from_secs(1 << 30)), started_at));
+        unit.since = UNIX_EPOCH + Duration::from_millis(record.since_ms);
+        unit.state = match record.state {
+            UnitState::Paused => UnitState::Paused,
+            _ => UnitState::Running,
+        };
+        let token = self.token();
+        match process::pidfd(pid) {
+            Ok(fd) => {
+                let _ = self.poll.registry().register(
+                    &mut SourceFd(&fd.as_raw_fd()),
+                    token,
+                    Interest::READABLE,
+                );
+                self.unit(name).pidfd = Some((token, fd));
+            }
+            Err(err) => log(format_args!("{name}: cannot watch PID {pid}: {err}")),
+        }
+        // Its output pipes: the same pipes, opened again through /proc.
+        if let Some((out_ino, err_ino)) = record.pipes {
+            for (fd, ino, stream) in [(1, out_ino, Stream::Stdout), (2, err_ino, Stream::Stderr)] {
+                let path = format!("/proc/{pid}/fd/{fd}");
+                if fs::metadata(&path).map(|m| m.ino()).ok() != Some(ino) {
+                    continue;
+                }
+                let opened = fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags_nonblock()
+                    .open(&path);
+                if let Ok(file) = opened {
+                    self.capture(name, stream, OwnedFd::from(file));
+                }
+            }
+            self.unit(name).pipes = record.pipes;
+        }
+        if record.state == UnitState::Stopping {
+            self.events.push_back((name.clone(), Event::Stop));
+        }
+        self.persist(name);
+    }
+
+    fn new_unit(&self, spec: ServiceSpec) -> Unit {
+        let log_file = |stream| {
+            LogFile::new(
+                self.dir.log(&spec.name, stream),
+                spec.logs.max_size,
+                spec.logs.keep,
+            )
+        };
+        Unit {
+            name: spec.name.clone(),
+            policy: policy_of(&spec),
+            logs: [log_file(Stream::Stdout), log_file(Stream::Stderr)],
+            spec,
+            history: History::default(),
+            state: UnitState::Stopped,
+            since: SystemTime::now(),
+            pid: None,
+            pgid: None,
+            start_ticks: None,
+            started: None,
+            pidfd: None,
+            ready: None,
+            timer: None,
+            restarts: 0,
+            last_exit: None,
+            wanted: false,
+            reason: None,
+            start_after_stop: false,
+            forget_after_stop: false,
+            pipes: None,
+            waiters: Vec::new(),
+        }
+    }
+
+    fn unit(&mut self, name: &ServiceName) -> &mut Unit {
+        self.units.get_mut(name).expect("a known unit")
+    }
+
+    /// The unit called `name`, loading its definition if it is new.
+    fn load(&mut self, name: &str) -> Result<ServiceName, (ErrorKind, String)> {
+        let name = ServiceName::new(name).map_err(|err| (ErrorKind::BadRequest, err.to_string()))?;
+        if !self.units.contains_key(&name) {
+            let spec = store::load(&self.dir, &name).map_err(|err| match err {
+                Error::NotInstalled(_) => (ErrorKind::NotFound, err.to_string()),
+                other => (ErrorKind::BadDefinition, other.to_string()),
+            })?;
+            let unit = self.new_unit(spec);
+            self.units.insert(name.clone(), unit);
+        }
+        Ok(name)
+    }
+
+    /// Re-reads the definition before a start, so a reinstall takes effect.
+    fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
+        let spec = store::load(&self.dir, name).map_err(|err| match err {
+            Error::NotInstalled(_) => (ErrorKind::NotFound, err.to_string()),
+            other => (ErrorKind::BadDefinition, other.to_string()),
+        })?;
+        let unit = self.unit(name);
+        if unit.spec != spec {
+            unit.policy = policy_of(&spec);
+            for log in &mut unit.logs {
+                log.set_policy(spec.logs.max_size, spec.logs.keep);
+            }
+            unit.spec = spec;
+        }
+        Ok(())
+    }
+
+    fn serve(&mut self) -> Result<i32, Error> {
+        let mut events = Events::with_capacity(256);
+        loop {
+            self.process_events();
+            if let Some(code) = self.finished() {
+                return Ok(code);
+            }
+            let timeout = self.next_deadline().map(|deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(Error::io("wait for events", err)),
+            }
+            for event in events.iter() {
+                match event.token() {
+                    SIGNALS => self.on_signals(),
+                    LISTENER => self.accept(),
+                    token if self.clients.contains_key(&token) => self.on_client(token),
+                    token if self.captures.contains_key(&token) => self.on_output(token),
+                    token => self.on_unit_fd(token),
+                }
+            }
+            self.fire_timers();
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let timers = self.units.values().filter_map(|unit| unit.timer);
+        let group_polls = self
+            .units
+            .values()
+            .filter(|unit| unit.state == UnitState::Stopping && unit.pid.is_none())
+            .map(|_| Instant::now() + GROUP_POLL);
+        timers.chain(group_polls).min()
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        let due: Vec<ServiceName> = self
+            .units
+            .values_mut()
+            .filter(|unit| unit.timer.is_some_and(|at| at <= now))
+            .map(|unit| {
+                unit.timer = None;
+                unit.name.clone()
+            })
+            .collect();
+        for name in due {
+            self.events.push_back((name, Event::Timer));
+        }
+        self.check_groups();
+    }
+
+    /// Stopping services whose main process is gone: done once the group is empty.
+    fn check_groups(&mut self) {
+        let gone: Vec<ServiceName> = self
+            .units
+            .values()
+            .filter(|unit| unit.state == UnitState::Stopping && unit.pid.is_none())
+            .filter(|unit| !unit.pgid.is_some_and(process::group_exists))
+            .map(|unit| unit.name.clone())
+            .collect();
+        for name in gone {
+            self.events.push_back((name, Event::GroupGone));
+        }
+    }
+
+    fn process_events(&mut self) {
+        while let Some((name, event)) = self.events.pop_front() {
+            self.apply(&name, event);
+        }
+    }
+
+    /// Feeds one event to the table and carries out its actions.
+    fn apply(&mut self, name: &ServiceName, event: Event) {
+        let now = Instant::now();
+        let Some(unit) = self.units.get_mut(name) else {
+            return;
+        };
+        let before = unit.state;
+        let transition = match state::transition(before, event, &unit.policy, &mut unit.history, now)
+        {
+            Ok(transition) => transition,
+            Err(_) => return,
+        };
+        unit.state = transition.next;
+        if before != transition.next {
+            unit.since = SystemTime::now();
+        }
+        for action in transition.actions {
+            self.act(name, action);
+        }
+        let unit = self.unit(name);
+        if matches!(unit.state, UnitState::Exited | UnitState::Failed) {
+            unit.wanted = false;
+            if unit.state == UnitState::Failed && unit.reason.is_none() {
+                unit.reason = Some(format!(
+                    "restarted {} times within {}; not restarted again",
+                    unit.spec.restart.limit,
+                    svckit_core::parse::format_duration(unit.spec.restart.window)
+                ));
+            }
+        }
+        if matches!(unit.state, UnitState::Stopped) && before == UnitState::Stopping {
+            unit.pgid = None;
+            if unit.forget_after_stop {
+                self.forget(name);
+                return;
+            }
+            if unit.start_after_stop {
+                unit.start_after_stop = false;
+                unit.wanted = true;
+                self.events.push_back((name.clone(), Event::Start));
+            }
+        }
+        self.persist(name);
+        self.answer_waiters(name);
+        self.check_main(name);
+    }
+
+    fn act(&mut self, name: &ServiceName, action: Action) {
+        let unit = self.unit(name);
+        let pgid = unit.pgid;
+        match action {
+            Action::Spawn => {
+                if let Err((errno, reason)) = self.spawn(name) {
+                    log(format_args!("{name}: {reason}"));
+                    let unit = self.unit(name);
+                    unit.reason = Some(reason);
+                    self.events.push_back((
+                        name.clone(),
+                        Event::Exited {
+                            exit: ExitInfo::SpawnFailed(errno),
+                            uptime: Duration::ZERO,
+                        },
+                    ));
+                }
+            }
+            Action::SignalStop => {
+                let signal = signal_named(&unit.spec.stop.signal);
+                if let Some(pgid) = pgid {
+                    let _ = killpg(pgid, signal);
+                }
+            }
+            Action::KillGroup => {
+                if let Some(pgid) = pgid {
+                    let _ = killpg(pgid, Signal::SIGKILL);
+                }
+            }
+            Action::Suspend => match (unit.spec.notify, unit.pid, pgid) {
+                (true, Some(pid), _) => drop(kill(pid, Signal::SIGTSTP)),
+                (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGSTOP)),
+                _ => {}
+            },
+            Action::Resume => match (unit.spec.notify, unit.pid, pgid) {
+                (true, Some(pid), _) => drop(kill(pid, Signal::SIGCONT)),
+                (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGCONT)),
+                _ => {}
+            },
+            Action::ArmTimer(after) => unit.timer = Some(Instant::now() + after),
+            Action::CancelTimer => unit.timer = None,
+            Action::CountRestart => unit.restarts += 1,
+        }
+    }
+
+    /// Starts the program: a new session and group, stdout and stderr into pipes we drain,
+    /// the readiness pipe at fd 3 for programs that signal readiness.
+    fn spawn(&mut self, name: &ServiceName) -> Result<(), (i32, String)> {
+        let spec = self.unit(name).spec.clone();
+        let failed = |err: io::Error, what: &str| {
+            (
+                err.raw_os_error().unwrap_or(nix::libc::EIO),
+                format!("cannot start {}: {what}: {err}", spec.program.display()),
+            )
+        };
+        let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
+            .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
+        let (out_read, out_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+        let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+        let ready = if spec.notify {
+            let (read, write) = nix::unistd::pipe2(
+                nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK,
+            )
+            .map_err(|e| failed(e.into(), "pipe"))?;
+            Some((read, write))
+        } else {
+            None
+        };
+        let mut set: Vec<(OsString, OsString)> = spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        if spec.notify {
+            set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
+        }
+        let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
+        let mut command = Command::new(&spec.program);
+        command
+            .args(&spec.args)
+            .env_clear()
+            .envs(env)
+            .current_dir(spec.working_dir.as_deref().unwrap_or("/".as_ref()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out_write))
+            .stderr(Stdio::from(err_write));
+        let (ready_read, ready_write) = match ready {
+            Some((read, write)) => (Some(read), Some(write)),
+            None => (None, None),
+        };
+        let ready_write = ChildSetup {
+            credentials,
+            umask: spec.umask,
+            ready: ready_write,
+        }
+        .apply(&mut command)
+        .map_err(|e| failed(e, "prepare"))?;
+        let child = command.spawn().map_err(|e| failed(e, "spawn"))?;
+        // Our copies of the write ends close with `command` and `ready_write`: the pipes then
+        // report EOF exactly when the service's processes are done with them.
+        drop(command);
+        drop(ready_write);
+        let pid = Pid::from_raw(child.id() as i32);
+        drop(child);
+        let now = Instant::now();
+        let inode = |fd: &OwnedFd| fs::File::from(fd.try_clone().ok()?).metadata().ok().map(|m| m.ino());
+        let pipes = inode(&out_read).zip(inode(&err_read));
+        self.capture(name, Stream::Stdout, out_read);
+        self.capture(name, Stream::Stderr, err_read);
+        let ready_token = ready_read.map(|fd| {
+            let token = self.token();
+            let _ = self
+                .poll
+                .registry()
+                .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE);
+            (token, fd)
+        });
+        let unit = self.unit(name);
+        let window = unit.spec.restart.window;
+        unit.history.started(now, window);
+        unit.pid = Some(pid);
+        unit.pgid = Some(pid);
+        unit.start_ticks = process::start_time(pid).ok();
+        unit.started = Some((now, SystemTime::now()));
+        unit.pipes = pipes;
+        unit.reason = None;
+        unit.ready = ready_token;
+        if !unit.spec.notify {
+            // exec succeeded (Command::spawn reports exec failures): it runs.
+            self.events.push_back((name.clone(), Event::Ready));
+        }
+        Ok(())
+    }
+
+    fn capture(&mut self, name: &ServiceName, stream: Stream, pipe: OwnedFd) {
+        let token = self.token();
+        if let Err(err) = self.poll.registry().register(
+            &mut SourceFd(&pipe.as_raw_fd()),
+            token,
+            Interest::READABLE,
+        ) {
+            log(format_args!("{name}: cannot watch its {}: {err}", stream.name()));
+            return;
+        }
+        self.captures.insert(
+            token,
+            Capture {
+                unit: name.clone(),
+                stream,
+                pipe,
+            },
+        );
+        // Anything already in the pipe (an adopted service's output) is drained at once:
+        // epoll reports only new readiness for edge-triggered sources registered late.
+        self.on_output(token);
+    }
+
+    fn on_output(&mut self, token: Token) {
+        let Some(capture) = self.captures.get(&token) else {
+            return;
+        };
+        let index = match capture.stream {
+            Stream::Stdout => 0,
+            Stream::Stderr => 1,
+        };
+        let Some(unit) = self.units.get_mut(&capture.unit) else {
+            self.captures.remove(&token);
+            return;
+        };
+        match unit.logs[index].drain(&capture.pipe, &mut self.scratch) {
+            Ok(Drained::Empty) => {}
+            Ok(Drained::Eof) => self.close_capture(token),
+            Err(err) => {
+                log(format_args!("{}: log {}: {err}", capture.unit, capture.stream.name()));
+                self.close_capture(token);
+            }
+        }
+    }
+
+    fn close_capture(&mut self, token: Token) {
+        if let Some(capture) = self.captures.remove(&token) {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&capture.pipe.as_raw_fd()));
+        }
+    }
+
+    /// A readiness pipe or a pidfd.
+    fn on_unit_fd(&mut self, token: Token) {
+        let Some(name) = self
+            .units
+            .values()
+            .find(|unit| {
+                unit.ready.as_ref().is_some_and(|(t, _)| *t == token)
+                    || unit.pidfd.as_ref().is_some_and(|(t, _)| *t == token)
+            })
+            .map(|unit| unit.name.clone())
+        else {
+            return;
+        };
+        let unit = self.unit(&name);
+        if let Some((_, fd)) = unit.ready.as_ref().filter(|(t, _)| *t == token) {
+            let mut bytes = [0u8; 64];
+            let mut said_ready = false;
+            let mut closed = false;
+            loop {
+                match nix::unistd::read(fd, &mut bytes) {
+                    Ok(0) => {
+                        closed = true;
+                        break;
+                    }
+                    Ok(n) => said_ready |= bytes[..n].contains(&b'\n'),
+                    Err(Errno::EINTR) => {}
+                    Err(_) => break,
+                }
+            }
+            if said_ready || closed {
+                if let Some((_, fd)) = unit.ready.take() {
+                    let _ = self
+                        .poll
+                        .registry()
+                        .deregister(&mut SourceFd(&fd.as_raw_fd()));
+                }
+            }
+            if said_ready {
+                self.events.push_back((name, Event::Ready));
+            }
+            return;
+        }
+        // The pidfd of an adopted process: it ended. Not our child, so no status to read.
+        if let Some((_, fd)) = unit.pidfd.take() {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&fd.as_raw_fd()));
+            self.main_ended(&name, ExitInfo::Unknown);
+        }
+    }
+
+    fn main_ended(&mut self, name: &ServiceName, exit: ExitInfo) {
+        let unit = self.units.get_mut(name).expect("a known unit");
+        unit.pid = None;
+        unit.last_exit = Some(exit);
+        for (_, fd) in [unit.ready.take(), unit.pidfd.take()].into_iter().flatten() {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&fd.as_raw_fd()));
+        }
+        let uptime = unit
+            .started
+            .take()
+            .map(|(at, _)| at.elapsed())
+            .unwrap_or_default();
+        self.events
+            .push_back((name.clone(), Event::Exited { exit, uptime }));
+    }
+
+    fn on_signals(&mut self) {
+        while let Ok(Some(signal)) = self.signals.try_read() {
+            match signal {
+                Signal::SIGCHLD => self.reap(),
+                Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT => {
+                    log(format_args!("{signal}: stopping every service"));
+                    self.begin_shutdown(None);
+                }
+                other if self.pid1 || self.main.is_some() => self.forward(other),
+                other => log(format_args!("ignoring {other}")),
+            }
+        }
+    }
+
+    /// As PID 1 (or with a main service), HUP, USR1 and USR2 go to the services' groups.
+    fn forward(&mut self, signal: Signal) {
+        for unit in self.units.values() {
+            if let (Some(target), true) = (unit.pgid, unit.state.has_process()) {
+                if self.main.as_ref().is_none_or(|main| *main == unit.name) {
+                    let _ = killpg(target, signal);
+                }
+            }
+        }
+    }
+
+    /// Reaps every child that has ended: main processes become Exited events; anything else
+    /// (orphans reparented to us as subreaper or PID 1) is just reaped.
+    fn reap(&mut self) {
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid, ExitInfo::Code(code)),
+                Ok(WaitStatus::Signaled(pid, signal, _)) => {
+                    self.reaped(pid, ExitInfo::Signal(signal as i32))
+                }
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                Ok(_) => {}
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        self.check_groups();
+    }
+
+    fn reaped(&mut self, pid: Pid, exit: ExitInfo) {
+        let owner = self
+            .units
+            .values()
+            .find(|unit| unit.pid == Some(pid))
+            .map(|unit| unit.name.clone());
+        if let Some(name) = owner {
+            self.main_ended(&name, exit);
+        }
+    }
+
+    fn persist(&mut self, name: &ServiceName) {
+        let unit = &self.units[name];
+        let record = Record {
+            boot_id: self.boot_id.clone(),
+            wanted: unit.wanted,
+            state: unit.state,
+            pid: unit.pid.map(Pid::as_raw),
+            start_ticks: unit.start_ticks,
+            started_ms: unit.started.map(|(_, at)| unix_ms(at)),
+            since_ms: unix_ms(unit.since),
+            restarts: unit.restarts,
+            last_exit: unit.last_exit,
+            pipes: unit.pipes,
+        };
+        if let Err(err) = store::write_record(&self.dir, name, &record) {
+            log(format_args!("{name}: cannot save its state: {err}"));
+        }
+    }
+
+    fn status_of(&self, unit: &Unit) -> ServiceStatus {
+        let command = std::iter::once(unit.spec.program.as_os_str())
+            .chain(unit.spec.args.iter().map(|arg| arg.as_os_str()))
+            .map(|part| part.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        ServiceStatus {
+            name: unit.name.to_string(),
+            state: unit.state,
+            pid: unit.pid.map(Pid::as_raw),
+            since_ms: unix_ms(unit.since),
+            started_ms: unit.started.map(|(_, at)| unix_ms(at)),
+            restarts: unit.restarts,
+            last_exit: unit.last_exit,
+            wanted: unit.wanted,
+            reason: unit.reason.clone(),
+            command,
+        }
+    }
+
+    fn answer_waiters(&mut self, name: &ServiceName) {
+        let unit = self.unit(name);
+        let state = unit.state;
+        let restarting = unit.start_after_stop;
+        let waiters = std::mem::take(&mut unit.waiters);
+        let mut kept = Vec::new();
+        for (token, wait) in waiters {
+            let unit = &self.units[name];
+            let outcome = match wait {
+                Wait::Running => match state {
+                    UnitState::Running | UnitState::Paused => Some(Ok(())),
+                    UnitState::Exited | UnitState::Failed | UnitState::Backoff => {
+                        Some(Err(self.start_failure(unit)))
+                    }
+                    UnitState::Stopped if !restarting => Some(Err(self.start_failure(unit))),
+                    _ => None,
+                },
+                Wait::Stopped => matches!(
+                    state,
+                    UnitState::Stopped | UnitState::Exited | UnitState::Failed
+                )
+                .then_some(Ok(())),
+                Wait::Forgotten => None,
+            };
+            match outcome {
+                Some(Ok(())) => {
+                    let status = self.status_of(unit);
+                    self.reply(token, Outcome::Done { services: vec![status] });
+                }
+                Some(Err(message)) => self.reply(
+                    token,
+                    Outcome::Error {
+                        kind: ErrorKind::StartFailed,
+                        message,
+                    },
+                ),
+                None => kept.push((token, wait)),
+            }
+        }
+        self.unit(name).waiters.extend(kept);
+    }
+
+    fn start_failure(&self, unit: &Unit) -> String {
+        let how = match (&unit.reason, unit.last_exit) {
+            (Some(reason), _) if unit.state != UnitState::Failed => reason.clone(),
+            (_, Some(exit)) => exit.to_string(),
+            (Some(reason), None) => reason.clone(),
+            (None, None) => "stopped".into(),
+        };
+        format!("service {} failed to start: {how} (now {})", unit.name, unit.state)
+    }
+
+    fn forget(&mut self, name: &ServiceName) {
+        if let Some(unit) = self.units.remove(name) {
+            let _ = store::remove(&self.dir, name);
+            for (token, _) in unit.waiters {
+                self.reply(token, Outcome::Done { services: Vec::new() });
+            }
+        }
+    }
+
+    /// With a main service: once it has ended for good, everything stops and the supervisor
+    /// exits with its status.
+    fn check_main(&mut self, name: &ServiceName) {
+        if self.main.as_ref() != Some(name) || self.shutdown.is_some() {
+            return;
+        }
+        if matches!(
+            self.units[name].state,
+            UnitState::Exited | UnitState::Failed | UnitState::Stopped
+        ) {
+            log(format_args!("main service {name} ended: stopping the others"));
+            self.begin_shutdown(None);
+        }
+    }
+
+    fn begin_shutdown(&mut self, requester: Option<Token>) {
+        let waiting = self.shutdown.get_or_insert_with(Vec::new);
+        waiting.extend(requester);
+        let names: Vec<ServiceName> = self.units.keys().cloned().collect();
+        for name in names {
+            // The desired state stays as it is on disk: the next supervisor resumes it.
+            self.events.push_back((name, Event::Stop));
+        }
+    }
+
+    /// During a shutdown, once no service has a process left: the exit status.
+    fn finished(&mut self) -> Option<i32> {
+        self.shutdown.as_ref()?;
+        if self.units.values().any(|unit| unit.state.has_process()) {
+            return None;
+        }
+        for token in self.shutdown.take().unwrap_or_default() {
+            self.reply(token, Outcome::Done { services: Vec::new() });
+        }
+        let _ = fs::remove_file(self.dir.socket());
+        let code = self
+            .main
+            .as_ref()
+            .and_then(|main| self.units.get(main))
+            .and_then(|unit| unit.last_exit)
+            .map_or(0, ExitInfo::shell_status);
+        Some(code)
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let (mut stream, _) = match self.listener.accept() {
+                Ok(pair) => pair,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    log(format_args!("accept: {err}"));
+                    return;
+                }
+            };
+            let token = self.token();
+            let peer = getsockopt(&stream, sockopt::PeerCredentials).map(|c| Uid::from_raw(c.uid()));
+            let allowed = peer.is_ok_and(|uid| uid == self.euid || uid.is_root());
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, token, Interest::READABLE)
+                .is_err()
+            {
+                continue;
+            }
+            self.clients.insert(
+                token,
+                Client {
+                    stream,
+                    buffer: Vec::new(),
+                },
+            );
+            if !allowed {
+                let uid = peer.map_or("unknown".into(), |uid| uid.to_string());
+                self.reply(
+                    token,
+                    Outcome::Error {
+                        kind: ErrorKind::PermissionDenied,
+                        message: format!(
+                            "permission denied: uid {uid} does not own this supervisor"
+                        ),
+                    },
+                );
+            }
+        }
+    }
+
+    fn on_client(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let mut chunk = [0u8; 4096];
+        let mut closed = false;
+        loop {
+            match client.stream.read(&mut chunk) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => client.buffer.extend_from_slice(&chunk[..n]),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if let Some(end) = client.buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = client.buffer.drain(..=end).collect();
+            self.request(token, &line);
+        } else if closed || client.buffer.len() > 1 << 16 {
+            self.drop_client(token);
+        }
+    }
+
+    fn drop_client(&mut self, token: Token) {
+        if let Some(mut client) = self.clients.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut client.stream);
+        }
+        for unit in self.units.values_mut() {
+            unit.waiters.retain(|(t, _)| *t != token);
+        }
+    }
+
+    fn request(&mut self, token: Token, line: &[u8]) {
+        let request: Request = match serde_json::from_slice(line) {
+            Ok(request) => request,
+            Err(err) => {
+                let version = serde_json::from_slice::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("version")?.as_u64());
+                let (kind, message) = match version {
+                    Some(v) if v != u64::from(VERSION) => (
+                        ErrorKind::Version,
+                        format!("protocol version {v} is not supported (this supervisor speaks {VERSION})"),
+                    ),
+                    _ => (ErrorKind::BadRequest, format!("bad request: {err}")),
+                };
+                return self.reply(token, Outcome::Error { kind, message });
+            }
+        };
+        if request.version != VERSION {
+            return self.reply(
+                token,
+                Outcome::Error {
+                    kind: ErrorKind::Version,
+                    message: format!(
+                        "protocol version {} is not supported (this supervisor speaks {VERSION})",
+                        request.version
+                    ),
+                },
+            );
+        }
+        if self.shutdown.is_some() && request.op != Op::Shutdown {
+            return self.reply(
+                token,
+                Outcome::Error {
+                    kind: ErrorKind::ShuttingDown,
+                    message: "the supervisor is shutting down".into(),
+                },
+            );
+        }
+        if let Err((kind, message)) = self.dispatch(token, request.op) {
+            self.reply(token, Outcome::Error { kind, message });
+        }
+    }
+
+    fn dispatch(&mut self, token: Token, op: Op) -> Result<(), (ErrorKind, String)> {
+        match op {
+            Op::Start { name, wait } => {
+                let name = self.load(&name)?;
+                let state = self.units[&name].state;
+                if !state.has_process() {
+                    self.refresh(&name)?;
+                }
+                let unit = self.unit(&name);
+                unit.wanted = true;
+                if state == UnitState::Stopping {
+                    unit.start_after_stop = true;
+                } else {
+                    self.events.push_back((name.clone(), Event::Start));
+                }
+                self.wait_or_reply(token, &name, wait.then_some(Wait::Running));
+            }
+            Op::Stop { name } => {
+                let name = self.load(&name)?;
+                let unit = self.unit(&name);
+                unit.wanted = false;
+                unit.start_after_stop = false;
+                self.events.push_back((name.clone(), Event::Stop));
+                self.wait_or_reply(token, &name, Some(Wait::Stopped));
+            }
+            Op::Restart { name } => {
+                let name = self.load(&name)?;
+                let unit = self.unit(&name);
+                unit.wanted = true;
+                if unit.state.has_process() {
+                    unit.start_after_stop = true;
+                    self.events.push_back((name.clone(), Event::Stop));
+                } else {
+                    self.refresh(&name)?;
+                    self.events.push_back((name.clone(), Event::Start));
+                }
+                self.wait_or_reply(token, &name, Some(Wait::Running));
+            }
+            Op::Pause { ref name } | Op::Continue { ref name } | Op::Reload { ref name } => {
+                return self.control(token, name, &op);
+            }
+            Op::Status { name } => {
+                let names = match name {
+                    Some(name) => vec![self.load(&name)?],
+                    None => {
+                        let mut names = Vec::new();
+                        for name in store::names(&self.dir).unwrap_or_default() {
+                            if let Ok(name) = self.load(name.as_str()) {
+                                names.push(name);
+                            }
+                        }
+                        names
+                    }
+                };
+                let services = names
+                    .iter()
+                    .map(|name| self.status_of(&self.units[name]))
+                    .collect();
+                self.reply(token, Outcome::Done { services });
+            }
+            Op::Forget { name } => {
+                let name = self.load(&name)?;
+                let unit = self.unit(&name);
+                if unit.state.has_process() || unit.state == UnitState::Backoff {
+                    unit.wanted = false;
+                    unit.forget_after_stop = true;
+                    unit.start_after_stop = false;
+                    unit.waiters.push((token, Wait::Forgotten));
+                    self.events.push_back((name, Event::Stop));
+                } else {
+                    self.forget(&name);
+                    self.reply(token, Outcome::Done { services: Vec::new() });
+                }
+            }
+            Op::Shutdown => self.begin_shutdown(Some(token)),
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, token: Token, name: &str, op: &Op) -> Result<(), (ErrorKind, String)> {
+        let name = self.load(name)?;
+        let unit = self.unit(&name);
+        let not_running = |unit: &Unit, what: &str| {
+            (
+                ErrorKind::NotRunning,
+                format!("cannot {what} service {}: it is {}", unit.name, unit.state),
+            )
+        };
+        match op {
+            Op::Reload { .. } => {
+                let Some(pid) = unit.pid.filter(|_| unit.state == UnitState::Running) else {
+                    return Err(not_running(unit, "reload"));
+                };
+                let _ = kill(pid, Signal::SIGHUP);
+            }
+            _ => {
+                let (event, what) = match op {
+                    Op::Pause { .. } => (Event::Pause, "pause"),
+                    _ => (Event::Continue, "continue"),
+                };
+                let policy = unit.policy.clone();
+                let mut probe = unit.history.clone();
+                if state::transition(unit.state, event, &policy, &mut probe, Instant::now())
+                    .is_err()
+                {
+                    return Err(not_running(unit, what));
+                }
+                self.apply(&name, event);
+            }
+        }
+        let status = self.status_of(&self.units[&name]);
+        self.reply(token, Outcome::Done { services: vec![status] });
+        Ok(())
+    }
+
+    /// Replies now, or once the unit reaches what `wait` asks for (after the queued events).
+    fn wait_or_reply(&mut self, token: Token, name: &ServiceName, wait: Option<Wait>) {
+        match wait {
+            Some(wait) => {
+                self.unit(name).waiters.push((token, wait));
+                // Already there? The queued event may change nothing (start of a running
+                // service), so look once the queue has run.
+                self.process_events();
+                self.answer_waiters(name);
+            }
+            None => {
+                self.process_events();
+                let status = self.status_of(&self.units[name]);
+                self.reply(token, Outcome::Done { services: vec![status] });
+            }
+        }
+    }
+
+    /// Writes the response and closes the connection. The write blocks (the answer is small
+    /// and the peer waits for it) for at most a second.
+    fn reply(&mut self, token: Token, result: Outcome) {
+        let Some(mut client) = self.clients.remove(&token) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut client.stream);
+        let response = Response {
+            version: VERSION,
+            result,
+        };
+        let mut line = serde_json::to_vec(&response).unwrap_or_default();
+        line.push(b'\n');
+        let fd = client.stream.as_raw_fd();
+        let _ = nix::fcntl::fcntl(
+            client.stream.as_fd(),
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+        );
+        let _ = nix::sys::socket::setsockopt(
+            &client.stream,
+            sockopt::SendTimeout,
+            &nix::sys::time::TimeVal::new(1, 0),
+        );
+        let _ = fd;
+        let _ = client.stream.write_all(&line);
+    }
+}
+
+trait NonBlockingOpen {
+    fn custom_flags_nonblock(&mut self) -> &mut Self;
+}
+
+impl NonBlockingOpen for fs::OpenOptions {
+    fn custom_flags_nonblock(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(nix::libc::O_NONBLOCK)
+    }
+}
