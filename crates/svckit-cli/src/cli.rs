@@ -55,9 +55,258 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Status(StatusArgs),
+    /// Install a service for the supervisor: NAME [flags] -- PROGRAM [ARGS...], or --file.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Install(SupervisedInstallArgs),
+    /// Stop a service and remove its definition (its logs stay).
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Uninstall(NameArgs),
+    /// List the installed services.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    List(ListArgs),
+    /// Print a service's definition (TOML, every key).
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Show(NameArgs),
+    /// Start a service; return once it runs (or is ready, for programs that say so).
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Start(SupervisedStartArgs),
+    /// Stop a service; return once every process of its group is gone.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Stop(WaitArgs),
+    /// Stop a service (if it runs) and start it again.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Restart(WaitArgs),
+    /// Pause a service (SIGSTOP to its group, or the Pause control for programs on the API).
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Pause(NameArgs),
+    /// Continue a paused service.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Continue(NameArgs),
+    /// Ask a service to reload its configuration (SIGHUP: ParamChange on the API).
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Reload(NameArgs),
+    /// Show services: state, pid, uptime, restarts, last exit (and recent log lines for one).
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Status(SupervisedStatusArgs),
+    /// Print a service's captured output.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Logs(LogsArgs),
+    /// Run the supervisor (in the foreground unless --daemon; other commands start it on
+    /// demand). As PID 1 it reaps zombies, forwards signals and exits with the main service.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Supervise(SuperviseArgs),
     /// The demo services.
     #[command(subcommand)]
     Demo(Demo),
+}
+
+/// Where the supervisor keeps its state.
+#[cfg(unix)]
+#[derive(Debug, Clone, Args)]
+pub struct StateDirArg {
+    /// The supervisor's state directory (default: $SVCKIT_STATE_DIR; /var/lib/svckit for
+    /// root; else $XDG_STATE_HOME/svckit or ~/.local/state/svckit).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `svckit install` (the supervisor). Every flag is a key of the TOML definition.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct SupervisedInstallArgs {
+    /// The service name.
+    #[arg(required_unless_present = "file")]
+    pub name: Option<String>,
+    /// Read the definition from this TOML file (flags given too override its keys).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Replace an installed service of that name (it is stopped first).
+    #[arg(long)]
+    pub force: bool,
+    /// `display_name`.
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
+    /// `description`.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// `working_dir`: the directory it runs in (default /).
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// `env`: a variable for its environment (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse::env_pair)]
+    pub env: Vec<(OsString, OsString)>,
+    /// `user`: run as this user.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// `group`: run as this group.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// `umask`, octal (default 022).
+    #[arg(long, value_name = "OCTAL", value_parser = parse::umask)]
+    pub umask: Option<u32>,
+    /// `start`: auto (with the supervisor), demand or disabled.
+    #[arg(long, value_name = "TYPE")]
+    pub start: Option<svckit::StartType>,
+    /// `notify`: the program says when it is ready (svckit API, or a newline on
+    /// $SVCKIT_READY_FD) and takes Pause/Continue as controls.
+    #[arg(long)]
+    pub notify: bool,
+    /// `ready_timeout`: with --notify, how long it may take to become ready.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub ready_timeout: Option<Duration>,
+    /// `restart.policy`: never, on-failure or always.
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<svckit::Restart>,
+    /// `restart.delay`: the first restart's delay (0 restarts at once).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub restart_delay: Option<Duration>,
+    /// `restart.max_delay`: the cap of the exponential backoff.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub restart_max_delay: Option<Duration>,
+    /// `restart.reset_after`: the uptime after which the backoff starts over.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub reset_after: Option<Duration>,
+    /// `restart.limit`: more starts than this within the window → failed (0: no limit).
+    #[arg(long, value_name = "N")]
+    pub start_limit: Option<u32>,
+    /// `restart.window`: the window of --start-limit.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub start_window: Option<Duration>,
+    /// `stop.signal`: the signal sent to the group first (default TERM).
+    #[arg(long, value_name = "SIG", value_parser = parse::signal)]
+    pub stop_signal: Option<SignalArg>,
+    /// `stop.timeout`: how long before SIGKILL to the group (default 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub stop_timeout: Option<Duration>,
+    /// `logs.max_size`: rotate stdout/stderr logs at this size (0: never).
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    pub log_max_size: Option<u64>,
+    /// `logs.keep`: rotated files kept.
+    #[arg(long, value_name = "N")]
+    pub log_keep: Option<u32>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+    /// The program and its arguments.
+    #[arg(num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM", conflicts_with = "file")]
+    pub command: Vec<OsString>,
+}
+
+/// A command naming one service.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// The service.
+    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit list`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit start` (the supervisor).
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct SupervisedStartArgs {
+    /// The service.
+    pub name: String,
+    /// Return once the start is requested.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to wait for it to run.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::duration)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit stop` and `restart` (the supervisor).
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The service.
+    pub name: String,
+    /// How long to wait.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::duration)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit status` (the supervisor).
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct SupervisedStatusArgs {
+    /// The service (all when absent).
+    pub name: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Log lines shown for one service.
+    #[arg(short = 'n', long, value_name = "N", default_value = "5")]
+    pub lines: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit logs`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The service.
+    pub name: String,
+    /// Keep printing what it writes (across rotations) until interrupted.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// How many of the last lines to print.
+    #[arg(short = 'n', long, value_name = "N", default_value = "10")]
+    pub lines: usize,
+    /// Its stderr instead of its stdout.
+    #[arg(long)]
+    pub stderr: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit supervise`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// Daemonize; return once the control socket answers.
+    #[arg(long)]
+    pub daemon: bool,
+    /// The main service: when it ends for good, every service is stopped and the supervisor
+    /// exits with its status (default as PID 1: the only `start = auto` service).
+    #[arg(long, value_name = "NAME")]
+    pub main: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
 }
 
 /// `svckit daemonize`.

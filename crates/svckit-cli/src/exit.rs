@@ -89,7 +89,14 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if let Some(err) = cause.downcast_ref::<svckit_install::Error>() {
             return install_code(err);
         }
-        if cause.is::<svckit::ModelError>() {
+        #[cfg(unix)]
+        if let Some(err) = cause.downcast_ref::<svckit_supervise::Error>() {
+            if let Some(code) = supervise_code(err) {
+                return code;
+            }
+            continue;
+        }
+        if cause.is::<svckit::ModelError>() || cause.is::<svckit::DefinitionError>() {
             return Exit::Usage;
         }
         if let Some(err) = cause.downcast_ref::<std::io::Error>() {
@@ -126,6 +133,28 @@ fn install_code(err: &svckit_install::Error) -> Exit {
         Error::Timeout { .. } => Exit::TimedOut,
         _ => Exit::Failed,
     }
+}
+
+/// `None` for errors whose cause (next in the chain) decides.
+#[cfg(unix)]
+fn supervise_code(err: &svckit_supervise::Error) -> Option<Exit> {
+    use svckit_supervise::{Error, protocol::ErrorKind};
+    Some(match err {
+        Error::NotInstalled(_) => Exit::NotFound,
+        Error::AlreadyInstalled(_) | Error::SupervisorRunning { .. } => Exit::AlreadyRunning,
+        Error::Definition(_) | Error::Invalid(_) | Error::ProgramNotFound { .. } => Exit::Usage,
+        Error::PermissionDenied(_) => Exit::PermissionDenied,
+        Error::Timeout(_) => Exit::TimedOut,
+        Error::Refused { kind, .. } => match kind {
+            ErrorKind::NotFound | ErrorKind::NotRunning => Exit::NotFound,
+            ErrorKind::BadDefinition | ErrorKind::BadRequest => Exit::Usage,
+            ErrorKind::PermissionDenied => Exit::PermissionDenied,
+            _ => Exit::Failed,
+        },
+        Error::Daemonize(err) => unix_code(err),
+        Error::Io { source, .. } => io_code(source),
+        _ => return None,
+    })
 }
 
 fn io_code(err: &std::io::Error) -> Exit {

@@ -39,9 +39,18 @@ pub fn request(
         .map_err(|err| Error::io("send the request", err))?;
     let mut answer = String::new();
     match BufReader::new(&stream).read_line(&mut answer) {
-        Ok(0) => return Err(Error::Protocol("the supervisor closed the connection".into())),
+        Ok(0) => {
+            return Err(Error::Protocol(
+                "the supervisor closed the connection".into(),
+            ));
+        }
         Ok(_) => {}
-        Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
             return Err(Error::Timeout(format!(
                 "no answer from the supervisor within {}",
                 svckit_core::parse::format_duration(timeout)
@@ -49,9 +58,8 @@ pub fn request(
         }
         Err(err) => return Err(Error::io("read the answer", err)),
     }
-    let response: Response = serde_json::from_str(&answer).map_err(|err| {
-        Error::Protocol(format!("unreadable answer ({err}): {}", answer.trim()))
-    })?;
+    let response: Response = serde_json::from_str(&answer)
+        .map_err(|err| Error::Protocol(format!("unreadable answer ({err}): {}", answer.trim())))?;
     if response.version != VERSION {
         return Err(Error::Protocol(format!(
             "the supervisor speaks protocol version {}, this svckit speaks {VERSION}; restart it",

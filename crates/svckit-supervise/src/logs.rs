@@ -204,7 +204,8 @@ pub fn numbered(path: &Path, n: u32) -> PathBuf {
 /// Makes a pipe for a service's output: (read end, non-blocking; write end), both
 /// close-on-exec, sized [`PIPE_SIZE`] where the limit allows.
 pub fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
+    let (read, write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
     // The write end must block: the service's writes wait for room instead of failing.
     let flags = fcntl(&write, FcntlArg::F_GETFL)?;
     let flags = nix::fcntl::OFlag::from_bits_truncate(flags) & !nix::fcntl::OFlag::O_NONBLOCK;

@@ -90,7 +90,12 @@ impl StateDir {
     pub fn create(&self) -> io::Result<()> {
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true).mode(0o700);
-        for dir in [self.root.clone(), self.services_dir(), self.run_dir(), self.logs_dir()] {
+        for dir in [
+            self.root.clone(),
+            self.services_dir(),
+            self.run_dir(),
+            self.logs_dir(),
+        ] {
             builder.create(&dir).map_err(|err| {
                 io::Error::new(err.kind(), format!("create {}: {err}", dir.display()))
             })?;

@@ -275,7 +275,12 @@ pub fn transition(
         ),
         (Paused, Event::Stop) => go(
             Stopping,
-            &[CancelTimer, SignalStop, Resume, ArmTimer(policy.stop_timeout)],
+            &[
+                CancelTimer,
+                SignalStop,
+                Resume,
+                ArmTimer(policy.stop_timeout),
+            ],
         ),
         (Backoff, Event::Stop) => go(Stopped, &[CancelTimer]),
         (Stopped | Exited | Failed, Event::Stop) => go(Stopped, &[]),
@@ -332,10 +337,7 @@ fn after_exit(
         } else {
             UnitState::Exited
         };
-        return Transition {
-            next,
-            actions,
-        };
+        return Transition { next, actions };
     }
     if uptime >= restart.reset_after {
         history.attempt = 0;
@@ -404,7 +406,10 @@ mod tests {
         assert_eq!((t.next, t.actions), (Starting, vec![Spawn]));
         let t = transition(Running, Event::Stop, &policy, &mut history, now).unwrap();
         assert_eq!(t.next, Stopping);
-        assert_eq!(t.actions, [CancelTimer, SignalStop, ArmTimer(Duration::from_secs(5))]);
+        assert_eq!(
+            t.actions,
+            [CancelTimer, SignalStop, ArmTimer(Duration::from_secs(5))]
+        );
         let t = transition(Stopping, Event::Timer, &policy, &mut history, now).unwrap();
         assert_eq!((t.next, t.actions), (Stopping, vec![KillGroup]));
         let t = transition(Stopping, crash(5), &policy, &mut history, now).unwrap();
@@ -488,9 +493,15 @@ mod tests {
         let now = Instant::now();
         let mut history = History::default();
         let next = |restart, event| {
-            transition(Running, event, &policy(restart, 100), &mut History::default(), now)
-                .unwrap()
-                .next
+            transition(
+                Running,
+                event,
+                &policy(restart, 100),
+                &mut History::default(),
+                now,
+            )
+            .unwrap()
+            .next
         };
         assert_eq!(next(Restart::Never, crash(5)), Exited);
         assert_eq!(next(Restart::OnFailure, clean), Exited);
@@ -506,7 +517,13 @@ mod tests {
             exit: ExitInfo::Signal(9),
             uptime: Duration::ZERO,
         };
-        let t = transition(Running, killed, &policy(Restart::OnFailure, 100), &mut history, now);
+        let t = transition(
+            Running,
+            killed,
+            &policy(Restart::OnFailure, 100),
+            &mut history,
+            now,
+        );
         assert_eq!(t.unwrap().next, Backoff);
     }
 

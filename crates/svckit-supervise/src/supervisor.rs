@@ -68,9 +68,9 @@ pub struct Config {
     /// The service whose end ends the supervisor, which then exits with its status (the
     /// default as PID 1: the one `start = auto` service, if there is exactly one).
     pub main: Option<ServiceName>,
-    /// The lock on `supervisor.pid`, when the caller took it (daemonizing does); otherwise
-    /// [`run`] takes it.
-    pub lock: Option<Pidfile>,
+    /// Whether the caller already holds the lock on `supervisor.pid` (daemonizing with that
+    /// PID file takes it); otherwise [`run`] takes it.
+    pub locked: bool,
 }
 
 /// Runs the supervisor until SIGTERM, SIGINT, a shutdown request, or the end of the main
@@ -78,10 +78,11 @@ pub struct Config {
 /// status: 0, or the main service's.
 pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32, Error> {
     let dir = config.dir;
-    dir.create().map_err(|err| Error::io(format!("create {}", dir.root().display()), err))?;
-    let _lock = match config.lock {
-        Some(lock) => lock,
-        None => {
+    dir.create()
+        .map_err(|err| Error::io(format!("create {}", dir.root().display()), err))?;
+    let _lock = match config.locked {
+        true => None,
+        false => {
             let mut lock = Pidfile::acquire(dir.pidfile()).map_err(|err| match err {
                 svckit_unix::pidfile::PidfileError::Locked { pid, .. } => {
                     Error::SupervisorRunning {
@@ -93,7 +94,7 @@ pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32
             })?;
             lock.write_pid(std::process::id() as i32)
                 .map_err(|err| Error::io("write supervisor.pid", io::Error::other(err)))?;
-            lock
+            Some(lock)
         }
     };
     let pid1 = std::process::id() == 1;
@@ -311,8 +312,13 @@ impl Supervisor {
         unit.pgid = Some(pid);
         unit.start_ticks = record.start_ticks;
         let started_at = UNIX_EPOCH + Duration::from_millis(record.started_ms.unwrap_or(0));
-        let age = SystemTime::now().duration_since(started_at).unwrap_or_default();
-        unit.started = Some((Instant::now() - age.min(Duration::from_secs(1 << 30)), started_at));
+        let age = SystemTime::now()
+            .duration_since(started_at)
+            .unwrap_or_default();
+        unit.started = Some((
+            Instant::now() - age.min(Duration::from_secs(1 << 30)),
+            started_at,
+        ));
         unit.since = UNIX_EPOCH + Duration::from_millis(record.since_ms);
         unit.state = match record.state {
             UnitState::Paused => UnitState::Paused,
@@ -393,7 +399,8 @@ impl Supervisor {
 
     /// The unit called `name`, loading its definition if it is new.
     fn load(&mut self, name: &str) -> Result<ServiceName, (ErrorKind, String)> {
-        let name = ServiceName::new(name).map_err(|err| (ErrorKind::BadRequest, err.to_string()))?;
+        let name =
+            ServiceName::new(name).map_err(|err| (ErrorKind::BadRequest, err.to_string()))?;
         if !self.units.contains_key(&name) {
             let spec = store::load(&self.dir, &name).map_err(|err| match err {
                 Error::NotInstalled(_) => (ErrorKind::NotFound, err.to_string()),
@@ -429,9 +436,9 @@ impl Supervisor {
             if let Some(code) = self.finished() {
                 return Ok(code);
             }
-            let timeout = self.next_deadline().map(|deadline| {
-                deadline.saturating_duration_since(Instant::now())
-            });
+            let timeout = self
+                .next_deadline()
+                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -504,11 +511,11 @@ impl Supervisor {
             return;
         };
         let before = unit.state;
-        let transition = match state::transition(before, event, &unit.policy, &mut unit.history, now)
-        {
-            Ok(transition) => transition,
-            Err(_) => return,
-        };
+        let transition =
+            match state::transition(before, event, &unit.policy, &mut unit.history, now) {
+                Ok(transition) => transition,
+                Err(_) => return,
+            };
         unit.state = transition.next;
         if before != transition.next {
             unit.since = SystemTime::now();
@@ -604,19 +611,15 @@ impl Supervisor {
         let (out_read, out_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
         let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
         let ready = if spec.notify {
-            let (read, write) = nix::unistd::pipe2(
-                nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK,
-            )
-            .map_err(|e| failed(e.into(), "pipe"))?;
+            let (read, write) =
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                    .map_err(|e| failed(e.into(), "pipe"))?;
             Some((read, write))
         } else {
             None
         };
-        let mut set: Vec<(OsString, OsString)> = spec
-            .env
-            .iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
+        let mut set: Vec<(OsString, OsString)> =
+            spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
         if spec.notify {
             set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
         }
@@ -649,16 +652,22 @@ impl Supervisor {
         let pid = Pid::from_raw(child.id() as i32);
         drop(child);
         let now = Instant::now();
-        let inode = |fd: &OwnedFd| fs::File::from(fd.try_clone().ok()?).metadata().ok().map(|m| m.ino());
+        let inode = |fd: &OwnedFd| {
+            fs::File::from(fd.try_clone().ok()?)
+                .metadata()
+                .ok()
+                .map(|m| m.ino())
+        };
         let pipes = inode(&out_read).zip(inode(&err_read));
         self.capture(name, Stream::Stdout, out_read);
         self.capture(name, Stream::Stderr, err_read);
         let ready_token = ready_read.map(|fd| {
             let token = self.token();
-            let _ = self
-                .poll
-                .registry()
-                .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE);
+            let _ = self.poll.registry().register(
+                &mut SourceFd(&fd.as_raw_fd()),
+                token,
+                Interest::READABLE,
+            );
             (token, fd)
         });
         let unit = self.unit(name);
@@ -685,7 +694,10 @@ impl Supervisor {
             token,
             Interest::READABLE,
         ) {
-            log(format_args!("{name}: cannot watch its {}: {err}", stream.name()));
+            log(format_args!(
+                "{name}: cannot watch its {}: {err}",
+                stream.name()
+            ));
             return;
         }
         self.captures.insert(
@@ -717,7 +729,11 @@ impl Supervisor {
             Ok(Drained::Empty) => {}
             Ok(Drained::Eof) => self.close_capture(token),
             Err(err) => {
-                log(format_args!("{}: log {}: {err}", capture.unit, capture.stream.name()));
+                log(format_args!(
+                    "{}: log {}: {err}",
+                    capture.unit,
+                    capture.stream.name()
+                ));
                 self.close_capture(token);
             }
         }
@@ -923,7 +939,12 @@ impl Supervisor {
             match outcome {
                 Some(Ok(())) => {
                     let status = self.status_of(unit);
-                    self.reply(token, Outcome::Done { services: vec![status] });
+                    self.reply(
+                        token,
+                        Outcome::Done {
+                            services: vec![status],
+                        },
+                    );
                 }
                 Some(Err(message)) => self.reply(
                     token,
@@ -945,14 +966,22 @@ impl Supervisor {
             (Some(reason), None) => reason.clone(),
             (None, None) => "stopped".into(),
         };
-        format!("service {} failed to start: {how} (now {})", unit.name, unit.state)
+        format!(
+            "service {} failed to start: {how} (now {})",
+            unit.name, unit.state
+        )
     }
 
     fn forget(&mut self, name: &ServiceName) {
         if let Some(unit) = self.units.remove(name) {
             let _ = store::remove(&self.dir, name);
             for (token, _) in unit.waiters {
-                self.reply(token, Outcome::Done { services: Vec::new() });
+                self.reply(
+                    token,
+                    Outcome::Done {
+                        services: Vec::new(),
+                    },
+                );
             }
         }
     }
@@ -967,7 +996,9 @@ impl Supervisor {
             self.units[name].state,
             UnitState::Exited | UnitState::Failed | UnitState::Stopped
         ) {
-            log(format_args!("main service {name} ended: stopping the others"));
+            log(format_args!(
+                "main service {name} ended: stopping the others"
+            ));
             self.begin_shutdown(None);
         }
     }
@@ -989,7 +1020,12 @@ impl Supervisor {
             return None;
         }
         for token in self.shutdown.take().unwrap_or_default() {
-            self.reply(token, Outcome::Done { services: Vec::new() });
+            self.reply(
+                token,
+                Outcome::Done {
+                    services: Vec::new(),
+                },
+            );
         }
         let _ = fs::remove_file(self.dir.socket());
         let code = self
@@ -1013,7 +1049,8 @@ impl Supervisor {
                 }
             };
             let token = self.token();
-            let peer = getsockopt(&stream, sockopt::PeerCredentials).map(|c| Uid::from_raw(c.uid()));
+            let peer =
+                getsockopt(&stream, sockopt::PeerCredentials).map(|c| Uid::from_raw(c.uid()));
             let allowed = peer.is_ok_and(|uid| uid == self.euid || uid.is_root());
             if self
                 .poll
@@ -1093,7 +1130,9 @@ impl Supervisor {
                 let (kind, message) = match version {
                     Some(v) if v != u64::from(VERSION) => (
                         ErrorKind::Version,
-                        format!("protocol version {v} is not supported (this supervisor speaks {VERSION})"),
+                        format!(
+                            "protocol version {v} is not supported (this supervisor speaks {VERSION})"
+                        ),
                     ),
                     _ => (ErrorKind::BadRequest, format!("bad request: {err}")),
                 };
@@ -1197,7 +1236,12 @@ impl Supervisor {
                     self.events.push_back((name, Event::Stop));
                 } else {
                     self.forget(&name);
-                    self.reply(token, Outcome::Done { services: Vec::new() });
+                    self.reply(
+                        token,
+                        Outcome::Done {
+                            services: Vec::new(),
+                        },
+                    );
                 }
             }
             Op::Shutdown => self.begin_shutdown(Some(token)),
@@ -1237,7 +1281,12 @@ impl Supervisor {
             }
         }
         let status = self.status_of(&self.units[&name]);
-        self.reply(token, Outcome::Done { services: vec![status] });
+        self.reply(
+            token,
+            Outcome::Done {
+                services: vec![status],
+            },
+        );
         Ok(())
     }
 
@@ -1254,7 +1303,12 @@ impl Supervisor {
             None => {
                 self.process_events();
                 let status = self.status_of(&self.units[name]);
-                self.reply(token, Outcome::Done { services: vec![status] });
+                self.reply(
+                    token,
+                    Outcome::Done {
+                        services: vec![status],
+                    },
+                );
             }
         }
     }

@@ -9,6 +9,8 @@ mod kill;
 #[cfg(windows)]
 mod manage;
 mod memory_status;
+#[cfg(unix)]
+mod supervised;
 
 use crate::{
     cli::{Cli, Command, Demo},
@@ -25,6 +27,32 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Demo(Demo::Timelog(args)) => demo::timelog(args),
         Command::Demo(Demo::MemoryStatus(args)) => memory_status::run(args),
+        #[cfg(unix)]
+        Command::Install(args) => supervised::install(args),
+        #[cfg(unix)]
+        Command::Uninstall(args) => supervised::uninstall(args),
+        #[cfg(unix)]
+        Command::List(args) => supervised::list(args),
+        #[cfg(unix)]
+        Command::Show(args) => supervised::show(args),
+        #[cfg(unix)]
+        Command::Start(args) => supervised::start(args),
+        #[cfg(unix)]
+        Command::Stop(args) => supervised::stop(args),
+        #[cfg(unix)]
+        Command::Restart(args) => supervised::restart(args),
+        #[cfg(unix)]
+        Command::Pause(args) => supervised::control(args, supervised::Verb::Pause),
+        #[cfg(unix)]
+        Command::Continue(args) => supervised::control(args, supervised::Verb::Continue),
+        #[cfg(unix)]
+        Command::Reload(args) => supervised::control(args, supervised::Verb::Reload),
+        #[cfg(unix)]
+        Command::Status(args) => supervised::status(args),
+        #[cfg(unix)]
+        Command::Logs(args) => supervised::logs(args),
+        #[cfg(unix)]
+        Command::Supervise(args) => supervised::supervise(args),
         #[cfg(windows)]
         Command::Install(args) => manage::install(args),
         #[cfg(windows)]

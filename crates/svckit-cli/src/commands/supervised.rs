@@ -1,0 +1,534 @@
+//! The management commands for svckit's own supervisor: install, uninstall, list, show,
+//! start, stop, restart, pause, continue, reload, status, logs, and `supervise` itself.
+
+use std::{
+    fs,
+    io::{self, Read, Seek, SeekFrom, Write},
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context as _;
+use svckit::{ServiceName, ServiceSpec};
+use svckit_supervise::{
+    StateDir, Stream, client,
+    protocol::{Op, ServiceStatus},
+    store,
+    supervisor::{self, Config},
+};
+
+use crate::{
+    cli::{
+        LogsArgs, NameArgs, StateDirArg, SuperviseArgs, SupervisedInstallArgs, SupervisedStartArgs,
+        SupervisedStatusArgs, WaitArgs,
+    },
+    exit::{Exit, Failure},
+};
+
+/// The controls that answer at once.
+#[derive(Debug, Clone, Copy)]
+pub enum Verb {
+    /// `pause`.
+    Pause,
+    /// `continue`.
+    Continue,
+    /// `reload`.
+    Reload,
+}
+
+fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
+    let dir = match &arg.state_dir {
+        Some(dir) => StateDir::new(dir),
+        None => StateDir::default_location(),
+    };
+    dir.context("find the state directory")
+}
+
+fn name(text: &str) -> anyhow::Result<ServiceName> {
+    Ok(ServiceName::new(text)?)
+}
+
+fn this_exe() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("find the svckit executable")
+}
+
+fn ask(dir: &StateDir, op: Op, timeout: Duration) -> anyhow::Result<Vec<ServiceStatus>> {
+    Ok(client::request(dir, op, timeout, Some(&this_exe()?))?)
+}
+
+/// `svckit install`.
+pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let mut spec = match &args.file {
+        Some(file) => {
+            let text =
+                fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
+            let stem = file.file_stem().and_then(|s| s.to_str());
+            // The name key wins; the file's stem names it otherwise (or NAME when given).
+            let default = args.name.as_deref().or(stem);
+            let has_name_key = text.lines().any(|l| l.trim_start().starts_with("name"));
+            ServiceSpec::from_toml(
+                &text,
+                if has_name_key {
+                    args.name.as_deref()
+                } else {
+                    default
+                },
+            )
+            .map_err(|err| err.in_file(file.display()))?
+        }
+        None => {
+            let name = name(args.name.as_deref().unwrap_or_default())?;
+            let Some((program, rest)) = args.command.split_first() else {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    "missing PROGRAM: svckit install NAME [flags] -- PROGRAM [ARGS...]",
+                )
+                .into());
+            };
+            let mut spec = ServiceSpec::new(name, program);
+            spec.args = rest.to_vec();
+            spec
+        }
+    };
+    apply_flags(&mut spec, &args);
+    spec.program = resolve_program(&spec.program)?;
+    if args.force && store::load(&dir, &spec.name).is_ok() {
+        // Replacing a running service: stop it first, like the SCM backend's reinstall.
+        ask(
+            &dir,
+            Op::Stop {
+                name: spec.name.to_string(),
+            },
+            Duration::from_secs(120),
+        )?;
+    }
+    let replaced = store::save(&dir, &spec, args.force)?;
+    println!(
+        "{} {} ({})",
+        if replaced { "reinstalled" } else { "installed" },
+        spec.name,
+        dir.definition(&spec.name).display()
+    );
+    Ok(Exit::Ok)
+}
+
+fn set<T>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}
+
+fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
+    if args.display_name.is_some() {
+        spec.display_name.clone_from(&args.display_name);
+    }
+    if args.description.is_some() {
+        spec.description.clone_from(&args.description);
+    }
+    if args.chdir.is_some() {
+        spec.working_dir.clone_from(&args.chdir);
+    }
+    for (key, value) in &args.env {
+        let key = key.to_string_lossy().into_owned();
+        spec.env.retain(|(k, _)| *k != key);
+        spec.env.push((key, value.to_string_lossy().into_owned()));
+    }
+    if args.user.is_some() {
+        spec.account.clone_from(&args.user);
+    }
+    if args.group.is_some() {
+        spec.group.clone_from(&args.group);
+    }
+    if args.umask.is_some() {
+        spec.umask = args.umask;
+    }
+    set(&mut spec.start, args.start);
+    spec.notify |= args.notify;
+    set(&mut spec.ready_timeout, args.ready_timeout);
+    set(&mut spec.restart.policy, args.restart);
+    set(&mut spec.restart.delay, args.restart_delay);
+    set(&mut spec.restart.max_delay, args.restart_max_delay);
+    set(&mut spec.restart.reset_after, args.reset_after);
+    set(&mut spec.restart.limit, args.start_limit);
+    set(&mut spec.restart.window, args.start_window);
+    if let Some(signal) = args.stop_signal {
+        spec.stop.signal = signal.as_str().trim_start_matches("SIG").to_owned();
+    }
+    set(&mut spec.stop.timeout, args.stop_timeout);
+    set(&mut spec.logs.max_size, args.log_max_size);
+    set(&mut spec.logs.keep, args.log_keep);
+}
+
+/// The program as an absolute path (looked up in PATH when it has no `/`), checked to be an
+/// executable file now rather than at the first start.
+fn resolve_program(program: &Path) -> anyhow::Result<PathBuf> {
+    let not_found = |reason: &str| svckit_supervise::Error::ProgramNotFound {
+        path: program.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let candidates: Vec<PathBuf> = if program.as_os_str().to_string_lossy().contains('/') {
+        vec![std::path::absolute(program).context("resolve the program's path")?]
+    } else {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join(program))
+            .collect()
+    };
+    for candidate in &candidates {
+        if let Ok(meta) = fs::metadata(candidate)
+            && meta.is_file()
+        {
+            if nix::unistd::access(candidate, nix::unistd::AccessFlags::X_OK).is_err() {
+                return Err(not_found("not executable").into());
+            }
+            return Ok(candidate.clone());
+        }
+    }
+    Err(not_found(if candidates.len() == 1 {
+        "no such file"
+    } else {
+        "not in PATH"
+    })
+    .into())
+}
+
+/// `svckit uninstall`.
+pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let name = name(&args.name)?;
+    store::load(&dir, &name)
+        .map(drop)
+        .or_else(|err| match err {
+            svckit_supervise::Error::NotInstalled(_) => Err(err),
+            // A broken definition can still be uninstalled.
+            _ => Ok(()),
+        })?;
+    ask(
+        &dir,
+        Op::Forget {
+            name: name.to_string(),
+        },
+        Duration::from_secs(120),
+    )?;
+    // The supervisor removed it; make sure even when it was not loaded.
+    let _ = fs::remove_file(dir.definition(&name));
+    println!("uninstalled {name}");
+    Ok(Exit::Ok)
+}
+
+/// `svckit list`.
+pub fn list(args: crate::cli::ListArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    for name in store::names(&dir)? {
+        println!("{name}");
+    }
+    Ok(Exit::Ok)
+}
+
+/// `svckit show`.
+pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let spec = store::load(&dir, &name(&args.name)?)?;
+    print!("{}", spec.to_toml());
+    Ok(Exit::Ok)
+}
+
+/// `svckit start`.
+pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let name = name(&args.name)?;
+    let op = Op::Start {
+        name: name.to_string(),
+        wait: !args.no_wait,
+    };
+    let status = ask(&dir, op, args.timeout)?;
+    print_outcome(&status, "started");
+    Ok(Exit::Ok)
+}
+
+/// `svckit stop`.
+pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let name = name(&args.name)?;
+    let status = ask(
+        &dir,
+        Op::Stop {
+            name: name.to_string(),
+        },
+        args.timeout,
+    )?;
+    print_outcome(&status, "stopped");
+    Ok(Exit::Ok)
+}
+
+/// `svckit restart`.
+pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let name = name(&args.name)?;
+    let status = ask(
+        &dir,
+        Op::Restart {
+            name: name.to_string(),
+        },
+        args.timeout,
+    )?;
+    print_outcome(&status, "restarted");
+    Ok(Exit::Ok)
+}
+
+/// `svckit pause`, `continue`, `reload`.
+pub fn control(args: NameArgs, verb: Verb) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let name = name(&args.name)?.to_string();
+    let (op, done) = match verb {
+        Verb::Pause => (Op::Pause { name }, "paused"),
+        Verb::Continue => (Op::Continue { name }, "continued"),
+        Verb::Reload => (Op::Reload { name }, "asked to reload"),
+    };
+    let status = ask(&dir, op, Duration::from_secs(30))?;
+    print_outcome(&status, done);
+    Ok(Exit::Ok)
+}
+
+fn print_outcome(status: &[ServiceStatus], done: &str) {
+    if let Some(service) = status.first() {
+        match service.pid {
+            Some(pid) => println!("{}: {done} ({}, PID {pid})", service.name, service.state),
+            None => println!("{}: {done} ({})", service.name, service.state),
+        }
+    }
+}
+
+/// `svckit status`.
+pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let one = args.name.as_deref().map(name).transpose()?;
+    let services = ask(
+        &dir,
+        Op::Status {
+            name: one.as_ref().map(ToString::to_string),
+        },
+        Duration::from_secs(30),
+    )?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    if args.json {
+        let json: Vec<serde_json::Value> = services
+            .iter()
+            .map(|service| {
+                let mut value = serde_json::to_value(service).unwrap_or_default();
+                value["uptime_ms"] = service.started_ms.map(|at| now.saturating_sub(at)).into();
+                value
+            })
+            .collect();
+        let json = match (&one, json.as_slice()) {
+            (Some(_), [single]) => single.clone(),
+            _ => serde_json::Value::Array(json),
+        };
+        println!("{json}");
+        return Ok(Exit::Ok);
+    }
+    let mut out = io::stdout().lock();
+    match (&one, services.as_slice()) {
+        (Some(name), [service]) => {
+            describe(&mut out, service, now)?;
+            let keep = store::load(&dir, name).map(|s| s.logs.keep).unwrap_or(5);
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                let lines = svckit_supervise::logs::tail(&dir.log(name, stream), args.lines, keep)
+                    .unwrap_or_default();
+                if !lines.is_empty() {
+                    writeln!(out, "\n{} (last {}):", stream.name(), lines.len())?;
+                    for line in lines {
+                        writeln!(out, "  {line}")?;
+                    }
+                }
+            }
+        }
+        _ => {
+            writeln!(
+                out,
+                "{:<24} {:<9} {:>8} {:>10} {:>8}  LAST EXIT",
+                "NAME", "STATE", "PID", "UPTIME", "RESTARTS"
+            )?;
+            for service in &services {
+                writeln!(
+                    out,
+                    "{:<24} {:<9} {:>8} {:>10} {:>8}  {}",
+                    service.name,
+                    service.state.name(),
+                    service.pid.map_or("-".into(), |pid| pid.to_string()),
+                    service
+                        .started_ms
+                        .map_or("-".into(), |at| short_duration(now.saturating_sub(at))),
+                    service.restarts,
+                    service
+                        .last_exit
+                        .map_or("-".into(), |exit| exit.to_string()),
+                )?;
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn describe(out: &mut impl Write, service: &ServiceStatus, now: u64) -> io::Result<()> {
+    let mark = match service.state {
+        svckit_supervise::state::UnitState::Running => "●",
+        svckit_supervise::state::UnitState::Failed => "×",
+        _ => "○",
+    };
+    writeln!(out, "{mark} {}", service.name)?;
+    let since = format_time(service.since_ms);
+    let ago = short_duration(now.saturating_sub(service.since_ms));
+    writeln!(
+        out,
+        "      state: {} since {since}; {ago} ago",
+        service.state
+    )?;
+    if let Some(pid) = service.pid {
+        writeln!(out, "        pid: {pid}")?;
+    }
+    if let Some(started) = service.started_ms {
+        writeln!(
+            out,
+            "     uptime: {}",
+            short_duration(now.saturating_sub(started))
+        )?;
+    }
+    writeln!(out, "   restarts: {}", service.restarts)?;
+    if let Some(exit) = service.last_exit {
+        writeln!(out, "  last exit: {exit}")?;
+    }
+    if let Some(reason) = &service.reason {
+        writeln!(out, "     reason: {reason}")?;
+    }
+    writeln!(out, "    command: {}", service.command)
+}
+
+fn format_time(unix_ms: u64) -> String {
+    use chrono::TimeZone;
+    chrono::Local
+        .timestamp_millis_opt(unix_ms as i64)
+        .single()
+        .map(|at| at.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| unix_ms.to_string())
+}
+
+fn short_duration(ms: u64) -> String {
+    let seconds = ms / 1000;
+    match seconds {
+        0 => format!("{ms}ms"),
+        1..60 => format!("{seconds}s"),
+        60..3600 => format!("{}min {}s", seconds / 60, seconds % 60),
+        3600..86400 => format!("{}h {}min", seconds / 3600, seconds % 3600 / 60),
+        _ => format!("{}d {}h", seconds / 86400, seconds % 86400 / 3600),
+    }
+}
+
+/// `svckit logs`.
+pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let name = name(&args.name)?;
+    let spec = store::load(&dir, &name)?;
+    let stream = if args.stderr {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
+    };
+    let path = dir.log(&name, stream);
+    let mut out = io::stdout().lock();
+    if !args.follow {
+        for line in svckit_supervise::logs::tail(&path, args.lines, spec.logs.keep)? {
+            writeln!(out, "{line}")?;
+        }
+        return Ok(Exit::Ok);
+    }
+    // Follow: print the tail, then whatever is appended; when the file is rotated (a new
+    // inode at the path), finish the old one and go on with the new.
+    for line in svckit_supervise::logs::tail(&path, args.lines, spec.logs.keep)? {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    let mut file = open_at_end(&path)?;
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = match &mut file {
+            Some((handle, _)) => handle.read(&mut chunk)?,
+            None => 0,
+        };
+        if n > 0 {
+            out.write_all(&chunk[..n])?;
+            out.flush()?;
+            continue;
+        }
+        let current = fs::metadata(&path).map(|m| m.ino()).ok();
+        if current.is_some() && current != file.as_ref().map(|(_, ino)| *ino) {
+            file = fs::File::open(&path)
+                .ok()
+                .map(|handle| (handle, current.unwrap_or(0)));
+            continue;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn open_at_end(path: &Path) -> io::Result<Option<(fs::File, u64)>> {
+    match fs::File::open(path) {
+        Ok(mut file) => {
+            file.seek(SeekFrom::End(0))?;
+            let ino = file.metadata()?.ino();
+            Ok(Some((file, ino)))
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// `svckit supervise`.
+pub fn supervise(args: SuperviseArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let main = args.main.as_deref().map(name).transpose()?;
+    dir.create()
+        .with_context(|| format!("create {}", dir.root().display()))?;
+    if !args.daemon {
+        let code = supervisor::run(
+            Config {
+                dir,
+                main,
+                locked: false,
+            },
+            || Ok(()),
+        )?;
+        std::process::exit(code);
+    }
+    let log = dir.supervisor_log();
+    let forked = svckit::unix::Daemonize::new()
+        .pidfile(dir.pidfile())
+        .stdout(&log)
+        .stderr(&log)
+        .start()?;
+    match forked {
+        svckit::unix::Forked::Launcher(launched) => {
+            eprintln!(
+                "svckit: supervisor running as PID {} for {}",
+                launched.pid,
+                dir.root().display()
+            );
+            Ok(Exit::Ok)
+        }
+        svckit::unix::Forked::Daemon(mut daemon) => {
+            let code = supervisor::run(
+                Config {
+                    dir,
+                    main,
+                    locked: true,
+                },
+                || daemon.ready(),
+            )?;
+            std::process::exit(code);
+        }
+    }
+}
