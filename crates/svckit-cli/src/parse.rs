@@ -2,7 +2,9 @@
 
 use std::ffi::OsString;
 
-pub use svckit::parse::{duration, size, umask};
+#[cfg(unix)]
+pub use svckit::parse::size;
+pub use svckit::parse::{duration, umask};
 
 /// A `NAME=VALUE` pair for the environment.
 pub fn env_pair(text: &str) -> Result<(OsString, OsString), String> {

@@ -307,7 +307,7 @@ impl ServiceSpec {
         }
         if let Some(dir) = &self.working_dir {
             check_text("working_dir", &dir.to_string_lossy())?;
-            if !dir.is_absolute() {
+            if !dir.is_absolute() && !dir.has_root() {
                 return Err(ModelError::invalid(
                     "working_dir",
                     format!("{} is not an absolute path", dir.display()),

@@ -103,20 +103,24 @@ fn connect(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Erro
         .map_err(|err| Error::io(format!("create {}", dir.root().display()), err))?;
     // `supervise --daemon` returns once the socket accepts requests; exit 4 means another
     // client started one first, which is just as good.
-    let status = Command::new(program)
+    let output = Command::new(program)
         .arg("supervise")
         .arg("--daemon")
         .arg("--state-dir")
         .arg(dir.root())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
+        .output()
         .map_err(|err| Error::io(format!("start the supervisor ({})", program.display()), err))?;
-    if !status.success() && status.code() != Some(4) {
+    if !output.status.success() && output.status.code() != Some(4) {
+        let said = String::from_utf8_lossy(&output.stderr);
         return Err(Error::Io {
             context: format!("start the supervisor for {}", dir.root().display()),
             source: io::Error::other(format!(
-                "it failed ({status}); see {}",
+                "{} (see {})",
+                said.lines()
+                    .last()
+                    .unwrap_or("it failed")
+                    .trim_start_matches("svckit: error: "),
                 dir.supervisor_log().display()
             )),
         });

@@ -34,6 +34,8 @@ pub struct LogFile {
     size: u64,
     max_size: u64,
     keep: u32,
+    /// Whether the file ends at a line boundary (rotating now would split nothing).
+    at_line_start: bool,
 }
 
 /// What a drain found.
@@ -55,6 +57,7 @@ impl LogFile {
             size: 0,
             max_size,
             keep,
+            at_line_start: true,
         }
     }
 
@@ -100,7 +103,12 @@ impl LogFile {
                     SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE,
                 ) {
                     Ok(0) => return Ok(Drained::Eof),
-                    Ok(n) => self.size += n as u64,
+                    Ok(n) => {
+                        self.size += n as u64;
+                        // Unknown without reading it back; assume mid-line, which only makes
+                        // the next rotation finish the line first.
+                        self.at_line_start = false;
+                    }
                     Err(Errno::EAGAIN) => return Ok(Drained::Empty),
                     Err(Errno::EINTR) => {}
                     // Some file systems cannot splice: read and write instead.
@@ -144,15 +152,22 @@ impl LogFile {
                 self.write(chunk)?;
                 break;
             }
-            // The last newline that still fits; if none does, the first newline at all (the
-            // file overshoots by part of a line rather than split it); if there is no newline,
-            // the chunk is the middle of a line and goes on in this file.
+            // The last newline that still fits. If none does: rotate now when the file ends
+            // at a line boundary; otherwise the line in progress is finished in this file
+            // first (it overshoots by part of a line rather than split it). Without any
+            // newline, the chunk is the middle of a line and goes on in this file.
             let fits = &chunk[..room as usize];
-            let cut = fits
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .or_else(|| chunk.iter().position(|b| *b == b'\n'));
-            match cut {
+            if let Some(at) = fits.iter().rposition(|b| *b == b'\n') {
+                self.write(&chunk[..=at])?;
+                self.rotate()?;
+                chunk = &chunk[at + 1..];
+                continue;
+            }
+            if self.at_line_start && self.size > 0 {
+                self.rotate()?;
+                continue;
+            }
+            match chunk.iter().position(|b| *b == b'\n') {
                 Some(at) => {
                     self.write(&chunk[..=at])?;
                     self.rotate()?;
@@ -170,6 +185,9 @@ impl LogFile {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.open()?.write_all(bytes)?;
         self.size += bytes.len() as u64;
+        if let Some(last) = bytes.last() {
+            self.at_line_start = *last == b'\n';
+        }
         Ok(())
     }
 
@@ -190,6 +208,7 @@ impl LogFile {
             fs::rename(&self.path, numbered(1))?;
         }
         self.size = 0;
+        self.at_line_start = true;
         Ok(())
     }
 }

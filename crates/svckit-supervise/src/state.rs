@@ -330,14 +330,18 @@ fn after_exit(
     };
     // Leftovers of the group (workers of a crashed main process) never outlive it.
     let mut actions = vec![CancelTimer, KillGroup];
-    // A program that cannot even be exec'd will not start by trying again.
-    if !wanted || matches!(exit, ExitInfo::SpawnFailed(_)) {
-        let next = if wanted {
-            UnitState::Failed
-        } else {
-            UnitState::Exited
+    // A program that cannot even be exec'd has failed, and will not start by trying again.
+    if matches!(exit, ExitInfo::SpawnFailed(_)) {
+        return Transition {
+            next: UnitState::Failed,
+            actions,
         };
-        return Transition { next, actions };
+    }
+    if !wanted {
+        return Transition {
+            next: UnitState::Exited,
+            actions,
+        };
     }
     if uptime >= restart.reset_after {
         history.attempt = 0;
@@ -512,7 +516,7 @@ mod tests {
             uptime: Duration::ZERO,
         };
         assert_eq!(next(Restart::Always, unrunnable), Failed);
-        assert_eq!(next(Restart::Never, unrunnable), Exited);
+        assert_eq!(next(Restart::Never, unrunnable), Failed);
         let killed = Event::Exited {
             exit: ExitInfo::Signal(9),
             uptime: Duration::ZERO,

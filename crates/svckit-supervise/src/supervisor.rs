@@ -777,13 +777,13 @@ impl Supervisor {
                     Err(_) => break,
                 }
             }
-            if said_ready || closed {
-                if let Some((_, fd)) = unit.ready.take() {
-                    let _ = self
-                        .poll
-                        .registry()
-                        .deregister(&mut SourceFd(&fd.as_raw_fd()));
-                }
+            if (said_ready || closed)
+                && let Some((_, fd)) = unit.ready.take()
+            {
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&fd.as_raw_fd()));
             }
             if said_ready {
                 self.events.push_back((name, Event::Ready));
@@ -836,10 +836,10 @@ impl Supervisor {
     /// As PID 1 (or with a main service), HUP, USR1 and USR2 go to the services' groups.
     fn forward(&mut self, signal: Signal) {
         for unit in self.units.values() {
-            if let (Some(target), true) = (unit.pgid, unit.state.has_process()) {
-                if self.main.as_ref().is_none_or(|main| *main == unit.name) {
-                    let _ = killpg(target, signal);
-                }
+            if let (Some(target), true) = (unit.pgid, unit.state.has_process())
+                && self.main.as_ref().is_none_or(|main| *main == unit.name)
+            {
+                let _ = killpg(target, signal);
             }
         }
     }
@@ -1175,6 +1175,9 @@ impl Supervisor {
                 }
                 let unit = self.unit(&name);
                 unit.wanted = true;
+                if !state.has_process() {
+                    unit.restarts = 0;
+                }
                 if state == UnitState::Stopping {
                     unit.start_after_stop = true;
                 } else {

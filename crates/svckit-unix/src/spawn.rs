@@ -14,7 +14,10 @@ use std::{
 
 use nix::{
     libc,
-    sys::stat::{Mode, umask},
+    sys::{
+        signal::{SigSet, SigmaskHow, sigprocmask},
+        stat::{Mode, umask},
+    },
     unistd::setsid,
 };
 
@@ -54,6 +57,9 @@ impl ChildSetup {
             setsid()?;
             umask(mask);
             sys::reset_signal_dispositions();
+            // The parent (the supervisor) blocks the signals it reads from a signalfd; a
+            // blocked mask survives exec, and the service would never see SIGTERM.
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
             if let Some(fd) = ready_raw {
                 sys::place_fd_in_child(fd, READY_FD)?;
             }

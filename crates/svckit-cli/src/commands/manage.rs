@@ -42,6 +42,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     spec.restart = RestartPolicy {
         policy: args.restart,
         delay: args.restart_delay,
+        ..RestartPolicy::default()
     };
     let backend = backend()?;
     match backend.install(&spec)? {

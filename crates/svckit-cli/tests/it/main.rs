@@ -7,6 +7,7 @@ mod cli;
 mod daemonize;
 mod kill;
 mod memory_status;
+mod supervise;
 mod support;
 mod timelog;
 mod windows;

@@ -1,0 +1,713 @@
+//! The supervisor, end to end: real services under `svckit supervise`, checked through /proc,
+//! the logs on disk and `status --json`.
+
+use std::{
+    fs,
+    path::PathBuf,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+use serde_json::Value;
+
+use crate::support::{
+    TempDir, code, eventually, is_gone, proc_stat, processes_with, stderr, svckit,
+};
+
+/// A state directory of its own; its supervisor (and every service) is stopped on drop.
+struct Sup {
+    dir: TempDir,
+}
+
+impl Sup {
+    fn new(name: &str) -> Sup {
+        Sup {
+            dir: TempDir::new(&format!("sup-{name}")),
+        }
+    }
+
+    fn state(&self) -> String {
+        self.dir.str("state")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = svckit();
+        command.args(args).env("SVCKIT_STATE_DIR", self.state());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run svckit")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(code(&output), 0, "svckit {args:?}: {}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn status(&self, name: &str) -> Value {
+        serde_json::from_str(&self.ok(&["status", name, "--json"])).expect("status JSON")
+    }
+
+    fn supervisor_pid(&self) -> Option<i32> {
+        fs::read_to_string(self.dir.join("state/supervisor.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+            .filter(|pid| !is_gone(*pid))
+    }
+
+    fn log(&self, name: &str) -> String {
+        fs::read_to_string(self.dir.join(&format!("state/logs/{name}"))).unwrap_or_default()
+    }
+}
+
+impl Drop for Sup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.supervisor_pid() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            eventually(Duration::from_secs(20), || is_gone(pid));
+        }
+    }
+}
+
+/// Live `sleep` processes whose arguments contain `marker` (a shell whose script names the
+/// marker does not count).
+fn sleepers(marker: &str) -> Vec<i32> {
+    processes_with(marker)
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+                cmd.split(|b| *b == 0)
+                    .next()
+                    .is_some_and(|argv0| argv0.ends_with(b"sleep"))
+            })
+        })
+        .collect()
+}
+
+fn pid_of(status: &Value) -> i32 {
+    status["pid"].as_i64().expect("a pid") as i32
+}
+
+#[test]
+fn start_runs_the_service_in_its_own_group_with_clean_signals_and_captured_output() {
+    let sup = Sup::new("start");
+    sup.ok(&[
+        "install",
+        "web",
+        "--env",
+        "GREETING=hi",
+        "--chdir",
+        "/tmp",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$GREETING from $(pwd)\"; echo oops >&2; exec sleep 1001.1",
+    ]);
+    let out = sup.ok(&["start", "web"]);
+    assert!(out.contains("web: started (running, PID"), "{out}");
+    let status = sup.status("web");
+    assert_eq!(status["state"], "running");
+    let pid = pid_of(&status);
+    // Its own session and group, no terminal, nothing blocked or ignored.
+    let stat = proc_stat(pid);
+    assert_eq!(stat[2], pid.to_string(), "process group");
+    assert_eq!(stat[3], pid.to_string(), "session");
+    let proc_status = crate::support::proc_status(pid);
+    assert_eq!(proc_status["SigBlk"], "0000000000000000");
+    assert_eq!(proc_status["SigIgn"], "0000000000000000");
+    assert!(eventually(Duration::from_secs(5), || sup.log("web.stdout")
+        == "hi from /tmp\n"));
+    assert_eq!(sup.log("web.stderr"), "oops\n");
+    let logs = sup.ok(&["logs", "web", "--stderr"]);
+    assert_eq!(logs, "oops\n");
+    // A second start of a running service changes nothing.
+    sup.ok(&["start", "web"]);
+    assert_eq!(pid_of(&sup.status("web")), pid);
+    assert_eq!(sleepers("1001.1").len(), 1);
+    let human = sup.ok(&["status", "web"]);
+    assert!(
+        human.contains("state: running") && human.contains("hi from /tmp"),
+        "{human}"
+    );
+    sup.ok(&["stop", "web"]);
+    assert!(is_gone(pid));
+    assert_eq!(sup.status("web")["state"], "stopped");
+}
+
+#[test]
+fn stop_kills_grandchildren() {
+    let sup = Sup::new("grandchildren");
+    sup.ok(&[
+        "install",
+        "tree",
+        "--",
+        "sh",
+        "-c",
+        "sleep 1002.1 & sleep 1002.2 & (sleep 1002.3 &) ; sh -c 'sleep 1002.4' & wait",
+    ]);
+    sup.ok(&["start", "tree"]);
+    assert!(eventually(Duration::from_secs(5), || sleepers("1002.")
+        .len()
+        == 4));
+    let started = Instant::now();
+    sup.ok(&["stop", "tree"]);
+    // `stop` returned: nothing of the group is left, not even the orphaned (sleep 1002.3 &).
+    assert_eq!(sleepers("1002."), Vec::<i32>::new());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_program_that_ignores_sigterm_is_killed_after_the_timeout() {
+    let sup = Sup::new("stubborn");
+    sup.ok(&[
+        "install",
+        "stubborn",
+        "--stop-timeout",
+        "500ms",
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; sleep 1003.1",
+    ]);
+    sup.ok(&["start", "stubborn"]);
+    assert!(eventually(Duration::from_secs(5), || sleepers("1003.1")
+        .len()
+        == 1));
+    let started = Instant::now();
+    sup.ok(&["stop", "stubborn"]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(sleepers("1003.1").is_empty());
+    assert_eq!(sup.status("stubborn")["last_exit"]["signal"], 9);
+}
+
+#[test]
+fn crash_is_restarted_with_exponential_backoff() {
+    let sup = Sup::new("backoff");
+    let starts = sup.dir.join("starts");
+    sup.ok(&[
+        "install",
+        "crashy",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "200ms",
+        "--restart-max-delay",
+        "800ms",
+        "--start-limit",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        &format!("date +%s%N >> {}; exit 3", starts.display()),
+    ]);
+    // exec'd is running: start succeeds, and the crashes come after.
+    sup.ok(&["start", "crashy"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        fs::read_to_string(&starts)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 5
+    }));
+    sup.ok(&["stop", "crashy"]);
+    let times: Vec<u128> = fs::read_to_string(&starts)
+        .unwrap()
+        .lines()
+        .map(|line| line.parse().unwrap())
+        .collect();
+    let gaps: Vec<u128> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]) / 1_000_000)
+        .collect();
+    // 200, 400, 800, 800 ms: each gap is at least the backoff, and well under the next step.
+    for (gap, backoff) in gaps.iter().zip([200, 400, 800, 800]) {
+        assert!(*gap >= backoff && *gap < backoff + 350, "gaps {gaps:?}");
+    }
+    let status = sup.status("crashy");
+    assert!(status["restarts"].as_u64().unwrap() >= 4);
+    assert_eq!(status["last_exit"]["code"], 3);
+}
+
+#[test]
+fn delay_zero_restarts_at_once() {
+    let sup = Sup::new("zero");
+    let starts = sup.dir.join("starts");
+    sup.ok(&[
+        "install",
+        "flappy",
+        "--restart",
+        "always",
+        "--restart-delay",
+        "0",
+        "--start-limit",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        &format!("echo x >> {}; sleep 0.05", starts.display()),
+    ]);
+    sup.ok(&["start", "flappy"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        fs::read_to_string(&starts)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 10
+    }));
+    sup.ok(&["stop", "flappy"]);
+    assert_eq!(sup.status("flappy")["state"], "stopped");
+}
+
+#[test]
+fn crash_loop_ends_failed_and_start_clears_it() {
+    let sup = Sup::new("loop");
+    sup.ok(&[
+        "install",
+        "loop",
+        "--restart",
+        "always",
+        "--restart-delay",
+        "0",
+        "--start-limit",
+        "3",
+        "--start-window",
+        "1m",
+        "--",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    sup.ok(&["start", "loop"]);
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("loop")["state"] == "failed"
+    ));
+    let status = sup.status("loop");
+    assert_eq!(
+        status["restarts"], 2,
+        "three starts: the first and two restarts"
+    );
+    assert!(
+        status["reason"]
+            .as_str()
+            .unwrap()
+            .contains("restarted 3 times")
+    );
+    let human = sup.ok(&["status"]);
+    assert!(human.contains("failed"), "{human}");
+    // start clears the failure and tries again (and ends failed the same way).
+    sup.ok(&["start", "loop"]);
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("loop")["state"] == "failed"
+    ));
+    assert_eq!(sup.status("loop")["restarts"], 2, "the count starts again");
+    // A program that cannot be exec'd fails the start itself.
+    sup.ok(&["install", "noexec", "--", "sh", "-c", "true"]);
+    let definition = sup.dir.join("state/services/noexec.toml");
+    let text = fs::read_to_string(&definition)
+        .unwrap()
+        .replace("/usr/bin/sh", "/usr/bin/sh-gone");
+    fs::write(&definition, text).unwrap();
+    let output = sup.run(&["start", "noexec"]);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("No such file"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(sup.status("noexec")["state"], "failed");
+}
+
+#[test]
+fn pause_and_continue_stop_and_resume_the_whole_group() {
+    let sup = Sup::new("pause");
+    let ticks = sup.dir.join("ticks");
+    sup.ok(&[
+        "install",
+        "ticker",
+        "--",
+        "sh",
+        "-c",
+        &format!(
+            "sleep 1004.1 & while :; do echo t >> {}; sleep 0.02; done",
+            ticks.display()
+        ),
+    ]);
+    sup.ok(&["start", "ticker"]);
+    let pid = pid_of(&sup.status("ticker"));
+    assert!(eventually(Duration::from_secs(5), || ticks.exists()));
+    sup.ok(&["pause", "ticker"]);
+    let worker = sleepers("1004.1")[0];
+    assert!(eventually(Duration::from_secs(5), || proc_stat(pid)[0]
+        == "T"
+        && proc_stat(worker)[0] == "T"));
+    let count = |p: &PathBuf| fs::read_to_string(p).unwrap_or_default().lines().count();
+    let paused_at = count(&ticks);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&ticks), paused_at, "no tick while paused");
+    assert_eq!(sup.status("ticker")["state"], "paused");
+    sup.ok(&["continue", "ticker"]);
+    assert!(eventually(Duration::from_secs(5), || count(&ticks) > paused_at + 2));
+    // A paused service can still be stopped.
+    sup.ok(&["pause", "ticker"]);
+    sup.ok(&["stop", "ticker"]);
+    assert!(sleepers("1004.1").is_empty());
+    let output = sup.run(&["pause", "ticker"]);
+    assert_eq!(code(&output), 3, "pause of a stopped service");
+    assert!(
+        stderr(&output).contains("it is stopped"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn log_rotation_under_a_fast_writer_loses_no_line() {
+    let sup = Sup::new("rotate");
+    let lines = 200_000;
+    sup.ok(&[
+        "install",
+        "chatty",
+        "--log-max-size",
+        "64k",
+        "--log-keep",
+        "1000",
+        "--",
+        "sh",
+        "-c",
+        &format!("seq -f 'line %07g of a fast writer' 1 {lines}"),
+    ]);
+    sup.ok(&["start", "chatty"]);
+    assert!(eventually(Duration::from_secs(30), || sup.status("chatty")
+        ["state"]
+        == "exited"));
+    let logs = sup.dir.join("state/logs");
+    let mut numbered: Vec<(u32, PathBuf)> = fs::read_dir(&logs)
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let n = path
+                .to_str()?
+                .strip_prefix(&format!("{}/chatty.stdout.", logs.display()))?
+                .parse()
+                .ok()?;
+            Some((n, path))
+        })
+        .collect();
+    numbered.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    assert!(numbered.len() > 50, "rotated {} times", numbered.len());
+    let mut all = String::new();
+    for (_, path) in &numbered {
+        let text = fs::read_to_string(path).unwrap();
+        // At most the size, plus the rest of a line a read left unfinished at the limit.
+        assert!(
+            text.len() <= (64 << 10) + 40,
+            "{} is {} bytes",
+            path.display(),
+            text.len()
+        );
+        assert!(text.ends_with('\n'), "{} ends mid-line", path.display());
+        all.push_str(&text);
+    }
+    all.push_str(&sup.log("chatty.stdout"));
+    let expected: Vec<String> = (1..=lines)
+        .map(|n| format!("line {n:07} of a fast writer"))
+        .collect();
+    let got: Vec<&str> = all.lines().collect();
+    assert_eq!(got.len(), expected.len());
+    assert!(
+        got.iter().zip(&expected).all(|(a, b)| a == b),
+        "lines out of order or damaged"
+    );
+}
+
+#[test]
+fn supervisor_killed_with_sigkill_is_replaced_and_readopts_without_duplicates() {
+    let sup = Sup::new("readopt");
+    sup.ok(&[
+        "install",
+        "steady",
+        "--restart",
+        "always",
+        "--",
+        "sh",
+        "-c",
+        "while :; do echo beat; sleep 0.05; done; : 1005.1",
+    ]);
+    sup.ok(&["start", "steady"]);
+    let pid = pid_of(&sup.status("steady"));
+    let first = sup.supervisor_pid().expect("a supervisor");
+    kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
+    assert!(eventually(Duration::from_secs(5), || is_gone(first)));
+    // The service lives on; the next command starts a new supervisor, which adopts it.
+    assert!(!is_gone(pid));
+    let status = sup.status("steady");
+    let second = sup.supervisor_pid().expect("a new supervisor");
+    assert_ne!(first, second);
+    assert_eq!(status["state"], "running");
+    assert_eq!(
+        pid_of(&status),
+        pid,
+        "the same process, not a second instance"
+    );
+    assert_eq!(processes_with("1005.1").len(), 1);
+    // Its output is captured again, through the same pipe.
+    let before = sup.log("steady.stdout").lines().count();
+    assert!(eventually(Duration::from_secs(5), || sup
+        .log("steady.stdout")
+        .lines()
+        .count()
+        > before + 3));
+    // Adopted, it is still stopped for real.
+    sup.ok(&["stop", "steady"]);
+    assert!(processes_with("1005.1").is_empty());
+}
+
+#[test]
+fn supervisor_death_with_a_dead_service_restarts_what_should_run() {
+    let sup = Sup::new("resume");
+    sup.ok(&["install", "keeper", "--", "sleep", "1006.1"]);
+    sup.ok(&["start", "keeper"]);
+    let pid = pid_of(&sup.status("keeper"));
+    let first = sup.supervisor_pid().unwrap();
+    kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    assert!(eventually(Duration::from_secs(5), || is_gone(first) && is_gone(pid)));
+    // Wanted up, found dead: started again (a new pid; the old one is never trusted).
+    assert!(eventually(Duration::from_secs(5), || {
+        let status = sup.status("keeper");
+        status["state"] == "running" && pid_of(&status) != pid
+    }));
+    assert_eq!(sleepers("1006.1").len(), 1);
+}
+
+#[test]
+fn two_concurrent_starts_make_one_instance() {
+    let sup = Sup::new("race");
+    sup.ok(&["install", "single", "--", "sleep", "1007.1"]);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            sup.command(&["start", "single"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+    }
+    assert_eq!(sleepers("1007.1").len(), 1);
+    let supervisors: Vec<i32> = processes_with(&sup.state())
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("supervise"))
+        })
+        .collect();
+    assert_eq!(supervisors.len(), 1, "one supervisor per state directory");
+}
+
+#[test]
+fn errors_have_their_exit_codes() {
+    let sup = Sup::new("errors");
+    let output = sup.run(&["start", "nosuch"]);
+    assert_eq!(code(&output), 3);
+    assert_eq!(
+        stderr(&output),
+        "svckit: error: service nosuch is not installed\n"
+    );
+    let output = sup.run(&["status", "nosuch"]);
+    assert_eq!(code(&output), 3);
+    let output = sup.run(&["install", "ghost", "--", "/no/such/program"]);
+    assert_eq!(code(&output), 2);
+    assert_eq!(
+        stderr(&output),
+        "svckit: error: program not found: /no/such/program: no such file\n"
+    );
+    let output = sup.run(&["install", "ghost", "--", "no-such-program-svckit"]);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("not in PATH"));
+    assert!(
+        !sup.dir.join("state/services/ghost.toml").exists(),
+        "nothing half-installed"
+    );
+    sup.ok(&["install", "dup", "--", "true"]);
+    let output = sup.run(&["install", "dup", "--", "true"]);
+    assert_eq!(code(&output), 4);
+    assert!(stderr(&output).contains("already installed"));
+    assert!(
+        sup.ok(&["install", "dup", "--force", "--", "false"])
+            .starts_with("reinstalled dup")
+    );
+    assert!(
+        sup.ok(&["show", "dup"])
+            .contains("program = \"/usr/bin/false\"")
+    );
+    let bad = sup.dir.join("bad.toml");
+    fs::write(
+        &bad,
+        "program = \"/bin/true\"\n[restart]\ndelay = \"soon\"\n",
+    )
+    .unwrap();
+    let output = sup.run(&["install", "--file", bad.to_str().unwrap()]);
+    assert_eq!(code(&output), 2);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "svckit: error: {}:3:9: \"soon\" is not a duration (like 100ms, 10s, 1m)\n",
+            bad.display()
+        )
+    );
+    let output = sup.run(&["install", "x", "--stop-signal", "NOPE", "--", "true"]);
+    assert_eq!(code(&output), 2);
+    sup.ok(&["uninstall", "dup"]);
+    assert_eq!(code(&sup.run(&["uninstall", "dup"])), 3);
+    assert_eq!(sup.ok(&["list"]), "");
+}
+
+#[test]
+fn install_from_a_file_takes_every_key() {
+    let sup = Sup::new("file");
+    let file = sup.dir.join("api.toml");
+    fs::write(
+        &file,
+        "program = \"sleep\"\nargs = [\"1008.1\"]\nstart = \"auto\"\n[restart]\npolicy = \"always\"\n\
+         [stop]\nsignal = \"INT\"\ntimeout = \"3s\"\n[logs]\nmax_size = \"1MiB\"\nkeep = 2\n",
+    )
+    .unwrap();
+    sup.ok(&[
+        "install",
+        "--file",
+        file.to_str().unwrap(),
+        "--log-keep",
+        "4",
+    ]);
+    let shown = sup.ok(&["show", "api"]);
+    for line in [
+        "program = \"/usr/bin/sleep\"",
+        "start = \"auto\"",
+        "policy = \"always\"",
+        "signal = \"INT\"",
+        "max_size = \"1MiB\"",
+        "keep = 4",
+    ] {
+        assert!(shown.contains(line), "{line} in\n{shown}");
+    }
+    // start = auto: the supervisor starts it as soon as it runs.
+    sup.ok(&["status"]);
+    assert!(eventually(Duration::from_secs(5), || sleepers("1008.1")
+        .len()
+        == 1));
+}
+
+#[test]
+fn another_users_request_is_refused() {
+    if !crate::support::require_root("another_users_request_is_refused") {
+        return;
+    }
+    let sup = Sup::new("owner");
+    sup.ok(&["install", "private", "--", "sleep", "1009.1"]);
+    sup.ok(&["status"]);
+    let output = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_svckit"))
+        .args(["start", "private", "--state-dir", &sup.state()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 5, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("permission denied"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(sleepers("1009.1").is_empty());
+    // The socket itself is owner-only.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &fs::metadata(sup.dir.join("state/supervisor.sock"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn notify_services_are_running_only_once_ready() {
+    let sup = Sup::new("notify");
+    sup.ok(&[
+        "install",
+        "slow",
+        "--notify",
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.4; echo ready >&\"$SVCKIT_READY_FD\"; exec sleep 1010.1",
+    ]);
+    let started = Instant::now();
+    sup.ok(&["start", "slow"]);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(sup.status("slow")["state"], "running");
+    sup.ok(&[
+        "install",
+        "never",
+        "--notify",
+        "--ready-timeout",
+        "300ms",
+        "--",
+        "sleep",
+        "1010.2",
+    ]);
+    let output = sup.run(&["start", "never"]);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("killed by SIGKILL"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(sleepers("1010.2").is_empty());
+}
+
+#[test]
+fn as_pid_1_it_reaps_zombies_and_exits_with_the_main_service() {
+    if !crate::support::require_root("as_pid_1_it_reaps_zombies_and_exits_with_the_main_service") {
+        return;
+    }
+    let sup = Sup::new("pid1");
+    let report = sup.dir.join("report");
+    // The service makes 20 orphans that die at once (reparented to PID 1, the supervisor),
+    // waits, counts the zombies in its PID namespace, and exits 7.
+    let script = format!(
+        "for i in $(seq 20); do (true &); done; sleep 0.5; \
+         grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l > {}; exit 7",
+        report.display()
+    );
+    sup.ok(&[
+        "install", "main", "--start", "auto", "--", "sh", "-c", &script,
+    ]);
+    let output = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(env!("CARGO_BIN_EXE_svckit"))
+        .args(["supervise", "--state-dir", &sup.state()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert_eq!(
+        fs::read_to_string(&report).unwrap().trim(),
+        "0",
+        "zombies left unreaped"
+    );
+}
