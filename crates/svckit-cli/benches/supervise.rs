@@ -1,0 +1,13 @@
+//! The supervisor against supervisord, runit and s6 (Unix only; see `supervise/unix.rs`).
+
+#[cfg(unix)]
+#[path = "supervise/unix.rs"]
+mod unix;
+
+#[cfg(unix)]
+fn main() {
+    unix::main()
+}
+
+#[cfg(not(unix))]
+fn main() {}

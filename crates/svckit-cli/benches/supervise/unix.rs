@@ -1,0 +1,794 @@
+//! svckit's supervisor side by side with the peers from Debian's packages (supervisord, runit,
+//! s6), in one run, reported as ratios. It asserts nothing about speed.
+//!
+//! - restart interval after a crash (delay 0): median gap between starts of a service that exits 1;
+//! - memory: PSS summed over the supervisor's processes, with N `sleep` services running;
+//! - stop: time for the stop command to return with the service gone (median of 10);
+//! - status: time for the status command over N services (median of 20);
+//! - shutdown: from the supervisor's stop signal until every service is gone;
+//! - capture: MB/s of stdout from `yes | head -c BYTES` (100-byte lines) into rotated logs,
+//!   checked byte for byte for svckit.
+//!
+//! `cargo bench -p svckit-cli --bench supervise`; SVCKIT_BENCH_SERVICES (default 100) and
+//! SVCKIT_BENCH_BYTES (default 212000000) size it. Peers that are not installed are skipped.
+
+use std::{
+    fs,
+    io::Read,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
+const LINE: &str = "svckit benchmark line: 100 bytes with the newline, written by yes as fast as it can, repeated!!!!!!";
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn installed(program: &str) -> bool {
+    Path::new("/usr/bin").join(program).exists() || Path::new("/bin").join(program).exists()
+}
+
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    done()
+}
+
+fn run(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn timed(program: &str, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let ok = run(program, args);
+    let took = started.elapsed();
+    assert!(ok, "{program} {args:?} failed");
+    took
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+fn pids() -> Vec<i32> {
+    fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn cmdline(pid: i32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().chars().next())
+        })
+        .flatten()
+        .is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+fn with_marker(marker: &str) -> Vec<i32> {
+    pids()
+        .into_iter()
+        .filter(|pid| alive(*pid) && cmdline(*pid).contains(marker))
+        .collect()
+}
+
+fn children(parent: i32) -> Vec<i32> {
+    pids()
+        .into_iter()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')')?
+                        .1
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse::<i32>()
+                        .ok()
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// PSS in KiB, summed (smaps_rollup).
+fn pss(pids: &[i32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| {
+            let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+            text.lines()
+                .find(|l| l.starts_with("Pss:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+struct Row {
+    metric: &'static str,
+    tool: String,
+    value: f64,
+    unit: &'static str,
+}
+
+fn write_script(path: &Path, body: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut fs::metadata(path).unwrap().permissions(),
+        0o755,
+    );
+    Command::new("chmod").arg("755").arg(path).status().unwrap();
+}
+
+fn kill_all(marker: &str) {
+    for pid in with_marker(marker) {
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    }
+}
+
+/// One supervisor under test, with N sleep services (markers `SECS.i`).
+trait Peer {
+    fn name(&self) -> String;
+    fn start_all(&mut self, n: usize);
+    fn supervisor_pids(&self) -> Vec<i32>;
+    fn status(&self) -> Option<Duration>;
+    fn stop_one(&self) -> Option<Duration>;
+    fn start_one(&self);
+    fn shutdown(&mut self) -> Duration;
+}
+
+fn sleepers(secs: &str) -> usize {
+    with_marker(&format!("sleep {secs}.")).len()
+}
+
+struct Svckit {
+    dir: PathBuf,
+    secs: &'static str,
+}
+
+impl Svckit {
+    /// `args` with `--state-dir DIR` after the subcommand (before any `--`).
+    fn sv(&self, args: &[&str]) -> Vec<String> {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.insert(1, "--state-dir".into());
+        all.insert(2, self.dir.display().to_string());
+        all
+    }
+    fn svckit(&self, args: &[&str]) -> bool {
+        let args = self.sv(args);
+        run(SVCKIT, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+    fn supervisor(&self) -> Option<i32> {
+        fs::read_to_string(self.dir.join("supervisor.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Peer for Svckit {
+    fn name(&self) -> String {
+        "svckit".into()
+    }
+    fn start_all(&mut self, n: usize) {
+        for i in 0..n {
+            let arg = format!("{}.{i}", self.secs);
+            assert!(self.svckit(&["install", &format!("s{i}"), "--", "sleep", &arg]));
+            assert!(self.svckit(&["start", &format!("s{i}")]));
+        }
+    }
+    fn supervisor_pids(&self) -> Vec<i32> {
+        self.supervisor().into_iter().collect()
+    }
+    fn status(&self) -> Option<Duration> {
+        let args = self.sv(&["status"]);
+        Some(timed(
+            SVCKIT,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ))
+    }
+    fn stop_one(&self) -> Option<Duration> {
+        let args = self.sv(&["stop", "s0"]);
+        Some(timed(
+            SVCKIT,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ))
+    }
+    fn start_one(&self) {
+        assert!(self.svckit(&["start", "s0"]));
+    }
+    fn shutdown(&mut self) -> Duration {
+        let pid = self.supervisor().expect("a supervisor");
+        let started = Instant::now();
+        run("kill", &["-TERM", &pid.to_string()]);
+        let secs = self.secs;
+        wait_until(Duration::from_secs(120), || {
+            !alive(pid) && sleepers(secs) == 0
+        });
+        started.elapsed()
+    }
+}
+
+struct Runit {
+    dir: PathBuf,
+    secs: &'static str,
+    runsvdir: Option<Child>,
+}
+
+impl Peer for Runit {
+    fn name(&self) -> String {
+        "runit".into()
+    }
+    fn start_all(&mut self, n: usize) {
+        for i in 0..n {
+            write_script(
+                &self.dir.join(format!("s{i}/run")),
+                &format!("exec sleep {}.{i}", self.secs),
+            );
+        }
+        self.runsvdir = Some(
+            Command::new("runsvdir")
+                .arg(&self.dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let secs = self.secs;
+        assert!(wait_until(Duration::from_secs(60), || sleepers(secs) == n));
+    }
+    fn supervisor_pids(&self) -> Vec<i32> {
+        let root = self.runsvdir.as_ref().unwrap().id() as i32;
+        let mut all = vec![root];
+        all.extend(children(root));
+        all
+    }
+    fn status(&self) -> Option<Duration> {
+        let dirs: Vec<String> = fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| Some(e.ok()?.path().display().to_string()))
+            .collect();
+        let mut args = vec!["status"];
+        args.extend(dirs.iter().map(String::as_str));
+        Some(timed("sv", &args))
+    }
+    fn stop_one(&self) -> Option<Duration> {
+        Some(timed(
+            "sv",
+            &["-v", "down", &self.dir.join("s0").display().to_string()],
+        ))
+    }
+    fn start_one(&self) {
+        run(
+            "sv",
+            &["-v", "up", &self.dir.join("s0").display().to_string()],
+        );
+    }
+    fn shutdown(&mut self) -> Duration {
+        let child = self.runsvdir.as_mut().unwrap();
+        let started = Instant::now();
+        // runsvdir's shutdown: SIGHUP makes it send TERM to every runsv, which stop their services.
+        run("kill", &["-HUP", &child.id().to_string()]);
+        let secs = self.secs;
+        let _ = child.wait();
+        wait_until(Duration::from_secs(120), || {
+            sleepers(secs) == 0 && with_marker("runsv s").is_empty()
+        });
+        started.elapsed()
+    }
+}
+
+struct S6 {
+    dir: PathBuf,
+    secs: &'static str,
+    svscan: Option<Child>,
+}
+
+impl Peer for S6 {
+    fn name(&self) -> String {
+        "s6".into()
+    }
+    fn start_all(&mut self, n: usize) {
+        for i in 0..n {
+            write_script(
+                &self.dir.join(format!("s{i}/run")),
+                &format!("exec sleep {}.{i}", self.secs),
+            );
+        }
+        self.svscan = Some(
+            Command::new("s6-svscan")
+                .arg(&self.dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let secs = self.secs;
+        assert!(wait_until(Duration::from_secs(60), || sleepers(secs) == n));
+    }
+    fn supervisor_pids(&self) -> Vec<i32> {
+        let root = self.svscan.as_ref().unwrap().id() as i32;
+        let mut all = vec![root];
+        all.extend(children(root));
+        all
+    }
+    fn status(&self) -> Option<Duration> {
+        None
+    }
+    fn stop_one(&self) -> Option<Duration> {
+        Some(timed(
+            "s6-svc",
+            &["-wd", "-d", &self.dir.join("s0").display().to_string()],
+        ))
+    }
+    fn start_one(&self) {
+        run(
+            "s6-svc",
+            &["-wu", "-u", &self.dir.join("s0").display().to_string()],
+        );
+    }
+    fn shutdown(&mut self) -> Duration {
+        let started = Instant::now();
+        run("s6-svscanctl", &["-t", &self.dir.display().to_string()]);
+        let _ = self.svscan.as_mut().unwrap().wait();
+        let secs = self.secs;
+        wait_until(Duration::from_secs(120), || sleepers(secs) == 0);
+        started.elapsed()
+    }
+}
+
+struct Supervisord {
+    dir: PathBuf,
+    secs: &'static str,
+    daemon: Option<Child>,
+}
+
+impl Supervisord {
+    fn conf(&self) -> String {
+        self.dir.join("supervisord.conf").display().to_string()
+    }
+    fn write_conf(&self, programs: &str) {
+        fs::create_dir_all(&self.dir).unwrap();
+        let d = self.dir.display();
+        fs::write(
+            self.conf(),
+            format!(
+                "[unix_http_server]\nfile={d}/sock\n[supervisord]\nnodaemon=true\nlogfile={d}/supervisord.log\npidfile={d}/pid\n\
+                 [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\
+                 [supervisorctl]\nserverurl=unix://{d}/sock\n{programs}"
+            ),
+        )
+        .unwrap();
+    }
+    fn spawn(&mut self) {
+        self.daemon = Some(
+            Command::new("supervisord")
+                .args(["-c", &self.conf()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let sock = self.dir.join("sock");
+        assert!(wait_until(Duration::from_secs(30), || sock.exists()));
+    }
+}
+
+impl Peer for Supervisord {
+    fn name(&self) -> String {
+        "supervisord".into()
+    }
+    fn start_all(&mut self, n: usize) {
+        let programs: String = (0..n)
+            .map(|i| format!("[program:s{i}]\ncommand=sleep {}.{i}\nstartsecs=0\nstdout_logfile={}/s{i}.log\n", self.secs, self.dir.display()))
+            .collect();
+        self.write_conf(&programs);
+        self.spawn();
+        let secs = self.secs;
+        assert!(wait_until(Duration::from_secs(60), || sleepers(secs) == n));
+    }
+    fn supervisor_pids(&self) -> Vec<i32> {
+        vec![self.daemon.as_ref().unwrap().id() as i32]
+    }
+    fn status(&self) -> Option<Duration> {
+        let started = Instant::now();
+        // supervisorctl status exits 3 when a program is not running; timing is what matters.
+        let _ = Command::new("supervisorctl")
+            .args(["-c", &self.conf(), "status"])
+            .stdout(Stdio::null())
+            .status();
+        Some(started.elapsed())
+    }
+    fn stop_one(&self) -> Option<Duration> {
+        Some(timed("supervisorctl", &["-c", &self.conf(), "stop", "s0"]))
+    }
+    fn start_one(&self) {
+        run("supervisorctl", &["-c", &self.conf(), "start", "s0"]);
+    }
+    fn shutdown(&mut self) -> Duration {
+        let child = self.daemon.as_mut().unwrap();
+        let started = Instant::now();
+        run("kill", &["-TERM", &child.id().to_string()]);
+        let _ = child.wait();
+        let secs = self.secs;
+        wait_until(Duration::from_secs(120), || sleepers(secs) == 0);
+        started.elapsed()
+    }
+}
+
+fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
+    let mut peers: Vec<Box<dyn Peer>> = vec![Box::new(Svckit {
+        dir: root.join("svckit"),
+        secs: "3001",
+    })];
+    if installed("runsvdir") {
+        peers.push(Box::new(Runit {
+            dir: root.join("runit"),
+            secs: "3002",
+            runsvdir: None,
+        }));
+    }
+    if installed("s6-svscan") {
+        peers.push(Box::new(S6 {
+            dir: root.join("s6"),
+            secs: "3003",
+            svscan: None,
+        }));
+    }
+    if installed("supervisord") {
+        peers.push(Box::new(Supervisord {
+            dir: root.join("supervisord"),
+            secs: "3004",
+            daemon: None,
+        }));
+    }
+    for peer in &mut peers {
+        peer.start_all(n);
+        thread::sleep(Duration::from_millis(300));
+        rows.push(Row {
+            metric: "memory (PSS) for the services",
+            tool: peer.name(),
+            value: pss(&peer.supervisor_pids()) as f64 / 1024.0,
+            unit: "MiB",
+        });
+        if peer.status().is_some() {
+            let samples: Vec<Duration> = (0..20).filter_map(|_| peer.status()).collect();
+            rows.push(Row {
+                metric: "status of every service",
+                tool: peer.name(),
+                value: median(samples).as_secs_f64() * 1e3,
+                unit: "ms",
+            });
+        }
+        let mut stops = Vec::new();
+        for _ in 0..10 {
+            if let Some(took) = peer.stop_one() {
+                stops.push(took);
+            }
+            peer.start_one();
+        }
+        rows.push(Row {
+            metric: "stop, returning once gone",
+            tool: peer.name(),
+            value: median(stops).as_secs_f64() * 1e3,
+            unit: "ms",
+        });
+        let took = peer.shutdown();
+        rows.push(Row {
+            metric: "shutdown, every service stopped",
+            tool: peer.name(),
+            value: took.as_secs_f64(),
+            unit: "s",
+        });
+    }
+}
+
+/// Median gap between starts of a service that exits 1 at once, restart delay 0.
+fn restart_interval(root: &Path, rows: &mut Vec<Row>) {
+    let starts_needed = 6;
+    let gaps = |file: &Path| -> f64 {
+        let times: Vec<u128> = fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect();
+        let gaps: Vec<Duration> = times
+            .windows(2)
+            .map(|w| Duration::from_nanos((w[1] - w[0]) as u64))
+            .collect();
+        median(gaps).as_secs_f64() * 1e3
+    };
+    let count = |file: &Path| {
+        fs::read_to_string(file)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    // svckit
+    let dir = root.join("restart-svckit");
+    let file = root.join("restart-svckit.times");
+    let state = dir.display().to_string();
+    let script = format!("date +%s%N >> {}; exit 1", file.display());
+    run(
+        SVCKIT,
+        &[
+            "install",
+            "crash",
+            "--restart",
+            "always",
+            "--restart-delay",
+            "0",
+            "--start-limit",
+            "0",
+            "--state-dir",
+            &state,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+    );
+    run(SVCKIT, &["start", "crash", "--state-dir", &state]);
+    wait_until(Duration::from_secs(30), || {
+        count(&file) >= starts_needed * 10
+    });
+    run(SVCKIT, &["stop", "crash", "--state-dir", &state]);
+    rows.push(Row {
+        metric: "restart interval after a crash (delay 0)",
+        tool: "svckit".into(),
+        value: gaps(&file),
+        unit: "ms",
+    });
+    if let Ok(pid) = fs::read_to_string(dir.join("supervisor.pid")) {
+        run("kill", &[pid.trim()]);
+    }
+    for (tool, program, ctl) in [("runit", "runsvdir", "runit"), ("s6", "s6-svscan", "s6")] {
+        if !installed(program) {
+            continue;
+        }
+        let dir = root.join(format!("restart-{tool}"));
+        let file = root.join(format!("restart-{tool}.times"));
+        write_script(
+            &dir.join("crash/run"),
+            &format!("date +%s%N >> {}; exit 1", file.display()),
+        );
+        let mut child = Command::new(program)
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until(Duration::from_secs(30), || count(&file) >= starts_needed);
+        match ctl {
+            "runit" => {
+                run("kill", &["-HUP", &child.id().to_string()]);
+            }
+            _ => {
+                run("s6-svscanctl", &["-t", &dir.display().to_string()]);
+            }
+        }
+        let _ = child.wait();
+        rows.push(Row {
+            metric: "restart interval after a crash (delay 0)",
+            tool: tool.into(),
+            value: gaps(&file),
+            unit: "ms",
+        });
+    }
+}
+
+/// Capture throughput of `yes | head -c BYTES` (100-byte lines) with rotation.
+fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
+    assert_eq!(LINE.len(), 99);
+    // Rotation on for every tool: at least four rotations, at most 50 MiB files.
+    let rotate = (bytes / 5).min(50 << 20);
+    let rotate_text = rotate.to_string();
+    let producer = format!("yes '{LINE}' | head -c {bytes}");
+    let mbps = |took: Duration| bytes as f64 / 1e6 / took.as_secs_f64();
+    let total = |dir: &Path, prefix: &str| -> u64 {
+        fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    // Straight to a file.
+    let plain = root.join("capture-plain");
+    let started = Instant::now();
+    run("sh", &["-c", &format!("{producer} > {}", plain.display())]);
+    rows.push(Row {
+        metric: "stdout capture, rotated",
+        tool: "straight to a file".into(),
+        value: mbps(started.elapsed()),
+        unit: "MB/s",
+    });
+    let _ = fs::remove_file(&plain);
+    // svckit: rotation at 50 MiB, every byte checked afterwards.
+    let state = root.join("capture-svckit");
+    let s = state.display().to_string();
+    run(
+        SVCKIT,
+        &[
+            "install",
+            "chatty",
+            "--log-max-size",
+            &rotate_text,
+            "--log-keep",
+            "100",
+            "--state-dir",
+            &s,
+            "--",
+            "sh",
+            "-c",
+            &producer,
+        ],
+    );
+    run(SVCKIT, &["status", "--state-dir", &s]);
+    let logs = state.join("logs");
+    let started = Instant::now();
+    run(SVCKIT, &["start", "chatty", "--state-dir", &s]);
+    wait_until(Duration::from_secs(600), || {
+        total(&logs, "chatty.stdout") >= bytes as u64
+    });
+    let took = started.elapsed();
+    let mut exact = total(&logs, "chatty.stdout") == bytes as u64;
+    let line = format!("{LINE}\n");
+    for entry in fs::read_dir(&logs).unwrap().filter_map(|e| e.ok()) {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("chatty.stdout")
+        {
+            continue;
+        }
+        let mut content = Vec::new();
+        fs::File::open(entry.path())
+            .unwrap()
+            .read_to_end(&mut content)
+            .unwrap();
+        exact &= content.len() % 100 == 0 && content.chunks(100).all(|c| c == line.as_bytes());
+    }
+    rows.push(Row {
+        metric: "stdout capture, rotated",
+        tool: format!(
+            "svckit ({})",
+            if exact {
+                "byte-exact"
+            } else {
+                "NOT byte-exact"
+            }
+        ),
+        value: mbps(took),
+        unit: "MB/s",
+    });
+    if let Ok(pid) = fs::read_to_string(state.join("supervisor.pid")) {
+        run("kill", &[pid.trim()]);
+    }
+    let _ = fs::remove_dir_all(&logs);
+    // supervisord.
+    if installed("supervisord") {
+        let mut peer = Supervisord {
+            dir: root.join("capture-supervisord"),
+            secs: "0",
+            daemon: None,
+        };
+        let log = peer.dir.join("chatty.log");
+        peer.write_conf(&format!(
+            "[program:chatty]\ncommand=sh -c \"{producer}\"\nautostart=false\nautorestart=false\nstartsecs=0\nstdout_logfile={}\nstdout_logfile_maxbytes={rotate}\nstdout_logfile_backups=100\n",
+            log.display()
+        ));
+        peer.spawn();
+        let started = Instant::now();
+        run("supervisorctl", &["-c", &peer.conf(), "start", "chatty"]);
+        wait_until(Duration::from_secs(600), || {
+            total(&peer.dir, "chatty.log") >= bytes as u64
+        });
+        rows.push(Row {
+            metric: "stdout capture, rotated",
+            tool: "supervisord".into(),
+            value: mbps(started.elapsed()),
+            unit: "MB/s",
+        });
+        peer.shutdown();
+        let _ = fs::remove_dir_all(&peer.dir);
+    }
+    for (tool, program, command) in [
+        (
+            "s6-log",
+            "s6-log",
+            format!(
+                "{producer} | s6-log -b n100 s{rotate} {}",
+                root.join("capture-s6log").display()
+            ),
+        ),
+        (
+            "svlogd",
+            "svlogd",
+            format!(
+                "mkdir -p {0} && printf 's{rotate}\\nn100\\n' > {0}/config && {producer} | svlogd {0}",
+                root.join("capture-svlogd").display()
+            ),
+        ),
+    ] {
+        if !installed(program) {
+            continue;
+        }
+        let started = Instant::now();
+        run("sh", &["-c", &command]);
+        rows.push(Row {
+            metric: "stdout capture, rotated",
+            tool: tool.into(),
+            value: mbps(started.elapsed()),
+            unit: "MB/s",
+        });
+    }
+}
+
+pub fn main() {
+    let n = env_number("SVCKIT_BENCH_SERVICES", 100);
+    let bytes = env_number("SVCKIT_BENCH_BYTES", 212_000_000);
+    let root = std::env::temp_dir().join(format!("svckit-bench-supervise-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(&root).unwrap();
+    let mut rows = Vec::new();
+    fleet(&root, n, &mut rows);
+    restart_interval(&root, &mut rows);
+    capture(&root, bytes, &mut rows);
+    for marker in ["sleep 3001.", "sleep 3002.", "sleep 3003.", "sleep 3004."] {
+        kill_all(marker);
+    }
+    let _ = fs::remove_dir_all(&root);
+
+    println!(
+        "\nsvckit's supervisor vs its peers ({n} services, {bytes} bytes captured), one run:\n"
+    );
+    println!("| metric | tool | value | svckit ÷ tool |");
+    println!("|---|---|---|---|");
+    for row in &rows {
+        let ours = rows
+            .iter()
+            .find(|r| r.metric == row.metric && r.tool.starts_with("svckit"))
+            .map(|r| r.value);
+        let ratio = ours.map_or("–".into(), |ours| format!("{:.3}", ours / row.value));
+        println!(
+            "| {} | {} | {:.3} {} | {ratio} |",
+            row.metric, row.tool, row.value, row.unit
+        );
+    }
+}
