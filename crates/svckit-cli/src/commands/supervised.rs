@@ -466,6 +466,12 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
         }
         let current = fs::metadata(&path).map(|m| m.ino()).ok();
         if current.is_some() && current != file.as_ref().map(|(_, ino)| *ino) {
+            // Rotated: what reached the old file between our last read and the rename is
+            // still in it (nothing is written to it after the rename).
+            if let Some((old, _)) = &mut file {
+                io::copy(old, &mut out)?;
+                out.flush()?;
+            }
             file = fs::File::open(&path)
                 .ok()
                 .map(|handle| (handle, current.unwrap_or(0)));

@@ -711,3 +711,54 @@ fn as_pid_1_it_reaps_zombies_and_exits_with_the_main_service() {
         "zombies left unreaped"
     );
 }
+
+#[test]
+fn logs_follow_across_rotations_loses_nothing() {
+    let sup = Sup::new("follow");
+    sup.ok(&[
+        "install",
+        "counter",
+        "--log-max-size",
+        "4k",
+        "--log-keep",
+        "2",
+        "--",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo \"count $i\"; \
+         [ $((i % 50)) = 0 ] && sleep 0.02; done; sleep 1011.1",
+    ]);
+    let mut follower = sup
+        .command(&["logs", "counter", "-f", "-n", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    sup.ok(&["start", "counter"]);
+    let mut stdout = follower.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        let mut chunk = [0u8; 4096];
+        while !seen.contains("count 3000\n") {
+            match std::io::Read::read(&mut stdout, &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.push_str(&String::from_utf8_lossy(&chunk[..n])),
+            }
+        }
+        seen
+    });
+    assert!(eventually(Duration::from_secs(20), || reader.is_finished()));
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let seen = reader.join().unwrap();
+    let expected: String = (1..=3000).map(|i| format!("count {i}\n")).collect();
+    assert_eq!(
+        seen, expected,
+        "every line once, in order, across the rotations"
+    );
+    // -n reads back through the rotated files too.
+    assert_eq!(
+        sup.ok(&["logs", "counter", "-n", "2"]),
+        "count 2999\ncount 3000\n"
+    );
+}
