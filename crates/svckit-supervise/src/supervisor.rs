@@ -926,7 +926,11 @@ impl Supervisor {
                     UnitState::Exited | UnitState::Failed | UnitState::Backoff => {
                         Some(Err(self.start_failure(unit)))
                     }
-                    UnitState::Stopped if !restarting => Some(Err(self.start_failure(unit))),
+                    // Stopped while a start is still wanted (a restart between its stop and
+                    // its start) is on the way; stopped by request is not.
+                    UnitState::Stopped if !restarting && !unit.wanted => {
+                        Some(Err(self.start_failure(unit)))
+                    }
                     _ => None,
                 },
                 Wait::Stopped => matches!(
@@ -1018,6 +1022,11 @@ impl Supervisor {
         self.shutdown.as_ref()?;
         if self.units.values().any(|unit| unit.state.has_process()) {
             return None;
+        }
+        // Whatever the services wrote last is still in their pipes: keep it.
+        let tokens: Vec<Token> = self.captures.keys().copied().collect();
+        for token in tokens {
+            self.on_output(token);
         }
         for token in self.shutdown.take().unwrap_or_default() {
             self.reply(

@@ -762,3 +762,88 @@ fn logs_follow_across_rotations_loses_nothing() {
         "count 2999\ncount 3000\n"
     );
 }
+
+#[test]
+fn restart_makes_a_new_process_and_reload_sends_sighup() {
+    let sup = Sup::new("reload");
+    sup.ok(&[
+        "install",
+        "hup",
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo reloaded' HUP; echo up; while :; do sleep 0.02; done",
+    ]);
+    sup.ok(&["start", "hup"]);
+    let first = pid_of(&sup.status("hup"));
+    assert!(eventually(Duration::from_secs(5), || sup.log("hup.stdout") == "up\n"));
+    sup.ok(&["reload", "hup"]);
+    assert!(eventually(Duration::from_secs(5), || sup.log("hup.stdout")
+        == "up\nreloaded\n"));
+    assert_eq!(
+        pid_of(&sup.status("hup")),
+        first,
+        "reload keeps the process"
+    );
+    let out = sup.ok(&["restart", "hup"]);
+    assert!(out.contains("restarted (running"), "{out}");
+    let second = pid_of(&sup.status("hup"));
+    assert_ne!(first, second);
+    assert!(is_gone(first));
+    sup.ok(&["stop", "hup"]);
+    let output = sup.run(&["reload", "hup"]);
+    assert_eq!(code(&output), 3, "reload of a stopped service");
+}
+
+#[test]
+fn the_protocol_version_is_checked() {
+    use std::io::{BufRead, BufReader, Write};
+    let sup = Sup::new("version");
+    sup.ok(&["status"]);
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(sup.dir.join("state/supervisor.sock")).unwrap();
+    stream
+        .write_all(b"{\"version\":99,\"op\":{\"op\":\"shutdown\"}}\n")
+        .unwrap();
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["version"], 1);
+    assert_eq!(answer["result"]["kind"], "version");
+    assert!(
+        answer["result"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("version 99 is not supported")
+    );
+    assert!(
+        sup.supervisor_pid().is_some(),
+        "an unknown version changes nothing"
+    );
+}
+
+#[test]
+fn with_a_main_service_signals_are_forwarded_and_its_status_is_the_exit_code() {
+    let sup = Sup::new("main");
+    sup.ok(&[
+        "install",
+        "entry",
+        "--start",
+        "auto",
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got usr1; exit 5' USR1; echo ready; while :; do sleep 0.02; done",
+    ]);
+    let mut supervisor = sup
+        .command(&["supervise", "--main", "entry"])
+        .spawn()
+        .unwrap();
+    assert!(eventually(Duration::from_secs(5), || sup
+        .log("entry.stdout")
+        == "ready\n"));
+    kill(Pid::from_raw(supervisor.id() as i32), Signal::SIGUSR1).unwrap();
+    let status = supervisor.wait().unwrap();
+    assert_eq!(status.code(), Some(5));
+    assert_eq!(sup.log("entry.stdout"), "ready\ngot usr1\n");
+}
