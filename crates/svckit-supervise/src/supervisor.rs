@@ -38,6 +38,7 @@ use nix::{
 use svckit_core::{ServiceName, ServiceSpec};
 use svckit_unix::{
     environment,
+    fdholder::FdHolder,
     pidfile::Pidfile,
     privileges::Credentials,
     process,
@@ -165,6 +166,9 @@ struct Supervisor {
     main: Option<ServiceName>,
     pid1: bool,
     shutdown: Option<Vec<Token>>,
+    /// Holds a copy of every output pipe's read end, so services never see SIGPIPE while no
+    /// supervisor runs (see `svckit_unix::fdholder`).
+    holder: Option<FdHolder>,
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
@@ -240,6 +244,9 @@ impl Supervisor {
             main,
             pid1,
             shutdown: None,
+            holder: FdHolder::spawn()
+                .map_err(|err| log(format_args!("no fd holder: {err}")))
+                .ok(),
         };
         supervisor.recover();
         Ok(supervisor)
@@ -699,6 +706,14 @@ impl Supervisor {
                 stream.name()
             ));
             return;
+        }
+        if let Some(holder) = &self.holder
+            && let Err(err) = holder.hold(pipe.as_fd())
+        {
+            log(format_args!(
+                "{name}: the fd holder did not take its {}: {err}",
+                stream.name()
+            ));
         }
         self.captures.insert(
             token,

@@ -22,6 +22,7 @@
 mod daemonize;
 pub mod environment;
 mod error;
+pub mod fdholder;
 pub mod memory;
 pub mod notify;
 pub mod pidfile;

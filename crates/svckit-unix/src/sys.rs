@@ -243,3 +243,12 @@ pub(crate) fn place_fd_in_child(from: i32, to: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Takes ownership of fd `fd`, which the caller knows to be open and owned by nothing else
+/// (received through SCM_RIGHTS, or placed by [`place_fd_in_child`] in the fd holder).
+pub(crate) fn own_fd(fd: i32) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the callers pass an fd the kernel just gave this process (SCM_RIGHTS) or one
+    // they placed themselves after closing every other copy; no other owner exists.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}

@@ -445,15 +445,18 @@ fn supervisor_killed_with_sigkill_is_replaced_and_readopts_without_duplicates() 
         "--",
         "sh",
         "-c",
-        "while :; do echo beat; sleep 0.05; done; : 1005.1",
+        "i=0; while :; do i=$((i+1)); echo \"beat $i\"; sleep 0.01; done; : 1005.1",
     ]);
     sup.ok(&["start", "steady"]);
     let pid = pid_of(&sup.status("steady"));
     let first = sup.supervisor_pid().expect("a supervisor");
     kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
     assert!(eventually(Duration::from_secs(5), || is_gone(first)));
-    // The service lives on; the next command starts a new supervisor, which adopts it.
+    // Regression: with no supervisor reading, the service's next write got SIGPIPE and it
+    // died. The fd holder keeps the pipe open: it writes on, into the pipe, meanwhile.
+    std::thread::sleep(Duration::from_millis(300));
     assert!(!is_gone(pid));
+    // The next command starts a new supervisor, which adopts it.
     let status = sup.status("steady");
     let second = sup.supervisor_pid().expect("a new supervisor");
     assert_ne!(first, second);
@@ -464,13 +467,22 @@ fn supervisor_killed_with_sigkill_is_replaced_and_readopts_without_duplicates() 
         "the same process, not a second instance"
     );
     assert_eq!(processes_with("1005.1").len(), 1);
-    // Its output is captured again, through the same pipe.
+    // Its output is captured again, through the same pipe, with nothing lost in the gap.
     let before = sup.log("steady.stdout").lines().count();
     assert!(eventually(Duration::from_secs(5), || sup
         .log("steady.stdout")
         .lines()
         .count()
         > before + 3));
+    let log = sup.log("steady.stdout");
+    let numbers: Vec<usize> = log
+        .lines()
+        .map(|l| l["beat ".len()..].parse().unwrap())
+        .collect();
+    assert!(
+        numbers.iter().enumerate().all(|(i, n)| *n == i + 1),
+        "a line went missing"
+    );
     // Adopted, it is still stopped for real.
     sup.ok(&["stop", "steady"]);
     assert!(processes_with("1005.1").is_empty());
@@ -517,6 +529,8 @@ fn two_concurrent_starts_make_one_instance() {
         .filter(|pid| {
             fs::read(format!("/proc/{pid}/cmdline"))
                 .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("supervise"))
+                && fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "svckit")
         })
         .collect();
     assert_eq!(supervisors.len(), 1, "one supervisor per state directory");
