@@ -14,7 +14,7 @@ use std::{
     io::{self, Read, Write},
     os::{
         fd::{AsFd, AsRawFd, OwnedFd},
-        unix::fs::MetadataExt,
+        unix::fs::{MetadataExt, OpenOptionsExt},
     },
     process::{Command, Stdio},
     str::FromStr,
@@ -352,7 +352,7 @@ impl Supervisor {
                 }
                 let opened = fs::OpenOptions::new()
                     .read(true)
-                    .custom_flags_nonblock()
+                    .custom_flags(nix::libc::O_NONBLOCK)
                     .open(&path);
                 if let Ok(file) = opened {
                     self.capture(name, stream, OwnedFd::from(file));
@@ -1353,7 +1353,6 @@ impl Supervisor {
         };
         let mut line = serde_json::to_vec(&response).unwrap_or_default();
         line.push(b'\n');
-        let fd = client.stream.as_raw_fd();
         let _ = nix::fcntl::fcntl(
             client.stream.as_fd(),
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
@@ -1363,18 +1362,6 @@ impl Supervisor {
             sockopt::SendTimeout,
             &nix::sys::time::TimeVal::new(1, 0),
         );
-        let _ = fd;
         let _ = client.stream.write_all(&line);
-    }
-}
-
-trait NonBlockingOpen {
-    fn custom_flags_nonblock(&mut self) -> &mut Self;
-}
-
-impl NonBlockingOpen for fs::OpenOptions {
-    fn custom_flags_nonblock(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(nix::libc::O_NONBLOCK)
     }
 }

@@ -210,8 +210,16 @@ impl Peer for Svckit {
             assert!(self.svckit(&["start", &format!("s{i}")]));
         }
     }
+    /// The supervisor and its fd holder (its services are not counted, as for the peers).
     fn supervisor_pids(&self) -> Vec<i32> {
-        self.supervisor().into_iter().collect()
+        let mut all: Vec<i32> = self.supervisor().into_iter().collect();
+        if let Some(&root) = all.first() {
+            all.extend(children(root).into_iter().filter(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "svckit-holder")
+            }));
+        }
+        all
     }
     fn status(&self) -> Option<Duration> {
         let args = self.sv(&["status"]);
@@ -242,6 +250,33 @@ impl Peer for Svckit {
     }
 }
 
+/// A scan directory of N `exec sleep SECS.i` services run by `program` (runsvdir or
+/// s6-svscan): writes them, starts the scanner, waits until every service runs.
+fn start_scan_dir(program: &str, dir: &Path, secs: &str, n: usize) -> Child {
+    for i in 0..n {
+        write_script(
+            &dir.join(format!("s{i}/run")),
+            &format!("exec sleep {secs}.{i}"),
+        );
+    }
+    let child = Command::new(program)
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(60), || sleepers(secs) == n));
+    child
+}
+
+/// The scanner and the per-service supervisors it started.
+fn scanner_and_children(scanner: &Child) -> Vec<i32> {
+    let root = scanner.id() as i32;
+    let mut all = vec![root];
+    all.extend(children(root));
+    all
+}
+
 struct Runit {
     dir: PathBuf,
     secs: &'static str,
@@ -253,28 +288,10 @@ impl Peer for Runit {
         "runit".into()
     }
     fn start_all(&mut self, n: usize) {
-        for i in 0..n {
-            write_script(
-                &self.dir.join(format!("s{i}/run")),
-                &format!("exec sleep {}.{i}", self.secs),
-            );
-        }
-        self.runsvdir = Some(
-            Command::new("runsvdir")
-                .arg(&self.dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let secs = self.secs;
-        assert!(wait_until(Duration::from_secs(60), || sleepers(secs) == n));
+        self.runsvdir = Some(start_scan_dir("runsvdir", &self.dir, self.secs, n));
     }
     fn supervisor_pids(&self) -> Vec<i32> {
-        let root = self.runsvdir.as_ref().unwrap().id() as i32;
-        let mut all = vec![root];
-        all.extend(children(root));
-        all
+        scanner_and_children(self.runsvdir.as_ref().unwrap())
     }
     fn status(&self) -> Option<Duration> {
         let dirs: Vec<String> = fs::read_dir(&self.dir)
@@ -322,28 +339,10 @@ impl Peer for S6 {
         "s6".into()
     }
     fn start_all(&mut self, n: usize) {
-        for i in 0..n {
-            write_script(
-                &self.dir.join(format!("s{i}/run")),
-                &format!("exec sleep {}.{i}", self.secs),
-            );
-        }
-        self.svscan = Some(
-            Command::new("s6-svscan")
-                .arg(&self.dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let secs = self.secs;
-        assert!(wait_until(Duration::from_secs(60), || sleepers(secs) == n));
+        self.svscan = Some(start_scan_dir("s6-svscan", &self.dir, self.secs, n));
     }
     fn supervisor_pids(&self) -> Vec<i32> {
-        let root = self.svscan.as_ref().unwrap().id() as i32;
-        let mut all = vec![root];
-        all.extend(children(root));
-        all
+        scanner_and_children(self.svscan.as_ref().unwrap())
     }
     fn status(&self) -> Option<Duration> {
         None
