@@ -13,7 +13,7 @@ use std::{
     io::{self, Read},
     os::{
         fd::{AsFd, AsRawFd, OwnedFd},
-        unix::{ffi::OsStrExt, fs::OpenOptionsExt, fs::PermissionsExt},
+        unix::{ffi::OsStrExt, fs::OpenOptionsExt},
     },
     path::{Path, PathBuf},
     time::{Duration, Instant},
@@ -881,24 +881,12 @@ impl ExecPlan {
             program: display.clone(),
             reason: reason.to_owned(),
         };
-        if program.is_empty() {
-            return Err(not_found("is empty"));
-        }
-        let path = if program.as_bytes().contains(&b'/') {
-            let path = cwd.join(program);
-            check_executable(&path).map_err(not_found)?;
-            path
-        } else {
-            let search = env
-                .iter()
-                .find(|(key, _)| key == "PATH")
-                .map(|(_, value)| value.clone())
-                .unwrap_or_else(|| environment::DEFAULT_PATH.into());
-            env::split_paths(&search)
-                .map(|dir| cwd.join(dir).join(program))
-                .find(|candidate| check_executable(candidate).is_ok())
-                .ok_or_else(|| not_found("not found in PATH"))?
-        };
+        let search = env
+            .iter()
+            .find(|(key, _)| key == "PATH")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| environment::DEFAULT_PATH.into());
+        let path = crate::process::find_program(program, &search, cwd).map_err(not_found)?;
         let nul = |what: &str| Error::InvalidSetting {
             setting: "argument",
             reason: format!("{what} contains a NUL byte"),
@@ -923,17 +911,6 @@ impl ExecPlan {
             envp,
         })
     }
-}
-
-fn check_executable(path: &Path) -> Result<(), &'static str> {
-    let metadata = path.metadata().map_err(|_| "does not exist")?;
-    if !metadata.is_file() {
-        return Err("is not a regular file");
-    }
-    if metadata.permissions().mode() & 0o111 == 0 {
-        return Err("is not executable");
-    }
-    Ok(())
 }
 
 fn cstring(bytes: &[u8]) -> CString {

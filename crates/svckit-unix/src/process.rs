@@ -26,6 +26,40 @@ pub fn is_gone(pid: Pid) -> bool {
     }
 }
 
+/// Finds the file exec would run for `program`: relative to `cwd` when it contains a `/`,
+/// else the first executable regular file named so in the `search` list (a `PATH` value).
+/// The error says why, for a "program not found: …: REASON" message.
+pub fn find_program(
+    program: &std::ffi::OsStr,
+    search: &std::ffi::OsStr,
+    cwd: &std::path::Path,
+) -> Result<std::path::PathBuf, &'static str> {
+    if program.is_empty() {
+        return Err("is empty");
+    }
+    if program.to_string_lossy().contains('/') {
+        let path = cwd.join(program);
+        check_executable(&path)?;
+        return Ok(path);
+    }
+    std::env::split_paths(search)
+        .map(|dir| cwd.join(dir).join(program))
+        .find(|candidate| check_executable(candidate).is_ok())
+        .ok_or("not found in PATH")
+}
+
+fn check_executable(path: &std::path::Path) -> Result<(), &'static str> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = path.metadata().map_err(|_| "does not exist")?;
+    if !metadata.is_file() {
+        return Err("is not a regular file");
+    }
+    if metadata.permissions().mode() & 0o111 == 0 {
+        return Err("is not executable");
+    }
+    Ok(())
+}
+
 /// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`). With
 /// the pid, it names one process for good: a recycled pid has another start time.
 pub fn start_time(pid: Pid) -> std::io::Result<u64> {

@@ -162,35 +162,18 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
 }
 
 /// The program as an absolute path (looked up in PATH when it has no `/`), checked to be an
-/// executable file now rather than at the first start.
+/// executable file now rather than at the first start: the lookup `daemonize` makes too.
 fn resolve_program(program: &Path) -> anyhow::Result<PathBuf> {
-    let not_found = |reason: &str| svckit_supervise::Error::ProgramNotFound {
-        path: program.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let candidates: Vec<PathBuf> = if program.as_os_str().to_string_lossy().contains('/') {
-        vec![std::path::absolute(program).context("resolve the program's path")?]
-    } else {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|dir| dir.join(program))
-            .collect()
-    };
-    for candidate in &candidates {
-        if let Ok(meta) = fs::metadata(candidate)
-            && meta.is_file()
-        {
-            if nix::unistd::access(candidate, nix::unistd::AccessFlags::X_OK).is_err() {
-                return Err(not_found("not executable").into());
-            }
-            return Ok(candidate.clone());
-        }
-    }
-    Err(not_found(if candidates.len() == 1 {
-        "no such file"
-    } else {
-        "not in PATH"
-    })
-    .into())
+    let search =
+        std::env::var_os("PATH").unwrap_or_else(|| svckit::unix::environment::DEFAULT_PATH.into());
+    let cwd = std::env::current_dir().context("getcwd")?;
+    let found = svckit::unix::process::find_program(program.as_os_str(), &search, &cwd).map_err(
+        |reason| svckit_supervise::Error::ProgramNotFound {
+            path: program.to_owned(),
+            reason: reason.to_owned(),
+        },
+    )?;
+    std::path::absolute(found).context("resolve the program's path")
 }
 
 /// `svckit uninstall`.

@@ -551,11 +551,11 @@ fn errors_have_their_exit_codes() {
     assert_eq!(code(&output), 2);
     assert_eq!(
         stderr(&output),
-        "svckit: error: program not found: /no/such/program: no such file\n"
+        "svckit: error: program not found: /no/such/program: does not exist\n"
     );
     let output = sup.run(&["install", "ghost", "--", "no-such-program-svckit"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("not in PATH"));
+    assert!(stderr(&output).contains("not found in PATH"));
     assert!(
         !sup.dir.join("state/services/ghost.toml").exists(),
         "nothing half-installed"
