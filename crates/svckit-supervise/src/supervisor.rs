@@ -51,7 +51,7 @@ use crate::{
     logs::{self, Drained, LogFile},
     paths::{StateDir, Stream},
     protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
-    state::{self, Action, Event, ExitInfo, History, Policy, UnitState},
+    state::{self, Action, Event, ExitInfo, History, Policy, Refused, UnitState},
     store::{self, Record},
 };
 
@@ -191,6 +191,27 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         stop_timeout: spec.stop.timeout,
         ready_timeout: spec.notify.then_some(spec.ready_timeout),
     }
+}
+
+/// A definition that cannot be loaded, as the client is told.
+fn refusal(err: Error) -> (ErrorKind, String) {
+    let kind = match err {
+        Error::NotInstalled(_) => ErrorKind::NotFound,
+        _ => ErrorKind::BadDefinition,
+    };
+    (kind, err.to_string())
+}
+
+/// Adds `fd` to the event loop, readable.
+fn watch(poll: &Poll, fd: &OwnedFd, token: Token) -> io::Result<()> {
+    poll.registry()
+        .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
+}
+
+/// Takes `fd` out of the event loop before it is closed. Closing alone is not enough: the fd
+/// holder has a copy of the same open file, which keeps an epoll registration alive.
+fn unwatch(poll: &Poll, fd: &OwnedFd) {
+    let _ = poll.registry().deregister(&mut SourceFd(&fd.as_raw_fd()));
 }
 
 fn signal_named(name: &str) -> Signal {
@@ -334,11 +355,7 @@ impl Supervisor {
         let token = self.token();
         match process::pidfd(pid) {
             Ok(fd) => {
-                let _ = self.poll.registry().register(
-                    &mut SourceFd(&fd.as_raw_fd()),
-                    token,
-                    Interest::READABLE,
-                );
+                let _ = watch(&self.poll, &fd, token);
                 self.unit(name).pidfd = Some((token, fd));
             }
             Err(err) => log(format_args!("{name}: cannot watch PID {pid}: {err}")),
@@ -409,10 +426,7 @@ impl Supervisor {
         let name =
             ServiceName::new(name).map_err(|err| (ErrorKind::BadRequest, err.to_string()))?;
         if !self.units.contains_key(&name) {
-            let spec = store::load(&self.dir, &name).map_err(|err| match err {
-                Error::NotInstalled(_) => (ErrorKind::NotFound, err.to_string()),
-                other => (ErrorKind::BadDefinition, other.to_string()),
-            })?;
+            let spec = store::load(&self.dir, &name).map_err(refusal)?;
             let unit = self.new_unit(spec);
             self.units.insert(name.clone(), unit);
         }
@@ -421,10 +435,7 @@ impl Supervisor {
 
     /// Re-reads the definition before a start, so a reinstall takes effect.
     fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
-        let spec = store::load(&self.dir, name).map_err(|err| match err {
-            Error::NotInstalled(_) => (ErrorKind::NotFound, err.to_string()),
-            other => (ErrorKind::BadDefinition, other.to_string()),
-        })?;
+        let spec = store::load(&self.dir, name).map_err(refusal)?;
         let unit = self.unit(name);
         if unit.spec != spec {
             unit.policy = policy_of(&spec);
@@ -507,22 +518,20 @@ impl Supervisor {
 
     fn process_events(&mut self) {
         while let Some((name, event)) = self.events.pop_front() {
-            self.apply(&name, event);
+            // Queued events are the loop's own (exits, timers, starts): a refusal is moot.
+            let _ = self.apply(&name, event);
         }
     }
 
-    /// Feeds one event to the table and carries out its actions.
-    fn apply(&mut self, name: &ServiceName, event: Event) {
+    /// Feeds one event to the table and carries out its actions; a request the state cannot
+    /// take changes nothing and is returned as refused.
+    fn apply(&mut self, name: &ServiceName, event: Event) -> Result<(), Refused> {
         let now = Instant::now();
         let Some(unit) = self.units.get_mut(name) else {
-            return;
+            return Ok(());
         };
         let before = unit.state;
-        let transition =
-            match state::transition(before, event, &unit.policy, &mut unit.history, now) {
-                Ok(transition) => transition,
-                Err(_) => return,
-            };
+        let transition = state::transition(before, event, &unit.policy, &mut unit.history, now)?;
         unit.state = transition.next;
         if before != transition.next {
             unit.since = SystemTime::now();
@@ -545,7 +554,7 @@ impl Supervisor {
             unit.pgid = None;
             if unit.forget_after_stop {
                 self.forget(name);
-                return;
+                return Ok(());
             }
             if unit.start_after_stop {
                 unit.start_after_stop = false;
@@ -556,6 +565,7 @@ impl Supervisor {
         self.persist(name);
         self.answer_waiters(name);
         self.check_main(name);
+        Ok(())
     }
 
     fn act(&mut self, name: &ServiceName, action: Action) {
@@ -670,11 +680,7 @@ impl Supervisor {
         self.capture(name, Stream::Stderr, err_read);
         let ready_token = ready_read.map(|fd| {
             let token = self.token();
-            let _ = self.poll.registry().register(
-                &mut SourceFd(&fd.as_raw_fd()),
-                token,
-                Interest::READABLE,
-            );
+            let _ = watch(&self.poll, &fd, token);
             (token, fd)
         });
         let unit = self.unit(name);
@@ -696,11 +702,7 @@ impl Supervisor {
 
     fn capture(&mut self, name: &ServiceName, stream: Stream, pipe: OwnedFd) {
         let token = self.token();
-        if let Err(err) = self.poll.registry().register(
-            &mut SourceFd(&pipe.as_raw_fd()),
-            token,
-            Interest::READABLE,
-        ) {
+        if let Err(err) = watch(&self.poll, &pipe, token) {
             log(format_args!(
                 "{name}: cannot watch its {}: {err}",
                 stream.name()
@@ -756,10 +758,7 @@ impl Supervisor {
 
     fn close_capture(&mut self, token: Token) {
         if let Some(capture) = self.captures.remove(&token) {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&capture.pipe.as_raw_fd()));
+            unwatch(&self.poll, &capture.pipe);
         }
     }
 
@@ -795,10 +794,7 @@ impl Supervisor {
             if (said_ready || closed)
                 && let Some((_, fd)) = unit.ready.take()
             {
-                let _ = self
-                    .poll
-                    .registry()
-                    .deregister(&mut SourceFd(&fd.as_raw_fd()));
+                unwatch(&self.poll, &fd);
             }
             if said_ready {
                 self.events.push_back((name, Event::Ready));
@@ -807,10 +803,7 @@ impl Supervisor {
         }
         // The pidfd of an adopted process: it ended. Not our child, so no status to read.
         if let Some((_, fd)) = unit.pidfd.take() {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&fd.as_raw_fd()));
+            unwatch(&self.poll, &fd);
             self.main_ended(&name, ExitInfo::Unknown);
         }
     }
@@ -820,10 +813,7 @@ impl Supervisor {
         unit.pid = None;
         unit.last_exit = Some(exit);
         for (_, fd) in [unit.ready.take(), unit.pidfd.take()].into_iter().flatten() {
-            let _ = self
-                .poll
-                .registry()
-                .deregister(&mut SourceFd(&fd.as_raw_fd()));
+            unwatch(&self.poll, &fd);
         }
         let uptime = unit
             .started
@@ -1297,14 +1287,8 @@ impl Supervisor {
                     Op::Pause { .. } => (Event::Pause, "pause"),
                     _ => (Event::Continue, "continue"),
                 };
-                let policy = unit.policy.clone();
-                let mut probe = unit.history.clone();
-                if state::transition(unit.state, event, &policy, &mut probe, Instant::now())
-                    .is_err()
-                {
-                    return Err(not_running(unit, what));
-                }
-                self.apply(&name, event);
+                let refused = not_running(unit, what);
+                self.apply(&name, event).map_err(|_| refused)?;
             }
         }
         let status = self.status_of(&self.units[&name]);
