@@ -65,18 +65,17 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
             let text =
                 fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
             let stem = file.file_stem().and_then(|s| s.to_str());
-            // The name key wins; the file's stem names it otherwise (or NAME when given).
-            let default = args.name.as_deref().or(stem);
-            let has_name_key = text.lines().any(|l| l.trim_start().starts_with("name"));
-            ServiceSpec::from_toml(
-                &text,
-                if has_name_key {
-                    args.name.as_deref()
-                } else {
-                    default
-                },
-            )
-            .map_err(|err| err.in_file(file.display()))?
+            // The name key wins (NAME, when given, must agree); without one, NAME or else the
+            // file's stem names it.
+            let has_name_key = text
+                .parse::<toml::Table>()
+                .is_ok_and(|table| table.contains_key("name"));
+            let default = if has_name_key {
+                args.name.as_deref()
+            } else {
+                args.name.as_deref().or(stem)
+            };
+            ServiceSpec::from_toml(&text, default).map_err(|err| err.in_file(file.display()))?
         }
         None => {
             let name = name(args.name.as_deref().unwrap_or_default())?;
@@ -423,17 +422,14 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
     };
     let path = dir.log(&name, stream);
     let mut out = io::stdout().lock();
-    if !args.follow {
-        for line in svckit_supervise::logs::tail(&path, args.lines, spec.logs.keep)? {
-            writeln!(out, "{line}")?;
-        }
-        return Ok(Exit::Ok);
-    }
-    // Follow: print the tail, then whatever is appended; when the file is rotated (a new
-    // inode at the path), finish the old one and go on with the new.
     for line in svckit_supervise::logs::tail(&path, args.lines, spec.logs.keep)? {
         writeln!(out, "{line}")?;
     }
+    if !args.follow {
+        return Ok(Exit::Ok);
+    }
+    // Follow: whatever is appended after the tail; when the file is rotated (a new inode at
+    // the path), finish the old one and go on with the new.
     out.flush()?;
     let mut file = open_at_end(&path)?;
     let mut chunk = vec![0u8; 64 << 10];
