@@ -55,7 +55,8 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Status(StatusArgs),
-    /// Install a service for the supervisor: NAME [flags] -- PROGRAM [ARGS...], or --file.
+    /// Install a service: NAME [flags] -- PROGRAM [ARGS...], or --file; into the supervisor,
+    /// systemd or SysV init (--backend).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Install(SupervisedInstallArgs),
@@ -71,6 +72,15 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Show(NameArgs),
+    /// Print what install would write for a service with a backend (a systemd unit, an LSB
+    /// init script, or the supervisor's definition), without installing anything.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Render(RenderArgs),
+    /// Tell whether the daemon of a PID file runs, in LSB status codes: 0 running, 1 dead but
+    /// the PID file exists, 3 not running, 4 unknown (the file cannot be read).
+    #[cfg(unix)]
+    Probe(ProbeArgs),
     /// Start a service; return once it runs (or is ready, for programs that say so).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -133,9 +143,19 @@ pub struct SupervisedInstallArgs {
     /// Read the definition from this TOML file (flags given too override its keys).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Replace an installed service of that name (it is stopped first).
+    /// Replace an installed service of that name (it is stopped first), or an existing unit
+    /// file or init script of that name.
     #[arg(long)]
     pub force: bool,
+    /// `backend`: builtin (the supervisor), systemd, sysv, or auto: systemd when it runs as
+    /// init, sysv for root where /etc/init.d exists, else builtin.
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<svckit::BackendKind>,
+    /// Install into this alternate root (an image being built): write the unit or script
+    /// under it (enabled with `systemctl --root`), start nothing. Needs --backend systemd or
+    /// sysv; the definition goes to DIR/var/lib/svckit unless --state-dir says otherwise.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// `display_name`.
     #[arg(long, value_name = "TEXT")]
     pub display_name: Option<String>,
@@ -214,6 +234,33 @@ pub struct NameArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
+}
+
+/// `svckit render`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// An installed service.
+    #[arg(required_unless_present = "file")]
+    pub name: Option<String>,
+    /// Render this TOML definition instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "name")]
+    pub file: Option<PathBuf>,
+    /// systemd (a unit file), sysv (an init script) or builtin (the definition).
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: svckit::BackendKind,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit probe`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The daemon's PID file.
+    #[arg(long, value_name = "PATH")]
+    pub pidfile: PathBuf,
 }
 
 /// `svckit list`.
@@ -454,6 +501,9 @@ pub struct InstallArgs {
     /// How long the SCM waits before a restart.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse::duration)]
     pub restart_delay: Duration,
+    /// The service manager: auto or windows (the SCM, the only one on Windows).
+    #[arg(long, value_name = "BACKEND", default_value = "auto")]
+    pub backend: svckit::BackendKind,
     /// The program (a service built on the svckit API) and its arguments.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,

@@ -26,7 +26,8 @@ pub const TABLE: &str = "\
 Exit status:
   0  success
   1  the operation failed
-  2  usage error or bad input (unknown user, bad umask, missing program, symlinked pid file, ...)
+  2  usage error or bad input (unknown user, bad umask, missing program, symlinked pid file,
+     a setting the backend cannot honour, a backend this host does not run, ...)
   3  not running / service not found
   4  already running / already installed
   5  permission denied
@@ -85,7 +86,6 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 _ => Exit::Failed,
             };
         }
-        #[cfg(windows)]
         if let Some(err) = cause.downcast_ref::<svckit_install::Error>() {
             return install_code(err);
         }
@@ -122,13 +122,15 @@ fn unix_code(err: &svckit::unix::Error) -> Exit {
     }
 }
 
-#[cfg(windows)]
 fn install_code(err: &svckit_install::Error) -> Exit {
     use svckit_install::Error;
     match err {
-        Error::Invalid(_) | Error::ProgramNotFound(_) | Error::Unsupported { .. } => Exit::Usage,
+        Error::Invalid(_)
+        | Error::ProgramNotFound(_)
+        | Error::Unsupported { .. }
+        | Error::NoBackend(_) => Exit::Usage,
         Error::NotInstalled(_) | Error::NotRunning(_) => Exit::NotFound,
-        Error::AlreadyRunning(_) => Exit::AlreadyRunning,
+        Error::AlreadyRunning(_) | Error::AlreadyInstalled { .. } => Exit::AlreadyRunning,
         Error::PermissionDenied { .. } => Exit::PermissionDenied,
         Error::Timeout { .. } => Exit::TimedOut,
         _ => Exit::Failed,

@@ -27,14 +27,17 @@
 //! max_size = "10MiB"
 //! keep = 5
 //! ```
+//!
+//! A top-level `backend = "systemd"` (or `builtin`, `sysv`, `windows`, `auto`) says which
+//! service manager the definition is installed into.
 
 use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
 use crate::{
-    LogPolicy, ModelError, Restart, RestartPolicy, ServiceName, ServiceSpec, StartType, StopPolicy,
-    parse,
+    BackendKind, LogPolicy, ModelError, Restart, RestartPolicy, ServiceName, ServiceSpec,
+    StartType, StopPolicy, parse,
 };
 
 /// A definition that could not be read: where, and why.
@@ -156,6 +159,8 @@ struct Definition {
     #[serde(default)]
     start: Named<StartType>,
     #[serde(default)]
+    backend: Named<BackendKind>,
+    #[serde(default)]
     notify: bool,
     #[serde(default = "default_ready_timeout")]
     ready_timeout: Dur,
@@ -275,6 +280,7 @@ impl Definition {
             max_size: self.logs.max_size.0,
             keep: self.logs.keep,
         };
+        spec.backend = self.backend.0;
         Ok(spec)
     }
 
@@ -295,6 +301,7 @@ impl Definition {
             group: spec.group.clone(),
             umask: spec.umask.map(Umask),
             start: Named(spec.start),
+            backend: Named(spec.backend),
             notify: spec.notify,
             ready_timeout: Dur(spec.ready_timeout),
             dependencies: spec.dependencies.iter().map(ToString::to_string).collect(),

@@ -29,7 +29,8 @@ pub use memory::MemoryStatus;
 pub use name::{MAX_SERVICE_NAME_LEN, ServiceName};
 pub use service::{Context, Service};
 pub use spec::{
-    LogPolicy, Restart, RestartPolicy, SIGNAL_NAMES, ServiceSpec, StartType, StopPolicy,
+    BackendKind, LogPolicy, Restart, RestartPolicy, SIGNAL_NAMES, ServiceSpec, StartType,
+    StopPolicy,
 };
 pub use state::State;
 

@@ -55,6 +55,72 @@ impl fmt::Display for StartType {
     }
 }
 
+/// Which service manager a service is installed into (`--backend`, the `backend` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BackendKind {
+    /// Chosen at install time: the SCM on Windows; systemd when it runs as init; SysV init
+    /// for root where `/etc/init.d` exists; else the builtin supervisor.
+    #[default]
+    Auto,
+    /// svckit's own supervisor.
+    Builtin,
+    /// systemd units.
+    Systemd,
+    /// SysV (LSB) init scripts.
+    Sysv,
+    /// The Windows Service Control Manager.
+    Windows,
+}
+
+impl BackendKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [BackendKind; 5] = [
+        BackendKind::Auto,
+        BackendKind::Builtin,
+        BackendKind::Systemd,
+        BackendKind::Sysv,
+        BackendKind::Windows,
+    ];
+
+    /// The name the CLI and definitions use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BackendKind::Auto => "auto",
+            BackendKind::Builtin => "builtin",
+            BackendKind::Systemd => "systemd",
+            BackendKind::Sysv => "sysv",
+            BackendKind::Windows => "windows",
+        }
+    }
+
+    /// Whether svckit's supervisor runs the service (`auto` counts as builtin until an install
+    /// resolves it).
+    pub const fn is_builtin(self) -> bool {
+        matches!(self, BackendKind::Auto | BackendKind::Builtin)
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = ModelError;
+    fn from_str(text: &str) -> Result<BackendKind, ModelError> {
+        BackendKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == text)
+            .ok_or_else(|| {
+                ModelError::invalid(
+                    "backend",
+                    format!("{text:?} is not auto, builtin, systemd, sysv or windows"),
+                )
+            })
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// When the service manager restarts a service that ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Restart {
@@ -232,6 +298,8 @@ pub struct ServiceSpec {
     pub stop: StopPolicy,
     /// How its output is kept.
     pub logs: LogPolicy,
+    /// The service manager it is installed into.
+    pub backend: BackendKind,
 }
 
 impl ServiceSpec {
@@ -256,6 +324,7 @@ impl ServiceSpec {
             ready_timeout: Duration::from_secs(90),
             stop: StopPolicy::default(),
             logs: LogPolicy::default(),
+            backend: BackendKind::Auto,
         }
     }
 

@@ -2,8 +2,11 @@
 //! pause, continue and query a service described by a [`ServiceSpec`], through whatever
 //! service manager the host has.
 //!
-//! One file per init system. Today: `windows` (the SCM). The builtin supervisor, systemd and
-//! SysV init come next, behind the same trait; [`detect`] picks one in a fixed order.
+//! One file per init system: [`systemd`] (units), [`sysv`] (LSB init scripts) and `windows`
+//! (the SCM); the builtin supervisor is `svckit-supervise`. Rendering a unit or a script is a
+//! pure function of the spec; applying it is an atomic write plus the manager's reload.
+//! [`detect`] picks a backend in a fixed order, builtin last, and [`honour`] refuses a setting
+//! a backend cannot honour, naming it.
 
 use std::{fmt, time::Duration};
 
@@ -11,8 +14,16 @@ use svckit_core::{
     Accept, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
 };
 
+mod detect;
+pub mod honour;
+#[cfg(unix)]
+mod run;
+pub mod systemd;
+pub mod sysv;
 #[cfg(windows)]
 pub mod windows;
+
+pub use detect::{Host, detect_kind};
 
 /// A service manager svckit can install services into.
 pub trait Backend {
@@ -42,6 +53,15 @@ pub trait Backend {
 
     /// The service's current status.
     fn status(&self, name: &ServiceName) -> Result<Status, Error>;
+
+    /// Whether a service of that name is installed.
+    fn is_installed(&self, name: &ServiceName) -> Result<bool, Error> {
+        match self.status(name) {
+            Ok(_) => Ok(true),
+            Err(Error::NotInstalled(_)) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
 }
 
 /// What [`Backend::install`] did.
@@ -104,6 +124,12 @@ pub enum Error {
     /// No service of that name is installed.
     #[error("service {0} is not installed")]
     NotInstalled(ServiceName),
+    /// A service (or a file) of that name exists and replacing it was not asked for.
+    #[error("{what} already exists (use --force to replace it)")]
+    AlreadyInstalled {
+        /// The service, unit file or script.
+        what: String,
+    },
     /// The service is already running (start), or runs and cannot be replaced.
     #[error("service {0} is already running")]
     AlreadyRunning(ServiceName),
@@ -194,8 +220,20 @@ fn humanize(duration: Duration) -> impl fmt::Display {
     Human(duration)
 }
 
-/// The backend for this host: the SCM on Windows. (The builtin supervisor, systemd and SysV
-/// init are the next backends; until they exist the CLI offers management on Windows only.)
+impl Error {
+    /// An I/O (or command) failure while doing `operation`.
+    pub fn os(
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Os {
+            operation: operation.into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// The backend for this host: the SCM on Windows.
 #[cfg(windows)]
 pub fn detect() -> Result<Box<dyn Backend>, Error> {
     Ok(Box::new(windows::Scm))

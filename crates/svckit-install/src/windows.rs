@@ -38,9 +38,6 @@ const ERROR_SERVICE_EXISTS: i32 = 1073;
 const REPLACE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a wait polls the SCM.
 const POLL: Duration = Duration::from_millis(50);
-/// Failure actions are forgotten after a day without failures.
-const FAILURE_RESET: Duration = Duration::from_secs(24 * 60 * 60);
-
 /// The Service Control Manager of the local computer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Scm;
@@ -164,18 +161,19 @@ fn configure(service: &Service, spec: &ServiceSpec) -> Result<(), Error> {
         // (with the non-crash flag below) when it stops with a non-zero exit code. The SCM has
         // no "restart after a clean stop": under "always", a service that reports STOPPED with
         // NO_ERROR on its own stays stopped. Documented on `svckit install --restart`.
-        Restart::OnFailure | Restart::Always => vec![
-            ServiceAction {
+        // The restart policy's backoff for the first three failures; the SCM repeats the
+        // last action, and starts the list over after `reset_after` without a failure.
+        Restart::OnFailure | Restart::Always => (1..=3)
+            .map(|attempt| ServiceAction {
                 action_type: ServiceActionType::Restart,
-                delay: spec.restart.delay,
-            };
-            3
-        ],
+                delay: spec.restart.backoff(attempt),
+            })
+            .collect(),
     };
     let restarts = !actions.is_empty();
     service
         .update_failure_actions(ServiceFailureActions {
-            reset_period: ServiceFailureResetPeriod::After(FAILURE_RESET),
+            reset_period: ServiceFailureResetPeriod::After(spec.restart.reset_after),
             reboot_msg: None,
             command: None,
             actions: Some(actions),
@@ -198,6 +196,7 @@ impl Backend for Scm {
 
     fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
         spec.validate()?;
+        crate::honour::check(svckit_core::BackendKind::Windows, spec)?;
         if !spec.program.is_file() {
             return Err(Error::ProgramNotFound(spec.program.display().to_string()));
         }

@@ -14,6 +14,15 @@ pub enum Error {
     /// A service of that name is installed already (install without `--force`).
     #[error("service {0} is already installed (use --force to replace it)")]
     AlreadyInstalled(ServiceName),
+    /// The service is installed into another service manager (systemd, SysV init), which
+    /// runs it instead of the supervisor.
+    #[error("service {name} is installed with the {backend} backend, not the supervisor")]
+    OtherBackend {
+        /// The service.
+        name: ServiceName,
+        /// Its backend.
+        backend: svckit_core::BackendKind,
+    },
     /// A definition file cannot be read.
     #[error(transparent)]
     Definition(#[from] DefinitionError),

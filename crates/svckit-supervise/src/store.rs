@@ -1,12 +1,7 @@
 //! Definitions and records on disk. Every write is atomic (a temporary file in the same
 //! directory, then rename(2)), so a crash never leaves half a file.
 
-use std::{
-    fs,
-    io::{self, Write},
-    os::unix::fs::OpenOptionsExt,
-    path::Path,
-};
+use std::{fs, io, path::Path};
 
 use serde::{Deserialize, Serialize};
 use svckit_core::{ServiceName, ServiceSpec};
@@ -17,26 +12,9 @@ use crate::{
     state::{ExitInfo, UnitState},
 };
 
-/// Writes `contents` to `path` atomically, mode 0600.
+/// Writes `contents` to `path` atomically, mode 0600 (no fsync: records change often).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&temp)?;
-        file.write_all(contents)?;
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result.map_err(|err| io::Error::new(err.kind(), format!("write {}: {err}", path.display())))
+    svckit_unix::files::replace(path, contents, 0o600)
 }
 
 /// Reads the definition of `name`.
@@ -56,6 +34,19 @@ pub fn load(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec, Error> {
     };
     ServiceSpec::from_toml(&text, Some(name.as_str()))
         .map_err(|err| Error::Definition(err.in_file(path.display())))
+}
+
+/// Reads the definition of `name`, which the supervisor is to run: a service installed with
+/// another backend is [`Error::OtherBackend`].
+pub fn load_supervised(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec, Error> {
+    let spec = load(dir, name)?;
+    if !spec.backend.is_builtin() {
+        return Err(Error::OtherBackend {
+            name: spec.name,
+            backend: spec.backend,
+        });
+    }
+    Ok(spec)
 }
 
 /// The names of every installed service, sorted.
@@ -94,10 +85,12 @@ pub fn save(dir: &StateDir, spec: &ServiceSpec, replace: bool) -> Result<bool, E
     if existed && !replace {
         return Err(Error::AlreadyInstalled(spec.name.clone()));
     }
-    write_atomic(&path, spec.to_toml().as_bytes()).map_err(|source| Error::Io {
-        context: format!("install {}", spec.name),
-        source,
-    })?;
+    svckit_unix::files::write_atomic(&path, spec.to_toml().as_bytes(), 0o600).map_err(
+        |source| Error::Io {
+            context: format!("install {}", spec.name),
+            source,
+        },
+    )?;
     Ok(existed)
 }
 

@@ -197,6 +197,7 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
 fn refusal(err: Error) -> (ErrorKind, String) {
     let kind = match err {
         Error::NotInstalled(_) => ErrorKind::NotFound,
+        Error::OtherBackend { .. } => ErrorKind::BadRequest,
         _ => ErrorKind::BadDefinition,
     };
     (kind, err.to_string())
@@ -285,8 +286,9 @@ impl Supervisor {
         let names = store::names(&self.dir).unwrap_or_default();
         let mut autos = Vec::new();
         for name in names {
-            let spec = match store::load(&self.dir, &name) {
+            let spec = match store::load_supervised(&self.dir, &name) {
                 Ok(spec) => spec,
+                Err(Error::OtherBackend { .. }) => continue,
                 Err(err) => {
                     log(format_args!("skipping {name}: {err}"));
                     continue;
@@ -426,7 +428,7 @@ impl Supervisor {
         let name =
             ServiceName::new(name).map_err(|err| (ErrorKind::BadRequest, err.to_string()))?;
         if !self.units.contains_key(&name) {
-            let spec = store::load(&self.dir, &name).map_err(refusal)?;
+            let spec = store::load_supervised(&self.dir, &name).map_err(refusal)?;
             let unit = self.new_unit(spec);
             self.units.insert(name.clone(), unit);
         }
@@ -435,7 +437,7 @@ impl Supervisor {
 
     /// Re-reads the definition before a start, so a reinstall takes effect.
     fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
-        let spec = store::load(&self.dir, name).map_err(refusal)?;
+        let spec = store::load_supervised(&self.dir, name).map_err(refusal)?;
         let unit = self.unit(name);
         if unit.spec != spec {
             unit.policy = policy_of(&spec);

@@ -23,6 +23,7 @@ mod daemonize;
 pub mod environment;
 mod error;
 pub mod fdholder;
+pub mod files;
 pub mod memory;
 pub mod notify;
 pub mod pidfile;

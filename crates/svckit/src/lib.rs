@@ -49,9 +49,9 @@
 //! ```
 
 pub use svckit_core::{
-    Accept, Context, Control, DefinitionError, ExitCode, LogPolicy, MAX_SERVICE_NAME_LEN,
-    MemoryStatus, ModelError, Restart, RestartPolicy, Service, ServiceName, ServiceSpec, StartType,
-    State, StopPolicy, parse, service,
+    Accept, BackendKind, Context, Control, DefinitionError, ExitCode, LogPolicy,
+    MAX_SERVICE_NAME_LEN, MemoryStatus, ModelError, Restart, RestartPolicy, Service, ServiceName,
+    ServiceSpec, StartType, State, StopPolicy, parse, service,
 };
 
 /// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files, privileges, and the

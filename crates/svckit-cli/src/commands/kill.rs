@@ -11,7 +11,7 @@ use svckit::unix::{
 };
 
 use crate::{
-    cli::KillArgs,
+    cli::{KillArgs, ProbeArgs},
     exit::{Exit, Failure},
 };
 
@@ -67,4 +67,21 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
 
 fn signal_name(signal: Signal) -> &'static str {
     signal.as_str().trim_start_matches("SIG")
+}
+
+/// `svckit probe --pidfile P`: LSB status codes (0 running, 1 dead but the PID file exists,
+/// 3 not running, 4 unknown).
+pub fn probe(args: ProbeArgs) -> anyhow::Result<Exit> {
+    let path = &args.pidfile;
+    let (line, code) = match pidfile::probe(path) {
+        Ok(PidfileState::Running(pid)) => (format!("running (PID {pid})"), 0),
+        Ok(PidfileState::Stale) => (
+            format!("dead, but the PID file {} remains", path.display()),
+            1,
+        ),
+        Ok(PidfileState::Missing) => ("not running".to_owned(), 3),
+        Err(err) => (format!("unknown: {err}"), 4),
+    };
+    println!("{line}");
+    std::process::exit(code)
 }

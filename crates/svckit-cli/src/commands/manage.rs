@@ -18,6 +18,16 @@ fn backend() -> anyhow::Result<Box<dyn Backend>> {
 
 /// `svckit install`.
 pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
+    if !matches!(
+        args.backend,
+        svckit::BackendKind::Auto | svckit::BackendKind::Windows
+    ) {
+        return Err(crate::exit::Failure::new(
+            Exit::Usage,
+            format!("the {} backend is not available on Windows", args.backend),
+        )
+        .into());
+    }
     let name = ServiceName::new(&args.name)?;
     let mut command = args.command.into_iter();
     let program = PathBuf::from(command.next().context("no PROGRAM given")?);

@@ -10,6 +10,8 @@ mod kill;
 mod manage;
 mod memory_status;
 #[cfg(unix)]
+mod native;
+#[cfg(unix)]
 mod supervised;
 
 use crate::{
@@ -36,17 +38,21 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Show(args) => supervised::show(args),
         #[cfg(unix)]
+        Command::Render(args) => supervised::render(args),
+        #[cfg(unix)]
+        Command::Probe(args) => kill::probe(args),
+        #[cfg(unix)]
         Command::Start(args) => supervised::start(args),
         #[cfg(unix)]
         Command::Stop(args) => supervised::stop(args),
         #[cfg(unix)]
         Command::Restart(args) => supervised::restart(args),
         #[cfg(unix)]
-        Command::Pause(args) => supervised::control(args, supervised::Verb::Pause),
+        Command::Pause(args) => supervised::control(args, native::Action::Pause),
         #[cfg(unix)]
-        Command::Continue(args) => supervised::control(args, supervised::Verb::Continue),
+        Command::Continue(args) => supervised::control(args, native::Action::Continue),
         #[cfg(unix)]
-        Command::Reload(args) => supervised::control(args, supervised::Verb::Reload),
+        Command::Reload(args) => supervised::control(args, native::Action::Reload),
         #[cfg(unix)]
         Command::Status(args) => supervised::status(args),
         #[cfg(unix)]

@@ -10,7 +10,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use svckit::{ServiceName, ServiceSpec};
+use svckit::{BackendKind, ServiceName, ServiceSpec};
 use svckit_supervise::{
     StateDir, Stream, client,
     protocol::{Op, ServiceStatus},
@@ -18,24 +18,14 @@ use svckit_supervise::{
     supervisor::{self, Config},
 };
 
+use super::native::{self, Action};
 use crate::{
     cli::{
-        LogsArgs, NameArgs, StateDirArg, SuperviseArgs, SupervisedInstallArgs, SupervisedStartArgs,
-        SupervisedStatusArgs, WaitArgs,
+        LogsArgs, NameArgs, RenderArgs, StateDirArg, SuperviseArgs, SupervisedInstallArgs,
+        SupervisedStartArgs, SupervisedStatusArgs, WaitArgs,
     },
     exit::{Exit, Failure},
 };
-
-/// The controls that answer at once.
-#[derive(Debug, Clone, Copy)]
-pub enum Verb {
-    /// `pause`.
-    Pause,
-    /// `continue`.
-    Continue,
-    /// `reload`.
-    Reload,
-}
 
 fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
     let dir = match &arg.state_dir {
@@ -59,24 +49,8 @@ fn ask(dir: &StateDir, op: Op, timeout: Duration) -> anyhow::Result<Vec<ServiceS
 
 /// `svckit install`.
 pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
-    let dir = state_dir(&args.state)?;
     let mut spec = match &args.file {
-        Some(file) => {
-            let text =
-                fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
-            let stem = file.file_stem().and_then(|s| s.to_str());
-            // The name key wins (NAME, when given, must agree); without one, NAME or else the
-            // file's stem names it.
-            let has_name_key = text
-                .parse::<toml::Table>()
-                .is_ok_and(|table| table.contains_key("name"));
-            let default = if has_name_key {
-                args.name.as_deref()
-            } else {
-                args.name.as_deref().or(stem)
-            };
-            ServiceSpec::from_toml(&text, default).map_err(|err| err.in_file(file.display()))?
-        }
+        Some(file) => read_definition(file, args.name.as_deref())?,
         None => {
             let name = name(args.name.as_deref().unwrap_or_default())?;
             let Some((program, rest)) = args.command.split_first() else {
@@ -92,7 +66,71 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         }
     };
     apply_flags(&mut spec, &args);
-    spec.program = resolve_program(&spec.program)?;
+    if let Some(kind) = args.backend {
+        spec.backend = kind;
+    }
+    let root = args.root.as_deref();
+    if root.is_some() && !matches!(spec.backend, BackendKind::Systemd | BackendKind::Sysv) {
+        return Err(Failure::new(
+            Exit::Usage,
+            "--root needs --backend systemd or --backend sysv",
+        )
+        .into());
+    }
+    if spec.backend == BackendKind::Auto {
+        spec.backend = svckit_install::detect_kind(&svckit_install::Host::current());
+    }
+    let dir = match (&args.state.state_dir, root) {
+        (None, Some(root)) => {
+            StateDir::new(root.join("var/lib/svckit")).context("find the state directory")?
+        }
+        _ => state_dir(&args.state)?,
+    };
+    spec.program = match root {
+        // The program is where the image will have it, perhaps not on this host yet.
+        Some(_) if spec.program.is_absolute() => spec.program.clone(),
+        Some(_) => {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!(
+                    "with --root, the program must be an absolute path, not {}",
+                    spec.program.display()
+                ),
+            )
+            .into());
+        }
+        None => resolve_program(&spec.program)?,
+    };
+    // A service of this name with another backend goes first (with --force).
+    if let Ok(old) = store::load(&dir, &spec.name)
+        && !(old.backend == spec.backend || old.backend.is_builtin() && spec.backend.is_builtin())
+    {
+        if !args.force {
+            return Err(svckit_supervise::Error::AlreadyInstalled(spec.name.clone()).into());
+        }
+        if old.backend.is_builtin() {
+            ask(
+                &dir,
+                Op::Forget {
+                    name: spec.name.to_string(),
+                },
+                Duration::from_secs(120),
+            )?;
+        } else if root.is_none() {
+            native::uninstall(&dir, &old)?;
+        }
+    }
+    match spec.backend {
+        BackendKind::Systemd | BackendKind::Sysv => {
+            native::install(&dir, &spec, root, args.force)?;
+            return Ok(Exit::Ok);
+        }
+        BackendKind::Windows => {
+            return Err(Failure::new(Exit::Usage, "the windows backend needs Windows").into());
+        }
+        BackendKind::Auto | BackendKind::Builtin => {}
+    }
+    svckit_install::honour::check(BackendKind::Builtin, &spec)?;
     if args.force && store::load(&dir, &spec.name).is_ok() {
         // Replacing a running service: stop it first, like the SCM backend's reinstall.
         ask(
@@ -111,6 +149,18 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         dir.definition(&spec.name).display()
     );
     Ok(Exit::Ok)
+}
+
+/// Reads a definition file. The name key wins (`name`, when given, must agree); without one,
+/// `name` or else the file's stem names it.
+fn read_definition(file: &Path, name: Option<&str>) -> anyhow::Result<ServiceSpec> {
+    let text = fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
+    let stem = file.file_stem().and_then(|s| s.to_str());
+    let has_name_key = text
+        .parse::<toml::Table>()
+        .is_ok_and(|table| table.contains_key("name"));
+    let default = if has_name_key { name } else { name.or(stem) };
+    Ok(ServiceSpec::from_toml(&text, default).map_err(|err| err.in_file(file.display()))?)
 }
 
 fn set<T>(target: &mut T, value: Option<T>) {
@@ -179,6 +229,10 @@ fn resolve_program(program: &Path) -> anyhow::Result<PathBuf> {
 pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    if let Some(spec) = native::lookup(&dir, &name) {
+        native::uninstall(&dir, &spec)?;
+        return Ok(Exit::Ok);
+    }
     store::load(&dir, &name)
         .map(drop)
         .or_else(|err| match err {
@@ -203,7 +257,11 @@ pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
 pub fn list(args: crate::cli::ListArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     for name in store::names(&dir)? {
-        println!("{name}");
+        let backend = store::load(&dir, &name).map_or("?", |spec| match spec.backend {
+            BackendKind::Auto => "builtin",
+            other => other.name(),
+        });
+        println!("{name:<24} {backend}");
     }
     Ok(Exit::Ok)
 }
@@ -216,10 +274,27 @@ pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// `svckit render`.
+pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
+    let spec = match (&args.file, &args.name) {
+        (Some(file), _) => read_definition(file, None)?,
+        (None, name_arg) => {
+            let dir = state_dir(&args.state)?;
+            store::load(&dir, &name(name_arg.as_deref().unwrap_or_default())?)?
+        }
+    };
+    print!("{}", native::render(&spec, args.backend)?);
+    Ok(Exit::Ok)
+}
+
 /// `svckit start`.
 pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    if let Some(spec) = native::lookup(&dir, &name) {
+        let wait = (!args.no_wait).then_some(args.timeout);
+        return native::control(&spec, Action::Start, wait);
+    }
     let op = Op::Start {
         name: name.to_string(),
         wait: !args.no_wait,
@@ -233,6 +308,9 @@ pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
 pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    if let Some(spec) = native::lookup(&dir, &name) {
+        return native::control(&spec, Action::Stop, Some(args.timeout));
+    }
     let status = ask(
         &dir,
         Op::Stop {
@@ -248,6 +326,9 @@ pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
 pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    if let Some(spec) = native::lookup(&dir, &name) {
+        return native::control(&spec, Action::Restart, Some(args.timeout));
+    }
     let status = ask(
         &dir,
         Op::Restart {
@@ -260,16 +341,20 @@ pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
 }
 
 /// `svckit pause`, `continue`, `reload`.
-pub fn control(args: NameArgs, verb: Verb) -> anyhow::Result<Exit> {
+pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
-    let name = name(&args.name)?.to_string();
-    let (op, done) = match verb {
-        Verb::Pause => (Op::Pause { name }, "paused"),
-        Verb::Continue => (Op::Continue { name }, "continued"),
-        Verb::Reload => (Op::Reload { name }, "asked to reload"),
+    let name = name(&args.name)?;
+    if let Some(spec) = native::lookup(&dir, &name) {
+        return native::control(&spec, action, Some(Duration::from_secs(30)));
+    }
+    let name = name.to_string();
+    let op = match action {
+        Action::Pause => Op::Pause { name },
+        Action::Continue => Op::Continue { name },
+        _ => Op::Reload { name },
     };
     let status = ask(&dir, op, Duration::from_secs(30))?;
-    print_outcome(&status, done);
+    print_outcome(&status, action.done());
     Ok(Exit::Ok)
 }
 
@@ -286,6 +371,38 @@ fn print_outcome(status: &[ServiceStatus], done: &str) {
 pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let one = args.name.as_deref().map(name).transpose()?;
+    if let Some(spec) = one.as_ref().and_then(|name| native::lookup(&dir, name)) {
+        let status = native::status(&spec)?;
+        if args.json {
+            println!("{}", native::json(&spec, &status));
+            return Ok(Exit::Ok);
+        }
+        let mut out = io::stdout().lock();
+        native::describe(&mut out, &spec, &status)?;
+        if spec.backend == BackendKind::Sysv {
+            let log = svckit_install::sysv::log_file(&spec.name);
+            let lines = svckit_supervise::logs::tail(&log, args.lines, 0).unwrap_or_default();
+            if !lines.is_empty() {
+                writeln!(out, "\noutput (last {}):", lines.len())?;
+                for line in lines {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+        }
+        return Ok(Exit::Ok);
+    }
+    // Every service installed with another backend, asked of that backend.
+    let natives: Vec<(ServiceSpec, anyhow::Result<svckit_install::Status>)> = match one {
+        Some(_) => Vec::new(),
+        None => store::names(&dir)?
+            .iter()
+            .filter_map(|name| native::lookup(&dir, name))
+            .map(|spec| {
+                let status = native::status(&spec);
+                (spec, status)
+            })
+            .collect(),
+    };
     let services = ask(
         &dir,
         Op::Status {
@@ -303,8 +420,17 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             .map(|service| {
                 let mut value = serde_json::to_value(service).unwrap_or_default();
                 value["uptime_ms"] = service.started_ms.map(|at| now.saturating_sub(at)).into();
+                value["backend"] = "builtin".into();
                 value
             })
+            .chain(natives.iter().map(|(spec, status)| match status {
+                Ok(status) => native::json(spec, status),
+                Err(err) => serde_json::json!({
+                    "name": spec.name.to_string(),
+                    "backend": spec.backend.name(),
+                    "error": format!("{err:#}"),
+                }),
+            }))
             .collect();
         let json = match (&one, json.as_slice()) {
             (Some(_), [single]) => single.clone(),
@@ -332,14 +458,15 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
         _ => {
             writeln!(
                 out,
-                "{:<24} {:<9} {:>8} {:>10} {:>8}  LAST EXIT",
-                "NAME", "STATE", "PID", "UPTIME", "RESTARTS"
+                "{:<24} {:<8} {:<9} {:>8} {:>10} {:>8}  LAST EXIT",
+                "NAME", "BACKEND", "STATE", "PID", "UPTIME", "RESTARTS"
             )?;
             for service in &services {
                 writeln!(
                     out,
-                    "{:<24} {:<9} {:>8} {:>10} {:>8}  {}",
+                    "{:<24} {:<8} {:<9} {:>8} {:>10} {:>8}  {}",
                     service.name,
+                    "builtin",
                     service.state.name(),
                     service.pid.map_or("-".into(), |pid| pid.to_string()),
                     service
@@ -349,6 +476,20 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
                     service
                         .last_exit
                         .map_or("-".into(), |exit| exit.to_string()),
+                )?;
+            }
+            for (spec, status) in &natives {
+                let (state, pid) = match status {
+                    Ok(status) => (
+                        status.state.to_string().to_lowercase().replace('_', " "),
+                        status.pid.map_or("-".into(), |pid| pid.to_string()),
+                    ),
+                    Err(err) => (format!("unknown ({err:#})"), "-".into()),
+                };
+                writeln!(
+                    out,
+                    "{:<24} {:<8} {:<9} {:>8} {:>10} {:>8}  -",
+                    spec.name, spec.backend, state, pid, "-", "-"
                 )?;
             }
         }
@@ -420,9 +561,29 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
     } else {
         Stream::Stdout
     };
-    let path = dir.log(&name, stream);
+    let (path, keep) = match spec.backend {
+        BackendKind::Systemd => {
+            // The journal has it: let journalctl print it.
+            let mut journalctl = std::process::Command::new("journalctl");
+            journalctl
+                .args(["--unit", &svckit_install::systemd::unit_name(&name)])
+                .args(["--lines", &args.lines.to_string()]);
+            if args.follow {
+                journalctl.arg("--follow");
+            }
+            let status = journalctl.status().context("run journalctl")?;
+            return Ok(if status.success() {
+                Exit::Ok
+            } else {
+                Exit::Failed
+            });
+        }
+        // The init script appends both streams to one file, never rotated by svckit.
+        BackendKind::Sysv => (svckit_install::sysv::log_file(&name), 0),
+        _ => (dir.log(&name, stream), spec.logs.keep),
+    };
     let mut out = io::stdout().lock();
-    for line in svckit_supervise::logs::tail(&path, args.lines, spec.logs.keep)? {
+    for line in svckit_supervise::logs::tail(&path, args.lines, keep)? {
         writeln!(out, "{line}")?;
     }
     if !args.follow {

@@ -36,7 +36,14 @@ impl Sup {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = svckit();
-        command.args(args).env("SVCKIT_STATE_DIR", self.state());
+        match args.split_first() {
+            // As root where /etc/init.d exists, `auto` would mean SysV init.
+            Some((&"install", rest)) if !args.contains(&"--backend") => {
+                command.args(["install", "--backend", "builtin"]).args(rest)
+            }
+            _ => command.args(args),
+        };
+        command.env("SVCKIT_STATE_DIR", self.state());
         command
     }
 

@@ -1,0 +1,220 @@
+//! What each backend cannot honour. A setting a backend cannot carry out is an error that names
+//! the setting (as definitions and flags name it), never silently dropped.
+//!
+//! A setting counts as given when it differs from its default: the defaults stand for "the
+//! service manager's usual behaviour", so `restart = "on-failure"` alone works everywhere,
+//! while `restart.max_delay = "5m"` on a manager without backoff is refused.
+
+use svckit_core::{BackendKind, LogPolicy, Restart, ServiceName, ServiceSpec, StartType};
+
+use crate::Error;
+
+/// The spec's settings that differ from their defaults, by their definition keys.
+pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
+    let base = ServiceSpec::new(spec.name.clone(), spec.program.clone());
+    let mut keys = Vec::new();
+    let mut check = |key, differs: bool| {
+        if differs {
+            keys.push(key);
+        }
+    };
+    check("display_name", spec.display_name != base.display_name);
+    check("description", spec.description != base.description);
+    check("working_dir", spec.working_dir != base.working_dir);
+    check("env", spec.env != base.env);
+    check("user", spec.account != base.account);
+    check("password", spec.password != base.password);
+    check("group", spec.group != base.group);
+    check("umask", spec.umask != base.umask);
+    check("start", spec.start != base.start);
+    check("notify", spec.notify != base.notify);
+    check("ready_timeout", spec.ready_timeout != base.ready_timeout);
+    check("dependencies", spec.dependencies != base.dependencies);
+    check("restart.policy", spec.restart.policy != base.restart.policy);
+    check("restart.delay", spec.restart.delay != base.restart.delay);
+    check(
+        "restart.max_delay",
+        spec.restart.max_delay != base.restart.max_delay,
+    );
+    check(
+        "restart.reset_after",
+        spec.restart.reset_after != base.restart.reset_after,
+    );
+    check("restart.limit", spec.restart.limit != base.restart.limit);
+    check("restart.window", spec.restart.window != base.restart.window);
+    check("stop.signal", spec.stop.signal != base.stop.signal);
+    check("stop.timeout", spec.stop.timeout != base.stop.timeout);
+    check("logs.max_size", spec.logs.max_size != base.logs.max_size);
+    check("logs.keep", spec.logs.keep != base.logs.keep);
+    keys
+}
+
+/// Checks that `backend` can honour every setting of `spec`; the error names the first it
+/// cannot, and why.
+pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
+    let given = given(spec);
+    let refuse = |setting: &'static str, reason: &str| {
+        Err(Error::Unsupported {
+            backend: backend.name(),
+            setting,
+            reason: reason.to_owned(),
+        })
+    };
+    let restarts = spec.restart.policy != Restart::Never;
+    match backend {
+        BackendKind::Auto | BackendKind::Builtin => {
+            if given.contains(&"password") {
+                return refuse(
+                    "password",
+                    "the supervisor switches users without passwords",
+                );
+            }
+            if spec.start == StartType::Delayed {
+                return refuse(
+                    "start",
+                    "\"delayed\" is a Windows start type; the supervisor starts auto services at once",
+                );
+            }
+        }
+        BackendKind::Systemd => {
+            if given.contains(&"password") {
+                return refuse("password", "systemd runs User= without a password");
+            }
+            if spec.start == StartType::Delayed {
+                return refuse(
+                    "start",
+                    "systemd has no delayed start (use auto, and dependencies for order)",
+                );
+            }
+            if restarts
+                && given.contains(&"restart.max_delay")
+                && spec.restart.max_delay != spec.restart.delay
+            {
+                return refuse(
+                    "restart.max_delay",
+                    "systemd restarts after a fixed RestartSec= (no exponential backoff before \
+                     systemd 254); make it equal to restart.delay",
+                );
+            }
+            if restarts && given.contains(&"restart.reset_after") {
+                return refuse(
+                    "restart.reset_after",
+                    "systemd's restart delay does not grow, so there is no backoff to reset",
+                );
+            }
+            if spec.logs != LogPolicy::default() {
+                let key = first_of(&given, &["logs.max_size", "logs.keep"]);
+                return refuse(
+                    key,
+                    "systemd sends output to the journal, which journald.conf sizes",
+                );
+            }
+        }
+        BackendKind::Sysv => {
+            if given.contains(&"password") {
+                return refuse(
+                    "password",
+                    "svckit daemonize switches users without passwords",
+                );
+            }
+            match spec.start {
+                StartType::Delayed => {
+                    return refuse("start", "SysV init has no delayed start (use auto)");
+                }
+                StartType::Disabled => {
+                    return refuse(
+                        "start",
+                        "an init script can always be run (use demand: not started at boot)",
+                    );
+                }
+                StartType::Auto | StartType::Demand => {}
+            }
+            if restarts {
+                return refuse(
+                    "restart.policy",
+                    "SysV init does not restart services that end (use the systemd or builtin backend)",
+                );
+            }
+            if spec.logs != LogPolicy::default() {
+                let key = first_of(&given, &["logs.max_size", "logs.keep"]);
+                return refuse(
+                    key,
+                    "the script appends output to /var/log/NAME.log; rotate it with logrotate",
+                );
+            }
+        }
+        BackendKind::Windows => {
+            let unsupported: [(&str, &str); 9] = [
+                ("working_dir", "the SCM starts every service in System32"),
+                (
+                    "env",
+                    "svckit does not set a service's environment in the SCM",
+                ),
+                ("group", "Windows accounts have no primary group to choose"),
+                ("umask", "Windows has no file mode creation mask"),
+                (
+                    "stop.signal",
+                    "Windows has no signals; the SCM sends SERVICE_CONTROL_STOP",
+                ),
+                ("logs.max_size", "the SCM does not capture output"),
+                ("restart.limit", "the SCM restarts without a limit"),
+                ("restart.window", "the SCM restarts without a limit"),
+                (
+                    "ready_timeout",
+                    "a service on the SCM sets its own start wait hints",
+                ),
+            ];
+            for (key, reason) in unsupported {
+                if given.contains(&key) {
+                    return refuse(key, reason);
+                }
+            }
+            if given.contains(&"logs.keep") {
+                return refuse("logs.keep", "the SCM does not capture output");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn first_of(given: &[&'static str], keys: &[&'static str]) -> &'static str {
+    keys.iter()
+        .copied()
+        .find(|key| given.contains(key))
+        .unwrap_or(keys[0])
+}
+
+/// Checks that `name` can name a unit or an init script: letters, digits, `_`, `.`, `-` (and
+/// `:` for systemd), as both systemd and LSB allow without escaping.
+pub fn file_name(backend: BackendKind, name: &ServiceName) -> Result<(), Error> {
+    let extra: &[char] = if backend == BackendKind::Systemd {
+        &['_', '.', '-', ':']
+    } else {
+        &['_', '.', '-']
+    };
+    let bad = name
+        .as_str()
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || extra.contains(c)));
+    match bad {
+        Some(c) => Err(Error::Unsupported {
+            backend: backend.name(),
+            setting: "name",
+            reason: format!(
+                "{:?} contains {c:?}; use letters, digits and {}",
+                name.as_str(),
+                extra
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        }),
+        None if name.as_str().starts_with('.') => Err(Error::Unsupported {
+            backend: backend.name(),
+            setting: "name",
+            reason: format!("{:?} starts with '.'", name.as_str()),
+        }),
+        None => Ok(()),
+    }
+}

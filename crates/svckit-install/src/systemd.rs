@@ -1,0 +1,584 @@
+//! systemd: a unit file rendered from the spec, then daemon-reload, enable, start.
+//!
+//! [`render`] is a pure function of the spec. Every value is written by systemd.syntax(7)'s
+//! rules: ExecStart= arguments each in double quotes with `\` and `"` escaped, `%` doubled
+//! (specifiers) and `$` doubled (variable expansion); Environment= assignments quoted the same
+//! way (no `$` expansion there); a newline in an argument or a one-line setting is refused.
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, StartType};
+
+use crate::{Error, honour};
+
+/// Which systemd instance a unit belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The system manager (`/etc/systemd/system`, WantedBy=multi-user.target).
+    System,
+    /// The calling user's manager (`~/.config/systemd/user`, WantedBy=default.target).
+    User,
+}
+
+impl Scope {
+    /// The target an enabled unit is wanted by.
+    pub const fn target(self) -> &'static str {
+        match self {
+            Scope::System => "multi-user.target",
+            Scope::User => "default.target",
+        }
+    }
+}
+
+/// The unit's file name: `NAME.service`.
+pub fn unit_name(name: &ServiceName) -> String {
+    format!("{name}.service")
+}
+
+fn refuse(setting: &'static str, reason: impl Into<String>) -> Error {
+    Error::Unsupported {
+        backend: "systemd",
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// Renders the unit file for `spec`. Errors name the setting that cannot be written or honoured.
+pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
+    spec.validate()?;
+    honour::check(BackendKind::Systemd, spec)?;
+    honour::file_name(BackendKind::Systemd, &spec.name)?;
+    for dependency in &spec.dependencies {
+        honour::file_name(BackendKind::Systemd, dependency)?;
+    }
+    let mut unit = Unit(format!(
+        "# Written by svckit from the definition of {name} (svckit render {name} --backend systemd).\n",
+        name = spec.name
+    ));
+    unit.section("Unit");
+    let mut line = |key: &str, value: &str| unit.set(key, value);
+    let description = match (&spec.display_name, &spec.description) {
+        (Some(display), Some(description)) => format!("{display}: {description}"),
+        (Some(text), None) | (None, Some(text)) => text.clone(),
+        (None, None) => spec.name.to_string(),
+    };
+    line(
+        "Description",
+        &specifiers(&one_line("description", &description)?),
+    );
+    if !spec.dependencies.is_empty() {
+        let units = spec
+            .dependencies
+            .iter()
+            .map(unit_name)
+            .collect::<Vec<_>>()
+            .join(" ");
+        line("After", &units);
+        line("Wants", &units);
+    }
+    if spec.restart.limit == 0 {
+        line("StartLimitIntervalSec", "0");
+    } else {
+        line(
+            "StartLimitIntervalSec",
+            &span("restart.window", spec.restart.window)?,
+        );
+        line("StartLimitBurst", &spec.restart.limit.to_string());
+    }
+    if spec.start == StartType::Disabled {
+        line("RefuseManualStart", "yes");
+    }
+    unit.section("Service");
+    let mut line = |key: &str, value: &str| unit.set(key, value);
+    if spec.notify {
+        line("Type", "notify");
+        line("NotifyAccess", "main");
+        line(
+            "TimeoutStartSec",
+            &span("ready_timeout", spec.ready_timeout)?,
+        );
+    } else {
+        line("Type", "exec");
+    }
+    let mut exec = exec_word("program", &spec.program.to_string_lossy())?;
+    if spec.program.to_str().is_none() {
+        return Err(refuse("program", "the path is not UTF-8"));
+    }
+    for (index, arg) in spec.args.iter().enumerate() {
+        let arg = arg
+            .to_str()
+            .ok_or_else(|| refuse("args", format!("argument {} is not UTF-8", index + 1)))?;
+        exec.push(' ');
+        exec.push_str(&exec_word("args", arg)?);
+    }
+    line("ExecStart", &exec);
+    if let Some(dir) = &spec.working_dir {
+        let dir = dir
+            .to_str()
+            .ok_or_else(|| refuse("working_dir", "the path is not UTF-8"))?;
+        line(
+            "WorkingDirectory",
+            &specifiers(&one_line("working_dir", dir)?),
+        );
+    }
+    if let Some(user) = &spec.account {
+        line("User", &specifiers(user));
+    }
+    if let Some(group) = &spec.group {
+        line("Group", &specifiers(group));
+    }
+    for (name, value) in &spec.env {
+        let assignment = one_line("env", &format!("{name}={value}"))?;
+        line("Environment", &quoted(&specifiers(&assignment)));
+    }
+    line("UMask", &format!("{:04o}", spec.umask.unwrap_or(0o022)));
+    line(
+        "Restart",
+        match spec.restart.policy {
+            Restart::Never => "no",
+            Restart::OnFailure => "on-failure",
+            Restart::Always => "always",
+        },
+    );
+    if spec.restart.policy != Restart::Never {
+        line("RestartSec", &span_or_zero(spec.restart.delay));
+    }
+    line("TimeoutStopSec", &span("stop.timeout", spec.stop.timeout)?);
+    line("KillSignal", &format!("SIG{}", spec.stop.signal));
+    line("KillMode", "control-group");
+    unit.section("Install");
+    unit.set("WantedBy", scope.target());
+    Ok(unit.0)
+}
+
+/// A unit file being written.
+struct Unit(String);
+
+impl Unit {
+    fn section(&mut self, name: &str) {
+        let _ = write!(self.0, "\n[{name}]\n");
+    }
+
+    fn set(&mut self, key: &str, value: &str) {
+        let _ = writeln!(self.0, "{key}={value}");
+    }
+}
+
+/// One ExecStart= word: always double-quoted, so no prefix (`-`, `@`, `+`, `!`, `:`), lone
+/// `;` or white space can change its meaning.
+fn exec_word(setting: &'static str, word: &str) -> Result<String, Error> {
+    if word.contains('\n') {
+        return Err(refuse(setting, format!("{word:?} contains a newline")));
+    }
+    Ok(quoted(&specifiers(&word.replace('$', "$$"))))
+}
+
+/// `%` → `%%`: no specifier expansion.
+fn specifiers(text: &str) -> String {
+    text.replace('%', "%%")
+}
+
+/// In double quotes, with C escapes for `\`, `"` and control characters.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A value that must stay on one line.
+fn one_line(setting: &'static str, text: &str) -> Result<String, Error> {
+    if text.contains(['\n', '\r']) {
+        return Err(refuse(setting, format!("{text:?} contains a line break")));
+    }
+    Ok(text.to_owned())
+}
+
+/// A time span as systemd reads it; zero is refused (systemd reads 0 as "no timeout").
+fn span(setting: &'static str, duration: Duration) -> Result<String, Error> {
+    if duration.is_zero() {
+        return Err(refuse(
+            setting,
+            "0 means \"no limit\" to systemd; give a duration",
+        ));
+    }
+    Ok(span_or_zero(duration))
+}
+
+fn span_or_zero(duration: Duration) -> String {
+    let micros = duration.as_micros();
+    if micros == 0 {
+        "0".into()
+    } else if micros.is_multiple_of(1_000_000) {
+        format!("{}s", micros / 1_000_000)
+    } else if micros.is_multiple_of(1000) {
+        format!("{}ms", micros / 1000)
+    } else {
+        format!("{micros}us")
+    }
+}
+
+/// Where unit files of `scope` go, under `root` (`/` for the running system).
+pub fn unit_dir(root: &Path, scope: Scope) -> Result<PathBuf, Error> {
+    match scope {
+        Scope::System => Ok(root.join("etc/systemd/system")),
+        Scope::User => {
+            let config = std::env::var_os("XDG_CONFIG_HOME")
+                .map(PathBuf::from)
+                .filter(|dir| dir.is_absolute())
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config"))
+                })
+                .ok_or_else(|| {
+                    Error::NoBackend("HOME is not set: no user unit directory".into())
+                })?;
+            let relative = config.strip_prefix("/").unwrap_or(&config).to_path_buf();
+            Ok(root.join(relative).join("systemd/user"))
+        }
+    }
+}
+
+/// The part of `systemctl show` svckit reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// `LoadState`: loaded, not-found, masked, ….
+    pub load_state: String,
+    /// `ActiveState`: active, activating, deactivating, inactive, failed, reloading.
+    pub active_state: String,
+    /// `SubState`: running, exited, dead, auto-restart, ….
+    pub sub_state: String,
+    /// `MainPID` (0: none).
+    pub main_pid: u32,
+    /// `ExecMainStatus`: the exit code, or the signal number.
+    pub exec_main_status: i32,
+    /// `NRestarts`.
+    pub restarts: u32,
+    /// `FreezerState`: running, frozen, ….
+    pub freezer_state: String,
+    /// `UnitFileState`: enabled, disabled, static, ….
+    pub unit_file_state: String,
+}
+
+/// The properties `systemctl show -p` is asked for.
+pub const SHOW_PROPERTIES: &str =
+    "LoadState,ActiveState,SubState,MainPID,ExecMainStatus,NRestarts,FreezerState,UnitFileState";
+
+/// Parses `systemctl show` output (`Key=Value` lines; unknown keys are skipped).
+pub fn parse_show(text: &str) -> Shown {
+    let mut shown = Shown::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        match key {
+            "LoadState" => shown.load_state = value.into(),
+            "ActiveState" => shown.active_state = value.into(),
+            "SubState" => shown.sub_state = value.into(),
+            "MainPID" => shown.main_pid = value.parse().unwrap_or(0),
+            "ExecMainStatus" => shown.exec_main_status = value.parse().unwrap_or(0),
+            "NRestarts" => shown.restarts = value.parse().unwrap_or(0),
+            "FreezerState" => shown.freezer_state = value.into(),
+            "UnitFileState" => shown.unit_file_state = value.into(),
+            _ => {}
+        }
+    }
+    shown
+}
+
+impl Shown {
+    /// The SCM state this amounts to.
+    pub fn state(&self) -> svckit_core::State {
+        use svckit_core::State;
+        match (self.active_state.as_str(), self.freezer_state.as_str()) {
+            ("active" | "reloading", "frozen" | "freezing") => State::Paused,
+            (_, "thawing") => State::ContinuePending,
+            ("active" | "reloading", _) => State::Running,
+            ("activating", _) => State::StartPending,
+            ("deactivating", _) => State::StopPending,
+            _ => State::Stopped,
+        }
+    }
+}
+
+#[cfg(unix)]
+pub use manager::Systemd;
+
+#[cfg(unix)]
+mod manager {
+    use std::{
+        fs,
+        path::{Path, PathBuf},
+        time::Duration,
+    };
+
+    use svckit_core::{Accept, Control, ExitCode, ServiceName, ServiceSpec, StartType};
+
+    use super::{SHOW_PROPERTIES, Scope, parse_show, render, unit_dir, unit_name};
+    use crate::{
+        Backend, Error, Installed, Status,
+        run::{check, run},
+    };
+
+    /// The systemd backend: the running manager, or files under an alternate root (as
+    /// packagers install, with `systemctl --root` for enabling).
+    #[derive(Debug, Clone)]
+    pub struct Systemd {
+        root: Option<PathBuf>,
+        scope: Scope,
+        systemctl: PathBuf,
+    }
+
+    impl Systemd {
+        /// The running systemd (system manager for root, else the user's). A clear error when
+        /// systemd is not running as init.
+        pub fn running() -> Result<Systemd, Error> {
+            if !Path::new("/run/systemd/system").is_dir() {
+                return Err(Error::NoBackend(
+                    "systemd is not running as init (no /run/systemd/system); use --root DIR \
+                     to install into an image, or another --backend"
+                        .into(),
+                ));
+            }
+            let scope = if nix::unistd::geteuid().is_root() {
+                Scope::System
+            } else {
+                Scope::User
+            };
+            Ok(Systemd {
+                root: None,
+                scope,
+                systemctl: PathBuf::from("systemctl"),
+            })
+        }
+
+        /// Unit files under `root` (system scope), enabled with `systemctl --root`; nothing
+        /// is started.
+        pub fn at_root(root: impl Into<PathBuf>) -> Systemd {
+            Systemd {
+                root: Some(root.into()),
+                scope: Scope::System,
+                systemctl: PathBuf::from("systemctl"),
+            }
+        }
+
+        /// Where `name`'s unit file goes.
+        pub fn unit_path(&self, name: &ServiceName) -> Result<PathBuf, Error> {
+            let root = self.root.as_deref().unwrap_or(Path::new("/"));
+            Ok(unit_dir(root, self.scope)?.join(unit_name(name)))
+        }
+
+        fn systemctl(&self, args: &[&str]) -> Result<crate::run::Ran, Error> {
+            let mut all: Vec<String> = Vec::new();
+            if let Some(root) = &self.root {
+                all.push(format!("--root={}", root.display()));
+            } else if self.scope == Scope::User {
+                all.push("--user".into());
+            }
+            all.extend(args.iter().map(|arg| (*arg).to_owned()));
+            check(&self.systemctl, &all)
+        }
+
+        fn reload_manager(&self) -> Result<(), Error> {
+            if self.root.is_none() {
+                self.systemctl(&["daemon-reload"])?;
+            }
+            Ok(())
+        }
+
+        fn write(&self, spec: &ServiceSpec, unit: &str) -> Result<(), Error> {
+            let path = self.unit_path(&spec.name)?;
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)
+                    .map_err(|err| Error::os(format!("create {}", dir.display()), err))?;
+            }
+            svckit_unix::files::write_atomic(&path, unit.as_bytes(), 0o644)
+                .map_err(|err| Error::os(format!("write {}", path.display()), err))
+        }
+    }
+
+    impl Backend for Systemd {
+        fn name(&self) -> &'static str {
+            "systemd"
+        }
+
+        fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
+            let unit = render(spec, self.scope)?;
+            let path = self.unit_path(&spec.name)?;
+            let existed = path.exists();
+            if existed && self.root.is_none() {
+                // Over an existing unit: stop it first, like the SCM's reinstall.
+                let _ = self.systemctl(&["stop", &unit_name(&spec.name)]);
+            }
+            self.write(spec, &unit)?;
+            let applied = (|| {
+                self.reload_manager()?;
+                let unit = unit_name(&spec.name);
+                match (spec.start, self.root.is_some()) {
+                    (StartType::Auto, true) => drop(self.systemctl(&["enable", &unit])?),
+                    (StartType::Auto, false) => drop(self.systemctl(&["enable", "--now", &unit])?),
+                    (_, _) if existed => {
+                        let _ = self.systemctl(&["disable", &unit]);
+                    }
+                    _ => {}
+                }
+                Ok(())
+            })();
+            if let Err(err) = applied {
+                // No half-installed service: take the unit away again.
+                let _ = self.systemctl(&["disable", &unit_name(&spec.name)]);
+                let _ = fs::remove_file(&path);
+                let _ = self.reload_manager();
+                return Err(err);
+            }
+            Ok(if existed {
+                Installed::Replaced
+            } else {
+                Installed::Created
+            })
+        }
+
+        fn uninstall(&self, name: &ServiceName, _timeout: Duration) -> Result<(), Error> {
+            let path = self.unit_path(name)?;
+            if !path.exists() {
+                return Err(Error::NotInstalled(name.clone()));
+            }
+            let unit = unit_name(name);
+            if self.root.is_none() {
+                self.systemctl(&["stop", &unit])?;
+            }
+            self.systemctl(&["disable", &unit])?;
+            fs::remove_file(&path)
+                .map_err(|err| Error::os(format!("remove {}", path.display()), err))?;
+            self.reload_manager()?;
+            if self.root.is_none() {
+                let _ = self.systemctl(&["reset-failed", &unit]);
+            }
+            Ok(())
+        }
+
+        fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
+            self.running_only()?;
+            let unit = unit_name(name);
+            match wait {
+                Some(_) => self.systemctl(&["start", &unit])?,
+                None => self.systemctl(&["start", "--no-block", &unit])?,
+            };
+            self.status(name)
+        }
+
+        fn control(
+            &self,
+            name: &ServiceName,
+            control: Control,
+            _timeout: Duration,
+        ) -> Result<Status, Error> {
+            self.running_only()?;
+            let unit = unit_name(name);
+            match control {
+                Control::Stop => self.systemctl(&["stop", &unit])?,
+                Control::Pause => self.systemctl(&["freeze", &unit])?,
+                Control::Continue => self.systemctl(&["thaw", &unit])?,
+                Control::ParamChange => {
+                    self.systemctl(&["kill", "--kill-who=main", "--signal=HUP", &unit])?
+                }
+                other => {
+                    return Err(Error::NotAccepted {
+                        name: name.clone(),
+                        control: other,
+                    });
+                }
+            };
+            self.status(name)
+        }
+
+        fn status(&self, name: &ServiceName) -> Result<Status, Error> {
+            let unit = unit_name(name);
+            if self.root.is_some() {
+                // No manager to ask: installed or not, and never running.
+                if !self.unit_path(name)?.exists() {
+                    return Err(Error::NotInstalled(name.clone()));
+                }
+                return Ok(stopped(name));
+            }
+            let ran = run(
+                &self.systemctl,
+                &[
+                    if self.scope == Scope::User {
+                        "--user"
+                    } else {
+                        "--system"
+                    },
+                    "show",
+                    "-p",
+                    SHOW_PROPERTIES,
+                    &unit,
+                ],
+            )?;
+            let shown = parse_show(&ran.stdout);
+            if ran.code != 0 || shown.load_state == "not-found" {
+                return Err(Error::NotInstalled(name.clone()));
+            }
+            let state = shown.state();
+            let mut status = stopped(name);
+            status.state = state;
+            status.pid = (shown.main_pid != 0).then_some(shown.main_pid);
+            status.exit_code = ExitCode::Win32(shown.exec_main_status.max(0) as u32);
+            status.accept = match state {
+                svckit_core::State::Running | svckit_core::State::Paused => {
+                    Accept::STOP | Accept::PAUSE_CONTINUE | Accept::PARAMCHANGE
+                }
+                _ => Accept::NONE,
+            };
+            status.start = Some(if shown.unit_file_state == "enabled" {
+                StartType::Auto
+            } else {
+                StartType::Demand
+            });
+            Ok(status)
+        }
+    }
+
+    impl Systemd {
+        fn running_only(&self) -> Result<(), Error> {
+            match &self.root {
+                Some(root) => Err(Error::NoBackend(format!(
+                    "units under --root {} are not run by any systemd",
+                    root.display()
+                ))),
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn stopped(name: &ServiceName) -> Status {
+        Status {
+            name: name.clone(),
+            backend: "systemd",
+            state: svckit_core::State::Stopped,
+            pid: None,
+            accept: Accept::NONE,
+            exit_code: ExitCode::Win32(0),
+            checkpoint: 0,
+            wait_hint: Duration::ZERO,
+            start: None,
+            display_name: None,
+            command: None,
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! SysV init: an LSB init script rendered from the spec, which starts the program through
+//! `svckit daemonize` (PID file locked for the daemon's life) and stops it with `svckit kill`.
+//!
+//! [`render`] is a pure function of the spec and the svckit binary's absolute path. Every value
+//! is single-quoted for sh (`'` written as `'\''`), so no argument can inject a command. The
+//! script answers `start|stop|restart|force-reload|status` with the LSB exit codes (status:
+//! 0 running, 1 dead but the PID file exists, 3 not running).
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+};
+
+use svckit_core::{BackendKind, ServiceName, ServiceSpec, StartType, parse};
+
+use crate::{Error, honour};
+
+fn refuse(setting: &'static str, reason: impl Into<String>) -> Error {
+    Error::Unsupported {
+        backend: "sysv",
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// The script's path under `root`: `etc/init.d/NAME`.
+pub fn script_path(root: &Path, name: &ServiceName) -> PathBuf {
+    root.join("etc/init.d").join(name.as_str())
+}
+
+/// The PID file the script keeps: `/run/NAME.pid`.
+pub fn pidfile(name: &ServiceName) -> PathBuf {
+    PathBuf::from(format!("/run/{name}.pid"))
+}
+
+/// The file the script appends the program's stdout and stderr to: `/var/log/NAME.log`.
+pub fn log_file(name: &ServiceName) -> PathBuf {
+    PathBuf::from(format!("/var/log/{name}.log"))
+}
+
+/// `text` as one sh word: in single quotes, `'` as `'\''`.
+pub fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Renders the init script for `spec`, run by the svckit binary at `svckit` (absolute).
+pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
+    spec.validate()?;
+    honour::check(BackendKind::Sysv, spec)?;
+    honour::file_name(BackendKind::Sysv, &spec.name)?;
+    for dependency in &spec.dependencies {
+        honour::file_name(BackendKind::Sysv, dependency)?;
+    }
+    let utf8 = |setting: &'static str, path: &Path| {
+        path.to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| refuse(setting, format!("{} is not UTF-8", path.display())))
+    };
+    let header = |setting: &'static str, text: &str| {
+        if text.contains(['\n', '\r']) {
+            Err(refuse(
+                setting,
+                format!("{text:?} contains a line break (the LSB header is one line)"),
+            ))
+        } else {
+            Ok(text.to_owned())
+        }
+    };
+    let svckit = utf8("svckit", svckit)?;
+    let name = &spec.name;
+    let facilities = std::iter::once("$remote_fs $syslog".to_owned())
+        .chain(spec.dependencies.iter().map(ToString::to_string))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let default_start = if spec.start == StartType::Auto {
+        "2 3 4 5"
+    } else {
+        ""
+    };
+    let short = header(
+        "display_name",
+        spec.display_name.as_deref().unwrap_or(name.as_str()),
+    )?;
+    let description = header(
+        "description",
+        spec.description.as_deref().unwrap_or(short.as_str()),
+    )?;
+
+    let mut daemonize = vec![
+        r#""$SVCKIT" daemonize --pidfile="$PIDFILE" --stdout="$LOG" --stderr="$LOG""#.to_owned(),
+    ];
+    let mut option =
+        |flag: &str, value: &str| daemonize.push(format!("--{flag}={}", sh_quote(value)));
+    if let Some(dir) = &spec.working_dir {
+        option("chdir", &utf8("working_dir", dir)?);
+    }
+    option("umask", &format!("{:03o}", spec.umask.unwrap_or(0o022)));
+    if let Some(user) = &spec.account {
+        option("user", user);
+    }
+    if let Some(group) = &spec.group {
+        option("group", group);
+    }
+    for (key, value) in &spec.env {
+        option("env", &format!("{key}={value}"));
+    }
+    if spec.notify {
+        option("ready-timeout", &parse::format_duration(spec.ready_timeout));
+        daemonize.push("--wait-ready".into());
+    }
+    let mut command = vec!["--".to_owned(), sh_quote(&utf8("program", &spec.program)?)];
+    for (index, arg) in spec.args.iter().enumerate() {
+        let arg = arg
+            .to_str()
+            .ok_or_else(|| refuse("args", format!("argument {} is not UTF-8", index + 1)))?;
+        command.push(sh_quote(arg));
+    }
+    // One option per line, then the command on the last.
+    let mut start = String::from("\t# The values are literal: nothing in single quotes expands.\n");
+    start.push_str("\t# shellcheck disable=SC2016\n");
+    for (index, option) in daemonize.iter().enumerate() {
+        let indent = if index == 0 { "\t" } else { "\t\t" };
+        let _ = writeln!(start, "{indent}{option} \\");
+    }
+    start.push_str("\t\t");
+    start.push_str(&command.join(" "));
+
+    Ok(format!(
+        r#"#!/bin/sh
+# Written by svckit from the definition of {name} (svckit render {name} --backend sysv).
+### BEGIN INIT INFO
+# Provides:          {name}
+# Required-Start:    {facilities}
+# Required-Stop:     {facilities}
+# Default-Start:     {default_start}
+# Default-Stop:      0 1 6
+# Short-Description: {short}
+# Description:       {description}
+### END INIT INFO
+
+SVCKIT={svckit}
+NAME={quoted_name}
+PIDFILE={pidfile}
+LOG={log}
+
+# svckit's exit codes (1 failed, 2 bad input, 3 not running, 4 already running,
+# 5 permission denied, 6 timed out) become LSB init-script codes.
+do_start() {{
+{start}
+	case $? in
+		0) echo "$NAME: started" ;;
+		4) echo "$NAME: already running" ;;
+		5) return 4 ;;
+		2) return 6 ;;
+		*) return 1 ;;
+	esac
+}}
+
+do_stop() {{
+	"$SVCKIT" kill --pidfile="$PIDFILE" --signal={signal} --timeout={timeout}
+	case $? in
+		0) echo "$NAME: stopped" ;;
+		3) echo "$NAME: not running" ;;
+		5) return 4 ;;
+		*) return 1 ;;
+	esac
+}}
+
+case "$1" in
+	start)
+		do_start
+		;;
+	stop)
+		do_stop
+		;;
+	restart|force-reload)
+		do_stop || exit $?
+		do_start
+		;;
+	status)
+		printf '%s: ' "$NAME"
+		"$SVCKIT" probe --pidfile="$PIDFILE"
+		;;
+	reload)
+		echo "$NAME: reload is not supported (use restart)" >&2
+		exit 3
+		;;
+	*)
+		echo "Usage: $0 {{start|stop|restart|force-reload|status}}" >&2
+		exit 2
+		;;
+esac
+"#,
+        quoted_name = sh_quote(name.as_str()),
+        svckit = sh_quote(&svckit),
+        pidfile = sh_quote(&utf8("pidfile", &pidfile(name))?),
+        log = sh_quote(&utf8("log", &log_file(name))?),
+        signal = sh_quote(&spec.stop.signal),
+        timeout = sh_quote(&parse::format_duration(spec.stop.timeout)),
+    ))
+}
+
+#[cfg(unix)]
+pub use manager::Sysv;
+
+#[cfg(unix)]
+mod manager {
+    use std::{
+        fs,
+        path::{Path, PathBuf},
+        time::Duration,
+    };
+
+    use svckit_core::{Accept, Control, ExitCode, ServiceName, ServiceSpec, State};
+    use svckit_unix::pidfile::{self, PidfileState};
+
+    use super::{pidfile as pidfile_of, render, script_path};
+    use crate::{
+        Backend, Error, Installed, Status,
+        run::{check, run},
+    };
+
+    /// Debian's tool that links an init script into the runlevels.
+    const UPDATE_RC_D: &str = "/usr/sbin/update-rc.d";
+
+    /// The SysV init backend: scripts in `ROOT/etc/init.d`, registered with update-rc.d when
+    /// `ROOT` is `/` and the tool exists (under another root, the package's scripts do it).
+    #[derive(Debug, Clone)]
+    pub struct Sysv {
+        root: PathBuf,
+        svckit: PathBuf,
+    }
+
+    impl Sysv {
+        /// Scripts under `root` (`/` for this system) that run the svckit binary at `svckit`.
+        pub fn new(root: impl Into<PathBuf>, svckit: impl Into<PathBuf>) -> Sysv {
+            Sysv {
+                root: root.into(),
+                svckit: svckit.into(),
+            }
+        }
+
+        /// Where `name`'s script is.
+        pub fn script(&self, name: &ServiceName) -> PathBuf {
+            script_path(&self.root, name)
+        }
+
+        fn registers(&self) -> bool {
+            self.root == Path::new("/") && Path::new(UPDATE_RC_D).exists()
+        }
+
+        fn run_script(&self, name: &ServiceName, action: &str) -> Result<crate::run::Ran, Error> {
+            let script = self.script(name);
+            if !script.exists() {
+                return Err(Error::NotInstalled(name.clone()));
+            }
+            run(&script, &[action])
+        }
+    }
+
+    fn failed(name: &ServiceName, action: &str, ran: &crate::run::Ran) -> Error {
+        let said = ran
+            .stderr
+            .lines()
+            .chain(ran.stdout.lines())
+            .rfind(|line| !line.trim().is_empty())
+            .unwrap_or("no message")
+            .trim()
+            .to_owned();
+        match ran.code {
+            4 => Error::PermissionDenied {
+                operation: format!("{action} {name}: {said}"),
+            },
+            _ => Error::os(
+                format!("/etc/init.d/{name} {action} exited with {}", ran.code),
+                said,
+            ),
+        }
+    }
+
+    impl Backend for Sysv {
+        fn name(&self) -> &'static str {
+            "sysv"
+        }
+
+        fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
+            let script = render(spec, &self.svckit)?;
+            let path = self.script(&spec.name);
+            let existed = path.exists();
+            if existed {
+                // Over an existing script: stop what it runs first.
+                let ran = self.run_script(&spec.name, "stop")?;
+                if ran.code != 0 {
+                    return Err(failed(&spec.name, "stop", &ran));
+                }
+            }
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)
+                    .map_err(|err| Error::os(format!("create {}", dir.display()), err))?;
+            }
+            svckit_unix::files::write_atomic(&path, script.as_bytes(), 0o755)
+                .map_err(|err| Error::os(format!("write {}", path.display()), err))?;
+            if self.registers() {
+                let name = spec.name.as_str();
+                let registered = (|| {
+                    if existed {
+                        check(Path::new(UPDATE_RC_D), &["-f", name, "remove"])?;
+                    }
+                    check(Path::new(UPDATE_RC_D), &[name, "defaults"])
+                })();
+                if let Err(err) = registered {
+                    // No half-installed service.
+                    let _ = run(Path::new(UPDATE_RC_D), &["-f", name, "remove"]);
+                    let _ = fs::remove_file(&path);
+                    return Err(err);
+                }
+            }
+            Ok(if existed {
+                Installed::Replaced
+            } else {
+                Installed::Created
+            })
+        }
+
+        fn uninstall(&self, name: &ServiceName, _timeout: Duration) -> Result<(), Error> {
+            let ran = self.run_script(name, "stop")?;
+            if ran.code != 0 {
+                return Err(failed(name, "stop", &ran));
+            }
+            if self.registers() {
+                check(Path::new(UPDATE_RC_D), &["-f", name.as_str(), "remove"])?;
+            }
+            let path = self.script(name);
+            fs::remove_file(&path)
+                .map_err(|err| Error::os(format!("remove {}", path.display()), err))
+        }
+
+        fn start(&self, name: &ServiceName, _wait: Option<Duration>) -> Result<Status, Error> {
+            // The script returns once the program runs (or is ready, with notify).
+            let ran = self.run_script(name, "start")?;
+            if ran.code != 0 {
+                return Err(failed(name, "start", &ran));
+            }
+            self.status(name)
+        }
+
+        fn control(
+            &self,
+            name: &ServiceName,
+            control: Control,
+            _timeout: Duration,
+        ) -> Result<Status, Error> {
+            if control != Control::Stop {
+                return Err(Error::NotAccepted {
+                    name: name.clone(),
+                    control,
+                });
+            }
+            let ran = self.run_script(name, "stop")?;
+            if ran.code != 0 {
+                return Err(failed(name, "stop", &ran));
+            }
+            self.status(name)
+        }
+
+        fn status(&self, name: &ServiceName) -> Result<Status, Error> {
+            let ran = self.run_script(name, "status")?;
+            let state = match ran.code {
+                0 => State::Running,
+                1 | 3 => State::Stopped,
+                _ => return Err(failed(name, "status", &ran)),
+            };
+            let pid = match pidfile::probe(pidfile_of(name)) {
+                Ok(PidfileState::Running(pid)) if state == State::Running => {
+                    u32::try_from(pid).ok()
+                }
+                _ => None,
+            };
+            Ok(Status {
+                name: name.clone(),
+                backend: "sysv",
+                state,
+                pid,
+                accept: if state == State::Running {
+                    Accept::STOP
+                } else {
+                    Accept::NONE
+                },
+                exit_code: ExitCode::Win32(0),
+                checkpoint: 0,
+                wait_hint: Duration::ZERO,
+                start: None,
+                display_name: None,
+                command: None,
+            })
+        }
+    }
+}
