@@ -104,10 +104,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     } else {
         line("Type", "exec");
     }
-    let mut exec = exec_word("program", &spec.program.to_string_lossy())?;
-    if spec.program.to_str().is_none() {
-        return Err(refuse("program", "the path is not UTF-8"));
-    }
+    let mut exec = exec_path(&spec.program)?;
     for (index, arg) in spec.args.iter().enumerate() {
         let arg = arg
             .to_str()
@@ -175,6 +172,22 @@ fn exec_word(setting: &'static str, word: &str) -> Result<String, Error> {
         return Err(refuse(setting, format!("{word:?} contains a newline")));
     }
     Ok(quoted(&specifiers(&word.replace('$', "$$"))))
+}
+
+/// The executable: quoted against white space, `%` doubled, but `$` left alone (systemd does
+/// not expand variables in it), and quotes and backslashes refused (systemd's
+/// string_is_safe() rejects them in executable names).
+fn exec_path(program: &Path) -> Result<String, Error> {
+    let path = program
+        .to_str()
+        .ok_or_else(|| refuse("program", "the path is not UTF-8"))?;
+    if let Some(c) = path.chars().find(|c| matches!(c, '"' | '\'' | '\\')) {
+        return Err(refuse(
+            "program",
+            format!("systemd refuses executable paths with {c:?} in them: {path}"),
+        ));
+    }
+    Ok(quoted(&specifiers(&one_line("program", path)?)))
 }
 
 /// `%` → `%%`: no specifier expansion.

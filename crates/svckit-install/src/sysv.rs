@@ -117,7 +117,7 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     }
     // One option per line, then the command on the last.
     let mut start = String::from("\t# The values are literal: nothing in single quotes expands.\n");
-    start.push_str("\t# shellcheck disable=SC2016\n");
+    start.push_str("\t# shellcheck disable=SC2016,SC1003\n");
     for (index, option) in daemonize.iter().enumerate() {
         let indent = if index == 0 { "\t" } else { "\t\t" };
         let _ = writeln!(start, "{indent}{option} \\");

@@ -5,6 +5,7 @@
 
 mod cli;
 mod daemonize;
+mod init;
 mod kill;
 mod memory_status;
 mod supervise;

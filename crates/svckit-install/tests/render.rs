@@ -1,0 +1,357 @@
+//! Rendered units and init scripts: snapshots (hostile values included), every unit through
+//! systemd's own verifier, every script through `sh -n` and shellcheck.
+#![cfg(unix)]
+
+use std::{
+    fs,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, StartType};
+use svckit_install::{
+    Error, Host, detect_kind,
+    systemd::{self, Scope},
+    sysv,
+};
+
+/// A directory whose name needs quoting, holding a program whose name does too. Fixed paths,
+/// so the snapshots are stable; the program exists, so systemd-analyze finds it.
+const ODD_DIR: &str = "/tmp/svckit render test/dir with spaces & $x %n";
+
+fn odd_program() -> PathBuf {
+    let dir = Path::new(ODD_DIR);
+    fs::create_dir_all(dir).unwrap();
+    let program = dir.join("prog %h ü");
+    if !program.exists() {
+        let temp = dir.join(format!(".prog.{}", std::process::id()));
+        fs::write(&temp, "#!/bin/sh\nexec sleep 1000\n").unwrap();
+        fs::set_permissions(&temp, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::rename(&temp, &program).unwrap();
+    }
+    program
+}
+
+fn name(text: &str) -> ServiceName {
+    ServiceName::new(text).unwrap()
+}
+
+/// The arguments every test passes: white space, both quotes, `$`, `%`, backslashes,
+/// unicode, a leading `-`, a lone `;`, backticks, a tab, an empty one.
+fn hostile_args() -> Vec<std::ffi::OsString> {
+    [
+        "a b",
+        "it's",
+        "\"q\"",
+        "back\\slash\\",
+        "%h %%",
+        "${HOME}",
+        "$PATH",
+        "-x",
+        "--flag=va lue",
+        "ünï 😀",
+        ";",
+        "`id`",
+        "$(id)",
+        "tab\there",
+        "",
+    ]
+    .into_iter()
+    .map(Into::into)
+    .collect()
+}
+
+fn plain() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("web"), "/usr/bin/sleep");
+    spec.args = vec!["1000".into()];
+    spec
+}
+
+fn full(restarts: bool) -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("web-full"), "/usr/bin/sleep");
+    spec.args = vec!["1000".into()];
+    spec.display_name = Some("Web server".into());
+    spec.description = Some("Serves 100% of the \"web\" for $USER \\ ü".into());
+    spec.working_dir = Some("/srv/www data".into());
+    spec.env = vec![
+        ("GREETING".into(), "hello \"world\" 100% $HOME \\ ü".into()),
+        ("EMPTY".into(), String::new()),
+    ];
+    spec.account = Some("daemon".into());
+    spec.group = Some("daemon".into());
+    spec.umask = Some(0o027);
+    spec.start = StartType::Auto;
+    spec.notify = true;
+    spec.ready_timeout = Duration::from_secs(30);
+    spec.dependencies = vec![name("db"), name("cache")];
+    if restarts {
+        spec.restart.policy = Restart::OnFailure;
+        spec.restart.delay = Duration::from_millis(2500);
+        spec.restart.max_delay = Duration::from_millis(2500);
+        spec.restart.limit = 3;
+        spec.restart.window = Duration::from_secs(60);
+    }
+    spec.stop.signal = "INT".into();
+    spec.stop.timeout = Duration::from_secs(5);
+    spec
+}
+
+fn hostile() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("hostile"), odd_program());
+    spec.args = hostile_args();
+    spec.description = Some("odd: 'single' \"double\" $x %n \\n".into());
+    spec.env = vec![("ODD".into(), "'single' \"double\" $x %n \\n\ttab".into())];
+    spec.working_dir = Some(ODD_DIR.into());
+    spec
+}
+
+/// Runs systemd's verifier over `unit` (written as NAME.service) and returns what it said.
+fn verify(spec: &ServiceSpec, unit: &str) -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "svckit-verify-{}-{}",
+        spec.name,
+        std::process::id()
+    ));
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(systemd::unit_name(&spec.name));
+    fs::write(&path, unit).unwrap();
+    let output = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze (Debian's systemd package) must be installed");
+    fs::remove_dir_all(&dir).unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "verify failed:\n{said}\n{unit}");
+    said
+}
+
+fn check_script(spec: &ServiceSpec, script: &str) {
+    let path = std::env::temp_dir().join(format!("svckit-sh-{}-{}", spec.name, std::process::id()));
+    fs::write(&path, script).unwrap();
+    let sh = Command::new("sh").arg("-n").arg(&path).output().unwrap();
+    let shellcheck = Command::new("shellcheck")
+        .arg(&path)
+        .output()
+        .expect("shellcheck must be installed");
+    fs::remove_file(&path).unwrap();
+    assert!(
+        sh.status.success(),
+        "sh -n: {}",
+        String::from_utf8_lossy(&sh.stderr)
+    );
+    assert!(
+        shellcheck.status.success(),
+        "shellcheck:\n{}\n{script}",
+        String::from_utf8_lossy(&shellcheck.stdout)
+    );
+}
+
+const SVCKIT: &str = "/usr/local/bin/svckit";
+
+#[test]
+fn units_are_snapshotted_and_pass_systemd_analyze_verify_without_a_word() {
+    for (label, spec) in [
+        ("plain", plain()),
+        ("full", full(true)),
+        ("hostile", hostile()),
+    ] {
+        let unit = systemd::render(&spec, Scope::System).unwrap();
+        insta::assert_snapshot!(format!("unit_{label}"), unit);
+        assert_eq!(verify(&spec, &unit), "", "systemd-analyze said something");
+    }
+    let user = systemd::render(&plain(), Scope::User).unwrap();
+    assert!(user.contains("\nWantedBy=default.target\n"), "{user}");
+}
+
+#[test]
+fn scripts_are_snapshotted_and_pass_sh_n_and_shellcheck() {
+    for (label, spec) in [
+        ("plain", plain()),
+        ("full", full(false)),
+        ("hostile", hostile()),
+    ] {
+        let script = sysv::render(&spec, Path::new(SVCKIT)).unwrap();
+        insta::assert_snapshot!(format!("script_{label}"), script);
+        check_script(&spec, &script);
+    }
+}
+
+#[test]
+fn exec_start_quoting_follows_systemd_syntax() {
+    let mut spec = plain();
+    spec.args = vec![
+        "a b".into(),
+        "$x".into(),
+        "%i".into(),
+        "q\"\\".into(),
+        ";".into(),
+    ];
+    let unit = systemd::render(&spec, Scope::System).unwrap();
+    assert!(
+        unit.contains(r#"ExecStart="/usr/bin/sleep" "a b" "$$x" "%%i" "q\"\\" ";""#),
+        "{unit}"
+    );
+}
+
+fn unsupported(result: Result<String, Error>) -> (&'static str, &'static str, String) {
+    match result {
+        Err(Error::Unsupported {
+            backend,
+            setting,
+            reason,
+        }) => (backend, setting, reason),
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_newline_or_a_setting_the_backend_cannot_honour_is_an_error_naming_it() {
+    let mut spec = plain();
+    spec.args = vec!["two\nlines".into()];
+    assert_eq!(unsupported(systemd::render(&spec, Scope::System)).1, "args");
+
+    let mut spec = plain();
+    spec.description = Some("two\nlines".into());
+    assert_eq!(
+        unsupported(systemd::render(&spec, Scope::System)).1,
+        "description"
+    );
+    assert_eq!(
+        unsupported(sysv::render(&spec, Path::new(SVCKIT))).1,
+        "description"
+    );
+
+    let mut spec = plain();
+    spec.restart.policy = Restart::Always;
+    spec.restart.max_delay = Duration::from_secs(300);
+    assert_eq!(
+        unsupported(systemd::render(&spec, Scope::System)).1,
+        "restart.max_delay"
+    );
+    let (backend, setting, reason) = unsupported(sysv::render(&spec, Path::new(SVCKIT)));
+    assert_eq!((backend, setting), ("sysv", "restart.policy"));
+    assert!(reason.contains("does not restart"), "{reason}");
+
+    let mut spec = plain();
+    spec.logs.keep = 2;
+    assert_eq!(
+        unsupported(systemd::render(&spec, Scope::System)).1,
+        "logs.keep"
+    );
+    assert_eq!(
+        unsupported(sysv::render(&spec, Path::new(SVCKIT))).1,
+        "logs.keep"
+    );
+
+    let mut spec = plain();
+    spec.start = StartType::Delayed;
+    assert_eq!(
+        unsupported(systemd::render(&spec, Scope::System)).1,
+        "start"
+    );
+
+    let mut spec = plain();
+    spec.stop.timeout = Duration::ZERO;
+    assert_eq!(
+        unsupported(systemd::render(&spec, Scope::System)).1,
+        "stop.timeout"
+    );
+
+    let spec = ServiceSpec::new(name("quote"), "/opt/it's/prog");
+    assert_eq!(
+        unsupported(systemd::render(&spec, Scope::System)).1,
+        "program"
+    );
+
+    let spec = ServiceSpec::new(name("two words"), "/usr/bin/sleep");
+    assert_eq!(unsupported(systemd::render(&spec, Scope::System)).1, "name");
+    assert_eq!(
+        unsupported(sysv::render(&spec, Path::new(SVCKIT))).1,
+        "name"
+    );
+
+    // The defaults stand for the manager's own behaviour: a plain restart policy is fine.
+    let mut spec = plain();
+    spec.restart.policy = Restart::OnFailure;
+    let unit = systemd::render(&spec, Scope::System).unwrap();
+    assert!(
+        unit.contains("\nRestart=on-failure\nRestartSec=1s\n"),
+        "{unit}"
+    );
+}
+
+#[test]
+fn the_windows_backend_refuses_what_the_scm_cannot_do() {
+    use svckit_install::honour::check;
+    let mut spec = plain();
+    assert!(check(BackendKind::Windows, &spec).is_ok());
+    spec.env = vec![("A".into(), "b".into())];
+    match check(BackendKind::Windows, &spec) {
+        Err(Error::Unsupported { setting, .. }) => assert_eq!(setting, "env"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn auto_detection_follows_the_fixed_order_over_fake_roots() {
+    let base = std::env::temp_dir().join(format!("svckit-detect-{}", std::process::id()));
+    let host = |root: &str, euid: u32, windows: bool| Host {
+        root: base.join(root),
+        euid,
+        windows,
+    };
+    for dir in [
+        "systemd/run/systemd/system",
+        "systemd/etc/init.d",
+        "sysv/etc/init.d",
+    ] {
+        fs::create_dir_all(base.join(dir)).unwrap();
+    }
+    fs::create_dir_all(base.join("bare")).unwrap();
+    assert_eq!(detect_kind(&host("systemd", 0, true)), BackendKind::Windows);
+    assert_eq!(
+        detect_kind(&host("systemd", 0, false)),
+        BackendKind::Systemd
+    );
+    assert_eq!(
+        detect_kind(&host("systemd", 1000, false)),
+        BackendKind::Systemd
+    );
+    assert_eq!(detect_kind(&host("sysv", 0, false)), BackendKind::Sysv);
+    assert_eq!(
+        detect_kind(&host("sysv", 1000, false)),
+        BackendKind::Builtin
+    );
+    assert_eq!(detect_kind(&host("bare", 0, false)), BackendKind::Builtin);
+    fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn systemctl_show_output_maps_onto_scm_states() {
+    use svckit_core::State;
+    let shown = systemd::parse_show(
+        "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=4242\n\
+         ExecMainStatus=0\nNRestarts=2\nFreezerState=running\nUnitFileState=enabled\n",
+    );
+    assert_eq!(shown.main_pid, 4242);
+    assert_eq!(shown.restarts, 2);
+    assert_eq!(shown.state(), State::Running);
+    let frozen = systemd::parse_show("ActiveState=active\nFreezerState=frozen\n");
+    assert_eq!(frozen.state(), State::Paused);
+    for (active, state) in [
+        ("activating", State::StartPending),
+        ("deactivating", State::StopPending),
+        ("failed", State::Stopped),
+        ("inactive", State::Stopped),
+    ] {
+        let shown = systemd::parse_show(&format!("ActiveState={active}\n"));
+        assert_eq!(shown.state(), state, "{active}");
+    }
+}
