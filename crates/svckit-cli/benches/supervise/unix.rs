@@ -206,7 +206,15 @@ impl Peer for Svckit {
     fn start_all(&mut self, n: usize) {
         for i in 0..n {
             let arg = format!("{}.{i}", self.secs);
-            assert!(self.svckit(&["install", &format!("s{i}"), "--", "sleep", &arg]));
+            assert!(self.svckit(&[
+                "install",
+                "--backend",
+                "builtin",
+                &format!("s{i}"),
+                "--",
+                "sleep",
+                &arg
+            ]));
             assert!(self.svckit(&["start", &format!("s{i}")]));
         }
     }
@@ -544,6 +552,8 @@ fn restart_interval(root: &Path, rows: &mut Vec<Row>) {
         SVCKIT,
         &[
             "install",
+            "--backend",
+            "builtin",
             "crash",
             "--restart",
             "always",
@@ -645,6 +655,8 @@ fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
         SVCKIT,
         &[
             "install",
+            "--backend",
+            "builtin",
             "chatty",
             "--log-max-size",
             &rotate_text,

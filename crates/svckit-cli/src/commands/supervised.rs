@@ -39,6 +39,14 @@ fn name(text: &str) -> anyhow::Result<ServiceName> {
     Ok(ServiceName::new(text)?)
 }
 
+/// Fails at once for a service that is not installed, without starting a supervisor to say so.
+fn known(dir: &StateDir, name: &ServiceName) -> anyhow::Result<()> {
+    match store::load(dir, name) {
+        Err(err @ svckit_supervise::Error::NotInstalled(_)) => Err(err.into()),
+        _ => Ok(()),
+    }
+}
+
 fn this_exe() -> anyhow::Result<PathBuf> {
     std::env::current_exe().context("find the svckit executable")
 }
@@ -291,6 +299,7 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
 pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    known(&dir, &name)?;
     if let Some(spec) = native::lookup(&dir, &name) {
         let wait = (!args.no_wait).then_some(args.timeout);
         return native::control(&spec, Action::Start, wait);
@@ -308,6 +317,7 @@ pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
 pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    known(&dir, &name)?;
     if let Some(spec) = native::lookup(&dir, &name) {
         return native::control(&spec, Action::Stop, Some(args.timeout));
     }
@@ -326,6 +336,7 @@ pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
 pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    known(&dir, &name)?;
     if let Some(spec) = native::lookup(&dir, &name) {
         return native::control(&spec, Action::Restart, Some(args.timeout));
     }
@@ -344,6 +355,7 @@ pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
 pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
+    known(&dir, &name)?;
     if let Some(spec) = native::lookup(&dir, &name) {
         return native::control(&spec, action, Some(Duration::from_secs(30)));
     }
@@ -391,25 +403,45 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    // Every service installed with another backend, asked of that backend.
-    let natives: Vec<(ServiceSpec, anyhow::Result<svckit_install::Status>)> = match one {
+    if let Some(name) = &one {
+        known(&dir, name)?;
+    }
+    let names = match one {
         Some(_) => Vec::new(),
-        None => store::names(&dir)?
-            .iter()
-            .filter_map(|name| native::lookup(&dir, name))
-            .map(|spec| {
-                let status = native::status(&spec);
-                (spec, status)
-            })
-            .collect(),
+        None => store::names(&dir)?,
     };
-    let services = ask(
-        &dir,
-        Op::Status {
-            name: one.as_ref().map(ToString::to_string),
-        },
-        Duration::from_secs(30),
-    )?;
+    // No supervisor running and none of the services its own: nothing to ask (and no
+    // supervisor to start for it).
+    let ask_supervisor = one.is_some()
+        || client::is_running(&dir)
+        || names
+            .iter()
+            .any(|name| store::load(&dir, name).map_or(true, |spec| spec.backend.is_builtin()));
+    let services = if ask_supervisor {
+        ask(
+            &dir,
+            Op::Status {
+                name: one.as_ref().map(ToString::to_string),
+            },
+            Duration::from_secs(30),
+        )?
+    } else {
+        Vec::new()
+    };
+    // The names the supervisor did not report are installed with another backend: ask it.
+    let reported: std::collections::HashSet<&str> = services
+        .iter()
+        .map(|service| service.name.as_str())
+        .collect();
+    let natives: Vec<(ServiceSpec, anyhow::Result<svckit_install::Status>)> = names
+        .iter()
+        .filter(|name| !reported.contains(name.as_str()))
+        .filter_map(|name| native::lookup(&dir, name))
+        .map(|spec| {
+            let status = native::status(&spec);
+            (spec, status)
+        })
+        .collect();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -283,6 +283,8 @@ fn a_sysv_service_in_the_real_init_d_answers_to_service_and_to_svckit() {
         row.contains(" sysv ") && row.contains(&pid.to_string()),
         "{row}"
     );
+    // Nothing of it is the supervisor's: no supervisor was started to ask.
+    assert!(!Path::new(&state).join("supervisor.pid").exists());
     let list = ok(svckit_in(&["list"]).output().unwrap(), "list");
     assert!(
         list.lines()

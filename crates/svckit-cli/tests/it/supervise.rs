@@ -820,7 +820,7 @@ fn restart_makes_a_new_process_and_reload_sends_sighup() {
 fn the_protocol_version_is_checked() {
     use std::io::{BufRead, BufReader, Write};
     let sup = Sup::new("version");
-    sup.ok(&["status"]);
+    sup.ok(&["supervise", "--daemon"]);
     let mut stream =
         std::os::unix::net::UnixStream::connect(sup.dir.join("state/supervisor.sock")).unwrap();
     stream
