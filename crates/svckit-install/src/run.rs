@@ -1,6 +1,7 @@
-//! Running the service managers' own tools (systemctl, update-rc.d, init scripts).
+//! Running the service managers' own tools (systemctl, update-rc.d, init scripts), and
+//! writing their files.
 
-use std::{ffi::OsStr, path::Path, process::Command};
+use std::{ffi::OsStr, fs, path::Path, process::Command};
 
 use crate::Error;
 
@@ -13,6 +14,29 @@ pub(crate) struct Ran {
     pub stdout: String,
     /// Its stderr.
     pub stderr: String,
+}
+
+impl Ran {
+    /// Its last non-empty line of output (stderr first), to quote in an error.
+    pub fn last_message(&self) -> String {
+        self.stderr
+            .lines()
+            .chain(self.stdout.lines())
+            .rfind(|line| !line.trim().is_empty())
+            .unwrap_or("no message")
+            .trim()
+            .to_owned()
+    }
+}
+
+/// Writes a unit or script atomically (synced) with `mode`, creating its directory.
+pub(crate) fn write_file(path: &Path, contents: &str, mode: u32) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)
+            .map_err(|err| Error::os(format!("create {}", dir.display()), err))?;
+    }
+    svckit_unix::files::write_atomic(path, contents.as_bytes(), mode)
+        .map_err(|err| Error::os(format!("write {}", path.display()), err))
 }
 
 /// Runs `program` with `args`, stdin from /dev/null; an error only when it cannot be run.
@@ -40,14 +64,7 @@ pub(crate) fn check<S: AsRef<OsStr>>(program: &Path, args: &[S]) -> Result<Ran, 
         .map(|part| part.to_string_lossy())
         .collect::<Vec<_>>()
         .join(" ");
-    let said = ran
-        .stderr
-        .lines()
-        .chain(ran.stdout.lines())
-        .rfind(|line| !line.trim().is_empty())
-        .unwrap_or("no message")
-        .trim()
-        .to_owned();
+    let said = ran.last_message();
     Err(Error::Os {
         operation: format!("{command} exited with {}", ran.code),
         source: said.into(),

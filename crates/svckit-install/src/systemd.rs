@@ -345,7 +345,7 @@ mod manager {
     use super::{SHOW_PROPERTIES, Scope, parse_show, render, unit_dir, unit_name};
     use crate::{
         Backend, Error, Installed, Status,
-        run::{check, run},
+        run::{check, run, write_file},
     };
 
     /// The systemd backend: the running manager, or files under an alternate root (as
@@ -413,16 +413,6 @@ mod manager {
             }
             Ok(())
         }
-
-        fn write(&self, spec: &ServiceSpec, unit: &str) -> Result<(), Error> {
-            let path = self.unit_path(&spec.name)?;
-            if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir)
-                    .map_err(|err| Error::os(format!("create {}", dir.display()), err))?;
-            }
-            svckit_unix::files::write_atomic(&path, unit.as_bytes(), 0o644)
-                .map_err(|err| Error::os(format!("write {}", path.display()), err))
-        }
     }
 
     impl Backend for Systemd {
@@ -438,7 +428,7 @@ mod manager {
                 // Over an existing unit: stop it first, like the SCM's reinstall.
                 let _ = self.systemctl(&["stop", &unit_name(&spec.name)]);
             }
-            self.write(spec, &unit)?;
+            write_file(&path, &unit, 0o644)?;
             let applied = (|| {
                 self.reload_manager()?;
                 let unit = unit_name(&spec.name);

@@ -217,7 +217,7 @@ mod manager {
     use super::{pidfile as pidfile_of, render, script_path};
     use crate::{
         Backend, Error, Installed, Status,
-        run::{check, run},
+        run::{check, run, write_file},
     };
 
     /// Debian's tool that links an init script into the runlevels.
@@ -259,14 +259,7 @@ mod manager {
     }
 
     fn failed(name: &ServiceName, action: &str, ran: &crate::run::Ran) -> Error {
-        let said = ran
-            .stderr
-            .lines()
-            .chain(ran.stdout.lines())
-            .rfind(|line| !line.trim().is_empty())
-            .unwrap_or("no message")
-            .trim()
-            .to_owned();
+        let said = ran.last_message();
         match ran.code {
             4 => Error::PermissionDenied {
                 operation: format!("{action} {name}: {said}"),
@@ -294,12 +287,7 @@ mod manager {
                     return Err(failed(&spec.name, "stop", &ran));
                 }
             }
-            if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir)
-                    .map_err(|err| Error::os(format!("create {}", dir.display()), err))?;
-            }
-            svckit_unix::files::write_atomic(&path, script.as_bytes(), 0o755)
-                .map_err(|err| Error::os(format!("write {}", path.display()), err))?;
+            write_file(&path, &script, 0o755)?;
             if self.registers() {
                 let name = spec.name.as_str();
                 let registered = (|| {
