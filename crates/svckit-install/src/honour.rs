@@ -144,7 +144,7 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
             }
         }
         BackendKind::Windows => {
-            let unsupported: [(&str, &str); 9] = [
+            let unsupported: [(&str, &str); 10] = [
                 ("working_dir", "the SCM starts every service in System32"),
                 (
                     "env",
@@ -157,6 +157,7 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "Windows has no signals; the SCM sends SERVICE_CONTROL_STOP",
                 ),
                 ("logs.max_size", "the SCM does not capture output"),
+                ("logs.keep", "the SCM does not capture output"),
                 ("restart.limit", "the SCM restarts without a limit"),
                 ("restart.window", "the SCM restarts without a limit"),
                 (
@@ -168,9 +169,6 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                 if given.contains(&key) {
                     return refuse(key, reason);
                 }
-            }
-            if given.contains(&"logs.keep") {
-                return refuse("logs.keep", "the SCM does not capture output");
             }
         }
     }

@@ -101,6 +101,26 @@ pub struct Status {
     pub command: Option<String>,
 }
 
+impl Status {
+    /// `name` in `state` as `backend` reports it, with nothing else known: no pid, no
+    /// accepted controls, exit code 0, no pending progress.
+    pub fn new(name: ServiceName, backend: &'static str, state: State) -> Status {
+        Status {
+            name,
+            backend,
+            state,
+            pid: None,
+            accept: Accept::NONE,
+            exit_code: ExitCode::SUCCESS,
+            checkpoint: 0,
+            wait_hint: Duration::ZERO,
+            start: None,
+            display_name: None,
+            command: None,
+        }
+    }
+}
+
 /// The state a control leads to, and the states it may pass through on the way.
 pub fn target_state(control: Control) -> Option<State> {
     match control {

@@ -60,13 +60,12 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         name = spec.name
     ));
     unit.section("Unit");
-    let mut line = |key: &str, value: &str| unit.set(key, value);
     let description = match (&spec.display_name, &spec.description) {
         (Some(display), Some(description)) => format!("{display}: {description}"),
         (Some(text), None) | (None, Some(text)) => text.clone(),
         (None, None) => spec.name.to_string(),
     };
-    line(
+    unit.set(
         "Description",
         &specifiers(&one_line("description", &description)?),
     );
@@ -77,32 +76,31 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
             .map(unit_name)
             .collect::<Vec<_>>()
             .join(" ");
-        line("After", &units);
-        line("Wants", &units);
+        unit.set("After", &units);
+        unit.set("Wants", &units);
     }
     if spec.restart.limit == 0 {
-        line("StartLimitIntervalSec", "0");
+        unit.set("StartLimitIntervalSec", "0");
     } else {
-        line(
+        unit.set(
             "StartLimitIntervalSec",
             &span("restart.window", spec.restart.window)?,
         );
-        line("StartLimitBurst", &spec.restart.limit.to_string());
+        unit.set("StartLimitBurst", &spec.restart.limit.to_string());
     }
     if spec.start == StartType::Disabled {
-        line("RefuseManualStart", "yes");
+        unit.set("RefuseManualStart", "yes");
     }
     unit.section("Service");
-    let mut line = |key: &str, value: &str| unit.set(key, value);
     if spec.notify {
-        line("Type", "notify");
-        line("NotifyAccess", "main");
-        line(
+        unit.set("Type", "notify");
+        unit.set("NotifyAccess", "main");
+        unit.set(
             "TimeoutStartSec",
             &span("ready_timeout", spec.ready_timeout)?,
         );
     } else {
-        line("Type", "exec");
+        unit.set("Type", "exec");
     }
     let mut exec = exec_path(&spec.program)?;
     for (index, arg) in spec.args.iter().enumerate() {
@@ -112,28 +110,28 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         exec.push(' ');
         exec.push_str(&exec_word("args", arg)?);
     }
-    line("ExecStart", &exec);
+    unit.set("ExecStart", &exec);
     if let Some(dir) = &spec.working_dir {
         let dir = dir
             .to_str()
             .ok_or_else(|| refuse("working_dir", "the path is not UTF-8"))?;
-        line(
+        unit.set(
             "WorkingDirectory",
             &specifiers(&one_line("working_dir", dir)?),
         );
     }
     if let Some(user) = &spec.account {
-        line("User", &specifiers(user));
+        unit.set("User", &specifiers(user));
     }
     if let Some(group) = &spec.group {
-        line("Group", &specifiers(group));
+        unit.set("Group", &specifiers(group));
     }
     for (name, value) in &spec.env {
         let assignment = one_line("env", &format!("{name}={value}"))?;
-        line("Environment", &quoted(&specifiers(&assignment)));
+        unit.set("Environment", &quoted(&specifiers(&assignment)));
     }
-    line("UMask", &format!("{:04o}", spec.umask.unwrap_or(0o022)));
-    line(
+    unit.set("UMask", &format!("{:04o}", spec.umask.unwrap_or(0o022)));
+    unit.set(
         "Restart",
         match spec.restart.policy {
             Restart::Never => "no",
@@ -142,11 +140,11 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         },
     );
     if spec.restart.policy != Restart::Never {
-        line("RestartSec", &span_or_zero(spec.restart.delay));
+        unit.set("RestartSec", &span_or_zero(spec.restart.delay));
     }
-    line("TimeoutStopSec", &span("stop.timeout", spec.stop.timeout)?);
-    line("KillSignal", &format!("SIG{}", spec.stop.signal));
-    line("KillMode", "control-group");
+    unit.set("TimeoutStopSec", &span("stop.timeout", spec.stop.timeout)?);
+    unit.set("KillSignal", &format!("SIG{}", spec.stop.signal));
+    unit.set("KillMode", "control-group");
     unit.section("Install");
     unit.set("WantedBy", scope.target());
     Ok(unit.0)
@@ -570,18 +568,6 @@ mod manager {
     }
 
     fn stopped(name: &ServiceName) -> Status {
-        Status {
-            name: name.clone(),
-            backend: "systemd",
-            state: svckit_core::State::Stopped,
-            pid: None,
-            accept: Accept::NONE,
-            exit_code: ExitCode::Win32(0),
-            checkpoint: 0,
-            wait_hint: Duration::ZERO,
-            start: None,
-            display_name: None,
-            command: None,
-        }
+        Status::new(name.clone(), "systemd", svckit_core::State::Stopped)
     }
 }

@@ -211,7 +211,7 @@ mod manager {
         time::Duration,
     };
 
-    use svckit_core::{Accept, Control, ExitCode, ServiceName, ServiceSpec, State};
+    use svckit_core::{Accept, Control, ServiceName, ServiceSpec, State};
     use svckit_unix::pidfile::{self, PidfileState};
 
     use super::{pidfile as pidfile_of, render, script_path};
@@ -364,23 +364,12 @@ mod manager {
                 }
                 _ => None,
             };
-            Ok(Status {
-                name: name.clone(),
-                backend: "sysv",
-                state,
-                pid,
-                accept: if state == State::Running {
-                    Accept::STOP
-                } else {
-                    Accept::NONE
-                },
-                exit_code: ExitCode::Win32(0),
-                checkpoint: 0,
-                wait_hint: Duration::ZERO,
-                start: None,
-                display_name: None,
-                command: None,
-            })
+            let mut status = Status::new(name.clone(), "sysv", state);
+            status.pid = pid;
+            if state == State::Running {
+                status.accept = Accept::STOP;
+            }
+            Ok(status)
         }
     }
 }

@@ -156,7 +156,8 @@ pub fn control(spec: &ServiceSpec, action: Action, wait: Option<Duration>) -> an
     Ok(Exit::Ok)
 }
 
-fn state_name(status: &Status) -> String {
+/// A backend's state as status prints it: `running`, `stop pending`, ….
+pub fn state_name(status: &Status) -> String {
     status.state.to_string().to_lowercase().replace('_', " ")
 }
 

@@ -39,11 +39,14 @@ fn name(text: &str) -> anyhow::Result<ServiceName> {
     Ok(ServiceName::new(text)?)
 }
 
-/// Fails at once for a service that is not installed, without starting a supervisor to say so.
-fn known(dir: &StateDir, name: &ServiceName) -> anyhow::Result<()> {
+/// `name`'s definition when another backend than the supervisor has it (`None`: the
+/// supervisor's, or unreadable, for the supervisor to say why). A service that is not
+/// installed fails at once, without starting a supervisor to say so.
+fn native_or_known(dir: &StateDir, name: &ServiceName) -> anyhow::Result<Option<ServiceSpec>> {
     match store::load(dir, name) {
         Err(err @ svckit_supervise::Error::NotInstalled(_)) => Err(err.into()),
-        _ => Ok(()),
+        Ok(spec) if !spec.backend.is_builtin() => Ok(Some(spec)),
+        _ => Ok(None),
     }
 }
 
@@ -110,7 +113,8 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         None => resolve_program(&spec.program)?,
     };
     // A service of this name with another backend goes first (with --force).
-    if let Ok(old) = store::load(&dir, &spec.name)
+    let old = store::load(&dir, &spec.name).ok();
+    if let Some(old) = &old
         && !(old.backend == spec.backend || old.backend.is_builtin() && spec.backend.is_builtin())
     {
         if !args.force {
@@ -125,7 +129,7 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
                 Duration::from_secs(120),
             )?;
         } else if root.is_none() {
-            native::uninstall(&dir, &old)?;
+            native::uninstall(&dir, old)?;
         }
     }
     match spec.backend {
@@ -139,7 +143,7 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         BackendKind::Auto | BackendKind::Builtin => {}
     }
     svckit_install::honour::check(BackendKind::Builtin, &spec)?;
-    if args.force && store::load(&dir, &spec.name).is_ok() {
+    if args.force && old.as_ref().is_some_and(|old| old.backend.is_builtin()) {
         // Replacing a running service: stop it first, like the SCM backend's reinstall.
         ask(
             &dir,
@@ -299,8 +303,7 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
 pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
-    known(&dir, &name)?;
-    if let Some(spec) = native::lookup(&dir, &name) {
+    if let Some(spec) = native_or_known(&dir, &name)? {
         let wait = (!args.no_wait).then_some(args.timeout);
         return native::control(&spec, Action::Start, wait);
     }
@@ -317,8 +320,7 @@ pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
 pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
-    known(&dir, &name)?;
-    if let Some(spec) = native::lookup(&dir, &name) {
+    if let Some(spec) = native_or_known(&dir, &name)? {
         return native::control(&spec, Action::Stop, Some(args.timeout));
     }
     let status = ask(
@@ -336,8 +338,7 @@ pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
 pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
-    known(&dir, &name)?;
-    if let Some(spec) = native::lookup(&dir, &name) {
+    if let Some(spec) = native_or_known(&dir, &name)? {
         return native::control(&spec, Action::Restart, Some(args.timeout));
     }
     let status = ask(
@@ -355,8 +356,7 @@ pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
 pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
-    known(&dir, &name)?;
-    if let Some(spec) = native::lookup(&dir, &name) {
+    if let Some(spec) = native_or_known(&dir, &name)? {
         return native::control(&spec, action, Some(Duration::from_secs(30)));
     }
     let name = name.to_string();
@@ -383,7 +383,11 @@ fn print_outcome(status: &[ServiceStatus], done: &str) {
 pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let one = args.name.as_deref().map(name).transpose()?;
-    if let Some(spec) = one.as_ref().and_then(|name| native::lookup(&dir, name)) {
+    let native = match &one {
+        Some(name) => native_or_known(&dir, name)?,
+        None => None,
+    };
+    if let Some(spec) = native {
         let status = native::status(&spec)?;
         if args.json {
             println!("{}", native::json(&spec, &status));
@@ -402,9 +406,6 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             }
         }
         return Ok(Exit::Ok);
-    }
-    if let Some(name) = &one {
-        known(&dir, name)?;
     }
     let names = match one {
         Some(_) => Vec::new(),
@@ -513,7 +514,7 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             for (spec, status) in &natives {
                 let (state, pid) = match status {
                     Ok(status) => (
-                        status.state.to_string().to_lowercase().replace('_', " "),
+                        native::state_name(status),
                         status.pid.map_or("-".into(), |pid| pid.to_string()),
                     ),
                     Err(err) => (format!("unknown ({err:#})"), "-".into()),
