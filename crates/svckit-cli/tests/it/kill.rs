@@ -13,10 +13,12 @@ use crate::support::{
 fn kill_escalates_to_sigkill_after_the_timeout() {
     let dir = TempDir::new("killstubborn");
     let daemon = start_daemon(&dir, &["--", "sh", "-c", "trap '' TERM; exec sleep 66.5"]);
-    assert!(eventually(Duration::from_secs(5), || !processes_with(
-        "66.5"
-    )
-    .is_empty()));
+    // The shell's command line holds the marker before its `trap` has run: wait until it has
+    // exec'd `sleep`, which it only does after the trap.
+    assert!(eventually(Duration::from_secs(5), || daemon
+        .status()
+        .get("Name")
+        .is_some_and(|name| name == "sleep")));
     assert_eq!(
         daemon.status()["SigIgn"],
         "0000000000004000",
