@@ -237,14 +237,17 @@ fn cleanup(tool: &Tool, pidfile: &Path) {
     let _ = fs::remove_file(pidfile);
 }
 
+/// Live processes with `secs` as one of their arguments: the daemon (`/bin/sleep SECS`) and any
+/// launcher process still on its way to it. A launcher may return before its forked child has
+/// started the daemon or written the PID file (libslack `daemon` does); matching only the sleep
+/// then found nothing, and the daemon it started a moment later outlived the benchmark.
 fn marked_processes(secs: &str) -> Vec<i32> {
-    let needle = format!("/bin/sleep\0{secs}\0");
     fs::read_dir("/proc")
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|cmdline| String::from_utf8_lossy(&cmdline) == needle)
+                .map(|cmdline| cmdline.split(|&b| b == 0).any(|arg| arg == secs.as_bytes()))
                 .unwrap_or(false)
                 && !is_gone(Pid::from_raw(*pid))
         })
