@@ -99,6 +99,21 @@ pub struct Status {
     pub display_name: Option<String>,
     /// The command line it runs, as the backend stores it.
     pub command: Option<String>,
+    /// How long its main process has run, if the backend can tell.
+    pub uptime: Option<Duration>,
+    /// How often its manager restarted it, where the manager counts (systemd's NRestarts).
+    pub restarts: Option<u32>,
+    /// How its main process last ended, where the manager records it.
+    pub last_exit: Option<LastExit>,
+}
+
+/// How a service's main process last ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastExit {
+    /// It exited with this code.
+    Code(i32),
+    /// This signal killed it.
+    Signal(i32),
 }
 
 impl Status {
@@ -117,6 +132,9 @@ impl Status {
             start: None,
             display_name: None,
             command: None,
+            uptime: None,
+            restarts: None,
+            last_exit: None,
         }
     }
 }

@@ -275,8 +275,14 @@ pub struct Shown {
     pub sub_state: String,
     /// `MainPID` (0: none).
     pub main_pid: u32,
+    /// `ExecMainCode`: how the main process ended (`CLD_EXITED` 1, `CLD_KILLED` 2,
+    /// `CLD_DUMPED` 3; 0 while it runs or never ran).
+    pub exec_main_code: i32,
     /// `ExecMainStatus`: the exit code, or the signal number.
     pub exec_main_status: i32,
+    /// `ExecMainStartTimestampMonotonic`: when the main process started, µs of
+    /// `CLOCK_MONOTONIC` (0: never).
+    pub exec_main_start_us: u64,
     /// `NRestarts`.
     pub restarts: u32,
     /// `FreezerState`: running, frozen, ….
@@ -286,8 +292,8 @@ pub struct Shown {
 }
 
 /// The properties `systemctl show -p` is asked for.
-pub const SHOW_PROPERTIES: &str =
-    "LoadState,ActiveState,SubState,MainPID,ExecMainStatus,NRestarts,FreezerState,UnitFileState";
+pub const SHOW_PROPERTIES: &str = "LoadState,ActiveState,SubState,MainPID,ExecMainCode,\
+     ExecMainStatus,ExecMainStartTimestampMonotonic,NRestarts,FreezerState,UnitFileState";
 
 /// Parses `systemctl show` output (`Key=Value` lines; unknown keys are skipped).
 pub fn parse_show(text: &str) -> Shown {
@@ -302,7 +308,11 @@ pub fn parse_show(text: &str) -> Shown {
             "ActiveState" => shown.active_state = value.into(),
             "SubState" => shown.sub_state = value.into(),
             "MainPID" => shown.main_pid = value.parse().unwrap_or(0),
+            "ExecMainCode" => shown.exec_main_code = value.parse().unwrap_or(0),
             "ExecMainStatus" => shown.exec_main_status = value.parse().unwrap_or(0),
+            "ExecMainStartTimestampMonotonic" => {
+                shown.exec_main_start_us = value.parse().unwrap_or(0)
+            }
             "NRestarts" => shown.restarts = value.parse().unwrap_or(0),
             "FreezerState" => shown.freezer_state = value.into(),
             "UnitFileState" => shown.unit_file_state = value.into(),
@@ -313,6 +323,15 @@ pub fn parse_show(text: &str) -> Shown {
 }
 
 impl Shown {
+    /// How the main process last ended, once it has (`ExecMainCode` is 0 while it runs).
+    pub fn last_exit(&self) -> Option<crate::LastExit> {
+        match self.exec_main_code {
+            1 => Some(crate::LastExit::Code(self.exec_main_status)),
+            2 | 3 => Some(crate::LastExit::Signal(self.exec_main_status)),
+            _ => None,
+        }
+    }
+
     /// The SCM state this amounts to.
     pub fn state(&self) -> svckit_core::State {
         use svckit_core::State;
@@ -540,6 +559,12 @@ mod manager {
             status.state = state;
             status.pid = (shown.main_pid != 0).then_some(shown.main_pid);
             status.exit_code = ExitCode::Win32(shown.exec_main_status.max(0) as u32);
+            status.restarts = Some(shown.restarts);
+            status.last_exit = shown.last_exit();
+            if status.pid.is_some() && shown.exec_main_start_us != 0 {
+                status.uptime = svckit_unix::process::monotonic_now()
+                    .map(|now| now.saturating_sub(Duration::from_micros(shown.exec_main_start_us)));
+            }
             status.accept = match state {
                 svckit_core::State::Running | svckit_core::State::Paused => {
                     Accept::STOP | Accept::PAUSE_CONTINUE | Accept::PARAMCHANGE

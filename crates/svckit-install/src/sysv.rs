@@ -366,6 +366,9 @@ mod manager {
             };
             let mut status = Status::new(name.clone(), "sysv", state);
             status.pid = pid;
+            status.uptime = pid.and_then(|pid| {
+                svckit_unix::process::uptime(nix::unistd::Pid::from_raw(pid as i32)).ok()
+            });
             if state == State::Running {
                 status.accept = Accept::STOP;
             }

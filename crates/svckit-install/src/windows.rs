@@ -369,6 +369,10 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
             .as_ref()
             .map(|config| config.display_name.to_string_lossy().into_owned()),
         command: config.map(|config| config.executable_path.to_string_lossy().into_owned()),
+        // The SCM keeps neither a start time nor a restart count; its exit code is above.
+        uptime: None,
+        restarts: None,
+        last_exit: None,
     })
 }
 

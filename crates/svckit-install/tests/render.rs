@@ -12,7 +12,7 @@ use std::{
 
 use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, StartType};
 use svckit_install::{
-    Error, Host, detect_kind,
+    Error, Host, LastExit, detect_kind,
     systemd::{self, Scope},
     sysv,
 };
@@ -343,6 +343,19 @@ fn systemctl_show_output_maps_onto_scm_states() {
     assert_eq!(shown.main_pid, 4242);
     assert_eq!(shown.restarts, 2);
     assert_eq!(shown.state(), State::Running);
+    assert_eq!(shown.last_exit(), None, "no exit while it runs");
+    for (code, status, exit) in [
+        (1, 3, LastExit::Code(3)),
+        (2, 15, LastExit::Signal(15)),
+        (3, 11, LastExit::Signal(11)),
+    ] {
+        let shown = systemd::parse_show(&format!(
+            "ActiveState=failed\nExecMainCode={code}\nExecMainStatus={status}\n\
+             ExecMainStartTimestampMonotonic=123456789\n"
+        ));
+        assert_eq!(shown.last_exit(), Some(exit));
+        assert_eq!(shown.exec_main_start_us, 123_456_789);
+    }
     let frozen = systemd::parse_show("ActiveState=active\nFreezerState=frozen\n");
     assert_eq!(frozen.state(), State::Paused);
     for (active, state) in [

@@ -69,6 +69,36 @@ pub fn start_time(pid: Pid) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::other(format!("cannot read the start time of {pid}")))
 }
 
+/// Now on `CLOCK_MONOTONIC` (the clock systemd's `…Monotonic` timestamps and `MONOTONIC_USEC`
+/// use).
+pub fn monotonic_now() -> Option<Duration> {
+    clock(nix::time::ClockId::CLOCK_MONOTONIC)
+}
+
+/// How long process `pid` has run: `CLOCK_BOOTTIME` now, less its start time (which the kernel
+/// keeps in boot-time clock ticks).
+pub fn uptime(pid: Pid) -> std::io::Result<Duration> {
+    let ticks = start_time(pid)?;
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|hz| *hz > 0)
+        .unwrap_or(100) as u64;
+    let started = Duration::from_secs(ticks / per_second)
+        + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second);
+    let now = clock(nix::time::ClockId::CLOCK_BOOTTIME)
+        .ok_or_else(|| std::io::Error::other("cannot read CLOCK_BOOTTIME"))?;
+    Ok(now.saturating_sub(started))
+}
+
+fn clock(id: nix::time::ClockId) -> Option<Duration> {
+    let ts = nix::time::clock_gettime(id).ok()?;
+    Some(Duration::new(
+        u64::try_from(ts.tv_sec()).ok()?,
+        u32::try_from(ts.tv_nsec()).ok()?,
+    ))
+}
+
 /// The one-letter state of process `pid` (`R`, `S`, `T` for stopped, `Z` for a zombie, …).
 pub fn state(pid: Pid) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -154,6 +184,24 @@ mod tests {
                     && !is_gone(Pid::from_raw(*pid))
             })
             .count()
+    }
+
+    /// A process's uptime from /proc: at least the time we waited since spawning it (less one
+    /// clock tick of rounding), at most the time since before the spawn.
+    #[test]
+    fn uptime_counts_from_the_processes_start() {
+        let before = Instant::now();
+        let mut child = Command::new("sleep").arg("70.5").spawn().unwrap();
+        thread::sleep(Duration::from_millis(300));
+        let uptime = uptime(Pid::from_raw(child.id() as i32)).unwrap();
+        let bound = before.elapsed();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(uptime >= Duration::from_millis(290), "{uptime:?}");
+        assert!(
+            uptime <= bound + Duration::from_millis(10),
+            "{uptime:?} > {bound:?}"
+        );
     }
 
     /// Regression: with the group leader (the daemon's main process) exited and reaped, its

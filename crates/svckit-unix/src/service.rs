@@ -24,7 +24,7 @@ use std::{
         Mutex,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use svckit_core::{
@@ -256,9 +256,9 @@ impl StatusSink for UnixSink {
     }
 
     fn reloading(&self) {
-        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-            .map(|ts| Duration::new(ts.tv_sec() as u64, ts.tv_nsec() as u32).as_micros())
-            .unwrap_or_default();
+        let now = crate::process::monotonic_now()
+            .unwrap_or_default()
+            .as_micros();
         self.notify(&format!("RELOADING=1\nMONOTONIC_USEC={now}"));
     }
 

@@ -128,7 +128,10 @@ fn serve(ctx: &Context, mut settings: Settings) -> anyhow::Result<()> {
         if now >= next {
             if !paused {
                 let status = svckit::memory_status().context("read the memory status")?;
-                log.line(&status.to_string())?;
+                let line = status.to_string();
+                log.line(&line)?;
+                // The latest line for the manager too (systemd's `Status:`; the SCM has none).
+                ctx.set_status_text(&line);
             }
             next = now + settings.interval;
         }

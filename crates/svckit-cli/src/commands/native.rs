@@ -11,11 +11,13 @@ use std::{
 use anyhow::Context as _;
 use svckit::{BackendKind, Control, ServiceName, ServiceSpec};
 use svckit_install::{
-    Backend, Installed, Status,
+    Backend, Installed, LastExit, Status,
     systemd::{self, Systemd},
     sysv::{self, Sysv},
 };
-use svckit_supervise::{StateDir, store};
+use svckit_supervise::{StateDir, state::ExitInfo, store};
+
+use super::supervised::short_duration;
 
 use crate::exit::{Exit, Failure};
 
@@ -166,14 +168,39 @@ pub fn status(spec: &ServiceSpec) -> anyhow::Result<Status> {
     Ok(backend(spec.backend, None)?.status(&spec.name)?)
 }
 
-/// One service's status as JSON (the supervisor's keys where they apply).
+/// One service's status as JSON (the supervisor's keys where they apply; null where the
+/// backend does not know).
 pub fn json(spec: &ServiceSpec, status: &Status) -> serde_json::Value {
     serde_json::json!({
         "name": spec.name.to_string(),
         "backend": spec.backend.name(),
         "state": state_name(status),
         "pid": status.pid,
+        "uptime_ms": status.uptime.map(|uptime| uptime.as_millis() as u64),
+        "restarts": status.restarts,
+        "last_exit": last_exit(status),
     })
+}
+
+/// How the main process last ended, in the supervisor's terms (same JSON, same wording).
+pub fn last_exit(status: &Status) -> Option<ExitInfo> {
+    status.last_exit.map(|exit| match exit {
+        LastExit::Code(code) => ExitInfo::Code(code),
+        LastExit::Signal(signal) => ExitInfo::Signal(signal),
+    })
+}
+
+/// The status table's UPTIME, RESTARTS and LAST EXIT cells ("-" where unknown).
+pub fn table_cells(status: &Status) -> (String, String, String) {
+    (
+        status.uptime.map_or("-".into(), |uptime| {
+            short_duration(uptime.as_millis() as u64)
+        }),
+        status
+            .restarts
+            .map_or("-".into(), |restarts| restarts.to_string()),
+        last_exit(status).map_or("-".into(), |exit| exit.to_string()),
+    )
 }
 
 /// One service's status for people.
@@ -184,6 +211,19 @@ pub fn describe(out: &mut impl Write, spec: &ServiceSpec, status: &Status) -> st
     writeln!(out, "      state: {}", state_name(status))?;
     if let Some(pid) = status.pid {
         writeln!(out, "        pid: {pid}")?;
+    }
+    if let Some(uptime) = status.uptime {
+        writeln!(
+            out,
+            "     uptime: {}",
+            short_duration(uptime.as_millis() as u64)
+        )?;
+    }
+    if let Some(restarts) = status.restarts {
+        writeln!(out, "   restarts: {restarts}")?;
+    }
+    if let Some(exit) = last_exit(status) {
+        writeln!(out, "  last exit: {exit}")?;
     }
     match spec.backend {
         BackendKind::Systemd => writeln!(

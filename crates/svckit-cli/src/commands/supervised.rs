@@ -512,17 +512,22 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
                 )?;
             }
             for (spec, status) in &natives {
-                let (state, pid) = match status {
+                let (state, pid, (uptime, restarts, last_exit)) = match status {
                     Ok(status) => (
                         native::state_name(status),
                         status.pid.map_or("-".into(), |pid| pid.to_string()),
+                        native::table_cells(status),
                     ),
-                    Err(err) => (format!("unknown ({err:#})"), "-".into()),
+                    Err(err) => (
+                        format!("unknown ({err:#})"),
+                        "-".into(),
+                        ("-".into(), "-".into(), "-".into()),
+                    ),
                 };
                 writeln!(
                     out,
-                    "{:<24} {:<8} {:<9} {:>8} {:>10} {:>8}  -",
-                    spec.name, spec.backend, state, pid, "-", "-"
+                    "{:<24} {:<8} {:<9} {:>8} {:>10} {:>8}  {}",
+                    spec.name, spec.backend, state, pid, uptime, restarts, last_exit
                 )?;
             }
         }
@@ -573,7 +578,8 @@ fn format_time(unix_ms: u64) -> String {
         .unwrap_or_else(|| unix_ms.to_string())
 }
 
-fn short_duration(ms: u64) -> String {
+/// A duration in milliseconds as the status table shows it: `250ms`, `42s`, `3min 5s`, ….
+pub(super) fn short_duration(ms: u64) -> String {
     let seconds = ms / 1000;
     match seconds {
         0 => format!("{ms}ms"),

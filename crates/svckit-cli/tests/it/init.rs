@@ -254,6 +254,7 @@ fn a_sysv_service_in_the_real_init_d_answers_to_service_and_to_svckit() {
             .unwrap();
         code(&output)
     };
+    let before_start = std::time::Instant::now();
     assert_eq!(service("start"), 0);
     let pidfile = PathBuf::from(format!("/run/{name}.pid"));
     let _stop = StopOnDrop(pidfile.clone());
@@ -277,6 +278,19 @@ fn a_sysv_service_in_the_real_init_d_answers_to_service_and_to_svckit() {
     assert_eq!(status["backend"], "sysv");
     assert_eq!(status["state"], "running");
     assert_eq!(status["pid"], pid);
+    // The uptime is the process's own (from /proc), so no older than the start above.
+    let uptime = status["uptime_ms"]
+        .as_u64()
+        .expect("an uptime while it runs");
+    assert!(
+        uptime <= before_start.elapsed().as_millis() as u64 + 20,
+        "{status}"
+    );
+    assert_eq!(
+        status["restarts"],
+        Value::Null,
+        "SysV init counts no restarts"
+    );
     let table = ok(svckit_in(&["status"]).output().unwrap(), "status");
     let row = table.lines().find(|l| l.starts_with(&name)).expect("a row");
     assert!(

@@ -10,5 +10,6 @@ mod kill;
 mod memory_status;
 mod supervise;
 mod support;
+mod systemd;
 mod timelog;
 mod windows;

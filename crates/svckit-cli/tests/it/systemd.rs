@@ -1,0 +1,542 @@
+//! The systemd backend against a real, running systemd: PID 1 of its own PID, mount, cgroup,
+//! UTS and IPC namespaces, booted for the test (no systemd runs on the host), so `install`,
+//! `start`, `stop`, `pause`, `status`, `uninstall` go through `systemctl` to a live manager.
+//!
+//! The manager only sees units svckit wrote (its `/etc/systemd/system` is a temp dir), a
+//! handful of empty targets and the system bus (`systemctl freeze` needs it):
+//! `SYSTEMD_UNIT_PATH` leaves out the distribution's units, so nothing of a normal boot
+//! (tmpfiles, journald, udev, the host's init scripts) runs. It boots a target that wants
+//! multi-user.target, as a booted host does, so enabled units stay loaded when they stop.
+//! `SYSTEMD_GENERATOR_PATH` points at an empty directory for the same reason. Its cgroup
+//! tree is a fresh child of the test's own cgroup v2 group, removed afterwards.
+
+use std::{
+    fs,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::Duration,
+};
+
+use serde_json::Value;
+
+use crate::support::{TempDir, code, eventually, memory_lines, require_root, stderr};
+
+const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
+
+/// Targets and slices the units refer to (default dependencies, WantedBy=).
+const EMPTY_UNITS: [&str; 8] = [
+    "sockets.target",
+    "sysinit.target",
+    "basic.target",
+    "multi-user.target",
+    "default.target",
+    "shutdown.target",
+    "network.target",
+    "system.slice",
+];
+
+/// Runs inside the new namespaces (as `sh -c BOOT sh UNITS BASE EMPTY`): private mounts, a
+/// cgroup2 view rooted at the test's group, a private /run, the temp unit dir over
+/// /etc/systemd/system, then systemd as PID 1.
+const BOOT: &str = r#"set -e
+mount --make-rprivate /
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs -o mode=755 tmpfs /run
+mount --bind "$1" /etc/systemd/system
+export container=svckit-test SYSTEMD_UNIT_PATH="/etc/systemd/system:$2"
+export SYSTEMD_GENERATOR_PATH="$3" SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$3"
+exec /lib/systemd/systemd --unit=svckit-test.target --log-target=console
+"#;
+
+/// Moves itself into the fresh cgroup `$1`, then unshares (`$2…` is the inner command).
+const ENTER: &str = r#"set -e
+echo $$ > "$1/cgroup.procs"
+shift
+exec unshare --pid --fork --mount --mount-proc --cgroup --uts --ipc "$@"
+"#;
+
+/// A systemd booted for one test; killed, with its cgroups removed, on drop.
+struct Manager {
+    dir: TempDir,
+    unshare: Child,
+    /// systemd's pid on the host.
+    pid: i32,
+    cgroup: PathBuf,
+}
+
+impl Manager {
+    fn boot(name: &str) -> Manager {
+        let dir = TempDir::new(name);
+        let units = dir.join("etc-systemd-system");
+        let base = dir.join("base-units");
+        let empty = dir.join("no-generators");
+        for path in [&units, &base, &empty] {
+            fs::create_dir_all(path).unwrap();
+        }
+        for unit in EMPTY_UNITS {
+            fs::write(
+                base.join(unit),
+                format!("[Unit]\nDescription={unit} (svckit test)\nDefaultDependencies=no\n"),
+            )
+            .unwrap();
+        }
+        // The system bus, as the distribution runs it (systemctl freeze/thaw go through it).
+        for unit in ["dbus.socket", "dbus.service"] {
+            fs::copy(Path::new("/lib/systemd/system").join(unit), base.join(unit))
+                .unwrap_or_else(|err| panic!("{unit} (Debian's dbus package): {err}"));
+        }
+        fs::write(
+            base.join("svckit-test.target"),
+            "[Unit]\nDescription=svckit test\nWants=dbus.socket dbus.service multi-user.target\n",
+        )
+        .unwrap();
+        let cgroup = cgroup2_mount()
+            .join(own_cgroup2().trim_start_matches('/'))
+            .join(format!("svckit-it-{name}-{}", std::process::id()));
+        assert!(cgroup.starts_with("/sys/fs/cgroup"), "{}", cgroup.display());
+        fs::create_dir(&cgroup).unwrap_or_else(|err| panic!("mkdir {}: {err}", cgroup.display()));
+        let unshare = Command::new("sh")
+            .args(["-c", ENTER, "sh"])
+            .arg(&cgroup)
+            .args(["sh", "-c", BOOT, "sh"])
+            .args([&units, &base, &empty])
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(dir.join("systemd.log")).unwrap())
+            .stderr(fs::File::create(dir.join("systemd.err")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut manager = Manager {
+            dir,
+            pid: 0,
+            unshare,
+            cgroup,
+        };
+        let unshare_pid = manager.unshare.id();
+        assert!(
+            eventually(Duration::from_secs(10), || {
+                manager.pid = child_of(unshare_pid).unwrap_or(0);
+                manager.pid != 0 && comm(manager.pid).as_deref() == Some("systemd")
+            }),
+            "systemd did not start: {}",
+            manager.logs()
+        );
+        let mut state = String::new();
+        assert!(
+            eventually(Duration::from_secs(20), || {
+                state = manager.systemctl(&["is-system-running"]);
+                state == "running" || state == "degraded"
+            }),
+            "systemd did not come up ({state}): {}",
+            manager.logs()
+        );
+        manager
+    }
+
+    fn logs(&self) -> String {
+        format!(
+            "{}{}",
+            fs::read_to_string(self.dir.join("systemd.log")).unwrap_or_default(),
+            fs::read_to_string(self.dir.join("systemd.err")).unwrap_or_default()
+        )
+    }
+
+    /// Runs `argv` inside the manager's mount and PID namespaces.
+    fn run(&self, argv: &[&str]) -> Output {
+        Command::new("nsenter")
+            .args(["-t", &self.pid.to_string(), "-m", "-p", "--wd=/"])
+            .args(argv)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `systemctl ARGS` inside; its stdout, trimmed.
+    fn systemctl(&self, args: &[&str]) -> String {
+        let mut argv = vec!["systemctl"];
+        argv.extend_from_slice(args);
+        String::from_utf8_lossy(&self.run(&argv).stdout)
+            .trim()
+            .to_owned()
+    }
+
+    /// One property of `unit`.
+    fn show(&self, unit: &str, property: &str) -> String {
+        self.systemctl(&["show", "-p", property, "--value", unit])
+    }
+
+    /// `svckit ARGS --state-dir DIR/state` inside.
+    fn svckit(&self, args: &[&str]) -> Output {
+        let state = self.dir.str("state");
+        let mut argv = vec![SVCKIT];
+        argv.extend_from_slice(args);
+        if args.first() != Some(&"install") || !args.contains(&"--") {
+            argv.extend(["--state-dir", &state]);
+        } else {
+            let at = argv.iter().position(|arg| *arg == "--").unwrap();
+            argv.splice(at..at, ["--state-dir", &state]);
+        }
+        self.run(&argv)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.svckit(args);
+        assert_eq!(code(&output), 0, "svckit {args:?}: {}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn status(&self, name: &str) -> Value {
+        let out = self.ok(&["status", "--json", name]);
+        serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"))
+    }
+
+    /// The unit dir svckit's `/etc/systemd/system` is, seen from the host.
+    fn units(&self) -> PathBuf {
+        self.dir.join("etc-systemd-system")
+    }
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        // Killing PID 1 of a PID namespace kills every process in it.
+        if self.pid != 0 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.unshare.kill();
+        let _ = self.unshare.wait();
+        let populated = |dir: &Path| {
+            fs::read_to_string(dir.join("cgroup.events"))
+                .map(|events| events.contains("populated 1"))
+                .unwrap_or(false)
+        };
+        eventually(Duration::from_secs(5), || !populated(&self.cgroup));
+        remove_cgroup(&self.cgroup);
+    }
+}
+
+/// Removes a cgroup directory and its children, deepest first (cgroupfs only takes rmdir).
+fn remove_cgroup(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                remove_cgroup(&entry.path());
+            }
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
+/// Where the cgroup2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a
+/// hybrid host).
+fn cgroup2_mount() -> PathBuf {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mount_point = left.split(' ').nth(4)?;
+            (right.split(' ').next() == Some("cgroup2")).then(|| PathBuf::from(mount_point))
+        })
+        .expect("a cgroup2 hierarchy is mounted")
+}
+
+/// This process's cgroup v2 path (the `0::` line).
+fn own_cgroup2() -> String {
+    fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("0::").map(str::to_owned))
+        .expect("a cgroup v2 line")
+}
+
+fn child_of(pid: u32) -> Option<i32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn comm(pid: i32) -> Option<String> {
+    Some(
+        fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()?
+            .trim()
+            .to_owned(),
+    )
+}
+
+/// The arguments the program must receive exactly, systemd's specifiers and variables among
+/// them.
+const ARGS: [&str; 9] = [
+    "two words",
+    "it's",
+    "\"double\"",
+    "$HOME",
+    "${PATH}",
+    "100%",
+    "%n",
+    "back\\slash",
+    "-x",
+];
+
+/// A program that writes its argv to `argv`, appends a line to `ticks` every 50 ms, and a line
+/// to `reloads` on SIGHUP.
+fn program(dir: &TempDir) -> PathBuf {
+    let program = dir.join("prog with space");
+    fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{argv}'\n\
+             trap 'echo reloaded >> {reloads}' HUP\n\
+             while :; do echo tick >> '{ticks}'; sleep 0.05; done\n",
+            argv = dir.str("argv"),
+            reloads = dir.str("reloads"),
+            ticks = dir.str("ticks"),
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    program
+}
+
+fn size(path: &Path) -> u64 {
+    fs::metadata(path).map(|meta| meta.len()).unwrap_or(0)
+}
+
+#[test]
+fn a_service_lives_its_whole_life_under_a_running_systemd() {
+    if !require_root("a_service_lives_its_whole_life_under_a_running_systemd") {
+        return;
+    }
+    let manager = Manager::boot("sdlive");
+    let program = program(&manager.dir);
+    let program = program.to_str().unwrap();
+
+    // auto picks systemd where it runs as init; --start auto enables and starts it.
+    let mut install = vec![
+        "install",
+        "live",
+        "--start",
+        "auto",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        program,
+    ];
+    install.extend(ARGS);
+    let out = manager.ok(&install);
+    assert!(out.contains("installed live (systemd)"), "{out}");
+    assert!(manager.units().join("live.service").is_file());
+    assert_eq!(
+        manager.systemctl(&["is-enabled", "live.service"]),
+        "enabled"
+    );
+    assert!(
+        manager
+            .units()
+            .join("multi-user.target.wants/live.service")
+            .is_symlink()
+    );
+    assert_eq!(manager.systemctl(&["is-active", "live.service"]), "active");
+    assert!(eventually(Duration::from_secs(5), || fs::read_to_string(
+        manager.dir.join("argv")
+    )
+    .is_ok_and(|text| text.lines().count() == ARGS.len())));
+    assert_eq!(
+        fs::read_to_string(manager.dir.join("argv"))
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        ARGS,
+        "every argument reaches the program intact through systemd's parser"
+    );
+
+    // status is systemd's own word: the same MainPID, the backend named.
+    let status = manager.status("live");
+    assert_eq!(status["backend"], "systemd");
+    assert_eq!(status["state"], "running");
+    let main_pid = manager.show("live.service", "MainPID");
+    assert_eq!(status["pid"].to_string(), main_pid);
+
+    // pause freezes the unit's cgroup: the program stops writing; continue thaws it.
+    manager.ok(&["pause", "live"]);
+    assert_eq!(manager.status("live")["state"], "paused");
+    assert_eq!(manager.show("live.service", "FreezerState"), "frozen");
+    let frozen = size(&manager.dir.join("ticks"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        size(&manager.dir.join("ticks")),
+        frozen,
+        "nothing runs while frozen"
+    );
+    manager.ok(&["continue", "live"]);
+    assert_eq!(manager.status("live")["state"], "running");
+    assert!(eventually(Duration::from_secs(5), || size(
+        &manager.dir.join("ticks")
+    ) > frozen));
+
+    // reload is SIGHUP to the main process, which stays.
+    manager.ok(&["reload", "live"]);
+    assert!(eventually(Duration::from_secs(5), || fs::read_to_string(
+        manager.dir.join("reloads")
+    )
+    .is_ok_and(|text| text == "reloaded\n")));
+    assert_eq!(manager.show("live.service", "MainPID"), main_pid);
+
+    // restart makes a new process.
+    manager.ok(&["restart", "live"]);
+    let restarted = manager.show("live.service", "MainPID");
+    assert_ne!(restarted, main_pid);
+    assert_eq!(manager.status("live")["pid"].to_string(), restarted);
+
+    // A crash is restarted by systemd (Restart=on-failure).
+    let killed = manager.run(&["kill", "-KILL", &restarted]);
+    assert_eq!(code(&killed), 0, "{}", stderr(&killed));
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let now = manager.show("live.service", "MainPID");
+            now != restarted && now != "0"
+        }),
+        "systemd restarted the crashed service"
+    );
+    assert_eq!(manager.show("live.service", "NRestarts"), "1");
+    let status = manager.status("live");
+    assert_eq!(status["restarts"], 1, "{status}");
+    let uptime = status["uptime_ms"]
+        .as_u64()
+        .expect("an uptime while it runs");
+    assert!(uptime < 10_000, "the new process's uptime: {status}");
+    assert_eq!(
+        status["last_exit"],
+        Value::Null,
+        "systemd resets it on the new exec"
+    );
+
+    // stop: inactive, the process gone, nothing writes any more.
+    manager.ok(&["stop", "live"]);
+    let status = manager.status("live");
+    assert_eq!(status["state"], "stopped");
+    assert_eq!(status["pid"], Value::Null);
+    assert_eq!(status["uptime_ms"], Value::Null);
+    assert_eq!(
+        status["last_exit"]["signal"], 15,
+        "SIGTERM ended it: {status}"
+    );
+    let table = manager.ok(&["status"]);
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("live "))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[..5],
+        ["live", "systemd", "stopped", "-", "-"],
+        "{table}"
+    );
+    assert_eq!(cells[5], "1", "restarts: {table}");
+    assert!(row.ends_with("killed by SIGTERM"), "{table}");
+    assert_eq!(
+        manager.systemctl(&["is-active", "live.service"]),
+        "inactive"
+    );
+    let stopped = size(&manager.dir.join("ticks"));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(size(&manager.dir.join("ticks")), stopped);
+
+    // start again, then uninstall: stopped, disabled, the file and the link gone.
+    manager.ok(&["start", "live"]);
+    assert_eq!(manager.status("live")["state"], "running");
+    manager.ok(&["uninstall", "live"]);
+    assert!(!manager.units().join("live.service").exists());
+    assert!(
+        !manager
+            .units()
+            .join("multi-user.target.wants/live.service")
+            .exists()
+    );
+    assert_eq!(manager.show("live.service", "LoadState"), "not-found");
+    assert_eq!(code(&manager.svckit(&["status", "live"])), 3);
+}
+
+#[test]
+fn the_memory_status_service_speaks_notify_to_a_running_systemd() {
+    if !require_root("the_memory_status_service_speaks_notify_to_a_running_systemd") {
+        return;
+    }
+    let manager = Manager::boot("sdnotify");
+    let config = manager.dir.join("memory.toml");
+    fs::write(&config, "interval = \"100ms\"\n").unwrap();
+    let log = manager.dir.join("memory.log");
+    manager.ok(&[
+        "install",
+        "MemoryStatus",
+        "--backend",
+        "systemd",
+        "--notify",
+        "--ready-timeout",
+        "10s",
+        "--",
+        SVCKIT,
+        "demo",
+        "memory-status",
+        "--config",
+        config.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(manager.show("MemoryStatus.service", "Type"), "notify");
+    assert_eq!(
+        manager.systemctl(&["is-enabled", "MemoryStatus.service"]),
+        "disabled",
+        "--start demand (the default) installs without enabling"
+    );
+
+    // systemctl start returns once the service API said READY=1: running at once.
+    manager.ok(&["start", "MemoryStatus"]);
+    let status = manager.status("MemoryStatus");
+    assert_eq!(status["state"], "running");
+    assert_eq!(
+        status["pid"].to_string(),
+        manager.show("MemoryStatus.service", "MainPID")
+    );
+    assert!(eventually(Duration::from_secs(5), || memory_lines(&log) >= 2));
+    assert!(
+        eventually(Duration::from_secs(5), || manager
+            .show("MemoryStatus.service", "StatusText")
+            .contains("memory load")),
+        "STATUS= lines reach systemd: {}",
+        manager.show("MemoryStatus.service", "StatusText")
+    );
+
+    // ParamChange: SIGHUP to the main process; the service re-reads its config and reports
+    // RELOADING=1 then READY=1, staying active with the same pid.
+    let pid = manager.show("MemoryStatus.service", "MainPID");
+    fs::write(&config, "interval = \"250ms\"\n").unwrap();
+    manager.ok(&["reload", "MemoryStatus"]);
+    assert!(eventually(Duration::from_secs(5), || fs::read_to_string(
+        &log
+    )
+    .unwrap_or_default()
+    .contains("reloaded: every 250ms")));
+    assert!(eventually(Duration::from_secs(5), || manager
+        .show("MemoryStatus.service", "ActiveState")
+        == "active"));
+    assert_eq!(manager.show("MemoryStatus.service", "MainPID"), pid);
+
+    // Stop: SIGTERM, STOPPING=1, exit 0: a clean stop, not a failure.
+    manager.ok(&["stop", "MemoryStatus"]);
+    assert_eq!(manager.status("MemoryStatus")["state"], "stopped");
+    assert_eq!(manager.show("MemoryStatus.service", "Result"), "success");
+    assert_eq!(manager.show("MemoryStatus.service", "ExecMainStatus"), "0");
+    let described = manager.ok(&["status", "MemoryStatus"]);
+    assert!(described.contains("restarts: 0"), "{described}");
+    manager.ok(&["uninstall", "MemoryStatus"]);
+    assert!(!manager.units().join("MemoryStatus.service").exists());
+}
