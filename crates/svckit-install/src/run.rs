@@ -1,7 +1,15 @@
 //! Running the service managers' own tools (systemctl, update-rc.d, init scripts), and
 //! writing their files.
 
-use std::{ffi::OsStr, fs, path::Path, process::Command};
+use std::{
+    ffi::OsStr,
+    fs,
+    io::Read,
+    path::Path,
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
 
 use crate::Error;
 
@@ -56,6 +64,69 @@ pub(crate) fn run<S: AsRef<OsStr>>(program: &Path, args: &[S]) -> Result<Ran, Er
 /// Runs `program` and requires success; the error quotes the command and its last message.
 pub(crate) fn check<S: AsRef<OsStr>>(program: &Path, args: &[S]) -> Result<Ran, Error> {
     let ran = run(program, args)?;
+    checked(program, args, ran)
+}
+
+/// Like [`check`], but gives up after `timeout`: the tool is killed and `Ok(None)` returned (a
+/// systemctl job it was waiting for goes on in the manager).
+pub(crate) fn check_within<S: AsRef<OsStr>>(
+    program: &Path,
+    args: &[S],
+    timeout: Duration,
+) -> Result<Option<Ran>, Error> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| Error::os(format!("run {}", program.display()), err))?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let waited = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(10)),
+            Err(err) => return Err(Error::os(format!("wait for {}", program.display()), err)),
+        }
+    };
+    let ran = Ran {
+        code: waited.and_then(|status| status.code()).unwrap_or(-1),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    match waited {
+        Some(_) => checked(program, args, ran).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn checked<S: AsRef<OsStr>>(program: &Path, args: &[S], ran: Ran) -> Result<Ran, Error> {
     if ran.code == 0 {
         return Ok(ran);
     }

@@ -357,12 +357,12 @@ mod manager {
         time::Duration,
     };
 
-    use svckit_core::{Accept, Control, ExitCode, ServiceName, ServiceSpec, StartType};
+    use svckit_core::{Accept, Control, ExitCode, ServiceName, ServiceSpec, StartType, State};
 
     use super::{SHOW_PROPERTIES, Scope, parse_show, render, unit_dir, unit_name};
     use crate::{
         Backend, Error, Installed, Status,
-        run::{check, run, write_file},
+        run::{check, check_within, run, write_file},
     };
 
     /// The systemd backend: the running manager, or files under an alternate root (as
@@ -413,7 +413,8 @@ mod manager {
             Ok(unit_dir(root, self.scope)?.join(unit_name(name)))
         }
 
-        fn systemctl(&self, args: &[&str]) -> Result<crate::run::Ran, Error> {
+        /// `args` after the scope's own (`--root=DIR`, `--user`).
+        fn scoped(&self, args: &[&str]) -> Vec<String> {
             let mut all: Vec<String> = Vec::new();
             if let Some(root) = &self.root {
                 all.push(format!("--root={}", root.display()));
@@ -421,7 +422,31 @@ mod manager {
                 all.push("--user".into());
             }
             all.extend(args.iter().map(|arg| (*arg).to_owned()));
-            check(&self.systemctl, &all)
+            all
+        }
+
+        fn systemctl(&self, args: &[&str]) -> Result<crate::run::Ran, Error> {
+            check(&self.systemctl, &self.scoped(args))
+        }
+
+        /// A blocking systemctl job (start, stop, freeze, thaw) that may take up to `timeout`;
+        /// past it, a [`Error::Timeout`] naming the state the unit is in (the job goes on).
+        fn job(
+            &self,
+            name: &ServiceName,
+            args: &[&str],
+            wanted: svckit_core::State,
+            timeout: Duration,
+        ) -> Result<Status, Error> {
+            match check_within(&self.systemctl, &self.scoped(args), timeout)? {
+                Some(_) => self.status(name),
+                None => Err(Error::Timeout {
+                    name: name.clone(),
+                    wanted,
+                    state: self.status(name)?.state,
+                    waited: timeout,
+                }),
+            }
         }
 
         fn reload_manager(&self) -> Result<(), Error> {
@@ -496,35 +521,35 @@ mod manager {
             self.running_only()?;
             let unit = unit_name(name);
             match wait {
-                Some(_) => self.systemctl(&["start", &unit])?,
-                None => self.systemctl(&["start", "--no-block", &unit])?,
-            };
-            self.status(name)
+                Some(timeout) => self.job(name, &["start", &unit], State::Running, timeout),
+                None => {
+                    self.systemctl(&["start", "--no-block", &unit])?;
+                    self.status(name)
+                }
+            }
         }
 
         fn control(
             &self,
             name: &ServiceName,
             control: Control,
-            _timeout: Duration,
+            timeout: Duration,
         ) -> Result<Status, Error> {
             self.running_only()?;
             let unit = unit_name(name);
             match control {
-                Control::Stop => self.systemctl(&["stop", &unit])?,
-                Control::Pause => self.systemctl(&["freeze", &unit])?,
-                Control::Continue => self.systemctl(&["thaw", &unit])?,
+                Control::Stop => self.job(name, &["stop", &unit], State::Stopped, timeout),
+                Control::Pause => self.job(name, &["freeze", &unit], State::Paused, timeout),
+                Control::Continue => self.job(name, &["thaw", &unit], State::Running, timeout),
                 Control::ParamChange => {
-                    self.systemctl(&["kill", "--kill-who=main", "--signal=HUP", &unit])?
+                    self.systemctl(&["kill", "--kill-who=main", "--signal=HUP", &unit])?;
+                    self.status(name)
                 }
-                other => {
-                    return Err(Error::NotAccepted {
-                        name: name.clone(),
-                        control: other,
-                    });
-                }
-            };
-            self.status(name)
+                other => Err(Error::NotAccepted {
+                    name: name.clone(),
+                    control: other,
+                }),
+            }
         }
 
         fn status(&self, name: &ServiceName) -> Result<Status, Error> {

@@ -539,4 +539,35 @@ fn the_memory_status_service_speaks_notify_to_a_running_systemd() {
     assert!(described.contains("restarts: 0"), "{described}");
     manager.ok(&["uninstall", "MemoryStatus"]);
     assert!(!manager.units().join("MemoryStatus.service").exists());
+
+    // A notify service that never says READY=1: `start --timeout` gives up after the timeout
+    // with exit 6 and the state systemd has it in; the start job goes on until stop.
+    manager.ok(&[
+        "install",
+        "never-ready",
+        "--backend",
+        "systemd",
+        "--notify",
+        "--ready-timeout",
+        "5min",
+        "--",
+        "/bin/sleep",
+        "1000",
+    ]);
+    let started = std::time::Instant::now();
+    let out = manager.svckit(&["start", "never-ready", "--timeout", "1s"]);
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(
+        stderr(&out),
+        "svckit: error: service never-ready is still START_PENDING after 1s, not RUNNING\n"
+    );
+    assert_eq!(manager.status("never-ready")["state"], "start pending");
+    assert_eq!(
+        manager.show("never-ready.service", "ActiveState"),
+        "activating"
+    );
+    manager.ok(&["stop", "never-ready"]);
+    assert_eq!(manager.status("never-ready")["state"], "stopped");
+    manager.ok(&["uninstall", "never-ready"]);
 }
