@@ -7,7 +7,7 @@ use std::{
     io::Read,
     path::Path,
     process::{Command, Stdio},
-    thread,
+    thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
 
@@ -81,27 +81,8 @@ pub(crate) fn check_within<S: AsRef<OsStr>>(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|err| Error::os(format!("run {}", program.display()), err))?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut text);
-            }
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
+    let stdout = child.stdout.take().map(drain);
+    let stderr = child.stderr.take().map(drain);
     let deadline = Instant::now() + timeout;
     let waited = loop {
         match child.try_wait() {
@@ -117,13 +98,26 @@ pub(crate) fn check_within<S: AsRef<OsStr>>(
     };
     let ran = Ran {
         code: waited.and_then(|status| status.code()).unwrap_or(-1),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: stdout.map(joined).unwrap_or_default(),
+        stderr: stderr.map(joined).unwrap_or_default(),
     };
     match waited {
         Some(_) => checked(program, args, ran).map(Some),
         None => Ok(None),
     }
+}
+
+/// Reads `pipe` to its end on a thread of its own (so a full pipe never blocks the tool).
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = pipe.read_to_end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    })
+}
+
+fn joined(reader: JoinHandle<String>) -> String {
+    reader.join().unwrap_or_default()
 }
 
 fn checked<S: AsRef<OsStr>>(program: &Path, args: &[S], ran: Ran) -> Result<Ran, Error> {

@@ -435,7 +435,7 @@ mod manager {
             &self,
             name: &ServiceName,
             args: &[&str],
-            wanted: svckit_core::State,
+            wanted: State,
             timeout: Duration,
         ) -> Result<Status, Error> {
             match check_within(&self.systemctl, &self.scoped(args), timeout)? {
@@ -591,7 +591,7 @@ mod manager {
                     .map(|now| now.saturating_sub(Duration::from_micros(shown.exec_main_start_us)));
             }
             status.accept = match state {
-                svckit_core::State::Running | svckit_core::State::Paused => {
+                State::Running | State::Paused => {
                     Accept::STOP | Accept::PAUSE_CONTINUE | Accept::PARAMCHANGE
                 }
                 _ => Accept::NONE,

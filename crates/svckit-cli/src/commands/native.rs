@@ -190,12 +190,16 @@ pub fn last_exit(status: &Status) -> Option<ExitInfo> {
     })
 }
 
+fn uptime(status: &Status) -> Option<String> {
+    status
+        .uptime
+        .map(|uptime| short_duration(uptime.as_millis() as u64))
+}
+
 /// The status table's UPTIME, RESTARTS and LAST EXIT cells ("-" where unknown).
 pub fn table_cells(status: &Status) -> (String, String, String) {
     (
-        status.uptime.map_or("-".into(), |uptime| {
-            short_duration(uptime.as_millis() as u64)
-        }),
+        uptime(status).unwrap_or_else(|| "-".into()),
         status
             .restarts
             .map_or("-".into(), |restarts| restarts.to_string()),
@@ -212,12 +216,8 @@ pub fn describe(out: &mut impl Write, spec: &ServiceSpec, status: &Status) -> st
     if let Some(pid) = status.pid {
         writeln!(out, "        pid: {pid}")?;
     }
-    if let Some(uptime) = status.uptime {
-        writeln!(
-            out,
-            "     uptime: {}",
-            short_duration(uptime.as_millis() as u64)
-        )?;
+    if let Some(uptime) = uptime(status) {
+        writeln!(out, "     uptime: {uptime}")?;
     }
     if let Some(restarts) = status.restarts {
         writeln!(out, "   restarts: {restarts}")?;
