@@ -561,19 +561,10 @@ mod manager {
                 }
                 return Ok(stopped(name));
             }
+            // `run`, not `check`: an unknown unit is an answer here, not a failure.
             let ran = run(
                 &self.systemctl,
-                &[
-                    if self.scope == Scope::User {
-                        "--user"
-                    } else {
-                        "--system"
-                    },
-                    "show",
-                    "-p",
-                    SHOW_PROPERTIES,
-                    &unit,
-                ],
+                &self.scoped(&["show", "-p", SHOW_PROPERTIES, &unit]),
             )?;
             let shown = parse_show(&ran.stdout);
             if ran.code != 0 || shown.load_state == "not-found" {
