@@ -80,7 +80,7 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if let Some(err) = cause.downcast_ref::<svckit::unix::pidfile::PidfileError>() {
             use svckit::unix::pidfile::PidfileError;
             return match err {
-                PidfileError::Symlink(_) | PidfileError::NotRegular(_) => Exit::Usage,
+                err if err.is_bad_input() => Exit::Usage,
                 PidfileError::Locked { .. } => Exit::AlreadyRunning,
                 PidfileError::Io { source, .. } => io_code(source),
                 _ => Exit::Failed,

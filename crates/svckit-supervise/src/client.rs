@@ -81,6 +81,24 @@ pub fn is_running(dir: &StateDir) -> bool {
 }
 
 fn connect(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Error> {
+    dir.check().map_err(Error::state_dir)?;
+    let stream = connect_or_start(dir, start_with)?;
+    // Only a supervisor of our own uid may answer: a socket planted by another user must never
+    // tell root "stopped" while the service runs on.
+    let peer = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|err| Error::io("read the supervisor's credentials", err.into()))?;
+    let euid = nix::unistd::geteuid().as_raw();
+    if peer.uid() != euid {
+        return Err(Error::PermissionDenied(format!(
+            "{} is answered by uid {}, not by this user (uid {euid})",
+            dir.socket().display(),
+            peer.uid()
+        )));
+    }
+    Ok(stream)
+}
+
+fn connect_or_start(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Error> {
     let socket = dir.socket();
     match UnixStream::connect(&socket) {
         Ok(stream) => return Ok(stream),
@@ -99,8 +117,7 @@ fn connect(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Erro
         Err(_) => {}
     }
     let program = start_with.expect("checked above");
-    dir.create()
-        .map_err(|err| Error::io(format!("create {}", dir.root().display()), err))?;
+    dir.create().map_err(Error::state_dir)?;
     // `supervise --daemon` returns once the socket accepts requests; exit 4 means another
     // client started one first, which is just as good.
     let output = Command::new(program)

@@ -77,6 +77,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// A [`StateDir::check`](crate::paths::StateDir::check) or creation failure: one that names
+    /// the unsafe path is [`Error::PermissionDenied`] with that message.
+    pub fn state_dir(source: io::Error) -> Error {
+        if source.kind() == io::ErrorKind::PermissionDenied {
+            return Error::PermissionDenied(source.to_string());
+        }
+        Error::Io {
+            context: "the state directory".into(),
+            source,
+        }
+    }
+
     /// An I/O error with context; permission errors become [`Error::PermissionDenied`].
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
         let context = context.into();

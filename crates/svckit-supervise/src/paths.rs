@@ -86,8 +86,101 @@ impl StateDir {
         &self.root
     }
 
-    /// Creates the tree (owner-only) if it is missing.
+    /// Checks that the tree belongs to the user who runs this process and that nobody else can
+    /// change it: the root, `services/`, `run/` and `logs/` are real directories (never a
+    /// symlink) owned by the effective uid and writable by nobody else; the supervisor's
+    /// socket, lock and log are not symlinks and are ours; every ancestor of the root is owned
+    /// by root or us and, when others may write it, sticky (like `/tmp`). Parts that do not
+    /// exist yet pass. The error (kind `PermissionDenied`) names the path, its owner and mode.
+    pub fn check(&self) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let euid = nix::unistd::geteuid().as_raw();
+        let refuse = |path: &Path, meta: &fs::Metadata, why: &str| {
+            io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} {} (owner uid {}, mode {:04o}) {why}; refusing it",
+                    if path == self.root {
+                        "state directory"
+                    } else {
+                        "in the state directory,"
+                    },
+                    path.display(),
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                ),
+            )
+        };
+        let lstat = |path: &Path| match fs::symlink_metadata(path) {
+            Ok(meta) => Ok(Some(meta)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(io::Error::new(
+                err.kind(),
+                format!("inspect {}: {err}", path.display()),
+            )),
+        };
+        for ancestor in self.root.ancestors().skip(1) {
+            let Some(meta) = lstat(ancestor)? else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                // A symlinked ancestor is judged by where it leads.
+                let meta = fs::metadata(ancestor)?;
+                if meta.uid() != 0 && meta.uid() != euid {
+                    return Err(refuse(ancestor, &meta, "is another user's"));
+                }
+                continue;
+            }
+            if meta.uid() != 0 && meta.uid() != euid {
+                return Err(refuse(ancestor, &meta, "is another user's"));
+            }
+            if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+                return Err(refuse(
+                    ancestor,
+                    &meta,
+                    "is writable by others and not sticky",
+                ));
+            }
+        }
+        for dir in [
+            self.root.clone(),
+            self.services_dir(),
+            self.run_dir(),
+            self.logs_dir(),
+        ] {
+            let Some(meta) = lstat(&dir)? else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                return Err(refuse(&dir, &meta, "is a symbolic link"));
+            }
+            if !meta.is_dir() {
+                return Err(refuse(&dir, &meta, "is not a directory"));
+            }
+            if meta.uid() != euid {
+                return Err(refuse(&dir, &meta, "is another user's"));
+            }
+            if meta.mode() & 0o022 != 0 {
+                return Err(refuse(&dir, &meta, "is writable by others"));
+            }
+        }
+        for file in [self.socket(), self.pidfile(), self.supervisor_log()] {
+            let Some(meta) = lstat(&file)? else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                return Err(refuse(&file, &meta, "is a symbolic link"));
+            }
+            if meta.uid() != euid {
+                return Err(refuse(&file, &meta, "is another user's"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the tree (owner-only) if it is missing, after [`StateDir::check`]ing what exists.
     pub fn create(&self) -> io::Result<()> {
+        self.check()?;
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true).mode(0o700);
         for dir in [
@@ -100,8 +193,10 @@ impl StateDir {
                 io::Error::new(err.kind(), format!("create {}: {err}", dir.display()))
             })?;
         }
-        // An existing root may have been made with a looser mode.
-        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))
+        // An existing root may have been made with a looser mode (group/others could only
+        // read it: check() refuses anything writable by them).
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
+        self.check()
     }
 
     /// `services/`.

@@ -17,10 +17,29 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     svckit_unix::files::replace(path, contents, 0o600)
 }
 
+/// Reads a file of the state directory without following a symlink planted at its path.
+fn read_nofollow(path: &Path) -> io::Result<String> {
+    use std::{io::Read, os::unix::fs::OpenOptionsExt};
+    let mut text = String::new();
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|err| match err.raw_os_error() {
+            Some(nix::libc::ELOOP) => io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "is a symbolic link; refusing to follow it",
+            ),
+            _ => err,
+        })?
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Reads the definition of `name`.
 pub fn load(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec, Error> {
     let path = dir.definition(name);
-    let text = match fs::read_to_string(&path) {
+    let text = match read_nofollow(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NotInstalled(name.clone()));

@@ -79,8 +79,7 @@ pub struct Config {
 /// status: 0, or the main service's.
 pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32, Error> {
     let dir = config.dir;
-    dir.create()
-        .map_err(|err| Error::io(format!("create {}", dir.root().display()), err))?;
+    dir.create().map_err(Error::state_dir)?;
     let _lock = match config.locked {
         true => None,
         false => {

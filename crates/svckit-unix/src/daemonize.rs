@@ -788,7 +788,7 @@ fn pidfile_failure(err: PidfileError) -> Failure {
             detail: DETAIL_PIDFILE_OPEN,
             errno: nix::libc::ELOOP,
         },
-        PidfileError::NotRegular(_) => Failure::PidfileNotRegular,
+        PidfileError::Refused { why, .. } => Failure::PidfileRefused(why),
         PidfileError::Locked { pid, .. } => Failure::AlreadyRunning { pid },
         PidfileError::Io { action, source, .. } => Failure::Os {
             step: Step::PidFile,
@@ -813,7 +813,10 @@ impl Plan {
                 pid,
                 path: pidfile(),
             },
-            Failure::PidfileNotRegular => Error::PidfileNotRegular(pidfile()),
+            Failure::PidfileRefused(why) => Error::PidfileRefused {
+                path: pidfile(),
+                why,
+            },
             Failure::PrivilegesRegainable { uid } => Error::PrivilegesRegainable { uid },
             Failure::Os {
                 step: Step::PidFile,

@@ -154,9 +154,15 @@ pub enum Error {
     /// The PID file path is a symbolic link, which svckit never follows.
     #[error("pid file {} is a symbolic link; refusing to follow it", .0.display())]
     PidfileSymlink(PathBuf),
-    /// The PID file path is not a regular file.
-    #[error("pid file {} is not a regular file", .0.display())]
-    PidfileNotRegular(PathBuf),
+    /// The PID file path is not a PID file (not regular, not a pid, hard-linked, owned by
+    /// another user): nothing was written to it.
+    #[error("{} {why}; refusing to use it as a pid file", path.display())]
+    PidfileRefused {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: crate::pidfile::Refusal,
+    },
     /// After dropping privileges the process could still become root again.
     #[error("step 13 (drop privileges): root could be regained after switching to uid {uid}")]
     PrivilegesRegainable {
@@ -215,7 +221,7 @@ impl Error {
                 | Error::ProgramNotFound { .. }
                 | Error::InvalidSetting { .. }
                 | Error::PidfileSymlink(_)
-                | Error::PidfileNotRegular(_)
+                | Error::PidfileRefused { .. }
         )
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::error::Step;
+use crate::{error::Step, pidfile::Refusal};
 
 /// What the daemon side tells the launcher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub(crate) enum Failure {
     Os { step: Step, detail: u8, errno: i32 },
     /// The PID file is locked by `pid` (0 when it was empty).
     AlreadyRunning { pid: i32 },
-    /// The PID file is not a regular file.
-    PidfileNotRegular,
+    /// The path is not a PID file.
+    PidfileRefused(Refusal),
     /// Root could be regained after dropping to `uid`.
     PrivilegesRegainable { uid: u32 },
 }
@@ -34,7 +34,7 @@ const TAG_PID: u8 = 1;
 const TAG_READY: u8 = 2;
 const TAG_OS: u8 = 3;
 const TAG_ALREADY_RUNNING: u8 = 4;
-const TAG_NOT_REGULAR: u8 = 5;
+const TAG_REFUSED: u8 = 5;
 const TAG_REGAINABLE: u8 = 6;
 
 impl Record {
@@ -49,7 +49,15 @@ impl Record {
                 errno,
             }) => (TAG_OS, step.number(), detail, errno),
             Record::Failed(Failure::AlreadyRunning { pid }) => (TAG_ALREADY_RUNNING, 0, 0, pid),
-            Record::Failed(Failure::PidfileNotRegular) => (TAG_NOT_REGULAR, 0, 0, 0),
+            Record::Failed(Failure::PidfileRefused(why)) => {
+                let (detail, value) = match why {
+                    Refusal::NotRegular => (0, 0),
+                    Refusal::NotAPid => (1, 0),
+                    Refusal::HardLinked(links) => (2, i32::try_from(links).unwrap_or(i32::MAX)),
+                    Refusal::ForeignOwner(uid) => (3, uid as i32),
+                };
+                (TAG_REFUSED, 0, detail, value)
+            }
             Record::Failed(Failure::PrivilegesRegainable { uid }) => {
                 (TAG_REGAINABLE, 0, 0, uid as i32)
             }
@@ -73,7 +81,13 @@ impl Record {
                 errno: value,
             }),
             TAG_ALREADY_RUNNING => Record::Failed(Failure::AlreadyRunning { pid: value }),
-            TAG_NOT_REGULAR => Record::Failed(Failure::PidfileNotRegular),
+            TAG_REFUSED => Record::Failed(Failure::PidfileRefused(match bytes[2] {
+                0 => Refusal::NotRegular,
+                1 => Refusal::NotAPid,
+                2 => Refusal::HardLinked(value as u64),
+                3 => Refusal::ForeignOwner(value as u32),
+                _ => return Err(bad()),
+            })),
             TAG_REGAINABLE => Record::Failed(Failure::PrivilegesRegainable { uid: value as u32 }),
             _ => return Err(bad()),
         })
@@ -125,7 +139,10 @@ mod tests {
                 errno: 13,
             }),
             Record::Failed(Failure::AlreadyRunning { pid: 77 }),
-            Record::Failed(Failure::PidfileNotRegular),
+            Record::Failed(Failure::PidfileRefused(Refusal::NotRegular)),
+            Record::Failed(Failure::PidfileRefused(Refusal::NotAPid)),
+            Record::Failed(Failure::PidfileRefused(Refusal::HardLinked(3))),
+            Record::Failed(Failure::PidfileRefused(Refusal::ForeignOwner(65534))),
             Record::Failed(Failure::PrivilegesRegainable { uid: 65534 }),
         ];
         let mut wire = Vec::new();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use svckit::unix::{
-    Pid, Signal,
+    Signal,
     pidfile::{self, PidfileState},
     process,
 };
@@ -18,10 +18,12 @@ use crate::{
 /// How long to wait for the group to vanish after SIGKILL.
 const AFTER_SIGKILL: Duration = Duration::from_secs(5);
 
-/// Stops the daemon named by the PID file.
+/// Stops the daemon named by the PID file: every process of it (see
+/// [`pidfile::inspect`]), verified, never a pid that only happens to be in the file.
 pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
     let path = &args.pidfile;
-    let pid = match pidfile::probe(path)? {
+    let inspection = pidfile::inspect(path)?;
+    match inspection.state {
         PidfileState::Missing => {
             return Err(Failure::new(
                 Exit::NotFound,
@@ -37,26 +39,54 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
             )
             .into());
         }
-        PidfileState::Running(0) => {
+        PidfileState::Unverified(pid) => {
             return Err(Failure::new(
                 Exit::Failed,
-                format!("pid file {} is locked but holds no pid", path.display()),
+                format!(
+                    "PID {pid} in {} is not the daemon that wrote it (no lock, no matching \
+                     start time); not signalled",
+                    path.display()
+                ),
             )
             .into());
         }
-        PidfileState::Running(pid) => Pid::from_raw(pid),
+        PidfileState::Running(_) if inspection.processes.is_empty() => {
+            return Err(Failure::new(
+                Exit::Failed,
+                format!(
+                    "pid file {} is locked by a process that cannot be seen",
+                    path.display()
+                ),
+            )
+            .into());
+        }
+        PidfileState::Running(_) => {}
+    }
+    let targets = inspection.processes;
+    let signal_all = |signal: Signal| -> anyhow::Result<()> {
+        for pid in &targets {
+            // The daemon leads its own process group: signal the group, so its workers go too.
+            match process::signal_group_or_process(*pid, signal) {
+                Err(err) if err.raw_os_error() != Some(nix::libc::ESRCH) => {
+                    return Err(err)
+                        .with_context(|| format!("send SIG{} to PID {pid}", signal_name(signal)));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     };
-    // The daemon leads its own process group: signal the group, so its workers go too.
-    process::signal_group_or_process(pid, args.signal)
-        .with_context(|| format!("send SIG{} to PID {pid}", signal_name(args.signal)))?;
-    let gone =
-        || process::is_gone(pid) && !matches!(pidfile::probe(path), Ok(PidfileState::Running(_)));
+    signal_all(args.signal)?;
+    let gone = || {
+        targets.iter().all(|pid| process::is_gone(*pid))
+            && pidfile::inspect(path).is_ok_and(|now| now.processes.is_empty())
+    };
     if !process::wait_until(args.timeout, gone) {
-        let _ = process::signal_group_or_process(pid, Signal::SIGKILL);
+        let _ = signal_all(Signal::SIGKILL);
         if !process::wait_until(AFTER_SIGKILL, gone) {
             return Err(Failure::new(
                 Exit::TimedOut,
-                format!("PID {pid} is still running after SIGKILL"),
+                format!("PID {} is still running after SIGKILL", targets[0]),
             )
             .into());
         }
@@ -80,6 +110,13 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<Exit> {
             1,
         ),
         Ok(PidfileState::Missing) => ("not running".to_owned(), 3),
+        Ok(PidfileState::Unverified(pid)) => (
+            format!(
+                "unknown: PID {pid} in {} runs but is not the daemon that wrote it",
+                path.display()
+            ),
+            4,
+        ),
         Err(err) => (format!("unknown: {err}"), 4),
     };
     println!("{line}");

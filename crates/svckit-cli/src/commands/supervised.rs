@@ -32,7 +32,9 @@ fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
         Some(dir) => StateDir::new(dir),
         None => StateDir::default_location(),
     };
-    dir.context("find the state directory")
+    let dir = dir.context("find the state directory")?;
+    dir.check().map_err(svckit_supervise::Error::state_dir)?;
+    Ok(dir)
 }
 
 fn name(text: &str) -> anyhow::Result<ServiceName> {

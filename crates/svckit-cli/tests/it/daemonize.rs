@@ -59,15 +59,17 @@ fn daemonize_from_hostile_parent_passes_every_check() {
     assert_eq!(pgrp, &daemon.pid.to_string(), "leads its own process group");
     assert_eq!(tty, "0", "has no controlling terminal");
 
-    let fds = proc_fds(daemon.pid);
     let expected: Vec<(i32, String)> = vec![
         (0, "/dev/null".into()),
         (1, "/dev/null".into()),
         (2, "/dev/null".into()),
         (3, pidfile.display().to_string()),
     ];
+    // sleep opens its locale files for a moment after the exec: wait until it has settled.
+    let fds = || proc_fds(daemon.pid).into_iter().collect::<Vec<_>>();
+    eventually(Duration::from_secs(5), || fds() == expected);
     assert_eq!(
-        fds.into_iter().collect::<Vec<_>>(),
+        fds(),
         expected,
         "stdio on /dev/null, the locked pid file, and nothing else (the extra fd {} was closed)",
         hostile.extra_fd()

@@ -5,9 +5,11 @@
 
 mod cli;
 mod daemonize;
+mod hardening;
 mod init;
 mod kill;
 mod memory_status;
+mod pidfile;
 mod supervise;
 mod support;
 mod systemd;

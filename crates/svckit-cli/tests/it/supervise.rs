@@ -19,22 +19,22 @@ use crate::support::{
 };
 
 /// A state directory of its own; its supervisor (and every service) is stopped on drop.
-struct Sup {
-    dir: TempDir,
+pub(crate) struct Sup {
+    pub(crate) dir: TempDir,
 }
 
 impl Sup {
-    fn new(name: &str) -> Sup {
+    pub(crate) fn new(name: &str) -> Sup {
         Sup {
             dir: TempDir::new(&format!("sup-{name}")),
         }
     }
 
-    fn state(&self) -> String {
+    pub(crate) fn state(&self) -> String {
         self.dir.str("state")
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = svckit();
         match args.split_first() {
             // As root where /etc/init.d exists, `auto` would mean SysV init.
@@ -47,21 +47,21 @@ impl Sup {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run svckit")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
         assert_eq!(code(&output), 0, "svckit {args:?}: {}", stderr(&output));
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    fn status(&self, name: &str) -> Value {
+    pub(crate) fn status(&self, name: &str) -> Value {
         serde_json::from_str(&self.ok(&["status", name, "--json"])).expect("status JSON")
     }
 
-    fn supervisor_pid(&self) -> Option<i32> {
+    pub(crate) fn supervisor_pid(&self) -> Option<i32> {
         fs::read_to_string(self.dir.join("state/supervisor.pid"))
             .ok()?
             .trim()
@@ -70,7 +70,7 @@ impl Sup {
             .filter(|pid| !is_gone(*pid))
     }
 
-    fn log(&self, name: &str) -> String {
+    pub(crate) fn log(&self, name: &str) -> String {
         fs::read_to_string(self.dir.join(&format!("state/logs/{name}"))).unwrap_or_default()
     }
 }
@@ -86,7 +86,7 @@ impl Drop for Sup {
 
 /// Live `sleep` processes whose arguments contain `marker` (a shell whose script names the
 /// marker does not count).
-fn sleepers(marker: &str) -> Vec<i32> {
+pub(crate) fn sleepers(marker: &str) -> Vec<i32> {
     processes_with(marker)
         .into_iter()
         .filter(|pid| {

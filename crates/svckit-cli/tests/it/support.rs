@@ -162,11 +162,15 @@ pub fn proc_environ(pid: i32) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Whether `pid` has exited (gone, or a zombie).
+/// Whether `pid` has exited (gone, or a zombie). Reads `/proc/PID/stat` once: a process that
+/// vanishes between two reads must not panic the caller (it did, in `stop_kills_grandchildren`).
 pub fn is_gone(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
-        Ok(_) => matches!(proc_stat(pid)[0].as_str(), "Z" | "X"),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| matches!(state, "Z" | "X")),
     }
 }
 
@@ -281,4 +285,31 @@ pub fn memory_lines(log: &Path) -> usize {
         .lines()
         .filter(|line| line.contains("memory load "))
         .count()
+}
+
+/// Whether the program at `path` (a Debian package's) is installed; in CI it must be (`.ci/run`
+/// installs it), elsewhere the test says so and passes.
+pub fn require_program(test: &str, path: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} needs {path}, and CI must not skip it"
+    );
+    eprintln!("skipping {test}: {path} is not installed");
+    false
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("bind an ephemeral port")
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }

@@ -1,0 +1,367 @@
+//! PID files that cannot be turned against the machine (`daemonize`, `kill`, `probe`), and
+//! liveness that is right for real daemons: ones that close every inherited fd (sshd -D,
+//! dnsmasq -k) and ones that fork themselves (nginx).
+
+use std::{fs, os::unix::fs::MetadataExt, process::Command, time::Duration};
+
+use crate::support::{
+    TempDir, code, eventually, free_port, is_gone, listening, proc_stat, processes_with,
+    require_program, require_root, run, start_daemon, stderr,
+};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Regression: `svckit kill --pidfile /etc/passwd` removed /etc/passwd ("removed stale pid
+/// file"), and `daemonize --pidfile` overwrote any regular file with a pid.
+#[test]
+fn regression_kill_and_daemonize_never_touch_a_file_that_is_not_a_pid() {
+    let dir = TempDir::new("notapid");
+    let victim = dir.join("passwd");
+    fs::copy("/etc/passwd", &victim).unwrap();
+    let before = fs::read(&victim).unwrap();
+    for args in [
+        vec!["kill", "--pidfile", &dir.str("passwd")],
+        vec![
+            "daemonize",
+            "--pidfile",
+            &dir.str("passwd"),
+            "--",
+            "sleep",
+            "71.25",
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&dir.str("passwd")), "names the file: {err}");
+        assert!(err.contains("does not hold a pid"), "{err}");
+    }
+    assert_eq!(fs::read(&victim).unwrap(), before, "not a byte changed");
+    assert!(processes_with("71.25").is_empty(), "nothing was started");
+    let out = run(&["probe", "--pidfile", &dir.str("passwd")]);
+    assert_eq!(code(&out), 4, "LSB 'unknown': {}", stdout(&out));
+}
+
+/// Regression: a PID file hard-linked to another name (here a stand-in for a system file) was
+/// written through the link.
+#[test]
+fn regression_a_hard_linked_pidfile_is_refused() {
+    let dir = TempDir::new("hardlinked");
+    fs::write(dir.join("shadow"), "").unwrap();
+    fs::hard_link(dir.join("shadow"), dir.join("d.pid")).unwrap();
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "sleep",
+        "71.5",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has 2 hard links"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fs::read(dir.join("shadow")).unwrap(), b"");
+    assert!(processes_with("71.5").is_empty());
+}
+
+/// Regression: root used a PID file that another user owns (and can rewrite at will).
+#[test]
+fn regression_root_refuses_a_pidfile_owned_by_another_user() {
+    if !require_root("regression_root_refuses_a_pidfile_owned_by_another_user") {
+        return;
+    }
+    let dir = TempDir::new("foreignpid");
+    let mut sleeper = Command::new("sleep").arg("71.75").spawn().unwrap();
+    fs::write(dir.join("d.pid"), format!("{}\n", sleeper.id())).unwrap();
+    nix::unistd::chown(
+        &dir.join("d.pid"),
+        Some(nix::unistd::Uid::from_raw(65534)),
+        None,
+    )
+    .unwrap();
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is owned by uid 65534"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!is_gone(sleeper.id() as i32), "nothing was signalled");
+    assert!(dir.join("d.pid").exists());
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+}
+
+/// Regression: with `--user nobody` the daemon inherited a read-write fd to root's PID file,
+/// wrote another pid into it, and root's `svckit kill` then signalled that process. Now the
+/// daemon holds the lock through a read-only fd, and kill signals only a verified process.
+#[test]
+fn regression_an_unprivileged_daemon_cannot_rewrite_roots_pidfile() {
+    if !require_root("regression_an_unprivileged_daemon_cannot_rewrite_roots_pidfile") {
+        return;
+    }
+    let dir = TempDir::new("rwpidfile");
+    let pidfile = dir.str("d.pid");
+    // Try every inherited fd that names the PID file: write a foreign pid through it.
+    let script = format!(
+        "for n in 3 4 5 6 7 8 9; do [ \"$(readlink /proc/$$/fd/$n)\" = '{pidfile}' ] && \
+         {{ echo 1 >&$n; echo tried $n >> {dir}/tried; }}; done 2>/dev/null; exec sleep 72.25",
+        dir = dir.join("").display()
+    );
+    fs::set_permissions(
+        dir.join(""),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let daemon = start_daemon(&dir, &["--user", "nobody", "--", "sh", "-c", &script]);
+    assert!(eventually(Duration::from_secs(5), || {
+        fs::read_to_string(format!("/proc/{}/cmdline", daemon.pid))
+            .is_ok_and(|cmdline| cmdline.starts_with("sleep"))
+    }));
+    assert!(
+        fs::read_to_string(dir.join("tried")).is_ok_and(|tried| !tried.is_empty()),
+        "the daemon holds an fd to its PID file (the lock)"
+    );
+    assert_eq!(
+        fs::read_to_string(&pidfile).unwrap(),
+        format!("{}\n", daemon.pid),
+        "the daemon could not write its PID file"
+    );
+    let meta = fs::metadata(&pidfile).unwrap();
+    assert_eq!(meta.uid(), 0);
+    let out = run(&["kill", "--pidfile", &pidfile]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(is_gone(daemon.pid));
+}
+
+/// Regression (the other half): a PID file naming a live process that neither holds the lock
+/// nor matches the recorded start time is never signalled, and never removed.
+#[test]
+fn regression_kill_never_signals_an_unverified_pid() {
+    let dir = TempDir::new("unverified");
+    let mut bystander = Command::new("sleep").arg("72.5").spawn().unwrap();
+    fs::write(dir.join("d.pid"), format!("{}\n", bystander.id())).unwrap();
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not signalled"), "{}", stderr(&out));
+    assert!(!is_gone(bystander.id() as i32));
+    assert!(dir.join("d.pid").exists());
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
+
+/// The record beside the PID file names the pid and its start time: a live process with the
+/// same pid but another start time (a recycled pid) is not the daemon.
+#[test]
+fn a_recycled_pid_is_not_the_daemon() {
+    let dir = TempDir::new("recycled");
+    let mut bystander = Command::new("sleep").arg("72.75").spawn().unwrap();
+    let pid = bystander.id();
+    fs::write(dir.join("d.pid"), format!("{pid}\n")).unwrap();
+    // The record of a process that had this pid before, started at another time.
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    fs::write(
+        dir.join("d.pid.svckit"),
+        format!("{pid} 1 {}\n", boot.trim()),
+    )
+    .unwrap();
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(!is_gone(pid as i32));
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
+
+/// Regression: sshd closes every inherited fd, so the flock went with it: `probe` said dead,
+/// `kill` removed the PID file as stale and left sshd running.
+#[test]
+fn regression_sshd_that_closes_its_fds_is_probed_and_killed() {
+    let test = "regression_sshd_that_closes_its_fds_is_probed_and_killed";
+    if !require_program(test, "/usr/sbin/sshd") || !require_root(test) {
+        return;
+    }
+    let dir = TempDir::new("sshd");
+    let key = dir.join("host_key");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{keygen:?}");
+    fs::create_dir_all("/run/sshd").unwrap();
+    let port = free_port().to_string();
+    let marker = format!("ListenAddress=127.0.0.1:{port}");
+    let daemon = start_daemon(
+        &dir,
+        &[
+            "--",
+            "/usr/sbin/sshd",
+            "-D",
+            "-f",
+            "/dev/null",
+            "-h",
+            &key.display().to_string(),
+            "-o",
+            &marker,
+            "-o",
+            "PidFile=none",
+        ],
+    );
+    let port: u16 = port.parse().unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || listening(port)),
+        "sshd serves"
+    );
+    assert!(
+        !crate::support::is_locked(&dir.join("d.pid")),
+        "sshd closed the lock's fd (the case this pins)"
+    );
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(stdout(&out), format!("running (PID {})\n", daemon.pid));
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(is_gone(daemon.pid));
+    assert!(processes_with(&marker).is_empty(), "no sshd is left");
+    assert!(!listening(port));
+    assert!(!dir.join("d.pid").exists());
+    assert!(!dir.join("d.pid.svckit").exists());
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 3, "{}", stdout(&out));
+}
+
+/// Regression: dnsmasq -k closes its inherited fds too.
+#[test]
+fn regression_dnsmasq_that_closes_its_fds_is_probed_and_killed() {
+    let test = "regression_dnsmasq_that_closes_its_fds_is_probed_and_killed";
+    if !require_program(test, "/usr/sbin/dnsmasq") || !require_root(test) {
+        return;
+    }
+    let dir = TempDir::new("dnsmasq");
+    let port = free_port();
+    let port_arg = format!("--port={port}");
+    let daemon = start_daemon(
+        &dir,
+        &[
+            "--",
+            "/usr/sbin/dnsmasq",
+            "-k",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--pid-file=",
+            "--user=root",
+            &port_arg,
+        ],
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || listening(port)),
+        "dnsmasq serves"
+    );
+    assert!(eventually(Duration::from_secs(5), || {
+        !crate::support::is_locked(&dir.join("d.pid"))
+    }));
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(is_gone(daemon.pid));
+    assert!(processes_with(&port_arg).is_empty());
+    // A crash leaves the file: probe says "dead, pid file remains" (1), kill removes it (3).
+    let daemon = start_daemon(
+        &dir,
+        &[
+            "--",
+            "/usr/sbin/dnsmasq",
+            "-k",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--pid-file=",
+            "--user=root",
+            &port_arg,
+        ],
+    );
+    assert!(eventually(Duration::from_secs(10), || listening(port)));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(5), || is_gone(daemon.pid)));
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(!dir.join("d.pid").exists());
+}
+
+/// Regression: nginx forks itself; the PID file held the launcher's pid, and `kill` waited 15 s
+/// on a dead pid while nginx ran on. The lock's holders are the processes that really run.
+#[test]
+fn regression_kill_reaches_nginx_that_forked_itself() {
+    let test = "regression_kill_reaches_nginx_that_forked_itself";
+    if !require_program(test, "/usr/sbin/nginx") || !require_root(test) {
+        return;
+    }
+    let dir = TempDir::new("nginx");
+    let port = free_port();
+    let conf = dir.join("nginx.conf");
+    fs::write(
+        &conf,
+        format!(
+            "worker_processes 2;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n\
+             events {{}}\nhttp {{ access_log off; client_body_temp_path {prefix}; \
+             server {{ listen 127.0.0.1:{port}; return 204; }} }}\n",
+            prefix = dir.join("").display().to_string().trim_end_matches('/'),
+        ),
+    )
+    .unwrap();
+    let conf_arg = conf.display().to_string();
+    let launcher = start_daemon(&dir, &["--", "/usr/sbin/nginx", "-c", &conf_arg]);
+    assert!(
+        eventually(Duration::from_secs(10), || listening(port)),
+        "nginx serves"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || is_gone(launcher.pid)),
+        "the launcher exited"
+    );
+    let master: i32 = fs::read_to_string(dir.join("nginx.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let workers = || {
+        processes_with("nginx: worker process")
+            .into_iter()
+            .filter(|pid| proc_stat(*pid)[1] == master.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(eventually(Duration::from_secs(5), || workers().len() == 2));
+    let workers = workers();
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(stdout(&out), format!("running (PID {master})\n"));
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(is_gone(master), "the master is gone");
+    assert!(
+        workers.iter().all(|worker| is_gone(*worker)),
+        "no worker is left"
+    );
+    assert!(!listening(port));
+    assert!(!dir.join("d.pid").exists());
+}
