@@ -3,13 +3,28 @@
 
 use std::time::Duration;
 
-/// A duration: `100ms`, `10s`, `1m30s`, or a bare number of seconds (`5`, `0.5`).
+/// The longest duration any setting takes: a year. Longer waits are mistakes (`1e19`), and
+/// would overflow the clock arithmetic of whoever waits.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
+/// The most rotated log files a service keeps.
+pub const MAX_LOG_KEEP: u32 = 1000;
+
+/// The most starts a restart window counts.
+pub const MAX_START_LIMIT: u32 = 10_000;
+
+/// A duration: `100ms`, `10s`, `1m30s`, or a bare number of seconds (`5`, `0.5`); at most
+/// [`MAX_DURATION`].
 pub fn duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a duration (like 100ms, 10s, 1m)");
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
+    let parsed = match text.parse::<f64>() {
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| bad())?,
+        Err(_) => humantime::parse_duration(text).map_err(|_| bad())?,
+    };
+    if parsed > MAX_DURATION {
+        return Err(format!("{text:?} is longer than a year (365d)"));
     }
-    humantime::parse_duration(text).map_err(|_| bad())
+    Ok(parsed)
 }
 
 /// Formats a duration the way [`duration`] reads it back (`1m 30s`, `100ms`, `0s`).
@@ -74,6 +89,12 @@ mod tests {
         assert_eq!(duration("0.25"), Ok(Duration::from_millis(250)));
         assert!(duration("soon").unwrap_err().contains("\"soon\""));
         assert!(duration("-1").is_err());
+        // Regression: `--stop-timeout 1e19` made every stop panic ("overflow when adding
+        // duration to instant").
+        for huge in ["1e19", "1e12", "366d", "18446744073709551615s"] {
+            assert!(duration(huge).is_err(), "{huge}");
+        }
+        assert_eq!(duration("365d"), Ok(MAX_DURATION));
         for value in [0, 100, 1500, 90_000] {
             let value = Duration::from_millis(value);
             assert_eq!(duration(&format_duration(value)), Ok(value));

@@ -414,6 +414,41 @@ impl ServiceSpec {
                 ),
             ));
         }
+        for (field, value) in [
+            ("stop.timeout", self.stop.timeout),
+            ("ready_timeout", self.ready_timeout),
+            ("restart.delay", self.restart.delay),
+            ("restart.max_delay", self.restart.max_delay),
+            ("restart.reset_after", self.restart.reset_after),
+            ("restart.window", self.restart.window),
+        ] {
+            if value > crate::parse::MAX_DURATION {
+                return Err(ModelError::invalid(
+                    field,
+                    format!("{} is longer than a year (365d)", value.as_secs()),
+                ));
+            }
+        }
+        if self.logs.keep > crate::parse::MAX_LOG_KEEP {
+            return Err(ModelError::invalid(
+                "logs.keep",
+                format!(
+                    "{} is more than {} files",
+                    self.logs.keep,
+                    crate::parse::MAX_LOG_KEEP
+                ),
+            ));
+        }
+        if self.restart.limit > crate::parse::MAX_START_LIMIT {
+            return Err(ModelError::invalid(
+                "restart.limit",
+                format!(
+                    "{} is more than {} starts",
+                    self.restart.limit,
+                    crate::parse::MAX_START_LIMIT
+                ),
+            ));
+        }
         if self.restart.limit > 0 && self.restart.window.is_zero() {
             return Err(ModelError::invalid(
                 "restart.window",
@@ -443,6 +478,42 @@ mod tests {
 
     fn spec() -> ServiceSpec {
         ServiceSpec::new(ServiceName::new("web").unwrap(), "/usr/bin/true")
+    }
+
+    /// Regression: `--log-keep 4294967295` made every rotation 4e9 renames, and a stop timeout
+    /// of 1e19 s overflowed the supervisor's clock arithmetic: bounded, naming the key.
+    #[test]
+    fn regression_huge_counts_and_durations_are_refused_naming_the_key() {
+        let mut bad = spec();
+        bad.logs.keep = u32::MAX;
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            "invalid logs.keep: 4294967295 is more than 1000 files"
+        );
+        let mut bad = spec();
+        bad.stop.timeout = Duration::from_secs(10_000_000_000_000_000_000);
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid stop.timeout")
+        );
+        let mut bad = spec();
+        bad.restart.limit = u32::MAX;
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid restart.limit")
+        );
+        let mut bad = spec();
+        bad.ready_timeout = Duration::MAX;
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid ready_timeout")
+        );
     }
 
     #[test]

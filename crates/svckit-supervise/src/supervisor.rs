@@ -61,6 +61,16 @@ const LISTENER: Token = Token(1);
 /// members live (they are reaped as the subreaper's children, but not every death reaches us).
 const GROUP_POLL: Duration = Duration::from_millis(10);
 
+/// The instant `after` from now, or, for a wait too long for the clock (bounded at parse time,
+/// but a definition may predate the bounds), a day from now: timers are re-armed, never a
+/// panic of the loop.
+fn later(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
 /// How the supervisor runs.
 #[derive(Debug)]
 pub struct Config {
@@ -176,8 +186,13 @@ fn unix_ms(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
+/// failed write (a full disk, a closed stderr) is dropped: eprintln! would panic, and the
+/// supervisor must outlive its log.
 fn log(message: std::fmt::Arguments<'_>) {
-    eprintln!(
+    use std::io::Write;
+    let _ = writeln!(
+        io::stderr().lock(),
         "{} svckit-supervise[{}]: {message}",
         unix_ms(SystemTime::now()),
         std::process::id()
@@ -302,7 +317,9 @@ impl Supervisor {
                 Some(record) => self.adopt(&name, record),
                 None if autos.contains(&name) => {
                     self.events.push_back((name.clone(), Event::Start));
-                    self.unit(&name).wanted = true;
+                    if let Some(unit) = self.unit(&name) {
+                        unit.wanted = true;
+                    }
                 }
                 None => {}
             }
@@ -357,7 +374,9 @@ impl Supervisor {
         match process::pidfd(pid) {
             Ok(fd) => {
                 let _ = watch(&self.poll, &fd, token);
-                self.unit(name).pidfd = Some((token, fd));
+                if let Some(unit) = self.unit(name) {
+                    unit.pidfd = Some((token, fd));
+                }
             }
             Err(err) => log(format_args!("{name}: cannot watch PID {pid}: {err}")),
         }
@@ -376,7 +395,9 @@ impl Supervisor {
                     self.capture(name, stream, OwnedFd::from(file));
                 }
             }
-            self.unit(name).pipes = record.pipes;
+            if let Some(unit) = self.unit(name) {
+                unit.pipes = record.pipes;
+            }
         }
         if record.state == UnitState::Stopping {
             self.events.push_back((name.clone(), Event::Stop));
@@ -418,8 +439,20 @@ impl Supervisor {
         }
     }
 
-    fn unit(&mut self, name: &ServiceName) -> &mut Unit {
-        self.units.get_mut(name).expect("a known unit")
+    /// The unit called `name`, if it is still known: an event queued for a unit that a
+    /// forget (or an uninstall) removed in the same batch finds none, and must do nothing.
+    fn unit(&mut self, name: &ServiceName) -> Option<&mut Unit> {
+        self.units.get_mut(name)
+    }
+
+    /// The unit a request just loaded.
+    fn loaded(&mut self, name: &ServiceName) -> Result<&mut Unit, (ErrorKind, String)> {
+        self.units.get_mut(name).ok_or_else(|| {
+            (
+                ErrorKind::NotFound,
+                format!("service {name} is not installed"),
+            )
+        })
     }
 
     /// The unit called `name`, loading its definition if it is new.
@@ -437,7 +470,7 @@ impl Supervisor {
     /// Re-reads the definition before a start, so a reinstall takes effect.
     fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
         let spec = store::load_supervised(&self.dir, name).map_err(refusal)?;
-        let unit = self.unit(name);
+        let unit = self.loaded(name)?;
         if unit.spec != spec {
             unit.policy = policy_of(&spec);
             for log in &mut unit.logs {
@@ -540,7 +573,9 @@ impl Supervisor {
         for action in transition.actions {
             self.act(name, action);
         }
-        let unit = self.unit(name);
+        let Some(unit) = self.unit(name) else {
+            return Ok(());
+        };
         if matches!(unit.state, UnitState::Exited | UnitState::Failed) {
             unit.wanted = false;
             if unit.state == UnitState::Failed && unit.reason.is_none() {
@@ -551,12 +586,14 @@ impl Supervisor {
                 ));
             }
         }
+        // A forgotten service goes once it is stopped, whether it was stopping or waiting to
+        // restart (an uninstall of a service in backoff hung until its client gave up).
+        if unit.state == UnitState::Stopped && unit.forget_after_stop {
+            self.forget(name);
+            return Ok(());
+        }
         if matches!(unit.state, UnitState::Stopped) && before == UnitState::Stopping {
             unit.pgid = None;
-            if unit.forget_after_stop {
-                self.forget(name);
-                return Ok(());
-            }
             if unit.start_after_stop {
                 unit.start_after_stop = false;
                 unit.wanted = true;
@@ -570,14 +607,17 @@ impl Supervisor {
     }
 
     fn act(&mut self, name: &ServiceName, action: Action) {
-        let unit = self.unit(name);
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
         let pgid = unit.pgid;
         match action {
             Action::Spawn => {
                 if let Err((errno, reason)) = self.spawn(name) {
                     log(format_args!("{name}: {reason}"));
-                    let unit = self.unit(name);
-                    unit.reason = Some(reason);
+                    if let Some(unit) = self.unit(name) {
+                        unit.reason = Some(reason);
+                    }
                     self.events.push_back((
                         name.clone(),
                         Event::Exited {
@@ -608,7 +648,7 @@ impl Supervisor {
                 (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGCONT)),
                 _ => {}
             },
-            Action::ArmTimer(after) => unit.timer = Some(Instant::now() + after),
+            Action::ArmTimer(after) => unit.timer = Some(later(after)),
             Action::CancelTimer => unit.timer = None,
             Action::CountRestart => unit.restarts += 1,
         }
@@ -617,7 +657,9 @@ impl Supervisor {
     /// Starts the program: a new session and group, stdout and stderr into pipes we drain,
     /// the readiness pipe at fd 3 for programs that signal readiness.
     fn spawn(&mut self, name: &ServiceName) -> Result<(), (i32, String)> {
-        let spec = self.unit(name).spec.clone();
+        let Some(spec) = self.unit(name).map(|unit| unit.spec.clone()) else {
+            return Err((0, format!("service {name} is no longer known")));
+        };
         let failed = |err: io::Error, what: &str| {
             (
                 err.raw_os_error().unwrap_or(nix::libc::EIO),
@@ -684,7 +726,9 @@ impl Supervisor {
             let _ = watch(&self.poll, &fd, token);
             (token, fd)
         });
-        let unit = self.unit(name);
+        let Some(unit) = self.unit(name) else {
+            return Err((0, format!("service {name} is no longer known")));
+        };
         let window = unit.spec.restart.window;
         unit.history.started(now, window);
         unit.pid = Some(pid);
@@ -776,7 +820,9 @@ impl Supervisor {
         else {
             return;
         };
-        let unit = self.unit(&name);
+        let Some(unit) = self.unit(&name) else {
+            return;
+        };
         if let Some((_, fd)) = unit.ready.as_ref().filter(|(t, _)| *t == token) {
             let mut bytes = [0u8; 64];
             let mut said_ready = false;
@@ -810,7 +856,9 @@ impl Supervisor {
     }
 
     fn main_ended(&mut self, name: &ServiceName, exit: ExitInfo) {
-        let unit = self.units.get_mut(name).expect("a known unit");
+        let Some(unit) = self.units.get_mut(name) else {
+            return;
+        };
         unit.pid = None;
         unit.last_exit = Some(exit);
         for (_, fd) in [unit.ready.take(), unit.pidfd.take()].into_iter().flatten() {
@@ -880,7 +928,9 @@ impl Supervisor {
     }
 
     fn persist(&mut self, name: &ServiceName) {
-        let unit = &self.units[name];
+        let Some(unit) = self.units.get(name) else {
+            return;
+        };
         let record = Record {
             boot_id: self.boot_id.clone(),
             wanted: unit.wanted,
@@ -919,7 +969,9 @@ impl Supervisor {
     }
 
     fn answer_waiters(&mut self, name: &ServiceName) {
-        let unit = self.unit(name);
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
         let state = unit.state;
         let restarting = unit.start_after_stop;
         let waiters = std::mem::take(&mut unit.waiters);
@@ -966,7 +1018,9 @@ impl Supervisor {
                 None => kept.push((token, wait)),
             }
         }
-        self.unit(name).waiters.extend(kept);
+        if let Some(unit) = self.unit(name) {
+            unit.waiters.extend(kept);
+        }
     }
 
     fn start_failure(&self, unit: &Unit) -> String {
@@ -1002,10 +1056,12 @@ impl Supervisor {
         if self.main.as_ref() != Some(name) || self.shutdown.is_some() {
             return;
         }
-        if matches!(
-            self.units[name].state,
-            UnitState::Exited | UnitState::Failed | UnitState::Stopped
-        ) {
+        if self.units.get(name).is_some_and(|unit| {
+            matches!(
+                unit.state,
+                UnitState::Exited | UnitState::Failed | UnitState::Stopped
+            )
+        }) {
             log(format_args!(
                 "main service {name} ended: stopping the others"
             ));
@@ -1188,7 +1244,7 @@ impl Supervisor {
                 if !state.has_process() {
                     self.refresh(&name)?;
                 }
-                let unit = self.unit(&name);
+                let unit = self.loaded(&name)?;
                 unit.wanted = true;
                 if !state.has_process() {
                     unit.restarts = 0;
@@ -1202,7 +1258,7 @@ impl Supervisor {
             }
             Op::Stop { name } => {
                 let name = self.load(&name)?;
-                let unit = self.unit(&name);
+                let unit = self.loaded(&name)?;
                 unit.wanted = false;
                 unit.start_after_stop = false;
                 self.events.push_back((name.clone(), Event::Stop));
@@ -1210,7 +1266,7 @@ impl Supervisor {
             }
             Op::Restart { name } => {
                 let name = self.load(&name)?;
-                let unit = self.unit(&name);
+                let unit = self.loaded(&name)?;
                 unit.wanted = true;
                 if unit.state.has_process() {
                     unit.start_after_stop = true;
@@ -1245,7 +1301,7 @@ impl Supervisor {
             }
             Op::Forget { name } => {
                 let name = self.load(&name)?;
-                let unit = self.unit(&name);
+                let unit = self.loaded(&name)?;
                 if unit.state.has_process() || unit.state == UnitState::Backoff {
                     unit.wanted = false;
                     unit.forget_after_stop = true;
@@ -1269,7 +1325,7 @@ impl Supervisor {
 
     fn control(&mut self, token: Token, name: &str, op: &Op) -> Result<(), (ErrorKind, String)> {
         let name = self.load(name)?;
-        let unit = self.unit(&name);
+        let unit = self.loaded(&name)?;
         let not_running = |unit: &Unit, what: &str| {
             (
                 ErrorKind::NotRunning,
@@ -1292,13 +1348,13 @@ impl Supervisor {
                 self.apply(&name, event).map_err(|_| refused)?;
             }
         }
-        let status = self.status_of(&self.units[&name]);
-        self.reply(
-            token,
-            Outcome::Done {
-                services: vec![status],
-            },
-        );
+        let services = self
+            .units
+            .get(&name)
+            .map(|unit| self.status_of(unit))
+            .into_iter()
+            .collect();
+        self.reply(token, Outcome::Done { services });
         Ok(())
     }
 
@@ -1306,7 +1362,9 @@ impl Supervisor {
     fn wait_or_reply(&mut self, token: Token, name: &ServiceName, wait: Option<Wait>) {
         match wait {
             Some(wait) => {
-                self.unit(name).waiters.push((token, wait));
+                if let Some(unit) = self.unit(name) {
+                    unit.waiters.push((token, wait));
+                }
                 // Already there? The queued event may change nothing (start of a running
                 // service), so look once the queue has run.
                 self.process_events();
@@ -1314,13 +1372,13 @@ impl Supervisor {
             }
             None => {
                 self.process_events();
-                let status = self.status_of(&self.units[name]);
-                self.reply(
-                    token,
-                    Outcome::Done {
-                        services: vec![status],
-                    },
-                );
+                let services = self
+                    .units
+                    .get(name)
+                    .map(|unit| self.status_of(unit))
+                    .into_iter()
+                    .collect();
+                self.reply(token, Outcome::Done { services });
             }
         }
     }

@@ -109,3 +109,126 @@ fn regression_symlinks_in_the_state_dir_are_never_followed() {
         "program = \"/bin/sleep\"\nargs = [\"73.5\"]\n"
     );
 }
+
+/// Regression: `--stop-timeout 1e19` (also the restart delay and the ready timeout) was
+/// accepted and made every stop, and every recovery, panic with "overflow when adding duration
+/// to instant"; `--log-keep 4294967295` made each rotation 4e9 renames. Bounded at install,
+/// exit 2, naming the flag or key; nothing is installed.
+#[test]
+fn regression_huge_durations_and_counts_are_refused_at_install() {
+    let sup = Sup::new("huge");
+    for (flags, named) in [
+        (&["--stop-timeout", "1e19"][..], "--stop-timeout"),
+        (&["--restart-delay", "1e19"], "--restart-delay"),
+        (&["--notify", "--ready-timeout", "1e19"], "--ready-timeout"),
+        (&["--log-keep", "4294967295"], "logs.keep"),
+        (
+            &["--start-limit", "4294967295", "--start-window", "1s"],
+            "restart.limit",
+        ),
+    ] {
+        let mut args = vec!["install", "web"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--", "sleep", "73.75"]);
+        let out = sup.run(&args);
+        assert_eq!(code(&out), 2, "{flags:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(named), "{flags:?}: {err}");
+    }
+    let file = sup.dir.join("web.toml");
+    fs::write(
+        &file,
+        "program = \"/bin/sleep\"\nargs = [\"73.75\"]\n[logs]\nkeep = 4294967295\n",
+    )
+    .unwrap();
+    let out = sup.run(&["install", "--file", &file.display().to_string()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("logs.keep"), "{}", stderr(&out));
+    assert_eq!(sup.ok(&["list"]).trim(), "", "nothing was installed");
+}
+
+/// A `forget` (uninstall) and a `stop` of the same service in one event batch (the service's
+/// exit and the stop request reach a supervisor that was stopped, so one poll returns both):
+/// both are answered and the supervisor lives. (The hostile run saw a panic at "a known unit"
+/// here; no lookup of a unit by name can panic any more.)
+#[test]
+fn forget_and_stop_in_one_batch_are_both_answered() {
+    use std::{
+        io::{BufRead, BufReader, Write},
+        os::unix::net::UnixStream,
+    };
+
+    use nix::{
+        sys::signal::{Signal, kill},
+        unistd::Pid,
+    };
+    let sup = Sup::new("forgetstop");
+    sup.ok(&[
+        "install",
+        "web",
+        "--stop-timeout",
+        "30s",
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; exec sleep 74.25",
+    ]);
+    sup.ok(&["start", "web"]);
+    let service = sup.status("web")["pid"].as_i64().unwrap() as i32;
+    let supervisor = sup.supervisor_pid().unwrap();
+    let mut uninstall = sup.command(&["uninstall", "web"]).spawn().unwrap();
+    assert!(eventually(Duration::from_secs(5), || {
+        sup.status("web")["state"] == "stopping"
+    }));
+    let mut client = UnixStream::connect(sup.dir.join("state/supervisor.sock")).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    kill(Pid::from_raw(supervisor), Signal::SIGSTOP).unwrap();
+    kill(Pid::from_raw(service), Signal::SIGKILL).unwrap();
+    client
+        .write_all(b"{\"version\":1,\"op\":{\"op\":\"stop\",\"name\":\"web\"}}\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    kill(Pid::from_raw(supervisor), Signal::SIGCONT).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    BufReader::new(&client).read_line(&mut answer).unwrap();
+    assert!(answer.contains("\"version\":1"), "{answer}");
+    assert!(uninstall.wait().unwrap().success());
+    assert_eq!(
+        sup.supervisor_pid(),
+        Some(supervisor),
+        "the supervisor lives"
+    );
+    assert_eq!(sup.ok(&["list"]).trim(), "");
+}
+
+/// Regression: `uninstall` of a service waiting in backoff hung for two minutes (exit 6) and
+/// left it listed: the stop took it from backoff straight to stopped, and only a stop from
+/// "stopping" forgot it.
+#[test]
+fn regression_uninstall_of_a_service_in_backoff_returns_at_once() {
+    let sup = Sup::new("backoffgone");
+    sup.ok(&[
+        "install",
+        "crasher",
+        "--restart",
+        "always",
+        "--restart-delay",
+        "60s",
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    sup.run(&["start", "crasher"]);
+    assert!(eventually(Duration::from_secs(5), || {
+        sup.status("crasher")["state"] == "backoff"
+    }));
+    let out = sup.run(&["uninstall", "crasher"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(sup.ok(&["list"]).trim(), "");
+    assert!(!sup.dir.join("state/services/crasher.toml").exists());
+}
