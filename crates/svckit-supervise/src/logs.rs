@@ -6,6 +6,11 @@
 //! Near the size, the data is read and cut after the last newline that fits: the rotated file
 //! ends with a whole line and the next begins with one. (A single line longer than the rest
 //! of the file is never split: it overshoots the size instead.)
+//!
+//! Storing can fail (a full disk, a symlink planted at the log's path, a rotation that cannot
+//! rename): the pipe is drained all the same, so the service never blocks in write(2). What
+//! could not be stored is counted; once storing works again, a marker line says how many bytes
+//! were lost and why. A failed rotation keeps writing into the current file.
 
 use std::{
     fs::{self, File},
@@ -36,6 +41,10 @@ pub struct LogFile {
     keep: u32,
     /// Whether the file ends at a line boundary (rotating now would split nothing).
     at_line_start: bool,
+    /// Bytes drained but not stored since the last successful write.
+    lost: u64,
+    /// Why storing last failed, until it works again.
+    error: Option<String>,
 }
 
 /// What a drain found.
@@ -58,7 +67,18 @@ impl LogFile {
             max_size,
             keep,
             at_line_start: true,
+            lost: 0,
+            error: None,
         }
+    }
+
+    /// Why the output cannot be stored right now, and how many bytes were lost so far (`None`
+    /// while capture works).
+    pub fn error(&self) -> Option<String> {
+        self.error.as_ref().map(|error| match self.lost {
+            0 => error.clone(),
+            lost => format!("{error} ({lost} bytes lost)"),
+        })
     }
 
     /// Changes the policy (a reinstalled definition).
@@ -88,8 +108,53 @@ impl LogFile {
     }
 
     /// Moves everything the non-blocking `pipe` holds into the log, rotating as needed.
-    /// `scratch` is the buffer of the slow path (shared by every log of the supervisor).
-    pub fn drain(&mut self, pipe: &OwnedFd, scratch: &mut Vec<u8>) -> io::Result<Drained> {
+    /// `scratch` is the buffer of the slow path (shared by every log of the supervisor). Never
+    /// fails: what cannot be stored is drained, counted and reported by [`LogFile::error`] and
+    /// by a marker line once storing works again.
+    pub fn drain(&mut self, pipe: &OwnedFd, scratch: &mut Vec<u8>) -> Drained {
+        match self.store(pipe, scratch) {
+            Ok(drained) => drained,
+            Err(err) => {
+                self.error = Some(format!("{}: {err}", self.path.display()));
+                self.file = None;
+                self.discard(pipe, scratch)
+            }
+        }
+    }
+
+    /// Reads the pipe dry without storing, counting the bytes.
+    fn discard(&mut self, pipe: &OwnedFd, scratch: &mut Vec<u8>) -> Drained {
+        scratch.resize(PIPE_SIZE.min(256 << 10), 0);
+        loop {
+            match nix::unistd::read(pipe, scratch) {
+                Ok(0) => return Drained::Eof,
+                Ok(n) => self.lost = self.lost.saturating_add(n as u64),
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return Drained::Empty,
+                Err(_) => return Drained::Eof,
+            }
+        }
+    }
+
+    /// Writes the marker of lost output, if any, before new output is stored.
+    fn mark_loss(&mut self) -> io::Result<()> {
+        if self.lost == 0 {
+            return Ok(());
+        }
+        let marker = format!(
+            "{}svckit: {} bytes of output were lost: {}\n",
+            if self.at_line_start { "" } else { "\n" },
+            self.lost,
+            self.error.as_deref().unwrap_or("they could not be stored")
+        );
+        self.write(marker.as_bytes())?;
+        self.lost = 0;
+        self.error = None;
+        Ok(())
+    }
+
+    fn store(&mut self, pipe: &OwnedFd, scratch: &mut Vec<u8>) -> io::Result<Drained> {
+        self.mark_loss()?;
         loop {
             let room = self.room();
             if room >= PIPE_SIZE as u64 {
@@ -145,8 +210,20 @@ impl LogFile {
             Err(Errno::EINTR) => return Ok(None),
             Err(errno) => return Err(errno.into()),
         };
-        let mut chunk = &scratch[..n];
+        let chunk = &scratch[..n];
+        let mut left = chunk.len();
+        let stored = self.store_chunk(chunk, &mut left);
+        if stored.is_err() {
+            // What was read but not written is lost too.
+            self.lost = self.lost.saturating_add(left as u64);
+        }
+        stored.map(|()| None)
+    }
+
+    /// Writes `chunk` with rotations after whole lines; `left` tracks what is not yet written.
+    fn store_chunk(&mut self, mut chunk: &[u8], left: &mut usize) -> io::Result<()> {
         while !chunk.is_empty() {
+            *left = chunk.len();
             let room = self.room();
             if (chunk.len() as u64) <= room {
                 self.write(chunk)?;
@@ -179,11 +256,19 @@ impl LogFile {
                 }
             }
         }
-        Ok(None)
+        *left = 0;
+        Ok(())
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.open()?.write_all(bytes)?;
+        let file = self.open()?;
+        if let Err(err) = file.write_all(bytes) {
+            // A short write leaves part of `bytes` in the file: the file no longer ends where
+            // we think; reopen (at its end) next time.
+            self.file = None;
+            self.at_line_start = false;
+            return Err(err);
+        }
         self.size += bytes.len() as u64;
         if let Some(last) = bytes.last() {
             self.at_line_start = *last == b'\n';
@@ -198,14 +283,26 @@ impl LogFile {
             fs::remove_file(&self.path)?;
         } else {
             let numbered = |n: u32| numbered(&self.path, n);
-            let _ = fs::remove_file(numbered(self.keep));
-            for n in (1..self.keep).rev() {
-                match fs::rename(numbered(n), numbered(n + 1)) {
-                    Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
-                    _ => {}
+            let renamed = (|| {
+                let _ = fs::remove_file(numbered(self.keep));
+                for n in (1..self.keep).rev() {
+                    match fs::rename(numbered(n), numbered(n + 1)) {
+                        Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+                        _ => {}
+                    }
                 }
+                fs::rename(&self.path, numbered(1))
+            })();
+            if let Err(err) = renamed {
+                // Keep writing into the current file rather than lose output; try again after
+                // another max_size.
+                self.error = Some(format!("rotate {}: {err}", self.path.display()));
+                self.size = 0;
+                return Ok(());
             }
-            fs::rename(&self.path, numbered(1))?;
+            if self.lost == 0 {
+                self.error = None;
+            }
         }
         self.size = 0;
         self.at_line_start = true;
@@ -297,11 +394,11 @@ mod tests {
             expected.extend_from_slice(line.as_bytes());
             writer.write_all(line.as_bytes()).unwrap();
             if i % 100 == 99 {
-                assert_eq!(log.drain(&read, &mut scratch).unwrap(), Drained::Empty);
+                assert_eq!(log.drain(&read, &mut scratch), Drained::Empty);
             }
         }
         drop(writer);
-        assert_eq!(log.drain(&read, &mut scratch).unwrap(), Drained::Eof);
+        assert_eq!(log.drain(&read, &mut scratch), Drained::Eof);
         let mut all = Vec::new();
         for n in (1..=100).rev() {
             if let Ok(bytes) = fs::read(numbered(&path, n)) {
@@ -326,11 +423,82 @@ mod tests {
             writeln!(writer, "{i:09}").unwrap();
         }
         drop(writer);
-        log.drain(&read, &mut Vec::new()).unwrap();
+        log.drain(&read, &mut Vec::new());
         assert!(numbered(&path, 2).exists());
         assert!(!numbered(&path, 3).exists());
         let last = tail(&path, 3, 2).unwrap();
         assert_eq!(last, ["000000047", "000000048", "000000049"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Regression: after a write error (here a symlink planted at the log's path) the
+    /// supervisor stopped reading the pipe and the service blocked in write(2). The pipe is
+    /// drained, the loss counted and marked once storing works again; the link is not followed.
+    #[test]
+    fn regression_output_that_cannot_be_stored_is_drained_counted_and_marked() {
+        let dir = temp_dir("lost");
+        let path = dir.join("svc.stdout");
+        let target = dir.join("precious");
+        fs::write(&target, "keep me\n").unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let mut log = LogFile::new(path.clone(), 0, 1);
+        let (read, write) = output_pipe().unwrap();
+        let mut writer = File::from(write);
+        let mut scratch = Vec::new();
+        // More than the pipe holds: without draining, the writer would block.
+        let line = [b'x'; 1023];
+        for _ in 0..(2 * PIPE_SIZE / 1024) {
+            writer.write_all(&line).unwrap();
+            writer.write_all(b"\n").unwrap();
+            if log.drain(&read, &mut scratch) != Drained::Empty {
+                panic!("the pipe is open");
+            }
+        }
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep me\n");
+        let error = log.error().expect("the failure is reported");
+        assert!(error.contains("svc.stdout"), "{error}");
+        assert!(
+            error.contains(&format!("({} bytes lost)", 2 * PIPE_SIZE)),
+            "{error}"
+        );
+        fs::remove_file(&path).unwrap();
+        writer.write_all(b"back\n").unwrap();
+        assert_eq!(log.drain(&read, &mut scratch), Drained::Empty);
+        assert_eq!(log.error(), None);
+        let text = fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        let marker = lines.next().unwrap();
+        assert!(
+            marker.starts_with(&format!(
+                "svckit: {} bytes of output were lost: ",
+                2 * PIPE_SIZE
+            )),
+            "{marker}"
+        );
+        assert_eq!(lines.next(), Some("back"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A rotation that cannot rename keeps the output in the current file and says why.
+    #[test]
+    fn a_failed_rotation_keeps_writing_into_the_current_file() {
+        let dir = temp_dir("norotate");
+        let path = dir.join("svc.stdout");
+        // A non-empty directory where the first rotated file would go: rename(2) fails.
+        fs::create_dir_all(numbered(&path, 1).join("blocker")).unwrap();
+        let mut log = LogFile::new(path.clone(), 100, 1);
+        let (read, write) = output_pipe().unwrap();
+        let mut writer = File::from(write);
+        for i in 0..40 {
+            writeln!(writer, "{i:09}").unwrap();
+        }
+        drop(writer);
+        assert_eq!(log.drain(&read, &mut Vec::new()), Drained::Eof);
+        let error = log.error().expect("the failed rotation is reported");
+        assert!(error.starts_with("rotate "), "{error}");
+        let text = fs::read_to_string(&path).unwrap();
+        let expected: String = (0..40).map(|i| format!("{i:09}\n")).collect();
+        assert_eq!(text, expected, "no line lost");
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -141,4 +141,8 @@ pub struct ServiceStatus {
     pub reason: Option<String>,
     /// The command it runs.
     pub command: String,
+    /// Why its output cannot be stored right now (a full disk, a symlinked log file), with the
+    /// bytes lost so far; it is drained all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_error: Option<String>,
 }

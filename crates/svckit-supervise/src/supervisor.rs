@@ -787,17 +787,23 @@ impl Supervisor {
             self.captures.remove(&token);
             return;
         };
-        match unit.logs[index].drain(&capture.pipe, &mut self.scratch) {
-            Ok(Drained::Empty) => {}
-            Ok(Drained::Eof) => self.close_capture(token),
-            Err(err) => {
-                log(format_args!(
-                    "{}: log {}: {err}",
-                    capture.unit,
-                    capture.stream.name()
-                ));
-                self.close_capture(token);
-            }
+        let had_error = unit.logs[index].error().is_some();
+        let drained = unit.logs[index].drain(&capture.pipe, &mut self.scratch);
+        match (had_error, unit.logs[index].error()) {
+            (false, Some(error)) => log(format_args!(
+                "{}: cannot store its {}: {error}; draining it meanwhile",
+                capture.unit,
+                capture.stream.name()
+            )),
+            (true, None) => log(format_args!(
+                "{}: storing its {} again",
+                capture.unit,
+                capture.stream.name()
+            )),
+            _ => {}
+        }
+        if drained == Drained::Eof {
+            self.close_capture(token);
         }
     }
 
@@ -965,6 +971,10 @@ impl Supervisor {
             wanted: unit.wanted,
             reason: unit.reason.clone(),
             command,
+            capture_error: {
+                let errors: Vec<String> = unit.logs.iter().filter_map(LogFile::error).collect();
+                (!errors.is_empty()).then(|| errors.join("; "))
+            },
         }
     }
 

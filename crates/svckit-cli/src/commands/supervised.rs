@@ -568,6 +568,9 @@ fn describe(out: &mut impl Write, service: &ServiceStatus, now: u64) -> io::Resu
     if let Some(reason) = &service.reason {
         writeln!(out, "     reason: {reason}")?;
     }
+    if let Some(error) = &service.capture_error {
+        writeln!(out, "     output: not stored: {error}")?;
+    }
     writeln!(out, "    command: {}", service.command)
 }
 

@@ -232,3 +232,110 @@ fn regression_uninstall_of_a_service_in_backoff_returns_at_once() {
     assert_eq!(sup.ok(&["list"]).trim(), "");
     assert!(!sup.dir.join("state/services/crasher.toml").exists());
 }
+
+/// Unmounts a tmpfs on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Regression: with the disk under the logs full, the supervisor stopped reading the pipes, the
+/// service blocked forever in write(2) while status said "running", and freeing space did not
+/// help. Now it drains on (the service makes progress), status names the error, and once space
+/// returns a marker line counts the lost bytes and capture goes on.
+#[test]
+fn regression_a_full_disk_neither_blocks_the_service_nor_ends_capture() {
+    if !require_root("regression_a_full_disk_neither_blocks_the_service_nor_ends_capture") {
+        return;
+    }
+    let sup = Sup::new("fulldisk");
+    let logs = sup.dir.join("state/logs");
+    fs::create_dir_all(&logs).unwrap();
+    fs::set_permissions(sup.dir.join("state"), fs::Permissions::from_mode(0o700)).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs"])
+        .arg(&logs)
+        .status()
+        .unwrap();
+    assert!(
+        mounted.success(),
+        "mount a 2 MiB tmpfs at {}",
+        logs.display()
+    );
+    let _tmpfs = Tmpfs(logs.clone());
+    let progress = sup.dir.join("progress");
+    let script = format!(
+        "i=0; while :; do i=$((i+1)); echo \"line $i\"; \
+         [ $((i % 1000)) = 0 ] && echo $i > {}; done",
+        progress.display()
+    );
+    sup.ok(&[
+        "install",
+        "chatty",
+        "--log-max-size",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    sup.ok(&["start", "chatty"]);
+    let count = || -> u64 {
+        fs::read_to_string(&progress)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(eventually(Duration::from_secs(10), || count() > 0));
+    // Fill what is left of the file system.
+    let filler = logs.join("filler");
+    let mut file = fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 64 << 10];
+    while std::io::Write::write_all(&mut file, &block).is_ok() {}
+    drop(file);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            sup.status("chatty")["capture_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("No space left on device"))
+        }),
+        "status shows the capture error: {}",
+        sup.status("chatty")
+    );
+    let text = sup.ok(&["status", "chatty"]);
+    assert!(text.contains("output: not stored:"), "{text}");
+    // The service goes on far beyond what the 1 MiB pipe could hold (~95,000 lines).
+    let full_at = count();
+    assert!(
+        eventually(Duration::from_secs(60), || count() > full_at + 300_000),
+        "the service is blocked at {} lines (full at {full_at})",
+        count()
+    );
+    fs::remove_file(&filler).unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            sup.status("chatty")["capture_error"].is_null()
+        }),
+        "capture resumes once space returns"
+    );
+    sup.ok(&["stop", "chatty"]);
+    let log = sup.log("chatty.stdout");
+    let marker = log
+        .lines()
+        .position(|line| line.starts_with("svckit: ") && line.contains("bytes of output were lost"))
+        .expect("a marker line counts the lost bytes");
+    assert!(
+        log.lines()
+            .skip(marker + 1)
+            .filter(|line| line.starts_with("line "))
+            .count()
+            > 100,
+        "lines after the marker were stored"
+    );
+}
