@@ -116,6 +116,8 @@ pub enum ErrorKind {
     BadRequest,
     /// The supervisor is shutting down.
     ShuttingDown,
+    /// The supervisor cannot take the request now (out of file descriptors).
+    Busy,
 }
 
 /// What a status shows of one service.

@@ -71,6 +71,20 @@ fn later(after: Duration) -> Instant {
         .unwrap_or(now)
 }
 
+/// The one line a client turned away for want of fds reads.
+fn busy_reply(err: &io::Error) -> Vec<u8> {
+    let response = Response {
+        version: VERSION,
+        result: Outcome::Error {
+            kind: ErrorKind::Busy,
+            message: format!("the supervisor is out of file descriptors ({err}); try again"),
+        },
+    };
+    let mut line = serde_json::to_vec(&response).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
 /// How the supervisor runs.
 #[derive(Debug)]
 pub struct Config {
@@ -157,7 +171,16 @@ struct Capture {
 struct Client {
     stream: UnixStream,
     buffer: Vec<u8>,
+    /// The reply being written and how much of it is out: written as the socket takes it,
+    /// never with the loop blocked on a client that does not read.
+    reply: Option<(Vec<u8>, usize)>,
+    /// When the client is dropped: its request not sent in full, or its reply not read, by
+    /// then. None while it waits for the supervisor (a start that waits for readiness).
+    deadline: Option<Instant>,
 }
+
+/// How long a client may take to send its request, or to read its reply.
+const CLIENT_IDLE: Duration = Duration::from_secs(10);
 
 struct Supervisor {
     dir: StateDir,
@@ -167,6 +190,10 @@ struct Supervisor {
     units: BTreeMap<ServiceName, Unit>,
     captures: HashMap<Token, Capture>,
     clients: HashMap<Token, Client>,
+    /// An fd kept in reserve: when accept(2) fails with EMFILE, it is closed to accept (and
+    /// turn away) the queued client, which would otherwise wait forever on an edge-triggered
+    /// listener.
+    reserve: Option<fs::File>,
     events: VecDeque<(ServiceName, Event)>,
     next_token: usize,
     scratch: Vec<u8>,
@@ -272,6 +299,7 @@ impl Supervisor {
             units: BTreeMap::new(),
             captures: HashMap::new(),
             clients: HashMap::new(),
+            reserve: fs::File::open("/dev/null").ok(),
             events: VecDeque::new(),
             next_token: 2,
             scratch: Vec::new(),
@@ -516,7 +544,8 @@ impl Supervisor {
             .values()
             .filter(|unit| unit.state == UnitState::Stopping && unit.pid.is_none())
             .map(|_| Instant::now() + GROUP_POLL);
-        timers.chain(group_polls).min()
+        let clients = self.clients.values().filter_map(|client| client.deadline);
+        timers.chain(group_polls).chain(clients).min()
     }
 
     fn fire_timers(&mut self) {
@@ -532,6 +561,15 @@ impl Supervisor {
             .collect();
         for name in due {
             self.events.push_back((name, Event::Timer));
+        }
+        let idle: Vec<Token> = self
+            .clients
+            .iter()
+            .filter(|(_, client)| client.deadline.is_some_and(|at| at <= now))
+            .map(|(token, _)| *token)
+            .collect();
+        for token in idle {
+            self.drop_client(token);
         }
         self.check_groups();
     }
@@ -1124,6 +1162,30 @@ impl Supervisor {
                 Ok(pair) => pair,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err)
+                    if matches!(
+                        err.raw_os_error(),
+                        Some(nix::libc::EMFILE | nix::libc::ENFILE)
+                    ) && self.reserve.is_some() =>
+                {
+                    // Out of fds (accept(2) says so before it looks at the queue): free the
+                    // reserve, turn a queued client away with a reply it can read, take the
+                    // reserve back, and go on with the queue until it is empty.
+                    self.reserve = None;
+                    let turned_away = match self.listener.accept() {
+                        Ok((mut stream, _)) => {
+                            let _ = stream.write(&busy_reply(&err));
+                            true
+                        }
+                        Err(_) => false,
+                    };
+                    self.reserve = fs::File::open("/dev/null").ok();
+                    if !turned_away {
+                        return;
+                    }
+                    log(format_args!("accept: {err}; a client was turned away"));
+                    continue;
+                }
                 Err(err) => {
                     log(format_args!("accept: {err}"));
                     return;
@@ -1146,6 +1208,8 @@ impl Supervisor {
                 Client {
                     stream,
                     buffer: Vec::new(),
+                    reply: None,
+                    deadline: Some(Instant::now() + CLIENT_IDLE),
                 },
             );
             if !allowed {
@@ -1167,6 +1231,10 @@ impl Supervisor {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
+        if client.reply.is_some() {
+            self.flush_reply(token);
+            return;
+        }
         let mut chunk = [0u8; 4096];
         let mut closed = false;
         loop {
@@ -1186,6 +1254,7 @@ impl Supervisor {
         }
         if let Some(end) = client.buffer.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = client.buffer.drain(..=end).collect();
+            client.deadline = None;
             self.request(token, &line);
         } else if closed || client.buffer.len() > 1 << 16 {
             self.drop_client(token);
@@ -1395,26 +1464,52 @@ impl Supervisor {
 
     /// Writes the response and closes the connection. The write blocks (the answer is small
     /// and the peer waits for it) for at most a second.
+    /// Answers a client: the reply is written as far as the socket takes it now, the rest
+    /// when it is writable again; a client that does not read it within [`CLIENT_IDLE`] is
+    /// dropped. A client has one reply.
     fn reply(&mut self, token: Token, result: Outcome) {
-        let Some(mut client) = self.clients.remove(&token) else {
+        let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut client.stream);
+        if client.reply.is_some() {
+            return;
+        }
         let response = Response {
             version: VERSION,
             result,
         };
         let mut line = serde_json::to_vec(&response).unwrap_or_default();
         line.push(b'\n');
-        let _ = nix::fcntl::fcntl(
-            client.stream.as_fd(),
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+        client.reply = Some((line, 0));
+        client.deadline = Some(Instant::now() + CLIENT_IDLE);
+        let _ = self.poll.registry().reregister(
+            &mut client.stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
         );
-        let _ = nix::sys::socket::setsockopt(
-            &client.stream,
-            sockopt::SendTimeout,
-            &nix::sys::time::TimeVal::new(1, 0),
-        );
-        let _ = client.stream.write_all(&line);
+        self.flush_reply(token);
+    }
+
+    fn flush_reply(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let Some((line, written)) = &mut client.reply else {
+            return;
+        };
+        loop {
+            match client.stream.write(&line[*written..]) {
+                Ok(n) => {
+                    *written += n;
+                    if *written == line.len() || n == 0 {
+                        break;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.drop_client(token);
     }
 }
