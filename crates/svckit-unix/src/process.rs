@@ -124,6 +124,19 @@ pub fn become_subreaper() -> std::io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)
 }
 
+/// Raises this process's soft limit on open files (RLIMIT_NOFILE, getrlimit(2)) to the hard
+/// limit, as systemd does for itself, and returns the limits it had before (soft, hard): a
+/// supervisor of thousands of services needs the fds, its services get the old soft limit back
+/// (select(2) users break above 1024).
+pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    }
+    Ok((soft, hard))
+}
+
 /// Polls until `done()` is true or `timeout` passes; the poll interval grows from 1 ms to 20 ms.
 /// Returns whether `done()` became true.
 pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {

@@ -35,6 +35,10 @@ pub struct ChildSetup {
     pub umask: Option<u32>,
     /// The write end of a readiness pipe, to be found at [`READY_FD`] in the child.
     pub ready: Option<OwnedFd>,
+    /// The open-file limit (soft, hard) to give the child: a supervisor that raised its own
+    /// soft limit gives its services the one it was started with (see
+    /// [`crate::process::raise_open_file_limit`]).
+    pub open_files: Option<(u64, u64)>,
 }
 
 impl ChildSetup {
@@ -53,8 +57,16 @@ impl ChildSetup {
         let mask = Mode::from_bits_truncate(self.umask.unwrap_or(0o022) as libc::mode_t);
         let ready_raw = self.ready.as_ref().map(AsRawFd::as_raw_fd);
         let credentials = self.credentials;
+        let open_files = self.open_files;
         sys::set_pre_exec(command, move || {
             setsid()?;
+            if let Some((soft, hard)) = open_files {
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_NOFILE,
+                    soft,
+                    hard,
+                )?;
+            }
             umask(mask);
             sys::reset_signal_dispositions();
             // The parent (the supervisor) blocks the signals it reads from a signalfd; a

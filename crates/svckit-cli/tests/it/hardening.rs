@@ -458,3 +458,52 @@ fn regression_accept_recovers_from_emfile() {
     );
     sup.ok(&["stop", "web"]);
 }
+
+/// `Max open files` (soft, hard) of `pid`, from /proc/PID/limits.
+fn open_file_limits(pid: i32) -> (u64, u64) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+/// Regression: at 10,000 services only 4,997 ran: the supervisor kept the soft fd limit it was
+/// started with. Here, started under a soft limit of 48 (each service takes four or five fds),
+/// it raises its own to the hard limit, runs 30 services, and gives each the limit it was
+/// started with.
+#[test]
+fn regression_the_supervisor_raises_its_fd_limit_for_many_services() {
+    let sup = Sup::new("manyfds");
+    let (_, hard) = open_file_limits(std::process::id() as i32);
+    let started = std::process::Command::new("prlimit")
+        .arg(format!("--nofile=48:{hard}"))
+        .arg(env!("CARGO_BIN_EXE_svckit"))
+        .args(["supervise", "--daemon"])
+        .env("SVCKIT_STATE_DIR", sup.state())
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{started:?}");
+    let supervisor = sup.supervisor_pid().unwrap();
+    assert_eq!(open_file_limits(supervisor), (hard, hard));
+    for n in 0..30 {
+        sup.ok(&["install", &format!("s{n}"), "--", "sleep", "75.25"]);
+        sup.ok(&["start", &format!("s{n}")]);
+    }
+    let running: Vec<i32> = (0..30)
+        .map(|n| sup.status(&format!("s{n}")))
+        .filter(|status| status["state"] == "running")
+        .map(|status| status["pid"].as_i64().unwrap() as i32)
+        .collect();
+    assert_eq!(running.len(), 30, "every service runs");
+    assert_eq!(sleepers("75.25").len(), 30);
+    assert_eq!(open_file_limits(running[0]), (48, hard), "services keep the old limit");
+    for n in 0..30 {
+        sup.ok(&["stop", &format!("s{n}")]);
+    }
+}
