@@ -220,8 +220,8 @@ pub struct SupervisedInstallArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
-    /// The program and its arguments.
-    #[arg(num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM", conflicts_with = "file")]
+    /// The program and its arguments, after `--` (so a forgotten NAME is not taken from them).
+    #[arg(num_args = 1.., last = true, value_name = "PROGRAM", conflicts_with = "file")]
     pub command: Vec<OsString>,
 }
 
@@ -282,7 +282,7 @@ pub struct SupervisedStartArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// How long to wait for it to run.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::timeout)]
     pub timeout: Duration,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -296,7 +296,7 @@ pub struct WaitArgs {
     /// The service.
     pub name: String,
     /// How long to wait.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::timeout)]
     pub timeout: Duration,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -412,7 +412,7 @@ pub struct KillArgs {
     #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse::signal)]
     pub signal: SignalArg,
     /// How long to wait before SIGKILL (default 10s).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::timeout)]
     pub timeout: Duration,
 }
 
@@ -516,7 +516,7 @@ pub struct UninstallArgs {
     /// The service.
     pub name: String,
     /// How long to wait for it to stop.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
     pub timeout: Duration,
 }
 
@@ -530,7 +530,7 @@ pub struct StartArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// How long to wait for RUNNING.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
     pub timeout: Duration,
 }
 
@@ -541,7 +541,7 @@ pub struct ControlArgs {
     /// The service.
     pub name: String,
     /// How long to wait for the new state.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
     pub timeout: Duration,
 }
 

@@ -6,6 +6,17 @@ use std::ffi::OsString;
 pub use svckit::parse::size;
 pub use svckit::parse::{duration, umask};
 
+/// A timeout: a duration of more than zero (a zero timeout cannot be waited for; it failed
+/// with exit 1 deep in a socket call).
+pub fn timeout(text: &str) -> Result<std::time::Duration, String> {
+    match duration(text)? {
+        zero if zero.is_zero() => Err(format!(
+            "{text:?} is not a timeout (it must be more than 0)"
+        )),
+        timeout => Ok(timeout),
+    }
+}
+
 /// A `NAME=VALUE` pair for the environment.
 pub fn env_pair(text: &str) -> Result<(OsString, OsString), String> {
     match text.split_once('=') {
@@ -40,6 +51,14 @@ pub fn signal(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: `--timeout 0` exited 1 ("cannot set a 0 duration timeout") instead of 2.
+    #[test]
+    fn regression_a_zero_timeout_is_bad_input() {
+        assert!(timeout("0").unwrap_err().contains("more than 0"));
+        assert!(timeout("0s").is_err());
+        assert_eq!(timeout("1ms"), Ok(std::time::Duration::from_millis(1)));
+    }
 
     #[test]
     fn env_pairs() {

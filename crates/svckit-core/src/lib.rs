@@ -26,7 +26,7 @@ pub use control::Control;
 pub use definition::DefinitionError;
 pub use exit_code::ExitCode;
 pub use memory::MemoryStatus;
-pub use name::{MAX_SERVICE_NAME_LEN, ServiceName};
+pub use name::{MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ServiceName};
 pub use service::{Context, Service};
 pub use spec::{
     BackendKind, LogPolicy, Restart, RestartPolicy, SIGNAL_NAMES, ServiceSpec, StartType,

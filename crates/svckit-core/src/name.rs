@@ -5,10 +5,15 @@ use crate::ModelError;
 /// The longest service name the SCM accepts (`lpServiceName` of `CreateServiceW`).
 pub const MAX_SERVICE_NAME_LEN: usize = 256;
 
+/// The most bytes (UTF-8) a service name may have: every file svckit names after a service
+/// (`.NAME.toml.PID.tmp`, `NAME.stdout.1000`, `NAME.service`, `NAME.pid.svckit`) must fit in
+/// the 255 bytes a file name may have.
+pub const MAX_SERVICE_NAME_BYTES: usize = 200;
+
 /// A service name that is valid for every backend svckit drives.
 ///
 /// The rules are the SCM's (at most 256 characters, no `/` or `\`) plus what keeps the name safe
-/// as a file name and a command-line word on Unix: not empty, no control characters, not `.` or
+/// as a file name and a command-line word on Unix (at most 200 bytes): not empty, no control characters, not `.` or
 /// `..`, and not starting with `-` (it would read as an option). Spaces are allowed, as the SCM
 /// allows them; backends that cannot hold them escape them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,6 +27,8 @@ impl ServiceName {
             Some("it is empty")
         } else if name.chars().count() > MAX_SERVICE_NAME_LEN {
             Some("it is longer than 256 characters")
+        } else if name.len() > MAX_SERVICE_NAME_BYTES {
+            Some("it is longer than 200 bytes (the files named after it must fit)")
         } else if name.contains(['/', '\\']) {
             Some("it contains a slash or backslash")
         } else if name.chars().any(char::is_control) {
@@ -75,7 +82,17 @@ mod tests {
         for name in ["web", "MemoryStatus", "my service", "a.b-c_d@1", "ü"] {
             assert_eq!(ServiceName::new(name).unwrap().as_str(), name);
         }
-        assert!(ServiceName::new("x".repeat(256)).is_ok());
+        assert!(ServiceName::new("x".repeat(200)).is_ok());
+    }
+
+    /// Regression: names of 240 to 256 bytes passed validation, then install failed with
+    /// ENAMETOOLONG (exit 1) on the files named after them.
+    #[test]
+    fn regression_a_name_too_long_for_its_files_is_refused() {
+        for name in ["x".repeat(201), "x".repeat(256), "ü".repeat(101)] {
+            let err = ServiceName::new(name).unwrap_err().to_string();
+            assert!(err.contains("longer than 200 bytes"), "{err}");
+        }
     }
 
     #[test]

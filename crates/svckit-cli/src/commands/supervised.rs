@@ -112,7 +112,10 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
             )
             .into());
         }
-        None => resolve_program(&spec.program)?,
+        None => {
+            check_on_this_host(&spec)?;
+            resolve_program(&spec.program)?
+        }
     };
     // A service of this name with another backend goes first (with --force).
     let old = store::load(&dir, &spec.name).ok();
@@ -168,7 +171,17 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
 /// Reads a definition file. The name key wins (`name`, when given, must agree); without one,
 /// `name` or else the file's stem names it.
 fn read_definition(file: &Path, name: Option<&str>) -> anyhow::Result<ServiceSpec> {
-    let text = fs::read_to_string(file).with_context(|| format!("read {}", file.display()))?;
+    let bytes = fs::read(file).with_context(|| format!("read {}", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|err| {
+        Failure::new(
+            Exit::Usage,
+            format!(
+                "{}: not UTF-8 text (invalid byte at offset {})",
+                file.display(),
+                err.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
     let stem = file.file_stem().and_then(|s| s.to_str());
     let has_name_key = text
         .parse::<toml::Table>()
@@ -222,6 +235,28 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
     set(&mut spec.stop.timeout, args.stop_timeout);
     set(&mut spec.logs.max_size, args.log_max_size);
     set(&mut spec.logs.keep, args.log_keep);
+}
+
+/// What would only fail at the first start, refused at install: an unknown user or group, a
+/// working directory that is not one (it used to be blamed on the program: "cannot start
+/// /usr/bin/sleep: spawn: No such file or directory").
+fn check_on_this_host(spec: &ServiceSpec) -> anyhow::Result<()> {
+    svckit::unix::privileges::Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())?;
+    if let Some(dir) = &spec.working_dir
+        && !dir.is_dir()
+    {
+        let why = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(Failure::new(
+            Exit::Usage,
+            format!("working_dir (--chdir) {} {why}", dir.display()),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The program as an absolute path (looked up in PATH when it has no `/`), checked to be an

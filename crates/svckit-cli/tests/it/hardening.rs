@@ -502,8 +502,66 @@ fn regression_the_supervisor_raises_its_fd_limit_for_many_services() {
         .collect();
     assert_eq!(running.len(), 30, "every service runs");
     assert_eq!(sleepers("75.25").len(), 30);
-    assert_eq!(open_file_limits(running[0]), (48, hard), "services keep the old limit");
+    assert_eq!(
+        open_file_limits(running[0]),
+        (48, hard),
+        "services keep the old limit"
+    );
     for n in 0..30 {
         sup.ok(&["stop", &format!("s{n}")]);
     }
+}
+
+/// Regression: accepted at install and failing only at start (or with exit 1, or naming the
+/// wrong thing): an unknown user or group, a missing working directory (blamed on the
+/// program), a non-executable program, a name too long for its files (ENAMETOOLONG), a zero
+/// timeout, a definition that is not UTF-8, and a forgotten NAME ("program not found: 100").
+/// Each is exit 2 with one line naming the bad thing, and nothing is installed.
+#[test]
+fn regression_bad_input_is_caught_at_install_with_the_right_name() {
+    let sup = Sup::new("badinput");
+    let noexec = sup.dir.join("noexec");
+    fs::write(&noexec, "#!/bin/sh\n").unwrap();
+    let noexec = noexec.display().to_string();
+    let long = "n".repeat(240);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["install", "web", "--user", "no-such-user", "--", "sleep", "1"],
+            "unknown user \"no-such-user\"",
+        ),
+        (
+            vec!["install", "web", "--group", "no-such-group", "--", "sleep", "1"],
+            "unknown group \"no-such-group\"",
+        ),
+        (
+            vec!["install", "web", "--chdir", "/no/such/dir", "--", "sleep", "1"],
+            "working_dir (--chdir) /no/such/dir does not exist",
+        ),
+        (
+            vec!["install", "web", "--", &noexec],
+            "is not executable",
+        ),
+        (
+            vec!["install", &long, "--", "sleep", "1"],
+            "longer than 200 bytes",
+        ),
+        (
+            vec!["install", "--", "sleep", "100"],
+            "required arguments were not provided: <NAME>",
+        ),
+        (vec!["start", "web", "--timeout", "0"], "more than 0"),
+    ];
+    for (args, said) in cases {
+        let out = sup.run(&args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+    let file = sup.dir.join("bad.toml");
+    fs::write(&file, b"program = \"\xff\"\n").unwrap();
+    let out = sup.run(&["install", "--file", &file.display().to_string()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
+    assert_eq!(sup.ok(&["list"]).trim(), "", "nothing was installed");
 }
