@@ -66,6 +66,33 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// Whether `err` is a write to stdout that failed because its reader went away (EPIPE with
+/// stdout's read end closed: a socket's EPIPE is a real error).
+pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
+    let broken_pipe = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    broken_pipe && stdout_reader_gone()
+}
+
+#[cfg(unix)]
+fn stdout_reader_gone() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&stdout), PollFlags::POLLOUT)];
+    poll(&mut fds, PollTimeout::ZERO).is_ok()
+        && fds[0]
+            .revents()
+            .is_some_and(|revents| revents.contains(PollFlags::POLLERR))
+}
+
+#[cfg(not(unix))]
+fn stdout_reader_gone() -> bool {
+    true
+}
+
 /// Maps an error (anywhere in its chain) to its documented exit status.
 pub fn code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {

@@ -124,3 +124,11 @@ impl Drop for SignalWaiter {
         let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&self.set), None);
     }
 }
+
+/// Gives SIGPIPE back its default action (Rust starts programs with it ignored): a command
+/// whose output goes to a reader that stops (`svckit status | head -1`) then ends quietly, as
+/// Unix tools do, instead of failing with "Broken pipe". Not for long-lived processes that
+/// write to sockets (the supervisor), which want EPIPE as an error.
+pub fn default_sigpipe() -> nix::Result<()> {
+    crate::sys::default_signal(nix::sys::signal::Signal::SIGPIPE)
+}

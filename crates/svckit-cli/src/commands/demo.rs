@@ -38,7 +38,7 @@ pub fn timelog(args: TimelogArgs) -> anyhow::Result<Exit> {
             let exe = std::env::current_exe()
                 .map(|exe| exe.display().to_string())
                 .unwrap_or_else(|_| "svckit".into());
-            println!(
+            outln!(
                 "timelog: running as PID {}, appending to {} every {}",
                 launched.pid,
                 log.display(),
@@ -46,9 +46,9 @@ pub fn timelog(args: TimelogArgs) -> anyhow::Result<Exit> {
             );
             match &launched.pidfile {
                 Some(pidfile) => {
-                    println!("stop it with: {exe} kill --pidfile {}", pidfile.display())
+                    outln!("stop it with: {exe} kill --pidfile {}", pidfile.display())
                 }
-                None => println!("stop it with: kill {}", launched.pid),
+                None => outln!("stop it with: kill {}", launched.pid),
             }
             Ok(Exit::Ok)
         }

@@ -119,6 +119,6 @@ pub fn probe(args: ProbeArgs) -> anyhow::Result<Exit> {
         ),
         Err(err) => (format!("unknown: {err}"), 4),
     };
-    println!("{line}");
+    outln!("{line}");
     std::process::exit(code)
 }

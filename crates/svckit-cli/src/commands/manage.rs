@@ -56,8 +56,8 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     };
     let backend = backend()?;
     match backend.install(&spec)? {
-        Installed::Created => println!("{name}: installed ({})", backend.name()),
-        Installed::Replaced => println!(
+        Installed::Created => outln!("{name}: installed ({})", backend.name()),
+        Installed::Replaced => outln!(
             "{name}: reinstalled ({}; the old service was stopped and deleted)",
             backend.name()
         ),
@@ -69,7 +69,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
 pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
     backend()?.uninstall(&name, args.timeout)?;
-    println!("{name}: uninstalled");
+    outln!("{name}: uninstalled");
     Ok(Exit::Ok)
 }
 
@@ -78,7 +78,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
     let wait = (!args.no_wait).then_some(args.timeout);
     let status = backend()?.start(&name, wait)?;
-    println!("{name}: {}", state_line(&status));
+    outln!("{name}: {}", state_line(&status));
     Ok(Exit::Ok)
 }
 
@@ -86,7 +86,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
 pub fn control(args: ControlArgs, control: Control) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
     let status = backend()?.control(&name, control, args.timeout)?;
-    println!("{name}: {}", state_line(&status));
+    outln!("{name}: {}", state_line(&status));
     Ok(Exit::Ok)
 }
 
@@ -95,9 +95,9 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
     let status = backend()?.status(&name)?;
     if args.json {
-        println!("{}", json(&status));
+        outln!("{}", json(&status));
     } else {
-        print!("{}", text(&status));
+        out!("{}", text(&status));
     }
     Ok(Exit::Ok)
 }

@@ -74,7 +74,7 @@ fn run_daemon(
     let log = settings.log.clone();
     match daemonize.start()? {
         Forked::Launcher(launched) => {
-            println!(
+            outln!(
                 "{name}: running as PID {}, logging to {}",
                 launched.pid,
                 log.display()

@@ -78,7 +78,7 @@ pub fn install(
         let _ = backend.uninstall(&spec.name, Duration::from_secs(30));
         return Err(err.into());
     }
-    println!(
+    outln!(
         "{} {} ({}{})",
         match installed {
             Installed::Created => "installed",
@@ -99,7 +99,7 @@ pub fn uninstall(dir: &StateDir, spec: &ServiceSpec) -> anyhow::Result<()> {
         Err(err) => return Err(err.into()),
     }
     store::remove(dir, &spec.name)?;
-    println!("uninstalled {} ({})", spec.name, spec.backend);
+    outln!("uninstalled {} ({})", spec.name, spec.backend);
     Ok(())
 }
 
@@ -152,8 +152,8 @@ pub fn control(spec: &ServiceSpec, action: Action, wait: Option<Duration>) -> an
     };
     let verb = action.done();
     match status.pid {
-        Some(pid) => println!("{name}: {verb} ({}, PID {pid})", state_name(&status)),
-        None => println!("{name}: {verb} ({})", state_name(&status)),
+        Some(pid) => outln!("{name}: {verb} ({}, PID {pid})", state_name(&status)),
+        None => outln!("{name}: {verb} ({})", state_name(&status)),
     }
     Ok(Exit::Ok)
 }

@@ -159,7 +159,7 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         )?;
     }
     let replaced = store::save(&dir, &spec, args.force)?;
-    println!(
+    outln!(
         "{} {} ({})",
         if replaced { "reinstalled" } else { "installed" },
         spec.name,
@@ -298,7 +298,7 @@ pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
     )?;
     // The supervisor removed it; make sure even when it was not loaded.
     let _ = fs::remove_file(dir.definition(&name));
-    println!("uninstalled {name}");
+    outln!("uninstalled {name}");
     Ok(Exit::Ok)
 }
 
@@ -310,7 +310,7 @@ pub fn list(args: crate::cli::ListArgs) -> anyhow::Result<Exit> {
             BackendKind::Auto => "builtin",
             other => other.name(),
         });
-        println!("{name:<24} {backend}");
+        outln!("{name:<24} {backend}");
     }
     Ok(Exit::Ok)
 }
@@ -319,7 +319,7 @@ pub fn list(args: crate::cli::ListArgs) -> anyhow::Result<Exit> {
 pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let spec = store::load(&dir, &name(&args.name)?)?;
-    print!("{}", spec.to_toml());
+    out!("{}", spec.to_toml());
     Ok(Exit::Ok)
 }
 
@@ -332,7 +332,7 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
             store::load(&dir, &name(name_arg.as_deref().unwrap_or_default())?)?
         }
     };
-    print!("{}", native::render(&spec, args.backend)?);
+    out!("{}", native::render(&spec, args.backend)?);
     Ok(Exit::Ok)
 }
 
@@ -349,7 +349,7 @@ pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
         wait: !args.no_wait,
     };
     let status = ask(&dir, op, args.timeout)?;
-    print_outcome(&status, "started");
+    print_outcome(&status, "started")?;
     Ok(Exit::Ok)
 }
 
@@ -367,7 +367,7 @@ pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
         },
         args.timeout,
     )?;
-    print_outcome(&status, "stopped");
+    print_outcome(&status, "stopped")?;
     Ok(Exit::Ok)
 }
 
@@ -385,7 +385,7 @@ pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
         },
         args.timeout,
     )?;
-    print_outcome(&status, "restarted");
+    print_outcome(&status, "restarted")?;
     Ok(Exit::Ok)
 }
 
@@ -403,17 +403,18 @@ pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
         _ => Op::Reload { name },
     };
     let status = ask(&dir, op, Duration::from_secs(30))?;
-    print_outcome(&status, action.done());
+    print_outcome(&status, action.done())?;
     Ok(Exit::Ok)
 }
 
-fn print_outcome(status: &[ServiceStatus], done: &str) {
+fn print_outcome(status: &[ServiceStatus], done: &str) -> anyhow::Result<()> {
     if let Some(service) = status.first() {
         match service.pid {
-            Some(pid) => println!("{}: {done} ({}, PID {pid})", service.name, service.state),
-            None => println!("{}: {done} ({})", service.name, service.state),
+            Some(pid) => outln!("{}: {done} ({}, PID {pid})", service.name, service.state),
+            None => outln!("{}: {done} ({})", service.name, service.state),
         }
     }
+    Ok(())
 }
 
 /// `svckit status`.
@@ -427,7 +428,7 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
     if let Some(spec) = native {
         let status = native::status(&spec)?;
         if args.json {
-            println!("{}", native::json(&spec, &status));
+            outln!("{}", native::json(&spec, &status));
             return Ok(Exit::Ok);
         }
         let mut out = io::stdout().lock();
@@ -506,7 +507,7 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             (Some(_), [single]) => single.clone(),
             _ => serde_json::Value::Array(json),
         };
-        println!("{json}");
+        outln!("{json}");
         return Ok(Exit::Ok);
     }
     let mut out = io::stdout().lock();

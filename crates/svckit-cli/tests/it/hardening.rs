@@ -565,3 +565,36 @@ fn regression_bad_input_is_caught_at_install_with_the_right_name() {
     assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
     assert_eq!(sup.ok(&["list"]).trim(), "", "nothing was installed");
 }
+
+/// Regression: `svckit status NAME | head -1`, `logs … | head` and `show | head -1` printed
+/// "Broken pipe" (exit 1) or aborted (exit 134) when the reader went away. They end quietly.
+#[test]
+fn regression_a_reader_that_goes_away_ends_output_quietly() {
+    let sup = Sup::new("epipe");
+    sup.ok(&["install", "web", "--", "sh", "-c", "seq 1 50; exec sleep 75.5"]);
+    sup.ok(&["start", "web"]);
+    assert!(eventually(Duration::from_secs(5), || sup
+        .log("web.stdout")
+        .contains("50\n")));
+    for args in [
+        &["status", "web"][..],
+        &["status"],
+        &["status", "web", "--json"],
+        &["show", "web"],
+        &["logs", "web"],
+        &["list"],
+    ] {
+        let mut child = sup
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before svckit writes a byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+    sup.ok(&["stop", "web"]);
+}
