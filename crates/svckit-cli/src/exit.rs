@@ -81,7 +81,10 @@ pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
 fn stdout_reader_gone() -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let stdout = std::io::stdout();
-    let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&stdout), PollFlags::POLLOUT)];
+    let mut fds = [PollFd::new(
+        std::os::fd::AsFd::as_fd(&stdout),
+        PollFlags::POLLOUT,
+    )];
     poll(&mut fds, PollTimeout::ZERO).is_ok()
         && fds[0]
             .revents()

@@ -176,3 +176,52 @@ pub fn boot_id() -> String {
         .map(|id| id.trim().to_owned())
         .unwrap_or_default()
 }
+
+/// A supervisor's fd holder, as recorded in `run/fdholder`: pid, start time, boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolderRecord {
+    /// Its pid.
+    pub pid: i32,
+    /// Its start time (clock ticks since boot).
+    pub start_ticks: u64,
+    /// The boot it ran in.
+    pub boot_id: String,
+}
+
+fn holder_path(dir: &StateDir) -> std::path::PathBuf {
+    dir.run_dir().join("fdholder")
+}
+
+/// Records this supervisor's fd holder.
+pub fn write_holder(dir: &StateDir, pid: nix::unistd::Pid, boot_id: &str) {
+    if let Ok(start) = svckit_unix::process::start_time(pid) {
+        let _ = write_atomic(
+            &holder_path(dir),
+            format!("{} {start} {boot_id}\n", pid.as_raw()).as_bytes(),
+        );
+    }
+}
+
+/// The fd holder a previous supervisor recorded.
+pub fn read_holder(dir: &StateDir) -> Option<HolderRecord> {
+    let text = read_nofollow(&holder_path(dir)).ok()?;
+    let mut fields = text.split_whitespace();
+    Some(HolderRecord {
+        pid: fields.next()?.parse().ok()?,
+        start_ticks: fields.next()?.parse().ok()?,
+        boot_id: fields.next()?.to_owned(),
+    })
+}
+
+/// Ends a previous supervisor's fd holder: only the process the record names (same pid, start
+/// time and boot, and named `svckit-holder`), never a recycled pid.
+pub fn end_holder(holder: &HolderRecord, boot_id: &str) {
+    let pid = nix::unistd::Pid::from_raw(holder.pid);
+    let same = holder.boot_id == boot_id
+        && svckit_unix::process::start_time(pid).ok() == Some(holder.start_ticks)
+        && fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|comm| comm.trim() == "svckit-holder");
+    if same {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+}

@@ -325,7 +325,17 @@ impl Supervisor {
                 .map_err(|err| log(format_args!("no fd holder: {err}")))
                 .ok(),
         };
+        let previous_holder = store::read_holder(&supervisor.dir);
         supervisor.recover();
+        // The pipes of every adopted service are ours now, and held by our holder: the
+        // previous supervisor's holder has nothing left to keep (one was left behind per
+        // SIGKILL of a supervisor).
+        if let Some(holder) = previous_holder {
+            store::end_holder(&holder, &supervisor.boot_id);
+        }
+        if let Some(holder) = &supervisor.holder {
+            store::write_holder(&supervisor.dir, holder.pid(), &supervisor.boot_id);
+        }
         Ok(supervisor)
     }
 

@@ -27,6 +27,7 @@ use crate::sys;
 #[derive(Debug)]
 pub struct FdHolder {
     link: OwnedFd,
+    pid: nix::unistd::Pid,
 }
 
 /// The fd number the holder keeps its link at.
@@ -45,7 +46,10 @@ impl FdHolder {
             SockFlag::SOCK_CLOEXEC,
         )?;
         match sys::fork(&proof)? {
-            ForkResult::Parent { .. } => Ok(FdHolder { link: ours }),
+            ForkResult::Parent { child } => Ok(FdHolder {
+                link: ours,
+                pid: child,
+            }),
             ForkResult::Child => {
                 drop(ours);
                 let code = match hold(theirs) {
@@ -55,6 +59,12 @@ impl FdHolder {
                 sys::exit_now(code)
             }
         }
+    }
+
+    /// The holder's pid (to record it, so the next supervisor can end it once it holds the
+    /// pipes itself).
+    pub fn pid(&self) -> nix::unistd::Pid {
+        self.pid
     }
 
     /// Hands the holder a duplicate of `fd` (SCM_RIGHTS); it keeps it until the pipe's last

@@ -526,21 +526,42 @@ fn regression_bad_input_is_caught_at_install_with_the_right_name() {
     let long = "n".repeat(240);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            vec!["install", "web", "--user", "no-such-user", "--", "sleep", "1"],
+            vec![
+                "install",
+                "web",
+                "--user",
+                "no-such-user",
+                "--",
+                "sleep",
+                "1",
+            ],
             "unknown user \"no-such-user\"",
         ),
         (
-            vec!["install", "web", "--group", "no-such-group", "--", "sleep", "1"],
+            vec![
+                "install",
+                "web",
+                "--group",
+                "no-such-group",
+                "--",
+                "sleep",
+                "1",
+            ],
             "unknown group \"no-such-group\"",
         ),
         (
-            vec!["install", "web", "--chdir", "/no/such/dir", "--", "sleep", "1"],
+            vec![
+                "install",
+                "web",
+                "--chdir",
+                "/no/such/dir",
+                "--",
+                "sleep",
+                "1",
+            ],
             "working_dir (--chdir) /no/such/dir does not exist",
         ),
-        (
-            vec!["install", "web", "--", &noexec],
-            "is not executable",
-        ),
+        (vec!["install", "web", "--", &noexec], "is not executable"),
         (
             vec!["install", &long, "--", "sleep", "1"],
             "longer than 200 bytes",
@@ -571,7 +592,14 @@ fn regression_bad_input_is_caught_at_install_with_the_right_name() {
 #[test]
 fn regression_a_reader_that_goes_away_ends_output_quietly() {
     let sup = Sup::new("epipe");
-    sup.ok(&["install", "web", "--", "sh", "-c", "seq 1 50; exec sleep 75.5"]);
+    sup.ok(&[
+        "install",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "seq 1 50; exec sleep 75.5",
+    ]);
     sup.ok(&["start", "web"]);
     assert!(eventually(Duration::from_secs(5), || sup
         .log("web.stdout")
@@ -596,5 +624,65 @@ fn regression_a_reader_that_goes_away_ends_output_quietly() {
         assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
         assert_eq!(stderr(&out), "", "{args:?}");
     }
+    sup.ok(&["stop", "web"]);
+}
+
+/// Processes named `svckit-holder` that hold an fd to the pipe inode `pipe`.
+fn holders_of(pipe: &str) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "svckit-holder")
+                && fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                    fds.filter_map(Result::ok).any(|fd| {
+                        fs::read_link(fd.path())
+                            .is_ok_and(|target| target.display().to_string() == pipe)
+                    })
+                })
+        })
+        .collect()
+}
+
+/// Regression: one fd-holder process was left behind per SIGKILL of the supervisor (ten after
+/// ten kills), each holding the services' pipes. The next supervisor ends its predecessor's
+/// holder once its own holds the pipes.
+#[test]
+fn regression_no_fd_holder_is_left_behind_per_supervisor_kill() {
+    use nix::{
+        sys::signal::{Signal, kill},
+        unistd::Pid,
+    };
+    let sup = Sup::new("holders");
+    sup.ok(&[
+        "install",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "while :; do echo tick; sleep 0.05; done",
+    ]);
+    sup.ok(&["start", "web"]);
+    let service = sup.status("web")["pid"].as_i64().unwrap() as i32;
+    let pipe = fs::read_link(format!("/proc/{service}/fd/1"))
+        .unwrap()
+        .display()
+        .to_string();
+    assert!(pipe.starts_with("pipe:"), "{pipe}");
+    for _ in 0..3 {
+        let supervisor = sup.supervisor_pid().unwrap();
+        kill(Pid::from_raw(supervisor), Signal::SIGKILL).unwrap();
+        assert!(eventually(Duration::from_secs(5), || {
+            crate::support::is_gone(supervisor)
+        }));
+        // The next command starts a new supervisor, which adopts the service.
+        assert_eq!(sup.status("web")["pid"].as_i64(), Some(service as i64));
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || holders_of(&pipe).len() == 1),
+        "holders of the service's pipe: {:?}",
+        holders_of(&pipe)
+    );
     sup.ok(&["stop", "web"]);
 }
