@@ -103,7 +103,9 @@ impl ExitInfo {
         match self {
             ExitInfo::Code(code) => code,
             ExitInfo::Signal(signal) => 128 + signal,
-            ExitInfo::SpawnFailed(_) => 127,
+            // As a shell and tini say it: not found 127, found but not runnable 126.
+            ExitInfo::SpawnFailed(errno) if errno == nix::libc::ENOENT => 127,
+            ExitInfo::SpawnFailed(_) => 126,
             ExitInfo::Unknown => 1,
         }
     }

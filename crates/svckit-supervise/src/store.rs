@@ -135,7 +135,7 @@ pub fn remove(dir: &StateDir, name: &ServiceName) -> Result<(), Error> {
 /// SIGKILL) can find its process again or restart it per its desired state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// The boot this record is from (`/proc/sys/kernel/random/boot_id`): a record of another
+    /// The boot and PID namespace this record is from ([`boot_id`]): a record of another
     /// boot names no live process.
     pub boot_id: String,
     /// Whether the service should run.
@@ -170,11 +170,10 @@ pub fn write_record(dir: &StateDir, name: &ServiceName, record: &Record) -> io::
     write_atomic(&dir.record(name), &json)
 }
 
-/// This boot's id.
+/// This boot's id and PID namespace ([`svckit_unix::process::pid_space`]): a record of another
+/// boot or another container's namespace names no process here, and its services start afresh.
 pub fn boot_id() -> String {
-    fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|id| id.trim().to_owned())
-        .unwrap_or_default()
+    svckit_unix::process::pid_space()
 }
 
 /// A supervisor's fd holder, as recorded in `run/fdholder`: pid, start time, boot.

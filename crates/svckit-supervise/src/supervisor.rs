@@ -678,6 +678,9 @@ impl Supervisor {
                     log(format_args!("{name}: {reason}"));
                     if let Some(unit) = self.unit(name) {
                         unit.reason = Some(reason);
+                        // Its last exit is the failed start: as PID 1, the supervisor exits
+                        // 127 for a main program that cannot be run, as tini does (it was 0).
+                        unit.last_exit = Some(ExitInfo::SpawnFailed(errno));
                     }
                     self.events.push_back((
                         name.clone(),

@@ -10,8 +10,9 @@
 //! closed as soon as the pid is written, so a daemon that drops privileges keeps no way to rewrite
 //! root's PID file.
 //!
-//! Beside the PID file, a record `FILE.svckit` (`PID START BOOT_ID`) says which process the pid
-//! meant: its start time (field 22 of `/proc/PID/stat`) and the boot. Liveness is decided by
+//! Beside the PID file, a record `FILE.svckit` (`PID START SPACE`) says which process the pid
+//! meant: its start time (field 22 of `/proc/PID/stat`) and the boot and PID namespace
+//! ([`process::pid_space`]). Liveness is decided by
 //!
 //! 1. the lock: every process holding the locked open file (found through
 //!    `/proc/PID/fdinfo`, as lslocks does) belongs to the daemon, including the children of a
@@ -385,9 +386,7 @@ fn lock_holders(dev: u64, ino: u64) -> Vec<Pid> {
 }
 
 fn boot_id() -> String {
-    fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|id| id.trim().to_owned())
-        .unwrap_or_default()
+    process::pid_space()
 }
 
 fn stat(file: &File, path: &Path) -> Result<fs::Metadata, PidfileError> {

@@ -124,6 +124,18 @@ pub fn become_subreaper() -> std::io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)
 }
 
+/// What a recorded pid means something in: this boot (`/proc/sys/kernel/random/boot_id`) and
+/// this PID namespace (`/proc/self/ns/pid`), as `BOOT_ID/pid:[INODE]`. A pid recorded in
+/// another boot, or in another container on the same kernel (a `docker restart` gives PID 1 a
+/// new namespace), names nothing here.
+pub fn pid_space() -> String {
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let namespace = fs::read_link("/proc/self/ns/pid")
+        .map(|link| link.display().to_string())
+        .unwrap_or_default();
+    format!("{}/{namespace}", boot.trim())
+}
+
 /// Raises this process's soft limit on open files (RLIMIT_NOFILE, getrlimit(2)) to the hard
 /// limit, as systemd does for itself, and returns the limits it had before (soft, hard): a
 /// supervisor of thousands of services needs the fds, its services get the old soft limit back

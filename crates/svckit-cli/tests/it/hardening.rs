@@ -686,3 +686,82 @@ fn regression_no_fd_holder_is_left_behind_per_supervisor_kill() {
     );
     sup.ok(&["stop", "web"]);
 }
+
+/// Runs `svckit supervise --main NAME` as PID 1 of a new PID namespace (a container's
+/// entrypoint), killed after `limit` if it hangs; returns its exit code (None: it hung).
+fn supervise_as_pid1(sup: &Sup, main: &str, limit: Duration) -> Option<i32> {
+    let mut child = std::process::Command::new("unshare")
+        // --kill-child: a hung PID 1 dies with unshare when the test kills it.
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(env!("CARGO_BIN_EXE_svckit"))
+        .args(["supervise", "--main", main, "--state-dir", &sup.state()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Regression: as a container's PID 1, a main program missing at exec made the supervisor
+/// exit 0; tini exits 127 (126 for one that cannot be executed).
+#[test]
+fn regression_pid1_exits_127_when_the_main_program_is_missing() {
+    if !require_root("regression_pid1_exits_127_when_the_main_program_is_missing") {
+        return;
+    }
+    let sup = Sup::new("pid1missing");
+    let program = sup.dir.join("app");
+    fs::copy("/bin/true", &program).unwrap();
+    sup.ok(&[
+        "install",
+        "app",
+        "--start",
+        "auto",
+        "--",
+        &program.display().to_string(),
+    ]);
+    fs::remove_file(&program).unwrap();
+    assert_eq!(
+        supervise_as_pid1(&sup, "app", Duration::from_secs(20)),
+        Some(127)
+    );
+    fs::write(&program, "not a program\n").unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(
+        supervise_as_pid1(&sup, "app", Duration::from_secs(20)),
+        Some(126)
+    );
+}
+
+/// Regression: a second `supervise` on the same state directory, as `docker restart` runs it
+/// (a new PID namespace on the same kernel, so the same boot id), found the records of the
+/// first run, started nothing and hung forever. Records are now of a boot *and* a PID
+/// namespace: the new PID 1 starts its services afresh.
+#[test]
+fn regression_a_restarted_container_starts_its_main_service_again() {
+    if !require_root("regression_a_restarted_container_starts_its_main_service_again") {
+        return;
+    }
+    let sup = Sup::new("pid1restart");
+    let runs = sup.dir.join("runs");
+    let script = format!("echo run >> {}; exit 3", runs.display());
+    sup.ok(&[
+        "install", "app", "--start", "auto", "--", "sh", "-c", &script,
+    ]);
+    for run in 1..=2 {
+        assert_eq!(
+            supervise_as_pid1(&sup, "app", Duration::from_secs(20)),
+            Some(3),
+            "run {run} exits with the main service's status"
+        );
+    }
+    assert_eq!(fs::read_to_string(&runs).unwrap(), "run\nrun\n");
+}

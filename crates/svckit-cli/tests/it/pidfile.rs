@@ -166,6 +166,8 @@ fn a_recycled_pid_is_not_the_daemon() {
     fs::write(dir.join("d.pid"), format!("{pid}\n")).unwrap();
     // The record of a process that had this pid before, started at another time.
     let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let namespace = fs::read_link("/proc/self/ns/pid").unwrap();
+    let boot = format!("{}/{}", boot.trim(), namespace.display());
     fs::write(
         dir.join("d.pid.svckit"),
         format!("{pid} 1 {}\n", boot.trim()),
