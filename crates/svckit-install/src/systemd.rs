@@ -65,10 +65,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         (Some(text), None) | (None, Some(text)) => text.clone(),
         (None, None) => spec.name.to_string(),
     };
-    unit.set(
-        "Description",
-        &specifiers(&one_line("description", &description)?),
-    );
+    unit.set("Description", &plain("description", &description)?);
     if !spec.dependencies.is_empty() {
         let units = spec
             .dependencies
@@ -115,16 +112,13 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         let dir = dir
             .to_str()
             .ok_or_else(|| refuse("working_dir", "the path is not UTF-8"))?;
-        unit.set(
-            "WorkingDirectory",
-            &specifiers(&one_line("working_dir", dir)?),
-        );
+        unit.set("WorkingDirectory", &plain("working_dir", dir)?);
     }
     if let Some(user) = &spec.account {
-        unit.set("User", &specifiers(user));
+        unit.set("User", &plain("account", user)?);
     }
     if let Some(group) = &spec.group {
-        unit.set("Group", &specifiers(group));
+        unit.set("Group", &plain("group", group)?);
     }
     for (name, value) in &spec.env {
         let assignment = one_line("env", &format!("{name}={value}"))?;
@@ -210,6 +204,27 @@ fn quoted(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// An unquoted value (Description=, WorkingDirectory=, User=, Group=), written so systemd reads
+/// back exactly it: on one line, `%` doubled, and refused when systemd would change it: a
+/// trailing `\` continues the line (it once swallowed the `User=` line after a working
+/// directory, and the unit ran as root), and white space at either end is stripped.
+fn plain(setting: &'static str, text: &str) -> Result<String, Error> {
+    let text = one_line(setting, text)?;
+    if text.ends_with('\\') {
+        return Err(refuse(
+            setting,
+            format!("{text:?} ends with a backslash, which systemd reads as a line continuation"),
+        ));
+    }
+    if text.trim() != text {
+        return Err(refuse(
+            setting,
+            format!("{text:?} starts or ends with white space, which systemd strips"),
+        ));
+    }
+    Ok(specifiers(&text))
 }
 
 /// A value that must stay on one line.

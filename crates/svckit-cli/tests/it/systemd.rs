@@ -465,6 +465,78 @@ fn a_service_lives_its_whole_life_under_a_running_systemd() {
     assert_eq!(code(&manager.svckit(&["status", "live"])), 3);
 }
 
+/// Regression: a value ending in `\` (working_dir, description) joined the next line of the
+/// unit: `User=nobody` vanished into WorkingDirectory= and the unit ran as root, while
+/// `systemd-analyze verify` stayed silent. Such values are refused (exit 2, nothing written),
+/// and every key of a hostile but valid definition reads back from systemd itself as written.
+#[test]
+fn regression_every_key_of_a_hostile_definition_reads_back_from_systemd() {
+    if !require_root("regression_every_key_of_a_hostile_definition_reads_back_from_systemd") {
+        return;
+    }
+    let manager = Manager::boot("sdhostile");
+    let program = program(&manager.dir);
+    let program = program.to_str().unwrap();
+    let trailing = manager.dir.join("dir\\");
+    fs::create_dir_all(&trailing).unwrap();
+    for (flag, value) in [
+        ("--chdir", trailing.to_str().unwrap()),
+        ("--description", "ends in a backslash\\"),
+        ("--description", " padded "),
+    ] {
+        let out = manager.svckit(&[
+            "install",
+            "hostile",
+            "--backend",
+            "systemd",
+            "--user",
+            "nobody",
+            flag,
+            value,
+            "--",
+            program,
+        ]);
+        assert_eq!(code(&out), 2, "{flag} {value:?}: {}", stderr(&out));
+        assert!(!manager.units().join("hostile.service").exists());
+    }
+    let odd = manager.dir.join("odd 100% $HOME \"quoted\" dir");
+    fs::create_dir_all(&odd).unwrap();
+    let description = "50% of \"all\" $HOME and a \\ inside";
+    manager.ok(&[
+        "install",
+        "hostile",
+        "--backend",
+        "systemd",
+        "--start",
+        "demand",
+        "--user",
+        "nobody",
+        "--group",
+        "nogroup",
+        "--chdir",
+        odd.to_str().unwrap(),
+        "--description",
+        description,
+        "--env",
+        "QUOTE=it's \"x\" $HOME %n \\",
+        "--",
+        program,
+    ]);
+    assert_eq!(manager.show("hostile.service", "User"), "nobody");
+    assert_eq!(manager.show("hostile.service", "Group"), "nogroup");
+    assert_eq!(
+        manager.show("hostile.service", "WorkingDirectory"),
+        odd.to_str().unwrap()
+    );
+    assert_eq!(manager.show("hostile.service", "Description"), description);
+    // systemctl quotes what it shows: `"`, `$` and `\` come back escaped.
+    assert_eq!(
+        manager.systemctl(&["show", "-p", "Environment", "hostile.service"]),
+        r#"Environment="QUOTE=it's \"x\" \$HOME %n \\""#
+    );
+    manager.ok(&["uninstall", "hostile"]);
+}
+
 #[test]
 fn the_memory_status_service_speaks_notify_to_a_running_systemd() {
     if !require_root("the_memory_status_service_speaks_notify_to_a_running_systemd") {
