@@ -31,14 +31,17 @@ const ARGS: [&str; 8] = [
     "ünï",
 ];
 
-/// A program that writes its argv, one per line, to `argv` beside it, then sleeps.
+/// A program that writes its argv, one per line, to `argv` beside it, then sleeps. The file
+/// appears whole (written aside, then renamed): a test that saw it exist once read it before
+/// printf had written it (`left: []` on a fresh clone).
 fn argv_program(dir: &TempDir) -> PathBuf {
     let program = dir.join("prog with space");
     fs::write(
         &program,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexec sleep 1000\n",
-            dir.join("argv").display()
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{argv}.tmp'\nmv '{argv}.tmp' '{argv}'\n\
+             exec sleep 1000\n",
+            argv = dir.join("argv").display()
         ),
     )
     .unwrap();
