@@ -765,3 +765,58 @@ fn regression_a_restarted_container_starts_its_main_service_again() {
     }
     assert_eq!(fs::read_to_string(&runs).unwrap(), "run\nrun\n");
 }
+
+/// The live decoder: 300 connections sending garbage (random bytes, truncated and mistyped
+/// JSON, huge numbers, a 100 KB line without a newline) leave the supervisor serving.
+#[test]
+fn garbage_on_the_control_socket_leaves_the_supervisor_serving() {
+    use std::io::{Read, Write};
+    let sup = Sup::new("garbage");
+    sup.ok(&["install", "web", "--", "sleep", "75.75"]);
+    sup.ok(&["start", "web"]);
+    let supervisor = sup.supervisor_pid().unwrap();
+    let socket = sup.dir.join("state/supervisor.sock");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let shapes: Vec<Vec<u8>> = vec![
+        b"{\"version\":1,\"op\":{\"op\":\"stop\"}}\n".to_vec(),
+        b"{\"version\":99999999999999999999,\"op\":{\"op\":\"status\",\"name\":null}}\n".to_vec(),
+        b"{\"version\":1,\"op\":{\"op\":\"start\",\"name\":\"../../etc\",\"wait\":true}}\n"
+            .to_vec(),
+        b"{\"version\":1,\"op\":{\"op\":\"status\",\"name\":[1,2]}}\n".to_vec(),
+        b"\n\n\n".to_vec(),
+        vec![b'x'; 100_000],
+    ];
+    for round in 0..300 {
+        let mut line = if round < shapes.len() {
+            shapes[round].clone()
+        } else {
+            (0..(next() % 200)).map(|_| next() as u8).collect()
+        };
+        if round >= shapes.len() {
+            line.push(b'\n');
+        }
+        let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&socket) else {
+            panic!("round {round}: the supervisor stopped accepting");
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        let _ = stream.write_all(&line);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+    }
+    assert_eq!(
+        sup.supervisor_pid(),
+        Some(supervisor),
+        "the same supervisor"
+    );
+    assert_eq!(sup.status("web")["state"], "running");
+    sup.ok(&["stop", "web"]);
+}
