@@ -820,3 +820,59 @@ fn garbage_on_the_control_socket_leaves_the_supervisor_serving() {
     assert_eq!(sup.status("web")["state"], "running");
     sup.ok(&["stop", "web"]);
 }
+
+/// Regression: with the file system under `supervisor.log` full, the supervisor's next log
+/// line panicked it (eprintln!), SIGABRT, and every service was orphaned. Here the whole state
+/// directory is a full tmpfs: records cannot be saved, log lines cannot be written, and the
+/// supervisor goes on serving and stopping its service.
+#[test]
+fn regression_a_full_disk_under_supervisor_log_does_not_abort_the_supervisor() {
+    if !require_root("regression_a_full_disk_under_supervisor_log_does_not_abort_the_supervisor") {
+        return;
+    }
+    let sup = Sup::new("fullstate");
+    let state = sup.dir.join("state");
+    fs::create_dir_all(&state).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    let _tmpfs = Tmpfs(state.clone());
+    sup.ok(&[
+        "install",
+        "chatty",
+        "--log-max-size",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        "while :; do echo chatter; done",
+    ]);
+    sup.ok(&["start", "chatty"]);
+    let supervisor = sup.supervisor_pid().unwrap();
+    // The service's output fills the disk: the capture error and every record after it have
+    // nowhere to go.
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            sup.status("chatty")["capture_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("No space left on device"))
+        }),
+        "{}",
+        sup.status("chatty")
+    );
+    let mut filler = fs::File::create(state.join("filler"))
+        .unwrap_or_else(|_| fs::File::open("/dev/null").unwrap());
+    let block = vec![0u8; 4096];
+    while std::io::Write::write_all(&mut filler, &block).is_ok() {}
+    sup.ok(&["restart", "chatty"]);
+    assert_eq!(
+        sup.supervisor_pid(),
+        Some(supervisor),
+        "the supervisor lives"
+    );
+    sup.ok(&["stop", "chatty"]);
+    assert_eq!(sup.status("chatty")["state"], "stopped");
+}
