@@ -233,11 +233,27 @@ fn regression_uninstall_of_a_service_in_backoff_returns_at_once() {
     assert!(!sup.dir.join("state/services/crasher.toml").exists());
 }
 
-/// Unmounts a tmpfs on drop.
+/// A tmpfs mounted in a state directory: on drop, the supervisor whose pid file is on it is
+/// stopped first (once unmounted, its pid file can no longer be found), then it is unmounted.
 struct Tmpfs(std::path::PathBuf);
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
+        let state = if self.0.ends_with("logs") {
+            self.0.parent().unwrap().to_owned()
+        } else {
+            self.0.clone()
+        };
+        let pid = fs::read_to_string(state.join("supervisor.pid"))
+            .ok()
+            .and_then(|text| text.trim().parse::<i32>().ok());
+        if let Some(pid) = pid {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            eventually(Duration::from_secs(20), || crate::support::is_gone(pid));
+        }
         let _ = std::process::Command::new("umount")
             .arg("-l")
             .arg(&self.0)
