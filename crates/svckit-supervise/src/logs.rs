@@ -333,9 +333,11 @@ pub fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// The last `lines` lines of `path` (and of its rotated predecessors when it holds fewer).
 pub fn tail(path: &Path, lines: usize, keep: u32) -> io::Result<Vec<String>> {
     let mut collected: Vec<String> = Vec::new();
-    let mut files = vec![path.to_path_buf()];
-    files.extend((1..=keep.max(1)).map(|n| numbered(path, n)));
-    for file in files {
+    // Lazily, newest first: the rotated files are numbered without gaps, so the first one
+    // missing ends the walk (a huge `keep` once made this allocate a path for every number).
+    let files =
+        std::iter::once(path.to_path_buf()).chain((1..=keep.max(1)).map(|n| numbered(path, n)));
+    for (index, file) in files.enumerate() {
         if collected.len() >= lines {
             break;
         }
@@ -347,7 +349,8 @@ pub fn tail(path: &Path, lines: usize, keep: u32) -> io::Result<Vec<String>> {
                 handle.seek(SeekFrom::Start(len.saturating_sub(1 << 20)))?;
                 handle.read_to_end(&mut text)?;
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) if err.kind() == io::ErrorKind::NotFound && index == 0 => continue,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => break,
             Err(err) => return Err(err),
         }
         let text = String::from_utf8_lossy(&text);
@@ -499,6 +502,18 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         let expected: String = (0..40).map(|i| format!("{i:09}\n")).collect();
         assert_eq!(text, expected, "no line lost");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Regression: `logs` with `logs.keep = 4294967295` made a path for every number (a 103 GB
+    /// allocation). The walk stops at the first rotated file that does not exist.
+    #[test]
+    fn regression_tail_with_a_huge_keep_reads_only_what_exists() {
+        let dir = temp_dir("hugekeep");
+        let path = dir.join("svc.stdout");
+        fs::write(&path, "new\n").unwrap();
+        fs::write(numbered(&path, 1), "old\n").unwrap();
+        assert_eq!(tail(&path, 10, u32::MAX).unwrap(), ["old", "new"]);
         fs::remove_dir_all(dir).unwrap();
     }
 }

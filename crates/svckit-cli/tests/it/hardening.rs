@@ -136,15 +136,21 @@ fn regression_huge_durations_and_counts_are_refused_at_install() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(named), "{flags:?}: {err}");
     }
+    refuses_definition(
+        &sup,
+        b"program = \"/bin/sleep\"\nargs = [\"73.75\"]\n[logs]\nkeep = 4294967295\n",
+        "logs.keep",
+    );
+}
+
+/// `install --file` of a definition holding `contents` is exit 2 saying `said`, and nothing
+/// is installed.
+fn refuses_definition(sup: &Sup, contents: &[u8], said: &str) {
     let file = sup.dir.join("web.toml");
-    fs::write(
-        &file,
-        "program = \"/bin/sleep\"\nargs = [\"73.75\"]\n[logs]\nkeep = 4294967295\n",
-    )
-    .unwrap();
+    fs::write(&file, contents).unwrap();
     let out = sup.run(&["install", "--file", &file.display().to_string()]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("logs.keep"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(said), "{}", stderr(&out));
     assert_eq!(sup.ok(&["list"]).trim(), "", "nothing was installed");
 }
 
@@ -595,12 +601,7 @@ fn regression_bad_input_is_caught_at_install_with_the_right_name() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(said), "{args:?}: {err}");
     }
-    let file = sup.dir.join("bad.toml");
-    fs::write(&file, b"program = \"\xff\"\n").unwrap();
-    let out = sup.run(&["install", "--file", &file.display().to_string()]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
-    assert_eq!(sup.ok(&["list"]).trim(), "", "nothing was installed");
+    refuses_definition(&sup, b"program = \"\xff\"\n", "not UTF-8");
 }
 
 /// Regression: `svckit status NAME | head -1`, `logs … | head` and `show | head -1` printed

@@ -240,18 +240,11 @@ fn regression_sshd_that_closes_its_fds_is_probed_and_killed() {
     assert_eq!(code(&out), 3, "{}", stdout(&out));
 }
 
-/// Regression: dnsmasq -k closes its inherited fds too.
-#[test]
-fn regression_dnsmasq_that_closes_its_fds_is_probed_and_killed() {
-    let test = "regression_dnsmasq_that_closes_its_fds_is_probed_and_killed";
-    if !require_program(test, "/usr/sbin/dnsmasq") || !require_root(test) {
-        return;
-    }
-    let dir = TempDir::new("dnsmasq");
-    let port = free_port();
-    let port_arg = format!("--port={port}");
-    let daemon = start_daemon(
-        &dir,
+/// dnsmasq in the foreground (-k) on 127.0.0.1 at `port_arg`, no configuration, no PID file of
+/// its own, daemonized by svckit with the PID file DIR/d.pid.
+fn start_dnsmasq(dir: &TempDir, port_arg: &str) -> crate::support::Daemon {
+    start_daemon(
+        dir,
         &[
             "--",
             "/usr/sbin/dnsmasq",
@@ -263,9 +256,22 @@ fn regression_dnsmasq_that_closes_its_fds_is_probed_and_killed() {
             "--bind-interfaces",
             "--pid-file=",
             "--user=root",
-            &port_arg,
+            port_arg,
         ],
-    );
+    )
+}
+
+/// Regression: dnsmasq -k closes its inherited fds too.
+#[test]
+fn regression_dnsmasq_that_closes_its_fds_is_probed_and_killed() {
+    let test = "regression_dnsmasq_that_closes_its_fds_is_probed_and_killed";
+    if !require_program(test, "/usr/sbin/dnsmasq") || !require_root(test) {
+        return;
+    }
+    let dir = TempDir::new("dnsmasq");
+    let port = free_port();
+    let port_arg = format!("--port={port}");
+    let daemon = start_dnsmasq(&dir, &port_arg);
     assert!(
         eventually(Duration::from_secs(10), || listening(port)),
         "dnsmasq serves"
@@ -280,22 +286,7 @@ fn regression_dnsmasq_that_closes_its_fds_is_probed_and_killed() {
     assert!(is_gone(daemon.pid));
     assert!(processes_with(&port_arg).is_empty());
     // A crash leaves the file: probe says "dead, pid file remains" (1), kill removes it (3).
-    let daemon = start_daemon(
-        &dir,
-        &[
-            "--",
-            "/usr/sbin/dnsmasq",
-            "-k",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-            "--pid-file=",
-            "--user=root",
-            &port_arg,
-        ],
-    );
+    let daemon = start_dnsmasq(&dir, &port_arg);
     assert!(eventually(Duration::from_secs(10), || listening(port)));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(daemon.pid),

@@ -309,7 +309,15 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
-/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+/// Whether a socket listens on TCP 127.0.0.1:`port`, read from /proc/net/tcp: connecting to
+/// find out would make sshd and dnsmasq fork a child for the connection, which can outlive the
+/// check (and the daemon's stop) by a moment.
 pub fn listening(port: u16) -> bool {
-    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    let local = format!("0100007F:{port:04X}");
+    fs::read_to_string("/proc/net/tcp").is_ok_and(|table| {
+        table.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A")
+        })
+    })
 }
