@@ -893,3 +893,86 @@ fn regression_a_full_disk_under_supervisor_log_does_not_abort_the_supervisor() {
     sup.ok(&["stop", "chatty"]);
     assert_eq!(sup.status("chatty")["state"], "stopped");
 }
+
+/// Regression: a socket planted in the state directory (bound as root, served by another uid)
+/// answered root's `stop` with "stopped" while the service ran on. The client accepts only a
+/// supervisor of its own uid (SO_PEERCRED of the listening process).
+#[test]
+fn regression_a_supervisor_of_another_uid_is_not_believed() {
+    if !require_root("regression_a_supervisor_of_another_uid_is_not_believed") {
+        return;
+    }
+    let sup = Sup::new("plantedsock");
+    sup.ok(&["install", "web", "--", "sleep", "76.25"]);
+    let socket = sup.dir.join("state/supervisor.sock");
+    let server = format!(
+        "import os, socket\n\
+         s = socket.socket(socket.AF_UNIX)\n\
+         s.bind({path:?})\n\
+         os.setgid(65534); os.setuid(65534)\n\
+         s.listen(8)\n\
+         print('ready', flush=True)\n\
+         while True:\n\
+         \x20   c, _ = s.accept()\n\
+         \x20   try:\n\
+         \x20       c.recv(4096)\n\
+         \x20       c.sendall(b'{{\"version\":1,\"result\":{{\"outcome\":\"done\",\"services\":[]}}}}\\n')\n\
+         \x20   except OSError:\n\
+         \x20       pass\n\
+         \x20   c.close()\n",
+        path = socket.display().to_string()
+    );
+    let mut impostor = std::process::Command::new("python3")
+        .args(["-c", &server])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(impostor.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let out = sup.run(&["stop", "web"]);
+    let _ = impostor.kill();
+    let _ = impostor.wait();
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("answered by uid 65534"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// When the supervisor's fds run out, the service that cannot start says so in its status.
+#[test]
+fn a_service_that_cannot_start_for_want_of_fds_says_so() {
+    let sup = Sup::new("nofds");
+    sup.ok(&["install", "first", "--", "sleep", "76.5"]);
+    sup.ok(&["start", "first"]);
+    sup.ok(&["install", "second", "--", "sleep", "76.5"]);
+    let supervisor = sup.supervisor_pid().unwrap();
+    let open = fs::read_dir(format!("/proc/{supervisor}/fd"))
+        .unwrap()
+        .count();
+    // Room for the client's connection, not for the service's pipes.
+    let limit = open + 2;
+    let set = std::process::Command::new("prlimit")
+        .arg(format!("--pid={supervisor}"))
+        .arg(format!("--nofile={limit}:{limit}"))
+        .status()
+        .unwrap();
+    assert!(set.success());
+    let out = sup.run(&["start", "second"]);
+    assert_ne!(code(&out), 0, "{}", stderr(&out));
+    let status = sup.status("second");
+    assert!(
+        status["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("Too many open files")),
+        "{status}"
+    );
+    assert_eq!(sup.status("first")["state"], "running");
+    sup.ok(&["stop", "first"]);
+}
