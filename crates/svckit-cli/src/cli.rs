@@ -148,7 +148,7 @@ pub struct SupervisedInstallArgs {
     #[arg(long)]
     pub force: bool,
     /// `backend`: builtin (the supervisor), systemd, sysv, or auto: systemd when it runs as
-    /// init, sysv for root where /etc/init.d exists, else builtin.
+    /// init, sysv for root where SysV init runs as PID 1, else builtin.
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<svckit::BackendKind>,
     /// Install into this alternate root (an image being built): write the unit or script

@@ -31,16 +31,38 @@ impl Host {
 }
 
 /// The backend `auto` stands for, in this order: Windows → `windows`; systemd running as init
-/// (`/run/systemd/system` exists, sd_booted(3)'s test) → `systemd`; root with `/etc/init.d` →
-/// `sysv`; else `builtin`. (`auto` itself is never returned.)
+/// (`/run/systemd/system` exists, sd_booted(3)'s test) → `systemd`; root, `/etc/init.d`, and
+/// SysV init running as PID 1 (see [`sysvinit_runs`]) → `sysv`; else `builtin`, the embedded
+/// supervisor. `/etc/init.d` alone says nothing: every Debian-like container image has one,
+/// with a shell or tini as PID 1 that will never run a script. (`auto` itself is never
+/// returned.)
 pub fn detect_kind(host: &Host) -> BackendKind {
     if host.windows {
         BackendKind::Windows
     } else if host.root.join("run/systemd/system").is_dir() {
         BackendKind::Systemd
-    } else if host.euid == 0 && host.root.join("etc/init.d").is_dir() {
+    } else if host.euid == 0 && host.root.join("etc/init.d").is_dir() && sysvinit_runs(host) {
         BackendKind::Sysv
     } else {
         BackendKind::Builtin
     }
+}
+
+/// Whether PID 1 under the host's root is sysvinit's `init`: its control FIFO `/run/initctl`
+/// exists, or PID 1 is called `init` and runs an executable named `init` (systemd's PID 1 runs
+/// `.../systemd`, busybox's `busybox`, a container's a shell, tini or dumb-init).
+pub fn sysvinit_runs(host: &Host) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if std::fs::symlink_metadata(host.root.join("run/initctl"))
+            .is_ok_and(|meta| meta.file_type().is_fifo())
+        {
+            return true;
+        }
+    }
+    let proc1 = host.root.join("proc/1");
+    let comm = std::fs::read_to_string(proc1.join("comm")).unwrap_or_default();
+    let exe = std::fs::read_link(proc1.join("exe")).unwrap_or_default();
+    comm.trim() == "init" && exe.file_name().is_some_and(|name| name == "init")
 }

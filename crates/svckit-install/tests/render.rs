@@ -311,10 +311,27 @@ fn auto_detection_follows_the_fixed_order_over_fake_roots() {
         "systemd/run/systemd/system",
         "systemd/etc/init.d",
         "sysv/etc/init.d",
+        "sysv/proc/1",
+        "container/etc/init.d",
+        "container/proc/1",
+        "initctl/etc/init.d",
+        "initctl/run",
     ] {
         fs::create_dir_all(base.join(dir)).unwrap();
     }
     fs::create_dir_all(base.join("bare")).unwrap();
+    // SysV init as PID 1: called init, running /sbin/init.
+    fs::write(base.join("sysv/proc/1/comm"), "init\n").unwrap();
+    std::os::unix::fs::symlink("/sbin/init", base.join("sysv/proc/1/exe")).unwrap();
+    // A container: /etc/init.d from the image, a shell as PID 1.
+    fs::write(base.join("container/proc/1/comm"), "bash\n").unwrap();
+    std::os::unix::fs::symlink("/usr/bin/bash", base.join("container/proc/1/exe")).unwrap();
+    // sysvinit's control FIFO.
+    nix::unistd::mkfifo(
+        &base.join("initctl/run/initctl"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
     assert_eq!(detect_kind(&host("systemd", 0, true)), BackendKind::Windows);
     assert_eq!(
         detect_kind(&host("systemd", 0, false)),
@@ -330,6 +347,13 @@ fn auto_detection_follows_the_fixed_order_over_fake_roots() {
         BackendKind::Builtin
     );
     assert_eq!(detect_kind(&host("bare", 0, false)), BackendKind::Builtin);
+    // Regression: as root in a container with /etc/init.d and no init, auto meant sysv (an init
+    // script that nothing runs, and no restart policy); it is the builtin supervisor.
+    assert_eq!(
+        detect_kind(&host("container", 0, false)),
+        BackendKind::Builtin
+    );
+    assert_eq!(detect_kind(&host("initctl", 0, false)), BackendKind::Sysv);
     fs::remove_dir_all(&base).unwrap();
 }
 

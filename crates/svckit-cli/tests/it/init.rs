@@ -227,12 +227,13 @@ fn a_sysv_service_in_the_real_init_d_answers_to_service_and_to_svckit() {
         command.args(args).args(["--state-dir", &state]);
         command
     };
-    // auto: root with /etc/init.d and no systemd running is sysv.
     let mut install = svckit();
     install
         .args([
             "install",
             &name,
+            "--backend",
+            "sysv",
             "--start",
             "auto",
             "--state-dir",
@@ -478,4 +479,54 @@ fn sysv_refuses_a_restart_policy_and_installs_nothing() {
     );
     assert!(!root.join("etc/init.d/refused").exists());
     assert!(!root.join("var/lib/svckit/services/refused.toml").exists());
+}
+
+/// Regression, on this very machine: as root, with /etc/init.d from the image and no init
+/// system as PID 1 (a container), `install` without --backend chose sysv: a new user's
+/// `--restart on-failure` failed ("the sysv backend cannot honour restart.policy"), or an init
+/// script that nothing runs was written. It is the builtin supervisor, which honours it.
+#[test]
+fn regression_auto_in_a_container_with_init_d_picks_the_builtin_supervisor() {
+    let test = "regression_auto_in_a_container_with_init_d_picks_the_builtin_supervisor";
+    if !require_root(test) {
+        return;
+    }
+    let host = svckit_install_host_runs_an_init();
+    if host {
+        // A machine booted by systemd or SysV init: auto means them, as it should.
+        eprintln!("{test}: PID 1 is an init system here; the fake-root test covers the rule");
+        return;
+    }
+    assert!(
+        Path::new("/etc/init.d").is_dir(),
+        "the case this pins needs /etc/init.d"
+    );
+    let dir = TempDir::new("auto-container");
+    let state = dir.str("state");
+    let out = svckit()
+        .args([
+            "install",
+            "web",
+            "--restart",
+            "on-failure",
+            "--state-dir",
+            &state,
+            "--",
+            "sleep",
+            "77.25",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!Path::new("/etc/init.d/web").exists());
+    let definition = fs::read_to_string(dir.join("state/services/web.toml")).unwrap();
+    assert!(definition.contains("backend = \"builtin\""), "{definition}");
+}
+
+/// Whether this machine's PID 1 is an init system svckit drives (systemd or SysV init).
+fn svckit_install_host_runs_an_init() -> bool {
+    let comm = fs::read_to_string("/proc/1/comm").unwrap_or_default();
+    Path::new("/run/systemd/system").is_dir()
+        || Path::new("/run/initctl").exists()
+        || comm.trim() == "init"
 }

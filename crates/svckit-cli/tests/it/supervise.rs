@@ -37,7 +37,7 @@ impl Sup {
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = svckit();
         match args.split_first() {
-            // As root where /etc/init.d exists, `auto` would mean SysV init.
+            // Pinned, so a machine booted by systemd or SysV init runs these under the supervisor.
             Some((&"install", rest)) if !args.contains(&"--backend") => {
                 command.args(["install", "--backend", "builtin"]).args(rest)
             }
