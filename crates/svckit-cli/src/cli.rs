@@ -206,8 +206,8 @@ pub struct SupervisedInstallArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub start_window: Option<Duration>,
     /// `stop.signal`: the signal sent to the group first (default TERM).
-    #[arg(long, value_name = "SIG", value_parser = parse::signal)]
-    pub stop_signal: Option<SignalArg>,
+    #[arg(long, value_name = "SIG")]
+    pub stop_signal: Option<svckit::Signal>,
     /// `stop.timeout`: how long before SIGKILL to the group (default 10s).
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub stop_timeout: Option<Duration>,

@@ -213,7 +213,7 @@ impl From<RestartPolicy> for RestartDefinition {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct StopDefinition {
-    signal: String,
+    signal: Named<crate::Signal>,
     timeout: Dur,
 }
 
@@ -221,7 +221,7 @@ impl Default for StopDefinition {
     fn default() -> StopDefinition {
         let policy = StopPolicy::default();
         StopDefinition {
-            signal: policy.signal,
+            signal: Named(policy.signal),
             timeout: Dur(policy.timeout),
         }
     }
@@ -273,7 +273,7 @@ impl Definition {
             window: self.restart.window.0,
         };
         spec.stop = StopPolicy {
-            signal: self.stop.signal,
+            signal: self.stop.signal.0,
             timeout: self.stop.timeout.0,
         };
         spec.logs = LogPolicy {
@@ -307,7 +307,7 @@ impl Definition {
             dependencies: spec.dependencies.iter().map(ToString::to_string).collect(),
             restart: RestartDefinition::from(spec.restart),
             stop: StopDefinition {
-                signal: spec.stop.signal.clone(),
+                signal: Named(spec.stop.signal),
                 timeout: Dur(spec.stop.timeout),
             },
             logs: LogsDefinition {
@@ -451,7 +451,7 @@ max_size = "1MiB"
         assert_eq!(spec.restart.delay, Duration::from_millis(100));
         assert_eq!(spec.restart.limit, 3);
         assert_eq!(spec.restart.max_delay, RestartPolicy::default().max_delay);
-        assert_eq!(spec.stop.signal, "INT");
+        assert_eq!(spec.stop.signal, crate::Signal::Int);
         assert_eq!(spec.stop.timeout, Duration::from_secs(5));
         assert_eq!(spec.logs.max_size, 1 << 20);
         assert_eq!(spec.logs.keep, LogPolicy::default().keep);
@@ -486,13 +486,13 @@ max_size = "1MiB"
         let err = ServiceSpec::from_toml("program = [\n", Some("web")).unwrap_err();
         assert_eq!(err.line, 2);
         let err = ServiceSpec::from_toml(
-            "program = \"/bin/true\"\n\n[stop]\nsignal = \"SIGTERM\"\n",
+            "program = \"/bin/true\"\n\n[stop]\nsignal = \"NOPE\"\n",
             Some("web"),
         )
         .unwrap_err();
-        assert_eq!((err.line, err.column), (4, 1));
+        assert_eq!((err.line, err.column), (4, 10));
         assert!(
-            err.message.starts_with("invalid stop.signal"),
+            err.message.starts_with("\"NOPE\" is not a signal name"),
             "{}",
             err.message
         );

@@ -18,6 +18,7 @@ mod memory;
 mod name;
 pub mod parse;
 pub mod service;
+mod signal;
 mod spec;
 mod state;
 
@@ -28,9 +29,9 @@ pub use exit_code::ExitCode;
 pub use memory::MemoryStatus;
 pub use name::{MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ServiceName};
 pub use service::{Context, Service};
+pub use signal::Signal;
 pub use spec::{
-    BackendKind, LogPolicy, Restart, RestartPolicy, SIGNAL_NAMES, ServiceSpec, StartType,
-    StopPolicy,
+    BackendKind, LogPolicy, Restart, RestartPolicy, ServiceSpec, StartType, StopPolicy,
 };
 pub use state::State;
 

@@ -195,7 +195,7 @@ esac
         svckit = sh_quote(&svckit),
         pidfile = sh_quote(&utf8("pidfile", &pidfile(name))?),
         log = sh_quote(&utf8("log", &log_file(name))?),
-        signal = sh_quote(&spec.stop.signal),
+        signal = sh_quote(spec.stop.signal.name()),
         timeout = sh_quote(&parse::format_duration(spec.stop.timeout)),
     ))
 }

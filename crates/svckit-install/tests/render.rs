@@ -93,7 +93,7 @@ fn full(restarts: bool) -> ServiceSpec {
         spec.restart.limit = 3;
         spec.restart.window = Duration::from_secs(60);
     }
-    spec.stop.signal = "INT".into();
+    spec.stop.signal = svckit_core::Signal::Int;
     spec.stop.timeout = Duration::from_secs(5);
     spec
 }

@@ -17,7 +17,6 @@ use std::{
         unix::fs::{MetadataExt, OpenOptionsExt},
     },
     process::{Command, Stdio},
-    str::FromStr,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -266,10 +265,6 @@ fn watch(poll: &Poll, fd: &OwnedFd, token: Token) -> io::Result<()> {
 /// holder has a copy of the same open file, which keeps an epoll registration alive.
 fn unwatch(poll: &Poll, fd: &OwnedFd) {
     let _ = poll.registry().deregister(&mut SourceFd(&fd.as_raw_fd()));
-}
-
-fn signal_named(name: &str) -> Signal {
-    Signal::from_str(&format!("SIG{name}")).unwrap_or(Signal::SIGTERM)
 }
 
 impl Supervisor {
@@ -692,7 +687,7 @@ impl Supervisor {
                 }
             }
             Action::SignalStop => {
-                let signal = signal_named(&unit.spec.stop.signal);
+                let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
                 if let Some(pgid) = pgid {
                     let _ = killpg(pgid, signal);
                 }

@@ -132,3 +132,53 @@ impl Drop for SignalWaiter {
 pub fn default_sigpipe() -> nix::Result<()> {
     crate::sys::default_signal(nix::sys::signal::Signal::SIGPIPE)
 }
+
+/// The OS signal for a definition's [`svckit_core::Signal`]: one arm per name, so no name can
+/// fall back to another (the supervisor once parsed the name and fell back to SIGTERM).
+pub const fn os_signal(signal: svckit_core::Signal) -> nix::sys::signal::Signal {
+    use nix::sys::signal::Signal as Os;
+    use svckit_core::Signal;
+    match signal {
+        Signal::Hup => Os::SIGHUP,
+        Signal::Int => Os::SIGINT,
+        Signal::Quit => Os::SIGQUIT,
+        Signal::Ill => Os::SIGILL,
+        Signal::Trap => Os::SIGTRAP,
+        Signal::Abrt => Os::SIGABRT,
+        Signal::Bus => Os::SIGBUS,
+        Signal::Fpe => Os::SIGFPE,
+        Signal::Kill => Os::SIGKILL,
+        Signal::Usr1 => Os::SIGUSR1,
+        Signal::Segv => Os::SIGSEGV,
+        Signal::Usr2 => Os::SIGUSR2,
+        Signal::Pipe => Os::SIGPIPE,
+        Signal::Alrm => Os::SIGALRM,
+        Signal::Term => Os::SIGTERM,
+        Signal::Chld => Os::SIGCHLD,
+        Signal::Cont => Os::SIGCONT,
+        Signal::Stop => Os::SIGSTOP,
+        Signal::Tstp => Os::SIGTSTP,
+        Signal::Ttin => Os::SIGTTIN,
+        Signal::Ttou => Os::SIGTTOU,
+        Signal::Urg => Os::SIGURG,
+        Signal::Xcpu => Os::SIGXCPU,
+        Signal::Xfsz => Os::SIGXFSZ,
+        Signal::Vtalrm => Os::SIGVTALRM,
+        Signal::Prof => Os::SIGPROF,
+        Signal::Winch => Os::SIGWINCH,
+        Signal::Io => Os::SIGIO,
+        Signal::Pwr => Os::SIGPWR,
+        Signal::Sys => Os::SIGSYS,
+    }
+}
+
+#[cfg(test)]
+mod os_signal_tests {
+    /// Every name maps to the OS signal of that name.
+    #[test]
+    fn every_signal_maps_to_the_os_signal_of_its_name() {
+        for signal in svckit_core::Signal::ALL {
+            assert_eq!(super::os_signal(*signal).as_str(), format!("SIG{signal}"));
+        }
+    }
+}

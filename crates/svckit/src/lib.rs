@@ -50,8 +50,8 @@
 
 pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, LogPolicy,
-    MAX_SERVICE_NAME_LEN, MemoryStatus, ModelError, Restart, RestartPolicy, Service, ServiceName,
-    ServiceSpec, StartType, State, StopPolicy, parse, service,
+    MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, MemoryStatus, ModelError, Restart, RestartPolicy,
+    Service, ServiceName, ServiceSpec, Signal, StartType, State, StopPolicy, parse, service,
 };
 
 /// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files, privileges, and the

@@ -229,9 +229,7 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
     set(&mut spec.restart.reset_after, args.reset_after);
     set(&mut spec.restart.limit, args.start_limit);
     set(&mut spec.restart.window, args.start_window);
-    if let Some(signal) = args.stop_signal {
-        spec.stop.signal = signal.as_str().trim_start_matches("SIG").to_owned();
-    }
+    set(&mut spec.stop.signal, args.stop_signal);
     set(&mut spec.stop.timeout, args.stop_timeout);
     set(&mut spec.logs.max_size, args.log_max_size);
     set(&mut spec.logs.keep, args.log_keep);
