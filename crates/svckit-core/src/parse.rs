@@ -35,6 +35,19 @@ pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
 }
 
+/// A duration rounded to its two largest units, as a status table shows an uptime: `250ms`,
+/// `42s`, `3min 5s`, `2h 10min`, `4d 3h`.
+pub fn short_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        0 => format!("{}ms", duration.as_millis()),
+        1..60 => format!("{seconds}s"),
+        60..3600 => format!("{}min {}s", seconds / 60, seconds % 60),
+        3600..86400 => format!("{}h {}min", seconds / 3600, seconds % 3600 / 60),
+        _ => format!("{}d {}h", seconds / 86400, seconds % 86400 / 3600),
+    }
+}
+
 /// A size in bytes: a number, optionally followed by `k`/`K`/`KiB` (1024), `M`/`MiB`, `G`/`GiB`
 /// (powers of 1024), or `B`.
 pub fn size(text: &str) -> Result<u64, String> {
@@ -98,6 +111,20 @@ mod tests {
         for value in [0, 100, 1500, 90_000] {
             let value = Duration::from_millis(value);
             assert_eq!(duration(&format_duration(value)), Ok(value));
+        }
+    }
+
+    #[test]
+    fn short_durations() {
+        let cases = [
+            (250, "250ms"),
+            (42_000, "42s"),
+            (185_000, "3min 5s"),
+            (7_800_000, "2h 10min"),
+            (363_600_000, "4d 5h"),
+        ];
+        for (ms, shown) in cases {
+            assert_eq!(short_duration(Duration::from_millis(ms)), shown);
         }
     }
 

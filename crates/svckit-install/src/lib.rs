@@ -8,7 +8,7 @@
 //! [`detect`] picks a backend in a fixed order, builtin last, and [`honour`] refuses a setting
 //! a backend cannot honour, naming it.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use svckit_core::{
     Accept, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
@@ -202,7 +202,7 @@ pub enum Error {
         exit_code: ExitCode,
     },
     /// The wanted state was not reached in time.
-    #[error("service {name} is still {state} after {}, not {wanted}", humanize(*waited))]
+    #[error("service {name} is still {state} after {}, not {wanted}", svckit_core::parse::format_duration(*waited))]
     Timeout {
         /// The service.
         name: ServiceName,
@@ -241,21 +241,6 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-}
-
-fn humanize(duration: Duration) -> impl fmt::Display {
-    struct Human(Duration);
-    impl fmt::Display for Human {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let millis = self.0.as_millis();
-            if millis.is_multiple_of(1000) {
-                write!(f, "{}s", millis / 1000)
-            } else {
-                write!(f, "{millis}ms")
-            }
-        }
-    }
-    Human(duration)
 }
 
 impl Error {

@@ -179,7 +179,7 @@ pub enum Error {
     #[error("the program closed SVCKIT_READY_FD without writing a newline; it was stopped")]
     NotReady,
     /// The daemon did not report ready in time; it was stopped.
-    #[error("the daemon did not report ready within {}; it was stopped", humanize(*.timeout))]
+    #[error("the daemon did not report ready within {}; it was stopped", svckit_core::parse::format_duration(*.timeout))]
     ReadyTimeout {
         /// The timeout that ran out.
         timeout: Duration,
@@ -188,10 +188,6 @@ pub enum Error {
 
 fn pid_suffix(pid: Option<i32>) -> String {
     pid.map(|pid| format!(" (PID {pid})")).unwrap_or_default()
-}
-
-fn humanize(duration: Duration) -> String {
-    format!("{:?}", duration)
 }
 
 impl Error {

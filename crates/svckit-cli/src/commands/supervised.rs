@@ -617,16 +617,10 @@ fn format_time(unix_ms: u64) -> String {
         .unwrap_or_else(|| unix_ms.to_string())
 }
 
-/// A duration in milliseconds as the status table shows it: `250ms`, `42s`, `3min 5s`, ….
+/// A duration in milliseconds as the status table shows it (the one formatter,
+/// [`svckit::parse::short_duration`]).
 pub(super) fn short_duration(ms: u64) -> String {
-    let seconds = ms / 1000;
-    match seconds {
-        0 => format!("{ms}ms"),
-        1..60 => format!("{seconds}s"),
-        60..3600 => format!("{}min {}s", seconds / 60, seconds % 60),
-        3600..86400 => format!("{}h {}min", seconds / 3600, seconds % 3600 / 60),
-        _ => format!("{}d {}h", seconds / 86400, seconds % 86400 / 3600),
-    }
+    svckit::parse::short_duration(Duration::from_millis(ms))
 }
 
 /// `svckit logs`.
