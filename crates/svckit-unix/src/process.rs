@@ -178,18 +178,60 @@ pub fn signal_group_or_process(pid: Pid, signal: Signal) -> std::io::Result<()> 
     }
 }
 
+/// How [`terminate_all`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terminated {
+    /// Gone after the first signal, within the grace period.
+    Gracefully,
+    /// Gone only after SIGKILL.
+    Killed,
+    /// Still there 5 s after SIGKILL.
+    StillRunning,
+}
+
+/// Stops `targets`: sends each `signal` (to the process group with its id, if there is one;
+/// see [`signal_group_or_process`]), waits up to `grace` for `gone()`, then sends SIGKILL the
+/// same way and waits up to 5 s more. A target that has already vanished (ESRCH) is fine; any
+/// other error to signal one is returned.
+pub fn terminate_all(
+    targets: &[Pid],
+    signal: Signal,
+    grace: Duration,
+    mut gone: impl FnMut() -> bool,
+) -> std::io::Result<Terminated> {
+    let send = |signal: Signal| -> std::io::Result<()> {
+        for pid in targets {
+            match signal_group_or_process(*pid, signal) {
+                Err(err) if err.raw_os_error() != Some(nix::libc::ESRCH) => {
+                    return Err(std::io::Error::new(
+                        err.kind(),
+                        format!("send {} to PID {pid}: {err}", signal.as_str()),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    send(signal)?;
+    if wait_until(grace, &mut gone) {
+        return Ok(Terminated::Gracefully);
+    }
+    let _ = send(Signal::SIGKILL);
+    Ok(match wait_until(Duration::from_secs(5), gone) {
+        true => Terminated::Killed,
+        false => Terminated::StillRunning,
+    })
+}
+
 /// Sends SIGTERM to `pid` (to the process group with that id, if there is one; see
 /// [`signal_group_or_process`]), waits up to `grace` for `pid` to be gone, then sends SIGKILL the
 /// same way and waits up to 5 s more. Returns whether it is gone.
 pub fn terminate(pid: Pid, grace: Duration) -> bool {
-    if signal_group_or_process(pid, Signal::SIGTERM).is_err() {
-        return is_gone(pid);
-    }
-    if wait_until(grace, || is_gone(pid)) {
-        return true;
-    }
-    let _ = signal_group_or_process(pid, Signal::SIGKILL);
-    wait_until(Duration::from_secs(5), || is_gone(pid))
+    !matches!(
+        terminate_all(&[pid], Signal::SIGTERM, grace, || is_gone(pid)),
+        Ok(Terminated::StillRunning) | Err(_)
+    ) || is_gone(pid)
 }
 
 #[cfg(test)]

@@ -1,22 +1,15 @@
 //! `svckit kill --pidfile P`: signal the daemon's process group, wait until it is gone,
 //! SIGKILL after the timeout.
 
-use std::time::Duration;
-
-use anyhow::Context;
 use svckit::unix::{
-    Signal,
     pidfile::{self, PidfileState},
-    process,
+    process::{self, Terminated},
 };
 
 use crate::{
     cli::{KillArgs, ProbeArgs},
     exit::{Exit, Failure},
 };
-
-/// How long to wait for the group to vanish after SIGKILL.
-const AFTER_SIGKILL: Duration = Duration::from_secs(5);
 
 /// Stops the daemon named by the PID file: every process of it (see
 /// [`pidfile::inspect`]), verified, never a pid that only happens to be in the file.
@@ -63,27 +56,15 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         PidfileState::Running(_) => {}
     }
     let targets = inspection.processes;
-    let signal_all = |signal: Signal| -> anyhow::Result<()> {
-        for pid in &targets {
-            // The daemon leads its own process group: signal the group, so its workers go too.
-            match process::signal_group_or_process(*pid, signal) {
-                Err(err) if err.raw_os_error() != Some(nix::libc::ESRCH) => {
-                    return Err(err)
-                        .with_context(|| format!("send SIG{} to PID {pid}", signal_name(signal)));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    };
-    signal_all(args.signal)?;
+    // Every process of the daemon, each with its group (a daemon leads its own, so its workers
+    // go too); done once the PID file's lock has no holder left either.
     let gone = || {
         targets.iter().all(|pid| process::is_gone(*pid))
             && pidfile::inspect(path).is_ok_and(|now| now.processes.is_empty())
     };
-    if !process::wait_until(args.timeout, gone) {
-        let _ = signal_all(Signal::SIGKILL);
-        if !process::wait_until(AFTER_SIGKILL, gone) {
+    match process::terminate_all(&targets, args.signal, args.timeout, gone)? {
+        Terminated::Gracefully | Terminated::Killed => {}
+        Terminated::StillRunning => {
             return Err(Failure::new(
                 Exit::TimedOut,
                 format!("PID {} is still running after SIGKILL", targets[0]),
@@ -93,10 +74,6 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
     }
     pidfile::remove_stale(path)?;
     Ok(Exit::Ok)
-}
-
-fn signal_name(signal: Signal) -> &'static str {
-    signal.as_str().trim_start_matches("SIG")
 }
 
 /// `svckit probe --pidfile P`: LSB status codes (0 running, 1 dead but the PID file exists,
