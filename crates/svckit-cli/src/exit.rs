@@ -117,6 +117,15 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
             };
         }
         if let Some(err) = cause.downcast_ref::<svckit_install::Error>() {
+            // The supervisor's errors keep their own codes; the wrapper is transparent, so the
+            // causes that follow are the supervisor error's own.
+            #[cfg(unix)]
+            if let svckit_install::Error::Supervisor(inner) = err {
+                if let Some(code) = supervise_code(inner) {
+                    return code;
+                }
+                continue;
+            }
             return install_code(err);
         }
         #[cfg(unix)]

@@ -14,6 +14,8 @@ use svckit_core::{
     Accept, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
 };
 
+#[cfg(unix)]
+pub mod builtin;
 mod detect;
 pub mod honour;
 #[cfg(unix)]
@@ -50,6 +52,13 @@ pub trait Backend {
         control: Control,
         timeout: Duration,
     ) -> Result<Status, Error>;
+
+    /// Stops the service (waiting up to `timeout`), then starts it again; returns once it
+    /// runs. Managers that restart in one step (the supervisor) do so.
+    fn restart(&self, name: &ServiceName, timeout: Duration) -> Result<Status, Error> {
+        self.control(name, Control::Stop, timeout)?;
+        self.start(name, Some(timeout))
+    }
 
     /// The service's current status.
     fn status(&self, name: &ServiceName) -> Result<Status, Error>;
@@ -105,6 +114,11 @@ pub struct Status {
     pub restarts: Option<u32>,
     /// How its main process last ended, where the manager records it.
     pub last_exit: Option<LastExit>,
+    /// The manager's own word for the state, where it has more than the SCM's (the
+    /// supervisor's `backoff`, `failed`, `exited`).
+    pub detail: Option<String>,
+    /// Why it failed or what went wrong last, where the manager says.
+    pub reason: Option<String>,
 }
 
 /// How a service's main process last ended.
@@ -135,6 +149,17 @@ impl Status {
             uptime: None,
             restarts: None,
             last_exit: None,
+            detail: None,
+            reason: None,
+        }
+    }
+
+    /// The state as a person reads it: the manager's own word, else the SCM state in lower
+    /// case (`running`, `stop pending`).
+    pub fn state_name(&self) -> String {
+        match &self.detail {
+            Some(detail) => detail.clone(),
+            None => self.state.to_string().to_lowercase().replace('_', " "),
         }
     }
 }
@@ -232,6 +257,11 @@ pub enum Error {
     /// No backend can be used on this host.
     #[error("no service manager available: {0}")]
     NoBackend(String),
+    /// The builtin supervisor refused or failed (its error says which, and maps to an exit
+    /// code of its own).
+    #[cfg(unix)]
+    #[error(transparent)]
+    Supervisor(#[from] svckit_supervise::Error),
     /// Any other failure of the service manager.
     #[error("{operation}")]
     Os {

@@ -373,6 +373,8 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
         uptime: None,
         restarts: None,
         last_exit: None,
+        detail: None,
+        reason: None,
     })
 }
 

@@ -9,7 +9,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use svckit::{BackendKind, Control, ServiceName, ServiceSpec};
+use svckit::{BackendKind, ServiceName, ServiceSpec};
 use svckit_install::{
     Backend, Installed, LastExit, Status,
     systemd::{self, Systemd},
@@ -92,17 +92,6 @@ pub fn install(
     Ok(())
 }
 
-/// `svckit uninstall` of a natively installed service.
-pub fn uninstall(dir: &StateDir, spec: &ServiceSpec) -> anyhow::Result<()> {
-    match backend(spec.backend, None)?.uninstall(&spec.name, Duration::from_secs(120)) {
-        Ok(()) | Err(svckit_install::Error::NotInstalled(_)) => {}
-        Err(err) => return Err(err.into()),
-    }
-    store::remove(dir, &spec.name)?;
-    outln!("uninstalled {} ({})", spec.name, spec.backend);
-    Ok(())
-}
-
 /// What a management command asks of a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -134,33 +123,9 @@ impl Action {
     }
 }
 
-/// `svckit start|stop|restart|pause|continue|reload` of a natively installed service.
-pub fn control(spec: &ServiceSpec, action: Action, wait: Option<Duration>) -> anyhow::Result<Exit> {
-    let backend = backend(spec.backend, None)?;
-    let name = &spec.name;
-    let timeout = wait.unwrap_or(Duration::from_secs(120));
-    let status = match action {
-        Action::Start => backend.start(name, wait)?,
-        Action::Stop => backend.control(name, Control::Stop, timeout)?,
-        Action::Restart => {
-            backend.control(name, Control::Stop, timeout)?;
-            backend.start(name, wait)?
-        }
-        Action::Pause => backend.control(name, Control::Pause, timeout)?,
-        Action::Continue => backend.control(name, Control::Continue, timeout)?,
-        Action::Reload => backend.control(name, Control::ParamChange, timeout)?,
-    };
-    let verb = action.done();
-    match status.pid {
-        Some(pid) => outln!("{name}: {verb} ({}, PID {pid})", state_name(&status)),
-        None => outln!("{name}: {verb} ({})", state_name(&status)),
-    }
-    Ok(Exit::Ok)
-}
-
 /// A backend's state as status prints it: `running`, `stop pending`, ….
 pub fn state_name(status: &Status) -> String {
-    status.state.to_string().to_lowercase().replace('_', " ")
+    status.state_name()
 }
 
 /// The status of a natively installed service.

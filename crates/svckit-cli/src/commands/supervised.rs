@@ -10,7 +10,8 @@ use std::{
 };
 
 use anyhow::Context as _;
-use svckit::{BackendKind, ServiceName, ServiceSpec};
+use svckit::{BackendKind, Control, ServiceName, ServiceSpec};
+use svckit_install::{Backend, builtin::Builtin};
 use svckit_supervise::{
     StateDir, Stream, client,
     protocol::{Op, ServiceStatus},
@@ -125,16 +126,15 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         if !args.force {
             return Err(svckit_supervise::Error::AlreadyInstalled(spec.name.clone()).into());
         }
-        if old.backend.is_builtin() {
-            ask(
-                &dir,
-                Op::Forget {
-                    name: spec.name.to_string(),
-                },
-                Duration::from_secs(120),
-            )?;
-        } else if root.is_none() {
-            native::uninstall(&dir, old)?;
+        if old.backend.is_builtin() || root.is_none() {
+            match backend_of(&dir, &spec.name)?.uninstall(&spec.name, Duration::from_secs(120)) {
+                Ok(()) | Err(svckit_install::Error::NotInstalled(_)) => {}
+                Err(err) => return Err(err.into()),
+            }
+            if !old.backend.is_builtin() {
+                store::remove(&dir, &spec.name)?;
+                outln!("uninstalled {} ({})", spec.name, old.backend);
+            }
         }
     }
     match spec.backend {
@@ -147,21 +147,16 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         }
         BackendKind::Auto | BackendKind::Builtin => {}
     }
-    svckit_install::honour::check(BackendKind::Builtin, &spec)?;
-    if args.force && old.as_ref().is_some_and(|old| old.backend.is_builtin()) {
-        // Replacing a running service: stop it first, like the SCM backend's reinstall.
-        ask(
-            &dir,
-            Op::Stop {
-                name: spec.name.to_string(),
-            },
-            Duration::from_secs(120),
-        )?;
+    if !args.force && dir.definition(&spec.name).exists() {
+        return Err(svckit_supervise::Error::AlreadyInstalled(spec.name.clone()).into());
     }
-    let replaced = store::save(&dir, &spec, args.force)?;
+    let installed = Builtin::new(dir.clone(), Some(this_exe()?)).install(&spec)?;
     outln!(
         "{} {} ({})",
-        if replaced { "reinstalled" } else { "installed" },
+        match installed {
+            svckit_install::Installed::Created => "installed",
+            svckit_install::Installed::Replaced => "reinstalled",
+        },
         spec.name,
         dir.definition(&spec.name).display()
     );
@@ -272,31 +267,25 @@ fn resolve_program(program: &Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(found).context("resolve the program's path")
 }
 
-/// `svckit uninstall`.
+/// `svckit uninstall`: through the service's backend, then its definition goes (a broken
+/// definition can still be uninstalled: the supervisor's backend takes it).
 pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
-    if let Some(spec) = native::lookup(&dir, &name) {
-        native::uninstall(&dir, &spec)?;
-        return Ok(Exit::Ok);
+    let native = native::lookup(&dir, &name);
+    let backend = backend_of(&dir, &name)?;
+    match backend.uninstall(&name, Duration::from_secs(120)) {
+        Ok(()) | Err(svckit_install::Error::NotInstalled(_)) => {}
+        Err(err) => return Err(err.into()),
     }
-    store::load(&dir, &name)
-        .map(drop)
-        .or_else(|err| match err {
-            svckit_supervise::Error::NotInstalled(_) => Err(err),
-            // A broken definition can still be uninstalled.
-            _ => Ok(()),
-        })?;
-    ask(
-        &dir,
-        Op::Forget {
-            name: name.to_string(),
-        },
-        Duration::from_secs(120),
-    )?;
-    // The supervisor removed it; make sure even when it was not loaded.
-    let _ = fs::remove_file(dir.definition(&name));
-    outln!("uninstalled {name}");
+    match store::remove(&dir, &name) {
+        Ok(()) | Err(svckit_supervise::Error::NotInstalled(_)) => {}
+        Err(err) => return Err(err.into()),
+    }
+    match native {
+        Some(spec) => outln!("uninstalled {name} ({})", spec.backend),
+        None => outln!("uninstalled {name}"),
+    }
     Ok(Exit::Ok)
 }
 
@@ -334,85 +323,75 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// The manager of the installed service `name`, whatever its backend: systemd, SysV init, or
+/// the supervisor (also for a definition it cannot read, so the supervisor says why). A
+/// service that is not installed fails at once, without starting a supervisor to say so.
+fn backend_of(dir: &StateDir, name: &ServiceName) -> anyhow::Result<Box<dyn Backend>> {
+    match native_or_known(dir, name)? {
+        Some(spec) => native::backend(spec.backend, None),
+        None => Ok(Box::new(Builtin::new(dir.clone(), Some(this_exe()?)))),
+    }
+}
+
+/// Carries out `action` on the installed service `name` through its backend and prints the
+/// outcome: `NAME: started (running, PID n)`.
+fn act(
+    state: &StateDirArg,
+    name_arg: &str,
+    action: Action,
+    timeout: Duration,
+    wait: bool,
+) -> anyhow::Result<Exit> {
+    let dir = state_dir(state)?;
+    let name = name(name_arg)?;
+    let backend = backend_of(&dir, &name)?;
+    let status = match action {
+        Action::Start => backend.start(&name, wait.then_some(timeout))?,
+        Action::Stop => backend.control(&name, Control::Stop, timeout)?,
+        Action::Restart => backend.restart(&name, timeout)?,
+        Action::Pause => backend.control(&name, Control::Pause, timeout)?,
+        Action::Continue => backend.control(&name, Control::Continue, timeout)?,
+        Action::Reload => backend.control(&name, Control::ParamChange, timeout)?,
+    };
+    let done = action.done();
+    let state = status.state_name();
+    match status.pid {
+        Some(pid) => outln!("{name}: {done} ({state}, PID {pid})"),
+        None => outln!("{name}: {done} ({state})"),
+    }
+    Ok(Exit::Ok)
+}
+
 /// `svckit start`.
 pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
-    let dir = state_dir(&args.state)?;
-    let name = name(&args.name)?;
-    if let Some(spec) = native_or_known(&dir, &name)? {
-        let wait = (!args.no_wait).then_some(args.timeout);
-        return native::control(&spec, Action::Start, wait);
-    }
-    let op = Op::Start {
-        name: name.to_string(),
-        wait: !args.no_wait,
-    };
-    let status = ask(&dir, op, args.timeout)?;
-    print_outcome(&status, "started")?;
-    Ok(Exit::Ok)
+    act(
+        &args.state,
+        &args.name,
+        Action::Start,
+        args.timeout,
+        !args.no_wait,
+    )
 }
 
 /// `svckit stop`.
 pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
-    let dir = state_dir(&args.state)?;
-    let name = name(&args.name)?;
-    if let Some(spec) = native_or_known(&dir, &name)? {
-        return native::control(&spec, Action::Stop, Some(args.timeout));
-    }
-    let status = ask(
-        &dir,
-        Op::Stop {
-            name: name.to_string(),
-        },
-        args.timeout,
-    )?;
-    print_outcome(&status, "stopped")?;
-    Ok(Exit::Ok)
+    act(&args.state, &args.name, Action::Stop, args.timeout, true)
 }
 
 /// `svckit restart`.
 pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
-    let dir = state_dir(&args.state)?;
-    let name = name(&args.name)?;
-    if let Some(spec) = native_or_known(&dir, &name)? {
-        return native::control(&spec, Action::Restart, Some(args.timeout));
-    }
-    let status = ask(
-        &dir,
-        Op::Restart {
-            name: name.to_string(),
-        },
-        args.timeout,
-    )?;
-    print_outcome(&status, "restarted")?;
-    Ok(Exit::Ok)
+    act(&args.state, &args.name, Action::Restart, args.timeout, true)
 }
 
 /// `svckit pause`, `continue`, `reload`.
 pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
-    let dir = state_dir(&args.state)?;
-    let name = name(&args.name)?;
-    if let Some(spec) = native_or_known(&dir, &name)? {
-        return native::control(&spec, action, Some(Duration::from_secs(30)));
-    }
-    let name = name.to_string();
-    let op = match action {
-        Action::Pause => Op::Pause { name },
-        Action::Continue => Op::Continue { name },
-        _ => Op::Reload { name },
-    };
-    let status = ask(&dir, op, Duration::from_secs(30))?;
-    print_outcome(&status, action.done())?;
-    Ok(Exit::Ok)
-}
-
-fn print_outcome(status: &[ServiceStatus], done: &str) -> anyhow::Result<()> {
-    if let Some(service) = status.first() {
-        match service.pid {
-            Some(pid) => outln!("{}: {done} ({}, PID {pid})", service.name, service.state),
-            None => outln!("{}: {done} ({})", service.name, service.state),
-        }
-    }
-    Ok(())
+    act(
+        &args.state,
+        &args.name,
+        action,
+        Duration::from_secs(30),
+        true,
+    )
 }
 
 /// `svckit status`.

@@ -1,0 +1,180 @@
+//! The builtin backend: svckit's own supervisor ([`svckit_supervise`]), the embedded default
+//! where no init system runs. Definitions live in its state directory; every control is a
+//! request on the supervisor's socket, which the first request starts when none runs.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use svckit_core::{BackendKind, Control, ServiceName, ServiceSpec, State};
+use svckit_supervise::{
+    StateDir, client,
+    protocol::{Op, ServiceStatus},
+    state::{ExitInfo, UnitState},
+    store,
+};
+
+use crate::{Backend, Error, Installed, LastExit, Status, honour};
+
+/// How long a request may take when the caller gives no deadline.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// The supervisor of one state directory.
+#[derive(Debug, Clone)]
+pub struct Builtin {
+    dir: StateDir,
+    start_with: Option<PathBuf>,
+}
+
+impl Builtin {
+    /// The supervisor of `dir`; `start_with` is the svckit binary that runs
+    /// `supervise --daemon` when no supervisor answers (`None`: never start one).
+    pub fn new(dir: StateDir, start_with: Option<PathBuf>) -> Builtin {
+        Builtin { dir, start_with }
+    }
+
+    /// Its state directory.
+    pub fn dir(&self) -> &StateDir {
+        &self.dir
+    }
+
+    /// One request, answered with the statuses the supervisor sends back.
+    pub fn ask(&self, op: Op, timeout: Duration) -> Result<Vec<ServiceStatus>, Error> {
+        Ok(client::request(
+            &self.dir,
+            op,
+            timeout,
+            self.start_with.as_deref(),
+        )?)
+    }
+
+    fn ask_one(&self, name: &ServiceName, op: Op, timeout: Duration) -> Result<Status, Error> {
+        let statuses = self.ask(op, timeout)?;
+        Ok(statuses
+            .first()
+            .map(status_of)
+            .unwrap_or_else(|| Status::new(name.clone(), "builtin", State::Stopped)))
+    }
+}
+
+impl Backend for Builtin {
+    fn name(&self) -> &'static str {
+        "builtin"
+    }
+
+    fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
+        honour::check(BackendKind::Builtin, spec)?;
+        let existed = self.dir.definition(&spec.name).exists();
+        if existed && client::is_running(&self.dir) {
+            // Replacing a running service: stop it first, like the SCM backend's reinstall.
+            self.control(&spec.name, Control::Stop, Duration::from_secs(120))?;
+        }
+        store::save(&self.dir, spec, true)?;
+        Ok(if existed {
+            Installed::Replaced
+        } else {
+            Installed::Created
+        })
+    }
+
+    fn uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error> {
+        self.ask(
+            Op::Forget {
+                name: name.to_string(),
+            },
+            timeout,
+        )?;
+        // The supervisor removed it; make sure even when it was not loaded.
+        let _ = std::fs::remove_file(self.dir.definition(name));
+        Ok(())
+    }
+
+    fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
+        let op = Op::Start {
+            name: name.to_string(),
+            wait: wait.is_some(),
+        };
+        self.ask_one(name, op, wait.unwrap_or(DEFAULT_WAIT))
+    }
+
+    fn control(
+        &self,
+        name: &ServiceName,
+        control: Control,
+        timeout: Duration,
+    ) -> Result<Status, Error> {
+        let name_text = name.to_string();
+        let op = match control {
+            Control::Stop | Control::Shutdown | Control::Preshutdown => {
+                Op::Stop { name: name_text }
+            }
+            Control::Pause => Op::Pause { name: name_text },
+            Control::Continue => Op::Continue { name: name_text },
+            Control::ParamChange => Op::Reload { name: name_text },
+            control => {
+                return Err(Error::NotAccepted {
+                    name: name.clone(),
+                    control,
+                });
+            }
+        };
+        self.ask_one(name, op, timeout)
+    }
+
+    fn restart(&self, name: &ServiceName, timeout: Duration) -> Result<Status, Error> {
+        self.ask_one(
+            name,
+            Op::Restart {
+                name: name.to_string(),
+            },
+            timeout,
+        )
+    }
+
+    fn status(&self, name: &ServiceName) -> Result<Status, Error> {
+        store::load(&self.dir, name)?;
+        self.ask_one(
+            name,
+            Op::Status {
+                name: Some(name.to_string()),
+            },
+            DEFAULT_WAIT,
+        )
+    }
+}
+
+/// The supervisor's status of one service, in the terms every backend shares; the
+/// supervisor's own state word is kept as `detail`.
+pub fn status_of(service: &ServiceStatus) -> Status {
+    let state = match service.state {
+        UnitState::Running => State::Running,
+        UnitState::Paused => State::Paused,
+        UnitState::Starting => State::StartPending,
+        UnitState::Stopping => State::StopPending,
+        UnitState::Stopped | UnitState::Backoff | UnitState::Failed | UnitState::Exited => {
+            State::Stopped
+        }
+    };
+    let name = ServiceName::new(service.name.clone())
+        .unwrap_or_else(|_| ServiceName::new("invalid").expect("a valid name"));
+    let mut status = Status::new(name, "builtin", state);
+    status.pid = service.pid.and_then(|pid| u32::try_from(pid).ok());
+    status.command = Some(service.command.clone());
+    status.uptime = service.started_ms.map(|started| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(started))
+    });
+    status.restarts = Some(service.restarts);
+    status.last_exit = service.last_exit.and_then(|exit| match exit {
+        ExitInfo::Code(code) => Some(LastExit::Code(code)),
+        ExitInfo::Signal(signal) => Some(LastExit::Signal(signal)),
+        ExitInfo::SpawnFailed(_) | ExitInfo::Unknown => None,
+    });
+    status.detail = Some(service.state.name().to_owned());
+    status.reason = service.reason.clone();
+    status
+}
