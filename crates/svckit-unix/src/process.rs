@@ -124,16 +124,19 @@ pub fn become_subreaper() -> std::io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)
 }
 
-/// What a recorded pid means something in: this boot (`/proc/sys/kernel/random/boot_id`) and
-/// this PID namespace (`/proc/self/ns/pid`), as `BOOT_ID/pid:[INODE]`. A pid recorded in
-/// another boot, or in another container on the same kernel (a `docker restart` gives PID 1 a
-/// new namespace), names nothing here.
+/// What a recorded pid means something in: this boot (`/proc/sys/kernel/random/boot_id`), this
+/// PID namespace (`/proc/self/ns/pid`) and that namespace's life (the start time of its PID
+/// 1: the kernel reuses a dead namespace's inode number, and a test caught a restarted
+/// container trusting its predecessor's records that way), as `BOOT_ID/pid:[INODE]/TICKS`. A pid
+/// recorded in another boot, or in another container on the same kernel (a `docker restart`
+/// gives PID 1 a new namespace), names nothing here.
 pub fn pid_space() -> String {
     let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
     let namespace = fs::read_link("/proc/self/ns/pid")
         .map(|link| link.display().to_string())
         .unwrap_or_default();
-    format!("{}/{namespace}", boot.trim())
+    let init_started = start_time(Pid::from_raw(1)).unwrap_or(0);
+    format!("{}/{namespace}/{init_started}", boot.trim())
 }
 
 /// Raises this process's soft limit on open files (RLIMIT_NOFILE, getrlimit(2)) to the hard

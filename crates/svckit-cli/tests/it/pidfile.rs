@@ -167,7 +167,8 @@ fn a_recycled_pid_is_not_the_daemon() {
     // The record of a process that had this pid before, started at another time.
     let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     let namespace = fs::read_link("/proc/self/ns/pid").unwrap();
-    let boot = format!("{}/{}", boot.trim(), namespace.display());
+    let init = crate::support::proc_stat(1)[19].clone();
+    let boot = format!("{}/{}/{init}", boot.trim(), namespace.display());
     fs::write(
         dir.join("d.pid.svckit"),
         format!("{pid} 1 {}\n", boot.trim()),
