@@ -362,6 +362,13 @@ fn regression_a_full_disk_neither_blocks_the_service_nor_ends_capture() {
     );
 }
 
+/// Installs and starts `web` (`sleep MARKER`) under `sup`; returns the control socket's path.
+fn web_running(sup: &Sup, marker: &str) -> std::path::PathBuf {
+    sup.ok(&["install", "web", "--", "sleep", marker]);
+    sup.ok(&["start", "web"]);
+    sup.dir.join("state/supervisor.sock")
+}
+
 /// A raw control-socket client: sends `line`, reads the reply with a deadline.
 fn ask_raw(socket: &std::path::Path, line: &str, timeout: Duration) -> std::io::Result<String> {
     use std::io::{BufRead, BufReader, Write};
@@ -385,9 +392,7 @@ fn regression_clients_that_never_read_do_not_stall_the_supervisor() {
     for name in ["a", "b", "c"] {
         sup.ok(&["install", name, "--", "sleep", &long]);
     }
-    sup.ok(&["install", "web", "--", "sleep", "74.5"]);
-    sup.ok(&["start", "web"]);
-    let socket = sup.dir.join("state/supervisor.sock");
+    let socket = web_running(&sup, "74.5");
     let mut silent = Vec::new();
     for _ in 0..10 {
         let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
@@ -411,9 +416,7 @@ fn regression_clients_that_never_read_do_not_stall_the_supervisor() {
 fn regression_a_half_sent_request_is_dropped_after_the_idle_timeout() {
     use std::io::Read;
     let sup = Sup::new("halfsent");
-    sup.ok(&["install", "web", "--", "sleep", "74.75"]);
-    sup.ok(&["start", "web"]);
-    let socket = sup.dir.join("state/supervisor.sock");
+    let socket = web_running(&sup, "74.75");
     let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     std::io::Write::write_all(&mut stream, b"{\"version\":1").unwrap();
     // Meanwhile others are served.
@@ -436,10 +439,8 @@ fn regression_a_half_sent_request_is_dropped_after_the_idle_timeout() {
 #[test]
 fn regression_accept_recovers_from_emfile() {
     let sup = Sup::new("emfile");
-    sup.ok(&["install", "web", "--", "sleep", "74.9"]);
-    sup.ok(&["start", "web"]);
+    let socket = web_running(&sup, "74.9");
     let supervisor = sup.supervisor_pid().unwrap();
-    let socket = sup.dir.join("state/supervisor.sock");
     let open_fds = || {
         fs::read_dir(format!("/proc/{supervisor}/fd"))
             .unwrap()
@@ -789,10 +790,8 @@ fn regression_a_restarted_container_starts_its_main_service_again() {
 fn garbage_on_the_control_socket_leaves_the_supervisor_serving() {
     use std::io::{Read, Write};
     let sup = Sup::new("garbage");
-    sup.ok(&["install", "web", "--", "sleep", "75.75"]);
-    sup.ok(&["start", "web"]);
+    let socket = web_running(&sup, "75.75");
     let supervisor = sup.supervisor_pid().unwrap();
-    let socket = sup.dir.join("state/supervisor.sock");
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         seed ^= seed << 13;
