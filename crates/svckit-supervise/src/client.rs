@@ -34,11 +34,17 @@ pub fn request(
     })
     .map_err(|err| Error::Protocol(err.to_string()))?;
     line.push(b'\n');
-    stream
-        .write_all(&line)
-        .map_err(|err| Error::io("send the request", err))?;
+    // A supervisor that turns the client away (out of fds) answers and closes before reading:
+    // the write then fails, yet its answer is there to read, and says more than EPIPE.
+    let sent = stream.write_all(&line);
     let mut answer = String::new();
-    match BufReader::new(&stream).read_line(&mut answer) {
+    let read = BufReader::new(&stream).read_line(&mut answer);
+    if let Err(err) = sent
+        && !matches!(read, Ok(n) if n > 0)
+    {
+        return Err(Error::io("send the request", err));
+    }
+    match read {
         Ok(0) => {
             return Err(Error::Protocol(
                 "the supervisor closed the connection".into(),
