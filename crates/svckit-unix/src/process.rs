@@ -231,10 +231,10 @@ pub fn terminate_all(
 /// [`signal_group_or_process`]), waits up to `grace` for `pid` to be gone, then sends SIGKILL the
 /// same way and waits up to 5 s more. Returns whether it is gone.
 pub fn terminate(pid: Pid, grace: Duration) -> bool {
-    !matches!(
-        terminate_all(&[pid], Signal::SIGTERM, grace, || is_gone(pid)),
-        Ok(Terminated::StillRunning) | Err(_)
-    ) || is_gone(pid)
+    match terminate_all(&[pid], Signal::SIGTERM, grace, || is_gone(pid)) {
+        Ok(Terminated::Gracefully | Terminated::Killed) => true,
+        Ok(Terminated::StillRunning) | Err(_) => is_gone(pid),
+    }
 }
 
 #[cfg(test)]

@@ -125,14 +125,6 @@ impl Drop for SignalWaiter {
     }
 }
 
-/// Gives SIGPIPE back its default action (Rust starts programs with it ignored): a command
-/// whose output goes to a reader that stops (`svckit status | head -1`) then ends quietly, as
-/// Unix tools do, instead of failing with "Broken pipe". Not for long-lived processes that
-/// write to sockets (the supervisor), which want EPIPE as an error.
-pub fn default_sigpipe() -> nix::Result<()> {
-    crate::sys::default_signal(nix::sys::signal::Signal::SIGPIPE)
-}
-
 /// The OS signal for a definition's [`svckit_core::Signal`]: one arm per name, so no name can
 /// fall back to another (the supervisor once parsed the name and fell back to SIGTERM).
 pub const fn os_signal(signal: svckit_core::Signal) -> nix::sys::signal::Signal {

@@ -159,12 +159,6 @@ pub(crate) fn ignore_signal(signal: Signal) -> nix::Result<()> {
     unsafe { nix::sys::signal::signal(signal, SigHandler::SigIgn) }.map(drop)
 }
 
-/// Sets `signal` to SIG_DFL.
-pub(crate) fn default_signal(signal: Signal) -> nix::Result<()> {
-    // SAFETY: SIG_DFL installs no handler, so no handler can break async-signal safety.
-    unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) }.map(drop)
-}
-
 /// Replaces the whole environment of the process with `vars`.
 pub(crate) fn replace_environment(_proof: &SingleThreaded, vars: &[(OsString, OsString)]) {
     let current: Vec<OsString> = std::env::vars_os().map(|(key, _)| key).collect();
