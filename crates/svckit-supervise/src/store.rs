@@ -5,6 +5,7 @@ use std::{fs, io, path::Path};
 
 use serde::{Deserialize, Serialize};
 use svckit_core::{ServiceName, ServiceSpec};
+use svckit_unix::process::Identity;
 
 use crate::{
     Error,
@@ -176,51 +177,28 @@ pub fn boot_id() -> String {
     svckit_unix::process::pid_space()
 }
 
-/// A supervisor's fd holder, as recorded in `run/fdholder`: pid, start time, boot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderRecord {
-    /// Its pid.
-    pub pid: i32,
-    /// Its start time (clock ticks since boot).
-    pub start_ticks: u64,
-    /// The boot it ran in.
-    pub boot_id: String,
-}
-
 fn holder_path(dir: &StateDir) -> std::path::PathBuf {
     dir.run_dir().join("fdholder")
 }
 
-/// Records this supervisor's fd holder.
-pub fn write_holder(dir: &StateDir, pid: nix::unistd::Pid, boot_id: &str) {
-    if let Ok(start) = svckit_unix::process::start_time(pid) {
-        let _ = write_atomic(
-            &holder_path(dir),
-            format!("{} {start} {boot_id}\n", pid.as_raw()).as_bytes(),
-        );
+/// Records this supervisor's fd holder (its [`Identity`]).
+pub fn write_holder(dir: &StateDir, pid: nix::unistd::Pid) {
+    if let Ok(identity) = Identity::of(pid) {
+        let _ = write_atomic(&holder_path(dir), identity.line().as_bytes());
     }
 }
 
 /// The fd holder a previous supervisor recorded.
-pub fn read_holder(dir: &StateDir) -> Option<HolderRecord> {
-    let text = read_nofollow(&holder_path(dir)).ok()?;
-    let mut fields = text.split_whitespace();
-    Some(HolderRecord {
-        pid: fields.next()?.parse().ok()?,
-        start_ticks: fields.next()?.parse().ok()?,
-        boot_id: fields.next()?.to_owned(),
-    })
+pub fn read_holder(dir: &StateDir) -> Option<Identity> {
+    Identity::parse(&read_nofollow(&holder_path(dir)).ok()?)
 }
 
-/// Ends a previous supervisor's fd holder: only the process the record names (same pid, start
-/// time and boot, and named `svckit-holder`), never a recycled pid.
-pub fn end_holder(holder: &HolderRecord, boot_id: &str) {
-    let pid = nix::unistd::Pid::from_raw(holder.pid);
-    let same = holder.boot_id == boot_id
-        && svckit_unix::process::start_time(pid).ok() == Some(holder.start_ticks)
-        && fs::read_to_string(format!("/proc/{pid}/comm"))
-            .is_ok_and(|comm| comm.trim() == "svckit-holder");
-    if same {
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+/// Ends a previous supervisor's fd holder: only the process the record names (still running,
+/// same start time and pid space, and named `svckit-holder`), never a recycled pid.
+pub fn end_holder(holder: &Identity) {
+    let named = fs::read_to_string(format!("/proc/{}/comm", holder.pid))
+        .is_ok_and(|comm| comm.trim() == "svckit-holder");
+    if holder.is_running() && named {
+        let _ = nix::sys::signal::kill(holder.pid, nix::sys::signal::Signal::SIGKILL);
     }
 }

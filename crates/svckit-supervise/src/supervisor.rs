@@ -326,10 +326,10 @@ impl Supervisor {
         // previous supervisor's holder has nothing left to keep (one was left behind per
         // SIGKILL of a supervisor).
         if let Some(holder) = previous_holder {
-            store::end_holder(&holder, &supervisor.boot_id);
+            store::end_holder(&holder);
         }
         if let Some(holder) = &supervisor.holder {
-            store::write_holder(&supervisor.dir, holder.pid(), &supervisor.boot_id);
+            store::write_holder(&supervisor.dir, holder.pid());
         }
         Ok(supervisor)
     }

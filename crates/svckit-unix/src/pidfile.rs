@@ -186,11 +186,11 @@ impl Pidfile {
             .map_err(PidfileError::io("write", &self.path))?;
         drop(file);
         let record = record_path(&self.path);
-        let start =
-            process::start_time(Pid::from_raw(pid)).map_err(PidfileError::io("write", &record))?;
+        let identity = process::Identity::of(Pid::from_raw(pid))
+            .map_err(PidfileError::io("write", &record))?;
         let mut file = open_checked(&record, Access::CreateReadWrite, Kind::Record)?;
         file.set_len(0)
-            .and_then(|()| file.write_all(format!("{pid} {start} {}\n", boot_id()).as_bytes()))
+            .and_then(|()| file.write_all(identity.line().as_bytes()))
             .map_err(PidfileError::io("write", &record))
     }
 
@@ -287,7 +287,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, PidfileError> {
     {
         processes.push(pid);
     }
-    processes.sort_by_key(|pid| process::start_time(*pid).unwrap_or(u64::MAX));
+    processes.sort_by_cached_key(|pid| process::start_time(*pid).unwrap_or(u64::MAX));
     let state = if let Some(pid) = verified {
         PidfileState::Running(pid.as_raw())
     } else if let Some(first) = processes.first() {
@@ -348,15 +348,8 @@ fn matches_record(path: &Path, pid: Pid) -> bool {
     if file.take(MAX_RECORD_LEN).read_to_string(&mut text).is_err() {
         return false;
     }
-    let mut fields = text.split_ascii_whitespace();
-    let (Some(recorded), Some(start), Some(boot), None) =
-        (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
-        return false;
-    };
-    recorded.parse() == Ok(pid.as_raw())
-        && boot == boot_id()
-        && start.parse::<u64>().ok() == process::start_time(pid).ok()
+    process::Identity::parse(&text)
+        .is_some_and(|identity| identity.pid == pid && identity.is_running())
 }
 
 /// The processes holding the flock(2) lock on the file `dev`:`ino`: those with an fd to the open
@@ -383,10 +376,6 @@ fn lock_holders(dev: u64, ino: u64) -> Vec<Pid> {
         .map(Pid::from_raw)
         .filter(|pid| !process::is_gone(*pid))
         .collect()
-}
-
-fn boot_id() -> String {
-    process::pid_space()
 }
 
 fn stat(file: &File, path: &Path) -> Result<fs::Metadata, PidfileError> {

@@ -139,6 +139,57 @@ pub fn pid_space() -> String {
     format!("{}/{namespace}/{init_started}", boot.trim())
 }
 
+/// One process named for good: its pid, its start time and the pid space it ran in. A recycled
+/// pid has another start time; a pid of another boot or container has another space. Written
+/// as one line, `PID START SPACE`, in the records that name a process (a PID file's
+/// `FILE.svckit`, the supervisor's `run/fdholder`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The pid.
+    pub pid: Pid,
+    /// Its start time ([`start_time`]).
+    pub start_ticks: u64,
+    /// Where the pid means something ([`pid_space`]).
+    pub space: String,
+}
+
+impl Identity {
+    /// The identity of the running process `pid`.
+    pub fn of(pid: Pid) -> std::io::Result<Identity> {
+        Ok(Identity {
+            pid,
+            start_ticks: start_time(pid)?,
+            space: pid_space(),
+        })
+    }
+
+    /// Reads a record line: three fields, nothing more.
+    pub fn parse(text: &str) -> Option<Identity> {
+        let mut fields = text.split_ascii_whitespace();
+        let (Some(pid), Some(start), Some(space), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return None;
+        };
+        Some(Identity {
+            pid: Pid::from_raw(pid.parse().ok().filter(|pid| *pid > 0)?),
+            start_ticks: start.parse().ok()?,
+            space: space.to_owned(),
+        })
+    }
+
+    /// The record line, newline included.
+    pub fn line(&self) -> String {
+        format!("{} {} {}\n", self.pid, self.start_ticks, self.space)
+    }
+
+    /// Whether this very process still runs here: same pid space, and the pid's start time is
+    /// the recorded one.
+    pub fn is_running(&self) -> bool {
+        self.space == pid_space() && start_time(self.pid).ok() == Some(self.start_ticks)
+    }
+}
+
 /// Raises this process's soft limit on open files (RLIMIT_NOFILE, getrlimit(2)) to the hard
 /// limit, as systemd does for itself, and returns the limits it had before (soft, hard): a
 /// supervisor of thousands of services needs the fds, its services get the old soft limit back
@@ -289,6 +340,29 @@ mod tests {
         assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 1));
         signal_group_or_process(leader_pid, Signal::SIGKILL).unwrap();
         assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 0));
+    }
+
+    #[test]
+    fn an_identity_reads_back_and_knows_a_recycled_pid() {
+        let me = Identity::of(Pid::this()).unwrap();
+        assert_eq!(Identity::parse(&me.line()), Some(me.clone()));
+        assert!(me.is_running());
+        let earlier = Identity {
+            start_ticks: me.start_ticks - 1,
+            ..me.clone()
+        };
+        assert!(
+            !earlier.is_running(),
+            "another start time is another process"
+        );
+        let elsewhere = Identity {
+            space: "another-boot".into(),
+            ..me.clone()
+        };
+        assert!(!elsewhere.is_running());
+        for bad in ["", "1 2", "1 2 x y", "0 2 x", "-1 2 x", "a 2 x"] {
+            assert_eq!(Identity::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
