@@ -123,18 +123,18 @@ impl StateDir {
             let Some(meta) = lstat(ancestor)? else {
                 continue;
             };
-            if meta.file_type().is_symlink() {
-                // A symlinked ancestor is judged by where it leads.
-                let meta = fs::metadata(ancestor)?;
-                if meta.uid() != 0 && meta.uid() != euid {
-                    return Err(refuse(ancestor, &meta, "is another user's"));
-                }
-                continue;
-            }
+            // A symlinked ancestor's owner is the owner of where it leads (a link's own mode
+            // means nothing).
+            let symlink = meta.file_type().is_symlink();
+            let meta = if symlink {
+                fs::metadata(ancestor)?
+            } else {
+                meta
+            };
             if meta.uid() != 0 && meta.uid() != euid {
                 return Err(refuse(ancestor, &meta, "is another user's"));
             }
-            if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+            if !symlink && meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
                 return Err(refuse(
                     ancestor,
                     &meta,

@@ -70,18 +70,23 @@ fn later(after: Duration) -> Instant {
         .unwrap_or(now)
 }
 
-/// The one line a client turned away for want of fds reads.
-fn busy_reply(err: &io::Error) -> Vec<u8> {
+/// A response as the protocol sends it: one JSON line.
+fn response_line(result: Outcome) -> Vec<u8> {
     let response = Response {
         version: VERSION,
-        result: Outcome::Error {
-            kind: ErrorKind::Busy,
-            message: format!("the supervisor is out of file descriptors ({err}); try again"),
-        },
+        result,
     };
     let mut line = serde_json::to_vec(&response).unwrap_or_default();
     line.push(b'\n');
     line
+}
+
+/// The one line a client turned away for want of fds reads.
+fn busy_reply(err: &io::Error) -> Vec<u8> {
+    response_line(Outcome::Error {
+        kind: ErrorKind::Busy,
+        message: format!("the supervisor is out of file descriptors ({err}); try again"),
+    })
 }
 
 /// How the supervisor runs.
@@ -1449,13 +1454,7 @@ impl Supervisor {
                 self.apply(&name, event).map_err(|_| refused)?;
             }
         }
-        let services = self
-            .units
-            .get(&name)
-            .map(|unit| self.status_of(unit))
-            .into_iter()
-            .collect();
-        self.reply(token, Outcome::Done { services });
+        self.reply_status(token, &name);
         Ok(())
     }
 
@@ -1473,19 +1472,25 @@ impl Supervisor {
             }
             None => {
                 self.process_events();
-                let services = self
-                    .units
-                    .get(name)
-                    .map(|unit| self.status_of(unit))
-                    .into_iter()
-                    .collect();
-                self.reply(token, Outcome::Done { services });
+                self.reply_status(token, name);
             }
         }
     }
 
     /// Writes the response and closes the connection. The write blocks (the answer is small
     /// and the peer waits for it) for at most a second.
+    /// Answers a client with `name`'s status (none, when the unit is gone: forgotten in the
+    /// same batch).
+    fn reply_status(&mut self, token: Token, name: &ServiceName) {
+        let services = self
+            .units
+            .get(name)
+            .map(|unit| self.status_of(unit))
+            .into_iter()
+            .collect();
+        self.reply(token, Outcome::Done { services });
+    }
+
     /// Answers a client: the reply is written as far as the socket takes it now, the rest
     /// when it is writable again; a client that does not read it within [`CLIENT_IDLE`] is
     /// dropped. A client has one reply.
@@ -1496,13 +1501,7 @@ impl Supervisor {
         if client.reply.is_some() {
             return;
         }
-        let response = Response {
-            version: VERSION,
-            result,
-        };
-        let mut line = serde_json::to_vec(&response).unwrap_or_default();
-        line.push(b'\n');
-        client.reply = Some((line, 0));
+        client.reply = Some((response_line(result), 0));
         client.deadline = Some(Instant::now() + CLIENT_IDLE);
         let _ = self.poll.registry().reregister(
             &mut client.stream,
