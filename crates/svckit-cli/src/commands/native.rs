@@ -123,11 +123,6 @@ impl Action {
     }
 }
 
-/// A backend's state as status prints it: `running`, `stop pending`, ….
-pub fn state_name(status: &Status) -> String {
-    status.state_name()
-}
-
 /// The status of a natively installed service.
 pub fn status(spec: &ServiceSpec) -> anyhow::Result<Status> {
     Ok(backend(spec.backend, None)?.status(&spec.name)?)
@@ -139,7 +134,7 @@ pub fn json(spec: &ServiceSpec, status: &Status) -> serde_json::Value {
     serde_json::json!({
         "name": spec.name.to_string(),
         "backend": spec.backend.name(),
-        "state": state_name(status),
+        "state": status.state_name(),
         "pid": status.pid,
         "uptime_ms": status.uptime.map(|uptime| uptime.as_millis() as u64),
         "restarts": status.restarts,
@@ -177,7 +172,7 @@ pub fn describe(out: &mut impl Write, spec: &ServiceSpec, status: &Status) -> st
     let mark = if status.pid.is_some() { "●" } else { "○" };
     writeln!(out, "{mark} {}", spec.name)?;
     writeln!(out, "    backend: {}", spec.backend)?;
-    writeln!(out, "      state: {}", state_name(status))?;
+    writeln!(out, "      state: {}", status.state_name())?;
     if let Some(pid) = status.pid {
         writeln!(out, "        pid: {pid}")?;
     }

@@ -127,12 +127,8 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
             return Err(svckit_supervise::Error::AlreadyInstalled(spec.name.clone()).into());
         }
         if old.backend.is_builtin() || root.is_none() {
-            match backend_of(&dir, &spec.name)?.uninstall(&spec.name, Duration::from_secs(120)) {
-                Ok(()) | Err(svckit_install::Error::NotInstalled(_)) => {}
-                Err(err) => return Err(err.into()),
-            }
+            take_away(&dir, &spec.name)?;
             if !old.backend.is_builtin() {
-                store::remove(&dir, &spec.name)?;
                 outln!("uninstalled {} ({})", spec.name, old.backend);
             }
         }
@@ -273,20 +269,25 @@ pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let name = name(&args.name)?;
     let native = native::lookup(&dir, &name);
-    let backend = backend_of(&dir, &name)?;
-    match backend.uninstall(&name, Duration::from_secs(120)) {
-        Ok(()) | Err(svckit_install::Error::NotInstalled(_)) => {}
-        Err(err) => return Err(err.into()),
-    }
-    match store::remove(&dir, &name) {
-        Ok(()) | Err(svckit_supervise::Error::NotInstalled(_)) => {}
-        Err(err) => return Err(err.into()),
-    }
+    take_away(&dir, &name)?;
     match native {
         Some(spec) => outln!("uninstalled {name} ({})", spec.backend),
         None => outln!("uninstalled {name}"),
     }
     Ok(Exit::Ok)
+}
+
+/// Uninstalls `name` through its backend (already gone there is fine), then removes its
+/// definition (the supervisor's backend has removed it already).
+fn take_away(dir: &StateDir, name: &ServiceName) -> anyhow::Result<()> {
+    match backend_of(dir, name)?.uninstall(name, Duration::from_secs(120)) {
+        Ok(()) | Err(svckit_install::Error::NotInstalled(_)) => {}
+        Err(err) => return Err(err.into()),
+    }
+    match store::remove(dir, name) {
+        Ok(()) | Err(svckit_supervise::Error::NotInstalled(_)) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// `svckit list`.
@@ -529,7 +530,7 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             for (spec, status) in &natives {
                 let (state, pid, (uptime, restarts, last_exit)) = match status {
                     Ok(status) => (
-                        native::state_name(status),
+                        status.state_name(),
                         status.pid.map_or("-".into(), |pid| pid.to_string()),
                         native::table_cells(status),
                     ),
