@@ -239,18 +239,56 @@ fn regression_uninstall_of_a_service_in_backoff_returns_at_once() {
     assert!(!sup.dir.join("state/services/crasher.toml").exists());
 }
 
-/// A tmpfs mounted in a state directory: on drop, the supervisor whose pid file is on it is
-/// stopped first (once unmounted, its pid file can no longer be found), then it is unmounted.
-struct Tmpfs(std::path::PathBuf);
+/// A tmpfs mounted at `at` in the state directory `state`: on drop, the supervisor whose pid
+/// file is in `state` is stopped first (with `at` the state directory itself, its pid file is
+/// gone once unmounted), then the tmpfs is unmounted.
+struct Tmpfs {
+    at: std::path::PathBuf,
+    state: std::path::PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (mode 0700) at `at`, a directory of the state directory `state`
+    /// or that directory itself.
+    fn mount(state: &std::path::Path, at: &std::path::Path, size: &str) -> Tmpfs {
+        fs::create_dir_all(at).unwrap();
+        fs::set_permissions(state, fs::Permissions::from_mode(0o700)).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(
+            mounted.success(),
+            "mount a {size} tmpfs at {}",
+            at.display()
+        );
+        Tmpfs {
+            at: at.to_owned(),
+            state: state.to_owned(),
+        }
+    }
+
+    /// Fills what is left of it with the file `filler` (none when it is full already).
+    fn fill(&self) -> std::path::PathBuf {
+        let filler = self.at.join("filler");
+        if let Ok(mut file) = fs::File::create(&filler) {
+            let block = vec![0u8; 64 << 10];
+            while std::io::Write::write_all(&mut file, &block).is_ok() {}
+        }
+        filler
+    }
+}
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let state = if self.0.ends_with("logs") {
-            self.0.parent().unwrap().to_owned()
-        } else {
-            self.0.clone()
-        };
-        let pid = fs::read_to_string(state.join("supervisor.pid"))
+        let pid = fs::read_to_string(self.state.join("supervisor.pid"))
             .ok()
             .and_then(|text| text.trim().parse::<i32>().ok());
         if let Some(pid) = pid {
@@ -262,7 +300,7 @@ impl Drop for Tmpfs {
         }
         let _ = std::process::Command::new("umount")
             .arg("-l")
-            .arg(&self.0)
+            .arg(&self.at)
             .status();
     }
 }
@@ -277,20 +315,7 @@ fn regression_a_full_disk_neither_blocks_the_service_nor_ends_capture() {
         return;
     }
     let sup = Sup::new("fulldisk");
-    let logs = sup.dir.join("state/logs");
-    fs::create_dir_all(&logs).unwrap();
-    fs::set_permissions(sup.dir.join("state"), fs::Permissions::from_mode(0o700)).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs"])
-        .arg(&logs)
-        .status()
-        .unwrap();
-    assert!(
-        mounted.success(),
-        "mount a 2 MiB tmpfs at {}",
-        logs.display()
-    );
-    let _tmpfs = Tmpfs(logs.clone());
+    let tmpfs = Tmpfs::mount(&sup.dir.join("state"), &sup.dir.join("state/logs"), "2m");
     let progress = sup.dir.join("progress");
     let script = format!(
         "i=0; while :; do i=$((i+1)); echo \"line $i\"; \
@@ -316,11 +341,7 @@ fn regression_a_full_disk_neither_blocks_the_service_nor_ends_capture() {
     };
     assert!(eventually(Duration::from_secs(10), || count() > 0));
     // Fill what is left of the file system.
-    let filler = logs.join("filler");
-    let mut file = fs::File::create(&filler).unwrap();
-    let block = vec![0u8; 64 << 10];
-    while std::io::Write::write_all(&mut file, &block).is_ok() {}
-    drop(file);
+    let filler = tmpfs.fill();
     assert!(
         eventually(Duration::from_secs(10), || {
             sup.status("chatty")["capture_error"]
@@ -859,14 +880,7 @@ fn regression_a_full_disk_under_supervisor_log_does_not_abort_the_supervisor() {
     }
     let sup = Sup::new("fullstate");
     let state = sup.dir.join("state");
-    fs::create_dir_all(&state).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs"])
-        .arg(&state)
-        .status()
-        .unwrap();
-    assert!(mounted.success());
-    let _tmpfs = Tmpfs(state.clone());
+    let tmpfs = Tmpfs::mount(&state, &state, "1m");
     sup.ok(&[
         "install",
         "chatty",
@@ -890,10 +904,7 @@ fn regression_a_full_disk_under_supervisor_log_does_not_abort_the_supervisor() {
         "{}",
         sup.status("chatty")
     );
-    let mut filler = fs::File::create(state.join("filler"))
-        .unwrap_or_else(|_| fs::File::open("/dev/null").unwrap());
-    let block = vec![0u8; 4096];
-    while std::io::Write::write_all(&mut filler, &block).is_ok() {}
+    tmpfs.fill();
     sup.ok(&["restart", "chatty"]);
     assert_eq!(
         sup.supervisor_pid(),
