@@ -43,6 +43,14 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Stop(ControlArgs),
+    /// Stop a service (if it runs) and start it again.
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Restart(ControlArgs),
+    /// Ask a service to reload its configuration (the ParamChange control).
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Reload(ControlArgs),
     /// Pause a service and wait until it is paused.
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -162,21 +170,9 @@ pub struct SupervisedInstallArgs {
     /// `description`.
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
-    /// `working_dir`: the directory it runs in (default /).
-    #[arg(long, value_name = "DIR")]
-    pub chdir: Option<PathBuf>,
-    /// `env`: a variable for its environment (repeatable).
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse::env_pair)]
-    pub env: Vec<(OsString, OsString)>,
-    /// `user`: run as this user.
-    #[arg(long, value_name = "USER")]
-    pub user: Option<String>,
-    /// `group`: run as this group.
-    #[arg(long, value_name = "GROUP")]
-    pub group: Option<String>,
-    /// `umask`, octal (default 022).
-    #[arg(long, value_name = "OCTAL", value_parser = parse::umask)]
-    pub umask: Option<u32>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub process: ProcessArgs,
     /// `start`: auto (with the supervisor), demand or disabled.
     #[arg(long, value_name = "TYPE")]
     pub start: Option<svckit::StartType>,
@@ -223,6 +219,27 @@ pub struct SupervisedInstallArgs {
     /// The program and its arguments, after `--` (so a forgotten NAME is not taken from them).
     #[arg(num_args = 1.., last = true, value_name = "PROGRAM", conflicts_with = "file")]
     pub command: Vec<OsString>,
+}
+
+/// What the program runs as and where: the flags `install` and `daemonize` share (in a
+/// definition: `working_dir`, `umask`, `user`, `group`, `env`).
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Run in this directory (default /).
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// File mode creation mask, octal (default 022).
+    #[arg(long, value_name = "OCTAL", value_parser = parse::umask)]
+    pub umask: Option<u32>,
+    /// Run as this user (name or uid), with its supplementary groups.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Run as this group (name or gid).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Set a variable in its environment (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse::env_pair)]
+    pub env: Vec<(OsString, OsString)>,
 }
 
 /// A command naming one service.
@@ -362,27 +379,15 @@ pub struct DaemonizeArgs {
     /// Create, lock (for the daemon's life) and write this PID file; refuse if it is locked.
     #[arg(long, value_name = "PATH")]
     pub pidfile: Option<PathBuf>,
-    /// Change to this directory (default /).
-    #[arg(long, value_name = "DIR")]
-    pub chdir: Option<PathBuf>,
-    /// File mode creation mask, octal (default 022).
-    #[arg(long, value_name = "OCTAL", value_parser = parse::umask)]
-    pub umask: Option<u32>,
-    /// Run as this user (name or uid), with its supplementary groups.
-    #[arg(long, value_name = "USER")]
-    pub user: Option<String>,
-    /// Run as this group (name or gid).
-    #[arg(long, value_name = "GROUP")]
-    pub group: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub process: ProcessArgs,
     /// Append the daemon's stdout to this file (default /dev/null).
     #[arg(long, value_name = "FILE")]
     pub stdout: Option<PathBuf>,
     /// Append the daemon's stderr to this file (default /dev/null).
     #[arg(long, value_name = "FILE")]
     pub stderr: Option<PathBuf>,
-    /// Set a variable in the daemon's environment (repeatable).
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse::env_pair)]
-    pub env: Vec<(OsString, OsString)>,
     /// Keep this variable of the current environment (repeatable); PATH, HOME, USER, LOGNAME,
     /// SHELL, LANG, LANGUAGE, TZ and LC_* are kept anyway.
     #[arg(long = "keep-env", value_name = "NAME")]

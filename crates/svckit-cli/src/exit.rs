@@ -126,6 +126,10 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 }
                 continue;
             }
+            #[cfg(unix)]
+            if let svckit_install::Error::Host(inner) = err {
+                return unix_code(inner);
+            }
             return install_code(err);
         }
         #[cfg(unix)]

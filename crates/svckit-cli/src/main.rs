@@ -13,6 +13,7 @@ macro_rules! outln {
 }
 
 /// `print!` that returns the error instead of panicking (see [`outln!`]).
+#[cfg(unix)]
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;

@@ -20,6 +20,11 @@ macro_rules! signals {
             /// Every signal, in the order of their Linux numbers.
             pub const ALL: &'static [Signal] = &[$(Signal::$variant),*];
 
+            /// The signal of Linux number `number` (`SIGSTKFLT`, 16, is not one of these).
+            pub fn from_number(number: i32) -> Option<Signal> {
+                Signal::ALL.iter().copied().find(|signal| signal.number() == number)
+            }
+
             /// The name without `SIG` (`TERM`).
             pub const fn name(self) -> &'static str {
                 match self {
@@ -36,6 +41,15 @@ signals! {
     Pipe = "PIPE", Alrm = "ALRM", Term = "TERM", Chld = "CHLD", Cont = "CONT", Stop = "STOP",
     Tstp = "TSTP", Ttin = "TTIN", Ttou = "TTOU", Urg = "URG", Xcpu = "XCPU", Xfsz = "XFSZ",
     Vtalrm = "VTALRM", Prof = "PROF", Winch = "WINCH", Io = "IO", Pwr = "PWR", Sys = "SYS",
+}
+
+impl Signal {
+    /// Its number on Linux (the numbers every backend svckit drives on Unix uses).
+    pub const fn number(self) -> i32 {
+        let index = self as i32 + 1;
+        // SIGSTKFLT (16) is not in the list: every signal after TERM is one further on.
+        if index >= 16 { index + 1 } else { index }
+    }
 }
 
 impl FromStr for Signal {
@@ -62,6 +76,18 @@ impl fmt::Display for Signal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_linux_numbers() {
+        assert_eq!(Signal::Hup.number(), 1);
+        assert_eq!(Signal::Term.number(), 15);
+        assert_eq!(Signal::Chld.number(), 17);
+        assert_eq!(Signal::Sys.number(), 31);
+        for signal in Signal::ALL {
+            assert_eq!(Signal::from_number(signal.number()), Some(*signal));
+        }
+        assert_eq!(Signal::from_number(16), None);
+    }
 
     #[test]
     fn names_read_back_and_unknown_ones_are_refused() {

@@ -11,11 +11,11 @@ use svckit_core::{BackendKind, Control, ServiceName, ServiceSpec, State};
 use svckit_supervise::{
     StateDir, client,
     protocol::{Op, ServiceStatus},
-    state::{ExitInfo, UnitState},
+    state::UnitState,
     store,
 };
 
-use crate::{Backend, Error, Installed, LastExit, Status, honour};
+use crate::{Backend, Error, Installed, Status, honour};
 
 /// How long a request may take when the caller gives no deadline.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -132,6 +132,11 @@ impl Backend for Builtin {
         )
     }
 
+    /// Whether the supervisor has a definition of `name` (asking it would start one).
+    fn is_installed(&self, name: &ServiceName) -> Result<bool, Error> {
+        Ok(std::fs::symlink_metadata(self.dir.definition(name)).is_ok())
+    }
+
     fn status(&self, name: &ServiceName) -> Result<Status, Error> {
         store::load(&self.dir, name)?;
         self.ask_one(
@@ -169,11 +174,10 @@ pub fn status_of(service: &ServiceStatus) -> Status {
         Duration::from_millis(now.saturating_sub(started))
     });
     status.restarts = Some(service.restarts);
-    status.last_exit = service.last_exit.and_then(|exit| match exit {
-        ExitInfo::Code(code) => Some(LastExit::Code(code)),
-        ExitInfo::Signal(signal) => Some(LastExit::Signal(signal)),
-        ExitInfo::SpawnFailed(_) | ExitInfo::Unknown => None,
-    });
+    status.last_exit = service.last_exit;
+    status.since = Some(UNIX_EPOCH + Duration::from_millis(service.since_ms));
+    status.wanted = Some(service.wanted);
+    status.capture_error = service.capture_error.clone();
     status.detail = Some(service.state.name().to_owned());
     status.reason = service.reason.clone();
     status

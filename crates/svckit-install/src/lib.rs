@@ -8,8 +8,9 @@
 //! [`detect`] picks a backend in a fixed order, builtin last, and [`honour`] refuses a setting
 //! a backend cannot honour, naming it.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+pub use svckit_core::LastExit;
 use svckit_core::{
     Accept, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
 };
@@ -19,6 +20,10 @@ pub mod builtin;
 mod detect;
 pub mod honour;
 #[cfg(unix)]
+mod manage;
+#[cfg(unix)]
+pub mod registry;
+#[cfg(unix)]
 mod run;
 pub mod systemd;
 pub mod sysv;
@@ -26,6 +31,8 @@ pub mod sysv;
 pub mod windows;
 
 pub use detect::{Host, detect_kind};
+#[cfg(unix)]
+pub use manage::{InstallOptions, InstallReport, Listed, Logs, Manager, image_state_dir};
 
 /// A service manager svckit can install services into.
 pub trait Backend {
@@ -119,15 +126,13 @@ pub struct Status {
     pub detail: Option<String>,
     /// Why it failed or what went wrong last, where the manager says.
     pub reason: Option<String>,
-}
-
-/// How a service's main process last ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LastExit {
-    /// It exited with this code.
-    Code(i32),
-    /// This signal killed it.
-    Signal(i32),
+    /// When it entered its state, where the manager records it.
+    pub since: Option<SystemTime>,
+    /// Whether its manager means it to run, where the manager keeps a desired state.
+    pub wanted: Option<bool>,
+    /// Why its output cannot be stored right now (a full disk), with the bytes lost so far,
+    /// where the manager captures output.
+    pub capture_error: Option<String>,
 }
 
 impl Status {
@@ -151,6 +156,9 @@ impl Status {
             last_exit: None,
             detail: None,
             reason: None,
+            since: None,
+            wanted: None,
+            capture_error: None,
         }
     }
 
@@ -188,7 +196,7 @@ pub enum Error {
     #[error("service {0} is not installed")]
     NotInstalled(ServiceName),
     /// A service (or a file) of that name exists and replacing it was not asked for.
-    #[error("{what} already exists (use --force to replace it)")]
+    #[error("{what} is already installed (use --force to replace it)")]
     AlreadyInstalled {
         /// The service, unit file or script.
         what: String,
@@ -262,6 +270,11 @@ pub enum Error {
     #[cfg(unix)]
     #[error(transparent)]
     Supervisor(#[from] svckit_supervise::Error),
+    /// A host check failed: an unknown user or group (its error says which, and maps to an
+    /// exit code of its own).
+    #[cfg(unix)]
+    #[error(transparent)]
+    Host(#[from] svckit_unix::Error),
     /// Any other failure of the service manager.
     #[error("{operation}")]
     Os {

@@ -375,6 +375,9 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
         last_exit: None,
         detail: None,
         reason: None,
+        since: None,
+        wanted: None,
+        capture_error: None,
     })
 }
 

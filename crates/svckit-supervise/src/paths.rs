@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! STATE/                    0700
-//!   services/NAME.toml      definitions (written by install, atomically)
+//!   services/NAME.toml      definitions of the services it runs (written by install,
+//!                           atomically)
+//!   registry/NAME.toml      definitions of services another manager runs (systemd, SysV
+//!                           init), kept by svckit-install's registry; the supervisor never
+//!                           reads them
 //!   run/NAME.json           what the supervisor knows of each service (desired state, pid and
 //!                           start time, restarts, last exit), rewritten on every transition
 //!   logs/NAME.stdout[.N]    captured output, rotated
@@ -87,7 +91,7 @@ impl StateDir {
     }
 
     /// Checks that the tree belongs to the user who runs this process and that nobody else can
-    /// change it: the root, `services/`, `run/` and `logs/` are real directories (never a
+    /// change it: the root, `services/`, `registry/`, `run/` and `logs/` are real directories (never a
     /// symlink) owned by the effective uid and writable by nobody else; the supervisor's
     /// socket, lock and log are not symlinks and are ours; every ancestor of the root is owned
     /// by root or us and, when others may write it, sticky (like `/tmp`). Parts that do not
@@ -145,6 +149,7 @@ impl StateDir {
         for dir in [
             self.root.clone(),
             self.services_dir(),
+            self.registry_dir(),
             self.run_dir(),
             self.logs_dir(),
         ] {
@@ -186,6 +191,7 @@ impl StateDir {
         for dir in [
             self.root.clone(),
             self.services_dir(),
+            self.registry_dir(),
             self.run_dir(),
             self.logs_dir(),
         ] {
@@ -207,6 +213,11 @@ impl StateDir {
     /// `services/NAME.toml`.
     pub fn definition(&self, name: &ServiceName) -> PathBuf {
         self.services_dir().join(format!("{name}.toml"))
+    }
+
+    /// `registry/`: the definitions of services other managers run.
+    pub fn registry_dir(&self) -> PathBuf {
+        self.root.join("registry")
     }
 
     /// `run/`.

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{ExitInfo, UnitState};
+use crate::state::{LastExit, UnitState};
 
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;
@@ -136,7 +136,7 @@ pub struct ServiceStatus {
     /// Automatic restarts since the service was last started by request.
     pub restarts: u32,
     /// How its last process ended.
-    pub last_exit: Option<ExitInfo>,
+    pub last_exit: Option<LastExit>,
     /// Whether it should be running.
     pub wanted: bool,
     /// Why it failed, or what went wrong last (a spawn error, a crash loop).

@@ -24,6 +24,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+pub use svckit_core::LastExit;
 use svckit_core::{Restart, RestartPolicy};
 
 /// A supervised service's state.
@@ -78,59 +79,6 @@ impl fmt::Display for UnitState {
     }
 }
 
-/// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExitInfo {
-    /// It exited with this code.
-    Code(i32),
-    /// A signal killed it.
-    Signal(i32),
-    /// It could not be started (exec failed, a bad user); the errno.
-    SpawnFailed(i32),
-    /// It ended while not our child (adopted after a supervisor restart): no status to read.
-    Unknown,
-}
-
-impl ExitInfo {
-    /// Whether this counts as success for `on-failure`.
-    pub const fn success(self) -> bool {
-        matches!(self, ExitInfo::Code(0))
-    }
-
-    /// The status a shell would report: the code, or 128 + the signal.
-    pub const fn shell_status(self) -> i32 {
-        match self {
-            ExitInfo::Code(code) => code,
-            ExitInfo::Signal(signal) => 128 + signal,
-            // As a shell and tini say it: not found 127, found but not runnable 126.
-            ExitInfo::SpawnFailed(errno) if errno == nix::libc::ENOENT => 127,
-            ExitInfo::SpawnFailed(_) => 126,
-            ExitInfo::Unknown => 1,
-        }
-    }
-}
-
-impl fmt::Display for ExitInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExitInfo::Code(code) => write!(f, "exit code {code}"),
-            ExitInfo::Signal(signal) => {
-                let name = nix::sys::signal::Signal::try_from(*signal)
-                    .map(|s| s.as_str())
-                    .unwrap_or("an unknown signal");
-                write!(f, "killed by {name}")
-            }
-            ExitInfo::SpawnFailed(errno) => write!(
-                f,
-                "could not start: {}",
-                std::io::Error::from_raw_os_error(*errno)
-            ),
-            ExitInfo::Unknown => f.write_str("ended (status unknown: adopted process)"),
-        }
-    }
-}
-
 /// What happens to a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -147,7 +95,7 @@ pub enum Event {
     /// The main process ended, after running for `uptime`.
     Exited {
         /// How.
-        exit: ExitInfo,
+        exit: LastExit,
         /// How long it ran.
         uptime: Duration,
     },
@@ -317,7 +265,7 @@ pub fn transition(
 /// The restart decision: exited (no restart wanted), backoff (wait, then spawn), starting
 /// (a delay of 0 restarts at once) or failed (too many starts within the window).
 fn after_exit(
-    exit: ExitInfo,
+    exit: LastExit,
     uptime: Duration,
     policy: &Policy,
     history: &mut History,
@@ -333,7 +281,7 @@ fn after_exit(
     // Leftovers of the group (workers of a crashed main process) never outlive it.
     let mut actions = vec![CancelTimer, KillGroup];
     // A program that cannot even be exec'd has failed, and will not start by trying again.
-    if matches!(exit, ExitInfo::SpawnFailed(_)) {
+    if matches!(exit, LastExit::SpawnFailed(_)) {
         return Transition {
             next: UnitState::Failed,
             actions,
@@ -398,7 +346,7 @@ mod tests {
 
     fn crash(uptime_ms: u64) -> Event {
         Event::Exited {
-            exit: ExitInfo::Code(1),
+            exit: LastExit::Code(1),
             uptime: Duration::from_millis(uptime_ms),
         }
     }
@@ -493,7 +441,7 @@ mod tests {
     #[test]
     fn policies_decide_what_an_exit_leads_to() {
         let clean = Event::Exited {
-            exit: ExitInfo::Code(0),
+            exit: LastExit::Code(0),
             uptime: Duration::from_secs(1),
         };
         let now = Instant::now();
@@ -514,13 +462,13 @@ mod tests {
         assert_eq!(next(Restart::OnFailure, crash(5)), Backoff);
         assert_eq!(next(Restart::Always, clean), Backoff);
         let unrunnable = Event::Exited {
-            exit: ExitInfo::SpawnFailed(2),
+            exit: LastExit::SpawnFailed(2),
             uptime: Duration::ZERO,
         };
         assert_eq!(next(Restart::Always, unrunnable), Failed);
         assert_eq!(next(Restart::Never, unrunnable), Failed);
         let killed = Event::Exited {
-            exit: ExitInfo::Signal(9),
+            exit: LastExit::Signal(9),
             uptime: Duration::ZERO,
         };
         let t = transition(

@@ -10,7 +10,7 @@ use svckit_unix::process::Identity;
 use crate::{
     Error,
     paths::StateDir,
-    state::{ExitInfo, UnitState},
+    state::{LastExit, UnitState},
 };
 
 /// Writes `contents` to `path` atomically, mode 0600 (no fsync: records change often).
@@ -39,8 +39,13 @@ fn read_nofollow(path: &Path) -> io::Result<String> {
 
 /// Reads the definition of `name`.
 pub fn load(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec, Error> {
-    let path = dir.definition(name);
-    let text = match read_nofollow(&path) {
+    load_file(&dir.definition(name), name)
+}
+
+/// Reads the definition of `name` at `path` (never through a symlink): [`Error::NotInstalled`]
+/// when there is none.
+pub fn load_file(path: &Path, name: &ServiceName) -> Result<ServiceSpec, Error> {
+    let text = match read_nofollow(path) {
         Ok(text) => text,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NotInstalled(name.clone()));
@@ -71,12 +76,17 @@ pub fn load_supervised(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec
 
 /// The names of every installed service, sorted.
 pub fn names(dir: &StateDir) -> Result<Vec<ServiceName>, Error> {
-    let entries = match fs::read_dir(dir.services_dir()) {
+    names_in(&dir.services_dir())
+}
+
+/// The names of the definitions (`NAME.toml`) in `folder`, sorted.
+pub fn names_in(folder: &Path) -> Result<Vec<ServiceName>, Error> {
+    let entries = match fs::read_dir(folder) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
             return Err(Error::Io {
-                context: format!("read {}", dir.services_dir().display()),
+                context: format!("read {}", folder.display()),
                 source,
             });
         }
@@ -154,7 +164,7 @@ pub struct Record {
     /// Automatic restarts.
     pub restarts: u32,
     /// How its last process ended.
-    pub last_exit: Option<ExitInfo>,
+    pub last_exit: Option<LastExit>,
     /// The inodes of its stdout and stderr pipes, to find them again.
     pub pipes: Option<(u64, u64)>,
 }

@@ -50,7 +50,7 @@ use crate::{
     logs::{self, Drained, LogFile},
     paths::{StateDir, Stream},
     protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
-    state::{self, Action, Event, ExitInfo, History, Policy, Refused, UnitState},
+    state::{self, Action, Event, History, LastExit, Policy, Refused, UnitState},
     store::{self, Record},
 };
 
@@ -159,7 +159,7 @@ struct Unit {
     ready: Option<(Token, OwnedFd)>,
     timer: Option<Instant>,
     restarts: u32,
-    last_exit: Option<ExitInfo>,
+    last_exit: Option<LastExit>,
     wanted: bool,
     reason: Option<String>,
     start_after_stop: bool,
@@ -392,7 +392,7 @@ impl Supervisor {
         unit.wanted = record.wanted;
         let Some(pid) = alive else {
             if record.state.has_process() {
-                unit.last_exit = Some(ExitInfo::Unknown);
+                unit.last_exit = Some(LastExit::Unknown);
             }
             unit.state = match record.state {
                 UnitState::Failed => UnitState::Failed,
@@ -680,12 +680,12 @@ impl Supervisor {
                         unit.reason = Some(reason);
                         // Its last exit is the failed start: as PID 1, the supervisor exits
                         // 127 for a main program that cannot be run, as tini does (it was 0).
-                        unit.last_exit = Some(ExitInfo::SpawnFailed(errno));
+                        unit.last_exit = Some(LastExit::SpawnFailed(errno));
                     }
                     self.events.push_back((
                         name.clone(),
                         Event::Exited {
-                            exit: ExitInfo::SpawnFailed(errno),
+                            exit: LastExit::SpawnFailed(errno),
                             uptime: Duration::ZERO,
                         },
                     ));
@@ -922,11 +922,11 @@ impl Supervisor {
         // The pidfd of an adopted process: it ended. Not our child, so no status to read.
         if let Some((_, fd)) = unit.pidfd.take() {
             unwatch(&self.poll, &fd);
-            self.main_ended(&name, ExitInfo::Unknown);
+            self.main_ended(&name, LastExit::Unknown);
         }
     }
 
-    fn main_ended(&mut self, name: &ServiceName, exit: ExitInfo) {
+    fn main_ended(&mut self, name: &ServiceName, exit: LastExit) {
         let Some(unit) = self.units.get_mut(name) else {
             return;
         };
@@ -974,9 +974,9 @@ impl Supervisor {
     fn reap(&mut self) {
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid, ExitInfo::Code(code)),
+                Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid, LastExit::Code(code)),
                 Ok(WaitStatus::Signaled(pid, signal, _)) => {
-                    self.reaped(pid, ExitInfo::Signal(signal as i32))
+                    self.reaped(pid, LastExit::Signal(signal as i32))
                 }
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                 Ok(_) => {}
@@ -987,7 +987,7 @@ impl Supervisor {
         self.check_groups();
     }
 
-    fn reaped(&mut self, pid: Pid, exit: ExitInfo) {
+    fn reaped(&mut self, pid: Pid, exit: LastExit) {
         let owner = self
             .units
             .values()
@@ -1179,7 +1179,7 @@ impl Supervisor {
             .as_ref()
             .and_then(|main| self.units.get(main))
             .and_then(|unit| unit.last_exit)
-            .map_or(0, ExitInfo::shell_status);
+            .map_or(0, LastExit::shell_status);
         Some(code)
     }
 

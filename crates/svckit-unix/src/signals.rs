@@ -171,6 +171,7 @@ mod os_signal_tests {
     fn every_signal_maps_to_the_os_signal_of_its_name() {
         for signal in svckit_core::Signal::ALL {
             assert_eq!(super::os_signal(*signal).as_str(), format!("SIG{signal}"));
+            assert_eq!(super::os_signal(*signal) as i32, signal.number());
         }
     }
 }

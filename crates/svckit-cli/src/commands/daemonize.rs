@@ -10,16 +10,16 @@ pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
     if let Some(path) = args.pidfile {
         daemon = daemon.pidfile(path);
     }
-    if let Some(dir) = args.chdir {
+    if let Some(dir) = args.process.chdir {
         daemon = daemon.chdir(dir);
     }
-    if let Some(mask) = args.umask {
+    if let Some(mask) = args.process.umask {
         daemon = daemon.umask(mask);
     }
-    if let Some(user) = args.user {
+    if let Some(user) = args.process.user {
         daemon = daemon.user(user);
     }
-    if let Some(group) = args.group {
+    if let Some(group) = args.process.group {
         daemon = daemon.group(group);
     }
     if let Some(path) = args.stdout {
@@ -31,7 +31,7 @@ pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
     for name in args.keep_env {
         daemon = daemon.keep_env(name);
     }
-    for (name, value) in args.env {
+    for (name, value) in args.process.env {
         daemon = daemon.env(name, value);
     }
     if args.wait_ready {

@@ -1,11 +1,13 @@
-//! `svckit install | uninstall | start | stop | pause | continue | status`: service management
+//! `svckit install | uninstall | start | stop | restart | reload | pause | continue | status`: service management
 //! through the host's backend (on Windows, the SCM).
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use svckit::{Control, RestartPolicy, ServiceName, ServiceSpec};
-use svckit_install::{Backend, Installed, Status};
+use svckit::{RestartPolicy, ServiceName, ServiceSpec};
+use svckit_install::{Backend, Installed};
+
+use super::report::{self, Action};
 
 use crate::{
     cli::{ControlArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs},
@@ -75,18 +77,23 @@ pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
 
 /// `svckit start`.
 pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
-    let name = ServiceName::new(&args.name)?;
-    let wait = (!args.no_wait).then_some(args.timeout);
-    let status = backend()?.start(&name, wait)?;
-    outln!("{name}: {}", state_line(&status));
-    Ok(Exit::Ok)
+    act(&args.name, Action::Start, args.timeout, !args.no_wait)
 }
 
-/// `svckit stop`, `pause`, `continue`.
-pub fn control(args: ControlArgs, control: Control) -> anyhow::Result<Exit> {
-    let name = ServiceName::new(&args.name)?;
-    let status = backend()?.control(&name, control, args.timeout)?;
-    outln!("{name}: {}", state_line(&status));
+/// `svckit stop`, `restart`, `reload`, `pause`, `continue`.
+pub fn control(args: ControlArgs, action: Action) -> anyhow::Result<Exit> {
+    act(&args.name, action, args.timeout, true)
+}
+
+fn act(
+    name: &str,
+    action: Action,
+    timeout: std::time::Duration,
+    wait: bool,
+) -> anyhow::Result<Exit> {
+    let name = ServiceName::new(name)?;
+    let status = action.perform(&*backend()?, &name, timeout, wait)?;
+    outln!("{}", action.outcome(&status));
     Ok(Exit::Ok)
 }
 
@@ -95,63 +102,9 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
     let status = backend()?.status(&name)?;
     if args.json {
-        outln!("{}", json(&status));
+        outln!("{}", report::json(&status));
     } else {
-        out!("{}", text(&status));
+        report::describe(&mut std::io::stdout().lock(), &status, None, &[])?;
     }
     Ok(Exit::Ok)
-}
-
-fn state_line(status: &Status) -> String {
-    match status.pid {
-        Some(pid) => format!("{} (pid {pid})", status.state.name()),
-        None => status.state.name().to_string(),
-    }
-}
-
-fn text(status: &Status) -> String {
-    let mut out = format!("{}", status.name);
-    if let Some(display_name) = &status.display_name
-        && display_name != status.name.as_ref()
-    {
-        out += &format!(" - {display_name}");
-    }
-    out += &format!(" ({})\n", status.backend);
-    out += &format!("  state:    {}\n", state_line(status));
-    if status.state.is_pending() {
-        out += &format!(
-            "  progress: checkpoint {}, wait hint {}\n",
-            status.checkpoint,
-            humantime::format_duration(status.wait_hint)
-        );
-    }
-    out += &format!("  accepts:  {}\n", status.accept);
-    if let Some(start) = status.start {
-        out += &format!("  start:    {start}\n");
-    }
-    out += &format!("  exit:     {}\n", status.exit_code);
-    if let Some(command) = &status.command {
-        out += &format!("  command:  {command}\n");
-    }
-    out
-}
-
-fn json(status: &Status) -> serde_json::Value {
-    let (win32, specific) = status.exit_code.to_scm();
-    serde_json::json!({
-        "name": status.name.as_ref(),
-        "backend": status.backend,
-        "state": status.state.name(),
-        "state_value": status.state.as_u32(),
-        "pid": status.pid,
-        "accepts": status.accept.to_string(),
-        "accepts_value": status.accept.bits(),
-        "win32_exit_code": win32,
-        "service_exit_code": specific,
-        "checkpoint": status.checkpoint,
-        "wait_hint_ms": u64::try_from(status.wait_hint.as_millis()).unwrap_or(u64::MAX),
-        "start": status.start.map(|start| start.name()),
-        "display_name": status.display_name,
-        "command": status.command,
-    })
 }

@@ -9,10 +9,9 @@ mod kill;
 #[cfg(windows)]
 mod manage;
 mod memory_status;
+mod report;
 #[cfg(unix)]
-mod native;
-#[cfg(unix)]
-mod supervised;
+mod service;
 
 use crate::{
     cli::{Cli, Command, Demo},
@@ -30,35 +29,35 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Demo(Demo::Timelog(args)) => demo::timelog(args),
         Command::Demo(Demo::MemoryStatus(args)) => memory_status::run(args),
         #[cfg(unix)]
-        Command::Install(args) => supervised::install(args),
+        Command::Install(args) => service::install(args),
         #[cfg(unix)]
-        Command::Uninstall(args) => supervised::uninstall(args),
+        Command::Uninstall(args) => service::uninstall(args),
         #[cfg(unix)]
-        Command::List(args) => supervised::list(args),
+        Command::List(args) => service::list(args),
         #[cfg(unix)]
-        Command::Show(args) => supervised::show(args),
+        Command::Show(args) => service::show(args),
         #[cfg(unix)]
-        Command::Render(args) => supervised::render(args),
+        Command::Render(args) => service::render(args),
         #[cfg(unix)]
         Command::Probe(args) => kill::probe(args),
         #[cfg(unix)]
-        Command::Start(args) => supervised::start(args),
+        Command::Start(args) => service::start(args),
         #[cfg(unix)]
-        Command::Stop(args) => supervised::stop(args),
+        Command::Stop(args) => service::stop(args),
         #[cfg(unix)]
-        Command::Restart(args) => supervised::restart(args),
+        Command::Restart(args) => service::restart(args),
         #[cfg(unix)]
-        Command::Pause(args) => supervised::control(args, native::Action::Pause),
+        Command::Pause(args) => service::control(args, report::Action::Pause),
         #[cfg(unix)]
-        Command::Continue(args) => supervised::control(args, native::Action::Continue),
+        Command::Continue(args) => service::control(args, report::Action::Continue),
         #[cfg(unix)]
-        Command::Reload(args) => supervised::control(args, native::Action::Reload),
+        Command::Reload(args) => service::control(args, report::Action::Reload),
         #[cfg(unix)]
-        Command::Status(args) => supervised::status(args),
+        Command::Status(args) => service::status(args),
         #[cfg(unix)]
-        Command::Logs(args) => supervised::logs(args),
+        Command::Logs(args) => service::logs(args),
         #[cfg(unix)]
-        Command::Supervise(args) => supervised::supervise(args),
+        Command::Supervise(args) => service::supervise(args),
         #[cfg(windows)]
         Command::Install(args) => manage::install(args),
         #[cfg(windows)]
@@ -66,11 +65,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(windows)]
         Command::Start(args) => manage::start(args),
         #[cfg(windows)]
-        Command::Stop(args) => manage::control(args, svckit::Control::Stop),
+        Command::Stop(args) => manage::control(args, report::Action::Stop),
         #[cfg(windows)]
-        Command::Pause(args) => manage::control(args, svckit::Control::Pause),
+        Command::Restart(args) => manage::control(args, report::Action::Restart),
         #[cfg(windows)]
-        Command::Continue(args) => manage::control(args, svckit::Control::Continue),
+        Command::Reload(args) => manage::control(args, report::Action::Reload),
+        #[cfg(windows)]
+        Command::Pause(args) => manage::control(args, report::Action::Pause),
+        #[cfg(windows)]
+        Command::Continue(args) => manage::control(args, report::Action::Continue),
         #[cfg(windows)]
         Command::Status(args) => manage::status(args),
     }

@@ -614,7 +614,7 @@ fn regression_bad_input_is_caught_at_install_with_the_right_name() {
                 "sleep",
                 "1",
             ],
-            "working_dir (--chdir) /no/such/dir does not exist",
+            "working_dir (--chdir): /no/such/dir does not exist",
         ),
         (vec!["install", "web", "--", &noexec], "is not executable"),
         (

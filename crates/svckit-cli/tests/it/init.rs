@@ -101,7 +101,7 @@ fn an_init_script_from_a_temp_root_runs_with_lsb_codes_and_the_argv_intact() {
     assert_eq!(mode, 0o755);
     // The definition went into the root's state dir, with its backend.
     let definition =
-        fs::read_to_string(root.join(format!("var/lib/svckit/services/{name}.toml"))).unwrap();
+        fs::read_to_string(root.join(format!("var/lib/svckit/registry/{name}.toml"))).unwrap();
     assert!(definition.contains("backend = \"sysv\""), "{definition}");
     for checker in [&["sh", "-n"][..], &["shellcheck"][..]] {
         let output = Command::new(checker[0])
@@ -243,7 +243,7 @@ fn a_sysv_service_in_the_real_init_d_answers_to_service_and_to_svckit() {
         .arg(&program)
         .args(ARGS);
     let said = ok(install.output().unwrap(), "install");
-    assert!(said.contains("(sysv)"), "auto picked: {said}");
+    assert!(said.contains("(sysv: "), "auto picked: {said}");
     let links = rc_links(&name);
     assert!(
         links.iter().any(|l| l.starts_with("rc2.d/S"))
@@ -450,7 +450,7 @@ fn without_a_running_systemd_or_a_root_the_systemd_backend_is_a_clear_error() {
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(message.contains("systemd is not running"), "{message}");
     assert!(!Path::new(&format!("/etc/systemd/system/{name}.service")).exists());
-    assert!(!dir.join(&format!("state/services/{name}.toml")).exists());
+    assert!(!dir.join(&format!("state/registry/{name}.toml")).exists());
 }
 
 #[test]
@@ -478,7 +478,7 @@ fn sysv_refuses_a_restart_policy_and_installs_nothing() {
         stderr(&output)
     );
     assert!(!root.join("etc/init.d/refused").exists());
-    assert!(!root.join("var/lib/svckit/services/refused.toml").exists());
+    assert!(!root.join("var/lib/svckit/registry/refused.toml").exists());
 }
 
 /// Regression, on this very machine: as root, with /etc/init.d from the image and no init
@@ -529,4 +529,56 @@ fn svckit_install_host_runs_an_init() -> bool {
     Path::new("/run/systemd/system").is_dir()
         || Path::new("/run/initctl").exists()
         || comm.trim() == "init"
+}
+
+/// The registry keeps the definitions of services other managers run apart from the
+/// supervisor's: an install into an image writes `registry/NAME.toml`, never `services/`
+/// (which the supervisor reads); a definition of svckit 0.1, kept in `services/` with its
+/// `backend` key, is moved into the registry when svckit next looks, and stays the sysv
+/// service it was.
+#[test]
+fn the_registry_keeps_other_managers_services_apart_from_the_supervisors() {
+    let dir = TempDir::new("registry");
+    let root = dir.join("root");
+    let installed = svckit()
+        .args(["install", "imaged", "--backend", "sysv", "--root"])
+        .arg(&root)
+        .args(["--", "/usr/bin/sleep", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&installed), 0, "{}", stderr(&installed));
+    let state = root.join("var/lib/svckit");
+    assert!(state.join("registry/imaged.toml").is_file());
+    assert!(!state.join("services/imaged.toml").exists());
+
+    // An old layout: a sysv definition among the supervisor's.
+    fs::rename(
+        state.join("registry/imaged.toml"),
+        state.join("services/imaged.toml"),
+    )
+    .unwrap();
+    let state_arg = state.to_str().unwrap();
+    let listed = svckit()
+        .args(["list", "--state-dir", state_arg])
+        .output()
+        .unwrap();
+    assert_eq!(code(&listed), 0, "{}", stderr(&listed));
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.split_whitespace().eq(["imaged", "sysv"])),
+        "{listed}"
+    );
+    assert!(state.join("registry/imaged.toml").is_file());
+    assert!(!state.join("services/imaged.toml").exists());
+    let shown = svckit()
+        .args(["show", "imaged", "--state-dir", state_arg])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("backend = \"sysv\""),
+        "{}",
+        stderr(&shown)
+    );
 }

@@ -332,7 +332,7 @@ fn a_service_lives_its_whole_life_under_a_running_systemd() {
     ];
     install.extend(ARGS);
     let out = manager.ok(&install);
-    assert!(out.contains("installed live (systemd)"), "{out}");
+    assert!(out.contains("installed live (systemd: "), "{out}");
     assert!(manager.units().join("live.service").is_file());
     assert_eq!(
         manager.systemctl(&["is-enabled", "live.service"]),

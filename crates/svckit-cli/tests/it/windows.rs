@@ -275,7 +275,7 @@ fn windows_service_lifecycle_under_wine_scm() {
     let out = wine.svckit(&["start", name]);
     assert_eq!(code(&out), 0, "start: {}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("RUNNING"),
+        String::from_utf8_lossy(&out.stdout).contains(": started (running, PID "),
         "{}",
         text(&out)
     );
@@ -302,7 +302,8 @@ fn windows_service_lifecycle_under_wine_scm() {
     let out = wine.svckit(&["status", name, "--json"]);
     assert_eq!(code(&out), 0, "status: {}", text(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(status["state"], "RUNNING");
+    assert_eq!(status["state"], "running");
+    assert_eq!(status["state_value"], RUNNING);
     assert!(
         status["pid"].as_u64().is_some_and(|pid| pid > 0),
         "{status}"

@@ -1,0 +1,225 @@
+//! The one way svckit shows a service's status, whatever its backend: a line per action, a
+//! description for people, a table row, and JSON with the same keys everywhere (null where the
+//! backend does not know).
+
+use std::{
+    io::{self, Write},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use svckit::{Control, ServiceName};
+use svckit_install::{Backend, Status};
+
+/// What a management command asks of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `start`.
+    Start,
+    /// `stop`.
+    Stop,
+    /// `restart`.
+    Restart,
+    /// `pause`.
+    Pause,
+    /// `continue`.
+    Continue,
+    /// `reload`.
+    Reload,
+}
+
+impl Action {
+    /// What is printed once it is done.
+    pub fn done(self) -> &'static str {
+        match self {
+            Action::Start => "started",
+            Action::Stop => "stopped",
+            Action::Restart => "restarted",
+            Action::Pause => "paused",
+            Action::Continue => "continued",
+            Action::Reload => "asked to reload",
+        }
+    }
+
+    /// Carries the action out on `name` through `backend`.
+    pub fn perform(
+        self,
+        backend: &dyn Backend,
+        name: &ServiceName,
+        timeout: Duration,
+        wait: bool,
+    ) -> Result<Status, svckit_install::Error> {
+        match self {
+            Action::Start => backend.start(name, wait.then_some(timeout)),
+            Action::Stop => backend.control(name, Control::Stop, timeout),
+            Action::Restart => backend.restart(name, timeout),
+            Action::Pause => backend.control(name, Control::Pause, timeout),
+            Action::Continue => backend.control(name, Control::Continue, timeout),
+            Action::Reload => backend.control(name, Control::ParamChange, timeout),
+        }
+    }
+
+    /// `NAME: started (running, PID n)`.
+    pub fn outcome(self, status: &Status) -> String {
+        let (name, done, state) = (&status.name, self.done(), status.state_name());
+        match status.pid {
+            Some(pid) => format!("{name}: {done} ({state}, PID {pid})"),
+            None => format!("{name}: {done} ({state})"),
+        }
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    })
+}
+
+fn short(duration: Duration) -> String {
+    svckit::parse::short_duration(duration)
+}
+
+/// One service's status as JSON.
+pub fn json(status: &Status) -> serde_json::Value {
+    let (win32, specific) = status.exit_code.to_scm();
+    serde_json::json!({
+        "name": status.name.as_ref(),
+        "backend": status.backend,
+        "state": status.state_name(),
+        "state_value": status.state.as_u32(),
+        "pid": status.pid,
+        "uptime_ms": status.uptime.map(|uptime| u64::try_from(uptime.as_millis()).unwrap_or(u64::MAX)),
+        "since_ms": status.since.map(unix_ms),
+        "restarts": status.restarts,
+        "last_exit": status.last_exit,
+        "wanted": status.wanted,
+        "reason": status.reason,
+        "capture_error": status.capture_error,
+        "accepts": status.accept.to_string(),
+        "accepts_value": status.accept.bits(),
+        "win32_exit_code": win32,
+        "service_exit_code": specific,
+        "checkpoint": status.checkpoint,
+        "wait_hint_ms": u64::try_from(status.wait_hint.as_millis()).unwrap_or(u64::MAX),
+        "start": status.start.map(|start| start.name()),
+        "display_name": status.display_name,
+        "command": status.command,
+    })
+}
+
+fn format_time(at: SystemTime) -> String {
+    chrono::DateTime::<chrono::Local>::from(at)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// One service's status for people, with where its output goes and its recent lines
+/// (`(stream, lines)`).
+pub fn describe(
+    out: &mut impl Write,
+    status: &Status,
+    logs: Option<&str>,
+    recent: &[(&str, Vec<String>)],
+) -> io::Result<()> {
+    let mark = match status.detail.as_deref() {
+        Some("failed") => "×",
+        _ if status.pid.is_some() => "●",
+        _ => "○",
+    };
+    write!(out, "{mark} {}", status.name)?;
+    if let Some(display_name) = &status.display_name
+        && display_name != status.name.as_ref()
+    {
+        write!(out, " - {display_name}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "    backend: {}", status.backend)?;
+    write!(out, "      state: {}", status.state_name())?;
+    if let Some(since) = status.since {
+        let ago = SystemTime::now().duration_since(since).unwrap_or_default();
+        write!(out, " since {}; {} ago", format_time(since), short(ago))?;
+    }
+    writeln!(out)?;
+    if status.state.is_pending() && !status.wait_hint.is_zero() {
+        writeln!(
+            out,
+            "   progress: checkpoint {}, wait hint {}",
+            status.checkpoint,
+            short(status.wait_hint)
+        )?;
+    }
+    if let Some(pid) = status.pid {
+        writeln!(out, "        pid: {pid}")?;
+    }
+    if let Some(uptime) = status.uptime {
+        writeln!(out, "     uptime: {}", short(uptime))?;
+    }
+    if let Some(restarts) = status.restarts {
+        writeln!(out, "   restarts: {restarts}")?;
+    }
+    if let Some(exit) = status.last_exit {
+        writeln!(out, "  last exit: {exit}")?;
+    }
+    if !status.exit_code.is_success() {
+        writeln!(out, "  exit code: {}", status.exit_code)?;
+    }
+    if let Some(reason) = &status.reason {
+        writeln!(out, "     reason: {reason}")?;
+    }
+    if let Some(error) = &status.capture_error {
+        writeln!(out, "     output: not stored: {error}")?;
+    }
+    if !status.accept.is_empty() {
+        writeln!(out, "    accepts: {}", status.accept)?;
+    }
+    if let Some(start) = status.start {
+        writeln!(out, "      start: {start}")?;
+    }
+    if let Some(command) = &status.command {
+        writeln!(out, "    command: {command}")?;
+    }
+    if let Some(logs) = logs {
+        writeln!(out, "       logs: {logs}")?;
+    }
+    for (stream, lines) in recent.iter().filter(|(_, lines)| !lines.is_empty()) {
+        writeln!(out, "\n{stream} (last {}):", lines.len())?;
+        for line in lines {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The status table's heading.
+#[cfg(unix)]
+pub fn table_heading(out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<24} {:<8} {:<9} {:>8} {:>10} {:>8}  LAST EXIT",
+        "NAME", "BACKEND", "STATE", "PID", "UPTIME", "RESTARTS"
+    )
+}
+
+/// One row of the status table: `status`, or why `name`'s backend could not tell.
+#[cfg(unix)]
+pub fn table_row(
+    out: &mut impl Write,
+    name: &ServiceName,
+    backend: &str,
+    status: Result<&Status, String>,
+) -> io::Result<()> {
+    let dash = || "-".to_owned();
+    let (state, pid, uptime, restarts, last_exit) = match status {
+        Ok(status) => (
+            status.state_name(),
+            status.pid.map_or_else(dash, |pid| pid.to_string()),
+            status.uptime.map_or_else(dash, short),
+            status.restarts.map_or_else(dash, |n| n.to_string()),
+            status.last_exit.map_or_else(dash, |exit| exit.to_string()),
+        ),
+        Err(err) => (format!("unknown ({err})"), dash(), dash(), dash(), dash()),
+    };
+    writeln!(
+        out,
+        "{name:<24} {backend:<8} {state:<9} {pid:>8} {uptime:>10} {restarts:>8}  {last_exit}"
+    )
+}

@@ -1,0 +1,347 @@
+//! The management commands on Unix — install, uninstall, list, show, render, start, stop,
+//! restart, pause, continue, reload, status, logs — through [`svckit_install::Manager`],
+//! whichever backend runs the service; and `supervise`, the supervisor itself.
+
+use std::{
+    fs,
+    io::{self, Write},
+    path::Path,
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use svckit::{ServiceName, ServiceSpec};
+use svckit_install::{InstallOptions, Installed, Manager};
+use svckit_supervise::{
+    StateDir, Stream,
+    supervisor::{self, Config},
+};
+
+use super::report::{self, Action};
+use crate::{
+    cli::{
+        ListArgs, LogsArgs, NameArgs, RenderArgs, StateDirArg, SuperviseArgs,
+        SupervisedInstallArgs, SupervisedStartArgs, SupervisedStatusArgs, WaitArgs,
+    },
+    exit::{Exit, Failure},
+};
+
+fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
+    let dir = match &arg.state_dir {
+        Some(dir) => StateDir::new(dir),
+        None => StateDir::default_location(),
+    };
+    let dir = dir.context("find the state directory")?;
+    dir.check().map_err(svckit_supervise::Error::state_dir)?;
+    Ok(dir)
+}
+
+/// The services of `dir`, with this executable to run init scripts and start a supervisor.
+fn manager(dir: StateDir) -> anyhow::Result<Manager> {
+    let exe = std::env::current_exe().context("find the svckit executable")?;
+    Ok(Manager::new(dir).with_svckit(exe.canonicalize().unwrap_or(exe)))
+}
+
+fn name(text: &str) -> anyhow::Result<ServiceName> {
+    Ok(ServiceName::new(text)?)
+}
+
+/// `svckit install`.
+pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
+    let mut spec = match &args.file {
+        Some(file) => read_definition(file, args.name.as_deref())?,
+        None => {
+            let name = name(args.name.as_deref().unwrap_or_default())?;
+            let Some((program, rest)) = args.command.split_first() else {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    "missing PROGRAM: svckit install NAME [flags] -- PROGRAM [ARGS...]",
+                )
+                .into());
+            };
+            let mut spec = ServiceSpec::new(name, program);
+            spec.args = rest.to_vec();
+            spec
+        }
+    };
+    apply_flags(&mut spec, &args);
+    if let Some(kind) = args.backend {
+        spec.backend = kind;
+    }
+    let dir = match (&args.state.state_dir, &args.root) {
+        (None, Some(root)) => {
+            svckit_install::image_state_dir(root).context("find the state directory")?
+        }
+        _ => state_dir(&args.state)?,
+    };
+    let options = InstallOptions {
+        force: args.force,
+        root: args.root.clone(),
+    };
+    let name = spec.name.clone();
+    let report = manager(dir)?.install(spec, &options)?;
+    if let Some(old) = report.replaced {
+        outln!("uninstalled {name} ({old})");
+    }
+    outln!(
+        "{} {name} ({}: {})",
+        match report.installed {
+            Installed::Created => "installed",
+            Installed::Replaced => "reinstalled",
+        },
+        report.backend,
+        report.location.display()
+    );
+    Ok(Exit::Ok)
+}
+
+fn set<T>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}
+
+/// The flags given override the definition's keys.
+fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
+    let process = &args.process;
+    for (target, value) in [
+        (&mut spec.display_name, &args.display_name),
+        (&mut spec.description, &args.description),
+        (&mut spec.account, &process.user),
+        (&mut spec.group, &process.group),
+    ] {
+        if value.is_some() {
+            target.clone_from(value);
+        }
+    }
+    if process.chdir.is_some() {
+        spec.working_dir.clone_from(&process.chdir);
+    }
+    for (key, value) in &process.env {
+        let key = key.to_string_lossy().into_owned();
+        spec.env.retain(|(k, _)| *k != key);
+        spec.env.push((key, value.to_string_lossy().into_owned()));
+    }
+    if process.umask.is_some() {
+        spec.umask = process.umask;
+    }
+    set(&mut spec.start, args.start);
+    spec.notify |= args.notify;
+    set(&mut spec.ready_timeout, args.ready_timeout);
+    set(&mut spec.restart.policy, args.restart);
+    set(&mut spec.restart.delay, args.restart_delay);
+    set(&mut spec.restart.max_delay, args.restart_max_delay);
+    set(&mut spec.restart.reset_after, args.reset_after);
+    set(&mut spec.restart.limit, args.start_limit);
+    set(&mut spec.restart.window, args.start_window);
+    set(&mut spec.stop.signal, args.stop_signal);
+    set(&mut spec.stop.timeout, args.stop_timeout);
+    set(&mut spec.logs.max_size, args.log_max_size);
+    set(&mut spec.logs.keep, args.log_keep);
+}
+
+/// Reads a definition file. The name key wins (`name`, when given, must agree); without one,
+/// `name` or else the file's stem names it.
+fn read_definition(file: &Path, name: Option<&str>) -> anyhow::Result<ServiceSpec> {
+    let bytes = fs::read(file).with_context(|| format!("read {}", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|err| {
+        Failure::new(
+            Exit::Usage,
+            format!(
+                "{}: not UTF-8 text (invalid byte at offset {})",
+                file.display(),
+                err.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    let stem = file.file_stem().and_then(|s| s.to_str());
+    let has_name_key = text
+        .parse::<toml::Table>()
+        .is_ok_and(|table| table.contains_key("name"));
+    let default = if has_name_key { name } else { name.or(stem) };
+    Ok(ServiceSpec::from_toml(&text, default).map_err(|err| err.in_file(file.display()))?)
+}
+
+/// `svckit uninstall`: through the service's backend, then its definition goes.
+pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
+    let name = name(&args.name)?;
+    let backend = manager(state_dir(&args.state)?)?.uninstall(&name)?;
+    outln!("uninstalled {name} ({backend})");
+    Ok(Exit::Ok)
+}
+
+/// `svckit list`.
+pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
+    for (name, backend) in manager(state_dir(&args.state)?)?.list()? {
+        outln!("{name:<24} {}", backend.name());
+    }
+    Ok(Exit::Ok)
+}
+
+/// `svckit show`.
+pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
+    let manager = manager(state_dir(&args.state)?)?;
+    out!("{}", manager.definition(&name(&args.name)?)?.to_toml());
+    Ok(Exit::Ok)
+}
+
+/// `svckit render`.
+pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
+    let manager = manager(state_dir(&args.state)?)?;
+    let spec = match (&args.file, &args.name) {
+        (Some(file), _) => read_definition(file, None)?,
+        (None, name_arg) => manager.definition(&name(name_arg.as_deref().unwrap_or_default())?)?,
+    };
+    out!("{}", manager.render(&spec, args.backend)?);
+    Ok(Exit::Ok)
+}
+
+/// Carries out `action` on the installed service `name` through its backend and prints the
+/// outcome: `NAME: started (running, PID n)`.
+fn act(
+    state: &StateDirArg,
+    name_arg: &str,
+    action: Action,
+    timeout: Duration,
+    wait: bool,
+) -> anyhow::Result<Exit> {
+    let name = name(name_arg)?;
+    let backend = manager(state_dir(state)?)?.backend_of(&name)?;
+    let status = action.perform(&*backend, &name, timeout, wait)?;
+    outln!("{}", action.outcome(&status));
+    Ok(Exit::Ok)
+}
+
+/// `svckit start`.
+pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
+    act(
+        &args.state,
+        &args.name,
+        Action::Start,
+        args.timeout,
+        !args.no_wait,
+    )
+}
+
+/// `svckit stop`.
+pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
+    act(&args.state, &args.name, Action::Stop, args.timeout, true)
+}
+
+/// `svckit restart`.
+pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
+    act(&args.state, &args.name, Action::Restart, args.timeout, true)
+}
+
+/// `svckit pause`, `continue`, `reload`.
+pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
+    act(
+        &args.state,
+        &args.name,
+        action,
+        Duration::from_secs(30),
+        true,
+    )
+}
+
+/// `svckit status`: one service (described, with its recent output), or every one (a table).
+pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
+    let manager = manager(state_dir(&args.state)?)?;
+    let mut out = io::stdout().lock();
+    if let Some(one) = &args.name {
+        let name = name(one)?;
+        let status = manager.status(&name)?;
+        if args.json {
+            writeln!(out, "{}", report::json(&status))?;
+            return Ok(Exit::Ok);
+        }
+        let logs = manager.logs(&name).ok();
+        let recent = logs
+            .as_ref()
+            .map(|logs| logs.recent(args.lines))
+            .unwrap_or_default();
+        let logs = logs.as_ref().map(svckit_install::Logs::describe);
+        report::describe(&mut out, &status, logs.as_deref(), &recent)?;
+        return Ok(Exit::Ok);
+    }
+    let listed = manager.statuses()?;
+    if args.json {
+        let all: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|one| match &one.status {
+                Ok(status) => report::json(status),
+                Err(err) => serde_json::json!({
+                    "name": one.name.as_str(),
+                    "backend": one.backend.name(),
+                    "error": err.to_string(),
+                }),
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::Value::Array(all))?;
+        return Ok(Exit::Ok);
+    }
+    report::table_heading(&mut out)?;
+    for one in &listed {
+        let status = one.status.as_ref().map_err(ToString::to_string);
+        report::table_row(&mut out, &one.name, one.backend.name(), status)?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// `svckit logs`.
+pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
+    let logs = manager(state_dir(&args.state)?)?.logs(&name(&args.name)?)?;
+    let stream = if args.stderr {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
+    };
+    logs.print(stream, args.lines, args.follow, &mut io::stdout().lock())?;
+    Ok(Exit::Ok)
+}
+
+/// `svckit supervise`.
+pub fn supervise(args: SuperviseArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let main = args.main.as_deref().map(name).transpose()?;
+    dir.create()
+        .with_context(|| format!("create {}", dir.root().display()))?;
+    if !args.daemon {
+        let code = supervisor::run(
+            Config {
+                dir,
+                main,
+                locked: false,
+            },
+            || Ok(()),
+        )?;
+        std::process::exit(code);
+    }
+    let log = dir.supervisor_log();
+    let forked = svckit::unix::Daemonize::new()
+        .pidfile(dir.pidfile())
+        .stdout(&log)
+        .stderr(&log)
+        .start()?;
+    match forked {
+        svckit::unix::Forked::Launcher(launched) => {
+            eprintln!(
+                "svckit: supervisor running as PID {} for {}",
+                launched.pid,
+                dir.root().display()
+            );
+            Ok(Exit::Ok)
+        }
+        svckit::unix::Forked::Daemon(mut daemon) => {
+            let code = supervisor::run(
+                Config {
+                    dir,
+                    main,
+                    locked: true,
+                },
+                || daemon.ready(),
+            )?;
+            std::process::exit(code);
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! Management of installed services, whichever manager runs them: the one place that
+//! resolves a backend (`auto`, or the one a service was installed with), installs over another
+//! backend's service, takes a failed install back, and gathers status and logs.
+
+use std::{
+    io::{self, Write},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use svckit_core::{BackendKind, Control, ModelError, ServiceName, ServiceSpec};
+use svckit_supervise::{StateDir, Stream, client, protocol::Op};
+
+use crate::{
+    Backend, Error, Installed, Status,
+    builtin::{self, Builtin},
+    detect::{Host, detect_kind},
+    honour,
+    registry::Registry,
+    systemd::{self, Systemd},
+    sysv::{self, Sysv},
+};
+
+/// How long an uninstall (or a replacement) waits for the service to stop.
+const STOP_WAIT: Duration = Duration::from_secs(120);
+
+/// What [`Manager::install`] is to do besides installing the spec.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Replace an installed service of that name (with any backend), or an existing unit
+    /// file or init script.
+    pub force: bool,
+    /// Install into this alternate root (an image being built): write the unit or script
+    /// under it and start nothing (systemd and sysv only).
+    pub root: Option<PathBuf>,
+}
+
+/// What [`Manager::install`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallReport {
+    /// Created, or replaced in place.
+    pub installed: Installed,
+    /// The backend that runs it now (never `auto`).
+    pub backend: BackendKind,
+    /// Where its definition, unit or script is.
+    pub location: PathBuf,
+    /// A service of that name with another backend that was uninstalled first.
+    pub replaced: Option<BackendKind>,
+}
+
+/// Where a service's output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logs {
+    /// The supervisor's captured streams, rotated, with `keep` older files of each.
+    Captured {
+        /// `logs/NAME.stdout`.
+        stdout: PathBuf,
+        /// `logs/NAME.stderr`.
+        stderr: PathBuf,
+        /// Rotated files kept.
+        keep: u32,
+    },
+    /// One file both streams are appended to (an init script's), never rotated by svckit.
+    File(PathBuf),
+    /// The systemd journal, under this unit.
+    Journal(String),
+}
+
+impl Logs {
+    /// Where to look, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Logs::Captured { stdout, stderr, .. } => {
+                format!("{} and {}", stdout.display(), stderr.display())
+            }
+            Logs::File(path) => path.display().to_string(),
+            Logs::Journal(unit) => format!("the journal (journalctl -u {unit})"),
+        }
+    }
+
+    /// The last `lines` lines of each stream svckit stores, with the stream's name (`stdout`,
+    /// `stderr`, `output`); the journal's are not read here.
+    pub fn recent(&self, lines: usize) -> Vec<(&'static str, Vec<String>)> {
+        let tail = |path: &Path, keep: u32| {
+            svckit_supervise::logs::tail(path, lines, keep).unwrap_or_default()
+        };
+        match self {
+            Logs::Captured {
+                stdout,
+                stderr,
+                keep,
+            } => vec![
+                (Stream::Stdout.name(), tail(stdout, *keep)),
+                (Stream::Stderr.name(), tail(stderr, *keep)),
+            ],
+            Logs::File(path) => vec![("output", tail(path, 0))],
+            Logs::Journal(_) => Vec::new(),
+        }
+    }
+
+    /// Writes the last `lines` lines of `stream` (both, for a file or the journal) to `out`;
+    /// with `follow`, then whatever is appended, across rotations, until the reader goes away.
+    pub fn print(
+        &self,
+        stream: Stream,
+        lines: usize,
+        follow: bool,
+        out: &mut impl Write,
+    ) -> Result<(), Error> {
+        let (path, keep) = match self {
+            Logs::Captured {
+                stdout,
+                stderr,
+                keep,
+            } => match stream {
+                Stream::Stdout => (stdout, *keep),
+                Stream::Stderr => (stderr, *keep),
+            },
+            Logs::File(path) => (path, 0),
+            Logs::Journal(unit) => return journal(unit, lines, follow, out),
+        };
+        let io = |err: io::Error| Error::os(format!("read {}", path.display()), err);
+        for line in svckit_supervise::logs::tail(path, lines, keep).map_err(io)? {
+            writeln!(out, "{line}").map_err(io)?;
+        }
+        if follow {
+            svckit_supervise::logs::follow(path, out).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// `journalctl --unit UNIT --lines N [--follow]`, its output copied to `out`.
+fn journal(unit: &str, lines: usize, follow: bool, out: &mut impl Write) -> Result<(), Error> {
+    let mut journalctl = Command::new("journalctl");
+    journalctl
+        .args(["--unit", unit, "--lines", &lines.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    if follow {
+        journalctl.arg("--follow");
+    }
+    let mut child = journalctl
+        .spawn()
+        .map_err(|err| Error::os("run journalctl", err))?;
+    let copied = io::copy(child.stdout.as_mut().expect("piped"), out);
+    let _ = child.kill();
+    let status = child
+        .wait()
+        .map_err(|err| Error::os("run journalctl", err))?;
+    copied.map_err(|err| Error::os("copy journalctl's output", err))?;
+    if !status.success() && !follow {
+        return Err(Error::os(
+            format!("journalctl --unit {unit}"),
+            format!("exited with {status}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One line of [`Manager::statuses`]: an installed service and its status (or why its
+/// manager could not tell).
+#[derive(Debug)]
+pub struct Listed {
+    /// The service.
+    pub name: ServiceName,
+    /// Its backend.
+    pub backend: BackendKind,
+    /// Its status.
+    pub status: Result<Status, Error>,
+}
+
+/// The services of one state directory, whichever manager runs them.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    registry: Registry,
+    svckit: Option<PathBuf>,
+}
+
+impl Manager {
+    /// The services recorded in `dir`.
+    pub fn new(dir: StateDir) -> Manager {
+        Manager {
+            registry: Registry::new(dir),
+            svckit: None,
+        }
+    }
+
+    /// The `svckit` executable: what SysV init scripts run, and what starts a supervisor
+    /// when none answers (without one, the supervisor must be running).
+    pub fn with_svckit(mut self, svckit: impl Into<PathBuf>) -> Manager {
+        self.svckit = Some(svckit.into());
+        self
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &StateDir {
+        self.registry.dir()
+    }
+
+    /// The registry of which manager runs which service.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The builtin supervisor of this state directory.
+    pub fn builtin(&self) -> Builtin {
+        Builtin::new(self.dir().clone(), self.svckit.clone())
+    }
+
+    fn svckit(&self) -> Result<&Path, Error> {
+        self.svckit.as_deref().ok_or_else(|| {
+            Error::NoBackend("init scripts need the svckit executable, and none was given".into())
+        })
+    }
+
+    /// The backend of `kind` (systemd, sysv or builtin; `auto` as [`detect_kind`] resolves
+    /// it), under `root` when given (systemd and sysv only).
+    pub fn backend(
+        &self,
+        kind: BackendKind,
+        root: Option<&Path>,
+    ) -> Result<Box<dyn Backend>, Error> {
+        let kind = match kind {
+            BackendKind::Auto => detect_kind(&Host::current()),
+            kind => kind,
+        };
+        Ok(match (kind, root) {
+            (BackendKind::Systemd, Some(root)) => Box::new(Systemd::at_root(root)),
+            (BackendKind::Systemd, None) => Box::new(Systemd::running()?),
+            (BackendKind::Sysv, root) => {
+                Box::new(Sysv::new(root.unwrap_or(Path::new("/")), self.svckit()?))
+            }
+            (BackendKind::Builtin, None) => Box::new(self.builtin()),
+            (kind, Some(_)) if kind != BackendKind::Windows => {
+                return Err(unsupported(
+                    kind,
+                    "--root",
+                    "only systemd units and init scripts are installed into another root",
+                ));
+            }
+            (kind, _) => {
+                return Err(Error::NoBackend(format!(
+                    "the {kind} backend is not available on this host"
+                )));
+            }
+        })
+    }
+
+    /// The backend that runs the installed service `name`.
+    pub fn backend_of(&self, name: &ServiceName) -> Result<Box<dyn Backend>, Error> {
+        self.backend(self.registry.owner(name)?, None)
+    }
+
+    /// `name`'s definition.
+    pub fn definition(&self, name: &ServiceName) -> Result<ServiceSpec, Error> {
+        self.registry.definition(name)
+    }
+
+    /// Every installed service with its backend, sorted by name.
+    pub fn list(&self) -> Result<Vec<(ServiceName, BackendKind)>, Error> {
+        self.registry.names()
+    }
+
+    /// Installs `spec` with its backend (`auto`: the one this host runs). On this host the
+    /// program is looked up in PATH and must be executable, and the user, group and working
+    /// directory must exist, so nothing fails only at the first start; under `root` the
+    /// program must be an absolute path. A service of that name with another backend is
+    /// uninstalled first (with `force`); a failure to record the new one takes it away again.
+    pub fn install(
+        &self,
+        mut spec: ServiceSpec,
+        options: &InstallOptions,
+    ) -> Result<InstallReport, Error> {
+        let root = options.root.as_deref();
+        if spec.backend == BackendKind::Auto {
+            spec.backend = match root {
+                Some(_) => {
+                    return Err(unsupported(
+                        BackendKind::Auto,
+                        "--root",
+                        "say which init system the image has: --backend systemd or sysv",
+                    ));
+                }
+                None => detect_kind(&Host::current()),
+            };
+        }
+        match root {
+            Some(_) if !matches!(spec.backend, BackendKind::Systemd | BackendKind::Sysv) => {
+                return Err(unsupported(
+                    spec.backend,
+                    "--root",
+                    "only systemd units and init scripts are installed into another root",
+                ));
+            }
+            Some(_) if !spec.program.is_absolute() => {
+                return Err(ModelError::InvalidField {
+                    field: "program",
+                    reason: format!(
+                        "with --root, it must be an absolute path (where the image has it), not {}",
+                        spec.program.display()
+                    ),
+                }
+                .into());
+            }
+            Some(_) => {}
+            None => {
+                check_on_this_host(&spec)?;
+                spec.program = resolve_program(&spec.program)?;
+            }
+        }
+        let backend = self.backend(spec.backend, root)?;
+        let replaced = match self.registry.owner(&spec.name) {
+            Ok(old) if old != spec.backend => {
+                if !options.force {
+                    return Err(Error::AlreadyInstalled {
+                        what: format!("service {} (with the {old} backend)", spec.name),
+                    });
+                }
+                // Under another root, a service of this host stays where it is.
+                if old.is_builtin() || root.is_none() {
+                    self.take_away(&spec.name)?;
+                    Some(old)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if !options.force && backend.is_installed(&spec.name)? {
+            let what = match spec.backend {
+                BackendKind::Builtin => format!("service {}", spec.name),
+                _ => self.location(&spec, root)?.display().to_string(),
+            };
+            return Err(Error::AlreadyInstalled { what });
+        }
+        let installed = backend.install(&spec)?;
+        if !spec.backend.is_builtin()
+            && let Err(err) = self.registry.record(&spec)
+        {
+            let _ = backend.uninstall(&spec.name, Duration::from_secs(30));
+            return Err(err);
+        }
+        Ok(InstallReport {
+            installed,
+            backend: spec.backend,
+            location: self.location(&spec, root)?,
+            replaced,
+        })
+    }
+
+    /// Where `spec`'s definition, unit or script is (under `root`).
+    fn location(&self, spec: &ServiceSpec, root: Option<&Path>) -> Result<PathBuf, Error> {
+        let root_or_slash = root.unwrap_or(Path::new("/"));
+        Ok(match spec.backend {
+            BackendKind::Systemd => match root {
+                Some(root) => Systemd::at_root(root).unit_path(&spec.name)?,
+                None => Systemd::running()?.unit_path(&spec.name)?,
+            },
+            BackendKind::Sysv => sysv::script_path(root_or_slash, &spec.name),
+            _ => self.dir().definition(&spec.name),
+        })
+    }
+
+    /// Stops `name` and removes it from its manager and the registry (its logs stay);
+    /// returns the backend it had.
+    pub fn uninstall(&self, name: &ServiceName) -> Result<BackendKind, Error> {
+        let owner = self.registry.owner(name).or_else(|err| match err {
+            // A registry entry that cannot be read: the supervisor's backend takes it away.
+            Error::Supervisor(_) => Ok(BackendKind::Builtin),
+            err => Err(err),
+        })?;
+        self.take_away(name)?;
+        Ok(owner)
+    }
+
+    /// Uninstalls `name` through its backend (already gone there is fine), then forgets it.
+    fn take_away(&self, name: &ServiceName) -> Result<(), Error> {
+        let backend = match self.backend_of(name) {
+            Ok(backend) => backend,
+            Err(Error::Supervisor(_)) => self.backend(BackendKind::Builtin, None)?,
+            Err(err) => return Err(err),
+        };
+        match backend.uninstall(name, STOP_WAIT) {
+            Ok(()) | Err(Error::NotInstalled(_)) => {}
+            Err(err) => return Err(err),
+        }
+        self.registry.forget(name)
+    }
+
+    /// Starts `name`; with `wait`, returns once it runs.
+    pub fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
+        self.backend_of(name)?.start(name, wait)
+    }
+
+    /// Sends `control` to `name` and waits up to `timeout` for the state it leads to.
+    pub fn control(
+        &self,
+        name: &ServiceName,
+        control: Control,
+        timeout: Duration,
+    ) -> Result<Status, Error> {
+        self.backend_of(name)?.control(name, control, timeout)
+    }
+
+    /// Stops `name` and starts it again.
+    pub fn restart(&self, name: &ServiceName, timeout: Duration) -> Result<Status, Error> {
+        self.backend_of(name)?.restart(name, timeout)
+    }
+
+    /// `name`'s status.
+    pub fn status(&self, name: &ServiceName) -> Result<Status, Error> {
+        self.backend_of(name)?.status(name)
+    }
+
+    /// The status of every installed service: the supervisor's in one request (none is
+    /// started when it does not run and runs none of them), the others' from their managers.
+    pub fn statuses(&self) -> Result<Vec<Listed>, Error> {
+        let names = self.list()?;
+        let supervised = names.iter().any(|(_, backend)| backend.is_builtin());
+        let mut listed = Vec::new();
+        if supervised || client::is_running(self.dir()) {
+            for service in self
+                .builtin()
+                .ask(Op::Status { name: None }, Duration::from_secs(30))?
+            {
+                let status = builtin::status_of(&service);
+                listed.push(Listed {
+                    name: status.name.clone(),
+                    backend: BackendKind::Builtin,
+                    status: Ok(status),
+                });
+            }
+        }
+        for (name, backend) in names {
+            if backend.is_builtin() || listed.iter().any(|one| one.name == name) {
+                continue;
+            }
+            let status = self.backend(backend, None).and_then(|b| b.status(&name));
+            listed.push(Listed {
+                name,
+                backend,
+                status,
+            });
+        }
+        Ok(listed)
+    }
+
+    /// Where `name`'s output goes.
+    pub fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {
+        let spec = self.definition(name)?;
+        Ok(match spec.backend {
+            BackendKind::Systemd => Logs::Journal(systemd::unit_name(name)),
+            BackendKind::Sysv => Logs::File(sysv::log_file(name)),
+            _ => Logs::Captured {
+                stdout: self.dir().log(name, Stream::Stdout),
+                stderr: self.dir().log(name, Stream::Stderr),
+                keep: spec.logs.keep,
+            },
+        })
+    }
+
+    /// What installing `spec` with `kind` would write: a unit file, an init script, or the
+    /// supervisor's definition.
+    pub fn render(&self, spec: &ServiceSpec, kind: BackendKind) -> Result<String, Error> {
+        Ok(match kind {
+            BackendKind::Systemd => systemd::render(spec, systemd::Scope::System)?,
+            BackendKind::Sysv => sysv::render(spec, self.svckit()?)?,
+            BackendKind::Builtin => {
+                honour::check(BackendKind::Builtin, spec)?;
+                let mut spec = spec.clone();
+                spec.backend = BackendKind::Builtin;
+                spec.to_toml()
+            }
+            other => {
+                return Err(unsupported(
+                    other,
+                    "render",
+                    "render takes --backend systemd, sysv or builtin",
+                ));
+            }
+        })
+    }
+}
+
+/// The state directory of an image being built under `root`: `ROOT/var/lib/svckit`.
+pub fn image_state_dir(root: &Path) -> io::Result<StateDir> {
+    StateDir::new(root.join("var/lib/svckit"))
+}
+
+fn unsupported(backend: BackendKind, setting: &'static str, reason: &str) -> Error {
+    Error::Unsupported {
+        backend: backend.name(),
+        setting,
+        reason: reason.to_owned(),
+    }
+}
+
+/// What would only fail at the first start, refused at install: an unknown user or group, a
+/// working directory that is not one (it used to be blamed on the program: "cannot start
+/// /usr/bin/sleep: spawn: No such file or directory").
+fn check_on_this_host(spec: &ServiceSpec) -> Result<(), Error> {
+    svckit_unix::privileges::Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())?;
+    if let Some(dir) = &spec.working_dir
+        && !dir.is_dir()
+    {
+        let why = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(ModelError::InvalidField {
+            field: "working_dir (--chdir)",
+            reason: format!("{} {why}", dir.display()),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The program as an absolute path (looked up in PATH when it has no `/`), checked to be an
+/// executable file now rather than at the first start: the lookup `daemonize` makes too.
+fn resolve_program(program: &Path) -> Result<PathBuf, Error> {
+    let search =
+        std::env::var_os("PATH").unwrap_or_else(|| svckit_unix::environment::DEFAULT_PATH.into());
+    let cwd = std::env::current_dir().map_err(|err| Error::os("getcwd", err))?;
+    let found = svckit_unix::process::find_program(program.as_os_str(), &search, &cwd).map_err(
+        |reason| svckit_supervise::Error::ProgramNotFound {
+            path: program.to_owned(),
+            reason: reason.to_owned(),
+        },
+    )?;
+    std::path::absolute(found).map_err(|err| Error::os("resolve the program's path", err))
+}
