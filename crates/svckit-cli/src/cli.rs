@@ -71,7 +71,7 @@ pub enum Command {
     /// Stop a service and remove its definition (its logs stay).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Uninstall(NameArgs),
+    Uninstall(WaitArgs),
     /// List the installed services.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -306,13 +306,13 @@ pub struct SupervisedStartArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit stop` and `restart` (the supervisor).
+/// `svckit stop`, `restart` and `uninstall`.
 #[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     /// The service.
     pub name: String,
-    /// How long to wait.
+    /// How long to wait for it to stop (and, for restart, to run again).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::timeout)]
     pub timeout: Duration,
     #[command(flatten)]

@@ -2,14 +2,12 @@
 //! where no init system runs. Definitions live in its state directory; every control is a
 //! request on the supervisor's socket, which the first request starts when none runs.
 
-use std::{
-    path::PathBuf,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use svckit_core::{BackendKind, Control, ServiceName, ServiceSpec, State};
 use svckit_supervise::{
-    StateDir, client,
+    StateDir,
+    client::{self, Launch},
     protocol::{Op, ServiceStatus},
     state::UnitState,
     store,
@@ -24,14 +22,13 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Builtin {
     dir: StateDir,
-    start_with: Option<PathBuf>,
+    launch: Launch,
 }
 
 impl Builtin {
-    /// The supervisor of `dir`; `start_with` is the svckit binary that runs
-    /// `supervise --daemon` when no supervisor answers (`None`: never start one).
-    pub fn new(dir: StateDir, start_with: Option<PathBuf>) -> Builtin {
-        Builtin { dir, start_with }
+    /// The supervisor of `dir`; `launch` says how to start one when none answers.
+    pub fn new(dir: StateDir, launch: Launch) -> Builtin {
+        Builtin { dir, launch }
     }
 
     /// Its state directory.
@@ -41,12 +38,7 @@ impl Builtin {
 
     /// One request, answered with the statuses the supervisor sends back.
     pub fn ask(&self, op: Op, timeout: Duration) -> Result<Vec<ServiceStatus>, Error> {
-        Ok(client::request(
-            &self.dir,
-            op,
-            timeout,
-            self.start_with.as_deref(),
-        )?)
+        Ok(client::request(&self.dir, op, timeout, &self.launch)?)
     }
 
     fn ask_one(&self, name: &ServiceName, op: Op, timeout: Duration) -> Result<Status, Error> {

@@ -8,11 +8,14 @@
 //! [`detect`] picks a backend in a fixed order, builtin last, and [`honour`] refuses a setting
 //! a backend cannot honour, naming it.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    path::PathBuf,
+    time::{Duration, SystemTime},
+};
 
 pub use svckit_core::LastExit;
 use svckit_core::{
-    Accept, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
+    Accept, BackendKind, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
 };
 
 #[cfg(unix)]
@@ -20,6 +23,9 @@ pub mod builtin;
 mod detect;
 pub mod honour;
 #[cfg(unix)]
+mod manage;
+#[cfg(windows)]
+#[path = "manage_windows.rs"]
 mod manage;
 #[cfg(unix)]
 pub mod registry;
@@ -31,8 +37,9 @@ pub mod sysv;
 pub mod windows;
 
 pub use detect::{Host, detect_kind};
+pub use manage::Manager;
 #[cfg(unix)]
-pub use manage::{InstallOptions, InstallReport, Listed, Logs, Manager, image_state_dir};
+pub use manage::{Listed, Logs, image_state_dir};
 
 /// A service manager svckit can install services into.
 pub trait Backend {
@@ -77,6 +84,57 @@ pub trait Backend {
             Err(Error::NotInstalled(_)) => Ok(false),
             Err(err) => Err(err),
         }
+    }
+}
+
+/// What [`Manager::install`] is to do besides installing the spec.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Replace an installed service of that name (with any backend), or an existing unit
+    /// file or init script.
+    pub force: bool,
+    /// Install into this alternate root (an image being built): write the unit or script
+    /// under it and start nothing (systemd and sysv only).
+    pub root: Option<PathBuf>,
+}
+
+/// What [`Manager::install`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallReport {
+    /// Created, or replaced in place.
+    pub installed: Installed,
+    /// The backend that runs it now (never `auto`).
+    pub backend: BackendKind,
+    /// Where its definition, unit or script is.
+    pub location: PathBuf,
+    /// A service of that name with another backend that was uninstalled first.
+    pub replaced: Option<BackendKind>,
+}
+
+impl Manager {
+    /// Starts `name`; with `wait`, returns once it runs.
+    pub fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
+        self.backend_of(name)?.start(name, wait)
+    }
+
+    /// Sends `control` to `name` and waits up to `timeout` for the state it leads to.
+    pub fn control(
+        &self,
+        name: &ServiceName,
+        control: Control,
+        timeout: Duration,
+    ) -> Result<Status, Error> {
+        self.backend_of(name)?.control(name, control, timeout)
+    }
+
+    /// Stops `name` and starts it again.
+    pub fn restart(&self, name: &ServiceName, timeout: Duration) -> Result<Status, Error> {
+        self.backend_of(name)?.restart(name, timeout)
+    }
+
+    /// `name`'s status.
+    pub fn status(&self, name: &ServiceName) -> Result<Status, Error> {
+        self.backend_of(name)?.status(name)
     }
 }
 
@@ -299,8 +357,9 @@ impl Error {
     }
 }
 
-/// The backend for this host: the SCM on Windows.
-#[cfg(windows)]
+/// The backend `auto` stands for on this host (see [`detect_kind`]): the SCM on Windows;
+/// systemd or SysV init where they run as PID 1; else the supervisor of the default state
+/// directory.
 pub fn detect() -> Result<Box<dyn Backend>, Error> {
-    Ok(Box::new(windows::Scm))
+    Manager::local()?.backend(BackendKind::Auto, None)
 }

@@ -9,11 +9,15 @@ use std::{
     time::Duration,
 };
 
-use svckit_core::{BackendKind, Control, ModelError, ServiceName, ServiceSpec};
-use svckit_supervise::{StateDir, Stream, client, protocol::Op};
+use svckit_core::{BackendKind, ModelError, ServiceName, ServiceSpec};
+use svckit_supervise::{
+    StateDir, Stream,
+    client::{self, Launch},
+    protocol::Op,
+};
 
 use crate::{
-    Backend, Error, Installed, Status,
+    Backend, Error, InstallOptions, InstallReport, Status,
     builtin::{self, Builtin},
     detect::{Host, detect_kind},
     honour,
@@ -24,30 +28,6 @@ use crate::{
 
 /// How long an uninstall (or a replacement) waits for the service to stop.
 const STOP_WAIT: Duration = Duration::from_secs(120);
-
-/// What [`Manager::install`] is to do besides installing the spec.
-#[derive(Debug, Clone, Default)]
-pub struct InstallOptions {
-    /// Replace an installed service of that name (with any backend), or an existing unit
-    /// file or init script.
-    pub force: bool,
-    /// Install into this alternate root (an image being built): write the unit or script
-    /// under it and start nothing (systemd and sysv only).
-    pub root: Option<PathBuf>,
-}
-
-/// What [`Manager::install`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstallReport {
-    /// Created, or replaced in place.
-    pub installed: Installed,
-    /// The backend that runs it now (never `auto`).
-    pub backend: BackendKind,
-    /// Where its definition, unit or script is.
-    pub location: PathBuf,
-    /// A service of that name with another backend that was uninstalled first.
-    pub replaced: Option<BackendKind>,
-}
 
 /// Where a service's output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,9 +184,15 @@ impl Manager {
         &self.registry
     }
 
-    /// The builtin supervisor of this state directory.
+    /// The builtin supervisor of this state directory, started when none runs: by the
+    /// `svckit` executable when one was given, else by forking this process (which must then
+    /// be single-threaded).
     pub fn builtin(&self) -> Builtin {
-        Builtin::new(self.dir().clone(), self.svckit.clone())
+        let launch = match &self.svckit {
+            Some(svckit) => Launch::Exec(svckit.clone()),
+            None => Launch::Fork,
+        };
+        Builtin::new(self.dir().clone(), launch)
     }
 
     fn svckit(&self) -> Result<&Path, Error> {
@@ -246,6 +232,15 @@ impl Manager {
                 )));
             }
         })
+    }
+
+    /// The manager of the state directory `SVCKIT_STATE_DIR` names, else root's
+    /// `/var/lib/svckit`, else the user's (see [`StateDir::default_location`]).
+    pub fn local() -> Result<Manager, Error> {
+        let dir = StateDir::default_location()
+            .map_err(|err| Error::os("find the state directory", err))?;
+        dir.check().map_err(svckit_supervise::Error::state_dir)?;
+        Ok(Manager::new(dir))
     }
 
     /// The backend that runs the installed service `name`.
@@ -320,7 +315,7 @@ impl Manager {
                 }
                 // Under another root, a service of this host stays where it is.
                 if old.is_builtin() || root.is_none() {
-                    self.take_away(&spec.name)?;
+                    self.take_away(&spec.name, STOP_WAIT)?;
                     Some(old)
                 } else {
                     None
@@ -363,55 +358,30 @@ impl Manager {
         })
     }
 
-    /// Stops `name` and removes it from its manager and the registry (its logs stay);
-    /// returns the backend it had.
-    pub fn uninstall(&self, name: &ServiceName) -> Result<BackendKind, Error> {
+    /// Stops `name` (waiting up to `timeout`) and removes it from its manager and the
+    /// registry (its logs stay); returns the backend it had.
+    pub fn uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<BackendKind, Error> {
         let owner = self.registry.owner(name).or_else(|err| match err {
             // A registry entry that cannot be read: the supervisor's backend takes it away.
             Error::Supervisor(_) => Ok(BackendKind::Builtin),
             err => Err(err),
         })?;
-        self.take_away(name)?;
+        self.take_away(name, timeout)?;
         Ok(owner)
     }
 
     /// Uninstalls `name` through its backend (already gone there is fine), then forgets it.
-    fn take_away(&self, name: &ServiceName) -> Result<(), Error> {
+    fn take_away(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error> {
         let backend = match self.backend_of(name) {
             Ok(backend) => backend,
             Err(Error::Supervisor(_)) => self.backend(BackendKind::Builtin, None)?,
             Err(err) => return Err(err),
         };
-        match backend.uninstall(name, STOP_WAIT) {
+        match backend.uninstall(name, timeout) {
             Ok(()) | Err(Error::NotInstalled(_)) => {}
             Err(err) => return Err(err),
         }
         self.registry.forget(name)
-    }
-
-    /// Starts `name`; with `wait`, returns once it runs.
-    pub fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
-        self.backend_of(name)?.start(name, wait)
-    }
-
-    /// Sends `control` to `name` and waits up to `timeout` for the state it leads to.
-    pub fn control(
-        &self,
-        name: &ServiceName,
-        control: Control,
-        timeout: Duration,
-    ) -> Result<Status, Error> {
-        self.backend_of(name)?.control(name, control, timeout)
-    }
-
-    /// Stops `name` and starts it again.
-    pub fn restart(&self, name: &ServiceName, timeout: Duration) -> Result<Status, Error> {
-        self.backend_of(name)?.restart(name, timeout)
-    }
-
-    /// `name`'s status.
-    pub fn status(&self, name: &ServiceName) -> Result<Status, Error> {
-        self.backend_of(name)?.status(name)
     }
 
     /// The status of every installed service: the supervisor's in one request (none is

@@ -4,7 +4,7 @@
 use std::{
     io::{self, BufRead, BufReader, Write},
     os::unix::net::UnixStream,
-    path::Path,
+    path::PathBuf,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -15,16 +15,29 @@ use crate::{
     protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
 };
 
+/// How a client gets a supervisor when none answers on the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    /// It does not: the request fails.
+    Never,
+    /// It forks itself into the supervisor ([`supervisor::daemonize`](crate::supervisor::daemonize)):
+    /// no other program is needed, but the caller must be single-threaded.
+    Fork,
+    /// It runs `PROGRAM supervise --daemon --state-dir DIR` (the `svckit` executable), which
+    /// returns once the socket answers; the supervisor then shows as that command in `ps`.
+    Exec(PathBuf),
+}
+
 /// Sends `op` to the supervisor of `dir` and returns the statuses it answers with. When no
-/// supervisor runs, `start_with` (the `svckit` executable) starts one, daemonized, first.
-/// `timeout` bounds the wait for the answer (a stop waits for the service to be gone).
+/// supervisor runs, `launch` says how to start one first. `timeout` bounds the wait for the
+/// answer (a stop waits for the service to be gone).
 pub fn request(
     dir: &StateDir,
     op: Op,
     timeout: Duration,
-    start_with: Option<&Path>,
+    launch: &Launch,
 ) -> Result<Vec<ServiceStatus>, Error> {
-    let mut stream = connect(dir, start_with)?;
+    let mut stream = connect(dir, launch)?;
     stream
         .set_read_timeout(Some(timeout))
         .map_err(|err| Error::io("set a timeout", err))?;
@@ -86,9 +99,9 @@ pub fn is_running(dir: &StateDir) -> bool {
     UnixStream::connect(dir.socket()).is_ok()
 }
 
-fn connect(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Error> {
+fn connect(dir: &StateDir, launch: &Launch) -> Result<UnixStream, Error> {
     dir.check().map_err(Error::state_dir)?;
-    let stream = connect_or_start(dir, start_with)?;
+    let stream = connect_or_start(dir, launch)?;
     // Only a supervisor of our own uid may answer: a socket planted by another user must never
     // tell root "stopped" while the service runs on.
     let peer = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
@@ -104,7 +117,7 @@ fn connect(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Erro
     Ok(stream)
 }
 
-fn connect_or_start(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStream, Error> {
+fn connect_or_start(dir: &StateDir, launch: &Launch) -> Result<UnixStream, Error> {
     let socket = dir.socket();
     match UnixStream::connect(&socket) {
         Ok(stream) => return Ok(stream),
@@ -114,7 +127,7 @@ fn connect_or_start(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStr
                 socket.display()
             )));
         }
-        Err(err) if start_with.is_none() => {
+        Err(err) if *launch == Launch::Never => {
             return Err(Error::io(
                 format!("no supervisor answers on {}", socket.display()),
                 err,
@@ -122,10 +135,31 @@ fn connect_or_start(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStr
         }
         Err(_) => {}
     }
-    let program = start_with.expect("checked above");
+    match launch {
+        Launch::Never => unreachable!("answered above"),
+        Launch::Fork => match crate::supervisor::daemonize(dir.clone(), None) {
+            // Another client started one first, which is just as good.
+            Ok(_) | Err(Error::Daemonize(svckit_unix::Error::AlreadyRunning { .. })) => {}
+            Err(err) => return Err(err),
+        },
+        Launch::Exec(program) => exec_supervisor(dir, program)?,
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match UnixStream::connect(&socket) {
+            Ok(stream) => return Ok(stream),
+            Err(err) if Instant::now() >= deadline => {
+                return Err(Error::io(format!("connect to {}", socket.display()), err));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+/// `PROGRAM supervise --daemon --state-dir DIR`, which returns once the socket accepts
+/// requests; its exit 4 means another client started one first, which is just as good.
+fn exec_supervisor(dir: &StateDir, program: &std::path::Path) -> Result<(), Error> {
     dir.create().map_err(Error::state_dir)?;
-    // `supervise --daemon` returns once the socket accepts requests; exit 4 means another
-    // client started one first, which is just as good.
     let output = Command::new(program)
         .arg("supervise")
         .arg("--daemon")
@@ -148,14 +182,5 @@ fn connect_or_start(dir: &StateDir, start_with: Option<&Path>) -> Result<UnixStr
             )),
         });
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match UnixStream::connect(&socket) {
-            Ok(stream) => return Ok(stream),
-            Err(err) if Instant::now() >= deadline => {
-                return Err(Error::io(format!("connect to {}", socket.display()), err));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
-        }
-    }
+    Ok(())
 }

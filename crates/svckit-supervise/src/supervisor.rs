@@ -102,6 +102,38 @@ pub struct Config {
     pub locked: bool,
 }
 
+/// Starts the supervisor of `dir` as a daemon (every step of daemon(7), its output appended to
+/// `supervisor.log`) and returns its pid once its control socket accepts requests. The daemon
+/// runs the supervisor and exits with it: this function does not return there. The calling
+/// process must be single-threaded (a fork copies only the calling thread); a supervisor that
+/// holds the directory already is [`Error::Daemonize`] with
+/// [`svckit_unix::Error::AlreadyRunning`].
+pub fn daemonize(dir: StateDir, main: Option<ServiceName>) -> Result<u32, Error> {
+    dir.create().map_err(Error::state_dir)?;
+    let log_file = dir.supervisor_log();
+    let forked = svckit_unix::Daemonize::new()
+        .pidfile(dir.pidfile())
+        .stdout(&log_file)
+        .stderr(&log_file)
+        .start()?;
+    match forked {
+        svckit_unix::Forked::Launcher(launched) => Ok(launched.pid.as_raw().unsigned_abs()),
+        svckit_unix::Forked::Daemon(mut daemon) => {
+            let config = Config {
+                dir,
+                main,
+                locked: true,
+            };
+            let code = run(config, || daemon.ready()).unwrap_or_else(|err| {
+                // The launcher reads the reason from the readiness pipe's end; the log keeps it.
+                log(format_args!("{err}"));
+                1
+            });
+            std::process::exit(code)
+        }
+    }
+}
+
 /// Runs the supervisor until SIGTERM, SIGINT, a shutdown request, or the end of the main
 /// service. `ready` is called once the control socket accepts requests. Returns the exit
 /// status: 0, or the main service's.

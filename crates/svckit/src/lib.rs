@@ -5,7 +5,10 @@
 //!   [`ServiceSpec`]) with the Windows SCM's numeric values;
 //! - the service API: declare a [`Service`] once and [`run`] it unchanged under the Windows SCM,
 //!   as a Unix daemon, under systemd or under a supervisor;
-//! - on Unix, the daemonization library ([`unix`]) that performs every step of daemon(7).
+//! - on Unix, the daemonization library ([`unix`]) that performs every step of daemon(7);
+//! - management ([`manage`]): install, start, stop, query and uninstall services through the
+//!   host's manager — the Windows SCM, systemd, SysV init, or svckit's own supervisor — so an
+//!   application can offer `myapp service install` itself (see `examples/self_service.rs`).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -53,6 +56,32 @@ pub use svckit_core::{
     MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, MemoryStatus, ModelError, Restart, RestartPolicy,
     Service, ServiceName, ServiceSpec, Signal, StartType, State, StopPolicy, parse, service,
 };
+
+/// Service management through one [`Backend`](manage::Backend) trait for every manager:
+/// [`Manager::local`](manage::Manager::local) is this host's (the SCM; else the
+/// supervisor's state directory, whose services may be run by systemd or SysV init too).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use svckit::{ServiceName, ServiceSpec, manage::{InstallOptions, Manager}};
+///
+/// let name = ServiceName::new("myapp")?;
+/// let mut spec = ServiceSpec::new(name.clone(), std::env::current_exe()?);
+/// spec.args = vec!["run".into()];
+/// let manager = Manager::local()?;
+/// manager.install(spec, &InstallOptions::default())?;
+/// let status = manager.start(&name, Some(Duration::from_secs(30)))?;
+/// println!("{name}: {}", status.state_name());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub mod manage {
+    pub use svckit_install::{
+        Backend, Error, Host, InstallOptions, InstallReport, Installed, LastExit, Manager, Status,
+        detect, detect_kind,
+    };
+    #[cfg(unix)]
+    pub use svckit_install::{Listed, Logs};
+}
 
 /// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files, privileges, and the
 /// service API's Unix runtime ([`unix::service`]).

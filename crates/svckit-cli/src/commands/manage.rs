@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use svckit::{RestartPolicy, ServiceName, ServiceSpec};
-use svckit_install::{Backend, Installed};
+use svckit_install::{InstallOptions, Installed, Manager};
 
 use super::report::{self, Action};
 
@@ -14,32 +14,17 @@ use crate::{
     exit::Exit,
 };
 
-fn backend() -> anyhow::Result<Box<dyn Backend>> {
-    Ok(svckit_install::detect()?)
+fn manager() -> anyhow::Result<Manager> {
+    Ok(Manager::local()?)
 }
 
 /// `svckit install`.
 pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
-    if !matches!(
-        args.backend,
-        svckit::BackendKind::Auto | svckit::BackendKind::Windows
-    ) {
-        return Err(crate::exit::Failure::new(
-            Exit::Usage,
-            format!("the {} backend is not available on Windows", args.backend),
-        )
-        .into());
-    }
     let name = ServiceName::new(&args.name)?;
     let mut command = args.command.into_iter();
     let program = PathBuf::from(command.next().context("no PROGRAM given")?);
-    // The service manager starts the program from its own directory: make the path absolute.
-    let program = if program.is_absolute() {
-        program
-    } else {
-        std::env::current_dir().context("getcwd")?.join(program)
-    };
     let mut spec = ServiceSpec::new(name.clone(), program);
+    spec.backend = args.backend;
     spec.args = command.collect();
     spec.display_name = args.display_name;
     spec.description = args.description;
@@ -56,22 +41,24 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
         delay: args.restart_delay,
         ..RestartPolicy::default()
     };
-    let backend = backend()?;
-    match backend.install(&spec)? {
-        Installed::Created => outln!("{name}: installed ({})", backend.name()),
-        Installed::Replaced => outln!(
-            "{name}: reinstalled ({}; the old service was stopped and deleted)",
-            backend.name()
-        ),
-    }
+    let report = manager()?.install(spec, &InstallOptions::default())?;
+    outln!(
+        "{} {name} ({}: {})",
+        match report.installed {
+            Installed::Created => "installed",
+            Installed::Replaced => "reinstalled (the old service was stopped and deleted)",
+        },
+        report.backend,
+        report.location.display()
+    );
     Ok(Exit::Ok)
 }
 
 /// `svckit uninstall`.
 pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
-    backend()?.uninstall(&name, args.timeout)?;
-    outln!("{name}: uninstalled");
+    let backend = manager()?.uninstall(&name, args.timeout)?;
+    outln!("uninstalled {name} ({backend})");
     Ok(Exit::Ok)
 }
 
@@ -92,7 +79,7 @@ fn act(
     wait: bool,
 ) -> anyhow::Result<Exit> {
     let name = ServiceName::new(name)?;
-    let status = action.perform(&*backend()?, &name, timeout, wait)?;
+    let status = action.perform(&*manager()?.backend_of(&name)?, &name, timeout, wait)?;
     outln!("{}", action.outcome(&status));
     Ok(Exit::Ok)
 }
@@ -100,7 +87,7 @@ fn act(
 /// `svckit status`.
 pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
-    let status = backend()?.status(&name)?;
+    let status = manager()?.status(&name)?;
     if args.json {
         outln!("{}", report::json(&status));
     } else {

@@ -163,9 +163,9 @@ fn read_definition(file: &Path, name: Option<&str>) -> anyhow::Result<ServiceSpe
 }
 
 /// `svckit uninstall`: through the service's backend, then its definition goes.
-pub fn uninstall(args: NameArgs) -> anyhow::Result<Exit> {
+pub fn uninstall(args: WaitArgs) -> anyhow::Result<Exit> {
     let name = name(&args.name)?;
-    let backend = manager(state_dir(&args.state)?)?.uninstall(&name)?;
+    let backend = manager(state_dir(&args.state)?)?.uninstall(&name, args.timeout)?;
     outln!("uninstalled {name} ({backend})");
     Ok(Exit::Ok)
 }
@@ -304,44 +304,19 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
 pub fn supervise(args: SuperviseArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let main = args.main.as_deref().map(name).transpose()?;
-    dir.create()
-        .with_context(|| format!("create {}", dir.root().display()))?;
-    if !args.daemon {
-        let code = supervisor::run(
-            Config {
-                dir,
-                main,
-                locked: false,
-            },
-            || Ok(()),
-        )?;
-        std::process::exit(code);
+    if args.daemon {
+        let root = dir.root().to_owned();
+        let pid = supervisor::daemonize(dir, main)?;
+        eprintln!(
+            "svckit: supervisor running as PID {pid} for {}",
+            root.display()
+        );
+        return Ok(Exit::Ok);
     }
-    let log = dir.supervisor_log();
-    let forked = svckit::unix::Daemonize::new()
-        .pidfile(dir.pidfile())
-        .stdout(&log)
-        .stderr(&log)
-        .start()?;
-    match forked {
-        svckit::unix::Forked::Launcher(launched) => {
-            eprintln!(
-                "svckit: supervisor running as PID {} for {}",
-                launched.pid,
-                dir.root().display()
-            );
-            Ok(Exit::Ok)
-        }
-        svckit::unix::Forked::Daemon(mut daemon) => {
-            let code = supervisor::run(
-                Config {
-                    dir,
-                    main,
-                    locked: true,
-                },
-                || daemon.ready(),
-            )?;
-            std::process::exit(code);
-        }
-    }
+    let config = Config {
+        dir,
+        main,
+        locked: false,
+    };
+    std::process::exit(supervisor::run(config, || Ok(()))?)
 }

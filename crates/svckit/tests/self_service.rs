@@ -1,0 +1,136 @@
+//! The self-managing example (`examples/self_service.rs`) run for real: it installs itself
+//! into svckit's supervisor, which it starts by forking (no `svckit` executable anywhere),
+//! then starts, queries, stops and uninstalls itself; /proc shows what runs and what is gone.
+#![cfg(unix)]
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    time::{Duration, Instant},
+};
+
+/// The example, built beside this test (`cargo test` builds a package's examples first).
+fn example() -> PathBuf {
+    let test = std::env::current_exe().unwrap();
+    let profile = test.parent().and_then(Path::parent).unwrap();
+    profile.join("examples/self_service")
+}
+
+fn run(state: &Path, args: &[&str]) -> Output {
+    Command::new(example())
+        .args(args)
+        .env("SVCKIT_STATE_DIR", state)
+        .output()
+        .unwrap()
+}
+
+fn ok(state: &Path, args: &[&str]) -> String {
+    let out = run(state, args);
+    assert!(
+        out.status.success(),
+        "self_service {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+fn is_gone(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Ends the supervisor should an assertion fail first.
+struct EndOnDrop(u32);
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        if !is_gone(self.0) {
+            let _ = Command::new("kill").arg(self.0.to_string()).status();
+        }
+    }
+}
+
+fn pid_in(said: &str) -> u32 {
+    said.rsplit("PID ")
+        .next()
+        .and_then(|rest| rest.trim().trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("no PID in {said:?}"))
+}
+
+#[test]
+fn an_application_installs_starts_queries_stops_and_uninstalls_itself() {
+    let dir = std::env::temp_dir().join(format!("svckit-self-service-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state");
+
+    let said = ok(&state, &["service", "install", "builtin"]);
+    assert!(said.contains("(builtin: "), "{said}");
+    let said = ok(&state, &["service", "start"]);
+    assert!(said.contains(": running (PID "), "{said}");
+    let pid = pid_in(&said);
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(cmdline.ends_with(b"self_service\0run\0"), "{cmdline:?}");
+
+    // The supervisor is this very example, forked and daemonized: no svckit binary ran.
+    let supervisor: u32 = fs::read_to_string(state.join("supervisor.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _guard = EndOnDrop(supervisor);
+    assert_eq!(
+        fs::read_link(format!("/proc/{supervisor}/exe")).unwrap(),
+        example().canonicalize().unwrap()
+    );
+    let log = state.join("logs/self-service-example.stdout");
+    assert!(
+        eventually(|| fs::read_to_string(&log).is_ok_and(|text| text.contains("is alive"))),
+        "no output captured in {}",
+        log.display()
+    );
+    assert_eq!(pid_in(&ok(&state, &["service", "status"])), pid);
+
+    let said = ok(&state, &["service", "stop"]);
+    assert!(said.contains(": stopped"), "{said}");
+    assert!(eventually(|| is_gone(pid)), "the service outlived its stop");
+    let said = ok(&state, &["service", "uninstall"]);
+    assert!(said.contains("uninstalled"), "{said}");
+    let out = run(&state, &["service", "status"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not installed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    assert!(
+        Command::new("kill")
+            .arg(supervisor.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        eventually(|| is_gone(supervisor)),
+        "the supervisor outlived SIGTERM"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
