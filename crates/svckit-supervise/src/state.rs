@@ -1,21 +1,28 @@
-//! The supervisor's behaviour as a table: for each (state, event), the actions to take and the
-//! next state. Pure: no OS call, no clock read (the caller passes `now`), so every cell is
-//! unit-tested. The event loop in `supervisor.rs` only turns OS happenings into [`Event`]s and
-//! carries out [`Action`]s.
+//! The supervisor's behaviour as a table: for each (state, event), the next state, whether the
+//! service is wanted running, what follows the stop under way, and the actions to take. Every
+//! request (start, stop, restart, pause, continue, reload, forget) is an event of the table
+//! like an exit or a timer. Pure: no OS call, no clock read (the caller passes `now`), so every
+//! cell is unit-tested. The event loop in `supervisor.rs` only turns OS happenings and
+//! requests into [`Event`]s and carries out [`Action`]s.
 //!
-//! | state \ event | Start        | Stop                  | Exited                 | GroupGone | timer            |
-//! |---------------|--------------|-----------------------|------------------------|-----------|------------------|
-//! | stopped       | spawn→starting | –                   | –                      | –         | –                |
-//! | starting      | –            | signal, arm→stopping  | restart?→backoff/failed/exited | – | ready timeout: kill |
-//! | running       | –            | signal, arm→stopping  | restart?→backoff/failed/exited | – | –          |
-//! | paused        | –            | signal+cont→stopping  | restart?→…             | –         | –                |
-//! | stopping      | (after stop) | –                     | record                 | →stopped  | kill the group   |
-//! | backoff       | spawn→starting | cancel→stopped      | –                      | –         | spawn→starting   |
-//! | failed        | spawn→starting | →stopped            | –                      | –         | –                |
-//! | exited        | spawn→starting | →stopped            | –                      | –         | –                |
+//! | state \ event | Start / Recover     | Stop / Shutdown      | Restart               | Forget               | Exited                          | GroupGone           | Timer            |
+//! |---------------|---------------------|----------------------|-----------------------|----------------------|---------------------------------|---------------------|------------------|
+//! | stopped       | spawn → starting    | –                    | spawn → starting      | forget               | –                               | –                   | –                |
+//! | starting      | –                   | signal, arm → stopping | signal, arm → stopping, then start | signal, arm → stopping, then forget | restart? → backoff/failed/exited/starting | – | ready timeout: kill |
+//! | running       | –                   | signal, arm → stopping | signal, arm → stopping, then start | signal, arm → stopping, then forget | restart? → … | –     | –                |
+//! | paused        | –                   | signal + cont → stopping | … then start      | … then forget        | restart? → …                    | –                   | –                |
+//! | stopping      | then start          | –                    | then start            | then forget          | –                               | → stopped, or spawn → starting (then start), or forget (then forget) | kill the group |
+//! | backoff       | spawn → starting    | cancel → stopped     | spawn → starting      | cancel, forget       | –                               | –                   | spawn → starting |
+//! | failed        | spawn → starting    | → stopped            | spawn → starting      | forget               | –                               | –                   | –                |
+//! | exited        | spawn → starting    | → stopped            | spawn → starting      | forget               | –                               | –                   | –                |
 //!
-//! Pause: running → paused; Continue: paused → running; Ready: starting → running. Anything not
-//! in the table leaves the state as it is.
+//! Start, Recover and Restart make the service wanted; Stop and Forget make it unwanted;
+//! Shutdown (the supervisor stopping) leaves it as it is, so the next supervisor resumes it;
+//! an exit that is not restarted (exited, failed) makes it unwanted. A Start by request counts
+//! restarts from 0 again; Recover (a new supervisor resuming the service) and Restart do not.
+//! Pause: running → paused; Continue: paused → running; Reload: running (the reload signal);
+//! Ready: starting → running. Pause, Continue and Reload anywhere else are refused; anything
+//! else not in the table leaves the state as it is.
 
 use std::{
     collections::VecDeque,
@@ -86,10 +93,20 @@ pub enum Event {
     Start,
     /// A client asked for a stop.
     Stop,
+    /// A client asked for a restart: stop (if it runs), then start.
+    Restart,
     /// A client asked for a pause.
     Pause,
     /// A client asked for a continue.
     Continue,
+    /// A client asked the service to reload its configuration.
+    Reload,
+    /// A client asked for the service to be stopped and forgotten (uninstall).
+    Forget,
+    /// A new supervisor resumes a service its record (or `start = auto`) wants running.
+    Recover,
+    /// The supervisor stops: the service stops, and stays wanted if it was.
+    Shutdown,
     /// The program said it is ready (or was exec'd, for programs that do not say).
     Ready,
     /// The main process ended, after running for `uptime`.
@@ -118,23 +135,66 @@ pub enum Action {
     Suspend,
     /// Continue: SIGCONT.
     Resume,
+    /// Send the reload signal (SIGHUP: ParamChange on the service API) to the main process.
+    SendReload,
     /// Arm the state's timer to fire after this long.
     ArmTimer(Duration),
     /// Disarm the timer.
     CancelTimer,
     /// Count an automatic restart.
     CountRestart,
+    /// Count restarts from 0 again (a start by request).
+    ResetRestarts,
+    /// The group is gone: forget its id.
+    ClearGroup,
+    /// Say why the service failed: it was restarted too often within the window.
+    CrashLoop,
+    /// Remove the service (its definition and record) and answer who waits for that.
+    Forget,
 }
 
 /// A refused request: the state the service is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused(pub UnitState);
 
-/// The next state and what to do to get there.
+/// What becomes of a service once the stop under way has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Then {
+    /// It stays stopped.
+    #[default]
+    Rest,
+    /// It starts again (a restart).
+    Start,
+    /// It is forgotten (an uninstall).
+    Forget,
+}
+
+/// A service's row of the table: its state, whether it is wanted running (the desired state
+/// a new supervisor resumes), and what follows the stop under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// The state.
+    pub state: UnitState,
+    /// Whether it should run.
+    pub wanted: bool,
+    /// What follows the stop under way.
+    pub then: Then,
+}
+
+impl Lifecycle {
+    /// Stopped, not wanted: a service just loaded.
+    pub const STOPPED: Lifecycle = Lifecycle {
+        state: UnitState::Stopped,
+        wanted: false,
+        then: Then::Rest,
+    };
+}
+
+/// The next row and what to do to get there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
-    /// The state after the event.
-    pub next: UnitState,
+    /// The row after the event.
+    pub next: Lifecycle,
     /// The actions, in order.
     pub actions: Vec<Action>,
 }
@@ -180,16 +240,9 @@ impl History {
     }
 }
 
-fn go(next: UnitState, actions: &[Action]) -> Result<Transition, Refused> {
-    Ok(Transition {
-        next,
-        actions: actions.to_vec(),
-    })
-}
-
 /// The table. `Err(Refused)` for requests the state cannot take (pause when not running).
 pub fn transition(
-    state: UnitState,
+    life: Lifecycle,
     event: Event,
     policy: &Policy,
     history: &mut History,
@@ -197,68 +250,130 @@ pub fn transition(
 ) -> Result<Transition, Refused> {
     use Action::*;
     use UnitState::*;
-    let spawn_then = || match policy.ready_timeout {
-        Some(timeout) => vec![Spawn, ArmTimer(timeout)],
-        None => vec![Spawn],
+    let Lifecycle {
+        state,
+        wanted,
+        then,
+    } = life;
+    let row = |state, wanted, then, actions: Vec<Action>| {
+        Ok(Transition {
+            next: Lifecycle {
+                state,
+                wanted,
+                then,
+            },
+            actions,
+        })
+    };
+    let spawn = |mut before: Vec<Action>| {
+        before.push(Spawn);
+        before.extend(policy.ready_timeout.map(ArmTimer));
+        before
+    };
+    let stop = |state: UnitState| match state {
+        Paused => vec![
+            CancelTimer,
+            SignalStop,
+            Resume,
+            ArmTimer(policy.stop_timeout),
+        ],
+        _ => vec![CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)],
+    };
+    // A forget under way stays one whatever else is asked.
+    let unless_forgotten = |asked: Then| {
+        if then == Then::Forget {
+            Then::Forget
+        } else {
+            asked
+        }
     };
     match (state, event) {
-        (Stopped | Exited | Failed, Event::Start) => {
-            *history = History::default();
-            Ok(Transition {
-                next: Starting,
-                actions: spawn_then(),
-            })
+        // Starts: by request (restarts counted from 0), by a new supervisor, by a restart.
+        (Stopped | Exited | Failed | Backoff, Event::Start | Event::Recover | Event::Restart) => {
+            let mut before = Vec::new();
+            if event == Event::Start {
+                before.push(ResetRestarts);
+            }
+            if state == Backoff {
+                before.push(CancelTimer);
+            } else {
+                *history = History::default();
+            }
+            row(Starting, true, Then::Rest, spawn(before))
         }
-        (Backoff, Event::Start) | (Backoff, Event::Timer) => {
-            let mut actions = vec![CancelTimer];
-            actions.extend(spawn_then());
-            Ok(Transition {
-                next: Starting,
-                actions,
-            })
+        (Starting | Running | Paused, Event::Start | Event::Recover) => {
+            row(state, true, then, vec![])
         }
-        (Starting | Running | Paused | Stopping, Event::Start) => go(state, &[]),
+        (Stopping, Event::Start | Event::Recover | Event::Restart) => {
+            row(Stopping, true, unless_forgotten(Then::Start), vec![])
+        }
+        (Starting | Running | Paused, Event::Restart) => {
+            row(Stopping, true, Then::Start, stop(state))
+        }
 
-        (Starting | Running, Event::Stop) => go(
-            Stopping,
-            &[CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)],
-        ),
-        (Paused, Event::Stop) => go(
-            Stopping,
-            &[
-                CancelTimer,
-                SignalStop,
-                Resume,
-                ArmTimer(policy.stop_timeout),
-            ],
-        ),
-        (Backoff, Event::Stop) => go(Stopped, &[CancelTimer]),
-        (Stopped | Exited | Failed, Event::Stop) => go(Stopped, &[]),
-        (Stopping, Event::Stop) => go(Stopping, &[]),
+        // Stops: by request (unwanted), by the supervisor's shutdown (wanted as it was), to
+        // forget.
+        (Starting | Running | Paused, Event::Stop | Event::Shutdown | Event::Forget) => {
+            let (wanted, then) = match event {
+                Event::Stop => (false, unless_forgotten(Then::Rest)),
+                Event::Forget => (false, Then::Forget),
+                _ => (wanted, unless_forgotten(Then::Rest)),
+            };
+            row(Stopping, wanted, then, stop(state))
+        }
+        (Stopping, Event::Stop) => row(Stopping, false, unless_forgotten(Then::Rest), vec![]),
+        (Stopping, Event::Shutdown) => row(Stopping, wanted, unless_forgotten(Then::Rest), vec![]),
+        (Stopping, Event::Forget) => row(Stopping, false, Then::Forget, vec![]),
+        (Backoff, Event::Stop) => row(Stopped, false, Then::Rest, vec![CancelTimer]),
+        (Backoff, Event::Shutdown) => row(Stopped, wanted, Then::Rest, vec![CancelTimer]),
+        (Backoff, Event::Forget) => row(Stopped, false, Then::Rest, vec![CancelTimer, Forget]),
+        (Stopped | Exited | Failed, Event::Stop) => row(Stopped, false, Then::Rest, vec![]),
+        (Stopped | Exited | Failed, Event::Shutdown) => row(state, wanted, then, vec![]),
+        (Stopped | Exited | Failed, Event::Forget) => row(Stopped, false, Then::Rest, vec![Forget]),
 
-        (Running, Event::Pause) => go(Paused, &[Suspend]),
-        (Paused, Event::Pause) => go(Paused, &[]),
-        (Paused, Event::Continue) => go(Running, &[Resume]),
-        (Running, Event::Continue) => go(Running, &[]),
-        (_, Event::Pause | Event::Continue) => Err(Refused(state)),
+        // Controls of a running service.
+        (Running, Event::Pause) => row(Paused, wanted, then, vec![Suspend]),
+        (Paused, Event::Pause) => row(Paused, wanted, then, vec![]),
+        (Paused, Event::Continue) => row(Running, wanted, then, vec![Resume]),
+        (Running, Event::Continue) => row(Running, wanted, then, vec![]),
+        (Running, Event::Reload) => row(Running, wanted, then, vec![SendReload]),
+        (_, Event::Pause | Event::Continue | Event::Reload) => Err(Refused(state)),
 
-        (Starting, Event::Ready) => go(Running, &[CancelTimer]),
-        (_, Event::Ready) => go(state, &[]),
-
+        // The program.
+        (Starting, Event::Ready) => row(Running, wanted, then, vec![CancelTimer]),
+        (_, Event::Ready) => row(state, wanted, then, vec![]),
         (Starting | Running | Paused, Event::Exited { exit, uptime }) => {
-            Ok(after_exit(exit, uptime, policy, history, now))
+            let (next, actions) = after_exit(exit, uptime, policy, history, now);
+            let wanted = wanted && !matches!(next, Exited | Failed);
+            row(next, wanted, then, actions)
         }
-        (Stopping, Event::Exited { .. }) => go(Stopping, &[]),
+        (_, Event::Exited { .. }) => row(state, wanted, then, vec![]),
+        (Stopping, Event::GroupGone) => match then {
+            Then::Rest => row(Stopped, wanted, Then::Rest, vec![CancelTimer, ClearGroup]),
+            Then::Forget => row(
+                Stopped,
+                false,
+                Then::Rest,
+                vec![CancelTimer, ClearGroup, Forget],
+            ),
+            Then::Start => {
+                *history = History::default();
+                row(
+                    Starting,
+                    true,
+                    Then::Rest,
+                    spawn(vec![CancelTimer, ClearGroup]),
+                )
+            }
+        },
+        (_, Event::GroupGone) => row(state, wanted, then, vec![]),
 
-        (Stopping, Event::GroupGone) => go(Stopped, &[CancelTimer]),
-        (_, Event::GroupGone) => go(state, &[]),
-
-        (Stopping, Event::Timer) => go(Stopping, &[KillGroup]),
+        // Timers.
+        (Stopping, Event::Timer) => row(Stopping, wanted, then, vec![KillGroup]),
         // A program that never said it was ready: killed, then handled as a crash.
-        (Starting, Event::Timer) => go(Starting, &[KillGroup]),
-        (_, Event::Timer) => go(state, &[]),
-
-        (Stopped | Exited | Failed | Backoff, Event::Exited { .. }) => go(state, &[]),
+        (Starting, Event::Timer) => row(Starting, wanted, then, vec![KillGroup]),
+        (Backoff, Event::Timer) => row(Starting, wanted, then, spawn(vec![CancelTimer])),
+        (_, Event::Timer) => row(state, wanted, then, vec![]),
     }
 }
 
@@ -270,7 +385,7 @@ fn after_exit(
     policy: &Policy,
     history: &mut History,
     now: Instant,
-) -> Transition {
+) -> (UnitState, Vec<Action>) {
     use Action::*;
     let restart = &policy.restart;
     let wanted = match restart.policy {
@@ -282,44 +397,28 @@ fn after_exit(
     let mut actions = vec![CancelTimer, KillGroup];
     // A program that cannot even be exec'd has failed, and will not start by trying again.
     if matches!(exit, LastExit::SpawnFailed(_)) {
-        return Transition {
-            next: UnitState::Failed,
-            actions,
-        };
+        return (UnitState::Failed, actions);
     }
     if !wanted {
-        return Transition {
-            next: UnitState::Exited,
-            actions,
-        };
+        return (UnitState::Exited, actions);
     }
     if uptime >= restart.reset_after {
         history.attempt = 0;
     }
     if restart.limit > 0 && history.starts_within(now, restart.window) >= restart.limit as usize {
-        return Transition {
-            next: UnitState::Failed,
-            actions,
-        };
+        actions.push(CrashLoop);
+        return (UnitState::Failed, actions);
     }
     history.attempt = history.attempt.saturating_add(1);
     actions.push(CountRestart);
     let delay = restart.backoff(history.attempt);
     if delay.is_zero() {
         actions.push(Spawn);
-        if let Some(timeout) = policy.ready_timeout {
-            actions.push(ArmTimer(timeout));
-        }
-        Transition {
-            next: UnitState::Starting,
-            actions,
-        }
+        actions.extend(policy.ready_timeout.map(ArmTimer));
+        (UnitState::Starting, actions)
     } else {
         actions.push(ArmTimer(delay));
-        Transition {
-            next: UnitState::Backoff,
-            actions,
-        }
+        (UnitState::Backoff, actions)
     }
 }
 
@@ -344,6 +443,15 @@ mod tests {
         }
     }
 
+    /// `state`, wanted, nothing to follow.
+    fn at(state: UnitState) -> Lifecycle {
+        Lifecycle {
+            state,
+            wanted: true,
+            then: Then::Rest,
+        }
+    }
+
     fn crash(uptime_ms: u64) -> Event {
         Event::Exited {
             exit: LastExit::Code(1),
@@ -356,28 +464,41 @@ mod tests {
         let policy = policy(Restart::Never, 100);
         let mut history = History::default();
         let now = Instant::now();
-        let t = transition(Stopped, Event::Start, &policy, &mut history, now).unwrap();
-        assert_eq!((t.next, t.actions), (Starting, vec![Spawn]));
-        let t = transition(Running, Event::Stop, &policy, &mut history, now).unwrap();
-        assert_eq!(t.next, Stopping);
+        let t = transition(at(Stopped), Event::Start, &policy, &mut history, now).unwrap();
+        assert_eq!(
+            (t.next.state, t.actions),
+            (Starting, vec![ResetRestarts, Spawn])
+        );
+        let t = transition(at(Running), Event::Stop, &policy, &mut history, now).unwrap();
+        assert_eq!(t.next.state, Stopping);
         assert_eq!(
             t.actions,
             [CancelTimer, SignalStop, ArmTimer(Duration::from_secs(5))]
         );
-        let t = transition(Stopping, Event::Timer, &policy, &mut history, now).unwrap();
-        assert_eq!((t.next, t.actions), (Stopping, vec![KillGroup]));
-        let t = transition(Stopping, crash(5), &policy, &mut history, now).unwrap();
-        assert_eq!(t.next, Stopping, "the main process alone is not the group");
-        let t = transition(Stopping, Event::GroupGone, &policy, &mut history, now).unwrap();
-        assert_eq!(t.next, Stopped);
+        let t = transition(at(Stopping), Event::Timer, &policy, &mut history, now).unwrap();
+        assert_eq!((t.next.state, t.actions), (Stopping, vec![KillGroup]));
+        let t = transition(at(Stopping), crash(5), &policy, &mut history, now).unwrap();
+        assert_eq!(
+            t.next.state, Stopping,
+            "the main process alone is not the group"
+        );
+        let t = transition(at(Stopping), Event::GroupGone, &policy, &mut history, now).unwrap();
+        assert_eq!(t.next.state, Stopped);
     }
 
     #[test]
     fn a_paused_service_can_still_be_stopped() {
         let policy = policy(Restart::Never, 100);
         let mut history = History::default();
-        let t = transition(Paused, Event::Stop, &policy, &mut history, Instant::now()).unwrap();
-        assert_eq!(t.next, Stopping);
+        let t = transition(
+            at(Paused),
+            Event::Stop,
+            &policy,
+            &mut history,
+            Instant::now(),
+        )
+        .unwrap();
+        assert_eq!(t.next.state, Stopping);
         assert!(t.actions.contains(&SignalStop) && t.actions.contains(&Resume));
     }
 
@@ -387,7 +508,13 @@ mod tests {
         let mut history = History::default();
         for state in [Stopped, Starting, Stopping, Backoff, Failed, Exited] {
             assert_eq!(
-                transition(state, Event::Pause, &policy, &mut history, Instant::now()),
+                transition(
+                    at(state),
+                    Event::Pause,
+                    &policy,
+                    &mut history,
+                    Instant::now()
+                ),
                 Err(Refused(state))
             );
         }
@@ -401,8 +528,8 @@ mod tests {
         let now = Instant::now();
         let mut delays = Vec::new();
         for _ in 0..4 {
-            let t = transition(Running, crash(5), &policy, &mut history, now).unwrap();
-            assert_eq!(t.next, Backoff);
+            let t = transition(at(Running), crash(5), &policy, &mut history, now).unwrap();
+            assert_eq!(t.next.state, Backoff);
             delays.extend(t.actions.iter().filter_map(|a| match a {
                 ArmTimer(d) => Some(d.as_millis()),
                 _ => None,
@@ -410,7 +537,7 @@ mod tests {
         }
         assert_eq!(delays, [100, 200, 400, 400]);
         // A run longer than reset_after starts the backoff again from the delay.
-        let t = transition(Running, crash(10_000), &policy, &mut history, now).unwrap();
+        let t = transition(at(Running), crash(10_000), &policy, &mut history, now).unwrap();
         assert!(t.actions.contains(&ArmTimer(Duration::from_millis(100))));
     }
 
@@ -418,8 +545,8 @@ mod tests {
     fn delay_zero_restarts_at_once() {
         let policy = policy(Restart::Always, 0);
         let mut history = History::default();
-        let t = transition(Running, crash(5), &policy, &mut history, Instant::now()).unwrap();
-        assert_eq!(t.next, Starting);
+        let t = transition(at(Running), crash(5), &policy, &mut history, Instant::now()).unwrap();
+        assert_eq!(t.next.state, Starting);
         assert!(t.actions.ends_with(&[CountRestart, Spawn]));
     }
 
@@ -431,10 +558,10 @@ mod tests {
         for _ in 0..3 {
             history.started(now, policy.restart.window);
         }
-        let t = transition(Running, crash(5), &policy, &mut history, now).unwrap();
-        assert_eq!(t.next, Failed);
-        let t = transition(Failed, Event::Start, &policy, &mut history, now).unwrap();
-        assert_eq!(t.next, Starting);
+        let t = transition(at(Running), crash(5), &policy, &mut history, now).unwrap();
+        assert_eq!(t.next.state, Failed);
+        let t = transition(at(Failed), Event::Start, &policy, &mut history, now).unwrap();
+        assert_eq!(t.next.state, Starting);
         assert!(history.starts.is_empty());
     }
 
@@ -448,7 +575,7 @@ mod tests {
         let mut history = History::default();
         let next = |restart, event| {
             transition(
-                Running,
+                at(Running),
                 event,
                 &policy(restart, 100),
                 &mut History::default(),
@@ -456,6 +583,7 @@ mod tests {
             )
             .unwrap()
             .next
+            .state
         };
         assert_eq!(next(Restart::Never, crash(5)), Exited);
         assert_eq!(next(Restart::OnFailure, clean), Exited);
@@ -472,13 +600,13 @@ mod tests {
             uptime: Duration::ZERO,
         };
         let t = transition(
-            Running,
+            at(Running),
             killed,
             &policy(Restart::OnFailure, 100),
             &mut history,
             now,
         );
-        assert_eq!(t.unwrap().next, Backoff);
+        assert_eq!(t.unwrap().next.state, Backoff);
     }
 
     #[test]
@@ -486,10 +614,13 @@ mod tests {
         let policy = policy(Restart::Always, 100);
         let mut history = History::default();
         let now = Instant::now();
-        let t = transition(Backoff, Event::Timer, &policy, &mut history, now).unwrap();
-        assert_eq!((t.next, t.actions), (Starting, vec![CancelTimer, Spawn]));
-        let t = transition(Backoff, Event::Stop, &policy, &mut history, now).unwrap();
-        assert_eq!((t.next, t.actions), (Stopped, vec![CancelTimer]));
+        let t = transition(at(Backoff), Event::Timer, &policy, &mut history, now).unwrap();
+        assert_eq!(
+            (t.next.state, t.actions),
+            (Starting, vec![CancelTimer, Spawn])
+        );
+        let t = transition(at(Backoff), Event::Stop, &policy, &mut history, now).unwrap();
+        assert_eq!((t.next.state, t.actions), (Stopped, vec![CancelTimer]));
     }
 
     #[test]
@@ -498,11 +629,146 @@ mod tests {
         policy.ready_timeout = Some(Duration::from_secs(2));
         let mut history = History::default();
         let now = Instant::now();
-        let t = transition(Stopped, Event::Start, &policy, &mut history, now).unwrap();
-        assert_eq!(t.actions, [Spawn, ArmTimer(Duration::from_secs(2))]);
-        let t = transition(Starting, Event::Timer, &policy, &mut history, now).unwrap();
-        assert_eq!((t.next, t.actions), (Starting, vec![KillGroup]));
-        let t = transition(Starting, Event::Ready, &policy, &mut history, now).unwrap();
-        assert_eq!((t.next, t.actions), (Running, vec![CancelTimer]));
+        let t = transition(at(Stopped), Event::Start, &policy, &mut history, now).unwrap();
+        assert_eq!(
+            t.actions,
+            [ResetRestarts, Spawn, ArmTimer(Duration::from_secs(2))]
+        );
+        let t = transition(at(Starting), Event::Timer, &policy, &mut history, now).unwrap();
+        assert_eq!((t.next.state, t.actions), (Starting, vec![KillGroup]));
+        let t = transition(at(Starting), Event::Ready, &policy, &mut history, now).unwrap();
+        assert_eq!((t.next.state, t.actions), (Running, vec![CancelTimer]));
+    }
+
+    /// Applies `events` in order from `life`, returning every row passed and every action.
+    fn run(life: Lifecycle, events: &[Event], policy: &Policy) -> (Vec<Lifecycle>, Vec<Action>) {
+        let mut history = History::default();
+        let (mut rows, mut actions) = (vec![life], Vec::new());
+        for event in events {
+            let last = *rows.last().unwrap();
+            let t = transition(last, *event, policy, &mut history, Instant::now()).unwrap();
+            rows.push(t.next);
+            actions.extend(t.actions);
+        }
+        (rows, actions)
+    }
+
+    #[test]
+    fn a_restart_stops_then_starts_again_once_the_group_is_gone() {
+        let policy = policy(Restart::Never, 100);
+        let (rows, actions) = run(at(Running), &[Event::Restart, Event::GroupGone], &policy);
+        assert_eq!(
+            rows[1],
+            Lifecycle {
+                state: Stopping,
+                wanted: true,
+                then: Then::Start
+            }
+        );
+        assert_eq!(rows[2].state, Starting);
+        assert_eq!(rows[2].then, Then::Rest);
+        assert!(
+            actions.ends_with(&[CancelTimer, ClearGroup, Spawn]),
+            "{actions:?}"
+        );
+        // Restarts are not counted from 0 by a restart, only by a start.
+        assert!(!actions.contains(&ResetRestarts));
+        // A restart of a stopped service is a start.
+        let (rows, _) = run(Lifecycle::STOPPED, &[Event::Restart], &policy);
+        assert_eq!((rows[1].state, rows[1].wanted), (Starting, true));
+    }
+
+    #[test]
+    fn a_start_during_a_stop_starts_once_it_is_done_and_a_stop_takes_that_back() {
+        let policy = policy(Restart::Never, 100);
+        let stopping = Lifecycle {
+            state: Stopping,
+            wanted: false,
+            then: Then::Rest,
+        };
+        let (rows, _) = run(stopping, &[Event::Start, Event::GroupGone], &policy);
+        assert_eq!((rows[1].then, rows[2].state), (Then::Start, Starting));
+        let (rows, _) = run(
+            stopping,
+            &[Event::Start, Event::Stop, Event::GroupGone],
+            &policy,
+        );
+        assert_eq!(rows[3], Lifecycle::STOPPED);
+    }
+
+    #[test]
+    fn forget_stops_first_and_nothing_revives_a_forgotten_service() {
+        let policy = policy(Restart::Always, 100);
+        let (rows, actions) = run(
+            at(Running),
+            &[Event::Forget, Event::Start, Event::GroupGone],
+            &policy,
+        );
+        assert_eq!(rows[1].then, Then::Forget);
+        assert_eq!(rows[2].then, Then::Forget, "a start does not undo a forget");
+        assert_eq!(rows[3], Lifecycle::STOPPED);
+        assert_eq!(actions.last(), Some(&Forget));
+        assert!(!actions.contains(&Spawn));
+        // Waiting to restart, or not running: forgotten at once.
+        for state in [Backoff, Stopped, Exited, Failed] {
+            let (_, actions) = run(at(state), &[Event::Forget], &policy);
+            assert_eq!(actions.last(), Some(&Forget), "{state}");
+        }
+    }
+
+    #[test]
+    fn the_desired_state_follows_requests_and_survives_a_shutdown() {
+        let policy = policy(Restart::Never, 100);
+        let (rows, _) = run(Lifecycle::STOPPED, &[Event::Start], &policy);
+        assert!(rows[1].wanted);
+        let (rows, _) = run(at(Running), &[Event::Shutdown, Event::GroupGone], &policy);
+        assert!(rows[2].wanted && rows[2].state == Stopped, "{rows:?}");
+        let (rows, _) = run(at(Running), &[Event::Stop, Event::GroupGone], &policy);
+        assert!(!rows[2].wanted);
+        // A shutdown cancels a restart under way: nothing is spawned while the supervisor
+        // stops.
+        let (_, actions) = run(
+            at(Running),
+            &[Event::Restart, Event::Shutdown, Event::GroupGone],
+            &policy,
+        );
+        assert!(!actions.contains(&Spawn), "{actions:?}");
+        // An end that is not restarted makes it unwanted.
+        let (rows, _) = run(at(Running), &[crash(5)], &policy);
+        assert_eq!((rows[1].state, rows[1].wanted), (Exited, false));
+    }
+
+    #[test]
+    fn reload_is_sent_only_to_a_running_service() {
+        let policy = policy(Restart::Never, 100);
+        let (_, actions) = run(at(Running), &[Event::Reload], &policy);
+        assert_eq!(actions, [SendReload]);
+        for state in [Stopped, Starting, Paused, Stopping, Backoff, Failed, Exited] {
+            assert_eq!(
+                transition(
+                    at(state),
+                    Event::Reload,
+                    &policy,
+                    &mut History::default(),
+                    Instant::now()
+                ),
+                Err(Refused(state))
+            );
+        }
+    }
+
+    #[test]
+    fn a_crash_loop_says_why_it_failed_and_recover_keeps_the_restart_count() {
+        let policy = policy(Restart::Always, 0);
+        let mut history = History::default();
+        let now = Instant::now();
+        for _ in 0..3 {
+            history.started(now, policy.restart.window);
+        }
+        let t = transition(at(Running), crash(5), &policy, &mut history, now).unwrap();
+        assert!(t.actions.contains(&CrashLoop));
+        let t = transition(t.next, Event::Recover, &policy, &mut history, now).unwrap();
+        assert!(!t.actions.contains(&ResetRestarts));
+        assert_eq!(t.next.state, Starting);
     }
 }

@@ -50,7 +50,7 @@ use crate::{
     logs::{self, Drained, LogFile},
     paths::{StateDir, Stream},
     protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
-    state::{self, Action, Event, History, LastExit, Policy, Refused, UnitState},
+    state::{self, Action, Event, History, LastExit, Lifecycle, Policy, Refused, Then, UnitState},
     store::{self, Record},
 };
 
@@ -181,7 +181,8 @@ struct Unit {
     spec: ServiceSpec,
     policy: Policy,
     history: History,
-    state: UnitState,
+    /// Its row of the table: state, desired state, what follows the stop under way.
+    life: Lifecycle,
     since: SystemTime,
     pid: Option<Pid>,
     pgid: Option<Pid>,
@@ -192,20 +193,30 @@ struct Unit {
     timer: Option<Instant>,
     restarts: u32,
     last_exit: Option<LastExit>,
-    wanted: bool,
     reason: Option<String>,
-    start_after_stop: bool,
-    forget_after_stop: bool,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
     waiters: Vec<(Token, Wait)>,
 }
 
+/// What a client waits for before its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
+    /// Its request's event to be applied: then the status.
+    Applied,
+    /// The service to run (or to fail to).
     Running,
+    /// The service to be stopped.
     Stopped,
+    /// The service to be forgotten.
     Forgotten,
+}
+
+/// An event of the table for one service, and the client that asked for it.
+struct Queued {
+    name: ServiceName,
+    event: Event,
+    client: Option<(Token, Wait)>,
 }
 
 struct Capture {
@@ -242,7 +253,7 @@ struct Supervisor {
     reserve: Option<fs::File>,
     /// The open-file limits the supervisor was started with, given back to its services.
     open_files: Option<(u64, u64)>,
-    events: VecDeque<(ServiceName, Event)>,
+    events: VecDeque<Queued>,
     next_token: usize,
     scratch: Vec<u8>,
     boot_id: String,
@@ -398,12 +409,7 @@ impl Supervisor {
             self.units.insert(name.clone(), self.new_unit(spec));
             match record {
                 Some(record) => self.adopt(&name, record),
-                None if autos.contains(&name) => {
-                    self.events.push_back((name.clone(), Event::Start));
-                    if let Some(unit) = self.unit(&name) {
-                        unit.wanted = true;
-                    }
-                }
+                None if autos.contains(&name) => self.queue(&name, Event::Recover),
                 None => {}
             }
         }
@@ -421,18 +427,18 @@ impl Supervisor {
         let unit = self.units.get_mut(name).expect("inserted");
         unit.restarts = record.restarts;
         unit.last_exit = record.last_exit;
-        unit.wanted = record.wanted;
+        unit.life.wanted = record.wanted;
         let Some(pid) = alive else {
             if record.state.has_process() {
                 unit.last_exit = Some(LastExit::Unknown);
             }
-            unit.state = match record.state {
+            unit.life.state = match record.state {
                 UnitState::Failed => UnitState::Failed,
                 UnitState::Exited => UnitState::Exited,
                 _ => UnitState::Stopped,
             };
             if record.wanted {
-                self.events.push_back((name.clone(), Event::Start));
+                self.queue(name, Event::Recover);
             }
             return;
         };
@@ -449,7 +455,7 @@ impl Supervisor {
             started_at,
         ));
         unit.since = UNIX_EPOCH + Duration::from_millis(record.since_ms);
-        unit.state = match record.state {
+        unit.life.state = match record.state {
             UnitState::Paused => UnitState::Paused,
             _ => UnitState::Running,
         };
@@ -483,7 +489,8 @@ impl Supervisor {
             }
         }
         if record.state == UnitState::Stopping {
-            self.events.push_back((name.clone(), Event::Stop));
+            // A stop was under way: it goes on, and the service stays wanted as it was.
+            self.queue(name, Event::Shutdown);
         }
         self.persist(name);
     }
@@ -502,7 +509,7 @@ impl Supervisor {
             logs: [log_file(Stream::Stdout), log_file(Stream::Stderr)],
             spec,
             history: History::default(),
-            state: UnitState::Stopped,
+            life: Lifecycle::STOPPED,
             since: SystemTime::now(),
             pid: None,
             pgid: None,
@@ -513,10 +520,7 @@ impl Supervisor {
             timer: None,
             restarts: 0,
             last_exit: None,
-            wanted: false,
             reason: None,
-            start_after_stop: false,
-            forget_after_stop: false,
             pipes: None,
             waiters: Vec::new(),
         }
@@ -597,7 +601,7 @@ impl Supervisor {
         let group_polls = self
             .units
             .values()
-            .filter(|unit| unit.state == UnitState::Stopping && unit.pid.is_none())
+            .filter(|unit| unit.life.state == UnitState::Stopping && unit.pid.is_none())
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.values().filter_map(|client| client.deadline);
         timers.chain(group_polls).chain(clients).min()
@@ -615,7 +619,7 @@ impl Supervisor {
             })
             .collect();
         for name in due {
-            self.events.push_back((name, Event::Timer));
+            self.queue(&name, Event::Timer);
         }
         let idle: Vec<Token> = self
             .clients
@@ -634,19 +638,72 @@ impl Supervisor {
         let gone: Vec<ServiceName> = self
             .units
             .values()
-            .filter(|unit| unit.state == UnitState::Stopping && unit.pid.is_none())
+            .filter(|unit| unit.life.state == UnitState::Stopping && unit.pid.is_none())
             .filter(|unit| !unit.pgid.is_some_and(process::group_exists))
             .map(|unit| unit.name.clone())
             .collect();
         for name in gone {
-            self.events.push_back((name, Event::GroupGone));
+            self.queue(&name, Event::GroupGone);
         }
     }
 
+    /// Queues `event` for `name`, from the loop itself (no client waits for it).
+    fn queue(&mut self, name: &ServiceName, event: Event) {
+        self.events.push_back(Queued {
+            name: name.clone(),
+            event,
+            client: None,
+        });
+    }
+
+    /// Queues a client's request as `event`; the client is answered per `wait` once it has
+    /// been applied (or refused).
+    fn queue_request(&mut self, name: &ServiceName, event: Event, token: Token, wait: Wait) {
+        self.events.push_back(Queued {
+            name: name.clone(),
+            event,
+            client: Some((token, wait)),
+        });
+    }
+
+    /// Applies the queued events in order, answering the clients that asked for them.
     fn process_events(&mut self) {
-        while let Some((name, event)) = self.events.pop_front() {
-            // Queued events are the loop's own (exits, timers, starts): a refusal is moot.
-            let _ = self.apply(&name, event);
+        while let Some(Queued {
+            name,
+            event,
+            client,
+        }) = self.events.pop_front()
+        {
+            let applied = self.apply(&name, event);
+            let Some((token, wait)) = client else {
+                continue;
+            };
+            match applied {
+                Err(Refused(state)) => {
+                    let what = match event {
+                        Event::Pause => "pause",
+                        Event::Continue => "continue",
+                        _ => "reload",
+                    };
+                    let message = format!("cannot {what} service {name}: it is {state}");
+                    let kind = ErrorKind::NotRunning;
+                    self.reply(token, Outcome::Error { kind, message });
+                }
+                Ok(()) if wait == Wait::Applied => self.reply_status(token, &name),
+                Ok(()) => match self.unit(&name) {
+                    Some(unit) => {
+                        unit.waiters.push((token, wait));
+                        self.answer_waiters(&name);
+                    }
+                    // Forgotten by this very event.
+                    None => self.reply(
+                        token,
+                        Outcome::Done {
+                            services: Vec::new(),
+                        },
+                    ),
+                },
+            }
         }
     }
 
@@ -657,41 +714,16 @@ impl Supervisor {
         let Some(unit) = self.units.get_mut(name) else {
             return Ok(());
         };
-        let before = unit.state;
-        let transition = state::transition(before, event, &unit.policy, &mut unit.history, now)?;
-        unit.state = transition.next;
-        if before != transition.next {
+        let transition = state::transition(unit.life, event, &unit.policy, &mut unit.history, now)?;
+        if unit.life.state != transition.next.state {
             unit.since = SystemTime::now();
         }
+        unit.life = transition.next;
         for action in transition.actions {
             self.act(name, action);
         }
-        let Some(unit) = self.unit(name) else {
+        if self.unit(name).is_none() {
             return Ok(());
-        };
-        if matches!(unit.state, UnitState::Exited | UnitState::Failed) {
-            unit.wanted = false;
-            if unit.state == UnitState::Failed && unit.reason.is_none() {
-                unit.reason = Some(format!(
-                    "restarted {} times within {}; not restarted again",
-                    unit.spec.restart.limit,
-                    svckit_core::parse::format_duration(unit.spec.restart.window)
-                ));
-            }
-        }
-        // A forgotten service goes once it is stopped, whether it was stopping or waiting to
-        // restart (an uninstall of a service in backoff hung until its client gave up).
-        if unit.state == UnitState::Stopped && unit.forget_after_stop {
-            self.forget(name);
-            return Ok(());
-        }
-        if matches!(unit.state, UnitState::Stopped) && before == UnitState::Stopping {
-            unit.pgid = None;
-            if unit.start_after_stop {
-                unit.start_after_stop = false;
-                unit.wanted = true;
-                self.events.push_back((name.clone(), Event::Start));
-            }
         }
         self.persist(name);
         self.answer_waiters(name);
@@ -714,13 +746,9 @@ impl Supervisor {
                         // 127 for a main program that cannot be run, as tini does (it was 0).
                         unit.last_exit = Some(LastExit::SpawnFailed(errno));
                     }
-                    self.events.push_back((
-                        name.clone(),
-                        Event::Exited {
-                            exit: LastExit::SpawnFailed(errno),
-                            uptime: Duration::ZERO,
-                        },
-                    ));
+                    let exit = LastExit::SpawnFailed(errno);
+                    let uptime = Duration::ZERO;
+                    self.queue(name, Event::Exited { exit, uptime });
                 }
             }
             Action::SignalStop => {
@@ -744,9 +772,24 @@ impl Supervisor {
                 (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGCONT)),
                 _ => {}
             },
+            Action::SendReload => {
+                if let Some(pid) = unit.pid {
+                    let _ = kill(pid, Signal::SIGHUP);
+                }
+            }
             Action::ArmTimer(after) => unit.timer = Some(later(after)),
             Action::CancelTimer => unit.timer = None,
             Action::CountRestart => unit.restarts += 1,
+            Action::ResetRestarts => unit.restarts = 0,
+            Action::ClearGroup => unit.pgid = None,
+            Action::CrashLoop => {
+                unit.reason = Some(format!(
+                    "restarted {} times within {}; not restarted again",
+                    unit.spec.restart.limit,
+                    svckit_core::parse::format_duration(unit.spec.restart.window)
+                ));
+            }
+            Action::Forget => self.forget(name),
         }
     }
 
@@ -837,7 +880,7 @@ impl Supervisor {
         unit.ready = ready_token;
         if !unit.spec.notify {
             // exec succeeded (Command::spawn reports exec failures): it runs.
-            self.events.push_back((name.clone(), Event::Ready));
+            self.queue(name, Event::Ready);
         }
         Ok(())
     }
@@ -947,7 +990,7 @@ impl Supervisor {
                 unwatch(&self.poll, &fd);
             }
             if said_ready {
-                self.events.push_back((name, Event::Ready));
+                self.queue(&name, Event::Ready);
             }
             return;
         }
@@ -972,8 +1015,7 @@ impl Supervisor {
             .take()
             .map(|(at, _)| at.elapsed())
             .unwrap_or_default();
-        self.events
-            .push_back((name.clone(), Event::Exited { exit, uptime }));
+        self.queue(name, Event::Exited { exit, uptime });
     }
 
     fn on_signals(&mut self) {
@@ -993,7 +1035,7 @@ impl Supervisor {
     /// As PID 1 (or with a main service), HUP, USR1 and USR2 go to the services' groups.
     fn forward(&mut self, signal: Signal) {
         for unit in self.units.values() {
-            if let (Some(target), true) = (unit.pgid, unit.state.has_process())
+            if let (Some(target), true) = (unit.pgid, unit.life.state.has_process())
                 && self.main.as_ref().is_none_or(|main| *main == unit.name)
             {
                 let _ = killpg(target, signal);
@@ -1036,8 +1078,8 @@ impl Supervisor {
         };
         let record = Record {
             boot_id: self.boot_id.clone(),
-            wanted: unit.wanted,
-            state: unit.state,
+            wanted: unit.life.wanted,
+            state: unit.life.state,
             pid: unit.pid.map(Pid::as_raw),
             start_ticks: unit.start_ticks,
             started_ms: unit.started.map(|(_, at)| unix_ms(at)),
@@ -1059,13 +1101,13 @@ impl Supervisor {
             .join(" ");
         ServiceStatus {
             name: unit.name.to_string(),
-            state: unit.state,
+            state: unit.life.state,
             pid: unit.pid.map(Pid::as_raw),
             since_ms: unix_ms(unit.since),
             started_ms: unit.started.map(|(_, at)| unix_ms(at)),
             restarts: unit.restarts,
             last_exit: unit.last_exit,
-            wanted: unit.wanted,
+            wanted: unit.life.wanted,
             reason: unit.reason.clone(),
             command,
             capture_error: {
@@ -1079,8 +1121,11 @@ impl Supervisor {
         let Some(unit) = self.unit(name) else {
             return;
         };
-        let state = unit.state;
-        let restarting = unit.start_after_stop;
+        let Lifecycle {
+            state,
+            wanted,
+            then,
+        } = unit.life;
         let waiters = std::mem::take(&mut unit.waiters);
         let mut kept = Vec::new();
         for (token, wait) in waiters {
@@ -1093,7 +1138,7 @@ impl Supervisor {
                     }
                     // Stopped while a start is still wanted (a restart between its stop and
                     // its start) is on the way; stopped by request is not.
-                    UnitState::Stopped if !restarting && !unit.wanted => {
+                    UnitState::Stopped if then != Then::Start && !wanted => {
                         Some(Err(self.start_failure(unit)))
                     }
                     _ => None,
@@ -1103,7 +1148,7 @@ impl Supervisor {
                     UnitState::Stopped | UnitState::Exited | UnitState::Failed
                 )
                 .then_some(Ok(())),
-                Wait::Forgotten => None,
+                Wait::Forgotten | Wait::Applied => None,
             };
             match outcome {
                 Some(Ok(())) => {
@@ -1132,14 +1177,14 @@ impl Supervisor {
 
     fn start_failure(&self, unit: &Unit) -> String {
         let how = match (&unit.reason, unit.last_exit) {
-            (Some(reason), _) if unit.state != UnitState::Failed => reason.clone(),
+            (Some(reason), _) if unit.life.state != UnitState::Failed => reason.clone(),
             (_, Some(exit)) => exit.to_string(),
             (Some(reason), None) => reason.clone(),
             (None, None) => "stopped".into(),
         };
         format!(
             "service {} failed to start: {how} (now {})",
-            unit.name, unit.state
+            unit.name, unit.life.state
         )
     }
 
@@ -1165,7 +1210,7 @@ impl Supervisor {
         }
         if self.units.get(name).is_some_and(|unit| {
             matches!(
-                unit.state,
+                unit.life.state,
                 UnitState::Exited | UnitState::Failed | UnitState::Stopped
             )
         }) {
@@ -1182,14 +1227,18 @@ impl Supervisor {
         let names: Vec<ServiceName> = self.units.keys().cloned().collect();
         for name in names {
             // The desired state stays as it is on disk: the next supervisor resumes it.
-            self.events.push_back((name, Event::Stop));
+            self.queue(&name, Event::Shutdown);
         }
     }
 
     /// During a shutdown, once no service has a process left: the exit status.
     fn finished(&mut self) -> Option<i32> {
         self.shutdown.as_ref()?;
-        if self.units.values().any(|unit| unit.state.has_process()) {
+        if self
+            .units
+            .values()
+            .any(|unit| unit.life.state.has_process())
+        {
             return None;
         }
         // Whatever the services wrote last is still in their pipes: keep it.
@@ -1374,143 +1423,63 @@ impl Supervisor {
         }
     }
 
+    /// Turns a request into an event of the table (a status is answered at once). A start
+    /// or restart of a service without a process re-reads its definition first, so a
+    /// reinstall takes effect.
     fn dispatch(&mut self, token: Token, op: Op) -> Result<(), (ErrorKind, String)> {
-        match op {
+        let (name, event, wait) = match op {
+            Op::Status { name } => return self.reply_statuses(token, name),
+            Op::Shutdown => {
+                self.begin_shutdown(Some(token));
+                return Ok(());
+            }
             Op::Start { name, wait } => {
-                let name = self.load(&name)?;
-                let state = self.units[&name].state;
-                if !state.has_process() {
-                    self.refresh(&name)?;
-                }
-                let unit = self.loaded(&name)?;
-                unit.wanted = true;
-                if !state.has_process() {
-                    unit.restarts = 0;
-                }
-                if state == UnitState::Stopping {
-                    unit.start_after_stop = true;
-                } else {
-                    self.events.push_back((name.clone(), Event::Start));
-                }
-                self.wait_or_reply(token, &name, wait.then_some(Wait::Running));
+                let wait = if wait { Wait::Running } else { Wait::Applied };
+                (name, Event::Start, wait)
             }
-            Op::Stop { name } => {
-                let name = self.load(&name)?;
-                let unit = self.loaded(&name)?;
-                unit.wanted = false;
-                unit.start_after_stop = false;
-                self.events.push_back((name.clone(), Event::Stop));
-                self.wait_or_reply(token, &name, Some(Wait::Stopped));
-            }
-            Op::Restart { name } => {
-                let name = self.load(&name)?;
-                let unit = self.loaded(&name)?;
-                unit.wanted = true;
-                if unit.state.has_process() {
-                    unit.start_after_stop = true;
-                    self.events.push_back((name.clone(), Event::Stop));
-                } else {
-                    self.refresh(&name)?;
-                    self.events.push_back((name.clone(), Event::Start));
-                }
-                self.wait_or_reply(token, &name, Some(Wait::Running));
-            }
-            Op::Pause { ref name } | Op::Continue { ref name } | Op::Reload { ref name } => {
-                return self.control(token, name, &op);
-            }
-            Op::Status { name } => {
-                let names = match name {
-                    Some(name) => vec![self.load(&name)?],
-                    None => {
-                        let mut names = Vec::new();
-                        for name in store::names(&self.dir).unwrap_or_default() {
-                            if let Ok(name) = self.load(name.as_str()) {
-                                names.push(name);
-                            }
-                        }
-                        names
-                    }
-                };
-                let services = names
-                    .iter()
-                    .map(|name| self.status_of(&self.units[name]))
-                    .collect();
-                self.reply(token, Outcome::Done { services });
-            }
-            Op::Forget { name } => {
-                let name = self.load(&name)?;
-                let unit = self.loaded(&name)?;
-                if unit.state.has_process() || unit.state == UnitState::Backoff {
-                    unit.wanted = false;
-                    unit.forget_after_stop = true;
-                    unit.start_after_stop = false;
-                    unit.waiters.push((token, Wait::Forgotten));
-                    self.events.push_back((name, Event::Stop));
-                } else {
-                    self.forget(&name);
-                    self.reply(
-                        token,
-                        Outcome::Done {
-                            services: Vec::new(),
-                        },
-                    );
-                }
-            }
-            Op::Shutdown => self.begin_shutdown(Some(token)),
-        }
-        Ok(())
-    }
-
-    fn control(&mut self, token: Token, name: &str, op: &Op) -> Result<(), (ErrorKind, String)> {
-        let name = self.load(name)?;
-        let unit = self.loaded(&name)?;
-        let not_running = |unit: &Unit, what: &str| {
-            (
-                ErrorKind::NotRunning,
-                format!("cannot {what} service {}: it is {}", unit.name, unit.state),
-            )
+            Op::Stop { name } => (name, Event::Stop, Wait::Stopped),
+            Op::Restart { name } => (name, Event::Restart, Wait::Running),
+            Op::Pause { name } => (name, Event::Pause, Wait::Applied),
+            Op::Continue { name } => (name, Event::Continue, Wait::Applied),
+            Op::Reload { name } => (name, Event::Reload, Wait::Applied),
+            Op::Forget { name } => (name, Event::Forget, Wait::Forgotten),
         };
-        match op {
-            Op::Reload { .. } => {
-                let Some(pid) = unit.pid.filter(|_| unit.state == UnitState::Running) else {
-                    return Err(not_running(unit, "reload"));
-                };
-                let _ = kill(pid, Signal::SIGHUP);
-            }
-            _ => {
-                let (event, what) = match op {
-                    Op::Pause { .. } => (Event::Pause, "pause"),
-                    _ => (Event::Continue, "continue"),
-                };
-                let refused = not_running(unit, what);
-                self.apply(&name, event).map_err(|_| refused)?;
-            }
+        let name = self.load(&name)?;
+        if matches!(event, Event::Start | Event::Restart)
+            && !self.units[&name].life.state.has_process()
+        {
+            self.refresh(&name)?;
         }
-        self.reply_status(token, &name);
+        self.queue_request(&name, event, token, wait);
         Ok(())
     }
 
-    /// Replies now, or once the unit reaches what `wait` asks for (after the queued events).
-    fn wait_or_reply(&mut self, token: Token, name: &ServiceName, wait: Option<Wait>) {
-        match wait {
-            Some(wait) => {
-                if let Some(unit) = self.unit(name) {
-                    unit.waiters.push((token, wait));
-                }
-                // Already there? The queued event may change nothing (start of a running
-                // service), so look once the queue has run.
-                self.process_events();
-                self.answer_waiters(name);
-            }
+    /// Answers with the status of `name`, or of every installed service.
+    fn reply_statuses(
+        &mut self,
+        token: Token,
+        name: Option<String>,
+    ) -> Result<(), (ErrorKind, String)> {
+        let names = match name {
+            Some(name) => vec![self.load(&name)?],
             None => {
-                self.process_events();
-                self.reply_status(token, name);
+                let mut names = Vec::new();
+                for name in store::names(&self.dir).unwrap_or_default() {
+                    if let Ok(name) = self.load(name.as_str()) {
+                        names.push(name);
+                    }
+                }
+                names
             }
-        }
+        };
+        let services = names
+            .iter()
+            .map(|name| self.status_of(&self.units[name]))
+            .collect();
+        self.reply(token, Outcome::Done { services });
+        Ok(())
     }
 
-    /// Writes the response and closes the connection. The write blocks (the answer is small
-    /// and the peer waits for it) for at most a second.
     /// Answers a client with `name`'s status (none, when the unit is gone: forgotten in the
     /// same batch).
     fn reply_status(&mut self, token: Token, name: &ServiceName) {
