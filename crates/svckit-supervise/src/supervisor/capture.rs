@@ -1,0 +1,81 @@
+//! Capture: draining each service's stdout and stderr pipes into its rotated log files
+//! (splice where it can), never blocking the loop on a slow disk or a full one.
+
+use super::*;
+
+/// A captured stream: the read end of a service's stdout or stderr pipe.
+pub(super) struct Capture {
+    pub(super) unit: ServiceName,
+    pub(super) stream: Stream,
+    pub(super) pipe: OwnedFd,
+}
+
+impl Supervisor {
+    pub(super) fn capture(&mut self, name: &ServiceName, stream: Stream, pipe: OwnedFd) {
+        let token = self.token();
+        if let Err(err) = watch(&self.poll, &pipe, token) {
+            log(format_args!(
+                "{name}: cannot watch its {}: {err}",
+                stream.name()
+            ));
+            return;
+        }
+        if let Some(holder) = &self.holder
+            && let Err(err) = holder.hold(pipe.as_fd())
+        {
+            log(format_args!(
+                "{name}: the fd holder did not take its {}: {err}",
+                stream.name()
+            ));
+        }
+        self.captures.insert(
+            token,
+            Capture {
+                unit: name.clone(),
+                stream,
+                pipe,
+            },
+        );
+        // Anything already in the pipe (an adopted service's output) is drained at once:
+        // epoll reports only new readiness for edge-triggered sources registered late.
+        self.on_output(token);
+    }
+
+    pub(super) fn on_output(&mut self, token: Token) {
+        let Some(capture) = self.captures.get(&token) else {
+            return;
+        };
+        let index = match capture.stream {
+            Stream::Stdout => 0,
+            Stream::Stderr => 1,
+        };
+        let Some(unit) = self.units.get_mut(&capture.unit) else {
+            self.captures.remove(&token);
+            return;
+        };
+        let had_error = unit.logs[index].error().is_some();
+        let drained = unit.logs[index].drain(&capture.pipe, &mut self.scratch);
+        match (had_error, unit.logs[index].error()) {
+            (false, Some(error)) => log(format_args!(
+                "{}: cannot store its {}: {error}; draining it meanwhile",
+                capture.unit,
+                capture.stream.name()
+            )),
+            (true, None) => log(format_args!(
+                "{}: storing its {} again",
+                capture.unit,
+                capture.stream.name()
+            )),
+            _ => {}
+        }
+        if drained == Drained::Eof {
+            self.close_capture(token);
+        }
+    }
+
+    pub(super) fn close_capture(&mut self, token: Token) {
+        if let Some(capture) = self.captures.remove(&token) {
+            unwatch(&self.poll, &capture.pipe);
+        }
+    }
+}

@@ -1,0 +1,691 @@
+//! The supervisor process: one event loop (mio over epoll, one thread) that owns every service
+//! of one state directory. It turns what the OS reports (SIGCHLD, readable pipes, pidfds,
+//! timers, requests on the control socket) into events of the state table in [`crate::state`]
+//! and carries out the table's actions. It never blocks, except for writing a reply (bounded
+//! by a send timeout).
+//!
+//! It must stay single-threaded: services are spawned with fork + exec, and switching a
+//! service's credentials in the child allocates.
+//!
+//! One file per concern, all `impl Supervisor`:
+//! - this file: the loop, the units, and the glue to the table (`apply`, `act`);
+//! - `spawn`: starting a program, and learning that it ended (SIGCHLD, pidfd, readiness);
+//! - `capture`: draining output pipes into rotated logs;
+//! - `recovery`: records, and adopting or resuming services after a supervisor restart;
+//! - `server`: the control socket, requests turned into table events, replies;
+//! - `shutdown`: signals, the main service, and the end.
+//!
+//! Restart backoff itself is a cell of the table (`crate::state::after_exit`) computed from
+//! the policy (`svckit_core::RestartPolicy::backoff`).
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    ffi::OsString,
+    fs,
+    io::{self, Read, Write},
+    os::{
+        fd::{AsFd, AsRawFd, OwnedFd},
+        unix::fs::{MetadataExt, OpenOptionsExt},
+    },
+    process::{Command, Stdio},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use mio::{
+    Events, Interest, Poll, Token,
+    net::{UnixListener, UnixStream},
+    unix::SourceFd,
+};
+use nix::{
+    errno::Errno,
+    sys::{
+        signal::{Signal, kill, killpg},
+        socket::{getsockopt, sockopt},
+        wait::{WaitPidFlag, WaitStatus, waitpid},
+    },
+    unistd::{Pid, Uid},
+};
+use svckit_core::{ServiceName, ServiceSpec};
+use svckit_unix::{
+    environment,
+    fdholder::FdHolder,
+    pidfile::Pidfile,
+    privileges::Credentials,
+    process,
+    signals::SignalWaiter,
+    spawn::{ChildSetup, READY_FD},
+};
+
+use crate::{
+    Error,
+    logs::{self, Drained, LogFile},
+    paths::{StateDir, Stream},
+    protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
+    state::{self, Action, Event, History, LastExit, Lifecycle, Policy, Refused, Then, UnitState},
+    store::{self, Record},
+};
+
+mod capture;
+mod recovery;
+mod server;
+mod shutdown;
+mod spawn;
+
+use capture::Capture;
+use server::{Client, Wait, refusal};
+
+const SIGNALS: Token = Token(0);
+const LISTENER: Token = Token(1);
+/// How often a stopping service's group is checked while its main process is gone but other
+/// members live (they are reaped as the subreaper's children, but not every death reaches us).
+const GROUP_POLL: Duration = Duration::from_millis(10);
+
+/// The instant `after` from now, or, for a wait too long for the clock (bounded at parse time,
+/// but a definition may predate the bounds), a day from now: timers are re-armed, never a
+/// panic of the loop.
+fn later(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
+/// How the supervisor runs.
+#[derive(Debug)]
+pub struct Config {
+    /// Its state directory.
+    pub dir: StateDir,
+    /// The service whose end ends the supervisor, which then exits with its status (the
+    /// default as PID 1: the one `start = auto` service, if there is exactly one).
+    pub main: Option<ServiceName>,
+    /// Whether the caller already holds the lock on `supervisor.pid` (daemonizing with that
+    /// PID file takes it); otherwise [`run`] takes it.
+    pub locked: bool,
+}
+
+/// Starts the supervisor of `dir` as a daemon (every step of daemon(7), its output appended to
+/// `supervisor.log`) and returns its pid once its control socket accepts requests. The daemon
+/// runs the supervisor and exits with it: this function does not return there. The calling
+/// process must be single-threaded (a fork copies only the calling thread); a supervisor that
+/// holds the directory already is [`Error::Daemonize`] with
+/// [`svckit_unix::Error::AlreadyRunning`].
+pub fn daemonize(dir: StateDir, main: Option<ServiceName>) -> Result<u32, Error> {
+    dir.create().map_err(Error::state_dir)?;
+    let log_file = dir.supervisor_log();
+    let forked = svckit_unix::Daemonize::new()
+        .pidfile(dir.pidfile())
+        .stdout(&log_file)
+        .stderr(&log_file)
+        .start()?;
+    match forked {
+        svckit_unix::Forked::Launcher(launched) => Ok(launched.pid.as_raw().unsigned_abs()),
+        svckit_unix::Forked::Daemon(mut daemon) => {
+            let config = Config {
+                dir,
+                main,
+                locked: true,
+            };
+            let code = run(config, || daemon.ready()).unwrap_or_else(|err| {
+                // The launcher reads the reason from the readiness pipe's end; the log keeps it.
+                log(format_args!("{err}"));
+                1
+            });
+            std::process::exit(code)
+        }
+    }
+}
+
+/// Runs the supervisor until SIGTERM, SIGINT, a shutdown request, or the end of the main
+/// service. `ready` is called once the control socket accepts requests. Returns the exit
+/// status: 0, or the main service's.
+pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32, Error> {
+    let dir = config.dir;
+    dir.create().map_err(Error::state_dir)?;
+    let _lock = match config.locked {
+        true => None,
+        false => {
+            let mut lock = Pidfile::acquire(dir.pidfile()).map_err(|err| match err {
+                svckit_unix::pidfile::PidfileError::Locked { pid, .. } => {
+                    Error::SupervisorRunning {
+                        dir: dir.root().to_owned(),
+                        pid,
+                    }
+                }
+                other => Error::io("lock the state directory", io::Error::other(other)),
+            })?;
+            lock.write_pid(std::process::id() as i32)
+                .map_err(|err| Error::io("write supervisor.pid", io::Error::other(err)))?;
+            Some(lock)
+        }
+    };
+    let pid1 = std::process::id() == 1;
+    if !pid1 {
+        process::become_subreaper().map_err(|err| Error::io("become a subreaper", err))?;
+    }
+    // Thousands of services need fds (at 10,000 services only 4,997 ran under a soft limit
+    // of 20,000); the services get the limit the supervisor was started with.
+    let open_files = match process::raise_open_file_limit() {
+        Ok(limits) => Some(limits),
+        Err(err) => {
+            log(format_args!("cannot raise the open-file limit: {err}"));
+            None
+        }
+    };
+    let mut supervisor = Supervisor::new(dir, config.main, pid1)?;
+    supervisor.open_files = open_files;
+    ready().map_err(|err| Error::io("report readiness", err))?;
+    supervisor.serve()
+}
+
+/// A service's main process and its group, while they exist.
+#[derive(Default)]
+struct MainProcess {
+    /// The main process (None once it ended, while the group may live on).
+    pid: Option<Pid>,
+    /// Its process group, which a stop signals and waits to be empty.
+    pgid: Option<Pid>,
+    /// Its start time in clock ticks, to tell it from a recycled pid.
+    start_ticks: Option<u64>,
+    /// When it started: for its uptime, and as status shows it.
+    started: Option<(Instant, SystemTime)>,
+    /// A pidfd of an adopted process (not our child): readable once it ends.
+    pidfd: Option<(Token, OwnedFd)>,
+    /// The readiness pipe of a program that says when it is ready.
+    ready: Option<(Token, OwnedFd)>,
+}
+
+/// One supervised service.
+struct Unit {
+    name: ServiceName,
+    spec: ServiceSpec,
+    policy: Policy,
+    history: History,
+    /// Its row of the table: state, desired state, what follows the stop under way.
+    life: Lifecycle,
+    since: SystemTime,
+    process: MainProcess,
+    timer: Option<Instant>,
+    restarts: u32,
+    last_exit: Option<LastExit>,
+    reason: Option<String>,
+    logs: [LogFile; 2],
+    pipes: Option<(u64, u64)>,
+    waiters: Vec<(Token, Wait)>,
+}
+
+/// An event of the table for one service, and the client that asked for it.
+struct Queued {
+    name: ServiceName,
+    event: Event,
+    client: Option<(Token, Wait)>,
+}
+
+struct Supervisor {
+    dir: StateDir,
+    poll: Poll,
+    signals: SignalWaiter,
+    listener: UnixListener,
+    units: BTreeMap<ServiceName, Unit>,
+    captures: HashMap<Token, Capture>,
+    clients: HashMap<Token, Client>,
+    /// An fd kept in reserve: when accept(2) fails with EMFILE, it is closed to accept (and
+    /// turn away) the queued client, which would otherwise wait forever on an edge-triggered
+    /// listener.
+    reserve: Option<fs::File>,
+    /// The open-file limits the supervisor was started with, given back to its services.
+    open_files: Option<(u64, u64)>,
+    events: VecDeque<Queued>,
+    next_token: usize,
+    scratch: Vec<u8>,
+    boot_id: String,
+    euid: Uid,
+    main: Option<ServiceName>,
+    pid1: bool,
+    shutdown: Option<Vec<Token>>,
+    /// Holds a copy of every output pipe's read end, so services never see SIGPIPE while no
+    /// supervisor runs (see `svckit_unix::fdholder`).
+    holder: Option<FdHolder>,
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
+/// failed write (a full disk, a closed stderr) is dropped: eprintln! would panic, and the
+/// supervisor must outlive its log.
+fn log(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{} svckit-supervise[{}]: {message}",
+        unix_ms(SystemTime::now()),
+        std::process::id()
+    );
+}
+
+fn policy_of(spec: &ServiceSpec) -> Policy {
+    Policy {
+        restart: spec.restart,
+        stop_timeout: spec.stop.timeout,
+        ready_timeout: spec.notify.then_some(spec.ready_timeout),
+    }
+}
+
+/// Adds `fd` to the event loop, readable.
+fn watch(poll: &Poll, fd: &OwnedFd, token: Token) -> io::Result<()> {
+    poll.registry()
+        .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
+}
+
+/// Takes `fd` out of the event loop before it is closed. Closing alone is not enough: the fd
+/// holder has a copy of the same open file, which keeps an epoll registration alive.
+fn unwatch(poll: &Poll, fd: &OwnedFd) {
+    let _ = poll.registry().deregister(&mut SourceFd(&fd.as_raw_fd()));
+}
+
+impl Supervisor {
+    fn new(dir: StateDir, main: Option<ServiceName>, pid1: bool) -> Result<Supervisor, Error> {
+        let poll = Poll::new().map_err(|err| Error::io("create the event loop", err))?;
+        let signals = SignalWaiter::new(&[
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+            Signal::SIGUSR1,
+            Signal::SIGUSR2,
+            Signal::SIGQUIT,
+        ])
+        .map_err(|err| Error::io("block signals", err.into()))?;
+        poll.registry()
+            .register(
+                &mut SourceFd(&signals.as_fd().as_raw_fd()),
+                SIGNALS,
+                Interest::READABLE,
+            )
+            .map_err(|err| Error::io("watch signals", err))?;
+        // We hold the lock, so a socket file left behind is stale.
+        let socket = dir.socket();
+        let _ = fs::remove_file(&socket);
+        let old_mask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+        let listener = UnixListener::bind(&socket);
+        nix::sys::stat::umask(old_mask);
+        let mut listener =
+            listener.map_err(|err| Error::io(format!("listen on {}", socket.display()), err))?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(|err| Error::io("watch the control socket", err))?;
+        let mut supervisor = Supervisor {
+            dir,
+            poll,
+            signals,
+            listener,
+            units: BTreeMap::new(),
+            captures: HashMap::new(),
+            clients: HashMap::new(),
+            reserve: fs::File::open("/dev/null").ok(),
+            open_files: None,
+            events: VecDeque::new(),
+            next_token: 2,
+            scratch: Vec::new(),
+            boot_id: store::boot_id(),
+            euid: nix::unistd::geteuid(),
+            main,
+            pid1,
+            shutdown: None,
+            holder: FdHolder::spawn()
+                .map_err(|err| log(format_args!("no fd holder: {err}")))
+                .ok(),
+        };
+        let previous_holder = store::read_holder(&supervisor.dir);
+        supervisor.recover();
+        // The pipes of every adopted service are ours now, and held by our holder: the
+        // previous supervisor's holder has nothing left to keep (one was left behind per
+        // SIGKILL of a supervisor).
+        if let Some(holder) = previous_holder {
+            store::end_holder(&holder);
+        }
+        if let Some(holder) = &supervisor.holder {
+            store::write_holder(&supervisor.dir, holder.pid());
+        }
+        Ok(supervisor)
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    fn new_unit(&self, spec: ServiceSpec) -> Unit {
+        let log_file = |stream| {
+            LogFile::new(
+                self.dir.log(&spec.name, stream),
+                spec.logs.max_size,
+                spec.logs.keep,
+            )
+        };
+        Unit {
+            name: spec.name.clone(),
+            policy: policy_of(&spec),
+            logs: [log_file(Stream::Stdout), log_file(Stream::Stderr)],
+            spec,
+            history: History::default(),
+            life: Lifecycle::STOPPED,
+            since: SystemTime::now(),
+            process: MainProcess::default(),
+            timer: None,
+            restarts: 0,
+            last_exit: None,
+            reason: None,
+            pipes: None,
+            waiters: Vec::new(),
+        }
+    }
+
+    /// The unit called `name`, if it is still known: an event queued for a unit that a
+    /// forget (or an uninstall) removed in the same batch finds none, and must do nothing.
+    fn unit(&mut self, name: &ServiceName) -> Option<&mut Unit> {
+        self.units.get_mut(name)
+    }
+
+    /// The unit a request just loaded.
+    fn loaded(&mut self, name: &ServiceName) -> Result<&mut Unit, (ErrorKind, String)> {
+        self.units.get_mut(name).ok_or_else(|| {
+            (
+                ErrorKind::NotFound,
+                format!("service {name} is not installed"),
+            )
+        })
+    }
+
+    /// The unit called `name`, loading its definition if it is new.
+    fn load(&mut self, name: &str) -> Result<ServiceName, (ErrorKind, String)> {
+        let name =
+            ServiceName::new(name).map_err(|err| (ErrorKind::BadRequest, err.to_string()))?;
+        if !self.units.contains_key(&name) {
+            let spec = store::load_supervised(&self.dir, &name).map_err(refusal)?;
+            let unit = self.new_unit(spec);
+            self.units.insert(name.clone(), unit);
+        }
+        Ok(name)
+    }
+
+    /// Re-reads the definition before a start, so a reinstall takes effect.
+    fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
+        let spec = store::load_supervised(&self.dir, name).map_err(refusal)?;
+        let unit = self.loaded(name)?;
+        if unit.spec != spec {
+            unit.policy = policy_of(&spec);
+            for log in &mut unit.logs {
+                log.set_policy(spec.logs.max_size, spec.logs.keep);
+            }
+            unit.spec = spec;
+        }
+        Ok(())
+    }
+
+    fn serve(&mut self) -> Result<i32, Error> {
+        let mut events = Events::with_capacity(256);
+        loop {
+            self.process_events();
+            if let Some(code) = self.finished() {
+                return Ok(code);
+            }
+            let timeout = self
+                .next_deadline()
+                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(Error::io("wait for events", err)),
+            }
+            for event in events.iter() {
+                match event.token() {
+                    SIGNALS => self.on_signals(),
+                    LISTENER => self.accept(),
+                    token if self.clients.contains_key(&token) => self.on_client(token),
+                    token if self.captures.contains_key(&token) => self.on_output(token),
+                    token => self.on_unit_fd(token),
+                }
+            }
+            self.fire_timers();
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let timers = self.units.values().filter_map(|unit| unit.timer);
+        let group_polls = self
+            .units
+            .values()
+            .filter(|unit| unit.life.state == UnitState::Stopping && unit.process.pid.is_none())
+            .map(|_| Instant::now() + GROUP_POLL);
+        let clients = self.clients.values().filter_map(|client| client.deadline);
+        timers.chain(group_polls).chain(clients).min()
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        let due: Vec<ServiceName> = self
+            .units
+            .values_mut()
+            .filter(|unit| unit.timer.is_some_and(|at| at <= now))
+            .map(|unit| {
+                unit.timer = None;
+                unit.name.clone()
+            })
+            .collect();
+        for name in due {
+            self.queue(&name, Event::Timer);
+        }
+        let idle: Vec<Token> = self
+            .clients
+            .iter()
+            .filter(|(_, client)| client.deadline.is_some_and(|at| at <= now))
+            .map(|(token, _)| *token)
+            .collect();
+        for token in idle {
+            self.drop_client(token);
+        }
+        self.check_groups();
+    }
+
+    /// Stopping services whose main process is gone: done once the group is empty.
+    fn check_groups(&mut self) {
+        let gone: Vec<ServiceName> = self
+            .units
+            .values()
+            .filter(|unit| unit.life.state == UnitState::Stopping && unit.process.pid.is_none())
+            .filter(|unit| !unit.process.pgid.is_some_and(process::group_exists))
+            .map(|unit| unit.name.clone())
+            .collect();
+        for name in gone {
+            self.queue(&name, Event::GroupGone);
+        }
+    }
+
+    /// Queues `event` for `name`, from the loop itself (no client waits for it).
+    fn queue(&mut self, name: &ServiceName, event: Event) {
+        self.events.push_back(Queued {
+            name: name.clone(),
+            event,
+            client: None,
+        });
+    }
+
+    /// Queues a client's request as `event`; the client is answered per `wait` once it has
+    /// been applied (or refused).
+    fn queue_request(&mut self, name: &ServiceName, event: Event, token: Token, wait: Wait) {
+        self.events.push_back(Queued {
+            name: name.clone(),
+            event,
+            client: Some((token, wait)),
+        });
+    }
+
+    /// Applies the queued events in order, answering the clients that asked for them.
+    fn process_events(&mut self) {
+        while let Some(Queued {
+            name,
+            event,
+            client,
+        }) = self.events.pop_front()
+        {
+            let applied = self.apply(&name, event);
+            let Some((token, wait)) = client else {
+                continue;
+            };
+            match applied {
+                Err(Refused(state)) => {
+                    let what = match event {
+                        Event::Pause => "pause",
+                        Event::Continue => "continue",
+                        _ => "reload",
+                    };
+                    let message = format!("cannot {what} service {name}: it is {state}");
+                    let kind = ErrorKind::NotRunning;
+                    self.reply(token, Outcome::Error { kind, message });
+                }
+                Ok(()) if wait == Wait::Applied => self.reply_status(token, &name),
+                Ok(()) => match self.unit(&name) {
+                    Some(unit) => {
+                        unit.waiters.push((token, wait));
+                        self.answer_waiters(&name);
+                    }
+                    // Forgotten by this very event.
+                    None => self.reply(
+                        token,
+                        Outcome::Done {
+                            services: Vec::new(),
+                        },
+                    ),
+                },
+            }
+        }
+    }
+
+    /// Feeds one event to the table and carries out its actions; a request the state cannot
+    /// take changes nothing and is returned as refused.
+    fn apply(&mut self, name: &ServiceName, event: Event) -> Result<(), Refused> {
+        let now = Instant::now();
+        let Some(unit) = self.units.get_mut(name) else {
+            return Ok(());
+        };
+        let transition = state::transition(unit.life, event, &unit.policy, &mut unit.history, now)?;
+        if unit.life.state != transition.next.state {
+            unit.since = SystemTime::now();
+        }
+        unit.life = transition.next;
+        for action in transition.actions {
+            self.act(name, action);
+        }
+        if self.unit(name).is_none() {
+            return Ok(());
+        }
+        self.persist(name);
+        self.answer_waiters(name);
+        self.check_main(name);
+        Ok(())
+    }
+
+    fn act(&mut self, name: &ServiceName, action: Action) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        let pgid = unit.process.pgid;
+        match action {
+            Action::Spawn => {
+                if let Err((errno, reason)) = self.spawn(name) {
+                    log(format_args!("{name}: {reason}"));
+                    if let Some(unit) = self.unit(name) {
+                        unit.reason = Some(reason);
+                        // Its last exit is the failed start: as PID 1, the supervisor exits
+                        // 127 for a main program that cannot be run, as tini does (it was 0).
+                        unit.last_exit = Some(LastExit::SpawnFailed(errno));
+                    }
+                    let exit = LastExit::SpawnFailed(errno);
+                    let uptime = Duration::ZERO;
+                    self.queue(name, Event::Exited { exit, uptime });
+                }
+            }
+            Action::SignalStop => {
+                let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
+                if let Some(pgid) = pgid {
+                    let _ = killpg(pgid, signal);
+                }
+            }
+            Action::KillGroup => {
+                if let Some(pgid) = pgid {
+                    let _ = killpg(pgid, Signal::SIGKILL);
+                }
+            }
+            Action::Suspend => match (unit.spec.notify, unit.process.pid, pgid) {
+                (true, Some(pid), _) => drop(kill(pid, Signal::SIGTSTP)),
+                (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGSTOP)),
+                _ => {}
+            },
+            Action::Resume => match (unit.spec.notify, unit.process.pid, pgid) {
+                (true, Some(pid), _) => drop(kill(pid, Signal::SIGCONT)),
+                (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGCONT)),
+                _ => {}
+            },
+            Action::SendReload => {
+                if let Some(pid) = unit.process.pid {
+                    let _ = kill(pid, Signal::SIGHUP);
+                }
+            }
+            Action::ArmTimer(after) => unit.timer = Some(later(after)),
+            Action::CancelTimer => unit.timer = None,
+            Action::CountRestart => unit.restarts += 1,
+            Action::ResetRestarts => unit.restarts = 0,
+            Action::ClearGroup => unit.process.pgid = None,
+            Action::CrashLoop => {
+                unit.reason = Some(format!(
+                    "restarted {} times within {}; not restarted again",
+                    unit.spec.restart.limit,
+                    svckit_core::parse::format_duration(unit.spec.restart.window)
+                ));
+            }
+            Action::Forget => self.forget(name),
+        }
+    }
+
+    fn status_of(&self, unit: &Unit) -> ServiceStatus {
+        let command = std::iter::once(unit.spec.program.as_os_str())
+            .chain(unit.spec.args.iter().map(|arg| arg.as_os_str()))
+            .map(|part| part.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        ServiceStatus {
+            name: unit.name.to_string(),
+            state: unit.life.state,
+            pid: unit.process.pid.map(Pid::as_raw),
+            since_ms: unix_ms(unit.since),
+            started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
+            restarts: unit.restarts,
+            last_exit: unit.last_exit,
+            wanted: unit.life.wanted,
+            reason: unit.reason.clone(),
+            command,
+            capture_error: {
+                let errors: Vec<String> = unit.logs.iter().filter_map(LogFile::error).collect();
+                (!errors.is_empty()).then(|| errors.join("; "))
+            },
+        }
+    }
+
+    fn forget(&mut self, name: &ServiceName) {
+        if let Some(unit) = self.units.remove(name) {
+            let _ = store::remove(&self.dir, name);
+            for (token, _) in unit.waiters {
+                self.reply(
+                    token,
+                    Outcome::Done {
+                        services: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+}

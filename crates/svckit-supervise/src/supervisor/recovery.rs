@@ -1,0 +1,137 @@
+//! Recovery: a new supervisor (after a crash, SIGKILL or an upgrade) reads each service's
+//! record, adopts a process that still runs (same pid, start time and pid space; its output
+//! pipes found again through /proc) or resumes the desired state; and the record written on
+//! every transition that makes this possible.
+
+use super::*;
+
+impl Supervisor {
+    /// Loads every definition, finds the processes a previous supervisor left running (same
+    /// pid *and* start time, this boot), and starts what should run: services wanted up, and
+    /// `start = auto` services without a record of this boot.
+    pub(super) fn recover(&mut self) {
+        let names = store::names(&self.dir).unwrap_or_default();
+        let mut autos = Vec::new();
+        for name in names {
+            let spec = match store::load_supervised(&self.dir, &name) {
+                Ok(spec) => spec,
+                Err(Error::OtherBackend { .. }) => continue,
+                Err(err) => {
+                    log(format_args!("skipping {name}: {err}"));
+                    continue;
+                }
+            };
+            if spec.start == svckit_core::StartType::Auto {
+                autos.push(name.clone());
+            }
+            let record = store::read_record(&self.dir, &name).filter(|r| r.boot_id == self.boot_id);
+            self.units.insert(name.clone(), self.new_unit(spec));
+            match record {
+                Some(record) => self.adopt(&name, record),
+                None if autos.contains(&name) => self.queue(&name, Event::Recover),
+                None => {}
+            }
+        }
+        if self.main.is_none() && self.pid1 && autos.len() == 1 {
+            self.main = autos.pop();
+        }
+    }
+
+    pub(super) fn adopt(&mut self, name: &ServiceName, record: Record) {
+        let alive = record.pid.map(Pid::from_raw).filter(|pid| {
+            record.state.has_process()
+                && process::start_time(*pid).ok() == record.start_ticks
+                && !process::is_gone(*pid)
+        });
+        let unit = self.units.get_mut(name).expect("inserted");
+        unit.restarts = record.restarts;
+        unit.last_exit = record.last_exit;
+        unit.life.wanted = record.wanted;
+        let Some(pid) = alive else {
+            if record.state.has_process() {
+                unit.last_exit = Some(LastExit::Unknown);
+            }
+            unit.life.state = match record.state {
+                UnitState::Failed => UnitState::Failed,
+                UnitState::Exited => UnitState::Exited,
+                _ => UnitState::Stopped,
+            };
+            if record.wanted {
+                self.queue(name, Event::Recover);
+            }
+            return;
+        };
+        log(format_args!("{name}: adopting PID {pid}"));
+        unit.process.pid = Some(pid);
+        unit.process.pgid = Some(pid);
+        unit.process.start_ticks = record.start_ticks;
+        let started_at = UNIX_EPOCH + Duration::from_millis(record.started_ms.unwrap_or(0));
+        let age = SystemTime::now()
+            .duration_since(started_at)
+            .unwrap_or_default();
+        unit.process.started = Some((
+            Instant::now() - age.min(Duration::from_secs(1 << 30)),
+            started_at,
+        ));
+        unit.since = UNIX_EPOCH + Duration::from_millis(record.since_ms);
+        unit.life.state = match record.state {
+            UnitState::Paused => UnitState::Paused,
+            _ => UnitState::Running,
+        };
+        let token = self.token();
+        match process::pidfd(pid) {
+            Ok(fd) => {
+                let _ = watch(&self.poll, &fd, token);
+                if let Some(unit) = self.unit(name) {
+                    unit.process.pidfd = Some((token, fd));
+                }
+            }
+            Err(err) => log(format_args!("{name}: cannot watch PID {pid}: {err}")),
+        }
+        // Its output pipes: the same pipes, opened again through /proc.
+        if let Some((out_ino, err_ino)) = record.pipes {
+            for (fd, ino, stream) in [(1, out_ino, Stream::Stdout), (2, err_ino, Stream::Stderr)] {
+                let path = format!("/proc/{pid}/fd/{fd}");
+                if fs::metadata(&path).map(|m| m.ino()).ok() != Some(ino) {
+                    continue;
+                }
+                let opened = fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(nix::libc::O_NONBLOCK)
+                    .open(&path);
+                if let Ok(file) = opened {
+                    self.capture(name, stream, OwnedFd::from(file));
+                }
+            }
+            if let Some(unit) = self.unit(name) {
+                unit.pipes = record.pipes;
+            }
+        }
+        if record.state == UnitState::Stopping {
+            // A stop was under way: it goes on, and the service stays wanted as it was.
+            self.queue(name, Event::Shutdown);
+        }
+        self.persist(name);
+    }
+
+    pub(super) fn persist(&mut self, name: &ServiceName) {
+        let Some(unit) = self.units.get(name) else {
+            return;
+        };
+        let record = Record {
+            boot_id: self.boot_id.clone(),
+            wanted: unit.life.wanted,
+            state: unit.life.state,
+            pid: unit.process.pid.map(Pid::as_raw),
+            start_ticks: unit.process.start_ticks,
+            started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
+            since_ms: unix_ms(unit.since),
+            restarts: unit.restarts,
+            last_exit: unit.last_exit,
+            pipes: unit.pipes,
+        };
+        if let Err(err) = store::write_record(&self.dir, name, &record) {
+            log(format_args!("{name}: cannot save its state: {err}"));
+        }
+    }
+}

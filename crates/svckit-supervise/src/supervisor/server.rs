@@ -1,0 +1,406 @@
+//! The control server: accepting clients on the socket (and turning them away when out of
+//! fds), reading one request line, turning it into an event of the table, and answering
+//! without ever blocking on a client that does not read.
+
+use super::*;
+
+/// What a client waits for before its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wait {
+    /// Its request's event to be applied: then the status.
+    Applied,
+    /// The service to run (or to fail to).
+    Running,
+    /// The service to be stopped.
+    Stopped,
+    /// The service to be forgotten.
+    Forgotten,
+}
+
+/// A connected client: its request as read so far, then its reply as written so far.
+pub(super) struct Client {
+    pub(super) stream: UnixStream,
+    pub(super) buffer: Vec<u8>,
+    /// The reply being written and how much of it is out: written as the socket takes it,
+    /// never with the loop blocked on a client that does not read.
+    pub(super) reply: Option<(Vec<u8>, usize)>,
+    /// When the client is dropped: its request not sent in full, or its reply not read, by
+    /// then. None while it waits for the supervisor (a start that waits for readiness).
+    pub(super) deadline: Option<Instant>,
+}
+
+/// How long a client may take to send its request, or to read its reply.
+pub(super) const CLIENT_IDLE: Duration = Duration::from_secs(10);
+
+/// A response as the protocol sends it: one JSON line.
+pub(super) fn response_line(result: Outcome) -> Vec<u8> {
+    let response = Response {
+        version: VERSION,
+        result,
+    };
+    let mut line = serde_json::to_vec(&response).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// The one line a client turned away for want of fds reads.
+pub(super) fn busy_reply(err: &io::Error) -> Vec<u8> {
+    response_line(Outcome::Error {
+        kind: ErrorKind::Busy,
+        message: format!("the supervisor is out of file descriptors ({err}); try again"),
+    })
+}
+
+/// A definition that cannot be loaded, as the client is told.
+pub(super) fn refusal(err: Error) -> (ErrorKind, String) {
+    let kind = match err {
+        Error::NotInstalled(_) => ErrorKind::NotFound,
+        Error::OtherBackend { .. } => ErrorKind::BadRequest,
+        _ => ErrorKind::BadDefinition,
+    };
+    (kind, err.to_string())
+}
+
+impl Supervisor {
+    pub(super) fn accept(&mut self) {
+        loop {
+            let (mut stream, _) = match self.listener.accept() {
+                Ok(pair) => pair,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err)
+                    if matches!(
+                        err.raw_os_error(),
+                        Some(nix::libc::EMFILE | nix::libc::ENFILE)
+                    ) && self.reserve.is_some() =>
+                {
+                    // Out of fds (accept(2) says so before it looks at the queue): free the
+                    // reserve, turn a queued client away with a reply it can read, take the
+                    // reserve back, and go on with the queue until it is empty.
+                    self.reserve = None;
+                    let turned_away = match self.listener.accept() {
+                        Ok((mut stream, _)) => {
+                            let _ = stream.write(&busy_reply(&err));
+                            true
+                        }
+                        Err(_) => false,
+                    };
+                    self.reserve = fs::File::open("/dev/null").ok();
+                    if !turned_away {
+                        return;
+                    }
+                    log(format_args!("accept: {err}; a client was turned away"));
+                    continue;
+                }
+                Err(err) => {
+                    log(format_args!("accept: {err}"));
+                    return;
+                }
+            };
+            let token = self.token();
+            let peer =
+                getsockopt(&stream, sockopt::PeerCredentials).map(|c| Uid::from_raw(c.uid()));
+            let allowed = peer.is_ok_and(|uid| uid == self.euid || uid.is_root());
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, token, Interest::READABLE)
+                .is_err()
+            {
+                continue;
+            }
+            self.clients.insert(
+                token,
+                Client {
+                    stream,
+                    buffer: Vec::new(),
+                    reply: None,
+                    deadline: Some(Instant::now() + CLIENT_IDLE),
+                },
+            );
+            if !allowed {
+                let uid = peer.map_or("unknown".into(), |uid| uid.to_string());
+                self.reply(
+                    token,
+                    Outcome::Error {
+                        kind: ErrorKind::PermissionDenied,
+                        message: format!(
+                            "permission denied: uid {uid} does not own this supervisor"
+                        ),
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) fn on_client(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        if client.reply.is_some() {
+            self.flush_reply(token);
+            return;
+        }
+        let mut chunk = [0u8; 4096];
+        let mut closed = false;
+        loop {
+            match client.stream.read(&mut chunk) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => client.buffer.extend_from_slice(&chunk[..n]),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if let Some(end) = client.buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = client.buffer.drain(..=end).collect();
+            client.deadline = None;
+            self.request(token, &line);
+        } else if closed || client.buffer.len() > 1 << 16 {
+            self.drop_client(token);
+        }
+    }
+
+    pub(super) fn drop_client(&mut self, token: Token) {
+        if let Some(mut client) = self.clients.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut client.stream);
+        }
+        for unit in self.units.values_mut() {
+            unit.waiters.retain(|(t, _)| *t != token);
+        }
+    }
+
+    pub(super) fn request(&mut self, token: Token, line: &[u8]) {
+        let request: Request = match serde_json::from_slice(line) {
+            Ok(request) => request,
+            Err(err) => {
+                let version = serde_json::from_slice::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("version")?.as_u64());
+                let (kind, message) = match version {
+                    Some(v) if v != u64::from(VERSION) => (
+                        ErrorKind::Version,
+                        format!(
+                            "protocol version {v} is not supported (this supervisor speaks {VERSION})"
+                        ),
+                    ),
+                    _ => (ErrorKind::BadRequest, format!("bad request: {err}")),
+                };
+                return self.reply(token, Outcome::Error { kind, message });
+            }
+        };
+        if request.version != VERSION {
+            return self.reply(
+                token,
+                Outcome::Error {
+                    kind: ErrorKind::Version,
+                    message: format!(
+                        "protocol version {} is not supported (this supervisor speaks {VERSION})",
+                        request.version
+                    ),
+                },
+            );
+        }
+        if self.shutdown.is_some() && request.op != Op::Shutdown {
+            return self.reply(
+                token,
+                Outcome::Error {
+                    kind: ErrorKind::ShuttingDown,
+                    message: "the supervisor is shutting down".into(),
+                },
+            );
+        }
+        if let Err((kind, message)) = self.dispatch(token, request.op) {
+            self.reply(token, Outcome::Error { kind, message });
+        }
+    }
+
+    /// Turns a request into an event of the table (a status is answered at once). A start
+    /// or restart of a service without a process re-reads its definition first, so a
+    /// reinstall takes effect.
+    pub(super) fn dispatch(&mut self, token: Token, op: Op) -> Result<(), (ErrorKind, String)> {
+        let (name, event, wait) = match op {
+            Op::Status { name } => return self.reply_statuses(token, name),
+            Op::Shutdown => {
+                self.begin_shutdown(Some(token));
+                return Ok(());
+            }
+            Op::Start { name, wait } => {
+                let wait = if wait { Wait::Running } else { Wait::Applied };
+                (name, Event::Start, wait)
+            }
+            Op::Stop { name } => (name, Event::Stop, Wait::Stopped),
+            Op::Restart { name } => (name, Event::Restart, Wait::Running),
+            Op::Pause { name } => (name, Event::Pause, Wait::Applied),
+            Op::Continue { name } => (name, Event::Continue, Wait::Applied),
+            Op::Reload { name } => (name, Event::Reload, Wait::Applied),
+            Op::Forget { name } => (name, Event::Forget, Wait::Forgotten),
+        };
+        let name = self.load(&name)?;
+        if matches!(event, Event::Start | Event::Restart)
+            && !self.units[&name].life.state.has_process()
+        {
+            self.refresh(&name)?;
+        }
+        self.queue_request(&name, event, token, wait);
+        Ok(())
+    }
+
+    /// Answers with the status of `name`, or of every installed service.
+    pub(super) fn reply_statuses(
+        &mut self,
+        token: Token,
+        name: Option<String>,
+    ) -> Result<(), (ErrorKind, String)> {
+        let names = match name {
+            Some(name) => vec![self.load(&name)?],
+            None => {
+                let mut names = Vec::new();
+                for name in store::names(&self.dir).unwrap_or_default() {
+                    if let Ok(name) = self.load(name.as_str()) {
+                        names.push(name);
+                    }
+                }
+                names
+            }
+        };
+        let services = names
+            .iter()
+            .map(|name| self.status_of(&self.units[name]))
+            .collect();
+        self.reply(token, Outcome::Done { services });
+        Ok(())
+    }
+
+    /// Answers a client with `name`'s status (none, when the unit is gone: forgotten in the
+    /// same batch).
+    pub(super) fn reply_status(&mut self, token: Token, name: &ServiceName) {
+        let services = self
+            .units
+            .get(name)
+            .map(|unit| self.status_of(unit))
+            .into_iter()
+            .collect();
+        self.reply(token, Outcome::Done { services });
+    }
+
+    /// Answers a client: the reply is written as far as the socket takes it now, the rest
+    /// when it is writable again; a client that does not read it within [`CLIENT_IDLE`] is
+    /// dropped. A client has one reply.
+    pub(super) fn reply(&mut self, token: Token, result: Outcome) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        if client.reply.is_some() {
+            return;
+        }
+        client.reply = Some((response_line(result), 0));
+        client.deadline = Some(Instant::now() + CLIENT_IDLE);
+        let _ = self.poll.registry().reregister(
+            &mut client.stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        self.flush_reply(token);
+    }
+
+    pub(super) fn flush_reply(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let Some((line, written)) = &mut client.reply else {
+            return;
+        };
+        loop {
+            match client.stream.write(&line[*written..]) {
+                Ok(n) => {
+                    *written += n;
+                    if *written == line.len() || n == 0 {
+                        break;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.drop_client(token);
+    }
+
+    pub(super) fn answer_waiters(&mut self, name: &ServiceName) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        let Lifecycle {
+            state,
+            wanted,
+            then,
+        } = unit.life;
+        let waiters = std::mem::take(&mut unit.waiters);
+        let mut kept = Vec::new();
+        for (token, wait) in waiters {
+            let unit = &self.units[name];
+            let outcome = match wait {
+                Wait::Running => match state {
+                    UnitState::Running | UnitState::Paused => Some(Ok(())),
+                    UnitState::Exited | UnitState::Failed | UnitState::Backoff => {
+                        Some(Err(self.start_failure(unit)))
+                    }
+                    // Stopped while a start is still wanted (a restart between its stop and
+                    // its start) is on the way; stopped by request is not.
+                    UnitState::Stopped if then != Then::Start && !wanted => {
+                        Some(Err(self.start_failure(unit)))
+                    }
+                    _ => None,
+                },
+                Wait::Stopped => matches!(
+                    state,
+                    UnitState::Stopped | UnitState::Exited | UnitState::Failed
+                )
+                .then_some(Ok(())),
+                Wait::Forgotten | Wait::Applied => None,
+            };
+            match outcome {
+                Some(Ok(())) => {
+                    let status = self.status_of(unit);
+                    self.reply(
+                        token,
+                        Outcome::Done {
+                            services: vec![status],
+                        },
+                    );
+                }
+                Some(Err(message)) => self.reply(
+                    token,
+                    Outcome::Error {
+                        kind: ErrorKind::StartFailed,
+                        message,
+                    },
+                ),
+                None => kept.push((token, wait)),
+            }
+        }
+        if let Some(unit) = self.unit(name) {
+            unit.waiters.extend(kept);
+        }
+    }
+
+    pub(super) fn start_failure(&self, unit: &Unit) -> String {
+        let how = match (&unit.reason, unit.last_exit) {
+            (Some(reason), _) if unit.life.state != UnitState::Failed => reason.clone(),
+            (_, Some(exit)) => exit.to_string(),
+            (Some(reason), None) => reason.clone(),
+            (None, None) => "stopped".into(),
+        };
+        format!(
+            "service {} failed to start: {how} (now {})",
+            unit.name, unit.life.state
+        )
+    }
+}

@@ -1,0 +1,94 @@
+//! Signals and the end: SIGTERM, SIGINT and SIGQUIT stop every service and then the
+//! supervisor; as PID 1 (or with a main service) other signals go on to the services; a main
+//! service that ends for good ends the supervisor with its status, as tini does.
+
+use super::*;
+
+impl Supervisor {
+    pub(super) fn on_signals(&mut self) {
+        while let Ok(Some(signal)) = self.signals.try_read() {
+            match signal {
+                Signal::SIGCHLD => self.reap(),
+                Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT => {
+                    log(format_args!("{signal}: stopping every service"));
+                    self.begin_shutdown(None);
+                }
+                other if self.pid1 || self.main.is_some() => self.forward(other),
+                other => log(format_args!("ignoring {other}")),
+            }
+        }
+    }
+
+    /// As PID 1 (or with a main service), HUP, USR1 and USR2 go to the services' groups.
+    pub(super) fn forward(&mut self, signal: Signal) {
+        for unit in self.units.values() {
+            if let (Some(target), true) = (unit.process.pgid, unit.life.state.has_process())
+                && self.main.as_ref().is_none_or(|main| *main == unit.name)
+            {
+                let _ = killpg(target, signal);
+            }
+        }
+    }
+
+    /// With a main service: once it has ended for good, everything stops and the supervisor
+    /// exits with its status.
+    pub(super) fn check_main(&mut self, name: &ServiceName) {
+        if self.main.as_ref() != Some(name) || self.shutdown.is_some() {
+            return;
+        }
+        if self.units.get(name).is_some_and(|unit| {
+            matches!(
+                unit.life.state,
+                UnitState::Exited | UnitState::Failed | UnitState::Stopped
+            )
+        }) {
+            log(format_args!(
+                "main service {name} ended: stopping the others"
+            ));
+            self.begin_shutdown(None);
+        }
+    }
+
+    pub(super) fn begin_shutdown(&mut self, requester: Option<Token>) {
+        let waiting = self.shutdown.get_or_insert_with(Vec::new);
+        waiting.extend(requester);
+        let names: Vec<ServiceName> = self.units.keys().cloned().collect();
+        for name in names {
+            // The desired state stays as it is on disk: the next supervisor resumes it.
+            self.queue(&name, Event::Shutdown);
+        }
+    }
+
+    /// During a shutdown, once no service has a process left: the exit status.
+    pub(super) fn finished(&mut self) -> Option<i32> {
+        self.shutdown.as_ref()?;
+        if self
+            .units
+            .values()
+            .any(|unit| unit.life.state.has_process())
+        {
+            return None;
+        }
+        // Whatever the services wrote last is still in their pipes: keep it.
+        let tokens: Vec<Token> = self.captures.keys().copied().collect();
+        for token in tokens {
+            self.on_output(token);
+        }
+        for token in self.shutdown.take().unwrap_or_default() {
+            self.reply(
+                token,
+                Outcome::Done {
+                    services: Vec::new(),
+                },
+            );
+        }
+        let _ = fs::remove_file(self.dir.socket());
+        let code = self
+            .main
+            .as_ref()
+            .and_then(|main| self.units.get(main))
+            .and_then(|unit| unit.last_exit)
+            .map_or(0, LastExit::shell_status);
+        Some(code)
+    }
+}

@@ -1,0 +1,205 @@
+//! Spawning a service's program (a new session and group, stdout and stderr into pipes, the
+//! readiness pipe at fd 3) and learning that it ended: SIGCHLD and waitpid for our children,
+//! a pidfd for an adopted process, the readiness pipe for programs that say when they are
+//! ready.
+
+use super::*;
+
+impl Supervisor {
+    /// Starts the program: a new session and group, stdout and stderr into pipes we drain,
+    /// the readiness pipe at fd 3 for programs that signal readiness.
+    pub(super) fn spawn(&mut self, name: &ServiceName) -> Result<(), (i32, String)> {
+        let Some(spec) = self.unit(name).map(|unit| unit.spec.clone()) else {
+            return Err((0, format!("service {name} is no longer known")));
+        };
+        let failed = |err: io::Error, what: &str| {
+            (
+                err.raw_os_error().unwrap_or(nix::libc::EIO),
+                format!("cannot start {}: {what}: {err}", spec.program.display()),
+            )
+        };
+        let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
+            .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
+        let (out_read, out_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+        let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+        let ready = if spec.notify {
+            let (read, write) =
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+                    .map_err(|e| failed(e.into(), "pipe"))?;
+            Some((read, write))
+        } else {
+            None
+        };
+        let mut set: Vec<(OsString, OsString)> =
+            spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        if spec.notify {
+            set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
+        }
+        let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
+        let mut command = Command::new(&spec.program);
+        command
+            .args(&spec.args)
+            .env_clear()
+            .envs(env)
+            .current_dir(spec.working_dir.as_deref().unwrap_or("/".as_ref()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out_write))
+            .stderr(Stdio::from(err_write));
+        let (ready_read, ready_write) = match ready {
+            Some((read, write)) => (Some(read), Some(write)),
+            None => (None, None),
+        };
+        let ready_write = ChildSetup {
+            credentials,
+            umask: spec.umask,
+            ready: ready_write,
+            open_files: self.open_files,
+        }
+        .apply(&mut command)
+        .map_err(|e| failed(e, "prepare"))?;
+        let child = command.spawn().map_err(|e| failed(e, "spawn"))?;
+        // Our copies of the write ends close with `command` and `ready_write`: the pipes then
+        // report EOF exactly when the service's processes are done with them.
+        drop(command);
+        drop(ready_write);
+        let pid = Pid::from_raw(child.id() as i32);
+        drop(child);
+        let now = Instant::now();
+        let inode = |fd: &OwnedFd| {
+            fs::File::from(fd.try_clone().ok()?)
+                .metadata()
+                .ok()
+                .map(|m| m.ino())
+        };
+        let pipes = inode(&out_read).zip(inode(&err_read));
+        self.capture(name, Stream::Stdout, out_read);
+        self.capture(name, Stream::Stderr, err_read);
+        let ready_token = ready_read.map(|fd| {
+            let token = self.token();
+            let _ = watch(&self.poll, &fd, token);
+            (token, fd)
+        });
+        let Some(unit) = self.unit(name) else {
+            return Err((0, format!("service {name} is no longer known")));
+        };
+        let window = unit.spec.restart.window;
+        unit.history.started(now, window);
+        unit.process.pid = Some(pid);
+        unit.process.pgid = Some(pid);
+        unit.process.start_ticks = process::start_time(pid).ok();
+        unit.process.started = Some((now, SystemTime::now()));
+        unit.pipes = pipes;
+        unit.reason = None;
+        unit.process.ready = ready_token;
+        if !unit.spec.notify {
+            // exec succeeded (Command::spawn reports exec failures): it runs.
+            self.queue(name, Event::Ready);
+        }
+        Ok(())
+    }
+
+    /// A readiness pipe or a pidfd.
+    pub(super) fn on_unit_fd(&mut self, token: Token) {
+        let Some(name) = self
+            .units
+            .values()
+            .find(|unit| {
+                unit.process
+                    .ready
+                    .as_ref()
+                    .is_some_and(|(t, _)| *t == token)
+                    || unit
+                        .process
+                        .pidfd
+                        .as_ref()
+                        .is_some_and(|(t, _)| *t == token)
+            })
+            .map(|unit| unit.name.clone())
+        else {
+            return;
+        };
+        let Some(unit) = self.unit(&name) else {
+            return;
+        };
+        if let Some((_, fd)) = unit.process.ready.as_ref().filter(|(t, _)| *t == token) {
+            let mut bytes = [0u8; 64];
+            let mut said_ready = false;
+            let mut closed = false;
+            loop {
+                match nix::unistd::read(fd, &mut bytes) {
+                    Ok(0) => {
+                        closed = true;
+                        break;
+                    }
+                    Ok(n) => said_ready |= bytes[..n].contains(&b'\n'),
+                    Err(Errno::EINTR) => {}
+                    Err(_) => break,
+                }
+            }
+            if (said_ready || closed)
+                && let Some((_, fd)) = unit.process.ready.take()
+            {
+                unwatch(&self.poll, &fd);
+            }
+            if said_ready {
+                self.queue(&name, Event::Ready);
+            }
+            return;
+        }
+        // The pidfd of an adopted process: it ended. Not our child, so no status to read.
+        if let Some((_, fd)) = unit.process.pidfd.take() {
+            unwatch(&self.poll, &fd);
+            self.main_ended(&name, LastExit::Unknown);
+        }
+    }
+
+    pub(super) fn main_ended(&mut self, name: &ServiceName, exit: LastExit) {
+        let Some(unit) = self.units.get_mut(name) else {
+            return;
+        };
+        unit.process.pid = None;
+        unit.last_exit = Some(exit);
+        for (_, fd) in [unit.process.ready.take(), unit.process.pidfd.take()]
+            .into_iter()
+            .flatten()
+        {
+            unwatch(&self.poll, &fd);
+        }
+        let uptime = unit
+            .process
+            .started
+            .take()
+            .map(|(at, _)| at.elapsed())
+            .unwrap_or_default();
+        self.queue(name, Event::Exited { exit, uptime });
+    }
+
+    /// Reaps every child that has ended: main processes become Exited events; anything else
+    /// (orphans reparented to us as subreaper or PID 1) is just reaped.
+    pub(super) fn reap(&mut self) {
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid, LastExit::Code(code)),
+                Ok(WaitStatus::Signaled(pid, signal, _)) => {
+                    self.reaped(pid, LastExit::Signal(signal as i32))
+                }
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+                Ok(_) => {}
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        self.check_groups();
+    }
+
+    pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
+        let owner = self
+            .units
+            .values()
+            .find(|unit| unit.process.pid == Some(pid))
+            .map(|unit| unit.name.clone());
+        if let Some(name) = owner {
+            self.main_ended(&name, exit);
+        }
+    }
+}
