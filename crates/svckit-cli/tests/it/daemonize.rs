@@ -66,10 +66,14 @@ fn daemonize_from_hostile_parent_passes_every_check() {
         (3, pidfile.display().to_string()),
     ];
     // sleep opens its locale files for a moment after the exec: wait until it has settled.
-    let fds = || proc_fds(daemon.pid).into_iter().collect::<Vec<_>>();
-    eventually(Duration::from_secs(5), || fds() == expected);
+    // One snapshot is judged: a second read could land in that moment again (a flake).
+    let mut fds = Vec::new();
+    eventually(Duration::from_secs(5), || {
+        fds = proc_fds(daemon.pid).into_iter().collect::<Vec<_>>();
+        fds == expected
+    });
     assert_eq!(
-        fds(),
+        fds,
         expected,
         "stdio on /dev/null, the locked pid file, and nothing else (the extra fd {} was closed)",
         hostile.extra_fd()

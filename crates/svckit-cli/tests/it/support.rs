@@ -140,11 +140,13 @@ pub fn proc_stat(pid: i32) -> Vec<String> {
 pub fn proc_fds(pid: i32) -> BTreeMap<i32, String> {
     fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("read fd dir")
-        .map(|entry| {
+        .filter_map(|entry| {
             let entry = entry.unwrap();
             let fd = entry.file_name().to_str().unwrap().parse().unwrap();
-            let target = fs::read_link(entry.path()).unwrap().display().to_string();
-            (fd, target)
+            // An fd closed between the listing and the readlink (a program that opens its
+            // locale files for a moment after exec) is not open: skip it, never panic.
+            let target = fs::read_link(entry.path()).ok()?.display().to_string();
+            Some((fd, target))
         })
         .collect()
 }
