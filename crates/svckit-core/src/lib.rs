@@ -13,9 +13,9 @@
 mod accept;
 mod control;
 mod definition;
+pub mod demo;
 mod exit_code;
 mod last_exit;
-mod memory;
 mod name;
 pub mod parse;
 pub mod service;
@@ -28,7 +28,6 @@ pub use control::Control;
 pub use definition::DefinitionError;
 pub use exit_code::ExitCode;
 pub use last_exit::LastExit;
-pub use memory::MemoryStatus;
 pub use name::{MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ServiceName};
 pub use service::{Context, Service};
 pub use signal::Signal;

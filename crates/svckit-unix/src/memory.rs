@@ -4,7 +4,7 @@
 use std::{fs, io};
 
 use nix::sys::resource::{Resource, getrlimit};
-use svckit_core::MemoryStatus;
+use svckit_core::demo::MemoryStatus;
 
 /// The user-mode address space of an x86-64 (or AArch64, 48-bit) Linux process: 128 TiB, the
 /// same figure Windows reports as `ullTotalVirtual` on x64.

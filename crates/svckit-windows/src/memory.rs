@@ -2,7 +2,7 @@
 
 use std::io;
 
-use svckit_core::MemoryStatus;
+use svckit_core::demo::MemoryStatus;
 
 /// Reads the current memory status (GlobalMemoryStatusEx).
 pub fn memory_status() -> io::Result<MemoryStatus> {

@@ -19,7 +19,7 @@
 //!     let mut paused = false;
 //!     loop {
 //!         match ctx.recv_timeout(Duration::from_secs(1)) {
-//!             None if !paused => println!("{}", svckit::memory_status().unwrap()),
+//!             None if !paused => println!("{}", svckit::demo::memory_status().unwrap()),
 //!             None => {}
 //!             Some(Control::Stop | Control::Shutdown) => return ExitCode::SUCCESS,
 //!             Some(Control::Pause) => (paused = true, ctx.paused()).1,
@@ -53,8 +53,8 @@
 
 pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, LogPolicy,
-    MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, MemoryStatus, ModelError, Restart, RestartPolicy,
-    Service, ServiceName, ServiceSpec, Signal, StartType, State, StopPolicy, parse, service,
+    MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError, Restart, RestartPolicy, Service,
+    ServiceName, ServiceSpec, Signal, StartType, State, StopPolicy, parse, service,
 };
 
 /// Service management through one [`Backend`](manage::Backend) trait for every manager:
@@ -117,14 +117,21 @@ pub fn run(service: Service) -> Result<ExitCode, RunError> {
     }
 }
 
-/// The current memory status: GlobalMemoryStatusEx on Windows, `/proc/meminfo` on Linux.
-pub fn memory_status() -> std::io::Result<MemoryStatus> {
-    #[cfg(unix)]
-    {
-        svckit_unix::memory::memory_status()
-    }
-    #[cfg(windows)]
-    {
-        svckit_windows::memory::memory_status()
+/// What the demos of the original design use beyond the model: the `MemoryStatus` service's
+/// snapshot of memory use (`svckit demo memory-status`; `svckit demo timelog` needs nothing
+/// more than [`unix::Daemonize`]).
+pub mod demo {
+    pub use svckit_core::demo::MemoryStatus;
+
+    /// The current memory status: GlobalMemoryStatusEx on Windows, `/proc/meminfo` on Linux.
+    pub fn memory_status() -> std::io::Result<MemoryStatus> {
+        #[cfg(unix)]
+        {
+            svckit_unix::memory::memory_status()
+        }
+        #[cfg(windows)]
+        {
+            svckit_windows::memory::memory_status()
+        }
     }
 }

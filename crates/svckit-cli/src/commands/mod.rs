@@ -2,13 +2,11 @@
 
 #[cfg(unix)]
 mod daemonize;
-#[cfg(unix)]
 mod demo;
 #[cfg(unix)]
 mod kill;
 #[cfg(windows)]
 mod manage;
-mod memory_status;
 mod report;
 #[cfg(unix)]
 mod service;
@@ -26,8 +24,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Kill(args) => kill::run(args),
         #[cfg(unix)]
-        Command::Demo(Demo::Timelog(args)) => demo::timelog(args),
-        Command::Demo(Demo::MemoryStatus(args)) => memory_status::run(args),
+        Command::Demo(Demo::Timelog(args)) => demo::timelog::timelog(args),
+        Command::Demo(Demo::MemoryStatus(args)) => demo::memory_status::run(args),
         #[cfg(unix)]
         Command::Install(args) => service::install(args),
         #[cfg(unix)]
@@ -77,14 +75,4 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(windows)]
         Command::Status(args) => manage::status(args),
     }
-}
-
-/// Opens a demo's log for appending (created if missing); the error names the path.
-fn open_log(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
-    use anyhow::Context as _;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .with_context(|| format!("open log {}", path.display()))
 }

@@ -1,3 +1,6 @@
+//! What the demo services need beyond the model: the `MemoryStatus` service's snapshot of
+//! memory use. Kept out of the model's namespace; the front door shows it as `svckit::demo`.
+
 use std::fmt;
 
 /// A snapshot of memory use, with the fields of Windows' [`MEMORYSTATUSEX`]; on Linux the same

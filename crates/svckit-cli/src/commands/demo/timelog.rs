@@ -11,7 +11,7 @@ use std::{
 use anyhow::Context;
 use svckit::unix::{Daemonize, Forked, Signal, signals::SignalWaiter};
 
-use crate::{cli::TimelogArgs, commands::open_log, exit::Exit};
+use crate::{cli::TimelogArgs, commands::demo::open_log, exit::Exit};
 
 /// Runs the timelog demo in the foreground, or as a daemon with `--daemon`.
 pub fn timelog(args: TimelogArgs) -> anyhow::Result<Exit> {

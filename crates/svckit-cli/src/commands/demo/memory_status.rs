@@ -19,7 +19,7 @@ use svckit::{Accept, Context, Control, ExitCode, Service, ServiceName};
 
 use crate::{
     cli::MemoryStatusArgs,
-    commands::open_log,
+    commands::demo::open_log,
     exit::{Exit, Failure},
     parse,
 };
@@ -127,7 +127,7 @@ fn serve(ctx: &Context, mut settings: Settings) -> anyhow::Result<()> {
         let now = Instant::now();
         if now >= next {
             if !paused {
-                let status = svckit::memory_status().context("read the memory status")?;
+                let status = svckit::demo::memory_status().context("read the memory status")?;
                 let line = status.to_string();
                 log.line(&line)?;
                 // The latest line for the manager too (systemd's `Status:`; the SCM has none).
