@@ -8,15 +8,14 @@
 //! nothing.
 
 use std::{
-    io::{self, IoSlice, IoSliceMut},
+    io::{self, IoSlice},
     os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd},
 };
 
 use nix::{
     poll::{PollFd, PollFlags, PollTimeout, poll},
     sys::socket::{
-        AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
-        sendmsg, socketpair,
+        AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
     },
     unistd::ForkResult,
 };
@@ -87,10 +86,7 @@ impl FdHolder {
 fn hold(link: OwnedFd) -> io::Result<()> {
     let _ = nix::sys::prctl::set_name(c"svckit-holder");
     // Keep the link at a known number and close everything else of the supervisor's.
-    sys::place_fd_in_child(link.as_raw_fd(), LINK_FD)?;
-    std::mem::forget(link);
-    sys::close_fds_from(LINK_FD as u32 + 1)?;
-    let link = sys::own_fd(LINK_FD);
+    let link = sys::isolate_holder_link(link, LINK_FD)?;
     let mut held: Vec<OwnedFd> = Vec::new();
     let mut linked = true;
     loop {
@@ -130,23 +126,9 @@ fn hold(link: OwnedFd) -> io::Result<()> {
             keep
         });
         if link_ready {
-            let mut byte = [0u8; 1];
-            let mut iov = [IoSliceMut::new(&mut byte)];
-            let mut space = nix::cmsg_space!([RawFd; 4]);
-            match recvmsg::<()>(
-                link.as_raw_fd(),
-                &mut iov,
-                Some(&mut space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Ok(message) if message.bytes == 0 => linked = false,
-                Ok(message) => {
-                    for cmsg in message.cmsgs()? {
-                        if let ControlMessageOwned::ScmRights(fds) = cmsg {
-                            held.extend(fds.into_iter().map(sys::own_fd));
-                        }
-                    }
-                }
+            match sys::recv_fds(link.as_fd()) {
+                Ok(None) => linked = false,
+                Ok(Some(fds)) => held.extend(fds),
                 Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
                 Err(_) => linked = false,
             }

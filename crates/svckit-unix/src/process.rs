@@ -114,7 +114,12 @@ pub fn group_exists(pgid: Pid) -> bool {
 /// A pidfd for `pid` (pidfd_open(2), Linux 5.3): readable once the process has exited, for
 /// watching a process that is not our child. Close-on-exec.
 pub fn pidfd(pid: Pid) -> std::io::Result<std::os::fd::OwnedFd> {
-    crate::sys::pidfd_open(pid.as_raw())
+    let pid = rustix::process::Pid::from_raw(pid.as_raw())
+        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    Ok(rustix::process::pidfd_open(
+        pid,
+        rustix::process::PidfdFlags::NONBLOCK,
+    )?)
 }
 
 /// Marks this process as a child subreaper (prctl(2) `PR_SET_CHILD_SUBREAPER`): orphaned

@@ -49,16 +49,16 @@ impl ChildSetup {
     /// Switching credentials allocates in the child, which is only sound when this process has
     /// one thread: with credentials, a multi-threaded caller gets an error instead.
     pub fn apply(self, command: &mut Command) -> io::Result<Option<OwnedFd>> {
-        if self.credentials.is_some() && sys::SingleThreaded::check().is_err() {
-            return Err(io::Error::other(
-                "cannot switch credentials in a child of a multi-threaded process",
-            ));
-        }
+        let proof = sys::SingleThreaded::check().map_err(|threads| {
+            io::Error::other(format!(
+                "cannot set up a child of a process with {threads} threads"
+            ))
+        })?;
         let mask = Mode::from_bits_truncate(self.umask.unwrap_or(0o022) as libc::mode_t);
         let ready_raw = self.ready.as_ref().map(AsRawFd::as_raw_fd);
         let credentials = self.credentials;
         let open_files = self.open_files;
-        sys::set_pre_exec(command, move || {
+        sys::set_pre_exec(command, &proof, move |in_child| {
             setsid()?;
             if let Some((soft, hard)) = open_files {
                 nix::sys::resource::setrlimit(
@@ -73,7 +73,7 @@ impl ChildSetup {
             // blocked mask survives exec, and the service would never see SIGTERM.
             sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
             if let Some(fd) = ready_raw {
-                sys::place_fd_in_child(fd, READY_FD)?;
+                sys::place_fd_in_child(in_child, fd, READY_FD)?;
             }
             if let Some(credentials) = &credentials {
                 credentials.apply_in_child()?;

@@ -195,47 +195,39 @@ pub(crate) fn take_inherited_fd(fd: std::os::fd::RawFd) -> Option<std::os::fd::O
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
-/// pidfd_open(2): <https://man7.org/linux/man-pages/man2/pidfd_open.2.html>.
-pub(crate) fn pidfd_open(pid: i32) -> io::Result<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1; it touches no
-    // memory of ours.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, libc::PIDFD_NONBLOCK) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the kernel just returned this descriptor (close-on-exec by pidfd_open's
-    // definition), and nothing else owns it.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
-}
+/// Proof that the code runs in a child between fork and exec, handed to a pre-exec setup:
+/// there, no Rust object of the parent's is used again (the child execs or exits), so a
+/// descriptor number may be replaced under whatever owned it.
+pub(crate) struct InChild(());
 
 /// Makes `command` run `setup` in the child between fork and exec (`CommandExt::pre_exec`).
-///
-/// `setup` must be safe to run in a forked child: the caller guarantees that the parent is
-/// single-threaded when it spawns (the supervisor is, by design: one event loop, no thread),
-/// or that `setup` only makes async-signal-safe system calls (no allocation, no lock).
+/// The proof that this process is single-threaded is what makes it sound for `setup` to
+/// allocate (switching credentials does): no other thread can hold a lock the child would
+/// find locked forever.
 pub(crate) fn set_pre_exec(
     command: &mut std::process::Command,
-    setup: impl FnMut() -> io::Result<()> + Send + Sync + 'static,
+    _proof: &SingleThreaded,
+    mut setup: impl FnMut(&InChild) -> io::Result<()> + Send + Sync + 'static,
 ) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: see the function's documentation: the spawn module only calls this with a closure
-    // that allocates nothing unless it switches credentials, and it checks that the process is
-    // single-threaded before spawning with credentials.
+    // SAFETY: the process is single-threaded (proof token; the supervisor, the one caller,
+    // starts no thread), so the forked child inherits no lock held by another thread and
+    // `setup` may run ordinary Rust code; it runs only in the child, before exec.
     unsafe {
-        command.pre_exec(setup);
+        command.pre_exec(move || setup(&InChild(())));
     }
 }
 
 /// In a forked child, before exec: makes fd `to` a copy of `from` that the program inherits
 /// (dup2(2), or clearing close-on-exec when they are the same number).
-pub(crate) fn place_fd_in_child(from: i32, to: i32) -> io::Result<()> {
+pub(crate) fn place_fd_in_child(_in_child: &InChild, from: i32, to: i32) -> io::Result<()> {
     let rc = if from == to {
         // SAFETY: F_SETFD only changes the descriptor's flags.
         unsafe { libc::fcntl(to, libc::F_SETFD, 0) }
     } else {
-        // SAFETY: in the child between fork and exec no Rust object of ours is used again, so
-        // closing whatever `to` was cannot pull an fd out from under an owner that runs on.
+        // SAFETY: in the child between fork and exec (proof token) no Rust object of ours is
+        // used again, so closing whatever `to` was cannot pull an fd out from under an owner
+        // that runs on.
         unsafe { libc::dup2(from, to) }
     };
     if rc < 0 {
@@ -244,11 +236,58 @@ pub(crate) fn place_fd_in_child(from: i32, to: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Takes ownership of fd `fd`, which the caller knows to be open and owned by nothing else
-/// (received through SCM_RIGHTS, or placed by [`place_fd_in_child`] in the fd holder).
-pub(crate) fn own_fd(fd: i32) -> std::os::fd::OwnedFd {
-    use std::os::fd::FromRawFd;
-    // SAFETY: the callers pass an fd the kernel just gave this process (SCM_RIGHTS) or one
-    // they placed themselves after closing every other copy; no other owner exists.
-    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+/// The fd holder's child, once forked: keeps `link` at fd `at`, closes every other
+/// descriptor above it (the supervisor's, which this child never uses), and returns the link.
+/// Only for a child that runs nothing else of the parent's and then exits.
+pub(crate) fn isolate_holder_link(
+    link: std::os::fd::OwnedFd,
+    at: i32,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let from = link.into_raw_fd();
+    if from != at {
+        // SAFETY: `from` was ours (taken out of its owner above); dup2 replaces whatever `at`
+        // was, which in this child no object is left to use (the holder runs only its loop).
+        if unsafe { libc::dup2(from, at) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    close_fds_from(at as u32 + 1)?;
+    // SAFETY: `at` is open (dup2 made it, or it was the link itself) and no object owns it:
+    // the link's owner was consumed above and every other copy is closed.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(at) })
+}
+
+/// Receives one message on a SOCK_SEQPACKET `socket` and takes ownership of the descriptors
+/// it carries (SCM_RIGHTS, close-on-exec): `Ok(None)` once the peer has closed its end.
+pub(crate) fn recv_fds(
+    socket: std::os::fd::BorrowedFd<'_>,
+) -> nix::Result<Option<Vec<std::os::fd::OwnedFd>>> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+    let mut byte = [0u8; 1];
+    let mut iov = [io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 4]);
+    let message = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    if message.bytes == 0 {
+        return Ok(None);
+    }
+    let mut fds = Vec::new();
+    for cmsg in message.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(received) = cmsg {
+            // SAFETY: the kernel installed these descriptors in this process for this very
+            // message; nothing else knows their numbers, let alone owns them.
+            fds.extend(
+                received
+                    .into_iter()
+                    .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    Ok(Some(fds))
 }
