@@ -423,7 +423,7 @@ pub struct KillArgs {
 
 /// A signal as parsed from the command line.
 #[cfg(unix)]
-pub type SignalArg = svckit::unix::Signal;
+pub type SignalArg = svckit::Signal;
 /// A signal as parsed from the command line (signals are a Unix notion).
 #[cfg(not(unix))]
 pub type SignalArg = String;

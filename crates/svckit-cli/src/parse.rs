@@ -25,21 +25,14 @@ pub fn env_pair(text: &str) -> Result<(OsString, OsString), String> {
     }
 }
 
-/// A signal by name (`TERM`, `SIGTERM`, `term`) or number (`15`).
+/// A signal by name (`TERM`, `SIGTERM`, `term`) or Linux number (`15`).
 #[cfg(unix)]
-pub fn signal(text: &str) -> Result<svckit::unix::Signal, String> {
-    use std::str::FromStr;
+pub fn signal(text: &str) -> Result<svckit::Signal, String> {
     let bad = || format!("{text:?} is not a signal name or number");
     if let Ok(number) = text.parse::<i32>() {
-        return svckit::unix::Signal::try_from(number).map_err(|_| bad());
+        return svckit::Signal::from_number(number).ok_or_else(bad);
     }
-    let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    svckit::unix::Signal::from_str(&name).map_err(|_| bad())
+    text.parse().map_err(|_| bad())
 }
 
 /// Signals are a Unix notion: elsewhere the name is kept as given.
@@ -71,10 +64,11 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn signals() {
-        use svckit::unix::Signal;
-        assert_eq!(signal("TERM"), Ok(Signal::SIGTERM));
-        assert_eq!(signal("sigkill"), Ok(Signal::SIGKILL));
-        assert_eq!(signal("1"), Ok(Signal::SIGHUP));
+        use svckit::Signal;
+        assert_eq!(signal("TERM"), Ok(Signal::Term));
+        assert_eq!(signal("sigkill"), Ok(Signal::Kill));
+        assert_eq!(signal("1"), Ok(Signal::Hup));
+        assert_eq!(signal("17"), Ok(Signal::Chld));
         assert!(signal("NOPE").is_err());
         assert!(signal("999").is_err());
     }

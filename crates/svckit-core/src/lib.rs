@@ -18,6 +18,7 @@ mod exit_code;
 mod last_exit;
 mod name;
 pub mod parse;
+mod pid;
 pub mod service;
 mod signal;
 mod spec;
@@ -29,6 +30,7 @@ pub use definition::DefinitionError;
 pub use exit_code::ExitCode;
 pub use last_exit::LastExit;
 pub use name::{MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ServiceName};
+pub use pid::Pid;
 pub use service::{Context, Service};
 pub use signal::Signal;
 pub use spec::{

@@ -156,7 +156,7 @@ pub fn status_of(service: &ServiceStatus) -> Status {
     let name = ServiceName::new(service.name.clone())
         .unwrap_or_else(|_| ServiceName::new("invalid").expect("a valid name"));
     let mut status = Status::new(name, "builtin", state);
-    status.pid = service.pid.and_then(|pid| u32::try_from(pid).ok());
+    status.pid = service.pid;
     status.command = Some(service.command.clone());
     status.uptime = service.started_ms.map(|started| {
         let now = SystemTime::now()

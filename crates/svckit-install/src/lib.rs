@@ -158,7 +158,7 @@ pub struct Status {
     /// Its state.
     pub state: State,
     /// Its main process, while it runs.
-    pub pid: Option<u32>,
+    pub pid: Option<svckit_core::Pid>,
     /// The controls it accepts right now.
     pub accept: Accept,
     /// How it last ended.

@@ -588,7 +588,7 @@ mod manager {
             let state = shown.state();
             let mut status = stopped(name);
             status.state = state;
-            status.pid = (shown.main_pid != 0).then_some(shown.main_pid);
+            status.pid = svckit_core::Pid::new(shown.main_pid);
             status.exit_code = ExitCode::Win32(shown.exec_main_status.max(0) as u32);
             status.restarts = Some(shown.restarts);
             status.last_exit = shown.last_exit();

@@ -359,15 +359,13 @@ mod manager {
                 _ => return Err(failed(name, "status", &ran)),
             };
             let pid = match pidfile::probe(pidfile_of(name)) {
-                Ok(PidfileState::Running(pid)) if state == State::Running => {
-                    u32::try_from(pid).ok()
-                }
+                Ok(PidfileState::Running(pid)) if state == State::Running => pid,
                 _ => None,
             };
             let mut status = Status::new(name.clone(), "sysv", state);
             status.pid = pid;
             status.uptime = pid.and_then(|pid| {
-                svckit_unix::process::uptime(nix::unistd::Pid::from_raw(pid as i32)).ok()
+                svckit_unix::process::uptime(svckit_unix::process::os_pid(pid)).ok()
             });
             if state == State::Running {
                 status.accept = Accept::STOP;

@@ -352,7 +352,7 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
         name: name.clone(),
         backend: "windows",
         state: state_of(status.current_state),
-        pid: status.process_id.filter(|pid| *pid != 0),
+        pid: status.process_id.and_then(svckit_core::Pid::new),
         accept: Accept::from_bits_truncate(status.controls_accepted.bits()),
         exit_code: exit_code(&status.exit_code),
         checkpoint: status.checkpoint,

@@ -46,12 +46,16 @@ pub enum Error {
         message: String,
     },
     /// Another supervisor holds this state directory.
-    #[error("a supervisor already runs for {} (PID {pid})", dir.display())]
+    #[error(
+        "a supervisor already runs for {}{}",
+        dir.display(),
+        pid.map(|pid| format!(" (PID {pid})")).unwrap_or_default()
+    )]
     SupervisorRunning {
         /// The state directory.
         dir: PathBuf,
-        /// Its pid.
-        pid: i32,
+        /// Its pid (none while its PID file is still empty).
+        pid: Option<svckit_core::Pid>,
     },
     /// The peer or the file system refused access.
     #[error("permission denied: {0}")]

@@ -128,7 +128,7 @@ pub struct ServiceStatus {
     /// Its state.
     pub state: UnitState,
     /// Its main process, while there is one.
-    pub pid: Option<i32>,
+    pub pid: Option<svckit_core::Pid>,
     /// When it entered this state (Unix time, milliseconds).
     pub since_ms: u64,
     /// When its current process started (Unix time, milliseconds), while it runs.

@@ -154,7 +154,7 @@ pub struct Record {
     /// Its state when written.
     pub state: UnitState,
     /// Its main process.
-    pub pid: Option<i32>,
+    pub pid: Option<svckit_core::Pid>,
     /// That process's start time (clock ticks since boot), to tell it from a recycled pid.
     pub start_ticks: Option<u64>,
     /// When it started (Unix ms).

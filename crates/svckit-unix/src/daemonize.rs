@@ -110,7 +110,7 @@ pub enum Forked {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launched {
     /// The daemon's pid.
-    pub pid: Pid,
+    pub pid: svckit_core::Pid,
     /// The PID file holding that pid, if one was asked for.
     pub pidfile: Option<PathBuf>,
 }
@@ -561,7 +561,8 @@ impl Daemonize {
             .as_ref()
             .map(|path| {
                 let mut pidfile = Pidfile::acquire(path).map_err(pidfile_failure)?;
-                pidfile.write_pid(pid.as_raw()).map_err(pidfile_failure)?;
+                let pid = crate::process::our_pid(pid).expect("getpid() is positive");
+                pidfile.write_pid(pid).map_err(pidfile_failure)?;
                 Ok(pidfile)
             })
             .transpose()?;
@@ -653,7 +654,7 @@ impl Daemonize {
             return Err(Error::ExitedBeforeReady { pid: None });
         };
         let launched = Launched {
-            pid,
+            pid: crate::process::our_pid(pid).expect("fork() gives a positive pid"),
             pidfile: plan.pidfile.clone(),
         };
         if ready_reported {
@@ -789,7 +790,9 @@ fn pidfile_failure(err: PidfileError) -> Failure {
             errno: nix::libc::ELOOP,
         },
         PidfileError::Refused { why, .. } => Failure::PidfileRefused(why),
-        PidfileError::Locked { pid, .. } => Failure::AlreadyRunning { pid },
+        PidfileError::Locked { pid, .. } => Failure::AlreadyRunning {
+            pid: pid.map_or(0, svckit_core::Pid::as_i32),
+        },
         PidfileError::Io { action, source, .. } => Failure::Os {
             step: Step::PidFile,
             detail: match action {
@@ -810,7 +813,7 @@ impl Plan {
             |path: Option<&PathBuf>| path.map(|p| p.display().to_string()).unwrap_or_default();
         match failure {
             Failure::AlreadyRunning { pid } => Error::AlreadyRunning {
-                pid,
+                pid: svckit_core::Pid::from_i32(pid),
                 path: pidfile(),
             },
             Failure::PidfileRefused(why) => Error::PidfileRefused {

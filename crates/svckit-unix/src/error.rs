@@ -144,10 +144,14 @@ pub enum Error {
         source: io::Error,
     },
     /// The PID file is locked by a running daemon.
-    #[error("already running as PID {pid} (pid file {} is locked)", path.display())]
+    #[error(
+        "already running{} (pid file {} is locked)",
+        pid.map(|pid| format!(" as PID {pid}")).unwrap_or_default(),
+        path.display()
+    )]
     AlreadyRunning {
-        /// The pid the PID file holds (0 when it was still empty).
-        pid: i32,
+        /// The pid the PID file holds (none while it was still empty).
+        pid: Option<svckit_core::Pid>,
         /// The PID file.
         path: PathBuf,
     },

@@ -37,4 +37,3 @@ mod sys;
 
 pub use daemonize::{Daemon, Daemonize, Forked, Launched, READY_FD_ENV, daemon};
 pub use error::{Error, Step};
-pub use nix::{sys::signal::Signal, unistd::Pid};

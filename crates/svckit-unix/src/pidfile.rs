@@ -29,7 +29,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use nix::{libc, unistd::Pid};
+use nix::{libc, unistd::Pid as OsPid};
+use svckit_core::Pid;
 
 use crate::process;
 
@@ -79,10 +80,14 @@ pub enum PidfileError {
         why: Refusal,
     },
     /// Another process holds the lock.
-    #[error("already running as PID {pid} (pid file {} is locked)", path.display())]
+    #[error(
+        "already running{} (pid file {} is locked)",
+        pid.map(|pid| format!(" as PID {pid}")).unwrap_or_default(),
+        path.display()
+    )]
     Locked {
-        /// The pid in the file (0 when it is still empty).
-        pid: i32,
+        /// The pid in the file (none while it is still empty).
+        pid: Option<Pid>,
         /// The PID file.
         path: PathBuf,
     },
@@ -164,7 +169,7 @@ impl Pidfile {
                 remove_on_drop: true,
             }),
             Err(TryLockError::WouldBlock) => Err(PidfileError::Locked {
-                pid: read_pid(&lock, path).ok().flatten().unwrap_or(0),
+                pid: read_pid(&lock, path).ok().flatten(),
                 path: path.to_owned(),
             }),
             Err(TryLockError::Error(err)) => Err(PidfileError::io("lock", path)(err)),
@@ -174,7 +179,7 @@ impl Pidfile {
     /// Replaces the file's contents with `pid` and a newline, records which process that pid is
     /// (its start time and the boot, in `FILE.svckit`), then closes the writable descriptor: a
     /// PID file is written once.
-    pub fn write_pid(&mut self, pid: i32) -> Result<(), PidfileError> {
+    pub fn write_pid(&mut self, pid: Pid) -> Result<(), PidfileError> {
         let Some(mut file) = self.writer.take() else {
             return Err(PidfileError::io("write", &self.path)(io::Error::other(
                 "the pid was already written",
@@ -186,7 +191,7 @@ impl Pidfile {
             .map_err(PidfileError::io("write", &self.path))?;
         drop(file);
         let record = record_path(&self.path);
-        let identity = process::Identity::of(Pid::from_raw(pid))
+        let identity = process::Identity::of(process::os_pid(pid))
             .map_err(PidfileError::io("write", &record))?;
         let mut file = open_checked(&record, Access::CreateReadWrite, Kind::Record)?;
         file.set_len(0)
@@ -230,13 +235,13 @@ pub enum PidfileState {
     /// The file exists but no process of the daemon is left: it is gone.
     Stale,
     /// The daemon runs: this is the pid in the file when that process is verified, else the
-    /// oldest process holding the lock (the one a self-forking program left running). 0 when the
-    /// file is locked but still empty.
-    Running(i32),
+    /// oldest process holding the lock (the one a self-forking program left running). None
+    /// when the file is locked but still empty.
+    Running(Option<Pid>),
     /// The pid in the file is alive, but neither holds the lock nor matches the record of the
     /// process that wrote it (a recycled pid, or a PID file svckit did not write): it is never
     /// signalled.
-    Unverified(i32),
+    Unverified(Pid),
 }
 
 /// What a PID file says, verified: its state and every process of the daemon.
@@ -279,7 +284,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, PidfileError> {
         let meta = stat(&file, path)?;
         processes = lock_holders(meta.dev(), meta.ino());
     }
-    let verified = pid.map(Pid::from_raw).filter(|pid| {
+    let verified = pid.map(process::os_pid).filter(|pid| {
         !process::is_gone(*pid) && (processes.contains(pid) || matches_record(path, *pid))
     });
     if let Some(pid) = verified
@@ -288,16 +293,17 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, PidfileError> {
         processes.push(pid);
     }
     processes.sort_by_cached_key(|pid| process::start_time(*pid).unwrap_or(u64::MAX));
+    let processes: Vec<Pid> = processes.into_iter().filter_map(process::our_pid).collect();
     let state = if let Some(pid) = verified {
-        PidfileState::Running(pid.as_raw())
+        PidfileState::Running(process::our_pid(pid))
     } else if let Some(first) = processes.first() {
-        PidfileState::Running(first.as_raw())
+        PidfileState::Running(Some(*first))
     } else if locked {
         // Locked, yet no holder is visible (another pid namespace): trust the lock.
-        PidfileState::Running(pid.unwrap_or(0))
+        PidfileState::Running(pid)
     } else {
         match pid {
-            Some(pid) if !process::is_gone(Pid::from_raw(pid)) => PidfileState::Unverified(pid),
+            Some(pid) if !process::is_gone(process::os_pid(pid)) => PidfileState::Unverified(pid),
             _ => PidfileState::Stale,
         }
     };
@@ -321,7 +327,7 @@ pub fn remove_stale(path: impl AsRef<Path>) -> Result<bool, PidfileError> {
         return Ok(false);
     }
     let alive = read_pid(&file, path)?
-        .map(Pid::from_raw)
+        .map(process::os_pid)
         .is_some_and(|pid| !process::is_gone(pid) && matches_record(path, pid));
     if alive {
         return Ok(false);
@@ -339,7 +345,7 @@ pub fn record_path(path: &Path) -> PathBuf {
 }
 
 /// Whether the record beside `path` names `pid` with its current start time, in this boot.
-fn matches_record(path: &Path, pid: Pid) -> bool {
+fn matches_record(path: &Path, pid: OsPid) -> bool {
     let record = record_path(path);
     let Ok(file) = open_checked(&record, Access::ReadOnly, Kind::Record) else {
         return false;
@@ -354,7 +360,7 @@ fn matches_record(path: &Path, pid: Pid) -> bool {
 
 /// The processes holding the flock(2) lock on the file `dev`:`ino`: those with an fd to the open
 /// file that holds it (its `/proc/PID/fdinfo/FD` has a `lock:` line).
-fn lock_holders(dev: u64, ino: u64) -> Vec<Pid> {
+fn lock_holders(dev: u64, ino: u64) -> Vec<OsPid> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -373,7 +379,7 @@ fn lock_holders(dev: u64, ino: u64) -> Vec<Pid> {
                     .is_ok_and(|info| info.lines().any(|line| line.starts_with("lock:")))
             })
         })
-        .map(Pid::from_raw)
+        .map(OsPid::from_raw)
         .filter(|pid| !process::is_gone(*pid))
         .collect()
 }
@@ -457,7 +463,7 @@ enum Kind {
 
 /// The pid in the file: `None` when it is empty, an error when it holds anything but digits and
 /// a newline.
-fn read_pid(mut file: &File, path: &Path) -> Result<Option<i32>, PidfileError> {
+fn read_pid(mut file: &File, path: &Path) -> Result<Option<Pid>, PidfileError> {
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.take(MAX_PIDFILE_LEN + 1).read_to_end(&mut bytes))
@@ -467,7 +473,7 @@ fn read_pid(mut file: &File, path: &Path) -> Result<Option<i32>, PidfileError> {
 
 /// `Some(None)` for an empty file, `Some(Some(pid))` for digits (a positive pid) with an optional
 /// newline, `None` for anything else.
-fn parse_pid(bytes: &[u8]) -> Option<Option<i32>> {
+fn parse_pid(bytes: &[u8]) -> Option<Option<Pid>> {
     if bytes.is_empty() {
         return Some(None);
     }
@@ -475,8 +481,7 @@ fn parse_pid(bytes: &[u8]) -> Option<Option<i32>> {
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let pid: i32 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    (pid > 0).then_some(Some(pid))
+    Some(Some(std::str::from_utf8(digits).ok()?.parse::<Pid>().ok()?))
 }
 
 #[cfg(test)]
@@ -498,14 +503,14 @@ mod tests {
         let dir = temp_dir("second");
         let path = dir.join("x.pid");
         let mut first = Pidfile::acquire(&path).unwrap();
-        first.write_pid(std::process::id() as i32).unwrap();
-        let me = std::process::id() as i32;
+        let me = Pid::this_process();
+        first.write_pid(me).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), format!("{me}\n"));
         match Pidfile::acquire(&path) {
-            Err(PidfileError::Locked { pid, .. }) => assert_eq!(pid, me),
+            Err(PidfileError::Locked { pid, .. }) => assert_eq!(pid, Some(me)),
             other => panic!("expected Locked, got {other:?}"),
         }
-        assert_eq!(probe(&path).unwrap(), PidfileState::Running(me));
+        assert_eq!(probe(&path).unwrap(), PidfileState::Running(Some(me)));
         assert!(!remove_stale(&path).unwrap(), "a locked file is not stale");
         drop(first);
         assert!(!path.exists(), "dropping the holder removes the file");
@@ -521,7 +526,7 @@ mod tests {
         fs::write(&path, "999999999\n").unwrap();
         assert_eq!(probe(&path).unwrap(), PidfileState::Stale);
         let mut pidfile = Pidfile::acquire(&path).unwrap();
-        pidfile.write_pid(std::process::id() as i32).unwrap();
+        pidfile.write_pid(Pid::this_process()).unwrap();
         pidfile.keep_on_drop();
         drop(pidfile);
         fs::write(&path, "999999999\n").unwrap();
@@ -587,8 +592,8 @@ mod tests {
         for bad in ["12 34\n", "-5\n", "0\n", "12\n\n", "99999999999\n", "1\0"] {
             assert_eq!(parse_pid(bad.as_bytes()), None, "{bad:?}");
         }
-        assert_eq!(parse_pid(b"4242\n"), Some(Some(4242)));
-        assert_eq!(parse_pid(b"4242"), Some(Some(4242)));
+        assert_eq!(parse_pid(b"4242\n"), Some(Pid::new(4242)));
+        assert_eq!(parse_pid(b"4242"), Some(Pid::new(4242)));
         assert_eq!(parse_pid(b""), Some(None));
         fs::remove_dir_all(dir).unwrap();
     }
@@ -628,12 +633,15 @@ mod tests {
         let dir = temp_dir("readonly");
         let path = dir.join("x.pid");
         let mut pidfile = Pidfile::acquire(&path).unwrap();
-        pidfile.write_pid(std::process::id() as i32).unwrap();
+        pidfile.write_pid(Pid::this_process()).unwrap();
         let flags = nix::fcntl::fcntl(pidfile.file(), nix::fcntl::FcntlArg::F_GETFL).unwrap();
         assert_eq!(flags & libc::O_ACCMODE, libc::O_RDONLY);
         let mut file = pidfile.file();
         assert!(file.write_all(b"1\n").is_err());
-        assert!(pidfile.write_pid(1).is_err(), "written once");
+        assert!(
+            pidfile.write_pid(Pid::new(1).unwrap()).is_err(),
+            "written once"
+        );
         drop(pidfile);
         fs::remove_dir_all(dir).unwrap();
     }

@@ -111,6 +111,16 @@ pub fn group_exists(pgid: Pid) -> bool {
     !matches!(killpg(pgid, None), Err(Errno::ESRCH))
 }
 
+/// `pid` as nix takes it.
+pub fn os_pid(pid: svckit_core::Pid) -> Pid {
+    Pid::from_raw(pid.as_i32())
+}
+
+/// A pid nix gave, as svckit's [`svckit_core::Pid`] (`None` for 0 or a group's negative id).
+pub fn our_pid(pid: Pid) -> Option<svckit_core::Pid> {
+    svckit_core::Pid::from_i32(pid.as_raw())
+}
+
 /// A pidfd for `pid` (pidfd_open(2), Linux 5.3): readable once the process has exited, for
 /// watching a process that is not our child. Close-on-exec.
 pub fn pidfd(pid: Pid) -> std::io::Result<std::os::fd::OwnedFd> {

@@ -28,14 +28,14 @@ use std::{
 };
 
 use svckit_core::{
-    Accept, Control, ExitCode, Service, ServiceName, State,
+    Accept, Control, ExitCode, Service, ServiceName, Signal, State,
     service::{Refused, ServiceStatus, StatusSink},
 };
 
 use crate::{
-    Daemon, READY_FD_ENV, Signal,
+    Daemon, READY_FD_ENV,
     notify::{self, Notifier},
-    signals::{SignalWaiter, Wake},
+    signals::{self, SignalWaiter, Wake},
     sys,
 };
 
@@ -44,22 +44,22 @@ const ERROR_PROCESS_ABORTED: u32 = 1067;
 
 /// The signals the runtime turns into controls.
 pub const SIGNALS: [Signal; 6] = [
-    Signal::SIGTERM,
-    Signal::SIGINT,
-    Signal::SIGPWR,
-    Signal::SIGHUP,
-    Signal::SIGTSTP,
-    Signal::SIGCONT,
+    Signal::Term,
+    Signal::Int,
+    Signal::Pwr,
+    Signal::Hup,
+    Signal::Tstp,
+    Signal::Cont,
 ];
 
 /// The control a signal stands for (see the table in the module docs).
 pub fn control_for(signal: Signal) -> Option<Control> {
     Some(match signal {
-        Signal::SIGTERM | Signal::SIGINT => Control::Stop,
-        Signal::SIGPWR => Control::Shutdown,
-        Signal::SIGHUP => Control::ParamChange,
-        Signal::SIGTSTP => Control::Pause,
-        Signal::SIGCONT => Control::Continue,
+        Signal::Term | Signal::Int => Control::Stop,
+        Signal::Pwr => Control::Shutdown,
+        Signal::Hup => Control::ParamChange,
+        Signal::Tstp => Control::Pause,
+        Signal::Cont => Control::Continue,
         _ => return None,
     })
 }
@@ -70,7 +70,7 @@ pub fn control_for(signal: Signal) -> Option<Control> {
 pub enum RuntimeError {
     /// The signals could not be blocked or the signalfd opened.
     #[error("set up signal handling")]
-    Signals(#[source] nix::Error),
+    Signals(#[source] io::Error),
     /// `$NOTIFY_SOCKET` names no usable socket.
     #[error("systemd notify socket")]
     Notify(#[source] io::Error),
@@ -109,7 +109,8 @@ impl Runtime {
     /// (threads it starts inherit the blocked mask), turns signals into controls until the
     /// code returns, and returns its exit code once `STOPPED` is reported.
     pub fn run(self, service: Service) -> Result<ExitCode, RuntimeError> {
-        let mut signals = SignalWaiter::new(&SIGNALS).map_err(RuntimeError::Signals)?;
+        let mut signals = SignalWaiter::new(&SIGNALS.map(signals::os_signal))
+            .map_err(|err| RuntimeError::Signals(err.into()))?;
         let notifier = Notifier::from_env().map_err(RuntimeError::Notify)?;
         let watchdog = notify::watchdog_interval();
         let watchdog_notifier = match (&notifier, watchdog) {
@@ -146,6 +147,9 @@ impl Runtime {
             match signals.wait_or_readable(wake_reader.as_fd(), timeout) {
                 Ok(Wake::Readable) => break,
                 Ok(Wake::Signal(signal)) => {
+                    let Some(signal) = Signal::from_number(signal as i32) else {
+                        continue;
+                    };
                     let Some(control) = control_for(signal) else {
                         continue;
                     };
@@ -156,7 +160,7 @@ impl Runtime {
                             state: State::StopPending,
                             ..
                         }) if control == Control::Stop => {}
-                        Err(refused) => eprintln!("{name}: {signal} ignored: {refused}"),
+                        Err(refused) => eprintln!("{name}: SIG{signal} ignored: {refused}"),
                     }
                 }
                 Ok(Wake::Timeout) => {}

@@ -52,8 +52,8 @@
 //! ```
 
 pub use svckit_core::{
-    Accept, BackendKind, Context, Control, DefinitionError, ExitCode, LogPolicy,
-    MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError, Restart, RestartPolicy, Service,
+    Accept, BackendKind, Context, Control, DefinitionError, ExitCode, LastExit, LogPolicy,
+    MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError, Pid, Restart, RestartPolicy, Service,
     ServiceName, ServiceSpec, Signal, StartType, State, StopPolicy, parse, service,
 };
 
@@ -83,10 +83,17 @@ pub mod manage {
     pub use svckit_install::{Listed, Logs};
 }
 
-/// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files, privileges, and the
-/// service API's Unix runtime ([`unix::service`]).
+/// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files ([`unix::pidfile`]),
+/// the environment a daemon keeps ([`unix::environment`]), and the service API's Unix runtime
+/// ([`unix::service`]). Pids are [`Pid`]s and signals [`Signal`]s: no type of the OS binding
+/// (nix) is part of this API.
 #[cfg(unix)]
-pub use svckit_unix as unix;
+pub mod unix {
+    pub use svckit_unix::{
+        Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon, environment,
+        pidfile, service,
+    };
+}
 
 /// The service API's Windows runtime (dispatcher, ServiceMain, control handler).
 #[cfg(windows)]

@@ -14,6 +14,7 @@
 //! `cargo bench -p svckit-cli --bench launch` (SVCKIT_BENCH_RUNS sets the rounds, default 300).
 //! This reports; it asserts nothing about speed.
 
+use nix::unistd::Pid;
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -21,7 +22,7 @@ use std::{
     thread,
     time::{Duration, Instant},
 };
-use svckit::unix::{Pid, process::is_gone};
+use svckit_unix::process::is_gone;
 
 struct Tool {
     name: &'static str,

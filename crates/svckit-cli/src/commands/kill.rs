@@ -1,9 +1,10 @@
 //! `svckit kill --pidfile P`: signal the daemon's process group, wait until it is gone,
 //! SIGKILL after the timeout.
 
-use svckit::unix::{
+use svckit_unix::{
     pidfile::{self, PidfileState},
     process::{self, Terminated},
+    signals::os_signal,
 };
 
 use crate::{
@@ -55,14 +56,18 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         }
         PidfileState::Running(_) => {}
     }
-    let targets = inspection.processes;
+    let targets: Vec<_> = inspection
+        .processes
+        .iter()
+        .map(|pid| process::os_pid(*pid))
+        .collect();
     // Every process of the daemon, each with its group (a daemon leads its own, so its workers
     // go too); done once the PID file's lock has no holder left either.
     let gone = || {
         targets.iter().all(|pid| process::is_gone(*pid))
             && pidfile::inspect(path).is_ok_and(|now| now.processes.is_empty())
     };
-    match process::terminate_all(&targets, args.signal, args.timeout, gone)? {
+    match process::terminate_all(&targets, os_signal(args.signal), args.timeout, gone)? {
         Terminated::Gracefully | Terminated::Killed => {}
         Terminated::StillRunning => {
             return Err(Failure::new(
@@ -81,7 +86,8 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
 pub fn probe(args: ProbeArgs) -> anyhow::Result<Exit> {
     let path = &args.pidfile;
     let (line, code) = match pidfile::probe(path) {
-        Ok(PidfileState::Running(pid)) => (format!("running (PID {pid})"), 0),
+        Ok(PidfileState::Running(Some(pid))) => (format!("running (PID {pid})"), 0),
+        Ok(PidfileState::Running(None)) => ("running (its PID file is still empty)".into(), 0),
         Ok(PidfileState::Stale) => (
             format!("dead, but the PID file {} remains", path.display()),
             1,

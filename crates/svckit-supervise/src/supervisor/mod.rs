@@ -109,7 +109,7 @@ pub struct Config {
 /// process must be single-threaded (a fork copies only the calling thread); a supervisor that
 /// holds the directory already is [`Error::Daemonize`] with
 /// [`svckit_unix::Error::AlreadyRunning`].
-pub fn daemonize(dir: StateDir, main: Option<ServiceName>) -> Result<u32, Error> {
+pub fn daemonize(dir: StateDir, main: Option<ServiceName>) -> Result<svckit_core::Pid, Error> {
     dir.create().map_err(Error::state_dir)?;
     let log_file = dir.supervisor_log();
     let forked = svckit_unix::Daemonize::new()
@@ -118,7 +118,7 @@ pub fn daemonize(dir: StateDir, main: Option<ServiceName>) -> Result<u32, Error>
         .stderr(&log_file)
         .start()?;
     match forked {
-        svckit_unix::Forked::Launcher(launched) => Ok(launched.pid.as_raw().unsigned_abs()),
+        svckit_unix::Forked::Launcher(launched) => Ok(launched.pid),
         svckit_unix::Forked::Daemon(mut daemon) => {
             let config = Config {
                 dir,
@@ -153,7 +153,7 @@ pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32
                 }
                 other => Error::io("lock the state directory", io::Error::other(other)),
             })?;
-            lock.write_pid(std::process::id() as i32)
+            lock.write_pid(svckit_core::Pid::this_process())
                 .map_err(|err| Error::io("write supervisor.pid", io::Error::other(err)))?;
             Some(lock)
         }
@@ -660,7 +660,7 @@ impl Supervisor {
         ServiceStatus {
             name: unit.name.to_string(),
             state: unit.life.state,
-            pid: unit.process.pid.map(Pid::as_raw),
+            pid: unit.process.pid.and_then(process::our_pid),
             since_ms: unix_ms(unit.since),
             started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
             restarts: unit.restarts,

@@ -38,7 +38,7 @@ impl Supervisor {
     }
 
     pub(super) fn adopt(&mut self, name: &ServiceName, record: Record) {
-        let alive = record.pid.map(Pid::from_raw).filter(|pid| {
+        let alive = record.pid.map(process::os_pid).filter(|pid| {
             record.state.has_process()
                 && process::start_time(*pid).ok() == record.start_ticks
                 && !process::is_gone(*pid)
@@ -122,7 +122,7 @@ impl Supervisor {
             boot_id: self.boot_id.clone(),
             wanted: unit.life.wanted,
             state: unit.life.state,
-            pid: unit.process.pid.map(Pid::as_raw),
+            pid: unit.process.pid.and_then(process::our_pid),
             start_ticks: unit.process.start_ticks,
             started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
             since_ms: unix_ms(unit.since),

@@ -9,7 +9,9 @@ use std::{
 };
 
 use anyhow::Context;
-use svckit::unix::{Daemonize, Forked, Signal, signals::SignalWaiter};
+use nix::sys::signal::Signal;
+use svckit::unix::{Daemonize, Forked};
+use svckit_unix::signals::SignalWaiter;
 
 use crate::{cli::TimelogArgs, commands::demo::open_log, exit::Exit};
 
