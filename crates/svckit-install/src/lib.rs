@@ -36,7 +36,7 @@ pub mod sysv;
 #[cfg(windows)]
 pub mod windows;
 
-pub use detect::{Host, detect_kind};
+pub use detect::{Host, detect_kind, sysvinit_runs};
 pub use manage::Manager;
 #[cfg(unix)]
 pub use manage::{Listed, Logs, image_state_dir};
