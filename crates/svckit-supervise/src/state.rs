@@ -560,6 +560,10 @@ mod tests {
         }
         let t = transition(at(Running), crash(5), &policy, &mut history, now).unwrap();
         assert_eq!(t.next.state, Failed);
+        // It says why, and a new supervisor resuming it keeps its restart count.
+        assert!(t.actions.contains(&CrashLoop));
+        let resumed = transition(t.next, Event::Recover, &policy, &mut history.clone(), now);
+        assert!(!resumed.unwrap().actions.contains(&ResetRestarts));
         let t = transition(at(Failed), Event::Start, &policy, &mut history, now).unwrap();
         assert_eq!(t.next.state, Starting);
         assert!(history.starts.is_empty());
@@ -755,20 +759,5 @@ mod tests {
                 Err(Refused(state))
             );
         }
-    }
-
-    #[test]
-    fn a_crash_loop_says_why_it_failed_and_recover_keeps_the_restart_count() {
-        let policy = policy(Restart::Always, 0);
-        let mut history = History::default();
-        let now = Instant::now();
-        for _ in 0..3 {
-            history.started(now, policy.restart.window);
-        }
-        let t = transition(at(Running), crash(5), &policy, &mut history, now).unwrap();
-        assert!(t.actions.contains(&CrashLoop));
-        let t = transition(t.next, Event::Recover, &policy, &mut history, now).unwrap();
-        assert!(!t.actions.contains(&ResetRestarts));
-        assert_eq!(t.next.state, Starting);
     }
 }
