@@ -348,37 +348,26 @@ fn wait_for(
 fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
     let status = query(name, service)?;
     let config = service.query_config().ok();
-    Ok(Status {
-        name: name.clone(),
-        backend: "windows",
-        state: state_of(status.current_state),
-        pid: status.process_id.and_then(svckit_core::Pid::new),
-        accept: Accept::from_bits_truncate(status.controls_accepted.bits()),
-        exit_code: exit_code(&status.exit_code),
-        checkpoint: status.checkpoint,
-        wait_hint: status.wait_hint,
-        start: config.as_ref().map(|config| match config.start_type {
-            // (windows-service has no getter for the delayed flag: delayed shows as auto.)
-            ServiceStartType::AutoStart
-            | ServiceStartType::BootStart
-            | ServiceStartType::SystemStart => StartType::Auto,
-            ServiceStartType::OnDemand => StartType::Demand,
-            ServiceStartType::Disabled => StartType::Disabled,
-        }),
-        display_name: config
-            .as_ref()
-            .map(|config| config.display_name.to_string_lossy().into_owned()),
-        command: config.map(|config| config.executable_path.to_string_lossy().into_owned()),
-        // The SCM keeps neither a start time nor a restart count; its exit code is above.
-        uptime: None,
-        restarts: None,
-        last_exit: None,
-        detail: None,
-        reason: None,
-        since: None,
-        wanted: None,
-        capture_error: None,
-    })
+    // The SCM keeps neither a start time nor a restart count; its exit code is kept.
+    let mut shown = Status::new(name.clone(), "windows", state_of(status.current_state));
+    shown.pid = status.process_id.and_then(svckit_core::Pid::new);
+    shown.accept = Accept::from_bits_truncate(status.controls_accepted.bits());
+    shown.exit_code = exit_code(&status.exit_code);
+    shown.checkpoint = status.checkpoint;
+    shown.wait_hint = status.wait_hint;
+    shown.start = config.as_ref().map(|config| match config.start_type {
+        // (windows-service has no getter for the delayed flag: delayed shows as auto.)
+        ServiceStartType::AutoStart
+        | ServiceStartType::BootStart
+        | ServiceStartType::SystemStart => StartType::Auto,
+        ServiceStartType::OnDemand => StartType::Demand,
+        ServiceStartType::Disabled => StartType::Disabled,
+    });
+    shown.display_name = config
+        .as_ref()
+        .map(|config| config.display_name.to_string_lossy().into_owned());
+    shown.command = config.map(|config| config.executable_path.to_string_lossy().into_owned());
+    Ok(shown)
 }
 
 fn state_of(state: ServiceState) -> State {
