@@ -231,7 +231,8 @@ pub struct ProcessArgs {
     /// File mode creation mask, octal (default 022).
     #[arg(long, value_name = "OCTAL", value_parser = parse::umask)]
     pub umask: Option<u32>,
-    /// Run as this user (name or uid), with its supplementary groups.
+    /// Run as this user: on Unix a name or uid, with its supplementary groups; on Windows an
+    /// account (`.\user`, `NT AUTHORITY\LocalService`; LocalSystem when absent).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
     /// Run as this group (name or gid).
@@ -489,10 +490,9 @@ pub struct InstallArgs {
     /// When it starts: auto, delayed (auto, after the others), demand or disabled.
     #[arg(long, value_name = "TYPE", default_value = "demand")]
     pub start: svckit::StartType,
-    /// The account to run as (e.g. `.\\user`, `NT AUTHORITY\\LocalService`); LocalSystem
-    /// when absent.
-    #[arg(long, value_name = "ACCOUNT")]
-    pub user: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub process: ProcessArgs,
     /// The account's password.
     #[arg(long, value_name = "PASSWORD", requires = "user")]
     pub password: Option<String>,

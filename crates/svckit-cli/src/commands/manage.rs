@@ -29,7 +29,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     spec.display_name = args.display_name;
     spec.description = args.description;
     spec.start = args.start;
-    spec.account = args.user;
+    super::apply_process(&mut spec, &args.process);
     spec.password = args.password;
     spec.dependencies = args
         .depends

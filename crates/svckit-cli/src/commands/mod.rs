@@ -76,3 +76,25 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(args) => manage::status(args),
     }
 }
+
+/// The process flags given (`--chdir`, `--umask`, `--user`, `--group`, `--env`) override the
+/// definition's keys; the backend refuses those it cannot honour, naming them.
+fn apply_process(spec: &mut svckit::ServiceSpec, process: &crate::cli::ProcessArgs) {
+    if process.user.is_some() {
+        spec.account.clone_from(&process.user);
+    }
+    if process.group.is_some() {
+        spec.group.clone_from(&process.group);
+    }
+    if process.chdir.is_some() {
+        spec.working_dir.clone_from(&process.chdir);
+    }
+    for (key, value) in &process.env {
+        let key = key.to_string_lossy().into_owned();
+        spec.env.retain(|(k, _)| *k != key);
+        spec.env.push((key, value.to_string_lossy().into_owned()));
+    }
+    if process.umask.is_some() {
+        spec.umask = process.umask;
+    }
+}

@@ -103,27 +103,14 @@ fn set<T>(target: &mut T, value: Option<T>) {
 
 /// The flags given override the definition's keys.
 fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
-    let process = &args.process;
+    super::apply_process(spec, &args.process);
     for (target, value) in [
         (&mut spec.display_name, &args.display_name),
         (&mut spec.description, &args.description),
-        (&mut spec.account, &process.user),
-        (&mut spec.group, &process.group),
     ] {
         if value.is_some() {
             target.clone_from(value);
         }
-    }
-    if process.chdir.is_some() {
-        spec.working_dir.clone_from(&process.chdir);
-    }
-    for (key, value) in &process.env {
-        let key = key.to_string_lossy().into_owned();
-        spec.env.retain(|(k, _)| *k != key);
-        spec.env.push((key, value.to_string_lossy().into_owned()));
-    }
-    if process.umask.is_some() {
-        spec.umask = process.umask;
     }
     set(&mut spec.start, args.start);
     spec.notify |= args.notify;

@@ -444,6 +444,22 @@ fn windows_service_lifecycle_under_wine_scm() {
     let out = wine.svckit(&["install", "Bad", "--restart", "sometimes", "--", EXE]);
     assert_eq!(code(&out), 2, "{}", text(&out));
     assert_eq!(wine.sc_state("Bad"), None);
+    // The process flags every install shares: those the SCM cannot honour are refused, named.
+    for (flag, value, key) in [
+        ("--umask", "077", "umask"),
+        ("--chdir", r"C:\", "working_dir"),
+        ("--env", "A=b", "env"),
+        ("--group", "users", "group"),
+    ] {
+        let out = wine.svckit(&["install", "Bad", flag, value, "--", EXE]);
+        assert_eq!(code(&out), 2, "{flag}: {}", text(&out));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains(&format!("the windows backend cannot honour {key}")),
+            "{flag}: {said}"
+        );
+        assert_eq!(wine.sc_state("Bad"), None);
+    }
 
     // A setting the SCM refuses half-way (Wine has no non-crash failure flag) must not leave
     // a half-installed service behind.
