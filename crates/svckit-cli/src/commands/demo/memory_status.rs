@@ -118,7 +118,7 @@ fn serve(ctx: &Context, mut settings: Settings) -> anyhow::Result<()> {
     log.line(&format!(
         "{} started, every {}",
         ctx.name(),
-        humantime::format_duration(settings.interval)
+        svckit::parse::format_duration(settings.interval)
     ))?;
     ctx.ready();
     let mut paused = false;
@@ -161,12 +161,12 @@ fn serve(ctx: &Context, mut settings: Settings) -> anyhow::Result<()> {
                         next = Instant::now() + interval;
                         log.line(&format!(
                             "reloaded: every {}",
-                            humantime::format_duration(interval)
+                            svckit::parse::format_duration(interval)
                         ))?;
                     }
                     Some(Err(err)) => log.line(&format!(
                         "reload failed, keeping every {}: {err:#}",
-                        humantime::format_duration(settings.interval)
+                        svckit::parse::format_duration(settings.interval)
                     ))?,
                     None => log.line("reload: no --config, nothing to re-read")?,
                 }

@@ -26,7 +26,7 @@ pub fn timelog(args: TimelogArgs) -> anyhow::Result<Exit> {
         eprintln!(
             "timelog: appending to {} every {}; Ctrl-C stops",
             log.display(),
-            humantime::format_duration(args.interval)
+            svckit::parse::format_duration(args.interval)
         );
         run_loop(&log, args.interval, || Ok(()))?;
         return Ok(Exit::Ok);
@@ -44,7 +44,7 @@ pub fn timelog(args: TimelogArgs) -> anyhow::Result<Exit> {
                 "timelog: running as PID {}, appending to {} every {}",
                 launched.pid,
                 log.display(),
-                humantime::format_duration(args.interval)
+                svckit::parse::format_duration(args.interval)
             );
             match &launched.pidfile {
                 Some(pidfile) => {
