@@ -6,14 +6,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use svckit_core::{BackendKind, Control, ServiceName, ServiceSpec, State};
 use svckit_supervise::{
-    StateDir,
+    StateDir, Stream,
     client::{self, Launch},
     protocol::{Op, ServiceStatus},
     state::UnitState,
     store,
 };
 
-use crate::{Backend, Error, Installed, Status, honour};
+use crate::{Backend, Error, Installed, Logs, Status, honour};
 
 /// How long a request may take when the caller gives no deadline.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -122,6 +122,15 @@ impl Backend for Builtin {
             },
             timeout,
         )
+    }
+
+    fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {
+        let spec = store::load(&self.dir, name)?;
+        Ok(Logs::Captured {
+            stdout: self.dir.log(name, Stream::Stdout),
+            stderr: self.dir.log(name, Stream::Stderr),
+            keep: spec.logs.keep,
+        })
     }
 
     /// Whether the supervisor has a definition of `name` (asking it would start one).

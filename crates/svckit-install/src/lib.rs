@@ -39,7 +39,7 @@ pub mod windows;
 pub use detect::{Host, detect_kind, sysvinit_runs};
 pub use manage::Manager;
 #[cfg(unix)]
-pub use manage::{Listed, Logs, image_state_dir};
+pub use manage::{Listed, image_state_dir};
 
 /// A service manager svckit can install services into.
 pub trait Backend {
@@ -76,6 +76,16 @@ pub trait Backend {
 
     /// The service's current status.
     fn status(&self, name: &ServiceName) -> Result<Status, Error>;
+
+    /// Where the service's output goes; a manager that keeps none (the SCM) says so.
+    fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {
+        let _ = name;
+        Err(Error::Unsupported {
+            backend: self.name(),
+            setting: "logs",
+            reason: "this manager keeps no output of its services".into(),
+        })
+    }
 
     /// Whether a service of that name is installed.
     fn is_installed(&self, name: &ServiceName) -> Result<bool, Error> {
@@ -136,6 +146,24 @@ impl Manager {
     pub fn status(&self, name: &ServiceName) -> Result<Status, Error> {
         self.backend_of(name)?.status(name)
     }
+}
+
+/// Where a service's output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Logs {
+    /// The supervisor's captured streams, rotated, with `keep` older files of each.
+    Captured {
+        /// `logs/NAME.stdout`.
+        stdout: PathBuf,
+        /// `logs/NAME.stderr`.
+        stderr: PathBuf,
+        /// Rotated files kept.
+        keep: u32,
+    },
+    /// One file both streams are appended to (an init script's), never rotated by svckit.
+    File(PathBuf),
+    /// The systemd journal, under this unit.
+    Journal(String),
 }
 
 /// What [`Backend::install`] did.

@@ -17,7 +17,7 @@ use svckit_supervise::{
 };
 
 use crate::{
-    Backend, Error, InstallOptions, InstallReport, Status,
+    Backend, Error, InstallOptions, InstallReport, Logs, Status,
     builtin::{self, Builtin},
     detect::{Host, detect_kind},
     honour,
@@ -28,24 +28,6 @@ use crate::{
 
 /// How long an uninstall (or a replacement) waits for the service to stop.
 const STOP_WAIT: Duration = Duration::from_secs(120);
-
-/// Where a service's output goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Logs {
-    /// The supervisor's captured streams, rotated, with `keep` older files of each.
-    Captured {
-        /// `logs/NAME.stdout`.
-        stdout: PathBuf,
-        /// `logs/NAME.stderr`.
-        stderr: PathBuf,
-        /// Rotated files kept.
-        keep: u32,
-    },
-    /// One file both streams are appended to (an init script's), never rotated by svckit.
-    File(PathBuf),
-    /// The systemd journal, under this unit.
-    Journal(String),
-}
 
 impl Logs {
     /// Where to look, for people.
@@ -419,16 +401,7 @@ impl Manager {
 
     /// Where `name`'s output goes.
     pub fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {
-        let spec = self.definition(name)?;
-        Ok(match spec.backend {
-            BackendKind::Systemd => Logs::Journal(systemd::unit_name(name)),
-            BackendKind::Sysv => Logs::File(sysv::log_file(name)),
-            _ => Logs::Captured {
-                stdout: self.dir().log(name, Stream::Stdout),
-                stderr: self.dir().log(name, Stream::Stderr),
-                keep: spec.logs.keep,
-            },
-        })
+        self.backend_of(name)?.logs(name)
     }
 
     /// What installing `spec` with `kind` would write: a unit file, an init script, or the

@@ -567,6 +567,10 @@ mod manager {
             }
         }
 
+        fn logs(&self, name: &ServiceName) -> Result<crate::Logs, Error> {
+            Ok(crate::Logs::Journal(unit_name(name)))
+        }
+
         fn status(&self, name: &ServiceName) -> Result<Status, Error> {
             let unit = unit_name(name);
             if self.root.is_some() {

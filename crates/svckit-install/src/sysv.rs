@@ -351,6 +351,14 @@ mod manager {
             self.status(name)
         }
 
+        fn logs(&self, name: &ServiceName) -> Result<crate::Logs, Error> {
+            if !self.script(name).exists() {
+                return Err(Error::NotInstalled(name.clone()));
+            }
+            // The init script appends both streams to one file, never rotated by svckit.
+            Ok(crate::Logs::File(super::log_file(name)))
+        }
+
         fn status(&self, name: &ServiceName) -> Result<Status, Error> {
             let ran = self.run_script(name, "status")?;
             let state = match ran.code {
