@@ -485,8 +485,8 @@ impl Daemonize {
         // terminal.
         if plan.exec.is_some() {
             // The session leader only exits after this, so the daemon may borrow its memory
-            // until the exec instead of copying it (see sys::spawn_vfork).
-            let spawned = sys::spawn_vfork(&plan.proof, || {
+            // until the exec instead of copying it (see sys::vfork_then_exit).
+            let failed = sys::vfork_then_exit(&plan.proof, || {
                 let failure = match self.daemon_steps(plan, report, ready_write) {
                     Ok(_) => unreachable!("the exec'ing daemon never returns"),
                     Err(failure) => failure,
@@ -494,8 +494,7 @@ impl Daemonize {
                 let _ = Record::Failed(failure).send(report);
                 sys::exit_now(1)
             });
-            spawned.map_err(io_os(Step::SecondFork, 0))?;
-            sys::exit_now(0);
+            return Err(io_os(Step::SecondFork, 0)(failed));
         }
         match sys::fork(&plan.proof).map_err(os(Step::SecondFork, 0))? {
             ForkResult::Parent { .. } => sys::exit_now(0),

@@ -17,7 +17,6 @@ use nix::{
     sys::socket::{
         AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
     },
-    unistd::ForkResult,
 };
 
 use crate::sys;
@@ -44,20 +43,9 @@ impl FdHolder {
             None,
             SockFlag::SOCK_CLOEXEC,
         )?;
-        match sys::fork(&proof)? {
-            ForkResult::Parent { child } => Ok(FdHolder {
-                link: ours,
-                pid: child,
-            }),
-            ForkResult::Child => {
-                drop(ours);
-                let code = match hold(theirs) {
-                    Ok(()) => 0,
-                    Err(_) => 1,
-                };
-                sys::exit_now(code)
-            }
-        }
+        // The child keeps only its end of the link, at LINK_FD.
+        let pid = sys::fork_keeping(&proof, theirs, LINK_FD, holder_main)?;
+        Ok(FdHolder { link: ours, pid })
     }
 
     /// The holder's pid (to record it, so the next supervisor can end it once it holds the
@@ -82,11 +70,17 @@ impl FdHolder {
     }
 }
 
-/// The holder's life, in the child.
+/// The holder process: its exit status.
+fn holder_main(link: OwnedFd) -> i32 {
+    match hold(link) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// The holder's life, in the child, which has nothing of the supervisor's but `link`.
 fn hold(link: OwnedFd) -> io::Result<()> {
     let _ = nix::sys::prctl::set_name(c"svckit-holder");
-    // Keep the link at a known number and close everything else of the supervisor's.
-    let link = sys::isolate_holder_link(link, LINK_FD)?;
     let mut held: Vec<OwnedFd> = Vec::new();
     let mut linked = true;
     loop {

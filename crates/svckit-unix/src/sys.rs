@@ -47,10 +47,10 @@ pub(crate) fn fork(_proof: &SingleThreaded) -> nix::Result<ForkResult> {
 /// glibc's posix_spawn does. It skips fork's copy of the page tables and every copy-on-write
 /// fault in the child, which is most of the cost of a fork.
 ///
-/// Only for a caller that will do nothing but `_exit` once this returns (the intermediate
-/// session leader): the child may allocate, free and write memory, and all of it lands in this
-/// process's address space.
-pub(crate) fn spawn_vfork<F: FnOnce()>(_proof: &SingleThreaded, child: F) -> io::Result<()> {
+/// Once the child has run, this process exits (status 0) at once: the child may allocate, free
+/// and write memory, and all of it lands in this process's address space, which nothing may use
+/// afterwards. Returns only when no child could be made (nothing was touched then).
+pub(crate) fn vfork_then_exit<F: FnOnce()>(_proof: &SingleThreaded, child: F) -> io::Error {
     extern "C" fn trampoline<F: FnOnce()>(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: `arg` is the `Option<F>` below, alive in the suspended parent's frame; the
         // closure is taken out exactly once, here.
@@ -78,12 +78,11 @@ pub(crate) fn spawn_vfork<F: FnOnce()>(_proof: &SingleThreaded, child: F) -> io:
             (&mut child as *mut Option<F>).cast(),
         )
     };
-    drop(stack);
     if pid < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
+        return io::Error::last_os_error();
     }
+    // What the child did to our memory is never looked at: leave now.
+    exit_now(0)
 }
 
 /// _exit(2): leaves at once, running no atexit handler and flushing no buffer that the parent
@@ -236,26 +235,37 @@ pub(crate) fn place_fd_in_child(_in_child: &InChild, from: i32, to: i32) -> io::
     Ok(())
 }
 
-/// The fd holder's child, once forked: keeps `link` at fd `at`, closes every other
-/// descriptor above it (the supervisor's, which this child never uses), and returns the link.
-/// Only for a child that runs nothing else of the parent's and then exits.
-pub(crate) fn isolate_holder_link(
-    link: std::os::fd::OwnedFd,
+/// Forks a child that keeps only `keep`, at fd number `at` (every other descriptor above it,
+/// the parent's, is closed), runs `body` with it and exits with its status. `body` is a plain
+/// function, not a closure: it can reach nothing of the parent's but `keep`, which is what makes
+/// closing the parent's descriptors under their owners sound in the child. Returns the child's
+/// pid in the parent.
+pub(crate) fn fork_keeping(
+    proof: &SingleThreaded,
+    keep: std::os::fd::OwnedFd,
     at: i32,
-) -> io::Result<std::os::fd::OwnedFd> {
+    body: fn(std::os::fd::OwnedFd) -> i32,
+) -> nix::Result<nix::unistd::Pid> {
     use std::os::fd::{FromRawFd, IntoRawFd};
-    let from = link.into_raw_fd();
-    if from != at {
-        // SAFETY: `from` was ours (taken out of its owner above); dup2 replaces whatever `at`
-        // was, which in this child no object is left to use (the holder runs only its loop).
-        if unsafe { libc::dup2(from, at) } < 0 {
-            return Err(io::Error::last_os_error());
+    match fork(proof)? {
+        ForkResult::Parent { child } => Ok(child),
+        ForkResult::Child => {
+            let from = keep.into_raw_fd();
+            // SAFETY: `from` was ours (taken out of its owner above); dup2 replaces whatever
+            // `at` was, and no object of the parent's is used in this child again: only `body`
+            // runs, and it is given nothing else.
+            if from != at && unsafe { libc::dup2(from, at) } < 0 {
+                exit_now(1);
+            }
+            if close_fds_from(at as u32 + 1).is_err() {
+                exit_now(1);
+            }
+            // SAFETY: `at` is open (dup2 made it, or it was `keep` itself) and no object owns
+            // it: `keep`'s owner was consumed above and every other copy is closed.
+            let kept = unsafe { std::os::fd::OwnedFd::from_raw_fd(at) };
+            exit_now(body(kept))
         }
     }
-    close_fds_from(at as u32 + 1)?;
-    // SAFETY: `at` is open (dup2 made it, or it was the link itself) and no object owns it:
-    // the link's owner was consumed above and every other copy is closed.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(at) })
 }
 
 /// Receives one message on a SOCK_SEQPACKET `socket` and takes ownership of the descriptors
