@@ -526,6 +526,60 @@ fn windows_service_lifecycle_under_wine_scm() {
         "Ctrl-C must arrive as Stop"
     );
     assert_eq!(output.status.code(), Some(0), "{stderr}");
+
+    self_service_example_manages_itself(&wine);
+}
+
+/// The front door's management example, the same source as on Linux, on Windows: it installs
+/// itself into the SCM, starts, answers status, stops and uninstalls itself.
+fn self_service_example_manages_itself(wine: &Wine) {
+    check(
+        &cargo()
+            .args(["build", "-q", "--target", TARGET])
+            .args(["-p", "svckit", "--example", "self_service"])
+            .output()
+            .unwrap(),
+        "cargo build --example self_service --target x86_64-pc-windows-gnu",
+    );
+    const APP: &str = r"C:\svc kit\self_service.exe";
+    fs::copy(
+        workspace()
+            .join("target/wine")
+            .join(TARGET)
+            .join("debug/examples/self_service.exe"),
+        wine.path(APP),
+    )
+    .unwrap();
+    let app = |args: &[&str]| wine.command(APP).args(args).output().unwrap();
+    let name = "self-service-example";
+    let out = app(&["service", "install"]);
+    assert_eq!(code(&out), 0, "install: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(windows: "),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(wine.sc_state(name), Some(STOPPED));
+    let out = app(&["service", "start"]);
+    assert_eq!(code(&out), 0, "start: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(": running (PID "),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(wine.sc_state(name), Some(RUNNING));
+    let out = app(&["service", "status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(": running (PID "),
+        "{}",
+        text(&out)
+    );
+    let out = app(&["service", "stop"]);
+    assert_eq!(code(&out), 0, "stop: {}", text(&out));
+    assert_eq!(wine.sc_state(name), Some(STOPPED));
+    let out = app(&["service", "uninstall"]);
+    assert_eq!(code(&out), 0, "uninstall: {}", text(&out));
+    assert_eq!(wine.sc_state(name), None);
 }
 
 /// Builds the Windows-target unit tests (svckit-core, svckit-windows, svckit-install) and runs
