@@ -67,7 +67,7 @@ pub enum Command {
     /// systemd or SysV init (--backend).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Install(SupervisedInstallArgs),
+    Install(Box<SupervisedInstallArgs>),
     /// Stop a service and remove its definition (its logs stay).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -176,11 +176,28 @@ pub struct SupervisedInstallArgs {
     /// `start`: auto (with the supervisor), demand or disabled.
     #[arg(long, value_name = "TYPE")]
     pub start: Option<svckit::StartType>,
-    /// `notify`: the program says when it is ready (svckit API, or a newline on
-    /// $SVCKIT_READY_FD) and takes Pause/Continue as controls.
-    #[arg(long)]
+    /// `type`: exec (the program is the service), forking (it daemonizes itself), notify (it
+    /// says when it is ready: sd_notify, the svckit API, or $SVCKIT_READY_FD) or oneshot (it
+    /// runs to completion).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub service_type: Option<svckit::ServiceType>,
+    /// The same as --type notify.
+    #[arg(long, conflicts_with = "service_type")]
     pub notify: bool,
-    /// `ready_timeout`: with --notify, how long it may take to become ready.
+    /// `pid_file`: with --type forking, where the daemon writes its pid.
+    #[arg(long, value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+    /// `notify_access`: with --type notify, main (only the main process may speak) or all.
+    #[arg(long, value_name = "WHO")]
+    pub notify_access: Option<svckit::NotifyAccess>,
+    /// `watchdog`: with --type notify, the longest time between two WATCHDOG=1 (0: none).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub watchdog: Option<Duration>,
+    /// `kill_mode`: control-group (every process of it), mixed (the stop signal to the main
+    /// process, SIGKILL to all) or process (the main process only).
+    #[arg(long, value_name = "MODE")]
+    pub kill_mode: Option<svckit::KillMode>,
+    /// `ready_timeout`: with --type notify or forking, how long it may take to become ready.
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub ready_timeout: Option<Duration>,
     /// `restart.policy`: never, on-failure or always.

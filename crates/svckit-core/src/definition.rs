@@ -36,8 +36,8 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
 use crate::{
-    BackendKind, LogPolicy, ModelError, Restart, RestartPolicy, ServiceName, ServiceSpec,
-    StartType, StopPolicy, parse,
+    BackendKind, KillMode, LogPolicy, ModelError, NotifyAccess, Restart, RestartPolicy,
+    ServiceName, ServiceSpec, ServiceType, StartType, StopPolicy, parse,
 };
 
 /// A definition that could not be read: where, and why.
@@ -160,10 +160,21 @@ struct Definition {
     start: Named<StartType>,
     #[serde(default)]
     backend: Named<BackendKind>,
-    #[serde(default)]
+    #[serde(default, rename = "type")]
+    service_type: Named<ServiceType>,
+    /// svckit 0.1's `notify = true`, read as `type = "notify"` (never written).
+    #[serde(default, skip_serializing)]
     notify: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pid_file: Option<PathBuf>,
     #[serde(default = "default_ready_timeout")]
     ready_timeout: Dur,
+    #[serde(default)]
+    notify_access: Named<NotifyAccess>,
+    #[serde(default)]
+    watchdog: Dur,
+    #[serde(default)]
+    kill_mode: Named<KillMode>,
     #[serde(default)]
     dependencies: Vec<String>,
     #[serde(default)]
@@ -257,8 +268,21 @@ impl Definition {
         spec.group = self.group;
         spec.umask = self.umask.map(|umask| umask.0);
         spec.start = self.start.0;
-        spec.notify = self.notify;
+        spec.service_type = match (self.service_type.0, self.notify) {
+            (ServiceType::Exec, true) => ServiceType::Notify,
+            (other, true) if other != ServiceType::Notify => {
+                return Err((
+                    "notify",
+                    format!("notify = true contradicts type = {:?}", other.name()),
+                ));
+            }
+            (service_type, _) => service_type,
+        };
+        spec.pid_file = self.pid_file;
         spec.ready_timeout = self.ready_timeout.0;
+        spec.notify_access = self.notify_access.0;
+        spec.watchdog = self.watchdog.0;
+        spec.kill_mode = self.kill_mode.0;
         spec.dependencies = self
             .dependencies
             .iter()
@@ -302,8 +326,13 @@ impl Definition {
             umask: spec.umask.map(Umask),
             start: Named(spec.start),
             backend: Named(spec.backend),
-            notify: spec.notify,
+            service_type: Named(spec.service_type),
+            notify: false,
+            pid_file: spec.pid_file.clone(),
             ready_timeout: Dur(spec.ready_timeout),
+            notify_access: Named(spec.notify_access),
+            watchdog: Dur(spec.watchdog),
+            kill_mode: Named(spec.kill_mode),
             dependencies: spec.dependencies.iter().map(ToString::to_string).collect(),
             restart: RestartDefinition::from(spec.restart),
             stop: StopDefinition {
@@ -340,7 +369,7 @@ impl<T: fmt::Display> Serialize for Named<T> {
 }
 
 /// A duration written as text (`"100ms"`, `"10s"`) or a number of seconds.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Dur(Duration);
 
 impl<'de> Deserialize<'de> for Dur {
@@ -455,6 +484,75 @@ max_size = "1MiB"
         assert_eq!(spec.stop.timeout, Duration::from_secs(5));
         assert_eq!(spec.logs.max_size, 1 << 20);
         assert_eq!(spec.logs.keep, LogPolicy::default().keep);
+    }
+
+    #[test]
+    fn service_types_read_back_and_their_keys_are_checked() {
+        let forking = "program = \"/usr/sbin/nginx\"\ntype = \"forking\"\npid_file = \"/run/nginx.pid\"\nkill_mode = \"mixed\"\n";
+        let spec = ServiceSpec::from_toml(forking, Some("nginx")).unwrap();
+        assert_eq!(spec.service_type, ServiceType::Forking);
+        assert_eq!(
+            spec.pid_file.as_deref(),
+            Some(std::path::Path::new("/run/nginx.pid"))
+        );
+        assert_eq!(spec.kill_mode, KillMode::Mixed);
+        assert_eq!(
+            ServiceSpec::from_toml(&spec.to_toml(), Some("nginx")).unwrap(),
+            spec
+        );
+        let notify = "program = \"/bin/x\"\ntype = \"notify\"\nwatchdog = \"10s\"\nnotify_access = \"all\"\n";
+        let spec = ServiceSpec::from_toml(notify, Some("x")).unwrap();
+        assert_eq!(spec.watchdog, Duration::from_secs(10));
+        assert_eq!(spec.notify_access, NotifyAccess::All);
+        // svckit 0.1's notify = true is type = "notify", written back as such.
+        let old =
+            ServiceSpec::from_toml("program = \"/bin/x\"\nnotify = true\n", Some("x")).unwrap();
+        assert_eq!(old.service_type, ServiceType::Notify);
+        assert!(old.to_toml().contains("type = \"notify\""));
+        assert!(!old.to_toml().contains("notify = true"));
+        for (text, key, says) in [
+            (
+                "type = \"daemon\"\n",
+                "type",
+                "is not one of exec, forking, notify, oneshot",
+            ),
+            (
+                "pid_file = \"/run/x.pid\"\n",
+                "pid_file",
+                "is for type = \"forking\"",
+            ),
+            (
+                "type = \"forking\"\npid_file = \"x.pid\"\n",
+                "pid_file",
+                "not an absolute path",
+            ),
+            (
+                "watchdog = \"5s\"\n",
+                "watchdog",
+                "is for type = \"notify\"",
+            ),
+            (
+                "notify_access = \"all\"\n",
+                "notify_access",
+                "is for type = \"notify\"",
+            ),
+            (
+                "kill_mode = \"group\"\n",
+                "kill_mode",
+                "is not one of control-group, mixed, process",
+            ),
+            (
+                "type = \"forking\"\nnotify = true\n",
+                "notify",
+                "contradicts",
+            ),
+        ] {
+            let text = format!("program = \"/bin/x\"\n{text}");
+            let err = ServiceSpec::from_toml(&text, Some("x"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key) && err.contains(says), "{text}: {err}");
+        }
     }
 
     #[test]

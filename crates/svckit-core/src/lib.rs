@@ -34,7 +34,8 @@ pub use pid::Pid;
 pub use service::{Context, Service};
 pub use signal::Signal;
 pub use spec::{
-    BackendKind, LogPolicy, Restart, RestartPolicy, ServiceSpec, StartType, StopPolicy,
+    BackendKind, KillMode, LogPolicy, NotifyAccess, Restart, RestartPolicy, ServiceSpec,
+    ServiceType, StartType, StopPolicy,
 };
 pub use state::State;
 

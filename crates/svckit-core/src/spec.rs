@@ -55,6 +55,93 @@ impl fmt::Display for StartType {
     }
 }
 
+/// An enum whose values are written by name in definitions and on the command line: `name()`,
+/// `ALL`, `FromStr` (the error lists the names) and `Display`.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $ty:ident for $key:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $name:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        $vis enum $ty {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $ty {
+            /// Every value, in the order the documentation lists them.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// The name definitions and flags use.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = ModelError;
+            fn from_str(text: &str) -> Result<$ty, ModelError> {
+                $ty::ALL.iter().copied().find(|value| value.name() == text).ok_or_else(|| {
+                    let names: Vec<&str> = $ty::ALL.iter().map(|value| value.name()).collect();
+                    ModelError::invalid($key, format!("{text:?} is not one of {}", names.join(", ")))
+                })
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// How a service's program behaves (the `type` key, in systemd's words).
+    pub enum ServiceType for "type" {
+        /// The program is the service: running once it was exec'd.
+        #[default]
+        Exec = "exec",
+        /// The program daemonizes itself: the service runs once the launched process exited 0
+        /// and the daemon's pid is known (from `pid_file`, or the one process left).
+        Forking = "forking",
+        /// The program says when it is ready: READY=1 on `$NOTIFY_SOCKET` (sd_notify), the
+        /// svckit API, or a newline on `$SVCKIT_READY_FD`.
+        Notify = "notify",
+        /// The program runs to completion (a setup step): done once it exited 0.
+        Oneshot = "oneshot",
+    }
+}
+
+named_enum! {
+    /// Which processes of a service a stop signals (the `kill_mode` key, systemd's words).
+    pub enum KillMode for "kill_mode" {
+        /// Every process of the service (its cgroup, or what the supervisor finds of it) gets
+        /// the stop signal, then SIGKILL.
+        #[default]
+        ControlGroup = "control-group",
+        /// The main process gets the stop signal; every process gets SIGKILL after the timeout.
+        Mixed = "mixed",
+        /// Only the main process is signalled; what it leaves behind is left.
+        Process = "process",
+    }
+}
+
+named_enum! {
+    /// Which processes may speak sd_notify for a service (`notify_access`, systemd's words).
+    pub enum NotifyAccess for "notify_access" {
+        /// Only the main process.
+        #[default]
+        Main = "main",
+        /// Any process of the service.
+        All = "all",
+    }
+}
+
 /// Which service manager a service is installed into (`--backend`, the `backend` key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum BackendKind {
@@ -281,12 +368,22 @@ pub struct ServiceSpec {
     pub group: Option<String>,
     /// Its file mode creation mask (022 when absent).
     pub umask: Option<u32>,
-    /// Whether the program speaks the svckit service API (or writes a readiness line on
-    /// `$SVCKIT_READY_FD`): it is running only once it says it is ready, and takes Pause,
-    /// Continue and ParamChange as controls rather than having its processes stopped.
-    pub notify: bool,
-    /// With `notify`: how long it may take to become ready.
+    /// How its program behaves: `notify` programs say when they are ready (sd_notify, the svckit
+    /// API or `$SVCKIT_READY_FD`) and take Pause, Continue and ParamChange as controls rather
+    /// than having their processes stopped; `forking` ones daemonize themselves.
+    pub service_type: ServiceType,
+    /// For `forking`: where the daemon writes its pid (an absolute path); without it, the main
+    /// pid is the one process left in the service.
+    pub pid_file: Option<PathBuf>,
+    /// With `notify` or `forking`: how long it may take to become ready.
     pub ready_timeout: Duration,
+    /// With `notify`: who may send it messages.
+    pub notify_access: NotifyAccess,
+    /// With `notify`: the longest time between two WATCHDOG=1 before the service counts as hung
+    /// and is restarted by its policy (zero: no watchdog).
+    pub watchdog: Duration,
+    /// Which of its processes a stop signals.
+    pub kill_mode: KillMode,
     /// How it is stopped.
     pub stop: StopPolicy,
     /// How its output is kept.
@@ -313,12 +410,21 @@ impl ServiceSpec {
             env: Vec::new(),
             group: None,
             umask: None,
-            notify: false,
+            service_type: ServiceType::Exec,
+            pid_file: None,
             ready_timeout: Duration::from_secs(90),
+            notify_access: NotifyAccess::Main,
+            watchdog: Duration::ZERO,
+            kill_mode: KillMode::ControlGroup,
             stop: StopPolicy::default(),
             logs: LogPolicy::default(),
             backend: BackendKind::Auto,
         }
+    }
+
+    /// Whether the program says when it is ready (`type = "notify"`).
+    pub fn says_ready(&self) -> bool {
+        self.service_type == ServiceType::Notify
     }
 
     /// Checks every field; the error names the first bad one.
@@ -398,9 +504,37 @@ impl ServiceSpec {
                 format!("{umask:o} is not between 000 and 777"),
             ));
         }
+        if let Some(pid_file) = &self.pid_file {
+            check_text("pid_file", &pid_file.to_string_lossy())?;
+            if self.service_type != ServiceType::Forking {
+                return Err(ModelError::invalid(
+                    "pid_file",
+                    "is for type = \"forking\" (the pid file of a program that daemonizes itself)",
+                ));
+            }
+            if !pid_file.is_absolute() && !pid_file.has_root() {
+                return Err(ModelError::invalid(
+                    "pid_file",
+                    format!("{} is not an absolute path", pid_file.display()),
+                ));
+            }
+        }
+        if !self.watchdog.is_zero() && self.service_type != ServiceType::Notify {
+            return Err(ModelError::invalid(
+                "watchdog",
+                "is for type = \"notify\" (WATCHDOG=1 is an sd_notify message)",
+            ));
+        }
+        if self.notify_access != NotifyAccess::Main && self.service_type != ServiceType::Notify {
+            return Err(ModelError::invalid(
+                "notify_access",
+                "is for type = \"notify\"",
+            ));
+        }
         for (field, value) in [
             ("stop.timeout", self.stop.timeout),
             ("ready_timeout", self.ready_timeout),
+            ("watchdog", self.watchdog),
             ("restart.delay", self.restart.delay),
             ("restart.max_delay", self.restart.max_delay),
             ("restart.reset_after", self.restart.reset_after),

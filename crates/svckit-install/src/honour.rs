@@ -5,7 +5,9 @@
 //! service manager's usual behaviour", so `restart = "on-failure"` alone works everywhere,
 //! while `restart.max_delay = "5m"` on a manager without backoff is refused.
 
-use svckit_core::{BackendKind, LogPolicy, Restart, ServiceName, ServiceSpec, StartType};
+use svckit_core::{
+    BackendKind, LogPolicy, Restart, ServiceName, ServiceSpec, ServiceType, StartType,
+};
 
 use crate::Error;
 
@@ -27,7 +29,11 @@ pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
     check("group", spec.group != base.group);
     check("umask", spec.umask != base.umask);
     check("start", spec.start != base.start);
-    check("notify", spec.notify != base.notify);
+    check("type", spec.service_type != base.service_type);
+    check("pid_file", spec.pid_file != base.pid_file);
+    check("notify_access", spec.notify_access != base.notify_access);
+    check("watchdog", spec.watchdog != base.watchdog);
+    check("kill_mode", spec.kill_mode != base.kill_mode);
     check("ready_timeout", spec.ready_timeout != base.ready_timeout);
     check("dependencies", spec.dependencies != base.dependencies);
     check("restart.policy", spec.restart.policy != base.restart.policy);
@@ -63,6 +69,20 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
     let restarts = spec.restart.policy != Restart::Never;
     match backend {
         BackendKind::Auto | BackendKind::Builtin => {
+            if matches!(
+                spec.service_type,
+                ServiceType::Forking | ServiceType::Oneshot
+            ) {
+                return refuse(
+                    "type",
+                    "the supervisor runs exec and notify services (forking and oneshot are to come)",
+                );
+            }
+            for key in ["watchdog", "kill_mode", "notify_access"] {
+                if given.contains(&key) {
+                    return refuse(key, "the supervisor does not carry it out yet");
+                }
+            }
             if given.contains(&"password") {
                 return refuse(
                     "password",
@@ -111,6 +131,23 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
             }
         }
         BackendKind::Sysv => {
+            if matches!(
+                spec.service_type,
+                ServiceType::Forking | ServiceType::Oneshot
+            ) {
+                return refuse(
+                    "type",
+                    "the init script runs exec and notify services through svckit daemonize",
+                );
+            }
+            for key in ["watchdog", "kill_mode", "notify_access"] {
+                if given.contains(&key) {
+                    return refuse(
+                        key,
+                        "an init script has no supervisor to carry it out (use the builtin or systemd backend)",
+                    );
+                }
+            }
             if given.contains(&"password") {
                 return refuse(
                     "password",
@@ -144,7 +181,17 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
             }
         }
         BackendKind::Windows => {
-            let unsupported: [(&str, &str); 10] = [
+            if spec.service_type != ServiceType::Exec && spec.service_type != ServiceType::Notify {
+                return refuse(
+                    "type",
+                    "a service on the SCM reports its own state: exec (or notify, the same there)",
+                );
+            }
+            let unsupported: [(&str, &str); 14] = [
+                ("pid_file", "the SCM knows its services' processes itself"),
+                ("watchdog", "the SCM has no watchdog"),
+                ("notify_access", "the SCM has no sd_notify"),
+                ("kill_mode", "the SCM stops a service by its Stop control"),
                 ("working_dir", "the SCM starts every service in System32"),
                 (
                     "env",

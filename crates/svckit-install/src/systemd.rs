@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, StartType};
+use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, ServiceType, StartType};
 
 use crate::{Error, honour};
 
@@ -89,15 +89,32 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         unit.set("RefuseManualStart", "yes");
     }
     unit.section("Service");
-    if spec.notify {
-        unit.set("Type", "notify");
-        unit.set("NotifyAccess", "main");
-        unit.set(
-            "TimeoutStartSec",
-            &span("ready_timeout", spec.ready_timeout)?,
-        );
-    } else {
-        unit.set("Type", "exec");
+    unit.set("Type", spec.service_type.name());
+    match spec.service_type {
+        ServiceType::Notify => {
+            unit.set("NotifyAccess", spec.notify_access.name());
+            unit.set(
+                "TimeoutStartSec",
+                &span("ready_timeout", spec.ready_timeout)?,
+            );
+            if !spec.watchdog.is_zero() {
+                unit.set("WatchdogSec", &span("watchdog", spec.watchdog)?);
+            }
+        }
+        ServiceType::Forking => {
+            if let Some(pid_file) = &spec.pid_file {
+                let pid_file = pid_file
+                    .to_str()
+                    .ok_or_else(|| refuse("pid_file", "the path is not UTF-8"))?;
+                unit.set("PIDFile", &plain("pid_file", pid_file)?);
+            }
+            unit.set(
+                "TimeoutStartSec",
+                &span("ready_timeout", spec.ready_timeout)?,
+            );
+        }
+        ServiceType::Oneshot => unit.set("RemainAfterExit", "yes"),
+        ServiceType::Exec => {}
     }
     let mut exec = exec_path(&spec.program)?;
     for (index, arg) in spec.args.iter().enumerate() {
@@ -138,7 +155,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     }
     unit.set("TimeoutStopSec", &span("stop.timeout", spec.stop.timeout)?);
     unit.set("KillSignal", &format!("SIG{}", spec.stop.signal));
-    unit.set("KillMode", "control-group");
+    unit.set("KillMode", spec.kill_mode.name());
     unit.section("Install");
     unit.set("WantedBy", scope.target());
     Ok(unit.0)

@@ -104,7 +104,7 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     for (key, value) in &spec.env {
         option("env", &format!("{key}={value}"));
     }
-    if spec.notify {
+    if spec.says_ready() {
         option("ready-timeout", &parse::format_duration(spec.ready_timeout));
         daemonize.push("--wait-ready".into());
     }

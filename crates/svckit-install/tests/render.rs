@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, StartType};
+use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, ServiceType, StartType};
 use svckit_install::{
     Error, Host, LastExit, detect_kind,
     systemd::{self, Scope},
@@ -83,7 +83,7 @@ fn full(restarts: bool) -> ServiceSpec {
     spec.group = Some("daemon".into());
     spec.umask = Some(0o027);
     spec.start = StartType::Auto;
-    spec.notify = true;
+    spec.service_type = ServiceType::Notify;
     spec.ready_timeout = Duration::from_secs(30);
     spec.dependencies = vec![name("db"), name("cache")];
     if restarts {
@@ -95,6 +95,34 @@ fn full(restarts: bool) -> ServiceSpec {
     }
     spec.stop.signal = svckit_core::Signal::Int;
     spec.stop.timeout = Duration::from_secs(5);
+    spec
+}
+
+/// A program that daemonizes itself and writes /run/nginx.pid (as nginx ships; the verifier
+/// wants a program that exists here).
+fn forking() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("nginx"), "/usr/bin/sleep");
+    spec.service_type = ServiceType::Forking;
+    spec.pid_file = Some("/run/nginx.pid".into());
+    spec.kill_mode = svckit_core::KillMode::Mixed;
+    spec
+}
+
+/// A notify service pinging a watchdog, any of whose processes may notify (as redis
+/// `--supervised systemd` is run; the verifier wants a program that exists here).
+fn watched() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("redis"), "/usr/bin/sleep");
+    spec.args = vec!["infinity".into()];
+    spec.service_type = ServiceType::Notify;
+    spec.notify_access = svckit_core::NotifyAccess::All;
+    spec.watchdog = Duration::from_secs(10);
+    spec
+}
+
+/// A setup step that runs to completion.
+fn oneshot() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("setup"), "/usr/bin/true");
+    spec.service_type = ServiceType::Oneshot;
     spec
 }
 
@@ -161,6 +189,9 @@ fn units_are_snapshotted_and_pass_systemd_analyze_verify_without_a_word() {
         ("plain", plain()),
         ("full", full(true)),
         ("hostile", hostile()),
+        ("forking", forking()),
+        ("watched", watched()),
+        ("oneshot", oneshot()),
     ] {
         let unit = systemd::render(&spec, Scope::System).unwrap();
         insta::assert_snapshot!(format!("unit_{label}"), unit);

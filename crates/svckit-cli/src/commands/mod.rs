@@ -27,7 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Demo(Demo::Timelog(args)) => demo::timelog::timelog(args),
         Command::Demo(Demo::MemoryStatus(args)) => demo::memory_status::run(args),
         #[cfg(unix)]
-        Command::Install(args) => service::install(args),
+        Command::Install(args) => service::install(*args),
         #[cfg(unix)]
         Command::Uninstall(args) => service::uninstall(args),
         #[cfg(unix)]

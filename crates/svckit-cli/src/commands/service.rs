@@ -113,7 +113,16 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
         }
     }
     set(&mut spec.start, args.start);
-    spec.notify |= args.notify;
+    if args.notify {
+        spec.service_type = svckit::ServiceType::Notify;
+    }
+    set(&mut spec.service_type, args.service_type);
+    if args.pid_file.is_some() {
+        spec.pid_file.clone_from(&args.pid_file);
+    }
+    set(&mut spec.notify_access, args.notify_access);
+    set(&mut spec.watchdog, args.watchdog);
+    set(&mut spec.kill_mode, args.kill_mode);
     set(&mut spec.ready_timeout, args.ready_timeout);
     set(&mut spec.restart.policy, args.restart);
     set(&mut spec.restart.delay, args.restart_delay);

@@ -270,7 +270,7 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
     Policy {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
-        ready_timeout: spec.notify.then_some(spec.ready_timeout),
+        ready_timeout: spec.says_ready().then_some(spec.ready_timeout),
     }
 }
 
@@ -620,12 +620,12 @@ impl Supervisor {
                     let _ = killpg(pgid, Signal::SIGKILL);
                 }
             }
-            Action::Suspend => match (unit.spec.notify, unit.process.pid, pgid) {
+            Action::Suspend => match (unit.spec.says_ready(), unit.process.pid, pgid) {
                 (true, Some(pid), _) => drop(kill(pid, Signal::SIGTSTP)),
                 (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGSTOP)),
                 _ => {}
             },
-            Action::Resume => match (unit.spec.notify, unit.process.pid, pgid) {
+            Action::Resume => match (unit.spec.says_ready(), unit.process.pid, pgid) {
                 (true, Some(pid), _) => drop(kill(pid, Signal::SIGCONT)),
                 (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGCONT)),
                 _ => {}

@@ -22,7 +22,7 @@ impl Supervisor {
             .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
         let (out_read, out_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
         let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
-        let ready = if spec.notify {
+        let ready = if spec.says_ready() {
             let (read, write) =
                 nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
                     .map_err(|e| failed(e.into(), "pipe"))?;
@@ -32,7 +32,7 @@ impl Supervisor {
         };
         let mut set: Vec<(OsString, OsString)> =
             spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
-        if spec.notify {
+        if spec.says_ready() {
             set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
         }
         let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
@@ -91,7 +91,7 @@ impl Supervisor {
         unit.pipes = pipes;
         unit.reason = None;
         unit.process.ready = ready_token;
-        if !unit.spec.notify {
+        if !unit.spec.says_ready() {
             // exec succeeded (Command::spawn reports exec failures): it runs.
             self.queue(name, Event::Ready);
         }
