@@ -179,6 +179,12 @@ pub fn status_of(service: &ServiceStatus) -> Status {
     status.since = Some(UNIX_EPOCH + Duration::from_millis(service.since_ms));
     status.wanted = Some(service.wanted);
     status.capture_error = service.capture_error.clone();
+    status.cgroup = service.cgroup.clone();
+    if let Some(usage) = service.usage {
+        status.tasks = Some(usage.tasks);
+        status.memory = usage.memory_bytes;
+        status.cpu = usage.cpu_usec.map(Duration::from_micros);
+    }
     status.detail = Some(service.state.name().to_owned());
     status.reason = service.reason.clone();
     status

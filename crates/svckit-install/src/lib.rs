@@ -219,6 +219,14 @@ pub struct Status {
     /// Why its output cannot be stored right now (a full disk), with the bytes lost so far,
     /// where the manager captures output.
     pub capture_error: Option<String>,
+    /// Its cgroup, where the manager keeps one per service.
+    pub cgroup: Option<String>,
+    /// How many processes it has, where the manager can tell (its cgroup's).
+    pub tasks: Option<usize>,
+    /// The memory it uses, bytes, where the manager can tell.
+    pub memory: Option<u64>,
+    /// The CPU time it used, where the manager can tell.
+    pub cpu: Option<Duration>,
 }
 
 impl Status {
@@ -245,6 +253,10 @@ impl Status {
             since: None,
             wanted: None,
             capture_error: None,
+            cgroup: None,
+            tasks: None,
+            memory: None,
+            cpu: None,
         }
     }
 

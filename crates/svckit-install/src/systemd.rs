@@ -321,11 +321,20 @@ pub struct Shown {
     pub freezer_state: String,
     /// `UnitFileState`: enabled, disabled, static, ….
     pub unit_file_state: String,
+    /// `ControlGroup`: the unit's cgroup path (empty when it has none).
+    pub control_group: String,
+    /// `TasksCurrent` (none when systemd does not count).
+    pub tasks: Option<usize>,
+    /// `MemoryCurrent`, bytes (none when not accounted).
+    pub memory: Option<u64>,
+    /// `CPUUsageNSec` (none when not accounted).
+    pub cpu_nsec: Option<u64>,
 }
 
 /// The properties `systemctl show -p` is asked for.
 pub const SHOW_PROPERTIES: &str = "LoadState,ActiveState,SubState,MainPID,ExecMainCode,\
-     ExecMainStatus,ExecMainStartTimestampMonotonic,NRestarts,FreezerState,UnitFileState";
+     ExecMainStatus,ExecMainStartTimestampMonotonic,NRestarts,FreezerState,UnitFileState,\
+     ControlGroup,TasksCurrent,MemoryCurrent,CPUUsageNSec";
 
 /// Parses `systemctl show` output (`Key=Value` lines; unknown keys are skipped).
 pub fn parse_show(text: &str) -> Shown {
@@ -348,6 +357,11 @@ pub fn parse_show(text: &str) -> Shown {
             "NRestarts" => shown.restarts = value.parse().unwrap_or(0),
             "FreezerState" => shown.freezer_state = value.into(),
             "UnitFileState" => shown.unit_file_state = value.into(),
+            "ControlGroup" => shown.control_group = value.into(),
+            // systemd prints [not set] (or u64::MAX) for what it does not account.
+            "TasksCurrent" => shown.tasks = value.parse().ok().filter(|n| *n != usize::MAX),
+            "MemoryCurrent" => shown.memory = value.parse().ok().filter(|n| *n != u64::MAX),
+            "CPUUsageNSec" => shown.cpu_nsec = value.parse().ok().filter(|n| *n != u64::MAX),
             _ => {}
         }
     }
@@ -613,6 +627,12 @@ mod manager {
             status.exit_code = ExitCode::Win32(shown.exec_main_status.max(0) as u32);
             status.restarts = Some(shown.restarts);
             status.last_exit = shown.last_exit();
+            if status.pid.is_some() {
+                status.cgroup = Some(shown.control_group.clone()).filter(|path| !path.is_empty());
+                status.tasks = shown.tasks;
+                status.memory = shown.memory;
+                status.cpu = shown.cpu_nsec.map(Duration::from_nanos);
+            }
             if status.pid.is_some() && shown.exec_main_start_us != 0 {
                 status.uptime = svckit_unix::process::monotonic_now()
                     .map(|now| now.saturating_sub(Duration::from_micros(shown.exec_main_start_us)));

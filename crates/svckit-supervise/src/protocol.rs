@@ -147,4 +147,21 @@ pub struct ServiceStatus {
     /// bytes lost so far; it is drained all the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture_error: Option<String>,
+    /// Its cgroup's directory, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    /// What its cgroup holds: processes, CPU time, memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// What a service's cgroup holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Its processes.
+    pub tasks: usize,
+    /// CPU time used, microseconds.
+    pub cpu_usec: Option<u64>,
+    /// Memory in use, bytes.
+    pub memory_bytes: Option<u64>,
 }

@@ -111,6 +111,57 @@ pub fn group_exists(pgid: Pid) -> bool {
     !matches!(killpg(pgid, None), Err(Errno::ESRCH))
 }
 
+/// The live (not zombie) processes in session `sid` or process group `pgid`, and every
+/// descendant of those: what is left of a service the supervisor started with setsid, where
+/// it has no cgroup. A process that called setsid itself is found while its parent in the
+/// service lives; once it is orphaned (reparented to the supervisor), only a cgroup finds it.
+pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    // pid, ppid, in the service's session or group.
+    let mut table: Vec<(i32, i32, bool)> = Vec::new();
+    for pid in entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the command's closing parenthesis: state ppid pgrp session.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let number = |index: usize| fields.get(index).and_then(|v| v.parse::<i32>().ok());
+        let (Some(state), Some(ppid), Some(pgrp), Some(session)) =
+            (fields.first(), number(1), number(2), number(3))
+        else {
+            continue;
+        };
+        if *state == "Z" {
+            continue;
+        }
+        let ours = session == sid.as_raw() || pgid.is_some_and(|pgid| pgrp == pgid.as_raw());
+        table.push((pid, ppid, ours));
+    }
+    let mut members: Vec<i32> = table
+        .iter()
+        .filter(|(_, _, ours)| *ours)
+        .map(|(pid, _, _)| *pid)
+        .collect();
+    loop {
+        let before = members.len();
+        for (pid, ppid, _) in &table {
+            if members.contains(ppid) && !members.contains(pid) {
+                members.push(*pid);
+            }
+        }
+        if members.len() == before {
+            break;
+        }
+    }
+    members.into_iter().map(Pid::from_raw).collect()
+}
+
 /// `pid` as nix takes it.
 pub fn os_pid(pid: svckit_core::Pid) -> Pid {
     Pid::from_raw(pid.as_i32())

@@ -39,6 +39,9 @@ pub struct ChildSetup {
     /// soft limit gives its services the one it was started with (see
     /// [`crate::process::raise_open_file_limit`]).
     pub open_files: Option<(u64, u64)>,
+    /// A cgroup's `cgroup.procs` opened for writing ([`crate::cgroup::Cgroup::procs_for_writing`]):
+    /// the child moves itself in first thing, so nothing it starts is outside it.
+    pub cgroup: Option<OwnedFd>,
 }
 
 impl ChildSetup {
@@ -58,7 +61,12 @@ impl ChildSetup {
         let ready_raw = self.ready.as_ref().map(AsRawFd::as_raw_fd);
         let credentials = self.credentials;
         let open_files = self.open_files;
+        let cgroup = self.cgroup;
         sys::set_pre_exec(command, &proof, move |in_child| {
+            if let Some(procs) = &cgroup {
+                // "0" is the writer itself.
+                nix::unistd::write(procs, b"0")?;
+            }
             setsid()?;
             if let Some((soft, hard)) = open_files {
                 nix::sys::resource::setrlimit(

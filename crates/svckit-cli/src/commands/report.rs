@@ -94,6 +94,10 @@ pub fn json(status: &Status) -> serde_json::Value {
         "wanted": status.wanted,
         "reason": status.reason,
         "capture_error": status.capture_error,
+        "cgroup": status.cgroup,
+        "tasks": status.tasks,
+        "memory_bytes": status.memory,
+        "cpu_usec": status.cpu.map(|cpu| u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX)),
         "accepts": status.accept.to_string(),
         "accepts_value": status.accept.bits(),
         "win32_exit_code": win32,
@@ -104,6 +108,24 @@ pub fn json(status: &Status) -> serde_json::Value {
         "display_name": status.display_name,
         "command": status.command,
     })
+}
+
+/// Bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `23.5 MiB`.
+fn bytes(count: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = count as f64;
+    if value < 1024.0 {
+        return format!("{count} B");
+    }
+    let mut unit = "B";
+    for next in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    format!("{value:.1} {unit}")
 }
 
 fn format_time(at: SystemTime) -> String {
@@ -152,6 +174,19 @@ pub fn describe(
     }
     if let Some(uptime) = status.uptime {
         writeln!(out, "     uptime: {}", short(uptime))?;
+    }
+    if let Some(tasks) = status.tasks {
+        write!(out, "      tasks: {tasks}")?;
+        if let Some(cgroup) = &status.cgroup {
+            write!(out, " (cgroup {cgroup})")?;
+        }
+        writeln!(out)?;
+    }
+    if let Some(memory) = status.memory {
+        writeln!(out, "     memory: {}", bytes(memory))?;
+    }
+    if let Some(cpu) = status.cpu {
+        writeln!(out, "        cpu: {}", short(cpu))?;
     }
     if let Some(restarts) = status.restarts {
         writeln!(out, "   restarts: {restarts}")?;

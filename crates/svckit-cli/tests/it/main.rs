@@ -4,6 +4,7 @@
 #![cfg(unix)]
 
 mod cli;
+mod containment;
 mod daemonize;
 mod hardening;
 mod init;

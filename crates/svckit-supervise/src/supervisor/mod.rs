@@ -45,8 +45,9 @@ use nix::{
     },
     unistd::{Pid, Uid},
 };
-use svckit_core::{ServiceName, ServiceSpec};
+use svckit_core::{KillMode, ServiceName, ServiceSpec};
 use svckit_unix::{
+    cgroup::{Cgroup, Hierarchy},
     environment,
     fdholder::FdHolder,
     pidfile::Pidfile,
@@ -192,6 +193,79 @@ struct MainProcess {
     pidfd: Option<(Token, OwnedFd)>,
     /// The readiness pipe of a program that says when it is ready.
     ready: Option<(Token, OwnedFd)>,
+    /// Its cgroup, where the supervisor makes them: every process of the service, wherever it
+    /// went.
+    cgroup: Option<Cgroup>,
+    /// The session the supervisor started it in (its first process's pid): without a cgroup,
+    /// the service is what is left in it and in its process group.
+    sid: Option<Pid>,
+    /// Without a cgroup: the processes a stop signalled, waited for even once they are
+    /// orphaned (and so no longer anyone's descendant).
+    signalled: Vec<(Pid, Option<u64>)>,
+}
+
+impl MainProcess {
+    /// Sends `signal` to every process of the service: its cgroup's, else its group's and
+    /// session's.
+    fn signal_all(&mut self, signal: Signal) {
+        match &self.cgroup {
+            Some(cgroup) => cgroup.signal_all(signal),
+            None => {
+                // The tree first: a main process that dies of the signal orphans its children,
+                // which are then no one's descendants.
+                let members = self.members();
+                if let Some(pgid) = self.pgid {
+                    let _ = killpg(pgid, signal);
+                }
+                for pid in members {
+                    let _ = kill(pid, signal);
+                    if !self.signalled.iter().any(|(known, _)| *known == pid) {
+                        self.signalled.push((pid, process::start_time(pid).ok()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Without a cgroup: the live processes of its session and group.
+    fn members(&self) -> Vec<Pid> {
+        match self.sid {
+            Some(sid) => process::session_members(sid, self.pgid),
+            None => Vec::new(),
+        }
+    }
+
+    /// Sends `signal` to the main process (to the group when it is gone).
+    fn signal_main(&self, signal: Signal) {
+        match (self.pid, self.pgid) {
+            (Some(pid), _) => drop(kill(pid, signal)),
+            (None, Some(pgid)) => drop(killpg(pgid, signal)),
+            (None, None) => {}
+        }
+    }
+
+    /// SIGKILLs every process of the service (cgroup.kill, else its group and session).
+    fn kill_all(&mut self) {
+        match &self.cgroup {
+            Some(cgroup) => cgroup.kill_all(),
+            None => self.signal_all(Signal::SIGKILL),
+        }
+    }
+
+    /// Whether no process of the service is left (the main one is gone already).
+    fn all_gone(&self, kill_mode: KillMode) -> bool {
+        match (&self.cgroup, kill_mode) {
+            (_, KillMode::Process) => true,
+            (Some(cgroup), _) => cgroup.is_empty(),
+            (None, _) => {
+                !self.pgid.is_some_and(process::group_exists)
+                    && self.members().is_empty()
+                    && self.signalled.iter().all(|(pid, started)| {
+                        process::is_gone(*pid) || process::start_time(*pid).ok() != *started
+                    })
+            }
+        }
+    }
 }
 
 /// One supervised service.
@@ -245,6 +319,9 @@ struct Supervisor {
     /// Holds a copy of every output pipe's read end, so services never see SIGPIPE while no
     /// supervisor runs (see `svckit_unix::fdholder`).
     holder: Option<FdHolder>,
+    /// Where the services' cgroups are made; none where the supervisor may not make them (it
+    /// then contains a service by its process group).
+    cgroups: Option<Hierarchy>,
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
@@ -338,9 +415,21 @@ impl Supervisor {
             holder: FdHolder::spawn()
                 .map_err(|err| log(format_args!("no fd holder: {err}")))
                 .ok(),
+            cgroups: None,
         };
+        supervisor.cgroups = Hierarchy::for_supervisor(&supervisor.dir.root().to_string_lossy())
+            .map_err(|err| {
+                log(format_args!(
+                    "no cgroups ({err}): a service is contained by its process group"
+                ))
+            })
+            .ok();
         let previous_holder = store::read_holder(&supervisor.dir);
         supervisor.recover();
+        // What a killed supervisor left: the cgroups of services that have no process now.
+        if let Some(cgroups) = &supervisor.cgroups {
+            cgroups.prune();
+        }
         // The pipes of every adopted service are ours now, and held by our holder: the
         // previous supervisor's holder has nothing left to keep (one was left behind per
         // SIGKILL of a supervisor).
@@ -497,7 +586,7 @@ impl Supervisor {
             .units
             .values()
             .filter(|unit| unit.life.state == UnitState::Stopping && unit.process.pid.is_none())
-            .filter(|unit| !unit.process.pgid.is_some_and(process::group_exists))
+            .filter(|unit| unit.process.all_gone(unit.spec.kill_mode))
             .map(|unit| unit.name.clone())
             .collect();
         for name in gone {
@@ -593,7 +682,6 @@ impl Supervisor {
         let Some(unit) = self.unit(name) else {
             return;
         };
-        let pgid = unit.process.pgid;
         match action {
             Action::Spawn => {
                 if let Err((errno, reason)) = self.spawn(name) {
@@ -611,24 +699,22 @@ impl Supervisor {
             }
             Action::SignalStop => {
                 let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
-                if let Some(pgid) = pgid {
-                    let _ = killpg(pgid, signal);
+                match unit.spec.kill_mode {
+                    KillMode::ControlGroup => unit.process.signal_all(signal),
+                    KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
                 }
             }
-            Action::KillGroup => {
-                if let Some(pgid) = pgid {
-                    let _ = killpg(pgid, Signal::SIGKILL);
-                }
-            }
-            Action::Suspend => match (unit.spec.says_ready(), unit.process.pid, pgid) {
-                (true, Some(pid), _) => drop(kill(pid, Signal::SIGTSTP)),
-                (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGSTOP)),
-                _ => {}
+            Action::KillGroup => match unit.spec.kill_mode {
+                KillMode::ControlGroup | KillMode::Mixed => unit.process.kill_all(),
+                KillMode::Process => unit.process.signal_main(Signal::SIGKILL),
             },
-            Action::Resume => match (unit.spec.says_ready(), unit.process.pid, pgid) {
-                (true, Some(pid), _) => drop(kill(pid, Signal::SIGCONT)),
-                (false, _, Some(pgid)) => drop(killpg(pgid, Signal::SIGCONT)),
-                _ => {}
+            Action::Suspend => match unit.spec.says_ready() {
+                true => unit.process.signal_main(Signal::SIGTSTP),
+                false => unit.process.signal_all(Signal::SIGSTOP),
+            },
+            Action::Resume => match unit.spec.says_ready() {
+                true => unit.process.signal_main(Signal::SIGCONT),
+                false => unit.process.signal_all(Signal::SIGCONT),
             },
             Action::SendReload => {
                 if let Some(pid) = unit.process.pid {
@@ -639,7 +725,14 @@ impl Supervisor {
             Action::CancelTimer => unit.timer = None,
             Action::CountRestart => unit.restarts += 1,
             Action::ResetRestarts => unit.restarts = 0,
-            Action::ClearGroup => unit.process.pgid = None,
+            Action::ClearGroup => {
+                unit.process.pgid = None;
+                unit.process.sid = None;
+                unit.process.signalled.clear();
+                if let Some(cgroup) = &unit.process.cgroup {
+                    cgroup.remove();
+                }
+            }
             Action::CrashLoop => {
                 unit.reason = Some(format!(
                     "restarted {} times within {}; not restarted again",
@@ -672,12 +765,28 @@ impl Supervisor {
                 let errors: Vec<String> = unit.logs.iter().filter_map(LogFile::error).collect();
                 (!errors.is_empty()).then(|| errors.join("; "))
             },
+            cgroup: unit
+                .process
+                .cgroup
+                .as_ref()
+                .map(|cgroup| cgroup.dir().display().to_string()),
+            usage: unit.process.cgroup.as_ref().map(|cgroup| {
+                let usage = cgroup.usage();
+                crate::protocol::Usage {
+                    tasks: usage.processes,
+                    cpu_usec: usage.cpu_usec,
+                    memory_bytes: usage.memory,
+                }
+            }),
         }
     }
 
     fn forget(&mut self, name: &ServiceName) {
         if let Some(unit) = self.units.remove(name) {
             let _ = store::remove(&self.dir, name);
+            if let Some(cgroup) = &unit.process.cgroup {
+                cgroup.remove();
+            }
             for (token, _) in unit.waiters {
                 self.reply(
                     token,

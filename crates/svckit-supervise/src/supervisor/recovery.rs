@@ -64,6 +64,13 @@ impl Supervisor {
         log(format_args!("{name}: adopting PID {pid}"));
         unit.process.pid = Some(pid);
         unit.process.pgid = Some(pid);
+        unit.process.sid = Some(pid);
+        // Its cgroup, if the previous supervisor made one and the process is in it.
+        unit.process.cgroup = self
+            .cgroups
+            .as_ref()
+            .and_then(|cgroups| cgroups.service(name.as_str()).ok())
+            .filter(|cgroup| cgroup.pids().contains(&pid));
         unit.process.start_ticks = record.start_ticks;
         let started_at = UNIX_EPOCH + Duration::from_millis(record.started_ms.unwrap_or(0));
         let age = SystemTime::now()

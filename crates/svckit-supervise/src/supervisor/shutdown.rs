@@ -83,6 +83,10 @@ impl Supervisor {
             );
         }
         let _ = fs::remove_file(self.dir.socket());
+        if let Some(cgroups) = &self.cgroups {
+            cgroups.prune();
+            cgroups.remove_if_empty();
+        }
         let code = self
             .main
             .as_ref()

@@ -49,11 +49,33 @@ impl Supervisor {
             Some((read, write)) => (Some(read), Some(write)),
             None => (None, None),
         };
+        // Its cgroup, where the supervisor makes them: the child moves itself in before exec.
+        let cgroup = match &self.cgroups {
+            Some(cgroups) => match cgroups.service(name.as_str()) {
+                Ok(cgroup) => Some(cgroup),
+                Err(err) => {
+                    log(format_args!(
+                        "{name}: no cgroup ({err}); its process group contains it"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let procs = match &cgroup {
+            Some(cgroup) => Some(
+                cgroup
+                    .procs_for_writing()
+                    .map_err(|e| failed(e, "cgroup"))?,
+            ),
+            None => None,
+        };
         let ready_write = ChildSetup {
             credentials,
             umask: spec.umask,
             ready: ready_write,
             open_files: self.open_files,
+            cgroup: procs,
         }
         .apply(&mut command)
         .map_err(|e| failed(e, "prepare"))?;
@@ -86,6 +108,8 @@ impl Supervisor {
         unit.history.started(now, window);
         unit.process.pid = Some(pid);
         unit.process.pgid = Some(pid);
+        unit.process.sid = Some(pid);
+        unit.process.cgroup = cgroup;
         unit.process.start_ticks = process::start_time(pid).ok();
         unit.process.started = Some((now, SystemTime::now()));
         unit.pipes = pipes;

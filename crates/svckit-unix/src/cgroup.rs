@@ -1,0 +1,275 @@
+//! Containment with cgroup v2: each service in a cgroup of its own, so every process of it —
+//! one that called setsid, double-forked or was reparented — is found, signalled and killed
+//! (`cgroup.kill`), and its processes, CPU time and memory can be shown.
+//!
+//! The supervisor makes its services' cgroups below its own (`/proc/self/cgroup`), in a
+//! directory named after its state directory, so two supervisors never share one and a new
+//! supervisor finds its services' cgroups again. Where it may not (no cgroup2 mount, no write
+//! permission: a user without a delegated subtree), [`Hierarchy::for_supervisor`] says why and
+//! the supervisor falls back to process groups.
+
+use std::{
+    fs,
+    io::{self, Write},
+    os::fd::OwnedFd,
+    path::{Path, PathBuf},
+};
+
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+
+/// Where the supervisor of one state directory makes its services' cgroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    base: PathBuf,
+}
+
+/// One service's cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cgroup {
+    dir: PathBuf,
+}
+
+/// What a cgroup holds right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Its processes.
+    pub processes: usize,
+    /// CPU time used by every process that was in it (`cpu.stat` `usage_usec`).
+    pub cpu_usec: Option<u64>,
+    /// Memory in use, bytes: `memory.current` where the memory controller is on, else the sum
+    /// of its processes' resident sets.
+    pub memory: Option<u64>,
+}
+
+/// The cgroup2 mount point, from `mountinfo` (the fifth field; the type after ` - `).
+fn cgroup2_mount(mountinfo: &str) -> Option<PathBuf> {
+    mountinfo.lines().find_map(|line| {
+        let (fields, rest) = line.split_once(" - ")?;
+        let fstype = rest.split_whitespace().next()?;
+        let mount_point = fields.split_whitespace().nth(4)?;
+        (fstype == "cgroup2").then(|| PathBuf::from(mount_point))
+    })
+}
+
+/// This process's cgroup2 path, from `/proc/self/cgroup` (the `0::PATH` line).
+fn own_path(cgroups: &str) -> Option<PathBuf> {
+    cgroups
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .map(|path| PathBuf::from(path.trim_start_matches('/')))
+}
+
+impl Hierarchy {
+    /// The directory for the supervisor of the state directory `id` names (any text: it is
+    /// hashed), created if missing: `MOUNT/OWN-CGROUP/svckit-HASH`. An error says why none
+    /// can be used (no cgroup2 mounted, no permission), for the supervisor's log.
+    pub fn for_supervisor(id: &str) -> io::Result<Hierarchy> {
+        let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo")?)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mounted"))?;
+        let own = own_path(&fs::read_to_string("/proc/self/cgroup")?).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "no cgroup2 line in /proc/self/cgroup",
+            )
+        })?;
+        let base = mount.join(own).join(format!("svckit-{:016x}", fnv1a(id)));
+        match fs::create_dir(&base) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(io::Error::new(
+                    err.kind(),
+                    format!("create {}: {err}", base.display()),
+                ));
+            }
+        }
+        if !base.join("cgroup.procs").exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{} is not a cgroup", base.display()),
+            ));
+        }
+        Ok(Hierarchy { base })
+    }
+
+    /// The directory.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// `name`'s cgroup, created if missing.
+    pub fn service(&self, name: &str) -> io::Result<Cgroup> {
+        let dir = self.base.join(name);
+        match fs::create_dir(&dir) {
+            Ok(()) => Ok(Cgroup { dir }),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(Cgroup { dir }),
+            Err(err) => Err(io::Error::new(
+                err.kind(),
+                format!("create {}: {err}", dir.display()),
+            )),
+        }
+    }
+
+    /// Removes every service cgroup with no process in it: what a killed supervisor left
+    /// behind, or a forgotten service's.
+    pub fn prune(&self) {
+        if let Ok(entries) = fs::read_dir(&self.base) {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                    // rmdir(2) refuses a cgroup with processes: only empty ones go.
+                    let _ = fs::remove_dir(entry.path());
+                }
+            }
+        }
+    }
+
+    /// Removes the directory if no service's cgroup is left in it.
+    pub fn remove_if_empty(&self) {
+        let _ = fs::remove_dir(&self.base);
+    }
+}
+
+impl Cgroup {
+    /// The cgroup's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `cgroup.procs` opened for writing: a child writes `0` to it between fork and exec to
+    /// move itself in, before the program (or anything it starts) runs.
+    pub fn procs_for_writing(&self) -> io::Result<OwnedFd> {
+        Ok(fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join("cgroup.procs"))?
+            .into())
+    }
+
+    /// Moves process `pid` in (a process adopted from before the supervisor used cgroups).
+    pub fn adopt(&self, pid: Pid) -> io::Result<()> {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join("cgroup.procs"))?
+            .write_all(pid.as_raw().to_string().as_bytes())
+    }
+
+    /// Its processes.
+    pub fn pids(&self) -> Vec<Pid> {
+        fs::read_to_string(self.dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .map(Pid::from_raw)
+            .collect()
+    }
+
+    /// Whether no process is left in it (`populated 0` in `cgroup.events`).
+    pub fn is_empty(&self) -> bool {
+        match fs::read_to_string(self.dir.join("cgroup.events")) {
+            Ok(events) => events.lines().any(|line| line.trim() == "populated 0"),
+            Err(_) => self.pids().is_empty(),
+        }
+    }
+
+    /// Sends `signal` to every process in it.
+    pub fn signal_all(&self, signal: Signal) {
+        for pid in self.pids() {
+            let _ = kill(pid, signal);
+        }
+    }
+
+    /// Kills every process in it, those forked meanwhile too: `cgroup.kill` (Linux 5.14), else
+    /// SIGKILL to each until none is left (bounded: a fork bomb outruns a loop, not the kernel).
+    pub fn kill_all(&self) {
+        let killed = fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join("cgroup.kill"))
+            .and_then(|mut file| file.write_all(b"1"));
+        if killed.is_ok() {
+            return;
+        }
+        for _ in 0..100 {
+            let pids = self.pids();
+            if pids.is_empty() {
+                return;
+            }
+            for pid in pids {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+        }
+    }
+
+    /// What it holds: its processes, CPU time and memory.
+    pub fn usage(&self) -> Usage {
+        let pids = self.pids();
+        let cpu_usec = fs::read_to_string(self.dir.join("cpu.stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.lines()
+                    .find_map(|line| line.strip_prefix("usage_usec "))
+                    .and_then(|value| value.trim().parse().ok())
+            });
+        let memory = fs::read_to_string(self.dir.join("memory.current"))
+            .ok()
+            .and_then(|value| value.trim().parse().ok())
+            .or_else(|| {
+                let rss: u64 = pids.iter().filter_map(|pid| resident_bytes(*pid)).sum();
+                (!pids.is_empty()).then_some(rss)
+            });
+        Usage {
+            processes: pids.len(),
+            cpu_usec,
+            memory,
+        }
+    }
+
+    /// Removes the cgroup once it is empty (a failure — not empty yet — leaves it).
+    pub fn remove(&self) {
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// `VmRSS` of `pid`, bytes.
+fn resident_bytes(pid: Pid) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// FNV-1a, 64 bits: a stable short name for a state directory's path.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mount_and_own_path_are_read_off_proc() {
+        let mountinfo = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n\
+                         41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+        assert_eq!(
+            cgroup2_mount(mountinfo),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
+        assert_eq!(cgroup2_mount("31 23 0:28 / /x rw - tmpfs tmpfs rw\n"), None);
+        assert_eq!(
+            own_path("4:memory:/a\n0::/system.slice/x.service\n"),
+            Some(PathBuf::from("system.slice/x.service"))
+        );
+        assert_eq!(own_path("0::/\n"), Some(PathBuf::new()));
+        assert_ne!(fnv1a("/var/lib/svckit"), fnv1a("/var/lib/svckit2"));
+    }
+}
