@@ -69,16 +69,7 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
     let restarts = spec.restart.policy != Restart::Never;
     match backend {
         BackendKind::Auto | BackendKind::Builtin => {
-            if matches!(
-                spec.service_type,
-                ServiceType::Forking | ServiceType::Oneshot
-            ) {
-                return refuse(
-                    "type",
-                    "the supervisor runs exec and notify services (forking and oneshot are to come)",
-                );
-            }
-            for key in ["watchdog", "kill_mode", "notify_access"] {
+            for key in ["watchdog", "notify_access"] {
                 if given.contains(&key) {
                     return refuse(key, "the supervisor does not carry it out yet");
                 }

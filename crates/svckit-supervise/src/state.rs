@@ -32,7 +32,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 pub use svckit_core::LastExit;
-use svckit_core::{Restart, RestartPolicy};
+use svckit_core::{Restart, RestartPolicy, ServiceType};
 
 /// A supervised service's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,7 +107,8 @@ pub enum Event {
     Recover,
     /// The supervisor stops: the service stops, and stays wanted if it was.
     Shutdown,
-    /// The program said it is ready (or was exec'd, for programs that do not say).
+    /// The program said it is ready (or was exec'd, for programs that do not say; or, for a
+    /// forking one, its daemon's pid is known).
     Ready,
     /// The main process ended, after running for `uptime`.
     Exited {
@@ -151,6 +152,9 @@ pub enum Action {
     CrashLoop,
     /// Remove the service (its definition and record) and answer who waits for that.
     Forget,
+    /// A forking program's launcher exited 0: find its daemon (the pid file, or the one
+    /// process left), and say Ready once it is known.
+    FindMainPid,
 }
 
 /// A refused request: the state the service is in.
@@ -208,6 +212,9 @@ pub struct Policy {
     pub stop_timeout: Duration,
     /// How long a program that signals readiness may take (None: it is ready once exec'd).
     pub ready_timeout: Option<Duration>,
+    /// How the program behaves: a forking one's launcher exiting 0 is its start, a oneshot's
+    /// exit 0 its success.
+    pub service_type: ServiceType,
 }
 
 /// The restart history the backoff and the start limit are computed from.
@@ -342,6 +349,18 @@ pub fn transition(
         // The program.
         (Starting, Event::Ready) => row(Running, wanted, then, vec![CancelTimer]),
         (_, Event::Ready) => row(state, wanted, then, vec![]),
+        // A forking program's launcher is done: its daemon is the service now.
+        (Starting, Event::Exited { exit, .. })
+            if policy.service_type == ServiceType::Forking && exit.success() =>
+        {
+            row(Starting, wanted, then, vec![FindMainPid])
+        }
+        // A oneshot that succeeded is done: not restarted, and not a failure.
+        (Starting | Running, Event::Exited { exit, .. })
+            if policy.service_type == ServiceType::Oneshot && exit.success() =>
+        {
+            row(Exited, false, then, vec![CancelTimer, KillGroup])
+        }
         (Starting | Running | Paused, Event::Exited { exit, uptime }) => {
             let (next, actions) = after_exit(exit, uptime, policy, history, now);
             let wanted = wanted && !matches!(next, Exited | Failed);
@@ -440,6 +459,7 @@ mod tests {
             },
             stop_timeout: Duration::from_secs(5),
             ready_timeout: None,
+            service_type: ServiceType::Exec,
         }
     }
 
@@ -759,5 +779,49 @@ mod tests {
                 Err(Refused(state))
             );
         }
+    }
+
+    #[test]
+    fn a_forking_program_starts_when_its_launcher_exits_0_and_its_daemon_is_known() {
+        let mut policy = policy(Restart::OnFailure, 100);
+        policy.service_type = ServiceType::Forking;
+        policy.ready_timeout = Some(Duration::from_secs(5));
+        let clean = Event::Exited {
+            exit: LastExit::Code(0),
+            uptime: Duration::ZERO,
+        };
+        let (rows, actions) = run(
+            Lifecycle::STOPPED,
+            &[Event::Start, clean, Event::Ready],
+            &policy,
+        );
+        assert_eq!(
+            rows[2].state, Starting,
+            "the launcher's exit is not the end"
+        );
+        assert!(actions.contains(&FindMainPid));
+        assert_eq!(rows[3].state, Running);
+        // A launcher that fails is a failed start, restarted by the policy.
+        let (rows, actions) = run(Lifecycle::STOPPED, &[Event::Start, crash(5)], &policy);
+        assert_eq!(rows[2].state, Backoff);
+        assert!(!actions.contains(&FindMainPid));
+        // Once it runs, the daemon's exit 0 is an end like any other.
+        let (rows, _) = run(at(Running), &[clean], &policy);
+        assert_eq!(rows[1].state, Exited);
+    }
+
+    #[test]
+    fn a_oneshot_is_done_when_it_exits_0_and_failed_otherwise() {
+        let mut policy = policy(Restart::Never, 100);
+        policy.service_type = ServiceType::Oneshot;
+        let clean = Event::Exited {
+            exit: LastExit::Code(0),
+            uptime: Duration::ZERO,
+        };
+        let (rows, _) = run(Lifecycle::STOPPED, &[Event::Start, clean], &policy);
+        assert_eq!((rows[2].state, rows[2].wanted), (Exited, false));
+        policy.restart.policy = Restart::OnFailure;
+        let (rows, _) = run(Lifecycle::STOPPED, &[Event::Start, crash(5)], &policy);
+        assert_eq!(rows[2].state, Backoff);
     }
 }

@@ -162,6 +162,13 @@ pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
     members.into_iter().map(Pid::from_raw).collect()
 }
 
+/// The parent of `pid` (field 4 of its stat), while it lives.
+pub fn parent(pid: Pid) -> Option<Pid> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
+    ppid.parse().ok().map(Pid::from_raw)
+}
+
 /// `pid` as nix takes it.
 pub fn os_pid(pid: svckit_core::Pid) -> Pid {
     Pid::from_raw(pid.as_i32())

@@ -6,6 +6,7 @@
 mod cli;
 mod containment;
 mod daemonize;
+mod daemons;
 mod hardening;
 mod init;
 mod kill;

@@ -45,7 +45,7 @@ use nix::{
     },
     unistd::{Pid, Uid},
 };
-use svckit_core::{KillMode, ServiceName, ServiceSpec};
+use svckit_core::{KillMode, ServiceName, ServiceSpec, ServiceType};
 use svckit_unix::{
     cgroup::{Cgroup, Hierarchy},
     environment,
@@ -202,6 +202,8 @@ struct MainProcess {
     /// Without a cgroup: the processes a stop signalled, waited for even once they are
     /// orphaned (and so no longer anyone's descendant).
     signalled: Vec<(Pid, Option<u64>)>,
+    /// A forking program's launcher exited 0 and its daemon is not known yet.
+    awaiting_main: bool,
 }
 
 impl MainProcess {
@@ -347,7 +349,12 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
     Policy {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
-        ready_timeout: spec.says_ready().then_some(spec.ready_timeout),
+        ready_timeout: matches!(
+            spec.service_type,
+            ServiceType::Notify | ServiceType::Forking
+        )
+        .then_some(spec.ready_timeout),
+        service_type: spec.service_type,
     }
 }
 
@@ -548,7 +555,10 @@ impl Supervisor {
         let group_polls = self
             .units
             .values()
-            .filter(|unit| unit.life.state == UnitState::Stopping && unit.process.pid.is_none())
+            .filter(|unit| {
+                unit.life.state == UnitState::Stopping && unit.process.pid.is_none()
+                    || unit.process.awaiting_main
+            })
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.values().filter_map(|client| client.deadline);
         timers.chain(group_polls).chain(clients).min()
@@ -567,6 +577,45 @@ impl Supervisor {
             .collect();
         for name in due {
             self.queue(&name, Event::Timer);
+            // A forking program whose daemon never showed: nothing of it will end on its own.
+            if let Some(unit) = self.unit(&name)
+                && unit.process.awaiting_main
+            {
+                unit.process.awaiting_main = false;
+                unit.reason = Some(match &unit.spec.pid_file {
+                    Some(path) => format!(
+                        "no daemon within {}: {} names no process of the service",
+                        svckit_core::parse::format_duration(unit.spec.ready_timeout),
+                        path.display()
+                    ),
+                    None if unit.process.cgroup.is_none() => format!(
+                        "no daemon within {}: without cgroups, a forking service needs \
+                         pid_file to find its daemon",
+                        svckit_core::parse::format_duration(unit.spec.ready_timeout)
+                    ),
+                    None => format!(
+                        "no daemon within {}: not one process left at the root of the service",
+                        svckit_core::parse::format_duration(unit.spec.ready_timeout)
+                    ),
+                });
+                let exit = LastExit::Unknown;
+                self.queue(
+                    &name,
+                    Event::Exited {
+                        exit,
+                        uptime: Duration::ZERO,
+                    },
+                );
+            }
+        }
+        let awaiting: Vec<ServiceName> = self
+            .units
+            .values()
+            .filter(|unit| unit.process.awaiting_main)
+            .map(|unit| unit.name.clone())
+            .collect();
+        for name in awaiting {
+            self.find_main(&name);
         }
         let idle: Vec<Token> = self
             .clients
@@ -741,6 +790,10 @@ impl Supervisor {
                 ));
             }
             Action::Forget => self.forget(name),
+            Action::FindMainPid => {
+                unit.process.awaiting_main = true;
+                self.find_main(name);
+            }
         }
     }
 

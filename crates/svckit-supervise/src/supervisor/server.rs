@@ -349,6 +349,13 @@ impl Supervisor {
             let outcome = match wait {
                 Wait::Running => match state {
                     UnitState::Running | UnitState::Paused => Some(Ok(())),
+                    // A oneshot is started once it has done its work.
+                    UnitState::Exited
+                        if unit.spec.service_type == ServiceType::Oneshot
+                            && unit.last_exit.is_some_and(LastExit::success) =>
+                    {
+                        Some(Ok(()))
+                    }
                     UnitState::Exited | UnitState::Failed | UnitState::Backoff => {
                         Some(Err(self.start_failure(unit)))
                     }

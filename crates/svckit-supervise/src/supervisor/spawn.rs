@@ -115,8 +115,10 @@ impl Supervisor {
         unit.pipes = pipes;
         unit.reason = None;
         unit.process.ready = ready_token;
-        if !unit.spec.says_ready() {
-            // exec succeeded (Command::spawn reports exec failures): it runs.
+        if unit.spec.service_type == ServiceType::Exec {
+            // exec succeeded (Command::spawn reports exec failures): it runs. (A notify program
+            // says so itself; a forking one once its daemon is known; a oneshot never runs,
+            // it is done.)
             self.queue(name, Event::Ready);
         }
         Ok(())
@@ -177,6 +179,43 @@ impl Supervisor {
         }
     }
 
+    /// A forking program's daemon, once its launcher exited 0: the pid its pid file names, if
+    /// that process is the service's (in its cgroup; without one, orphaned to the supervisor,
+    /// as a daemon that left its launcher is); else, with a cgroup, the one process at the root
+    /// of what is left (a master with its workers). Polled until found or the ready timeout;
+    /// found, the service runs.
+    pub(super) fn find_main(&mut self, name: &ServiceName) {
+        let supervisor = nix::unistd::getpid();
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        if !unit.process.awaiting_main {
+            return;
+        }
+        let cgroup_pids = unit.process.cgroup.as_ref().map(Cgroup::pids);
+        let of_service = |pid: Pid| match &cgroup_pids {
+            Some(pids) => pids.contains(&pid),
+            None => process::parent(pid) == Some(supervisor),
+        };
+        let found = match &unit.spec.pid_file {
+            Some(path) => {
+                read_pid_file(path).filter(|pid| !process::is_gone(*pid) && of_service(*pid))
+            }
+            None => cgroup_pids.as_deref().and_then(root_of),
+        };
+        let Some(pid) = found else {
+            return;
+        };
+        unit.process.awaiting_main = false;
+        unit.process.pid = Some(pid);
+        unit.process.pgid = nix::unistd::getpgid(Some(pid)).ok();
+        unit.process.sid = nix::unistd::getsid(Some(pid)).ok();
+        unit.process.start_ticks = process::start_time(pid).ok();
+        unit.process.started = Some((Instant::now(), SystemTime::now()));
+        log(format_args!("{name}: its daemon is PID {pid}"));
+        self.queue(name, Event::Ready);
+    }
+
     pub(super) fn main_ended(&mut self, name: &ServiceName, exit: LastExit) {
         let Some(unit) = self.units.get_mut(name) else {
             return;
@@ -226,4 +265,27 @@ impl Supervisor {
             self.main_ended(&name, exit);
         }
     }
+}
+
+/// The pid a daemon wrote to its pid file (digits, perhaps a newline; at most 64 bytes read).
+fn read_pid_file(path: &std::path::Path) -> Option<Pid> {
+    use std::io::Read;
+    let mut text = String::new();
+    fs::File::open(path)
+        .ok()?
+        .take(64)
+        .read_to_string(&mut text)
+        .ok()?;
+    let pid: svckit_core::Pid = text.trim().parse().ok()?;
+    Some(process::os_pid(pid))
+}
+
+/// The one process of `pids` whose parent is not among them (a master, not its workers).
+fn root_of(pids: &[Pid]) -> Option<Pid> {
+    let mut roots = pids
+        .iter()
+        .copied()
+        .filter(|pid| !process::parent(*pid).is_some_and(|parent| pids.contains(&parent)));
+    let root = roots.next()?;
+    roots.next().is_none().then_some(root)
 }

@@ -1,0 +1,298 @@
+//! Real daemons, as Debian ships them, under the supervisor: programs that fork themselves
+//! (nginx with its default `daemon on`, redis `daemonize yes`, memcached -d), each installed,
+//! started (start returns once its daemon is known; the test then connects), shown with its
+//! real main pid, reloaded its own way, killed with SIGKILL and restarted with nothing of the
+//! old instance left, stopped with nothing of it left, and uninstalled. What is left is read
+//! from /proc and the service's cgroup, never from svckit's word.
+
+use std::{fs, net::TcpStream, path::Path, time::Duration};
+
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+use serde_json::Value;
+
+use crate::{
+    supervise::Sup,
+    support::{eventually, free_port, is_gone, listening, require_program, require_root},
+};
+
+fn pid_in(path: &Path) -> Option<i32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The processes in the service's cgroup, as status names it.
+fn cgroup_pids(status: &Value) -> Vec<i32> {
+    let cgroup = status["cgroup"].as_str().expect("a cgroup, as root");
+    fs::read_to_string(format!("{cgroup}/cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+/// Whether `port` answers a connection.
+fn answers(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// The life every forking daemon lives here: start → serving, the status's pid is the pid
+/// file's, SIGKILL of the main process → restarted with none of the old processes left →
+/// stop → nothing left → uninstall.
+fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<&Path>) -> Value {
+    let said = sup.ok(&["start", name]);
+    assert!(said.contains("started (running, PID "), "{said}");
+    assert!(
+        eventually(Duration::from_secs(10), || listening(port) && answers(port)),
+        "{name} does not serve on {port}: {}",
+        sup.log(&format!("{name}.stderr"))
+    );
+    let status = sup.status(name);
+    assert_eq!(status["state"], "running", "{status}");
+    let main = status["pid"].as_i64().expect("a main pid") as i32;
+    if let Some(pid_file) = pid_file {
+        assert_eq!(
+            pid_in(pid_file),
+            Some(main),
+            "the main pid is the pid file's"
+        );
+    }
+    let old = cgroup_pids(&status);
+    assert!(old.contains(&main), "the daemon is in its cgroup: {old:?}");
+
+    // Killed: restarted (on-failure), and nothing of the old instance is left.
+    kill(Pid::from_raw(main), Signal::SIGKILL).unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = sup.status(name);
+            now["state"] == "running" && now["pid"].as_i64().is_some_and(|pid| pid as i32 != main)
+        }),
+        "{name} was not restarted: {}",
+        sup.status(name)
+    );
+    assert!(
+        old.iter().all(|pid| is_gone(*pid)),
+        "processes of the killed instance live on: {old:?}"
+    );
+    assert!(eventually(Duration::from_secs(10), || answers(port)));
+    let status = sup.status(name);
+    assert_eq!(status["restarts"], 1, "{status}");
+    let running = cgroup_pids(&status);
+
+    // Stopped: nothing of it is left.
+    sup.ok(&["stop", name]);
+    assert!(
+        running.iter().all(|pid| is_gone(*pid)),
+        "stop returned with processes of {name} alive: {running:?}"
+    );
+    assert!(!listening(port), "{name} still listens on {port}");
+    sup.ok(&["uninstall", name]);
+    status
+}
+
+#[test]
+fn nginx_forking_with_its_pid_file() {
+    let test = "nginx_forking_with_its_pid_file";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("nginx");
+    let dir = sup.dir.join("nginx");
+    fs::create_dir_all(dir.join("tmp")).unwrap();
+    let port = free_port();
+    let pid_file = dir.join("nginx.pid");
+    let conf = dir.join("nginx.conf");
+    let d = dir.display();
+    fs::write(
+        &conf,
+        format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nworker_processes 2;\n\
+             events {{}}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  \
+             proxy_temp_path {d}/tmp;\n  fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  \
+             scgi_temp_path {d}/tmp;\n  server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"hi\\n\"; }} }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let pid_arg = pid_file.display().to_string();
+    let conf_arg = conf.display().to_string();
+    sup.ok(&[
+        "install",
+        "nginx",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_arg,
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/sbin/nginx",
+        "-c",
+        &conf_arg,
+    ]);
+
+    // Reload its own way: SIGHUP to the master, which starts new workers and keeps its pid.
+    sup.ok(&["start", "nginx"]);
+    assert!(eventually(Duration::from_secs(10), || answers(port)));
+    let status = sup.status("nginx");
+    let master = status["pid"].as_i64().unwrap() as i32;
+    assert_eq!(status["tasks"], 3, "a master and two workers: {status}");
+    let workers: Vec<i32> = cgroup_pids(&status)
+        .into_iter()
+        .filter(|pid| *pid != master)
+        .collect();
+    sup.ok(&["reload", "nginx"]);
+    assert!(
+        eventually(Duration::from_secs(10), || workers
+            .iter()
+            .all(|pid| is_gone(*pid))),
+        "the old workers live on after the reload"
+    );
+    let status = sup.status("nginx");
+    assert_eq!(status["pid"], master, "a reload keeps the master");
+    assert!(answers(port));
+    sup.ok(&["stop", "nginx"]);
+
+    lives_its_life(&sup, "nginx", port, Some(&pid_file));
+}
+
+#[test]
+fn redis_daemonize_yes_with_its_pid_file() {
+    let test = "redis_daemonize_yes_with_its_pid_file";
+    if !require_root(test) || !require_program(test, "/usr/bin/redis-server") {
+        return;
+    }
+    let sup = Sup::new("redis");
+    let dir = sup.dir.join("redis");
+    fs::create_dir_all(&dir).unwrap();
+    let port = free_port().to_string();
+    let pid_file = dir.join("redis.pid");
+    let pid_arg = pid_file.display().to_string();
+    let dir_arg = dir.display().to_string();
+    sup.ok(&[
+        "install",
+        "redis",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_arg,
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/bin/redis-server",
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        &pid_arg,
+        "--dir",
+        &dir_arg,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--logfile",
+        "",
+    ]);
+    lives_its_life(&sup, "redis", port.parse().unwrap(), Some(&pid_file));
+}
+
+#[test]
+fn memcached_forking_without_a_pid_file_is_the_one_process_left() {
+    let test = "memcached_forking_without_a_pid_file_is_the_one_process_left";
+    if !require_root(test) || !require_program(test, "/usr/bin/memcached") {
+        return;
+    }
+    let sup = Sup::new("memcached");
+    let port = free_port().to_string();
+    sup.ok(&[
+        "install",
+        "memcached",
+        "--type",
+        "forking",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/bin/memcached",
+        "-d",
+        "-u",
+        "nobody",
+        "-l",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        "0",
+    ]);
+    let status = lives_its_life(&sup, "memcached", port.parse().unwrap(), None);
+    assert!(status["cgroup"].is_string());
+}
+
+#[test]
+fn a_forking_program_whose_daemon_never_shows_fails_naming_its_pid_file() {
+    let test = "a_forking_program_whose_daemon_never_shows_fails_naming_its_pid_file";
+    if !require_root(test) {
+        return;
+    }
+    let sup = Sup::new("no-daemon");
+    let pid_file = sup.dir.join("never.pid").display().to_string();
+    sup.ok(&[
+        "install",
+        "ghost",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_file,
+        "--ready-timeout",
+        "300ms",
+        "--",
+        "/bin/true",
+    ]);
+    let out = sup.run(&["start", "ghost"]);
+    assert_ne!(crate::support::code(&out), 0);
+    let said = crate::support::stderr(&out);
+    assert!(said.contains("never.pid"), "{said}");
+    let status = sup.status("ghost");
+    assert_ne!(status["state"], "running", "{status}");
+    assert!(
+        status["reason"]
+            .as_str()
+            .is_some_and(|why| why.contains("never.pid")),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_oneshot_is_started_once_it_has_done_its_work() {
+    let sup = Sup::new("oneshot");
+    let done = sup.dir.join("done");
+    let script = format!("sleep 0.2; echo ok > {}", done.display());
+    sup.ok(&[
+        "install", "setup", "--type", "oneshot", "--", "/bin/sh", "-c", &script,
+    ]);
+    let said = sup.ok(&["start", "setup"]);
+    assert!(
+        done.exists(),
+        "start returned before the work was done: {said}"
+    );
+    let status = sup.status("setup");
+    assert_eq!(status["state"], "exited", "{status}");
+    assert_eq!(status["last_exit"]["code"], 0);
+    // One that fails is a failed start.
+    sup.ok(&[
+        "install", "broken", "--type", "oneshot", "--", "/bin/sh", "-c", "exit 3",
+    ]);
+    let out = sup.run(&["start", "broken"]);
+    assert_ne!(crate::support::code(&out), 0);
+    assert!(crate::support::stderr(&out).contains("exit code 3"));
+}
