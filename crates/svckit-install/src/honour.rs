@@ -69,11 +69,6 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
     let restarts = spec.restart.policy != Restart::Never;
     match backend {
         BackendKind::Auto | BackendKind::Builtin => {
-            for key in ["watchdog", "notify_access"] {
-                if given.contains(&key) {
-                    return refuse(key, "the supervisor does not carry it out yet");
-                }
-            }
             if given.contains(&"password") {
                 return refuse(
                     "password",

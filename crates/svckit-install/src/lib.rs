@@ -219,6 +219,9 @@ pub struct Status {
     /// Why its output cannot be stored right now (a full disk), with the bytes lost so far,
     /// where the manager captures output.
     pub capture_error: Option<String>,
+    /// What the service itself last said of its state (sd_notify's STATUS=), where the
+    /// manager hears it.
+    pub notice: Option<String>,
     /// Its cgroup, where the manager keeps one per service.
     pub cgroup: Option<String>,
     /// How many processes it has, where the manager can tell (its cgroup's).
@@ -253,6 +256,7 @@ impl Status {
             since: None,
             wanted: None,
             capture_error: None,
+            notice: None,
             cgroup: None,
             tasks: None,
             memory: None,

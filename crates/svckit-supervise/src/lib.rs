@@ -15,6 +15,7 @@
 pub mod client;
 mod error;
 pub mod logs;
+pub mod notify;
 pub mod paths;
 pub mod protocol;
 pub mod state;

@@ -147,6 +147,9 @@ pub struct ServiceStatus {
     /// bytes lost so far; it is drained all the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture_error: Option<String>,
+    /// What it last said in STATUS= (sd_notify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     /// Its cgroup's directory, where it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,

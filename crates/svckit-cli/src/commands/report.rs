@@ -94,6 +94,7 @@ pub fn json(status: &Status) -> serde_json::Value {
         "wanted": status.wanted,
         "reason": status.reason,
         "capture_error": status.capture_error,
+        "status_text": status.notice,
         "cgroup": status.cgroup,
         "tasks": status.tasks,
         "memory_bytes": status.memory,
@@ -171,6 +172,9 @@ pub fn describe(
     }
     if let Some(pid) = status.pid {
         writeln!(out, "        pid: {pid}")?;
+    }
+    if let Some(notice) = &status.notice {
+        writeln!(out, "     status: {notice}")?;
     }
     if let Some(uptime) = status.uptime {
         writeln!(out, "     uptime: {}", short(uptime))?;

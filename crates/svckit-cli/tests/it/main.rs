@@ -11,6 +11,7 @@ mod hardening;
 mod init;
 mod kill;
 mod memory_status;
+mod notify;
 mod pidfile;
 mod supervise;
 mod support;

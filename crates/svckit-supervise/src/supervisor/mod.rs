@@ -45,7 +45,7 @@ use nix::{
     },
     unistd::{Pid, Uid},
 };
-use svckit_core::{KillMode, ServiceName, ServiceSpec, ServiceType};
+use svckit_core::{KillMode, NotifyAccess, ServiceName, ServiceSpec, ServiceType};
 use svckit_unix::{
     cgroup::{Cgroup, Hierarchy},
     environment,
@@ -67,6 +67,7 @@ use crate::{
 };
 
 mod capture;
+mod notifications;
 mod recovery;
 mod server;
 mod shutdown;
@@ -77,6 +78,7 @@ use server::{Client, Wait, refusal};
 
 const SIGNALS: Token = Token(0);
 const LISTENER: Token = Token(1);
+const NOTIFY: Token = Token(2);
 /// How often a stopping service's group is checked while its main process is gone but other
 /// members live (they are reaped as the subreaper's children, but not every death reaches us).
 const GROUP_POLL: Duration = Duration::from_millis(10);
@@ -229,6 +231,15 @@ impl MainProcess {
         }
     }
 
+    /// Whether `pid` is one of the service's processes.
+    fn contains(&self, pid: Pid) -> bool {
+        self.pid == Some(pid)
+            || match &self.cgroup {
+                Some(cgroup) => cgroup.pids().contains(&pid),
+                None => self.members().contains(&pid),
+            }
+    }
+
     /// Without a cgroup: the live processes of its session and group.
     fn members(&self) -> Vec<Pid> {
         match self.sid {
@@ -284,6 +295,10 @@ struct Unit {
     restarts: u32,
     last_exit: Option<LastExit>,
     reason: Option<String>,
+    /// What it last said in STATUS= (sd_notify).
+    notice: Option<String>,
+    /// When it is hung unless it says WATCHDOG=1 (with a watchdog, while it runs).
+    watchdog_due: Option<Instant>,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
     waiters: Vec<(Token, Wait)>,
@@ -324,6 +339,9 @@ struct Supervisor {
     /// Where the services' cgroups are made; none where the supervisor may not make them (it
     /// then contains a service by its process group).
     cgroups: Option<Hierarchy>,
+    /// The sd_notify socket, and its `$NOTIFY_SOCKET` name.
+    notify: Option<mio::net::UnixDatagram>,
+    notify_socket: Option<String>,
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
@@ -423,7 +441,25 @@ impl Supervisor {
                 .map_err(|err| log(format_args!("no fd holder: {err}")))
                 .ok(),
             cgroups: None,
+            notify: None,
+            notify_socket: None,
         };
+        match Supervisor::bind_notify(&supervisor.dir) {
+            Ok((mut socket, name)) => {
+                match supervisor
+                    .poll
+                    .registry()
+                    .register(&mut socket, NOTIFY, Interest::READABLE)
+                {
+                    Ok(()) => {
+                        supervisor.notify = Some(socket);
+                        supervisor.notify_socket = Some(name);
+                    }
+                    Err(err) => log(format_args!("no sd_notify socket: {err}")),
+                }
+            }
+            Err(err) => log(format_args!("no sd_notify socket: {err}")),
+        }
         supervisor.cgroups = Hierarchy::for_supervisor(&supervisor.dir.root().to_string_lossy())
             .map_err(|err| {
                 log(format_args!(
@@ -475,6 +511,8 @@ impl Supervisor {
             restarts: 0,
             last_exit: None,
             reason: None,
+            notice: None,
+            watchdog_due: None,
             pipes: None,
             waiters: Vec::new(),
         }
@@ -540,6 +578,7 @@ impl Supervisor {
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => self.on_signals(),
+                    NOTIFY => self.on_notify(),
                     LISTENER => self.accept(),
                     token if self.clients.contains_key(&token) => self.on_client(token),
                     token if self.captures.contains_key(&token) => self.on_output(token),
@@ -561,7 +600,12 @@ impl Supervisor {
             })
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.values().filter_map(|client| client.deadline);
-        timers.chain(group_polls).chain(clients).min()
+        let watchdogs = self.units.values().filter_map(|unit| unit.watchdog_due);
+        timers
+            .chain(group_polls)
+            .chain(clients)
+            .chain(watchdogs)
+            .min()
     }
 
     fn fire_timers(&mut self) {
@@ -627,6 +671,7 @@ impl Supervisor {
             self.drop_client(token);
         }
         self.check_groups();
+        self.check_watchdogs();
     }
 
     /// Stopping services whose main process is gone: done once the group is empty.
@@ -715,6 +760,16 @@ impl Supervisor {
             unit.since = SystemTime::now();
         }
         unit.life = transition.next;
+        // The watchdog is fed while it runs: armed when it starts running, off otherwise.
+        match unit.life.state {
+            UnitState::Running if !unit.spec.watchdog.is_zero() => {
+                if unit.watchdog_due.is_none() {
+                    unit.watchdog_due = Some(later(unit.spec.watchdog));
+                }
+            }
+            UnitState::Running | UnitState::Paused => {}
+            _ => unit.watchdog_due = None,
+        }
         for action in transition.actions {
             self.act(name, action);
         }
@@ -818,6 +873,7 @@ impl Supervisor {
                 let errors: Vec<String> = unit.logs.iter().filter_map(LogFile::error).collect();
                 (!errors.is_empty()).then(|| errors.join("; "))
             },
+            notice: unit.notice.clone(),
             cgroup: unit
                 .process
                 .cgroup

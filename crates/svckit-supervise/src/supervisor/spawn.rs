@@ -34,6 +34,14 @@ impl Supervisor {
             spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
         if spec.says_ready() {
             set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
+            // sd_notify, as systemd speaks it: the same `type = notify` on every backend.
+            if let Some(socket) = &self.notify_socket {
+                set.push(("NOTIFY_SOCKET".into(), socket.into()));
+            }
+            if !spec.watchdog.is_zero() {
+                let usec = spec.watchdog.as_micros().to_string();
+                set.push(("WATCHDOG_USEC".into(), usec.into()));
+            }
         }
         let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
         let mut command = Command::new(&spec.program);
@@ -114,6 +122,8 @@ impl Supervisor {
         unit.process.started = Some((now, SystemTime::now()));
         unit.pipes = pipes;
         unit.reason = None;
+        unit.notice = None;
+        unit.watchdog_due = None;
         unit.process.ready = ready_token;
         if unit.spec.service_type == ServiceType::Exec {
             // exec succeeded (Command::spawn reports exec failures): it runs. (A notify program

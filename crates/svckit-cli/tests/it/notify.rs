@@ -1,0 +1,269 @@
+//! `type = notify` under the supervisor is sd_notify, as under systemd: the supervisor sets
+//! NOTIFY_SOCKET, and programs that speak it — systemd's own systemd-notify, redis
+//! `--supervised systemd`, haproxy -Ws — are running once they say READY=1, their STATUS= is
+//! shown, and a watchdog that goes unfed makes them hung and restarted.
+
+use std::{fs, net::TcpStream, time::Duration};
+
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+
+use crate::{
+    supervise::{Sup, sleepers},
+    support::{code, eventually, free_port, is_gone, listening, require_program, stderr},
+};
+
+const NOTIFY: &str = "/usr/bin/systemd-notify";
+
+#[test]
+fn systemd_notify_ready_and_status_make_it_running() {
+    let test = "systemd_notify_ready_and_status_make_it_running";
+    if !require_program(test, NOTIFY) {
+        return;
+    }
+    let sup = Sup::new("notify-ready");
+    let ready = sup.dir.join("ready");
+    let script = format!(
+        "sleep 0.3; touch {}; systemd-notify --ready --status='up and serving'; exec sleep 1000.51",
+        ready.display()
+    );
+    sup.ok(&[
+        "install", "n", "--type", "notify", "--", "/bin/sh", "-c", &script,
+    ]);
+    sup.ok(&["start", "n"]);
+    assert!(ready.exists(), "start returned before READY=1");
+    let status = sup.status("n");
+    assert_eq!(status["state"], "running");
+    assert_eq!(status["status_text"], "up and serving", "{status}");
+    sup.ok(&["stop", "n"]);
+    assert!(sleepers("1000.51").is_empty());
+}
+
+#[test]
+fn regression_notify_access_main_hears_only_the_main_process() {
+    let test = "regression_notify_access_main_hears_only_the_main_process";
+    if !require_program(test, NOTIFY) {
+        return;
+    }
+    let sup = Sup::new("notify-access");
+    // READY=1 from a grandchild of the service, not its main process.
+    let script = "(sh -c 'systemd-notify --ready') & exec sleep 1000.52";
+    sup.ok(&[
+        "install",
+        "main-only",
+        "--type",
+        "notify",
+        "--ready-timeout",
+        "1s",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    let out = sup.run(&["start", "main-only"]);
+    assert_ne!(code(&out), 0, "a READY=1 of another process was heard");
+    assert!(
+        sleepers("1000.52").is_empty(),
+        "the unready service was not stopped"
+    );
+    sup.ok(&[
+        "install",
+        "all",
+        "--type",
+        "notify",
+        "--notify-access",
+        "all",
+        "--ready-timeout",
+        "5s",
+        "--",
+        "/bin/sh",
+        "-c",
+        "(sh -c 'systemd-notify --ready') & exec sleep 1000.53",
+    ]);
+    sup.ok(&["start", "all"]);
+    assert_eq!(sup.status("all")["state"], "running");
+    sup.ok(&["stop", "all"]);
+}
+
+#[test]
+fn a_watchdog_that_goes_unfed_is_a_hung_service_restarted_by_policy() {
+    let test = "a_watchdog_that_goes_unfed_is_a_hung_service_restarted_by_policy";
+    if !require_program(test, NOTIFY) {
+        return;
+    }
+    let sup = Sup::new("watchdog");
+    // Ready, then silent.
+    sup.ok(&[
+        "install",
+        "silent",
+        "--type",
+        "notify",
+        "--watchdog",
+        "400ms",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/bin/sh",
+        "-c",
+        "[ -n \"$WATCHDOG_USEC\" ] || exit 9; systemd-notify --ready; exec sleep 1000.54",
+    ]);
+    sup.ok(&["start", "silent"]);
+    let first = sup.status("silent")["pid"].as_i64().unwrap() as i32;
+    assert!(
+        eventually(Duration::from_secs(10), || is_gone(first)),
+        "a hung service was not killed"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || sup.status("silent")["restarts"]
+            == 1),
+        "{}",
+        sup.status("silent")
+    );
+    let status = sup.status("silent");
+    assert!(
+        status["reason"]
+            .as_str()
+            .is_some_and(|why| why.contains("watchdog")),
+        "{status}"
+    );
+    sup.ok(&["stop", "silent"]);
+
+    // Fed, it lives on.
+    sup.ok(&[
+        "install",
+        "fed",
+        "--type",
+        "notify",
+        "--watchdog",
+        "400ms",
+        "--",
+        "/bin/sh",
+        "-c",
+        "systemd-notify --ready; while :; do systemd-notify WATCHDOG=1; sleep 0.1; done",
+    ]);
+    sup.ok(&["start", "fed"]);
+    let pid = sup.status("fed")["pid"].as_i64().unwrap() as i32;
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = sup.status("fed");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["pid"], pid, "a fed watchdog must not restart it");
+    sup.ok(&["stop", "fed"]);
+}
+
+#[test]
+fn redis_supervised_systemd_is_a_notify_service() {
+    let test = "redis_supervised_systemd_is_a_notify_service";
+    if !require_program(test, "/usr/bin/redis-server") {
+        return;
+    }
+    let sup = Sup::new("redis-notify");
+    let dir = sup.dir.join("redis");
+    fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let port_arg = port.to_string();
+    let dir_arg = dir.display().to_string();
+    sup.ok(&[
+        "install",
+        "redis",
+        "--type",
+        "notify",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/bin/redis-server",
+        "--port",
+        &port_arg,
+        "--bind",
+        "127.0.0.1",
+        "--supervised",
+        "systemd",
+        "--dir",
+        &dir_arg,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    sup.ok(&["start", "redis"]);
+    // READY=1 comes once it accepts connections: no waiting here.
+    assert!(listening(port), "start returned before redis listened");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let status = sup.status("redis");
+    assert!(
+        status["status_text"]
+            .as_str()
+            .is_some_and(|text| text.contains("Ready to accept connections")),
+        "{status}"
+    );
+    let main = status["pid"].as_i64().unwrap() as i32;
+    kill(Pid::from_raw(main), Signal::SIGKILL).unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = sup.status("redis");
+            now["state"] == "running" && now["pid"].as_i64().is_some_and(|pid| pid as i32 != main)
+        }),
+        "redis was not restarted"
+    );
+    assert!(eventually(Duration::from_secs(10), || listening(port)));
+    let pid = sup.status("redis")["pid"].as_i64().unwrap() as i32;
+    sup.ok(&["stop", "redis"]);
+    assert!(is_gone(pid) && !listening(port));
+}
+
+#[test]
+fn haproxy_master_worker_is_a_notify_service() {
+    let test = "haproxy_master_worker_is_a_notify_service";
+    if !require_program(test, "/usr/sbin/haproxy") {
+        return;
+    }
+    let sup = Sup::new("haproxy");
+    let port = free_port();
+    let conf = sup.dir.join("haproxy.cfg");
+    fs::write(
+        &conf,
+        format!(
+            "global\n  maxconn 64\ndefaults\n  mode http\n  timeout connect 1s\n  \
+             timeout client 1s\n  timeout server 1s\nfrontend web\n  bind 127.0.0.1:{port}\n  \
+             http-request return status 200 content-type text/plain string ok\n"
+        ),
+    )
+    .unwrap();
+    let conf_arg = conf.display().to_string();
+    sup.ok(&[
+        "install",
+        "haproxy",
+        "--type",
+        "notify",
+        "--notify-access",
+        "all",
+        "--",
+        "/usr/sbin/haproxy",
+        "-Ws",
+        "-f",
+        &conf_arg,
+    ]);
+    let out = sup.run(&["start", "haproxy"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        eventually(Duration::from_secs(5), || listening(port)),
+        "haproxy does not listen"
+    );
+    let status = sup.status("haproxy");
+    let cgroup = status["cgroup"].as_str().map(str::to_owned);
+    let tasks = status["tasks"].as_u64().unwrap_or(0);
+    assert!(tasks >= 2, "a master and a worker: {status}");
+    sup.ok(&["stop", "haproxy"]);
+    assert!(!listening(port));
+    if let Some(cgroup) = cgroup {
+        assert!(
+            !std::path::Path::new(&cgroup).exists(),
+            "processes of haproxy are left"
+        );
+    }
+}

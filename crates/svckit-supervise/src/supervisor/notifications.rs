@@ -1,0 +1,154 @@
+//! The sd_notify server: one abstract datagram socket per supervisor, named in each notify
+//! service's `$NOTIFY_SOCKET`. A datagram counts only when its sender (SCM_CREDENTIALS) is the
+//! service's main process, or, with `notify_access = all`, any process of it; READY=1 makes
+//! it running, STATUS= is shown, MAINPID= moves the main process (to one of the service's),
+//! WATCHDOG=1 keeps it from being treated as hung, EXTEND_TIMEOUT_USEC= gives the start more
+//! time, ERRNO= says why it failed.
+
+use super::*;
+use crate::notify::{self, Notice};
+
+impl Supervisor {
+    /// Binds the notify socket (abstract: reachable by a service running as any user; only
+    /// a sender's credentials decide who is heard).
+    pub(super) fn bind_notify(dir: &StateDir) -> io::Result<(mio::net::UnixDatagram, String)> {
+        use std::os::linux::net::SocketAddrExt;
+        let name = notify::socket_name(&dir.root().to_string_lossy());
+        let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+        let socket = std::os::unix::net::UnixDatagram::bind_addr(&address)?;
+        socket.set_nonblocking(true)?;
+        nix::sys::socket::setsockopt(&socket, sockopt::PassCred, &true).map_err(io::Error::from)?;
+        Ok((mio::net::UnixDatagram::from_std(socket), format!("@{name}")))
+    }
+
+    /// Reads every waiting datagram and acts on what its sender may say.
+    pub(super) fn on_notify(&mut self) {
+        loop {
+            let Some(socket) = &self.notify else {
+                return;
+            };
+            let mut buffer = [0u8; notify::MAX_DATAGRAM];
+            let mut iov = [io::IoSliceMut::new(&mut buffer)];
+            let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+            let received = nix::sys::socket::recvmsg::<()>(
+                socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                nix::sys::socket::MsgFlags::MSG_DONTWAIT | nix::sys::socket::MsgFlags::MSG_TRUNC,
+            );
+            let (bytes, sender) = match received {
+                Ok(message) => {
+                    let sender = message.cmsgs().ok().and_then(|mut cmsgs| {
+                        cmsgs.find_map(|cmsg| match cmsg {
+                            nix::sys::socket::ControlMessageOwned::ScmCredentials(creds) => {
+                                Some(Pid::from_raw(creds.pid()))
+                            }
+                            _ => None,
+                        })
+                    });
+                    (message.bytes.min(notify::MAX_DATAGRAM), sender)
+                }
+                Err(Errno::EINTR) => continue,
+                Err(_) => return,
+            };
+            let Some(sender) = sender else {
+                continue;
+            };
+            let notices = notify::parse(&buffer[..bytes]);
+            if let Some(name) = self.notifying_unit(sender) {
+                for notice in notices {
+                    self.heard(&name, sender, notice);
+                }
+            }
+        }
+    }
+
+    /// The notify service `sender` may speak for.
+    fn notifying_unit(&self, sender: Pid) -> Option<ServiceName> {
+        self.units
+            .values()
+            .filter(|unit| unit.spec.says_ready())
+            .find(|unit| {
+                unit.process.pid == Some(sender)
+                    || unit.spec.notify_access == NotifyAccess::All && unit.process.contains(sender)
+            })
+            .map(|unit| unit.name.clone())
+    }
+
+    fn heard(&mut self, name: &ServiceName, sender: Pid, notice: Notice) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        match notice {
+            Notice::Ready => self.queue(name, Event::Ready),
+            Notice::Status(text) => unit.notice = Some(text),
+            Notice::MainPid(pid) => {
+                let pid = Pid::from_raw(pid);
+                // Only to a process of the service: never a way to make it signal another.
+                if pid != sender && !unit.process.contains(pid) {
+                    log(format_args!(
+                        "{name}: MAINPID={pid} ignored: not a process of the service"
+                    ));
+                    return;
+                }
+                unit.process.pid = Some(pid);
+                unit.process.start_ticks = process::start_time(pid).ok();
+                // Not our child (perhaps): its end comes through a pidfd.
+                if let Ok(fd) = process::pidfd(pid) {
+                    let token = self.token();
+                    let _ = watch(&self.poll, &fd, token);
+                    if let Some(unit) = self.unit(name)
+                        && let Some((_, old)) = unit.process.pidfd.replace((token, fd))
+                    {
+                        unwatch(&self.poll, &old);
+                    }
+                }
+            }
+            Notice::Watchdog => {
+                if !unit.spec.watchdog.is_zero() {
+                    unit.watchdog_due = Some(later(unit.spec.watchdog));
+                }
+            }
+            Notice::WatchdogTrigger => unit.watchdog_due = Some(Instant::now()),
+            Notice::ExtendTimeout(more) => {
+                if matches!(unit.life.state, UnitState::Starting | UnitState::Stopping) {
+                    let extended = later(more);
+                    unit.timer = Some(unit.timer.map_or(extended, |at| at.max(extended)));
+                }
+            }
+            Notice::Errno(errno) => {
+                unit.reason = Some(format!(
+                    "it said ERRNO={errno} ({})",
+                    io::Error::from_raw_os_error(errno)
+                ));
+            }
+            Notice::Reloading | Notice::Stopping => {}
+        }
+    }
+
+    /// Services whose watchdog went unfed: treated as hung, killed, and restarted by policy.
+    pub(super) fn check_watchdogs(&mut self) {
+        let now = Instant::now();
+        let hung: Vec<ServiceName> = self
+            .units
+            .values()
+            .filter(|unit| unit.life.state == UnitState::Running)
+            .filter(|unit| unit.watchdog_due.is_some_and(|due| due <= now))
+            .map(|unit| unit.name.clone())
+            .collect();
+        for name in hung {
+            let Some(unit) = self.unit(&name) else {
+                continue;
+            };
+            let watchdog = svckit_core::parse::format_duration(unit.spec.watchdog);
+            log(format_args!(
+                "{name}: no WATCHDOG=1 within {watchdog}: killed as hung"
+            ));
+            unit.reason = Some(format!("watchdog: no WATCHDOG=1 within {watchdog}"));
+            unit.watchdog_due = None;
+            // Its main process's end (reaped, or through the pidfd) restarts it by policy.
+            unit.process.signal_main(Signal::SIGABRT);
+            unit.process.kill_all();
+        }
+    }
+}
