@@ -4,12 +4,7 @@
 //! with it; as a user without cgroup rights, the supervisor finds it among the descendants of
 //! the service's processes.
 
-use std::{
-    fs,
-    os::unix::fs::chown,
-    process::{Command, Output},
-    time::Duration,
-};
+use std::{fs, os::unix::fs::chown, process::Output, time::Duration};
 
 use nix::{
     sys::signal::{Signal, kill},
@@ -110,16 +105,7 @@ fn regression_a_child_that_calls_setsid_is_stopped_with_its_service() {
 
 /// `svckit` as nobody: a user with no cgroup rights.
 fn as_nobody(state: &str, args: &[&str]) -> Output {
-    Command::new("setpriv")
-        .args([
-            "--reuid",
-            "nobody",
-            "--regid",
-            "nogroup",
-            "--clear-groups",
-            "--",
-        ])
-        .arg(env!("CARGO_BIN_EXE_svckit"))
+    crate::support::svckit_as_nobody()
         .args(args)
         .env("SVCKIT_STATE_DIR", state)
         .env("HOME", "/nonexistent")

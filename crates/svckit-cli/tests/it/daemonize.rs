@@ -451,16 +451,7 @@ fn pidfile_in_unwritable_directory_is_permission_denied() {
     fs::set_permissions(dir.join(""), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
     let pid = locked.join("d.pid").display().to_string();
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid",
-            "nobody",
-            "--regid",
-            "nogroup",
-            "--clear-groups",
-            "--",
-        ])
-        .arg(env!("CARGO_BIN_EXE_svckit"))
+    let out = crate::support::svckit_as_nobody()
         .args(["daemonize", "--pidfile", &pid, "--", "sleep", "65.5"])
         .output()
         .expect("run setpriv");

@@ -37,6 +37,19 @@ fn answers(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
+/// SIGKILLs the service's main process `main` and waits until it runs again with another.
+pub(crate) fn restarted_after_sigkill(sup: &Sup, name: &str, main: i32) {
+    kill(Pid::from_raw(main), Signal::SIGKILL).unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = sup.status(name);
+            now["state"] == "running" && now["pid"].as_i64().is_some_and(|pid| pid as i32 != main)
+        }),
+        "{name} was not restarted: {}",
+        sup.status(name)
+    );
+}
+
 /// The life every forking daemon lives here: start → serving, the status's pid is the pid
 /// file's, SIGKILL of the main process → restarted with none of the old processes left →
 /// stop → nothing left → uninstall.
@@ -62,15 +75,7 @@ fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<&Path>) -> 
     assert!(old.contains(&main), "the daemon is in its cgroup: {old:?}");
 
     // Killed: restarted (on-failure), and nothing of the old instance is left.
-    kill(Pid::from_raw(main), Signal::SIGKILL).unwrap();
-    assert!(
-        eventually(Duration::from_secs(20), || {
-            let now = sup.status(name);
-            now["state"] == "running" && now["pid"].as_i64().is_some_and(|pid| pid as i32 != main)
-        }),
-        "{name} was not restarted: {}",
-        sup.status(name)
-    );
+    restarted_after_sigkill(sup, name, main);
     assert!(
         old.iter().all(|pid| is_gone(*pid)),
         "processes of the killed instance live on: {old:?}"

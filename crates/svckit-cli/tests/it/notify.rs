@@ -5,11 +5,6 @@
 
 use std::{fs, net::TcpStream, time::Duration};
 
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
-
 use crate::{
     supervise::{Sup, sleepers},
     support::{code, eventually, free_port, is_gone, listening, require_program, stderr},
@@ -202,14 +197,7 @@ fn redis_supervised_systemd_is_a_notify_service() {
         "{status}"
     );
     let main = status["pid"].as_i64().unwrap() as i32;
-    kill(Pid::from_raw(main), Signal::SIGKILL).unwrap();
-    assert!(
-        eventually(Duration::from_secs(20), || {
-            let now = sup.status("redis");
-            now["state"] == "running" && now["pid"].as_i64().is_some_and(|pid| pid as i32 != main)
-        }),
-        "redis was not restarted"
-    );
+    crate::daemons::restarted_after_sigkill(&sup, "redis", main);
     assert!(eventually(Duration::from_secs(10), || listening(port)));
     let pid = sup.status("redis")["pid"].as_i64().unwrap() as i32;
     sup.ok(&["stop", "redis"]);

@@ -323,3 +323,19 @@ pub fn listening(port: u16) -> bool {
         })
     })
 }
+
+/// `svckit` run as user nobody (group nogroup, no supplementary groups), through setpriv.
+pub fn svckit_as_nobody() -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_svckit"));
+    command
+}

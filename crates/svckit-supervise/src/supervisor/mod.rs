@@ -852,7 +852,9 @@ impl Supervisor {
         }
     }
 
-    fn status_of(&self, unit: &Unit) -> ServiceStatus {
+    /// `unit`'s status; `usage` adds what its cgroup holds (a few files read per service:
+    /// asked for one service, not for a listing of all).
+    fn status_of(&self, unit: &Unit, usage: bool) -> ServiceStatus {
         let command = std::iter::once(unit.spec.program.as_os_str())
             .chain(unit.spec.args.iter().map(|arg| arg.as_os_str()))
             .map(|part| part.to_string_lossy())
@@ -879,14 +881,19 @@ impl Supervisor {
                 .cgroup
                 .as_ref()
                 .map(|cgroup| cgroup.dir().display().to_string()),
-            usage: unit.process.cgroup.as_ref().map(|cgroup| {
-                let usage = cgroup.usage();
-                crate::protocol::Usage {
-                    tasks: usage.processes,
-                    cpu_usec: usage.cpu_usec,
-                    memory_bytes: usage.memory,
-                }
-            }),
+            usage: unit
+                .process
+                .cgroup
+                .as_ref()
+                .filter(|_| usage)
+                .map(|cgroup| {
+                    let usage = cgroup.usage();
+                    crate::protocol::Usage {
+                        tasks: usage.processes,
+                        cpu_usec: usage.cpu_usec,
+                        memory_bytes: usage.memory,
+                    }
+                }),
         }
     }
 

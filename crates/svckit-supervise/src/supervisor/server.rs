@@ -258,6 +258,7 @@ impl Supervisor {
         token: Token,
         name: Option<String>,
     ) -> Result<(), (ErrorKind, String)> {
+        let one = name.is_some();
         let names = match name {
             Some(name) => vec![self.load(&name)?],
             None => {
@@ -272,7 +273,7 @@ impl Supervisor {
         };
         let services = names
             .iter()
-            .map(|name| self.status_of(&self.units[name]))
+            .map(|name| self.status_of(&self.units[name], one))
             .collect();
         self.reply(token, Outcome::Done { services });
         Ok(())
@@ -284,7 +285,7 @@ impl Supervisor {
         let services = self
             .units
             .get(name)
-            .map(|unit| self.status_of(unit))
+            .map(|unit| self.status_of(unit, true))
             .into_iter()
             .collect();
         self.reply(token, Outcome::Done { services });
@@ -375,7 +376,7 @@ impl Supervisor {
             };
             match outcome {
                 Some(Ok(())) => {
-                    let status = self.status_of(unit);
+                    let status = self.status_of(unit, true);
                     self.reply(
                         token,
                         Outcome::Done {
