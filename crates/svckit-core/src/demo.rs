@@ -52,22 +52,12 @@ impl fmt::Display for MemoryStatus {
     }
 }
 
-/// Bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `23.5 GiB`.
+/// Bytes as status shows them ([`crate::parse::human_size`]).
 struct Bytes(u64);
 
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-        if self.0 < 1024 {
-            return write!(f, "{} B", self.0);
-        }
-        let mut value = self.0 as f64 / 1024.0;
-        let mut unit = 0;
-        while value >= 1024.0 && unit + 1 < UNITS.len() {
-            value /= 1024.0;
-            unit += 1;
-        }
-        write!(f, "{value:.1} {}", UNITS[unit])
+        f.write_str(&crate::parse::human_size(self.0))
     }
 }
 

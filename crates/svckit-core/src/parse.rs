@@ -78,6 +78,22 @@ pub fn format_size(bytes: u64) -> String {
     bytes.to_string()
 }
 
+/// A size for people, in binary units with one decimal: `512 B`, `1.5 KiB`, `23.5 GiB` (memory
+/// in use, as status and the MemoryStatus demo show it).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// An octal file mode creation mask, 000 to 777 (`022`, `0o027`, `0077`).
 pub fn umask(text: &str) -> Result<u32, String> {
     let digits = text.strip_prefix("0o").unwrap_or(text);

@@ -111,24 +111,6 @@ pub fn json(status: &Status) -> serde_json::Value {
     })
 }
 
-/// Bytes in binary units with one decimal: `512 B`, `1.5 KiB`, `23.5 MiB`.
-fn bytes(count: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = count as f64;
-    if value < 1024.0 {
-        return format!("{count} B");
-    }
-    let mut unit = "B";
-    for next in UNITS {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = next;
-    }
-    format!("{value:.1} {unit}")
-}
-
 fn format_time(at: SystemTime) -> String {
     chrono::DateTime::<chrono::Local>::from(at)
         .format("%Y-%m-%d %H:%M:%S")
@@ -187,7 +169,7 @@ pub fn describe(
         writeln!(out)?;
     }
     if let Some(memory) = status.memory {
-        writeln!(out, "     memory: {}", bytes(memory))?;
+        writeln!(out, "     memory: {}", svckit::parse::human_size(memory))?;
     }
     if let Some(cpu) = status.cpu {
         writeln!(out, "        cpu: {}", short(cpu))?;
