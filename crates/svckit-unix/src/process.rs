@@ -12,18 +12,18 @@ use nix::{
     unistd::Pid,
 };
 
+/// The fields of `/proc/PID/stat` after the parenthesised command name (which may itself hold
+/// `)` or spaces): `state ppid pgrp session …`, so field N of proc(5) is index N - 3 here.
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
 /// Whether process `pid` is gone: no `/proc/PID` entry, or a zombie (it has exited and only
 /// waits for its parent to reap it).
 pub fn is_gone(pid: Pid) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        // The state follows the parenthesised command name, which may itself hold ')'.
-        Ok(stat) => matches!(
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next()),
-            Some('Z' | 'X') | None
-        ),
-    }
+    matches!(state(pid), Some('Z' | 'X') | None)
 }
 
 /// Finds the file exec would run for `program`: relative to `cwd` when it contains a `/`,
@@ -63,9 +63,8 @@ fn check_executable(path: &std::path::Path) -> Result<(), &'static str> {
 /// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`). With
 /// the pid, it names one process for good: a recycled pid has another start time.
 pub fn start_time(pid: Pid) -> std::io::Result<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().nth(19)?.parse().ok())
+    stat_fields(pid.as_raw())
+        .and_then(|fields| fields.get(19)?.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("cannot read the start time of {pid}")))
 }
 
@@ -101,8 +100,7 @@ fn clock(id: nix::time::ClockId) -> Option<Duration> {
 
 /// The one-letter state of process `pid` (`R`, `S`, `T` for stopped, `Z` for a zombie, …).
 pub fn state(pid: Pid) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
+    stat_fields(pid.as_raw())?.first()?.chars().next()
 }
 
 /// Whether any process is left in process group `pgid` (kill(2) with signal 0 to the group).
@@ -122,22 +120,16 @@ pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
     // pid, ppid, in the service's session or group.
     let mut table: Vec<(i32, i32, bool)> = Vec::new();
     for pid in entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Some(fields) = stat_fields(pid) else {
             continue;
         };
-        // After the command's closing parenthesis: state ppid pgrp session.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace()
-            .collect();
         let number = |index: usize| fields.get(index).and_then(|v| v.parse::<i32>().ok());
         let (Some(state), Some(ppid), Some(pgrp), Some(session)) =
             (fields.first(), number(1), number(2), number(3))
         else {
             continue;
         };
-        if *state == "Z" {
+        if state == "Z" {
             continue;
         }
         let ours = session == sid.as_raw() || pgid.is_some_and(|pgid| pgrp == pgid.as_raw());
@@ -164,9 +156,11 @@ pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
 
 /// The parent of `pid` (field 4 of its stat), while it lives.
 pub fn parent(pid: Pid) -> Option<Pid> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
-    ppid.parse().ok().map(Pid::from_raw)
+    stat_fields(pid.as_raw())?
+        .get(1)?
+        .parse()
+        .ok()
+        .map(Pid::from_raw)
 }
 
 /// `pid` as nix takes it.

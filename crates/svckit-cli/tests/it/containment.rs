@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::{
     supervise::{Sup, sleepers},
-    support::{TempDir, code, eventually, is_gone, require_root, stderr},
+    support::{TempDir, code, eventually, is_gone, proc_stat, require_root, stderr},
 };
 
 /// A shell that leaves a child in a session of its own (`setsid sleep ESCAPED`), then becomes
@@ -34,15 +34,8 @@ fn pid_of(sleeper: &str) -> i32 {
 }
 
 /// The session a process is in (field 6 of its stat).
-fn session_of(pid: i32) -> i32 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    fields[3].parse().unwrap()
+fn session_of(pid: i32) -> String {
+    proc_stat(pid)[3].clone()
 }
 
 #[test]
