@@ -57,13 +57,10 @@ pub fn parse(datagram: &[u8]) -> Vec<Notice> {
         .collect()
 }
 
-/// The abstract socket name of the supervisor of the state directory at `root`
-/// (`$NOTIFY_SOCKET` is it with a leading `@`).
-pub fn socket_name(root: &str) -> String {
-    let hash = root.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("svckit-notify-{hash:016x}")
+/// The abstract socket name of the supervisor of the state directory with `id`
+/// ([`crate::StateDir::id`]); `$NOTIFY_SOCKET` is it with a leading `@`.
+pub fn socket_name(id: &str) -> String {
+    format!("svckit-notify-{id}")
 }
 
 #[cfg(test)]
@@ -93,6 +90,5 @@ mod tests {
         );
         let long = format!("STATUS={}", "x".repeat(10_000));
         assert_eq!(parse(long.as_bytes()), [Notice::Status("x".repeat(256))]);
-        assert_ne!(socket_name("/a"), socket_name("/b"));
     }
 }

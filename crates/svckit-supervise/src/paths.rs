@@ -146,13 +146,7 @@ impl StateDir {
                 ));
             }
         }
-        for dir in [
-            self.root.clone(),
-            self.services_dir(),
-            self.registry_dir(),
-            self.run_dir(),
-            self.logs_dir(),
-        ] {
+        for dir in self.tree() {
             let Some(meta) = lstat(&dir)? else {
                 continue;
             };
@@ -188,13 +182,7 @@ impl StateDir {
         self.check()?;
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true).mode(0o700);
-        for dir in [
-            self.root.clone(),
-            self.services_dir(),
-            self.registry_dir(),
-            self.run_dir(),
-            self.logs_dir(),
-        ] {
+        for dir in self.tree() {
             builder.create(&dir).map_err(|err| {
                 io::Error::new(err.kind(), format!("create {}: {err}", dir.display()))
             })?;
@@ -203,6 +191,32 @@ impl StateDir {
         // read it: check() refuses anything writable by them).
         fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
         self.check()
+    }
+
+    /// The directories of the tree: the root and its subdirectories.
+    fn tree(&self) -> [PathBuf; 5] {
+        [
+            self.root.clone(),
+            self.services_dir(),
+            self.registry_dir(),
+            self.run_dir(),
+            self.logs_dir(),
+        ]
+    }
+
+    /// A short name for this state directory (16 hex digits, FNV-1a of its path): what the
+    /// names of the things its supervisor makes outside it carry (its cgroups, its sd_notify
+    /// socket), so two supervisors never share one and the next one finds them again.
+    pub fn id(&self) -> String {
+        let hash = self
+            .root
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+        format!("{hash:016x}")
     }
 
     /// `services/`.
@@ -253,5 +267,21 @@ impl StateDir {
     /// `supervisor.log`.
     pub fn supervisor_log(&self) -> PathBuf {
         self.root.join("supervisor.log")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_directory_has_a_short_stable_id_of_its_own() {
+        let id = |root: &str| StateDir::new(root).unwrap().id();
+        assert_eq!(id("/var/lib/svckit"), id("/var/lib/svckit"));
+        assert_ne!(id("/var/lib/svckit"), id("/var/lib/svckit2"));
+        assert!(
+            id("/var/lib/svckit").len() == 16
+                && id("/x").bytes().all(|byte| byte.is_ascii_hexdigit())
+        );
     }
 }

@@ -63,8 +63,8 @@ fn own_path(cgroups: &str) -> Option<PathBuf> {
 }
 
 impl Hierarchy {
-    /// The directory for the supervisor of the state directory `id` names (any text: it is
-    /// hashed), created if missing: `MOUNT/OWN-CGROUP/svckit-HASH`. An error says why none
+    /// The directory for the supervisor of the state directory with `id` (letters and
+    /// digits, a short name of it), created if missing: `MOUNT/OWN-CGROUP/svckit-ID`. An error says why none
     /// can be used (no cgroup2 mounted, no permission), for the supervisor's log.
     pub fn for_supervisor(id: &str) -> io::Result<Hierarchy> {
         let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo")?)
@@ -75,7 +75,7 @@ impl Hierarchy {
                 "no cgroup2 line in /proc/self/cgroup",
             )
         })?;
-        let base = mount.join(own).join(format!("svckit-{:016x}", fnv1a(id)));
+        let base = mount.join(own).join(format!("svckit-{id}"));
         match fs::create_dir(&base) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
@@ -245,13 +245,6 @@ fn resident_bytes(pid: Pid) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// FNV-1a, 64 bits: a stable short name for a state directory's path.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +263,5 @@ mod tests {
             Some(PathBuf::from("system.slice/x.service"))
         );
         assert_eq!(own_path("0::/\n"), Some(PathBuf::new()));
-        assert_ne!(fnv1a("/var/lib/svckit"), fnv1a("/var/lib/svckit2"));
     }
 }

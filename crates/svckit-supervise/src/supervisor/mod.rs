@@ -460,7 +460,7 @@ impl Supervisor {
             }
             Err(err) => log(format_args!("no sd_notify socket: {err}")),
         }
-        supervisor.cgroups = Hierarchy::for_supervisor(&supervisor.dir.root().to_string_lossy())
+        supervisor.cgroups = Hierarchy::for_supervisor(&supervisor.dir.id())
             .map_err(|err| {
                 log(format_args!(
                     "no cgroups ({err}): a service is contained by its process group"

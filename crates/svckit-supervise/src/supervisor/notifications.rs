@@ -13,7 +13,7 @@ impl Supervisor {
     /// a sender's credentials decide who is heard).
     pub(super) fn bind_notify(dir: &StateDir) -> io::Result<(mio::net::UnixDatagram, String)> {
         use std::os::linux::net::SocketAddrExt;
-        let name = notify::socket_name(&dir.root().to_string_lossy());
+        let name = notify::socket_name(&dir.id());
         let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
         let socket = std::os::unix::net::UnixDatagram::bind_addr(&address)?;
         socket.set_nonblocking(true)?;
