@@ -201,13 +201,7 @@ impl Manager {
                 Box::new(Sysv::new(root.unwrap_or(Path::new("/")), self.svckit()?))
             }
             (BackendKind::Builtin, None) => Box::new(self.builtin()),
-            (kind, Some(_)) if kind != BackendKind::Windows => {
-                return Err(unsupported(
-                    kind,
-                    "--root",
-                    "only systemd units and init scripts are installed into another root",
-                ));
-            }
+            (kind, Some(_)) if kind != BackendKind::Windows => return Err(no_root(kind)),
             (kind, _) => {
                 return Err(Error::NoBackend(format!(
                     "the {kind} backend is not available on this host"
@@ -265,11 +259,7 @@ impl Manager {
         }
         match root {
             Some(_) if !matches!(spec.backend, BackendKind::Systemd | BackendKind::Sysv) => {
-                return Err(unsupported(
-                    spec.backend,
-                    "--root",
-                    "only systemd units and init scripts are installed into another root",
-                ));
+                return Err(no_root(spec.backend));
             }
             Some(_) if !spec.program.is_absolute() => {
                 return Err(ModelError::InvalidField {
@@ -430,6 +420,15 @@ impl Manager {
 /// The state directory of an image being built under `root`: `ROOT/var/lib/svckit`.
 pub fn image_state_dir(root: &Path) -> io::Result<StateDir> {
     StateDir::new(root.join("var/lib/svckit"))
+}
+
+/// `--root` with a backend that has no files to write into an image.
+fn no_root(backend: BackendKind) -> Error {
+    unsupported(
+        backend,
+        "--root",
+        "only systemd units and init scripts are installed into another root",
+    )
 }
 
 fn unsupported(backend: BackendKind, setting: &'static str, reason: &str) -> Error {

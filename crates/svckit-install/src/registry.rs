@@ -36,8 +36,9 @@ impl Registry {
     /// supervisor then says why). [`Error::NotInstalled`] when neither has it.
     pub fn owner(&self, name: &ServiceName) -> Result<BackendKind, Error> {
         self.move_misplaced(name);
-        if fs::symlink_metadata(self.path(name)).is_ok() {
-            return Ok(self.definition(name)?.backend);
+        let entry = self.path(name);
+        if fs::symlink_metadata(&entry).is_ok() {
+            return Ok(store::load_file(&entry, name)?.backend);
         }
         if fs::symlink_metadata(self.dir.definition(name)).is_ok() {
             return Ok(BackendKind::Builtin);

@@ -123,7 +123,6 @@ impl Supervisor {
         unit.pipes = pipes;
         unit.reason = None;
         unit.notice = None;
-        unit.watchdog_due = None;
         unit.process.ready = ready_token;
         if unit.spec.service_type == ServiceType::Exec {
             // exec succeeded (Command::spawn reports exec failures): it runs. (A notify program
