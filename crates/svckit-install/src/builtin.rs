@@ -154,7 +154,7 @@ impl Backend for Builtin {
 /// supervisor's own state word is kept as `detail`.
 pub fn status_of(service: &ServiceStatus) -> Status {
     let state = match service.state {
-        UnitState::Running => State::Running,
+        UnitState::Running | UnitState::Reloading => State::Running,
         UnitState::Paused => State::Paused,
         UnitState::Starting => State::StartPending,
         UnitState::Stopping => State::StopPending,

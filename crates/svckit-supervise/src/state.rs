@@ -5,23 +5,31 @@
 //! cell is unit-tested. The event loop in `supervisor.rs` only turns OS happenings and
 //! requests into [`Event`]s and carries out [`Action`]s.
 //!
-//! | state \ event | Start / Recover     | Stop / Shutdown      | Restart               | Forget               | Exited                          | GroupGone           | Timer            |
+//! | state \ event | Start / Recover     | Stop / Shutdown      | Restart               | Forget               | Exited (main process)          | GroupGone           | Timer            |
 //! |---------------|---------------------|----------------------|-----------------------|----------------------|---------------------------------|---------------------|------------------|
 //! | stopped       | spawn → starting    | –                    | spawn → starting      | forget               | –                               | –                   | –                |
-//! | starting      | –                   | signal, arm → stopping | signal, arm → stopping, then start | signal, arm → stopping, then forget | restart? → backoff/failed/exited/starting | – | ready timeout: kill |
-//! | running       | –                   | signal, arm → stopping | signal, arm → stopping, then start | signal, arm → stopping, then forget | restart? → … | –     | –                |
-//! | paused        | –                   | signal + cont → stopping | … then start      | … then forget        | restart? → …                    | –                   | –                |
-//! | stopping      | then start          | –                    | then start            | then forget          | –                               | → stopped, or spawn → starting (then start), or forget (then forget) | kill the group |
+//! | starting      | –                   | signal, arm → stopping | signal, arm → stopping, then start | signal, arm → stopping, then forget | signal the rest, arm → stopping, then as the policy decides | – | ready timeout: as a failed exit |
+//! | running, reloading | –              | signal, arm → stopping | signal, arm → stopping, then start | signal, arm → stopping, then forget | signal the rest, arm → stopping, then as the policy decides | – | –  |
+//! | paused        | –                   | signal + cont → stopping | … then start      | … then forget        | as running                      | –                   | –                |
+//! | stopping      | then start          | –                    | then start            | then forget          | after STOPPING=1: as running    | → stopped, or spawn → starting, or forget, or backoff/exited/failed as decided | kill the group |
 //! | backoff       | spawn → starting    | cancel → stopped     | spawn → starting      | cancel, forget       | –                               | –                   | spawn → starting |
 //! | failed        | spawn → starting    | → stopped            | spawn → starting      | forget               | –                               | –                   | –                |
 //! | exited        | spawn → starting    | → stopped            | spawn → starting      | forget               | –                               | –                   | –                |
+//!
+//! When the main process ends, what is left of the service (workers, a daemon's children)
+//! gets the stop signal, then SIGKILL after the stop timeout, and only once nothing of it is
+//! left does the service settle as the restart policy decided (backoff, a restart at once,
+//! exited, failed): a new instance never starts beside the old one's leftovers. A ready
+//! timeout is handled the same way, as a failed start.
 //!
 //! Start, Recover and Restart make the service wanted; Stop and Forget make it unwanted;
 //! Shutdown (the supervisor stopping) leaves it as it is, so the next supervisor resumes it;
 //! an exit that is not restarted (exited, failed) makes it unwanted. A Start by request counts
 //! restarts from 0 again; Recover (a new supervisor resuming the service) and Restart do not.
-//! Pause: running → paused; Continue: paused → running; Reload: running (the reload signal);
-//! Ready: starting → running. Pause, Continue and Reload anywhere else are refused; anything
+//! Pause: running → paused; Continue: paused → running; Reload: running or reloading (the
+//! reload signal); Ready: starting or reloading → running; the program's RELOADING=1:
+//! running → reloading; its STOPPING=1: → stopping, armed with the stop timeout, its exit
+//! then decided on by the policy. Pause, Continue and Reload anywhere else are refused; anything
 //! else not in the table leaves the state as it is.
 
 use std::{
@@ -44,6 +52,8 @@ pub enum UnitState {
     Starting,
     /// Running.
     Running,
+    /// Running, and reloading its configuration: it said RELOADING=1 and not yet READY=1.
+    Reloading,
     /// Paused (its processes stopped, or the Pause control delivered).
     Paused,
     /// Stop signal sent; waiting for every process of its group to be gone.
@@ -63,6 +73,7 @@ impl UnitState {
             UnitState::Stopped => "stopped",
             UnitState::Starting => "starting",
             UnitState::Running => "running",
+            UnitState::Reloading => "reloading",
             UnitState::Paused => "paused",
             UnitState::Stopping => "stopping",
             UnitState::Backoff => "backoff",
@@ -75,7 +86,11 @@ impl UnitState {
     pub const fn has_process(self) -> bool {
         matches!(
             self,
-            UnitState::Starting | UnitState::Running | UnitState::Paused | UnitState::Stopping
+            UnitState::Starting
+                | UnitState::Running
+                | UnitState::Reloading
+                | UnitState::Paused
+                | UnitState::Stopping
         )
     }
 }
@@ -110,6 +125,11 @@ pub enum Event {
     /// The program said it is ready (or was exec'd, for programs that do not say; or, for a
     /// forking one, its daemon's pid is known).
     Ready,
+    /// The program said it is reloading its configuration (RELOADING=1); READY=1 ends it.
+    Reloading,
+    /// The program said it is stopping on its own (STOPPING=1): its exit is expected, and
+    /// decided on by the restart policy as any other.
+    Stopping,
     /// The main process ended, after running for `uptime`.
     Exited {
         /// How.
@@ -155,6 +175,8 @@ pub enum Action {
     /// A forking program's launcher exited 0: find its daemon (the pid file, or the one
     /// process left), and say Ready once it is known.
     FindMainPid,
+    /// Say why the start failed: the program was not ready within the ready timeout.
+    NotReady,
 }
 
 /// A refused request: the state the service is in.
@@ -171,6 +193,25 @@ pub enum Then {
     Start,
     /// It is forgotten (an uninstall).
     Forget,
+    /// The program said it stops on its own (STOPPING=1): its exit decides what follows, as
+    /// the restart policy says.
+    OwnExit,
+    /// The main process ended (or never got ready) and the rest of the service is being
+    /// stopped: then it settles as decided when the main process ended.
+    Ended(Ended),
+}
+
+/// How a service whose main process ended settles once nothing of it is left: decided by the
+/// restart policy when the main process ended, carried out when the rest of the service is
+/// gone (so a new instance never starts beside what is left of the old one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Not restarted (its policy, or a oneshot's success).
+    Exited,
+    /// Not restarted: it could not be run, or crashed too often within the window.
+    Failed,
+    /// Restarted after this delay (0: at once).
+    RestartAfter(Duration),
 }
 
 /// A service's row of the table: its state, whether it is wanted running (the desired state
@@ -294,6 +335,22 @@ pub fn transition(
             asked
         }
     };
+    // The main process ended (or never got ready): what is left of the service is stopped
+    // (the stop signal, then SIGKILL after the stop timeout), and the service then settles as
+    // the policy decides now.
+    let ended =
+        |exit: LastExit, uptime: Duration, history: &mut History, mut before: Vec<Action>| {
+            let (ended, actions) = after_exit(exit, uptime, policy, history, now);
+            before.extend([CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)]);
+            before.extend(actions);
+            let wanted = wanted && matches!(ended, Ended::RestartAfter(_));
+            row(
+                Stopping,
+                wanted,
+                unless_forgotten(Then::Ended(ended)),
+                before,
+            )
+        };
     match (state, event) {
         // Starts: by request (restarts counted from 0), by a new supervisor, by a restart.
         (Stopped | Exited | Failed | Backoff, Event::Start | Event::Recover | Event::Restart) => {
@@ -308,19 +365,22 @@ pub fn transition(
             }
             row(Starting, true, Then::Rest, spawn(before))
         }
-        (Starting | Running | Paused, Event::Start | Event::Recover) => {
+        (Starting | Running | Reloading | Paused, Event::Start | Event::Recover) => {
             row(state, true, then, vec![])
         }
         (Stopping, Event::Start | Event::Recover | Event::Restart) => {
             row(Stopping, true, unless_forgotten(Then::Start), vec![])
         }
-        (Starting | Running | Paused, Event::Restart) => {
+        (Starting | Running | Reloading | Paused, Event::Restart) => {
             row(Stopping, true, Then::Start, stop(state))
         }
 
         // Stops: by request (unwanted), by the supervisor's shutdown (wanted as it was), to
         // forget.
-        (Starting | Running | Paused, Event::Stop | Event::Shutdown | Event::Forget) => {
+        (
+            Starting | Running | Reloading | Paused,
+            Event::Stop | Event::Shutdown | Event::Forget,
+        ) => {
             let (wanted, then) = match event {
                 Event::Stop => (false, unless_forgotten(Then::Rest)),
                 Event::Forget => (false, Then::Forget),
@@ -342,13 +402,24 @@ pub fn transition(
         (Running, Event::Pause) => row(Paused, wanted, then, vec![Suspend]),
         (Paused, Event::Pause) => row(Paused, wanted, then, vec![]),
         (Paused, Event::Continue) => row(Running, wanted, then, vec![Resume]),
-        (Running, Event::Continue) => row(Running, wanted, then, vec![]),
-        (Running, Event::Reload) => row(Running, wanted, then, vec![SendReload]),
+        (Running | Reloading, Event::Continue) => row(state, wanted, then, vec![]),
+        (Running | Reloading, Event::Reload) => row(state, wanted, then, vec![SendReload]),
         (_, Event::Pause | Event::Continue | Event::Reload) => Err(Refused(state)),
 
         // The program.
         (Starting, Event::Ready) => row(Running, wanted, then, vec![CancelTimer]),
+        (Reloading, Event::Ready) => row(Running, wanted, then, vec![]),
         (_, Event::Ready) => row(state, wanted, then, vec![]),
+        (Running, Event::Reloading) => row(Reloading, wanted, then, vec![]),
+        (_, Event::Reloading) => row(state, wanted, then, vec![]),
+        // It stops on its own: given the stop timeout, and its exit decides what follows.
+        (Starting | Running | Reloading, Event::Stopping) => row(
+            Stopping,
+            wanted,
+            Then::OwnExit,
+            vec![CancelTimer, ArmTimer(policy.stop_timeout)],
+        ),
+        (_, Event::Stopping) => row(state, wanted, then, vec![]),
         // A forking program's launcher is done: its daemon is the service now.
         (Starting, Event::Exited { exit, .. })
             if policy.service_type == ServiceType::Forking && exit.success() =>
@@ -359,52 +430,61 @@ pub fn transition(
         (Starting | Running, Event::Exited { exit, .. })
             if policy.service_type == ServiceType::Oneshot && exit.success() =>
         {
-            row(Exited, false, then, vec![CancelTimer, KillGroup])
+            let before = vec![CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)];
+            row(Stopping, false, Then::Ended(Ended::Exited), before)
         }
-        (Starting | Running | Paused, Event::Exited { exit, uptime }) => {
-            let (next, actions) = after_exit(exit, uptime, policy, history, now);
-            let wanted = wanted && !matches!(next, Exited | Failed);
-            row(next, wanted, then, actions)
+        (Starting | Running | Reloading | Paused, Event::Exited { exit, uptime }) => {
+            ended(exit, uptime, history, vec![])
+        }
+        (Stopping, Event::Exited { exit, uptime }) if then == Then::OwnExit => {
+            ended(exit, uptime, history, vec![])
         }
         (_, Event::Exited { .. }) => row(state, wanted, then, vec![]),
-        (Stopping, Event::GroupGone) => match then {
-            Then::Rest => row(Stopped, wanted, Then::Rest, vec![CancelTimer, ClearGroup]),
-            Then::Forget => row(
-                Stopped,
-                false,
-                Then::Rest,
-                vec![CancelTimer, ClearGroup, Forget],
-            ),
-            Then::Start => {
-                *history = History::default();
-                row(
-                    Starting,
-                    true,
+        (Stopping, Event::GroupGone) => {
+            let gone = vec![CancelTimer, ClearGroup];
+            match then {
+                Then::Rest | Then::OwnExit => row(Stopped, wanted, Then::Rest, gone),
+                Then::Forget => row(Stopped, false, Then::Rest, [gone, vec![Forget]].concat()),
+                Then::Start => {
+                    *history = History::default();
+                    row(Starting, true, Then::Rest, spawn(gone))
+                }
+                Then::Ended(Ended::Exited) => row(Exited, false, Then::Rest, gone),
+                Then::Ended(Ended::Failed) => row(Failed, false, Then::Rest, gone),
+                Then::Ended(Ended::RestartAfter(delay)) if delay.is_zero() => {
+                    row(Starting, wanted, Then::Rest, spawn(gone))
+                }
+                Then::Ended(Ended::RestartAfter(delay)) => row(
+                    Backoff,
+                    wanted,
                     Then::Rest,
-                    spawn(vec![CancelTimer, ClearGroup]),
-                )
+                    [gone, vec![ArmTimer(delay)]].concat(),
+                ),
             }
-        },
+        }
         (_, Event::GroupGone) => row(state, wanted, then, vec![]),
 
         // Timers.
         (Stopping, Event::Timer) => row(Stopping, wanted, then, vec![KillGroup]),
-        // A program that never said it was ready: killed, then handled as a crash.
-        (Starting, Event::Timer) => row(Starting, wanted, then, vec![KillGroup]),
+        // A program that never got ready: stopped, then handled as a failed start.
+        (Starting, Event::Timer) => {
+            ended(LastExit::Unknown, Duration::ZERO, history, vec![NotReady])
+        }
         (Backoff, Event::Timer) => row(Starting, wanted, then, spawn(vec![CancelTimer])),
         (_, Event::Timer) => row(state, wanted, then, vec![]),
     }
 }
 
-/// The restart decision: exited (no restart wanted), backoff (wait, then spawn), starting
-/// (a delay of 0 restarts at once) or failed (too many starts within the window).
+/// The restart decision when the main process ended: not restarted (its policy), failed (it
+/// cannot be run, or started too often within the window), or restarted after the backoff
+/// delay (0: at once), with the actions that record it.
 fn after_exit(
     exit: LastExit,
     uptime: Duration,
     policy: &Policy,
     history: &mut History,
     now: Instant,
-) -> (UnitState, Vec<Action>) {
+) -> (Ended, Vec<Action>) {
     use Action::*;
     let restart = &policy.restart;
     let wanted = match restart.policy {
@@ -412,33 +492,22 @@ fn after_exit(
         Restart::OnFailure => !exit.success(),
         Restart::Always => true,
     };
-    // Leftovers of the group (workers of a crashed main process) never outlive it.
-    let mut actions = vec![CancelTimer, KillGroup];
     // A program that cannot even be exec'd has failed, and will not start by trying again.
     if matches!(exit, LastExit::SpawnFailed(_)) {
-        return (UnitState::Failed, actions);
+        return (Ended::Failed, vec![]);
     }
     if !wanted {
-        return (UnitState::Exited, actions);
+        return (Ended::Exited, vec![]);
     }
     if uptime >= restart.reset_after {
         history.attempt = 0;
     }
     if restart.limit > 0 && history.starts_within(now, restart.window) >= restart.limit as usize {
-        actions.push(CrashLoop);
-        return (UnitState::Failed, actions);
+        return (Ended::Failed, vec![CrashLoop]);
     }
     history.attempt = history.attempt.saturating_add(1);
-    actions.push(CountRestart);
     let delay = restart.backoff(history.attempt);
-    if delay.is_zero() {
-        actions.push(Spawn);
-        actions.extend(policy.ready_timeout.map(ArmTimer));
-        (UnitState::Starting, actions)
-    } else {
-        actions.push(ArmTimer(delay));
-        (UnitState::Backoff, actions)
-    }
+    (Ended::RestartAfter(delay), vec![CountRestart])
 }
 
 #[cfg(test)]
@@ -477,6 +546,24 @@ mod tests {
             exit: LastExit::Code(1),
             uptime: Duration::from_millis(uptime_ms),
         }
+    }
+
+    /// Applies `event` (the main process's end) and then GroupGone (nothing else of the
+    /// service left): the row the service settles in, and every action taken.
+    fn settle(
+        life: Lifecycle,
+        event: Event,
+        policy: &Policy,
+        history: &mut History,
+    ) -> (Lifecycle, Vec<Action>) {
+        let now = Instant::now();
+        let first = transition(life, event, policy, history, now).unwrap();
+        assert_eq!(
+            first.next.state, Stopping,
+            "the rest of it is stopped first"
+        );
+        let second = transition(first.next, Event::GroupGone, policy, history, now).unwrap();
+        (second.next, [first.actions, second.actions].concat())
     }
 
     #[test]
@@ -545,29 +632,28 @@ mod tests {
         let mut policy = policy(Restart::OnFailure, 100);
         policy.restart.limit = 0;
         let mut history = History::default();
-        let now = Instant::now();
         let mut delays = Vec::new();
         for _ in 0..4 {
-            let t = transition(at(Running), crash(5), &policy, &mut history, now).unwrap();
-            assert_eq!(t.next.state, Backoff);
-            delays.extend(t.actions.iter().filter_map(|a| match a {
-                ArmTimer(d) => Some(d.as_millis()),
+            let (row, actions) = settle(at(Running), crash(5), &policy, &mut history);
+            assert_eq!(row.state, Backoff);
+            delays.extend(actions.iter().filter_map(|a| match a {
+                ArmTimer(d) if *d != policy.stop_timeout => Some(d.as_millis()),
                 _ => None,
             }));
         }
         assert_eq!(delays, [100, 200, 400, 400]);
         // A run longer than reset_after starts the backoff again from the delay.
-        let t = transition(at(Running), crash(10_000), &policy, &mut history, now).unwrap();
-        assert!(t.actions.contains(&ArmTimer(Duration::from_millis(100))));
+        let (_, actions) = settle(at(Running), crash(10_000), &policy, &mut history);
+        assert!(actions.contains(&ArmTimer(Duration::from_millis(100))));
     }
 
     #[test]
     fn delay_zero_restarts_at_once() {
         let policy = policy(Restart::Always, 0);
         let mut history = History::default();
-        let t = transition(at(Running), crash(5), &policy, &mut history, Instant::now()).unwrap();
-        assert_eq!(t.next.state, Starting);
-        assert!(t.actions.ends_with(&[CountRestart, Spawn]));
+        let (row, actions) = settle(at(Running), crash(5), &policy, &mut history);
+        assert_eq!(row.state, Starting);
+        assert!(actions.contains(&CountRestart) && actions.ends_with(&[Spawn]));
     }
 
     #[test]
@@ -578,11 +664,11 @@ mod tests {
         for _ in 0..3 {
             history.started(now, policy.restart.window);
         }
-        let t = transition(at(Running), crash(5), &policy, &mut history, now).unwrap();
-        assert_eq!(t.next.state, Failed);
+        let (row, actions) = settle(at(Running), crash(5), &policy, &mut history);
+        assert_eq!(row.state, Failed);
         // It says why, and a new supervisor resuming it keeps its restart count.
-        assert!(t.actions.contains(&CrashLoop));
-        let resumed = transition(t.next, Event::Recover, &policy, &mut history.clone(), now);
+        assert!(actions.contains(&CrashLoop));
+        let resumed = transition(row, Event::Recover, &policy, &mut history.clone(), now);
         assert!(!resumed.unwrap().actions.contains(&ResetRestarts));
         let t = transition(at(Failed), Event::Start, &policy, &mut history, now).unwrap();
         assert_eq!(t.next.state, Starting);
@@ -595,18 +681,15 @@ mod tests {
             exit: LastExit::Code(0),
             uptime: Duration::from_secs(1),
         };
-        let now = Instant::now();
         let mut history = History::default();
         let next = |restart, event| {
-            transition(
+            settle(
                 at(Running),
                 event,
                 &policy(restart, 100),
                 &mut History::default(),
-                now,
             )
-            .unwrap()
-            .next
+            .0
             .state
         };
         assert_eq!(next(Restart::Never, crash(5)), Exited);
@@ -623,14 +706,13 @@ mod tests {
             exit: LastExit::Signal(9),
             uptime: Duration::ZERO,
         };
-        let t = transition(
+        let (row, _) = settle(
             at(Running),
             killed,
             &policy(Restart::OnFailure, 100),
             &mut history,
-            now,
         );
-        assert_eq!(t.unwrap().next.state, Backoff);
+        assert_eq!(row.state, Backoff);
     }
 
     #[test]
@@ -658,8 +740,26 @@ mod tests {
             t.actions,
             [ResetRestarts, Spawn, ArmTimer(Duration::from_secs(2))]
         );
+        // It gets the stop signal, then SIGKILL after the stop timeout, and is a failed
+        // start once nothing of it is left.
         let t = transition(at(Starting), Event::Timer, &policy, &mut history, now).unwrap();
-        assert_eq!((t.next.state, t.actions), (Starting, vec![KillGroup]));
+        assert_eq!(
+            (t.next.state, t.actions),
+            (
+                Stopping,
+                vec![
+                    NotReady,
+                    CancelTimer,
+                    SignalStop,
+                    ArmTimer(policy.stop_timeout)
+                ]
+            )
+        );
+        let stopping = t.next;
+        let t = transition(stopping, Event::Timer, &policy, &mut history, now).unwrap();
+        assert_eq!(t.actions, [KillGroup]);
+        let t = transition(stopping, Event::GroupGone, &policy, &mut history, now).unwrap();
+        assert_eq!((t.next.state, t.next.wanted), (Exited, false));
         let t = transition(at(Starting), Event::Ready, &policy, &mut history, now).unwrap();
         assert_eq!((t.next.state, t.actions), (Running, vec![CancelTimer]));
     }
@@ -758,8 +858,8 @@ mod tests {
         );
         assert!(!actions.contains(&Spawn), "{actions:?}");
         // An end that is not restarted makes it unwanted.
-        let (rows, _) = run(at(Running), &[crash(5)], &policy);
-        assert_eq!((rows[1].state, rows[1].wanted), (Exited, false));
+        let (rows, _) = run(at(Running), &[crash(5), Event::GroupGone], &policy);
+        assert_eq!((rows[2].state, rows[2].wanted), (Exited, false));
     }
 
     #[test]
@@ -802,12 +902,16 @@ mod tests {
         assert!(actions.contains(&FindMainPid));
         assert_eq!(rows[3].state, Running);
         // A launcher that fails is a failed start, restarted by the policy.
-        let (rows, actions) = run(Lifecycle::STOPPED, &[Event::Start, crash(5)], &policy);
-        assert_eq!(rows[2].state, Backoff);
+        let (rows, actions) = run(
+            Lifecycle::STOPPED,
+            &[Event::Start, crash(5), Event::GroupGone],
+            &policy,
+        );
+        assert_eq!(rows[3].state, Backoff);
         assert!(!actions.contains(&FindMainPid));
         // Once it runs, the daemon's exit 0 is an end like any other.
-        let (rows, _) = run(at(Running), &[clean], &policy);
-        assert_eq!(rows[1].state, Exited);
+        let (rows, _) = run(at(Running), &[clean, Event::GroupGone], &policy);
+        assert_eq!(rows[2].state, Exited);
     }
 
     #[test]
@@ -818,10 +922,91 @@ mod tests {
             exit: LastExit::Code(0),
             uptime: Duration::ZERO,
         };
-        let (rows, _) = run(Lifecycle::STOPPED, &[Event::Start, clean], &policy);
-        assert_eq!((rows[2].state, rows[2].wanted), (Exited, false));
+        let (rows, _) = run(
+            Lifecycle::STOPPED,
+            &[Event::Start, clean, Event::GroupGone],
+            &policy,
+        );
+        assert_eq!((rows[3].state, rows[3].wanted), (Exited, false));
         policy.restart.policy = Restart::OnFailure;
-        let (rows, _) = run(Lifecycle::STOPPED, &[Event::Start, crash(5)], &policy);
-        assert_eq!(rows[2].state, Backoff);
+        let (rows, _) = run(
+            Lifecycle::STOPPED,
+            &[Event::Start, crash(5), Event::GroupGone],
+            &policy,
+        );
+        assert_eq!(rows[3].state, Backoff);
+    }
+
+    #[test]
+    fn what_is_left_of_a_crashed_service_is_stopped_before_it_restarts() {
+        let policy = policy(Restart::Always, 0);
+        let (rows, actions) = run(at(Running), &[crash(5)], &policy);
+        assert_eq!(rows[1].state, Stopping);
+        assert!(
+            actions.starts_with(&[CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)]),
+            "the stop signal first, not SIGKILL: {actions:?}"
+        );
+        assert!(
+            !actions.contains(&Spawn),
+            "not beside the old one's leftovers"
+        );
+        // Leftovers that ignore the stop signal are killed at the stop timeout.
+        let (_, actions) = run(at(Running), &[crash(5), Event::Timer], &policy);
+        assert!(actions.ends_with(&[KillGroup]));
+        // A stop asked meanwhile wins over the restart.
+        let (rows, actions) = run(
+            at(Running),
+            &[crash(5), Event::Stop, Event::GroupGone],
+            &policy,
+        );
+        assert_eq!(rows[3], Lifecycle::STOPPED);
+        assert!(!actions.contains(&Spawn));
+    }
+
+    #[test]
+    fn reloading_lasts_from_reloading_1_to_ready_1() {
+        let policy = policy(Restart::Never, 100);
+        let (rows, actions) = run(
+            at(Running),
+            &[Event::Reload, Event::Reloading, Event::Ready],
+            &policy,
+        );
+        assert_eq!(
+            rows.iter().map(|row| row.state).collect::<Vec<_>>(),
+            [Running, Running, Reloading, Running]
+        );
+        assert_eq!(actions, [SendReload]);
+        // Stopped or crashed while reloading, as while running.
+        let (rows, _) = run(at(Reloading), &[Event::Stop, Event::GroupGone], &policy);
+        assert_eq!(rows[2].state, Stopped);
+        let (rows, _) = run(at(Reloading), &[crash(5), Event::GroupGone], &policy);
+        assert_eq!(rows[2].state, Exited);
+    }
+
+    #[test]
+    fn stopping_1_waits_for_its_exit_which_the_policy_decides_on() {
+        let mut policy = policy(Restart::OnFailure, 0);
+        let (rows, actions) = run(at(Running), &[Event::Stopping], &policy);
+        assert_eq!((rows[1].state, rows[1].then), (Stopping, Then::OwnExit));
+        assert!(!actions.contains(&SignalStop), "it stops by itself");
+        assert!(actions.contains(&ArmTimer(policy.stop_timeout)));
+        let clean = Event::Exited {
+            exit: LastExit::Code(0),
+            uptime: Duration::from_secs(1),
+        };
+        let (rows, _) = run(
+            at(Running),
+            &[Event::Stopping, clean, Event::GroupGone],
+            &policy,
+        );
+        assert_eq!((rows[3].state, rows[3].wanted), (Exited, false));
+        policy.restart.policy = Restart::Always;
+        let (rows, actions) = run(
+            at(Running),
+            &[Event::Stopping, clean, Event::GroupGone],
+            &policy,
+        );
+        assert_eq!(rows[3].state, Starting);
+        assert!(actions.ends_with(&[Spawn]));
     }
 }

@@ -79,7 +79,8 @@ pub enum PidfileError {
         /// What is wrong with it.
         why: Refusal,
     },
-    /// Another process holds the lock.
+    /// Another process holds the lock, or the daemon the file names still runs though it let
+    /// the lock go (it closed every inherited fd): its record matches it.
     #[error(
         "already running{} (pid file {} is locked)",
         pid.map(|pid| format!(" as PID {pid}")).unwrap_or_default(),
@@ -162,12 +163,26 @@ impl Pidfile {
             )));
         }
         match lock.try_lock() {
-            Ok(()) => Ok(Pidfile {
-                lock,
-                writer: Some(writer),
-                path: path.to_owned(),
-                remove_on_drop: true,
-            }),
+            Ok(()) => {
+                // Nobody holds the lock, but the daemon may still run: one that closed every
+                // inherited fd (sshd, dnsmasq) dropped it. Its record says whether it does.
+                if let Some(pid) = read_pid(&lock, path).ok().flatten()
+                    && pid != Pid::this_process()
+                    && !process::is_gone(process::os_pid(pid))
+                    && matches_record(path, process::os_pid(pid))
+                {
+                    return Err(PidfileError::Locked {
+                        pid: Some(pid),
+                        path: path.to_owned(),
+                    });
+                }
+                Ok(Pidfile {
+                    lock,
+                    writer: Some(writer),
+                    path: path.to_owned(),
+                    remove_on_drop: true,
+                })
+            }
             Err(TryLockError::WouldBlock) => Err(PidfileError::Locked {
                 pid: read_pid(&lock, path).ok().flatten(),
                 path: path.to_owned(),

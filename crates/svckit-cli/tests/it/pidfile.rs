@@ -282,6 +282,29 @@ fn regression_dnsmasq_that_closes_its_fds_is_probed_and_killed() {
     }));
     let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // Regression: nobody holds the lock now, and a second start with the same PID file took
+    // it over and overwrote the running daemon's pid. The record says it runs: refused.
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--",
+        "/usr/sbin/dnsmasq",
+        "-k",
+        "--conf-file=/dev/null",
+        "--pid-file=",
+        "--port=0",
+    ]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("already running as PID {}", daemon.pid)),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("d.pid")).unwrap(),
+        format!("{}\n", daemon.pid)
+    );
     let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(is_gone(daemon.pid));

@@ -695,11 +695,71 @@ fn notify_services_are_running_only_once_ready() {
     let output = sup.run(&["start", "never"]);
     assert_eq!(code(&output), 1);
     assert!(
-        stderr(&output).contains("killed by SIGKILL"),
+        stderr(&output).contains("not ready within 300ms"),
         "{}",
         stderr(&output)
     );
+    // Stopped as a stop stops it: the stop signal first, not SIGKILL at once.
+    assert_eq!(sup.status("never")["last_exit"]["signal"], 15);
     assert!(sleepers("1010.2").is_empty());
+}
+
+#[test]
+fn regression_the_ready_timeout_gives_the_stop_signal_before_sigkill() {
+    let sup = Sup::new("ready-timeout-term");
+    // A program that cleans up on SIGTERM (here: says so in a file) must get the chance to.
+    let marker = sup.dir.join("cleaned-up");
+    let script = format!(
+        "trap 'echo done > {}; exit 0' TERM; while :; do sleep 0.05; done",
+        marker.display()
+    );
+    sup.ok(&[
+        "install",
+        "cleanup",
+        "--notify",
+        "--ready-timeout",
+        "300ms",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(code(&sup.run(&["start", "cleanup"])), 1);
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap_or_default(),
+        "done\n"
+    );
+}
+
+#[test]
+fn regression_the_workers_left_by_a_crashed_main_get_the_stop_signal_first() {
+    let sup = Sup::new("leftovers-term");
+    let marker = sup.dir.join("worker-cleaned-up");
+    // The main process starts a worker that cleans up on SIGTERM, then crashes.
+    let script = format!(
+        "sh -c \"trap 'echo done > {}; exit 0' TERM; while :; do sleep 0.05; done\" & \
+         sleep 0.3; exit 3",
+        marker.display()
+    );
+    sup.ok(&[
+        "install",
+        "crasher",
+        "--restart",
+        "never",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    sup.ok(&["start", "crasher"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        sup.status("crasher")["state"] == "exited"
+    }));
+    assert_eq!(sup.status("crasher")["last_exit"]["code"], 3);
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap_or_default(),
+        "done\n"
+    );
 }
 
 #[test]

@@ -621,36 +621,6 @@ impl Supervisor {
             .collect();
         for name in due {
             self.queue(&name, Event::Timer);
-            // A forking program whose daemon never showed: nothing of it will end on its own.
-            if let Some(unit) = self.unit(&name)
-                && unit.process.awaiting_main
-            {
-                unit.process.awaiting_main = false;
-                unit.reason = Some(match &unit.spec.pid_file {
-                    Some(path) => format!(
-                        "no daemon within {}: {} names no process of the service",
-                        svckit_core::parse::format_duration(unit.spec.ready_timeout),
-                        path.display()
-                    ),
-                    None if unit.process.cgroup.is_none() => format!(
-                        "no daemon within {}: without cgroups, a forking service needs \
-                         pid_file to find its daemon",
-                        svckit_core::parse::format_duration(unit.spec.ready_timeout)
-                    ),
-                    None => format!(
-                        "no daemon within {}: not one process left at the root of the service",
-                        svckit_core::parse::format_duration(unit.spec.ready_timeout)
-                    ),
-                });
-                let exit = LastExit::Unknown;
-                self.queue(
-                    &name,
-                    Event::Exited {
-                        exit,
-                        uptime: Duration::ZERO,
-                    },
-                );
-            }
         }
         let awaiting: Vec<ServiceName> = self
             .units
@@ -676,15 +646,22 @@ impl Supervisor {
 
     /// Stopping services whose main process is gone: done once the group is empty.
     fn check_groups(&mut self) {
-        let gone: Vec<ServiceName> = self
-            .units
-            .values()
-            .filter(|unit| unit.life.state == UnitState::Stopping && unit.process.pid.is_none())
-            .filter(|unit| unit.process.all_gone(unit.spec.kill_mode))
-            .map(|unit| unit.name.clone())
-            .collect();
-        for name in gone {
-            self.queue(&name, Event::GroupGone);
+        let names: Vec<ServiceName> = self.units.keys().cloned().collect();
+        for name in names {
+            self.check_group(&name);
+        }
+    }
+
+    /// Queues GroupGone for `name` if it is stopping, its main process is gone, and nothing
+    /// else of it is left.
+    fn check_group(&mut self, name: &ServiceName) {
+        if self.units.get(name).is_some_and(|unit| {
+            unit.life.state == UnitState::Stopping
+                && unit.process.pid.is_none()
+                && !unit.process.awaiting_main
+                && unit.process.all_gone(unit.spec.kill_mode)
+        }) {
+            self.queue(name, Event::GroupGone);
         }
     }
 
@@ -762,12 +739,12 @@ impl Supervisor {
         unit.life = transition.next;
         // The watchdog is fed while it runs: armed when it starts running, off otherwise.
         match unit.life.state {
-            UnitState::Running if !unit.spec.watchdog.is_zero() => {
+            UnitState::Running | UnitState::Reloading if !unit.spec.watchdog.is_zero() => {
                 if unit.watchdog_due.is_none() {
                     unit.watchdog_due = Some(later(unit.spec.watchdog));
                 }
             }
-            UnitState::Running | UnitState::Paused => {}
+            UnitState::Running | UnitState::Reloading | UnitState::Paused => {}
             _ => unit.watchdog_due = None,
         }
         for action in transition.actions {
@@ -779,6 +756,11 @@ impl Supervisor {
         self.persist(name);
         self.answer_waiters(name);
         self.check_main(name);
+        // A main process that ended alone (the usual case) settles at once, not at the next
+        // poll of its group.
+        if matches!(event, Event::Exited { .. }) {
+            self.check_group(name);
+        }
         Ok(())
     }
 
@@ -848,6 +830,27 @@ impl Supervisor {
             Action::FindMainPid => {
                 unit.process.awaiting_main = true;
                 self.find_main(name);
+            }
+            Action::NotReady => {
+                let within = svckit_core::parse::format_duration(unit.spec.ready_timeout);
+                let reason = match (unit.process.awaiting_main, &unit.spec.pid_file) {
+                    (true, Some(path)) => format!(
+                        "no daemon within {within}: {} names no process of the service",
+                        path.display()
+                    ),
+                    (true, None) if unit.process.cgroup.is_none() => format!(
+                        "no daemon within {within}: without cgroups, a forking service needs \
+                         pid_file to find its daemon"
+                    ),
+                    (true, None) => format!(
+                        "no daemon within {within}: not one process left at the root of the \
+                         service"
+                    ),
+                    (false, _) => format!("not ready within {within}"),
+                };
+                log(format_args!("{name}: {reason}"));
+                unit.process.awaiting_main = false;
+                unit.reason = Some(reason);
             }
         }
     }

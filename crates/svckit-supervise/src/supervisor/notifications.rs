@@ -122,7 +122,8 @@ impl Supervisor {
                     io::Error::from_raw_os_error(errno)
                 ));
             }
-            Notice::Reloading | Notice::Stopping => {}
+            Notice::Reloading => self.queue(name, Event::Reloading),
+            Notice::Stopping => self.queue(name, Event::Stopping),
         }
     }
 
@@ -132,7 +133,7 @@ impl Supervisor {
         let hung: Vec<ServiceName> = self
             .units
             .values()
-            .filter(|unit| unit.life.state == UnitState::Running)
+            .filter(|unit| matches!(unit.life.state, UnitState::Running | UnitState::Reloading))
             .filter(|unit| unit.watchdog_due.is_some_and(|due| due <= now))
             .map(|unit| unit.name.clone())
             .collect();

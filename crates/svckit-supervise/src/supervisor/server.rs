@@ -349,7 +349,7 @@ impl Supervisor {
             let unit = &self.units[name];
             let outcome = match wait {
                 Wait::Running => match state {
-                    UnitState::Running | UnitState::Paused => Some(Ok(())),
+                    UnitState::Running | UnitState::Reloading | UnitState::Paused => Some(Ok(())),
                     // A oneshot is started once it has done its work.
                     UnitState::Exited
                         if unit.spec.service_type == ServiceType::Oneshot
