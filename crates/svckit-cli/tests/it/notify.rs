@@ -255,3 +255,88 @@ fn haproxy_master_worker_is_a_notify_service() {
         );
     }
 }
+
+#[test]
+fn reloading_1_shows_reloading_until_ready_1() {
+    let test = "reloading_1_shows_reloading_until_ready_1";
+    if !require_program(test, NOTIFY) {
+        return;
+    }
+    let sup = Sup::new("notify-reloading");
+    let go_on = sup.dir.join("reloaded");
+    // On SIGHUP it says RELOADING=1, and READY=1 only once the test lets it.
+    let script = format!(
+        "trap 'systemd-notify RELOADING=1; while [ ! -e {go} ]; do sleep 0.02; done; \
+         systemd-notify --ready' HUP; systemd-notify --ready; \
+         while :; do sleep 0.02; done",
+        go = go_on.display()
+    );
+    sup.ok(&[
+        "install",
+        "r",
+        "--type",
+        "notify",
+        "--notify-access",
+        "all",
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    sup.ok(&["start", "r"]);
+    sup.ok(&["reload", "r"]);
+    assert!(
+        eventually(Duration::from_secs(5), || sup.status("r")["state"]
+            == "reloading"),
+        "{}",
+        sup.status("r")
+    );
+    fs::write(&go_on, "").unwrap();
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("r")["state"] == "running"
+    ));
+    sup.ok(&["stop", "r"]);
+}
+
+#[test]
+fn stopping_1_is_a_stop_of_its_own_decided_by_the_restart_policy() {
+    let test = "stopping_1_is_a_stop_of_its_own_decided_by_the_restart_policy";
+    if !require_program(test, NOTIFY) {
+        return;
+    }
+    let sup = Sup::new("notify-stopping");
+    let go_on = sup.dir.join("go-on");
+    let script = format!(
+        "systemd-notify --ready; sleep 0.2; systemd-notify STOPPING=1; \
+         while [ ! -e {go} ]; do sleep 0.02; done; exit 0",
+        go = go_on.display()
+    );
+    sup.ok(&[
+        "install",
+        "s",
+        "--type",
+        "notify",
+        "--notify-access",
+        "all",
+        "--restart",
+        "on-failure",
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    sup.ok(&["start", "s"]);
+    assert!(
+        eventually(Duration::from_secs(5), || sup.status("s")["state"]
+            == "stopping"),
+        "{}",
+        sup.status("s")
+    );
+    fs::write(&go_on, "").unwrap();
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("s")["state"] == "exited"
+    ));
+    assert_eq!(sup.status("s")["last_exit"]["code"], 0);
+}
