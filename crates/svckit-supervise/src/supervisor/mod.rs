@@ -339,9 +339,8 @@ struct Supervisor {
     /// Where the services' cgroups are made; none where the supervisor may not make them (it
     /// then contains a service by its process group).
     cgroups: Option<Hierarchy>,
-    /// The sd_notify socket, and its `$NOTIFY_SOCKET` name.
-    notify: Option<mio::net::UnixDatagram>,
-    notify_socket: Option<String>,
+    /// The sd_notify socket (its address is `$NOTIFY_SOCKET`).
+    notify: Option<svckit_unix::notify::Listener>,
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
@@ -442,22 +441,19 @@ impl Supervisor {
                 .ok(),
             cgroups: None,
             notify: None,
-            notify_socket: None,
         };
-        match Supervisor::bind_notify(&supervisor.dir) {
-            Ok((mut socket, name)) => {
-                match supervisor
-                    .poll
-                    .registry()
-                    .register(&mut socket, NOTIFY, Interest::READABLE)
-                {
-                    Ok(()) => {
-                        supervisor.notify = Some(socket);
-                        supervisor.notify_socket = Some(name);
-                    }
-                    Err(err) => log(format_args!("no sd_notify socket: {err}")),
-                }
-            }
+        match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
+            supervisor
+                .poll
+                .registry()
+                .register(
+                    &mut SourceFd(&listener.as_raw_fd()),
+                    NOTIFY,
+                    Interest::READABLE,
+                )
+                .map(|()| listener)
+        }) {
+            Ok(listener) => supervisor.notify = Some(listener),
             Err(err) => log(format_args!("no sd_notify socket: {err}")),
         }
         supervisor.cgroups = Hierarchy::for_supervisor(&supervisor.dir.id())

@@ -6,55 +6,22 @@
 //! time, ERRNO= says why it failed.
 
 use super::*;
-use crate::notify::{self, Notice};
+use svckit_unix::notify::{Listener, Notice};
+
+use crate::notify;
 
 impl Supervisor {
     /// Binds the notify socket (abstract: reachable by a service running as any user; only
     /// a sender's credentials decide who is heard).
-    pub(super) fn bind_notify(dir: &StateDir) -> io::Result<(mio::net::UnixDatagram, String)> {
-        use std::os::linux::net::SocketAddrExt;
-        let name = notify::socket_name(&dir.id());
-        let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
-        let socket = std::os::unix::net::UnixDatagram::bind_addr(&address)?;
-        socket.set_nonblocking(true)?;
-        nix::sys::socket::setsockopt(&socket, sockopt::PassCred, &true).map_err(io::Error::from)?;
-        Ok((mio::net::UnixDatagram::from_std(socket), format!("@{name}")))
+    pub(super) fn bind_notify(dir: &StateDir) -> io::Result<Listener> {
+        Listener::bind(&notify::socket_name(&dir.id()))
     }
 
     /// Reads every waiting datagram and acts on what its sender may say.
     pub(super) fn on_notify(&mut self) {
-        loop {
-            let Some(socket) = &self.notify else {
-                return;
-            };
-            let mut buffer = [0u8; notify::MAX_DATAGRAM];
-            let mut iov = [io::IoSliceMut::new(&mut buffer)];
-            let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
-            let received = nix::sys::socket::recvmsg::<()>(
-                socket.as_raw_fd(),
-                &mut iov,
-                Some(&mut space),
-                nix::sys::socket::MsgFlags::MSG_DONTWAIT | nix::sys::socket::MsgFlags::MSG_TRUNC,
-            );
-            let (bytes, sender) = match received {
-                Ok(message) => {
-                    let sender = message.cmsgs().ok().and_then(|mut cmsgs| {
-                        cmsgs.find_map(|cmsg| match cmsg {
-                            nix::sys::socket::ControlMessageOwned::ScmCredentials(creds) => {
-                                Some(Pid::from_raw(creds.pid()))
-                            }
-                            _ => None,
-                        })
-                    });
-                    (message.bytes.min(notify::MAX_DATAGRAM), sender)
-                }
-                Err(Errno::EINTR) => continue,
-                Err(_) => return,
-            };
-            let Some(sender) = sender else {
-                continue;
-            };
-            let notices = notify::parse(&buffer[..bytes]);
+        while let Some(Ok(Some((sender, notices)))) =
+            self.notify.as_ref().map(Listener::receive)
+        {
             if let Some(name) = self.notifying_unit(sender) {
                 for notice in notices {
                     self.heard(&name, sender, notice);

@@ -35,8 +35,8 @@ impl Supervisor {
         if spec.says_ready() {
             set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
             // sd_notify, as systemd speaks it: the same `type = notify` on every backend.
-            if let Some(socket) = &self.notify_socket {
-                set.push(("NOTIFY_SOCKET".into(), socket.into()));
+            if let Some(listener) = &self.notify {
+                set.push(("NOTIFY_SOCKET".into(), listener.address().into()));
             }
             if !spec.watchdog.is_zero() {
                 let usec = spec.watchdog.as_micros().to_string();
