@@ -413,12 +413,23 @@ pub struct DaemonizeArgs {
     /// Fork once (the textbook way): the daemon stays a session leader.
     #[arg(long)]
     pub single_fork: bool,
-    /// Wait until PROGRAM writes a newline to the fd in $SVCKIT_READY_FD (s6 readiness: the
-    /// program then closes it).
+    /// How PROGRAM runs: exec (it is the daemon once exec'd), forking (it daemonizes itself:
+    /// the daemon is what it leaves when its first process exits 0), or notify (the same as
+    /// --wait-ready). oneshot is for services.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub daemon_type: Option<svckit::ServiceType>,
+    /// With --type forking: the PID file PROGRAM writes its daemon's pid to (nginx's `pid`,
+    /// redis's `pidfile`); without it, the daemon is the one process PROGRAM leaves. --pidfile
+    /// then names the daemon, so kill and probe reach it.
+    #[arg(long, value_name = "PATH")]
+    pub program_pidfile: Option<PathBuf>,
+    /// Wait until PROGRAM says it is ready: a newline to the fd in $SVCKIT_READY_FD (s6
+    /// readiness), or READY=1 to $NOTIFY_SOCKET (sd_notify).
     #[arg(long)]
     pub wait_ready: bool,
-    /// With --wait-ready: give up (and stop the daemon) after this long, e.g. 10s.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration, requires = "wait_ready")]
+    /// With --wait-ready or --type forking: give up (and stop what PROGRAM started) after
+    /// this long, e.g. 10s (forking: 90s unless given).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub ready_timeout: Option<Duration>,
     /// The program and its arguments.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM")]

@@ -26,7 +26,7 @@ use nix::{
     sys::{
         signal::{SigSet, SigmaskHow, Signal, sigprocmask},
         stat::{Mode, umask},
-        wait::waitpid,
+        wait::{WaitPidFlag, WaitStatus, waitpid},
     },
     unistd::{self, ForkResult, Pid},
 };
@@ -47,6 +47,10 @@ pub const READY_FD_ENV: &str = "SVCKIT_READY_FD";
 
 /// How long a daemon that failed to become ready gets between SIGTERM and SIGKILL.
 const FAILED_START_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a program that daemonizes itself may take to leave its daemon, unless
+/// [`Daemonize::ready_timeout`] says otherwise (systemd's default start timeout).
+const FORKING_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A daemon to be: the settings of daemon(7)'s steps, applied by [`Daemonize::start`] (this
 /// program becomes the daemon) or [`Daemonize::exec`] (another program becomes the daemon).
@@ -85,6 +89,8 @@ pub struct Daemonize {
     reap_children: bool,
     wait_ready: bool,
     ready_timeout: Option<Duration>,
+    forking: bool,
+    program_pidfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +164,8 @@ impl Default for Daemonize {
             reap_children: false,
             wait_ready: false,
             ready_timeout: None,
+            forking: false,
+            program_pidfile: None,
         }
     }
 }
@@ -288,15 +296,36 @@ impl Daemonize {
     }
 
     /// For [`Daemonize::exec`] only: the daemon is ready not when exec succeeds but when the
-    /// program writes a newline to the fd named in `SVCKIT_READY_FD` (and then closes it, as
-    /// s6 readiness goes; the launcher returns at the newline).
+    /// program says so, in either protocol: a newline to the fd named in `SVCKIT_READY_FD`
+    /// (s6 readiness), or `READY=1` to the socket in `$NOTIFY_SOCKET` (sd_notify, from the
+    /// daemon or a process of its session). The launcher returns then; it fails if the daemon
+    /// ends first ([`Error::EndedBeforeReady`], with how it ended).
     pub fn wait_ready(mut self, wait: bool) -> Self {
         self.wait_ready = wait;
         self
     }
 
+    /// For [`Daemonize::exec`] only: the program daemonizes itself (systemd's `Type=forking`):
+    /// it forks, and the process svckit exec'd exits 0 once its daemon runs. The launcher
+    /// waits for that exit, then for the daemon: the pid `program_pidfile` names (the
+    /// program's own PID file), or without one the one process the program left. The launcher
+    /// is a subreaper meanwhile, so the program's processes become its children: a pid that is
+    /// not one of them (a PID file another user planted) is never taken. The daemon's pid is
+    /// returned and written, with its record, to [`Daemonize::pidfile`], so `kill` and `probe`
+    /// reach the daemon rather than the launcher that exited.
+    ///
+    /// With this or [`Daemonize::wait_ready`], the daemon is a child of the calling process
+    /// once the call returns (it was a subreaper while it waited): the CLI exits at once; a
+    /// long-lived caller of the library reaps it.
+    pub fn forking(mut self, program_pidfile: Option<PathBuf>) -> Self {
+        self.forking = true;
+        self.program_pidfile = program_pidfile;
+        self
+    }
+
     /// How long the launcher waits for the daemon to be ready; past it the daemon is stopped
-    /// (SIGTERM, then SIGKILL) and [`Error::ReadyTimeout`] returned. Default: no limit.
+    /// (SIGTERM, then SIGKILL) and [`Error::ReadyTimeout`] returned. Default: no limit (90 s
+    /// for a [forking](Daemonize::forking) program).
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = Some(timeout);
         self
@@ -360,6 +389,20 @@ impl Daemonize {
                 });
             }
         }
+        if self.forking && exec.is_none() {
+            return Err(Error::InvalidSetting {
+                setting: "type",
+                reason: "forking is for a program that is exec'd (daemonize -- PROGRAM)".into(),
+            });
+        }
+        if self.forking && self.wait_ready {
+            return Err(Error::InvalidSetting {
+                setting: "wait-ready",
+                reason: "a forking program is ready when its first process exits 0; \
+                         --wait-ready is for a program that says when it is ready"
+                    .into(),
+            });
+        }
         let credentials = Credentials::resolve(self.user.as_deref(), self.group.as_deref())?;
         let env = if self.sanitize_env {
             environment::sanitized(
@@ -392,6 +435,7 @@ impl Daemonize {
         Ok(Plan {
             proof,
             pidfile: self.pidfile.as_deref().map(absolute),
+            program_pidfile: self.program_pidfile.as_deref().map(absolute),
             chdir: self.chdir.as_deref().map(absolute),
             stdio,
             credentials,
@@ -434,6 +478,33 @@ impl Daemonize {
             Some(_) if self.wait_ready => Some(pipe()?),
             _ => None,
         };
+        // sd_notify beside it: a socket of the launcher's (close-on-exec, so only its
+        // address reaches the program).
+        let listener = match &plan.exec {
+            Some(_) if self.wait_ready => Some(
+                crate::notify::Listener::bind(&format!(
+                    "svckit-daemonize-{}-{}",
+                    unistd::getpid(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_nanos()
+                ))
+                .map_err(launcher_error(
+                    Step::CreatePipe,
+                    "bind the sd_notify socket",
+                ))?,
+            ),
+            _ => None,
+        };
+        // A launcher that waits for the daemon's readiness or its fork is a subreaper: the
+        // daemon (and, for a forking program, what it leaves) become its children, so it
+        // learns how they end and which processes are the program's.
+        if plan.exec.is_some() && (self.wait_ready || self.forking) {
+            process::become_subreaper()
+                .map_err(launcher_error(Step::Fork, "become a subreaper"))?;
+        }
+        let notify = listener.as_ref().map(|l| l.address().to_owned());
         // Step 6: fork.
         let fork = sys::fork(&plan.proof)
             .map_err(|errno| launcher_error(Step::Fork, "fork")(errno.into()))?;
@@ -444,7 +515,7 @@ impl Daemonize {
                     drop(write);
                     read
                 });
-                self.wait_for_daemon(plan, child, File::from(report_read), ready_read)
+                self.wait_for_daemon(plan, child, File::from(report_read), ready_read, listener)
                     .map(Side::Launcher)
             }
             ForkResult::Child => {
@@ -453,8 +524,13 @@ impl Daemonize {
                     drop(read);
                     write
                 });
+                drop(listener);
                 let mut report = File::from(report_write);
-                match self.become_daemon(plan, &mut report, ready_write) {
+                let readiness = Readiness {
+                    pipe: ready_write,
+                    notify,
+                };
+                match self.become_daemon(plan, &mut report, readiness) {
                     Ok(pidfile) => Ok(Side::Daemon(Daemon {
                         report: Some(report),
                         pidfile,
@@ -474,12 +550,12 @@ impl Daemonize {
         &self,
         plan: &Plan,
         report: &mut File,
-        ready_write: Option<OwnedFd>,
+        readiness: Readiness,
     ) -> Result<Option<Pidfile>, Failure> {
         // Step 7: a new session, without the launcher's controlling terminal.
         unistd::setsid().map_err(os(Step::Setsid, 0))?;
         if self.single_fork {
-            return self.daemon_steps(plan, report, ready_write);
+            return self.daemon_steps(plan, report, readiness);
         }
         // Step 8: fork again; the session leader exits, so the daemon can never acquire a
         // terminal.
@@ -487,7 +563,7 @@ impl Daemonize {
             // The session leader only exits after this, so the daemon may borrow its memory
             // until the exec instead of copying it (see sys::vfork_then_exit).
             let failed = sys::vfork_then_exit(&plan.proof, || {
-                let failure = match self.daemon_steps(plan, report, ready_write) {
+                let failure = match self.daemon_steps(plan, report, readiness) {
                     Ok(_) => unreachable!("the exec'ing daemon never returns"),
                     Err(failure) => failure,
                 };
@@ -498,7 +574,7 @@ impl Daemonize {
         }
         match sys::fork(&plan.proof).map_err(os(Step::SecondFork, 0))? {
             ForkResult::Parent { .. } => sys::exit_now(0),
-            ForkResult::Child => self.daemon_steps(plan, report, ready_write),
+            ForkResult::Child => self.daemon_steps(plan, report, readiness),
         }
     }
 
@@ -507,7 +583,7 @@ impl Daemonize {
         &self,
         plan: &Plan,
         report: &mut File,
-        ready_write: Option<OwnedFd>,
+        readiness: Readiness,
     ) -> Result<Option<Pidfile>, Failure> {
         if !self.single_fork {
             // Lead a process group of its own (in the new session; still not a session
@@ -584,11 +660,18 @@ impl Daemonize {
             pidfile.keep_on_drop();
         }
         let mut envp = exec.envp.clone();
-        if let Some(ready) = &ready_write {
+        let mut offer = |name: &str, value: String| {
+            // Ours replaces one inherited (svckit daemonize run under systemd has one).
+            let prefix = format!("{name}=");
+            envp.retain(|pair| !pair.as_bytes().starts_with(prefix.as_bytes()));
+            envp.push(cstring(format!("{prefix}{value}").as_bytes()));
+        };
+        if let Some(ready) = &readiness.pipe {
             clear_cloexec(ready).map_err(os(Step::Exec, 0))?;
-            envp.push(cstring(
-                format!("{READY_FD_ENV}={}", ready.as_raw_fd()).as_bytes(),
-            ));
+            offer(READY_FD_ENV, ready.as_raw_fd().to_string());
+        }
+        if let Some(address) = readiness.notify {
+            offer(crate::notify::NOTIFY_SOCKET_ENV, address);
         }
         let errno = match unistd::execve(&exec.path, &exec.argv, &envp) {
             Err(errno) => errno,
@@ -605,17 +688,35 @@ impl Daemonize {
         child: Pid,
         mut report: File,
         ready: Option<OwnedFd>,
+        listener: Option<crate::notify::Listener>,
     ) -> Result<Launched, Error> {
         let deadline = self.ready_timeout.map(|timeout| Instant::now() + timeout);
         if !self.single_fork {
             // The first child exits right after the second fork (or after a failed setsid).
             let _ = waitpid(child, None);
         }
+        let outcome = self.wait_for_exec(plan, child, &mut report, ready, listener, deadline);
+        if plan.exec.is_some() && (self.wait_ready || self.forking) {
+            let _ = nix::sys::prctl::set_child_subreaper(false);
+        }
+        outcome
+    }
+
+    /// [`Daemonize::wait_for_daemon`] once the first child is reaped.
+    fn wait_for_exec(
+        &self,
+        plan: &Plan,
+        child: Pid,
+        report: &mut File,
+        ready: Option<OwnedFd>,
+        listener: Option<crate::notify::Listener>,
+        deadline: Option<Instant>,
+    ) -> Result<Launched, Error> {
         let mut pid = None;
         let mut failure = None;
         let mut ready_reported = false;
         loop {
-            if !readable_before(&report, deadline) {
+            if !readable_before(report, deadline) {
                 return Err(self.abandon(
                     plan,
                     pid,
@@ -624,7 +725,7 @@ impl Daemonize {
                     },
                 ));
             }
-            match Record::receive(&mut report) {
+            match Record::receive(report) {
                 Ok(Some(Record::Pid(daemon))) => pid = Some(Pid::from_raw(daemon)),
                 Ok(Some(Record::Ready)) => {
                     ready_reported = true;
@@ -670,19 +771,109 @@ impl Daemonize {
             ));
         }
         // EOF with no failure: the exec succeeded.
-        let Some(ready) = ready else {
+        if self.forking {
+            let deadline = deadline.unwrap_or_else(|| Instant::now() + FORKING_TIMEOUT);
+            let daemon = self.wait_for_fork(plan, pid, deadline)?;
+            return Ok(Launched {
+                pid: crate::process::our_pid(daemon).expect("a live process's pid is positive"),
+                pidfile: plan.pidfile.clone(),
+            });
+        }
+        if ready.is_none() && listener.is_none() {
             return Ok(launched);
-        };
-        match wait_ready_line(File::from(ready), deadline) {
-            ReadyLine::Ready => Ok(launched),
-            ReadyLine::Closed => Err(self.abandon(plan, Some(pid), Error::NotReady)),
-            ReadyLine::TimedOut => Err(self.abandon(
+        }
+        match wait_until_ready(pid, ready.map(File::from), listener, deadline) {
+            Ok(()) => Ok(launched),
+            Err(Unready::TimedOut) => Err(self.abandon(
                 plan,
                 Some(pid),
                 Error::ReadyTimeout {
                     timeout: self.ready_timeout.unwrap_or_default(),
                 },
             )),
+            Err(Unready::Ended(exit)) => {
+                remove_own_pidfile(plan, Some(pid));
+                Err(Error::EndedBeforeReady {
+                    pid: pid.as_raw(),
+                    exit,
+                })
+            }
+        }
+    }
+
+    /// A forking program, exec'd as `first`: waits for `first` to exit 0, then for its daemon
+    /// (see [`Daemonize::forking`]), until `deadline`. A failure stops what the program left.
+    fn wait_for_fork(&self, plan: &Plan, first: Pid, deadline: Instant) -> Result<Pid, Error> {
+        let me = unistd::getpid();
+        let give_up = |error: Error| {
+            for pid in process::live_children(me) {
+                process::terminate(pid, FAILED_START_GRACE);
+            }
+            reap_children();
+            remove_own_pidfile(plan, Some(first));
+            error
+        };
+        // Its first process is our child (we are a subreaper): its end and its status.
+        let ended = process::pidfd(first)
+            .map(|fd| readable_before(&File::from(fd), Some(deadline)))
+            .unwrap_or(true);
+        if !ended {
+            return Err(give_up(Error::ReadyTimeout {
+                timeout: deadline.saturating_duration_since(Instant::now()),
+            }));
+        }
+        let exit = reap(first);
+        if !exit.success() {
+            return Err(give_up(Error::NoDaemon(format!(
+                "the program ended with {exit} instead of exit code 0: it did not daemonize"
+            ))));
+        }
+        loop {
+            // The intermediate processes of a double fork.
+            reap_children();
+            let children = process::live_children(me);
+            let found = match &plan.program_pidfile {
+                // A pid the program's file names counts only if the program left it: a
+                // child of ours. Anything else (a stale file, another daemon's pid, one a user
+                // planted) is never taken.
+                Some(path) => {
+                    crate::pidfile::read_program_pid(path).filter(|pid| children.contains(pid))
+                }
+                None => match children.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                },
+            };
+            if let Some(daemon) = found {
+                if let (Some(path), Some(pid)) = (&plan.pidfile, crate::process::our_pid(daemon)) {
+                    crate::pidfile::follow(path, pid).map_err(|err| {
+                        give_up(Error::Os {
+                            step: Step::PidFile,
+                            context: format!("point {} at the daemon", path.display()),
+                            source: io::Error::other(err),
+                        })
+                    })?;
+                }
+                return Ok(daemon);
+            }
+            if Instant::now() >= deadline {
+                let why = match &plan.program_pidfile {
+                    Some(path) => format!(
+                        "the program exited 0, but {} names no process it left",
+                        path.display()
+                    ),
+                    None if children.is_empty() => {
+                        "the program exited 0 and left no process running".to_owned()
+                    }
+                    None => format!(
+                        "the program left {} processes, not one: name its PID file with \
+                         --program-pidfile",
+                        children.len()
+                    ),
+                };
+                return Err(give_up(Error::NoDaemon(why)));
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -741,11 +932,19 @@ enum Side {
 struct Plan {
     proof: SingleThreaded,
     pidfile: Option<PathBuf>,
+    program_pidfile: Option<PathBuf>,
     chdir: Option<PathBuf>,
     stdio: Option<(Option<PathBuf>, Option<PathBuf>)>,
     credentials: Option<Credentials>,
     env: Vec<(OsString, OsString)>,
     exec: Option<ExecPlan>,
+}
+
+/// What an exec'd program is offered to say it is ready with: the write end of the
+/// `SVCKIT_READY_FD` pipe, and the `$NOTIFY_SOCKET` address.
+struct Readiness {
+    pipe: Option<OwnedFd>,
+    notify: Option<String>,
 }
 
 struct ExecPlan {
@@ -944,26 +1143,101 @@ fn readable_before(file: &File, deadline: Option<Instant>) -> bool {
     }
 }
 
-enum ReadyLine {
-    Ready,
-    Closed,
+/// Why a daemon did not become ready.
+enum Unready {
+    /// The deadline passed.
     TimedOut,
+    /// It ended, this way.
+    Ended(svckit_core::LastExit),
 }
 
-/// Reads the program's readiness fd until a newline (ready), end of file (it closed the fd or
-/// died without one) or the deadline.
-fn wait_ready_line(mut pipe: File, deadline: Option<Instant>) -> ReadyLine {
+/// Waits until the daemon `pid` says it is ready, by a newline on `pipe` or READY=1 from it
+/// (or a process of its session) on `listener`, until it ends or `deadline` passes. A pipe
+/// closed without a newline is not an end: daemons close every inherited fd, and may still
+/// say READY=1.
+fn wait_until_ready(
+    pid: Pid,
+    mut pipe: Option<File>,
+    listener: Option<crate::notify::Listener>,
+    deadline: Option<Instant>,
+) -> Result<(), Unready> {
+    // The daemon is our child (we are a subreaper): its pidfd is readable once it ends.
+    let ended = process::pidfd(pid).ok().map(File::from);
+    let session = unistd::getsid(Some(pid)).ok();
     let mut buf = [0u8; 256];
     loop {
-        if !readable_before(&pipe, deadline) {
-            return ReadyLine::TimedOut;
-        }
-        match pipe.read(&mut buf) {
-            Ok(0) => return ReadyLine::Closed,
-            Ok(n) if buf[..n].contains(&b'\n') => return ReadyLine::Ready,
+        let timeout = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Unready::TimedOut);
+                }
+                PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
+            }
+            None => PollTimeout::NONE,
+        };
+        let sources = [
+            pipe.as_ref().map(AsFd::as_fd),
+            listener.as_ref().map(AsFd::as_fd),
+            ended.as_ref().map(AsFd::as_fd),
+        ];
+        let mut fds: Vec<PollFd> = sources
+            .iter()
+            .flatten()
+            .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+            .collect();
+        match poll(&mut fds, timeout) {
+            Ok(0) => return Err(Unready::TimedOut),
             Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return ReadyLine::Closed,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return Err(Unready::Ended(reap(pid))),
+        }
+        let mut ready = fds
+            .iter()
+            .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()));
+        let [pipe_ready, listener_ready, ended_ready] =
+            sources.map(|source| source.is_some() && ready.next().unwrap_or(false));
+        drop(fds);
+        if pipe_ready && let Some(file) = &mut pipe {
+            match file.read(&mut buf) {
+                Ok(n) if buf[..n].contains(&b'\n') => return Ok(()),
+                Ok(0) | Err(_) => pipe = None,
+                Ok(_) => {}
+            }
+        }
+        if listener_ready && let Some(listener) = &listener {
+            while let Ok(Some((sender, notices))) = listener.receive() {
+                let of_daemon = sender == pid || unistd::getsid(Some(sender)).ok() == session;
+                if of_daemon && notices.contains(&crate::notify::Notice::Ready) {
+                    return Ok(());
+                }
+            }
+        }
+        if ended_ready {
+            return Err(Unready::Ended(reap(pid)));
+        }
+    }
+}
+
+/// Waits for our child `pid` to end and says how.
+fn reap(pid: Pid) -> svckit_core::LastExit {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return svckit_core::LastExit::Code(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return svckit_core::LastExit::Signal(signal as i32);
+            }
+            Err(Errno::EINTR) | Ok(_) => {}
+            Err(_) => return svckit_core::LastExit::Unknown,
+        }
+    }
+}
+
+/// Reaps every child that has ended, without waiting.
+fn reap_children() {
+    while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+        if status == WaitStatus::StillAlive {
+            break;
         }
     }
 }

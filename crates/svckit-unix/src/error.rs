@@ -179,9 +179,18 @@ pub enum Error {
         /// The daemon's pid, when it was known.
         pid: Option<i32>,
     },
-    /// The program closed its readiness fd without writing a newline.
-    #[error("the program closed SVCKIT_READY_FD without writing a newline; it was stopped")]
-    NotReady,
+    /// The daemon ended before it said it was ready.
+    #[error("the daemon (PID {pid}) ended before it said it was ready: {exit}")]
+    EndedBeforeReady {
+        /// The daemon's pid.
+        pid: i32,
+        /// How it ended.
+        exit: svckit_core::LastExit,
+    },
+    /// A program that daemonizes itself left no daemon (see [`crate::Daemonize::forking`]):
+    /// what went wrong. Whatever it left was stopped.
+    #[error("{0}")]
+    NoDaemon(String),
     /// The daemon did not report ready in time; it was stopped.
     #[error("the daemon did not report ready within {}; it was stopped", svckit_core::parse::format_duration(*.timeout))]
     ReadyTimeout {

@@ -200,18 +200,7 @@ impl Pidfile {
                 "the pid was already written",
             )));
         };
-        file.set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(format!("{pid}\n").as_bytes()))
-            .map_err(PidfileError::io("write", &self.path))?;
-        drop(file);
-        let record = record_path(&self.path);
-        let identity = process::Identity::of(process::os_pid(pid))
-            .map_err(PidfileError::io("write", &record))?;
-        let mut file = open_checked(&record, Access::CreateReadWrite, Kind::Record)?;
-        file.set_len(0)
-            .and_then(|()| file.write_all(identity.line().as_bytes()))
-            .map_err(PidfileError::io("write", &record))
+        write_pid_and_record(&mut file, &self.path, pid)
     }
 
     /// The PID file's path.
@@ -350,6 +339,51 @@ pub fn remove_stale(path: impl AsRef<Path>) -> Result<bool, PidfileError> {
     let _ = fs::remove_file(record_path(path));
     fs::remove_file(path).map_err(PidfileError::io("remove", path))?;
     Ok(true)
+}
+
+/// The pid a program wrote to its own PID file (nginx's `pid`, redis's `pidfile`): digits,
+/// perhaps a newline, at most 64 bytes read. The file is the program's, not svckit's, so it is
+/// only read — never followed through a symlink, never a FIFO to block on — and the pid it
+/// names is a claim: the caller must check that the process is the program's before it is
+/// signalled or written to a PID file of svckit's.
+pub fn read_program_pid(path: &Path) -> Option<OsPid> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    file.take(64).read_to_string(&mut text).ok()?;
+    let pid: Pid = text.trim().parse().ok()?;
+    Some(process::os_pid(pid))
+}
+
+/// Points svckit's PID file at `pid`, the daemon a program that forked itself left running
+/// (the pid written before the exec was its launcher's): its pid and its record are rewritten.
+/// The caller has verified that `pid` is the program's daemon.
+pub fn follow(path: &Path, pid: Pid) -> Result<(), PidfileError> {
+    let mut file = open_checked(path, Access::ReadWrite, Kind::Pidfile)?;
+    write_pid_and_record(&mut file, path, pid)
+}
+
+/// Replaces the contents of the PID file open as `file` with `pid` and a newline, and records
+/// which process that pid is (its start time and the boot, in `FILE.svckit`).
+fn write_pid_and_record(file: &mut File, path: &Path, pid: Pid) -> Result<(), PidfileError> {
+    file.set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(format!("{pid}\n").as_bytes()))
+        .map_err(PidfileError::io("write", path))?;
+    let record = record_path(path);
+    let identity =
+        process::Identity::of(process::os_pid(pid)).map_err(PidfileError::io("write", &record))?;
+    let mut record_file = open_checked(&record, Access::CreateReadWrite, Kind::Record)?;
+    record_file
+        .set_len(0)
+        .and_then(|()| record_file.write_all(identity.line().as_bytes()))
+        .map_err(PidfileError::io("write", &record))
 }
 
 /// Where the identity record of the PID file at `path` lives: `PATH.svckit`.

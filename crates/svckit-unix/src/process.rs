@@ -114,27 +114,15 @@ pub fn group_exists(pgid: Pid) -> bool {
 /// it has no cgroup. A process that called setsid itself is found while its parent in the
 /// service lives; once it is orphaned (reparented to the supervisor), only a cgroup finds it.
 pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     // pid, ppid, in the service's session or group.
-    let mut table: Vec<(i32, i32, bool)> = Vec::new();
-    for pid in entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
-        let Some(fields) = stat_fields(pid) else {
-            continue;
-        };
-        let number = |index: usize| fields.get(index).and_then(|v| v.parse::<i32>().ok());
-        let (Some(state), Some(ppid), Some(pgrp), Some(session)) =
-            (fields.first(), number(1), number(2), number(3))
-        else {
-            continue;
-        };
-        if state == "Z" {
-            continue;
-        }
-        let ours = session == sid.as_raw() || pgid.is_some_and(|pgid| pgrp == pgid.as_raw());
-        table.push((pid, ppid, ours));
-    }
+    let table: Vec<(i32, i32, bool)> = live_processes()
+        .into_iter()
+        .map(|p| {
+            let ours =
+                p.session == sid.as_raw() || pgid.is_some_and(|pgid| p.pgrp == pgid.as_raw());
+            (p.pid, p.ppid, ours)
+        })
+        .collect();
     let mut members: Vec<i32> = table
         .iter()
         .filter(|(_, _, ours)| *ours)
@@ -152,6 +140,44 @@ pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
         }
     }
     members.into_iter().map(Pid::from_raw).collect()
+}
+
+/// The live (not zombie) children of `parent`: for a subreaper, every orphan of its
+/// descendants too.
+pub fn live_children(parent: Pid) -> Vec<Pid> {
+    live_processes()
+        .into_iter()
+        .filter(|p| p.ppid == parent.as_raw())
+        .map(|p| Pid::from_raw(p.pid))
+        .collect()
+}
+
+/// One live process as /proc shows it.
+struct Listed {
+    pid: i32,
+    ppid: i32,
+    pgrp: i32,
+    session: i32,
+}
+
+/// Every process in /proc that is not a zombie.
+fn live_processes() -> Vec<Listed> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let fields = stat_fields(pid)?;
+            let number = |index: usize| fields.get(index).and_then(|v| v.parse::<i32>().ok());
+            (fields.first()? != "Z").then_some(Listed {
+                pid,
+                ppid: number(1)?,
+                pgrp: number(2)?,
+                session: number(3)?,
+            })
+        })
+        .collect()
 }
 
 /// The parent of `pid` (field 4 of its stat), while it lives.

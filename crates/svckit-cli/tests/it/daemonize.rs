@@ -325,7 +325,7 @@ fn wait_ready_fails_when_the_program_exits_unready() {
     ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("without writing a newline"),
+        stderr(&out).contains("ended before it said it was ready: exit code 3"),
         "{}",
         stderr(&out)
     );
@@ -562,4 +562,286 @@ fn group_alone_changes_only_the_group() {
         status["Groups"], gid,
         "supplementary groups reduced to the group"
     );
+}
+
+// --- Programs that say they are ready with sd_notify, and programs that fork themselves. ---
+
+/// `svckit daemonize --pidfile DIR/d.pid ARGS…`, asserted to succeed.
+fn daemonize_ok(dir: &TempDir, args: &[&str]) {
+    let pidfile = dir.str("d.pid");
+    let mut argv = vec!["daemonize", "--pidfile", &pidfile];
+    argv.extend_from_slice(args);
+    let out = run(&argv);
+    assert_eq!(code(&out), 0, "{argv:?}: {}", stderr(&out));
+}
+
+/// `svckit kill --pidfile DIR/d.pid` stops the daemon, and `probe` then says it is gone.
+fn killed_with_nothing_left(dir: &TempDir, processes: &[i32]) {
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        eventually(Duration::from_secs(5), || processes
+            .iter()
+            .all(|pid| is_gone(*pid))),
+        "kill left processes of the daemon: {processes:?}"
+    );
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+}
+
+#[test]
+fn wait_ready_hears_ready_1_on_notify_socket() {
+    let test = "wait_ready_hears_ready_1_on_notify_socket";
+    if !crate::support::require_program(test, "/usr/bin/systemd-notify") {
+        return;
+    }
+    let dir = TempDir::new("notify-ready");
+    let started = Instant::now();
+    daemonize_ok(
+        &dir,
+        &[
+            "--type",
+            "notify",
+            "--ready-timeout",
+            "10s",
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.4; touch \"$0\"; systemd-notify --ready; exec sleep 61.7",
+            &dir.str("ready-marker"),
+        ],
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(dir.join("ready-marker").exists(), "returned before READY=1");
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    assert!(proc_environ(daemon.pid)["NOTIFY_SOCKET"].starts_with("@svckit-daemonize-"));
+    killed_with_nothing_left(&dir, &[daemon.pid]);
+}
+
+#[test]
+fn redis_supervised_systemd_is_daemonized_once_it_serves() {
+    let test = "redis_supervised_systemd_is_daemonized_once_it_serves";
+    if !crate::support::require_program(test, "/usr/bin/redis-server") {
+        return;
+    }
+    let dir = TempDir::new("redis-notify");
+    let port = crate::support::free_port();
+    daemonize_ok(
+        &dir,
+        &[
+            "--type",
+            "notify",
+            "--ready-timeout",
+            "20s",
+            "--",
+            "/usr/bin/redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--supervised",
+            "systemd",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            &dir.str(""),
+        ],
+    );
+    // Ready means serving: the first connection gets an answer, without a retry.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("redis serves");
+    use std::io::{Read, Write};
+    stream.write_all(b"PING\r\n").unwrap();
+    let mut answer = [0u8; 7];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"+PONG\r\n");
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    killed_with_nothing_left(&dir, &[daemon.pid]);
+    assert!(!crate::support::listening(port));
+}
+
+#[test]
+fn nginx_that_forks_itself_is_followed_through_its_pid_file() {
+    let test = "nginx_that_forks_itself_is_followed_through_its_pid_file";
+    if !crate::support::require_program(test, "/usr/sbin/nginx") || !require_root(test) {
+        return;
+    }
+    let dir = TempDir::new("nginx-forking");
+    let port = crate::support::free_port();
+    let (conf, nginx_pid) = crate::daemons::nginx_config(&dir.join("nginx"), port);
+    daemonize_ok(
+        &dir,
+        &[
+            "--type",
+            "forking",
+            "--program-pidfile",
+            &nginx_pid.display().to_string(),
+            "--",
+            "/usr/sbin/nginx",
+            "-c",
+            &conf.display().to_string(),
+        ],
+    );
+    assert!(
+        crate::support::listening(port),
+        "serving once daemonize returns"
+    );
+    // svckit's PID file names nginx's master, as nginx's own does, with a record of it.
+    let master: i32 = fs::read_to_string(&nginx_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    assert_eq!(daemon.pid, master);
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let nginx = processes_with(&conf.display().to_string());
+    assert!(nginx.contains(&master), "{nginx:?}");
+    let workers: Vec<i32> = fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| proc_stat(*pid).get(1).map(String::as_str) == Some(&master.to_string()))
+        .collect();
+    assert_eq!(workers.len(), 2, "a master and two workers");
+    killed_with_nothing_left(&dir, &[&[master][..], &workers].concat());
+    assert!(!crate::support::listening(port));
+}
+
+#[test]
+fn memcached_that_forks_itself_is_the_one_process_it_leaves() {
+    let test = "memcached_that_forks_itself_is_the_one_process_it_leaves";
+    if !crate::support::require_program(test, "/usr/bin/memcached") || !require_root(test) {
+        return;
+    }
+    let dir = TempDir::new("memcached-forking");
+    let port = crate::support::free_port();
+    let port_arg = port.to_string();
+    daemonize_ok(
+        &dir,
+        &[
+            "--type",
+            "forking",
+            "--",
+            "/usr/bin/memcached",
+            "-d",
+            "-u",
+            "nobody",
+            "-l",
+            "127.0.0.1",
+            "-p",
+            &port_arg,
+            "-U",
+            "0",
+        ],
+    );
+    let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
+    assert!(!is_gone(daemon.pid));
+    assert!(
+        fs::read_to_string(format!("/proc/{}/cmdline", daemon.pid))
+            .unwrap()
+            .starts_with("/usr/bin/memcached"),
+        "the PID file names memcached's daemon, not its exited launcher"
+    );
+    assert!(eventually(Duration::from_secs(5), || {
+        crate::support::listening(port)
+    }));
+    killed_with_nothing_left(&dir, &[daemon.pid]);
+}
+
+#[test]
+fn a_forking_program_that_fails_leaves_nothing() {
+    let dir = TempDir::new("forking-fails");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--type",
+        "forking",
+        "--",
+        "sh",
+        "-c",
+        "sleep 61.8 & exit 4",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "svckit: error: the program ended with exit code 4 instead of exit code 0: it did not \
+         daemonize\n"
+    );
+    assert!(!dir.join("d.pid").exists());
+    assert!(
+        eventually(Duration::from_secs(5), || processes_with("61.8").is_empty()),
+        "what the failed program started was left running"
+    );
+}
+
+#[test]
+fn regression_a_program_pidfile_naming_another_process_is_never_followed() {
+    // The program's PID file is the program's: a user who can write it could name any
+    // process (PID 1, sshd) for svckit's PID file, and so for `svckit kill`. Only a process
+    // the program left counts.
+    let dir = TempDir::new("forking-planted");
+    let planted = dir.join("program.pid");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--type",
+        "forking",
+        "--program-pidfile",
+        &planted.display().to_string(),
+        "--ready-timeout",
+        "500ms",
+        "--",
+        "sh",
+        "-c",
+        "echo 1 > \"$0\"; sleep 61.9 & exit 0",
+        &planted.display().to_string(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("names no process it left"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("d.pid").exists(), "svckit's PID file named PID 1");
+    assert!(
+        eventually(Duration::from_secs(5), || processes_with("61.9").is_empty()),
+        "what the failed program started was left running"
+    );
+}
+
+#[test]
+fn daemonize_types_that_cannot_work_are_refused_by_name() {
+    let dir = TempDir::new("daemonize-types");
+    for (args, message) in [
+        (
+            &["--type", "oneshot"][..],
+            "invalid type: oneshot is a service type",
+        ),
+        (
+            &["--program-pidfile", "/tmp/x.pid"][..],
+            "invalid program-pidfile: it is for --type forking",
+        ),
+        (
+            &["--type", "forking", "--wait-ready"][..],
+            "invalid wait-ready: a forking program is ready when its first process exits 0",
+        ),
+        (
+            &["--ready-timeout", "1s"][..],
+            "invalid ready-timeout: it is for --wait-ready or --type forking|notify",
+        ),
+    ] {
+        let pidfile = dir.str("d.pid");
+        let mut argv = vec!["daemonize", "--pidfile", &pidfile];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["--", "sleep", "62.1"]);
+        let out = run(&argv);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(processes_with("62.1").is_empty());
+        assert!(!dir.join("d.pid").exists());
+    }
 }

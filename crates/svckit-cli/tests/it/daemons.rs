@@ -5,7 +5,12 @@
 //! old instance left, stopped with nothing of it left, and uninstalled. What is left is read
 //! from /proc and the service's cgroup, never from svckit's word.
 
-use std::{fs, net::TcpStream, path::Path, time::Duration};
+use std::{
+    fs,
+    net::TcpStream,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use nix::{
     sys::signal::{Signal, kill},
@@ -96,17 +101,10 @@ fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<&Path>) -> 
     status
 }
 
-#[test]
-fn nginx_forking_with_its_pid_file() {
-    let test = "nginx_forking_with_its_pid_file";
-    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
-        return;
-    }
-    let sup = Sup::new("nginx");
-    let dir = sup.dir.join("nginx");
+/// An nginx configuration in `dir` (its default `daemon on`: it forks), serving on `port`
+/// with a master and two workers: the configuration file and nginx's PID file.
+pub(crate) fn nginx_config(dir: &Path, port: u16) -> (PathBuf, PathBuf) {
     fs::create_dir_all(dir.join("tmp")).unwrap();
-    let port = free_port();
-    let pid_file = dir.join("nginx.pid");
     let conf = dir.join("nginx.conf");
     let d = dir.display();
     fs::write(
@@ -120,6 +118,18 @@ fn nginx_forking_with_its_pid_file() {
         ),
     )
     .unwrap();
+    (conf, dir.join("nginx.pid"))
+}
+
+#[test]
+fn nginx_forking_with_its_pid_file() {
+    let test = "nginx_forking_with_its_pid_file";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("nginx");
+    let port = free_port();
+    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
     let pid_arg = pid_file.display().to_string();
     let conf_arg = conf.display().to_string();
     sup.ok(&[

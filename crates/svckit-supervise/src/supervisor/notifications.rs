@@ -19,9 +19,7 @@ impl Supervisor {
 
     /// Reads every waiting datagram and acts on what its sender may say.
     pub(super) fn on_notify(&mut self) {
-        while let Some(Ok(Some((sender, notices)))) =
-            self.notify.as_ref().map(Listener::receive)
-        {
+        while let Some(Ok(Some((sender, notices)))) = self.notify.as_ref().map(Listener::receive) {
             if let Some(name) = self.notifying_unit(sender) {
                 for notice in notices {
                     self.heard(&name, sender, notice);

@@ -207,9 +207,8 @@ impl Supervisor {
             None => process::parent(pid) == Some(supervisor),
         };
         let found = match &unit.spec.pid_file {
-            Some(path) => {
-                read_pid_file(path).filter(|pid| !process::is_gone(*pid) && of_service(*pid))
-            }
+            Some(path) => svckit_unix::pidfile::read_program_pid(path)
+                .filter(|pid| !process::is_gone(*pid) && of_service(*pid)),
             None => cgroup_pids.as_deref().and_then(root_of),
         };
         let Some(pid) = found else {
@@ -274,19 +273,6 @@ impl Supervisor {
             self.main_ended(&name, exit);
         }
     }
-}
-
-/// The pid a daemon wrote to its pid file (digits, perhaps a newline; at most 64 bytes read).
-fn read_pid_file(path: &std::path::Path) -> Option<Pid> {
-    use std::io::Read;
-    let mut text = String::new();
-    fs::File::open(path)
-        .ok()?
-        .take(64)
-        .read_to_string(&mut text)
-        .ok()?;
-    let pid: svckit_core::Pid = text.trim().parse().ok()?;
-    Some(process::os_pid(pid))
 }
 
 /// The one process of `pids` whose parent is not among them (a master, not its workers).
