@@ -117,13 +117,11 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
             }
         }
         BackendKind::Sysv => {
-            if matches!(
-                spec.service_type,
-                ServiceType::Forking | ServiceType::Oneshot
-            ) {
+            if spec.service_type == ServiceType::Oneshot {
                 return refuse(
                     "type",
-                    "the init script runs exec and notify services through svckit daemonize",
+                    "an init script runs daemons (exec, forking, notify) through svckit \
+                     daemonize; a oneshot has none to run",
                 );
             }
             for key in ["watchdog", "kill_mode", "notify_access"] {

@@ -11,7 +11,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use svckit_core::{BackendKind, ServiceName, ServiceSpec, StartType, parse};
+use svckit_core::{BackendKind, ServiceName, ServiceSpec, ServiceType, StartType, parse};
 
 use crate::{Error, honour};
 
@@ -104,9 +104,22 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     for (key, value) in &spec.env {
         option("env", &format!("{key}={value}"));
     }
-    if spec.says_ready() {
-        option("ready-timeout", &parse::format_duration(spec.ready_timeout));
-        daemonize.push("--wait-ready".into());
+    match spec.service_type {
+        // Ready once it says so: a newline on $SVCKIT_READY_FD or READY=1 on $NOTIFY_SOCKET.
+        ServiceType::Notify => {
+            option("ready-timeout", &parse::format_duration(spec.ready_timeout));
+            daemonize.push("--wait-ready".into());
+        }
+        // It daemonizes itself: its own PID file names the daemon, which the script's PID
+        // file is then pointed at (svckit daemonize --type forking).
+        ServiceType::Forking => {
+            option("type", "forking");
+            if let Some(path) = &spec.pid_file {
+                option("program-pidfile", &utf8("pid_file", path)?);
+            }
+            option("ready-timeout", &parse::format_duration(spec.ready_timeout));
+        }
+        ServiceType::Exec | ServiceType::Oneshot => {}
     }
     let mut command = vec!["--".to_owned(), sh_quote(&utf8("program", &spec.program)?)];
     for (index, arg) in spec.args.iter().enumerate() {

@@ -90,7 +90,13 @@ fn daemonize_from_hostile_parent_passes_every_check() {
         fs::read_link(format!("/proc/{}/cwd", daemon.pid)).unwrap(),
         std::path::Path::new("/")
     );
-    let environ = proc_environ(daemon.pid);
+    // The launcher returns when the exec closed the report pipe, which the kernel does
+    // before it lays out the new image's environment: until then /proc/PID/environ is empty.
+    let mut environ = Default::default();
+    eventually(Duration::from_secs(5), || {
+        environ = proc_environ(daemon.pid);
+        !environ.is_empty()
+    });
     assert!(!environ.contains_key("STRAY_VARIABLE"), "{environ:?}");
     assert!(!environ.contains_key("LD_LIBRARY_PATH"), "{environ:?}");
     assert!(environ.contains_key("PATH"));
@@ -607,14 +613,16 @@ fn wait_ready_hears_ready_1_on_notify_socket() {
             "--",
             "sh",
             "-c",
-            "sleep 0.4; touch \"$0\"; systemd-notify --ready; exec sleep 61.7",
+            "sleep 0.4; printf %s \"$NOTIFY_SOCKET\" > \"$0\"; systemd-notify --ready; \
+             exec sleep 61.7",
             &dir.str("ready-marker"),
         ],
     );
     assert!(started.elapsed() >= Duration::from_millis(400));
-    assert!(dir.join("ready-marker").exists(), "returned before READY=1");
+    // Written before READY=1: there once the launcher returned.
+    let socket = fs::read_to_string(dir.join("ready-marker")).expect("returned before READY=1");
+    assert!(socket.starts_with("@svckit-daemonize-"), "{socket}");
     let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
-    assert!(proc_environ(daemon.pid)["NOTIFY_SOCKET"].starts_with("@svckit-daemonize-"));
     killed_with_nothing_left(&dir, &[daemon.pid]);
 }
 
@@ -697,15 +705,9 @@ fn nginx_that_forks_itself_is_followed_through_its_pid_file() {
     assert_eq!(daemon.pid, master);
     let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let nginx = processes_with(&conf.display().to_string());
-    assert!(nginx.contains(&master), "{nginx:?}");
-    let workers: Vec<i32> = fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| proc_stat(*pid).get(1).map(String::as_str) == Some(&master.to_string()))
-        .collect();
-    assert_eq!(workers.len(), 2, "a master and two workers");
-    killed_with_nothing_left(&dir, &[&[master][..], &workers].concat());
+    let nginx = crate::daemons::nginx_processes(master);
+    assert_eq!(nginx.len(), 3, "a master and two workers: {nginx:?}");
+    killed_with_nothing_left(&dir, &nginx);
     assert!(!crate::support::listening(port));
 }
 

@@ -121,6 +121,26 @@ pub(crate) fn nginx_config(dir: &Path, port: u16) -> (PathBuf, PathBuf) {
     (conf, dir.join("nginx.pid"))
 }
 
+/// nginx's master `master` and its workers (its children), as /proc shows them.
+pub(crate) fn nginx_processes(master: i32) -> Vec<i32> {
+    let mut processes = vec![master];
+    processes.extend(
+        fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|stat| {
+                        let after = stat.rsplit_once(')')?.1.to_owned();
+                        after.split_whitespace().nth(1)?.parse::<i32>().ok()
+                    })
+                    == Some(master)
+            }),
+    );
+    processes
+}
+
 #[test]
 fn nginx_forking_with_its_pid_file() {
     let test = "nginx_forking_with_its_pid_file";

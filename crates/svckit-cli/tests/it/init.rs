@@ -175,6 +175,59 @@ fn an_init_script_from_a_temp_root_runs_with_lsb_codes_and_the_argv_intact() {
     let _ = fs::remove_file(format!("/var/log/{name}.log"));
 }
 
+#[test]
+fn an_init_script_runs_nginx_that_forks_itself_and_stops_all_of_it() {
+    let test = "an_init_script_runs_nginx_that_forks_itself_and_stops_all_of_it";
+    if !require_root(test) || !crate::support::require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let dir = TempDir::new("sysv-nginx");
+    let name = format!("svckit-it-nginx-{}", std::process::id());
+    let port = crate::support::free_port();
+    let (conf, nginx_pid) = crate::daemons::nginx_config(&dir.join("nginx"), port);
+    let root = dir.join("root");
+    let mut install = svckit();
+    install
+        .args(["install", &name, "--backend", "sysv", "--root"])
+        .arg(&root)
+        .args(["--type", "forking", "--pid-file"])
+        .arg(&nginx_pid)
+        .args(["--", "/usr/sbin/nginx", "-c"])
+        .arg(&conf);
+    ok(install.output().unwrap(), "install");
+    let script = root.join("etc/init.d").join(&name);
+    let output = Command::new("shellcheck").arg(&script).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let pidfile = PathBuf::from(format!("/run/{name}.pid"));
+    let _stop = StopOnDrop(pidfile.clone());
+    let (status, said) = run_script(&script, "start");
+    assert_eq!(status, 0, "{said}");
+    assert!(
+        crate::support::listening(port),
+        "serving once start returns"
+    );
+    // The script's PID file names nginx's master, not the launcher that exited.
+    let master = pid_in(&nginx_pid);
+    assert_eq!(pid_in(&pidfile), master);
+    let (status, said) = run_script(&script, "status");
+    assert_eq!(status, 0, "{said}");
+    assert!(said.contains(&format!("running (PID {master})")), "{said}");
+    let nginx = crate::daemons::nginx_processes(master);
+    assert_eq!(nginx.len(), 3, "a master and two workers: {nginx:?}");
+    assert_eq!(run_script(&script, "stop").0, 0);
+    assert!(
+        nginx.iter().all(|pid| is_gone(*pid)),
+        "stop left nginx processes: {nginx:?}"
+    );
+    assert!(!crate::support::listening(port));
+    assert_eq!(run_script(&script, "status").0, 3);
+    let _ = fs::remove_file(format!("/var/log/{name}.log"));
+}
+
 /// Removes an init script svckit installed into the real /etc/init.d, links and all.
 struct Uninstall {
     name: String,
