@@ -341,8 +341,8 @@ pub fn remove_stale(path: impl AsRef<Path>) -> Result<bool, PidfileError> {
     Ok(true)
 }
 
-/// The pid a program wrote to its own PID file (nginx's `pid`, redis's `pidfile`): digits,
-/// perhaps a newline, at most 64 bytes read. The file is the program's, not svckit's, so it is
+/// The pid a program wrote to its own PID file (nginx's `pid`, redis's `pidfile`): digits on
+/// the first line (postgres's `postmaster.pid` has more lines after it), at most 64 bytes read. The file is the program's, not svckit's, so it is
 /// only read — never followed through a symlink, never a FIFO to block on — and the pid it
 /// names is a claim: the caller must check that the process is the program's before it is
 /// signalled or written to a PID file of svckit's.
@@ -357,7 +357,7 @@ pub fn read_program_pid(path: &Path) -> Option<OsPid> {
     }
     let mut text = String::new();
     file.take(64).read_to_string(&mut text).ok()?;
-    let pid: Pid = text.trim().parse().ok()?;
+    let pid: Pid = text.lines().next()?.trim().parse().ok()?;
     Some(process::os_pid(pid))
 }
 
@@ -545,6 +545,30 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_programs_pid_file_is_read_from_its_first_line_and_never_through_a_symlink() {
+        let dir = temp_dir("program");
+        let path = dir.join("postmaster.pid");
+        fs::write(
+            &path,
+            "4242\n/var/lib/postgresql/15/main\n1764374400\n5432\n",
+        )
+        .unwrap();
+        assert_eq!(read_program_pid(&path), Some(OsPid::from_raw(4242)));
+        fs::write(&path, "4242").unwrap();
+        assert_eq!(read_program_pid(&path), Some(OsPid::from_raw(4242)));
+        for bad in ["", "\n4242\n", "-1\n", "0\n", "42x\n", "99999999999\n"] {
+            fs::write(&path, bad).unwrap();
+            assert_eq!(read_program_pid(&path), None, "{bad:?}");
+        }
+        let link = dir.join("link.pid");
+        fs::write(&path, "4242\n").unwrap();
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert_eq!(read_program_pid(&link), None, "followed a symlink");
+        assert_eq!(read_program_pid(&dir), None, "read a directory");
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Real daemons, as Debian ships them, under the supervisor: programs that fork themselves
-//! (nginx with its default `daemon on`, redis `daemonize yes`, memcached -d), each installed,
+//! (nginx with its default `daemon on`, redis `daemonize yes`, memcached -d, `pg_ctl start`,
+//! sshd without -D) and ones that speak sd_notify (postgres -D as user postgres, sshd -D), each installed,
 //! started (start returns once its daemon is known; the test then connects), shown with its
 //! real main pid, reloaded its own way, killed with SIGKILL and restarted with nothing of the
 //! old instance left, stopped with nothing of it left, and uninstalled. What is left is read
@@ -23,8 +24,15 @@ use crate::{
     support::{eventually, free_port, is_gone, listening, require_program, require_root},
 };
 
+/// The pid on the first line of a daemon's own PID file (postgres's has more lines).
 fn pid_in(path: &Path) -> Option<i32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
+    fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The processes in the service's cgroup, as status names it.
@@ -330,4 +338,348 @@ fn a_oneshot_is_started_once_it_has_done_its_work() {
     let out = sup.run(&["start", "broken"]);
     assert_ne!(crate::support::code(&out), 0);
     assert!(crate::support::stderr(&out).contains("exit code 3"));
+}
+
+// --- postgres, as user postgres: `postgres -D` speaks sd_notify, `pg_ctl start` forks. ---
+
+/// Debian's postgres server binaries (`/usr/lib/postgresql/VERSION/bin`), if installed.
+fn postgres_bin() -> Option<PathBuf> {
+    fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
+        .find(|bin| bin.join("postgres").exists())
+}
+
+/// A cluster made by initdb as user postgres in a directory of postgres's own: the directory
+/// (for its sockets too), the data directory, and a free port.
+fn postgres_cluster(bin: &Path, name: &str) -> (crate::support::TempDir, PathBuf, u16) {
+    let dir = crate::support::TempDir::new(name);
+    let postgres = nix::unistd::User::from_name("postgres")
+        .unwrap()
+        .expect("the postgres package makes the user");
+    nix::unistd::chown(&dir.join(""), Some(postgres.uid), Some(postgres.gid)).unwrap();
+    let data = dir.join("data");
+    let initdb = std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(bin.join("initdb"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-A", "trust", "-U", "postgres", "--no-sync"])
+        .output()
+        .unwrap();
+    assert!(initdb.status.success(), "initdb: {initdb:?}");
+    (dir, data, free_port())
+}
+
+/// One query through psql over TCP: its output, or None if the server did not answer.
+fn psql(port: u16, sql: &str) -> Option<String> {
+    let output = std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-Atc", sql, "-p"])
+        .arg(port.to_string())
+        .env("PGCONNECT_TIMEOUT", "5")
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// postgres's server options: its port, its sockets in `dir`, TCP on 127.0.0.1 only.
+fn postgres_options(dir: &Path, port: u16) -> String {
+    format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1",
+        dir.display()
+    )
+}
+
+#[test]
+fn postgres_as_a_notify_service_of_user_postgres() {
+    let test = "postgres_as_a_notify_service_of_user_postgres";
+    let Some(bin) = postgres_bin() else {
+        require_program(test, "/usr/lib/postgresql/15/bin/postgres");
+        return;
+    };
+    if !require_root(test) {
+        return;
+    }
+    let (cluster, data, port) = postgres_cluster(&bin, "pg-notify");
+    let sup = Sup::new("postgres");
+    let postgres = bin.join("postgres").display().to_string();
+    let mut args = vec![
+        "install",
+        "pg",
+        "--type",
+        "notify",
+        "--user",
+        "postgres",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        &postgres,
+        "-D",
+    ];
+    let data_arg = data.display().to_string();
+    args.push(&data_arg);
+    let options = postgres_options(&cluster.join(""), port);
+    args.extend(options.split(' '));
+    sup.ok(&args);
+    sup.ok(&["start", "pg"]);
+    // Ready means serving: the first query is answered, without a retry.
+    assert_eq!(psql(port, "select 1").as_deref(), Some("1"));
+    let status = sup.status("pg");
+    let main = status["pid"].as_i64().unwrap() as i32;
+    assert_eq!(pid_in(&data.join("postmaster.pid")), Some(main));
+    let postgres_uid = nix::unistd::User::from_name("postgres")
+        .unwrap()
+        .unwrap()
+        .uid
+        .to_string();
+    let uid = crate::support::proc_status(main)["Uid"].clone();
+    assert_eq!(uid.split_whitespace().next(), Some(postgres_uid.as_str()));
+
+    // Reloaded its own way (SIGHUP), as its log says.
+    sup.ok(&["reload", "pg"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        sup.log("pg.stderr")
+            .contains("received SIGHUP, reloading configuration files")
+    }));
+
+    // A busy client's backend must not outlive a SIGKILLed postmaster: it held the shared
+    // memory, and every restart failed ("pre-existing shared memory block is still in use").
+    let mut client = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-c",
+            "select pg_sleep(1000.81)",
+            "-p",
+        ])
+        .arg(port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(eventually(Duration::from_secs(10), || {
+        psql(port, "select count(*) from pg_stat_activity where query like '%1000.81%' and pid <> pg_backend_pid()").as_deref() == Some("1")
+    }));
+    let old = cgroup_pids(&sup.status("pg"));
+    restarted_after_sigkill(&sup, "pg", main);
+    assert!(
+        old.iter().all(|pid| is_gone(*pid)),
+        "processes of the killed postmaster (its busy backend) live on: {old:?}"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || psql(port, "select 2")
+            .as_deref()
+            == Some("2")),
+        "the restarted postgres does not serve: {}",
+        sup.log("pg.stderr")
+    );
+    let _ = client.kill();
+    let _ = client.wait();
+
+    let running = cgroup_pids(&sup.status("pg"));
+    sup.ok(&["stop", "pg"]);
+    assert!(running.iter().all(|pid| is_gone(*pid)), "{running:?}");
+    assert!(!listening(port));
+    sup.ok(&["uninstall", "pg"]);
+}
+
+#[test]
+fn postgres_started_by_pg_ctl_is_a_forking_service() {
+    let test = "postgres_started_by_pg_ctl_is_a_forking_service";
+    let Some(bin) = postgres_bin() else {
+        require_program(test, "/usr/lib/postgresql/15/bin/pg_ctl");
+        return;
+    };
+    if !require_root(test) {
+        return;
+    }
+    let (cluster, data, port) = postgres_cluster(&bin, "pg-ctl");
+    let sup = Sup::new("pg-ctl");
+    let pg_ctl = bin.join("pg_ctl").display().to_string();
+    let data_arg = data.display().to_string();
+    let pid_file = data.join("postmaster.pid");
+    let pid_arg = pid_file.display().to_string();
+    let options = postgres_options(&cluster.join(""), port);
+    sup.ok(&[
+        "install",
+        "pg",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_arg,
+        "--user",
+        "postgres",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        &pg_ctl,
+        "start",
+        "-w",
+        "-s",
+        "-D",
+        &data_arg,
+        "-o",
+        &options,
+    ]);
+    lives_its_life(&sup, "pg", port, Some(&pid_file));
+}
+
+// --- sshd: -D speaks sd_notify (Debian links it with libsystemd); without -D it forks. ---
+
+/// A host key, a client key authorized for root, and sshd's options for `port`.
+fn sshd_setup(dir: &Path, port: u16) -> Vec<String> {
+    for key in ["host_key", "client_key"] {
+        let keygen = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(dir.join(key))
+            .output()
+            .unwrap();
+        assert!(keygen.status.success(), "{keygen:?}");
+    }
+    fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+    fs::create_dir_all("/run/sshd").unwrap();
+    [
+        "-f".to_owned(),
+        "/dev/null".to_owned(),
+        "-h".to_owned(),
+        dir.join("host_key").display().to_string(),
+        "-o".to_owned(),
+        format!("ListenAddress=127.0.0.1:{port}"),
+        "-o".to_owned(),
+        "PermitRootLogin=yes".to_owned(),
+        "-o".to_owned(),
+        format!(
+            "AuthorizedKeysFile={}",
+            dir.join("authorized_keys").display()
+        ),
+        "-o".to_owned(),
+        "StrictModes=no".to_owned(),
+    ]
+    .into()
+}
+
+#[test]
+fn sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it() {
+    let test = "sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it";
+    if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
+        return;
+    }
+    let sup = Sup::new("sshd-notify");
+    let port = free_port();
+    let options = sshd_setup(&sup.dir.join(""), port);
+    let mut args = vec![
+        "install",
+        "sshd",
+        "--type",
+        "notify",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/sbin/sshd",
+        "-D",
+        "-o",
+        "PidFile=none",
+    ];
+    args.extend(options.iter().map(String::as_str));
+    sup.ok(&args);
+    sup.ok(&["start", "sshd"]);
+    assert!(answers(port), "serving once start returned");
+    // A session: sshd forks it a process that calls setsid, and a command under it.
+    let mut client = std::process::Command::new("ssh")
+        .arg("-i")
+        .arg(sup.dir.join("client_key"))
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-p",
+            &port.to_string(),
+            "root@127.0.0.1",
+            "sleep 1000.82",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The session's command (not the client, whose arguments name it too).
+    let session = || -> Vec<i32> {
+        crate::support::processes_with("1000.82")
+            .into_iter()
+            .filter(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == "sleep\n")
+            })
+            .collect()
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || !session().is_empty()),
+        "the ssh session did not start"
+    );
+    let session = session();
+    let in_service = cgroup_pids(&sup.status("sshd"));
+    assert!(
+        session.iter().all(|pid| in_service.contains(pid)),
+        "the session is part of the service"
+    );
+    // Reloaded its own way: SIGHUP makes sshd exec itself again, with the same pid.
+    let main = sup.status("sshd")["pid"].as_i64().unwrap();
+    sup.ok(&["reload", "sshd"]);
+    assert!(eventually(Duration::from_secs(10), || answers(port)));
+    assert_eq!(sup.status("sshd")["pid"], main);
+    // Stopped: the session (which called setsid) ends with it.
+    sup.ok(&["stop", "sshd"]);
+    assert!(
+        session.iter().all(|pid| is_gone(*pid)),
+        "an ssh session outlived stop"
+    );
+    let _ = client.kill();
+    let _ = client.wait();
+    lives_its_life(&sup, "sshd", port, None);
+}
+
+#[test]
+fn sshd_that_forks_itself_is_a_forking_service() {
+    let test = "sshd_that_forks_itself_is_a_forking_service";
+    if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
+        return;
+    }
+    let sup = Sup::new("sshd-forking");
+    let port = free_port();
+    let options = sshd_setup(&sup.dir.join(""), port);
+    let pid_file = sup.dir.join("sshd.pid");
+    let pid_arg = pid_file.display().to_string();
+    let pid_option = format!("PidFile={pid_arg}");
+    let mut args = vec![
+        "install",
+        "sshd",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_arg,
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/sbin/sshd",
+        "-o",
+        &pid_option,
+    ];
+    args.extend(options.iter().map(String::as_str));
+    sup.ok(&args);
+    lives_its_life(&sup, "sshd", port, Some(&pid_file));
 }
