@@ -643,3 +643,170 @@ fn the_memory_status_service_speaks_notify_to_a_running_systemd() {
     assert_eq!(manager.status("never-ready")["state"], "stopped");
     manager.ok(&["uninstall", "never-ready"]);
 }
+
+// --- Real daemons under a running systemd: the same definitions as under the supervisor. ---
+
+impl Manager {
+    /// The host pids in `unit`'s cgroup (systemd puts services in system.slice).
+    fn unit_pids(&self, unit: &str) -> Vec<i32> {
+        fs::read_to_string(
+            self.cgroup
+                .join("system.slice")
+                .join(unit)
+                .join("cgroup.procs"),
+        )
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+    }
+}
+
+/// A real daemon's life under systemd, through svckit: start returns once it serves, status's
+/// pid is systemd's MainPID, SIGKILL of the main process is restarted by systemd with
+/// nothing of the old instance left, stop leaves nothing, uninstall removes the unit.
+fn daemon_lives_under_systemd(manager: &Manager, name: &str, port: u16) {
+    let unit = format!("{name}.service");
+    manager.ok(&["start", name]);
+    assert!(
+        crate::support::listening(port),
+        "{name} does not serve once start returned"
+    );
+    let status = manager.status(name);
+    assert_eq!(status["state"], "running", "{status}");
+    let main = manager.show(&unit, "MainPID");
+    assert_eq!(status["pid"].to_string(), main);
+    let old = manager.unit_pids(&unit);
+    assert!(!old.is_empty());
+    let killed = manager.run(&["kill", "-9", &main]);
+    assert!(killed.status.success(), "{killed:?}");
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = manager.show(&unit, "MainPID");
+            now != main && now != "0" && manager.show(&unit, "ActiveState") == "active"
+        }),
+        "systemd did not restart {name}: {}",
+        manager.systemctl(&["status", &unit])
+    );
+    assert!(
+        old.iter().all(|pid| crate::support::is_gone(*pid)),
+        "processes of the killed {name} live on: {old:?}"
+    );
+    assert!(eventually(Duration::from_secs(10), || {
+        crate::support::listening(port)
+    }));
+    let running = manager.unit_pids(&unit);
+    manager.ok(&["stop", name]);
+    assert!(
+        running.iter().all(|pid| crate::support::is_gone(*pid)),
+        "stop left processes of {name}: {running:?}"
+    );
+    assert!(!crate::support::listening(port));
+    manager.ok(&["uninstall", name]);
+    assert!(!manager.units().join(&unit).exists());
+}
+
+#[test]
+fn nginx_forking_lives_under_a_running_systemd() {
+    let test = "nginx_forking_lives_under_a_running_systemd";
+    if !require_root(test) || !crate::support::require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let manager = Manager::boot("sdnginx");
+    let port = crate::support::free_port();
+    let (conf, pid_file) = crate::daemons::nginx_config(&manager.dir.join("nginx"), port);
+    manager.ok(&[
+        "install",
+        "nginx",
+        "--backend",
+        "systemd",
+        "--type",
+        "forking",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/sbin/nginx",
+        "-c",
+        conf.to_str().unwrap(),
+    ]);
+    assert_eq!(manager.show("nginx.service", "Type"), "forking");
+    assert_eq!(
+        manager.show("nginx.service", "PIDFile"),
+        pid_file.display().to_string()
+    );
+    // Reloaded its own way: SIGHUP to the master, which keeps its pid and renews its workers.
+    manager.ok(&["start", "nginx"]);
+    let master = manager.show("nginx.service", "MainPID");
+    assert_eq!(
+        fs::read_to_string(&pid_file).unwrap().trim(),
+        master,
+        "systemd's main pid is nginx's own"
+    );
+    let before = manager.unit_pids("nginx.service");
+    assert_eq!(before.len(), 3, "a master and two workers: {before:?}");
+    manager.ok(&["reload", "nginx"]);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let now = manager.unit_pids("nginx.service");
+            now.len() == 3 && before.iter().filter(|pid| now.contains(pid)).count() == 1
+        }),
+        "the workers were not renewed: {before:?} → {:?}",
+        manager.unit_pids("nginx.service")
+    );
+    assert_eq!(manager.show("nginx.service", "MainPID"), master);
+    manager.ok(&["stop", "nginx"]);
+    daemon_lives_under_systemd(&manager, "nginx", port);
+}
+
+#[test]
+fn redis_notify_lives_under_a_running_systemd() {
+    let test = "redis_notify_lives_under_a_running_systemd";
+    if !require_root(test) || !crate::support::require_program(test, "/usr/bin/redis-server") {
+        return;
+    }
+    let manager = Manager::boot("sdredis");
+    let port = crate::support::free_port().to_string();
+    let dir = manager.dir.join("redis");
+    fs::create_dir_all(&dir).unwrap();
+    manager.ok(&[
+        "install",
+        "redis",
+        "--backend",
+        "systemd",
+        "--type",
+        "notify",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        "/usr/bin/redis-server",
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--supervised",
+        "systemd",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(manager.show("redis.service", "Type"), "notify");
+    manager.ok(&["start", "redis"]);
+    assert!(
+        manager
+            .show("redis.service", "StatusText")
+            .contains("Ready to accept connections"),
+        "redis's STATUS= reaches systemd: {}",
+        manager.show("redis.service", "StatusText")
+    );
+    manager.ok(&["stop", "redis"]);
+    daemon_lives_under_systemd(&manager, "redis", port.parse().unwrap());
+}
