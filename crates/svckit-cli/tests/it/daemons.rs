@@ -203,6 +203,62 @@ fn nginx_forking_with_its_pid_file() {
 }
 
 #[test]
+fn nginx_binary_upgrade_hands_the_service_to_the_new_master() {
+    let test = "nginx_binary_upgrade_hands_the_service_to_the_new_master";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("nginx-upgrade");
+    let port = free_port();
+    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
+    let pid_arg = pid_file.display().to_string();
+    let conf_arg = conf.display().to_string();
+    sup.ok(&[
+        "install",
+        "nginx",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_arg,
+        "--restart",
+        "on-failure",
+        "--",
+        "/usr/sbin/nginx",
+        "-c",
+        &conf_arg,
+    ]);
+    sup.ok(&["start", "nginx"]);
+    let old = sup.status("nginx")["pid"].as_i64().unwrap() as i32;
+    // nginx's own upgrade: USR2 starts a new master (it writes nginx.pid, the old one moves to
+    // nginx.pid.oldbin), then QUIT ends the old master.
+    kill(Pid::from_raw(old), Signal::SIGUSR2).unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            pid_in(&pid_file).is_some_and(|pid| pid != old)
+        }),
+        "no new master"
+    );
+    let new = pid_in(&pid_file).unwrap();
+    kill(Pid::from_raw(old), Signal::SIGQUIT).unwrap();
+    assert!(eventually(Duration::from_secs(10), || is_gone(old)));
+    // The service followed its pid file to the new master: running, not restarted.
+    assert!(
+        eventually(Duration::from_secs(5), || sup.status("nginx")["pid"] == new),
+        "{}",
+        sup.status("nginx")
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let status = sup.status("nginx");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["restarts"], 0, "{status}");
+    assert!(answers(port));
+    let running = cgroup_pids(&status);
+    sup.ok(&["stop", "nginx"]);
+    assert!(running.iter().all(|pid| is_gone(*pid)), "{running:?}");
+    assert!(!listening(port));
+}
+
+#[test]
 fn redis_daemonize_yes_with_its_pid_file() {
     let test = "redis_daemonize_yes_with_its_pid_file";
     if !require_root(test) || !require_program(test, "/usr/bin/redis-server") {

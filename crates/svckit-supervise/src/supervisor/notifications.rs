@@ -56,18 +56,7 @@ impl Supervisor {
                     ));
                     return;
                 }
-                unit.process.pid = Some(pid);
-                unit.process.start_ticks = process::start_time(pid).ok();
-                // Not our child (perhaps): its end comes through a pidfd.
-                if let Ok(fd) = process::pidfd(pid) {
-                    let token = self.token();
-                    let _ = watch(&self.poll, &fd, token);
-                    if let Some(unit) = self.unit(name)
-                        && let Some((_, old)) = unit.process.pidfd.replace((token, fd))
-                    {
-                        unwatch(&self.poll, &old);
-                    }
-                }
+                self.make_main(name, pid);
             }
             Notice::Watchdog => {
                 if !unit.spec.watchdog.is_zero() {

@@ -224,10 +224,55 @@ impl Supervisor {
         self.queue(name, Event::Ready);
     }
 
+    /// Makes `pid` (a process of the service) its main process: MAINPID=, or a forking
+    /// daemon's successor. Its end comes by SIGCHLD if it is our child, else by a pidfd.
+    pub(super) fn make_main(&mut self, name: &ServiceName, pid: Pid) {
+        let ours = process::parent(pid) == Some(nix::unistd::getpid());
+        let watched = match ours {
+            true => None,
+            false => process::pidfd(pid).ok().and_then(|fd| {
+                let token = self.token();
+                watch(&self.poll, &fd, token).ok().map(|()| (token, fd))
+            }),
+        };
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        unit.process.pid = Some(pid);
+        unit.process.start_ticks = process::start_time(pid).ok();
+        if let Some((_, old)) = std::mem::replace(&mut unit.process.pidfd, watched) {
+            unwatch(&self.poll, &old);
+        }
+    }
+
     pub(super) fn main_ended(&mut self, name: &ServiceName, exit: LastExit) {
         let Some(unit) = self.units.get_mut(name) else {
             return;
         };
+        // A running forking service's daemon may hand over to another (nginx's binary
+        // upgrade: USR2 starts a new master, which writes the pid file, then the old one
+        // quits). As systemd does with PIDFile=, the pid file is read again when the main
+        // process ends: a live process of the service it names is the main process now.
+        let handed_over = match (&unit.spec.pid_file, unit.spec.service_type, unit.life.state) {
+            (Some(path), ServiceType::Forking, UnitState::Running | UnitState::Reloading) => {
+                svckit_unix::pidfile::read_program_pid(path).filter(|pid| {
+                    unit.process.pid != Some(*pid)
+                        && !process::is_gone(*pid)
+                        && unit.process.contains(*pid)
+                })
+            }
+            _ => None,
+        };
+        if let Some(next) = handed_over {
+            log(format_args!(
+                "{name}: main process {} ended ({exit}); its pid file names PID {next}, the \
+                 main process now",
+                unit.process.pid.map_or(0, Pid::as_raw)
+            ));
+            self.make_main(name, next);
+            self.persist(name);
+            return;
+        }
         unit.process.pid = None;
         unit.last_exit = Some(exit);
         for (_, fd) in [unit.process.ready.take(), unit.process.pidfd.take()]
