@@ -634,29 +634,10 @@ fn redis_supervised_systemd_is_daemonized_once_it_serves() {
     }
     let dir = TempDir::new("redis-notify");
     let port = crate::support::free_port();
-    daemonize_ok(
-        &dir,
-        &[
-            "--type",
-            "notify",
-            "--ready-timeout",
-            "20s",
-            "--",
-            "/usr/bin/redis-server",
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--supervised",
-            "systemd",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            &dir.str(""),
-        ],
-    );
+    let redis = crate::support::redis_command(port, &dir.join(""), &["--supervised", "systemd"]);
+    let mut args = vec!["--type", "notify", "--ready-timeout", "20s", "--"];
+    args.extend(redis.iter().map(String::as_str));
+    daemonize_ok(&dir, &args);
     // Ready means serving: the first connection gets an answer, without a retry.
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("redis serves");
     use std::io::{Read, Write};
@@ -719,25 +700,10 @@ fn memcached_that_forks_itself_is_the_one_process_it_leaves() {
     }
     let dir = TempDir::new("memcached-forking");
     let port = crate::support::free_port();
-    let port_arg = port.to_string();
-    daemonize_ok(
-        &dir,
-        &[
-            "--type",
-            "forking",
-            "--",
-            "/usr/bin/memcached",
-            "-d",
-            "-u",
-            "nobody",
-            "-l",
-            "127.0.0.1",
-            "-p",
-            &port_arg,
-            "-U",
-            "0",
-        ],
-    );
+    let memcached = crate::support::memcached_command(port);
+    let mut args = vec!["--type", "forking", "--"];
+    args.extend(memcached.iter().map(String::as_str));
+    daemonize_ok(&dir, &args);
     let daemon = Daemon::from_pidfile(&dir.join("d.pid"));
     assert!(!is_gone(daemon.pid));
     assert!(
@@ -752,30 +718,30 @@ fn memcached_that_forks_itself_is_the_one_process_it_leaves() {
     killed_with_nothing_left(&dir, &[daemon.pid]);
 }
 
+/// `svckit daemonize --pidfile DIR/d.pid --type forking ARGS…`, asserted to fail with exit 1
+/// and to leave no PID file and no process whose command line holds `marker`: its stderr.
+fn failed_fork_leaves_nothing(dir: &TempDir, args: &[&str], marker: &str) -> String {
+    let pidfile = dir.str("d.pid");
+    let mut argv = vec!["daemonize", "--pidfile", &pidfile, "--type", "forking"];
+    argv.extend_from_slice(args);
+    let out = run(&argv);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(!dir.join("d.pid").exists(), "a PID file was left");
+    assert!(
+        eventually(Duration::from_secs(5), || processes_with(marker).is_empty()),
+        "what the failed program started was left running"
+    );
+    stderr(&out)
+}
+
 #[test]
 fn a_forking_program_that_fails_leaves_nothing() {
     let dir = TempDir::new("forking-fails");
-    let out = run(&[
-        "daemonize",
-        "--pidfile",
-        &dir.str("d.pid"),
-        "--type",
-        "forking",
-        "--",
-        "sh",
-        "-c",
-        "sleep 61.8 & exit 4",
-    ]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let said = failed_fork_leaves_nothing(&dir, &["--", "sh", "-c", "sleep 61.8 & exit 4"], "61.8");
     assert_eq!(
-        stderr(&out),
+        said,
         "svckit: error: the program ended with exit code 4 instead of exit code 0: it did not \
          daemonize\n"
-    );
-    assert!(!dir.join("d.pid").exists());
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with("61.8").is_empty()),
-        "what the failed program started was left running"
     );
 }
 
@@ -785,34 +751,23 @@ fn regression_a_program_pidfile_naming_another_process_is_never_followed() {
     // process (PID 1, sshd) for svckit's PID file, and so for `svckit kill`. Only a process
     // the program left counts.
     let dir = TempDir::new("forking-planted");
-    let planted = dir.join("program.pid");
-    let out = run(&[
-        "daemonize",
-        "--pidfile",
-        &dir.str("d.pid"),
-        "--type",
-        "forking",
-        "--program-pidfile",
-        &planted.display().to_string(),
-        "--ready-timeout",
-        "500ms",
-        "--",
-        "sh",
-        "-c",
-        "echo 1 > \"$0\"; sleep 61.9 & exit 0",
-        &planted.display().to_string(),
-    ]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("names no process it left"),
-        "{}",
-        stderr(&out)
+    let planted = dir.str("program.pid");
+    let said = failed_fork_leaves_nothing(
+        &dir,
+        &[
+            "--program-pidfile",
+            &planted,
+            "--ready-timeout",
+            "500ms",
+            "--",
+            "sh",
+            "-c",
+            "echo 1 > \"$0\"; sleep 61.9 & exit 0",
+            &planted,
+        ],
+        "61.9",
     );
-    assert!(!dir.join("d.pid").exists(), "svckit's PID file named PID 1");
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with("61.9").is_empty()),
-        "what the failed program started was left running"
-    );
+    assert!(said.contains("names no process it left"), "{said}");
 }
 
 #[test]

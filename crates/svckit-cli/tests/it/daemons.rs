@@ -149,33 +149,33 @@ pub(crate) fn nginx_processes(master: i32) -> Vec<i32> {
     processes
 }
 
+/// A supervisor of its own with nginx installed as a forking service (its pid file named,
+/// restarted on failure): the supervisor, nginx's port and its pid file.
+fn nginx_installed(name: &str) -> (Sup, u16, PathBuf) {
+    let sup = Sup::new(name);
+    let port = free_port();
+    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
+    let pid_arg = pid_file.display().to_string();
+    let command = [
+        "/usr/sbin/nginx".to_owned(),
+        "-c".into(),
+        conf.display().to_string(),
+    ];
+    sup.install_restarted(
+        "nginx",
+        &["--type", "forking", "--pid-file", &pid_arg],
+        &command,
+    );
+    (sup, port, pid_file)
+}
+
 #[test]
 fn nginx_forking_with_its_pid_file() {
     let test = "nginx_forking_with_its_pid_file";
     if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
         return;
     }
-    let sup = Sup::new("nginx");
-    let port = free_port();
-    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
-    let pid_arg = pid_file.display().to_string();
-    let conf_arg = conf.display().to_string();
-    sup.ok(&[
-        "install",
-        "nginx",
-        "--type",
-        "forking",
-        "--pid-file",
-        &pid_arg,
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        "/usr/sbin/nginx",
-        "-c",
-        &conf_arg,
-    ]);
+    let (sup, port, pid_file) = nginx_installed("nginx");
 
     // Reload its own way: SIGHUP to the master, which starts new workers and keeps its pid.
     sup.ok(&["start", "nginx"]);
@@ -208,25 +208,7 @@ fn nginx_binary_upgrade_hands_the_service_to_the_new_master() {
     if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
         return;
     }
-    let sup = Sup::new("nginx-upgrade");
-    let port = free_port();
-    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
-    let pid_arg = pid_file.display().to_string();
-    let conf_arg = conf.display().to_string();
-    sup.ok(&[
-        "install",
-        "nginx",
-        "--type",
-        "forking",
-        "--pid-file",
-        &pid_arg,
-        "--restart",
-        "on-failure",
-        "--",
-        "/usr/sbin/nginx",
-        "-c",
-        &conf_arg,
-    ]);
+    let (sup, port, pid_file) = nginx_installed("nginx-upgrade");
     sup.ok(&["start", "nginx"]);
     let old = sup.status("nginx")["pid"].as_i64().unwrap() as i32;
     // nginx's own upgrade: USR2 starts a new master (it writes nginx.pid, the old one moves to
@@ -270,37 +252,16 @@ fn redis_daemonize_yes_with_its_pid_file() {
     let port = free_port().to_string();
     let pid_file = dir.join("redis.pid");
     let pid_arg = pid_file.display().to_string();
-    let dir_arg = dir.display().to_string();
-    sup.ok(&[
-        "install",
+    let redis = crate::support::redis_command(
+        port.parse().unwrap(),
+        &dir,
+        &["--daemonize", "yes", "--pidfile", &pid_arg, "--logfile", ""],
+    );
+    sup.install_restarted(
         "redis",
-        "--type",
-        "forking",
-        "--pid-file",
-        &pid_arg,
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        "/usr/bin/redis-server",
-        "--port",
-        &port,
-        "--bind",
-        "127.0.0.1",
-        "--daemonize",
-        "yes",
-        "--pidfile",
-        &pid_arg,
-        "--dir",
-        &dir_arg,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--logfile",
-        "",
-    ]);
+        &["--type", "forking", "--pid-file", &pid_arg],
+        &redis,
+    );
     lives_its_life(&sup, "redis", port.parse().unwrap(), Some(&pid_file));
 }
 
@@ -311,29 +272,10 @@ fn memcached_forking_without_a_pid_file_is_the_one_process_left() {
         return;
     }
     let sup = Sup::new("memcached");
-    let port = free_port().to_string();
-    sup.ok(&[
-        "install",
-        "memcached",
-        "--type",
-        "forking",
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        "/usr/bin/memcached",
-        "-d",
-        "-u",
-        "nobody",
-        "-l",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-U",
-        "0",
-    ]);
-    let status = lives_its_life(&sup, "memcached", port.parse().unwrap(), None);
+    let port = free_port();
+    let memcached = crate::support::memcached_command(port);
+    sup.install_restarted("memcached", &["--type", "forking"], &memcached);
+    let status = lives_its_life(&sup, "memcached", port, None);
     assert!(status["cgroup"].is_string());
 }
 
@@ -461,27 +403,17 @@ fn postgres_as_a_notify_service_of_user_postgres() {
     }
     let (cluster, data, port) = postgres_cluster(&bin, "pg-notify");
     let sup = Sup::new("postgres");
-    let postgres = bin.join("postgres").display().to_string();
-    let mut args = vec![
-        "install",
-        "pg",
-        "--type",
-        "notify",
-        "--user",
-        "postgres",
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        &postgres,
-        "-D",
+    let mut command = vec![
+        bin.join("postgres").display().to_string(),
+        "-D".into(),
+        data.display().to_string(),
     ];
-    let data_arg = data.display().to_string();
-    args.push(&data_arg);
-    let options = postgres_options(&cluster.join(""), port);
-    args.extend(options.split(' '));
-    sup.ok(&args);
+    command.extend(
+        postgres_options(&cluster.join(""), port)
+            .split(' ')
+            .map(str::to_owned),
+    );
+    sup.install_restarted("pg", &["--type", "notify", "--user", "postgres"], &command);
     sup.ok(&["start", "pg"]);
     // Ready means serving: the first query is answered, without a retry.
     assert_eq!(psql(port, "select 1").as_deref(), Some("1"));
@@ -558,34 +490,30 @@ fn postgres_started_by_pg_ctl_is_a_forking_service() {
     }
     let (cluster, data, port) = postgres_cluster(&bin, "pg-ctl");
     let sup = Sup::new("pg-ctl");
-    let pg_ctl = bin.join("pg_ctl").display().to_string();
-    let data_arg = data.display().to_string();
     let pid_file = data.join("postmaster.pid");
     let pid_arg = pid_file.display().to_string();
-    let options = postgres_options(&cluster.join(""), port);
-    sup.ok(&[
-        "install",
+    let command = [
+        bin.join("pg_ctl").display().to_string(),
+        "start".into(),
+        "-w".into(),
+        "-s".into(),
+        "-D".into(),
+        data.display().to_string(),
+        "-o".into(),
+        postgres_options(&cluster.join(""), port),
+    ];
+    sup.install_restarted(
         "pg",
-        "--type",
-        "forking",
-        "--pid-file",
-        &pid_arg,
-        "--user",
-        "postgres",
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        &pg_ctl,
-        "start",
-        "-w",
-        "-s",
-        "-D",
-        &data_arg,
-        "-o",
-        &options,
-    ]);
+        &[
+            "--type",
+            "forking",
+            "--pid-file",
+            &pid_arg,
+            "--user",
+            "postgres",
+        ],
+        &command,
+    );
     lives_its_life(&sup, "pg", port, Some(&pid_file));
 }
 
@@ -632,23 +560,12 @@ fn sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it() {
     let sup = Sup::new("sshd-notify");
     let port = free_port();
     let options = sshd_setup(&sup.dir.join(""), port);
-    let mut args = vec![
-        "install",
-        "sshd",
-        "--type",
-        "notify",
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        "/usr/sbin/sshd",
-        "-D",
-        "-o",
-        "PidFile=none",
-    ];
-    args.extend(options.iter().map(String::as_str));
-    sup.ok(&args);
+    let command: Vec<String> = ["/usr/sbin/sshd", "-D", "-o", "PidFile=none"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(options)
+        .collect();
+    sup.install_restarted("sshd", &["--type", "notify"], &command);
     sup.ok(&["start", "sshd"]);
     assert!(answers(port), "serving once start returned");
     // A session: sshd forks it a process that calls setsid, and a command under it.
@@ -719,23 +636,15 @@ fn sshd_that_forks_itself_is_a_forking_service() {
     let pid_file = sup.dir.join("sshd.pid");
     let pid_arg = pid_file.display().to_string();
     let pid_option = format!("PidFile={pid_arg}");
-    let mut args = vec![
-        "install",
+    let command: Vec<String> = ["/usr/sbin/sshd", "-o", &pid_option]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(options)
+        .collect();
+    sup.install_restarted(
         "sshd",
-        "--type",
-        "forking",
-        "--pid-file",
-        &pid_arg,
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        "/usr/sbin/sshd",
-        "-o",
-        &pid_option,
-    ];
-    args.extend(options.iter().map(String::as_str));
-    sup.ok(&args);
+        &["--type", "forking", "--pid-file", &pid_arg],
+        &command,
+    );
     lives_its_life(&sup, "sshd", port, Some(&pid_file));
 }

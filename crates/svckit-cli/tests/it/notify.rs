@@ -159,32 +159,8 @@ fn redis_supervised_systemd_is_a_notify_service() {
     let dir = sup.dir.join("redis");
     fs::create_dir_all(&dir).unwrap();
     let port = free_port();
-    let port_arg = port.to_string();
-    let dir_arg = dir.display().to_string();
-    sup.ok(&[
-        "install",
-        "redis",
-        "--type",
-        "notify",
-        "--restart",
-        "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--",
-        "/usr/bin/redis-server",
-        "--port",
-        &port_arg,
-        "--bind",
-        "127.0.0.1",
-        "--supervised",
-        "systemd",
-        "--dir",
-        &dir_arg,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
+    let redis = crate::support::redis_command(port, &dir, &["--supervised", "systemd"]);
+    sup.install_restarted("redis", &["--type", "notify"], &redis);
     sup.ok(&["start", "redis"]);
     // READY=1 comes once it accepts connections: no waiting here.
     assert!(listening(port), "start returned before redis listened");

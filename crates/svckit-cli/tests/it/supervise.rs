@@ -57,6 +57,16 @@ impl Sup {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Installs `name` with `options` (its type, pid file…), restarted on failure after
+    /// 100 ms, running `command`.
+    pub(crate) fn install_restarted(&self, name: &str, options: &[&str], command: &[String]) {
+        let mut args = vec!["install", name];
+        args.extend_from_slice(options);
+        args.extend(["--restart", "on-failure", "--restart-delay", "100ms", "--"]);
+        args.extend(command.iter().map(String::as_str));
+        self.ok(&args);
+    }
+
     pub(crate) fn status(&self, name: &str) -> Value {
         serde_json::from_str(&self.ok(&["status", name, "--json"])).expect("status JSON")
     }

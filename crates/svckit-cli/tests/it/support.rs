@@ -339,3 +339,44 @@ pub fn svckit_as_nobody() -> Command {
         .arg(env!("CARGO_BIN_EXE_svckit"));
     command
 }
+
+/// redis-server serving 127.0.0.1:`port`, its files in `dir`, nothing saved, then `mode`
+/// (`--supervised systemd`, or `--daemonize yes` with its pid file): the command line.
+pub fn redis_command(port: u16, dir: &Path, mode: &[&str]) -> Vec<String> {
+    let mut argv: Vec<String> = [
+        "/usr/bin/redis-server",
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        &dir.display().to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .map(str::to_owned)
+    .into();
+    argv.extend(mode.iter().map(|arg| (*arg).to_owned()));
+    argv
+}
+
+/// memcached -d (it forks itself) as nobody on 127.0.0.1:`port`, TCP only: the command line.
+pub fn memcached_command(port: u16) -> Vec<String> {
+    let port = port.to_string();
+    [
+        "/usr/bin/memcached",
+        "-d",
+        "-u",
+        "nobody",
+        "-l",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        "0",
+    ]
+    .map(str::to_owned)
+    .into()
+}

@@ -772,7 +772,9 @@ fn redis_notify_lives_under_a_running_systemd() {
     let port = crate::support::free_port().to_string();
     let dir = manager.dir.join("redis");
     fs::create_dir_all(&dir).unwrap();
-    manager.ok(&[
+    let redis =
+        crate::support::redis_command(port.parse().unwrap(), &dir, &["--supervised", "systemd"]);
+    let mut args = vec![
         "install",
         "redis",
         "--backend",
@@ -784,20 +786,9 @@ fn redis_notify_lives_under_a_running_systemd() {
         "--restart-delay",
         "100ms",
         "--",
-        "/usr/bin/redis-server",
-        "--port",
-        &port,
-        "--bind",
-        "127.0.0.1",
-        "--supervised",
-        "systemd",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(redis.iter().map(String::as_str));
+    manager.ok(&args);
     assert_eq!(manager.show("redis.service", "Type"), "notify");
     manager.ok(&["start", "redis"]);
     assert!(
