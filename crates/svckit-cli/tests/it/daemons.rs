@@ -36,7 +36,7 @@ fn pid_in(path: &Path) -> Option<i32> {
 }
 
 /// The processes in the service's cgroup, as status names it.
-fn cgroup_pids(status: &Value) -> Vec<i32> {
+pub(crate) fn cgroup_pids(status: &Value) -> Vec<i32> {
     let cgroup = status["cgroup"].as_str().expect("a cgroup, as root");
     fs::read_to_string(format!("{cgroup}/cgroup.procs"))
         .unwrap_or_default()
@@ -66,7 +66,7 @@ pub(crate) fn restarted_after_sigkill(sup: &Sup, name: &str, main: i32) {
 /// The life every forking daemon lives here: start → serving, the status's pid is the pid
 /// file's, SIGKILL of the main process → restarted with none of the old processes left →
 /// stop → nothing left → uninstall.
-fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<&Path>) -> Value {
+pub(crate) fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<&Path>) -> Value {
     let said = sup.ok(&["start", name]);
     assert!(said.contains("started (running, PID "), "{said}");
     assert!(
@@ -169,15 +169,9 @@ fn nginx_installed(name: &str) -> (Sup, u16, PathBuf) {
     (sup, port, pid_file)
 }
 
-#[test]
-fn nginx_forking_with_its_pid_file() {
-    let test = "nginx_forking_with_its_pid_file";
-    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
-        return;
-    }
-    let (sup, port, pid_file) = nginx_installed("nginx");
-
-    // Reload its own way: SIGHUP to the master, which starts new workers and keeps its pid.
+/// nginx started, reloaded its own way (SIGHUP to the master, which starts new workers and
+/// keeps its pid), then stopped.
+fn nginx_reloads(sup: &Sup, port: u16) {
     sup.ok(&["start", "nginx"]);
     assert!(eventually(Duration::from_secs(10), || answers(port)));
     let status = sup.status("nginx");
@@ -198,7 +192,37 @@ fn nginx_forking_with_its_pid_file() {
     assert_eq!(status["pid"], master, "a reload keeps the master");
     assert!(answers(port));
     sup.ok(&["stop", "nginx"]);
+}
 
+#[test]
+fn nginx_in_the_foreground_is_an_exec_service() {
+    let test = "nginx_in_the_foreground_is_an_exec_service";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("nginx-exec");
+    let port = free_port();
+    let (conf, _) = nginx_config(&sup.dir.join("nginx"), port);
+    let command = [
+        "/usr/sbin/nginx".to_owned(),
+        "-c".into(),
+        conf.display().to_string(),
+        "-g".into(),
+        "daemon off;".into(),
+    ];
+    sup.install_restarted("nginx", &[], &command);
+    nginx_reloads(&sup, port);
+    lives_its_life(&sup, "nginx", port, None);
+}
+
+#[test]
+fn nginx_forking_with_its_pid_file() {
+    let test = "nginx_forking_with_its_pid_file";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let (sup, port, pid_file) = nginx_installed("nginx");
+    nginx_reloads(&sup, port);
     lives_its_life(&sup, "nginx", port, Some(&pid_file));
 }
 
