@@ -30,7 +30,7 @@ pub use definition::DefinitionError;
 pub use exit_code::ExitCode;
 pub use last_exit::LastExit;
 pub use name::{MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ServiceName};
-pub use pid::Pid;
+pub use pid::{Pid, ServiceProcess};
 pub use service::{Context, Service};
 pub use signal::Signal;
 pub use spec::{

@@ -114,3 +114,13 @@ mod tests {
         assert!(toml::from_str::<Holder>("pid = 0").is_err());
     }
 }
+
+/// One process of a service, as status lists it: its pid and its command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceProcess {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its command line, arguments joined by spaces (a process that has none, a kernel thread
+    /// or one exiting, shows `[its name]`).
+    pub command: String,
+}

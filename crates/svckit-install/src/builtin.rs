@@ -181,6 +181,7 @@ pub fn status_of(service: &ServiceStatus) -> Status {
     status.capture_error = service.capture_error.clone();
     status.cgroup = service.cgroup.clone();
     status.notice = service.notice.clone();
+    status.processes = service.processes.clone();
     if let Some(usage) = service.usage {
         status.tasks = Some(usage.tasks);
         status.memory = usage.memory_bytes;

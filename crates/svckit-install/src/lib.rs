@@ -230,6 +230,8 @@ pub struct Status {
     pub memory: Option<u64>,
     /// The CPU time it used, where the manager can tell.
     pub cpu: Option<Duration>,
+    /// Its processes, the main one first (at most 64), where the manager can tell.
+    pub processes: Vec<svckit_core::ServiceProcess>,
 }
 
 impl Status {
@@ -261,6 +263,7 @@ impl Status {
             tasks: None,
             memory: None,
             cpu: None,
+            processes: Vec::new(),
         }
     }
 

@@ -632,6 +632,16 @@ mod manager {
                 status.tasks = shown.tasks;
                 status.memory = shown.memory;
                 status.cpu = shown.cpu_nsec.map(Duration::from_nanos);
+                let pids = svckit_unix::cgroup::processes_at(&shown.control_group);
+                // Without the pids controller systemd has no TasksCurrent: count them.
+                if status.tasks.is_none() && !pids.is_empty() {
+                    status.tasks = Some(pids.len());
+                }
+                status.processes = svckit_unix::process::service_processes(
+                    &pids,
+                    status.pid.map(svckit_unix::process::os_pid),
+                    64,
+                );
             }
             if status.pid.is_some() && shown.exec_main_start_us != 0 {
                 status.uptime = svckit_unix::process::monotonic_now()

@@ -156,6 +156,10 @@ pub struct ServiceStatus {
     /// What its cgroup holds: processes, CPU time, memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Its processes (the main one first), asked of one service: its cgroup's, else its
+    /// main process and what is left in its session and group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<svckit_core::ServiceProcess>,
 }
 
 /// What a service's cgroup holds.

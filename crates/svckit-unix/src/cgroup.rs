@@ -44,14 +44,19 @@ pub struct Usage {
     pub memory: Option<u64>,
 }
 
-/// The cgroup2 mount point, from `mountinfo` (the fifth field; the type after ` - `).
+/// The cgroup2 mount point, from `mountinfo` (the fifth field; the type after ` - `): the last
+/// one, as a later mount hides an earlier one (a container that mounts its own cgroup2 over
+/// /sys/fs/cgroup still lists the host's /sys/fs/cgroup/unified before it).
 fn cgroup2_mount(mountinfo: &str) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|line| {
-        let (fields, rest) = line.split_once(" - ")?;
-        let fstype = rest.split_whitespace().next()?;
-        let mount_point = fields.split_whitespace().nth(4)?;
-        (fstype == "cgroup2").then(|| PathBuf::from(mount_point))
-    })
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (fields, rest) = line.split_once(" - ")?;
+            let fstype = rest.split_whitespace().next()?;
+            let mount_point = fields.split_whitespace().nth(4)?;
+            (fstype == "cgroup2").then(|| PathBuf::from(mount_point))
+        })
+        .next_back()
 }
 
 /// This process's cgroup2 path, from `/proc/self/cgroup` (the `0::PATH` line).
@@ -60,6 +65,29 @@ fn own_path(cgroups: &str) -> Option<PathBuf> {
         .lines()
         .find_map(|line| line.strip_prefix("0::"))
         .map(|path| PathBuf::from(path.trim_start_matches('/')))
+}
+
+/// The processes in the cgroup at `path` relative to the cgroup2 mount (systemd's
+/// `ControlGroup=`, such as `/system.slice/nginx.service`); none for a path that leaves the
+/// hierarchy (`..`) or where no cgroup2 is mounted.
+pub fn processes_at(path: &str) -> Vec<Pid> {
+    let relative = Path::new(path.trim_start_matches('/'));
+    if relative
+        .components()
+        .any(|part| !matches!(part, std::path::Component::Normal(_)))
+    {
+        return Vec::new();
+    }
+    let Some(mount) = fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|mountinfo| cgroup2_mount(&mountinfo))
+    else {
+        return Vec::new();
+    };
+    Cgroup {
+        dir: mount.join(relative),
+    }
+    .pids()
 }
 
 impl Hierarchy {
@@ -258,6 +286,12 @@ mod tests {
             Some(PathBuf::from("/sys/fs/cgroup/unified"))
         );
         assert_eq!(cgroup2_mount("31 23 0:28 / /x rw - tmpfs tmpfs rw\n"), None);
+        // A container's own cgroup2 over /sys/fs/cgroup hides the host's mount listed before.
+        let shadowed = format!("{mountinfo}90 80 0:50 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        assert_eq!(
+            cgroup2_mount(&shadowed),
+            Some(PathBuf::from("/sys/fs/cgroup"))
+        );
         assert_eq!(
             own_path("4:memory:/a\n0::/system.slice/x.service\n"),
             Some(PathBuf::from("system.slice/x.service"))

@@ -180,6 +180,51 @@ fn live_processes() -> Vec<Listed> {
         .collect()
 }
 
+/// The command line of `pid` as status lists it: its arguments joined by spaces (at most 256
+/// characters, control characters shown as `?`), or `[NAME]` for a process without one;
+/// `None` once it is gone.
+pub fn command_line(pid: Pid) -> Option<String> {
+    let raw = fs::read(format!("/proc/{}/cmdline", pid.as_raw())).ok()?;
+    let text = String::from_utf8_lossy(&raw);
+    let line: String = text
+        .trim_end_matches('\0')
+        .chars()
+        .map(|c| match c {
+            '\0' => ' ',
+            c if c.is_control() => '?',
+            c => c,
+        })
+        .take(256)
+        .collect();
+    if !line.is_empty() {
+        return Some(line);
+    }
+    let name = fs::read_to_string(format!("/proc/{}/comm", pid.as_raw())).ok()?;
+    Some(format!("[{}]", name.trim_end()))
+}
+
+/// `pids` as status lists them, `main` first, then by pid, at most `limit` (the count is
+/// shown beside them): with their command lines, leaving out those already gone.
+pub fn service_processes(
+    pids: &[Pid],
+    main: Option<Pid>,
+    limit: usize,
+) -> Vec<svckit_core::ServiceProcess> {
+    let mut ordered: Vec<Pid> = pids.to_vec();
+    ordered.sort_by_key(|pid| (Some(*pid) != main, pid.as_raw()));
+    ordered.dedup();
+    ordered
+        .into_iter()
+        .filter_map(|pid| {
+            Some(svckit_core::ServiceProcess {
+                pid: our_pid(pid)?,
+                command: command_line(pid)?,
+            })
+        })
+        .take(limit)
+        .collect()
+}
+
 /// The parent of `pid` (field 4 of its stat), while it lives.
 pub fn parent(pid: Pid) -> Option<Pid> {
     stat_fields(pid.as_raw())?

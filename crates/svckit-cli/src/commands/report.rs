@@ -99,6 +99,7 @@ pub fn json(status: &Status) -> serde_json::Value {
         "tasks": status.tasks,
         "memory_bytes": status.memory,
         "cpu_usec": status.cpu.map(|cpu| u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX)),
+        "processes": status.processes,
         "accepts": status.accept.to_string(),
         "accepts_value": status.accept.bits(),
         "win32_exit_code": win32,
@@ -167,6 +168,22 @@ pub fn describe(
             write!(out, " (cgroup {cgroup})")?;
         }
         writeln!(out)?;
+    }
+    // The processes as systemctl shows a cgroup's: the main one first.
+    if status.tasks.is_none() && !status.processes.is_empty() {
+        writeln!(out, "  processes: {}", status.processes.len())?;
+    }
+    for (index, process) in status.processes.iter().enumerate() {
+        let branch = if index + 1 == status.processes.len() {
+            "└─"
+        } else {
+            "├─"
+        };
+        writeln!(
+            out,
+            "             {branch}{} {}",
+            process.pid, process.command
+        )?;
     }
     if let Some(memory) = status.memory {
         writeln!(out, "     memory: {}", svckit::parse::human_size(memory))?;

@@ -177,6 +177,22 @@ fn nginx_reloads(sup: &Sup, port: u16) {
     let status = sup.status("nginx");
     let master = status["pid"].as_i64().unwrap() as i32;
     assert_eq!(status["tasks"], 3, "a master and two workers: {status}");
+    // Status lists them, the master first, as systemctl lists a cgroup.
+    let processes = status["processes"].as_array().expect("processes").clone();
+    assert_eq!(processes.len(), 3, "{status}");
+    assert_eq!(processes[0]["pid"], master);
+    assert!(
+        processes[0]["command"]
+            .as_str()
+            .is_some_and(|command| command.starts_with("nginx: master process")),
+        "{status}"
+    );
+    let described = sup.ok(&["status", "nginx"]);
+    assert!(
+        described.contains(&format!("├─{master} nginx: master process"))
+            && described.contains("└─"),
+        "{described}"
+    );
     let workers: Vec<i32> = cgroup_pids(&status)
         .into_iter()
         .filter(|pid| *pid != master)

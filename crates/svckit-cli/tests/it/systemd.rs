@@ -676,6 +676,13 @@ fn daemon_lives_under_systemd(manager: &Manager, name: &str, port: u16) {
     assert_eq!(status["state"], "running", "{status}");
     let main = manager.show(&unit, "MainPID");
     assert_eq!(status["pid"].to_string(), main);
+    // Its processes, read from the unit's cgroup, the main one first.
+    assert_eq!(status["processes"][0]["pid"].to_string(), main, "{status}");
+    assert_eq!(
+        status["tasks"].as_u64(),
+        Some(manager.unit_pids(&unit).len() as u64),
+        "{status}"
+    );
     let old = manager.unit_pids(&unit);
     assert!(!old.is_empty());
     let killed = manager.run(&["kill", "-9", &main]);

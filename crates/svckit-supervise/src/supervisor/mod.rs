@@ -82,6 +82,8 @@ const NOTIFY: Token = Token(2);
 /// How often a stopping service's group is checked while its main process is gone but other
 /// members live (they are reaped as the subreaper's children, but not every death reaches us).
 const GROUP_POLL: Duration = Duration::from_millis(10);
+/// The most processes status lists for a service (their count is shown beside them).
+const STATUS_PROCESSES: usize = 64;
 
 /// The instant `after` from now, or, for a wait too long for the clock (bounded at parse time,
 /// but a definition may predate the bounds), a day from now: timers are re-armed, never a
@@ -893,6 +895,21 @@ impl Supervisor {
                         memory_bytes: usage.memory,
                     }
                 }),
+            processes: match (usage, unit.life.state.has_process()) {
+                (true, true) => {
+                    let pids = match &unit.process.cgroup {
+                        Some(cgroup) => cgroup.pids(),
+                        None => unit
+                            .process
+                            .pid
+                            .into_iter()
+                            .chain(unit.process.members())
+                            .collect(),
+                    };
+                    process::service_processes(&pids, unit.process.pid, STATUS_PROCESSES)
+                }
+                _ => Vec::new(),
+            },
         }
     }
 
