@@ -554,6 +554,23 @@ fn postgres_started_by_pg_ctl_is_a_forking_service() {
         ],
         &command,
     );
+    // Reloaded its own way: SIGHUP to the postmaster, which pg_ctl left running.
+    sup.ok(&["start", "pg"]);
+    assert_eq!(
+        psql(port, "select 1").as_deref(),
+        Some("1"),
+        "not serving once start returned"
+    );
+    assert_eq!(
+        sup.status("pg")["pid"].as_i64().map(|pid| pid as i32),
+        pid_in(&pid_file)
+    );
+    sup.ok(&["reload", "pg"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        sup.log("pg.stdout")
+            .contains("received SIGHUP, reloading configuration files")
+    }));
+    sup.ok(&["stop", "pg"]);
     lives_its_life(&sup, "pg", port, Some(&pid_file));
 }
 
