@@ -121,6 +121,7 @@ fn without_cgroups_a_child_that_calls_setsid_is_found_among_the_descendants() {
     )
     .unwrap();
     let state = dir.str("state");
+    let _stop = StopSupervisor(dir.join("state/supervisor.pid"));
     let (main, escaped) = ("1000.43", "1000.44");
     let mut install = vec!["install", "escaper", "--backend", "builtin", "--"];
     let command = escaping(main, escaped);
@@ -148,11 +149,19 @@ fn without_cgroups_a_child_that_calls_setsid_is_found_among_the_descendants() {
         "stop returned with the escaped child alive"
     );
     assert!(sleepers(main).is_empty() && sleepers(escaped).is_empty());
-    // Its supervisor ends with the test.
     let _ = as_nobody(&state, &["uninstall", "escaper"]);
-    let pid = fs::read_to_string(dir.join("state/supervisor.pid"));
-    if let Some(pid) = pid.ok().and_then(|text| text.trim().parse::<i32>().ok()) {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-        eventually(Duration::from_secs(20), || is_gone(pid));
+}
+
+/// Ends the supervisor whose pid file this is (and so its services) when the test ends, pass
+/// or fail: a failed run once left its sleepers behind, and every later run failed on them.
+struct StopSupervisor(std::path::PathBuf);
+
+impl Drop for StopSupervisor {
+    fn drop(&mut self) {
+        let pid = fs::read_to_string(&self.0);
+        if let Some(pid) = pid.ok().and_then(|text| text.trim().parse::<i32>().ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            eventually(Duration::from_secs(20), || is_gone(pid));
+        }
     }
 }

@@ -97,13 +97,15 @@ impl Drop for Sup {
 /// Live `sleep` processes whose arguments contain `marker` (a shell whose script names the
 /// marker does not count).
 pub(crate) fn sleepers(marker: &str) -> Vec<i32> {
+    // One read of each command line: a shell whose script names the marker can exec sleep
+    // between two reads, and passed for a sleeper once that way (a flake).
     processes_with(marker)
         .into_iter()
         .filter(|pid| {
             fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
-                cmd.split(|b| *b == 0)
-                    .next()
-                    .is_some_and(|argv0| argv0.ends_with(b"sleep"))
+                let mut args = cmd.split(|b| *b == 0);
+                args.next().is_some_and(|argv0| argv0.ends_with(b"sleep"))
+                    && args.any(|arg| arg.windows(marker.len()).any(|w| w == marker.as_bytes()))
             })
         })
         .collect()
