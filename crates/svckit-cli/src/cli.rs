@@ -221,6 +221,14 @@ pub struct SupervisedInstallArgs {
     /// `stop.signal`: the signal sent to the group first (default TERM).
     #[arg(long, value_name = "SIG")]
     pub stop_signal: Option<svckit::Signal>,
+    /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
+    /// programs get HUP unless told; other programs have no reload unless given one).
+    #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]
+    pub reload_signal: Option<svckit::Signal>,
+    /// `reload.command`: `svckit reload` runs this command as the service's user, split into
+    /// words as sh would (quotes, backslashes), e.g. "/usr/sbin/nginx -s reload".
+    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    pub reload_command: Option<parse::CommandWords>,
     /// `stop.timeout`: how long before SIGKILL to the group (default 10s).
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub stop_timeout: Option<Duration>,
@@ -448,6 +456,10 @@ pub struct KillArgs {
     /// How long to wait before SIGKILL (default 10s).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::timeout)]
     pub timeout: Duration,
+    /// Send the signal to the daemon's main process only, and return at once: no wait, no
+    /// SIGKILL (a reload: `--signal HUP --no-wait`).
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// A signal as parsed from the command line.

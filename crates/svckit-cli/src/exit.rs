@@ -192,7 +192,9 @@ fn supervise_code(err: &svckit_supervise::Error) -> Option<Exit> {
         Error::Timeout(_) => Exit::TimedOut,
         Error::Refused { kind, .. } => match kind {
             ErrorKind::NotFound | ErrorKind::NotRunning => Exit::NotFound,
-            ErrorKind::BadDefinition | ErrorKind::BadRequest => Exit::Usage,
+            ErrorKind::BadDefinition | ErrorKind::BadRequest | ErrorKind::Unsupported => {
+                Exit::Usage
+            }
             ErrorKind::PermissionDenied => Exit::PermissionDenied,
             _ => Exit::Failed,
         },

@@ -35,6 +35,25 @@ pub fn signal(text: &str) -> Result<svckit::Signal, String> {
     text.parse().map_err(|_| bad())
 }
 
+/// A command: a program (an absolute path) and its arguments.
+#[cfg(unix)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandWords(pub Vec<String>);
+
+/// A command line split into words as sh would (quotes, backslashes), never run by a shell:
+/// a program (an absolute path) and its arguments.
+#[cfg(unix)]
+pub fn command_words(text: &str) -> Result<CommandWords, String> {
+    let words = shell_words::split(text).map_err(|err| format!("{text:?}: {err}"))?;
+    match words.first() {
+        None => Err("the command is empty".to_owned()),
+        Some(program) if !program.starts_with('/') => Err(format!(
+            "{program:?} is not an absolute path (the command runs without a shell or PATH)"
+        )),
+        Some(_) => Ok(CommandWords(words)),
+    }
+}
+
 /// Signals are a Unix notion: elsewhere the name is kept as given.
 #[cfg(not(unix))]
 pub fn signal(text: &str) -> Result<String, String> {

@@ -23,6 +23,9 @@
 //! signal = "TERM"
 //! timeout = "10s"
 //!
+//! [reload]
+//! signal = "HUP"            # or: command = ["/usr/sbin/nginx", "-s", "reload"]
+//!
 //! [logs]
 //! max_size = "10MiB"
 //! keep = 5
@@ -36,8 +39,8 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
 use crate::{
-    BackendKind, KillMode, LogPolicy, ModelError, NotifyAccess, Restart, RestartPolicy,
-    ServiceName, ServiceSpec, ServiceType, StartType, StopPolicy, parse,
+    BackendKind, KillMode, LogPolicy, ModelError, NotifyAccess, ReloadPolicy, Restart,
+    RestartPolicy, ServiceName, ServiceSpec, ServiceType, StartType, StopPolicy, parse,
 };
 
 /// A definition that could not be read: where, and why.
@@ -181,8 +184,26 @@ struct Definition {
     restart: RestartDefinition,
     #[serde(default)]
     stop: StopDefinition,
+    #[serde(default, skip_serializing_if = "ReloadDefinition::is_empty")]
+    reload: ReloadDefinition,
     #[serde(default)]
     logs: LogsDefinition,
+}
+
+// Neither key: the type's default (SIGHUP for notify, else no reload).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct ReloadDefinition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<Named<crate::Signal>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    command: Vec<String>,
+}
+
+impl ReloadDefinition {
+    fn is_empty(&self) -> bool {
+        self.signal.is_none() && self.command.is_empty()
+    }
 }
 
 fn default_ready_timeout() -> Dur {
@@ -300,6 +321,10 @@ impl Definition {
             signal: self.stop.signal.0,
             timeout: self.stop.timeout.0,
         };
+        spec.reload = ReloadPolicy {
+            signal: self.reload.signal.map(|signal| signal.0),
+            command: self.reload.command,
+        };
         spec.logs = LogPolicy {
             max_size: self.logs.max_size.0,
             keep: self.logs.keep,
@@ -338,6 +363,10 @@ impl Definition {
             stop: StopDefinition {
                 signal: Named(spec.stop.signal),
                 timeout: Dur(spec.stop.timeout),
+            },
+            reload: ReloadDefinition {
+                signal: spec.reload.signal.map(Named),
+                command: spec.reload.command.clone(),
             },
             logs: LogsDefinition {
                 max_size: Size(spec.logs.max_size),

@@ -315,6 +315,28 @@ impl Default for StopPolicy {
     }
 }
 
+/// How a service reloads its configuration (`svckit reload`): a signal to its main process, or
+/// a command. Neither: a notify program (sd_notify, or svckit's service API) gets SIGHUP, as
+/// they expect; any other has no reload, and `svckit reload` is refused rather than kill it
+/// with a SIGHUP it does not handle.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ReloadPolicy {
+    /// This signal to the main process (`USR2` for haproxy).
+    pub signal: Option<Signal>,
+    /// This command, program then arguments (`["/usr/sbin/nginx", "-s", "reload"]`), run as
+    /// the service's user; the reload succeeded when it exits 0.
+    pub command: Vec<String>,
+}
+
+/// What `svckit reload` does to a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadAction<'a> {
+    /// Send this signal to its main process.
+    Signal(Signal),
+    /// Run this command (program, then arguments).
+    Command(&'a [String]),
+}
+
 /// How the service's stdout and stderr are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LogPolicy {
@@ -386,6 +408,8 @@ pub struct ServiceSpec {
     pub kill_mode: KillMode,
     /// How it is stopped.
     pub stop: StopPolicy,
+    /// How it reloads its configuration.
+    pub reload: ReloadPolicy,
     /// How its output is kept.
     pub logs: LogPolicy,
     /// The service manager it is installed into.
@@ -417,8 +441,20 @@ impl ServiceSpec {
             watchdog: Duration::ZERO,
             kill_mode: KillMode::ControlGroup,
             stop: StopPolicy::default(),
+            reload: ReloadPolicy::default(),
             logs: LogPolicy::default(),
             backend: BackendKind::Auto,
+        }
+    }
+
+    /// What `svckit reload` does: the reload policy's signal or command, else SIGHUP for a
+    /// notify program, else nothing (reload is refused).
+    pub fn reload_action(&self) -> Option<ReloadAction<'_>> {
+        match (&self.reload.signal, self.reload.command.as_slice()) {
+            (Some(signal), _) => Some(ReloadAction::Signal(*signal)),
+            (None, [_, ..]) => Some(ReloadAction::Command(&self.reload.command)),
+            (None, []) if self.says_ready() => Some(ReloadAction::Signal(Signal::Hup)),
+            (None, []) => None,
         }
     }
 
@@ -439,6 +475,23 @@ impl ServiceSpec {
                     "args",
                     format!("argument {} contains a NUL byte", index + 1),
                 ));
+            }
+        }
+        if self.reload.signal.is_some() && !self.reload.command.is_empty() {
+            return Err(ModelError::invalid(
+                "reload.command",
+                "is given with reload.signal: a reload is one or the other",
+            ));
+        }
+        if let Some(program) = self.reload.command.first() {
+            if !program.starts_with('/') {
+                return Err(ModelError::invalid(
+                    "reload.command",
+                    format!("{program:?} is not an absolute path"),
+                ));
+            }
+            if self.reload.command.iter().any(|arg| arg.contains('\0')) {
+                return Err(ModelError::invalid("reload.command", "contains a NUL byte"));
             }
         }
         if let Some(display_name) = &self.display_name {

@@ -49,6 +49,8 @@ pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
     check("restart.limit", spec.restart.limit != base.restart.limit);
     check("restart.window", spec.restart.window != base.restart.window);
     check("stop.signal", spec.stop.signal != base.stop.signal);
+    check("reload.signal", spec.reload.signal.is_some());
+    check("reload.command", !spec.reload.command.is_empty());
     check("stop.timeout", spec.stop.timeout != base.stop.timeout);
     check("logs.max_size", spec.logs.max_size != base.logs.max_size);
     check("logs.keep", spec.logs.keep != base.logs.keep);
@@ -171,7 +173,15 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM reports its own state: exec (or notify, the same there)",
                 );
             }
-            let unsupported: [(&str, &str); 14] = [
+            let unsupported: [(&str, &str); 16] = [
+                (
+                    "reload.signal",
+                    "Windows has no signals; a reload is the SCM's PARAMCHANGE control",
+                ),
+                (
+                    "reload.command",
+                    "a reload is the SCM's PARAMCHANGE control, which the service handles",
+                ),
                 ("pid_file", "the SCM knows its services' processes itself"),
                 ("watchdog", "the SCM has no watchdog"),
                 ("notify_access", "the SCM has no sd_notify"),

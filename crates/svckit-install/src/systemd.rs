@@ -11,7 +11,9 @@ use std::{
     time::Duration,
 };
 
-use svckit_core::{BackendKind, Restart, ServiceName, ServiceSpec, ServiceType, StartType};
+use svckit_core::{
+    BackendKind, ReloadAction, Restart, ServiceName, ServiceSpec, ServiceType, StartType,
+};
 
 use crate::{Error, honour};
 
@@ -125,6 +127,24 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         exec.push_str(&exec_word("args", arg)?);
     }
     unit.set("ExecStart", &exec);
+    // Reload as svckit's own supervisor does: the signal to the main process, or the command;
+    // none (reload is refused) for a program that has neither.
+    match spec.reload_action() {
+        Some(ReloadAction::Signal(signal)) => {
+            unit.set("ExecReload", &format!("/bin/kill -s {signal} $MAINPID"));
+        }
+        Some(ReloadAction::Command(command)) => {
+            let (program, args) = command.split_first().expect("a command has a program");
+            let mut line = exec_path(Path::new(program))
+                .map_err(|_| refuse("reload.command", format!("{program:?} cannot be run")))?;
+            for arg in args {
+                line.push(' ');
+                line.push_str(&exec_word("reload.command", arg)?);
+            }
+            unit.set("ExecReload", &line);
+        }
+        None => {}
+    }
     if let Some(dir) = &spec.working_dir {
         let dir = dir
             .to_str()
@@ -587,9 +607,21 @@ mod manager {
                 Control::Stop => self.job(name, &["stop", &unit], State::Stopped, timeout),
                 Control::Pause => self.job(name, &["freeze", &unit], State::Paused, timeout),
                 Control::Continue => self.job(name, &["thaw", &unit], State::Running, timeout),
+                // systemd runs the unit's ExecReload= (the reload signal or command svckit
+                // rendered) and waits for it; a unit without one cannot reload.
                 Control::ParamChange => {
-                    self.systemctl(&["kill", "--kill-who=main", "--signal=HUP", &unit])?;
-                    self.status(name)
+                    let can = self.systemctl(&["show", "-p", "CanReload", "--value", &unit])?;
+                    if can.stdout.trim() == "no" {
+                        return Err(Error::Unsupported {
+                            backend: "systemd",
+                            setting: "reload",
+                            reason: format!(
+                                "{unit} has no ExecReload= (reinstall it with --reload-signal \
+                                 or --reload-command)"
+                            ),
+                        });
+                    }
+                    self.job(name, &["reload", &unit], State::Running, timeout)
                 }
                 other => Err(Error::NotAccepted {
                     name: name.clone(),

@@ -11,7 +11,9 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use svckit_core::{BackendKind, ServiceName, ServiceSpec, ServiceType, StartType, parse};
+use svckit_core::{
+    BackendKind, ReloadAction, ServiceName, ServiceSpec, ServiceType, StartType, parse,
+};
 
 use crate::{Error, honour};
 
@@ -195,9 +197,7 @@ case "$1" in
 		"$SVCKIT" probe --pidfile="$PIDFILE"
 		;;
 	reload)
-		echo "$NAME: reload is not supported (use restart)" >&2
-		exit 3
-		;;
+{reload}		;;
 	*)
 		echo "Usage: $0 {{start|stop|restart|force-reload|status}}" >&2
 		exit 2
@@ -210,7 +210,38 @@ esac
         log = sh_quote(&utf8("log", &log_file(name))?),
         signal = sh_quote(spec.stop.signal.name()),
         timeout = sh_quote(&parse::format_duration(spec.stop.timeout)),
+        reload = reload_body(spec)?,
     ))
+}
+
+/// The `reload)` branch: the reload signal to the daemon's verified main process, or the
+/// reload command (as the service's user), or a refusal; LSB's 7 when it is not running.
+fn reload_body(spec: &ServiceSpec) -> Result<String, Error> {
+    let not_running = "\t\t\"$SVCKIT\" probe --pidfile=\"$PIDFILE\" >/dev/null || exit 7\n";
+    Ok(match spec.reload_action() {
+        Some(ReloadAction::Signal(signal)) => format!(
+            "\t\t\"$SVCKIT\" kill --pidfile=\"$PIDFILE\" --signal={} --no-wait || exit 1\n\
+             \t\techo \"$NAME: reloading\"\n",
+            sh_quote(signal.name())
+        ),
+        Some(ReloadAction::Command(command)) => {
+            let mut line = String::from("\t\t");
+            if let Some(user) = &spec.account {
+                line.push_str(&format!("runuser -u {} -- ", sh_quote(user)));
+            }
+            line.push_str(
+                &command
+                    .iter()
+                    .map(|word| sh_quote(word))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            format!("{not_running}{line} || exit 1\n\t\techo \"$NAME: reloaded\"\n")
+        }
+        None => {
+            "\t\techo \"$NAME: reload is not supported (use restart)\" >&2\n\t\texit 3\n".to_owned()
+        }
+    })
 }
 
 #[cfg(unix)]

@@ -118,6 +118,11 @@ pub enum ErrorKind {
     ShuttingDown,
     /// The supervisor cannot take the request now (out of file descriptors).
     Busy,
+    /// The service cannot do what was asked: a reload of a program that has no way to
+    /// reload (no reload.signal, no reload.command, not notify).
+    Unsupported,
+    /// The service's reload command failed.
+    ReloadFailed,
 }
 
 /// What a status shows of one service.

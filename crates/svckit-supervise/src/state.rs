@@ -137,6 +137,11 @@ pub enum Event {
         /// How long it ran.
         uptime: Duration,
     },
+    /// The service's control command (its reload command) ended.
+    ControlEnded {
+        /// How.
+        exit: LastExit,
+    },
     /// Every process of the group is gone.
     GroupGone,
     /// The state's timer fired (stop timeout, restart delay or ready timeout).
@@ -256,6 +261,8 @@ pub struct Policy {
     /// How the program behaves: a forking one's launcher exiting 0 is its start, a oneshot's
     /// exit 0 its success.
     pub service_type: ServiceType,
+    /// Whether a reload runs a command (reloading until it ends) rather than sending a signal.
+    pub reload_by_command: bool,
 }
 
 /// The restart history the backoff and the start limit are computed from.
@@ -403,12 +410,22 @@ pub fn transition(
         (Paused, Event::Pause) => row(Paused, wanted, then, vec![]),
         (Paused, Event::Continue) => row(Running, wanted, then, vec![Resume]),
         (Running | Reloading, Event::Continue) => row(state, wanted, then, vec![]),
+        // A reload command runs to its end (reloading meanwhile; one at a time); a signal is
+        // sent, and the program may say RELOADING=1 itself.
+        (Running, Event::Reload) if policy.reload_by_command => {
+            row(Reloading, wanted, then, vec![SendReload])
+        }
+        (Reloading, Event::Reload) if policy.reload_by_command => {
+            row(Reloading, wanted, then, vec![])
+        }
         (Running | Reloading, Event::Reload) => row(state, wanted, then, vec![SendReload]),
         (_, Event::Pause | Event::Continue | Event::Reload) => Err(Refused(state)),
 
         // The program.
         (Starting, Event::Ready) => row(Running, wanted, then, vec![CancelTimer]),
         (Reloading, Event::Ready) => row(Running, wanted, then, vec![]),
+        (Reloading, Event::ControlEnded { .. }) => row(Running, wanted, then, vec![]),
+        (_, Event::ControlEnded { .. }) => row(state, wanted, then, vec![]),
         (_, Event::Ready) => row(state, wanted, then, vec![]),
         (Running, Event::Reloading) => row(Reloading, wanted, then, vec![]),
         (_, Event::Reloading) => row(state, wanted, then, vec![]),
@@ -529,6 +546,7 @@ mod tests {
             stop_timeout: Duration::from_secs(5),
             ready_timeout: None,
             service_type: ServiceType::Exec,
+            reload_by_command: false,
         }
     }
 
@@ -1008,5 +1026,20 @@ mod tests {
         );
         assert_eq!(rows[3].state, Starting);
         assert!(actions.ends_with(&[Spawn]));
+    }
+
+    #[test]
+    fn a_reload_command_is_reloading_until_it_ends() {
+        let mut policy = policy(Restart::Never, 100);
+        policy.reload_by_command = true;
+        let ended = Event::ControlEnded {
+            exit: LastExit::Code(0),
+        };
+        let (rows, actions) = run(at(Running), &[Event::Reload, Event::Reload, ended], &policy);
+        assert_eq!(
+            rows.iter().map(|row| row.state).collect::<Vec<_>>(),
+            [Running, Reloading, Reloading, Running]
+        );
+        assert_eq!(actions, [SendReload], "one command at a time");
     }
 }

@@ -54,8 +54,8 @@
 pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, KillMode, LastExit,
     LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError, NotifyAccess, Pid,
-    Restart, RestartPolicy, Service, ServiceName, ServiceSpec, ServiceType, Signal, StartType,
-    State, StopPolicy, parse, service,
+    ReloadAction, ReloadPolicy, Restart, RestartPolicy, Service, ServiceName, ServiceSpec,
+    ServiceType, Signal, StartType, State, StopPolicy, parse, service,
 };
 
 /// Service management through one [`Backend`](manage::Backend) trait for every manager:

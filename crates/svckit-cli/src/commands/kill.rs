@@ -61,6 +61,15 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         .iter()
         .map(|pid| process::os_pid(*pid))
         .collect();
+    if args.no_wait {
+        // The verified main process (the PID file's), else the oldest of the daemon's.
+        let main = match inspection.state {
+            PidfileState::Running(Some(pid)) => process::os_pid(pid),
+            _ => targets[0],
+        };
+        nix::sys::signal::kill(main, os_signal(args.signal))?;
+        return Ok(Exit::Ok);
+    }
     // Every process of the daemon, each with its group (a daemon leads its own, so its workers
     // go too); done once the PID file's lock has no holder left either.
     let gone = || {

@@ -131,6 +131,18 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
     set(&mut spec.restart.limit, args.start_limit);
     set(&mut spec.restart.window, args.start_window);
     set(&mut spec.stop.signal, args.stop_signal);
+    if let Some(signal) = args.reload_signal {
+        spec.reload = svckit::ReloadPolicy {
+            signal: Some(signal),
+            command: Vec::new(),
+        };
+    }
+    if let Some(command) = &args.reload_command {
+        spec.reload = svckit::ReloadPolicy {
+            signal: None,
+            command: command.0.clone(),
+        };
+    }
     set(&mut spec.stop.timeout, args.stop_timeout);
     set(&mut spec.logs.max_size, args.log_max_size);
     set(&mut spec.logs.keep, args.log_keep);

@@ -161,9 +161,18 @@ fn nginx_installed(name: &str) -> (Sup, u16, PathBuf) {
         "-c".into(),
         conf.display().to_string(),
     ];
+    // Reloaded as Debian's unit does it: `nginx -s reload`.
+    let reload = format!("/usr/sbin/nginx -c {} -s reload", conf.display());
     sup.install_restarted(
         "nginx",
-        &["--type", "forking", "--pid-file", &pid_arg],
+        &[
+            "--type",
+            "forking",
+            "--pid-file",
+            &pid_arg,
+            "--reload-command",
+            &reload,
+        ],
         &command,
     );
     (sup, port, pid_file)
@@ -226,7 +235,7 @@ fn nginx_in_the_foreground_is_an_exec_service() {
         "-g".into(),
         "daemon off;".into(),
     ];
-    sup.install_restarted("nginx", &[], &command);
+    sup.install_restarted("nginx", &["--reload-signal", "HUP"], &command);
     nginx_reloads(&sup, port);
     lives_its_life(&sup, "nginx", port, None);
 }
@@ -542,6 +551,11 @@ fn postgres_started_by_pg_ctl_is_a_forking_service() {
         "-o".into(),
         postgres_options(&cluster.join(""), port),
     ];
+    let reload = format!(
+        "{} reload -s -D {}",
+        bin.join("pg_ctl").display(),
+        data.display()
+    );
     sup.install_restarted(
         "pg",
         &[
@@ -551,10 +565,12 @@ fn postgres_started_by_pg_ctl_is_a_forking_service() {
             &pid_arg,
             "--user",
             "postgres",
+            "--reload-command",
+            &reload,
         ],
         &command,
     );
-    // Reloaded its own way: SIGHUP to the postmaster, which pg_ctl left running.
+    // Reloaded its own way: `pg_ctl reload` (SIGHUP to the postmaster pg_ctl left running).
     sup.ok(&["start", "pg"]);
     assert_eq!(
         psql(port, "select 1").as_deref(),

@@ -192,6 +192,8 @@ fn an_init_script_runs_nginx_that_forks_itself_and_stops_all_of_it() {
         .arg(&root)
         .args(["--type", "forking", "--pid-file"])
         .arg(&nginx_pid)
+        .arg("--reload-command")
+        .arg(format!("/usr/sbin/nginx -c {} -s reload", conf.display()))
         .args(["--", "/usr/sbin/nginx", "-c"])
         .arg(&conf);
     ok(install.output().unwrap(), "install");
@@ -218,6 +220,18 @@ fn an_init_script_runs_nginx_that_forks_itself_and_stops_all_of_it() {
     assert!(said.contains(&format!("running (PID {master})")), "{said}");
     let nginx = crate::daemons::nginx_processes(master);
     assert_eq!(nginx.len(), 3, "a master and two workers: {nginx:?}");
+    // reload runs the reload command: the same master, new workers.
+    let (status, said) = run_script(&script, "reload");
+    assert_eq!(status, 0, "{said}");
+    assert!(
+        eventually(Duration::from_secs(10), || nginx[1..]
+            .iter()
+            .all(|pid| is_gone(*pid))),
+        "the old workers live on after the reload"
+    );
+    assert_eq!(pid_in(&pidfile), master);
+    let nginx = crate::daemons::nginx_processes(master);
+    assert_eq!(nginx.len(), 3, "{nginx:?}");
     assert_eq!(run_script(&script, "stop").0, 0);
     assert!(
         nginx.iter().all(|pid| is_gone(*pid)),

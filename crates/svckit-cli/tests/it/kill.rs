@@ -98,3 +98,36 @@ fn kill_reaches_workers_after_the_main_process_exited() {
     );
     assert!(!dir.join("d.pid").exists());
 }
+
+#[test]
+fn no_wait_sends_a_reload_signal_to_the_main_process_and_returns() {
+    let dir = TempDir::new("killnowait");
+    let marker = dir.join("hups");
+    let script = format!(
+        "trap 'echo hup >> {}' HUP; while :; do sleep 0.02; done",
+        marker.display()
+    );
+    let daemon = start_daemon(&dir, &["--", "sh", "-c", &script]);
+    // Signalled only once the shell catches SIGHUP (its trap set): before, HUP would end it.
+    assert!(eventually(Duration::from_secs(5), || {
+        daemon
+            .status()
+            .get("SigCgt")
+            .and_then(|mask| u64::from_str_radix(mask, 16).ok())
+            .is_some_and(|mask| mask & 1 == 1)
+    }));
+    let out = run(&[
+        "kill",
+        "--pidfile",
+        &dir.str("d.pid"),
+        "--signal",
+        "HUP",
+        "--no-wait",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(eventually(Duration::from_secs(5), || {
+        fs::read_to_string(&marker).is_ok_and(|text| text == "hup\n")
+    }));
+    assert!(!is_gone(daemon.pid), "a reload signal ended the daemon");
+    assert!(dir.join("d.pid").exists(), "the PID file stays");
+}

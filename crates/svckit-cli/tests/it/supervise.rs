@@ -862,6 +862,8 @@ fn restart_makes_a_new_process_and_reload_sends_sighup() {
     sup.ok(&[
         "install",
         "hup",
+        "--reload-signal",
+        "HUP",
         "--",
         "sh",
         "-c",
@@ -886,6 +888,72 @@ fn restart_makes_a_new_process_and_reload_sends_sighup() {
     sup.ok(&["stop", "hup"]);
     let output = sup.run(&["reload", "hup"]);
     assert_eq!(code(&output), 3, "reload of a stopped service");
+}
+
+#[test]
+fn regression_reload_is_refused_for_a_program_without_one_instead_of_killing_it() {
+    // python's http.server has no SIGHUP handler: `reload` killed it ("killed by SIGHUP")
+    // while it printed success, and with --restart never it stayed down.
+    let test = "regression_reload_is_refused_for_a_program_without_one_instead_of_killing_it";
+    if !crate::support::require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let sup = Sup::new("no-reload");
+    let port = crate::support::free_port().to_string();
+    sup.ok(&[
+        "install",
+        "web",
+        "--",
+        "/usr/bin/python3",
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        &port,
+    ]);
+    sup.ok(&["start", "web"]);
+    let pid = pid_of(&sup.status("web"));
+    let out = sup.run(&["reload", "web"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("service web has no reload")
+            && stderr(&out).contains("--reload-signal"),
+        "{}",
+        stderr(&out)
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let status = sup.status("web");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(pid_of(&status), pid, "the program was not touched");
+    // Told how, it reloads: a command, whose failure is the reload's.
+    sup.ok(&[
+        "install",
+        "web",
+        "--force",
+        "--reload-command",
+        "/bin/sh -c 'echo reloading >&2; exit 3'",
+        "--",
+        "/usr/bin/python3",
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        &port,
+    ]);
+    sup.ok(&["restart", "web"]);
+    let out = sup.run(&["reload", "web"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did not reload: its reload command ended with exit code 3"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        sup.log("web.stderr").contains("reloading"),
+        "its output is in the logs"
+    );
+    assert_eq!(sup.status("web")["state"], "running");
+    sup.ok(&["stop", "web"]);
 }
 
 #[test]

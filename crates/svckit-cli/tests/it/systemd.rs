@@ -321,6 +321,8 @@ fn a_service_lives_its_whole_life_under_a_running_systemd() {
     let mut install = vec![
         "install",
         "live",
+        "--reload-signal",
+        "HUP",
         "--start",
         "auto",
         "--restart",
@@ -735,6 +737,8 @@ fn nginx_forking_lives_under_a_running_systemd() {
         "on-failure",
         "--restart-delay",
         "100ms",
+        "--reload-command",
+        &format!("/usr/sbin/nginx -c {} -s reload", conf.display()),
         "--",
         "/usr/sbin/nginx",
         "-c",

@@ -301,6 +301,10 @@ struct Unit {
     notice: Option<String>,
     /// When it is hung unless it says WATCHDOG=1 (with a watchdog, while it runs).
     watchdog_due: Option<Instant>,
+    /// Its control command (the reload command) while it runs.
+    control: Option<Pid>,
+    /// Why its last control command failed, when it did.
+    control_error: Option<String>,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
     waiters: Vec<(Token, Wait)>,
@@ -374,6 +378,10 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         )
         .then_some(spec.ready_timeout),
         service_type: spec.service_type,
+        reload_by_command: matches!(
+            spec.reload_action(),
+            Some(svckit_core::ReloadAction::Command(_))
+        ),
     }
 }
 
@@ -511,6 +519,8 @@ impl Supervisor {
             reason: None,
             notice: None,
             watchdog_due: None,
+            control: None,
+            control_error: None,
             pipes: None,
             waiters: Vec::new(),
         }
@@ -800,11 +810,20 @@ impl Supervisor {
                 true => unit.process.signal_main(Signal::SIGCONT),
                 false => unit.process.signal_all(Signal::SIGCONT),
             },
-            Action::SendReload => {
-                if let Some(pid) = unit.process.pid {
-                    let _ = kill(pid, Signal::SIGHUP);
+            Action::SendReload => match unit.spec.reload_action() {
+                Some(svckit_core::ReloadAction::Signal(signal)) => {
+                    if let Some(pid) = unit.process.pid {
+                        let _ = kill(pid, svckit_unix::signals::os_signal(signal));
+                    }
                 }
-            }
+                Some(svckit_core::ReloadAction::Command(command)) => {
+                    let command = command.to_vec();
+                    unit.control_error = None;
+                    self.spawn_control(name, &command);
+                }
+                // Refused before it reaches the table.
+                None => {}
+            },
             Action::ArmTimer(after) => unit.timer = Some(later(after)),
             Action::CancelTimer => unit.timer = None,
             Action::CountRestart => unit.restarts += 1,

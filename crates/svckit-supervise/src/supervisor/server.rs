@@ -15,6 +15,8 @@ pub(super) enum Wait {
     Stopped,
     /// The service to be forgotten.
     Forgotten,
+    /// Its reload command to end.
+    Reloaded,
 }
 
 /// A connected client: its request as read so far, then its reply as written so far.
@@ -239,10 +241,25 @@ impl Supervisor {
             Op::Restart { name } => (name, Event::Restart, Wait::Running),
             Op::Pause { name } => (name, Event::Pause, Wait::Applied),
             Op::Continue { name } => (name, Event::Continue, Wait::Applied),
-            Op::Reload { name } => (name, Event::Reload, Wait::Applied),
+            Op::Reload { name } => (name, Event::Reload, Wait::Reloaded),
             Op::Forget { name } => (name, Event::Forget, Wait::Forgotten),
         };
         let name = self.load(&name)?;
+        let wait = match (event, self.units[&name].spec.reload_action()) {
+            (Event::Reload, None) => {
+                return Err((
+                    ErrorKind::Unsupported,
+                    format!(
+                        "service {name} has no reload: its program is sent no signal unless \
+                         reload.signal says which (SIGHUP ends most programs), and runs no \
+                         command unless reload.command says so; restart it, or reinstall it \
+                         with --reload-signal or --reload-command"
+                    ),
+                ));
+            }
+            (Event::Reload, Some(svckit_core::ReloadAction::Signal(_))) => Wait::Applied,
+            _ => wait,
+        };
         if matches!(event, Event::Start | Event::Restart)
             && !self.units[&name].life.state.has_process()
         {
@@ -358,12 +375,12 @@ impl Supervisor {
                         Some(Ok(()))
                     }
                     UnitState::Exited | UnitState::Failed | UnitState::Backoff => {
-                        Some(Err(self.start_failure(unit)))
+                        Some(Err((ErrorKind::StartFailed, self.start_failure(unit))))
                     }
                     // Stopped while a start is still wanted (a restart between its stop and
                     // its start) is on the way; stopped by request is not.
                     UnitState::Stopped if then != Then::Start && !wanted => {
-                        Some(Err(self.start_failure(unit)))
+                        Some(Err((ErrorKind::StartFailed, self.start_failure(unit))))
                     }
                     _ => None,
                 },
@@ -372,7 +389,15 @@ impl Supervisor {
                     UnitState::Stopped | UnitState::Exited | UnitState::Failed
                 )
                 .then_some(Ok(())),
-                Wait::Forgotten | Wait::Applied => None,
+                // A reload command: answered once it ended, with how.
+                Wait::Reloaded if unit.control.is_none() => Some(match &unit.control_error {
+                    None => Ok(()),
+                    Some(error) => Err((
+                        ErrorKind::ReloadFailed,
+                        format!("service {name} did not reload: {error}"),
+                    )),
+                }),
+                Wait::Forgotten | Wait::Applied | Wait::Reloaded => None,
             };
             match outcome {
                 Some(Ok(())) => {
@@ -384,13 +409,7 @@ impl Supervisor {
                         },
                     );
                 }
-                Some(Err(message)) => self.reply(
-                    token,
-                    Outcome::Error {
-                        kind: ErrorKind::StartFailed,
-                        message,
-                    },
-                ),
+                Some(Err((kind, message))) => self.reply(token, Outcome::Error { kind, message }),
                 None => kept.push((token, wait)),
             }
         }

@@ -5,6 +5,23 @@
 
 use super::*;
 
+/// One process of a service to start: the service's program, or one of its commands.
+pub(super) struct Process<'a> {
+    /// The program.
+    program: &'a std::ffi::OsStr,
+    /// Its arguments.
+    args: &'a [OsString],
+    /// Variables beside the service's environment.
+    extra: Vec<(OsString, OsString)>,
+    /// The readiness pipe's write end, for a program that says when it is ready.
+    ready: Option<OwnedFd>,
+    /// The cgroup it starts in.
+    cgroup: Option<&'a Cgroup>,
+}
+
+/// The inodes of a process's stdout and stderr pipes (how a new supervisor knows them again).
+type PipeInodes = Option<(u64, u64)>;
+
 impl Supervisor {
     /// Starts the program: a new session and group, stdout and stderr into pipes we drain,
     /// the readiness pipe at fd 3 for programs that signal readiness.
@@ -18,10 +35,6 @@ impl Supervisor {
                 format!("cannot start {}: {what}: {err}", spec.program.display()),
             )
         };
-        let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
-            .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
-        let (out_read, out_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
-        let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
         let ready = if spec.says_ready() {
             let (read, write) =
                 nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
@@ -30,8 +43,7 @@ impl Supervisor {
         } else {
             None
         };
-        let mut set: Vec<(OsString, OsString)> =
-            spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let mut set: Vec<(OsString, OsString)> = Vec::new();
         if spec.says_ready() {
             set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
             // sd_notify, as systemd speaks it: the same `type = notify` on every backend.
@@ -43,67 +55,23 @@ impl Supervisor {
                 set.push(("WATCHDOG_USEC".into(), usec.into()));
             }
         }
-        let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
-        let mut command = Command::new(&spec.program);
-        command
-            .args(&spec.args)
-            .env_clear()
-            .envs(env)
-            .current_dir(spec.working_dir.as_deref().unwrap_or("/".as_ref()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out_write))
-            .stderr(Stdio::from(err_write));
         let (ready_read, ready_write) = match ready {
             Some((read, write)) => (Some(read), Some(write)),
             None => (None, None),
         };
-        // Its cgroup, where the supervisor makes them: the child moves itself in before exec.
-        let cgroup = match &self.cgroups {
-            Some(cgroups) => match cgroups.service(name.as_str()) {
-                Ok(cgroup) => Some(cgroup),
-                Err(err) => {
-                    log(format_args!(
-                        "{name}: no cgroup ({err}); its process group contains it"
-                    ));
-                    None
-                }
+        let cgroup = self.service_cgroup(name);
+        let (pid, pipes) = self.spawn_process(
+            name,
+            &spec,
+            Process {
+                program: spec.program.as_os_str(),
+                args: &spec.args,
+                extra: set,
+                ready: ready_write,
+                cgroup: cgroup.as_ref(),
             },
-            None => None,
-        };
-        let procs = match &cgroup {
-            Some(cgroup) => Some(
-                cgroup
-                    .procs_for_writing()
-                    .map_err(|e| failed(e, "cgroup"))?,
-            ),
-            None => None,
-        };
-        let ready_write = ChildSetup {
-            credentials,
-            umask: spec.umask,
-            ready: ready_write,
-            open_files: self.open_files,
-            cgroup: procs,
-        }
-        .apply(&mut command)
-        .map_err(|e| failed(e, "prepare"))?;
-        let child = command.spawn().map_err(|e| failed(e, "spawn"))?;
-        // Our copies of the write ends close with `command` and `ready_write`: the pipes then
-        // report EOF exactly when the service's processes are done with them.
-        drop(command);
-        drop(ready_write);
-        let pid = Pid::from_raw(child.id() as i32);
-        drop(child);
+        )?;
         let now = Instant::now();
-        let inode = |fd: &OwnedFd| {
-            fs::File::from(fd.try_clone().ok()?)
-                .metadata()
-                .ok()
-                .map(|m| m.ino())
-        };
-        let pipes = inode(&out_read).zip(inode(&err_read));
-        self.capture(name, Stream::Stdout, out_read);
-        self.capture(name, Stream::Stderr, err_read);
         let ready_token = ready_read.map(|fd| {
             let token = self.token();
             let _ = watch(&self.poll, &fd, token);
@@ -131,6 +99,141 @@ impl Supervisor {
             self.queue(name, Event::Ready);
         }
         Ok(())
+    }
+
+    /// Where the service's processes go: its cgroup, where the supervisor makes them.
+    fn service_cgroup(&self, name: &ServiceName) -> Option<Cgroup> {
+        match self.cgroups.as_ref()?.service(name.as_str()) {
+            Ok(cgroup) => Some(cgroup),
+            Err(err) => {
+                log(format_args!(
+                    "{name}: no cgroup ({err}); its process group contains it"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Starts one process of the service (see [`Process`]) as its user, in its directory,
+    /// with its environment, in a new session; stdin on /dev/null, stdout and stderr into
+    /// pipes captured to its logs. Returns its pid and the pipes' inodes, or the errno and
+    /// what failed.
+    fn spawn_process(
+        &mut self,
+        name: &ServiceName,
+        spec: &ServiceSpec,
+        process: Process<'_>,
+    ) -> Result<(Pid, PipeInodes), (i32, String)> {
+        let Process {
+            program,
+            args,
+            extra,
+            ready,
+            cgroup,
+        } = process;
+        let failed = |err: io::Error, what: &str| {
+            (
+                err.raw_os_error().unwrap_or(nix::libc::EIO),
+                format!(
+                    "cannot start {}: {what}: {err}",
+                    std::path::Path::new(program).display()
+                ),
+            )
+        };
+        let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
+            .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
+        let (out_read, out_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+        let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+        let mut set: Vec<(OsString, OsString)> =
+            spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        set.extend(extra);
+        let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env_clear()
+            .envs(env)
+            .current_dir(spec.working_dir.as_deref().unwrap_or("/".as_ref()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out_write))
+            .stderr(Stdio::from(err_write));
+        let procs = match cgroup {
+            Some(cgroup) => Some(
+                cgroup
+                    .procs_for_writing()
+                    .map_err(|e| failed(e, "cgroup"))?,
+            ),
+            None => None,
+        };
+        let ready_write = ChildSetup {
+            credentials,
+            umask: spec.umask,
+            ready,
+            open_files: self.open_files,
+            cgroup: procs,
+        }
+        .apply(&mut command)
+        .map_err(|e| failed(e, "prepare"))?;
+        let child = command.spawn().map_err(|e| failed(e, "spawn"))?;
+        // Our copies of the write ends close with `command` and `ready_write`: the pipes then
+        // report EOF exactly when the service's processes are done with them.
+        drop(command);
+        drop(ready_write);
+        let pid = Pid::from_raw(child.id() as i32);
+        drop(child);
+        let inode = |fd: &OwnedFd| {
+            fs::File::from(fd.try_clone().ok()?)
+                .metadata()
+                .ok()
+                .map(|m| m.ino())
+        };
+        let pipes = inode(&out_read).zip(inode(&err_read));
+        self.capture(name, Stream::Stdout, out_read);
+        self.capture(name, Stream::Stderr, err_read);
+        Ok((pid, pipes))
+    }
+
+    /// Runs a control command of the service (its reload command) beside its main process:
+    /// as its user, in its cgroup, its output in its logs. Its end is a ControlEnded event.
+    pub(super) fn spawn_control(&mut self, name: &ServiceName, argv: &[String]) {
+        let Some(spec) = self.unit(name).map(|unit| unit.spec.clone()) else {
+            return;
+        };
+        let Some((program, args)) = argv.split_first() else {
+            return;
+        };
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let cgroup = self.unit(name).and_then(|unit| unit.process.cgroup.clone());
+        let spawned = self.spawn_process(
+            name,
+            &spec,
+            Process {
+                program: program.as_ref(),
+                args: &args,
+                extra: Vec::new(),
+                ready: None,
+                cgroup: cgroup.as_ref(),
+            },
+        );
+        match spawned {
+            Ok((pid, _)) => {
+                if let Some(unit) = self.unit(name) {
+                    unit.control = Some(pid);
+                }
+            }
+            Err((_, reason)) => {
+                log(format_args!("{name}: {reason}"));
+                self.queue(
+                    name,
+                    Event::ControlEnded {
+                        exit: LastExit::SpawnFailed(nix::libc::ENOENT),
+                    },
+                );
+                if let Some(unit) = self.unit(name) {
+                    unit.control_error = Some(reason);
+                }
+            }
+        }
     }
 
     /// A readiness pipe or a pidfd.
@@ -309,6 +412,20 @@ impl Supervisor {
     }
 
     pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
+        let controller = self
+            .units
+            .values()
+            .find(|unit| unit.control == Some(pid))
+            .map(|unit| unit.name.clone());
+        if let Some(name) = controller {
+            if let Some(unit) = self.unit(&name) {
+                unit.control = None;
+                unit.control_error =
+                    (!exit.success()).then(|| format!("its reload command ended with {exit}"));
+            }
+            self.queue(&name, Event::ControlEnded { exit });
+            return;
+        }
         let owner = self
             .units
             .values()
