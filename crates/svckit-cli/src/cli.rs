@@ -221,6 +221,10 @@ pub struct SupervisedInstallArgs {
     /// `stop.signal`: the signal sent to the group first (default TERM).
     #[arg(long, value_name = "SIG")]
     pub stop_signal: Option<svckit::Signal>,
+    /// `exec_start_pre`: a command run before the program (repeatable, in order), as its
+    /// user; its failure fails the start (e.g. "/usr/sbin/nginx -t -q"). Split as sh would.
+    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    pub exec_start_pre: Vec<parse::CommandWords>,
     /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
     /// programs get HUP unless told; other programs have no reload unless given one).
     #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]

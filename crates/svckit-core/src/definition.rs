@@ -10,6 +10,7 @@
 //! working_dir = "/srv/www"
 //! env = { PYTHONUNBUFFERED = "1" }
 //! start = "auto"
+//! exec_start_pre = [["/usr/bin/python3", "-c", "import http.server"]]
 //!
 //! [restart]
 //! policy = "on-failure"
@@ -178,6 +179,8 @@ struct Definition {
     watchdog: Dur,
     #[serde(default)]
     kill_mode: Named<KillMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exec_start_pre: Vec<Vec<String>>,
     #[serde(default)]
     dependencies: Vec<String>,
     #[serde(default)]
@@ -321,6 +324,7 @@ impl Definition {
             signal: self.stop.signal.0,
             timeout: self.stop.timeout.0,
         };
+        spec.exec_start_pre = self.exec_start_pre;
         spec.reload = ReloadPolicy {
             signal: self.reload.signal.map(|signal| signal.0),
             command: self.reload.command,
@@ -364,6 +368,7 @@ impl Definition {
                 signal: Named(spec.stop.signal),
                 timeout: Dur(spec.stop.timeout),
             },
+            exec_start_pre: spec.exec_start_pre.clone(),
             reload: ReloadDefinition {
                 signal: spec.reload.signal.map(Named),
                 command: spec.reload.command.clone(),
@@ -483,6 +488,7 @@ env = { PYTHONUNBUFFERED = "1" }
 user = "www"
 umask = "027"
 start = "auto"
+exec_start_pre = [["/usr/bin/python3", "-c", "import http.server"], ["/bin/true"]]
 
 [restart]
 policy = "on-failure"
@@ -492,6 +498,9 @@ limit = 3
 [stop]
 signal = "INT"
 timeout = 5
+
+[reload]
+command = ["/bin/kill", "-HUP", "1"]
 
 [logs]
 max_size = "1MiB"
@@ -513,6 +522,10 @@ max_size = "1MiB"
         assert_eq!(spec.stop.timeout, Duration::from_secs(5));
         assert_eq!(spec.logs.max_size, 1 << 20);
         assert_eq!(spec.logs.keep, LogPolicy::default().keep);
+        assert_eq!(spec.exec_start_pre.len(), 2);
+        assert_eq!(spec.exec_start_pre[1], ["/bin/true"]);
+        assert_eq!(spec.reload.command, ["/bin/kill", "-HUP", "1"]);
+        assert_eq!(spec.reload.signal, None);
     }
 
     #[test]

@@ -410,6 +410,9 @@ pub struct ServiceSpec {
     pub stop: StopPolicy,
     /// How it reloads its configuration.
     pub reload: ReloadPolicy,
+    /// Commands run in order before the program, as its user (`nginx -t`: a broken
+    /// configuration fails the start, with the command's output in the logs).
+    pub exec_start_pre: Vec<Vec<String>>,
     /// How its output is kept.
     pub logs: LogPolicy,
     /// The service manager it is installed into.
@@ -442,6 +445,7 @@ impl ServiceSpec {
             kill_mode: KillMode::ControlGroup,
             stop: StopPolicy::default(),
             reload: ReloadPolicy::default(),
+            exec_start_pre: Vec::new(),
             logs: LogPolicy::default(),
             backend: BackendKind::Auto,
         }
@@ -483,16 +487,11 @@ impl ServiceSpec {
                 "is given with reload.signal: a reload is one or the other",
             ));
         }
-        if let Some(program) = self.reload.command.first() {
-            if !program.starts_with('/') {
-                return Err(ModelError::invalid(
-                    "reload.command",
-                    format!("{program:?} is not an absolute path"),
-                ));
-            }
-            if self.reload.command.iter().any(|arg| arg.contains('\0')) {
-                return Err(ModelError::invalid("reload.command", "contains a NUL byte"));
-            }
+        if !self.reload.command.is_empty() {
+            check_command("reload.command", &self.reload.command)?;
+        }
+        for command in &self.exec_start_pre {
+            check_command("exec_start_pre", command)?;
         }
         if let Some(display_name) = &self.display_name {
             check_text("display_name", display_name)?;
@@ -634,6 +633,24 @@ impl ServiceSpec {
         }
         Ok(())
     }
+}
+
+/// A command of the service (its reload or pre-start command): a program given by its
+/// absolute path (it runs without a shell or PATH), arguments without NUL bytes.
+fn check_command(field: &'static str, command: &[String]) -> Result<(), ModelError> {
+    let Some(program) = command.first() else {
+        return Err(ModelError::invalid(field, "has an empty command"));
+    };
+    if !program.starts_with('/') {
+        return Err(ModelError::invalid(
+            field,
+            format!("{program:?} is not an absolute path"),
+        ));
+    }
+    if command.iter().any(|arg| arg.contains('\0')) {
+        return Err(ModelError::invalid(field, "contains a NUL byte"));
+    }
+    Ok(())
 }
 
 fn check_text(field: &'static str, text: &str) -> Result<(), ModelError> {

@@ -49,6 +49,7 @@ pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
     check("restart.limit", spec.restart.limit != base.restart.limit);
     check("restart.window", spec.restart.window != base.restart.window);
     check("stop.signal", spec.stop.signal != base.stop.signal);
+    check("exec_start_pre", !spec.exec_start_pre.is_empty());
     check("reload.signal", spec.reload.signal.is_some());
     check("reload.command", !spec.reload.command.is_empty());
     check("stop.timeout", spec.stop.timeout != base.stop.timeout);
@@ -173,7 +174,11 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM reports its own state: exec (or notify, the same there)",
                 );
             }
-            let unsupported: [(&str, &str); 16] = [
+            let unsupported: [(&str, &str); 17] = [
+                (
+                    "exec_start_pre",
+                    "the SCM starts the service's program and nothing before it",
+                ),
                 (
                     "reload.signal",
                     "Windows has no signals; a reload is the SCM's PARAMCHANGE control",

@@ -126,6 +126,9 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         exec.push(' ');
         exec.push_str(&exec_word("args", arg)?);
     }
+    for command in &spec.exec_start_pre {
+        unit.set("ExecStartPre", &exec_command("exec_start_pre", command)?);
+    }
     unit.set("ExecStart", &exec);
     // Reload as svckit's own supervisor does: the signal to the main process, or the command;
     // none (reload is refused) for a program that has neither.
@@ -134,14 +137,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
             unit.set("ExecReload", &format!("/bin/kill -s {signal} $MAINPID"));
         }
         Some(ReloadAction::Command(command)) => {
-            let (program, args) = command.split_first().expect("a command has a program");
-            let mut line = exec_path(Path::new(program))
-                .map_err(|_| refuse("reload.command", format!("{program:?} cannot be run")))?;
-            for arg in args {
-                line.push(' ');
-                line.push_str(&exec_word("reload.command", arg)?);
-            }
-            unit.set("ExecReload", &line);
+            unit.set("ExecReload", &exec_command("reload.command", command)?);
         }
         None => {}
     }
@@ -179,6 +175,21 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     unit.section("Install");
     unit.set("WantedBy", scope.target());
     Ok(unit.0)
+}
+
+/// A command line for ExecStartPre= or ExecReload=: the program as ExecStart='s, each
+/// argument quoted.
+fn exec_command(setting: &'static str, command: &[String]) -> Result<String, Error> {
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| refuse(setting, "the command is empty"))?;
+    let mut line = exec_path(Path::new(program))
+        .map_err(|_| refuse(setting, format!("{program:?} cannot be run by systemd")))?;
+    for arg in args {
+        line.push(' ');
+        line.push_str(&exec_word(setting, arg)?);
+    }
+    Ok(line)
 }
 
 /// A unit file being written.

@@ -132,6 +132,15 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     }
     // One option per line, then the command on the last.
     let mut start = String::from("\t# The values are literal: nothing in single quotes expands.\n");
+    // exec_start_pre: each must succeed (as the service's user), its output the operator's.
+    for command in &spec.exec_start_pre {
+        let _ = writeln!(
+            start,
+            "\t# shellcheck disable=SC2016,SC1003\n\
+             \t{} || {{ echo \"$NAME: exec_start_pre failed\" >&2; return 1; }}",
+            as_user(spec, command)
+        );
+    }
     start.push_str("\t# shellcheck disable=SC2016,SC1003\n");
     for (index, option) in daemonize.iter().enumerate() {
         let indent = if index == 0 { "\t" } else { "\t\t" };
@@ -214,6 +223,20 @@ esac
     ))
 }
 
+/// `command` as one sh line, each word single-quoted, run as the service's user
+/// (`runuser -u USER --`) when it has one.
+fn as_user(spec: &ServiceSpec, command: &[String]) -> String {
+    let words = command
+        .iter()
+        .map(|word| sh_quote(word))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match &spec.account {
+        Some(user) => format!("runuser -u {} -- {words}", sh_quote(user)),
+        None => words,
+    }
+}
+
 /// The `reload)` branch: the reload signal to the daemon's verified main process, or the
 /// reload command (as the service's user), or a refusal; LSB's 7 when it is not running.
 fn reload_body(spec: &ServiceSpec) -> Result<String, Error> {
@@ -224,20 +247,11 @@ fn reload_body(spec: &ServiceSpec) -> Result<String, Error> {
              \t\techo \"$NAME: reloading\"\n",
             sh_quote(signal.name())
         ),
-        Some(ReloadAction::Command(command)) => {
-            let mut line = String::from("\t\t");
-            if let Some(user) = &spec.account {
-                line.push_str(&format!("runuser -u {} -- ", sh_quote(user)));
-            }
-            line.push_str(
-                &command
-                    .iter()
-                    .map(|word| sh_quote(word))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-            format!("{not_running}{line} || exit 1\n\t\techo \"$NAME: reloaded\"\n")
-        }
+        Some(ReloadAction::Command(command)) => format!(
+            "{not_running}\t\t# shellcheck disable=SC2016,SC1003\n\
+             \t\t{} || exit 1\n\t\techo \"$NAME: reloaded\"\n",
+            as_user(spec, command)
+        ),
         None => {
             "\t\techo \"$NAME: reload is not supported (use restart)\" >&2\n\t\texit 3\n".to_owned()
         }

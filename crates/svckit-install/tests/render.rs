@@ -105,6 +105,21 @@ fn forking() -> ServiceSpec {
     spec.service_type = ServiceType::Forking;
     spec.pid_file = Some("/run/nginx.pid".into());
     spec.kill_mode = svckit_core::KillMode::Mixed;
+    // nginx -t before, nginx -s reload to reload: words a shell or systemd would mangle.
+    spec.exec_start_pre = vec![
+        vec![
+            "/usr/bin/true".into(),
+            "-t".into(),
+            "it's 100% $HOME".into(),
+        ],
+        vec!["/usr/bin/test".into(), "-e".into(), "/".into()],
+    ];
+    spec.reload.command = vec![
+        "/usr/bin/kill".into(),
+        "-s".into(),
+        "HUP".into(),
+        "\"quoted\" %n".into(),
+    ];
     spec
 }
 
@@ -207,6 +222,12 @@ fn scripts_are_snapshotted_and_pass_sh_n_and_shellcheck() {
         ("plain", plain()),
         ("full", full(false)),
         ("hostile", hostile()),
+        ("forking", {
+            // kill_mode needs a supervisor: an init script has none.
+            let mut spec = forking();
+            spec.kill_mode = svckit_core::KillMode::ControlGroup;
+            spec
+        }),
     ] {
         let script = sysv::render(&spec, Path::new(SVCKIT)).unwrap();
         insta::assert_snapshot!(format!("script_{label}"), script);
@@ -327,6 +348,27 @@ fn the_windows_backend_refuses_what_the_scm_cannot_do() {
     match check(BackendKind::Windows, &spec) {
         Err(Error::Unsupported { setting, .. }) => assert_eq!(setting, "env"),
         other => panic!("{other:?}"),
+    }
+    // What happens around the program, each refused by its name.
+    type Set = fn(&mut ServiceSpec);
+    let around: [(&str, Set); 3] = [
+        ("exec_start_pre", |spec| {
+            spec.exec_start_pre = vec![vec!["C:\\check.exe".into()]]
+        }),
+        ("reload.signal", |spec| {
+            spec.reload.signal = Some(svckit_core::Signal::Usr2)
+        }),
+        ("reload.command", |spec| {
+            spec.reload.command = vec!["C:\\reload.exe".into()]
+        }),
+    ];
+    for (key, set) in around {
+        let mut spec = plain();
+        set(&mut spec);
+        match check(BackendKind::Windows, &spec) {
+            Err(Error::Unsupported { setting, .. }) => assert_eq!(setting, key),
+            other => panic!("{key}: {other:?}"),
+        }
     }
 }
 

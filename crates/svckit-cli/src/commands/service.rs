@@ -131,6 +131,13 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
     set(&mut spec.restart.limit, args.start_limit);
     set(&mut spec.restart.window, args.start_window);
     set(&mut spec.stop.signal, args.stop_signal);
+    if !args.exec_start_pre.is_empty() {
+        spec.exec_start_pre = args
+            .exec_start_pre
+            .iter()
+            .map(|command| command.0.clone())
+            .collect();
+    }
     if let Some(signal) = args.reload_signal {
         spec.reload = svckit::ReloadPolicy {
             signal: Some(signal),

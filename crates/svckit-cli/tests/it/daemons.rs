@@ -252,6 +252,62 @@ fn nginx_forking_with_its_pid_file() {
 }
 
 #[test]
+fn nginx_t_before_the_start_fails_it_on_a_broken_config_with_nginx_s_own_message() {
+    let test = "nginx_t_before_the_start_fails_it_on_a_broken_config_with_nginx_s_own_message";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("nginx-t");
+    let port = free_port();
+    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
+    let good = fs::read_to_string(&conf).unwrap();
+    fs::write(&conf, format!("{good}\nno_such_directive on;\n")).unwrap();
+    let check = format!("/usr/sbin/nginx -t -q -c {}", conf.display());
+    let pid_arg = pid_file.display().to_string();
+    let command = [
+        "/usr/sbin/nginx".to_owned(),
+        "-c".into(),
+        conf.display().to_string(),
+    ];
+    sup.install_restarted(
+        "nginx",
+        &[
+            "--type",
+            "forking",
+            "--pid-file",
+            &pid_arg,
+            "--exec-start-pre",
+            &check,
+        ],
+        &command,
+    );
+    let out = sup.run(&["start", "nginx"]);
+    assert_eq!(
+        crate::support::code(&out),
+        1,
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let said = crate::support::stderr(&out);
+    assert!(
+        said.contains("exec_start_pre `/usr/sbin/nginx -t -q")
+            && said.contains("ended with exit code 1")
+            && said.contains("unknown directive \"no_such_directive\""),
+        "{said}"
+    );
+    assert!(
+        crate::support::processes_with(&conf.display().to_string()).is_empty(),
+        "nginx ran with a broken config"
+    );
+    assert!(!listening(port));
+    // Fixed, it starts: the check passes, then nginx runs.
+    fs::write(&conf, good).unwrap();
+    sup.ok(&["start", "nginx"]);
+    assert!(eventually(Duration::from_secs(10), || answers(port)));
+    sup.ok(&["stop", "nginx"]);
+}
+
+#[test]
 fn nginx_binary_upgrade_hands_the_service_to_the_new_master() {
     let test = "nginx_binary_upgrade_hands_the_service_to_the_new_master";
     if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {

@@ -194,6 +194,8 @@ fn an_init_script_runs_nginx_that_forks_itself_and_stops_all_of_it() {
         .arg(&nginx_pid)
         .arg("--reload-command")
         .arg(format!("/usr/sbin/nginx -c {} -s reload", conf.display()))
+        .arg("--exec-start-pre")
+        .arg(format!("/usr/sbin/nginx -t -q -c {}", conf.display()))
         .args(["--", "/usr/sbin/nginx", "-c"])
         .arg(&conf);
     ok(install.output().unwrap(), "install");

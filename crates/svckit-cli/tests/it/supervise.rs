@@ -957,6 +957,58 @@ fn regression_reload_is_refused_for_a_program_without_one_instead_of_killing_it(
 }
 
 #[test]
+fn exec_start_pre_commands_run_in_order_as_the_user_before_the_program() {
+    if !crate::support::require_root("exec_start_pre_commands_run_in_order_as_the_user") {
+        return;
+    }
+    let sup = Sup::new("pre");
+    let trace = sup.dir.join("trace");
+    fs::write(&trace, "").unwrap();
+    nix::unistd::chown(&trace, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+    let first = format!("/bin/sh -c 'echo \"one $(id -u)\" >> {}'", trace.display());
+    let second = format!("/bin/sh -c 'echo two >> {}'", trace.display());
+    let program = format!("echo program >> {}; exec sleep 1010.61", trace.display());
+    sup.ok(&[
+        "install",
+        "pre",
+        "--user",
+        "nobody",
+        "--exec-start-pre",
+        &first,
+        "--exec-start-pre",
+        &second,
+        "--",
+        "/bin/sh",
+        "-c",
+        &program,
+    ]);
+    sup.ok(&["start", "pre"]);
+    assert!(eventually(Duration::from_secs(5), || fs::read_to_string(
+        &trace
+    )
+    .is_ok_and(|text| text == "one 65534\ntwo\nprogram\n")));
+    sup.ok(&["stop", "pre"]);
+    assert!(sleepers("1010.61").is_empty());
+
+    // A check that hangs is stopped with the service (it runs in its cgroup).
+    sup.ok(&[
+        "install",
+        "hang",
+        "--exec-start-pre",
+        "/bin/sleep 1010.62",
+        "--",
+        "/bin/sleep",
+        "1010.63",
+    ]);
+    sup.ok(&["start", "hang", "--no-wait"]);
+    assert!(eventually(Duration::from_secs(5), || !sleepers("1010.62").is_empty()));
+    assert_eq!(sup.status("hang")["state"], "starting");
+    sup.ok(&["stop", "hang"]);
+    assert!(sleepers("1010.62").is_empty() && sleepers("1010.63").is_empty());
+    assert_eq!(sup.status("hang")["state"], "stopped");
+}
+
+#[test]
 fn the_protocol_version_is_checked() {
     use std::io::{BufRead, BufReader, Write};
     let sup = Sup::new("version");

@@ -737,6 +737,8 @@ fn nginx_forking_lives_under_a_running_systemd() {
         "on-failure",
         "--restart-delay",
         "100ms",
+        "--exec-start-pre",
+        &format!("/usr/sbin/nginx -t -q -c {}", conf.display()),
         "--reload-command",
         &format!("/usr/sbin/nginx -c {} -s reload", conf.display()),
         "--",
@@ -745,6 +747,13 @@ fn nginx_forking_lives_under_a_running_systemd() {
         conf.to_str().unwrap(),
     ]);
     assert_eq!(manager.show("nginx.service", "Type"), "forking");
+    assert!(
+        manager
+            .show("nginx.service", "ExecStartPre")
+            .contains("/usr/sbin/nginx"),
+        "{}",
+        manager.show("nginx.service", "ExecStartPre")
+    );
     assert_eq!(
         manager.show("nginx.service", "PIDFile"),
         pid_file.display().to_string()

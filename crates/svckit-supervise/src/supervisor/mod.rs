@@ -301,8 +301,8 @@ struct Unit {
     notice: Option<String>,
     /// When it is hung unless it says WATCHDOG=1 (with a watchdog, while it runs).
     watchdog_due: Option<Instant>,
-    /// Its control command (the reload command) while it runs.
-    control: Option<Pid>,
+    /// Its control command (a pre-start or reload command) while it runs.
+    control: Option<(Pid, spawn::Purpose)>,
     /// Why its last control command failed, when it did.
     control_error: Option<String>,
     logs: [LogFile; 2],
@@ -666,6 +666,7 @@ impl Supervisor {
         if self.units.get(name).is_some_and(|unit| {
             unit.life.state == UnitState::Stopping
                 && unit.process.pid.is_none()
+                && unit.control.is_none()
                 && !unit.process.awaiting_main
                 && unit.process.all_gone(unit.spec.kill_mode)
         }) {
@@ -777,31 +778,28 @@ impl Supervisor {
             return;
         };
         match action {
-            Action::Spawn => {
-                if let Err((errno, reason)) = self.spawn(name) {
-                    log(format_args!("{name}: {reason}"));
-                    if let Some(unit) = self.unit(name) {
-                        unit.reason = Some(reason);
-                        // Its last exit is the failed start: as PID 1, the supervisor exits
-                        // 127 for a main program that cannot be run, as tini does (it was 0).
-                        unit.last_exit = Some(LastExit::SpawnFailed(errno));
-                    }
-                    let exit = LastExit::SpawnFailed(errno);
-                    let uptime = Duration::ZERO;
-                    self.queue(name, Event::Exited { exit, uptime });
-                }
-            }
+            Action::Spawn => self.start_service(name),
             Action::SignalStop => {
                 let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
                 match unit.spec.kill_mode {
                     KillMode::ControlGroup => unit.process.signal_all(signal),
                     KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
                 }
+                // A command of the service (a pre-start check, a reload) goes with it: without
+                // a cgroup it is in a session of its own.
+                if let Some((pid, _)) = unit.control {
+                    let _ = kill(pid, signal);
+                }
             }
-            Action::KillGroup => match unit.spec.kill_mode {
-                KillMode::ControlGroup | KillMode::Mixed => unit.process.kill_all(),
-                KillMode::Process => unit.process.signal_main(Signal::SIGKILL),
-            },
+            Action::KillGroup => {
+                match unit.spec.kill_mode {
+                    KillMode::ControlGroup | KillMode::Mixed => unit.process.kill_all(),
+                    KillMode::Process => unit.process.signal_main(Signal::SIGKILL),
+                }
+                if let Some((pid, _)) = unit.control {
+                    let _ = kill(pid, Signal::SIGKILL);
+                }
+            }
             Action::Suspend => match unit.spec.says_ready() {
                 true => unit.process.signal_main(Signal::SIGTSTP),
                 false => unit.process.signal_all(Signal::SIGSTOP),
@@ -819,7 +817,7 @@ impl Supervisor {
                 Some(svckit_core::ReloadAction::Command(command)) => {
                     let command = command.to_vec();
                     unit.control_error = None;
-                    self.spawn_control(name, &command);
+                    self.spawn_control(name, &command, spawn::Purpose::Reload);
                 }
                 // Refused before it reaches the table.
                 None => {}
@@ -832,7 +830,8 @@ impl Supervisor {
                 unit.process.pgid = None;
                 unit.process.sid = None;
                 unit.process.signalled.clear();
-                if let Some(cgroup) = &unit.process.cgroup {
+                // Removed: the next start makes it again.
+                if let Some(cgroup) = unit.process.cgroup.take() {
                     cgroup.remove();
                 }
             }

@@ -425,8 +425,21 @@ impl Supervisor {
             (Some(reason), None) => reason.clone(),
             (None, None) => "stopped".into(),
         };
+        // What it said last (nginx -t's complaint and its verdict) is usually the why.
+        let said = [Stream::Stderr, Stream::Stdout]
+            .into_iter()
+            .find_map(|stream| {
+                let lines: Vec<String> = logs::tail(&self.dir.log(&unit.name, stream), 3, 0)
+                    .ok()?
+                    .into_iter()
+                    .map(|line| line.trim().chars().take(300).collect::<String>())
+                    .filter(|line| !line.is_empty())
+                    .collect();
+                (!lines.is_empty()).then(|| format!("; its last output: {}", lines.join(" / ")))
+            })
+            .unwrap_or_default();
         format!(
-            "service {} failed to start: {how} (now {})",
+            "service {} failed to start: {how} (now {}){said}",
             unit.name, unit.life.state
         )
     }

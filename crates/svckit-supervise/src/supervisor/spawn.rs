@@ -5,6 +5,15 @@
 
 use super::*;
 
+/// What a control command of a service is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// Its reload command.
+    Reload,
+    /// Its pre-start command of this index.
+    StartPre(usize),
+}
+
 /// One process of a service to start: the service's program, or one of its commands.
 pub(super) struct Process<'a> {
     /// The program.
@@ -80,8 +89,6 @@ impl Supervisor {
         let Some(unit) = self.unit(name) else {
             return Err((0, format!("service {name} is no longer known")));
         };
-        let window = unit.spec.restart.window;
-        unit.history.started(now, window);
         unit.process.pid = Some(pid);
         unit.process.pgid = Some(pid);
         unit.process.sid = Some(pid);
@@ -193,9 +200,65 @@ impl Supervisor {
         Ok((pid, pipes))
     }
 
-    /// Runs a control command of the service (its reload command) beside its main process:
-    /// as its user, in its cgroup, its output in its logs. Its end is a ControlEnded event.
-    pub(super) fn spawn_control(&mut self, name: &ServiceName, argv: &[String]) {
+    /// Starts the service (the table's Spawn): its pre-start commands in order, then its
+    /// program. Counted as a start for the start limit from its first command.
+    pub(super) fn start_service(&mut self, name: &ServiceName) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        let window = unit.spec.restart.window;
+        unit.history.started(Instant::now(), window);
+        match unit.spec.exec_start_pre.first().cloned() {
+            Some(command) => self.spawn_control(name, &command, Purpose::StartPre(0)),
+            None => self.spawn_main(name),
+        }
+    }
+
+    /// Spawns the program; a program that cannot be started has ended, with the errno.
+    fn spawn_main(&mut self, name: &ServiceName) {
+        if let Err((errno, reason)) = self.spawn(name) {
+            log(format_args!("{name}: {reason}"));
+            if let Some(unit) = self.unit(name) {
+                unit.reason = Some(reason);
+                // Its last exit is the failed start: as PID 1, the supervisor exits 127 for a
+                // main program that cannot be run, as tini does (it was 0).
+                unit.last_exit = Some(LastExit::SpawnFailed(errno));
+            }
+            let exit = LastExit::SpawnFailed(errno);
+            let uptime = Duration::ZERO;
+            self.queue(name, Event::Exited { exit, uptime });
+        }
+    }
+
+    /// A pre-start command ended: the next one, or the program, once it succeeded while the
+    /// service still starts; a failure is the start's (the restart policy decides, as for a
+    /// program that ended), its output in the logs.
+    fn start_pre_ended(&mut self, name: &ServiceName, index: usize, exit: LastExit) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        if unit.life.state != UnitState::Starting {
+            return;
+        }
+        if !exit.success() {
+            let command = unit.spec.exec_start_pre[index].join(" ");
+            let reason = format!("exec_start_pre `{command}` ended with {exit}");
+            log(format_args!("{name}: {reason}"));
+            unit.reason = Some(reason);
+            unit.last_exit = Some(exit);
+            let uptime = Duration::ZERO;
+            self.queue(name, Event::Exited { exit, uptime });
+            return;
+        }
+        match unit.spec.exec_start_pre.get(index + 1).cloned() {
+            Some(next) => self.spawn_control(name, &next, Purpose::StartPre(index + 1)),
+            None => self.spawn_main(name),
+        }
+    }
+
+    /// Runs a command of the service beside (or before) its main process: as its user, in
+    /// its cgroup, its output in its logs. Its end is handled by its purpose.
+    pub(super) fn spawn_control(&mut self, name: &ServiceName, argv: &[String], purpose: Purpose) {
         let Some(spec) = self.unit(name).map(|unit| unit.spec.clone()) else {
             return;
         };
@@ -203,7 +266,11 @@ impl Supervisor {
             return;
         };
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        let cgroup = self.unit(name).and_then(|unit| unit.process.cgroup.clone());
+        // Its cgroup: the main process's, or (before it) the service's.
+        let cgroup = match self.unit(name).and_then(|unit| unit.process.cgroup.clone()) {
+            Some(cgroup) => Some(cgroup),
+            None => self.service_cgroup(name),
+        };
         let spawned = self.spawn_process(
             name,
             &spec,
@@ -218,21 +285,40 @@ impl Supervisor {
         match spawned {
             Ok((pid, _)) => {
                 if let Some(unit) = self.unit(name) {
-                    unit.control = Some(pid);
+                    unit.control = Some((pid, purpose));
+                    if unit.process.cgroup.is_none() {
+                        unit.process.cgroup = cgroup;
+                    }
                 }
             }
-            Err((_, reason)) => {
+            Err((errno, reason)) => {
                 log(format_args!("{name}: {reason}"));
-                self.queue(
-                    name,
-                    Event::ControlEnded {
-                        exit: LastExit::SpawnFailed(nix::libc::ENOENT),
-                    },
-                );
                 if let Some(unit) = self.unit(name) {
-                    unit.control_error = Some(reason);
+                    unit.control_error = Some(reason.clone());
                 }
+                self.control_ended(name, purpose, LastExit::SpawnFailed(errno), Some(reason));
             }
+        }
+    }
+
+    /// A control command ended (or could not start, `failed` saying why).
+    fn control_ended(
+        &mut self,
+        name: &ServiceName,
+        purpose: Purpose,
+        exit: LastExit,
+        failed: Option<String>,
+    ) {
+        match purpose {
+            Purpose::Reload => {
+                if let Some(unit) = self.unit(name) {
+                    unit.control_error = failed.or_else(|| {
+                        (!exit.success()).then(|| format!("its reload command ended with {exit}"))
+                    });
+                }
+                self.queue(name, Event::ControlEnded { exit });
+            }
+            Purpose::StartPre(index) => self.start_pre_ended(name, index, exit),
         }
     }
 
@@ -412,18 +498,15 @@ impl Supervisor {
     }
 
     pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
-        let controller = self
-            .units
-            .values()
-            .find(|unit| unit.control == Some(pid))
-            .map(|unit| unit.name.clone());
-        if let Some(name) = controller {
+        let controller = self.units.values().find_map(|unit| match unit.control {
+            Some((control, purpose)) if control == pid => Some((unit.name.clone(), purpose)),
+            _ => None,
+        });
+        if let Some((name, purpose)) = controller {
             if let Some(unit) = self.unit(&name) {
                 unit.control = None;
-                unit.control_error =
-                    (!exit.success()).then(|| format!("its reload command ended with {exit}"));
             }
-            self.queue(&name, Event::ControlEnded { exit });
+            self.control_ended(&name, purpose, exit, None);
             return;
         }
         let owner = self
