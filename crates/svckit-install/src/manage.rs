@@ -224,6 +224,45 @@ impl Manager {
         self.backend(self.registry.owner(name)?, None)
     }
 
+    /// Refuses `spec` if its dependencies, followed through the installed definitions, lead
+    /// back to it: no manager can start such services (the error names the cycle).
+    fn refuse_a_cycle(&self, spec: &ServiceSpec) -> Result<(), Error> {
+        let dependencies_of = |name: &ServiceName| -> Vec<ServiceName> {
+            if *name == spec.name {
+                spec.dependencies.clone()
+            } else {
+                self.definition(name)
+                    .map(|installed| installed.dependencies)
+                    .unwrap_or_default()
+            }
+        };
+        // Depth first from the new service, each name visited once.
+        let mut path = vec![spec.name.clone()];
+        let mut next = vec![dependencies_of(&spec.name)];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(pending) = next.last_mut() {
+            let Some(name) = pending.pop() else {
+                next.pop();
+                path.pop();
+                continue;
+            };
+            if name == spec.name {
+                path.push(name);
+                let cycle: Vec<&str> = path.iter().map(ServiceName::as_str).collect();
+                return Err(ModelError::InvalidField {
+                    field: "dependencies",
+                    reason: format!("form a cycle: {}", cycle.join(" → ")),
+                }
+                .into());
+            }
+            if seen.insert(name.clone()) {
+                next.push(dependencies_of(&name));
+                path.push(name);
+            }
+        }
+        Ok(())
+    }
+
     /// `name`'s definition.
     pub fn definition(&self, name: &ServiceName) -> Result<ServiceSpec, Error> {
         self.registry.definition(name)
@@ -277,6 +316,7 @@ impl Manager {
                 spec.program = resolve_program(&spec.program)?;
             }
         }
+        self.refuse_a_cycle(&spec)?;
         let backend = self.backend(spec.backend, root)?;
         let replaced = match self.registry.owner(&spec.name) {
             Ok(old) if old != spec.backend => {

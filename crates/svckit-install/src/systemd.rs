@@ -41,6 +41,27 @@ pub fn unit_name(name: &ServiceName) -> String {
     format!("{name}.service")
 }
 
+/// The unit a dependency names: as written when it has a unit type (`network.target`,
+/// `syslog.socket`), else a service's.
+fn dependency_unit(name: &ServiceName) -> String {
+    const TYPES: [&str; 10] = [
+        ".service",
+        ".target",
+        ".socket",
+        ".mount",
+        ".path",
+        ".timer",
+        ".slice",
+        ".device",
+        ".swap",
+        ".automount",
+    ];
+    match TYPES.iter().any(|suffix| name.as_str().ends_with(suffix)) {
+        true => name.to_string(),
+        false => unit_name(name),
+    }
+}
+
 fn refuse(setting: &'static str, reason: impl Into<String>) -> Error {
     Error::Unsupported {
         backend: "systemd",
@@ -72,7 +93,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         let units = spec
             .dependencies
             .iter()
-            .map(unit_name)
+            .map(dependency_unit)
             .collect::<Vec<_>>()
             .join(" ");
         unit.set("After", &units);

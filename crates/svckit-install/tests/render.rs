@@ -465,3 +465,15 @@ fn systemctl_show_output_maps_onto_scm_states() {
         assert_eq!(shown.state(), state, "{active}");
     }
 }
+
+/// Regression: `dependencies = ["network.target"]` rendered `After=network.target.service`.
+#[test]
+fn regression_a_dependency_with_a_unit_type_is_rendered_as_written() {
+    let mut spec = plain();
+    spec.dependencies = vec![name("db"), name("network.target"), name("syslog.socket")];
+    let unit = systemd::render(&spec, Scope::System).unwrap();
+    assert!(
+        unit.contains("After=db.service network.target syslog.socket\n"),
+        "{unit}"
+    );
+}

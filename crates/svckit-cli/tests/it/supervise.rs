@@ -1060,3 +1060,80 @@ fn with_a_main_service_signals_are_forwarded_and_its_status_is_the_exit_code() {
     assert_eq!(status.code(), Some(5));
     assert_eq!(sup.log("entry.stdout"), "ready\ngot usr1\n");
 }
+
+/// A service that writes NAME to `trace` when it starts and `stop-NAME` when SIGTERM stops it.
+fn traced(name: &str, trace: &std::path::Path, ready_after: Option<&str>) -> String {
+    let t = trace.display();
+    let ready = match ready_after {
+        Some(delay) => format!("sleep {delay}; echo {name} >> {t}; systemd-notify --ready; "),
+        None => format!("echo {name} >> {t}; "),
+    };
+    format!("trap 'echo stop-{name} >> {t}; exit 0' TERM; {ready}while :; do sleep 0.02; done")
+}
+
+#[test]
+fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
+    let test = "a_chain_of_dependencies_starts_in_order_and_stops_in_reverse";
+    if !crate::support::require_program(test, "/usr/bin/systemd-notify") {
+        return;
+    }
+    let sup = Sup::new("chain");
+    let trace = sup.dir.join("trace");
+    // db says it is ready only after 300 ms: api must wait for that, web for api.
+    let db = traced("db", &trace, Some("0.3"));
+    let api = traced("api", &trace, None);
+    let web = traced("web", &trace, None);
+    sup.ok(&[
+        "install",
+        "db",
+        "--type",
+        "notify",
+        "--notify-access",
+        "all",
+        "--",
+        "/bin/sh",
+        "-c",
+        &db,
+    ]);
+    let depends = |name: &str, on: &str, script: &str| {
+        let definition = sup.dir.join(&format!("{name}.toml"));
+        fs::write(
+            &definition,
+            format!(
+                "program = \"/bin/sh\"\nargs = [\"-c\", {script:?}]\ndependencies = [\"{on}\"]\n"
+            ),
+        )
+        .unwrap();
+        sup.ok(&["install", "--file", &definition.display().to_string()]);
+    };
+    depends("api", "db", &api);
+    depends("web", "api", &web);
+    sup.ok(&["start", "web"]);
+    assert_eq!(fs::read_to_string(&trace).unwrap(), "db\napi\nweb\n");
+    for name in ["db", "api", "web"] {
+        assert_eq!(sup.status(name)["state"], "running", "{name}");
+    }
+    // The supervisor's end stops them in reverse: web, then api, then db.
+    let supervisor = sup.supervisor_pid().expect("a supervisor runs");
+    kill(Pid::from_raw(supervisor), Signal::SIGTERM).unwrap();
+    assert!(eventually(Duration::from_secs(20), || is_gone(supervisor)));
+    assert_eq!(
+        fs::read_to_string(&trace).unwrap(),
+        "db\napi\nweb\nstop-web\nstop-api\nstop-db\n"
+    );
+
+    // A cycle is refused at install, named.
+    let cycle = sup.dir.join("db.toml");
+    fs::write(
+        &cycle,
+        "program = \"/bin/true\"\ndependencies = [\"web\"]\n",
+    )
+    .unwrap();
+    let out = sup.run(&["install", "--force", "--file", &cycle.display().to_string()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("form a cycle: db → web → api → db"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -305,6 +305,8 @@ struct Unit {
     control: Option<(Pid, spawn::Purpose)>,
     /// Why its last control command failed, when it did.
     control_error: Option<String>,
+    /// While it waits for its dependencies' starts to settle before its own: since when.
+    waiting: Option<SystemTime>,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
     waiters: Vec<(Token, Wait)>,
@@ -339,6 +341,8 @@ struct Supervisor {
     main: Option<ServiceName>,
     pid1: bool,
     shutdown: Option<Vec<Token>>,
+    /// The services a shutdown under way has stopped (or asked to), dependents first.
+    shutdown_asked: std::collections::BTreeSet<ServiceName>,
     /// Holds a copy of every output pipe's read end, so services never see SIGPIPE while no
     /// supervisor runs (see `svckit_unix::fdholder`).
     holder: Option<FdHolder>,
@@ -446,6 +450,7 @@ impl Supervisor {
             main,
             pid1,
             shutdown: None,
+            shutdown_asked: Default::default(),
             holder: FdHolder::spawn()
                 .map_err(|err| log(format_args!("no fd holder: {err}")))
                 .ok(),
@@ -521,6 +526,7 @@ impl Supervisor {
             watchdog_due: None,
             control: None,
             control_error: None,
+            waiting: None,
             pipes: None,
             waiters: Vec::new(),
         }
@@ -770,6 +776,8 @@ impl Supervisor {
         if matches!(event, Event::Exited { .. }) {
             self.check_group(name);
         }
+        self.check_dependents();
+        self.shutdown_next();
         Ok(())
     }
 

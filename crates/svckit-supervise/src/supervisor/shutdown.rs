@@ -52,9 +52,41 @@ impl Supervisor {
     pub(super) fn begin_shutdown(&mut self, requester: Option<Token>) {
         let waiting = self.shutdown.get_or_insert_with(Vec::new);
         waiting.extend(requester);
-        let names: Vec<ServiceName> = self.units.keys().cloned().collect();
-        for name in names {
-            // The desired state stays as it is on disk: the next supervisor resumes it.
+        self.shutdown_next();
+    }
+
+    /// During a shutdown: stops every service no running service depends on (the reverse of
+    /// the start order: `api` before the `db` it depends on), each once. The desired state
+    /// stays as it is on disk: the next supervisor resumes it.
+    pub(super) fn shutdown_next(&mut self) {
+        if self.shutdown.is_none() {
+            return;
+        }
+        let left = self
+            .units
+            .values()
+            .filter(|unit| !self.shutdown_asked.contains(&unit.name));
+        let mut ready: Vec<ServiceName> = left
+            .clone()
+            .filter(|unit| {
+                !self.units.values().any(|other| {
+                    other.life.state.has_process() && other.spec.dependencies.contains(&unit.name)
+                })
+            })
+            .map(|unit| unit.name.clone())
+            .collect();
+        // Services that depend on each other (a cycle from before cycles were refused) would
+        // wait for each other forever: once no service is stopping, the rest go at once.
+        if ready.is_empty()
+            && !self
+                .units
+                .values()
+                .any(|unit| unit.life.state == UnitState::Stopping)
+        {
+            ready = left.map(|unit| unit.name.clone()).collect();
+        }
+        for name in ready {
+            self.shutdown_asked.insert(name.clone());
             self.queue(&name, Event::Shutdown);
         }
     }

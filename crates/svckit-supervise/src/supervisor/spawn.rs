@@ -208,6 +208,41 @@ impl Supervisor {
         };
         let window = unit.spec.restart.window;
         unit.history.started(Instant::now(), window);
+        // Its dependencies first (systemd's Wants= and After=): started if they are not
+        // running, and waited for until their starts settle.
+        let dependencies = unit.spec.dependencies.clone();
+        let mut wait = false;
+        for dependency in dependencies {
+            if self.load(dependency.as_str()).is_err() {
+                // Not one of this supervisor's (network.target on a host without systemd).
+                continue;
+            }
+            let state = self.units[&dependency].life.state;
+            if !matches!(
+                state,
+                UnitState::Running | UnitState::Reloading | UnitState::Paused
+            ) {
+                wait = true;
+                if !matches!(state, UnitState::Starting) {
+                    self.queue(&dependency, Event::Start);
+                }
+            }
+        }
+        if wait {
+            if let Some(unit) = self.unit(name) {
+                unit.waiting = Some(SystemTime::now());
+            }
+            return;
+        }
+        self.start_after_dependencies(name);
+    }
+
+    /// The service's own start: its pre-start commands in order, then its program.
+    fn start_after_dependencies(&mut self, name: &ServiceName) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        unit.waiting = None;
         match unit.spec.exec_start_pre.first().cloned() {
             Some(command) => self.spawn_control(name, &command, Purpose::StartPre(0)),
             None => self.spawn_main(name),
@@ -227,6 +262,43 @@ impl Supervisor {
             let exit = LastExit::SpawnFailed(errno);
             let uptime = Duration::ZERO;
             self.queue(name, Event::Exited { exit, uptime });
+        }
+    }
+
+    /// Services waiting for their dependencies: started once every dependency's start has
+    /// settled (running, or ended since the wait began: a failed dependency does not stop a
+    /// start, as with systemd's Wants=); a service no longer starting waits no more.
+    pub(super) fn check_dependents(&mut self) {
+        let waiting: Vec<(ServiceName, SystemTime, Vec<ServiceName>)> = self
+            .units
+            .values()
+            .filter_map(|unit| {
+                let since = unit.waiting?;
+                Some((unit.name.clone(), since, unit.spec.dependencies.clone()))
+            })
+            .collect();
+        for (name, since, dependencies) in waiting {
+            if self.units[&name].life.state != UnitState::Starting {
+                if let Some(unit) = self.unit(&name) {
+                    unit.waiting = None;
+                }
+                continue;
+            }
+            let settled = dependencies.iter().all(|dependency| {
+                self.units
+                    .get(dependency)
+                    .is_none_or(|unit| match unit.life.state {
+                        UnitState::Running | UnitState::Reloading | UnitState::Paused => true,
+                        UnitState::Exited | UnitState::Failed | UnitState::Stopped => {
+                            unit.since >= since
+                        }
+                        UnitState::Starting | UnitState::Stopping | UnitState::Backoff => false,
+                    })
+            });
+            if settled {
+                log(format_args!("{name}: its dependencies have started"));
+                self.start_after_dependencies(&name);
+            }
         }
     }
 
