@@ -121,6 +121,11 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Logs(LogsArgs),
+    /// What happened to the supervisor's services (or to one): starts, exits and what they
+    /// mean, restarts and their delays, give-ups, reloads, stops and SIGKILLs, adoptions.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Events(EventsArgs),
     /// Run the supervisor (in the foreground unless --daemon; other commands start it on
     /// demand). As PID 1 it reaps zombies, forwards signals and exits with the main service.
     #[cfg(unix)]
@@ -361,6 +366,23 @@ pub struct SupervisedStatusArgs {
     pub json: bool,
     /// Log lines shown for one service.
     #[arg(short = 'n', long, value_name = "N", default_value = "5")]
+    pub lines: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit events`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only this service's events.
+    pub name: Option<String>,
+    /// Keep printing new events until interrupted.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// How many of the last events to print.
+    #[arg(short = 'n', long, value_name = "N", default_value = "20")]
     pub lines: usize,
     #[command(flatten)]
     #[allow(missing_docs)]

@@ -5,7 +5,8 @@
 //! ([`supervisor::run`]) whose behaviour is the state × event table of [`state`]. Services
 //! are defined by TOML files ([`svckit_core::ServiceSpec::from_toml`]) stored by [`store`];
 //! clients talk to the supervisor over an owner-only Unix socket with a versioned protocol
-//! ([`protocol`], [`client`]). Output is captured and rotated by [`logs`].
+//! ([`protocol`], [`client`]). Output is captured and rotated by [`logs`]; what happens to
+//! each service is told by [`events`].
 //!
 //! The supervisor survives its own death: it keeps each service's desired state, pid and
 //! process start time on disk, and a new supervisor adopts the processes it finds (same pid
@@ -14,6 +15,7 @@
 
 pub mod client;
 mod error;
+pub mod events;
 pub mod logs;
 pub mod notify;
 pub mod paths;

@@ -55,6 +55,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Logs(args) => service::logs(args),
         #[cfg(unix)]
+        Command::Events(args) => service::events(args),
+        #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),
         #[cfg(windows)]
         Command::Install(args) => manage::install(args),

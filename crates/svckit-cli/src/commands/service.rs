@@ -13,14 +13,14 @@ use anyhow::Context as _;
 use svckit::{ServiceName, ServiceSpec};
 use svckit_install::{InstallOptions, Installed, Manager};
 use svckit_supervise::{
-    StateDir, Stream,
+    StateDir, Stream, events,
     supervisor::{self, Config},
 };
 
 use super::report::{self, Action};
 use crate::{
     cli::{
-        ListArgs, LogsArgs, NameArgs, RenderArgs, StateDirArg, SuperviseArgs,
+        EventsArgs, ListArgs, LogsArgs, NameArgs, RenderArgs, StateDirArg, SuperviseArgs,
         SupervisedInstallArgs, SupervisedStartArgs, SupervisedStatusArgs, WaitArgs,
     },
     exit::{Exit, Failure},
@@ -261,7 +261,8 @@ pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
 
 /// `svckit status`: one service (described, with its recent output), or every one (a table).
 pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
-    let manager = manager(state_dir(&args.state)?)?;
+    let dir = state_dir(&args.state)?;
+    let manager = manager(dir.clone())?;
     let mut out = io::stdout().lock();
     if let Some(one) = &args.name {
         let name = name(one)?;
@@ -271,10 +272,14 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Ok);
         }
         let logs = manager.logs(&name).ok();
-        let recent = logs
+        let mut recent = logs
             .as_ref()
             .map(|logs| logs.recent(args.lines))
             .unwrap_or_default();
+        // What happened to it lately, as the supervisor's event log tells it.
+        if status.backend == "builtin" {
+            recent.insert(0, ("events", events::recent(&dir, Some(&name), 5)));
+        }
         let logs = logs.as_ref().map(svckit_install::Logs::describe);
         report::describe(&mut out, &status, logs.as_deref(), &recent)?;
         return Ok(Exit::Ok);
@@ -313,6 +318,57 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
     };
     logs.print(stream, args.lines, args.follow, &mut io::stdout().lock())?;
     Ok(Exit::Ok)
+}
+
+/// `svckit events [NAME]`: what happened to the supervisor's services (or to one), from its
+/// event log; `-f` keeps printing new events.
+pub fn events(args: EventsArgs) -> anyhow::Result<Exit> {
+    let dir = state_dir(&args.state)?;
+    let only = args.name.as_deref().map(name).transpose()?;
+    let mut out = io::stdout().lock();
+    for line in events::recent(&dir, only.as_ref(), args.lines) {
+        writeln!(out, "{line}")?;
+    }
+    if args.follow {
+        out.flush()?;
+        let mut filtered = OnlyAbout {
+            name: only,
+            pending: Vec::new(),
+            out,
+        };
+        svckit_supervise::logs::follow(&events::path(&dir), &mut filtered)?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// Passes on the whole lines about one service (every line without one).
+struct OnlyAbout<W> {
+    name: Option<ServiceName>,
+    pending: Vec<u8>,
+    out: W,
+}
+
+impl<W: Write> Write for OnlyAbout<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line);
+            if self
+                .name
+                .as_ref()
+                .is_none_or(|name| events::is_about(&text, name))
+            {
+                self.out.write_all(&line)?;
+                self.out.flush()?;
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// `svckit supervise`.

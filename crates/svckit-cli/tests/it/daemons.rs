@@ -129,7 +129,8 @@ pub(crate) fn nginx_config(dir: &Path, port: u16) -> (PathBuf, PathBuf) {
     (conf, dir.join("nginx.pid"))
 }
 
-/// nginx's master `master` and its workers (its children), as /proc shows them.
+/// nginx's master `master` and its live workers (its children; a worker that exited and
+/// is not reaped yet does not count), as /proc shows them.
 pub(crate) fn nginx_processes(master: i32) -> Vec<i32> {
     let mut processes = vec![master];
     processes.extend(
@@ -137,13 +138,10 @@ pub(crate) fn nginx_processes(master: i32) -> Vec<i32> {
             .unwrap()
             .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
             .filter(|pid| {
-                fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .ok()
-                    .and_then(|stat| {
-                        let after = stat.rsplit_once(')')?.1.to_owned();
-                        after.split_whitespace().nth(1)?.parse::<i32>().ok()
-                    })
-                    == Some(master)
+                let stat = crate::support::proc_stat_if_alive(*pid);
+                stat.is_some_and(|fields| {
+                    fields[0] != "Z" && fields[1].parse::<i32>().ok() == Some(master)
+                })
             }),
     );
     processes

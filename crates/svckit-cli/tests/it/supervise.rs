@@ -1137,3 +1137,87 @@ fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_event_log_tells_a_crash_loop_line_by_line() {
+    let sup = Sup::new("events");
+    sup.ok(&[
+        "install",
+        "crasher",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "50ms",
+        "--start-limit",
+        "3",
+        "--start-window",
+        "1m",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo boom >&2; exit 3",
+    ]);
+    sup.ok(&["install", "quiet", "--", "/bin/sleep", "1010.71"]);
+    sup.ok(&["start", "quiet"]);
+    let _ = sup.run(&["start", "crasher"]);
+    assert!(eventually(Duration::from_secs(10), || sup
+        .status("crasher")["state"]
+        == "failed"));
+    let told = sup.ok(&["events", "crasher"]);
+    let lines: Vec<&str> = told.lines().collect();
+    // Each line: a readable local time, the service, what happened.
+    for line in &lines {
+        let (time, rest) = line.split_at(23);
+        assert!(
+            time.as_bytes()[4] == b'-'
+                && time.as_bytes()[10] == b' '
+                && time.as_bytes()[19] == b'.',
+            "{line}"
+        );
+        assert!(rest.starts_with(" crasher: "), "{line}");
+    }
+    // Each chapter: what one line says (in parts, around the run time).
+    let story: [&[&str]; 7] = [
+        &["starting"],
+        &["started /bin/sh: PID "],
+        &[
+            "exited with exit code 3 after ",
+            "ms; restarting in 50ms (restart 1)",
+        ],
+        &["restarting (restart 1)"],
+        &[
+            "exited with exit code 3 after ",
+            "ms; restarting in 100ms (restart 2)",
+        ],
+        &[
+            "exited with exit code 3 after ",
+            "ms; gave up: restarted 3 times within 1m",
+        ],
+        &["failed: nothing of it is left"],
+    ];
+    let mut at = 0;
+    for chapter in story {
+        let says = |line: &&str| chapter.iter().all(|part| line.contains(part));
+        match lines[at..].iter().position(says) {
+            Some(found) => at += found + 1,
+            None => panic!("no {chapter:?} after line {at}:\n{told}"),
+        }
+    }
+    // Only its own: the other service's events are not in it, and are in the whole log.
+    assert!(!told.contains("quiet"));
+    assert!(
+        sup.ok(&["events"])
+            .contains(" quiet: started /bin/sleep: PID ")
+    );
+    // status shows the last few.
+    let described = sup.ok(&["status", "crasher"]);
+    assert!(described.contains("events (last 5):"), "{described}");
+    assert!(described.contains("gave up"), "{described}");
+    // The supervisor's own log reads the same time.
+    let log = fs::read_to_string(sup.dir.join("state/supervisor.log")).unwrap();
+    assert!(
+        log.lines()
+            .all(|line| line.as_bytes().get(19) == Some(&b'.')),
+        "{log}"
+    );
+}

@@ -128,12 +128,17 @@ pub fn proc_status(pid: i32) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// [`proc_stat`] of a process that may be gone by now: None then.
+pub fn proc_stat_if_alive(pid: i32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
 /// The fields of `/proc/PID/stat` after the command name: index 0 is the state, 1 ppid,
 /// 2 pgrp, 3 session, 4 tty_nr (stat(5)'s fields 3 onwards).
 pub fn proc_stat(pid: i32) -> Vec<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
-    let (_, rest) = stat.rsplit_once(')').expect("stat has a command name");
-    rest.split_whitespace().map(str::to_owned).collect()
+    proc_stat_if_alive(pid).unwrap_or_else(|| panic!("read /proc/{pid}/stat"))
 }
 
 /// Open fds of `pid` and what they point to.

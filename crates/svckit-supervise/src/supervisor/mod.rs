@@ -72,6 +72,7 @@ mod recovery;
 mod server;
 mod shutdown;
 mod spawn;
+mod told;
 
 use capture::Capture;
 use server::{Client, Wait, refusal};
@@ -351,6 +352,8 @@ struct Supervisor {
     cgroups: Option<Hierarchy>,
     /// The sd_notify socket (its address is `$NOTIFY_SOCKET`).
     notify: Option<svckit_unix::notify::Listener>,
+    /// What happens to each service, for `svckit events` and `status`.
+    journal: crate::events::EventLog,
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
@@ -367,7 +370,7 @@ fn log(message: std::fmt::Arguments<'_>) {
     let _ = writeln!(
         io::stderr().lock(),
         "{} svckit-supervise[{}]: {message}",
-        unix_ms(SystemTime::now()),
+        crate::events::now(),
         std::process::id()
     );
 }
@@ -432,6 +435,7 @@ impl Supervisor {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)
             .map_err(|err| Error::io("watch the control socket", err))?;
+        let journal_dir = dir.clone();
         let mut supervisor = Supervisor {
             dir,
             poll,
@@ -456,6 +460,7 @@ impl Supervisor {
                 .ok(),
             cgroups: None,
             notify: None,
+            journal: crate::events::EventLog::new(&journal_dir),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -748,6 +753,7 @@ impl Supervisor {
             return Ok(());
         };
         let transition = state::transition(unit.life, event, &unit.policy, &mut unit.history, now)?;
+        let before = unit.life;
         if unit.life.state != transition.next.state {
             unit.since = SystemTime::now();
         }
@@ -762,10 +768,13 @@ impl Supervisor {
             UnitState::Running | UnitState::Reloading | UnitState::Paused => {}
             _ => unit.watchdog_due = None,
         }
-        for action in transition.actions {
+        // Told before it is carried out: the decision, then what came of it ("started").
+        self.tell(name, before, event, &transition);
+        for action in transition.actions.iter().copied() {
             self.act(name, action);
         }
         if self.unit(name).is_none() {
+            self.journal.record(name, format_args!("uninstalled"));
             return Ok(());
         }
         self.persist(name);

@@ -92,7 +92,7 @@ impl Supervisor {
             .map(|unit| unit.name.clone())
             .collect();
         for name in hung {
-            let Some(unit) = self.unit(&name) else {
+            let Some(unit) = self.units.get_mut(&name) else {
                 continue;
             };
             let watchdog = svckit_core::parse::format_duration(unit.spec.watchdog);
@@ -100,6 +100,10 @@ impl Supervisor {
                 "{name}: no WATCHDOG=1 within {watchdog}: killed as hung"
             ));
             unit.reason = Some(format!("watchdog: no WATCHDOG=1 within {watchdog}"));
+            self.journal.record(
+                &name,
+                format_args!("no WATCHDOG=1 within {watchdog}: killed as hung"),
+            );
             unit.watchdog_due = None;
             // Its main process's end (reaped, or through the pidfd) restarts it by policy.
             unit.process.signal_main(Signal::SIGABRT);

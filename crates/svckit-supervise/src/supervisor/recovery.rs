@@ -62,6 +62,10 @@ impl Supervisor {
             return;
         };
         log(format_args!("{name}: adopting PID {pid}"));
+        self.journal.record(
+            name,
+            format_args!("adopted PID {pid}, left running by the previous supervisor"),
+        );
         unit.process.pid = Some(pid);
         unit.process.pgid = Some(pid);
         unit.process.sid = Some(pid);

@@ -80,6 +80,10 @@ impl Supervisor {
                 cgroup: cgroup.as_ref(),
             },
         )?;
+        self.journal.record(
+            name,
+            format_args!("started {}: PID {pid}", spec.program.display()),
+        );
         let now = Instant::now();
         let ready_token = ready_read.map(|fd| {
             let token = self.token();
@@ -231,6 +235,12 @@ impl Supervisor {
         if wait {
             if let Some(unit) = self.unit(name) {
                 unit.waiting = Some(SystemTime::now());
+                let names: Vec<&str> = unit.spec.dependencies.iter().map(|d| d.as_str()).collect();
+                let names = names.join(", ");
+                self.journal.record(
+                    name,
+                    format_args!("waiting for its dependencies to start: {names}"),
+                );
             }
             return;
         }
@@ -253,6 +263,7 @@ impl Supervisor {
     fn spawn_main(&mut self, name: &ServiceName) {
         if let Err((errno, reason)) = self.spawn(name) {
             log(format_args!("{name}: {reason}"));
+            self.journal.record(name, format_args!("{reason}"));
             if let Some(unit) = self.unit(name) {
                 unit.reason = Some(reason);
                 // Its last exit is the failed start: as PID 1, the supervisor exits 127 for a
@@ -306,7 +317,7 @@ impl Supervisor {
     /// service still starts; a failure is the start's (the restart policy decides, as for a
     /// program that ended), its output in the logs.
     fn start_pre_ended(&mut self, name: &ServiceName, index: usize, exit: LastExit) {
-        let Some(unit) = self.unit(name) else {
+        let Some(unit) = self.units.get_mut(name) else {
             return;
         };
         if unit.life.state != UnitState::Starting {
@@ -316,6 +327,7 @@ impl Supervisor {
             let command = unit.spec.exec_start_pre[index].join(" ");
             let reason = format!("exec_start_pre `{command}` ended with {exit}");
             log(format_args!("{name}: {reason}"));
+            self.journal.record(name, format_args!("{reason}"));
             unit.reason = Some(reason);
             unit.last_exit = Some(exit);
             let uptime = Duration::ZERO;
