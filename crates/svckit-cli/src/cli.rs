@@ -89,30 +89,32 @@ pub enum Command {
     /// the PID file exists, 3 not running, 4 unknown (the file cannot be read).
     #[cfg(unix)]
     Probe(ProbeArgs),
-    /// Start a service; return once it runs (or is ready, for programs that say so).
+    /// Start services (in the order given); return once each runs (or is ready, for programs
+    /// that say so).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Start(SupervisedStartArgs),
-    /// Stop a service; return once every process of its group is gone.
+    /// Stop services; return once every process of each is gone.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Stop(WaitArgs),
-    /// Stop a service (if it runs) and start it again.
+    Stop(ManyWaitArgs),
+    /// Stop services (those that run) and start them again.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Restart(WaitArgs),
-    /// Pause a service (SIGSTOP to its group, or the Pause control for programs on the API).
+    Restart(ManyWaitArgs),
+    /// Pause services (SIGSTOP to the group, or the Pause control for programs on the API).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Pause(NameArgs),
-    /// Continue a paused service.
+    Pause(ManyArgs),
+    /// Continue paused services.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Continue(NameArgs),
-    /// Ask a service to reload its configuration (SIGHUP: ParamChange on the API).
+    Continue(ManyArgs),
+    /// Ask services to reload their configuration (reload.signal or reload.command; SIGHUP
+    /// for notify programs; refused for a program with neither).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Reload(NameArgs),
+    Reload(ManyArgs),
     /// Show services: state, pid, uptime, restarts, last exit (and recent log lines for one).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -328,12 +330,52 @@ pub struct ListArgs {
 #[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct SupervisedStartArgs {
-    /// The service.
-    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: Targets,
     /// Return once the start is requested.
     #[arg(long)]
     pub no_wait: bool,
     /// How long to wait for it to run.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::timeout)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// The services a command acts on: names, or every installed one.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct Targets {
+    /// The services, acted on in this order.
+    #[arg(value_name = "NAME", required_unless_present = "all")]
+    pub names: Vec<String>,
+    /// Every installed service (in name order).
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+}
+
+/// `svckit pause`, `continue` and `reload`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct ManyArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: Targets,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit stop` and `restart`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct ManyWaitArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: Targets,
+    /// How long to wait for each to stop (and, for restart, to run again).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::timeout)]
     pub timeout: Duration,
     #[command(flatten)]

@@ -21,9 +21,16 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
 }
 
 /// Whether process `pid` is gone: no `/proc/PID` entry, or a zombie (it has exited and only
-/// waits for its parent to reap it).
+/// waits for its parent to reap it) with no thread left. The main thread of a multi-threaded
+/// program shows as a zombie while its other threads still exit, holding its open files (and
+/// so a PID file's lock): memcached's kill once removed nothing, its lock still held.
 pub fn is_gone(pid: Pid) -> bool {
-    matches!(state(pid), Some('Z' | 'X') | None)
+    match state(pid) {
+        None | Some('X') => true,
+        Some('Z') => fs::read_dir(format!("/proc/{}/task", pid.as_raw()))
+            .map_or(true, |tasks| tasks.count() <= 1),
+        Some(_) => false,
+    }
 }
 
 /// Finds the file exec would run for `program`: relative to `cwd` when it contains a `/`,

@@ -20,8 +20,9 @@ use svckit_supervise::{
 use super::report::{self, Action};
 use crate::{
     cli::{
-        EventsArgs, ListArgs, LogsArgs, NameArgs, RenderArgs, StateDirArg, SuperviseArgs,
-        SupervisedInstallArgs, SupervisedStartArgs, SupervisedStatusArgs, WaitArgs,
+        EventsArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs, StateDirArg,
+        SuperviseArgs, SupervisedInstallArgs, SupervisedStartArgs, SupervisedStatusArgs, Targets,
+        WaitArgs,
     },
     exit::{Exit, Failure},
 };
@@ -211,27 +212,52 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Carries out `action` on the installed service `name` through its backend and prints the
-/// outcome: `NAME: started (running, PID n)`.
+/// Carries out `action` on each of `targets` through its backend, in order, and prints each
+/// outcome (`NAME: started (running, PID n)`). One that fails is reported on stderr and the
+/// others are still acted on; the exit status is the first failure's.
 fn act(
     state: &StateDirArg,
-    name_arg: &str,
+    targets: &Targets,
     action: Action,
     timeout: Duration,
     wait: bool,
 ) -> anyhow::Result<Exit> {
-    let name = name(name_arg)?;
-    let backend = manager(state_dir(state)?)?.backend_of(&name)?;
-    let status = action.perform(&*backend, &name, timeout, wait)?;
-    outln!("{}", action.outcome(&status));
-    Ok(Exit::Ok)
+    let manager = manager(state_dir(state)?)?;
+    let names: Vec<ServiceName> = match targets.all {
+        true => manager.list()?.into_iter().map(|(name, _)| name).collect(),
+        false => targets
+            .names
+            .iter()
+            .map(|one| name(one))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let one = |name: &ServiceName| -> anyhow::Result<String> {
+        let backend = manager.backend_of(name)?;
+        let status = action.perform(&*backend, name, timeout, wait)?;
+        Ok(action.outcome(&status))
+    };
+    if let [name] = names.as_slice() {
+        outln!("{}", one(name)?);
+        return Ok(Exit::Ok);
+    }
+    let mut first_failure = None;
+    for name in &names {
+        match one(name) {
+            Ok(outcome) => outln!("{outcome}"),
+            Err(err) => {
+                eprintln!("svckit: error: {err:#}");
+                first_failure.get_or_insert(crate::exit::code_for(&err));
+            }
+        }
+    }
+    Ok(first_failure.unwrap_or(Exit::Ok))
 }
 
 /// `svckit start`.
 pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
     act(
         &args.state,
-        &args.name,
+        &args.targets,
         Action::Start,
         args.timeout,
         !args.no_wait,
@@ -239,20 +265,26 @@ pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
 }
 
 /// `svckit stop`.
-pub fn stop(args: WaitArgs) -> anyhow::Result<Exit> {
-    act(&args.state, &args.name, Action::Stop, args.timeout, true)
+pub fn stop(args: ManyWaitArgs) -> anyhow::Result<Exit> {
+    act(&args.state, &args.targets, Action::Stop, args.timeout, true)
 }
 
 /// `svckit restart`.
-pub fn restart(args: WaitArgs) -> anyhow::Result<Exit> {
-    act(&args.state, &args.name, Action::Restart, args.timeout, true)
+pub fn restart(args: ManyWaitArgs) -> anyhow::Result<Exit> {
+    act(
+        &args.state,
+        &args.targets,
+        Action::Restart,
+        args.timeout,
+        true,
+    )
 }
 
 /// `svckit pause`, `continue`, `reload`.
-pub fn control(args: NameArgs, action: Action) -> anyhow::Result<Exit> {
+pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
     act(
         &args.state,
-        &args.name,
+        &args.targets,
         action,
         Duration::from_secs(30),
         true,

@@ -131,3 +131,43 @@ fn no_wait_sends_a_reload_signal_to_the_main_process_and_returns() {
     assert!(!is_gone(daemon.pid), "a reload signal ended the daemon");
     assert!(dir.join("d.pid").exists(), "the PID file stays");
 }
+
+/// Regression: the main thread of a multi-threaded daemon shows as a zombie while its other
+/// threads still exit, holding its files and so the PID file's lock: `kill` took it for gone,
+/// could not remove the still-locked file, and `probe` then said "dead, pid file remains"
+/// (memcached, once, under load). Here a thread lingers 700 ms after the main one ended.
+#[test]
+fn regression_kill_waits_for_every_thread_of_a_daemon() {
+    let dir = TempDir::new("killthreads");
+    let source = dir.join("linger.c");
+    fs::write(
+        &source,
+        "#include <pthread.h>\n#include <signal.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
+         static volatile sig_atomic_t term;\n\
+         static void on_term(int s) { (void)s; term = 1; }\n\
+         static void *linger(void *a) { (void)a; while (!term) usleep(10000); \
+         usleep(700000); exit(0); }\n\
+         int main(void) { pthread_t t; signal(SIGTERM, on_term); \
+         pthread_create(&t, 0, linger, 0); while (!term) usleep(10000); pthread_exit(0); }\n",
+    )
+    .unwrap();
+    let program = dir.join("linger");
+    let built = std::process::Command::new("cc")
+        .arg("-pthread")
+        .arg("-o")
+        .arg(&program)
+        .arg(&source)
+        .output()
+        .expect("cc (gcc) builds the test program");
+    assert!(built.status.success(), "{built:?}");
+    let daemon = start_daemon(&dir, &["--", &program.display().to_string()]);
+    let out = run(&["kill", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(is_gone(daemon.pid));
+    assert!(
+        !dir.join("d.pid").exists(),
+        "the PID file was left, its lock still held by a thread"
+    );
+    let out = run(&["probe", "--pidfile", &dir.str("d.pid")]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+}

@@ -1221,3 +1221,48 @@ fn the_event_log_tells_a_crash_loop_line_by_line() {
         "{log}"
     );
 }
+
+#[test]
+fn restart_and_reload_take_many_services_or_all() {
+    let sup = Sup::new("many");
+    for (name, marker) in [("api", "1010.81"), ("web", "1010.82")] {
+        sup.ok(&[
+            "install",
+            name,
+            "--reload-signal",
+            "CONT",
+            "--",
+            "/bin/sleep",
+            marker,
+        ]);
+    }
+    sup.ok(&["install", "plain", "--", "/bin/sleep", "1010.83"]);
+    let said = sup.ok(&["start", "--all"]);
+    assert_eq!(said.lines().count(), 3, "{said}");
+    let before = [pid_of(&sup.status("api")), pid_of(&sup.status("web"))];
+    let said = sup.ok(&["restart", "web", "api"]);
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(
+        lines.len() == 2 && lines[0].starts_with("web: ") && lines[1].starts_with("api: "),
+        "in the order given: {said}"
+    );
+    let after = [pid_of(&sup.status("api")), pid_of(&sup.status("web"))];
+    assert!(before.iter().zip(&after).all(|(old, new)| old != new));
+    // One that cannot reload does not keep the others from it; the exit is its failure's.
+    let out = sup.run(&["reload", "--all"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("service plain has no reload"),
+        "{}",
+        stderr(&out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("api: ") && said.contains("web: "), "{said}");
+    sup.ok(&["stop", "--all"]);
+    for marker in ["1010.81", "1010.82", "1010.83"] {
+        assert!(sleepers(marker).is_empty(), "{marker}");
+    }
+    // Names or --all, not both; and not nothing.
+    assert_eq!(code(&sup.run(&["stop", "web", "--all"])), 2);
+    assert_eq!(code(&sup.run(&["stop"])), 2);
+}
