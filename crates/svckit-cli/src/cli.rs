@@ -232,6 +232,24 @@ pub struct SupervisedInstallArgs {
     /// user; its failure fails the start (e.g. "/usr/sbin/nginx -t -q"). Split as sh would.
     #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
     pub exec_start_pre: Vec<parse::CommandWords>,
+    /// `environment_file`: a file of NAME=value lines read at each start (repeatable); a
+    /// leading `-` makes it optional (systemd's EnvironmentFile=).
+    #[arg(long, value_name = "PATH", allow_hyphen_values = true)]
+    pub environment_file: Vec<String>,
+    /// `runtime_directory`: a directory made under /run (or $XDG_RUNTIME_DIR) at each start,
+    /// owned by the service's user, removed when it stops (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub runtime_directory: Vec<String>,
+    /// `limits.KEY`: a resource limit, KEY=N, KEY=SOFT:HARD or KEY=infinity, for nofile, nproc,
+    /// core, memlock, as, cpu (repeatable).
+    #[arg(long, value_name = "KEY=LIMIT", value_parser = parse::limit)]
+    pub limit: Vec<(String, svckit::Limit)>,
+    /// `nice`: the scheduling priority, -20 (first) to 19 (last).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub nice: Option<i32>,
+    /// `oom_score_adjust`: -1000 (never killed by the OOM killer) to 1000 (first).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub oom_score_adjust: Option<i32>,
     /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
     /// programs get HUP unless told; other programs have no reload unless given one).
     #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]

@@ -54,6 +54,22 @@ pub fn command_words(text: &str) -> Result<CommandWords, String> {
     }
 }
 
+/// A resource limit for a service: `KEY=N`, `KEY=SOFT:HARD` or `KEY=infinity`.
+#[cfg(unix)]
+pub fn limit(text: &str) -> Result<(String, svckit::Limit), String> {
+    const KEYS: [&str; 6] = ["nofile", "nproc", "core", "memlock", "as", "cpu"];
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=LIMIT"))?;
+    if !KEYS.contains(&key) {
+        return Err(format!("{key:?} is not one of {}", KEYS.join(", ")));
+    }
+    let limit = value
+        .parse()
+        .map_err(|err: svckit::ModelError| err.to_string())?;
+    Ok((key.to_owned(), limit))
+}
+
 /// Signals are a Unix notion: elsewhere the name is kept as given.
 #[cfg(not(unix))]
 pub fn signal(text: &str) -> Result<String, String> {

@@ -40,8 +40,8 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
 use crate::{
-    BackendKind, KillMode, LogPolicy, ModelError, NotifyAccess, ReloadPolicy, Restart,
-    RestartPolicy, ServiceName, ServiceSpec, ServiceType, StartType, StopPolicy, parse,
+    BackendKind, KillMode, Limit, Limits, LogPolicy, ModelError, NotifyAccess, ReloadPolicy,
+    Restart, RestartPolicy, ServiceName, ServiceSpec, ServiceType, StartType, StopPolicy, parse,
 };
 
 /// A definition that could not be read: where, and why.
@@ -181,6 +181,14 @@ struct Definition {
     kill_mode: Named<KillMode>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     exec_start_pre: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    environment_file: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    runtime_directory: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nice: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    oom_score_adjust: Option<i32>,
     #[serde(default)]
     dependencies: Vec<String>,
     #[serde(default)]
@@ -189,6 +197,8 @@ struct Definition {
     stop: StopDefinition,
     #[serde(default, skip_serializing_if = "ReloadDefinition::is_empty")]
     reload: ReloadDefinition,
+    #[serde(default, skip_serializing_if = "LimitsDefinition::is_empty")]
+    limits: LimitsDefinition,
     #[serde(default)]
     logs: LogsDefinition,
 }
@@ -201,6 +211,84 @@ struct ReloadDefinition {
     signal: Option<Named<crate::Signal>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     command: Vec<String>,
+}
+
+// Each limit as systemd writes it: 65536, "1024:65536", "infinity".
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct LimitsDefinition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nofile: Option<LimitValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nproc: Option<LimitValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    core: Option<LimitValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memlock: Option<LimitValue>,
+    #[serde(rename = "as", skip_serializing_if = "Option::is_none")]
+    address_space: Option<LimitValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<LimitValue>,
+}
+
+impl LimitsDefinition {
+    fn is_empty(&self) -> bool {
+        self.limits() == Limits::default()
+    }
+
+    fn limits(&self) -> Limits {
+        let get = |value: &Option<LimitValue>| value.as_ref().map(|value| value.0);
+        Limits {
+            nofile: get(&self.nofile),
+            nproc: get(&self.nproc),
+            core: get(&self.core),
+            memlock: get(&self.memlock),
+            address_space: get(&self.address_space),
+            cpu: get(&self.cpu),
+        }
+    }
+
+    fn from_limits(limits: &Limits) -> LimitsDefinition {
+        let put = |limit: Option<Limit>| limit.map(LimitValue);
+        LimitsDefinition {
+            nofile: put(limits.nofile),
+            nproc: put(limits.nproc),
+            core: put(limits.core),
+            memlock: put(limits.memlock),
+            address_space: put(limits.address_space),
+            cpu: put(limits.cpu),
+        }
+    }
+}
+
+/// A limit written as a number or as text (`"1024:65536"`, `"infinity"`).
+#[derive(Debug)]
+struct LimitValue(Limit);
+
+impl<'de> Deserialize<'de> for LimitValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => Ok(LimitValue(Limit { soft: n, hard: n })),
+            Raw::Text(text) => text.parse().map(LimitValue).map_err(D::Error::custom),
+        }
+    }
+}
+
+impl Serialize for LimitValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Limit { soft, hard } if soft == hard && soft != Limit::INFINITY => {
+                serializer.serialize_u64(soft)
+            }
+            limit => serializer.serialize_str(&limit.to_string()),
+        }
+    }
 }
 
 impl ReloadDefinition {
@@ -325,6 +413,11 @@ impl Definition {
             timeout: self.stop.timeout.0,
         };
         spec.exec_start_pre = self.exec_start_pre;
+        spec.environment_file = self.environment_file;
+        spec.runtime_directory = self.runtime_directory;
+        spec.nice = self.nice;
+        spec.oom_score_adjust = self.oom_score_adjust;
+        spec.limits = self.limits.limits();
         spec.reload = ReloadPolicy {
             signal: self.reload.signal.map(|signal| signal.0),
             command: self.reload.command,
@@ -369,6 +462,11 @@ impl Definition {
                 timeout: Dur(spec.stop.timeout),
             },
             exec_start_pre: spec.exec_start_pre.clone(),
+            environment_file: spec.environment_file.clone(),
+            runtime_directory: spec.runtime_directory.clone(),
+            nice: spec.nice,
+            oom_score_adjust: spec.oom_score_adjust,
+            limits: LimitsDefinition::from_limits(&spec.limits),
             reload: ReloadDefinition {
                 signal: spec.reload.signal.map(Named),
                 command: spec.reload.command.clone(),
@@ -489,6 +587,10 @@ user = "www"
 umask = "027"
 start = "auto"
 exec_start_pre = [["/usr/bin/python3", "-c", "import http.server"], ["/bin/true"]]
+environment_file = ["-/etc/default/web", "/etc/web.env"]
+runtime_directory = ["web"]
+nice = 5
+oom_score_adjust = -100
 
 [restart]
 policy = "on-failure"
@@ -501,6 +603,11 @@ timeout = 5
 
 [reload]
 command = ["/bin/kill", "-HUP", "1"]
+
+[limits]
+nofile = 65536
+core = "0:infinity"
+as = "infinity"
 
 [logs]
 max_size = "1MiB"
@@ -526,6 +633,25 @@ max_size = "1MiB"
         assert_eq!(spec.exec_start_pre[1], ["/bin/true"]);
         assert_eq!(spec.reload.command, ["/bin/kill", "-HUP", "1"]);
         assert_eq!(spec.reload.signal, None);
+        assert_eq!(spec.environment_file, ["-/etc/default/web", "/etc/web.env"]);
+        assert_eq!(spec.runtime_directory, ["web"]);
+        assert_eq!((spec.nice, spec.oom_score_adjust), (Some(5), Some(-100)));
+        assert_eq!(
+            spec.limits.nofile,
+            Some(Limit {
+                soft: 65536,
+                hard: 65536
+            })
+        );
+        assert_eq!(
+            spec.limits.core,
+            Some(Limit {
+                soft: 0,
+                hard: Limit::INFINITY
+            })
+        );
+        assert_eq!(spec.limits.address_space.unwrap().soft, Limit::INFINITY);
+        assert_eq!(spec.limits.nproc, None);
     }
 
     #[test]

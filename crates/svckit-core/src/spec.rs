@@ -337,6 +337,97 @@ pub enum ReloadAction<'a> {
     Command(&'a [String]),
 }
 
+/// One resource limit (setrlimit(2)): the soft value a process starts with, and the hard one
+/// it may raise it to; [`Limit::INFINITY`] for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Limit {
+    /// The soft limit.
+    pub soft: u64,
+    /// The hard limit.
+    pub hard: u64,
+}
+
+impl Limit {
+    /// No limit (`infinity`).
+    pub const INFINITY: u64 = u64::MAX;
+}
+
+impl fmt::Display for Limit {
+    /// As systemd writes it: `1024`, `1024:65536`, `infinity`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let one = |value: u64| match value {
+            Limit::INFINITY => "infinity".to_owned(),
+            value => value.to_string(),
+        };
+        match self.soft == self.hard {
+            true => f.write_str(&one(self.soft)),
+            false => write!(f, "{}:{}", one(self.soft), one(self.hard)),
+        }
+    }
+}
+
+impl FromStr for Limit {
+    type Err = ModelError;
+
+    /// `N`, `SOFT:HARD` or `infinity` (either side), as systemd's `LimitNOFILE=` takes them.
+    fn from_str(text: &str) -> Result<Limit, ModelError> {
+        let one = |part: &str| match part.trim() {
+            "infinity" => Ok(Limit::INFINITY),
+            number => number.parse::<u64>().map_err(|_| {
+                ModelError::invalid(
+                    "limits",
+                    format!("{text:?} is not a limit (N, SOFT:HARD or infinity)"),
+                )
+            }),
+        };
+        let (soft, hard) = match text.split_once(':') {
+            Some((soft, hard)) => (one(soft)?, one(hard)?),
+            None => (one(text)?, one(text)?),
+        };
+        if soft > hard {
+            return Err(ModelError::invalid(
+                "limits",
+                format!("{text:?}: the soft limit is above the hard one"),
+            ));
+        }
+        Ok(Limit { soft, hard })
+    }
+}
+
+/// The resource limits a service starts with (unset: the supervisor's own, as it was
+/// started), by systemd's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Limits {
+    /// Open files (`RLIMIT_NOFILE`, `LimitNOFILE=`).
+    pub nofile: Option<Limit>,
+    /// Processes of its user (`RLIMIT_NPROC`).
+    pub nproc: Option<Limit>,
+    /// Core dump size, bytes (`RLIMIT_CORE`).
+    pub core: Option<Limit>,
+    /// Locked memory, bytes (`RLIMIT_MEMLOCK`).
+    pub memlock: Option<Limit>,
+    /// Address space, bytes (`RLIMIT_AS`).
+    pub address_space: Option<Limit>,
+    /// CPU time, seconds (`RLIMIT_CPU`).
+    pub cpu: Option<Limit>,
+}
+
+impl Limits {
+    /// Each limit set, by its key (`nofile`, `nproc`, `core`, `memlock`, `as`, `cpu`).
+    pub fn each(&self) -> impl Iterator<Item = (&'static str, Limit)> + '_ {
+        [
+            ("nofile", self.nofile),
+            ("nproc", self.nproc),
+            ("core", self.core),
+            ("memlock", self.memlock),
+            ("as", self.address_space),
+            ("cpu", self.cpu),
+        ]
+        .into_iter()
+        .filter_map(|(key, limit)| Some((key, limit?)))
+    }
+}
+
 /// How the service's stdout and stderr are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LogPolicy {
@@ -413,6 +504,18 @@ pub struct ServiceSpec {
     /// Commands run in order before the program, as its user (`nginx -t`: a broken
     /// configuration fails the start, with the command's output in the logs).
     pub exec_start_pre: Vec<Vec<String>>,
+    /// Files of `NAME=value` lines (systemd's `EnvironmentFile=` format) read at each start,
+    /// after `env`; a path starting with `-` may be missing.
+    pub environment_file: Vec<String>,
+    /// Directories made for it at each start under /run (root) or `$XDG_RUNTIME_DIR`, owned
+    /// by its user, and removed when it stops (`sshd` for /run/sshd).
+    pub runtime_directory: Vec<String>,
+    /// Its resource limits.
+    pub limits: Limits,
+    /// Its scheduling priority, -20 (first) to 19 (last).
+    pub nice: Option<i32>,
+    /// Its OOM killer adjustment, -1000 (never killed) to 1000 (first killed).
+    pub oom_score_adjust: Option<i32>,
     /// How its output is kept.
     pub logs: LogPolicy,
     /// The service manager it is installed into.
@@ -446,6 +549,11 @@ impl ServiceSpec {
             stop: StopPolicy::default(),
             reload: ReloadPolicy::default(),
             exec_start_pre: Vec::new(),
+            environment_file: Vec::new(),
+            runtime_directory: Vec::new(),
+            limits: Limits::default(),
+            nice: None,
+            oom_score_adjust: None,
             logs: LogPolicy::default(),
             backend: BackendKind::Auto,
         }
@@ -492,6 +600,47 @@ impl ServiceSpec {
         }
         for command in &self.exec_start_pre {
             check_command("exec_start_pre", command)?;
+        }
+        for file in &self.environment_file {
+            if !file.trim_start_matches('-').starts_with('/') {
+                return Err(ModelError::invalid(
+                    "environment_file",
+                    format!("{file:?} is not an absolute path"),
+                ));
+            }
+            check_text("environment_file", file)?;
+        }
+        for dir in &self.runtime_directory {
+            // A name under /run, never a way out of it.
+            let path = std::path::Path::new(dir);
+            if dir.is_empty()
+                || path.is_absolute()
+                || path
+                    .components()
+                    .any(|part| !matches!(part, std::path::Component::Normal(_)))
+            {
+                return Err(ModelError::invalid(
+                    "runtime_directory",
+                    format!("{dir:?} is not a relative path below /run (like \"sshd\")"),
+                ));
+            }
+            check_text("runtime_directory", dir)?;
+        }
+        if let Some(nice) = self.nice
+            && !(-20..=19).contains(&nice)
+        {
+            return Err(ModelError::invalid(
+                "nice",
+                format!("{nice} is not between -20 and 19"),
+            ));
+        }
+        if let Some(adjust) = self.oom_score_adjust
+            && !(-1000..=1000).contains(&adjust)
+        {
+            return Err(ModelError::invalid(
+                "oom_score_adjust",
+                format!("{adjust} is not between -1000 and 1000"),
+            ));
         }
         if let Some(display_name) = &self.display_name {
             check_text("display_name", display_name)?;

@@ -50,6 +50,11 @@ pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
     check("restart.window", spec.restart.window != base.restart.window);
     check("stop.signal", spec.stop.signal != base.stop.signal);
     check("exec_start_pre", !spec.exec_start_pre.is_empty());
+    check("environment_file", !spec.environment_file.is_empty());
+    check("runtime_directory", !spec.runtime_directory.is_empty());
+    check("limits", spec.limits != base.limits);
+    check("nice", spec.nice.is_some());
+    check("oom_score_adjust", spec.oom_score_adjust.is_some());
     check("reload.signal", spec.reload.signal.is_some());
     check("reload.command", !spec.reload.command.is_empty());
     check("stop.timeout", spec.stop.timeout != base.stop.timeout);
@@ -127,6 +132,13 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                      daemonize; a oneshot has none to run",
                 );
             }
+            if given.contains(&"environment_file") {
+                return refuse(
+                    "environment_file",
+                    "an init script reads no environment files (use env, or the builtin or \
+                     systemd backend)",
+                );
+            }
             for key in ["watchdog", "kill_mode", "notify_access"] {
                 if given.contains(&key) {
                     return refuse(
@@ -174,7 +186,18 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM reports its own state: exec (or notify, the same there)",
                 );
             }
-            let unsupported: [(&str, &str); 17] = [
+            let unsupported: [(&str, &str); 22] = [
+                (
+                    "environment_file",
+                    "svckit does not set a service's environment in the SCM",
+                ),
+                ("runtime_directory", "Windows has no /run"),
+                (
+                    "limits",
+                    "Windows has no resource limits of this kind (job objects)",
+                ),
+                ("nice", "the SCM sets no priority class"),
+                ("oom_score_adjust", "Windows has no OOM killer score"),
                 (
                     "exec_start_pre",
                     "the SCM starts the service's program and nothing before it",

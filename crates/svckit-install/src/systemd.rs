@@ -178,6 +178,35 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         let assignment = one_line("env", &format!("{name}={value}"))?;
         unit.set("Environment", &quoted(&specifiers(&assignment)));
     }
+    for file in &spec.environment_file {
+        unit.set("EnvironmentFile", &plain("environment_file", file)?);
+    }
+    if !spec.runtime_directory.is_empty() {
+        let dirs = spec
+            .runtime_directory
+            .iter()
+            .map(|dir| plain("runtime_directory", dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        unit.set("RuntimeDirectory", &dirs.join(" "));
+        unit.set("RuntimeDirectoryMode", "0755");
+    }
+    for (key, limit) in spec.limits.each() {
+        let name = match key {
+            "nofile" => "LimitNOFILE",
+            "nproc" => "LimitNPROC",
+            "core" => "LimitCORE",
+            "memlock" => "LimitMEMLOCK",
+            "as" => "LimitAS",
+            _ => "LimitCPU",
+        };
+        unit.set(name, &limit.to_string());
+    }
+    if let Some(nice) = spec.nice {
+        unit.set("Nice", &nice.to_string());
+    }
+    if let Some(adjust) = spec.oom_score_adjust {
+        unit.set("OOMScoreAdjust", &adjust.to_string());
+    }
     unit.set("UMask", &format!("{:04o}", spec.umask.unwrap_or(0o022)));
     unit.set(
         "Restart",

@@ -88,9 +88,31 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
         spec.description.as_deref().unwrap_or(short.as_str()),
     )?;
 
-    let mut daemonize = vec![
-        r#""$SVCKIT" daemonize --pidfile="$PIDFILE" --stdout="$LOG" --stderr="$LOG""#.to_owned(),
-    ];
+    // prlimit(1) and nice(1) run it with the limits and the priority, which the daemon
+    // inherits (POSIX sh's ulimit knows only -f).
+    let mut prefix = String::new();
+    if spec.limits != svckit_core::Limits::default() {
+        prefix.push_str("prlimit");
+        for (key, limit) in spec.limits.each() {
+            let value = |v: u64| match v {
+                svckit_core::Limit::INFINITY => "unlimited".to_owned(),
+                v => v.to_string(),
+            };
+            let _ = write!(
+                prefix,
+                " --{key}={}:{}",
+                value(limit.soft),
+                value(limit.hard)
+            );
+        }
+        prefix.push(' ');
+    }
+    if let Some(nice) = spec.nice {
+        let _ = write!(prefix, "nice -n {nice} ");
+    }
+    let mut daemonize = vec![format!(
+        r#"{prefix}"$SVCKIT" daemonize --pidfile="$PIDFILE" --stdout="$LOG" --stderr="$LOG""#
+    )];
     let mut option =
         |flag: &str, value: &str| daemonize.push(format!("--{flag}={}", sh_quote(value)));
     if let Some(dir) = &spec.working_dir {
@@ -132,6 +154,29 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     }
     // One option per line, then the command on the last.
     let mut start = String::from("\t# The values are literal: nothing in single quotes expands.\n");
+    // runtime_directory: made (never through a planted symlink) and given to the user.
+    for dir in &spec.runtime_directory {
+        let path = sh_quote(&format!("/run/{dir}"));
+        let _ = writeln!(
+            start,
+            "\t[ ! -L {path} ] || {{ echo \"$NAME: {} is a symlink\" >&2; return 1; }}\n\
+             \tmkdir -p {path} && chmod 0755 {path} || return 1",
+            path.trim_matches('\'')
+        );
+        if let Some(user) = &spec.account {
+            let owner = match &spec.group {
+                Some(group) => format!("{user}:{group}"),
+                None => user.clone(),
+            };
+            let _ = writeln!(start, "\tchown -h {} {path} || return 1", sh_quote(&owner));
+        }
+    }
+    if let Some(adjust) = spec.oom_score_adjust {
+        let _ = writeln!(
+            start,
+            "\techo {adjust} > /proc/$$/oom_score_adj || return 1"
+        );
+    }
     // exec_start_pre: each must succeed (as the service's user), its output the operator's.
     for command in &spec.exec_start_pre {
         let _ = writeln!(
@@ -183,7 +228,7 @@ do_start() {{
 do_stop() {{
 	"$SVCKIT" kill --pidfile="$PIDFILE" --signal={signal} --timeout={timeout}
 	case $? in
-		0) echo "$NAME: stopped" ;;
+		0) echo "$NAME: stopped"{remove_runtime} ;;
 		3) echo "$NAME: not running" ;;
 		5) return 4 ;;
 		*) return 1 ;;
@@ -220,6 +265,11 @@ esac
         signal = sh_quote(spec.stop.signal.name()),
         timeout = sh_quote(&parse::format_duration(spec.stop.timeout)),
         reload = reload_body(spec)?,
+        remove_runtime = spec
+            .runtime_directory
+            .iter()
+            .map(|dir| format!("; rm -rf {}", sh_quote(&format!("/run/{dir}"))))
+            .collect::<String>(),
     ))
 }
 

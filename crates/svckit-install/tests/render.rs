@@ -120,6 +120,18 @@ fn forking() -> ServiceSpec {
         "HUP".into(),
         "\"quoted\" %n".into(),
     ];
+    // What nginx and redis units set around the program.
+    spec.runtime_directory = vec!["nginx".into(), "nginx/cache".into()];
+    spec.limits.nofile = Some(svckit_core::Limit {
+        soft: 1024,
+        hard: 65536,
+    });
+    spec.limits.core = Some(svckit_core::Limit {
+        soft: svckit_core::Limit::INFINITY,
+        hard: svckit_core::Limit::INFINITY,
+    });
+    spec.nice = Some(-5);
+    spec.oom_score_adjust = Some(-900);
     spec
 }
 
@@ -131,6 +143,7 @@ fn watched() -> ServiceSpec {
     spec.service_type = ServiceType::Notify;
     spec.notify_access = svckit_core::NotifyAccess::All;
     spec.watchdog = Duration::from_secs(10);
+    spec.environment_file = vec!["-/etc/default/redis".into(), "/etc/redis/env".into()];
     spec
 }
 

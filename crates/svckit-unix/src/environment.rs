@@ -124,3 +124,109 @@ mod tests {
         );
     }
 }
+
+/// Reads an environment file in systemd's `EnvironmentFile=` format: `NAME=value` lines;
+/// empty lines and lines starting with `#` or `;` are skipped; a value in double quotes may
+/// hold `\"`, `\\`, `\n`, one in single quotes is taken as it is; a line ending in `\` goes on
+/// on the next. A line that is no assignment is an error naming it (systemd skips it, with a
+/// warning nobody reads).
+pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<(String, String)>> {
+    use std::io::{Error, ErrorKind, Read};
+    let mut text = String::new();
+    // A file, at most 1 MiB: never a FIFO to block on, never a device to read forever.
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    file.take(1 << 20).read_to_string(&mut text)?;
+    let mut vars = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((index, line)) = lines.next() {
+        let mut line = line.to_owned();
+        while line.ends_with('\\') {
+            line.pop();
+            match lines.next() {
+                Some((_, more)) => line.push_str(more),
+                None => break,
+            }
+        }
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let bad = || {
+            Error::new(
+                ErrorKind::InvalidData,
+                format!("line {}: {trimmed:?} is not NAME=value", index + 1),
+            )
+        };
+        let (name, value) = trimmed.split_once('=').ok_or_else(bad)?;
+        let name = name.trim();
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(bad());
+        }
+        let value = value.trim();
+        let value = if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            let mut out = String::new();
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                match (c, chars.clone().next()) {
+                    ('\\', Some('n')) => {
+                        out.push('\n');
+                        chars.next();
+                    }
+                    ('\\', Some(next @ ('"' | '\\' | '$' | '`'))) => {
+                        out.push(next);
+                        chars.next();
+                    }
+                    (c, _) => out.push(c),
+                }
+            }
+            out
+        } else if let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            inner.to_owned()
+        } else {
+            value.to_owned()
+        };
+        vars.push((name.to_owned(), value));
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_file_reads_as_systemd_reads_it() {
+        let path = std::env::temp_dir().join(format!("svckit-envfile-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "# a comment\n; another\n\nSSHD_OPTS=\nPLAIN=a b c\nQUOTED=\"say \\\"hi\\\"\\nbye\"\n\
+             SINGLE='$HOME stays'\n  SPACED = x  \nLONG=one \\\ntwo\n",
+        )
+        .unwrap();
+        let vars = read_file(&path).unwrap();
+        assert_eq!(
+            vars,
+            [
+                ("SSHD_OPTS".into(), String::new()),
+                ("PLAIN".into(), "a b c".into()),
+                ("QUOTED".into(), "say \"hi\"\nbye".into()),
+                ("SINGLE".into(), "$HOME stays".into()),
+                ("SPACED".into(), "x".into()),
+                ("LONG".into(), "one two".into()),
+            ]
+        );
+        std::fs::write(&path, "export X=1\n").unwrap();
+        let err = read_file(&path).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        let _ = std::fs::remove_file(&path);
+        assert!(read_file(std::path::Path::new("/dev/zero")).is_err());
+    }
+}

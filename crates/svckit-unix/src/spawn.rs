@@ -42,6 +42,13 @@ pub struct ChildSetup {
     /// A cgroup's `cgroup.procs` opened for writing ([`crate::cgroup::Cgroup::procs_for_writing`]):
     /// the child moves itself in first thing, so nothing it starts is outside it.
     pub cgroup: Option<OwnedFd>,
+    /// Its resource limits (set before privileges are dropped: raising a hard limit needs
+    /// root).
+    pub limits: svckit_core::Limits,
+    /// Its scheduling priority.
+    pub nice: Option<i32>,
+    /// Its OOM killer adjustment (`/proc/self/oom_score_adj`).
+    pub oom_score_adjust: Option<i32>,
 }
 
 impl ChildSetup {
@@ -62,6 +69,15 @@ impl ChildSetup {
         let credentials = self.credentials;
         let open_files = self.open_files;
         let cgroup = self.cgroup;
+        let limits: Vec<(nix::sys::resource::Resource, u64, u64)> = self
+            .limits
+            .each()
+            .map(|(key, limit)| (resource(key), limit.soft, limit.hard))
+            .collect();
+        let nice = self.nice;
+        let oom = self
+            .oom_score_adjust
+            .map(|adjust| format!("{adjust}\n").into_bytes());
         sys::set_pre_exec(command, &proof, move |in_child| {
             if let Some(procs) = &cgroup {
                 // "0" is the writer itself.
@@ -74,6 +90,19 @@ impl ChildSetup {
                     soft,
                     hard,
                 )?;
+            }
+            for (resource, soft, hard) in &limits {
+                let value = |v: u64| match v {
+                    svckit_core::Limit::INFINITY => nix::sys::resource::RLIM_INFINITY,
+                    v => v,
+                };
+                nix::sys::resource::setrlimit(*resource, value(*soft), value(*hard))?;
+            }
+            if let Some(nice) = nice {
+                rustix::process::setpriority_process(None, nice)?;
+            }
+            if let Some(oom) = &oom {
+                std::fs::write("/proc/self/oom_score_adj", oom)?;
             }
             umask(mask);
             sys::reset_signal_dispositions();
@@ -89,5 +118,18 @@ impl ChildSetup {
             Ok(())
         });
         Ok(self.ready)
+    }
+}
+
+/// The resource a limit key names.
+fn resource(key: &str) -> nix::sys::resource::Resource {
+    use nix::sys::resource::Resource;
+    match key {
+        "nofile" => Resource::RLIMIT_NOFILE,
+        "nproc" => Resource::RLIMIT_NPROC,
+        "core" => Resource::RLIMIT_CORE,
+        "memlock" => Resource::RLIMIT_MEMLOCK,
+        "as" => Resource::RLIMIT_AS,
+        _ => Resource::RLIMIT_CPU,
     }
 }

@@ -52,8 +52,8 @@
 //! ```
 
 pub use svckit_core::{
-    Accept, BackendKind, Context, Control, DefinitionError, ExitCode, KillMode, LastExit,
-    LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError, NotifyAccess, Pid,
+    Accept, BackendKind, Context, Control, DefinitionError, ExitCode, KillMode, LastExit, Limit,
+    Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError, NotifyAccess, Pid,
     ReloadAction, ReloadPolicy, Restart, RestartPolicy, Service, ServiceName, ServiceSpec,
     ServiceType, Signal, StartType, State, StopPolicy, parse, service,
 };

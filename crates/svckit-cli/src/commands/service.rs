@@ -132,6 +132,29 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
     set(&mut spec.restart.limit, args.start_limit);
     set(&mut spec.restart.window, args.start_window);
     set(&mut spec.stop.signal, args.stop_signal);
+    if !args.environment_file.is_empty() {
+        spec.environment_file.clone_from(&args.environment_file);
+    }
+    if !args.runtime_directory.is_empty() {
+        spec.runtime_directory.clone_from(&args.runtime_directory);
+    }
+    for (key, limit) in &args.limit {
+        let slot = match key.as_str() {
+            "nofile" => &mut spec.limits.nofile,
+            "nproc" => &mut spec.limits.nproc,
+            "core" => &mut spec.limits.core,
+            "memlock" => &mut spec.limits.memlock,
+            "as" => &mut spec.limits.address_space,
+            _ => &mut spec.limits.cpu,
+        };
+        *slot = Some(*limit);
+    }
+    if args.nice.is_some() {
+        spec.nice = args.nice;
+    }
+    if args.oom_score_adjust.is_some() {
+        spec.oom_score_adjust = args.oom_score_adjust;
+    }
     if !args.exec_start_pre.is_empty() {
         spec.exec_start_pre = args
             .exec_start_pre

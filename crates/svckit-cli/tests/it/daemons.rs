@@ -699,9 +699,33 @@ fn sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it() {
         .map(str::to_owned)
         .chain(options)
         .collect();
-    sup.install_restarted("sshd", &["--type", "notify"], &command);
+    // As Debian's unit runs it, with the limits an operator gives it.
+    sup.install_restarted(
+        "sshd",
+        &[
+            "--type",
+            "notify",
+            "--limit",
+            "nofile=4096:8192",
+            "--oom-score-adjust",
+            "100",
+        ],
+        &command,
+    );
     sup.ok(&["start", "sshd"]);
     assert!(answers(port), "serving once start returned");
+    let main = sup.status("sshd")["pid"].as_i64().unwrap();
+    let limits = fs::read_to_string(format!("/proc/{main}/limits")).unwrap();
+    assert!(
+        limits.lines().any(|line| line.starts_with("Max open files")
+            && line.contains(" 4096 ")
+            && line.contains(" 8192 ")),
+        "{limits}"
+    );
+    assert_eq!(
+        fs::read_to_string(format!("/proc/{main}/oom_score_adj")).unwrap(),
+        "100\n"
+    );
     // A session: sshd forks it a process that calls setsid, and a command under it.
     let mut client = std::process::Command::new("ssh")
         .arg("-i")

@@ -1266,3 +1266,140 @@ fn restart_and_reload_take_many_services_or_all() {
     assert_eq!(code(&sup.run(&["stop", "web", "--all"])), 2);
     assert_eq!(code(&sup.run(&["stop"])), 2);
 }
+
+#[test]
+fn environment_files_runtime_directories_limits_nice_and_oom_reach_the_program() {
+    let test = "environment_files_runtime_directories_limits_nice_and_oom_reach_the_program";
+    if !crate::support::require_root(test) {
+        return;
+    }
+    let sup = Sup::new("around");
+    let env = sup.dir.join("web.env");
+    fs::write(
+        &env,
+        "# the operator's notes\nGREETING=hello world\nQUOTED=\"say \\\"hi\\\"\"\n; more\n",
+    )
+    .unwrap();
+    let runtime = format!("svckit-it-rt-{}", std::process::id());
+    let run_dir = std::path::Path::new("/run").join(&runtime);
+    let script = "printf '%s|%s|%s\\n' \"$GREETING\" \"$QUOTED\" \"${MISSING-unset}\" \
+                  > \"$RUNTIME_DIRECTORY/seen\"; exec sleep 1010.91";
+    sup.ok(&[
+        "install",
+        "web",
+        "--user",
+        "nobody",
+        "--environment-file",
+        &env.display().to_string(),
+        "--environment-file",
+        "-/nonexistent/optional.env",
+        "--runtime-directory",
+        &runtime,
+        "--limit",
+        "nofile=1234:4321",
+        "--limit",
+        "core=0",
+        "--nice",
+        "7",
+        "--oom-score-adjust",
+        "500",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    sup.ok(&["start", "web"]);
+    let seen = run_dir.join("seen");
+    assert!(eventually(Duration::from_secs(5), || seen.exists()));
+    assert_eq!(
+        fs::read_to_string(&seen).unwrap(),
+        "hello world|say \"hi\"|unset\n"
+    );
+    let meta = fs::metadata(&run_dir).unwrap();
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    assert_eq!(
+        (meta.uid(), meta.permissions().mode() & 0o7777),
+        (65534, 0o755)
+    );
+    let pid = pid_of(&sup.status("web"));
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = |name: &str| {
+        limits
+            .lines()
+            .find(|line| line.starts_with(name))
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(line("Max open files")[3..5], ["1234", "4321"], "{limits}");
+    assert_eq!(line("Max core file size")[4..6], ["0", "0"], "{limits}");
+    assert_eq!(proc_stat(pid)[16], "7", "nice");
+    assert_eq!(
+        fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap(),
+        "500\n"
+    );
+    sup.ok(&["stop", "web"]);
+    assert!(
+        !run_dir.exists(),
+        "the runtime directory outlived the service"
+    );
+
+    // A missing file that is not optional fails the start, named.
+    sup.ok(&[
+        "install",
+        "broken",
+        "--environment-file",
+        "/nonexistent/required.env",
+        "--",
+        "/bin/sleep",
+        "1010.92",
+    ]);
+    let out = sup.run(&["start", "broken"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("environment_file /nonexistent/required.env"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sleepers("1010.92").is_empty());
+}
+
+#[test]
+fn regression_a_runtime_directory_planted_as_a_symlink_is_refused() {
+    let test = "regression_a_runtime_directory_planted_as_a_symlink_is_refused";
+    if !crate::support::require_root(test) {
+        return;
+    }
+    let sup = Sup::new("rt-symlink");
+    let runtime = format!("svckit-it-rt-link-{}", std::process::id());
+    let planted = std::path::Path::new("/run").join(&runtime);
+    let target = sup.dir.join("victim");
+    fs::create_dir_all(&target).unwrap();
+    let _ = fs::remove_file(&planted);
+    std::os::unix::fs::symlink(&target, &planted).unwrap();
+    sup.ok(&[
+        "install",
+        "web",
+        "--user",
+        "nobody",
+        "--runtime-directory",
+        &runtime,
+        "--",
+        "/bin/sleep",
+        "1010.93",
+    ]);
+    let out = sup.run(&["start", "web"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a directory"),
+        "{}",
+        stderr(&out)
+    );
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        fs::metadata(&target).unwrap().uid(),
+        0,
+        "the symlink's target was given to the service's user"
+    );
+    assert!(sleepers("1010.93").is_empty());
+    let _ = fs::remove_file(&planted);
+}

@@ -851,6 +851,7 @@ impl Supervisor {
                 if let Some(cgroup) = unit.process.cgroup.take() {
                     cgroup.remove();
                 }
+                spawn::remove_runtime_directories(&unit.spec);
             }
             Action::CrashLoop => {
                 unit.reason = Some(format!(

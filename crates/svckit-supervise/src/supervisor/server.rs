@@ -420,6 +420,8 @@ impl Supervisor {
 
     pub(super) fn start_failure(&self, unit: &Unit) -> String {
         let how = match (&unit.reason, unit.last_exit) {
+            // It could not be started: the reason names what (the program, a file, a dir).
+            (Some(reason), Some(LastExit::SpawnFailed(_))) => reason.clone(),
             (Some(reason), _) if unit.life.state != UnitState::Failed => reason.clone(),
             (_, Some(exit)) => exit.to_string(),
             (Some(reason), None) => reason.clone(),

@@ -157,6 +157,25 @@ impl Supervisor {
         let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
         let mut set: Vec<(OsString, OsString)> =
             spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        // Its environment files, read at each start (an edit takes effect at the next).
+        for file in &spec.environment_file {
+            let (optional, path) = match file.strip_prefix('-') {
+                Some(path) => (true, path),
+                None => (false, file.as_str()),
+            };
+            match environment::read_file(std::path::Path::new(path)) {
+                Ok(vars) => set.extend(vars.into_iter().map(|(k, v)| (k.into(), v.into()))),
+                Err(err) if optional && err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(failed(err, &format!("environment_file {path}"))),
+            }
+        }
+        let runtime: Vec<String> = runtime_directories(spec)
+            .iter()
+            .map(|dir| dir.display().to_string())
+            .collect();
+        if !runtime.is_empty() {
+            set.push(("RUNTIME_DIRECTORY".into(), runtime.join(":").into()));
+        }
         set.extend(extra);
         let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
         let mut command = Command::new(program);
@@ -182,6 +201,9 @@ impl Supervisor {
             ready,
             open_files: self.open_files,
             cgroup: procs,
+            limits: spec.limits,
+            nice: spec.nice,
+            oom_score_adjust: spec.oom_score_adjust,
         }
         .apply(&mut command)
         .map_err(|e| failed(e, "prepare"))?;
@@ -212,6 +234,23 @@ impl Supervisor {
         };
         let window = unit.spec.restart.window;
         unit.history.started(Instant::now(), window);
+        if let Err(reason) = make_runtime_directories(&unit.spec) {
+            log(format_args!("{name}: {reason}"));
+            self.journal.record(name, format_args!("{reason}"));
+            if let Some(unit) = self.unit(name) {
+                unit.reason = Some(reason);
+                unit.last_exit = Some(LastExit::SpawnFailed(nix::libc::EACCES));
+            }
+            let exit = LastExit::SpawnFailed(nix::libc::EACCES);
+            self.queue(
+                name,
+                Event::Exited {
+                    exit,
+                    uptime: Duration::ZERO,
+                },
+            );
+            return;
+        }
         // Its dependencies first (systemd's Wants= and After=): started if they are not
         // running, and waited for until their starts settle.
         let dependencies = unit.spec.dependencies.clone();
@@ -612,4 +651,76 @@ fn root_of(pids: &[Pid]) -> Option<Pid> {
         .filter(|pid| !process::parent(*pid).is_some_and(|parent| pids.contains(&parent)));
     let root = roots.next()?;
     roots.next().is_none().then_some(root)
+}
+
+/// Where a service's runtime directories are: under /run for root, else under
+/// `$XDG_RUNTIME_DIR` (none without it).
+pub(super) fn runtime_directories(spec: &ServiceSpec) -> Vec<std::path::PathBuf> {
+    let base = match nix::unistd::geteuid().is_root() {
+        true => Some(std::path::PathBuf::from("/run")),
+        false => std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
+    };
+    match base {
+        Some(base) => spec
+            .runtime_directory
+            .iter()
+            .map(|dir| base.join(dir))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Makes the service's runtime directories (mode 0755, its user's): a directory there
+/// already is taken over, anything else (a symlink planted at the path, a file) is refused.
+fn make_runtime_directories(spec: &ServiceSpec) -> Result<(), String> {
+    if !spec.runtime_directory.is_empty() && runtime_directories(spec).is_empty() {
+        return Err(
+            "runtime_directory: no $XDG_RUNTIME_DIR for a supervisor that is not root".into(),
+        );
+    }
+    let owner = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
+        .map_err(|err| format!("runtime_directory: {err}"))?
+        .map(|credentials| {
+            let uid = credentials.user.as_ref().map(|user| user.uid);
+            (uid, credentials.gid)
+        });
+    for dir in runtime_directories(spec) {
+        let failed = |err: io::Error| format!("runtime_directory {}: {err}", dir.display());
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(failed)?;
+        }
+        match std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o755).create(&dir)
+        {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                let meta = fs::symlink_metadata(&dir).map_err(failed)?;
+                if !meta.is_dir() {
+                    return Err(failed(io::Error::other(
+                        "exists and is not a directory (refusing to follow it)",
+                    )));
+                }
+            }
+            Err(err) => return Err(failed(err)),
+        }
+        if let Some((uid, gid)) = owner {
+            // Without following a symlink swapped in since it was checked.
+            nix::unistd::fchownat(
+                nix::fcntl::AT_FDCWD,
+                &dir,
+                uid,
+                Some(gid),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .map_err(|err| failed(err.into()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the service's runtime directories once nothing of it is left.
+pub(super) fn remove_runtime_directories(spec: &ServiceSpec) {
+    for dir in runtime_directories(spec) {
+        // remove_dir_all does not follow symlinks inside it.
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
