@@ -244,6 +244,14 @@ pub struct SupervisedInstallArgs {
     /// core, memlock, as, cpu (repeatable).
     #[arg(long, value_name = "KEY=LIMIT", value_parser = parse::limit)]
     pub limit: Vec<(String, svckit::Limit)>,
+    /// `success_exit_status`: an exit code or signal name that counts as success besides 0
+    /// (repeatable; e.g. 143, TERM).
+    #[arg(long, value_name = "CODE|SIG")]
+    pub success_exit_status: Vec<svckit::ExitMatch>,
+    /// `restart_prevent_exit_status`: an exit code or signal name after which the service is
+    /// not restarted, whatever the policy (repeatable; sshd's 255).
+    #[arg(long, value_name = "CODE|SIG")]
+    pub restart_prevent_exit_status: Vec<svckit::ExitMatch>,
     /// `nice`: the scheduling priority, -20 (first) to 19 (last).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub nice: Option<i32>,

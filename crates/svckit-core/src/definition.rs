@@ -40,8 +40,9 @@ use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
 use crate::{
-    BackendKind, KillMode, Limit, Limits, LogPolicy, ModelError, NotifyAccess, ReloadPolicy,
-    Restart, RestartPolicy, ServiceName, ServiceSpec, ServiceType, StartType, StopPolicy, parse,
+    BackendKind, ExitMatch, KillMode, Limit, Limits, LogPolicy, ModelError, NotifyAccess,
+    ReloadPolicy, Restart, RestartPolicy, ServiceName, ServiceSpec, ServiceType, StartType,
+    StopPolicy, parse,
 };
 
 /// A definition that could not be read: where, and why.
@@ -189,6 +190,10 @@ struct Definition {
     nice: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     oom_score_adjust: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    success_exit_status: Vec<ExitValue>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    restart_prevent_exit_status: Vec<ExitValue>,
     #[serde(default)]
     dependencies: Vec<String>,
     #[serde(default)]
@@ -257,6 +262,35 @@ impl LimitsDefinition {
             memlock: put(limits.memlock),
             address_space: put(limits.address_space),
             cpu: put(limits.cpu),
+        }
+    }
+}
+
+/// An exit written as a code (`143`) or a signal name (`"TERM"`).
+#[derive(Debug)]
+struct ExitValue(ExitMatch);
+
+impl<'de> Deserialize<'de> for ExitValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(i64),
+            Text(String),
+        }
+        let text = match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => n.to_string(),
+            Raw::Text(text) => text,
+        };
+        text.parse().map(ExitValue).map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for ExitValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            ExitMatch::Code(code) => serializer.serialize_u8(code),
+            ExitMatch::Signal(signal) => serializer.serialize_str(signal.name()),
         }
     }
 }
@@ -416,6 +450,12 @@ impl Definition {
         spec.environment_file = self.environment_file;
         spec.runtime_directory = self.runtime_directory;
         spec.nice = self.nice;
+        spec.success_exit_status = self.success_exit_status.iter().map(|e| e.0).collect();
+        spec.restart_prevent_exit_status = self
+            .restart_prevent_exit_status
+            .iter()
+            .map(|e| e.0)
+            .collect();
         spec.oom_score_adjust = self.oom_score_adjust;
         spec.limits = self.limits.limits();
         spec.reload = ReloadPolicy {
@@ -465,6 +505,16 @@ impl Definition {
             environment_file: spec.environment_file.clone(),
             runtime_directory: spec.runtime_directory.clone(),
             nice: spec.nice,
+            success_exit_status: spec
+                .success_exit_status
+                .iter()
+                .map(|e| ExitValue(*e))
+                .collect(),
+            restart_prevent_exit_status: spec
+                .restart_prevent_exit_status
+                .iter()
+                .map(|e| ExitValue(*e))
+                .collect(),
             oom_score_adjust: spec.oom_score_adjust,
             limits: LimitsDefinition::from_limits(&spec.limits),
             reload: ReloadDefinition {
@@ -591,6 +641,8 @@ environment_file = ["-/etc/default/web", "/etc/web.env"]
 runtime_directory = ["web"]
 nice = 5
 oom_score_adjust = -100
+success_exit_status = [143, "TERM"]
+restart_prevent_exit_status = [255]
 
 [restart]
 policy = "on-failure"
@@ -652,6 +704,11 @@ max_size = "1MiB"
         );
         assert_eq!(spec.limits.address_space.unwrap().soft, Limit::INFINITY);
         assert_eq!(spec.limits.nproc, None);
+        assert_eq!(
+            spec.success_exit_status,
+            [ExitMatch::Code(143), ExitMatch::Signal(crate::Signal::Term)]
+        );
+        assert_eq!(spec.restart_prevent_exit_status, [ExitMatch::Code(255)]);
     }
 
     #[test]

@@ -34,8 +34,8 @@ pub use pid::{Pid, ServiceProcess};
 pub use service::{Context, Service};
 pub use signal::Signal;
 pub use spec::{
-    BackendKind, KillMode, Limit, Limits, LogPolicy, NotifyAccess, ReloadAction, ReloadPolicy,
-    Restart, RestartPolicy, ServiceSpec, ServiceType, StartType, StopPolicy,
+    BackendKind, ExitMatch, KillMode, Limit, Limits, LogPolicy, NotifyAccess, ReloadAction,
+    ReloadPolicy, Restart, RestartPolicy, ServiceSpec, ServiceType, StartType, StopPolicy,
 };
 pub use state::State;
 

@@ -337,6 +337,56 @@ pub enum ReloadAction<'a> {
     Command(&'a [String]),
 }
 
+/// An exit a service's settings name (`success_exit_status`, `restart_prevent_exit_status`):
+/// an exit code, or a signal that ended it, as systemd's `SuccessExitStatus=` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitMatch {
+    /// This exit code.
+    Code(u8),
+    /// Ended by this signal.
+    Signal(Signal),
+}
+
+impl ExitMatch {
+    /// Whether `exit` is this one.
+    pub fn matches(self, exit: crate::LastExit) -> bool {
+        match (self, exit) {
+            (ExitMatch::Code(code), crate::LastExit::Code(exit)) => i32::from(code) == exit,
+            (ExitMatch::Signal(signal), crate::LastExit::Signal(number)) => {
+                signal.number() == number
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for ExitMatch {
+    /// `143`, `TERM`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitMatch::Code(code) => write!(f, "{code}"),
+            ExitMatch::Signal(signal) => f.write_str(signal.name()),
+        }
+    }
+}
+
+impl FromStr for ExitMatch {
+    type Err = ModelError;
+
+    /// An exit code (0-255) or a signal name (`TERM`, `SIGTERM`).
+    fn from_str(text: &str) -> Result<ExitMatch, ModelError> {
+        if let Ok(code) = text.parse::<u8>() {
+            return Ok(ExitMatch::Code(code));
+        }
+        text.parse::<Signal>().map(ExitMatch::Signal).map_err(|_| {
+            ModelError::invalid(
+                "exit status",
+                format!("{text:?} is neither an exit code (0-255) nor a signal name"),
+            )
+        })
+    }
+}
+
 /// One resource limit (setrlimit(2)): the soft value a process starts with, and the hard one
 /// it may raise it to; [`Limit::INFINITY`] for none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -516,6 +566,12 @@ pub struct ServiceSpec {
     pub nice: Option<i32>,
     /// Its OOM killer adjustment, -1000 (never killed) to 1000 (first killed).
     pub oom_score_adjust: Option<i32>,
+    /// Exits that count as success besides exit code 0 (143 or TERM for Java), for the
+    /// restart policy and the state it ends in.
+    pub success_exit_status: Vec<ExitMatch>,
+    /// Exits after which it is never restarted, whatever the policy (sshd's 255: a broken
+    /// configuration).
+    pub restart_prevent_exit_status: Vec<ExitMatch>,
     /// How its output is kept.
     pub logs: LogPolicy,
     /// The service manager it is installed into.
@@ -554,6 +610,8 @@ impl ServiceSpec {
             limits: Limits::default(),
             nice: None,
             oom_score_adjust: None,
+            success_exit_status: Vec::new(),
+            restart_prevent_exit_status: Vec::new(),
             logs: LogPolicy::default(),
             backend: BackendKind::Auto,
         }

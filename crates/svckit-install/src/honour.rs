@@ -54,6 +54,11 @@ pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
     check("runtime_directory", !spec.runtime_directory.is_empty());
     check("limits", spec.limits != base.limits);
     check("nice", spec.nice.is_some());
+    check("success_exit_status", !spec.success_exit_status.is_empty());
+    check(
+        "restart_prevent_exit_status",
+        !spec.restart_prevent_exit_status.is_empty(),
+    );
     check("oom_score_adjust", spec.oom_score_adjust.is_some());
     check("reload.signal", spec.reload.signal.is_some());
     check("reload.command", !spec.reload.command.is_empty());
@@ -132,6 +137,14 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                      daemonize; a oneshot has none to run",
                 );
             }
+            for key in ["success_exit_status", "restart_prevent_exit_status"] {
+                if given.contains(&key) {
+                    return refuse(
+                        key,
+                        "SysV init neither restarts a service nor judges how it ended",
+                    );
+                }
+            }
             if given.contains(&"environment_file") {
                 return refuse(
                     "environment_file",
@@ -186,7 +199,15 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM reports its own state: exec (or notify, the same there)",
                 );
             }
-            let unsupported: [(&str, &str); 22] = [
+            let unsupported: [(&str, &str); 24] = [
+                (
+                    "success_exit_status",
+                    "the SCM judges a service by the exit code it reports",
+                ),
+                (
+                    "restart_prevent_exit_status",
+                    "the SCM's recovery actions know no exit statuses",
+                ),
                 (
                     "environment_file",
                     "svckit does not set a service's environment in the SCM",

@@ -204,6 +204,21 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     if let Some(nice) = spec.nice {
         unit.set("Nice", &nice.to_string());
     }
+    let statuses = |list: &[svckit_core::ExitMatch]| {
+        list.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if !spec.success_exit_status.is_empty() {
+        unit.set("SuccessExitStatus", &statuses(&spec.success_exit_status));
+    }
+    if !spec.restart_prevent_exit_status.is_empty() {
+        unit.set(
+            "RestartPreventExitStatus",
+            &statuses(&spec.restart_prevent_exit_status),
+        );
+    }
     if let Some(adjust) = spec.oom_score_adjust {
         unit.set("OOMScoreAdjust", &adjust.to_string());
     }

@@ -144,6 +144,11 @@ fn watched() -> ServiceSpec {
     spec.notify_access = svckit_core::NotifyAccess::All;
     spec.watchdog = Duration::from_secs(10);
     spec.environment_file = vec!["-/etc/default/redis".into(), "/etc/redis/env".into()];
+    spec.success_exit_status = vec![
+        svckit_core::ExitMatch::Code(143),
+        svckit_core::ExitMatch::Signal(svckit_core::Signal::Term),
+    ];
+    spec.restart_prevent_exit_status = vec![svckit_core::ExitMatch::Code(255)];
     spec
 }
 
@@ -489,4 +494,49 @@ fn regression_a_dependency_with_a_unit_type_is_rendered_as_written() {
         unit.contains("After=db.service network.target syslog.socket\n"),
         "{unit}"
     );
+}
+
+/// Debian's nginx.service and ssh.service, ported to svckit definitions (examples/): their
+/// units pass systemd's verifier and say what Debian's do.
+#[test]
+fn the_ported_debian_units_render_as_systemd_reads_them() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for (name, says) in [
+        (
+            "nginx",
+            &[
+                "Type=forking\n",
+                "PIDFile=/run/nginx.pid\n",
+                "ExecStartPre=\"/usr/sbin/nginx\" \"-t\" \"-q\"",
+                "ExecReload=\"/usr/sbin/nginx\"",
+                "KillSignal=SIGQUIT\n",
+                "TimeoutStopSec=5s\n",
+                "KillMode=mixed\n",
+                "After=network-online.target remote-fs.target nss-lookup.target\n",
+            ][..],
+        ),
+        (
+            "ssh",
+            &[
+                "Type=notify\n",
+                "EnvironmentFile=-/etc/default/ssh\n",
+                "ExecStartPre=\"/usr/sbin/sshd\" \"-t\"\n",
+                "ExecStart=\"/usr/sbin/sshd\" \"-D\"\n",
+                "KillMode=process\n",
+                "Restart=on-failure\n",
+                "RestartPreventExitStatus=255\n",
+                "RuntimeDirectory=sshd\n",
+                "RuntimeDirectoryMode=0755\n",
+                "After=network.target auditd.service\n",
+            ][..],
+        ),
+    ] {
+        let text = fs::read_to_string(examples.join(format!("{name}.toml"))).unwrap();
+        let spec = ServiceSpec::from_toml(&text, Some(name)).unwrap();
+        let unit = systemd::render(&spec, Scope::System).unwrap();
+        for line in says {
+            assert!(unit.contains(line), "{name}: no {line:?} in\n{unit}");
+        }
+        assert_eq!(verify(&spec, &unit), "", "systemd-analyze said something");
+    }
 }

@@ -263,6 +263,17 @@ pub struct Policy {
     pub service_type: ServiceType,
     /// Whether a reload runs a command (reloading until it ends) rather than sending a signal.
     pub reload_by_command: bool,
+    /// Exits that count as success besides exit code 0.
+    pub success_exit: Vec<svckit_core::ExitMatch>,
+    /// Exits after which it is not restarted, whatever the policy.
+    pub restart_prevent: Vec<svckit_core::ExitMatch>,
+}
+
+impl Policy {
+    /// Whether `exit` counts as success: exit code 0, or one of `success_exit`.
+    pub fn succeeded(&self, exit: LastExit) -> bool {
+        exit.success() || self.success_exit.iter().any(|m| m.matches(exit))
+    }
 }
 
 /// The restart history the backoff and the start limit are computed from.
@@ -445,7 +456,7 @@ pub fn transition(
         }
         // A oneshot that succeeded is done: not restarted, and not a failure.
         (Starting | Running, Event::Exited { exit, .. })
-            if policy.service_type == ServiceType::Oneshot && exit.success() =>
+            if policy.service_type == ServiceType::Oneshot && policy.succeeded(exit) =>
         {
             let before = vec![CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)];
             row(Stopping, false, Then::Ended(Ended::Exited), before)
@@ -504,9 +515,11 @@ fn after_exit(
 ) -> (Ended, Vec<Action>) {
     use Action::*;
     let restart = &policy.restart;
+    let prevented = policy.restart_prevent.iter().any(|m| m.matches(exit));
     let wanted = match restart.policy {
+        _ if prevented => false,
         Restart::Never => false,
-        Restart::OnFailure => !exit.success(),
+        Restart::OnFailure => !policy.succeeded(exit),
         Restart::Always => true,
     };
     // A program that cannot even be exec'd has failed, and will not start by trying again.
@@ -547,6 +560,8 @@ mod tests {
             ready_timeout: None,
             service_type: ServiceType::Exec,
             reload_by_command: false,
+            success_exit: Vec::new(),
+            restart_prevent: Vec::new(),
         }
     }
 
@@ -1041,5 +1056,56 @@ mod tests {
             [Running, Reloading, Reloading, Running]
         );
         assert_eq!(actions, [SendReload], "one command at a time");
+    }
+
+    #[test]
+    fn exit_statuses_can_count_as_success_or_prevent_a_restart() {
+        let mut policy = policy(Restart::OnFailure, 0);
+        let exit = |code| Event::Exited {
+            exit: LastExit::Code(code),
+            uptime: Duration::from_secs(1),
+        };
+        let killed = Event::Exited {
+            exit: LastExit::Signal(15),
+            uptime: Duration::from_secs(1),
+        };
+        // By default 143 and SIGTERM are failures, restarted on-failure.
+        assert_eq!(
+            settle(at(Running), exit(143), &policy, &mut History::default())
+                .0
+                .state,
+            Starting
+        );
+        policy.success_exit = vec![
+            svckit_core::ExitMatch::Code(143),
+            svckit_core::ExitMatch::Signal(svckit_core::Signal::Term),
+        ];
+        assert_eq!(
+            settle(at(Running), exit(143), &policy, &mut History::default())
+                .0
+                .state,
+            Exited
+        );
+        assert_eq!(
+            settle(at(Running), killed, &policy, &mut History::default())
+                .0
+                .state,
+            Exited
+        );
+        // sshd's 255 (a broken configuration) is never restarted, even with restart = always.
+        policy.restart.policy = Restart::Always;
+        policy.restart_prevent = vec![svckit_core::ExitMatch::Code(255)];
+        assert_eq!(
+            settle(at(Running), exit(255), &policy, &mut History::default())
+                .0
+                .state,
+            Exited
+        );
+        assert_eq!(
+            settle(at(Running), exit(1), &policy, &mut History::default())
+                .0
+                .state,
+            Starting
+        );
     }
 }

@@ -52,10 +52,10 @@
 //! ```
 
 pub use svckit_core::{
-    Accept, BackendKind, Context, Control, DefinitionError, ExitCode, KillMode, LastExit, Limit,
-    Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError, NotifyAccess, Pid,
-    ReloadAction, ReloadPolicy, Restart, RestartPolicy, Service, ServiceName, ServiceSpec,
-    ServiceType, Signal, StartType, State, StopPolicy, parse, service,
+    Accept, BackendKind, Context, Control, DefinitionError, ExitCode, ExitMatch, KillMode,
+    LastExit, Limit, Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError,
+    NotifyAccess, Pid, ReloadAction, ReloadPolicy, Restart, RestartPolicy, Service, ServiceName,
+    ServiceSpec, ServiceType, Signal, StartType, State, StopPolicy, parse, service,
 };
 
 /// Service management through one [`Backend`](manage::Backend) trait for every manager:

@@ -149,6 +149,14 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
         };
         *slot = Some(*limit);
     }
+    if !args.success_exit_status.is_empty() {
+        spec.success_exit_status
+            .clone_from(&args.success_exit_status);
+    }
+    if !args.restart_prevent_exit_status.is_empty() {
+        spec.restart_prevent_exit_status
+            .clone_from(&args.restart_prevent_exit_status);
+    }
     if args.nice.is_some() {
         spec.nice = args.nice;
     }

@@ -691,6 +691,7 @@ fn sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it() {
     if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
         return;
     }
+    let _sshd = crate::support::sshd_alone();
     let sup = Sup::new("sshd-notify");
     let port = free_port();
     let options = sshd_setup(&sup.dir.join(""), port);
@@ -788,6 +789,7 @@ fn sshd_that_forks_itself_is_a_forking_service() {
     if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
         return;
     }
+    let _sshd = crate::support::sshd_alone();
     let sup = Sup::new("sshd-forking");
     let port = free_port();
     let options = sshd_setup(&sup.dir.join(""), port);
@@ -805,4 +807,159 @@ fn sshd_that_forks_itself_is_a_forking_service() {
         &command,
     );
     lives_its_life(&sup, "sshd", port, Some(&pid_file));
+}
+
+// --- Debian's units ported to svckit definitions (examples/): they run as written. ---
+
+/// The text of `examples/NAME.toml`.
+fn example(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/{name}.toml"));
+    fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// `text` with each `from` replaced by its `to`, every one of which must be there.
+fn edited(text: &str, edits: &[(&str, &str)]) -> String {
+    edits.iter().fold(text.to_owned(), |text, (from, to)| {
+        assert!(text.contains(from), "the example no longer says {from:?}");
+        text.replace(from, to)
+    })
+}
+
+#[test]
+fn debian_s_ssh_service_ported_runs_as_written() {
+    let test = "debian_s_ssh_service_ported_runs_as_written";
+    if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
+        return;
+    }
+    let _sshd = crate::support::sshd_alone();
+    let sup = Sup::new("example-ssh");
+    let port = free_port();
+    // The definition as written, pointed at a test's host key and port instead of
+    // /etc/ssh (the stock sshd_config would take port 22).
+    let options = sshd_setup(&sup.dir.join(""), port);
+    let words = options
+        .iter()
+        .map(|word| format!("{word:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let shell_words = options.join(" ");
+    let definition = edited(
+        &example("ssh"),
+        &[
+            ("args = [\"-D\"]", &format!("args = [\"-D\", {words}]")),
+            (
+                "[\"/usr/sbin/sshd\", \"-t\"]",
+                &format!("[\"/usr/sbin/sshd\", \"-t\", {words}]"),
+            ),
+            (
+                "/usr/sbin/sshd -t &&",
+                &format!("/usr/sbin/sshd -t {shell_words} &&"),
+            ),
+            ("start = \"auto\"", "start = \"demand\""),
+        ],
+    );
+    let file = sup.dir.join("ssh.toml");
+    fs::write(&file, definition).unwrap();
+    let _ = fs::remove_dir_all("/run/sshd");
+    sup.ok(&["install", "--file", &file.display().to_string()]);
+    sup.ok(&["start", "ssh"]);
+    assert!(answers(port), "serving once start returned");
+    use std::os::unix::fs::PermissionsExt;
+    let run = fs::metadata("/run/sshd").expect("its runtime directory");
+    assert_eq!(run.permissions().mode() & 0o7777, 0o755);
+    // Reloaded as Debian does it: sshd -t, then HUP to $MAINPID; the same pid.
+    let main = sup.status("ssh")["pid"].clone();
+    sup.ok(&["reload", "ssh"]);
+    assert!(eventually(Duration::from_secs(10), || answers(port)));
+    assert_eq!(sup.status("ssh")["pid"], main);
+    assert!(
+        sup.ok(&["events", "ssh"]).contains("reloaded"),
+        "{}",
+        sup.ok(&["events", "ssh"])
+    );
+    sup.ok(&["stop", "ssh"]);
+    assert!(!listening(port));
+    assert!(
+        !Path::new("/run/sshd").exists(),
+        "its runtime directory stays"
+    );
+    // A configuration sshd -t rejects fails the start, and nothing runs.
+    let broken = sup.dir.join("broken_config");
+    fs::write(&broken, "NoSuchOption yes\n").unwrap();
+    let definition = edited(
+        &fs::read_to_string(&file).unwrap(),
+        &[(
+            "\"-t\", \"-f\", \"/dev/null\"",
+            &format!("\"-t\", \"-f\", {:?}", broken.display().to_string()),
+        )],
+    );
+    fs::write(&file, definition).unwrap();
+    sup.ok(&["install", "--force", "--file", &file.display().to_string()]);
+    let out = sup.run(&["start", "ssh"]);
+    assert_eq!(
+        crate::support::code(&out),
+        1,
+        "{}",
+        crate::support::stderr(&out)
+    );
+    assert!(
+        crate::support::stderr(&out).contains("exec_start_pre `/usr/sbin/sshd -t"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    assert!(!listening(port));
+    fs::create_dir_all("/run/sshd").unwrap();
+}
+
+#[test]
+fn debian_s_nginx_service_ported_runs_as_written() {
+    let test = "debian_s_nginx_service_ported_runs_as_written";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("example-nginx");
+    let port = free_port();
+    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
+    // As written, pointed at a test's configuration and pid file instead of /etc/nginx
+    // (whose default site takes port 80).
+    let conf = conf.display().to_string();
+    let definition = edited(
+        &example("nginx"),
+        &[
+            (
+                "args = [\"-g\"",
+                &format!("args = [\"-c\", {conf:?}, \"-g\""),
+            ),
+            (
+                "[\"/usr/sbin/nginx\", \"-t\"",
+                &format!("[\"/usr/sbin/nginx\", \"-c\", {conf:?}, \"-t\""),
+            ),
+            (
+                "command = [\"/usr/sbin/nginx\",",
+                &format!("command = [\"/usr/sbin/nginx\", \"-c\", {conf:?},"),
+            ),
+            ("/run/nginx.pid", &pid_file.display().to_string()),
+            ("start = \"auto\"", "start = \"demand\""),
+        ],
+    );
+    let file = sup.dir.join("nginx.toml");
+    fs::write(&file, definition).unwrap();
+    sup.ok(&["install", "--file", &file.display().to_string()]);
+    nginx_reloads(&sup, port);
+    // Started again, stopped its way: QUIT (graceful), and nothing of it is left.
+    sup.ok(&["start", "nginx"]);
+    assert!(answers(port));
+    let status = sup.status("nginx");
+    let running = cgroup_pids(&status);
+    assert_eq!(
+        status["pid"].as_i64().map(|pid| pid as i32),
+        pid_in(&pid_file)
+    );
+    sup.ok(&["stop", "nginx"]);
+    assert!(running.iter().all(|pid| is_gone(*pid)), "{running:?}");
+    assert!(
+        sup.ok(&["events", "nginx"])
+            .contains("stopping (asked to): SIGQUIT")
+    );
+    assert!(!listening(port));
 }

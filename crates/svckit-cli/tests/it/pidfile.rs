@@ -191,6 +191,7 @@ fn regression_sshd_that_closes_its_fds_is_probed_and_killed() {
     if !require_program(test, "/usr/sbin/sshd") || !require_root(test) {
         return;
     }
+    let _sshd = crate::support::sshd_alone();
     let dir = TempDir::new("sshd");
     let key = dir.join("host_key");
     let keygen = Command::new("ssh-keygen")

@@ -1403,3 +1403,61 @@ fn regression_a_runtime_directory_planted_as_a_symlink_is_refused() {
     assert!(sleepers("1010.93").is_empty());
     let _ = fs::remove_file(&planted);
 }
+
+#[test]
+fn exit_statuses_decide_success_and_what_is_never_restarted() {
+    let sup = Sup::new("exit-status");
+    // sshd exits 255 on a broken configuration: restarting it would only loop.
+    sup.ok(&[
+        "install",
+        "broken",
+        "--restart",
+        "always",
+        "--restart-prevent-exit-status",
+        "255",
+        "--",
+        "/bin/sh",
+        "-c",
+        "exit 255",
+    ]);
+    let _ = sup.run(&["start", "broken"]);
+    assert!(eventually(Duration::from_secs(5), || sup.status("broken")
+        ["state"]
+        == "exited"));
+    assert_eq!(sup.status("broken")["restarts"], 0);
+    // A Java service ends with 143 on SIGTERM: a success, not a failure to restart.
+    sup.ok(&[
+        "install",
+        "java",
+        "--restart",
+        "on-failure",
+        "--success-exit-status",
+        "143",
+        "--",
+        "/bin/sh",
+        "-c",
+        "exit 143",
+    ]);
+    let _ = sup.run(&["start", "java"]);
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("java")["state"] == "exited"
+    ));
+    assert_eq!(sup.status("java")["restarts"], 0);
+    assert!(
+        sup.ok(&["events", "java"])
+            .contains("exited with exit code 143 after")
+    );
+    assert!(sup.ok(&["events", "java"]).contains("; done"));
+    // Bad values are named.
+    let out = sup.run(&[
+        "install",
+        "x",
+        "--success-exit-status",
+        "NOPE",
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("NOPE"), "{}", stderr(&out));
+}

@@ -385,3 +385,14 @@ pub fn memcached_command(port: u16) -> Vec<String> {
     .map(str::to_owned)
     .into()
 }
+
+/// Held by every test that runs sshd: sshd needs /run/sshd, which a service with
+/// `runtime_directory = ["sshd"]` (Debian's ssh.service) removes when it stops.
+static SSHD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`SSHD`] for the rest of the test (a test that failed with it still lets the others
+/// run).
+pub fn sshd_alone() -> std::sync::MutexGuard<'static, ()> {
+    SSHD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

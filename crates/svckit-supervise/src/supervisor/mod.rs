@@ -389,6 +389,8 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
             spec.reload_action(),
             Some(svckit_core::ReloadAction::Command(_))
         ),
+        success_exit: spec.success_exit_status.clone(),
+        restart_prevent: spec.restart_prevent_exit_status.clone(),
     }
 }
 

@@ -370,7 +370,9 @@ impl Supervisor {
                     // A oneshot is started once it has done its work.
                     UnitState::Exited
                         if unit.spec.service_type == ServiceType::Oneshot
-                            && unit.last_exit.is_some_and(LastExit::success) =>
+                            && unit
+                                .last_exit
+                                .is_some_and(|exit| unit.policy.succeeded(exit)) =>
                     {
                         Some(Ok(()))
                     }

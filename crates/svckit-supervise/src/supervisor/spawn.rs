@@ -389,6 +389,13 @@ impl Supervisor {
             return;
         };
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        // $MAINPID, as systemd gives its control processes (`kill -HUP $MAINPID`).
+        let extra: Vec<(OsString, OsString)> = self
+            .unit(name)
+            .and_then(|unit| unit.process.pid)
+            .map(|pid| ("MAINPID".into(), pid.as_raw().to_string().into()))
+            .into_iter()
+            .collect();
         // Its cgroup: the main process's, or (before it) the service's.
         let cgroup = match self.unit(name).and_then(|unit| unit.process.cgroup.clone()) {
             Some(cgroup) => Some(cgroup),
@@ -400,7 +407,7 @@ impl Supervisor {
             Process {
                 program: program.as_ref(),
                 args: &args,
-                extra: Vec::new(),
+                extra,
                 ready: None,
                 cgroup: cgroup.as_ref(),
             },

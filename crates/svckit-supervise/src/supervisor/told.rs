@@ -51,7 +51,7 @@ impl Supervisor {
                     ms => svckit_core::parse::format_duration(Duration::from_millis(ms as u64)),
                 };
                 let what = match after.then {
-                    Then::Ended(Ended::Exited) if exit.success() => "done".to_owned(),
+                    Then::Ended(Ended::Exited) if unit.policy.succeeded(exit) => "done".to_owned(),
                     Then::Ended(Ended::Exited) => format!(
                         "not restarted (restart = {})",
                         unit.spec.restart.policy.name()
