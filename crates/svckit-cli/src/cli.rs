@@ -232,6 +232,14 @@ pub struct SupervisedInstallArgs {
     /// user; its failure fails the start (e.g. "/usr/sbin/nginx -t -q"). Split as sh would.
     #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
     pub exec_start_pre: Vec<parse::CommandWords>,
+    /// `exec_start_post`: a command run once the program runs (repeatable, in order); the
+    /// service is started when they succeeded.
+    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    pub exec_start_post: Vec<parse::CommandWords>,
+    /// `exec_stop`: a command run to stop the service before the stop signal reaches what is
+    /// left (repeatable, in order; e.g. "/usr/sbin/nginx -s quit").
+    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    pub exec_stop: Vec<parse::CommandWords>,
     /// `environment_file`: a file of NAME=value lines read at each start (repeatable); a
     /// leading `-` makes it optional (systemd's EnvironmentFile=).
     #[arg(long, value_name = "PATH", allow_hyphen_values = true)]

@@ -183,6 +183,10 @@ struct Definition {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     exec_start_pre: Vec<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exec_start_post: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exec_stop: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     environment_file: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     runtime_directory: Vec<String>,
@@ -447,6 +451,8 @@ impl Definition {
             timeout: self.stop.timeout.0,
         };
         spec.exec_start_pre = self.exec_start_pre;
+        spec.exec_start_post = self.exec_start_post;
+        spec.exec_stop = self.exec_stop;
         spec.environment_file = self.environment_file;
         spec.runtime_directory = self.runtime_directory;
         spec.nice = self.nice;
@@ -502,6 +508,8 @@ impl Definition {
                 timeout: Dur(spec.stop.timeout),
             },
             exec_start_pre: spec.exec_start_pre.clone(),
+            exec_start_post: spec.exec_start_post.clone(),
+            exec_stop: spec.exec_stop.clone(),
             environment_file: spec.environment_file.clone(),
             runtime_directory: spec.runtime_directory.clone(),
             nice: spec.nice,

@@ -554,6 +554,12 @@ pub struct ServiceSpec {
     /// Commands run in order before the program, as its user (`nginx -t`: a broken
     /// configuration fails the start, with the command's output in the logs).
     pub exec_start_pre: Vec<Vec<String>>,
+    /// Commands run in order once the program runs (is ready); the service counts as started
+    /// when they succeeded, and one that fails stops it as a failed start.
+    pub exec_start_post: Vec<Vec<String>>,
+    /// Commands run in order to stop it, before the stop signal reaches what is left (nginx's
+    /// `-s quit`); the stop timeout covers both.
+    pub exec_stop: Vec<Vec<String>>,
     /// Files of `NAME=value` lines (systemd's `EnvironmentFile=` format) read at each start,
     /// after `env`; a path starting with `-` may be missing.
     pub environment_file: Vec<String>,
@@ -605,6 +611,8 @@ impl ServiceSpec {
             stop: StopPolicy::default(),
             reload: ReloadPolicy::default(),
             exec_start_pre: Vec::new(),
+            exec_start_post: Vec::new(),
+            exec_stop: Vec::new(),
             environment_file: Vec::new(),
             runtime_directory: Vec::new(),
             limits: Limits::default(),
@@ -656,8 +664,14 @@ impl ServiceSpec {
         if !self.reload.command.is_empty() {
             check_command("reload.command", &self.reload.command)?;
         }
-        for command in &self.exec_start_pre {
-            check_command("exec_start_pre", command)?;
+        for (key, commands) in [
+            ("exec_start_pre", &self.exec_start_pre),
+            ("exec_start_post", &self.exec_start_post),
+            ("exec_stop", &self.exec_stop),
+        ] {
+            for command in commands {
+                check_command(key, command)?;
+            }
         }
         for file in &self.environment_file {
             if !file.trim_start_matches('-').starts_with('/') {

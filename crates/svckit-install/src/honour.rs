@@ -50,6 +50,8 @@ pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
     check("restart.window", spec.restart.window != base.restart.window);
     check("stop.signal", spec.stop.signal != base.stop.signal);
     check("exec_start_pre", !spec.exec_start_pre.is_empty());
+    check("exec_start_post", !spec.exec_start_post.is_empty());
+    check("exec_stop", !spec.exec_stop.is_empty());
     check("environment_file", !spec.environment_file.is_empty());
     check("runtime_directory", !spec.runtime_directory.is_empty());
     check("limits", spec.limits != base.limits);
@@ -199,7 +201,12 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM reports its own state: exec (or notify, the same there)",
                 );
             }
-            let unsupported: [(&str, &str); 24] = [
+            let unsupported: [(&str, &str); 26] = [
+                (
+                    "exec_start_post",
+                    "the SCM starts the service's program and nothing after it",
+                ),
+                ("exec_stop", "the SCM stops a service by its Stop control"),
                 (
                     "success_exit_status",
                     "the SCM judges a service by the exit code it reports",

@@ -151,6 +151,12 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         unit.set("ExecStartPre", &exec_command("exec_start_pre", command)?);
     }
     unit.set("ExecStart", &exec);
+    for command in &spec.exec_start_post {
+        unit.set("ExecStartPost", &exec_command("exec_start_post", command)?);
+    }
+    for command in &spec.exec_stop {
+        unit.set("ExecStop", &exec_command("exec_stop", command)?);
+    }
     // Reload as svckit's own supervisor does: the signal to the main process, or the command;
     // none (reload is refused) for a program that has neither.
     match spec.reload_action() {

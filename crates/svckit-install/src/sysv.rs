@@ -217,7 +217,7 @@ LOG={log}
 do_start() {{
 {start}
 	case $? in
-		0) echo "$NAME: started" ;;
+		0) {posts}echo "$NAME: started" ;;
 		4) echo "$NAME: already running" ;;
 		5) return 4 ;;
 		2) return 6 ;;
@@ -226,7 +226,7 @@ do_start() {{
 }}
 
 do_stop() {{
-	"$SVCKIT" kill --pidfile="$PIDFILE" --signal={signal} --timeout={timeout}
+{stops}	"$SVCKIT" kill --pidfile="$PIDFILE" --signal={signal} --timeout={timeout}
 	case $? in
 		0) echo "$NAME: stopped"{remove_runtime} ;;
 		3) echo "$NAME: not running" ;;
@@ -265,6 +265,26 @@ esac
         signal = sh_quote(spec.stop.signal.name()),
         timeout = sh_quote(&parse::format_duration(spec.stop.timeout)),
         reload = reload_body(spec)?,
+        posts = spec
+            .exec_start_post
+            .iter()
+            .map(|command| {
+                format!(
+                    "\n\t\t\t# shellcheck disable=SC2016,SC1003\n\t\t\t{} || return 1\n\t\t\t",
+                    as_user(spec, command)
+                )
+            })
+            .collect::<String>(),
+        stops = spec
+            .exec_stop
+            .iter()
+            .map(|command| {
+                format!(
+                    "\t# shellcheck disable=SC2016,SC1003\n\t{} || :\n",
+                    as_user(spec, command)
+                )
+            })
+            .collect::<String>(),
         remove_runtime = spec
             .runtime_directory
             .iter()

@@ -114,6 +114,8 @@ fn forking() -> ServiceSpec {
         ],
         vec!["/usr/bin/test".into(), "-e".into(), "/".into()],
     ];
+    spec.exec_start_post = vec![vec!["/usr/bin/true".into(), "post $x".into()]];
+    spec.exec_stop = vec![vec!["/usr/bin/true".into(), "-s".into(), "quit".into()]];
     spec.reload.command = vec![
         "/usr/bin/kill".into(),
         "-s".into(),

@@ -137,6 +137,9 @@ pub enum Event {
         /// How long it ran.
         uptime: Duration,
     },
+    /// A command that had to succeed for the start (`exec_start_post`) failed: the service is
+    /// stopped, as a failed start.
+    StartFailed,
     /// The service's control command (its reload command) ended.
     ControlEnded {
         /// How.
@@ -499,6 +502,8 @@ pub fn transition(
             ended(LastExit::Unknown, Duration::ZERO, history, vec![NotReady])
         }
         (Backoff, Event::Timer) => row(Starting, wanted, then, spawn(vec![CancelTimer])),
+        (Starting, Event::StartFailed) => ended(LastExit::Unknown, Duration::ZERO, history, vec![]),
+        (_, Event::StartFailed) => row(state, wanted, then, vec![]),
         (_, Event::Timer) => row(state, wanted, then, vec![]),
     }
 }

@@ -163,12 +163,14 @@ fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
     if args.oom_score_adjust.is_some() {
         spec.oom_score_adjust = args.oom_score_adjust;
     }
-    if !args.exec_start_pre.is_empty() {
-        spec.exec_start_pre = args
-            .exec_start_pre
-            .iter()
-            .map(|command| command.0.clone())
-            .collect();
+    for (given, commands) in [
+        (&args.exec_start_pre, &mut spec.exec_start_pre),
+        (&args.exec_start_post, &mut spec.exec_start_post),
+        (&args.exec_stop, &mut spec.exec_stop),
+    ] {
+        if !given.is_empty() {
+            *commands = given.iter().map(|command| command.0.clone()).collect();
+        }
     }
     if let Some(signal) = args.reload_signal {
         spec.reload = svckit::ReloadPolicy {

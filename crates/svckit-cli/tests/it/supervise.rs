@@ -1081,7 +1081,9 @@ fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
     let trace = sup.dir.join("trace");
     // db says it is ready only after 300 ms: api must wait for that, web for api.
     let db = traced("db", &trace, Some("0.3"));
-    let api = traced("api", &trace, None);
+    // api says it is ready once it wrote its line: web waits for that (for a program that
+    // does not say, running is exec'd, and its first line could come after web's).
+    let api = traced("api", &trace, Some("0"));
     let web = traced("web", &trace, None);
     sup.ok(&[
         "install",
@@ -1095,19 +1097,24 @@ fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
         "-c",
         &db,
     ]);
-    let depends = |name: &str, on: &str, script: &str| {
+    let depends = |name: &str, on: &str, script: &str, kind: &str| {
+        let access = match kind {
+            "notify" => "notify_access = \"all\"\n",
+            _ => "",
+        };
         let definition = sup.dir.join(&format!("{name}.toml"));
         fs::write(
             &definition,
             format!(
-                "program = \"/bin/sh\"\nargs = [\"-c\", {script:?}]\ndependencies = [\"{on}\"]\n"
+                "program = \"/bin/sh\"\nargs = [\"-c\", {script:?}]\ndependencies = [\"{on}\"]\n\
+                 type = \"{kind}\"\n{access}"
             ),
         )
         .unwrap();
         sup.ok(&["install", "--file", &definition.display().to_string()]);
     };
-    depends("api", "db", &api);
-    depends("web", "api", &web);
+    depends("api", "db", &api, "notify");
+    depends("web", "api", &web, "exec");
     sup.ok(&["start", "web"]);
     assert_eq!(fs::read_to_string(&trace).unwrap(), "db\napi\nweb\n");
     for name in ["db", "api", "web"] {
@@ -1460,4 +1467,58 @@ fn exit_statuses_decide_success_and_what_is_never_restarted() {
     ]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("NOPE"), "{}", stderr(&out));
+}
+
+#[test]
+fn exec_start_post_finishes_the_start_and_exec_stop_runs_before_the_stop_signal() {
+    let sup = Sup::new("post-stop");
+    let trace = sup.dir.join("trace");
+    let t = trace.display();
+    let program = format!(
+        "trap 'echo got-term >> {t}; exit 0' TERM; echo program >> {t}; \
+         while :; do sleep 0.02; done"
+    );
+    let post = format!("/bin/sh -c 'sleep 0.2; echo post >> {t}'");
+    let stop = format!("/bin/sh -c 'echo \"stop-command $MAINPID\" >> {t}'");
+    sup.ok(&[
+        "install",
+        "web",
+        "--exec-start-post",
+        &post,
+        "--exec-stop",
+        &stop,
+        "--",
+        "/bin/sh",
+        "-c",
+        &program,
+    ]);
+    sup.ok(&["start", "web"]);
+    // Started means the post-start command is done too.
+    assert_eq!(fs::read_to_string(&trace).unwrap(), "program\npost\n");
+    let main = pid_of(&sup.status("web"));
+    sup.ok(&["stop", "web"]);
+    assert_eq!(
+        fs::read_to_string(&trace).unwrap(),
+        format!("program\npost\nstop-command {main}\ngot-term\n"),
+        "the stop command (with $MAINPID) before the stop signal"
+    );
+
+    // A post-start command that fails fails the start, and the program is stopped.
+    sup.ok(&[
+        "install",
+        "bad-post",
+        "--exec-start-post",
+        "/bin/false",
+        "--",
+        "/bin/sleep",
+        "1010.95",
+    ]);
+    let out = sup.run(&["start", "bad-post"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exec_start_post `/bin/false` ended with exit code 1"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(eventually(Duration::from_secs(5), || sleepers("1010.95").is_empty()));
 }

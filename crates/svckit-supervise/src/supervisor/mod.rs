@@ -308,6 +308,10 @@ struct Unit {
     control_error: Option<String>,
     /// While it waits for its dependencies' starts to settle before its own: since when.
     waiting: Option<SystemTime>,
+    /// Its post-start commands have been started for this start.
+    post_started: bool,
+    /// Its stop commands have been started for this run.
+    stop_commands: bool,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
     waiters: Vec<(Token, Wait)>,
@@ -534,6 +538,8 @@ impl Supervisor {
             control: None,
             control_error: None,
             waiting: None,
+            post_started: false,
+            stop_commands: false,
             pipes: None,
             waiters: Vec::new(),
         }
@@ -751,6 +757,10 @@ impl Supervisor {
     /// take changes nothing and is returned as refused.
     fn apply(&mut self, name: &ServiceName, event: Event) -> Result<(), Refused> {
         let now = Instant::now();
+        // A ready program with post-start commands is running once they succeeded.
+        if event == Event::Ready && self.hold_ready_for_post(name) {
+            return Ok(());
+        }
         let Some(unit) = self.units.get_mut(name) else {
             return Ok(());
         };
@@ -799,15 +809,9 @@ impl Supervisor {
         match action {
             Action::Spawn => self.start_service(name),
             Action::SignalStop => {
-                let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
-                match unit.spec.kill_mode {
-                    KillMode::ControlGroup => unit.process.signal_all(signal),
-                    KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
-                }
-                // A command of the service (a pre-start check, a reload) goes with it: without
-                // a cgroup it is in a session of its own.
-                if let Some((pid, _)) = unit.control {
-                    let _ = kill(pid, signal);
+                // Its stop commands first, where it has them and its program runs.
+                if !self.run_stop_commands(name) {
+                    self.signal_stop(name);
                 }
             }
             Action::KillGroup => {
@@ -888,6 +892,25 @@ impl Supervisor {
                 unit.process.awaiting_main = false;
                 unit.reason = Some(reason);
             }
+        }
+    }
+
+    /// Sends the stop signal to the service as its kill mode says, and to a command of it
+    /// that runs (a pre-start check, a reload: without a cgroup it is in a session of its
+    /// own).
+    fn signal_stop(&mut self, name: &ServiceName) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
+        match unit.spec.kill_mode {
+            KillMode::ControlGroup => unit.process.signal_all(signal),
+            KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
+        }
+        if let Some((pid, purpose)) = unit.control
+            && !matches!(purpose, spawn::Purpose::Stop(_))
+        {
+            let _ = kill(pid, signal);
         }
     }
 

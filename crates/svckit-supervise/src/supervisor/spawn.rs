@@ -12,6 +12,10 @@ pub(super) enum Purpose {
     Reload,
     /// Its pre-start command of this index.
     StartPre(usize),
+    /// Its post-start command of this index.
+    StartPost(usize),
+    /// Its stop command of this index.
+    Stop(usize),
 }
 
 /// One process of a service to start: the service's program, or one of its commands.
@@ -292,6 +296,8 @@ impl Supervisor {
             return;
         };
         unit.waiting = None;
+        unit.post_started = false;
+        unit.stop_commands = false;
         match unit.spec.exec_start_pre.first().cloned() {
             Some(command) => self.spawn_control(name, &command, Purpose::StartPre(0)),
             None => self.spawn_main(name),
@@ -313,6 +319,81 @@ impl Supervisor {
             let uptime = Duration::ZERO;
             self.queue(name, Event::Exited { exit, uptime });
         }
+    }
+
+    /// The program is ready: its post-start commands run first, and only once they all
+    /// succeeded is the service running (the Ready event is let through). Returns whether
+    /// the event must wait for them.
+    pub(super) fn hold_ready_for_post(&mut self, name: &ServiceName) -> bool {
+        let Some(unit) = self.unit(name) else {
+            return false;
+        };
+        if unit.post_started || unit.life.state != UnitState::Starting {
+            return false;
+        }
+        let Some(first) = unit.spec.exec_start_post.first().cloned() else {
+            return false;
+        };
+        unit.post_started = true;
+        self.spawn_control(name, &first, Purpose::StartPost(0));
+        true
+    }
+
+    /// A post-start command ended: the next, or the Ready it held; a failure stops the
+    /// service as a failed start.
+    fn start_post_ended(&mut self, name: &ServiceName, index: usize, exit: LastExit) {
+        let Some(unit) = self.units.get_mut(name) else {
+            return;
+        };
+        if unit.life.state != UnitState::Starting {
+            return;
+        }
+        if !exit.success() {
+            let command = unit.spec.exec_start_post[index].join(" ");
+            let reason = format!("exec_start_post `{command}` ended with {exit}");
+            log(format_args!("{name}: {reason}"));
+            unit.reason = Some(reason.clone());
+            self.journal.record(name, format_args!("{reason}"));
+            self.queue(name, Event::StartFailed);
+            return;
+        }
+        match unit.spec.exec_start_post.get(index + 1).cloned() {
+            Some(next) => self.spawn_control(name, &next, Purpose::StartPost(index + 1)),
+            None => self.queue(name, Event::Ready),
+        }
+    }
+
+    /// A stop asked of a service with stop commands: they run first, in order; the stop
+    /// signal reaches what is left once they are done. Returns whether they were started.
+    pub(super) fn run_stop_commands(&mut self, name: &ServiceName) -> bool {
+        let Some(unit) = self.unit(name) else {
+            return false;
+        };
+        if unit.stop_commands || unit.process.pid.is_none() {
+            return false;
+        }
+        let Some(first) = unit.spec.exec_stop.first().cloned() else {
+            return false;
+        };
+        unit.stop_commands = true;
+        self.spawn_control(name, &first, Purpose::Stop(0));
+        true
+    }
+
+    /// A stop command ended (its status does not matter: the stop goes on): the next, or the
+    /// stop signal to what is left.
+    fn stop_command_ended(&mut self, name: &ServiceName, index: usize) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        if unit.life.state != UnitState::Stopping {
+            return;
+        }
+        match unit.spec.exec_stop.get(index + 1).cloned() {
+            Some(next) => self.spawn_control(name, &next, Purpose::Stop(index + 1)),
+            None => self.signal_stop(name),
+        }
+        self.check_group(name);
     }
 
     /// Services waiting for their dependencies: started once every dependency's start has
@@ -449,6 +530,8 @@ impl Supervisor {
                 self.queue(name, Event::ControlEnded { exit });
             }
             Purpose::StartPre(index) => self.start_pre_ended(name, index, exit),
+            Purpose::StartPost(index) => self.start_post_ended(name, index, exit),
+            Purpose::Stop(index) => self.stop_command_ended(name, index),
         }
     }
 
