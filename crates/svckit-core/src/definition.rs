@@ -200,6 +200,12 @@ struct Definition {
     restart_prevent_exit_status: Vec<ExitValue>,
     #[serde(default)]
     dependencies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    requires: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    wants: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    after: Vec<String>,
     #[serde(default)]
     restart: RestartDefinition,
     #[serde(default)]
@@ -433,11 +439,15 @@ impl Definition {
         spec.notify_access = self.notify_access.0;
         spec.watchdog = self.watchdog.0;
         spec.kill_mode = self.kill_mode.0;
-        spec.dependencies = self
-            .dependencies
-            .iter()
-            .map(|dep| ServiceName::new(dep).map_err(|err| ("dependencies", err.to_string())))
-            .collect::<Result<_, _>>()?;
+        let names = |key: &'static str, list: &[String]| {
+            list.iter()
+                .map(|dep| ServiceName::new(dep).map_err(|err| (key, err.to_string())))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        spec.dependencies = names("dependencies", &self.dependencies)?;
+        spec.requires = names("requires", &self.requires)?;
+        spec.wants = names("wants", &self.wants)?;
+        spec.after = names("after", &self.after)?;
         spec.restart = RestartPolicy {
             policy: self.restart.policy.0,
             delay: self.restart.delay.0,
@@ -502,6 +512,9 @@ impl Definition {
             watchdog: Dur(spec.watchdog),
             kill_mode: Named(spec.kill_mode),
             dependencies: spec.dependencies.iter().map(ToString::to_string).collect(),
+            requires: spec.requires.iter().map(ToString::to_string).collect(),
+            wants: spec.wants.iter().map(ToString::to_string).collect(),
+            after: spec.after.iter().map(ToString::to_string).collect(),
             restart: RestartDefinition::from(spec.restart),
             stop: StopDefinition {
                 signal: Named(spec.stop.signal),

@@ -519,8 +519,17 @@ pub struct ServiceSpec {
     pub account: Option<String>,
     /// The account's password (Windows only; never stored by svckit).
     pub password: Option<String>,
-    /// Services that must run before this one.
+    /// Services started before this one and waited for (systemd's `Wants=` and `After=`):
+    /// one that fails does not stop this start.
     pub dependencies: Vec<ServiceName>,
+    /// Services started before this one that must run (systemd's `Requires=` and `After=`):
+    /// one that fails fails this start, and this one stops when one of them stops.
+    pub requires: Vec<ServiceName>,
+    /// Services started with this one, not waited for (systemd's `Wants=` alone).
+    pub wants: Vec<ServiceName>,
+    /// Services this one starts after if they are starting too, without starting them
+    /// (systemd's `After=` alone).
+    pub after: Vec<ServiceName>,
     /// When and how soon to restart it.
     pub restart: RestartPolicy,
     /// The directory it runs in (the service manager's default when absent).
@@ -597,6 +606,9 @@ impl ServiceSpec {
             account: None,
             password: None,
             dependencies: Vec::new(),
+            requires: Vec::new(),
+            wants: Vec::new(),
+            after: Vec::new(),
             restart: RestartPolicy::default(),
             working_dir: None,
             env: Vec::new(),
@@ -634,6 +646,23 @@ impl ServiceSpec {
             (None, []) if self.says_ready() => Some(ReloadAction::Signal(Signal::Hup)),
             (None, []) => None,
         }
+    }
+
+    /// The services a start of this one starts first: `dependencies`, `requires`, `wants`.
+    pub fn started_with(&self) -> impl Iterator<Item = &ServiceName> {
+        self.dependencies
+            .iter()
+            .chain(&self.requires)
+            .chain(&self.wants)
+    }
+
+    /// The services this one starts after (and stops before): `dependencies`, `requires`,
+    /// `after` — every one a cycle could go through.
+    pub fn ordered_after(&self) -> impl Iterator<Item = &ServiceName> {
+        self.dependencies
+            .iter()
+            .chain(&self.requires)
+            .chain(&self.after)
     }
 
     /// Whether the program says when it is ready (`type = "notify"`).
@@ -846,11 +875,18 @@ impl ServiceSpec {
                 "is zero while restart.limit is set",
             ));
         }
-        if let Some(dependency) = self.dependencies.iter().find(|dep| **dep == self.name) {
-            return Err(ModelError::invalid(
-                "dependencies",
-                format!("the service depends on itself ({dependency})"),
-            ));
+        for (key, list) in [
+            ("dependencies", &self.dependencies),
+            ("requires", &self.requires),
+            ("wants", &self.wants),
+            ("after", &self.after),
+        ] {
+            if let Some(dependency) = list.iter().find(|dep| **dep == self.name) {
+                return Err(ModelError::invalid(
+                    key,
+                    format!("the service depends on itself ({dependency})"),
+                ));
+            }
         }
         Ok(())
     }

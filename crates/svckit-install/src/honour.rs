@@ -36,6 +36,9 @@ pub fn given(spec: &ServiceSpec) -> Vec<&'static str> {
     check("kill_mode", spec.kill_mode != base.kill_mode);
     check("ready_timeout", spec.ready_timeout != base.ready_timeout);
     check("dependencies", spec.dependencies != base.dependencies);
+    check("requires", !spec.requires.is_empty());
+    check("wants", !spec.wants.is_empty());
+    check("after", !spec.after.is_empty());
     check("restart.policy", spec.restart.policy != base.restart.policy);
     check("restart.delay", spec.restart.delay != base.restart.delay);
     check(
@@ -201,7 +204,15 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM reports its own state: exec (or notify, the same there)",
                 );
             }
-            let unsupported: [(&str, &str); 26] = [
+            let unsupported: [(&str, &str); 28] = [
+                (
+                    "wants",
+                    "the SCM's dependencies are all required (use requires or dependencies)",
+                ),
+                (
+                    "after",
+                    "the SCM orders services only by dependencies it requires",
+                ),
                 (
                     "exec_start_post",
                     "the SCM starts the service's program and nothing after it",

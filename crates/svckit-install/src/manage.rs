@@ -229,10 +229,10 @@ impl Manager {
     fn refuse_a_cycle(&self, spec: &ServiceSpec) -> Result<(), Error> {
         let dependencies_of = |name: &ServiceName| -> Vec<ServiceName> {
             if *name == spec.name {
-                spec.dependencies.clone()
+                spec.ordered_after().cloned().collect()
             } else {
                 self.definition(name)
-                    .map(|installed| installed.dependencies)
+                    .map(|installed| installed.ordered_after().cloned().collect())
                     .unwrap_or_default()
             }
         };

@@ -75,7 +75,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     spec.validate()?;
     honour::check(BackendKind::Systemd, spec)?;
     honour::file_name(BackendKind::Systemd, &spec.name)?;
-    for dependency in &spec.dependencies {
+    for dependency in spec.started_with().chain(&spec.after) {
         honour::file_name(BackendKind::Systemd, dependency)?;
     }
     let mut unit = Unit(format!(
@@ -89,15 +89,24 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         (None, None) => spec.name.to_string(),
     };
     unit.set("Description", &plain("description", &description)?);
-    if !spec.dependencies.is_empty() {
-        let units = spec
-            .dependencies
-            .iter()
+    // dependencies: Wants= + After=; requires: Requires= + After=; wants: Wants=; after:
+    // After=.
+    let units = |list: Vec<&ServiceName>| {
+        list.into_iter()
             .map(dependency_unit)
             .collect::<Vec<_>>()
-            .join(" ");
-        unit.set("After", &units);
-        unit.set("Wants", &units);
+            .join(" ")
+    };
+    let after: Vec<&ServiceName> = spec.ordered_after().collect();
+    if !after.is_empty() {
+        unit.set("After", &units(after));
+    }
+    let wants: Vec<&ServiceName> = spec.dependencies.iter().chain(&spec.wants).collect();
+    if !wants.is_empty() {
+        unit.set("Wants", &units(wants));
+    }
+    if !spec.requires.is_empty() {
+        unit.set("Requires", &units(spec.requires.iter().collect()));
     }
     if spec.restart.limit == 0 {
         unit.set("StartLimitIntervalSec", "0");

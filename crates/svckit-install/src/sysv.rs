@@ -50,7 +50,7 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     spec.validate()?;
     honour::check(BackendKind::Sysv, spec)?;
     honour::file_name(BackendKind::Sysv, &spec.name)?;
-    for dependency in &spec.dependencies {
+    for dependency in spec.started_with().chain(&spec.after) {
         honour::file_name(BackendKind::Sysv, dependency)?;
     }
     let utf8 = |setting: &'static str, path: &Path| {
@@ -71,7 +71,12 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     let svckit = utf8("svckit", svckit)?;
     let name = &spec.name;
     let facilities = std::iter::once("$remote_fs $syslog".to_owned())
-        .chain(spec.dependencies.iter().map(ToString::to_string))
+        .chain(
+            spec.dependencies
+                .iter()
+                .chain(&spec.requires)
+                .map(ToString::to_string),
+        )
         .collect::<Vec<_>>()
         .join(" ");
     let default_start = if spec.start == StartType::Auto {
@@ -201,7 +206,7 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
 # Provides:          {name}
 # Required-Start:    {facilities}
 # Required-Stop:     {facilities}
-# Default-Start:     {default_start}
+{should}# Default-Start:     {default_start}
 # Default-Stop:      0 1 6
 # Short-Description: {short}
 # Description:       {description}
@@ -265,6 +270,21 @@ esac
         signal = sh_quote(spec.stop.signal.name()),
         timeout = sh_quote(&parse::format_duration(spec.stop.timeout)),
         reload = reload_body(spec)?,
+        should = {
+            let soft: Vec<String> = spec
+                .wants
+                .iter()
+                .chain(&spec.after)
+                .map(ToString::to_string)
+                .collect();
+            match soft.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "# Should-Start:      {0}\n# Should-Stop:       {0}\n",
+                    soft.join(" ")
+                ),
+            }
+        },
         posts = spec
             .exec_start_post
             .iter()

@@ -96,6 +96,7 @@ impl Scm {
             dependencies: spec
                 .dependencies
                 .iter()
+                .chain(&spec.requires)
                 .map(|dep| ServiceDependency::Service(OsString::from(dep.as_ref())))
                 .collect(),
             account_name: spec.account.as_ref().map(OsString::from),

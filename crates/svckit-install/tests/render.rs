@@ -542,3 +542,32 @@ fn the_ported_debian_units_render_as_systemd_reads_them() {
         assert_eq!(verify(&spec, &unit), "", "systemd-analyze said something");
     }
 }
+
+#[test]
+fn requires_wants_and_after_are_what_systemd_and_init_scripts_call_them() {
+    let mut spec = plain();
+    // Its own name: check_script's temporary file is named after the service.
+    spec.name = name("web-deps");
+    spec.requires = vec![name("db")];
+    spec.wants = vec![name("cache")];
+    spec.after = vec![name("network.target")];
+    let unit = systemd::render(&spec, Scope::System).unwrap();
+    for line in [
+        "After=db.service network.target\n",
+        "Wants=cache.service\n",
+        "Requires=db.service\n",
+    ] {
+        assert!(unit.contains(line), "no {line:?} in\n{unit}");
+    }
+    spec.after = vec![name("syslog")];
+    let script = sysv::render(&spec, Path::new(SVCKIT)).unwrap();
+    assert!(
+        script.contains("# Required-Start:    $remote_fs $syslog db\n"),
+        "{script}"
+    );
+    assert!(
+        script.contains("# Should-Start:      cache syslog\n"),
+        "{script}"
+    );
+    check_script(&spec, &script);
+}

@@ -1522,3 +1522,71 @@ fn exec_start_post_finishes_the_start_and_exec_stop_runs_before_the_stop_signal(
     );
     assert!(eventually(Duration::from_secs(5), || sleepers("1010.95").is_empty()));
 }
+
+#[test]
+fn requires_fails_and_stops_with_its_dependency_wants_and_after_do_not() {
+    let sup = Sup::new("requires");
+    let install = |name: &str, extra: &str, script: &str| {
+        let definition = sup.dir.join(&format!("{name}.toml"));
+        fs::write(
+            &definition,
+            format!("program = \"/bin/sh\"\nargs = [\"-c\", {script:?}]\n{extra}"),
+        )
+        .unwrap();
+        sup.ok(&["install", "--file", &definition.display().to_string()]);
+    };
+    install("db", "", "exec sleep 1011.01");
+    install("api", "requires = [\"db\"]\n", "exec sleep 1011.02");
+    install("cache", "", "exec sleep 1011.03");
+    install(
+        "web",
+        "after = [\"cache\"]\nwants = [\"api\"]\n",
+        "exec sleep 1011.04",
+    );
+    // requires starts db first; stopping db stops api, which requires it.
+    sup.ok(&["start", "api"]);
+    assert_eq!(sup.status("db")["state"], "running");
+    sup.ok(&["stop", "db"]);
+    assert!(
+        eventually(Duration::from_secs(5), || sup.status("api")["state"]
+            == "stopped"),
+        "{}",
+        sup.status("api")
+    );
+    assert!(sleepers("1011.02").is_empty());
+    // after alone starts nothing; wants starts api (and so db) without waiting for it.
+    sup.ok(&["start", "web"]);
+    assert_eq!(
+        sup.status("cache")["state"],
+        "stopped",
+        "after starts nothing"
+    );
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("api")["state"] == "running"
+    ));
+    assert_eq!(sup.status("db")["state"], "running");
+    sup.ok(&["stop", "--all"]);
+    // A required service that cannot start fails the start, named (a notify program that
+    // ends before it is ready never started).
+    let definition = sup.dir.join("db.toml");
+    fs::write(
+        &definition,
+        "program = \"/bin/sh\"\nargs = [\"-c\", \"exit 1\"]\ntype = \"notify\"\n",
+    )
+    .unwrap();
+    sup.ok(&[
+        "install",
+        "--force",
+        "--file",
+        &definition.display().to_string(),
+    ]);
+    let out = sup.run(&["start", "api"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it requires db, which did not start"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sleepers("1011.02").is_empty());
+}

@@ -782,6 +782,15 @@ impl Supervisor {
         }
         // Told before it is carried out: the decision, then what came of it ("started").
         self.tell(name, before, event, &transition);
+        // Services that require it stop with it: a stop by request, or an end for good.
+        let stops = matches!(event, Event::Stop | Event::Forget)
+            && transition.next.state == UnitState::Stopping
+            && before.state != UnitState::Stopping;
+        let ended = matches!(transition.next.state, UnitState::Exited | UnitState::Failed)
+            && !matches!(before.state, UnitState::Exited | UnitState::Failed);
+        if stops || ended {
+            self.stop_what_requires(name);
+        }
         for action in transition.actions.iter().copied() {
             self.act(name, action);
         }

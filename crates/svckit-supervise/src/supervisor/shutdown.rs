@@ -70,7 +70,8 @@ impl Supervisor {
             .clone()
             .filter(|unit| {
                 !self.units.values().any(|other| {
-                    other.life.state.has_process() && other.spec.dependencies.contains(&unit.name)
+                    other.life.state.has_process()
+                        && other.spec.ordered_after().any(|d| *d == unit.name)
                 })
             })
             .map(|unit| unit.name.clone())

@@ -255,30 +255,38 @@ impl Supervisor {
             );
             return;
         }
-        // Its dependencies first (systemd's Wants= and After=): started if they are not
-        // running, and waited for until their starts settle.
-        let dependencies = unit.spec.dependencies.clone();
+        // Its dependencies first: `dependencies`, `requires` and `wants` are started if they
+        // do not run; it waits for the starts of `dependencies`, `requires` and (if they are
+        // starting anyway) `after` to settle.
+        let spec = unit.spec.clone();
         let mut wait = false;
-        for dependency in dependencies {
+        for dependency in spec.started_with().chain(&spec.after) {
             if self.load(dependency.as_str()).is_err() {
                 // Not one of this supervisor's (network.target on a host without systemd).
                 continue;
             }
-            let state = self.units[&dependency].life.state;
-            if !matches!(
+            let state = self.units[dependency].life.state;
+            let running = matches!(
                 state,
                 UnitState::Running | UnitState::Reloading | UnitState::Paused
-            ) {
-                wait = true;
-                if !matches!(state, UnitState::Starting) {
-                    self.queue(&dependency, Event::Start);
+            );
+            let starts = spec.started_with().any(|d| d == dependency);
+            if starts && !running && state != UnitState::Starting {
+                // As a start by request does: a reinstalled definition takes effect.
+                if !state.has_process() {
+                    let _ = self.refresh(dependency);
                 }
+                self.queue(dependency, Event::Start);
+            }
+            let waited = spec.ordered_after().any(|d| d == dependency);
+            if waited && !running && (starts || state == UnitState::Starting) {
+                wait = true;
             }
         }
         if wait {
             if let Some(unit) = self.unit(name) {
                 unit.waiting = Some(SystemTime::now());
-                let names: Vec<&str> = unit.spec.dependencies.iter().map(|d| d.as_str()).collect();
+                let names: Vec<&str> = unit.spec.ordered_after().map(|d| d.as_str()).collect();
                 let names = names.join(", ");
                 self.journal.record(
                     name,
@@ -400,36 +408,86 @@ impl Supervisor {
     /// settled (running, or ended since the wait began: a failed dependency does not stop a
     /// start, as with systemd's Wants=); a service no longer starting waits no more.
     pub(super) fn check_dependents(&mut self) {
-        let waiting: Vec<(ServiceName, SystemTime, Vec<ServiceName>)> = self
+        let waiting: Vec<(ServiceName, SystemTime, ServiceSpec)> = self
             .units
             .values()
             .filter_map(|unit| {
                 let since = unit.waiting?;
-                Some((unit.name.clone(), since, unit.spec.dependencies.clone()))
+                Some((unit.name.clone(), since, unit.spec.clone()))
             })
             .collect();
-        for (name, since, dependencies) in waiting {
+        for (name, since, spec) in waiting {
             if self.units[&name].life.state != UnitState::Starting {
                 if let Some(unit) = self.unit(&name) {
                     unit.waiting = None;
                 }
                 continue;
             }
-            let settled = dependencies.iter().all(|dependency| {
-                self.units
-                    .get(dependency)
-                    .is_none_or(|unit| match unit.life.state {
-                        UnitState::Running | UnitState::Reloading | UnitState::Paused => true,
-                        UnitState::Exited | UnitState::Failed | UnitState::Stopped => {
-                            unit.since >= since
-                        }
-                        UnitState::Starting | UnitState::Stopping | UnitState::Backoff => false,
-                    })
-            });
-            if settled {
+            let mut settled = true;
+            let mut missing = None;
+            for dependency in spec.ordered_after() {
+                let Some(unit) = self.units.get(dependency) else {
+                    continue;
+                };
+                let started = spec.started_with().any(|d| d == dependency);
+                let (done, ran) = match unit.life.state {
+                    UnitState::Running | UnitState::Reloading | UnitState::Paused => (true, true),
+                    UnitState::Exited | UnitState::Failed | UnitState::Stopped => {
+                        // One it started has settled once it ended after the wait began; an
+                        // `after` alone never runs on its account.
+                        (!started || unit.since >= since, false)
+                    }
+                    UnitState::Starting | UnitState::Stopping | UnitState::Backoff => {
+                        (false, false)
+                    }
+                };
+                settled &= done;
+                if done && !ran && spec.requires.contains(dependency) {
+                    missing = Some((dependency.clone(), unit.life.state));
+                }
+            }
+            if let Some((dependency, state)) = missing {
+                // A required service that did not start fails this start.
+                let reason = format!("it requires {dependency}, which did not start (now {state})");
+                log(format_args!("{name}: {reason}"));
+                self.journal.record(&name, format_args!("{reason}"));
+                if let Some(unit) = self.unit(&name) {
+                    unit.waiting = None;
+                    unit.reason = Some(reason);
+                }
+                self.queue(&name, Event::StartFailed);
+            } else if settled {
                 log(format_args!("{name}: its dependencies have started"));
                 self.start_after_dependencies(&name);
             }
+        }
+    }
+
+    /// Services that require `name`, which stops (by request) or ended for good: they stop
+    /// too, as with systemd's Requires=.
+    pub(super) fn stop_what_requires(&mut self, name: &ServiceName) {
+        let dependents: Vec<ServiceName> = self
+            .units
+            .values()
+            .filter(|unit| unit.spec.requires.contains(name))
+            .filter(|unit| {
+                matches!(
+                    unit.life.state,
+                    UnitState::Starting
+                        | UnitState::Running
+                        | UnitState::Reloading
+                        | UnitState::Paused
+                        | UnitState::Backoff
+                )
+            })
+            .map(|unit| unit.name.clone())
+            .collect();
+        for dependent in dependents {
+            self.journal.record(
+                &dependent,
+                format_args!("stopping: it requires {name}, which stops"),
+            );
+            self.queue(&dependent, Event::Stop);
         }
     }
 
