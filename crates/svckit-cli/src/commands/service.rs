@@ -230,7 +230,20 @@ pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
 /// `svckit show`.
 pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
     let manager = manager(state_dir(&args.state)?)?;
-    out!("{}", manager.definition(&name(&args.name)?)?.to_toml());
+    let spec = manager.definition(&name(&args.name)?)?;
+    out!("{}", spec.to_toml());
+    // Under the supervisor, a dependency that is no service here (network.target) is
+    // ignored: say so, rather than let it look honoured.
+    if spec.backend == svckit::BackendKind::Builtin {
+        for dependency in spec.started_with().chain(&spec.after) {
+            if manager.definition(dependency).is_err() {
+                outln!(
+                    "# note: {dependency} is not installed here; the supervisor starts and \
+                     waits for nothing on its account"
+                );
+            }
+        }
+    }
     Ok(Exit::Ok)
 }
 
@@ -257,7 +270,7 @@ fn act(
 ) -> anyhow::Result<Exit> {
     let manager = manager(state_dir(state)?)?;
     let names: Vec<ServiceName> = match targets.all {
-        true => manager.list()?.into_iter().map(|(name, _)| name).collect(),
+        true => stop_order(&manager, action)?,
         false => targets
             .names
             .iter()
@@ -284,6 +297,40 @@ fn act(
         }
     }
     Ok(first_failure.unwrap_or(Exit::Ok))
+}
+
+/// Every installed service, for `--all`: a stop in the reverse of the dependency order (a
+/// service before what it depends on), anything else in name order (a start starts
+/// dependencies first anyway).
+fn stop_order(manager: &Manager, action: Action) -> anyhow::Result<Vec<ServiceName>> {
+    let names: Vec<ServiceName> = manager.list()?.into_iter().map(|(name, _)| name).collect();
+    if !matches!(action, Action::Stop) {
+        return Ok(names);
+    }
+    let depends_on: Vec<(ServiceName, Vec<ServiceName>)> = names
+        .iter()
+        .map(|name| {
+            let after = manager
+                .definition(name)
+                .map(|spec| spec.ordered_after().cloned().collect())
+                .unwrap_or_default();
+            (name.clone(), after)
+        })
+        .collect();
+    // Repeatedly take the services nothing left depends on; a cycle (refused at install)
+    // ends in name order.
+    let mut left = depends_on;
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let free: Vec<usize> = (0..left.len())
+            .filter(|&i| !left.iter().any(|(_, after)| after.contains(&left[i].0)))
+            .collect();
+        let take = if free.is_empty() { vec![0] } else { free };
+        let taken: Vec<ServiceName> = take.iter().map(|&i| left[i].0.clone()).collect();
+        left.retain(|(name, _)| !taken.contains(name));
+        order.extend(taken);
+    }
+    Ok(order)
 }
 
 /// `svckit start`.

@@ -1128,6 +1128,29 @@ fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
         fs::read_to_string(&trace).unwrap(),
         "db\napi\nweb\nstop-web\nstop-api\nstop-db\n"
     );
+    // stop --all goes the same way round.
+    fs::write(&trace, "").unwrap();
+    sup.ok(&["start", "web"]);
+    let said = sup.ok(&["stop", "--all"]);
+    assert_eq!(
+        fs::read_to_string(&trace).unwrap(),
+        "db\napi\nweb\nstop-web\nstop-api\nstop-db\n",
+        "{said}"
+    );
+    // A dependency that is no service here is shown as ignored.
+    let net = sup.dir.join("net.toml");
+    fs::write(
+        &net,
+        "program = \"/bin/true\"\ndependencies = [\"network.target\"]\n",
+    )
+    .unwrap();
+    sup.ok(&["install", "--file", &net.display().to_string()]);
+    assert!(
+        sup.ok(&["show", "net"])
+            .contains("# note: network.target is not installed here"),
+        "{}",
+        sup.ok(&["show", "net"])
+    );
 
     // A cycle is refused at install, named.
     let cycle = sup.dir.join("db.toml");

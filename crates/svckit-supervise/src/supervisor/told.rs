@@ -71,7 +71,13 @@ impl Supervisor {
                     ),
                     _ => String::new(),
                 };
-                Some(format!("exited with {exit} after {ran}; {what}"))
+                // What the end was: an exit code, or a signal that killed it.
+                let how = match exit {
+                    LastExit::Code(_) => format!("exited with {exit}"),
+                    LastExit::Signal(_) => format!("was {exit}"),
+                    _ => format!("ended ({exit})"),
+                };
+                Some(format!("{how} after {ran}; {what}"))
             }
             (UnitState::Starting, Event::Timer, UnitState::Stopping) => Some(format!(
                 "{}; stopping it (SIG{stop_signal})",
