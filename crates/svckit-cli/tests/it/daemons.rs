@@ -479,6 +479,24 @@ fn postgres_cluster(bin: &Path, name: &str) -> (crate::support::TempDir, PathBuf
     (dir, data, free_port())
 }
 
+/// What a postgres test needs: Debian's server binaries, a cluster of user postgres (its
+/// directory, data directory and port) and a supervisor of its own; None where the test
+/// cannot run (it fails instead in CI).
+fn postgres_test(
+    test: &str,
+    name: &str,
+) -> Option<(PathBuf, crate::support::TempDir, PathBuf, u16, Sup)> {
+    let Some(bin) = postgres_bin() else {
+        require_program(test, "/usr/lib/postgresql/15/bin/postgres");
+        return None;
+    };
+    if !require_root(test) {
+        return None;
+    }
+    let (cluster, data, port) = postgres_cluster(&bin, name);
+    Some((bin, cluster, data, port, Sup::new(name)))
+}
+
 /// One query through psql over TCP: its output, or None if the server did not answer.
 fn psql(port: u16, sql: &str) -> Option<String> {
     let output = std::process::Command::new("psql")
@@ -503,16 +521,11 @@ fn postgres_options(dir: &Path, port: u16) -> String {
 
 #[test]
 fn postgres_as_a_notify_service_of_user_postgres() {
-    let test = "postgres_as_a_notify_service_of_user_postgres";
-    let Some(bin) = postgres_bin() else {
-        require_program(test, "/usr/lib/postgresql/15/bin/postgres");
+    let Some((bin, cluster, data, port, sup)) =
+        postgres_test("postgres_as_a_notify_service_of_user_postgres", "pg-notify")
+    else {
         return;
     };
-    if !require_root(test) {
-        return;
-    }
-    let (cluster, data, port) = postgres_cluster(&bin, "pg-notify");
-    let sup = Sup::new("postgres");
     let mut command = vec![
         bin.join("postgres").display().to_string(),
         "-D".into(),
@@ -590,16 +603,11 @@ fn postgres_as_a_notify_service_of_user_postgres() {
 
 #[test]
 fn postgres_started_by_pg_ctl_is_a_forking_service() {
-    let test = "postgres_started_by_pg_ctl_is_a_forking_service";
-    let Some(bin) = postgres_bin() else {
-        require_program(test, "/usr/lib/postgresql/15/bin/pg_ctl");
+    let Some((bin, cluster, data, port, sup)) =
+        postgres_test("postgres_started_by_pg_ctl_is_a_forking_service", "pg-ctl")
+    else {
         return;
     };
-    if !require_root(test) {
-        return;
-    }
-    let (cluster, data, port) = postgres_cluster(&bin, "pg-ctl");
-    let sup = Sup::new("pg-ctl");
     let pid_file = data.join("postmaster.pid");
     let pid_arg = pid_file.display().to_string();
     let command = [
@@ -685,15 +693,23 @@ fn sshd_setup(dir: &Path, port: u16) -> Vec<String> {
     .into()
 }
 
+/// What an sshd test needs: the sshd lock (see `support::sshd_alone`), a supervisor of its
+/// own and a free port; None where it cannot run (it fails instead in CI).
+fn sshd_test(test: &str, name: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Sup, u16)> {
+    if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
+        return None;
+    }
+    Some((crate::support::sshd_alone(), Sup::new(name), free_port()))
+}
+
 #[test]
 fn sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it() {
-    let test = "sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it";
-    if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
+    let Some((_sshd, sup, port)) = sshd_test(
+        "sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it",
+        "sshd-notify",
+    ) else {
         return;
-    }
-    let _sshd = crate::support::sshd_alone();
-    let sup = Sup::new("sshd-notify");
-    let port = free_port();
+    };
     let options = sshd_setup(&sup.dir.join(""), port);
     let command: Vec<String> = ["/usr/sbin/sshd", "-D", "-o", "PidFile=none"]
         .into_iter()
@@ -785,13 +801,12 @@ fn sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it() {
 
 #[test]
 fn sshd_that_forks_itself_is_a_forking_service() {
-    let test = "sshd_that_forks_itself_is_a_forking_service";
-    if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
+    let Some((_sshd, sup, port)) = sshd_test(
+        "sshd_that_forks_itself_is_a_forking_service",
+        "sshd-forking",
+    ) else {
         return;
-    }
-    let _sshd = crate::support::sshd_alone();
-    let sup = Sup::new("sshd-forking");
-    let port = free_port();
+    };
     let options = sshd_setup(&sup.dir.join(""), port);
     let pid_file = sup.dir.join("sshd.pid");
     let pid_arg = pid_file.display().to_string();
@@ -827,13 +842,11 @@ fn edited(text: &str, edits: &[(&str, &str)]) -> String {
 
 #[test]
 fn debian_s_ssh_service_ported_runs_as_written() {
-    let test = "debian_s_ssh_service_ported_runs_as_written";
-    if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
+    let Some((_sshd, sup, port)) =
+        sshd_test("debian_s_ssh_service_ported_runs_as_written", "example-ssh")
+    else {
         return;
-    }
-    let _sshd = crate::support::sshd_alone();
-    let sup = Sup::new("example-ssh");
-    let port = free_port();
+    };
     // The definition as written, pointed at a test's host key and port instead of
     // /etc/ssh (the stock sshd_config would take port 22).
     let options = sshd_setup(&sup.dir.join(""), port);

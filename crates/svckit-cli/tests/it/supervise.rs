@@ -67,6 +67,14 @@ impl Sup {
         self.ok(&args);
     }
 
+    /// `svckit start NAME`, asserted to fail (exit 1) saying `says`: its stderr.
+    pub(crate) fn start_fails(&self, name: &str, says: &str) -> String {
+        let out = self.run(&["start", name]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        stderr(&out)
+    }
+
     pub(crate) fn status(&self, name: &str) -> Value {
         serde_json::from_str(&self.ok(&["status", name, "--json"])).expect("status JSON")
     }
@@ -1383,13 +1391,7 @@ fn environment_files_runtime_directories_limits_nice_and_oom_reach_the_program()
         "/bin/sleep",
         "1010.92",
     ]);
-    let out = sup.run(&["start", "broken"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("environment_file /nonexistent/required.env"),
-        "{}",
-        stderr(&out)
-    );
+    sup.start_fails("broken", "environment_file /nonexistent/required.env");
     assert!(sleepers("1010.92").is_empty());
 }
 
@@ -1417,13 +1419,7 @@ fn regression_a_runtime_directory_planted_as_a_symlink_is_refused() {
         "/bin/sleep",
         "1010.93",
     ]);
-    let out = sup.run(&["start", "web"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("is not a directory"),
-        "{}",
-        stderr(&out)
-    );
+    sup.start_fails("web", "is not a directory");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(
         fs::metadata(&target).unwrap().uid(),
@@ -1536,12 +1532,9 @@ fn exec_start_post_finishes_the_start_and_exec_stop_runs_before_the_stop_signal(
         "/bin/sleep",
         "1010.95",
     ]);
-    let out = sup.run(&["start", "bad-post"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("exec_start_post `/bin/false` ended with exit code 1"),
-        "{}",
-        stderr(&out)
+    sup.start_fails(
+        "bad-post",
+        "exec_start_post `/bin/false` ended with exit code 1",
     );
     assert!(eventually(Duration::from_secs(5), || sleepers("1010.95").is_empty()));
 }
@@ -1604,12 +1597,6 @@ fn requires_fails_and_stops_with_its_dependency_wants_and_after_do_not() {
         "--file",
         &definition.display().to_string(),
     ]);
-    let out = sup.run(&["start", "api"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("it requires db, which did not start"),
-        "{}",
-        stderr(&out)
-    );
+    sup.start_fails("api", "it requires db, which did not start");
     assert!(sleepers("1011.02").is_empty());
 }
