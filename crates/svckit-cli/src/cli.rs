@@ -63,6 +63,11 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Status(StatusArgs),
+    /// The service host the SCM starts for a hosted program (`svckit.exe host NAME`, as
+    /// install registers it): runs the program in a job object and answers the SCM.
+    #[cfg(windows)]
+    #[command(hide = true)]
+    Host(HostArgs),
     /// Install a service: NAME [flags] -- PROGRAM [ARGS...], or --file; into the supervisor,
     /// systemd or SysV init (--backend).
     #[cfg(unix)]
@@ -651,12 +656,28 @@ pub struct InstallArgs {
     /// The service manager: auto or windows (the SCM, the only one on Windows).
     #[arg(long, value_name = "BACKEND", default_value = "auto")]
     pub backend: svckit::BackendKind,
+    /// How PROGRAM runs: exec (any program: svckit.exe hosts it, in a job object) or notify
+    /// (a program on svckit's service API, which answers the SCM itself).
+    #[arg(long = "type", value_name = "TYPE", default_value = "exec")]
+    pub service_type: svckit::ServiceType,
     /// The program (a service built on the svckit API) and its arguments.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }
 
-/// `svckit uninstall`.
+/// `svckit host` (Windows).
+#[cfg(windows)]
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// The hosted service.
+    pub name: String,
+    /// svckit's directory (default `%ProgramData%\svckit`): its definition is in
+    /// `registry\NAME.toml`, its output goes to `logs\`.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
+/// `svckit uninstall` (Windows).
 #[cfg(windows)]
 #[derive(Debug, Args)]
 pub struct UninstallArgs {

@@ -253,10 +253,15 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                 ("watchdog", "the SCM has no watchdog"),
                 ("notify_access", "the SCM has no sd_notify"),
                 ("kill_mode", "the SCM stops a service by its Stop control"),
-                ("working_dir", "the SCM starts every service in System32"),
+                (
+                    "working_dir",
+                    "a program on the service API is started by the SCM in System32 (a \
+                     hosted program, type exec, gets it)",
+                ),
                 (
                     "env",
-                    "svckit does not set a service's environment in the SCM",
+                    "a program on the service API gets the SCM's environment (a hosted \
+                     program, type exec, gets it)",
                 ),
                 ("group", "Windows accounts have no primary group to choose"),
                 ("umask", "Windows has no file mode creation mask"),
@@ -273,7 +278,13 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM sets its own start wait hints",
                 ),
             ];
+            // A hosted program (type exec) gets its working directory and environment from
+            // svckit's host.
+            let hosted = spec.service_type == ServiceType::Exec;
             for (key, reason) in unsupported {
+                if hosted && matches!(key, "working_dir" | "env") {
+                    continue;
+                }
                 if given.contains(&key) {
                     return refuse(key, reason);
                 }

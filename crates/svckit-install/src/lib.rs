@@ -40,6 +40,8 @@ pub use detect::{Host, detect_kind, sysvinit_runs};
 pub use manage::Manager;
 #[cfg(unix)]
 pub use manage::{Listed, image_state_dir};
+#[cfg(windows)]
+pub use manage::{data_dir, definition_path, hosted_definition};
 
 /// A service manager svckit can install services into.
 pub trait Backend {

@@ -364,7 +364,11 @@ fn the_windows_backend_refuses_what_the_scm_cannot_do() {
     use svckit_install::honour::check;
     let mut spec = plain();
     assert!(check(BackendKind::Windows, &spec).is_ok());
+    // A hosted program (type exec) gets its environment from svckit's host; a program on
+    // the service API (notify) is started by the SCM, which sets none.
     spec.env = vec![("A".into(), "b".into())];
+    assert!(check(BackendKind::Windows, &spec).is_ok());
+    spec.service_type = ServiceType::Notify;
     match check(BackendKind::Windows, &spec) {
         Err(Error::Unsupported { setting, .. }) => assert_eq!(setting, "env"),
         other => panic!("{other:?}"),

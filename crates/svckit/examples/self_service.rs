@@ -45,6 +45,8 @@ fn manage(action: &str, rest: &[&str]) -> Result<(), Box<dyn Error>> {
         "install" => {
             let mut spec = ServiceSpec::new(name, std::env::current_exe()?);
             spec.args = vec!["run".into()];
+            // It is on svckit's service API: it reports its own state (and readiness).
+            spec.service_type = svckit::ServiceType::Notify;
             spec.description = Some("svckit's self-installing example".into());
             if let Some(backend) = rest.first() {
                 spec.backend = backend.parse()?;

@@ -10,7 +10,7 @@ use svckit_install::{InstallOptions, Installed, Manager};
 use super::report::{self, Action};
 
 use crate::{
-    cli::{ControlArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs},
+    cli::{ControlArgs, HostArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs},
     exit::Exit,
 };
 
@@ -29,6 +29,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     spec.display_name = args.display_name;
     spec.description = args.description;
     spec.start = args.start;
+    spec.service_type = args.service_type;
     super::apply_process(&mut spec, &args.process);
     spec.password = args.password;
     spec.dependencies = args
@@ -94,4 +95,38 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
         report::describe(&mut std::io::stdout().lock(), &status, None, &[])?;
     }
     Ok(Exit::Ok)
+}
+
+/// `svckit host NAME --data-dir DIR`: the service host of a hosted program, started by the
+/// SCM (which gives a service another `%ProgramData%` than the installing user's under Wine:
+/// the directory is named in the service's command line).
+pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
+    let data = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(svckit_install::data_dir);
+    let hosted = || -> anyhow::Result<Exit> {
+        let name = ServiceName::new(&args.name)?;
+        let spec = svckit_install::hosted_definition(&data, &name)?;
+        let service = svckit::windows::host::service(spec, &data.join("logs"));
+        let code = svckit::run(service)?;
+        Ok(match code.is_success() {
+            true => Exit::Ok,
+            false => Exit::Failed,
+        })
+    };
+    // A host started by the SCM has no console to say why it failed: its log does.
+    hosted().inspect_err(|err| {
+        use std::io::Write;
+        let logs = data.join("logs");
+        let _ = std::fs::create_dir_all(&logs);
+        let log = logs.join("host.log");
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(file, "svckit host {}: {err:#}", args.name);
+        }
+    })
 }

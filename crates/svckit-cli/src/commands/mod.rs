@@ -76,6 +76,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Continue(args) => manage::control(args, report::Action::Continue),
         #[cfg(windows)]
         Command::Status(args) => manage::status(args),
+        #[cfg(windows)]
+        Command::Host(args) => manage::host(args),
     }
 }
 

@@ -242,6 +242,9 @@ fn windows_service_lifecycle_under_wine_scm() {
         wine.svckit(&[
             "install",
             name,
+            // On svckit's service API: it answers the SCM itself.
+            "--type",
+            "notify",
             "--start",
             start,
             "--display-name",
@@ -412,6 +415,8 @@ fn windows_service_lifecycle_under_wine_scm() {
     let out = wine.svckit(&[
         "install",
         "No Pause",
+        "--type",
+        "notify",
         "--",
         EXE,
         "demo",
@@ -451,7 +456,8 @@ fn windows_service_lifecycle_under_wine_scm() {
         ("--env", "A=b", "env"),
         ("--group", "users", "group"),
     ] {
-        let out = wine.svckit(&["install", "Bad", flag, value, "--", EXE]);
+        // (A hosted program, type exec, gets its directory and environment from the host.)
+        let out = wine.svckit(&["install", "Bad", "--type", "notify", flag, value, "--", EXE]);
         assert_eq!(code(&out), 2, "{flag}: {}", text(&out));
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -528,6 +534,7 @@ fn windows_service_lifecycle_under_wine_scm() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 
     self_service_example_manages_itself(&wine);
+    a_plain_program_is_hosted_in_a_job(&wine);
 }
 
 /// The front door's management example, the same source as on Linux, on Windows: it installs
@@ -623,4 +630,130 @@ fn run_windows_unit_tests(wine: &Wine) {
         assert!(out.status.success(), "{exe} under Wine: {}", text(&out));
         assert!(stdout.contains("test result: ok."), "{exe}: {stdout}");
     }
+}
+
+/// Linux pids of the Wine processes running `exe` (its command line names it).
+fn wine_processes(exe: &str) -> Vec<i32> {
+    crate::support::processes_with(exe)
+        .into_iter()
+        .filter(|pid| !crate::support::is_gone(*pid))
+        .collect()
+}
+
+/// A plain console program (tests/fixtures/ticker.c: no SCM in it, a child of its own) is a
+/// service through svckit.exe's host: RUNNING, its output in the log files, its directory and
+/// environment from the definition; a stop leaves no process of it, its child included; and
+/// the host killed takes the program with it (the job is killed on close).
+fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
+    const TICKER: &str = r"C:\svc kit\ticker.exe";
+    check(
+        &Command::new(MINGW)
+            .args(["-O2", "-o"])
+            .arg(wine.path(TICKER))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ticker.c"))
+            .output()
+            .unwrap(),
+        "build ticker.exe",
+    );
+    fs::create_dir_all(wine.path(r"C:\work dir")).unwrap();
+    let out = wine.svckit(&[
+        "install",
+        "Ticker",
+        "--chdir",
+        r"C:\work dir",
+        "--env",
+        "TICKER=set by svckit",
+        "--",
+        TICKER,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml")
+            .exists()
+    );
+    let out = wine.svckit(&["start", "Ticker"]);
+    assert_eq!(
+        code(&out),
+        0,
+        "{}\nhost.log: {}",
+        text(&out),
+        fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\host.log")).unwrap_or_default()
+    );
+    assert_eq!(wine.sc_state("Ticker"), Some(RUNNING));
+    let stdout = wine.path(r"C:\ProgramData\svckit\logs\Ticker.stdout.log");
+    let stderr = wine.path(r"C:\ProgramData\svckit\logs\Ticker.stderr.log");
+    assert!(
+        eventually(Duration::from_secs(20), || fs::read_to_string(&stdout)
+            .is_ok_and(|text| text.lines().count() >= 3)),
+        "no output in {}",
+        stdout.display()
+    );
+    // Its working directory and environment came from the definition (lines end in CRLF).
+    let said = fs::read_to_string(&stdout).unwrap();
+    assert_eq!(
+        said.lines().next().map(str::trim_end),
+        Some("tick 0 in C:\\work dir with set by svckit"),
+        "{said}"
+    );
+    let errors = fs::read_to_string(&stderr).unwrap();
+    assert_eq!(
+        errors.lines().next().map(str::trim_end),
+        Some("err 0"),
+        "{errors}"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
+            .len()
+            >= 2),
+        "the program and its child run: {:?}",
+        wine_processes("ticker.exe")
+    );
+    // Stopped: no process of it is left, its child included.
+    let out = wine.svckit(&["stop", "Ticker"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(wine.sc_state("Ticker"), Some(STOPPED));
+    assert!(
+        eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
+            .is_empty()),
+        "processes of the stopped service are left: {:?}",
+        wine_processes("ticker.exe")
+    );
+    // Uninstalled: the SCM's record and svckit's definition go.
+    let out = wine.svckit(&["uninstall", "Ticker"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(wine.sc_state("Ticker"), None);
+    let definition = wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml");
+    assert!(!definition.exists(), "{} is left", definition.display());
+
+    // The host killed: the job takes the program and its child with it. (Left installed:
+    // Wine's SCM does not notice a killed service process and keeps it RUNNING; the prefix
+    // goes with the test.)
+    let out = wine.svckit(&["install", "Ticker Killed", "--", TICKER]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(code(&wine.svckit(&["start", "Ticker Killed"])), 0);
+    assert!(eventually(Duration::from_secs(10), || wine_processes(
+        "ticker.exe"
+    )
+    .len()
+        >= 2));
+    // Its command line's words are NUL-separated in /proc: `host` then the name.
+    let hosts: Vec<i32> = wine_processes("svckit.exe")
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains("host\0Ticker Killed\0"))
+        })
+        .collect();
+    assert_eq!(hosts.len(), 1, "the host process: {hosts:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(hosts[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || wine_processes("ticker.exe")
+            .is_empty()),
+        "the program outlived its killed host: {:?}",
+        wine_processes("ticker.exe")
+    );
 }
