@@ -23,6 +23,7 @@ pub mod service;
 mod signal;
 mod spec;
 mod state;
+pub mod table;
 
 pub use accept::Accept;
 pub use control::Control;

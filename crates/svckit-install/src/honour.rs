@@ -282,7 +282,12 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
             // svckit's host.
             let hosted = spec.service_type == ServiceType::Exec;
             for (key, reason) in unsupported {
-                if hosted && matches!(key, "working_dir" | "env") {
+                if hosted
+                    && matches!(
+                        key,
+                        "working_dir" | "env" | "restart.limit" | "restart.window"
+                    )
+                {
                     continue;
                 }
                 if given.contains(&key) {

@@ -93,7 +93,9 @@ impl Manager {
                 host.password.clone_from(&spec.password);
                 host.dependencies.clone_from(&spec.dependencies);
                 host.requires.clone_from(&spec.requires);
-                host.restart = spec.restart;
+                // The host restarts the program by its policy: the SCM's failure actions
+                // must not restart the host as well.
+                host.restart = svckit_core::RestartPolicy::default();
                 host.stop = spec.stop;
                 host.backend = BackendKind::Windows;
                 match Scm.install(&host) {

@@ -20,7 +20,8 @@ pub mod logs;
 pub mod notify;
 pub mod paths;
 pub mod protocol;
-pub mod state;
+/// The supervisor's behaviour as a table: [`svckit_core::table`], shared with Windows' host.
+pub use svckit_core::table as state;
 pub mod store;
 pub mod supervisor;
 

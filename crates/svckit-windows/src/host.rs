@@ -2,8 +2,9 @@
 //! the SCM (`svckit.exe host NAME`). The host answers the SCM and runs the program as its
 //! child, in a Job object, with the definition's arguments, environment and working
 //! directory, its stdout and stderr appended to log files; the program's end is the service's
-//! (its exit code, other than 0, the service-specific one). A stop sends Ctrl-Break to the
-//! program's console group, then ends the whole job after `stop.timeout`.
+//! (its exit code, other than 0, the service-specific one). Restarts follow the definition's
+//! policy, decided by the supervisor's own table. A stop sends Ctrl-Break to the program's
+//! console group, then ends the whole job after `stop.timeout`.
 
 use std::{
     fs::{File, OpenOptions},
@@ -12,7 +13,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use svckit_core::{Accept, Context, Control, ExitCode, Service, ServiceSpec};
+use svckit_core::{
+    Accept, Context, Control, ExitCode, LastExit, Service, ServiceSpec, ServiceType,
+    table::{self, Action, Event, History, Lifecycle, Policy, UnitState},
+};
 
 use crate::job::{self, Job};
 
@@ -29,8 +33,9 @@ pub fn service(spec: ServiceSpec, logs: &Path) -> Service {
         .stop_wait_hint(stop_hint)
 }
 
-/// The host's life: start the program in its job, report running, wait for its end or a
-/// stop.
+/// The host's life, as the supervisor's table decides it (`svckit_core::table`, the same
+/// cells as on Unix): start the program in a job, report running, restart it by its policy
+/// with backoff and start limit, stop it on the SCM's Stop.
 fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
     let log = |stream: &str| -> std::io::Result<File> {
         std::fs::create_dir_all(logs)?;
@@ -39,85 +44,204 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
             .append(true)
             .open(logs.join(format!("{}.{stream}.log", spec.name)))
     };
-    let (stdout, mut stderr) = match (log("stdout"), log("stderr")) {
+    let (stdout, stderr) = match (log("stdout"), log("stderr")) {
         (Ok(out), Ok(err)) => (out, err),
         // Nowhere to say it but the exit code: ERROR_OPEN_FAILED.
         _ => return ExitCode::Win32(110),
     };
-    let said = |stderr: &mut File, what: std::fmt::Arguments<'_>| {
-        use std::io::Write;
-        let _ = writeln!(stderr, "svckit host: {what}");
+    let mut host = Host {
+        spec,
+        stdout,
+        stderr,
+        job: None,
+        child: None,
+        started: Instant::now(),
+        timer: None,
+        last_exit: None,
+        stop_asked: false,
     };
-    let job = match Job::new() {
-        Ok(job) => job,
-        Err(err) => {
-            said(
-                &mut stderr,
-                format_args!("cannot create a job object: {err}"),
-            );
-            return ExitCode::ServiceSpecific(1);
-        }
+    let policy = Policy {
+        restart: spec.restart,
+        stop_timeout: spec.stop.timeout,
+        ready_timeout: None,
+        service_type: ServiceType::Exec,
+        reload_by_command: false,
+        success_exit: spec.success_exit_status.clone(),
+        restart_prevent: spec.restart_prevent_exit_status.clone(),
     };
-    let mut command = Command::new(&spec.program);
-    command
-        .args(&spec.args)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(match stderr.try_clone() {
-            Ok(file) => Stdio::from(file),
-            Err(_) => Stdio::null(),
-        });
-    if let Some(dir) = &spec.working_dir {
-        command.current_dir(dir);
-    }
-    let mut child = match job.spawn(&mut command) {
-        Ok(child) => child,
-        Err(err) => {
-            said(
-                &mut stderr,
-                format_args!("cannot start {}: {err}", spec.program.display()),
-            );
-            return ExitCode::ServiceSpecific(2);
-        }
-    };
-    ctx.ready();
+    let mut history = History::default();
+    let mut life = Lifecycle::STOPPED;
+    let mut events = std::collections::VecDeque::from([Event::Start]);
+    let mut reported = false;
     loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            // What it started goes with it.
-            let _ = job.terminate(1);
-            return exit_code(status);
+        while let Some(event) = events.pop_front() {
+            let Ok(transition) =
+                table::transition(life, event, &policy, &mut history, Instant::now())
+            else {
+                continue;
+            };
+            life = transition.next;
+            for action in transition.actions {
+                // Each start counts for the start limit, as the supervisor counts them.
+                if action == Action::Spawn {
+                    history.started(Instant::now(), policy.restart.window);
+                }
+                host.act(action, &mut events);
+            }
+            if life.state == UnitState::Running && !reported {
+                ctx.ready();
+                reported = true;
+            }
+        }
+        match life.state {
+            UnitState::Stopped | UnitState::Exited | UnitState::Failed => {
+                return host.exit_code(life.state);
+            }
+            _ => {}
+        }
+        if let Some(child) = &mut host.child
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            let uptime = host.started.elapsed();
+            host.child = None;
+            let exit = last_exit(status);
+            host.last_exit = Some(exit);
+            events.push_back(Event::Exited { exit, uptime });
+            // Ended during a stop: what it left goes now, and the stop is done.
+            if life.state == UnitState::Stopping {
+                host.end_job(&mut events);
+            }
+            continue;
+        }
+        if host.timer.is_some_and(|at| at <= Instant::now()) {
+            host.timer = None;
+            events.push_back(Event::Timer);
+            continue;
         }
         if let Some(Control::Stop | Control::Shutdown) = ctx.recv_timeout(POLL) {
-            break;
-        }
-    }
-    stop(ctx, spec, &job, &mut child);
-    ExitCode::SUCCESS
-}
-
-/// Ctrl-Break to the program's console group, then, after the stop timeout (or at once
-/// without a console to receive it), the whole job.
-fn stop(ctx: &Context, spec: &ServiceSpec, job: &Job, child: &mut Child) {
-    if job::interrupt(child).is_ok() {
-        let deadline = Instant::now() + spec.stop.timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
+            host.stop_asked = true;
             ctx.checkpoint(spec.stop.timeout);
-            std::thread::sleep(POLL);
+            events.push_back(Event::Stop);
         }
     }
-    let _ = job.terminate(1);
-    let _ = child.wait();
 }
 
-/// The program's exit as the service's: 0 a clean stop, any other code the service's own.
-fn exit_code(status: ExitStatus) -> ExitCode {
+/// What the host carries out of the table's actions.
+struct Host<'a> {
+    spec: &'a ServiceSpec,
+    stdout: File,
+    stderr: File,
+    job: Option<Job>,
+    child: Option<Child>,
+    started: Instant,
+    timer: Option<Instant>,
+    last_exit: Option<LastExit>,
+    stop_asked: bool,
+}
+
+impl Host<'_> {
+    fn act(&mut self, action: Action, events: &mut std::collections::VecDeque<Event>) {
+        match action {
+            Action::Spawn => match self.spawn() {
+                Ok(()) => events.push_back(Event::Ready),
+                Err(err) => {
+                    self.say(format_args!(
+                        "cannot start {}: {err}",
+                        self.spec.program.display()
+                    ));
+                    let errno = err.raw_os_error().unwrap_or(2);
+                    let exit = LastExit::SpawnFailed(errno);
+                    self.last_exit = Some(exit);
+                    events.push_back(Event::Exited {
+                        exit,
+                        uptime: Duration::ZERO,
+                    });
+                }
+            },
+            // Ctrl-Break to the program's console group; what is left without one (a
+            // program that ended, its children) goes with the job.
+            Action::SignalStop => match &self.child {
+                Some(child) if job::interrupt(child).is_ok() => {}
+                _ => self.end_job(events),
+            },
+            Action::KillGroup => self.end_job(events),
+            Action::ArmTimer(after) => self.timer = Some(Instant::now() + after),
+            Action::CancelTimer => self.timer = None,
+            Action::CrashLoop => self.say(format_args!(
+                "restarted {} times within {}; not restarted again",
+                self.spec.restart.limit,
+                svckit_core::parse::format_duration(self.spec.restart.window)
+            )),
+            // A new job for the next start.
+            Action::ClearGroup => self.job = None,
+            _ => {}
+        }
+    }
+
+    /// Ends every process of the job; once none is left (the program reaped), the table
+    /// hears that the group is gone.
+    fn end_job(&mut self, events: &mut std::collections::VecDeque<Event>) {
+        if let Some(job) = &self.job {
+            let _ = job.terminate(1);
+        }
+        if let Some(mut child) = self.child.take() {
+            let status = child.wait();
+            let uptime = self.started.elapsed();
+            if let Ok(status) = status {
+                let exit = last_exit(status);
+                self.last_exit = Some(exit);
+                events.push_back(Event::Exited { exit, uptime });
+            }
+        }
+        events.push_back(Event::GroupGone);
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
+        let job = Job::new()?;
+        let mut command = Command::new(&self.spec.program);
+        command
+            .args(&self.spec.args)
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(self.stdout.try_clone()?)
+            .stderr(self.stderr.try_clone()?);
+        if let Some(dir) = &self.spec.working_dir {
+            command.current_dir(dir);
+        }
+        self.child = Some(job.spawn(&mut command)?);
+        self.job = Some(job);
+        self.started = Instant::now();
+        Ok(())
+    }
+
+    /// One line of the host's own in the program's stderr log.
+    fn say(&mut self, what: std::fmt::Arguments<'_>) {
+        use std::io::Write;
+        let _ = writeln!(self.stderr, "svckit host: {what}");
+    }
+
+    /// How the service ended: a stop asked for is a clean stop; otherwise the program's last
+    /// exit (its code the service's own).
+    fn exit_code(&mut self, state: UnitState) -> ExitCode {
+        if let Some(job) = &self.job {
+            let _ = job.terminate(1);
+        }
+        if self.stop_asked && state == UnitState::Stopped {
+            return ExitCode::SUCCESS;
+        }
+        match self.last_exit {
+            Some(LastExit::Code(0)) | None => ExitCode::SUCCESS,
+            Some(LastExit::Code(code)) => ExitCode::ServiceSpecific(code as u32),
+            Some(LastExit::SpawnFailed(errno)) => ExitCode::Win32(errno as u32),
+            Some(_) => ExitCode::ServiceSpecific(1),
+        }
+    }
+}
+
+/// How a program ended, as the table reads it.
+fn last_exit(status: ExitStatus) -> LastExit {
     match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::ServiceSpecific(code as u32),
-        None => ExitCode::ServiceSpecific(1),
+        Some(code) => LastExit::Code(code),
+        None => LastExit::Unknown,
     }
 }

@@ -725,6 +725,50 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     let definition = wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml");
     assert!(!definition.exists(), "{} is left", definition.display());
 
+    // A crasher is restarted by its policy, with the backoff, until the start limit (5 starts
+    // within 10 s): then the service stops with the program's exit code as its own.
+    let out = wine.svckit(&[
+        "install",
+        "Crasher",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--",
+        TICKER,
+        "crash",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(code(&wine.svckit(&["start", "Crasher"])), 0);
+    assert!(
+        eventually(Duration::from_secs(30), || wine.sc_state("Crasher")
+            == Some(STOPPED)),
+        "the crasher was never given up on"
+    );
+    assert_eq!(
+        sc_field(&wine.sc(&["query", "Crasher"]), "SERVICE_EXIT_CODE"),
+        Some(3)
+    );
+    let runs = fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Crasher.stdout.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.starts_with("tick 0 "))
+        .count();
+    assert_eq!(runs, 5, "started, then restarted until the limit");
+    let said = fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Crasher.stderr.log"))
+        .unwrap_or_default();
+    assert!(
+        said.contains("svckit host: restarted 5 times within 10s"),
+        "{said}"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
+            .is_empty()),
+        "{:?}",
+        wine_processes("ticker.exe")
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
+
     // The host killed: the job takes the program and its child with it. (Left installed:
     // Wine's SCM does not notice a killed service process and keeps it RUNNING; the prefix
     // goes with the test.)

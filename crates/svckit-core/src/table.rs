@@ -2,8 +2,9 @@
 //! service is wanted running, what follows the stop under way, and the actions to take. Every
 //! request (start, stop, restart, pause, continue, reload, forget) is an event of the table
 //! like an exit or a timer. Pure: no OS call, no clock read (the caller passes `now`), so every
-//! cell is unit-tested. The event loop in `supervisor.rs` only turns OS happenings and
-//! requests into [`Event`]s and carries out [`Action`]s.
+//! cell is unit-tested. The event loops that use it — svckit's supervisor on Unix and its
+//! service host on Windows — only turn OS happenings and requests into [`Event`]s and carry
+//! out [`Action`]s: one table, not a copy per platform.
 //!
 //! | state \ event | Start / Recover     | Stop / Shutdown      | Restart               | Forget               | Exited (main process)          | GroupGone           | Timer            |
 //! |---------------|---------------------|----------------------|-----------------------|----------------------|---------------------------------|---------------------|------------------|
@@ -38,9 +39,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use crate::LastExit;
+use crate::{Restart, RestartPolicy, ServiceType};
 use serde::{Deserialize, Serialize};
-pub use svckit_core::LastExit;
-use svckit_core::{Restart, RestartPolicy, ServiceType};
 
 /// A supervised service's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -267,9 +268,9 @@ pub struct Policy {
     /// Whether a reload runs a command (reloading until it ends) rather than sending a signal.
     pub reload_by_command: bool,
     /// Exits that count as success besides exit code 0.
-    pub success_exit: Vec<svckit_core::ExitMatch>,
+    pub success_exit: Vec<crate::ExitMatch>,
     /// Exits after which it is not restarted, whatever the policy.
-    pub restart_prevent: Vec<svckit_core::ExitMatch>,
+    pub restart_prevent: Vec<crate::ExitMatch>,
 }
 
 impl Policy {
@@ -1082,8 +1083,8 @@ mod tests {
             Starting
         );
         policy.success_exit = vec![
-            svckit_core::ExitMatch::Code(143),
-            svckit_core::ExitMatch::Signal(svckit_core::Signal::Term),
+            crate::ExitMatch::Code(143),
+            crate::ExitMatch::Signal(crate::Signal::Term),
         ];
         assert_eq!(
             settle(at(Running), exit(143), &policy, &mut History::default())
@@ -1099,7 +1100,7 @@ mod tests {
         );
         // sshd's 255 (a broken configuration) is never restarted, even with restart = always.
         policy.restart.policy = Restart::Always;
-        policy.restart_prevent = vec![svckit_core::ExitMatch::Code(255)];
+        policy.restart_prevent = vec![crate::ExitMatch::Code(255)];
         assert_eq!(
             settle(at(Running), exit(255), &policy, &mut History::default())
                 .0
