@@ -63,6 +63,10 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Status(StatusArgs),
+    /// Print a hosted program's captured output (NAME.stdout.log, or --stderr).
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Logs(WindowsLogsArgs),
     /// The service host the SCM starts for a hosted program (`svckit.exe host NAME`, as
     /// install registers it): runs the program in a job object and answers the SCM.
     #[cfg(windows)]
@@ -653,6 +657,12 @@ pub struct InstallArgs {
     /// How long the SCM waits before a restart.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse::duration)]
     pub restart_delay: Duration,
+    /// A hosted program's logs: rotate NAME.stdout.log / NAME.stderr.log at this size (0: never).
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    pub log_max_size: Option<u64>,
+    /// A hosted program's logs: rotated files kept.
+    #[arg(long, value_name = "N")]
+    pub log_keep: Option<u32>,
     /// The service manager: auto or windows (the SCM, the only one on Windows).
     #[arg(long, value_name = "BACKEND", default_value = "auto")]
     pub backend: svckit::BackendKind,
@@ -663,6 +673,23 @@ pub struct InstallArgs {
     /// The program (a service built on the svckit API) and its arguments.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
+}
+
+/// `svckit logs` (Windows).
+#[cfg(windows)]
+#[derive(Debug, Args)]
+pub struct WindowsLogsArgs {
+    /// The hosted service.
+    pub name: String,
+    /// Keep printing what it writes (across rotations) until interrupted.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// How many of the last lines to print.
+    #[arg(short = 'n', long, value_name = "N", default_value = "10")]
+    pub lines: usize,
+    /// Its stderr instead of its stdout.
+    #[arg(long)]
+    pub stderr: bool,
 }
 
 /// `svckit host` (Windows).

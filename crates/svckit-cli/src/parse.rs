@@ -2,9 +2,7 @@
 
 use std::ffi::OsString;
 
-#[cfg(unix)]
-pub use svckit::parse::size;
-pub use svckit::parse::{duration, umask};
+pub use svckit::parse::{duration, size, umask};
 
 /// A timeout: a duration of more than zero (a zero timeout cannot be waited for; it failed
 /// with exit 1 deep in a socket call).

@@ -269,8 +269,16 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "stop.signal",
                     "Windows has no signals; the SCM sends SERVICE_CONTROL_STOP",
                 ),
-                ("logs.max_size", "the SCM does not capture output"),
-                ("logs.keep", "the SCM does not capture output"),
+                (
+                    "logs.max_size",
+                    "the SCM does not capture a service's output (a hosted program's, type \
+                     exec, is)",
+                ),
+                (
+                    "logs.keep",
+                    "the SCM does not capture a service's output (a hosted program's, type \
+                     exec, is)",
+                ),
                 ("restart.limit", "the SCM restarts without a limit"),
                 ("restart.window", "the SCM restarts without a limit"),
                 (
@@ -285,7 +293,12 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                 if hosted
                     && matches!(
                         key,
-                        "working_dir" | "env" | "restart.limit" | "restart.window"
+                        "working_dir"
+                            | "env"
+                            | "restart.limit"
+                            | "restart.window"
+                            | "logs.max_size"
+                            | "logs.keep"
                     )
                 {
                     continue;

@@ -18,7 +18,10 @@ use svckit_core::{
     table::{self, Action, Event, History, Lifecycle, Policy, UnitState},
 };
 
-use crate::job::{self, Job};
+use crate::{
+    capture,
+    job::{self, Job},
+};
 
 /// How often the host looks at its program between controls.
 const POLL: Duration = Duration::from_millis(100);
@@ -44,14 +47,14 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
             .append(true)
             .open(logs.join(format!("{}.{stream}.log", spec.name)))
     };
-    let (stdout, stderr) = match (log("stdout"), log("stderr")) {
-        (Ok(out), Ok(err)) => (out, err),
+    let stderr = match log("stderr") {
+        Ok(err) => err,
         // Nowhere to say it but the exit code: ERROR_OPEN_FAILED.
-        _ => return ExitCode::Win32(110),
+        Err(_) => return ExitCode::Win32(110),
     };
     let mut host = Host {
         spec,
-        stdout,
+        logs: logs.to_owned(),
         stderr,
         job: None,
         child: None,
@@ -129,7 +132,8 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
 /// What the host carries out of the table's actions.
 struct Host<'a> {
     spec: &'a ServiceSpec,
-    stdout: File,
+    logs: std::path::PathBuf,
+    /// The host's own lines (why a start failed, a give-up) go to the program's stderr log.
     stderr: File,
     job: Option<Job>,
     child: Option<Child>,
@@ -203,12 +207,22 @@ impl Host<'_> {
             .args(&self.spec.args)
             .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(self.stdout.try_clone()?)
-            .stderr(self.stderr.try_clone()?);
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(dir) = &self.spec.working_dir {
             command.current_dir(dir);
         }
-        self.child = Some(job.spawn(&mut command)?);
+        let mut child = job.spawn(&mut command)?;
+        // Each stream into its rotated log, by a thread of its own.
+        let (max_size, keep) = (self.spec.logs.max_size, self.spec.logs.keep);
+        let name = self.spec.name.to_string();
+        if let Some(out) = child.stdout.take() {
+            capture::capture(out, &self.logs, &name, "stdout", max_size, keep)?;
+        }
+        if let Some(err) = child.stderr.take() {
+            capture::capture(err, &self.logs, &name, "stderr", max_size, keep)?;
+        }
+        self.child = Some(child);
         self.job = Some(job);
         self.started = Instant::now();
         Ok(())

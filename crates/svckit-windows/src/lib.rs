@@ -11,6 +11,7 @@
 //! [`windows-service`]: https://docs.rs/windows-service
 #![cfg(windows)]
 
+mod capture;
 pub mod host;
 pub mod job;
 pub mod memory;

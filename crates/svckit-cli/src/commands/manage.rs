@@ -10,7 +10,9 @@ use svckit_install::{InstallOptions, Installed, Manager};
 use super::report::{self, Action};
 
 use crate::{
-    cli::{ControlArgs, HostArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs},
+    cli::{
+        ControlArgs, HostArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs, WindowsLogsArgs,
+    },
     exit::Exit,
 };
 
@@ -42,6 +44,12 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
         delay: args.restart_delay,
         ..RestartPolicy::default()
     };
+    if let Some(max_size) = args.log_max_size {
+        spec.logs.max_size = max_size;
+    }
+    if let Some(keep) = args.log_keep {
+        spec.logs.keep = keep;
+    }
     let report = manager()?.install(spec, &InstallOptions::default())?;
     outln!(
         "{} {name} ({}: {})",
@@ -129,4 +137,46 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
             let _ = writeln!(file, "svckit host {}: {err:#}", args.name);
         }
     })
+}
+
+/// `svckit logs NAME`: a hosted program's output, from `%ProgramData%\svckit\logs`.
+pub fn logs(args: WindowsLogsArgs) -> anyhow::Result<Exit> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let name = ServiceName::new(&args.name)?;
+    // Only a hosted program's output is captured: say so for any other.
+    svckit_install::hosted_definition(&svckit_install::data_dir(), &name).with_context(|| {
+        format!("{name} is not a hosted program (type exec): the SCM keeps no output")
+    })?;
+    let stream = if args.stderr { "stderr" } else { "stdout" };
+    let path = svckit_install::data_dir()
+        .join("logs")
+        .join(format!("{name}.{stream}.log"));
+    let text = std::fs::read(&path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = std::io::stdout().lock();
+    for line in &lines[lines.len().saturating_sub(args.lines)..] {
+        writeln!(out, "{line}")?;
+    }
+    if !args.follow {
+        return Ok(Exit::Ok);
+    }
+    // Follows the file by its size: smaller than read so far means it was rotated.
+    let mut at = text.len() as u64;
+    loop {
+        out.flush()?;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let Ok(mut file) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let size = file.metadata()?.len();
+        if size < at {
+            at = 0;
+        }
+        file.seek(SeekFrom::Start(at))?;
+        let mut more = Vec::new();
+        file.read_to_end(&mut more)?;
+        at += more.len() as u64;
+        out.write_all(&more)?;
+    }
 }

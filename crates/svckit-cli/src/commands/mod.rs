@@ -78,6 +78,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(args) => manage::status(args),
         #[cfg(windows)]
         Command::Host(args) => manage::host(args),
+        #[cfg(windows)]
+        Command::Logs(args) => manage::logs(args),
     }
 }
 

@@ -725,6 +725,67 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     let definition = wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml");
     assert!(!definition.exists(), "{} is left", definition.display());
 
+    // A fast writer's output is rotated at the size given, after whole lines, none lost.
+    let out = wine.svckit(&[
+        "install",
+        "Flood",
+        "--log-max-size",
+        "64k",
+        "--log-keep",
+        "100",
+        "--",
+        TICKER,
+        "flood",
+        "20000",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(code(&wine.svckit(&["start", "Flood"])), 0);
+    let log = wine.path(r"C:\ProgramData\svckit\logs\Flood.stdout.log");
+    let all_lines = || -> Vec<String> {
+        let mut files: Vec<PathBuf> = (1..=100)
+            .rev()
+            .map(|n| PathBuf::from(format!("{}.{n}", log.display())))
+            .filter(|path| path.exists())
+            .collect();
+        files.push(log.clone());
+        files
+            .iter()
+            .flat_map(|path| {
+                fs::read_to_string(path)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || all_lines().len() >= 20000),
+        "{} lines",
+        all_lines().len()
+    );
+    let lines = all_lines();
+    assert_eq!(lines.len(), 20000);
+    for (n, line) in lines.iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("line {n:06} ")),
+            "line {n}: {line}"
+        );
+    }
+    let rotated = fs::metadata(format!("{}.1", log.display()));
+    assert!(
+        rotated.is_ok_and(|meta| meta.len() <= 2 * 64 * 1024),
+        "rotated at 64k"
+    );
+    let out = wine.svckit(&["logs", "Flood", "-n", "1"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("line 019999 "),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Flood"])), 0);
+
     // A crasher is restarted by its policy, with the backoff, until the start limit (5 starts
     // within 10 s): then the service stops with the program's exit code as its own.
     let out = wine.svckit(&[
