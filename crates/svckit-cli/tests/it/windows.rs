@@ -725,6 +725,34 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     let definition = wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml");
     assert!(!definition.exists(), "{} is left", definition.display());
 
+    // cmd.exe, found in PATH, running ping: a stop ends both.
+    let out = wine.svckit(&[
+        "install",
+        "Pinger",
+        "--",
+        "cmd.exe",
+        "/c",
+        "ping -n 100000 127.0.0.1",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(code(&wine.svckit(&["start", "Pinger"])), 0);
+    assert!(
+        eventually(Duration::from_secs(20), || !wine_processes("ping")
+            .is_empty()),
+        "ping never ran"
+    );
+    assert_eq!(wine.sc_state("Pinger"), Some(RUNNING));
+    assert_eq!(code(&wine.svckit(&["stop", "Pinger"])), 0);
+    assert!(
+        eventually(Duration::from_secs(10), || wine_processes("ping")
+            .is_empty()
+            && wine_processes("cmd.exe").is_empty()),
+        "left: {:?} {:?}",
+        wine_processes("ping"),
+        wine_processes("cmd.exe")
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Pinger"])), 0);
+
     // A fast writer's output is rotated at the size given, after whole lines, none lost.
     let out = wine.svckit(&[
         "install",
