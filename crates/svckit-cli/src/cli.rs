@@ -63,6 +63,10 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Status(StatusArgs),
+    /// Print a hosted program's definition (TOML, every key), as the host reads it.
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Show(HostedArgs),
     /// Print a hosted program's captured output (NAME.stdout.log, or --stderr).
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -673,6 +677,14 @@ pub struct InstallArgs {
     /// The program (a service built on the svckit API) and its arguments.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
+}
+
+/// `svckit show` (Windows).
+#[cfg(windows)]
+#[derive(Debug, Args)]
+pub struct HostedArgs {
+    /// The hosted service.
+    pub name: String,
 }
 
 /// `svckit logs` (Windows).

@@ -11,7 +11,8 @@ use super::report::{self, Action};
 
 use crate::{
     cli::{
-        ControlArgs, HostArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs, WindowsLogsArgs,
+        ControlArgs, HostArgs, HostedArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs,
+        WindowsLogsArgs,
     },
     exit::Exit,
 };
@@ -179,4 +180,15 @@ pub fn logs(args: WindowsLogsArgs) -> anyhow::Result<Exit> {
         at += more.len() as u64;
         out.write_all(&more)?;
     }
+}
+
+/// `svckit show NAME`: a hosted program's definition, every key.
+pub fn show(args: HostedArgs) -> anyhow::Result<Exit> {
+    let name = ServiceName::new(&args.name)?;
+    let spec = svckit_install::hosted_definition(&svckit_install::data_dir(), &name).with_context(
+        || format!("{name} is not a hosted program (type exec): the SCM keeps its configuration"),
+    )?;
+    use std::io::Write;
+    write!(std::io::stdout().lock(), "{}", spec.to_toml())?;
+    Ok(Exit::Ok)
 }

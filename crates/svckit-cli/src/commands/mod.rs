@@ -80,6 +80,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Host(args) => manage::host(args),
         #[cfg(windows)]
         Command::Logs(args) => manage::logs(args),
+        #[cfg(windows)]
+        Command::Show(args) => manage::show(args),
     }
 }
 

@@ -671,6 +671,13 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml")
             .exists()
     );
+    let shown = wine.svckit(&["show", "Ticker"]);
+    assert_eq!(code(&shown), 0, "{}", text(&shown));
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(
+        shown.contains("TICKER = \"set by svckit\"") && shown.contains("working_dir = "),
+        "{shown}"
+    );
     let out = wine.svckit(&["start", "Ticker"]);
     assert_eq!(
         code(&out),
