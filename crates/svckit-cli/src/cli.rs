@@ -478,12 +478,9 @@ pub struct EventsArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit logs`.
-#[cfg(unix)]
+/// What of a service's captured output `svckit logs` prints, on every platform.
 #[derive(Debug, Args)]
-pub struct LogsArgs {
-    /// The service.
-    pub name: String,
+pub struct LogView {
     /// Keep printing what it writes (across rotations) until interrupted.
     #[arg(short = 'f', long)]
     pub follow: bool,
@@ -493,6 +490,17 @@ pub struct LogsArgs {
     /// Its stderr instead of its stdout.
     #[arg(long)]
     pub stderr: bool,
+}
+
+/// `svckit logs`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The service.
+    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub view: LogView,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
@@ -693,15 +701,9 @@ pub struct HostedArgs {
 pub struct WindowsLogsArgs {
     /// The hosted service.
     pub name: String,
-    /// Keep printing what it writes (across rotations) until interrupted.
-    #[arg(short = 'f', long)]
-    pub follow: bool,
-    /// How many of the last lines to print.
-    #[arg(short = 'n', long, value_name = "N", default_value = "10")]
-    pub lines: usize,
-    /// Its stderr instead of its stdout.
-    #[arg(long)]
-    pub stderr: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub view: LogView,
 }
 
 /// `svckit host` (Windows).

@@ -148,7 +148,7 @@ pub fn logs(args: WindowsLogsArgs) -> anyhow::Result<Exit> {
     svckit_install::hosted_definition(&svckit_install::data_dir(), &name).with_context(|| {
         format!("{name} is not a hosted program (type exec): the SCM keeps no output")
     })?;
-    let stream = if args.stderr { "stderr" } else { "stdout" };
+    let stream = if args.view.stderr { "stderr" } else { "stdout" };
     let path = svckit_install::data_dir()
         .join("logs")
         .join(format!("{name}.{stream}.log"));
@@ -156,10 +156,10 @@ pub fn logs(args: WindowsLogsArgs) -> anyhow::Result<Exit> {
     let text = String::from_utf8_lossy(&text);
     let lines: Vec<&str> = text.lines().collect();
     let mut out = std::io::stdout().lock();
-    for line in &lines[lines.len().saturating_sub(args.lines)..] {
+    for line in &lines[lines.len().saturating_sub(args.view.lines)..] {
         writeln!(out, "{line}")?;
     }
-    if !args.follow {
+    if !args.view.follow {
         return Ok(Exit::Ok);
     }
     // Follows the file by its size: smaller than read so far means it was rotated.

@@ -423,12 +423,17 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
 /// `svckit logs`.
 pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
     let logs = manager(state_dir(&args.state)?)?.logs(&name(&args.name)?)?;
-    let stream = if args.stderr {
+    let stream = if args.view.stderr {
         Stream::Stderr
     } else {
         Stream::Stdout
     };
-    logs.print(stream, args.lines, args.follow, &mut io::stdout().lock())?;
+    logs.print(
+        stream,
+        args.view.lines,
+        args.view.follow,
+        &mut io::stdout().lock(),
+    )?;
     Ok(Exit::Ok)
 }
 
