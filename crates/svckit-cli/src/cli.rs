@@ -63,6 +63,10 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Status(StatusArgs),
+    /// List the hosted programs svckit installed, with their state in the SCM.
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    List,
     /// Print a hosted program's definition (TOML, every key), as the host reads it.
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]

@@ -192,3 +192,33 @@ pub fn show(args: HostedArgs) -> anyhow::Result<Exit> {
     write!(std::io::stdout().lock(), "{}", spec.to_toml())?;
     Ok(Exit::Ok)
 }
+
+/// `svckit list`: the hosted programs svckit installed (their definitions in
+/// `%ProgramData%\\svckit\\registry`), each with the SCM's word on it.
+pub fn list() -> anyhow::Result<Exit> {
+    let registry = svckit_install::data_dir().join("registry");
+    let mut names: Vec<ServiceName> = std::fs::read_dir(&registry)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| {
+                    let name = entry.ok()?.file_name().into_string().ok()?;
+                    ServiceName::new(name.strip_suffix(".toml")?).ok()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let manager = manager()?;
+    let mut out = std::io::stdout().lock();
+    report::table_heading(&mut out)?;
+    for name in &names {
+        let status = manager.status(name).map_err(|err| err.to_string());
+        report::table_row(
+            &mut out,
+            name,
+            "windows",
+            status.as_ref().map_err(Clone::clone),
+        )?;
+    }
+    Ok(Exit::Ok)
+}

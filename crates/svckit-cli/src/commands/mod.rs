@@ -82,6 +82,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Logs(args) => manage::logs(args),
         #[cfg(windows)]
         Command::Show(args) => manage::show(args),
+        #[cfg(windows)]
+        Command::List => manage::list(),
     }
 }
 

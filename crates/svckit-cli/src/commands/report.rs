@@ -228,7 +228,6 @@ pub fn describe(
 }
 
 /// The status table's heading.
-#[cfg(unix)]
 pub fn table_heading(out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
@@ -238,7 +237,6 @@ pub fn table_heading(out: &mut impl Write) -> io::Result<()> {
 }
 
 /// One row of the status table: `status`, or why `name`'s backend could not tell.
-#[cfg(unix)]
 pub fn table_row(
     out: &mut impl Write,
     name: &ServiceName,

@@ -671,6 +671,15 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml")
             .exists()
     );
+    let listed = wine.svckit(&["list"]);
+    assert_eq!(code(&listed), 0, "{}", text(&listed));
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with("Ticker ") && line.contains("stopped")),
+        "{listed}"
+    );
     let shown = wine.svckit(&["show", "Ticker"]);
     assert_eq!(code(&shown), 0, "{}", text(&shown));
     let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
