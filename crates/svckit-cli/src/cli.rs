@@ -27,10 +27,6 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Kill(KillArgs),
-    /// Install PROGRAM as a service (over an existing one of that name: stop, delete, create).
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Install(InstallArgs),
     /// Stop a service and remove it.
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -80,11 +76,13 @@ pub enum Command {
     #[cfg(windows)]
     #[command(hide = true)]
     Host(HostArgs),
-    /// Install a service: NAME [flags] -- PROGRAM [ARGS...], or --file; into the supervisor,
-    /// systemd or SysV init (--backend).
-    #[cfg(unix)]
+    /// Install a service: NAME [flags] -- PROGRAM [ARGS...], or --file
+    ///
+    /// On Unix into the supervisor, systemd or SysV init (--backend). On Windows into the
+    /// SCM, over an existing service of that name (stopped, deleted, created anew); svckit.exe
+    /// hosts the program unless --type notify.
     #[command(after_help = exit::TABLE)]
-    Install(Box<SupervisedInstallArgs>),
+    Install(Box<InstallArgs>),
     /// Stop a service and remove its definition (its logs stay).
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -165,10 +163,10 @@ pub struct StateDirArg {
     pub state_dir: Option<PathBuf>,
 }
 
-/// `svckit install` (the supervisor). Every flag is a key of the TOML definition.
-#[cfg(unix)]
+/// `svckit install`, on every platform. Every flag is a key of the TOML definition; what a
+/// backend cannot honour is refused by name.
 #[derive(Debug, Args)]
-pub struct SupervisedInstallArgs {
+pub struct InstallArgs {
     /// The service name.
     #[arg(required_unless_present = "file")]
     pub name: Option<String>,
@@ -177,15 +175,18 @@ pub struct SupervisedInstallArgs {
     pub file: Option<PathBuf>,
     /// Replace an installed service of that name (it is stopped first), or an existing unit
     /// file or init script of that name.
+    #[cfg(unix)]
     #[arg(long)]
     pub force: bool,
     /// `backend`: builtin (the supervisor), systemd, sysv, or auto: systemd when it runs as
-    /// init, sysv for root where SysV init runs as PID 1, else builtin.
+    /// init, sysv for root where SysV init runs as PID 1, else builtin. On Windows: windows
+    /// (the SCM), the only one.
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<svckit::BackendKind>,
     /// Install into this alternate root (an image being built): write the unit or script
     /// under it (enabled with `systemctl --root`), start nothing. Needs --backend systemd or
     /// sysv; the definition goes to DIR/var/lib/svckit unless --state-dir says otherwise.
+    #[cfg(unix)]
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// `display_name`.
@@ -197,12 +198,20 @@ pub struct SupervisedInstallArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub process: ProcessArgs,
-    /// `start`: auto (with the supervisor), demand or disabled.
+    /// `password`: the password of --user's account (Windows services).
+    #[arg(long, value_name = "PASSWORD", requires = "user")]
+    pub password: Option<String>,
+    /// `dependencies`: a service that must run first (repeatable).
+    #[arg(long = "depends", value_name = "SERVICE")]
+    pub depends: Vec<String>,
+    /// `start`: auto (at boot, or with the supervisor), delayed (Windows: auto, after the
+    /// others), demand or disabled.
     #[arg(long, value_name = "TYPE")]
     pub start: Option<svckit::StartType>,
-    /// `type`: exec (the program is the service), forking (it daemonizes itself), notify (it
-    /// says when it is ready: sd_notify, the svckit API, or $SVCKIT_READY_FD) or oneshot (it
-    /// runs to completion).
+    /// `type`: exec (the program is the service; on Windows svckit.exe hosts it in a job
+    /// object), forking (it daemonizes itself), notify (it says when it is ready: sd_notify,
+    /// the svckit API, or $SVCKIT_READY_FD; on Windows it answers the SCM itself) or oneshot
+    /// (it runs to completion).
     #[arg(long = "type", value_name = "TYPE")]
     pub service_type: Option<svckit::ServiceType>,
     /// The same as --type notify.
@@ -300,6 +309,7 @@ pub struct SupervisedInstallArgs {
     /// `logs.keep`: rotated files kept.
     #[arg(long, value_name = "N")]
     pub log_keep: Option<u32>,
+    #[cfg(unix)]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
@@ -640,55 +650,6 @@ pub struct MemoryStatusArgs {
     #[cfg(unix)]
     #[arg(long, value_name = "PATH", requires = "daemon")]
     pub pidfile: Option<PathBuf>,
-}
-
-/// `svckit install`.
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct InstallArgs {
-    /// The service name (the key in the service manager).
-    pub name: String,
-    /// The name shown in service listings.
-    #[arg(long, value_name = "TEXT")]
-    pub display_name: Option<String>,
-    /// What the service does.
-    #[arg(long, value_name = "TEXT")]
-    pub description: Option<String>,
-    /// When it starts: auto, delayed (auto, after the others), demand or disabled.
-    #[arg(long, value_name = "TYPE", default_value = "demand")]
-    pub start: svckit::StartType,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub process: ProcessArgs,
-    /// The account's password.
-    #[arg(long, value_name = "PASSWORD", requires = "user")]
-    pub password: Option<String>,
-    /// A service that must run first (repeatable).
-    #[arg(long = "depends", value_name = "SERVICE")]
-    pub depends: Vec<String>,
-    /// Restart by the SCM's failure actions: never, on-failure (crash or non-zero exit code),
-    /// always (the same: the SCM never restarts a service that stopped cleanly on its own).
-    #[arg(long, value_name = "POLICY", default_value = "never")]
-    pub restart: svckit::Restart,
-    /// How long the SCM waits before a restart.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse::duration)]
-    pub restart_delay: Duration,
-    /// A hosted program's logs: rotate NAME.stdout.log / NAME.stderr.log at this size (0: never).
-    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
-    pub log_max_size: Option<u64>,
-    /// A hosted program's logs: rotated files kept.
-    #[arg(long, value_name = "N")]
-    pub log_keep: Option<u32>,
-    /// The service manager: auto or windows (the SCM, the only one on Windows).
-    #[arg(long, value_name = "BACKEND", default_value = "auto")]
-    pub backend: svckit::BackendKind,
-    /// How PROGRAM runs: exec (any program: svckit.exe hosts it, in a job object) or notify
-    /// (a program on svckit's service API, which answers the SCM itself).
-    #[arg(long = "type", value_name = "TYPE", default_value = "exec")]
-    pub service_type: svckit::ServiceType,
-    /// The program (a service built on the svckit API) and its arguments.
-    #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM")]
-    pub command: Vec<OsString>,
 }
 
 /// `svckit show` (Windows).

@@ -34,18 +34,16 @@ pub fn signal(text: &str) -> Result<svckit::Signal, String> {
 }
 
 /// A command: a program (an absolute path) and its arguments.
-#[cfg(unix)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandWords(pub Vec<String>);
 
 /// A command line split into words as sh would (quotes, backslashes), never run by a shell:
 /// a program (an absolute path) and its arguments.
-#[cfg(unix)]
 pub fn command_words(text: &str) -> Result<CommandWords, String> {
     let words = shell_words::split(text).map_err(|err| format!("{text:?}: {err}"))?;
     match words.first() {
         None => Err("the command is empty".to_owned()),
-        Some(program) if !program.starts_with('/') => Err(format!(
+        Some(program) if !std::path::Path::new(program).is_absolute() => Err(format!(
             "{program:?} is not an absolute path (the command runs without a shell or PATH)"
         )),
         Some(_) => Ok(CommandWords(words)),
@@ -53,7 +51,6 @@ pub fn command_words(text: &str) -> Result<CommandWords, String> {
 }
 
 /// A resource limit for a service: `KEY=N`, `KEY=SOFT:HARD` or `KEY=infinity`.
-#[cfg(unix)]
 pub fn limit(text: &str) -> Result<(String, svckit::Limit), String> {
     const KEYS: [&str; 6] = ["nofile", "nproc", "core", "memlock", "as", "cpu"];
     let (key, value) = text

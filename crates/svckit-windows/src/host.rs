@@ -3,8 +3,9 @@
 //! child, in a Job object, with the definition's arguments, environment and working
 //! directory, its stdout and stderr appended to log files; the program's end is the service's
 //! (its exit code, other than 0, the service-specific one). Restarts follow the definition's
-//! policy, decided by the supervisor's own table. A stop sends Ctrl-Break to the program's
-//! console group, then ends the whole job after `stop.timeout`.
+//! policy, decided by the supervisor's own table. A stop asks the program to end as a person
+//! would, Ctrl-C to the console the host gives it (and WM_CLOSE to its windows, if it has
+//! any), then ends the whole job after `stop.timeout`.
 
 use std::{
     fs::{File, OpenOptions},
@@ -62,7 +63,15 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
         timer: None,
         last_exit: None,
         stop_asked: false,
+        interrupted: false,
+        console: true,
     };
+    if let Err(err) = job::own_console() {
+        host.console = false;
+        host.say(format_args!(
+            "no console for the program ({err}): a stop ends its processes at once"
+        ));
+    }
     let policy = Policy {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
@@ -110,10 +119,11 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
             let exit = last_exit(status);
             host.last_exit = Some(exit);
             events.push_back(Event::Exited { exit, uptime });
-            // Ended during a stop: what it left goes now, and the stop is done.
-            if life.state == UnitState::Stopping {
-                host.end_job(&mut events);
-            }
+            continue;
+        }
+        // Stopping, the program reaped: the stop is done once nothing of its job is left.
+        if life.state == UnitState::Stopping && host.child.is_none() && host.job_is_empty() {
+            events.push_back(Event::GroupGone);
             continue;
         }
         if host.timer.is_some_and(|at| at <= Instant::now()) {
@@ -141,6 +151,10 @@ struct Host<'a> {
     timer: Option<Instant>,
     last_exit: Option<LastExit>,
     stop_asked: bool,
+    /// The job's processes were asked to end since the last start.
+    interrupted: bool,
+    /// The host has a console to send Ctrl-C to.
+    console: bool,
 }
 
 impl Host<'_> {
@@ -162,13 +176,34 @@ impl Host<'_> {
                     });
                 }
             },
-            // Ctrl-Break to the program's console group; what is left without one (a
-            // program that ended, its children) goes with the job.
-            Action::SignalStop => match &self.child {
-                Some(child) if job::interrupt(child).is_ok() => {}
-                _ => self.end_job(events),
-            },
-            Action::KillGroup => self.end_job(events),
+            // Ctrl-C (and WM_CLOSE) to what is left of the job: the program, or what it
+            // left behind when it ended; without a console, the job ends at once.
+            Action::SignalStop => {
+                if self.job_is_empty() {
+                    return;
+                }
+                let asked = match (&self.job, self.console) {
+                    (Some(job), true) => job.interrupt().map(|_| ()),
+                    _ => Err(std::io::Error::other("no console")),
+                };
+                match asked {
+                    Ok(()) => self.interrupted = true,
+                    Err(err) => {
+                        self.say(format_args!("cannot interrupt the program ({err})"));
+                        self.end_job(events);
+                    }
+                }
+            }
+            Action::KillGroup => {
+                if self.interrupted && !self.job_is_empty() {
+                    self.say(format_args!(
+                        "{} still running {} after Ctrl-C: its processes are ended",
+                        self.spec.program.display(),
+                        svckit_core::parse::format_duration(self.spec.stop.timeout)
+                    ));
+                }
+                self.end_job(events);
+            }
             Action::ArmTimer(after) => self.timer = Some(Instant::now() + after),
             Action::CancelTimer => self.timer = None,
             Action::CrashLoop => self.say(format_args!(
@@ -182,8 +217,8 @@ impl Host<'_> {
         }
     }
 
-    /// Ends every process of the job; once none is left (the program reaped), the table
-    /// hears that the group is gone.
+    /// Ends every process of the job and reaps the program; the loop then sees the job empty
+    /// and tells the table the group is gone.
     fn end_job(&mut self, events: &mut std::collections::VecDeque<Event>) {
         if let Some(job) = &self.job {
             let _ = job.terminate(1);
@@ -197,7 +232,17 @@ impl Host<'_> {
                 events.push_back(Event::Exited { exit, uptime });
             }
         }
-        events.push_back(Event::GroupGone);
+    }
+
+    /// No process of the job is left (or there is no job). When the job cannot be asked, the
+    /// program's end is all there is to go by.
+    fn job_is_empty(&self) -> bool {
+        match &self.job {
+            None => true,
+            Some(job) => job
+                .processes()
+                .map_or(self.child.is_none(), |pids| pids.is_empty()),
+        }
     }
 
     fn spawn(&mut self) -> std::io::Result<()> {
@@ -225,6 +270,7 @@ impl Host<'_> {
         self.child = Some(child);
         self.job = Some(job);
         self.started = Instant::now();
+        self.interrupted = false;
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use std::{
     process::{Child, Command},
 };
 
-use windows_sys::Win32::System::Threading::{CREATE_NEW_PROCESS_GROUP, CREATE_SUSPENDED};
+use windows_sys::Win32::System::Threading::CREATE_SUSPENDED;
 
 use crate::sys;
 
@@ -26,10 +26,10 @@ impl Job {
         })
     }
 
-    /// Starts `command` in the job, in a console process group of its own (so Ctrl-Break
-    /// reaches it alone): created suspended, assigned, resumed.
+    /// Starts `command` in the job, on the caller's console (see [`own_console`]): created
+    /// suspended, assigned, resumed.
     pub fn spawn(&self, command: &mut Command) -> io::Result<Child> {
-        command.creation_flags(CREATE_SUSPENDED | CREATE_NEW_PROCESS_GROUP);
+        command.creation_flags(CREATE_SUSPENDED);
         let mut child = command.spawn()?;
         let placed = sys::assign_to_job(&self.handle, child.as_raw_handle())
             .and_then(|()| sys::resume_process(child.id()));
@@ -45,10 +45,25 @@ impl Job {
     pub fn terminate(&self, code: u32) -> io::Result<()> {
         sys::terminate_job(&self.handle, code)
     }
+
+    /// The ids of the job's processes now.
+    pub fn processes(&self) -> io::Result<Vec<u32>> {
+        sys::job_processes(&self.handle)
+    }
+
+    /// Asks the job's processes to end, as a person would: Ctrl-C to the console they share
+    /// with the caller (see [`own_console`]), and WM_CLOSE to their windows, if any. The
+    /// number of windows asked.
+    pub fn interrupt(&self) -> io::Result<usize> {
+        sys::console_interrupt()?;
+        Ok(sys::close_windows(&self.processes()?))
+    }
 }
 
-/// Sends Ctrl-Break to `child`'s console process group: a console program's graceful stop.
-/// An error when it has no console to receive it (a service has none of its own).
-pub fn interrupt(child: &Child) -> io::Result<()> {
-    sys::console_break(child.id())
+/// Gives the calling process a console of its own, shared by the programs it then starts in
+/// a [`Job`], and makes it immune to the Ctrl-C it sends there ([`Job::interrupt`]): a
+/// service has no console, and a console inherited from a terminal would carry the interrupt
+/// to every process of that terminal.
+pub fn own_console() -> io::Result<()> {
+    sys::own_console()
 }

@@ -25,7 +25,6 @@ use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
 use windows_sys::Win32::{
     Foundation::{HANDLE, INVALID_HANDLE_VALUE},
     System::{
-        Console::GenerateConsoleCtrlEvent,
         Diagnostics::ToolHelp::{
             CreateToolhelp32Snapshot, TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
         },
@@ -124,15 +123,105 @@ pub(crate) fn resume_process(pid: u32) -> io::Result<()> {
     }
 }
 
-/// Sends CTRL_BREAK_EVENT to the console process group `group` (a child created with
-/// CREATE_NEW_PROCESS_GROUP): a console program's Ctrl-Break, its graceful stop.
-pub(crate) fn console_break(group: u32) -> io::Result<()> {
-    // SAFETY: plain values.
-    if unsafe {
-        GenerateConsoleCtrlEvent(windows_sys::Win32::System::Console::CTRL_BREAK_EVENT, group)
-    } == 0
-    {
+/// The host's own console control handler: Ctrl-C and Ctrl-Break are for the program (the
+/// host stops on the SCM's Stop); every other event goes on to the default handler.
+unsafe extern "system" fn ignore_interrupts(event: u32) -> windows_sys::Win32::Foundation::BOOL {
+    use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, CTRL_C_EVENT};
+    (event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT) as _
+}
+
+/// Gives the calling process a console of its own (a service has none; one inherited from a
+/// terminal is left first, so an interrupt reaches nothing but the service's processes), and
+/// a handler that keeps the process itself alive through the Ctrl-C it sends there. The
+/// programs it starts share the console, so Ctrl-C reaches all of them.
+pub(crate) fn own_console() -> io::Result<()> {
+    use windows_sys::Win32::System::Console::{AllocConsole, FreeConsole, SetConsoleCtrlHandler};
+    // SAFETY: no arguments; failing only means there was no console to leave.
+    unsafe { FreeConsole() };
+    // SAFETY: no arguments.
+    if unsafe { AllocConsole() } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the handler is a plain function that lives as long as the program.
+    if unsafe { SetConsoleCtrlHandler(Some(ignore_interrupts), 1) } == 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Sends CTRL_C_EVENT to every process of the calling process's console (group 0): a console
+/// program's Ctrl-C, its graceful stop. The caller's own handler keeps it alive.
+pub(crate) fn console_interrupt() -> io::Result<()> {
+    use windows_sys::Win32::System::Console::{CTRL_C_EVENT, GenerateConsoleCtrlEvent};
+    // SAFETY: plain values.
+    if unsafe { GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The ids of the processes in `job` now (up to 4096 of them).
+pub(crate) fn job_processes(job: &OwnedHandle) -> io::Result<Vec<u32>> {
+    use windows_sys::Win32::System::JobObjects::{
+        JobObjectBasicProcessIdList, QueryInformationJobObject,
+    };
+    /// JOBOBJECT_BASIC_PROCESS_ID_LIST with room for the ids.
+    #[repr(C)]
+    struct List {
+        assigned: u32,
+        listed: u32,
+        ids: [usize; 4096],
+    }
+    let mut list = Box::new(List {
+        assigned: 0,
+        listed: 0,
+        ids: [0; 4096],
+    });
+    // SAFETY: `job` is a valid job handle; the pointer and length describe `list`, laid out
+    // as JOBOBJECT_BASIC_PROCESS_ID_LIST, which outlives the call; the length pointer may be
+    // null.
+    let ok = unsafe {
+        QueryInformationJobObject(
+            job.as_raw_handle() as HANDLE,
+            JobObjectBasicProcessIdList,
+            (&mut *list as *mut List).cast(),
+            std::mem::size_of::<List>() as u32,
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let listed = (list.listed as usize).min(list.ids.len());
+    Ok(list.ids[..listed].iter().map(|&id| id as u32).collect())
+}
+
+/// Posts WM_CLOSE to every top-level window of the processes `pids`: a windowed program's
+/// graceful stop. The number of windows it was posted to.
+pub(crate) fn close_windows(pids: &[u32]) -> usize {
+    use windows_sys::Win32::{
+        Foundation::{HWND, LPARAM},
+        UI::WindowsAndMessaging::{EnumWindows, GetWindowThreadProcessId, PostMessageW, WM_CLOSE},
+    };
+    struct Search<'a> {
+        pids: &'a [u32],
+        closed: usize,
+    }
+    unsafe extern "system" fn each(window: HWND, search: LPARAM) -> i32 {
+        // SAFETY: `search` is the `Search` EnumWindows was given below, alive and not
+        // otherwise borrowed for the whole enumeration, which runs on this thread.
+        let search = unsafe { &mut *(search as *mut Search<'_>) };
+        let mut pid = 0;
+        // SAFETY: `window` is a window EnumWindows passed; `pid` is writable.
+        unsafe { GetWindowThreadProcessId(window, &mut pid) };
+        // SAFETY: plain values; a window that went away makes the post fail, harmlessly.
+        if search.pids.contains(&pid) && unsafe { PostMessageW(window, WM_CLOSE, 0, 0) } != 0 {
+            search.closed += 1;
+        }
+        1
+    }
+    let mut search = Search { pids, closed: 0 };
+    // SAFETY: the callback reads `search` only during this call, through the pointer passed.
+    unsafe { EnumWindows(Some(each), (&mut search as *mut Search<'_>) as LPARAM) };
+    search.closed
 }

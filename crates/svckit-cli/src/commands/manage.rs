@@ -1,10 +1,8 @@
 //! `svckit install | uninstall | start | stop | restart | reload | pause | continue | status`: service management
 //! through the host's backend (on Windows, the SCM).
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
-use svckit::{RestartPolicy, ServiceName, ServiceSpec};
+use svckit::ServiceName;
 use svckit_install::{InstallOptions, Installed, Manager};
 
 use super::report::{self, Action};
@@ -21,36 +19,10 @@ fn manager() -> anyhow::Result<Manager> {
     Ok(Manager::local()?)
 }
 
-/// `svckit install`.
+/// `svckit install`: into the SCM, over an existing service of that name.
 pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
-    let name = ServiceName::new(&args.name)?;
-    let mut command = args.command.into_iter();
-    let program = PathBuf::from(command.next().context("no PROGRAM given")?);
-    let mut spec = ServiceSpec::new(name.clone(), program);
-    spec.backend = args.backend;
-    spec.args = command.collect();
-    spec.display_name = args.display_name;
-    spec.description = args.description;
-    spec.start = args.start;
-    spec.service_type = args.service_type;
-    super::apply_process(&mut spec, &args.process);
-    spec.password = args.password;
-    spec.dependencies = args
-        .depends
-        .iter()
-        .map(ServiceName::new)
-        .collect::<Result<_, _>>()?;
-    spec.restart = RestartPolicy {
-        policy: args.restart,
-        delay: args.restart_delay,
-        ..RestartPolicy::default()
-    };
-    if let Some(max_size) = args.log_max_size {
-        spec.logs.max_size = max_size;
-    }
-    if let Some(keep) = args.log_keep {
-        spec.logs.keep = keep;
-    }
+    let spec = super::definition::from_install(&args)?;
+    let name = spec.name.clone();
     let report = manager()?.install(spec, &InstallOptions::default())?;
     outln!(
         "{} {name} ({}: {})",

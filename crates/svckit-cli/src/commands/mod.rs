@@ -2,6 +2,7 @@
 
 #[cfg(unix)]
 mod daemonize;
+mod definition;
 mod demo;
 #[cfg(unix)]
 mod kill;
@@ -59,7 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),
         #[cfg(windows)]
-        Command::Install(args) => manage::install(args),
+        Command::Install(args) => manage::install(*args),
         #[cfg(windows)]
         Command::Uninstall(args) => manage::uninstall(args),
         #[cfg(windows)]

@@ -3,28 +3,28 @@
 //! whichever backend runs the service; and `supervise`, the supervisor itself.
 
 use std::{
-    fs,
     io::{self, Write},
-    path::Path,
     time::Duration,
 };
 
 use anyhow::Context as _;
-use svckit::{ServiceName, ServiceSpec};
+use svckit::ServiceName;
 use svckit_install::{InstallOptions, Installed, Manager};
 use svckit_supervise::{
     StateDir, Stream, events,
     supervisor::{self, Config},
 };
 
-use super::report::{self, Action};
+use super::{
+    definition,
+    report::{self, Action},
+};
 use crate::{
     cli::{
-        EventsArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs, StateDirArg,
-        SuperviseArgs, SupervisedInstallArgs, SupervisedStartArgs, SupervisedStatusArgs, Targets,
-        WaitArgs,
+        EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs,
+        StateDirArg, SuperviseArgs, SupervisedStartArgs, SupervisedStatusArgs, Targets, WaitArgs,
     },
-    exit::{Exit, Failure},
+    exit::Exit,
 };
 
 fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
@@ -48,27 +48,8 @@ fn name(text: &str) -> anyhow::Result<ServiceName> {
 }
 
 /// `svckit install`.
-pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
-    let mut spec = match &args.file {
-        Some(file) => read_definition(file, args.name.as_deref())?,
-        None => {
-            let name = name(args.name.as_deref().unwrap_or_default())?;
-            let Some((program, rest)) = args.command.split_first() else {
-                return Err(Failure::new(
-                    Exit::Usage,
-                    "missing PROGRAM: svckit install NAME [flags] -- PROGRAM [ARGS...]",
-                )
-                .into());
-            };
-            let mut spec = ServiceSpec::new(name, program);
-            spec.args = rest.to_vec();
-            spec
-        }
-    };
-    apply_flags(&mut spec, &args);
-    if let Some(kind) = args.backend {
-        spec.backend = kind;
-    }
+pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
+    let spec = definition::from_install(&args)?;
     let dir = match (&args.state.state_dir, &args.root) {
         (None, Some(root)) => {
             svckit_install::image_state_dir(root).context("find the state directory")?
@@ -94,121 +75,6 @@ pub fn install(args: SupervisedInstallArgs) -> anyhow::Result<Exit> {
         report.location.display()
     );
     Ok(Exit::Ok)
-}
-
-fn set<T>(target: &mut T, value: Option<T>) {
-    if let Some(value) = value {
-        *target = value;
-    }
-}
-
-/// The flags given override the definition's keys.
-fn apply_flags(spec: &mut ServiceSpec, args: &SupervisedInstallArgs) {
-    super::apply_process(spec, &args.process);
-    for (target, value) in [
-        (&mut spec.display_name, &args.display_name),
-        (&mut spec.description, &args.description),
-    ] {
-        if value.is_some() {
-            target.clone_from(value);
-        }
-    }
-    set(&mut spec.start, args.start);
-    if args.notify {
-        spec.service_type = svckit::ServiceType::Notify;
-    }
-    set(&mut spec.service_type, args.service_type);
-    if args.pid_file.is_some() {
-        spec.pid_file.clone_from(&args.pid_file);
-    }
-    set(&mut spec.notify_access, args.notify_access);
-    set(&mut spec.watchdog, args.watchdog);
-    set(&mut spec.kill_mode, args.kill_mode);
-    set(&mut spec.ready_timeout, args.ready_timeout);
-    set(&mut spec.restart.policy, args.restart);
-    set(&mut spec.restart.delay, args.restart_delay);
-    set(&mut spec.restart.max_delay, args.restart_max_delay);
-    set(&mut spec.restart.reset_after, args.reset_after);
-    set(&mut spec.restart.limit, args.start_limit);
-    set(&mut spec.restart.window, args.start_window);
-    set(&mut spec.stop.signal, args.stop_signal);
-    if !args.environment_file.is_empty() {
-        spec.environment_file.clone_from(&args.environment_file);
-    }
-    if !args.runtime_directory.is_empty() {
-        spec.runtime_directory.clone_from(&args.runtime_directory);
-    }
-    for (key, limit) in &args.limit {
-        let slot = match key.as_str() {
-            "nofile" => &mut spec.limits.nofile,
-            "nproc" => &mut spec.limits.nproc,
-            "core" => &mut spec.limits.core,
-            "memlock" => &mut spec.limits.memlock,
-            "as" => &mut spec.limits.address_space,
-            _ => &mut spec.limits.cpu,
-        };
-        *slot = Some(*limit);
-    }
-    if !args.success_exit_status.is_empty() {
-        spec.success_exit_status
-            .clone_from(&args.success_exit_status);
-    }
-    if !args.restart_prevent_exit_status.is_empty() {
-        spec.restart_prevent_exit_status
-            .clone_from(&args.restart_prevent_exit_status);
-    }
-    if args.nice.is_some() {
-        spec.nice = args.nice;
-    }
-    if args.oom_score_adjust.is_some() {
-        spec.oom_score_adjust = args.oom_score_adjust;
-    }
-    for (given, commands) in [
-        (&args.exec_start_pre, &mut spec.exec_start_pre),
-        (&args.exec_start_post, &mut spec.exec_start_post),
-        (&args.exec_stop, &mut spec.exec_stop),
-    ] {
-        if !given.is_empty() {
-            *commands = given.iter().map(|command| command.0.clone()).collect();
-        }
-    }
-    if let Some(signal) = args.reload_signal {
-        spec.reload = svckit::ReloadPolicy {
-            signal: Some(signal),
-            command: Vec::new(),
-        };
-    }
-    if let Some(command) = &args.reload_command {
-        spec.reload = svckit::ReloadPolicy {
-            signal: None,
-            command: command.0.clone(),
-        };
-    }
-    set(&mut spec.stop.timeout, args.stop_timeout);
-    set(&mut spec.logs.max_size, args.log_max_size);
-    set(&mut spec.logs.keep, args.log_keep);
-}
-
-/// Reads a definition file. The name key wins (`name`, when given, must agree); without one,
-/// `name` or else the file's stem names it.
-fn read_definition(file: &Path, name: Option<&str>) -> anyhow::Result<ServiceSpec> {
-    let bytes = fs::read(file).with_context(|| format!("read {}", file.display()))?;
-    let text = String::from_utf8(bytes).map_err(|err| {
-        Failure::new(
-            Exit::Usage,
-            format!(
-                "{}: not UTF-8 text (invalid byte at offset {})",
-                file.display(),
-                err.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
-    let stem = file.file_stem().and_then(|s| s.to_str());
-    let has_name_key = text
-        .parse::<toml::Table>()
-        .is_ok_and(|table| table.contains_key("name"));
-    let default = if has_name_key { name } else { name.or(stem) };
-    Ok(ServiceSpec::from_toml(&text, default).map_err(|err| err.in_file(file.display()))?)
 }
 
 /// `svckit uninstall`: through the service's backend, then its definition goes.
@@ -251,7 +117,7 @@ pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
 pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
     let manager = manager(state_dir(&args.state)?)?;
     let spec = match (&args.file, &args.name) {
-        (Some(file), _) => read_definition(file, None)?,
+        (Some(file), _) => definition::read(file, None)?,
         (None, name_arg) => manager.definition(&name(name_arg.as_deref().unwrap_or_default())?)?,
     };
     out!("{}", manager.render(&spec, args.backend)?);

@@ -663,6 +663,8 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         r"C:\work dir",
         "--env",
         "TICKER=set by svckit",
+        "--stop-timeout",
+        "2s",
         "--",
         TICKER,
     ]);
@@ -724,7 +726,8 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "the program and its child run: {:?}",
         wine_processes("ticker.exe")
     );
-    // Stopped: no process of it is left, its child included.
+    // Stopped: it ignores Ctrl-C, so its processes are ended after the stop timeout; no
+    // process of it is left, its child included.
     let out = wine.svckit(&["stop", "Ticker"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(wine.sc_state("Ticker"), Some(STOPPED));
@@ -734,6 +737,62 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "processes of the stopped service are left: {:?}",
         wine_processes("ticker.exe")
     );
+    let said = fs::read_to_string(&stderr).unwrap();
+    assert!(
+        said.contains(r"svckit host: C:\svc kit\ticker.exe still running 2s after Ctrl-C: its processes are ended"),
+        "{said}"
+    );
+
+    // A program that ends on Ctrl-C is stopped by it: it says goodbye, ends with 0, and
+    // nothing of it is left.
+    // Installed from a definition file, as on Unix, a flag given over its key.
+    fs::write(
+        wine.path(r"C:\svc kit\polite.toml"),
+        "name = \"Polite\"\nprogram = 'C:\\svc kit\\ticker.exe'\nargs = [\"polite\"]\n\
+         [stop]\ntimeout = \"1m\"\n",
+    )
+    .unwrap();
+    let out = wine.svckit(&[
+        "install",
+        "--file",
+        r"C:\svc kit\polite.toml",
+        "--stop-timeout",
+        "30s",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let shown = wine.svckit(&["show", "Polite"]);
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(
+        shown.contains("timeout = \"30s\"") && shown.contains("args = [\"polite\"]"),
+        "{shown}"
+    );
+    assert_eq!(code(&wine.svckit(&["start", "Polite"])), 0);
+    let polite_out = wine.path(r"C:\ProgramData\svckit\logs\Polite.stdout.log");
+    assert!(
+        eventually(Duration::from_secs(20), || fs::read_to_string(&polite_out)
+            .is_ok_and(|text| text.lines().count() >= 3)),
+        "no output in {}",
+        polite_out.display()
+    );
+    let out = wine.svckit(&["stop", "Polite"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(wine.sc_state("Polite"), Some(STOPPED));
+    assert_eq!(
+        sc_field(&wine.sc(&["query", "Polite"]), "SERVICE_EXIT_CODE"),
+        Some(0)
+    );
+    let said = fs::read_to_string(&polite_out).unwrap();
+    assert!(said.contains("goodbye on Ctrl-C"), "{said}");
+    let host_said =
+        fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Polite.stderr.log")).unwrap();
+    assert!(!host_said.contains("svckit host"), "{host_said}");
+    assert!(
+        eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
+            .is_empty()),
+        "processes of the stopped service are left: {:?}",
+        wine_processes("ticker.exe")
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Polite"])), 0);
     // Uninstalled: the SCM's record and svckit's definition go.
     let out = wine.svckit(&["uninstall", "Ticker"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
