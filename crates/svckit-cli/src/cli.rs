@@ -96,8 +96,8 @@ pub enum Command {
     #[command(after_help = exit::TABLE)]
     Show(NameArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
-    /// init script, or the supervisor's definition), without installing anything.
-    #[cfg(unix)]
+    /// init script, the supervisor's definition; on Windows the SCM's record and the host's
+    /// definition), without installing anything.
     #[command(after_help = exit::TABLE)]
     Render(RenderArgs),
     /// Tell whether the daemon of a PID file runs, in LSB status codes: 0 running, 1 dead but
@@ -352,7 +352,6 @@ pub struct NameArgs {
 }
 
 /// `svckit render`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// An installed service.
@@ -361,9 +360,16 @@ pub struct RenderArgs {
     /// Render this TOML definition instead.
     #[arg(long, value_name = "FILE", conflicts_with = "name")]
     pub file: Option<PathBuf>,
-    /// systemd (a unit file), sysv (an init script) or builtin (the definition).
+    /// systemd (a unit file), sysv (an init script) or builtin (the definition); on Windows,
+    /// windows (the default: the SCM, the only one).
+    #[cfg(unix)]
     #[arg(long, value_name = "BACKEND")]
     pub backend: svckit::BackendKind,
+    /// windows (the SCM), the only one here.
+    #[cfg(windows)]
+    #[arg(long, value_name = "BACKEND", default_value = "windows")]
+    pub backend: svckit::BackendKind,
+    #[cfg(unix)]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

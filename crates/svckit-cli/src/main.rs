@@ -13,7 +13,6 @@ macro_rules! outln {
 }
 
 /// `print!` that returns the error instead of panicking (see [`outln!`]).
-#[cfg(unix)]
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;

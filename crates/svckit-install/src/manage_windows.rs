@@ -76,28 +76,7 @@ impl Manager {
                 let written = std::fs::create_dir_all(data_dir().join("registry"))
                     .and_then(|()| std::fs::write(&definition, spec.to_toml()));
                 written.map_err(|err| Error::os(format!("write {}", definition.display()), err))?;
-                let mut host = ServiceSpec::new(
-                    spec.name.clone(),
-                    std::env::current_exe().map_err(|err| Error::os("find svckit.exe", err))?,
-                );
-                host.args = vec![
-                    "host".into(),
-                    spec.name.to_string().into(),
-                    "--data-dir".into(),
-                    data_dir().into_os_string(),
-                ];
-                host.display_name.clone_from(&spec.display_name);
-                host.description.clone_from(&spec.description);
-                host.start = spec.start;
-                host.account.clone_from(&spec.account);
-                host.password.clone_from(&spec.password);
-                host.dependencies.clone_from(&spec.dependencies);
-                host.requires.clone_from(&spec.requires);
-                // The host restarts the program by its policy: the SCM's failure actions
-                // must not restart the host as well.
-                host.restart = svckit_core::RestartPolicy::default();
-                host.stop = spec.stop;
-                host.backend = BackendKind::Windows;
+                let host = host_spec(&spec)?;
                 match Scm.install(&host) {
                     Ok(installed) => installed,
                     Err(err) => {
@@ -118,12 +97,158 @@ impl Manager {
         })
     }
 
+    /// What [`install`](Manager::install) would give the SCM for `spec`, in `sc qc`'s words,
+    /// and for a hosted program the definition its host reads, without installing anything.
+    pub fn render(&self, spec: &ServiceSpec) -> Result<String, Error> {
+        use std::fmt::Write as _;
+        let mut spec = spec.clone();
+        spec.backend = BackendKind::Windows;
+        spec.validate()?;
+        crate::honour::check(BackendKind::Windows, &spec)?;
+        spec.program = resolve_program(&spec.program)?;
+        let hosted = spec.service_type != svckit_core::ServiceType::Notify;
+        let service = if hosted {
+            host_spec(&spec)?
+        } else {
+            spec.clone()
+        };
+        let command_line = std::iter::once(service.program.as_os_str())
+            .chain(service.args.iter().map(|arg| arg.as_os_str()))
+            .map(|word| quote(&word.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let start = match service.start {
+            svckit_core::StartType::Auto => "AUTO_START",
+            svckit_core::StartType::Delayed => "AUTO_START (DELAYED)",
+            svckit_core::StartType::Demand => "DEMAND_START",
+            svckit_core::StartType::Disabled => "DISABLED",
+        };
+        let dependencies: Vec<&str> = service
+            .dependencies
+            .iter()
+            .chain(&service.requires)
+            .map(|name| name.as_str())
+            .collect();
+        let failure_actions = match (hosted, spec.restart.policy) {
+            (true, policy) => format!(
+                "none (svckit's host restarts the program itself: restart.policy = {policy})"
+            ),
+            (false, svckit_core::Restart::Never) => "none".to_owned(),
+            (false, _) => (1..=3)
+                .map(|attempt| {
+                    format!(
+                        "RESTART after {}",
+                        svckit_core::parse::format_duration(spec.restart.backoff(attempt))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# The SCM's record of {0} (HKLM\\SYSTEM\\CurrentControlSet\\Services\\{0}), as \
+             `sc qc` shows it",
+            spec.name
+        );
+        for (field, value) in [
+            ("SERVICE_NAME", spec.name.to_string()),
+            ("TYPE", "10  WIN32_OWN_PROCESS".to_owned()),
+            ("START_TYPE", start.to_owned()),
+            ("BINARY_PATH_NAME", command_line),
+            ("DEPENDENCIES", dependencies.join(" / ")),
+            (
+                "DISPLAY_NAME",
+                service
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| spec.name.to_string()),
+            ),
+            (
+                "SERVICE_START_NAME",
+                service
+                    .account
+                    .clone()
+                    .unwrap_or_else(|| "LocalSystem".to_owned()),
+            ),
+            ("FAILURE_ACTIONS", failure_actions),
+        ] {
+            let _ = writeln!(out, "{field:<20}: {value}");
+        }
+        if hosted {
+            let _ = write!(
+                out,
+                "\n# {}: the definition the host reads\n{}",
+                definition_path(&spec.name).display(),
+                spec.to_toml()
+            );
+        }
+        Ok(out)
+    }
+
     /// Stops `name` (waiting up to `timeout`) and deletes it; returns the backend it had.
     pub fn uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<BackendKind, Error> {
         Scm.uninstall(name, timeout)?;
         let _ = std::fs::remove_file(definition_path(name));
         Ok(BackendKind::Windows)
     }
+}
+
+/// The service svckit.exe is for a hosted program: `svckit.exe host NAME --data-dir DIR`,
+/// with `spec`'s name, display name, description, start, account and dependencies. The host
+/// restarts the program by its policy, so the SCM's failure actions must not restart the host
+/// as well: it has none.
+fn host_spec(spec: &ServiceSpec) -> Result<ServiceSpec, Error> {
+    let mut host = ServiceSpec::new(
+        spec.name.clone(),
+        std::env::current_exe().map_err(|err| Error::os("find svckit.exe", err))?,
+    );
+    host.args = vec![
+        "host".into(),
+        spec.name.to_string().into(),
+        "--data-dir".into(),
+        data_dir().into_os_string(),
+    ];
+    host.display_name.clone_from(&spec.display_name);
+    host.description.clone_from(&spec.description);
+    host.start = spec.start;
+    host.account.clone_from(&spec.account);
+    host.password.clone_from(&spec.password);
+    host.dependencies.clone_from(&spec.dependencies);
+    host.requires.clone_from(&spec.requires);
+    host.restart = svckit_core::RestartPolicy::default();
+    host.stop = spec.stop;
+    host.backend = BackendKind::Windows;
+    Ok(host)
+}
+
+/// One word of a Windows command line, quoted as CommandLineToArgvW (and the windows-service
+/// crate, which writes the SCM's command line) reads it back: as it is unless empty or with
+/// blanks or quotes; else in quotes, with the backslashes before a quote doubled.
+fn quote(word: &str) -> String {
+    if !word.is_empty() && !word.contains([' ', '\t', '\n', '\x0b', '"']) {
+        return word.to_owned();
+    }
+    let mut out = String::from('"');
+    let mut backslashes = 0;
+    for c in word.chars() {
+        match c {
+            '\\' => backslashes += 1,
+            '"' => {
+                out.extend(std::iter::repeat_n('\\', 2 * backslashes + 1));
+                out.push('"');
+                backslashes = 0;
+            }
+            c => {
+                out.extend(std::iter::repeat_n('\\', backslashes));
+                out.push(c);
+                backslashes = 0;
+            }
+        }
+    }
+    out.extend(std::iter::repeat_n('\\', 2 * backslashes));
+    out.push('"');
+    out
 }
 
 /// Where svckit keeps what it knows on this machine: `%ProgramData%\svckit`.

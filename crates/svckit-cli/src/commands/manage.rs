@@ -9,10 +9,10 @@ use super::report::{self, Action};
 
 use crate::{
     cli::{
-        ControlArgs, HostArgs, HostedArgs, InstallArgs, StartArgs, StatusArgs, UninstallArgs,
-        WindowsLogsArgs,
+        ControlArgs, HostArgs, HostedArgs, InstallArgs, RenderArgs, StartArgs, StatusArgs,
+        UninstallArgs, WindowsLogsArgs,
     },
-    exit::Exit,
+    exit::{Exit, Failure},
 };
 
 fn manager() -> anyhow::Result<Manager> {
@@ -192,5 +192,32 @@ pub fn list() -> anyhow::Result<Exit> {
             status.as_ref().map_err(Clone::clone),
         )?;
     }
+    Ok(Exit::Ok)
+}
+
+/// `svckit render`: what install would give the SCM for a definition file or an installed
+/// hosted program, and the definition its host would read.
+pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
+    if !matches!(
+        args.backend,
+        svckit::BackendKind::Windows | svckit::BackendKind::Auto
+    ) {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "the {} backend is not available on Windows: render takes --backend windows",
+                args.backend
+            ),
+        )
+        .into());
+    }
+    let spec = match (&args.file, &args.name) {
+        (Some(file), _) => super::definition::read(file, None)?,
+        (None, name) => svckit_install::hosted_definition(
+            &svckit_install::data_dir(),
+            &ServiceName::new(name.as_deref().unwrap_or_default())?,
+        )?,
+    };
+    out!("{}", manager()?.render(&spec)?);
     Ok(Exit::Ok)
 }

@@ -85,6 +85,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Show(args) => manage::show(args),
         #[cfg(windows)]
         Command::List => manage::list(),
+        #[cfg(windows)]
+        Command::Render(args) => manage::render(args),
     }
 }
 

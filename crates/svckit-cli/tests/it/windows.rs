@@ -682,6 +682,73 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
             .any(|line| line.starts_with("Ticker ") && line.contains("stopped")),
         "{listed}"
     );
+    // render prints the SCM's record as `sc qc` shows it: the same command line.
+    let rendered = wine.svckit(&["render", "Ticker"]);
+    assert_eq!(code(&rendered), 0, "{}", text(&rendered));
+    let rendered = String::from_utf8_lossy(&rendered.stdout).into_owned();
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find(|line| line.trim_start().starts_with(name))
+            .and_then(|line| line.split_once(':'))
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    // The SCM's record (Wine's sc has no qc): the ImagePath value in the registry.
+    let queried = wine
+        .command("reg")
+        .args([
+            "query",
+            r"HKLM\SYSTEM\CurrentControlSet\Services\Ticker",
+            "/v",
+            "ImagePath",
+        ])
+        .output()
+        .unwrap();
+    let queried = String::from_utf8_lossy(&queried.stdout).into_owned();
+    let image_path = queried
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("ImagePath"))
+        .and_then(|rest| rest.trim_start().split_once(char::is_whitespace))
+        .map(|(_type, value)| value.trim().to_owned());
+    let command_line = field(&rendered, "BINARY_PATH_NAME");
+    assert!(
+        command_line
+            .as_deref()
+            .is_some_and(|line| line
+                .ends_with(r#"svckit.exe" host Ticker --data-dir C:\ProgramData\svckit"#)),
+        "{rendered}"
+    );
+    assert_eq!(command_line, image_path, "{queried}");
+    assert!(
+        rendered
+            .contains(r"C:\ProgramData\svckit\registry\Ticker.toml: the definition the host reads")
+            && rendered.contains("TICKER = \"set by svckit\""),
+        "{rendered}"
+    );
+    // A program on the API, from a file: the SCM's own failure actions, its command line.
+    fs::write(
+        wine.path(r"C:\svc kit\api.toml"),
+        "name = \"Api\"\nprogram = 'C:\\svc kit\\svckit.exe'\nargs = [\"demo\", \"memory-status\"]\n\
+         type = \"notify\"\nstart = \"auto\"\n[restart]\npolicy = \"on-failure\"\ndelay = \"2s\"\n",
+    )
+    .unwrap();
+    let rendered = wine.svckit(&["render", "--file", r"C:\svc kit\api.toml"]);
+    assert_eq!(code(&rendered), 0, "{}", text(&rendered));
+    let rendered = String::from_utf8_lossy(&rendered.stdout).into_owned();
+    assert_eq!(
+        field(&rendered, "BINARY_PATH_NAME").as_deref(),
+        Some(r#""C:\svc kit\svckit.exe" demo memory-status"#),
+        "{rendered}"
+    );
+    assert_eq!(
+        field(&rendered, "FAILURE_ACTIONS").as_deref(),
+        Some("RESTART after 2s, RESTART after 4s, RESTART after 8s"),
+        "{rendered}"
+    );
+    assert_eq!(
+        field(&rendered, "START_TYPE").as_deref(),
+        Some("AUTO_START")
+    );
+    assert_eq!(wine.sc_state("Api"), None, "render installs nothing");
     let shown = wine.svckit(&["show", "Ticker"]);
     assert_eq!(code(&shown), 0, "{}", text(&shown));
     let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
