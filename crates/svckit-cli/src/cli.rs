@@ -698,6 +698,10 @@ pub struct UninstallArgs {
     /// How long to wait for it to stop.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
     pub timeout: Duration,
+    /// Remove it even when it cannot be stopped (its process died while the SCM says
+    /// RUNNING, or it does not answer Stop within --timeout): its process is ended.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `svckit start`.

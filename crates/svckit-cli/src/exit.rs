@@ -91,9 +91,11 @@ fn stdout_reader_gone() -> bool {
             .is_some_and(|revents| revents.contains(PollFlags::POLLERR))
 }
 
-#[cfg(not(unix))]
+/// Regression: this was `true`, so on Windows any broken pipe in an error's chain (the SCM's
+/// "pipe closed" for a Stop to a service whose process died) ended svckit with 0, silently.
+#[cfg(windows)]
 fn stdout_reader_gone() -> bool {
-    true
+    svckit::windows::stdout_reader_gone()
 }
 
 /// Maps an error (anywhere in its chain) to its documented exit status.

@@ -192,6 +192,18 @@ impl Manager {
         let _ = std::fs::remove_file(definition_path(name));
         Ok(BackendKind::Windows)
     }
+
+    /// Deletes `name` even when it cannot be stopped (see [`Scm::force_uninstall`]): its
+    /// process is ended if a stop does not succeed within `timeout`.
+    pub fn force_uninstall(
+        &self,
+        name: &ServiceName,
+        timeout: Duration,
+    ) -> Result<BackendKind, Error> {
+        Scm.force_uninstall(name, timeout)?;
+        let _ = std::fs::remove_file(definition_path(name));
+        Ok(BackendKind::Windows)
+    }
 }
 
 /// The service svckit.exe is for a hosted program: `svckit.exe host NAME --data-dir DIR`,

@@ -25,6 +25,8 @@ use windows_service::{
 use crate::{Backend, Error, Installed, Status, target_state};
 
 const ERROR_ACCESS_DENIED: i32 = 5;
+const ERROR_BROKEN_PIPE: i32 = 109;
+const ERROR_NO_DATA: i32 = 232;
 const ERROR_INVALID_SERVICE_CONTROL: i32 = 1052;
 const ERROR_SERVICE_ALREADY_RUNNING: i32 = 1056;
 const ERROR_SERVICE_DISABLED: i32 = 1058;
@@ -134,6 +136,41 @@ impl Scm {
     }
 }
 
+impl Scm {
+    /// Removes `name` even when it cannot be stopped: a service whose process died while the
+    /// SCM still says RUNNING (Wine's SCM keeps a killed service RUNNING), or one that does
+    /// not answer Stop within `timeout`. Its process is ended (with it, a hosted program's
+    /// job), then the service is deleted.
+    pub fn force_uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error> {
+        let service = self.open(
+            name,
+            ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE,
+        )?;
+        if self.stop_and_wait(name, &service, timeout).is_err() {
+            let status = query(name, &service)?;
+            if let Some(pid) = status.process_id.filter(|&pid| pid != 0) {
+                svckit_windows::job::terminate_process(pid, REPLACE_TIMEOUT).map_err(|err| {
+                    Error::os(format!("end process {pid} of service {name}"), err)
+                })?;
+            }
+        }
+        delete(name, &service)
+    }
+}
+
+/// Deletes `service`; one already marked for deletion counts as deleted.
+fn delete(name: &ServiceName, service: &Service) -> Result<(), Error> {
+    match service.delete() {
+        Ok(()) => Ok(()),
+        Err(windows_service::Error::Winapi(err))
+            if err.raw_os_error() == Some(ERROR_SERVICE_MARKED_FOR_DELETE) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(classify(err, Some(name), &format!("delete service {name}"))),
+    }
+}
+
 /// Description, delayed start and failure actions: the settings CreateService has no room for.
 fn configure(service: &Service, spec: &ServiceSpec) -> Result<(), Error> {
     let name = &spec.name;
@@ -234,15 +271,7 @@ impl Backend for Scm {
             ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE,
         )?;
         self.stop_and_wait(name, &service, timeout)?;
-        match service.delete() {
-            Ok(()) => Ok(()),
-            Err(windows_service::Error::Winapi(err))
-                if err.raw_os_error() == Some(ERROR_SERVICE_MARKED_FOR_DELETE) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(classify(err, Some(name), &format!("delete service {name}"))),
-        }
+        delete(name, &service)
     }
 
     fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
@@ -408,6 +437,16 @@ fn control_error(
             state: state_of(before.current_state),
         },
         Some(ERROR_SERVICE_NOT_ACTIVE) => Error::NotRunning(name.clone()),
+        // The control pipe to the service's process is closed: the process is gone, though
+        // the SCM did not notice (Wine's keeps such a service RUNNING).
+        Some(ERROR_BROKEN_PIPE | ERROR_NO_DATA) => Error::os(
+            format!(
+                "send {control} to service {name}: its process is gone, though the SCM says \
+                 {} (svckit uninstall --force removes it)",
+                state_of(before.current_state)
+            ),
+            err,
+        ),
         _ => classify(
             err,
             Some(name),

@@ -67,3 +67,9 @@ impl Job {
 pub fn own_console() -> io::Result<()> {
     sys::own_console()
 }
+
+/// Ends process `pid` (and so, through a kill-on-close job it holds, everything in that job)
+/// and waits up to `wait` until it is gone; a process already gone is not an error.
+pub fn terminate_process(pid: u32, wait: std::time::Duration) -> io::Result<()> {
+    sys::terminate_process(pid, 1, wait)
+}

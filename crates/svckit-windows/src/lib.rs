@@ -20,6 +20,12 @@ mod sys;
 
 pub use runtime::{RuntimeError, run};
 
+/// Whether this process's stdout is a pipe whose reader has gone (`svckit list | head`): a
+/// write that failed for that is no error of the command's.
+pub fn stdout_reader_gone() -> bool {
+    sys::stdout_reader_gone()
+}
+
 #[cfg(test)]
 mod tests {
     //! The model's numbers are the SCM's: checked against windows-sys on the Windows target.

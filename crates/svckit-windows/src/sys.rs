@@ -225,3 +225,68 @@ pub(crate) fn close_windows(pids: &[u32]) -> usize {
     unsafe { EnumWindows(Some(each), (&mut search as *mut Search<'_>) as LPARAM) };
     search.closed
 }
+
+/// Ends process `pid` with `code` and waits (up to `wait`) until it is gone; a process that
+/// is already gone (no such pid) is not an error.
+pub(crate) fn terminate_process(pid: u32, code: u32, wait: std::time::Duration) -> io::Result<()> {
+    use windows_sys::Win32::{
+        Foundation::{ERROR_INVALID_PARAMETER, WAIT_OBJECT_0},
+        System::Threading::{
+            OpenProcess, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE, TerminateProcess,
+            WaitForSingleObject,
+        },
+    };
+    // SAFETY: plain values; a failure is a null handle.
+    let raw = unsafe { OpenProcess(PROCESS_TERMINATE | PROCESS_SYNCHRONIZE, 0, pid) };
+    if raw.is_null() {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(code) if code == ERROR_INVALID_PARAMETER as i32 => Ok(()),
+            _ => Err(err),
+        };
+    }
+    let process = owned(raw)?;
+    let handle = process.as_raw_handle() as HANDLE;
+    // SAFETY: `handle` is a live process handle with PROCESS_TERMINATE access. It may fail
+    // for a process that is ending already, which the wait below settles.
+    unsafe { TerminateProcess(handle, code) };
+    let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX - 1);
+    // SAFETY: `handle` is a live process handle with SYNCHRONIZE access.
+    match unsafe { WaitForSingleObject(handle, millis) } {
+        WAIT_OBJECT_0 => Ok(()),
+        _ => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("process {pid} did not end"),
+        )),
+    }
+}
+
+/// Whether this process's stdout is a pipe whose reading end is closed (PeekNamedPipe says
+/// ERROR_BROKEN_PIPE); false for a console, a file, or a pipe still read.
+pub(crate) fn stdout_reader_gone() -> bool {
+    use windows_sys::Win32::{
+        Foundation::ERROR_BROKEN_PIPE,
+        System::{
+            Console::{GetStdHandle, STD_OUTPUT_HANDLE},
+            Pipes::PeekNamedPipe,
+        },
+    };
+    // SAFETY: a plain value; the handle returned is borrowed, never closed here.
+    let stdout = unsafe { GetStdHandle(STD_OUTPUT_HANDLE) };
+    if stdout.is_null() || stdout == INVALID_HANDLE_VALUE {
+        return false;
+    }
+    // SAFETY: `stdout` is this process's standard output handle; every out-pointer may be
+    // null, and no buffer is read into (size 0).
+    let peeked = unsafe {
+        PeekNamedPipe(
+            stdout,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    peeked == 0 && io::Error::last_os_error().raw_os_error() == Some(ERROR_BROKEN_PIPE as i32)
+}

@@ -39,7 +39,11 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
 /// `svckit uninstall`.
 pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
-    let backend = manager()?.uninstall(&name, args.timeout)?;
+    let manager = manager()?;
+    let backend = match args.force {
+        true => manager.force_uninstall(&name, args.timeout)?,
+        false => manager.uninstall(&name, args.timeout)?,
+    };
     outln!("uninstalled {name} ({backend})");
     Ok(Exit::Ok)
 }

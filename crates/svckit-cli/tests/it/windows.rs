@@ -1000,9 +1000,8 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     );
     assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
 
-    // The host killed: the job takes the program and its child with it. (Left installed:
-    // Wine's SCM does not notice a killed service process and keeps it RUNNING; the prefix
-    // goes with the test.)
+    // The host killed: the job takes the program and its child with it. (Wine's SCM does not
+    // notice a killed service process and keeps it RUNNING: uninstall --force is for that.)
     let out = wine.svckit(&["install", "Ticker Killed", "--", TICKER]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(code(&wine.svckit(&["start", "Ticker Killed"])), 0);
@@ -1030,5 +1029,28 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
             .is_empty()),
         "the program outlived its killed host: {:?}",
         wine_processes("ticker.exe")
+    );
+    // Its process is dead, yet the SCM says RUNNING: a plain uninstall cannot stop it, and
+    // says so. (Regression: the SCM's "pipe closed" was taken for a closed stdout, and
+    // svckit ended with 0, silently, the service left.)
+    assert_eq!(wine.sc_state("Ticker Killed"), Some(RUNNING));
+    let out = wine.svckit(&["uninstall", "Ticker Killed", "--timeout", "3s"]);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        said.starts_with("svckit: error: send stop to service Ticker Killed: its process is gone")
+            && said.contains("svckit uninstall --force removes it")
+            && said.lines().count() == 1,
+        "{said}"
+    );
+    assert_eq!(wine.sc_state("Ticker Killed"), Some(RUNNING));
+    // --force removes it, and its definition.
+    let out = wine.svckit(&["uninstall", "Ticker Killed", "--force", "--timeout", "3s"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(wine.sc_state("Ticker Killed"), None);
+    assert!(
+        !wine
+            .path(r"C:\ProgramData\svckit\registry\Ticker Killed.toml")
+            .exists()
     );
 }
