@@ -40,6 +40,11 @@ fn main() -> ExitCode {
         Err(err) if exit::is_closed_stdout(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("svckit: error: {err:#}");
+            // Started by the SCM, svckit has no stderr: the event log says why it failed.
+            #[cfg(windows)]
+            if svckit::windows::stderr_is_nowhere() {
+                let _ = svckit::windows::report_error_event("svckit", &format!("svckit: {err:#}"));
+            }
             exit::code_for(&err).into()
         }
     }

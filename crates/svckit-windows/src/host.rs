@@ -50,8 +50,17 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
     };
     let stderr = match log("stderr") {
         Ok(err) => err,
-        // Nowhere to say it but the exit code: ERROR_OPEN_FAILED.
-        Err(_) => return ExitCode::Win32(110),
+        // Nowhere to say it but the event log and the exit code: ERROR_OPEN_FAILED.
+        Err(err) => {
+            let _ = crate::report_error_event(
+                spec.name.as_str(),
+                &format!(
+                    "svckit host: cannot open {}: {err}",
+                    logs.join(format!("{}.stderr.log", spec.name)).display()
+                ),
+            );
+            return ExitCode::Win32(110);
+        }
     };
     let mut host = Host {
         spec,
@@ -163,7 +172,7 @@ impl Host<'_> {
             Action::Spawn => match self.spawn() {
                 Ok(()) => events.push_back(Event::Ready),
                 Err(err) => {
-                    self.say(format_args!(
+                    self.alarm(format_args!(
                         "cannot start {}: {err}",
                         self.spec.program.display()
                     ));
@@ -206,7 +215,7 @@ impl Host<'_> {
             }
             Action::ArmTimer(after) => self.timer = Some(Instant::now() + after),
             Action::CancelTimer => self.timer = None,
-            Action::CrashLoop => self.say(format_args!(
+            Action::CrashLoop => self.alarm(format_args!(
                 "restarted {} times within {}; not restarted again",
                 self.spec.restart.limit,
                 svckit_core::parse::format_duration(self.spec.restart.window)
@@ -278,6 +287,12 @@ impl Host<'_> {
     fn say(&mut self, what: std::fmt::Arguments<'_>) {
         use std::io::Write;
         let _ = writeln!(self.stderr, "svckit host: {what}");
+    }
+
+    /// A failure of the service's: in the program's stderr log and in the event log.
+    fn alarm(&mut self, what: std::fmt::Arguments<'_>) {
+        self.say(what);
+        let _ = crate::report_error_event(self.spec.name.as_str(), &format!("svckit host: {what}"));
     }
 
     /// How the service ended: a stop asked for is a clean stop; otherwise the program's last

@@ -20,6 +20,18 @@ mod sys;
 
 pub use runtime::{RuntimeError, run};
 
+/// Writes `message` to the Windows Application event log as an error from `source` (a
+/// service's name): how a service that has no console says why it failed.
+pub fn report_error_event(source: &str, message: &str) -> std::io::Result<()> {
+    sys::report_error_event(source, message)
+}
+
+/// Whether this process has no standard error (a service started by the SCM has none): an
+/// error it reports there is lost, so it belongs in the event log.
+pub fn stderr_is_nowhere() -> bool {
+    sys::stderr_is_nowhere()
+}
+
 /// Whether this process's stdout is a pipe whose reader has gone (`svckit list | head`): a
 /// write that failed for that is no error of the command's.
 pub fn stdout_reader_gone() -> bool {

@@ -290,3 +290,51 @@ pub(crate) fn stdout_reader_gone() -> bool {
     };
     peeked == 0 && io::Error::last_os_error().raw_os_error() == Some(ERROR_BROKEN_PIPE as i32)
 }
+
+/// Writes `message` to the Application event log as an error of `source` (RegisterEventSource
+/// with that name, ReportEvent with one string, event id 1).
+pub(crate) fn report_error_event(source: &str, message: &str) -> io::Result<()> {
+    use windows_sys::Win32::System::EventLog::{
+        DeregisterEventSource, EVENTLOG_ERROR_TYPE, RegisterEventSourceW, ReportEventW,
+    };
+    let wide = |text: &str| -> Vec<u16> { text.encode_utf16().chain([0]).collect() };
+    let (source, message) = (wide(source), wide(message));
+    // SAFETY: a null server is the local one; `source` is NUL-terminated and outlives the
+    // call. A failure is a null handle.
+    let log = unsafe { RegisterEventSourceW(std::ptr::null(), source.as_ptr()) };
+    if log.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let strings = [message.as_ptr()];
+    // SAFETY: `log` is the live event source; `strings` holds one pointer to the
+    // NUL-terminated `message`, both alive for the call; no SID, no raw data.
+    let reported = unsafe {
+        ReportEventW(
+            log,
+            EVENTLOG_ERROR_TYPE,
+            0,
+            1,
+            std::ptr::null_mut(),
+            1,
+            0,
+            strings.as_ptr(),
+            std::ptr::null(),
+        )
+    };
+    let result = match reported {
+        0 => Err(io::Error::last_os_error()),
+        _ => Ok(()),
+    };
+    // SAFETY: `log` came from RegisterEventSourceW and is not used after this.
+    unsafe { DeregisterEventSource(log) };
+    result
+}
+
+/// Whether this process has no standard error handle (a service started by the SCM has none):
+/// what it writes there goes nowhere.
+pub(crate) fn stderr_is_nowhere() -> bool {
+    use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE};
+    // SAFETY: a plain value; the handle returned is borrowed, never closed here.
+    let stderr = unsafe { GetStdHandle(STD_ERROR_HANDLE) };
+    stderr.is_null() || stderr == INVALID_HANDLE_VALUE
+}

@@ -100,9 +100,14 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
             false => Exit::Failed,
         })
     };
-    // A host started by the SCM has no console to say why it failed: its log does.
+    // A host started by the SCM has no console to say why it failed: its log and the event
+    // log do.
     hosted().inspect_err(|err| {
         use std::io::Write;
+        let _ = svckit::windows::report_error_event(
+            &args.name,
+            &format!("svckit host {}: {err:#}", args.name),
+        );
         let logs = data.join("logs");
         let _ = std::fs::create_dir_all(&logs);
         let log = logs.join("host.log");

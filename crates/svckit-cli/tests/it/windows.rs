@@ -81,8 +81,18 @@ impl Wine {
         detached(wine.server().arg("-w"), "wineserver -w");
         detached(wine.server().arg("-p"), "wineserver -p");
         // Start the prefix's system services (services.exe and friends) now, without pipes:
-        // started by a later command they would inherit its stdout and hold it open.
-        detached(&mut wine.command("wineboot"), "wineboot");
+        // started by a later command they would inherit its stdout and hold it open. Their
+        // stderr, which the services they start inherit, is a file with the errors reported
+        // to the event log (Wine's ReportEventW prints them as err:eventlog lines).
+        let events = fs::File::create(wine.prefix.join("events.log")).unwrap();
+        let status = wine
+            .command("wineboot")
+            .env("WINEDEBUG", "-all,err+eventlog")
+            .stdout(Stdio::null())
+            .stderr(events)
+            .status()
+            .unwrap();
+        assert!(status.success(), "wineboot: {status}");
         let system32 = wine.path(r"C:\windows\system32");
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         check(
@@ -136,6 +146,11 @@ impl Wine {
 
     fn sc(&self, args: &[&str]) -> Output {
         self.command("sc").args(args).output().unwrap()
+    }
+
+    /// What the prefix's services reported to the event log so far.
+    fn events(&self) -> String {
+        fs::read_to_string(self.prefix.join("events.log")).unwrap_or_default()
     }
 
     /// The STATE number `sc query` prints, or None when the service does not exist.
@@ -446,6 +461,33 @@ fn windows_service_lifecycle_under_wine_scm() {
     assert_eq!(code(&out), 2, "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains(r"C:\no\such.exe"));
     assert_eq!(wine.sc_state("Bad"), None);
+    // A program on the API that fails before it reaches the SCM (its log cannot be opened)
+    // has no stderr: why it failed is in the event log.
+    let out = wine.svckit(&[
+        "install",
+        "Bad Log",
+        "--type",
+        "notify",
+        "--",
+        EXE,
+        "demo",
+        "memory-status",
+        "--log",
+        r"C:\nope\x.log",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_ne!(
+        code(&wine.svckit(&["start", "Bad Log", "--timeout", "10s"])),
+        0
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || wine.events().lines().any(
+            |line| line.contains("err:eventlog") && line.contains("nope") && line.contains("x.log")
+        )),
+        "{}",
+        wine.events()
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Bad Log"])), 0);
     let out = wine.svckit(&["install", "Bad", "--restart", "sometimes", "--", EXE]);
     assert_eq!(code(&out), 2, "{}", text(&out));
     assert_eq!(wine.sc_state("Bad"), None);
@@ -993,12 +1035,45 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "{said}"
     );
     assert!(
+        wine.events()
+            .lines()
+            .any(|line| line.contains("err:eventlog")
+                && line.contains("svckit host: restarted 5 times within 10s")),
+        "{}",
+        wine.events()
+    );
+    assert!(
         eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
             .is_empty()),
         "{:?}",
         wine_processes("ticker.exe")
     );
     assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
+
+    // A definition the host cannot read: the start fails, and why is in the host's log and
+    // the event log.
+    let out = wine.svckit(&["install", "Broken", "--", TICKER]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    fs::write(
+        wine.path(r"C:\ProgramData\svckit\registry\Broken.toml"),
+        "name = \"Broken\"\nprogram = 3\n",
+    )
+    .unwrap();
+    assert_ne!(
+        code(&wine.svckit(&["start", "Broken", "--timeout", "10s"])),
+        0
+    );
+    let host_log =
+        fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\host.log")).unwrap_or_default();
+    assert!(host_log.contains("svckit host Broken: "), "{host_log}");
+    assert!(
+        eventually(Duration::from_secs(10), || wine.events().lines().any(
+            |line| line.contains("err:eventlog") && line.contains("svckit host Broken: ")
+        )),
+        "{}",
+        wine.events()
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Broken"])), 0);
 
     // The host killed: the job takes the program and its child with it. (Wine's SCM does not
     // notice a killed service process and keeps it RUNNING: uninstall --force is for that.)
