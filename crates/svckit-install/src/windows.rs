@@ -397,7 +397,38 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
         .as_ref()
         .map(|config| config.display_name.to_string_lossy().into_owned());
     shown.command = config.map(|config| config.executable_path.to_string_lossy().into_owned());
+    hosted_status(&mut shown);
     Ok(shown)
+}
+
+/// For a program svckit.exe hosts, what the host last recorded of it: the program's pid
+/// (the SCM's is the host's), its start, restarts and last exit, and the host's word for its
+/// state when it is not the SCM's (backoff).
+fn hosted_status(shown: &mut Status) {
+    let data = crate::data_dir();
+    if !crate::definition_path(&shown.name).is_file() {
+        return;
+    }
+    let record = data.join("run").join(format!("{}.status", shown.name));
+    let Some(hosted) = std::fs::read_to_string(record)
+        .ok()
+        .and_then(|text| svckit_core::HostedStatus::from_toml(&text))
+    else {
+        return;
+    };
+    shown.restarts = Some(hosted.restarts);
+    shown.last_exit = hosted.last_exit;
+    if shown.state == State::Stopped {
+        return;
+    }
+    shown.pid = hosted.pid.and_then(svckit_core::Pid::new);
+    shown.since = hosted.started();
+    shown.uptime = shown
+        .since
+        .and_then(|since| std::time::SystemTime::now().duration_since(since).ok());
+    if shown.state == State::Running && hosted.state != "running" && !hosted.state.is_empty() {
+        shown.detail = Some(hosted.state);
+    }
 }
 
 fn state_of(state: ServiceState) -> State {

@@ -9,13 +9,13 @@
 
 use std::{
     fs::{File, OpenOptions},
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use svckit_core::{
-    Accept, Context, Control, ExitCode, LastExit, Service, ServiceSpec, ServiceType,
+    Accept, Context, Control, ExitCode, HostedStatus, LastExit, Service, ServiceSpec, ServiceType,
     table::{self, Action, Event, History, Lifecycle, Policy, UnitState},
 };
 
@@ -28,11 +28,12 @@ use crate::{
 const POLL: Duration = Duration::from_millis(100);
 
 /// The service hosting `spec`'s program, its output appended to `NAME.stdout.log` and
-/// `NAME.stderr.log` in `logs`.
-pub fn service(spec: ServiceSpec, logs: &Path) -> Service {
-    let logs = logs.to_owned();
+/// `NAME.stderr.log` in `DATA\logs`, its state written to `DATA\run\NAME.status` (a
+/// [`HostedStatus`]) at every change.
+pub fn service(spec: ServiceSpec, data: &Path) -> Service {
+    let data = data.to_owned();
     let stop_hint = spec.stop.timeout + Duration::from_secs(5);
-    Service::new(spec.name.clone(), move |ctx| host(&ctx, &spec, &logs))
+    Service::new(spec.name.clone(), move |ctx| host(&ctx, &spec, &data))
         .accept(Accept::STOP | Accept::SHUTDOWN)
         .stop_wait_hint(stop_hint)
 }
@@ -40,7 +41,8 @@ pub fn service(spec: ServiceSpec, logs: &Path) -> Service {
 /// The host's life, as the supervisor's table decides it (`svckit_core::table`, the same
 /// cells as on Unix): start the program in a job, report running, restart it by its policy
 /// with backoff and start limit, stop it on the SCM's Stop.
-fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
+fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
+    let logs = &data.join("logs");
     let log = |stream: &str| -> std::io::Result<File> {
         std::fs::create_dir_all(logs)?;
         OpenOptions::new()
@@ -69,11 +71,14 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
         job: None,
         child: None,
         started: Instant::now(),
+        started_at: SystemTime::now(),
         timer: None,
         last_exit: None,
         stop_asked: false,
         interrupted: false,
         console: true,
+        starts: 0,
+        record: data.join("run").join(format!("{}.status", spec.name)),
     };
     if let Err(err) = job::own_console() {
         host.console = false;
@@ -95,6 +100,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
     let mut events = std::collections::VecDeque::from([Event::Start]);
     let mut reported = false;
     loop {
+        let changed = !events.is_empty();
         while let Some(event) = events.pop_front() {
             let Ok(transition) =
                 table::transition(life, event, &policy, &mut history, Instant::now())
@@ -113,6 +119,9 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
                 ctx.ready();
                 reported = true;
             }
+        }
+        if changed {
+            host.record(life.state);
         }
         match life.state {
             UnitState::Stopped | UnitState::Exited | UnitState::Failed => {
@@ -151,12 +160,14 @@ fn host(ctx: &Context, spec: &ServiceSpec, logs: &Path) -> ExitCode {
 /// What the host carries out of the table's actions.
 struct Host<'a> {
     spec: &'a ServiceSpec,
-    logs: std::path::PathBuf,
+    logs: PathBuf,
     /// The host's own lines (why a start failed, a give-up) go to the program's stderr log.
     stderr: File,
     job: Option<Job>,
     child: Option<Child>,
     started: Instant,
+    /// The same, by the clock, for the record.
+    started_at: SystemTime,
     timer: Option<Instant>,
     last_exit: Option<LastExit>,
     stop_asked: bool,
@@ -164,6 +175,10 @@ struct Host<'a> {
     interrupted: bool,
     /// The host has a console to send Ctrl-C to.
     console: bool,
+    /// Starts of the program since the host started.
+    starts: u32,
+    /// Where the host's [`HostedStatus`] record goes.
+    record: PathBuf,
 }
 
 impl Host<'_> {
@@ -279,8 +294,30 @@ impl Host<'_> {
         self.child = Some(child);
         self.job = Some(job);
         self.started = Instant::now();
+        self.started_at = SystemTime::now();
         self.interrupted = false;
+        self.starts += 1;
         Ok(())
+    }
+
+    /// Rewrites the host's record of the program (see [`HostedStatus`]): written aside, then
+    /// renamed over the old one, so a reader never sees half of it.
+    fn record(&self, state: UnitState) {
+        let child = self.child.as_ref();
+        let status = HostedStatus {
+            pid: child.map(Child::id),
+            started_ms: child.and_then(|_| HostedStatus::millis(self.started_at)),
+            restarts: self.starts.saturating_sub(1),
+            last_exit: self.last_exit,
+            state: state.name().to_owned(),
+        };
+        let Some(dir) = self.record.parent() else {
+            return;
+        };
+        let aside = self.record.with_extension("status.new");
+        let _ = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&aside, status.to_toml()))
+            .and_then(|()| std::fs::rename(&aside, &self.record));
     }
 
     /// One line of the host's own in the program's stderr log.

@@ -93,7 +93,7 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
     let hosted = || -> anyhow::Result<Exit> {
         let name = ServiceName::new(&args.name)?;
         let spec = svckit_install::hosted_definition(&data, &name)?;
-        let service = svckit::windows::host::service(spec, &data.join("logs"));
+        let service = svckit::windows::host::service(spec, &data);
         let code = svckit::run(service)?;
         Ok(match code.is_success() {
             true => Exit::Ok,

@@ -818,10 +818,25 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     // Its working directory and environment came from the definition (lines end in CRLF).
     let said = fs::read_to_string(&stdout).unwrap();
     assert_eq!(
-        said.lines().next().map(str::trim_end),
+        said.lines().nth(1).map(str::trim_end),
         Some("tick 0 in C:\\work dir with set by svckit"),
         "{said}"
     );
+    // Its status is the program's, as the host records it: its pid (the SCM knows only the
+    // host's), uptime and restarts.
+    let program_pid: u64 = said
+        .lines()
+        .next()
+        .and_then(|line| line.trim_end().strip_prefix("pid "))
+        .and_then(|pid| pid.parse().ok())
+        .expect("the program says its pid");
+    let out = wine.svckit(&["status", "Ticker", "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["pid"].as_u64(), Some(program_pid), "{status}");
+    assert_eq!(status["restarts"], 0, "{status}");
+    assert_eq!(status["state"], "running", "{status}");
+    assert!(status["uptime_ms"].as_u64().is_some(), "{status}");
     let errors = fs::read_to_string(&stderr).unwrap();
     assert_eq!(
         errors.lines().next().map(str::trim_end),
@@ -1028,6 +1043,11 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         .filter(|line| line.starts_with("tick 0 "))
         .count();
     assert_eq!(runs, 5, "started, then restarted until the limit");
+    let out = wine.svckit(&["status", "Crasher", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["restarts"], 4, "{status}");
+    assert_eq!(status["last_exit"]["code"], 3, "{status}");
+    assert_eq!(status["pid"], serde_json::Value::Null, "{status}");
     let said = fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Crasher.stderr.log"))
         .unwrap_or_default();
     assert!(
