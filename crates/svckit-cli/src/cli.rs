@@ -96,8 +96,10 @@ pub enum Command {
     #[command(after_help = exit::TABLE)]
     Show(NameArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
-    /// init script, the supervisor's definition; on Windows the SCM's record and the host's
-    /// definition), without installing anything.
+    /// init script, or the supervisor's definition), without installing anything
+    ///
+    /// On Windows: the SCM's record, as `sc qc` shows it, and the definition svckit's host
+    /// reads.
     #[command(after_help = exit::TABLE)]
     Render(RenderArgs),
     /// Tell whether the daemon of a PID file runs, in LSB status codes: 0 running, 1 dead but

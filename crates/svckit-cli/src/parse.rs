@@ -37,10 +37,14 @@ pub fn signal(text: &str) -> Result<svckit::Signal, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandWords(pub Vec<String>);
 
-/// A command line split into words as sh would (quotes, backslashes), never run by a shell:
-/// a program (an absolute path) and its arguments.
+/// A command line split into words as sh would (quotes, backslashes; on Windows as
+/// CommandLineToArgvW would, so `C:\\Windows\\System32\\cmd.exe` keeps its backslashes), never
+/// run by a shell: a program (an absolute path) and its arguments.
 pub fn command_words(text: &str) -> Result<CommandWords, String> {
+    #[cfg(unix)]
     let words = shell_words::split(text).map_err(|err| format!("{text:?}: {err}"))?;
+    #[cfg(windows)]
+    let words = windows_words(text);
     match words.first() {
         None => Err("the command is empty".to_owned()),
         Some(program) if !std::path::Path::new(program).is_absolute() => Err(format!(
@@ -48,6 +52,62 @@ pub fn command_words(text: &str) -> Result<CommandWords, String> {
         )),
         Some(_) => Ok(CommandWords(words)),
     }
+}
+
+/// A command line split into words as CommandLineToArgvW splits it: blanks separate words
+/// outside quotes; backslashes are literal but before a quote, where 2n of them are n and the
+/// quote toggles quoting, and 2n+1 are n and a literal quote; `""` inside quotes is a quote.
+#[cfg_attr(unix, allow(dead_code))]
+pub fn windows_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let mut backslashes = 1;
+                while chars.peek() == Some(&'\\') {
+                    chars.next();
+                    backslashes += 1;
+                }
+                in_word = true;
+                if chars.peek() == Some(&'"') {
+                    word.extend(std::iter::repeat_n('\\', backslashes / 2));
+                    if backslashes % 2 == 1 {
+                        chars.next();
+                        word.push('"');
+                    }
+                } else {
+                    word.extend(std::iter::repeat_n('\\', backslashes));
+                }
+            }
+            '"' => {
+                in_word = true;
+                if quoted && chars.peek() == Some(&'"') {
+                    chars.next();
+                    word.push('"');
+                } else {
+                    quoted = !quoted;
+                }
+            }
+            ' ' | '\t' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// A resource limit for a service: `KEY=N`, `KEY=SOFT:HARD` or `KEY=infinity`.
@@ -74,6 +134,24 @@ pub fn signal(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_words_are_split_as_command_line_to_argv_splits_them() {
+        let split = |text: &str| windows_words(text);
+        assert_eq!(
+            split(r"C:\Windows\System32\cmd.exe /c echo hi"),
+            [r"C:\Windows\System32\cmd.exe", "/c", "echo", "hi"]
+        );
+        assert_eq!(
+            split(r#""C:\svc kit\t.exe"  "a b" c"#),
+            [r"C:\svc kit\t.exe", "a b", "c"]
+        );
+        assert_eq!(split(r#"a\"b c\\"d e""#), [r#"a"b"#, r"c\d e"]);
+        assert_eq!(split(r#"a\\\"b"#), [r#"a\"b"#]);
+        assert_eq!(split(r#""say ""hi""" x"#), [r#"say "hi""#, "x"]);
+        assert_eq!(split(r#""" x"#), ["", "x"]);
+        assert!(split("   ").is_empty());
+    }
 
     /// Regression: `--timeout 0` exited 1 ("cannot set a 0 duration timeout") instead of 2.
     #[test]

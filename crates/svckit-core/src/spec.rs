@@ -892,13 +892,24 @@ impl ServiceSpec {
     }
 }
 
+/// Whether `path` is absolute as Unix or Windows reads it, whatever the platform checking:
+/// `/usr/sbin/nginx`, `C:\Windows\System32\cmd.exe` (or with `/`), `\\server\share\x.exe`.
+fn absolute_on_some_platform(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let drive = bytes.len() >= 3
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && matches!(bytes[2], b'\\' | b'/');
+    path.starts_with('/') || path.starts_with(r"\\") || drive
+}
+
 /// A command of the service (its reload or pre-start command): a program given by its
 /// absolute path (it runs without a shell or PATH), arguments without NUL bytes.
 fn check_command(field: &'static str, command: &[String]) -> Result<(), ModelError> {
     let Some(program) = command.first() else {
         return Err(ModelError::invalid(field, "has an empty command"));
     };
-    if !program.starts_with('/') {
+    if !absolute_on_some_platform(program) {
         return Err(ModelError::invalid(
             field,
             format!("{program:?} is not an absolute path"),
@@ -920,6 +931,21 @@ fn check_text(field: &'static str, text: &str) -> Result<(), ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_are_absolute_as_unix_or_windows_reads_them() {
+        for path in [
+            "/bin/kill",
+            r"C:\Windows\System32\cmd.exe",
+            "c:/x.exe",
+            r"\\srv\share\x.exe",
+        ] {
+            assert!(absolute_on_some_platform(path), "{path}");
+        }
+        for path in ["kill", "bin/kill", "C:x.exe", r"cmd.exe", "", "C:"] {
+            assert!(!absolute_on_some_platform(path), "{path}");
+        }
+    }
 
     fn spec() -> ServiceSpec {
         ServiceSpec::new(ServiceName::new("web").unwrap(), "/usr/bin/true")

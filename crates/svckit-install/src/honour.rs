@@ -215,9 +215,14 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                 ),
                 (
                     "exec_start_post",
-                    "the SCM starts the service's program and nothing after it",
+                    "the SCM starts a program on the service API and nothing after it (a \
+                     hosted program, type exec, gets it)",
                 ),
-                ("exec_stop", "the SCM stops a service by its Stop control"),
+                (
+                    "exec_stop",
+                    "the SCM stops a program on the service API by its Stop control (a hosted \
+                     program, type exec, gets it)",
+                ),
                 (
                     "success_exit_status",
                     "the SCM judges a service by the exit code it reports",
@@ -239,7 +244,8 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                 ("oom_score_adjust", "Windows has no OOM killer score"),
                 (
                     "exec_start_pre",
-                    "the SCM starts the service's program and nothing before it",
+                    "the SCM starts a program on the service API and nothing before it (a \
+                     hosted program, type exec, gets it)",
                 ),
                 (
                     "reload.signal",
@@ -286,8 +292,8 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                     "a service on the SCM sets its own start wait hints",
                 ),
             ];
-            // A hosted program (type exec) gets its working directory and environment from
-            // svckit's host.
+            // A hosted program (type exec) gets its working directory, environment, start
+            // limit, logs and commands from svckit's host.
             let hosted = spec.service_type == ServiceType::Exec;
             for (key, reason) in unsupported {
                 if hosted
@@ -299,6 +305,9 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                             | "restart.window"
                             | "logs.max_size"
                             | "logs.keep"
+                            | "exec_start_pre"
+                            | "exec_start_post"
+                            | "exec_stop"
                     )
                 {
                     continue;

@@ -78,6 +78,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         interrupted: false,
         console: true,
         starts: 0,
+        stop_commands_ran: false,
         record: data.join("run").join(format!("{}.status", spec.name)),
     };
     if let Err(err) = job::own_console() {
@@ -177,6 +178,8 @@ struct Host<'a> {
     console: bool,
     /// Starts of the program since the host started.
     starts: u32,
+    /// exec_stop ran for the program's current run.
+    stop_commands_ran: bool,
     /// Where the host's [`HostedStatus`] record goes.
     record: PathBuf,
 }
@@ -184,25 +187,28 @@ struct Host<'a> {
 impl Host<'_> {
     fn act(&mut self, action: Action, events: &mut std::collections::VecDeque<Event>) {
         match action {
-            Action::Spawn => match self.spawn() {
-                Ok(()) => events.push_back(Event::Ready),
-                Err(err) => {
-                    self.alarm(format_args!(
-                        "cannot start {}: {err}",
-                        self.spec.program.display()
-                    ));
-                    let errno = err.raw_os_error().unwrap_or(2);
-                    let exit = LastExit::SpawnFailed(errno);
+            Action::Spawn => {
+                let spec = self.spec;
+                // exec_start_pre: a failure is the start's, as if the program had ended so.
+                if let Err(exit) =
+                    self.run_commands("exec_start_pre", &spec.exec_start_pre, spec.ready_timeout)
+                {
                     self.last_exit = Some(exit);
-                    events.push_back(Event::Exited {
-                        exit,
-                        uptime: Duration::ZERO,
-                    });
+                    let uptime = Duration::ZERO;
+                    events.push_back(Event::Exited { exit, uptime });
+                    return;
                 }
-            },
+                self.start_program(events);
+            }
             // Ctrl-C (and WM_CLOSE) to what is left of the job: the program, or what it
             // left behind when it ended; without a console, the job ends at once.
             Action::SignalStop => {
+                // exec_stop first, once, while the program runs (its status does not matter).
+                let spec = self.spec;
+                if self.child.is_some() && !self.stop_commands_ran {
+                    self.stop_commands_ran = true;
+                    let _ = self.run_commands("exec_stop", &spec.exec_stop, spec.stop.timeout);
+                }
                 if self.job_is_empty() {
                     return;
                 }
@@ -239,6 +245,118 @@ impl Host<'_> {
             Action::ClearGroup => self.job = None,
             _ => {}
         }
+    }
+
+    /// Starts the program; once it runs, its exec_start_post commands, and only when they
+    /// succeeded is it ready (one that fails stops it as a failed start).
+    fn start_program(&mut self, events: &mut std::collections::VecDeque<Event>) {
+        let spec = self.spec;
+        match self.spawn() {
+            Ok(()) => {
+                match self.run_commands(
+                    "exec_start_post",
+                    &spec.exec_start_post,
+                    spec.ready_timeout,
+                ) {
+                    Ok(()) => events.push_back(Event::Ready),
+                    Err(_) => events.push_back(Event::StartFailed),
+                }
+            }
+            Err(err) => {
+                self.alarm(format_args!(
+                    "cannot start {}: {err}",
+                    spec.program.display()
+                ));
+                let errno = err.raw_os_error().unwrap_or(2);
+                let exit = LastExit::SpawnFailed(errno);
+                self.last_exit = Some(exit);
+                events.push_back(Event::Exited {
+                    exit,
+                    uptime: Duration::ZERO,
+                });
+            }
+        }
+    }
+
+    /// Runs `commands` (the definition's `key`) in order, each as [`Host::run_command`]
+    /// does, up to `timeout` each; the first that fails ends the run, said in the logs and
+    /// the event log, with how it ended.
+    fn run_commands(
+        &mut self,
+        key: &str,
+        commands: &[Vec<String>],
+        timeout: Duration,
+    ) -> Result<(), LastExit> {
+        for argv in commands {
+            let Some((program, args)) = argv.split_first() else {
+                continue;
+            };
+            let line = argv.join(" ");
+            match self.run_command(program, args, timeout) {
+                Ok(Some(exit)) if exit.success() => {}
+                Ok(Some(exit)) => {
+                    self.alarm(format_args!("{key} `{line}` ended with {exit}"));
+                    return Err(exit);
+                }
+                Ok(None) => {
+                    self.alarm(format_args!(
+                        "{key} `{line}` did not end within {}; its processes are ended",
+                        svckit_core::parse::format_duration(timeout)
+                    ));
+                    return Err(LastExit::Unknown);
+                }
+                Err(err) => {
+                    self.alarm(format_args!("{key} `{line}` could not run: {err}"));
+                    return Err(LastExit::SpawnFailed(err.raw_os_error().unwrap_or(2)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one command of the service beside its program: in a job of its own (what it
+    /// leaves is ended with it), with the program's environment and directory and $MAINPID
+    /// (the program's pid, while it runs), its output in the program's logs. How it ended,
+    /// or None when it outlasted `timeout`.
+    fn run_command(
+        &mut self,
+        program: &str,
+        args: &[String],
+        timeout: Duration,
+    ) -> std::io::Result<Option<LastExit>> {
+        let job = Job::new()?;
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(child) = &self.child {
+            command.env("MAINPID", child.id().to_string());
+        }
+        if let Some(dir) = &self.spec.working_dir {
+            command.current_dir(dir);
+        }
+        let mut child = job.spawn(&mut command)?;
+        let readers = self.capture(&mut child)?;
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // What it left, and it, if it outlasted its time: the pipes close with them.
+        let _ = job.terminate(1);
+        let _ = child.wait();
+        for reader in readers {
+            let _ = reader.join();
+        }
+        Ok(status.map(last_exit))
     }
 
     /// Ends every process of the job and reaps the program; the loop then sees the job empty
@@ -282,22 +400,34 @@ impl Host<'_> {
             command.current_dir(dir);
         }
         let mut child = job.spawn(&mut command)?;
-        // Each stream into its rotated log, by a thread of its own.
-        let (max_size, keep) = (self.spec.logs.max_size, self.spec.logs.keep);
-        let name = self.spec.name.to_string();
-        if let Some(out) = child.stdout.take() {
-            capture::capture(out, &self.logs, &name, "stdout", max_size, keep)?;
-        }
-        if let Some(err) = child.stderr.take() {
-            capture::capture(err, &self.logs, &name, "stderr", max_size, keep)?;
-        }
+        self.capture(&mut child)?;
         self.child = Some(child);
         self.job = Some(job);
         self.started = Instant::now();
         self.started_at = SystemTime::now();
         self.interrupted = false;
+        self.stop_commands_ran = false;
         self.starts += 1;
         Ok(())
+    }
+
+    /// Each of `child`'s streams into its rotated log, by a thread of its own, until the
+    /// pipe closes.
+    fn capture(&self, child: &mut Child) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+        let (max_size, keep) = (self.spec.logs.max_size, self.spec.logs.keep);
+        let name = self.spec.name.to_string();
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push(capture::capture(
+                out, &self.logs, &name, "stdout", max_size, keep,
+            )?);
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(capture::capture(
+                err, &self.logs, &name, "stderr", max_size, keep,
+            )?);
+        }
+        Ok(readers)
     }
 
     /// Rewrites the host's record of the program (see [`HostedStatus`]): written aside, then

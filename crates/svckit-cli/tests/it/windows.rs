@@ -917,6 +917,84 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         wine_processes("ticker.exe")
     );
     assert_eq!(code(&wine.svckit(&["uninstall", "Polite"])), 0);
+
+    // Commands around the program, given as Windows command lines (backslashes kept):
+    // exec_start_pre before it, exec_start_post once it runs and exec_stop before the Ctrl-C,
+    // both with its pid as %MAINPID%, their output in its log.
+    const CMD: &str = r"C:\windows\system32\cmd.exe";
+    let out = wine.svckit(&[
+        "install",
+        "Hooked",
+        "--exec-start-pre",
+        &format!("{CMD} /c echo pre ran"),
+        "--exec-start-post",
+        &format!("{CMD} /c echo post %MAINPID%"),
+        "--exec-stop",
+        &format!("{CMD} /c echo stop %MAINPID%"),
+        "--",
+        TICKER,
+        "polite",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(code(&wine.svckit(&["start", "Hooked"])), 0);
+    let hooked = wine.path(r"C:\ProgramData\svckit\logs\Hooked.stdout.log");
+    assert!(
+        eventually(Duration::from_secs(20), || fs::read_to_string(&hooked)
+            .is_ok_and(|text| text.contains("post "))),
+        "{}",
+        fs::read_to_string(&hooked).unwrap_or_default()
+    );
+    assert_eq!(code(&wine.svckit(&["stop", "Hooked"])), 0);
+    let said = fs::read_to_string(&hooked).unwrap();
+    let lines: Vec<&str> = said.lines().map(str::trim_end).collect();
+    let pid = lines
+        .iter()
+        .find_map(|line| line.strip_prefix("pid "))
+        .expect("the program ran");
+    let at = |wanted: &str| lines.iter().position(|line| *line == wanted);
+    assert_eq!(at("pre ran"), Some(0), "{said}");
+    assert_eq!(at(&format!("pid {pid}")), Some(1), "{said}");
+    let post = at(&format!("post {pid}")).expect(&said);
+    let stop = at(&format!("stop {pid}")).expect(&said);
+    let goodbye = at("goodbye on Ctrl-C").expect(&said);
+    assert!(post < stop && stop < goodbye, "{said}");
+    assert_eq!(code(&wine.svckit(&["uninstall", "Hooked"])), 0);
+
+    // A pre-start command that fails fails the start: the program never runs, and the
+    // service stops with the command's exit code.
+    let out = wine.svckit(&[
+        "install",
+        "Gated",
+        "--exec-start-pre",
+        &format!("{CMD} /c exit 7"),
+        "--",
+        TICKER,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_ne!(
+        code(&wine.svckit(&["start", "Gated", "--timeout", "10s"])),
+        0
+    );
+    assert!(eventually(Duration::from_secs(10), || wine
+        .sc_state("Gated")
+        == Some(STOPPED)));
+    assert_eq!(
+        sc_field(&wine.sc(&["query", "Gated"]), "SERVICE_EXIT_CODE"),
+        Some(7)
+    );
+    let gated = |stream: &str| {
+        fs::read_to_string(wine.path(&format!(r"C:\ProgramData\svckit\logs\Gated.{stream}.log")))
+            .unwrap_or_default()
+    };
+    assert!(!gated("stdout").contains("pid "), "{}", gated("stdout"));
+    assert!(
+        gated("stderr").contains(&format!(
+            "svckit host: exec_start_pre `{CMD} /c exit 7` ended with exit code 7"
+        )),
+        "{}",
+        gated("stderr")
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Gated"])), 0);
     // Uninstalled: the SCM's record and svckit's definition go.
     let out = wine.svckit(&["uninstall", "Ticker"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
