@@ -459,6 +459,20 @@ impl Context {
         }
     }
 
+    /// A Pause or Continue the service's code cannot carry out now: back to the state it
+    /// left (`RUNNING` or `PAUSED`), so whoever waits for the other sees it did not happen.
+    pub fn cancel_pending(&self) {
+        let controller = &self.controller;
+        let mut tracked = controller.lock();
+        match tracked.state {
+            State::PausePending => controller.enter(&mut tracked, State::Running, Duration::ZERO),
+            State::ContinuePending => {
+                controller.enter(&mut tracked, State::Paused, Duration::ZERO);
+            }
+            _ => {}
+        }
+    }
+
     /// Progress during a long start, stop, pause or continue: the checkpoint goes up by one and
     /// the next step may take `wait_hint`. Does nothing outside a pending state.
     pub fn checkpoint(&self, wait_hint: Duration) {

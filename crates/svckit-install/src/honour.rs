@@ -253,7 +253,8 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                 ),
                 (
                     "reload.command",
-                    "a reload is the SCM's PARAMCHANGE control, which the service handles",
+                    "a reload is the SCM's PARAMCHANGE control, which a program on the service \
+                     API handles itself (a hosted program, type exec, gets it)",
                 ),
                 ("pid_file", "the SCM knows its services' processes itself"),
                 ("watchdog", "the SCM has no watchdog"),
@@ -308,6 +309,7 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                             | "exec_start_pre"
                             | "exec_start_post"
                             | "exec_stop"
+                            | "reload.command"
                     )
                 {
                     continue;

@@ -300,12 +300,19 @@ impl Backend for Scm {
         control: Control,
         timeout: Duration,
     ) -> Result<Status, Error> {
-        let Some(wanted) = target_state(control) else {
-            return Err(Error::Unsupported {
-                backend: "windows",
-                setting: "control",
-                reason: format!("{control} has no state to wait for"),
-            });
+        // A reload is asked, not waited for: ParamChange leads to no other state.
+        // (Regression: it was refused as having "no state to wait for", so `svckit reload`
+        // never worked on Windows.)
+        let wanted = match (control, target_state(control)) {
+            (_, Some(wanted)) => Some(wanted),
+            (Control::ParamChange, None) => None,
+            (_, None) => {
+                return Err(Error::Unsupported {
+                    backend: "windows",
+                    setting: "control",
+                    reason: format!("{control} has no state to wait for"),
+                });
+            }
         };
         let access = ServiceAccess::QUERY_STATUS
             | ServiceAccess::QUERY_CONFIG
@@ -323,10 +330,16 @@ impl Backend for Scm {
             return Err(Error::NotRunning(name.clone()));
         }
         let sent = match control {
-            Control::Pause => service.pause(),
-            _ => service.resume(),
+            Control::Pause => service.pause().map(drop),
+            Control::ParamChange => {
+                svckit_windows::param_change(&service).map_err(windows_service::Error::Winapi)
+            }
+            _ => service.resume().map(drop),
         };
         sent.map_err(|err| control_error(err, name, control, &before))?;
+        let Some(wanted) = wanted else {
+            return status_of(name, &service);
+        };
         let status = wait_for(name, &service, wanted, timeout)?;
         if status.current_state == ServiceState::Stopped {
             return Err(Error::NotRunning(name.clone()));

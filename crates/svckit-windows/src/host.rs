@@ -33,8 +33,14 @@ const POLL: Duration = Duration::from_millis(100);
 pub fn service(spec: ServiceSpec, data: &Path) -> Service {
     let data = data.to_owned();
     let stop_hint = spec.stop.timeout + Duration::from_secs(5);
+    // Pause and Continue suspend and resume the job's processes; ParamChange runs the
+    // definition's reload command, when it has one.
+    let mut accept = Accept::STOP | Accept::SHUTDOWN | Accept::PAUSE_CONTINUE;
+    if !spec.reload.command.is_empty() {
+        accept |= Accept::PARAMCHANGE;
+    }
     Service::new(spec.name.clone(), move |ctx| host(&ctx, &spec, &data))
-        .accept(Accept::STOP | Accept::SHUTDOWN)
+        .accept(accept)
         .stop_wait_hint(stop_hint)
 }
 
@@ -92,20 +98,23 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         stop_timeout: spec.stop.timeout,
         ready_timeout: None,
         service_type: ServiceType::Exec,
-        reload_by_command: false,
+        reload_by_command: !spec.reload.command.is_empty(),
         success_exit: spec.success_exit_status.clone(),
         restart_prevent: spec.restart_prevent_exit_status.clone(),
     };
     let mut history = History::default();
     let mut life = Lifecycle::STOPPED;
     let mut events = std::collections::VecDeque::from([Event::Start]);
-    let mut reported = false;
     loop {
         let changed = !events.is_empty();
         while let Some(event) = events.pop_front() {
             let Ok(transition) =
                 table::transition(life, event, &policy, &mut history, Instant::now())
             else {
+                // Refused (a Pause while it waits to restart): the SCM hears it did not happen.
+                if matches!(event, Event::Pause | Event::Continue) {
+                    ctx.cancel_pending();
+                }
                 continue;
             };
             life = transition.next;
@@ -116,9 +125,11 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
                 }
                 host.act(action, &mut events);
             }
-            if life.state == UnitState::Running && !reported {
-                ctx.ready();
-                reported = true;
+            // RUNNING once started, continued or reloaded; PAUSED once suspended.
+            match life.state {
+                UnitState::Running => ctx.ready(),
+                UnitState::Paused => ctx.paused(),
+                _ => {}
             }
         }
         if changed {
@@ -150,10 +161,16 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
             events.push_back(Event::Timer);
             continue;
         }
-        if let Some(Control::Stop | Control::Shutdown) = ctx.recv_timeout(POLL) {
-            host.stop_asked = true;
-            ctx.checkpoint(spec.stop.timeout);
-            events.push_back(Event::Stop);
+        match ctx.recv_timeout(POLL) {
+            Some(Control::Stop | Control::Shutdown) => {
+                host.stop_asked = true;
+                ctx.checkpoint(spec.stop.timeout);
+                events.push_back(Event::Stop);
+            }
+            Some(Control::Pause) => events.push_back(Event::Pause),
+            Some(Control::Continue) => events.push_back(Event::Continue),
+            Some(Control::ParamChange) => events.push_back(Event::Reload),
+            _ => {}
         }
     }
 }
@@ -233,6 +250,26 @@ impl Host<'_> {
                     ));
                 }
                 self.end_job(events);
+            }
+            Action::Suspend => {
+                if let Some(Err(err)) = self.job.as_ref().map(Job::suspend) {
+                    self.say(format_args!("cannot suspend the program: {err}"));
+                }
+            }
+            Action::Resume => {
+                if let Some(Err(err)) = self.job.as_ref().map(Job::resume) {
+                    self.say(format_args!("cannot resume the program: {err}"));
+                }
+            }
+            // The reload command, to its end; the program reloads meanwhile.
+            Action::SendReload => {
+                let spec = self.spec;
+                let commands = [spec.reload.command.clone()];
+                let exit = match self.run_commands("reload.command", &commands, spec.stop.timeout) {
+                    Ok(()) => LastExit::Code(0),
+                    Err(exit) => exit,
+                };
+                events.push_back(Event::ControlEnded { exit });
             }
             Action::ArmTimer(after) => self.timer = Some(Instant::now() + after),
             Action::CancelTimer => self.timer = None,

@@ -46,6 +46,16 @@ impl Job {
         sys::terminate_job(&self.handle, code)
     }
 
+    /// Suspends every thread of the job's processes (a Pause).
+    pub fn suspend(&self) -> io::Result<()> {
+        sys::each_thread(&self.processes()?, sys::Threads::Suspend).map(|_| ())
+    }
+
+    /// Resumes every thread of the job's processes (a Continue).
+    pub fn resume(&self) -> io::Result<()> {
+        sys::each_thread(&self.processes()?, sys::Threads::Resume).map(|_| ())
+    }
+
     /// The ids of the job's processes now.
     pub fn processes(&self) -> io::Result<Vec<u32>> {
         sys::job_processes(&self.handle)

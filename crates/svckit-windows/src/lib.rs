@@ -26,6 +26,12 @@ pub fn report_error_event(source: &str, message: &str) -> std::io::Result<()> {
     sys::report_error_event(source, message)
 }
 
+/// Sends the ParamChange control (a reload) to `service`, opened with
+/// `ServiceAccess::PAUSE_CONTINUE`.
+pub fn param_change(service: &windows_service::service::Service) -> std::io::Result<()> {
+    sys::param_change(service)
+}
+
 /// Whether this process has no standard error (a service started by the SCM has none): an
 /// error it reports there is lost, so it belongs in the event log.
 pub fn stderr_is_nowhere() -> bool {

@@ -92,6 +92,26 @@ pub(crate) fn terminate_job(job: &OwnedHandle, code: u32) -> io::Result<()> {
 /// Resumes every thread of process `pid` (created suspended, so it runs only once it is in
 /// its job: nothing it starts can escape it).
 pub(crate) fn resume_process(pid: u32) -> io::Result<()> {
+    match each_thread(&[pid], Threads::Resume)? {
+        0 => Err(io::Error::other(format!(
+            "no thread of process {pid} to resume"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What [`each_thread`] does to a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// SuspendThread.
+    Suspend,
+    /// ResumeThread.
+    Resume,
+}
+
+/// Suspends or resumes every thread of the processes `pids`; the number of threads.
+pub(crate) fn each_thread(pids: &[u32], what: Threads) -> io::Result<usize> {
+    use windows_sys::Win32::System::Threading::SuspendThread;
     // SAFETY: a thread snapshot of the system; the flags and pid are plain values.
     let snapshot = owned(unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0) })?;
     // SAFETY: plain data; all-zero is valid, and dwSize is set as the calls require.
@@ -100,27 +120,28 @@ pub(crate) fn resume_process(pid: u32) -> io::Result<()> {
     let raw = snapshot.as_raw_handle() as HANDLE;
     // SAFETY: `raw` is the live snapshot and `entry` a writable THREADENTRY32 with its size.
     let mut more = unsafe { Thread32First(raw, &mut entry) } != 0;
-    let mut resumed = false;
+    let mut done = 0;
     while more {
-        if entry.th32OwnerProcessID == pid {
+        if pids.contains(&entry.th32OwnerProcessID) {
             // SAFETY: plain values; a failure is a null handle, checked by `owned`.
             let thread =
                 owned(unsafe { OpenThread(THREAD_SUSPEND_RESUME, 0, entry.th32ThreadID) })?;
-            // SAFETY: `thread` is a valid handle with THREAD_SUSPEND_RESUME access.
-            if unsafe { ResumeThread(thread.as_raw_handle() as HANDLE) } == u32::MAX {
+            let handle = thread.as_raw_handle() as HANDLE;
+            let previous = match what {
+                // SAFETY: `handle` is a valid thread handle with THREAD_SUSPEND_RESUME access.
+                Threads::Suspend => unsafe { SuspendThread(handle) },
+                // SAFETY: as above.
+                Threads::Resume => unsafe { ResumeThread(handle) },
+            };
+            if previous == u32::MAX {
                 return Err(io::Error::last_os_error());
             }
-            resumed = true;
+            done += 1;
         }
         // SAFETY: as for Thread32First.
         more = unsafe { Thread32Next(raw, &mut entry) } != 0;
     }
-    match resumed {
-        true => Ok(()),
-        false => Err(io::Error::other(format!(
-            "no thread of process {pid} to resume"
-        ))),
-    }
+    Ok(done)
 }
 
 /// The host's own console control handler: Ctrl-C and Ctrl-Break are for the program (the
@@ -337,4 +358,27 @@ pub(crate) fn stderr_is_nowhere() -> bool {
     // SAFETY: a plain value; the handle returned is borrowed, never closed here.
     let stderr = unsafe { GetStdHandle(STD_ERROR_HANDLE) };
     stderr.is_null() || stderr == INVALID_HANDLE_VALUE
+}
+
+/// Sends SERVICE_CONTROL_PARAMCHANGE to `service` (the windows-service crate sends only stop,
+/// pause, continue and user controls).
+pub(crate) fn param_change(service: &windows_service::service::Service) -> io::Result<()> {
+    use windows_sys::Win32::System::Services::{
+        ControlService, SERVICE_CONTROL_PARAMCHANGE, SERVICE_STATUS,
+    };
+    // SAFETY: plain data; all-zero is a valid value.
+    let mut status: SERVICE_STATUS = unsafe { std::mem::zeroed() };
+    // SAFETY: the handle is `service`'s, open for as long as it is borrowed here; `status` is
+    // writable and outlives the call.
+    if unsafe {
+        ControlService(
+            service.raw_handle(),
+            SERVICE_CONTROL_PARAMCHANGE,
+            &mut status,
+        )
+    } == 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -361,6 +361,18 @@ fn windows_service_lifecycle_under_wine_scm() {
         "lines did not resume"
     );
 
+    // reload → ParamChange reaches the program, which says so. (Regression: `svckit reload`
+    // was refused on Windows as having "no state to wait for".)
+    let out = wine.svckit(&["reload", name]);
+    assert_eq!(code(&out), 0, "reload: {}", text(&out));
+    assert!(
+        eventually(Duration::from_secs(10), || fs::read_to_string(&log)
+            .unwrap()
+            .contains("reload: ")),
+        "{}",
+        fs::read_to_string(&log).unwrap()
+    );
+
     // stop → STOPPED with exit code 0.
     let out = wine.svckit(&["stop", name]);
     assert_eq!(code(&out), 0, "stop: {}", text(&out));
@@ -850,6 +862,39 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "the program and its child run: {:?}",
         wine_processes("ticker.exe")
     );
+    // Paused: every process of its job is suspended, so its output stops; continued, it
+    // goes on.
+    let out = wine.svckit(&["pause", "Ticker"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(wine.sc_state("Ticker"), Some(PAUSED));
+    let out = wine.svckit(&["status", "Ticker", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "paused", "{status}");
+    let ticks = || {
+        fs::read_to_string(&stdout)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // (What the capture thread had read before the suspension is written by now.)
+    std::thread::sleep(Duration::from_millis(300));
+    let paused_at = ticks();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(ticks(), paused_at, "a paused program wrote on");
+    let out = wine.svckit(&["continue", "Ticker"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(wine.sc_state("Ticker"), Some(RUNNING));
+    assert!(
+        eventually(Duration::from_secs(10), || ticks() > paused_at + 3),
+        "a continued program wrote nothing"
+    );
+    // No reload command: a reload is refused, named.
+    let out = wine.svckit(&["reload", "Ticker"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "svckit: error: service Ticker does not accept paramchange"
+    );
     // Stopped: it ignores Ctrl-C, so its processes are ended after the stop timeout; no
     // process of it is left, its child included.
     let out = wine.svckit(&["stop", "Ticker"]);
@@ -931,6 +976,8 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         &format!("{CMD} /c echo post %MAINPID%"),
         "--exec-stop",
         &format!("{CMD} /c echo stop %MAINPID%"),
+        "--reload-command",
+        &format!("{CMD} /c echo reload %MAINPID%"),
         "--",
         TICKER,
         "polite",
@@ -944,6 +991,16 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "{}",
         fs::read_to_string(&hooked).unwrap_or_default()
     );
+    // ParamChange runs the reload command.
+    let out = wine.svckit(&["reload", "Hooked"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        eventually(Duration::from_secs(10), || fs::read_to_string(&hooked)
+            .is_ok_and(|text| text.contains("reload "))),
+        "{}",
+        fs::read_to_string(&hooked).unwrap_or_default()
+    );
+    assert_eq!(wine.sc_state("Hooked"), Some(RUNNING));
     assert_eq!(code(&wine.svckit(&["stop", "Hooked"])), 0);
     let said = fs::read_to_string(&hooked).unwrap();
     let lines: Vec<&str> = said.lines().map(str::trim_end).collect();
@@ -955,7 +1012,9 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     assert_eq!(at("pre ran"), Some(0), "{said}");
     assert_eq!(at(&format!("pid {pid}")), Some(1), "{said}");
     let post = at(&format!("post {pid}")).expect(&said);
+    let reload = at(&format!("reload {pid}")).expect(&said);
     let stop = at(&format!("stop {pid}")).expect(&said);
+    assert!(post < reload && reload < stop, "{said}");
     let goodbye = at("goodbye on Ctrl-C").expect(&said);
     assert!(post < stop && stop < goodbye, "{said}");
     assert_eq!(code(&wine.svckit(&["uninstall", "Hooked"])), 0);
