@@ -146,13 +146,14 @@ impl Scm {
             name,
             ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE,
         )?;
-        if self.stop_and_wait(name, &service, timeout).is_err() {
-            let status = query(name, &service)?;
-            if let Some(pid) = status.process_id.filter(|&pid| pid != 0) {
-                svckit_windows::job::terminate_process(pid, REPLACE_TIMEOUT).map_err(|err| {
-                    Error::os(format!("end process {pid} of service {name}"), err)
-                })?;
-            }
+        // The SCM's word for its process, asked before the stop: once a stop is pending,
+        // Wine's SCM no longer says.
+        let process = query(name, &service)?.process_id.filter(|&pid| pid != 0);
+        if self.stop_and_wait(name, &service, timeout).is_err()
+            && let Some(pid) = process
+        {
+            svckit_windows::job::terminate_process(pid, REPLACE_TIMEOUT)
+                .map_err(|err| Error::os(format!("end process {pid} of service {name}"), err))?;
         }
         delete(name, &service)
     }

@@ -1207,6 +1207,32 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     );
     assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
 
+    // A program that outlasts the wait for its stop: uninstall --force ends the host with
+    // TerminateProcess, and the job (killed on close) takes the program and its child along.
+    let out = wine.svckit(&["install", "Stubborn", "--stop-timeout", "60s", "--", TICKER]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(code(&wine.svckit(&["start", "Stubborn"])), 0);
+    assert!(eventually(Duration::from_secs(10), || wine_processes(
+        "ticker.exe"
+    )
+    .len()
+        >= 2));
+    let out = wine.svckit(&["uninstall", "Stubborn", "--force", "--timeout", "1s"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        eventually(Duration::from_secs(20), || wine_processes("ticker.exe")
+            .is_empty()),
+        "the program outlived its terminated host: {:?}",
+        wine_processes("ticker.exe")
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || wine
+            .sc_state("Stubborn")
+            .is_none()),
+        "{}",
+        text(&wine.sc(&["query", "Stubborn"]))
+    );
+
     // A definition the host cannot read: the start fails, and why is in the host's log and
     // the event log.
     let out = wine.svckit(&["install", "Broken", "--", TICKER]);
