@@ -373,25 +373,49 @@ fn the_windows_backend_refuses_what_the_scm_cannot_do() {
         Err(Error::Unsupported { setting, .. }) => assert_eq!(setting, "env"),
         other => panic!("{other:?}"),
     }
-    // What happens around the program, each refused by its name.
+    // What happens around the program: svckit's host carries out the commands for a hosted
+    // program (type exec); for a program on the service API each is refused by its name, and
+    // a reload signal for both (Windows has none).
     type Set = fn(&mut ServiceSpec);
-    let around: [(&str, Set); 3] = [
-        ("exec_start_pre", |spec| {
-            spec.exec_start_pre = vec![vec!["C:\\check.exe".into()]]
-        }),
-        ("reload.signal", |spec| {
-            spec.reload.signal = Some(svckit_core::Signal::Usr2)
-        }),
-        ("reload.command", |spec| {
-            spec.reload.command = vec!["C:\\reload.exe".into()]
-        }),
+    let around: [(&str, Set, bool); 5] = [
+        (
+            "exec_start_pre",
+            |spec| spec.exec_start_pre = vec![vec!["C:\\check.exe".into()]],
+            true,
+        ),
+        (
+            "exec_start_post",
+            |spec| spec.exec_start_post = vec![vec!["C:\\post.exe".into()]],
+            true,
+        ),
+        (
+            "exec_stop",
+            |spec| spec.exec_stop = vec![vec!["C:\\stop.exe".into()]],
+            true,
+        ),
+        (
+            "reload.command",
+            |spec| spec.reload.command = vec!["C:\\reload.exe".into()],
+            true,
+        ),
+        (
+            "reload.signal",
+            |spec| spec.reload.signal = Some(svckit_core::Signal::Usr2),
+            false,
+        ),
     ];
-    for (key, set) in around {
+    for (key, set, hosted) in around {
         let mut spec = plain();
         set(&mut spec);
+        match (check(BackendKind::Windows, &spec), hosted) {
+            (Ok(()), true) => {}
+            (Err(Error::Unsupported { setting, .. }), false) => assert_eq!(setting, key),
+            other => panic!("{key} hosted: {other:?}"),
+        }
+        spec.service_type = ServiceType::Notify;
         match check(BackendKind::Windows, &spec) {
             Err(Error::Unsupported { setting, .. }) => assert_eq!(setting, key),
-            other => panic!("{key}: {other:?}"),
+            other => panic!("{key} on the API: {other:?}"),
         }
     }
 }
