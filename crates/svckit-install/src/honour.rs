@@ -225,11 +225,13 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                 ),
                 (
                     "success_exit_status",
-                    "the SCM judges a service by the exit code it reports",
+                    "the SCM judges a program on the service API by the exit code it reports \
+                     (a hosted program, type exec, gets it)",
                 ),
                 (
                     "restart_prevent_exit_status",
-                    "the SCM's recovery actions know no exit statuses",
+                    "the SCM's recovery actions know no exit statuses (a hosted program, type \
+                     exec, gets it)",
                 ),
                 (
                     "environment_file",
@@ -310,6 +312,8 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
                             | "exec_start_post"
                             | "exec_stop"
                             | "reload.command"
+                            | "success_exit_status"
+                            | "restart_prevent_exit_status"
                     )
                 {
                     continue;

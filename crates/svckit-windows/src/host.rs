@@ -137,7 +137,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         }
         match life.state {
             UnitState::Stopped | UnitState::Exited | UnitState::Failed => {
-                return host.exit_code(life.state);
+                return host.exit_code(life.state, &policy);
             }
             _ => {}
         }
@@ -499,13 +499,17 @@ impl Host<'_> {
         let _ = crate::report_error_event(self.spec.name.as_str(), &format!("svckit host: {what}"));
     }
 
-    /// How the service ended: a stop asked for is a clean stop; otherwise the program's last
-    /// exit (its code the service's own).
-    fn exit_code(&mut self, state: UnitState) -> ExitCode {
+    /// How the service ended: a stop asked for is a clean stop, and so is an end the policy
+    /// counts as success (0, or a success_exit_status); otherwise the program's last exit (its
+    /// code the service's own).
+    fn exit_code(&mut self, state: UnitState, policy: &Policy) -> ExitCode {
         if let Some(job) = &self.job {
             let _ = job.terminate(1);
         }
         if self.stop_asked && state == UnitState::Stopped {
+            return ExitCode::SUCCESS;
+        }
+        if self.last_exit.is_some_and(|exit| policy.succeeded(exit)) {
             return ExitCode::SUCCESS;
         }
         match self.last_exit {

@@ -1207,6 +1207,48 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     );
     assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
 
+    // Exit actions per code: with restart_prevent_exit_status 3, the crasher is not
+    // restarted, whatever the policy; with success_exit_status 3, its end is a success.
+    for (name, flag, exit_code) in [
+        ("Prevented", "--restart-prevent-exit-status", 3),
+        ("Succeeded", "--success-exit-status", 0),
+    ] {
+        let out = wine.svckit(&[
+            "install",
+            name,
+            "--restart",
+            "on-failure",
+            "--restart-delay",
+            "100ms",
+            flag,
+            "3",
+            "--",
+            TICKER,
+            "crash",
+        ]);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        assert_eq!(code(&wine.svckit(&["start", name])), 0);
+        assert!(
+            eventually(Duration::from_secs(20), || wine.sc_state(name)
+                == Some(STOPPED)),
+            "{name} still runs"
+        );
+        assert_eq!(
+            sc_field(&wine.sc(&["query", name]), "SERVICE_EXIT_CODE"),
+            Some(exit_code),
+            "{name}"
+        );
+        let runs = fs::read_to_string(
+            wine.path(&format!(r"C:\ProgramData\svckit\logs\{name}.stdout.log")),
+        )
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.starts_with("tick 0 "))
+        .count();
+        assert_eq!(runs, 1, "{name}: not restarted");
+        assert_eq!(code(&wine.svckit(&["uninstall", name])), 0);
+    }
+
     // A program that outlasts the wait for its stop: uninstall --force ends the host with
     // TerminateProcess, and the job (killed on close) takes the program and its child along.
     let out = wine.svckit(&["install", "Stubborn", "--stop-timeout", "60s", "--", TICKER]);
