@@ -153,6 +153,43 @@ impl Wine {
         fs::read_to_string(self.prefix.join("events.log")).unwrap_or_default()
     }
 
+    /// The image names of Wine's own process list (WMI's Win32_Process, through wmic, which
+    /// writes UTF-16; Wine's tasklist prints nothing).
+    fn process_list(&self) -> Vec<String> {
+        let out = self
+            .command("wmic")
+            .args(["process", "get", "name"])
+            .output()
+            .unwrap();
+        let units: Vec<u16> = out
+            .stdout
+            .chunks_exact(2)
+            .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .skip(1)
+            .map(|line| line.trim().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    /// Whether Wine's own process list shows a process of `image`.
+    fn lists(&self, image: &str) -> bool {
+        let list = self.process_list();
+        assert!(
+            list.iter().any(|name| name == "services.exe"),
+            "no process list: {list:?}"
+        );
+        list.contains(&image.to_ascii_lowercase())
+    }
+
+    /// No process of `image` is left: none in Wine's process list, and no Linux process of it.
+    fn gone(&self, image: &str) -> bool {
+        wine_processes(image).is_empty() && !self.lists(image)
+    }
+
     /// The STATE number `sc query` prints, or None when the service does not exist.
     fn sc_state(&self, name: &str) -> Option<u32> {
         sc_field(&self.sc(&["query", name]), "STATE")
@@ -862,6 +899,11 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "the program and its child run: {:?}",
         wine_processes("ticker.exe")
     );
+    assert!(
+        wine.lists("ticker.exe"),
+        "Wine's process list shows it: {:?}",
+        wine.process_list()
+    );
     // Paused: every process of its job is suspended, so its output stops; continued, it
     // goes on.
     let out = wine.svckit(&["pause", "Ticker"]);
@@ -901,8 +943,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(wine.sc_state("Ticker"), Some(STOPPED));
     assert!(
-        eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
-            .is_empty()),
+        eventually(Duration::from_secs(10), || wine.gone("ticker.exe")),
         "processes of the stopped service are left: {:?}",
         wine_processes("ticker.exe")
     );
@@ -956,8 +997,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Polite.stderr.log")).unwrap();
     assert!(!host_said.contains("svckit host"), "{host_said}");
     assert!(
-        eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
-            .is_empty()),
+        eventually(Duration::from_secs(10), || wine.gone("ticker.exe")),
         "processes of the stopped service are left: {:?}",
         wine_processes("ticker.exe")
     );
@@ -1077,12 +1117,14 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
             .is_empty()),
         "ping never ran"
     );
+    assert!(wine.lists("ping.exe"), "Wine's process list shows ping");
     assert_eq!(wine.sc_state("Pinger"), Some(RUNNING));
     assert_eq!(code(&wine.svckit(&["stop", "Pinger"])), 0);
     assert!(
         eventually(Duration::from_secs(10), || wine_processes("ping")
             .is_empty()
-            && wine_processes("cmd.exe").is_empty()),
+            && wine.gone("ping.exe")
+            && wine.gone("cmd.exe")),
         "left: {:?} {:?}",
         wine_processes("ping"),
         wine_processes("cmd.exe")
@@ -1200,8 +1242,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         wine.events()
     );
     assert!(
-        eventually(Duration::from_secs(10), || wine_processes("ticker.exe")
-            .is_empty()),
+        eventually(Duration::from_secs(10), || wine.gone("ticker.exe")),
         "{:?}",
         wine_processes("ticker.exe")
     );
@@ -1262,8 +1303,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     let out = wine.svckit(&["uninstall", "Stubborn", "--force", "--timeout", "1s"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
-        eventually(Duration::from_secs(20), || wine_processes("ticker.exe")
-            .is_empty()),
+        eventually(Duration::from_secs(20), || wine.gone("ticker.exe")),
         "the program outlived its terminated host: {:?}",
         wine_processes("ticker.exe")
     );
@@ -1325,8 +1365,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     )
     .unwrap();
     assert!(
-        eventually(Duration::from_secs(20), || wine_processes("ticker.exe")
-            .is_empty()),
+        eventually(Duration::from_secs(20), || wine.gone("ticker.exe")),
         "the program outlived its killed host: {:?}",
         wine_processes("ticker.exe")
     );
