@@ -153,6 +153,17 @@ pub enum Command {
     /// The demo services.
     #[command(subcommand)]
     Demo(Demo),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    ///
+    /// For example: `svckit completions bash > /etc/bash_completion.d/svckit`, or
+    /// `svckit completions zsh > "${fpath[1]}/_svckit"`.
+    #[command(after_help = exit::TABLE)]
+    Completions(CompletionsArgs),
+    /// Print the svckit(1) man page, or write it and one page per command into a directory
+    ///
+    /// For example: `svckit man --dir /usr/local/share/man/man1 && man svckit-install`.
+    #[command(after_help = exit::TABLE)]
+    Man(ManArgs),
 }
 
 /// Where the supervisor keeps its state.
@@ -757,4 +768,20 @@ pub struct TimelogArgs {
     /// With --daemon: a PID file, locked for the daemon's life.
     #[arg(long, value_name = "PATH", requires = "daemon")]
     pub pidfile: Option<PathBuf>,
+}
+
+/// `svckit completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `svckit man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write svckit.1 and svckit-COMMAND.1 here instead of printing svckit.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

@@ -98,6 +98,25 @@ fn stdout_reader_gone() -> bool {
     svckit::windows::stdout_reader_gone()
 }
 
+/// clap's error in one line: its message (the text before the first blank line; it may span
+/// lines, "required arguments were not provided:\n  <PROGRAM>"), then its tips ("a similar
+/// subcommand exists: 'status'"), without the usage that follows.
+fn one_line(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let mut paragraphs = rendered.split("\n\n");
+    let message = paragraphs.next().unwrap_or_default();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let mut line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let tips: Vec<&str> = paragraphs
+        .flat_map(str::lines)
+        .filter_map(|line| line.trim().strip_prefix("tip: "))
+        .collect();
+    if !tips.is_empty() {
+        line = format!("{line} ({})", tips.join("; "));
+    }
+    line
+}
+
 /// Maps an error (anywhere in its chain) to its documented exit status.
 pub fn code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
@@ -228,13 +247,7 @@ pub fn usage_error(err: clap::Error) -> ExitCode {
             Exit::Usage.into()
         }
         _ => {
-            // clap's message is the text before the first blank line (usage and hints follow);
-            // it may span lines ("required arguments were not provided:\n  <PROGRAM>").
-            let rendered = err.render().to_string();
-            let message = rendered.split("\n\n").next().unwrap_or_default();
-            let message = message.strip_prefix("error: ").unwrap_or(message);
-            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
-            let _ = writeln!(std::io::stderr(), "svckit: error: {line}");
+            let _ = writeln!(std::io::stderr(), "svckit: error: {}", one_line(&err));
             Exit::Usage.into()
         }
     }

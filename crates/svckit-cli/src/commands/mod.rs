@@ -4,6 +4,7 @@
 mod daemonize;
 mod definition;
 mod demo;
+mod docs;
 #[cfg(unix)]
 mod kill;
 #[cfg(windows)]
@@ -27,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Demo(Demo::Timelog(args)) => demo::timelog::timelog(args),
         Command::Demo(Demo::MemoryStatus(args)) => demo::memory_status::run(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
         #[cfg(unix)]
         Command::Install(args) => service::install(*args),
         #[cfg(unix)]

@@ -62,3 +62,109 @@ fn help_texts_snapshot() {
         insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// A typo gets clap's suggestion, still on one line (they were cut off with the usage).
+#[test]
+fn regression_typos_get_a_suggestion_on_the_one_line() {
+    for (args, suggestion) in [
+        (&["stauts"][..], "'status'"),
+        (
+            &["install", "web", "--restrat", "always", "--", "/bin/true"],
+            "a similar argument exists: '--restart'",
+        ),
+    ] {
+        let out = run(args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(suggestion), "{args:?}: {err}");
+    }
+}
+
+/// bash, with the script `svckit completions bash` prints, completes svckit's commands and an
+/// install's flags.
+#[test]
+fn bash_completes_commands_and_flags() {
+    let script = run(&["completions", "bash"]);
+    assert_eq!(code(&script), 0);
+    let dir = crate::support::TempDir::new("completions");
+    let file = dir.join("svckit.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    let complete = |line: &str| -> Vec<String> {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {file}; COMP_WORDS=({words}); COMP_CWORD={last}; COMP_LINE='{line}'; \
+             COMP_POINT={point}; _svckit svckit '{current}' '{previous}'; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file = file.display(),
+            words = words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            last = words.len() - 1,
+            point = line.len(),
+            current = words[words.len() - 1],
+            previous = words[words.len() - 2],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "-c", &program])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let commands = complete("svckit sta");
+    assert!(
+        commands.contains(&"start".to_owned()) && commands.contains(&"status".to_owned()),
+        "{commands:?}"
+    );
+    let flags = complete("svckit install --resta");
+    assert!(
+        flags.contains(&"--restart".to_owned()) && flags.contains(&"--restart-delay".to_owned()),
+        "{flags:?}"
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(code(&out), 0, "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("svckit"),
+            "{shell}"
+        );
+    }
+}
+
+/// `svckit man --dir` writes svckit.1 and a page per command, which man renders.
+#[test]
+fn man_pages_are_written_and_render() {
+    let dir = crate::support::TempDir::new("man");
+    let out = run(&["man", "--dir", &dir.str("pages")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for page in [
+        "svckit.1",
+        "svckit-install.1",
+        "svckit-logs.1",
+        "svckit-daemonize.1",
+    ] {
+        let path = dir.join("pages").join(page);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(text.contains(".TH"), "{page}: {text}");
+    }
+    let rendered = std::process::Command::new("man")
+        .arg("-l")
+        .arg(dir.join("pages").join("svckit-install.1"))
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+        .unwrap();
+    let rendered = String::from_utf8_lossy(&rendered.stdout);
+    assert!(
+        rendered.contains("svckit-install") && rendered.contains("--restart-delay"),
+        "{rendered}"
+    );
+    // Without --dir: svckit(1) on stdout.
+    let out = run(&["man"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".SH NAME"));
+}
