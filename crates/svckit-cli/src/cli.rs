@@ -150,6 +150,10 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Supervise(SuperviseArgs),
+    /// The supervisor itself: whether it runs, and stopping it (its services first)
+    #[cfg(unix)]
+    #[command(subcommand)]
+    Supervisor(SupervisorCommand),
     /// The demo services.
     #[command(subcommand)]
     Demo(Demo),
@@ -784,4 +788,29 @@ pub struct ManArgs {
     /// Write svckit.1 and svckit-COMMAND.1 here instead of printing svckit.1.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// `svckit supervisor`.
+#[cfg(unix)]
+#[derive(Debug, Subcommand)]
+pub enum SupervisorCommand {
+    /// Whether the supervisor runs (exit 0) or not (exit 3), its pid and state directory.
+    #[command(after_help = exit::TABLE)]
+    Status(StateDirArg),
+    /// Stop the supervisor: its services stop first, in reverse dependency order, then it
+    /// exits. Not running is not an error.
+    #[command(after_help = exit::TABLE)]
+    Stop(SupervisorStopArgs),
+}
+
+/// `svckit supervisor stop`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct SupervisorStopArgs {
+    /// How long to wait for its services to stop and for it to exit.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse::timeout)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
 }

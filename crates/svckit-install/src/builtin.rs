@@ -138,16 +138,68 @@ impl Backend for Builtin {
         Ok(std::fs::symlink_metadata(self.dir.definition(name)).is_ok())
     }
 
+    /// Read-only: a supervisor that does not run is not started to answer (it would start
+    /// the auto services); the status then comes from the definition.
     fn status(&self, name: &ServiceName) -> Result<Status, Error> {
         store::load(&self.dir, name)?;
-        self.ask_one(
-            name,
-            Op::Status {
-                name: Some(name.to_string()),
-            },
-            DEFAULT_WAIT,
-        )
+        if !client::is_running(&self.dir) {
+            return Ok(not_running(&self.dir, name));
+        }
+        let op = Op::Status {
+            name: Some(name.to_string()),
+        };
+        match client::request(&self.dir, op, DEFAULT_WAIT, &Launch::Never) {
+            Ok(statuses) => Ok(statuses
+                .first()
+                .map(status_of)
+                .unwrap_or_else(|| not_running(&self.dir, name))),
+            // It stopped in between.
+            Err(_) if !client::is_running(&self.dir) => Ok(not_running(&self.dir, name)),
+            Err(err) => Err(err.into()),
+        }
     }
+}
+
+/// The status of an installed service whose supervisor does not run, from its record: its
+/// process still running (the supervisor was killed; a new one adopts it) or stopped, and why.
+pub fn not_running(dir: &StateDir, name: &ServiceName) -> Status {
+    let record = store::read_record(dir, name).filter(|record| record.boot_id == store::boot_id());
+    let alive = record.as_ref().and_then(|record| {
+        let pid = record.pid?;
+        let os = svckit_unix::process::os_pid(pid);
+        let ticks = svckit_unix::process::start_time(os).ok()?;
+        // Not a zombie left by the killed supervisor, nor a recycled pid.
+        (Some(ticks) == record.start_ticks && !svckit_unix::process::is_gone(os)).then_some(pid)
+    });
+    let mut status = Status::new(
+        name.clone(),
+        "builtin",
+        match alive {
+            Some(_) => State::Running,
+            None => State::Stopped,
+        },
+    );
+    if let Some(record) = &record {
+        status.restarts = Some(record.restarts);
+        status.last_exit = record.last_exit;
+    }
+    status.reason = Some(match alive {
+        Some(pid) => {
+            status.pid = Some(pid);
+            status.detail = Some("unsupervised".to_owned());
+            status.since = record
+                .as_ref()
+                .and_then(|record| record.started_ms)
+                .map(|ms| std::time::UNIX_EPOCH + Duration::from_millis(ms));
+            "the supervisor is not running: its process runs on, unwatched \
+             (`svckit supervise --daemon` adopts it)"
+                .to_owned()
+        }
+        None => "the supervisor is not running (`svckit start NAME` or `svckit supervise \
+                 --daemon` starts it)"
+            .to_owned(),
+    });
+    status
 }
 
 /// The supervisor's status of one service, in the terms every backend shares; the

@@ -396,17 +396,66 @@ impl Manager {
         self.registry.forget(name)
     }
 
-    /// The status of every installed service: the supervisor's in one request (none is
-    /// started when it does not run and runs none of them), the others' from their managers.
+    /// The pid of the supervisor of this state directory, when one runs (it answers on its
+    /// socket; the pid is the one its locked PID file names).
+    pub fn supervisor(&self) -> Option<svckit_core::Pid> {
+        if !client::is_running(self.dir()) {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.dir().pidfile()).ok()?;
+        text.trim().parse::<svckit_core::Pid>().ok()
+    }
+
+    /// Stops the supervisor of this state directory: its services stop first (in reverse
+    /// dependency order), then it exits; returns once it is gone, with the services it
+    /// stopped. False when none ran.
+    pub fn stop_supervisor(&self, timeout: Duration) -> Result<Option<Vec<Status>>, Error> {
+        let Some(pid) = self.supervisor() else {
+            return Ok(None);
+        };
+        // What runs now is what the shutdown stops.
+        let all = Op::Status { name: None };
+        let running: Vec<Status> =
+            client::request(self.dir(), all, Duration::from_secs(30), &Launch::Never)
+                .unwrap_or_default()
+                .iter()
+                .map(builtin::status_of)
+                .filter(|status| status.state != svckit_core::State::Stopped)
+                .collect();
+        match client::request(self.dir(), Op::Shutdown, timeout, &Launch::Never) {
+            Ok(_) => {}
+            // It exited before answering: gone is what was asked.
+            Err(_) if !client::is_running(self.dir()) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        while !svckit_unix::process::is_gone(svckit_unix::process::os_pid(pid)) {
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Os {
+                    operation: format!("the supervisor (pid {pid}) did not exit"),
+                    source: "timed out".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(Some(running))
+    }
+
+    /// The status of every installed service: the supervisor's in one request (a supervisor
+    /// that does not run is not started to answer: its services are stopped, and say why),
+    /// the others' from their managers.
     pub fn statuses(&self) -> Result<Vec<Listed>, Error> {
         let names = self.list()?;
-        let supervised = names.iter().any(|(_, backend)| backend.is_builtin());
         let mut listed = Vec::new();
-        if supervised || client::is_running(self.dir()) {
-            for service in self
-                .builtin()
-                .ask(Op::Status { name: None }, Duration::from_secs(30))?
-            {
+        let running = client::is_running(self.dir());
+        if running {
+            let all = client::request(
+                self.dir(),
+                Op::Status { name: None },
+                Duration::from_secs(30),
+                &Launch::Never,
+            )?;
+            for service in all {
                 let status = builtin::status_of(&service);
                 listed.push(Listed {
                     name: status.name.clone(),
@@ -416,7 +465,19 @@ impl Manager {
             }
         }
         for (name, backend) in names {
-            if backend.is_builtin() || listed.iter().any(|one| one.name == name) {
+            if listed.iter().any(|one| one.name == name) {
+                continue;
+            }
+            if backend.is_builtin() {
+                let status = match running {
+                    true => Status::new(name.clone(), "builtin", svckit_core::State::Stopped),
+                    false => builtin::not_running(self.dir(), &name),
+                };
+                listed.push(Listed {
+                    status: Ok(status),
+                    name,
+                    backend,
+                });
                 continue;
             }
             let status = self.backend(backend, None).and_then(|b| b.status(&name));

@@ -191,16 +191,20 @@ pub fn list() -> anyhow::Result<Exit> {
     names.sort();
     let manager = manager()?;
     let mut out = std::io::stdout().lock();
-    report::table_heading(&mut out)?;
-    for name in &names {
-        let status = manager.status(name).map_err(|err| err.to_string());
-        report::table_row(
-            &mut out,
+    let statuses: Vec<Result<svckit_install::Status, String>> = names
+        .iter()
+        .map(|name| manager.status(name).map_err(|err| err.to_string()))
+        .collect();
+    let rows: Vec<report::Row<'_>> = names
+        .iter()
+        .zip(&statuses)
+        .map(|(name, status)| report::Row {
             name,
-            "windows",
-            status.as_ref().map_err(Clone::clone),
-        )?;
-    }
+            backend: "windows",
+            status: status.as_ref().map_err(Clone::clone),
+        })
+        .collect();
+    report::table(&mut out, &rows)?;
     Ok(Exit::Ok)
 }
 

@@ -62,6 +62,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Events(args) => service::events(args),
         #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),
+        #[cfg(unix)]
+        Command::Supervisor(crate::cli::SupervisorCommand::Status(args)) => {
+            service::supervisor_status(args)
+        }
+        #[cfg(unix)]
+        Command::Supervisor(crate::cli::SupervisorCommand::Stop(args)) => {
+            service::supervisor_stop(args)
+        }
         #[cfg(windows)]
         Command::Install(args) => manage::install(*args),
         #[cfg(windows)]

@@ -227,35 +227,78 @@ pub fn describe(
     Ok(())
 }
 
-/// The status table's heading.
-pub fn table_heading(out: &mut impl Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<24} {:<8} {:<9} {:>8} {:>10} {:>8}  LAST EXIT",
-        "NAME", "BACKEND", "STATE", "PID", "UPTIME", "RESTARTS"
-    )
+/// One service of the status table: its status, or why its backend could not tell.
+pub struct Row<'a> {
+    /// The service.
+    pub name: &'a ServiceName,
+    /// Its backend's name.
+    pub backend: &'a str,
+    /// Its status, or the error.
+    pub status: Result<&'a Status, String>,
 }
 
-/// One row of the status table: `status`, or why `name`'s backend could not tell.
-pub fn table_row(
-    out: &mut impl Write,
-    name: &ServiceName,
-    backend: &str,
-    status: Result<&Status, String>,
-) -> io::Result<()> {
+/// The status table, each column as wide as its widest cell (a long name, an error).
+pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
     let dash = || "-".to_owned();
-    let (state, pid, uptime, restarts, last_exit) = match status {
-        Ok(status) => (
-            status.state_name(),
-            status.pid.map_or_else(dash, |pid| pid.to_string()),
-            status.uptime.map_or_else(dash, short),
-            status.restarts.map_or_else(dash, |n| n.to_string()),
-            status.last_exit.map_or_else(dash, |exit| exit.to_string()),
-        ),
-        Err(err) => (format!("unknown ({err})"), dash(), dash(), dash(), dash()),
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|row| {
+            let (state, pid, uptime, restarts, last_exit) = match &row.status {
+                Ok(status) => (
+                    status.state_name(),
+                    status.pid.map_or_else(dash, |pid| pid.to_string()),
+                    status.uptime.map_or_else(dash, short),
+                    status.restarts.map_or_else(dash, |n| n.to_string()),
+                    status.last_exit.map_or_else(dash, |exit| exit.to_string()),
+                ),
+                Err(err) => (format!("unknown ({err})"), dash(), dash(), dash(), dash()),
+            };
+            [
+                row.name.as_str().to_owned(),
+                row.backend.to_owned(),
+                state,
+                pid,
+                uptime,
+                restarts,
+                last_exit,
+            ]
+        })
+        .collect();
+    let heading = [
+        "NAME",
+        "BACKEND",
+        "STATE",
+        "PID",
+        "UPTIME",
+        "RESTARTS",
+        "LAST EXIT",
+    ];
+    let width = |column: usize| {
+        cells
+            .iter()
+            .map(|row| row[column].chars().count())
+            .chain([heading[column].len()])
+            .max()
+            .unwrap_or(0)
     };
-    writeln!(
-        out,
-        "{name:<24} {backend:<8} {state:<9} {pid:>8} {uptime:>10} {restarts:>8}  {last_exit}"
-    )
+    let widths: Vec<usize> = (0..heading.len()).map(width).collect();
+    let line = |out: &mut dyn Write, row: [&str; 7]| -> io::Result<()> {
+        let [name, backend, state, pid, uptime, restarts, last_exit] = row;
+        writeln!(
+            out,
+            "{name:<w0$}  {backend:<w1$}  {state:<w2$}  {pid:>w3$}  {uptime:>w4$}  {restarts:>w5$}  \
+             {last_exit}",
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4],
+            w5 = widths[5],
+        )
+    };
+    line(out, heading)?;
+    for row in &cells {
+        line(out, row.each_ref().map(String::as_str))?;
+    }
+    Ok(())
 }

@@ -22,7 +22,8 @@ use super::{
 use crate::{
     cli::{
         EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs,
-        StateDirArg, SuperviseArgs, SupervisedStartArgs, SupervisedStatusArgs, Targets, WaitArgs,
+        StateDirArg, SuperviseArgs, SupervisedStartArgs, SupervisedStatusArgs, SupervisorStopArgs,
+        Targets, WaitArgs,
     },
     exit::Exit,
 };
@@ -74,6 +75,42 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
         report.backend,
         report.location.display()
     );
+    Ok(Exit::Ok)
+}
+
+/// `svckit supervisor status`: 0 and its pid when it runs, 3 when not.
+pub fn supervisor_status(args: StateDirArg) -> anyhow::Result<Exit> {
+    let manager = manager(state_dir(&args)?)?;
+    let dir = manager.dir().root().display().to_string();
+    Ok(match manager.supervisor() {
+        Some(pid) => {
+            outln!("the supervisor of {dir} runs (pid {pid})");
+            Exit::Ok
+        }
+        None => {
+            outln!("the supervisor of {dir} is not running");
+            Exit::NotFound
+        }
+    })
+}
+
+/// `svckit supervisor stop`.
+pub fn supervisor_stop(args: SupervisorStopArgs) -> anyhow::Result<Exit> {
+    let manager = manager(state_dir(&args.state)?)?;
+    let dir = manager.dir().root().display().to_string();
+    match manager.stop_supervisor(args.timeout)? {
+        None => outln!("the supervisor of {dir} is not running"),
+        Some(stopped) => {
+            let names: Vec<String> = stopped.iter().map(|s| s.name.to_string()).collect();
+            match names.is_empty() {
+                true => outln!("the supervisor of {dir} stopped"),
+                false => outln!(
+                    "the supervisor of {dir} stopped, with its services ({})",
+                    names.join(", ")
+                ),
+            }
+        }
+    }
     Ok(Exit::Ok)
 }
 
@@ -278,11 +315,15 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
         writeln!(out, "{}", serde_json::Value::Array(all))?;
         return Ok(Exit::Ok);
     }
-    report::table_heading(&mut out)?;
-    for one in &listed {
-        let status = one.status.as_ref().map_err(ToString::to_string);
-        report::table_row(&mut out, &one.name, one.backend.name(), status)?;
-    }
+    let rows: Vec<report::Row<'_>> = listed
+        .iter()
+        .map(|one| report::Row {
+            name: &one.name,
+            backend: one.backend.name(),
+            status: one.status.as_ref().map_err(ToString::to_string),
+        })
+        .collect();
+    report::table(&mut out, &rows)?;
     Ok(Exit::Ok)
 }
 

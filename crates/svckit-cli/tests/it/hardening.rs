@@ -726,7 +726,8 @@ fn regression_no_fd_holder_is_left_behind_per_supervisor_kill() {
         assert!(eventually(Duration::from_secs(5), || {
             crate::support::is_gone(supervisor)
         }));
-        // The next command starts a new supervisor, which adopts the service.
+        // A new supervisor adopts the service.
+        sup.bring_up();
         assert_eq!(sup.status("web")["pid"].as_i64(), Some(service as i64));
     }
     assert!(

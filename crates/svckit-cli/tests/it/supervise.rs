@@ -47,6 +47,17 @@ impl Sup {
         command
     }
 
+    /// Starts the supervisor, as boot or the operator would (read-only commands do not):
+    /// `svckit supervise --daemon`, which may find one running already (exit 4).
+    pub(crate) fn bring_up(&self) {
+        let output = self.run(&["supervise", "--daemon"]);
+        assert!(
+            matches!(code(&output), 0 | 4),
+            "supervise --daemon: {}",
+            stderr(&output)
+        );
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run svckit")
     }
@@ -483,7 +494,13 @@ fn supervisor_killed_with_sigkill_is_replaced_and_readopts_without_duplicates() 
     // died. The fd holder keeps the pipe open: it writes on, into the pipe, meanwhile.
     std::thread::sleep(Duration::from_millis(300));
     assert!(!is_gone(pid));
-    // The next command starts a new supervisor, which adopts it.
+    // Meanwhile status says so, from the record, and starts no supervisor.
+    let unwatched = sup.status("steady");
+    assert_eq!(unwatched["state"], "unsupervised", "{unwatched}");
+    assert_eq!(pid_of(&unwatched), pid);
+    assert!(sup.supervisor_pid().is_none());
+    // A new supervisor adopts it.
+    sup.bring_up();
     let status = sup.status("steady");
     let second = sup.supervisor_pid().expect("a new supervisor");
     assert_ne!(first, second);
@@ -493,7 +510,16 @@ fn supervisor_killed_with_sigkill_is_replaced_and_readopts_without_duplicates() 
         pid,
         "the same process, not a second instance"
     );
-    assert_eq!(processes_with("1005.1").len(), 1);
+    // (Instances: the shell's own children, forked for each `sleep` and not yet exec'd, carry
+    // its command line for a moment; they are not a second instance.)
+    let instances: Vec<i32> = processes_with("1005.1")
+        .into_iter()
+        .filter(|pid| {
+            let parent = crate::support::parent_of(*pid);
+            !parent.is_some_and(|parent| processes_with("1005.1").contains(&parent))
+        })
+        .collect();
+    assert_eq!(instances, [pid]);
     // Its output is captured again, through the same pipe, with nothing lost in the gap.
     let before = sup.log("steady.stdout").lines().count();
     assert!(eventually(Duration::from_secs(5), || sup
@@ -525,7 +551,18 @@ fn supervisor_death_with_a_dead_service_restarts_what_should_run() {
     kill(Pid::from_raw(first), Signal::SIGKILL).unwrap();
     kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
     assert!(eventually(Duration::from_secs(5), || is_gone(first) && is_gone(pid)));
-    // Wanted up, found dead: started again (a new pid; the old one is never trusted).
+    // Meanwhile it is stopped, and status says why.
+    let status = sup.status("keeper");
+    assert_eq!(status["state"], "stopped", "{status}");
+    assert!(
+        status["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("the supervisor is not running")),
+        "{status}"
+    );
+    // Wanted up, found dead by a new supervisor: started again (a new pid; the old one is
+    // never trusted).
+    sup.bring_up();
     assert!(eventually(Duration::from_secs(5), || {
         let status = sup.status("keeper");
         status["state"] == "running" && pid_of(&status) != pid
@@ -649,8 +686,13 @@ fn install_from_a_file_takes_every_key() {
     ] {
         assert!(shown.contains(line), "{line} in\n{shown}");
     }
-    // start = auto: the supervisor starts it as soon as it runs.
+    // start = auto: the supervisor starts it as soon as it runs (a status does not start it).
     sup.ok(&["status"]);
+    assert!(
+        sup.supervisor_pid().is_none(),
+        "status started the supervisor"
+    );
+    sup.bring_up();
     assert!(eventually(Duration::from_secs(5), || sleepers("1008.1")
         .len()
         == 1));
@@ -663,7 +705,7 @@ fn another_users_request_is_refused() {
     }
     let sup = Sup::new("owner");
     sup.ok(&["install", "private", "--", "sleep", "1009.1"]);
-    sup.ok(&["status"]);
+    sup.bring_up();
     let output = Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_svckit"))
@@ -1599,4 +1641,71 @@ fn requires_fails_and_stops_with_its_dependency_wants_and_after_do_not() {
     ]);
     sup.start_fails("api", "it requires db, which did not start");
     assert!(sleepers("1011.02").is_empty());
+}
+
+/// Read-only commands never start the supervisor (it would start the auto services): they
+/// answer from the definitions and say it is not running. `svckit supervisor stop` stops it,
+/// its services first; `supervisor status` exits 3 when it does not run.
+#[test]
+fn read_only_commands_never_start_the_supervisor_and_supervisor_stop_stops_it() {
+    let sup = Sup::new("readonly");
+    sup.ok(&["install", "web", "--start", "auto", "--", "sleep", "1011.1"]);
+    sup.ok(&[
+        "install",
+        "a-service-with-a-name-longer-than-the-old-column",
+        "--",
+        "sleep",
+        "1011.2",
+    ]);
+    for args in [
+        &["status"][..],
+        &["status", "web"],
+        &["status", "web", "--json"],
+        &["list"],
+        &["show", "web"],
+        &["logs", "web"],
+        &["events"],
+    ] {
+        sup.ok(args);
+        assert!(sup.supervisor_pid().is_none(), "{args:?} started it");
+    }
+    assert!(sleepers("1011.1").is_empty(), "an auto service was started");
+    let status = sup.status("web");
+    assert_eq!(status["state"], "stopped");
+    assert!(
+        status["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("the supervisor is not running")),
+        "{status}"
+    );
+    assert_eq!(code(&sup.run(&["supervisor", "status"])), 3);
+    // The table's columns fit the longest name: every row's STATE starts where its heading does.
+    let table = sup.ok(&["status"]);
+    let at = table.lines().next().unwrap().find("STATE").unwrap();
+    for line in table.lines().skip(1) {
+        assert_eq!(line.get(at..at + 7), Some("stopped"), "\n{table}");
+    }
+
+    sup.ok(&[
+        "start",
+        "web",
+        "a-service-with-a-name-longer-than-the-old-column",
+    ]);
+    let supervisor = sup.supervisor_pid().expect("started by start");
+    let said = sup.ok(&["supervisor", "status"]);
+    assert!(said.contains(&format!("(pid {supervisor})")), "{said}");
+    let said = sup.ok(&["supervisor", "stop"]);
+    assert!(
+        said.contains("stopped, with its services (")
+            && said.contains("web")
+            && said.contains("a-service-with-a-name-longer-than-the-old-column"),
+        "{said}"
+    );
+    assert!(is_gone(supervisor));
+    assert!(sleepers("1011.1").is_empty() && sleepers("1011.2").is_empty());
+    assert!(!sup.dir.join("state/supervisor.sock").exists() || sup.supervisor_pid().is_none());
+    // Not running: said, and no error.
+    let said = sup.ok(&["supervisor", "stop"]);
+    assert!(said.contains("is not running"), "{said}");
+    assert_eq!(code(&sup.run(&["supervisor", "status"])), 3);
 }

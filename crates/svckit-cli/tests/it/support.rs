@@ -207,6 +207,14 @@ pub fn processes_with(marker: &str) -> Vec<i32> {
         .collect()
 }
 
+/// The parent of `pid`, from /proc/PID/stat (its fourth field, after the command in
+/// parentheses).
+pub fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(1)?.parse().ok()
+}
+
 /// Whether another process holds the flock on `path`.
 pub fn is_locked(path: &Path) -> bool {
     let file = fs::File::open(path).expect("open pid file");
