@@ -55,7 +55,9 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Continue(ControlArgs),
-    /// Show a service's state, pid, accepted controls, exit codes and start type.
+    /// Show a service's state, pid, accepted controls, exit codes and start type
+    ///
+    /// The exit status is systemctl's: 0 while it runs (or is paused), 3 when it is stopped.
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Status(StatusArgs),
@@ -132,7 +134,10 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Reload(ManyArgs),
-    /// Show services: state, pid, uptime, restarts, last exit (and recent log lines for one).
+    /// Show services: state, pid, uptime, restarts, last exit (and recent log lines for one)
+    ///
+    /// For one service, the exit status is systemctl's: 0 while it runs (or is paused), 3 when
+    /// it is stopped.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Status(SupervisedStatusArgs),

@@ -79,7 +79,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
     } else {
         report::describe(&mut std::io::stdout().lock(), &status, None, &[])?;
     }
-    Ok(Exit::Ok)
+    Ok(report::exit_for(&status))
 }
 
 /// `svckit host NAME --data-dir DIR`: the service host of a hosted program, started by the

@@ -227,6 +227,15 @@ pub fn describe(
     Ok(())
 }
 
+/// `status NAME`'s exit status, as systemctl's: 0 while it runs (or is paused, or on its way
+/// up or down), 3 when it is stopped.
+pub fn exit_for(status: &Status) -> crate::exit::Exit {
+    match status.state {
+        svckit::State::Stopped => crate::exit::Exit::NotFound,
+        _ => crate::exit::Exit::Ok,
+    }
+}
+
 /// One service of the status table: its status, or why its backend could not tell.
 pub struct Row<'a> {
     /// The service.

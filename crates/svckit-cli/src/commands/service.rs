@@ -282,9 +282,10 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
     if let Some(one) = &args.name {
         let name = name(one)?;
         let status = manager.status(&name)?;
+        let exit = report::exit_for(&status);
         if args.json {
             writeln!(out, "{}", report::json(&status))?;
-            return Ok(Exit::Ok);
+            return Ok(exit);
         }
         let logs = manager.logs(&name).ok();
         let mut recent = logs
@@ -297,7 +298,7 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
         }
         let logs = logs.as_ref().map(svckit_install::Logs::describe);
         report::describe(&mut out, &status, logs.as_deref(), &recent)?;
-        return Ok(Exit::Ok);
+        return Ok(exit);
     }
     let listed = manager.statuses()?;
     if args.json {

@@ -86,8 +86,18 @@ impl Sup {
         stderr(&out)
     }
 
+    /// `status NAME --json`, which exits 0 while it runs and 3 when it is stopped.
     pub(crate) fn status(&self, name: &str) -> Value {
-        serde_json::from_str(&self.ok(&["status", name, "--json"])).expect("status JSON")
+        let output = self.run(&["status", name, "--json"]);
+        assert!(
+            matches!(code(&output), 0 | 3),
+            "svckit status {name}: {}",
+            stderr(&output)
+        );
+        let status: Value = serde_json::from_slice(&output.stdout).expect("status JSON");
+        let stopped = status["state_value"] == 1;
+        assert_eq!(code(&output), if stopped { 3 } else { 0 }, "{status}");
+        status
     }
 
     pub(crate) fn supervisor_pid(&self) -> Option<i32> {
@@ -1290,7 +1300,10 @@ fn the_event_log_tells_a_crash_loop_line_by_line() {
             .contains(" quiet: started /bin/sleep: PID ")
     );
     // status shows the last few.
-    let described = sup.ok(&["status", "crasher"]);
+    // Failed: not running, so status exits 3, as systemctl's.
+    let described = sup.run(&["status", "crasher"]);
+    assert_eq!(code(&described), 3, "{}", stderr(&described));
+    let described = String::from_utf8_lossy(&described.stdout).into_owned();
     assert!(described.contains("events (last 5):"), "{described}");
     assert!(described.contains("gave up"), "{described}");
     // The supervisor's own log reads the same time.
@@ -1657,16 +1670,17 @@ fn read_only_commands_never_start_the_supervisor_and_supervisor_stop_stops_it() 
         "sleep",
         "1011.2",
     ]);
-    for args in [
-        &["status"][..],
-        &["status", "web"],
-        &["status", "web", "--json"],
-        &["list"],
-        &["show", "web"],
-        &["logs", "web"],
-        &["events"],
+    for (args, exit) in [
+        (&["status"][..], 0),
+        (&["status", "web"], 3),
+        (&["status", "web", "--json"], 3),
+        (&["list"], 0),
+        (&["show", "web"], 0),
+        (&["logs", "web"], 0),
+        (&["events"], 0),
     ] {
-        sup.ok(args);
+        let output = sup.run(args);
+        assert_eq!(code(&output), exit, "{args:?}: {}", stderr(&output));
         assert!(sup.supervisor_pid().is_none(), "{args:?} started it");
     }
     assert!(sleepers("1011.1").is_empty(), "an auto service was started");

@@ -185,9 +185,14 @@ impl Manager {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// `status --json NAME`: exit 0 while it runs, 3 when it is stopped (as systemctl).
     fn status(&self, name: &str) -> Value {
-        let out = self.ok(&["status", "--json", name]);
-        serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"))
+        let output = self.svckit(&["status", "--json", name]);
+        let out = String::from_utf8_lossy(&output.stdout).into_owned();
+        let status: Value = serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"));
+        let stopped = status["state_value"] == 1;
+        assert_eq!(code(&output), if stopped { 3 } else { 0 }, "{status}");
+        status
     }
 
     /// The unit dir svckit's `/etc/systemd/system` is, seen from the host.
@@ -609,7 +614,9 @@ fn the_memory_status_service_speaks_notify_to_a_running_systemd() {
     assert_eq!(manager.status("MemoryStatus")["state"], "stopped");
     assert_eq!(manager.show("MemoryStatus.service", "Result"), "success");
     assert_eq!(manager.show("MemoryStatus.service", "ExecMainStatus"), "0");
-    let described = manager.ok(&["status", "MemoryStatus"]);
+    let described = manager.svckit(&["status", "MemoryStatus"]);
+    assert_eq!(code(&described), 3, "stopped: {}", stderr(&described));
+    let described = String::from_utf8_lossy(&described.stdout).into_owned();
     assert!(described.contains("restarts: 0"), "{described}");
     manager.ok(&["uninstall", "MemoryStatus"]);
     assert!(!manager.units().join("MemoryStatus.service").exists());
