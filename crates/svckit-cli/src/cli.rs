@@ -141,7 +141,10 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Status(SupervisedStatusArgs),
-    /// Print a service's captured output.
+    /// Print services' captured output, merged in time order
+    ///
+    /// stdout and stderr (--stream), each line with the time it was read, the supervisor's
+    /// events between runs, several services or --all; --plain for one stream as written.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Logs(LogsArgs),
@@ -538,14 +541,43 @@ pub struct LogView {
 #[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The service.
-    pub name: String,
+    /// The services (their lines merged in time order).
+    #[arg(required_unless_present = "all")]
+    pub names: Vec<String>,
+    /// Every installed service.
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub view: LogView,
+    /// stdout, stderr or both (the default), merged in time order.
+    #[arg(long, value_name = "STREAM", default_value = "both")]
+    pub stream: StreamChoice,
+    /// Only what was written since: a duration ago (10m) or a local time (2026-11-29 10:00).
+    #[arg(long, value_name = "TIME", value_parser = parse::since)]
+    pub since: Option<std::time::SystemTime>,
+    /// One JSON object per line: time, service, stream, line.
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+    /// The lines alone, byte for byte as the program wrote them: one service, one stream
+    /// (stdout, or --stderr), no time, no events.
+    #[arg(long)]
+    pub plain: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
+}
+
+/// Which of a service's streams `svckit logs` shows.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamChoice {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+    /// Both, merged in time order.
+    Both,
 }
 
 /// `svckit supervise`.

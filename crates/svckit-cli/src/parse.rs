@@ -15,6 +15,25 @@ pub fn timeout(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// A point in time for `--since`: a duration ago (`10m`, `1h30m`), or a local time
+/// (`2026-11-29 10:00` or `2026-11-29 10:00:30`).
+#[cfg(unix)]
+pub fn since(text: &str) -> Result<std::time::SystemTime, String> {
+    if let Ok(ago) = duration(text) {
+        return std::time::SystemTime::now()
+            .checked_sub(ago)
+            .ok_or_else(|| format!("{text:?} ago is before the epoch"));
+    }
+    let local = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+        .and_then(|at| at.and_local_timezone(chrono::Local).earliest())
+        .ok_or_else(|| {
+            format!("{text:?} is neither a duration ago (10m) nor a local time (2026-11-29 10:00)")
+        })?;
+    Ok(local.into())
+}
+
 /// A `NAME=VALUE` pair for the environment.
 pub fn env_pair(text: &str) -> Result<(OsString, OsString), String> {
     match text.split_once('=') {

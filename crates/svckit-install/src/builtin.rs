@@ -62,6 +62,11 @@ impl Backend for Builtin {
             // Replacing a running service: stop it first, like the SCM backend's reinstall.
             self.control(&spec.name, Control::Stop, Duration::from_secs(120))?;
         }
+        if !existed {
+            // A new service of an uninstalled one's name starts with empty logs.
+            svckit_supervise::logs::archive(&self.dir, &spec.name)
+                .map_err(|err| Error::os(format!("move the old logs of {}", spec.name), err))?;
+        }
         store::save(&self.dir, spec, true)?;
         Ok(if existed {
             Installed::Replaced

@@ -24,6 +24,7 @@ pub mod protocol;
 pub use svckit_core::table as state;
 pub mod store;
 pub mod supervisor;
+pub mod timeline;
 
 pub use error::Error;
 pub use paths::{StateDir, Stream};

@@ -11,13 +11,19 @@
 //! rename): the pipe is drained all the same, so the service never blocks in write(2). What
 //! could not be stored is counted; once storing works again, a marker line says how many bytes
 //! were lost and why. A failed rotation keeps writing into the current file.
+//!
+//! Each log has a time index beside it, `NAME.stdout.times`, so the log itself stays
+//! byte-exact: after each drain, one 16-byte record (the file's size then, and the time, in
+//! Unix milliseconds, both little-endian u64) says by when every byte before that offset was
+//! read. A line's time is that of the first record past its start. The index rotates with its
+//! log (`NAME.stdout.1.times`).
 
 use std::{
     fs::{self, File},
     io::{self, Read, Seek, SeekFrom, Write},
     os::{
         fd::{AsFd, AsRawFd, OwnedFd},
-        unix::fs::OpenOptionsExt,
+        unix::fs::{DirBuilderExt, OpenOptionsExt},
     },
     path::{Path, PathBuf},
 };
@@ -45,6 +51,48 @@ pub struct LogFile {
     lost: u64,
     /// Why storing last failed, until it works again.
     error: Option<String>,
+    /// The time index ([`times_path`]), opened with the log.
+    times: Option<File>,
+    /// The size the last time record names.
+    recorded: u64,
+}
+
+/// The time index of the log at `log`: `LOG.times`.
+pub fn times_path(log: &Path) -> PathBuf {
+    let mut name = log.as_os_str().to_owned();
+    name.push(".times");
+    PathBuf::from(name)
+}
+
+/// One record of a time index: every byte before `end` was read by `ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeMark {
+    /// An offset in the log.
+    pub end: u64,
+    /// Unix milliseconds.
+    pub ms: u64,
+}
+
+/// The records of the time index `path` (none when it is missing or unreadable; a torn last
+/// record is ignored).
+pub fn read_times(path: &Path) -> Vec<TimeMark> {
+    let bytes = fs::read(path).unwrap_or_default();
+    bytes
+        .chunks_exact(16)
+        .map(|record| TimeMark {
+            end: u64::from_le_bytes(record[..8].try_into().expect("8 bytes")),
+            ms: u64::from_le_bytes(record[8..].try_into().expect("8 bytes")),
+        })
+        .collect()
+}
+
+/// Now, in Unix milliseconds.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// What a drain found.
@@ -69,6 +117,33 @@ impl LogFile {
             at_line_start: true,
             lost: 0,
             error: None,
+            times: None,
+            recorded: 0,
+        }
+    }
+
+    /// Appends a time record for what was stored since the last one (a failure to write the
+    /// index loses times, never output).
+    fn record_time(&mut self) {
+        if self.file.is_none() || self.size == self.recorded {
+            return;
+        }
+        if self.times.is_none() {
+            self.times = fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
+                .open(times_path(&self.path))
+                .ok();
+        }
+        let mut record = [0u8; 16];
+        record[..8].copy_from_slice(&self.size.to_le_bytes());
+        record[8..].copy_from_slice(&now_ms().to_le_bytes());
+        if let Some(times) = &mut self.times
+            && times.write_all(&record).is_ok()
+        {
+            self.recorded = self.size;
         }
     }
 
@@ -102,6 +177,7 @@ impl LogFile {
                     io::Error::new(err.kind(), format!("open {}: {err}", self.path.display()))
                 })?;
             self.size = file.seek(SeekFrom::End(0))?;
+            self.recorded = self.size;
             self.file = Some(file);
         }
         Ok(self.file.as_mut().expect("opened above"))
@@ -112,7 +188,9 @@ impl LogFile {
     /// fails: what cannot be stored is drained, counted and reported by [`LogFile::error`] and
     /// by a marker line once storing works again.
     pub fn drain(&mut self, pipe: &OwnedFd, scratch: &mut Vec<u8>) -> Drained {
-        match self.store(pipe, scratch) {
+        let stored = self.store(pipe, scratch);
+        self.record_time();
+        match stored {
             Ok(drained) => drained,
             Err(err) => {
                 self.error = Some(format!("{}: {err}", self.path.display()));
@@ -276,22 +354,33 @@ impl LogFile {
         Ok(())
     }
 
-    /// NAME.stdout → NAME.stdout.1 → … → NAME.stdout.KEEP (dropped).
+    /// NAME.stdout → NAME.stdout.1 → … → NAME.stdout.KEEP (dropped), each with its time
+    /// index.
     fn rotate(&mut self) -> io::Result<()> {
+        // The old file's last bytes get their time before it is renamed.
+        self.record_time();
         self.file = None;
+        self.times = None;
+        self.recorded = 0;
+        let index = times_path(&self.path);
         if self.keep == 0 {
+            let _ = fs::remove_file(&index);
             fs::remove_file(&self.path)?;
         } else {
             let numbered = |n: u32| numbered(&self.path, n);
             let renamed = (|| {
                 let _ = fs::remove_file(numbered(self.keep));
+                let _ = fs::remove_file(times_path(&numbered(self.keep)));
                 for n in (1..self.keep).rev() {
                     match fs::rename(numbered(n), numbered(n + 1)) {
                         Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
                         _ => {}
                     }
+                    let _ = fs::rename(times_path(&numbered(n)), times_path(&numbered(n + 1)));
                 }
-                fs::rename(&self.path, numbered(1))
+                fs::rename(&self.path, numbered(1))?;
+                let _ = fs::rename(&index, times_path(&numbered(1)));
+                Ok(())
             })();
             if let Err(err) = renamed {
                 // Keep writing into the current file rather than lose output; try again after
@@ -308,6 +397,57 @@ impl LogFile {
         self.at_line_start = true;
         Ok(())
     }
+}
+
+/// Moves the logs of `name` (each stream, its rotated files, their time indexes) out of the
+/// way, into `logs/uninstalled/NAME-SECONDS/`: a service installed anew starts with empty logs
+/// rather than an uninstalled one's. The directory they went to, when there were any.
+pub fn archive(
+    dir: &crate::StateDir,
+    name: &svckit_core::ServiceName,
+) -> io::Result<Option<PathBuf>> {
+    let logs = dir.logs_dir();
+    let entries = match fs::read_dir(&logs) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let is_its = |file: &str| {
+        ["stdout", "stderr"].iter().any(|stream| {
+            let Some(rest) = file
+                .strip_prefix(name.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .and_then(|rest| rest.strip_prefix(stream))
+            else {
+                return false;
+            };
+            let rest = rest.strip_suffix(".times").unwrap_or(rest);
+            rest.is_empty()
+                || rest
+                    .strip_prefix('.')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    };
+    let files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_str().is_some_and(is_its))
+        .map(|entry| entry.path())
+        .collect();
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let seconds = now_ms() / 1000;
+    let target = logs.join("uninstalled").join(format!("{name}-{seconds}"));
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&target)?;
+    for file in files {
+        if let Some(file_name) = file.file_name() {
+            fs::rename(&file, target.join(file_name))?;
+        }
+    }
+    Ok(Some(target))
 }
 
 /// `PATH.N`.

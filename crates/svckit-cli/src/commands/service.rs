@@ -13,6 +13,7 @@ use svckit_install::{InstallOptions, Installed, Manager};
 use svckit_supervise::{
     StateDir, Stream, events,
     supervisor::{self, Config},
+    timeline,
 };
 
 use super::{
@@ -22,10 +23,10 @@ use super::{
 use crate::{
     cli::{
         EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs,
-        StateDirArg, SuperviseArgs, SupervisedStartArgs, SupervisedStatusArgs, SupervisorStopArgs,
-        Targets, WaitArgs,
+        StateDirArg, StreamChoice, SuperviseArgs, SupervisedStartArgs, SupervisedStatusArgs,
+        SupervisorStopArgs, Targets, WaitArgs,
     },
-    exit::Exit,
+    exit::{Exit, Failure},
 };
 
 fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
@@ -328,21 +329,137 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// `svckit logs`.
+/// `svckit logs`: the timeline of the services' output and events, or `--plain`, one stream
+/// of one service byte for byte.
 pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
-    let logs = manager(state_dir(&args.state)?)?.logs(&name(&args.name)?)?;
-    let stream = if args.view.stderr {
-        Stream::Stderr
-    } else {
-        Stream::Stdout
+    let dir = state_dir(&args.state)?;
+    let manager = manager(dir.clone())?;
+    let stream = match (args.view.stderr, args.stream) {
+        (true, _) | (false, StreamChoice::Stderr) => Some(Stream::Stderr),
+        (false, StreamChoice::Stdout) => Some(Stream::Stdout),
+        (false, StreamChoice::Both) => None,
     };
-    logs.print(
-        stream,
-        args.view.lines,
-        args.view.follow,
-        &mut io::stdout().lock(),
-    )?;
+    let names: Vec<ServiceName> = match args.all {
+        true => manager.list()?.into_iter().map(|(name, _)| name).collect(),
+        false => args
+            .names
+            .iter()
+            .map(|one| name(one))
+            .collect::<Result<_, _>>()?,
+    };
+    let mut out = io::stdout().lock();
+    if args.plain {
+        let [one] = names.as_slice() else {
+            return Err(Failure::new(Exit::Usage, "--plain shows one service's output").into());
+        };
+        manager.logs(one)?.print(
+            stream.unwrap_or(Stream::Stdout),
+            args.view.lines,
+            args.view.follow,
+            &mut out,
+        )?;
+        return Ok(Exit::Ok);
+    }
+    let mut sources = Vec::new();
+    for one in &names {
+        match manager.logs(one)? {
+            svckit_install::Logs::Captured { stdout, stderr, .. } => {
+                for (which, path) in [(Stream::Stdout, stdout), (Stream::Stderr, stderr)] {
+                    if stream.is_none_or(|wanted| wanted == which) {
+                        sources.push(timeline::Source {
+                            service: one.clone(),
+                            stream: which,
+                            path,
+                        });
+                    }
+                }
+            }
+            // An init script's one file, or the journal: shown alone, as their tools show it.
+            other if names.len() == 1 => {
+                other.print(
+                    stream.unwrap_or(Stream::Stdout),
+                    args.view.lines,
+                    args.view.follow,
+                    &mut out,
+                )?;
+                return Ok(Exit::Ok);
+            }
+            other => {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "{one}'s output is not svckit's to merge: it is in {}",
+                        other.describe()
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    let view = TimelineView {
+        services: names.len() > 1,
+        streams: stream.is_none(),
+        json: args.json,
+    };
+    let since = args.since.map(timeline::unix_ms);
+    let lines = match (since, args.view.follow) {
+        (Some(_), _) => None,
+        (None, _) => Some(args.view.lines),
+    };
+    for entry in timeline::read(&sources, Some(&dir), lines, since) {
+        view.write(&mut out, &entry)?;
+    }
+    out.flush()?;
+    if args.view.follow {
+        timeline::follow(&sources, Some(&dir), |entry| {
+            view.write(&mut out, entry)?;
+            out.flush()
+        })?;
+    }
     Ok(Exit::Ok)
+}
+
+/// How `svckit logs` prints a timeline entry: its time, then the service's name when there
+/// are several, the stream when both are shown, and events set apart.
+struct TimelineView {
+    services: bool,
+    streams: bool,
+    json: bool,
+}
+
+impl TimelineView {
+    fn write(&self, out: &mut impl Write, entry: &timeline::Entry) -> io::Result<()> {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(entry.ms);
+        let time = chrono::DateTime::<chrono::Local>::from(at)
+            .format("%Y-%m-%d %H:%M:%S%.3f")
+            .to_string();
+        if self.json {
+            let line = serde_json::json!({
+                "time": time,
+                "ms": entry.ms,
+                "service": entry.service.as_str(),
+                "stream": entry.origin.name(),
+                "line": entry.line,
+            });
+            return writeln!(out, "{line}");
+        }
+        let mut prefix = time;
+        if self.services {
+            prefix.push(' ');
+            prefix.push_str(entry.service.as_str());
+        }
+        match entry.origin {
+            timeline::Origin::Event => writeln!(out, "{prefix} -- {} --", entry.line),
+            timeline::Origin::Output(stream) if self.streams => {
+                let tag = match stream {
+                    Stream::Stdout => "out",
+                    Stream::Stderr => "err",
+                };
+                writeln!(out, "{prefix} [{tag}] {}", entry.line)
+            }
+            timeline::Origin::Output(_) => writeln!(out, "{prefix} {}", entry.line),
+        }
+    }
 }
 
 /// `svckit events [NAME]`: what happened to the supervisor's services (or to one), from its

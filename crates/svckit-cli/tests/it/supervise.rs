@@ -174,7 +174,7 @@ fn start_runs_the_service_in_its_own_group_with_clean_signals_and_captured_outpu
     assert!(eventually(Duration::from_secs(5), || sup.log("web.stdout")
         == "hi from /tmp\n"));
     assert_eq!(sup.log("web.stderr"), "oops\n");
-    let logs = sup.ok(&["logs", "web", "--stderr"]);
+    let logs = sup.ok(&["logs", "web", "--stderr", "--plain"]);
     assert_eq!(logs, "oops\n");
     // A second start of a running service changes nothing.
     sup.ok(&["start", "web"]);
@@ -882,7 +882,7 @@ fn logs_follow_across_rotations_loses_nothing() {
          [ $((i % 50)) = 0 ] && sleep 0.02; done; sleep 1011.1",
     ]);
     let mut follower = sup
-        .command(&["logs", "counter", "-f", "-n", "0"])
+        .command(&["logs", "counter", "--plain", "-f", "-n", "0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -911,7 +911,7 @@ fn logs_follow_across_rotations_loses_nothing() {
     );
     // -n reads back through the rotated files too.
     assert_eq!(
-        sup.ok(&["logs", "counter", "-n", "2"]),
+        sup.ok(&["logs", "counter", "--plain", "-n", "2"]),
         "count 2999\ncount 3000\n"
     );
 }
@@ -1722,4 +1722,186 @@ fn read_only_commands_never_start_the_supervisor_and_supervisor_stop_stops_it() 
     let said = sup.ok(&["supervisor", "stop"]);
     assert!(said.contains("is not running"), "{said}");
     assert_eq!(code(&sup.run(&["supervisor", "status"])), 3);
+}
+
+/// `svckit logs`: stdout and stderr merged in time order, each line with the time it was
+/// read, the supervisor's events marking each run; several services (or --all) with their
+/// names; --json; --since; a reinstalled name starts with empty logs.
+#[test]
+fn logs_merge_streams_and_services_in_time_order_with_the_runs_marked() {
+    let sup = Sup::new("timeline");
+    sup.ok(&[
+        "install",
+        "web",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "300ms",
+        "--start-limit",
+        "2",
+        "--",
+        "sh",
+        "-c",
+        "echo out one; sleep 0.1; echo err one >&2; sleep 0.1; echo out two; exit 3",
+    ]);
+    sup.ok(&[
+        "install",
+        "api",
+        "--",
+        "sh",
+        "-c",
+        "echo api up; sleep 1012.1",
+    ]);
+    sup.ok(&["start", "web", "api"]);
+    assert!(eventually(
+        Duration::from_secs(10),
+        || sup.status("web")["state"] == "failed"
+    ));
+    let text = sup.ok(&["logs", "web", "-n", "100"]);
+    let lines: Vec<&str> = text.lines().collect();
+    // Every line starts with its time, and the times never go back.
+    let times: Vec<&str> = lines.iter().map(|line| &line[..23]).collect();
+    for time in &times {
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S%.3f").is_ok(),
+            "{time}"
+        );
+    }
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "{text}");
+    let bodies: Vec<&str> = lines.iter().map(|line| &line[24..]).collect();
+    // Each run, in order: its start, its lines from both streams, its end.
+    let run = ["[out] out one", "[err] err one", "[out] out two"];
+    let mut at = 0;
+    // (--start-limit 2: two runs, then failed.)
+    for _ in 0..2 {
+        let started = bodies[at..]
+            .iter()
+            .position(|body| body.starts_with("-- started /usr/bin/sh: PID"))
+            .expect(&text)
+            + at;
+        let found: Vec<usize> = run
+            .iter()
+            .map(|want| {
+                started
+                    + bodies[started..]
+                        .iter()
+                        .position(|b| b == want)
+                        .expect(&text)
+            })
+            .collect();
+        assert!(found.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
+        let exited = bodies[found[2]..]
+            .iter()
+            .position(|body| body.starts_with("-- exited with exit code 3"))
+            .expect(&text)
+            + found[2];
+        at = exited + 1;
+    }
+    // Two services: each line names its service.
+    let both = sup.ok(&["logs", "web", "api", "-n", "100"]);
+    assert!(
+        both.lines().any(|line| line.ends_with(" api [out] api up")),
+        "{both}"
+    );
+    assert!(
+        both.lines()
+            .any(|line| line.ends_with(" web [err] err one")),
+        "{both}"
+    );
+    let all = sup.ok(&["logs", "--all", "-n", "100"]);
+    assert_eq!(all, both, "--all is every installed service");
+    // One stream: no stream tag.
+    let errors = sup.ok(&["logs", "web", "--stream", "stderr", "-n", "100"]);
+    assert!(
+        errors.lines().any(|line| line.ends_with(" err one")),
+        "{errors}"
+    );
+    assert!(!errors.contains("out one"), "{errors}");
+    // JSON: one object per line.
+    let json = sup.ok(&["logs", "api", "--json", "-n", "1"]);
+    let last: Value = serde_json::from_str(json.trim()).expect(&json);
+    assert_eq!(last["service"], "api");
+    assert_eq!(last["stream"], "stdout");
+    assert_eq!(last["line"], "api up");
+    assert!(last["ms"].as_u64().is_some());
+    // --since: nothing was written in the future.
+    let later = chrono::Local::now() + chrono::Duration::minutes(5);
+    let since = later.format("%Y-%m-%d %H:%M").to_string();
+    assert_eq!(sup.ok(&["logs", "web", "--since", &since]), "");
+    assert!(
+        sup.ok(&["logs", "web", "--since", "10m"])
+            .contains("out two")
+    );
+    let out = sup.run(&["logs", "web", "--since", "yesterday-ish"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // Uninstalled and installed anew: the new web starts with empty logs and no old events.
+    sup.ok(&["uninstall", "web"]);
+    sup.ok(&["install", "web", "--", "sleep", "1012.2"]);
+    assert_eq!(sup.ok(&["logs", "web"]), "");
+    let archived = fs::read_dir(sup.dir.join("state/logs/uninstalled"))
+        .unwrap()
+        .count();
+    assert_eq!(archived, 1, "the old logs were kept aside");
+    sup.ok(&["stop", "api"]);
+}
+
+/// `svckit logs -f` of two services follows both, merged, across a rotation.
+#[test]
+fn logs_follow_merges_services_across_rotations() {
+    let sup = Sup::new("followmany");
+    for (name, word) in [("left", "L"), ("right", "R")] {
+        let script = format!(
+            "sleep 0.5; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo \"{word} $i\"; \
+             [ $((i % 50)) = 0 ] && sleep 0.02; done; sleep 1013.1"
+        );
+        sup.ok(&[
+            "install",
+            name,
+            "--log-max-size",
+            "2k",
+            "--log-keep",
+            "2",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+    }
+    sup.ok(&["start", "left", "right"]);
+    let mut follower = sup
+        .command(&[
+            "logs", "left", "right", "-f", "-n", "0", "--stream", "stdout",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = follower.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        let mut chunk = [0u8; 4096];
+        while !(seen.contains(" left L 400\n") && seen.contains(" right R 400\n")) {
+            match std::io::Read::read(&mut stdout, &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.push_str(&String::from_utf8_lossy(&chunk[..n])),
+            }
+        }
+        seen
+    });
+    assert!(eventually(Duration::from_secs(20), || reader.is_finished()));
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let seen = reader.join().unwrap();
+    for (name, word) in [("left", "L"), ("right", "R")] {
+        let numbers: Vec<u32> = seen
+            .lines()
+            .filter_map(|line| line[24..].strip_prefix(&format!("{name} {word} ")))
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(
+            numbers,
+            (1..=400).collect::<Vec<_>>(),
+            "{name}: every line once, in order"
+        );
+    }
+    sup.ok(&["stop", "left", "right"]);
 }

@@ -73,6 +73,20 @@ impl Supervisor {
         }
     }
 
+    /// Drains whatever `name`'s pipes hold now: its main process ended, and what it wrote
+    /// last is stored (and timed) before its end is told, so the log reads in order.
+    pub(super) fn drain_unit(&mut self, name: &ServiceName) {
+        let tokens: Vec<Token> = self
+            .captures
+            .iter()
+            .filter(|(_, capture)| &capture.unit == name)
+            .map(|(token, _)| *token)
+            .collect();
+        for token in tokens {
+            self.on_output(token);
+        }
+    }
+
     pub(super) fn close_capture(&mut self, token: Token) {
         if let Some(capture) = self.captures.remove(&token) {
             unwatch(&self.poll, &capture.pipe);

@@ -786,6 +786,7 @@ impl Supervisor {
             .find(|unit| unit.process.pid == Some(pid))
             .map(|unit| unit.name.clone());
         if let Some(name) = owner {
+            self.drain_unit(&name);
             self.main_ended(&name, exit);
         }
     }

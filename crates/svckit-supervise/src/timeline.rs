@@ -1,0 +1,395 @@
+//! Captured output read back as one timeline: the lines of several services' stdout and
+//! stderr, each with the time it was read (from the time index beside each log, see
+//! [`logs`](crate::logs)), merged in time order with the supervisor's events of those services
+//! (starts, exits, stops: the marker between two runs), for `svckit logs`.
+
+use std::{
+    fs::{self, File},
+    io::{self, Read, Seek, SeekFrom},
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use svckit_core::ServiceName;
+
+use crate::{
+    StateDir, Stream, events,
+    logs::{self, TimeMark},
+};
+
+/// One captured stream of one service.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The service.
+    pub service: ServiceName,
+    /// Which stream.
+    pub stream: Stream,
+    /// Its log (the current file; rotated ones are `PATH.1`, …).
+    pub path: PathBuf,
+}
+
+/// Where a line of the timeline comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The service's stdout or stderr.
+    Output(Stream),
+    /// The supervisor's event log.
+    Event,
+}
+
+impl Origin {
+    /// `stdout`, `stderr` or `svckit`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Output(stream) => stream.name(),
+            Origin::Event => "svckit",
+        }
+    }
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// When it was read (an event: when it happened), in Unix milliseconds.
+    pub ms: u64,
+    /// The service.
+    pub service: ServiceName,
+    /// Its stream, or the event log.
+    pub origin: Origin,
+    /// The line, without its newline (invalid UTF-8 replaced).
+    pub line: String,
+}
+
+/// The timeline of `sources` and of `dir`'s events of their services (with `events`): the
+/// last `lines` entries (all with `None`), none older than `since_ms`, oldest first.
+pub fn read(
+    sources: &[Source],
+    dir: Option<&StateDir>,
+    lines: Option<usize>,
+    since_ms: Option<u64>,
+) -> Vec<Entry> {
+    let mut all: Vec<Entry> = Vec::new();
+    for source in sources {
+        all.extend(source_lines(source, lines, since_ms));
+    }
+    if let Some(dir) = dir {
+        let mut services: Vec<&ServiceName> = sources.iter().map(|s| &s.service).collect();
+        services.dedup();
+        all.extend(event_lines(dir, &services, since_ms));
+    }
+    // Stable: lines read in one drain keep their order.
+    all.sort_by_key(order);
+    if let Some(lines) = lines {
+        let skip = all.len().saturating_sub(lines);
+        all.drain(..skip);
+    }
+    all
+}
+
+/// The order of the timeline: by time, and within one millisecond, a run's beginning
+/// (starting, started, running, …) before the output read then, and its end (exited,
+/// stopped, …) after it.
+fn order(entry: &Entry) -> (u64, u8) {
+    const BEGINNINGS: [&str; 6] = ["start", "restart", "running", "ready", "adopted", "reload"];
+    let rank = match entry.origin {
+        Origin::Event if BEGINNINGS.iter().any(|word| entry.line.starts_with(word)) => 0,
+        Origin::Output(_) => 1,
+        Origin::Event => 2,
+    };
+    (entry.ms, rank)
+}
+
+/// The files of a log, oldest first: `PATH.N` … `PATH.1`, `PATH` (numbered without gaps).
+fn files_of(path: &Path) -> Vec<PathBuf> {
+    let mut rotated: Vec<PathBuf> = (1..)
+        .map(|n| logs::numbered(path, n))
+        .take_while(|file| file.exists())
+        .collect();
+    rotated.reverse();
+    rotated.push(path.to_owned());
+    rotated
+}
+
+/// The lines of one source, newest files read first until `lines` of them or `since_ms` is
+/// reached.
+fn source_lines(source: &Source, lines: Option<usize>, since_ms: Option<u64>) -> Vec<Entry> {
+    let mut collected: Vec<Entry> = Vec::new();
+    for file in files_of(&source.path).iter().rev() {
+        let Ok(bytes) = fs::read(file) else {
+            continue;
+        };
+        let marks = logs::read_times(&logs::times_path(file));
+        let fallback = modified_ms(file);
+        let mut these: Vec<Entry> = split_lines(&bytes, 0)
+            .map(|(start, line)| Entry {
+                ms: time_at(&marks, start).unwrap_or(fallback),
+                service: source.service.clone(),
+                origin: Origin::Output(source.stream),
+                line,
+            })
+            .collect();
+        let oldest = these.first().map(|entry| entry.ms);
+        if let Some(since) = since_ms {
+            these.retain(|entry| entry.ms >= since);
+        }
+        these.append(&mut collected);
+        collected = these;
+        let enough = lines.is_some_and(|lines| collected.len() >= lines);
+        let older = since_ms.is_some_and(|since| oldest.is_some_and(|oldest| oldest < since));
+        if enough || older {
+            break;
+        }
+    }
+    if let Some(lines) = lines {
+        let skip = collected.len().saturating_sub(lines);
+        collected.drain(..skip);
+    }
+    collected
+}
+
+/// The whole lines of `bytes` with their offsets (`base` added); a last line without its
+/// newline counts too.
+fn split_lines(bytes: &[u8], base: u64) -> impl Iterator<Item = (u64, String)> + '_ {
+    let mut start = 0usize;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let end = bytes[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |at| start + at);
+        let line = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+        let at = base + start as u64;
+        start = end + 1;
+        Some((at, line))
+    })
+}
+
+/// The time of the byte at `offset`: that of the first record past it.
+pub fn time_at(marks: &[TimeMark], offset: u64) -> Option<u64> {
+    let index = marks.partition_point(|mark| mark.end <= offset);
+    marks.get(index).map(|mark| mark.ms)
+}
+
+fn modified_ms(path: &Path) -> u64 {
+    fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .map_or(0, unix_ms)
+}
+
+/// `at` in Unix milliseconds.
+pub fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    })
+}
+
+/// The events of `services`, from the event log and the one rotated before it.
+fn event_lines(dir: &StateDir, services: &[&ServiceName], since_ms: Option<u64>) -> Vec<Entry> {
+    let path = events::path(dir);
+    let mut entries = Vec::new();
+    for file in [logs::numbered(&path, 1), path] {
+        let Ok(text) = fs::read_to_string(&file) else {
+            continue;
+        };
+        entries.extend(text.lines().filter_map(|line| parse_event(line, services)));
+    }
+    // A service installed anew after an uninstall does not inherit the old one's events.
+    for service in services {
+        let last = entries
+            .iter()
+            .rposition(|entry| &entry.service == *service && entry.line == "uninstalled");
+        if let Some(last) = last {
+            let mut index = 0;
+            entries.retain(|entry| {
+                index += 1;
+                index > last + 1 || &entry.service != *service
+            });
+        }
+    }
+    if let Some(since) = since_ms {
+        entries.retain(|entry| entry.ms >= since);
+    }
+    entries
+}
+
+/// `2026-11-29 00:57:24.123 web: started …` as an entry, when it is about one of `services`.
+fn parse_event(line: &str, services: &[&ServiceName]) -> Option<Entry> {
+    let mut words = line.splitn(4, ' ');
+    let (date, time, name) = (words.next()?, words.next()?, words.next()?);
+    let rest = words.next().unwrap_or_default();
+    let name = name.strip_suffix(':')?;
+    let service = services.iter().find(|service| service.as_str() == name)?;
+    let stamp =
+        chrono::NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S%.3f")
+            .ok()?;
+    let local = stamp.and_local_timezone(chrono::Local).earliest()?;
+    Some(Entry {
+        ms: u64::try_from(local.timestamp_millis()).ok()?,
+        service: (*service).clone(),
+        origin: Origin::Event,
+        line: rest.to_owned(),
+    })
+}
+
+/// Follows `sources` (and the events of their services, with `dir`) from their current ends:
+/// each poll's new whole lines, in time order, go to `emit`, until it fails. Rotations are
+/// followed: the rest of the renamed file is read, then the new one from its start.
+pub fn follow(
+    sources: &[Source],
+    dir: Option<&StateDir>,
+    mut emit: impl FnMut(&Entry) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut tails: Vec<Tail> = sources.iter().map(Tail::at_end).collect();
+    let mut events = dir.map(|dir| {
+        let services: Vec<ServiceName> = sources.iter().map(|s| s.service.clone()).collect();
+        (
+            Tail::at_end(&Source {
+                service: services[0].clone(),
+                stream: Stream::Stdout,
+                path: events::path(dir),
+            }),
+            services,
+        )
+    });
+    loop {
+        let mut batch: Vec<Entry> = Vec::new();
+        for tail in &mut tails {
+            batch.extend(tail.poll()?);
+        }
+        if let Some((tail, services)) = &mut events {
+            let services: Vec<&ServiceName> = services.iter().collect();
+            batch.extend(
+                tail.poll()?
+                    .iter()
+                    .filter_map(|entry| parse_event(&entry.line, &services)),
+            );
+        }
+        batch.sort_by_key(order);
+        for entry in &batch {
+            emit(entry)?;
+        }
+        if batch.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+/// A followed log: its open file, where reading is, and a partial last line.
+struct Tail {
+    source: Source,
+    file: Option<(File, u64)>,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl Tail {
+    fn at_end(source: &Source) -> Tail {
+        let file = File::open(&source.path).ok().and_then(|file| {
+            let ino = file.metadata().ok()?.ino();
+            Some((file, ino))
+        });
+        let offset = file
+            .as_ref()
+            .and_then(|(file, _)| file.metadata().ok())
+            .map_or(0, |meta| meta.len());
+        let mut tail = Tail {
+            source: source.clone(),
+            file,
+            offset,
+            partial: Vec::new(),
+        };
+        if let Some((file, _)) = &mut tail.file {
+            let _ = file.seek(SeekFrom::Start(offset));
+        }
+        tail
+    }
+
+    /// The whole lines appended since the last poll (the rest of a renamed file first).
+    fn poll(&mut self) -> io::Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        let current = fs::metadata(&self.source.path).map(|meta| meta.ino()).ok();
+        let rotated = current.is_some() && current != self.file.as_ref().map(|(_, ino)| *ino);
+        entries.extend(self.read_new(rotated)?);
+        if rotated {
+            // The old file is done: a new one is at the path.
+            self.partial.clear();
+            self.file = File::open(&self.source.path).ok().and_then(|file| {
+                let ino = file.metadata().ok()?.ino();
+                Some((file, ino))
+            });
+            self.offset = 0;
+            entries.extend(self.read_new(false)?);
+        }
+        Ok(entries)
+    }
+
+    fn read_new(&mut self, renamed: bool) -> io::Result<Vec<Entry>> {
+        let Some((file, _)) = &mut self.file else {
+            return Ok(Vec::new());
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let start = self.offset - self.partial.len() as u64;
+        self.offset += bytes.len() as u64;
+        let mut pending = std::mem::take(&mut self.partial);
+        pending.extend_from_slice(&bytes);
+        // A partial last line waits for its end (unless its file was renamed: it has none).
+        let cut = match (renamed, pending.iter().rposition(|b| *b == b'\n')) {
+            (true, _) => pending.len(),
+            (false, Some(last)) => last + 1,
+            (false, None) => 0,
+        };
+        self.partial = pending.split_off(cut);
+        // Times from the index of the file read (the renamed one's moved to `.1.times`).
+        let index = if renamed {
+            logs::times_path(&logs::numbered(&self.source.path, 1))
+        } else {
+            logs::times_path(&self.source.path)
+        };
+        let marks = logs::read_times(&index);
+        let now = unix_ms(SystemTime::now());
+        Ok(split_lines(&pending, start)
+            .map(|(at, line)| Entry {
+                ms: time_at(&marks, at).unwrap_or(now),
+                service: self.source.service.clone(),
+                origin: Origin::Output(self.source.stream),
+                line,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_takes_the_time_of_the_first_record_past_its_start() {
+        let marks = [TimeMark { end: 10, ms: 100 }, TimeMark { end: 25, ms: 200 }];
+        assert_eq!(time_at(&marks, 0), Some(100));
+        assert_eq!(time_at(&marks, 9), Some(100));
+        assert_eq!(time_at(&marks, 10), Some(200));
+        assert_eq!(time_at(&marks, 24), Some(200));
+        assert_eq!(time_at(&marks, 25), None);
+    }
+
+    #[test]
+    fn lines_keep_their_offsets() {
+        let lines: Vec<(u64, String)> = split_lines(b"ab\ncd\n\nlast", 5).collect();
+        assert_eq!(
+            lines,
+            [
+                (5, "ab".to_owned()),
+                (8, "cd".to_owned()),
+                (11, String::new()),
+                (12, "last".to_owned())
+            ]
+        );
+    }
+}
