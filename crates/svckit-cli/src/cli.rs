@@ -97,6 +97,21 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Show(NameArgs),
+    /// Edit a service's definition in $VISUAL or $EDITOR, then apply it
+    ///
+    /// The edited definition is checked first (a bad one changes nothing, and says why); a
+    /// running service is restarted only when a key that shapes its process changed.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Edit(NameArgs),
+    /// Start services at boot (with the supervisor, or systemd's / init's boot): start = auto.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Enable(NamesArgs),
+    /// Start services only when asked: start = demand.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Disable(NamesArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
     /// init script, or the supervisor's definition), without installing anything
     ///
@@ -371,6 +386,18 @@ pub struct ProcessArgs {
 pub struct NameArgs {
     /// The service.
     pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// A command naming services.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct NamesArgs {
+    /// The services.
+    #[arg(required = true)]
+    pub names: Vec<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

@@ -57,11 +57,9 @@ impl Backend for Builtin {
 
     fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
         honour::check(BackendKind::Builtin, spec)?;
+        // Replacing a running service's definition leaves it running: the manager restarts
+        // it when the change needs one (see Manager::install).
         let existed = self.dir.definition(&spec.name).exists();
-        if existed && client::is_running(&self.dir) {
-            // Replacing a running service: stop it first, like the SCM backend's reinstall.
-            self.control(&spec.name, Control::Stop, Duration::from_secs(120))?;
-        }
         if !existed {
             // A new service of an uninstalled one's name starts with empty logs.
             svckit_supervise::logs::archive(&self.dir, &spec.name)

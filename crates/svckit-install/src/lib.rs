@@ -121,6 +121,64 @@ pub struct InstallReport {
     pub location: PathBuf,
     /// A service of that name with another backend that was uninstalled first.
     pub replaced: Option<BackendKind>,
+    /// Replacing a definition: the keys that changed (`args`, `restart.delay`, …).
+    pub changed: Vec<String>,
+    /// Replacing the definition of a running service: it was restarted, as a key that
+    /// shapes its process changed (see [`changed`](InstallReport::changed)).
+    pub restarted: bool,
+}
+
+/// The keys whose values differ between two definitions, as their TOML names (`args`,
+/// `restart.delay`, `env`), in the definition's order.
+pub fn changed_keys(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
+    let table = |spec: &ServiceSpec| spec.to_toml().parse::<toml::Table>().unwrap_or_default();
+    let (old, new) = (table(old), table(new));
+    let mut keys: Vec<&String> = new.keys().collect();
+    keys.extend(old.keys().filter(|key| !new.contains_key(*key)));
+    let mut changed = Vec::new();
+    for key in keys {
+        match (old.get(key), new.get(key)) {
+            (Some(toml::Value::Table(a)), Some(toml::Value::Table(b))) => {
+                let mut inner: Vec<&String> = b.keys().collect();
+                inner.extend(a.keys().filter(|k| !b.contains_key(*k)));
+                for k in inner {
+                    if a.get(k) != b.get(k) {
+                        changed.push(format!("{key}.{k}"));
+                    }
+                }
+            }
+            (a, b) if a != b => changed.push(key.clone()),
+            _ => {}
+        }
+    }
+    changed
+}
+
+/// Whether a change of `key` reaches the service's running process (its program, arguments,
+/// environment, user, limits, …): only a restart applies it. The others (its restart and stop
+/// policy, logs, description, dependencies, commands run around it) apply without one.
+pub fn shapes_the_process(key: &str) -> bool {
+    const AROUND: [&str; 17] = [
+        "display_name",
+        "description",
+        "start",
+        "restart",
+        "logs",
+        "stop",
+        "reload",
+        "dependencies",
+        "requires",
+        "wants",
+        "after",
+        "success_exit_status",
+        "restart_prevent_exit_status",
+        "ready_timeout",
+        "exec_stop",
+        "exec_start_post",
+        "backend",
+    ];
+    let head = key.split('.').next().unwrap_or(key);
+    !AROUND.contains(&head)
 }
 
 impl Manager {

@@ -342,6 +342,13 @@ impl Manager {
             };
             return Err(Error::AlreadyInstalled { what });
         }
+        // Replacing the supervisor's definition of a service: what changed decides whether a
+        // running service is restarted (a key that shapes its process), told (the others), or
+        // left alone (nothing changed).
+        let before = match spec.backend {
+            BackendKind::Builtin => svckit_supervise::store::load(self.dir(), &spec.name).ok(),
+            _ => None,
+        };
         let installed = backend.install(&spec)?;
         if !spec.backend.is_builtin()
             && let Err(err) = self.registry.record(&spec)
@@ -349,11 +356,30 @@ impl Manager {
             let _ = backend.uninstall(&spec.name, Duration::from_secs(30));
             return Err(err);
         }
+        let changed = before
+            .as_ref()
+            .map(|old| crate::changed_keys(old, &spec))
+            .unwrap_or_default();
+        let mut restarted = false;
+        if before.is_some() && !changed.is_empty() {
+            let running = backend
+                .status(&spec.name)
+                .is_ok_and(|status| status.state != svckit_core::State::Stopped);
+            if running && changed.iter().any(|key| crate::shapes_the_process(key)) {
+                backend.restart(&spec.name, STOP_WAIT)?;
+                restarted = true;
+            } else if running {
+                // Its new policies (restart, stop, logs) apply at once.
+                backend.start(&spec.name, None)?;
+            }
+        }
         Ok(InstallReport {
             installed,
             backend: spec.backend,
             location: self.location(&spec, root)?,
             replaced,
+            changed,
+            restarted,
         })
     }
 

@@ -94,6 +94,8 @@ impl Manager {
                 spec.name
             )),
             replaced: None,
+            changed: Vec::new(),
+            restarted: false,
         })
     }
 

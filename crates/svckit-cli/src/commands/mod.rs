@@ -63,6 +63,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),
         #[cfg(unix)]
+        Command::Edit(args) => service::edit(args),
+        #[cfg(unix)]
+        Command::Enable(args) => service::set_start(args, svckit::StartType::Auto),
+        #[cfg(unix)]
+        Command::Disable(args) => service::set_start(args, svckit::StartType::Demand),
+        #[cfg(unix)]
         Command::Supervisor(crate::cli::SupervisorCommand::Status(args)) => {
             service::supervisor_status(args)
         }

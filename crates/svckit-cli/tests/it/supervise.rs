@@ -1818,12 +1818,24 @@ fn logs_merge_streams_and_services_in_time_order_with_the_runs_marked() {
     );
     assert!(!errors.contains("out one"), "{errors}");
     // JSON: one object per line.
-    let json = sup.ok(&["logs", "api", "--json", "-n", "1"]);
-    let last: Value = serde_json::from_str(json.trim()).expect(&json);
-    assert_eq!(last["service"], "api");
-    assert_eq!(last["stream"], "stdout");
-    assert_eq!(last["line"], "api up");
-    assert!(last["ms"].as_u64().is_some());
+    let json = sup.ok(&["logs", "api", "--json", "-n", "20"]);
+    let objects: Vec<Value> = json
+        .lines()
+        .map(|line| serde_json::from_str(line).expect(line))
+        .collect();
+    let up = objects
+        .iter()
+        .find(|object| object["line"] == "api up")
+        .expect(&json);
+    assert_eq!(up["service"], "api");
+    assert_eq!(up["stream"], "stdout");
+    assert!(up["ms"].as_u64().is_some());
+    assert!(
+        objects
+            .iter()
+            .any(|object| object["stream"] == "svckit" && object["line"] == "running"),
+        "{json}"
+    );
     // --since: nothing was written in the future.
     let later = chrono::Local::now() + chrono::Duration::minutes(5);
     let since = later.format("%Y-%m-%d %H:%M").to_string();
@@ -1904,4 +1916,101 @@ fn logs_follow_merges_services_across_rotations() {
         );
     }
     sup.ok(&["stop", "left", "right"]);
+}
+
+/// Changing a running service: install --force, edit and enable/disable apply the new
+/// definition, restart it only when a key that shapes its process changed, and say what
+/// changed; a bad edit changes nothing.
+#[test]
+fn changes_restart_a_running_service_only_when_its_process_changes() {
+    let sup = Sup::new("changes");
+    sup.ok(&["install", "web", "--", "sleep", "1014.1"]);
+    sup.ok(&["start", "web"]);
+    let pid = pid_of(&sup.status("web"));
+    // The same definition again: nothing to do.
+    let said = sup.ok(&["install", "web", "--force", "--", "sleep", "1014.1"]);
+    assert!(said.trim_end().ends_with(": unchanged"), "{said}");
+    // A description and a restart policy: applied, not restarted.
+    let said = sup.ok(&[
+        "install",
+        "web",
+        "--force",
+        "--description",
+        "the web",
+        "--restart",
+        "always",
+        "--",
+        "sleep",
+        "1014.1",
+    ]);
+    assert!(
+        said.contains("changed description, restart.policy") && !said.contains("restarted"),
+        "{said}"
+    );
+    assert_eq!(pid_of(&sup.status("web")), pid);
+    // The new restart policy is the running service's now: killed, it comes back.
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    assert!(eventually(Duration::from_secs(10), || {
+        let status = sup.status("web");
+        status["state"] == "running" && pid_of(&status) != pid
+    }));
+    let pid = pid_of(&sup.status("web"));
+    // Its arguments: restarted, running the new ones.
+    let said = sup.ok(&[
+        "install",
+        "web",
+        "--force",
+        "--description",
+        "the web",
+        "--restart",
+        "always",
+        "--",
+        "sleep",
+        "1014.2",
+    ]);
+    assert!(said.contains("changed args; restarted"), "{said}");
+    let status = sup.status("web");
+    assert_eq!(status["state"], "running");
+    assert_ne!(pid_of(&status), pid);
+    assert!(sleepers("1014.1").is_empty() && sleepers("1014.2").len() == 1);
+    // edit: $EDITOR changes the file; the change is applied the same way.
+    let out = sup
+        .command(&["edit", "web"])
+        .env("VISUAL", "sed -i s/1014.2/1014.3/")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("web: changed args; restarted"));
+    assert!(eventually(Duration::from_secs(5), || sleepers("1014.3")
+        .len()
+        == 1));
+    // A bad edit changes nothing and says why, on one line.
+    let out = sup
+        .command(&["edit", "web"])
+        .env("VISUAL", "sed -i s/^program.*/program\\ =\\ \\'unclosed/")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let said = stderr(&out);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("nothing changed (the edit is kept in "),
+        "{said}"
+    );
+    let kept = said
+        .rsplit("kept in ")
+        .next()
+        .unwrap()
+        .trim_end()
+        .trim_end_matches(')');
+    let _ = fs::remove_file(kept);
+    assert_eq!(sleepers("1014.3").len(), 1);
+    assert!(sup.ok(&["show", "web"]).contains("1014.3"));
+    // enable / disable: start = auto / demand.
+    assert!(sup.ok(&["enable", "web"]).contains("web: changed start"));
+    assert!(sup.ok(&["show", "web"]).contains("start = \"auto\""));
+    assert!(sup.ok(&["disable", "web"]).contains("web: changed start"));
+    assert!(sup.ok(&["show", "web"]).contains("start = \"demand\""));
+    assert!(sup.ok(&["disable", "web"]).contains("web: unchanged"));
+    sup.ok(&["stop", "web"]);
 }

@@ -11,14 +11,21 @@ pub(super) struct Capture {
 }
 
 impl Supervisor {
-    pub(super) fn capture(&mut self, name: &ServiceName, stream: Stream, pipe: OwnedFd) {
+    /// Watches `pipe`, `name`'s `stream`; its content is read when the loop hears it has
+    /// some (see [`Supervisor::capture_adopted`] for a pipe that may hold some already).
+    pub(super) fn capture(
+        &mut self,
+        name: &ServiceName,
+        stream: Stream,
+        pipe: OwnedFd,
+    ) -> Option<Token> {
         let token = self.token();
         if let Err(err) = watch(&self.poll, &pipe, token) {
             log(format_args!(
                 "{name}: cannot watch its {}: {err}",
                 stream.name()
             ));
-            return;
+            return None;
         }
         if let Some(holder) = &self.holder
             && let Err(err) = holder.hold(pipe.as_fd())
@@ -36,9 +43,16 @@ impl Supervisor {
                 pipe,
             },
         );
-        // Anything already in the pipe (an adopted service's output) is drained at once:
-        // epoll reports only new readiness for edge-triggered sources registered late.
-        self.on_output(token);
+        Some(token)
+    }
+
+    /// Captures a pipe that may hold output already (a new process's, an adopted service's):
+    /// what it holds is drained at once, as epoll reports only new readiness for
+    /// edge-triggered sources registered late.
+    pub(super) fn capture_adopted(&mut self, name: &ServiceName, stream: Stream, pipe: OwnedFd) {
+        if let Some(token) = self.capture(name, stream, pipe) {
+            self.on_output(token);
+        }
     }
 
     pub(super) fn on_output(&mut self, token: Token) {

@@ -574,7 +574,7 @@ impl Supervisor {
     }
 
     /// Re-reads the definition before a start, so a reinstall takes effect.
-    fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
+    pub(super) fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
         let spec = store::load_supervised(&self.dir, name).map_err(refusal)?;
         let unit = self.loaded(name)?;
         if unit.spec != spec {

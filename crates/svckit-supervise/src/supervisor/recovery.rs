@@ -111,7 +111,7 @@ impl Supervisor {
                     .custom_flags(nix::libc::O_NONBLOCK)
                     .open(&path);
                 if let Ok(file) = opened {
-                    self.capture(name, stream, OwnedFd::from(file));
+                    self.capture_adopted(name, stream, OwnedFd::from(file));
                 }
             }
             if let Some(unit) = self.unit(name) {

@@ -260,8 +260,10 @@ impl Supervisor {
             (Event::Reload, Some(svckit_core::ReloadAction::Signal(_))) => Wait::Applied,
             _ => wait,
         };
-        if matches!(event, Event::Start | Event::Restart)
-            && !self.units[&name].life.state.has_process()
+        // A start re-reads the definition (a reinstall's policies apply to a running
+        // service at once); a restart reads it when the new process is spawned.
+        if matches!(event, Event::Start)
+            || (event == Event::Restart && !self.units[&name].life.state.has_process())
         {
             self.refresh(&name)?;
         }

@@ -30,6 +30,9 @@ pub(super) struct Process<'a> {
     ready: Option<OwnedFd>,
     /// The cgroup it starts in.
     cgroup: Option<&'a Cgroup>,
+    /// It is the service's program: its start is told in the event log before a byte of its
+    /// output is read, so the log shows it in its run.
+    main: bool,
 }
 
 /// The inodes of a process's stdout and stderr pipes (how a new supervisor knows them again).
@@ -82,12 +85,9 @@ impl Supervisor {
                 extra: set,
                 ready: ready_write,
                 cgroup: cgroup.as_ref(),
+                main: true,
             },
         )?;
-        self.journal.record(
-            name,
-            format_args!("started {}: PID {pid}", spec.program.display()),
-        );
         let now = Instant::now();
         let ready_token = ready_read.map(|fd| {
             let token = self.token();
@@ -145,6 +145,7 @@ impl Supervisor {
             extra,
             ready,
             cgroup,
+            main,
         } = process;
         let failed = |err: io::Error, what: &str| {
             (
@@ -225,8 +226,14 @@ impl Supervisor {
                 .map(|m| m.ino())
         };
         let pipes = inode(&out_read).zip(inode(&err_read));
-        self.capture(name, Stream::Stdout, out_read);
-        self.capture(name, Stream::Stderr, err_read);
+        if main {
+            self.journal.record(
+                name,
+                format_args!("started {}: PID {pid}", spec.program.display()),
+            );
+        }
+        self.capture_adopted(name, Stream::Stdout, out_read);
+        self.capture_adopted(name, Stream::Stderr, err_read);
         Ok((pid, pipes))
     }
 
@@ -298,8 +305,10 @@ impl Supervisor {
         self.start_after_dependencies(name);
     }
 
-    /// The service's own start: its pre-start commands in order, then its program.
+    /// The service's own start: its pre-start commands in order, then its program, as the
+    /// definition on disk says now (a reinstall's restart runs the new one).
     fn start_after_dependencies(&mut self, name: &ServiceName) {
+        let _ = self.refresh(name);
         let Some(unit) = self.unit(name) else {
             return;
         };
@@ -549,6 +558,7 @@ impl Supervisor {
                 extra,
                 ready: None,
                 cgroup: cgroup.as_ref(),
+                main: false,
             },
         );
         match spawned {
