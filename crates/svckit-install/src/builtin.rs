@@ -242,6 +242,9 @@ pub fn status_of(service: &ServiceStatus) -> Status {
         status.memory = usage.memory_bytes;
         status.cpu = usage.cpu_usec.map(Duration::from_micros);
     }
+    status.next_try = service
+        .next_try_ms
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
     status.detail = Some(service.state.name().to_owned());
     status.reason = service.reason.clone();
     status

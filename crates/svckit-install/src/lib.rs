@@ -290,6 +290,8 @@ pub struct Status {
     pub memory: Option<u64>,
     /// The CPU time it used, where the manager can tell.
     pub cpu: Option<Duration>,
+    /// Waiting to restart (backoff): when it is started again.
+    pub next_try: Option<SystemTime>,
     /// Its processes, the main one first (at most 64), where the manager can tell.
     pub processes: Vec<svckit_core::ServiceProcess>,
 }
@@ -323,6 +325,7 @@ impl Status {
             tasks: None,
             memory: None,
             cpu: None,
+            next_try: None,
             processes: Vec::new(),
         }
     }

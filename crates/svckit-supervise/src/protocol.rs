@@ -152,6 +152,9 @@ pub struct ServiceStatus {
     /// bytes lost so far; it is drained all the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture_error: Option<String>,
+    /// Waiting to restart (backoff): when it is started again, in Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_try_ms: Option<u64>,
     /// What it last said in STATUS= (sd_notify).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,

@@ -75,6 +75,39 @@ pub fn start_time(pid: Pid) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::other(format!("cannot read the start time of {pid}")))
 }
 
+/// What the processes `pids` used, as /proc tells it without a cgroup: their CPU time (user
+/// and system, fields 14 and 15 of `/proc/PID/stat`) in microseconds, and their resident
+/// memory (`/proc/PID/statm`) in bytes. Processes gone meanwhile count for nothing.
+pub fn usage_of(pids: &[Pid]) -> (u64, u64) {
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|ticks| *ticks > 0)
+        .unwrap_or(100) as u64;
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .filter(|size| *size > 0)
+        .unwrap_or(4096) as u64;
+    let (mut cpu, mut memory) = (0u64, 0u64);
+    for pid in pids {
+        if let Some(fields) = stat_fields(pid.as_raw()) {
+            let ticks: u64 = [11, 12]
+                .iter()
+                .filter_map(|at| fields.get(*at)?.parse::<u64>().ok())
+                .sum();
+            cpu = cpu.saturating_add(ticks.saturating_mul(1_000_000) / per_second);
+        }
+        let resident = std::fs::read_to_string(format!("/proc/{}/statm", pid.as_raw()))
+            .ok()
+            .and_then(|statm| statm.split(' ').nth(1)?.parse::<u64>().ok());
+        if let Some(pages) = resident {
+            memory = memory.saturating_add(pages.saturating_mul(page));
+        }
+    }
+    (cpu, memory)
+}
+
 /// Now on `CLOCK_MONOTONIC` (the clock systemd's `…Monotonic` timestamps and `MONOTONIC_USEC`
 /// use).
 pub fn monotonic_now() -> Option<Duration> {

@@ -63,6 +63,8 @@ impl Action {
         let (name, done, state) = (&status.name, self.done(), status.state_name());
         match status.pid {
             Some(pid) => format!("{name}: {done} ({state}, PID {pid})"),
+            // (Not "stopped (stopped)".)
+            None if state == done => format!("{name}: {done}"),
             None => format!("{name}: {done} ({state})"),
         }
     }
@@ -91,6 +93,8 @@ pub fn json(status: &Status) -> serde_json::Value {
         "since_ms": status.since.map(unix_ms),
         "restarts": status.restarts,
         "last_exit": status.last_exit,
+        "last_exit_words": status.last_exit.map(exit_words),
+        "next_try_ms": status.next_try.map(unix_ms),
         "wanted": status.wanted,
         "reason": status.reason,
         "capture_error": status.capture_error,
@@ -110,6 +114,49 @@ pub fn json(status: &Status) -> serde_json::Value {
         "display_name": status.display_name,
         "command": status.command,
     })
+}
+
+/// How a process ended, with what that usually means: `exit code 127 (command not found)`,
+/// `killed by SIGKILL (the OOM killer, or a stop that timed out)`.
+pub fn exit_words(exit: svckit::LastExit) -> String {
+    let meaning = match exit {
+        svckit::LastExit::Code(code) => match code {
+            2 => Some("a usage error, by convention".to_owned()),
+            64 => Some("usage error: EX_USAGE".to_owned()),
+            65 => Some("bad input data: EX_DATAERR".to_owned()),
+            66 => Some("an input file is missing: EX_NOINPUT".to_owned()),
+            67 => Some("unknown user: EX_NOUSER".to_owned()),
+            68 => Some("unknown host: EX_NOHOST".to_owned()),
+            69 => Some("a service it needs is unavailable: EX_UNAVAILABLE".to_owned()),
+            70 => Some("internal software error: EX_SOFTWARE".to_owned()),
+            71 => Some("system error: EX_OSERR".to_owned()),
+            72 => Some("a system file is missing: EX_OSFILE".to_owned()),
+            73 => Some("cannot create an output file: EX_CANTCREAT".to_owned()),
+            74 => Some("I/O error: EX_IOERR".to_owned()),
+            75 => Some("temporary failure, try again: EX_TEMPFAIL".to_owned()),
+            76 => Some("protocol error: EX_PROTOCOL".to_owned()),
+            77 => Some("permission denied: EX_NOPERM".to_owned()),
+            78 => Some("configuration error: EX_CONFIG".to_owned()),
+            126 => Some("found, but not executable".to_owned()),
+            127 => Some("command not found".to_owned()),
+            129..=192 => svckit::Signal::from_number(code - 128)
+                .map(|signal| format!("a shell's way to say SIG{signal} killed it")),
+            255 => Some("an exit status out of range, or ssh's own error".to_owned()),
+            _ => None,
+        },
+        svckit::LastExit::Signal(number) => match number {
+            9 => Some("the OOM killer, or a stop that timed out".to_owned()),
+            6 => Some("it aborted".to_owned()),
+            11 => Some("a segmentation fault".to_owned()),
+            15 => Some("asked to stop".to_owned()),
+            _ => None,
+        },
+        _ => None,
+    };
+    match meaning {
+        Some(meaning) => format!("{exit} ({meaning})"),
+        None => exit.to_string(),
+    }
 }
 
 fn format_time(at: SystemTime) -> String {
@@ -151,6 +198,15 @@ pub fn describe(
             "   progress: checkpoint {}, wait hint {}",
             status.checkpoint,
             short(status.wait_hint)
+        )?;
+    }
+    if let Some(next) = status.next_try {
+        let wait = next.duration_since(SystemTime::now()).unwrap_or_default();
+        writeln!(
+            out,
+            "   next try: in {} (at {})",
+            short(wait),
+            format_time(next)
         )?;
     }
     if let Some(pid) = status.pid {
@@ -195,7 +251,7 @@ pub fn describe(
         writeln!(out, "   restarts: {restarts}")?;
     }
     if let Some(exit) = status.last_exit {
-        writeln!(out, "  last exit: {exit}")?;
+        writeln!(out, "  last exit: {}", exit_words(exit))?;
     }
     if !status.exit_code.is_success() {
         writeln!(out, "  exit code: {}", status.exit_code)?;
@@ -249,18 +305,28 @@ pub struct Row<'a> {
 /// The status table, each column as wide as its widest cell (a long name, an error).
 pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
     let dash = || "-".to_owned();
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 9]> = rows
         .iter()
         .map(|row| {
-            let (state, pid, uptime, restarts, last_exit) = match &row.status {
-                Ok(status) => (
+            let [state, pid, uptime, restarts, cpu, memory, last_exit] = match &row.status {
+                Ok(status) => [
                     status.state_name(),
                     status.pid.map_or_else(dash, |pid| pid.to_string()),
                     status.uptime.map_or_else(dash, short),
                     status.restarts.map_or_else(dash, |n| n.to_string()),
-                    status.last_exit.map_or_else(dash, |exit| exit.to_string()),
-                ),
-                Err(err) => (format!("unknown ({err})"), dash(), dash(), dash(), dash()),
+                    status.cpu.map_or_else(dash, short),
+                    status.memory.map_or_else(dash, svckit::parse::human_size),
+                    status.last_exit.map_or_else(dash, exit_words),
+                ],
+                Err(err) => [
+                    format!("unknown ({err})"),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                ],
             };
             [
                 row.name.as_str().to_owned(),
@@ -269,6 +335,8 @@ pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
                 pid,
                 uptime,
                 restarts,
+                cpu,
+                memory,
                 last_exit,
             ]
         })
@@ -280,6 +348,8 @@ pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
         "PID",
         "UPTIME",
         "RESTARTS",
+        "CPU",
+        "MEM",
         "LAST EXIT",
     ];
     let width = |column: usize| {
@@ -291,18 +361,30 @@ pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
             .unwrap_or(0)
     };
     let widths: Vec<usize> = (0..heading.len()).map(width).collect();
-    let line = |out: &mut dyn Write, row: [&str; 7]| -> io::Result<()> {
-        let [name, backend, state, pid, uptime, restarts, last_exit] = row;
+    let line = |out: &mut dyn Write, row: [&str; 9]| -> io::Result<()> {
+        let [
+            name,
+            backend,
+            state,
+            pid,
+            uptime,
+            restarts,
+            cpu,
+            memory,
+            last_exit,
+        ] = row;
         writeln!(
             out,
             "{name:<w0$}  {backend:<w1$}  {state:<w2$}  {pid:>w3$}  {uptime:>w4$}  {restarts:>w5$}  \
-             {last_exit}",
+             {cpu:>w6$}  {memory:>w7$}  {last_exit}",
             w0 = widths[0],
             w1 = widths[1],
             w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
             w5 = widths[5],
+            w6 = widths[6],
+            w7 = widths[7],
         )
     };
     line(out, heading)?;

@@ -2014,3 +2014,77 @@ fn changes_restart_a_running_service_only_when_its_process_changes() {
     assert!(sup.ok(&["disable", "web"]).contains("web: unchanged"));
     sup.ok(&["stop", "web"]);
 }
+
+/// Status says what an exit code means, when a service in backoff tries next, and what each
+/// running service uses (CPU, memory), also without cgroups.
+#[test]
+fn status_explains_exits_and_shows_the_next_try_and_usage() {
+    let sup = Sup::new("explain");
+    sup.ok(&[
+        "install",
+        "config",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "30s",
+        "--",
+        "sh",
+        "-c",
+        "exit 78",
+    ]);
+    sup.ok(&[
+        "install",
+        "missing",
+        "--",
+        "sh",
+        "-c",
+        "exec /nonexistent/1015.1",
+    ]);
+    sup.ok(&[
+        "install",
+        "busy",
+        "--",
+        "sh",
+        "-c",
+        "while :; do :; done; : 1015.2",
+    ]);
+    sup.ok(&["start", "config", "missing", "busy"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        sup.status("config")["state"] == "backoff" && sup.status("missing")["state"] == "exited"
+    }));
+    let config = sup.run(&["status", "config"]);
+    let said = String::from_utf8_lossy(&config.stdout);
+    assert!(
+        said.contains("last exit: exit code 78 (configuration error: EX_CONFIG)"),
+        "{said}"
+    );
+    assert!(said.contains("next try: in "), "{said}");
+    let next = sup.status("config")["next_try_ms"]
+        .as_u64()
+        .expect("next_try_ms");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(next > now && next <= now + 30_000, "{next} vs {now}");
+    let missing = sup.status("missing");
+    assert_eq!(
+        missing["last_exit_words"], "exit code 127 (command not found)",
+        "{missing}"
+    );
+    // The table: CPU and memory of the running one.
+    std::thread::sleep(Duration::from_millis(300));
+    let table = sup.ok(&["status"]);
+    let busy = table
+        .lines()
+        .find(|line| line.starts_with("busy "))
+        .expect(&table);
+    let columns: Vec<&str> = busy.split_whitespace().collect();
+    // NAME BACKEND STATE PID UPTIME RESTARTS CPU MEM(2 words) …
+    assert_eq!(columns[2], "running", "{table}");
+    assert_ne!(columns[6], "-", "CPU of a busy loop: {table}");
+    assert!(columns[8].ends_with("iB"), "memory: {table}");
+    // A stop says it once: "busy: stopped", not "busy: stopped (stopped)".
+    let said = sup.ok(&["stop", "busy", "config"]);
+    assert!(said.lines().any(|line| line == "busy: stopped"), "{said}");
+}

@@ -448,7 +448,10 @@ fn a_service_lives_its_whole_life_under_a_running_systemd() {
         "{table}"
     );
     assert_eq!(cells[5], "1", "restarts: {table}");
-    assert!(row.ends_with("killed by SIGTERM"), "{table}");
+    assert!(
+        row.ends_with("killed by SIGTERM (asked to stop)"),
+        "{table}"
+    );
     assert_eq!(
         manager.systemctl(&["is-active", "live.service"]),
         "inactive"

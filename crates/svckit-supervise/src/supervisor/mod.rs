@@ -939,6 +939,12 @@ impl Supervisor {
             started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
             restarts: unit.restarts,
             last_exit: unit.last_exit,
+            next_try_ms: match (unit.life.state, unit.timer) {
+                (UnitState::Backoff, Some(at)) => Some(unix_ms(SystemTime::now()).saturating_add(
+                    at.saturating_duration_since(Instant::now()).as_millis() as u64,
+                )),
+                _ => None,
+            },
             wanted: unit.life.wanted,
             reason: unit.reason.clone(),
             command,
@@ -952,19 +958,35 @@ impl Supervisor {
                 .cgroup
                 .as_ref()
                 .map(|cgroup| cgroup.dir().display().to_string()),
-            usage: unit
-                .process
-                .cgroup
-                .as_ref()
-                .filter(|_| usage)
-                .map(|cgroup| {
+            // What it uses: its cgroup's counters, else its processes' from /proc (the main
+            // one and its session's).
+            usage: match &unit.process.cgroup {
+                Some(cgroup) => {
                     let usage = cgroup.usage();
-                    crate::protocol::Usage {
+                    Some(crate::protocol::Usage {
                         tasks: usage.processes,
                         cpu_usec: usage.cpu_usec,
                         memory_bytes: usage.memory,
-                    }
-                }),
+                    })
+                }
+                None if unit.life.state.has_process() => {
+                    let mut pids: Vec<Pid> = unit
+                        .process
+                        .pid
+                        .into_iter()
+                        .chain(unit.process.members())
+                        .collect();
+                    pids.sort_by_key(|pid| pid.as_raw());
+                    pids.dedup();
+                    let (cpu, memory) = process::usage_of(&pids);
+                    Some(crate::protocol::Usage {
+                        tasks: pids.len(),
+                        cpu_usec: Some(cpu),
+                        memory_bytes: Some(memory),
+                    })
+                }
+                None => None,
+            },
             processes: match (usage, unit.life.state.has_process()) {
                 (true, true) => {
                     let pids = match &unit.process.cgroup {
