@@ -177,6 +177,10 @@ pub enum Command {
     #[cfg(unix)]
     #[command(subcommand)]
     Supervisor(SupervisorCommand),
+    /// Start the supervisor at boot, by what the host runs then (systemd, SysV init, cron)
+    #[cfg(unix)]
+    #[command(subcommand)]
+    Boot(BootCommand),
     /// The demo services.
     #[command(subcommand)]
     Demo(Demo),
@@ -874,6 +878,32 @@ pub struct SupervisorStopArgs {
     /// How long to wait for its services to stop and for it to exit.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse::timeout)]
     pub timeout: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit boot`.
+#[cfg(unix)]
+#[derive(Debug, Subcommand)]
+pub enum BootCommand {
+    /// Start the supervisor (and so its auto services) at boot: a systemd unit (the user's,
+    /// with lingering, for a user), an init script where SysV init runs, else an @reboot
+    /// crontab line; in a container, print the entrypoint to use.
+    #[command(after_help = exit::TABLE)]
+    Enable(BootArgs),
+    /// No longer start it at boot (a running supervisor goes on running).
+    #[command(after_help = exit::TABLE)]
+    Disable(BootArgs),
+    /// How it would be started at boot, and whether it is set up: exit 0 when it is, 3 not.
+    #[command(after_help = exit::TABLE)]
+    Status(BootArgs),
+}
+
+/// `svckit boot …`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct BootArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

@@ -199,7 +199,7 @@ pub fn not_running(dir: &StateDir, name: &ServiceName) -> Status {
                 .to_owned()
         }
         None => "the supervisor is not running (`svckit start NAME` or `svckit supervise \
-                 --daemon` starts it)"
+                 --daemon` starts it; `svckit boot enable` starts it at boot)"
             .to_owned(),
     });
     status

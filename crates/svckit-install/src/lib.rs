@@ -19,6 +19,8 @@ use svckit_core::{
 };
 
 #[cfg(unix)]
+pub mod boot;
+#[cfg(unix)]
 pub mod builtin;
 mod detect;
 pub mod honour;

@@ -630,7 +630,11 @@ fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
         fs::read_dir(dir)
             .map(|d| {
                 d.filter_map(|e| e.ok())
-                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                    // (A log's time index, `.times`, is not its content.)
+                    .filter(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        name.starts_with(prefix) && !name.ends_with(".times")
+                    })
                     .filter_map(|e| e.metadata().ok())
                     .map(|m| m.len())
                     .sum()
@@ -681,11 +685,8 @@ fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
     let mut exact = total(&logs, "chatty.stdout") == bytes as u64;
     let line = format!("{LINE}\n");
     for entry in fs::read_dir(&logs).unwrap().filter_map(|e| e.ok()) {
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("chatty.stdout")
-        {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("chatty.stdout") || name.ends_with(".times") {
             continue;
         }
         let mut content = Vec::new();

@@ -63,6 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),
         #[cfg(unix)]
+        Command::Boot(command) => service::boot(command),
+        #[cfg(unix)]
         Command::Edit(args) => service::edit(args),
         #[cfg(unix)]
         Command::Enable(args) => service::set_start(args, svckit::StartType::Auto),

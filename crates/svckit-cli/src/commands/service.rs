@@ -23,8 +23,8 @@ use super::{
 };
 use crate::{
     cli::{
-        EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, NamesArgs,
-        RenderArgs, StateDirArg, StreamChoice, SuperviseArgs, SupervisedStartArgs,
+        BootCommand, EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs,
+        NamesArgs, RenderArgs, StateDirArg, StreamChoice, SuperviseArgs, SupervisedStartArgs,
         SupervisedStatusArgs, SupervisorStopArgs, Targets, WaitArgs,
     },
     exit::{Exit, Failure},
@@ -209,6 +209,48 @@ fn tempfile_for(name: &ServiceName) -> anyhow::Result<std::path::PathBuf> {
         }
     }
     anyhow::bail!("no free name for a file to edit in {}", dir.display())
+}
+
+/// `svckit boot enable | disable | status`.
+pub fn boot(command: BootCommand) -> anyhow::Result<Exit> {
+    use svckit_install::boot::{Boot, BootSetup};
+    let (BootCommand::Enable(args) | BootCommand::Disable(args) | BootCommand::Status(args)) =
+        &command;
+    let dir = state_dir(&args.state)?;
+    let exe = std::env::current_exe().context("find the svckit executable")?;
+    let setup = BootSetup::new(dir.clone(), exe);
+    let root = dir.root().display().to_string();
+    match command {
+        BootCommand::Enable(_) => match setup.enable()? {
+            Boot::Entrypoint { line } => {
+                outln!(
+                    "no init runs here (a container): make the supervisor of {root} its \
+                     entrypoint:\n{line}"
+                );
+            }
+            boot => outln!("the supervisor of {root} starts at boot: {boot}"),
+        },
+        BootCommand::Disable(_) => match setup.disable()? {
+            Some(boot) => {
+                outln!("the supervisor of {root} no longer starts at boot ({boot} removed)")
+            }
+            None => outln!("the supervisor of {root} was not set up to start at boot"),
+        },
+        BootCommand::Status(_) => {
+            let (boot, enabled) = setup.status();
+            return Ok(match enabled {
+                true => {
+                    outln!("the supervisor of {root} starts at boot: {boot}");
+                    Exit::Ok
+                }
+                false => {
+                    outln!("the supervisor of {root} does not start at boot (it would be {boot})");
+                    Exit::NotFound
+                }
+            });
+        }
+    }
+    Ok(Exit::Ok)
 }
 
 /// `svckit supervisor status`: 0 and its pid when it runs, 3 when not.

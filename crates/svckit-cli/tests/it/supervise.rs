@@ -2088,3 +2088,31 @@ fn status_explains_exits_and_shows_the_next_try_and_usage() {
     let said = sup.ok(&["stop", "busy", "config"]);
     assert!(said.lines().any(|line| line == "busy: stopped"), "{said}");
 }
+
+/// In a container (no init to set up), `svckit boot enable` prints the entrypoint to use.
+#[test]
+fn boot_enable_in_a_container_prints_the_entrypoint() {
+    if std::path::Path::new("/run/systemd/system").is_dir() {
+        return; // A systemd host: tests/it/systemd.rs covers it.
+    }
+    let sup = Sup::new("bootcontainer");
+    let out = sup
+        .command(&["boot", "enable"])
+        .env("container", "docker")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    let state = sup.state();
+    assert!(
+        said.contains("make the supervisor of")
+            && said.contains(&format!(" supervise --state-dir {state}")),
+        "{said}"
+    );
+    let out = sup
+        .command(&["boot", "status"])
+        .env("container", "docker")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+}

@@ -835,3 +835,63 @@ fn redis_notify_lives_under_a_running_systemd() {
     manager.ok(&["stop", "redis"]);
     daemon_lives_under_systemd(&manager, "redis", port.parse().unwrap());
 }
+
+/// `svckit boot enable` under a running systemd: the supervisor of the state directory
+/// becomes an enabled unit; started as at boot, it starts its auto services; stopped, it
+/// stops them first; `boot disable` removes it.
+#[test]
+fn boot_enable_makes_the_supervisor_a_systemd_unit() {
+    if !require_root("boot_enable_makes_the_supervisor_a_systemd_unit") {
+        return;
+    }
+    let manager = Manager::boot("sdboot");
+    let sleepers = || crate::support::processes_with("1016.1");
+    let out = manager.svckit(&[
+        "install",
+        "web",
+        "--backend",
+        "builtin",
+        "--start",
+        "auto",
+        "--",
+        "sleep",
+        "1016.1",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&manager.svckit(&["boot", "status"])), 3);
+    let out = manager.svckit(&["boot", "enable"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let unit = said
+        .split("/etc/systemd/system/")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect(&said)
+        .to_owned();
+    assert!(
+        unit.starts_with("svckit-") && unit.ends_with(".service"),
+        "{said}"
+    );
+    assert!(manager.units().join(&unit).exists());
+    assert_eq!(manager.systemctl(&["is-enabled", &unit]), "enabled");
+    assert_eq!(code(&manager.svckit(&["boot", "status"])), 0);
+    // As at boot: the unit starts the supervisor, which starts its auto service.
+    assert!(sleepers().is_empty());
+    manager.systemctl(&["start", &unit]);
+    assert!(
+        eventually(Duration::from_secs(10), || sleepers().len() == 1),
+        "{}",
+        manager.systemctl(&["status", &unit])
+    );
+    assert_eq!(manager.show(&unit, "ActiveState"), "active");
+    let status = manager.status("web");
+    assert_eq!(status["state"], "running", "{status}");
+    // Its stop stops the service first.
+    manager.systemctl(&["stop", &unit]);
+    assert!(eventually(Duration::from_secs(10), || sleepers().is_empty()));
+    assert_eq!(manager.show(&unit, "Result"), "success");
+    let out = manager.svckit(&["boot", "disable"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!manager.units().join(&unit).exists());
+    assert_eq!(code(&manager.svckit(&["boot", "status"])), 3);
+}
