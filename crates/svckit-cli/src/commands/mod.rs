@@ -9,6 +9,7 @@ mod docs;
 mod kill;
 #[cfg(windows)]
 mod manage;
+mod paint;
 mod report;
 #[cfg(unix)]
 mod service;

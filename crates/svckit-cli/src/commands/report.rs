@@ -178,6 +178,8 @@ pub fn describe(
         _ if status.pid.is_some() => "●",
         _ => "○",
     };
+    let state = status.state_name();
+    let mark = super::paint::paint(mark, super::paint::state(&state));
     write!(out, "{mark} {}", status.name)?;
     if let Some(display_name) = &status.display_name
         && display_name != status.name.as_ref()
@@ -186,7 +188,11 @@ pub fn describe(
     }
     writeln!(out)?;
     writeln!(out, "    backend: {}", status.backend)?;
-    write!(out, "      state: {}", status.state_name())?;
+    write!(
+        out,
+        "      state: {}",
+        super::paint::paint(&state, super::paint::state(&state))
+    )?;
     if let Some(since) = status.since {
         let ago = SystemTime::now().duration_since(since).unwrap_or_default();
         write!(out, " since {}; {} ago", format_time(since), short(ago))?;
@@ -375,11 +381,10 @@ pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
         ] = row;
         writeln!(
             out,
-            "{name:<w0$}  {backend:<w1$}  {state:<w2$}  {pid:>w3$}  {uptime:>w4$}  {restarts:>w5$}  \
+            "{name:<w0$}  {backend:<w1$}  {state}  {pid:>w3$}  {uptime:>w4$}  {restarts:>w5$}  \
              {cpu:>w6$}  {memory:>w7$}  {last_exit}",
             w0 = widths[0],
             w1 = widths[1],
-            w2 = widths[2],
             w3 = widths[3],
             w4 = widths[4],
             w5 = widths[5],
@@ -387,8 +392,18 @@ pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
             w7 = widths[7],
         )
     };
-    line(out, heading)?;
+    // Painted after padding, so colour codes never count as width.
+    let padded = |cells: [&str; 9]| -> [String; 9] {
+        let mut padded = cells.map(str::to_owned);
+        padded[2] = format!("{:<w$}", cells[2], w = widths[2]);
+        padded
+    };
+    let mut heading = padded(heading);
+    heading[2] = super::paint::paint(&heading[2], super::paint::heading());
+    line(out, heading.each_ref().map(String::as_str))?;
     for row in &cells {
+        let mut row = padded(row.each_ref().map(String::as_str));
+        row[2] = super::paint::paint(&row[2], super::paint::state(&row[2]));
         line(out, row.each_ref().map(String::as_str))?;
     }
     Ok(())

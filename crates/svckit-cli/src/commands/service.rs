@@ -617,19 +617,23 @@ impl TimelineView {
             });
             return writeln!(out, "{line}");
         }
-        let mut prefix = time;
+        use super::paint::{dim, error, paint};
+        let mut prefix = paint(&time, dim());
         if self.services {
             prefix.push(' ');
             prefix.push_str(entry.service.as_str());
         }
         match entry.origin {
-            timeline::Origin::Event => writeln!(out, "{prefix} -- {} --", entry.line),
+            timeline::Origin::Event => {
+                let marker = format!("-- {} --", entry.line);
+                writeln!(out, "{prefix} {}", paint(&marker, dim()))
+            }
             timeline::Origin::Output(stream) if self.streams => {
                 let tag = match stream {
-                    Stream::Stdout => "out",
-                    Stream::Stderr => "err",
+                    Stream::Stdout => "[out]".to_owned(),
+                    Stream::Stderr => paint("[err]", error()),
                 };
-                writeln!(out, "{prefix} [{tag}] {}", entry.line)
+                writeln!(out, "{prefix} {tag} {}", entry.line)
             }
             timeline::Origin::Output(_) => writeln!(out, "{prefix} {}", entry.line),
         }

@@ -16,5 +16,6 @@ mod pidfile;
 mod supervise;
 mod support;
 mod systemd;
+mod terminal;
 mod timelog;
 mod windows;

@@ -1,0 +1,225 @@
+//! svckit in a real terminal: tmux runs it on a pty, and what the terminal shows is read back
+//! with capture-pane (with its escape sequences, or without): colour on a terminal and only
+//! there, `NO_COLOR` honoured, the status table aligned, bash completing commands.
+
+use std::{
+    path::Path,
+    process::{Command, Output},
+    time::Duration,
+};
+
+use crate::{
+    supervise::Sup,
+    support::{TempDir, eventually},
+};
+
+/// A tmux server of its own (its socket in a temp dir), killed on drop.
+struct Tmux {
+    dir: TempDir,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Tmux {
+        Tmux {
+            dir: TempDir::new(&format!("tmux-{name}")),
+        }
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(self.dir.join("socket"))
+            .arg("-f")
+            .arg("/dev/null")
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux")
+    }
+
+    /// A 200×40 window running `shell_command` (through sh), with TERM and `env` set.
+    fn run(&self, shell_command: &str, env: &[(&str, &str)]) {
+        let mut command = String::from("env TERM=xterm-256color");
+        for (key, value) in env {
+            command.push_str(&format!(" {key}='{value}'"));
+        }
+        command.push(' ');
+        command.push_str(shell_command);
+        let out = self.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "200",
+            "-y",
+            "40",
+            &command,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// What the pane shows; with `escapes`, with its colours as escape sequences.
+    fn screen(&self, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", "t"];
+        if escapes {
+            args.push("-e");
+        }
+        String::from_utf8_lossy(&self.tmux(&args).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn tmux_missing() -> bool {
+    let missing = Command::new("tmux").arg("-V").output().is_err();
+    if missing && std::env::var_os("CI").is_some() {
+        panic!("tmux is missing under CI");
+    }
+    missing
+}
+
+/// `svckit status` on a terminal: the state in colour, the columns aligned for a long name;
+/// with NO_COLOR, or into a pipe, no escape sequence at all.
+#[test]
+fn status_is_coloured_and_aligned_on_a_terminal_and_plain_elsewhere() {
+    if tmux_missing() {
+        return;
+    }
+    let sup = Sup::new("tty");
+    sup.ok(&["install", "web", "--", "sleep", "1017.1"]);
+    sup.ok(&[
+        "install",
+        "a-service-with-a-rather-long-name",
+        "--",
+        "sleep",
+        "1017.2",
+    ]);
+    sup.ok(&["start", "web"]);
+    let svckit = env!("CARGO_BIN_EXE_svckit");
+    let state = sup.state();
+    let show = format!("{svckit} status; sleep 60");
+    for (no_color, coloured) in [("", true), ("1", false)] {
+        let tmux = Tmux::new(if coloured { "colour" } else { "nocolour" });
+        tmux.run(
+            &show,
+            &[("SVCKIT_STATE_DIR", &state), ("NO_COLOR", no_color)],
+        );
+        assert!(
+            eventually(Duration::from_secs(10), || tmux
+                .screen(false)
+                .contains("LAST EXIT")),
+            "{}",
+            tmux.screen(false)
+        );
+        let painted = tmux.screen(true);
+        let running = painted
+            .lines()
+            .find(|line| line.starts_with("web "))
+            .expect(&painted);
+        // Green: SGR 32.
+        assert_eq!(
+            running.contains("\u{1b}[32m") || running.contains(";32m"),
+            coloured,
+            "{painted:?}"
+        );
+        assert_eq!(painted.contains('\u{1b}'), coloured, "{painted:?}");
+        // Aligned as the terminal shows it: each row's STATE under the heading's.
+        let plain = tmux.screen(false);
+        let lines: Vec<&str> = plain
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .collect();
+        let at = lines[0].find("STATE").expect(&plain);
+        for line in &lines[1..] {
+            let word = line[at..].split_whitespace().next().unwrap_or_default();
+            assert!(
+                ["running", "stopped"].contains(&word),
+                "misaligned:\n{plain}"
+            );
+        }
+    }
+    // Into a pipe: never painted.
+    let piped = sup.ok(&["status"]);
+    assert!(!piped.contains('\u{1b}'), "{piped:?}");
+    sup.ok(&["stop", "web"]);
+}
+
+/// bash on a terminal, with the script `svckit completions bash` prints: Tab completes a
+/// command, and a second Tab lists the candidates.
+#[test]
+fn bash_completes_svckit_on_a_terminal() {
+    if tmux_missing() {
+        return;
+    }
+    let dir = TempDir::new("tty-completion");
+    let script = dir.join("svckit.bash");
+    let out = Command::new(env!("CARGO_BIN_EXE_svckit"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    std::fs::write(&script, &out.stdout).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_svckit")).parent().unwrap();
+    let tmux = Tmux::new("completion");
+    tmux.run(
+        "bash --norc --noprofile",
+        &[
+            ("PATH", &format!("{}:/usr/bin:/bin", bin.display())),
+            ("PS1", "ready> "),
+        ],
+    );
+    // (capture-pane drops trailing blanks: the prompt reads "ready>".)
+    assert!(
+        eventually(Duration::from_secs(10), || tmux
+            .screen(false)
+            .contains("ready>")),
+        "{}",
+        tmux.screen(false)
+    );
+    tmux.tmux(&[
+        "send-keys",
+        "-t",
+        "t",
+        &format!("source {}", script.display()),
+        "Enter",
+    ]);
+    // The prompt again: the script is read.
+    assert!(
+        eventually(Duration::from_secs(10), || tmux
+            .screen(false)
+            .matches("ready>")
+            .count()
+            >= 2),
+        "{}",
+        tmux.screen(false)
+    );
+    // One candidate: completed in place.
+    tmux.tmux(&["send-keys", "-t", "t", "svckit uninst", "Tab"]);
+    assert!(
+        eventually(Duration::from_secs(10), || tmux
+            .screen(false)
+            .lines()
+            .any(|line| line.trim_end().ends_with("svckit uninstall"))),
+        "{}",
+        tmux.screen(false)
+    );
+    tmux.tmux(&["send-keys", "-t", "t", "C-u"]);
+    // Several: the second Tab lists them.
+    tmux.tmux(&["send-keys", "-t", "t", "svckit sta", "Tab", "Tab"]);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let screen = tmux.screen(false);
+            screen.contains("start") && screen.contains("status")
+        }),
+        "{}",
+        tmux.screen(false)
+    );
+}
