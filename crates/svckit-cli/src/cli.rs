@@ -23,6 +23,16 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Daemonize(DaemonizeArgs),
+    /// Run PROGRAM under a minimal init, as a container's entrypoint (like tini, dumb-init)
+    ///
+    /// The program keeps the invocation's stdio, terminal (it gets the foreground, so a shell
+    /// has job control), directory and environment; every catchable signal is forwarded to its
+    /// process group (INT, QUIT, WINCH, TSTP/TTIN/TTOU/CONT, …); orphans are reaped; when it
+    /// ends, what it left gets SIGTERM, then SIGKILL after --stop-timeout; svckit exits with
+    /// its status (128 + the signal that killed it).
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Run(RunArgs),
     /// Stop the daemon named by a locked PID file, and wait until it is gone.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -907,4 +917,19 @@ pub struct BootArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
+}
+
+/// `svckit run`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// How long what the program left gets between SIGTERM and SIGKILL.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    pub stop_timeout: Duration,
+    /// A variable set on top of the invocation's environment (repeatable).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse::env_pair)]
+    pub env: Vec<(OsString, OsString)>,
+    /// The program and its arguments, after `--`.
+    #[arg(num_args = 1.., last = true, required = true, value_name = "PROGRAM")]
+    pub command: Vec<OsString>,
 }

@@ -91,8 +91,8 @@ pub mod manage {
 #[cfg(unix)]
 pub mod unix {
     pub use svckit_unix::{
-        Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon, environment,
-        pidfile, service,
+        Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon,
+        entrypoint::Entrypoint, environment, pidfile, service,
     };
 }
 

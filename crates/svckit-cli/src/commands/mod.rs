@@ -27,6 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Kill(args) => kill::run(args),
         #[cfg(unix)]
+        Command::Run(args) => entrypoint(args),
+        #[cfg(unix)]
         Command::Demo(Demo::Timelog(args)) => demo::timelog::timelog(args),
         Command::Demo(Demo::MemoryStatus(args)) => demo::memory_status::run(args),
         Command::Completions(args) => docs::completions(args),
@@ -130,4 +132,18 @@ fn apply_process(spec: &mut svckit::ServiceSpec, process: &crate::cli::ProcessAr
     if process.umask.is_some() {
         spec.umask = process.umask;
     }
+}
+
+/// `svckit run`: the program under a minimal init; svckit's exit status is the program's.
+#[cfg(unix)]
+fn entrypoint(args: crate::cli::RunArgs) -> anyhow::Result<Exit> {
+    use anyhow::Context as _;
+    let init = svckit::unix::Entrypoint {
+        command: args.command,
+        env: args.env,
+        stop_timeout: args.stop_timeout,
+    };
+    let program = init.command[0].to_string_lossy().into_owned();
+    let code = init.run().with_context(|| format!("run {program}"))?;
+    std::process::exit(code);
 }

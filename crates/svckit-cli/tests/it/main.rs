@@ -7,6 +7,7 @@ mod cli;
 mod containment;
 mod daemonize;
 mod daemons;
+mod entrypoint;
 mod hardening;
 mod init;
 mod kill;

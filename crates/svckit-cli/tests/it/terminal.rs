@@ -223,3 +223,32 @@ fn bash_completes_svckit_on_a_terminal() {
         tmux.screen(false)
     );
 }
+
+/// `svckit run` on a terminal: the program has it (stdin is a tty) and its process group is
+/// the terminal's foreground, so a shell has job control.
+#[test]
+fn svckit_run_gives_the_program_the_terminal() {
+    if tmux_missing() {
+        return;
+    }
+    let tmux = Tmux::new("run");
+    let script = "set -- $(cut -d' ' -f5,8 /proc/$$/stat); \
+                  [ \"$1\" = \"$2\" ] && echo FOREGROUND-GROUP; \
+                  [ -t 0 ] && echo STDIN-IS-A-TTY; sleep 30";
+    tmux.run(
+        &format!(
+            "{} run -- sh -c \"{}\"",
+            env!("CARGO_BIN_EXE_svckit"),
+            script.replace('"', "\\\"")
+        ),
+        &[],
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let screen = tmux.screen(false);
+            screen.contains("FOREGROUND-GROUP") && screen.contains("STDIN-IS-A-TTY")
+        }),
+        "{}",
+        tmux.screen(false)
+    );
+}

@@ -1,0 +1,366 @@
+//! `svckit run` as a container's PID 1, beside tini and dumb-init (Debian's packages), each in
+//! a fresh PID namespace (`unshare --pid --fork --mount-proc`): only svckit's results are
+//! asserted; the peers' are printed, side by side.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, ChildStdout, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use nix::{sys::signal::Signal, unistd::Pid};
+
+use crate::support::{TempDir, eventually, processes_with, require_root};
+
+const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
+
+/// An init under test: how it runs PROGRAM.
+#[derive(Debug, Clone, Copy)]
+enum Init {
+    Svckit,
+    Tini,
+    Dumb,
+}
+
+impl Init {
+    fn argv(self) -> Vec<&'static str> {
+        match self {
+            Init::Svckit => vec![SVCKIT, "run", "--stop-timeout", "2s", "--"],
+            Init::Tini => vec!["tini", "--"],
+            Init::Dumb => vec!["dumb-init", "--"],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Init::Svckit => "svckit run",
+            Init::Tini => "tini",
+            Init::Dumb => "dumb-init",
+        }
+    }
+
+    fn available(self) -> bool {
+        let program = self.argv()[0];
+        let found = Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+        if !found && std::env::var_os("CI").is_some() {
+            panic!("{program} is missing under CI");
+        }
+        found
+    }
+}
+
+/// `init -- sh -c SCRIPT` as PID 1 of a new PID namespace; its stdout read line by line.
+struct Contained {
+    unshare: Child,
+    lines: mpsc::Receiver<String>,
+    /// unshare was waited for: its pid is no longer ours to look at.
+    reaped: bool,
+}
+
+impl Contained {
+    fn start(init: Init, script: &str) -> Contained {
+        let mut unshare = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .args(init.argv())
+            .args(["sh", "-c", script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unshare");
+        let stdout: ChildStdout = unshare.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Contained {
+            unshare,
+            lines,
+            reaped: false,
+        }
+    }
+
+    /// The init's pid on the host (unshare's child: PID 1 inside).
+    fn init_pid(&self) -> i32 {
+        let unshare = self.unshare.id();
+        let mut pid = 0;
+        assert!(eventually(Duration::from_secs(5), || {
+            pid = std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+                .ok()
+                .and_then(|text| text.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0);
+            pid != 0
+        }));
+        pid
+    }
+
+    /// The next line, within `timeout`.
+    fn line(&self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    fn signal(&self, signal: Signal) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(self.init_pid()), signal);
+    }
+
+    /// Its exit status (unshare's: the init's).
+    fn wait(mut self) -> Option<i32> {
+        let status = self.unshare.wait().ok()?;
+        self.reaped = true;
+        status.code()
+    }
+}
+
+impl Drop for Contained {
+    fn drop(&mut self) {
+        // Regression: once unshare is reaped, its pid may be another process's, whose first
+        // child this killed (a Wine test's, running beside, ended with 1 and no word).
+        if self.reaped || self.unshare.try_wait().is_ok_and(|status| status.is_some()) {
+            return;
+        }
+        if let Some(pid) = self.init_pid_now() {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = self.unshare.kill();
+        let _ = self.unshare.wait();
+    }
+}
+
+impl Contained {
+    fn init_pid_now(&self) -> Option<i32> {
+        let unshare = self.unshare.id();
+        std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
+/// The signals tried: every one a process can catch but SIGCHLD, by number (as the trap
+/// names them).
+const TRIED: [Signal; 28] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGILL,
+    Signal::SIGTRAP,
+    Signal::SIGABRT,
+    Signal::SIGBUS,
+    Signal::SIGFPE,
+    Signal::SIGUSR1,
+    Signal::SIGSEGV,
+    Signal::SIGUSR2,
+    Signal::SIGPIPE,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGSTKFLT,
+    Signal::SIGCONT,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+    Signal::SIGURG,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGWINCH,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+    Signal::SIGSYS,
+];
+
+/// Every catchable signal sent to PID 1 reaches the program (a shell that traps each and
+/// says its number), INT and QUIT and the job-control signals included.
+#[test]
+fn every_catchable_signal_is_forwarded_to_the_program() {
+    if !require_root("every_catchable_signal_is_forwarded_to_the_program") {
+        return;
+    }
+    let mut traps = String::new();
+    for signal in TRIED {
+        let n = signal as i32;
+        traps.push_str(&format!("trap 'echo got {n}' {n}; "));
+    }
+    // No child to stop: a shell that traps every signal and loops on its own (a `sleep` of
+    // its group would be stopped by TSTP and hold the shell with it).
+    let script = format!("{traps} echo ready; while :; do :; done");
+    let mut report = Vec::new();
+    for init in [Init::Svckit, Init::Tini, Init::Dumb] {
+        if !init.available() {
+            continue;
+        }
+        let contained = Contained::start(init, &script);
+        assert_eq!(
+            contained.line(Duration::from_secs(10)).as_deref(),
+            Some("ready"),
+            "{}",
+            init.name()
+        );
+        let mut forwarded = Vec::new();
+        for signal in TRIED {
+            contained.signal(signal);
+            let want = format!("got {}", signal as i32);
+            let mut seen = false;
+            while let Some(line) = contained.line(Duration::from_millis(500)) {
+                if line == want {
+                    seen = true;
+                    break;
+                }
+            }
+            if seen {
+                forwarded.push(signal);
+            }
+        }
+        report.push(format!(
+            "{}: {}/{} forwarded",
+            init.name(),
+            forwarded.len(),
+            TRIED.len()
+        ));
+        if let Init::Svckit = init {
+            let missing: Vec<&Signal> = TRIED.iter().filter(|s| !forwarded.contains(s)).collect();
+            assert!(
+                missing.is_empty(),
+                "not forwarded by svckit run: {missing:?}"
+            );
+        }
+    }
+    eprintln!("signals forwarded, side by side: {}", report.join("; "));
+}
+
+/// INT and QUIT end a program that does not catch them: PID 1 exits 130 and 131 (128 + the
+/// signal), as a shell would say; TERM 143; an exit code is passed through.
+#[test]
+fn the_program_s_end_is_the_init_s_exit_status() {
+    if !require_root("the_program_s_end_is_the_init_s_exit_status") {
+        return;
+    }
+    let mut report = Vec::new();
+    for init in [Init::Svckit, Init::Tini, Init::Dumb] {
+        if !init.available() {
+            continue;
+        }
+        let mut codes = Vec::new();
+        for (signal, want) in [
+            (Some(Signal::SIGINT), 130),
+            (Some(Signal::SIGQUIT), 131),
+            (Some(Signal::SIGTERM), 143),
+            (None, 3),
+        ] {
+            let script = match signal {
+                Some(_) => "echo ready; while :; do sleep 0.02; done",
+                None => "echo ready; exit 3",
+            };
+            let contained = Contained::start(init, script);
+            assert_eq!(
+                contained.line(Duration::from_secs(10)).as_deref(),
+                Some("ready")
+            );
+            if let Some(signal) = signal {
+                contained.signal(signal);
+            }
+            let code = contained.wait();
+            codes.push(format!("{signal:?}→{code:?}"));
+            if let Init::Svckit = init {
+                assert_eq!(code, Some(want), "{signal:?}");
+            }
+        }
+        report.push(format!("{}: {}", init.name(), codes.join(" ")));
+    }
+    eprintln!("exit statuses, side by side: {}", report.join("; "));
+}
+
+/// TSTP stops the program, CONT resumes it.
+#[test]
+fn tstp_suspends_the_program_and_cont_resumes_it() {
+    if !require_root("tstp_suspends_the_program_and_cont_resumes_it") {
+        return;
+    }
+    let contained = Contained::start(Init::Svckit, "echo ready; exec sleep 1018.1");
+    assert_eq!(
+        contained.line(Duration::from_secs(10)).as_deref(),
+        Some("ready")
+    );
+    let state = || -> Option<char> {
+        let pid = processes_with("1018.1").into_iter().find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+        })?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 2..].chars().next()
+    };
+    assert!(eventually(Duration::from_secs(5), || state() == Some('S')));
+    contained.signal(Signal::SIGTSTP);
+    assert!(
+        eventually(Duration::from_secs(5), || state() == Some('T')),
+        "{:?}",
+        state()
+    );
+    contained.signal(Signal::SIGCONT);
+    assert!(
+        eventually(Duration::from_secs(5), || state() == Some('S')),
+        "{:?}",
+        state()
+    );
+}
+
+/// What the program leaves when it ends gets SIGTERM first (a leftover that handles it says
+/// so), and the init exits with the program's status once nothing is left.
+#[test]
+fn leftovers_get_sigterm_before_sigkill() {
+    if !require_root("leftovers_get_sigterm_before_sigkill") {
+        return;
+    }
+    let dir = TempDir::new("entrypoint-leftover");
+    let armed = dir.join("armed");
+    // The leftover says it is ready (its trap set) through a file; the program then ends.
+    let script = format!(
+        "(trap 'echo leftover got TERM; exit 0' TERM; touch {armed}; \
+         while :; do sleep 0.02; done) & \
+         while [ ! -e {armed} ]; do sleep 0.01; done; exit 4",
+        armed = armed.display()
+    );
+    let contained = Contained::start(Init::Svckit, &script);
+    let mut lines = Vec::new();
+    while let Some(line) = contained.line(Duration::from_secs(10)) {
+        lines.push(line);
+        if lines.last().is_some_and(|line| line == "leftover got TERM") {
+            break;
+        }
+    }
+    assert!(lines.contains(&"leftover got TERM".to_owned()), "{lines:?}");
+    assert_eq!(contained.wait(), Some(4));
+}
+
+/// The program runs in the invocation's directory with its environment (and --env on top),
+/// its output on the init's own stdout.
+#[test]
+fn the_program_keeps_the_directory_environment_and_stdout() {
+    let dir = TempDir::new("entrypoint-cwd");
+    let out = Command::new(SVCKIT)
+        .args(["run", "--env", "EXTRA=on top", "--", "sh", "-c"])
+        .arg("echo \"$(pwd) $FROM_CALLER $EXTRA\"")
+        .current_dir(dir.join(""))
+        .env("FROM_CALLER", "kept")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        format!(
+            "{} kept on top",
+            dir.join("").display().to_string().trim_end_matches('/')
+        )
+    );
+}

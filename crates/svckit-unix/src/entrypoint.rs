@@ -1,0 +1,170 @@
+//! `svckit run -- PROGRAM`: one program under a minimal init, as a container's entrypoint
+//! (PID 1) or anywhere (a subreaper): what tini and dumb-init do.
+//!
+//! - The program keeps the invocation's stdio, directory and environment; it leads a process
+//!   group of its own, which gets the terminal's foreground when stdin is one (so an
+//!   interactive shell has job control).
+//! - Every signal that can be caught is forwarded to that process group as it arrives —
+//!   INT, QUIT, WINCH, the job-control signals TSTP/TTIN/TTOU/CONT, … — never rewritten.
+//! - Orphans are reaped. When the program ends, what is left of its group (and, as PID 1, of
+//!   the whole namespace) gets SIGTERM, then SIGKILL after the stop timeout; then the init
+//!   exits with the program's status: its exit code, or 128 + the signal that killed it.
+
+use std::{
+    ffi::OsString,
+    io,
+    os::fd::AsFd,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use nix::{
+    errno::Errno,
+    sys::{
+        signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask},
+        wait::{WaitPidFlag, WaitStatus, waitpid},
+    },
+    unistd::{Pid, getpgrp, setpgid, tcgetpgrp, tcsetpgrp},
+};
+
+use crate::{signals::SignalWaiter, sys};
+
+/// The signals forwarded: every one a process can catch but SIGCHLD (the init's own).
+pub const FORWARDED: [Signal; 28] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGILL,
+    Signal::SIGTRAP,
+    Signal::SIGABRT,
+    Signal::SIGBUS,
+    Signal::SIGFPE,
+    Signal::SIGUSR1,
+    Signal::SIGSEGV,
+    Signal::SIGUSR2,
+    Signal::SIGPIPE,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGSTKFLT,
+    Signal::SIGCONT,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+    Signal::SIGURG,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGWINCH,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+    Signal::SIGSYS,
+];
+
+/// How the program runs under the init.
+#[derive(Debug, Clone)]
+pub struct Entrypoint {
+    /// The program and its arguments.
+    pub command: Vec<OsString>,
+    /// Variables set on top of the invocation's environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// How long leftovers get between SIGTERM and SIGKILL.
+    pub stop_timeout: Duration,
+}
+
+impl Entrypoint {
+    /// Runs the program to its end, forwarding signals and reaping; returns the status to
+    /// exit with.
+    pub fn run(&self) -> io::Result<i32> {
+        let Some((program, args)) = self.command.split_first() else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no program"));
+        };
+        let pid1 = std::process::id() == 1;
+        if !pid1 {
+            // Orphans of the program come to us, to be reaped and stopped with it.
+            crate::process::become_subreaper()?;
+        }
+        let mut all = FORWARDED.to_vec();
+        all.push(Signal::SIGCHLD);
+        // Blocked before the fork, so none is lost; the child unblocks them.
+        let mut signals = SignalWaiter::new(&all)?;
+        let proof = sys::SingleThreaded::check().map_err(|threads| {
+            io::Error::other(format!("cannot start the program from {threads} threads"))
+        })?;
+        // The terminal, when ours is the foreground group on it: the program's group gets it.
+        let stdin = std::io::stdin();
+        let terminal = tcgetpgrp(stdin.as_fd()).ok() == Some(getpgrp());
+        let mut command = Command::new(program);
+        command.args(args).envs(self.env.iter().cloned());
+        sys::set_pre_exec(&mut command, &proof, move |_in_child| {
+            setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+            if terminal {
+                // A background group's tcsetpgrp raises SIGTTOU, blocked here.
+                let stdin = std::io::stdin();
+                tcsetpgrp(stdin.as_fd(), getpgrp())?;
+            }
+            sys::reset_signal_dispositions();
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+            Ok(())
+        });
+        let child = command.spawn()?;
+        let main = Pid::from_raw(child.id() as i32);
+        drop(child);
+        let mut status: Option<i32> = None;
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            match signals.wait(timeout) {
+                Ok(Some(Signal::SIGCHLD)) | Ok(None) => {}
+                // To the program's group; once it has ended, to what is left of it.
+                Ok(Some(signal)) => {
+                    let _ = kill(Pid::from_raw(-main.as_raw()), signal);
+                }
+                Err(Errno::EINTR) => {}
+                Err(errno) => return Err(errno.into()),
+            }
+            // Reap whatever ended: the program, its orphans.
+            let gone = loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(pid, code)) if pid == main => status = Some(code),
+                    Ok(WaitStatus::Signaled(pid, signal, _)) if pid == main => {
+                        status = Some(128 + signal as i32);
+                    }
+                    Ok(WaitStatus::StillAlive) => break false,
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => {}
+                    Err(Errno::ECHILD) => break true,
+                    Err(errno) => return Err(errno.into()),
+                }
+            };
+            let Some(code) = status else {
+                continue;
+            };
+            if gone {
+                return Ok(code);
+            }
+            match deadline {
+                // The program ended: what it left is asked to stop, then killed.
+                None => {
+                    deadline = Some(Instant::now() + self.stop_timeout);
+                    leftovers(main, pid1, Signal::SIGTERM);
+                }
+                Some(at) if Instant::now() >= at => {
+                    leftovers(main, pid1, Signal::SIGKILL);
+                    // Killed: reaped at the next wake.
+                    deadline = Some(Instant::now() + Duration::from_millis(100));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// `signal` to what is left of the program's group and, as PID 1, to every process of the
+/// namespace (all of them are the program's leftovers).
+fn leftovers(main: Pid, pid1: bool, signal: Signal) {
+    let _ = kill(Pid::from_raw(-main.as_raw()), signal);
+    if pid1 {
+        let _ = kill(Pid::from_raw(-1), signal);
+    }
+}
