@@ -933,3 +933,19 @@ pub struct RunArgs {
     #[arg(num_args = 1.., last = true, required = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }
+
+/// `svckit run` parsed on its own (see [`Command::Run`]): the same arguments and help.
+#[cfg(unix)]
+#[derive(Debug, Parser)]
+#[command(name = "svckit")]
+pub enum RunOnly {
+    /// Run PROGRAM under a minimal init, as a container's entrypoint (like tini, dumb-init)
+    ///
+    /// The program keeps the invocation's stdio, terminal (it gets the foreground, so a shell
+    /// has job control), directory and environment; every catchable signal is forwarded to its
+    /// process group (INT, QUIT, WINCH, TSTP/TTIN/TTOU/CONT, …); orphans are reaped; when it
+    /// ends, what it left gets SIGTERM, then SIGKILL after --stop-timeout; svckit exits with
+    /// its status (128 + the signal that killed it).
+    #[command(after_help = exit::TABLE)]
+    Run(RunArgs),
+}

@@ -30,11 +30,29 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `svckit run` is a container's entrypoint: its start is every container's, so it is parsed
+    // alone, without building the whole command line's parser first.
+    #[cfg(unix)]
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|first| first == "run")
+    {
+        let run = match cli::RunOnly::try_parse() {
+            Ok(cli::RunOnly::Run(args)) => args,
+            Err(err) => return exit::usage_error(err),
+        };
+        return finish(commands::entrypoint(run));
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return exit::usage_error(err),
     };
-    match commands::run(cli) {
+    finish(commands::run(cli))
+}
+
+/// The exit status of a command's result, its error said on stderr.
+fn finish(result: anyhow::Result<exit::Exit>) -> ExitCode {
+    match result {
         Ok(code) => code.into(),
         // Like ripgrep: output cut short by its reader is not an error.
         Err(err) if exit::is_closed_stdout(&err) => ExitCode::SUCCESS,

@@ -88,18 +88,21 @@ impl Entrypoint {
         all.push(Signal::SIGCHLD);
         // Blocked before the fork, so none is lost; the child unblocks them.
         let mut signals = SignalWaiter::new(&all)?;
-        let proof = sys::SingleThreaded::check().map_err(|threads| {
-            io::Error::other(format!("cannot start the program from {threads} threads"))
-        })?;
         // The terminal, when ours is the foreground group on it: the program's group gets it.
         let stdin = std::io::stdin();
         let terminal = tcgetpgrp(stdin.as_fd()).ok() == Some(getpgrp());
         let mut command = Command::new(program);
         command.args(args).envs(self.env.iter().cloned());
+        // (Not posix_spawn: std's leaves the signal mask as it is, all blocked here, and a
+        // program that does not unblock them would never see TSTP: a test caught it.)
+        let proof = sys::SingleThreaded::check().map_err(|threads| {
+            io::Error::other(format!("cannot start the program from {threads} threads"))
+        })?;
         sys::set_pre_exec(&mut command, &proof, move |_in_child| {
             setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
             if terminal {
-                // A background group's tcsetpgrp raises SIGTTOU, blocked here.
+                // The child takes the terminal itself, before exec, so it never reads it from
+                // the background. A background group's tcsetpgrp raises SIGTTOU, blocked here.
                 let stdin = std::io::stdin();
                 tcsetpgrp(stdin.as_fd(), getpgrp())?;
             }

@@ -182,6 +182,66 @@ pub fn main() {
     }
     let _ = fs::remove_dir_all(&dir);
     report(&tools, &mut samples, rounds);
+    entrypoint_overhead(rounds);
+}
+
+/// `svckit run -- /bin/true` beside tini and dumb-init (and /bin/true alone): the time an
+/// entrypoint adds to a program's start and end, interleaved rounds, medians, one run.
+fn entrypoint_overhead(rounds: usize) {
+    let inits: [(&str, &[&str]); 4] = [
+        ("/bin/true alone", &[]),
+        ("svckit run", &[SVCKIT, "run", "--"]),
+        ("tini", &["/usr/bin/tini", "--"]),
+        ("dumb-init", &["/usr/bin/dumb-init", "--"]),
+    ];
+    let present: Vec<&(&str, &[&str])> = inits
+        .iter()
+        .filter(|(_, argv)| {
+            argv.first()
+                .is_none_or(|program| Path::new(program).exists())
+        })
+        .collect();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); present.len()];
+    for _ in 0..rounds {
+        for ((_, argv), times) in present.iter().zip(&mut times) {
+            let mut command = match argv.split_first() {
+                Some((program, rest)) => {
+                    let mut command = std::process::Command::new(program);
+                    command.args(rest).arg("/bin/true");
+                    command
+                }
+                None => std::process::Command::new("/bin/true"),
+            };
+            let started = Instant::now();
+            if command.status().is_ok_and(|status| status.success()) {
+                times.push(started.elapsed());
+            }
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times.get(times.len() / 2).copied().unwrap_or_default()
+    };
+    let medians: Vec<Duration> = times.iter_mut().map(median).collect();
+    let alone = medians[0];
+    let svckit = medians.get(1).map(|m| m.saturating_sub(alone));
+    println!();
+    println!("Entrypoint overhead over /bin/true, {rounds} interleaved rounds, medians, one run:");
+    println!();
+    println!("| entrypoint | median | overhead | overhead ÷ svckit run's |");
+    println!("|---|---|---|---|");
+    for ((name, _), median) in present.iter().zip(&medians) {
+        let overhead = median.saturating_sub(alone);
+        let ratio = svckit
+            .filter(|svckit| !svckit.is_zero())
+            .map(|svckit| format!("{:.2}", overhead.as_secs_f64() / svckit.as_secs_f64()))
+            .unwrap_or_else(|| "-".to_owned());
+        println!(
+            "| {name} | {:.3} ms | {:.3} ms | {ratio} |",
+            median.as_secs_f64() * 1e3,
+            overhead.as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// One launch: time until the launcher exits, and whether the PID file named a live daemon at

@@ -136,7 +136,7 @@ fn apply_process(spec: &mut svckit::ServiceSpec, process: &crate::cli::ProcessAr
 
 /// `svckit run`: the program under a minimal init; svckit's exit status is the program's.
 #[cfg(unix)]
-fn entrypoint(args: crate::cli::RunArgs) -> anyhow::Result<Exit> {
+pub fn entrypoint(args: crate::cli::RunArgs) -> anyhow::Result<Exit> {
     use anyhow::Context as _;
     let init = svckit::unix::Entrypoint {
         command: args.command,

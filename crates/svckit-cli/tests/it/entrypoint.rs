@@ -364,3 +364,24 @@ fn the_program_keeps_the_directory_environment_and_stdout() {
         )
     );
 }
+
+/// Regression: started through std's posix_spawn, the program inherited the init's signal
+/// mask (every signal blocked) and a TSTP never stopped it. It starts with none blocked.
+#[test]
+fn regression_the_program_starts_with_no_signal_blocked() {
+    let out = Command::new(SVCKIT)
+        .args([
+            "run",
+            "--",
+            "grep",
+            "-E",
+            "^Sig(Blk|Ign):",
+            "/proc/self/status",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("SigBlk:\t0000000000000000"), "{said}");
+    assert!(said.contains("SigIgn:\t0000000000000000"), "{said}");
+}
