@@ -522,16 +522,20 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
             .collect::<Result<_, _>>()?,
     };
     let mut out = io::stdout().lock();
+    // One log as it is (one stream of the supervisor's, an init script's file, the journal).
+    let alone = |logs: svckit_install::Logs, out: &mut io::StdoutLock<'_>| {
+        logs.print(
+            stream.unwrap_or(Stream::Stdout),
+            args.view.lines,
+            args.view.follow,
+            out,
+        )
+    };
     if args.plain {
         let [one] = names.as_slice() else {
             return Err(Failure::new(Exit::Usage, "--plain shows one service's output").into());
         };
-        manager.logs(one)?.print(
-            stream.unwrap_or(Stream::Stdout),
-            args.view.lines,
-            args.view.follow,
-            &mut out,
-        )?;
+        alone(manager.logs(one)?, &mut out)?;
         return Ok(Exit::Ok);
     }
     let mut sources = Vec::new();
@@ -550,12 +554,7 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
             }
             // An init script's one file, or the journal: shown alone, as their tools show it.
             other if names.len() == 1 => {
-                other.print(
-                    stream.unwrap_or(Stream::Stdout),
-                    args.view.lines,
-                    args.view.follow,
-                    &mut out,
-                )?;
+                alone(other, &mut out)?;
                 return Ok(Exit::Ok);
             }
             other => {

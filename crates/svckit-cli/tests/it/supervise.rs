@@ -881,29 +881,14 @@ fn logs_follow_across_rotations_loses_nothing() {
         "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo \"count $i\"; \
          [ $((i % 50)) = 0 ] && sleep 0.02; done; sleep 1011.1",
     ]);
-    let mut follower = sup
+    let follower = sup
         .command(&["logs", "counter", "--plain", "-f", "-n", "0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     sup.ok(&["start", "counter"]);
-    let mut stdout = follower.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut seen = String::new();
-        let mut chunk = [0u8; 4096];
-        while !seen.contains("count 3000\n") {
-            match std::io::Read::read(&mut stdout, &mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => seen.push_str(&String::from_utf8_lossy(&chunk[..n])),
-            }
-        }
-        seen
-    });
-    assert!(eventually(Duration::from_secs(20), || reader.is_finished()));
-    let _ = follower.kill();
-    let _ = follower.wait();
-    let seen = reader.join().unwrap();
+    let seen = follow_until(follower, |seen| seen.contains("count 3000\n"));
     let expected: String = (1..=3000).map(|i| format!("count {i}\n")).collect();
     assert_eq!(
         seen, expected,
@@ -1880,29 +1865,16 @@ fn logs_follow_merges_services_across_rotations() {
         ]);
     }
     sup.ok(&["start", "left", "right"]);
-    let mut follower = sup
+    let follower = sup
         .command(&[
             "logs", "left", "right", "-f", "-n", "0", "--stream", "stdout",
         ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = follower.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut seen = String::new();
-        let mut chunk = [0u8; 4096];
-        while !(seen.contains(" left L 400\n") && seen.contains(" right R 400\n")) {
-            match std::io::Read::read(&mut stdout, &mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => seen.push_str(&String::from_utf8_lossy(&chunk[..n])),
-            }
-        }
-        seen
+    let seen = follow_until(follower, |seen| {
+        seen.contains(" left L 400\n") && seen.contains(" right R 400\n")
     });
-    assert!(eventually(Duration::from_secs(20), || reader.is_finished()));
-    let _ = follower.kill();
-    let _ = follower.wait();
-    let seen = reader.join().unwrap();
     for (name, word) in [("left", "L"), ("right", "R")] {
         let numbers: Vec<u32> = seen
             .lines()
@@ -2115,4 +2087,25 @@ fn boot_enable_in_a_container_prints_the_entrypoint() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 3, "{}", stderr(&out));
+}
+
+/// Reads `follower`'s stdout on a thread until `done` holds of what it read (or it ends),
+/// waits up to 20 s for that, then kills it; what it read.
+fn follow_until(mut follower: std::process::Child, done: fn(&str) -> bool) -> String {
+    let mut stdout = follower.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        let mut chunk = [0u8; 4096];
+        while !done(&seen) {
+            match std::io::Read::read(&mut stdout, &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.push_str(&String::from_utf8_lossy(&chunk[..n])),
+            }
+        }
+        seen
+    });
+    assert!(eventually(Duration::from_secs(20), || reader.is_finished()));
+    let _ = follower.kill();
+    let _ = follower.wait();
+    reader.join().unwrap()
 }
