@@ -48,6 +48,42 @@ pub fn sanitized(
     env.into_iter().collect()
 }
 
+/// The files the system's locale is read from, first found wins (Debian's, then systemd's).
+pub const LOCALE_FILES: &[&str] = &["/etc/default/locale", "/etc/locale.conf"];
+
+/// Computes a supervised service's environment. Unlike [`sanitized`], nothing comes from the
+/// supervisor's own environment, which is that of whichever shell first started it: `PATH` is
+/// [`DEFAULT_PATH`], `HOME`/`USER`/`LOGNAME`/`SHELL` are those of the account the service runs
+/// as (`credentials`, else the supervisor's effective user, from the password database), the
+/// locale (`LANG`, `LANGUAGE`, `LC_*`) is the system's ([`LOCALE_FILES`]), then every `set` pair
+/// on top. Sorted by name, as systemd gives its services a fixed environment.
+pub fn for_service(
+    credentials: Option<&Credentials>,
+    set: &[(OsString, OsString)],
+) -> Vec<(OsString, OsString)> {
+    let mut base: Vec<(OsString, OsString)> = vec![("PATH".into(), DEFAULT_PATH.into())];
+    if let Some(locale) = LOCALE_FILES
+        .iter()
+        .find_map(|file| read_file(std::path::Path::new(file)).ok())
+    {
+        base.extend(
+            locale
+                .into_iter()
+                .filter(|(k, _)| k == "LANG" || k == "LANGUAGE" || k.starts_with("LC_"))
+                .map(|(k, v)| (k.into(), v.into())),
+        );
+    }
+    if credentials.and_then(|c| c.user.as_ref()).is_none()
+        && let Ok(Some(me)) = nix::unistd::User::from_uid(nix::unistd::geteuid())
+    {
+        base.push(("HOME".into(), me.dir.into_os_string()));
+        base.push(("USER".into(), me.name.clone().into()));
+        base.push(("LOGNAME".into(), me.name.into()));
+        base.push(("SHELL".into(), me.shell.into_os_string()));
+    }
+    sanitized(base, &[], set, credentials)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

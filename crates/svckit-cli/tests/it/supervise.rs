@@ -1436,6 +1436,48 @@ fn environment_files_runtime_directories_limits_nice_and_oom_reach_the_program()
 }
 
 #[test]
+fn regression_services_do_not_get_the_path_of_the_shell_that_first_started_the_supervisor() {
+    let sup = Sup::new("first-shell");
+    let output = sup
+        .command(&["supervise", "--daemon"])
+        .env("PATH", "/first-shell/bin:/usr/bin:/bin")
+        .env("HOME", "/first-shell/home")
+        .env("LANG", "xx_YY.first-shell")
+        .env("TZ", "First/Shell")
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let seen = sup.dir.join("seen");
+    let script = format!(
+        "printf '%s|%s|%s|%s\\n' \"$PATH\" \"$HOME\" \"${{LANG-unset}}\" \"${{TZ-unset}}\" > {}; \
+         exec sleep 1010.94",
+        seen.display()
+    );
+    sup.ok(&["install", "web", "--", "/bin/sh", "-c", &script]);
+    sup.ok(&["start", "web"]);
+    assert!(eventually(Duration::from_secs(5), || {
+        fs::read_to_string(&seen).is_ok_and(|s| s.ends_with('\n'))
+    }));
+    let seen = fs::read_to_string(&seen).unwrap();
+    let fields: Vec<&str> = seen.trim_end().split('|').collect();
+    let me = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fields[..2],
+        [
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            &*me.dir.to_string_lossy()
+        ],
+        "{seen}"
+    );
+    assert_ne!(fields[2], "xx_YY.first-shell", "{seen}");
+    assert_eq!(fields[3], "unset", "{seen}");
+    sup.ok(&["stop", "web"]);
+    assert!(sleepers("1010.94").is_empty());
+}
+
+#[test]
 fn regression_a_runtime_directory_planted_as_a_symlink_is_refused() {
     let test = "regression_a_runtime_directory_planted_as_a_symlink_is_refused";
     if !crate::support::require_root(test) {

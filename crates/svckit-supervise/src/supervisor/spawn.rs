@@ -182,7 +182,7 @@ impl Supervisor {
             set.push(("RUNTIME_DIRECTORY".into(), runtime.join(":").into()));
         }
         set.extend(extra);
-        let env = environment::sanitized(std::env::vars_os(), &[], &set, credentials.as_ref());
+        let env = environment::for_service(credentials.as_ref(), &set);
         let mut command = Command::new(program);
         command
             .args(args)
