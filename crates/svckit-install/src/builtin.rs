@@ -185,6 +185,7 @@ pub fn not_running(dir: &StateDir, name: &ServiceName) -> Status {
     if let Some(record) = &record {
         status.restarts = Some(record.restarts);
         status.last_exit = record.last_exit;
+        status.last_exit_why = record.last_exit_why.clone();
     }
     status.reason = Some(match alive {
         Some(pid) => {
@@ -231,6 +232,7 @@ pub fn status_of(service: &ServiceStatus) -> Status {
     });
     status.restarts = Some(service.restarts);
     status.last_exit = service.last_exit;
+    status.last_exit_why = service.last_exit_why.clone();
     status.since = Some(UNIX_EPOCH + Duration::from_millis(service.since_ms));
     status.wanted = Some(service.wanted);
     status.capture_error = service.capture_error.clone();

@@ -269,6 +269,9 @@ pub struct Status {
     pub restarts: Option<u32>,
     /// How its main process last ended, where the manager records it.
     pub last_exit: Option<LastExit>,
+    /// Why the manager sent the signal that ended it, where it did and says so ("sent by
+    /// svckit after the 10s stop timeout").
+    pub last_exit_why: Option<String>,
     /// The manager's own word for the state, where it has more than the SCM's (the
     /// supervisor's `backoff`, `failed`, `exited`).
     pub detail: Option<String>,
@@ -317,6 +320,7 @@ impl Status {
             uptime: None,
             restarts: None,
             last_exit: None,
+            last_exit_why: None,
             detail: None,
             reason: None,
             since: None,

@@ -142,6 +142,10 @@ pub struct ServiceStatus {
     pub restarts: u32,
     /// How its last process ended.
     pub last_exit: Option<LastExit>,
+    /// Who sent the signal that ended it, when svckit did and why ("sent by svckit after the
+    /// 10s stop timeout").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit_why: Option<String>,
     /// Whether it should be running.
     pub wanted: bool,
     /// Why it failed, or what went wrong last (a spawn error, a crash loop).

@@ -165,6 +165,9 @@ pub struct Record {
     pub restarts: u32,
     /// How its last process ended.
     pub last_exit: Option<LastExit>,
+    /// Why svckit sent the signal that ended it, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit_why: Option<String>,
     /// The inodes of its stdout and stderr pipes, to find them again.
     pub pipes: Option<(u64, u64)>,
 }

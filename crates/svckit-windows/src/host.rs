@@ -274,7 +274,7 @@ impl Host<'_> {
             Action::ArmTimer(after) => self.timer = Some(Instant::now() + after),
             Action::CancelTimer => self.timer = None,
             Action::CrashLoop => self.alarm(format_args!(
-                "restarted {} times within {}; not restarted again",
+                "started {} times within {}, the start limit; not restarted again",
                 self.spec.restart.limit,
                 svckit_core::parse::format_duration(self.spec.restart.window)
             )),

@@ -93,7 +93,8 @@ pub fn json(status: &Status) -> serde_json::Value {
         "since_ms": status.since.map(unix_ms),
         "restarts": status.restarts,
         "last_exit": status.last_exit,
-        "last_exit_words": status.last_exit.map(exit_words),
+        "last_exit_why": status.last_exit_why,
+        "last_exit_words": status.last_exit.map(|exit| exit_words(exit, status.last_exit_why.as_deref())),
         "next_try_ms": status.next_try.map(unix_ms),
         "wanted": status.wanted,
         "reason": status.reason,
@@ -116,9 +117,13 @@ pub fn json(status: &Status) -> serde_json::Value {
     })
 }
 
-/// How a process ended, with what that usually means: `exit code 127 (command not found)`,
-/// `killed by SIGKILL (the OOM killer, or a stop that timed out)`.
-pub fn exit_words(exit: svckit::LastExit) -> String {
+/// How a process ended, with why the manager sent the signal when it says (`killed by SIGKILL
+/// (sent by svckit after the 10s stop timeout)`), else what that usually means: `exit code 127
+/// (command not found)`, `killed by SIGKILL (the OOM killer, or a stop that timed out)`.
+pub fn exit_words(exit: svckit::LastExit, why: Option<&str>) -> String {
+    if let Some(why) = why {
+        return format!("{exit} ({why})");
+    }
     let meaning = match exit {
         svckit::LastExit::Code(code) => match code {
             2 => Some("a usage error, by convention".to_owned()),
@@ -257,7 +262,15 @@ pub fn describe(
         writeln!(out, "   restarts: {restarts}")?;
     }
     if let Some(exit) = status.last_exit {
-        writeln!(out, "  last exit: {}", exit_words(exit))?;
+        let when = match status.pid {
+            Some(_) => ", before this run",
+            None => "",
+        };
+        writeln!(
+            out,
+            "  last exit: {}{when}",
+            exit_words(exit, status.last_exit_why.as_deref())
+        )?;
     }
     if !status.exit_code.is_success() {
         writeln!(out, "  exit code: {}", status.exit_code)?;
@@ -322,7 +335,13 @@ pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
                     status.restarts.map_or_else(dash, |n| n.to_string()),
                     status.cpu.map_or_else(dash, short),
                     status.memory.map_or_else(dash, svckit::parse::human_size),
-                    status.last_exit.map_or_else(dash, exit_words),
+                    // A running service's last exit is its previous run's: `status NAME` says so.
+                    match status.pid {
+                        Some(_) => dash(),
+                        None => status.last_exit.map_or_else(dash, |exit| {
+                            exit_words(exit, status.last_exit_why.as_deref())
+                        }),
+                    },
                 ],
                 Err(err) => [
                     format!("unknown ({err})"),

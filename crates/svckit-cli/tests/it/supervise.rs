@@ -237,7 +237,56 @@ fn a_program_that_ignores_sigterm_is_killed_after_the_timeout() {
         started.elapsed()
     );
     assert!(sleepers("1003.1").is_empty());
-    assert_eq!(sup.status("stubborn")["last_exit"]["signal"], 9);
+    let status = sup.status("stubborn");
+    assert_eq!(status["last_exit"]["signal"], 9);
+    // Said in context: who sent it, and why.
+    assert_eq!(
+        status["last_exit_words"],
+        "killed by SIGKILL (sent by svckit after the 500ms stop timeout)"
+    );
+    let table = sup.ok(&["status"]);
+    assert!(
+        table.contains("killed by SIGKILL (sent by svckit after the 500ms stop timeout)"),
+        "{table}"
+    );
+}
+
+#[test]
+fn regression_a_running_service_does_not_show_its_previous_runs_exit_as_its_last() {
+    let sup = Sup::new("previous-run");
+    sup.ok(&["install", "web", "--", "/bin/sleep", "1003.2"]);
+    sup.ok(&["start", "web"]);
+    sup.ok(&["stop", "web"]);
+    let stopped = sup.ok(&["status"]);
+    assert!(
+        stopped.contains("killed by SIGTERM (sent by svckit to stop it)"),
+        "{stopped}"
+    );
+    sup.ok(&["start", "web"]);
+    let table = sup.ok(&["status"]);
+    let row = table.lines().find(|l| l.starts_with("web ")).unwrap();
+    assert!(
+        row.ends_with(" -"),
+        "a running service's LAST EXIT: {table}"
+    );
+    let described = sup.ok(&["status", "web"]);
+    assert!(
+        described
+            .contains("last exit: killed by SIGTERM (sent by svckit to stop it), before this run"),
+        "{described}"
+    );
+    // A signal svckit did not send is told by its usual meaning.
+    let pid = sup.status("web")["pid"].as_i64().unwrap() as i32;
+    kill(Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("web")["state"] != "running"
+    ));
+    assert_eq!(
+        sup.status("web")["last_exit_words"],
+        "killed by SIGTERM (asked to stop)"
+    );
+    assert!(sleepers("1003.2").is_empty());
 }
 
 #[test]
@@ -347,11 +396,13 @@ fn crash_loop_ends_failed_and_start_clears_it() {
         status["restarts"], 2,
         "three starts: the first and two restarts"
     );
+    // Regression: it said "restarted 3 times" beside `restarts: 2` (the first start is no restart).
     assert!(
         status["reason"]
             .as_str()
             .unwrap()
-            .contains("restarted 3 times")
+            .contains("started 3 times within 1m, the start limit"),
+        "{status}"
     );
     let human = sup.ok(&["status"]);
     assert!(human.contains("failed"), "{human}");
@@ -1266,7 +1317,7 @@ fn the_event_log_tells_a_crash_loop_line_by_line() {
         ],
         &[
             "exited with exit code 3 after ",
-            "ms; gave up: restarted 3 times within 1m",
+            "ms; gave up: started 3 times within 1m, the start limit",
         ],
         &["failed: nothing of it is left"],
     ];

@@ -1230,14 +1230,14 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     let said = fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Crasher.stderr.log"))
         .unwrap_or_default();
     assert!(
-        said.contains("svckit host: restarted 5 times within 10s"),
+        said.contains("svckit host: started 5 times within 10s, the start limit"),
         "{said}"
     );
     assert!(
         wine.events()
             .lines()
             .any(|line| line.contains("err:eventlog")
-                && line.contains("svckit host: restarted 5 times within 10s")),
+                && line.contains("svckit host: started 5 times within 10s, the start limit")),
         "{}",
         wine.events()
     );

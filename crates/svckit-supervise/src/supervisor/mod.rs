@@ -297,6 +297,10 @@ struct Unit {
     timer: Option<Instant>,
     restarts: u32,
     last_exit: Option<LastExit>,
+    /// Why svckit sent the signal that ended its last process, when it did.
+    last_exit_why: Option<String>,
+    /// The last signal svckit sent this run's main process (its number) and why.
+    sent: Option<(i32, String)>,
     reason: Option<String>,
     /// What it last said in STATUS= (sd_notify).
     notice: Option<String>,
@@ -532,6 +536,8 @@ impl Supervisor {
             timer: None,
             restarts: 0,
             last_exit: None,
+            last_exit_why: None,
+            sent: None,
             reason: None,
             notice: None,
             watchdog_due: None,
@@ -824,6 +830,13 @@ impl Supervisor {
                 }
             }
             Action::KillGroup => {
+                unit.sent = Some((
+                    nix::libc::SIGKILL,
+                    format!(
+                        "sent by svckit after the {} stop timeout",
+                        svckit_core::parse::format_duration(unit.spec.stop.timeout)
+                    ),
+                ));
                 match unit.spec.kill_mode {
                     KillMode::ControlGroup | KillMode::Mixed => unit.process.kill_all(),
                     KillMode::Process => unit.process.signal_main(Signal::SIGKILL),
@@ -843,7 +856,9 @@ impl Supervisor {
             Action::SendReload => match unit.spec.reload_action() {
                 Some(svckit_core::ReloadAction::Signal(signal)) => {
                     if let Some(pid) = unit.process.pid {
-                        let _ = kill(pid, svckit_unix::signals::os_signal(signal));
+                        let signal = svckit_unix::signals::os_signal(signal);
+                        unit.sent = Some((signal as i32, "sent by svckit to reload it".to_owned()));
+                        let _ = kill(pid, signal);
                     }
                 }
                 Some(svckit_core::ReloadAction::Command(command)) => {
@@ -870,7 +885,7 @@ impl Supervisor {
             }
             Action::CrashLoop => {
                 unit.reason = Some(format!(
-                    "restarted {} times within {}; not restarted again",
+                    "started {} times within {}, the start limit; not restarted again",
                     unit.spec.restart.limit,
                     svckit_core::parse::format_duration(unit.spec.restart.window)
                 ));
@@ -912,6 +927,7 @@ impl Supervisor {
             return;
         };
         let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
+        unit.sent = Some((signal as i32, "sent by svckit to stop it".to_owned()));
         match unit.spec.kill_mode {
             KillMode::ControlGroup => unit.process.signal_all(signal),
             KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
@@ -939,6 +955,7 @@ impl Supervisor {
             started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
             restarts: unit.restarts,
             last_exit: unit.last_exit,
+            last_exit_why: unit.last_exit_why.clone(),
             next_try_ms: match (unit.life.state, unit.timer) {
                 (UnitState::Backoff, Some(at)) => Some(unix_ms(SystemTime::now()).saturating_add(
                     at.saturating_duration_since(Instant::now()).as_millis() as u64,

@@ -46,6 +46,7 @@ impl Supervisor {
         let unit = self.units.get_mut(name).expect("inserted");
         unit.restarts = record.restarts;
         unit.last_exit = record.last_exit;
+        unit.last_exit_why = record.last_exit_why.clone();
         unit.life.wanted = record.wanted;
         let Some(pid) = alive else {
             if record.state.has_process() {
@@ -139,6 +140,7 @@ impl Supervisor {
             since_ms: unix_ms(unit.since),
             restarts: unit.restarts,
             last_exit: unit.last_exit,
+            last_exit_why: unit.last_exit_why.clone(),
             pipes: unit.pipes,
         };
         if let Err(err) = store::write_record(&self.dir, name, &record) {

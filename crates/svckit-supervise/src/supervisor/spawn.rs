@@ -251,6 +251,7 @@ impl Supervisor {
             if let Some(unit) = self.unit(name) {
                 unit.reason = Some(reason);
                 unit.last_exit = Some(LastExit::SpawnFailed(nix::libc::EACCES));
+                unit.last_exit_why = None;
             }
             let exit = LastExit::SpawnFailed(nix::libc::EACCES);
             self.queue(
@@ -331,6 +332,7 @@ impl Supervisor {
                 // Its last exit is the failed start: as PID 1, the supervisor exits 127 for a
                 // main program that cannot be run, as tini does (it was 0).
                 unit.last_exit = Some(LastExit::SpawnFailed(errno));
+                unit.last_exit_why = None;
             }
             let exit = LastExit::SpawnFailed(errno);
             let uptime = Duration::ZERO;
@@ -517,6 +519,7 @@ impl Supervisor {
             self.journal.record(name, format_args!("{reason}"));
             unit.reason = Some(reason);
             unit.last_exit = Some(exit);
+            unit.last_exit_why = None;
             let uptime = Duration::ZERO;
             self.queue(name, Event::Exited { exit, uptime });
             return;
@@ -745,6 +748,10 @@ impl Supervisor {
         }
         unit.process.pid = None;
         unit.last_exit = Some(exit);
+        unit.last_exit_why = match (exit, unit.sent.take()) {
+            (LastExit::Signal(number), Some((sent, why))) if number == sent => Some(why),
+            _ => None,
+        };
         for (_, fd) in [unit.process.ready.take(), unit.process.pidfd.take()]
             .into_iter()
             .flatten()

@@ -57,7 +57,7 @@ impl Supervisor {
                         unit.spec.restart.policy.name()
                     ),
                     Then::Ended(Ended::Failed) if has(Action::CrashLoop) => format!(
-                        "gave up: restarted {} times within {}",
+                        "gave up: started {} times within {}, the start limit",
                         unit.spec.restart.limit,
                         svckit_core::parse::format_duration(unit.spec.restart.window)
                     ),
