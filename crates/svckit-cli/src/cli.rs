@@ -542,6 +542,12 @@ pub struct SupervisedStatusArgs {
     /// Log lines shown for one service.
     #[arg(short = 'n', long, value_name = "N", default_value = "5")]
     pub lines: usize,
+    /// Draw it again every --interval, in place, until q or Ctrl-C (as watch(1) and top).
+    #[arg(short = 'w', long, conflicts_with = "json")]
+    pub watch: bool,
+    /// With --watch: how often.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse::watch_interval, requires = "watch")]
+    pub interval: Duration,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

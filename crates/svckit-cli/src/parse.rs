@@ -15,6 +15,18 @@ pub fn timeout(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// How often `status --watch` draws: from 100ms (faster is load, not news) to 1h.
+#[cfg(unix)]
+pub fn watch_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = duration(text)?;
+    if interval < std::time::Duration::from_millis(100)
+        || interval > std::time::Duration::from_secs(3600)
+    {
+        return Err(format!("{text:?} is not a watch interval (100ms to 1h)"));
+    }
+    Ok(interval)
+}
+
 /// A point in time for `--since`: a duration ago (`10m`, `1h30m`), or a local time
 /// (`2026-11-29 10:00` or `2026-11-29 10:00:30`).
 #[cfg(unix)]

@@ -13,6 +13,8 @@ mod paint;
 mod report;
 #[cfg(unix)]
 mod service;
+#[cfg(unix)]
+mod watch;
 
 use crate::{
     cli::{Cli, Command, Demo},

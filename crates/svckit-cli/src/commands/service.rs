@@ -453,7 +453,25 @@ pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
 pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let manager = manager(dir.clone())?;
-    let mut out = io::stdout().lock();
+    if args.watch {
+        let what = match &args.name {
+            Some(one) => format!("svckit status {one}"),
+            None => "svckit status".to_owned(),
+        };
+        return super::watch::watch(args.interval, &what, |out| {
+            status_to(out, &args, &dir, &manager).map(drop)
+        });
+    }
+    status_to(&mut io::stdout().lock(), &args, &dir, &manager)
+}
+
+/// `status` once, into `out`.
+fn status_to(
+    out: &mut impl Write,
+    args: &SupervisedStatusArgs,
+    dir: &StateDir,
+    manager: &Manager,
+) -> anyhow::Result<Exit> {
     if let Some(one) = &args.name {
         let name = name(one)?;
         let status = manager.status(&name)?;
@@ -469,10 +487,10 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             .unwrap_or_default();
         // What happened to it lately, as the supervisor's event log tells it.
         if status.backend == "builtin" {
-            recent.insert(0, ("events", events::recent(&dir, Some(&name), 5)));
+            recent.insert(0, ("events", events::recent(dir, Some(&name), 5)));
         }
         let logs = logs.as_ref().map(svckit_install::Logs::describe);
-        report::describe(&mut out, &status, logs.as_deref(), &recent)?;
+        report::describe(out, &status, logs.as_deref(), &recent)?;
         return Ok(exit);
     }
     let listed = manager.statuses()?;
@@ -499,7 +517,7 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             status: one.status.as_ref().map_err(ToString::to_string),
         })
         .collect();
-    report::table(&mut out, &rows)?;
+    report::table(out, &rows)?;
     Ok(Exit::Ok)
 }
 

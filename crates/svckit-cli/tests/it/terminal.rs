@@ -63,6 +63,12 @@ impl Tmux {
         );
     }
 
+    /// A tmux format (`#{cursor_flag}`) for the pane.
+    fn display(&self, format: &str) -> String {
+        let out = self.tmux(&["display-message", "-p", "-t", "t", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// What the pane shows; with `escapes`, with its colours as escape sequences.
     fn screen(&self, escapes: bool) -> String {
         let mut args = vec!["capture-pane", "-p", "-t", "t"];
@@ -251,4 +257,111 @@ fn svckit_run_gives_the_program_the_terminal() {
         "{}",
         tmux.screen(false)
     );
+}
+
+/// `svckit status --watch` on a terminal: drawn in place (one heading however many frames), a
+/// change shown at the next frame, and the terminal given back as found (main screen, cursor
+/// shown, the same stty settings) whether it ends by q or by Ctrl-C.
+#[test]
+fn status_watch_redraws_in_place_and_gives_the_terminal_back() {
+    if tmux_missing() {
+        return;
+    }
+    let sup = Sup::new("watch");
+    sup.ok(&["install", "web", "--", "sleep", "1017.3"]);
+    sup.ok(&["start", "web"]);
+    let state = sup.state();
+    for key in ["q", "C-c"] {
+        let tmux = Tmux::new(if key == "q" { "watch-q" } else { "watch-int" });
+        let before = tmux.dir.join("before");
+        let after = tmux.dir.join("after");
+        // bash, as an operator's shell: after a child that handled Ctrl-C and exited 0 it goes
+        // on (dash dies of the SIGINT itself).
+        tmux.run(
+            &format!(
+                "bash -c 'stty -g > {}; {} status --watch --interval 200ms; echo EXITED=$?; \
+                 stty -g > {}; sleep 60'",
+                before.display(),
+                env!("CARGO_BIN_EXE_svckit"),
+                after.display()
+            ),
+            &[("SVCKIT_STATE_DIR", &state)],
+        );
+        let row = |screen: &str, word: &str| {
+            screen
+                .lines()
+                .any(|line| line.starts_with("web ") && line.contains(word))
+        };
+        let was = if key == "q" { "running" } else { "stopped" };
+        assert!(
+            eventually(Duration::from_secs(10), || row(&tmux.screen(false), was)),
+            "{}",
+            tmux.screen(false)
+        );
+        assert_eq!(tmux.display("#{alternate_on} #{cursor_flag}"), "1 0");
+        if key == "q" {
+            sup.ok(&["stop", "web"]);
+        } else {
+            sup.ok(&["start", "web"]);
+        }
+        let now = if key == "q" { "stopped" } else { "running" };
+        assert!(
+            eventually(Duration::from_secs(10), || row(&tmux.screen(false), now)),
+            "{}",
+            tmux.screen(false)
+        );
+        // Frames over each other, never scrolled: the heading once, at the top.
+        std::thread::sleep(Duration::from_millis(500));
+        let screen = tmux.screen(false);
+        assert_eq!(
+            screen.matches("svckit status, every 200ms").count(),
+            1,
+            "{screen}"
+        );
+        assert!(screen.starts_with("svckit status, every 200ms"), "{screen}");
+        tmux.tmux(&["send-keys", "-t", "t", key]);
+        assert!(
+            eventually(Duration::from_secs(10), || tmux
+                .screen(false)
+                .contains("EXITED=0")
+                && after.exists()),
+            "{}",
+            tmux.screen(false)
+        );
+        assert_eq!(tmux.display("#{alternate_on} #{cursor_flag}"), "0 1");
+        assert_eq!(
+            std::fs::read_to_string(&before).unwrap(),
+            std::fs::read_to_string(&after).unwrap(),
+            "the terminal's settings were not restored"
+        );
+    }
+    // Bad values: one line naming them, exit 2.
+    for bad in [
+        &["status", "--watch", "--interval", "10ms"][..],
+        &["status", "--watch", "--interval", "2d"],
+        &["status", "--watch", "--json"],
+    ] {
+        let out = sup.run(bad);
+        assert_eq!(crate::support::code(&out), 2, "{bad:?}");
+        let said = crate::support::stderr(&out);
+        assert!(said.contains(bad.last().unwrap()), "{bad:?}: {said}");
+        assert_eq!(said.trim_end().lines().count(), 1, "{said}");
+    }
+    // Into a pipe: frame after frame, and it ends when its reader goes.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} status --watch --interval 100ms | head -n 12",
+            env!("CARGO_BIN_EXE_svckit")
+        ))
+        .env("SVCKIT_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.matches("svckit status, every 100ms").count() >= 2,
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    sup.ok(&["stop", "web"]);
 }
