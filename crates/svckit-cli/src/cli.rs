@@ -29,7 +29,8 @@ pub enum Command {
     /// has job control), directory and environment; every catchable signal is forwarded to its
     /// process group (INT, QUIT, WINCH, TSTP/TTIN/TTOU/CONT, …); orphans are reaped; when it
     /// ends, what it left gets SIGTERM, then SIGKILL after --stop-timeout; svckit exits with
-    /// its status (128 + the signal that killed it).
+    /// its status (128 + the signal that killed it), or as a shell when it cannot be started:
+    /// 127 not found, 126 not runnable.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Run(RunArgs),
@@ -951,7 +952,8 @@ pub enum RunOnly {
     /// has job control), directory and environment; every catchable signal is forwarded to its
     /// process group (INT, QUIT, WINCH, TSTP/TTIN/TTOU/CONT, …); orphans are reaped; when it
     /// ends, what it left gets SIGTERM, then SIGKILL after --stop-timeout; svckit exits with
-    /// its status (128 + the signal that killed it).
+    /// its status (128 + the signal that killed it), or as a shell when it cannot be started:
+    /// 127 not found, 126 not runnable.
     #[command(after_help = exit::TABLE)]
     Run(RunArgs),
 }

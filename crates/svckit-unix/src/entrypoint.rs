@@ -11,20 +11,19 @@
 //!   exits with the program's status: its exit code, or 128 + the signal that killed it.
 
 use std::{
-    ffi::OsString,
+    ffi::{CString, OsStr, OsString},
     io,
-    os::fd::AsFd,
-    process::Command,
+    os::{fd::AsFd, unix::ffi::OsStrExt},
     time::{Duration, Instant},
 };
 
 use nix::{
     errno::Errno,
     sys::{
-        signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask},
+        signal::{Signal, kill},
         wait::{WaitPidFlag, WaitStatus, waitpid},
     },
-    unistd::{Pid, getpgrp, setpgid, tcgetpgrp, tcsetpgrp},
+    unistd::{Pid, getpgrp, tcgetpgrp},
 };
 
 use crate::{signals::SignalWaiter, sys};
@@ -91,28 +90,8 @@ impl Entrypoint {
         // The terminal, when ours is the foreground group on it: the program's group gets it.
         let stdin = std::io::stdin();
         let terminal = tcgetpgrp(stdin.as_fd()).ok() == Some(getpgrp());
-        let mut command = Command::new(program);
-        command.args(args).envs(self.env.iter().cloned());
-        // (Not posix_spawn: std's leaves the signal mask as it is, all blocked here, and a
-        // program that does not unblock them would never see TSTP: a test caught it.)
-        let proof = sys::SingleThreaded::check().map_err(|threads| {
-            io::Error::other(format!("cannot start the program from {threads} threads"))
-        })?;
-        sys::set_pre_exec(&mut command, &proof, move |_in_child| {
-            setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
-            if terminal {
-                // The child takes the terminal itself, before exec, so it never reads it from
-                // the background. A background group's tcsetpgrp raises SIGTTOU, blocked here.
-                let stdin = std::io::stdin();
-                tcsetpgrp(stdin.as_fd(), getpgrp())?;
-            }
-            sys::reset_signal_dispositions();
-            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-            Ok(())
-        });
-        let child = command.spawn()?;
-        let main = Pid::from_raw(child.id() as i32);
-        drop(child);
+        // vfork-style: no page table copied, as its start is every container's.
+        let main = self.spawn(program, args, terminal)?;
         let mut status: Option<i32> = None;
         let mut deadline: Option<Instant> = None;
         loop {
@@ -161,6 +140,77 @@ impl Entrypoint {
             }
         }
     }
+
+    /// Starts the program: a process group of its own, with the terminal's foreground when
+    /// `terminal` (so it never reads the terminal from the background), every signal at its
+    /// default and none blocked, the invocation's environment with `env` on top.
+    fn spawn(&self, program: &OsString, args: &[OsString], terminal: bool) -> io::Result<Pid> {
+        let c = |text: &OsStr| {
+            CString::new(text.as_bytes()).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} holds a NUL byte", text.to_string_lossy()),
+                )
+            })
+        };
+        let mut argv = vec![c(program)?];
+        for arg in args {
+            argv.push(c(arg)?);
+        }
+        let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
+            .filter(|(key, _)| !self.env.iter().any(|(set, _)| set == key))
+            .collect();
+        vars.extend(self.env.iter().cloned());
+        let mut envp = Vec::with_capacity(vars.len());
+        for (key, value) in &vars {
+            let mut pair = key.clone();
+            pair.push("=");
+            pair.push(value);
+            envp.push(c(&pair)?);
+        }
+        // Looked up as execvp would, in the PATH the program gets.
+        let path = vars
+            .iter()
+            .find(|(key, _)| key == "PATH")
+            .map(|(_, v)| v.as_os_str());
+        let found = find_program(program, path)?;
+        let stdin = std::io::stdin();
+        let plan = sys::ExecPlan {
+            program: &c(found.as_os_str())?,
+            argv: &argv,
+            envp: &envp,
+            foreground: terminal.then(|| stdin.as_fd()),
+            dups: &[],
+        };
+        match terminal {
+            true => sys::spawn_exec(&plan),
+            false => sys::posix_spawn_exec(&plan),
+        }
+    }
+}
+
+/// `program` as execvp finds it: a path as it is, a name in each directory of `path` (else
+/// `/bin:/usr/bin`, execvp's default), the first executable file wins; none is ENOENT, or
+/// EACCES when one was found but not executable.
+fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<std::path::PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Ok(program.into());
+    }
+    let mut denied = false;
+    for dir in std::env::split_paths(path.unwrap_or(OsStr::new("/bin:/usr/bin"))) {
+        let file = dir.join(program);
+        if !file.is_file() {
+            continue;
+        }
+        match nix::unistd::access(&file, nix::unistd::AccessFlags::X_OK) {
+            Ok(()) => return Ok(file),
+            Err(_) => denied = true,
+        }
+    }
+    Err(io::Error::from_raw_os_error(match denied {
+        true => nix::libc::EACCES,
+        false => nix::libc::ENOENT,
+    }))
 }
 
 /// `signal` to what is left of the program's group and, as PID 1, to every process of the

@@ -385,3 +385,73 @@ fn regression_the_program_starts_with_no_signal_blocked() {
     assert!(said.contains("SigBlk:\t0000000000000000"), "{said}");
     assert!(said.contains("SigIgn:\t0000000000000000"), "{said}");
 }
+
+/// Regression: started with glibc's posix_spawn, the program had signals 32 and 33 ignored
+/// (glibc's child leaves its own two signals SIG_IGN, and that survives exec); and an init
+/// started with SIGHUP ignored (nohup) must not hand that on either.
+#[test]
+fn regression_the_program_starts_with_no_signal_ignored_even_under_nohup() {
+    let out = Command::new("nohup")
+        .args([
+            SVCKIT,
+            "run",
+            "--",
+            "grep",
+            "-E",
+            "^Sig(Blk|Ign):",
+            "/proc/self/status",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("SigIgn:\t0000000000000000"), "{said}");
+    assert!(said.contains("SigBlk:\t0000000000000000"), "{said}");
+}
+
+/// A program that cannot be started: one line naming it, and the status a shell (and `docker
+/// run`) gives: 127 not found, 126 found but not runnable. The PATH given with --env is the
+/// one searched, as the program's own environment.
+#[test]
+fn a_program_that_cannot_start_ends_127_or_126_as_in_a_shell() {
+    let dir = TempDir::new("run-start");
+    let script = dir.join("hello");
+    std::fs::write(&script, "#!/bin/sh\necho hello from PATH\n").unwrap();
+    let plain = dir.join("not-runnable");
+    std::fs::write(&plain, "echo no\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |args: &[&str]| Command::new(SVCKIT).arg("run").args(args).output().unwrap();
+    let root = dir.str("");
+    let root = root.trim_end_matches('/');
+    for (args, code, says) in [
+        (
+            &["--", "no-such-program-here"][..],
+            127,
+            "no-such-program-here",
+        ),
+        (
+            &["--", "/nonexistent/dir/prog"],
+            127,
+            "/nonexistent/dir/prog",
+        ),
+        (&["--", plain.to_str().unwrap()], 126, "not-runnable"),
+        (&["--", root], 126, "run-start"),
+        (&["--env", "PATH=/nonexistent", "--", "true"], 127, "true"),
+    ] {
+        let out = run(args);
+        let said = crate::support::stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {said}");
+        assert_eq!(said.trim_end().lines().count(), 1, "{said}");
+        assert!(said.contains(says), "{args:?}: {said}");
+    }
+    let path = format!("PATH={root}:/usr/bin:/bin");
+    let out = run(&["--env", &path, "--", "hello"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from PATH\n");
+}
