@@ -1,8 +1,6 @@
 //! Parsers for the values the CLI takes: durations, octal modes, signals, `K=V` pairs.
 
-use std::ffi::OsString;
-
-pub use svckit::parse::{duration, size, umask};
+pub use svckit::parse::{duration, env_pair, size, umask};
 
 /// A timeout: a duration of more than zero (a zero timeout cannot be waited for; it failed
 /// with exit 1 deep in a socket call).
@@ -44,14 +42,6 @@ pub fn since(text: &str) -> Result<std::time::SystemTime, String> {
             format!("{text:?} is neither a duration ago (10m) nor a local time (2026-11-29 10:00)")
         })?;
     Ok(local.into())
-}
-
-/// A `NAME=VALUE` pair for the environment.
-pub fn env_pair(text: &str) -> Result<(OsString, OsString), String> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.into(), value.into())),
-        _ => Err(format!("{text:?} is not NAME=VALUE")),
-    }
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, `term`) or Linux number (`15`).

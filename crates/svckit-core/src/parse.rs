@@ -105,6 +105,15 @@ pub fn umask(text: &str) -> Result<u32, String> {
     }
 }
 
+/// A `NAME=VALUE` pair of an environment (`--env`): a non-empty name, the value may be empty or
+/// hold `=`.
+pub fn env_pair(text: &str) -> Result<(std::ffi::OsString, std::ffi::OsString), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.into(), value.into())),
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,6 +189,18 @@ impl Entrypoint {
     }
 }
 
+/// The status a shell gives a program that could not be started, for `err` from
+/// [`Entrypoint::run`]: 127 when it was not found, 126 when it was found but cannot be run;
+/// `None` for any other failure.
+pub fn start_status(err: &io::Error) -> Option<i32> {
+    use nix::libc::{EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, ETXTBSY};
+    match err.raw_os_error()? {
+        ENOENT | ENOTDIR => Some(127),
+        EACCES | ENOEXEC | EISDIR | ETXTBSY => Some(126),
+        _ => None,
+    }
+}
+
 /// `program` as execvp finds it: a path as it is, a name in each directory of `path` (else
 /// `/bin:/usr/bin`, execvp's default), the first executable file wins; none is ENOENT, or
 /// EACCES when one was found but not executable.

@@ -91,7 +91,7 @@ pub mod manage {
 #[cfg(unix)]
 pub mod unix {
     pub use svckit_unix::{
-        Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon,
+        Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon, entrypoint,
         entrypoint::Entrypoint, environment, pidfile, service,
     };
 }

@@ -188,17 +188,27 @@ pub fn main() {
 /// `svckit run -- /bin/true` beside tini and dumb-init (and /bin/true alone): the time an
 /// entrypoint adds to a program's start and end, interleaved rounds, medians, one run.
 fn entrypoint_overhead(rounds: usize) {
-    let inits: [(&str, &[&str]); 4] = [
+    let init = svckit_init();
+    let init = init.as_deref().unwrap_or("/nonexistent/svckit-init");
+    // tini -s: not PID 1 here, it would print a warning at every start without it.
+    let inits: [(&str, &[&str]); 6] = [
         ("/bin/true alone", &[]),
+        ("svckit-init (static, for images)", &[init, "--"]),
         ("svckit run", &[SVCKIT, "run", "--"]),
-        ("tini", &["/usr/bin/tini", "--"]),
+        ("tini", &["/usr/bin/tini", "-s", "--"]),
+        ("tini-static", &["/usr/bin/tini-static", "-s", "--"]),
         ("dumb-init", &["/usr/bin/dumb-init", "--"]),
     ];
     let present: Vec<&(&str, &[&str])> = inits
         .iter()
-        .filter(|(_, argv)| {
-            argv.first()
-                .is_none_or(|program| Path::new(program).exists())
+        .filter(|(name, argv)| {
+            let found = argv
+                .first()
+                .is_none_or(|program| Path::new(program).exists());
+            if !found {
+                println!("(no {name}: not installed)");
+            }
+            found
         })
         .collect();
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); present.len()];
@@ -224,17 +234,20 @@ fn entrypoint_overhead(rounds: usize) {
     };
     let medians: Vec<Duration> = times.iter_mut().map(median).collect();
     let alone = medians[0];
-    let svckit = medians.get(1).map(|m| m.saturating_sub(alone));
+    let tini = present
+        .iter()
+        .position(|(name, _)| *name == "tini")
+        .map(|at| medians[at].saturating_sub(alone));
     println!();
     println!("Entrypoint overhead over /bin/true, {rounds} interleaved rounds, medians, one run:");
     println!();
-    println!("| entrypoint | median | overhead | overhead ÷ svckit run's |");
+    println!("| entrypoint | median | overhead | overhead ÷ tini's |");
     println!("|---|---|---|---|");
     for ((name, _), median) in present.iter().zip(&medians) {
         let overhead = median.saturating_sub(alone);
-        let ratio = svckit
-            .filter(|svckit| !svckit.is_zero())
-            .map(|svckit| format!("{:.2}", overhead.as_secs_f64() / svckit.as_secs_f64()))
+        let ratio = tini
+            .filter(|tini| !tini.is_zero())
+            .map(|tini| format!("{:.2}", overhead.as_secs_f64() / tini.as_secs_f64()))
             .unwrap_or_else(|| "-".to_owned());
         println!(
             "| {name} | {:.3} ms | {:.3} ms | {ratio} |",
@@ -242,6 +255,34 @@ fn entrypoint_overhead(rounds: usize) {
             overhead.as_secs_f64() * 1e3
         );
     }
+}
+
+/// `svckit-init` as the README builds it for an image (`cargo build-init`: static-pie), from
+/// these sources; `None` (said) when it cannot be built here.
+fn svckit_init() -> Option<String> {
+    let target = Path::new(SVCKIT).parent()?.parent()?;
+    let out = std::process::Command::new(env!("CARGO"))
+        .arg("build-init")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        println!(
+            "(no svckit-init: cargo build-init failed: {})",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        );
+        return None;
+    }
+    Some(
+        target
+            .join("x86_64-unknown-linux-gnu/release/svckit-init")
+            .display()
+            .to_string(),
+    )
 }
 
 /// One launch: time until the launcher exits, and whether the PID file named a live daemon at

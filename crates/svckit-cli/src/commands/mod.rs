@@ -150,35 +150,12 @@ pub fn entrypoint(args: crate::cli::RunArgs) -> anyhow::Result<Exit> {
         Ok(code) => std::process::exit(code),
         // A program that cannot be started ends as a shell (and `docker run`) would say it:
         // 127 not found, 126 found but not runnable.
-        Err(err)
-            if matches!(
-                err.raw_os_error(),
-                Some(libc_errno::ENOENT | libc_errno::ENOTDIR)
-            ) =>
-        {
-            eprintln!("svckit: error: run {program}: {err}");
-            std::process::exit(127)
-        }
-        Err(err)
-            if matches!(
-                err.raw_os_error(),
-                Some(
-                    libc_errno::EACCES
-                        | libc_errno::ENOEXEC
-                        | libc_errno::EISDIR
-                        | libc_errno::ETXTBSY
-                )
-            ) =>
-        {
-            eprintln!("svckit: error: run {program}: {err}");
-            std::process::exit(126)
-        }
-        Err(err) => Err(err).with_context(|| format!("run {program}")),
+        Err(err) => match svckit::unix::entrypoint::start_status(&err) {
+            Some(status) => {
+                eprintln!("svckit: error: run {program}: {err}");
+                std::process::exit(status)
+            }
+            None => Err(err).with_context(|| format!("run {program}")),
+        },
     }
-}
-
-/// The errno values `svckit run` maps to a shell's statuses.
-#[cfg(unix)]
-mod libc_errno {
-    pub use nix::libc::{EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, ETXTBSY};
 }

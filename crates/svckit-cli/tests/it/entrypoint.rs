@@ -16,32 +16,57 @@ use crate::support::{TempDir, eventually, processes_with, require_root};
 const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
 
 /// An init under test: how it runs PROGRAM.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Init {
     Svckit,
+    /// `svckit-init`, the same init alone, linked statically for images.
+    SvckitStatic,
     Tini,
     Dumb,
 }
 
 impl Init {
-    fn argv(self) -> Vec<&'static str> {
-        match self {
-            Init::Svckit => vec![SVCKIT, "run", "--stop-timeout", "2s", "--"],
-            Init::Tini => vec!["tini", "--"],
-            Init::Dumb => vec!["dumb-init", "--"],
-        }
+    /// Every init, svckit's two first.
+    const ALL: [Init; 4] = [Init::Svckit, Init::SvckitStatic, Init::Tini, Init::Dumb];
+
+    fn argv(self) -> Vec<String> {
+        let words: &[&str] = match self {
+            Init::Svckit => &[SVCKIT, "run", "--stop-timeout", "2s", "--"],
+            Init::SvckitStatic => {
+                let init = crate::support::svckit_init().unwrap_or_default();
+                return vec![
+                    init.display().to_string(),
+                    "--stop-timeout".into(),
+                    "2s".into(),
+                    "--".into(),
+                ];
+            }
+            Init::Tini => &["tini", "--"],
+            Init::Dumb => &["dumb-init", "--"],
+        };
+        words.iter().map(|word| word.to_string()).collect()
     }
 
     fn name(self) -> &'static str {
         match self {
             Init::Svckit => "svckit run",
+            Init::SvckitStatic => "svckit-init (static)",
             Init::Tini => "tini",
             Init::Dumb => "dumb-init",
         }
     }
 
+    /// One of svckit's: its results are asserted.
+    fn ours(self) -> bool {
+        matches!(self, Init::Svckit | Init::SvckitStatic)
+    }
+
     fn available(self) -> bool {
-        let program = self.argv()[0];
+        if self == Init::SvckitStatic {
+            return crate::support::svckit_init().is_some();
+        }
+        let argv = self.argv();
+        let program = argv[0].as_str();
         let found = Command::new(program)
             .arg("--version")
             .stdout(Stdio::null())
@@ -197,7 +222,7 @@ fn every_catchable_signal_is_forwarded_to_the_program() {
     // its group would be stopped by TSTP and hold the shell with it).
     let script = format!("{traps} echo ready; while :; do :; done");
     let mut report = Vec::new();
-    for init in [Init::Svckit, Init::Tini, Init::Dumb] {
+    for init in Init::ALL {
         if !init.available() {
             continue;
         }
@@ -229,11 +254,12 @@ fn every_catchable_signal_is_forwarded_to_the_program() {
             forwarded.len(),
             TRIED.len()
         ));
-        if let Init::Svckit = init {
+        if init.ours() {
             let missing: Vec<&Signal> = TRIED.iter().filter(|s| !forwarded.contains(s)).collect();
             assert!(
                 missing.is_empty(),
-                "not forwarded by svckit run: {missing:?}"
+                "not forwarded by {}: {missing:?}",
+                init.name()
             );
         }
     }
@@ -248,7 +274,7 @@ fn the_program_s_end_is_the_init_s_exit_status() {
         return;
     }
     let mut report = Vec::new();
-    for init in [Init::Svckit, Init::Tini, Init::Dumb] {
+    for init in Init::ALL {
         if !init.available() {
             continue;
         }
@@ -273,8 +299,8 @@ fn the_program_s_end_is_the_init_s_exit_status() {
             }
             let code = contained.wait();
             codes.push(format!("{signal:?}→{code:?}"));
-            if let Init::Svckit = init {
-                assert_eq!(code, Some(want), "{signal:?}");
+            if init.ours() {
+                assert_eq!(code, Some(want), "{}: {signal:?}", init.name());
             }
         }
         report.push(format!("{}: {}", init.name(), codes.join(" ")));

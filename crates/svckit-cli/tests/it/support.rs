@@ -27,6 +27,38 @@ pub fn svckit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_svckit"))
 }
 
+/// `svckit-init`, the container init alone, built as the README builds it for an image
+/// (`cargo build-init`: static-pie, release) from these sources, once per test run; `None` off
+/// x86_64 Linux (the alias names that triple).
+pub fn svckit_init() -> Option<PathBuf> {
+    static BUILT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if !cfg!(all(
+                target_arch = "x86_64",
+                target_os = "linux",
+                target_env = "gnu"
+            )) {
+                return None;
+            }
+            // The target directory: CARGO_BIN_EXE_svckit is TARGET/PROFILE/svckit.
+            let target = Path::new(env!("CARGO_BIN_EXE_svckit")).parent()?.parent()?;
+            let out = Command::new(env!("CARGO"))
+                .arg("build-init")
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env("CARGO_TARGET_DIR", target)
+                .output()
+                .expect("run cargo build-init");
+            assert!(
+                out.status.success(),
+                "cargo build-init: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(target.join("x86_64-unknown-linux-gnu/release/svckit-init"))
+        })
+        .clone()
+}
+
 /// Runs svckit with `args` and returns its output.
 pub fn run(args: &[&str]) -> Output {
     svckit().args(args).output().expect("run svckit")

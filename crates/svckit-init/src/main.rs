@@ -1,0 +1,67 @@
+//! `svckit-init`: `svckit run` alone, for container images, built to link statically as
+//! tini-static is (`cargo build-init`, see the README): it looks up no user, so static glibc's
+//! NSS modules are never loaded, and a static start is as cheap as tini's.
+//!
+//! The same init as `svckit run` (svckit-unix's [`Entrypoint`](svckit_unix::entrypoint)): the
+//! program keeps the invocation's stdio, terminal, directory and environment; every catchable
+//! signal is forwarded to its process group; orphans are reaped; leftovers get SIGTERM, then
+//! SIGKILL after `--stop-timeout`; the exit status is the program's (128 + a signal), or 127 /
+//! 126 when it cannot be started, as in a shell.
+
+#[cfg(unix)]
+mod unix {
+    use std::{ffi::OsString, process::ExitCode, time::Duration};
+
+    use clap::Parser;
+
+    /// Run PROGRAM under a minimal init, as a container's entrypoint (the same as `svckit run`)
+    #[derive(Debug, Parser)]
+    #[command(name = "svckit-init", version)]
+    struct Args {
+        /// How long what the program left gets between SIGTERM and SIGKILL.
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = svckit_core::parse::duration)]
+        stop_timeout: Duration,
+        /// A variable set on top of the invocation's environment (repeatable).
+        #[arg(long, value_name = "NAME=VALUE", value_parser = svckit_core::parse::env_pair)]
+        env: Vec<(OsString, OsString)>,
+        /// The program and its arguments, after `--`.
+        #[arg(num_args = 1.., last = true, required = true, value_name = "PROGRAM")]
+        command: Vec<OsString>,
+    }
+
+    pub fn main() -> ExitCode {
+        let args = match Args::try_parse() {
+            Ok(args) => args,
+            Err(err) => {
+                let usage = err.use_stderr();
+                let _ = err.print();
+                return ExitCode::from(if usage { 2 } else { 0 });
+            }
+        };
+        let program = args.command[0].to_string_lossy().into_owned();
+        let init = svckit_unix::entrypoint::Entrypoint {
+            command: args.command,
+            env: args.env,
+            stop_timeout: args.stop_timeout,
+        };
+        match init.run() {
+            Ok(code) => std::process::exit(code),
+            Err(err) => {
+                eprintln!("svckit-init: error: run {program}: {err}");
+                std::process::exit(svckit_unix::entrypoint::start_status(&err).unwrap_or(1))
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn main() -> std::process::ExitCode {
+    unix::main()
+}
+
+/// There is no container init on Windows.
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("svckit-init: error: a Unix container's init: not for this platform");
+    std::process::exit(1);
+}
