@@ -936,6 +936,17 @@ pub struct RunArgs {
     /// A variable set on top of the invocation's environment (repeatable).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse::env_pair)]
     pub env: Vec<(OsString, OsString)>,
+    /// Also capture the program's stdout and stderr into DIR/NAME.stdout and DIR/NAME.stderr
+    /// (NAME: the program's file name), rotated and time-indexed as a service's, while they
+    /// still reach this stdout and stderr (`docker logs`).
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// With --log-dir: rotate at this size (0: never).
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse::size, requires = "log_dir")]
+    pub log_max_size: u64,
+    /// With --log-dir: rotated files kept.
+    #[arg(long, value_name = "N", default_value = "5", value_parser = clap::value_parser!(u32).range(..=i64::from(svckit::parse::MAX_LOG_KEEP)), requires = "log_dir")]
+    pub log_keep: u32,
     /// The program and its arguments, after `--`.
     #[arg(num_args = 1.., last = true, required = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,

@@ -43,6 +43,8 @@ mod unix {
             command: args.command,
             env: args.env,
             stop_timeout: args.stop_timeout,
+            stdout: None,
+            stderr: None,
         };
         match init.run() {
             Ok(code) => std::process::exit(code),

@@ -200,6 +200,22 @@ impl LogFile {
         }
     }
 
+    /// Stores `chunk`, output read elsewhere (`svckit run --log-dir` copies it to its own stdout
+    /// too), rotating after whole lines as [`LogFile::drain`] does. Never fails: what cannot be
+    /// stored is counted, reported by [`LogFile::error`] and marked once storing works again.
+    pub fn append(&mut self, chunk: &[u8]) {
+        let mut left = chunk.len();
+        let stored = self
+            .mark_loss()
+            .and_then(|()| self.store_chunk(chunk, &mut left));
+        self.record_time();
+        if let Err(err) = stored {
+            self.lost = self.lost.saturating_add(left as u64);
+            self.error = Some(format!("{}: {err}", self.path.display()));
+            self.file = None;
+        }
+    }
+
     /// Reads the pipe dry without storing, counting the bytes.
     fn discard(&mut self, pipe: &OwnedFd, scratch: &mut Vec<u8>) -> Drained {
         scratch.resize(PIPE_SIZE.min(256 << 10), 0);

@@ -13,7 +13,10 @@
 use std::{
     ffi::{CString, OsStr, OsString},
     io,
-    os::{fd::AsFd, unix::ffi::OsStrExt},
+    os::{
+        fd::{AsFd, OwnedFd},
+        unix::ffi::OsStrExt,
+    },
     time::{Duration, Instant},
 };
 
@@ -61,7 +64,7 @@ pub const FORWARDED: [Signal; 28] = [
 ];
 
 /// How the program runs under the init.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Entrypoint {
     /// The program and its arguments.
     pub command: Vec<OsString>,
@@ -69,12 +72,17 @@ pub struct Entrypoint {
     pub env: Vec<(OsString, OsString)>,
     /// How long leftovers get between SIGTERM and SIGKILL.
     pub stop_timeout: Duration,
+    /// The program's stdout instead of the invocation's (a pipe, to capture it), closed here
+    /// once the program runs.
+    pub stdout: Option<OwnedFd>,
+    /// The program's stderr instead of the invocation's, the same way.
+    pub stderr: Option<OwnedFd>,
 }
 
 impl Entrypoint {
     /// Runs the program to its end, forwarding signals and reaping; returns the status to
     /// exit with.
-    pub fn run(&self) -> io::Result<i32> {
+    pub fn run(mut self) -> io::Result<i32> {
         let Some((program, args)) = self.command.split_first() else {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no program"));
         };
@@ -92,6 +100,9 @@ impl Entrypoint {
         let terminal = tcgetpgrp(stdin.as_fd()).ok() == Some(getpgrp());
         // vfork-style: no page table copied, as its start is every container's.
         let main = self.spawn(program, args, terminal)?;
+        // The program has them: ours would keep a capture from ever seeing its end.
+        self.stdout = None;
+        self.stderr = None;
         let mut status: Option<i32> = None;
         let mut deadline: Option<Instant> = None;
         loop {
@@ -175,12 +186,16 @@ impl Entrypoint {
             .map(|(_, v)| v.as_os_str());
         let found = find_program(program, path)?;
         let stdin = std::io::stdin();
+        let dups: Vec<(std::os::fd::BorrowedFd<'_>, u8)> = [(&self.stdout, 1), (&self.stderr, 2)]
+            .into_iter()
+            .filter_map(|(fd, to)| Some((fd.as_ref()?.as_fd(), to)))
+            .collect();
         let plan = sys::ExecPlan {
             program: &c(found.as_os_str())?,
             argv: &argv,
             envp: &envp,
             foreground: terminal.then(|| stdin.as_fd()),
-            dups: &[],
+            dups: &dups,
         };
         match terminal {
             true => sys::spawn_exec(&plan),

@@ -1,6 +1,8 @@
 //! One module per subcommand; each turns checked arguments into library calls.
 
 #[cfg(unix)]
+mod capture;
+#[cfg(unix)]
 mod daemonize;
 mod definition;
 mod demo;
@@ -140,13 +142,42 @@ fn apply_process(spec: &mut svckit::ServiceSpec, process: &crate::cli::ProcessAr
 #[cfg(unix)]
 pub fn entrypoint(args: crate::cli::RunArgs) -> anyhow::Result<Exit> {
     use anyhow::Context as _;
-    let init = svckit::unix::Entrypoint {
+    let program = args.command[0].to_string_lossy().into_owned();
+    let mut init = svckit::unix::Entrypoint {
         command: args.command,
         env: args.env,
         stop_timeout: args.stop_timeout,
+        stdout: None,
+        stderr: None,
     };
-    let program = init.command[0].to_string_lossy().into_owned();
-    match init.run() {
+    let capture = match &args.log_dir {
+        Some(dir) => {
+            if dir.exists() && !dir.is_dir() {
+                return Err(crate::exit::Failure::new(
+                    Exit::Usage,
+                    format!("--log-dir {}: not a directory", dir.display()),
+                )
+                .into());
+            }
+            let name = std::path::Path::new(&init.command[0])
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "program".to_owned());
+            let (capture, stdout, stderr) =
+                capture::Capture::start(dir, &name, args.log_max_size, args.log_keep)
+                    .with_context(|| format!("--log-dir {}", dir.display()))?;
+            init.stdout = Some(stdout);
+            init.stderr = Some(stderr);
+            Some(capture)
+        }
+        None => None,
+    };
+    let ran = init.run();
+    // Everything the program and what it left wrote, stored before svckit ends.
+    if let Some(capture) = capture {
+        capture.finish();
+    }
+    match ran {
         Ok(code) => std::process::exit(code),
         // A program that cannot be started ends as a shell (and `docker run`) would say it:
         // 127 not found, 126 found but not runnable.

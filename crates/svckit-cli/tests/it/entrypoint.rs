@@ -481,3 +481,155 @@ fn a_program_that_cannot_start_ends_127_or_126_as_in_a_shell() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from PATH\n");
 }
+
+/// `svckit run --log-dir`: the program's output still reaches svckit's stdout and stderr (what
+/// `docker logs` reads) and is also stored, rotated after whole lines, with a time index;
+/// nothing lost or split, even across rotations.
+#[test]
+fn run_with_log_dir_tees_output_into_rotated_logs() {
+    let dir = TempDir::new("run-log");
+    let logs = dir.join("logs");
+    // 20,000 numbered lines on stdout (seq, not ours), a few on stderr; rotated at 16 KiB.
+    let out = Command::new(SVCKIT)
+        .args([
+            "run",
+            "--log-dir",
+            logs.to_str().unwrap(),
+            "--log-max-size",
+            "16K",
+        ])
+        .args(["--log-keep", "100", "--"])
+        .args(["sh", "-c", "seq 1 20000; echo oops >&2; echo again >&2"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let want: String = (1..=20000).map(|n| format!("{n}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    assert_eq!(crate::support::stderr(&out), "oops\nagain\n");
+    // The stored stdout, oldest file first: the same bytes, each file whole lines.
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("sh.stdout") && !name.ends_with(".times")
+        })
+        .collect();
+    assert!(files.len() > 5, "rotated: {files:?}");
+    let number = |path: &std::path::Path| -> u32 {
+        path.extension()
+            .and_then(|ext| ext.to_str()?.parse().ok())
+            .unwrap_or(0)
+    };
+    files.sort_by_key(|path| std::cmp::Reverse(number(path)));
+    let mut stored = String::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.ends_with('\n'), "{} ends mid-line", file.display());
+        stored.push_str(&text);
+    }
+    assert_eq!(stored, want);
+    assert_eq!(
+        std::fs::read_to_string(logs.join("sh.stderr")).unwrap(),
+        "oops\nagain\n"
+    );
+    assert!(logs.join("sh.stdout.times").exists());
+    // A file where the directory should be: one line naming it, exit 2.
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = Command::new(SVCKIT)
+        .args(["run", "--log-dir", file.to_str().unwrap(), "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(crate::support::stderr(&out).contains("a-file: not a directory"));
+}
+
+/// With --log-dir, a reader of svckit's stdout that goes away (`| head -1`) neither blocks the
+/// program nor ends the capture: the log still gets everything.
+#[test]
+fn run_with_log_dir_keeps_storing_when_stdout_goes_away() {
+    let dir = TempDir::new("run-log-head");
+    let logs = dir.join("logs");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{SVCKIT} run --log-dir {} -- seq 1 200000 | head -n 1",
+            logs.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().next(),
+        Some("1")
+    );
+    let stored = std::fs::read_to_string(logs.join("seq.stdout")).unwrap();
+    assert_eq!(stored.lines().count(), 200000);
+    assert!(stored.ends_with("200000\n"));
+}
+
+/// With --log-dir, as PID 1 and as a plain process: the copying threads take no signal, so a
+/// TERM is the program's to handle. Regression: a thread with signals unblocked got the TERM
+/// (the main thread blocks it for its signalfd) and died of it, svckit with it (143), the
+/// program left running; as PID 1 the signal was dropped instead.
+#[test]
+fn regression_run_with_log_dir_forwards_term_instead_of_dying_of_it() {
+    if !require_root("regression_run_with_log_dir_forwards_term_instead_of_dying_of_it") {
+        return;
+    }
+    let dir = TempDir::new("run-log-term");
+    let script = "trap 'echo got TERM; exit 5' TERM; echo ready; while :; do sleep 0.02; done";
+    for pid1 in [false, true] {
+        for round in 0..5 {
+            let logs = dir.join(&format!("logs-{pid1}-{round}"));
+            let mut command = match pid1 {
+                true => {
+                    let mut command = Command::new("unshare");
+                    command.args(["--pid", "--fork", "--mount-proc", SVCKIT]);
+                    command
+                }
+                false => Command::new(SVCKIT),
+            };
+            let mut child = command
+                .args(["run", "--log-dir"])
+                .arg(&logs)
+                .args(["--", "sh", "-c", script])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ready"));
+            let init = match pid1 {
+                true => {
+                    let children = format!("/proc/{0}/task/{0}/children", child.id());
+                    std::fs::read_to_string(children)
+                        .unwrap()
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                }
+                false => child.id() as i32,
+            };
+            nix::sys::signal::kill(Pid::from_raw(init), Signal::SIGTERM).unwrap();
+            let said = lines.next().and_then(Result::ok);
+            let code = child.wait().unwrap().code();
+            assert_eq!(
+                (said.as_deref(), code),
+                (Some("got TERM"), Some(5)),
+                "pid 1: {pid1}, round {round}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(logs.join("sh.stdout")).unwrap(),
+                "ready\ngot TERM\n"
+            );
+        }
+    }
+}
