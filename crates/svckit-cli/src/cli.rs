@@ -921,9 +921,29 @@ pub enum BootCommand {
 #[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct BootArgs {
+    /// How it starts at boot: what this host runs (auto: systemd, else an init script where
+    /// SysV init runs, else the entrypoint in a container, else cron), or this way.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub via: BootVia,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
+}
+
+/// `svckit boot --via`.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BootVia {
+    /// What this host runs.
+    Auto,
+    /// A systemd unit (the user's, with lingering, for a user).
+    Systemd,
+    /// An LSB init script, with update-rc.d (root).
+    Sysv,
+    /// An @reboot line in the user's crontab.
+    Cron,
+    /// Print the container entrypoint to use; set nothing up.
+    Entrypoint,
 }
 
 /// `svckit run`.

@@ -41,6 +41,24 @@ pub enum Boot {
     },
 }
 
+/// Which way to start it at boot: what the host runs ([`Via::Auto`]), or one named by the
+/// operator (a container that does run cron, a user without lingering rights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    /// systemd where it is PID 1 (the user's manager for a user), else an init script where
+    /// SysV init is PID 1 (root), else the entrypoint in a container, else cron.
+    #[default]
+    Auto,
+    /// A systemd unit (the user's for a user).
+    Systemd,
+    /// An LSB init script (root only).
+    Sysv,
+    /// An `@reboot` line in the user's crontab.
+    Cron,
+    /// The line for a container's entrypoint (nothing is set up).
+    Entrypoint,
+}
+
 impl std::fmt::Display for Boot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -63,6 +81,7 @@ pub struct BootSetup {
     dir: StateDir,
     svckit: PathBuf,
     host: Host,
+    via: Via,
 }
 
 impl BootSetup {
@@ -72,13 +91,54 @@ impl BootSetup {
             dir,
             svckit,
             host: Host::current(),
+            via: Via::Auto,
         }
+    }
+
+    /// Starts it at boot `via` this way rather than the host's.
+    pub fn via(mut self, via: Via) -> Result<BootSetup, Error> {
+        if via == Via::Sysv && self.user() {
+            return Err(Error::PermissionDenied {
+                operation: "--via sysv: an init script is root's (as a user: --via cron)".into(),
+            });
+        }
+        self.via = via;
+        Ok(self)
     }
 
     /// The name the supervisor of this state directory has at boot: `svckit-PATH` with the
     /// path escaped as systemd-escape --path does (`/var/lib/svckit` → `svckit-var-lib-svckit`).
     pub fn name(&self) -> String {
         format!("svckit-{}", escape_path(self.dir.root()))
+    }
+
+    /// The name as an init script's (and a crontab comment's): no backslash, which
+    /// update-rc.d takes for a glob escape (it left `\x2d` names' links behind). Every byte
+    /// but ASCII letters, digits, `_` and `.` becomes `-`; a short hash of the path follows
+    /// when that lost anything, so two directories never share a name.
+    pub fn script_name(&self) -> String {
+        let text = self.dir.root().display().to_string();
+        let trimmed = text.trim_matches('/');
+        let plain: String = trimmed
+            .chars()
+            .map(|c| match c {
+                c if c.is_ascii_alphanumeric() || c == '_' || c == '.' => c,
+                _ => '-',
+            })
+            .collect();
+        let lossless = trimmed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '/');
+        match lossless {
+            true => format!("svckit-{plain}"),
+            false => {
+                // FNV-1a: stable across builds and platforms.
+                let hash = text.bytes().fold(0xcbf29ce484222325u64, |hash, byte| {
+                    (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
+                });
+                format!("svckit-{plain}-{:08x}", hash as u32)
+            }
+        }
     }
 
     fn user(&self) -> bool {
@@ -94,6 +154,15 @@ impl BootSetup {
         ]
     }
 
+    /// The command as one line for sh, each word quoted where it needs to be.
+    fn shell_line(&self) -> String {
+        self.command()
+            .iter()
+            .map(|word| quote(word))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Where this host's boot would start it, and whether that is set up now.
     pub fn status(&self) -> (Boot, bool) {
         let boot = self.mechanism();
@@ -102,7 +171,7 @@ impl BootSetup {
                 let unit = format!("{}.service", self.name());
                 systemctl(*user, &["is-enabled", "--quiet", &unit]).is_ok()
             }
-            Boot::Sysv { script } => script.exists() && rc_links(&self.name()),
+            Boot::Sysv { script } => script.exists() && rc_links(&self.script_name()),
             Boot::Cron { line } => crontab().is_ok_and(|table| table.lines().any(|l| l == line)),
             Boot::Entrypoint { .. } => false,
         };
@@ -111,7 +180,11 @@ impl BootSetup {
 
     /// How this host starts things at boot, for this user.
     fn mechanism(&self) -> Boot {
-        let systemd = self.host.root.join("run/systemd/system").is_dir();
+        let systemd = match self.via {
+            Via::Auto => self.host.root.join("run/systemd/system").is_dir(),
+            Via::Systemd => true,
+            _ => false,
+        };
         match (systemd, self.user()) {
             (true, false) => Boot::Systemd {
                 unit: self
@@ -127,17 +200,26 @@ impl BootSetup {
                     .join(format!("{}.service", self.name())),
                 user: true,
             },
-            (false, false) if crate::detect_kind(&self.host) == BackendKind::Sysv => Boot::Sysv {
-                script: self.host.root.join("etc/init.d").join(self.name()),
-            },
-            _ if in_a_container() => Boot::Entrypoint {
-                line: self.command().join(" "),
-            },
+            (false, false)
+                if self.via == Via::Sysv
+                    || (self.via == Via::Auto
+                        && crate::detect_kind(&self.host) == BackendKind::Sysv) =>
+            {
+                Boot::Sysv {
+                    script: self.host.root.join("etc/init.d").join(self.script_name()),
+                }
+            }
+            _ if self.via == Via::Entrypoint || (self.via == Via::Auto && in_a_container()) => {
+                Boot::Entrypoint {
+                    line: self.shell_line(),
+                }
+            }
+            // cron runs the line with sh, and takes an unescaped % for a newline.
             _ => Boot::Cron {
                 line: format!(
                     "@reboot {} --daemon # {}",
-                    self.command().join(" "),
-                    self.name()
+                    self.shell_line().replace('%', "\\%"),
+                    self.script_name()
                 ),
             },
         }
@@ -174,7 +256,7 @@ impl BootSetup {
                 use std::os::unix::fs::PermissionsExt;
                 fs::set_permissions(script, fs::Permissions::from_mode(0o755))
                     .map_err(|err| Error::os(format!("chmod {}", script.display()), err))?;
-                if let Err(err) = run("update-rc.d", &[&self.name(), "defaults"]) {
+                if let Err(err) = run("update-rc.d", &[&self.script_name(), "defaults"]) {
                     let _ = fs::remove_file(script);
                     return Err(err);
                 }
@@ -216,7 +298,7 @@ impl BootSetup {
                 }
                 fs::remove_file(script)
                     .map_err(|err| Error::os(format!("remove {}", script.display()), err))?;
-                run("update-rc.d", &[&self.name(), "remove"])?;
+                run("update-rc.d", &[&self.script_name(), "remove"])?;
             }
             Boot::Cron { line } => {
                 if !enabled {
@@ -296,7 +378,7 @@ impl BootSetup {
              \x20 status) exec {svckit} supervisor status --state-dir {dir} ;;\n\
              \x20 *) echo \"Usage: $0 {{start|stop|restart|force-reload|status}}\" >&2; exit 3 ;;\n\
              esac\n",
-            name = self.name(),
+            name = self.script_name(),
         )
     }
 }

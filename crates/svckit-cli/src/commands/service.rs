@@ -213,12 +213,19 @@ fn tempfile_for(name: &ServiceName) -> anyhow::Result<std::path::PathBuf> {
 
 /// `svckit boot enable | disable | status`.
 pub fn boot(command: BootCommand) -> anyhow::Result<Exit> {
-    use svckit_install::boot::{Boot, BootSetup};
+    use svckit_install::boot::{Boot, BootSetup, Via};
     let (BootCommand::Enable(args) | BootCommand::Disable(args) | BootCommand::Status(args)) =
         &command;
     let dir = state_dir(&args.state)?;
     let exe = std::env::current_exe().context("find the svckit executable")?;
-    let setup = BootSetup::new(dir.clone(), exe);
+    let via = match args.via {
+        crate::cli::BootVia::Auto => Via::Auto,
+        crate::cli::BootVia::Systemd => Via::Systemd,
+        crate::cli::BootVia::Sysv => Via::Sysv,
+        crate::cli::BootVia::Cron => Via::Cron,
+        crate::cli::BootVia::Entrypoint => Via::Entrypoint,
+    };
+    let setup = BootSetup::new(dir.clone(), exe).via(via)?;
     let root = dir.root().display().to_string();
     match command {
         BootCommand::Enable(_) => match setup.enable()? {

@@ -3,6 +3,7 @@
 
 #![cfg(unix)]
 
+mod boot;
 mod cli;
 mod containment;
 mod daemonize;
