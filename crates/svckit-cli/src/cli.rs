@@ -115,6 +115,14 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Edit(NameArgs),
+    /// Install or update services from definition files, or directories of *.toml
+    ///
+    /// Every file is checked first (one bad file installs none); then each new service is
+    /// installed and each changed one updated, a running one restarted only when a key that
+    /// shapes its process changed.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    Apply(ApplyArgs),
     /// Start services at boot (with the supervisor, or systemd's / init's boot): start = auto.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -393,6 +401,18 @@ pub struct ProcessArgs {
     /// Set a variable in its environment (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse::env_pair)]
     pub env: Vec<(OsString, OsString)>,
+}
+
+/// `svckit apply`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Definition files (TOML, as `svckit show` prints), or directories of them (*.toml).
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
 }
 
 /// A command naming one service.

@@ -383,6 +383,32 @@ impl Manager {
         })
     }
 
+    /// What [`install`](Manager::install) would refuse of `spec` on this host, checked without
+    /// changing anything: its keys, its program (found and executable), user, group and
+    /// directory, a dependency cycle, and every key its backend (`auto`: this host's, or the
+    /// one it is installed with) cannot honour. `svckit apply` checks every definition first,
+    /// so one bad file installs none.
+    pub fn check(&self, spec: &ServiceSpec) -> Result<(), Error> {
+        spec.validate()?;
+        let backend = match spec.backend {
+            BackendKind::Auto => match self.registry.owner(&spec.name) {
+                Ok(kind) => kind,
+                Err(_) => detect_kind(&Host::current()),
+            },
+            kind => kind,
+        };
+        check_on_this_host(spec)?;
+        resolve_program(&spec.program)?;
+        self.refuse_a_cycle(spec)?;
+        match backend {
+            BackendKind::Builtin | BackendKind::Systemd | BackendKind::Sysv => {
+                crate::honour::check(backend, spec)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Where `spec`'s definition, unit or script is (under `root`).
     fn location(&self, spec: &ServiceSpec, root: Option<&Path>) -> Result<PathBuf, Error> {
         let root_or_slash = root.unwrap_or(Path::new("/"));

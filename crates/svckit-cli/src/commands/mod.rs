@@ -74,6 +74,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Edit(args) => service::edit(args),
         #[cfg(unix)]
+        Command::Apply(args) => service::apply_files(args),
+        #[cfg(unix)]
         Command::Enable(args) => service::set_start(args, svckit::StartType::Auto),
         #[cfg(unix)]
         Command::Disable(args) => service::set_start(args, svckit::StartType::Demand),

@@ -23,9 +23,9 @@ use super::{
 };
 use crate::{
     cli::{
-        BootCommand, EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs,
-        NamesArgs, RenderArgs, StateDirArg, StreamChoice, SuperviseArgs, SupervisedStartArgs,
-        SupervisedStatusArgs, SupervisorStopArgs, Targets, WaitArgs,
+        ApplyArgs, BootCommand, EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs,
+        ManyWaitArgs, NameArgs, NamesArgs, RenderArgs, StateDirArg, StreamChoice, SuperviseArgs,
+        SupervisedStartArgs, SupervisedStatusArgs, SupervisorStopArgs, Targets, WaitArgs,
     },
     exit::{Exit, Failure},
 };
@@ -101,11 +101,67 @@ fn apply(manager: &Manager, spec: ServiceSpec) -> anyhow::Result<()> {
     };
     let report = manager.install(spec, &options)?;
     match (report.changed.is_empty(), report.restarted) {
+        _ if report.installed == Installed::Created => outln!(
+            "{name}: installed ({}: {})",
+            report.backend,
+            report.location.display()
+        ),
         (true, _) => outln!("{name}: unchanged"),
         (false, true) => outln!("{name}: changed {}; restarted", report.changed.join(", ")),
         (false, false) => outln!("{name}: changed {}", report.changed.join(", ")),
     }
     Ok(())
+}
+
+/// `svckit apply FILE|DIR...`: every definition read and checked before any is installed,
+/// then each applied in the order given (a directory's files by name).
+pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
+    let manager = manager(state_dir(&args.state)?)?;
+    let mut files = Vec::new();
+    for path in &args.paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut found: Vec<std::path::PathBuf> = fs::read_dir(path)
+            .with_context(|| format!("read {}", path.display()))?
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|file| file.extension().is_some_and(|ext| ext == "toml") && file.is_file())
+            .collect();
+        if found.is_empty() {
+            return Err(crate::exit::Failure::new(
+                Exit::Usage,
+                format!("{}: no definition (*.toml) in it", path.display()),
+            )
+            .into());
+        }
+        found.sort();
+        files.extend(found);
+    }
+    let mut specs: Vec<(std::path::PathBuf, ServiceSpec)> = Vec::new();
+    for file in files {
+        let spec = definition::read(&file, None)?;
+        if let Some((other, _)) = specs.iter().find(|(_, seen)| seen.name == spec.name) {
+            return Err(crate::exit::Failure::new(
+                Exit::Usage,
+                format!(
+                    "{} and {} both define {}",
+                    other.display(),
+                    file.display(),
+                    spec.name
+                ),
+            )
+            .into());
+        }
+        manager
+            .check(&spec)
+            .with_context(|| format!("{}: nothing applied", file.display()))?;
+        specs.push((file, spec));
+    }
+    for (file, spec) in specs {
+        apply(&manager, spec).with_context(|| format!("apply {}", file.display()))?;
+    }
+    Ok(Exit::Ok)
 }
 
 /// `svckit enable` / `disable`: `start` set to auto or demand, applied with each service's

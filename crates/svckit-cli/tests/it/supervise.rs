@@ -2202,3 +2202,89 @@ fn follow_until(mut follower: std::process::Child, done: fn(&str) -> bool) -> St
     let _ = follower.wait();
     reader.join().unwrap()
 }
+
+/// `svckit apply DIR`: every file checked first (a bad one installs none, named), then new
+/// services installed, unchanged ones left alone, a changed one restarted only when a key
+/// that shapes its process changed (python's http.server moved to another port serves there;
+/// a new restart delay leaves the same process running).
+#[test]
+fn apply_checks_every_file_first_then_changes_only_what_changed() {
+    let sup = Sup::new("apply");
+    let defs = sup.dir.join("defs");
+    fs::create_dir_all(&defs).unwrap();
+    let (one, two) = (crate::support::free_port(), crate::support::free_port());
+    let web = |port: u16, delay: &str| {
+        format!(
+            "program = \"/usr/bin/python3\"\nargs = [\"-m\", \"http.server\", \"{port}\", \
+             \"--bind\", \"127.0.0.1\"]\n[restart]\npolicy = \"on-failure\"\ndelay = \"{delay}\"\n"
+        )
+    };
+    fs::write(defs.join("web.toml"), web(one, "1s")).unwrap();
+    fs::write(
+        defs.join("worker.toml"),
+        "program = \"/bin/sleep\"\nargs = [\"1022.1\"]\n",
+    )
+    .unwrap();
+    // A bad file among them: nothing is installed, and the file is named.
+    fs::write(
+        defs.join("zz-bad.toml"),
+        "program = \"/nonexistent/prog\"\n",
+    )
+    .unwrap();
+    let defs_arg = defs.to_str().unwrap();
+    let out = sup.run(&["apply", defs_arg]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("zz-bad.toml: nothing applied"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sup.ok(&["list"]).trim(), "", "half applied");
+    fs::remove_file(defs.join("zz-bad.toml")).unwrap();
+    let said = sup.ok(&["apply", defs_arg]);
+    assert!(
+        said.contains("web: installed") && said.contains("worker: installed"),
+        "{said}"
+    );
+    sup.ok(&["start", "web", "worker"]);
+    let serves = |port: u16| {
+        eventually(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+    };
+    assert!(serves(one));
+    let pid = sup.status("web")["pid"].clone();
+    // Unchanged: said, and nothing restarted.
+    let said = sup.ok(&["apply", defs_arg]);
+    assert!(
+        said.contains("web: unchanged") && said.contains("worker: unchanged"),
+        "{said}"
+    );
+    assert_eq!(sup.status("web")["pid"], pid);
+    // A policy only: the same process goes on.
+    fs::write(defs.join("web.toml"), web(one, "2s")).unwrap();
+    let said = sup.ok(&["apply", defs_arg]);
+    assert!(
+        said.contains("web: changed restart") && !said.contains("restarted"),
+        "{said}"
+    );
+    assert_eq!(sup.status("web")["pid"], pid);
+    // Its arguments: restarted, and it serves on the new port.
+    fs::write(defs.join("web.toml"), web(two, "2s")).unwrap();
+    let said = sup.ok(&["apply", defs_arg]);
+    assert!(said.contains("web: changed args; restarted"), "{said}");
+    assert_ne!(sup.status("web")["pid"], pid);
+    assert!(serves(two));
+    // Two files defining one service: refused, named.
+    fs::write(
+        defs.join("web-copy.toml"),
+        format!("name = \"web\"\n{}", web(two, "2s")),
+    )
+    .unwrap();
+    let out = sup.run(&["apply", defs_arg]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("both define web"), "{}", stderr(&out));
+    sup.ok(&["stop", "--all"]);
+    assert!(sleepers("1022.1").is_empty());
+    assert!(crate::support::processes_with(&format!("http.server {two}")).is_empty());
+}
