@@ -202,15 +202,7 @@ fn boot_via_sysv_is_an_init_script_that_service_runs() {
         .status()
         .unwrap();
     assert!(owned.success());
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid",
-            "nobody",
-            "--regid",
-            "nogroup",
-            "--clear-groups",
-            SVCKIT,
-        ])
+    let out = crate::support::svckit_as_nobody()
         .args(["boot", "enable", "--via", "sysv", "--state-dir"])
         .arg(&theirs)
         .output()

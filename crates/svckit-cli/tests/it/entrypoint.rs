@@ -391,11 +391,18 @@ fn the_program_keeps_the_directory_environment_and_stdout() {
     );
 }
 
-/// Regression: started through std's posix_spawn, the program inherited the init's signal
-/// mask (every signal blocked) and a TSTP never stopped it. It starts with none blocked.
-#[test]
-fn regression_the_program_starts_with_no_signal_blocked() {
-    let out = Command::new(SVCKIT)
+/// The program's blocked and ignored signal masks (`SigBlk`, `SigIgn` of /proc/self/status)
+/// under `svckit run`, itself started through `launcher` (nohup) or directly.
+fn signal_masks(launcher: Option<&str>) -> String {
+    let mut command = match launcher {
+        Some(launcher) => {
+            let mut command = Command::new(launcher);
+            command.arg(SVCKIT);
+            command
+        }
+        None => Command::new(SVCKIT),
+    };
+    let out = command
         .args([
             "run",
             "--",
@@ -407,7 +414,14 @@ fn regression_the_program_starts_with_no_signal_blocked() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let said = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Regression: started through std's posix_spawn, the program inherited the init's signal
+/// mask (every signal blocked) and a TSTP never stopped it. It starts with none blocked.
+#[test]
+fn regression_the_program_starts_with_no_signal_blocked() {
+    let said = signal_masks(None);
     assert!(said.contains("SigBlk:\t0000000000000000"), "{said}");
     assert!(said.contains("SigIgn:\t0000000000000000"), "{said}");
 }
@@ -417,20 +431,7 @@ fn regression_the_program_starts_with_no_signal_blocked() {
 /// started with SIGHUP ignored (nohup) must not hand that on either.
 #[test]
 fn regression_the_program_starts_with_no_signal_ignored_even_under_nohup() {
-    let out = Command::new("nohup")
-        .args([
-            SVCKIT,
-            "run",
-            "--",
-            "grep",
-            "-E",
-            "^Sig(Blk|Ign):",
-            "/proc/self/status",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = signal_masks(Some("nohup"));
     assert!(said.contains("SigIgn:\t0000000000000000"), "{said}");
     assert!(said.contains("SigBlk:\t0000000000000000"), "{said}");
 }
