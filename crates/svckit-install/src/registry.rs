@@ -58,8 +58,18 @@ impl Registry {
     /// Every installed service with its manager, sorted by name.
     pub fn names(&self) -> Result<Vec<(ServiceName, BackendKind)>, Error> {
         let mut all = Vec::new();
-        for name in store::names(&self.dir)? {
-            self.move_misplaced(&name);
+        let builtin = store::names(&self.dir)?;
+        // A state directory from before the registry kept every definition in services/: they
+        // are moved once, and a stamp in the registry says so (reading every definition at
+        // each listing was most of `status`'s time for 100 services).
+        let stamp = self.dir.registry_dir().join(".moved");
+        if !builtin.is_empty() && fs::symlink_metadata(&stamp).is_err() {
+            for name in &builtin {
+                self.move_misplaced(name);
+            }
+            let _ = svckit_unix::files::write_atomic(&stamp, b"", 0o600);
+        }
+        for name in builtin {
             if fs::symlink_metadata(self.dir.definition(&name)).is_ok() {
                 all.push((name, BackendKind::Builtin));
             }

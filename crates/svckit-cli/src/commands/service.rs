@@ -525,7 +525,11 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
             status_to(out, &args, &dir, &manager).map(drop)
         });
     }
-    status_to(&mut io::stdout().lock(), &args, &dir, &manager)
+    // One write for the whole table, not one per row.
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let exit = status_to(&mut out, &args, &dir, &manager)?;
+    out.flush()?;
+    Ok(exit)
 }
 
 /// `status` once, into `out`.
