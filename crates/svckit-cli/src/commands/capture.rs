@@ -18,7 +18,8 @@ use svckit_supervise::logs::LogFile;
 
 /// The copying threads.
 pub struct Capture {
-    threads: Vec<JoinHandle<()>>,
+    /// Each ends with why its log could not store everything, if it could not.
+    threads: Vec<JoinHandle<Option<String>>>,
 }
 
 impl Capture {
@@ -54,17 +55,22 @@ impl Capture {
     }
 
     /// Waits for both streams to end (every writer gone), at most 2 s: a process outside the
-    /// program's tree may still hold a pipe, and svckit must still exit.
-    pub fn finish(self) {
+    /// program's tree may still hold a pipe, and svckit must still exit. Returns why output
+    /// could not be stored, for each log that lost some.
+    pub fn finish(self) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(2);
+        let mut errors = Vec::new();
         for thread in self.threads {
             while !thread.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            if thread.is_finished() {
-                let _ = thread.join();
+            if thread.is_finished()
+                && let Ok(Some(error)) = thread.join()
+            {
+                errors.push(error);
             }
         }
+        errors
     }
 }
 
@@ -73,16 +79,17 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
-/// Copies `pipe` to our stdout (or stderr) and into `log` until every writer is gone.
-fn copy(pipe: OwnedFd, mut log: LogFile, to_stdout: bool) {
+/// Copies `pipe` to our stdout (or stderr) and into `log` until every writer is gone; why
+/// the log lost output, if it did.
+fn copy(pipe: OwnedFd, mut log: LogFile, to_stdout: bool) -> Option<String> {
     let mut buffer = vec![0u8; 64 << 10];
     let mut ours_open = true;
     loop {
         let n = match nix::unistd::read(&pipe, &mut buffer) {
-            Ok(0) => return,
+            Ok(0) => return log.error(),
             Ok(n) => n,
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return,
+            Err(_) => return log.error(),
         };
         let chunk = &buffer[..n];
         if ours_open {

@@ -177,7 +177,9 @@ pub fn entrypoint(args: crate::cli::RunArgs) -> anyhow::Result<Exit> {
     let ran = init.run();
     // Everything the program and what it left wrote, stored before svckit ends.
     if let Some(capture) = capture {
-        capture.finish();
+        for error in capture.finish() {
+            eprintln!("svckit: output not stored: {error}");
+        }
     }
     match ran {
         Ok(code) => std::process::exit(code),

@@ -540,6 +540,27 @@ fn run_with_log_dir_tees_output_into_rotated_logs() {
         "oops\nagain\n"
     );
     assert!(logs.join("sh.stdout.times").exists());
+    // A symlink planted where a log goes is never followed: its target stays as it was, the
+    // output still reaches stdout, and the program's status is svckit's.
+    let planted = dir.join("planted");
+    std::fs::create_dir_all(&planted).unwrap();
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, planted.join("sh.stdout")).unwrap();
+    let out = Command::new(SVCKIT)
+        .args(["run", "--log-dir", planted.to_str().unwrap(), "--"])
+        .args(["sh", "-c", "echo through; exit 4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through\n");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    // Said once, naming the file, not silently lost.
+    let said = crate::support::stderr(&out);
+    assert!(
+        said.starts_with("svckit: output not stored: ") && said.contains("sh.stdout"),
+        "{said}"
+    );
     // A file where the directory should be: one line naming it, exit 2.
     let file = dir.join("a-file");
     std::fs::write(&file, "").unwrap();
