@@ -193,7 +193,7 @@ impl LogFile {
         match stored {
             Ok(drained) => drained,
             Err(err) => {
-                self.error = Some(format!("{}: {err}", self.path.display()));
+                self.error = Some(self.failure(&err));
                 self.file = None;
                 self.discard(pipe, scratch)
             }
@@ -211,8 +211,18 @@ impl LogFile {
         self.record_time();
         if let Err(err) = stored {
             self.lost = self.lost.saturating_add(left as u64);
-            self.error = Some(format!("{}: {err}", self.path.display()));
+            self.error = Some(self.failure(&err));
             self.file = None;
+        }
+    }
+
+    /// Why storing failed, naming the file once (an open error names it already).
+    fn failure(&self, err: &io::Error) -> String {
+        let path = self.path.display().to_string();
+        let err = err.to_string();
+        match err.contains(&path) {
+            true => err,
+            false => format!("{path}: {err}"),
         }
     }
 
