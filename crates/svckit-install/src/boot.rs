@@ -231,6 +231,12 @@ impl BootSetup {
         let boot = self.mechanism();
         match &boot {
             Boot::Systemd { unit, user } => {
+                // Without lingering, the user's manager (and so the supervisor) runs only while
+                // the user is logged in: on already, or turned on (which starts the manager),
+                // before anything is written.
+                if *user {
+                    self.linger()?;
+                }
                 if let Some(parent) = unit.parent() {
                     fs::create_dir_all(parent)
                         .map_err(|err| Error::os(format!("create {}", parent.display()), err))?;
@@ -243,11 +249,6 @@ impl BootSetup {
                 if let Err(err) = enabled {
                     let _ = fs::remove_file(unit);
                     return Err(err);
-                }
-                if *user {
-                    // Without lingering, the user's manager (and so the supervisor) runs only
-                    // while the user is logged in.
-                    run("loginctl", &["enable-linger"])?;
                 }
             }
             Boot::Sysv { script } => {
@@ -278,6 +279,43 @@ impl BootSetup {
         Ok(boot)
     }
 
+    /// Lingering for this user (their manager runs from boot, not from their first login):
+    /// on already (`/var/lib/systemd/linger/NAME`), or turned on with `loginctl enable-linger
+    /// NAME` (the name, not the caller's session: `svckit boot enable` may run from cron, su or
+    /// a script, outside any session).
+    fn linger(&self) -> Result<(), Error> {
+        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(self.host.euid))
+            .ok()
+            .flatten()
+            .ok_or_else(|| Error::os("lingering", format!("no user has uid {}", self.host.euid)))?;
+        if self
+            .host
+            .root
+            .join("var/lib/systemd/linger")
+            .join(&user.name)
+            .exists()
+        {
+            return Ok(());
+        }
+        run("loginctl", &["enable-linger", &user.name]).map_err(|err| {
+            Error::os(
+                format!("turn on lingering for {}", user.name),
+                format!(
+                    "{err}: without it the supervisor would start only at {}'s login; as root: \
+                     loginctl enable-linger {}, then run this again (or use --via cron)",
+                    user.name, user.name
+                ),
+            )
+        })?;
+        // Turned on: logind starts the user's manager; systemctl --user needs it up.
+        let socket = user_runtime_dir(self.host.euid).join("systemd/private");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !socket.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
     /// Undoes [`enable`](BootSetup::enable); returns how it was set up (None: it was not).
     pub fn disable(&self) -> Result<Option<Boot>, Error> {
         let (boot, enabled) = self.status();
@@ -287,7 +325,19 @@ impl BootSetup {
                     return Ok(None);
                 }
                 let name = format!("{}.service", self.name());
-                systemctl(*user, &["disable", &name])?;
+                match systemctl(*user, &["disable", &name]) {
+                    Ok(()) => {}
+                    // A user's manager that does not run (no lingering, logged out): what
+                    // enabling made is its symlink in the target's wants, removed here.
+                    Err(_) if *user => {
+                        if let Some(dir) = unit.parent() {
+                            let wants = dir.join(format!("{}.wants", self.wanted_by(true)));
+                            let _ = fs::remove_file(wants.join(&name));
+                            let _ = fs::remove_dir(wants);
+                        }
+                    }
+                    Err(err) => return Err(err),
+                }
                 fs::remove_file(unit)
                     .map_err(|err| Error::os(format!("remove {}", unit.display()), err))?;
                 let _ = systemctl(*user, &["daemon-reload"]);
@@ -348,12 +398,16 @@ impl BootSetup {
             dir = self.dir.root().display(),
             start = command.join(" "),
             stop = stop.join(" "),
-            target = if user {
-                "default.target"
-            } else {
-                "multi-user.target"
-            },
+            target = self.wanted_by(user),
         )
+    }
+
+    /// The target the unit is enabled into: the user's default, or the system's multi-user.
+    fn wanted_by(&self, user: bool) -> &'static str {
+        match user {
+            true => "default.target",
+            false => "multi-user.target",
+        }
     }
 
     /// An LSB script that runs the supervisor as a daemon and stops it (its services first).
@@ -441,27 +495,49 @@ fn rc_links(name: &str) -> bool {
     })
 }
 
+/// The user's runtime directory: `$XDG_RUNTIME_DIR`, else `/run/user/UID` (where logind makes
+/// it; a shell from su or cron has no variable).
+fn user_runtime_dir(uid: u32) -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(format!("/run/user/{uid}")))
+}
+
 fn systemctl(user: bool, args: &[&str]) -> Result<(), Error> {
     let mut all = Vec::new();
     if user {
         all.push("--user");
     }
     all.extend_from_slice(args);
-    run("systemctl", &all)
+    let mut command = Command::new("systemctl");
+    command.args(&all);
+    if user && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        command.env(
+            "XDG_RUNTIME_DIR",
+            user_runtime_dir(nix::unistd::geteuid().as_raw()),
+        );
+    }
+    run_command(command, &format!("systemctl {}", all.join(" ")))
 }
 
 fn run(program: &str, args: &[&str]) -> Result<(), Error> {
-    let output = Command::new(program)
-        .args(args)
+    let mut command = Command::new(program);
+    command.args(args);
+    run_command(command, &format!("{program} {}", args.join(" ")))
+}
+
+/// Runs `command` (said as `what`): Ok when it exits 0, else its status and what it said.
+fn run_command(mut command: Command, what: &str) -> Result<(), Error> {
+    let output = command
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|err| Error::os(format!("run {program}"), err))?;
+        .map_err(|err| Error::os(format!("run {what}"), err))?;
     if output.status.success() {
         return Ok(());
     }
     let said = String::from_utf8_lossy(&output.stderr);
     Err(Error::os(
-        format!("{program} {}", args.join(" ")),
+        what.to_owned(),
         format!("{} ({})", output.status, said.trim()),
     ))
 }

@@ -36,14 +36,20 @@ const EMPTY_UNITS: [&str; 8] = [
     "system.slice",
 ];
 
-/// Runs inside the new namespaces (as `sh -c BOOT sh UNITS BASE EMPTY`): private mounts, a
-/// cgroup2 view rooted at the test's group, a private /run, the temp unit dir over
-/// /etc/systemd/system, then systemd as PID 1.
+/// Runs inside the new namespaces (as `sh -c BOOT sh UNITS BASE EMPTY [ETC]`): private mounts,
+/// a cgroup2 view rooted at the test's group, a private /run, the temp unit dir over
+/// /etc/systemd/system (and ETC's passwd, group and shadow over /etc's: a user of the test's
+/// own; a private /var/lib/systemd, so logind's lingering stays in the test), then systemd as
+/// PID 1.
 const BOOT: &str = r#"set -e
 mount --make-rprivate /
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t tmpfs -o mode=755 tmpfs /run
 mount --bind "$1" /etc/systemd/system
+if [ -n "${4:-}" ]; then
+  for file in passwd group shadow; do mount --bind "$4/$file" "/etc/$file"; done
+  mount -t tmpfs -o mode=755 tmpfs /var/lib/systemd
+fi
 export container=svckit-test SYSTEMD_UNIT_PATH="/etc/systemd/system:$2"
 export SYSTEMD_GENERATOR_PATH="$3" SYSTEMD_ENVIRONMENT_GENERATOR_PATH="$3"
 exec /lib/systemd/systemd --unit=svckit-test.target --log-target=console
@@ -65,8 +71,31 @@ struct Manager {
     cgroup: PathBuf,
 }
 
+/// A user of the test's own, in the booted systemd only (its passwd, group and shadow are
+/// copies with one more line): `svckit-it`, with a home in the test's directory.
+struct TestUser {
+    uid: u32,
+    home: PathBuf,
+}
+
+impl TestUser {
+    const NAME: &'static str = "svckit-it";
+}
+
 impl Manager {
     fn boot(name: &str) -> Manager {
+        Manager::boot_with(name, false).0
+    }
+
+    /// A systemd that also runs logind and user managers (user@.service as Debian ships it,
+    /// less its PAM session: pam_systemd is what would set XDG_RUNTIME_DIR), and knows a user
+    /// of the test's own.
+    fn boot_with_user(name: &str) -> (Manager, TestUser) {
+        let (manager, user) = Manager::boot_with(name, true);
+        (manager, user.expect("a test user"))
+    }
+
+    fn boot_with(name: &str, with_user: bool) -> (Manager, Option<TestUser>) {
         let dir = TempDir::new(name);
         let units = dir.join("etc-systemd-system");
         let base = dir.join("base-units");
@@ -86,9 +115,67 @@ impl Manager {
             fs::copy(Path::new("/lib/systemd/system").join(unit), base.join(unit))
                 .unwrap_or_else(|err| panic!("{unit} (Debian's dbus package): {err}"));
         }
+        let mut wants = "dbus.socket dbus.service multi-user.target".to_owned();
+        let mut etc = String::new();
+        let mut user = None;
+        if with_user {
+            for unit in [
+                "systemd-logind.service",
+                "user-runtime-dir@.service",
+                "user.slice",
+            ] {
+                fs::copy(Path::new("/lib/systemd/system").join(unit), base.join(unit))
+                    .unwrap_or_else(|err| panic!("{unit} (Debian's systemd package): {err}"));
+            }
+            let shipped = fs::read_to_string("/lib/systemd/system/user@.service").unwrap();
+            let ours: String = shipped
+                .lines()
+                .filter(|line| !line.starts_with("PAMName="))
+                .map(|line| format!("{line}\n"))
+                .collect();
+            fs::write(
+                base.join("user@.service"),
+                format!("{ours}Environment=XDG_RUNTIME_DIR=/run/user/%i\n"),
+            )
+            .unwrap();
+            wants.push_str(" systemd-logind.service");
+            // A uid no account of the host has.
+            let passwd = fs::read_to_string("/etc/passwd").unwrap();
+            let taken = |uid: u32| {
+                passwd
+                    .lines()
+                    .any(|line| line.split(':').nth(2) == Some(uid.to_string().as_str()))
+            };
+            let uid = (4242..).find(|uid| !taken(*uid)).unwrap();
+            let home = dir.join("home");
+            fs::create_dir_all(&home).unwrap();
+            nix::unistd::chown(&home, Some(uid.into()), Some(uid.into())).unwrap();
+            let copies = dir.join("etc");
+            fs::create_dir_all(&copies).unwrap();
+            let name = TestUser::NAME;
+            for (file, line) in [
+                (
+                    "passwd",
+                    format!(
+                        "{name}:x:{uid}:{uid}:svckit test:{}:/bin/sh",
+                        home.display()
+                    ),
+                ),
+                ("group", format!("{name}:x:{uid}:")),
+                ("shadow", format!("{name}:*:19000:0:99999:7:::")),
+            ] {
+                let mut text = fs::read_to_string(Path::new("/etc").join(file)).unwrap();
+                text.push_str(&line);
+                text.push('\n');
+                fs::write(copies.join(file), text).unwrap();
+            }
+            fs::set_permissions(copies.join("shadow"), fs::Permissions::from_mode(0o640)).unwrap();
+            etc = copies.display().to_string();
+            user = Some(TestUser { uid, home });
+        }
         fs::write(
             base.join("svckit-test.target"),
-            "[Unit]\nDescription=svckit test\nWants=dbus.socket dbus.service multi-user.target\n",
+            format!("[Unit]\nDescription=svckit test\nWants={wants}\n"),
         )
         .unwrap();
         let cgroup = cgroup2_mount()
@@ -101,6 +188,7 @@ impl Manager {
             .arg(&cgroup)
             .args(["sh", "-c", BOOT, "sh"])
             .args([&units, &base, &empty])
+            .arg(&etc)
             .stdin(Stdio::null())
             .stdout(fs::File::create(dir.join("systemd.log")).unwrap())
             .stderr(fs::File::create(dir.join("systemd.err")).unwrap())
@@ -130,7 +218,26 @@ impl Manager {
             "systemd did not come up ({state}): {}",
             manager.logs()
         );
-        manager
+        (manager, user)
+    }
+
+    /// `argv` inside, as `user`, with the environment a login would give (HOME, and the
+    /// runtime directory pam_systemd would set).
+    fn run_as(&self, user: &TestUser, argv: &[&str]) -> Output {
+        let uid = user.uid.to_string();
+        let home = format!("HOME={}", user.home.display());
+        let runtime = format!("XDG_RUNTIME_DIR=/run/user/{uid}");
+        let mut all = vec![
+            "setpriv",
+            "--reuid",
+            &uid,
+            "--regid",
+            &uid,
+            "--clear-groups",
+        ];
+        all.extend(["env", &home, &runtime, "USER=svckit-it"]);
+        all.extend_from_slice(argv);
+        self.run(&all)
     }
 
     fn logs(&self) -> String {
@@ -894,4 +1001,119 @@ fn boot_enable_makes_the_supervisor_a_systemd_unit() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!manager.units().join(&unit).exists());
     assert_eq!(code(&manager.svckit(&["boot", "status"])), 3);
+}
+
+/// `boot enable` for a user: a unit of the user's own manager, which lingering starts at boot.
+/// Without lingering, and no polkit to let the user turn it on, it is refused with the root
+/// command to run, and no unit is left enabled; once root has turned it on, the user's enabled
+/// unit comes up with the user's manager (restarted, as at boot) and brings the supervisor and
+/// its auto service; `boot disable` removes it.
+#[test]
+fn boot_enable_for_a_user_is_a_unit_of_their_manager_started_by_lingering() {
+    if !require_root("boot_enable_for_a_user_is_a_unit_of_their_manager_started_by_lingering") {
+        return;
+    }
+    let (manager, user) = Manager::boot_with_user("sduser");
+    let state = user.home.join("state");
+    fs::create_dir_all(&state).unwrap();
+    nix::unistd::chown(&state, Some(user.uid.into()), Some(user.uid.into())).unwrap();
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o700)).unwrap();
+    let state = state.display().to_string();
+    let svckit = |args: &[&str]| {
+        let mut argv = vec![SVCKIT];
+        argv.extend_from_slice(args);
+        argv.extend(["--state-dir", &state]);
+        manager.run_as(&user, &argv)
+    };
+    let sleepers = || crate::support::processes_with("1023.1");
+    let out = manager.run_as(
+        &user,
+        &[
+            SVCKIT,
+            "install",
+            "web",
+            "--backend",
+            "builtin",
+            "--start",
+            "auto",
+            "--state-dir",
+            &state,
+            "--",
+            "/bin/sleep",
+            "1023.1",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let units = user.home.join(".config/systemd/user");
+    // No lingering yet, and the user may not turn it on: refused, nothing left behind.
+    let out = svckit(&["boot", "enable"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("as root: loginctl enable-linger svckit-it"),
+        "{said}"
+    );
+    let left: Vec<_> = fs::read_dir(&units)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|name| !name.to_string_lossy().starts_with("svckit-")),
+        "{left:?}"
+    );
+    // Root turns it on; the user's manager runs from now on, as from boot.
+    let out = manager.run(&["loginctl", "enable-linger", TestUser::NAME]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let manager_unit = format!("user@{}.service", user.uid);
+    assert!(
+        eventually(Duration::from_secs(10), || manager
+            .show(&manager_unit, "ActiveState")
+            == "active"),
+        "{}",
+        manager.systemctl(&["status", &manager_unit])
+    );
+    let out = svckit(&["boot", "enable"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("the user's systemd unit"), "{said}");
+    assert_eq!(code(&svckit(&["boot", "status"])), 0);
+    // As at boot: the user's manager starts afresh, and with it the enabled unit.
+    assert!(sleepers().is_empty());
+    manager.systemctl(&["restart", &manager_unit]);
+    assert!(
+        eventually(Duration::from_secs(15), || sleepers().len() == 1),
+        "{}",
+        manager.systemctl(&["status", &manager_unit])
+    );
+    let status = svckit(&["status", "web", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "running", "{status}");
+    // Its stop (the user's manager stopping) stops the service first.
+    manager.systemctl(&["stop", &manager_unit]);
+    assert!(eventually(Duration::from_secs(15), || sleepers().is_empty()));
+    // Disabled while the user's manager does not run: the unit and its link go all the same.
+    let out = svckit(&["boot", "disable"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&svckit(&["boot", "status"])), 3);
+    for dir in [units.clone(), units.join("default.target.wants")] {
+        let left: Vec<_> = fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            left.iter()
+                .all(|name| !name.to_string_lossy().starts_with("svckit-")),
+            "{}: {left:?}",
+            dir.display()
+        );
+    }
 }
