@@ -1053,19 +1053,7 @@ fn boot_enable_for_a_user_is_a_unit_of_their_manager_started_by_lingering() {
         said.contains("as root: loginctl enable-linger svckit-it"),
         "{said}"
     );
-    let left: Vec<_> = fs::read_dir(&units)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert!(
-        left.iter()
-            .all(|name| !name.to_string_lossy().starts_with("svckit-")),
-        "{left:?}"
-    );
+    assert_no_svckit_unit(&units);
     // Root turns it on; the user's manager runs from now on, as from boot.
     let out = manager.run(&["loginctl", "enable-linger", TestUser::NAME]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -1100,20 +1088,24 @@ fn boot_enable_for_a_user_is_a_unit_of_their_manager_started_by_lingering() {
     let out = svckit(&["boot", "disable"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(code(&svckit(&["boot", "status"])), 3);
-    for dir in [units.clone(), units.join("default.target.wants")] {
-        let left: Vec<_> = fs::read_dir(&dir)
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.file_name())
-                    .collect()
-            })
-            .unwrap_or_default();
-        assert!(
-            left.iter()
-                .all(|name| !name.to_string_lossy().starts_with("svckit-")),
-            "{}: {left:?}",
-            dir.display()
-        );
-    }
+    assert_no_svckit_unit(&units);
+    assert_no_svckit_unit(&units.join("default.target.wants"));
+}
+
+/// Nothing of svckit's (`svckit-…`) in the unit directory `dir`.
+fn assert_no_svckit_unit(dir: &Path) {
+    let left: Vec<_> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|name| !name.to_string_lossy().starts_with("svckit-")),
+        "{}: {left:?}",
+        dir.display()
+    );
 }
