@@ -32,10 +32,18 @@ mod unix {
     pub fn main() -> ExitCode {
         let args = match Args::try_parse() {
             Ok(args) => args,
-            Err(err) => {
-                let usage = err.use_stderr();
+            // --help and --version as clap prints them; bad input in one line naming it, 2.
+            Err(err) if !err.use_stderr() => {
                 let _ = err.print();
-                return ExitCode::from(if usage { 2 } else { 0 });
+                return ExitCode::SUCCESS;
+            }
+            Err(err) => {
+                let rendered = err.render().to_string();
+                let first = rendered.split("\n\n").next().unwrap_or_default();
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
+                eprintln!("svckit-init: error: {line}");
+                return ExitCode::from(2);
             }
         };
         let program = args.command[0].to_string_lossy().into_owned();

@@ -655,3 +655,32 @@ fn regression_run_with_log_dir_forwards_term_instead_of_dying_of_it() {
         }
     }
 }
+
+/// svckit-init's bad input: one line naming it, exit 2 (clap's several lines were its own
+/// format); its start failures as svckit run's (127).
+#[test]
+fn svckit_init_says_bad_input_in_one_line() {
+    let Some(init) = crate::support::svckit_init() else {
+        return;
+    };
+    for (args, names) in [
+        (&["--stop-timeout", "xyz", "--", "true"][..], "xyz"),
+        (&["--env", "BAD", "--", "true"], "BAD"),
+        (&[], "PROGRAM"),
+    ] {
+        let out = Command::new(&init).args(args).output().unwrap();
+        let said = crate::support::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(
+            said.starts_with("svckit-init: error: ") && said.contains(names),
+            "{said}"
+        );
+    }
+    let out = Command::new(&init)
+        .args(["--", "/nonexistent/program"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(crate::support::stderr(&out).lines().count(), 1);
+}
