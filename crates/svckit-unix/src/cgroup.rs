@@ -243,7 +243,10 @@ impl Cgroup {
             .ok()
             .and_then(|value| value.trim().parse().ok())
             .or_else(|| {
-                let rss: u64 = pids.iter().filter_map(|pid| resident_bytes(*pid)).sum();
+                let rss: u64 = pids
+                    .iter()
+                    .filter_map(|pid| crate::process::resident_bytes(*pid))
+                    .sum();
                 (!pids.is_empty()).then_some(rss)
             });
         Usage {
@@ -257,20 +260,6 @@ impl Cgroup {
     pub fn remove(&self) {
         let _ = fs::remove_dir(&self.dir);
     }
-}
-
-/// `VmRSS` of `pid`, bytes.
-fn resident_bytes(pid: Pid) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .strip_suffix("kB")?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }
 
 #[cfg(test)]

@@ -84,11 +84,7 @@ pub fn usage_of(pids: &[Pid]) -> (u64, u64) {
         .flatten()
         .filter(|ticks| *ticks > 0)
         .unwrap_or(100) as u64;
-    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .filter(|size| *size > 0)
-        .unwrap_or(4096) as u64;
+    let page = page_size();
     let (mut cpu, mut memory) = (0u64, 0u64);
     for pid in pids {
         if let Some(fields) = stat_fields(pid.as_raw()) {
@@ -98,14 +94,35 @@ pub fn usage_of(pids: &[Pid]) -> (u64, u64) {
                 .sum();
             cpu = cpu.saturating_add(ticks.saturating_mul(1_000_000) / per_second);
         }
-        let resident = std::fs::read_to_string(format!("/proc/{}/statm", pid.as_raw()))
-            .ok()
-            .and_then(|statm| statm.split(' ').nth(1)?.parse::<u64>().ok());
-        if let Some(pages) = resident {
-            memory = memory.saturating_add(pages.saturating_mul(page));
+        if let Some(bytes) = resident_pages(*pid) {
+            memory = memory.saturating_add(bytes.saturating_mul(page));
         }
     }
     (cpu, memory)
+}
+
+/// The resident set of `pid`, in pages: the second field of `/proc/PID/statm` (the same sum
+/// as VmRSS, from a file of a few bytes rather than /proc/PID/status's 1.5 KB).
+fn resident_pages(pid: Pid) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{}/statm", pid.as_raw()))
+        .ok()?
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The resident set of `pid`, in bytes.
+pub fn resident_bytes(pid: Pid) -> Option<u64> {
+    resident_pages(pid).map(|pages| pages.saturating_mul(page_size()))
+}
+
+fn page_size() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .filter(|size| *size > 0)
+        .unwrap_or(4096) as u64
 }
 
 /// Now on `CLOCK_MONOTONIC` (the clock systemd's `…Monotonic` timestamps and `MONOTONIC_USEC`
