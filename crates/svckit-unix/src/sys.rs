@@ -51,8 +51,30 @@ pub(crate) fn fork(_proof: &SingleThreaded) -> nix::Result<ForkResult> {
 /// and write memory, and all of it lands in this process's address space, which nothing may use
 /// afterwards. Returns only when no child could be made (nothing was touched then).
 pub(crate) fn vfork_then_exit<F: FnOnce()>(_proof: &SingleThreaded, child: F) -> io::Error {
+    // SAFETY: the process is single-threaded (proof token), so nothing runs beside the child
+    // on the shared memory; what the child did to it is never looked at: this process leaves
+    // at once.
+    match unsafe { clone_vfork(1 << 20, child) } {
+        Ok(_) => exit_now(0),
+        Err(err) => err,
+    }
+}
+
+/// clone(2) with `CLONE_VM | CLONE_VFORK`, as glibc's posix_spawn does: `child` runs in a new
+/// process on a stack of its own (`stack_size` bytes, calloc'd above malloc's mmap threshold:
+/// fresh zero pages, faulted in only as used), sharing this process's memory, while the
+/// calling thread is suspended until it execs or exits (if it returns, it `_exit`s 127). No
+/// page table is copied. Returns the child's pid once the calling thread goes on.
+///
+/// # Safety
+///
+/// `child` runs on this process's memory while the calling thread waits: whatever it writes,
+/// this process sees afterwards, and other threads run beside it. The caller must make sure
+/// that is harmless (the child only execs, or this process exits right after) and that no
+/// handler of this process can run in the child (its signals blocked, or none installed).
+unsafe fn clone_vfork<F: FnOnce()>(stack_size: usize, child: F) -> io::Result<nix::unistd::Pid> {
     extern "C" fn trampoline<F: FnOnce()>(arg: *mut libc::c_void) -> libc::c_int {
-        // SAFETY: `arg` is the `Option<F>` below, alive in the suspended parent's frame; the
+        // SAFETY: `arg` is the `Option<F>` below, alive in the suspended caller's frame; the
         // closure is taken out exactly once, here.
         let child = unsafe { (*(arg as *mut Option<F>)).take() };
         if let Some(child) = child {
@@ -61,15 +83,15 @@ pub(crate) fn vfork_then_exit<F: FnOnce()>(_proof: &SingleThreaded, child: F) ->
         // The child is meant to exec or exit; if it returns, it must not run on.
         exit_now(127)
     }
-    const STACK_SIZE: usize = 1 << 20;
-    // calloc'd (fresh zero pages, touched only as used), 16-byte aligned words.
-    let mut stack = vec![0u128; STACK_SIZE / 16];
+    // 16-byte aligned words.
+    let mut stack = vec![0u128; stack_size / 16];
     let stack_top = stack.as_mut_ptr_range().end as *mut libc::c_void;
     let mut child = Some(child);
-    // SAFETY: the process is single-threaded (proof token). With CLONE_VFORK this process is
-    // suspended until the child execs or exits, so the two never run at once on the shared
-    // memory; the child runs on `stack`, not on our frames, and `stack` and `child` outlive the
-    // suspension. SIGCHLD as exit signal makes it an ordinary child (reparented when we exit).
+    // SAFETY: with CLONE_VFORK the calling thread is suspended until the child execs or exits,
+    // so the two never run at once; the child runs on `stack`, not on our frames, and `stack`
+    // and `child` outlive the suspension. Without CLONE_SIGHAND its signal dispositions are its
+    // own. SIGCHLD as exit signal makes it an ordinary child. The rest is the caller's
+    // contract.
     let pid = unsafe {
         libc::clone(
             trampoline::<F>,
@@ -78,11 +100,19 @@ pub(crate) fn vfork_then_exit<F: FnOnce()>(_proof: &SingleThreaded, child: F) ->
             (&mut child as *mut Option<F>).cast(),
         )
     };
-    if pid < 0 {
-        return io::Error::last_os_error();
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        pid => Ok(nix::unistd::Pid::from_raw(pid)),
     }
-    // What the child did to our memory is never looked at: leave now.
-    exit_now(0)
+}
+
+/// `strings` as the NULL-terminated array of pointers execve and posix_spawn take; valid while
+/// `strings` is.
+fn null_terminated(strings: &[std::ffi::CString]) -> Vec<*mut libc::c_char> {
+    let mut pointers: Vec<*mut libc::c_char> =
+        strings.iter().map(|s| s.as_ptr().cast_mut()).collect();
+    pointers.push(std::ptr::null_mut());
+    pointers
 }
 
 /// _exit(2): leaves at once, running no atexit handler and flushing no buffer that the parent
@@ -304,7 +334,7 @@ pub(crate) fn recv_fds(
 
 /// What the child of [`spawn_exec`] does between clone and exec, in this order: a process
 /// group of its own, the terminal's foreground (`foreground`: the terminal's fd), each
-/// `(from, to)` of `dup2s`, every signal at SIG_DFL ([`reset_signal_dispositions`]) and none
+/// `(from, to)` of `dups`, every signal at SIG_DFL ([`reset_signal_dispositions`]) and none
 /// blocked, then execve of `program` with `argv` and `envp`.
 pub(crate) struct ExecPlan<'a> {
     /// The program's path (already looked up in PATH).
@@ -339,45 +369,40 @@ struct ChildFailure {
 pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::Pid> {
     use std::sync::atomic::Ordering;
 
-    struct Shared<'a, 'b> {
-        plan: &'a ExecPlan<'b>,
-        argv: Vec<*const libc::c_char>,
-        envp: Vec<*const libc::c_char>,
-        failure: ChildFailure,
+    /// Notes the failed step and errno for the parent, and leaves.
+    fn fail(failure: &ChildFailure, step: i32) -> ! {
+        failure.step.store(step, Ordering::SeqCst);
+        failure.errno.store(
+            io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+            Ordering::SeqCst,
+        );
+        exit_now(127)
     }
-    extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
-        // SAFETY: `arg` is the `Shared` below, alive in the suspended parent's frame and only
-        // read here (the failure fields are atomics).
-        let shared = unsafe { &*(arg as *const Shared<'_, '_>) };
-        let fail = |step: i32| -> libc::c_int {
-            shared.failure.step.store(step, Ordering::SeqCst);
-            shared.failure.errno.store(
-                io::Error::last_os_error()
-                    .raw_os_error()
-                    .unwrap_or(libc::EIO),
-                Ordering::SeqCst,
-            );
-            exit_now(127)
-        };
+    let argv = null_terminated(plan.argv);
+    let envp = null_terminated(plan.envp);
+    let failure = ChildFailure::default();
+    let child = || {
         // Each a system call through nix, allocating nothing.
         if nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))
             .is_err()
         {
-            return fail(1);
+            fail(&failure, 1);
         }
-        if let Some(tty) = shared.plan.foreground
+        if let Some(tty) = plan.foreground
             && nix::unistd::tcsetpgrp(tty, nix::unistd::getpid()).is_err()
         {
-            return fail(2);
+            fail(&failure, 2);
         }
-        for (from, to) in shared.plan.dups {
+        for (from, to) in plan.dups {
             let done = match to {
                 0 => nix::unistd::dup2_stdin(from),
                 1 => nix::unistd::dup2_stdout(from),
                 _ => nix::unistd::dup2_stderr(from),
             };
             if done.is_err() {
-                return fail(3);
+                fail(&failure, 3);
             }
         }
         reset_signal_dispositions();
@@ -386,58 +411,29 @@ pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::Pid> {
             Some(&nix::sys::signal::SigSet::empty()),
             None,
         );
-        // SAFETY: the three pointers are into `shared` (alive in the suspended parent), NUL-
-        // terminated strings in NULL-terminated arrays, built from CStrings before the clone.
+        // SAFETY: the three pointers are into `plan`, `argv` and `envp` (alive in the
+        // suspended parent), NUL-terminated strings in NULL-terminated arrays, built from
+        // CStrings before the clone.
         unsafe {
             libc::execve(
-                shared.plan.program.as_ptr(),
-                shared.argv.as_ptr(),
-                shared.envp.as_ptr(),
+                plan.program.as_ptr(),
+                argv.as_ptr().cast(),
+                envp.as_ptr().cast(),
             );
         }
-        fail(4)
-    }
-    let pointers = |strings: &[std::ffi::CString]| {
-        let mut pointers: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
-        pointers.push(std::ptr::null());
-        pointers
+        fail(&failure, 4)
     };
-    let shared = Shared {
-        plan,
-        argv: pointers(plan.argv),
-        envp: pointers(plan.envp),
-        failure: ChildFailure::default(),
-    };
-    // calloc'd above malloc's mmap threshold: fresh zero pages, faulted in only as used (a
-    // smaller stack came from the heap, zeroed page by page: it cost more than the clone).
-    const STACK_SIZE: usize = 256 << 10;
-    let mut stack = vec![0u128; STACK_SIZE / 16];
-    let stack_top = stack.as_mut_ptr_range().end as *mut libc::c_void;
-    // SAFETY: with CLONE_VFORK this thread is suspended until the child execs or exits, so the
-    // child's use of `shared` and `stack` (both alive in this frame throughout) never races this
-    // thread; the child allocates nothing and calls only async-signal-safe functions, so a lock
-    // held by another thread cannot stop it. Without CLONE_SIGHAND its signal dispositions are
-    // its own: resetting them leaves this process's alone. Every signal is blocked here (the
-    // init's waiter), so no handler runs in the child on the shared memory before it resets the
-    // mask right before exec. SIGCHLD as exit signal makes it an ordinary child.
-    let pid = unsafe {
-        libc::clone(
-            child,
-            stack_top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            (&shared as *const Shared<'_, '_>).cast_mut().cast(),
-        )
-    };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let pid = nix::unistd::Pid::from_raw(pid);
-    let step = shared.failure.step.load(Ordering::SeqCst);
+    // SAFETY: the child allocates nothing and calls only async-signal-safe functions, so a
+    // lock held by another thread cannot stop it, and it writes nothing of ours but
+    // `failure`'s atomics before it execs or exits. Every signal is blocked here (the init's
+    // waiter), so no handler runs in the child before it resets the mask right before exec.
+    let pid = unsafe { clone_vfork(256 << 10, child) }?;
+    let step = failure.step.load(Ordering::SeqCst);
     if step == 0 {
         return Ok(pid);
     }
     let _ = nix::sys::wait::waitpid(pid, None);
-    let err = io::Error::from_raw_os_error(shared.failure.errno.load(Ordering::SeqCst));
+    let err = io::Error::from_raw_os_error(failure.errno.load(Ordering::SeqCst));
     let what = ["", "setpgid", "tcsetpgrp", "dup2", "exec"][step as usize];
     Err(match step {
         // The program's own error, as a shell reports it.
@@ -456,14 +452,8 @@ pub(crate) fn posix_spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::P
         0 => Ok(()),
         errno => Err(io::Error::from_raw_os_error(errno)),
     };
-    let pointers = |strings: &[std::ffi::CString]| {
-        let mut pointers: Vec<*mut libc::c_char> =
-            strings.iter().map(|s| s.as_ptr().cast_mut()).collect();
-        pointers.push(std::ptr::null_mut());
-        pointers
-    };
-    let argv = pointers(plan.argv);
-    let envp = pointers(plan.envp);
+    let argv = null_terminated(plan.argv);
+    let envp = null_terminated(plan.envp);
     let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
     let mut actions = std::mem::MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
     let mut none = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
