@@ -284,39 +284,7 @@ impl Manager {
         options: &InstallOptions,
     ) -> Result<InstallReport, Error> {
         let root = options.root.as_deref();
-        if spec.backend == BackendKind::Auto {
-            spec.backend = match root {
-                Some(_) => {
-                    return Err(unsupported(
-                        BackendKind::Auto,
-                        "--root",
-                        "say which init system the image has: --backend systemd or sysv",
-                    ));
-                }
-                None => detect_kind(&Host::current()),
-            };
-        }
-        match root {
-            Some(_) if !matches!(spec.backend, BackendKind::Systemd | BackendKind::Sysv) => {
-                return Err(no_root(spec.backend));
-            }
-            Some(_) if !spec.program.is_absolute() => {
-                return Err(ModelError::InvalidField {
-                    field: "program",
-                    reason: format!(
-                        "with --root, it must be an absolute path (where the image has it), not {}",
-                        spec.program.display()
-                    ),
-                }
-                .into());
-            }
-            Some(_) => {}
-            None => {
-                check_on_this_host(&spec)?;
-                spec.program = resolve_program(&spec.program)?;
-            }
-        }
-        self.refuse_a_cycle(&spec)?;
+        self.prepare(&mut spec, root)?;
         let backend = self.backend(spec.backend, root)?;
         let replaced = match self.registry.owner(&spec.name) {
             Ok(old) if old != spec.backend => {
@@ -384,28 +352,60 @@ impl Manager {
     }
 
     /// What [`install`](Manager::install) would refuse of `spec` on this host, checked without
-    /// changing anything: its keys, its program (found and executable), user, group and
-    /// directory, a dependency cycle, and every key its backend (`auto`: this host's, or the
-    /// one it is installed with) cannot honour. `svckit apply` checks every definition first,
-    /// so one bad file installs none.
+    /// changing anything: its keys, its backend (`auto`: this host's), its program (found and
+    /// executable), user, group and directory, a dependency cycle, and every key its backend
+    /// cannot honour. `svckit apply` checks every definition first, so one bad file installs
+    /// none.
     pub fn check(&self, spec: &ServiceSpec) -> Result<(), Error> {
         spec.validate()?;
-        let backend = match spec.backend {
-            BackendKind::Auto => match self.registry.owner(&spec.name) {
-                Ok(kind) => kind,
-                Err(_) => detect_kind(&Host::current()),
-            },
-            kind => kind,
-        };
-        check_on_this_host(spec)?;
-        resolve_program(&spec.program)?;
-        self.refuse_a_cycle(spec)?;
-        match backend {
+        let mut spec = spec.clone();
+        self.prepare(&mut spec, None)?;
+        match spec.backend {
             BackendKind::Builtin | BackendKind::Systemd | BackendKind::Sysv => {
-                crate::honour::check(backend, spec)?;
+                crate::honour::check(spec.backend, &spec)?;
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// What install does before it writes anything: `auto` resolved to this host's backend
+    /// (refused under `root`), `--root`'s rules, or on this host the program looked up in PATH
+    /// and its user, group and directory checked; then a dependency cycle refused.
+    fn prepare(&self, spec: &mut ServiceSpec, root: Option<&Path>) -> Result<(), Error> {
+        if spec.backend == BackendKind::Auto {
+            spec.backend = match root {
+                Some(_) => {
+                    return Err(unsupported(
+                        BackendKind::Auto,
+                        "--root",
+                        "say which init system the image has: --backend systemd or sysv",
+                    ));
+                }
+                None => detect_kind(&Host::current()),
+            };
+        }
+        match root {
+            Some(_) if !matches!(spec.backend, BackendKind::Systemd | BackendKind::Sysv) => {
+                return Err(no_root(spec.backend));
+            }
+            Some(_) if !spec.program.is_absolute() => {
+                return Err(ModelError::InvalidField {
+                    field: "program",
+                    reason: format!(
+                        "with --root, it must be an absolute path (where the image has it), not {}",
+                        spec.program.display()
+                    ),
+                }
+                .into());
+            }
+            Some(_) => {}
+            None => {
+                check_on_this_host(spec)?;
+                spec.program = resolve_program(&spec.program)?;
+            }
+        }
+        self.refuse_a_cycle(spec)?;
         Ok(())
     }
 
