@@ -511,7 +511,7 @@ fn systemctl(user: bool, args: &[&str]) -> Result<(), Error> {
     all.extend_from_slice(args);
     let mut command = Command::new("systemctl");
     command.args(&all);
-    if user && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+    if user {
         command.env(
             "XDG_RUNTIME_DIR",
             user_runtime_dir(nix::unistd::geteuid().as_raw()),

@@ -193,8 +193,7 @@ impl LogFile {
         match stored {
             Ok(drained) => drained,
             Err(err) => {
-                self.error = Some(self.failure(&err));
-                self.file = None;
+                self.failed(&err);
                 self.discard(pipe, scratch)
             }
         }
@@ -211,19 +210,20 @@ impl LogFile {
         self.record_time();
         if let Err(err) = stored {
             self.lost = self.lost.saturating_add(left as u64);
-            self.error = Some(self.failure(&err));
-            self.file = None;
+            self.failed(&err);
         }
     }
 
-    /// Why storing failed, naming the file once (an open error names it already).
-    fn failure(&self, err: &io::Error) -> String {
+    /// Storing failed: why is kept (naming the file once: an open error names it already),
+    /// and the file is reopened at the next try.
+    fn failed(&mut self, err: &io::Error) {
         let path = self.path.display().to_string();
         let err = err.to_string();
-        match err.contains(&path) {
+        self.error = Some(match err.contains(&path) {
             true => err,
             false => format!("{path}: {err}"),
-        }
+        });
+        self.file = None;
     }
 
     /// Reads the pipe dry without storing, counting the bytes.

@@ -129,7 +129,7 @@ pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
             .filter(|file| file.extension().is_some_and(|ext| ext == "toml") && file.is_file())
             .collect();
         if found.is_empty() {
-            return Err(crate::exit::Failure::new(
+            return Err(Failure::new(
                 Exit::Usage,
                 format!("{}: no definition (*.toml) in it", path.display()),
             )
@@ -142,7 +142,7 @@ pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
     for file in files {
         let spec = definition::read(&file, None)?;
         if let Some((other, _)) = specs.iter().find(|(_, seen)| seen.name == spec.name) {
-            return Err(crate::exit::Failure::new(
+            return Err(Failure::new(
                 Exit::Usage,
                 format!(
                     "{} and {} both define {}",
