@@ -170,6 +170,45 @@ pub struct Record {
     pub last_exit_why: Option<String>,
     /// The inodes of its stdout and stderr pipes, to find them again.
     pub pipes: Option<(u64, u64)>,
+    /// The runtime directories svckit made for this run (the only ones it removes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime: Vec<MadeDir>,
+}
+
+/// A directory svckit made for a service ([`svckit_unix::dirs::Created`]), as its record
+/// keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MadeDir {
+    /// Its path.
+    pub path: std::path::PathBuf,
+    /// Its device.
+    pub dev: u64,
+    /// Its inode.
+    pub ino: u64,
+    /// It is the runtime directory itself, not a parent made on the way.
+    pub leaf: bool,
+}
+
+impl From<&svckit_unix::dirs::Created> for MadeDir {
+    fn from(dir: &svckit_unix::dirs::Created) -> MadeDir {
+        MadeDir {
+            path: dir.path.clone(),
+            dev: dir.dev,
+            ino: dir.ino,
+            leaf: dir.leaf,
+        }
+    }
+}
+
+impl From<&MadeDir> for svckit_unix::dirs::Created {
+    fn from(dir: &MadeDir) -> svckit_unix::dirs::Created {
+        svckit_unix::dirs::Created {
+            path: dir.path.clone(),
+            dev: dir.dev,
+            ino: dir.ino,
+            leaf: dir.leaf,
+        }
+    }
 }
 
 /// Reads `name`'s record, if there is a readable one.

@@ -21,6 +21,7 @@
 
 pub mod cgroup;
 mod daemonize;
+pub mod dirs;
 pub mod entrypoint;
 pub mod environment;
 mod error;

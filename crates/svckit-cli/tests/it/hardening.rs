@@ -998,3 +998,188 @@ fn a_service_that_cannot_start_for_want_of_fds_says_so() {
     assert_eq!(sup.status("first")["state"], "running");
     sup.ok(&["stop", "first"]);
 }
+
+/// A directory under /run that belongs to the service's user (as another service's runtime
+/// directory would), for the runtime-directory attacks; removed on drop.
+struct UserRun(std::path::PathBuf);
+
+impl UserRun {
+    fn new(test: &str) -> UserRun {
+        let dir =
+            std::path::Path::new("/run").join(format!("svckit-it-{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        chown(&dir, 65534);
+        UserRun(dir)
+    }
+
+    fn name(&self) -> String {
+        self.0.file_name().unwrap().to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for UserRun {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A root-only directory with something in `conf.d`, the target of a planted symlink.
+fn victim(sup: &Sup) -> std::path::PathBuf {
+    let victim = sup.dir.join("victim");
+    fs::create_dir_all(victim.join("conf.d")).unwrap();
+    fs::write(victim.join("conf.d/precious"), "root's").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o700)).unwrap();
+    victim
+}
+
+fn untouched(victim: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(victim).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.mode() & 0o7777),
+        (0, 0o700),
+        "the symlink's target was handed to the service's user"
+    );
+    assert_eq!(
+        fs::read_to_string(victim.join("conf.d/precious")).unwrap(),
+        "root's",
+        "the symlink's target was emptied"
+    );
+}
+
+/// Regression (critical): only the last component of a runtime directory was checked, so a
+/// symlink the service's user planted in the middle (`evsec3/link/conf.d`, with `/run/evsec3`
+/// theirs) made root chown the target to them at start and delete it at stop. Every component
+/// is now reached without following a symlink: the start is refused naming the link, the
+/// target and the link are left as they were.
+#[test]
+fn regression_a_symlink_planted_inside_a_runtime_directory_path_never_leaves_run() {
+    if !require_root(
+        "regression_a_symlink_planted_inside_a_runtime_directory_path_never_leaves_run",
+    ) {
+        return;
+    }
+    let sup = Sup::new("rt-inner-link");
+    let run = UserRun::new("rt-inner");
+    let victim = victim(&sup);
+    std::os::unix::fs::symlink(&victim, run.0.join("link")).unwrap();
+    let runtime = format!("{}/link/conf.d", run.name());
+    sup.ok(&[
+        "install",
+        "web",
+        "--user",
+        "nobody",
+        "--runtime-directory",
+        &runtime,
+        "--",
+        "/bin/sleep",
+        "1010.81",
+    ]);
+    let said = sup.start_fails("web", "is not a directory");
+    assert!(
+        said.contains(&format!("{}/link", run.0.display())),
+        "{said}"
+    );
+    untouched(&victim);
+    sup.ok(&["stop", "web"]);
+    sup.ok(&["uninstall", "web"]);
+    untouched(&victim);
+    assert!(
+        fs::symlink_metadata(run.0.join("link"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(sleepers("1010.81").is_empty());
+}
+
+/// Regression (critical): the stop removed the runtime directory by its path, so a service
+/// that swapped a directory of that path for a symlink to root's files made root delete them.
+/// The stop now reaches what svckit made without following a symlink, and removes it only while
+/// it is the same directory.
+#[test]
+fn regression_a_runtime_directory_swapped_for_a_symlink_by_its_service_is_not_followed_at_stop() {
+    if !require_root(
+        "regression_a_runtime_directory_swapped_for_a_symlink_by_its_service_is_not_followed_at_stop",
+    ) {
+        return;
+    }
+    let sup = Sup::new("rt-swap");
+    let run = UserRun::new("rt-swap");
+    let victim = victim(&sup);
+    let real = run.0.join("real");
+    // The service, as nobody, moves the directory svckit made away and plants a symlink.
+    let script = format!(
+        "mv {real} {moved} && ln -s {victim} {real} && exec sleep 1010.82",
+        real = real.display(),
+        moved = run.0.join("moved").display(),
+        victim = victim.display()
+    );
+    let runtime = format!("{}/real/conf.d", run.name());
+    sup.ok(&[
+        "install",
+        "web",
+        "--user",
+        "nobody",
+        "--runtime-directory",
+        &runtime,
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    sup.ok(&["start", "web"]);
+    assert!(eventually(Duration::from_secs(5), || fs::symlink_metadata(
+        &real
+    )
+    .is_ok_and(|meta| meta.is_symlink())));
+    sup.ok(&["stop", "web"]);
+    untouched(&victim);
+    assert!(sleepers("1010.82").is_empty());
+    // What it moved away is still svckit's own: nothing else was removed in its place.
+    assert!(run.0.join("moved/conf.d").is_dir());
+}
+
+/// Regression: a runtime directory that was there before the service started (the
+/// operator's, another service's) was deleted with its contents at stop. Only what svckit
+/// created is removed: the directory it made and the parents it made on the way.
+#[test]
+fn regression_only_runtime_directories_svckit_made_are_removed_at_stop() {
+    if !require_root("regression_only_runtime_directories_svckit_made_are_removed_at_stop") {
+        return;
+    }
+    let sup = Sup::new("rt-own");
+    let run = UserRun::new("rt-own");
+    fs::create_dir(run.0.join("theirs")).unwrap();
+    fs::write(run.0.join("theirs/keep"), "x").unwrap();
+    let made = format!("{}/made/deeper", run.name());
+    let theirs = format!("{}/theirs", run.name());
+    sup.ok(&[
+        "install",
+        "web",
+        "--runtime-directory",
+        &made,
+        "--runtime-directory",
+        &theirs,
+        "--",
+        "/bin/sleep",
+        "1010.83",
+    ]);
+    sup.ok(&["start", "web"]);
+    assert!(run.0.join("made/deeper").is_dir());
+    // Killed, so the supervisor that stops it knows what it made only from its record.
+    let supervisor = sup.supervisor_pid().expect("a supervisor");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(5), || {
+        crate::support::is_gone(supervisor)
+    }));
+    sup.bring_up();
+    sup.ok(&["stop", "web"]);
+    assert!(!run.0.join("made").exists(), "what svckit made stays");
+    assert_eq!(fs::read_to_string(run.0.join("theirs/keep")).unwrap(), "x");
+    assert!(sleepers("1010.83").is_empty());
+}

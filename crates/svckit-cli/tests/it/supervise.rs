@@ -1560,6 +1560,9 @@ fn regression_a_runtime_directory_planted_as_a_symlink_is_refused() {
         "the symlink's target was given to the service's user"
     );
     assert!(sleepers("1010.93").is_empty());
+    // A refused path is left as it was (the stop once deleted the planted symlink).
+    sup.ok(&["stop", "web"]);
+    assert!(fs::symlink_metadata(&planted).unwrap().is_symlink());
     let _ = fs::remove_file(&planted);
 }
 

@@ -318,6 +318,8 @@ struct Unit {
     stop_commands: bool,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
+    /// The runtime directories made for it (removed when nothing of it is left).
+    runtime: svckit_unix::dirs::Made,
     waiters: Vec<(Token, Wait)>,
 }
 
@@ -547,6 +549,7 @@ impl Supervisor {
             post_started: false,
             stop_commands: false,
             pipes: None,
+            runtime: Default::default(),
             waiters: Vec::new(),
         }
     }
@@ -881,7 +884,12 @@ impl Supervisor {
                 if let Some(cgroup) = unit.process.cgroup.take() {
                     cgroup.remove();
                 }
-                spawn::remove_runtime_directories(&unit.spec);
+                let made = std::mem::take(&mut unit.runtime);
+                if let Err(err) = spawn::remove_runtime_directories(&made) {
+                    log(format_args!("{name}: runtime_directory: {err}"));
+                    self.journal
+                        .record(name, format_args!("runtime_directory: {err}"));
+                }
             }
             Action::CrashLoop => {
                 unit.reason = Some(format!(

@@ -48,6 +48,7 @@ impl Supervisor {
         unit.last_exit = record.last_exit;
         unit.last_exit_why = record.last_exit_why.clone();
         unit.life.wanted = record.wanted;
+        unit.runtime.created = record.runtime.iter().map(Into::into).collect();
         let Some(pid) = alive else {
             if record.state.has_process() {
                 unit.last_exit = Some(LastExit::Unknown);
@@ -142,6 +143,7 @@ impl Supervisor {
             last_exit: unit.last_exit,
             last_exit_why: unit.last_exit_why.clone(),
             pipes: unit.pipes,
+            runtime: unit.runtime.created.iter().map(Into::into).collect(),
         };
         if let Err(err) = store::write_record(&self.dir, name, &record) {
             log(format_args!("{name}: cannot save its state: {err}"));

@@ -245,7 +245,9 @@ impl Supervisor {
         };
         let window = unit.spec.restart.window;
         unit.history.started(Instant::now(), window);
-        if let Err(reason) = make_runtime_directories(&unit.spec) {
+        let made = make_runtime_directories(&unit.spec)
+            .map(|made| unit.runtime.created.extend(made.created));
+        if let Err(reason) = made {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
             if let Some(unit) = self.unit(name) {
@@ -819,14 +821,18 @@ fn root_of(pids: &[Pid]) -> Option<Pid> {
     roots.next().is_none().then_some(root)
 }
 
+/// Where runtime directories go: /run for root, else `$XDG_RUNTIME_DIR` (none without it).
+fn runtime_base() -> Option<std::path::PathBuf> {
+    match nix::unistd::geteuid().is_root() {
+        true => Some(std::path::PathBuf::from("/run")),
+        false => std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
+    }
+}
+
 /// Where a service's runtime directories are: under /run for root, else under
 /// `$XDG_RUNTIME_DIR` (none without it).
 pub(super) fn runtime_directories(spec: &ServiceSpec) -> Vec<std::path::PathBuf> {
-    let base = match nix::unistd::geteuid().is_root() {
-        true => Some(std::path::PathBuf::from("/run")),
-        false => std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
-    };
-    match base {
+    match runtime_base() {
         Some(base) => spec
             .runtime_directory
             .iter()
@@ -836,57 +842,50 @@ pub(super) fn runtime_directories(spec: &ServiceSpec) -> Vec<std::path::PathBuf>
     }
 }
 
-/// Makes the service's runtime directories (mode 0755, its user's): a directory there
-/// already is taken over, anything else (a symlink planted at the path, a file) is refused.
-fn make_runtime_directories(spec: &ServiceSpec) -> Result<(), String> {
-    if !spec.runtime_directory.is_empty() && runtime_directories(spec).is_empty() {
+/// Makes the service's runtime directories (mode 0755, its user's), every component reached
+/// without following a symlink ([`svckit_unix::dirs::make`]): a directory there already is
+/// taken over, a symlink or file at any component refused and left as it is. Returns what it
+/// created, the only directories its stop removes.
+fn make_runtime_directories(spec: &ServiceSpec) -> Result<svckit_unix::dirs::Made, String> {
+    let mut made = svckit_unix::dirs::Made::default();
+    if spec.runtime_directory.is_empty() {
+        return Ok(made);
+    }
+    let Some(base) = runtime_base() else {
         return Err(
             "runtime_directory: no $XDG_RUNTIME_DIR for a supervisor that is not root".into(),
         );
-    }
+    };
     let owner = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
         .map_err(|err| format!("runtime_directory: {err}"))?
         .map(|credentials| {
             let uid = credentials.user.as_ref().map(|user| user.uid);
-            (uid, credentials.gid)
+            (uid, Some(credentials.gid))
         });
-    for dir in runtime_directories(spec) {
-        let failed = |err: io::Error| format!("runtime_directory {}: {err}", dir.display());
-        if let Some(parent) = dir.parent() {
-            fs::create_dir_all(parent).map_err(failed)?;
-        }
-        match std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), 0o755).create(&dir)
-        {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-                let meta = fs::symlink_metadata(&dir).map_err(failed)?;
-                if !meta.is_dir() {
-                    return Err(failed(io::Error::other(
-                        "exists and is not a directory (refusing to follow it)",
-                    )));
-                }
+    for dir in &spec.runtime_directory {
+        match svckit_unix::dirs::make(&base, std::path::Path::new(dir), 0o755, owner) {
+            Ok(more) => made.created.extend(more.created),
+            Err(err) => {
+                // What this start made so far goes again.
+                let _ = svckit_unix::dirs::remove(&base, &made);
+                return Err(format!(
+                    "runtime_directory {}: {err}",
+                    base.join(dir).display()
+                ));
             }
-            Err(err) => return Err(failed(err)),
-        }
-        if let Some((uid, gid)) = owner {
-            // Without following a symlink swapped in since it was checked.
-            nix::unistd::fchownat(
-                nix::fcntl::AT_FDCWD,
-                &dir,
-                uid,
-                Some(gid),
-                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-            )
-            .map_err(|err| failed(err.into()))?;
         }
     }
-    Ok(())
+    Ok(made)
 }
 
-/// Removes the service's runtime directories once nothing of it is left.
-pub(super) fn remove_runtime_directories(spec: &ServiceSpec) {
-    for dir in runtime_directories(spec) {
-        // remove_dir_all does not follow symlinks inside it.
-        let _ = fs::remove_dir_all(&dir);
+/// Removes the runtime directories svckit made for the service (`made`) once nothing of it
+/// is left: never one that was there before, nor anything swapped in at their paths since.
+pub(super) fn remove_runtime_directories(made: &svckit_unix::dirs::Made) -> io::Result<()> {
+    if made.created.is_empty() {
+        return Ok(());
+    }
+    match runtime_base() {
+        Some(base) => svckit_unix::dirs::remove(&base, made),
+        None => Ok(()),
     }
 }

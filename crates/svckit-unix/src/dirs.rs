@@ -1,0 +1,373 @@
+//! Directories made and removed beneath a trusted base (`/run`, `$XDG_RUNTIME_DIR`) for a
+//! service, without ever following a symlink.
+//!
+//! A path like `evsec3/link/conf.d` is walked one component at a time from an fd on the base,
+//! each opened `O_NOFOLLOW | O_DIRECTORY` relative to the one before: a symlink or file at any
+//! component (one a service user planted where it may write) is refused, and the directory is
+//! created, chowned and later emptied through those fds, never through a path the kernel
+//! resolves again. [`make`] returns what it created ([`Made`], with each directory's device and
+//! inode); [`remove`] removes only that, and only while the same directory is still reached
+//! the same way: a directory that was there before is left, and so is anything swapped in since.
+//!
+//! This module must not follow a symlink, and must not remove what it did not create.
+
+use std::{
+    ffi::OsStr,
+    fs, io,
+    os::{
+        fd::{AsFd, OwnedFd},
+        unix::ffi::OsStrExt,
+    },
+    path::{Component, Path, PathBuf},
+};
+
+use nix::{
+    dir::{Dir, Type},
+    errno::Errno,
+    fcntl::{AtFlags, OFlag, openat},
+    sys::stat::{Mode, fchmod, fstat, fstatat, mkdirat},
+    unistd::{Gid, Uid, UnlinkatFlags, fchown, unlinkat},
+};
+
+/// A directory [`make`] created: where, and which one (device and inode), so [`remove`]
+/// removes that directory and no other that later took its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// Its path (the base joined with the components down to it).
+    pub path: PathBuf,
+    /// Its device.
+    pub dev: u64,
+    /// Its inode.
+    pub ino: u64,
+    /// Whether it is the directory asked for (made with its contents for the service, removed
+    /// with them), rather than a parent made on the way (removed only while empty).
+    pub leaf: bool,
+}
+
+/// What [`make`] did to the file system.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Made {
+    /// The directories it created, outermost first.
+    pub created: Vec<Created>,
+}
+
+fn nofollow_dir(parent: impl AsFd, name: &OsStr) -> nix::Result<OwnedFd> {
+    openat(
+        parent,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+fn open_base(base: &Path) -> io::Result<OwnedFd> {
+    let base = fs::File::open(base)
+        .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", base.display())))?;
+    Ok(base.into())
+}
+
+/// The components of `relative`, which must be plain names (no `..`, `.` or root).
+fn components(relative: &Path) -> io::Result<Vec<&OsStr>> {
+    let parts: Vec<&OsStr> = relative
+        .components()
+        .map(|part| match part {
+            Component::Normal(name) => Ok(name),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a relative path of plain names",
+                    relative.display()
+                ),
+            )),
+        })
+        .collect::<io::Result<_>>()?;
+    if parts.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an empty directory name",
+        ));
+    }
+    Ok(parts)
+}
+
+fn refused(path: &Path, err: Errno) -> io::Error {
+    match err {
+        // O_NOFOLLOW on a symlink, O_DIRECTORY on anything else.
+        Errno::ELOOP | Errno::ENOTDIR => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} exists and is not a directory (a symlink or a file: refusing to follow it)",
+                path.display()
+            ),
+        ),
+        err => io::Error::new(
+            io::Error::from(err).kind(),
+            format!("{}: {err}", path.display()),
+        ),
+    }
+}
+
+/// Makes `base/relative` (mode `mode`, owned by `owner` when given; parents made on the way
+/// are the caller's, mode 0755), reaching every component without following a symlink. A
+/// directory already there is taken over (its owner and mode set); a symlink or file at any
+/// component is refused with `PermissionDenied`, naming it, and what this call created is
+/// removed again.
+pub fn make(
+    base: &Path,
+    relative: &Path,
+    mode: u32,
+    owner: Option<(Option<Uid>, Option<Gid>)>,
+) -> io::Result<Made> {
+    let parts = components(relative)?;
+    let mut made = Made::default();
+    let result = (|| {
+        let mut dir = open_base(base)?;
+        let mut path = base.to_path_buf();
+        for (i, name) in parts.iter().enumerate() {
+            path.push(name);
+            let leaf = i + 1 == parts.len();
+            let created = match mkdirat(&dir, *name, Mode::from_bits_truncate(0o755)) {
+                Ok(()) => true,
+                Err(Errno::EEXIST) => false,
+                Err(err) => return Err(refused(&path, err)),
+            };
+            let next = nofollow_dir(&dir, name).map_err(|err| refused(&path, err))?;
+            if created {
+                let stat = fstat(&next).map_err(|err| refused(&path, err))?;
+                made.created.push(Created {
+                    path: path.clone(),
+                    dev: stat.st_dev,
+                    ino: stat.st_ino,
+                    leaf,
+                });
+            }
+            if leaf {
+                if let Some((uid, gid)) = owner {
+                    fchown(&next, uid, gid).map_err(|err| refused(&path, err))?;
+                }
+                fchmod(&next, Mode::from_bits_truncate(mode as nix::libc::mode_t))
+                    .map_err(|err| refused(&path, err))?;
+            }
+            dir = next;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(made),
+        Err(err) => {
+            let _ = remove(base, &made);
+            Err(err)
+        }
+    }
+}
+
+/// Removes what [`make`] created, innermost first: the directory asked for with everything
+/// in it, the parents made on the way only while empty. Each is reached again from `base`
+/// without following a symlink and removed only while it is the same directory (device and
+/// inode); anything else is left as it is, and the first such refusal is returned after the
+/// rest was done.
+pub fn remove(base: &Path, made: &Made) -> io::Result<()> {
+    let mut first_error = None;
+    for created in made.created.iter().rev() {
+        if let Err(err) = remove_one(base, created)
+            && first_error.is_none()
+        {
+            first_error = Some(err);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn remove_one(base: &Path, created: &Created) -> io::Result<()> {
+    let relative = created.path.strip_prefix(base).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not beneath {}",
+                created.path.display(),
+                base.display()
+            ),
+        )
+    })?;
+    let parts = components(relative)?;
+    let (name, parents) = parts.split_last().expect("components are never empty");
+    let mut dir = open_base(base)?;
+    let mut path = base.to_path_buf();
+    for parent in parents {
+        path.push(parent);
+        dir = match nofollow_dir(&dir, parent) {
+            Ok(next) => next,
+            // Gone already: nothing of ours is left to remove.
+            Err(Errno::ENOENT) => return Ok(()),
+            Err(err) => return Err(refused(&path, err)),
+        };
+    }
+    path.push(name);
+    let target = match nofollow_dir(&dir, name) {
+        Ok(target) => target,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(err) => return Err(refused(&path, err)),
+    };
+    let stat = fstat(&target).map_err(|err| refused(&path, err))?;
+    if (stat.st_dev, stat.st_ino) != (created.dev, created.ino) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is no longer the directory svckit made there; leaving it",
+                path.display()
+            ),
+        ));
+    }
+    if created.leaf {
+        empty(target, &path)?;
+    }
+    match unlinkat(&dir, *name, UnlinkatFlags::RemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        // A parent that holds another's directory now stays.
+        Err(Errno::ENOTEMPTY | Errno::EEXIST) if !created.leaf => Ok(()),
+        Err(err) => Err(refused(&path, err)),
+    }
+}
+
+/// Removes everything inside the directory `dir` (at `path`, for errors), descending only
+/// into real directories on the same device.
+fn empty(dir: OwnedFd, path: &Path) -> io::Result<()> {
+    let device = fstat(&dir).map_err(|err| refused(path, err))?.st_dev;
+    let handle = dir.try_clone()?;
+    let mut listing = Dir::from_fd(handle).map_err(|err| refused(path, err))?;
+    let mut names = Vec::new();
+    for entry in listing.iter() {
+        let entry = entry.map_err(|err| refused(path, err))?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push((name.to_vec(), entry.file_type()));
+        }
+    }
+    drop(listing);
+    for (name, kind) in names {
+        let name = OsStr::from_bytes(&name);
+        let child = path.join(name);
+        let is_dir = match kind {
+            Some(Type::Directory) => true,
+            Some(_) => false,
+            None => fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map(|stat| stat.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
+                .map_err(|err| refused(&child, err))?,
+        };
+        if is_dir {
+            let inner = nofollow_dir(&dir, name).map_err(|err| refused(&child, err))?;
+            if fstat(&inner).map_err(|err| refused(&child, err))?.st_dev != device {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("{} is a mount point; leaving it", child.display()),
+                ));
+            }
+            empty(inner, &child)?;
+            unlinkat(&dir, name, UnlinkatFlags::RemoveDir).map_err(|err| refused(&child, err))?;
+        } else {
+            unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir).map_err(|err| refused(&child, err))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    fn scratch(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("svckit-dirs-{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn makes_parents_and_removes_only_what_it_made() {
+        let base = scratch("parents");
+        fs::create_dir(base.join("there")).unwrap();
+        fs::write(base.join("there/keep"), "x").unwrap();
+        let made = make(&base, Path::new("there/a/b"), 0o750, None).unwrap();
+        let paths: Vec<_> = made.created.iter().map(|c| c.path.clone()).collect();
+        assert_eq!(paths, [base.join("there/a"), base.join("there/a/b")]);
+        assert_eq!(
+            fs::metadata(base.join("there/a/b"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o750
+        );
+        fs::create_dir_all(base.join("there/a/b/deep/er")).unwrap();
+        fs::write(base.join("there/a/b/deep/er/file"), "x").unwrap();
+        remove(&base, &made).unwrap();
+        assert!(!base.join("there/a").exists());
+        assert!(
+            base.join("there/keep").exists(),
+            "a directory it found stays"
+        );
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_symlink_at_any_component_is_refused_and_left() {
+        let base = scratch("symlink");
+        let victim = scratch("symlink-victim");
+        fs::create_dir(base.join("user")).unwrap();
+        std::os::unix::fs::symlink(&victim, base.join("user/link")).unwrap();
+        let err = make(&base, Path::new("user/link/conf.d"), 0o755, None).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
+        assert!(err.to_string().contains("user/link"), "{err}");
+        assert!(!victim.join("conf.d").exists());
+        assert!(fs::symlink_metadata(base.join("user/link")).is_ok());
+        // The leaf itself a symlink: refused, the symlink left.
+        std::os::unix::fs::symlink(&victim, base.join("leaf")).unwrap();
+        make(&base, Path::new("leaf"), 0o755, None).unwrap_err();
+        assert!(fs::symlink_metadata(base.join("leaf")).is_ok());
+        fs::remove_dir_all(&base).unwrap();
+        fs::remove_dir_all(&victim).unwrap();
+    }
+
+    #[test]
+    fn a_directory_swapped_for_a_symlink_after_make_is_never_followed() {
+        let base = scratch("swap");
+        let victim = scratch("swap-victim");
+        fs::create_dir(victim.join("conf.d")).unwrap();
+        fs::write(victim.join("conf.d/precious"), "x").unwrap();
+        let made = make(&base, Path::new("svc/conf.d"), 0o755, None).unwrap();
+        fs::rename(base.join("svc"), base.join("moved")).unwrap();
+        std::os::unix::fs::symlink(&victim, base.join("svc")).unwrap();
+        remove(&base, &made).unwrap_err();
+        assert!(victim.join("conf.d/precious").exists());
+        // A real directory put in its place is not the one made either.
+        fs::remove_file(base.join("svc")).unwrap();
+        fs::create_dir_all(base.join("svc/conf.d")).unwrap();
+        fs::write(base.join("svc/conf.d/theirs"), "x").unwrap();
+        remove(&base, &made).unwrap_err();
+        assert!(base.join("svc/conf.d/theirs").exists());
+        // A symlink inside the directory made is removed, not followed.
+        fs::remove_dir_all(base.join("svc")).unwrap();
+        fs::rename(base.join("moved"), base.join("svc")).unwrap();
+        std::os::unix::fs::symlink(&victim, base.join("svc/conf.d/link")).unwrap();
+        remove(&base, &made).unwrap();
+        assert!(!base.join("svc").exists());
+        assert!(victim.join("conf.d/precious").exists());
+        assert_eq!(
+            fs::metadata(&victim).unwrap().uid(),
+            nix::unistd::geteuid().as_raw()
+        );
+        fs::remove_dir_all(&base).unwrap();
+        fs::remove_dir_all(&victim).unwrap();
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        let base = scratch("names");
+        for bad in ["", "../x", "/etc", "a/../b", "./a"] {
+            assert!(make(&base, Path::new(bad), 0o755, None).is_err(), "{bad:?}");
+        }
+        fs::remove_dir_all(&base).unwrap();
+    }
+}
