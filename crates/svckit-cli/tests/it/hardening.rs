@@ -1183,3 +1183,100 @@ fn regression_only_runtime_directories_svckit_made_are_removed_at_stop() {
     assert_eq!(fs::read_to_string(run.0.join("theirs/keep")).unwrap(), "x");
     assert!(sleepers("1010.83").is_empty());
 }
+
+fn kill_supervisor(sup: &Sup) {
+    let supervisor = sup.supervisor_pid().expect("a supervisor");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(5), || {
+        crate::support::is_gone(supervisor)
+    }));
+}
+
+/// Regression (high): a supervisor killed between spawning a service and writing its record
+/// left a process that no record named; the next `start` ran the service a second time beside
+/// it. Whatever is left in a service's cgroup with no record naming it is stopped on recovery,
+/// before anything is spawned. (The record is also written at once after the spawn now.)
+#[test]
+fn regression_a_supervisor_killed_between_spawn_and_record_never_runs_a_service_twice() {
+    if !require_root(
+        "regression_a_supervisor_killed_between_spawn_and_record_never_runs_a_service_twice",
+    ) {
+        return;
+    }
+    let sup = Sup::new("twice");
+    sup.ok(&["install", "web", "--", "/bin/sleep", "1010.71"]);
+    sup.ok(&["start", "web"]);
+    let first = sleepers("1010.71");
+    assert_eq!(first.len(), 1);
+    kill_supervisor(&sup);
+    // The record as it stood before the spawn: stopped, no process.
+    let record = sup.dir.join("state/run/web.json");
+    let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&record).unwrap()).unwrap();
+    json["state"] = "stopped".into();
+    json["wanted"] = false.into();
+    json["pid"] = serde_json::Value::Null;
+    json["start_ticks"] = serde_json::Value::Null;
+    fs::write(&record, serde_json::to_vec(&json).unwrap()).unwrap();
+    sup.ok(&["start", "web"]);
+    let now = sleepers("1010.71");
+    assert_eq!(now.len(), 1, "the service runs twice: {now:?}");
+    assert!(crate::support::is_gone(first[0]), "the old one lives on");
+    assert_eq!(sup.status("web")["pid"], now[0]);
+    let events = sup.ok(&["events", "web"]);
+    assert!(
+        events.contains(&format!(
+            "stopped PID {} left by the previous supervisor",
+            first[0]
+        )),
+        "{events}"
+    );
+    sup.ok(&["stop", "web"]);
+    assert!(sleepers("1010.71").is_empty());
+}
+
+/// The reproduction: `kill -9` of the supervisor while `start --all` starts 30
+/// services, then `start --all` again: each runs exactly once.
+#[test]
+fn a_supervisor_killed_during_start_all_runs_each_service_once() {
+    if !require_root("a_supervisor_killed_during_start_all_runs_each_service_once") {
+        return;
+    }
+    let sup = Sup::new("startall-kill");
+    let count = 30;
+    for i in 0..count {
+        sup.ok(&[
+            "install",
+            &format!("s{i}"),
+            "--",
+            "/bin/sleep",
+            &format!("1010.6{i:02}"),
+        ]);
+    }
+    sup.bring_up();
+    let mut starting = sup
+        .command(&["start", "--all"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Some of them started, some not yet: the kill lands in the middle of the batch.
+    assert!(eventually(Duration::from_secs(10), || {
+        (0..count).any(|i| !sleepers(&format!("1010.6{i:02}")).is_empty())
+    }));
+    kill_supervisor(&sup);
+    let _ = starting.wait();
+    sup.ok(&["start", "--all"]);
+    for i in 0..count {
+        let running = sleepers(&format!("1010.6{i:02}"));
+        assert_eq!(running.len(), 1, "s{i} runs {} times", running.len());
+        assert_eq!(sup.status(&format!("s{i}"))["pid"], running[0], "s{i}");
+    }
+    sup.ok(&["stop", "--all"]);
+    for i in 0..count {
+        assert!(sleepers(&format!("1010.6{i:02}")).is_empty(), "s{i} left");
+    }
+}

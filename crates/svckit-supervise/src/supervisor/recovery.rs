@@ -28,8 +28,12 @@ impl Supervisor {
             self.units.insert(name.clone(), self.new_unit(spec));
             match record {
                 Some(record) => self.adopt(&name, record),
-                None if autos.contains(&name) => self.queue(&name, Event::Recover),
-                None => {}
+                None => {
+                    self.stop_leftovers(&name);
+                    if autos.contains(&name) {
+                        self.queue(&name, Event::Recover);
+                    }
+                }
             }
         }
         if self.main.is_none() && self.pid1 && autos.len() == 1 {
@@ -50,6 +54,10 @@ impl Supervisor {
         unit.life.wanted = record.wanted;
         unit.runtime.created = record.runtime.iter().map(Into::into).collect();
         let Some(pid) = alive else {
+            self.stop_leftovers(name);
+            let Some(unit) = self.unit(name) else {
+                return;
+            };
             if record.state.has_process() {
                 unit.last_exit = Some(LastExit::Unknown);
             }
@@ -125,6 +133,38 @@ impl Supervisor {
             self.queue(name, Event::Shutdown);
         }
         self.persist(name);
+    }
+
+    /// Stops what is left in `name`'s cgroup when there is no process of it to adopt: a
+    /// supervisor killed between spawning a process and writing its record leaves one that
+    /// no record names. Done before anything of this supervisor's is spawned, so no service
+    /// ever runs twice.
+    pub(super) fn stop_leftovers(&mut self, name: &ServiceName) {
+        let Some(cgroup) = self
+            .cgroups
+            .as_ref()
+            .and_then(|cgroups| cgroups.service(name.as_str()).ok())
+        else {
+            return;
+        };
+        let found = cgroup.pids();
+        if found.is_empty() {
+            return;
+        }
+        cgroup.kill_all();
+        // Killed processes leave the cgroup as they exit, before they are reaped.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !cgroup.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let pids: Vec<String> = found.iter().map(ToString::to_string).collect();
+        let said = format!(
+            "stopped PID {} left by the previous supervisor, which no record names \
+             (it was killed while starting them)",
+            pids.join(", ")
+        );
+        log(format_args!("{name}: {said}"));
+        self.journal.record(name, format_args!("{said}"));
     }
 
     pub(super) fn persist(&mut self, name: &ServiceName) {

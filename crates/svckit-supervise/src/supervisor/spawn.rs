@@ -107,7 +107,11 @@ impl Supervisor {
         unit.reason = None;
         unit.notice = None;
         unit.process.ready = ready_token;
-        if unit.spec.service_type == ServiceType::Exec {
+        let exec = unit.spec.service_type == ServiceType::Exec;
+        // Its record names it at once: a supervisor killed from here on leaves a process
+        // its successor adopts, never one it starts again beside.
+        self.persist(name);
+        if exec {
             // exec succeeded (Command::spawn reports exec failures): it runs. (A notify program
             // says so itself; a forking one once its daemon is known; a oneshot never runs,
             // it is done.)
