@@ -5,7 +5,8 @@
 //!   group of its own, which gets the terminal's foreground when stdin is one (so an
 //!   interactive shell has job control).
 //! - Every signal that can be caught is forwarded to that process group as it arrives —
-//!   INT, QUIT, WINCH, the job-control signals TSTP/TTIN/TTOU/CONT, … — never rewritten.
+//!   INT, QUIT, WINCH, the job-control signals TSTP/TTIN/TTOU/CONT, the real-time signals
+//!   34-64, … — never rewritten.
 //! - Orphans are reaped. When the program ends, what is left of its group (and, as PID 1, of
 //!   the whole namespace) gets SIGTERM, then SIGKILL after the stop timeout; then the init
 //!   exits with the program's status: its exit code, or 128 + the signal that killed it.
@@ -31,7 +32,8 @@ use nix::{
 
 use crate::{signals::SignalWaiter, sys};
 
-/// The signals forwarded: every one a process can catch but SIGCHLD (the init's own).
+/// The classic signals forwarded: every one a process can catch but SIGCHLD (the init's own).
+/// The real-time signals (SIGRTMIN to SIGRTMAX, 34 to 64) are forwarded too.
 pub const FORWARDED: [Signal; 28] = [
     Signal::SIGHUP,
     Signal::SIGINT,
@@ -94,7 +96,7 @@ impl Entrypoint {
         let mut all = FORWARDED.to_vec();
         all.push(Signal::SIGCHLD);
         // Blocked before the fork, so none is lost; the child unblocks them.
-        let mut signals = SignalWaiter::new(&all)?;
+        let mut signals = SignalWaiter::with_realtime(&all)?;
         // The terminal, when ours is the foreground group on it: the program's group gets it.
         let stdin = std::io::stdin();
         let terminal = tcgetpgrp(stdin.as_fd()).ok() == Some(getpgrp());
@@ -107,11 +109,11 @@ impl Entrypoint {
         let mut deadline: Option<Instant> = None;
         loop {
             let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-            match signals.wait(timeout) {
-                Ok(Some(Signal::SIGCHLD)) | Ok(None) => {}
+            match signals.wait_number(timeout) {
+                Ok(Some(nix::libc::SIGCHLD)) | Ok(None) => {}
                 // To the program's group; once it has ended, to what is left of it.
                 Ok(Some(signal)) => {
-                    let _ = kill(Pid::from_raw(-main.as_raw()), signal);
+                    let _ = sys::kill_raw(Pid::from_raw(-main.as_raw()), signal);
                 }
                 Err(Errno::EINTR) => {}
                 Err(errno) => return Err(errno.into()),

@@ -36,6 +36,28 @@ impl SignalWaiter {
         Ok(SignalWaiter { fd, set })
     }
 
+    /// Like [`SignalWaiter::new`], with every real-time signal (SIGRTMIN to SIGRTMAX) too, for
+    /// an init that forwards them: [`SignalWaiter::wait_number`] reads them.
+    pub fn with_realtime(signals: &[Signal]) -> nix::Result<SignalWaiter> {
+        let mut set = SigSet::empty();
+        for signal in signals {
+            set.add(*signal);
+        }
+        let set = crate::sys::with_realtime(set);
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+        Ok(SignalWaiter { fd, set })
+    }
+
+    /// Waits up to `timeout` (forever with `None`) for one of the signals and returns its
+    /// number (a real-time one included); `Ok(None)` when the time ran out first.
+    pub fn wait_number(&mut self, timeout: Option<Duration>) -> nix::Result<Option<i32>> {
+        match self.ready(None, timeout)? {
+            Pending::Signal => Ok(self.fd.read_signal()?.map(|info| info.ssi_signo as i32)),
+            Pending::Other | Pending::Nothing => Ok(None),
+        }
+    }
+
     /// Waits up to `timeout` (forever with `None`) for one of the signals; `Ok(None)` when the
     /// time ran out first.
     pub fn wait(&mut self, timeout: Option<Duration>) -> nix::Result<Option<Signal>> {
@@ -78,19 +100,10 @@ impl SignalWaiter {
         other: Option<BorrowedFd<'_>>,
         timeout: Option<Duration>,
     ) -> nix::Result<Wake> {
-        let timeout = match timeout {
-            Some(timeout) => PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX),
-            None => PollTimeout::NONE,
-        };
-        let mut fds = vec![PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-        fds.extend(other.map(|other| PollFd::new(other, PollFlags::POLLIN)));
-        match poll(&mut fds, timeout) {
-            Ok(0) | Err(Errno::EINTR) => return Ok(Wake::Timeout),
-            Ok(_) => {}
-            Err(errno) => return Err(errno),
-        }
-        if !fds[0].any().unwrap_or(false) {
-            return Ok(Wake::Readable);
+        match self.ready(other, timeout)? {
+            Pending::Signal => {}
+            Pending::Other => return Ok(Wake::Readable),
+            Pending::Nothing => return Ok(Wake::Timeout),
         }
         Ok(match self.fd.read_signal()? {
             Some(info) => {
@@ -99,6 +112,34 @@ impl SignalWaiter {
             None => Wake::Timeout,
         })
     }
+
+    /// Polls the signalfd and `other`: whether a signal is pending (still to be read), only
+    /// `other` is ready, or nothing (the time ran out, or the poll was interrupted).
+    fn ready(
+        &mut self,
+        other: Option<BorrowedFd<'_>>,
+        timeout: Option<Duration>,
+    ) -> nix::Result<Pending> {
+        let timeout = match timeout {
+            Some(timeout) => PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX),
+            None => PollTimeout::NONE,
+        };
+        let mut fds = vec![PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        fds.extend(other.map(|other| PollFd::new(other, PollFlags::POLLIN)));
+        match poll(&mut fds, timeout) {
+            Ok(0) | Err(Errno::EINTR) => Ok(Pending::Nothing),
+            Ok(_) if fds[0].any().unwrap_or(false) => Ok(Pending::Signal),
+            Ok(_) => Ok(Pending::Other),
+            Err(errno) => Err(errno),
+        }
+    }
+}
+
+/// What one poll found ready.
+enum Pending {
+    Signal,
+    Other,
+    Nothing,
 }
 
 /// What ended a [`SignalWaiter::wait_or_readable`].

@@ -182,6 +182,32 @@ pub(crate) fn reset_signal_dispositions() {
     }
 }
 
+/// The real-time signals a program may use: SIGRTMIN to SIGRTMAX as the C library numbers
+/// them (34 to 64 with glibc, which keeps 32 and 33 for its threads).
+pub(crate) fn realtime_signals() -> std::ops::RangeInclusive<i32> {
+    libc::SIGRTMIN()..=libc::SIGRTMAX()
+}
+
+/// `set` with every real-time signal ([`realtime_signals`]) added, which nix's [`Signal`]
+/// cannot name.
+pub(crate) fn with_realtime(set: nix::sys::signal::SigSet) -> nix::sys::signal::SigSet {
+    let mut raw: libc::sigset_t = *set.as_ref();
+    for signal in realtime_signals() {
+        // SAFETY: `raw` is an initialized sigset_t (copied from a SigSet) and `signal` is a
+        // valid signal number, so sigaddset only sets a bit inside it.
+        unsafe { libc::sigaddset(&mut raw, signal) };
+    }
+    // SAFETY: `raw` came from a valid SigSet and was changed only by sigaddset.
+    unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) }
+}
+
+/// kill(2) with a signal by number, a real-time one included (nix's [`Signal`] has none).
+pub(crate) fn kill_raw(pid: nix::unistd::Pid, signal: i32) -> nix::Result<()> {
+    // SAFETY: kill takes two integers and touches no memory of ours.
+    let result = unsafe { libc::kill(pid.as_raw(), signal) };
+    nix::errno::Errno::result(result).map(drop)
+}
+
 /// Sets `signal` to SIG_IGN.
 pub(crate) fn ignore_signal(signal: Signal) -> nix::Result<()> {
     // SAFETY: SIG_IGN installs no handler, so no handler can break async-signal safety.

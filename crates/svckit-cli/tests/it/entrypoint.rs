@@ -138,6 +138,11 @@ impl Contained {
         let _ = nix::sys::signal::kill(Pid::from_raw(self.init_pid()), signal);
     }
 
+    /// Signal `number` to the init, a real-time one included (nix's `Signal` names none).
+    fn signal_number(&self, number: i32) {
+        send_number(self.init_pid(), number);
+    }
+
     /// Its exit status (unshare's: the init's).
     fn wait(mut self) -> Option<i32> {
         let status = self.unshare.wait().ok()?;
@@ -206,18 +211,43 @@ const TRIED: [Signal; 28] = [
     Signal::SIGSYS,
 ];
 
+/// Signal `number` to `pid` through kill(1), which names real-time signals by number.
+fn send_number(pid: i32, number: i32) {
+    let sent = Command::new("kill")
+        .args([format!("-{number}"), pid.to_string()])
+        .status()
+        .expect("kill(1)");
+    assert!(sent.success(), "kill -{number} {pid}");
+}
+
+/// Every signal tried, by number: the classic ones, then the real-time signals 34 to 64
+/// (SIGRTMIN to SIGRTMAX as glibc numbers them).
+fn tried_numbers() -> Vec<i32> {
+    TRIED
+        .iter()
+        .map(|signal| *signal as i32)
+        .chain(34..=64)
+        .collect()
+}
+
+/// A shell line that traps each of `numbers` and says which arrived.
+fn traps(numbers: &[i32]) -> String {
+    numbers
+        .iter()
+        .map(|n| format!("trap 'echo got {n}' {n}; "))
+        .collect()
+}
+
 /// Every catchable signal sent to PID 1 reaches the program (a shell that traps each and
-/// says its number), INT and QUIT and the job-control signals included.
+/// says its number), INT and QUIT, the job-control signals and the real-time signals 34-64
+/// included (regression: none of the real-time ones was forwarded).
 #[test]
 fn every_catchable_signal_is_forwarded_to_the_program() {
     if !require_root("every_catchable_signal_is_forwarded_to_the_program") {
         return;
     }
-    let mut traps = String::new();
-    for signal in TRIED {
-        let n = signal as i32;
-        traps.push_str(&format!("trap 'echo got {n}' {n}; "));
-    }
+    let tried = tried_numbers();
+    let traps = traps(&tried);
     // No child to stop: a shell that traps every signal and loops on its own (a `sleep` of
     // its group would be stopped by TSTP and hold the shell with it).
     let script = format!("{traps} echo ready; while :; do :; done");
@@ -234,9 +264,9 @@ fn every_catchable_signal_is_forwarded_to_the_program() {
             init.name()
         );
         let mut forwarded = Vec::new();
-        for signal in TRIED {
-            contained.signal(signal);
-            let want = format!("got {}", signal as i32);
+        for &signal in &tried {
+            contained.signal_number(signal);
+            let want = format!("got {signal}");
             let mut seen = false;
             while let Some(line) = contained.line(Duration::from_millis(500)) {
                 if line == want {
@@ -247,15 +277,20 @@ fn every_catchable_signal_is_forwarded_to_the_program() {
             if seen {
                 forwarded.push(signal);
             }
+            // dumb-init stops itself with the program on TSTP, TTIN and TTOU: a CONT after
+            // each, as a shell's `fg` would, so the signals after them are counted fairly.
+            if matches!(signal, 20..=22) {
+                contained.signal_number(18);
+            }
         }
         report.push(format!(
             "{}: {}/{} forwarded",
             init.name(),
             forwarded.len(),
-            TRIED.len()
+            tried.len()
         ));
         if init.ours() {
-            let missing: Vec<&Signal> = TRIED.iter().filter(|s| !forwarded.contains(s)).collect();
+            let missing: Vec<&i32> = tried.iter().filter(|s| !forwarded.contains(s)).collect();
             assert!(
                 missing.is_empty(),
                 "not forwarded by {}: {missing:?}",
@@ -264,6 +299,32 @@ fn every_catchable_signal_is_forwarded_to_the_program() {
         }
     }
     eprintln!("signals forwarded, side by side: {}", report.join("; "));
+}
+
+/// Regression: not as PID 1, a real-time signal (35) killed `svckit run` itself (its default
+/// action, not blocked) and orphaned the program. Now each reaches the program and svckit
+/// lives on.
+#[test]
+fn regression_a_realtime_signal_reaches_the_program_and_does_not_kill_svckit_run() {
+    let script = format!(
+        "{} echo ready; while :; do sleep 0.05; done",
+        traps(&[35, 64])
+    );
+    let mut run = Command::new(SVCKIT)
+        .args(["run", "--", "/bin/sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(run.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    for number in [35, 64] {
+        send_number(run.id() as i32, number);
+        assert_eq!(lines.next().unwrap().unwrap(), format!("got {number}"));
+    }
+    assert!(run.try_wait().unwrap().is_none(), "svckit run died of it");
+    // TERM is forwarded too, and ends the program (no trap for it): svckit says so.
+    send_number(run.id() as i32, 15);
+    assert_eq!(run.wait().unwrap().code(), Some(143));
 }
 
 /// INT and QUIT end a program that does not catch them: PID 1 exits 130 and 131 (128 + the
