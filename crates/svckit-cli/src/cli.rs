@@ -970,8 +970,10 @@ pub enum BootVia {
 #[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// How long what the program left gets between SIGTERM and SIGKILL.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    /// How long what the program left gets between SIGTERM and SIGKILL once the program
+    /// ended (short: a container runtime's own stop timeout is usually 10s, and the exit
+    /// status must be the program's, not its SIGKILL's).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse::duration)]
     pub stop_timeout: Duration,
     /// A variable set on top of the invocation's environment (repeatable).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse::env_pair)]
@@ -987,8 +989,9 @@ pub struct RunArgs {
     /// With --log-dir: rotated files kept.
     #[arg(long, value_name = "N", default_value = "5", value_parser = clap::value_parser!(u32).range(..=i64::from(svckit::parse::MAX_LOG_KEEP)), requires = "log_dir")]
     pub log_keep: u32,
-    /// The program and its arguments, after `--`.
-    #[arg(num_args = 1.., last = true, required = true, value_name = "PROGRAM")]
+    /// The program and its arguments (after `--`, or alone as an image's CMD gives them:
+    /// what follows PROGRAM is its own).
+    #[arg(num_args = 1.., trailing_var_arg = true, required = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }
 

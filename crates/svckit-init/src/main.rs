@@ -18,14 +18,17 @@ mod unix {
     #[derive(Debug, Parser)]
     #[command(name = "svckit-init", version)]
     struct Args {
-        /// How long what the program left gets between SIGTERM and SIGKILL.
-        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = svckit_core::parse::duration)]
+        /// How long what the program left gets between SIGTERM and SIGKILL once the program
+        /// ended (short: a container runtime's own stop timeout is usually 10s, and the exit
+        /// status must be the program's, not its SIGKILL's).
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = svckit_core::parse::duration)]
         stop_timeout: Duration,
         /// A variable set on top of the invocation's environment (repeatable).
         #[arg(long, value_name = "NAME=VALUE", value_parser = svckit_core::parse::env_pair)]
         env: Vec<(OsString, OsString)>,
-        /// The program and its arguments, after `--`.
-        #[arg(num_args = 1.., last = true, required = true, value_name = "PROGRAM")]
+        /// The program and its arguments (after `--`, or alone as an image's CMD gives them:
+        /// what follows PROGRAM is its own).
+        #[arg(num_args = 1.., trailing_var_arg = true, required = true, value_name = "PROGRAM")]
         command: Vec<OsString>,
     }
 

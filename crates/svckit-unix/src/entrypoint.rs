@@ -192,16 +192,30 @@ impl Entrypoint {
             .into_iter()
             .filter_map(|(fd, to)| Some((fd.as_ref()?.as_fd(), to)))
             .collect();
-        let plan = sys::ExecPlan {
-            program: &c(found.as_os_str())?,
-            argv: &argv,
-            envp: &envp,
-            foreground: terminal.then(|| stdin.as_fd()),
-            dups: &dups,
+        let found = c(found.as_os_str())?;
+        let spawn = |program: &CString, argv: &[CString]| {
+            let plan = sys::ExecPlan {
+                program,
+                argv,
+                envp: &envp,
+                foreground: terminal.then(|| stdin.as_fd()),
+                dups: &dups,
+            };
+            match terminal {
+                true => sys::spawn_exec(&plan),
+                false => sys::posix_spawn_exec(&plan),
+            }
         };
-        match terminal {
-            true => sys::spawn_exec(&plan),
-            false => sys::posix_spawn_exec(&plan),
+        match spawn(&found, &argv) {
+            // A script without `#!`: run by /bin/sh, as execvp, tini and dumb-init run it.
+            Err(err) if err.raw_os_error() == Some(nix::libc::ENOEXEC) => {
+                let shell = c(OsStr::new("/bin/sh"))?;
+                let mut argv = argv;
+                argv[0] = found.clone();
+                argv.insert(0, shell.clone());
+                spawn(&shell, &argv)
+            }
+            spawned => spawned,
         }
     }
 }
@@ -243,10 +257,15 @@ fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<std::path::
 }
 
 /// `signal` to what is left of the program's group and, as PID 1, to every process of the
-/// namespace (all of them are the program's leftovers).
+/// namespace (all of them are the program's leftovers); else to every child this subreaper
+/// has (orphans that left the group with setsid would otherwise be waited for forever).
 fn leftovers(main: Pid, pid1: bool, signal: Signal) {
     let _ = kill(Pid::from_raw(-main.as_raw()), signal);
     if pid1 {
         let _ = kill(Pid::from_raw(-1), signal);
+    } else {
+        for child in crate::process::live_children(nix::unistd::getpid()) {
+            let _ = kill(child, signal);
+        }
     }
 }

@@ -90,9 +90,14 @@ struct Contained {
 
 impl Contained {
     fn start(init: Init, script: &str) -> Contained {
+        Contained::start_argv(&init.argv(), script)
+    }
+
+    /// `sh -c script` under the init that `argv` runs, as PID 1 of a fresh PID namespace.
+    fn start_argv(argv: &[String], script: &str) -> Contained {
         let mut unshare = Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc"])
-            .args(init.argv())
+            .args(argv)
             .args(["sh", "-c", script])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -744,4 +749,186 @@ fn svckit_init_says_bad_input_in_one_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(127));
     assert_eq!(crate::support::stderr(&out).lines().count(), 1);
+}
+
+/// Regression: a script without `#!` ended 126 "Exec format error", where execvp, tini and
+/// dumb-init run it with /bin/sh. Both inits run it so now, arguments kept.
+#[test]
+fn regression_a_script_without_a_shebang_runs_under_sh() {
+    let dir = TempDir::new("run-noshebang");
+    let script = dir.join("no-shebang");
+    std::fs::write(&script, "echo \"from the script: $0 $1\"\nexit 7\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.to_str().unwrap();
+    let mut inits = vec![(SVCKIT.into(), vec!["run"])];
+    inits.extend(crate::support::svckit_init().map(|init| (init, vec![])));
+    for (init, first) in inits {
+        let out = Command::new(&init)
+            .args(&first)
+            .args(["--", script, "one"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(7),
+            "{}: {}",
+            init.display(),
+            crate::support::stderr(&out)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("from the script: {script} one\n")
+        );
+    }
+}
+
+/// Regression: `ENTRYPOINT ["svckit-init"]` with `CMD ["prog", ...]` (no `--`, as an image
+/// gives them) was refused with exit 2, where tini and dumb-init take it. PROGRAM may come
+/// without `--`; what follows it is its own, options included; an unknown option before it
+/// is still bad input.
+#[test]
+fn regression_the_program_may_come_without_dashes_as_an_image_s_cmd() {
+    let mut inits = vec![(std::path::PathBuf::from(SVCKIT), vec!["run"])];
+    inits.extend(crate::support::svckit_init().map(|init| (init, vec![])));
+    for (init, first) in inits {
+        let out = Command::new(&init)
+            .args(&first)
+            .args([
+                "--stop-timeout",
+                "2s",
+                "/bin/sh",
+                "-c",
+                "echo \"$0\"; exit 3",
+                "--stop-timeout",
+            ])
+            .output()
+            .unwrap();
+        let said = crate::support::stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{}: {said}", init.display());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "--stop-timeout\n");
+        let out = Command::new(&init)
+            .args(&first)
+            .args(["--no-such-option", "/bin/true"])
+            .output()
+            .unwrap();
+        let said = crate::support::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{}: {said}", init.display());
+        assert!(said.contains("--no-such-option"), "{said}");
+    }
+}
+
+/// Regression: after the program ended, its leftovers got the whole `--stop-timeout` (10s by
+/// default) between TERM and KILL, so under `podman stop -t 10` a helper that ignores TERM
+/// made the runtime SIGKILL the init (exit 137, where tini exits 0), and a program that
+/// exited 3 by itself lingered 10.4s. The default grace is short now (1s), and the exit
+/// status is the program's. The runtime's 10s is played by this test: past it, SIGKILL.
+#[test]
+fn regression_a_helper_that_ignores_term_does_not_cost_the_program_s_exit_status() {
+    if !require_root(
+        "regression_a_helper_that_ignores_term_does_not_cost_the_program_s_exit_status",
+    ) {
+        return;
+    }
+    // The issue's program: a helper that ignores TERM, a main shell that exits 0 on it.
+    let stopped = "(trap '' TERM; exec sleep 1031.1) & trap 'exit 0' TERM; \
+                   sleep 1031.2 & echo ready; wait";
+    // One that ends by itself with 3, leaving the same helper.
+    let ended = "(trap '' TERM; exec sleep 1031.3) & echo ready; exit 3";
+    for init in [Init::Svckit, Init::SvckitStatic] {
+        if !init.available() {
+            continue;
+        }
+        for (script, stop, want) in [(stopped, true, 0), (ended, false, 3)] {
+            let mut argv = init.argv();
+            // As an image runs it: no --stop-timeout of the test's own.
+            argv.retain(|word| word != "--stop-timeout" && word != "2s");
+            let contained = Contained::start_argv(&argv, script);
+            assert_eq!(
+                contained.line(Duration::from_secs(10)).as_deref(),
+                Some("ready")
+            );
+            if stop {
+                contained.signal(Signal::SIGTERM);
+            }
+            // The runtime's stop timeout.
+            let init_pid = contained.init_pid();
+            let finished = eventually(Duration::from_secs(10), || {
+                crate::support::is_gone(init_pid)
+            });
+            if !finished {
+                contained.signal(Signal::SIGKILL);
+            }
+            assert_eq!(contained.wait(), Some(want), "{}: {script}", init.name());
+            assert!(finished, "{}: the runtime had to SIGKILL it", init.name());
+        }
+    }
+    assert!(processes_with("1031.").is_empty());
+}
+
+/// Regression: off PID 1, a leftover that left the program's group (setsid) and ignores TERM
+/// was never signalled, and `svckit run` waited for it forever. Every orphan it reaps as a
+/// subreaper gets the TERM, then the KILL.
+#[test]
+fn regression_a_setsid_leftover_does_not_hold_svckit_run_forever() {
+    let dir = TempDir::new("run-setsid-leftover");
+    let armed = dir.join("armed");
+    // The leftover's TERM is ignored (and survives its exec) before the program ends.
+    let script = format!(
+        "setsid sh -c \"trap '' TERM; touch {armed}; exec sleep 1031.4\" & \
+         while [ ! -e {armed} ]; do sleep 0.01; done; exit 5",
+        armed = armed.display()
+    );
+    let mut run = Command::new(SVCKIT)
+        .args(["run", "--", "/bin/sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    let ended = eventually(Duration::from_secs(10), || {
+        run.try_wait().unwrap().is_some()
+    });
+    if !ended {
+        let _ = run.kill();
+        crate::support::processes_with("1031.4")
+            .into_iter()
+            .for_each(|pid| {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            });
+    }
+    assert!(ended, "svckit run still waits for its setsid leftover");
+    assert_eq!(run.wait().unwrap().code(), Some(5));
+    assert!(processes_with("1031.4").is_empty());
+}
+
+/// Regression: the README called svckit-init static while a build that follows it could give
+/// a dynamic one. The README's own command (read from it) builds the binary at the path the
+/// README names, and `file` and `ldd` say it is static.
+#[test]
+fn svckit_init_as_the_readme_builds_it_is_static() {
+    let Some(built) = crate::support::svckit_init() else {
+        return;
+    };
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let at = readme
+        .find("\ncargo build-init")
+        .expect("the README builds svckit-init with cargo build-init");
+    let said = &readme[at..at + 300];
+    assert!(
+        said.contains("target/x86_64-unknown-linux-gnu/release/svckit-init"),
+        "{said}"
+    );
+    assert!(built.ends_with("x86_64-unknown-linux-gnu/release/svckit-init"));
+    let file = Command::new("file").arg(&built).output().expect("file(1)");
+    let file = String::from_utf8_lossy(&file.stdout);
+    assert!(
+        file.contains("static-pie linked") || file.contains("statically linked"),
+        "{file}"
+    );
+    let ldd = Command::new("ldd").arg(&built).output().expect("ldd(1)");
+    let ldd =
+        String::from_utf8_lossy(&ldd.stdout).into_owned() + &String::from_utf8_lossy(&ldd.stderr);
+    assert!(
+        ldd.contains("statically linked") || ldd.contains("not a dynamic executable"),
+        "{ldd}"
+    );
 }
