@@ -1280,3 +1280,56 @@ fn a_supervisor_killed_during_start_all_runs_each_service_once() {
         assert!(sleepers(&format!("1010.6{i:02}")).is_empty(), "s{i} left");
     }
 }
+
+/// Regression: as PID 1, SIGINT and SIGQUIT to `svckit supervise` stopped the main service
+/// with its stop signal (TERM) and the container ended 143, where tini, dumb-init and
+/// `svckit run` give 130/131. The main service now gets the signal that was sent, and the exit
+/// status is its own: 130 and 131 when it dies of it, its exit code when it handles it.
+#[test]
+fn regression_pid1_supervise_gives_int_and_quit_to_the_main_service() {
+    if !require_root("regression_pid1_supervise_gives_int_and_quit_to_the_main_service") {
+        return;
+    }
+    let sup = Sup::new("pid1int");
+    let ready = sup.dir.join("ready");
+    for (signal, traps, want) in [
+        (nix::sys::signal::Signal::SIGINT, "", 130),
+        (nix::sys::signal::Signal::SIGQUIT, "", 131),
+        (nix::sys::signal::Signal::SIGINT, "trap 'exit 7' INT;", 7),
+    ] {
+        let _ = fs::remove_file(&ready);
+        let script = format!(
+            "{traps} touch {ready}; while :; do sleep 0.05; done",
+            ready = ready.display()
+        );
+        sup.ok(&[
+            "install", "app", "--force", "--start", "auto", "--", "/bin/sh", "-c", &script,
+        ]);
+        let mut child = std::process::Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(env!("CARGO_BIN_EXE_svckit"))
+            .args(["supervise", "--main", "app", "--state-dir", &sup.state()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let unshare = child.id();
+        let mut init = 0;
+        assert!(eventually(Duration::from_secs(10), || {
+            init = fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children"))
+                .ok()
+                .and_then(|text| text.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0);
+            init != 0 && ready.exists()
+        }));
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(init), signal).unwrap();
+        let ended = eventually(Duration::from_secs(20), || {
+            child.try_wait().unwrap().is_some()
+        });
+        if !ended {
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap().code();
+        assert!(ended, "{signal}: PID 1 did not end");
+        assert_eq!(status, Some(want), "{signal} {traps}");
+    }
+}

@@ -1,5 +1,5 @@
 //! Signals and the end: SIGTERM, SIGINT and SIGQUIT stop every service and then the
-//! supervisor; as PID 1 (or with a main service) other signals go on to the services; a main
+//! supervisor (a main service with the INT or QUIT that was sent); as PID 1 (or with a main service) other signals go on to the services; a main
 //! service that ends for good ends the supervisor with its status, as tini does.
 
 use super::*;
@@ -11,11 +11,30 @@ impl Supervisor {
                 Signal::SIGCHLD => self.reap(),
                 Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT => {
                     log(format_args!("{signal}: stopping every service"));
+                    self.main_stops_with(signal);
                     self.begin_shutdown(None);
                 }
                 other if self.pid1 || self.main.is_some() => self.forward(other),
                 other => log(format_args!("ignoring {other}")),
             }
+        }
+    }
+
+    /// With a main service, INT and QUIT stop it with the signal that was sent (Ctrl-C,
+    /// Ctrl-\ to `docker run`), not its stop signal, so its status is its own (130, 131, or
+    /// the code it exits with on its own handler), as under tini; the others stop as usual.
+    /// Only this supervisor's copy of the definition changes: it ends with the shutdown.
+    fn main_stops_with(&mut self, signal: Signal) {
+        let sent = match signal {
+            Signal::SIGINT => svckit_core::Signal::Int,
+            Signal::SIGQUIT => svckit_core::Signal::Quit,
+            _ => return,
+        };
+        let Some(main) = self.main.clone() else {
+            return;
+        };
+        if let Some(unit) = self.unit(&main) {
+            unit.spec.stop.signal = sent;
         }
     }
 
