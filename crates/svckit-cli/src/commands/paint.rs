@@ -2,7 +2,7 @@
 //! (<https://no-color.org>) and `TERM` is not `dumb`; `CLICOLOR_FORCE=1` forces it (for a
 //! pager). Colour never carries meaning alone: the words are the same without it.
 
-use std::{io::IsTerminal, sync::OnceLock};
+use std::{borrow::Cow, io::IsTerminal, sync::OnceLock};
 
 use anstyle::{AnsiColor, Style};
 
@@ -19,6 +19,30 @@ pub fn enabled() -> bool {
         }
         std::io::stdout().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
     })
+}
+
+/// `text` as a terminal may show it: every control character (C0 but tab, DEL, C1) and every
+/// bidirectional override written out as an escape (`\x1b`, `\u{202e}`), so text a service
+/// wrote (its output, its sd_notify `STATUS=`) can never move the cursor, clear the screen,
+/// set the window's title or reorder what is read. For every human-readable view; `--plain`
+/// and `--json` stay as they are.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !hidden(c) => shown.push(c),
+            c if (c as u32) < 0x100 => shown.push_str(&format!("\\x{:02x}", c as u32)),
+            c => shown.extend(c.escape_unicode()),
+        }
+    }
+    Cow::Owned(shown)
 }
 
 /// `text` in `style`, when painting.
@@ -61,4 +85,20 @@ pub fn dim() -> Style {
 #[cfg(unix)]
 pub fn error() -> Style {
     Style::new().fg_color(Some(AnsiColor::Red.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn control_characters_are_written_out() {
+        assert_eq!(visible("plain\ttext é"), "plain\ttext é");
+        assert_eq!(
+            visible("\x1b]0;title\x07\x1b[2J"),
+            "\\x1b]0;title\\x07\\x1b[2J"
+        );
+        assert_eq!(visible("a\rb\nc\u{7f}\u{9b}"), "a\\x0db\\x0ac\\x7f\\x9b");
+        assert_eq!(visible("evil\u{202e}txt"), "evil\\u{202e}txt");
+    }
 }

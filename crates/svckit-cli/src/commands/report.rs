@@ -7,6 +7,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use super::paint::visible;
 use svckit::{Control, ServiceName};
 use svckit_install::{Backend, Status};
 
@@ -189,7 +190,7 @@ pub fn describe(
     if let Some(display_name) = &status.display_name
         && display_name != status.name.as_ref()
     {
-        write!(out, " - {display_name}")?;
+        write!(out, " - {}", visible(display_name))?;
     }
     writeln!(out)?;
     writeln!(out, "    backend: {}", status.backend)?;
@@ -224,7 +225,7 @@ pub fn describe(
         writeln!(out, "        pid: {pid}")?;
     }
     if let Some(notice) = &status.notice {
-        writeln!(out, "     status: {notice}")?;
+        writeln!(out, "     status: {}", visible(notice))?;
     }
     if let Some(uptime) = status.uptime {
         writeln!(out, "     uptime: {}", short(uptime))?;
@@ -249,7 +250,8 @@ pub fn describe(
         writeln!(
             out,
             "             {branch}{} {}",
-            process.pid, process.command
+            process.pid,
+            visible(&process.command)
         )?;
     }
     if let Some(memory) = status.memory {
@@ -276,10 +278,10 @@ pub fn describe(
         writeln!(out, "  exit code: {}", status.exit_code)?;
     }
     if let Some(reason) = &status.reason {
-        writeln!(out, "     reason: {reason}")?;
+        writeln!(out, "     reason: {}", visible(reason))?;
     }
     if let Some(error) = &status.capture_error {
-        writeln!(out, "     output: not stored: {error}")?;
+        writeln!(out, "     output: not stored: {}", visible(error))?;
     }
     if !status.accept.is_empty() {
         writeln!(out, "    accepts: {}", status.accept)?;
@@ -288,15 +290,15 @@ pub fn describe(
         writeln!(out, "      start: {start}")?;
     }
     if let Some(command) = &status.command {
-        writeln!(out, "    command: {command}")?;
+        writeln!(out, "    command: {}", visible(command))?;
     }
     if let Some(logs) = logs {
-        writeln!(out, "       logs: {logs}")?;
+        writeln!(out, "       logs: {}", visible(logs))?;
     }
     for (stream, lines) in recent.iter().filter(|(_, lines)| !lines.is_empty()) {
         writeln!(out, "\n{stream} (last {}):", lines.len())?;
         for line in lines {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", visible(line))?;
         }
     }
     Ok(())
@@ -364,6 +366,7 @@ pub fn table(out: &mut impl Write, rows: &[Row<'_>]) -> io::Result<()> {
                 memory,
                 last_exit,
             ]
+            .map(|cell| visible(&cell).into_owned())
         })
         .collect();
     let heading = [

@@ -19,6 +19,7 @@ use svckit_supervise::{
 
 use super::{
     definition,
+    paint::visible,
     report::{self, Action},
 };
 use crate::{
@@ -709,7 +710,7 @@ impl TimelineView {
         }
         match entry.origin {
             timeline::Origin::Event => {
-                let marker = format!("-- {} --", entry.line);
+                let marker = format!("-- {} --", visible(&entry.line));
                 writeln!(out, "{prefix} {}", paint(&marker, dim()))
             }
             timeline::Origin::Output(stream) if self.streams => {
@@ -717,9 +718,9 @@ impl TimelineView {
                     Stream::Stdout => "[out]".to_owned(),
                     Stream::Stderr => paint("[err]", error()),
                 };
-                writeln!(out, "{prefix} {tag} {}", entry.line)
+                writeln!(out, "{prefix} {tag} {}", visible(&entry.line))
             }
-            timeline::Origin::Output(_) => writeln!(out, "{prefix} {}", entry.line),
+            timeline::Origin::Output(_) => writeln!(out, "{prefix} {}", visible(&entry.line)),
         }
     }
 }
@@ -731,7 +732,7 @@ pub fn events(args: EventsArgs) -> anyhow::Result<Exit> {
     let only = args.name.as_deref().map(name).transpose()?;
     let mut out = io::stdout().lock();
     for line in events::recent(&dir, only.as_ref(), args.lines) {
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", visible(&line))?;
     }
     if args.follow {
         out.flush()?;
@@ -757,13 +758,13 @@ impl<W: Write> Write for OnlyAbout<W> {
         self.pending.extend_from_slice(bytes);
         while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&line);
+            let text = String::from_utf8_lossy(&line[..end]);
             if self
                 .name
                 .as_ref()
                 .is_none_or(|name| events::is_about(&text, name))
             {
-                self.out.write_all(&line)?;
+                writeln!(self.out, "{}", visible(&text))?;
                 self.out.flush()?;
             }
         }

@@ -1333,3 +1333,106 @@ fn regression_pid1_supervise_gives_int_and_quit_to_the_main_service() {
         assert_eq!(status, Some(want), "{signal} {traps}");
     }
 }
+
+/// Regression: a service's `STATUS=` text and its captured output reached the operator's
+/// terminal raw through `status`, `status --watch`, `events` and the formatted `logs` (a
+/// service sent `ESC]0;title BEL ESC[2J`: the window's title changed, the screen cleared).
+/// Every human-readable view writes control characters out as escapes; `logs --plain` stays
+/// byte-exact and `--json` stays JSON.
+#[test]
+fn regression_terminal_escapes_from_a_service_never_reach_the_operator_s_terminal() {
+    let test = "regression_terminal_escapes_from_a_service_never_reach_the_operator_s_terminal";
+    if !crate::support::require_program(test, "/usr/bin/systemd-notify") {
+        return;
+    }
+    let sup = Sup::new("escapes");
+    let script = "printf 'out \\033]0;pwned\\007\\033[2J end\\n'; \
+                  printf 'err \\033[31m red\\n' >&2; \
+                  systemd-notify --ready --status=\"$(printf 'st \\033]0;title\\007 x')\"; \
+                  exec sleep 1000.54";
+    sup.ok(&[
+        "install",
+        "n",
+        "--type",
+        "notify",
+        "--notify-access",
+        "all",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    sup.ok(&["start", "n"]);
+    // Captured once the supervisor drained it (never read right after start).
+    assert!(eventually(Duration::from_secs(5), || {
+        let plain = sup.run(&["logs", "n", "--plain"]).stdout;
+        plain.ends_with(b"end\n")
+    }));
+    let plain = sup.run(&["logs", "n", "--plain"]).stdout;
+    assert_eq!(
+        plain, b"out \x1b]0;pwned\x07\x1b[2J end\n",
+        "--plain is byte-exact"
+    );
+    let raw = |bytes: &[u8]| bytes.iter().any(|b| *b == 0x1b || *b == 0x07);
+    for args in [
+        &["status", "n"][..],
+        &["status"],
+        &["logs", "n"],
+        &["logs", "--all"],
+        &["events", "n"],
+    ] {
+        let out = sup.run(args);
+        assert!(
+            !raw(&out.stdout),
+            "{args:?} wrote a raw escape: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(!raw(&out.stderr), "{args:?}");
+    }
+    let status = String::from_utf8(sup.run(&["status", "n"]).stdout).unwrap();
+    assert!(
+        status.contains("status: st \\x1b]0;title\\x07 x"),
+        "{status}"
+    );
+    assert!(
+        status.contains("out \\x1b]0;pwned\\x07\\x1b[2J end"),
+        "{status}"
+    );
+    let logs = String::from_utf8(sup.run(&["logs", "n"]).stdout).unwrap();
+    assert!(logs.contains("err \\x1b[31m red"), "{logs}");
+    // JSON keeps the text as it was, escaped as JSON escapes it.
+    assert_eq!(sup.status("n")["status_text"], "st \x1b]0;title\x07 x");
+    let json = sup.ok(&["logs", "n", "--json"]);
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["line"] == "out \x1b]0;pwned\x07\x1b[2J end"),
+        "{json}"
+    );
+    // status --watch into a pipe: its frames are escaped the same way.
+    let mut watch = sup
+        .command(&["status", "n", "--watch", "--interval", "1s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut frame = Vec::new();
+    {
+        use std::io::Read;
+        let mut stdout = watch.stdout.take().unwrap();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&frame).contains("2J end") {
+            let n = stdout.read(&mut chunk).unwrap();
+            assert!(n > 0, "watch ended: {}", String::from_utf8_lossy(&frame));
+            frame.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(!raw(&frame), "{:?}", String::from_utf8_lossy(&frame));
+    sup.ok(&["stop", "n"]);
+    assert!(sleepers("1000.54").is_empty());
+}
