@@ -1247,10 +1247,8 @@ fn remove_own_pidfile(plan: &Plan, pid: Option<Pid>) {
     let (Some(path), Some(pid)) = (&plan.pidfile, pid) else {
         return;
     };
-    let names_it = std::fs::read_to_string(path)
-        .map(|text| text.trim() == pid.as_raw().to_string())
-        .unwrap_or(false);
-    if names_it {
+    // Read as a PID file is read: a FIFO planted there once hung the launcher here.
+    if process::our_pid(pid).is_some_and(|pid| crate::pidfile::names(path, pid)) {
         // Wait for the dying daemon to release its lock, then remove the file under our lock.
         process::wait_until(Duration::from_secs(2), || {
             crate::pidfile::remove_stale(path).unwrap_or(false) || !path.exists()

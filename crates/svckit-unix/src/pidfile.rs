@@ -314,6 +314,14 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, PidfileError> {
     Ok(Inspection { state, processes })
 }
 
+/// Whether the PID file at `path` names `pid`: read as [`Pidfile::acquire`] reads it (never
+/// through a symlink, never blocking on a FIFO, only a PID file); false for anything else.
+pub fn names(path: &Path, pid: Pid) -> bool {
+    open_checked(path, Access::ReadOnly, Kind::Pidfile)
+        .and_then(|file| read_pid(&file, path))
+        .is_ok_and(|named| named == Some(pid))
+}
+
 /// Removes the PID file at `path` (and its record) if it is stale: nobody holds its lock and the
 /// process it names is gone. It is taken under an exclusive lock first, so a daemon that is
 /// starting right now cannot lose its file. Returns whether a file was removed. A path that is

@@ -383,3 +383,48 @@ fn regression_kill_reaches_nginx_that_forked_itself() {
     assert!(!listening(port));
     assert!(!dir.join("d.pid").exists());
 }
+
+/// Regression: `daemonize --pidfile FIFO` blocked forever in the launcher, which read the
+/// file back after the daemon refused it (no O_NONBLOCK there); `kill` was already refused.
+/// Both now say it is not a regular file, exit 2, and leave nothing running.
+#[test]
+fn regression_a_fifo_pid_file_never_hangs_the_launcher() {
+    let dir = TempDir::new("fifopid");
+    let fifo = dir.join("web.pid");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    for args in [
+        vec![
+            "daemonize",
+            "--pidfile",
+            &dir.str("web.pid"),
+            "--",
+            "sleep",
+            "71.31",
+        ],
+        vec!["kill", "--pidfile", &dir.str("web.pid")],
+    ] {
+        let mut child = crate::support::svckit()
+            .args(&args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ended = eventually(Duration::from_secs(10), || {
+            child.try_wait().unwrap().is_some()
+        });
+        if !ended {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(ended, "{args:?} hangs on the FIFO");
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("not a regular file") && err.contains(&dir.str("web.pid")),
+            "{err}"
+        );
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(processes_with("71.31").is_empty());
+}
