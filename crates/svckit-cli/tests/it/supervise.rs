@@ -919,6 +919,16 @@ fn as_pid_1_it_reaps_zombies_and_exits_with_the_main_service() {
 #[test]
 fn logs_follow_across_rotations_loses_nothing() {
     let sup = Sup::new("follow");
+    let go = sup.dir.join("go");
+    // A first line, then the rest once told to: the follower (`-n 1`, so it shows that line
+    // whether it started before or after it was written) is known to follow by then. It
+    // once started after a fixed sleep and missed the first lines.
+    let script = format!(
+        "echo 'count 0'; while [ ! -e {go} ]; do sleep 0.01; done; \
+         i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo \"count $i\"; \
+         [ $((i % 50)) = 0 ] && sleep 0.02; done; sleep 1011.1",
+        go = go.display()
+    );
     sup.ok(&[
         "install",
         "counter",
@@ -929,18 +939,20 @@ fn logs_follow_across_rotations_loses_nothing() {
         "--",
         "sh",
         "-c",
-        "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo \"count $i\"; \
-         [ $((i % 50)) = 0 ] && sleep 0.02; done; sleep 1011.1",
+        &script,
     ]);
+    sup.ok(&["start", "counter"]);
     let follower = sup
-        .command(&["logs", "counter", "--plain", "-f", "-n", "0"])
+        .command(&["logs", "counter", "--plain", "-f", "-n", "1"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    sup.ok(&["start", "counter"]);
-    let seen = follow_until(follower, |seen| seen.contains("count 3000\n"));
-    let expected: String = (1..=3000).map(|i| format!("count {i}\n")).collect();
+    let follower = Following::new(follower);
+    assert!(follower.until("count 0\n"), "{}", follower.seen());
+    fs::write(&go, "").unwrap();
+    assert!(follower.until("count 3000\n"), "{}", follower.seen());
+    let seen = follower.seen();
+    let expected: String = (0..=3000).map(|i| format!("count {i}\n")).collect();
     assert_eq!(
         seen, expected,
         "every line once, in order, across the rotations"
@@ -1212,6 +1224,14 @@ fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
     depends("api", "db", &api, "notify");
     depends("web", "api", &web, "exec");
     sup.ok(&["start", "web"]);
+    // web is an exec service: `start` returns once it is exec'd, before its line (and its
+    // trap) is written. Regression: reading the trace at once failed ("db\napi\n").
+    let started = || {
+        eventually(Duration::from_secs(5), || {
+            fs::read_to_string(&trace).is_ok_and(|text| text.lines().count() == 3)
+        })
+    };
+    assert!(started(), "{}", fs::read_to_string(&trace).unwrap());
     assert_eq!(fs::read_to_string(&trace).unwrap(), "db\napi\nweb\n");
     for name in ["db", "api", "web"] {
         assert_eq!(sup.status(name)["state"], "running", "{name}");
@@ -1227,6 +1247,7 @@ fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
     // stop --all goes the same way round.
     fs::write(&trace, "").unwrap();
     sup.ok(&["start", "web"]);
+    assert!(started(), "{}", fs::read_to_string(&trace).unwrap());
     let said = sup.ok(&["stop", "--all"]);
     assert_eq!(
         fs::read_to_string(&trace).unwrap(),
@@ -1633,7 +1654,10 @@ fn exec_start_post_finishes_the_start_and_exec_stop_runs_before_the_stop_signal(
         "trap 'echo got-term >> {t}; exit 0' TERM; echo program >> {t}; \
          while :; do sleep 0.02; done"
     );
-    let post = format!("/bin/sh -c 'sleep 0.2; echo post >> {t}'");
+    // After the program's line, however late the program runs (a fixed sleep here was a
+    // race under load).
+    let post =
+        format!("/bin/sh -c 'until grep -q program {t}; do sleep 0.01; done; echo post >> {t}'");
     let stop = format!("/bin/sh -c 'echo \"stop-command $MAINPID\" >> {t}'");
     sup.ok(&[
         "install",
@@ -2187,6 +2211,48 @@ fn boot_enable_in_a_container_prints_the_entrypoint() {
 
 /// Reads `follower`'s stdout on a thread until `done` holds of what it read (or it ends),
 /// waits up to 20 s for that, then kills it; what it read.
+/// A `logs -f` whose output is read as it comes, killed when dropped (a failed test leaves
+/// no follower behind holding the test runner's pipes).
+struct Following {
+    child: std::process::Child,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Following {
+    fn new(mut child: std::process::Child) -> Following {
+        let mut stdout = child.stdout.take().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let into = seen.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut chunk) {
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        Following { child, seen }
+    }
+
+    /// Whether `text` was shown within 20 s.
+    fn until(&self, text: &str) -> bool {
+        eventually(Duration::from_secs(20), || {
+            self.seen.lock().unwrap().contains(text)
+        })
+    }
+
+    fn seen(&self) -> String {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn follow_until(mut follower: std::process::Child, done: fn(&str) -> bool) -> String {
     let mut stdout = follower.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
