@@ -597,6 +597,13 @@ fn unsupported(backend: BackendKind, setting: &'static str, reason: &str) -> Err
 /// /usr/bin/sleep: spawn: No such file or directory").
 fn check_on_this_host(spec: &ServiceSpec) -> Result<(), Error> {
     svckit_unix::privileges::Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())?;
+    if let Some((key, why)) = svckit_unix::spawn::limits_refused(&spec.limits) {
+        return Err(ModelError::InvalidField {
+            field: "limits",
+            reason: format!("{key}: {why}"),
+        }
+        .into());
+    }
     if let Some(dir) = &spec.working_dir
         && !dir.is_dir()
     {

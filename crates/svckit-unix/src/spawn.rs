@@ -59,6 +59,12 @@ impl ChildSetup {
     /// Switching credentials allocates in the child, which is only sound when this process has
     /// one thread: with credentials, a multi-threaded caller gets an error instead.
     pub fn apply(self, command: &mut Command) -> io::Result<Option<OwnedFd>> {
+        if let Some((key, why)) = limits_refused(&self.limits) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("limits.{key}: {why}"),
+            ));
+        }
         let proof = sys::SingleThreaded::check().map_err(|threads| {
             io::Error::other(format!(
                 "cannot set up a child of a process with {threads} threads"
@@ -119,6 +125,54 @@ impl ChildSetup {
         });
         Ok(self.ready)
     }
+}
+
+/// Which of `limits` cannot be set for a service started by this process, and why:
+/// `nofile` above the kernel's maximum (`fs.nr_open`; setrlimit fails with EPERM), or, for a
+/// process that is not root, a hard limit above its own (only CAP_SYS_RESOURCE raises one).
+/// `None` when every limit can be set. For install (a definition refused by name) and for each
+/// start (a failure said as what it is, not "spawn: Operation not permitted").
+pub fn limits_refused(limits: &svckit_core::Limits) -> Option<(&'static str, String)> {
+    let root = nix::unistd::geteuid().is_root();
+    let shown = |value: u64| match value {
+        svckit_core::Limit::INFINITY => "infinity".to_owned(),
+        value => value.to_string(),
+    };
+    for (key, limit) in limits.each() {
+        if key == "nofile"
+            && let Some(most) = std::fs::read_to_string("/proc/sys/fs/nr_open")
+                .ok()
+                .and_then(|text| text.trim().parse::<u64>().ok())
+            && limit.hard > most
+        {
+            return Some((
+                key,
+                format!(
+                    "{} is above the kernel's maximum of open files (fs.nr_open = {most})",
+                    shown(limit.hard)
+                ),
+            ));
+        }
+        if root {
+            continue;
+        }
+        let (_, hard) = nix::sys::resource::getrlimit(resource(key)).ok()?;
+        let hard = match hard {
+            nix::sys::resource::RLIM_INFINITY => svckit_core::Limit::INFINITY,
+            hard => hard,
+        };
+        if limit.hard > hard {
+            return Some((
+                key,
+                format!(
+                    "{} is above this user's hard limit {} (only root may raise a hard limit)",
+                    shown(limit.hard),
+                    shown(hard)
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// The resource a limit key names.

@@ -1436,3 +1436,76 @@ fn regression_terminal_escapes_from_a_service_never_reach_the_operator_s_termina
     sup.ok(&["stop", "n"]);
     assert!(sleepers("1000.54").is_empty());
 }
+
+/// Regression: `[limits] nofile` above the hard limit, or above anything the kernel allows
+/// (99999999999999), was installed, and the start failed with "spawn: Operation not
+/// permitted". Install refuses it naming the limit and why (exit 2); a definition that
+/// became impossible after install fails its start saying the same.
+#[test]
+fn regression_an_impossible_limit_is_named_at_install_and_at_start() {
+    let sup = Sup::new("limits");
+    let out = sup.run(&[
+        "install",
+        "web",
+        "--limit",
+        "nofile=99999999999999",
+        "--",
+        "/bin/sleep",
+        "1010.72",
+    ]);
+    let said = stderr(&out);
+    assert_eq!(code(&out), 2, "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("nofile") && said.contains("fs.nr_open"),
+        "{said}"
+    );
+    // Above the hard limit of a user who may not raise it.
+    if require_root("regression_an_impossible_limit_is_named_at_install_and_at_start") {
+        let state = std::path::PathBuf::from(format!(
+            "/tmp/svckit-it-limits-nobody-{}",
+            std::process::id()
+        ));
+        let nobody = crate::support::svckit_as_nobody();
+        // Its hard limit made known: 2048.
+        let out = std::process::Command::new("prlimit")
+            .arg("--nofile=1024:2048")
+            .arg(nobody.get_program())
+            .args(nobody.get_args())
+            .env("SVCKIT_STATE_DIR", &state)
+            .args([
+                "install",
+                "web",
+                "--backend",
+                "builtin",
+                "--limit",
+                "nofile=4096",
+            ])
+            .args(["--", "/bin/sleep", "1010.72"])
+            .output()
+            .unwrap();
+        let _ = fs::remove_dir_all(&state);
+        let said = stderr(&out);
+        assert_eq!(code(&out), 2, "{said}");
+        assert!(
+            said.contains("nofile") && said.contains("hard limit"),
+            "{said}"
+        );
+    }
+    // Edited by hand after install: the start says which limit.
+    sup.ok(&[
+        "install",
+        "web",
+        "--limit",
+        "nofile=1024",
+        "--",
+        "/bin/sleep",
+        "1010.72",
+    ]);
+    let definition = sup.dir.join("state/services/web.toml");
+    let text = fs::read_to_string(&definition).unwrap();
+    fs::write(&definition, text.replace("1024", "99999999999999")).unwrap();
+    let said = sup.start_fails("web", "limits.nofile: 99999999999999 is above");
+    assert!(!said.contains("Operation not permitted"), "{said}");
+    assert!(sleepers("1010.72").is_empty());
+}
