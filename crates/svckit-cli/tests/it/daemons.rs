@@ -976,3 +976,93 @@ fn debian_s_nginx_service_ported_runs_as_written() {
     );
     assert!(!listening(port));
 }
+
+/// Regression: a forking service's launcher exit (0) was taken for the service's last exit:
+/// running, its status said "last exit: exit code 0"; killed by SIGKILL while adopted by a
+/// restarted supervisor, it said so still. The last exit is its daemon's alone.
+#[test]
+fn regression_a_forking_service_s_last_exit_is_its_daemon_s_not_its_launcher_s() {
+    let test = "regression_a_forking_service_s_last_exit_is_its_daemon_s_not_its_launcher_s";
+    if !require_root(test) || !require_program(test, "/usr/bin/memcached") {
+        return;
+    }
+    let sup = Sup::new("fork-last-exit");
+    let port = free_port();
+    let mut memcached = crate::support::memcached_command(port);
+    memcached.insert(0, "--".into());
+    let mut args = vec![
+        "install",
+        "memcached",
+        "--type",
+        "forking",
+        "--restart",
+        "never",
+    ];
+    args.extend(memcached.iter().map(String::as_str));
+    sup.ok(&args);
+    sup.ok(&["start", "memcached"]);
+    let status = sup.status("memcached");
+    assert_eq!(status["last_exit"], Value::Null, "{status}");
+    let daemon = status["pid"].as_i64().unwrap() as i32;
+    kill(Pid::from_raw(daemon), Signal::SIGKILL).unwrap();
+    assert!(eventually(Duration::from_secs(5), || sup
+        .status("memcached")["state"]
+        == "exited"));
+    let status = sup.status("memcached");
+    assert_eq!(
+        status["last_exit_words"], "killed by SIGKILL (the OOM killer, or a stop that timed out)",
+        "{status}"
+    );
+}
+
+/// Regression: nginx (a forking master and its workers) under `kill_mode = mixed`, its
+/// master killed by SIGKILL: the stop signal went to the dead master alone, the workers were
+/// waited for the whole stop timeout and then the log said "still running 10s after
+/// SIGTERM", though no TERM reached them. What is left is killed at once, and said so.
+#[test]
+fn regression_mixed_kill_mode_with_its_master_gone_kills_the_workers_at_once() {
+    let test = "regression_mixed_kill_mode_with_its_master_gone_kills_the_workers_at_once";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("nginx-mixed");
+    let port = free_port();
+    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
+    let pid_arg = pid_file.display().to_string();
+    let conf = conf.display().to_string();
+    sup.ok(&[
+        "install",
+        "nginx",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_arg,
+        "--kill-mode",
+        "mixed",
+        "--restart",
+        "never",
+        "--",
+        "/usr/sbin/nginx",
+        "-c",
+        &conf,
+    ]);
+    sup.ok(&["start", "nginx"]);
+    let master = sup.status("nginx")["pid"].as_i64().unwrap() as i32;
+    let workers: Vec<i32> = nginx_processes(master).into_iter().skip(1).collect();
+    assert!(!workers.is_empty());
+    kill(Pid::from_raw(master), Signal::SIGKILL).unwrap();
+    // Well inside the 10 s stop timeout.
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            workers.iter().all(|pid| crate::support::is_gone(*pid))
+        }),
+        "the workers were left to the stop timeout"
+    );
+    assert!(eventually(
+        Duration::from_secs(5),
+        || sup.status("nginx")["state"] == "exited"
+    ));
+    let events = sup.ok(&["events", "nginx"]);
+    assert!(events.contains("SIGKILL to what is left"), "{events}");
+    assert!(!events.contains("still running"), "{events}");
+}

@@ -1509,3 +1509,75 @@ fn regression_an_impossible_limit_is_named_at_install_and_at_start() {
     assert!(!said.contains("Operation not permitted"), "{said}");
     assert!(sleepers("1010.72").is_empty());
 }
+
+/// Regressions in what the event log says: a notify service's reload ended with no
+/// "reloaded"; a stop done by `exec_stop` was logged as "stopping (asked to): SIGTERM"; an
+/// adopted process's end read "ended (ended (status unknown…))".
+#[test]
+fn regression_the_event_log_says_what_happened_in_one_word_each() {
+    let test = "regression_the_event_log_says_what_happened_in_one_word_each";
+    if !crate::support::require_program(test, "/usr/bin/systemd-notify") {
+        return;
+    }
+    let sup = Sup::new("told");
+    // A notify program that reloads on HUP the sd_notify way: RELOADING=1, then READY=1.
+    let script = "trap 'systemd-notify RELOADING=1; systemd-notify --ready' HUP; \
+                  systemd-notify --ready; while :; do sleep 0.05; done";
+    sup.ok(&[
+        "install",
+        "n",
+        "--type",
+        "notify",
+        "--notify-access",
+        "all",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    sup.ok(&["start", "n"]);
+    sup.ok(&["reload", "n"]);
+    assert!(
+        eventually(Duration::from_secs(5), || sup
+            .ok(&["events", "n"])
+            .contains("n: reloaded")),
+        "{}",
+        sup.ok(&["events", "n"])
+    );
+    sup.ok(&["stop", "n"]);
+    // Stopped by its exec_stop: said so, not as a bare SIGTERM.
+    let stopper = "/bin/sh -c 'kill $MAINPID'";
+    sup.ok(&[
+        "install",
+        "s",
+        "--exec-stop",
+        stopper,
+        "--",
+        "/bin/sleep",
+        "1010.73",
+    ]);
+    sup.ok(&["start", "s"]);
+    sup.ok(&["stop", "s"]);
+    let events = sup.ok(&["events", "s"]);
+    assert!(
+        events.contains("stopping (asked to): exec_stop `/bin/sh -c kill $MAINPID`, then SIGTERM to what is left"),
+        "{events}"
+    );
+    // Adopted, then killed: its status is unknown, said once.
+    sup.ok(&["install", "a", "--", "/bin/sleep", "1010.74"]);
+    sup.ok(&["start", "a"]);
+    let pid = sup.status("a")["pid"].as_i64().unwrap() as i32;
+    kill_supervisor(&sup);
+    sup.bring_up();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(5), || sup
+        .ok(&["events", "a"])
+        .contains("status unknown")));
+    let events = sup.ok(&["events", "a"]);
+    assert!(!events.contains("ended (ended"), "{events}");
+    assert!(sleepers("1010.73").is_empty() && sleepers("1010.74").is_empty());
+}

@@ -935,6 +935,22 @@ impl Supervisor {
             return;
         };
         let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
+        if unit.spec.kill_mode == KillMode::Mixed && unit.process.pid.is_none() {
+            // The stop signal is the main process's alone, and it is gone (a forking master
+            // killed by SIGKILL): nothing would get it, so what is left is killed now, as
+            // systemd's final SIGKILL of the control group (it once waited the whole stop
+            // timeout, then said "still running after SIGTERM" of workers no TERM reached).
+            unit.process.kill_all();
+            let stop_signal = unit.spec.stop.signal;
+            self.journal.record(
+                name,
+                format_args!(
+                    "SIGKILL to what is left: its main process is gone, and kill_mode = mixed \
+                     sends SIG{stop_signal} to the main process alone"
+                ),
+            );
+            return;
+        }
         unit.sent = Some((signal as i32, "sent by svckit to stop it".to_owned()));
         match unit.spec.kill_mode {
             KillMode::ControlGroup => unit.process.signal_all(signal),

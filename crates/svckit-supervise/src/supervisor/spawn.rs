@@ -753,11 +753,19 @@ impl Supervisor {
             return;
         }
         unit.process.pid = None;
-        unit.last_exit = Some(exit);
-        unit.last_exit_why = match (exit, unit.sent.take()) {
-            (LastExit::Signal(number), Some((sent, why))) if number == sent => Some(why),
-            _ => None,
-        };
+        // A forking program's launcher that exited 0 handed over to its daemon: that is not
+        // how the service ended (its status showed the launcher's "exit code 0" as its last
+        // exit, even after the daemon was SIGKILLed and adopted).
+        let launcher_done = unit.spec.service_type == ServiceType::Forking
+            && unit.life.state == UnitState::Starting
+            && exit == LastExit::Code(0);
+        if !launcher_done {
+            unit.last_exit = Some(exit);
+            unit.last_exit_why = match (exit, unit.sent.take()) {
+                (LastExit::Signal(number), Some((sent, why))) if number == sent => Some(why),
+                _ => None,
+            };
+        }
         for (_, fd) in [unit.process.ready.take(), unit.process.pidfd.take()]
             .into_iter()
             .flatten()

@@ -75,7 +75,8 @@ impl Supervisor {
                 let how = match exit {
                     LastExit::Code(_) => format!("exited with {exit}"),
                     LastExit::Signal(_) => format!("was {exit}"),
-                    _ => format!("ended ({exit})"),
+                    // "ended (status unknown: …)" says it already.
+                    _ => exit.to_string(),
                 };
                 Some(format!("{how} after {ran}; {what}"))
             }
@@ -98,7 +99,17 @@ impl Supervisor {
                     Event::Shutdown => "the supervisor ends",
                     _ => "asked to",
                 };
-                Some(format!("stopping ({why}): SIG{stop_signal}"))
+                // Its stop commands do the stopping first, where it has them and runs.
+                match unit.spec.exec_stop.first() {
+                    Some(command) if unit.process.pid.is_some() && !unit.stop_commands => {
+                        Some(format!(
+                            "stopping ({why}): exec_stop `{}`, then SIG{stop_signal} to what is \
+                             left",
+                            command.join(" ")
+                        ))
+                    }
+                    _ => Some(format!("stopping ({why}): SIG{stop_signal}")),
+                }
             }
             (_, Event::Stopping, UnitState::Stopping) => {
                 Some("stopping by itself (it said STOPPING=1)".to_owned())
@@ -125,6 +136,9 @@ impl Supervisor {
                     }
                     None => "reloading".to_owned(),
                 })
+            }
+            (UnitState::Reloading, Event::Ready, UnitState::Running) => {
+                Some("reloaded (it said READY=1)".to_owned())
             }
             (UnitState::Running, Event::Reloading, UnitState::Reloading) => {
                 Some("reloading (it said RELOADING=1)".to_owned())
