@@ -160,7 +160,80 @@ impl Hierarchy {
     }
 }
 
+/// The prefix of the cgroups `svckit daemonize` makes: [`Cgroup::of_daemon`] believes no
+/// other.
+const DAEMON_PREFIX: &str = "svckit-daemon-";
+
 impl Cgroup {
+    /// A cgroup for the daemon whose PID file is `pidfile` (an absolute path), created if
+    /// missing, below this process's own: `MOUNT/OWN-CGROUP/svckit-daemon-STEM-HASH` (the same
+    /// PID file, the same cgroup). Only where this process may make one (root, a writable
+    /// cgroup2); the error says why not.
+    pub fn for_daemon(pidfile: &Path) -> io::Result<Cgroup> {
+        let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo")?)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mounted"))?;
+        let own = own_path(&fs::read_to_string("/proc/self/cgroup")?).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "no cgroup2 line in /proc/self/cgroup",
+            )
+        })?;
+        let stem: String = pidfile
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(40)
+            .collect();
+        // FNV-1a of the whole path: two PID files of one name in two directories differ.
+        let hash = pidfile
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+            });
+        let dir = mount
+            .join(own)
+            .join(format!("{DAEMON_PREFIX}{stem}-{:08x}", hash as u32));
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(io::Error::new(
+                    err.kind(),
+                    format!("create {}: {err}", dir.display()),
+                ));
+            }
+        }
+        Ok(Cgroup { dir })
+    }
+
+    /// The cgroup `svckit daemonize` made that process `pid` is in, if it is in one.
+    pub fn of_daemon(pid: Pid) -> Option<Cgroup> {
+        let path = own_path(&fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?)?;
+        if !path
+            .file_name()?
+            .to_string_lossy()
+            .starts_with(DAEMON_PREFIX)
+        {
+            return None;
+        }
+        let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo").ok()?)?;
+        Some(Cgroup {
+            dir: mount.join(path),
+        })
+    }
+
+    /// Moves the calling process in: what it starts from now on starts in it.
+    pub fn enter(&self) -> io::Result<()> {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join("cgroup.procs"))?
+            .write_all(b"0")
+    }
+
     /// The cgroup's directory.
     pub fn dir(&self) -> &Path {
         &self.dir

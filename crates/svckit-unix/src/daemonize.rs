@@ -432,9 +432,17 @@ impl Daemonize {
         let exec = exec
             .map(|(program, args)| ExecPlan::new(program, args, &env, &cwd))
             .transpose()?;
+        let pidfile = self.pidfile.as_deref().map(absolute);
+        let cgroup = match &pidfile {
+            Some(path) if unistd::geteuid().is_root() => {
+                crate::cgroup::Cgroup::for_daemon(path).ok()
+            }
+            _ => None,
+        };
         Ok(Plan {
             proof,
-            pidfile: self.pidfile.as_deref().map(absolute),
+            cgroup,
+            pidfile,
             program_pidfile: self.program_pidfile.as_deref().map(absolute),
             chdir: self.chdir.as_deref().map(absolute),
             stdio,
@@ -552,6 +560,11 @@ impl Daemonize {
         report: &mut File,
         readiness: Readiness,
     ) -> Result<Option<Pidfile>, Failure> {
+        // Its cgroup before anything of it runs (where there is none, the session and the
+        // process group are what contains it).
+        if let Some(cgroup) = &plan.cgroup {
+            let _ = cgroup.enter();
+        }
         // Step 7: a new session, without the launcher's controlling terminal.
         unistd::setsid().map_err(os(Step::Setsid, 0))?;
         if self.single_fork {
@@ -938,6 +951,9 @@ struct Plan {
     credentials: Option<Credentials>,
     env: Vec<(OsString, OsString)>,
     exec: Option<ExecPlan>,
+    /// The daemon's cgroup (root, a writable cgroup2 and a PID file): every process it ever
+    /// starts stays in it, so `svckit kill` reaches them all.
+    cgroup: Option<crate::cgroup::Cgroup>,
 }
 
 /// What an exec'd program is offered to say it is ready with: the write end of the

@@ -160,6 +160,12 @@ pub fn state(pid: Pid) -> Option<char> {
     stat_fields(pid.as_raw())?.first()?.chars().next()
 }
 
+/// The session `pid` is in (`/proc/PID/stat`), while it lives.
+pub fn session(pid: Pid) -> Option<Pid> {
+    let sid: i32 = stat_fields(pid.as_raw())?.get(3)?.parse().ok()?;
+    (sid > 0).then(|| Pid::from_raw(sid))
+}
+
 /// Whether any process is left in process group `pgid` (kill(2) with signal 0 to the group).
 /// A zombie still counts until it is reaped.
 pub fn group_exists(pgid: Pid) -> bool {

@@ -1,7 +1,11 @@
-//! `svckit kill --pidfile P`: signal the daemon's process group, wait until it is gone,
-//! SIGKILL after the timeout.
+//! `svckit kill --pidfile P`: signal every process of the daemon (its cgroup's, where
+//! daemonize made one; else its processes' groups, session and descendants), wait until they
+//! are gone, SIGKILL after the timeout.
+
+use std::time::Duration;
 
 use svckit_unix::{
+    cgroup::Cgroup,
     pidfile::{self, PidfileState},
     process::{self, Terminated},
     signals::os_signal,
@@ -56,7 +60,7 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         }
         PidfileState::Running(_) => {}
     }
-    let targets: Vec<_> = inspection
+    let mut targets: Vec<_> = inspection
         .processes
         .iter()
         .map(|pid| process::os_pid(*pid))
@@ -69,6 +73,39 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         };
         nix::sys::signal::kill(main, os_signal(args.signal))?;
         return Ok(Exit::Ok);
+    }
+    // Where daemonize gave it a cgroup: everything in it, connection handlers that called
+    // setsid and their children included (they once lived on after `kill` said 0).
+    if let Some(cgroup) = targets.iter().find_map(|pid| Cgroup::of_daemon(*pid)) {
+        cgroup.signal_all(os_signal(args.signal));
+        if !process::wait_until(args.timeout, || cgroup.is_empty()) {
+            cgroup.kill_all();
+            if !process::wait_until(Duration::from_secs(5), || cgroup.is_empty()) {
+                return Err(Failure::new(
+                    Exit::TimedOut,
+                    format!(
+                        "{} still holds processes after SIGKILL",
+                        cgroup.dir().display()
+                    ),
+                )
+                .into());
+            }
+        }
+        cgroup.remove();
+        pidfile::remove_stale(path)?;
+        return Ok(Exit::Ok);
+    }
+    // Elsewhere: its session's processes and their descendants too, as the supervisor finds
+    // a service without a cgroup.
+    let found: Vec<_> = targets
+        .iter()
+        .filter_map(|pid| process::session(*pid).map(|sid| (sid, *pid)))
+        .flat_map(|(sid, pid)| process::session_members(sid, Some(pid)))
+        .collect();
+    for pid in found {
+        if !targets.contains(&pid) {
+            targets.push(pid);
+        }
     }
     // Every process of the daemon, each with its group (a daemon leads its own, so its workers
     // go too); done once the PID file's lock has no holder left either.

@@ -428,3 +428,135 @@ fn regression_a_fifo_pid_file_never_hangs_the_launcher() {
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     assert!(processes_with("71.31").is_empty());
 }
+
+/// xinetd under `daemonize --type forking`, its config and a handler that leaves a `setsid`
+/// child behind (as a connection handler may), serving on `port`.
+fn xinetd_command(dir: &TempDir, port: u16) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let handler = dir.join("handler.sh");
+    fs::write(
+        &handler,
+        "#!/bin/sh\nsetsid sleep 1031.6 &\necho hi\nexec sleep 1031.7\n",
+    )
+    .unwrap();
+    fs::set_permissions(&handler, fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = dir.join("xinetd.conf");
+    fs::write(
+        &conf,
+        format!(
+            "defaults\n{{\n}}\nservice svckit-test\n{{\n  type = UNLISTED\n  port = {port}\n  \
+             socket_type = stream\n  protocol = tcp\n  wait = no\n  user = root\n  \
+             bind = 127.0.0.1\n  server = {}\n}}\n",
+            handler.display()
+        ),
+    )
+    .unwrap();
+    vec![
+        "/usr/sbin/xinetd".into(),
+        "-f".into(),
+        conf.display().to_string(),
+        "-pidfile".into(),
+        dir.str("xinetd.pid"),
+    ]
+}
+
+/// Regression: `svckit kill` of xinetd started by `daemonize --type forking` said 0 while
+/// both connection handlers and the `setsid` children they started lived on. The daemon is
+/// in a cgroup of its own now (root, a writable cgroup2), and `kill` empties it.
+#[test]
+fn regression_kill_reaches_every_process_of_xinetd_and_its_handlers() {
+    let test = "regression_kill_reaches_every_process_of_xinetd_and_its_handlers";
+    if !require_root(test) || !require_program(test, "/usr/sbin/xinetd") {
+        return;
+    }
+    let dir = TempDir::new("xinetd-kill");
+    let port = free_port();
+    let command = xinetd_command(&dir, port);
+    let pidfile = dir.str("svckit.pid");
+    let mut args = vec![
+        "daemonize",
+        "--pidfile",
+        &pidfile,
+        "--type",
+        "forking",
+        "--program-pidfile",
+    ];
+    let program_pidfile = dir.str("xinetd.pid");
+    args.push(&program_pidfile);
+    args.push("--");
+    args.extend(command.iter().map(String::as_str));
+    let out = run(&args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(eventually(Duration::from_secs(5), || listening(port)));
+    // Two connections, each answered: their handlers (and the setsid children) run.
+    let mut connections = Vec::new();
+    for _ in 0..2 {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut hi = [0u8; 3];
+        stream.read_exact(&mut hi).unwrap();
+        assert_eq!(&hi, b"hi\n");
+        connections.push(stream);
+    }
+    assert!(eventually(Duration::from_secs(5), || {
+        processes_with("1031.6").len() == 2 && processes_with("1031.7").len() == 2
+    }));
+    let out = run(&["kill", "--pidfile", &pidfile]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let left: Vec<i32> = ["1031.6", "1031.7", "xinetd.conf"]
+        .iter()
+        .flat_map(|marker| processes_with(marker))
+        .collect();
+    assert!(left.is_empty(), "left after kill: {left:?}");
+    assert!(!std::path::Path::new(&pidfile).exists());
+}
+
+/// Where no cgroup can be made (not root), `kill` reaches the daemon's session and every
+/// descendant: a child that called setsid (out of the daemon's group) goes too.
+#[test]
+fn regression_kill_without_a_cgroup_reaches_a_setsid_child_of_the_daemon() {
+    let test = "regression_kill_without_a_cgroup_reaches_a_setsid_child_of_the_daemon";
+    if !require_root(test) {
+        return;
+    }
+    let dir =
+        std::path::PathBuf::from(format!("/tmp/svckit-it-kill-nobody-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir(&dir).unwrap();
+    nix::unistd::chown(&dir, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+    let pidfile = dir.join("d.pid").display().to_string();
+    let out = crate::support::svckit_as_nobody()
+        .args(["daemonize", "--pidfile", &pidfile, "--", "/bin/sh", "-c"])
+        // The child closes its inherited fds (the PID file's lock among them), as a
+        // connection handler of xinetd's does: only its place in the tree says whose it is.
+        .arg(
+            "setsid sh -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- sleep 1031.8' & \
+             exec sleep 1031.9",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(eventually(Duration::from_secs(5), || {
+        processes_with("1031.8").len() == 1 && processes_with("1031.9").len() == 1
+    }));
+    let out = crate::support::svckit_as_nobody()
+        .args(["kill", "--pidfile", &pidfile])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let left: Vec<i32> = ["1031.8", "1031.9"]
+        .iter()
+        .flat_map(|marker| processes_with(marker))
+        .collect();
+    for pid in &left {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+    assert!(left.is_empty(), "left after kill: {left:?}");
+}
