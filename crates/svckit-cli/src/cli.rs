@@ -34,6 +34,14 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Run(RunArgs),
+    /// Make a daemon's runtime directories under /run, for `svckit kill` to remove
+    ///
+    /// Made before the daemon starts (as an init script does before its checks), under /run
+    /// (root) or $XDG_RUNTIME_DIR: never through a symlink, owned by --user/--group, recorded
+    /// beside --pidfile so `svckit kill` removes exactly them once the daemon is gone.
+    #[cfg(unix)]
+    #[command(after_help = exit::TABLE)]
+    RuntimeDir(RuntimeDirArgs),
     /// Stop the daemon named by a locked PID file, and wait until it is gone.
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
@@ -700,6 +708,11 @@ pub struct DaemonizeArgs {
     /// readiness), or READY=1 to $NOTIFY_SOCKET (sd_notify).
     #[arg(long)]
     pub wait_ready: bool,
+    /// Make this directory under /run (root) or $XDG_RUNTIME_DIR for the daemon, owned by
+    /// --user/--group (repeatable, like `sshd`): never through a symlink; `svckit kill`
+    /// removes what was made once the daemon is gone.
+    #[arg(long, value_name = "NAME", requires = "pidfile")]
+    pub runtime_directory: Vec<PathBuf>,
     /// With --wait-ready or --type forking: give up (and stop what PROGRAM started) after
     /// this long, e.g. 10s (forking: 90s unless given).
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
@@ -707,6 +720,24 @@ pub struct DaemonizeArgs {
     /// The program and its arguments.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
+}
+
+/// `svckit runtime-dir`.
+#[cfg(unix)]
+#[derive(Debug, Args)]
+pub struct RuntimeDirArgs {
+    /// The daemon's PID file: what was made is recorded beside it (FILE.svckit-run).
+    #[arg(long, value_name = "PATH")]
+    pub pidfile: PathBuf,
+    /// The directories' owner.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Their group (default: the user's).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Their names, relative to /run (like `sshd`, `nginx/cache`).
+    #[arg(required = true, num_args = 1.., value_name = "NAME")]
+    pub names: Vec<PathBuf>,
 }
 
 /// `svckit kill`.

@@ -133,6 +133,7 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     for (key, value) in &spec.env {
         option("env", &format!("{key}={value}"));
     }
+
     match spec.service_type {
         // Ready once it says so: a newline on $SVCKIT_READY_FD or READY=1 on $NOTIFY_SOCKET.
         ServiceType::Notify => {
@@ -159,22 +160,22 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     }
     // One option per line, then the command on the last.
     let mut start = String::from("\t# The values are literal: nothing in single quotes expands.\n");
-    // runtime_directory: made (never through a planted symlink) and given to the user.
-    for dir in &spec.runtime_directory {
-        let path = sh_quote(&format!("/run/{dir}"));
-        let _ = writeln!(
-            start,
-            "\t[ ! -L {path} ] || {{ echo \"$NAME: {} is a symlink\" >&2; return 1; }}\n\
-             \tmkdir -p {path} && chmod 0755 {path} || return 1",
-            path.trim_matches('\'')
-        );
+    // runtime_directory: made before its checks (sshd -t needs /run/sshd), every component
+    // reached without following a symlink, owned by its user; `svckit kill` removes exactly
+    // what was made once the daemon is gone.
+    if !spec.runtime_directory.is_empty() {
+        let mut line = String::from("\t\"$SVCKIT\" runtime-dir --pidfile=\"$PIDFILE\"");
         if let Some(user) = &spec.account {
-            let owner = match &spec.group {
-                Some(group) => format!("{user}:{group}"),
-                None => user.clone(),
-            };
-            let _ = writeln!(start, "\tchown -h {} {path} || return 1", sh_quote(&owner));
+            let _ = write!(line, " --user={}", sh_quote(user));
         }
+        if let Some(group) = &spec.group {
+            let _ = write!(line, " --group={}", sh_quote(group));
+        }
+        line.push_str(" --");
+        for dir in &spec.runtime_directory {
+            let _ = write!(line, " {}", sh_quote(dir));
+        }
+        let _ = writeln!(start, "{line} || return 1");
     }
     if let Some(adjust) = spec.oom_score_adjust {
         let _ = writeln!(
@@ -233,7 +234,7 @@ do_start() {{
 do_stop() {{
 {stops}	"$SVCKIT" kill --pidfile="$PIDFILE" --signal={signal} --timeout={timeout}
 	case $? in
-		0) echo "$NAME: stopped"{remove_runtime} ;;
+		0) echo "$NAME: stopped" ;;
 		3) echo "$NAME: not running" ;;
 		5) return 4 ;;
 		*) return 1 ;;
@@ -304,11 +305,6 @@ esac
                     as_user(spec, command)
                 )
             })
-            .collect::<String>(),
-        remove_runtime = spec
-            .runtime_directory
-            .iter()
-            .map(|dir| format!("; rm -rf {}", sh_quote(&format!("/run/{dir}"))))
             .collect::<String>(),
     ))
 }

@@ -51,6 +51,92 @@ pub struct Made {
     pub created: Vec<Created>,
 }
 
+/// Where runtime directories go: `/run` for root, else `$XDG_RUNTIME_DIR` (none without it).
+pub fn runtime_base() -> Option<PathBuf> {
+    match nix::unistd::geteuid().is_root() {
+        true => Some(PathBuf::from("/run")),
+        false => std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+    }
+}
+
+/// The longest record [`load`] reads.
+const MAX_RECORD: u64 = 64 * 1024;
+
+/// Writes what [`make`] created to `record` (atomically, never through a symlink), one line
+/// each: device, inode, `leaf` or `parent`, path. For a launcher that exits, so that whoever
+/// stops the daemon ([`load`], then [`remove`]) removes exactly that.
+pub fn save(made: &Made, record: &Path) -> io::Result<()> {
+    let mut text = String::new();
+    for dir in &made.created {
+        let path = dir
+            .path
+            .to_str()
+            .filter(|path| !path.contains('\n'))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} cannot be recorded", dir.path.display()),
+                )
+            })?;
+        let kind = if dir.leaf { "leaf" } else { "parent" };
+        text.push_str(&format!("{} {} {kind} {path}\n", dir.dev, dir.ino));
+    }
+    crate::files::write_atomic(record, text.as_bytes(), 0o600)
+}
+
+/// Reads a record [`save`] wrote: only a regular file, never through a symlink nor from a FIFO,
+/// owned by this user or root, at most 64 KiB; a line it cannot read is refused.
+pub fn load(record: &Path) -> io::Result<Made> {
+    use std::{
+        io::Read,
+        os::unix::fs::{MetadataExt, OpenOptionsExt},
+    };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(record)?;
+    let meta = file.metadata()?;
+    let euid = nix::unistd::geteuid().as_raw();
+    if !meta.is_file() || (meta.uid() != euid && meta.uid() != 0) || meta.len() > MAX_RECORD {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a record of svckit's; refusing it",
+                record.display()
+            ),
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX_RECORD).read_to_string(&mut text)?;
+    let bad = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a record of svckit's", record.display()),
+        )
+    };
+    let created = text
+        .lines()
+        .map(|line| {
+            let mut fields = line.splitn(4, ' ');
+            let dev = fields.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+            let ino = fields.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+            let leaf = match fields.next() {
+                Some("leaf") => true,
+                Some("parent") => false,
+                _ => return Err(bad()),
+            };
+            let path = PathBuf::from(fields.next().ok_or_else(bad)?);
+            Ok(Created {
+                path,
+                dev,
+                ino,
+                leaf,
+            })
+        })
+        .collect::<io::Result<_>>()?;
+    Ok(Made { created })
+}
+
 fn nofollow_dir(parent: impl AsFd, name: &OsStr) -> nix::Result<OwnedFd> {
     openat(
         parent,
@@ -159,6 +245,30 @@ pub fn make(
             Err(err)
         }
     }
+}
+
+/// [`make`] for each of `names` in turn; at the first that fails, what the others created is
+/// removed again and the error names the path.
+pub fn make_all(
+    base: &Path,
+    names: &[impl AsRef<Path>],
+    mode: u32,
+    owner: Option<(Option<Uid>, Option<Gid>)>,
+) -> io::Result<Made> {
+    let mut made = Made::default();
+    for name in names {
+        match make(base, name.as_ref(), mode, owner) {
+            Ok(more) => made.created.extend(more.created),
+            Err(err) => {
+                let _ = remove(base, &made);
+                return Err(io::Error::new(
+                    err.kind(),
+                    format!("{}: {err}", base.join(name).display()),
+                ));
+            }
+        }
+    }
+    Ok(made)
 }
 
 /// Removes what [`make`] created, innermost first: the directory asked for with everything
@@ -360,6 +470,22 @@ mod tests {
         );
         fs::remove_dir_all(&base).unwrap();
         fs::remove_dir_all(&victim).unwrap();
+    }
+
+    #[test]
+    fn a_record_reads_back_and_a_symlinked_one_is_refused() {
+        let base = scratch("record");
+        let made = make(&base, Path::new("a b/c"), 0o755, None).unwrap();
+        let record = base.join("record");
+        save(&made, &record).unwrap();
+        assert_eq!(load(&record).unwrap(), made);
+        std::os::unix::fs::symlink(&record, base.join("link")).unwrap();
+        load(&base.join("link")).unwrap_err();
+        fs::write(base.join("bad"), "1 2 other /x\n").unwrap();
+        load(&base.join("bad")).unwrap_err();
+        remove(&base, &load(&record).unwrap()).unwrap();
+        assert!(!base.join("a b").exists());
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

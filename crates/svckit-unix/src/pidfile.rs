@@ -394,7 +394,16 @@ fn write_pid_and_record(file: &mut File, path: &Path, pid: Pid) -> Result<(), Pi
         .map_err(PidfileError::io("write", &record))
 }
 
+/// Where `svckit daemonize --runtime-directory` records the directories it made for the
+/// daemon of the PID file at `path` (`FILE.svckit-run`), for `svckit kill` to remove.
 /// Where the identity record of the PID file at `path` lives: `PATH.svckit`.
+pub fn runtime_record_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".svckit-run");
+    PathBuf::from(name)
+}
+
+/// Where the identity record of the PID file at `path` is: `FILE.svckit`.
 pub fn record_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".svckit");

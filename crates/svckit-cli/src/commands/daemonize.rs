@@ -5,11 +5,20 @@ use svckit::{
     unix::{Daemonize, Error},
 };
 
-use crate::{cli::DaemonizeArgs, exit::Exit};
+use crate::{
+    cli::DaemonizeArgs,
+    exit::{Exit, Failure},
+};
 
 /// Builds the daemon from the flags and execs PROGRAM in it.
 pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
     let mut daemon = Daemonize::new().single_fork(args.single_fork);
+    // For the runtime directories, made last (after every check of the flags).
+    let (pidfile, user, group) = (
+        args.pidfile.clone(),
+        args.process.user.clone(),
+        args.process.group.clone(),
+    );
     if let Some(path) = args.pidfile {
         daemon = daemon.pidfile(path);
     }
@@ -71,6 +80,70 @@ pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
         daemon = daemon.ready_timeout(timeout);
     }
     let (program, rest) = args.command.split_first().expect("clap requires PROGRAM");
-    daemon.exec(program, rest)?;
+    let runtime = runtime_directories(&args.runtime_directory, user.as_deref(), group.as_deref())?;
+    match daemon.exec(program, rest) {
+        Ok(_) => {
+            if let (Some((_, made)), Some(pidfile)) = (&runtime, &pidfile) {
+                record(made, pidfile)?;
+            }
+            Ok(Exit::Ok)
+        }
+        Err(err) => {
+            if let Some((base, made)) = &runtime {
+                let _ = svckit_unix::dirs::remove(base, made);
+            }
+            Err(err.into())
+        }
+    }
+}
+
+/// `svckit runtime-dir`: the directories made and recorded beside the PID file, for
+/// `svckit kill` to remove once the daemon is gone.
+pub fn runtime_dir(args: crate::cli::RuntimeDirArgs) -> anyhow::Result<Exit> {
+    let made = runtime_directories(&args.names, args.user.as_deref(), args.group.as_deref())?;
+    if let Some((base, made)) = made
+        && let Err(err) = record(&made, &args.pidfile)
+    {
+        let _ = svckit_unix::dirs::remove(&base, &made);
+        return Err(err);
+    }
     Ok(Exit::Ok)
+}
+
+/// Adds `made` to the record beside `pidfile`: exactly what was made, and nothing else, goes
+/// with the daemon (`svckit kill`).
+fn record(made: &svckit_unix::dirs::Made, pidfile: &std::path::Path) -> anyhow::Result<()> {
+    let path = svckit_unix::pidfile::runtime_record_path(pidfile);
+    let mut all = svckit_unix::dirs::load(&path).unwrap_or_default();
+    all.created.extend(made.created.iter().cloned());
+    svckit_unix::dirs::save(&all, &path)?;
+    Ok(())
+}
+
+/// Makes `names` under /run (root) or `$XDG_RUNTIME_DIR`, owned by the daemon's user and
+/// group, never through a symlink ([`svckit_unix::dirs::make_all`]): the base and what was
+/// made, or a one-line error naming the path (exit 2 for a refused one).
+fn runtime_directories(
+    names: &[std::path::PathBuf],
+    user: Option<&str>,
+    group: Option<&str>,
+) -> anyhow::Result<Option<(std::path::PathBuf, svckit_unix::dirs::Made)>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let refused =
+        |reason: String| Failure::new(Exit::Usage, format!("runtime-directory: {reason}"));
+    let base = svckit_unix::dirs::runtime_base()
+        .ok_or_else(|| refused("no $XDG_RUNTIME_DIR for a user who is not root".into()))?;
+    let owner = svckit_unix::privileges::Credentials::resolve(user, group)?
+        .map(|credentials| (credentials.user.map(|user| user.uid), Some(credentials.gid)));
+    let made = svckit_unix::dirs::make_all(&base, names, 0o755, owner).map_err(|err| match err
+        .kind()
+    {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidInput => {
+            refused(err.to_string())
+        }
+        _ => Failure::new(Exit::Failed, format!("runtime-directory: {err}")),
+    })?;
+    Ok(Some((base, made)))
 }

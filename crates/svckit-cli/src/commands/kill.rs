@@ -23,6 +23,7 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
     let inspection = pidfile::inspect(path)?;
     match inspection.state {
         PidfileState::Missing => {
+            remove_runtime_directories(path);
             return Err(Failure::new(
                 Exit::NotFound,
                 format!("not running (no pid file {})", path.display()),
@@ -31,6 +32,7 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         }
         PidfileState::Stale => {
             pidfile::remove_stale(path)?;
+            remove_runtime_directories(path);
             return Err(Failure::new(
                 Exit::NotFound,
                 format!("not running (removed stale pid file {})", path.display()),
@@ -93,6 +95,7 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         }
         cgroup.remove();
         pidfile::remove_stale(path)?;
+        remove_runtime_directories(path);
         return Ok(Exit::Ok);
     }
     // Elsewhere: its session's processes and their descendants too, as the supervisor finds
@@ -124,7 +127,24 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         }
     }
     pidfile::remove_stale(path)?;
+    remove_runtime_directories(path);
     Ok(Exit::Ok)
+}
+
+/// Once the daemon is gone: the runtime directories `daemonize` made for it, as it recorded
+/// them beside the PID file, and nothing swapped in at their paths since; then the record.
+fn remove_runtime_directories(pidfile: &std::path::Path) {
+    let record = pidfile::runtime_record_path(pidfile);
+    let (Ok(made), Some(base)) = (
+        svckit_unix::dirs::load(&record),
+        svckit_unix::dirs::runtime_base(),
+    ) else {
+        return;
+    };
+    if let Err(err) = svckit_unix::dirs::remove(&base, &made) {
+        eprintln!("svckit: warning: runtime directory left: {err}");
+    }
+    let _ = std::fs::remove_file(&record);
 }
 
 /// `svckit probe --pidfile P`: LSB status codes (0 running, 1 dead but the PID file exists,

@@ -29,6 +29,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Daemonize(args) => daemonize::run(args),
         #[cfg(unix)]
+        Command::RuntimeDir(args) => daemonize::runtime_dir(args),
+        #[cfg(unix)]
         Command::Kill(args) => kill::run(args),
         #[cfg(unix)]
         Command::Run(args) => entrypoint(args),

@@ -1581,3 +1581,95 @@ fn regression_the_event_log_says_what_happened_in_one_word_each() {
     assert!(!events.contains("ended (ended"), "{events}");
     assert!(sleepers("1010.73").is_empty() && sleepers("1010.74").is_empty());
 }
+
+/// Regression (critical, the init-script backend): the script made runtime directories with
+/// `mkdir -p` and `chown -h` (a symlink planted mid-path followed) and removed them at stop
+/// with `rm -rf` (a symlink the service swapped in followed: root's files deleted). It now
+/// calls `svckit runtime-dir` before its checks and `svckit kill` removes exactly what was made.
+#[test]
+fn regression_an_init_script_s_runtime_directory_never_leaves_run() {
+    if !require_root("regression_an_init_script_s_runtime_directory_never_leaves_run") {
+        return;
+    }
+    let sup = Sup::new("rt-sysv");
+    let run = UserRun::new("rt-sysv");
+    let victim = victim(&sup);
+    let root = sup.dir.join("root");
+    let install = |name: &str, runtime: &str, script: &str| {
+        let out = crate::support::svckit()
+            .args(["install", name, "--backend", "sysv", "--root"])
+            .arg(&root)
+            .args(["--user", "nobody", "--runtime-directory", runtime])
+            .args(["--stop-timeout", "2s", "--", "/bin/sh", "-c", script])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        root.join("etc/init.d").join(name)
+    };
+    let script_of = |script: &std::path::Path, action: &str| {
+        std::process::Command::new(script)
+            .arg(action)
+            .output()
+            .unwrap()
+    };
+    let id = std::process::id();
+    // A symlink planted mid-path: the start is refused, the target untouched.
+    std::os::unix::fs::symlink(&victim, run.0.join("link")).unwrap();
+    let planted = install(
+        &format!("svckit-it-rt-planted-{id}"),
+        &format!("{}/link/conf.d", run.name()),
+        "exec sleep 1010.84",
+    );
+    let out = script_of(&planted, "start");
+    assert_ne!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    untouched(&victim);
+    let _ = script_of(&planted, "stop");
+    untouched(&victim);
+    assert!(
+        fs::symlink_metadata(run.0.join("link"))
+            .unwrap()
+            .is_symlink()
+    );
+    // Swapped for a symlink by the service itself: the stop follows nothing.
+    let real = run.0.join("real");
+    let swap = format!(
+        "mv {real} {moved} && ln -s {victim} {real} && exec sleep 1010.85",
+        real = real.display(),
+        moved = run.0.join("moved").display(),
+        victim = victim.display()
+    );
+    let swapped = install(
+        &format!("svckit-it-rt-swapped-{id}"),
+        &format!("{}/real/conf.d", run.name()),
+        &swap,
+    );
+    let out = script_of(&swapped, "start");
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(eventually(Duration::from_secs(5), || fs::symlink_metadata(
+        &real
+    )
+    .is_ok_and(|meta| meta.is_symlink())));
+    let out = script_of(&swapped, "stop");
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    untouched(&victim);
+    assert!(sleepers("1010.84").is_empty() && sleepers("1010.85").is_empty());
+    for name in ["planted", "swapped"] {
+        let _ = fs::remove_file(format!("/var/log/svckit-it-rt-{name}-{id}.log"));
+    }
+    // What was made and not swapped: made by runtime-dir, removed by kill.
+    let made = install(
+        &format!("svckit-it-rt-made-{id}"),
+        &format!("{}/made/conf.d", run.name()),
+        "exec sleep 1010.86",
+    );
+    assert_eq!(code(&script_of(&made, "start")), 0);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        fs::metadata(run.0.join("made/conf.d")).unwrap().uid(),
+        65534
+    );
+    assert_eq!(code(&script_of(&made, "stop")), 0);
+    assert!(!run.0.join("made").exists(), "what runtime-dir made stays");
+    assert!(sleepers("1010.86").is_empty());
+    let _ = fs::remove_file(format!("/var/log/svckit-it-rt-made-{id}.log"));
+}

@@ -833,18 +833,10 @@ fn root_of(pids: &[Pid]) -> Option<Pid> {
     roots.next().is_none().then_some(root)
 }
 
-/// Where runtime directories go: /run for root, else `$XDG_RUNTIME_DIR` (none without it).
-fn runtime_base() -> Option<std::path::PathBuf> {
-    match nix::unistd::geteuid().is_root() {
-        true => Some(std::path::PathBuf::from("/run")),
-        false => std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
-    }
-}
-
 /// Where a service's runtime directories are: under /run for root, else under
 /// `$XDG_RUNTIME_DIR` (none without it).
 pub(super) fn runtime_directories(spec: &ServiceSpec) -> Vec<std::path::PathBuf> {
-    match runtime_base() {
+    match svckit_unix::dirs::runtime_base() {
         Some(base) => spec
             .runtime_directory
             .iter()
@@ -859,11 +851,10 @@ pub(super) fn runtime_directories(spec: &ServiceSpec) -> Vec<std::path::PathBuf>
 /// taken over, a symlink or file at any component refused and left as it is. Returns what it
 /// created, the only directories its stop removes.
 fn make_runtime_directories(spec: &ServiceSpec) -> Result<svckit_unix::dirs::Made, String> {
-    let mut made = svckit_unix::dirs::Made::default();
     if spec.runtime_directory.is_empty() {
-        return Ok(made);
+        return Ok(svckit_unix::dirs::Made::default());
     }
-    let Some(base) = runtime_base() else {
+    let Some(base) = svckit_unix::dirs::runtime_base() else {
         return Err(
             "runtime_directory: no $XDG_RUNTIME_DIR for a supervisor that is not root".into(),
         );
@@ -874,20 +865,8 @@ fn make_runtime_directories(spec: &ServiceSpec) -> Result<svckit_unix::dirs::Mad
             let uid = credentials.user.as_ref().map(|user| user.uid);
             (uid, Some(credentials.gid))
         });
-    for dir in &spec.runtime_directory {
-        match svckit_unix::dirs::make(&base, std::path::Path::new(dir), 0o755, owner) {
-            Ok(more) => made.created.extend(more.created),
-            Err(err) => {
-                // What this start made so far goes again.
-                let _ = svckit_unix::dirs::remove(&base, &made);
-                return Err(format!(
-                    "runtime_directory {}: {err}",
-                    base.join(dir).display()
-                ));
-            }
-        }
-    }
-    Ok(made)
+    svckit_unix::dirs::make_all(&base, &spec.runtime_directory, 0o755, owner)
+        .map_err(|err| format!("runtime_directory {err}"))
 }
 
 /// Removes the runtime directories svckit made for the service (`made`) once nothing of it
@@ -896,7 +875,7 @@ pub(super) fn remove_runtime_directories(made: &svckit_unix::dirs::Made) -> io::
     if made.created.is_empty() {
         return Ok(());
     }
-    match runtime_base() {
+    match svckit_unix::dirs::runtime_base() {
         Some(base) => svckit_unix::dirs::remove(&base, made),
         None => Ok(()),
     }
