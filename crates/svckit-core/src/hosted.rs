@@ -26,6 +26,11 @@ pub struct HostedStatus {
     /// The host's state of it, in the supervisor's words (running, backoff, stopping, …).
     #[serde(default)]
     pub state: String,
+    /// The host's own process id: what ends the program's whole tree (its job is killed on
+    /// close), for when the SCM no longer says (a stop pending) or is wrong (Wine keeps a
+    /// killed service RUNNING).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_pid: Option<u32>,
 }
 
 impl HostedStatus {
@@ -65,6 +70,7 @@ mod tests {
             restarts: 4,
             last_exit: Some(LastExit::Code(3)),
             state: "backoff".to_owned(),
+            host_pid: Some(99),
         };
         assert_eq!(HostedStatus::from_toml(&status.to_toml()), Some(status));
         assert_eq!(HostedStatus::from_toml("pid = \"x\""), None);

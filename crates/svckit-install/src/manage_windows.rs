@@ -73,6 +73,14 @@ impl Manager {
                     return Err(Error::ProgramNotFound(spec.program.display().to_string()));
                 }
                 let definition = definition_path(&spec.name);
+                // A new service: none of an old one's status (its restarts, its last exit),
+                // and, under a name that was not installed, none of its logs.
+                if !definition.is_file() {
+                    archive_logs(&spec.name).map_err(|err| {
+                        Error::os(format!("move the old logs of {}", spec.name), err)
+                    })?;
+                }
+                forget_status(&spec.name);
                 let written = std::fs::create_dir_all(data_dir().join("registry"))
                     .and_then(|()| std::fs::write(&definition, spec.to_toml()));
                 written.map_err(|err| Error::os(format!("write {}", definition.display()), err))?;
@@ -192,6 +200,7 @@ impl Manager {
     pub fn uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<BackendKind, Error> {
         Scm.uninstall(name, timeout)?;
         let _ = std::fs::remove_file(definition_path(name));
+        forget_status(name);
         Ok(BackendKind::Windows)
     }
 
@@ -204,8 +213,58 @@ impl Manager {
     ) -> Result<BackendKind, Error> {
         Scm.force_uninstall(name, timeout)?;
         let _ = std::fs::remove_file(definition_path(name));
+        forget_status(name);
         Ok(BackendKind::Windows)
     }
+}
+
+/// Removes the host's record of `name` (`run\NAME.status`): a service installed anew, or one
+/// uninstalled, has no status of an old one's.
+fn forget_status(name: &ServiceName) {
+    let _ = std::fs::remove_file(data_dir().join("run").join(format!("{name}.status")));
+}
+
+/// Moves the logs of `name` (`NAME.stdout.log`, `NAME.stderr.log` and their rotated `.N`) into
+/// `logs\uninstalled\NAME-SECONDS\`, as on Unix: a service installed anew under an
+/// uninstalled one's name starts with empty logs.
+fn archive_logs(name: &ServiceName) -> std::io::Result<()> {
+    let logs = data_dir().join("logs");
+    let entries = match std::fs::read_dir(&logs) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    let is_its = |file: &str| {
+        ["stdout", "stderr"].iter().any(|stream| {
+            let Some(rest) = file.strip_prefix(&format!("{name}.{stream}.log")) else {
+                return false;
+            };
+            rest.is_empty()
+                || rest
+                    .strip_prefix('.')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    };
+    let files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_str().is_some_and(is_its))
+        .map(|entry| entry.path())
+        .collect();
+    if files.is_empty() {
+        return Ok(());
+    }
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let target = logs.join("uninstalled").join(format!("{name}-{seconds}"));
+    std::fs::create_dir_all(&target)?;
+    for file in files {
+        if let Some(file_name) = file.file_name() {
+            std::fs::rename(&file, target.join(file_name))?;
+        }
+    }
+    Ok(())
 }
 
 /// The service svckit.exe is for a hosted program: `svckit.exe host NAME --data-dir DIR`,

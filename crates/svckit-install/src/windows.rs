@@ -146,14 +146,34 @@ impl Scm {
             name,
             ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE,
         )?;
-        // The SCM's word for its process, asked before the stop: once a stop is pending,
-        // Wine's SCM no longer says.
-        let process = query(name, &service)?.process_id.filter(|&pid| pid != 0);
-        if self.stop_and_wait(name, &service, timeout).is_err()
-            && let Some(pid) = process
-        {
-            svckit_windows::job::terminate_process(pid, REPLACE_TIMEOUT)
-                .map_err(|err| Error::os(format!("end process {pid} of service {name}"), err))?;
+        // The SCM's word for its process, asked before the stop: once a stop is pending
+        // (a stop that timed out before this one), Wine's SCM no longer says; then the host's
+        // own record does, for a hosted program.
+        let process = query(name, &service)?
+            .process_id
+            .filter(|&pid| pid != 0)
+            .or_else(|| hosted_record(name)?.host_pid);
+        if self.stop_and_wait(name, &service, timeout).is_err() {
+            let Some(pid) = process else {
+                // Nothing known to end: saying "uninstalled" would hide a tree that runs on.
+                let state = query(name, &service)
+                    .map(|status| state_of(status.current_state).name())
+                    .unwrap_or("unknown");
+                return Err(Error::os(
+                    format!("uninstall {name}"),
+                    std::io::Error::other(format!(
+                        "it did not stop within {} and the SCM names no process of it ({state}): \
+                         it may still run; not deleted",
+                        svckit_core::parse::format_duration(timeout)
+                    )),
+                ));
+            };
+            // Gone already (a killed host: its job took the program along) is fine.
+            if svckit_windows::job::is_alive(pid) {
+                svckit_windows::job::terminate_process(pid, REPLACE_TIMEOUT).map_err(|err| {
+                    Error::os(format!("end process {pid} of service {name}"), err)
+                })?;
+            }
         }
         delete(name, &service)
     }
@@ -391,6 +411,7 @@ fn wait_for(
 
 fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
     let status = query(name, service)?;
+    let scm_pid = status.process_id.filter(|&pid| pid != 0);
     let config = service.query_config().ok();
     // The SCM keeps neither a start time nor a restart count; its exit code is kept.
     let mut shown = Status::new(name.clone(), "windows", state_of(status.current_state));
@@ -411,23 +432,28 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
         .as_ref()
         .map(|config| config.display_name.to_string_lossy().into_owned());
     shown.command = config.map(|config| config.executable_path.to_string_lossy().into_owned());
-    hosted_status(&mut shown);
+    hosted_status(&mut shown, scm_pid);
     Ok(shown)
+}
+
+/// The host's record of the hosted program `name`, when it has one.
+fn hosted_record(name: &ServiceName) -> Option<svckit_core::HostedStatus> {
+    if !crate::definition_path(name).is_file() {
+        return None;
+    }
+    let record = crate::data_dir().join("run").join(format!("{name}.status"));
+    std::fs::read_to_string(record)
+        .ok()
+        .and_then(|text| svckit_core::HostedStatus::from_toml(&text))
 }
 
 /// For a program svckit.exe hosts, what the host last recorded of it: the program's pid
 /// (the SCM's is the host's), its start, restarts and last exit, and the host's word for its
-/// state when it is not the SCM's (backoff).
-fn hosted_status(shown: &mut Status) {
-    let data = crate::data_dir();
-    if !crate::definition_path(&shown.name).is_file() {
-        return;
-    }
-    let record = data.join("run").join(format!("{}.status", shown.name));
-    let Some(hosted) = std::fs::read_to_string(record)
-        .ok()
-        .and_then(|text| svckit_core::HostedStatus::from_toml(&text))
-    else {
+/// state when it is not the SCM's (backoff). A host that is gone while the SCM still says it
+/// runs (Wine keeps a killed service RUNNING) makes the service stopped, said so, with no pid:
+/// its program went with it (its job is killed on close).
+fn hosted_status(shown: &mut Status, scm_pid: Option<u32>) {
+    let Some(hosted) = hosted_record(&shown.name) else {
         return;
     };
     shown.restarts = Some(hosted.restarts);
@@ -435,7 +461,21 @@ fn hosted_status(shown: &mut Status) {
     if shown.state == State::Stopped {
         return;
     }
-    shown.pid = hosted.pid.and_then(svckit_core::Pid::new);
+    if let Some(host) = scm_pid.or(hosted.host_pid)
+        && !svckit_windows::job::is_alive(host)
+    {
+        shown.reason = Some(format!(
+            "the SCM says {}, but its process (PID {host}) is gone",
+            shown.state.name()
+        ));
+        shown.state = State::Stopped;
+        shown.pid = None;
+        return;
+    }
+    shown.pid = hosted
+        .pid
+        .filter(|&pid| svckit_windows::job::is_alive(pid))
+        .and_then(svckit_core::Pid::new);
     shown.since = hosted.started();
     shown.uptime = shown
         .since

@@ -477,6 +477,7 @@ impl Host<'_> {
             restarts: self.starts.saturating_sub(1),
             last_exit: self.last_exit,
             state: state.name().to_owned(),
+            host_pid: Some(std::process::id()),
         };
         let Some(dir) = self.record.parent() else {
             return;

@@ -83,3 +83,8 @@ pub fn own_console() -> io::Result<()> {
 pub fn terminate_process(pid: u32, wait: std::time::Duration) -> io::Result<()> {
     sys::terminate_process(pid, 1, wait)
 }
+
+/// Whether process `pid` still runs (OpenProcess, then a zero wait on it).
+pub fn is_alive(pid: u32) -> bool {
+    sys::is_alive(pid)
+}

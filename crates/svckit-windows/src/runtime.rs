@@ -86,8 +86,12 @@ fn service_main(arguments: Vec<OsString>) {
         .first()
         .and_then(|name| ServiceName::new(name.to_string_lossy()).ok())
         .unwrap_or_else(|| service.name().clone());
-    let outcome = run_under_scm(service, name);
-    *lock(&OUTCOME) = Some(outcome);
+    // Stored before STOPPED is reported (run_under_scm does it for a service that ran): the
+    // dispatcher returns as soon as the SCM hears STOPPED, and found no outcome once, so every
+    // clean stop was logged as "the SCM never started the service".
+    if let Err(err) = run_under_scm(service, name) {
+        *lock(&OUTCOME) = Some(Err(err));
+    }
 }
 
 fn run_under_scm(service: Service, name: ServiceName) -> Result<ExitCode, RuntimeError> {
@@ -102,6 +106,7 @@ fn run_under_scm(service: Service, name: ServiceName) -> Result<ExitCode, Runtim
     let (controller, code) = launch.into_parts();
     let exit_code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(code))
         .unwrap_or(ExitCode::Win32(ERROR_PROCESS_ABORTED));
+    *lock(&OUTCOME) = Some(Ok(exit_code));
     controller.stopped(exit_code);
     Ok(exit_code)
 }

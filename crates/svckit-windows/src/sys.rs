@@ -282,6 +282,40 @@ pub(crate) fn terminate_process(pid: u32, code: u32, wait: std::time::Duration) 
     }
 }
 
+/// Whether process `pid` still runs: it can be opened and has not ended (a wait on it would
+/// block). False for a pid no process has.
+pub(crate) fn is_alive(pid: u32) -> bool {
+    use windows_sys::Win32::{
+        Foundation::WAIT_TIMEOUT,
+        System::Threading::{OpenProcess, PROCESS_SYNCHRONIZE, WaitForSingleObject},
+    };
+    // SAFETY: plain values; a failure is a null handle.
+    let raw = unsafe { OpenProcess(PROCESS_SYNCHRONIZE, 0, pid) };
+    let Ok(process) = owned(raw) else {
+        return false;
+    };
+    // SAFETY: `process` is a live process handle with SYNCHRONIZE access; a zero timeout
+    // only polls.
+    unsafe { WaitForSingleObject(process.as_raw_handle() as HANDLE, 0) == WAIT_TIMEOUT }
+}
+
+/// The identity of an open file: its volume's serial number and its file index
+/// (GetFileInformationByHandle), which a rename keeps and a new file of the same name does not.
+pub(crate) fn file_identity(file: &std::fs::File) -> io::Result<(u32, u64)> {
+    use windows_sys::Win32::Storage::FileSystem::{
+        BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle,
+    };
+    // SAFETY: BY_HANDLE_FILE_INFORMATION is plain data; all-zero is a valid value.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: the handle is the open file's, alive for the call; `info` is a writable struct of
+    // the type the call fills.
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let index = (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow);
+    Ok((info.dwVolumeSerialNumber, index))
+}
+
 /// Whether this process's stdout is a pipe whose reading end is closed (PeekNamedPipe says
 /// ERROR_BROKEN_PIPE); false for a console, a file, or a pipe still read.
 pub(crate) fn stdout_reader_gone() -> bool {

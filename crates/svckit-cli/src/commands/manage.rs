@@ -123,7 +123,7 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
 
 /// `svckit logs NAME`: a hosted program's output, from `%ProgramData%\svckit\logs`.
 pub fn logs(args: WindowsLogsArgs) -> anyhow::Result<Exit> {
-    use std::io::{Read, Seek, SeekFrom, Write};
+    use std::io::Write;
     let name = ServiceName::new(&args.name)?;
     // Only a hosted program's output is captured: say so for any other.
     svckit_install::hosted_definition(&svckit_install::data_dir(), &name).with_context(|| {
@@ -143,24 +143,10 @@ pub fn logs(args: WindowsLogsArgs) -> anyhow::Result<Exit> {
     if !args.view.follow {
         return Ok(Exit::Ok);
     }
-    // Follows the file by its size: smaller than read so far means it was rotated.
-    let mut at = text.len() as u64;
-    loop {
-        out.flush()?;
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let Ok(mut file) = std::fs::File::open(&path) else {
-            continue;
-        };
-        let size = file.metadata()?.len();
-        if size < at {
-            at = 0;
-        }
-        file.seek(SeekFrom::Start(at))?;
-        let mut more = Vec::new();
-        file.read_to_end(&mut more)?;
-        at += more.len() as u64;
-        out.write_all(&more)?;
-    }
+    out.flush()?;
+    // By the file's identity: at a rotation, the old file to its end, then the new one.
+    svckit::windows::follow(&path, text.len() as u64, &mut out)?;
+    Ok(Exit::Ok)
 }
 
 /// `svckit show NAME`: a hosted program's definition, every key.

@@ -1350,18 +1350,7 @@ fn regression_terminal_escapes_from_a_service_never_reach_the_operator_s_termina
                   printf 'err \\033[31m red\\n' >&2; \
                   systemd-notify --ready --status=\"$(printf 'st \\033]0;title\\007 x')\"; \
                   exec sleep 1000.54";
-    sup.ok(&[
-        "install",
-        "n",
-        "--type",
-        "notify",
-        "--notify-access",
-        "all",
-        "--",
-        "/bin/sh",
-        "-c",
-        script,
-    ]);
+    sup.install_notify("n", script);
     sup.ok(&["start", "n"]);
     // Captured once the supervisor drained it (never read right after start).
     assert!(eventually(Duration::from_secs(5), || {
@@ -1523,18 +1512,7 @@ fn regression_the_event_log_says_what_happened_in_one_word_each() {
     // A notify program that reloads on HUP the sd_notify way: RELOADING=1, then READY=1.
     let script = "trap 'systemd-notify RELOADING=1; systemd-notify --ready' HUP; \
                   systemd-notify --ready; while :; do sleep 0.05; done";
-    sup.ok(&[
-        "install",
-        "n",
-        "--type",
-        "notify",
-        "--notify-access",
-        "all",
-        "--",
-        "/bin/sh",
-        "-c",
-        script,
-    ]);
+    sup.install_notify("n", script);
     sup.ok(&["start", "n"]);
     sup.ok(&["reload", "n"]);
     assert!(

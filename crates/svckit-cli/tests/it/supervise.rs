@@ -68,6 +68,23 @@ impl Sup {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Installs `name`, a shell `script` that speaks sd_notify through systemd-notify (so
+    /// every process of it may: `notify_access = all`).
+    pub(crate) fn install_notify(&self, name: &str, script: &str) {
+        self.ok(&[
+            "install",
+            name,
+            "--type",
+            "notify",
+            "--notify-access",
+            "all",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+        ]);
+    }
+
     /// Installs `name` with `options` (its type, pid file…), restarted on failure after
     /// 100 ms, running `command`.
     pub(crate) fn install_restarted(&self, name: &str, options: &[&str], command: &[String]) {
@@ -942,15 +959,20 @@ fn logs_follow_across_rotations_loses_nothing() {
         &script,
     ]);
     sup.ok(&["start", "counter"]);
-    let follower = sup
-        .command(&["logs", "counter", "--plain", "-f", "-n", "1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let follower = Following::new(follower);
-    assert!(follower.until("count 0\n"), "{}", follower.seen());
+    let follower = crate::support::Following::new(
+        &mut sup.command(&["logs", "counter", "--plain", "-f", "-n", "1"]),
+    );
+    assert!(
+        follower.until("count 0\n", Duration::from_secs(20)),
+        "{}",
+        follower.seen()
+    );
     fs::write(&go, "").unwrap();
-    assert!(follower.until("count 3000\n"), "{}", follower.seen());
+    assert!(
+        follower.until("count 3000\n", Duration::from_secs(20)),
+        "{}",
+        follower.seen()
+    );
     let seen = follower.seen();
     let expected: String = (0..=3000).map(|i| format!("count {i}\n")).collect();
     assert_eq!(
@@ -2211,48 +2233,6 @@ fn boot_enable_in_a_container_prints_the_entrypoint() {
 
 /// Reads `follower`'s stdout on a thread until `done` holds of what it read (or it ends),
 /// waits up to 20 s for that, then kills it; what it read.
-/// A `logs -f` whose output is read as it comes, killed when dropped (a failed test leaves
-/// no follower behind holding the test runner's pipes).
-struct Following {
-    child: std::process::Child,
-    seen: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Following {
-    fn new(mut child: std::process::Child) -> Following {
-        let mut stdout = child.stdout.take().unwrap();
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let into = seen.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut chunk) {
-                into.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
-            }
-        });
-        Following { child, seen }
-    }
-
-    /// Whether `text` was shown within 20 s.
-    fn until(&self, text: &str) -> bool {
-        eventually(Duration::from_secs(20), || {
-            self.seen.lock().unwrap().contains(text)
-        })
-    }
-
-    fn seen(&self) -> String {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn follow_until(mut follower: std::process::Child, done: fn(&str) -> bool) -> String {
     let mut stdout = follower.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {

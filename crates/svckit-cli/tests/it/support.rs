@@ -436,3 +436,50 @@ pub fn sshd_alone() -> std::sync::MutexGuard<'static, ()> {
     SSHD.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// A command whose stdout is read as it comes (`svckit logs -f`, under Wine too), killed when
+/// dropped: a failed test leaves no follower behind holding the test runner's pipes.
+pub struct Following {
+    child: std::process::Child,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Following {
+    /// Spawns `command` with its stdout piped (its stderr dropped) and reads it on a thread.
+    pub fn new(command: &mut Command) -> Following {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let into = seen.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut chunk) {
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        Following { child, seen }
+    }
+
+    /// Whether `text` was shown within `timeout`.
+    pub fn until(&self, text: &str, timeout: Duration) -> bool {
+        eventually(timeout, || self.seen.lock().unwrap().contains(text))
+    }
+
+    /// What it wrote so far, line ends as `\n` (a Windows program's `\r\n` too).
+    pub fn seen(&self) -> String {
+        self.seen.lock().unwrap().replace("\r\n", "\n")
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -952,6 +952,17 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         said.contains(r"svckit host: C:\svc kit\ticker.exe still running 2s after Ctrl-C: its processes are ended"),
         "{said}"
     );
+    // Regression: the host reported STOPPED before it stored its outcome, so the dispatcher
+    // returned first and every clean stop was an error ("the SCM never started the
+    // service"), in the host's log and the event log.
+    let host_log =
+        fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\host.log")).unwrap_or_default();
+    assert!(!host_log.contains("never started"), "{host_log}");
+    assert!(
+        !wine.events().contains("never started"),
+        "{}",
+        wine.events()
+    );
 
     // A program that ends on Ctrl-C is stopped by it: it says goodbye, ends with 0, and
     // nothing of it is left.
@@ -1145,8 +1156,20 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "20000",
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(code(&wine.svckit(&["start", "Flood"])), 0);
     let log = wine.path(r"C:\ProgramData\svckit\logs\Flood.stdout.log");
+    // `logs -f` follows it across every rotation. It shows a first line (-n 1) once it
+    // follows, and only then the flood starts. (Regression: it followed by size and lost
+    // 4,325 of the 20,000 lines.)
+    fs::create_dir_all(log.parent().unwrap()).unwrap();
+    fs::write(&log, "before the flood\n").unwrap();
+    let follower =
+        crate::support::Following::new(wine.command(EXE).args(["logs", "Flood", "-f", "-n", "1"]));
+    assert!(
+        follower.until("before the flood\n", Duration::from_secs(60)),
+        "{}",
+        follower.seen()
+    );
+    assert_eq!(code(&wine.svckit(&["start", "Flood"])), 0);
     let all_lines = || -> Vec<String> {
         let mut files: Vec<PathBuf> = (1..=100)
             .rev()
@@ -1170,7 +1193,40 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "{} lines",
         all_lines().len()
     );
-    let lines = all_lines();
+    assert!(
+        follower.until("line 019999 ", Duration::from_secs(60)),
+        "logs -f: {} lines",
+        follower.seen().lines().count()
+    );
+    let followed = follower.seen();
+    let followed: Vec<&str> = followed.lines().collect();
+    assert_eq!(followed[0], "before the flood");
+    let gaps: Vec<String> = followed
+        .windows(2)
+        .filter(|pair| {
+            let n = |line: &str| line.get(5..11).and_then(|n| n.parse::<i64>().ok());
+            matches!((n(pair[0]), n(pair[1])), (Some(a), Some(b)) if b != a + 1)
+        })
+        .take(5)
+        .map(|pair| format!("{} -> {}", pair[0], pair[1]))
+        .collect();
+    assert_eq!(
+        followed.len(),
+        20001,
+        "logs -f lost or repeated lines: {gaps:?}; in the files: {}",
+        all_lines().len()
+    );
+    for (n, line) in followed[1..].iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("line {n:06} ")),
+            "logs -f, line {n}: {line}"
+        );
+    }
+    drop(follower);
+    let lines: Vec<String> = all_lines()
+        .into_iter()
+        .filter(|line| line != "before the flood")
+        .collect();
     assert_eq!(lines.len(), 20000);
     for (n, line) in lines.iter().enumerate() {
         assert!(
@@ -1247,6 +1303,25 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         wine_processes("ticker.exe")
     );
     assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
+    // Installed anew under its name: none of the old one's status or output. (Regression: it
+    // showed `restarts 4, last exit 3` and the crasher's lines.)
+    let out = wine.svckit(&["install", "Crasher", "--", TICKER]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = wine.svckit(&["status", "Crasher", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["last_exit"], serde_json::Value::Null, "{status}");
+    assert!(
+        status["restarts"].is_null() || status["restarts"] == 0,
+        "{status}"
+    );
+    let out = wine.svckit(&["logs", "Crasher"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "the old one's output"
+    );
+    assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
 
     // Exit actions per code: with restart_prevent_exit_status 3, the crasher is not
     // restarted, whatever the policy; with success_exit_status 3, its end is a success.
@@ -1300,6 +1375,11 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     )
     .len()
         >= 2));
+    // A stop that times out first leaves it STOP_PENDING, when Wine's SCM names no process
+    // of it: the host's own record does. (Regression: "uninstalled" was said while its tree
+    // ran on.)
+    let out = wine.svckit(&["stop", "Stubborn", "--timeout", "1s"]);
+    assert_eq!(code(&out), 6, "{}", text(&out));
     let out = wine.svckit(&["uninstall", "Stubborn", "--force", "--timeout", "1s"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
@@ -1368,6 +1448,18 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         eventually(Duration::from_secs(20), || wine.gone("ticker.exe")),
         "the program outlived its killed host: {:?}",
         wine_processes("ticker.exe")
+    );
+    // Its status says so, with no pid. (Regression: "running", with the program's dead pid.)
+    let out = wine.svckit(&["status", "Ticker Killed", "--json"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "stopped", "{status}");
+    assert_eq!(status["pid"], serde_json::Value::Null, "{status}");
+    assert!(
+        status["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("is gone")),
+        "{status}"
     );
     // Its process is dead, yet the SCM says RUNNING: a plain uninstall cannot stop it, and
     // says so. (Regression: the SCM's "pipe closed" was taken for a closed stdout, and
