@@ -15,6 +15,7 @@ mod control;
 mod definition;
 pub mod demo;
 mod exit_code;
+pub mod hash;
 mod hosted;
 mod last_exit;
 mod name;

@@ -132,10 +132,7 @@ impl BootSetup {
         match lossless {
             true => format!("svckit-{plain}"),
             false => {
-                // FNV-1a: stable across builds and platforms.
-                let hash = text.bytes().fold(0xcbf29ce484222325u64, |hash, byte| {
-                    (hash ^ u64::from(byte)).wrapping_mul(0x100000001b3)
-                });
+                let hash = svckit_core::hash::fnv1a(text.as_bytes());
                 format!("svckit-{plain}-{:08x}", hash as u32)
             }
         }

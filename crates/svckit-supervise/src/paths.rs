@@ -208,14 +208,7 @@ impl StateDir {
     /// names of the things its supervisor makes outside it carry (its cgroups, its sd_notify
     /// socket), so two supervisors never share one and the next one finds them again.
     pub fn id(&self) -> String {
-        let hash = self
-            .root
-            .as_os_str()
-            .as_encoded_bytes()
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-                (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
-            });
+        let hash = svckit_core::hash::fnv1a(self.root.as_os_str().as_encoded_bytes());
         format!("{hash:016x}")
     }
 

@@ -90,30 +90,34 @@ pub fn processes_at(path: &str) -> Vec<Pid> {
     .pids()
 }
 
+/// `MOUNT/OWN-CGROUP/NAME`, created if missing: a cgroup below this process's own. An error
+/// says why none can be made (no cgroup2 mounted, no permission).
+fn below_own(name: &str) -> io::Result<PathBuf> {
+    let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo")?)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mounted"))?;
+    let own = own_path(&fs::read_to_string("/proc/self/cgroup")?).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "no cgroup2 line in /proc/self/cgroup",
+        )
+    })?;
+    let dir = mount.join(own).join(name);
+    match fs::create_dir(&dir) {
+        Ok(()) => Ok(dir),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(dir),
+        Err(err) => Err(io::Error::new(
+            err.kind(),
+            format!("create {}: {err}", dir.display()),
+        )),
+    }
+}
+
 impl Hierarchy {
     /// The directory for the supervisor of the state directory with `id` (letters and
     /// digits, a short name of it), created if missing: `MOUNT/OWN-CGROUP/svckit-ID`. An error says why none
     /// can be used (no cgroup2 mounted, no permission), for the supervisor's log.
     pub fn for_supervisor(id: &str) -> io::Result<Hierarchy> {
-        let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo")?)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mounted"))?;
-        let own = own_path(&fs::read_to_string("/proc/self/cgroup")?).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                "no cgroup2 line in /proc/self/cgroup",
-            )
-        })?;
-        let base = mount.join(own).join(format!("svckit-{id}"));
-        match fs::create_dir(&base) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => {
-                return Err(io::Error::new(
-                    err.kind(),
-                    format!("create {}: {err}", base.display()),
-                ));
-            }
-        }
+        let base = below_own(&format!("svckit-{id}"))?;
         if !base.join("cgroup.procs").exists() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -170,14 +174,6 @@ impl Cgroup {
     /// PID file, the same cgroup). Only where this process may make one (root, a writable
     /// cgroup2); the error says why not.
     pub fn for_daemon(pidfile: &Path) -> io::Result<Cgroup> {
-        let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo")?)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mounted"))?;
-        let own = own_path(&fs::read_to_string("/proc/self/cgroup")?).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                "no cgroup2 line in /proc/self/cgroup",
-            )
-        })?;
         let stem: String = pidfile
             .file_stem()
             .unwrap_or_default()
@@ -186,27 +182,9 @@ impl Cgroup {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .take(40)
             .collect();
-        // FNV-1a of the whole path: two PID files of one name in two directories differ.
-        let hash = pidfile
-            .as_os_str()
-            .as_encoded_bytes()
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-                (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-            });
-        let dir = mount
-            .join(own)
-            .join(format!("{DAEMON_PREFIX}{stem}-{:08x}", hash as u32));
-        match fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => {
-                return Err(io::Error::new(
-                    err.kind(),
-                    format!("create {}: {err}", dir.display()),
-                ));
-            }
-        }
+        // Of the whole path: two PID files of one name in two directories differ.
+        let hash = svckit_core::hash::fnv1a(pidfile.as_os_str().as_encoded_bytes());
+        let dir = below_own(&format!("{DAEMON_PREFIX}{stem}-{:08x}", hash as u32))?;
         Ok(Cgroup { dir })
     }
 
