@@ -1,6 +1,7 @@
 //! Signals and the end: SIGTERM, SIGINT and SIGQUIT stop every service and then the
-//! supervisor (a main service with the INT or QUIT that was sent); as PID 1 (or with a main service) other signals go on to the services; a main
-//! service that ends for good ends the supervisor with its status, as tini does.
+//! supervisor (a main service with the INT or QUIT that was sent); as PID 1 (or with a main
+//! service) other signals go on to the services; a main service that ends for good ends the
+//! supervisor with its status, as tini does.
 
 use super::*;
 
