@@ -222,6 +222,58 @@ pub enum Command {
     /// For example: `svckit man --dir /usr/local/share/man/man1 && man svckit-install`.
     #[command(after_help = exit::TABLE)]
     Man(ManArgs),
+    /// Unix only: run PROGRAM as a daemon (daemon(7))
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Daemonize(NotOnWindows),
+    /// Unix only: run PROGRAM under a minimal init, as a Linux container's entrypoint
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Run(NotOnWindows),
+    /// Unix only: make a daemon's runtime directories under /run
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    RuntimeDir(NotOnWindows),
+    /// Unix only: stop the daemon named by a locked PID file
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Kill(NotOnWindows),
+    /// Unix only: tell whether the daemon of a PID file runs
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Probe(NotOnWindows),
+    /// Unix only for now: edit a service's definition, then apply it
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Edit(NotOnWindows),
+    /// Unix only for now: install or update services from definition files
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Apply(NotOnWindows),
+    /// Unix only for now: start services at boot
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Enable(NotOnWindows),
+    /// Unix only for now: start services only when asked
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Disable(NotOnWindows),
+    /// Unix only for now: what happened to the supervisor's services
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Events(NotOnWindows),
+    /// Unix only: run svckit's supervisor
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Supervise(NotOnWindows),
+    /// Unix only: svckit's supervisor itself
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Supervisor(NotOnWindows),
+    /// Unix only: start the supervisor at boot
+    #[cfg(windows)]
+    #[command(after_help = exit::TABLE)]
+    Boot(NotOnWindows),
 }
 
 /// Where the supervisor keeps its state.
@@ -771,6 +823,9 @@ pub enum Demo {
     /// Append a timestamp line (like "Tue Nov 24 16:37:16 2026") to a log every interval.
     #[cfg(unix)]
     Timelog(TimelogArgs),
+    /// Unix only: the timelog daemon (memory-status runs on both)
+    #[cfg(windows)]
+    Timelog(NotOnWindows),
     /// The MemoryStatus service: log memory use every interval; accepts Stop, Shutdown,
     /// Pause/Continue and ParamChange (SIGTERM, SIGPWR, SIGTSTP/SIGCONT, SIGHUP on Unix).
     MemoryStatus(MemoryStatusArgs),
@@ -1041,4 +1096,14 @@ pub enum RunOnly {
     /// 127 not found, 126 not runnable.
     #[command(after_help = exit::TABLE)]
     Run(RunArgs),
+}
+
+/// A Unix command on Windows: whatever follows is taken, so the command is refused by name
+/// with the reason (exit 2), never as "unrecognized".
+#[cfg(windows)]
+#[derive(Debug, Args)]
+pub struct NotOnWindows {
+    /// What was given after the command (ignored).
+    #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<OsString>,
 }

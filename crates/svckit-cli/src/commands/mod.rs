@@ -23,9 +23,78 @@ use crate::{
     exit::Exit,
 };
 
+/// A command of Unix's on Windows: refused by name, with why and what to use instead.
+#[cfg(windows)]
+fn not_on_windows(command: &str, why: &str) -> anyhow::Result<Exit> {
+    Err(crate::exit::Failure::new(
+        Exit::Usage,
+        format!("{command} is not available on Windows: {why}"),
+    )
+    .into())
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
+        #[cfg(windows)]
+        Command::Daemonize(_) => not_on_windows(
+            "daemonize",
+            "daemon(7) is Unix's; a program becomes a Windows service with `svckit install NAME -- PROGRAM`",
+        ),
+        #[cfg(windows)]
+        Command::Run(_) => not_on_windows(
+            "run",
+            "it is a Linux container's PID 1 (signals, reaping); a Windows container runs its program itself",
+        ),
+        #[cfg(windows)]
+        Command::RuntimeDir(_) => {
+            not_on_windows("runtime-dir", "/run and its runtime directories are Unix's")
+        }
+        #[cfg(windows)]
+        Command::Kill(_) => not_on_windows(
+            "kill",
+            "PID files and signals are Unix's; a service stops with `svckit stop NAME`",
+        ),
+        #[cfg(windows)]
+        Command::Probe(_) => not_on_windows(
+            "probe",
+            "PID files are Unix's; a service's state is `svckit status NAME`",
+        ),
+        #[cfg(windows)]
+        Command::Edit(_) => not_on_windows(
+            "edit",
+            "not yet: `svckit install --file F` replaces a service's definition",
+        ),
+        #[cfg(windows)]
+        Command::Apply(_) => not_on_windows(
+            "apply",
+            "not yet: `svckit install --file F` installs one definition",
+        ),
+        #[cfg(windows)]
+        Command::Enable(_) | Command::Disable(_) => not_on_windows(
+            "enable and disable",
+            "not yet: the start type is install's `--start auto|demand`",
+        ),
+        #[cfg(windows)]
+        Command::Events(_) => not_on_windows(
+            "events",
+            "not yet: the host's story is in `svckit logs NAME --stderr` and the event log",
+        ),
+        #[cfg(windows)]
+        Command::Supervise(_) | Command::Supervisor(_) => not_on_windows(
+            "the supervisor",
+            "the SCM supervises Windows services, and svckit.exe hosts each program itself",
+        ),
+        #[cfg(windows)]
+        Command::Boot(_) => not_on_windows(
+            "boot",
+            "the SCM starts services at boot: `svckit install NAME --start auto`",
+        ),
+        #[cfg(windows)]
+        Command::Demo(Demo::Timelog(_)) => not_on_windows(
+            "demo timelog",
+            "it is a Unix daemon; `svckit demo memory-status` runs on both",
+        ),
         #[cfg(unix)]
         Command::Daemonize(args) => daemonize::run(args),
         #[cfg(unix)]

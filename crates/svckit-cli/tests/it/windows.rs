@@ -284,6 +284,41 @@ fn windows_service_lifecycle_under_wine_scm() {
     // The model's numbers against windows-sys, and the Windows unit tests, under Wine.
     run_windows_unit_tests(&wine);
 
+    // One command tree: Unix's commands exist on Windows too, refused by name with the
+    // reason and exit 2, never clap's "unrecognized subcommand".
+    for (args, named) in [
+        (
+            &["daemonize", "--pidfile", "x.pid", "--", "cmd.exe"][..],
+            "daemonize",
+        ),
+        (&["run", "--", "cmd.exe", "/c", "exit 3"], "run"),
+        (
+            &["runtime-dir", "--pidfile", "x.pid", "sshd"],
+            "runtime-dir",
+        ),
+        (&["kill", "--pidfile", "x.pid"], "kill"),
+        (&["probe", "--pidfile", "x.pid"], "probe"),
+        (&["edit", "Ticker"], "edit"),
+        (&["apply", "defs"], "apply"),
+        (&["enable", "Ticker"], "enable and disable"),
+        (&["disable", "Ticker"], "enable and disable"),
+        (&["events"], "events"),
+        (&["supervise", "--daemon"], "the supervisor"),
+        (&["supervisor", "status"], "the supervisor"),
+        (&["boot", "enable"], "boot"),
+        (&["demo", "timelog", "--interval", "1s"], "demo timelog"),
+    ] {
+        let out = wine.svckit(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            said.starts_with(&format!(
+                "svckit: error: {named} is not available on Windows: "
+            )) && said.trim_end().lines().count() == 1,
+            "{args:?}: {said}"
+        );
+    }
+
     // Install: a name with a space, a log path with a space, and an argument with spaces,
     // quotes and backslashes that must reach the service's argv unchanged.
     let name = "Memory Status";
