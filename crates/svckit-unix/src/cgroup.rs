@@ -112,6 +112,19 @@ fn below_own(name: &str) -> io::Result<PathBuf> {
     }
 }
 
+/// rmdir(2) of the cgroup at `dir` after its child cgroups, deepest first: a cgroup with
+/// processes (or children) left is refused by the kernel and stays.
+fn remove_empty(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                remove_empty(&entry.path());
+            }
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
 impl Hierarchy {
     /// The directory for the supervisor of the state directory with `id` (letters and
     /// digits, a short name of it), created if missing: `MOUNT/OWN-CGROUP/svckit-ID`. An error says why none
@@ -152,7 +165,7 @@ impl Hierarchy {
             for entry in entries.flatten() {
                 if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
                     // rmdir(2) refuses a cgroup with processes: only empty ones go.
-                    let _ = fs::remove_dir(entry.path());
+                    remove_empty(&entry.path());
                 }
             }
         }
@@ -234,14 +247,29 @@ impl Cgroup {
             .write_all(pid.as_raw().to_string().as_bytes())
     }
 
-    /// Its processes.
+    /// Its processes, those of the cgroups below it included (a service that ran `svckit
+    /// daemonize` as root has its daemon in a cgroup of its own below the service's).
     pub fn pids(&self) -> Vec<Pid> {
-        fs::read_to_string(self.dir.join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| line.trim().parse().ok())
-            .map(Pid::from_raw)
-            .collect()
+        let mut pids = Vec::new();
+        let mut dirs = vec![self.dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            pids.extend(
+                fs::read_to_string(dir.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|line| line.trim().parse().ok())
+                    .map(Pid::from_raw),
+            );
+            if let Ok(entries) = fs::read_dir(&dir) {
+                dirs.extend(
+                    entries
+                        .flatten()
+                        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+                        .map(|entry| entry.path()),
+                );
+            }
+        }
+        pids
     }
 
     /// Whether no process is left in it (`populated 0` in `cgroup.events`).
@@ -307,9 +335,10 @@ impl Cgroup {
         }
     }
 
-    /// Removes the cgroup once it is empty (a failure — not empty yet — leaves it).
+    /// Removes the cgroup once it is empty, the empty cgroups below it first (a daemon's that
+    /// `svckit daemonize` made); a failure (not empty yet) leaves it.
     pub fn remove(&self) {
-        let _ = fs::remove_dir(&self.dir);
+        remove_empty(&self.dir);
     }
 }
 

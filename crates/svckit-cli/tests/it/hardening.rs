@@ -1651,3 +1651,42 @@ fn regression_an_init_script_s_runtime_directory_never_leaves_run() {
     assert!(sleepers("1010.86").is_empty());
     let _ = fs::remove_file(format!("/var/log/svckit-it-rt-made-{id}.log"));
 }
+
+/// Regression: a root supervisor's forking service started through `svckit daemonize
+/// --pidfile` (an init script's way) has its daemon in a cgroup of its own below the
+/// service's; the supervisor read only the service cgroup's own processes, so it took the
+/// pid file for a stranger's and the start failed, and a stop left the daemon's cgroup. Every
+/// cgroup below a service's is the service's.
+#[test]
+fn regression_a_daemonized_daemon_in_its_own_cgroup_is_still_the_service_s() {
+    if !require_root("regression_a_daemonized_daemon_in_its_own_cgroup_is_still_the_service_s") {
+        return;
+    }
+    let sup = Sup::new("nested-cgroup");
+    let pidfile = sup.dir.join("web.pid").display().to_string();
+    sup.ok(&[
+        "install",
+        "web",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pidfile,
+        "--",
+        env!("CARGO_BIN_EXE_svckit"),
+        "daemonize",
+        "--pidfile",
+        &pidfile,
+        "--",
+        "/bin/sleep",
+        "1010.88",
+    ]);
+    sup.ok(&["start", "web"]);
+    let status = sup.status("web");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["pid"], sleepers("1010.88")[0], "{status}");
+    assert_eq!(status["tasks"], 1, "{status}");
+    let cgroup = std::path::PathBuf::from(status["cgroup"].as_str().unwrap());
+    sup.ok(&["stop", "web"]);
+    assert!(sleepers("1010.88").is_empty());
+    assert!(!cgroup.exists(), "{} is left", cgroup.display());
+}
