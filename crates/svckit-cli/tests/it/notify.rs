@@ -256,18 +256,7 @@ fn reloading_1_shows_reloading_until_ready_1() {
          while :; do sleep 0.02; done",
         go = go_on.display()
     );
-    sup.ok(&[
-        "install",
-        "r",
-        "--type",
-        "notify",
-        "--notify-access",
-        "all",
-        "--",
-        "/bin/sh",
-        "-c",
-        &script,
-    ]);
+    sup.install_notify("r", &script);
     sup.ok(&["start", "r"]);
     sup.ok(&["reload", "r"]);
     assert!(

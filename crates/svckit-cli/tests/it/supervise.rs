@@ -1215,18 +1215,7 @@ fn a_chain_of_dependencies_starts_in_order_and_stops_in_reverse() {
     // does not say, running is exec'd, and its first line could come after web's).
     let api = traced("api", &trace, Some("0"));
     let web = traced("web", &trace, None);
-    sup.ok(&[
-        "install",
-        "db",
-        "--type",
-        "notify",
-        "--notify-access",
-        "all",
-        "--",
-        "/bin/sh",
-        "-c",
-        &db,
-    ]);
+    sup.install_notify("db", &db);
     let depends = |name: &str, on: &str, script: &str, kind: &str| {
         let access = match kind {
             "notify" => "notify_access = \"all\"\n",
