@@ -59,82 +59,53 @@ pub fn runtime_base() -> Option<PathBuf> {
     }
 }
 
-/// The longest record [`load`] reads.
-const MAX_RECORD: u64 = 64 * 1024;
-
-/// Writes what [`make`] created to `record` (atomically, never through a symlink), one line
-/// each: device, inode, `leaf` or `parent`, path. For a launcher that exits, so that whoever
-/// stops the daemon ([`load`], then [`remove`]) removes exactly that.
-pub fn save(made: &Made, record: &Path) -> io::Result<()> {
-    let mut text = String::new();
-    for dir in &made.created {
-        let path = dir
-            .path
-            .to_str()
-            .filter(|path| !path.contains('\n'))
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{} cannot be recorded", dir.path.display()),
-                )
-            })?;
-        let kind = if dir.leaf { "leaf" } else { "parent" };
-        text.push_str(&format!("{} {} {kind} {path}\n", dir.dev, dir.ino));
+impl Made {
+    /// The record of what was made, one line each: device, inode, `leaf` or `parent`, path
+    /// (for a launcher that exits, so that whoever stops the daemon removes exactly that).
+    pub fn to_record(&self) -> io::Result<String> {
+        let mut text = String::new();
+        for dir in &self.created {
+            let path = dir
+                .path
+                .to_str()
+                .filter(|path| !path.contains('\n'))
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{} cannot be recorded", dir.path.display()),
+                    )
+                })?;
+            let kind = if dir.leaf { "leaf" } else { "parent" };
+            text.push_str(&format!("{} {} {kind} {path}\n", dir.dev, dir.ino));
+        }
+        Ok(text)
     }
-    crate::files::write_atomic(record, text.as_bytes(), 0o600)
-}
 
-/// Reads a record [`save`] wrote: only a regular file, never through a symlink nor from a FIFO,
-/// owned by this user or root, at most 64 KiB; a line it cannot read is refused.
-pub fn load(record: &Path) -> io::Result<Made> {
-    use std::{
-        io::Read,
-        os::unix::fs::{MetadataExt, OpenOptionsExt},
-    };
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(record)?;
-    let meta = file.metadata()?;
-    let euid = nix::unistd::geteuid().as_raw();
-    if !meta.is_file() || (meta.uid() != euid && meta.uid() != 0) || meta.len() > MAX_RECORD {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "{} is not a record of svckit's; refusing it",
-                record.display()
-            ),
-        ));
-    }
-    let mut text = String::new();
-    file.take(MAX_RECORD).read_to_string(&mut text)?;
-    let bad = || {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is not a record of svckit's", record.display()),
-        )
-    };
-    let created = text
-        .lines()
-        .map(|line| {
-            let mut fields = line.splitn(4, ' ');
-            let dev = fields.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
-            let ino = fields.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
-            let leaf = match fields.next() {
-                Some("leaf") => true,
-                Some("parent") => false,
-                _ => return Err(bad()),
-            };
-            let path = PathBuf::from(fields.next().ok_or_else(bad)?);
-            Ok(Created {
-                path,
-                dev,
-                ino,
-                leaf,
+    /// What a record ([`Made::to_record`]) says; a line it cannot read is refused.
+    pub fn from_record(text: &str) -> io::Result<Made> {
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a record of svckit's");
+        let created = text
+            .lines()
+            .map(|line| {
+                let mut fields = line.splitn(4, ' ');
+                let dev = fields.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+                let ino = fields.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+                let leaf = match fields.next() {
+                    Some("leaf") => true,
+                    Some("parent") => false,
+                    _ => return Err(bad()),
+                };
+                let path = PathBuf::from(fields.next().ok_or_else(bad)?);
+                Ok(Created {
+                    path,
+                    dev,
+                    ino,
+                    leaf,
+                })
             })
-        })
-        .collect::<io::Result<_>>()?;
-    Ok(Made { created })
+            .collect::<io::Result<_>>()?;
+        Ok(Made { created })
+    }
 }
 
 fn nofollow_dir(parent: impl AsFd, name: &OsStr) -> nix::Result<OwnedFd> {
@@ -473,17 +444,14 @@ mod tests {
     }
 
     #[test]
-    fn a_record_reads_back_and_a_symlinked_one_is_refused() {
+    fn a_record_reads_back_and_a_bad_one_is_refused() {
         let base = scratch("record");
         let made = make(&base, Path::new("a b/c"), 0o755, None).unwrap();
-        let record = base.join("record");
-        save(&made, &record).unwrap();
-        assert_eq!(load(&record).unwrap(), made);
-        std::os::unix::fs::symlink(&record, base.join("link")).unwrap();
-        load(&base.join("link")).unwrap_err();
-        fs::write(base.join("bad"), "1 2 other /x\n").unwrap();
-        load(&base.join("bad")).unwrap_err();
-        remove(&base, &load(&record).unwrap()).unwrap();
+        let record = made.to_record().unwrap();
+        assert_eq!(Made::from_record(&record).unwrap(), made);
+        Made::from_record("1 2 other /x\n").unwrap_err();
+        Made::from_record("x 2 leaf /x\n").unwrap_err();
+        remove(&base, &Made::from_record(&record).unwrap()).unwrap();
         assert!(!base.join("a b").exists());
         fs::remove_dir_all(&base).unwrap();
     }

@@ -32,7 +32,7 @@ use std::{
 use nix::{libc, unistd::Pid as OsPid};
 use svckit_core::Pid;
 
-use crate::process;
+use crate::{dirs::Made, process};
 
 /// The most bytes a PID file may hold: a pid of up to 10 digits, a newline and some slack.
 const MAX_PIDFILE_LEN: u64 = 16;
@@ -387,20 +387,68 @@ fn write_pid_and_record(file: &mut File, path: &Path, pid: Pid) -> Result<(), Pi
     let record = record_path(path);
     let identity =
         process::Identity::of(process::os_pid(pid)).map_err(PidfileError::io("write", &record))?;
-    let mut record_file = open_checked(&record, Access::CreateReadWrite, Kind::Record)?;
+    let mut record_file = open_checked(
+        &record,
+        Access::CreateReadWrite,
+        Kind::Record(MAX_RECORD_LEN),
+    )?;
     record_file
         .set_len(0)
         .and_then(|()| record_file.write_all(identity.line().as_bytes()))
         .map_err(PidfileError::io("write", &record))
 }
 
-/// Where `svckit daemonize --runtime-directory` records the directories it made for the
-/// daemon of the PID file at `path` (`FILE.svckit-run`), for `svckit kill` to remove.
-/// Where the identity record of the PID file at `path` lives: `PATH.svckit`.
-pub fn runtime_record_path(path: &Path) -> PathBuf {
+/// Where `svckit daemonize --runtime-directory` and `svckit runtime-dir` record the
+/// directories they made for the daemon of the PID file at `path` (`FILE.svckit-run`).
+fn runtime_record_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".svckit-run");
     PathBuf::from(name)
+}
+
+/// The longest runtime record read.
+const MAX_RUNTIME_RECORD_LEN: u64 = 64 * 1024;
+
+/// The runtime directories recorded beside the PID file at `path` ([`add_runtime`]), read as
+/// the PID file itself is (never through a symlink or from a FIFO; a regular file of one link,
+/// owned by the caller or root; at most 64 KiB): none when there is no record.
+pub fn read_runtime(path: &Path) -> Result<Made, PidfileError> {
+    let record = runtime_record_path(path);
+    let file = match open_checked(
+        &record,
+        Access::ReadOnly,
+        Kind::Record(MAX_RUNTIME_RECORD_LEN),
+    ) {
+        Ok(file) => file,
+        Err(PidfileError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Ok(Made::default());
+        }
+        Err(err) => return Err(err),
+    };
+    let mut text = String::new();
+    file.take(MAX_RUNTIME_RECORD_LEN)
+        .read_to_string(&mut text)
+        .map_err(PidfileError::io("read", &record))?;
+    Made::from_record(&text).map_err(PidfileError::io("read", &record))
+}
+
+/// Adds `made` to the runtime record beside the PID file at `path`, for `svckit kill` to
+/// remove exactly that once the daemon is gone; the record is written whole, never through a
+/// symlink (one that cannot be read, or is no record, is replaced).
+pub fn add_runtime(path: &Path, made: &Made) -> Result<(), PidfileError> {
+    let record = runtime_record_path(path);
+    let mut all = read_runtime(path).unwrap_or_default();
+    all.created.extend(made.created.iter().cloned());
+    let text = all
+        .to_record()
+        .map_err(PidfileError::io("write", &record))?;
+    crate::files::write_atomic(&record, text.as_bytes(), 0o600)
+        .map_err(PidfileError::io("write", &record))
+}
+
+/// Removes the runtime record beside the PID file at `path`.
+pub fn forget_runtime(path: &Path) {
+    let _ = fs::remove_file(runtime_record_path(path));
 }
 
 /// Where the identity record of the PID file at `path` is: `FILE.svckit`.
@@ -413,7 +461,7 @@ pub fn record_path(path: &Path) -> PathBuf {
 /// Whether the record beside `path` names `pid` with its current start time, in this boot.
 fn matches_record(path: &Path, pid: OsPid) -> bool {
     let record = record_path(path);
-    let Ok(file) = open_checked(&record, Access::ReadOnly, Kind::Record) else {
+    let Ok(file) = open_checked(&record, Access::ReadOnly, Kind::Record(MAX_RECORD_LEN)) else {
         return false;
     };
     let mut text = String::new();
@@ -503,10 +551,10 @@ fn open_checked(path: &Path, access: Access, kind: Kind) -> Result<File, Pidfile
         Kind::Pidfile => {
             read_pid(&file, path)?;
         }
-        Kind::Record if meta.len() > MAX_RECORD_LEN => {
+        Kind::Record(max) if meta.len() > max => {
             return Err(PidfileError::refused(path, Refusal::NotAPid));
         }
-        Kind::Record => {}
+        Kind::Record(_) => {}
     }
     Ok(file)
 }
@@ -524,7 +572,8 @@ enum Access {
 #[derive(Clone, Copy)]
 enum Kind {
     Pidfile,
-    Record,
+    /// A record beside it, of at most this many bytes.
+    Record(u64),
 }
 
 /// The pid in the file: `None` when it is empty, an error when it holds anything but digits and
@@ -562,6 +611,33 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn the_runtime_record_adds_up_and_is_never_read_through_a_symlink() {
+        let dir = temp_dir("runtime");
+        let pidfile = dir.join("d.pid");
+        assert_eq!(read_runtime(&pidfile).unwrap(), Made::default());
+        let made = |path: &str, ino| Made {
+            created: vec![crate::dirs::Created {
+                path: PathBuf::from(path),
+                dev: 1,
+                ino,
+                leaf: true,
+            }],
+        };
+        add_runtime(&pidfile, &made("/run/a", 2)).unwrap();
+        add_runtime(&pidfile, &made("/run/b", 3)).unwrap();
+        let mut both = made("/run/a", 2);
+        both.created.extend(made("/run/b", 3).created);
+        assert_eq!(read_runtime(&pidfile).unwrap(), both);
+        forget_runtime(&pidfile);
+        std::os::unix::fs::symlink("/etc/passwd", runtime_record_path(&pidfile)).unwrap();
+        assert!(matches!(
+            read_runtime(&pidfile),
+            Err(PidfileError::Symlink(_))
+        ));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

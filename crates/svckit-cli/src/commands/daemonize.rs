@@ -84,7 +84,8 @@ pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
     match daemon.exec(program, rest) {
         Ok(_) => {
             if let (Some((_, made)), Some(pidfile)) = (&runtime, &pidfile) {
-                record(made, pidfile)?;
+                // For `svckit kill`: exactly what was made, and nothing else, goes with it.
+                svckit_unix::pidfile::add_runtime(pidfile, made)?;
             }
             Ok(Exit::Ok)
         }
@@ -102,22 +103,12 @@ pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
 pub fn runtime_dir(args: crate::cli::RuntimeDirArgs) -> anyhow::Result<Exit> {
     let made = runtime_directories(&args.names, args.user.as_deref(), args.group.as_deref())?;
     if let Some((base, made)) = made
-        && let Err(err) = record(&made, &args.pidfile)
+        && let Err(err) = svckit_unix::pidfile::add_runtime(&args.pidfile, &made)
     {
         let _ = svckit_unix::dirs::remove(&base, &made);
-        return Err(err);
+        return Err(err.into());
     }
     Ok(Exit::Ok)
-}
-
-/// Adds `made` to the record beside `pidfile`: exactly what was made, and nothing else, goes
-/// with the daemon (`svckit kill`).
-fn record(made: &svckit_unix::dirs::Made, pidfile: &std::path::Path) -> anyhow::Result<()> {
-    let path = svckit_unix::pidfile::runtime_record_path(pidfile);
-    let mut all = svckit_unix::dirs::load(&path).unwrap_or_default();
-    all.created.extend(made.created.iter().cloned());
-    svckit_unix::dirs::save(&all, &path)?;
-    Ok(())
 }
 
 /// Makes `names` under /run (root) or `$XDG_RUNTIME_DIR`, owned by the daemon's user and

@@ -133,10 +133,9 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
 
 /// Once the daemon is gone: the runtime directories `daemonize` made for it, as it recorded
 /// them beside the PID file, and nothing swapped in at their paths since; then the record.
-fn remove_runtime_directories(pidfile: &std::path::Path) {
-    let record = pidfile::runtime_record_path(pidfile);
+fn remove_runtime_directories(path: &std::path::Path) {
     let (Ok(made), Some(base)) = (
-        svckit_unix::dirs::load(&record),
+        pidfile::read_runtime(path),
         svckit_unix::dirs::runtime_base(),
     ) else {
         return;
@@ -144,7 +143,7 @@ fn remove_runtime_directories(pidfile: &std::path::Path) {
     if let Err(err) = svckit_unix::dirs::remove(&base, &made) {
         eprintln!("svckit: warning: runtime directory left: {err}");
     }
-    let _ = std::fs::remove_file(&record);
+    pidfile::forget_runtime(path);
 }
 
 /// `svckit probe --pidfile P`: LSB status codes (0 running, 1 dead but the PID file exists,
