@@ -400,15 +400,20 @@ pub struct Limit {
 impl Limit {
     /// No limit (`infinity`).
     pub const INFINITY: u64 = u64::MAX;
+
+    /// One value of a limit as systemd writes it: `1024`, or `infinity`.
+    pub fn value_name(value: u64) -> String {
+        match value {
+            Limit::INFINITY => "infinity".to_owned(),
+            value => value.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Limit {
     /// As systemd writes it: `1024`, `1024:65536`, `infinity`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let one = |value: u64| match value {
-            Limit::INFINITY => "infinity".to_owned(),
-            value => value.to_string(),
-        };
+        let one = Limit::value_name;
         match self.soft == self.hard {
             true => f.write_str(&one(self.soft)),
             false => write!(f, "{}:{}", one(self.soft), one(self.hard)),

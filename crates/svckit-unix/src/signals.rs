@@ -27,23 +27,16 @@ pub struct SignalWaiter {
 impl SignalWaiter {
     /// Blocks `signals` (sigprocmask(2)) and opens a close-on-exec signalfd for them.
     pub fn new(signals: &[Signal]) -> nix::Result<SignalWaiter> {
-        let mut set = SigSet::empty();
-        for signal in signals {
-            set.add(*signal);
-        }
-        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
-        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
-        Ok(SignalWaiter { fd, set })
+        SignalWaiter::of(signals.iter().copied().collect())
     }
 
     /// Like [`SignalWaiter::new`], with every real-time signal (SIGRTMIN to SIGRTMAX) too, for
     /// an init that forwards them: [`SignalWaiter::wait_number`] reads them.
     pub fn with_realtime(signals: &[Signal]) -> nix::Result<SignalWaiter> {
-        let mut set = SigSet::empty();
-        for signal in signals {
-            set.add(*signal);
-        }
-        let set = crate::sys::with_realtime(set);
+        SignalWaiter::of(crate::sys::with_realtime(signals.iter().copied().collect()))
+    }
+
+    fn of(set: SigSet) -> nix::Result<SignalWaiter> {
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
         let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
         Ok(SignalWaiter { fd, set })

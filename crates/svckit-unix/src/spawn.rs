@@ -134,10 +134,7 @@ impl ChildSetup {
 /// start (a failure said as what it is, not "spawn: Operation not permitted").
 pub fn limits_refused(limits: &svckit_core::Limits) -> Option<(&'static str, String)> {
     let root = nix::unistd::geteuid().is_root();
-    let shown = |value: u64| match value {
-        svckit_core::Limit::INFINITY => "infinity".to_owned(),
-        value => value.to_string(),
-    };
+    let shown = svckit_core::Limit::value_name;
     for (key, limit) in limits.each() {
         if key == "nofile"
             && let Some(most) = std::fs::read_to_string("/proc/sys/fs/nr_open")
@@ -156,7 +153,9 @@ pub fn limits_refused(limits: &svckit_core::Limits) -> Option<(&'static str, Str
         if root {
             continue;
         }
-        let (_, hard) = nix::sys::resource::getrlimit(resource(key)).ok()?;
+        let Ok((_, hard)) = nix::sys::resource::getrlimit(resource(key)) else {
+            continue;
+        };
         let hard = match hard {
             nix::sys::resource::RLIM_INFINITY => svckit_core::Limit::INFINITY,
             hard => hard,
