@@ -43,7 +43,7 @@ pub use manage::Manager;
 #[cfg(unix)]
 pub use manage::{Listed, image_state_dir};
 #[cfg(windows)]
-pub use manage::{data_dir, definition_path, hosted_definition};
+pub use manage::{data_dir, definition_path, hosted_definition, status_path};
 
 /// A service manager svckit can install services into.
 pub trait Backend {

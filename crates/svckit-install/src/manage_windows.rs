@@ -221,7 +221,7 @@ impl Manager {
 /// Removes the host's record of `name` (`run\NAME.status`): a service installed anew, or one
 /// uninstalled, has no status of an old one's.
 fn forget_status(name: &ServiceName) {
-    let _ = std::fs::remove_file(data_dir().join("run").join(format!("{name}.status")));
+    let _ = std::fs::remove_file(status_path(name));
 }
 
 /// Moves the logs of `name` (`NAME.stdout.log`, `NAME.stderr.log` and their rotated `.N`) into
@@ -335,6 +335,12 @@ pub fn data_dir() -> PathBuf {
 /// Where the definition of a hosted service is: `%ProgramData%\svckit\registry\NAME.toml`.
 pub fn definition_path(name: &ServiceName) -> PathBuf {
     data_dir().join("registry").join(format!("{name}.toml"))
+}
+
+/// Where the host of the hosted service `name` keeps its record of the program:
+/// `%ProgramData%\svckit\run\NAME.status`.
+pub fn status_path(name: &ServiceName) -> PathBuf {
+    data_dir().join("run").join(format!("{name}.status"))
 }
 
 /// The definition of the hosted service `name`, as installed under `data` (svckit's

@@ -441,8 +441,7 @@ fn hosted_record(name: &ServiceName) -> Option<svckit_core::HostedStatus> {
     if !crate::definition_path(name).is_file() {
         return None;
     }
-    let record = crate::data_dir().join("run").join(format!("{name}.status"));
-    std::fs::read_to_string(record)
+    std::fs::read_to_string(crate::status_path(name))
         .ok()
         .and_then(|text| svckit_core::HostedStatus::from_toml(&text))
 }
