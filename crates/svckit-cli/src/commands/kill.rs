@@ -62,7 +62,7 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
         }
         PidfileState::Running(_) => {}
     }
-    let mut targets: Vec<_> = inspection
+    let targets: Vec<_> = inspection
         .processes
         .iter()
         .map(|pid| process::os_pid(*pid))
@@ -78,28 +78,41 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
     }
     // Where daemonize gave it a cgroup: everything in it, connection handlers that called
     // setsid and their children included (they once lived on after `kill` said 0).
-    if let Some(cgroup) = targets.iter().find_map(|pid| Cgroup::of_daemon(*pid)) {
-        cgroup.signal_all(os_signal(args.signal));
-        if !process::wait_until(args.timeout, || cgroup.is_empty()) {
-            cgroup.kill_all();
-            if !process::wait_until(Duration::from_secs(5), || cgroup.is_empty()) {
-                return Err(Failure::new(
-                    Exit::TimedOut,
-                    format!(
-                        "{} still holds processes after SIGKILL",
-                        cgroup.dir().display()
-                    ),
-                )
-                .into());
-            }
-        }
-        cgroup.remove();
-        pidfile::remove_stale(path)?;
-        remove_runtime_directories(path);
-        return Ok(Exit::Ok);
+    match targets.iter().find_map(|pid| Cgroup::of_daemon(*pid)) {
+        Some(cgroup) => stop_cgroup(&cgroup, &args)?,
+        None => stop_processes(targets, &args)?,
     }
-    // Elsewhere: its session's processes and their descendants too, as the supervisor finds
-    // a service without a cgroup.
+    pidfile::remove_stale(path)?;
+    remove_runtime_directories(path);
+    Ok(Exit::Ok)
+}
+
+/// Stops everything in the daemon's `cgroup`: the signal, then SIGKILL (cgroup.kill) after
+/// the timeout; the cgroup removed once it is empty.
+fn stop_cgroup(cgroup: &Cgroup, args: &KillArgs) -> anyhow::Result<()> {
+    cgroup.signal_all(os_signal(args.signal));
+    if !process::wait_until(args.timeout, || cgroup.is_empty()) {
+        cgroup.kill_all();
+        if !process::wait_until(Duration::from_secs(5), || cgroup.is_empty()) {
+            return Err(Failure::new(
+                Exit::TimedOut,
+                format!(
+                    "{} still holds processes after SIGKILL",
+                    cgroup.dir().display()
+                ),
+            )
+            .into());
+        }
+    }
+    cgroup.remove();
+    Ok(())
+}
+
+/// Stops a daemon without a cgroup: `targets` (its verified processes), their session's
+/// processes and the descendants of both, as the supervisor finds a service without a cgroup;
+/// each with its group (a daemon leads its own, so its workers go too). Done once the PID
+/// file's lock has no holder left either.
+fn stop_processes(mut targets: Vec<nix::unistd::Pid>, args: &KillArgs) -> anyhow::Result<()> {
     let found: Vec<_> = targets
         .iter()
         .filter_map(|pid| process::session(*pid).map(|sid| (sid, *pid)))
@@ -110,25 +123,19 @@ pub fn run(args: KillArgs) -> anyhow::Result<Exit> {
             targets.push(pid);
         }
     }
-    // Every process of the daemon, each with its group (a daemon leads its own, so its workers
-    // go too); done once the PID file's lock has no holder left either.
+    let path = &args.pidfile;
     let gone = || {
         targets.iter().all(|pid| process::is_gone(*pid))
             && pidfile::inspect(path).is_ok_and(|now| now.processes.is_empty())
     };
     match process::terminate_all(&targets, os_signal(args.signal), args.timeout, gone)? {
-        Terminated::Gracefully | Terminated::Killed => {}
-        Terminated::StillRunning => {
-            return Err(Failure::new(
-                Exit::TimedOut,
-                format!("PID {} is still running after SIGKILL", targets[0]),
-            )
-            .into());
-        }
+        Terminated::Gracefully | Terminated::Killed => Ok(()),
+        Terminated::StillRunning => Err(Failure::new(
+            Exit::TimedOut,
+            format!("PID {} is still running after SIGKILL", targets[0]),
+        )
+        .into()),
     }
-    pidfile::remove_stale(path)?;
-    remove_runtime_directories(path);
-    Ok(Exit::Ok)
 }
 
 /// Once the daemon is gone: the runtime directories `daemonize` made for it, as it recorded
