@@ -18,6 +18,7 @@ mod exit_code;
 pub mod hash;
 mod hosted;
 mod last_exit;
+pub mod machine;
 mod name;
 pub mod parse;
 mod pid;
@@ -25,7 +26,6 @@ pub mod service;
 mod signal;
 mod spec;
 mod state;
-pub mod table;
 
 pub use accept::Accept;
 pub use control::Control;

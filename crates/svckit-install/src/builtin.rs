@@ -8,8 +8,8 @@ use svckit_core::{BackendKind, Control, ServiceName, ServiceSpec, State};
 use svckit_supervise::{
     StateDir, Stream,
     client::{self, Launch},
+    machine::UnitState,
     protocol::{Op, ServiceStatus},
-    state::UnitState,
     store,
 };
 

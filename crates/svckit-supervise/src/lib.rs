@@ -2,7 +2,7 @@
 //! use (containers, machines without root) — the embedded default backend.
 //!
 //! One supervisor process per state directory ([`paths::StateDir`]) runs one event loop
-//! ([`supervisor::run`]) whose behaviour is the state × event table of [`state`]. Services
+//! ([`supervisor::run`]) whose behaviour is the lifecycle machine of [`machine`]. Services
 //! are defined by TOML files ([`svckit_core::ServiceSpec::from_toml`]) stored by [`store`];
 //! clients talk to the supervisor over an owner-only Unix socket with a versioned protocol
 //! ([`protocol`], [`client`]). Output is captured and rotated by [`logs`]; what happens to
@@ -20,8 +20,8 @@ pub mod logs;
 pub mod notify;
 pub mod paths;
 pub mod protocol;
-/// The supervisor's behaviour as a table: [`svckit_core::table`], shared with Windows' host.
-pub use svckit_core::table as state;
+/// Each service's lifecycle machine: [`svckit_core::machine`], shared with Windows' host.
+pub use svckit_core::machine;
 pub mod store;
 pub mod supervisor;
 pub mod timeline;

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{LastExit, UnitState};
+use crate::machine::{LastExit, UnitState};
 
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;

@@ -9,8 +9,8 @@ use svckit_unix::process::Identity;
 
 use crate::{
     Error,
+    machine::{LastExit, UnitState},
     paths::StateDir,
-    state::{LastExit, UnitState},
 };
 
 /// Writes `contents` to `path` atomically, mode 0600 (no fsync: records change often).

@@ -16,7 +16,7 @@ use std::{
 
 use svckit_core::{
     Accept, Context, Control, ExitCode, HostedStatus, LastExit, Service, ServiceSpec, ServiceType,
-    table::{self, Action, Event, History, Lifecycle, Policy, UnitState},
+    machine::{self, Action, Event, History, Lifecycle, Policy, UnitState},
 };
 
 use crate::{
@@ -44,7 +44,7 @@ pub fn service(spec: ServiceSpec, data: &Path) -> Service {
         .stop_wait_hint(stop_hint)
 }
 
-/// The host's life, as the supervisor's table decides it (`svckit_core::table`, the same
+/// The host's life, as the supervisor's table decides it (`svckit_core::machine`, the same
 /// cells as on Unix): start the program in a job, report running, restart it by its policy
 /// with backoff and start limit, stop it on the SCM's Stop.
 fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
@@ -109,7 +109,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         let changed = !events.is_empty();
         while let Some(event) = events.pop_front() {
             let Ok(transition) =
-                table::transition(life, event, &policy, &mut history, Instant::now())
+                machine::transition(life, event, &policy, &mut history, Instant::now())
             else {
                 // Refused (a Pause while it waits to restart): the SCM hears it did not happen.
                 if matches!(event, Event::Pause | Event::Continue) {

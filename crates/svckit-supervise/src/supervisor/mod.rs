@@ -1,6 +1,6 @@
 //! The supervisor process: one event loop (mio over epoll, one thread) that owns every service
 //! of one state directory. It turns what the OS reports (SIGCHLD, readable pipes, pidfds,
-//! timers, requests on the control socket) into events of the state table in [`crate::state`]
+//! timers, requests on the control socket) into events of the state table in [`crate::machine`]
 //! and carries out the table's actions. It never blocks, except for writing a reply (bounded
 //! by a send timeout).
 //!
@@ -15,7 +15,7 @@
 //! - `server`: the control socket, requests turned into table events, replies;
 //! - `shutdown`: signals, the main service, and the end.
 //!
-//! Restart backoff itself is a cell of the table (`crate::state::after_exit`) computed from
+//! Restart backoff itself is a cell of the table (`crate::machine::after_exit`) computed from
 //! the policy (`svckit_core::RestartPolicy::backoff`).
 
 use std::{
@@ -60,9 +60,11 @@ use svckit_unix::{
 use crate::{
     Error,
     logs::{self, Drained, LogFile},
+    machine::{
+        self, Action, Event, History, LastExit, Lifecycle, Policy, Refused, Then, UnitState,
+    },
     paths::{StateDir, Stream},
     protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
-    state::{self, Action, Event, History, LastExit, Lifecycle, Policy, Refused, Then, UnitState},
     store::{self, Record},
 };
 
@@ -773,7 +775,8 @@ impl Supervisor {
         let Some(unit) = self.units.get_mut(name) else {
             return Ok(());
         };
-        let transition = state::transition(unit.life, event, &unit.policy, &mut unit.history, now)?;
+        let transition =
+            machine::transition(unit.life, event, &unit.policy, &mut unit.history, now)?;
         let before = unit.life;
         if unit.life.state != transition.next.state {
             unit.since = SystemTime::now();

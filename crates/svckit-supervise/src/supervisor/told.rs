@@ -3,7 +3,7 @@
 //! for the bookkeeping in between.
 
 use super::*;
-use crate::state::{Ended, Transition};
+use crate::machine::{Ended, Transition};
 
 impl Supervisor {
     /// Records `event`'s transition of `name` from `before` in the event log.
