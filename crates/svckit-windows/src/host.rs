@@ -16,7 +16,7 @@ use std::{
 
 use svckit_core::{
     Accept, Context, Control, ExitCode, HostedStatus, LastExit, Service, ServiceSpec, ServiceType,
-    machine::{self, Action, Event, History, Lifecycle, Policy, UnitState},
+    machine::{self, Action, ControlCommand, Event, History, Lifecycle, Policy, UnitState},
 };
 
 use crate::{
@@ -84,7 +84,6 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         interrupted: false,
         console: true,
         starts: 0,
-        stop_commands_ran: false,
         record: data.join("run").join(format!("{}.status", spec.name)),
     };
     if let Err(err) = job::own_console() {
@@ -101,6 +100,11 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         reload_by_command: !spec.reload.command.is_empty(),
         success_exit: spec.success_exit_status.clone(),
         restart_prevent: spec.restart_prevent_exit_status.clone(),
+        // The SCM starts its dependencies; there are no runtime directories to make.
+        prepare: false,
+        start_pre: spec.exec_start_pre.len(),
+        start_post: spec.exec_start_post.len(),
+        stop_commands: spec.exec_stop.len(),
     };
     let mut history = History::default();
     let mut life = Lifecycle::STOPPED;
@@ -119,10 +123,6 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
             };
             life = transition.next;
             for action in transition.actions {
-                // Each start counts for the start limit, as the supervisor counts them.
-                if action == Action::Spawn {
-                    history.started(Instant::now(), policy.restart.window);
-                }
                 host.act(action, &mut events);
             }
             // RUNNING once started, continued or reloaded; PAUSED once suspended.
@@ -175,7 +175,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
     }
 }
 
-/// What the host carries out of the table's actions.
+/// What the host carries out of the machine's actions.
 struct Host<'a> {
     spec: &'a ServiceSpec,
     logs: PathBuf,
@@ -195,8 +195,6 @@ struct Host<'a> {
     console: bool,
     /// Starts of the program since the host started.
     starts: u32,
-    /// exec_stop ran for the program's current run.
-    stop_commands_ran: bool,
     /// Where the host's [`HostedStatus`] record goes.
     record: PathBuf,
 }
@@ -204,28 +202,40 @@ struct Host<'a> {
 impl Host<'_> {
     fn act(&mut self, action: Action, events: &mut std::collections::VecDeque<Event>) {
         match action {
-            Action::Spawn => {
+            Action::SpawnProgram => self.start_program(events),
+            // A command of the service, to its end (the host has nothing else to do then).
+            Action::RunCommand(command) => {
                 let spec = self.spec;
-                // exec_start_pre: a failure is the start's, as if the program had ended so.
-                if let Err(exit) =
-                    self.run_commands("exec_start_pre", &spec.exec_start_pre, spec.ready_timeout)
-                {
-                    self.last_exit = Some(exit);
-                    let uptime = Duration::ZERO;
-                    events.push_back(Event::Exited { exit, uptime });
-                    return;
-                }
-                self.start_program(events);
+                let (argv, timeout) = match command {
+                    ControlCommand::StartPre(index) => {
+                        (spec.exec_start_pre.get(index), spec.ready_timeout)
+                    }
+                    ControlCommand::StartPost(index) => {
+                        (spec.exec_start_post.get(index), spec.ready_timeout)
+                    }
+                    ControlCommand::Stop(index) => (spec.exec_stop.get(index), spec.stop.timeout),
+                    ControlCommand::Reload => (Some(&spec.reload.command), spec.stop.timeout),
+                };
+                let exit = match argv {
+                    Some(argv) => {
+                        match self.run_commands(command.key(), std::slice::from_ref(argv), timeout)
+                        {
+                            Ok(()) => LastExit::Code(0),
+                            Err(exit) => exit,
+                        }
+                    }
+                    None => LastExit::Code(0),
+                };
+                events.push_back(Event::CommandEnded { command, exit });
+            }
+            // A pre-start command's failure is the start's, as if the program had ended so
+            // (why was said when it ended).
+            Action::CommandFailed(ControlCommand::StartPre(_), exit) => {
+                self.last_exit = Some(exit);
             }
             // Ctrl-C (and WM_CLOSE) to what is left of the job: the program, or what it
             // left behind when it ended; without a console, the job ends at once.
             Action::SignalStop => {
-                // exec_stop first, once, while the program runs (its status does not matter).
-                let spec = self.spec;
-                if self.child.is_some() && !self.stop_commands_ran {
-                    self.stop_commands_ran = true;
-                    let _ = self.run_commands("exec_stop", &spec.exec_stop, spec.stop.timeout);
-                }
                 if self.job_is_empty() {
                     return;
                 }
@@ -261,16 +271,7 @@ impl Host<'_> {
                     self.say(format_args!("cannot resume the program: {err}"));
                 }
             }
-            // The reload command, to its end; the program reloads meanwhile.
-            Action::SendReload => {
-                let spec = self.spec;
-                let commands = [spec.reload.command.clone()];
-                let exit = match self.run_commands("reload.command", &commands, spec.stop.timeout) {
-                    Ok(()) => LastExit::Code(0),
-                    Err(exit) => exit,
-                };
-                events.push_back(Event::ControlEnded { exit });
-            }
+            // No signal to send on Windows: a reload is its command (RunCommand).
             Action::ArmTimer(after) => self.timer = Some(Instant::now() + after),
             Action::CancelTimer => self.timer = None,
             Action::CrashLoop => self.alarm(format_args!(
@@ -284,21 +285,12 @@ impl Host<'_> {
         }
     }
 
-    /// Starts the program; once it runs, its exec_start_post commands, and only when they
-    /// succeeded is it ready (one that fails stops it as a failed start).
+    /// Starts the program: it is ready once it runs (its post-start commands, if any, run
+    /// then, as the machine says).
     fn start_program(&mut self, events: &mut std::collections::VecDeque<Event>) {
         let spec = self.spec;
         match self.spawn() {
-            Ok(()) => {
-                match self.run_commands(
-                    "exec_start_post",
-                    &spec.exec_start_post,
-                    spec.ready_timeout,
-                ) {
-                    Ok(()) => events.push_back(Event::Ready),
-                    Err(_) => events.push_back(Event::StartFailed),
-                }
-            }
+            Ok(()) => events.push_back(Event::Ready),
             Err(err) => {
                 self.alarm(format_args!(
                     "cannot start {}: {err}",
@@ -397,7 +389,7 @@ impl Host<'_> {
     }
 
     /// Ends every process of the job and reaps the program; the loop then sees the job empty
-    /// and tells the table the group is gone.
+    /// and tells the machine the group is gone.
     fn end_job(&mut self, events: &mut std::collections::VecDeque<Event>) {
         if let Some(job) = &self.job {
             let _ = job.terminate(1);
@@ -443,7 +435,6 @@ impl Host<'_> {
         self.started = Instant::now();
         self.started_at = SystemTime::now();
         self.interrupted = false;
-        self.stop_commands_ran = false;
         self.starts += 1;
         Ok(())
     }
@@ -522,7 +513,7 @@ impl Host<'_> {
     }
 }
 
-/// How a program ended, as the table reads it.
+/// How a program ended, as the machine reads it.
 fn last_exit(status: ExitStatus) -> LastExit {
     match status.code() {
         Some(code) => LastExit::Code(code),

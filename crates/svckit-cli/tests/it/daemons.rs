@@ -21,7 +21,9 @@ use serde_json::Value;
 
 use crate::{
     supervise::Sup,
-    support::{eventually, free_port, is_gone, listening, require_program, require_root},
+    support::{
+        eventually, free_port, is_gone, listening, processes_with, require_program, require_root,
+    },
 };
 
 /// The pid on the first line of a daemon's own PID file (postgres's has more lines).
@@ -420,6 +422,64 @@ fn a_forking_program_whose_daemon_never_shows_fails_naming_its_pid_file() {
             .as_str()
             .is_some_and(|why| why.contains("never.pid")),
         "{status}"
+    );
+}
+
+/// A stop that came while a forking program's daemon was being found (its launcher gone, its
+/// pid file not yet written) waited for that search forever: the "awaiting its daemon" flag
+/// beside the table kept the stop from ever seeing the group gone. The search is a step of
+/// the machine now, which a stop leaves.
+#[test]
+fn regression_a_stop_while_a_forking_daemon_is_being_found_ends() {
+    let sup = Sup::new("finding");
+    let pid_file = sup.dir.join("never.pid").display().to_string();
+    let marker = format!("svckit-finding-{}", std::process::id());
+    let daemon = format!("/bin/sh -c 'while :; do sleep 1; done # {marker}' & exit 0");
+    sup.ok(&[
+        "install",
+        "ghost",
+        "--type",
+        "forking",
+        "--pid-file",
+        &pid_file,
+        "--ready-timeout",
+        "10m",
+        "--",
+        "/bin/sh",
+        "-c",
+        &daemon,
+    ]);
+    sup.ok(&["start", "ghost", "--no-wait"]);
+    // Its launcher is gone and its daemon runs: the daemon is being looked for.
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let status = sup.status("ghost");
+            status["state"] == "starting"
+                && status["pid"].is_null()
+                && !processes_with(&marker).is_empty()
+        }),
+        "{}",
+        sup.status("ghost")
+    );
+    let mut stop = sup
+        .command(&["stop", "ghost"])
+        .spawn()
+        .expect("svckit stop");
+    let ended = eventually(Duration::from_secs(30), || {
+        stop.try_wait().expect("wait for svckit stop").is_some()
+    });
+    if !ended {
+        let _ = stop.kill();
+        let _ = stop.wait();
+        panic!("svckit stop hung: {}", sup.status("ghost"));
+    }
+    assert!(stop.wait().expect("svckit stop").success());
+    assert_eq!(sup.status("ghost")["state"], "stopped");
+    assert!(
+        eventually(Duration::from_secs(10), || processes_with(&marker)
+            .is_empty()),
+        "left: {:?}",
+        processes_with(&marker)
     );
 }
 

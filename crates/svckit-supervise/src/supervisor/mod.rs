@@ -1,21 +1,21 @@
 //! The supervisor process: one event loop (mio over epoll, one thread) that owns every service
 //! of one state directory. It turns what the OS reports (SIGCHLD, readable pipes, pidfds,
-//! timers, requests on the control socket) into events of the state table in [`crate::machine`]
-//! and carries out the table's actions. It never blocks, except for writing a reply (bounded
-//! by a send timeout).
+//! timers, requests on the control socket) into events of each service's lifecycle machine
+//! ([`crate::machine`]) and carries out its actions. It never blocks, except for writing a
+//! reply (bounded by a send timeout).
 //!
 //! It must stay single-threaded: services are spawned with fork + exec, and switching a
 //! service's credentials in the child allocates.
 //!
 //! One file per concern, all `impl Supervisor`:
-//! - this file: the loop, the units, and the glue to the table (`apply`, `act`);
+//! - this file: the loop, the units, and the glue to the machine (`apply`, `act`);
 //! - `spawn`: starting a program, and learning that it ended (SIGCHLD, pidfd, readiness);
 //! - `capture`: draining output pipes into rotated logs;
 //! - `recovery`: records, and adopting or resuming services after a supervisor restart;
-//! - `server`: the control socket, requests turned into table events, replies;
+//! - `server`: the control socket, requests turned into the machine's events, replies;
 //! - `shutdown`: signals, the main service, and the end.
 //!
-//! Restart backoff itself is a cell of the table (`crate::machine::after_exit`) computed from
+//! Restart backoff itself is a cell of the machine (`crate::machine::after_exit`) computed from
 //! the policy (`svckit_core::RestartPolicy::backoff`).
 
 use std::{
@@ -61,7 +61,8 @@ use crate::{
     Error,
     logs::{self, Drained, LogFile},
     machine::{
-        self, Action, Event, History, LastExit, Lifecycle, Policy, Refused, Then, UnitState,
+        self, Action, ControlCommand, Event, History, LastExit, Lifecycle, Phase, Policy, Refused,
+        Then, UnitState,
     },
     paths::{StateDir, Stream},
     protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},
@@ -209,8 +210,6 @@ struct MainProcess {
     /// Without a cgroup: the processes a stop signalled, waited for even once they are
     /// orphaned (and so no longer anyone's descendant).
     signalled: Vec<(Pid, Option<u64>)>,
-    /// A forking program's launcher exited 0 and its daemon is not known yet.
-    awaiting_main: bool,
 }
 
 impl MainProcess {
@@ -292,7 +291,7 @@ struct Unit {
     spec: ServiceSpec,
     policy: Policy,
     history: History,
-    /// Its row of the table: state, desired state, what follows the stop under way.
+    /// Its row of the machine: state and step, desired state, what follows the stop under way.
     life: Lifecycle,
     since: SystemTime,
     process: MainProcess,
@@ -308,16 +307,10 @@ struct Unit {
     notice: Option<String>,
     /// When it is hung unless it says WATCHDOG=1 (with a watchdog, while it runs).
     watchdog_due: Option<Instant>,
-    /// Its control command (a pre-start or reload command) while it runs.
-    control: Option<(Pid, spawn::Purpose)>,
+    /// Its control command (a pre-start, post-start, stop or reload command) while it runs.
+    control: Option<(Pid, ControlCommand)>,
     /// Why its last control command failed, when it did.
     control_error: Option<String>,
-    /// While it waits for its dependencies' starts to settle before its own: since when.
-    waiting: Option<SystemTime>,
-    /// Its post-start commands have been started for this start.
-    post_started: bool,
-    /// Its stop commands have been started for this run.
-    stop_commands: bool,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
     /// The runtime directories made for it (removed when nothing of it is left).
@@ -325,7 +318,7 @@ struct Unit {
     waiters: Vec<(Token, Wait)>,
 }
 
-/// An event of the table for one service, and the client that asked for it.
+/// An event of the machine for one service, and the client that asked for it.
 struct Queued {
     name: ServiceName,
     event: Event,
@@ -403,6 +396,11 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         ),
         success_exit: spec.success_exit_status.clone(),
         restart_prevent: spec.restart_prevent_exit_status.clone(),
+        // Its runtime directories and dependencies.
+        prepare: true,
+        start_pre: spec.exec_start_pre.len(),
+        start_post: spec.exec_start_post.len(),
+        stop_commands: spec.exec_stop.len(),
     }
 }
 
@@ -547,9 +545,6 @@ impl Supervisor {
             watchdog_due: None,
             control: None,
             control_error: None,
-            waiting: None,
-            post_started: false,
-            stop_commands: false,
             pipes: None,
             runtime: Default::default(),
             waiters: Vec::new(),
@@ -634,7 +629,7 @@ impl Supervisor {
             .values()
             .filter(|unit| {
                 unit.life.state == UnitState::Stopping && unit.process.pid.is_none()
-                    || unit.process.awaiting_main
+                    || unit.life.phase == Phase::FindingMain
             })
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.values().filter_map(|client| client.deadline);
@@ -663,7 +658,7 @@ impl Supervisor {
         let awaiting: Vec<ServiceName> = self
             .units
             .values()
-            .filter(|unit| unit.process.awaiting_main)
+            .filter(|unit| unit.life.phase == Phase::FindingMain)
             .map(|unit| unit.name.clone())
             .collect();
         for name in awaiting {
@@ -697,7 +692,6 @@ impl Supervisor {
             unit.life.state == UnitState::Stopping
                 && unit.process.pid.is_none()
                 && unit.control.is_none()
-                && !unit.process.awaiting_main
                 && unit.process.all_gone(unit.spec.kill_mode)
         }) {
             self.queue(name, Event::GroupGone);
@@ -764,14 +758,10 @@ impl Supervisor {
         }
     }
 
-    /// Feeds one event to the table and carries out its actions; a request the state cannot
+    /// Feeds one event to the machine and carries out its actions; a request the state cannot
     /// take changes nothing and is returned as refused.
     fn apply(&mut self, name: &ServiceName, event: Event) -> Result<(), Refused> {
         let now = Instant::now();
-        // A ready program with post-start commands is running once they succeeded.
-        if event == Event::Ready && self.hold_ready_for_post(name) {
-            return Ok(());
-        }
         let Some(unit) = self.units.get_mut(name) else {
             return Ok(());
         };
@@ -813,9 +803,9 @@ impl Supervisor {
         self.persist(name);
         self.answer_waiters(name);
         self.check_main(name);
-        // A main process that ended alone (the usual case) settles at once, not at the next
-        // poll of its group.
-        if matches!(event, Event::Exited { .. }) {
+        // A main process that ended alone (the usual case), or a last stop command, settles at
+        // once, not at the next poll of its group.
+        if matches!(event, Event::Exited { .. } | Event::CommandEnded { .. }) {
             self.check_group(name);
         }
         self.check_dependents();
@@ -828,13 +818,48 @@ impl Supervisor {
             return;
         };
         match action {
-            Action::Spawn => self.start_service(name),
-            Action::SignalStop => {
-                // Its stop commands first, where it has them and its program runs.
-                if !self.run_stop_commands(name) {
-                    self.signal_stop(name);
+            Action::Prepare => self.prepare(name),
+            Action::RunCommand(command) => {
+                let argv = match command {
+                    ControlCommand::StartPre(index) => {
+                        unit.spec.exec_start_pre.get(index).map(Vec::as_slice)
+                    }
+                    ControlCommand::StartPost(index) => {
+                        unit.spec.exec_start_post.get(index).map(Vec::as_slice)
+                    }
+                    ControlCommand::Stop(index) => {
+                        unit.spec.exec_stop.get(index).map(Vec::as_slice)
+                    }
+                    ControlCommand::Reload => match unit.spec.reload_action() {
+                        Some(svckit_core::ReloadAction::Command(argv)) => Some(argv),
+                        _ => None,
+                    },
+                };
+                let argv = argv.map(<[String]>::to_vec).unwrap_or_default();
+                if command == ControlCommand::Reload {
+                    unit.control_error = None;
                 }
+                self.spawn_control(name, &argv, command);
             }
+            Action::SpawnProgram => self.spawn_main(name),
+            Action::CommandFailed(command, exit) => {
+                let argv = match command {
+                    ControlCommand::StartPre(index) => unit.spec.exec_start_pre.get(index),
+                    ControlCommand::StartPost(index) => unit.spec.exec_start_post.get(index),
+                    _ => None,
+                };
+                let line = argv.map(|argv| argv.join(" ")).unwrap_or_default();
+                let reason = format!("{} `{line}` ended with {exit}", command.key());
+                // A pre-start command's end is the start's (a post-start one's program ran).
+                if matches!(command, ControlCommand::StartPre(_)) {
+                    unit.last_exit = Some(exit);
+                    unit.last_exit_why = None;
+                }
+                unit.reason = Some(reason.clone());
+                log(format_args!("{name}: {reason}"));
+                self.journal.record(name, format_args!("{reason}"));
+            }
+            Action::SignalStop => self.signal_stop(name),
             Action::KillGroup => {
                 unit.sent = Some((
                     nix::libc::SIGKILL,
@@ -867,13 +892,8 @@ impl Supervisor {
                         let _ = kill(pid, signal);
                     }
                 }
-                Some(svckit_core::ReloadAction::Command(command)) => {
-                    let command = command.to_vec();
-                    unit.control_error = None;
-                    self.spawn_control(name, &command, spawn::Purpose::Reload);
-                }
-                // Refused before it reaches the table.
-                None => {}
+                // A command is RunCommand(Reload); no reload is refused before the machine.
+                Some(svckit_core::ReloadAction::Command(_)) | None => {}
             },
             Action::ArmTimer(after) => unit.timer = Some(later(after)),
             Action::CancelTimer => unit.timer = None,
@@ -902,13 +922,10 @@ impl Supervisor {
                 ));
             }
             Action::Forget => self.forget(name),
-            Action::FindMainPid => {
-                unit.process.awaiting_main = true;
-                self.find_main(name);
-            }
-            Action::NotReady => {
+            Action::FindMainPid => self.find_main(name),
+            Action::NotReady { finding_main } => {
                 let within = svckit_core::parse::format_duration(unit.spec.ready_timeout);
-                let reason = match (unit.process.awaiting_main, &unit.spec.pid_file) {
+                let reason = match (finding_main, &unit.spec.pid_file) {
                     (true, Some(path)) => format!(
                         "no daemon within {within}: {} names no process of the service",
                         path.display()
@@ -924,7 +941,6 @@ impl Supervisor {
                     (false, _) => format!("not ready within {within}"),
                 };
                 log(format_args!("{name}: {reason}"));
-                unit.process.awaiting_main = false;
                 unit.reason = Some(reason);
             }
         }
@@ -959,8 +975,8 @@ impl Supervisor {
             KillMode::ControlGroup => unit.process.signal_all(signal),
             KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
         }
-        if let Some((pid, purpose)) = unit.control
-            && !matches!(purpose, spawn::Purpose::Stop(_))
+        if let Some((pid, command)) = unit.control
+            && !matches!(command, ControlCommand::Stop(_))
         {
             let _ = kill(pid, signal);
         }

@@ -51,7 +51,6 @@ impl Supervisor {
         unit.restarts = record.restarts;
         unit.last_exit = record.last_exit;
         unit.last_exit_why = record.last_exit_why.clone();
-        unit.life.wanted = record.wanted;
         unit.runtime.created = record.runtime.iter().map(Into::into).collect();
         let Some(pid) = alive else {
             self.stop_leftovers(name);
@@ -61,11 +60,7 @@ impl Supervisor {
             if record.state.has_process() {
                 unit.last_exit = Some(LastExit::Unknown);
             }
-            unit.life.state = match record.state {
-                UnitState::Failed => UnitState::Failed,
-                UnitState::Exited => UnitState::Exited,
-                _ => UnitState::Stopped,
-            };
+            self.restore(name, &record, false);
             if record.wanted {
                 self.queue(name, Event::Recover);
             }
@@ -94,11 +89,10 @@ impl Supervisor {
             Instant::now() - age.min(Duration::from_secs(1 << 30)),
             started_at,
         ));
-        unit.since = UNIX_EPOCH + Duration::from_millis(record.since_ms);
-        unit.life.state = match record.state {
-            UnitState::Paused => UnitState::Paused,
-            _ => UnitState::Running,
-        };
+        self.restore(name, &record, true);
+        if let Some(unit) = self.unit(name) {
+            unit.since = UNIX_EPOCH + Duration::from_millis(record.since_ms);
+        }
         let token = self.token();
         match process::pidfd(pid) {
             Ok(fd) => {
@@ -133,6 +127,26 @@ impl Supervisor {
             self.queue(name, Event::Shutdown);
         }
         self.persist(name);
+    }
+
+    /// Tells the machine what `record` says of `name` (a just-loaded service), its main
+    /// process adopted (`alive`) or not: the row it restores. Nothing is carried out.
+    fn restore(&mut self, name: &ServiceName, record: &Record, alive: bool) {
+        let Some(unit) = self.unit(name) else {
+            return;
+        };
+        let event = Event::Adopt {
+            recorded: record.state,
+            wanted: record.wanted,
+            alive,
+        };
+        let now = Instant::now();
+        if let Ok(transition) =
+            machine::transition(unit.life, event, &unit.policy, &mut unit.history, now)
+        {
+            debug_assert!(transition.actions.is_empty());
+            unit.life = transition.next;
+        }
     }
 
     /// Stops what is left in `name`'s cgroup when there is no process of it to adopt: a

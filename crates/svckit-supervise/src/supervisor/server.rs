@@ -1,5 +1,5 @@
 //! The control server: accepting clients on the socket (and turning them away when out of
-//! fds), reading one request line, turning it into an event of the table, and answering
+//! fds), reading one request line, turning it into an event of the machine, and answering
 //! without ever blocking on a client that does not read.
 
 use super::*;
@@ -223,7 +223,7 @@ impl Supervisor {
         }
     }
 
-    /// Turns a request into an event of the table (a status is answered at once). A start
+    /// Turns a request into an event of the machine (a status is answered at once). A start
     /// or restart of a service without a process re-reads its definition first, so a
     /// reinstall takes effect.
     pub(super) fn dispatch(&mut self, token: Token, op: Op) -> Result<(), (ErrorKind, String)> {
@@ -361,6 +361,7 @@ impl Supervisor {
             state,
             wanted,
             then,
+            ..
         } = unit.life;
         let waiters = std::mem::take(&mut unit.waiters);
         let mut kept = Vec::new();

@@ -5,19 +5,6 @@
 
 use super::*;
 
-/// What a control command of a service is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Purpose {
-    /// Its reload command.
-    Reload,
-    /// Its pre-start command of this index.
-    StartPre(usize),
-    /// Its post-start command of this index.
-    StartPost(usize),
-    /// Its stop command of this index.
-    Stop(usize),
-}
-
 /// One process of a service to start: the service's program, or one of its commands.
 pub(super) struct Process<'a> {
     /// The program.
@@ -241,14 +228,15 @@ impl Supervisor {
         Ok((pid, pipes))
     }
 
-    /// Starts the service (the table's Spawn): its pre-start commands in order, then its
-    /// program. Counted as a start for the start limit from its first command.
-    pub(super) fn start_service(&mut self, name: &ServiceName) {
+    /// Prepares a start (the machine's Prepare), as the definition on disk says now (a
+    /// reinstall's restart runs the new one): its runtime directories, and its dependencies
+    /// started; says DependenciesSettled at once unless it waits for some of them (then
+    /// [`Supervisor::check_dependents`] says it).
+    pub(super) fn prepare(&mut self, name: &ServiceName) {
+        let _ = self.refresh(name);
         let Some(unit) = self.unit(name) else {
             return;
         };
-        let window = unit.spec.restart.window;
-        unit.history.started(Instant::now(), window);
         let made = make_runtime_directories(&unit.spec)
             .map(|made| unit.runtime.created.extend(made.created));
         if let Err(reason) = made {
@@ -299,7 +287,6 @@ impl Supervisor {
         }
         if wait {
             if let Some(unit) = self.unit(name) {
-                unit.waiting = Some(SystemTime::now());
                 let names: Vec<&str> = unit.spec.ordered_after().map(|d| d.as_str()).collect();
                 let names = names.join(", ");
                 self.journal.record(
@@ -309,27 +296,11 @@ impl Supervisor {
             }
             return;
         }
-        self.start_after_dependencies(name);
-    }
-
-    /// The service's own start: its pre-start commands in order, then its program, as the
-    /// definition on disk says now (a reinstall's restart runs the new one).
-    fn start_after_dependencies(&mut self, name: &ServiceName) {
-        let _ = self.refresh(name);
-        let Some(unit) = self.unit(name) else {
-            return;
-        };
-        unit.waiting = None;
-        unit.post_started = false;
-        unit.stop_commands = false;
-        match unit.spec.exec_start_pre.first().cloned() {
-            Some(command) => self.spawn_control(name, &command, Purpose::StartPre(0)),
-            None => self.spawn_main(name),
-        }
+        self.queue(name, Event::DependenciesSettled);
     }
 
     /// Spawns the program; a program that cannot be started has ended, with the errno.
-    fn spawn_main(&mut self, name: &ServiceName) {
+    pub(super) fn spawn_main(&mut self, name: &ServiceName) {
         if let Err((errno, reason)) = self.spawn(name) {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
@@ -346,100 +317,31 @@ impl Supervisor {
         }
     }
 
-    /// The program is ready: its post-start commands run first, and only once they all
-    /// succeeded is the service running (the Ready event is let through). Returns whether
-    /// the event must wait for them.
-    pub(super) fn hold_ready_for_post(&mut self, name: &ServiceName) -> bool {
-        let Some(unit) = self.unit(name) else {
-            return false;
-        };
-        if unit.post_started || unit.life.state != UnitState::Starting {
-            return false;
-        }
-        let Some(first) = unit.spec.exec_start_post.first().cloned() else {
-            return false;
-        };
-        unit.post_started = true;
-        self.spawn_control(name, &first, Purpose::StartPost(0));
-        true
-    }
-
-    /// A post-start command ended: the next, or the Ready it held; a failure stops the
-    /// service as a failed start.
-    fn start_post_ended(&mut self, name: &ServiceName, index: usize, exit: LastExit) {
-        let Some(unit) = self.units.get_mut(name) else {
-            return;
-        };
-        if unit.life.state != UnitState::Starting {
-            return;
-        }
-        if !exit.success() {
-            let command = unit.spec.exec_start_post[index].join(" ");
-            let reason = format!("exec_start_post `{command}` ended with {exit}");
-            log(format_args!("{name}: {reason}"));
-            unit.reason = Some(reason.clone());
-            self.journal.record(name, format_args!("{reason}"));
-            self.queue(name, Event::StartFailed);
-            return;
-        }
-        match unit.spec.exec_start_post.get(index + 1).cloned() {
-            Some(next) => self.spawn_control(name, &next, Purpose::StartPost(index + 1)),
-            None => self.queue(name, Event::Ready),
-        }
-    }
-
-    /// A stop asked of a service with stop commands: they run first, in order; the stop
-    /// signal reaches what is left once they are done. Returns whether they were started.
-    pub(super) fn run_stop_commands(&mut self, name: &ServiceName) -> bool {
-        let Some(unit) = self.unit(name) else {
-            return false;
-        };
-        if unit.stop_commands || unit.process.pid.is_none() {
-            return false;
-        }
-        let Some(first) = unit.spec.exec_stop.first().cloned() else {
-            return false;
-        };
-        unit.stop_commands = true;
-        self.spawn_control(name, &first, Purpose::Stop(0));
-        true
-    }
-
-    /// A stop command ended (its status does not matter: the stop goes on): the next, or the
-    /// stop signal to what is left.
-    fn stop_command_ended(&mut self, name: &ServiceName, index: usize) {
-        let Some(unit) = self.unit(name) else {
-            return;
-        };
-        if unit.life.state != UnitState::Stopping {
-            return;
-        }
-        match unit.spec.exec_stop.get(index + 1).cloned() {
-            Some(next) => self.spawn_control(name, &next, Purpose::Stop(index + 1)),
-            None => self.signal_stop(name),
-        }
-        self.check_group(name);
-    }
-
-    /// Services waiting for their dependencies: started once every dependency's start has
-    /// settled (running, or ended since the wait began: a failed dependency does not stop a
-    /// start, as with systemd's Wants=); a service no longer starting waits no more.
+    /// Services waiting for their dependencies: told DependenciesSettled once every
+    /// dependency's start has settled (running, or ended since the wait began: a failed
+    /// dependency does not stop a start, as with systemd's Wants=), StartFailed when one it
+    /// requires did not start.
     pub(super) fn check_dependents(&mut self) {
         let waiting: Vec<(ServiceName, SystemTime, ServiceSpec)> = self
             .units
             .values()
-            .filter_map(|unit| {
-                let since = unit.waiting?;
-                Some((unit.name.clone(), since, unit.spec.clone()))
+            .filter(|unit| {
+                unit.life.state == UnitState::Starting && unit.life.phase == Phase::Dependencies
             })
+            // Told already, the event not yet applied.
+            .filter(|unit| {
+                !self.events.iter().any(|queued| {
+                    queued.name == unit.name
+                        && matches!(
+                            queued.event,
+                            Event::DependenciesSettled | Event::StartFailed | Event::Exited { .. }
+                        )
+                })
+            })
+            // The wait began with the start (its state's since).
+            .map(|unit| (unit.name.clone(), unit.since, unit.spec.clone()))
             .collect();
         for (name, since, spec) in waiting {
-            if self.units[&name].life.state != UnitState::Starting {
-                if let Some(unit) = self.unit(&name) {
-                    unit.waiting = None;
-                }
-                continue;
-            }
             let mut settled = true;
             let mut missing = None;
             for dependency in spec.ordered_after() {
@@ -469,13 +371,12 @@ impl Supervisor {
                 log(format_args!("{name}: {reason}"));
                 self.journal.record(&name, format_args!("{reason}"));
                 if let Some(unit) = self.unit(&name) {
-                    unit.waiting = None;
                     unit.reason = Some(reason);
                 }
                 self.queue(&name, Event::StartFailed);
             } else if settled {
                 log(format_args!("{name}: its dependencies have started"));
-                self.start_after_dependencies(&name);
+                self.queue(&name, Event::DependenciesSettled);
             }
         }
     }
@@ -508,41 +409,20 @@ impl Supervisor {
         }
     }
 
-    /// A pre-start command ended: the next one, or the program, once it succeeded while the
-    /// service still starts; a failure is the start's (the restart policy decides, as for a
-    /// program that ended), its output in the logs.
-    fn start_pre_ended(&mut self, name: &ServiceName, index: usize, exit: LastExit) {
-        let Some(unit) = self.units.get_mut(name) else {
-            return;
-        };
-        if unit.life.state != UnitState::Starting {
-            return;
-        }
-        if !exit.success() {
-            let command = unit.spec.exec_start_pre[index].join(" ");
-            let reason = format!("exec_start_pre `{command}` ended with {exit}");
-            log(format_args!("{name}: {reason}"));
-            self.journal.record(name, format_args!("{reason}"));
-            unit.reason = Some(reason);
-            unit.last_exit = Some(exit);
-            unit.last_exit_why = None;
-            let uptime = Duration::ZERO;
-            self.queue(name, Event::Exited { exit, uptime });
-            return;
-        }
-        match unit.spec.exec_start_pre.get(index + 1).cloned() {
-            Some(next) => self.spawn_control(name, &next, Purpose::StartPre(index + 1)),
-            None => self.spawn_main(name),
-        }
-    }
-
     /// Runs a command of the service beside (or before) its main process: as its user, in
     /// its cgroup, its output in its logs. Its end is handled by its purpose.
-    pub(super) fn spawn_control(&mut self, name: &ServiceName, argv: &[String], purpose: Purpose) {
+    pub(super) fn spawn_control(
+        &mut self,
+        name: &ServiceName,
+        argv: &[String],
+        command: ControlCommand,
+    ) {
         let Some(spec) = self.unit(name).map(|unit| unit.spec.clone()) else {
             return;
         };
         let Some((program, args)) = argv.split_first() else {
+            // Not in the definition (changed since the machine was told): done at once.
+            self.control_ended(name, command, LastExit::Code(0), None);
             return;
         };
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
@@ -573,7 +453,7 @@ impl Supervisor {
         match spawned {
             Ok((pid, _)) => {
                 if let Some(unit) = self.unit(name) {
-                    unit.control = Some((pid, purpose));
+                    unit.control = Some((pid, command));
                     if unit.process.cgroup.is_none() {
                         unit.process.cgroup = cgroup;
                     }
@@ -581,35 +461,28 @@ impl Supervisor {
             }
             Err((errno, reason)) => {
                 log(format_args!("{name}: {reason}"));
-                if let Some(unit) = self.unit(name) {
-                    unit.control_error = Some(reason.clone());
-                }
-                self.control_ended(name, purpose, LastExit::SpawnFailed(errno), Some(reason));
+                self.control_ended(name, command, LastExit::SpawnFailed(errno), Some(reason));
             }
         }
     }
 
-    /// A control command ended (or could not start, `failed` saying why).
+    /// A control command ended (or could not start, `failed` saying why): the machine is
+    /// told; a reload's failure is kept for who waits for it.
     fn control_ended(
         &mut self,
         name: &ServiceName,
-        purpose: Purpose,
+        command: ControlCommand,
         exit: LastExit,
         failed: Option<String>,
     ) {
-        match purpose {
-            Purpose::Reload => {
-                if let Some(unit) = self.unit(name) {
-                    unit.control_error = failed.or_else(|| {
-                        (!exit.success()).then(|| format!("its reload command ended with {exit}"))
-                    });
-                }
-                self.queue(name, Event::ControlEnded { exit });
-            }
-            Purpose::StartPre(index) => self.start_pre_ended(name, index, exit),
-            Purpose::StartPost(index) => self.start_post_ended(name, index, exit),
-            Purpose::Stop(index) => self.stop_command_ended(name, index),
+        if command == ControlCommand::Reload
+            && let Some(unit) = self.unit(name)
+        {
+            unit.control_error = failed.or_else(|| {
+                (!exit.success()).then(|| format!("its reload command ended with {exit}"))
+            });
         }
+        self.queue(name, Event::CommandEnded { command, exit });
     }
 
     /// A readiness pipe or a pidfd.
@@ -677,7 +550,7 @@ impl Supervisor {
         let Some(unit) = self.unit(name) else {
             return;
         };
-        if !unit.process.awaiting_main {
+        if unit.life.phase != Phase::FindingMain {
             return;
         }
         let cgroup_pids = unit.process.cgroup.as_ref().map(Cgroup::pids);
@@ -693,7 +566,6 @@ impl Supervisor {
         let Some(pid) = found else {
             return;
         };
-        unit.process.awaiting_main = false;
         unit.process.pid = Some(pid);
         unit.process.pgid = nix::unistd::getpgid(Some(pid)).ok();
         unit.process.sid = nix::unistd::getsid(Some(pid)).ok();
@@ -757,7 +629,7 @@ impl Supervisor {
         // how the service ended (its status showed the launcher's "exit code 0" as its last
         // exit, even after the daemon was SIGKILLed and adopted).
         let launcher_done = unit.spec.service_type == ServiceType::Forking
-            && unit.life.state == UnitState::Starting
+            && unit.life.phase == Phase::Program
             && exit == LastExit::Code(0);
         if !launcher_done {
             unit.last_exit = Some(exit);
@@ -801,14 +673,14 @@ impl Supervisor {
 
     pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
         let controller = self.units.values().find_map(|unit| match unit.control {
-            Some((control, purpose)) if control == pid => Some((unit.name.clone(), purpose)),
+            Some((control, command)) if control == pid => Some((unit.name.clone(), command)),
             _ => None,
         });
-        if let Some((name, purpose)) = controller {
+        if let Some((name, command)) = controller {
             if let Some(unit) = self.unit(&name) {
                 unit.control = None;
             }
-            self.control_ended(&name, purpose, exit, None);
+            self.control_ended(&name, command, exit, None);
             return;
         }
         let owner = self

@@ -1,4 +1,4 @@
-//! What the event log says of a transition of the table: one line for each thing an operator
+//! What the event log says of a transition of the machine: one line for each thing an operator
 //! wants to know afterwards (why it restarted, when it gave up, what a stop came to), none
 //! for the bookkeeping in between.
 
@@ -22,6 +22,15 @@ impl Supervisor {
         // The restart this transition counts, if it counts one.
         let restart = unit.restarts + u32::from(has(Action::CountRestart));
         let stop_signal = unit.spec.stop.signal;
+        // The main process ended, or a pre-start command failed, which is the start's end.
+        let ended = match event {
+            Event::Exited { exit, uptime } => Some((exit, uptime)),
+            Event::CommandEnded {
+                command: ControlCommand::StartPre(_),
+                exit,
+            } if after.state == UnitState::Stopping => Some((exit, Duration::ZERO)),
+            _ => None,
+        };
         let line = match (before.state, event, after.state) {
             (_, Event::Start, UnitState::Starting) if before.state != UnitState::Starting => {
                 Some("starting".to_owned())
@@ -32,18 +41,22 @@ impl Supervisor {
             (UnitState::Backoff, Event::Timer, UnitState::Starting) => {
                 Some(format!("restarting (restart {})", unit.restarts))
             }
-            (UnitState::Starting, Event::Ready, UnitState::Running) => {
-                Some(match unit.spec.service_type {
-                    ServiceType::Notify => "running (it said READY=1)".to_owned(),
-                    ServiceType::Forking => format!(
-                        "running (its daemon is PID {})",
-                        unit.process.pid.map_or(0, Pid::as_raw)
-                    ),
-                    _ => "running".to_owned(),
-                })
-            }
-            (_, Event::Exited { exit, uptime }, UnitState::Stopping)
-                if before.state != UnitState::Stopping || before.then == Then::OwnExit =>
+            // Ready, or its last post-start command done.
+            (
+                UnitState::Starting,
+                Event::Ready | Event::CommandEnded { .. },
+                UnitState::Running,
+            ) => Some(match unit.spec.service_type {
+                ServiceType::Notify => "running (it said READY=1)".to_owned(),
+                ServiceType::Forking => format!(
+                    "running (its daemon is PID {})",
+                    unit.process.pid.map_or(0, Pid::as_raw)
+                ),
+                _ => "running".to_owned(),
+            }),
+            (_, _, UnitState::Stopping)
+                if let Some((exit, uptime)) = ended
+                    && (before.state != UnitState::Stopping || before.then == Then::OwnExit) =>
             {
                 // To the millisecond: a crash loop's runs are shorter than a second.
                 let ran = match uptime.as_millis() {
@@ -101,13 +114,11 @@ impl Supervisor {
                 };
                 // Its stop commands do the stopping first, where it has them and runs.
                 match unit.spec.exec_stop.first() {
-                    Some(command) if unit.process.pid.is_some() && !unit.stop_commands => {
-                        Some(format!(
-                            "stopping ({why}): exec_stop `{}`, then SIG{stop_signal} to what is \
+                    Some(command) if after.phase == Phase::StopCommand(0) => Some(format!(
+                        "stopping ({why}): exec_stop `{}`, then SIG{stop_signal} to what is \
                              left",
-                            command.join(" ")
-                        ))
-                    }
+                        command.join(" ")
+                    )),
                     _ => Some(format!("stopping ({why}): SIG{stop_signal}")),
                 }
             }
@@ -143,7 +154,14 @@ impl Supervisor {
             (UnitState::Running, Event::Reloading, UnitState::Reloading) => {
                 Some("reloading (it said RELOADING=1)".to_owned())
             }
-            (UnitState::Reloading, Event::ControlEnded { exit }, _) => Some(match exit.success() {
+            (
+                UnitState::Reloading,
+                Event::CommandEnded {
+                    command: ControlCommand::Reload,
+                    exit,
+                },
+                _,
+            ) => Some(match exit.success() {
                 true => "reloaded".to_owned(),
                 false => format!("its reload command ended with {exit}"),
             }),
