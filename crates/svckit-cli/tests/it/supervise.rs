@@ -1082,6 +1082,13 @@ fn regression_reload_is_refused_for_a_program_without_one_instead_of_killing_it(
         sup.log("web.stderr").contains("reloading"),
         "its output is in the logs"
     );
+    // The event log tells the reload and how its command ended.
+    let told = sup.ok(&["events", "web"]);
+    assert!(
+        told.contains("web: reloading: `/bin/sh -c echo reloading >&2; exit 3`")
+            && told.contains("web: its reload command ended with exit code 3"),
+        "{told}"
+    );
     assert_eq!(sup.status("web")["state"], "running");
     sup.ok(&["stop", "web"]);
 }

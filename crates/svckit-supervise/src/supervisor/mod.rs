@@ -75,7 +75,6 @@ mod recovery;
 mod server;
 mod shutdown;
 mod spawn;
-mod told;
 
 use capture::Capture;
 use server::{Client, Wait, refusal};
@@ -782,8 +781,6 @@ impl Supervisor {
             UnitState::Running | UnitState::Reloading | UnitState::Paused => {}
             _ => unit.watchdog_due = None,
         }
-        // Told before it is carried out: the decision, then what came of it ("started").
-        self.tell(name, before, event, &transition);
         // Services that require it stop with it: a stop by request, or an end for good.
         let stops = matches!(event, Event::Stop | Event::Forget)
             && transition.next.state == UnitState::Stopping
@@ -860,6 +857,19 @@ impl Supervisor {
                 self.journal.record(name, format_args!("{reason}"));
             }
             Action::SignalStop => self.signal_stop(name),
+            Action::Tell(told) => {
+                let words = machine::Words {
+                    spec: &unit.spec,
+                    restarts: unit.restarts,
+                    main_pid: unit
+                        .process
+                        .pid
+                        .and_then(|pid| svckit_core::Pid::from_i32(pid.as_raw())),
+                    reason: unit.reason.as_deref(),
+                };
+                let line = told.words(&words);
+                self.journal.record(name, format_args!("{line}"));
+            }
             Action::KillGroup => {
                 unit.sent = Some((
                     nix::libc::SIGKILL,

@@ -1,0 +1,1250 @@
+//! The machine's cells, one test each, and its promises as a property test.
+
+use super::*;
+use crate::ServiceSpec;
+use Action::*;
+use UnitState::*;
+
+/// The machine without its event-log lines (told in their own test): the cells' work.
+fn transition(
+    life: Lifecycle,
+    event: Event,
+    policy: &Policy,
+    history: &mut History,
+    now: Instant,
+) -> Result<Transition, Refused> {
+    super::transition(life, event, policy, history, now).map(|mut t| {
+        t.actions.retain(|action| !matches!(action, Tell(_)));
+        t
+    })
+}
+
+/// The lines `events` make from `life`, in words, for `spec`.
+fn told(life: Lifecycle, events: &[Event], policy: &Policy, spec: &ServiceSpec) -> Vec<String> {
+    let mut history = History::default();
+    let mut life = life;
+    let mut lines = Vec::new();
+    for event in events {
+        let t = super::transition(life, *event, policy, &mut history, Instant::now()).unwrap();
+        life = t.next;
+        let words = Words {
+            spec,
+            restarts: 1,
+            main_pid: crate::Pid::new(42),
+            reason: None,
+        };
+        lines.extend(t.actions.iter().filter_map(|action| match action {
+            Tell(told) => Some(told.words(&words)),
+            _ => None,
+        }));
+    }
+    lines
+}
+
+#[test]
+fn the_event_log_s_lines_come_from_the_cells_that_decide_them() {
+    let mut spec = ServiceSpec::new(crate::ServiceName::new("web").unwrap(), "/bin/web");
+    spec.exec_stop = vec![vec!["/bin/web".into(), "stop".into()]];
+    let mut policy = policy(Restart::OnFailure, 100);
+    policy.stop_commands = 1;
+    let lines = told(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            Event::Ready,
+            crash(5),
+            Event::GroupGone,
+            Event::Timer,
+            Event::Ready,
+            Event::Stop,
+            ended(ControlCommand::Stop(0), 0),
+            Event::Timer,
+            Event::GroupGone,
+        ],
+        &policy,
+        &spec,
+    );
+    assert_eq!(
+        lines,
+        [
+            "starting",
+            "running",
+            "exited with exit code 1 after 5ms; restarting in 100ms (restart 2)",
+            "restarting (restart 1)",
+            "running",
+            "stopping (asked to): exec_stop `/bin/web stop`, then SIGTERM to what is left",
+            "still running 10s after SIGTERM: SIGKILL",
+            "stopped",
+        ]
+    );
+    // A pre-start command's failure is told as the start's end; a give-up, and what it
+    // settles as.
+    policy.start_pre = 1;
+    policy.restart.limit = 1;
+    spec.restart = policy.restart;
+    let lines = told(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            ended(ControlCommand::StartPre(0), 2),
+            Event::GroupGone,
+        ],
+        &policy,
+        &spec,
+    );
+    assert_eq!(
+        lines,
+        [
+            "starting",
+            "exited with exit code 2 after 0ms; gave up: started 1 times within 1m, the start \
+             limit",
+            "failed: nothing of it is left",
+        ]
+    );
+}
+
+fn policy(restart: Restart, delay_ms: u64) -> Policy {
+    Policy {
+        restart: RestartPolicy {
+            policy: restart,
+            delay: Duration::from_millis(delay_ms),
+            max_delay: Duration::from_millis(delay_ms * 4),
+            reset_after: Duration::from_secs(10),
+            limit: 3,
+            window: Duration::from_secs(60),
+        },
+        stop_timeout: Duration::from_secs(5),
+        ready_timeout: None,
+        service_type: ServiceType::Exec,
+        reload_by_command: false,
+        success_exit: Vec::new(),
+        restart_prevent: Vec::new(),
+        prepare: false,
+        start_pre: 0,
+        start_post: 0,
+        stop_commands: 0,
+    }
+}
+
+/// `state`, wanted, nothing to follow.
+fn at(state: UnitState) -> Lifecycle {
+    Lifecycle {
+        state,
+        phase: match state {
+            Starting => Phase::Program,
+            Stopping => Phase::Signalled,
+            _ => Phase::Idle,
+        },
+        wanted: true,
+        then: Then::Rest,
+    }
+}
+
+fn crash(uptime_ms: u64) -> Event {
+    Event::Exited {
+        exit: LastExit::Code(1),
+        uptime: Duration::from_millis(uptime_ms),
+    }
+}
+
+/// Applies `event` (the main process's end) and then GroupGone (nothing else of the
+/// service left): the row the service settles in, and every action taken.
+fn settle(
+    life: Lifecycle,
+    event: Event,
+    policy: &Policy,
+    history: &mut History,
+) -> (Lifecycle, Vec<Action>) {
+    let now = Instant::now();
+    let first = transition(life, event, policy, history, now).unwrap();
+    assert_eq!(
+        first.next.state, Stopping,
+        "the rest of it is stopped first"
+    );
+    let second = transition(first.next, Event::GroupGone, policy, history, now).unwrap();
+    (second.next, [first.actions, second.actions].concat())
+}
+
+#[test]
+fn start_spawns_and_stop_signals_then_waits_for_the_group() {
+    let policy = policy(Restart::Never, 100);
+    let mut history = History::default();
+    let now = Instant::now();
+    let t = transition(at(Stopped), Event::Start, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Starting, vec![ResetRestarts, SpawnProgram])
+    );
+    let t = transition(at(Running), Event::Stop, &policy, &mut history, now).unwrap();
+    assert_eq!(t.next.state, Stopping);
+    assert_eq!(
+        t.actions,
+        [CancelTimer, SignalStop, ArmTimer(Duration::from_secs(5))]
+    );
+    let t = transition(at(Stopping), Event::Timer, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Stopping, vec![KillGroup]));
+    let t = transition(at(Stopping), crash(5), &policy, &mut history, now).unwrap();
+    assert_eq!(
+        t.next.state, Stopping,
+        "the main process alone is not the group"
+    );
+    let t = transition(at(Stopping), Event::GroupGone, &policy, &mut history, now).unwrap();
+    assert_eq!(t.next.state, Stopped);
+}
+
+#[test]
+fn a_paused_service_can_still_be_stopped() {
+    let policy = policy(Restart::Never, 100);
+    let mut history = History::default();
+    let t = transition(
+        at(Paused),
+        Event::Stop,
+        &policy,
+        &mut history,
+        Instant::now(),
+    )
+    .unwrap();
+    assert_eq!(t.next.state, Stopping);
+    assert!(t.actions.contains(&SignalStop) && t.actions.contains(&Resume));
+}
+
+#[test]
+fn pause_is_refused_unless_running() {
+    let policy = policy(Restart::Never, 100);
+    let mut history = History::default();
+    for state in [Stopped, Starting, Stopping, Backoff, Failed, Exited] {
+        assert_eq!(
+            transition(
+                at(state),
+                Event::Pause,
+                &policy,
+                &mut history,
+                Instant::now()
+            ),
+            Err(Refused(state))
+        );
+    }
+}
+
+#[test]
+fn crashes_back_off_exponentially_up_to_the_cap() {
+    let mut policy = policy(Restart::OnFailure, 100);
+    policy.restart.limit = 0;
+    let mut history = History::default();
+    let mut delays = Vec::new();
+    for _ in 0..4 {
+        let (row, actions) = settle(at(Running), crash(5), &policy, &mut history);
+        assert_eq!(row.state, Backoff);
+        delays.extend(actions.iter().filter_map(|a| match a {
+            ArmTimer(d) if *d != policy.stop_timeout => Some(d.as_millis()),
+            _ => None,
+        }));
+    }
+    assert_eq!(delays, [100, 200, 400, 400]);
+    // A run longer than reset_after starts the backoff again from the delay.
+    let (_, actions) = settle(at(Running), crash(10_000), &policy, &mut history);
+    assert!(actions.contains(&ArmTimer(Duration::from_millis(100))));
+}
+
+#[test]
+fn delay_zero_restarts_at_once() {
+    let policy = policy(Restart::Always, 0);
+    let mut history = History::default();
+    let (row, actions) = settle(at(Running), crash(5), &policy, &mut history);
+    assert_eq!(row.state, Starting);
+    assert!(actions.contains(&CountRestart) && actions.ends_with(&[SpawnProgram]));
+}
+
+#[test]
+fn too_many_starts_in_the_window_is_failed_and_start_clears_it() {
+    let policy = policy(Restart::Always, 0);
+    let mut history = History::default();
+    let now = Instant::now();
+    for _ in 0..3 {
+        history.started(now, policy.restart.window);
+    }
+    let (row, actions) = settle(at(Running), crash(5), &policy, &mut history);
+    assert_eq!(row.state, Failed);
+    // It says why, and a new supervisor resuming it keeps its restart count.
+    assert!(actions.contains(&CrashLoop));
+    let resumed = transition(row, Event::Recover, &policy, &mut history.clone(), now);
+    assert!(!resumed.unwrap().actions.contains(&ResetRestarts));
+    let t = transition(at(Failed), Event::Start, &policy, &mut history, now).unwrap();
+    assert_eq!(t.next.state, Starting);
+    assert_eq!(history.starts.len(), 1, "counted again from this start");
+}
+
+#[test]
+fn policies_decide_what_an_exit_leads_to() {
+    let clean = Event::Exited {
+        exit: LastExit::Code(0),
+        uptime: Duration::from_secs(1),
+    };
+    let mut history = History::default();
+    let next = |restart, event| {
+        settle(
+            at(Running),
+            event,
+            &policy(restart, 100),
+            &mut History::default(),
+        )
+        .0
+        .state
+    };
+    assert_eq!(next(Restart::Never, crash(5)), Exited);
+    assert_eq!(next(Restart::OnFailure, clean), Exited);
+    assert_eq!(next(Restart::OnFailure, crash(5)), Backoff);
+    assert_eq!(next(Restart::Always, clean), Backoff);
+    let unrunnable = Event::Exited {
+        exit: LastExit::SpawnFailed(2),
+        uptime: Duration::ZERO,
+    };
+    assert_eq!(next(Restart::Always, unrunnable), Failed);
+    assert_eq!(next(Restart::Never, unrunnable), Failed);
+    let killed = Event::Exited {
+        exit: LastExit::Signal(9),
+        uptime: Duration::ZERO,
+    };
+    let (row, _) = settle(
+        at(Running),
+        killed,
+        &policy(Restart::OnFailure, 100),
+        &mut history,
+    );
+    assert_eq!(row.state, Backoff);
+}
+
+#[test]
+fn backoff_ends_in_a_spawn_or_is_cancelled_by_stop() {
+    let policy = policy(Restart::Always, 100);
+    let mut history = History::default();
+    let now = Instant::now();
+    let t = transition(at(Backoff), Event::Timer, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Starting, vec![CancelTimer, SpawnProgram])
+    );
+    let t = transition(at(Backoff), Event::Stop, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Stopped, vec![CancelTimer]));
+}
+
+#[test]
+fn a_program_that_never_gets_ready_is_killed() {
+    let mut policy = policy(Restart::Never, 100);
+    policy.ready_timeout = Some(Duration::from_secs(2));
+    let mut history = History::default();
+    let now = Instant::now();
+    let t = transition(at(Stopped), Event::Start, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        t.actions,
+        [
+            ResetRestarts,
+            SpawnProgram,
+            ArmTimer(Duration::from_secs(2))
+        ]
+    );
+    // It gets the stop signal, then SIGKILL after the stop timeout, and is a failed
+    // start once nothing of it is left.
+    let t = transition(at(Starting), Event::Timer, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (
+            Stopping,
+            vec![
+                NotReady {
+                    finding_main: false
+                },
+                CancelTimer,
+                SignalStop,
+                ArmTimer(policy.stop_timeout)
+            ]
+        )
+    );
+    let stopping = t.next;
+    let t = transition(stopping, Event::Timer, &policy, &mut history, now).unwrap();
+    assert_eq!(t.actions, [KillGroup]);
+    let t = transition(stopping, Event::GroupGone, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.next.wanted), (Exited, false));
+    let t = transition(at(Starting), Event::Ready, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Running, vec![CancelTimer]));
+}
+
+/// Applies `events` in order from `life`, returning every row passed and every action.
+fn run(life: Lifecycle, events: &[Event], policy: &Policy) -> (Vec<Lifecycle>, Vec<Action>) {
+    let mut history = History::default();
+    let (mut rows, mut actions) = (vec![life], Vec::new());
+    for event in events {
+        let last = *rows.last().unwrap();
+        let t = transition(last, *event, policy, &mut history, Instant::now()).unwrap();
+        rows.push(t.next);
+        actions.extend(t.actions);
+    }
+    (rows, actions)
+}
+
+#[test]
+fn a_restart_stops_then_starts_again_once_the_group_is_gone() {
+    let policy = policy(Restart::Never, 100);
+    let (rows, actions) = run(at(Running), &[Event::Restart, Event::GroupGone], &policy);
+    assert_eq!(
+        rows[1],
+        Lifecycle {
+            state: Stopping,
+            phase: Phase::Signalled,
+            wanted: true,
+            then: Then::Start
+        }
+    );
+    assert_eq!(rows[2].state, Starting);
+    assert_eq!(rows[2].then, Then::Rest);
+    assert!(
+        actions.ends_with(&[CancelTimer, ClearGroup, SpawnProgram]),
+        "{actions:?}"
+    );
+    // Restarts are not counted from 0 by a restart, only by a start.
+    assert!(!actions.contains(&ResetRestarts));
+    // A restart of a stopped service is a start.
+    let (rows, _) = run(Lifecycle::STOPPED, &[Event::Restart], &policy);
+    assert_eq!((rows[1].state, rows[1].wanted), (Starting, true));
+}
+
+#[test]
+fn a_start_during_a_stop_starts_once_it_is_done_and_a_stop_takes_that_back() {
+    let policy = policy(Restart::Never, 100);
+    let stopping = Lifecycle {
+        state: Stopping,
+        phase: Phase::Signalled,
+        wanted: false,
+        then: Then::Rest,
+    };
+    let (rows, _) = run(stopping, &[Event::Start, Event::GroupGone], &policy);
+    assert_eq!((rows[1].then, rows[2].state), (Then::Start, Starting));
+    let (rows, _) = run(
+        stopping,
+        &[Event::Start, Event::Stop, Event::GroupGone],
+        &policy,
+    );
+    assert_eq!(rows[3], Lifecycle::STOPPED);
+}
+
+#[test]
+fn forget_stops_first_and_nothing_revives_a_forgotten_service() {
+    let policy = policy(Restart::Always, 100);
+    let (rows, actions) = run(
+        at(Running),
+        &[Event::Forget, Event::Start, Event::GroupGone],
+        &policy,
+    );
+    assert_eq!(rows[1].then, Then::Forget);
+    assert_eq!(rows[2].then, Then::Forget, "a start does not undo a forget");
+    assert_eq!(rows[3], Lifecycle::STOPPED);
+    assert_eq!(actions.last(), Some(&Forget));
+    assert!(!actions.contains(&SpawnProgram));
+    // Waiting to restart, or not running: forgotten at once.
+    for state in [Backoff, Stopped, Exited, Failed] {
+        let (_, actions) = run(at(state), &[Event::Forget], &policy);
+        assert_eq!(actions.last(), Some(&Forget), "{state}");
+    }
+}
+
+#[test]
+fn the_desired_state_follows_requests_and_survives_a_shutdown() {
+    let policy = policy(Restart::Never, 100);
+    let (rows, _) = run(Lifecycle::STOPPED, &[Event::Start], &policy);
+    assert!(rows[1].wanted);
+    let (rows, _) = run(at(Running), &[Event::Shutdown, Event::GroupGone], &policy);
+    assert!(rows[2].wanted && rows[2].state == Stopped, "{rows:?}");
+    let (rows, _) = run(at(Running), &[Event::Stop, Event::GroupGone], &policy);
+    assert!(!rows[2].wanted);
+    // A shutdown cancels a restart under way: nothing is spawned while the supervisor
+    // stops.
+    let (_, actions) = run(
+        at(Running),
+        &[Event::Restart, Event::Shutdown, Event::GroupGone],
+        &policy,
+    );
+    assert!(!actions.contains(&SpawnProgram), "{actions:?}");
+    // An end that is not restarted makes it unwanted.
+    let (rows, _) = run(at(Running), &[crash(5), Event::GroupGone], &policy);
+    assert_eq!((rows[2].state, rows[2].wanted), (Exited, false));
+}
+
+#[test]
+fn reload_is_sent_only_to_a_running_service() {
+    let policy = policy(Restart::Never, 100);
+    let (_, actions) = run(at(Running), &[Event::Reload], &policy);
+    assert_eq!(actions, [SendReload]);
+    for state in [Stopped, Starting, Paused, Stopping, Backoff, Failed, Exited] {
+        assert_eq!(
+            transition(
+                at(state),
+                Event::Reload,
+                &policy,
+                &mut History::default(),
+                Instant::now()
+            ),
+            Err(Refused(state))
+        );
+    }
+}
+
+#[test]
+fn a_forking_program_starts_when_its_launcher_exits_0_and_its_daemon_is_known() {
+    let mut policy = policy(Restart::OnFailure, 100);
+    policy.service_type = ServiceType::Forking;
+    policy.ready_timeout = Some(Duration::from_secs(5));
+    let clean = Event::Exited {
+        exit: LastExit::Code(0),
+        uptime: Duration::ZERO,
+    };
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[Event::Start, clean, Event::Ready],
+        &policy,
+    );
+    assert_eq!(
+        rows[2].state, Starting,
+        "the launcher's exit is not the end"
+    );
+    assert!(actions.contains(&FindMainPid));
+    assert_eq!(rows[3].state, Running);
+    // A launcher that fails is a failed start, restarted by the policy.
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[Event::Start, crash(5), Event::GroupGone],
+        &policy,
+    );
+    assert_eq!(rows[3].state, Backoff);
+    assert!(!actions.contains(&FindMainPid));
+    // Once it runs, the daemon's exit 0 is an end like any other.
+    let (rows, _) = run(at(Running), &[clean, Event::GroupGone], &policy);
+    assert_eq!(rows[2].state, Exited);
+}
+
+#[test]
+fn a_oneshot_is_done_when_it_exits_0_and_failed_otherwise() {
+    let mut policy = policy(Restart::Never, 100);
+    policy.service_type = ServiceType::Oneshot;
+    let clean = Event::Exited {
+        exit: LastExit::Code(0),
+        uptime: Duration::ZERO,
+    };
+    let (rows, _) = run(
+        Lifecycle::STOPPED,
+        &[Event::Start, clean, Event::GroupGone],
+        &policy,
+    );
+    assert_eq!((rows[3].state, rows[3].wanted), (Exited, false));
+    policy.restart.policy = Restart::OnFailure;
+    let (rows, _) = run(
+        Lifecycle::STOPPED,
+        &[Event::Start, crash(5), Event::GroupGone],
+        &policy,
+    );
+    assert_eq!(rows[3].state, Backoff);
+}
+
+#[test]
+fn what_is_left_of_a_crashed_service_is_stopped_before_it_restarts() {
+    let policy = policy(Restart::Always, 0);
+    let (rows, actions) = run(at(Running), &[crash(5)], &policy);
+    assert_eq!(rows[1].state, Stopping);
+    assert!(
+        actions.starts_with(&[CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)]),
+        "the stop signal first, not SIGKILL: {actions:?}"
+    );
+    assert!(
+        !actions.contains(&SpawnProgram),
+        "not beside the old one's leftovers"
+    );
+    // Leftovers that ignore the stop signal are killed at the stop timeout.
+    let (_, actions) = run(at(Running), &[crash(5), Event::Timer], &policy);
+    assert!(actions.ends_with(&[KillGroup]));
+    // A stop asked meanwhile wins over the restart.
+    let (rows, actions) = run(
+        at(Running),
+        &[crash(5), Event::Stop, Event::GroupGone],
+        &policy,
+    );
+    assert_eq!(rows[3], Lifecycle::STOPPED);
+    assert!(!actions.contains(&SpawnProgram));
+}
+
+#[test]
+fn reloading_lasts_from_reloading_1_to_ready_1() {
+    let policy = policy(Restart::Never, 100);
+    let (rows, actions) = run(
+        at(Running),
+        &[Event::Reload, Event::Reloading, Event::Ready],
+        &policy,
+    );
+    assert_eq!(
+        rows.iter().map(|row| row.state).collect::<Vec<_>>(),
+        [Running, Running, Reloading, Running]
+    );
+    assert_eq!(actions, [SendReload]);
+    // Stopped or crashed while reloading, as while running.
+    let (rows, _) = run(at(Reloading), &[Event::Stop, Event::GroupGone], &policy);
+    assert_eq!(rows[2].state, Stopped);
+    let (rows, _) = run(at(Reloading), &[crash(5), Event::GroupGone], &policy);
+    assert_eq!(rows[2].state, Exited);
+}
+
+#[test]
+fn stopping_1_waits_for_its_exit_which_the_policy_decides_on() {
+    let mut policy = policy(Restart::OnFailure, 0);
+    let (rows, actions) = run(at(Running), &[Event::Stopping], &policy);
+    assert_eq!((rows[1].state, rows[1].then), (Stopping, Then::OwnExit));
+    assert!(!actions.contains(&SignalStop), "it stops by itself");
+    assert!(actions.contains(&ArmTimer(policy.stop_timeout)));
+    let clean = Event::Exited {
+        exit: LastExit::Code(0),
+        uptime: Duration::from_secs(1),
+    };
+    let (rows, _) = run(
+        at(Running),
+        &[Event::Stopping, clean, Event::GroupGone],
+        &policy,
+    );
+    assert_eq!((rows[3].state, rows[3].wanted), (Exited, false));
+    policy.restart.policy = Restart::Always;
+    let (rows, actions) = run(
+        at(Running),
+        &[Event::Stopping, clean, Event::GroupGone],
+        &policy,
+    );
+    assert_eq!(rows[3].state, Starting);
+    assert!(actions.ends_with(&[SpawnProgram]));
+}
+
+#[test]
+fn a_reload_command_is_reloading_until_it_ends() {
+    let mut policy = policy(Restart::Never, 100);
+    policy.reload_by_command = true;
+    let ended = Event::CommandEnded {
+        command: ControlCommand::Reload,
+        exit: LastExit::Code(0),
+    };
+    let (rows, actions) = run(at(Running), &[Event::Reload, Event::Reload, ended], &policy);
+    assert_eq!(
+        rows.iter().map(|row| row.state).collect::<Vec<_>>(),
+        [Running, Reloading, Reloading, Running]
+    );
+    assert_eq!(
+        actions,
+        [RunCommand(ControlCommand::Reload)],
+        "one command at a time"
+    );
+}
+
+#[test]
+fn exit_statuses_can_count_as_success_or_prevent_a_restart() {
+    let mut policy = policy(Restart::OnFailure, 0);
+    let exit = |code| Event::Exited {
+        exit: LastExit::Code(code),
+        uptime: Duration::from_secs(1),
+    };
+    let killed = Event::Exited {
+        exit: LastExit::Signal(15),
+        uptime: Duration::from_secs(1),
+    };
+    // By default 143 and SIGTERM are failures, restarted on-failure.
+    assert_eq!(
+        settle(at(Running), exit(143), &policy, &mut History::default())
+            .0
+            .state,
+        Starting
+    );
+    policy.success_exit = vec![
+        crate::ExitMatch::Code(143),
+        crate::ExitMatch::Signal(crate::Signal::Term),
+    ];
+    assert_eq!(
+        settle(at(Running), exit(143), &policy, &mut History::default())
+            .0
+            .state,
+        Exited
+    );
+    assert_eq!(
+        settle(at(Running), killed, &policy, &mut History::default())
+            .0
+            .state,
+        Exited
+    );
+    // sshd's 255 (a broken configuration) is never restarted, even with restart = always.
+    policy.restart.policy = Restart::Always;
+    policy.restart_prevent = vec![crate::ExitMatch::Code(255)];
+    assert_eq!(
+        settle(at(Running), exit(255), &policy, &mut History::default())
+            .0
+            .state,
+        Exited
+    );
+    assert_eq!(
+        settle(at(Running), exit(1), &policy, &mut History::default())
+            .0
+            .state,
+        Starting
+    );
+}
+
+/// A policy with every step: preparation, `pre` pre-start, `post` post-start and `stops`
+/// stop commands.
+fn with_commands(pre: usize, post: usize, stops: usize) -> Policy {
+    Policy {
+        prepare: true,
+        start_pre: pre,
+        start_post: post,
+        stop_commands: stops,
+        ..policy(Restart::OnFailure, 100)
+    }
+}
+
+fn ended(command: ControlCommand, code: i32) -> Event {
+    Event::CommandEnded {
+        command,
+        exit: LastExit::Code(code),
+    }
+}
+
+#[test]
+fn a_start_prepares_waits_for_its_dependencies_then_runs_its_pre_start_commands_in_order() {
+    let policy = with_commands(2, 0, 0);
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            Event::DependenciesSettled,
+            ended(ControlCommand::StartPre(0), 0),
+            ended(ControlCommand::StartPre(1), 0),
+            Event::Ready,
+        ],
+        &policy,
+    );
+    let phases: Vec<Phase> = rows.iter().map(|row| row.phase).collect();
+    assert_eq!(
+        phases,
+        [
+            Phase::Idle,
+            Phase::Dependencies,
+            Phase::PreStart(0),
+            Phase::PreStart(1),
+            Phase::Program,
+            Phase::Idle
+        ]
+    );
+    assert_eq!(rows[5].state, Running);
+    assert_eq!(
+        actions,
+        [
+            ResetRestarts,
+            Prepare,
+            RunCommand(ControlCommand::StartPre(0)),
+            RunCommand(ControlCommand::StartPre(1)),
+            SpawnProgram,
+            CancelTimer
+        ]
+    );
+    // Settled twice (a late word) starts nothing twice.
+    let (_, actions) = run(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            Event::DependenciesSettled,
+            Event::DependenciesSettled,
+        ],
+        &policy,
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| matches!(a, RunCommand(_)))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_failed_pre_start_command_is_the_start_s_end_and_the_policy_decides() {
+    let policy = with_commands(2, 0, 1);
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            Event::DependenciesSettled,
+            ended(ControlCommand::StartPre(0), 3),
+            Event::GroupGone,
+        ],
+        &policy,
+    );
+    assert_eq!((rows[3].state, rows[3].phase), (Stopping, Phase::Signalled));
+    assert!(actions.contains(&CommandFailed(
+        ControlCommand::StartPre(0),
+        LastExit::Code(3)
+    )));
+    // No program ran: no stop command, no second pre-start command, no program.
+    assert!(!actions.contains(&RunCommand(ControlCommand::Stop(0))));
+    assert!(!actions.contains(&RunCommand(ControlCommand::StartPre(1))));
+    assert!(!actions.contains(&SpawnProgram));
+    assert_eq!(rows[4].state, Backoff, "on-failure restarts it");
+}
+
+#[test]
+fn post_start_commands_run_once_it_is_ready_and_it_runs_once_they_succeeded() {
+    let policy = with_commands(0, 2, 0);
+    let start = [Event::Start, Event::DependenciesSettled, Event::Ready];
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[
+            &start[..],
+            &[
+                // A second word of readiness does not skip them.
+                Event::Ready,
+                ended(ControlCommand::StartPost(0), 0),
+                ended(ControlCommand::StartPost(1), 0),
+            ],
+        ]
+        .concat(),
+        &policy,
+    );
+    assert_eq!(
+        (rows[3].state, rows[3].phase),
+        (Starting, Phase::PostStart(0))
+    );
+    assert_eq!(
+        (rows[4].state, rows[4].phase),
+        (Starting, Phase::PostStart(0))
+    );
+    assert_eq!(
+        (rows[5].state, rows[5].phase),
+        (Starting, Phase::PostStart(1))
+    );
+    assert_eq!(rows[6].state, Running);
+    assert!(actions.ends_with(&[RunCommand(ControlCommand::StartPost(1)), CancelTimer]));
+    // One that fails stops the program: a failed start.
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[&start[..], &[ended(ControlCommand::StartPost(0), 1)]].concat(),
+        &policy,
+    );
+    assert_eq!((rows[4].state, rows[4].phase), (Stopping, Phase::Signalled));
+    assert!(actions.contains(&CommandFailed(
+        ControlCommand::StartPost(0),
+        LastExit::Code(1)
+    )));
+    assert!(actions.contains(&SignalStop));
+}
+
+#[test]
+fn stop_commands_run_in_order_before_the_signal_only_while_the_program_runs() {
+    let policy = with_commands(0, 0, 2);
+    let (rows, actions) = run(
+        at(Running),
+        &[
+            Event::Stop,
+            ended(ControlCommand::Stop(0), 1),
+            ended(ControlCommand::Stop(1), 0),
+            Event::GroupGone,
+        ],
+        &policy,
+    );
+    assert_eq!(rows[1].phase, Phase::StopCommand(0));
+    assert_eq!(
+        rows[2].phase,
+        Phase::StopCommand(1),
+        "its status does not matter"
+    );
+    assert_eq!(rows[3].phase, Phase::Signalled);
+    assert_eq!(rows[4].state, Stopped);
+    let sent: Vec<Action> = actions
+        .into_iter()
+        .filter(|a| matches!(a, RunCommand(_) | SignalStop))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            RunCommand(ControlCommand::Stop(0)),
+            RunCommand(ControlCommand::Stop(1)),
+            SignalStop
+        ]
+    );
+    // The program gone (a crash), or not yet started (a pre-start command), or its
+    // daemon not yet found: the stop signal alone.
+    let (rows, _) = run(at(Running), &[crash(5)], &policy);
+    assert_eq!(rows[1].phase, Phase::Signalled);
+    let pre = Lifecycle {
+        phase: Phase::PreStart(0),
+        ..at(Starting)
+    };
+    let finding = Lifecycle {
+        phase: Phase::FindingMain,
+        ..at(Starting)
+    };
+    for life in [pre, finding] {
+        let (rows, actions) = run(life, &[Event::Stop], &policy);
+        assert_eq!(rows[1].phase, Phase::Signalled, "{life:?}");
+        assert!(actions.contains(&SignalStop));
+    }
+    // A program that never got ready still runs: its stop commands run.
+    let mut policy = policy;
+    policy.ready_timeout = Some(Duration::from_secs(1));
+    let (rows, _) = run(at(Starting), &[Event::Timer], &policy);
+    assert_eq!(rows[1].phase, Phase::StopCommand(0));
+}
+
+#[test]
+fn a_forking_daemon_not_found_is_said_so_and_a_stop_meanwhile_does_not_wait_for_it() {
+    let mut policy = policy(Restart::Never, 100);
+    policy.service_type = ServiceType::Forking;
+    policy.ready_timeout = Some(Duration::from_secs(5));
+    let clean = Event::Exited {
+        exit: LastExit::Code(0),
+        uptime: Duration::ZERO,
+    };
+    let (rows, actions) = run(at(Starting), &[clean, Event::Timer], &policy);
+    assert_eq!(rows[1].phase, Phase::FindingMain);
+    assert!(actions.contains(&NotReady { finding_main: true }));
+    let (rows, _) = run(
+        at(Starting),
+        &[clean, Event::Stop, Event::GroupGone],
+        &policy,
+    );
+    assert_eq!(rows[3], Lifecycle::STOPPED);
+    // Once it runs, its daemon's exit 0 is not a launcher's.
+    let post = Lifecycle {
+        phase: Phase::PostStart(0),
+        ..at(Starting)
+    };
+    let (rows, actions) = run(post, &[clean], &policy);
+    assert_eq!(rows[1].state, Stopping);
+    assert!(!actions.contains(&FindMainPid));
+}
+
+#[test]
+fn adopt_restores_the_recorded_row_and_does_nothing() {
+    let policy = policy(Restart::Always, 100);
+    let adopt = |recorded, wanted, alive| {
+        let event = Event::Adopt {
+            recorded,
+            wanted,
+            alive,
+        };
+        transition(
+            Lifecycle::STOPPED,
+            event,
+            &policy,
+            &mut History::default(),
+            Instant::now(),
+        )
+        .unwrap()
+    };
+    for (recorded, alive, state) in [
+        (Running, true, Running),
+        (Starting, true, Running),
+        (Stopping, true, Running),
+        (Paused, true, Paused),
+        (Running, false, Stopped),
+        (Failed, false, Failed),
+        (Exited, false, Exited),
+        (Backoff, false, Stopped),
+    ] {
+        for wanted in [false, true] {
+            let t = adopt(recorded, wanted, alive);
+            assert_eq!(
+                (t.next.state, t.next.phase, t.next.wanted, t.actions.len()),
+                (state, Phase::Idle, wanted, 0),
+                "{recorded} alive {alive}"
+            );
+        }
+    }
+    // A service already loaded is not rewritten by a late record.
+    let t = transition(
+        at(Running),
+        Event::Adopt {
+            recorded: Failed,
+            wanted: false,
+            alive: false,
+        },
+        &policy,
+        &mut History::default(),
+        Instant::now(),
+    )
+    .unwrap();
+    assert_eq!(t.next, at(Running));
+}
+
+mod properties {
+    //! The machine against a simulated world of processes: random requests and happenings,
+    //! each delivered only when the world allows it (an exit only of a live program, a
+    //! command's end only of a running command, GroupGone only when nothing is left).
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What may happen next.
+    #[derive(Debug, Clone, Copy)]
+    enum Stimulus {
+        Request(Event),
+        Ready,
+        Reloading,
+        SaysStopping,
+        Exit(i32, u64),
+        CommandEnds(i32),
+        LeftoversDie,
+        Settled,
+        DependencyMissing,
+        Timer,
+    }
+
+    fn stimulus() -> impl Strategy<Value = Stimulus> {
+        prop_oneof![
+            prop::sample::select(vec![
+                Event::Start,
+                Event::Stop,
+                Event::Restart,
+                Event::Pause,
+                Event::Continue,
+                Event::Reload,
+                Event::Shutdown,
+                Event::Recover,
+                Event::Forget,
+            ])
+            .prop_map(Stimulus::Request),
+            Just(Stimulus::Ready),
+            Just(Stimulus::Reloading),
+            Just(Stimulus::SaysStopping),
+            (0..3i32, 0..20_000u64).prop_map(|(code, ms)| Stimulus::Exit(code, ms)),
+            (0..2i32).prop_map(Stimulus::CommandEnds),
+            Just(Stimulus::LeftoversDie),
+            Just(Stimulus::Settled),
+            Just(Stimulus::DependencyMissing),
+            Just(Stimulus::Timer),
+        ]
+    }
+
+    fn any_policy() -> impl Strategy<Value = Policy> {
+        (
+            prop::sample::select(vec![Restart::Never, Restart::OnFailure, Restart::Always]),
+            prop::sample::select(vec![
+                ServiceType::Exec,
+                ServiceType::Notify,
+                ServiceType::Forking,
+                ServiceType::Oneshot,
+            ]),
+            (0..3usize, 0..3usize, 0..3usize),
+            any::<bool>(),
+            any::<bool>(),
+            0..4u32,
+        )
+            .prop_map(
+                |(restart, service_type, (pre, post, stops), prepare, by_command, limit)| {
+                    let mut policy = policy(restart, 100);
+                    policy.service_type = service_type;
+                    policy.ready_timeout =
+                        (service_type != ServiceType::Exec).then_some(Duration::from_secs(2));
+                    policy.restart.limit = limit;
+                    policy.reload_by_command = by_command;
+                    policy.prepare = prepare;
+                    policy.start_pre = pre;
+                    policy.start_post = post;
+                    policy.stop_commands = stops;
+                    policy
+                },
+            )
+    }
+
+    /// The processes of one service, as an executor would see them.
+    #[derive(Debug, Default)]
+    struct World {
+        /// The main process lives.
+        program: bool,
+        /// Other processes of the service live.
+        leftovers: bool,
+        /// Control commands running.
+        commands: Vec<ControlCommand>,
+        timer: bool,
+        /// A Prepare was asked and not yet answered.
+        preparing: bool,
+        /// A forking daemon is being looked for.
+        finding: bool,
+        forgotten: bool,
+    }
+
+    impl World {
+        fn empty(&self) -> bool {
+            !self.program && !self.leftovers && self.commands.is_empty()
+        }
+
+        /// The event `stimulus` makes, if the world allows it now.
+        fn event(&mut self, stimulus: Stimulus, life: Lifecycle) -> Option<Event> {
+            Some(match stimulus {
+                Stimulus::Request(event) => event,
+                Stimulus::Ready if self.finding && life.phase == Phase::FindingMain => {
+                    self.finding = false;
+                    self.program = true;
+                    self.leftovers = false;
+                    Event::Ready
+                }
+                Stimulus::Ready if self.program => Event::Ready,
+                Stimulus::Reloading if self.program => Event::Reloading,
+                Stimulus::SaysStopping if self.program => Event::Stopping,
+                Stimulus::Exit(code, ms) if self.program => {
+                    self.program = false;
+                    // A forking launcher leaves its daemon.
+                    self.leftovers |= code == 0;
+                    Event::Exited {
+                        exit: LastExit::Code(code),
+                        uptime: Duration::from_millis(ms),
+                    }
+                }
+                Stimulus::CommandEnds(code) if !self.commands.is_empty() => Event::CommandEnded {
+                    command: self.commands.remove(0),
+                    exit: LastExit::Code(code),
+                },
+                Stimulus::LeftoversDie if self.leftovers && !self.finding => {
+                    self.leftovers = false;
+                    return None;
+                }
+                Stimulus::Settled if self.preparing => {
+                    self.preparing = false;
+                    Event::DependenciesSettled
+                }
+                Stimulus::DependencyMissing if self.preparing => {
+                    self.preparing = false;
+                    Event::StartFailed
+                }
+                Stimulus::Timer if self.timer => {
+                    self.timer = false;
+                    Event::Timer
+                }
+                _ if self.empty() && life.state == UnitState::Stopping => Event::GroupGone,
+                _ => return None,
+            })
+        }
+
+        /// Carries out `actions`, checking what must never happen.
+        fn carry_out(&mut self, actions: &[Action], next: Lifecycle, policy: &Policy) {
+            for (i, action) in actions.iter().enumerate() {
+                assert!(!self.forgotten, "an action after Forget: {actions:?}");
+                match *action {
+                    Action::SpawnProgram => {
+                        assert!(!self.program, "two main processes: {actions:?}");
+                        assert!(
+                            !self.leftovers,
+                            "a new program beside the old one's leftovers"
+                        );
+                        self.program = true;
+                    }
+                    Action::RunCommand(command) => self.commands.push(command),
+                    Action::KillGroup => {
+                        self.program = false;
+                        self.leftovers = false;
+                        self.commands.clear();
+                    }
+                    Action::ArmTimer(after) => {
+                        if next.state == UnitState::Backoff {
+                            assert!(after <= policy.restart.max_delay, "{after:?}");
+                        }
+                        self.timer = true;
+                    }
+                    Action::CancelTimer => self.timer = false,
+                    Action::Prepare => self.preparing = true,
+                    Action::FindMainPid => self.finding = true,
+                    Action::Forget => {
+                        assert_eq!(i, actions.len() - 1, "Forget is the last action");
+                        assert_eq!(next.state, UnitState::Stopped);
+                        self.forgotten = true;
+                    }
+                    _ => {}
+                }
+            }
+            // An answer nobody will read any more.
+            if next.phase != Phase::Dependencies {
+                self.preparing = false;
+            }
+            if next.phase != Phase::FindingMain {
+                self.finding = false;
+            }
+        }
+    }
+
+    /// Feeds `event`, checking the row it makes.
+    fn step(
+        world: &mut World,
+        life: Lifecycle,
+        event: Event,
+        policy: &Policy,
+        history: &mut History,
+    ) -> Lifecycle {
+        let Ok(t) = transition(life, event, policy, history, Instant::now()) else {
+            return life;
+        };
+        assert!(
+            t.next.phase.belongs_to(t.next.state),
+            "{:?} in {} after {event:?}",
+            t.next.phase,
+            t.next.state
+        );
+        world.carry_out(&t.actions, t.next, policy);
+        if !t.next.state.has_process() && t.next.state != UnitState::Starting {
+            assert!(
+                !world.program && world.commands.is_empty(),
+                "{} while its processes live: {world:?}",
+                t.next.state
+            );
+        }
+        t.next
+    }
+
+    proptest! {
+        #[test]
+        fn the_machine_keeps_its_promises_whatever_happens(
+            policy in any_policy(),
+            stimuli in prop::collection::vec(stimulus(), 0..80),
+        ) {
+            let mut world = World::default();
+            let mut history = History::default();
+            let mut life = Lifecycle::STOPPED;
+            for stimulus in stimuli {
+                if world.forgotten {
+                    break;
+                }
+                if let Some(event) = world.event(stimulus, life) {
+                    life = step(&mut world, life, event, &policy, &mut history);
+                }
+            }
+            if world.forgotten {
+                return Ok(());
+            }
+            // A stop always ends, in a world where a stop signal and SIGKILL work.
+            life = step(&mut world, life, Event::Stop, &policy, &mut history);
+            for _ in 0..64 {
+                if matches!(
+                    life.state,
+                    UnitState::Stopped | UnitState::Failed | UnitState::Exited
+                ) {
+                    break;
+                }
+                let event = if let Some(command) = world.commands.first().copied() {
+                    world.commands.remove(0);
+                    Event::CommandEnded { command, exit: LastExit::Code(0) }
+                } else if world.program {
+                    world.program = false;
+                    Event::Exited { exit: LastExit::Signal(15), uptime: Duration::ZERO }
+                } else if world.timer {
+                    world.timer = false;
+                    Event::Timer
+                } else {
+                    world.leftovers = false;
+                    Event::GroupGone
+                };
+                life = step(&mut world, life, event, &policy, &mut history);
+            }
+            prop_assert!(
+                matches!(life.state, UnitState::Stopped | UnitState::Failed | UnitState::Exited),
+                "a stop did not end: {life:?} {world:?}"
+            );
+            prop_assert!(!life.wanted);
+        }
+    }
+}
