@@ -147,7 +147,6 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
             let uptime = host.started.elapsed();
             host.child = None;
             let exit = last_exit(status);
-            host.last_exit = Some(exit);
             events.push_back(Event::Exited { exit, uptime });
             continue;
         }
@@ -228,11 +227,9 @@ impl Host<'_> {
                 };
                 events.push_back(Event::CommandEnded { command, exit });
             }
-            // A pre-start command's failure is the start's, as if the program had ended so
-            // (why was said when it ended).
-            Action::CommandFailed(ControlCommand::StartPre(_), exit) => {
-                self.last_exit = Some(exit);
-            }
+            // How it last ended, as the machine decided (a failed pre-start command's is the
+            // start's).
+            Action::RecordExit(exit) => self.last_exit = Some(exit),
             // Ctrl-C (and WM_CLOSE) to what is left of the job: the program, or what it
             // left behind when it ended; without a console, the job ends at once.
             Action::SignalStop => {
@@ -298,7 +295,6 @@ impl Host<'_> {
                 ));
                 let errno = err.raw_os_error().unwrap_or(2);
                 let exit = LastExit::SpawnFailed(errno);
-                self.last_exit = Some(exit);
                 events.push_back(Event::Exited {
                     exit,
                     uptime: Duration::ZERO,
@@ -399,7 +395,6 @@ impl Host<'_> {
             let uptime = self.started.elapsed();
             if let Ok(status) = status {
                 let exit = last_exit(status);
-                self.last_exit = Some(exit);
                 events.push_back(Event::Exited { exit, uptime });
             }
         }

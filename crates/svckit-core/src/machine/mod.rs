@@ -308,6 +308,10 @@ pub enum Action {
     CommandFailed(ControlCommand, LastExit),
     /// Write this line in the event log ([`Told::words`]).
     Tell(Told),
+    /// Record how the service last ended: its main process's exit, or its start's failure
+    /// (status shows it; as PID 1 the supervisor exits with it). A forking program's launcher
+    /// that exited 0 handed over to its daemon, and is not recorded.
+    RecordExit(LastExit),
 }
 
 /// A refused request: the state the service is in.
@@ -572,6 +576,7 @@ pub fn transition(
         let (ended, actions) = after_exit(exit, uptime, policy, history, now);
         let (phase, first) = policy.stop_from(program_runs);
         if told {
+            before.push(RecordExit(exit));
             before.push(Tell(Told::Ended {
                 exit,
                 uptime,
@@ -858,7 +863,13 @@ pub fn transition(
                 succeeded: true,
                 crash_loop: false,
             });
-            let before = vec![done, CancelTimer, SignalStop, ArmTimer(policy.stop_timeout)];
+            let before = vec![
+                RecordExit(exit),
+                done,
+                CancelTimer,
+                SignalStop,
+                ArmTimer(policy.stop_timeout),
+            ];
             row(
                 Stopping,
                 Phase::Signalled,
@@ -873,7 +884,8 @@ pub fn transition(
         (Stopping, Event::Exited { exit, uptime }) if then == Then::OwnExit => {
             ended(exit, uptime, history, vec![], false, true)
         }
-        (_, Event::Exited { .. }) => row(state, phase, wanted, then, vec![]),
+        // An end during a stop (or after it): recorded, the stop goes on.
+        (_, Event::Exited { exit, .. }) => row(state, phase, wanted, then, vec![RecordExit(exit)]),
         (Stopping, Event::GroupGone) => {
             let gone = vec![CancelTimer, ClearGroup];
             let stopped = [vec![Tell(Told::Stopped)], gone.clone()].concat();

@@ -5,7 +5,8 @@ use crate::ServiceSpec;
 use Action::*;
 use UnitState::*;
 
-/// The machine without its event-log lines (told in their own test): the cells' work.
+/// The machine without its event-log lines and its records of the last exit (each tested on
+/// its own): the cells' work.
 fn transition(
     life: Lifecycle,
     event: Event,
@@ -14,7 +15,8 @@ fn transition(
     now: Instant,
 ) -> Result<Transition, Refused> {
     super::transition(life, event, policy, history, now).map(|mut t| {
-        t.actions.retain(|action| !matches!(action, Tell(_)));
+        t.actions
+            .retain(|action| !matches!(action, Tell(_) | RecordExit(_)));
         t
     })
 }
@@ -971,6 +973,62 @@ fn adopt_restores_the_recorded_row_and_does_nothing() {
     )
     .unwrap();
     assert_eq!(t.next, at(Running));
+}
+
+#[test]
+fn every_end_is_recorded_but_a_forking_launcher_s_hand_over() {
+    let records = |life: Lifecycle, events: &[Event], policy: &Policy| {
+        let mut history = History::default();
+        let mut life = life;
+        let mut recorded = Vec::new();
+        for event in events {
+            let t = super::transition(life, *event, policy, &mut history, Instant::now()).unwrap();
+            life = t.next;
+            recorded.extend(t.actions.iter().filter_map(|action| match action {
+                RecordExit(exit) => Some(*exit),
+                _ => None,
+            }));
+        }
+        recorded
+    };
+    let policy = with_commands(1, 0, 0);
+    // A crash; an end during a stop (SIGKILL at its timeout); a failed pre-start command.
+    assert_eq!(
+        records(at(Running), &[crash(5)], &policy),
+        [LastExit::Code(1)]
+    );
+    let killed = Event::Exited {
+        exit: LastExit::Signal(9),
+        uptime: Duration::ZERO,
+    };
+    assert_eq!(
+        records(at(Running), &[Event::Stop, Event::Timer, killed], &policy),
+        [LastExit::Signal(9)]
+    );
+    assert_eq!(
+        records(
+            Lifecycle::STOPPED,
+            &[
+                Event::Start,
+                Event::DependenciesSettled,
+                ended(ControlCommand::StartPre(0), 4)
+            ],
+            &policy
+        ),
+        [LastExit::Code(4)]
+    );
+    // A forking program's launcher exiting 0 is not how it ended; its daemon's end is.
+    let mut forking = policy;
+    forking.service_type = ServiceType::Forking;
+    forking.start_pre = 0;
+    let clean = Event::Exited {
+        exit: LastExit::Code(0),
+        uptime: Duration::ZERO,
+    };
+    assert_eq!(
+        records(at(Starting), &[clean, Event::Ready, killed], &forking),
+        [LastExit::Signal(9)]
+    );
 }
 
 mod properties {

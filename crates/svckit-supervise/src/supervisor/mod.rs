@@ -847,16 +847,19 @@ impl Supervisor {
                 };
                 let line = argv.map(|argv| argv.join(" ")).unwrap_or_default();
                 let reason = format!("{} `{line}` ended with {exit}", command.key());
-                // A pre-start command's end is the start's (a post-start one's program ran).
-                if matches!(command, ControlCommand::StartPre(_)) {
-                    unit.last_exit = Some(exit);
-                    unit.last_exit_why = None;
-                }
                 unit.reason = Some(reason.clone());
                 log(format_args!("{name}: {reason}"));
                 self.journal.record(name, format_args!("{reason}"));
             }
             Action::SignalStop => self.signal_stop(name),
+            Action::RecordExit(exit) => {
+                unit.last_exit = Some(exit);
+                // Why svckit sent the signal that ended it, when it did.
+                unit.last_exit_why = match (exit, unit.sent.take()) {
+                    (LastExit::Signal(number), Some((sent, why))) if number == sent => Some(why),
+                    _ => None,
+                };
+            }
             Action::Tell(told) => {
                 let words = machine::Words {
                     spec: &unit.spec,

@@ -244,8 +244,6 @@ impl Supervisor {
             self.journal.record(name, format_args!("{reason}"));
             if let Some(unit) = self.unit(name) {
                 unit.reason = Some(reason);
-                unit.last_exit = Some(LastExit::SpawnFailed(nix::libc::EACCES));
-                unit.last_exit_why = None;
             }
             let exit = LastExit::SpawnFailed(nix::libc::EACCES);
             self.queue(
@@ -304,12 +302,10 @@ impl Supervisor {
         if let Err((errno, reason)) = self.spawn(name) {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
+            // Its last exit is the failed start (recorded by the machine): as PID 1, the
+            // supervisor exits 127 for a main program that cannot be run, as tini does.
             if let Some(unit) = self.unit(name) {
                 unit.reason = Some(reason);
-                // Its last exit is the failed start: as PID 1, the supervisor exits 127 for a
-                // main program that cannot be run, as tini does (it was 0).
-                unit.last_exit = Some(LastExit::SpawnFailed(errno));
-                unit.last_exit_why = None;
             }
             let exit = LastExit::SpawnFailed(errno);
             let uptime = Duration::ZERO;
@@ -625,19 +621,6 @@ impl Supervisor {
             return;
         }
         unit.process.pid = None;
-        // A forking program's launcher that exited 0 handed over to its daemon: that is not
-        // how the service ended (its status showed the launcher's "exit code 0" as its last
-        // exit, even after the daemon was SIGKILLed and adopted).
-        let launcher_done = unit.spec.service_type == ServiceType::Forking
-            && unit.life.phase == Phase::Program
-            && exit == LastExit::Code(0);
-        if !launcher_done {
-            unit.last_exit = Some(exit);
-            unit.last_exit_why = match (exit, unit.sent.take()) {
-                (LastExit::Signal(number), Some((sent, why))) if number == sent => Some(why),
-                _ => None,
-            };
-        }
         for (_, fd) in [unit.process.ready.take(), unit.process.pidfd.take()]
             .into_iter()
             .flatten()
