@@ -190,9 +190,8 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Logs(LogsArgs),
-    /// What happened to the supervisor's services (or to one): starts, exits and what they
-    /// mean, restarts and their delays, give-ups, reloads, stops and SIGKILLs, adoptions.
-    #[cfg(unix)]
+    /// What happened to services (or to one): starts, exits and what they mean, restarts and
+    /// their delays, give-ups, reloads, stops and their escalations, adoptions.
     #[command(after_help = exit::TABLE)]
     Events(EventsArgs),
     /// Run the supervisor (in the foreground unless --daemon; other commands start it on
@@ -258,10 +257,6 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Disable(NotOnWindows),
-    /// Unix only for now: what happened to the supervisor's services
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Events(NotOnWindows),
     /// Unix only: run svckit's supervisor
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -276,8 +271,8 @@ pub enum Command {
     Boot(NotOnWindows),
 }
 
-/// Where the supervisor keeps its state.
-#[cfg(unix)]
+/// Where the supervisor keeps its state (on Windows refused: svckit keeps
+/// `%ProgramData%\svckit`).
 #[derive(Debug, Clone, Args)]
 pub struct StateDirArg {
     /// The supervisor's state directory (default: $SVCKIT_STATE_DIR; /var/lib/svckit for
@@ -635,7 +630,6 @@ pub struct SupervisedStatusArgs {
 }
 
 /// `svckit events`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct EventsArgs {
     /// Only this service's events.

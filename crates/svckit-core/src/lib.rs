@@ -17,6 +17,7 @@ pub mod demo;
 mod exit_code;
 pub mod hash;
 mod hosted;
+pub mod journal;
 mod last_exit;
 pub mod machine;
 mod name;

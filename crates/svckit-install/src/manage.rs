@@ -161,6 +161,12 @@ impl Manager {
         self.registry.dir()
     }
 
+    /// The event logs of its services, for `svckit events`: the supervisor's one log (the
+    /// other managers keep their own: journalctl, syslog).
+    pub fn event_logs(&self) -> Vec<PathBuf> {
+        vec![svckit_supervise::events::path(self.dir())]
+    }
+
     /// The registry of which manager runs which service.
     pub fn registry(&self) -> &Registry {
         &self.registry

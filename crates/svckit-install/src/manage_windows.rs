@@ -33,6 +33,23 @@ impl Manager {
         }
     }
 
+    /// The event logs of its services, for `svckit events`: each hosted program's
+    /// (`%ProgramData%\svckit\logs\NAME.events.log`, written by its host).
+    pub fn event_logs(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(data_dir().join("logs"))
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| Some(entry.ok()?.path()))
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.ends_with(".events.log"))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
     /// The backend that runs the installed service `name`: the SCM.
     pub fn backend_of(&self, _name: &ServiceName) -> Result<Box<dyn Backend>, Error> {
         Ok(Box::new(Scm))

@@ -15,8 +15,10 @@ use std::{
 };
 
 use svckit_core::{
-    Accept, Context, Control, ExitCode, HostedStatus, LastExit, Service, ServiceSpec, ServiceType,
-    machine::{self, Action, ControlCommand, Event, History, Lifecycle, Policy, UnitState},
+    Accept, Context, Control, ExitCode, HostedStatus, LastExit, Pid, Service, ServiceSpec,
+    ServiceType,
+    journal::Journal,
+    machine::{self, Action, ControlCommand, Event, History, Lifecycle, Policy, UnitState, Words},
 };
 
 use crate::{
@@ -84,7 +86,9 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         interrupted: false,
         console: true,
         starts: 0,
+        restarts: 0,
         record: data.join("run").join(format!("{}.status", spec.name)),
+        journal: Journal::new(logs.join(format!("{}.events.log", spec.name))),
     };
     if let Err(err) = job::own_console() {
         host.console = false;
@@ -194,6 +198,11 @@ struct Host<'a> {
     console: bool,
     /// Starts of the program since the host started.
     starts: u32,
+    /// Automatic restarts, counted from 0 again by a start (as the supervisor counts them).
+    restarts: u32,
+    /// The service's event log (`NAME.events.log`): its story in the machine's words, as
+    /// the Unix supervisor tells it.
+    journal: Journal,
     /// Where the host's [`HostedStatus`] record goes.
     record: PathBuf,
 }
@@ -271,11 +280,35 @@ impl Host<'_> {
             // No signal to send on Windows: a reload is its command (RunCommand).
             Action::ArmTimer(after) => self.timer = Some(Instant::now() + after),
             Action::CancelTimer => self.timer = None,
-            Action::CrashLoop => self.alarm(format_args!(
-                "started {} times within {}, the start limit; not restarted again",
-                self.spec.restart.limit,
-                svckit_core::parse::format_duration(self.spec.restart.window)
-            )),
+            // Told in the event log by the machine ("gave up"); said where Windows looks too.
+            Action::CrashLoop => {
+                let what = format!(
+                    "started {} times within {}, the start limit; not restarted again",
+                    self.spec.restart.limit,
+                    svckit_core::parse::format_duration(self.spec.restart.window)
+                );
+                self.say(format_args!("{what}"));
+                let name = self.spec.name.as_str();
+                let _ = crate::report_error_event(name, &format!("svckit host: {what}"));
+            }
+            Action::CountRestart => self.restarts += 1,
+            Action::ResetRestarts => self.restarts = 0,
+            Action::Tell(told) => {
+                let words = Words {
+                    spec: self.spec,
+                    restarts: self.restarts,
+                    main_pid: self.child.as_ref().and_then(|child| Pid::new(child.id())),
+                    reason: None,
+                    stop: if self.console {
+                        "Ctrl-C"
+                    } else {
+                        "the end of its job"
+                    },
+                    kill: "its processes ended",
+                };
+                let line = told.words(&words);
+                self.journal.record(&self.spec.name, format_args!("{line}"));
+            }
             // A new job for the next start.
             Action::ClearGroup => self.job = None,
             _ => {}
@@ -425,6 +458,14 @@ impl Host<'_> {
         }
         let mut child = job.spawn(&mut command)?;
         self.capture(&mut child)?;
+        self.journal.record(
+            &self.spec.name,
+            format_args!(
+                "started {}: PID {}",
+                self.spec.program.display(),
+                child.id()
+            ),
+        );
         self.child = Some(child);
         self.job = Some(job);
         self.started = Instant::now();
@@ -480,10 +521,12 @@ impl Host<'_> {
         let _ = writeln!(self.stderr, "svckit host: {what}");
     }
 
-    /// A failure of the service's: in the program's stderr log and in the event log.
+    /// A failure of the service's: in the program's stderr log, in Windows' event log and in
+    /// the service's own.
     fn alarm(&mut self, what: std::fmt::Arguments<'_>) {
         self.say(what);
         let _ = crate::report_error_event(self.spec.name.as_str(), &format!("svckit host: {what}"));
+        self.journal.record(&self.spec.name, what);
     }
 
     /// How the service ended: a stop asked for is a clean stop, and so is an end the policy

@@ -51,6 +51,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+/// The event log's format, as `svckit events` reads it: the last events, and following new
+/// ones.
+pub use svckit_core::journal;
 pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, ExitMatch, KillMode,
     LastExit, Limit, Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError,

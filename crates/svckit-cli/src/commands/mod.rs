@@ -7,6 +7,7 @@ mod daemonize;
 mod definition;
 mod demo;
 mod docs;
+mod events;
 #[cfg(unix)]
 mod kill;
 #[cfg(windows)]
@@ -76,11 +77,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             "not yet: the start type is install's `--start auto|demand`",
         ),
         #[cfg(windows)]
-        Command::Events(_) => not_on_windows(
-            "events",
-            "not yet: the host's story is in `svckit logs NAME --stderr` and the event log",
-        ),
-        #[cfg(windows)]
         Command::Supervise(_) | Command::Supervisor(_) => not_on_windows(
             "the supervisor",
             "the SCM supervises Windows services, and svckit.exe hosts each program itself",
@@ -136,8 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(args) => service::status(args),
         #[cfg(unix)]
         Command::Logs(args) => service::logs(args),
-        #[cfg(unix)]
-        Command::Events(args) => service::events(args),
+        Command::Events(args) => events::run(args),
         #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),
         #[cfg(unix)]

@@ -24,14 +24,14 @@ use super::{
 };
 use crate::{
     cli::{
-        ApplyArgs, BootCommand, EventsArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs,
-        ManyWaitArgs, NameArgs, NamesArgs, RenderArgs, StateDirArg, StreamChoice, SuperviseArgs,
-        SupervisedStartArgs, SupervisedStatusArgs, SupervisorStopArgs, Targets, WaitArgs,
+        ApplyArgs, BootCommand, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs,
+        NamesArgs, RenderArgs, StateDirArg, StreamChoice, SuperviseArgs, SupervisedStartArgs,
+        SupervisedStatusArgs, SupervisorStopArgs, Targets, WaitArgs,
     },
     exit::{Exit, Failure},
 };
 
-fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
+pub(super) fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
     let dir = match &arg.state_dir {
         Some(dir) => StateDir::new(dir),
         None => StateDir::default_location(),
@@ -42,7 +42,7 @@ fn state_dir(arg: &StateDirArg) -> anyhow::Result<StateDir> {
 }
 
 /// The services of `dir`, with this executable to run init scripts and start a supervisor.
-fn manager(dir: StateDir) -> anyhow::Result<Manager> {
+pub(super) fn manager(dir: StateDir) -> anyhow::Result<Manager> {
     let exe = std::env::current_exe().context("find the svckit executable")?;
     Ok(Manager::new(dir).with_svckit(exe.canonicalize().unwrap_or(exe)))
 }
@@ -722,57 +722,6 @@ impl TimelineView {
             }
             timeline::Origin::Output(_) => writeln!(out, "{prefix} {}", visible(&entry.line)),
         }
-    }
-}
-
-/// `svckit events [NAME]`: what happened to the supervisor's services (or to one), from its
-/// event log; `-f` keeps printing new events.
-pub fn events(args: EventsArgs) -> anyhow::Result<Exit> {
-    let dir = state_dir(&args.state)?;
-    let only = args.name.as_deref().map(name).transpose()?;
-    let mut out = io::stdout().lock();
-    for line in events::recent(&dir, only.as_ref(), args.lines) {
-        writeln!(out, "{}", visible(&line))?;
-    }
-    if args.follow {
-        out.flush()?;
-        let mut filtered = OnlyAbout {
-            name: only,
-            pending: Vec::new(),
-            out,
-        };
-        svckit_supervise::logs::follow(&events::path(&dir), &mut filtered)?;
-    }
-    Ok(Exit::Ok)
-}
-
-/// Passes on the whole lines about one service (every line without one).
-struct OnlyAbout<W> {
-    name: Option<ServiceName>,
-    pending: Vec<u8>,
-    out: W,
-}
-
-impl<W: Write> Write for OnlyAbout<W> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.pending.extend_from_slice(bytes);
-        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&line[..end]);
-            if self
-                .name
-                .as_ref()
-                .is_none_or(|name| events::is_about(&text, name))
-            {
-                writeln!(self.out, "{}", visible(&text))?;
-                self.out.flush()?;
-            }
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
     }
 }
 

@@ -302,7 +302,6 @@ fn windows_service_lifecycle_under_wine_scm() {
         (&["apply", "defs"], "apply"),
         (&["enable", "Ticker"], "enable and disable"),
         (&["disable", "Ticker"], "enable and disable"),
-        (&["events"], "events"),
         (&["supervise", "--daemon"], "the supervisor"),
         (&["supervisor", "status"], "the supervisor"),
         (&["boot", "enable"], "boot"),
@@ -1336,6 +1335,59 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         eventually(Duration::from_secs(10), || wine.gone("ticker.exe")),
         "{:?}",
         wine_processes("ticker.exe")
+    );
+    // Its story, in the words the Unix supervisor uses (the lifecycle machine's), each line
+    // with its time: starts, exits and what came of them, restarts and their delays, the
+    // give-up.
+    let out = wine.svckit(&["events", "Crasher", "-n", "100"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let told = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = told.lines().collect();
+    for line in &lines {
+        let (time, rest) = line.split_at(23);
+        assert!(
+            time.as_bytes()[4] == b'-' && time.as_bytes()[19] == b'.',
+            "{line}"
+        );
+        assert!(rest.starts_with(" Crasher: "), "{line}");
+    }
+    let story: [&[&str]; 8] = [
+        &["starting"],
+        &[r"started C:\svc kit\ticker.exe: PID "],
+        &["running"],
+        &[
+            "exited with exit code 3 after ",
+            "; restarting in 100ms (restart 1)",
+        ],
+        &["restarting (restart 1)"],
+        &["restarting in 200ms (restart 2)"],
+        &[
+            "exited with exit code 3 after ",
+            "; gave up: started 5 times within 10s, the start limit",
+        ],
+        &["failed: nothing of it is left"],
+    ];
+    let mut at = 0;
+    for chapter in story {
+        let says = |line: &&str| chapter.iter().all(|part| line.contains(part));
+        match lines[at..].iter().position(says) {
+            Some(found) => at += found + 1,
+            None => panic!("no {chapter:?} after line {at}:\n{told}"),
+        }
+    }
+    // Every service's, merged: the crasher's among them; a state directory is Unix's.
+    let out = wine.svckit(&["events", "-n", "1000"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(" Crasher: failed: nothing of it is left"),
+        "{}",
+        text(&out)
+    );
+    let out = wine.svckit(&["events", "--state-dir", r"C:\state"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("--state-dir is the Unix supervisor's"),
+        "{}",
+        text(&out)
     );
     assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
     // Installed anew under its name: none of the old one's status or output. (Regression: it

@@ -34,6 +34,8 @@ fn told(life: Lifecycle, events: &[Event], policy: &Policy, spec: &ServiceSpec) 
             restarts: 1,
             main_pid: crate::Pid::new(42),
             reason: None,
+            stop: "SIGTERM",
+            kill: "SIGKILL",
         };
         lines.extend(t.actions.iter().filter_map(|action| match action {
             Tell(told) => Some(told.words(&words)),

@@ -101,6 +101,10 @@ pub struct Words<'a> {
     pub main_pid: Option<Pid>,
     /// Why its start failed, when the executor knows.
     pub reason: Option<&'a str>,
+    /// How a stop asks the program to end, in the platform's words (`SIGTERM`; `Ctrl-C`).
+    pub stop: &'a str,
+    /// How what outlives the stop timeout is ended (`SIGKILL`; `its job ended`).
+    pub kill: &'a str,
 }
 
 /// A run's length, to the millisecond under a second (a crash loop's runs are that short).
@@ -115,7 +119,7 @@ impl Told {
     /// The line.
     pub fn words(&self, words: &Words<'_>) -> String {
         let spec = words.spec;
-        let stop_signal = spec.stop.signal;
+        let (stop, kill) = (words.stop, words.kill);
         match *self {
             Told::Starting => "starting".to_owned(),
             Told::StartingByRecord => {
@@ -167,20 +171,20 @@ impl Told {
                 format!("{how} after {}; {what}", ran(uptime))
             }
             Told::NotReady => format!(
-                "{}; stopping it (SIG{stop_signal})",
+                "{}; stopping it ({stop})",
                 words.reason.unwrap_or("not ready in time")
             ),
             Told::Killed => format!(
-                "still running {} after SIG{stop_signal}: SIGKILL",
+                "still running {} after {stop}: {kill}",
                 format_duration(spec.stop.timeout)
             ),
             Told::Stopping { why, commands } => match spec.exec_stop.first() {
                 Some(command) if commands => format!(
-                    "stopping ({}): exec_stop `{}`, then SIG{stop_signal} to what is left",
+                    "stopping ({}): exec_stop `{}`, then {stop} to what is left",
                     why.words(),
                     command.join(" ")
                 ),
-                _ => format!("stopping ({}): SIG{stop_signal}", why.words()),
+                _ => format!("stopping ({}): {stop}", why.words()),
             },
             Told::StoppingItself => "stopping by itself (it said STOPPING=1)".to_owned(),
             Told::Stopped => "stopped".to_owned(),

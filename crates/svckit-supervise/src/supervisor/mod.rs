@@ -471,7 +471,7 @@ impl Supervisor {
                 .ok(),
             cgroups: None,
             notify: None,
-            journal: crate::events::EventLog::new(&journal_dir),
+            journal: crate::events::log(&journal_dir),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -861,6 +861,7 @@ impl Supervisor {
                 };
             }
             Action::Tell(told) => {
+                let stop = format!("SIG{}", unit.spec.stop.signal);
                 let words = machine::Words {
                     spec: &unit.spec,
                     restarts: unit.restarts,
@@ -869,6 +870,8 @@ impl Supervisor {
                         .pid
                         .and_then(|pid| svckit_core::Pid::from_i32(pid.as_raw())),
                     reason: unit.reason.as_deref(),
+                    stop: &stop,
+                    kill: "SIGKILL",
                 };
                 let line = told.words(&words);
                 self.journal.record(name, format_args!("{line}"));

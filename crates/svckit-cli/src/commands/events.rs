@@ -1,0 +1,88 @@
+//! `svckit events [NAME]`: what happened to the services (or to one), from their event logs —
+//! the supervisor's on Unix, each hosted program's on Windows, in the lifecycle machine's words
+//! on both; `-f` keeps printing new events, of services installed meanwhile too.
+
+use std::io::{self, Write};
+
+use svckit::ServiceName;
+use svckit::journal;
+
+use super::paint::visible;
+use crate::{
+    cli::{EventsArgs, StateDirArg},
+    exit::Exit,
+};
+
+/// `svckit events`.
+pub fn run(args: EventsArgs) -> anyhow::Result<Exit> {
+    let manager = manager(&args.state)?;
+    let only = args.name.as_deref().map(ServiceName::new).transpose()?;
+    let logs = manager.event_logs();
+    let mut out = io::stdout().lock();
+    for line in journal::recent(&logs, only.as_ref(), args.lines) {
+        writeln!(out, "{}", visible(&line))?;
+    }
+    if args.follow {
+        let mut escaped = Escaped {
+            pending: Vec::new(),
+            out,
+        };
+        let followed = journal::follow(
+            || manager.event_logs(),
+            only.as_ref(),
+            &mut escaped,
+            || false,
+        );
+        match followed {
+            // Its reader went away (`| head`): done.
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// The services' manager: the state directory's on Unix; on Windows the SCM's, whose
+/// definitions and logs svckit keeps in `%ProgramData%\svckit` (`--state-dir` refused).
+fn manager(state: &StateDirArg) -> anyhow::Result<svckit_install::Manager> {
+    #[cfg(unix)]
+    {
+        super::service::manager(super::service::state_dir(state)?)
+    }
+    #[cfg(windows)]
+    {
+        if state.state_dir.is_some() {
+            return Err(crate::exit::Failure::new(
+                Exit::Usage,
+                "--state-dir is the Unix supervisor's: on Windows svckit keeps %ProgramData%\\svckit",
+            )
+            .into());
+        }
+        Ok(svckit_install::Manager::local()?)
+    }
+}
+
+/// Passes on whole lines, control characters written out (a service's words are its own).
+struct Escaped<W> {
+    pending: Vec<u8>,
+    out: W,
+}
+
+impl<W: Write> Write for Escaped<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            writeln!(
+                self.out,
+                "{}",
+                visible(&String::from_utf8_lossy(&line[..end]))
+            )?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

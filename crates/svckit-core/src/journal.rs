@@ -1,0 +1,352 @@
+//! The event log: one line per thing that happened to a service — start, readiness, exit and
+//! what it means, restart and its delay, give-up, reload, stop and its escalation to SIGKILL,
+//! adoption — with a readable local timestamp:
+//!
+//! ```text
+//! 2026-11-29 00:57:24.123 web: exited with exit code 1 after 40ms; restarting in 400ms (restart 3)
+//! ```
+//!
+//! The words come from the lifecycle machine ([`crate::machine::Told`]); the Unix supervisor
+//! writes one log per state directory (`STATE/events.log`), the Windows host one per service
+//! (`%ProgramData%\svckit\logs\NAME.events.log`). Each writer appends alone and rotates to
+//! `FILE.1` past [`MAX_SIZE`], so a crash loop cannot fill the disk; a failed write is dropped
+//! (the writer outlives its log). Read by `svckit events` and `svckit status`.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use crate::ServiceName;
+
+/// Past this size a log is rotated.
+pub const MAX_SIZE: u64 = 1 << 20;
+
+/// One event log, as its writer appends to it.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Option<File>,
+    size: u64,
+}
+
+impl Journal {
+    /// The event log at `path` (opened at the first event).
+    pub fn new(path: impl Into<PathBuf>) -> Journal {
+        Journal {
+            path: path.into(),
+            file: None,
+            size: 0,
+        }
+    }
+
+    /// Appends one line: now, the service, what happened.
+    pub fn record(&mut self, name: &ServiceName, what: std::fmt::Arguments<'_>) {
+        let line = format!("{} {name}: {what}\n", now());
+        if self.size + line.len() as u64 > MAX_SIZE && self.file.is_some() {
+            self.file = None;
+            let _ = fs::rename(&self.path, rotated(&self.path));
+        }
+        if self.file.is_none() {
+            self.file = open(&self.path).ok();
+            self.size = self
+                .file
+                .as_ref()
+                .and_then(|file| file.metadata().ok())
+                .map_or(0, |meta| meta.len());
+        }
+        if let Some(file) = &mut self.file
+            && file.write_all(line.as_bytes()).is_ok()
+        {
+            self.size += line.len() as u64;
+        }
+    }
+}
+
+/// Opens `path` to append: on Unix owner-only, never through a symlink.
+fn open(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    }
+    options.open(path)
+}
+
+/// Where a log rotated before `path` is: `FILE.1`.
+pub fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+/// The local time as the log writes it: `2026-11-29 00:57:24.123`.
+pub fn now() -> String {
+    chrono::Local::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+/// The last `lines` events of `name` only when given (oldest first), from the logs at `paths`
+/// and those rotated before them; the lines of several logs merged in time order.
+pub fn recent(paths: &[PathBuf], name: Option<&ServiceName>, lines: usize) -> Vec<String> {
+    let mut events = Vec::new();
+    for path in paths {
+        for file in [rotated(path), path.clone()] {
+            events.extend(of(&file, name));
+        }
+    }
+    if paths.len() > 1 {
+        // Each line starts with its time, written so that it sorts; a log's own lines keep
+        // their order (the sort is stable).
+        events.sort_by(|a, b| a.get(..23).cmp(&b.get(..23)));
+    }
+    let skip = events.len().saturating_sub(lines);
+    events.split_off(skip)
+}
+
+/// The lines of `file` about `name` (every line without one).
+fn of(file: &Path, name: Option<&ServiceName>) -> Vec<String> {
+    let Ok(bytes) = fs::read(file) else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|line| name.is_none_or(|name| is_about(line, name)))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `line` is an event of `name`: its third word is `NAME:`.
+pub fn is_about(line: &str, name: &ServiceName) -> bool {
+    line.split(' ')
+        .nth(2)
+        .is_some_and(|word| word.strip_suffix(':') == Some(name.as_str()))
+}
+
+/// Writes to `out` every new line about `name` (every new line without one) of the logs
+/// `paths` names, asked again at each look (a service installed meanwhile is followed from its
+/// first line), until writing fails (a closed pipe ends it) or `done` says so. Rotations are
+/// followed: the rest of the rotated file, then the new one's. No file is held open between
+/// looks (on Windows an open file could not be rotated).
+pub fn follow(
+    paths: impl Fn() -> Vec<PathBuf>,
+    name: Option<&ServiceName>,
+    out: &mut dyn Write,
+    done: impl Fn() -> bool,
+) -> std::io::Result<()> {
+    use std::collections::HashMap;
+    // What was read of each log: the offset of its first unread byte, and which file it is.
+    let mut read: HashMap<PathBuf, (u64, Option<Identity>)> = HashMap::new();
+    for path in paths() {
+        if let Ok(meta) = fs::metadata(&path) {
+            read.insert(path, (meta.len(), identity(&meta)));
+        }
+    }
+    out.flush()?;
+    while !done() {
+        let mut lines = Vec::new();
+        for path in paths() {
+            let Ok(meta) = fs::metadata(&path) else {
+                continue;
+            };
+            let id = identity(&meta);
+            let (offset, known) = read.entry(path.clone()).or_insert((0, id));
+            if *known != id || meta.len() < *offset {
+                // Rotated: the rest of the old file (written no more), then the new one.
+                let (rest, _) = complete_lines(&rotated(&path), *offset);
+                lines.extend(rest);
+                *offset = 0;
+                *known = id;
+            }
+            let (new, consumed) = complete_lines(&path, *offset);
+            *offset += consumed;
+            lines.extend(new);
+        }
+        lines.sort_by(|a, b| a.get(..23).cmp(&b.get(..23)));
+        for line in lines {
+            if name.is_none_or(|name| is_about(&line, name)) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        out.flush()?;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// Which file a path names now: its inode on Unix, its creation time elsewhere.
+#[cfg(unix)]
+type Identity = (u64, u64);
+#[cfg(not(unix))]
+type Identity = std::time::SystemTime;
+
+#[cfg(unix)]
+fn identity(meta: &fs::Metadata) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(meta: &fs::Metadata) -> Option<Identity> {
+    meta.created().ok()
+}
+
+/// The whole lines of `file` from `offset`, and how many bytes they took (a line still being
+/// written is left for the next look).
+fn complete_lines(file: &Path, offset: u64) -> (Vec<String>, u64) {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut bytes = Vec::new();
+    let read = File::open(file).and_then(|mut handle| {
+        handle.seek(SeekFrom::Start(offset))?;
+        handle.read_to_end(&mut bytes)
+    });
+    if read.is_err() {
+        return (Vec::new(), 0);
+    }
+    let Some(end) = bytes.iter().rposition(|b| *b == b'\n') else {
+        return (Vec::new(), 0);
+    };
+    let lines = String::from_utf8_lossy(&bytes[..end])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (lines, end as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(test: &str) -> PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("svckit-journal-{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        root
+    }
+
+    #[test]
+    fn lines_are_told_apart_by_service_and_rotated_past_the_limit() {
+        let root = scratch("rotated");
+        let path = root.join("events.log");
+        let (web, api) = (
+            ServiceName::new("web").unwrap(),
+            ServiceName::new("api").unwrap(),
+        );
+        let mut log = Journal::new(&path);
+        log.record(&web, format_args!("started (PID 10)"));
+        log.record(&api, format_args!("started (PID 11)"));
+        log.record(&web, format_args!("exited with exit code 1"));
+        let paths = [path.clone()];
+        let of_web = recent(&paths, Some(&web), 10);
+        assert_eq!(of_web.len(), 2, "{of_web:?}");
+        assert!(of_web[1].ends_with(" web: exited with exit code 1"));
+        assert_eq!(recent(&paths, None, 10).len(), 3);
+        assert_eq!(recent(&paths, None, 1).len(), 1);
+        // A crash loop cannot fill the disk: rotated, the last lines still read.
+        for n in 0..20_000 {
+            log.record(&web, format_args!("restart {n} of a service that loops"));
+        }
+        let size = fs::metadata(&path).unwrap().len();
+        assert!(size <= MAX_SIZE, "{size}");
+        assert!(
+            recent(&paths, Some(&web), 1)[0].ends_with("restart 19999 of a service that loops")
+        );
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn several_logs_are_merged_in_time_order() {
+        let root = scratch("merged");
+        let (a, b) = (root.join("a.events.log"), root.join("b.events.log"));
+        fs::write(
+            &a,
+            "2026-12-01 10:00:00.000 a: one\n2026-12-01 10:00:02.000 a: three\n",
+        )
+        .unwrap();
+        fs::write(&b, "2026-12-01 10:00:01.000 b: two\n").unwrap();
+        fs::write(rotated(&b), "2026-12-01 09:59:59.000 b: zero\n").unwrap();
+        let told = recent(&[a, b], None, 10);
+        let words: Vec<&str> = told.iter().map(|line| &line[24..]).collect();
+        assert_eq!(words, ["b: zero", "a: one", "b: two", "a: three"]);
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn follow_passes_on_new_lines_of_every_log_across_a_rotation_and_a_new_log() {
+        let root = scratch("follow");
+        let web = ServiceName::new("web").unwrap();
+        let api = ServiceName::new("api").unwrap();
+        let old = root.join("web.events.log");
+        fs::write(&old, "2026-12-01 10:00:00.000 web: before\n").unwrap();
+        let dir = root.clone();
+        let paths = move || -> Vec<PathBuf> {
+            let mut found: Vec<PathBuf> = fs::read_dir(&dir)
+                .unwrap()
+                .filter_map(|entry| Some(entry.ok()?.path()))
+                .filter(|path| path.to_string_lossy().ends_with(".events.log"))
+                .collect();
+            found.sort();
+            found
+        };
+        // The writers, on a thread of their own once the follower looks; the follower stops
+        // once it saw the last line.
+        let (looking, looks) = std::sync::mpsc::channel::<()>();
+        let writer_root = root.clone();
+        let writer = std::thread::spawn(move || {
+            looks.recv().unwrap();
+            let mut web_log = Journal::new(writer_root.join("web.events.log"));
+            web_log.record(&web, format_args!("one"));
+            // A rotation as the writer makes it, and a line in the new file.
+            fs::rename(
+                writer_root.join("web.events.log"),
+                rotated(&writer_root.join("web.events.log")),
+            )
+            .unwrap();
+            let mut web_log = Journal::new(writer_root.join("web.events.log"));
+            web_log.record(&web, format_args!("two"));
+            let mut api_log = Journal::new(writer_root.join("api.events.log"));
+            api_log.record(&api, format_args!("three"));
+        });
+        let mut seen = Vec::new();
+        let done = std::cell::Cell::new(false);
+        struct Until<'a> {
+            seen: &'a mut Vec<u8>,
+            done: &'a std::cell::Cell<bool>,
+        }
+        impl Write for Until<'_> {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.seen.extend_from_slice(bytes);
+                if String::from_utf8_lossy(self.seen).contains("api: three") {
+                    self.done.set(true);
+                }
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = Until {
+            seen: &mut seen,
+            done: &done,
+        };
+        follow(paths, None, &mut out, || {
+            let _ = looking.send(());
+            done.get()
+        })
+        .unwrap();
+        writer.join().unwrap();
+        let seen = String::from_utf8(seen).unwrap();
+        assert!(!seen.contains("before"), "only what is new: {seen}");
+        for word in ["web: one", "web: two", "api: three"] {
+            assert!(seen.contains(word), "{word} in {seen}");
+        }
+        let _ = fs::remove_dir_all(&root);
+    }
+}
