@@ -15,6 +15,7 @@ mod control;
 mod definition;
 pub mod demo;
 mod exit_code;
+pub mod follow;
 pub mod hash;
 mod hosted;
 pub mod journal;

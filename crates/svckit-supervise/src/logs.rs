@@ -497,47 +497,13 @@ pub fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// Copies whatever is appended to the log at `path` to `out` (flushing after each chunk) until
-/// writing fails, following rotations: when a new file appears at the path, the rest of the
-/// old one is copied (nothing is written to it after the rename), then the new one's.
+/// writing fails, following rotations by the files' identity: [`svckit_core::follow::rotated`],
+/// the follower of both platforms.
 pub fn follow(path: &Path, out: &mut impl Write) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    out.flush()?;
-    let open = |at_end: bool| -> io::Result<Option<(fs::File, u64)>> {
-        match fs::File::open(path) {
-            Ok(mut file) => {
-                if at_end {
-                    file.seek(SeekFrom::End(0))?;
-                }
-                let ino = file.metadata()?.ino();
-                Ok(Some((file, ino)))
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
-        }
-    };
-    let mut file = open(true)?;
-    let mut chunk = vec![0u8; 64 << 10];
-    loop {
-        let n = match &mut file {
-            Some((handle, _)) => handle.read(&mut chunk)?,
-            None => 0,
-        };
-        if n > 0 {
-            out.write_all(&chunk[..n])?;
-            out.flush()?;
-            continue;
-        }
-        let current = fs::metadata(path).map(|meta| meta.ino()).ok();
-        if current.is_some() && current != file.as_ref().map(|(_, ino)| *ino) {
-            if let Some((old, _)) = &mut file {
-                io::copy(old, out)?;
-                out.flush()?;
-            }
-            file = open(false)?;
-            continue;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    svckit_core::follow::rotated(path, None, out, |file| {
+        file.metadata().map(|meta| (meta.dev(), meta.ino()))
+    })
 }
 
 /// The last `lines` lines of `path` (and of its rotated predecessors when it holds fewer).
