@@ -131,12 +131,11 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Apply(ApplyArgs),
-    /// Start services at boot (with the supervisor, or systemd's / init's boot): start = auto.
-    #[cfg(unix)]
+    /// Start services at boot (with the supervisor, systemd's or init's boot, the SCM's auto
+    /// start): start = auto.
     #[command(after_help = exit::TABLE)]
     Enable(NamesArgs),
     /// Start services only when asked: start = demand.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Disable(NamesArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
@@ -249,14 +248,6 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Apply(NotOnWindows),
-    /// Unix only for now: start services at boot
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Enable(NotOnWindows),
-    /// Unix only for now: start services only when asked
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Disable(NotOnWindows),
     /// Unix only: run svckit's supervisor
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -482,7 +473,6 @@ pub struct NameArgs {
 }
 
 /// A command naming services.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct NamesArgs {
     /// The services.

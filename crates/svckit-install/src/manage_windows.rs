@@ -50,6 +50,26 @@ impl Manager {
         found
     }
 
+    /// Makes `name` start at boot (`StartType::Auto`: `svckit enable`) or only when asked
+    /// (`svckit disable`), in the SCM and in a hosted program's definition. Returns whether it
+    /// changed.
+    pub fn set_start(
+        &self,
+        name: &ServiceName,
+        start: svckit_core::StartType,
+    ) -> Result<bool, Error> {
+        let changed = Scm.set_start(name, start)?;
+        if let Ok(mut spec) = hosted_definition(&data_dir(), name)
+            && spec.start != start
+        {
+            spec.start = start;
+            let definition = definition_path(name);
+            std::fs::write(&definition, spec.to_toml())
+                .map_err(|err| Error::os(format!("write {}", definition.display()), err))?;
+        }
+        Ok(changed)
+    }
+
     /// The backend that runs the installed service `name`: the SCM.
     pub fn backend_of(&self, _name: &ServiceName) -> Result<Box<dyn Backend>, Error> {
         Ok(Box::new(Scm))

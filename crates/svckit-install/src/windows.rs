@@ -56,6 +56,25 @@ impl Scm {
             .map_err(|err| classify(err, Some(name), &format!("open service {name}")))
     }
 
+    /// Makes `name` start at boot (`StartType::Auto`) or only when asked, nothing else of its
+    /// configuration changed. Returns whether it changed.
+    pub fn set_start(&self, name: &ServiceName, start: StartType) -> Result<bool, Error> {
+        let service = self.open(
+            name,
+            ServiceAccess::QUERY_CONFIG | ServiceAccess::CHANGE_CONFIG,
+        )?;
+        let config = service
+            .query_config()
+            .map_err(|err| classify(err, Some(name), &format!("query service {name}")))?;
+        let auto = start == StartType::Auto;
+        if (config.start_type == ServiceStartType::AutoStart) == auto {
+            return Ok(false);
+        }
+        svckit_windows::set_auto_start(&service, auto)
+            .map_err(|err| Error::os(format!("set the start type of {name}"), err))?;
+        Ok(true)
+    }
+
     /// Stops `service` if it runs and waits until it is STOPPED.
     fn stop_and_wait(
         &self,

@@ -24,6 +24,7 @@ pub mod protocol;
 pub use svckit_core::machine;
 pub mod store;
 pub mod supervisor;
+pub mod tee;
 pub mod timeline;
 
 pub use error::Error;

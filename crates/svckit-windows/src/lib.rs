@@ -33,6 +33,21 @@ pub fn param_change(service: &windows_service::service::Service) -> std::io::Res
     sys::param_change(service)
 }
 
+/// Makes `service` (opened with `ServiceAccess::CHANGE_CONFIG`) start at boot (`auto`) or
+/// only when asked, changing nothing else of its configuration.
+pub fn set_auto_start(
+    service: &windows_service::service::Service,
+    auto: bool,
+) -> std::io::Result<()> {
+    use windows_sys::Win32::System::Services::{SERVICE_AUTO_START, SERVICE_DEMAND_START};
+    let start_type = if auto {
+        SERVICE_AUTO_START
+    } else {
+        SERVICE_DEMAND_START
+    };
+    sys::set_start_type(service, start_type)
+}
+
 /// Whether this process has no standard error (a service started by the SCM has none): an
 /// error it reports there is lost, so it belongs in the event log.
 pub fn stderr_is_nowhere() -> bool {

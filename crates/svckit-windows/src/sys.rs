@@ -416,3 +416,34 @@ pub(crate) fn param_change(service: &windows_service::service::Service) -> io::R
     }
     Ok(())
 }
+
+/// Sets `service`'s start type (SERVICE_AUTO_START or SERVICE_DEMAND_START), nothing else of
+/// its configuration: `service` opened with `ServiceAccess::CHANGE_CONFIG`.
+pub(crate) fn set_start_type(
+    service: &windows_service::service::Service,
+    start_type: u32,
+) -> io::Result<()> {
+    use windows_sys::Win32::System::Services::{ChangeServiceConfigW, SERVICE_NO_CHANGE};
+    // SAFETY: the handle is `service`'s, open for as long as it is borrowed here; every other
+    // setting is SERVICE_NO_CHANGE or a null pointer, which ChangeServiceConfigW reads as
+    // "unchanged".
+    let changed = unsafe {
+        ChangeServiceConfigW(
+            service.raw_handle(),
+            SERVICE_NO_CHANGE,
+            start_type,
+            SERVICE_NO_CHANGE,
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    if changed == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -220,3 +220,24 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
     out!("{}", manager()?.render(&spec)?);
     Ok(Exit::Ok)
 }
+
+/// `svckit enable|disable NAME...`: the SCM's start type (auto or demand) of each, and a
+/// hosted program's definition with it; each says whether it changed.
+pub fn set_start(args: crate::cli::NamesArgs, start: svckit::StartType) -> anyhow::Result<Exit> {
+    if args.state.state_dir.is_some() {
+        return Err(crate::exit::Failure::new(
+            Exit::Usage,
+            "--state-dir is the Unix supervisor's: the SCM keeps every service's start type",
+        )
+        .into());
+    }
+    let manager = svckit_install::Manager::local()?;
+    for one in &args.names {
+        let name = ServiceName::new(one)?;
+        match manager.set_start(&name, start)? {
+            true => outln!("{name}: changed start"),
+            false => outln!("{name}: unchanged"),
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,8 +1,6 @@
 //! One module per subcommand; each turns checked arguments into library calls.
 
 #[cfg(unix)]
-mod capture;
-#[cfg(unix)]
 mod daemonize;
 mod definition;
 mod demo;
@@ -70,11 +68,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Apply(_) => not_on_windows(
             "apply",
             "not yet: `svckit install --file F` installs one definition",
-        ),
-        #[cfg(windows)]
-        Command::Enable(_) | Command::Disable(_) => not_on_windows(
-            "enable and disable",
-            "not yet: the start type is install's `--start auto|demand`",
         ),
         #[cfg(windows)]
         Command::Supervise(_) | Command::Supervisor(_) => not_on_windows(
@@ -181,6 +174,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::List => manage::list(),
         #[cfg(windows)]
         Command::Render(args) => manage::render(args),
+        #[cfg(windows)]
+        Command::Enable(args) => manage::set_start(args, svckit::StartType::Auto),
+        #[cfg(windows)]
+        Command::Disable(args) => manage::set_start(args, svckit::StartType::Demand),
     }
 }
 
@@ -232,7 +229,7 @@ pub fn entrypoint(args: crate::cli::RunArgs) -> anyhow::Result<Exit> {
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "program".to_owned());
             let (capture, stdout, stderr) =
-                capture::Capture::start(dir, &name, args.log_max_size, args.log_keep)
+                svckit_supervise::tee::Tee::start(dir, &name, args.log_max_size, args.log_keep)
                     .with_context(|| format!("--log-dir {}", dir.display()))?;
             init.stdout = Some(stdout);
             init.stderr = Some(stderr);

@@ -300,8 +300,6 @@ fn windows_service_lifecycle_under_wine_scm() {
         (&["probe", "--pidfile", "x.pid"], "probe"),
         (&["edit", "Ticker"], "edit"),
         (&["apply", "defs"], "apply"),
-        (&["enable", "Ticker"], "enable and disable"),
-        (&["disable", "Ticker"], "enable and disable"),
         (&["supervise", "--daemon"], "the supervisor"),
         (&["supervisor", "status"], "the supervisor"),
         (&["boot", "enable"], "boot"),
@@ -807,6 +805,44 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
             .any(|line| line.starts_with("Ticker ") && line.contains("stopped")),
         "{listed}"
     );
+    // enable and disable: the SCM's start type (Wine's sc has no qc: its Start value in the
+    // registry, 2 auto, 3 demand) and the hosted definition's `start` with it.
+    let start_value = || -> Option<String> {
+        let out = wine
+            .command("reg")
+            .args([
+                "query",
+                r"HKLM\SYSTEM\CurrentControlSet\Services\Ticker",
+                "/v",
+                "Start",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|line| line.trim_start().starts_with("Start"))
+            .and_then(|line| line.split_whitespace().last().map(str::to_owned))
+    };
+    let definition = || {
+        fs::read_to_string(wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml")).unwrap()
+    };
+    assert_eq!(start_value().as_deref(), Some("0x3"), "demand by default");
+    let out = wine.svckit(&["enable", "Ticker"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Ticker: changed start\n");
+    assert_eq!(start_value().as_deref(), Some("0x2"));
+    assert!(definition().contains("start = \"auto\""), "{}", definition());
+    let out = wine.svckit(&["enable", "Ticker"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Ticker: unchanged\n");
+    let out = wine.svckit(&["disable", "Ticker"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(start_value().as_deref(), Some("0x3"));
+    assert!(!definition().contains("start = \"auto\""), "{}", definition());
+    // Not installed: named, exit 3; a state directory is Unix's: exit 2.
+    let out = wine.svckit(&["enable", "Nosuch"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    let out = wine.svckit(&["disable", "Ticker", "--state-dir", r"C:\state"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
     // render prints the SCM's record as `sc qc` shows it: the same command line.
     let rendered = wine.svckit(&["render", "Ticker"]);
     assert_eq!(code(&rendered), 0, "{}", text(&rendered));

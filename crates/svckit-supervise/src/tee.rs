@@ -1,4 +1,4 @@
-//! `svckit run --log-dir DIR`: the program's stdout and stderr go through pipes; a thread per
+//! The output of `svckit run --log-dir DIR`: the program's stdout and stderr go through pipes; a thread per
 //! stream copies each chunk to svckit's own stdout or stderr (so `docker logs` still has it)
 //! and into `DIR/NAME.stdout` / `.stderr`, rotated and time-indexed as a service's log. A
 //! reader that went away (our stdout closed) never stops the capture: the program is never
@@ -13,16 +13,17 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::logs::LogFile;
 use nix::sys::signal::{SigSet, SigmaskHow};
-use svckit_supervise::logs::LogFile;
 
 /// The copying threads.
-pub struct Capture {
+#[derive(Debug)]
+pub struct Tee {
     /// Each ends with why its log could not store everything, if it could not.
     threads: Vec<JoinHandle<Option<String>>>,
 }
 
-impl Capture {
+impl Tee {
     /// Makes `dir` (0750 when new) and the two pipes, and starts copying; returns the write
     /// ends for the program's stdout and stderr.
     pub fn start(
@@ -30,7 +31,7 @@ impl Capture {
         name: &str,
         max_size: u64,
         keep: u32,
-    ) -> io::Result<(Capture, OwnedFd, OwnedFd)> {
+    ) -> io::Result<(Tee, OwnedFd, OwnedFd)> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o750)
@@ -51,7 +52,7 @@ impl Capture {
         })
         .collect();
         old.thread_set_mask()?;
-        Ok((Capture { threads }, out_write, err_write))
+        Ok((Tee { threads }, out_write, err_write))
     }
 
     /// Waits for both streams to end (every writer gone), at most 2 s: a process outside the
