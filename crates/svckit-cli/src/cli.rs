@@ -544,7 +544,6 @@ pub struct SupervisedStartArgs {
 }
 
 /// The services a command acts on: names, or every installed one.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct Targets {
     /// The services, acted on in this order.
@@ -900,8 +899,9 @@ pub struct UninstallArgs {
 #[cfg(windows)]
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// The service.
-    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: Targets,
     /// Return once the start is requested, without waiting for RUNNING.
     #[arg(long)]
     pub no_wait: bool,
@@ -914,8 +914,9 @@ pub struct StartArgs {
 #[cfg(windows)]
 #[derive(Debug, Args)]
 pub struct ControlArgs {
-    /// The service.
-    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub targets: Targets,
     /// How long to wait for the new state.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
     pub timeout: Duration,
@@ -925,8 +926,8 @@ pub struct ControlArgs {
 #[cfg(windows)]
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The service.
-    pub name: String,
+    /// The service (every hosted program svckit installed when absent: a table).
+    pub name: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -22,6 +22,7 @@ pub mod journal;
 mod last_exit;
 pub mod machine;
 mod name;
+pub mod order;
 pub mod parse;
 mod pid;
 pub mod service;

@@ -41,9 +41,21 @@ pub mod windows;
 pub use detect::{Host, detect_kind, sysvinit_runs};
 pub use manage::Manager;
 #[cfg(unix)]
-pub use manage::{Listed, image_state_dir};
+pub use manage::image_state_dir;
 #[cfg(windows)]
 pub use manage::{data_dir, definition_path, hosted_definition, status_path};
+
+/// One line of `Manager::statuses`: an installed service and its status (or why its manager
+/// could not tell).
+#[derive(Debug)]
+pub struct Listed {
+    /// The service.
+    pub name: ServiceName,
+    /// Its backend.
+    pub backend: BackendKind,
+    /// Its status.
+    pub status: Result<Status, Error>,
+}
 
 /// A service manager svckit can install services into.
 pub trait Backend {

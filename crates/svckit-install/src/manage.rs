@@ -17,7 +17,7 @@ use svckit_supervise::{
 };
 
 use crate::{
-    Backend, Error, InstallOptions, InstallReport, Logs, Status,
+    Backend, Error, InstallOptions, InstallReport, Listed, Logs, Status,
     builtin::{self, Builtin},
     detect::{Host, detect_kind},
     honour,
@@ -119,18 +119,6 @@ fn journal(unit: &str, lines: usize, follow: bool, out: &mut impl Write) -> Resu
         ));
     }
     Ok(())
-}
-
-/// One line of [`Manager::statuses`]: an installed service and its status (or why its
-/// manager could not tell).
-#[derive(Debug)]
-pub struct Listed {
-    /// The service.
-    pub name: ServiceName,
-    /// Its backend.
-    pub backend: BackendKind,
-    /// Its status.
-    pub status: Result<Status, Error>,
 }
 
 /// The services of one state directory, whichever manager runs them.
@@ -277,6 +265,23 @@ impl Manager {
     /// Every installed service with its backend, sorted by name.
     pub fn list(&self) -> Result<Vec<(ServiceName, BackendKind)>, Error> {
         self.registry.names()
+    }
+
+    /// Every installed service in stop order: a service before what it depends on
+    /// ([`svckit_core::order::stop_order`]).
+    pub fn in_stop_order(&self) -> Result<Vec<ServiceName>, Error> {
+        let services = self
+            .list()?
+            .into_iter()
+            .map(|(name, _)| {
+                let after = self
+                    .definition(&name)
+                    .map(|spec| spec.ordered_after().cloned().collect())
+                    .unwrap_or_default();
+                (name, after)
+            })
+            .collect();
+        Ok(svckit_core::order::stop_order(services))
     }
 
     /// Installs `spec` with its backend (`auto`: the one this host runs). On this host the

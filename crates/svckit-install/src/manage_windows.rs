@@ -70,6 +70,63 @@ impl Manager {
         Ok(changed)
     }
 
+    /// Every hosted program svckit installed (its definition in `%ProgramData%\svckit\registry`),
+    /// sorted by name.
+    pub fn list(&self) -> Result<Vec<(ServiceName, BackendKind)>, Error> {
+        let registry = data_dir().join("registry");
+        let entries = match std::fs::read_dir(&registry) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(Error::os(format!("read {}", registry.display()), err)),
+        };
+        let mut names: Vec<ServiceName> = entries
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                ServiceName::new(name.strip_suffix(".toml")?).ok()
+            })
+            .collect();
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|name| (name, BackendKind::Windows))
+            .collect())
+    }
+
+    /// The definition of the hosted program `name`.
+    pub fn definition(&self, name: &ServiceName) -> Result<ServiceSpec, Error> {
+        hosted_definition(&data_dir(), name)
+    }
+
+    /// The status of every hosted program svckit installed, each as the SCM and its host say.
+    pub fn statuses(&self) -> Result<Vec<crate::Listed>, Error> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .map(|(name, backend)| crate::Listed {
+                status: self.status(&name),
+                name,
+                backend,
+            })
+            .collect())
+    }
+
+    /// Every hosted program in stop order: a service before what it depends on
+    /// ([`svckit_core::order::stop_order`]).
+    pub fn in_stop_order(&self) -> Result<Vec<ServiceName>, Error> {
+        let services = self
+            .list()?
+            .into_iter()
+            .map(|(name, _)| {
+                let after = self
+                    .definition(&name)
+                    .map(|spec| spec.ordered_after().cloned().collect())
+                    .unwrap_or_default();
+                (name, after)
+            })
+            .collect();
+        Ok(svckit_core::order::stop_order(services))
+    }
+
     /// The backend that runs the installed service `name`: the SCM.
     pub fn backend_of(&self, _name: &ServiceName) -> Result<Box<dyn Backend>, Error> {
         Ok(Box::new(Scm))

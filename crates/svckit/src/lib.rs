@@ -79,12 +79,12 @@ pub use svckit_core::{
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub mod manage {
-    pub use svckit_install::{
-        Backend, Error, Host, InstallOptions, InstallReport, Installed, LastExit, Manager, Status,
-        detect, detect_kind,
-    };
     #[cfg(unix)]
-    pub use svckit_install::{Listed, Logs};
+    pub use svckit_install::Logs;
+    pub use svckit_install::{
+        Backend, Error, Host, InstallOptions, InstallReport, Installed, LastExit, Listed, Manager,
+        Status, detect, detect_kind,
+    };
 }
 
 /// Unix daemonization: [`unix::Daemonize`], [`unix::daemon`], PID files ([`unix::pidfile`]),

@@ -50,29 +50,30 @@ pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
 
 /// `svckit start`.
 pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
-    act(&args.name, Action::Start, args.timeout, !args.no_wait)
+    let manager = manager()?;
+    super::act::act(
+        &manager,
+        &args.targets,
+        Action::Start,
+        args.timeout,
+        !args.no_wait,
+    )
 }
 
 /// `svckit stop`, `restart`, `reload`, `pause`, `continue`.
 pub fn control(args: ControlArgs, action: Action) -> anyhow::Result<Exit> {
-    act(&args.name, action, args.timeout, true)
-}
-
-fn act(
-    name: &str,
-    action: Action,
-    timeout: std::time::Duration,
-    wait: bool,
-) -> anyhow::Result<Exit> {
-    let name = ServiceName::new(name)?;
-    let status = action.perform(&*manager()?.backend_of(&name)?, &name, timeout, wait)?;
-    outln!("{}", action.outcome(&status));
-    Ok(Exit::Ok)
+    let manager = manager()?;
+    super::act::act(&manager, &args.targets, action, args.timeout, true)
 }
 
 /// `svckit status`.
 pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
-    let name = ServiceName::new(&args.name)?;
+    let Some(name) = &args.name else {
+        let manager = manager()?;
+        let mut out = std::io::stdout().lock();
+        return super::act::all(&mut out, &manager.statuses()?, args.json);
+    };
+    let name = ServiceName::new(name)?;
     let status = manager()?.status(&name)?;
     if args.json {
         outln!("{}", report::json(&status));
@@ -163,35 +164,9 @@ pub fn show(args: HostedArgs) -> anyhow::Result<Exit> {
 /// `svckit list`: the hosted programs svckit installed (their definitions in
 /// `%ProgramData%\\svckit\\registry`), each with the SCM's word on it.
 pub fn list() -> anyhow::Result<Exit> {
-    let registry = svckit_install::data_dir().join("registry");
-    let mut names: Vec<ServiceName> = std::fs::read_dir(&registry)
-        .map(|entries| {
-            entries
-                .filter_map(|entry| {
-                    let name = entry.ok()?.file_name().into_string().ok()?;
-                    ServiceName::new(name.strip_suffix(".toml")?).ok()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
     let manager = manager()?;
     let mut out = std::io::stdout().lock();
-    let statuses: Vec<Result<svckit_install::Status, String>> = names
-        .iter()
-        .map(|name| manager.status(name).map_err(|err| err.to_string()))
-        .collect();
-    let rows: Vec<report::Row<'_>> = names
-        .iter()
-        .zip(&statuses)
-        .map(|(name, status)| report::Row {
-            name,
-            backend: "windows",
-            status: status.as_ref().map_err(Clone::clone),
-        })
-        .collect();
-    report::table(&mut out, &rows)?;
-    Ok(Exit::Ok)
+    super::act::all(&mut out, &manager.statuses()?, false)
 }
 
 /// `svckit render`: what install would give the SCM for a definition file or an installed

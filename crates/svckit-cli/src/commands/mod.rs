@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns checked arguments into library calls.
 
+mod act;
 #[cfg(unix)]
 mod daemonize;
 mod definition;

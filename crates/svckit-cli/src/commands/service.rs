@@ -410,69 +410,7 @@ fn act(
     timeout: Duration,
     wait: bool,
 ) -> anyhow::Result<Exit> {
-    let manager = manager(state_dir(state)?)?;
-    let names: Vec<ServiceName> = match targets.all {
-        true => stop_order(&manager, action)?,
-        false => targets
-            .names
-            .iter()
-            .map(|one| name(one))
-            .collect::<anyhow::Result<_>>()?,
-    };
-    let one = |name: &ServiceName| -> anyhow::Result<String> {
-        let backend = manager.backend_of(name)?;
-        let status = action.perform(&*backend, name, timeout, wait)?;
-        Ok(action.outcome(&status))
-    };
-    if let [name] = names.as_slice() {
-        outln!("{}", one(name)?);
-        return Ok(Exit::Ok);
-    }
-    let mut first_failure = None;
-    for name in &names {
-        match one(name) {
-            Ok(outcome) => outln!("{outcome}"),
-            Err(err) => {
-                eprintln!("svckit: error: {err:#}");
-                first_failure.get_or_insert(crate::exit::code_for(&err));
-            }
-        }
-    }
-    Ok(first_failure.unwrap_or(Exit::Ok))
-}
-
-/// Every installed service, for `--all`: a stop in the reverse of the dependency order (a
-/// service before what it depends on), anything else in name order (a start starts
-/// dependencies first anyway).
-fn stop_order(manager: &Manager, action: Action) -> anyhow::Result<Vec<ServiceName>> {
-    let names: Vec<ServiceName> = manager.list()?.into_iter().map(|(name, _)| name).collect();
-    if !matches!(action, Action::Stop) {
-        return Ok(names);
-    }
-    let depends_on: Vec<(ServiceName, Vec<ServiceName>)> = names
-        .iter()
-        .map(|name| {
-            let after = manager
-                .definition(name)
-                .map(|spec| spec.ordered_after().cloned().collect())
-                .unwrap_or_default();
-            (name.clone(), after)
-        })
-        .collect();
-    // Repeatedly take the services nothing left depends on; a cycle (refused at install)
-    // ends in name order.
-    let mut left = depends_on;
-    let mut order = Vec::new();
-    while !left.is_empty() {
-        let free: Vec<usize> = (0..left.len())
-            .filter(|&i| !left.iter().any(|(_, after)| after.contains(&left[i].0)))
-            .collect();
-        let take = if free.is_empty() { vec![0] } else { free };
-        let taken: Vec<ServiceName> = take.iter().map(|&i| left[i].0.clone()).collect();
-        left.retain(|(name, _)| !taken.contains(name));
-        order.extend(taken);
-    }
-    Ok(order)
+    super::act::act(&manager(state_dir(state)?)?, targets, action, timeout, wait)
 }
 
 /// `svckit start`.
@@ -561,32 +499,7 @@ fn status_to(
         report::describe(out, &status, logs.as_deref(), &recent)?;
         return Ok(exit);
     }
-    let listed = manager.statuses()?;
-    if args.json {
-        let all: Vec<serde_json::Value> = listed
-            .iter()
-            .map(|one| match &one.status {
-                Ok(status) => report::json(status),
-                Err(err) => serde_json::json!({
-                    "name": one.name.as_str(),
-                    "backend": one.backend.name(),
-                    "error": err.to_string(),
-                }),
-            })
-            .collect();
-        writeln!(out, "{}", serde_json::Value::Array(all))?;
-        return Ok(Exit::Ok);
-    }
-    let rows: Vec<report::Row<'_>> = listed
-        .iter()
-        .map(|one| report::Row {
-            name: &one.name,
-            backend: one.backend.name(),
-            status: one.status.as_ref().map_err(ToString::to_string),
-        })
-        .collect();
-    report::table(out, &rows)?;
-    Ok(Exit::Ok)
+    super::act::all(out, &manager.statuses()?, args.json)
 }
 
 /// `svckit logs`: the timeline of the services' output and events, or `--plain`, one stream

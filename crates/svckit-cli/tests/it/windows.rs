@@ -823,21 +823,31 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
             .find(|line| line.trim_start().starts_with("Start"))
             .and_then(|line| line.split_whitespace().last().map(str::to_owned))
     };
-    let definition = || {
-        fs::read_to_string(wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml")).unwrap()
-    };
+    let definition =
+        || fs::read_to_string(wine.path(r"C:\ProgramData\svckit\registry\Ticker.toml")).unwrap();
     assert_eq!(start_value().as_deref(), Some("0x3"), "demand by default");
     let out = wine.svckit(&["enable", "Ticker"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "Ticker: changed start\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Ticker: changed start\n"
+    );
     assert_eq!(start_value().as_deref(), Some("0x2"));
-    assert!(definition().contains("start = \"auto\""), "{}", definition());
+    assert!(
+        definition().contains("start = \"auto\""),
+        "{}",
+        definition()
+    );
     let out = wine.svckit(&["enable", "Ticker"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Ticker: unchanged\n");
     let out = wine.svckit(&["disable", "Ticker"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(start_value().as_deref(), Some("0x3"));
-    assert!(!definition().contains("start = \"auto\""), "{}", definition());
+    assert!(
+        !definition().contains("start = \"auto\""),
+        "{}",
+        definition()
+    );
     // Not installed: named, exit 3; a state directory is Unix's: exit 2.
     let out = wine.svckit(&["enable", "Nosuch"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
@@ -956,6 +966,25 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     assert_eq!(status["restarts"], 0, "{status}");
     assert_eq!(status["state"], "running", "{status}");
     assert!(status["uptime_ms"].as_u64().is_some(), "{status}");
+    // Every hosted program's status: a table, or a JSON array, as on Unix.
+    let out = wine.svckit(&["status"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        table
+            .lines()
+            .any(|line| line.starts_with("Ticker ") && line.contains("running")),
+        "{table}"
+    );
+    let out = wine.svckit(&["status", "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        all.as_array().is_some_and(|all| all
+            .iter()
+            .any(|one| one["name"] == "Ticker" && one["state"] == "running")),
+        "{all}"
+    );
     let errors = fs::read_to_string(&stderr).unwrap();
     assert_eq!(
         errors.lines().next().map(str::trim_end),
@@ -1007,9 +1036,24 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         String::from_utf8_lossy(&out.stderr).trim(),
         "svckit: error: service Ticker does not accept paramchange"
     );
-    // Stopped: it ignores Ctrl-C, so its processes are ended after the stop timeout; no
-    // process of it is left, its child included.
-    let out = wine.svckit(&["stop", "Ticker"]);
+    // Several names: each is tried, what came of each said, the first failure's exit status
+    // (3: not installed) once all were.
+    let out = wine.svckit(&["restart", "Nosuch", "Ticker"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Nosuch"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Ticker"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(wine.sc_state("Ticker"), Some(RUNNING));
+    // Stopped (with every hosted program: --all): it ignores Ctrl-C, so its processes are
+    // ended after the stop timeout; no process of it is left, its child included.
+    let out = wine.svckit(&["stop", "--all"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(wine.sc_state("Ticker"), Some(STOPPED));
     assert!(

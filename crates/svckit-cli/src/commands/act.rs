@@ -1,0 +1,81 @@
+//! `start`, `stop`, `restart`, `pause`, `continue` and `reload` of services named or `--all`,
+//! and the status of every one: the same on both platforms, over the platform's Manager.
+
+use std::{io::Write, time::Duration};
+
+use svckit::ServiceName;
+use svckit_install::{Listed, Manager};
+
+use super::report::{self, Action};
+use crate::{cli::Targets, exit::Exit};
+
+/// Carries out `action` on each of `targets` in turn (`--all`: every installed service, in
+/// stop order for a stop), saying what came of each; the first failure's exit status, once
+/// every one was tried.
+pub fn act(
+    manager: &Manager,
+    targets: &Targets,
+    action: Action,
+    timeout: Duration,
+    wait: bool,
+) -> anyhow::Result<Exit> {
+    let names: Vec<ServiceName> = match (targets.all, action) {
+        (true, Action::Stop) => manager.in_stop_order()?,
+        (true, _) => manager.list()?.into_iter().map(|(name, _)| name).collect(),
+        (false, _) => targets
+            .names
+            .iter()
+            .map(ServiceName::new)
+            .collect::<Result<_, _>>()?,
+    };
+    let one = |name: &ServiceName| -> anyhow::Result<String> {
+        let backend = manager.backend_of(name)?;
+        let status = action.perform(&*backend, name, timeout, wait)?;
+        Ok(action.outcome(&status))
+    };
+    if let [name] = names.as_slice() {
+        outln!("{}", one(name)?);
+        return Ok(Exit::Ok);
+    }
+    let mut first_failure = None;
+    for name in &names {
+        match one(name) {
+            Ok(outcome) => outln!("{outcome}"),
+            Err(err) => {
+                eprintln!("svckit: error: {err:#}");
+                first_failure.get_or_insert(crate::exit::code_for(&err));
+            }
+        }
+    }
+    Ok(first_failure.unwrap_or(Exit::Ok))
+}
+
+/// The status of every installed service: the table, or a JSON array (a service whose manager
+/// could not tell has its error).
+pub fn all(out: &mut impl Write, listed: &[Listed], json: bool) -> anyhow::Result<Exit> {
+    if json {
+        let all: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|one| match &one.status {
+                Ok(status) => report::json(status),
+                Err(err) => serde_json::json!({
+                    "name": one.name.as_str(),
+                    "backend": one.backend.name(),
+                    "error": err.to_string(),
+                }),
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::Value::Array(all))?;
+        return Ok(Exit::Ok);
+    }
+    let rows: Vec<report::Row<'_>> = listed
+        .iter()
+        .map(|one| report::Row {
+            name: &one.name,
+            backend: one.backend.name(),
+            status: one.status.as_ref().map_err(ToString::to_string),
+        })
+        .collect();
+    report::table(out, &rows)?;
+    Ok(Exit::Ok)
+}
