@@ -50,36 +50,6 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Uninstall(UninstallArgs),
-    /// Start a service and wait until it runs.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Start(StartArgs),
-    /// Stop a service and wait until it has stopped.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Stop(ControlArgs),
-    /// Stop a service (if it runs) and start it again.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Restart(ControlArgs),
-    /// Ask a service to reload its configuration (the ParamChange control).
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Reload(ControlArgs),
-    /// Pause a service and wait until it is paused.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Pause(ControlArgs),
-    /// Continue a paused service and wait until it runs.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Continue(ControlArgs),
-    /// Show a service's state, pid, accepted controls, exit codes and start type
-    ///
-    /// The exit status is systemctl's: 0 while it runs (or is paused), 3 when it is stopped.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Status(StatusArgs),
     /// List the hosted programs svckit installed, with their state in the SCM.
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -151,37 +121,30 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Start services (in the order given); return once each runs (or is ready, for programs
     /// that say so).
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Start(SupervisedStartArgs),
+    Start(StartArgs),
     /// Stop services; return once every process of each is gone.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Stop(ManyWaitArgs),
     /// Stop services (those that run) and start them again.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Restart(ManyWaitArgs),
     /// Pause services (SIGSTOP to the group, or the Pause control for programs on the API).
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Pause(ManyArgs),
     /// Continue paused services.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Continue(ManyArgs),
     /// Ask services to reload their configuration (reload.signal or reload.command; SIGHUP
     /// for notify programs; refused for a program with neither).
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Reload(ManyArgs),
     /// Show services: state, pid, uptime, restarts, last exit (and recent log lines for one)
     ///
     /// For one service, the exit status is systemctl's: 0 while it runs (or is paused), 3 when
     /// it is stopped.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Status(SupervisedStatusArgs),
+    Status(StatusArgs),
     /// Print services' captured output, merged in time order
     ///
     /// stdout and stderr (--stream), each line with the time it was read, the supervisor's
@@ -525,10 +488,9 @@ pub struct ListArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit start` (the supervisor).
-#[cfg(unix)]
+/// `svckit start`.
 #[derive(Debug, Args)]
-pub struct SupervisedStartArgs {
+pub struct StartArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub targets: Targets,
@@ -555,7 +517,6 @@ pub struct Targets {
 }
 
 /// `svckit pause`, `continue` and `reload`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct ManyArgs {
     #[command(flatten)]
@@ -567,7 +528,6 @@ pub struct ManyArgs {
 }
 
 /// `svckit stop` and `restart`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct ManyWaitArgs {
     #[command(flatten)]
@@ -595,10 +555,9 @@ pub struct WaitArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit status` (the supervisor).
-#[cfg(unix)]
+/// `svckit status`.
 #[derive(Debug, Args)]
-pub struct SupervisedStatusArgs {
+pub struct StatusArgs {
     /// The service (all when absent).
     pub name: Option<String>,
     /// Print JSON.
@@ -893,44 +852,6 @@ pub struct UninstallArgs {
     /// RUNNING, or it does not answer Stop within --timeout): its process is ended.
     #[arg(long)]
     pub force: bool,
-}
-
-/// `svckit start`.
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct StartArgs {
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub targets: Targets,
-    /// Return once the start is requested, without waiting for RUNNING.
-    #[arg(long)]
-    pub no_wait: bool,
-    /// How long to wait for RUNNING.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
-    pub timeout: Duration,
-}
-
-/// `svckit stop`, `pause`, `continue`.
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct ControlArgs {
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub targets: Targets,
-    /// How long to wait for the new state.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
-    pub timeout: Duration,
-}
-
-/// `svckit status`.
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// The service (every hosted program svckit installed when absent: a table).
-    pub name: Option<String>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// `svckit demo timelog`.

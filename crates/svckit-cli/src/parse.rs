@@ -14,7 +14,6 @@ pub fn timeout(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// How often `status --watch` draws: from 100ms (faster is load, not news) to 1h.
-#[cfg(unix)]
 pub fn watch_interval(text: &str) -> Result<std::time::Duration, String> {
     let interval = duration(text)?;
     if interval < std::time::Duration::from_millis(100)

@@ -9,8 +9,8 @@ use super::report::{self, Action};
 
 use crate::{
     cli::{
-        ControlArgs, HostArgs, HostedArgs, InstallArgs, RenderArgs, StartArgs, StatusArgs,
-        UninstallArgs, WindowsLogsArgs,
+        HostArgs, HostedArgs, InstallArgs, ManyArgs, ManyWaitArgs, RenderArgs, StartArgs,
+        StateDirArg, StatusArgs, UninstallArgs, WindowsLogsArgs,
     },
     exit::{Exit, Failure},
 };
@@ -50,7 +50,7 @@ pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
 
 /// `svckit start`.
 pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
-    let manager = manager()?;
+    let manager = manager_at(&args.state)?;
     super::act::act(
         &manager,
         &args.targets,
@@ -60,26 +60,79 @@ pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
     )
 }
 
+/// `svckit stop`.
+pub fn stop(args: ManyWaitArgs) -> anyhow::Result<Exit> {
+    let manager = manager_at(&args.state)?;
+    super::act::act(&manager, &args.targets, Action::Stop, args.timeout, true)
+}
+
+/// `svckit restart`.
+pub fn restart(args: ManyWaitArgs) -> anyhow::Result<Exit> {
+    let manager = manager_at(&args.state)?;
+    super::act::act(&manager, &args.targets, Action::Restart, args.timeout, true)
+}
+
+/// The SCM's manager; `--state-dir` is the Unix supervisor's, refused by name.
+fn manager_at(state: &StateDirArg) -> anyhow::Result<svckit_install::Manager> {
+    if state.state_dir.is_some() {
+        return Err(crate::exit::Failure::new(
+            Exit::Usage,
+            "--state-dir is the Unix supervisor's: on Windows svckit keeps %ProgramData%\\svckit",
+        )
+        .into());
+    }
+    manager()
+}
+
 /// `svckit stop`, `restart`, `reload`, `pause`, `continue`.
-pub fn control(args: ControlArgs, action: Action) -> anyhow::Result<Exit> {
-    let manager = manager()?;
-    super::act::act(&manager, &args.targets, action, args.timeout, true)
+pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
+    let manager = manager_at(&args.state)?;
+    let timeout = std::time::Duration::from_secs(30);
+    super::act::act(&manager, &args.targets, action, timeout, true)
 }
 
 /// `svckit status`.
 pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
+    if args.watch {
+        return Err(crate::exit::Failure::new(
+            Exit::Usage,
+            "status --watch is not available on Windows yet: it draws in a Unix terminal; \
+             run `svckit status` again",
+        )
+        .into());
+    }
     let Some(name) = &args.name else {
-        let manager = manager()?;
+        let manager = manager_at(&args.state)?;
         let mut out = std::io::stdout().lock();
         return super::act::all(&mut out, &manager.statuses()?, args.json);
     };
     let name = ServiceName::new(name)?;
-    let status = manager()?.status(&name)?;
+    let manager = manager_at(&args.state)?;
+    let status = manager.status(&name)?;
     if args.json {
         outln!("{}", report::json(&status));
-    } else {
-        report::describe(&mut std::io::stdout().lock(), &status, None, &[])?;
+        return Ok(report::exit_for(&status));
     }
+    // What happened to it lately, as its host tells it, and what it wrote last.
+    let events = svckit::journal::recent(&manager.event_logs(), Some(&name), 5);
+    let tail = |stream: &str| -> Vec<String> {
+        let path = svckit_install::data_dir()
+            .join("logs")
+            .join(format!("{name}.{stream}.log"));
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| line.trim_end().to_owned())
+            .collect();
+        lines[lines.len().saturating_sub(args.lines)..].to_vec()
+    };
+    let recent = [
+        ("events", events),
+        ("stdout", tail("stdout")),
+        ("stderr", tail("stderr")),
+    ];
+    report::describe(&mut std::io::stdout().lock(), &status, None, &recent)?;
     Ok(report::exit_for(&status))
 }
 

@@ -23,6 +23,12 @@ use crate::{
     exit::Exit,
 };
 
+// Each platform's commands, under one name: the same functions on the same arguments.
+#[cfg(windows)]
+use manage as platform;
+#[cfg(unix)]
+use service as platform;
+
 /// A command of Unix's on Windows: refused by name, with why and what to use instead.
 #[cfg(windows)]
 fn not_on_windows(command: &str, why: &str) -> anyhow::Result<Exit> {
@@ -110,20 +116,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Render(args) => service::render(args),
         #[cfg(unix)]
         Command::Probe(args) => kill::probe(args),
-        #[cfg(unix)]
-        Command::Start(args) => service::start(args),
-        #[cfg(unix)]
-        Command::Stop(args) => service::stop(args),
-        #[cfg(unix)]
-        Command::Restart(args) => service::restart(args),
-        #[cfg(unix)]
-        Command::Pause(args) => service::control(args, report::Action::Pause),
-        #[cfg(unix)]
-        Command::Continue(args) => service::control(args, report::Action::Continue),
-        #[cfg(unix)]
-        Command::Reload(args) => service::control(args, report::Action::Reload),
-        #[cfg(unix)]
-        Command::Status(args) => service::status(args),
+        Command::Start(args) => platform::start(args),
+        Command::Stop(args) => platform::stop(args),
+        Command::Restart(args) => platform::restart(args),
+        Command::Pause(args) => platform::control(args, report::Action::Pause),
+        Command::Continue(args) => platform::control(args, report::Action::Continue),
+        Command::Reload(args) => platform::control(args, report::Action::Reload),
+        Command::Status(args) => platform::status(args),
         #[cfg(unix)]
         Command::Logs(args) => service::logs(args),
         Command::Events(args) => events::run(args),
@@ -151,20 +150,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Install(args) => manage::install(*args),
         #[cfg(windows)]
         Command::Uninstall(args) => manage::uninstall(args),
-        #[cfg(windows)]
-        Command::Start(args) => manage::start(args),
-        #[cfg(windows)]
-        Command::Stop(args) => manage::control(args, report::Action::Stop),
-        #[cfg(windows)]
-        Command::Restart(args) => manage::control(args, report::Action::Restart),
-        #[cfg(windows)]
-        Command::Reload(args) => manage::control(args, report::Action::Reload),
-        #[cfg(windows)]
-        Command::Pause(args) => manage::control(args, report::Action::Pause),
-        #[cfg(windows)]
-        Command::Continue(args) => manage::control(args, report::Action::Continue),
-        #[cfg(windows)]
-        Command::Status(args) => manage::status(args),
         #[cfg(windows)]
         Command::Host(args) => manage::host(args),
         #[cfg(windows)]

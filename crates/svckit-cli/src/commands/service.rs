@@ -25,8 +25,8 @@ use super::{
 use crate::{
     cli::{
         ApplyArgs, BootCommand, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs,
-        NamesArgs, RenderArgs, StateDirArg, StreamChoice, SuperviseArgs, SupervisedStartArgs,
-        SupervisedStatusArgs, SupervisorStopArgs, Targets, WaitArgs,
+        NamesArgs, RenderArgs, StartArgs, StateDirArg, StatusArgs, StreamChoice, SuperviseArgs,
+        SupervisorStopArgs, Targets, WaitArgs,
     },
     exit::{Exit, Failure},
 };
@@ -414,7 +414,7 @@ fn act(
 }
 
 /// `svckit start`.
-pub fn start(args: SupervisedStartArgs) -> anyhow::Result<Exit> {
+pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
     act(
         &args.state,
         &args.targets,
@@ -452,7 +452,7 @@ pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
 }
 
 /// `svckit status`: one service (described, with its recent output), or every one (a table).
-pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
+pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
     let dir = state_dir(&args.state)?;
     let manager = manager(dir.clone())?;
     if args.watch {
@@ -474,7 +474,7 @@ pub fn status(args: SupervisedStatusArgs) -> anyhow::Result<Exit> {
 /// `status` once, into `out`.
 fn status_to(
     out: &mut impl Write,
-    args: &SupervisedStatusArgs,
+    args: &StatusArgs,
     dir: &StateDir,
     manager: &Manager,
 ) -> anyhow::Result<Exit> {

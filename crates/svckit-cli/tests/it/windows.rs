@@ -966,6 +966,23 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     assert_eq!(status["restarts"], 0, "{status}");
     assert_eq!(status["state"], "running", "{status}");
     assert!(status["uptime_ms"].as_u64().is_some(), "{status}");
+    // One service's status says what happened to it lately and what it wrote last; --watch
+    // and --state-dir are refused by name.
+    let out = wine.svckit(&["status", "Ticker", "-n", "2"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let described = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        described.contains("Ticker: running") && described.contains("tick "),
+        "{described}"
+    );
+    for (args, says) in [
+        (&["status", "--watch"][..], "status --watch is not available on Windows"),
+        (&["stop", "Ticker", "--state-dir", r"C:\state"], "--state-dir"),
+    ] {
+        let out = wine.svckit(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+    }
     // Every hosted program's status: a table, or a JSON array, as on Unix.
     let out = wine.svckit(&["status"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
