@@ -46,18 +46,6 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Kill(KillArgs),
-    /// Stop a service and remove it.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Uninstall(UninstallArgs),
-    /// List the hosted programs svckit installed, with their state in the SCM.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    List,
-    /// Print a hosted program's definition (TOML, every key), as the host reads it.
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Show(HostedArgs),
     /// Print a hosted program's captured output (NAME.stdout.log, or --stderr).
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -75,15 +63,12 @@ pub enum Command {
     #[command(after_help = exit::TABLE)]
     Install(Box<InstallArgs>),
     /// Stop a service and remove its definition (its logs stay).
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
-    Uninstall(WaitArgs),
-    /// List the installed services.
-    #[cfg(unix)]
+    Uninstall(UninstallArgs),
+    /// List the installed services (on Windows the hosted programs, with their state).
     #[command(after_help = exit::TABLE)]
     List(ListArgs),
-    /// Print a service's definition (TOML, every key).
-    #[cfg(unix)]
+    /// Print a service's definition (TOML, every key), as its supervisor or host reads it.
     #[command(after_help = exit::TABLE)]
     Show(NameArgs),
     /// Edit a service's definition in $VISUAL or $EDITOR, then apply it
@@ -425,7 +410,6 @@ pub struct ApplyArgs {
 }
 
 /// A command naming one service.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct NameArgs {
     /// The service.
@@ -480,7 +464,6 @@ pub struct ProbeArgs {
 }
 
 /// `svckit list`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct ListArgs {
     #[command(flatten)]
@@ -541,15 +524,19 @@ pub struct ManyWaitArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit stop`, `restart` and `uninstall`.
-#[cfg(unix)]
+/// `svckit uninstall`.
 #[derive(Debug, Args)]
-pub struct WaitArgs {
+pub struct UninstallArgs {
     /// The service.
     pub name: String,
-    /// How long to wait for it to stop (and, for restart, to run again).
+    /// How long to wait for it to stop.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse::timeout)]
     pub timeout: Duration,
+    /// Remove it even when it cannot be stopped: its processes are ended (on Windows, where
+    /// its process died while the SCM says RUNNING, or it does not answer Stop within
+    /// --timeout; on Unix a stop always ends them, SIGKILL after the stop timeout).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
@@ -808,14 +795,6 @@ pub struct MemoryStatusArgs {
     pub pidfile: Option<PathBuf>,
 }
 
-/// `svckit show` (Windows).
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct HostedArgs {
-    /// The hosted service.
-    pub name: String,
-}
-
 /// `svckit logs` (Windows).
 #[cfg(windows)]
 #[derive(Debug, Args)]
@@ -837,21 +816,6 @@ pub struct HostArgs {
     /// `registry\NAME.toml`, its output goes to `logs\`.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<std::path::PathBuf>,
-}
-
-/// `svckit uninstall` (Windows).
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct UninstallArgs {
-    /// The service.
-    pub name: String,
-    /// How long to wait for it to stop.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::timeout)]
-    pub timeout: Duration,
-    /// Remove it even when it cannot be stopped (its process died while the SCM says
-    /// RUNNING, or it does not answer Stop within --timeout): its process is ended.
-    #[arg(long)]
-    pub force: bool,
 }
 
 /// `svckit demo timelog`.

@@ -9,7 +9,7 @@ use super::report::{self, Action};
 
 use crate::{
     cli::{
-        HostArgs, HostedArgs, InstallArgs, ManyArgs, ManyWaitArgs, RenderArgs, StartArgs,
+        HostArgs, InstallArgs, ListArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs, StartArgs,
         StateDirArg, StatusArgs, UninstallArgs, WindowsLogsArgs,
     },
     exit::{Exit, Failure},
@@ -39,7 +39,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
 /// `svckit uninstall`.
 pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
     let name = ServiceName::new(&args.name)?;
-    let manager = manager()?;
+    let manager = manager_at(&args.state)?;
     let backend = match args.force {
         true => manager.force_uninstall(&name, args.timeout)?,
         false => manager.uninstall(&name, args.timeout)?,
@@ -204,7 +204,8 @@ pub fn logs(args: WindowsLogsArgs) -> anyhow::Result<Exit> {
 }
 
 /// `svckit show NAME`: a hosted program's definition, every key.
-pub fn show(args: HostedArgs) -> anyhow::Result<Exit> {
+pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
+    manager_at(&args.state)?;
     let name = ServiceName::new(&args.name)?;
     let spec = svckit_install::hosted_definition(&svckit_install::data_dir(), &name).with_context(
         || format!("{name} is not a hosted program (type exec): the SCM keeps its configuration"),
@@ -216,8 +217,8 @@ pub fn show(args: HostedArgs) -> anyhow::Result<Exit> {
 
 /// `svckit list`: the hosted programs svckit installed (their definitions in
 /// `%ProgramData%\\svckit\\registry`), each with the SCM's word on it.
-pub fn list() -> anyhow::Result<Exit> {
-    let manager = manager()?;
+pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
+    let manager = manager_at(&args.state)?;
     let mut out = std::io::stdout().lock();
     super::act::all(&mut out, &manager.statuses()?, false)
 }

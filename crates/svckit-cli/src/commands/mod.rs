@@ -106,12 +106,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Man(args) => docs::man(args),
         #[cfg(unix)]
         Command::Install(args) => service::install(*args),
-        #[cfg(unix)]
-        Command::Uninstall(args) => service::uninstall(args),
-        #[cfg(unix)]
-        Command::List(args) => service::list(args),
-        #[cfg(unix)]
-        Command::Show(args) => service::show(args),
+        Command::Uninstall(args) => platform::uninstall(args),
+        Command::List(args) => platform::list(args),
+        Command::Show(args) => platform::show(args),
         #[cfg(unix)]
         Command::Render(args) => service::render(args),
         #[cfg(unix)]
@@ -149,15 +146,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(windows)]
         Command::Install(args) => manage::install(*args),
         #[cfg(windows)]
-        Command::Uninstall(args) => manage::uninstall(args),
-        #[cfg(windows)]
         Command::Host(args) => manage::host(args),
         #[cfg(windows)]
         Command::Logs(args) => manage::logs(args),
-        #[cfg(windows)]
-        Command::Show(args) => manage::show(args),
-        #[cfg(windows)]
-        Command::List => manage::list(),
         #[cfg(windows)]
         Command::Render(args) => manage::render(args),
         #[cfg(windows)]

@@ -26,7 +26,7 @@ use crate::{
     cli::{
         ApplyArgs, BootCommand, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs,
         NamesArgs, RenderArgs, StartArgs, StateDirArg, StatusArgs, StreamChoice, SuperviseArgs,
-        SupervisorStopArgs, Targets, WaitArgs,
+        SupervisorStopArgs, Targets, UninstallArgs,
     },
     exit::{Exit, Failure},
 };
@@ -354,7 +354,7 @@ pub fn supervisor_stop(args: SupervisorStopArgs) -> anyhow::Result<Exit> {
 }
 
 /// `svckit uninstall`: through the service's backend, then its definition goes.
-pub fn uninstall(args: WaitArgs) -> anyhow::Result<Exit> {
+pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
     let name = name(&args.name)?;
     let backend = manager(state_dir(&args.state)?)?.uninstall(&name, args.timeout)?;
     outln!("uninstalled {name} ({backend})");

@@ -976,8 +976,14 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "{described}"
     );
     for (args, says) in [
-        (&["status", "--watch"][..], "status --watch is not available on Windows"),
-        (&["stop", "Ticker", "--state-dir", r"C:\state"], "--state-dir"),
+        (
+            &["status", "--watch"][..],
+            "status --watch is not available on Windows",
+        ),
+        (
+            &["stop", "Ticker", "--state-dir", r"C:\state"],
+            "--state-dir",
+        ),
     ] {
         let out = wine.svckit(args);
         assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
