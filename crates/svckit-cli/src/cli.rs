@@ -75,7 +75,6 @@ pub enum Command {
     ///
     /// The edited definition is checked first (a bad one changes nothing, and says why); a
     /// running service is restarted only when a key that shapes its process changed.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Edit(NameArgs),
     /// Install or update services from definition files, or directories of *.toml
@@ -83,7 +82,6 @@ pub enum Command {
     /// Every file is checked first (one bad file installs none); then each new service is
     /// installed and each changed one updated, a running one restarted only when a key that
     /// shapes its process changed.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Apply(ApplyArgs),
     /// Start services at boot (with the supervisor, systemd's or init's boot, the SCM's auto
@@ -188,14 +186,6 @@ pub enum Command {
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
     Probe(NotOnWindows),
-    /// Unix only for now: edit a service's definition, then apply it
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Edit(NotOnWindows),
-    /// Unix only for now: install or update services from definition files
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Apply(NotOnWindows),
     /// Unix only: run svckit's supervisor
     #[cfg(windows)]
     #[command(after_help = exit::TABLE)]
@@ -398,7 +388,6 @@ pub struct ProcessArgs {
 }
 
 /// `svckit apply`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// Definition files (TOML, as `svckit show` prints), or directories of them (*.toml).

@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 
 use svckit_core::{BackendKind, ServiceName, ServiceSpec};
 
-use crate::{Backend, Error, InstallOptions, InstallReport, windows::Scm};
+use crate::{Backend, Error, InstallOptions, InstallReport, Installed, windows::Scm};
 
 /// The services of this machine's Service Control Manager.
 #[derive(Debug, Clone, Default)]
@@ -156,6 +156,34 @@ impl Manager {
         }
         spec.backend = BackendKind::Windows;
         spec.program = resolve_program(&spec.program)?;
+        // Over a hosted program svckit installed: what changed (nothing: nothing is done), and
+        // whether it runs (it is started again once replaced).
+        let old = match spec.service_type {
+            svckit_core::ServiceType::Notify => None,
+            _ => hosted_definition(&data_dir(), &spec.name).ok(),
+        };
+        let changed = old
+            .as_ref()
+            .map(|old| crate::changed_keys(old, &spec))
+            .unwrap_or_default();
+        let location = PathBuf::from(format!(
+            r"HKLM\SYSTEM\CurrentControlSet\Services\{}",
+            spec.name
+        ));
+        if old.is_some() && changed.is_empty() && Scm.is_installed(&spec.name)? {
+            return Ok(InstallReport {
+                installed: Installed::Replaced,
+                backend: BackendKind::Windows,
+                location,
+                replaced: None,
+                changed,
+                restarted: false,
+            });
+        }
+        let was_running = old.is_some()
+            && self
+                .status(&spec.name)
+                .is_ok_and(|status| status.state == svckit_core::State::Running);
         // A program on svckit's service API (`type = notify`: it reports its own state) is
         // the service itself; any other is hosted: svckit.exe is the service and runs it.
         let installed = match spec.service_type {
@@ -188,17 +216,31 @@ impl Manager {
                 }
             }
         };
+        if was_running {
+            Scm.start(&spec.name, Some(Duration::from_secs(120)))?;
+        }
         Ok(InstallReport {
             installed,
             backend: BackendKind::Windows,
-            location: PathBuf::from(format!(
-                r"HKLM\SYSTEM\CurrentControlSet\Services\{}",
-                spec.name
-            )),
+            location,
             replaced: None,
-            changed: Vec::new(),
-            restarted: false,
+            changed,
+            restarted: was_running,
         })
+    }
+
+    /// Checks `spec` as [`install`](Manager::install) would, installing nothing: its
+    /// settings, what the SCM cannot honour, its program.
+    pub fn check(&self, spec: &ServiceSpec) -> Result<(), Error> {
+        let mut spec = spec.clone();
+        spec.backend = BackendKind::Windows;
+        spec.validate()?;
+        crate::honour::check(BackendKind::Windows, &spec)?;
+        let program = resolve_program(&spec.program)?;
+        if spec.service_type != svckit_core::ServiceType::Notify && !program.is_file() {
+            return Err(Error::ProgramNotFound(program.display().to_string()));
+        }
+        Ok(())
     }
 
     /// What [`install`](Manager::install) would give the SCM for `spec`, in `sc qc`'s words,

@@ -8,14 +8,11 @@ use svckit::ServiceName;
 use svckit::journal;
 
 use super::paint::visible;
-use crate::{
-    cli::{EventsArgs, StateDirArg},
-    exit::Exit,
-};
+use crate::{cli::EventsArgs, exit::Exit};
 
 /// `svckit events`.
 pub fn run(args: EventsArgs) -> anyhow::Result<Exit> {
-    let manager = manager(&args.state)?;
+    let manager = super::manager(&args.state)?;
     let only = args.name.as_deref().map(ServiceName::new).transpose()?;
     let logs = manager.event_logs();
     let mut out = io::stdout().lock();
@@ -40,26 +37,6 @@ pub fn run(args: EventsArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
-}
-
-/// The services' manager: the state directory's on Unix; on Windows the SCM's, whose
-/// definitions and logs svckit keeps in `%ProgramData%\svckit` (`--state-dir` refused).
-fn manager(state: &StateDirArg) -> anyhow::Result<svckit_install::Manager> {
-    #[cfg(unix)]
-    {
-        super::service::manager(super::service::state_dir(state)?)
-    }
-    #[cfg(windows)]
-    {
-        if state.state_dir.is_some() {
-            return Err(crate::exit::Failure::new(
-                Exit::Usage,
-                "--state-dir is the Unix supervisor's: on Windows svckit keeps %ProgramData%\\svckit",
-            )
-            .into());
-        }
-        Ok(svckit_install::Manager::local()?)
-    }
 }
 
 /// Passes on whole lines, control characters written out (a service's words are its own).

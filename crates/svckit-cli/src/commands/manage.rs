@@ -73,7 +73,7 @@ pub fn restart(args: ManyWaitArgs) -> anyhow::Result<Exit> {
 }
 
 /// The SCM's manager; `--state-dir` is the Unix supervisor's, refused by name.
-fn manager_at(state: &StateDirArg) -> anyhow::Result<svckit_install::Manager> {
+pub(super) fn manager_at(state: &StateDirArg) -> anyhow::Result<svckit_install::Manager> {
     if state.state_dir.is_some() {
         return Err(crate::exit::Failure::new(
             Exit::Usage,

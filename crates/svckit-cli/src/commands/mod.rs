@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns checked arguments into library calls.
 
 mod act;
+mod apply;
 #[cfg(unix)]
 mod daemonize;
 mod definition;
@@ -39,6 +40,20 @@ fn not_on_windows(command: &str, why: &str) -> anyhow::Result<Exit> {
     .into())
 }
 
+/// The services' manager: on Unix the state directory's (`--state-dir`); on Windows the SCM's,
+/// whose definitions and logs svckit keeps in `%ProgramData%\svckit` (`--state-dir` refused
+/// by name).
+fn manager(state: &crate::cli::StateDirArg) -> anyhow::Result<svckit_install::Manager> {
+    #[cfg(unix)]
+    {
+        service::manager(service::state_dir(state)?)
+    }
+    #[cfg(windows)]
+    {
+        manage::manager_at(state)
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
@@ -65,16 +80,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Probe(_) => not_on_windows(
             "probe",
             "PID files are Unix's; a service's state is `svckit status NAME`",
-        ),
-        #[cfg(windows)]
-        Command::Edit(_) => not_on_windows(
-            "edit",
-            "not yet: `svckit install --file F` replaces a service's definition",
-        ),
-        #[cfg(windows)]
-        Command::Apply(_) => not_on_windows(
-            "apply",
-            "not yet: `svckit install --file F` installs one definition",
         ),
         #[cfg(windows)]
         Command::Supervise(_) | Command::Supervisor(_) => not_on_windows(
@@ -127,10 +132,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Supervise(args) => service::supervise(args),
         #[cfg(unix)]
         Command::Boot(command) => service::boot(command),
-        #[cfg(unix)]
-        Command::Edit(args) => service::edit(args),
-        #[cfg(unix)]
-        Command::Apply(args) => service::apply_files(args),
+        Command::Edit(args) => apply::edit(args),
+        Command::Apply(args) => apply::apply_files(args),
         #[cfg(unix)]
         Command::Enable(args) => service::set_start(args, svckit::StartType::Auto),
         #[cfg(unix)]

@@ -3,13 +3,12 @@
 //! whichever backend runs the service; and `supervise`, the supervisor itself.
 
 use std::{
-    fs,
     io::{self, Write},
     time::Duration,
 };
 
 use anyhow::Context as _;
-use svckit::{ServiceName, ServiceSpec};
+use svckit::ServiceName;
 use svckit_install::{InstallOptions, Installed, Manager};
 use svckit_supervise::{
     StateDir, Stream, events,
@@ -24,8 +23,8 @@ use super::{
 };
 use crate::{
     cli::{
-        ApplyArgs, BootCommand, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs,
-        NamesArgs, RenderArgs, StartArgs, StateDirArg, StatusArgs, StreamChoice, SuperviseArgs,
+        BootCommand, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, NamesArgs,
+        RenderArgs, StartArgs, StateDirArg, StatusArgs, StreamChoice, SuperviseArgs,
         SupervisorStopArgs, Targets, UninstallArgs,
     },
     exit::{Exit, Failure},
@@ -93,78 +92,6 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Installs `spec` over its current definition (with its backend) and says what changed.
-fn apply(manager: &Manager, spec: ServiceSpec) -> anyhow::Result<()> {
-    let name = spec.name.clone();
-    let options = InstallOptions {
-        force: true,
-        root: None,
-    };
-    let report = manager.install(spec, &options)?;
-    match (report.changed.is_empty(), report.restarted) {
-        _ if report.installed == Installed::Created => outln!(
-            "{name}: installed ({}: {})",
-            report.backend,
-            report.location.display()
-        ),
-        (true, _) => outln!("{name}: unchanged"),
-        (false, true) => outln!("{name}: changed {}; restarted", report.changed.join(", ")),
-        (false, false) => outln!("{name}: changed {}", report.changed.join(", ")),
-    }
-    Ok(())
-}
-
-/// `svckit apply FILE|DIR...`: every definition read and checked before any is installed,
-/// then each applied in the order given (a directory's files by name).
-pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
-    let manager = manager(state_dir(&args.state)?)?;
-    let mut files = Vec::new();
-    for path in &args.paths {
-        if !path.is_dir() {
-            files.push(path.clone());
-            continue;
-        }
-        let mut found: Vec<std::path::PathBuf> = fs::read_dir(path)
-            .with_context(|| format!("read {}", path.display()))?
-            .filter_map(|entry| Some(entry.ok()?.path()))
-            .filter(|file| file.extension().is_some_and(|ext| ext == "toml") && file.is_file())
-            .collect();
-        if found.is_empty() {
-            return Err(Failure::new(
-                Exit::Usage,
-                format!("{}: no definition (*.toml) in it", path.display()),
-            )
-            .into());
-        }
-        found.sort();
-        files.extend(found);
-    }
-    let mut specs: Vec<(std::path::PathBuf, ServiceSpec)> = Vec::new();
-    for file in files {
-        let spec = definition::read(&file, None)?;
-        if let Some((other, _)) = specs.iter().find(|(_, seen)| seen.name == spec.name) {
-            return Err(Failure::new(
-                Exit::Usage,
-                format!(
-                    "{} and {} both define {}",
-                    other.display(),
-                    file.display(),
-                    spec.name
-                ),
-            )
-            .into());
-        }
-        manager
-            .check(&spec)
-            .with_context(|| format!("{}: nothing applied", file.display()))?;
-        specs.push((file, spec));
-    }
-    for (file, spec) in specs {
-        apply(&manager, spec).with_context(|| format!("apply {}", file.display()))?;
-    }
-    Ok(Exit::Ok)
-}
-
 /// `svckit enable` / `disable`: `start` set to auto or demand, applied with each service's
 /// backend (systemctl enable, update-rc.d, the supervisor's definition).
 pub fn set_start(args: NamesArgs, start: svckit::StartType) -> anyhow::Result<Exit> {
@@ -172,100 +99,9 @@ pub fn set_start(args: NamesArgs, start: svckit::StartType) -> anyhow::Result<Ex
     for one in &args.names {
         let mut spec = manager.definition(&name(one)?)?;
         spec.start = start;
-        apply(&manager, spec)?;
+        super::apply::apply(&manager, spec)?;
     }
     Ok(Exit::Ok)
-}
-
-/// `svckit edit NAME`: the definition in $VISUAL or $EDITOR (vi without either), checked,
-/// then applied. A bad edit changes nothing; the edited file is kept and named.
-pub fn edit(args: NameArgs) -> anyhow::Result<Exit> {
-    let manager = manager(state_dir(&args.state)?)?;
-    let name = name(&args.name)?;
-    let spec = manager.definition(&name)?;
-    let scratch = tempfile_for(&name)?;
-    fs::write(&scratch, spec.to_toml()).with_context(|| format!("write {}", scratch.display()))?;
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".to_owned());
-    // The editor may take arguments ("code --wait"), split as sh would.
-    let words = shell_words::split(&editor)
-        .map_err(|err| Failure::new(Exit::Usage, format!("editor {editor:?}: {err}")))?;
-    let Some((program, rest)) = words.split_first() else {
-        return Err(Failure::new(Exit::Usage, "the editor is empty ($VISUAL, $EDITOR)").into());
-    };
-    let status = std::process::Command::new(program)
-        .args(rest)
-        .arg(&scratch)
-        .status()
-        .with_context(|| format!("run the editor {program}"))?;
-    if !status.success() {
-        let _ = fs::remove_file(&scratch);
-        return Err(Failure::new(
-            Exit::Failed,
-            format!("the editor {program} ended with {status}: nothing changed"),
-        )
-        .into());
-    }
-    let edited = definition::read(&scratch, Some(name.as_str())).and_then(|edited| {
-        if edited.name != name {
-            return Err(Failure::new(
-                Exit::Usage,
-                format!(
-                    "the edit renamed {name} to {}: install it anew instead",
-                    edited.name
-                ),
-            )
-            .into());
-        }
-        edited.validate().map_err(anyhow::Error::from)?;
-        Ok(edited)
-    });
-    match edited {
-        Ok(edited) => {
-            let _ = fs::remove_file(&scratch);
-            apply(&manager, edited)?;
-            Ok(Exit::Ok)
-        }
-        Err(err) => {
-            // One line, even for a parser's message that spans several.
-            let why = format!("{err:#}")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            Err(Failure::new(
-                Exit::Usage,
-                format!(
-                    "{why}; nothing changed (the edit is kept in {})",
-                    scratch.display()
-                ),
-            )
-            .into())
-        }
-    }
-}
-
-/// A new private file to edit `name`'s definition in: `$TMPDIR/svckit-edit-NAME-PID-N.toml`.
-fn tempfile_for(name: &ServiceName) -> anyhow::Result<std::path::PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = std::env::temp_dir();
-    for n in 0..100 {
-        let path = dir.join(format!(
-            "svckit-edit-{name}-{}-{n}.toml",
-            std::process::id()
-        ));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(_) => return Ok(path),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(err).with_context(|| format!("create {}", path.display())),
-        }
-    }
-    anyhow::bail!("no free name for a file to edit in {}", dir.display())
 }
 
 /// `svckit boot enable | disable | status`.

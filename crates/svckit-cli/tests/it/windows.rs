@@ -298,8 +298,6 @@ fn windows_service_lifecycle_under_wine_scm() {
         ),
         (&["kill", "--pidfile", "x.pid"], "kill"),
         (&["probe", "--pidfile", "x.pid"], "probe"),
-        (&["edit", "Ticker"], "edit"),
-        (&["apply", "defs"], "apply"),
         (&["supervise", "--daemon"], "the supervisor"),
         (&["supervisor", "status"], "the supervisor"),
         (&["boot", "enable"], "boot"),
@@ -853,6 +851,41 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     assert_eq!(code(&out), 3, "{}", text(&out));
     let out = wine.svckit(&["disable", "Ticker", "--state-dir", r"C:\state"]);
     assert_eq!(code(&out), 2, "{}", text(&out));
+    // apply: a definition over the installed one says what changed, or that nothing did;
+    // edit: what the editor left, applied.
+    let shown = wine.svckit(&["show", "Ticker"]);
+    assert_eq!(code(&shown), 0, "{}", text(&shown));
+    let toml = String::from_utf8_lossy(&shown.stdout).into_owned();
+    fs::create_dir_all(wine.path(r"C:\defs")).unwrap();
+    fs::write(
+        wine.path(r"C:\defs\Ticker.toml"),
+        toml.replace("set by svckit", "set by apply"),
+    )
+    .unwrap();
+    let out = wine.svckit(&["apply", r"C:\defs"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Ticker: changed env.TICKER\n"
+    );
+    assert!(definition().contains("set by apply"), "{}", definition());
+    let out = wine.svckit(&["apply", r"C:\defs\Ticker.toml"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Ticker: unchanged\n");
+    fs::write(wine.path(r"C:\edited.toml"), &toml).unwrap();
+    let out = wine
+        .command(EXE)
+        .args(["edit", "Ticker"])
+        .env_remove("VISUAL")
+        .env("EDITOR", r"cmd.exe /c copy /y 'C:\edited.toml'")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Ticker: changed env.TICKER"),
+        "{}",
+        text(&out)
+    );
+    assert!(definition().contains("set by svckit"), "{}", definition());
     // render prints the SCM's record as `sc qc` shows it: the same command line.
     let rendered = wine.svckit(&["render", "Ticker"]);
     assert_eq!(code(&rendered), 0, "{}", text(&rendered));
@@ -1072,6 +1105,14 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         String::from_utf8_lossy(&out.stdout).contains("Ticker"),
         "{}",
         text(&out)
+    );
+    assert_eq!(wine.sc_state("Ticker"), Some(RUNNING));
+    // A running service whose definition changed is replaced and started again.
+    let out = wine.svckit(&["apply", r"C:\defs\Ticker.toml"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Ticker: changed env.TICKER; restarted\n"
     );
     assert_eq!(wine.sc_state("Ticker"), Some(RUNNING));
     // Stopped (with every hosted program: --all): it ignores Ctrl-C, so its processes are
