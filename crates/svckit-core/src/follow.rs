@@ -137,6 +137,61 @@ fn newer_than<I: PartialEq + Copy>(
     None
 }
 
+/// What the followers' tests on both platforms share: a writer that stops the follower once
+/// it has a given line, and the check that numbered lines came each once and in order.
+#[doc(hidden)]
+pub mod testing {
+    use std::io::{self, Write};
+
+    /// Keeps what it is given; fails (as a closed pipe) once it has `last`.
+    #[derive(Debug, Default)]
+    pub struct Until {
+        /// What it was given.
+        pub seen: Vec<u8>,
+        /// The text that ends it.
+        pub last: &'static str,
+    }
+
+    impl Until {
+        fn done(&self) -> bool {
+            String::from_utf8_lossy(&self.seen).contains(self.last)
+        }
+    }
+
+    impl Write for Until {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.done() {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.seen.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            match self.done() {
+                true => Err(io::ErrorKind::BrokenPipe.into()),
+                false => Ok(()),
+            }
+        }
+    }
+
+    /// Of lines `line NNNNNN …`: the first one's number, how many, and the first places
+    /// where one does not follow the one before (a line lost or repeated).
+    pub fn numbered(seen: &[u8]) -> (Option<usize>, usize, Vec<(usize, usize)>) {
+        let numbers: Vec<usize> = String::from_utf8_lossy(seen)
+            .lines()
+            .filter_map(|line| line.get(5..11)?.parse().ok())
+            .collect();
+        let gaps = numbers
+            .windows(2)
+            .filter(|pair| pair[1] != pair[0] + 1)
+            .map(|pair| (pair[0], pair[1]))
+            .take(5)
+            .collect();
+        (numbers.first().copied(), numbers.len(), gaps)
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -171,28 +226,6 @@ mod tests {
         }
     }
 
-    /// Collects what it is given until it has the last line, then fails the follower.
-    struct Until {
-        seen: Vec<u8>,
-        last: &'static str,
-    }
-
-    impl Write for Until {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            if String::from_utf8_lossy(&self.seen).contains(self.last) {
-                return Err(io::ErrorKind::BrokenPipe.into());
-            }
-            self.seen.extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            if String::from_utf8_lossy(&self.seen).contains(self.last) {
-                return Err(io::ErrorKind::BrokenPipe.into());
-            }
-            Ok(())
-        }
-    }
-
     #[test]
     fn regression_no_line_is_lost_when_the_writer_rotates_several_times_between_two_looks() {
         let root = std::env::temp_dir().join(format!("svckit-follow-{}", std::process::id()));
@@ -200,7 +233,7 @@ mod tests {
         fs::create_dir_all(&root).unwrap();
         let path = root.join("flood.log");
         fs::write(&path, "before\n").unwrap();
-        let mut out = Until {
+        let mut out = testing::Until {
             seen: Vec::new(),
             last: "line 019999 ",
         };
@@ -220,20 +253,9 @@ mod tests {
         let ended = rotated(&path, None, &mut out, identity);
         assert_eq!(ended.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         writer.join().unwrap();
-        let seen = String::from_utf8(out.seen).unwrap();
-        let numbers: Vec<usize> = seen
-            .lines()
-            .map(|line| line[5..11].parse().unwrap())
-            .collect();
-        let gaps: Vec<(usize, usize)> = numbers
-            .windows(2)
-            .filter(|pair| pair[1] != pair[0] + 1)
-            .map(|pair| (pair[0], pair[1]))
-            .take(5)
-            .collect();
         assert_eq!(
-            (numbers.first(), numbers.len(), gaps),
-            (Some(&0), 20_000, vec![]),
+            testing::numbered(&out.seen),
+            (Some(0), 20_000, vec![]),
             "lost or repeated lines"
         );
         let _ = fs::remove_dir_all(&root);

@@ -196,6 +196,23 @@ pub fn shapes_the_process(key: &str) -> bool {
 }
 
 impl Manager {
+    /// Every installed service in stop order: a service before what it depends on
+    /// ([`svckit_core::order::stop_order`]).
+    pub fn in_stop_order(&self) -> Result<Vec<ServiceName>, Error> {
+        let services = self
+            .list()?
+            .into_iter()
+            .map(|(name, _)| {
+                let after = self
+                    .definition(&name)
+                    .map(|spec| spec.ordered_after().cloned().collect())
+                    .unwrap_or_default();
+                (name, after)
+            })
+            .collect();
+        Ok(svckit_core::order::stop_order(services))
+    }
+
     /// Starts `name`; with `wait`, returns once it runs.
     pub fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
         self.backend_of(name)?.start(name, wait)

@@ -267,23 +267,6 @@ impl Manager {
         self.registry.names()
     }
 
-    /// Every installed service in stop order: a service before what it depends on
-    /// ([`svckit_core::order::stop_order`]).
-    pub fn in_stop_order(&self) -> Result<Vec<ServiceName>, Error> {
-        let services = self
-            .list()?
-            .into_iter()
-            .map(|(name, _)| {
-                let after = self
-                    .definition(&name)
-                    .map(|spec| spec.ordered_after().cloned().collect())
-                    .unwrap_or_default();
-                (name, after)
-            })
-            .collect();
-        Ok(svckit_core::order::stop_order(services))
-    }
-
     /// Installs `spec` with its backend (`auto`: the one this host runs). On this host the
     /// program is looked up in PATH and must be executable, and the user, group and working
     /// directory must exist, so nothing fails only at the first start; under `root` the

@@ -110,23 +110,6 @@ impl Manager {
             .collect())
     }
 
-    /// Every hosted program in stop order: a service before what it depends on
-    /// ([`svckit_core::order::stop_order`]).
-    pub fn in_stop_order(&self) -> Result<Vec<ServiceName>, Error> {
-        let services = self
-            .list()?
-            .into_iter()
-            .map(|(name, _)| {
-                let after = self
-                    .definition(&name)
-                    .map(|spec| spec.ordered_after().cloned().collect())
-                    .unwrap_or_default();
-                (name, after)
-            })
-            .collect();
-        Ok(svckit_core::order::stop_order(services))
-    }
-
     /// The backend that runs the installed service `name`: the SCM.
     pub fn backend_of(&self, _name: &ServiceName) -> Result<Box<dyn Backend>, Error> {
         Ok(Box::new(Scm))

@@ -134,28 +134,6 @@ fn file_index(file: &File) -> io::Result<u64> {
 mod tests {
     use super::*;
 
-    /// Collects what it is given until it has the last line, then fails the follower.
-    struct Until {
-        seen: Vec<u8>,
-        last: &'static str,
-    }
-
-    impl Write for Until {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            if String::from_utf8_lossy(&self.seen).contains(self.last) {
-                return Err(io::ErrorKind::BrokenPipe.into());
-            }
-            self.seen.extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            if String::from_utf8_lossy(&self.seen).contains(self.last) {
-                return Err(io::ErrorKind::BrokenPipe.into());
-            }
-            Ok(())
-        }
-    }
-
     /// The host's rotator and the follower, on Windows' file identities: no line lost or
     /// repeated while the log rotates many times between two looks. (Regression: `logs -f`
     /// lost 17,440 of 20,000 lines of a flood under Wine once, its follower waiting for two
@@ -177,7 +155,7 @@ mod tests {
                 log.write(line.as_bytes()).unwrap();
             }
         });
-        let mut out = Until {
+        let mut out = svckit_core::follow::testing::Until {
             seen: Vec::new(),
             last: "line 004999 ",
         };
@@ -189,20 +167,9 @@ mod tests {
         let ended = svckit_core::follow::rotated(&path, Some(at), &mut out, identity);
         assert_eq!(ended.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         writer.join().unwrap();
-        let seen = String::from_utf8(out.seen).unwrap();
-        let numbers: Vec<usize> = seen
-            .lines()
-            .map(|line| line[5..11].parse().unwrap())
-            .collect();
-        let gaps: Vec<(usize, usize)> = numbers
-            .windows(2)
-            .filter(|pair| pair[1] != pair[0] + 1)
-            .map(|pair| (pair[0], pair[1]))
-            .take(5)
-            .collect();
         assert_eq!(
-            (numbers.first(), numbers.len(), gaps),
-            (Some(&0), 5000, vec![]),
+            svckit_core::follow::testing::numbered(&out.seen),
+            (Some(0), 5000, vec![]),
             "lost or repeated lines"
         );
         let _ = fs::remove_dir_all(&root);

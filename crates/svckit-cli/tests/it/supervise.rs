@@ -1360,14 +1360,7 @@ fn the_event_log_tells_a_crash_loop_line_by_line() {
         ],
         &["failed: nothing of it is left"],
     ];
-    let mut at = 0;
-    for chapter in story {
-        let says = |line: &&str| chapter.iter().all(|part| line.contains(part));
-        match lines[at..].iter().position(says) {
-            Some(found) => at += found + 1,
-            None => panic!("no {chapter:?} after line {at}:\n{told}"),
-        }
-    }
+    crate::support::tells_in_order(&told, &story);
     // Only its own: the other service's events are not in it, and are in the whole log.
     assert!(!told.contains("quiet"));
     assert!(

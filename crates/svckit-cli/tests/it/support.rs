@@ -483,3 +483,17 @@ impl Drop for Following {
         let _ = self.child.wait();
     }
 }
+
+/// Panics unless `told` has a line for each chapter of `story`, in that order (a chapter: the
+/// parts one line holds), other lines between them allowed.
+pub fn tells_in_order(told: &str, story: &[&[&str]]) {
+    let lines: Vec<&str> = told.lines().collect();
+    let mut at = 0;
+    for chapter in story {
+        let says = |line: &&str| chapter.iter().all(|part| line.contains(part));
+        match lines[at..].iter().position(says) {
+            Some(found) => at += found + 1,
+            None => panic!("no {chapter:?} after line {at}:\n{told}"),
+        }
+    }
+}

@@ -1511,14 +1511,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         ],
         &["failed: nothing of it is left"],
     ];
-    let mut at = 0;
-    for chapter in story {
-        let says = |line: &&str| chapter.iter().all(|part| line.contains(part));
-        match lines[at..].iter().position(says) {
-            Some(found) => at += found + 1,
-            None => panic!("no {chapter:?} after line {at}:\n{told}"),
-        }
-    }
+    crate::support::tells_in_order(&told, &story);
     // Every service's, merged: the crasher's among them; a state directory is Unix's.
     let out = wine.svckit(&["events", "-n", "1000"]);
     assert!(
