@@ -965,6 +965,63 @@ pub fn transition(
     }
 }
 
+/// What a client of a request waits for before its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wait {
+    /// Its request's event to be applied: answered at once.
+    Applied,
+    /// The service to run (or to fail to).
+    Running,
+    /// The service to be stopped.
+    Stopped,
+    /// The service to be forgotten: answered when it is gone.
+    Forgotten,
+    /// Its reload command to end.
+    Reloaded,
+}
+
+/// The answer a waiting client gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// What it waited for came about.
+    Done,
+    /// It will not: the start failed (or a stop by request overtook it).
+    StartFailed,
+}
+
+/// Whether a client waiting for `wait` is answered now that the service's row is `life`, and
+/// how (None: it waits on). `last_exit` is how the service last ended. A Forgotten wait is
+/// answered by the forget itself, a Reloaded one once the reload command's process is gone
+/// (a stop may overtake the command, which is its failure): both the executor's to see.
+pub fn verdict(
+    wait: Wait,
+    life: Lifecycle,
+    policy: &Policy,
+    last_exit: Option<LastExit>,
+) -> Option<Verdict> {
+    use UnitState::*;
+    match wait {
+        Wait::Applied => Some(Verdict::Done),
+        Wait::Running => match life.state {
+            Running | Reloading | Paused => Some(Verdict::Done),
+            // A oneshot is started once it has done its work.
+            Exited
+                if policy.service_type == ServiceType::Oneshot
+                    && last_exit.is_some_and(|exit| policy.succeeded(exit)) =>
+            {
+                Some(Verdict::Done)
+            }
+            Exited | Failed | Backoff => Some(Verdict::StartFailed),
+            // Stopped while a start is still wanted (a restart between its stop and its
+            // start) is on the way; stopped by request is not.
+            Stopped if life.then != Then::Start && !life.wanted => Some(Verdict::StartFailed),
+            _ => None,
+        },
+        Wait::Stopped => matches!(life.state, Stopped | Exited | Failed).then_some(Verdict::Done),
+        Wait::Reloaded | Wait::Forgotten => None,
+    }
+}
+
 /// The restart decision when the main process ended: not restarted (its policy), failed (it
 /// cannot be run, or started too often within the window), or restarted after the backoff
 /// delay (0: at once), with the actions that record it.

@@ -1033,6 +1033,41 @@ fn every_end_is_recorded_but_a_forking_launcher_s_hand_over() {
     );
 }
 
+#[test]
+fn waiting_clients_are_answered_when_what_they_wait_for_came_about_or_will_not() {
+    let mut policy = policy(Restart::OnFailure, 100);
+    let running = verdict(Wait::Running, at(Running), &policy, None);
+    assert_eq!(running, Some(Verdict::Done));
+    assert_eq!(verdict(Wait::Running, at(Starting), &policy, None), None);
+    assert_eq!(
+        verdict(Wait::Running, at(Backoff), &policy, None),
+        Some(Verdict::StartFailed)
+    );
+    // Stopped between a restart's stop and its start: on the way. Stopped by request: not.
+    let between = Lifecycle {
+        then: Then::Start,
+        ..Lifecycle::STOPPED
+    };
+    assert_eq!(verdict(Wait::Running, between, &policy, None), None);
+    assert_eq!(
+        verdict(Wait::Running, Lifecycle::STOPPED, &policy, None),
+        Some(Verdict::StartFailed)
+    );
+    // A oneshot that did its work is started.
+    policy.service_type = ServiceType::Oneshot;
+    let done = Some(LastExit::Code(0));
+    assert_eq!(
+        verdict(Wait::Running, at(Exited), &policy, done),
+        Some(Verdict::Done)
+    );
+    assert_eq!(
+        verdict(Wait::Stopped, at(Stopping), &policy, None),
+        None,
+        "a stop is answered once nothing of it is left"
+    );
+    assert_eq!(verdict(Wait::Reloaded, at(Running), &policy, None), None);
+}
+
 mod properties {
     //! The machine against a simulated world of processes: random requests and happenings,
     //! each delivered only when the world allows it (an exit only of a live program, a
@@ -1305,6 +1340,10 @@ mod properties {
                 "a stop did not end: {life:?} {world:?}"
             );
             prop_assert!(!life.wanted);
+            // No client waits on: one waiting for the stop is answered, and one waiting for
+            // a start is told it will not run.
+            prop_assert_eq!(verdict(Wait::Stopped, life, &policy, None), Some(Verdict::Done));
+            prop_assert!(verdict(Wait::Running, life, &policy, None).is_some());
         }
     }
 }

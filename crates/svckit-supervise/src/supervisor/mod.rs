@@ -62,7 +62,7 @@ use crate::{
     logs::{self, Drained, LogFile},
     machine::{
         self, Action, ControlCommand, Event, History, LastExit, Lifecycle, Phase, Policy, Refused,
-        Then, UnitState,
+        UnitState,
     },
     paths::{StateDir, Stream},
     protocol::{ErrorKind, Op, Outcome, Request, Response, ServiceStatus, VERSION},

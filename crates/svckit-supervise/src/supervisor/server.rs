@@ -4,20 +4,7 @@
 
 use super::*;
 
-/// What a client waits for before its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Wait {
-    /// Its request's event to be applied: then the status.
-    Applied,
-    /// The service to run (or to fail to).
-    Running,
-    /// The service to be stopped.
-    Stopped,
-    /// The service to be forgotten.
-    Forgotten,
-    /// Its reload command to end.
-    Reloaded,
-}
+pub(super) use crate::machine::Wait;
 
 /// A connected client: its request as read so far, then its reply as written so far.
 pub(super) struct Client {
@@ -357,43 +344,12 @@ impl Supervisor {
         let Some(unit) = self.unit(name) else {
             return;
         };
-        let Lifecycle {
-            state,
-            wanted,
-            then,
-            ..
-        } = unit.life;
+        let life = unit.life;
         let waiters = std::mem::take(&mut unit.waiters);
         let mut kept = Vec::new();
         for (token, wait) in waiters {
             let unit = &self.units[name];
             let outcome = match wait {
-                Wait::Running => match state {
-                    UnitState::Running | UnitState::Reloading | UnitState::Paused => Some(Ok(())),
-                    // A oneshot is started once it has done its work.
-                    UnitState::Exited
-                        if unit.spec.service_type == ServiceType::Oneshot
-                            && unit
-                                .last_exit
-                                .is_some_and(|exit| unit.policy.succeeded(exit)) =>
-                    {
-                        Some(Ok(()))
-                    }
-                    UnitState::Exited | UnitState::Failed | UnitState::Backoff => {
-                        Some(Err((ErrorKind::StartFailed, self.start_failure(unit))))
-                    }
-                    // Stopped while a start is still wanted (a restart between its stop and
-                    // its start) is on the way; stopped by request is not.
-                    UnitState::Stopped if then != Then::Start && !wanted => {
-                        Some(Err((ErrorKind::StartFailed, self.start_failure(unit))))
-                    }
-                    _ => None,
-                },
-                Wait::Stopped => matches!(
-                    state,
-                    UnitState::Stopped | UnitState::Exited | UnitState::Failed
-                )
-                .then_some(Ok(())),
                 // A reload command: answered once it ended, with how.
                 Wait::Reloaded if unit.control.is_none() => Some(match &unit.control_error {
                     None => Ok(()),
@@ -402,7 +358,13 @@ impl Supervisor {
                         format!("service {name} did not reload: {error}"),
                     )),
                 }),
-                Wait::Forgotten | Wait::Applied | Wait::Reloaded => None,
+                wait => match machine::verdict(wait, life, &unit.policy, unit.last_exit) {
+                    Some(machine::Verdict::Done) => Some(Ok(())),
+                    Some(machine::Verdict::StartFailed) => {
+                        Some(Err((ErrorKind::StartFailed, self.start_failure(unit))))
+                    }
+                    None => None,
+                },
             };
             match outcome {
                 Some(Ok(())) => {
