@@ -82,6 +82,8 @@ use server::{Client, Wait, refusal};
 const SIGNALS: Token = Token(0);
 const LISTENER: Token = Token(1);
 const NOTIFY: Token = Token(2);
+/// The inotify fd that tells when a forking daemon's pid file is written.
+const PID_FILES: Token = Token(usize::MAX);
 /// How often a stopping service's group is checked while its main process is gone but other
 /// members live (they are reaped as the subreaper's children, but not every death reaches us).
 const GROUP_POLL: Duration = Duration::from_millis(10);
@@ -358,6 +360,12 @@ struct Supervisor {
     notify: Option<svckit_unix::notify::Listener>,
     /// What happens to each service, for `svckit events` and `status`.
     journal: crate::events::EventLog,
+    /// Watches the directories of the pid files forking daemons are awaited to write (their
+    /// main pid is known the moment one is, not at a poll); each watch with its service.
+    pid_files: Option<(
+        nix::sys::inotify::Inotify,
+        Vec<(nix::sys::inotify::WatchDescriptor, ServiceName)>,
+    )>,
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
@@ -472,6 +480,7 @@ impl Supervisor {
             cgroups: None,
             notify: None,
             journal: crate::events::log(&journal_dir),
+            pid_files: None,
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -611,6 +620,7 @@ impl Supervisor {
                 match event.token() {
                     SIGNALS => self.on_signals(),
                     NOTIFY => self.on_notify(),
+                    PID_FILES => self.on_pid_files(),
                     LISTENER => self.accept(),
                     token if self.clients.contains_key(&token) => self.on_client(token),
                     token if self.captures.contains_key(&token) => self.on_output(token),
@@ -626,15 +636,23 @@ impl Supervisor {
         let group_polls = self
             .units
             .values()
+            .filter(|unit| unit.life.state == UnitState::Stopping && unit.process.pid.is_none())
+            .map(|_| Instant::now() + GROUP_POLL);
+        // A daemon awaited whose pid file cannot be watched: looked for at this pace.
+        let unwatched = self
+            .units
+            .values()
             .filter(|unit| {
-                unit.life.state == UnitState::Stopping && unit.process.pid.is_none()
-                    || unit.life.phase == Phase::FindingMain
+                unit.life.phase == Phase::FindingMain
+                    && unit.spec.pid_file.is_some()
+                    && !self.pid_file_watched(&unit.name)
             })
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.values().filter_map(|client| client.deadline);
         let watchdogs = self.units.values().filter_map(|unit| unit.watchdog_due);
         timers
             .chain(group_polls)
+            .chain(unwatched)
             .chain(clients)
             .chain(watchdogs)
             .min()
@@ -654,13 +672,17 @@ impl Supervisor {
         for name in due {
             self.queue(&name, Event::Timer);
         }
-        let awaiting: Vec<ServiceName> = self
+        let unwatched: Vec<ServiceName> = self
             .units
             .values()
-            .filter(|unit| unit.life.phase == Phase::FindingMain)
+            .filter(|unit| {
+                unit.life.phase == Phase::FindingMain
+                    && unit.spec.pid_file.is_some()
+                    && !self.pid_file_watched(&unit.name)
+            })
             .map(|unit| unit.name.clone())
             .collect();
-        for name in awaiting {
+        for name in unwatched {
             self.find_main(&name);
         }
         let idle: Vec<Token> = self
@@ -780,6 +802,10 @@ impl Supervisor {
             }
             UnitState::Running | UnitState::Reloading | UnitState::Paused => {}
             _ => unit.watchdog_due = None,
+        }
+        // No longer awaiting its daemon (a stop, the ready timeout): nothing to watch for.
+        if before.phase == Phase::FindingMain && transition.next.phase != Phase::FindingMain {
+            self.unwatch_pid_file(name);
         }
         // Services that require it stop with it: a stop by request, or an end for good.
         let stops = matches!(event, Event::Stop | Event::Forget)
@@ -938,7 +964,12 @@ impl Supervisor {
                 ));
             }
             Action::Forget => self.forget(name),
-            Action::FindMainPid => self.find_main(name),
+            Action::FindMainPid => {
+                // Told when its pid file is written, and at every exit of a process of ours
+                // (the launcher's children leaving): found at once, never by a poll.
+                self.watch_pid_file(name);
+                self.find_main(name);
+            }
             Action::NotReady { finding_main } => {
                 let within = svckit_core::parse::format_duration(unit.spec.ready_timeout);
                 let reason = match (finding_main, &unit.spec.pid_file) {
