@@ -46,10 +46,6 @@ pub enum Command {
     #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Kill(KillArgs),
-    /// Print a hosted program's captured output (NAME.stdout.log, or --stderr).
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Logs(WindowsLogsArgs),
     /// The service host the SCM starts for a hosted program (`svckit.exe host NAME`, as
     /// install registers it): runs the program in a job object and answers the SCM.
     #[cfg(windows)]
@@ -132,7 +128,7 @@ pub enum Command {
     ///
     /// stdout and stderr (--stream), each line with the time it was read, the supervisor's
     /// events between runs, several services or --all; --plain for one stream as written.
-    #[cfg(unix)]
+    /// (On Windows one hosted program's stream as written: its host records no times yet.)
     #[command(after_help = exit::TABLE)]
     Logs(LogsArgs),
     /// What happened to services (or to one): starts, exits and what they mean, restarts and
@@ -584,7 +580,6 @@ pub struct LogView {
 }
 
 /// `svckit logs`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The services (their lines merged in time order).
@@ -615,7 +610,6 @@ pub struct LogsArgs {
 }
 
 /// Which of a service's streams `svckit logs` shows.
-#[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StreamChoice {
     /// Standard output.
@@ -782,17 +776,6 @@ pub struct MemoryStatusArgs {
     #[cfg(unix)]
     #[arg(long, value_name = "PATH", requires = "daemon")]
     pub pidfile: Option<PathBuf>,
-}
-
-/// `svckit logs` (Windows).
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct WindowsLogsArgs {
-    /// The hosted service.
-    pub name: String,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub view: LogView,
 }
 
 /// `svckit host` (Windows).

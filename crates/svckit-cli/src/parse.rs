@@ -26,7 +26,6 @@ pub fn watch_interval(text: &str) -> Result<std::time::Duration, String> {
 
 /// A point in time for `--since`: a duration ago (`10m`, `1h30m`), or a local time
 /// (`2026-11-29 10:00` or `2026-11-29 10:00:30`).
-#[cfg(unix)]
 pub fn since(text: &str) -> Result<std::time::SystemTime, String> {
     if let Ok(ago) = duration(text) {
         return std::time::SystemTime::now()

@@ -125,8 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Continue(args) => platform::control(args, report::Action::Continue),
         Command::Reload(args) => platform::control(args, report::Action::Reload),
         Command::Status(args) => platform::status(args),
-        #[cfg(unix)]
-        Command::Logs(args) => service::logs(args),
+        Command::Logs(args) => platform::logs(args),
         Command::Events(args) => events::run(args),
         #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),
@@ -150,8 +149,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Install(args) => manage::install(*args),
         #[cfg(windows)]
         Command::Host(args) => manage::host(args),
-        #[cfg(windows)]
-        Command::Logs(args) => manage::logs(args),
         #[cfg(windows)]
         Command::Render(args) => manage::render(args),
         #[cfg(windows)]
