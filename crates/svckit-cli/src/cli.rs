@@ -451,6 +451,9 @@ pub struct ProbeArgs {
 /// `svckit list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Print JSON: an array of {name, backend} (on Windows each hosted program's status).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

@@ -246,7 +246,7 @@ pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
 pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
     let manager = manager_at(&args.state)?;
     let mut out = std::io::stdout().lock();
-    super::act::all(&mut out, &manager.statuses()?, false)
+    super::act::all(&mut out, &manager.statuses()?, args.json)
 }
 
 /// `svckit render`: what install would give the SCM for a definition file or an installed

@@ -199,7 +199,18 @@ pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
 
 /// `svckit list`.
 pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
-    for (name, backend) in manager(state_dir(&args.state)?)?.list()? {
+    let listed = manager(state_dir(&args.state)?)?.list()?;
+    if args.json {
+        let all: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|(name, backend)| {
+                serde_json::json!({"name": name.as_str(), "backend": backend.name()})
+            })
+            .collect();
+        outln!("{}", serde_json::Value::Array(all));
+        return Ok(Exit::Ok);
+    }
+    for (name, backend) in listed {
         outln!("{name:<24} {}", backend.name());
     }
     Ok(Exit::Ok)

@@ -753,6 +753,11 @@ fn install_from_a_file_takes_every_key() {
         "--log-keep",
         "4",
     ]);
+    let listed: Value = serde_json::from_str(&sup.ok(&["list", "--json"])).unwrap();
+    assert_eq!(
+        listed,
+        serde_json::json!([{"name": "api", "backend": "builtin"}])
+    );
     let shown = sup.ok(&["show", "api"]);
     for line in [
         "program = \"/usr/bin/sleep\"",

@@ -796,6 +796,14 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     );
     let listed = wine.svckit(&["list"]);
     assert_eq!(code(&listed), 0, "{}", text(&listed));
+    let out = wine.svckit(&["list", "--json"]);
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        all.as_array().is_some_and(|all| all
+            .iter()
+            .any(|one| one["name"] == "Ticker" && one["backend"] == "windows")),
+        "{all}"
+    );
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(
         listed
