@@ -46,7 +46,7 @@ impl Builtin {
         Ok(statuses
             .first()
             .map(status_of)
-            .unwrap_or_else(|| Status::new(name.clone(), "builtin", State::Stopped)))
+            .unwrap_or_else(|| Status::new(name.clone(), BackendKind::Builtin, State::Stopped)))
     }
 }
 
@@ -176,7 +176,7 @@ pub fn not_running(dir: &StateDir, name: &ServiceName) -> Status {
     });
     let mut status = Status::new(
         name.clone(),
-        "builtin",
+        BackendKind::Builtin,
         match alive {
             Some(_) => State::Running,
             None => State::Stopped,
@@ -220,7 +220,7 @@ pub fn status_of(service: &ServiceStatus) -> Status {
     };
     let name = ServiceName::new(service.name.clone())
         .unwrap_or_else(|_| ServiceName::new("invalid").expect("a valid name"));
-    let mut status = Status::new(name, "builtin", state);
+    let mut status = Status::new(name, BackendKind::Builtin, state);
     status.pid = service.pid;
     status.command = Some(service.command.clone());
     status.uptime = service.started_ms.map(|started| {

@@ -273,7 +273,7 @@ pub struct Status {
     /// The service.
     pub name: ServiceName,
     /// The backend that manages it.
-    pub backend: &'static str,
+    pub backend: BackendKind,
     /// Its state.
     pub state: State,
     /// Its main process, while it runs.
@@ -333,7 +333,7 @@ pub struct Status {
 impl Status {
     /// `name` in `state` as `backend` reports it, with nothing else known: no pid, no
     /// accepted controls, exit code 0, no pending progress.
-    pub fn new(name: ServiceName, backend: &'static str, state: State) -> Status {
+    pub fn new(name: ServiceName, backend: BackendKind, state: State) -> Status {
         Status {
             name,
             backend,

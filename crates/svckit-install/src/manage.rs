@@ -516,7 +516,11 @@ impl Manager {
             }
             if backend.is_builtin() {
                 let status = match running {
-                    true => Status::new(name.clone(), "builtin", svckit_core::State::Stopped),
+                    true => Status::new(
+                        name.clone(),
+                        BackendKind::Builtin,
+                        svckit_core::State::Stopped,
+                    ),
                     false => builtin::not_running(self.dir(), &name),
                 };
                 listed.push(Listed {

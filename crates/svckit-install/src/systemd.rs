@@ -798,6 +798,10 @@ mod manager {
     }
 
     fn stopped(name: &ServiceName) -> Status {
-        Status::new(name.clone(), "systemd", svckit_core::State::Stopped)
+        Status::new(
+            name.clone(),
+            svckit_core::BackendKind::Systemd,
+            svckit_core::State::Stopped,
+        )
     }
 }

@@ -514,7 +514,7 @@ mod manager {
                 Ok(PidfileState::Running(pid)) if state == State::Running => pid,
                 _ => None,
             };
-            let mut status = Status::new(name.clone(), "sysv", state);
+            let mut status = Status::new(name.clone(), svckit_core::BackendKind::Sysv, state);
             status.pid = pid;
             status.uptime = pid.and_then(|pid| {
                 svckit_unix::process::uptime(svckit_unix::process::os_pid(pid)).ok()

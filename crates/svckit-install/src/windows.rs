@@ -433,7 +433,11 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
     let scm_pid = status.process_id.filter(|&pid| pid != 0);
     let config = service.query_config().ok();
     // The SCM keeps neither a start time nor a restart count; its exit code is kept.
-    let mut shown = Status::new(name.clone(), "windows", state_of(status.current_state));
+    let mut shown = Status::new(
+        name.clone(),
+        svckit_core::BackendKind::Windows,
+        state_of(status.current_state),
+    );
     shown.pid = status.process_id.and_then(svckit_core::Pid::new);
     shown.accept = Accept::from_bits_truncate(status.controls_accepted.bits());
     shown.exit_code = exit_code(&status.exit_code);

@@ -86,7 +86,7 @@ pub fn json(status: &Status) -> serde_json::Value {
     let (win32, specific) = status.exit_code.to_scm();
     serde_json::json!({
         "name": status.name.as_ref(),
-        "backend": status.backend,
+        "backend": status.backend.name(),
         "state": status.state_name(),
         "state_value": status.state.as_u32(),
         "pid": status.pid,

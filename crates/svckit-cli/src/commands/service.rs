@@ -339,7 +339,7 @@ fn status_to(
             .map(|logs| logs.recent(args.lines))
             .unwrap_or_default();
         // What happened to it lately, as the supervisor's event log tells it.
-        if status.backend == "builtin" {
+        if status.backend == svckit::BackendKind::Builtin {
             recent.insert(0, ("events", events::recent(dir, Some(&name), 5)));
         }
         let logs = logs.as_ref().map(svckit_install::Logs::describe);
