@@ -1,7 +1,8 @@
 //! Capture: draining each service's stdout and stderr pipes into its rotated log files
 //! (splice where it can), never blocking the loop on a slow disk or a full one.
 
-use super::*;
+use super::{Drained, OwnedFd, ServiceName, Stream, Supervisor, Token, log, unwatch, watch};
+use std::os::fd::AsFd;
 
 /// A captured stream: the read end of a service's stdout or stderr pipe.
 pub(super) struct Capture {

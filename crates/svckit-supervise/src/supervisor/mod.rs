@@ -21,12 +21,8 @@
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     ffi::OsString,
-    fs,
-    io::{self, Read, Write},
-    os::{
-        fd::{AsFd, AsRawFd, OwnedFd},
-        unix::fs::{MetadataExt, OpenOptionsExt},
-    },
+    fs, io,
+    os::fd::{AsFd, AsRawFd, OwnedFd},
     process::{Command, Stdio},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };

@@ -5,7 +5,10 @@
 //! WATCHDOG=1 keeps it from being treated as hung, EXTEND_TIMEOUT_USEC= gives the start more
 //! time, ERRNO= says why it failed.
 
-use super::*;
+use super::{
+    Event, Instant, NotifyAccess, Pid, ServiceName, Signal, StateDir, Supervisor, UnitState, io,
+    later, log,
+};
 use svckit_unix::notify::{Listener, Notice};
 
 use crate::notify;

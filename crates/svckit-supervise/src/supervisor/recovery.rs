@@ -3,7 +3,11 @@
 //! pipes found again through /proc) or resumes the desired state; and the record written on
 //! every transition that makes this possible.
 
-use super::*;
+use super::{
+    Duration, Error, Event, Instant, LastExit, OwnedFd, Record, ServiceName, Stream, Supervisor,
+    SystemTime, UNIX_EPOCH, UnitState, fs, log, machine, process, store, unix_ms, watch,
+};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 impl Supervisor {
     /// Loads every definition, finds the processes a previous supervisor left running (same

@@ -2,7 +2,12 @@
 //! fds), reading one request line, turning it into an event of the machine, and answering
 //! without ever blocking on a client that does not read.
 
-use super::*;
+use super::{
+    Duration, Error, ErrorKind, Event, Instant, Interest, LastExit, Op, Outcome, Request, Response,
+    ServiceName, Stream, Supervisor, Token, Uid, Unit, UnitState, UnixStream, VERSION, fs,
+    getsockopt, io, log, logs, machine, sockopt, store,
+};
+use std::io::{Read, Write};
 
 pub(super) use crate::machine::Wait;
 

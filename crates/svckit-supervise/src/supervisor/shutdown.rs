@@ -3,7 +3,9 @@
 //! service) other signals go on to the services; a main service that ends for good ends the
 //! supervisor with its status, as tini does.
 
-use super::*;
+use super::{
+    Event, LastExit, Outcome, ServiceName, Signal, Supervisor, Token, UnitState, fs, killpg, log,
+};
 
 impl Supervisor {
     pub(super) fn on_signals(&mut self) {

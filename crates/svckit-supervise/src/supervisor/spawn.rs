@@ -3,7 +3,16 @@
 //! a pidfd for an adopted process, the readiness pipe for programs that say when they are
 //! ready.
 
-use super::*;
+use super::{
+    Cgroup, ChildSetup, Command, ControlCommand, Credentials, Duration, Errno, Event, Instant,
+    Interest, LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, READY_FD, ServiceName,
+    ServiceSpec, ServiceType, SourceFd, Stdio, Stream, Supervisor, SystemTime, Token, UnitState,
+    WaitPidFlag, WaitStatus, environment, fs, io, log, logs, process, unwatch, waitpid, watch,
+};
+use std::os::{
+    fd::{AsFd, AsRawFd},
+    unix::fs::MetadataExt,
+};
 
 /// One process of a service to start: the service's program, or one of its commands.
 pub(super) struct Process<'a> {
