@@ -31,6 +31,15 @@ pub struct HostedStatus {
     /// killed service RUNNING).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_pid: Option<u32>,
+    /// How many processes its job holds (refreshed every second while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<usize>,
+    /// The CPU time its job's processes used, microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_usec: Option<u64>,
+    /// Its job's processes' working sets, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
 }
 
 impl HostedStatus {
@@ -71,6 +80,9 @@ mod tests {
             last_exit: Some(LastExit::Code(3)),
             state: "backoff".to_owned(),
             host_pid: Some(99),
+            tasks: Some(2),
+            cpu_usec: Some(1_500),
+            memory_bytes: Some(4 << 20),
         };
         assert_eq!(HostedStatus::from_toml(&status.to_toml()), Some(status));
         assert_eq!(HostedStatus::from_toml("pid = \"x\""), None);

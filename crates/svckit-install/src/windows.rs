@@ -502,6 +502,10 @@ fn hosted_status(shown: &mut Status, scm_pid: Option<u32>) {
     shown.uptime = shown
         .since
         .and_then(|since| std::time::SystemTime::now().duration_since(since).ok());
+    // What its job uses, as its host last counted it (every second while it runs).
+    shown.tasks = hosted.tasks;
+    shown.cpu = hosted.cpu_usec.map(std::time::Duration::from_micros);
+    shown.memory = hosted.memory_bytes;
     if shown.state == State::Running && hosted.state != "running" && !hosted.state.is_empty() {
         shown.detail = Some(hosted.state);
     }

@@ -28,6 +28,8 @@ use crate::{
 
 /// How often the host looks at its program between controls.
 const POLL: Duration = Duration::from_millis(100);
+/// How often the record says what the program's job uses while it runs.
+const USAGE_EVERY: Duration = Duration::from_secs(1);
 
 /// The service hosting `spec`'s program, its output appended to `NAME.stdout.log` and
 /// `NAME.stderr.log` in `DATA\logs`, its state written to `DATA\run\NAME.status` (a
@@ -89,6 +91,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         restarts: 0,
         record: data.join("run").join(format!("{}.status", spec.name)),
         journal: Journal::new(logs.join(format!("{}.events.log", spec.name))),
+        recorded: Instant::now(),
     };
     if let Err(err) = job::own_console() {
         host.console = false;
@@ -136,7 +139,8 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
                 _ => {}
             }
         }
-        if changed {
+        // At every change, and every second while it runs: what its job uses is in it.
+        if changed || life.state.has_process() && host.recorded.elapsed() >= USAGE_EVERY {
             host.record(life.state);
         }
         match life.state {
@@ -203,6 +207,8 @@ struct Host<'a> {
     /// The service's event log (`NAME.events.log`): its story in the machine's words, as
     /// the Unix supervisor tells it.
     journal: Journal,
+    /// When the record was last written.
+    recorded: Instant,
     /// Where the host's [`HostedStatus`] record goes.
     record: PathBuf,
 }
@@ -496,7 +502,9 @@ impl Host<'_> {
 
     /// Rewrites the host's record of the program (see [`HostedStatus`]): written aside, then
     /// renamed over the old one, so a reader never sees half of it.
-    fn record(&self, state: UnitState) {
+    fn record(&mut self, state: UnitState) {
+        self.recorded = Instant::now();
+        let usage = self.job.as_ref().and_then(|job| job.usage().ok());
         let child = self.child.as_ref();
         let status = HostedStatus {
             pid: child.map(Child::id),
@@ -505,6 +513,9 @@ impl Host<'_> {
             last_exit: self.last_exit,
             state: state.name().to_owned(),
             host_pid: Some(std::process::id()),
+            tasks: usage.map(|(tasks, _, _)| tasks),
+            cpu_usec: usage.map(|(_, cpu, _)| cpu.as_micros() as u64),
+            memory_bytes: usage.map(|(_, _, memory)| memory),
         };
         let Some(dir) = self.record.parent() else {
             return;

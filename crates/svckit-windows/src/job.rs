@@ -61,6 +61,17 @@ impl Job {
         sys::job_processes(&self.handle)
     }
 
+    /// What the job's processes use now: how many there are, their CPU time and their
+    /// working sets, bytes (those that can be asked).
+    pub fn usage(&self) -> io::Result<(usize, std::time::Duration, u64)> {
+        let pids = self.processes()?;
+        let (cpu, memory) = pids.iter().filter_map(|pid| sys::process_usage(*pid)).fold(
+            (std::time::Duration::ZERO, 0u64),
+            |(cpu, memory), (c, m)| (cpu + c, memory + m),
+        );
+        Ok((pids.len(), cpu, memory))
+    }
+
     /// Asks the job's processes to end, as a person would: Ctrl-C to the console they share
     /// with the caller (see [`own_console`]), and WM_CLOSE to their windows, if any. The
     /// number of windows asked.

@@ -447,3 +447,43 @@ pub(crate) fn set_start_type(
     }
     Ok(())
 }
+
+/// Process `pid`'s CPU time (user and kernel) and working set, bytes; None for a process
+/// that cannot be opened (gone, or another user's).
+pub(crate) fn process_usage(pid: u32) -> Option<(std::time::Duration, u64)> {
+    use windows_sys::Win32::{
+        Foundation::FILETIME,
+        System::{
+            ProcessStatus::{K32GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS},
+            Threading::{GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION},
+        },
+    };
+    // SAFETY: plain values; a failure is a null handle.
+    let raw = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    let process = owned(raw).ok()?;
+    let handle = process.as_raw_handle() as HANDLE;
+    let zero = FILETIME {
+        dwLowDateTime: 0,
+        dwHighDateTime: 0,
+    };
+    let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+    // SAFETY: `handle` is a live process handle with PROCESS_QUERY_LIMITED_INFORMATION
+    // access; the four FILETIMEs are writable and outlive the call.
+    if unsafe { GetProcessTimes(handle, &mut created, &mut exited, &mut kernel, &mut user) } == 0 {
+        return None;
+    }
+    let ticks =
+        |time: FILETIME| (u64::from(time.dwHighDateTime) << 32) | u64::from(time.dwLowDateTime);
+    // FILETIME counts 100 ns.
+    let cpu = std::time::Duration::from_nanos((ticks(kernel) + ticks(user)).saturating_mul(100));
+    // SAFETY: plain data; all-zero is a valid value.
+    let mut counters: PROCESS_MEMORY_COUNTERS = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
+    // SAFETY: `handle` is a live process handle with PROCESS_QUERY_LIMITED_INFORMATION
+    // access (enough since Windows 8.1); `counters` is writable, of the size given.
+    let memory = match unsafe { K32GetProcessMemoryInfo(handle, &mut counters, size) } {
+        0 => 0,
+        _ => counters.WorkingSetSize as u64,
+    };
+    Some((cpu, memory))
+}

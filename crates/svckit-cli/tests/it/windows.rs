@@ -1067,6 +1067,24 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         "Wine's process list shows it: {:?}",
         wine.process_list()
     );
+    // What its job uses, as its host counts it every second: both processes, their memory
+    // and CPU time.
+    let usage = || -> serde_json::Value {
+        let out = wine.svckit(&["status", "Ticker", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let status = usage();
+            status["tasks"].as_u64() >= Some(2)
+                && status["memory_bytes"]
+                    .as_u64()
+                    .is_some_and(|bytes| bytes > 0)
+                && status["cpu_usec"].as_u64().is_some()
+        }),
+        "{}",
+        usage()
+    );
     // Paused: every process of its job is suspended, so its output stops; continued, it
     // goes on.
     let out = wine.svckit(&["pause", "Ticker"]);
