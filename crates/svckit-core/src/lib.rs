@@ -20,6 +20,7 @@ pub mod hash;
 mod hosted;
 pub mod journal;
 mod last_exit;
+pub mod logfiles;
 pub mod machine;
 mod name;
 pub mod order;

@@ -181,7 +181,10 @@ impl Manager {
                 // A new service: none of an old one's status (its restarts, its last exit),
                 // and, under a name that was not installed, none of its logs.
                 if !definition.is_file() {
-                    archive_logs(&spec.name).map_err(|err| {
+                    // As on Unix: NAME.stdout.log, NAME.stderr.log and their rotated `.N` go to
+                    // logs\uninstalled\NAME-SECONDS\.
+                    let logs = data_dir().join("logs");
+                    svckit_core::logfiles::archive(&logs, &spec.name, ".log").map_err(|err| {
                         Error::os(format!("move the old logs of {}", spec.name), err)
                     })?;
                 }
@@ -341,49 +344,6 @@ impl Manager {
 /// uninstalled, has no status of an old one's.
 fn forget_status(name: &ServiceName) {
     let _ = std::fs::remove_file(status_path(name));
-}
-
-/// Moves the logs of `name` (`NAME.stdout.log`, `NAME.stderr.log` and their rotated `.N`) into
-/// `logs\uninstalled\NAME-SECONDS\`, as on Unix: a service installed anew under an
-/// uninstalled one's name starts with empty logs.
-fn archive_logs(name: &ServiceName) -> std::io::Result<()> {
-    let logs = data_dir().join("logs");
-    let entries = match std::fs::read_dir(&logs) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(err) => return Err(err),
-    };
-    let is_its = |file: &str| {
-        ["stdout", "stderr"].iter().any(|stream| {
-            let Some(rest) = file.strip_prefix(&format!("{name}.{stream}.log")) else {
-                return false;
-            };
-            rest.is_empty()
-                || rest
-                    .strip_prefix('.')
-                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        })
-    };
-    let files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| entry.file_name().to_str().is_some_and(is_its))
-        .map(|entry| entry.path())
-        .collect();
-    if files.is_empty() {
-        return Ok(());
-    }
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let target = logs.join("uninstalled").join(format!("{name}-{seconds}"));
-    std::fs::create_dir_all(&target)?;
-    for file in files {
-        if let Some(file_name) = file.file_name() {
-            std::fs::rename(&file, target.join(file_name))?;
-        }
-    }
-    Ok(())
 }
 
 /// The service svckit.exe is for a hosted program: `svckit.exe host NAME --data-dir DIR`,

@@ -20,10 +20,10 @@
 
 use std::{
     fs::{self, File},
-    io::{self, Read, Seek, SeekFrom, Write},
+    io::{self, Seek, SeekFrom, Write},
     os::{
         fd::{AsFd, AsRawFd, OwnedFd},
-        unix::fs::{DirBuilderExt, OpenOptionsExt},
+        unix::fs::OpenOptionsExt,
     },
     path::{Path, PathBuf},
 };
@@ -426,54 +426,14 @@ impl LogFile {
 }
 
 /// Moves the logs of `name` (each stream, its rotated files, their time indexes) out of the
-/// way, into `logs/uninstalled/NAME-SECONDS/`: a service installed anew starts with empty logs
-/// rather than an uninstalled one's. The directory they went to, when there were any.
+/// way, into `logs/uninstalled/NAME-SECONDS/` ([`svckit_core::logfiles::archive`]): a service
+/// installed anew starts with empty logs rather than an uninstalled one's. The directory they
+/// went to, when there were any.
 pub fn archive(
     dir: &crate::StateDir,
     name: &svckit_core::ServiceName,
 ) -> io::Result<Option<PathBuf>> {
-    let logs = dir.logs_dir();
-    let entries = match fs::read_dir(&logs) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err),
-    };
-    let is_its = |file: &str| {
-        ["stdout", "stderr"].iter().any(|stream| {
-            let Some(rest) = file
-                .strip_prefix(name.as_str())
-                .and_then(|rest| rest.strip_prefix('.'))
-                .and_then(|rest| rest.strip_prefix(stream))
-            else {
-                return false;
-            };
-            let rest = rest.strip_suffix(".times").unwrap_or(rest);
-            rest.is_empty()
-                || rest
-                    .strip_prefix('.')
-                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        })
-    };
-    let files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| entry.file_name().to_str().is_some_and(is_its))
-        .map(|entry| entry.path())
-        .collect();
-    if files.is_empty() {
-        return Ok(None);
-    }
-    let seconds = now_ms() / 1000;
-    let target = logs.join("uninstalled").join(format!("{name}-{seconds}"));
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&target)?;
-    for file in files {
-        if let Some(file_name) = file.file_name() {
-            fs::rename(&file, target.join(file_name))?;
-        }
-    }
-    Ok(Some(target))
+    svckit_core::logfiles::archive(&dir.logs_dir(), name, "")
 }
 
 /// `PATH.N`.
@@ -506,40 +466,7 @@ pub fn follow(path: &Path, out: &mut impl Write) -> io::Result<()> {
     })
 }
 
-/// The last `lines` lines of `path` (and of its rotated predecessors when it holds fewer).
-pub fn tail(path: &Path, lines: usize, keep: u32) -> io::Result<Vec<String>> {
-    let mut collected: Vec<String> = Vec::new();
-    // Lazily, newest first: the rotated files are numbered without gaps, so the first one
-    // missing ends the walk (a huge `keep` once made this allocate a path for every number).
-    let files =
-        std::iter::once(path.to_path_buf()).chain((1..=keep.max(1)).map(|n| numbered(path, n)));
-    for (index, file) in files.enumerate() {
-        if collected.len() >= lines {
-            break;
-        }
-        let mut text = Vec::new();
-        match File::open(&file) {
-            Ok(mut handle) => {
-                // Only the end matters: read at most the last 1 MiB.
-                let len = handle.metadata()?.len();
-                handle.seek(SeekFrom::Start(len.saturating_sub(1 << 20)))?;
-                handle.read_to_end(&mut text)?;
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound && index == 0 => continue,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => break,
-            Err(err) => return Err(err),
-        }
-        let text = String::from_utf8_lossy(&text);
-        let mut these: Vec<String> = text.lines().map(str::to_owned).collect();
-        let wanted = lines - collected.len();
-        if these.len() > wanted {
-            these.drain(..these.len() - wanted);
-        }
-        these.append(&mut collected);
-        collected = these;
-    }
-    Ok(collected)
-}
+pub use svckit_core::logfiles::tail;
 
 /// The raw fd of a pipe end, for registering it with the event loop.
 pub fn raw(fd: &OwnedFd) -> i32 {

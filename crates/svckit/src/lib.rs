@@ -54,6 +54,8 @@
 /// The event log's format, as `svckit events` reads it: the last events, and following new
 /// ones.
 pub use svckit_core::journal;
+/// A service's log files on both platforms: their last lines, and moving them aside.
+pub use svckit_core::logfiles;
 pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, ExitMatch, KillMode,
     LastExit, Limit, Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError,

@@ -119,13 +119,8 @@ pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
         let path = svckit_install::data_dir()
             .join("logs")
             .join(format!("{name}.{stream}.log"));
-        let bytes = std::fs::read(path).unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<String> = text
-            .lines()
-            .map(|line| line.trim_end().to_owned())
-            .collect();
-        lines[lines.len().saturating_sub(args.lines)..].to_vec()
+        // As on Unix: the last 1 MiB at most, `.1` too when the live file holds fewer.
+        svckit::logfiles::tail(&path, args.lines, 0).unwrap_or_default()
     };
     let recent = [
         ("events", events),
@@ -279,14 +274,7 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
 /// `svckit enable|disable NAME...`: the SCM's start type (auto or demand) of each, and a
 /// hosted program's definition with it; each says whether it changed.
 pub fn set_start(args: crate::cli::NamesArgs, start: svckit::StartType) -> anyhow::Result<Exit> {
-    if args.state.state_dir.is_some() {
-        return Err(crate::exit::Failure::new(
-            Exit::Usage,
-            "--state-dir is the Unix supervisor's: the SCM keeps every service's start type",
-        )
-        .into());
-    }
-    let manager = svckit_install::Manager::local()?;
+    let manager = manager_at(&args.state)?;
     for one in &args.names {
         let name = ServiceName::new(one)?;
         match manager.set_start(&name, start)? {

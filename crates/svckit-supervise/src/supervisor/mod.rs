@@ -638,11 +638,7 @@ impl Supervisor {
         let unwatched = self
             .units
             .values()
-            .filter(|unit| {
-                unit.life.phase == Phase::FindingMain
-                    && unit.spec.pid_file.is_some()
-                    && !self.pid_file_watched(&unit.name)
-            })
+            .filter(|unit| self.pid_file_polled(unit))
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.values().filter_map(|client| client.deadline);
         let watchdogs = self.units.values().filter_map(|unit| unit.watchdog_due);
@@ -671,11 +667,7 @@ impl Supervisor {
         let unwatched: Vec<ServiceName> = self
             .units
             .values()
-            .filter(|unit| {
-                unit.life.phase == Phase::FindingMain
-                    && unit.spec.pid_file.is_some()
-                    && !self.pid_file_watched(&unit.name)
-            })
+            .filter(|unit| self.pid_file_polled(unit))
             .map(|unit| unit.name.clone())
             .collect();
         for name in unwatched {

@@ -6,8 +6,9 @@
 use super::{
     Cgroup, ChildSetup, Command, ControlCommand, Credentials, Duration, Errno, Event, Instant,
     Interest, LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, READY_FD, ServiceName,
-    ServiceSpec, ServiceType, SourceFd, Stdio, Stream, Supervisor, SystemTime, Token, UnitState,
-    WaitPidFlag, WaitStatus, environment, fs, io, log, logs, process, unwatch, waitpid, watch,
+    ServiceSpec, ServiceType, SourceFd, Stdio, Stream, Supervisor, SystemTime, Token, Unit,
+    UnitState, WaitPidFlag, WaitStatus, environment, fs, io, log, logs, process, unwatch, waitpid,
+    watch,
 };
 use std::os::{
     fd::{AsFd, AsRawFd},
@@ -646,11 +647,15 @@ impl Supervisor {
         }
     }
 
-    /// Whether `name`'s pid file is watched (else, awaited, it is polled).
-    pub(super) fn pid_file_watched(&self, name: &ServiceName) -> bool {
-        self.pid_files
-            .as_ref()
-            .is_some_and(|(_, watches)| watches.iter().any(|(_, of)| of == name))
+    /// Whether `unit` awaits its daemon's pid file and no watch tells when it is written:
+    /// then the loop looks for it every 10 ms.
+    pub(super) fn pid_file_polled(&self, unit: &Unit) -> bool {
+        unit.life.phase == Phase::FindingMain
+            && unit.spec.pid_file.is_some()
+            && !self
+                .pid_files
+                .as_ref()
+                .is_some_and(|(_, watches)| watches.iter().any(|(_, of)| *of == unit.name))
     }
 
     /// Something was written in a watched directory: the services awaiting a pid file there
