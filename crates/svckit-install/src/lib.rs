@@ -9,11 +9,14 @@
 //! a backend cannot honour, naming it.
 
 use std::{
-    path::PathBuf,
+    io::{self, Write},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
     time::{Duration, SystemTime},
 };
 
 pub use svckit_core::LastExit;
+use svckit_core::logfiles::Stream;
 use svckit_core::{
     Accept, BackendKind, Control, ExitCode, ModelError, ServiceName, ServiceSpec, StartType, State,
 };
@@ -237,6 +240,24 @@ impl Manager {
     pub fn status(&self, name: &ServiceName) -> Result<Status, Error> {
         self.backend_of(name)?.status(name)
     }
+
+    /// Where `name`'s output goes.
+    pub fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {
+        self.backend_of(name)?.logs(name)
+    }
+}
+
+/// Which file an open log is, for following it across rotations: its inode on Unix, its file
+/// index on Windows (see [`svckit_core::logfiles::timeline::follow`]).
+pub fn file_identity(file: &std::fs::File) -> std::io::Result<u64> {
+    #[cfg(unix)]
+    {
+        Ok(std::os::unix::fs::MetadataExt::ino(&file.metadata()?))
+    }
+    #[cfg(windows)]
+    {
+        svckit_windows::file_index(file)
+    }
 }
 
 /// Where a service's output goes.
@@ -255,6 +276,98 @@ pub enum Logs {
     File(PathBuf),
     /// The systemd journal, under this unit.
     Journal(String),
+}
+
+impl Logs {
+    /// Where to look, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Logs::Captured { stdout, stderr, .. } => {
+                format!("{} and {}", stdout.display(), stderr.display())
+            }
+            Logs::File(path) => path.display().to_string(),
+            Logs::Journal(unit) => format!("the journal (journalctl -u {unit})"),
+        }
+    }
+
+    /// The last `lines` lines of each stream svckit stores, with the stream's name (`stdout`,
+    /// `stderr`, `output`); the journal's are not read here.
+    pub fn recent(&self, lines: usize) -> Vec<(&'static str, Vec<String>)> {
+        let tail = |path: &Path, keep: u32| {
+            svckit_core::logfiles::tail(path, lines, keep).unwrap_or_default()
+        };
+        match self {
+            Logs::Captured {
+                stdout,
+                stderr,
+                keep,
+            } => vec![
+                (Stream::Stdout.name(), tail(stdout, *keep)),
+                (Stream::Stderr.name(), tail(stderr, *keep)),
+            ],
+            Logs::File(path) => vec![("output", tail(path, 0))],
+            Logs::Journal(_) => Vec::new(),
+        }
+    }
+
+    /// Writes the last `lines` lines of `stream` (both, for a file or the journal) to `out`;
+    /// with `follow`, then whatever is appended, across rotations, until the reader goes away.
+    pub fn print(
+        &self,
+        stream: Stream,
+        lines: usize,
+        follow: bool,
+        out: &mut impl Write,
+    ) -> Result<(), Error> {
+        let (path, keep) = match self {
+            Logs::Captured {
+                stdout,
+                stderr,
+                keep,
+            } => match stream {
+                Stream::Stdout => (stdout, *keep),
+                Stream::Stderr => (stderr, *keep),
+            },
+            Logs::File(path) => (path, 0),
+            Logs::Journal(unit) => return journal(unit, lines, follow, out),
+        };
+        let io = |err: io::Error| Error::os(format!("read {}", path.display()), err);
+        for line in svckit_core::logfiles::tail(path, lines, keep).map_err(io)? {
+            writeln!(out, "{line}").map_err(io)?;
+        }
+        if follow {
+            svckit_core::follow::rotated(path, None, out, file_identity).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// `journalctl --unit UNIT --lines N [--follow]`, its output copied to `out`.
+fn journal(unit: &str, lines: usize, follow: bool, out: &mut impl Write) -> Result<(), Error> {
+    let mut journalctl = Command::new("journalctl");
+    journalctl
+        .args(["--unit", unit, "--lines", &lines.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    if follow {
+        journalctl.arg("--follow");
+    }
+    let mut child = journalctl
+        .spawn()
+        .map_err(|err| Error::os("run journalctl", err))?;
+    let copied = io::copy(child.stdout.as_mut().expect("piped"), out);
+    let _ = child.kill();
+    let status = child
+        .wait()
+        .map_err(|err| Error::os("run journalctl", err))?;
+    copied.map_err(|err| Error::os("copy journalctl's output", err))?;
+    if !status.success() && !follow {
+        return Err(Error::os(
+            format!("journalctl --unit {unit}"),
+            format!("exited with {status}"),
+        ));
+    }
+    Ok(())
 }
 
 /// What [`Backend::install`] did.

@@ -3,21 +3,20 @@
 //! backend's service, takes a failed install back, and gathers status and logs.
 
 use std::{
-    io::{self, Write},
+    io,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
     time::Duration,
 };
 
 use svckit_core::{BackendKind, ModelError, ServiceName, ServiceSpec};
 use svckit_supervise::{
-    StateDir, Stream,
+    StateDir,
     client::{self, Launch},
     protocol::Op,
 };
 
 use crate::{
-    Backend, Error, InstallOptions, InstallReport, Listed, Logs, Status,
+    Backend, Error, InstallOptions, InstallReport, Listed, Status,
     builtin::{self, Builtin},
     detect::{Host, detect_kind},
     honour,
@@ -28,98 +27,6 @@ use crate::{
 
 /// How long an uninstall (or a replacement) waits for the service to stop.
 const STOP_WAIT: Duration = Duration::from_secs(120);
-
-impl Logs {
-    /// Where to look, for people.
-    pub fn describe(&self) -> String {
-        match self {
-            Logs::Captured { stdout, stderr, .. } => {
-                format!("{} and {}", stdout.display(), stderr.display())
-            }
-            Logs::File(path) => path.display().to_string(),
-            Logs::Journal(unit) => format!("the journal (journalctl -u {unit})"),
-        }
-    }
-
-    /// The last `lines` lines of each stream svckit stores, with the stream's name (`stdout`,
-    /// `stderr`, `output`); the journal's are not read here.
-    pub fn recent(&self, lines: usize) -> Vec<(&'static str, Vec<String>)> {
-        let tail = |path: &Path, keep: u32| {
-            svckit_supervise::logs::tail(path, lines, keep).unwrap_or_default()
-        };
-        match self {
-            Logs::Captured {
-                stdout,
-                stderr,
-                keep,
-            } => vec![
-                (Stream::Stdout.name(), tail(stdout, *keep)),
-                (Stream::Stderr.name(), tail(stderr, *keep)),
-            ],
-            Logs::File(path) => vec![("output", tail(path, 0))],
-            Logs::Journal(_) => Vec::new(),
-        }
-    }
-
-    /// Writes the last `lines` lines of `stream` (both, for a file or the journal) to `out`;
-    /// with `follow`, then whatever is appended, across rotations, until the reader goes away.
-    pub fn print(
-        &self,
-        stream: Stream,
-        lines: usize,
-        follow: bool,
-        out: &mut impl Write,
-    ) -> Result<(), Error> {
-        let (path, keep) = match self {
-            Logs::Captured {
-                stdout,
-                stderr,
-                keep,
-            } => match stream {
-                Stream::Stdout => (stdout, *keep),
-                Stream::Stderr => (stderr, *keep),
-            },
-            Logs::File(path) => (path, 0),
-            Logs::Journal(unit) => return journal(unit, lines, follow, out),
-        };
-        let io = |err: io::Error| Error::os(format!("read {}", path.display()), err);
-        for line in svckit_supervise::logs::tail(path, lines, keep).map_err(io)? {
-            writeln!(out, "{line}").map_err(io)?;
-        }
-        if follow {
-            svckit_supervise::logs::follow(path, out).map_err(io)?;
-        }
-        Ok(())
-    }
-}
-
-/// `journalctl --unit UNIT --lines N [--follow]`, its output copied to `out`.
-fn journal(unit: &str, lines: usize, follow: bool, out: &mut impl Write) -> Result<(), Error> {
-    let mut journalctl = Command::new("journalctl");
-    journalctl
-        .args(["--unit", unit, "--lines", &lines.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    if follow {
-        journalctl.arg("--follow");
-    }
-    let mut child = journalctl
-        .spawn()
-        .map_err(|err| Error::os("run journalctl", err))?;
-    let copied = io::copy(child.stdout.as_mut().expect("piped"), out);
-    let _ = child.kill();
-    let status = child
-        .wait()
-        .map_err(|err| Error::os("run journalctl", err))?;
-    copied.map_err(|err| Error::os("copy journalctl's output", err))?;
-    if !status.success() && !follow {
-        return Err(Error::os(
-            format!("journalctl --unit {unit}"),
-            format!("exited with {status}"),
-        ));
-    }
-    Ok(())
-}
 
 /// The services of one state directory, whichever manager runs them.
 #[derive(Debug, Clone)]
@@ -538,11 +445,6 @@ impl Manager {
             });
         }
         Ok(listed)
-    }
-
-    /// Where `name`'s output goes.
-    pub fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {
-        self.backend_of(name)?.logs(name)
     }
 
     /// What installing `spec` with `kind` would write: a unit file, an init script, or the

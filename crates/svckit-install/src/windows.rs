@@ -387,6 +387,31 @@ impl Backend for Scm {
         status_of(name, &service)
     }
 
+    /// A hosted program's captured streams, kept by its host in `%ProgramData%\svckit\logs`;
+    /// any other service's output is the SCM's to lose.
+    fn logs(&self, name: &ServiceName) -> Result<crate::Logs, Error> {
+        let data = crate::data_dir();
+        let spec = match crate::hosted_definition(&data, name) {
+            Ok(spec) => spec,
+            Err(Error::NotInstalled(_)) => {
+                return Err(Error::Unsupported {
+                    backend: self.name(),
+                    setting: "logs",
+                    reason: format!(
+                        "{name} is not a hosted program (type exec): the SCM keeps no output"
+                    ),
+                });
+            }
+            Err(err) => return Err(err),
+        };
+        let logs = data.join("logs");
+        Ok(crate::Logs::Captured {
+            stdout: logs.join(format!("{name}.stdout.log")),
+            stderr: logs.join(format!("{name}.stderr.log")),
+            keep: spec.logs.keep,
+        })
+    }
+
     fn status(&self, name: &ServiceName) -> Result<Status, Error> {
         let service = self.open(
             name,

@@ -25,7 +25,6 @@ pub use svckit_core::machine;
 pub mod store;
 pub mod supervisor;
 pub mod tee;
-pub mod timeline;
 
 pub use error::Error;
 pub use paths::{StateDir, Stream};

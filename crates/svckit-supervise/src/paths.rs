@@ -27,24 +27,7 @@ use svckit_core::ServiceName;
 /// The environment variable that names the state directory.
 pub const STATE_DIR_ENV: &str = "SVCKIT_STATE_DIR";
 
-/// Which captured stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-impl Stream {
-    /// `stdout` or `stderr`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        }
-    }
-}
+pub use svckit_core::logfiles::Stream;
 
 /// A supervisor's state directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

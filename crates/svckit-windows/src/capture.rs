@@ -1,137 +1,56 @@
 //! A hosted program's output: each stream read from its pipe by a thread of the host and
-//! appended to `NAME.STREAM.log`, rotated (`.1`, `.2`, … kept as the definition says) once it
-//! passes `logs.max_size`, always after a whole line, so no line is ever split between files
-//! or lost, whatever the writer's pace.
+//! stored in `NAME.STREAM.log` by the one rotator of both platforms
+//! ([`svckit_core::logfiles::LogFile`]): rotated (`.1`, `.2`, … kept as the definition says)
+//! once it passes `logs.max_size`, always after a whole line, with the time each line was read
+//! in `NAME.STREAM.log.times`, so `svckit logs` merges streams and services in time order.
 
 use std::{
-    fs::{self, File, OpenOptions},
-    io::{self, Read, Write},
-    path::{Path, PathBuf},
+    fs::File,
+    io::{self, Read},
+    sync::{Arc, Mutex},
     thread::JoinHandle,
 };
 
-/// A log file that rotates.
-struct Rotating {
-    path: PathBuf,
-    file: File,
-    size: u64,
-    max_size: u64,
-    keep: u32,
-}
+use svckit_core::logfiles::LogFile;
 
-impl Rotating {
-    fn open(path: PathBuf, max_size: u64, keep: u32) -> io::Result<Rotating> {
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let size = file.metadata()?.len();
-        Ok(Rotating {
-            path,
-            file,
-            size,
-            max_size,
-            keep,
-        })
-    }
-
-    /// Appends `bytes` (whole lines, but for a last line longer than the buffer), rotating
-    /// first when they would take the file past its size.
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if self.max_size > 0 && self.size > 0 && self.size + bytes.len() as u64 > self.max_size {
-            self.rotate()?;
-        }
-        self.file.write_all(bytes)?;
-        self.size += bytes.len() as u64;
-        Ok(())
-    }
-
-    /// `NAME.log` becomes `.1`, `.1` becomes `.2`, …; the oldest beyond `keep` goes (with
-    /// `keep = 0`, the log starts over).
-    fn rotate(&mut self) -> io::Result<()> {
-        self.file.flush()?;
-        // Ours closed first: Windows renames no file that is open without sharing.
-        drop(std::mem::replace(
-            &mut self.file,
-            OpenOptions::new().write(true).open("NUL")?,
-        ));
-        let numbered = |n: u32| {
-            let mut name = self.path.clone().into_os_string();
-            name.push(format!(".{n}"));
-            PathBuf::from(name)
-        };
-        if self.keep == 0 {
-            fs::remove_file(&self.path)?;
-        } else {
-            let _ = fs::remove_file(numbered(self.keep));
-            // Only the files there are (numbered without gaps) move one down: a rotation of a
-            // log with few files renamed `keep` names, most of them missing, each time.
-            let there = (1..self.keep).take_while(|n| numbered(*n).exists()).count() as u32;
-            for n in (1..=there).rev() {
-                let _ = fs::rename(numbered(n), numbered(n + 1));
-            }
-            fs::rename(&self.path, numbered(1))?;
-        }
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        self.size = 0;
-        Ok(())
-    }
-}
-
-/// Copies `pipe` into `NAME.STREAM.log` in `logs` on a thread of its own, until the pipe
-/// closes (every process of the job holding it is gone).
+/// Copies `pipe` into `log` on a thread of its own, until the pipe closes (every process of
+/// the job holding it is gone).
 pub(crate) fn capture(
     pipe: impl Read + Send + 'static,
-    logs: &Path,
-    name: &str,
-    stream: &str,
-    max_size: u64,
-    keep: u32,
-) -> io::Result<JoinHandle<()>> {
-    let mut log = Rotating::open(logs.join(format!("{name}.{stream}.log")), max_size, keep)?;
+    log: Arc<Mutex<LogFile>>,
+) -> JoinHandle<()> {
     let mut pipe = pipe;
-    Ok(std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let mut buffer = vec![0u8; 64 * 1024];
-        let mut pending: Vec<u8> = Vec::new();
         loop {
-            let n = match pipe.read(&mut buffer) {
+            match pipe.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            pending.extend_from_slice(&buffer[..n]);
-            // Whole lines go out; a partial one waits for its end (up to the buffer's size).
-            let cut = match pending.iter().rposition(|b| *b == b'\n') {
-                Some(last) => last + 1,
-                None if pending.len() >= buffer.len() => pending.len(),
-                None => continue,
-            };
-            let _ = log.write(&pending[..cut]);
-            pending.drain(..cut);
+                // The rotator cuts only after a whole line: a line read in two pieces is
+                // finished in the file it began in.
+                Ok(n) => append(&log, &buffer[..n]),
+            }
         }
-        if !pending.is_empty() {
-            let _ = log.write(&pending);
-        }
-        let _ = log.file.flush();
-    }))
+    })
 }
 
-/// Follows the log at `path` from byte `at` onwards, as `tail -F` does, and writes what is
-/// appended to `out` until writing fails: by the files' identity (volume and file index),
-/// across rotations, no line lost ([`svckit_core::follow::rotated`], the follower of both
-/// platforms).
-pub fn follow(path: &std::path::Path, at: u64, out: &mut dyn Write) -> io::Result<()> {
-    svckit_core::follow::rotated(path, Some(at), out, file_index)
+/// Appends `bytes` to the shared `log` (a writer that panicked leaves it usable).
+pub(crate) fn append(log: &Mutex<LogFile>, bytes: &[u8]) {
+    log.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .append(bytes);
 }
 
 /// Which file `file` is, among the files of one directory: its file index. (Not the volume
 /// too: Wine answers 0 for the volume of a file renamed since it was opened, and a follower
 /// that compared volumes took a file it had read for a new one.)
-fn file_index(file: &File) -> io::Result<u64> {
+pub fn file_index(file: &File) -> io::Result<u64> {
     crate::sys::file_identity(file).map(|(_, index)| index)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     /// The host's rotator and the follower, on Windows' file identities: no line lost or
@@ -149,10 +68,11 @@ mod tests {
         let writer_path = path.clone();
         let writer = std::thread::spawn(move || {
             held.recv().unwrap();
-            let mut log = Rotating::open(writer_path, 4096, 250).unwrap();
+            let mut log = LogFile::new(writer_path, 4096, 250);
             for n in 0..5000 {
                 let line = format!("line {n:06} of a writer that rotates often\n");
-                log.write(line.as_bytes()).unwrap();
+                log.append(line.as_bytes());
+                assert_eq!(log.error(), None);
             }
         });
         let mut out = svckit_core::follow::testing::Until {

@@ -8,9 +8,9 @@
 //! any), then ends the whole job after `stop.timeout`.
 
 use std::{
-    fs::{File, OpenOptions},
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
+    sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime},
 };
 
@@ -18,6 +18,7 @@ use svckit_core::{
     Accept, Context, Control, ExitCode, HostedStatus, LastExit, Pid, Service, ServiceSpec,
     ServiceType,
     journal::Journal,
+    logfiles::LogFile,
     machine::{self, Action, ControlCommand, Event, History, Lifecycle, Policy, UnitState, Words},
 };
 
@@ -53,31 +54,26 @@ pub fn service(spec: ServiceSpec, data: &Path) -> Service {
 /// with backoff and start limit, stop it on the SCM's Stop.
 fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
     let logs = &data.join("logs");
-    let log = |stream: &str| -> std::io::Result<File> {
-        std::fs::create_dir_all(logs)?;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logs.join(format!("{}.{stream}.log", spec.name)))
-    };
-    let stderr = match log("stderr") {
-        Ok(err) => err,
+    if let Err(err) = std::fs::create_dir_all(logs) {
         // Nowhere to say it but the event log and the exit code: ERROR_OPEN_FAILED.
-        Err(err) => {
-            let _ = crate::report_error_event(
-                spec.name.as_str(),
-                &format!(
-                    "svckit host: cannot open {}: {err}",
-                    logs.join(format!("{}.stderr.log", spec.name)).display()
-                ),
-            );
-            return ExitCode::Win32(110);
-        }
-    };
+        let _ = crate::report_error_event(
+            spec.name.as_str(),
+            &format!("svckit host: cannot make {}: {err}", logs.display()),
+        );
+        return ExitCode::Win32(110);
+    }
+    // One writer per stream, shared by the program's and its commands' capture threads and
+    // the host's own lines: the rotator is the only one to move the files.
+    let output = ["stdout", "stderr"].map(|stream| {
+        Arc::new(Mutex::new(LogFile::new(
+            logs.join(format!("{}.{stream}.log", spec.name)),
+            spec.logs.max_size,
+            spec.logs.keep,
+        )))
+    });
     let mut host = Host {
         spec,
-        logs: logs.to_owned(),
-        stderr,
+        output,
         job: None,
         child: None,
         started: Instant::now(),
@@ -185,9 +181,9 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
 /// What the host carries out of the machine's actions.
 struct Host<'a> {
     spec: &'a ServiceSpec,
-    logs: PathBuf,
-    /// The host's own lines (why a start failed, a give-up) go to the program's stderr log.
-    stderr: File,
+    /// The program's stdout and stderr logs; the host's own lines (why a start failed, a
+    /// give-up) go to its stderr log.
+    output: [Arc<Mutex<LogFile>>; 2],
     job: Option<Job>,
     child: Option<Child>,
     started: Instant,
@@ -484,18 +480,13 @@ impl Host<'_> {
     /// Each of `child`'s streams into its rotated log, by a thread of its own, until the
     /// pipe closes.
     fn capture(&self, child: &mut Child) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
-        let (max_size, keep) = (self.spec.logs.max_size, self.spec.logs.keep);
-        let name = self.spec.name.to_string();
+        let [stdout, stderr] = &self.output;
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            readers.push(capture::capture(
-                out, &self.logs, &name, "stdout", max_size, keep,
-            )?);
+            readers.push(capture::capture(out, stdout.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            readers.push(capture::capture(
-                err, &self.logs, &name, "stderr", max_size, keep,
-            )?);
+            readers.push(capture::capture(err, stderr.clone()));
         }
         Ok(readers)
     }
@@ -528,8 +519,8 @@ impl Host<'_> {
 
     /// One line of the host's own in the program's stderr log.
     fn say(&mut self, what: std::fmt::Arguments<'_>) {
-        use std::io::Write;
-        let _ = writeln!(self.stderr, "svckit host: {what}");
+        let line = format!("svckit host: {what}\n");
+        capture::append(&self.output[1], line.as_bytes());
     }
 
     /// A failure of the service's: in the program's stderr log, in Windows' event log and in

@@ -18,7 +18,7 @@ pub mod memory;
 mod runtime;
 mod sys;
 
-pub use capture::follow;
+pub use capture::file_index;
 pub use runtime::{RuntimeError, run};
 
 /// Writes `message` to the Windows Application event log as an error from `source` (a

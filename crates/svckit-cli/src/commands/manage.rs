@@ -9,8 +9,8 @@ use super::report::{self, Action};
 
 use crate::{
     cli::{
-        HostArgs, InstallArgs, ListArgs, LogsArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs,
-        StartArgs, StateDirArg, StatusArgs, StreamChoice, UninstallArgs,
+        HostArgs, InstallArgs, ListArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs, StartArgs,
+        StateDirArg, StatusArgs, UninstallArgs,
     },
     exit::{Exit, Failure},
 };
@@ -168,60 +168,6 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
             let _ = writeln!(file, "svckit host {}: {err:#}", args.name);
         }
     })
-}
-
-/// `svckit logs NAME`: a hosted program's output, from `%ProgramData%\svckit\logs`.
-pub fn logs(args: LogsArgs) -> anyhow::Result<Exit> {
-    use std::io::Write;
-    manager_at(&args.state)?;
-    // What needs each line's time, which the host does not record yet, is refused by name.
-    let refused = |what: &str| -> anyhow::Result<Exit> {
-        Err(Failure::new(
-            Exit::Usage,
-            format!(
-                "logs {what} is not available on Windows yet: the host records no time per \
-                 line; one program's stream as written is `svckit logs NAME [--stderr]`"
-            ),
-        )
-        .into())
-    };
-    let name = match args.names.as_slice() {
-        _ if args.all => return refused("--all"),
-        [one] => ServiceName::new(one)?,
-        _ => return refused("of several services"),
-    };
-    if args.since.is_some() {
-        return refused("--since");
-    }
-    if args.json {
-        return refused("--json");
-    }
-    // Only a hosted program's output is captured: say so for any other.
-    svckit_install::hosted_definition(&svckit_install::data_dir(), &name).with_context(|| {
-        format!("{name} is not a hosted program (type exec): the SCM keeps no output")
-    })?;
-    // One stream as written (--plain is what it always is here): stdout unless asked.
-    let stream = match (args.view.stderr, args.stream) {
-        (true, _) | (false, StreamChoice::Stderr) => "stderr",
-        _ => "stdout",
-    };
-    let path = svckit_install::data_dir()
-        .join("logs")
-        .join(format!("{name}.{stream}.log"));
-    let text = std::fs::read(&path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = std::io::stdout().lock();
-    for line in &lines[lines.len().saturating_sub(args.view.lines)..] {
-        writeln!(out, "{line}")?;
-    }
-    if !args.view.follow {
-        return Ok(Exit::Ok);
-    }
-    out.flush()?;
-    // By the file's identity: at a rotation, the old file to its end, then the new one.
-    svckit::windows::follow(&path, text.len() as u64, &mut out)?;
-    Ok(Exit::Ok)
 }
 
 /// `svckit show NAME`: a hosted program's definition, every key.

@@ -10,6 +10,7 @@ mod docs;
 mod events;
 #[cfg(unix)]
 mod kill;
+mod logs;
 #[cfg(windows)]
 mod manage;
 mod paint;
@@ -125,7 +126,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Continue(args) => platform::control(args, report::Action::Continue),
         Command::Reload(args) => platform::control(args, report::Action::Reload),
         Command::Status(args) => platform::status(args),
-        Command::Logs(args) => platform::logs(args),
+        Command::Logs(args) => logs::run(args),
         Command::Events(args) => events::run(args),
         #[cfg(unix)]
         Command::Supervise(args) => service::supervise(args),

@@ -76,13 +76,11 @@ pub fn heading() -> Style {
 }
 
 /// What is quieter than the rest (times, events).
-#[cfg(unix)]
 pub fn dim() -> Style {
     Style::new().dimmed()
 }
 
 /// A service's stderr.
-#[cfg(unix)]
 pub fn error() -> Style {
     Style::new().fg_color(Some(AnsiColor::Red.into()))
 }

@@ -753,6 +753,89 @@ fn run_windows_unit_tests(wine: &Wine) {
     }
 }
 
+/// `svckit logs` on Windows as on Unix: two hosted programs' stdout and stderr, each line with
+/// the time its host read it, merged in time order with the runs' starts from the hosts'
+/// event logs; `--all`, `--json`, `--since` and `-f` of several services.
+fn logs_are_one_timeline_of_streams_services_and_runs(wine: &Wine, ticker: &str) {
+    assert_eq!(code(&wine.svckit(&["start", "Crasher"])), 0);
+    let out = wine.svckit(&["install", "Second", "--", ticker]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Followed from now: both services' lines come, each named.
+    let follower = crate::support::Following::new(
+        wine.command(EXE)
+            .args(["logs", "Crasher", "Second", "-f", "-n", "0"]),
+    );
+    assert_eq!(code(&wine.svckit(&["start", "Second"])), 0);
+    assert!(
+        follower.until(" Second [err] err 3\n", Duration::from_secs(60)),
+        "{}",
+        follower.seen()
+    );
+    assert!(
+        follower.until(" Crasher [out] tick ", Duration::from_secs(30)),
+        "{}",
+        follower.seen()
+    );
+    drop(follower);
+    let stdout = |args: &[&str]| {
+        let out = wine.svckit(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let both = stdout(&["logs", "Crasher", "Second", "-n", "100000"]);
+    let lines: Vec<&str> = both.lines().collect();
+    // Every line starts with its time, and the times never go back.
+    let times: Vec<&str> = lines.iter().map(|line| &line[..23]).collect();
+    for time in &times {
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S%.3f").is_ok(),
+            "{time}: {both}"
+        );
+    }
+    assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "{both}");
+    let bodies: Vec<&str> = lines.iter().map(|line| &line[24..]).collect();
+    // Second's run: its start marker, then its first lines on both streams, in order.
+    let at = |want: &str| bodies.iter().position(|body| body.starts_with(want));
+    let started = at("Second -- started ").expect(&both);
+    let first = at("Second [out] pid ").expect(&both);
+    let tick = at("Second [out] tick 0 ").expect(&both);
+    let err = at("Second [err] err 0").expect(&both);
+    assert!(started < first && first < tick, "{both}");
+    assert!(started < err, "{both}");
+    assert!(at("Crasher [err] err ").is_some(), "{both}");
+    // --all is every installed service's.
+    let all = stdout(&["logs", "--all", "-n", "100000"]);
+    assert!(all.contains(" Second [out] tick 0 "), "{all}");
+    assert!(all.contains(" Crasher [err] err 0"), "{all}");
+    // JSON: one object per line, events among them.
+    let json = stdout(&["logs", "Second", "--json", "-n", "100000"]);
+    let objects: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str(line).expect(line))
+        .collect();
+    let zero = objects
+        .iter()
+        .find(|object| object["line"] == "err 0")
+        .expect(&json);
+    assert_eq!(zero["service"], "Second");
+    assert_eq!(zero["stream"], "stderr");
+    assert!(zero["ms"].as_u64().is_some_and(|ms| ms > 0), "{zero}");
+    assert!(
+        objects.iter().any(|object| object["stream"] == "svckit"
+            && object["line"]
+                .as_str()
+                .is_some_and(|line| line.starts_with("started "))),
+        "{json}"
+    );
+    // --since: nothing was written in the future; the last ten minutes hold it all.
+    let later = chrono::Local::now() + chrono::Duration::minutes(5);
+    let since = later.format("%Y-%m-%d %H:%M").to_string();
+    assert_eq!(stdout(&["logs", "Second", "--since", &since]), "");
+    assert!(stdout(&["logs", "Second", "--since", "10m"]).contains("tick 0 "));
+    assert_eq!(code(&wine.svckit(&["uninstall", "Second"])), 0);
+    assert_eq!(code(&wine.svckit(&["stop", "Crasher"])), 0);
+}
+
 /// Linux pids of the Wine processes running `exe` (its command line names it).
 fn wine_processes(exe: &str) -> Vec<i32> {
     crate::support::processes_with(exe)
@@ -1366,8 +1449,10 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     // 4,325 of the 20,000 lines.)
     fs::create_dir_all(log.parent().unwrap()).unwrap();
     fs::write(&log, "before the flood\n").unwrap();
-    let follower =
-        crate::support::Following::new(wine.command(EXE).args(["logs", "Flood", "-f", "-n", "1"]));
+    let follower = crate::support::Following::new(
+        wine.command(EXE)
+            .args(["logs", "Flood", "-f", "-n", "1", "--plain"]),
+    );
     assert!(
         follower.until("before the flood\n", Duration::from_secs(60)),
         "{}",
@@ -1443,7 +1528,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         rotated.is_ok_and(|meta| meta.len() <= 2 * 64 * 1024),
         "rotated at 64k"
     );
-    let out = wine.svckit(&["logs", "Flood", "-n", "1"]);
+    let out = wine.svckit(&["logs", "Flood", "-n", "1", "--plain"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).starts_with("line 019999 "),
@@ -1566,26 +1651,12 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     );
     let out = wine.svckit(&["logs", "Crasher"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    // What needs each line's time (which the host does not record yet) is refused by name.
-    for (args, named) in [
-        (&["logs", "--all"][..], "logs --all"),
-        (&["logs", "Crasher", "Ticker"], "logs of several services"),
-        (&["logs", "Crasher", "--since", "10m"], "logs --since"),
-        (&["logs", "Crasher", "--json"], "logs --json"),
-    ] {
-        let out = wine.svckit(args);
-        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
-        assert!(
-            text(&out).contains(&format!("{named} is not available on Windows yet")),
-            "{args:?}: {}",
-            text(&out)
-        );
-    }
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "",
-        "the old one's output"
+        "the old one's output or events"
     );
+    logs_are_one_timeline_of_streams_services_and_runs(wine, TICKER);
     assert_eq!(code(&wine.svckit(&["uninstall", "Crasher"])), 0);
 
     // Exit actions per code: with restart_prevent_exit_status 3, the crasher is not

@@ -2,6 +2,7 @@
 //! (splice where it can), never blocking the loop on a slow disk or a full one.
 
 use super::{Drained, OwnedFd, ServiceName, Stream, Supervisor, Token, log, unwatch, watch};
+use crate::logs::PipeEnd;
 use std::os::fd::AsFd;
 
 /// A captured stream: the read end of a service's stdout or stderr pipe.
@@ -69,7 +70,7 @@ impl Supervisor {
             return;
         };
         let had_error = unit.logs[index].error().is_some();
-        let drained = unit.logs[index].drain(&capture.pipe, &mut self.scratch);
+        let drained = unit.logs[index].drain(&PipeEnd(&capture.pipe), &mut self.scratch);
         match (had_error, unit.logs[index].error()) {
             (false, Some(error)) => log(format_args!(
                 "{}: cannot store its {}: {error}; draining it meanwhile",

@@ -1,7 +1,15 @@
-//! A service's captured logs as files, on both platforms: `NAME.STREAM{EXT}` and its rotated
-//! `.N` (and, on Unix, their `.times` indexes), where EXT is the platform's (none on Unix,
-//! `.log` for the Windows host). Reading their last lines, and moving them out of the way when
-//! a service is installed anew.
+//! A service's captured logs as files, on both platforms: `NAME.STREAM{EXT}`, its rotated
+//! `.N` and their `.times` indexes, where EXT is the platform's (none on Unix, `.log` for the
+//! Windows host). Written by the one rotator ([`LogFile`]), read back as lines with their times
+//! ([`timeline`]) or as their last lines ([`tail`]), and moved out of the way when a service
+//! is installed anew ([`archive`]).
+
+mod log_file;
+pub mod timeline;
+
+pub use log_file::{
+    Drained, LogFile, MOVE_MAX, Moved, Pipe, TimeMark, now_ms, read_times, times_path, unix_ms,
+};
 
 use std::{
     fs::{self, File},
@@ -9,7 +17,27 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{ServiceName, follow::numbered};
+use crate::ServiceName;
+pub use crate::follow::numbered;
+
+/// Which captured stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Stream {
+    /// `stdout` or `stderr`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
 
 /// The last `lines` lines of `path` (and of its rotated predecessors `.1`, `.2`, … up to
 /// `keep` when it holds fewer), oldest first; at most the last 1 MiB of each file is read.
@@ -48,7 +76,7 @@ pub fn tail(path: &Path, lines: usize, keep: u32) -> io::Result<Vec<String>> {
 }
 
 /// Moves the logs of `name` in `logs` (each stream's `NAME.STREAM{ext}`, its rotated `.N`,
-/// their `.times` indexes) into `logs/uninstalled/NAME-SECONDS/` (owner-only on Unix): a
+/// their `.times` indexes, and a Windows host's event log `NAME.events{ext}`) into `logs/uninstalled/NAME-SECONDS/` (owner-only on Unix): a
 /// service installed anew under an uninstalled one's name starts with empty logs. The
 /// directory they went to, when there were any.
 pub fn archive(logs: &Path, name: &ServiceName, ext: &str) -> io::Result<Option<PathBuf>> {
@@ -58,7 +86,7 @@ pub fn archive(logs: &Path, name: &ServiceName, ext: &str) -> io::Result<Option<
         Err(err) => return Err(err),
     };
     let is_its = |file: &str| {
-        ["stdout", "stderr"].iter().any(|stream| {
+        ["stdout", "stderr", "events"].iter().any(|stream| {
             let Some(rest) = file.strip_prefix(&format!("{name}.{stream}{ext}")) else {
                 return false;
             };

@@ -1,22 +1,19 @@
 //! Captured output read back as one timeline: the lines of several services' stdout and
 //! stderr, each with the time it was read (from the time index beside each log, see
-//! [`logs`](crate::logs)), merged in time order with the supervisor's events of those services
-//! (starts, exits, stops: the marker between two runs), for `svckit logs`.
+//! [`LogFile`](super::LogFile)), merged in time order with the events of those services from
+//! their event logs (starts, exits, stops: the marker between two runs), for `svckit logs`.
+//! The same on both platforms: the Unix supervisor and the Windows host write the same files.
 
 use std::{
     fs::{self, File},
     io::{self, Read, Seek, SeekFrom},
-    os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
-    time::{SystemTime, UNIX_EPOCH},
+    time::SystemTime,
 };
 
-use svckit_core::ServiceName;
+use crate::ServiceName;
 
-use crate::{
-    StateDir, Stream, events,
-    logs::{self, TimeMark},
-};
+use super::{Stream, TimeMark, numbered, read_times, times_path, unix_ms};
 
 /// One captured stream of one service.
 #[derive(Debug, Clone)]
@@ -61,11 +58,12 @@ pub struct Entry {
     pub line: String,
 }
 
-/// The timeline of `sources` and of `dir`'s events of their services (with `events`): the
-/// last `lines` entries (all with `None`), none older than `since_ms`, oldest first.
+/// The timeline of `sources` and of their services' events in the event logs `events` (each
+/// with the one rotated before it): the last `lines` entries (all with `None`), none older
+/// than `since_ms`, oldest first.
 pub fn read(
     sources: &[Source],
-    dir: Option<&StateDir>,
+    events: &[PathBuf],
     lines: Option<usize>,
     since_ms: Option<u64>,
 ) -> Vec<Entry> {
@@ -73,11 +71,9 @@ pub fn read(
     for source in sources {
         all.extend(source_lines(source, lines, since_ms));
     }
-    if let Some(dir) = dir {
-        let mut services: Vec<&ServiceName> = sources.iter().map(|s| &s.service).collect();
-        services.dedup();
-        all.extend(event_lines(dir, &services, since_ms));
-    }
+    let mut services: Vec<&ServiceName> = sources.iter().map(|s| &s.service).collect();
+    services.dedup();
+    all.extend(event_lines(events, &services, since_ms));
     // Stable: lines read in one drain keep their order.
     all.sort_by_key(order);
     if let Some(lines) = lines {
@@ -103,7 +99,7 @@ fn order(entry: &Entry) -> (u64, u8) {
 /// The files of a log, oldest first: `PATH.N` … `PATH.1`, `PATH` (numbered without gaps).
 fn files_of(path: &Path) -> Vec<PathBuf> {
     let mut rotated: Vec<PathBuf> = (1..)
-        .map(|n| logs::numbered(path, n))
+        .map(|n| numbered(path, n))
         .take_while(|file| file.exists())
         .collect();
     rotated.reverse();
@@ -119,7 +115,7 @@ fn source_lines(source: &Source, lines: Option<usize>, since_ms: Option<u64>) ->
         let Ok(bytes) = fs::read(file) else {
             continue;
         };
-        let marks = logs::read_times(&logs::times_path(file));
+        let marks = read_times(&times_path(file));
         let fallback = modified_ms(file);
         let mut these: Vec<Entry> = split_lines(&bytes, 0)
             .map(|(start, line)| Entry {
@@ -148,8 +144,8 @@ fn source_lines(source: &Source, lines: Option<usize>, since_ms: Option<u64>) ->
     collected
 }
 
-/// The whole lines of `bytes` with their offsets (`base` added); a last line without its
-/// newline counts too.
+/// The whole lines of `bytes` with their offsets (`base` added), without their ending (LF or
+/// CR LF); a last line without its newline counts too.
 fn split_lines(bytes: &[u8], base: u64) -> impl Iterator<Item = (u64, String)> + '_ {
     let mut start = 0usize;
     std::iter::from_fn(move || {
@@ -160,7 +156,10 @@ fn split_lines(bytes: &[u8], base: u64) -> impl Iterator<Item = (u64, String)> +
             .iter()
             .position(|b| *b == b'\n')
             .map_or(bytes.len(), |at| start + at);
-        let line = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+        // A Windows program ends its lines with CR LF: the CR is the line ending's too.
+        let text = &bytes[start..end];
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let line = String::from_utf8_lossy(text).into_owned();
         let at = base + start as u64;
         start = end + 1;
         Some((at, line))
@@ -179,23 +178,20 @@ fn modified_ms(path: &Path) -> u64 {
         .map_or(0, unix_ms)
 }
 
-/// `at` in Unix milliseconds.
-pub fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map_or(0, |since| {
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-    })
-}
-
-/// The events of `services`, from the event log and the one rotated before it.
-fn event_lines(dir: &StateDir, services: &[&ServiceName], since_ms: Option<u64>) -> Vec<Entry> {
-    let path = events::path(dir);
+/// The events of `services`, from the event logs `events` and the ones rotated before them,
+/// in time order.
+fn event_lines(events: &[PathBuf], services: &[&ServiceName], since_ms: Option<u64>) -> Vec<Entry> {
     let mut entries = Vec::new();
-    for file in [logs::numbered(&path, 1), path] {
-        let Ok(text) = fs::read_to_string(&file) else {
-            continue;
-        };
-        entries.extend(text.lines().filter_map(|line| parse_event(line, services)));
+    for path in events {
+        for file in [numbered(path, 1), path.clone()] {
+            let Ok(text) = fs::read_to_string(&file) else {
+                continue;
+            };
+            entries.extend(text.lines().filter_map(|line| parse_event(line, services)));
+        }
     }
+    // Stable: one log's lines keep their order within a millisecond.
+    entries.sort_by_key(|entry| entry.ms);
     // A service installed anew after an uninstall does not inherit the old one's events.
     for service in services {
         let last = entries
@@ -234,35 +230,43 @@ fn parse_event(line: &str, services: &[&ServiceName]) -> Option<Entry> {
     })
 }
 
-/// Follows `sources` (and the events of their services, with `dir`) from their current ends:
-/// each poll's new whole lines, in time order, go to `emit`, until it fails. Rotations are
-/// followed: the rest of the renamed file is read, then the new one from its start.
-pub fn follow(
+/// Follows `sources` and the events of their services in the event logs `events` from their
+/// current ends: each poll's new whole lines, in time order, go to `emit`, until it fails.
+/// Rotations are followed by `identity`, which says which file an open file is: the rest of
+/// the renamed file is read, then the new one from its start.
+pub fn follow<I: PartialEq + Copy>(
     sources: &[Source],
-    dir: Option<&StateDir>,
+    events: &[PathBuf],
+    identity: impl Fn(&File) -> io::Result<I> + Copy,
     mut emit: impl FnMut(&Entry) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut tails: Vec<Tail> = sources.iter().map(Tail::at_end).collect();
-    let mut events = dir.map(|dir| {
-        let services: Vec<ServiceName> = sources.iter().map(|s| s.service.clone()).collect();
-        (
-            Tail::at_end(&Source {
-                service: services[0].clone(),
-                stream: Stream::Stdout,
-                path: events::path(dir),
-            }),
-            services,
-        )
-    });
+    let mut tails: Vec<Tail<I>> = sources
+        .iter()
+        .map(|source| Tail::at_end(source, identity))
+        .collect();
+    let services: Vec<&ServiceName> = sources.iter().map(|s| &s.service).collect();
+    let mut event_tails: Vec<Tail<I>> = match services.first() {
+        Some(first) => events
+            .iter()
+            .map(|path| {
+                let source = Source {
+                    service: (*first).clone(),
+                    stream: Stream::Stdout,
+                    path: path.clone(),
+                };
+                Tail::at_end(&source, identity)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     loop {
         let mut batch: Vec<Entry> = Vec::new();
         for tail in &mut tails {
-            batch.extend(tail.poll()?);
+            batch.extend(tail.poll(identity)?);
         }
-        if let Some((tail, services)) = &mut events {
-            let services: Vec<&ServiceName> = services.iter().collect();
+        for tail in &mut event_tails {
             batch.extend(
-                tail.poll()?
+                tail.poll(identity)?
                     .iter()
                     .filter_map(|entry| parse_event(&entry.line, &services)),
             );
@@ -278,18 +282,18 @@ pub fn follow(
 }
 
 /// A followed log: its open file, where reading is, and a partial last line.
-struct Tail {
+struct Tail<I> {
     source: Source,
-    file: Option<(File, u64)>,
+    file: Option<(File, I)>,
     offset: u64,
     partial: Vec<u8>,
 }
 
-impl Tail {
-    fn at_end(source: &Source) -> Tail {
+impl<I: PartialEq + Copy> Tail<I> {
+    fn at_end(source: &Source, identity: impl Fn(&File) -> io::Result<I>) -> Tail<I> {
         let file = File::open(&source.path).ok().and_then(|file| {
-            let ino = file.metadata().ok()?.ino();
-            Some((file, ino))
+            let id = identity(&file).ok()?;
+            Some((file, id))
         });
         let offset = file
             .as_ref()
@@ -308,17 +312,19 @@ impl Tail {
     }
 
     /// The whole lines appended since the last poll (the rest of a renamed file first).
-    fn poll(&mut self) -> io::Result<Vec<Entry>> {
+    fn poll(&mut self, identity: impl Fn(&File) -> io::Result<I>) -> io::Result<Vec<Entry>> {
         let mut entries = Vec::new();
-        let current = fs::metadata(&self.source.path).map(|meta| meta.ino()).ok();
-        let rotated = current.is_some() && current != self.file.as_ref().map(|(_, ino)| *ino);
+        let current = File::open(&self.source.path)
+            .ok()
+            .and_then(|file| identity(&file).ok());
+        let rotated = current.is_some() && current != self.file.as_ref().map(|(_, id)| *id);
         entries.extend(self.read_new(rotated)?);
         if rotated {
             // The old file is done: a new one is at the path.
             self.partial.clear();
             self.file = File::open(&self.source.path).ok().and_then(|file| {
-                let ino = file.metadata().ok()?.ino();
-                Some((file, ino))
+                let id = identity(&file).ok()?;
+                Some((file, id))
             });
             self.offset = 0;
             entries.extend(self.read_new(false)?);
@@ -348,11 +354,11 @@ impl Tail {
         self.partial = pending.split_off(cut);
         // Times from the index of the file read (the renamed one's moved to `.1.times`).
         let index = if renamed {
-            logs::times_path(&logs::numbered(&self.source.path, 1))
+            times_path(&numbered(&self.source.path, 1))
         } else {
-            logs::times_path(&self.source.path)
+            times_path(&self.source.path)
         };
-        let marks = logs::read_times(&index);
+        let marks = read_times(&index);
         let now = unix_ms(SystemTime::now());
         Ok(split_lines(&pending, start)
             .map(|(at, line)| Entry {
@@ -381,14 +387,14 @@ mod tests {
 
     #[test]
     fn lines_keep_their_offsets() {
-        let lines: Vec<(u64, String)> = split_lines(b"ab\ncd\n\nlast", 5).collect();
+        let lines: Vec<(u64, String)> = split_lines(b"ab\ncd\r\n\nlast", 5).collect();
         assert_eq!(
             lines,
             [
                 (5, "ab".to_owned()),
                 (8, "cd".to_owned()),
-                (11, String::new()),
-                (12, "last".to_owned())
+                (12, String::new()),
+                (13, "last".to_owned())
             ]
         );
     }

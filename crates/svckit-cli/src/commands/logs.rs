@@ -1,0 +1,155 @@
+//! `svckit logs`, the same on both platforms: the services' captured output (the Unix
+//! supervisor's, the Windows host's) merged with their events in time order, or one stream as
+//! it was written (`--plain`; an init script's file, the journal).
+
+use std::{
+    io::{self, Write},
+    time::Duration,
+};
+
+use svckit::{
+    ServiceName,
+    logfiles::{Stream, timeline},
+};
+
+use super::paint::visible;
+use crate::{
+    cli::{LogsArgs, StreamChoice},
+    exit::{Exit, Failure},
+};
+
+/// `svckit logs`: the timeline of the services' output and events, or `--plain`, one stream
+/// of one service byte for byte.
+pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
+    let manager = super::manager(&args.state)?;
+    let stream = match (args.view.stderr, args.stream) {
+        (true, _) | (false, StreamChoice::Stderr) => Some(Stream::Stderr),
+        (false, StreamChoice::Stdout) => Some(Stream::Stdout),
+        (false, StreamChoice::Both) => None,
+    };
+    let names: Vec<ServiceName> = match args.all {
+        true => manager.list()?.into_iter().map(|(name, _)| name).collect(),
+        false => args
+            .names
+            .iter()
+            .map(ServiceName::new)
+            .collect::<Result<_, _>>()?,
+    };
+    let mut out = io::stdout().lock();
+    // One log as it is (one stream of the supervisor's, an init script's file, the journal).
+    let alone = |logs: svckit_install::Logs, out: &mut io::StdoutLock<'_>| {
+        logs.print(
+            stream.unwrap_or(Stream::Stdout),
+            args.view.lines,
+            args.view.follow,
+            out,
+        )
+    };
+    if args.plain {
+        let [one] = names.as_slice() else {
+            return Err(Failure::new(Exit::Usage, "--plain shows one service's output").into());
+        };
+        alone(manager.logs(one)?, &mut out)?;
+        return Ok(Exit::Ok);
+    }
+    let mut sources = Vec::new();
+    for one in &names {
+        match manager.logs(one)? {
+            svckit_install::Logs::Captured { stdout, stderr, .. } => {
+                for (which, path) in [(Stream::Stdout, stdout), (Stream::Stderr, stderr)] {
+                    if stream.is_none_or(|wanted| wanted == which) {
+                        sources.push(timeline::Source {
+                            service: one.clone(),
+                            stream: which,
+                            path,
+                        });
+                    }
+                }
+            }
+            // An init script's one file, or the journal: shown alone, as their tools show it.
+            other if names.len() == 1 => {
+                alone(other, &mut out)?;
+                return Ok(Exit::Ok);
+            }
+            other => {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "{one}'s output is not svckit's to merge: it is in {}",
+                        other.describe()
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    let view = TimelineView {
+        services: names.len() > 1,
+        streams: stream.is_none(),
+        json: args.json,
+    };
+    let since = args.since.map(svckit::logfiles::unix_ms);
+    let lines = match (since, args.view.follow) {
+        (Some(_), _) => None,
+        (None, _) => Some(args.view.lines),
+    };
+    let events = manager.event_logs();
+    for entry in timeline::read(&sources, &events, lines, since) {
+        view.write(&mut out, &entry)?;
+    }
+    out.flush()?;
+    if args.view.follow {
+        timeline::follow(&sources, &events, svckit_install::file_identity, |entry| {
+            view.write(&mut out, entry)?;
+            out.flush()
+        })?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// How `svckit logs` prints a timeline entry: its time, then the service's name when there
+/// are several, the stream when both are shown, and events set apart.
+struct TimelineView {
+    services: bool,
+    streams: bool,
+    json: bool,
+}
+
+impl TimelineView {
+    fn write(&self, out: &mut impl Write, entry: &timeline::Entry) -> io::Result<()> {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(entry.ms);
+        let time = chrono::DateTime::<chrono::Local>::from(at)
+            .format("%Y-%m-%d %H:%M:%S%.3f")
+            .to_string();
+        if self.json {
+            let line = serde_json::json!({
+                "time": time,
+                "ms": entry.ms,
+                "service": entry.service.as_str(),
+                "stream": entry.origin.name(),
+                "line": entry.line,
+            });
+            return writeln!(out, "{line}");
+        }
+        use super::paint::{dim, error, paint};
+        let mut prefix = paint(&time, dim());
+        if self.services {
+            prefix.push(' ');
+            prefix.push_str(entry.service.as_str());
+        }
+        match entry.origin {
+            timeline::Origin::Event => {
+                let marker = format!("-- {} --", visible(&entry.line));
+                writeln!(out, "{prefix} {}", paint(&marker, dim()))
+            }
+            timeline::Origin::Output(stream) if self.streams => {
+                let tag = match stream {
+                    Stream::Stdout => "[out]".to_owned(),
+                    Stream::Stderr => paint("[err]", error()),
+                };
+                writeln!(out, "{prefix} {tag} {}", visible(&entry.line))
+            }
+            timeline::Origin::Output(_) => writeln!(out, "{prefix} {}", visible(&entry.line)),
+        }
+    }
+}
