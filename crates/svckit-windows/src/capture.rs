@@ -94,4 +94,58 @@ mod tests {
         );
         let _ = fs::remove_dir_all(&root);
     }
+
+    /// Regression: the program's output, its commands' and the host's own lines went to one
+    /// log through a writer each, and each rotated on its own: a writer went on appending to
+    /// the file another had renamed away, and the sizes were nobody's. Two captures and the
+    /// host's lines now share the stream's one writer: every line is kept once, whole, and no
+    /// file passes the size by more than its last line.
+    #[test]
+    fn regression_every_writer_of_a_log_shares_its_one_rotator() {
+        let root = std::env::temp_dir().join(format!("svckit-shared-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let path = root.join("svc.stderr.log");
+        let log = Arc::new(Mutex::new(LogFile::new(path.clone(), 2048, 1000)));
+        let lines = |who: &str| -> Vec<u8> {
+            (0..400)
+                .map(|n| format!("{who} {n:04} of a writer sharing the log\n"))
+                .collect::<String>()
+                .into_bytes()
+        };
+        let program = capture(io::Cursor::new(lines("program")), log.clone());
+        let command = capture(io::Cursor::new(lines("command")), log.clone());
+        for n in 0..100 {
+            append(&log, format!("svckit host: {n:04}\n").as_bytes());
+        }
+        program.join().unwrap();
+        command.join().unwrap();
+        drop(log);
+        let mut files: Vec<std::path::PathBuf> = (1..)
+            .map(|n| svckit_core::logfiles::numbered(&path, n))
+            .take_while(|file| file.exists())
+            .collect();
+        files.reverse();
+        files.push(path.clone());
+        assert!(files.len() > 5, "rotated");
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        for file in &files {
+            let text = fs::read_to_string(file).unwrap();
+            let before_last = text
+                .trim_end_matches('\n')
+                .rfind('\n')
+                .map_or(0, |at| at + 1);
+            assert!(
+                before_last <= 2048,
+                "{}: {before_last} bytes",
+                file.display()
+            );
+            for line in text.lines() {
+                *seen.entry(line.to_owned()).or_default() += 1;
+            }
+        }
+        assert_eq!(seen.len(), 900, "every line");
+        assert!(seen.values().all(|count| *count == 1), "no line twice");
+        let _ = fs::remove_dir_all(&root);
+    }
 }
