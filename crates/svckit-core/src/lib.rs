@@ -26,6 +26,7 @@ mod name;
 pub mod order;
 pub mod parse;
 mod pid;
+pub mod screen;
 pub mod service;
 mod signal;
 mod spec;

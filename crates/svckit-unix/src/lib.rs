@@ -34,6 +34,7 @@ pub mod pidfile;
 pub mod privileges;
 pub mod process;
 mod report;
+pub mod screen;
 pub mod service;
 pub mod signals;
 pub mod spawn;

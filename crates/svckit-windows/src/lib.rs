@@ -16,6 +16,7 @@ pub mod host;
 pub mod job;
 pub mod memory;
 mod runtime;
+pub mod screen;
 mod sys;
 
 pub use capture::file_index;

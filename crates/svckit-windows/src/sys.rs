@@ -487,3 +487,99 @@ pub(crate) fn process_usage(pid: u32) -> Option<(std::time::Duration, u64)> {
     };
     Some((cpu, memory))
 }
+
+/// The standard handle `which` (STD_INPUT_HANDLE, STD_OUTPUT_HANDLE) when it is a console's:
+/// its mode, or None (redirected, or no console).
+fn console_handle(
+    which: windows_sys::Win32::System::Console::STD_HANDLE,
+) -> Option<(windows_sys::Win32::Foundation::HANDLE, u32)> {
+    use windows_sys::Win32::System::Console::{GetConsoleMode, GetStdHandle};
+    // SAFETY: a plain value; the handle returned is borrowed, never closed here.
+    let handle = unsafe { GetStdHandle(which) };
+    if handle.is_null() || handle == INVALID_HANDLE_VALUE {
+        return None;
+    }
+    let mut mode = 0u32;
+    // SAFETY: `handle` is a standard handle of this process; `mode` is a valid out-pointer.
+    (unsafe { GetConsoleMode(handle, &mut mode) } != 0).then_some((handle, mode))
+}
+
+/// The console modes of stdin and stdout, each when it is a console.
+pub(crate) fn console_modes() -> (Option<u32>, Option<u32>) {
+    use windows_sys::Win32::System::Console::{STD_INPUT_HANDLE, STD_OUTPUT_HANDLE};
+    (
+        console_handle(STD_INPUT_HANDLE).map(|(_, mode)| mode),
+        console_handle(STD_OUTPUT_HANDLE).map(|(_, mode)| mode),
+    )
+}
+
+/// Sets the console modes of stdin and stdout (each only when given and a console).
+pub(crate) fn set_console_modes(input: Option<u32>, output: Option<u32>) -> io::Result<()> {
+    use windows_sys::Win32::System::Console::{
+        STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, SetConsoleMode,
+    };
+    for (which, mode) in [(STD_INPUT_HANDLE, input), (STD_OUTPUT_HANDLE, output)] {
+        if let (Some((handle, _)), Some(mode)) = (console_handle(which), mode) {
+            // SAFETY: `handle` is a console handle of this process; the mode is a plain value.
+            if unsafe { SetConsoleMode(handle, mode) } == 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The height of the console window stdout shows, when it is a console.
+pub(crate) fn console_rows() -> Option<usize> {
+    use windows_sys::Win32::System::Console::{
+        CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo, STD_OUTPUT_HANDLE,
+    };
+    let (handle, _) = console_handle(STD_OUTPUT_HANDLE)?;
+    // SAFETY: plain old data; zeroed is a valid value.
+    let mut info: CONSOLE_SCREEN_BUFFER_INFO = unsafe { std::mem::zeroed() };
+    // SAFETY: `handle` is this process's console output; `info` is a valid out-pointer.
+    if unsafe { GetConsoleScreenBufferInfo(handle, &mut info) } == 0 {
+        return None;
+    }
+    let rows = i32::from(info.srWindow.Bottom) - i32::from(info.srWindow.Top) + 1;
+    usize::try_from(rows).ok().filter(|rows| *rows > 0)
+}
+
+/// What the console's input held: whether a `q` was pressed among its events (key releases,
+/// mouse and focus events only wake a redraw).
+pub(crate) fn console_input_quits(wait: std::time::Duration) -> io::Result<Option<bool>> {
+    use windows_sys::Win32::{
+        Foundation::WAIT_OBJECT_0,
+        System::{
+            Console::{INPUT_RECORD, KEY_EVENT, ReadConsoleInputW, STD_INPUT_HANDLE},
+            Threading::WaitForSingleObject,
+        },
+    };
+    let Some((handle, _)) = console_handle(STD_INPUT_HANDLE) else {
+        std::thread::sleep(wait);
+        return Ok(None);
+    };
+    let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
+    // SAFETY: `handle` is this process's console input, a waitable object.
+    if unsafe { WaitForSingleObject(handle, millis) } != WAIT_OBJECT_0 {
+        return Ok(None);
+    }
+    // SAFETY: plain old data; zeroed is a valid value.
+    let mut records: [INPUT_RECORD; 16] = unsafe { std::mem::zeroed() };
+    let mut read = 0u32;
+    // SAFETY: `records` holds 16 records and `read` is a valid out-pointer.
+    if unsafe { ReadConsoleInputW(handle, records.as_mut_ptr(), 16, &mut read) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let quits = records[..read as usize].iter().any(|record| {
+        if u32::from(record.EventType) != KEY_EVENT {
+            return false;
+        }
+        // SAFETY: EventType says the union holds a key event.
+        let key = unsafe { record.Event.KeyEvent };
+        // SAFETY: the character is read as its UTF-16 unit, the union's plain data.
+        let unit = unsafe { key.uChar.UnicodeChar };
+        key.bKeyDown != 0 && matches!(unit, 0x71 | 0x51)
+    });
+    Ok(Some(quits))
+}

@@ -105,6 +105,15 @@ pub mod unix {
 #[cfg(windows)]
 pub use svckit_windows as windows;
 
+/// The terminal of a watched screen (`svckit status --watch`): taken and given back, frames
+/// drawn in place, keys and interrupts that end the watch; the platform's.
+#[cfg(unix)]
+pub use svckit_unix::screen;
+/// The terminal of a watched screen (`svckit status --watch`): taken and given back, frames
+/// drawn in place, keys and interrupts that end the watch; the platform's.
+#[cfg(windows)]
+pub use svckit_windows::screen;
+
 /// Why [`run`] could not run the service.
 #[cfg(unix)]
 pub type RunError = svckit_unix::service::RuntimeError;

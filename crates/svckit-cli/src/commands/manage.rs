@@ -5,12 +5,12 @@ use anyhow::Context as _;
 use svckit::ServiceName;
 use svckit_install::{InstallOptions, Installed, Manager};
 
-use super::report::{self, Action};
+use super::report::Action;
 
 use crate::{
     cli::{
         HostArgs, InstallArgs, ListArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs, StartArgs,
-        StateDirArg, StatusArgs, UninstallArgs,
+        StateDirArg, UninstallArgs,
     },
     exit::{Exit, Failure},
 };
@@ -89,46 +89,6 @@ pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
     let manager = manager_at(&args.state)?;
     let timeout = std::time::Duration::from_secs(30);
     super::act::act(&manager, &args.targets, action, timeout, true)
-}
-
-/// `svckit status`.
-pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
-    if args.watch {
-        return Err(crate::exit::Failure::new(
-            Exit::Usage,
-            "status --watch is not available on Windows yet: it draws in a Unix terminal; \
-             run `svckit status` again",
-        )
-        .into());
-    }
-    let Some(name) = &args.name else {
-        let manager = manager_at(&args.state)?;
-        let mut out = std::io::stdout().lock();
-        return super::act::all(&mut out, &manager.statuses()?, args.json);
-    };
-    let name = ServiceName::new(name)?;
-    let manager = manager_at(&args.state)?;
-    let status = manager.status(&name)?;
-    if args.json {
-        outln!("{}", report::json(&status));
-        return Ok(report::exit_for(&status));
-    }
-    // What happened to it lately, as its host tells it, and what it wrote last.
-    let events = svckit::journal::recent(&manager.event_logs(), Some(&name), 5);
-    let tail = |stream: &str| -> Vec<String> {
-        let path = svckit_install::data_dir()
-            .join("logs")
-            .join(format!("{name}.{stream}.log"));
-        // As on Unix: the last 1 MiB at most, `.1` too when the live file holds fewer.
-        svckit::logfiles::tail(&path, args.lines, 0).unwrap_or_default()
-    };
-    let recent = [
-        ("events", events),
-        ("stdout", tail("stdout")),
-        ("stderr", tail("stderr")),
-    ];
-    report::describe(&mut std::io::stdout().lock(), &status, None, &recent)?;
-    Ok(report::exit_for(&status))
 }
 
 /// `svckit host NAME --data-dir DIR`: the service host of a hosted program, started by the

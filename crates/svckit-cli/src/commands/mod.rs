@@ -17,7 +17,7 @@ mod paint;
 mod report;
 #[cfg(unix)]
 mod service;
-#[cfg(unix)]
+mod status;
 mod watch;
 
 use crate::{
@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Pause(args) => platform::control(args, report::Action::Pause),
         Command::Continue(args) => platform::control(args, report::Action::Continue),
         Command::Reload(args) => platform::control(args, report::Action::Reload),
-        Command::Status(args) => platform::status(args),
+        Command::Status(args) => status::run(args),
         Command::Logs(args) => logs::run(args),
         Command::Events(args) => events::run(args),
         #[cfg(unix)]

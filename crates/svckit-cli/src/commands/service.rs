@@ -2,27 +2,21 @@
 //! restart, pause, continue, reload, status, logs — through [`svckit_install::Manager`],
 //! whichever backend runs the service; and `supervise`, the supervisor itself.
 
-use std::{
-    io::{self, Write},
-    time::Duration,
-};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use svckit::ServiceName;
 use svckit_install::{InstallOptions, Installed, Manager};
 use svckit_supervise::{
-    StateDir, events,
+    StateDir,
     supervisor::{self, Config},
 };
 
-use super::{
-    definition,
-    report::{self, Action},
-};
+use super::{definition, report::Action};
 use crate::{
     cli::{
         BootCommand, InstallArgs, ListArgs, ManyArgs, ManyWaitArgs, NameArgs, NamesArgs,
-        RenderArgs, StartArgs, StateDirArg, StatusArgs, SuperviseArgs, SupervisorStopArgs, Targets,
+        RenderArgs, StartArgs, StateDirArg, SuperviseArgs, SupervisorStopArgs, Targets,
         UninstallArgs,
     },
     exit::Exit,
@@ -294,57 +288,6 @@ pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
         Duration::from_secs(30),
         true,
     )
-}
-
-/// `svckit status`: one service (described, with its recent output), or every one (a table).
-pub fn status(args: StatusArgs) -> anyhow::Result<Exit> {
-    let dir = state_dir(&args.state)?;
-    let manager = manager(dir.clone())?;
-    if args.watch {
-        let what = match &args.name {
-            Some(one) => format!("svckit status {one}"),
-            None => "svckit status".to_owned(),
-        };
-        return super::watch::watch(args.interval, &what, |out| {
-            status_to(out, &args, &dir, &manager).map(drop)
-        });
-    }
-    // One write for the whole table, not one per row.
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let exit = status_to(&mut out, &args, &dir, &manager)?;
-    out.flush()?;
-    Ok(exit)
-}
-
-/// `status` once, into `out`.
-fn status_to(
-    out: &mut impl Write,
-    args: &StatusArgs,
-    dir: &StateDir,
-    manager: &Manager,
-) -> anyhow::Result<Exit> {
-    if let Some(one) = &args.name {
-        let name = name(one)?;
-        let status = manager.status(&name)?;
-        let exit = report::exit_for(&status);
-        if args.json {
-            writeln!(out, "{}", report::json(&status))?;
-            return Ok(exit);
-        }
-        let logs = manager.logs(&name).ok();
-        let mut recent = logs
-            .as_ref()
-            .map(|logs| logs.recent(args.lines))
-            .unwrap_or_default();
-        // What happened to it lately, as the supervisor's event log tells it.
-        if status.backend == svckit::BackendKind::Builtin {
-            recent.insert(0, ("events", events::recent(dir, Some(&name), 5)));
-        }
-        let logs = logs.as_ref().map(svckit_install::Logs::describe);
-        report::describe(out, &status, logs.as_deref(), &recent)?;
-        return Ok(exit);
-    }
-    super::act::all(out, &manager.statuses()?, args.json)
 }
 
 /// `svckit supervise`.

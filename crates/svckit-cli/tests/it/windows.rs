@@ -1090,8 +1090,8 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     assert_eq!(status["restarts"], 0, "{status}");
     assert_eq!(status["state"], "running", "{status}");
     assert!(status["uptime_ms"].as_u64().is_some(), "{status}");
-    // One service's status says what happened to it lately and what it wrote last; --watch
-    // and --state-dir are refused by name.
+    // One service's status says what happened to it lately and what it wrote last, and where
+    // its logs are; --state-dir is refused by name.
     let out = wine.svckit(&["status", "Ticker", "-n", "2"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let described = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -1099,20 +1099,38 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
         described.contains("Ticker: running") && described.contains("tick "),
         "{described}"
     );
-    for (args, says) in [
-        (
-            &["status", "--watch"][..],
-            "status --watch is not available on Windows",
-        ),
-        (
-            &["stop", "Ticker", "--state-dir", r"C:\state"],
-            "--state-dir",
-        ),
-    ] {
-        let out = wine.svckit(args);
-        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));
-        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
-    }
+    assert!(described.contains("Ticker.stdout.log"), "{described}");
+    assert!(described.contains("started "), "its events: {described}");
+    let out = wine.svckit(&["stop", "Ticker", "--state-dir", r"C:\state"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("--state-dir"), "{}", text(&out));
+    // --watch into a pipe: a frame every interval, one after the other, as vmstat prints.
+    let watch = crate::support::Following::new(wine.command(EXE).args([
+        "status",
+        "--watch",
+        "--interval",
+        "1s",
+    ]));
+    let frames = || {
+        watch
+            .seen()
+            .matches("svckit status, every 1s: q quits")
+            .count()
+    };
+    assert!(
+        eventually(Duration::from_secs(60), || frames() >= 2),
+        "{}",
+        watch.seen()
+    );
+    assert!(
+        watch
+            .seen()
+            .lines()
+            .any(|line| line.starts_with("Ticker ") && line.contains("running")),
+        "{}",
+        watch.seen()
+    );
+    drop(watch);
     // Every hosted program's status: a table, or a JSON array, as on Unix.
     let out = wine.svckit(&["status"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
