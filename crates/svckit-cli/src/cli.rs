@@ -61,7 +61,7 @@ pub enum Command {
     /// Stop a service and remove its definition (its logs stay).
     #[command(after_help = exit::TABLE)]
     Uninstall(UninstallArgs),
-    /// List the installed services (on Windows the hosted programs, with their state).
+    /// List the installed services and the backend of each (their state: `svckit status`).
     #[command(after_help = exit::TABLE)]
     List(ListArgs),
     /// Print a service's definition (TOML, every key), as its supervisor or host reads it.

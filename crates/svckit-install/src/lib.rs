@@ -46,7 +46,7 @@ pub use manage::Manager;
 #[cfg(unix)]
 pub use manage::image_state_dir;
 #[cfg(windows)]
-pub use manage::{data_dir, definition_path, hosted_definition, status_path};
+pub use manage::{data_dir, definition_path, hosted_definition, status_path, stored_definition};
 
 /// One line of `Manager::statuses`: an installed service and its status (or why its manager
 /// could not tell).

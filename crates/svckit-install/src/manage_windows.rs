@@ -59,7 +59,7 @@ impl Manager {
         start: svckit_core::StartType,
     ) -> Result<bool, Error> {
         let changed = Scm.set_start(name, start)?;
-        if let Ok(mut spec) = hosted_definition(&data_dir(), name)
+        if let Ok(mut spec) = stored_definition(&data_dir(), name)
             && spec.start != start
         {
             spec.start = start;
@@ -70,8 +70,8 @@ impl Manager {
         Ok(changed)
     }
 
-    /// Every hosted program svckit installed (its definition in `%ProgramData%\svckit\registry`),
-    /// sorted by name.
+    /// Every service svckit installed, hosted or on its service API (its definition in
+    /// `%ProgramData%\svckit\registry`), sorted by name.
     pub fn list(&self) -> Result<Vec<(ServiceName, BackendKind)>, Error> {
         let registry = data_dir().join("registry");
         let entries = match std::fs::read_dir(&registry) {
@@ -92,9 +92,9 @@ impl Manager {
             .collect())
     }
 
-    /// The definition of the hosted program `name`.
+    /// The definition of `name`, as svckit installed it.
     pub fn definition(&self, name: &ServiceName) -> Result<ServiceSpec, Error> {
-        hosted_definition(&data_dir(), name)
+        stored_definition(&data_dir(), name)
     }
 
     /// The status of every hosted program svckit installed, each as the SCM and its host say.
@@ -139,12 +139,9 @@ impl Manager {
         }
         spec.backend = BackendKind::Windows;
         spec.program = resolve_program(&spec.program)?;
-        // Over a hosted program svckit installed: what changed (nothing: nothing is done), and
+        // Over a service svckit installed: what changed (nothing: nothing is done), and
         // whether it runs (it is started again once replaced).
-        let old = match spec.service_type {
-            svckit_core::ServiceType::Notify => None,
-            _ => hosted_definition(&data_dir(), &spec.name).ok(),
-        };
+        let old = stored_definition(&data_dir(), &spec.name).ok();
         let changed = old
             .as_ref()
             .map(|old| crate::changed_keys(old, &spec))
@@ -170,7 +167,19 @@ impl Manager {
         // A program on svckit's service API (`type = notify`: it reports its own state) is
         // the service itself; any other is hosted: svckit.exe is the service and runs it.
         let installed = match spec.service_type {
-            svckit_core::ServiceType::Notify => Scm.install(&spec)?,
+            svckit_core::ServiceType::Notify => {
+                // Its definition is kept too (list, show, edit, apply); the SCM's record is
+                // what runs it. A failure to keep it takes the install back.
+                let definition = definition_path(&spec.name);
+                let installed = Scm.install(&spec)?;
+                let written = std::fs::create_dir_all(data_dir().join("registry"))
+                    .and_then(|()| std::fs::write(&definition, spec.to_toml()));
+                if let Err(err) = written {
+                    let _ = Scm.uninstall(&spec.name, Duration::from_secs(30));
+                    return Err(Error::os(format!("write {}", definition.display()), err));
+                }
+                installed
+            }
             _ => {
                 crate::honour::check(BackendKind::Windows, &spec)?;
                 spec.validate()?;
@@ -422,9 +431,9 @@ pub fn status_path(name: &ServiceName) -> PathBuf {
     data_dir().join("run").join(format!("{name}.status"))
 }
 
-/// The definition of the hosted service `name`, as installed under `data` (svckit's
-/// directory).
-pub fn hosted_definition(data: &std::path::Path, name: &ServiceName) -> Result<ServiceSpec, Error> {
+/// The definition of the service `name` svckit installed (hosted or on svckit's service API),
+/// as kept under `data` (svckit's directory).
+pub fn stored_definition(data: &std::path::Path, name: &ServiceName) -> Result<ServiceSpec, Error> {
     let path = data.join("registry").join(format!("{name}.toml"));
     let text = std::fs::read_to_string(&path).map_err(|err| match err.kind() {
         std::io::ErrorKind::NotFound => Error::NotInstalled(name.clone()),
@@ -436,6 +445,23 @@ pub fn hosted_definition(data: &std::path::Path, name: &ServiceName) -> Result<S
             reason: err.in_file(path.display()).to_string(),
         })
     })
+}
+
+/// The definition of `name` when svckit.exe hosts it (any type but `notify`, whose program is
+/// the service itself, on svckit's service API).
+pub fn hosted_definition(data: &std::path::Path, name: &ServiceName) -> Result<ServiceSpec, Error> {
+    let spec = stored_definition(data, name)?;
+    if spec.service_type == svckit_core::ServiceType::Notify {
+        return Err(Error::Unsupported {
+            backend: "windows",
+            setting: "hosting",
+            reason: format!(
+                "{name} is on svckit's service API (type notify): its program is the service, \
+                 not hosted by svckit.exe"
+            ),
+        });
+    }
+    Ok(spec)
 }
 
 /// The program as the SCM will start it: absolute against the current directory, or, for a

@@ -391,17 +391,19 @@ impl Backend for Scm {
     /// any other service's output is the SCM's to lose.
     fn logs(&self, name: &ServiceName) -> Result<crate::Logs, Error> {
         let data = crate::data_dir();
-        let spec = match crate::hosted_definition(&data, name) {
-            Ok(spec) => spec,
-            Err(Error::NotInstalled(_)) => {
-                return Err(Error::Unsupported {
-                    backend: self.name(),
-                    setting: "logs",
-                    reason: format!(
-                        "{name} is not a hosted program (type exec): the SCM keeps no output"
-                    ),
-                });
+        let refused = |why: &str| Error::Unsupported {
+            backend: "windows",
+            setting: "logs",
+            reason: format!("{name} {why}: the SCM keeps no output"),
+        };
+        let spec = match crate::stored_definition(&data, name) {
+            Ok(spec) if spec.service_type == svckit_core::ServiceType::Notify => {
+                return Err(refused(
+                    "is on svckit's service API (type notify), not hosted",
+                ));
             }
+            Ok(spec) => spec,
+            Err(Error::NotInstalled(_)) => return Err(refused("was not installed by svckit")),
             Err(err) => return Err(err),
         };
         let logs = data.join("logs");
@@ -486,9 +488,7 @@ fn status_of(name: &ServiceName, service: &Service) -> Result<Status, Error> {
 
 /// The host's record of the hosted program `name`, when it has one.
 fn hosted_record(name: &ServiceName) -> Option<svckit_core::HostedStatus> {
-    if !crate::definition_path(name).is_file() {
-        return None;
-    }
+    crate::hosted_definition(&crate::data_dir(), name).ok()?;
     std::fs::read_to_string(crate::status_path(name))
         .ok()
         .and_then(|text| svckit_core::HostedStatus::from_toml(&text))

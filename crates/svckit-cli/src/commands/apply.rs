@@ -6,7 +6,7 @@ use std::{fs, io};
 
 use anyhow::Context as _;
 use svckit::{ServiceName, ServiceSpec};
-use svckit_install::{InstallOptions, Installed, Manager};
+use svckit_install::{InstallOptions, InstallReport, Installed, Manager};
 
 use super::definition;
 use crate::{
@@ -32,6 +32,37 @@ pub(super) fn apply(manager: &Manager, spec: ServiceSpec) -> anyhow::Result<()> 
         (false, true) => outln!("{name}: changed {}; restarted", report.changed.join(", ")),
         (false, false) => outln!("{name}: changed {}", report.changed.join(", ")),
     }
+    Ok(())
+}
+
+/// What `svckit install` did, in the same words on both platforms: `installed NAME (BACKEND:
+/// WHERE)`, or `reinstalled …: unchanged` / `: changed KEYS[; restarted]`, after the
+/// uninstall of another backend's service of that name, if there was one.
+pub(super) fn say_installed(name: &ServiceName, report: &InstallReport) -> anyhow::Result<()> {
+    if let Some(old) = report.replaced {
+        outln!("uninstalled {name} ({old})");
+    }
+    let what = match (
+        report.installed,
+        report.changed.is_empty(),
+        report.restarted,
+    ) {
+        (Installed::Created, _, _) => String::new(),
+        (Installed::Replaced, true, _) => ": unchanged".to_owned(),
+        (Installed::Replaced, false, true) => {
+            format!(": changed {}; restarted", report.changed.join(", "))
+        }
+        (Installed::Replaced, false, false) => format!(": changed {}", report.changed.join(", ")),
+    };
+    outln!(
+        "{} {name} ({}: {}){what}",
+        match report.installed {
+            Installed::Created => "installed",
+            Installed::Replaced => "reinstalled",
+        },
+        report.backend,
+        report.location.display()
+    );
     Ok(())
 }
 

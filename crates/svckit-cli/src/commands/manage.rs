@@ -1,16 +1,15 @@
 //! `svckit install | uninstall | start | stop | restart | reload | pause | continue | status`: service management
 //! through the host's backend (on Windows, the SCM).
 
-use anyhow::Context as _;
 use svckit::ServiceName;
-use svckit_install::{InstallOptions, Installed, Manager};
+use svckit_install::{InstallOptions, Manager};
 
 use super::report::Action;
 
 use crate::{
     cli::{
-        HostArgs, InstallArgs, ListArgs, ManyArgs, ManyWaitArgs, NameArgs, RenderArgs, StartArgs,
-        StateDirArg, UninstallArgs,
+        HostArgs, InstallArgs, ManyArgs, ManyWaitArgs, RenderArgs, StartArgs, StateDirArg,
+        UninstallArgs,
     },
     exit::{Exit, Failure},
 };
@@ -24,15 +23,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     let spec = super::definition::from_install(&args)?;
     let name = spec.name.clone();
     let report = manager()?.install(spec, &InstallOptions::default())?;
-    outln!(
-        "{} {name} ({}: {})",
-        match report.installed {
-            Installed::Created => "installed",
-            Installed::Replaced => "reinstalled (the old service was stopped and deleted)",
-        },
-        report.backend,
-        report.location.display()
-    );
+    super::apply::say_installed(&name, &report)?;
     Ok(Exit::Ok)
 }
 
@@ -130,26 +121,6 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// `svckit show NAME`: a hosted program's definition, every key.
-pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
-    manager_at(&args.state)?;
-    let name = ServiceName::new(&args.name)?;
-    let spec = svckit_install::hosted_definition(&svckit_install::data_dir(), &name).with_context(
-        || format!("{name} is not a hosted program (type exec): the SCM keeps its configuration"),
-    )?;
-    use std::io::Write;
-    write!(std::io::stdout().lock(), "{}", spec.to_toml())?;
-    Ok(Exit::Ok)
-}
-
-/// `svckit list`: the hosted programs svckit installed (their definitions in
-/// `%ProgramData%\\svckit\\registry`), each with the SCM's word on it.
-pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
-    let manager = manager_at(&args.state)?;
-    let mut out = std::io::stdout().lock();
-    super::act::all(&mut out, &manager.statuses()?, args.json)
-}
-
 /// `svckit render`: what install would give the SCM for a definition file or an installed
 /// hosted program, and the definition its host would read.
 pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
@@ -168,7 +139,7 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
     }
     let spec = match (&args.file, &args.name) {
         (Some(file), _) => super::definition::read(file, None)?,
-        (None, name) => svckit_install::hosted_definition(
+        (None, name) => svckit_install::stored_definition(
             &svckit_install::data_dir(),
             &ServiceName::new(name.as_deref().unwrap_or_default())?,
         )?,

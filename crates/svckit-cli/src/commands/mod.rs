@@ -8,6 +8,7 @@ mod definition;
 mod demo;
 mod docs;
 mod events;
+mod installed;
 #[cfg(unix)]
 mod kill;
 mod logs;
@@ -113,8 +114,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(unix)]
         Command::Install(args) => service::install(*args),
         Command::Uninstall(args) => platform::uninstall(args),
-        Command::List(args) => platform::list(args),
-        Command::Show(args) => platform::show(args),
+        Command::List(args) => installed::list(args),
+        Command::Show(args) => installed::show(args),
         #[cfg(unix)]
         Command::Render(args) => service::render(args),
         #[cfg(unix)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use svckit::ServiceName;
-use svckit_install::{InstallOptions, Installed, Manager};
+use svckit_install::{InstallOptions, Manager};
 use svckit_supervise::{
     StateDir,
     supervisor::{self, Config},
@@ -15,9 +15,8 @@ use svckit_supervise::{
 use super::{definition, report::Action};
 use crate::{
     cli::{
-        BootCommand, InstallArgs, ListArgs, ManyArgs, ManyWaitArgs, NameArgs, NamesArgs,
-        RenderArgs, StartArgs, StateDirArg, SuperviseArgs, SupervisorStopArgs, Targets,
-        UninstallArgs,
+        BootCommand, InstallArgs, ManyArgs, ManyWaitArgs, NamesArgs, RenderArgs, StartArgs,
+        StateDirArg, SuperviseArgs, SupervisorStopArgs, Targets, UninstallArgs,
     },
     exit::Exit,
 };
@@ -57,30 +56,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     };
     let name = spec.name.clone();
     let report = manager(dir)?.install(spec, &options)?;
-    if let Some(old) = report.replaced {
-        outln!("uninstalled {name} ({old})");
-    }
-    let what = match (
-        report.installed,
-        report.changed.is_empty(),
-        report.restarted,
-    ) {
-        (Installed::Created, _, _) => String::new(),
-        (Installed::Replaced, true, _) => ": unchanged".to_owned(),
-        (Installed::Replaced, false, true) => {
-            format!(": changed {}; restarted", report.changed.join(", "))
-        }
-        (Installed::Replaced, false, false) => format!(": changed {}", report.changed.join(", ")),
-    };
-    outln!(
-        "{} {name} ({}: {}){what}",
-        match report.installed {
-            Installed::Created => "installed",
-            Installed::Replaced => "reinstalled",
-        },
-        report.backend,
-        report.location.display()
-    );
+    super::apply::say_installed(&name, &report)?;
     Ok(Exit::Ok)
 }
 
@@ -186,45 +162,6 @@ pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
     let name = name(&args.name)?;
     let backend = manager(state_dir(&args.state)?)?.uninstall(&name, args.timeout)?;
     outln!("uninstalled {name} ({backend})");
-    Ok(Exit::Ok)
-}
-
-/// `svckit list`.
-pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
-    let listed = manager(state_dir(&args.state)?)?.list()?;
-    if args.json {
-        let all: Vec<serde_json::Value> = listed
-            .iter()
-            .map(|(name, backend)| {
-                serde_json::json!({"name": name.as_str(), "backend": backend.name()})
-            })
-            .collect();
-        outln!("{}", serde_json::Value::Array(all));
-        return Ok(Exit::Ok);
-    }
-    for (name, backend) in listed {
-        outln!("{name:<24} {}", backend.name());
-    }
-    Ok(Exit::Ok)
-}
-
-/// `svckit show`.
-pub fn show(args: NameArgs) -> anyhow::Result<Exit> {
-    let manager = manager(state_dir(&args.state)?)?;
-    let spec = manager.definition(&name(&args.name)?)?;
-    out!("{}", spec.to_toml());
-    // Under the supervisor, a dependency that is no service here (network.target) is
-    // ignored: say so, rather than let it look honoured.
-    if spec.backend == svckit::BackendKind::Builtin {
-        for dependency in spec.started_with().chain(&spec.after) {
-            if manager.definition(dependency).is_err() {
-                outln!(
-                    "# note: {dependency} is not installed here; the supervisor starts and \
-                     waits for nothing on its account"
-                );
-            }
-        }
-    }
     Ok(Exit::Ok)
 }
 

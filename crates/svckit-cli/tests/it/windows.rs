@@ -405,6 +405,29 @@ fn windows_service_lifecycle_under_wine_scm() {
         command.starts_with(r#""C:\svc kit\svckit.exe" "#),
         "image path unquoted: {command}"
     );
+    // A service on svckit's API is svckit's too: listed, shown as installed; its output is
+    // its own (no hosted log), said by name.
+    let out = wine.svckit(&["list", "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        listed.as_array().is_some_and(|all| all
+            .iter()
+            .any(|one| one["name"] == name && one["backend"] == "windows")),
+        "{listed}"
+    );
+    let out = wine.svckit(&["show", name]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.contains("type = \"notify\""), "{shown}");
+    assert!(shown.contains("\"memory-status\""), "{shown}");
+    let out = wine.svckit(&["logs", name]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("on svckit's service API (type notify), not hosted"),
+        "{}",
+        text(&out)
+    );
 
     // pause → PAUSED, no new lines.
     let out = wine.svckit(&["pause", name]);
@@ -461,7 +484,9 @@ fn windows_service_lifecycle_under_wine_scm() {
     // Pausing a stopped one is: not running.
     assert_eq!(code(&wine.svckit(&["pause", name])), 3);
 
-    // Install again over a *running* service: stop → delete → create, idempotent.
+    // Install again over a *running* service: stop → delete → create, and started again, as
+    // a hosted program and a Unix service are (its definition is svckit's: what changed is
+    // known). The same definition again changes nothing.
     assert_eq!(code(&wine.svckit(&["start", name])), 0);
     let out = install("300ms", "auto");
     assert_eq!(code(&out), 0, "reinstall: {}", text(&out));
@@ -472,9 +497,17 @@ fn windows_service_lifecycle_under_wine_scm() {
     );
     assert_eq!(
         wine.sc_state(name),
-        Some(STOPPED),
-        "the new service is not started"
+        Some(RUNNING),
+        "the replaced service is started again"
     );
+    let out = install("300ms", "auto");
+    assert_eq!(code(&out), 0, "reinstall: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("unchanged"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(code(&wine.svckit(&["stop", name])), 0);
     let out = wine.svckit(&["status", name, "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
@@ -891,7 +924,7 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     assert!(
         listed
             .lines()
-            .any(|line| line.starts_with("Ticker ") && line.contains("stopped")),
+            .any(|line| line.starts_with("Ticker ") && line.ends_with(" windows")),
         "{listed}"
     );
     // enable and disable: the SCM's start type (Wine's sc has no qc: its Start value in the
