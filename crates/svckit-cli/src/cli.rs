@@ -20,7 +20,6 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run PROGRAM as a daemon (every step of daemon(7)); exit 0 only once it runs.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Daemonize(DaemonizeArgs),
     /// Run PROGRAM under a minimal init, as a container's entrypoint (like tini, dumb-init)
@@ -31,7 +30,6 @@ pub enum Command {
     /// ends, what it left gets SIGTERM, then SIGKILL after --stop-timeout; svckit exits with
     /// its status (128 + the signal that killed it), or as a shell when it cannot be started:
     /// 127 not found, 126 not runnable.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Run(RunArgs),
     /// Make a daemon's runtime directories under /run, for `svckit kill` to remove
@@ -39,16 +37,13 @@ pub enum Command {
     /// Made before the daemon starts (as an init script does before its checks), under /run
     /// (root) or $XDG_RUNTIME_DIR: never through a symlink, owned by --user/--group, recorded
     /// beside --pidfile so `svckit kill` removes exactly them once the daemon is gone.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     RuntimeDir(RuntimeDirArgs),
     /// Stop the daemon named by a locked PID file, and wait until it is gone.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Kill(KillArgs),
     /// The service host the SCM starts for a hosted program (`svckit.exe host NAME`, as
     /// install registers it): runs the program in a job object and answers the SCM.
-    #[cfg(windows)]
     #[command(hide = true)]
     Host(HostArgs),
     /// Install a service: NAME [flags] -- PROGRAM [ARGS...], or --file
@@ -96,7 +91,6 @@ pub enum Command {
     Render(RenderArgs),
     /// Tell whether the daemon of a PID file runs, in LSB status codes: 0 running, 1 dead but
     /// the PID file exists, 3 not running, 4 unknown (the file cannot be read).
-    #[cfg(unix)]
     Probe(ProbeArgs),
     /// Start services (in the order given); return once each runs (or is ready, for programs
     /// that say so).
@@ -137,15 +131,12 @@ pub enum Command {
     Events(EventsArgs),
     /// Run the supervisor (in the foreground unless --daemon; other commands start it on
     /// demand). As PID 1 it reaps zombies, forwards signals and exits with the main service.
-    #[cfg(unix)]
     #[command(after_help = exit::TABLE)]
     Supervise(SuperviseArgs),
     /// The supervisor itself: whether it runs, and stopping it (its services first)
-    #[cfg(unix)]
     #[command(subcommand)]
     Supervisor(SupervisorCommand),
     /// Start the supervisor at boot, by what the host runs then (systemd, SysV init, cron)
-    #[cfg(unix)]
     #[command(subcommand)]
     Boot(BootCommand),
     /// The demo services.
@@ -162,38 +153,6 @@ pub enum Command {
     /// For example: `svckit man --dir /usr/local/share/man/man1 && man svckit-install`.
     #[command(after_help = exit::TABLE)]
     Man(ManArgs),
-    /// Unix only: run PROGRAM as a daemon (daemon(7))
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Daemonize(NotOnWindows),
-    /// Unix only: run PROGRAM under a minimal init, as a Linux container's entrypoint
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Run(NotOnWindows),
-    /// Unix only: make a daemon's runtime directories under /run
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    RuntimeDir(NotOnWindows),
-    /// Unix only: stop the daemon named by a locked PID file
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Kill(NotOnWindows),
-    /// Unix only: tell whether the daemon of a PID file runs
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Probe(NotOnWindows),
-    /// Unix only: run svckit's supervisor
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Supervise(NotOnWindows),
-    /// Unix only: svckit's supervisor itself
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Supervisor(NotOnWindows),
-    /// Unix only: start the supervisor at boot
-    #[cfg(windows)]
-    #[command(after_help = exit::TABLE)]
-    Boot(NotOnWindows),
 }
 
 /// Where the supervisor keeps its state (on Windows refused: svckit keeps
@@ -218,7 +177,6 @@ pub struct InstallArgs {
     pub file: Option<PathBuf>,
     /// Replace an installed service of that name (it is stopped first), or an existing unit
     /// file or init script of that name.
-    #[cfg(unix)]
     #[arg(long)]
     pub force: bool,
     /// `backend`: builtin (the supervisor), systemd, sysv, or auto: systemd when it runs as
@@ -229,7 +187,6 @@ pub struct InstallArgs {
     /// Install into this alternate root (an image being built): write the unit or script
     /// under it (enabled with `systemctl --root`), start nothing. Needs --backend systemd or
     /// sysv; the definition goes to DIR/var/lib/svckit unless --state-dir says otherwise.
-    #[cfg(unix)]
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// `display_name`.
@@ -352,7 +309,6 @@ pub struct InstallArgs {
     /// `logs.keep`: rotated files kept.
     #[arg(long, value_name = "N")]
     pub log_keep: Option<u32>,
-    #[cfg(unix)]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
@@ -425,22 +381,15 @@ pub struct RenderArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "name")]
     pub file: Option<PathBuf>,
     /// systemd (a unit file), sysv (an init script) or builtin (the definition); on Windows,
-    /// windows (the default: the SCM, the only one).
-    #[cfg(unix)]
-    #[arg(long, value_name = "BACKEND")]
+    /// windows (the SCM, the only one: auto is it there).
+    #[arg(long, value_name = "BACKEND", default_value = "auto")]
     pub backend: svckit::BackendKind,
-    /// windows (the SCM), the only one here.
-    #[cfg(windows)]
-    #[arg(long, value_name = "BACKEND", default_value = "windows")]
-    pub backend: svckit::BackendKind,
-    #[cfg(unix)]
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
 }
 
 /// `svckit probe`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// The daemon's PID file.
@@ -624,7 +573,6 @@ pub enum StreamChoice {
 }
 
 /// `svckit supervise`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct SuperviseArgs {
     /// Daemonize; return once the control socket answers.
@@ -690,7 +638,6 @@ pub struct DaemonizeArgs {
 }
 
 /// `svckit runtime-dir`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct RuntimeDirArgs {
     /// The daemon's PID file: what was made is recorded beside it (FILE.svckit-run).
@@ -726,21 +673,14 @@ pub struct KillArgs {
 }
 
 /// A signal as parsed from the command line.
-#[cfg(unix)]
 pub type SignalArg = svckit::Signal;
-/// A signal as parsed from the command line (signals are a Unix notion).
-#[cfg(not(unix))]
-pub type SignalArg = String;
 
 /// `svckit demo`.
 #[derive(Debug, Subcommand)]
 pub enum Demo {
-    /// Append a timestamp line (like "Tue Nov 24 16:37:16 2026") to a log every interval.
-    #[cfg(unix)]
+    /// Append a timestamp line (like "Tue Nov 24 16:37:16 2026") to a log every interval, as
+    /// a Unix daemon.
     Timelog(TimelogArgs),
-    /// Unix only: the timelog daemon (memory-status runs on both)
-    #[cfg(windows)]
-    Timelog(NotOnWindows),
     /// The MemoryStatus service: log memory use every interval; accepts Stop, Shutdown,
     /// Pause/Continue and ParamChange (SIGTERM, SIGPWR, SIGTSTP/SIGCONT, SIGHUP on Unix).
     MemoryStatus(MemoryStatusArgs),
@@ -772,17 +712,14 @@ pub struct MemoryStatusArgs {
     #[arg(long, value_name = "NAME", default_value = "MemoryStatus")]
     pub name: String,
     /// Run as a daemon (the launcher returns once it is running).
-    #[cfg(unix)]
     #[arg(long)]
     pub daemon: bool,
     /// With --daemon: a PID file, locked for the daemon's life.
-    #[cfg(unix)]
     #[arg(long, value_name = "PATH", requires = "daemon")]
     pub pidfile: Option<PathBuf>,
 }
 
 /// `svckit host` (Windows).
-#[cfg(windows)]
 #[derive(Debug, Args)]
 pub struct HostArgs {
     /// The hosted service.
@@ -827,7 +764,6 @@ pub struct ManArgs {
 }
 
 /// `svckit supervisor`.
-#[cfg(unix)]
 #[derive(Debug, Subcommand)]
 pub enum SupervisorCommand {
     /// Whether the supervisor runs (exit 0) or not (exit 3), its pid and state directory.
@@ -840,7 +776,6 @@ pub enum SupervisorCommand {
 }
 
 /// `svckit supervisor stop`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct SupervisorStopArgs {
     /// How long to wait for its services to stop and for it to exit.
@@ -852,7 +787,6 @@ pub struct SupervisorStopArgs {
 }
 
 /// `svckit boot`.
-#[cfg(unix)]
 #[derive(Debug, Subcommand)]
 pub enum BootCommand {
     /// Start the supervisor (and so its auto services) at boot: a systemd unit (the user's,
@@ -869,7 +803,6 @@ pub enum BootCommand {
 }
 
 /// `svckit boot …`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct BootArgs {
     /// How it starts at boot: what this host runs (auto: systemd, else an init script where
@@ -882,7 +815,6 @@ pub struct BootArgs {
 }
 
 /// `svckit boot --via`.
-#[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BootVia {
     /// What this host runs.
@@ -898,7 +830,6 @@ pub enum BootVia {
 }
 
 /// `svckit run`.
-#[cfg(unix)]
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// How long what the program left gets between SIGTERM and SIGKILL once the program
@@ -927,7 +858,6 @@ pub struct RunArgs {
 }
 
 /// `svckit run` parsed on its own (see [`Command::Run`]): the same arguments and help.
-#[cfg(unix)]
 #[derive(Debug, Parser)]
 #[command(name = "svckit")]
 pub enum RunOnly {
@@ -941,14 +871,4 @@ pub enum RunOnly {
     /// 127 not found, 126 not runnable.
     #[command(after_help = exit::TABLE)]
     Run(RunArgs),
-}
-
-/// A Unix command on Windows: whatever follows is taken, so the command is refused by name
-/// with the reason (exit 2), never as "unrecognized".
-#[cfg(windows)]
-#[derive(Debug, Args)]
-pub struct NotOnWindows {
-    /// What was given after the command (ignored).
-    #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<OsString>,
 }

@@ -74,28 +74,7 @@ pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     });
-    broken_pipe && stdout_reader_gone()
-}
-
-#[cfg(unix)]
-fn stdout_reader_gone() -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    let stdout = std::io::stdout();
-    let mut fds = [PollFd::new(
-        std::os::fd::AsFd::as_fd(&stdout),
-        PollFlags::POLLOUT,
-    )];
-    poll(&mut fds, PollTimeout::ZERO).is_ok()
-        && fds[0]
-            .revents()
-            .is_some_and(|revents| revents.contains(PollFlags::POLLERR))
-}
-
-/// Regression: this was `true`, so on Windows any broken pipe in an error's chain (the SCM's
-/// "pipe closed" for a Stop to a service whose process died) ended svckit with 0, silently.
-#[cfg(windows)]
-fn stdout_reader_gone() -> bool {
-    svckit::windows::stdout_reader_gone()
+    broken_pipe && crate::commands::stdout_reader_gone()
 }
 
 /// clap's error in one line: its message (the text before the first blank line; it may span
@@ -117,48 +96,30 @@ fn one_line(err: &clap::Error) -> String {
     line
 }
 
+/// What the platform says of one error of a chain: its exit status, or that the next cause
+/// decides (a wrapper), or nothing (not one of its errors).
+pub enum Code {
+    /// This is the exit status.
+    Is(Exit),
+    /// The next cause in the chain decides.
+    Next,
+    /// Not the platform's error.
+    Other,
+}
+
 /// Maps an error (anywhere in its chain) to its documented exit status.
 pub fn code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if let Some(failure) = cause.downcast_ref::<Failure>() {
             return failure.exit;
         }
-        #[cfg(unix)]
-        if let Some(err) = cause.downcast_ref::<svckit::unix::Error>() {
-            return unix_code(err);
-        }
-        #[cfg(unix)]
-        if let Some(err) = cause.downcast_ref::<svckit::unix::pidfile::PidfileError>() {
-            use svckit::unix::pidfile::PidfileError;
-            return match err {
-                err if err.is_bad_input() => Exit::Usage,
-                PidfileError::Locked { .. } => Exit::AlreadyRunning,
-                PidfileError::Io { source, .. } => io_code(source),
-                _ => Exit::Failed,
-            };
+        match crate::commands::exit_code(cause) {
+            Code::Is(exit) => return exit,
+            Code::Next => continue,
+            Code::Other => {}
         }
         if let Some(err) = cause.downcast_ref::<svckit_install::Error>() {
-            // The supervisor's errors keep their own codes; the wrapper is transparent, so the
-            // causes that follow are the supervisor error's own.
-            #[cfg(unix)]
-            if let svckit_install::Error::Supervisor(inner) = err {
-                if let Some(code) = supervise_code(inner) {
-                    return code;
-                }
-                continue;
-            }
-            #[cfg(unix)]
-            if let svckit_install::Error::Host(inner) = err {
-                return unix_code(inner);
-            }
             return install_code(err);
-        }
-        #[cfg(unix)]
-        if let Some(err) = cause.downcast_ref::<svckit_supervise::Error>() {
-            if let Some(code) = supervise_code(err) {
-                return code;
-            }
-            continue;
         }
         if cause.is::<svckit::ModelError>() || cause.is::<svckit::DefinitionError>() {
             return Exit::Usage;
@@ -168,22 +129,6 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Failed
-}
-
-#[cfg(unix)]
-fn unix_code(err: &svckit::unix::Error) -> Exit {
-    use svckit::unix::Error;
-    if err.is_bad_input() {
-        return Exit::Usage;
-    }
-    if err.is_permission_denied() {
-        return Exit::PermissionDenied;
-    }
-    match err {
-        Error::AlreadyRunning { .. } => Exit::AlreadyRunning,
-        Error::ReadyTimeout { .. } => Exit::TimedOut,
-        _ => Exit::Failed,
-    }
 }
 
 fn install_code(err: &svckit_install::Error) -> Exit {
@@ -201,31 +146,8 @@ fn install_code(err: &svckit_install::Error) -> Exit {
     }
 }
 
-/// `None` for errors whose cause (next in the chain) decides.
-#[cfg(unix)]
-fn supervise_code(err: &svckit_supervise::Error) -> Option<Exit> {
-    use svckit_supervise::{Error, protocol::ErrorKind};
-    Some(match err {
-        Error::NotInstalled(_) => Exit::NotFound,
-        Error::AlreadyInstalled(_) | Error::SupervisorRunning { .. } => Exit::AlreadyRunning,
-        Error::Definition(_) | Error::Invalid(_) | Error::ProgramNotFound { .. } => Exit::Usage,
-        Error::PermissionDenied(_) => Exit::PermissionDenied,
-        Error::Timeout(_) => Exit::TimedOut,
-        Error::Refused { kind, .. } => match kind {
-            ErrorKind::NotFound | ErrorKind::NotRunning => Exit::NotFound,
-            ErrorKind::BadDefinition | ErrorKind::BadRequest | ErrorKind::Unsupported => {
-                Exit::Usage
-            }
-            ErrorKind::PermissionDenied => Exit::PermissionDenied,
-            _ => Exit::Failed,
-        },
-        Error::Daemonize(err) => unix_code(err),
-        Error::Io { source, .. } => io_code(source),
-        _ => return None,
-    })
-}
-
-fn io_code(err: &std::io::Error) -> Exit {
+/// The exit status of an I/O error.
+pub fn io_code(err: &std::io::Error) -> Exit {
     match err.kind() {
         std::io::ErrorKind::PermissionDenied => Exit::PermissionDenied,
         std::io::ErrorKind::NotFound => Exit::NotFound,

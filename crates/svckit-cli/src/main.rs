@@ -32,7 +32,6 @@ use clap::Parser;
 fn main() -> ExitCode {
     // `svckit run` is a container's entrypoint: its start is every container's, so it is parsed
     // alone, without building the whole command line's parser first.
-    #[cfg(unix)]
     if std::env::args_os()
         .nth(1)
         .is_some_and(|first| first == "run")
@@ -59,10 +58,7 @@ fn finish(result: anyhow::Result<exit::Exit>) -> ExitCode {
         Err(err) => {
             eprintln!("svckit: error: {err:#}");
             // Started by the SCM, svckit has no stderr: the event log says why it failed.
-            #[cfg(windows)]
-            if svckit::windows::stderr_is_nowhere() {
-                let _ = svckit::windows::report_error_event("svckit", &format!("svckit: {err:#}"));
-            }
+            commands::report_failure(&format!("svckit: {err:#}"));
             exit::code_for(&err).into()
         }
     }

@@ -43,7 +43,6 @@ pub fn since(text: &str) -> Result<std::time::SystemTime, String> {
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, `term`) or Linux number (`15`).
-#[cfg(unix)]
 pub fn signal(text: &str) -> Result<svckit::Signal, String> {
     let bad = || format!("{text:?} is not a signal name or number");
     if let Ok(number) = text.parse::<i32>() {
@@ -60,10 +59,10 @@ pub struct CommandWords(pub Vec<String>);
 /// CommandLineToArgvW would, so `C:\\Windows\\System32\\cmd.exe` keeps its backslashes), never
 /// run by a shell: a program (an absolute path) and its arguments.
 pub fn command_words(text: &str) -> Result<CommandWords, String> {
-    #[cfg(unix)]
-    let words = shell_words::split(text).map_err(|err| format!("{text:?}: {err}"))?;
-    #[cfg(windows)]
-    let words = windows_words(text);
+    let words = match cfg!(windows) {
+        true => windows_words(text),
+        false => shell_words::split(text).map_err(|err| format!("{text:?}: {err}"))?,
+    };
     match words.first() {
         None => Err("the command is empty".to_owned()),
         Some(program) if !std::path::Path::new(program).is_absolute() => Err(format!(
@@ -76,7 +75,6 @@ pub fn command_words(text: &str) -> Result<CommandWords, String> {
 /// A command line split into words as CommandLineToArgvW splits it: blanks separate words
 /// outside quotes; backslashes are literal but before a quote, where 2n of them are n and the
 /// quote toggles quoting, and 2n+1 are n and a literal quote; `""` inside quotes is a quote.
-#[cfg_attr(unix, allow(dead_code))]
 pub fn windows_words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
@@ -144,12 +142,6 @@ pub fn limit(text: &str) -> Result<(String, svckit::Limit), String> {
     Ok((key.to_owned(), limit))
 }
 
-/// Signals are a Unix notion: elsewhere the name is kept as given.
-#[cfg(not(unix))]
-pub fn signal(text: &str) -> Result<String, String> {
-    Ok(text.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,7 +180,6 @@ mod tests {
         assert!(env_pair("novalue").is_err());
     }
 
-    #[cfg(unix)]
     #[test]
     fn signals() {
         use svckit::Signal;

@@ -335,6 +335,16 @@ impl Manager {
         Ok(owner)
     }
 
+    /// [`uninstall`](Manager::uninstall): on Unix a stop always ends a service's processes
+    /// (SIGKILL after its stop timeout), so there is nothing more to force.
+    pub fn force_uninstall(
+        &self,
+        name: &ServiceName,
+        timeout: Duration,
+    ) -> Result<BackendKind, Error> {
+        self.uninstall(name, timeout)
+    }
+
     /// Uninstalls `name` through its backend (already gone there is fine), then forgets it.
     fn take_away(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error> {
         let backend = match self.backend_of(name) {

@@ -240,7 +240,12 @@ impl Manager {
 
     /// What [`install`](Manager::install) would give the SCM for `spec`, in `sc qc`'s words,
     /// and for a hosted program the definition its host reads, without installing anything.
-    pub fn render(&self, spec: &ServiceSpec) -> Result<String, Error> {
+    pub fn render(&self, spec: &ServiceSpec, kind: BackendKind) -> Result<String, Error> {
+        if !matches!(kind, BackendKind::Windows | BackendKind::Auto) {
+            return Err(Error::NoBackend(format!(
+                "the {kind} backend is not available on Windows: render takes --backend windows"
+            )));
+        }
         use std::fmt::Write as _;
         let mut spec = spec.clone();
         spec.backend = BackendKind::Windows;

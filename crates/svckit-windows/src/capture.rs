@@ -22,13 +22,25 @@ pub(crate) fn capture(
     let mut pipe = pipe;
     std::thread::spawn(move || {
         let mut buffer = vec![0u8; 64 * 1024];
+        let mut pending: Vec<u8> = Vec::new();
         loop {
-            match pipe.read(&mut buffer) {
+            let n = match pipe.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
-                // The rotator cuts only after a whole line: a line read in two pieces is
-                // finished in the file it began in.
-                Ok(n) => append(&log, &buffer[..n]),
-            }
+                Ok(n) => n,
+            };
+            pending.extend_from_slice(&buffer[..n]);
+            // Whole lines go out; a partial one waits for its end (up to the buffer's size):
+            // another writer of the log (a command, the host) never lands inside it.
+            let cut = match pending.iter().rposition(|b| *b == b'\n') {
+                Some(last) => last + 1,
+                None if pending.len() >= buffer.len() => pending.len(),
+                None => continue,
+            };
+            append(&log, &pending[..cut]);
+            pending.drain(..cut);
+        }
+        if !pending.is_empty() {
+            append(&log, &pending);
         }
     })
 }
@@ -95,11 +107,23 @@ mod tests {
         let _ = fs::remove_dir_all(&root);
     }
 
+    /// A reader that gives at most 7 bytes a read.
+    struct Trickle<R>(R);
+
+    impl<R: Read> Read for Trickle<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(7);
+            std::thread::yield_now();
+            self.0.read(&mut buf[..n])
+        }
+    }
+
     /// Regression: the program's output, its commands' and the host's own lines went to one
     /// log through a writer each, and each rotated on its own: a writer went on appending to
     /// the file another had renamed away, and the sizes were nobody's. Two captures and the
-    /// host's lines now share the stream's one writer: every line is kept once, whole, and no
-    /// file passes the size by more than its last line.
+    /// host's lines now share the stream's one writer: every line is kept once, whole (a line
+    /// read in pieces is not cut by another writer's: `reload 1156tick 5` was seen once), and
+    /// no file passes the size by more than its last line.
     #[test]
     fn regression_every_writer_of_a_log_shares_its_one_rotator() {
         let root = std::env::temp_dir().join(format!("svckit-shared-{}", std::process::id()));
@@ -113,8 +137,10 @@ mod tests {
                 .collect::<String>()
                 .into_bytes()
         };
-        let program = capture(io::Cursor::new(lines("program")), log.clone());
-        let command = capture(io::Cursor::new(lines("command")), log.clone());
+        // Each reads a few bytes at a time, as a pipe gives a line written in pieces (cmd.exe
+        // writes `echo`'s text, then its CR LF).
+        let program = capture(Trickle(io::Cursor::new(lines("program"))), log.clone());
+        let command = capture(Trickle(io::Cursor::new(lines("command"))), log.clone());
         for n in 0..100 {
             append(&log, format!("svckit host: {n:04}\n").as_bytes());
         }

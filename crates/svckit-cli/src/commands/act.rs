@@ -7,7 +7,68 @@ use svckit::ServiceName;
 use svckit_install::{Listed, Manager};
 
 use super::report::{self, Action};
-use crate::{cli::Targets, exit::Exit};
+use crate::{
+    cli::{ManyArgs, ManyWaitArgs, RenderArgs, StartArgs, Targets, UninstallArgs},
+    exit::Exit,
+};
+
+/// `svckit start`.
+pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
+    let manager = super::manager(&args.state)?;
+    let wait = !args.no_wait;
+    act(&manager, &args.targets, Action::Start, args.timeout, wait)
+}
+
+/// `svckit stop`.
+pub fn stop(args: ManyWaitArgs) -> anyhow::Result<Exit> {
+    let manager = super::manager(&args.state)?;
+    act(&manager, &args.targets, Action::Stop, args.timeout, true)
+}
+
+/// `svckit restart`.
+pub fn restart(args: ManyWaitArgs) -> anyhow::Result<Exit> {
+    let manager = super::manager(&args.state)?;
+    act(&manager, &args.targets, Action::Restart, args.timeout, true)
+}
+
+/// `svckit pause`, `continue`, `reload`.
+pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
+    let manager = super::manager(&args.state)?;
+    act(
+        &manager,
+        &args.targets,
+        action,
+        Duration::from_secs(30),
+        true,
+    )
+}
+
+/// `svckit uninstall`: through the service's backend, then its definition goes; `--force`
+/// ends what does not stop.
+pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
+    let name = ServiceName::new(&args.name)?;
+    let manager = super::manager(&args.state)?;
+    let backend = match args.force {
+        true => manager.force_uninstall(&name, args.timeout)?,
+        false => manager.uninstall(&name, args.timeout)?,
+    };
+    outln!("uninstalled {name} ({backend})");
+    Ok(Exit::Ok)
+}
+
+/// `svckit render`: what installing a definition file or an installed service with a backend
+/// would write.
+pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
+    let manager = super::manager(&args.state)?;
+    let spec = match (&args.file, &args.name) {
+        (Some(file), _) => super::definition::read(file, None)?,
+        (None, name) => {
+            manager.definition(&ServiceName::new(name.as_deref().unwrap_or_default())?)?
+        }
+    };
+    out!("{}", manager.render(&spec, args.backend)?);
+    Ok(Exit::Ok)
+}
 
 /// Carries out `action` on each of `targets` in turn (`--all`: every installed service, in
 /// stop order for a stop), saying what came of each; the first failure's exit status, once

@@ -28,8 +28,21 @@ fn help_documents_the_exit_codes() {
 
 #[test]
 fn usage_errors_are_one_line_and_exit_2() {
-    let cases: [(&[&str], &str); 4] = [
+    let definition = std::env::temp_dir().join(format!("svckit-cli-{}.toml", std::process::id()));
+    std::fs::write(&definition, "name = \"x\"\nprogram = \"/bin/true\"\n").unwrap();
+    let definition = definition.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
         (&["daemonize"], "PROGRAM"),
+        // One command tree: Windows' own command exists here too, refused by name.
+        (
+            &["host", "Svc"],
+            "host is not available on Unix: it is the Windows service host",
+        ),
+        // Where there is no service manager to ask, render says which backends it takes.
+        (
+            &["render", "--file", definition],
+            "render takes --backend systemd, sysv or builtin",
+        ),
         (&["daemonize", "--bogus", "--", "true"], "--bogus"),
         (&["kill"], "--pidfile"),
         (
@@ -47,6 +60,7 @@ fn usage_errors_are_one_line_and_exit_2() {
             "{args:?}: {err}"
         );
     }
+    std::fs::remove_file(definition).unwrap();
 }
 
 #[test]

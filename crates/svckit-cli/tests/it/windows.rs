@@ -302,6 +302,7 @@ fn windows_service_lifecycle_under_wine_scm() {
         (&["supervisor", "status"], "the supervisor"),
         (&["boot", "enable"], "boot"),
         (&["demo", "timelog", "--interval", "1s"], "demo timelog"),
+        (&["demo", "memory-status", "--daemon"], "--daemon"),
     ] {
         let out = wine.svckit(args);
         assert_eq!(code(&out), 2, "{args:?}: {}", text(&out));

@@ -52,40 +52,19 @@ pub fn run(args: MemoryStatusArgs) -> anyhow::Result<Exit> {
     // not by a service that has nobody to tell.
     open_log(&settings.log)?;
 
-    #[cfg(unix)]
     if args.daemon {
-        return run_daemon(name, settings, args.pidfile);
+        let log = settings.log.clone();
+        let service = service(name.clone(), settings);
+        return Ok(
+            match crate::commands::platform::daemon(&name, &log, args.pidfile, service)? {
+                // The launcher, once the daemon runs.
+                None => Exit::Ok,
+                Some(exit_code) => exit_for(exit_code),
+            },
+        );
     }
     let exit_code = svckit::run(service(name, settings))?;
     Ok(exit_for(exit_code))
-}
-
-#[cfg(unix)]
-fn run_daemon(
-    name: ServiceName,
-    settings: Settings,
-    pidfile: Option<PathBuf>,
-) -> anyhow::Result<Exit> {
-    use svckit::unix::{Daemonize, Forked, service::Runtime};
-    let mut daemonize = Daemonize::new();
-    if let Some(pidfile) = &pidfile {
-        daemonize = daemonize.pidfile(pidfile);
-    }
-    let log = settings.log.clone();
-    match daemonize.start()? {
-        Forked::Launcher(launched) => {
-            outln!(
-                "{name}: running as PID {}, logging to {}",
-                launched.pid,
-                log.display()
-            );
-            Ok(Exit::Ok)
-        }
-        Forked::Daemon(daemon) => {
-            let exit_code = Runtime::new().daemon(daemon).run(service(name, settings))?;
-            Ok(exit_for(exit_code))
-        }
-    }
 }
 
 fn exit_for(exit_code: ExitCode) -> Exit {

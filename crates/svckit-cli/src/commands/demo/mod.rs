@@ -1,10 +1,8 @@
 //! The two demos of the original design, on the library as any program would use it:
-//! `timelog` (a daemon that appends a timestamp to `daemon.log`) and `memory_status` (the
-//! `MemoryStatus` service, one source for the SCM and Unix).
+//! `memory_status` (the `MemoryStatus` service, one source for the SCM and Unix) and the Unix
+//! daemon `timelog` (in the Unix commands: it appends a timestamp to `daemon.log`).
 
 pub mod memory_status;
-#[cfg(unix)]
-pub mod timelog;
 
 /// Opens a demo's log for appending (created if missing); the error names the path.
 pub(crate) fn open_log(path: &std::path::Path) -> anyhow::Result<std::fs::File> {

@@ -4,14 +4,9 @@
 use svckit::ServiceName;
 use svckit_install::{InstallOptions, Manager};
 
-use super::report::Action;
-
 use crate::{
-    cli::{
-        HostArgs, InstallArgs, ManyArgs, ManyWaitArgs, RenderArgs, StartArgs, StateDirArg,
-        UninstallArgs,
-    },
-    exit::{Exit, Failure},
+    cli::{HostArgs, InstallArgs, StateDirArg},
+    exit::Exit,
 };
 
 fn manager() -> anyhow::Result<Manager> {
@@ -20,47 +15,11 @@ fn manager() -> anyhow::Result<Manager> {
 
 /// `svckit install`: into the SCM, over an existing service of that name.
 pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
-    let spec = super::definition::from_install(&args)?;
+    let spec = crate::commands::definition::from_install(&args)?;
     let name = spec.name.clone();
     let report = manager()?.install(spec, &InstallOptions::default())?;
-    super::apply::say_installed(&name, &report)?;
+    crate::commands::apply::say_installed(&name, &report)?;
     Ok(Exit::Ok)
-}
-
-/// `svckit uninstall`.
-pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
-    let name = ServiceName::new(&args.name)?;
-    let manager = manager_at(&args.state)?;
-    let backend = match args.force {
-        true => manager.force_uninstall(&name, args.timeout)?,
-        false => manager.uninstall(&name, args.timeout)?,
-    };
-    outln!("uninstalled {name} ({backend})");
-    Ok(Exit::Ok)
-}
-
-/// `svckit start`.
-pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
-    let manager = manager_at(&args.state)?;
-    super::act::act(
-        &manager,
-        &args.targets,
-        Action::Start,
-        args.timeout,
-        !args.no_wait,
-    )
-}
-
-/// `svckit stop`.
-pub fn stop(args: ManyWaitArgs) -> anyhow::Result<Exit> {
-    let manager = manager_at(&args.state)?;
-    super::act::act(&manager, &args.targets, Action::Stop, args.timeout, true)
-}
-
-/// `svckit restart`.
-pub fn restart(args: ManyWaitArgs) -> anyhow::Result<Exit> {
-    let manager = manager_at(&args.state)?;
-    super::act::act(&manager, &args.targets, Action::Restart, args.timeout, true)
 }
 
 /// The SCM's manager; `--state-dir` is the Unix supervisor's, refused by name.
@@ -73,13 +32,6 @@ pub(super) fn manager_at(state: &StateDirArg) -> anyhow::Result<svckit_install::
         .into());
     }
     manager()
-}
-
-/// `svckit stop`, `restart`, `reload`, `pause`, `continue`.
-pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
-    let manager = manager_at(&args.state)?;
-    let timeout = std::time::Duration::from_secs(30);
-    super::act::act(&manager, &args.targets, action, timeout, true)
 }
 
 /// `svckit host NAME --data-dir DIR`: the service host of a hosted program, started by the
@@ -119,33 +71,6 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
             let _ = writeln!(file, "svckit host {}: {err:#}", args.name);
         }
     })
-}
-
-/// `svckit render`: what install would give the SCM for a definition file or an installed
-/// hosted program, and the definition its host would read.
-pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
-    if !matches!(
-        args.backend,
-        svckit::BackendKind::Windows | svckit::BackendKind::Auto
-    ) {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!(
-                "the {} backend is not available on Windows: render takes --backend windows",
-                args.backend
-            ),
-        )
-        .into());
-    }
-    let spec = match (&args.file, &args.name) {
-        (Some(file), _) => super::definition::read(file, None)?,
-        (None, name) => svckit_install::stored_definition(
-            &svckit_install::data_dir(),
-            &ServiceName::new(name.as_deref().unwrap_or_default())?,
-        )?,
-    };
-    out!("{}", manager()?.render(&spec)?);
-    Ok(Exit::Ok)
 }
 
 /// `svckit enable|disable NAME...`: the SCM's start type (auto or demand) of each, and a

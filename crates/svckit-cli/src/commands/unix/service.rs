@@ -2,8 +2,6 @@
 //! restart, pause, continue, reload, status, logs — through [`svckit_install::Manager`],
 //! whichever backend runs the service; and `supervise`, the supervisor itself.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use svckit::ServiceName;
 use svckit_install::{InstallOptions, Manager};
@@ -12,12 +10,9 @@ use svckit_supervise::{
     supervisor::{self, Config},
 };
 
-use super::{definition, report::Action};
+use crate::commands::definition;
 use crate::{
-    cli::{
-        BootCommand, InstallArgs, ManyArgs, ManyWaitArgs, NamesArgs, RenderArgs, StartArgs,
-        StateDirArg, SuperviseArgs, SupervisorStopArgs, Targets, UninstallArgs,
-    },
+    cli::{BootCommand, InstallArgs, NamesArgs, StateDirArg, SuperviseArgs, SupervisorStopArgs},
     exit::Exit,
 };
 
@@ -56,7 +51,7 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
     };
     let name = spec.name.clone();
     let report = manager(dir)?.install(spec, &options)?;
-    super::apply::say_installed(&name, &report)?;
+    crate::commands::apply::say_installed(&name, &report)?;
     Ok(Exit::Ok)
 }
 
@@ -67,7 +62,7 @@ pub fn set_start(args: NamesArgs, start: svckit::StartType) -> anyhow::Result<Ex
     for one in &args.names {
         let mut spec = manager.definition(&name(one)?)?;
         spec.start = start;
-        super::apply::apply(&manager, spec)?;
+        crate::commands::apply::apply(&manager, spec)?;
     }
     Ok(Exit::Ok)
 }
@@ -155,76 +150,6 @@ pub fn supervisor_stop(args: SupervisorStopArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
-}
-
-/// `svckit uninstall`: through the service's backend, then its definition goes.
-pub fn uninstall(args: UninstallArgs) -> anyhow::Result<Exit> {
-    let name = name(&args.name)?;
-    let backend = manager(state_dir(&args.state)?)?.uninstall(&name, args.timeout)?;
-    outln!("uninstalled {name} ({backend})");
-    Ok(Exit::Ok)
-}
-
-/// `svckit render`.
-pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
-    let manager = manager(state_dir(&args.state)?)?;
-    let spec = match (&args.file, &args.name) {
-        (Some(file), _) => definition::read(file, None)?,
-        (None, name_arg) => manager.definition(&name(name_arg.as_deref().unwrap_or_default())?)?,
-    };
-    out!("{}", manager.render(&spec, args.backend)?);
-    Ok(Exit::Ok)
-}
-
-/// Carries out `action` on each of `targets` through its backend, in order, and prints each
-/// outcome (`NAME: started (running, PID n)`). One that fails is reported on stderr and the
-/// others are still acted on; the exit status is the first failure's.
-fn act(
-    state: &StateDirArg,
-    targets: &Targets,
-    action: Action,
-    timeout: Duration,
-    wait: bool,
-) -> anyhow::Result<Exit> {
-    super::act::act(&manager(state_dir(state)?)?, targets, action, timeout, wait)
-}
-
-/// `svckit start`.
-pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
-    act(
-        &args.state,
-        &args.targets,
-        Action::Start,
-        args.timeout,
-        !args.no_wait,
-    )
-}
-
-/// `svckit stop`.
-pub fn stop(args: ManyWaitArgs) -> anyhow::Result<Exit> {
-    act(&args.state, &args.targets, Action::Stop, args.timeout, true)
-}
-
-/// `svckit restart`.
-pub fn restart(args: ManyWaitArgs) -> anyhow::Result<Exit> {
-    act(
-        &args.state,
-        &args.targets,
-        Action::Restart,
-        args.timeout,
-        true,
-    )
-}
-
-/// `svckit pause`, `continue`, `reload`.
-pub fn control(args: ManyArgs, action: Action) -> anyhow::Result<Exit> {
-    act(
-        &args.state,
-        &args.targets,
-        action,
-        Duration::from_secs(30),
-        true,
-    )
 }
 
 /// `svckit supervise`.
