@@ -147,12 +147,7 @@ mod tests {
         program.join().unwrap();
         command.join().unwrap();
         drop(log);
-        let mut files: Vec<std::path::PathBuf> = (1..)
-            .map(|n| svckit_core::logfiles::numbered(&path, n))
-            .take_while(|file| file.exists())
-            .collect();
-        files.reverse();
-        files.push(path.clone());
+        let files = svckit_core::logfiles::files(&path);
         assert!(files.len() > 5, "rotated");
         let mut seen = std::collections::HashMap::<String, usize>::new();
         for file in &files {

@@ -445,24 +445,13 @@ impl LogFile {
 mod tests {
     use std::{cell::RefCell, collections::VecDeque};
 
-    use super::*;
+    use super::{super::files, *};
 
     fn temp_dir(tag: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("svckit-logfile-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    /// The files of a log, oldest first.
-    fn files(path: &Path) -> Vec<PathBuf> {
-        let mut all: Vec<PathBuf> = (1..)
-            .map(|n| numbered(path, n))
-            .take_while(|file| file.exists())
-            .collect();
-        all.reverse();
-        all.push(path.to_owned());
-        all
     }
 
     /// A pipe in memory: its chunks, then empty (or closed); with `moves`, it moves into the

@@ -39,6 +39,17 @@ impl Stream {
     }
 }
 
+/// The files of a log, oldest first: `PATH.N` … `PATH.1`, `PATH` (numbered without gaps).
+pub fn files(path: &Path) -> Vec<PathBuf> {
+    let mut rotated: Vec<PathBuf> = (1..)
+        .map(|n| numbered(path, n))
+        .take_while(|file| file.exists())
+        .collect();
+    rotated.reverse();
+    rotated.push(path.to_owned());
+    rotated
+}
+
 /// The last `lines` lines of `path` (and of its rotated predecessors `.1`, `.2`, … up to
 /// `keep` when it holds fewer), oldest first; at most the last 1 MiB of each file is read.
 pub fn tail(path: &Path, lines: usize, keep: u32) -> io::Result<Vec<String>> {

@@ -13,7 +13,7 @@ use std::{
 
 use crate::ServiceName;
 
-use super::{Stream, TimeMark, numbered, read_times, times_path, unix_ms};
+use super::{Stream, TimeMark, files, numbered, read_times, times_path, unix_ms};
 
 /// One captured stream of one service.
 #[derive(Debug, Clone)]
@@ -96,22 +96,11 @@ fn order(entry: &Entry) -> (u64, u8) {
     (entry.ms, rank)
 }
 
-/// The files of a log, oldest first: `PATH.N` … `PATH.1`, `PATH` (numbered without gaps).
-fn files_of(path: &Path) -> Vec<PathBuf> {
-    let mut rotated: Vec<PathBuf> = (1..)
-        .map(|n| numbered(path, n))
-        .take_while(|file| file.exists())
-        .collect();
-    rotated.reverse();
-    rotated.push(path.to_owned());
-    rotated
-}
-
 /// The lines of one source, newest files read first until `lines` of them or `since_ms` is
 /// reached.
 fn source_lines(source: &Source, lines: Option<usize>, since_ms: Option<u64>) -> Vec<Entry> {
     let mut collected: Vec<Entry> = Vec::new();
-    for file in files_of(&source.path).iter().rev() {
+    for file in files(&source.path).iter().rev() {
         let Ok(bytes) = fs::read(file) else {
             continue;
         };
