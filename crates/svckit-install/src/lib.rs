@@ -198,7 +198,58 @@ pub fn shapes_the_process(key: &str) -> bool {
     !AROUND.contains(&head)
 }
 
+/// What a management command asks of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `start`.
+    Start,
+    /// `stop`.
+    Stop,
+    /// `restart`.
+    Restart,
+    /// `pause`.
+    Pause,
+    /// `continue`.
+    Continue,
+    /// `reload`.
+    Reload,
+}
+
+impl Action {
+    /// What is said once it is done: `started`, `stopped`, …
+    pub fn done(self) -> &'static str {
+        match self {
+            Action::Start => "started",
+            Action::Stop => "stopped",
+            Action::Restart => "restarted",
+            Action::Pause => "paused",
+            Action::Continue => "continued",
+            Action::Reload => "asked to reload",
+        }
+    }
+}
+
 impl Manager {
+    /// Carries `action` out on `name` through its backend, waiting up to `timeout` for the
+    /// state it leads to (a start only with `wait`); the status it left.
+    pub fn perform(
+        &self,
+        action: Action,
+        name: &ServiceName,
+        timeout: Duration,
+        wait: bool,
+    ) -> Result<Status, Error> {
+        let backend = self.backend_of(name)?;
+        match action {
+            Action::Start => backend.start(name, wait.then_some(timeout)),
+            Action::Stop => backend.control(name, Control::Stop, timeout),
+            Action::Restart => backend.restart(name, timeout),
+            Action::Pause => backend.control(name, Control::Pause, timeout),
+            Action::Continue => backend.control(name, Control::Continue, timeout),
+            Action::Reload => backend.control(name, Control::ParamChange, timeout),
+        }
+    }
+
     /// Every installed service in stop order: a service before what it depends on
     /// ([`svckit_core::order::stop_order`]).
     pub fn in_stop_order(&self) -> Result<Vec<ServiceName>, Error> {

@@ -81,11 +81,9 @@ pub use svckit_core::{
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub mod manage {
-    #[cfg(unix)]
-    pub use svckit_install::Logs;
     pub use svckit_install::{
-        Backend, Error, Host, InstallOptions, InstallReport, Installed, LastExit, Listed, Manager,
-        Status, detect, detect_kind,
+        Action, Backend, Error, Host, InstallOptions, InstallReport, Installed, LastExit, Listed,
+        Logs, Manager, Status, detect, detect_kind,
     };
 }
 

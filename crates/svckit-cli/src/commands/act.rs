@@ -6,11 +6,12 @@ use std::{io::Write, time::Duration};
 use svckit::ServiceName;
 use svckit_install::{Listed, Manager};
 
-use super::report::{self, Action};
+use super::report;
 use crate::{
     cli::{ManyArgs, ManyWaitArgs, RenderArgs, StartArgs, Targets, UninstallArgs},
     exit::Exit,
 };
+use svckit_install::Action;
 
 /// `svckit start`.
 pub fn start(args: StartArgs) -> anyhow::Result<Exit> {
@@ -90,9 +91,8 @@ pub fn act(
             .collect::<Result<_, _>>()?,
     };
     let one = |name: &ServiceName| -> anyhow::Result<String> {
-        let backend = manager.backend_of(name)?;
-        let status = action.perform(&*backend, name, timeout, wait)?;
-        Ok(action.outcome(&status))
+        let status = manager.perform(action, name, timeout, wait)?;
+        Ok(report::outcome(action, &status))
     };
     if let [name] = names.as_slice() {
         outln!("{}", one(name)?);

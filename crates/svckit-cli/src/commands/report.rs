@@ -8,66 +8,18 @@ use std::{
 };
 
 use super::paint::visible;
-use svckit::{Control, ServiceName};
-use svckit_install::{Backend, Status};
+use svckit::ServiceName;
+use svckit_install::Action;
+use svckit_install::Status;
 
-/// What a management command asks of a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// `start`.
-    Start,
-    /// `stop`.
-    Stop,
-    /// `restart`.
-    Restart,
-    /// `pause`.
-    Pause,
-    /// `continue`.
-    Continue,
-    /// `reload`.
-    Reload,
-}
-
-impl Action {
-    /// What is printed once it is done.
-    pub fn done(self) -> &'static str {
-        match self {
-            Action::Start => "started",
-            Action::Stop => "stopped",
-            Action::Restart => "restarted",
-            Action::Pause => "paused",
-            Action::Continue => "continued",
-            Action::Reload => "asked to reload",
-        }
-    }
-
-    /// Carries the action out on `name` through `backend`.
-    pub fn perform(
-        self,
-        backend: &dyn Backend,
-        name: &ServiceName,
-        timeout: Duration,
-        wait: bool,
-    ) -> Result<Status, svckit_install::Error> {
-        match self {
-            Action::Start => backend.start(name, wait.then_some(timeout)),
-            Action::Stop => backend.control(name, Control::Stop, timeout),
-            Action::Restart => backend.restart(name, timeout),
-            Action::Pause => backend.control(name, Control::Pause, timeout),
-            Action::Continue => backend.control(name, Control::Continue, timeout),
-            Action::Reload => backend.control(name, Control::ParamChange, timeout),
-        }
-    }
-
-    /// `NAME: started (running, PID n)`.
-    pub fn outcome(self, status: &Status) -> String {
-        let (name, done, state) = (&status.name, self.done(), status.state_name());
-        match status.pid {
-            Some(pid) => format!("{name}: {done} ({state}, PID {pid})"),
-            // (Not "stopped (stopped)".)
-            None if state == done => format!("{name}: {done}"),
-            None => format!("{name}: {done} ({state})"),
-        }
+/// `NAME: started (running, PID n)`: what came of `action`.
+pub fn outcome(action: Action, status: &Status) -> String {
+    let (name, done, state) = (&status.name, action.done(), status.state_name());
+    match status.pid {
+        Some(pid) => format!("{name}: {done} ({state}, PID {pid})"),
+        // (Not "stopped (stopped)".)
+        None if state == done => format!("{name}: {done}"),
+        None => format!("{name}: {done} ({state})"),
     }
 }
 
