@@ -70,7 +70,8 @@ fn refuse(setting: &'static str, reason: impl Into<String>) -> Error {
     }
 }
 
-/// Renders the unit file for `spec`. Errors name the setting that cannot be written or honoured.
+/// Renders the unit file for `spec`, section by section. Errors name the setting that cannot
+/// be written or honoured.
 pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     spec.validate()?;
     honour::check(BackendKind::Systemd, spec)?;
@@ -83,6 +84,19 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         name = spec.name
     ));
     unit.section("Unit");
+    unit_keys(&mut unit, spec)?;
+    unit.section("Service");
+    readiness(&mut unit, spec)?;
+    commands(&mut unit, spec)?;
+    process(&mut unit, spec)?;
+    exits_restart_and_stop(&mut unit, spec)?;
+    unit.section("Install");
+    unit.set("WantedBy", scope.target());
+    Ok(unit.0)
+}
+
+/// [Unit]: the description, the dependencies and ordering, the start limit.
+fn unit_keys(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     let description = match (&spec.display_name, &spec.description) {
         (Some(display), Some(description)) => format!("{display}: {description}"),
         (Some(text), None) | (None, Some(text)) => text.clone(),
@@ -120,7 +134,12 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     if spec.start == StartType::Disabled {
         unit.set("RefuseManualStart", "yes");
     }
-    unit.section("Service");
+    Ok(())
+}
+
+/// [Service]'s type and what readiness means for it (notify access, start timeout, watchdog,
+/// PID file).
+fn readiness(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     unit.set("Type", spec.service_type.name());
     match spec.service_type {
         ServiceType::Notify => {
@@ -148,6 +167,11 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         ServiceType::Oneshot => unit.set("RemainAfterExit", "yes"),
         ServiceType::Exec => {}
     }
+    Ok(())
+}
+
+/// [Service]'s commands: ExecStart= and those around it, and how a reload is done.
+fn commands(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     let mut exec = exec_path(&spec.program)?;
     for (index, arg) in spec.args.iter().enumerate() {
         let arg = arg
@@ -177,6 +201,12 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
         }
         None => {}
     }
+    Ok(())
+}
+
+/// [Service]'s process: its directory, user and group, environment, runtime directories,
+/// limits and nice.
+fn process(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     if let Some(dir) = &spec.working_dir {
         let dir = dir
             .to_str()
@@ -219,6 +249,12 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     if let Some(nice) = spec.nice {
         unit.set("Nice", &nice.to_string());
     }
+    Ok(())
+}
+
+/// [Service]'s exits and what follows them: success and restart-preventing statuses, the OOM
+/// score and umask, the restart policy, the stop.
+fn exits_restart_and_stop(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     let statuses = |list: &[svckit_core::ExitMatch]| {
         list.iter()
             .map(ToString::to_string)
@@ -234,6 +270,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
             &statuses(&spec.restart_prevent_exit_status),
         );
     }
+    // (The process's last two keys, after the statuses, where units have always had them.)
     if let Some(adjust) = spec.oom_score_adjust {
         unit.set("OOMScoreAdjust", &adjust.to_string());
     }
@@ -252,9 +289,7 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     unit.set("TimeoutStopSec", &span("stop.timeout", spec.stop.timeout)?);
     unit.set("KillSignal", &format!("SIG{}", spec.stop.signal));
     unit.set("KillMode", spec.kill_mode.name());
-    unit.section("Install");
-    unit.set("WantedBy", scope.target());
-    Ok(unit.0)
+    Ok(())
 }
 
 /// A command line for ExecStartPre= or ExecReload=: the program as ExecStart='s, each

@@ -45,54 +45,16 @@ pub fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// Renders the init script for `spec`, run by the svckit binary at `svckit` (absolute).
-pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
-    spec.validate()?;
-    honour::check(BackendKind::Sysv, spec)?;
-    honour::file_name(BackendKind::Sysv, &spec.name)?;
-    for dependency in spec.started_with().chain(&spec.after) {
-        honour::file_name(BackendKind::Sysv, dependency)?;
-    }
-    let utf8 = |setting: &'static str, path: &Path| {
-        path.to_str()
-            .map(str::to_owned)
-            .ok_or_else(|| refuse(setting, format!("{} is not UTF-8", path.display())))
-    };
-    let header = |setting: &'static str, text: &str| {
-        if text.contains(['\n', '\r']) {
-            Err(refuse(
-                setting,
-                format!("{text:?} contains a line break (the LSB header is one line)"),
-            ))
-        } else {
-            Ok(text.to_owned())
-        }
-    };
-    let svckit = utf8("svckit", svckit)?;
-    let name = &spec.name;
-    let facilities = std::iter::once("$remote_fs $syslog".to_owned())
-        .chain(
-            spec.dependencies
-                .iter()
-                .chain(&spec.requires)
-                .map(ToString::to_string),
-        )
-        .collect::<Vec<_>>()
-        .join(" ");
-    let default_start = if spec.start == StartType::Auto {
-        "2 3 4 5"
-    } else {
-        ""
-    };
-    let short = header(
-        "display_name",
-        spec.display_name.as_deref().unwrap_or(name.as_str()),
-    )?;
-    let description = header(
-        "description",
-        spec.description.as_deref().unwrap_or(short.as_str()),
-    )?;
+/// `path` as text, or the refusal of `setting` naming it.
+fn utf8(setting: &'static str, path: &Path) -> Result<String, Error> {
+    path.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| refuse(setting, format!("{} is not UTF-8", path.display())))
+}
 
+/// The `svckit daemonize` line that starts the program (its options, one per line, the limits
+/// and priority before it) and the program's words after `--`.
+fn daemonize_command(spec: &ServiceSpec) -> Result<(Vec<String>, Vec<String>), Error> {
     // prlimit(1) and nice(1) run it with the limits and the priority, which the daemon
     // inherits (POSIX sh's ulimit knows only -f).
     let mut prefix = String::new();
@@ -158,6 +120,12 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
             .ok_or_else(|| refuse("args", format!("argument {} is not UTF-8", index + 1)))?;
         command.push(sh_quote(arg));
     }
+    Ok((daemonize, command))
+}
+
+/// The body of the script's `do_start`: the runtime directories, the OOM score, the pre-start
+/// commands, then the daemonize line and the command.
+fn start_body(spec: &ServiceSpec, daemonize: &[String], command: &[String]) -> String {
     // One option per line, then the command on the last.
     let mut start = String::from("\t# The values are literal: nothing in single quotes expands.\n");
     // runtime_directory: made before its checks (sshd -t needs /run/sshd), every component
@@ -199,6 +167,55 @@ pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
     }
     start.push_str("\t\t");
     start.push_str(&command.join(" "));
+
+    start
+}
+
+/// Renders the init script for `spec`, run by the svckit binary at `svckit` (absolute).
+pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
+    spec.validate()?;
+    honour::check(BackendKind::Sysv, spec)?;
+    honour::file_name(BackendKind::Sysv, &spec.name)?;
+    for dependency in spec.started_with().chain(&spec.after) {
+        honour::file_name(BackendKind::Sysv, dependency)?;
+    }
+    let header = |setting: &'static str, text: &str| {
+        if text.contains(['\n', '\r']) {
+            Err(refuse(
+                setting,
+                format!("{text:?} contains a line break (the LSB header is one line)"),
+            ))
+        } else {
+            Ok(text.to_owned())
+        }
+    };
+    let svckit = utf8("svckit", svckit)?;
+    let name = &spec.name;
+    let facilities = std::iter::once("$remote_fs $syslog".to_owned())
+        .chain(
+            spec.dependencies
+                .iter()
+                .chain(&spec.requires)
+                .map(ToString::to_string),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
+    let default_start = if spec.start == StartType::Auto {
+        "2 3 4 5"
+    } else {
+        ""
+    };
+    let short = header(
+        "display_name",
+        spec.display_name.as_deref().unwrap_or(name.as_str()),
+    )?;
+    let description = header(
+        "description",
+        spec.description.as_deref().unwrap_or(short.as_str()),
+    )?;
+
+    let (daemonize, command) = daemonize_command(spec)?;
+    let start = start_body(spec, &daemonize, &command);
 
     Ok(format!(
         r#"#!/bin/sh

@@ -131,6 +131,21 @@ pub fn describe(
     logs: Option<&str>,
     recent: &[(&str, Vec<String>)],
 ) -> io::Result<()> {
+    describe_state(out, status)?;
+    describe_process(out, status)?;
+    describe_history(out, status)?;
+    describe_definition(out, status, logs)?;
+    for (stream, lines) in recent.iter().filter(|(_, lines)| !lines.is_empty()) {
+        writeln!(out, "\n{stream} (last {}):", lines.len())?;
+        for line in lines {
+            writeln!(out, "  {}", visible(line))?;
+        }
+    }
+    Ok(())
+}
+
+/// Its name, backend and state: since when, progress, the next try.
+fn describe_state(out: &mut impl Write, status: &Status) -> io::Result<()> {
     let mark = match status.detail.as_deref() {
         Some("failed") => "×",
         _ if status.pid.is_some() => "●",
@@ -173,6 +188,11 @@ pub fn describe(
             format_time(next)
         )?;
     }
+    Ok(())
+}
+
+/// Its process: pid, status text, uptime, tasks and processes, memory, CPU.
+fn describe_process(out: &mut impl Write, status: &Status) -> io::Result<()> {
     if let Some(pid) = status.pid {
         writeln!(out, "        pid: {pid}")?;
     }
@@ -212,6 +232,11 @@ pub fn describe(
     if let Some(cpu) = status.cpu {
         writeln!(out, "        cpu: {}", short(cpu))?;
     }
+    Ok(())
+}
+
+/// What happened to it: restarts, the last exit, the exit code, why, output not stored.
+fn describe_history(out: &mut impl Write, status: &Status) -> io::Result<()> {
     if let Some(restarts) = status.restarts {
         writeln!(out, "   restarts: {restarts}")?;
     }
@@ -235,6 +260,15 @@ pub fn describe(
     if let Some(error) = &status.capture_error {
         writeln!(out, "     output: not stored: {}", visible(error))?;
     }
+    Ok(())
+}
+
+/// What it is: the controls it accepts, its start type, its command, where its logs are.
+fn describe_definition(
+    out: &mut impl Write,
+    status: &Status,
+    logs: Option<&str>,
+) -> io::Result<()> {
     if !status.accept.is_empty() {
         writeln!(out, "    accepts: {}", status.accept)?;
     }
@@ -246,12 +280,6 @@ pub fn describe(
     }
     if let Some(logs) = logs {
         writeln!(out, "       logs: {}", visible(logs))?;
-    }
-    for (stream, lines) in recent.iter().filter(|(_, lines)| !lines.is_empty()) {
-        writeln!(out, "\n{stream} (last {}):", lines.len())?;
-        for line in lines {
-            writeln!(out, "  {}", visible(line))?;
-        }
     }
     Ok(())
 }
