@@ -175,27 +175,21 @@ pub fn changed_keys(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
 /// environment, user, limits, …): only a restart applies it. The others (its restart and stop
 /// policy, logs, description, dependencies, commands run around it) apply without one.
 pub fn shapes_the_process(key: &str) -> bool {
-    const AROUND: [&str; 17] = [
-        "display_name",
-        "description",
-        "start",
-        "restart",
-        "logs",
-        "stop",
-        "reload",
-        "dependencies",
-        "requires",
-        "wants",
-        "after",
-        "success_exit_status",
-        "restart_prevent_exit_status",
-        "ready_timeout",
-        "exec_stop",
-        "exec_start_post",
-        "backend",
-    ];
     let head = key.split('.').next().unwrap_or(key);
-    !AROUND.contains(&head)
+    // A key, its table's first key (a whole `[restart]` added), or one beyond the keys the
+    // backends are told of (program, args: the process itself; backend: who runs it).
+    let known = svckit_core::Key::named(key)
+        .or_else(|| svckit_core::Key::named(head))
+        .or_else(|| {
+            svckit_core::Key::ALL
+                .iter()
+                .copied()
+                .find(|known| known.name().split('.').next() == Some(head))
+        });
+    match known {
+        Some(known) => known.shapes_the_process(),
+        None => head != "backend",
+    }
 }
 
 /// What a management command asks of a service.
