@@ -74,6 +74,27 @@ pub fn load_supervised(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec
     Ok(spec)
 }
 
+/// Which version of a definition file is on disk: its inode, size and change time. Every
+/// write of a definition is a rename over it (a new inode), so an equal stamp is the same
+/// definition, and a start need not read it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    ino: u64,
+    len: u64,
+    ctime: (i64, i64),
+}
+
+/// The stamp of `name`'s definition, when there is one (never through a symlink).
+pub fn stamp(dir: &StateDir, name: &ServiceName) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(dir.definition(name)).ok()?;
+    Some(Stamp {
+        ino: meta.ino(),
+        len: meta.len(),
+        ctime: (meta.ctime(), meta.ctime_nsec()),
+    })
+}
+
 /// The names of every installed service, sorted.
 pub fn names(dir: &StateDir) -> Result<Vec<ServiceName>, Error> {
     names_in(&dir.services_dir())

@@ -2,7 +2,8 @@
 //! (splice where it can), never blocking the loop on a slow disk or a full one.
 
 use super::{Drained, OwnedFd, ServiceName, Stream, Supervisor, Token, log, unwatch, watch};
-use crate::logs::PipeEnd;
+use crate::logs::{LogFile, PipeEnd};
+use std::collections::HashMap;
 use std::os::fd::AsFd;
 
 /// A captured stream: the read end of a service's stdout or stderr pipe.
@@ -10,6 +11,41 @@ pub(super) struct Capture {
     pub(super) unit: ServiceName,
     pub(super) stream: Stream,
     pub(super) pipe: OwnedFd,
+}
+
+/// Every captured stream, by its token in the loop, and the buffer of the slow path (reads
+/// where splice(2) cannot be used), shared by them all.
+#[derive(Default)]
+pub(super) struct Captures {
+    pipes: HashMap<Token, Capture>,
+    scratch: Vec<u8>,
+}
+
+impl Captures {
+    /// Whether `token` is a captured stream's.
+    pub(super) fn has(&self, token: Token) -> bool {
+        self.pipes.contains_key(&token)
+    }
+
+    /// Every captured stream's token.
+    pub(super) fn tokens(&self) -> Vec<Token> {
+        self.pipes.keys().copied().collect()
+    }
+
+    /// The tokens of `name`'s streams.
+    fn of(&self, name: &ServiceName) -> Vec<Token> {
+        self.pipes
+            .iter()
+            .filter(|(_, capture)| &capture.unit == name)
+            .map(|(token, _)| *token)
+            .collect()
+    }
+
+    /// Moves what the pipe of `token` holds into `log`.
+    fn drain(&mut self, token: Token, log: &mut LogFile) -> Option<Drained> {
+        let capture = self.pipes.get(&token)?;
+        Some(log.drain(&PipeEnd(&capture.pipe), &mut self.scratch))
+    }
 }
 
 impl Supervisor {
@@ -37,7 +73,7 @@ impl Supervisor {
                 stream.name()
             ));
         }
-        self.captures.insert(
+        self.captures.pipes.insert(
             token,
             Capture {
                 unit: name.clone(),
@@ -58,33 +94,29 @@ impl Supervisor {
     }
 
     pub(super) fn on_output(&mut self, token: Token) {
-        let Some(capture) = self.captures.get(&token) else {
+        let Some(capture) = self.captures.pipes.get(&token) else {
             return;
         };
-        let index = match capture.stream {
+        let (name, stream) = (capture.unit.clone(), capture.stream);
+        let index = match stream {
             Stream::Stdout => 0,
             Stream::Stderr => 1,
         };
-        let Some(unit) = self.units.get_mut(&capture.unit) else {
-            self.captures.remove(&token);
+        let Some(unit) = self.units.get_mut(&name) else {
+            self.captures.pipes.remove(&token);
             return;
         };
         let had_error = unit.logs[index].error().is_some();
-        let drained = unit.logs[index].drain(&PipeEnd(&capture.pipe), &mut self.scratch);
+        let drained = self.captures.drain(token, &mut unit.logs[index]);
         match (had_error, unit.logs[index].error()) {
             (false, Some(error)) => log(format_args!(
-                "{}: cannot store its {}: {error}; draining it meanwhile",
-                capture.unit,
-                capture.stream.name()
+                "{name}: cannot store its {}: {error}; draining it meanwhile",
+                stream.name()
             )),
-            (true, None) => log(format_args!(
-                "{}: storing its {} again",
-                capture.unit,
-                capture.stream.name()
-            )),
+            (true, None) => log(format_args!("{name}: storing its {} again", stream.name())),
             _ => {}
         }
-        if drained == Drained::Eof {
+        if drained == Some(Drained::Eof) {
             self.close_capture(token);
         }
     }
@@ -92,19 +124,13 @@ impl Supervisor {
     /// Drains whatever `name`'s pipes hold now: its main process ended, and what it wrote
     /// last is stored (and timed) before its end is told, so the log reads in order.
     pub(super) fn drain_unit(&mut self, name: &ServiceName) {
-        let tokens: Vec<Token> = self
-            .captures
-            .iter()
-            .filter(|(_, capture)| &capture.unit == name)
-            .map(|(token, _)| *token)
-            .collect();
-        for token in tokens {
+        for token in self.captures.of(name) {
             self.on_output(token);
         }
     }
 
     pub(super) fn close_capture(&mut self, token: Token) {
-        if let Some(capture) = self.captures.remove(&token) {
+        if let Some(capture) = self.captures.pipes.remove(&token) {
             unwatch(&self.poll, &capture.pipe);
         }
     }

@@ -67,12 +67,12 @@ use crate::{
 
 mod capture;
 mod notifications;
+mod pid_files;
 mod recovery;
 mod server;
 mod shutdown;
 mod spawn;
 
-use capture::Capture;
 use server::{Client, Wait, refusal};
 
 const SIGNALS: Token = Token(0);
@@ -313,6 +313,8 @@ struct Unit {
     /// The runtime directories made for it (removed when nothing of it is left).
     runtime: svckit_unix::dirs::Made,
     waiters: Vec<(Token, Wait)>,
+    /// Which version of its definition `spec` is: a start reads the file only when it changed.
+    read: Option<store::Stamp>,
 }
 
 /// An event of the machine for one service, and the client that asked for it.
@@ -326,26 +328,20 @@ struct Supervisor {
     dir: StateDir,
     poll: Poll,
     signals: SignalWaiter,
-    listener: UnixListener,
+    /// The control socket, taking clients.
+    acceptor: server::Acceptor,
     units: BTreeMap<ServiceName, Unit>,
-    captures: HashMap<Token, Capture>,
+    captures: capture::Captures,
     clients: HashMap<Token, Client>,
-    /// An fd kept in reserve: when accept(2) fails with EMFILE, it is closed to accept (and
-    /// turn away) the queued client, which would otherwise wait forever on an edge-triggered
-    /// listener.
-    reserve: Option<fs::File>,
     /// The open-file limits the supervisor was started with, given back to its services.
     open_files: Option<(u64, u64)>,
     events: VecDeque<Queued>,
     next_token: usize,
-    scratch: Vec<u8>,
     boot_id: String,
-    euid: Uid,
     main: Option<ServiceName>,
     pid1: bool,
-    shutdown: Option<Vec<Token>>,
-    /// The services a shutdown under way has stopped (or asked to), dependents first.
-    shutdown_asked: std::collections::BTreeSet<ServiceName>,
+    /// A shutdown of every service, when one is under way.
+    shutdown: shutdown::Shutdown,
     /// Holds a copy of every output pipe's read end, so services never see SIGPIPE while no
     /// supervisor runs (see `svckit_unix::fdholder`).
     holder: Option<FdHolder>,
@@ -358,10 +354,7 @@ struct Supervisor {
     journal: crate::events::EventLog,
     /// Watches the directories of the pid files forking daemons are awaited to write (their
     /// main pid is known the moment one is, not at a poll); each watch with its service.
-    pid_files: Option<(
-        nix::sys::inotify::Inotify,
-        Vec<(nix::sys::inotify::WatchDescriptor, ServiceName)>,
-    )>,
+    pid_files: pid_files::PidFiles,
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
@@ -455,28 +448,24 @@ impl Supervisor {
             dir,
             poll,
             signals,
-            listener,
+            acceptor: server::Acceptor::new(listener),
             units: BTreeMap::new(),
-            captures: HashMap::new(),
+            captures: capture::Captures::default(),
             clients: HashMap::new(),
-            reserve: fs::File::open("/dev/null").ok(),
             open_files: None,
             events: VecDeque::new(),
             next_token: 2,
-            scratch: Vec::new(),
             boot_id: store::boot_id(),
-            euid: nix::unistd::geteuid(),
             main,
             pid1,
-            shutdown: None,
-            shutdown_asked: Default::default(),
+            shutdown: shutdown::Shutdown::default(),
             holder: FdHolder::spawn()
                 .map_err(|err| log(format_args!("no fd holder: {err}")))
                 .ok(),
             cgroups: None,
             notify: None,
             journal: crate::events::log(&journal_dir),
-            pid_files: None,
+            pid_files: pid_files::PidFiles::default(),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -552,6 +541,7 @@ impl Supervisor {
             pipes: None,
             runtime: Default::default(),
             waiters: Vec::new(),
+            read: None,
         }
     }
 
@@ -576,17 +566,26 @@ impl Supervisor {
         let name =
             ServiceName::new(name).map_err(|err| (ErrorKind::BadRequest, err.to_string()))?;
         if !self.units.contains_key(&name) {
+            // Stamped before it is read: a definition replaced meanwhile is read again.
+            let stamp = store::stamp(&self.dir, &name);
             let spec = store::load_supervised(&self.dir, &name).map_err(refusal)?;
-            let unit = self.new_unit(spec);
+            let mut unit = self.new_unit(spec);
+            unit.read = stamp;
             self.units.insert(name.clone(), unit);
         }
         Ok(name)
     }
 
-    /// Re-reads the definition before a start, so a reinstall takes effect.
+    /// Re-reads the definition before a start when it changed since it was read, so a
+    /// reinstall takes effect and a start reads it at most once.
     pub(super) fn refresh(&mut self, name: &ServiceName) -> Result<(), (ErrorKind, String)> {
+        let stamp = store::stamp(&self.dir, name);
+        if stamp.is_some() && self.loaded(name)?.read == stamp {
+            return Ok(());
+        }
         let spec = store::load_supervised(&self.dir, name).map_err(refusal)?;
         let unit = self.loaded(name)?;
+        unit.read = stamp;
         if unit.spec != spec {
             unit.policy = policy_of(&spec);
             for log in &mut unit.logs {
@@ -619,7 +618,7 @@ impl Supervisor {
                     PID_FILES => self.on_pid_files(),
                     LISTENER => self.accept(),
                     token if self.clients.contains_key(&token) => self.on_client(token),
-                    token if self.captures.contains_key(&token) => self.on_output(token),
+                    token if self.captures.has(token) => self.on_output(token),
                     token => self.on_unit_fd(token),
                 }
             }
@@ -793,7 +792,7 @@ impl Supervisor {
         }
         // No longer awaiting its daemon (a stop, the ready timeout): nothing to watch for.
         if before.phase == Phase::FindingMain && transition.next.phase != Phase::FindingMain {
-            self.unwatch_pid_file(name);
+            self.pid_files.unwatch(name);
         }
         // Services that require it stop with it: a stop by request, or an end for good.
         let stops = matches!(event, Event::Stop | Event::Forget)

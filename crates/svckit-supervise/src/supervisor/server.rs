@@ -7,6 +7,7 @@ use super::{
     ServiceName, Stream, Supervisor, Token, Uid, Unit, UnitState, UnixStream, VERSION, fs,
     getsockopt, io, log, logs, machine, sockopt, store,
 };
+use mio::net::UnixListener;
 use std::io::{Read, Write};
 
 pub(super) use crate::machine::Wait;
@@ -55,12 +56,55 @@ pub(super) fn refusal(err: Error) -> (ErrorKind, String) {
     (kind, err.to_string())
 }
 
-impl Supervisor {
-    pub(super) fn accept(&mut self) {
+/// The control socket's listening end, and what it needs to take clients even when the
+/// supervisor is out of fds, and to tell whom it takes.
+pub(super) struct Acceptor {
+    listener: UnixListener,
+    /// An fd kept in reserve: when accept(2) fails with EMFILE, it is closed to accept (and
+    /// turn away) the queued client, which would otherwise wait forever on an edge-triggered
+    /// listener.
+    reserve: Option<fs::File>,
+    /// The supervisor's owner: root and it may ask anything.
+    euid: Uid,
+}
+
+/// A client taken from the queue.
+pub(super) struct Accepted {
+    pub(super) stream: UnixStream,
+    /// Its uid, when the socket says (`SO_PEERCRED`).
+    pub(super) peer: Option<Uid>,
+}
+
+impl Accepted {
+    /// Whether it may ask anything: the supervisor's owner, or root.
+    pub(super) fn allowed(&self, owner: Uid) -> bool {
+        self.peer.is_some_and(|uid| uid == owner || uid.is_root())
+    }
+}
+
+impl Acceptor {
+    /// Takes `listener` (registered with the loop already).
+    pub(super) fn new(listener: UnixListener) -> Acceptor {
+        Acceptor {
+            listener,
+            reserve: fs::File::open("/dev/null").ok(),
+            euid: nix::unistd::geteuid(),
+        }
+    }
+
+    /// The supervisor's owner.
+    pub(super) fn owner(&self) -> Uid {
+        self.euid
+    }
+
+    /// The next queued client; `None` once the queue is empty (or accept(2) failed, said in
+    /// the supervisor's log). Out of fds, a queued client is turned away with a reply it can
+    /// read, and the next is tried.
+    pub(super) fn next(&mut self) -> Option<Accepted> {
         loop {
-            let (mut stream, _) = match self.listener.accept() {
+            let (stream, _) = match self.listener.accept() {
                 Ok(pair) => pair,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err)
                     if matches!(
@@ -81,20 +125,32 @@ impl Supervisor {
                     };
                     self.reserve = fs::File::open("/dev/null").ok();
                     if !turned_away {
-                        return;
+                        return None;
                     }
                     log(format_args!("accept: {err}; a client was turned away"));
                     continue;
                 }
                 Err(err) => {
                     log(format_args!("accept: {err}"));
-                    return;
+                    return None;
                 }
             };
+            let peer = getsockopt(&stream, sockopt::PeerCredentials)
+                .map(|c| Uid::from_raw(c.uid()))
+                .ok();
+            return Some(Accepted { stream, peer });
+        }
+    }
+}
+
+impl Supervisor {
+    /// Takes every queued client: registered with the loop, given its time to ask; one that
+    /// may not ask is told so.
+    pub(super) fn accept(&mut self) {
+        while let Some(accepted) = self.acceptor.next() {
+            let allowed = accepted.allowed(self.acceptor.owner());
+            let Accepted { mut stream, peer } = accepted;
             let token = self.token();
-            let peer =
-                getsockopt(&stream, sockopt::PeerCredentials).map(|c| Uid::from_raw(c.uid()));
-            let allowed = peer.is_ok_and(|uid| uid == self.euid || uid.is_root());
             if self
                 .poll
                 .registry()
@@ -201,7 +257,7 @@ impl Supervisor {
                 },
             );
         }
-        if self.shutdown.is_some() && request.op != Op::Shutdown {
+        if self.shutdown.under_way() && request.op != Op::Shutdown {
             return self.reply(
                 token,
                 Outcome::Error {

@@ -55,7 +55,7 @@ impl Supervisor {
     /// With a main service: once it has ended for good, everything stops and the supervisor
     /// exits with its status.
     pub(super) fn check_main(&mut self, name: &ServiceName) {
-        if self.main.as_ref() != Some(name) || self.shutdown.is_some() {
+        if self.main.as_ref() != Some(name) || self.shutdown.under_way() {
             return;
         }
         if self.units.get(name).is_some_and(|unit| {
@@ -72,8 +72,7 @@ impl Supervisor {
     }
 
     pub(super) fn begin_shutdown(&mut self, requester: Option<Token>) {
-        let waiting = self.shutdown.get_or_insert_with(Vec::new);
-        waiting.extend(requester);
+        self.shutdown.begin(requester);
         self.shutdown_next();
     }
 
@@ -81,13 +80,13 @@ impl Supervisor {
     /// the start order: `api` before the `db` it depends on), each once. The desired state
     /// stays as it is on disk: the next supervisor resumes it.
     pub(super) fn shutdown_next(&mut self) {
-        if self.shutdown.is_none() {
+        if !self.shutdown.under_way() {
             return;
         }
         let left = self
             .units
             .values()
-            .filter(|unit| !self.shutdown_asked.contains(&unit.name));
+            .filter(|unit| !self.shutdown.asked(&unit.name));
         let mut ready: Vec<ServiceName> = left
             .clone()
             .filter(|unit| {
@@ -104,20 +103,22 @@ impl Supervisor {
         // the rest go at once.
         let stops_under_way = self.units.values().any(|unit| {
             unit.life.state == UnitState::Stopping
-                || self.shutdown_asked.contains(&unit.name) && unit.life.state.has_process()
+                || self.shutdown.asked(&unit.name) && unit.life.state.has_process()
         });
         if ready.is_empty() && !stops_under_way {
             ready = left.map(|unit| unit.name.clone()).collect();
         }
         for name in ready {
-            self.shutdown_asked.insert(name.clone());
+            self.shutdown.ask(&name);
             self.queue(&name, Event::Shutdown);
         }
     }
 
     /// During a shutdown, once no service has a process left: the exit status.
     pub(super) fn finished(&mut self) -> Option<i32> {
-        self.shutdown.as_ref()?;
+        if !self.shutdown.under_way() {
+            return None;
+        }
         if self
             .units
             .values()
@@ -126,11 +127,10 @@ impl Supervisor {
             return None;
         }
         // Whatever the services wrote last is still in their pipes: keep it.
-        let tokens: Vec<Token> = self.captures.keys().copied().collect();
-        for token in tokens {
+        for token in self.captures.tokens() {
             self.on_output(token);
         }
-        for token in self.shutdown.take().unwrap_or_default() {
+        for token in self.shutdown.end() {
             self.reply(
                 token,
                 Outcome::Done {
@@ -150,5 +150,44 @@ impl Supervisor {
             .and_then(|unit| unit.last_exit)
             .map_or(0, LastExit::shell_status);
         Some(code)
+    }
+}
+
+/// A shutdown of every service (SIGTERM, `svckit supervisor stop`, the main service's end):
+/// who asked for it, to be answered when it is done, and which services it has stopped (or
+/// asked to), dependents first.
+#[derive(Debug, Default)]
+pub(super) struct Shutdown {
+    /// Under way, with the clients to answer once it is done.
+    requesters: Option<Vec<Token>>,
+    asked: std::collections::BTreeSet<ServiceName>,
+}
+
+impl Shutdown {
+    /// Whether one is under way.
+    pub(super) fn under_way(&self) -> bool {
+        self.requesters.is_some()
+    }
+
+    /// Begins one (or joins the one under way), `requester` to be answered at its end.
+    fn begin(&mut self, requester: Option<Token>) {
+        self.requesters
+            .get_or_insert_with(Vec::new)
+            .extend(requester);
+    }
+
+    /// Whether it asked `name` to stop.
+    fn asked(&self, name: &ServiceName) -> bool {
+        self.asked.contains(name)
+    }
+
+    /// It asks `name` to stop.
+    fn ask(&mut self, name: &ServiceName) {
+        self.asked.insert(name.clone());
+    }
+
+    /// It is done: the clients to answer.
+    fn end(&mut self) -> Vec<Token> {
+        self.requesters.take().unwrap_or_default()
     }
 }

@@ -5,15 +5,11 @@
 
 use super::{
     Cgroup, ChildSetup, Command, ControlCommand, Credentials, Duration, Errno, Event, Instant,
-    Interest, LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, READY_FD, ServiceName,
-    ServiceSpec, ServiceType, SourceFd, Stdio, Stream, Supervisor, SystemTime, Token, Unit,
-    UnitState, WaitPidFlag, WaitStatus, environment, fs, io, log, logs, process, unwatch, waitpid,
-    watch,
+    LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, READY_FD, ServiceName, ServiceSpec,
+    ServiceType, Stdio, Stream, Supervisor, SystemTime, Token, Unit, UnitState, WaitPidFlag,
+    WaitStatus, environment, fs, io, log, logs, process, unwatch, waitpid, watch,
 };
-use std::os::{
-    fd::{AsFd, AsRawFd},
-    unix::fs::MetadataExt,
-};
+use std::os::unix::fs::MetadataExt;
 
 /// One process of a service to start: the service's program, or one of its commands.
 pub(super) struct Process<'a> {
@@ -572,7 +568,7 @@ impl Supervisor {
         let Some(pid) = found else {
             return;
         };
-        self.unwatch_pid_file(name);
+        self.pid_files.unwatch(name);
         let Some(unit) = self.unit(name) else {
             return;
         };
@@ -586,65 +582,15 @@ impl Supervisor {
     }
 
     /// Watches the directory of `name`'s pid file (a forking daemon awaited): its writing is
-    /// an event of the loop. Where inotify is not to be had, the loop looks every 10 ms.
+    /// an event of the loop ([`PidFiles`](super::pid_files::PidFiles)).
     pub(super) fn watch_pid_file(&mut self, name: &ServiceName) {
-        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
         let Some(dir) = self
             .unit(name)
             .and_then(|unit| unit.spec.pid_file.as_ref()?.parent().map(ToOwned::to_owned))
         else {
             return;
         };
-        if self.pid_files.is_none() {
-            let made =
-                Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).and_then(|inotify| {
-                    self.poll
-                        .registry()
-                        .register(
-                            &mut SourceFd(&inotify.as_fd().as_raw_fd()),
-                            PID_FILES,
-                            Interest::READABLE,
-                        )
-                        .map_err(|err| Errno::from_raw(err.raw_os_error().unwrap_or(0)))?;
-                    Ok(inotify)
-                });
-            match made {
-                Ok(inotify) => self.pid_files = Some((inotify, Vec::new())),
-                Err(err) => {
-                    log(format_args!("no inotify ({err}): pid files are polled"));
-                    return;
-                }
-            }
-        }
-        let Some((inotify, watches)) = &mut self.pid_files else {
-            return;
-        };
-        let flags = AddWatchFlags::IN_CLOSE_WRITE
-            | AddWatchFlags::IN_MOVED_TO
-            | AddWatchFlags::IN_CREATE
-            | AddWatchFlags::IN_MODIFY;
-        match inotify.add_watch(&dir, flags) {
-            Ok(wd) => watches.push((wd, name.clone())),
-            Err(err) => log(format_args!(
-                "{name}: cannot watch {} ({err}): its pid file is polled",
-                dir.display()
-            )),
-        }
-    }
-
-    /// Stops watching `name`'s pid file directory (its daemon found, or no longer awaited).
-    pub(super) fn unwatch_pid_file(&mut self, name: &ServiceName) {
-        let Some((inotify, watches)) = &mut self.pid_files else {
-            return;
-        };
-        let (gone, kept): (Vec<_>, Vec<_>) = watches.drain(..).partition(|(_, of)| of == name);
-        *watches = kept;
-        for (wd, _) in gone {
-            // A directory another service awaits keeps its watch (one per directory).
-            if !watches.iter().any(|(other, _)| *other == wd) {
-                let _ = inotify.rm_watch(wd);
-            }
-        }
+        self.pid_files.watch(&self.poll, PID_FILES, &dir, name);
     }
 
     /// Whether `unit` awaits its daemon's pid file and no watch tells when it is written:
@@ -652,34 +598,13 @@ impl Supervisor {
     pub(super) fn pid_file_polled(&self, unit: &Unit) -> bool {
         unit.life.phase == Phase::FindingMain
             && unit.spec.pid_file.is_some()
-            && !self
-                .pid_files
-                .as_ref()
-                .is_some_and(|(_, watches)| watches.iter().any(|(_, of)| *of == unit.name))
+            && !self.pid_files.watched(&unit.name)
     }
 
     /// Something was written in a watched directory: the services awaiting a pid file there
     /// look for their daemon.
     pub(super) fn on_pid_files(&mut self) {
-        let Some((inotify, watches)) = &self.pid_files else {
-            return;
-        };
-        let mut names = Vec::new();
-        while let Ok(events) = inotify.read_events() {
-            if events.is_empty() {
-                break;
-            }
-            for event in events {
-                names.extend(
-                    watches
-                        .iter()
-                        .filter(|(wd, _)| *wd == event.wd)
-                        .map(|(_, name)| name.clone()),
-                );
-            }
-        }
-        names.dedup();
-        for name in names {
+        for name in self.pid_files.written() {
             self.find_main(&name);
         }
     }
