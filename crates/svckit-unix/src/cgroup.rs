@@ -281,9 +281,9 @@ impl Cgroup {
     }
 
     /// Sends `signal` to every process in it.
-    pub fn signal_all(&self, signal: Signal) {
+    pub fn signal_all(&self, signal: svckit_core::Signal) {
         for pid in self.pids() {
-            let _ = kill(pid, signal);
+            crate::process::send(pid, signal);
         }
     }
 

@@ -150,7 +150,7 @@ pub fn stop_daemon(path: &Path, stop: &Stop) -> Result<Outcome, KillError> {
 /// Stops everything in the daemon's `cgroup`: the signal, then SIGKILL (cgroup.kill) after
 /// the timeout; the cgroup removed once it is empty.
 fn stop_cgroup(cgroup: &Cgroup, stop: &Stop) -> Result<(), KillError> {
-    cgroup.signal_all(os_signal(stop.signal));
+    cgroup.signal_all(stop.signal);
     if !process::wait_until(stop.timeout, || cgroup.is_empty()) {
         cgroup.kill_all();
         if !process::wait_until(Duration::from_secs(5), || cgroup.is_empty()) {

@@ -433,6 +433,17 @@ pub fn signal_group_or_process(pid: Pid, signal: Signal) -> std::io::Result<()> 
     }
 }
 
+/// Sends `signal` (svckit's name for it) to `pid`; a process already gone is fine.
+pub fn send(pid: Pid, signal: svckit_core::Signal) {
+    let _ = kill(pid, crate::signals::os_signal(signal));
+}
+
+/// Sends `signal` (svckit's name for it) to the process group `pgid`; a group already gone is
+/// fine.
+pub fn send_group(pgid: Pid, signal: svckit_core::Signal) {
+    let _ = killpg(pgid, crate::signals::os_signal(signal));
+}
+
 /// How [`terminate_all`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Terminated {

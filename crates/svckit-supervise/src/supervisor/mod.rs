@@ -35,13 +35,13 @@ use mio::{
 use nix::{
     errno::Errno,
     sys::{
-        signal::{Signal, kill, killpg},
+        signal::Signal as OsSignal,
         socket::{getsockopt, sockopt},
         wait::{WaitPidFlag, WaitStatus, waitpid},
     },
     unistd::{Pid, Uid},
 };
-use svckit_core::{KillMode, NotifyAccess, ServiceName, ServiceSpec, ServiceType};
+use svckit_core::{KillMode, NotifyAccess, ServiceName, ServiceSpec, ServiceType, Signal};
 use svckit_unix::{
     cgroup::{Cgroup, Hierarchy},
     environment,
@@ -220,10 +220,10 @@ impl MainProcess {
                 // which are then no one's descendants.
                 let members = self.members();
                 if let Some(pgid) = self.pgid {
-                    let _ = killpg(pgid, signal);
+                    process::send_group(pgid, signal);
                 }
                 for pid in members {
-                    let _ = kill(pid, signal);
+                    process::send(pid, signal);
                     if !self.signalled.iter().any(|(known, _)| *known == pid) {
                         self.signalled.push((pid, process::start_time(pid).ok()));
                     }
@@ -252,8 +252,8 @@ impl MainProcess {
     /// Sends `signal` to the main process (to the group when it is gone).
     fn signal_main(&self, signal: Signal) {
         match (self.pid, self.pgid) {
-            (Some(pid), _) => drop(kill(pid, signal)),
-            (None, Some(pgid)) => drop(killpg(pgid, signal)),
+            (Some(pid), _) => process::send(pid, signal),
+            (None, Some(pgid)) => process::send_group(pgid, signal),
             (None, None) => {}
         }
     }
@@ -262,7 +262,7 @@ impl MainProcess {
     fn kill_all(&mut self) {
         match &self.cgroup {
             Some(cgroup) => cgroup.kill_all(),
-            None => self.signal_all(Signal::SIGKILL),
+            None => self.signal_all(Signal::Kill),
         }
     }
 
@@ -297,8 +297,8 @@ struct Unit {
     last_exit: Option<LastExit>,
     /// Why svckit sent the signal that ended its last process, when it did.
     last_exit_why: Option<String>,
-    /// The last signal svckit sent this run's main process (its number) and why.
-    sent: Option<(i32, String)>,
+    /// The last signal svckit sent this run's main process, and why.
+    sent: Option<(Signal, String)>,
     reason: Option<String>,
     /// What it last said in STATUS= (sd_notify).
     notice: Option<String>,
@@ -416,13 +416,13 @@ impl Supervisor {
     fn new(dir: StateDir, main: Option<ServiceName>, pid1: bool) -> Result<Supervisor, Error> {
         let poll = Poll::new().map_err(|err| Error::io("create the event loop", err))?;
         let signals = SignalWaiter::new(&[
-            Signal::SIGCHLD,
-            Signal::SIGTERM,
-            Signal::SIGINT,
-            Signal::SIGHUP,
-            Signal::SIGUSR1,
-            Signal::SIGUSR2,
-            Signal::SIGQUIT,
+            OsSignal::SIGCHLD,
+            OsSignal::SIGTERM,
+            OsSignal::SIGINT,
+            OsSignal::SIGHUP,
+            OsSignal::SIGUSR1,
+            OsSignal::SIGUSR2,
+            OsSignal::SIGQUIT,
         ])
         .map_err(|err| Error::io("block signals", err.into()))?;
         poll.registry()
@@ -869,7 +869,9 @@ impl Supervisor {
                 unit.last_exit = Some(exit);
                 // Why svckit sent the signal that ended it, when it did.
                 unit.last_exit_why = match (exit, unit.sent.take()) {
-                    (LastExit::Signal(number), Some((sent, why))) if number == sent => Some(why),
+                    (LastExit::Signal(number), Some((sent, why))) if number == sent.number() => {
+                        Some(why)
+                    }
                     _ => None,
                 };
             }
@@ -891,7 +893,7 @@ impl Supervisor {
             }
             Action::KillGroup => {
                 unit.sent = Some((
-                    nix::libc::SIGKILL,
+                    Signal::Kill,
                     format!(
                         "sent by svckit after the {} stop timeout",
                         svckit_core::parse::format_duration(unit.spec.stop.timeout)
@@ -899,26 +901,25 @@ impl Supervisor {
                 ));
                 match unit.spec.kill_mode {
                     KillMode::ControlGroup | KillMode::Mixed => unit.process.kill_all(),
-                    KillMode::Process => unit.process.signal_main(Signal::SIGKILL),
+                    KillMode::Process => unit.process.signal_main(Signal::Kill),
                 }
                 if let Some((pid, _)) = unit.control {
-                    let _ = kill(pid, Signal::SIGKILL);
+                    process::send(pid, Signal::Kill);
                 }
             }
             Action::Suspend => match unit.spec.says_ready() {
-                true => unit.process.signal_main(Signal::SIGTSTP),
-                false => unit.process.signal_all(Signal::SIGSTOP),
+                true => unit.process.signal_main(Signal::Tstp),
+                false => unit.process.signal_all(Signal::Stop),
             },
             Action::Resume => match unit.spec.says_ready() {
-                true => unit.process.signal_main(Signal::SIGCONT),
-                false => unit.process.signal_all(Signal::SIGCONT),
+                true => unit.process.signal_main(Signal::Cont),
+                false => unit.process.signal_all(Signal::Cont),
             },
             Action::SendReload => match unit.spec.reload_action() {
                 Some(svckit_core::ReloadAction::Signal(signal)) => {
                     if let Some(pid) = unit.process.pid {
-                        let signal = svckit_unix::signals::os_signal(signal);
-                        unit.sent = Some((signal as i32, "sent by svckit to reload it".to_owned()));
-                        let _ = kill(pid, signal);
+                        unit.sent = Some((signal, "sent by svckit to reload it".to_owned()));
+                        process::send(pid, signal);
                     }
                 }
                 // A command is RunCommand(Reload); no reload is refused before the machine.
@@ -987,7 +988,7 @@ impl Supervisor {
         let Some(unit) = self.unit(name) else {
             return;
         };
-        let signal = svckit_unix::signals::os_signal(unit.spec.stop.signal);
+        let signal = unit.spec.stop.signal;
         if unit.spec.kill_mode == KillMode::Mixed && unit.process.pid.is_none() {
             // The stop signal is the main process's alone, and it is gone (a forking master
             // killed by SIGKILL): nothing would get it, so what is left is killed now, as
@@ -1004,7 +1005,7 @@ impl Supervisor {
             );
             return;
         }
-        unit.sent = Some((signal as i32, "sent by svckit to stop it".to_owned()));
+        unit.sent = Some((signal, "sent by svckit to stop it".to_owned()));
         match unit.spec.kill_mode {
             KillMode::ControlGroup => unit.process.signal_all(signal),
             KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
@@ -1012,7 +1013,7 @@ impl Supervisor {
         if let Some((pid, command)) = unit.control
             && !matches!(command, ControlCommand::Stop(_))
         {
-            let _ = kill(pid, signal);
+            process::send(pid, signal);
         }
     }
 

@@ -109,7 +109,7 @@ impl Supervisor {
             );
             unit.watchdog_due = None;
             // Its main process's end (reaped, or through the pidfd) restarts it by policy.
-            unit.process.signal_main(Signal::SIGABRT);
+            unit.process.signal_main(Signal::Abrt);
             unit.process.kill_all();
         }
     }

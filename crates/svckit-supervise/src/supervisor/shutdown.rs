@@ -4,15 +4,15 @@
 //! supervisor with its status, as tini does.
 
 use super::{
-    Event, LastExit, Outcome, ServiceName, Signal, Supervisor, Token, UnitState, fs, killpg, log,
+    Event, LastExit, OsSignal, Outcome, ServiceName, Signal, Supervisor, Token, UnitState, fs, log,
 };
 
 impl Supervisor {
     pub(super) fn on_signals(&mut self) {
         while let Ok(Some(signal)) = self.signals.try_read() {
             match signal {
-                Signal::SIGCHLD => self.reap(),
-                Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT => {
+                OsSignal::SIGCHLD => self.reap(),
+                OsSignal::SIGTERM | OsSignal::SIGINT | OsSignal::SIGQUIT => {
                     log(format_args!("{signal}: stopping every service"));
                     self.main_stops_with(signal);
                     self.begin_shutdown(None);
@@ -27,10 +27,10 @@ impl Supervisor {
     /// Ctrl-\ to `docker run`), not its stop signal, so its status is its own (130, 131, or
     /// the code it exits with on its own handler), as under tini; the others stop as usual.
     /// Only this supervisor's copy of the definition changes: it ends with the shutdown.
-    fn main_stops_with(&mut self, signal: Signal) {
+    fn main_stops_with(&mut self, signal: OsSignal) {
         let sent = match signal {
-            Signal::SIGINT => svckit_core::Signal::Int,
-            Signal::SIGQUIT => svckit_core::Signal::Quit,
+            OsSignal::SIGINT => Signal::Int,
+            OsSignal::SIGQUIT => Signal::Quit,
             _ => return,
         };
         let Some(main) = self.main.clone() else {
@@ -42,12 +42,12 @@ impl Supervisor {
     }
 
     /// As PID 1 (or with a main service), HUP, USR1 and USR2 go to the services' groups.
-    pub(super) fn forward(&mut self, signal: Signal) {
+    pub(super) fn forward(&mut self, signal: OsSignal) {
         for unit in self.units.values() {
             if let (Some(target), true) = (unit.process.pgid, unit.life.state.has_process())
                 && self.main.as_ref().is_none_or(|main| *main == unit.name)
             {
-                let _ = killpg(target, signal);
+                let _ = nix::sys::signal::killpg(target, signal);
             }
         }
     }
