@@ -444,6 +444,21 @@ pub fn send_group(pgid: Pid, signal: svckit_core::Signal) {
     let _ = killpg(pgid, crate::signals::os_signal(signal));
 }
 
+/// Whether this process's stdout is a pipe whose reader went away (poll(2) says POLLERR on
+/// the write end): a command cut short by `| head` ends quietly, a socket's EPIPE does not.
+pub fn stdout_reader_gone() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(
+        std::os::fd::AsFd::as_fd(&stdout),
+        PollFlags::POLLOUT,
+    )];
+    poll(&mut fds, PollTimeout::ZERO).is_ok()
+        && fds[0]
+            .revents()
+            .is_some_and(|revents| revents.contains(PollFlags::POLLERR))
+}
+
 /// How [`terminate_all`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Terminated {

@@ -95,7 +95,7 @@ pub mod manage {
 pub mod unix {
     pub use svckit_unix::{
         Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon, entrypoint,
-        entrypoint::Entrypoint, environment, pidfile, service,
+        entrypoint::Entrypoint, environment, pidfile, process::stdout_reader_gone, service,
     };
 }
 

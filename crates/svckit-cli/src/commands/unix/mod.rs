@@ -65,18 +65,9 @@ pub fn daemon(
 /// Nothing more to say: stderr is the caller's.
 pub fn report_failure(_: &str) {}
 
-/// Whether stdout's reader went away (poll says POLLERR on the pipe's write end).
+/// Whether stdout's reader went away.
 pub fn stdout_reader_gone() -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    let stdout = std::io::stdout();
-    let mut fds = [PollFd::new(
-        std::os::fd::AsFd::as_fd(&stdout),
-        PollFlags::POLLOUT,
-    )];
-    poll(&mut fds, PollTimeout::ZERO).is_ok()
-        && fds[0]
-            .revents()
-            .is_some_and(|revents| revents.contains(PollFlags::POLLERR))
+    svckit::unix::stdout_reader_gone()
 }
 
 /// The exit status of Unix's errors (daemonization, PID files, the supervisor's).
