@@ -204,6 +204,15 @@ impl Drop for Wine {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        // Gone before the prefix is: Wine names a server by its prefix's device and inode,
+        // and a run started right after this one, whose new prefix reused the inode, met this
+        // server still dying (`wineboot -i` exited 53).
+        let _ = self
+            .server()
+            .arg("-w")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
