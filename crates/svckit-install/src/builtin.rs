@@ -169,10 +169,9 @@ pub fn not_running(dir: &StateDir, name: &ServiceName) -> Status {
     let record = store::read_record(dir, name).filter(|record| record.boot_id == store::boot_id());
     let alive = record.as_ref().and_then(|record| {
         let pid = record.pid?;
-        let os = svckit_unix::process::os_pid(pid);
-        let ticks = svckit_unix::process::start_time(os).ok()?;
+        let ticks = svckit_unix::process::start_time(pid).ok()?;
         // Not a zombie left by the killed supervisor, nor a recycled pid.
-        (Some(ticks) == record.start_ticks && !svckit_unix::process::is_gone(os)).then_some(pid)
+        (Some(ticks) == record.start_ticks && !svckit_unix::process::is_gone(pid)).then_some(pid)
     });
     let mut status = Status::new(
         name.clone(),

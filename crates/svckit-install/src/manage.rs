@@ -392,7 +392,7 @@ impl Manager {
             Err(err) => return Err(err.into()),
         }
         let deadline = std::time::Instant::now() + timeout;
-        while !svckit_unix::process::is_gone(svckit_unix::process::os_pid(pid)) {
+        while !svckit_unix::process::is_gone(pid) {
             if std::time::Instant::now() >= deadline {
                 return Err(Error::Os {
                     operation: format!("the supervisor (pid {pid}) did not exit"),

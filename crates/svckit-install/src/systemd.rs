@@ -795,11 +795,7 @@ mod manager {
                 if status.tasks.is_none() && !pids.is_empty() {
                     status.tasks = Some(pids.len());
                 }
-                status.processes = svckit_unix::process::service_processes(
-                    &pids,
-                    status.pid.map(svckit_unix::process::os_pid),
-                    64,
-                );
+                status.processes = svckit_unix::process::service_processes(&pids, status.pid, 64);
             }
             if status.pid.is_some() && shown.exec_main_start_us != 0 {
                 status.uptime = svckit_unix::process::monotonic_now()

@@ -533,9 +533,7 @@ mod manager {
             };
             let mut status = Status::new(name.clone(), svckit_core::BackendKind::Sysv, state);
             status.pid = pid;
-            status.uptime = pid.and_then(|pid| {
-                svckit_unix::process::uptime(svckit_unix::process::os_pid(pid)).ok()
-            });
+            status.uptime = pid.and_then(|pid| svckit_unix::process::uptime(pid).ok());
             if state == State::Running {
                 status.accept = Accept::STOP;
             }

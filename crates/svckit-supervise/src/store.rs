@@ -255,7 +255,7 @@ fn holder_path(dir: &StateDir) -> std::path::PathBuf {
 }
 
 /// Records this supervisor's fd holder (its [`Identity`]).
-pub fn write_holder(dir: &StateDir, pid: nix::unistd::Pid) {
+pub fn write_holder(dir: &StateDir, pid: svckit_core::Pid) {
     if let Ok(identity) = Identity::of(pid) {
         let _ = write_atomic(&holder_path(dir), identity.line().as_bytes());
     }
@@ -272,6 +272,6 @@ pub fn end_holder(holder: &Identity) {
     let named = fs::read_to_string(format!("/proc/{}/comm", holder.pid))
         .is_ok_and(|comm| comm.trim() == "svckit-holder");
     if holder.is_running() && named {
-        let _ = nix::sys::signal::kill(holder.pid, nix::sys::signal::Signal::SIGKILL);
+        svckit_unix::process::send(holder.pid, svckit_core::Signal::Kill);
     }
 }

@@ -15,10 +15,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
+use nix::sys::signal::{Signal, kill};
+use svckit_core::Pid;
 
 /// Where the supervisor of one state directory makes its services' cgroups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,7 +242,7 @@ impl Cgroup {
         fs::OpenOptions::new()
             .write(true)
             .open(self.dir.join("cgroup.procs"))?
-            .write_all(pid.as_raw().to_string().as_bytes())
+            .write_all(pid.to_string().as_bytes())
     }
 
     /// Its processes, those of the cgroups below it included (a service that ran `svckit
@@ -257,8 +255,7 @@ impl Cgroup {
                 fs::read_to_string(dir.join("cgroup.procs"))
                     .unwrap_or_default()
                     .lines()
-                    .filter_map(|line| line.trim().parse().ok())
-                    .map(Pid::from_raw),
+                    .filter_map(|line| Pid::from_i32(line.trim().parse().ok()?)),
             );
             if let Ok(entries) = fs::read_dir(&dir) {
                 dirs.extend(
@@ -303,7 +300,7 @@ impl Cgroup {
                 return;
             }
             for pid in pids {
-                let _ = kill(pid, Signal::SIGKILL);
+                let _ = kill(crate::process::os_pid(pid), Signal::SIGKILL);
             }
         }
     }

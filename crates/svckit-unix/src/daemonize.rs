@@ -817,7 +817,7 @@ impl Daemonize {
     /// A forking program, exec'd as `first`: waits for `first` to exit 0, then for its daemon
     /// (see [`Daemonize::forking`]), until `deadline`. A failure stops what the program left.
     fn wait_for_fork(&self, plan: &Plan, first: Pid, deadline: Instant) -> Result<Pid, Error> {
-        let me = unistd::getpid();
+        let me = svckit_core::Pid::this_process();
         let give_up = |error: Error| {
             for pid in process::live_children(me) {
                 process::terminate(pid, FAILED_START_GRACE);
@@ -827,7 +827,8 @@ impl Daemonize {
             error
         };
         // Its first process is our child (we are a subreaper): its end and its status.
-        let ended = process::pidfd(first)
+        let ended = process::our_pid(first)
+            .and_then(|first| process::pidfd(first).ok())
             .map(|fd| readable_before(&File::from(fd), Some(deadline)))
             .unwrap_or(true);
         if !ended {
@@ -858,8 +859,8 @@ impl Daemonize {
                 },
             };
             if let Some(daemon) = found {
-                if let (Some(path), Some(pid)) = (&plan.pidfile, crate::process::our_pid(daemon)) {
-                    crate::pidfile::follow(path, pid).map_err(|err| {
+                if let Some(path) = &plan.pidfile {
+                    crate::pidfile::follow(path, daemon).map_err(|err| {
                         give_up(Error::Os {
                             step: Step::PidFile,
                             context: format!("point {} at the daemon", path.display()),
@@ -867,7 +868,7 @@ impl Daemonize {
                         })
                     })?;
                 }
-                return Ok(daemon);
+                return Ok(process::os_pid(daemon));
             }
             if Instant::now() >= deadline {
                 let why = match &plan.program_pidfile {
@@ -893,7 +894,7 @@ impl Daemonize {
     /// A daemon that will not become ready is stopped and its PID file removed, so a failed
     /// start leaves nothing behind.
     fn abandon(&self, plan: &Plan, pid: Option<Pid>, error: Error) -> Error {
-        if let Some(pid) = pid {
+        if let Some(pid) = pid.and_then(process::our_pid) {
             process::terminate(pid, FAILED_START_GRACE);
         }
         remove_own_pidfile(plan, pid);
@@ -1178,7 +1179,9 @@ fn wait_until_ready(
     deadline: Option<Instant>,
 ) -> Result<(), Unready> {
     // The daemon is our child (we are a subreaper): its pidfd is readable once it ends.
-    let ended = process::pidfd(pid).ok().map(File::from);
+    let ended = process::our_pid(pid)
+        .and_then(|pid| process::pidfd(pid).ok())
+        .map(File::from);
     let session = unistd::getsid(Some(pid)).ok();
     let mut buf = [0u8; 256];
     loop {
@@ -1223,6 +1226,7 @@ fn wait_until_ready(
         }
         if listener_ready && let Some(listener) = &listener {
             while let Ok(Some((sender, notices))) = listener.receive() {
+                let sender = process::os_pid(sender);
                 let of_daemon = sender == pid || unistd::getsid(Some(sender)).ok() == session;
                 if of_daemon && notices.contains(&crate::notify::Notice::Ready) {
                     return Ok(());

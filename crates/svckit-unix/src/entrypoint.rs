@@ -264,8 +264,8 @@ fn leftovers(main: Pid, pid1: bool, signal: Signal) {
     if pid1 {
         let _ = kill(Pid::from_raw(-1), signal);
     } else {
-        for child in crate::process::live_children(nix::unistd::getpid()) {
-            let _ = kill(child, signal);
+        for child in crate::process::live_children(svckit_core::Pid::this_process()) {
+            let _ = kill(crate::process::os_pid(child), signal);
         }
     }
 }

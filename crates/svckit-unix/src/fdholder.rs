@@ -25,7 +25,7 @@ use crate::sys;
 #[derive(Debug)]
 pub struct FdHolder {
     link: OwnedFd,
-    pid: nix::unistd::Pid,
+    pid: svckit_core::Pid,
 }
 
 /// The fd number the holder keeps its link at.
@@ -45,12 +45,14 @@ impl FdHolder {
         )?;
         // The child keeps only its end of the link, at LINK_FD.
         let pid = sys::fork_keeping(&proof, theirs, LINK_FD, holder_main)?;
+        let pid = crate::process::our_pid(pid)
+            .ok_or_else(|| io::Error::other("fork gave no pid for the fd holder"))?;
         Ok(FdHolder { link: ours, pid })
     }
 
     /// The holder's pid (to record it, so the next supervisor can end it once it holds the
     /// pipes itself).
-    pub fn pid(&self) -> nix::unistd::Pid {
+    pub fn pid(&self) -> svckit_core::Pid {
         self.pid
     }
 

@@ -112,11 +112,7 @@ pub fn stop_daemon(path: &Path, stop: &Stop) -> Result<Outcome, KillError> {
         }
         PidfileState::Running(_) => {}
     }
-    let targets: Vec<_> = inspection
-        .processes
-        .iter()
-        .map(|pid| process::os_pid(*pid))
-        .collect();
+    let targets = inspection.processes.clone();
     // The verified main process (the PID file's), else the oldest of the daemon's.
     let main = match inspection.state {
         PidfileState::Running(Some(pid)) => pid,
@@ -168,7 +164,7 @@ fn stop_cgroup(cgroup: &Cgroup, stop: &Stop) -> Result<(), KillError> {
 /// for one still running after SIGKILL.
 fn stop_processes(
     path: &Path,
-    mut targets: Vec<nix::unistd::Pid>,
+    mut targets: Vec<svckit_core::Pid>,
     stop: &Stop,
 ) -> Result<(), Option<std::io::Error>> {
     let found: Vec<_> = targets
@@ -185,7 +181,7 @@ fn stop_processes(
         targets.iter().all(|pid| process::is_gone(*pid))
             && pidfile::inspect(path).is_ok_and(|now| now.processes.is_empty())
     };
-    match process::terminate_all(&targets, os_signal(stop.signal), stop.timeout, gone)? {
+    match process::terminate_all(&targets, stop.signal, stop.timeout, gone)? {
         Terminated::Gracefully | Terminated::Killed => Ok(()),
         Terminated::StillRunning => Err(None),
     }

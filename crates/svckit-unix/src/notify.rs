@@ -20,8 +20,8 @@ use std::{
 use nix::{
     errno::Errno,
     sys::socket::{ControlMessageOwned, MsgFlags, UnixCredentials, recvmsg, setsockopt, sockopt},
-    unistd::Pid,
 };
+use svckit_core::Pid;
 
 /// The variable systemd sets to the notify socket's address.
 pub const NOTIFY_SOCKET_ENV: &str = "NOTIFY_SOCKET";
@@ -118,7 +118,7 @@ pub enum Notice {
     /// `STATUS=…`: a line for status to show.
     Status(String),
     /// `MAINPID=…`: its main process is now this one.
-    MainPid(i32),
+    MainPid(Pid),
     /// `WATCHDOG=1`: alive.
     Watchdog,
     /// `WATCHDOG=trigger`: treat it as hung now.
@@ -144,7 +144,7 @@ pub fn parse(datagram: &[u8]) -> Vec<Notice> {
                 "RELOADING" if value == "1" => Notice::Reloading,
                 "STOPPING" if value == "1" => Notice::Stopping,
                 "STATUS" => Notice::Status(value.chars().take(256).collect()),
-                "MAINPID" => Notice::MainPid(value.parse().ok().filter(|pid| *pid > 0)?),
+                "MAINPID" => Notice::MainPid(value.parse().ok()?),
                 "WATCHDOG" if value == "1" => Notice::Watchdog,
                 "WATCHDOG" if value == "trigger" => Notice::WatchdogTrigger,
                 "EXTEND_TIMEOUT_USEC" => {
@@ -201,7 +201,7 @@ impl Listener {
                     let sender = message.cmsgs().ok().and_then(|mut cmsgs| {
                         cmsgs.find_map(|cmsg| match cmsg {
                             ControlMessageOwned::ScmCredentials(creds) => {
-                                Some(Pid::from_raw(creds.pid()))
+                                Pid::from_i32(creds.pid())
                             }
                             _ => None,
                         })
@@ -247,7 +247,7 @@ mod tests {
             [
                 Notice::Ready,
                 Notice::Status("Ready to accept connections".into()),
-                Notice::MainPid(4242),
+                Notice::MainPid(Pid::new(4242).unwrap()),
                 Notice::Watchdog,
                 Notice::ExtendTimeout(Duration::from_secs(5)),
                 Notice::Errno(2),
@@ -268,7 +268,7 @@ mod tests {
         let notifier = Notifier::new(listener.address()).unwrap();
         notifier.send("READY=1\nSTATUS=up").unwrap();
         let (sender, said) = listener.receive().unwrap().unwrap();
-        assert_eq!(sender, nix::unistd::getpid());
+        assert_eq!(sender, Pid::this_process());
         assert_eq!(said, [Notice::Ready, Notice::Status("up".into())]);
     }
 }

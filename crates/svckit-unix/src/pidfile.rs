@@ -29,7 +29,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use nix::{libc, unistd::Pid as OsPid};
+use nix::libc;
 use svckit_core::Pid;
 
 use crate::{dirs::Made, process};
@@ -168,8 +168,8 @@ impl Pidfile {
                 // inherited fd (sshd, dnsmasq) dropped it. Its record says whether it does.
                 if let Some(pid) = read_pid(&lock, path).ok().flatten()
                     && pid != Pid::this_process()
-                    && !process::is_gone(process::os_pid(pid))
-                    && matches_record(path, process::os_pid(pid))
+                    && !process::is_gone(pid)
+                    && matches_record(path, pid)
                 {
                     return Err(PidfileError::Locked {
                         pid: Some(pid),
@@ -288,7 +288,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, PidfileError> {
         let meta = stat(&file, path)?;
         processes = lock_holders(meta.dev(), meta.ino());
     }
-    let verified = pid.map(process::os_pid).filter(|pid| {
+    let verified = pid.filter(|pid| {
         !process::is_gone(*pid) && (processes.contains(pid) || matches_record(path, *pid))
     });
     if let Some(pid) = verified
@@ -297,9 +297,8 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, PidfileError> {
         processes.push(pid);
     }
     processes.sort_by_cached_key(|pid| process::start_time(*pid).unwrap_or(u64::MAX));
-    let processes: Vec<Pid> = processes.into_iter().filter_map(process::our_pid).collect();
     let state = if let Some(pid) = verified {
-        PidfileState::Running(process::our_pid(pid))
+        PidfileState::Running(Some(pid))
     } else if let Some(first) = processes.first() {
         PidfileState::Running(Some(*first))
     } else if locked {
@@ -307,7 +306,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, PidfileError> {
         PidfileState::Running(pid)
     } else {
         match pid {
-            Some(pid) if !process::is_gone(process::os_pid(pid)) => PidfileState::Unverified(pid),
+            Some(pid) if !process::is_gone(pid) => PidfileState::Unverified(pid),
             _ => PidfileState::Stale,
         }
     };
@@ -339,7 +338,6 @@ pub fn remove_stale(path: impl AsRef<Path>) -> Result<bool, PidfileError> {
         return Ok(false);
     }
     let alive = read_pid(&file, path)?
-        .map(process::os_pid)
         .is_some_and(|pid| !process::is_gone(pid) && matches_record(path, pid));
     if alive {
         return Ok(false);
@@ -354,7 +352,7 @@ pub fn remove_stale(path: impl AsRef<Path>) -> Result<bool, PidfileError> {
 /// only read — never followed through a symlink, never a FIFO to block on — and the pid it
 /// names is a claim: the caller must check that the process is the program's before it is
 /// signalled or written to a PID file of svckit's.
-pub fn read_program_pid(path: &Path) -> Option<OsPid> {
+pub fn read_program_pid(path: &Path) -> Option<Pid> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -365,8 +363,7 @@ pub fn read_program_pid(path: &Path) -> Option<OsPid> {
     }
     let mut text = String::new();
     file.take(64).read_to_string(&mut text).ok()?;
-    let pid: Pid = text.lines().next()?.trim().parse().ok()?;
-    Some(process::os_pid(pid))
+    text.lines().next()?.trim().parse().ok()
 }
 
 /// Points svckit's PID file at `pid`, the daemon a program that forked itself left running
@@ -385,8 +382,7 @@ fn write_pid_and_record(file: &mut File, path: &Path, pid: Pid) -> Result<(), Pi
         .and_then(|_| file.write_all(format!("{pid}\n").as_bytes()))
         .map_err(PidfileError::io("write", path))?;
     let record = record_path(path);
-    let identity =
-        process::Identity::of(process::os_pid(pid)).map_err(PidfileError::io("write", &record))?;
+    let identity = process::Identity::of(pid).map_err(PidfileError::io("write", &record))?;
     let mut record_file = open_checked(
         &record,
         Access::CreateReadWrite,
@@ -459,7 +455,7 @@ pub fn record_path(path: &Path) -> PathBuf {
 }
 
 /// Whether the record beside `path` names `pid` with its current start time, in this boot.
-fn matches_record(path: &Path, pid: OsPid) -> bool {
+fn matches_record(path: &Path, pid: Pid) -> bool {
     let record = record_path(path);
     let Ok(file) = open_checked(&record, Access::ReadOnly, Kind::Record(MAX_RECORD_LEN)) else {
         return false;
@@ -474,7 +470,7 @@ fn matches_record(path: &Path, pid: OsPid) -> bool {
 
 /// The processes holding the flock(2) lock on the file `dev`:`ino`: those with an fd to the open
 /// file that holds it (its `/proc/PID/fdinfo/FD` has a `lock:` line).
-fn lock_holders(dev: u64, ino: u64) -> Vec<OsPid> {
+fn lock_holders(dev: u64, ino: u64) -> Vec<Pid> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -493,7 +489,7 @@ fn lock_holders(dev: u64, ino: u64) -> Vec<OsPid> {
                     .is_ok_and(|info| info.lines().any(|line| line.starts_with("lock:")))
             })
         })
-        .map(OsPid::from_raw)
+        .filter_map(Pid::from_i32)
         .filter(|pid| !process::is_gone(*pid))
         .collect()
 }
@@ -649,9 +645,9 @@ mod tests {
             "4242\n/var/lib/postgresql/15/main\n1764374400\n5432\n",
         )
         .unwrap();
-        assert_eq!(read_program_pid(&path), Some(OsPid::from_raw(4242)));
+        assert_eq!(read_program_pid(&path), Pid::new(4242));
         fs::write(&path, "4242").unwrap();
-        assert_eq!(read_program_pid(&path), Some(OsPid::from_raw(4242)));
+        assert_eq!(read_program_pid(&path), Pid::new(4242));
         for bad in ["", "\n4242\n", "-1\n", "0\n", "42x\n", "99999999999\n"] {
             fs::write(&path, bad).unwrap();
             assert_eq!(read_program_pid(&path), None, "{bad:?}");

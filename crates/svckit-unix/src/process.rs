@@ -8,9 +8,10 @@ use std::{
 
 use nix::{
     errno::Errno,
-    sys::signal::{Signal, kill, killpg},
-    unistd::Pid,
+    sys::signal::{kill, killpg},
+    unistd::Pid as OsPid,
 };
+use svckit_core::{Pid, Signal};
 
 /// The fields of `/proc/PID/stat` after the parenthesised command name (which may itself hold
 /// `)` or spaces): `state ppid pgrp session …`, so field N of proc(5) is index N - 3 here.
@@ -27,7 +28,7 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
 pub fn is_gone(pid: Pid) -> bool {
     match state(pid) {
         None | Some('X') => true,
-        Some('Z') => fs::read_dir(format!("/proc/{}/task", pid.as_raw()))
+        Some('Z') => fs::read_dir(format!("/proc/{}/task", pid.as_i32()))
             .map_or(true, |tasks| tasks.count() <= 1),
         Some(_) => false,
     }
@@ -70,7 +71,7 @@ fn check_executable(path: &std::path::Path) -> Result<(), &'static str> {
 /// When process `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`). With
 /// the pid, it names one process for good: a recycled pid has another start time.
 pub fn start_time(pid: Pid) -> std::io::Result<u64> {
-    stat_fields(pid.as_raw())
+    stat_fields(pid.as_i32())
         .and_then(|fields| fields.get(19)?.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("cannot read the start time of {pid}")))
 }
@@ -87,7 +88,7 @@ pub fn usage_of(pids: &[Pid]) -> (u64, u64) {
     let page = page_size();
     let (mut cpu, mut memory) = (0u64, 0u64);
     for pid in pids {
-        if let Some(fields) = stat_fields(pid.as_raw()) {
+        if let Some(fields) = stat_fields(pid.as_i32()) {
             let ticks: u64 = [11, 12]
                 .iter()
                 .filter_map(|at| fields.get(*at)?.parse::<u64>().ok())
@@ -104,7 +105,7 @@ pub fn usage_of(pids: &[Pid]) -> (u64, u64) {
 /// The resident set of `pid`, in pages: the second field of `/proc/PID/statm` (the same sum
 /// as VmRSS, from a file of a few bytes rather than /proc/PID/status's 1.5 KB).
 fn resident_pages(pid: Pid) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{}/statm", pid.as_raw()))
+    std::fs::read_to_string(format!("/proc/{}/statm", pid.as_i32()))
         .ok()?
         .split(' ')
         .nth(1)?
@@ -157,19 +158,25 @@ fn clock(id: nix::time::ClockId) -> Option<Duration> {
 
 /// The one-letter state of process `pid` (`R`, `S`, `T` for stopped, `Z` for a zombie, …).
 pub fn state(pid: Pid) -> Option<char> {
-    stat_fields(pid.as_raw())?.first()?.chars().next()
+    stat_fields(pid.as_i32())?.first()?.chars().next()
 }
 
 /// The session `pid` is in (`/proc/PID/stat`), while it lives.
 pub fn session(pid: Pid) -> Option<Pid> {
-    let sid: i32 = stat_fields(pid.as_raw())?.get(3)?.parse().ok()?;
-    (sid > 0).then(|| Pid::from_raw(sid))
+    let sid: i32 = stat_fields(pid.as_i32())?.get(3)?.parse().ok()?;
+    Pid::from_i32(sid)
+}
+
+/// The process group of `pid` (field 5 of its stat), while it lives.
+pub fn group(pid: Pid) -> Option<Pid> {
+    let pgrp: i32 = stat_fields(pid.as_i32())?.get(2)?.parse().ok()?;
+    Pid::from_i32(pgrp)
 }
 
 /// Whether any process is left in process group `pgid` (kill(2) with signal 0 to the group).
 /// A zombie still counts until it is reaped.
 pub fn group_exists(pgid: Pid) -> bool {
-    !matches!(killpg(pgid, None), Err(Errno::ESRCH))
+    !matches!(killpg(os_pid(pgid), None), Err(Errno::ESRCH))
 }
 
 /// The live (not zombie) processes in session `sid` or process group `pgid`, and every
@@ -182,7 +189,7 @@ pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
         .into_iter()
         .map(|p| {
             let ours =
-                p.session == sid.as_raw() || pgid.is_some_and(|pgid| p.pgrp == pgid.as_raw());
+                p.session == sid.as_i32() || pgid.is_some_and(|pgid| p.pgrp == pgid.as_i32());
             (p.pid, p.ppid, ours)
         })
         .collect();
@@ -202,7 +209,7 @@ pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
             break;
         }
     }
-    members.into_iter().map(Pid::from_raw).collect()
+    members.into_iter().filter_map(Pid::from_i32).collect()
 }
 
 /// The live (not zombie) children of `parent`: for a subreaper, every orphan of its
@@ -210,8 +217,8 @@ pub fn session_members(sid: Pid, pgid: Option<Pid>) -> Vec<Pid> {
 pub fn live_children(parent: Pid) -> Vec<Pid> {
     live_processes()
         .into_iter()
-        .filter(|p| p.ppid == parent.as_raw())
-        .map(|p| Pid::from_raw(p.pid))
+        .filter(|p| p.ppid == parent.as_i32())
+        .filter_map(|p| Pid::from_i32(p.pid))
         .collect()
 }
 
@@ -247,7 +254,7 @@ fn live_processes() -> Vec<Listed> {
 /// characters, control characters shown as `?`), or `[NAME]` for a process without one;
 /// `None` once it is gone.
 pub fn command_line(pid: Pid) -> Option<String> {
-    let raw = fs::read(format!("/proc/{}/cmdline", pid.as_raw())).ok()?;
+    let raw = fs::read(format!("/proc/{}/cmdline", pid.as_i32())).ok()?;
     let text = String::from_utf8_lossy(&raw);
     let line: String = text
         .trim_end_matches('\0')
@@ -262,7 +269,7 @@ pub fn command_line(pid: Pid) -> Option<String> {
     if !line.is_empty() {
         return Some(line);
     }
-    let name = fs::read_to_string(format!("/proc/{}/comm", pid.as_raw())).ok()?;
+    let name = fs::read_to_string(format!("/proc/{}/comm", pid.as_i32())).ok()?;
     Some(format!("[{}]", name.trim_end()))
 }
 
@@ -274,13 +281,13 @@ pub fn service_processes(
     limit: usize,
 ) -> Vec<svckit_core::ServiceProcess> {
     let mut ordered: Vec<Pid> = pids.to_vec();
-    ordered.sort_by_key(|pid| (Some(*pid) != main, pid.as_raw()));
+    ordered.sort_by_key(|pid| (Some(*pid) != main, pid.as_i32()));
     ordered.dedup();
     ordered
         .into_iter()
         .filter_map(|pid| {
             Some(svckit_core::ServiceProcess {
-                pid: our_pid(pid)?,
+                pid,
                 command: command_line(pid)?,
             })
         })
@@ -290,27 +297,27 @@ pub fn service_processes(
 
 /// The parent of `pid` (field 4 of its stat), while it lives.
 pub fn parent(pid: Pid) -> Option<Pid> {
-    stat_fields(pid.as_raw())?
+    stat_fields(pid.as_i32())?
         .get(1)?
         .parse()
         .ok()
-        .map(Pid::from_raw)
+        .and_then(Pid::from_i32)
 }
 
 /// `pid` as nix takes it.
-pub fn os_pid(pid: svckit_core::Pid) -> Pid {
-    Pid::from_raw(pid.as_i32())
+pub fn os_pid(pid: Pid) -> OsPid {
+    OsPid::from_raw(pid.as_i32())
 }
 
-/// A pid nix gave, as svckit's [`svckit_core::Pid`] (`None` for 0 or a group's negative id).
-pub fn our_pid(pid: Pid) -> Option<svckit_core::Pid> {
-    svckit_core::Pid::from_i32(pid.as_raw())
+/// A pid nix gave, as svckit's [`Pid`] (`None` for 0 or a group's negative id).
+pub fn our_pid(pid: OsPid) -> Option<Pid> {
+    Pid::from_i32(pid.as_raw())
 }
 
 /// A pidfd for `pid` (pidfd_open(2), Linux 5.3): readable once the process has exited, for
 /// watching a process that is not our child. Close-on-exec.
 pub fn pidfd(pid: Pid) -> std::io::Result<std::os::fd::OwnedFd> {
-    let pid = rustix::process::Pid::from_raw(pid.as_raw())
+    let pid = rustix::process::Pid::from_raw(pid.as_i32())
         .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     Ok(rustix::process::pidfd_open(
         pid,
@@ -336,7 +343,7 @@ pub fn pid_space() -> String {
     let namespace = fs::read_link("/proc/self/ns/pid")
         .map(|link| link.display().to_string())
         .unwrap_or_default();
-    let init_started = start_time(Pid::from_raw(1)).unwrap_or(0);
+    let init_started = Pid::new(1).map_or(0, |init| start_time(init).unwrap_or(0));
     format!("{}/{namespace}/{init_started}", boot.trim())
 }
 
@@ -373,7 +380,7 @@ impl Identity {
             return None;
         };
         Some(Identity {
-            pid: Pid::from_raw(pid.parse().ok().filter(|pid| *pid > 0)?),
+            pid: Pid::from_i32(pid.parse().ok()?)?,
             start_ticks: start.parse().ok()?,
             space: space.to_owned(),
         })
@@ -427,21 +434,22 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// get the signal too, even after the daemon's main process has exited and been reaped: a group
 /// lives as long as any member, and the kernel never reuses its id meanwhile.
 pub fn signal_group_or_process(pid: Pid, signal: Signal) -> std::io::Result<()> {
-    match killpg(pid, signal) {
-        Err(Errno::ESRCH) => kill(pid, signal).map_err(std::io::Error::from),
+    let signal = crate::signals::os_signal(signal);
+    match killpg(os_pid(pid), signal) {
+        Err(Errno::ESRCH) => kill(os_pid(pid), signal).map_err(std::io::Error::from),
         other => other.map_err(std::io::Error::from),
     }
 }
 
 /// Sends `signal` (svckit's name for it) to `pid`; a process already gone is fine.
 pub fn send(pid: Pid, signal: svckit_core::Signal) {
-    let _ = kill(pid, crate::signals::os_signal(signal));
+    let _ = kill(os_pid(pid), crate::signals::os_signal(signal));
 }
 
 /// Sends `signal` (svckit's name for it) to the process group `pgid`; a group already gone is
 /// fine.
 pub fn send_group(pgid: Pid, signal: svckit_core::Signal) {
-    let _ = killpg(pgid, crate::signals::os_signal(signal));
+    let _ = killpg(os_pid(pgid), crate::signals::os_signal(signal));
 }
 
 /// Whether this process's stdout is a pipe whose reader went away (poll(2) says POLLERR on
@@ -486,7 +494,7 @@ pub fn terminate_all(
                 Err(err) if err.raw_os_error() != Some(nix::libc::ESRCH) => {
                     return Err(std::io::Error::new(
                         err.kind(),
-                        format!("send {} to PID {pid}: {err}", signal.as_str()),
+                        format!("send SIG{signal} to PID {pid}: {err}"),
                     ));
                 }
                 _ => {}
@@ -498,7 +506,7 @@ pub fn terminate_all(
     if wait_until(grace, &mut gone) {
         return Ok(Terminated::Gracefully);
     }
-    let _ = send(Signal::SIGKILL);
+    let _ = send(Signal::Kill);
     Ok(match wait_until(Duration::from_secs(5), gone) {
         true => Terminated::Killed,
         false => Terminated::StillRunning,
@@ -509,7 +517,7 @@ pub fn terminate_all(
 /// [`signal_group_or_process`]), waits up to `grace` for `pid` to be gone, then sends SIGKILL the
 /// same way and waits up to 5 s more. Returns whether it is gone.
 pub fn terminate(pid: Pid, grace: Duration) -> bool {
-    match terminate_all(&[pid], Signal::SIGTERM, grace, || is_gone(pid)) {
+    match terminate_all(&[pid], Signal::Term, grace, || is_gone(pid)) {
         Ok(Terminated::Gracefully | Terminated::Killed) => true,
         Ok(Terminated::StillRunning) | Err(_) => is_gone(pid),
     }
@@ -529,7 +537,7 @@ mod tests {
                 let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                 cmdline.starts_with(b"sleep\0")
                     && String::from_utf8_lossy(&cmdline).contains(marker)
-                    && !is_gone(Pid::from_raw(*pid))
+                    && !Pid::from_i32(*pid).is_none_or(is_gone)
             })
             .count()
     }
@@ -541,7 +549,7 @@ mod tests {
         let before = Instant::now();
         let mut child = Command::new("sleep").arg("70.5").spawn().unwrap();
         thread::sleep(Duration::from_millis(300));
-        let uptime = uptime(Pid::from_raw(child.id() as i32)).unwrap();
+        let uptime = uptime(Pid::new(child.id()).unwrap()).unwrap();
         let bound = before.elapsed();
         child.kill().unwrap();
         child.wait().unwrap();
@@ -562,16 +570,16 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let leader_pid = Pid::from_raw(leader.id() as i32);
+        let leader_pid = Pid::new(leader.id()).unwrap();
         leader.wait().unwrap();
         assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 1));
-        signal_group_or_process(leader_pid, Signal::SIGKILL).unwrap();
+        signal_group_or_process(leader_pid, Signal::Kill).unwrap();
         assert!(wait_until(Duration::from_secs(5), || sleepers("70.25") == 0));
     }
 
     #[test]
     fn an_identity_reads_back_and_knows_a_recycled_pid() {
-        let me = Identity::of(Pid::this()).unwrap();
+        let me = Identity::of(Pid::this_process()).unwrap();
         assert_eq!(Identity::parse(&me.line()), Some(me.clone()));
         assert!(me.is_running());
         let earlier = Identity {
@@ -595,13 +603,13 @@ mod tests {
     #[test]
     fn start_time_tells_processes_apart() {
         let mut first = Command::new("sleep").arg("70.75").spawn().unwrap();
-        let pid = Pid::from_raw(first.id() as i32);
+        let pid = Pid::new(first.id()).unwrap();
         let started = start_time(pid).unwrap();
         assert!(started > 0);
         assert_eq!(start_time(pid).unwrap(), started);
-        kill(pid, Signal::SIGSTOP).unwrap();
+        kill(os_pid(pid), nix::sys::signal::Signal::SIGSTOP).unwrap();
         assert!(wait_until(Duration::from_secs(5), || state(pid) == Some('T')));
-        assert!(start_time(Pid::this()).unwrap() <= started);
+        assert!(start_time(Pid::this_process()).unwrap() <= started);
         first.kill().unwrap();
         first.wait().unwrap();
         assert!(start_time(pid).is_err());
@@ -614,7 +622,7 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let pgid = Pid::from_raw(leader.id() as i32);
+        let pgid = Pid::new(leader.id()).unwrap();
         assert!(group_exists(pgid));
         leader.kill().unwrap();
         leader.wait().unwrap();
@@ -624,8 +632,8 @@ mod tests {
     #[test]
     fn signal_to_a_pid_without_a_group_reaches_the_pid() {
         let mut child = Command::new("sleep").arg("70.5").spawn().unwrap();
-        let pid = Pid::from_raw(child.id() as i32);
-        signal_group_or_process(pid, Signal::SIGKILL).unwrap();
+        let pid = Pid::new(child.id()).unwrap();
+        signal_group_or_process(pid, Signal::Kill).unwrap();
         let status = child.wait().unwrap();
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&status),

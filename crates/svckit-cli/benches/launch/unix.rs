@@ -14,7 +14,6 @@
 //! `cargo bench -p svckit-cli --bench launch` (SVCKIT_BENCH_RUNS sets the rounds, default 300).
 //! This reports; it asserts nothing about speed.
 
-use nix::unistd::Pid;
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -22,6 +21,7 @@ use std::{
     thread,
     time::{Duration, Instant},
 };
+use svckit::Pid;
 use svckit_unix::process::is_gone;
 
 struct Tool {
@@ -310,7 +310,7 @@ fn run_once(tool: &Tool, dir: &Path) -> Option<(Duration, bool)> {
     let ready = fs::read_to_string(&pidfile)
         .ok()
         .and_then(|text| text.trim().parse::<i32>().ok())
-        .is_some_and(|pid| !is_gone(Pid::from_raw(pid)));
+        .is_some_and(|pid| Pid::from_i32(pid).is_some_and(|pid| !is_gone(pid)));
     cleanup(tool, &pidfile);
     (status.success() || tool.name.contains("start-up")).then_some((elapsed, ready))
 }
@@ -324,7 +324,7 @@ fn cleanup(tool: &Tool, pidfile: &Path) {
         if let Some(pid) = fs::read_to_string(pidfile)
             .ok()
             .and_then(|text| text.trim().parse::<i32>().ok())
-            .filter(|pid| !is_gone(Pid::from_raw(*pid)))
+            .filter(|pid| Pid::from_i32(*pid).is_some_and(|pid| !is_gone(pid)))
         {
             pids.push(pid);
         }
@@ -332,7 +332,10 @@ fn cleanup(tool: &Tool, pidfile: &Path) {
             break;
         }
         for pid in pids {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         thread::sleep(Duration::from_millis(1));
     }
@@ -351,7 +354,7 @@ fn marked_processes(secs: &str) -> Vec<i32> {
             fs::read(format!("/proc/{pid}/cmdline"))
                 .map(|cmdline| cmdline.split(|&b| b == 0).any(|arg| arg == secs.as_bytes()))
                 .unwrap_or(false)
-                && !is_gone(Pid::from_raw(*pid))
+                && Pid::from_i32(*pid).is_some_and(|pid| !is_gone(pid))
         })
         .collect()
 }

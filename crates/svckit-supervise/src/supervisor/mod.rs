@@ -39,9 +39,9 @@ use nix::{
         socket::{getsockopt, sockopt},
         wait::{WaitPidFlag, WaitStatus, waitpid},
     },
-    unistd::{Pid, Uid},
+    unistd::Uid,
 };
-use svckit_core::{KillMode, NotifyAccess, ServiceName, ServiceSpec, ServiceType, Signal};
+use svckit_core::{KillMode, NotifyAccess, Pid, ServiceName, ServiceSpec, ServiceType, Signal};
 use svckit_unix::{
     cgroup::{Cgroup, Hierarchy},
     environment,
@@ -880,10 +880,7 @@ impl Supervisor {
                 let words = machine::Words {
                     spec: &unit.spec,
                     restarts: unit.restarts,
-                    main_pid: unit
-                        .process
-                        .pid
-                        .and_then(|pid| svckit_core::Pid::from_i32(pid.as_raw())),
+                    main_pid: unit.process.pid,
                     reason: unit.reason.as_deref(),
                     stop: &stop,
                     kill: "SIGKILL",
@@ -1028,7 +1025,7 @@ impl Supervisor {
         ServiceStatus {
             name: unit.name.to_string(),
             state: unit.life.state,
-            pid: unit.process.pid.and_then(process::our_pid),
+            pid: unit.process.pid,
             since_ms: unix_ms(unit.since),
             started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
             restarts: unit.restarts,
@@ -1071,7 +1068,7 @@ impl Supervisor {
                         .into_iter()
                         .chain(unit.process.members())
                         .collect();
-                    pids.sort_by_key(|pid| pid.as_raw());
+                    pids.sort_by_key(|pid| pid.get());
                     pids.dedup();
                     let (cpu, memory) = process::usage_of(&pids);
                     Some(crate::protocol::Usage {

@@ -51,7 +51,6 @@ impl Supervisor {
             Notice::Ready => self.queue(name, Event::Ready),
             Notice::Status(text) => unit.notice = Some(text),
             Notice::MainPid(pid) => {
-                let pid = Pid::from_raw(pid);
                 // Only to a process of the service: never a way to make it signal another.
                 if pid != sender && !unit.process.contains(pid) {
                     log(format_args!(

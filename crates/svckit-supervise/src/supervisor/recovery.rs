@@ -46,7 +46,7 @@ impl Supervisor {
     }
 
     pub(super) fn adopt(&mut self, name: &ServiceName, record: Record) {
-        let alive = record.pid.map(process::os_pid).filter(|pid| {
+        let alive = record.pid.filter(|pid| {
             record.state.has_process()
                 && process::start_time(*pid).ok() == record.start_ticks
                 && !process::is_gone(*pid)
@@ -193,7 +193,7 @@ impl Supervisor {
             boot_id: self.boot_id.clone(),
             wanted: unit.life.wanted,
             state: unit.life.state,
-            pid: unit.process.pid.and_then(process::our_pid),
+            pid: unit.process.pid,
             start_ticks: unit.process.start_ticks,
             started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
             since_ms: unix_ms(unit.since),

@@ -5,6 +5,7 @@
 
 use super::{
     Event, LastExit, OsSignal, Outcome, ServiceName, Signal, Supervisor, Token, UnitState, fs, log,
+    process,
 };
 
 impl Supervisor {
@@ -47,7 +48,7 @@ impl Supervisor {
             if let (Some(target), true) = (unit.process.pgid, unit.life.state.has_process())
                 && self.main.as_ref().is_none_or(|main| *main == unit.name)
             {
-                let _ = nix::sys::signal::killpg(target, signal);
+                let _ = nix::sys::signal::killpg(process::os_pid(target), signal);
             }
         }
     }

@@ -214,7 +214,8 @@ impl Supervisor {
         // report EOF exactly when the service's processes are done with them.
         drop(command);
         drop(ready_write);
-        let pid = Pid::from_raw(child.id() as i32);
+        let pid = Pid::new(child.id())
+            .ok_or_else(|| (nix::libc::EINVAL, "spawn gave no pid".to_owned()))?;
         drop(child);
         let inode = |fd: &OwnedFd| {
             fs::File::from(fd.try_clone().ok()?)
@@ -432,7 +433,7 @@ impl Supervisor {
         let extra: Vec<(OsString, OsString)> = self
             .unit(name)
             .and_then(|unit| unit.process.pid)
-            .map(|pid| ("MAINPID".into(), pid.as_raw().to_string().into()))
+            .map(|pid| ("MAINPID".into(), pid.to_string().into()))
             .into_iter()
             .collect();
         // Its cgroup: the main process's, or (before it) the service's.
@@ -548,7 +549,7 @@ impl Supervisor {
     /// of what is left (a master with its workers). Polled until found or the ready timeout;
     /// found, the service runs.
     pub(super) fn find_main(&mut self, name: &ServiceName) {
-        let supervisor = nix::unistd::getpid();
+        let supervisor = Pid::this_process();
         let Some(unit) = self.unit(name) else {
             return;
         };
@@ -573,8 +574,8 @@ impl Supervisor {
             return;
         };
         unit.process.pid = Some(pid);
-        unit.process.pgid = nix::unistd::getpgid(Some(pid)).ok();
-        unit.process.sid = nix::unistd::getsid(Some(pid)).ok();
+        unit.process.pgid = process::group(pid);
+        unit.process.sid = process::session(pid);
         unit.process.start_ticks = process::start_time(pid).ok();
         unit.process.started = Some((Instant::now(), SystemTime::now()));
         log(format_args!("{name}: its daemon is PID {pid}"));
@@ -612,7 +613,7 @@ impl Supervisor {
     /// Makes `pid` (a process of the service) its main process: MAINPID=, or a forking
     /// daemon's successor. Its end comes by SIGCHLD if it is our child, else by a pidfd.
     pub(super) fn make_main(&mut self, name: &ServiceName, pid: Pid) {
-        let ours = process::parent(pid) == Some(nix::unistd::getpid());
+        let ours = process::parent(pid) == Some(Pid::this_process());
         let watched = match ours {
             true => None,
             false => process::pidfd(pid).ok().and_then(|fd| {
@@ -652,7 +653,7 @@ impl Supervisor {
             log(format_args!(
                 "{name}: main process {} ended ({exit}); its pid file names PID {next}, the \
                  main process now",
-                unit.process.pid.map_or(0, Pid::as_raw)
+                unit.process.pid.map_or(0, Pid::get)
             ));
             self.make_main(name, next);
             self.persist(name);
@@ -679,9 +680,15 @@ impl Supervisor {
     pub(super) fn reap(&mut self) {
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => self.reaped(pid, LastExit::Code(code)),
+                Ok(WaitStatus::Exited(pid, code)) => {
+                    if let Some(pid) = process::our_pid(pid) {
+                        self.reaped(pid, LastExit::Code(code));
+                    }
+                }
                 Ok(WaitStatus::Signaled(pid, signal, _)) => {
-                    self.reaped(pid, LastExit::Signal(signal as i32))
+                    if let Some(pid) = process::our_pid(pid) {
+                        self.reaped(pid, LastExit::Signal(signal as i32));
+                    }
                 }
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
                 Ok(_) => {}
