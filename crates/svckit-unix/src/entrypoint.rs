@@ -93,8 +93,8 @@ impl Entrypoint {
             // Orphans of the program come to us, to be reaped and stopped with it.
             crate::process::become_subreaper()?;
         }
-        let mut all = FORWARDED.to_vec();
-        all.push(Signal::SIGCHLD);
+        let mut all: Vec<i32> = FORWARDED.iter().map(|signal| *signal as i32).collect();
+        all.push(Signal::SIGCHLD as i32);
         // Blocked before the fork, so none is lost; the child unblocks them.
         let mut signals = SignalWaiter::with_realtime(&all)?;
         // The terminal, when ours is the foreground group on it: the program's group gets it.

@@ -467,6 +467,30 @@ pub fn stdout_reader_gone() -> bool {
             .is_some_and(|revents| revents.contains(PollFlags::POLLERR))
 }
 
+/// Reaps every child of this process that has ended (waitpid(-1, WNOHANG) until none is
+/// left to reap), telling `each` its pid and how it ended; returns at once when none has.
+pub fn reap_children(mut each: impl FnMut(Pid, svckit_core::LastExit)) {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use svckit_core::LastExit;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) => {
+                if let Some(pid) = our_pid(pid) {
+                    each(pid, LastExit::Code(code));
+                }
+            }
+            Ok(WaitStatus::Signaled(pid, signal, _)) => {
+                if let Some(pid) = our_pid(pid) {
+                    each(pid, LastExit::Signal(signal as i32));
+                }
+            }
+            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+}
+
 /// How [`terminate_all`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Terminated {

@@ -35,7 +35,7 @@ use svckit_core::{
 use crate::{
     Daemon, READY_FD_ENV,
     notify::{self, Notifier},
-    signals::{self, SignalWaiter, Wake},
+    signals::{SignalWaiter, Wake},
     sys,
 };
 
@@ -109,8 +109,8 @@ impl Runtime {
     /// (threads it starts inherit the blocked mask), turns signals into controls until the
     /// code returns, and returns its exit code once `STOPPED` is reported.
     pub fn run(self, service: Service) -> Result<ExitCode, RuntimeError> {
-        let mut signals = SignalWaiter::new(&SIGNALS.map(signals::os_signal))
-            .map_err(|err| RuntimeError::Signals(err.into()))?;
+        let mut signals =
+            SignalWaiter::new(&SIGNALS).map_err(|err| RuntimeError::Signals(err.into()))?;
         let notifier = Notifier::from_env().map_err(RuntimeError::Notify)?;
         let watchdog = notify::watchdog_interval();
         let watchdog_notifier = match (&notifier, watchdog) {
@@ -147,9 +147,6 @@ impl Runtime {
             match signals.wait_or_readable(wake_reader.as_fd(), timeout) {
                 Ok(Wake::Readable) => break,
                 Ok(Wake::Signal(signal)) => {
-                    let Some(signal) = Signal::from_number(signal as i32) else {
-                        continue;
-                    };
                     let Some(control) = control_for(signal) else {
                         continue;
                     };

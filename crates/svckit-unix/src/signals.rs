@@ -11,10 +11,11 @@ use nix::{
     errno::Errno,
     poll::{PollFd, PollFlags, PollTimeout, poll},
     sys::{
-        signal::{SigSet, SigmaskHow, Signal, sigprocmask},
+        signal::{SigSet, SigmaskHow, sigprocmask},
         signalfd::{SfdFlags, SignalFd},
     },
 };
+use svckit_core::Signal;
 
 /// Receives a fixed set of signals through a signalfd. While it lives, those signals are
 /// blocked in the calling thread; dropping it unblocks them again.
@@ -27,13 +28,18 @@ pub struct SignalWaiter {
 impl SignalWaiter {
     /// Blocks `signals` (sigprocmask(2)) and opens a close-on-exec signalfd for them.
     pub fn new(signals: &[Signal]) -> nix::Result<SignalWaiter> {
-        SignalWaiter::of(signals.iter().copied().collect())
+        SignalWaiter::of(signals.iter().map(|signal| os_signal(*signal)).collect())
     }
 
-    /// Like [`SignalWaiter::new`], with every real-time signal (SIGRTMIN to SIGRTMAX) too, for
-    /// an init that forwards them: [`SignalWaiter::wait_number`] reads them.
-    pub fn with_realtime(signals: &[Signal]) -> nix::Result<SignalWaiter> {
-        SignalWaiter::of(crate::sys::with_realtime(signals.iter().copied().collect()))
+    /// For an init that forwards every signal (some svckit has no name for, such as
+    /// SIGSTKFLT): the signals numbered `numbers` and every real-time one (SIGRTMIN to
+    /// SIGRTMAX); [`SignalWaiter::wait_number`] reads them.
+    pub fn with_realtime(numbers: &[i32]) -> nix::Result<SignalWaiter> {
+        let set = numbers
+            .iter()
+            .filter_map(|number| nix::sys::signal::Signal::try_from(*number).ok())
+            .collect();
+        SignalWaiter::of(crate::sys::with_realtime(set))
     }
 
     fn of(set: SigSet) -> nix::Result<SignalWaiter> {
@@ -76,7 +82,7 @@ impl SignalWaiter {
         loop {
             match self.fd.read_signal() {
                 Ok(Some(info)) => {
-                    if let Ok(signal) = Signal::try_from(info.ssi_signo as i32) {
+                    if let Some(signal) = Signal::from_number(info.ssi_signo as i32) {
                         return Ok(Some(signal));
                     }
                 }
@@ -100,7 +106,7 @@ impl SignalWaiter {
         }
         Ok(match self.fd.read_signal()? {
             Some(info) => {
-                Signal::try_from(info.ssi_signo as i32).map_or(Wake::Timeout, Wake::Signal)
+                Signal::from_number(info.ssi_signo as i32).map_or(Wake::Timeout, Wake::Signal)
             }
             None => Wake::Timeout,
         })

@@ -34,11 +34,7 @@ use mio::{
 };
 use nix::{
     errno::Errno,
-    sys::{
-        signal::Signal as OsSignal,
-        socket::{getsockopt, sockopt},
-        wait::{WaitPidFlag, WaitStatus, waitpid},
-    },
+    sys::socket::{getsockopt, sockopt},
     unistd::Uid,
 };
 use svckit_core::{KillMode, NotifyAccess, Pid, ServiceName, ServiceSpec, ServiceType, Signal};
@@ -416,13 +412,13 @@ impl Supervisor {
     fn new(dir: StateDir, main: Option<ServiceName>, pid1: bool) -> Result<Supervisor, Error> {
         let poll = Poll::new().map_err(|err| Error::io("create the event loop", err))?;
         let signals = SignalWaiter::new(&[
-            OsSignal::SIGCHLD,
-            OsSignal::SIGTERM,
-            OsSignal::SIGINT,
-            OsSignal::SIGHUP,
-            OsSignal::SIGUSR1,
-            OsSignal::SIGUSR2,
-            OsSignal::SIGQUIT,
+            Signal::Chld,
+            Signal::Term,
+            Signal::Int,
+            Signal::Hup,
+            Signal::Usr1,
+            Signal::Usr2,
+            Signal::Quit,
         ])
         .map_err(|err| Error::io("block signals", err.into()))?;
         poll.registry()

@@ -4,16 +4,15 @@
 //! supervisor with its status, as tini does.
 
 use super::{
-    Event, LastExit, OsSignal, Outcome, ServiceName, Signal, Supervisor, Token, UnitState, fs, log,
-    process,
+    Event, LastExit, Outcome, ServiceName, Signal, Supervisor, Token, UnitState, fs, log, process,
 };
 
 impl Supervisor {
     pub(super) fn on_signals(&mut self) {
         while let Ok(Some(signal)) = self.signals.try_read() {
             match signal {
-                OsSignal::SIGCHLD => self.reap(),
-                OsSignal::SIGTERM | OsSignal::SIGINT | OsSignal::SIGQUIT => {
+                Signal::Chld => self.reap(),
+                Signal::Term | Signal::Int | Signal::Quit => {
                     log(format_args!("{signal}: stopping every service"));
                     self.main_stops_with(signal);
                     self.begin_shutdown(None);
@@ -28,10 +27,9 @@ impl Supervisor {
     /// Ctrl-\ to `docker run`), not its stop signal, so its status is its own (130, 131, or
     /// the code it exits with on its own handler), as under tini; the others stop as usual.
     /// Only this supervisor's copy of the definition changes: it ends with the shutdown.
-    fn main_stops_with(&mut self, signal: OsSignal) {
+    fn main_stops_with(&mut self, signal: Signal) {
         let sent = match signal {
-            OsSignal::SIGINT => Signal::Int,
-            OsSignal::SIGQUIT => Signal::Quit,
+            Signal::Int | Signal::Quit => signal,
             _ => return,
         };
         let Some(main) = self.main.clone() else {
@@ -43,12 +41,12 @@ impl Supervisor {
     }
 
     /// As PID 1 (or with a main service), HUP, USR1 and USR2 go to the services' groups.
-    pub(super) fn forward(&mut self, signal: OsSignal) {
+    pub(super) fn forward(&mut self, signal: Signal) {
         for unit in self.units.values() {
             if let (Some(target), true) = (unit.process.pgid, unit.life.state.has_process())
                 && self.main.as_ref().is_none_or(|main| *main == unit.name)
             {
-                let _ = nix::sys::signal::killpg(process::os_pid(target), signal);
+                process::send_group(target, signal);
             }
         }
     }

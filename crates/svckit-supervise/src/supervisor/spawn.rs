@@ -6,8 +6,8 @@
 use super::{
     Cgroup, ChildSetup, Command, ControlCommand, Credentials, Duration, Errno, Event, Instant,
     LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, READY_FD, ServiceName, ServiceSpec,
-    ServiceType, Stdio, Stream, Supervisor, SystemTime, Token, Unit, UnitState, WaitPidFlag,
-    WaitStatus, environment, fs, io, log, logs, process, unwatch, waitpid, watch,
+    ServiceType, Stdio, Stream, Supervisor, SystemTime, Token, Unit, UnitState, environment, fs,
+    io, log, logs, process, unwatch, watch,
 };
 use std::os::unix::fs::MetadataExt;
 
@@ -678,24 +678,7 @@ impl Supervisor {
     /// Reaps every child that has ended: main processes become Exited events; anything else
     /// (orphans reparented to us as subreaper or PID 1) is just reaped.
     pub(super) fn reap(&mut self) {
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => {
-                    if let Some(pid) = process::our_pid(pid) {
-                        self.reaped(pid, LastExit::Code(code));
-                    }
-                }
-                Ok(WaitStatus::Signaled(pid, signal, _)) => {
-                    if let Some(pid) = process::our_pid(pid) {
-                        self.reaped(pid, LastExit::Signal(signal as i32));
-                    }
-                }
-                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
-                Ok(_) => {}
-                Err(Errno::EINTR) => {}
-                Err(_) => break,
-            }
-        }
+        process::reap_children(|pid, exit| self.reaped(pid, exit));
         // A process of ours left: a forking daemon may stand alone now.
         let awaiting: Vec<ServiceName> = self
             .units

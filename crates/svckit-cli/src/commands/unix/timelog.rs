@@ -9,7 +9,7 @@ use std::{
 };
 
 use anyhow::Context;
-use nix::sys::signal::Signal;
+use svckit::Signal;
 use svckit::unix::{Daemonize, Forked};
 use svckit_unix::signals::SignalWaiter;
 
@@ -70,7 +70,7 @@ fn run_loop(
     interval: Duration,
     ready: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut signals = SignalWaiter::new(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
+    let mut signals = SignalWaiter::new(&[Signal::Term, Signal::Int, Signal::Hup])
         .context("set up signal handling")?;
     let mut file = open_log(log)?;
     ready()?;
@@ -85,7 +85,7 @@ fn run_loop(
             let left = next.saturating_duration_since(Instant::now());
             match signals.wait(Some(left)).context("wait for signals")? {
                 None => break,
-                Some(Signal::SIGHUP) => file = open_log(log)?,
+                Some(Signal::Hup) => file = open_log(log)?,
                 Some(_) => return Ok(()),
             }
         }
