@@ -352,6 +352,66 @@ fn empty(dir: OwnedFd, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// A daemon's runtime directories (`svckit daemonize --runtime-directory`, `svckit
+/// runtime-dir`): made under [`runtime_base`], owned by its user and group, never through a
+/// symlink; recorded beside its PID file for `svckit kill` to remove exactly them once it is
+/// gone.
+#[derive(Debug)]
+pub struct DaemonDirs {
+    base: PathBuf,
+    made: Made,
+}
+
+/// Why a daemon's runtime directories were not made.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonDirsError {
+    /// Refused: no base for a user who is not root, a name that leaves the base, a symlink
+    /// or a foreign owner on the way, no permission.
+    #[error("runtime-directory: {0}")]
+    Refused(String),
+    /// The user or group is not known.
+    #[error(transparent)]
+    Account(#[from] crate::Error),
+    /// Making them failed otherwise.
+    #[error("runtime-directory: {0}")]
+    Io(#[source] io::Error),
+}
+
+impl DaemonDirs {
+    /// Makes `names` (none: `None`) for a daemon running as `user` and `group`.
+    pub fn make(
+        names: &[PathBuf],
+        user: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Option<DaemonDirs>, DaemonDirsError> {
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let base = runtime_base().ok_or_else(|| {
+            DaemonDirsError::Refused("no $XDG_RUNTIME_DIR for a user who is not root".into())
+        })?;
+        let owner = crate::privileges::Credentials::resolve(user, group)?
+            .map(|credentials| (credentials.user.map(|user| user.uid), Some(credentials.gid)));
+        let made = make_all(&base, names, 0o755, owner).map_err(|err| match err.kind() {
+            io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput => {
+                DaemonDirsError::Refused(err.to_string())
+            }
+            _ => DaemonDirsError::Io(err),
+        })?;
+        Ok(Some(DaemonDirs { base, made }))
+    }
+
+    /// Records them beside the PID file at `pidfile`, for `svckit kill`.
+    pub fn record(&self, pidfile: &Path) -> Result<(), crate::pidfile::PidfileError> {
+        crate::pidfile::add_runtime(pidfile, &self.made)
+    }
+
+    /// Removes them (a start that failed, a record that could not be written).
+    pub fn remove(&self) {
+        let _ = remove(&self.base, &self.made);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};

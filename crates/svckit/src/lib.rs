@@ -94,7 +94,7 @@ pub mod manage {
 #[cfg(unix)]
 pub mod unix {
     pub use svckit_unix::{
-        Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon, entrypoint,
+        Daemon, Daemonize, Error, Forked, Launched, READY_FD_ENV, Step, daemon, dirs, entrypoint,
         entrypoint::Entrypoint, environment, pidfile, process::stdout_reader_gone, service,
     };
 }

@@ -2,13 +2,10 @@
 
 use svckit::{
     ServiceType,
-    unix::{Daemonize, Error},
+    unix::{Daemonize, Error, dirs::DaemonDirs},
 };
 
-use crate::{
-    cli::DaemonizeArgs,
-    exit::{Exit, Failure},
-};
+use crate::{cli::DaemonizeArgs, exit::Exit};
 
 /// Builds the daemon from the flags and execs PROGRAM in it.
 pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
@@ -80,18 +77,18 @@ pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
         daemon = daemon.ready_timeout(timeout);
     }
     let (program, rest) = args.command.split_first().expect("clap requires PROGRAM");
-    let runtime = runtime_directories(&args.runtime_directory, user.as_deref(), group.as_deref())?;
+    let runtime = DaemonDirs::make(&args.runtime_directory, user.as_deref(), group.as_deref())?;
     match daemon.exec(program, rest) {
         Ok(_) => {
-            if let (Some((_, made)), Some(pidfile)) = (&runtime, &pidfile) {
+            if let (Some(dirs), Some(pidfile)) = (&runtime, &pidfile) {
                 // For `svckit kill`: exactly what was made, and nothing else, goes with it.
-                svckit_unix::pidfile::add_runtime(pidfile, made)?;
+                dirs.record(pidfile)?;
             }
             Ok(Exit::Ok)
         }
         Err(err) => {
-            if let Some((base, made)) = &runtime {
-                let _ = svckit_unix::dirs::remove(base, made);
+            if let Some(dirs) = &runtime {
+                dirs.remove();
             }
             Err(err.into())
         }
@@ -101,40 +98,12 @@ pub fn run(args: DaemonizeArgs) -> anyhow::Result<Exit> {
 /// `svckit runtime-dir`: the directories made and recorded beside the PID file, for
 /// `svckit kill` to remove once the daemon is gone.
 pub fn runtime_dir(args: crate::cli::RuntimeDirArgs) -> anyhow::Result<Exit> {
-    let made = runtime_directories(&args.names, args.user.as_deref(), args.group.as_deref())?;
-    if let Some((base, made)) = made
-        && let Err(err) = svckit_unix::pidfile::add_runtime(&args.pidfile, &made)
+    let made = DaemonDirs::make(&args.names, args.user.as_deref(), args.group.as_deref())?;
+    if let Some(dirs) = made
+        && let Err(err) = dirs.record(&args.pidfile)
     {
-        let _ = svckit_unix::dirs::remove(&base, &made);
+        dirs.remove();
         return Err(err.into());
     }
     Ok(Exit::Ok)
-}
-
-/// Makes `names` under /run (root) or `$XDG_RUNTIME_DIR`, owned by the daemon's user and
-/// group, never through a symlink ([`svckit_unix::dirs::make_all`]): the base and what was
-/// made, or a one-line error naming the path (exit 2 for a refused one).
-fn runtime_directories(
-    names: &[std::path::PathBuf],
-    user: Option<&str>,
-    group: Option<&str>,
-) -> anyhow::Result<Option<(std::path::PathBuf, svckit_unix::dirs::Made)>> {
-    if names.is_empty() {
-        return Ok(None);
-    }
-    let refused =
-        |reason: String| Failure::new(Exit::Usage, format!("runtime-directory: {reason}"));
-    let base = svckit_unix::dirs::runtime_base()
-        .ok_or_else(|| refused("no $XDG_RUNTIME_DIR for a user who is not root".into()))?;
-    let owner = svckit_unix::privileges::Credentials::resolve(user, group)?
-        .map(|credentials| (credentials.user.map(|user| user.uid), Some(credentials.gid)));
-    let made = svckit_unix::dirs::make_all(&base, names, 0o755, owner).map_err(|err| match err
-        .kind()
-    {
-        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidInput => {
-            refused(err.to_string())
-        }
-        _ => Failure::new(Exit::Failed, format!("runtime-directory: {err}")),
-    })?;
-    Ok(Some((base, made)))
 }

@@ -75,6 +75,14 @@ pub fn exit_code(cause: &(dyn std::error::Error + 'static)) -> Code {
     if let Some(err) = cause.downcast_ref::<svckit::unix::Error>() {
         return Code::Is(unix_code(err));
     }
+    if let Some(err) = cause.downcast_ref::<svckit::unix::dirs::DaemonDirsError>() {
+        use svckit::unix::dirs::DaemonDirsError;
+        return match err {
+            DaemonDirsError::Refused(_) => Code::Is(Exit::Usage),
+            DaemonDirsError::Account(err) => Code::Is(unix_code(err)),
+            _ => Code::Is(Exit::Failed),
+        };
+    }
     if let Some(err) = cause.downcast_ref::<svckit::unix::pidfile::PidfileError>() {
         use svckit::unix::pidfile::PidfileError;
         return Code::Is(match err {
