@@ -5,7 +5,7 @@
 //! service manager's usual behaviour", so `restart = "on-failure"` alone works everywhere,
 //! while `restart.max_delay = "5m"` on a manager without backoff is refused.
 
-use svckit_core::{BackendKind, Key, Restart, ServiceName, ServiceSpec, ServiceType, StartType};
+use svckit_core::{BackendKind, Key, ServiceName, ServiceSpec, ServiceType, StartType};
 
 use crate::Error;
 
@@ -30,13 +30,15 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
 }
 
 /// The one key × backend table: why `backend` cannot honour `key` as `spec` gives it, or
-/// `None` when it can. (The README's table of what each backend makes of a key is checked
-/// against it.)
+/// `None` when it can. Each backend declares its column where it is written: systemd's in
+/// systemd.rs, an init script's in sysv.rs; the supervisor's and the SCM's here, as their
+/// files are one platform's and the table must be whole on both (`render --backend`, the
+/// README's table of what each backend makes of a key, checked against it).
 pub fn refusal(backend: BackendKind, key: Key, spec: &ServiceSpec) -> Option<String> {
     let reason = match backend {
         BackendKind::Auto | BackendKind::Builtin => builtin(key, spec),
-        BackendKind::Systemd => systemd(key, spec),
-        BackendKind::Sysv => sysv(key, spec),
+        BackendKind::Systemd => crate::systemd::cannot_honour(key, spec),
+        BackendKind::Sysv => crate::sysv::cannot_honour(key, spec),
         BackendKind::Windows => scm(key, spec),
     };
     reason.map(str::to_owned)
@@ -48,63 +50,6 @@ fn builtin(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
         Key::Password => Some("the supervisor switches users without passwords"),
         Key::Start if spec.start == StartType::Delayed => {
             Some("\"delayed\" is a Windows start type; the supervisor starts auto services at once")
-        }
-        _ => None,
-    }
-}
-
-/// What systemd cannot honour (as svckit writes its units).
-fn systemd(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
-    let restarts = spec.restart.policy != Restart::Never;
-    match key {
-        Key::Password => Some("systemd runs User= without a password"),
-        Key::Start if spec.start == StartType::Delayed => {
-            Some("systemd has no delayed start (use auto, and dependencies for order)")
-        }
-        Key::RestartMaxDelay if restarts && spec.restart.max_delay != spec.restart.delay => Some(
-            "systemd restarts after a fixed RestartSec= (no exponential backoff before \
-             systemd 254); make it equal to restart.delay",
-        ),
-        Key::RestartResetAfter if restarts => {
-            Some("systemd's restart delay does not grow, so there is no backoff to reset")
-        }
-        Key::LogsMaxSize | Key::LogsKeep => {
-            Some("systemd sends output to the journal, which journald.conf sizes")
-        }
-        _ => None,
-    }
-}
-
-/// What an LSB init script (run through `svckit daemonize`) cannot honour.
-fn sysv(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
-    match key {
-        Key::Type if spec.service_type == ServiceType::Oneshot => Some(
-            "an init script runs daemons (exec, forking, notify) through svckit daemonize; a \
-             oneshot has none to run",
-        ),
-        Key::SuccessExitStatus | Key::RestartPreventExitStatus => {
-            Some("SysV init neither restarts a service nor judges how it ended")
-        }
-        Key::EnvironmentFile => Some(
-            "an init script reads no environment files (use env, or the builtin or systemd \
-             backend)",
-        ),
-        Key::Watchdog | Key::KillMode | Key::NotifyAccess => Some(
-            "an init script has no supervisor to carry it out (use the builtin or systemd backend)",
-        ),
-        Key::Password => Some("svckit daemonize switches users without passwords"),
-        Key::Start => match spec.start {
-            StartType::Delayed => Some("SysV init has no delayed start (use auto)"),
-            StartType::Disabled => {
-                Some("an init script can always be run (use demand: not started at boot)")
-            }
-            StartType::Auto | StartType::Demand => None,
-        },
-        Key::RestartPolicy if spec.restart.policy != Restart::Never => Some(
-            "SysV init does not restart services that end (use the systemd or builtin backend)",
-        ),
-        Key::LogsMaxSize | Key::LogsKeep => {
-            Some("the script appends output to /var/log/NAME.log; rotate it with logrotate")
         }
         _ => None,
     }

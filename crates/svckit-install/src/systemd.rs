@@ -12,7 +12,7 @@ use std::{
 };
 
 use svckit_core::{
-    BackendKind, ReloadAction, Restart, ServiceName, ServiceSpec, ServiceType, StartType,
+    BackendKind, Key, ReloadAction, Restart, ServiceName, ServiceSpec, ServiceType, StartType,
 };
 
 use crate::{Error, honour};
@@ -67,6 +67,29 @@ fn refuse(setting: &'static str, reason: impl Into<String>) -> Error {
         backend: "systemd",
         setting,
         reason: reason.into(),
+    }
+}
+
+/// What systemd cannot honour, as svckit writes its units: its column of the key × backend
+/// table ([`crate::honour::refusal`]).
+pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
+    let restarts = spec.restart.policy != Restart::Never;
+    match key {
+        Key::Password => Some("systemd runs User= without a password"),
+        Key::Start if spec.start == StartType::Delayed => {
+            Some("systemd has no delayed start (use auto, and dependencies for order)")
+        }
+        Key::RestartMaxDelay if restarts && spec.restart.max_delay != spec.restart.delay => Some(
+            "systemd restarts after a fixed RestartSec= (no exponential backoff before \
+             systemd 254); make it equal to restart.delay",
+        ),
+        Key::RestartResetAfter if restarts => {
+            Some("systemd's restart delay does not grow, so there is no backoff to reset")
+        }
+        Key::LogsMaxSize | Key::LogsKeep => {
+            Some("systemd sends output to the journal, which journald.conf sizes")
+        }
+        _ => None,
     }
 }
 

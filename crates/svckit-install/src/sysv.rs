@@ -12,7 +12,7 @@ use std::{
 };
 
 use svckit_core::{
-    BackendKind, ReloadAction, ServiceName, ServiceSpec, ServiceType, StartType, parse,
+    BackendKind, Key, ReloadAction, ServiceName, ServiceSpec, ServiceType, StartType, parse,
 };
 
 use crate::{Error, honour};
@@ -43,6 +43,42 @@ pub fn log_file(name: &ServiceName) -> PathBuf {
 /// `text` as one sh word: in single quotes, `'` as `'\''`.
 pub fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// What an LSB init script (run through `svckit daemonize`) cannot honour: its column of
+/// the key × backend table ([`crate::honour::refusal`]).
+pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
+    match key {
+        Key::Type if spec.service_type == ServiceType::Oneshot => Some(
+            "an init script runs daemons (exec, forking, notify) through svckit daemonize; a \
+             oneshot has none to run",
+        ),
+        Key::SuccessExitStatus | Key::RestartPreventExitStatus => {
+            Some("SysV init neither restarts a service nor judges how it ended")
+        }
+        Key::EnvironmentFile => Some(
+            "an init script reads no environment files (use env, or the builtin or systemd \
+             backend)",
+        ),
+        Key::Watchdog | Key::KillMode | Key::NotifyAccess => Some(
+            "an init script has no supervisor to carry it out (use the builtin or systemd backend)",
+        ),
+        Key::Password => Some("svckit daemonize switches users without passwords"),
+        Key::Start => match spec.start {
+            StartType::Delayed => Some("SysV init has no delayed start (use auto)"),
+            StartType::Disabled => {
+                Some("an init script can always be run (use demand: not started at boot)")
+            }
+            StartType::Auto | StartType::Demand => None,
+        },
+        Key::RestartPolicy if spec.restart.policy != svckit_core::Restart::Never => Some(
+            "SysV init does not restart services that end (use the systemd or builtin backend)",
+        ),
+        Key::LogsMaxSize | Key::LogsKeep => {
+            Some("the script appends output to /var/log/NAME.log; rotate it with logrotate")
+        }
+        _ => None,
+    }
 }
 
 /// `path` as text, or the refusal of `setting` naming it.

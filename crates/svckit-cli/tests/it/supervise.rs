@@ -328,12 +328,16 @@ fn crash_is_restarted_with_exponential_backoff() {
     ]);
     // exec'd is running: start succeeds, and the crashes come after.
     sup.ok(&["start", "crashy"]);
+    // Stopped while it waits to restart: a stop that came while a run was still exiting
+    // (its line written, its exit 3 not yet) would kill it, and the last exit would be the
+    // stop's SIGTERM (this raced once in CI).
     assert!(eventually(Duration::from_secs(10), || {
         fs::read_to_string(&starts)
             .unwrap_or_default()
             .lines()
             .count()
             >= 5
+            && sup.status("crashy")["state"] == "backoff"
     }));
     sup.ok(&["stop", "crashy"]);
     let times: Vec<u128> = fs::read_to_string(&starts)

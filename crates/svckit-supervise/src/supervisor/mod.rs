@@ -19,7 +19,7 @@
 //! the policy (`svckit_core::RestartPolicy::backoff`).
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, VecDeque},
     ffi::OsString,
     fs, io,
     os::fd::{AsFd, AsRawFd, OwnedFd},
@@ -69,7 +69,7 @@ mod server;
 mod shutdown;
 mod spawn;
 
-use server::{Client, Wait, refusal};
+use server::{Wait, refusal};
 
 const SIGNALS: Token = Token(0);
 const LISTENER: Token = Token(1);
@@ -324,11 +324,10 @@ struct Supervisor {
     dir: StateDir,
     poll: Poll,
     signals: SignalWaiter,
-    /// The control socket, taking clients.
-    acceptor: server::Acceptor,
+    /// The control socket: taking clients, and those connected.
+    clients: server::Clients,
     units: BTreeMap<ServiceName, Unit>,
     captures: capture::Captures,
-    clients: HashMap<Token, Client>,
     /// The open-file limits the supervisor was started with, given back to its services.
     open_files: Option<(u64, u64)>,
     events: VecDeque<Queued>,
@@ -444,10 +443,9 @@ impl Supervisor {
             dir,
             poll,
             signals,
-            acceptor: server::Acceptor::new(listener),
+            clients: server::Clients::new(listener),
             units: BTreeMap::new(),
             captures: capture::Captures::default(),
-            clients: HashMap::new(),
             open_files: None,
             events: VecDeque::new(),
             next_token: 2,
@@ -613,7 +611,7 @@ impl Supervisor {
                     NOTIFY => self.on_notify(),
                     PID_FILES => self.on_pid_files(),
                     LISTENER => self.accept(),
-                    token if self.clients.contains_key(&token) => self.on_client(token),
+                    token if self.clients.has(token) => self.on_client(token),
                     token if self.captures.has(token) => self.on_output(token),
                     token => self.on_unit_fd(token),
                 }
@@ -635,7 +633,7 @@ impl Supervisor {
             .values()
             .filter(|unit| self.pid_file_polled(unit))
             .map(|_| Instant::now() + GROUP_POLL);
-        let clients = self.clients.values().filter_map(|client| client.deadline);
+        let clients = self.clients.deadlines();
         let watchdogs = self.units.values().filter_map(|unit| unit.watchdog_due);
         timers
             .chain(group_polls)
@@ -668,13 +666,7 @@ impl Supervisor {
         for name in unwatched {
             self.find_main(&name);
         }
-        let idle: Vec<Token> = self
-            .clients
-            .iter()
-            .filter(|(_, client)| client.deadline.is_some_and(|at| at <= now))
-            .map(|(token, _)| *token)
-            .collect();
-        for token in idle {
+        for token in self.clients.past(now) {
             self.drop_client(token);
         }
         self.check_groups();

@@ -56,9 +56,44 @@ pub(super) fn refusal(err: Error) -> (ErrorKind, String) {
     (kind, err.to_string())
 }
 
+/// The control socket: taking clients, and those connected, each by its token in the loop.
+pub(super) struct Clients {
+    acceptor: Acceptor,
+    connected: std::collections::HashMap<Token, Client>,
+}
+
+impl Clients {
+    /// Takes `listener` (registered with the loop already); nobody connected yet.
+    pub(super) fn new(listener: UnixListener) -> Clients {
+        Clients {
+            acceptor: Acceptor::new(listener),
+            connected: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Whether `token` is a connected client's.
+    pub(super) fn has(&self, token: Token) -> bool {
+        self.connected.contains_key(&token)
+    }
+
+    /// The clients whose time ran out by `now` (a request not sent, a reply not read).
+    pub(super) fn past(&self, now: Instant) -> Vec<Token> {
+        self.connected
+            .iter()
+            .filter(|(_, client)| client.deadline.is_some_and(|at| at <= now))
+            .map(|(token, _)| *token)
+            .collect()
+    }
+
+    /// When each client that is given a time must be done by.
+    pub(super) fn deadlines(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.connected.values().filter_map(|client| client.deadline)
+    }
+}
+
 /// The control socket's listening end, and what it needs to take clients even when the
 /// supervisor is out of fds, and to tell whom it takes.
-pub(super) struct Acceptor {
+struct Acceptor {
     listener: UnixListener,
     /// An fd kept in reserve: when accept(2) fails with EMFILE, it is closed to accept (and
     /// turn away) the queued client, which would otherwise wait forever on an edge-triggered
@@ -147,8 +182,8 @@ impl Supervisor {
     /// Takes every queued client: registered with the loop, given its time to ask; one that
     /// may not ask is told so.
     pub(super) fn accept(&mut self) {
-        while let Some(accepted) = self.acceptor.next() {
-            let allowed = accepted.allowed(self.acceptor.owner());
+        while let Some(accepted) = self.clients.acceptor.next() {
+            let allowed = accepted.allowed(self.clients.acceptor.owner());
             let Accepted { mut stream, peer } = accepted;
             let token = self.token();
             if self
@@ -159,7 +194,7 @@ impl Supervisor {
             {
                 continue;
             }
-            self.clients.insert(
+            self.clients.connected.insert(
                 token,
                 Client {
                     stream,
@@ -184,7 +219,7 @@ impl Supervisor {
     }
 
     pub(super) fn on_client(&mut self, token: Token) {
-        let Some(client) = self.clients.get_mut(&token) else {
+        let Some(client) = self.clients.connected.get_mut(&token) else {
             return;
         };
         if client.reply.is_some() {
@@ -218,7 +253,7 @@ impl Supervisor {
     }
 
     pub(super) fn drop_client(&mut self, token: Token) {
-        if let Some(mut client) = self.clients.remove(&token) {
+        if let Some(mut client) = self.clients.connected.remove(&token) {
             let _ = self.poll.registry().deregister(&mut client.stream);
         }
         for unit in self.units.values_mut() {
@@ -362,7 +397,7 @@ impl Supervisor {
     /// when it is writable again; a client that does not read it within [`CLIENT_IDLE`] is
     /// dropped. A client has one reply.
     pub(super) fn reply(&mut self, token: Token, result: Outcome) {
-        let Some(client) = self.clients.get_mut(&token) else {
+        let Some(client) = self.clients.connected.get_mut(&token) else {
             return;
         };
         if client.reply.is_some() {
@@ -379,7 +414,7 @@ impl Supervisor {
     }
 
     pub(super) fn flush_reply(&mut self, token: Token) {
-        let Some(client) = self.clients.get_mut(&token) else {
+        let Some(client) = self.clients.connected.get_mut(&token) else {
             return;
         };
         let Some((line, written)) = &mut client.reply else {
