@@ -5,7 +5,7 @@
 //! service manager's usual behaviour", so `restart = "on-failure"` alone works everywhere,
 //! while `restart.max_delay = "5m"` on a manager without backoff is refused.
 
-use svckit_core::{BackendKind, Key, ServiceName, ServiceSpec, ServiceType, StartType};
+use svckit_core::{BackendKind, Key, ServiceName, ServiceSpec};
 
 use crate::Error;
 
@@ -30,99 +30,18 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
 }
 
 /// The one key × backend table: why `backend` cannot honour `key` as `spec` gives it, or
-/// `None` when it can. Each backend declares its column where it is written: systemd's in
-/// systemd.rs, an init script's in sysv.rs; the supervisor's and the SCM's here, as their
-/// files are one platform's and the table must be whole on both (`render --backend`, the
-/// README's table of what each backend makes of a key, checked against it).
+/// `None` when it can. Each backend declares its column in its own file (`cannot_honour` in
+/// builtin.rs, systemd.rs, sysv.rs and windows.rs), compiled on every platform so the table
+/// is whole on both (`render --backend`, the README's table of what each backend makes of a
+/// key, checked against it).
 pub fn refusal(backend: BackendKind, key: Key, spec: &ServiceSpec) -> Option<String> {
     let reason = match backend {
-        BackendKind::Auto | BackendKind::Builtin => builtin(key, spec),
+        BackendKind::Auto | BackendKind::Builtin => crate::builtin::cannot_honour(key, spec),
         BackendKind::Systemd => crate::systemd::cannot_honour(key, spec),
         BackendKind::Sysv => crate::sysv::cannot_honour(key, spec),
-        BackendKind::Windows => scm(key, spec),
+        BackendKind::Windows => crate::windows::cannot_honour(key, spec),
     };
     reason.map(str::to_owned)
-}
-
-/// What svckit's supervisor cannot honour.
-fn builtin(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
-    match key {
-        Key::Password => Some("the supervisor switches users without passwords"),
-        Key::Start if spec.start == StartType::Delayed => {
-            Some("\"delayed\" is a Windows start type; the supervisor starts auto services at once")
-        }
-        _ => None,
-    }
-}
-
-/// What the SCM cannot honour: for a program on svckit's service API (type notify) all of
-/// these; a hosted program (type exec) gets its working directory, environment, start limit,
-/// logs and commands from svckit's host.
-fn scm(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
-    let hosted = spec.service_type == ServiceType::Exec;
-    let for_the_api = |reason: &'static str| (!hosted).then_some(reason);
-    match key {
-        Key::Type if !matches!(spec.service_type, ServiceType::Exec | ServiceType::Notify) => {
-            Some("a service on the SCM reports its own state: exec (or notify, the same there)")
-        }
-        Key::Wants => {
-            Some("the SCM's dependencies are all required (use requires or dependencies)")
-        }
-        Key::After => Some("the SCM orders services only by dependencies it requires"),
-        Key::ExecStartPost => for_the_api(
-            "the SCM starts a program on the service API and nothing after it (a hosted \
-             program, type exec, gets it)",
-        ),
-        Key::ExecStop => for_the_api(
-            "the SCM stops a program on the service API by its Stop control (a hosted \
-             program, type exec, gets it)",
-        ),
-        Key::SuccessExitStatus => for_the_api(
-            "the SCM judges a program on the service API by the exit code it reports (a \
-             hosted program, type exec, gets it)",
-        ),
-        Key::RestartPreventExitStatus => for_the_api(
-            "the SCM's recovery actions know no exit statuses (a hosted program, type exec, \
-             gets it)",
-        ),
-        Key::EnvironmentFile => Some("svckit does not set a service's environment in the SCM"),
-        Key::RuntimeDirectory => Some("Windows has no /run"),
-        Key::Limits => Some("Windows has no resource limits of this kind (job objects)"),
-        Key::Nice => Some("the SCM sets no priority class"),
-        Key::OomScoreAdjust => Some("Windows has no OOM killer score"),
-        Key::ExecStartPre => for_the_api(
-            "the SCM starts a program on the service API and nothing before it (a hosted \
-             program, type exec, gets it)",
-        ),
-        Key::ReloadSignal => {
-            Some("Windows has no signals; a reload is the SCM's PARAMCHANGE control")
-        }
-        Key::ReloadCommand => for_the_api(
-            "a reload is the SCM's PARAMCHANGE control, which a program on the service API \
-             handles itself (a hosted program, type exec, gets it)",
-        ),
-        Key::PidFile => Some("the SCM knows its services' processes itself"),
-        Key::Watchdog => Some("the SCM has no watchdog"),
-        Key::NotifyAccess => Some("the SCM has no sd_notify"),
-        Key::KillMode => Some("the SCM stops a service by its Stop control"),
-        Key::WorkingDir => for_the_api(
-            "a program on the service API is started by the SCM in System32 (a hosted \
-             program, type exec, gets it)",
-        ),
-        Key::Env => for_the_api(
-            "a program on the service API gets the SCM's environment (a hosted program, type \
-             exec, gets it)",
-        ),
-        Key::Group => Some("Windows accounts have no primary group to choose"),
-        Key::Umask => Some("Windows has no file mode creation mask"),
-        Key::StopSignal => Some("Windows has no signals; the SCM sends SERVICE_CONTROL_STOP"),
-        Key::LogsMaxSize | Key::LogsKeep => for_the_api(
-            "the SCM does not capture a service's output (a hosted program's, type exec, is)",
-        ),
-        Key::RestartLimit | Key::RestartWindow => for_the_api("the SCM restarts without a limit"),
-        Key::ReadyTimeout => Some("a service on the SCM sets its own start wait hints"),
-        _ => None,
-    }
 }
 
 /// Checks that `name` can name a unit or an init script: letters, digits, `_`, `.`, `-` (and
@@ -162,7 +81,7 @@ pub fn file_name(backend: BackendKind, name: &ServiceName) -> Result<(), Error> 
 
 #[cfg(test)]
 mod tests {
-    use svckit_core::{ExitMatch, Limit, Signal};
+    use svckit_core::{ExitMatch, Limit, ServiceType, Signal};
 
     use super::*;
 

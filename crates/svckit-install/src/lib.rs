@@ -23,7 +23,6 @@ use svckit_core::{
 
 #[cfg(unix)]
 pub mod boot;
-#[cfg(unix)]
 pub mod builtin;
 mod detect;
 pub mod honour;
@@ -38,7 +37,6 @@ pub mod registry;
 mod run;
 pub mod systemd;
 pub mod sysv;
-#[cfg(windows)]
 pub mod windows;
 
 pub use detect::{Host, detect_kind, sysvinit_runs};
