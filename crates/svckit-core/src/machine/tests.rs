@@ -100,8 +100,7 @@ fn the_event_log_s_lines_come_from_the_cells_that_decide_them() {
         lines,
         [
             "starting",
-            "exited with exit code 2 after 0ms; gave up: started 1 times within 1m, the start \
-             limit",
+            "exited with exit code 2 after 0ms; gave up: started once within 1m, the start limit",
             "failed: nothing of it is left",
         ]
     );

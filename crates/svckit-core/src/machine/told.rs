@@ -148,8 +148,11 @@ impl Told {
                         format!("not restarted (restart = {})", spec.restart.policy.name())
                     }
                     Ended::Failed if crash_loop => format!(
-                        "gave up: started {} times within {}, the start limit",
-                        spec.restart.limit,
+                        "gave up: started {} within {}, the start limit",
+                        match spec.restart.limit {
+                            1 => "once".to_owned(),
+                            limit => format!("{limit} times"),
+                        },
                         format_duration(spec.restart.window)
                     ),
                     Ended::Failed => "failed: it cannot be run".to_owned(),

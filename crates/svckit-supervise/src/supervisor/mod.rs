@@ -69,6 +69,7 @@ mod recovery;
 mod server;
 mod shutdown;
 mod spawn;
+mod timers;
 
 use main_process::MainProcess;
 use server::{Wait, refusal};
@@ -191,7 +192,6 @@ struct Unit {
     life: Lifecycle,
     since: SystemTime,
     process: MainProcess,
-    timer: Option<Instant>,
     restarts: u32,
     last_exit: Option<LastExit>,
     /// Why svckit sent the signal that ended its last process, when it did.
@@ -229,6 +229,8 @@ struct Supervisor {
     signals: SignalWaiter,
     /// The control socket: taking clients, and those connected.
     clients: server::Clients,
+    /// Each service's timer.
+    timers: timers::Timers,
     units: BTreeMap<ServiceName, Unit>,
     captures: capture::Captures,
     /// The open-file limits the supervisor was started with, given back to its services.
@@ -347,6 +349,7 @@ impl Supervisor {
             poll,
             signals,
             clients: server::Clients::new(listener),
+            timers: timers::Timers::default(),
             units: BTreeMap::new(),
             captures: capture::Captures::default(),
             open_files: None,
@@ -425,7 +428,6 @@ impl Supervisor {
             life: Lifecycle::STOPPED,
             since: SystemTime::now(),
             process: MainProcess::default(),
-            timer: None,
             restarts: 0,
             last_exit: None,
             last_exit_why: None,
@@ -524,7 +526,7 @@ impl Supervisor {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let timers = self.units.values().filter_map(|unit| unit.timer);
+        let timers = self.timers.next().into_iter();
         let group_polls = self
             .units
             .values()
@@ -548,16 +550,7 @@ impl Supervisor {
 
     fn fire_timers(&mut self) {
         let now = Instant::now();
-        let due: Vec<ServiceName> = self
-            .units
-            .values_mut()
-            .filter(|unit| unit.timer.is_some_and(|at| at <= now))
-            .map(|unit| {
-                unit.timer = None;
-                unit.name.clone()
-            })
-            .collect();
-        for name in due {
+        for name in self.timers.take_due(now) {
             self.queue(&name, Event::Timer);
         }
         let unwatched: Vec<ServiceName> = self
@@ -813,8 +806,8 @@ impl Supervisor {
                 // A command is RunCommand(Reload); no reload is refused before the machine.
                 Some(svckit_core::ReloadAction::Command(_)) | None => {}
             },
-            Action::ArmTimer(after) => unit.timer = Some(later(after)),
-            Action::CancelTimer => unit.timer = None,
+            Action::ArmTimer(after) => self.timers.arm(name, later(after)),
+            Action::CancelTimer => self.timers.cancel(name),
             Action::CountRestart => unit.restarts += 1,
             Action::ResetRestarts => unit.restarts = 0,
             Action::ClearGroup => {
@@ -922,7 +915,7 @@ impl Supervisor {
             restarts: unit.restarts,
             last_exit: unit.last_exit,
             last_exit_why: unit.last_exit_why.clone(),
-            next_try_ms: match (unit.life.state, unit.timer) {
+            next_try_ms: match (unit.life.state, self.timers.of(&unit.name)) {
                 (UnitState::Backoff, Some(at)) => Some(unix_ms(SystemTime::now()).saturating_add(
                     at.saturating_duration_since(Instant::now()).as_millis() as u64,
                 )),
@@ -989,6 +982,7 @@ impl Supervisor {
     }
 
     fn forget(&mut self, name: &ServiceName) {
+        self.timers.cancel(name);
         if let Some(unit) = self.units.remove(name) {
             let _ = store::remove(&self.dir, name);
             if let Some(cgroup) = &unit.process.cgroup {

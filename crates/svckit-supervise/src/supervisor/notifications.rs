@@ -68,8 +68,7 @@ impl Supervisor {
             Notice::WatchdogTrigger => unit.watchdog_due = Some(Instant::now()),
             Notice::ExtendTimeout(more) => {
                 if matches!(unit.life.state, UnitState::Starting | UnitState::Stopping) {
-                    let extended = later(more);
-                    unit.timer = Some(unit.timer.map_or(extended, |at| at.max(extended)));
+                    self.timers.extend(name, later(more));
                 }
             }
             Notice::Errno(errno) => {
