@@ -62,6 +62,7 @@ use crate::{
 };
 
 mod capture;
+mod control;
 mod main_process;
 mod notifications;
 mod pid_files;
@@ -203,10 +204,8 @@ struct Unit {
     notice: Option<String>,
     /// When it is hung unless it says WATCHDOG=1 (with a watchdog, while it runs).
     watchdog_due: Option<Instant>,
-    /// Its control command (a pre-start, post-start, stop or reload command) while it runs.
-    control: Option<(Pid, ControlCommand)>,
-    /// Why its last control command failed, when it did.
-    control_error: Option<String>,
+    /// Its control command, and how the last reload command ended.
+    control: control::Control,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
     /// The runtime directories made for it (removed when nothing of it is left).
@@ -435,8 +434,7 @@ impl Supervisor {
             reason: None,
             notice: None,
             watchdog_due: None,
-            control: None,
-            control_error: None,
+            control: control::Control::default(),
             pipes: None,
             runtime: Default::default(),
             waiters: Vec::new(),
@@ -583,7 +581,7 @@ impl Supervisor {
         if self.units.get(name).is_some_and(|unit| {
             unit.life.state == UnitState::Stopping
                 && unit.process.pid.is_none()
-                && unit.control.is_none()
+                && unit.control.running().is_none()
                 && unit.process.all_gone(unit.spec.kill_mode)
         }) {
             self.queue(name, Event::GroupGone);
@@ -731,7 +729,7 @@ impl Supervisor {
                 };
                 let argv = argv.map(<[String]>::to_vec).unwrap_or_default();
                 if command == ControlCommand::Reload {
-                    unit.control_error = None;
+                    unit.control.reload_starts();
                 }
                 self.spawn_control(name, &argv, command);
             }
@@ -784,7 +782,7 @@ impl Supervisor {
                     KillMode::ControlGroup | KillMode::Mixed => unit.process.kill_all(),
                     KillMode::Process => unit.process.signal_main(Signal::Kill),
                 }
-                if let Some((pid, _)) = unit.control {
+                if let Some((pid, _)) = unit.control.running() {
                     process::send(pid, Signal::Kill);
                 }
             }
@@ -891,7 +889,7 @@ impl Supervisor {
             KillMode::ControlGroup => unit.process.signal_all(signal),
             KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
         }
-        if let Some((pid, command)) = unit.control
+        if let Some((pid, command)) = unit.control.running()
             && !matches!(command, ControlCommand::Stop(_))
         {
             process::send(pid, signal);

@@ -447,13 +447,15 @@ impl Supervisor {
             let unit = &self.units[name];
             let outcome = match wait {
                 // A reload command: answered once it ended, with how.
-                Wait::Reloaded if unit.control.is_none() => Some(match &unit.control_error {
-                    None => Ok(()),
-                    Some(error) => Err((
-                        ErrorKind::ReloadFailed,
-                        format!("service {name} did not reload: {error}"),
-                    )),
-                }),
+                Wait::Reloaded if unit.control.running().is_none() => {
+                    Some(match unit.control.reload_error() {
+                        None => Ok(()),
+                        Some(error) => Err((
+                            ErrorKind::ReloadFailed,
+                            format!("service {name} did not reload: {error}"),
+                        )),
+                    })
+                }
                 wait => match machine::verdict(wait, life, &unit.policy, unit.last_exit) {
                     Some(machine::Verdict::Done) => Some(Ok(())),
                     Some(machine::Verdict::StartFailed) => {

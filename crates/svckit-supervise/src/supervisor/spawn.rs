@@ -456,7 +456,7 @@ impl Supervisor {
         match spawned {
             Ok((pid, _)) => {
                 if let Some(unit) = self.unit(name) {
-                    unit.control = Some((pid, command));
+                    unit.control.started(pid, command);
                     if unit.process.cgroup.is_none() {
                         unit.process.cgroup = cgroup;
                     }
@@ -481,9 +481,7 @@ impl Supervisor {
         if command == ControlCommand::Reload
             && let Some(unit) = self.unit(name)
         {
-            unit.control_error = failed.or_else(|| {
-                (!exit.success()).then(|| format!("its reload command ended with {exit}"))
-            });
+            unit.control.reload_ended(exit, failed);
         }
         self.queue(name, Event::CommandEnded { command, exit });
     }
@@ -693,14 +691,11 @@ impl Supervisor {
     }
 
     pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
-        let controller = self.units.values().find_map(|unit| match unit.control {
-            Some((control, command)) if control == pid => Some((unit.name.clone(), command)),
-            _ => None,
-        });
+        let controller = self
+            .units
+            .values_mut()
+            .find_map(|unit| Some((unit.name.clone(), unit.control.ended(pid)?)));
         if let Some((name, command)) = controller {
-            if let Some(unit) = self.unit(&name) {
-                unit.control = None;
-            }
             self.control_ended(&name, command, exit, None);
             return;
         }
