@@ -9,11 +9,6 @@ use svckit_core::{BackendKind, Key, ServiceName, ServiceSpec};
 
 use crate::Error;
 
-/// The spec's settings that differ from their defaults ([`Key::given`]).
-pub fn given(spec: &ServiceSpec) -> Vec<Key> {
-    Key::given(spec)
-}
-
 /// Checks that `backend` can honour every setting of `spec`; the error names the first it
 /// cannot (in the definition's order), and why.
 pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {

@@ -5,18 +5,16 @@
 
 use std::{
     fs::File,
-    io::{self, Write},
+    io,
     os::fd::{AsFd, AsRawFd, OwnedFd},
-    path::{Path, PathBuf},
+    path::PathBuf,
 };
 
 use nix::{
     errno::Errno,
     fcntl::{FcntlArg, SpliceFFlags, fcntl, splice},
 };
-pub use svckit_core::logfiles::{
-    Drained, LogFile, TimeMark, numbered, read_times, tail, times_path,
-};
+pub use svckit_core::logfiles::{Drained, LogFile, numbered, tail};
 use svckit_core::logfiles::{MOVE_MAX, Moved, Pipe};
 
 /// The pipe size asked for with F_SETPIPE_SZ (the default is 64 KiB; a bigger pipe means
@@ -84,19 +82,6 @@ pub fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     fcntl(&write, FcntlArg::F_SETFL(flags))?;
     let _ = fcntl(&read, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE as i32));
     Ok((read, write))
-}
-
-/// Which file an open log is, for following it across rotations: its device and inode.
-pub fn identity(file: &File) -> io::Result<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    file.metadata().map(|meta| (meta.dev(), meta.ino()))
-}
-
-/// Copies whatever is appended to the log at `path` to `out` (flushing after each chunk) until
-/// writing fails, following rotations by the files' identity: [`svckit_core::follow::rotated`],
-/// the follower of both platforms.
-pub fn follow(path: &Path, out: &mut impl Write) -> io::Result<()> {
-    svckit_core::follow::rotated(path, None, out, identity)
 }
 
 /// The raw fd of a pipe end, for registering it with the event loop.
