@@ -13,7 +13,7 @@
 //! (the writer outlives its log). Read by `svckit events` and `svckit status`.
 
 use std::{
-    fs::{self, File, OpenOptions},
+    fs::{self, File},
     io::Write,
     path::{Path, PathBuf},
 };
@@ -49,7 +49,7 @@ impl Journal {
             let _ = fs::rename(&self.path, rotated(&self.path));
         }
         if self.file.is_none() {
-            self.file = open(&self.path).ok();
+            self.file = crate::logfiles::open_private(&self.path, true).ok();
             self.size = self
                 .file
                 .as_ref()
@@ -64,32 +64,26 @@ impl Journal {
     }
 }
 
-/// Opens `path` to append: on Unix owner-only, never through a symlink.
-fn open(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
-    }
-    options.open(path)
-}
-
 /// Where a log rotated before `path` is: `FILE.1`.
 pub fn rotated(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".1");
-    PathBuf::from(name)
+    crate::follow::numbered(path, 1)
 }
 
-/// The local time as the log writes it: `2026-11-29 00:57:24.123`.
+/// How a line's time is written (local time): `2026-11-29 00:57:24.123`, 23 characters that
+/// sort as the times do.
+pub const STAMP: &str = "%Y-%m-%d %H:%M:%S%.3f";
+
+/// The local time as the log writes it.
 pub fn now() -> String {
-    chrono::Local::now()
-        .format("%Y-%m-%d %H:%M:%S%.3f")
-        .to_string()
+    chrono::Local::now().format(STAMP).to_string()
+}
+
+/// A line's parts: its time as written, the service's name, and what happened.
+pub fn split(line: &str) -> Option<(&str, &str, &str)> {
+    let stamp = line.get(..23)?;
+    let rest = line.get(23..)?.strip_prefix(' ')?;
+    let (name, what) = rest.split_once(' ').unwrap_or((rest, ""));
+    Some((stamp, name.strip_suffix(':')?, what))
 }
 
 /// The last `lines` events of `name` only when given (oldest first), from the logs at `paths`
@@ -124,9 +118,7 @@ fn of(file: &Path, name: Option<&ServiceName>) -> Vec<String> {
 
 /// Whether `line` is an event of `name`: its third word is `NAME:`.
 pub fn is_about(line: &str, name: &ServiceName) -> bool {
-    line.split(' ')
-        .nth(2)
-        .is_some_and(|word| word.strip_suffix(':') == Some(name.as_str()))
+    split(line).is_some_and(|(_, of, _)| of == name.as_str())
 }
 
 /// Writes to `out` every new line about `name` (every new line without one) of the logs
@@ -222,6 +214,23 @@ fn complete_lines(file: &Path, offset: u64) -> (Vec<String>, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_splits_into_its_time_service_and_words() {
+        assert_eq!(
+            split("2026-11-29 00:57:24.123 web: exited with exit code 1"),
+            Some(("2026-11-29 00:57:24.123", "web", "exited with exit code 1"))
+        );
+        assert_eq!(
+            split("2026-11-29 00:57:24.123 web:"),
+            Some(("2026-11-29 00:57:24.123", "web", ""))
+        );
+        assert_eq!(split("2026-11-29 00:57:24.123 web exited"), None);
+        assert_eq!(split("short line"), None);
+        let web = ServiceName::new("web").unwrap();
+        assert!(is_about("2026-11-29 00:57:24.123 web: started", &web));
+        assert!(!is_about("2026-11-29 00:57:24.123 webby: started", &web));
+    }
 
     fn scratch(test: &str) -> PathBuf {
         let root =

@@ -119,7 +119,7 @@ impl TimelineView {
     fn write(&self, out: &mut impl Write, entry: &timeline::Entry) -> io::Result<()> {
         let at = std::time::UNIX_EPOCH + Duration::from_millis(entry.ms);
         let time = chrono::DateTime::<chrono::Local>::from(at)
-            .format("%Y-%m-%d %H:%M:%S%.3f")
+            .format(svckit::journal::STAMP)
             .to_string();
         if self.json {
             let line = serde_json::json!({

@@ -104,9 +104,9 @@ pub fn unix_ms(at: std::time::SystemTime) -> u64 {
     })
 }
 
-/// Opens a log or index for writing, owner-only and not through a symlink on Unix. (On
-/// Windows the logs directory's ACL keeps others out.)
-fn open_private(path: &Path, append: bool) -> io::Result<File> {
+/// Opens a log, an index or an event log for writing, owner-only and not through a symlink
+/// on Unix. (On Windows the logs directory's ACL keeps others out.)
+pub(crate) fn open_private(path: &Path, append: bool) -> io::Result<File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true);
     if append {

@@ -7,6 +7,7 @@
 mod log_file;
 pub mod timeline;
 
+pub(crate) use log_file::open_private;
 pub use log_file::{
     Drained, LogFile, MOVE_MAX, Moved, Pipe, TimeMark, now_ms, read_times, times_path, unix_ms,
 };

@@ -202,14 +202,9 @@ fn event_lines(events: &[PathBuf], services: &[&ServiceName], since_ms: Option<u
 
 /// `2026-11-29 00:57:24.123 web: started …` as an entry, when it is about one of `services`.
 fn parse_event(line: &str, services: &[&ServiceName]) -> Option<Entry> {
-    let mut words = line.splitn(4, ' ');
-    let (date, time, name) = (words.next()?, words.next()?, words.next()?);
-    let rest = words.next().unwrap_or_default();
-    let name = name.strip_suffix(':')?;
+    let (stamp, name, rest) = crate::journal::split(line)?;
     let service = services.iter().find(|service| service.as_str() == name)?;
-    let stamp =
-        chrono::NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S%.3f")
-            .ok()?;
+    let stamp = chrono::NaiveDateTime::parse_from_str(stamp, crate::journal::STAMP).ok()?;
     let local = stamp.and_local_timezone(chrono::Local).earliest()?;
     Some(Entry {
         ms: u64::try_from(local.timestamp_millis()).ok()?,
