@@ -481,13 +481,13 @@ mod scm {
                 setting: "logs",
                 reason: format!("{name} {why}: the SCM keeps no output"),
             };
-            let spec = match crate::stored_definition(&data, name) {
-                Ok(spec) if spec.service_type == svckit_core::ServiceType::Notify => {
+            let spec = match crate::hosted_definition(&data, name) {
+                Ok(spec) => spec,
+                Err(Error::Unsupported { .. }) => {
                     return Err(refused(
                         "is on svckit's service API (type notify), not hosted",
                     ));
                 }
-                Ok(spec) => spec,
                 Err(Error::NotInstalled(_)) => return Err(refused("was not installed by svckit")),
                 Err(err) => return Err(err),
             };

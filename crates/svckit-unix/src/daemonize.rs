@@ -26,7 +26,7 @@ use nix::{
     sys::{
         signal::{SigSet, SigmaskHow, Signal, sigprocmask},
         stat::{Mode, umask},
-        wait::{WaitPidFlag, WaitStatus, waitpid},
+        wait::{WaitStatus, waitpid},
     },
     unistd::{self, ForkResult, Pid},
 };
@@ -1253,13 +1253,9 @@ fn reap(pid: Pid) -> svckit_core::LastExit {
     }
 }
 
-/// Reaps every child that has ended, without waiting.
+/// Reaps every child that has ended, without waiting (how they ended does not matter here).
 fn reap_children() {
-    while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-        if status == WaitStatus::StillAlive {
-            break;
-        }
-    }
+    process::reap_children(|_, _| {});
 }
 
 /// Removes the PID file if it still names the daemon that failed (never another instance's).

@@ -4,7 +4,7 @@
 
 use std::{
     io::{self, Write},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime},
 };
 
 use super::paint::visible;
@@ -23,12 +23,6 @@ pub fn outcome(action: Action, status: &Status) -> String {
     }
 }
 
-fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map_or(0, |since| {
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-    })
-}
-
 fn short(duration: Duration) -> String {
     svckit::parse::short_duration(duration)
 }
@@ -43,12 +37,12 @@ pub fn json(status: &Status) -> serde_json::Value {
         "state_value": status.state.as_u32(),
         "pid": status.pid,
         "uptime_ms": status.uptime.map(|uptime| u64::try_from(uptime.as_millis()).unwrap_or(u64::MAX)),
-        "since_ms": status.since.map(unix_ms),
+        "since_ms": status.since.map(svckit::logfiles::unix_ms),
         "restarts": status.restarts,
         "last_exit": status.last_exit,
         "last_exit_why": status.last_exit_why,
         "last_exit_words": status.last_exit.map(|exit| exit_words(exit, status.last_exit_why.as_deref())),
-        "next_try_ms": status.next_try.map(unix_ms),
+        "next_try_ms": status.next_try.map(svckit::logfiles::unix_ms),
         "wanted": status.wanted,
         "reason": status.reason,
         "capture_error": status.capture_error,

@@ -37,7 +37,9 @@ use nix::{
     sys::socket::{getsockopt, sockopt},
     unistd::Uid,
 };
-use svckit_core::{KillMode, NotifyAccess, Pid, ServiceName, ServiceSpec, ServiceType, Signal};
+use svckit_core::{
+    KillMode, NotifyAccess, Pid, ServiceName, ServiceSpec, ServiceType, Signal, logfiles::unix_ms,
+};
 use svckit_unix::{
     cgroup::{Cgroup, Hierarchy},
     environment,
@@ -254,12 +256,6 @@ struct Supervisor {
     /// Watches the directories of the pid files forking daemons are awaited to write (their
     /// main pid is known the moment one is, not at a poll); each watch with its service.
     pid_files: pid_files::PidFiles,
-}
-
-fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
