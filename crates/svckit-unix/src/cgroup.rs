@@ -15,8 +15,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use nix::sys::signal::{Signal, kill};
-use svckit_core::Pid;
+use svckit_core::{Pid, Signal};
 
 /// Where the supervisor of one state directory makes its services' cgroups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,7 +277,7 @@ impl Cgroup {
     }
 
     /// Sends `signal` to every process in it.
-    pub fn signal_all(&self, signal: svckit_core::Signal) {
+    pub fn signal_all(&self, signal: Signal) {
         for pid in self.pids() {
             crate::process::send(pid, signal);
         }
@@ -300,7 +299,7 @@ impl Cgroup {
                 return;
             }
             for pid in pids {
-                let _ = kill(crate::process::os_pid(pid), Signal::SIGKILL);
+                let _ = crate::sys::kill(pid, Some(Signal::Kill));
             }
         }
     }

@@ -24,12 +24,12 @@ use nix::{
     fcntl::{FcntlArg, FdFlag, OFlag, fcntl},
     poll::{PollFd, PollFlags, PollTimeout, poll},
     sys::{
-        signal::{SigSet, SigmaskHow, Signal, sigprocmask},
+        signal::{SigSet, SigmaskHow, sigprocmask},
         stat::{Mode, umask},
-        wait::{WaitStatus, waitpid},
     },
-    unistd::{self, ForkResult, Pid},
+    unistd,
 };
+use svckit_core::{Pid, Signal};
 
 use crate::{
     environment,
@@ -492,7 +492,7 @@ impl Daemonize {
             Some(_) if self.wait_ready => Some(
                 crate::notify::Listener::bind(&format!(
                     "svckit-daemonize-{}-{}",
-                    unistd::getpid(),
+                    Pid::this_process(),
                     std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .unwrap_or_default()
@@ -517,7 +517,7 @@ impl Daemonize {
         let fork = sys::fork(&plan.proof)
             .map_err(|errno| launcher_error(Step::Fork, "fork")(errno.into()))?;
         match fork {
-            ForkResult::Parent { child } => {
+            sys::Fork::Parent { child } => {
                 drop(report_write);
                 let ready_read = ready_pipe.map(|(read, write)| {
                     drop(write);
@@ -526,7 +526,7 @@ impl Daemonize {
                 self.wait_for_daemon(plan, child, File::from(report_read), ready_read, listener)
                     .map(Side::Launcher)
             }
-            ForkResult::Child => {
+            sys::Fork::Child => {
                 drop(report_read);
                 let ready_write = ready_pipe.map(|(read, write)| {
                     drop(read);
@@ -586,8 +586,8 @@ impl Daemonize {
             return Err(io_os(Step::SecondFork, 0)(failed));
         }
         match sys::fork(&plan.proof).map_err(os(Step::SecondFork, 0))? {
-            ForkResult::Parent { .. } => sys::exit_now(0),
-            ForkResult::Child => self.daemon_steps(plan, report, readiness),
+            sys::Fork::Parent { .. } => sys::exit_now(0),
+            sys::Fork::Child => self.daemon_steps(plan, report, readiness),
         }
     }
 
@@ -601,10 +601,10 @@ impl Daemonize {
         if !self.single_fork {
             // Lead a process group of its own (in the new session; still not a session
             // leader), so stopping the daemon can signal it and every worker it forks at once.
-            unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(os(Step::SecondFork, 0))?;
+            sys::lead_own_group().map_err(os(Step::SecondFork, 0))?;
         }
-        let pid = unistd::getpid();
-        Record::Pid(pid.as_raw())
+        let pid = Pid::this_process();
+        Record::Pid(pid.as_i32())
             .send(report)
             .map_err(io_os(Step::ReportReady, 0))?;
         // Step 9: stdio to /dev/null or the log files.
@@ -649,7 +649,6 @@ impl Daemonize {
             .as_ref()
             .map(|path| {
                 let mut pidfile = Pidfile::acquire(path).map_err(pidfile_failure)?;
-                let pid = crate::process::our_pid(pid).expect("getpid() is positive");
                 pidfile.write_pid(pid).map_err(pidfile_failure)?;
                 Ok(pidfile)
             })
@@ -661,9 +660,9 @@ impl Daemonize {
         let Some(exec) = &plan.exec else {
             // Rust programs run with SIGPIPE ignored (std sets it at startup): the daemon keeps
             // running Rust code, so it keeps that convention rather than die on a closed socket.
-            sys::ignore_signal(Signal::SIGPIPE).map_err(os(Step::ResetSignalHandlers, 0))?;
+            sys::ignore_signal(Signal::Pipe).map_err(os(Step::ResetSignalHandlers, 0))?;
             if self.reap_children {
-                sys::ignore_signal(Signal::SIGCHLD).map_err(os(Step::ResetSignalHandlers, 0))?;
+                sys::ignore_signal(Signal::Chld).map_err(os(Step::ResetSignalHandlers, 0))?;
             }
             return Ok(pidfile);
         };
@@ -706,7 +705,7 @@ impl Daemonize {
         let deadline = self.ready_timeout.map(|timeout| Instant::now() + timeout);
         if !self.single_fork {
             // The first child exits right after the second fork (or after a failed setsid).
-            let _ = waitpid(child, None);
+            let _ = sys::wait_for(child);
         }
         let outcome = self.wait_for_exec(plan, child, &mut report, ready, listener, deadline);
         if plan.exec.is_some() && (self.wait_ready || self.forking) {
@@ -739,7 +738,7 @@ impl Daemonize {
                 ));
             }
             match Record::receive(report) {
-                Ok(Some(Record::Pid(daemon))) => pid = Some(Pid::from_raw(daemon)),
+                Ok(Some(Record::Pid(daemon))) => pid = Pid::from_i32(daemon),
                 Ok(Some(Record::Ready)) => {
                     ready_reported = true;
                     break;
@@ -758,7 +757,7 @@ impl Daemonize {
         }
         if let Some(failure) = failure {
             if self.single_fork {
-                let _ = waitpid(child, None);
+                let _ = sys::wait_for(child);
             }
             remove_own_pidfile(plan, pid);
             return Err(plan.error_for(failure));
@@ -767,7 +766,7 @@ impl Daemonize {
             return Err(Error::ExitedBeforeReady { pid: None });
         };
         let launched = Launched {
-            pid: crate::process::our_pid(pid).expect("fork() gives a positive pid"),
+            pid,
             pidfile: plan.pidfile.clone(),
         };
         if ready_reported {
@@ -779,7 +778,7 @@ impl Daemonize {
                 plan,
                 Some(pid),
                 Error::ExitedBeforeReady {
-                    pid: Some(pid.as_raw()),
+                    pid: Some(pid.as_i32()),
                 },
             ));
         }
@@ -788,7 +787,7 @@ impl Daemonize {
             let deadline = deadline.unwrap_or_else(|| Instant::now() + FORKING_TIMEOUT);
             let daemon = self.wait_for_fork(plan, pid, deadline)?;
             return Ok(Launched {
-                pid: crate::process::our_pid(daemon).expect("a live process's pid is positive"),
+                pid: daemon,
                 pidfile: plan.pidfile.clone(),
             });
         }
@@ -807,7 +806,7 @@ impl Daemonize {
             Err(Unready::Ended(exit)) => {
                 remove_own_pidfile(plan, Some(pid));
                 Err(Error::EndedBeforeReady {
-                    pid: pid.as_raw(),
+                    pid: pid.as_i32(),
                     exit,
                 })
             }
@@ -817,7 +816,7 @@ impl Daemonize {
     /// A forking program, exec'd as `first`: waits for `first` to exit 0, then for its daemon
     /// (see [`Daemonize::forking`]), until `deadline`. A failure stops what the program left.
     fn wait_for_fork(&self, plan: &Plan, first: Pid, deadline: Instant) -> Result<Pid, Error> {
-        let me = svckit_core::Pid::this_process();
+        let me = Pid::this_process();
         let give_up = |error: Error| {
             for pid in process::live_children(me) {
                 process::terminate(pid, FAILED_START_GRACE);
@@ -827,8 +826,8 @@ impl Daemonize {
             error
         };
         // Its first process is our child (we are a subreaper): its end and its status.
-        let ended = process::our_pid(first)
-            .and_then(|first| process::pidfd(first).ok())
+        let ended = process::pidfd(first)
+            .ok()
             .map(|fd| readable_before(&File::from(fd), Some(deadline)))
             .unwrap_or(true);
         if !ended {
@@ -836,7 +835,7 @@ impl Daemonize {
                 timeout: deadline.saturating_duration_since(Instant::now()),
             }));
         }
-        let exit = reap(first);
+        let exit = sys::wait_for(first);
         if !exit.success() {
             return Err(give_up(Error::NoDaemon(format!(
                 "the program ended with {exit} instead of exit code 0: it did not daemonize"
@@ -868,7 +867,7 @@ impl Daemonize {
                         })
                     })?;
                 }
-                return Ok(process::os_pid(daemon));
+                return Ok(daemon);
             }
             if Instant::now() >= deadline {
                 let why = match &plan.program_pidfile {
@@ -894,7 +893,7 @@ impl Daemonize {
     /// A daemon that will not become ready is stopped and its PID file removed, so a failed
     /// start leaves nothing behind.
     fn abandon(&self, plan: &Plan, pid: Option<Pid>, error: Error) -> Error {
-        if let Some(pid) = pid.and_then(process::our_pid) {
+        if let Some(pid) = pid {
             process::terminate(pid, FAILED_START_GRACE);
         }
         remove_own_pidfile(plan, pid);
@@ -1006,7 +1005,7 @@ fn pidfile_failure(err: PidfileError) -> Failure {
         },
         PidfileError::Refused { why, .. } => Failure::PidfileRefused(why),
         PidfileError::Locked { pid, .. } => Failure::AlreadyRunning {
-            pid: pid.map_or(0, svckit_core::Pid::as_i32),
+            pid: pid.map_or(0, Pid::as_i32),
         },
         PidfileError::Io { action, source, .. } => Failure::Os {
             step: Step::PidFile,
@@ -1028,7 +1027,7 @@ impl Plan {
             |path: Option<&PathBuf>| path.map(|p| p.display().to_string()).unwrap_or_default();
         match failure {
             Failure::AlreadyRunning { pid } => Error::AlreadyRunning {
-                pid: svckit_core::Pid::from_i32(pid),
+                pid: Pid::from_i32(pid),
                 path: pidfile(),
             },
             Failure::PidfileRefused(why) => Error::PidfileRefused {
@@ -1179,10 +1178,8 @@ fn wait_until_ready(
     deadline: Option<Instant>,
 ) -> Result<(), Unready> {
     // The daemon is our child (we are a subreaper): its pidfd is readable once it ends.
-    let ended = process::our_pid(pid)
-        .and_then(|pid| process::pidfd(pid).ok())
-        .map(File::from);
-    let session = unistd::getsid(Some(pid)).ok();
+    let ended = process::pidfd(pid).ok().map(File::from);
+    let session = sys::session_of(pid);
     let mut buf = [0u8; 256];
     loop {
         let timeout = match deadline {
@@ -1209,7 +1206,7 @@ fn wait_until_ready(
             Ok(0) => return Err(Unready::TimedOut),
             Ok(_) => {}
             Err(Errno::EINTR) => continue,
-            Err(_) => return Err(Unready::Ended(reap(pid))),
+            Err(_) => return Err(Unready::Ended(sys::wait_for(pid))),
         }
         let mut ready = fds
             .iter()
@@ -1226,29 +1223,14 @@ fn wait_until_ready(
         }
         if listener_ready && let Some(listener) = &listener {
             while let Ok(Some((sender, notices))) = listener.receive() {
-                let sender = process::os_pid(sender);
-                let of_daemon = sender == pid || unistd::getsid(Some(sender)).ok() == session;
+                let of_daemon = sender == pid || sys::session_of(sender) == session;
                 if of_daemon && notices.contains(&crate::notify::Notice::Ready) {
                     return Ok(());
                 }
             }
         }
         if ended_ready {
-            return Err(Unready::Ended(reap(pid)));
-        }
-    }
-}
-
-/// Waits for our child `pid` to end and says how.
-fn reap(pid: Pid) -> svckit_core::LastExit {
-    loop {
-        match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, code)) => return svckit_core::LastExit::Code(code),
-            Ok(WaitStatus::Signaled(_, signal, _)) => {
-                return svckit_core::LastExit::Signal(signal as i32);
-            }
-            Err(Errno::EINTR) | Ok(_) => {}
-            Err(_) => return svckit_core::LastExit::Unknown,
+            return Err(Unready::Ended(sys::wait_for(pid)));
         }
     }
 }
@@ -1264,7 +1246,7 @@ fn remove_own_pidfile(plan: &Plan, pid: Option<Pid>) {
         return;
     };
     // Read as a PID file is read: a FIFO planted there once hung the launcher here.
-    if process::our_pid(pid).is_some_and(|pid| crate::pidfile::names(path, pid)) {
+    if crate::pidfile::names(path, pid) {
         // Wait for the dying daemon to release its lock, then remove the file under our lock.
         process::wait_until(Duration::from_secs(2), || {
             crate::pidfile::remove_stale(path).unwrap_or(false) || !path.exists()

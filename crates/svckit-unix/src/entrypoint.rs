@@ -23,46 +23,45 @@ use std::{
 
 use nix::{
     errno::Errno,
-    sys::{
-        signal::{Signal, kill},
-        wait::{WaitPidFlag, WaitStatus, waitpid},
-    },
-    unistd::{Pid, getpgrp, tcgetpgrp},
+    libc,
+    unistd::{getpgrp, tcgetpgrp},
 };
+use svckit_core::{Pid, Signal};
 
 use crate::{signals::SignalWaiter, sys};
 
-/// The classic signals forwarded: every one a process can catch but SIGCHLD (the init's own).
+/// The classic signals forwarded, by number: every one a process can catch but SIGCHLD (the
+/// init's own), SIGSTKFLT included, which svckit's [`Signal`] has no name for.
 /// The real-time signals (SIGRTMIN to SIGRTMAX, 34 to 64) are forwarded too.
-pub const FORWARDED: [Signal; 28] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGILL,
-    Signal::SIGTRAP,
-    Signal::SIGABRT,
-    Signal::SIGBUS,
-    Signal::SIGFPE,
-    Signal::SIGUSR1,
-    Signal::SIGSEGV,
-    Signal::SIGUSR2,
-    Signal::SIGPIPE,
-    Signal::SIGALRM,
-    Signal::SIGTERM,
-    Signal::SIGSTKFLT,
-    Signal::SIGCONT,
-    Signal::SIGTSTP,
-    Signal::SIGTTIN,
-    Signal::SIGTTOU,
-    Signal::SIGURG,
-    Signal::SIGXCPU,
-    Signal::SIGXFSZ,
-    Signal::SIGVTALRM,
-    Signal::SIGPROF,
-    Signal::SIGWINCH,
-    Signal::SIGIO,
-    Signal::SIGPWR,
-    Signal::SIGSYS,
+pub const FORWARDED: [i32; 28] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    libc::SIGABRT,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGUSR1,
+    libc::SIGSEGV,
+    libc::SIGUSR2,
+    libc::SIGPIPE,
+    libc::SIGALRM,
+    libc::SIGTERM,
+    libc::SIGSTKFLT,
+    libc::SIGCONT,
+    libc::SIGTSTP,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
+    libc::SIGURG,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGWINCH,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGSYS,
 ];
 
 /// How the program runs under the init.
@@ -93,8 +92,8 @@ impl Entrypoint {
             // Orphans of the program come to us, to be reaped and stopped with it.
             crate::process::become_subreaper()?;
         }
-        let mut all: Vec<i32> = FORWARDED.iter().map(|signal| *signal as i32).collect();
-        all.push(Signal::SIGCHLD as i32);
+        let mut all = FORWARDED.to_vec();
+        all.push(libc::SIGCHLD);
         // Blocked before the fork, so none is lost; the child unblocks them.
         let mut signals = SignalWaiter::with_realtime(&all)?;
         // The terminal, when ours is the foreground group on it: the program's group gets it.
@@ -110,26 +109,23 @@ impl Entrypoint {
         loop {
             let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
             match signals.wait_number(timeout) {
-                Ok(Some(nix::libc::SIGCHLD)) | Ok(None) => {}
+                Ok(Some(libc::SIGCHLD)) | Ok(None) => {}
                 // To the program's group; once it has ended, to what is left of it.
                 Ok(Some(signal)) => {
-                    let _ = sys::kill_raw(Pid::from_raw(-main.as_raw()), signal);
+                    let _ = sys::killpg_raw(main, signal);
                 }
                 Err(Errno::EINTR) => {}
                 Err(errno) => return Err(errno.into()),
             }
             // Reap whatever ended: the program, its orphans.
             let gone = loop {
-                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::Exited(pid, code)) if pid == main => status = Some(code),
-                    Ok(WaitStatus::Signaled(pid, signal, _)) if pid == main => {
-                        status = Some(128 + signal as i32);
+                match sys::reap_one() {
+                    sys::Reaped::Ended(pid, exit) if pid == main => {
+                        status = Some(exit.shell_status());
                     }
-                    Ok(WaitStatus::StillAlive) => break false,
-                    Ok(_) => {}
-                    Err(Errno::EINTR) => {}
-                    Err(Errno::ECHILD) => break true,
-                    Err(errno) => return Err(errno.into()),
+                    sys::Reaped::Ended(..) => {}
+                    sys::Reaped::Running => break false,
+                    sys::Reaped::NoChildren => break true,
                 }
             };
             let Some(code) = status else {
@@ -142,10 +138,10 @@ impl Entrypoint {
                 // The program ended: what it left is asked to stop, then killed.
                 None => {
                     deadline = Some(Instant::now() + self.stop_timeout);
-                    leftovers(main, pid1, Signal::SIGTERM);
+                    leftovers(main, pid1, Signal::Term);
                 }
                 Some(at) if Instant::now() >= at => {
-                    leftovers(main, pid1, Signal::SIGKILL);
+                    leftovers(main, pid1, Signal::Kill);
                     // Killed: reaped at the next wake.
                     deadline = Some(Instant::now() + Duration::from_millis(100));
                 }
@@ -208,7 +204,7 @@ impl Entrypoint {
         };
         match spawn(&found, &argv) {
             // A script without `#!`: run by /bin/sh, as execvp, tini and dumb-init run it.
-            Err(err) if err.raw_os_error() == Some(nix::libc::ENOEXEC) => {
+            Err(err) if err.raw_os_error() == Some(libc::ENOEXEC) => {
                 let shell = c(OsStr::new("/bin/sh"))?;
                 let mut argv = argv;
                 argv[0] = found.clone();
@@ -224,7 +220,7 @@ impl Entrypoint {
 /// [`Entrypoint::run`]: 127 when it was not found, 126 when it was found but cannot be run;
 /// `None` for any other failure.
 pub fn start_status(err: &io::Error) -> Option<i32> {
-    use nix::libc::{EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, ETXTBSY};
+    use libc::{EACCES, EISDIR, ENOENT, ENOEXEC, ENOTDIR, ETXTBSY};
     match err.raw_os_error()? {
         ENOENT | ENOTDIR => Some(127),
         EACCES | ENOEXEC | EISDIR | ETXTBSY => Some(126),
@@ -251,8 +247,8 @@ fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<std::path::
         }
     }
     Err(io::Error::from_raw_os_error(match denied {
-        true => nix::libc::EACCES,
-        false => nix::libc::ENOENT,
+        true => libc::EACCES,
+        false => libc::ENOENT,
     }))
 }
 
@@ -260,12 +256,12 @@ fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<std::path::
 /// namespace (all of them are the program's leftovers); else to every child this subreaper
 /// has (orphans that left the group with setsid would otherwise be waited for forever).
 fn leftovers(main: Pid, pid1: bool, signal: Signal) {
-    let _ = kill(Pid::from_raw(-main.as_raw()), signal);
+    let _ = sys::killpg(main, Some(signal));
     if pid1 {
-        let _ = kill(Pid::from_raw(-1), signal);
+        let _ = sys::kill_everyone(signal);
     } else {
-        for child in crate::process::live_children(svckit_core::Pid::this_process()) {
-            let _ = kill(crate::process::os_pid(child), signal);
+        for child in crate::process::live_children(Pid::this_process()) {
+            let _ = sys::kill(child, Some(signal));
         }
     }
 }

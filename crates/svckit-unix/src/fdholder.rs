@@ -45,8 +45,6 @@ impl FdHolder {
         )?;
         // The child keeps only its end of the link, at LINK_FD.
         let pid = sys::fork_keeping(&proof, theirs, LINK_FD, holder_main)?;
-        let pid = crate::process::our_pid(pid)
-            .ok_or_else(|| io::Error::other("fork gave no pid for the fd holder"))?;
         Ok(FdHolder { link: ours, pid })
     }
 

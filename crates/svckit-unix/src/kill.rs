@@ -15,7 +15,7 @@ use crate::{
     cgroup::Cgroup,
     pidfile::{self, PidfileError, PidfileState},
     process::{self, Terminated},
-    signals::os_signal,
+    sys,
 };
 
 /// How to stop it.
@@ -119,12 +119,8 @@ pub fn stop_daemon(path: &Path, stop: &Stop) -> Result<Outcome, KillError> {
         _ => inspection.processes[0],
     };
     if stop.no_wait {
-        nix::sys::signal::kill(process::os_pid(main), os_signal(stop.signal)).map_err(|err| {
-            KillError::Signal {
-                pid: main,
-                source: err.into(),
-            }
-        })?;
+        sys::kill(main, Some(stop.signal))
+            .map_err(|source| KillError::Signal { pid: main, source })?;
         return Ok(Outcome {
             stopped: Stopped::Signalled,
             left: None,

@@ -6,12 +6,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nix::{
-    errno::Errno,
-    sys::signal::{kill, killpg},
-    unistd::Pid as OsPid,
-};
 use svckit_core::{Pid, Signal};
+
+use crate::sys::{self, kill, killpg};
+
+/// ESRCH: no such process (or group).
+fn no_such_process(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(nix::libc::ESRCH)
+}
 
 /// The fields of `/proc/PID/stat` after the parenthesised command name (which may itself hold
 /// `)` or spaces): `state ppid pgrp session …`, so field N of proc(5) is index N - 3 here.
@@ -176,7 +178,7 @@ pub fn group(pid: Pid) -> Option<Pid> {
 /// Whether any process is left in process group `pgid` (kill(2) with signal 0 to the group).
 /// A zombie still counts until it is reaped.
 pub fn group_exists(pgid: Pid) -> bool {
-    !matches!(killpg(os_pid(pgid), None), Err(Errno::ESRCH))
+    !matches!(killpg(pgid, None), Err(err) if no_such_process(&err))
 }
 
 /// The live (not zombie) processes in session `sid` or process group `pgid`, and every
@@ -304,25 +306,10 @@ pub fn parent(pid: Pid) -> Option<Pid> {
         .and_then(Pid::from_i32)
 }
 
-/// `pid` as nix takes it.
-pub fn os_pid(pid: Pid) -> OsPid {
-    OsPid::from_raw(pid.as_i32())
-}
-
-/// A pid nix gave, as svckit's [`Pid`] (`None` for 0 or a group's negative id).
-pub fn our_pid(pid: OsPid) -> Option<Pid> {
-    Pid::from_i32(pid.as_raw())
-}
-
 /// A pidfd for `pid` (pidfd_open(2), Linux 5.3): readable once the process has exited, for
 /// watching a process that is not our child. Close-on-exec.
 pub fn pidfd(pid: Pid) -> std::io::Result<std::os::fd::OwnedFd> {
-    let pid = rustix::process::Pid::from_raw(pid.as_i32())
-        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    Ok(rustix::process::pidfd_open(
-        pid,
-        rustix::process::PidfdFlags::NONBLOCK,
-    )?)
+    sys::pidfd_open(pid)
 }
 
 /// Marks this process as a child subreaper (prctl(2) `PR_SET_CHILD_SUBREAPER`): orphaned
@@ -434,22 +421,21 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// get the signal too, even after the daemon's main process has exited and been reaped: a group
 /// lives as long as any member, and the kernel never reuses its id meanwhile.
 pub fn signal_group_or_process(pid: Pid, signal: Signal) -> std::io::Result<()> {
-    let signal = crate::signals::os_signal(signal);
-    match killpg(os_pid(pid), signal) {
-        Err(Errno::ESRCH) => kill(os_pid(pid), signal).map_err(std::io::Error::from),
-        other => other.map_err(std::io::Error::from),
+    match killpg(pid, Some(signal)) {
+        Err(err) if no_such_process(&err) => kill(pid, Some(signal)),
+        other => other,
     }
 }
 
 /// Sends `signal` (svckit's name for it) to `pid`; a process already gone is fine.
 pub fn send(pid: Pid, signal: svckit_core::Signal) {
-    let _ = kill(os_pid(pid), crate::signals::os_signal(signal));
+    let _ = kill(pid, Some(signal));
 }
 
 /// Sends `signal` (svckit's name for it) to the process group `pgid`; a group already gone is
 /// fine.
 pub fn send_group(pgid: Pid, signal: svckit_core::Signal) {
-    let _ = killpg(os_pid(pgid), crate::signals::os_signal(signal));
+    let _ = killpg(pgid, Some(signal));
 }
 
 /// Whether this process's stdout is a pipe whose reader went away (poll(2) says POLLERR on
@@ -470,24 +456,8 @@ pub fn stdout_reader_gone() -> bool {
 /// Reaps every child of this process that has ended (waitpid(-1, WNOHANG) until none is
 /// left to reap), telling `each` its pid and how it ended; returns at once when none has.
 pub fn reap_children(mut each: impl FnMut(Pid, svckit_core::LastExit)) {
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-    use svckit_core::LastExit;
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => {
-                if let Some(pid) = our_pid(pid) {
-                    each(pid, LastExit::Code(code));
-                }
-            }
-            Ok(WaitStatus::Signaled(pid, signal, _)) => {
-                if let Some(pid) = our_pid(pid) {
-                    each(pid, LastExit::Signal(signal as i32));
-                }
-            }
-            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => break,
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(_) => break,
-        }
+    while let sys::Reaped::Ended(pid, exit) = sys::reap_one() {
+        each(pid, exit);
     }
 }
 
@@ -515,7 +485,7 @@ pub fn terminate_all(
     let send = |signal: Signal| -> std::io::Result<()> {
         for pid in targets {
             match signal_group_or_process(*pid, signal) {
-                Err(err) if err.raw_os_error() != Some(nix::libc::ESRCH) => {
+                Err(err) if !no_such_process(&err) => {
                     return Err(std::io::Error::new(
                         err.kind(),
                         format!("send SIG{signal} to PID {pid}: {err}"),
@@ -631,7 +601,7 @@ mod tests {
         let started = start_time(pid).unwrap();
         assert!(started > 0);
         assert_eq!(start_time(pid).unwrap(), started);
-        kill(os_pid(pid), nix::sys::signal::Signal::SIGSTOP).unwrap();
+        kill(pid, Some(Signal::Stop)).unwrap();
         assert!(wait_until(Duration::from_secs(5), || state(pid) == Some('T')));
         assert!(start_time(Pid::this_process()).unwrap() <= started);
         first.kill().unwrap();

@@ -17,6 +17,8 @@ use nix::{
 };
 use svckit_core::Signal;
 
+use crate::sys;
+
 /// Receives a fixed set of signals through a signalfd. While it lives, those signals are
 /// blocked in the calling thread; dropping it unblocks them again.
 #[derive(Debug)]
@@ -28,18 +30,19 @@ pub struct SignalWaiter {
 impl SignalWaiter {
     /// Blocks `signals` (sigprocmask(2)) and opens a close-on-exec signalfd for them.
     pub fn new(signals: &[Signal]) -> nix::Result<SignalWaiter> {
-        SignalWaiter::of(signals.iter().map(|signal| os_signal(*signal)).collect())
+        SignalWaiter::of(
+            signals
+                .iter()
+                .map(|signal| sys::os_signal(*signal))
+                .collect(),
+        )
     }
 
     /// For an init that forwards every signal (some svckit has no name for, such as
     /// SIGSTKFLT): the signals numbered `numbers` and every real-time one (SIGRTMIN to
     /// SIGRTMAX); [`SignalWaiter::wait_number`] reads them.
     pub fn with_realtime(numbers: &[i32]) -> nix::Result<SignalWaiter> {
-        let set = numbers
-            .iter()
-            .filter_map(|number| nix::sys::signal::Signal::try_from(*number).ok())
-            .collect();
-        SignalWaiter::of(crate::sys::with_realtime(set))
+        SignalWaiter::of(sys::with_realtime(numbers))
     }
 
     fn of(set: SigSet) -> nix::Result<SignalWaiter> {
@@ -162,56 +165,5 @@ impl AsFd for SignalWaiter {
 impl Drop for SignalWaiter {
     fn drop(&mut self) {
         let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&self.set), None);
-    }
-}
-
-/// The OS signal for a definition's [`svckit_core::Signal`]: one arm per name, so no name can
-/// fall back to another (the supervisor once parsed the name and fell back to SIGTERM).
-pub const fn os_signal(signal: svckit_core::Signal) -> nix::sys::signal::Signal {
-    use nix::sys::signal::Signal as Os;
-    use svckit_core::Signal;
-    match signal {
-        Signal::Hup => Os::SIGHUP,
-        Signal::Int => Os::SIGINT,
-        Signal::Quit => Os::SIGQUIT,
-        Signal::Ill => Os::SIGILL,
-        Signal::Trap => Os::SIGTRAP,
-        Signal::Abrt => Os::SIGABRT,
-        Signal::Bus => Os::SIGBUS,
-        Signal::Fpe => Os::SIGFPE,
-        Signal::Kill => Os::SIGKILL,
-        Signal::Usr1 => Os::SIGUSR1,
-        Signal::Segv => Os::SIGSEGV,
-        Signal::Usr2 => Os::SIGUSR2,
-        Signal::Pipe => Os::SIGPIPE,
-        Signal::Alrm => Os::SIGALRM,
-        Signal::Term => Os::SIGTERM,
-        Signal::Chld => Os::SIGCHLD,
-        Signal::Cont => Os::SIGCONT,
-        Signal::Stop => Os::SIGSTOP,
-        Signal::Tstp => Os::SIGTSTP,
-        Signal::Ttin => Os::SIGTTIN,
-        Signal::Ttou => Os::SIGTTOU,
-        Signal::Urg => Os::SIGURG,
-        Signal::Xcpu => Os::SIGXCPU,
-        Signal::Xfsz => Os::SIGXFSZ,
-        Signal::Vtalrm => Os::SIGVTALRM,
-        Signal::Prof => Os::SIGPROF,
-        Signal::Winch => Os::SIGWINCH,
-        Signal::Io => Os::SIGIO,
-        Signal::Pwr => Os::SIGPWR,
-        Signal::Sys => Os::SIGSYS,
-    }
-}
-
-#[cfg(test)]
-mod os_signal_tests {
-    /// Every name maps to the OS signal of that name.
-    #[test]
-    fn every_signal_maps_to_the_os_signal_of_its_name() {
-        for signal in svckit_core::Signal::ALL {
-            assert_eq!(super::os_signal(*signal).as_str(), format!("SIG{signal}"));
-            assert_eq!(super::os_signal(*signal) as i32, signal.number());
-        }
     }
 }

@@ -2,16 +2,27 @@
 //!
 //! This module owns the calls that Rust cannot prove safe: `fork`, signal dispositions, closing
 //! file descriptors the process did not open through Rust, replacing the environment and `_exit`.
-//! It must stay small: anything that can be written with safe nix calls belongs elsewhere.
+//! It must stay small: anything that can be written with safe nix calls belongs elsewhere
+//! (a conversion of a pid or a signal in [`super::os`]).
 #![allow(unsafe_code)]
 
 use std::{ffi::OsString, fs, io};
 
-use nix::{
-    libc,
-    sys::signal::{SigHandler, Signal},
-    unistd::ForkResult,
-};
+use nix::{libc, sys::signal::SigHandler, unistd::ForkResult};
+use svckit_core::{Pid, Signal};
+
+use super::os::{os_signal, our_pid};
+
+/// What [`fork`] returned in this process.
+pub(crate) enum Fork {
+    /// This is the parent; the child's pid.
+    Parent {
+        /// The new process.
+        child: Pid,
+    },
+    /// This is the child.
+    Child,
+}
 
 /// Proof that the process had exactly one thread when it was checked, which is what makes
 /// `fork` sound: no other thread can hold a lock (the allocator's, stdio's) that the child would
@@ -35,11 +46,16 @@ impl SingleThreaded {
 }
 
 /// fork(2): <https://man7.org/linux/man-pages/man2/fork.2.html>.
-pub(crate) fn fork(_proof: &SingleThreaded) -> nix::Result<ForkResult> {
+pub(crate) fn fork(_proof: &SingleThreaded) -> nix::Result<Fork> {
     // SAFETY: the process is single-threaded (the proof token exists only after the check, and
     // svckit starts no thread between the check and here), so the child inherits no lock held
     // by another thread and may go on running ordinary Rust code, allocation included.
-    unsafe { nix::unistd::fork() }
+    Ok(match unsafe { nix::unistd::fork() }? {
+        ForkResult::Parent { child } => Fork::Parent {
+            child: our_pid(child).ok_or(nix::errno::Errno::EINVAL)?,
+        },
+        ForkResult::Child => Fork::Child,
+    })
 }
 
 /// Runs `child` (which should exec or `_exit`) in a new process that shares this process's
@@ -72,7 +88,7 @@ pub(crate) fn vfork_then_exit<F: FnOnce()>(_proof: &SingleThreaded, child: F) ->
 /// this process sees afterwards, and other threads run beside it. The caller must make sure
 /// that is harmless (the child only execs, or this process exits right after) and that no
 /// handler of this process can run in the child (its signals blocked, or none installed).
-unsafe fn clone_vfork<F: FnOnce()>(stack_size: usize, child: F) -> io::Result<nix::unistd::Pid> {
+unsafe fn clone_vfork<F: FnOnce()>(stack_size: usize, child: F) -> io::Result<Pid> {
     extern "C" fn trampoline<F: FnOnce()>(arg: *mut libc::c_void) -> libc::c_int {
         // SAFETY: `arg` is the `Option<F>` below, alive in the suspended caller's frame; the
         // closure is taken out exactly once, here.
@@ -102,7 +118,7 @@ unsafe fn clone_vfork<F: FnOnce()>(stack_size: usize, child: F) -> io::Result<ni
     };
     match pid {
         -1 => Err(io::Error::last_os_error()),
-        pid => Ok(nix::unistd::Pid::from_raw(pid)),
+        pid => Pid::from_i32(pid).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)),
     }
 }
 
@@ -188,9 +204,14 @@ pub(crate) fn realtime_signals() -> std::ops::RangeInclusive<i32> {
     libc::SIGRTMIN()..=libc::SIGRTMAX()
 }
 
-/// `set` with every real-time signal ([`realtime_signals`]) added, which nix's [`Signal`]
-/// cannot name.
-pub(crate) fn with_realtime(set: nix::sys::signal::SigSet) -> nix::sys::signal::SigSet {
+/// The set of the signals numbered `numbers` (those that are signals: SIGSTKFLT, which
+/// svckit's [`Signal`] has no name for, included) and every real-time one
+/// ([`realtime_signals`]), which nix's signal type cannot name.
+pub(crate) fn with_realtime(numbers: &[i32]) -> nix::sys::signal::SigSet {
+    let set: nix::sys::signal::SigSet = numbers
+        .iter()
+        .filter_map(|number| nix::sys::signal::Signal::try_from(*number).ok())
+        .collect();
     let mut raw: libc::sigset_t = *set.as_ref();
     for signal in realtime_signals() {
         // SAFETY: `raw` is an initialized sigset_t (copied from a SigSet) and `signal` is a
@@ -201,17 +222,18 @@ pub(crate) fn with_realtime(set: nix::sys::signal::SigSet) -> nix::sys::signal::
     unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) }
 }
 
-/// kill(2) with a signal by number, a real-time one included (nix's [`Signal`] has none).
-pub(crate) fn kill_raw(pid: nix::unistd::Pid, signal: i32) -> nix::Result<()> {
+/// killpg(2) with a signal by number, a real-time one included (svckit's [`Signal`] and nix's
+/// have none).
+pub(crate) fn killpg_raw(pgid: Pid, signal: i32) -> nix::Result<()> {
     // SAFETY: kill takes two integers and touches no memory of ours.
-    let result = unsafe { libc::kill(pid.as_raw(), signal) };
+    let result = unsafe { libc::kill(-pgid.as_i32(), signal) };
     nix::errno::Errno::result(result).map(drop)
 }
 
 /// Sets `signal` to SIG_IGN.
 pub(crate) fn ignore_signal(signal: Signal) -> nix::Result<()> {
     // SAFETY: SIG_IGN installs no handler, so no handler can break async-signal safety.
-    unsafe { nix::sys::signal::signal(signal, SigHandler::SigIgn) }.map(drop)
+    unsafe { nix::sys::signal::signal(os_signal(signal), SigHandler::SigIgn) }.map(drop)
 }
 
 /// Replaces the whole environment of the process with `vars`.
@@ -301,11 +323,11 @@ pub(crate) fn fork_keeping(
     keep: std::os::fd::OwnedFd,
     at: i32,
     body: fn(std::os::fd::OwnedFd) -> i32,
-) -> nix::Result<nix::unistd::Pid> {
+) -> nix::Result<Pid> {
     use std::os::fd::{FromRawFd, IntoRawFd};
     match fork(proof)? {
-        ForkResult::Parent { child } => Ok(child),
-        ForkResult::Child => {
+        Fork::Parent { child } => Ok(child),
+        Fork::Child => {
             let from = keep.into_raw_fd();
             // SAFETY: `from` was ours (taken out of its owner above); dup2 replaces whatever
             // `at` was, and no object of the parent's is used in this child again: only `body`
@@ -392,7 +414,7 @@ struct ChildFailure {
 /// portably. No page table is copied: this is what makes a container's start as cheap as
 /// tini's. Returns the child's pid once it has exec'd, or why it could not (the child is
 /// reaped then).
-pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::Pid> {
+pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<Pid> {
     use std::sync::atomic::Ordering;
 
     /// Notes the failed step and errno for the parent, and leaves.
@@ -411,9 +433,7 @@ pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::Pid> {
     let failure = ChildFailure::default();
     let child = || {
         // Each a system call through nix, allocating nothing.
-        if nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))
-            .is_err()
-        {
+        if super::os::lead_own_group().is_err() {
             fail(&failure, 1);
         }
         if let Some(tty) = plan.foreground
@@ -458,7 +478,7 @@ pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::Pid> {
     if step == 0 {
         return Ok(pid);
     }
-    let _ = nix::sys::wait::waitpid(pid, None);
+    let _ = super::os::wait_for(pid);
     let err = io::Error::from_raw_os_error(failure.errno.load(Ordering::SeqCst));
     let what = ["", "setpgid", "tcsetpgrp", "dup2", "exec"][step as usize];
     Err(match step {
@@ -472,7 +492,7 @@ pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::Pid> {
 /// measured 0.09 ms faster per start). Its child resets every signal in the default set; glibc's
 /// sigfillset leaves out 32 and 33 (its own), which its child then leaves ignored, so their bits
 /// are set by hand.
-pub(crate) fn posix_spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::Pid> {
+pub(crate) fn posix_spawn_exec(plan: &ExecPlan<'_>) -> io::Result<Pid> {
     debug_assert!(plan.foreground.is_none());
     let check = |rc: libc::c_int| match rc {
         0 => Ok(()),
@@ -530,6 +550,8 @@ pub(crate) fn posix_spawn_exec(plan: &ExecPlan<'_>) -> io::Result<nix::unistd::P
         });
         libc::posix_spawn_file_actions_destroy(actions);
         libc::posix_spawnattr_destroy(attr);
-        result.map(|()| nix::unistd::Pid::from_raw(pid))
+        result.and_then(|()| {
+            Pid::from_i32(pid).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+        })
     }
 }
