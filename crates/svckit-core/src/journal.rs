@@ -121,50 +121,68 @@ pub fn is_about(line: &str, name: &ServiceName) -> bool {
     split(line).is_some_and(|(_, of, _)| of == name.as_str())
 }
 
-/// Writes to `out` every new line about `name` (every new line without one) of the logs
-/// `paths` names, asked again at each look (a service installed meanwhile is followed from its
-/// first line), until writing fails (a closed pipe ends it) or `done` says so. Rotations are
-/// followed: the rest of the rotated file, then the new one's. No file is held open between
-/// looks (on Windows an open file could not be rotated).
-pub fn follow(
+/// Writes to `out` the last `lines` events about `name` (every event without one), then every
+/// new one of the logs `paths` names, asked again at each look (a service installed meanwhile
+/// is followed from its first line), until writing fails (a closed pipe ends it) or `done`
+/// says so. The first lines and the following start from one look at each file, so no event
+/// written meanwhile is lost or printed twice. Rotations are followed by `identity`, which says
+/// which file an open file is (an inode, a file index; never a creation time, which Windows
+/// hands on to a new file of a just-renamed name): the rest of the rotated file, then the new
+/// one's. No file is held open between looks (on Windows an open file could not be rotated).
+pub fn follow<I: PartialEq + Copy>(
     paths: impl Fn() -> Vec<PathBuf>,
     name: Option<&ServiceName>,
+    lines: usize,
     out: &mut dyn Write,
     done: impl Fn() -> bool,
+    identity: impl Fn(&File) -> std::io::Result<I>,
 ) -> std::io::Result<()> {
     use std::collections::HashMap;
+    let about = |line: &String| name.is_none_or(|name| is_about(line, name));
     // What was read of each log: the offset of its first unread byte, and which file it is.
-    let mut read: HashMap<PathBuf, (u64, Option<Identity>)> = HashMap::new();
-    for path in paths() {
-        if let Ok(meta) = fs::metadata(&path) {
-            read.insert(path, (meta.len(), identity(&meta)));
-        }
+    let mut read: HashMap<PathBuf, (u64, Option<I>)> = HashMap::new();
+    let mut first = Vec::new();
+    let logs = paths();
+    for path in &logs {
+        let Some(now) = look(path, 0, &identity) else {
+            continue;
+        };
+        first.extend(of(&rotated(path), name));
+        first.extend(now.lines.into_iter().filter(about));
+        read.insert(path.clone(), (now.consumed, now.id));
+    }
+    if logs.len() > 1 {
+        first.sort_by(|a, b| a.get(..23).cmp(&b.get(..23)));
+    }
+    for line in &first[first.len().saturating_sub(lines)..] {
+        writeln!(out, "{line}")?;
     }
     out.flush()?;
     while !done() {
         let mut lines = Vec::new();
         for path in paths() {
-            let Ok(meta) = fs::metadata(&path) else {
+            let (offset, known) = read.entry(path.clone()).or_insert((0, None));
+            let Some(mut now) = look(&path, *offset, &identity) else {
                 continue;
             };
-            let id = identity(&meta);
-            let (offset, known) = read.entry(path.clone()).or_insert((0, id));
-            if *known != id || meta.len() < *offset {
+            if known.is_some() && now.id.is_some() && *known != now.id || now.len < *offset {
                 // Rotated: the rest of the old file (written no more), then the new one.
-                let (rest, _) = complete_lines(&rotated(&path), *offset);
-                lines.extend(rest);
+                if let Some(old) = look(&rotated(&path), *offset, &|_: &File| Ok(())) {
+                    lines.extend(old.lines);
+                }
+                match look(&path, 0, &identity) {
+                    Some(new) => now = new,
+                    None => continue,
+                }
                 *offset = 0;
-                *known = id;
             }
-            let (new, consumed) = complete_lines(&path, *offset);
-            *offset += consumed;
-            lines.extend(new);
+            *known = now.id;
+            *offset += now.consumed;
+            lines.extend(now.lines);
         }
         lines.sort_by(|a, b| a.get(..23).cmp(&b.get(..23)));
-        for line in lines {
-            if name.is_none_or(|name| is_about(&line, name)) {
-                writeln!(out, "{line}")?;
-            }
+        for line in lines.iter().filter(|line| about(line)) {
+            writeln!(out, "{line}")?;
         }
         out.flush()?;
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -172,43 +190,48 @@ pub fn follow(
     Ok(())
 }
 
-/// Which file a path names now: its inode on Unix, its creation time elsewhere.
-#[cfg(unix)]
-type Identity = (u64, u64);
-#[cfg(not(unix))]
-type Identity = std::time::SystemTime;
-
-#[cfg(unix)]
-fn identity(meta: &fs::Metadata) -> Option<Identity> {
-    use std::os::unix::fs::MetadataExt;
-    Some((meta.dev(), meta.ino()))
+/// What one look at a log found.
+struct Look<I> {
+    /// Which file it is.
+    id: Option<I>,
+    /// Its length.
+    len: u64,
+    /// Its whole lines from where the look started.
+    lines: Vec<String>,
+    /// How many bytes they took (a line still being written is left for the next look).
+    consumed: u64,
 }
 
-#[cfg(not(unix))]
-fn identity(meta: &fs::Metadata) -> Option<Identity> {
-    meta.created().ok()
-}
-
-/// The whole lines of `file` from `offset`, and how many bytes they took (a line still being
-/// written is left for the next look).
-fn complete_lines(file: &Path, offset: u64) -> (Vec<String>, u64) {
+/// One look at the log `file` from byte `offset`, through one open handle (so its identity
+/// and its lines are of the same file); `None` when it cannot be opened.
+fn look<I>(
+    file: &Path,
+    offset: u64,
+    identity: &impl Fn(&File) -> std::io::Result<I>,
+) -> Option<Look<I>> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut bytes = Vec::new();
-    let read = File::open(file).and_then(|mut handle| {
-        handle.seek(SeekFrom::Start(offset))?;
-        handle.read_to_end(&mut bytes)
-    });
-    if read.is_err() {
-        return (Vec::new(), 0);
-    }
-    let Some(end) = bytes.iter().rposition(|b| *b == b'\n') else {
-        return (Vec::new(), 0);
+    let mut handle = File::open(file).ok()?;
+    let mut found = Look {
+        id: identity(&handle).ok(),
+        len: handle.metadata().ok()?.len(),
+        lines: Vec::new(),
+        consumed: 0,
     };
-    let lines = String::from_utf8_lossy(&bytes[..end])
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    (lines, end as u64 + 1)
+    if found.len <= offset {
+        return Some(found);
+    }
+    let mut bytes = Vec::new();
+    if handle.seek(SeekFrom::Start(offset)).is_err() || handle.read_to_end(&mut bytes).is_err() {
+        return Some(found);
+    }
+    if let Some(end) = bytes.iter().rposition(|b| *b == b'\n') {
+        found.lines = String::from_utf8_lossy(&bytes[..end])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        found.consumed = end as u64 + 1;
+    }
+    Some(found)
 }
 
 #[cfg(test)]
@@ -288,6 +311,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn follow_passes_on_new_lines_of_every_log_across_a_rotation_and_a_new_log() {
         let root = scratch("follow");
         let web = ServiceName::new("web").unwrap();
@@ -345,10 +369,21 @@ mod tests {
             seen: &mut seen,
             done: &done,
         };
-        follow(paths, None, &mut out, || {
-            let _ = looking.send(());
-            done.get()
-        })
+        let inode = |file: &File| {
+            use std::os::unix::fs::MetadataExt;
+            file.metadata().map(|meta| (meta.dev(), meta.ino()))
+        };
+        follow(
+            paths,
+            None,
+            0,
+            &mut out,
+            || {
+                let _ = looking.send(());
+                done.get()
+            },
+            inode,
+        )
         .unwrap();
         writer.join().unwrap();
         let seen = String::from_utf8(seen).unwrap();
@@ -356,6 +391,42 @@ mod tests {
         for word in ["web: one", "web: two", "api: three"] {
             assert!(seen.contains(word), "{word} in {seen}");
         }
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    /// `events -f`: the last lines, then every event written after the look they came from,
+    /// once (it once printed them from one read and followed from another, a gap between).
+    #[test]
+    fn the_last_lines_and_the_events_after_them_come_once_each() {
+        let root = std::env::temp_dir().join(format!("svckit-gap-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let path = root.join("events.log");
+        let web = ServiceName::new("web").unwrap();
+        let mut log = Journal::new(&path);
+        for word in ["one", "two", "three"] {
+            log.record(&web, format_args!("{word}"));
+        }
+        let paths = || vec![path.clone()];
+        let mut out = Vec::new();
+        let looks = std::cell::Cell::new(0);
+        // Right after the last lines are out, before the first look for new ones: "four".
+        let done = || {
+            looks.set(looks.get() + 1);
+            if looks.get() == 1 {
+                Journal::new(&path).record(&web, format_args!("four"));
+            }
+            looks.get() > 2
+        };
+        follow(paths, Some(&web), 2, &mut out, done, |_: &File| Ok(())).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let words: Vec<&str> = out
+            .lines()
+            .filter_map(|line| split(line))
+            .map(|(_, _, w)| w)
+            .collect();
+        assert_eq!(words, ["two", "three", "four"], "{out}");
+        drop(log);
         let _ = fs::remove_dir_all(&root);
     }
 }

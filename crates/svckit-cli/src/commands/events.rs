@@ -14,12 +14,12 @@ use crate::{cli::EventsArgs, exit::Exit};
 pub fn run(args: EventsArgs) -> anyhow::Result<Exit> {
     let manager = super::manager(&args.state)?;
     let only = args.name.as_deref().map(ServiceName::new).transpose()?;
-    let logs = manager.event_logs();
     let mut out = io::stdout().lock();
-    for line in journal::recent(&logs, only.as_ref(), args.lines) {
-        writeln!(out, "{}", visible(&line))?;
-    }
-    if args.follow {
+    if !args.follow {
+        for line in journal::recent(&manager.event_logs(), only.as_ref(), args.lines) {
+            writeln!(out, "{}", visible(&line))?;
+        }
+    } else {
         let mut escaped = Escaped {
             pending: Vec::new(),
             out,
@@ -27,8 +27,10 @@ pub fn run(args: EventsArgs) -> anyhow::Result<Exit> {
         let followed = journal::follow(
             || manager.event_logs(),
             only.as_ref(),
+            args.lines,
             &mut escaped,
             || false,
+            svckit_install::file_identity,
         );
         match followed {
             // Its reader went away (`| head`): done.

@@ -1982,6 +1982,48 @@ fn logs_merge_streams_and_services_in_time_order_with_the_runs_marked() {
     sup.ok(&["stop", "api"]);
 }
 
+/// `svckit events -f`: the last events, then what happens next, to a service installed after
+/// it began too; `-f NAME` only that service's.
+#[test]
+fn events_follow_prints_the_last_events_then_what_comes() {
+    let sup = Sup::new("eventsf");
+    sup.ok(&["install", "old", "--", "sleep", "1015.1"]);
+    sup.ok(&["start", "old"]);
+    let all = crate::support::Following::new(&mut sup.command(&["events", "-f", "-n", "1"]));
+    let only = crate::support::Following::new(&mut sup.command(&["events", "new", "-f"]));
+    // Once the last event is out, what comes is followed.
+    assert!(
+        all.until(" old: ", Duration::from_secs(20)),
+        "{}",
+        all.seen()
+    );
+    sup.ok(&["install", "new", "--", "sleep", "1015.2"]);
+    sup.ok(&["start", "new"]);
+    sup.ok(&["stop", "old"]);
+    assert!(
+        all.until(" old: stopped", Duration::from_secs(20)),
+        "{}",
+        all.seen()
+    );
+    assert!(all.seen().contains(" new: running"), "{}", all.seen());
+    assert_eq!(
+        all.seen()
+            .lines()
+            .filter(|l| l.contains(" old: running"))
+            .count(),
+        1,
+        "{}",
+        all.seen()
+    );
+    assert!(
+        only.until(" new: running", Duration::from_secs(20)),
+        "{}",
+        only.seen()
+    );
+    assert!(!only.seen().contains(" old: "), "{}", only.seen());
+    sup.ok(&["stop", "new"]);
+}
+
 /// `svckit logs -f` of two services follows both, merged, across a rotation.
 #[test]
 fn logs_follow_merges_services_across_rotations() {

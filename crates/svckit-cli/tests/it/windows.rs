@@ -808,7 +808,22 @@ fn logs_are_one_timeline_of_streams_services_and_runs(wine: &Wine, ticker: &str)
         wine.command(EXE)
             .args(["logs", "Crasher", "Second", "-f", "-n", "0"]),
     );
+    // Every service's events followed too, a new one's from its first (its event log is new):
+    // once the last event is out, what comes is followed.
+    let events =
+        crate::support::Following::new(wine.command(EXE).args(["events", "-f", "-n", "1"]));
+    assert!(
+        events.until(" Crasher: ", Duration::from_secs(60)),
+        "{}",
+        events.seen()
+    );
     assert_eq!(code(&wine.svckit(&["start", "Second"])), 0);
+    assert!(
+        events.until(" Second: running", Duration::from_secs(60)),
+        "{}",
+        events.seen()
+    );
+    drop(events);
     assert!(
         follower.until(" Second [err] err 3\n", Duration::from_secs(60)),
         "{}",
