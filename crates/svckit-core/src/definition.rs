@@ -30,6 +30,10 @@
 //! [logs]
 //! max_size = "10MiB"
 //! keep = 5
+//!
+//! [[listen]]                 # one table per socket (see svckit_core::listen)
+//! address = "tcp:127.0.0.1:8000"
+//! name = "http"             # LISTEN_FDNAMES; optional, as are backlog and mode
 //! ```
 //!
 //! A top-level `backend = "systemd"` (or `builtin`, `sysv`, `windows`, `auto`) says which
@@ -216,6 +220,41 @@ struct Definition {
     limits: LimitsDefinition,
     #[serde(default)]
     logs: LogsDefinition,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    listen: Vec<ListenDefinition>,
+}
+
+// A `[[listen]]` table: `address = "tcp:127.0.0.1:8080"`, and optionally `name`, `backlog`
+// and (a Unix socket file's) `mode = "0660"`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ListenDefinition {
+    address: Named<crate::listen::Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backlog: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mode: Option<SocketMode>,
+}
+
+/// A socket file's mode written as octal text (`"0660"`).
+#[derive(Debug)]
+struct SocketMode(u32);
+
+impl<'de> Deserialize<'de> for SocketMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse::umask(&text).map(SocketMode).map_err(|_| {
+            D::Error::custom(format!("{text:?} is not an octal mode between 000 and 777"))
+        })
+    }
+}
+
+impl Serialize for SocketMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:04o}", self.0))
+    }
 }
 
 // Neither key: the type's default (SIGHUP for notify, else no reload).
@@ -483,6 +522,16 @@ impl Definition {
             keep: self.logs.keep,
         };
         spec.backend = self.backend.0;
+        spec.listen = self
+            .listen
+            .into_iter()
+            .map(|listen| crate::listen::Listener {
+                address: listen.address.0,
+                name: listen.name,
+                backlog: listen.backlog,
+                mode: listen.mode.map(|mode| mode.0),
+            })
+            .collect();
         Ok(spec)
     }
 
@@ -546,6 +595,16 @@ impl Definition {
                 max_size: Size(spec.logs.max_size),
                 keep: spec.logs.keep,
             },
+            listen: spec
+                .listen
+                .iter()
+                .map(|listener| ListenDefinition {
+                    address: Named(listener.address.clone()),
+                    name: listener.name.clone(),
+                    backlog: listener.backlog,
+                    mode: listener.mode.map(SocketMode),
+                })
+                .collect(),
         }
     }
 }
@@ -684,6 +743,15 @@ as = "infinity"
 
 [logs]
 max_size = "1MiB"
+
+[[listen]]
+address = "tcp:127.0.0.1:8000"
+name = "http"
+backlog = 64
+
+[[listen]]
+address = "unix:/run/web.sock"
+mode = "0660"
 "#;
 
     #[test]
@@ -709,6 +777,13 @@ max_size = "1MiB"
         assert_eq!(spec.environment_file, ["-/etc/default/web", "/etc/web.env"]);
         assert_eq!(spec.runtime_directory, ["web"]);
         assert_eq!((spec.nice, spec.oom_score_adjust), (Some(5), Some(-100)));
+        let http = &spec.listen[0];
+        assert_eq!(http.address.to_string(), "tcp:127.0.0.1:8000");
+        assert_eq!(
+            (http.name.as_deref(), http.backlog),
+            (Some("http"), Some(64))
+        );
+        assert_eq!(spec.listen[1].mode, Some(0o660));
         assert_eq!(
             spec.limits.nofile,
             Some(Limit {
@@ -799,6 +874,20 @@ max_size = "1MiB"
                 .to_string();
             assert!(err.contains(key) && err.contains(says), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_bad_listener_is_named_where_it_stands() {
+        let text = "program = \"/bin/true\"\n[[listen]]\naddress = \"tcp:localhost:80\"\n";
+        let err = ServiceSpec::from_toml(text, Some("web")).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(err.message.contains("is not a port"), "{err}");
+        let text = "program = \"/bin/true\"\n[[listen]]\naddress = \"udp:53\"\nbacklog = 5\n";
+        let err = ServiceSpec::from_toml(text, Some("web")).unwrap_err();
+        assert!(
+            err.message.contains("udp:[::]:53: a backlog is for stream"),
+            "{err}"
+        );
     }
 
     #[test]

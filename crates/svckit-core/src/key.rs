@@ -68,6 +68,7 @@ keys! {
     ReloadCommand => "reload.command", "`reload.command`: the command a reload runs.";
     LogsMaxSize => "logs.max_size", "`logs.max_size`: the size captured logs rotate at.";
     LogsKeep => "logs.keep", "`logs.keep`: rotated files kept.";
+    Listen => "listen", "`listen`: sockets bound for it, the first connection starting it.";
 }
 
 impl Key {
@@ -155,6 +156,7 @@ impl Key {
                 Key::SuccessExitStatus => !spec.success_exit_status.is_empty(),
                 Key::RestartPreventExitStatus => !spec.restart_prevent_exit_status.is_empty(),
                 Key::OomScoreAdjust => spec.oom_score_adjust.is_some(),
+                Key::Listen => !spec.listen.is_empty(),
                 Key::ReloadSignal => spec.reload.signal.is_some(),
                 Key::ReloadCommand => !spec.reload.command.is_empty(),
                 Key::LogsMaxSize => spec.logs.max_size != base.logs.max_size,

@@ -21,6 +21,7 @@ mod hosted;
 pub mod journal;
 mod key;
 mod last_exit;
+pub mod listen;
 pub mod logfiles;
 pub mod machine;
 mod name;

@@ -596,6 +596,9 @@ pub struct ServiceSpec {
     pub logs: LogPolicy,
     /// The service manager it is installed into.
     pub backend: BackendKind,
+    /// The sockets bound for it before it runs and handed to it as systemd hands them
+    /// (`LISTEN_FDS`): the first connection starts it, and none is refused while it restarts.
+    pub listen: Vec<crate::listen::Listener>,
 }
 
 impl ServiceSpec {
@@ -639,6 +642,7 @@ impl ServiceSpec {
             restart_prevent_exit_status: Vec::new(),
             logs: LogPolicy::default(),
             backend: BackendKind::Auto,
+            listen: Vec::new(),
         }
     }
 
@@ -732,6 +736,7 @@ impl ServiceSpec {
             }
             check_text("runtime_directory", dir)?;
         }
+        crate::listen::check_all(&self.listen)?;
         if let Some(nice) = self.nice
             && !(-20..=19).contains(&nice)
         {

@@ -102,6 +102,11 @@ mod tests {
             }
             Key::Nice => spec.nice = Some(5),
             Key::OomScoreAdjust => spec.oom_score_adjust = Some(100),
+            Key::Listen => {
+                spec.listen = vec![svckit_core::listen::Listener::at(
+                    "tcp:127.0.0.1:8080".parse().unwrap(),
+                )];
+            }
             Key::SuccessExitStatus => spec.success_exit_status = vec![ExitMatch::Code(3)],
             Key::RestartPreventExitStatus => {
                 spec.restart_prevent_exit_status = vec![ExitMatch::Code(3)];

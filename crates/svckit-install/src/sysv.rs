@@ -49,6 +49,10 @@ pub fn sh_quote(text: &str) -> String {
 /// the key × backend table ([`crate::honour::refusal`]).
 pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
     match key {
+        Key::Listen => Some(
+            "SysV init binds no sockets (xinetd does; svckit does not write its entries yet); \
+             install it into the builtin supervisor (--backend builtin)",
+        ),
         Key::Type if spec.service_type == ServiceType::Oneshot => Some(
             "an init script runs daemons (exec, forking, notify) through svckit daemonize; a \
              oneshot has none to run",
