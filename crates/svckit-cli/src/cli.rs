@@ -292,6 +292,11 @@ pub struct InstallArgs {
     /// `oom_score_adjust`: -1000 (never killed by the OOM killer) to 1000 (first).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub oom_score_adjust: Option<i32>,
+    /// `listen`: a socket bound for the service before it runs and handed to it as systemd
+    /// hands them (LISTEN_FDS); the first connection starts it (repeatable): tcp:127.0.0.1:8080,
+    /// tcp:8080 (every address), udp:ADDR:PORT, unix:/run/x.sock, unix:@name, unix-dgram:PATH.
+    #[arg(long, value_name = "KIND:WHERE")]
+    pub listen: Vec<svckit::listen::Address>,
     /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
     /// programs get HUP unless told; other programs have no reload unless given one).
     #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]

@@ -79,12 +79,39 @@ mod supervisor {
             // Replacing a running service's definition leaves it running: the manager restarts
             // it when the change needs one (see Manager::install).
             let existed = self.dir.definition(&spec.name).exists();
+            let before = existed
+                .then(|| store::load(&self.dir, &spec.name).ok())
+                .flatten();
             if !existed {
                 // A new service of an uninstalled one's name starts with empty logs.
                 svckit_supervise::logs::archive(&self.dir, &spec.name)
                     .map_err(|err| Error::os(format!("move the old logs of {}", spec.name), err))?;
             }
             store::save(&self.dir, spec, true)?;
+            // Its sockets are bound now (a port in use refuses the install, naming it), and it
+            // listens; one that had sockets stops listening on them.
+            let had_sockets = before.as_ref().is_some_and(|old| !old.listen.is_empty());
+            if !spec.listen.is_empty() || had_sockets {
+                let op = Op::Listen {
+                    name: spec.name.to_string(),
+                };
+                if let Err(err) = self.ask(op, DEFAULT_WAIT) {
+                    // Nothing half-installed: the definition as it was.
+                    let _ = match &before {
+                        Some(old) => store::save(&self.dir, old, true).map(drop),
+                        None => store::remove(&self.dir, &spec.name),
+                    };
+                    if let Some(old) = &before {
+                        let _ = self.ask(
+                            Op::Listen {
+                                name: old.name.to_string(),
+                            },
+                            DEFAULT_WAIT,
+                        );
+                    }
+                    return Err(err);
+                }
+            }
             Ok(if existed {
                 Installed::Replaced
             } else {
@@ -234,9 +261,12 @@ mod supervisor {
             UnitState::Paused => State::Paused,
             UnitState::Starting => State::StartPending,
             UnitState::Stopping => State::StopPending,
-            UnitState::Stopped | UnitState::Backoff | UnitState::Failed | UnitState::Exited => {
-                State::Stopped
-            }
+            // Listening: its program does not run (its sockets do; `detail` says so).
+            UnitState::Stopped
+            | UnitState::Backoff
+            | UnitState::Failed
+            | UnitState::Exited
+            | UnitState::Listening => State::Stopped,
         };
         let name = ServiceName::new(service.name.clone())
             .unwrap_or_else(|_| ServiceName::new("invalid").expect("a valid name"));

@@ -65,6 +65,13 @@ pub enum Op {
         /// The service.
         name: String,
     },
+    /// Read a service's definition again and bind its sockets (after an install): one started
+    /// on demand that does not run listens, one whose sockets were removed stops listening;
+    /// answer with its status, or why a socket cannot be bound.
+    Listen {
+        /// The service.
+        name: String,
+    },
     /// Stop every service and exit.
     Shutdown,
 }
@@ -123,6 +130,8 @@ pub enum ErrorKind {
     Unsupported,
     /// The service's reload command failed.
     ReloadFailed,
+    /// A socket of the service cannot be bound (its address in use, its path not writable).
+    CannotListen,
 }
 
 /// What a status shows of one service.

@@ -182,7 +182,7 @@ impl Entrypoint {
             .iter()
             .find(|(key, _)| key == "PATH")
             .map(|(_, v)| v.as_os_str());
-        let found = find_program(program, path)?;
+        let found = crate::spawn::find_program(program, path)?;
         let stdin = std::io::stdin();
         let dups: Vec<(std::os::fd::BorrowedFd<'_>, u8)> = [(&self.stdout, 1), (&self.stderr, 2)]
             .into_iter()
@@ -226,30 +226,6 @@ pub fn start_status(err: &io::Error) -> Option<i32> {
         EACCES | ENOEXEC | EISDIR | ETXTBSY => Some(126),
         _ => None,
     }
-}
-
-/// `program` as execvp finds it: a path as it is, a name in each directory of `path` (else
-/// `/bin:/usr/bin`, execvp's default), the first executable file wins; none is ENOENT, or
-/// EACCES when one was found but not executable.
-fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<std::path::PathBuf> {
-    if program.as_bytes().contains(&b'/') {
-        return Ok(program.into());
-    }
-    let mut denied = false;
-    for dir in std::env::split_paths(path.unwrap_or(OsStr::new("/bin:/usr/bin"))) {
-        let file = dir.join(program);
-        if !file.is_file() {
-            continue;
-        }
-        match nix::unistd::access(&file, nix::unistd::AccessFlags::X_OK) {
-            Ok(()) => return Ok(file),
-            Err(_) => denied = true,
-        }
-    }
-    Err(io::Error::from_raw_os_error(match denied {
-        true => libc::EACCES,
-        false => libc::ENOENT,
-    }))
 }
 
 /// `signal` to what is left of the program's group and, as PID 1, to every process of the

@@ -37,6 +37,7 @@ mod report;
 pub mod screen;
 pub mod service;
 pub mod signals;
+pub mod sockets;
 pub mod spawn;
 mod sys;
 

@@ -7,8 +7,13 @@
 //! environment, directory and stdio as usual and spawns it.
 
 use std::{
+    ffi::{CString, OsStr},
     io,
-    os::fd::{AsRawFd, OwnedFd, RawFd},
+    os::{
+        fd::{AsRawFd, OwnedFd, RawFd},
+        unix::ffi::OsStrExt,
+    },
+    path::PathBuf,
     process::Command,
 };
 
@@ -23,8 +28,29 @@ use nix::{
 
 use crate::{privileges::Credentials, sys};
 
-/// The fd number a child finds its readiness pipe at (`$SVCKIT_READY_FD`).
+/// The fd number a child finds its readiness pipe at (`$SVCKIT_READY_FD`), when it is handed
+/// no sockets.
 pub const READY_FD: RawFd = 3;
+
+/// The fd number a child handed `sockets` sockets finds its readiness pipe at: after them.
+pub const fn ready_fd(sockets: usize) -> RawFd {
+    READY_FD + sockets as RawFd
+}
+
+/// Sockets handed to a program as systemd hands them: at fd 3 on, with `LISTEN_PID` (its own
+/// pid, known only in the child: the child execs the program itself, with the environment
+/// below and `LISTEN_PID` added, once the rest of the setup is done).
+#[derive(Debug)]
+pub struct Handover {
+    /// The sockets, in order (they stay the caller's; the child gets copies).
+    pub fds: Vec<RawFd>,
+    /// The program, looked up in the environment's PATH already ([`find_program`]).
+    pub program: CString,
+    /// Its arguments, its name first.
+    pub argv: Vec<CString>,
+    /// Its whole environment, `LISTEN_FDS` and `LISTEN_FDNAMES` among it, as `KEY=VALUE`.
+    pub envp: Vec<CString>,
+}
 
 /// How a service's process is set up between fork and exec.
 #[derive(Debug, Default)]
@@ -49,6 +75,8 @@ pub struct ChildSetup {
     pub nice: Option<i32>,
     /// Its OOM killer adjustment (`/proc/self/oom_score_adj`).
     pub oom_score_adjust: Option<i32>,
+    /// Sockets to hand it (its readiness pipe then follows them: [`ready_fd`]).
+    pub handover: Option<Handover>,
 }
 
 impl ChildSetup {
@@ -84,6 +112,13 @@ impl ChildSetup {
         let oom = self
             .oom_score_adjust
             .map(|adjust| format!("{adjust}\n").into_bytes());
+        let handover = self.handover;
+        // What the program finds from fd 3: its sockets, then its readiness pipe.
+        let placed: Vec<RawFd> = handover
+            .iter()
+            .flat_map(|handover| handover.fds.iter().copied())
+            .chain(ready_raw)
+            .collect();
         sys::set_pre_exec(command, &proof, move |in_child| {
             if let Some(procs) = &cgroup {
                 // "0" is the writer itself.
@@ -115,11 +150,25 @@ impl ChildSetup {
             // The parent (the supervisor) blocks the signals it reads from a signalfd; a
             // blocked mask survives exec, and the service would never see SIGTERM.
             sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-            if let Some(fd) = ready_raw {
-                sys::place_fd_in_child(in_child, fd, READY_FD)?;
+            match placed.as_slice() {
+                [] => {}
+                [fd] if handover.is_none() => sys::place_fd_in_child(in_child, *fd, READY_FD)?,
+                fds => sys::place_fds_in_child(in_child, fds, READY_FD)?,
             }
             if let Some(credentials) = &credentials {
                 credentials.apply_in_child()?;
+            }
+            if let Some(handover) = &handover {
+                // LISTEN_PID is this child's pid: only here is it known.
+                let mut envp = handover.envp.clone();
+                envp.push(
+                    CString::new(format!("LISTEN_PID={}", std::process::id()))
+                        .map_err(io::Error::other)?,
+                );
+                let err = nix::unistd::execve(&handover.program, &handover.argv, &envp)
+                    .map(|never| match never {})
+                    .unwrap_err();
+                return Err(err.into());
             }
             Ok(())
         });
@@ -185,4 +234,28 @@ fn resource(key: &str) -> nix::sys::resource::Resource {
         "as" => Resource::RLIMIT_AS,
         _ => Resource::RLIMIT_CPU,
     }
+}
+
+/// `program` as execvp finds it: a path as it is, a name in each directory of `path` (else
+/// `/bin:/usr/bin`, execvp's default), the first executable file wins; none is ENOENT, or
+/// EACCES when one was found but not executable.
+pub fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Ok(program.into());
+    }
+    let mut denied = false;
+    for dir in std::env::split_paths(path.unwrap_or(OsStr::new("/bin:/usr/bin"))) {
+        let file = dir.join(program);
+        if !file.is_file() {
+            continue;
+        }
+        match nix::unistd::access(&file, nix::unistd::AccessFlags::X_OK) {
+            Ok(()) => return Ok(file),
+            Err(_) => denied = true,
+        }
+    }
+    Err(io::Error::from_raw_os_error(match denied {
+        true => libc::EACCES,
+        false => libc::ENOENT,
+    }))
 }

@@ -108,6 +108,8 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         start_pre: spec.exec_start_pre.len(),
         start_post: spec.exec_start_post.len(),
         stop_commands: spec.exec_stop.len(),
+        // Refused on Windows at install (the SCM starts nothing on a connection).
+        on_demand: false,
     };
     let mut history = History::default();
     let mut life = Lifecycle::STOPPED;

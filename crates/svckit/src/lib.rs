@@ -60,8 +60,22 @@ pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, ExitMatch, KillMode,
     LastExit, Limit, Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError,
     NotifyAccess, Pid, ReloadAction, ReloadPolicy, Restart, RestartPolicy, Service, ServiceName,
-    ServiceSpec, ServiceType, Signal, StartType, State, StopPolicy, parse, service,
+    ServiceSpec, ServiceType, Signal, StartType, State, StopPolicy, listen, parse, service,
 };
+
+/// The sockets this process was handed by its service manager (svckit's supervisor, systemd,
+/// `systemd-socket-activate`), as sd_listen_fds(3) finds them: only when `LISTEN_PID` is this
+/// process's pid, `LISTEN_FDS` of them from fd 3, named by `LISTEN_FDNAMES`; once per process.
+///
+/// ```no_run
+/// # #[cfg(unix)] {
+/// for socket in svckit::listen_fds() {
+///     println!("handed {} (fd {:?})", socket.name, socket.fd);
+/// }
+/// # }
+/// ```
+#[cfg(unix)]
+pub use svckit_unix::sockets::{ListenFd, listen_fds};
 
 /// Service management through one [`Backend`](manage::Backend) trait for every manager:
 /// [`Manager::local`](manage::Manager::local) is this host's (the SCM; else the

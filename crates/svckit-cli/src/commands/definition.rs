@@ -114,6 +114,13 @@ fn apply_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Result<()>
     if args.oom_score_adjust.is_some() {
         spec.oom_score_adjust = args.oom_score_adjust;
     }
+    if !args.listen.is_empty() {
+        spec.listen = args
+            .listen
+            .iter()
+            .map(|address| svckit::listen::Listener::at(address.clone()))
+            .collect();
+    }
     for (given, commands) in [
         (&args.exec_start_pre, &mut spec.exec_start_pre),
         (&args.exec_start_post, &mut spec.exec_start_post),

@@ -3,6 +3,7 @@
 
 #![cfg(unix)]
 
+mod activation;
 mod boot;
 mod cli;
 mod containment;

@@ -20,6 +20,14 @@
 //! | backoff       | start → starting    | cancel → stopped     | start → starting      | cancel, forget       | –                               | –                   | start → starting |
 //! | failed        | start → starting    | → stopped            | start → starting      | forget               | –                               | –                   | –                |
 //! | exited        | start → starting    | → stopped            | start → starting      | forget               | –                               | –                   | –                |
+//! | listening     | start → starting    | –                    | start → starting      | forget               | –                               | –                   | –                |
+//!
+//! On demand (a service with sockets, [`Policy::on_demand`]): its sockets bound, a stopped
+//! one listens ([`Event::Listen`]); a connection ([`Event::Activated`]) starts it as a start
+//! does; where it would rest stopped or exited once nothing of it runs, it listens again, and
+//! a stop of a failed one too. Its sockets are watched exactly while it listens
+//! ([`Action::AwaitConnection`], [`Action::IgnoreConnections`]): the program takes its
+//! connections while it runs, and those that come meanwhile wait in the sockets' queues.
 //!
 //! A start's steps (phases of starting): **dependencies** (Prepare: what it needs is made and
 //! its dependencies started; DependenciesSettled goes on, StartFailed fails it) → each
@@ -84,6 +92,8 @@ pub enum UnitState {
     Failed,
     /// Ended on its own and not restarted (per its policy).
     Exited,
+    /// Not running; its sockets are bound and the first connection (or datagram) starts it.
+    Listening,
 }
 
 impl UnitState {
@@ -99,6 +109,7 @@ impl UnitState {
             UnitState::Backoff => "backoff",
             UnitState::Failed => "failed",
             UnitState::Exited => "exited",
+            UnitState::Listening => "listening",
         }
     }
 
@@ -257,6 +268,14 @@ pub enum Event {
     GroupGone,
     /// The state's timer fired (stop timeout, restart delay or ready timeout).
     Timer,
+    /// Its sockets are bound (on-demand services): it listens for a connection, unless it
+    /// runs already.
+    Listen,
+    /// A connection (or a datagram) arrived on a socket of the listening service: it starts.
+    Activated {
+        /// Which of its listeners (the index in its definition).
+        listener: usize,
+    },
 }
 
 /// What the event loop must do.
@@ -308,6 +327,11 @@ pub enum Action {
     CommandFailed(ControlCommand, LastExit),
     /// Write this line in the event log ([`Told::words`]).
     Tell(Told),
+    /// Watch the service's sockets (which stay bound all along) and say
+    /// [`Event::Activated`] at the first connection or datagram, once.
+    AwaitConnection,
+    /// Stop watching its sockets: the program takes its connections.
+    IgnoreConnections,
     /// Record how the service last ended: its main process's exit, or its start's failure
     /// (status shows it; as PID 1 the supervisor exits with it). A forking program's launcher
     /// that exited 0 handed over to its daemon, and is not recorded.
@@ -410,6 +434,9 @@ pub struct Policy {
     pub start_post: usize,
     /// How many stop commands it has.
     pub stop_commands: usize,
+    /// Whether it is started on demand: it has sockets, bound while it does not run, and
+    /// where it would rest stopped or exited it listens instead ([`UnitState::Listening`]).
+    pub on_demand: bool,
 }
 
 impl Policy {
@@ -603,14 +630,30 @@ pub fn transition(
         _ => vec![action],
     };
     let idle = Phase::Idle;
+    // Where it rests once nothing of it runs and it was not started again: stopped, or, on
+    // demand, listening for the next connection (after `before`).
+    let rest = |mut before: Vec<Action>| match policy.on_demand {
+        true => {
+            before.extend([Tell(Told::Listening), AwaitConnection]);
+            (Listening, before)
+        }
+        false => (Stopped, before),
+    };
     match (state, event) {
         // Starts: by request (restarts counted from 0), by a new supervisor, by a restart.
-        (Stopped | Exited | Failed | Backoff, Event::Start | Event::Recover | Event::Restart) => {
-            let mut before = match event {
-                Event::Start => vec![Tell(Told::Starting)],
-                Event::Recover => vec![Tell(Told::StartingByRecord)],
+        (
+            Stopped | Exited | Failed | Backoff | Listening,
+            Event::Start | Event::Recover | Event::Restart,
+        ) => {
+            let mut before = match state {
+                Listening => vec![IgnoreConnections],
                 _ => vec![],
             };
+            match event {
+                Event::Start => before.push(Tell(Told::Starting)),
+                Event::Recover => before.push(Tell(Told::StartingByRecord)),
+                _ => {}
+            }
             if event == Event::Start {
                 before.push(ResetRestarts);
             }
@@ -681,10 +724,34 @@ pub fn transition(
             vec![],
         ),
         (Stopping, Event::Forget) => row(Stopping, phase, false, Then::Forget, vec![]),
-        (Backoff, Event::Stop) => row(Stopped, idle, false, Then::Rest, vec![CancelTimer]),
+        // Its sockets were removed from its definition: it no longer listens.
+        (Listening, Event::Stop) if !policy.on_demand => row(
+            Stopped,
+            idle,
+            false,
+            Then::Rest,
+            vec![IgnoreConnections, Tell(Told::Stopped)],
+        ),
+        (Listening, Event::Stop | Event::Shutdown) => row(Listening, idle, false, then, vec![]),
+        (Listening, Event::Forget) => row(
+            Stopped,
+            idle,
+            false,
+            Then::Rest,
+            vec![IgnoreConnections, Forget],
+        ),
+        (Backoff, Event::Stop) => {
+            let (state, actions) = rest(vec![CancelTimer]);
+            row(state, idle, false, Then::Rest, actions)
+        }
         (Backoff, Event::Shutdown) => row(Stopped, idle, wanted, Then::Rest, vec![CancelTimer]),
         (Backoff, Event::Forget) => {
             row(Stopped, idle, false, Then::Rest, vec![CancelTimer, Forget])
+        }
+        // On demand, a stop of what ran (and settled) listens again; one never bound stays so.
+        (Exited | Failed, Event::Stop) if policy.on_demand => {
+            let (state, actions) = rest(vec![]);
+            row(state, idle, false, Then::Rest, actions)
         }
         (Stopped | Exited | Failed, Event::Stop) => row(Stopped, idle, false, Then::Rest, vec![]),
         (Stopped | Exited | Failed, Event::Shutdown) => row(state, phase, wanted, then, vec![]),
@@ -890,7 +957,10 @@ pub fn transition(
             let gone = vec![CancelTimer, ClearGroup];
             let stopped = [vec![Tell(Told::Stopped)], gone.clone()].concat();
             match then {
-                Then::Rest | Then::OwnExit => row(Stopped, idle, wanted, Then::Rest, stopped),
+                Then::Rest | Then::OwnExit => {
+                    let (state, actions) = rest(stopped);
+                    row(state, idle, wanted && state == Stopped, Then::Rest, actions)
+                }
                 Then::Forget => row(
                     Stopped,
                     idle,
@@ -902,6 +972,10 @@ pub fn transition(
                     *history = History::default();
                     let (phase, actions) = start(history, gone);
                     row(Starting, phase, true, Then::Rest, actions)
+                }
+                Then::Ended(Ended::Exited) if policy.on_demand => {
+                    let (state, actions) = rest(gone);
+                    row(state, idle, false, Then::Rest, actions)
                 }
                 Then::Ended(Ended::Exited) => {
                     let told = [vec![Tell(Told::Settled(Exited))], gone].concat();
@@ -960,8 +1034,29 @@ pub fn transition(
             runs,
             false,
         ),
+        // Its sockets could not be bound again: it cannot listen.
+        (Listening, Event::StartFailed) => row(
+            Failed,
+            idle,
+            false,
+            Then::Rest,
+            vec![IgnoreConnections, Tell(Told::Settled(Failed))],
+        ),
         (_, Event::StartFailed) => row(state, phase, wanted, then, vec![]),
         (_, Event::Timer) => row(state, phase, wanted, then, vec![]),
+
+        // On demand: its sockets bound, it listens; a connection starts it.
+        (Stopped | Exited, Event::Listen) if policy.on_demand => {
+            let (state, actions) = rest(vec![]);
+            row(state, idle, false, Then::Rest, actions)
+        }
+        (_, Event::Listen) => row(state, phase, wanted, then, vec![]),
+        (Listening, Event::Activated { listener }) => {
+            let before = vec![IgnoreConnections, Tell(Told::Activated { listener })];
+            let (phase, actions) = start(history, before);
+            row(Starting, phase, true, Then::Rest, actions)
+        }
+        (_, Event::Activated { .. }) => row(state, phase, wanted, then, vec![]),
     }
 }
 
@@ -1011,13 +1106,15 @@ pub fn verdict(
             {
                 Some(Verdict::Done)
             }
-            Exited | Failed | Backoff => Some(Verdict::StartFailed),
+            Exited | Failed | Backoff | Listening => Some(Verdict::StartFailed),
             // Stopped while a start is still wanted (a restart between its stop and its
             // start) is on the way; stopped by request is not.
             Stopped if life.then != Then::Start && !life.wanted => Some(Verdict::StartFailed),
             _ => None,
         },
-        Wait::Stopped => matches!(life.state, Stopped | Exited | Failed).then_some(Verdict::Done),
+        Wait::Stopped => {
+            matches!(life.state, Stopped | Exited | Failed | Listening).then_some(Verdict::Done)
+        }
         Wait::Reloaded | Wait::Forgotten => None,
     }
 }

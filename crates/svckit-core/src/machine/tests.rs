@@ -126,6 +126,7 @@ fn policy(restart: Restart, delay_ms: u64) -> Policy {
         start_pre: 0,
         start_post: 0,
         stop_commands: 0,
+        on_demand: false,
     }
 }
 
@@ -1032,6 +1033,175 @@ fn every_end_is_recorded_but_a_forking_launcher_s_hand_over() {
     );
 }
 
+/// A policy of a service started on demand (it has sockets).
+fn on_demand(restart: Restart) -> Policy {
+    Policy {
+        on_demand: true,
+        ..policy(restart, 100)
+    }
+}
+
+/// `life`, not wanted (a listening service is not asked to run).
+fn resting(state: UnitState) -> Lifecycle {
+    Lifecycle {
+        wanted: false,
+        ..at(state)
+    }
+}
+
+#[test]
+fn an_on_demand_service_listens_once_its_sockets_are_bound_and_a_connection_starts_it() {
+    let policy = on_demand(Restart::Never);
+    let mut history = History::default();
+    let now = Instant::now();
+    let t = transition(
+        Lifecycle::STOPPED,
+        Event::Listen,
+        &policy,
+        &mut history,
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Listening, vec![AwaitConnection])
+    );
+    assert!(!t.next.wanted);
+    let activated = Event::Activated { listener: 0 };
+    let t = transition(t.next, activated, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Starting, vec![IgnoreConnections, SpawnProgram]),
+        "started as a start, restarts not counted from 0 again"
+    );
+    assert!(t.next.wanted);
+    // A service without sockets never listens.
+    let plain = super::tests::policy(Restart::Never, 100);
+    let t = transition(Lifecycle::STOPPED, Event::Listen, &plain, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Stopped, vec![]));
+    // Nor does one already running (a new supervisor adopted it).
+    let t = transition(at(Running), Event::Listen, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Running, vec![]));
+    // A connection is only taken while listening.
+    let t = transition(at(Running), activated, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Running, vec![]));
+}
+
+#[test]
+fn an_on_demand_service_that_ends_or_is_stopped_listens_again() {
+    let policy = on_demand(Restart::OnFailure);
+    let mut history = History::default();
+    // Its own end, not restarted (exit 0 with on-failure).
+    let done = Event::Exited {
+        exit: LastExit::Code(0),
+        uptime: Duration::from_secs(3),
+    };
+    let (life, actions) = settle(at(Running), done, &policy, &mut history);
+    assert_eq!(life.state, Listening);
+    assert_eq!(actions.last(), Some(&AwaitConnection));
+    assert!(!life.wanted);
+    // A stop by request.
+    let now = Instant::now();
+    let t = transition(at(Running), Event::Stop, &policy, &mut history, now).unwrap();
+    let t = transition(t.next, Event::GroupGone, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.next.wanted), (Listening, false));
+    assert_eq!(t.actions.last(), Some(&AwaitConnection));
+    // A crash is restarted as any other's, and a stop in the delay listens.
+    let (life, _) = settle(at(Running), crash(50), &policy, &mut history);
+    assert_eq!(life.state, Backoff);
+    let t = transition(life, Event::Stop, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Listening, vec![CancelTimer, AwaitConnection])
+    );
+    // Failed (a crash loop) takes no connection; a stop listens again.
+    let t = transition(resting(Failed), Event::Stop, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Listening, vec![AwaitConnection])
+    );
+    // One that was never bound stays stopped.
+    let t = transition(resting(Stopped), Event::Stop, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Stopped, vec![]));
+}
+
+#[test]
+fn requests_to_a_listening_service() {
+    let policy = on_demand(Restart::Never);
+    let mut history = History::default();
+    let now = Instant::now();
+    let listening = resting(Listening);
+    let t = transition(listening, Event::Stop, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next, t.actions), (listening, vec![]));
+    let t = transition(listening, Event::Shutdown, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next, t.actions), (listening, vec![]));
+    let t = transition(listening, Event::Start, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (
+            Starting,
+            vec![IgnoreConnections, ResetRestarts, SpawnProgram]
+        )
+    );
+    let t = transition(listening, Event::Forget, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Stopped, vec![IgnoreConnections, Forget])
+    );
+    for refused in [Event::Pause, Event::Continue, Event::Reload] {
+        assert_eq!(
+            transition(listening, refused, &policy, &mut history, now),
+            Err(Refused(Listening))
+        );
+    }
+    // Its sockets could not be bound again: failed, and not watched.
+    let t = transition(listening, Event::StartFailed, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Failed, vec![IgnoreConnections]));
+    // Who waits for a stop is answered; who waits for a start is told it did not run.
+    assert_eq!(
+        verdict(Wait::Stopped, listening, &policy, None),
+        Some(Verdict::Done)
+    );
+    assert_eq!(
+        verdict(Wait::Running, listening, &policy, None),
+        Some(Verdict::StartFailed)
+    );
+}
+
+#[test]
+fn the_event_log_says_where_it_listens_and_which_socket_started_it() {
+    let mut spec = ServiceSpec::new(crate::ServiceName::new("web").unwrap(), "/bin/web");
+    spec.listen = ["tcp:127.0.0.1:8080", "udp:5353"]
+        .iter()
+        .map(|at| crate::listen::Listener::at(at.parse().unwrap()))
+        .collect();
+    let policy = on_demand(Restart::Never);
+    let lines = told(
+        Lifecycle::STOPPED,
+        &[
+            Event::Listen,
+            Event::Activated { listener: 1 },
+            Event::Ready,
+            Event::Stop,
+            Event::GroupGone,
+            Event::Activated { listener: 0 },
+        ],
+        &policy,
+        &spec,
+    );
+    assert_eq!(
+        lines,
+        [
+            "listening on tcp:127.0.0.1:8080, udp:[::]:5353: a connection starts it",
+            "starting: a datagram on udp:[::]:5353",
+            "running",
+            "stopping (asked to): SIGTERM",
+            "stopped",
+            "listening on tcp:127.0.0.1:8080, udp:[::]:5353: a connection starts it",
+            "starting: a connection on tcp:127.0.0.1:8080",
+        ]
+    );
+}
 #[test]
 fn waiting_clients_are_answered_when_what_they_wait_for_came_about_or_will_not() {
     let mut policy = policy(Restart::OnFailure, 100);
@@ -1088,6 +1258,8 @@ mod properties {
         Settled,
         DependencyMissing,
         Timer,
+        SocketsBound,
+        Connection,
     }
 
     fn stimulus() -> impl Strategy<Value = Stimulus> {
@@ -1113,6 +1285,8 @@ mod properties {
             Just(Stimulus::Settled),
             Just(Stimulus::DependencyMissing),
             Just(Stimulus::Timer),
+            Just(Stimulus::SocketsBound),
+            Just(Stimulus::Connection),
         ]
     }
 
@@ -1129,9 +1303,18 @@ mod properties {
             any::<bool>(),
             any::<bool>(),
             0..4u32,
+            any::<bool>(),
         )
             .prop_map(
-                |(restart, service_type, (pre, post, stops), prepare, by_command, limit)| {
+                |(
+                    restart,
+                    service_type,
+                    (pre, post, stops),
+                    prepare,
+                    by_command,
+                    limit,
+                    on_demand,
+                )| {
                     let mut policy = policy(restart, 100);
                     policy.service_type = service_type;
                     policy.ready_timeout =
@@ -1142,6 +1325,7 @@ mod properties {
                     policy.start_pre = pre;
                     policy.start_post = post;
                     policy.stop_commands = stops;
+                    policy.on_demand = on_demand;
                     policy
                 },
             )
@@ -1162,6 +1346,8 @@ mod properties {
         /// A forking daemon is being looked for.
         finding: bool,
         forgotten: bool,
+        /// Its sockets are watched for a connection.
+        awaiting: bool,
     }
 
     impl World {
@@ -1211,6 +1397,12 @@ mod properties {
                     self.timer = false;
                     Event::Timer
                 }
+                Stimulus::SocketsBound => Event::Listen,
+                // The executor stops watching at the first connection.
+                Stimulus::Connection if self.awaiting => {
+                    self.awaiting = false;
+                    Event::Activated { listener: 0 }
+                }
                 _ if self.empty() && life.state == UnitState::Stopping => Event::GroupGone,
                 _ => return None,
             })
@@ -1244,6 +1436,15 @@ mod properties {
                     Action::CancelTimer => self.timer = false,
                     Action::Prepare => self.preparing = true,
                     Action::FindMainPid => self.finding = true,
+                    Action::AwaitConnection => {
+                        assert!(policy.on_demand, "a service without sockets listens");
+                        assert!(
+                            self.empty(),
+                            "its sockets watched while its processes live: {self:?}"
+                        );
+                        self.awaiting = true;
+                    }
+                    Action::IgnoreConnections => self.awaiting = false,
                     Action::Forget => {
                         assert_eq!(i, actions.len() - 1, "Forget is the last action");
                         assert_eq!(next.state, UnitState::Stopped);
@@ -1259,6 +1460,11 @@ mod properties {
             if next.phase != Phase::FindingMain {
                 self.finding = false;
             }
+            assert_eq!(
+                self.awaiting,
+                next.state == UnitState::Listening,
+                "its sockets are watched exactly while it listens: {actions:?}"
+            );
         }
     }
 
@@ -1315,7 +1521,10 @@ mod properties {
             for _ in 0..64 {
                 if matches!(
                     life.state,
-                    UnitState::Stopped | UnitState::Failed | UnitState::Exited
+                    UnitState::Stopped
+                        | UnitState::Failed
+                        | UnitState::Exited
+                        | UnitState::Listening
                 ) {
                     break;
                 }
@@ -1335,8 +1544,15 @@ mod properties {
                 life = step(&mut world, life, event, &policy, &mut history);
             }
             prop_assert!(
-                matches!(life.state, UnitState::Stopped | UnitState::Failed | UnitState::Exited),
+                matches!(
+                    life.state,
+                    UnitState::Stopped | UnitState::Failed | UnitState::Exited | UnitState::Listening
+                ),
                 "a stop did not end: {life:?} {world:?}"
+            );
+            prop_assert!(
+                life.state != UnitState::Listening || policy.on_demand,
+                "a service without sockets listens"
             );
             prop_assert!(!life.wanted);
             // No client waits on: one waiting for the stop is answered, and one waiting for

@@ -88,6 +88,13 @@ pub enum Told {
     Reloaded,
     /// Its reload command ended.
     ReloadEnded(LastExit),
+    /// Its sockets are bound and nothing of it runs: a connection starts it.
+    Listening,
+    /// A connection (or datagram) on this listener (its index) starts it.
+    Activated {
+        /// Which listener.
+        listener: usize,
+    },
 }
 
 /// What the words need beyond the machine: the definition, and what only the executor knows.
@@ -205,6 +212,17 @@ impl Told {
             Told::Reloaded => "reloaded (it said READY=1)".to_owned(),
             Told::ReloadEnded(exit) if exit.success() => "reloaded".to_owned(),
             Told::ReloadEnded(exit) => format!("its reload command ended with {exit}"),
+            Told::Listening => {
+                let on: Vec<String> = spec.listen.iter().map(|l| l.address.to_string()).collect();
+                format!("listening on {}: a connection starts it", on.join(", "))
+            }
+            Told::Activated { listener } => match spec.listen.get(listener) {
+                Some(at) if at.address.is_stream() => {
+                    format!("starting: a connection on {}", at.address)
+                }
+                Some(at) => format!("starting: a datagram on {}", at.address),
+                None => "starting: a connection".to_owned(),
+            },
         }
     }
 }

@@ -48,7 +48,7 @@ use svckit_unix::{
     privileges::Credentials,
     process,
     signals::SignalWaiter,
-    spawn::{ChildSetup, READY_FD},
+    spawn::ChildSetup,
 };
 
 use crate::{
@@ -71,6 +71,7 @@ mod pid_files;
 mod recovery;
 mod server;
 mod shutdown;
+mod sockets;
 mod spawn;
 mod timers;
 
@@ -256,6 +257,8 @@ struct Supervisor {
     /// Watches the directories of the pid files forking daemons are awaited to write (their
     /// main pid is known the moment one is, not at a poll); each watch with its service.
     pid_files: pid_files::PidFiles,
+    /// The sockets of services started on demand.
+    sockets: sockets::Sockets,
 }
 
 /// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
@@ -292,6 +295,7 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         start_pre: spec.exec_start_pre.len(),
         start_post: spec.exec_start_post.len(),
         stop_commands: spec.exec_stop.len(),
+        on_demand: !spec.listen.is_empty(),
     }
 }
 
@@ -361,6 +365,7 @@ impl Supervisor {
             notify: None,
             journal: crate::events::log(&journal_dir),
             pid_files: pid_files::PidFiles::default(),
+            sockets: sockets::Sockets::default(),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -512,6 +517,7 @@ impl Supervisor {
                     LISTENER => self.accept(),
                     token if self.clients.has(token) => self.on_client(token),
                     token if self.captures.has(token) => self.on_output(token),
+                    token if self.sockets.owner(token).is_some() => self.on_connection(token),
                     token => self.on_unit_fd(token),
                 }
             }
@@ -827,6 +833,8 @@ impl Supervisor {
                 ));
             }
             Action::Forget => self.forget(name),
+            Action::AwaitConnection => self.await_connection(name),
+            Action::IgnoreConnections => self.sockets.unwatch(&self.poll, name),
             Action::FindMainPid => {
                 // Told when its pid file is written, and at every exit of a process of ours
                 // (the launcher's children leaving): found at once, never by a poll.
@@ -977,6 +985,7 @@ impl Supervisor {
 
     fn forget(&mut self, name: &ServiceName) {
         self.timers.cancel(name);
+        self.sockets.close(&self.poll, name);
         if let Some(unit) = self.units.remove(name) {
             let _ = store::remove(&self.dir, name);
             if let Some(cgroup) = &unit.process.cgroup {
@@ -991,5 +1000,68 @@ impl Supervisor {
                 );
             }
         }
+    }
+
+    /// Binds `name`'s sockets if it has any and they are not bound (at its load, its start,
+    /// its return to listening); why they cannot be is told in its event log and status.
+    fn bind_sockets(&mut self, name: &ServiceName) -> Result<(), String> {
+        let Some(unit) = self.units.get(name) else {
+            return Ok(());
+        };
+        let listeners = unit.spec.listen.clone();
+        let next = &mut self.next_token;
+        let bound = self.sockets.bind(&self.poll, name, &listeners, || {
+            *next += 1;
+            Token(*next)
+        });
+        if let Err(reason) = &bound {
+            log(format_args!("{name}: {reason}"));
+            self.journal.record(name, format_args!("{reason}"));
+            if let Some(unit) = self.unit(name) {
+                unit.reason = Some(reason.clone());
+            }
+        }
+        bound
+    }
+
+    /// An on-demand service that does not run listens: its sockets bound, the machine told.
+    fn listen(&mut self, name: &ServiceName) {
+        let Some(unit) = self.units.get(name) else {
+            return;
+        };
+        if unit.spec.listen.is_empty()
+            || unit.spec.start == svckit_core::StartType::Disabled
+            || unit.life.state.has_process()
+        {
+            return;
+        }
+        if self.bind_sockets(name).is_ok() {
+            self.queue(name, Event::Listen);
+        }
+    }
+
+    /// The machine's AwaitConnection: its sockets watched (bound again first if they had to
+    /// be closed); sockets that cannot be bound fail it.
+    fn await_connection(&mut self, name: &ServiceName) {
+        let watched = self.bind_sockets(name).and_then(|()| {
+            self.sockets
+                .watch(&self.poll, name)
+                .map_err(|e| e.to_string())
+        });
+        if let Err(reason) = watched {
+            self.journal
+                .record(name, format_args!("cannot listen: {reason}"));
+            self.queue(name, Event::StartFailed);
+        }
+    }
+
+    /// A connection (or a datagram) on a socket of a listening service: the loop stops
+    /// watching its sockets, and the machine is told (it starts the service).
+    fn on_connection(&mut self, token: Token) {
+        let Some((name, listener)) = self.sockets.owner(token) else {
+            return;
+        };
+        self.sockets.unwatch(&self.poll, &name);
+        self.queue(&name, Event::Activated { listener });
     }
 }

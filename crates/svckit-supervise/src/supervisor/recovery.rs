@@ -39,6 +39,9 @@ impl Supervisor {
                     }
                 }
             }
+            // On demand: it listens unless it runs (a program adopted keeps the sockets the
+            // previous supervisor handed it; they are bound again once it has ended).
+            self.listen(&name);
         }
         if self.main.is_none() && self.pid1 && autos.len() == 1 {
             self.main = autos.pop();

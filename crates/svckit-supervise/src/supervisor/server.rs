@@ -326,6 +326,7 @@ impl Supervisor {
             Op::Continue { name } => (name, Event::Continue, Wait::Applied),
             Op::Reload { name } => (name, Event::Reload, Wait::Reloaded),
             Op::Forget { name } => (name, Event::Forget, Wait::Forgotten),
+            Op::Listen { name } => return self.listen_request(token, &name),
         };
         let name = self.load(&name)?;
         let wait = match (event, self.units[&name].spec.reload_action()) {
@@ -351,6 +352,34 @@ impl Supervisor {
             self.refresh(&name)?;
         }
         self.queue_request(&name, event, token, wait);
+        Ok(())
+    }
+
+    /// [`Op::Listen`]: the definition read again; its sockets bound (or closed, when it has
+    /// none now) unless its program runs with the old ones; the machine told.
+    fn listen_request(&mut self, token: Token, name: &str) -> Result<(), (ErrorKind, String)> {
+        let name = self.load(name)?;
+        self.refresh(&name)?;
+        let unit = &self.units[&name];
+        let state = unit.life.state;
+        if unit.spec.listen.is_empty() || unit.spec.start == svckit_core::StartType::Disabled {
+            self.sockets.close(&self.poll, &name);
+            let event = match state {
+                UnitState::Listening => Event::Stop,
+                _ => Event::Listen,
+            };
+            self.queue_request(&name, event, token, Wait::Applied);
+            return Ok(());
+        }
+        if !state.has_process() {
+            self.bind_sockets(&name)
+                .map_err(|reason| (ErrorKind::CannotListen, format!("service {name}: {reason}")))?;
+            // Bound anew for a changed definition while it listens: watched as before.
+            if state == UnitState::Listening {
+                let _ = self.sockets.watch(&self.poll, &name);
+            }
+        }
+        self.queue_request(&name, Event::Listen, token, Wait::Applied);
         Ok(())
     }
 

@@ -5,9 +5,9 @@
 
 use super::{
     Cgroup, ChildSetup, Command, ControlCommand, Credentials, Duration, Errno, Event, Instant,
-    LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, READY_FD, ServiceName, ServiceSpec,
-    ServiceType, Stdio, Stream, Supervisor, SystemTime, Token, Unit, UnitState, environment, fs,
-    io, log, logs, process, unwatch, watch,
+    LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, ServiceName, ServiceSpec, ServiceType,
+    Stdio, Stream, Supervisor, SystemTime, Token, Unit, UnitState, environment, fs, io, log, logs,
+    process, unwatch, watch,
 };
 use std::os::unix::fs::MetadataExt;
 
@@ -23,6 +23,8 @@ pub(super) struct Process<'a> {
     ready: Option<OwnedFd>,
     /// The cgroup it starts in.
     cgroup: Option<&'a Cgroup>,
+    /// The sockets handed to it (the service's program, on demand), from fd 3.
+    sockets: Vec<std::os::fd::RawFd>,
     /// It is the service's program: its start is told in the event log before a byte of its
     /// output is read, so the log shows it in its run.
     main: bool,
@@ -52,9 +54,23 @@ impl Supervisor {
         } else {
             None
         };
+        // Its sockets, bound when it was loaded (or now, if they could not be then).
+        if !spec.listen.is_empty() {
+            self.bind_sockets(name)
+                .map_err(|reason| (nix::libc::EADDRINUSE, reason))?;
+        }
+        let sockets = self.sockets.fds(name);
         let mut set: Vec<(OsString, OsString)> = Vec::new();
+        if !sockets.is_empty() {
+            set.push(("LISTEN_FDS".into(), sockets.len().to_string().into()));
+            set.push((
+                "LISTEN_FDNAMES".into(),
+                svckit_unix::sockets::fd_names(&spec.listen, name.as_str()),
+            ));
+        }
         if spec.says_ready() {
-            set.push(("SVCKIT_READY_FD".into(), READY_FD.to_string().into()));
+            let fd = svckit_unix::spawn::ready_fd(sockets.len());
+            set.push(("SVCKIT_READY_FD".into(), fd.to_string().into()));
             // sd_notify, as systemd speaks it: the same `type = notify` on every backend.
             if let Some(listener) = &self.notify {
                 set.push(("NOTIFY_SOCKET".into(), listener.address().into()));
@@ -78,6 +94,7 @@ impl Supervisor {
                 extra: set,
                 ready: ready_write,
                 cgroup: cgroup.as_ref(),
+                sockets,
                 main: true,
             },
         )?;
@@ -142,6 +159,7 @@ impl Supervisor {
             extra,
             ready,
             cgroup,
+            sockets,
             main,
         } = process;
         let failed = |err: io::Error, what: &str| {
@@ -180,6 +198,10 @@ impl Supervisor {
         }
         set.extend(extra);
         let env = environment::for_service(credentials.as_ref(), &set);
+        let handover = match sockets.is_empty() {
+            true => None,
+            false => Some(handover(program, args, &env, sockets).map_err(|e| failed(e, "exec"))?),
+        };
         let mut command = Command::new(program);
         command
             .args(args)
@@ -206,6 +228,7 @@ impl Supervisor {
             limits: spec.limits,
             nice: spec.nice,
             oom_score_adjust: spec.oom_score_adjust,
+            handover,
         }
         .apply(&mut command)
         .map_err(|e| failed(e, "prepare"))?;
@@ -353,7 +376,11 @@ impl Supervisor {
                 };
                 let started = spec.started_with().any(|d| d == dependency);
                 let (done, ran) = match unit.life.state {
-                    UnitState::Running | UnitState::Reloading | UnitState::Paused => (true, true),
+                    // A listening one answers on its sockets: what its dependents need.
+                    UnitState::Running
+                    | UnitState::Reloading
+                    | UnitState::Paused
+                    | UnitState::Listening => (true, true),
                     UnitState::Exited | UnitState::Failed | UnitState::Stopped => {
                         // One it started has settled once it ended after the wait began; an
                         // `after` alone never runs on its account.
@@ -450,6 +477,7 @@ impl Supervisor {
                 extra,
                 ready: None,
                 cgroup: cgroup.as_ref(),
+                sockets: Vec::new(),
                 main: false,
             },
         );
@@ -767,4 +795,43 @@ pub(super) fn remove_runtime_directories(made: &svckit_unix::dirs::Made) -> io::
         Some(base) => svckit_unix::dirs::remove(&base, made),
         None => Ok(()),
     }
+}
+
+/// What the child needs to exec `program` itself with its sockets and `LISTEN_PID`: the
+/// program looked up in the environment's PATH (as the exec of std's Command would), its
+/// arguments and environment as C strings.
+fn handover(
+    program: &std::ffi::OsStr,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+    fds: Vec<std::os::fd::RawFd>,
+) -> io::Result<svckit_unix::spawn::Handover> {
+    use std::{ffi::CString, os::unix::ffi::OsStrExt};
+    let c = |text: &std::ffi::OsStr| {
+        CString::new(text.as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+    };
+    let path = env
+        .iter()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value.as_os_str());
+    let found = svckit_unix::spawn::find_program(program, path)?;
+    let argv = std::iter::once(program)
+        .chain(args.iter().map(OsString::as_os_str))
+        .map(c)
+        .collect::<io::Result<Vec<_>>>()?;
+    let envp = env
+        .iter()
+        .map(|(key, value)| {
+            let mut pair = key.clone();
+            pair.push("=");
+            pair.push(value);
+            c(&pair)
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    Ok(svckit_unix::spawn::Handover {
+        fds,
+        program: c(found.as_os_str())?,
+        argv,
+        envp,
+    })
 }

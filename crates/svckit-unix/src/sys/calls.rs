@@ -313,6 +313,61 @@ pub(crate) fn place_fd_in_child(_in_child: &InChild, from: i32, to: i32) -> io::
     Ok(())
 }
 
+/// In a forked child, before exec: makes fds `first`, `first + 1`, … copies of `sources` in
+/// order, which the program inherits. Each source is first moved above the range (close-on-exec
+/// there), so a source numbered inside the range is never overwritten before it is copied.
+pub(crate) fn place_fds_in_child(
+    _in_child: &InChild,
+    sources: &[i32],
+    first: i32,
+) -> io::Result<()> {
+    let past = first + sources.len() as i32;
+    let mut moved = Vec::with_capacity(sources.len());
+    for fd in sources {
+        // SAFETY: F_DUPFD_CLOEXEC only makes a new descriptor, numbered `past` or above.
+        let high = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, past) };
+        if high < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        moved.push(high);
+    }
+    for (index, high) in moved.into_iter().enumerate() {
+        // SAFETY: in the child between fork and exec (proof token) no Rust object of ours is
+        // used again, so replacing whatever `first + index` was pulls no fd from under an
+        // owner that runs on; the copy is inherited (dup2 clears close-on-exec).
+        if unsafe { libc::dup2(high, first + index as i32) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Takes ownership of the `count` sockets a service manager handed this process from fd
+/// `first` (sd_listen_fds(3)), making each close-on-exec. Only open fds are taken (the first
+/// one that is not ends the list), and only once per process: a second call takes none.
+pub(crate) fn take_listen_fds(first: i32, count: usize) -> Vec<std::os::fd::OwnedFd> {
+    use std::{
+        os::fd::FromRawFd,
+        sync::atomic::{AtomicBool, Ordering},
+    };
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    if TAKEN.swap(true, Ordering::SeqCst) {
+        return Vec::new();
+    }
+    let mut fds = Vec::new();
+    for fd in (first..).take(count.min(4096)) {
+        // SAFETY: F_SETFD only changes the descriptor's flags; a closed fd fails with EBADF.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+            break;
+        }
+        // SAFETY: the fd is open (checked above) and was handed to this process to own by
+        // its service manager; no Rust object wraps it (nothing else knows the number from
+        // the protocol), and TAKEN makes sure it is wrapped at most once.
+        fds.push(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+    }
+    fds
+}
+
 /// Forks a child that keeps only `keep`, at fd number `at` (every other descriptor above it,
 /// the parent's, is closed), runs `body` with it and exits with its status. `body` is a plain
 /// function, not a closure: it can reach nothing of the parent's but `keep`, which is what makes

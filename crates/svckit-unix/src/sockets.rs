@@ -1,0 +1,408 @@
+//! Socket activation on Unix, both sides of it: a service manager binds a service's listeners
+//! ([`bind`]) and hands them to its program as systemd does (fds from 3, `LISTEN_FDS`,
+//! `LISTEN_PID`, `LISTEN_FDNAMES`: see [`crate::spawn::Handover`]); the program takes them
+//! ([`listen_fds`], sd_listen_fds(3)'s meaning), whichever manager bound them: svckit's
+//! supervisor, systemd, `systemd-socket-activate`.
+
+use std::{
+    ffi::OsStr,
+    io,
+    net::SocketAddr,
+    os::{
+        fd::{AsFd, AsRawFd, OwnedFd},
+        unix::{ffi::OsStrExt, fs::FileTypeExt, fs::MetadataExt},
+    },
+    path::Path,
+};
+
+use nix::sys::{
+    socket::{
+        AddressFamily, Backlog, SockFlag, SockType, SockaddrIn, SockaddrIn6, UnixAddr,
+        bind as bind_to, listen, setsockopt, socket, sockopt,
+    },
+    stat::{FchmodatFlags, Mode, fchmod, fchmodat},
+};
+use nix::{fcntl::AT_FDCWD, libc};
+use svckit_core::listen::{Address, Listener};
+
+use crate::sys;
+
+/// The first fd a program is handed its sockets at (`SD_LISTEN_FDS_START`).
+pub const LISTEN_FDS_START: i32 = 3;
+
+/// A bound listener: its socket, and for a socket file, which file it made (so only that file
+/// is ever removed).
+#[derive(Debug)]
+pub struct Bound {
+    /// The socket, listening (stream) or bound (datagram); blocking and close-on-exec.
+    pub socket: OwnedFd,
+    /// The socket file's device and inode, for a Unix path.
+    pub file: Option<(u64, u64)>,
+}
+
+/// Binds `listener` as its definition says: `SO_REUSEADDR` for TCP, dual-stack for `[::]`,
+/// the backlog (the system's maximum by default) for stream sockets, and for a socket file the
+/// mode (0666 by default), made without a moment of other permissions. A socket file left at
+/// the path by a process that is gone is replaced; anything else there (a live socket, a
+/// symlink, a file) is refused and left alone. The error is one line naming the listener.
+pub fn bind(listener: &Listener) -> Result<Bound, String> {
+    let at = &listener.address;
+    let failed = |what: &str, err: nix::Error| format!("{at}: cannot {what}: {}", err.desc());
+    let stream = at.is_stream();
+    let kind = match stream {
+        true => SockType::Stream,
+        false => SockType::Datagram,
+    };
+    let flags = SockFlag::SOCK_CLOEXEC;
+    let mut file = None;
+    let socket = match at {
+        Address::Tcp(addr) | Address::Udp(addr) => {
+            let family = match addr {
+                SocketAddr::V4(_) => AddressFamily::Inet,
+                SocketAddr::V6(_) => AddressFamily::Inet6,
+            };
+            let socket = socket(family, kind, flags, None).map_err(|e| failed("make it", e))?;
+            if stream {
+                setsockopt(&socket, sockopt::ReuseAddr, &true)
+                    .map_err(|e| failed("set SO_REUSEADDR", e))?;
+            }
+            let bound = match addr {
+                SocketAddr::V4(v4) => bind_to(socket.as_raw_fd(), &SockaddrIn::from(*v4)),
+                SocketAddr::V6(v6) => {
+                    if v6.ip().is_unspecified() {
+                        // `[::]` takes IPv4 too, as systemd's BindIPv6Only=default.
+                        setsockopt(&socket, sockopt::Ipv6V6Only, &false)
+                            .map_err(|e| failed("make it dual-stack", e))?;
+                    }
+                    bind_to(socket.as_raw_fd(), &SockaddrIn6::from(*v6))
+                }
+            };
+            bound.map_err(|e| failed("bind it", e))?;
+            socket
+        }
+        Address::Abstract(name) | Address::AbstractDatagram(name) => {
+            let socket =
+                socket(AddressFamily::Unix, kind, flags, None).map_err(|e| failed("make it", e))?;
+            let addr = UnixAddr::new_abstract(name.as_bytes()).map_err(|e| failed("name it", e))?;
+            bind_to(socket.as_raw_fd(), &addr).map_err(|e| failed("bind it", e))?;
+            socket
+        }
+        Address::Unix(path) | Address::UnixDatagram(path) => {
+            clear_stale(at, path, kind)?;
+            let socket =
+                socket(AddressFamily::Unix, kind, flags, None).map_err(|e| failed("make it", e))?;
+            let addr = UnixAddr::new(path.as_path()).map_err(|e| failed("name it", e))?;
+            // The file is made from the socket's own mode less the umask (Linux), so never
+            // wider than `mode`, then given exactly `mode`, without following a symlink
+            // swapped in meanwhile.
+            let mode = Mode::from_bits_truncate(listener.mode.unwrap_or(0o666) as libc::mode_t);
+            fchmod(&socket, mode).map_err(|e| failed("set its mode", e))?;
+            bind_to(socket.as_raw_fd(), &addr).map_err(|e| failed("bind it", e))?;
+            fchmodat(
+                AT_FDCWD,
+                path.as_path(),
+                mode,
+                FchmodatFlags::NoFollowSymlink,
+            )
+            .map_err(|e| failed("set its mode", e))?;
+            let meta = std::fs::symlink_metadata(path)
+                .map_err(|err| format!("{at}: the socket file is gone: {err}"))?;
+            file = Some((meta.dev(), meta.ino()));
+            socket
+        }
+    };
+    if stream {
+        let backlog = match listener.backlog {
+            Some(backlog) => {
+                Backlog::new(backlog as i32).map_err(|e| failed("take the backlog", e))?
+            }
+            None => Backlog::MAXCONN,
+        };
+        listen(&socket, backlog).map_err(|e| failed("listen", e))?;
+    }
+    Ok(Bound { socket, file })
+}
+
+/// Removes a socket file at `path` that nothing listens on (its process is gone); refuses
+/// anything else there.
+fn clear_stale(at: &Address, path: &Path, kind: SockType) -> Result<(), String> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(format!("{at}: cannot look at {}: {err}", path.display())),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(format!(
+            "{at}: {} exists and is not a socket (it is left alone: remove it, or listen \
+             elsewhere)",
+            path.display()
+        ));
+    }
+    // A socket something still listens on is another's: connecting tells.
+    let probe = socket(AddressFamily::Unix, kind, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| format!("{at}: cannot make a socket: {}", e.desc()))?;
+    let addr = UnixAddr::new(path).map_err(|e| format!("{at}: {}", e.desc()))?;
+    // (A datagram socket's connect succeeds as well when one is bound there.)
+    match nix::sys::socket::connect(probe.as_raw_fd(), &addr) {
+        Err(nix::errno::Errno::ECONNREFUSED) => {}
+        Ok(()) => {
+            return Err(format!(
+                "{at}: {} is in use: a process listens on it",
+                path.display()
+            ));
+        }
+        Err(errno) => {
+            return Err(format!(
+                "{at}: {} cannot be checked: {}",
+                path.display(),
+                errno.desc()
+            ));
+        }
+    }
+    std::fs::remove_file(path)
+        .map_err(|err| format!("{at}: cannot remove the stale {}: {err}", path.display()))
+}
+
+/// Removes the socket file `bound` made at `path`, if it is still that file (one put there
+/// since is left alone).
+pub fn remove_file(path: &Path, bound: &Bound) {
+    let Some(made) = bound.file else {
+        return;
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && (meta.dev(), meta.ino()) == made
+    {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Whether a connection (or a datagram) waits on `socket`, without taking it.
+pub fn has_pending(socket: &impl AsFd) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
+}
+
+/// A socket a program was handed.
+#[derive(Debug)]
+pub struct ListenFd {
+    /// Its name (`LISTEN_FDNAMES`; `unknown` when none was given, as sd_listen_fds_with_names
+    /// says).
+    pub name: String,
+    /// The socket (close-on-exec now, so the program's own children do not inherit it).
+    pub fd: OwnedFd,
+}
+
+/// The sockets this process was handed by its service manager, as sd_listen_fds(3) finds
+/// them: only when `LISTEN_PID` is this process's pid (a variable inherited from a parent
+/// that was handed sockets is not this process's), `LISTEN_FDS` of them from fd 3, named by
+/// `LISTEN_FDNAMES`. Taken once per process: a second call finds none. The variables are left
+/// as they are (changing the environment is not sound in a program with threads), but once
+/// taken, the fds are close-on-exec, and a child sees a `LISTEN_PID` that is not its own.
+pub fn listen_fds() -> Vec<ListenFd> {
+    let var = |name: &str| std::env::var_os(name);
+    let pid = var("LISTEN_PID").and_then(|pid| pid.to_str()?.parse::<u32>().ok());
+    if pid != Some(std::process::id()) {
+        return Vec::new();
+    }
+    let Some(count) = var("LISTEN_FDS").and_then(|n| n.to_str()?.parse::<usize>().ok()) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = var("LISTEN_FDNAMES")
+        .map(|names| {
+            names
+                .as_bytes()
+                .split(|b| *b == b':')
+                .map(|name| String::from_utf8_lossy(name).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    sys::take_listen_fds(LISTEN_FDS_START, count)
+        .into_iter()
+        .enumerate()
+        .map(|(index, fd)| ListenFd {
+            name: names
+                .get(index)
+                .filter(|name| !name.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "unknown".to_owned()),
+            fd,
+        })
+        .collect()
+}
+
+/// `LISTEN_FDNAMES` for `listeners`: each one's name, or `service` (systemd names a socket by
+/// its unit when it has no FileDescriptorName=).
+pub fn fd_names(listeners: &[Listener], service: &str) -> std::ffi::OsString {
+    let names: Vec<&str> = listeners
+        .iter()
+        .map(|listener| listener.name.as_deref().unwrap_or(service))
+        .collect();
+    OsStr::new(&names.join(":")).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{
+        io::{Read, Write},
+        os::unix::fs::PermissionsExt,
+        time::Duration,
+    };
+
+    fn listener(address: &str) -> Listener {
+        Listener::at(address.parse().unwrap())
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("svckit-sockets-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_port_in_use_is_refused_naming_the_listener() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let err = bind(&listener(&format!("tcp:127.0.0.1:{port}"))).unwrap_err();
+        assert_eq!(
+            err,
+            format!("tcp:127.0.0.1:{port}: cannot bind it: Address already in use")
+        );
+    }
+
+    #[test]
+    fn dual_stack_takes_ipv4_too_and_a_datagram_socket_is_not_listening() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bound = bind(&listener(&format!("tcp:{port}"))).unwrap();
+        let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        assert!(has_pending(&bound.socket), "an IPv4 connection to [::]");
+        client.write_all(b"x").unwrap();
+        let udp = bind(&listener(&format!("udp:127.0.0.1:{port}"))).unwrap();
+        assert!(!has_pending(&udp.socket));
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .send_to(b"ping", ("127.0.0.1", port))
+            .unwrap();
+        assert!(crate::process::wait_until(Duration::from_secs(5), || {
+            has_pending(&udp.socket)
+        }));
+    }
+
+    #[test]
+    fn a_socket_file_is_made_with_its_mode_and_only_a_stale_one_is_replaced() {
+        let dir = scratch("files");
+        let path = dir.join("web.sock");
+        let mut web = listener(&format!("unix:{}", path.display()));
+        web.mode = Some(0o600);
+        let bound = bind(&web).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        // In use by us now: a second bind is refused, the file left.
+        let err = bind(&web).unwrap_err();
+        assert!(err.contains("is in use: a process listens on it"), "{err}");
+        // Closed: stale, replaced.
+        drop(bound);
+        let again = bind(&web).unwrap();
+        remove_file(&path, &again);
+        assert!(!path.exists());
+        // Without a mode: 0666 whatever the umask, as systemd's SocketMode=.
+        let open = bind(&listener(&format!("unix:{}", path.display()))).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o666
+        );
+        remove_file(&path, &open);
+        // A file put at the path by someone else is never removed as ours.
+        std::fs::write(&path, "theirs").unwrap();
+        remove_file(&path, &again);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "theirs");
+        let err = bind(&web).unwrap_err();
+        assert!(err.contains("exists and is not a socket"), "{err}");
+        // A planted symlink is neither followed nor removed.
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.join("target"), &path).unwrap();
+        assert!(
+            bind(&web)
+                .unwrap_err()
+                .contains("exists and is not a socket")
+        );
+        assert!(
+            std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(!dir.join("target").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Run by [`listen_fds_takes_what_systemd_socket_activate_hands`] under systemd's own
+    /// activator; on its own (no `SVCKIT_LISTEN_CHILD`) it has nothing to take.
+    #[test]
+    fn listen_fds_child() {
+        if std::env::var_os("SVCKIT_LISTEN_CHILD").is_none() {
+            return;
+        }
+        let handed = listen_fds();
+        assert_eq!(handed.len(), 1);
+        assert!(listen_fds().is_empty(), "taken once");
+        let name = handed[0].name.clone();
+        let listener = std::net::TcpListener::from(handed.into_iter().next().unwrap().fd);
+        let (mut client, _) = listener.accept().unwrap();
+        writeln!(client, "taken: {name}").unwrap();
+    }
+
+    #[test]
+    fn listen_fds_takes_what_systemd_socket_activate_hands() {
+        let activate = "/usr/bin/systemd-socket-activate";
+        if !Path::new(activate).exists() {
+            assert!(std::env::var_os("CI").is_none(), "CI must have {activate}");
+            return;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut activator = std::process::Command::new(activate)
+            .args(["-l", &format!("127.0.0.1:{port}"), "--fdname=probe"])
+            .args(["-E", "SVCKIT_LISTEN_CHILD=1", "--"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sockets::tests::listen_fds_child",
+                "--test-threads=1",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = activator.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while !String::from_utf8_lossy(&seen).contains("Listening on") {
+            assert_eq!(
+                err.read(&mut byte).unwrap(),
+                1,
+                "{}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.push(byte[0]);
+        }
+        let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut said = String::new();
+        client.read_to_string(&mut said).unwrap();
+        assert_eq!(said, "taken: probe\n");
+        assert!(activator.wait().unwrap().success());
+    }
+}
