@@ -297,6 +297,18 @@ pub struct InstallArgs {
     /// tcp:8080 (every address), udp:ADDR:PORT, unix:/run/x.sock, unix:@name, unix-dgram:PATH.
     #[arg(long, value_name = "KIND:WHERE")]
     pub listen: Vec<svckit::listen::Address>,
+    /// `accept`: svckit accepts each connection on --listen and runs an instance of the
+    /// program for it, the connection on its stdin and stdout (inetd, the default) or at fd 3
+    /// (fd); `no` (the default without the flag): the program accepts.
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "inetd")]
+    pub accept: Option<svckit::listen::AcceptMode>,
+    /// `max_connections`: how many instances run at once (64 by default); a connection beyond
+    /// is closed at once.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u32>,
+    /// `max_connections_per_source`: how many instances one remote address may have at once.
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_source: Option<u32>,
     /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
     /// programs get HUP unless told; other programs have no reload unless given one).
     #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]

@@ -220,8 +220,29 @@ struct Definition {
     limits: LimitsDefinition,
     #[serde(default)]
     logs: LogsDefinition,
+    #[serde(default, skip_serializing_if = "is_default")]
+    accept: Named<crate::listen::AcceptMode>,
+    #[serde(
+        default = "default_max_connections",
+        skip_serializing_if = "is_default_max"
+    )]
+    max_connections: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_connections_per_source: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     listen: Vec<ListenDefinition>,
+}
+
+fn is_default(accept: &Named<crate::listen::AcceptMode>) -> bool {
+    accept.0 == crate::listen::AcceptMode::No
+}
+
+fn default_max_connections() -> u32 {
+    crate::listen::DEFAULT_MAX_CONNECTIONS
+}
+
+fn is_default_max(max: &u32) -> bool {
+    *max == crate::listen::DEFAULT_MAX_CONNECTIONS
 }
 
 // A `[[listen]]` table: `address = "tcp:127.0.0.1:8080"`, and optionally `name`, `backlog`
@@ -522,6 +543,9 @@ impl Definition {
             keep: self.logs.keep,
         };
         spec.backend = self.backend.0;
+        spec.accept = self.accept.0;
+        spec.max_connections = self.max_connections;
+        spec.max_connections_per_source = self.max_connections_per_source;
         spec.listen = self
             .listen
             .into_iter()
@@ -595,6 +619,9 @@ impl Definition {
                 max_size: Size(spec.logs.max_size),
                 keep: spec.logs.keep,
             },
+            accept: Named(spec.accept),
+            max_connections: spec.max_connections,
+            max_connections_per_source: spec.max_connections_per_source,
             listen: spec
                 .listen
                 .iter()
@@ -723,6 +750,9 @@ nice = 5
 oom_score_adjust = -100
 success_exit_status = [143, "TERM"]
 restart_prevent_exit_status = [255]
+accept = "inetd"
+max_connections = 10
+max_connections_per_source = 2
 
 [restart]
 policy = "on-failure"
@@ -784,6 +814,11 @@ mode = "0660"
             (Some("http"), Some(64))
         );
         assert_eq!(spec.listen[1].mode, Some(0o660));
+        assert_eq!(spec.accept, crate::listen::AcceptMode::Inetd);
+        assert_eq!(
+            (spec.max_connections, spec.max_connections_per_source),
+            (10, Some(2))
+        );
         assert_eq!(
             spec.limits.nofile,
             Some(Limit {

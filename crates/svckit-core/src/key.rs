@@ -69,6 +69,9 @@ keys! {
     LogsMaxSize => "logs.max_size", "`logs.max_size`: the size captured logs rotate at.";
     LogsKeep => "logs.keep", "`logs.keep`: rotated files kept.";
     Listen => "listen", "`listen`: sockets bound for it, the first connection starting it.";
+    Accept => "accept", "`accept`: an instance per connection (inetd, fd) or none (no).";
+    MaxConnections => "max_connections", "`max_connections`: instances at once, per connection.";
+    MaxConnectionsPerSource => "max_connections_per_source", "`max_connections_per_source`: instances of one address.";
 }
 
 impl Key {
@@ -157,6 +160,9 @@ impl Key {
                 Key::RestartPreventExitStatus => !spec.restart_prevent_exit_status.is_empty(),
                 Key::OomScoreAdjust => spec.oom_score_adjust.is_some(),
                 Key::Listen => !spec.listen.is_empty(),
+                Key::Accept => spec.accept != base.accept,
+                Key::MaxConnections => spec.max_connections != base.max_connections,
+                Key::MaxConnectionsPerSource => spec.max_connections_per_source.is_some(),
                 Key::ReloadSignal => spec.reload.signal.is_some(),
                 Key::ReloadCommand => !spec.reload.command.is_empty(),
                 Key::LogsMaxSize => spec.logs.max_size != base.logs.max_size,

@@ -16,6 +16,81 @@ use std::{
 
 use crate::ModelError;
 
+/// How a service takes its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AcceptMode {
+    /// Its program is handed the listening sockets and accepts them itself (systemd's
+    /// `Accept=no`, xinetd's `wait = yes`); it starts on the first connection.
+    #[default]
+    No,
+    /// The manager accepts; each connection runs an instance of the program with the
+    /// connection on its stdin and stdout (inetd; systemd's `Accept=yes` with
+    /// `StandardInput=socket`; UCSPI).
+    Inetd,
+    /// The manager accepts; each connection runs an instance of the program handed the
+    /// connection at fd 3 (`LISTEN_FDS=1`: systemd's `Accept=yes`).
+    Fd,
+}
+
+impl AcceptMode {
+    /// Its name in definitions and flags.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AcceptMode::No => "no",
+            AcceptMode::Inetd => "inetd",
+            AcceptMode::Fd => "fd",
+        }
+    }
+
+    /// Whether the manager accepts each connection (an instance per connection).
+    pub const fn per_connection(self) -> bool {
+        !matches!(self, AcceptMode::No)
+    }
+}
+
+impl FromStr for AcceptMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<AcceptMode, String> {
+        match text {
+            "no" => Ok(AcceptMode::No),
+            "inetd" | "yes" => Ok(AcceptMode::Inetd),
+            "fd" => Ok(AcceptMode::Fd),
+            _ => Err(format!(
+                "{text:?} is not an accept mode: no (the program accepts), inetd (an instance \
+                 per connection on its stdin and stdout) or fd (an instance per connection at \
+                 fd 3)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for AcceptMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How many instances a per-connection service runs at once by default (systemd's
+/// `MaxConnections=`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 64;
+
+/// What a service's sockets are doing, as status shows it: where they listen, and per
+/// connection, its instances and the connections accepted and refused.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Activity {
+    /// Its listeners' addresses.
+    pub listen: Vec<String>,
+    /// Its accept mode's name (`no`, `inetd`, `fd`).
+    pub accept: String,
+    /// Per connection: instances running.
+    pub instances: u32,
+    /// Per connection: connections accepted since the supervisor started.
+    pub accepted: u64,
+    /// Per connection: connections refused (beyond a limit) since the supervisor started.
+    pub refused: u64,
+}
+
 /// The most listeners one service may have (systemd passes any number; a definition with more
 /// than this is a mistake).
 pub const MAX_LISTENERS: usize = 64;
@@ -261,6 +336,34 @@ mod tests {
         }
         let long = format!("unix:/{}", "a".repeat(107));
         assert!(long.parse::<Address>().is_err());
+    }
+
+    #[test]
+    fn per_connection_needs_stream_sockets_a_plain_program_and_bounded_counts() {
+        use crate::{ServiceName, ServiceSpec, ServiceType};
+        let mut spec = ServiceSpec::new(ServiceName::new("git").unwrap(), "/usr/bin/git");
+        spec.accept = "inetd".parse().unwrap();
+        let said = |spec: &ServiceSpec| spec.validate().unwrap_err().to_string();
+        assert!(said(&spec).contains("needs a socket to accept on"));
+        spec.listen = vec![Listener::at("udp:53".parse().unwrap())];
+        assert!(said(&spec).contains("udp:[::]:53 is a datagram socket"));
+        spec.listen = vec![Listener::at("tcp:9418".parse().unwrap())];
+        assert!(spec.validate().is_ok());
+        spec.service_type = ServiceType::Notify;
+        assert!(said(&spec).contains("plain program (type exec), not notify"));
+        spec.service_type = ServiceType::Exec;
+        spec.max_connections = 0;
+        assert!(said(&spec).contains("invalid max_connections: 0 is not between 1 and 65536"));
+        spec.max_connections = 4;
+        spec.max_connections_per_source = Some(5);
+        assert!(said(&spec).contains("5 is not between 1 and max_connections (4)"));
+        assert_eq!("yes".parse::<AcceptMode>(), Ok(AcceptMode::Inetd));
+        assert!(
+            "maybe"
+                .parse::<AcceptMode>()
+                .unwrap_err()
+                .contains("not an accept mode")
+        );
     }
 
     #[test]

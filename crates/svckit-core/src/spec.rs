@@ -599,6 +599,13 @@ pub struct ServiceSpec {
     /// The sockets bound for it before it runs and handed to it as systemd hands them
     /// (`LISTEN_FDS`): the first connection starts it, and none is refused while it restarts.
     pub listen: Vec<crate::listen::Listener>,
+    /// Whether its program accepts its connections, or svckit does and runs an instance per
+    /// connection.
+    pub accept: crate::listen::AcceptMode,
+    /// Per connection: how many instances run at once; a connection beyond is closed at once.
+    pub max_connections: u32,
+    /// Per connection: how many instances one remote address may have at once.
+    pub max_connections_per_source: Option<u32>,
 }
 
 impl ServiceSpec {
@@ -643,6 +650,9 @@ impl ServiceSpec {
             logs: LogPolicy::default(),
             backend: BackendKind::Auto,
             listen: Vec::new(),
+            accept: crate::listen::AcceptMode::No,
+            max_connections: crate::listen::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_source: None,
         }
     }
 
@@ -677,6 +687,56 @@ impl ServiceSpec {
     /// Whether the program says when it is ready (`type = "notify"`).
     pub fn says_ready(&self) -> bool {
         self.service_type == ServiceType::Notify
+    }
+
+    /// Checks the per-connection keys: an instance per connection needs stream sockets and a
+    /// plain program (the instances are its processes), and bounded counts.
+    fn check_accept(&self) -> Result<(), ModelError> {
+        if !(1..=65_536).contains(&self.max_connections) {
+            return Err(ModelError::invalid(
+                "max_connections",
+                format!("{} is not between 1 and 65536", self.max_connections),
+            ));
+        }
+        if let Some(per_source) = self.max_connections_per_source
+            && !(1..=self.max_connections).contains(&per_source)
+        {
+            return Err(ModelError::invalid(
+                "max_connections_per_source",
+                format!(
+                    "{per_source} is not between 1 and max_connections ({})",
+                    self.max_connections
+                ),
+            ));
+        }
+        if !self.accept.per_connection() {
+            return Ok(());
+        }
+        if self.listen.is_empty() {
+            return Err(ModelError::invalid(
+                "accept",
+                "an instance per connection needs a socket to accept on (listen)",
+            ));
+        }
+        if let Some(datagram) = self.listen.iter().find(|l| !l.address.is_stream()) {
+            return Err(ModelError::invalid(
+                "accept",
+                format!(
+                    "{} is a datagram socket: only connections can be accepted",
+                    datagram.address
+                ),
+            ));
+        }
+        if self.service_type != ServiceType::Exec {
+            return Err(ModelError::invalid(
+                "accept",
+                format!(
+                    "an instance per connection is a plain program (type exec), not {}",
+                    self.service_type.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks every field; the error names the first bad one.
@@ -737,6 +797,7 @@ impl ServiceSpec {
             check_text("runtime_directory", dir)?;
         }
         crate::listen::check_all(&self.listen)?;
+        self.check_accept()?;
         if let Some(nice) = self.nice
             && !(-20..=19).contains(&nice)
         {

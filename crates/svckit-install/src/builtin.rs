@@ -261,6 +261,15 @@ mod supervisor {
             UnitState::Paused => State::Paused,
             UnitState::Starting => State::StartPending,
             UnitState::Stopping => State::StopPending,
+            // Per connection, listening is serving.
+            UnitState::Listening
+                if service
+                    .sockets
+                    .as_ref()
+                    .is_some_and(|sockets| sockets.accept != "no") =>
+            {
+                State::Running
+            }
             // Listening: its program does not run (its sockets do; `detail` says so).
             UnitState::Stopped
             | UnitState::Backoff
@@ -289,6 +298,7 @@ mod supervisor {
         status.cgroup = service.cgroup.clone();
         status.notice = service.notice.clone();
         status.processes = service.processes.clone();
+        status.sockets = service.sockets.clone();
         if let Some(usage) = service.usage {
             status.tasks = Some(usage.tasks);
             status.memory = usage.memory_bytes;

@@ -107,6 +107,9 @@ mod tests {
                     "tcp:127.0.0.1:8080".parse().unwrap(),
                 )];
             }
+            Key::Accept => spec.accept = svckit_core::listen::AcceptMode::Inetd,
+            Key::MaxConnections => spec.max_connections = 8,
+            Key::MaxConnectionsPerSource => spec.max_connections_per_source = Some(2),
             Key::SuccessExitStatus => spec.success_exit_status = vec![ExitMatch::Code(3)],
             Key::RestartPreventExitStatus => {
                 spec.restart_prevent_exit_status = vec![ExitMatch::Code(3)];

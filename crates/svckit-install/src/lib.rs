@@ -484,6 +484,8 @@ pub struct Status {
     pub next_try: Option<SystemTime>,
     /// Its processes, the main one first (at most 64), where the manager can tell.
     pub processes: Vec<svckit_core::ServiceProcess>,
+    /// Its sockets, where the manager binds them (a service started on demand).
+    pub sockets: Option<svckit_core::listen::Activity>,
 }
 
 impl Status {
@@ -518,6 +520,7 @@ impl Status {
             cpu: None,
             next_try: None,
             processes: Vec::new(),
+            sockets: None,
         }
     }
 

@@ -181,6 +181,9 @@ pub struct ServiceStatus {
     /// main process and what is left in its session and group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<svckit_core::ServiceProcess>,
+    /// Its sockets (a service started on demand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<svckit_core::listen::Activity>,
 }
 
 /// What a service's cgroup holds.

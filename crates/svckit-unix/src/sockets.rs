@@ -176,6 +176,93 @@ pub fn remove_file(path: &Path, bound: &Bound) {
     }
 }
 
+/// A connection accepted on a listener.
+#[derive(Debug)]
+pub struct Connection {
+    /// The connected socket (blocking, close-on-exec).
+    pub fd: OwnedFd,
+    /// Its remote address (TCP; none for a Unix socket).
+    pub remote: Option<SocketAddr>,
+    /// Its local address (TCP).
+    pub local: Option<SocketAddr>,
+}
+
+impl Connection {
+    /// Who connected, in words: `127.0.0.1:53312`, or `a Unix socket`.
+    pub fn from(&self) -> String {
+        match self.remote {
+            Some(remote) => remote.to_string(),
+            None => "a Unix socket".to_owned(),
+        }
+    }
+
+    /// The variables an instance for it gets: systemd's `REMOTE_ADDR` and `REMOTE_PORT`, and
+    /// UCSPI's `PROTO`, `TCPREMOTEIP`, `TCPREMOTEPORT`, `TCPLOCALIP`, `TCPLOCALPORT`.
+    pub fn env(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = Vec::new();
+        let mut set = |key: &str, value: String| env.push((key.into(), value.into()));
+        match (self.remote, self.local) {
+            (Some(remote), local) => {
+                set("PROTO", "TCP".to_owned());
+                set("REMOTE_ADDR", remote.ip().to_string());
+                set("REMOTE_PORT", remote.port().to_string());
+                set("TCPREMOTEIP", remote.ip().to_string());
+                set("TCPREMOTEPORT", remote.port().to_string());
+                if let Some(local) = local {
+                    set("TCPLOCALIP", local.ip().to_string());
+                    set("TCPLOCALPORT", local.port().to_string());
+                }
+            }
+            (None, _) => set("PROTO", "UNIX".to_owned()),
+        }
+        env
+    }
+}
+
+/// An IPv4 address a dual-stack socket shows as `::ffff:a.b.c.d`, as the IPv4 address it is.
+fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+/// Accepts one connection waiting on `socket` (a non-blocking stream listener): `Ok(None)`
+/// when none waits.
+pub fn accept(socket: &OwnedFd) -> io::Result<Option<Connection>> {
+    use nix::sys::socket::SockaddrLike;
+    let family =
+        nix::sys::socket::getsockname::<nix::sys::socket::SockaddrStorage>(socket.as_raw_fd())
+            .map_err(io::Error::from)?
+            .family();
+    let accepted = match family {
+        Some(AddressFamily::Unix) => std::os::unix::net::UnixListener::from(socket.try_clone()?)
+            .accept()
+            .map(|(stream, _)| Connection {
+                fd: stream.into(),
+                remote: None,
+                local: None,
+            }),
+        _ => std::net::TcpListener::from(socket.try_clone()?)
+            .accept()
+            .map(|(stream, remote)| Connection {
+                local: stream.local_addr().ok().map(canonical),
+                remote: Some(canonical(remote)),
+                fd: stream.into(),
+            }),
+    };
+    match accepted {
+        Ok(connection) => Ok(Some(connection)),
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Makes `socket` non-blocking (a listener svckit accepts on itself).
+pub fn set_nonblocking(socket: &OwnedFd) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(socket, FcntlArg::F_GETFL)?);
+    fcntl(socket, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
 /// Whether a connection (or a datagram) waits on `socket`, without taking it.
 pub fn has_pending(socket: &impl AsFd) -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};

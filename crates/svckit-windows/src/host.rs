@@ -110,6 +110,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         stop_commands: spec.exec_stop.len(),
         // Refused on Windows at install (the SCM starts nothing on a connection).
         on_demand: false,
+        accept: false,
     };
     let mut history = History::default();
     let mut life = Lifecycle::STOPPED;

@@ -114,6 +114,15 @@ fn apply_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Result<()>
     if args.oom_score_adjust.is_some() {
         spec.oom_score_adjust = args.oom_score_adjust;
     }
+    if let Some(accept) = args.accept {
+        spec.accept = accept;
+    }
+    if let Some(max) = args.max_connections {
+        spec.max_connections = max;
+    }
+    if args.max_connections_per_source.is_some() {
+        spec.max_connections_per_source = args.max_connections_per_source;
+    }
     if !args.listen.is_empty() {
         spec.listen = args
             .listen

@@ -52,6 +52,7 @@ pub fn json(status: &Status) -> serde_json::Value {
         "memory_bytes": status.memory,
         "cpu_usec": status.cpu.map(|cpu| u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX)),
         "processes": status.processes,
+        "sockets": status.sockets,
         "accepts": status.accept.to_string(),
         "accepts_value": status.accept.bits(),
         "win32_exit_code": win32,
@@ -127,6 +128,7 @@ pub fn describe(
 ) -> io::Result<()> {
     describe_state(out, status)?;
     describe_process(out, status)?;
+    describe_sockets(out, status)?;
     describe_history(out, status)?;
     describe_definition(out, status, logs)?;
     for (stream, lines) in recent.iter().filter(|(_, lines)| !lines.is_empty()) {
@@ -227,6 +229,21 @@ fn describe_process(out: &mut impl Write, status: &Status) -> io::Result<()> {
         writeln!(out, "        cpu: {}", short(cpu))?;
     }
     Ok(())
+}
+
+/// Where its sockets listen and, per connection, its instances and connections.
+fn describe_sockets(out: &mut impl Write, status: &Status) -> io::Result<()> {
+    let Some(sockets) = &status.sockets else {
+        return Ok(());
+    };
+    let what = match sockets.accept.as_str() {
+        "no" => "the first connection starts it".to_owned(),
+        mode => format!(
+            "an instance per connection ({mode}): {} running; {} accepted, {} refused",
+            sockets.instances, sockets.accepted, sockets.refused
+        ),
+    };
+    writeln!(out, "     listen: {} ({what})", sockets.listen.join(", "))
 }
 
 /// What happened to it: restarts, the last exit, the exit code, why, output not stored.

@@ -86,6 +86,7 @@ fn tcp(port: u16) -> TcpStream {
 fn under_socket_activate(
     probe: &str,
     listen: &[String],
+    flags: &[&str],
     names: &str,
     connect: impl Fn() -> String,
 ) -> String {
@@ -93,6 +94,7 @@ fn under_socket_activate(
     for address in listen {
         command.args(["-l", address]);
     }
+    command.args(flags);
     let mut activator = command
         .arg(format!("--fdname={names}"))
         .args(["python3", probe])
@@ -115,6 +117,8 @@ fn under_socket_activate(
         seen.push(byte[0]);
     }
     let report = connect();
+    // With --accept it takes connections on until it is stopped.
+    let _ = activator.kill();
     let _ = activator.wait();
     report
 }
@@ -159,6 +163,7 @@ fn the_sockets_are_handed_over_as_systemd_socket_activate_hands_them() {
     let theirs_said = under_socket_activate(
         &probe,
         &[format!("127.0.0.1:{theirs}"), sock("theirs")],
+        &[],
         "web:admin",
         || read_all(tcp(theirs)),
     );
@@ -463,4 +468,369 @@ fn bad_addresses_ports_in_use_and_planted_paths_are_refused_at_install() {
     drop(flood);
     assert_eq!(read_all(tcp(port)), "ok\n");
     sup.ok(&["uninstall", "flooded"]);
+}
+
+/// Reports, per connection, what an instance was handed: the LISTEN_* variables, and the
+/// connection (at fd 3, or as its stdin, stdout being the same connection).
+const CONNECTION_PROBE: &str = r#"
+import os, socket
+lines = ["%s: %s" % (var, os.environ.get(var)) for var in ["LISTEN_FDS", "LISTEN_FDNAMES"]]
+lines.append("LISTEN_PID is its own pid: %s" % (os.environ.get("LISTEN_PID") == str(os.getpid())))
+handed = int(os.environ.get("LISTEN_FDS", "0"))
+conn = socket.socket(fileno=3 if handed else 0)
+listening = conn.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+lines.append("connection: %s %s listening=%d fd=%d" % (conn.family.name, conn.type.name, listening, conn.fileno()))
+if not handed:
+    out = socket.socket(fileno=1)
+    lines.append("stdout is the connection: %s" % (out.getpeername() == conn.getpeername()))
+    out.detach()
+conn.sendall(("\n".join(lines) + "\n").encode())
+conn.close()
+"#;
+
+/// Per connection, inetd style and at fd 3: each instance is handed its connection as
+/// `systemd-socket-activate --accept [--inetd]` hands it, plus systemd's REMOTE_ADDR and
+/// UCSPI's variables.
+#[test]
+fn each_connection_is_handed_over_as_systemd_socket_activate_accept_hands_it() {
+    if !require_program("accept parity", "/usr/bin/systemd-socket-activate") {
+        return;
+    }
+    let sup = Sup::new("activate-accept-parity");
+    let probe = script(&sup.dir.join(""), "cprobe.py", CONNECTION_PROBE);
+    for (mode, flags) in [("inetd", &["-a", "--inetd"][..]), ("fd", &["-a"][..])] {
+        let (ours, theirs) = (free_port(), free_port());
+        let file = sup.dir.join(&format!("{mode}.toml"));
+        fs::write(
+            &file,
+            format!(
+                "program = \"python3\"\nargs = [\"{probe}\"]\naccept = \"{mode}\"\n\
+                 [[listen]]\naddress = \"tcp:127.0.0.1:{ours}\"\nname = \"web\"\n"
+            ),
+        )
+        .unwrap();
+        sup.ok(&["install", mode, "--file", file.to_str().unwrap()]);
+        let ours_said = read_all(tcp(ours));
+        let listen = [format!("127.0.0.1:{theirs}")];
+        let theirs_said =
+            under_socket_activate(&probe, &listen, flags, "web", || read_all(tcp(theirs)));
+        assert_eq!(ours_said, theirs_said, "accept = {mode}");
+    }
+    // What systemd's manager and UCSPI add: who connected, and where.
+    let port = free_port();
+    sup.ok(&[
+        "install", "env", "--listen", &format!("tcp:127.0.0.1:{port}"), "--accept", "--",
+        "/bin/sh", "-c", "echo $PROTO $REMOTE_ADDR:$REMOTE_PORT $TCPREMOTEIP:$TCPREMOTEPORT $TCPLOCALIP:$TCPLOCALPORT",
+    ]);
+    let stream = tcp(port);
+    let mine = stream.local_addr().unwrap();
+    assert_eq!(
+        read_all(stream),
+        format!("TCP {mine} {mine} 127.0.0.1:{port}\n"),
+    );
+    let status = sup.status("env");
+    assert_eq!(status["state"], "listening");
+    assert!(eventually(
+        Duration::from_secs(10),
+        || sup.status("env")["sockets"]["instances"] == 0
+    ));
+    assert_eq!(sup.status("env")["sockets"]["accepted"], 1);
+    let events = sup.ok(&["events", "env"]);
+    assert!(events.contains("env: started PID "), "{events}");
+    assert!(
+        events.contains(&format!("for a connection from {mine}")),
+        "{events}"
+    );
+    assert!(
+        events.contains(&format!(
+            "(a connection from {mine}) ended with exit code 0"
+        )),
+        "{events}"
+    );
+}
+
+/// The limits: beyond max_connections, and beyond max_connections_per_source for one address,
+/// a connection is closed at once and counted; the instances are the service's, and a stop
+/// ends them and takes no connection (one made meanwhile waits, and is served at the start).
+#[test]
+fn instances_are_limited_counted_and_stopped_with_the_service() {
+    let sup = Sup::new("activate-limits");
+    let port = free_port();
+    sup.ok(&[
+        "install",
+        "cat",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--accept",
+        "--max-connections",
+        "2",
+        "--",
+        "/bin/cat",
+    ]);
+    let running = || sup.status("cat")["sockets"]["instances"].as_u64().unwrap();
+    let mut first = tcp(port);
+    first.write_all(b"one\n").unwrap();
+    let mut second = tcp(port);
+    second.write_all(b"two\n").unwrap();
+    assert!(eventually(Duration::from_secs(10), || running() == 2));
+    let third = tcp(port);
+    assert_eq!(
+        read_all(third),
+        "",
+        "closed at once, beyond max_connections"
+    );
+    let status = sup.status("cat");
+    assert_eq!(
+        (
+            status["sockets"]["accepted"].as_u64(),
+            status["sockets"]["refused"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    let said = sup.ok(&["status", "cat"]);
+    assert!(
+        said.contains("an instance per connection (inetd): 2 running; 2 accepted, 1 refused"),
+        "{said}"
+    );
+    assert!(
+        sup.ok(&["events", "cat"])
+            .contains("refused a connection from 127.0.0.1:")
+    );
+    // A stop ends them (cat would wait for its input forever) and takes no new connection.
+    let instances: Vec<i32> = crate::support::processes_with("/bin/cat")
+        .into_iter()
+        .filter(|pid| fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "cat\n"))
+        .collect();
+    assert_eq!(instances.len(), 2, "{instances:?}");
+    sup.ok(&["stop", "cat"]);
+    assert!(instances.iter().all(|pid| crate::support::is_gone(*pid)));
+    assert_eq!(sup.status("cat")["state"], "stopped");
+    let mut waiting = tcp(port);
+    waiting.write_all(b"waited\n").unwrap();
+    waiting.shutdown(std::net::Shutdown::Write).unwrap();
+    sup.ok(&["start", "cat"]);
+    assert_eq!(
+        read_all(waiting),
+        "waited\n",
+        "served once started, not refused"
+    );
+    drop((first, second));
+    // One address, at most one instance.
+    sup.ok(&["uninstall", "cat"]);
+    let port = free_port();
+    sup.ok(&[
+        "install",
+        "one",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--accept",
+        "--max-connections-per-source",
+        "1",
+        "--",
+        "/bin/cat",
+    ]);
+    let held = tcp(port);
+    assert!(eventually(
+        Duration::from_secs(10),
+        || sup.status("one")["sockets"]["instances"] == 1
+    ));
+    assert_eq!(read_all(tcp(port)), "", "a second from the same address");
+    assert_eq!(sup.status("one")["sockets"]["refused"], 1);
+    drop(held);
+    sup.ok(&["uninstall", "one"]);
+}
+
+/// `git daemon --inetd`, a program written for inetd: a real `git clone git://…` through it.
+#[test]
+fn git_daemon_in_inetd_mode_serves_a_real_clone() {
+    let daemon = "/usr/lib/git-core/git-daemon";
+    if !require_program("git daemon --inetd", daemon) {
+        return;
+    }
+    let sup = Sup::new("activate-git");
+    let base = sup.dir.join("repos");
+    let work = sup.dir.join("work");
+    fs::create_dir_all(&work).unwrap();
+    let git = |dir: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=svckit",
+                "-c",
+                "user.email=svckit@localhost",
+            ])
+            .args(["-c", "safe.directory=*", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&work, &["init", "-q"]);
+    fs::write(work.join("README"), "served by git daemon under svckit\n").unwrap();
+    git(&work, &["add", "README"]);
+    git(&work, &["commit", "-q", "-m", "first"]);
+    fs::create_dir_all(&base).unwrap();
+    git(
+        &base,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            "project.git",
+        ],
+    );
+    let port = free_port();
+    sup.ok(&[
+        "install",
+        "git",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--accept",
+        "--",
+        daemon,
+        "--inetd",
+        "--export-all",
+        "--log-destination=stderr",
+        "--verbose",
+        &format!("--base-path={}", base.display()),
+    ]);
+    let clone = sup.dir.join("clone");
+    git(
+        &sup.dir.join(""),
+        &[
+            "clone",
+            "-q",
+            &format!("git://127.0.0.1:{port}/project.git"),
+            clone.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        fs::read_to_string(clone.join("README")).unwrap(),
+        "served by git daemon under svckit\n"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || sup
+            .log("git.stderr")
+            .contains("Request upload-pack for '/project.git'")),
+        "{}",
+        sup.log("git.stderr")
+    );
+    sup.ok(&["uninstall", "git"]);
+    assert!(processes_with(daemon).is_empty(), "nothing of it is left");
+}
+
+/// `rsync --daemon` started by inetd (its stdin a socket): a real transfer of a module's file.
+#[test]
+fn rsync_daemon_in_inetd_mode_serves_a_real_transfer() {
+    if !require_program("rsync --daemon", "/usr/bin/rsync") {
+        return;
+    }
+    let sup = Sup::new("activate-rsync");
+    let data = sup.dir.join("data");
+    fs::create_dir_all(&data).unwrap();
+    fs::write(data.join("file.txt"), "moved by rsync under svckit\n").unwrap();
+    let config = sup.dir.join("rsyncd.conf");
+    fs::write(
+        &config,
+        format!(
+            "use chroot = no\nread only = yes\n[data]\npath = {}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    sup.ok(&[
+        "install",
+        "rsync",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--accept",
+        "--",
+        "/usr/bin/rsync",
+        "--daemon",
+        &format!("--config={}", config.display()),
+    ]);
+    let copy = sup.dir.join("copy.txt");
+    let out = Command::new("rsync")
+        .arg(format!("rsync://127.0.0.1:{port}/data/file.txt"))
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(&copy).unwrap(),
+        "moved by rsync under svckit\n"
+    );
+    sup.ok(&["uninstall", "rsync"]);
+    assert!(processes_with(&config.display().to_string()).is_empty());
+}
+
+/// `sshd -i`, OpenSSH's inetd mode: a real ssh session through an instance per connection.
+#[test]
+fn sshd_in_inetd_mode_serves_a_real_session() {
+    let Some((_sshd, sup, port)) =
+        crate::daemons::sshd_test("sshd_in_inetd_mode_serves_a_real_session", "activate-sshd")
+    else {
+        return;
+    };
+    let options = crate::daemons::sshd_setup(&sup.dir.join(""), port);
+    let mut args: Vec<String> = [
+        "install",
+        "sshd",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--accept",
+        "--",
+        "/usr/sbin/sshd",
+        "-i",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    args.extend(options);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sup.ok(&args);
+    let out = Command::new("ssh")
+        .arg("-i")
+        .arg(sup.dir.join("client_key"))
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-p",
+            &port.to_string(),
+            "root@127.0.0.1",
+            "echo hello from $SSH_CONNECTION",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("hello from 127.0.0.1 "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(eventually(
+        Duration::from_secs(10),
+        || sup.status("sshd")["sockets"]["instances"] == 0
+    ));
+    sup.ok(&["uninstall", "sshd"]);
 }

@@ -722,7 +722,7 @@ fn postgres_started_by_pg_ctl_is_a_forking_service() {
 // --- sshd: -D speaks sd_notify (Debian links it with libsystemd); without -D it forks. ---
 
 /// A host key, a client key authorized for root, and sshd's options for `port`.
-fn sshd_setup(dir: &Path, port: u16) -> Vec<String> {
+pub(crate) fn sshd_setup(dir: &Path, port: u16) -> Vec<String> {
     for key in ["host_key", "client_key"] {
         let keygen = std::process::Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -755,7 +755,10 @@ fn sshd_setup(dir: &Path, port: u16) -> Vec<String> {
 
 /// What an sshd test needs: the sshd lock (see `support::sshd_alone`), a supervisor of its
 /// own and a free port; None where it cannot run (it fails instead in CI).
-fn sshd_test(test: &str, name: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Sup, u16)> {
+pub(crate) fn sshd_test(
+    test: &str,
+    name: &str,
+) -> Option<(std::sync::MutexGuard<'static, ()>, Sup, u16)> {
     if !require_root(test) || !require_program(test, "/usr/sbin/sshd") {
         return None;
     }

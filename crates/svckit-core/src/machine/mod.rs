@@ -68,7 +68,7 @@ use crate::{Restart, RestartPolicy, ServiceType};
 use serde::{Deserialize, Serialize};
 
 mod told;
-pub use told::{StopWhy, Told, Words};
+pub use told::{StopWhy, Told, Words, ran};
 
 /// A supervised service's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -332,6 +332,12 @@ pub enum Action {
     AwaitConnection,
     /// Stop watching its sockets: the program takes its connections.
     IgnoreConnections,
+    /// Accept every connection waiting on this listener (its index), each run by an
+    /// instance of the program or, beyond the limits, closed; its sockets stay watched.
+    AcceptConnections {
+        /// Which listener.
+        listener: usize,
+    },
     /// Record how the service last ended: its main process's exit, or its start's failure
     /// (status shows it; as PID 1 the supervisor exits with it). A forking program's launcher
     /// that exited 0 handed over to its daemon, and is not recorded.
@@ -437,6 +443,9 @@ pub struct Policy {
     /// Whether it is started on demand: it has sockets, bound while it does not run, and
     /// where it would rest stopped or exited it listens instead ([`UnitState::Listening`]).
     pub on_demand: bool,
+    /// Whether each connection runs an instance of its own (the executor accepts): listening
+    /// is then its running, a start listens, a stop ends the instances and listens no more.
+    pub accept: bool,
 }
 
 impl Policy {
@@ -583,6 +592,24 @@ pub fn transition(
         actions.push(ArmTimer(policy.stop_timeout));
         (phase, actions)
     };
+    // Per connection, listening is running: a start listens (its sockets watched).
+    let listen = |mut before: Vec<Action>| {
+        before.extend([Tell(Told::Listening), AwaitConnection]);
+        before
+    };
+    // Per connection, a stop ends the instances (the stop signal, then SIGKILL after the stop
+    // timeout) and listens no more.
+    let stop_instances = |why: StopWhy| {
+        vec![
+            IgnoreConnections,
+            Tell(Told::Stopping {
+                why,
+                commands: false,
+            }),
+            SignalStop,
+            ArmTimer(policy.stop_timeout),
+        ]
+    };
     // A forget under way stays one whatever else is asked.
     let unless_forgotten = |asked: Then| {
         if then == Then::Forget {
@@ -632,7 +659,7 @@ pub fn transition(
     let idle = Phase::Idle;
     // Where it rests once nothing of it runs and it was not started again: stopped, or, on
     // demand, listening for the next connection (after `before`).
-    let rest = |mut before: Vec<Action>| match policy.on_demand {
+    let rest = |mut before: Vec<Action>| match policy.on_demand && !policy.accept {
         true => {
             before.extend([Tell(Told::Listening), AwaitConnection]);
             (Listening, before)
@@ -640,6 +667,45 @@ pub fn transition(
         false => (Stopped, before),
     };
     match (state, event) {
+        // Per connection: listening is its running; instances come and go beside the machine.
+        (
+            Stopped | Exited | Failed,
+            Event::Start | Event::Recover | Event::Restart | Event::Listen,
+        ) if policy.accept => {
+            let wanted = wanted || event != Event::Listen;
+            row(Listening, idle, wanted, Then::Rest, listen(vec![]))
+        }
+        (Listening, Event::Start | Event::Recover | Event::Listen) if policy.accept => {
+            row(Listening, idle, true, then, vec![])
+        }
+        (Listening, Event::Activated { listener }) if policy.accept => row(
+            Listening,
+            idle,
+            wanted,
+            then,
+            vec![AcceptConnections { listener }],
+        ),
+        (Listening, Event::Stop | Event::Restart | Event::Forget | Event::Shutdown)
+            if policy.accept =>
+        {
+            let (wanted, then, why) = match event {
+                Event::Stop => (false, Then::Rest, StopWhy::Asked),
+                Event::Restart => (true, Then::Start, StopWhy::Restarting),
+                Event::Forget => (false, Then::Forget, StopWhy::Uninstalling),
+                _ => (wanted, Then::Rest, StopWhy::SupervisorEnds),
+            };
+            row(
+                Stopping,
+                Phase::Signalled,
+                wanted,
+                then,
+                stop_instances(why),
+            )
+        }
+        (Stopping, Event::GroupGone) if policy.accept && then == Then::Start => {
+            let gone = vec![Tell(Told::Stopped), CancelTimer, ClearGroup];
+            row(Listening, idle, true, Then::Rest, listen(gone))
+        }
         // Starts: by request (restarts counted from 0), by a new supervisor, by a restart.
         (
             Stopped | Exited | Failed | Backoff | Listening,
@@ -1099,6 +1165,8 @@ pub fn verdict(
         Wait::Applied => Some(Verdict::Done),
         Wait::Running => match life.state {
             Running | Reloading | Paused => Some(Verdict::Done),
+            // Per connection, listening is running.
+            Listening if policy.accept => Some(Verdict::Done),
             // A oneshot is started once it has done its work.
             Exited
                 if policy.service_type == ServiceType::Oneshot

@@ -127,6 +127,7 @@ fn policy(restart: Restart, delay_ms: u64) -> Policy {
         start_post: 0,
         stop_commands: 0,
         on_demand: false,
+        accept: false,
     }
 }
 
@@ -1169,6 +1170,76 @@ fn requests_to_a_listening_service() {
 }
 
 #[test]
+fn per_connection_listening_is_running_and_a_stop_ends_the_instances() {
+    let policy = Policy {
+        accept: true,
+        ..on_demand(Restart::Never)
+    };
+    let mut history = History::default();
+    let now = Instant::now();
+    // Bound at load, or started: it listens, and that is its running.
+    let t = transition(
+        Lifecycle::STOPPED,
+        Event::Listen,
+        &policy,
+        &mut history,
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (Listening, vec![AwaitConnection])
+    );
+    let t = transition(Lifecycle::STOPPED, Event::Start, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.next.wanted), (Listening, true));
+    assert_eq!(
+        verdict(Wait::Running, t.next, &policy, None),
+        Some(Verdict::Done)
+    );
+    // Each connection is accepted, its sockets still watched; no program of its own.
+    let listening = t.next;
+    let t = transition(
+        listening,
+        Event::Activated { listener: 1 },
+        &policy,
+        &mut history,
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        (t.next, t.actions),
+        (listening, vec![AcceptConnections { listener: 1 }])
+    );
+    // A stop ends the instances and listens no more.
+    let t = transition(listening, Event::Stop, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.actions),
+        (
+            Stopping,
+            vec![
+                IgnoreConnections,
+                SignalStop,
+                ArmTimer(Duration::from_secs(5))
+            ]
+        )
+    );
+    let t = transition(t.next, Event::GroupGone, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.next.wanted), (Stopped, false));
+    // A restart ends them and listens again.
+    let t = transition(listening, Event::Restart, &policy, &mut history, now).unwrap();
+    let t = transition(t.next, Event::GroupGone, &policy, &mut history, now).unwrap();
+    assert_eq!(t.next.state, Listening);
+    assert_eq!(t.actions.last(), Some(&AwaitConnection));
+    // An uninstall ends them, then forgets.
+    let t = transition(listening, Event::Forget, &policy, &mut history, now).unwrap();
+    let t = transition(t.next, Event::GroupGone, &policy, &mut history, now).unwrap();
+    assert_eq!(t.actions.last(), Some(&Forget));
+    for refused in [Event::Pause, Event::Continue, Event::Reload] {
+        assert!(transition(listening, refused, &policy, &mut history, now).is_err());
+    }
+}
+
+#[test]
 fn the_event_log_says_where_it_listens_and_which_socket_started_it() {
     let mut spec = ServiceSpec::new(crate::ServiceName::new("web").unwrap(), "/bin/web");
     spec.listen = ["tcp:127.0.0.1:8080", "udp:5353"]
@@ -1326,6 +1397,8 @@ mod properties {
                     policy.start_post = post;
                     policy.stop_commands = stops;
                     policy.on_demand = on_demand;
+                    // Per connection: a plain program, and sockets.
+                    policy.accept = on_demand && by_command && service_type == ServiceType::Exec;
                     policy
                 },
             )
@@ -1348,6 +1421,8 @@ mod properties {
         forgotten: bool,
         /// Its sockets are watched for a connection.
         awaiting: bool,
+        /// The executor accepts each connection (and keeps watching).
+        accepting: bool,
     }
 
     impl World {
@@ -1400,7 +1475,8 @@ mod properties {
                 Stimulus::SocketsBound => Event::Listen,
                 // The executor stops watching at the first connection.
                 Stimulus::Connection if self.awaiting => {
-                    self.awaiting = false;
+                    // Per connection, the sockets stay watched.
+                    self.awaiting = self.accepting;
                     Event::Activated { listener: 0 }
                 }
                 _ if self.empty() && life.state == UnitState::Stopping => Event::GroupGone,
@@ -1445,6 +1521,12 @@ mod properties {
                         self.awaiting = true;
                     }
                     Action::IgnoreConnections => self.awaiting = false,
+                    Action::AcceptConnections { .. } => {
+                        assert!(policy.accept && self.awaiting, "accepted unwatched");
+                        assert!(!self.program, "an instance beside a program");
+                        // Its instances are processes of the service.
+                        self.leftovers = true;
+                    }
                     Action::Forget => {
                         assert_eq!(i, actions.len() - 1, "Forget is the last action");
                         assert_eq!(next.state, UnitState::Stopped);
@@ -1502,7 +1584,10 @@ mod properties {
             policy in any_policy(),
             stimuli in prop::collection::vec(stimulus(), 0..80),
         ) {
-            let mut world = World::default();
+            let mut world = World {
+                accepting: policy.accept,
+                ..World::default()
+            };
             let mut history = History::default();
             let mut life = Lifecycle::STOPPED;
             for stimulus in stimuli {

@@ -115,7 +115,7 @@ pub struct Words<'a> {
 }
 
 /// A run's length, to the millisecond under a second (a crash loop's runs are that short).
-fn ran(uptime: Duration) -> String {
+pub fn ran(uptime: Duration) -> String {
     match uptime.as_millis() {
         0..1000 => format!("{}ms", uptime.as_millis()),
         ms => format_duration(Duration::from_millis(ms as u64)),
@@ -214,7 +214,11 @@ impl Told {
             Told::ReloadEnded(exit) => format!("its reload command ended with {exit}"),
             Told::Listening => {
                 let on: Vec<String> = spec.listen.iter().map(|l| l.address.to_string()).collect();
-                format!("listening on {}: a connection starts it", on.join(", "))
+                let then = match spec.accept.per_connection() {
+                    true => "each connection runs an instance",
+                    false => "a connection starts it",
+                };
+                format!("listening on {}: {then}", on.join(", "))
             }
             Told::Activated { listener } => match spec.listen.get(listener) {
                 Some(at) if at.address.is_stream() => {

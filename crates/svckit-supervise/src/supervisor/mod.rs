@@ -65,6 +65,7 @@ use crate::{
 
 mod capture;
 mod control;
+mod instances;
 mod main_process;
 mod notifications;
 mod pid_files;
@@ -216,6 +217,8 @@ struct Unit {
     waiters: Vec<(Token, Wait)>,
     /// Which version of its definition `spec` is: a start reads the file only when it changed.
     read: Option<store::Stamp>,
+    /// Per connection: its instances, and the connections accepted and refused.
+    instances: instances::Instances,
 }
 
 /// An event of the machine for one service, and the client that asked for it.
@@ -296,6 +299,7 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         start_post: spec.exec_start_post.len(),
         stop_commands: spec.exec_stop.len(),
         on_demand: !spec.listen.is_empty(),
+        accept: spec.accept.per_connection(),
     }
 }
 
@@ -440,6 +444,7 @@ impl Supervisor {
             runtime: Default::default(),
             waiters: Vec::new(),
             read: None,
+            instances: instances::Instances::default(),
         }
     }
 
@@ -583,6 +588,7 @@ impl Supervisor {
         if self.units.get(name).is_some_and(|unit| {
             unit.life.state == UnitState::Stopping
                 && unit.process.pid.is_none()
+                && unit.instances.is_empty()
                 && unit.control.running().is_none()
                 && unit.process.all_gone(unit.spec.kill_mode)
         }) {
@@ -787,6 +793,7 @@ impl Supervisor {
                 if let Some((pid, _)) = unit.control.running() {
                     process::send(pid, Signal::Kill);
                 }
+                unit.instances.signal_all(Signal::Kill);
             }
             Action::Suspend => match unit.spec.says_ready() {
                 true => unit.process.signal_main(Signal::Tstp),
@@ -835,6 +842,7 @@ impl Supervisor {
             Action::Forget => self.forget(name),
             Action::AwaitConnection => self.await_connection(name),
             Action::IgnoreConnections => self.sockets.unwatch(&self.poll, name),
+            Action::AcceptConnections { listener } => self.accept_connections(name, listener),
             Action::FindMainPid => {
                 // Told when its pid file is written, and at every exit of a process of ours
                 // (the launcher's children leaving): found at once, never by a poll.
@@ -898,6 +906,7 @@ impl Supervisor {
         {
             process::send(pid, signal);
         }
+        unit.instances.signal_all(signal);
     }
 
     /// `unit`'s status; `usage` adds what its cgroup holds (a few files read per service:
@@ -908,6 +917,18 @@ impl Supervisor {
             .map(|part| part.to_string_lossy())
             .collect::<Vec<_>>()
             .join(" ");
+        let sockets = (!unit.spec.listen.is_empty()).then(|| svckit_core::listen::Activity {
+            listen: unit
+                .spec
+                .listen
+                .iter()
+                .map(|listener| listener.address.to_string())
+                .collect(),
+            accept: unit.spec.accept.name().to_owned(),
+            instances: unit.instances.count() as u32,
+            accepted: unit.instances.accepted,
+            refused: unit.instances.refused,
+        });
         ServiceStatus {
             name: unit.name.to_string(),
             state: unit.life.state,
@@ -980,6 +1001,7 @@ impl Supervisor {
                 }
                 _ => Vec::new(),
             },
+            sockets,
         }
     }
 
@@ -1009,11 +1031,14 @@ impl Supervisor {
             return Ok(());
         };
         let listeners = unit.spec.listen.clone();
+        let accepting = unit.spec.accept.per_connection();
         let next = &mut self.next_token;
-        let bound = self.sockets.bind(&self.poll, name, &listeners, || {
-            *next += 1;
-            Token(*next)
-        });
+        let bound = self
+            .sockets
+            .bind(&self.poll, name, &listeners, accepting, || {
+                *next += 1;
+                Token(*next)
+            });
         if let Err(reason) = &bound {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
@@ -1061,7 +1086,10 @@ impl Supervisor {
         let Some((name, listener)) = self.sockets.owner(token) else {
             return;
         };
-        self.sockets.unwatch(&self.poll, &name);
+        // Per connection, it accepts on: its sockets stay watched.
+        if !self.units.get(&name).is_some_and(|unit| unit.policy.accept) {
+            self.sockets.unwatch(&self.poll, &name);
+        }
         self.queue(&name, Event::Activated { listener });
     }
 }

@@ -14,8 +14,10 @@ use svckit_unix::sockets::{self, Bound};
 
 /// The sockets of one service.
 struct Held {
-    /// The listeners they were bound for (a changed definition binds again).
+    /// The listeners they were bound for, and whether svckit accepts on them (non-blocking):
+    /// a changed definition binds again.
     listeners: Vec<Listener>,
+    accepting: bool,
     bound: Vec<Bound>,
     /// Each socket's token in the loop while watched.
     tokens: Vec<Token>,
@@ -39,12 +41,13 @@ impl Sockets {
         poll: &Poll,
         name: &ServiceName,
         listeners: &[Listener],
+        accepting: bool,
         mut token: impl FnMut() -> Token,
     ) -> Result<(), String> {
         if self
             .held
             .get(name)
-            .is_some_and(|held| held.listeners == listeners)
+            .is_some_and(|held| held.listeners == listeners && held.accepting == accepting)
         {
             return Ok(());
         }
@@ -54,7 +57,15 @@ impl Sockets {
         }
         let mut bound = Vec::with_capacity(listeners.len());
         for listener in listeners {
-            match sockets::bind(listener) {
+            let made = sockets::bind(listener).and_then(|socket| match accepting {
+                true => sockets::set_nonblocking(&socket.socket)
+                    .map(|()| socket)
+                    .map_err(|err| {
+                        format!("{}: cannot make it non-blocking: {err}", listener.address)
+                    }),
+                false => Ok(socket),
+            });
+            match made {
                 Ok(socket) => bound.push(socket),
                 Err(err) => {
                     for (done, socket) in listeners.iter().zip(&bound) {
@@ -74,6 +85,7 @@ impl Sockets {
             name.clone(),
             Held {
                 listeners: listeners.to_vec(),
+                accepting,
                 bound,
                 tokens,
                 watched: false,
@@ -123,6 +135,11 @@ impl Sockets {
             }
             held.watched = false;
         }
+    }
+
+    /// The socket of `name`'s listener `index`.
+    pub(super) fn socket(&self, name: &ServiceName, index: usize) -> Option<&std::os::fd::OwnedFd> {
+        Some(&self.held.get(name)?.bound.get(index)?.socket)
     }
 
     /// The service and listener `token` is a socket of.

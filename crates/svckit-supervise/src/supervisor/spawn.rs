@@ -14,20 +14,23 @@ use std::os::unix::fs::MetadataExt;
 /// One process of a service to start: the service's program, or one of its commands.
 pub(super) struct Process<'a> {
     /// The program.
-    program: &'a std::ffi::OsStr,
+    pub(super) program: &'a std::ffi::OsStr,
     /// Its arguments.
-    args: &'a [OsString],
+    pub(super) args: &'a [OsString],
     /// Variables beside the service's environment.
-    extra: Vec<(OsString, OsString)>,
+    pub(super) extra: Vec<(OsString, OsString)>,
     /// The readiness pipe's write end, for a program that says when it is ready.
-    ready: Option<OwnedFd>,
+    pub(super) ready: Option<OwnedFd>,
     /// The cgroup it starts in.
-    cgroup: Option<&'a Cgroup>,
+    pub(super) cgroup: Option<&'a Cgroup>,
+    /// Its stdin and stdout: this connection (an inetd-style instance), else /dev/null and
+    /// a captured pipe.
+    pub(super) stdio: Option<OwnedFd>,
     /// The sockets handed to it (the service's program, on demand), from fd 3.
-    sockets: Vec<std::os::fd::RawFd>,
+    pub(super) sockets: Vec<std::os::fd::RawFd>,
     /// It is the service's program: its start is told in the event log before a byte of its
     /// output is read, so the log shows it in its run.
-    main: bool,
+    pub(super) main: bool,
 }
 
 /// The inodes of a process's stdout and stderr pipes (how a new supervisor knows them again).
@@ -95,6 +98,7 @@ impl Supervisor {
                 ready: ready_write,
                 cgroup: cgroup.as_ref(),
                 sockets,
+                stdio: None,
                 main: true,
             },
         )?;
@@ -131,7 +135,7 @@ impl Supervisor {
     }
 
     /// Where the service's processes go: its cgroup, where the supervisor makes them.
-    fn service_cgroup(&self, name: &ServiceName) -> Option<Cgroup> {
+    pub(super) fn service_cgroup(&self, name: &ServiceName) -> Option<Cgroup> {
         match self.cgroups.as_ref()?.service(name.as_str()) {
             Ok(cgroup) => Some(cgroup),
             Err(err) => {
@@ -147,7 +151,7 @@ impl Supervisor {
     /// with its environment, in a new session; stdin on /dev/null, stdout and stderr into
     /// pipes captured to its logs. Returns its pid and the pipes' inodes, or the errno and
     /// what failed.
-    fn spawn_process(
+    pub(super) fn spawn_process(
         &mut self,
         name: &ServiceName,
         spec: &ServiceSpec,
@@ -160,6 +164,7 @@ impl Supervisor {
             ready,
             cgroup,
             sockets,
+            stdio,
             main,
         } = process;
         let failed = |err: io::Error, what: &str| {
@@ -173,7 +178,17 @@ impl Supervisor {
         };
         let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
             .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
-        let (out_read, out_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+        // Its stdout: the connection it serves, or a pipe captured to its log.
+        let (out_read, stdin, stdout) = match stdio {
+            Some(connection) => {
+                let input = connection.try_clone().map_err(|e| failed(e, "dup"))?;
+                (None, Stdio::from(input), Stdio::from(connection))
+            }
+            None => {
+                let (read, write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
+                (Some(read), Stdio::null(), Stdio::from(write))
+            }
+        };
         let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
         let mut set: Vec<(OsString, OsString)> =
             spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
@@ -208,8 +223,8 @@ impl Supervisor {
             .env_clear()
             .envs(env)
             .current_dir(spec.working_dir.as_deref().unwrap_or("/".as_ref()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out_write))
+            .stdin(stdin)
+            .stdout(stdout)
             .stderr(Stdio::from(err_write));
         let procs = match cgroup {
             Some(cgroup) => Some(
@@ -246,14 +261,16 @@ impl Supervisor {
                 .ok()
                 .map(|m| m.ino())
         };
-        let pipes = inode(&out_read).zip(inode(&err_read));
+        let pipes = out_read.as_ref().and_then(inode).zip(inode(&err_read));
         if main {
             self.journal.record(
                 name,
                 format_args!("started {}: PID {pid}", spec.program.display()),
             );
         }
-        self.capture_adopted(name, Stream::Stdout, out_read);
+        if let Some(out_read) = out_read {
+            self.capture_adopted(name, Stream::Stdout, out_read);
+        }
         self.capture_adopted(name, Stream::Stderr, err_read);
         Ok((pid, pipes))
     }
@@ -478,6 +495,7 @@ impl Supervisor {
                 ready: None,
                 cgroup: cgroup.as_ref(),
                 sockets: Vec::new(),
+                stdio: None,
                 main: false,
             },
         );
@@ -719,6 +737,9 @@ impl Supervisor {
     }
 
     pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
+        if self.instance_ended(pid, exit) {
+            return;
+        }
         let controller = self
             .units
             .values_mut()
