@@ -1,0 +1,375 @@
+//! On-demand start, side by side with the peer tools from Debian's packages:
+//!
+//! - **per connection** (inetd style): short connections one after the other to `/bin/echo ok`
+//!   run for each, through `svckit install --listen … --accept`, xinetd (`wait = no`) and
+//!   `systemd-socket-activate --inetd -a`: connections per second, and each one's latency
+//!   (connect → the answer read to its end) at p50 and p99;
+//! - **cold start** (listening mode): the first connection to a service whose program is not
+//!   running, connect → first byte, through svckit and `systemd-socket-activate -l` (the same
+//!   Python program answering on the fd it is handed).
+//!
+//! `cargo bench -p svckit-cli --bench activation` (SVCKIT_BENCH_CONNECTIONS, default 2000;
+//! SVCKIT_BENCH_COLD, default 30 cold starts). This reports, as ratios from one run; it asserts
+//! nothing about speed.
+
+use std::{
+    fs,
+    io::Read,
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
+
+/// Answers its first client on the socket it was handed (fd 3), then exits.
+const COLD: &str = "import socket\ns = socket.socket(fileno=3)\nc, _ = s.accept()\nc.sendall(b'ok\\n')\nc.close()\n";
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// One connection: connect, read to the end; its latency, or None when it failed.
+fn one(port: u16) -> Option<Duration> {
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut said = Vec::new();
+    stream.read_to_end(&mut said).ok()?;
+    (said == b"ok\n").then(|| start.elapsed())
+}
+
+/// Connect → first byte.
+fn first_byte(port: u16) -> Option<Duration> {
+    let start = Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut byte = [0u8; 1];
+    (stream.read(&mut byte).ok()? == 1).then(|| start.elapsed())
+}
+
+/// Waits until `port` answers (the first answer is a warm-up).
+fn wait_serving(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if one(port).is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// A scratch directory of this run.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("svckit-bench-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn svckit(state: &Path, args: &[&str]) -> bool {
+    Command::new(SVCKIT)
+        .args(args)
+        .env("SVCKIT_STATE_DIR", state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A running server of one tool, stopped on drop.
+enum Server {
+    Svckit(PathBuf),
+    Process(Child),
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        match self {
+            Server::Svckit(state) => {
+                svckit(state, &["supervise", "--stop"]);
+                if let Ok(pid) = fs::read_to_string(state.join("supervisor.pid")) {
+                    let _ = Command::new("kill").arg(pid.trim()).status();
+                }
+            }
+            Server::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+fn per_connection_server(tool: &str, port: u16, dir: &Path) -> Option<Server> {
+    let listen = format!("tcp:127.0.0.1:{port}");
+    match tool {
+        "svckit --accept" => {
+            let state = dir.join("state");
+            let args = [
+                "install",
+                "echo",
+                "--backend",
+                "builtin",
+                "--listen",
+                &listen,
+            ];
+            let ok = svckit(
+                &state,
+                &[
+                    &args[..],
+                    &[
+                        "--accept",
+                        "--max-connections",
+                        "1024",
+                        "--",
+                        "/bin/echo",
+                        "ok",
+                    ],
+                ]
+                .concat(),
+            );
+            ok.then_some(Server::Svckit(state))
+        }
+        "xinetd" => {
+            let conf = dir.join("xinetd.conf");
+            fs::write(
+                &conf,
+                format!(
+                    "service bench\n{{\n type = UNLISTED\n port = {port}\n bind = 127.0.0.1\n \
+                     socket_type = stream\n protocol = tcp\n wait = no\n user = root\n \
+                     server = /bin/echo\n server_args = ok\n instances = UNLIMITED\n \
+                     per_source = UNLIMITED\n cps = 1000000 1\n}}\n"
+                ),
+            )
+            .ok()?;
+            Command::new("/usr/sbin/xinetd")
+                .arg("-f")
+                .arg(&conf)
+                .args(["-dontfork", "-pidfile"])
+                .arg(dir.join("xinetd.pid"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()
+                .map(Server::Process)
+        }
+        _ => Command::new("systemd-socket-activate")
+            .args([
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-a",
+                "--inetd",
+                "/bin/echo",
+                "ok",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()
+            .map(Server::Process),
+    }
+}
+
+fn per_connection(connections: usize) {
+    println!(
+        "per connection: {connections} short connections one after the other, /bin/echo ok each"
+    );
+    println!(
+        "{:<36} {:>10} {:>10} {:>10} {:>8}",
+        "tool", "conn/s", "p50 ms", "p99 ms", "failed"
+    );
+    let mut ours = None;
+    for (tool, needs) in [
+        ("svckit --accept", SVCKIT),
+        ("xinetd", "/usr/sbin/xinetd"),
+        (
+            "systemd-socket-activate --inetd -a",
+            "/usr/bin/systemd-socket-activate",
+        ),
+    ] {
+        if !Path::new(needs).exists() {
+            println!("{tool:<36} (not installed)");
+            continue;
+        }
+        let dir = scratch("accept");
+        let port = free_port();
+        let Some(server) = per_connection_server(tool, port, &dir) else {
+            println!("{tool:<36} (did not start)");
+            continue;
+        };
+        if !wait_serving(port) {
+            println!("{tool:<36} (did not serve)");
+            continue;
+        }
+        let start = Instant::now();
+        let mut latencies: Vec<Duration> = Vec::with_capacity(connections);
+        let mut failed = 0;
+        for _ in 0..connections {
+            match one(port) {
+                Some(latency) => latencies.push(latency),
+                None => failed += 1,
+            }
+        }
+        let rate = connections as f64 / start.elapsed().as_secs_f64();
+        drop(server);
+        let _ = fs::remove_dir_all(&dir);
+        latencies.sort();
+        if latencies.is_empty() {
+            println!("{tool:<36} (every connection failed)");
+            continue;
+        }
+        let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+        let ratio = match ours {
+            None => {
+                ours = Some(rate);
+                String::new()
+            }
+            Some(ours) => format!("  (svckit's rate is {:.2}x this)", ours / rate),
+        };
+        println!(
+            "{tool:<36} {rate:>10.0} {:>10.3} {:>10.3} {failed:>8}{ratio}",
+            ms(p50),
+            ms(p99)
+        );
+    }
+}
+
+fn cold(rounds: usize) {
+    println!();
+    println!(
+        "cold start: {rounds} first connections to a program not running (python3 -S, fd 3), connect -> first byte"
+    );
+    println!("{:<36} {:>10} {:>10}", "tool", "p50 ms", "p99 ms");
+    let dir = scratch("cold");
+    let program = dir.join("cold.py");
+    fs::write(&program, COLD).unwrap();
+    let program = program.display().to_string();
+    // The interpreter itself, not a shim whose start depends on the environment (pyenv's
+    // reads its variables, which a service does not inherit).
+    let python = ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+        .unwrap_or("python3");
+    let mut results: Vec<(&str, Vec<Duration>)> = Vec::new();
+    // svckit: the program exits after its answer, and the service listens again.
+    let state = dir.join("state");
+    let port = free_port();
+    let listen = format!("tcp:127.0.0.1:{port}");
+    if svckit(
+        &state,
+        &[
+            "install",
+            "cold",
+            "--backend",
+            "builtin",
+            "--listen",
+            &listen,
+            "--",
+            python,
+            "-S",
+            &program,
+        ],
+    ) {
+        let server = Server::Svckit(state.clone());
+        let listening = || {
+            Command::new(SVCKIT)
+                .args(["status", "cold", "--json"])
+                .env("SVCKIT_STATE_DIR", &state)
+                .output()
+                .is_ok_and(|out| {
+                    String::from_utf8_lossy(&out.stdout).contains("\"state\":\"listening\"")
+                })
+        };
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !listening() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            times.extend(first_byte(port));
+        }
+        drop(server);
+        results.push(("svckit --listen", times));
+    }
+    if Path::new("/usr/bin/systemd-socket-activate").exists() {
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let port = free_port();
+            let Ok(mut child) = Command::new("systemd-socket-activate")
+                .args(["-l", &format!("127.0.0.1:{port}"), python, "-S", &program])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+            else {
+                break;
+            };
+            // It says "Listening on …" once bound.
+            let mut err = child.stderr.take().unwrap();
+            let mut seen = Vec::new();
+            let mut byte = [0u8; 1];
+            while !String::from_utf8_lossy(&seen).contains("Listening on")
+                && err.read(&mut byte).is_ok_and(|n| n == 1)
+            {
+                seen.push(byte[0]);
+            }
+            times.extend(first_byte(port));
+            let _ = child.wait();
+        }
+        results.push(("systemd-socket-activate -l", times));
+    }
+    let _ = fs::remove_dir_all(&dir);
+    let ours = results.first().map(|(_, times)| times.clone());
+    for (tool, mut times) in results {
+        times.sort();
+        if times.is_empty() {
+            println!("{tool:<36} (no answer)");
+            continue;
+        }
+        let p50 = percentile(&times, 0.5);
+        let versus = match &ours {
+            Some(ours) if tool != "svckit --listen" && !ours.is_empty() => {
+                let mut ours = ours.clone();
+                ours.sort();
+                format!(
+                    "  (svckit's p50 is {:+.3} ms from this)",
+                    ms(percentile(&ours, 0.5)) - ms(p50)
+                )
+            }
+            _ => String::new(),
+        };
+        println!(
+            "{tool:<36} {:>10.3} {:>10.3}{versus}",
+            ms(p50),
+            ms(percentile(&times, 0.99))
+        );
+    }
+}
+
+pub fn main() {
+    per_connection(env_count("SVCKIT_BENCH_CONNECTIONS", 2000));
+    cold(env_count("SVCKIT_BENCH_COLD", 30));
+}
