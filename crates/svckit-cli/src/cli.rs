@@ -309,6 +309,10 @@ pub struct InstallArgs {
     /// `max_connections_per_source`: how many instances one remote address may have at once.
     #[arg(long, value_name = "N")]
     pub max_connections_per_source: Option<u32>,
+    /// `idle_stop`: with --listen, stop the program once it has had no connection this long;
+    /// it listens again, and the next connection starts it.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub idle_stop: Option<std::time::Duration>,
     /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
     /// programs get HUP unless told; other programs have no reload unless given one).
     #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]

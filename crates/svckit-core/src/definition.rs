@@ -229,6 +229,8 @@ struct Definition {
     max_connections: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_connections_per_source: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idle_stop: Option<Dur>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     listen: Vec<ListenDefinition>,
 }
@@ -546,6 +548,7 @@ impl Definition {
         spec.accept = self.accept.0;
         spec.max_connections = self.max_connections;
         spec.max_connections_per_source = self.max_connections_per_source;
+        spec.idle_stop = self.idle_stop.map(|idle| idle.0);
         spec.listen = self
             .listen
             .into_iter()
@@ -622,6 +625,7 @@ impl Definition {
             accept: Named(spec.accept),
             max_connections: spec.max_connections,
             max_connections_per_source: spec.max_connections_per_source,
+            idle_stop: spec.idle_stop.map(Dur),
             listen: spec
                 .listen
                 .iter()

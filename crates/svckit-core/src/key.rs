@@ -72,6 +72,7 @@ keys! {
     Accept => "accept", "`accept`: an instance per connection (inetd, fd) or none (no).";
     MaxConnections => "max_connections", "`max_connections`: instances at once, per connection.";
     MaxConnectionsPerSource => "max_connections_per_source", "`max_connections_per_source`: instances of one address.";
+    IdleStop => "idle_stop", "`idle_stop`: stopped after this long without a connection.";
 }
 
 impl Key {
@@ -163,6 +164,7 @@ impl Key {
                 Key::Accept => spec.accept != base.accept,
                 Key::MaxConnections => spec.max_connections != base.max_connections,
                 Key::MaxConnectionsPerSource => spec.max_connections_per_source.is_some(),
+                Key::IdleStop => spec.idle_stop.is_some(),
                 Key::ReloadSignal => spec.reload.signal.is_some(),
                 Key::ReloadCommand => !spec.reload.command.is_empty(),
                 Key::LogsMaxSize => spec.logs.max_size != base.logs.max_size,

@@ -606,6 +606,9 @@ pub struct ServiceSpec {
     pub max_connections: u32,
     /// Per connection: how many instances one remote address may have at once.
     pub max_connections_per_source: Option<u32>,
+    /// Listening mode: stop it once it has had no connection this long (it listens again,
+    /// and the next connection starts it).
+    pub idle_stop: Option<Duration>,
 }
 
 impl ServiceSpec {
@@ -653,6 +656,7 @@ impl ServiceSpec {
             accept: crate::listen::AcceptMode::No,
             max_connections: crate::listen::DEFAULT_MAX_CONNECTIONS,
             max_connections_per_source: None,
+            idle_stop: None,
         }
     }
 
@@ -708,6 +712,26 @@ impl ServiceSpec {
                     self.max_connections
                 ),
             ));
+        }
+        if let Some(idle) = self.idle_stop {
+            if self.listen.is_empty() || self.accept.per_connection() {
+                return Err(ModelError::invalid(
+                    "idle_stop",
+                    "is for a service started by its first connection (listen, accept = no)",
+                ));
+            }
+            if idle.is_zero() {
+                return Err(ModelError::invalid("idle_stop", "is zero"));
+            }
+            if let Some(datagram) = self.listen.iter().find(|l| !l.address.is_stream()) {
+                return Err(ModelError::invalid(
+                    "idle_stop",
+                    format!(
+                        "counts connections, and {} is a datagram socket, which has none",
+                        datagram.address
+                    ),
+                ));
+            }
         }
         if !self.accept.per_connection() {
             return Ok(());

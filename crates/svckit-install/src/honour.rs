@@ -110,6 +110,7 @@ mod tests {
             Key::Accept => spec.accept = svckit_core::listen::AcceptMode::Inetd,
             Key::MaxConnections => spec.max_connections = 8,
             Key::MaxConnectionsPerSource => spec.max_connections_per_source = Some(2),
+            Key::IdleStop => spec.idle_stop = Some(std::time::Duration::from_secs(60)),
             Key::SuccessExitStatus => spec.success_exit_status = vec![ExitMatch::Code(3)],
             Key::RestartPreventExitStatus => {
                 spec.restart_prevent_exit_status = vec![ExitMatch::Code(3)];

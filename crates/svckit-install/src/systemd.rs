@@ -89,7 +89,11 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         Key::LogsMaxSize | Key::LogsKeep => {
             Some("systemd sends output to the journal, which journald.conf sizes")
         }
-        Key::Listen | Key::Accept | Key::MaxConnections | Key::MaxConnectionsPerSource => Some(
+        Key::Listen
+        | Key::Accept
+        | Key::MaxConnections
+        | Key::MaxConnectionsPerSource
+        | Key::IdleStop => Some(
             "svckit does not write a .socket unit for it yet; install it into the builtin              supervisor (--backend builtin)",
         ),
         _ => None,

@@ -49,7 +49,11 @@ pub fn sh_quote(text: &str) -> String {
 /// the key × backend table ([`crate::honour::refusal`]).
 pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
     match key {
-        Key::Listen | Key::Accept | Key::MaxConnections | Key::MaxConnectionsPerSource => Some(
+        Key::Listen
+        | Key::Accept
+        | Key::MaxConnections
+        | Key::MaxConnectionsPerSource
+        | Key::IdleStop => Some(
             "SysV init binds no sockets (xinetd does; svckit does not write its entries yet); \
              install it into the builtin supervisor (--backend builtin)",
         ),

@@ -19,9 +19,11 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
     let hosted = spec.service_type == svckit_core::ServiceType::Exec;
     let for_the_api = |reason: &'static str| (!hosted).then_some(reason);
     match key {
-        Key::Listen | Key::Accept | Key::MaxConnections | Key::MaxConnectionsPerSource => {
-            Some("the SCM starts no service on a connection (no socket activation)")
-        }
+        Key::Listen
+        | Key::Accept
+        | Key::MaxConnections
+        | Key::MaxConnectionsPerSource
+        | Key::IdleStop => Some("the SCM starts no service on a connection (no socket activation)"),
         Key::Type
             if !matches!(
                 spec.service_type,

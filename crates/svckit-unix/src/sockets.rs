@@ -263,6 +263,107 @@ pub fn set_nonblocking(socket: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
+/// How many connections `listeners` have now, from the kernel's socket tables
+/// (`/proc/net/tcp`, `tcp6`, `unix`), never by looking at the traffic: TCP connections on a
+/// listener's address and port (an accepted connection keeps them) that are being set up,
+/// established, or closed by the client only (the server still at it), and Unix stream sockets
+/// connected under a listener's path or name. Connections waiting to be accepted count.
+pub fn established(listeners: &[Listener]) -> usize {
+    let read =
+        |table: &str| std::fs::read_to_string(format!("/proc/net/{table}")).unwrap_or_default();
+    let tcp = listeners
+        .iter()
+        .any(|l| matches!(l.address, Address::Tcp(_)));
+    let unix = listeners
+        .iter()
+        .any(|l| matches!(l.address, Address::Unix(_) | Address::Abstract(_)));
+    let mut count = 0;
+    if tcp {
+        count += count_tcp(&read("tcp"), listeners) + count_tcp(&read("tcp6"), listeners);
+    }
+    if unix {
+        count += count_unix(&read("unix"), listeners);
+    }
+    count
+}
+
+/// An address of `/proc/net/tcp` or `tcp6`: hex words in the kernel's byte order, `:` and
+/// the port in hex.
+fn proc_address(text: &str) -> Option<SocketAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let (ip, port) = text.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let words: Vec<u32> = (0..ip.len() / 8)
+        .map(|i| u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let ip = match words.as_slice() {
+        // Each word is the address's bytes as the kernel holds them, printed as a host-order
+        // number: its native bytes are the address's.
+        [v4] => IpAddr::V4(Ipv4Addr::from(v4.to_ne_bytes())),
+        [a, b, c, d] => {
+            let mut bytes = [0u8; 16];
+            for (i, word) in [a, b, c, d].into_iter().enumerate() {
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&word.to_ne_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(bytes))
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip.to_canonical(), port))
+}
+
+/// The TCP connections of `table` (the text of `/proc/net/tcp` or `tcp6`) on `listeners`.
+fn count_tcp(table: &str, listeners: &[Listener]) -> usize {
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // SYN_RECV, ESTABLISHED, CLOSE_WAIT.
+            let live = matches!(fields.get(3), Some(&("01" | "03" | "08")));
+            live && fields
+                .get(1)
+                .and_then(|a| proc_address(a))
+                .is_some_and(|local| {
+                    listeners.iter().any(|l| match l.address {
+                        Address::Tcp(at) => {
+                            at.port() == local.port()
+                                && (at.ip().is_unspecified()
+                                    || at.ip().to_canonical() == local.ip())
+                        }
+                        _ => false,
+                    })
+                })
+        })
+        .count()
+}
+
+/// The connected Unix stream sockets of `table` (the text of `/proc/net/unix`) under a path or
+/// name of `listeners`.
+fn count_unix(table: &str, listeners: &[Listener]) -> usize {
+    let names: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| match &l.address {
+            Address::Unix(path) => Some(path.display().to_string()),
+            Address::Abstract(name) => Some(format!("@{name}")),
+            _ => None,
+        })
+        .collect();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Type 0001 (stream), St 03 (connected), and a path.
+            fields.get(4) == Some(&"0001")
+                && fields.get(5) == Some(&"03")
+                && fields
+                    .get(7)
+                    .is_some_and(|path| names.iter().any(|n| n == path))
+        })
+        .count()
+}
+
 /// Whether a connection (or a datagram) waits on `socket`, without taking it.
 pub fn has_pending(socket: &impl AsFd) -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -347,6 +448,41 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn connections_are_counted_from_the_kernel_s_tables() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1
+   1: 0100007F:1F90 0100007F:D1A4 01 00000000:00000000 00:00000000 00000000     0        0 2 1
+   2: 0100007F:1F90 0100007F:D1A6 06 00000000:00000000 00:00000000 00000000     0        0 0 1
+   3: 0100007F:1F91 0100007F:D1A8 01 00000000:00000000 00:00000000 00000000     0        0 3 1
+   4: 0100007F:1F90 0100007F:D1AA 08 00000000:00000000 00:00000000 00000000     0        0 4 1";
+        let web = [listener("tcp:127.0.0.1:8080")];
+        assert_eq!(
+            count_tcp(tcp, &web),
+            2,
+            "ESTABLISHED and CLOSE_WAIT, not LISTEN or TIME_WAIT"
+        );
+        assert_eq!(count_tcp(tcp, &[listener("tcp:8080")]), 2);
+        assert_eq!(count_tcp(tcp, &[listener("tcp:10.0.0.1:8080")]), 0);
+        // An IPv4 connection to a dual-stack socket, as tcp6 shows it (::ffff:127.0.0.1).
+        let tcp6 =
+            "  sl  local_address                         remote_address                        st
+   0: 0000000000000000FFFF00000100007F:1F90 0000000000000000FFFF00000100007F:D1A4 01 0";
+        assert_eq!(count_tcp(tcp6, &[listener("tcp:8080")]), 1);
+        assert_eq!(count_tcp(tcp6, &web), 1);
+        let unix = "Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00010000 0001 01 100 /run/web.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 101 /run/web.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 102
+0000000000000000: 00000003 00000000 00000000 0001 03 103 @web";
+        let socks = [listener("unix:/run/web.sock"), listener("unix:@web")];
+        assert_eq!(
+            count_unix(unix, &socks),
+            2,
+            "connected under a path or name"
+        );
     }
 
     #[test]

@@ -120,6 +120,9 @@ fn apply_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Result<()>
     if let Some(max) = args.max_connections {
         spec.max_connections = max;
     }
+    if args.idle_stop.is_some() {
+        spec.idle_stop = args.idle_stop;
+    }
     if args.max_connections_per_source.is_some() {
         spec.max_connections_per_source = args.max_connections_per_source;
     }

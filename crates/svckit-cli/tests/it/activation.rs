@@ -834,3 +834,55 @@ fn sshd_in_inetd_mode_serves_a_real_session() {
     ));
     sup.ok(&["uninstall", "sshd"]);
 }
+
+/// idle_stop: a service without a connection for that long is stopped and listens again, and
+/// the next connection starts it; 1,000 connections at random moments around the idle time,
+/// through hundreds of stops and starts, none lost (a connection that comes while it stops
+/// waits in the socket's queue for the next start).
+#[test]
+fn an_idle_service_is_stopped_and_the_next_connection_starts_it_with_none_lost() {
+    let sup = Sup::new("activate-idle");
+    let echo = script(&sup.dir.join(""), "echo.py", ECHO);
+    let port = free_port();
+    sup.ok(&[
+        "install",
+        "idle",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--idle-stop",
+        "50ms",
+        "--",
+        "python3",
+        &echo,
+    ]);
+    let mut lost = 0;
+    // A fixed pseudo-random sequence of pauses, 0 to 119 ms, so runs are alike.
+    let mut seed: u64 = 0x5eed;
+    for _ in 0..1000 {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => {
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                let mut said = String::new();
+                let mut stream = stream;
+                if stream.read_to_string(&mut said).is_err() || said != "ok\n" {
+                    lost += 1;
+                }
+            }
+            Err(_) => lost += 1,
+        }
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis((seed >> 33) % 120));
+    }
+    assert_eq!(lost, 0, "connections lost");
+    let events = sup.ok(&["events", "idle", "-n", "100000"]);
+    let stops = events.matches("stopping (no connection for 50ms)").count();
+    let starts = events.matches("starting: a connection on").count();
+    assert!(stops >= 100, "{stops} idle stops");
+    assert!(starts >= stops, "{starts} starts, {stops} stops");
+    sup.ok(&["uninstall", "idle"]);
+    assert!(processes_with(&echo).is_empty());
+}

@@ -271,6 +271,9 @@ pub enum Event {
     /// Its sockets are bound (on-demand services): it listens for a connection, unless it
     /// runs already.
     Listen,
+    /// The running on-demand service has had no connection for its idle time: it stops, and
+    /// listens again.
+    Idle,
     /// A connection (or a datagram) arrived on a socket of the listening service: it starts.
     Activated {
         /// Which of its listeners (the index in its definition).
@@ -1123,6 +1126,18 @@ pub fn transition(
             row(Starting, phase, true, Then::Rest, actions)
         }
         (_, Event::Activated { .. }) => row(state, phase, wanted, then, vec![]),
+        // Idle: stopped as by request; it rests listening.
+        (Running, Event::Idle) if policy.on_demand && !policy.accept => {
+            let (phase, actions) = stop(state, phase, StopWhy::Idle);
+            row(
+                Stopping,
+                phase,
+                false,
+                unless_forgotten(Then::Rest),
+                actions,
+            )
+        }
+        (_, Event::Idle) => row(state, phase, wanted, then, vec![]),
     }
 }
 

@@ -1240,6 +1240,50 @@ fn per_connection_listening_is_running_and_a_stop_ends_the_instances() {
 }
 
 #[test]
+fn an_idle_on_demand_service_is_stopped_and_listens_again() {
+    let policy = on_demand(Restart::Always);
+    let mut history = History::default();
+    let now = Instant::now();
+    let t = transition(at(Running), Event::Idle, &policy, &mut history, now).unwrap();
+    assert_eq!(
+        (t.next.state, t.next.wanted, t.actions),
+        (
+            Stopping,
+            false,
+            vec![CancelTimer, SignalStop, ArmTimer(Duration::from_secs(5))]
+        )
+    );
+    // Its end by the stop signal is not restarted: it listens.
+    let t = transition(t.next, crash(10), &policy, &mut history, now).unwrap();
+    let t = transition(t.next, Event::GroupGone, &policy, &mut history, now).unwrap();
+    assert_eq!(t.next.state, Listening);
+    // Idle means nothing elsewhere: starting, or a service without sockets.
+    let t = transition(at(Starting), Event::Idle, &policy, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Starting, vec![]));
+    let plain = super::tests::policy(Restart::Never, 100);
+    let t = transition(at(Running), Event::Idle, &plain, &mut history, now).unwrap();
+    assert_eq!((t.next.state, t.actions), (Running, vec![]));
+    let mut spec = ServiceSpec::new(crate::ServiceName::new("web").unwrap(), "/bin/web");
+    spec.listen = vec![crate::listen::Listener::at("tcp:8080".parse().unwrap())];
+    spec.idle_stop = Some(Duration::from_secs(30));
+    let running = Lifecycle {
+        state: Running,
+        phase: Phase::Idle,
+        wanted: true,
+        then: Then::Rest,
+    };
+    let lines = told(running, &[Event::Idle, Event::GroupGone], &policy, &spec);
+    assert_eq!(
+        lines,
+        [
+            "stopping (no connection for 30s): SIGTERM",
+            "stopped",
+            "listening on tcp:[::]:8080: a connection starts it"
+        ]
+    );
+}
+
+#[test]
 fn the_event_log_says_where_it_listens_and_which_socket_started_it() {
     let mut spec = ServiceSpec::new(crate::ServiceName::new("web").unwrap(), "/bin/web");
     spec.listen = ["tcp:127.0.0.1:8080", "udp:5353"]
@@ -1345,6 +1389,7 @@ mod properties {
                 Event::Shutdown,
                 Event::Recover,
                 Event::Forget,
+                Event::Idle,
             ])
             .prop_map(Stimulus::Request),
             Just(Stimulus::Ready),

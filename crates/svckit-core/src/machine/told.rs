@@ -21,15 +21,21 @@ pub enum StopWhy {
     Uninstalling,
     /// The supervisor ends.
     SupervisorEnds,
+    /// It had no connection for its idle_stop (it listens again).
+    Idle,
 }
 
 impl StopWhy {
-    fn words(self) -> &'static str {
+    fn words(self, spec: &ServiceSpec) -> String {
         match self {
-            StopWhy::Asked => "asked to",
-            StopWhy::Restarting => "restarting",
-            StopWhy::Uninstalling => "uninstalling",
-            StopWhy::SupervisorEnds => "the supervisor ends",
+            StopWhy::Asked => "asked to".to_owned(),
+            StopWhy::Restarting => "restarting".to_owned(),
+            StopWhy::Uninstalling => "uninstalling".to_owned(),
+            StopWhy::SupervisorEnds => "the supervisor ends".to_owned(),
+            StopWhy::Idle => format!(
+                "no connection for {}",
+                format_duration(spec.idle_stop.unwrap_or_default())
+            ),
         }
     }
 }
@@ -191,10 +197,10 @@ impl Told {
             Told::Stopping { why, commands } => match spec.exec_stop.first() {
                 Some(command) if commands => format!(
                     "stopping ({}): exec_stop `{}`, then {stop} to what is left",
-                    why.words(),
+                    why.words(spec),
                     command.join(" ")
                 ),
-                _ => format!("stopping ({}): {stop}", why.words()),
+                _ => format!("stopping ({}): {stop}", why.words(spec)),
             },
             Told::StoppingItself => "stopping by itself (it said STOPPING=1)".to_owned(),
             Told::Stopped => "stopped".to_owned(),

@@ -219,6 +219,8 @@ struct Unit {
     read: Option<store::Stamp>,
     /// Per connection: its instances, and the connections accepted and refused.
     instances: instances::Instances,
+    /// With idle_stop: since when it has had no connection (while it runs).
+    idle_since: Option<Instant>,
 }
 
 /// An event of the machine for one service, and the client that asked for it.
@@ -445,6 +447,7 @@ impl Supervisor {
             waiters: Vec::new(),
             read: None,
             instances: instances::Instances::default(),
+            idle_since: None,
         }
     }
 
@@ -545,11 +548,21 @@ impl Supervisor {
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.deadlines();
         let watchdogs = self.units.values().filter_map(|unit| unit.watchdog_due);
+        // Running services with idle_stop: their connections counted at this pace.
+        let idle_checks = self
+            .units
+            .values()
+            .filter(|unit| unit.life.state == UnitState::Running)
+            .filter_map(|unit| unit.spec.idle_stop)
+            .map(|idle| {
+                Instant::now() + (idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
+            });
         timers
             .chain(group_polls)
             .chain(unwatched)
             .chain(clients)
             .chain(watchdogs)
+            .chain(idle_checks)
             .min()
     }
 
@@ -572,6 +585,34 @@ impl Supervisor {
         }
         self.check_groups();
         self.check_watchdogs();
+        self.check_idle();
+    }
+
+    /// Running services with idle_stop that have had no connection for that long are told
+    /// so (the machine stops them; they listen again). Connections are counted in the
+    /// kernel's socket tables, those waiting to be accepted among them.
+    fn check_idle(&mut self) {
+        let now = Instant::now();
+        let mut idle = Vec::new();
+        for unit in self.units.values_mut() {
+            let Some(after) = unit.spec.idle_stop else {
+                continue;
+            };
+            if unit.life.state != UnitState::Running
+                || svckit_unix::sockets::established(&unit.spec.listen) > 0
+            {
+                unit.idle_since = None;
+                continue;
+            }
+            let since = *unit.idle_since.get_or_insert(now);
+            if now.duration_since(since) >= after {
+                unit.idle_since = None;
+                idle.push(unit.name.clone());
+            }
+        }
+        for name in idle {
+            self.queue(&name, Event::Idle);
+        }
     }
 
     /// Stopping services whose main process is gone: done once the group is empty.
