@@ -886,3 +886,41 @@ fn an_idle_service_is_stopped_and_the_next_connection_starts_it_with_none_lost()
     sup.ok(&["uninstall", "idle"]);
     assert!(processes_with(&echo).is_empty());
 }
+
+/// The supervisor SIGKILLed while an activated program runs: the program keeps serving on the
+/// sockets it was handed; the next supervisor adopts it, and once it is stopped binds the
+/// sockets again and listens, the next connection starting it.
+#[test]
+fn an_activated_program_outlives_a_supervisor_sigkill_and_the_next_one_listens_after_it() {
+    let sup = Sup::new("activate-sigkill");
+    let echo = script(&sup.dir.join(""), "echo.py", ECHO);
+    let port = free_port();
+    sup.ok(&[
+        "install",
+        "e",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--",
+        "python3",
+        &echo,
+    ]);
+    assert_eq!(read_all(tcp(port)), "ok\n");
+    let pid = sup.status("e")["pid"].as_i64().unwrap();
+    let supervisor = sup.supervisor_pid().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(10), || {
+        crate::support::is_gone(supervisor)
+    }));
+    assert_eq!(read_all(tcp(port)), "ok\n", "served with no supervisor");
+    sup.bring_up();
+    assert_eq!(sup.status("e")["pid"].as_i64(), Some(pid), "adopted");
+    sup.ok(&["stop", "e"]);
+    assert_eq!(sup.status("e")["state"], "listening");
+    assert_eq!(read_all(tcp(port)), "ok\n");
+    assert_ne!(sup.status("e")["pid"].as_i64(), Some(pid));
+    sup.ok(&["uninstall", "e"]);
+}
