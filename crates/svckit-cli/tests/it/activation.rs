@@ -351,42 +351,28 @@ fn no_connection_is_refused_while_the_service_restarts_or_is_killed() {
 #[test]
 fn bad_addresses_ports_in_use_and_planted_paths_are_refused_at_install() {
     let sup = Sup::new("activate-hostile");
-    let out = sup.run(&[
-        "install",
-        "bad",
-        "--listen",
-        "tcp:localhost:80",
-        "--",
-        "/bin/true",
-    ]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("'tcp:localhost:80'"),
-        "{}",
-        stderr(&out)
-    );
+    // `install NAME --listen LISTEN -- /bin/true` fails with `exit`, saying `says`.
+    let refused = |name: &str, listen: &str, exit: i32, says: &str| {
+        let out = sup.run(&["install", name, "--listen", listen, "--", "/bin/true"]);
+        assert_eq!(code(&out), exit, "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        assert!(
+            !sup.dir
+                .join(&format!("state/services/{name}.toml"))
+                .exists(),
+            "nothing half-installed"
+        );
+    };
+    refused("bad", "tcp:localhost:80", 2, "'tcp:localhost:80'");
     // A port held by another process.
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
-    let out = sup.run(&[
-        "install",
+    let busy = format!("tcp:127.0.0.1:{port}");
+    refused(
         "busy",
-        "--listen",
-        &format!("tcp:127.0.0.1:{port}"),
-        "--",
-        "/bin/true",
-    ]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!(
-            "service busy: tcp:127.0.0.1:{port}: cannot bind it: Address already in use"
-        )),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        !sup.dir.join("state/services/busy.toml").exists(),
-        "nothing half-installed"
+        &busy,
+        1,
+        &format!("service busy: {busy}: cannot bind it: Address already in use"),
     );
     drop(held);
     // A symlink planted where the socket goes: never followed, never removed.
@@ -394,19 +380,11 @@ fn bad_addresses_ports_in_use_and_planted_paths_are_refused_at_install() {
     fs::write(&target, "keep me").unwrap();
     let planted = sup.dir.join("planted.sock");
     std::os::unix::fs::symlink(&target, &planted).unwrap();
-    let out = sup.run(&[
-        "install",
+    refused(
         "planted",
-        "--listen",
         &format!("unix:{}", planted.display()),
-        "--",
-        "/bin/true",
-    ]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("exists and is not a socket"),
-        "{}",
-        stderr(&out)
+        1,
+        "exists and is not a socket",
     );
     assert!(
         fs::symlink_metadata(&planted)
@@ -418,19 +396,11 @@ fn bad_addresses_ports_in_use_and_planted_paths_are_refused_at_install() {
     // A socket file another process listens on.
     let theirs = sup.dir.join("theirs.sock");
     let _listening = std::os::unix::net::UnixListener::bind(&theirs).unwrap();
-    let out = sup.run(&[
-        "install",
+    refused(
         "taken",
-        "--listen",
         &format!("unix:{}", theirs.display()),
-        "--",
-        "/bin/true",
-    ]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("is in use: a process listens on it"),
-        "{}",
-        stderr(&out)
+        1,
+        "is in use: a process listens on it",
     );
     // A stale one (its process gone) is replaced, with the mode the definition gives.
     let stale = sup.dir.join("stale.sock");
@@ -800,21 +770,7 @@ fn sshd_in_inetd_mode_serves_a_real_session() {
     args.extend(options);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     sup.ok(&args);
-    let out = Command::new("ssh")
-        .arg("-i")
-        .arg(sup.dir.join("client_key"))
-        .args([
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-p",
-            &port.to_string(),
-            "root@127.0.0.1",
-            "echo hello from $SSH_CONNECTION",
-        ])
+    let out = crate::daemons::ssh(&sup.dir.join(""), port, "echo hello from $SSH_CONNECTION")
         .stdin(Stdio::null())
         .output()
         .unwrap();

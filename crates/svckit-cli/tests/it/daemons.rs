@@ -753,6 +753,25 @@ pub(crate) fn sshd_setup(dir: &Path, port: u16) -> Vec<String> {
     .into()
 }
 
+/// `ssh` as root to 127.0.0.1:`port` with the client key of `sshd_setup(dir, …)`, running
+/// `command`, trusting any host key.
+pub(crate) fn ssh(dir: &Path, port: u16, command: &str) -> std::process::Command {
+    let mut ssh = std::process::Command::new("ssh");
+    ssh.arg("-i").arg(dir.join("client_key")).args([
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-p",
+        &port.to_string(),
+        "root@127.0.0.1",
+        command,
+    ]);
+    ssh
+}
+
 /// What an sshd test needs: the sshd lock (see `support::sshd_alone`), a supervisor of its
 /// own and a free port; None where it cannot run (it fails instead in CI).
 pub(crate) fn sshd_test(
@@ -807,21 +826,7 @@ fn sshd_in_the_foreground_is_a_notify_service_whose_sessions_end_with_it() {
         "100\n"
     );
     // A session: sshd forks it a process that calls setsid, and a command under it.
-    let mut client = std::process::Command::new("ssh")
-        .arg("-i")
-        .arg(sup.dir.join("client_key"))
-        .args([
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-p",
-            &port.to_string(),
-            "root@127.0.0.1",
-            "sleep 1000.82",
-        ])
+    let mut client = ssh(&sup.dir.join(""), port, "sleep 1000.82")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
