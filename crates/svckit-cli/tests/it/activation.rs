@@ -59,6 +59,19 @@ while True:
     client.close()
 "#;
 
+/// Installs `name`, the echo server ([`ECHO`]) on a free port of 127.0.0.1 with `extra`
+/// flags: the script's path, and the port.
+fn echo_service(sup: &Sup, name: &str, extra: &[&str]) -> (String, u16) {
+    let echo = script(&sup.dir.join(""), "echo.py", ECHO);
+    let port = free_port();
+    let listen = format!("tcp:127.0.0.1:{port}");
+    let mut args = vec!["install", name, "--listen", &listen];
+    args.extend_from_slice(extra);
+    args.extend(["--", "python3", &echo]);
+    sup.ok(&args);
+    (echo, port)
+}
+
 /// A python script in `dir`, and its path.
 fn script(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -279,17 +292,7 @@ Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
 #[test]
 fn no_connection_is_refused_while_the_service_restarts_or_is_killed() {
     let sup = Sup::new("activate-load");
-    let echo = script(&sup.dir.join(""), "echo.py", ECHO);
-    let port = free_port();
-    sup.ok(&[
-        "install",
-        "echo",
-        "--listen",
-        &format!("tcp:127.0.0.1:{port}"),
-        "--",
-        "python3",
-        &echo,
-    ]);
+    let (echo, port) = echo_service(&sup, "echo", &[]);
     const CONNECTIONS: usize = 10_000;
     let done = Arc::new(AtomicUsize::new(0));
     let client = {
@@ -798,19 +801,7 @@ fn sshd_in_inetd_mode_serves_a_real_session() {
 #[test]
 fn an_idle_service_is_stopped_and_the_next_connection_starts_it_with_none_lost() {
     let sup = Sup::new("activate-idle");
-    let echo = script(&sup.dir.join(""), "echo.py", ECHO);
-    let port = free_port();
-    sup.ok(&[
-        "install",
-        "idle",
-        "--listen",
-        &format!("tcp:127.0.0.1:{port}"),
-        "--idle-stop",
-        "50ms",
-        "--",
-        "python3",
-        &echo,
-    ]);
+    let (echo, port) = echo_service(&sup, "idle", &["--idle-stop", "50ms"]);
     let mut lost = 0;
     // A fixed pseudo-random sequence of pauses, 0 to 119 ms, so runs are alike.
     let mut seed: u64 = 0x5eed;
@@ -849,17 +840,7 @@ fn an_idle_service_is_stopped_and_the_next_connection_starts_it_with_none_lost()
 #[test]
 fn an_activated_program_outlives_a_supervisor_sigkill_and_the_next_one_listens_after_it() {
     let sup = Sup::new("activate-sigkill");
-    let echo = script(&sup.dir.join(""), "echo.py", ECHO);
-    let port = free_port();
-    sup.ok(&[
-        "install",
-        "e",
-        "--listen",
-        &format!("tcp:127.0.0.1:{port}"),
-        "--",
-        "python3",
-        &echo,
-    ]);
+    let (echo, port) = echo_service(&sup, "e", &[]);
     assert_eq!(read_all(tcp(port)), "ok\n");
     let pid = sup.status("e")["pid"].as_i64().unwrap();
     let supervisor = sup.supervisor_pid().unwrap();
@@ -879,4 +860,5 @@ fn an_activated_program_outlives_a_supervisor_sigkill_and_the_next_one_listens_a
     assert_eq!(read_all(tcp(port)), "ok\n");
     assert_ne!(sup.status("e")["pid"].as_i64(), Some(pid));
     sup.ok(&["uninstall", "e"]);
+    assert!(processes_with(&echo).is_empty(), "nothing of it is left");
 }
