@@ -630,6 +630,26 @@ fn windows_service_lifecycle_under_wine_scm() {
         );
         assert_eq!(wine.sc_state("Bad"), None);
     }
+    // On-demand start exists on Windows too, refused by name: the SCM starts nothing on a
+    // connection.
+    for flags in [
+        &["--listen", "tcp:127.0.0.1:8080"][..],
+        &["--listen", "tcp:127.0.0.1:8080", "--accept"][..],
+        &["--listen", "tcp:127.0.0.1:8080", "--idle-stop", "1m"][..],
+    ] {
+        let mut args = vec!["install", "Bad"];
+        args.extend_from_slice(flags);
+        args.extend(["--", EXE]);
+        let out = wine.svckit(&args);
+        assert_eq!(code(&out), 2, "{flags:?}: {}", text(&out));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("the windows backend cannot honour listen")
+                && said.contains("the SCM starts no service on a connection"),
+            "{flags:?}: {said}"
+        );
+        assert_eq!(wine.sc_state("Bad"), None);
+    }
 
     // A setting the SCM refuses half-way (Wine has no non-crash failure flag) must not leave
     // a half-installed service behind.
