@@ -12,12 +12,9 @@
 //!   exits with the program's status: its exit code, or 128 + the signal that killed it.
 
 use std::{
-    ffi::{CString, OsStr, OsString},
+    ffi::{CString, OsString},
     io,
-    os::{
-        fd::{AsFd, OwnedFd},
-        unix::ffi::OsStrExt,
-    },
+    os::fd::{AsFd, OwnedFd},
     time::{Duration, Instant},
 };
 
@@ -154,41 +151,17 @@ impl Entrypoint {
     /// `terminal` (so it never reads the terminal from the background), every signal at its
     /// default and none blocked, the invocation's environment with `env` on top.
     fn spawn(&self, program: &OsString, args: &[OsString], terminal: bool) -> io::Result<Pid> {
-        let c = |text: &OsStr| {
-            CString::new(text.as_bytes()).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{} holds a NUL byte", text.to_string_lossy()),
-                )
-            })
-        };
-        let mut argv = vec![c(program)?];
-        for arg in args {
-            argv.push(c(arg)?);
-        }
         let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(key, _)| !self.env.iter().any(|(set, _)| set == key))
             .collect();
         vars.extend(self.env.iter().cloned());
-        let mut envp = Vec::with_capacity(vars.len());
-        for (key, value) in &vars {
-            let mut pair = key.clone();
-            pair.push("=");
-            pair.push(value);
-            envp.push(c(&pair)?);
-        }
         // Looked up as execvp would, in the PATH the program gets.
-        let path = vars
-            .iter()
-            .find(|(key, _)| key == "PATH")
-            .map(|(_, v)| v.as_os_str());
-        let found = crate::spawn::find_program(program, path)?;
+        let (found, argv, envp) = crate::spawn::exec_strings(program, args, &vars)?;
         let stdin = std::io::stdin();
         let dups: Vec<(std::os::fd::BorrowedFd<'_>, u8)> = [(&self.stdout, 1), (&self.stderr, 2)]
             .into_iter()
             .filter_map(|(fd, to)| Some((fd.as_ref()?.as_fd(), to)))
             .collect();
-        let found = c(found.as_os_str())?;
         let spawn = |program: &CString, argv: &[CString]| {
             let plan = sys::ExecPlan {
                 program,
@@ -205,7 +178,7 @@ impl Entrypoint {
         match spawn(&found, &argv) {
             // A script without `#!`: run by /bin/sh, as execvp, tini and dumb-init run it.
             Err(err) if err.raw_os_error() == Some(libc::ENOEXEC) => {
-                let shell = c(OsStr::new("/bin/sh"))?;
+                let shell = CString::from(c"/bin/sh");
                 let mut argv = argv;
                 argv[0] = found.clone();
                 argv.insert(0, shell.clone());

@@ -52,6 +52,62 @@ pub struct Handover {
     pub envp: Vec<CString>,
 }
 
+impl Handover {
+    /// `fds` handed to `program` run with `args` in exactly the environment `env` (see
+    /// [`exec_strings`]).
+    pub fn new(
+        program: &OsStr,
+        args: &[std::ffi::OsString],
+        env: &[(std::ffi::OsString, std::ffi::OsString)],
+        fds: Vec<RawFd>,
+    ) -> io::Result<Handover> {
+        let (program, argv, envp) = exec_strings(program, args, env)?;
+        Ok(Handover {
+            fds,
+            program,
+            argv,
+            envp,
+        })
+    }
+}
+
+/// What execve(2) takes to run `program` with `args` in the environment `env`: the program
+/// looked up in `env`'s PATH as execvp would ([`find_program`]), the arguments with its name
+/// first, and the environment as `KEY=VALUE`; an error names a string that holds a NUL byte.
+pub fn exec_strings(
+    program: &OsStr,
+    args: &[std::ffi::OsString],
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
+    let c = |text: &OsStr| {
+        CString::new(text.as_bytes()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} holds a NUL byte", text.to_string_lossy()),
+            )
+        })
+    };
+    let argv = std::iter::once(program)
+        .chain(args.iter().map(|arg| arg.as_os_str()))
+        .map(c)
+        .collect::<io::Result<Vec<_>>>()?;
+    let envp = env
+        .iter()
+        .map(|(key, value)| {
+            let mut pair = key.clone();
+            pair.push("=");
+            pair.push(value);
+            c(&pair)
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    let path = env
+        .iter()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value.as_os_str());
+    let found = find_program(program, path)?;
+    Ok((c(found.as_os_str())?, argv, envp))
+}
+
 /// How a service's process is set up between fork and exec.
 #[derive(Debug, Default)]
 pub struct ChildSetup {

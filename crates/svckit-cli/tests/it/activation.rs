@@ -862,3 +862,31 @@ fn an_activated_program_outlives_a_supervisor_sigkill_and_the_next_one_listens_a
     sup.ok(&["uninstall", "e"]);
     assert!(processes_with(&echo).is_empty(), "nothing of it is left");
 }
+
+/// A listening service reinstalled on another address: the old socket is closed, the new one
+/// bound and watched at once (its first connection starts the program).
+#[test]
+fn a_listening_service_moved_to_another_port_listens_there() {
+    let sup = Sup::new("activate-moved");
+    let (echo, old) = echo_service(&sup, "moved", &[]);
+    assert_eq!(sup.status("moved")["state"], "listening");
+    let new = free_port();
+    sup.ok(&[
+        "install",
+        "moved",
+        "--force",
+        "--listen",
+        &format!("tcp:127.0.0.1:{new}"),
+        "--",
+        "python3",
+        &echo,
+    ]);
+    assert_eq!(sup.status("moved")["state"], "listening");
+    assert!(
+        TcpStream::connect(("127.0.0.1", old)).is_err(),
+        "the old socket is closed"
+    );
+    assert_eq!(read_all(tcp(new)), "ok\n");
+    sup.ok(&["uninstall", "moved"]);
+    assert!(processes_with(&echo).is_empty());
+}

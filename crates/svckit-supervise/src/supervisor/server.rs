@@ -374,10 +374,6 @@ impl Supervisor {
         if !state.has_process() {
             self.bind_sockets(&name)
                 .map_err(|reason| (ErrorKind::CannotListen, format!("service {name}: {reason}")))?;
-            // Bound anew for a changed definition while it listens: watched as before.
-            if state == UnitState::Listening {
-                let _ = self.sockets.watch(&self.poll, &name);
-            }
         }
         self.queue_request(&name, Event::Listen, token, Wait::Applied);
         Ok(())

@@ -34,8 +34,9 @@ pub(super) struct Sockets {
 
 impl Sockets {
     /// Binds `listeners` for `name`, unless they are bound already; sockets bound for other
-    /// listeners (a changed definition) are closed first. All or none: a listener that cannot
-    /// be bound closes those bound before it, and is named in the error.
+    /// listeners (a changed definition) are closed first, and the new ones watched if the old
+    /// were. All or none: a listener that cannot be bound closes those bound before it, and
+    /// is named in the error.
     pub(super) fn bind(
         &mut self,
         poll: &Poll,
@@ -51,6 +52,7 @@ impl Sockets {
         {
             return Ok(());
         }
+        let watched = self.held.get(name).is_some_and(|held| held.watched);
         self.close(poll, name);
         if listeners.is_empty() {
             return Ok(());
@@ -91,6 +93,10 @@ impl Sockets {
                 watched: false,
             },
         );
+        if watched {
+            self.watch(poll, name)
+                .map_err(|err| format!("cannot watch its sockets: {err}"))?;
+        }
         Ok(())
     }
 

@@ -215,7 +215,10 @@ impl Supervisor {
         let env = environment::for_service(credentials.as_ref(), &set);
         let handover = match sockets.is_empty() {
             true => None,
-            false => Some(handover(program, args, &env, sockets).map_err(|e| failed(e, "exec"))?),
+            false => Some(
+                svckit_unix::spawn::Handover::new(program, args, &env, sockets)
+                    .map_err(|e| failed(e, "exec"))?,
+            ),
         };
         let mut command = Command::new(program);
         command
@@ -816,43 +819,4 @@ pub(super) fn remove_runtime_directories(made: &svckit_unix::dirs::Made) -> io::
         Some(base) => svckit_unix::dirs::remove(&base, made),
         None => Ok(()),
     }
-}
-
-/// What the child needs to exec `program` itself with its sockets and `LISTEN_PID`: the
-/// program looked up in the environment's PATH (as the exec of std's Command would), its
-/// arguments and environment as C strings.
-fn handover(
-    program: &std::ffi::OsStr,
-    args: &[OsString],
-    env: &[(OsString, OsString)],
-    fds: Vec<std::os::fd::RawFd>,
-) -> io::Result<svckit_unix::spawn::Handover> {
-    use std::{ffi::CString, os::unix::ffi::OsStrExt};
-    let c = |text: &std::ffi::OsStr| {
-        CString::new(text.as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
-    };
-    let path = env
-        .iter()
-        .find(|(key, _)| key == "PATH")
-        .map(|(_, value)| value.as_os_str());
-    let found = svckit_unix::spawn::find_program(program, path)?;
-    let argv = std::iter::once(program)
-        .chain(args.iter().map(OsString::as_os_str))
-        .map(c)
-        .collect::<io::Result<Vec<_>>>()?;
-    let envp = env
-        .iter()
-        .map(|(key, value)| {
-            let mut pair = key.clone();
-            pair.push("=");
-            pair.push(value);
-            c(&pair)
-        })
-        .collect::<io::Result<Vec<_>>>()?;
-    Ok(svckit_unix::spawn::Handover {
-        fds,
-        program: c(found.as_os_str())?,
-        argv,
-        envp,
-    })
 }
