@@ -322,6 +322,16 @@ fn nginx_binary_upgrade_hands_the_service_to_the_new_master() {
     }
     let (sup, port, pid_file) = nginx_installed("nginx-upgrade");
     sup.ok(&["start", "nginx"]);
+    // USR2 only once the master runs its signal loop, which it enters after forking its
+    // workers: one that arrives earlier sets nginx's flag while its signals are not yet
+    // blocked, and the master then sleeps in sigsuspend until some other signal (a flake
+    // under load: "no new master").
+    assert!(
+        eventually(Duration::from_secs(10), || sup.status("nginx")["tasks"]
+            == 3),
+        "a master and two workers: {}",
+        sup.status("nginx")
+    );
     let old = sup.status("nginx")["pid"].as_i64().unwrap() as i32;
     // nginx's own upgrade: USR2 starts a new master (it writes nginx.pid, the old one moves to
     // nginx.pid.oldbin), then QUIT ends the old master.
