@@ -890,3 +890,35 @@ fn a_listening_service_moved_to_another_port_listens_there() {
     sup.ok(&["uninstall", "moved"]);
     assert!(processes_with(&echo).is_empty());
 }
+
+/// A listening service reinstalled on a port another process holds: the install is refused,
+/// naming the port, and the service goes on listening where it was (its first connection
+/// there starts it). (The old socket was closed before the new one was bound, and was neither
+/// bound nor watched again: the connection waited forever.)
+#[test]
+fn regression_a_refused_move_to_a_busy_port_leaves_the_service_listening_where_it_was() {
+    let sup = Sup::new("activate-busy-move");
+    let (echo, old) = echo_service(&sup, "stays", &[]);
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = held.local_addr().unwrap().port();
+    let out = sup.run(&[
+        "install",
+        "stays",
+        "--force",
+        "--listen",
+        &format!("tcp:127.0.0.1:{busy}"),
+        "--",
+        "python3",
+        &echo,
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot bind it: Address already in use"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sup.status("stays")["state"], "listening");
+    assert_eq!(read_all(tcp(old)), "ok\n");
+    sup.ok(&["uninstall", "stays"]);
+    assert!(processes_with(&echo).is_empty());
+}

@@ -36,7 +36,8 @@ impl Sockets {
     /// Binds `listeners` for `name`, unless they are bound already; sockets bound for other
     /// listeners (a changed definition) are closed first, and the new ones watched if the old
     /// were. All or none: a listener that cannot be bound closes those bound before it, and
-    /// is named in the error.
+    /// is named in the error; the old sockets are then bound (and watched) again, so a
+    /// refused change leaves the service listening as before.
     pub(super) fn bind(
         &mut self,
         poll: &Poll,
@@ -52,8 +53,34 @@ impl Sockets {
         {
             return Ok(());
         }
-        let watched = self.held.get(name).is_some_and(|held| held.watched);
+        let before = self
+            .held
+            .get(name)
+            .map(|held| (held.listeners.clone(), held.accepting, held.watched));
         self.close(poll, name);
+        let watched = before.as_ref().is_some_and(|(_, _, watched)| *watched);
+        let bound = self.bind_anew(name, listeners, accepting, &mut token);
+        let restored = match (&bound, &before) {
+            (Err(_), Some((old, old_accepting, _))) => self
+                .bind_anew(name, old, *old_accepting, &mut token)
+                .is_ok(),
+            _ => bound.is_ok(),
+        };
+        if restored && watched {
+            self.watch(poll, name)
+                .map_err(|err| format!("cannot watch its sockets: {err}"))?;
+        }
+        bound
+    }
+
+    /// Binds `listeners` for `name`, none bound for it now.
+    fn bind_anew(
+        &mut self,
+        name: &ServiceName,
+        listeners: &[Listener],
+        accepting: bool,
+        token: &mut impl FnMut() -> Token,
+    ) -> Result<(), String> {
         if listeners.is_empty() {
             return Ok(());
         }
@@ -93,10 +120,6 @@ impl Sockets {
                 watched: false,
             },
         );
-        if watched {
-            self.watch(poll, name)
-                .map_err(|err| format!("cannot watch its sockets: {err}"))?;
-        }
         Ok(())
     }
 
