@@ -317,7 +317,8 @@ impl Manager {
             BackendKind::Systemd => match root {
                 Some(root) => Systemd::at_root(root).unit_path(&spec.name)?,
                 None => Systemd::running()?.unit_path(&spec.name)?,
-            },
+            }
+            .with_file_name(systemd::service_file_name(spec)),
             BackendKind::Sysv => sysv::script_path(root_or_slash, &spec.name),
             _ => self.dir().definition(&spec.name),
         })

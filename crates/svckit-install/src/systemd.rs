@@ -13,6 +13,7 @@ use std::{
 
 use svckit_core::{
     BackendKind, Key, ReloadAction, Restart, ServiceName, ServiceSpec, ServiceType, StartType,
+    listen::{AcceptMode, Address, Listener},
 };
 
 use crate::{Error, honour};
@@ -39,6 +40,35 @@ impl Scope {
 /// The unit's file name: `NAME.service`.
 pub fn unit_name(name: &ServiceName) -> String {
     format!("{name}.service")
+}
+
+/// The socket unit's file name: `NAME.socket`.
+pub fn socket_name(name: &ServiceName) -> String {
+    format!("{name}.socket")
+}
+
+/// The template of a per-connection service's instances: `NAME@.service` (systemd starts
+/// `NAME@N-LOCAL-REMOTE.service` for each connection).
+pub fn template_name(name: &ServiceName) -> String {
+    format!("{name}@.service")
+}
+
+/// The file name of `spec`'s service unit: the template for a service with an instance per
+/// connection, else `NAME.service`.
+pub fn service_file_name(spec: &ServiceSpec) -> String {
+    match spec.accept.per_connection() {
+        true => template_name(&spec.name),
+        false => unit_name(&spec.name),
+    }
+}
+
+/// A unit file svckit writes: its file name and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFile {
+    /// The file name (`NAME.service`, `NAME@.service`, `NAME.socket`).
+    pub name: String,
+    /// What it says.
+    pub text: String,
 }
 
 /// The unit a dependency names: as written when it has a unit type (`network.target`,
@@ -89,20 +119,72 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         Key::LogsMaxSize | Key::LogsKeep => {
             Some("systemd sends output to the journal, which journald.conf sizes")
         }
-        Key::Listen
-        | Key::Accept
-        | Key::MaxConnections
-        | Key::MaxConnectionsPerSource
-        | Key::IdleStop => Some(
-            "svckit does not write a .socket unit for it yet; install it into the builtin              supervisor (--backend builtin)",
+        Key::IdleStop => Some(
+            "systemd stops no service when it is idle (only systemd-socket-proxyd's \
+             --exit-idle-time=, which puts a proxy in the data path)",
+        ),
+        Key::Listen if !one_socket_unit(&spec.listen) => Some(
+            "one .socket unit gives all its sockets one FileDescriptorName=, Backlog= and \
+             SocketMode=; give every listener the same name, backlog and mode",
         ),
         _ => None,
     }
 }
 
-/// Renders the unit file for `spec`, section by section. Errors name the setting that cannot
+/// Whether `listeners` fit in one socket unit: the settings systemd has per unit, not per
+/// socket, are the same for all that have them (a name for all, a backlog for stream sockets,
+/// a mode for socket files).
+fn one_socket_unit(listeners: &[Listener]) -> bool {
+    fn same<T: PartialEq>(mut values: impl Iterator<Item = T>) -> bool {
+        match values.next() {
+            Some(first) => values.all(|value| value == first),
+            None => true,
+        }
+    }
+    same(listeners.iter().map(|l| &l.name))
+        && same(
+            listeners
+                .iter()
+                .filter(|l| l.address.is_stream())
+                .map(|l| l.backlog),
+        )
+        && same(
+            listeners
+                .iter()
+                .filter(|l| l.address.path().is_some())
+                .map(|l| l.mode),
+        )
+}
+
+/// Renders what installing `spec` writes, as one text: its service unit (the template, per
+/// connection), then its socket unit when it has sockets. Errors name the setting that cannot
 /// be written or honoured.
 pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
+    Ok(units(spec, scope)?
+        .into_iter()
+        .map(|unit| unit.text)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// The unit files of `spec`: its service unit (`NAME.service`, or `NAME@.service` per
+/// connection) and, when it has sockets, `NAME.socket`.
+pub fn units(spec: &ServiceSpec, scope: Scope) -> Result<Vec<UnitFile>, Error> {
+    let mut files = vec![UnitFile {
+        name: service_file_name(spec),
+        text: service_unit(spec, scope)?,
+    }];
+    if !spec.listen.is_empty() {
+        files.push(UnitFile {
+            name: socket_name(&spec.name),
+            text: socket_unit(spec)?,
+        });
+    }
+    Ok(files)
+}
+
+/// The service unit, section by section.
+fn service_unit(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     spec.validate()?;
     honour::check(BackendKind::Systemd, spec)?;
     honour::file_name(BackendKind::Systemd, &spec.name)?;
@@ -115,14 +197,103 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     ));
     unit.section("Unit");
     unit_keys(&mut unit, spec)?;
+    if !spec.listen.is_empty() && !spec.accept.per_connection() {
+        // Started directly (start = auto, `svckit start`), it still gets its sockets.
+        let socket = socket_name(&spec.name);
+        unit.set("Requires", &socket);
+        unit.set("After", &socket);
+    }
     unit.section("Service");
     readiness(&mut unit, spec)?;
     commands(&mut unit, spec)?;
     process(&mut unit, spec)?;
     exits_restart_and_stop(&mut unit, spec)?;
-    unit.section("Install");
-    unit.set("WantedBy", scope.target());
+    match spec.accept {
+        // Each instance is one connection's: on its stdin and stdout (inetd), its stderr the
+        // service's log as svckit's supervisor keeps it; none is restarted.
+        AcceptMode::Inetd => {
+            unit.set("StandardInput", "socket");
+            unit.set("StandardOutput", "socket");
+            unit.set("StandardError", "journal");
+        }
+        // At fd 3, LISTEN_FDS=1 (systemd's own way for Accept=yes).
+        AcceptMode::Fd | AcceptMode::No => {}
+    }
+    // A template is not enabled: its socket is.
+    if !spec.accept.per_connection() {
+        unit.section("Install");
+        unit.set("WantedBy", scope.target());
+    }
     Ok(unit.0)
+}
+
+/// The socket unit: where it listens, how, and what the service is handed.
+fn socket_unit(spec: &ServiceSpec) -> Result<String, Error> {
+    let mut unit = Unit(format!(
+        "# Written by svckit from the definition of {name} (svckit render {name} --backend \
+         systemd): its sockets.\n",
+        name = spec.name
+    ));
+    unit.section("Unit");
+    let description = spec.description.as_deref().unwrap_or(spec.name.as_str());
+    unit.set(
+        "Description",
+        &plain("description", &format!("{description} (sockets)"))?,
+    );
+    if spec.start == StartType::Disabled {
+        unit.set("RefuseManualStart", "yes");
+    }
+    unit.section("Socket");
+    for listener in &spec.listen {
+        let (key, value) = listen_line(&listener.address)?;
+        unit.set(key, &value);
+    }
+    let dual_stack = spec.listen.iter().any(|listener| {
+        matches!(&listener.address, Address::Tcp(addr) | Address::Udp(addr)
+            if addr.ip() == std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))
+    });
+    if dual_stack {
+        // `tcp:PORT` is IPv6 and IPv4 whatever net.ipv6.bindv6only says, as svckit binds it.
+        unit.set("BindIPv6Only", "both");
+    }
+    // One unit's settings are its sockets' (cannot_honour refused listeners that differ).
+    if let Some(backlog) = spec.listen.iter().find_map(|l| l.backlog) {
+        unit.set("Backlog", &backlog.to_string());
+    }
+    if let Some(mode) = spec.listen.iter().find_map(|l| l.mode) {
+        unit.set("SocketMode", &format!("{mode:04o}"));
+    }
+    let name = spec.listen[0].name.as_deref().unwrap_or(spec.name.as_str());
+    unit.set("FileDescriptorName", &plain("listen", name)?);
+    if spec.accept.per_connection() {
+        unit.set("Accept", "yes");
+        unit.set("MaxConnections", &spec.max_connections.to_string());
+        if let Some(per_source) = spec.max_connections_per_source {
+            unit.set("MaxConnectionsPerSource", &per_source.to_string());
+        }
+    }
+    unit.section("Install");
+    unit.set("WantedBy", "sockets.target");
+    Ok(unit.0)
+}
+
+/// A listener as systemd's `ListenStream=`/`ListenDatagram=` takes it.
+fn listen_line(address: &Address) -> Result<(&'static str, String), Error> {
+    let path = |path: &Path| {
+        path.to_str()
+            .ok_or_else(|| refuse("listen", format!("{} is not UTF-8", path.display())))
+            .and_then(|path| plain("listen", path))
+    };
+    Ok(match address {
+        Address::Tcp(addr) => ("ListenStream", specifiers(&addr.to_string())),
+        Address::Udp(addr) => ("ListenDatagram", specifiers(&addr.to_string())),
+        Address::Unix(at) => ("ListenStream", path(at)?),
+        Address::UnixDatagram(at) => ("ListenDatagram", path(at)?),
+        Address::Abstract(name) => ("ListenStream", plain("listen", &format!("@{name}"))?),
+        Address::AbstractDatagram(name) => {
+            ("ListenDatagram", plain("listen", &format!("@{name}"))?)
+        }
+    })
 }
 
 /// [Unit]: the description, the dependencies and ordering, the start limit.
@@ -305,6 +476,15 @@ fn exits_restart_and_stop(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Err
         unit.set("OOMScoreAdjust", &adjust.to_string());
     }
     unit.set("UMask", &format!("{:04o}", spec.umask.unwrap_or(0o022)));
+    if spec.accept.per_connection() {
+        // An instance is one connection's, gone with it: never restarted (as svckit's
+        // supervisor runs them).
+        unit.set("Restart", "no");
+        unit.set("TimeoutStopSec", &span("stop.timeout", spec.stop.timeout)?);
+        unit.set("KillSignal", &format!("SIG{}", spec.stop.signal));
+        unit.set("KillMode", spec.kill_mode.name());
+        return Ok(());
+    }
     unit.set(
         "Restart",
         match spec.restart.policy {
@@ -505,6 +685,34 @@ pub struct Shown {
     pub memory: Option<u64>,
     /// `CPUUsageNSec` (none when not accounted).
     pub cpu_nsec: Option<u64>,
+    /// A socket unit's `Listen`, each written as svckit writes addresses (`tcp:[::]:8080`).
+    pub listen: Vec<String>,
+    /// A socket unit's `NConnections`: instances running now.
+    pub connections: Option<u32>,
+    /// A socket unit's `NAccepted`.
+    pub accepted: Option<u64>,
+    /// A socket unit's `NRefused` (systemd 254 and later).
+    pub refused: Option<u64>,
+}
+
+/// The properties of a socket unit `systemctl show -p` is asked for.
+pub const SOCKET_PROPERTIES: &str = "Listen,NConnections,NAccepted,NRefused";
+
+/// A `Listen` value of `systemctl show` (`[::]:8080 (Stream)`, `/run/x.sock (Datagram)`) as
+/// svckit writes the address (`tcp:[::]:8080`, `unix-dgram:/run/x.sock`).
+pub fn listen_address(value: &str) -> String {
+    let (address, kind) = match value.rsplit_once(" (") {
+        Some((address, kind)) => (address, kind.trim_end_matches(')')),
+        None => (value, ""),
+    };
+    let stream = kind == "Stream";
+    let prefix = match (address.starts_with(['/', '@']), stream) {
+        (true, true) => "unix",
+        (true, false) => "unix-dgram",
+        (false, true) => "tcp",
+        (false, false) => "udp",
+    };
+    format!("{prefix}:{address}")
 }
 
 /// The properties `systemctl show -p` is asked for.
@@ -538,6 +746,10 @@ pub fn parse_show(text: &str) -> Shown {
             "TasksCurrent" => shown.tasks = value.parse().ok().filter(|n| *n != usize::MAX),
             "MemoryCurrent" => shown.memory = value.parse().ok().filter(|n| *n != u64::MAX),
             "CPUUsageNSec" => shown.cpu_nsec = value.parse().ok().filter(|n| *n != u64::MAX),
+            "Listen" => shown.listen.push(listen_address(value)),
+            "NConnections" => shown.connections = value.parse().ok(),
+            "NAccepted" => shown.accepted = value.parse().ok(),
+            "NRefused" => shown.refused = value.parse().ok(),
             _ => {}
         }
     }
@@ -581,7 +793,10 @@ mod manager {
 
     use svckit_core::{Accept, Control, ExitCode, ServiceName, ServiceSpec, StartType, State};
 
-    use super::{SHOW_PROPERTIES, Scope, parse_show, render, unit_dir, unit_name};
+    use super::{
+        SHOW_PROPERTIES, SOCKET_PROPERTIES, Scope, Shown, parse_show, socket_name, template_name,
+        unit_dir, unit_name, units,
+    };
     use crate::{
         Backend, Error, Installed, Status,
         run::{check, check_within, run, write_file},
@@ -685,31 +900,65 @@ mod manager {
         }
 
         fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
-            let unit = render(spec, self.scope)?;
-            let path = self.unit_path(&spec.name)?;
-            let existed = path.exists();
-            if existed && self.root.is_none() {
-                // Over an existing unit: stop it first, like the SCM's reinstall.
-                let _ = self.systemctl(&["stop", &unit_name(&spec.name)]);
+            let files = units(spec, self.scope)?;
+            let dir = self.unit_path(&spec.name)?.with_file_name("");
+            let all = self.unit_files(&spec.name)?;
+            let existed = all.iter().any(|path| path.exists());
+            let service = unit_name(&spec.name);
+            let socket = socket_name(&spec.name);
+            if existed {
+                // Over an existing unit: stop it first, like the SCM's reinstall, and take
+                // it out of the boot (enabled again below as the new definition says).
+                if self.root.is_none() {
+                    let _ = self.stop_all(&spec.name);
+                }
+                let _ = self.disable_all(&spec.name);
             }
-            write_file(&path, &unit, 0o644)?;
-            let applied = (|| {
-                self.reload_manager()?;
-                let unit = unit_name(&spec.name);
-                match (spec.start, self.root.is_some()) {
-                    (StartType::Auto, true) => drop(self.systemctl(&["enable", &unit])?),
-                    (StartType::Auto, false) => drop(self.systemctl(&["enable", "--now", &unit])?),
-                    (_, _) if existed => {
-                        let _ = self.systemctl(&["disable", &unit]);
-                    }
-                    _ => {}
+            // What it had and no longer has (sockets, a template) goes.
+            for path in &all {
+                let kept = files
+                    .iter()
+                    .any(|file| path.file_name() == Some(file.name.as_ref()));
+                if !kept && path.exists() {
+                    let _ = fs::remove_file(path);
+                }
+            }
+            let written = (|| {
+                for file in &files {
+                    write_file(&dir.join(&file.name), &file.text, 0o644)?;
                 }
                 Ok(())
             })();
+            let applied = written.and_then(|()| {
+                self.reload_manager()?;
+                // Its sockets listen whenever it may start (at boot too); the program starts
+                // at boot only for start = auto. Per connection, listening is its running.
+                let mut enable: Vec<&str> = Vec::new();
+                if !spec.listen.is_empty() && spec.start != StartType::Disabled {
+                    enable.push(&socket);
+                }
+                if spec.start == StartType::Auto && !spec.accept.per_connection() {
+                    enable.push(&service);
+                }
+                if !enable.is_empty() {
+                    let mut args = vec!["enable"];
+                    if self.root.is_none() {
+                        args.push("--now");
+                    }
+                    args.extend(&enable);
+                    self.systemctl(&args)?;
+                }
+                Ok(())
+            });
             if let Err(err) = applied {
-                // No half-installed service: take the unit away again.
-                let _ = self.systemctl(&["disable", &unit_name(&spec.name)]);
-                let _ = fs::remove_file(&path);
+                // No half-installed service: take the units away again.
+                let _ = self.disable_all(&spec.name);
+                if self.root.is_none() {
+                    let _ = self.stop_all(&spec.name);
+                }
+                for path in &all {
+                    let _ = fs::remove_file(path);
+                }
                 let _ = self.reload_manager();
                 return Err(err);
             }
@@ -721,27 +970,37 @@ mod manager {
         }
 
         fn uninstall(&self, name: &ServiceName, _timeout: Duration) -> Result<(), Error> {
-            let path = self.unit_path(name)?;
-            if !path.exists() {
+            let paths: Vec<PathBuf> = self
+                .unit_files(name)?
+                .into_iter()
+                .filter(|path| path.exists())
+                .collect();
+            if paths.is_empty() {
                 return Err(Error::NotInstalled(name.clone()));
             }
-            let unit = unit_name(name);
             if self.root.is_none() {
-                self.systemctl(&["stop", &unit])?;
+                self.stop_all(name)?;
             }
-            self.systemctl(&["disable", &unit])?;
-            fs::remove_file(&path)
-                .map_err(|err| Error::os(format!("remove {}", path.display()), err))?;
+            self.disable_all(name)?;
+            for path in &paths {
+                fs::remove_file(path)
+                    .map_err(|err| Error::os(format!("remove {}", path.display()), err))?;
+            }
             self.reload_manager()?;
             if self.root.is_none() {
-                let _ = self.systemctl(&["reset-failed", &unit]);
+                let (service, socket) = (unit_name(name), socket_name(name));
+                let _ = self.systemctl(&["reset-failed", &service, &socket]);
             }
             Ok(())
         }
 
         fn start(&self, name: &ServiceName, wait: Option<Duration>) -> Result<Status, Error> {
             self.running_only()?;
-            let unit = unit_name(name);
+            // Per connection, a start listens: its socket unit.
+            let unit = match self.per_connection(name)? {
+                true => socket_name(name),
+                false => unit_name(name),
+            };
             match wait {
                 Some(timeout) => self.job(name, &["start", &unit], State::Running, timeout),
                 None => {
@@ -759,7 +1018,28 @@ mod manager {
         ) -> Result<Status, Error> {
             self.running_only()?;
             let unit = unit_name(name);
+            if self.per_connection(name)? {
+                // Its instances are the connections': a stop ends them and listens no more.
+                return match control {
+                    Control::Stop => {
+                        let socket = socket_name(name);
+                        let instances = format!("{name}@*.service");
+                        self.job(
+                            name,
+                            &["stop", &socket, &instances],
+                            State::Stopped,
+                            timeout,
+                        )
+                    }
+                    other => Err(Error::NotAccepted {
+                        name: name.clone(),
+                        control: other,
+                    }),
+                };
+            }
             match control {
+                // A service with sockets listens on after a stop (the next connection starts
+                // it again), as svckit's supervisor runs it.
                 Control::Stop => self.job(name, &["stop", &unit], State::Stopped, timeout),
                 Control::Pause => self.job(name, &["freeze", &unit], State::Paused, timeout),
                 Control::Continue => self.job(name, &["thaw", &unit], State::Running, timeout),
@@ -787,66 +1067,180 @@ mod manager {
         }
 
         fn logs(&self, name: &ServiceName) -> Result<crate::Logs, Error> {
-            Ok(crate::Logs::Journal(unit_name(name)))
+            Ok(crate::Logs::Journal(match self.per_connection(name)? {
+                true => format!("{name}@*.service"),
+                false => unit_name(name),
+            }))
         }
 
         fn status(&self, name: &ServiceName) -> Result<Status, Error> {
-            let unit = unit_name(name);
+            let per_connection = self.per_connection(name)?;
             if self.root.is_some() {
                 // No manager to ask: installed or not, and never running.
-                if !self.unit_path(name)?.exists() {
+                if !self.unit_files(name)?.iter().any(|path| path.exists()) {
                     return Err(Error::NotInstalled(name.clone()));
                 }
                 return Ok(stopped(name));
             }
-            // `run`, not `check`: an unknown unit is an answer here, not a failure.
+            // `run`, not `check`: an unknown unit is an answer here, not a failure. The
+            // service's properties, then its socket's (a blank line between).
+            let properties = format!("{SHOW_PROPERTIES},{SOCKET_PROPERTIES}");
             let ran = run(
                 &self.systemctl,
-                &self.scoped(&["show", "-p", SHOW_PROPERTIES, &unit]),
+                &self.scoped(&[
+                    "show",
+                    "-p",
+                    &properties,
+                    &unit_name(name),
+                    &socket_name(name),
+                ]),
             )?;
-            let shown = parse_show(&ran.stdout);
-            if ran.code != 0 || shown.load_state == "not-found" {
+            let mut blocks = ran.stdout.split("\n\n");
+            let shown = parse_show(blocks.next().unwrap_or_default());
+            let socket = parse_show(blocks.next().unwrap_or_default());
+            let has_socket = !matches!(socket.load_state.as_str(), "" | "not-found");
+            let has_service = !matches!(shown.load_state.as_str(), "" | "not-found");
+            if ran.code != 0 || !(has_service || per_connection && has_socket) {
                 return Err(Error::NotInstalled(name.clone()));
             }
-            let state = shown.state();
             let mut status = stopped(name);
-            status.state = state;
-            status.pid = svckit_core::Pid::new(shown.main_pid);
-            status.exit_code = ExitCode::Win32(shown.exec_main_status.max(0) as u32);
-            status.restarts = Some(shown.restarts);
-            status.last_exit = shown.last_exit();
-            if status.pid.is_some() {
-                status.cgroup = Some(shown.control_group.clone()).filter(|path| !path.is_empty());
-                status.tasks = shown.tasks;
-                status.memory = shown.memory;
-                status.cpu = shown.cpu_nsec.map(Duration::from_nanos);
-                let pids = svckit_unix::cgroup::processes_at(&shown.control_group);
-                // Without the pids controller systemd has no TasksCurrent: count them.
-                if status.tasks.is_none() && !pids.is_empty() {
-                    status.tasks = Some(pids.len());
-                }
-                status.processes = svckit_unix::process::service_processes(&pids, status.pid, 64);
+            if has_socket {
+                status.sockets = Some(svckit_core::listen::Activity {
+                    listen: socket.listen.clone(),
+                    accept: match per_connection {
+                        false => "no".into(),
+                        true => self.accept_mode(name).name().into(),
+                    },
+                    instances: socket.connections.unwrap_or(0),
+                    accepted: socket.accepted.unwrap_or(0),
+                    refused: socket.refused.unwrap_or(0),
+                });
             }
-            if status.pid.is_some() && shown.exec_main_start_us != 0 {
-                status.uptime = svckit_unix::process::monotonic_now()
-                    .map(|now| now.saturating_sub(Duration::from_micros(shown.exec_main_start_us)));
+            if per_connection {
+                // Listening is its running; its instances are units of their own.
+                status.state = socket.state();
+                status.accept = match status.state {
+                    State::Running => Accept::STOP,
+                    _ => Accept::NONE,
+                };
+                return Ok(status);
             }
-            status.accept = match state {
-                State::Running | State::Paused => {
-                    Accept::STOP | Accept::PAUSE_CONTINUE | Accept::PARAMCHANGE
-                }
-                _ => Accept::NONE,
-            };
-            status.start = Some(if shown.unit_file_state == "enabled" {
-                StartType::Auto
-            } else {
-                StartType::Demand
-            });
+            service_status(&mut status, &shown);
             Ok(status)
         }
     }
 
+    /// What `systemctl show` says of a service unit, as a status.
+    fn service_status(status: &mut Status, shown: &Shown) {
+        let state = shown.state();
+        status.state = state;
+        status.pid = svckit_core::Pid::new(shown.main_pid);
+        status.exit_code = ExitCode::Win32(shown.exec_main_status.max(0) as u32);
+        status.restarts = Some(shown.restarts);
+        status.last_exit = shown.last_exit();
+        if status.pid.is_some() {
+            status.cgroup = Some(shown.control_group.clone()).filter(|path| !path.is_empty());
+            status.tasks = shown.tasks;
+            status.memory = shown.memory;
+            status.cpu = shown.cpu_nsec.map(Duration::from_nanos);
+            let pids = svckit_unix::cgroup::processes_at(&shown.control_group);
+            // Without the pids controller systemd has no TasksCurrent: count them.
+            if status.tasks.is_none() && !pids.is_empty() {
+                status.tasks = Some(pids.len());
+            }
+            status.processes = svckit_unix::process::service_processes(&pids, status.pid, 64);
+        }
+        if status.pid.is_some() && shown.exec_main_start_us != 0 {
+            status.uptime = svckit_unix::process::monotonic_now()
+                .map(|now| now.saturating_sub(Duration::from_micros(shown.exec_main_start_us)));
+        }
+        status.accept = match state {
+            State::Running | State::Paused => {
+                Accept::STOP | Accept::PAUSE_CONTINUE | Accept::PARAMCHANGE
+            }
+            _ => Accept::NONE,
+        };
+        status.start = Some(if shown.unit_file_state == "enabled" {
+            StartType::Auto
+        } else {
+            StartType::Demand
+        });
+    }
+
     impl Systemd {
+        /// Its unit files, whether they exist or not: `NAME.service`, `NAME@.service` (per
+        /// connection) and `NAME.socket`.
+        fn unit_files(&self, name: &ServiceName) -> Result<Vec<PathBuf>, Error> {
+            let service = self.unit_path(name)?;
+            Ok(vec![
+                service.with_file_name(template_name(name)),
+                service.with_file_name(socket_name(name)),
+                service,
+            ])
+        }
+
+        /// Whether `name` runs an instance per connection: it has a template, not a service.
+        fn per_connection(&self, name: &ServiceName) -> Result<bool, Error> {
+            Ok(self
+                .unit_path(name)?
+                .with_file_name(template_name(name))
+                .exists())
+        }
+
+        /// How a per-connection service's instances get their connection, as its template
+        /// says.
+        fn accept_mode(&self, name: &ServiceName) -> svckit_core::listen::AcceptMode {
+            let template = self
+                .unit_path(name)
+                .map(|path| path.with_file_name(template_name(name)))
+                .and_then(|path| {
+                    fs::read_to_string(&path)
+                        .map_err(|err| Error::os(format!("read {}", path.display()), err))
+                })
+                .unwrap_or_default();
+            match template.contains("\nStandardInput=socket\n") {
+                true => svckit_core::listen::AcceptMode::Inetd,
+                false => svckit_core::listen::AcceptMode::Fd,
+            }
+        }
+
+        /// Its units whose files exist: `NAME.service` or `NAME@.service`, and `NAME.socket`.
+        fn existing_units(&self, name: &ServiceName) -> Result<Vec<String>, Error> {
+            Ok(self
+                .unit_files(name)?
+                .iter()
+                .filter(|path| path.exists())
+                .filter_map(|path| path.file_name())
+                .map(|file| file.to_string_lossy().into_owned())
+                .collect())
+        }
+
+        /// Stops all of it: its sockets, its service, its instances.
+        fn stop_all(&self, name: &ServiceName) -> Result<(), Error> {
+            let mut args = vec!["stop".to_owned()];
+            for unit in self.existing_units(name)? {
+                // systemctl takes a template's instances by pattern.
+                args.push(unit.replace("@.service", "@*.service"));
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.systemctl(&args).map(drop)
+        }
+
+        /// Disables its units (a template has no [Install]: there is nothing to disable).
+        fn disable_all(&self, name: &ServiceName) -> Result<(), Error> {
+            let mut args = vec!["disable".to_owned()];
+            args.extend(
+                self.existing_units(name)?
+                    .into_iter()
+                    .filter(|unit| !unit.ends_with("@.service")),
+            );
+            if args.len() == 1 {
+                return Ok(());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.systemctl(&args).map(drop)
+        }
+
         fn running_only(&self) -> Result<(), Error> {
             match &self.root {
                 Some(root) => Err(Error::NoBackend(format!(

@@ -599,3 +599,199 @@ fn requires_wants_and_after_are_what_systemd_and_init_scripts_call_them() {
     );
     check_script(&spec, &script);
 }
+
+/// Runs systemd's verifier over all of `units` (written side by side) and returns what it
+/// said.
+fn verify_units(spec: &ServiceSpec, units: &[systemd::UnitFile]) -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "svckit-verify-units-{}-{}",
+        spec.name,
+        std::process::id()
+    ));
+    fs::create_dir_all(&dir).unwrap();
+    let paths: Vec<PathBuf> = units
+        .iter()
+        .map(|unit| {
+            let path = dir.join(&unit.name);
+            fs::write(&path, &unit.text).unwrap();
+            path
+        })
+        .collect();
+    let output = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&paths)
+        .output()
+        .expect("systemd-analyze (Debian's systemd package) must be installed");
+    fs::remove_dir_all(&dir).unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "verify failed:\n{said}\n{units:?}");
+    said
+}
+
+fn listener(address: &str) -> svckit_core::listen::Listener {
+    svckit_core::listen::Listener::at(address.parse().unwrap())
+}
+
+/// A server written for systemd's socket activation: TCP on every address, a Unix socket,
+/// a name, a backlog and a mode; started at boot.
+fn listening() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("web-sock"), "/usr/bin/sleep");
+    spec.args = vec!["1000".into()];
+    spec.start = StartType::Auto;
+    spec.restart.policy = Restart::OnFailure;
+    spec.listen = ["tcp:8080", "unix:/run/web sock/web.sock"]
+        .into_iter()
+        .map(|address| {
+            let mut listener = listener(address);
+            listener.name = Some("web".into());
+            listener.backlog = Some(128);
+            listener.mode = address.starts_with("unix:").then_some(0o660);
+            listener
+        })
+        .collect();
+    spec
+}
+
+/// git's inetd mode: an instance per connection on its stdin and stdout, bounded.
+fn per_connection(accept: &str) -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("git-daemon"), "/usr/bin/git");
+    spec.args = vec![
+        "daemon".into(),
+        "--inetd".into(),
+        "--base-path=/srv/git 100%".into(),
+    ];
+    spec.listen = vec![listener("tcp:127.0.0.1:9418"), listener("unix:@git")];
+    spec.accept = accept.parse().unwrap();
+    spec.max_connections = 10;
+    spec.max_connections_per_source = Some(2);
+    spec
+}
+
+#[test]
+fn sockets_are_a_socket_unit_beside_the_service_and_pass_systemd_analyze_verify() {
+    let spec = listening();
+    let units = systemd::units(&spec, Scope::System).unwrap();
+    let names: Vec<&str> = units.iter().map(|unit| unit.name.as_str()).collect();
+    assert_eq!(names, ["web-sock.service", "web-sock.socket"]);
+    insta::assert_snapshot!(
+        "unit_listening",
+        systemd::render(&spec, Scope::System).unwrap()
+    );
+    assert_eq!(
+        verify_units(&spec, &units),
+        "",
+        "systemd-analyze said something"
+    );
+    let service = &units[0].text;
+    assert!(
+        service.contains("\nRequires=web-sock.socket\nAfter=web-sock.socket\n"),
+        "{service}"
+    );
+    let socket = &units[1].text;
+    for line in [
+        "\nListenStream=[::]:8080\n",
+        "\nListenStream=/run/web sock/web.sock\n",
+        "\nBindIPv6Only=both\n",
+        "\nBacklog=128\n",
+        "\nSocketMode=0660\n",
+        "\nFileDescriptorName=web\n",
+        "\nWantedBy=sockets.target\n",
+    ] {
+        assert!(socket.contains(line), "no {line:?} in\n{socket}");
+    }
+    assert!(!socket.contains("Accept="), "{socket}");
+
+    for (accept, stdin) in [("inetd", true), ("fd", false)] {
+        let spec = per_connection(accept);
+        let units = systemd::units(&spec, Scope::System).unwrap();
+        let names: Vec<&str> = units.iter().map(|unit| unit.name.as_str()).collect();
+        assert_eq!(names, ["git-daemon@.service", "git-daemon.socket"]);
+        insta::assert_snapshot!(
+            format!("unit_per_connection_{accept}"),
+            systemd::render(&spec, Scope::System).unwrap()
+        );
+        assert_eq!(
+            verify_units(&spec, &units),
+            "",
+            "systemd-analyze said something"
+        );
+        let (template, socket) = (&units[0].text, &units[1].text);
+        assert_eq!(
+            template.contains("\nStandardInput=socket\n"),
+            stdin,
+            "{template}"
+        );
+        assert!(
+            !template.contains("[Install]"),
+            "a template is not enabled: {template}"
+        );
+        assert!(template.contains("\nRestart=no\n"), "{template}");
+        for line in [
+            "\nListenStream=127.0.0.1:9418\n",
+            "\nListenStream=@git\n",
+            "\nAccept=yes\n",
+            "\nMaxConnections=10\n",
+            "\nMaxConnectionsPerSource=2\n",
+            "\nFileDescriptorName=git-daemon\n",
+        ] {
+            assert!(socket.contains(line), "no {line:?} in\n{socket}");
+        }
+    }
+}
+
+#[test]
+fn what_a_socket_unit_cannot_say_is_refused_naming_it() {
+    let mut spec = listening();
+    spec.idle_stop = Some(Duration::from_secs(600));
+    let (backend, setting, reason) = unsupported(systemd::render(&spec, Scope::System));
+    assert_eq!((backend, setting), ("systemd", "idle_stop"));
+    assert!(reason.contains("systemd-socket-proxyd"), "{reason}");
+
+    let mut spec = listening();
+    spec.listen[1].name = Some("admin".into());
+    let (_, setting, reason) = unsupported(systemd::render(&spec, Scope::System));
+    assert_eq!(setting, "listen");
+    assert!(reason.contains("FileDescriptorName="), "{reason}");
+
+    let mut spec = listening();
+    spec.listen = vec![listener("unix:/run/web.sock ")];
+    let (_, setting, reason) = unsupported(systemd::render(&spec, Scope::System));
+    assert_eq!(setting, "listen");
+    assert!(reason.contains("white space"), "{reason}");
+}
+
+#[test]
+fn a_socket_units_show_reads_back_as_svckit_writes_addresses() {
+    for (shown, written) in [
+        ("[::]:8080 (Stream)", "tcp:[::]:8080"),
+        ("127.0.0.1:9418 (Stream)", "tcp:127.0.0.1:9418"),
+        ("127.0.0.1:5353 (Datagram)", "udp:127.0.0.1:5353"),
+        (
+            "/run/web sock/web.sock (Stream)",
+            "unix:/run/web sock/web.sock",
+        ),
+        ("/run/log.sock (Datagram)", "unix-dgram:/run/log.sock"),
+        ("@git (Stream)", "unix:@git"),
+    ] {
+        assert_eq!(systemd::listen_address(shown), written);
+        // What it reads back is what a definition says.
+        assert!(
+            written.parse::<svckit_core::listen::Address>().is_ok(),
+            "{written}"
+        );
+    }
+    let socket = systemd::parse_show(
+        "LoadState=loaded\nActiveState=active\nListen=[::]:8080 (Stream)\n\
+         Listen=@git (Stream)\nNConnections=2\nNAccepted=17\n",
+    );
+    assert_eq!(socket.listen, ["tcp:[::]:8080", "unix:@git"]);
+    assert_eq!(
+        (socket.connections, socket.accepted, socket.refused),
+        (Some(2), Some(17), None)
+    );
+    assert_eq!(socket.state(), svckit_core::State::Running);
+}

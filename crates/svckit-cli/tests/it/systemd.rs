@@ -1109,3 +1109,230 @@ fn assert_no_svckit_unit(dir: &Path) {
         dir.display()
     );
 }
+
+/// A bare repository of one commit under `dir/repos/project.git`, for `git daemon` to serve;
+/// the base path.
+fn git_repository(dir: &Path) -> PathBuf {
+    let work = dir.join("git-work");
+    let base = dir.join("repos");
+    fs::create_dir_all(&work).unwrap();
+    fs::create_dir_all(&base).unwrap();
+    let git = |at: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=svckit",
+                "-c",
+                "user.email=svckit@localhost",
+            ])
+            .args(["-c", "safe.directory=*", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(at)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&work, &["init", "-q"]);
+    fs::write(work.join("README"), "served by git daemon under systemd\n").unwrap();
+    git(&work, &["add", "README"]);
+    git(&work, &["commit", "-q", "-m", "first"]);
+    git(
+        &base,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            "project.git",
+        ],
+    );
+    base
+}
+
+/// `git clone git://127.0.0.1:PORT/project.git` into `into`: what its README says.
+fn clone_readme(port: u16, into: &Path) -> String {
+    let out = Command::new("git")
+        .args(["-c", "safe.directory=*", "clone", "-q"])
+        .arg(format!("git://127.0.0.1:{port}/project.git"))
+        .arg(into)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git clone: {out:?}");
+    fs::read_to_string(into.join("README")).unwrap()
+}
+
+/// Listening mode and per-connection mode under a live systemd: svckit writes a `.socket`
+/// unit beside the service (a template per connection), systemd binds the sockets, a Python
+/// server written for socket activation starts on its first request, `git daemon --inetd`
+/// serves a real clone per connection, and stop, start, status and uninstall mean what they
+/// mean under svckit's supervisor.
+#[test]
+fn sockets_are_socket_units_of_a_running_systemd() {
+    if !require_root("sockets_are_socket_units_of_a_running_systemd") {
+        return;
+    }
+    let manager = Manager::boot("sdsockets");
+    let dir = manager.dir.join("");
+    let server = dir.join("lazyhttp.py");
+    fs::write(
+        &server,
+        r#"
+import http.server, socket
+class Handed(http.server.HTTPServer):
+    def server_bind(self):
+        self.socket = socket.fromfd(3, socket.AF_INET, socket.SOCK_STREAM)
+        self.server_address = self.socket.getsockname()
+    def server_activate(self):
+        pass
+Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
+"#,
+    )
+    .unwrap();
+    let port = crate::support::free_port();
+    let listen = format!("tcp:127.0.0.1:{port}");
+    manager.ok(&[
+        "install",
+        "lazy",
+        "--listen",
+        &listen,
+        "--chdir",
+        dir.to_str().unwrap(),
+        "--",
+        "/usr/bin/python3",
+        server.to_str().unwrap(),
+    ]);
+    assert!(manager.units().join("lazy.service").is_file());
+    assert!(manager.units().join("lazy.socket").is_file());
+    assert_eq!(manager.show("lazy.socket", "ActiveState"), "active");
+    assert_eq!(manager.systemctl(&["is-enabled", "lazy.socket"]), "enabled");
+    assert_eq!(manager.show("lazy.service", "ActiveState"), "inactive");
+    let status = manager.status("lazy");
+    assert_eq!(status["state"], "stopped", "{status}");
+    assert_eq!(status["sockets"]["listen"][0], listen.as_str(), "{status}");
+    assert_eq!(status["sockets"]["accept"], "no", "{status}");
+    let get = || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        std::io::Write::write_all(&mut stream, b"GET /lazyhttp.py HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+        answer
+    };
+    let answer = get();
+    assert!(answer.starts_with("HTTP/1.0 200 OK"), "{answer}");
+    assert!(answer.contains("class Handed"), "{answer}");
+    let status = manager.status("lazy");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(
+        status["pid"].to_string(),
+        manager.show("lazy.service", "MainPID")
+    );
+    let running = manager.unit_pids("lazy.service");
+    assert!(!running.is_empty());
+    // A stop ends the program; its socket listens on, and the next request starts it again.
+    manager.ok(&["stop", "lazy"]);
+    assert!(
+        running.iter().all(|pid| crate::support::is_gone(*pid)),
+        "its processes are gone: {running:?}"
+    );
+    assert_eq!(manager.status("lazy")["state"], "stopped");
+    assert_eq!(manager.show("lazy.socket", "ActiveState"), "active");
+    assert!(get().starts_with("HTTP/1.0 200 OK"));
+    assert_eq!(manager.status("lazy")["state"], "running");
+    manager.ok(&["uninstall", "lazy"]);
+    assert!(!manager.units().join("lazy.service").exists());
+    assert!(!manager.units().join("lazy.socket").exists());
+    assert!(
+        !manager
+            .units()
+            .join("sockets.target.wants/lazy.socket")
+            .exists()
+    );
+    let server = server.to_str().unwrap();
+    assert!(
+        crate::support::processes_with(server).is_empty(),
+        "nothing of it is left"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "its socket is closed"
+    );
+
+    // Per connection: git's own inetd mode, an instance of git-daemon@.service per clone.
+    let daemon = "/usr/lib/git-core/git-daemon";
+    let base = git_repository(&dir);
+    let port = crate::support::free_port();
+    manager.ok(&[
+        "install",
+        "git",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--accept",
+        "--max-connections",
+        "8",
+        "--",
+        daemon,
+        "--inetd",
+        "--export-all",
+        &format!("--base-path={}", base.display()),
+    ]);
+    assert!(manager.units().join("git@.service").is_file());
+    assert!(!manager.units().join("git.service").exists());
+    assert_eq!(manager.show("git.socket", "Accept"), "yes");
+    let status = manager.status("git");
+    assert_eq!(status["state"], "running", "{status}");
+    assert_eq!(status["sockets"]["accept"], "inetd", "{status}");
+    assert_eq!(
+        clone_readme(port, &dir.join("clone-1")),
+        "served by git daemon under systemd\n"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            manager.status("git")["sockets"]["accepted"].as_u64() == Some(1)
+        }),
+        "{}",
+        manager.status("git")
+    );
+    // A stop ends the instances and listens no more; a start listens again.
+    manager.ok(&["stop", "git"]);
+    assert_eq!(manager.status("git")["state"], "stopped");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "it listens no more"
+    );
+    let paused = manager.svckit(&["pause", "git"]);
+    assert_ne!(code(&paused), 0, "per connection, pause is refused");
+    manager.ok(&["start", "git"]);
+    assert_eq!(
+        clone_readme(port, &dir.join("clone-2")),
+        "served by git daemon under systemd\n"
+    );
+    manager.ok(&["uninstall", "git"]);
+    for unit in ["git@.service", "git.socket"] {
+        assert!(!manager.units().join(unit).exists(), "{unit} is left");
+    }
+    assert!(
+        crate::support::processes_with(daemon).is_empty(),
+        "nothing of it is left"
+    );
+
+    // A port another process holds: systemd cannot bind it, the install fails, and nothing of
+    // it is left installed.
+    let holder = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let busy = format!("tcp:127.0.0.1:{}", holder.local_addr().unwrap().port());
+    let refused = manager.svckit(&[
+        "install", "busy", "--listen", &busy, "--", daemon, "--inetd",
+    ]);
+    assert_ne!(code(&refused), 0, "a busy port is refused");
+    assert!(
+        stderr(&refused).contains("busy.socket"),
+        "{}",
+        stderr(&refused)
+    );
+    for unit in ["busy.service", "busy.socket"] {
+        assert!(!manager.units().join(unit).exists(), "{unit} is left");
+    }
+    assert_ne!(code(&manager.svckit(&["status", "busy"])), 0);
+}
