@@ -38,6 +38,7 @@ mod run;
 pub mod systemd;
 pub mod sysv;
 pub mod windows;
+pub mod xinetd;
 
 pub use detect::{Host, detect_kind, sysvinit_runs};
 pub use manage::Manager;

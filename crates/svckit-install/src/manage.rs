@@ -319,6 +319,9 @@ impl Manager {
                 None => Systemd::running()?.unit_path(&spec.name)?,
             }
             .with_file_name(systemd::service_file_name(spec)),
+            BackendKind::Sysv if !spec.listen.is_empty() => {
+                crate::xinetd::entry_path(root_or_slash, &spec.name)
+            }
             BackendKind::Sysv => sysv::script_path(root_or_slash, &spec.name),
             _ => self.dir().definition(&spec.name),
         })

@@ -12,7 +12,8 @@ use std::{
 };
 
 use svckit_core::{
-    BackendKind, Key, ReloadAction, ServiceName, ServiceSpec, ServiceType, StartType, parse,
+    BackendKind, Key, ReloadAction, ServiceName, ServiceSpec, ServiceType, StartType,
+    listen::AcceptMode, parse,
 };
 
 use crate::{Error, honour};
@@ -49,14 +50,16 @@ pub fn sh_quote(text: &str) -> String {
 /// the key × backend table ([`crate::honour::refusal`]).
 pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
     match key {
-        Key::Listen
-        | Key::Accept
-        | Key::MaxConnections
-        | Key::MaxConnectionsPerSource
-        | Key::IdleStop => Some(
-            "SysV init binds no sockets (xinetd does; svckit does not write its entries yet); \
-             install it into the builtin supervisor (--backend builtin)",
+        // Sockets are xinetd's (crate::xinetd): an instance per connection.
+        Key::Listen if spec.accept == AcceptMode::No => Some(
+            "under SysV init xinetd listens, and it hands a program that accepts (wait = yes) \
+             its socket on stdin, not as LISTEN_FDS: give accept = \"inetd\", or use the \
+             builtin or systemd backend",
         ),
+        Key::Accept if spec.accept == AcceptMode::Fd => {
+            Some("xinetd puts the connection on stdin and stdout, not at fd 3 (accept = \"inetd\")")
+        }
+        Key::IdleStop => Some("xinetd stops no server when it is idle"),
         Key::Type if spec.service_type == ServiceType::Oneshot => Some(
             "an init script runs daemons (exec, forking, notify) through svckit daemonize; a \
              oneshot has none to run",
@@ -215,8 +218,12 @@ fn start_body(spec: &ServiceSpec, daemonize: &[String], command: &[String]) -> S
     start
 }
 
-/// Renders the init script for `spec`, run by the svckit binary at `svckit` (absolute).
+/// Renders the init script for `spec`, run by the svckit binary at `svckit` (absolute); for a
+/// service with sockets, its xinetd entry ([`crate::xinetd::render`]).
 pub fn render(spec: &ServiceSpec, svckit: &Path) -> Result<String, Error> {
+    if !spec.listen.is_empty() {
+        return crate::xinetd::render(spec);
+    }
     spec.validate()?;
     honour::check(BackendKind::Sysv, spec)?;
     honour::file_name(BackendKind::Sysv, &spec.name)?;
@@ -482,10 +489,18 @@ mod manager {
         }
 
         fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
+            if !spec.listen.is_empty() {
+                return self.install_entry(spec);
+            }
             let script = render(spec, &self.svckit)?;
             let path = self.script(&spec.name);
-            let existed = path.exists();
-            if existed {
+            let had_entry = self.entry(&spec.name).exists();
+            if had_entry {
+                // It had sockets: xinetd's entry goes.
+                self.remove_entry(&spec.name, Duration::from_secs(10))?;
+            }
+            let existed = path.exists() || had_entry;
+            if path.exists() {
                 // Over an existing script: stop what it runs first.
                 let ran = self.run_script(&spec.name, "stop")?;
                 if ran.code != 0 {
@@ -496,7 +511,7 @@ mod manager {
             if self.registers() {
                 let name = spec.name.as_str();
                 let registered = (|| {
-                    if existed {
+                    if existed && !had_entry {
                         check(Path::new(UPDATE_RC_D), &["-f", name, "remove"])?;
                     }
                     check(Path::new(UPDATE_RC_D), &[name, "defaults"])
@@ -515,7 +530,10 @@ mod manager {
             })
         }
 
-        fn uninstall(&self, name: &ServiceName, _timeout: Duration) -> Result<(), Error> {
+        fn uninstall(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error> {
+            if self.entry(name).exists() {
+                return self.remove_entry(name, timeout);
+            }
             let ran = self.run_script(name, "stop")?;
             if ran.code != 0 {
                 return Err(failed(name, "stop", &ran));
@@ -529,6 +547,10 @@ mod manager {
         }
 
         fn start(&self, name: &ServiceName, _wait: Option<Duration>) -> Result<Status, Error> {
+            if self.entry(name).exists() {
+                self.switch_entry(name, true, Duration::from_secs(10))?;
+                return self.status(name);
+            }
             // The script returns once the program runs (or is ready, with notify).
             let ran = self.run_script(name, "start")?;
             if ran.code != 0 {
@@ -541,8 +563,12 @@ mod manager {
             &self,
             name: &ServiceName,
             control: Control,
-            _timeout: Duration,
+            timeout: Duration,
         ) -> Result<Status, Error> {
+            if control == Control::Stop && self.entry(name).exists() {
+                self.switch_entry(name, false, timeout)?;
+                return self.status(name);
+            }
             if control != Control::Stop {
                 return Err(Error::NotAccepted {
                     name: name.clone(),
@@ -557,6 +583,15 @@ mod manager {
         }
 
         fn logs(&self, name: &ServiceName) -> Result<crate::Logs, Error> {
+            if self.entry(name).exists() {
+                return Err(Error::Unsupported {
+                    backend: "sysv",
+                    setting: "logs",
+                    reason: "xinetd connects its servers' stderr to their client and logs \
+                             connections to syslog: there is no log of the service's own"
+                        .into(),
+                });
+            }
             if !self.script(name).exists() {
                 return Err(Error::NotInstalled(name.clone()));
             }
@@ -565,6 +600,9 @@ mod manager {
         }
 
         fn status(&self, name: &ServiceName) -> Result<Status, Error> {
+            if self.entry(name).exists() {
+                return self.entry_status(name);
+            }
             let ran = self.run_script(name, "status")?;
             let state = match ran.code {
                 0 => State::Running,
@@ -579,6 +617,219 @@ mod manager {
             status.pid = pid;
             status.uptime = pid.and_then(|pid| svckit_unix::process::uptime(pid).ok());
             if state == State::Running {
+                status.accept = Accept::STOP;
+            }
+            Ok(status)
+        }
+    }
+
+    /// Where xinetd writes its pid (Debian's init script).
+    const XINETD_PIDFILE: &str = "/run/xinetd.pid";
+
+    /// xinetd's pid, when it runs (its PID file names a live process called xinetd).
+    fn xinetd() -> Option<svckit_core::Pid> {
+        let pid: u32 = fs::read_to_string(XINETD_PIDFILE)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let pid = svckit_core::Pid::new(pid)?;
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim() == "xinetd").then_some(pid)
+    }
+
+    /// An entry's `attribute = value`.
+    fn attribute<'a>(entry: &'a str, attribute: &str) -> Option<&'a str> {
+        entry.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == attribute).then(|| value.trim())
+        })
+    }
+
+    /// Whether a TCP socket listens on `port` (any address), as the kernel's tables say.
+    fn listens(port: u16) -> bool {
+        let port = format!(":{port:04X}");
+        ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+            fs::read_to_string(table).is_ok_and(|table| {
+                table.lines().skip(1).any(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    fields.get(1).is_some_and(|local| local.ends_with(&port))
+                        && fields.get(3) == Some(&"0A")
+                })
+            })
+        })
+    }
+
+    impl Sysv {
+        /// Where `name`'s xinetd entry is.
+        pub fn entry(&self, name: &ServiceName) -> PathBuf {
+            crate::xinetd::entry_path(&self.root, name)
+        }
+
+        /// Whether xinetd here is the running one (not files under another root).
+        fn live(&self) -> bool {
+            self.root == Path::new("/")
+        }
+
+        /// Installs a service with sockets as an xinetd entry, switched on at once when xinetd
+        /// runs (it listens before this returns); a port xinetd cannot bind fails the install
+        /// and leaves nothing of it.
+        fn install_entry(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
+            let entry = render(spec, &self.svckit)?;
+            let dir = self.root.join("etc/xinetd.d");
+            if !dir.is_dir() {
+                return Err(Error::Unsupported {
+                    backend: "sysv",
+                    setting: "listen",
+                    reason: format!(
+                        "xinetd is not installed (no {}), and SysV init binds no sockets \
+                         itself; install xinetd, or use the builtin or systemd backend",
+                        dir.display()
+                    ),
+                });
+            }
+            let name = &spec.name;
+            let path = self.entry(name);
+            let script = self.script(name);
+            let existed = path.exists() || script.exists();
+            if script.exists() {
+                // It had no sockets: its init script goes.
+                self.uninstall(name, spec.stop.timeout)?;
+            }
+            if path.exists() {
+                self.switch_entry(name, false, spec.stop.timeout)?;
+            }
+            write_file(&path, &entry, 0o644)?;
+            // xinetd reads it now if it runs (and must then listen), else when it starts.
+            if self.live()
+                && let Some(xinetd) = xinetd()
+                && let Err(err) = self.switch_entry(name, true, spec.stop.timeout)
+            {
+                let _ = fs::remove_file(&path);
+                svckit_unix::process::send(xinetd, svckit_core::Signal::Hup);
+                return Err(err);
+            }
+            Ok(if existed {
+                Installed::Replaced
+            } else {
+                Installed::Created
+            })
+        }
+
+        /// Switches `name`'s entry on (xinetd listens) or off (xinetd stops listening, and its
+        /// instances are stopped: SIGTERM, SIGKILL after `timeout`), and has xinetd read it.
+        fn switch_entry(
+            &self,
+            name: &ServiceName,
+            on: bool,
+            timeout: Duration,
+        ) -> Result<(), Error> {
+            let path = self.entry(name);
+            let entry = fs::read_to_string(&path)
+                .map_err(|err| Error::os(format!("read {}", path.display()), err))?;
+            write_file(&path, &crate::xinetd::with_disable(&entry, !on), 0o644)?;
+            if !self.live() {
+                return Ok(());
+            }
+            let port: u16 = attribute(&entry, "port")
+                .and_then(|port| port.parse().ok())
+                .ok_or_else(|| Error::os(format!("read {}", path.display()), "no port"))?;
+            let Some(xinetd) = xinetd() else {
+                return match on {
+                    true => Err(Error::NoBackend(format!(
+                        "xinetd is not running (no live {XINETD_PIDFILE}): start it with \
+                         `service xinetd start`, which reads {}",
+                        path.display()
+                    ))),
+                    false => Ok(()),
+                };
+            };
+            // SIGHUP: xinetd reads its configuration again.
+            svckit_unix::process::send(xinetd, svckit_core::Signal::Hup);
+            let settled =
+                svckit_unix::process::wait_until(Duration::from_secs(10), || listens(port) == on);
+            if !settled {
+                return Err(Error::os(
+                    format!(
+                        "{} port {port} with xinetd",
+                        if on { "listen on" } else { "close" }
+                    ),
+                    "xinetd did not (its log, in syslog, says why)",
+                ));
+            }
+            if !on {
+                let instances = self.instances(name);
+                let _ = svckit_unix::process::terminate_all(
+                    &instances,
+                    svckit_core::Signal::Term,
+                    timeout,
+                    || {
+                        instances
+                            .iter()
+                            .all(|pid| svckit_unix::process::is_gone(*pid))
+                    },
+                );
+            }
+            Ok(())
+        }
+
+        /// The instances xinetd runs for `name`: its children running the entry's server.
+        fn instances(&self, name: &ServiceName) -> Vec<svckit_core::Pid> {
+            let (Some(xinetd), Ok(entry)) = (xinetd(), fs::read_to_string(self.entry(name))) else {
+                return Vec::new();
+            };
+            let Some(server) = attribute(&entry, "server").and_then(|s| fs::canonicalize(s).ok())
+            else {
+                return Vec::new();
+            };
+            svckit_unix::process::live_children(xinetd)
+                .into_iter()
+                .filter(|pid| {
+                    fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == server)
+                })
+                .collect()
+        }
+
+        /// Stops `name`'s entry and removes it.
+        fn remove_entry(&self, name: &ServiceName, timeout: Duration) -> Result<(), Error> {
+            self.switch_entry(name, false, timeout)?;
+            let path = self.entry(name);
+            fs::remove_file(&path)
+                .map_err(|err| Error::os(format!("remove {}", path.display()), err))?;
+            if let Some(xinetd) = xinetd().filter(|_| self.live()) {
+                svckit_unix::process::send(xinetd, svckit_core::Signal::Hup);
+            }
+            Ok(())
+        }
+
+        /// The status of a service xinetd runs: running while its entry is on and xinetd
+        /// listens on its port; its instances.
+        fn entry_status(&self, name: &ServiceName) -> Result<Status, Error> {
+            let path = self.entry(name);
+            let entry = fs::read_to_string(&path)
+                .map_err(|err| Error::os(format!("read {}", path.display()), err))?;
+            let port: u16 = attribute(&entry, "port")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let on = crate::xinetd::enabled(&entry)
+                && self.live()
+                && xinetd().is_some()
+                && listens(port);
+            let state = if on { State::Running } else { State::Stopped };
+            let mut status = Status::new(name.clone(), svckit_core::BackendKind::Sysv, state);
+            let ip = match attribute(&entry, "bind") {
+                Some(ip) if ip.contains(':') => format!("[{ip}]"),
+                Some(ip) => ip.to_owned(),
+                None => "[::]".to_owned(),
+            };
+            status.sockets = Some(svckit_core::listen::Activity {
+                listen: vec![format!("tcp:{ip}:{port}")],
+                accept: "inetd".into(),
+                instances: self.instances(name).len() as u32,
+                accepted: 0,
+                refused: 0,
+            });
+            if on {
                 status.accept = Accept::STOP;
             }
             Ok(status)

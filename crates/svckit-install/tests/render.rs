@@ -795,3 +795,84 @@ fn a_socket_units_show_reads_back_as_svckit_writes_addresses() {
     );
     assert_eq!(socket.state(), svckit_core::State::Running);
 }
+
+#[test]
+fn a_per_connection_service_is_an_xinetd_entry_under_sysv() {
+    let mut spec = per_connection("inetd");
+    spec.listen = vec![listener("tcp:127.0.0.1:9418")];
+    spec.args = vec!["daemon".into(), "--inetd".into(), "--export-all".into()];
+    spec.account = Some("nobody".into());
+    spec.env = vec![("GIT_TRACE".into(), "0".into())];
+    spec.description = Some("git's own protocol".into());
+    let entry = sysv::render(&spec, Path::new(SVCKIT)).unwrap();
+    insta::assert_snapshot!("xinetd_git", entry);
+    for line in [
+        "service git-daemon\n{\n",
+        "\twait        = no\n",
+        "\tport        = 9418\n",
+        "\tbind        = 127.0.0.1\n",
+        "\tuser        = nobody\n",
+        "\tserver      = /usr/bin/git\n",
+        "\tserver_args = daemon --inetd --export-all\n",
+        "\tinstances   = 10\n",
+        "\tper_source  = 2\n",
+        "\tenv         = GIT_TRACE=0\n",
+        "\tdisable     = no\n",
+    ] {
+        assert!(entry.contains(line), "no {line:?} in\n{entry}");
+    }
+    assert!(svckit_install::xinetd::enabled(&entry));
+    let off = svckit_install::xinetd::with_disable(&entry, true);
+    assert!(!svckit_install::xinetd::enabled(&off), "{off}");
+    assert_eq!(svckit_install::xinetd::with_disable(&off, false), entry);
+    // Every address, IPv6 and IPv4: no bind, xinetd's IPv6 flag.
+    spec.listen = vec![listener("tcp:9418")];
+    let entry = sysv::render(&spec, Path::new(SVCKIT)).unwrap();
+    assert!(
+        entry.contains("\tflags       = IPv6\n") && !entry.contains("bind"),
+        "{entry}"
+    );
+}
+
+#[test]
+fn what_an_xinetd_entry_cannot_say_is_refused_naming_it() {
+    let refused = |spec: &ServiceSpec| unsupported(sysv::render(spec, Path::new(SVCKIT)));
+    let base = || {
+        let mut spec = per_connection("inetd");
+        spec.listen = vec![listener("tcp:127.0.0.1:9418")];
+        spec.args = vec!["--inetd".into()];
+        spec
+    };
+    // A program that accepts itself wants LISTEN_FDS, which xinetd does not give.
+    let mut spec = base();
+    spec.accept = svckit_core::listen::AcceptMode::No;
+    let (backend, setting, reason) = refused(&spec);
+    assert_eq!((backend, setting), ("sysv", "listen"));
+    assert!(reason.contains("LISTEN_FDS"), "{reason}");
+    let mut spec = base();
+    spec.accept = svckit_core::listen::AcceptMode::Fd;
+    assert_eq!(refused(&spec).1, "accept");
+    let mut spec = base();
+    spec.args = vec!["--base-path=/srv/my repos".into()];
+    let (_, setting, reason) = refused(&spec);
+    assert_eq!(setting, "args");
+    assert!(reason.contains("white space"), "{reason}");
+    let mut spec = base();
+    spec.args = vec!["".into()];
+    assert_eq!(refused(&spec).1, "args");
+    let mut spec = base();
+    spec.env = vec![("A".into(), "b c".into())];
+    assert_eq!(refused(&spec).1, "env");
+    let mut spec = base();
+    spec.listen.push(listener("tcp:127.0.0.1:9419"));
+    assert!(refused(&spec).2.contains("one port"));
+    let mut spec = base();
+    spec.listen = vec![listener("unix:/run/git.sock")];
+    assert!(refused(&spec).2.contains("TCP connections only"));
+    let mut spec = base();
+    spec.working_dir = Some("/srv".into());
+    assert_eq!(refused(&spec).1, "working_dir");
+    let mut spec = base();
+    spec.program = "/opt/my tools/git".into();
+    assert_eq!(refused(&spec).1, "program");
+}

@@ -621,43 +621,8 @@ fn git_daemon_in_inetd_mode_serves_a_real_clone() {
         return;
     }
     let sup = Sup::new("activate-git");
-    let base = sup.dir.join("repos");
-    let work = sup.dir.join("work");
-    fs::create_dir_all(&work).unwrap();
-    let git = |dir: &Path, args: &[&str]| {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=svckit",
-                "-c",
-                "user.email=svckit@localhost",
-            ])
-            .args(["-c", "safe.directory=*", "-c", "init.defaultBranch=main"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&work, &["init", "-q"]);
-    fs::write(work.join("README"), "served by git daemon under svckit\n").unwrap();
-    git(&work, &["add", "README"]);
-    git(&work, &["commit", "-q", "-m", "first"]);
-    fs::create_dir_all(&base).unwrap();
-    git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            "project.git",
-        ],
-    );
+    let base =
+        crate::support::git_repository(&sup.dir.join(""), "served by git daemon under svckit\n");
     let port = free_port();
     sup.ok(&[
         "install",
@@ -673,18 +638,8 @@ fn git_daemon_in_inetd_mode_serves_a_real_clone() {
         "--verbose",
         &format!("--base-path={}", base.display()),
     ]);
-    let clone = sup.dir.join("clone");
-    git(
-        &sup.dir.join(""),
-        &[
-            "clone",
-            "-q",
-            &format!("git://127.0.0.1:{port}/project.git"),
-            clone.to_str().unwrap(),
-        ],
-    );
     assert_eq!(
-        fs::read_to_string(clone.join("README")).unwrap(),
+        crate::support::clone_readme(port, &sup.dir.join("clone")),
         "served by git daemon under svckit\n"
     );
     assert!(
@@ -921,4 +876,186 @@ fn regression_a_refused_move_to_a_busy_port_leaves_the_service_listening_where_i
     assert_eq!(read_all(tcp(old)), "ok\n");
     sup.ok(&["uninstall", "stays"]);
     assert!(processes_with(&echo).is_empty());
+}
+
+/// Stops what an xinetd test left: its entry (xinetd told), and xinetd when the test started it.
+struct XinetdCleanup {
+    entry: std::path::PathBuf,
+    started: bool,
+}
+
+impl Drop for XinetdCleanup {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.entry);
+        if self.started {
+            let _ = Command::new("/etc/init.d/xinetd").arg("stop").status();
+        } else if let Ok(pid) = fs::read_to_string("/run/xinetd.pid") {
+            let _ = Command::new("kill")
+                .args(["-s", "HUP", pid.trim()])
+                .status();
+        }
+    }
+}
+
+/// Under SysV init a per-connection service is an xinetd entry (the original design's passive
+/// daemon, literally): xinetd runs `git daemon --inetd` for each real clone; stop switches the
+/// entry off and ends the instances, start switches it on, uninstall leaves nothing; what
+/// xinetd cannot do is refused by name with nothing written.
+#[test]
+fn under_sysv_a_per_connection_service_is_an_xinetd_entry_that_serves_a_real_clone() {
+    let daemon = "/usr/lib/git-core/git-daemon";
+    if !crate::support::require_root("xinetd entry")
+        || !require_program("xinetd entry", "/usr/sbin/xinetd")
+        || !require_program("git daemon --inetd", daemon)
+    {
+        return;
+    }
+    let dir = crate::support::TempDir::new("xinetd");
+    let state = dir.str("state");
+    let name = format!("svckit-it-xinetd-{}", std::process::id());
+    let entry = Path::new("/etc/xinetd.d").join(&name);
+    let running = || {
+        fs::read_to_string("/run/xinetd.pid").is_ok_and(|pid| {
+            fs::read_to_string(format!("/proc/{}/comm", pid.trim()))
+                .is_ok_and(|comm| comm.trim() == "xinetd")
+        })
+    };
+    let started = !running();
+    let _cleanup = XinetdCleanup {
+        entry: entry.clone(),
+        started,
+    };
+    if started {
+        // As a SysV host starts it: Debian's init script (-stayalive, /run/xinetd.pid).
+        let ok = Command::new("/etc/init.d/xinetd")
+            .arg("start")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        assert!(
+            eventually(Duration::from_secs(10), running),
+            "xinetd did not start"
+        );
+    }
+    // `--state-dir` before the program's `--`.
+    let svckit = |args: &[&str]| {
+        let at = args
+            .iter()
+            .position(|arg| *arg == "--")
+            .unwrap_or(args.len());
+        crate::support::svckit()
+            .args(&args[..at])
+            .args(["--state-dir", &state])
+            .args(&args[at..])
+            .output()
+            .unwrap()
+    };
+    let status = |name: &str| -> serde_json::Value {
+        let out = svckit(&["status", "--json", name]);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|err| panic!("{err}: {out:?}"))
+    };
+    let base = crate::support::git_repository(&dir.join(""), "served by git daemon under xinetd\n");
+    let port = free_port();
+    let base_path = format!("--base-path={}", base.display());
+    let install = |name: &str, accept: &[&str]| {
+        let listen = format!("tcp:127.0.0.1:{port}");
+        let mut args = vec!["install", name, "--backend", "sysv", "--listen", &listen];
+        args.extend_from_slice(accept);
+        args.extend(["--", daemon, "--inetd", "--export-all", &base_path]);
+        svckit(&args)
+    };
+
+    // A program that accepts itself wants LISTEN_FDS, which xinetd does not hand over.
+    let refused = install(&name, &[]);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("listen"), "{}", stderr(&refused));
+    assert!(!entry.exists(), "nothing is written");
+
+    let installed = install(&name, &["--accept"]);
+    assert_eq!(code(&installed), 0, "{}", stderr(&installed));
+    let text = fs::read_to_string(&entry).unwrap();
+    assert!(text.contains("\twait        = no\n"), "{text}");
+    assert!(
+        crate::support::listening(port),
+        "xinetd listens once install returns"
+    );
+    let shown = status(&name);
+    assert_eq!(shown["backend"], "sysv", "{shown}");
+    assert_eq!(shown["state"], "running", "{shown}");
+    assert_eq!(shown["sockets"]["accept"], "inetd", "{shown}");
+    assert_eq!(
+        shown["sockets"]["listen"][0],
+        format!("tcp:127.0.0.1:{port}")
+    );
+    assert_eq!(
+        crate::support::clone_readme(port, &dir.join("clone-1")),
+        "served by git daemon under xinetd\n"
+    );
+
+    // A stop switches the entry off and ends the instances (one waits for a client that
+    // says nothing); a start switches it on again.
+    let _silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    assert!(
+        eventually(
+            Duration::from_secs(10),
+            || status(&name)["sockets"]["instances"] == 1
+        ),
+        "{}",
+        status(&name)
+    );
+    // (xinetd gives it an argv[0] of its own: its arguments name it.)
+    let instance = processes_with(&base_path);
+    assert_eq!(instance.len(), 1, "{instance:?}");
+    let stopped = svckit(&["stop", &name]);
+    assert_eq!(code(&stopped), 0, "{}", stderr(&stopped));
+    assert!(
+        crate::support::is_gone(instance[0]),
+        "stop ended the instance"
+    );
+    assert!(!crate::support::listening(port), "xinetd listens no more");
+    assert_eq!(status(&name)["state"], "stopped");
+    let again = svckit(&["start", &name]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(
+        crate::support::clone_readme(port, &dir.join("clone-2")),
+        "served by git daemon under xinetd\n"
+    );
+    let removed = svckit(&["uninstall", &name]);
+    assert_eq!(code(&removed), 0, "{}", stderr(&removed));
+    assert!(!entry.exists());
+    assert!(!crate::support::listening(port), "its port is closed");
+    assert!(
+        eventually(Duration::from_secs(10), || processes_with(&base_path)
+            .is_empty()),
+        "nothing of it is left: {:?}",
+        processes_with(&base_path)
+    );
+
+    // Where xinetd is not installed (an image without /etc/xinetd.d): refused by name.
+    let image = dir.join("image");
+    fs::create_dir_all(image.join("etc/init.d")).unwrap();
+    let root = image.display().to_string();
+    let listen = format!("tcp:127.0.0.1:{port}");
+    let refused = svckit(&[
+        "install",
+        "imaged",
+        "--backend",
+        "sysv",
+        "--root",
+        &root,
+        "--listen",
+        &listen,
+        "--accept",
+        "--",
+        daemon,
+        "--inetd",
+    ]);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("xinetd is not installed"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!image.join("etc/init.d/imaged").exists());
 }

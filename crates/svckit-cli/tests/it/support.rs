@@ -497,3 +497,54 @@ pub fn tells_in_order(told: &str, story: &[&[&str]]) {
         }
     }
 }
+
+/// A bare repository of one commit under `dir/repos/project.git`, for `git daemon` to serve;
+/// the base path. Its README says `readme`.
+pub fn git_repository(dir: &Path, readme: &str) -> PathBuf {
+    let work = dir.join("git-work");
+    let base = dir.join("repos");
+    fs::create_dir_all(&work).unwrap();
+    fs::create_dir_all(&base).unwrap();
+    let git = |at: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=svckit",
+                "-c",
+                "user.email=svckit@localhost",
+            ])
+            .args(["-c", "safe.directory=*", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(at)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&work, &["init", "-q"]);
+    fs::write(work.join("README"), readme).unwrap();
+    git(&work, &["add", "README"]);
+    git(&work, &["commit", "-q", "-m", "first"]);
+    git(
+        &base,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            "project.git",
+        ],
+    );
+    base
+}
+
+/// `git clone git://127.0.0.1:PORT/project.git` into `into`: what its README says.
+pub fn clone_readme(port: u16, into: &Path) -> String {
+    let out = Command::new("git")
+        .args(["-c", "safe.directory=*", "clone", "-q"])
+        .arg(format!("git://127.0.0.1:{port}/project.git"))
+        .arg(into)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git clone: {out:?}");
+    fs::read_to_string(into.join("README")).unwrap()
+}

@@ -1110,57 +1110,6 @@ fn assert_no_svckit_unit(dir: &Path) {
     );
 }
 
-/// A bare repository of one commit under `dir/repos/project.git`, for `git daemon` to serve;
-/// the base path.
-fn git_repository(dir: &Path) -> PathBuf {
-    let work = dir.join("git-work");
-    let base = dir.join("repos");
-    fs::create_dir_all(&work).unwrap();
-    fs::create_dir_all(&base).unwrap();
-    let git = |at: &Path, args: &[&str]| {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=svckit",
-                "-c",
-                "user.email=svckit@localhost",
-            ])
-            .args(["-c", "safe.directory=*", "-c", "init.defaultBranch=main"])
-            .args(args)
-            .current_dir(at)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-    };
-    git(&work, &["init", "-q"]);
-    fs::write(work.join("README"), "served by git daemon under systemd\n").unwrap();
-    git(&work, &["add", "README"]);
-    git(&work, &["commit", "-q", "-m", "first"]);
-    git(
-        &base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            "project.git",
-        ],
-    );
-    base
-}
-
-/// `git clone git://127.0.0.1:PORT/project.git` into `into`: what its README says.
-fn clone_readme(port: u16, into: &Path) -> String {
-    let out = Command::new("git")
-        .args(["-c", "safe.directory=*", "clone", "-q"])
-        .arg(format!("git://127.0.0.1:{port}/project.git"))
-        .arg(into)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git clone: {out:?}");
-    fs::read_to_string(into.join("README")).unwrap()
-}
-
 /// Listening mode and per-connection mode under a live systemd: svckit writes a `.socket`
 /// unit beside the service (a template per connection), systemd binds the sockets, a Python
 /// server written for socket activation starts on its first request, `git daemon --inetd`
@@ -1262,7 +1211,7 @@ Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
 
     // Per connection: git's own inetd mode, an instance of git-daemon@.service per clone.
     let daemon = "/usr/lib/git-core/git-daemon";
-    let base = git_repository(&dir);
+    let base = crate::support::git_repository(&dir, "served by git daemon under systemd\n");
     let port = crate::support::free_port();
     manager.ok(&[
         "install",
@@ -1285,7 +1234,7 @@ Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
     assert_eq!(status["state"], "running", "{status}");
     assert_eq!(status["sockets"]["accept"], "inetd", "{status}");
     assert_eq!(
-        clone_readme(port, &dir.join("clone-1")),
+        crate::support::clone_readme(port, &dir.join("clone-1")),
         "served by git daemon under systemd\n"
     );
     assert!(
@@ -1306,7 +1255,7 @@ Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
     assert_ne!(code(&paused), 0, "per connection, pause is refused");
     manager.ok(&["start", "git"]);
     assert_eq!(
-        clone_readme(port, &dir.join("clone-2")),
+        crate::support::clone_readme(port, &dir.join("clone-2")),
         "served by git daemon under systemd\n"
     );
     manager.ok(&["uninstall", "git"]);
