@@ -227,6 +227,16 @@ impl Cgroup {
         &self.dir
     }
 
+    /// The cgroup's directory, opened for clone3's `CLONE_INTO_CGROUP`.
+    pub fn open_dir(&self) -> io::Result<OwnedFd> {
+        use std::os::unix::fs::OpenOptionsExt;
+        Ok(fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC)
+            .open(&self.dir)?
+            .into())
+    }
+
     /// `cgroup.procs` opened for writing: a child writes `0` to it between fork and exec to
     /// move itself in, before the program (or anything it starts) runs.
     pub fn procs_for_writing(&self) -> io::Result<OwnedFd> {

@@ -3,8 +3,9 @@
 //! signal mask, the configured umask, an optional readiness fd at a fixed number, and the
 //! configured credentials (setgroups → setgid → setuid, verified).
 //!
-//! This module prepares a [`std::process::Command`]; the caller sets the program, arguments,
-//! environment, directory and stdio as usual and spawns it.
+//! [`ChildSetup::spawn`] starts the program itself, born in its cgroup (clone3's
+//! `CLONE_INTO_CGROUP`); [`ChildSetup::apply`] prepares a [`std::process::Command`] instead,
+//! whose caller sets the program, arguments, environment, directory and stdio as usual.
 
 use std::{
     ffi::{CString, OsStr},
@@ -135,14 +136,56 @@ pub struct ChildSetup {
     pub handover: Option<Handover>,
 }
 
+/// What [`ChildSetup::spawn`] runs: the program with its arguments in exactly its
+/// environment (its PATH finds it), in its directory, its stdio, and its cgroup.
+#[derive(Debug)]
+pub struct Run<'a> {
+    /// The program (a name is looked up in `env`'s PATH, as execvp does).
+    pub program: &'a OsStr,
+    /// Its arguments, its name not among them.
+    pub args: &'a [std::ffi::OsString],
+    /// Its whole environment.
+    pub env: &'a [(std::ffi::OsString, std::ffi::OsString)],
+    /// Its working directory.
+    pub dir: &'a std::path::Path,
+    /// Its stdin, stdout and stderr.
+    pub stdio: [OwnedFd; 3],
+    /// The cgroup it is born in (clone3's `CLONE_INTO_CGROUP`; where the kernel cannot, it
+    /// moves itself in first thing, before anything else of it runs).
+    pub cgroup: Option<&'a crate::cgroup::Cgroup>,
+}
+
+/// What a child runs: the program, its arguments and its environment, for execve(2).
+#[derive(Debug)]
+struct Exec {
+    program: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    /// Whether `LISTEN_PID` (the child's own pid) is added: it is handed sockets.
+    listen_pid: bool,
+}
+
+/// A [`ChildSetup`] made ready to run in the child: everything allocated or opened that can
+/// be, before the fork.
+struct Prepared {
+    mask: Mode,
+    credentials: Option<Credentials>,
+    open_files: Option<(u64, u64)>,
+    /// `cgroup.procs`, written by the child to move itself in.
+    procs: Option<OwnedFd>,
+    limits: Vec<(nix::sys::resource::Resource, u64, u64)>,
+    nice: Option<i32>,
+    oom: Option<Vec<u8>>,
+    /// What the program finds from fd 3: its sockets, then its readiness pipe.
+    placed: Vec<RawFd>,
+    sockets: usize,
+    exec: Option<Exec>,
+}
+
 impl ChildSetup {
-    /// Arranges for `command`'s child to run the setup before exec. Returns the readiness write
-    /// end, which the caller must drop once the child is spawned (so the pipe reports EOF when
-    /// the child closes its copy).
-    ///
-    /// Switching credentials allocates in the child, which is only sound when this process has
-    /// one thread: with credentials, a multi-threaded caller gets an error instead.
-    pub fn apply(self, command: &mut Command) -> io::Result<Option<OwnedFd>> {
+    /// The setup ready to run in a child, the readiness write end (the caller's to drop once
+    /// the child runs), and the proof that this process may fork.
+    fn prepare(self) -> io::Result<(Prepared, Option<OwnedFd>, sys::SingleThreaded)> {
         if let Some((key, why)) = limits_refused(&self.limits) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -154,81 +197,185 @@ impl ChildSetup {
                 "cannot set up a child of a process with {threads} threads"
             ))
         })?;
-        let mask = Mode::from_bits_truncate(self.umask.unwrap_or(0o022) as libc::mode_t);
         let ready_raw = self.ready.as_ref().map(AsRawFd::as_raw_fd);
-        let credentials = self.credentials;
-        let open_files = self.open_files;
-        let cgroup = self.cgroup;
-        let limits: Vec<(nix::sys::resource::Resource, u64, u64)> = self
-            .limits
-            .each()
-            .map(|(key, limit)| (resource(key), limit.soft, limit.hard))
-            .collect();
-        let nice = self.nice;
-        let oom = self
-            .oom_score_adjust
-            .map(|adjust| format!("{adjust}\n").into_bytes());
-        let handover = self.handover;
-        // What the program finds from fd 3: its sockets, then its readiness pipe.
-        let placed: Vec<RawFd> = handover
-            .iter()
-            .flat_map(|handover| handover.fds.iter().copied())
-            .chain(ready_raw)
-            .collect();
-        sys::set_pre_exec(command, &proof, move |in_child| {
-            if let Some(procs) = &cgroup {
-                // "0" is the writer itself.
-                nix::unistd::write(procs, b"0")?;
+        let sockets: Vec<RawFd> = self
+            .handover
+            .as_ref()
+            .map(|handover| handover.fds.clone())
+            .unwrap_or_default();
+        let placed = sockets.iter().copied().chain(ready_raw).collect();
+        let prepared = Prepared {
+            mask: Mode::from_bits_truncate(self.umask.unwrap_or(0o022) as libc::mode_t),
+            credentials: self.credentials,
+            open_files: self.open_files,
+            procs: self.cgroup,
+            limits: self
+                .limits
+                .each()
+                .map(|(key, limit)| (resource(key), limit.soft, limit.hard))
+                .collect(),
+            nice: self.nice,
+            oom: self
+                .oom_score_adjust
+                .map(|adjust| format!("{adjust}\n").into_bytes()),
+            placed,
+            sockets: sockets.len(),
+            exec: self.handover.map(|handover| Exec {
+                program: handover.program,
+                argv: handover.argv,
+                envp: handover.envp,
+                listen_pid: true,
+            }),
+        };
+        Ok((prepared, self.ready, proof))
+    }
+
+    /// Arranges for `command`'s child to run the setup before exec. Returns the readiness write
+    /// end, which the caller must drop once the child is spawned (so the pipe reports EOF when
+    /// the child closes its copy).
+    ///
+    /// Switching credentials allocates in the child, which is only sound when this process has
+    /// one thread: with credentials, a multi-threaded caller gets an error instead.
+    pub fn apply(self, command: &mut Command) -> io::Result<Option<OwnedFd>> {
+        let (prepared, ready, proof) = self.prepare()?;
+        sys::set_pre_exec(command, &proof, move |in_child| prepared.run(in_child));
+        Ok(ready)
+    }
+
+    /// Starts [`Run`]'s program with this setup: forked (born in its cgroup, see
+    /// [`Run::cgroup`]), its stdio and directory in place, the setup done, then exec'd.
+    /// Returns its pid once it has exec'd, with the readiness write end (the caller's to drop),
+    /// or why it could not start (the errno of the step that failed; the child is reaped).
+    pub fn spawn(self, run: Run<'_>) -> io::Result<(svckit_core::Pid, Option<OwnedFd>)> {
+        let plain = match self.handover {
+            Some(_) => None,
+            None => Some(exec_strings(run.program, run.args, run.env)?),
+        };
+        let dir = CString::new(run.dir.as_os_str().as_bytes()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} holds a NUL byte", run.dir.display()),
+            )
+        })?;
+        let (mut prepared, ready, proof) = self.prepare()?;
+        if let Some((program, argv, envp)) = plain {
+            prepared.exec = Some(Exec {
+                program,
+                argv,
+                envp,
+                listen_pid: false,
+            });
+        }
+        let (report_read, report_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let born = match run.cgroup {
+            Some(cgroup) => match cgroup
+                .open_dir()
+                .and_then(|dir| sys::fork_into_cgroup(&proof, std::os::fd::AsFd::as_fd(&dir)))
+            {
+                Ok(fork) => Some(fork),
+                // A kernel before 5.7, or a cgroup clone3 cannot start a child in: the child
+                // moves itself in instead.
+                Err(_) => {
+                    prepared.procs = Some(cgroup.procs_for_writing()?);
+                    None
+                }
+            },
+            None => None,
+        };
+        let fork = match born {
+            Some(fork) => fork,
+            None => sys::fork(&proof)?,
+        };
+        if let Some(in_child) = sys::in_forked_child(&fork) {
+            let stdio = run.stdio.each_ref().map(AsRawFd::as_raw_fd);
+            let failed = sys::place_fds_in_child(&in_child, &stdio, 0)
+                .and_then(|()| Ok(nix::unistd::chdir(dir.as_c_str())?))
+                .and_then(|()| prepared.run(&in_child))
+                .err()
+                .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOEXEC));
+            let errno = failed.raw_os_error().unwrap_or(libc::EIO);
+            let _ = nix::unistd::write(&report_write, &errno.to_ne_bytes());
+            sys::exit_now(127);
+        }
+        let sys::Fork::Parent { child } = fork else {
+            unreachable!("the child execs or exits above")
+        };
+        drop(report_write);
+        drop(run.stdio);
+        // Nothing to read once it has exec'd (the pipe closes on exec); its errno if not.
+        let mut errno = [0u8; 4];
+        let mut read = 0;
+        while read < errno.len() {
+            match nix::unistd::read(&report_read, &mut errno[read..]) {
+                Ok(0) => break,
+                Ok(n) => read += n,
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(err) => return Err(err.into()),
             }
-            setsid()?;
-            if let Some((soft, hard)) = open_files {
-                nix::sys::resource::setrlimit(
-                    nix::sys::resource::Resource::RLIMIT_NOFILE,
-                    soft,
-                    hard,
-                )?;
-            }
-            for (resource, soft, hard) in &limits {
-                let value = |v: u64| match v {
-                    svckit_core::Limit::INFINITY => nix::sys::resource::RLIM_INFINITY,
-                    v => v,
-                };
-                nix::sys::resource::setrlimit(*resource, value(*soft), value(*hard))?;
-            }
-            if let Some(nice) = nice {
-                rustix::process::setpriority_process(None, nice)?;
-            }
-            if let Some(oom) = &oom {
-                std::fs::write("/proc/self/oom_score_adj", oom)?;
-            }
-            umask(mask);
-            sys::reset_signal_dispositions();
-            // The parent (the supervisor) blocks the signals it reads from a signalfd; a
-            // blocked mask survives exec, and the service would never see SIGTERM.
-            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-            match placed.as_slice() {
-                [] => {}
-                [fd] if handover.is_none() => sys::place_fd_in_child(in_child, *fd, READY_FD)?,
-                fds => sys::place_fds_in_child(in_child, fds, READY_FD)?,
-            }
-            if let Some(credentials) = &credentials {
-                credentials.apply_in_child()?;
-            }
-            if let Some(handover) = &handover {
+        }
+        if read == 0 {
+            return Ok((child, ready));
+        }
+        let _ = sys::wait_for(child);
+        Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)))
+    }
+}
+
+impl Prepared {
+    /// In the child, after fork: into its cgroup (unless born there), a new session, its
+    /// limits, priority and OOM score, its umask, every signal at its default and none blocked,
+    /// its fds from 3, its credentials; then the exec, when it runs its own (else the caller
+    /// execs, and this returns).
+    fn run(&self, in_child: &sys::InChild) -> io::Result<()> {
+        if let Some(procs) = &self.procs {
+            // "0" is the writer itself.
+            nix::unistd::write(procs, b"0")?;
+        }
+        setsid()?;
+        if let Some((soft, hard)) = self.open_files {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard)?;
+        }
+        for (resource, soft, hard) in &self.limits {
+            let value = |v: u64| match v {
+                svckit_core::Limit::INFINITY => nix::sys::resource::RLIM_INFINITY,
+                v => v,
+            };
+            nix::sys::resource::setrlimit(*resource, value(*soft), value(*hard))?;
+        }
+        if let Some(nice) = self.nice {
+            rustix::process::setpriority_process(None, nice)?;
+        }
+        if let Some(oom) = &self.oom {
+            std::fs::write("/proc/self/oom_score_adj", oom)?;
+        }
+        umask(self.mask);
+        sys::reset_signal_dispositions();
+        // The parent (the supervisor) blocks the signals it reads from a signalfd; a
+        // blocked mask survives exec, and the service would never see SIGTERM.
+        sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+        match self.placed.as_slice() {
+            [] => {}
+            [fd] if self.sockets == 0 => sys::place_fd_in_child(in_child, *fd, READY_FD)?,
+            fds => sys::place_fds_in_child(in_child, fds, READY_FD)?,
+        }
+        if let Some(credentials) = &self.credentials {
+            credentials.apply_in_child()?;
+        }
+        if let Some(exec) = &self.exec {
+            let mut envp = exec.envp.clone();
+            if exec.listen_pid {
                 // LISTEN_PID is this child's pid: only here is it known.
-                let mut envp = handover.envp.clone();
                 envp.push(
                     CString::new(format!("LISTEN_PID={}", std::process::id()))
                         .map_err(io::Error::other)?,
                 );
-                let err = nix::unistd::execve(&handover.program, &handover.argv, &envp)
-                    .map(|never| match never {})
-                    .unwrap_err();
-                return Err(err.into());
             }
-            Ok(())
-        });
-        Ok(self.ready)
+            let err = nix::unistd::execve(&exec.program, &exec.argv, &envp)
+                .map(|never| match never {})
+                .unwrap_err();
+            return Err(err.into());
+        }
+        Ok(())
     }
 }
 

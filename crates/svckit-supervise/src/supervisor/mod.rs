@@ -23,7 +23,6 @@ use std::{
     ffi::OsString,
     fs, io,
     os::fd::{AsFd, AsRawFd, OwnedFd},
-    process::{Command, Stdio},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 

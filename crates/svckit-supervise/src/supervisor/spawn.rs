@@ -4,10 +4,10 @@
 //! ready.
 
 use super::{
-    Cgroup, ChildSetup, Command, ControlCommand, Credentials, Duration, Errno, Event, Instant,
-    LastExit, OsString, OwnedFd, PID_FILES, Phase, Pid, ServiceName, ServiceSpec, ServiceType,
-    Stdio, Stream, Supervisor, SystemTime, Token, Unit, UnitState, environment, fs, io, log, logs,
-    process, unwatch, watch,
+    Cgroup, ChildSetup, ControlCommand, Credentials, Duration, Errno, Event, Instant, LastExit,
+    OsString, OwnedFd, PID_FILES, Phase, Pid, ServiceName, ServiceSpec, ServiceType, Stream,
+    Supervisor, SystemTime, Token, Unit, UnitState, environment, fs, io, log, logs, process,
+    unwatch, watch,
 };
 use std::os::unix::fs::MetadataExt;
 
@@ -126,7 +126,7 @@ impl Supervisor {
         // its successor adopts, never one it starts again beside.
         self.persist(name);
         if exec {
-            // exec succeeded (Command::spawn reports exec failures): it runs. (A notify program
+            // exec succeeded (the spawn reports exec failures): it runs. (A notify program
             // says so itself; a forking one once its daemon is known; a oneshot never runs,
             // it is done.)
             self.queue(name, Event::Ready);
@@ -182,11 +182,12 @@ impl Supervisor {
         let (out_read, stdin, stdout) = match stdio {
             Some(connection) => {
                 let input = connection.try_clone().map_err(|e| failed(e, "dup"))?;
-                (None, Stdio::from(input), Stdio::from(connection))
+                (None, input, connection)
             }
             None => {
                 let (read, write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
-                (Some(read), Stdio::null(), Stdio::from(write))
+                let null = fs::File::open("/dev/null").map_err(|e| failed(e, "/dev/null"))?;
+                (Some(read), OwnedFd::from(null), write)
             }
         };
         let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
@@ -220,44 +221,31 @@ impl Supervisor {
                     .map_err(|e| failed(e, "exec"))?,
             ),
         };
-        let mut command = Command::new(program);
-        command
-            .args(args)
-            .env_clear()
-            .envs(env)
-            .current_dir(spec.working_dir.as_deref().unwrap_or("/".as_ref()))
-            .stdin(stdin)
-            .stdout(stdout)
-            .stderr(Stdio::from(err_write));
-        let procs = match cgroup {
-            Some(cgroup) => Some(
-                cgroup
-                    .procs_for_writing()
-                    .map_err(|e| failed(e, "cgroup"))?,
-            ),
-            None => None,
-        };
-        let ready_write = ChildSetup {
+        let ready_write;
+        let pid;
+        (pid, ready_write) = ChildSetup {
             credentials,
             umask: spec.umask,
             ready,
             open_files: self.open_files,
-            cgroup: procs,
+            cgroup: None,
             limits: spec.limits,
             nice: spec.nice,
             oom_score_adjust: spec.oom_score_adjust,
             handover,
         }
-        .apply(&mut command)
-        .map_err(|e| failed(e, "prepare"))?;
-        let child = command.spawn().map_err(|e| failed(e, "spawn"))?;
-        // Our copies of the write ends close with `command` and `ready_write`: the pipes then
-        // report EOF exactly when the service's processes are done with them.
-        drop(command);
+        .spawn(svckit_unix::spawn::Run {
+            program,
+            args,
+            env: &env,
+            dir: spec.working_dir.as_deref().unwrap_or("/".as_ref()),
+            stdio: [stdin, stdout, err_write],
+            cgroup,
+        })
+        .map_err(|e| failed(e, "spawn"))?;
+        // Our copies of the write ends are closed: the pipes report EOF exactly when the
+        // service's processes are done with them.
         drop(ready_write);
-        let pid = Pid::new(child.id())
-            .ok_or_else(|| (nix::libc::EINVAL, "spawn gave no pid".to_owned()))?;
-        drop(child);
         let inode = |fd: &OwnedFd| {
             fs::File::from(fd.try_clone().ok()?)
                 .metadata()

@@ -26,7 +26,7 @@ pub fn main() -> ExitCode {
     if let Ok(role) = env::var(ROLE) {
         return play(&role, Path::new(&env::var(DIR).expect("role needs a dir")));
     }
-    let tests: [Test; 6] = [
+    let tests: [Test; 7] = [
         (
             "reap_children_leaves_no_zombies",
             reap_children_leaves_no_zombies,
@@ -50,6 +50,10 @@ pub fn main() -> ExitCode {
         (
             "reap_children_is_never_passed_to_an_exec",
             reap_children_is_never_passed_to_an_exec,
+        ),
+        (
+            "spawn_starts_a_program_born_in_its_cgroup_or_says_why_not",
+            spawn_starts_a_program_born_in_its_cgroup_or_says_why_not,
         ),
     ];
     let filter: Vec<String> = env::args()
@@ -228,6 +232,87 @@ fn reap_children_is_never_passed_to_an_exec(dir: &Path) {
         ignored, "SigIgn:\t0000000000000000",
         "SIGCHLD must not reach the program"
     );
+}
+
+/// `ChildSetup::spawn` (this process is single-threaded: it may fork): the program runs in
+/// its directory with its stdio and environment, born in its cgroup (its own
+/// /proc/self/cgroup names it); a program or directory that is not there is the spawn's error,
+/// with no child left.
+fn spawn_starts_a_program_born_in_its_cgroup_or_says_why_not(dir: &Path) {
+    use std::{io::Read, os::fd::OwnedFd};
+    use svckit_unix::spawn::{ChildSetup, Run};
+    let hierarchy = match svckit_unix::cgroup::Hierarchy::for_supervisor(&format!(
+        "it{}",
+        std::process::id()
+    )) {
+        Ok(hierarchy) => hierarchy,
+        Err(err) => {
+            assert!(env::var_os("CI").is_none(), "CI must not skip: {err}");
+            println!("skipping the cgroup part: {err}");
+            return;
+        }
+    };
+    let cgroup = hierarchy.service("born").unwrap();
+    let env = [(
+        std::ffi::OsString::from("PATH"),
+        std::ffi::OsString::from("/usr/bin:/bin"),
+    )];
+    let null = || OwnedFd::from(fs::File::open("/dev/null").unwrap());
+    let (read, write) = nix::unistd::pipe().unwrap();
+    let spawned = ChildSetup::default().spawn(Run {
+        program: "sh".as_ref(),
+        args: &["-c".into(), "pwd; cat /proc/self/cgroup".into()],
+        env: &env,
+        dir,
+        stdio: [null(), write.try_clone().unwrap(), write],
+        cgroup: Some(&cgroup),
+    });
+    let (pid, _) = spawned.expect("spawn sh");
+    let mut said = String::new();
+    fs::File::from(read).read_to_string(&mut said).unwrap();
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid.as_i32()), None).unwrap();
+    assert_eq!(
+        status,
+        nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid.as_i32()), 0)
+    );
+    let own = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let own = own
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .unwrap();
+    let wanted = Path::new(own)
+        .join(format!("svckit-it{}", std::process::id()))
+        .join("born");
+    assert!(
+        said.lines().next() == Some(dir.to_str().unwrap())
+            && said
+                .lines()
+                .any(|line| line.strip_prefix("0::").map(Path::new) == Some(&wanted)),
+        "{said} (wanted {})",
+        wanted.display()
+    );
+    for (program, at) in [
+        ("/nonexistent/program", dir),
+        ("sh", Path::new("/nonexistent")),
+    ] {
+        let err = ChildSetup::default()
+            .spawn(Run {
+                program: program.as_ref(),
+                args: &[],
+                env: &env,
+                dir: at,
+                stdio: [null(), null(), null()],
+                cgroup: Some(&cgroup),
+            })
+            .expect_err(program);
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{program}: {err}");
+    }
+    assert!(
+        children(std::process::id() as i32).is_empty(),
+        "no child is left"
+    );
+    hierarchy.prune();
+    hierarchy.remove_if_empty();
 }
 
 /// The child side of each test.
