@@ -6,7 +6,8 @@
 //!   (connect → the answer read to its end) at p50 and p99;
 //! - **cold start** (listening mode): the first connection to a service whose program is not
 //!   running, connect → first byte, through svckit and `systemd-socket-activate -l` (the same
-//!   Python program answering on the fd it is handed).
+//!   Python program answering on the fd it is handed, in the same environment: the one svckit
+//!   gives its services).
 //!
 //! `cargo bench -p svckit-cli --bench activation` (SVCKIT_BENCH_CONNECTIONS, default 2000;
 //! SVCKIT_BENCH_COLD, default 30 cold starts). This reports, as ratios from one run; it asserts
@@ -277,6 +278,10 @@ fn cold(rounds: usize) {
     let mut results: Vec<(&str, Vec<Duration>)> = Vec::new();
     // svckit: the program exits after its answer, and the service listens again.
     let state = dir.join("state");
+    // The environment svckit gives a service (PATH, HOME, LANG, …), which the program of
+    // systemd-socket-activate gets too: Python starts slower with a locale to set up, and
+    // that is the program's time, not the launcher's.
+    let service_env = service_environment(&state, &dir);
     let port = free_port();
     let listen = format!("tcp:127.0.0.1:{port}");
     if svckit(
@@ -321,6 +326,8 @@ fn cold(rounds: usize) {
             let port = free_port();
             let Ok(mut child) = Command::new("systemd-socket-activate")
                 .args(["-l", &format!("127.0.0.1:{port}"), python, "-S", &program])
+                .env_clear()
+                .envs(service_env.iter().map(|(key, value)| (key, value)))
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -367,6 +374,44 @@ fn cold(rounds: usize) {
             ms(percentile(&times, 0.99))
         );
     }
+}
+
+/// The environment a service of svckit's supervisor at `state` runs with (less the sockets'
+/// variables), as a probe service started by a connection writes it into `dir`.
+fn service_environment(state: &Path, dir: &Path) -> Vec<(String, String)> {
+    let port = free_port();
+    let file = dir.join("env.txt");
+    let write = format!("env > {0}.tmp && mv {0}.tmp {0}", file.display());
+    let listen = format!("tcp:127.0.0.1:{port}");
+    let installed = svckit(
+        state,
+        &[
+            "install",
+            "envprobe",
+            "--backend",
+            "builtin",
+            "--listen",
+            &listen,
+            "--",
+            "/bin/sh",
+            "-c",
+            &write,
+        ],
+    );
+    assert!(installed, "install the environment probe");
+    let _ = TcpStream::connect(("127.0.0.1", port));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    svckit(state, &["uninstall", "envprobe"]);
+    fs::read_to_string(&file)
+        .expect("the probe's environment")
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .filter(|(key, _)| !key.starts_with("LISTEN_"))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
 }
 
 pub fn main() {
