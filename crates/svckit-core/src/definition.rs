@@ -33,7 +33,8 @@
 //!
 //! [[listen]]                 # one table per socket (see svckit_core::listen)
 //! address = "tcp:127.0.0.1:8000"
-//! name = "http"             # LISTEN_FDNAMES; optional, as are backlog and mode
+//! name = "http"             # LISTEN_FDNAMES; optional, as are backlog, and for a socket
+//!                           # file mode = "0660", user and group (its owner)
 //! ```
 //!
 //! A top-level `backend = "systemd"` (or `builtin`, `sysv`, `windows`, `auto`) says which
@@ -248,7 +249,7 @@ fn is_default_max(max: &u32) -> bool {
 }
 
 // A `[[listen]]` table: `address = "tcp:127.0.0.1:8080"`, and optionally `name`, `backlog`
-// and (a Unix socket file's) `mode = "0660"`.
+// and (a Unix socket file's) `mode = "0660"`, `user` and `group`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct ListenDefinition {
@@ -259,6 +260,10 @@ struct ListenDefinition {
     backlog: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mode: Option<SocketMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
 }
 
 /// A socket file's mode written as octal text (`"0660"`).
@@ -557,6 +562,8 @@ impl Definition {
                 name: listen.name,
                 backlog: listen.backlog,
                 mode: listen.mode.map(|mode| mode.0),
+                user: listen.user,
+                group: listen.group,
             })
             .collect();
         Ok(spec)
@@ -634,6 +641,8 @@ impl Definition {
                     name: listener.name.clone(),
                     backlog: listener.backlog,
                     mode: listener.mode.map(SocketMode),
+                    user: listener.user.clone(),
+                    group: listener.group.clone(),
                 })
                 .collect(),
         }
@@ -786,6 +795,8 @@ backlog = 64
 [[listen]]
 address = "unix:/run/web.sock"
 mode = "0660"
+user = "www-data"
+group = "www-data"
 "#;
 
     #[test]
@@ -818,6 +829,13 @@ mode = "0660"
             (Some("http"), Some(64))
         );
         assert_eq!(spec.listen[1].mode, Some(0o660));
+        assert_eq!(
+            (
+                spec.listen[1].user.as_deref(),
+                spec.listen[1].group.as_deref()
+            ),
+            (Some("www-data"), Some("www-data"))
+        );
         assert_eq!(spec.accept, crate::listen::AcceptMode::Inetd);
         assert_eq!(
             (spec.max_connections, spec.max_connections_per_source),

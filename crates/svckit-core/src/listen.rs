@@ -222,6 +222,12 @@ pub struct Listener {
     /// A Unix socket file's mode (0666 masked by nothing when absent: who may connect is then
     /// the directory's business).
     pub mode: Option<u32>,
+    /// A Unix socket file's owner, a user name (systemd's `SocketUser=`); the service
+    /// manager's user when absent.
+    pub user: Option<String>,
+    /// A Unix socket file's group, a group name (systemd's `SocketGroup=`); the service
+    /// manager's group when absent.
+    pub group: Option<String>,
 }
 
 impl Listener {
@@ -232,6 +238,8 @@ impl Listener {
             name: None,
             backlog: None,
             mode: None,
+            user: None,
+            group: None,
         }
     }
 
@@ -254,6 +262,24 @@ impl Listener {
             if !(1..=65535).contains(&backlog) {
                 return Err(format!(
                     "{at}: backlog {backlog} is not between 1 and 65535"
+                ));
+            }
+        }
+        for (key, owner) in [("user", &self.user), ("group", &self.group)] {
+            let Some(owner) = owner else {
+                continue;
+            };
+            if at.path().is_none() {
+                return Err(format!("{at}: a {key} is for Unix socket files only"));
+            }
+            if owner.is_empty()
+                || owner.len() > 256
+                || owner.starts_with('-')
+                || !owner.chars().all(|c| c.is_ascii_graphic() && c != ':')
+            {
+                return Err(format!(
+                    "{at}: {key} {owner:?} is not a {key} name (printable ASCII, no ':', not \
+                     starting with '-')"
                 ));
             }
         }
@@ -382,6 +408,23 @@ mod tests {
         let mut dns = Listener::at("udp:5353".parse().unwrap());
         dns.backlog = Some(5);
         assert!(dns.check().unwrap_err().contains("stream sockets only"));
+        let mut file = Listener::at("unix:/run/web.sock".parse().unwrap());
+        file.user = Some("www-data".into());
+        file.group = Some("www-data".into());
+        assert!(file.check().is_ok());
+        file.group = Some("-x".into());
+        assert!(
+            file.check()
+                .unwrap_err()
+                .contains("group \"-x\" is not a group name")
+        );
+        web.user = Some("www-data".into());
+        assert!(
+            web.check()
+                .unwrap_err()
+                .contains("a user is for Unix socket files only")
+        );
+        web.user = None;
         let twice = [web.clone(), Listener::at("tcp:[::]:8080".parse().unwrap())];
         assert!(
             check_all(&twice)

@@ -124,8 +124,9 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
              --exit-idle-time=, which puts a proxy in the data path)",
         ),
         Key::Listen if !one_socket_unit(&spec.listen) => Some(
-            "one .socket unit gives all its sockets one FileDescriptorName=, Backlog= and \
-             SocketMode=; give every listener the same name, backlog and mode",
+            "one .socket unit gives all its sockets one FileDescriptorName=, Backlog=, \
+             SocketMode=, SocketUser= and SocketGroup=; give every listener the same name, \
+             backlog, mode, user and group",
         ),
         _ => None,
     }
@@ -133,7 +134,7 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
 
 /// Whether `listeners` fit in one socket unit: the settings systemd has per unit, not per
 /// socket, are the same for all that have them (a name for all, a backlog for stream sockets,
-/// a mode for socket files).
+/// a mode and an owner for socket files).
 fn one_socket_unit(listeners: &[Listener]) -> bool {
     fn same<T: PartialEq>(mut values: impl Iterator<Item = T>) -> bool {
         match values.next() {
@@ -152,7 +153,7 @@ fn one_socket_unit(listeners: &[Listener]) -> bool {
             listeners
                 .iter()
                 .filter(|l| l.address.path().is_some())
-                .map(|l| l.mode),
+                .map(|l| (l.mode, &l.user, &l.group)),
         )
 }
 
@@ -262,6 +263,12 @@ fn socket_unit(spec: &ServiceSpec) -> Result<String, Error> {
     }
     if let Some(mode) = spec.listen.iter().find_map(|l| l.mode) {
         unit.set("SocketMode", &format!("{mode:04o}"));
+    }
+    if let Some(user) = spec.listen.iter().find_map(|l| l.user.as_deref()) {
+        unit.set("SocketUser", &plain("listen", user)?);
+    }
+    if let Some(group) = spec.listen.iter().find_map(|l| l.group.as_deref()) {
+        unit.set("SocketGroup", &plain("listen", group)?);
     }
     let name = spec.listen[0].name.as_deref().unwrap_or(spec.name.as_str());
     unit.set("FileDescriptorName", &plain("listen", name)?);

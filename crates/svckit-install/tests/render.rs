@@ -650,6 +650,10 @@ fn listening() -> ServiceSpec {
             listener.name = Some("web".into());
             listener.backlog = Some(128);
             listener.mode = address.starts_with("unix:").then_some(0o660);
+            if address.starts_with("unix:") {
+                listener.user = Some("www-data".into());
+                listener.group = Some("www-data".into());
+            }
             listener
         })
         .collect();
@@ -698,6 +702,8 @@ fn sockets_are_a_socket_unit_beside_the_service_and_pass_systemd_analyze_verify(
         "\nBindIPv6Only=both\n",
         "\nBacklog=128\n",
         "\nSocketMode=0660\n",
+        "\nSocketUser=www-data\n",
+        "\nSocketGroup=www-data\n",
         "\nFileDescriptorName=web\n",
         "\nWantedBy=sockets.target\n",
     ] {

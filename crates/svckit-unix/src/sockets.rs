@@ -108,6 +108,11 @@ pub fn bind(listener: &Listener) -> Result<Bound, String> {
             let meta = std::fs::symlink_metadata(path)
                 .map_err(|err| format!("{at}: the socket file is gone: {err}"))?;
             file = Some((meta.dev(), meta.ino()));
+            if let Err(err) = give(listener, path) {
+                // Nothing of it is left: the file it made goes with it.
+                remove_file(path, &Bound { socket, file });
+                return Err(err);
+            }
             socket
         }
     };
@@ -121,6 +126,60 @@ pub fn bind(listener: &Listener) -> Result<Bound, String> {
         listen(&socket, backlog).map_err(|e| failed("listen", e))?;
     }
     Ok(Bound { socket, file })
+}
+
+/// Gives the socket file at `path` the listener's user and group (by name), without
+/// following a symlink swapped in meanwhile; a name with no account, or an owner this process
+/// may not give (only root may), is an error naming the listener.
+fn give(listener: &Listener, path: &Path) -> Result<(), String> {
+    let at = &listener.address;
+    let user = match &listener.user {
+        Some(name) => match nix::unistd::User::from_name(name) {
+            Ok(Some(user)) => Some(user.uid),
+            Ok(None) => return Err(format!("{at}: user {name:?} does not exist")),
+            Err(err) => {
+                return Err(format!(
+                    "{at}: cannot look up user {name:?}: {}",
+                    err.desc()
+                ));
+            }
+        },
+        None => None,
+    };
+    let group = match &listener.group {
+        Some(name) => match nix::unistd::Group::from_name(name) {
+            Ok(Some(group)) => Some(group.gid),
+            Ok(None) => return Err(format!("{at}: group {name:?} does not exist")),
+            Err(err) => {
+                return Err(format!(
+                    "{at}: cannot look up group {name:?}: {}",
+                    err.desc()
+                ));
+            }
+        },
+        None => None,
+    };
+    if user.is_none() && group.is_none() {
+        return Ok(());
+    }
+    nix::unistd::fchownat(
+        AT_FDCWD,
+        path,
+        user,
+        group,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(|err| {
+        format!(
+            "{at}: cannot give the socket file to {}: {}",
+            [listener.user.as_deref(), listener.group.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(":"),
+            err.desc()
+        )
+    })
 }
 
 /// Removes a socket file at `path` that nothing listens on (its process is gone); refuses

@@ -420,6 +420,39 @@ fn bad_addresses_ports_in_use_and_planted_paths_are_refused_at_install() {
     sup.ok(&["install", "private", "--file", file.to_str().unwrap()]);
     let mode = fs::metadata(&stale).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+    // A socket file given to a user and a group (root's supervisor may), and one given to a
+    // user there is none of: refused naming it, with no file left behind.
+    if crate::support::require_root("a socket file's owner") {
+        use std::os::unix::fs::MetadataExt;
+        let owned = sup.dir.join("owned.sock");
+        let definition = |user: &str| {
+            format!(
+                "program = \"/bin/true\"\n[[listen]]\naddress = \"unix:{}\"\nmode = \"0660\"\n\
+                 user = \"{user}\"\ngroup = \"nogroup\"\n",
+                owned.display()
+            )
+        };
+        fs::write(&file, definition("nobody")).unwrap();
+        sup.ok(&["install", "owned", "--file", file.to_str().unwrap()]);
+        let meta = fs::symlink_metadata(&owned).unwrap();
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        let nogroup = nix::unistd::Group::from_name("nogroup").unwrap().unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o777),
+            (nobody.uid.as_raw(), nogroup.gid.as_raw(), 0o660)
+        );
+        sup.ok(&["uninstall", "owned"]);
+        fs::write(&file, definition("no-such-user-here")).unwrap();
+        let out = sup.run(&["install", "owned", "--file", file.to_str().unwrap()]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("user \"no-such-user-here\" does not exist"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!owned.exists(), "no socket file is left");
+        assert!(!sup.dir.join("state/services/owned.toml").exists());
+    }
     // A flood that never sends a byte: the supervisor still answers.
     let port = free_port();
     let echo = script(&sup.dir.join(""), "echo.py", ECHO);
