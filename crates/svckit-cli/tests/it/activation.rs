@@ -347,7 +347,7 @@ fn no_connection_is_refused_while_the_service_restarts_or_is_killed() {
 }
 
 /// What a careless operator or an attacker tries: an address that is not one, a port another
-/// process holds, a symlink planted where the socket goes, a socket file in use: each refused
+/// process holds (one of another user's too), a symlink planted where the socket goes, a socket file in use: each refused
 /// at install naming the listener, with nothing installed and the planted file untouched; a
 /// socket file's mode as the definition says; and a flood of connections that never send a
 /// byte leaves the supervisor answering.
@@ -378,6 +378,39 @@ fn bad_addresses_ports_in_use_and_planted_paths_are_refused_at_install() {
         &format!("service busy: {busy}: cannot bind it: Address already in use"),
     );
     drop(held);
+    // A port another user's process holds (nobody's, as a daemon's would be).
+    if crate::support::require_root("a port another user holds") {
+        let port = free_port();
+        let script = format!(
+            "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', {port}))\n\
+             s.listen()\ntime.sleep(600)\n"
+        );
+        let mut theirs = Command::new("setpriv")
+            .args([
+                "--reuid",
+                "nobody",
+                "--regid",
+                "nogroup",
+                "--clear-groups",
+                "--",
+            ])
+            .args(["/usr/bin/python3", "-c", &script])
+            .spawn()
+            .unwrap();
+        assert!(
+            eventually(Duration::from_secs(10), || crate::support::listening(port)),
+            "nobody's server did not listen"
+        );
+        let address = format!("tcp:127.0.0.1:{port}");
+        refused(
+            "theirs",
+            &address,
+            1,
+            &format!("{address}: cannot bind it: Address already in use"),
+        );
+        let _ = theirs.kill();
+        let _ = theirs.wait();
+    }
     // A symlink planted where the socket goes: never followed, never removed.
     let target = sup.dir.join("precious");
     fs::write(&target, "keep me").unwrap();
