@@ -220,6 +220,8 @@ struct Unit {
     instances: instances::Instances,
     /// With idle_stop: since when it has had no connection (while it runs).
     idle_since: Option<Instant>,
+    /// Its record as last written: one that says nothing new is not written again.
+    recorded: Option<store::Record>,
 }
 
 /// An event of the machine for one service, and the client that asked for it.
@@ -447,6 +449,7 @@ impl Supervisor {
             read: None,
             instances: instances::Instances::default(),
             idle_since: None,
+            recorded: None,
         }
     }
 
