@@ -7,7 +7,7 @@
 //! - **cold start** (listening mode): the first connection to a service whose program is not
 //!   running, connect → first byte, through svckit and `systemd-socket-activate -l` (the same
 //!   Python program answering on the fd it is handed, in the same environment: the one svckit
-//!   gives its services).
+//!   gives its services; then a C program doing the same, so the launchers alone are measured).
 //!
 //! `cargo bench -p svckit-cli --bench activation` (SVCKIT_BENCH_CONNECTIONS, default 2000;
 //! SVCKIT_BENCH_COLD, default 30 cold starts). This reports, as ratios from one run; it asserts
@@ -259,51 +259,85 @@ fn per_connection(connections: usize) {
     }
 }
 
+/// Answers its first client on the socket it was handed (fd 3), then exits: C, so that the
+/// cold start measured is the launchers' alone.
+const COLD_C: &str = "#include <sys/socket.h>\n#include <unistd.h>\n\
+int main(void) { int c = accept(3, 0, 0); if (c < 0) return 1; \
+write(c, \"ok\\n\", 3); close(c); return 0; }\n";
+
 fn cold(rounds: usize) {
-    println!();
-    println!(
-        "cold start: {rounds} first connections to a program not running (python3 -S, fd 3), connect -> first byte"
-    );
-    println!("{:<36} {:>10} {:>10}", "tool", "p50 ms", "p99 ms");
     let dir = scratch("cold");
+    let state = dir.join("state");
+    // The environment svckit gives a service (PATH, HOME, LANG, …), which the program of
+    // systemd-socket-activate gets too: Python starts slower with a locale to set up, and
+    // that is the program's time, not the launcher's.
+    let service_env = service_environment(&state, &dir);
     let program = dir.join("cold.py");
     fs::write(&program, COLD).unwrap();
-    let program = program.display().to_string();
     // The interpreter itself, not a shim whose start depends on the environment (pyenv's
     // reads its variables, which a service does not inherit).
     let python = ["/usr/bin/python3", "python3"]
         .into_iter()
         .find(|path| Path::new(path).exists())
         .unwrap_or("python3");
+    let argv = [
+        python.to_owned(),
+        "-S".into(),
+        program.display().to_string(),
+    ];
+    cold_table(rounds, "python3 -S", &argv, &state, &service_env);
+    // The same in C (cc links every Rust program here, so it is installed).
+    let source = dir.join("cold.c");
+    fs::write(&source, COLD_C).unwrap();
+    let binary = dir.join("cold-c");
+    let built = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .is_ok_and(|status| status.success());
+    if built {
+        let argv = [binary.display().to_string()];
+        cold_table(rounds, "a C program", &argv, &state, &service_env);
+    } else {
+        println!("\n(cc could not build the C program: its cold start is not measured)");
+    }
+    svckit(&state, &["supervise", "--stop"]);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// One table of cold starts of `argv` under each tool.
+fn cold_table(
+    rounds: usize,
+    what: &str,
+    argv: &[String],
+    state: &Path,
+    service_env: &[(String, String)],
+) {
+    println!();
+    println!(
+        "cold start: {rounds} first connections to a program not running ({what}, fd 3), connect -> first byte"
+    );
+    println!("{:<36} {:>10} {:>10}", "tool", "p50 ms", "p99 ms");
     let mut results: Vec<(&str, Vec<Duration>)> = Vec::new();
     // svckit: the program exits after its answer, and the service listens again.
-    let state = dir.join("state");
-    // The environment svckit gives a service (PATH, HOME, LANG, …), which the program of
-    // systemd-socket-activate gets too: Python starts slower with a locale to set up, and
-    // that is the program's time, not the launcher's.
-    let service_env = service_environment(&state, &dir);
     let port = free_port();
     let listen = format!("tcp:127.0.0.1:{port}");
-    if svckit(
-        &state,
-        &[
-            "install",
-            "cold",
-            "--backend",
-            "builtin",
-            "--listen",
-            &listen,
-            "--",
-            python,
-            "-S",
-            &program,
-        ],
-    ) {
-        let server = Server::Svckit(state.clone());
+    let mut install = vec![
+        "install",
+        "cold",
+        "--backend",
+        "builtin",
+        "--listen",
+        &listen,
+        "--",
+    ];
+    install.extend(argv.iter().map(String::as_str));
+    if svckit(state, &install) {
         let listening = || {
             Command::new(SVCKIT)
                 .args(["status", "cold", "--json"])
-                .env("SVCKIT_STATE_DIR", &state)
+                .env("SVCKIT_STATE_DIR", state)
                 .output()
                 .is_ok_and(|out| {
                     String::from_utf8_lossy(&out.stdout).contains("\"state\":\"listening\"")
@@ -317,7 +351,7 @@ fn cold(rounds: usize) {
             }
             times.extend(first_byte(port));
         }
-        drop(server);
+        svckit(state, &["uninstall", "cold"]);
         results.push(("svckit --listen", times));
     }
     if Path::new("/usr/bin/systemd-socket-activate").exists() {
@@ -325,7 +359,8 @@ fn cold(rounds: usize) {
         for _ in 0..rounds {
             let port = free_port();
             let Ok(mut child) = Command::new("systemd-socket-activate")
-                .args(["-l", &format!("127.0.0.1:{port}"), python, "-S", &program])
+                .args(["-l", &format!("127.0.0.1:{port}")])
+                .args(argv)
                 .env_clear()
                 .envs(service_env.iter().map(|(key, value)| (key, value)))
                 .stdout(Stdio::null())
@@ -348,7 +383,6 @@ fn cold(rounds: usize) {
         }
         results.push(("systemd-socket-activate -l", times));
     }
-    let _ = fs::remove_dir_all(&dir);
     let ours = results.first().map(|(_, times)| times.clone());
     for (tool, mut times) in results {
         times.sort();
