@@ -73,6 +73,8 @@ keys! {
     MaxConnections => "max_connections", "`max_connections`: instances at once, per connection.";
     MaxConnectionsPerSource => "max_connections_per_source", "`max_connections_per_source`: instances of one address.";
     IdleStop => "idle_stop", "`idle_stop`: stopped after this long without a connection.";
+    Readiness => "readiness", "`readiness`: the probe that says when a start is done.";
+    Liveness => "liveness", "`liveness`: the probe that says whether it still works.";
 }
 
 impl Key {
@@ -165,6 +167,8 @@ impl Key {
                 Key::MaxConnections => spec.max_connections != base.max_connections,
                 Key::MaxConnectionsPerSource => spec.max_connections_per_source.is_some(),
                 Key::IdleStop => spec.idle_stop.is_some(),
+                Key::Readiness => spec.readiness.is_some(),
+                Key::Liveness => spec.liveness.is_some() || spec.on_unhealthy != base.on_unhealthy,
                 Key::ReloadSignal => spec.reload.signal.is_some(),
                 Key::ReloadCommand => !spec.reload.command.is_empty(),
                 Key::LogsMaxSize => spec.logs.max_size != base.logs.max_size,

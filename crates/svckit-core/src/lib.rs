@@ -17,6 +17,7 @@ pub mod demo;
 mod exit_code;
 pub mod follow;
 pub mod hash;
+pub mod health;
 mod hosted;
 pub mod journal;
 mod key;

@@ -609,6 +609,13 @@ pub struct ServiceSpec {
     /// Listening mode: stop it once it has had no connection this long (it listens again,
     /// and the next connection starts it).
     pub idle_stop: Option<Duration>,
+    /// Its readiness probe: a start counts as done (it returns, dependents start) only once
+    /// this passes.
+    pub readiness: Option<crate::health::Probe>,
+    /// Its liveness probe: failing it `failure_threshold` times in a row makes it unhealthy.
+    pub liveness: Option<crate::health::Probe>,
+    /// What follows a verdict of unhealthy.
+    pub on_unhealthy: crate::health::OnUnhealthy,
 }
 
 impl ServiceSpec {
@@ -657,6 +664,9 @@ impl ServiceSpec {
             max_connections: crate::listen::DEFAULT_MAX_CONNECTIONS,
             max_connections_per_source: None,
             idle_stop: None,
+            readiness: None,
+            liveness: None,
+            on_unhealthy: crate::health::OnUnhealthy::Restart,
         }
     }
 
@@ -763,6 +773,41 @@ impl ServiceSpec {
         Ok(())
     }
 
+    /// Checks the probes: their values, and that a service with one has a program to probe.
+    fn check_probes(&self) -> Result<(), ModelError> {
+        use crate::health::Role;
+        for (role, probe) in [
+            (Role::Readiness, &self.readiness),
+            (Role::Liveness, &self.liveness),
+        ] {
+            let Some(probe) = probe else {
+                continue;
+            };
+            if let Err((key, reason)) = probe.validate(role) {
+                return Err(ModelError::invalid(probe_key(role, key), reason));
+            }
+            if self.accept.per_connection() || self.service_type == ServiceType::Oneshot {
+                return Err(ModelError::invalid(
+                    role.name(),
+                    format!(
+                        "a {} has no program that runs on to probe",
+                        match self.service_type {
+                            ServiceType::Oneshot => "oneshot",
+                            _ => "service with an instance per connection",
+                        }
+                    ),
+                ));
+            }
+        }
+        if self.liveness.is_none() && self.on_unhealthy != crate::health::OnUnhealthy::Restart {
+            return Err(ModelError::invalid(
+                "liveness.on_unhealthy",
+                "is for a service with a liveness probe",
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.program.as_os_str().is_empty() {
@@ -822,6 +867,7 @@ impl ServiceSpec {
         }
         crate::listen::check_all(&self.listen)?;
         self.check_accept()?;
+        self.check_probes()?;
         if let Some(nice) = self.nice
             && !(-20..=19).contains(&nice)
         {
@@ -1023,6 +1069,43 @@ fn check_text(field: &'static str, text: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// The definition's name of a probe's key: `readiness.period`.
+fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
+    use crate::health::Role;
+    const KEYS: [&str; 7] = [
+        "period",
+        "timeout",
+        "initial_delay",
+        "failure_threshold",
+        "success_threshold",
+        "exec",
+        "header",
+    ];
+    const READINESS: [&str; 7] = [
+        "readiness.period",
+        "readiness.timeout",
+        "readiness.initial_delay",
+        "readiness.failure_threshold",
+        "readiness.success_threshold",
+        "readiness.exec",
+        "readiness.header",
+    ];
+    const LIVENESS: [&str; 7] = [
+        "liveness.period",
+        "liveness.timeout",
+        "liveness.initial_delay",
+        "liveness.failure_threshold",
+        "liveness.success_threshold",
+        "liveness.exec",
+        "liveness.header",
+    ];
+    let index = KEYS.iter().position(|k| *k == key).unwrap_or(0);
+    match role {
+        Role::Readiness => READINESS[index],
+        Role::Liveness => LIVENESS[index],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1173,5 +1256,28 @@ mod tests {
                 .to_string()
                 .contains("start")
         );
+    }
+
+    #[test]
+    fn probes_are_checked_naming_the_key_and_need_a_program_that_runs_on() {
+        use crate::health::{Check, OnUnhealthy, Probe};
+        let mut spec = ServiceSpec::new(ServiceName::new("web").unwrap(), "/bin/web");
+        let probe = Probe::new(Check::tcp("127.0.0.1:8080").unwrap());
+        spec.readiness = Some(probe.clone());
+        spec.liveness = Some(probe.clone());
+        assert!(spec.validate().is_ok());
+        let said = |spec: &ServiceSpec| spec.validate().unwrap_err().to_string();
+        spec.liveness.as_mut().unwrap().period = Duration::from_millis(1);
+        assert!(said(&spec).contains("liveness.period"), "{}", said(&spec));
+        spec.liveness = Some(probe.clone());
+        spec.readiness.as_mut().unwrap().failure_threshold = 0;
+        assert!(said(&spec).contains("readiness.failure_threshold"), "{}", said(&spec));
+        spec.readiness = Some(probe);
+        spec.service_type = ServiceType::Oneshot;
+        assert!(said(&spec).contains("a oneshot has no program"), "{}", said(&spec));
+        spec.service_type = ServiceType::Exec;
+        spec.liveness = None;
+        spec.on_unhealthy = OnUnhealthy::Stop;
+        assert!(said(&spec).contains("liveness.on_unhealthy"), "{}", said(&spec));
     }
 }

@@ -12,6 +12,9 @@ pub use supervisor::*;
 pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
     match key {
         Key::Password => Some("the supervisor switches users without passwords"),
+        Key::Readiness | Key::Liveness => {
+            Some("the supervisor does not run probes yet (their machine is built; issue 25)")
+        }
         Key::Start if spec.start == svckit_core::StartType::Delayed => {
             Some("\"delayed\" is a Windows start type; the supervisor starts auto services at once")
         }

@@ -106,6 +106,9 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
     let restarts = spec.restart.policy != Restart::Never;
     match key {
         Key::Password => Some("systemd runs User= without a password"),
+        Key::Readiness | Key::Liveness => {
+            Some("svckit does not render probes for systemd yet (issue 25)")
+        }
         Key::Start if spec.start == StartType::Delayed => {
             Some("systemd has no delayed start (use auto, and dependencies for order)")
         }

@@ -60,6 +60,9 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
             Some("xinetd puts the connection on stdin and stdout, not at fd 3 (accept = \"inetd\")")
         }
         Key::IdleStop => Some("xinetd stops no server when it is idle"),
+        Key::Readiness | Key::Liveness => {
+            Some("an init script has no supervisor to run probes (use the builtin backend)")
+        }
         Key::Type if spec.service_type == ServiceType::Oneshot => Some(
             "an init script runs daemons (exec, forking, notify) through svckit daemonize; a \
              oneshot has none to run",

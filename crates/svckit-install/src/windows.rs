@@ -19,6 +19,9 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
     let hosted = spec.service_type == svckit_core::ServiceType::Exec;
     let for_the_api = |reason: &'static str| (!hosted).then_some(reason);
     match key {
+        Key::Readiness | Key::Liveness => {
+            Some("the service host does not run probes yet (issue 25)")
+        }
         Key::Listen
         | Key::Accept
         | Key::MaxConnections

@@ -111,6 +111,10 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         // Refused on Windows at install (the SCM starts nothing on a connection).
         on_demand: false,
         accept: false,
+        // Refused at install until the host runs probes.
+        readiness_probe: false,
+        liveness_probe: false,
+        on_unhealthy: spec.on_unhealthy,
     };
     let mut history = History::default();
     let mut life = Lifecycle::STOPPED;

@@ -29,6 +29,15 @@
 //! ([`Action::AwaitConnection`], [`Action::IgnoreConnections`]): the program takes its
 //! connections while it runs, and those that come meanwhile wait in the sockets' queues.
 //!
+//! Health ([`crate::health`]): with a readiness probe, a program ready by its own word
+//! (exec'd, READY=1, its daemon found) waits at [`Phase::Probing`] until the probe's verdict
+//! is healthy ([`Event::Verdict`]), bounded by the ready timeout as any start. A liveness
+//! verdict of unhealthy while it runs is decided as its definition says: restart (stopped,
+//! then as a failed exit, the restart policy and its backoff deciding), stop (not wanted any
+//! more), or none (told only). A probe runs exactly where [`probes`] says, which the machine
+//! keeps by [`Action::Probe`] and [`Action::Unprobe`] as rows enter and leave it (liveness
+//! pauses while the service is paused).
+//!
 //! A start's steps (phases of starting): **dependencies** (Prepare: what it needs is made and
 //! its dependencies started; DependenciesSettled goes on, StartFailed fails it) → each
 //! **pre-start** command in order (one that fails is the start's end, decided on by the
@@ -64,7 +73,10 @@ use std::{
 };
 
 pub use crate::LastExit;
-use crate::{Restart, RestartPolicy, ServiceType};
+use crate::{
+    Restart, RestartPolicy, ServiceType,
+    health::{OnUnhealthy, Role},
+};
 use serde::{Deserialize, Serialize};
 
 mod told;
@@ -149,6 +161,9 @@ pub enum Phase {
     Program,
     /// Starting: a forking program's launcher exited 0; its daemon is being found.
     FindingMain,
+    /// Starting: the program is ready by its own word (exec'd, READY=1, its daemon found) and
+    /// its readiness probe runs; the start goes on once the probe passes.
+    Probing,
     /// Starting: its program is ready; its post-start command of this index runs.
     PostStart(usize),
     /// Stopping: its stop command of this index runs; the stop signal follows the last.
@@ -169,6 +184,7 @@ impl Phase {
             | Phase::PreStart(_)
             | Phase::Program
             | Phase::FindingMain
+            | Phase::Probing
             | Phase::PostStart(_) => matches!(state, UnitState::Starting),
             Phase::StopCommand(_) | Phase::Signalled | Phase::OnItsOwn => {
                 matches!(state, UnitState::Stopping)
@@ -279,6 +295,17 @@ pub enum Event {
         /// Which of its listeners (the index in its definition).
         listener: usize,
     },
+    /// A probe's verdict changed ([`crate::health::Tracker`]): its successes in a row reached
+    /// its success threshold (`healthy`), or its failures its failure threshold.
+    Verdict {
+        /// Which probe.
+        role: Role,
+        /// Healthy (readiness: ready), or unhealthy.
+        healthy: bool,
+        /// How long its main process has run (an unhealthy one's run counts for the
+        /// backoff's reset as an exit's does).
+        uptime: Duration,
+    },
 }
 
 /// What the event loop must do.
@@ -341,6 +368,13 @@ pub enum Action {
         /// Which listener.
         listener: usize,
     },
+    /// Run this probe (after its initial delay, every period, each check bounded by its
+    /// timeout) and say [`Event::Verdict`] when its verdict changes. Said when the service's
+    /// row enters where the probe runs: readiness while starting at [`Phase::Probing`],
+    /// liveness while running or reloading.
+    Probe(Role),
+    /// Stop running this probe (and forget its results): the row left where it runs.
+    Unprobe(Role),
     /// Record how the service last ended: its main process's exit, or its start's failure
     /// (status shows it; as PID 1 the supervisor exits with it). A forking program's launcher
     /// that exited 0 handed over to its daemon, and is not recorded.
@@ -449,6 +483,13 @@ pub struct Policy {
     /// Whether each connection runs an instance of its own (the executor accepts): listening
     /// is then its running, a start listens, a stop ends the instances and listens no more.
     pub accept: bool,
+    /// Whether it has a readiness probe: a start goes on only once it passes (the ready
+    /// timeout bounds the wait).
+    pub readiness_probe: bool,
+    /// Whether it has a liveness probe, run while it runs.
+    pub liveness_probe: bool,
+    /// What follows a liveness verdict of unhealthy.
+    pub on_unhealthy: OnUnhealthy,
 }
 
 impl Policy {
@@ -545,8 +586,43 @@ const fn program_runs(state: UnitState, phase: Phase) -> bool {
     ) || matches!(phase, Phase::Program | Phase::PostStart(_))
 }
 
+/// Where a probe runs: readiness while starting at [`Phase::Probing`], liveness while
+/// running or reloading (not paused: a stopped process cannot answer).
+pub const fn probes(life: &Lifecycle, role: Role) -> bool {
+    match role {
+        Role::Readiness => matches!(life.phase, Phase::Probing),
+        Role::Liveness => matches!(life.state, UnitState::Running | UnitState::Reloading),
+    }
+}
+
 /// The machine. `Err(Refused)` for requests the state cannot take (pause when not running).
+///
+/// A probe runs exactly where [`probes`] says: the cell's actions are followed by
+/// [`Action::Probe`] when the row enters where a probe of the service runs, and by
+/// [`Action::Unprobe`] when it leaves.
 pub fn transition(
+    life: Lifecycle,
+    event: Event,
+    policy: &Policy,
+    history: &mut History,
+    now: Instant,
+) -> Result<Transition, Refused> {
+    let mut transition = cell(life, event, policy, history, now)?;
+    for (role, has) in [
+        (Role::Readiness, policy.readiness_probe),
+        (Role::Liveness, policy.liveness_probe),
+    ] {
+        match (has, probes(&life, role), probes(&transition.next, role)) {
+            (true, false, true) => transition.actions.push(Action::Probe(role)),
+            (true, true, false) => transition.actions.push(Action::Unprobe(role)),
+            _ => {}
+        }
+    }
+    Ok(transition)
+}
+
+/// The cell of the machine's table for (`life`, `event`).
+fn cell(
     life: Lifecycle,
     event: Event,
     policy: &Policy,
@@ -893,10 +969,87 @@ pub fn transition(
                 true,
             ),
         },
-        (Starting, Event::Ready) if matches!(phase, Phase::Program | Phase::FindingMain) => {
-            let (state, phase, action) = policy.post_start_from(0);
-            row(state, phase, wanted, then, running(state, action))
+        // Ready by its own word: its readiness probe has the last word, if it has one.
+        (Starting, Event::Ready)
+            if matches!(phase, Phase::Program | Phase::FindingMain) && policy.readiness_probe =>
+        {
+            row(Starting, Phase::Probing, wanted, then, vec![])
         }
+        (Starting, Event::Ready | Event::Verdict { .. })
+            if (matches!(phase, Phase::Program | Phase::FindingMain) && event == Event::Ready)
+                || (phase == Phase::Probing
+                    && matches!(
+                        event,
+                        Event::Verdict {
+                            role: Role::Readiness,
+                            healthy: true,
+                            ..
+                        }
+                    )) =>
+        {
+            let mut before = match phase {
+                Phase::Probing => vec![Tell(Told::Verdict {
+                    role: Role::Readiness,
+                    healthy: true,
+                })],
+                _ => vec![],
+            };
+            let (state, phase, action) = policy.post_start_from(0);
+            before.extend(running(state, action));
+            row(state, phase, wanted, then, before)
+        }
+        // A liveness verdict of unhealthy: what its definition says follows.
+        (
+            Running | Reloading,
+            Event::Verdict {
+                role: Role::Liveness,
+                healthy: false,
+                uptime,
+            },
+        ) => {
+            let told = Tell(Told::Verdict {
+                role: Role::Liveness,
+                healthy: false,
+            });
+            match policy.on_unhealthy {
+                // As a program that failed: stopped, then decided on by the restart policy.
+                OnUnhealthy::Restart => {
+                    ended(LastExit::Unknown, uptime, history, vec![told], true, false)
+                }
+                OnUnhealthy::Stop => {
+                    let (phase, mut actions) = stop(state, phase, StopWhy::Unhealthy);
+                    actions.insert(0, told);
+                    row(
+                        Stopping,
+                        phase,
+                        false,
+                        unless_forgotten(Then::Rest),
+                        actions,
+                    )
+                }
+                OnUnhealthy::None => row(state, phase, wanted, then, vec![told]),
+            }
+        }
+        // Any other verdict is told (a liveness probe that passes again) or not, and changes
+        // nothing.
+        (
+            Running | Reloading,
+            Event::Verdict {
+                role: Role::Liveness,
+                healthy: true,
+                ..
+            },
+        ) => row(
+            state,
+            phase,
+            wanted,
+            then,
+            vec![Tell(Told::Verdict {
+                role: Role::Liveness,
+                healthy: true,
+            })],
+        ),
+        (_, Event::Verdict { .. }) => row(state, phase, wanted, then, vec![]),
         (
             Starting,
             Event::CommandEnded {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::ServiceSpec;
+use crate::health::{OnUnhealthy, Role};
 use Action::*;
 use UnitState::*;
 
@@ -128,6 +129,9 @@ fn policy(restart: Restart, delay_ms: u64) -> Policy {
         stop_commands: 0,
         on_demand: false,
         accept: false,
+        readiness_probe: false,
+        liveness_probe: false,
+        on_unhealthy: OnUnhealthy::Restart,
     }
 }
 
@@ -1375,6 +1379,8 @@ mod properties {
         Timer,
         SocketsBound,
         Connection,
+        /// A probe's verdict changes (only while it runs).
+        Verdict(Role, bool),
     }
 
     fn stimulus() -> impl Strategy<Value = Stimulus> {
@@ -1403,6 +1409,11 @@ mod properties {
             Just(Stimulus::Timer),
             Just(Stimulus::SocketsBound),
             Just(Stimulus::Connection),
+            (
+                prop::sample::select(vec![Role::Readiness, Role::Liveness]),
+                any::<bool>()
+            )
+                .prop_map(|(role, healthy)| Stimulus::Verdict(role, healthy)),
         ]
     }
 
@@ -1420,6 +1431,15 @@ mod properties {
             any::<bool>(),
             0..4u32,
             any::<bool>(),
+            (
+                any::<bool>(),
+                any::<bool>(),
+                prop::sample::select(vec![
+                    OnUnhealthy::Restart,
+                    OnUnhealthy::Stop,
+                    OnUnhealthy::None,
+                ]),
+            ),
         )
             .prop_map(
                 |(
@@ -1430,6 +1450,7 @@ mod properties {
                     by_command,
                     limit,
                     on_demand,
+                    (readiness, liveness, on_unhealthy),
                 )| {
                     let mut policy = policy(restart, 100);
                     policy.service_type = service_type;
@@ -1444,6 +1465,14 @@ mod properties {
                     policy.on_demand = on_demand;
                     // Per connection: a plain program, and sockets.
                     policy.accept = on_demand && by_command && service_type == ServiceType::Exec;
+                    // Probes: a program that runs on (no oneshot, no instances).
+                    let probed = service_type != ServiceType::Oneshot && !policy.accept;
+                    policy.readiness_probe = probed && readiness;
+                    policy.liveness_probe = probed && liveness;
+                    policy.on_unhealthy = on_unhealthy;
+                    if policy.readiness_probe {
+                        policy.ready_timeout = Some(Duration::from_secs(2));
+                    }
                     policy
                 },
             )
@@ -1468,6 +1497,15 @@ mod properties {
         awaiting: bool,
         /// The executor accepts each connection (and keeps watching).
         accepting: bool,
+        /// Its probes run: readiness, liveness.
+        probing: [bool; 2],
+    }
+
+    fn slot(role: Role) -> usize {
+        match role {
+            Role::Readiness => 0,
+            Role::Liveness => 1,
+        }
     }
 
     impl World {
@@ -1524,6 +1562,11 @@ mod properties {
                     self.awaiting = self.accepting;
                     Event::Activated { listener: 0 }
                 }
+                Stimulus::Verdict(role, healthy) if self.probing[slot(role)] => Event::Verdict {
+                    role,
+                    healthy,
+                    uptime: Duration::from_secs(1),
+                },
                 _ if self.empty() && life.state == UnitState::Stopping => Event::GroupGone,
                 _ => return None,
             })
@@ -1572,6 +1615,17 @@ mod properties {
                         // Its instances are processes of the service.
                         self.leftovers = true;
                     }
+                    Action::Probe(role) => {
+                        assert!(
+                            !self.probing[slot(role)],
+                            "{role} probed twice: {actions:?}"
+                        );
+                        self.probing[slot(role)] = true;
+                    }
+                    Action::Unprobe(role) => {
+                        assert!(self.probing[slot(role)], "{role} unprobed: {actions:?}");
+                        self.probing[slot(role)] = false;
+                    }
                     Action::Forget => {
                         assert_eq!(i, actions.len() - 1, "Forget is the last action");
                         assert_eq!(next.state, UnitState::Stopped);
@@ -1591,6 +1645,20 @@ mod properties {
                 self.awaiting,
                 next.state == UnitState::Listening,
                 "its sockets are watched exactly while it listens: {actions:?}"
+            );
+            for (role, has) in [
+                (Role::Readiness, policy.readiness_probe),
+                (Role::Liveness, policy.liveness_probe),
+            ] {
+                assert_eq!(
+                    self.probing[slot(role)],
+                    has && probes(&next, role),
+                    "{role} probed exactly where it runs: {next:?} {actions:?}"
+                );
+            }
+            assert!(
+                next.phase != Phase::Probing || policy.readiness_probe,
+                "probing for readiness without a readiness probe"
             );
         }
     }
@@ -1691,4 +1759,147 @@ mod properties {
             prop_assert!(verdict(Wait::Running, life, &policy, None).is_some());
         }
     }
+}
+
+fn said(role: Role, healthy: bool) -> Event {
+    Event::Verdict {
+        role,
+        healthy,
+        uptime: Duration::from_secs(60),
+    }
+}
+
+fn probed(readiness: bool, liveness: bool, on_unhealthy: OnUnhealthy) -> Policy {
+    Policy {
+        readiness_probe: readiness,
+        liveness_probe: liveness,
+        on_unhealthy,
+        ready_timeout: readiness.then_some(Duration::from_secs(30)),
+        ..policy(Restart::OnFailure, 100)
+    }
+}
+
+#[test]
+fn a_start_with_a_readiness_probe_goes_on_only_once_it_passes() {
+    let policy = probed(true, true, OnUnhealthy::Restart);
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            Event::Ready,
+            said(Role::Readiness, false),
+            said(Role::Readiness, true),
+        ],
+        &policy,
+    );
+    // Exec'd, it is ready by its own word only: its probe runs, failing changes nothing, and
+    // its pass makes it run (the ready timeout cancelled, the liveness probe begun).
+    assert_eq!((rows[2].state, rows[2].phase), (Starting, Phase::Probing));
+    assert_eq!(rows[3], rows[2]);
+    assert_eq!((rows[4].state, rows[4].phase), (Running, Phase::Idle));
+    assert_eq!(
+        actions,
+        [
+            ResetRestarts,
+            SpawnProgram,
+            ArmTimer(Duration::from_secs(30)),
+            Probe(Role::Readiness),
+            CancelTimer,
+            Unprobe(Role::Readiness),
+            Probe(Role::Liveness),
+        ]
+    );
+    // Not ready within the ready timeout: stopped as a failed start, the probe ended.
+    let (rows, actions) = run(
+        Lifecycle::STOPPED,
+        &[Event::Start, Event::Ready, Event::Timer],
+        &policy,
+    );
+    assert_eq!((rows[3].state, rows[3].phase), (Stopping, Phase::Signalled));
+    assert!(
+        actions.contains(&NotReady {
+            finding_main: false
+        }),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.last(),
+        Some(&Unprobe(Role::Readiness)),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn an_unhealthy_verdict_restarts_stops_or_is_only_told_as_the_definition_says() {
+    // restart: stopped, then restarted as a failure by the restart policy, with its backoff.
+    let policy = probed(false, true, OnUnhealthy::Restart);
+    let (rows, actions) = run(
+        at(Running),
+        &[said(Role::Liveness, false), Event::GroupGone],
+        &policy,
+    );
+    assert_eq!((rows[1].state, rows[1].wanted), (Stopping, true));
+    assert_eq!(rows[2].state, Backoff);
+    assert!(actions.contains(&SignalStop) && actions.contains(&Unprobe(Role::Liveness)));
+    // stop: stopped, and not wanted any more.
+    let policy = probed(false, true, OnUnhealthy::Stop);
+    let (rows, _) = run(
+        at(Running),
+        &[said(Role::Liveness, false), Event::GroupGone],
+        &policy,
+    );
+    assert_eq!((rows[1].state, rows[1].wanted), (Stopping, false));
+    assert_eq!(rows[2].state, Stopped);
+    // none: told, nothing done; healthy again: told.
+    let policy = probed(false, true, OnUnhealthy::None);
+    let (rows, actions) = run(
+        at(Running),
+        &[said(Role::Liveness, false), said(Role::Liveness, true)],
+        &policy,
+    );
+    assert_eq!((rows[1], rows[2]), (at(Running), at(Running)));
+    assert_eq!(actions, []);
+    // Paused, a process cannot answer: its liveness probe pauses with it.
+    let (_, actions) = run(at(Running), &[Event::Pause, Event::Continue], &policy);
+    assert_eq!(
+        actions,
+        [
+            Suspend,
+            Unprobe(Role::Liveness),
+            Resume,
+            Probe(Role::Liveness)
+        ]
+    );
+}
+
+#[test]
+fn verdicts_are_told_with_what_the_probe_saw() {
+    let mut spec = ServiceSpec::new(crate::ServiceName::new("web").unwrap(), "/bin/web");
+    let check = crate::health::Check::Http(
+        crate::health::HttpCheck::parse("http://127.0.0.1:8080/health").unwrap(),
+    );
+    spec.readiness = Some(crate::health::Probe::new(check.clone()));
+    spec.liveness = Some(crate::health::Probe::new(check));
+    let policy = probed(true, true, OnUnhealthy::Restart);
+    let lines = told(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            Event::Ready,
+            said(Role::Readiness, true),
+            said(Role::Liveness, false),
+        ],
+        &policy,
+        &spec,
+    );
+    assert_eq!(
+        lines,
+        [
+            "starting",
+            "ready: GET http://127.0.0.1:8080/health",
+            "running",
+            "unhealthy: GET http://127.0.0.1:8080/health (3 failures in a row); stopping it; \
+             its restart policy decides",
+        ]
+    );
 }

@@ -23,6 +23,8 @@ pub enum StopWhy {
     SupervisorEnds,
     /// It had no connection for its idle_stop (it listens again).
     Idle,
+    /// Its liveness probe said it is unhealthy, and its definition says stop.
+    Unhealthy,
 }
 
 impl StopWhy {
@@ -32,6 +34,7 @@ impl StopWhy {
             StopWhy::Restarting => "restarting".to_owned(),
             StopWhy::Uninstalling => "uninstalling".to_owned(),
             StopWhy::SupervisorEnds => "the supervisor ends".to_owned(),
+            StopWhy::Unhealthy => "unhealthy (on_unhealthy = stop)".to_owned(),
             StopWhy::Idle => format!(
                 "no connection for {}",
                 format_duration(spec.idle_stop.unwrap_or_default())
@@ -100,6 +103,13 @@ pub enum Told {
     Activated {
         /// Which listener.
         listener: usize,
+    },
+    /// A probe's verdict changed.
+    Verdict {
+        /// Which probe.
+        role: crate::health::Role,
+        /// Healthy (ready), or unhealthy.
+        healthy: bool,
     },
 }
 
@@ -233,6 +243,33 @@ impl Told {
                 Some(at) => format!("starting: a datagram on {}", at.address),
                 None => "starting: a connection".to_owned(),
             },
+            Told::Verdict { role, healthy } => {
+                use crate::health::{OnUnhealthy, Role};
+                let probe = match role {
+                    Role::Readiness => spec.readiness.as_ref(),
+                    Role::Liveness => spec.liveness.as_ref(),
+                };
+                // The executor's account of the last check, else the check itself.
+                let what = match (words.reason, probe) {
+                    (Some(reason), _) => reason.to_owned(),
+                    (None, Some(probe)) => probe.check.to_string(),
+                    (None, None) => format!("its {role} probe"),
+                };
+                match (role, healthy) {
+                    (Role::Readiness, true) => format!("ready: {what}"),
+                    (Role::Readiness, false) => format!("not ready yet: {what}"),
+                    (Role::Liveness, true) => format!("healthy again: {what}"),
+                    (Role::Liveness, false) => {
+                        let failures = probe.map_or(0, |probe| probe.failure_threshold);
+                        let then = match spec.on_unhealthy {
+                            OnUnhealthy::Restart => "stopping it; its restart policy decides",
+                            OnUnhealthy::Stop => "stopping it (on_unhealthy = stop)",
+                            OnUnhealthy::None => "nothing done (on_unhealthy = none)",
+                        };
+                        format!("unhealthy: {what} ({failures} failures in a row); {then}")
+                    }
+                }
+            }
         }
     }
 }

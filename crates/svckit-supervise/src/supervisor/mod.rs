@@ -284,10 +284,10 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
     Policy {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
-        ready_timeout: matches!(
+        ready_timeout: (matches!(
             spec.service_type,
             ServiceType::Notify | ServiceType::Forking
-        )
+        ) || spec.readiness.is_some())
         .then_some(spec.ready_timeout),
         service_type: spec.service_type,
         reload_by_command: matches!(
@@ -303,6 +303,10 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         stop_commands: spec.exec_stop.len(),
         on_demand: !spec.listen.is_empty(),
         accept: spec.accept.per_connection(),
+        // Refused at install until the supervisor runs probes (honour.rs).
+        readiness_probe: false,
+        liveness_probe: false,
+        on_unhealthy: spec.on_unhealthy,
     }
 }
 
@@ -761,6 +765,9 @@ impl Supervisor {
             return;
         };
         match action {
+            // Never said yet: policy_of gives no service a probe until the supervisor runs
+            // them (their keys are refused at install, honour.rs).
+            Action::Probe(_) | Action::Unprobe(_) => {}
             Action::Prepare => self.prepare(name),
             Action::RunCommand(command) => {
                 let argv = match command {

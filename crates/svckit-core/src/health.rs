@@ -1,0 +1,559 @@
+//! Health probes, in Kubernetes' words and defaults: a **readiness** probe says when a started
+//! service counts as ready (a start returns, its dependents start), a **liveness** probe whether
+//! a running one still works (after `failure_threshold` failures in a row it is unhealthy, and
+//! by default restarted through its restart policy). Each probe is one [`Check`]: a command
+//! (exit 0 passes), an HTTP GET (a status in 200–399, or the one expected, passes) or a TCP
+//! connect.
+//!
+//! This module is the definition and the pure part: checking a probe's values, and the
+//! [`Tracker`] that turns results into the verdicts the lifecycle machine decides on. The
+//! executors (svckit's supervisor, the Windows host) run the checks, never on their event loop,
+//! each bounded by its timeout.
+
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    str::FromStr,
+    time::Duration,
+};
+
+/// Which of a service's probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// When a started service counts as ready.
+    Readiness,
+    /// Whether a running service still works.
+    Liveness,
+}
+
+impl Role {
+    /// Its name in definitions (`readiness`, `liveness`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::Readiness => "readiness",
+            Role::Liveness => "liveness",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a TCP or HTTP check connects: an address and a port. A host name is refused, but for
+/// `localhost`: resolving one would wait on DNS, which a probe's timeout cannot bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Target(pub SocketAddr);
+
+impl Target {
+    /// Reads `host:port` (`127.0.0.1:5432`, `[::1]:80`, `localhost:6379`).
+    fn parse(text: &str, default_port: Option<u16>) -> Result<Target, String> {
+        let (host, port) = match text.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(':') || host.starts_with('[') => {
+                let port: u16 = port
+                    .parse()
+                    .map_err(|_| format!("{text:?}: {port:?} is not a port"))?;
+                (host, port)
+            }
+            _ => match default_port {
+                Some(port) => (text, port),
+                None => return Err(format!("{text:?} is not HOST:PORT")),
+            },
+        };
+        if port == 0 {
+            return Err(format!("{text:?}: port 0 is not a port to connect to"));
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let ip = match host {
+            "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            host => host.parse::<IpAddr>().map_err(|_| {
+                format!(
+                    "{text:?}: {host:?} is not an IP address (or localhost): a name would need \
+                     a DNS lookup no probe timeout bounds"
+                )
+            })?,
+        };
+        Ok(Target(SocketAddr::new(ip, port)))
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An HTTP GET: where, and what passes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HttpCheck {
+    /// The URL as given (`http://127.0.0.1:8080/health`).
+    pub url: String,
+    /// Where it connects.
+    pub target: Target,
+    /// The `Host` header's value (the URL's host and port).
+    pub host: String,
+    /// The path and query, from `/`.
+    pub path: String,
+    /// The one status that passes; any in 200–399 when absent.
+    pub status: Option<u16>,
+    /// A header the answer must have (the name matched without case, the value exactly).
+    pub header: Option<(String, String)>,
+}
+
+impl HttpCheck {
+    /// Reads `url`: `http://HOST[:PORT][/PATH]`, HOST an IP address or `localhost`.
+    pub fn parse(url: &str) -> Result<HttpCheck, String> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            format!("{url:?} is not an http:// URL (a probe speaks plain HTTP, no TLS)")
+        })?;
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "{url:?} contains white space or a control character"
+            ));
+        }
+        let (host, path) = match rest.find('/') {
+            Some(at) => (&rest[..at], &rest[at..]),
+            None => (rest, "/"),
+        };
+        if host.is_empty() || host.contains('@') {
+            return Err(format!("{url:?} has no host (or has a user in it)"));
+        }
+        let target = Target::parse(host, Some(80))?;
+        Ok(HttpCheck {
+            url: url.to_owned(),
+            target,
+            host: host.to_owned(),
+            path: path.to_owned(),
+            status: None,
+            header: None,
+        })
+    }
+
+    /// Whether an answer with `status` and `headers` passes.
+    pub fn passes(&self, status: u16, headers: &[(String, String)]) -> bool {
+        let status_ok = match self.status {
+            Some(wanted) => status == wanted,
+            None => (200..400).contains(&status),
+        };
+        let header_ok = match &self.header {
+            Some((name, value)) => headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(name) && v == value),
+            None => true,
+        };
+        status_ok && header_ok
+    }
+
+    /// The request it sends.
+    pub fn request(&self) -> String {
+        format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: svckit-probe\r\nConnection: close\r\n\r\n",
+            self.path, self.host
+        )
+    }
+}
+
+/// What a probe checks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Check {
+    /// A command, run as the service's user in its environment: exit 0 passes.
+    Exec(Vec<String>),
+    /// An HTTP GET.
+    Http(HttpCheck),
+    /// A TCP connect.
+    Tcp(Target),
+}
+
+impl Check {
+    /// Its kind's name (`exec`, `http`, `tcp`).
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Check::Exec(_) => "exec",
+            Check::Http(_) => "http",
+            Check::Tcp(_) => "tcp",
+        }
+    }
+
+    /// A TCP connect to `text` (`HOST:PORT`).
+    pub fn tcp(text: &str) -> Result<Check, String> {
+        Ok(Check::Tcp(Target::parse(text, None)?))
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Check::Exec(argv) => write!(f, "`{}`", argv.join(" ")),
+            Check::Http(http) => write!(f, "GET {}", http.url),
+            Check::Tcp(target) => write!(f, "connect to {target}"),
+        }
+    }
+}
+
+/// What follows a liveness probe's verdict of unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OnUnhealthy {
+    /// Stopped, then restarted as the restart policy says of a failure (its backoff too).
+    #[default]
+    Restart,
+    /// Stopped, and not restarted.
+    Stop,
+    /// Noted (status and events), nothing done.
+    None,
+}
+
+impl OnUnhealthy {
+    /// Its name in definitions.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OnUnhealthy::Restart => "restart",
+            OnUnhealthy::Stop => "stop",
+            OnUnhealthy::None => "none",
+        }
+    }
+}
+
+impl FromStr for OnUnhealthy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<OnUnhealthy, String> {
+        match text {
+            "restart" => Ok(OnUnhealthy::Restart),
+            "stop" => Ok(OnUnhealthy::Stop),
+            "none" => Ok(OnUnhealthy::None),
+            _ => Err(format!("{text:?} is not restart, stop or none")),
+        }
+    }
+}
+
+/// The shortest period a probe may have: 500 services probed this often keep a supervisor
+/// busy enough.
+pub const MIN_PERIOD: Duration = Duration::from_millis(100);
+
+/// The longest period, timeout or initial delay.
+pub const MAX_SPAN: Duration = Duration::from_secs(24 * 3600);
+
+/// The most failures or successes a threshold counts.
+pub const MAX_THRESHOLD: u32 = 1000;
+
+/// One probe: what it checks, and how often and how long (Kubernetes' names and defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Probe {
+    /// What it checks.
+    pub check: Check,
+    /// How often (10 s).
+    pub period: Duration,
+    /// How long one check may take before it counts as failed (its command killed) (1 s).
+    pub timeout: Duration,
+    /// How long after the start (or, for liveness, readiness) the first check waits (0).
+    pub initial_delay: Duration,
+    /// Failures in a row that make it unhealthy (3).
+    pub failure_threshold: u32,
+    /// Successes in a row that make it healthy again, or ready (1; always 1 for liveness).
+    pub success_threshold: u32,
+}
+
+impl Probe {
+    /// A probe of `check` with Kubernetes' defaults.
+    pub fn new(check: Check) -> Probe {
+        Probe {
+            check,
+            period: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+            initial_delay: Duration::ZERO,
+            failure_threshold: 3,
+            success_threshold: 1,
+        }
+    }
+
+    /// Checks its values; the error names the key (`period`) and says what is wrong.
+    pub fn validate(&self, role: Role) -> Result<(), (&'static str, String)> {
+        let span = |key: &'static str, value: Duration, least: Duration| {
+            if value < least || value > MAX_SPAN {
+                Err((
+                    key,
+                    format!(
+                        "{} is not between {} and {}",
+                        crate::parse::format_duration(value),
+                        crate::parse::format_duration(least),
+                        crate::parse::format_duration(MAX_SPAN)
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        span("period", self.period, MIN_PERIOD)?;
+        span("timeout", self.timeout, Duration::from_millis(1))?;
+        span("initial_delay", self.initial_delay, Duration::ZERO)?;
+        for (key, value) in [
+            ("failure_threshold", self.failure_threshold),
+            ("success_threshold", self.success_threshold),
+        ] {
+            if !(1..=MAX_THRESHOLD).contains(&value) {
+                return Err((key, format!("{value} is not between 1 and {MAX_THRESHOLD}")));
+            }
+        }
+        if role == Role::Liveness && self.success_threshold != 1 {
+            return Err((
+                "success_threshold",
+                "is 1 for a liveness probe (one success ends a failure streak)".into(),
+            ));
+        }
+        match &self.check {
+            Check::Exec(argv) if argv.is_empty() || argv[0].is_empty() => {
+                Err(("exec", "the command is empty".into()))
+            }
+            Check::Exec(argv) if argv.iter().any(|word| word.contains('\0')) => {
+                Err(("exec", "the command contains a NUL byte".into()))
+            }
+            Check::Http(http) => match &http.header {
+                Some((name, value))
+                    if name.is_empty()
+                        || !name.chars().all(|c| c.is_ascii_graphic() && c != ':')
+                        || value.chars().any(char::is_control) =>
+                {
+                    Err(("header", format!("{name:?}: {value:?} is not a header")))
+                }
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a run of check results amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Health {
+    /// Not yet decided: fewer results than a threshold.
+    #[default]
+    Unknown,
+    /// `success_threshold` passes in a row (since the last verdict of unhealthy).
+    Healthy,
+    /// `failure_threshold` failures in a row.
+    Unhealthy,
+}
+
+impl Health {
+    /// Its name, as status shows it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// Counts one probe's results in a row and says when they change its verdict: the part of
+/// probing that decides, the same for every executor.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tracker {
+    success_threshold: u32,
+    failure_threshold: u32,
+    /// Passes in a row.
+    pub successes: u32,
+    /// Failures in a row.
+    pub failures: u32,
+    /// The verdict so far.
+    pub health: Health,
+}
+
+impl Tracker {
+    /// A tracker of `probe`'s results, undecided.
+    pub fn new(probe: &Probe) -> Tracker {
+        Tracker {
+            success_threshold: probe.success_threshold,
+            failure_threshold: probe.failure_threshold,
+            ..Tracker::default()
+        }
+    }
+
+    /// Counts one result; the new verdict when it changes (healthy after `success_threshold`
+    /// passes in a row, unhealthy after `failure_threshold` failures in a row).
+    pub fn record(&mut self, passed: bool) -> Option<Health> {
+        let next = if passed {
+            self.failures = 0;
+            self.successes = self.successes.saturating_add(1);
+            (self.successes >= self.success_threshold).then_some(Health::Healthy)
+        } else {
+            self.successes = 0;
+            self.failures = self.failures.saturating_add(1);
+            (self.failures >= self.failure_threshold).then_some(Health::Unhealthy)
+        };
+        match next {
+            Some(health) if health != self.health => {
+                self.health = health;
+                Some(health)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_addresses_or_localhost_never_names() {
+        assert_eq!(
+            Check::tcp("127.0.0.1:5432").unwrap(),
+            Check::Tcp(Target("127.0.0.1:5432".parse().unwrap()))
+        );
+        assert_eq!(
+            Check::tcp("[::1]:80").unwrap().to_string(),
+            "connect to [::1]:80"
+        );
+        assert_eq!(
+            Check::tcp("localhost:6379").unwrap().to_string(),
+            "connect to 127.0.0.1:6379"
+        );
+        for (bad, says) in [
+            ("db.example:5432", "not an IP address"),
+            ("127.0.0.1", "not HOST:PORT"),
+            ("127.0.0.1:0", "port 0"),
+            ("127.0.0.1:http", "not a port"),
+        ] {
+            let err = Check::tcp(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_http_url_is_read_into_what_the_request_needs() {
+        let http = HttpCheck::parse("http://127.0.0.1:8080/health?full=1").unwrap();
+        assert_eq!(http.target.0, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            (http.host.as_str(), http.path.as_str()),
+            ("127.0.0.1:8080", "/health?full=1")
+        );
+        assert!(
+            http.request()
+                .starts_with("GET /health?full=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n")
+        );
+        let bare = HttpCheck::parse("http://localhost").unwrap();
+        assert_eq!((bare.target.0.port(), bare.path.as_str()), (80, "/"));
+        for (bad, says) in [
+            ("https://127.0.0.1/", "no TLS"),
+            ("http://example.com/", "not an IP address"),
+            ("http:///x", "no host"),
+            ("http://u@127.0.0.1/", "no host"),
+            ("http://127.0.0.1/a b", "white space"),
+        ] {
+            let err = HttpCheck::parse(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_http_answer_passes_with_a_good_status_and_the_header_asked_for() {
+        let mut http = HttpCheck::parse("http://127.0.0.1/").unwrap();
+        assert!(http.passes(200, &[]) && http.passes(302, &[]));
+        assert!(!http.passes(404, &[]) && !http.passes(502, &[]) && !http.passes(199, &[]));
+        http.status = Some(204);
+        assert!(http.passes(204, &[]) && !http.passes(200, &[]));
+        http.header = Some(("X-Ready".into(), "yes".into()));
+        assert!(!http.passes(204, &[]));
+        assert!(http.passes(204, &[("x-ready".into(), "yes".into())]));
+        assert!(!http.passes(204, &[("X-Ready".into(), "no".into())]));
+    }
+
+    #[test]
+    fn probe_values_out_of_bounds_are_refused_naming_the_key() {
+        let ok = Probe::new(Check::tcp("127.0.0.1:1").unwrap());
+        assert_eq!(ok.validate(Role::Liveness), Ok(()));
+        let refused = |change: fn(&mut Probe), role: Role| {
+            let mut probe = ok.clone();
+            change(&mut probe);
+            probe.validate(role).unwrap_err().0
+        };
+        assert_eq!(
+            refused(|p| p.period = Duration::from_millis(1), Role::Liveness),
+            "period"
+        );
+        assert_eq!(
+            refused(
+                |p| p.period = Duration::from_secs(10_000_000),
+                Role::Liveness
+            ),
+            "period"
+        );
+        assert_eq!(
+            refused(|p| p.timeout = Duration::ZERO, Role::Liveness),
+            "timeout"
+        );
+        assert_eq!(
+            refused(|p| p.failure_threshold = 0, Role::Liveness),
+            "failure_threshold"
+        );
+        assert_eq!(
+            refused(|p| p.success_threshold = 2, Role::Liveness),
+            "success_threshold"
+        );
+        assert_eq!(
+            refused(|p| p.success_threshold = 1001, Role::Readiness),
+            "success_threshold"
+        );
+        assert_eq!(
+            refused(|p| p.check = Check::Exec(vec![]), Role::Readiness),
+            "exec"
+        );
+        let mut two = ok.clone();
+        two.success_threshold = 2;
+        assert_eq!(two.validate(Role::Readiness), Ok(()));
+    }
+
+    #[test]
+    fn a_tracker_says_each_verdict_once_when_a_streak_reaches_its_threshold() {
+        let mut probe = Probe::new(Check::tcp("127.0.0.1:1").unwrap());
+        probe.success_threshold = 2;
+        let mut tracker = Tracker::new(&probe);
+        assert_eq!(tracker.record(true), None);
+        assert_eq!(tracker.record(true), Some(Health::Healthy));
+        assert_eq!(tracker.record(true), None, "said once");
+        assert_eq!((tracker.record(false), tracker.record(false)), (None, None));
+        assert_eq!(tracker.record(true), None, "a pass breaks the streak");
+        assert_eq!(tracker.failures, 0);
+        for _ in 0..2 {
+            assert_eq!(tracker.record(false), None);
+        }
+        assert_eq!(tracker.record(false), Some(Health::Unhealthy));
+        assert_eq!(tracker.record(false), None);
+        assert_eq!(tracker.failures, 4);
+        assert_eq!(tracker.record(true), None);
+        assert_eq!(tracker.record(true), Some(Health::Healthy));
+    }
+
+    proptest::proptest! {
+        /// Whatever the results, a verdict is said exactly when the streak behind it reaches
+        /// its threshold and the verdict differs from the last one said.
+        #[test]
+        fn a_verdict_follows_the_streak_behind_it(
+            results in proptest::collection::vec(proptest::bool::ANY, 0..200),
+            successes in 1u32..5,
+            failures in 1u32..5,
+        ) {
+            let mut probe = Probe::new(Check::tcp("127.0.0.1:1").unwrap());
+            probe.success_threshold = successes;
+            probe.failure_threshold = failures;
+            let mut tracker = Tracker::new(&probe);
+            let mut said = Health::Unknown;
+            for (index, passed) in results.iter().enumerate() {
+                let streak = results[..=index].iter().rev().take_while(|r| *r == passed).count() as u32;
+                let due = match passed {
+                    true => (streak >= successes).then_some(Health::Healthy),
+                    false => (streak >= failures).then_some(Health::Unhealthy),
+                };
+                let expected = due.filter(|health| *health != said);
+                proptest::prop_assert_eq!(tracker.record(*passed), expected);
+                if let Some(health) = expected {
+                    said = health;
+                }
+                proptest::prop_assert_eq!(tracker.health, said);
+            }
+        }
+    }
+}
