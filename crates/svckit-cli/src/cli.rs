@@ -313,6 +313,42 @@ pub struct InstallArgs {
     /// it listens again, and the next connection starts it.
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub idle_stop: Option<std::time::Duration>,
+    /// `liveness.exec`: a shell command (`/bin/sh -c CMD`) that exits 0 while it works
+    /// (Docker's --health-cmd); after --health-retries failures in a row it is unhealthy and
+    /// restarted by its restart policy.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["health_http", "health_tcp"])]
+    pub health_cmd: Option<String>,
+    /// `liveness.http`: GET this URL (http://ADDRESS[:PORT]/PATH); a status in 200-399 passes.
+    #[arg(long, value_name = "URL", conflicts_with = "health_tcp")]
+    pub health_http: Option<String>,
+    /// `liveness.tcp`: connect to ADDRESS:PORT.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub health_tcp: Option<String>,
+    /// `liveness.period`: how often the health check runs (10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub health_interval: Option<std::time::Duration>,
+    /// `liveness.timeout`: how long one check may take (1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub health_timeout: Option<std::time::Duration>,
+    /// `liveness.failure_threshold`: failures in a row that make it unhealthy (3).
+    #[arg(long, value_name = "N")]
+    pub health_retries: Option<u32>,
+    /// `liveness.initial_delay`: how long after it runs the first check waits (0).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub health_start_period: Option<std::time::Duration>,
+    /// `readiness.exec`: a start is done (it returns, dependents start) once this shell
+    /// command exits 0.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["ready_http", "ready_tcp"])]
+    pub ready_cmd: Option<String>,
+    /// `readiness.http`: a start is done once GET URL answers 200-399.
+    #[arg(long, value_name = "URL", conflicts_with = "ready_tcp")]
+    pub ready_http: Option<String>,
+    /// `readiness.tcp`: a start is done once ADDRESS:PORT takes a connection.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub ready_tcp: Option<String>,
+    /// `readiness.period`: how often the readiness check runs until it passes (1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub ready_interval: Option<std::time::Duration>,
     /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
     /// programs get HUP unless told; other programs have no reload unless given one).
     #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]

@@ -234,6 +234,148 @@ struct Definition {
     idle_stop: Option<Dur>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     listen: Vec<ListenDefinition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    readiness: Option<ProbeDefinition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    liveness: Option<ProbeDefinition>,
+}
+
+// A `[readiness]` or `[liveness]` table: one check (`exec = [...]`, `http = "http://…"` with
+// optional `expect_status` and `header = "Name: value"`, or `tcp = "127.0.0.1:5432"`), its
+// timings in Kubernetes' names, and for liveness `on_unhealthy`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ProbeDefinition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exec: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    http: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tcp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expect_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    header: Option<String>,
+    #[serde(default = "default_probe_period")]
+    period: Dur,
+    #[serde(default = "default_probe_timeout")]
+    timeout: Dur,
+    #[serde(default)]
+    initial_delay: Dur,
+    #[serde(default = "default_failure_threshold")]
+    failure_threshold: u32,
+    #[serde(default = "default_success_threshold")]
+    success_threshold: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    on_unhealthy: Option<Named<crate::health::OnUnhealthy>>,
+}
+
+fn default_probe() -> crate::health::Probe {
+    crate::health::Probe::new(crate::health::Check::Exec(Vec::new()))
+}
+
+fn default_probe_period() -> Dur {
+    Dur(default_probe().period)
+}
+
+fn default_probe_timeout() -> Dur {
+    Dur(default_probe().timeout)
+}
+
+fn default_failure_threshold() -> u32 {
+    default_probe().failure_threshold
+}
+
+fn default_success_threshold() -> u32 {
+    default_probe().success_threshold
+}
+
+impl ProbeDefinition {
+    /// The probe, and for liveness what follows unhealthy; the error names the key.
+    fn into_probe(
+        self,
+        role: crate::health::Role,
+    ) -> Result<(crate::health::Probe, Option<crate::health::OnUnhealthy>), (&'static str, String)>
+    {
+        use crate::health::{Check, HttpCheck, Probe, Role};
+        let key = |name: &'static str| crate::spec::probe_key(role, name);
+        let check = match (self.exec, self.http, self.tcp) {
+            (Some(argv), None, None) => Check::Exec(argv),
+            (None, Some(url), None) => {
+                let mut http = HttpCheck::parse(&url).map_err(|err| (key("http"), err))?;
+                http.status = self.expect_status;
+                http.header = match self.header {
+                    Some(header) => {
+                        let (name, value) = header.split_once(':').ok_or_else(|| {
+                            (key("header"), format!("{header:?} is not \"Name: value\""))
+                        })?;
+                        Some((name.trim().to_owned(), value.trim().to_owned()))
+                    }
+                    None => None,
+                };
+                Check::Http(http)
+            }
+            (None, None, Some(target)) => Check::tcp(&target).map_err(|err| (key("tcp"), err))?,
+            _ => {
+                return Err((
+                    role.name(),
+                    "give exactly one check: exec, http or tcp".to_owned(),
+                ));
+            }
+        };
+        if !matches!(check, Check::Http(_)) && (self.expect_status.is_some()) {
+            return Err((key("expect_status"), "is for an http check".to_owned()));
+        }
+        let on_unhealthy = self.on_unhealthy.map(|named| named.0);
+        if role == Role::Readiness && on_unhealthy.is_some() {
+            return Err((
+                "on_unhealthy",
+                "is a liveness probe's (put it in [liveness])".to_owned(),
+            ));
+        }
+        let probe = Probe {
+            check,
+            period: self.period.0,
+            timeout: self.timeout.0,
+            initial_delay: self.initial_delay.0,
+            failure_threshold: self.failure_threshold,
+            success_threshold: self.success_threshold,
+        };
+        Ok((probe, on_unhealthy))
+    }
+
+    fn from_probe(
+        probe: &crate::health::Probe,
+        on_unhealthy: Option<crate::health::OnUnhealthy>,
+    ) -> ProbeDefinition {
+        use crate::health::Check;
+        let (exec, http, tcp, expect_status, header) = match &probe.check {
+            Check::Exec(argv) => (Some(argv.clone()), None, None, None, None),
+            Check::Http(http) => (
+                None,
+                Some(http.url.clone()),
+                None,
+                http.status,
+                http.header
+                    .as_ref()
+                    .map(|(name, value)| format!("{name}: {value}")),
+            ),
+            Check::Tcp(target) => (None, None, Some(target.to_string()), None, None),
+        };
+        ProbeDefinition {
+            exec,
+            http,
+            tcp,
+            expect_status,
+            header,
+            period: Dur(probe.period),
+            timeout: Dur(probe.timeout),
+            initial_delay: Dur(probe.initial_delay),
+            failure_threshold: probe.failure_threshold,
+            success_threshold: probe.success_threshold,
+            on_unhealthy: on_unhealthy.map(Named),
+        }
+    }
 }
 
 fn is_default(accept: &Named<crate::listen::AcceptMode>) -> bool {
@@ -566,6 +708,14 @@ impl Definition {
                 group: listen.group,
             })
             .collect();
+        if let Some(readiness) = self.readiness {
+            spec.readiness = Some(readiness.into_probe(crate::health::Role::Readiness)?.0);
+        }
+        if let Some(liveness) = self.liveness {
+            let (probe, on_unhealthy) = liveness.into_probe(crate::health::Role::Liveness)?;
+            spec.liveness = Some(probe);
+            spec.on_unhealthy = on_unhealthy.unwrap_or_default();
+        }
         Ok(spec)
     }
 
@@ -645,6 +795,14 @@ impl Definition {
                     group: listener.group.clone(),
                 })
                 .collect(),
+            readiness: spec
+                .readiness
+                .as_ref()
+                .map(|probe| ProbeDefinition::from_probe(probe, None)),
+            liveness: spec
+                .liveness
+                .as_ref()
+                .map(|probe| ProbeDefinition::from_probe(probe, Some(spec.on_unhealthy))),
         }
     }
 }
@@ -998,5 +1156,67 @@ group = "www-data"
         let spec =
             ServiceSpec::from_toml("name = \"api\"\nprogram = \"/bin/true\"\n", None).unwrap();
         assert_eq!(spec.name.as_str(), "api");
+    }
+
+    #[test]
+    fn probes_read_as_kubernetes_names_them_and_write_back() {
+        use crate::health::{Check, OnUnhealthy};
+        let text = "program = \"/usr/sbin/nginx\"\n\
+            [readiness]\nhttp = \"http://127.0.0.1:8080/health\"\nexpect_status = 204\n\
+            header = \"X-Ready: yes\"\nperiod = \"200ms\"\nsuccess_threshold = 2\n\
+            [liveness]\nexec = [\"/usr/bin/redis-cli\", \"ping\"]\ntimeout = \"500ms\"\n\
+            failure_threshold = 5\non_unhealthy = \"stop\"\n";
+        let spec = ServiceSpec::from_toml(text, Some("web")).unwrap();
+        let readiness = spec.readiness.as_ref().unwrap();
+        let Check::Http(http) = &readiness.check else {
+            panic!("{readiness:?}")
+        };
+        assert_eq!(
+            (http.status, http.header.clone()),
+            (Some(204), Some(("X-Ready".into(), "yes".into())))
+        );
+        assert_eq!(
+            (readiness.period, readiness.success_threshold),
+            (Duration::from_millis(200), 2)
+        );
+        assert_eq!(
+            readiness.timeout,
+            Duration::from_secs(1),
+            "Kubernetes' default"
+        );
+        let liveness = spec.liveness.as_ref().unwrap();
+        assert_eq!(
+            liveness.check,
+            Check::Exec(vec!["/usr/bin/redis-cli".into(), "ping".into()])
+        );
+        assert_eq!(
+            (liveness.failure_threshold, spec.on_unhealthy),
+            (5, OnUnhealthy::Stop)
+        );
+        let again = ServiceSpec::from_toml(&spec.to_toml(), Some("web")).unwrap();
+        assert_eq!(again, spec);
+        for (bad, says) in [
+            (
+                "[readiness]\ntcp = \"127.0.0.1:1\"\nexec = [\"x\"]\n",
+                "exactly one check",
+            ),
+            ("[readiness]\ntcp = \"db:5432\"\n", "not an IP address"),
+            (
+                "[liveness]\ntcp = \"127.0.0.1:1\"\nperiod = \"1ms\"\n",
+                "period",
+            ),
+            (
+                "[readiness]\ntcp = \"127.0.0.1:1\"\non_unhealthy = \"stop\"\n",
+                "liveness probe's",
+            ),
+            (
+                "[readiness]\ntcp = \"127.0.0.1:1\"\nexpect_status = 200\n",
+                "for an http check",
+            ),
+        ] {
+            let text = format!("program = \"/bin/true\"\n{bad}");
+            let err = ServiceSpec::from_toml(&text, Some("web")).unwrap_err();
+            assert!(err.message.contains(says), "{bad}: {}", err.message);
+        }
     }
 }

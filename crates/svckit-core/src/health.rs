@@ -18,7 +18,7 @@ use std::{
 };
 
 /// Which of a service's probes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     /// When a started service counts as ready.
     Readiness,
@@ -215,6 +215,12 @@ impl OnUnhealthy {
     }
 }
 
+impl fmt::Display for OnUnhealthy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl FromStr for OnUnhealthy {
     type Err = String;
 
@@ -347,6 +353,21 @@ impl Health {
     }
 }
 
+/// What status shows of a probe that runs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Report {
+    /// `readiness` or `liveness`.
+    pub role: String,
+    /// What it checks, in words (`GET http://127.0.0.1:8080/health`).
+    pub check: String,
+    /// `unknown`, `healthy` or `unhealthy`.
+    pub health: String,
+    /// Failures in a row.
+    pub failures: u32,
+    /// What its last check came to.
+    pub last: Option<String>,
+}
+
 /// Counts one probe's results in a row and says when they change its verdict: the part of
 /// probing that decides, the same for every executor.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -368,6 +389,20 @@ impl Tracker {
             success_threshold: probe.success_threshold,
             failure_threshold: probe.failure_threshold,
             ..Tracker::default()
+        }
+    }
+
+    /// A tracker of `probe`'s results as `role`'s: a readiness probe is undecided until it
+    /// passes; a liveness probe starts healthy (as Kubernetes': the service was ready), so
+    /// its first verdict is unhealthy.
+    pub fn for_role(probe: &Probe, role: Role) -> Tracker {
+        let health = match role {
+            Role::Readiness => Health::Unknown,
+            Role::Liveness => Health::Healthy,
+        };
+        Tracker {
+            health,
+            ..Tracker::new(probe)
         }
     }
 
@@ -525,6 +560,9 @@ mod tests {
         assert_eq!(tracker.failures, 4);
         assert_eq!(tracker.record(true), None);
         assert_eq!(tracker.record(true), Some(Health::Healthy));
+        // A liveness probe starts healthy: passing says nothing new.
+        let mut liveness = Tracker::for_role(&probe, Role::Liveness);
+        assert_eq!((liveness.record(true), liveness.record(true)), (None, None));
     }
 
     proptest::proptest! {

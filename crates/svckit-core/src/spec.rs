@@ -1070,9 +1070,9 @@ fn check_text(field: &'static str, text: &str) -> Result<(), ModelError> {
 }
 
 /// The definition's name of a probe's key: `readiness.period`.
-fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
+pub(crate) fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
     use crate::health::Role;
-    const KEYS: [&str; 7] = [
+    const KEYS: [&str; 10] = [
         "period",
         "timeout",
         "initial_delay",
@@ -1080,8 +1080,11 @@ fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
         "success_threshold",
         "exec",
         "header",
+        "http",
+        "tcp",
+        "expect_status",
     ];
-    const READINESS: [&str; 7] = [
+    const READINESS: [&str; 10] = [
         "readiness.period",
         "readiness.timeout",
         "readiness.initial_delay",
@@ -1089,8 +1092,11 @@ fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
         "readiness.success_threshold",
         "readiness.exec",
         "readiness.header",
+        "readiness.http",
+        "readiness.tcp",
+        "readiness.expect_status",
     ];
-    const LIVENESS: [&str; 7] = [
+    const LIVENESS: [&str; 10] = [
         "liveness.period",
         "liveness.timeout",
         "liveness.initial_delay",
@@ -1098,6 +1104,9 @@ fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
         "liveness.success_threshold",
         "liveness.exec",
         "liveness.header",
+        "liveness.http",
+        "liveness.tcp",
+        "liveness.expect_status",
     ];
     let index = KEYS.iter().position(|k| *k == key).unwrap_or(0);
     match role {
@@ -1271,13 +1280,25 @@ mod tests {
         assert!(said(&spec).contains("liveness.period"), "{}", said(&spec));
         spec.liveness = Some(probe.clone());
         spec.readiness.as_mut().unwrap().failure_threshold = 0;
-        assert!(said(&spec).contains("readiness.failure_threshold"), "{}", said(&spec));
+        assert!(
+            said(&spec).contains("readiness.failure_threshold"),
+            "{}",
+            said(&spec)
+        );
         spec.readiness = Some(probe);
         spec.service_type = ServiceType::Oneshot;
-        assert!(said(&spec).contains("a oneshot has no program"), "{}", said(&spec));
+        assert!(
+            said(&spec).contains("a oneshot has no program"),
+            "{}",
+            said(&spec)
+        );
         spec.service_type = ServiceType::Exec;
         spec.liveness = None;
         spec.on_unhealthy = OnUnhealthy::Stop;
-        assert!(said(&spec).contains("liveness.on_unhealthy"), "{}", said(&spec));
+        assert!(
+            said(&spec).contains("liveness.on_unhealthy"),
+            "{}",
+            said(&spec)
+        );
     }
 }

@@ -12,9 +12,6 @@ pub use supervisor::*;
 pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str> {
     match key {
         Key::Password => Some("the supervisor switches users without passwords"),
-        Key::Readiness | Key::Liveness => {
-            Some("the supervisor does not run probes yet (their machine is built; issue 25)")
-        }
         Key::Start if spec.start == svckit_core::StartType::Delayed => {
             Some("\"delayed\" is a Windows start type; the supervisor starts auto services at once")
         }
@@ -302,6 +299,7 @@ mod supervisor {
         status.notice = service.notice.clone();
         status.processes = service.processes.clone();
         status.sockets = service.sockets.clone();
+        status.probes = service.probes.clone();
         if let Some(usage) = service.usage {
             status.tasks = Some(usage.tasks);
             status.memory = usage.memory_bytes;

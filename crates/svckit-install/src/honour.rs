@@ -111,6 +111,15 @@ mod tests {
             Key::MaxConnections => spec.max_connections = 8,
             Key::MaxConnectionsPerSource => spec.max_connections_per_source = Some(2),
             Key::IdleStop => spec.idle_stop = Some(std::time::Duration::from_secs(60)),
+            Key::Readiness | Key::Liveness => {
+                let probe = svckit_core::health::Probe::new(
+                    svckit_core::health::Check::tcp("127.0.0.1:8080").unwrap(),
+                );
+                match key {
+                    Key::Readiness => spec.readiness = Some(probe),
+                    _ => spec.liveness = Some(probe),
+                }
+            }
             Key::SuccessExitStatus => spec.success_exit_status = vec![ExitMatch::Code(3)],
             Key::RestartPreventExitStatus => {
                 spec.restart_prevent_exit_status = vec![ExitMatch::Code(3)];

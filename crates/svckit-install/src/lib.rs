@@ -487,6 +487,8 @@ pub struct Status {
     pub processes: Vec<svckit_core::ServiceProcess>,
     /// Its sockets, where the manager binds them (a service started on demand).
     pub sockets: Option<svckit_core::listen::Activity>,
+    /// Its health probes that run now, where the manager runs them.
+    pub probes: Vec<svckit_core::health::Report>,
 }
 
 impl Status {
@@ -522,6 +524,7 @@ impl Status {
             next_try: None,
             processes: Vec::new(),
             sockets: None,
+            probes: Vec::new(),
         }
     }
 

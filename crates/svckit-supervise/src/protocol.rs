@@ -184,6 +184,9 @@ pub struct ServiceStatus {
     /// Its sockets (a service started on demand).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sockets: Option<svckit_core::listen::Activity>,
+    /// Its probes that run now: their verdicts and last results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<svckit_core::health::Report>,
 }
 
 /// What a service's cgroup holds.

@@ -222,6 +222,20 @@ impl Cgroup {
             .write_all(b"0")
     }
 
+    /// A cgroup below this one named `name`, created if missing (its processes count as this
+    /// one's: [`Cgroup::pids`], [`Cgroup::kill_all`]).
+    pub fn child(&self, name: &str) -> io::Result<Cgroup> {
+        let dir = self.dir.join(name);
+        match fs::create_dir(&dir) {
+            Ok(()) => Ok(Cgroup { dir }),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(Cgroup { dir }),
+            Err(err) => Err(io::Error::new(
+                err.kind(),
+                format!("create {}: {err}", dir.display()),
+            )),
+        }
+    }
+
     /// The cgroup's directory.
     pub fn dir(&self) -> &Path {
         &self.dir

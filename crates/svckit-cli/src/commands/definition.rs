@@ -126,6 +126,7 @@ fn apply_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Result<()>
     if args.max_connections_per_source.is_some() {
         spec.max_connections_per_source = args.max_connections_per_source;
     }
+    probes_from_flags(spec, args)?;
     if !args.listen.is_empty() {
         spec.listen = args
             .listen
@@ -180,4 +181,79 @@ pub fn read(file: &Path, name: Option<&str>) -> anyhow::Result<ServiceSpec> {
         .is_ok_and(|table| table.contains_key("name"));
     let default = if has_name_key { name } else { name.or(stem) };
     Ok(ServiceSpec::from_toml(&text, default).map_err(|err| err.in_file(file.display()))?)
+}
+
+/// A flag's check: a shell command (as Docker runs --health-cmd), a URL, or ADDRESS:PORT.
+fn check_of(
+    flag: &str,
+    cmd: &Option<String>,
+    http: &Option<String>,
+    tcp: &Option<String>,
+) -> anyhow::Result<Option<svckit::health::Check>> {
+    use svckit::health::{Check, HttpCheck};
+    let bad = |what: &str, err: String| {
+        crate::exit::Failure::new(crate::exit::Exit::Usage, format!("--{flag}-{what}: {err}"))
+    };
+    Ok(match (cmd, http, tcp) {
+        (Some(cmd), _, _) => Some(Check::Exec(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            cmd.clone(),
+        ])),
+        (_, Some(url), _) => Some(Check::Http(
+            HttpCheck::parse(url).map_err(|err| bad("http", err))?,
+        )),
+        (_, _, Some(target)) => Some(Check::tcp(target).map_err(|err| bad("tcp", err))?),
+        _ => None,
+    })
+}
+
+/// The probes the --health-* and --ready-* flags give (over the definition's).
+fn probes_from_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Result<()> {
+    use svckit::health::Probe;
+    if let Some(check) = check_of(
+        "health",
+        &args.health_cmd,
+        &args.health_http,
+        &args.health_tcp,
+    )? {
+        spec.liveness = Some(Probe::new(check));
+    }
+    if let Some(liveness) = spec.liveness.as_mut() {
+        if let Some(period) = args.health_interval {
+            liveness.period = period;
+        }
+        if let Some(timeout) = args.health_timeout {
+            liveness.timeout = timeout;
+        }
+        if let Some(retries) = args.health_retries {
+            liveness.failure_threshold = retries;
+        }
+        if let Some(delay) = args.health_start_period {
+            liveness.initial_delay = delay;
+        }
+    } else if args.health_interval.is_some()
+        || args.health_timeout.is_some()
+        || args.health_retries.is_some()
+        || args.health_start_period.is_some()
+    {
+        anyhow::bail!(
+            "--health-interval, --health-timeout, --health-retries and --health-start-period need a health check (--health-cmd, --health-http or --health-tcp)"
+        );
+    }
+    if let Some(check) = check_of("ready", &args.ready_cmd, &args.ready_http, &args.ready_tcp)? {
+        let mut probe = Probe::new(check);
+        // A start waits on it: checked every second, not Kubernetes' 10.
+        probe.period = std::time::Duration::from_secs(1);
+        spec.readiness = Some(probe);
+    }
+    if let Some(period) = args.ready_interval {
+        match spec.readiness.as_mut() {
+            Some(readiness) => readiness.period = period,
+            None => anyhow::bail!(
+                "--ready-interval needs a readiness check (--ready-cmd, --ready-http or --ready-tcp)"
+            ),
+        }
+    }
+    Ok(())
 }

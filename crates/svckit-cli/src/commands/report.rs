@@ -53,6 +53,7 @@ pub fn json(status: &Status) -> serde_json::Value {
         "cpu_usec": status.cpu.map(|cpu| u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX)),
         "processes": status.processes,
         "sockets": status.sockets,
+        "probes": status.probes,
         "accepts": status.accept.to_string(),
         "accepts_value": status.accept.bits(),
         "win32_exit_code": win32,
@@ -129,6 +130,7 @@ pub fn describe(
     describe_state(out, status)?;
     describe_process(out, status)?;
     describe_sockets(out, status)?;
+    describe_probes(out, status)?;
     describe_history(out, status)?;
     describe_definition(out, status, logs)?;
     for (stream, lines) in recent.iter().filter(|(_, lines)| !lines.is_empty()) {
@@ -244,6 +246,23 @@ fn describe_sockets(out: &mut impl Write, status: &Status) -> io::Result<()> {
         ),
     };
     writeln!(out, "     listen: {} ({what})", sockets.listen.join(", "))
+}
+
+/// Its probes that run: each one's verdict, failures in a row, and what its last check saw.
+fn describe_probes(out: &mut impl Write, status: &Status) -> io::Result<()> {
+    for probe in &status.probes {
+        let failures = match probe.failures {
+            0 => String::new(),
+            n => format!(", {n} failures in a row"),
+        };
+        let last = probe.last.as_deref().unwrap_or(&probe.check);
+        writeln!(
+            out,
+            "{:>11}: {}{failures} ({last})",
+            probe.role, probe.health
+        )?;
+    }
+    Ok(())
 }
 
 /// What happened to it: restarts, the last exit, the exit code, why, output not stored.

@@ -11,6 +11,7 @@ mod daemonize;
 mod daemons;
 mod entrypoint;
 mod hardening;
+mod health;
 mod init;
 mod kill;
 mod memory_status;

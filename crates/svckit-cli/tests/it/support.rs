@@ -548,3 +548,20 @@ pub fn clone_readme(port: u16, into: &Path) -> String {
     assert!(out.status.success(), "git clone: {out:?}");
     fs::read_to_string(into.join("README")).unwrap()
 }
+
+/// GET `path` from 127.0.0.1:`port` (HTTP/1.1, the connection closed after): the whole answer.
+pub fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}

@@ -68,6 +68,7 @@ mod instances;
 mod main_process;
 mod notifications;
 mod pid_files;
+mod probes;
 mod recovery;
 mod server;
 mod shutdown;
@@ -265,6 +266,8 @@ struct Supervisor {
     pid_files: pid_files::PidFiles,
     /// The sockets of services started on demand.
     sockets: sockets::Sockets,
+    /// The health probes that run.
+    probes: probes::Probes,
 }
 
 /// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
@@ -303,9 +306,8 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         stop_commands: spec.exec_stop.len(),
         on_demand: !spec.listen.is_empty(),
         accept: spec.accept.per_connection(),
-        // Refused at install until the supervisor runs probes (honour.rs).
-        readiness_probe: false,
-        liveness_probe: false,
+        readiness_probe: spec.readiness.is_some(),
+        liveness_probe: spec.liveness.is_some(),
         on_unhealthy: spec.on_unhealthy,
     }
 }
@@ -377,6 +379,7 @@ impl Supervisor {
             journal: crate::events::log(&journal_dir),
             pid_files: pid_files::PidFiles::default(),
             sockets: sockets::Sockets::default(),
+            probes: probes::Probes::default(),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -532,6 +535,7 @@ impl Supervisor {
                     token if self.clients.has(token) => self.on_client(token),
                     token if self.captures.has(token) => self.on_output(token),
                     token if self.sockets.owner(token).is_some() => self.on_connection(token),
+                    token if self.probes.owner(token).is_some() => self.on_probe_socket(token),
                     token => self.on_unit_fd(token),
                 }
             }
@@ -554,6 +558,7 @@ impl Supervisor {
             .map(|_| Instant::now() + GROUP_POLL);
         let clients = self.clients.deadlines();
         let watchdogs = self.units.values().filter_map(|unit| unit.watchdog_due);
+        let probes = self.probes.deadlines();
         // Running services with idle_stop: their connections counted at this pace.
         let idle_checks = self
             .units
@@ -569,6 +574,7 @@ impl Supervisor {
             .chain(clients)
             .chain(watchdogs)
             .chain(idle_checks)
+            .chain(probes)
             .min()
     }
 
@@ -592,6 +598,7 @@ impl Supervisor {
         self.check_groups();
         self.check_watchdogs();
         self.check_idle();
+        self.run_probes(now);
     }
 
     /// Running services with idle_stop that have had no connection for that long are told
@@ -761,13 +768,12 @@ impl Supervisor {
     }
 
     fn act(&mut self, name: &ServiceName, action: Action) {
-        let Some(unit) = self.unit(name) else {
+        let Some(unit) = self.units.get_mut(name) else {
             return;
         };
         match action {
-            // Never said yet: policy_of gives no service a probe until the supervisor runs
-            // them (their keys are refused at install, honour.rs).
-            Action::Probe(_) | Action::Unprobe(_) => {}
+            Action::Probe(role) => self.start_probing(name, role),
+            Action::Unprobe(role) => self.stop_probing(name, role),
             Action::Prepare => self.prepare(name),
             Action::RunCommand(command) => {
                 let argv = match command {
@@ -817,11 +823,16 @@ impl Supervisor {
             }
             Action::Tell(told) => {
                 let stop = format!("SIG{}", unit.spec.stop.signal);
+                // A verdict is told with what its probe's last check came to.
+                let reason = match told {
+                    machine::Told::Verdict { role, .. } => self.probes.last(name, role),
+                    _ => unit.reason.as_deref(),
+                };
                 let words = machine::Words {
                     spec: &unit.spec,
                     restarts: unit.restarts,
                     main_pid: unit.process.pid,
-                    reason: unit.reason.as_deref(),
+                    reason,
                     stop: &stop,
                     kill: "SIGKILL",
                 };
@@ -914,7 +925,12 @@ impl Supervisor {
                         "no daemon within {within}: not one process left at the root of the \
                          service"
                     ),
-                    (false, _) => format!("not ready within {within}"),
+                    (false, _) => {
+                        match self.probes.last(name, svckit_core::health::Role::Readiness) {
+                            Some(last) => format!("not ready within {within}: {last}"),
+                            None => format!("not ready within {within}"),
+                        }
+                    }
                 };
                 log(format_args!("{name}: {reason}"));
                 unit.reason = Some(reason);
@@ -947,16 +963,21 @@ impl Supervisor {
             return;
         }
         unit.sent = Some((signal, "sent by svckit to stop it".to_owned()));
-        match unit.spec.kill_mode {
-            KillMode::ControlGroup => unit.process.signal_all(signal),
-            KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
+        // Each signal followed by SIGCONT, as systemd sends it: a process stopped by anyone
+        // (SIGSTOP, a debugger, a hung server an operator froze) acts on the stop signal at
+        // once instead of holding it until SIGKILL at the stop timeout.
+        for signal in [signal, Signal::Cont] {
+            match unit.spec.kill_mode {
+                KillMode::ControlGroup => unit.process.signal_all(signal),
+                KillMode::Mixed | KillMode::Process => unit.process.signal_main(signal),
+            }
+            if let Some((pid, command)) = unit.control.running()
+                && !matches!(command, ControlCommand::Stop(_))
+            {
+                process::send(pid, signal);
+            }
+            unit.instances.signal_all(signal);
         }
-        if let Some((pid, command)) = unit.control.running()
-            && !matches!(command, ControlCommand::Stop(_))
-        {
-            process::send(pid, signal);
-        }
-        unit.instances.signal_all(signal);
     }
 
     /// `unit`'s status; `usage` adds what its cgroup holds (a few files read per service:
@@ -1052,6 +1073,7 @@ impl Supervisor {
                 _ => Vec::new(),
             },
             sockets,
+            probes: self.probes.report(&unit.name),
         }
     }
 

@@ -728,7 +728,7 @@ impl Supervisor {
     }
 
     pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
-        if self.instance_ended(pid, exit) {
+        if self.instance_ended(pid, exit) || self.probe_ended(pid, exit) {
             return;
         }
         let controller = self

@@ -1,0 +1,335 @@
+//! Health probes under svckit's supervisor, with real programs: nginx whose readiness is an
+//! HTTP 200 (and whose broken upstream makes its start fail naming the 502), a Python HTTP
+//! server frozen with SIGSTOP that its liveness probe has restarted, probe commands that hang
+//! or leave children behind.
+
+use std::{
+    fs,
+    time::{Duration, Instant},
+};
+
+use crate::supervise::Sup;
+use crate::support::{
+    code, eventually, free_port, is_gone, processes_with, require_program, require_root, stderr,
+};
+
+/// nginx in the foreground on `port`, its `location /` as `location` says.
+fn nginx_command(sup: &Sup, port: u16, location: &str) -> Vec<String> {
+    let (conf, _) = crate::daemons::nginx_config(&sup.dir.join("nginx"), port);
+    let text = fs::read_to_string(&conf)
+        .unwrap()
+        .replace("location / { return 200 \"hi\\n\"; }", location);
+    fs::write(&conf, text).unwrap();
+    [
+        "/usr/sbin/nginx",
+        "-c",
+        conf.to_str().unwrap(),
+        "-g",
+        "daemon off;",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `start` returns once GET answers 200, so the first request after it is served; an
+/// upstream nginx cannot reach answers 502, and the start fails at its ready timeout naming
+/// the status, nothing of nginx left.
+#[test]
+fn nginx_with_an_http_readiness_probe_is_started_once_it_answers_200() {
+    let test = "nginx_with_an_http_readiness_probe_is_started_once_it_answers_200";
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") {
+        return;
+    }
+    let sup = Sup::new("health-nginx");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let command = nginx_command(&sup, port, "location / { return 200 \"hi\\n\"; }");
+    let mut install = vec![
+        "install",
+        "web",
+        "--ready-http",
+        &url,
+        "--ready-interval",
+        "100ms",
+        "--",
+    ];
+    install.extend(command.iter().map(String::as_str));
+    sup.ok(&install);
+    sup.ok(&["start", "web"]);
+    // Ready means it serves: the very next request gets its 200.
+    let answer = crate::support::http_get(port, "/");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let events = sup.ok(&["events", "web"]);
+    assert!(
+        events.contains(&format!("ready: GET {url} answered 200")),
+        "{events}"
+    );
+    sup.ok(&["uninstall", "web"]);
+
+    // Its upstream is a port nothing listens on: 502, never ready.
+    let sup = Sup::new("health-nginx-502");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let dead = free_port();
+    let location = format!("location / {{ proxy_pass http://127.0.0.1:{dead}; }}");
+    let command = nginx_command(&sup, port, &location);
+    let mut install = vec![
+        "install",
+        "web",
+        "--ready-http",
+        &url,
+        "--ready-interval",
+        "100ms",
+        "--ready-timeout",
+        "2s",
+        "--",
+    ];
+    install.extend(command.iter().map(String::as_str));
+    sup.ok(&install);
+    let said = sup.start_fails("web", "not ready within 2s");
+    assert!(said.contains(&format!("GET {url} answered 502")), "{said}");
+    let conf = sup.dir.join("nginx/nginx.conf");
+    assert!(
+        eventually(Duration::from_secs(10), || processes_with(
+            conf.to_str().unwrap()
+        )
+        .is_empty()),
+        "nothing of nginx is left"
+    );
+}
+
+/// Seconds since boot, now (/proc/uptime).
+fn uptime() -> Duration {
+    let text = fs::read_to_string("/proc/uptime").unwrap();
+    let seconds: f64 = text.split_whitespace().next().unwrap().parse().unwrap();
+    Duration::from_secs_f64(seconds)
+}
+
+/// When process `pid` started, in time since boot (/proc/PID/stat's starttime, in the
+/// kernel's 100 ticks a second).
+fn started_at(pid: i64) -> Duration {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let ticks: u64 = after.split(' ').nth(19).unwrap().parse().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// A server that hangs while its process lives (SIGSTOP): its liveness probe finds it
+/// unhealthy after failure_threshold checks, and it is restarted through its restart policy,
+/// the frozen process gone. Twenty times in a row, each within initial_delay +
+/// failure_threshold × period + timeout, plus one period and the restart delay.
+#[test]
+fn a_frozen_http_server_is_restarted_by_its_liveness_probe_twenty_times_in_a_row() {
+    let sup = Sup::new("health-frozen");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let port_text = port.to_string();
+    let (period, timeout, failures, delay) = (
+        Duration::from_millis(300),
+        Duration::from_millis(200),
+        3u32,
+        Duration::from_millis(100),
+    );
+    let bound = period * failures + timeout + period + delay;
+    sup.ok(&[
+        "install",
+        "web",
+        "--ready-http",
+        &url,
+        "--ready-interval",
+        "100ms",
+        "--health-http",
+        &url,
+        "--health-interval",
+        "300ms",
+        "--health-timeout",
+        "200ms",
+        "--health-retries",
+        "3",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--restart-max-delay",
+        "100ms",
+        "--start-limit",
+        "0",
+        "--",
+        "/usr/bin/python3",
+        "-m",
+        "http.server",
+        &port_text,
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        &sup.dir.str(""),
+    ]);
+    sup.ok(&["start", "web"]);
+    let mut took = Vec::new();
+    for trial in 0..20 {
+        let pid = sup.status("web")["pid"].as_i64().unwrap();
+        let frozen = uptime();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGSTOP,
+        )
+        .unwrap();
+        let mut new = None;
+        assert!(
+            eventually(Duration::from_secs(30), || {
+                let status = sup.status("web");
+                new = status["pid"].as_i64().filter(|now| *now != pid);
+                new.is_some() && status["state"] == "running"
+            }),
+            "trial {trial}: not restarted: {}",
+            sup.ok(&["events", "web", "-n", "20"])
+        );
+        assert!(
+            is_gone(pid as i32),
+            "trial {trial}: the frozen process is left"
+        );
+        took.push(started_at(new.unwrap()).saturating_sub(frozen));
+    }
+    let slowest = took.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "hung server restarted after (ms): {:?}",
+        took.iter().map(Duration::as_millis).collect::<Vec<_>>()
+    );
+    assert!(
+        slowest <= bound,
+        "slowest restart {slowest:?}, bound {bound:?}: {took:?}"
+    );
+    let events = sup.ok(&["events", "web", "-n", "400"]);
+    assert!(
+        events.contains(&format!(
+            "unhealthy: GET {url} timed out after 200ms (3 failures in a row)"
+        )),
+        "{events}"
+    );
+    sup.ok(&["uninstall", "web"]);
+}
+
+/// A probe command that hangs is killed at its timeout, and one that leaves a child that
+/// never exits leaves nothing: each check's processes end with it.
+#[test]
+fn probe_commands_that_hang_or_leave_children_leave_nothing_behind() {
+    let sup = Sup::new("health-commands");
+    // Sleepers this test alone starts: `sleep 600.PID1` and `sleep 600.PID2`.
+    let marker = format!("600.{}1", std::process::id());
+    let hang = format!("600.{}2", std::process::id());
+    // Passes at once, but leaves a sleeper that would outlive it.
+    let leaves = format!("sleep {marker} & exit 0");
+    sup.ok(&[
+        "install",
+        "leaves",
+        "--health-cmd",
+        &leaves,
+        "--health-interval",
+        "100ms",
+        "--",
+        "sleep",
+        "600",
+    ]);
+    sup.ok(&["start", "leaves"]);
+    assert!(
+        eventually(Duration::from_secs(10), || sup.status("leaves")["probes"]
+            [0]["last"]
+            .as_str()
+            .is_some_and(|last| last.contains("exited 0"))),
+        "{}",
+        sup.status("leaves")
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || processes_with(&marker)
+            .is_empty()),
+        "a probe's child outlived it: {:?}",
+        processes_with(&marker)
+    );
+    sup.ok(&["uninstall", "leaves"]);
+    // Never ends: killed at its timeout, counted as a failure, and it is unhealthy.
+    let hangs = format!("exec sleep {hang}");
+    sup.ok(&[
+        "install",
+        "hangs",
+        "--health-cmd",
+        &hangs,
+        "--health-interval",
+        "100ms",
+        "--health-timeout",
+        "100ms",
+        "--health-retries",
+        "2",
+        "--restart",
+        "never",
+        "--",
+        "sleep",
+        "600",
+    ]);
+    let began = Instant::now();
+    sup.ok(&["start", "hangs"]);
+    assert!(
+        eventually(Duration::from_secs(10), || sup.status("hangs")["state"]
+            != "running"),
+        "{}",
+        sup.status("hangs")
+    );
+    assert!(began.elapsed() < Duration::from_secs(10));
+    let events = sup.ok(&["events", "hangs"]);
+    assert!(events.contains("timed out after 100ms"), "{events}");
+    assert!(
+        eventually(Duration::from_secs(5), || processes_with(&format!(
+            "{marker}-hang"
+        ))
+        .is_empty()),
+        "a hung probe outlived its timeout"
+    );
+    // Refused before anything runs: a period of 1 ms or 1e19 s, a URL that names a host.
+    for (flag, value, says) in [
+        ("--health-interval", "1ms", "liveness.period"),
+        ("--health-interval", "1e19", "longer than a year"),
+        ("--health-http", "http://example.com/", "not an IP address"),
+    ] {
+        let mut args = vec!["install", "bad", "--health-tcp", "127.0.0.1:1", flag, value];
+        args.extend(["--", "sleep", "1"]);
+        if flag == "--health-http" {
+            args.drain(2..4);
+        }
+        let out = sup.run(&args);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+}
+
+/// Regression: a stop of a service whose process someone froze (SIGSTOP) sent SIGTERM, which a
+/// stopped process holds unread, and it ended only by SIGKILL at the stop timeout (the hung
+/// server's liveness restart took 10 s more than its probe). SIGCONT now follows the stop
+/// signal, as systemd sends it: the frozen process ends of the SIGTERM.
+#[test]
+fn regression_a_stop_reaches_a_process_frozen_by_sigstop_at_once() {
+    let sup = Sup::new("frozen-stop");
+    sup.ok(&[
+        "install",
+        "frozen",
+        "--stop-timeout",
+        "3s",
+        "--",
+        "sleep",
+        "600",
+    ]);
+    sup.ok(&["start", "frozen"]);
+    let pid = sup.status("frozen")["pid"].as_i64().unwrap() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    sup.ok(&["stop", "frozen"]);
+    assert!(is_gone(pid));
+    let status = sup.status("frozen");
+    assert_eq!(
+        status["last_exit"]["signal"], 15,
+        "ended by its SIGTERM: {status}"
+    );
+    let events = sup.ok(&["events", "frozen"]);
+    assert!(!events.contains("SIGKILL"), "{events}");
+}
