@@ -309,6 +309,11 @@ impl Cgroup {
 
     /// Kills every process in it, those forked meanwhile too: `cgroup.kill` (Linux 5.14), else
     /// SIGKILL to each until none is left (bounded: a fork bomb outruns a loop, not the kernel).
+    ///
+    /// A cgroup killed so is not started in again with clone3's `CLONE_INTO_CGROUP`: kernels
+    /// that count kills (`kill_seq`, 6.14 on) SIGKILL every child born into a cgroup whose count
+    /// differs from its parent's, measured here on 6.18. It is removed once empty and made
+    /// anew (a service's at its ClearGroup, a probe's check in a cgroup of its own).
     pub fn kill_all(&self) {
         let killed = fs::OpenOptions::new()
             .write(true)

@@ -333,3 +333,173 @@ fn regression_a_stop_reaches_a_process_frozen_by_sigstop_at_once() {
     let events = sup.ok(&["events", "frozen"]);
     assert!(!events.contains("SIGKILL"), "{events}");
 }
+
+/// Milliseconds since midnight of an event line's time (`2026-12-06 15:11:24.324 web: …`).
+fn event_ms(line: &str) -> Option<u64> {
+    let time = line.split_whitespace().nth(1)?;
+    let (hms, ms) = time.split_once('.')?;
+    let mut parts = hms.split(':').map(|part| part.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
+}
+
+/// Readiness gates dependents: redis is ready once `redis-cli ping` says PONG, and a client
+/// that requires it (and asks it for a PONG first thing) is started only then. Fifty cold
+/// starts of both: the client never sees a redis that is not ready, and starts within one
+/// probe period of redis's readiness.
+#[test]
+fn a_dependent_starts_only_once_redis_is_ready_fifty_cold_starts_in_a_row() {
+    let test = "a_dependent_starts_only_once_redis_is_ready_fifty_cold_starts_in_a_row";
+    if !require_program(test, "/usr/bin/redis-server")
+        || !require_program(test, "/usr/bin/redis-cli")
+    {
+        return;
+    }
+    let sup = Sup::new("health-redis");
+    let port = free_port();
+    let data = sup.dir.join("redis");
+    fs::create_dir_all(&data).unwrap();
+    let quoted = |words: &[String]| {
+        words
+            .iter()
+            .map(|word| format!("{word:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let redis = crate::support::redis_command(port, &data, &["--daemonize", "no"]);
+    let (program, args) = redis.split_first().unwrap();
+    let redis_toml = sup.dir.join("redis.toml");
+    fs::write(
+        &redis_toml,
+        format!(
+            "program = {program:?}\nargs = [{}]\n[readiness]\n\
+             exec = [\"/bin/sh\", \"-c\", \"redis-cli -p {port} ping | grep -q PONG\"]\n\
+             period = \"100ms\"\n",
+            quoted(args)
+        ),
+    )
+    .unwrap();
+    let pings = sup.dir.join("pings");
+    let client_toml = sup.dir.join("client.toml");
+    fs::write(
+        &client_toml,
+        format!(
+            "program = \"/bin/sh\"\nargs = [\"-c\", \"redis-cli -p {port} ping >> {} 2>&1; exec sleep 600\"]\n\
+             requires = [\"redis\"]\n",
+            pings.display()
+        ),
+    )
+    .unwrap();
+    sup.ok(&["install", "redis", "--file", redis_toml.to_str().unwrap()]);
+    sup.ok(&["install", "client", "--file", client_toml.to_str().unwrap()]);
+    let mut gaps = Vec::new();
+    for round in 1..=50 {
+        sup.ok(&["start", "client"]);
+        assert!(
+            eventually(Duration::from_secs(10), || fs::read_to_string(&pings)
+                .is_ok_and(|text| text.lines().count() == round)),
+            "round {round}: the client did not ask: {:?}",
+            fs::read_to_string(&pings)
+        );
+        // From redis's readiness to the client's start, in the supervisor's own clock.
+        let events = sup.ok(&["events", "-n", "8"]);
+        let ready = events
+            .lines()
+            .rfind(|line| line.contains(" redis: ready: "))
+            .and_then(event_ms);
+        let started = events
+            .lines()
+            .rfind(|line| line.contains(" client: started /bin/sh"))
+            .and_then(event_ms);
+        if let (Some(ready), Some(started)) = (ready, started) {
+            gaps.push(started.saturating_sub(ready));
+        }
+        // Stopping redis stops what requires it.
+        sup.ok(&["stop", "redis"]);
+        assert_eq!(sup.status("client")["state"], "stopped");
+    }
+    let said = fs::read_to_string(&pings).unwrap();
+    let premature: Vec<&str> = said.lines().filter(|line| *line != "PONG").collect();
+    assert!(premature.is_empty(), "premature starts: {premature:?}");
+    assert_eq!(gaps.len(), 50, "{gaps:?}");
+    eprintln!("readiness to the dependent's start (ms): {gaps:?}");
+    assert!(
+        gaps.iter().all(|gap| *gap <= 100),
+        "a dependent started later than one probe period after readiness: {gaps:?}"
+    );
+}
+
+/// Regression: every readiness check after a failed one was SIGKILLed at birth, so a service
+/// not ready at its first check never became ready. A failed check's cgroup was killed with
+/// `cgroup.kill`, and this kernel kills every child later born into such a cgroup with
+/// CLONE_INTO_CGROUP. Each check now has a cgroup of its own.
+#[test]
+fn regression_a_readiness_check_after_a_failed_one_is_not_killed_at_birth() {
+    let sup = Sup::new("health-after-failure");
+    let flag = sup.dir.join("ready-flag");
+    let check = format!("test -e {}", flag.display());
+    sup.ok(&[
+        "install",
+        "late",
+        "--ready-cmd",
+        &check,
+        "--ready-interval",
+        "100ms",
+        "--ready-timeout",
+        "60s",
+        "--",
+        "sleep",
+        "600",
+    ]);
+    let mut start = sup.command(&["start", "late"]);
+    let mut starting = start.spawn().unwrap();
+    // Two checks have failed, each on its own: `test` said 1, nothing killed it.
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let status = sup.status("late");
+            status["probes"][0]["failures"].as_u64() >= Some(2)
+                && status["probes"][0]["last"]
+                    .as_str()
+                    .is_some_and(|last| last.ends_with("exited 1"))
+        }),
+        "{}",
+        sup.status("late")
+    );
+    fs::write(&flag, "").unwrap();
+    let started = starting.wait().unwrap();
+    assert!(
+        started.success(),
+        "start failed: {}",
+        sup.ok(&["events", "late"])
+    );
+    assert_eq!(sup.status("late")["state"], "running");
+    sup.ok(&["uninstall", "late"]);
+}
+
+/// A service SIGKILLed at its stop timeout (its cgroup killed with `cgroup.kill`) starts again
+/// and runs: its cgroup is removed once empty and made anew, never started in again after a
+/// kill (which would SIGKILL the new process at birth).
+#[test]
+fn regression_a_service_sigkilled_at_its_stop_timeout_runs_again_in_a_new_cgroup() {
+    let sup = Sup::new("killed-restart");
+    let stubborn = "trap '' TERM; while :; do sleep 1; done";
+    sup.ok(&[
+        "install",
+        "stubborn",
+        "--stop-timeout",
+        "1s",
+        "--",
+        "/bin/sh",
+        "-c",
+        stubborn,
+    ]);
+    for round in 0..2 {
+        sup.ok(&["start", "stubborn"]);
+        sup.ok(&["stop", "stubborn"]);
+        let status = sup.status("stubborn");
+        assert_eq!(
+            status["last_exit_why"], "sent by svckit after the 1s stop timeout",
+            "round {round}: it ran until its stop's SIGKILL: {status}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! The health probes the machine asks for ([`Action::Probe`](crate::machine::Action::Probe)):
 //! each check runs off the loop and is bounded by its timeout. A command is a child of ours
-//! (its own cgroup below the service's, where there are cgroups, so that nothing it starts
-//! outlives the check), reaped as any child; a TCP or HTTP check is a non-blocking socket in
+//! (in a cgroup of its own below the service's, one per check, where there are cgroups, so
+//! that nothing it starts outlives the check), reaped as any child; a TCP or HTTP check is a non-blocking socket in
 //! the loop's poll. Results are counted by [`Tracker`]; a changed verdict is the machine's
 //! [`Event::Verdict`] to decide on.
 
@@ -71,6 +71,11 @@ impl Running {
 #[derive(Default)]
 pub(super) struct Probes {
     probers: BTreeMap<(ServiceName, Role), Prober>,
+    /// Numbers the checks' cgroups: each check has a fresh one (a cgroup killed with
+    /// `cgroup.kill` kills what is later born into it: [`Cgroup::kill_all`]).
+    checks: u64,
+    /// Cgroups of ended checks, removed once their last process is gone.
+    ended: Vec<Cgroup>,
 }
 
 impl Probes {
@@ -157,7 +162,7 @@ impl Supervisor {
     fn end_check(&mut self, running: Option<Running>) {
         match running {
             Some(Running::Command { pid, cgroup, .. }) => match cgroup {
-                Some(cgroup) => cgroup.kill_all(),
+                Some(cgroup) => self.retire(cgroup),
                 None => process::send_group(pid, svckit_core::Signal::Kill),
             },
             Some(Running::Socket { mut stream, .. }) => {
@@ -165,6 +170,17 @@ impl Supervisor {
             }
             None => {}
         }
+    }
+
+    /// Kills what is left of a check's cgroup, and removes it once empty (now, or at a later
+    /// check).
+    fn retire(&mut self, cgroup: Cgroup) {
+        cgroup.kill_all();
+        self.probes.ended.push(cgroup);
+        self.probes.ended.retain(|cgroup| {
+            cgroup.remove();
+            cgroup.dir().exists()
+        });
     }
 
     /// Checks that are due begin; checks past their timeout fail.
@@ -241,14 +257,11 @@ impl Supervisor {
         let (read, write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
         let null = OwnedFd::from(fs::File::open("/dev/null")?);
-        let cgroup = self.service_cgroup(name).and_then(|cgroup| {
-            cgroup
-                .child(match role {
-                    Role::Readiness => "probe-readiness",
-                    Role::Liveness => "probe-liveness",
-                })
-                .ok()
-        });
+        self.probes.checks += 1;
+        let check = format!("probe-{role}-{}", self.probes.checks);
+        let cgroup = self
+            .service_cgroup(name)
+            .and_then(|cgroup| cgroup.child(&check).ok());
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::other("an empty command"))?;
@@ -348,8 +361,8 @@ impl Supervisor {
         let Some(Running::Command { output, cgroup, .. }) = prober.running.take() else {
             return false;
         };
-        if let Some(cgroup) = &cgroup {
-            cgroup.kill_all();
+        if let Some(cgroup) = cgroup {
+            self.retire(cgroup);
         }
         let mut said = Vec::new();
         let _ = fs::File::from(output)
