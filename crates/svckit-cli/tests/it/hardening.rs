@@ -476,14 +476,27 @@ fn regression_accept_recovers_from_emfile() {
         .status()
         .unwrap();
     assert!(set.success());
-    // Idle clients take the fds that are left, until one is no longer accepted.
+    // Idle clients take the fds that are left, one at a time, each accepted (its fd seen, the
+    // request before it closed) before the next, until the supervisor itself says it is out of
+    // fds. (It stopped at the first client not accepted within 500 ms: under load that was one
+    // accepted late, with fds still free, and the next request was served.)
+    let base = open_fds();
     let mut idle = Vec::new();
     loop {
-        let before = open_fds();
-        idle.push(std::os::unix::net::UnixStream::connect(&socket).unwrap());
-        if !eventually(Duration::from_millis(500), || open_fds() > before) {
+        let answer =
+            ask_raw(&socket, STATUS_ALL, Duration::from_secs(5)).expect("a client is answered");
+        if answer.contains("out of file descriptors") {
             break;
         }
+        assert!(
+            eventually(Duration::from_secs(10), || open_fds() == base + idle.len()),
+            "the served request's connection was not closed"
+        );
+        idle.push(std::os::unix::net::UnixStream::connect(&socket).unwrap());
+        assert!(
+            eventually(Duration::from_secs(10), || open_fds() == base + idle.len()),
+            "an idle client was not accepted though a request was just served"
+        );
         assert!(idle.len() < 20, "the fd limit is not reached");
     }
     for _ in 0..3 {

@@ -503,3 +503,91 @@ fn regression_a_service_sigkilled_at_its_stop_timeout_runs_again_in_a_new_cgroup
         );
     }
 }
+
+/// The supervisor's CPU time so far (user + system), from /proc/PID/stat, in the kernel's 100
+/// ticks a second.
+fn cpu_of(pid: i32) -> Duration {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// 500 services, each with a liveness probe every 100 ms (a TCP connect to a port the test
+/// accepts on: 5,000 checks a second): none is found unhealthy for the supervisor's own
+/// slowness, `status` answers all along, and the supervisor's CPU is reported (not asserted:
+/// a measurement, not a timing test).
+#[test]
+fn five_hundred_services_probed_every_100ms_keep_the_supervisor_answering() {
+    const SERVICES: usize = 500;
+    let sup = Sup::new("health-500");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let target = format!("127.0.0.1:{port}");
+    let names: Vec<String> = (0..SERVICES).map(|i| format!("probed-{i}")).collect();
+    for name in &names {
+        sup.ok(&[
+            "install",
+            name,
+            "--health-tcp",
+            &target,
+            "--health-interval",
+            "100ms",
+            "--",
+            "sleep",
+            "600",
+        ]);
+    }
+    let mut start = vec!["start"];
+    start.extend(names.iter().map(String::as_str));
+    sup.ok(&start);
+    let supervisor = sup.supervisor_pid().expect("the supervisor runs");
+    let (cpu_before, before, checks_before) = (
+        cpu_of(supervisor),
+        Instant::now(),
+        accepted.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    // Three seconds of probing, the status of one service asked all along.
+    let mut answers = Vec::new();
+    while before.elapsed() < Duration::from_secs(3) {
+        let asked = Instant::now();
+        let status = sup.status("probed-250");
+        answers.push(asked.elapsed());
+        assert_eq!(status["state"], "running", "{status}");
+    }
+    let (cpu, wall) = (cpu_of(supervisor) - cpu_before, before.elapsed());
+    let checks = accepted.load(std::sync::atomic::Ordering::Relaxed) - checks_before;
+    answers.sort();
+    eprintln!(
+        "{SERVICES} services probed every 100ms: {checks} checks in {wall:?} ({:.0}/s), \
+         supervisor CPU {:.0}% of one core, status p50 {:?} max {:?}",
+        checks as f64 / wall.as_secs_f64(),
+        100.0 * cpu.as_secs_f64() / wall.as_secs_f64(),
+        answers[answers.len() / 2],
+        answers.last().unwrap()
+    );
+    assert!(checks > 0, "no check reached the port");
+    // None was found unhealthy: every one still runs, none restarted.
+    let all = sup.run(&["status", "--json"]);
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    let services = all.as_array().expect("an array of statuses");
+    let running = services
+        .iter()
+        .filter(|service| service["state"] == "running" && service["restarts"] == 0)
+        .count();
+    assert_eq!(running, SERVICES, "{all}");
+    let events = sup.ok(&["events", "-n", "2000"]);
+    assert!(!events.contains("unhealthy"), "{events}");
+    let mut stop = vec!["stop"];
+    stop.extend(names.iter().map(String::as_str));
+    sup.ok(&stop);
+}

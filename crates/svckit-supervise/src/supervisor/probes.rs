@@ -185,7 +185,21 @@ impl Supervisor {
 
     /// Checks that are due begin; checks past their timeout fail.
     pub(super) fn run_probes(&mut self, now: Instant) {
-        let keys: Vec<(ServiceName, Role)> = self.probes.probers.keys().cloned().collect();
+        // Only those due (the loop wakes for each socket of each check: most are not).
+        let keys: Vec<(ServiceName, Role)> = self
+            .probes
+            .probers
+            .iter()
+            .filter(|(_, prober)| {
+                prober
+                    .running
+                    .as_ref()
+                    .map(Running::deadline)
+                    .or(prober.next)
+                    .is_some_and(|at| at <= now)
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
         for key in keys {
             let Some(prober) = self.probes.probers.get_mut(&key) else {
                 continue;
