@@ -172,27 +172,11 @@ fn hostile() -> ServiceSpec {
 
 /// Runs systemd's verifier over `unit` (written as NAME.service) and returns what it said.
 fn verify(spec: &ServiceSpec, unit: &str) -> String {
-    let dir = std::env::temp_dir().join(format!(
-        "svckit-verify-{}-{}",
-        spec.name,
-        std::process::id()
-    ));
-    fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(systemd::unit_name(&spec.name));
-    fs::write(&path, unit).unwrap();
-    let output = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(&path)
-        .output()
-        .expect("systemd-analyze (Debian's systemd package) must be installed");
-    fs::remove_dir_all(&dir).unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "verify failed:\n{said}\n{unit}");
-    said
+    let file = systemd::UnitFile {
+        name: systemd::unit_name(&spec.name),
+        text: unit.to_owned(),
+    };
+    verify_units(spec, &[file])
 }
 
 fn check_script(spec: &ServiceSpec, script: &str) {

@@ -144,15 +144,7 @@ impl Hierarchy {
 
     /// `name`'s cgroup, created if missing.
     pub fn service(&self, name: &str) -> io::Result<Cgroup> {
-        let dir = self.base.join(name);
-        match fs::create_dir(&dir) {
-            Ok(()) => Ok(Cgroup { dir }),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(Cgroup { dir }),
-            Err(err) => Err(io::Error::new(
-                err.kind(),
-                format!("create {}: {err}", dir.display()),
-            )),
-        }
+        Cgroup::made(self.base.join(name))
     }
 
     /// Removes every service cgroup with no process in it: what a killed supervisor left
@@ -225,7 +217,11 @@ impl Cgroup {
     /// A cgroup below this one named `name`, created if missing (its processes count as this
     /// one's: [`Cgroup::pids`], [`Cgroup::kill_all`]).
     pub fn child(&self, name: &str) -> io::Result<Cgroup> {
-        let dir = self.dir.join(name);
+        Cgroup::made(self.dir.join(name))
+    }
+
+    /// The cgroup at `dir`, created if missing.
+    fn made(dir: PathBuf) -> io::Result<Cgroup> {
         match fs::create_dir(&dir) {
             Ok(()) => Ok(Cgroup { dir }),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(Cgroup { dir }),

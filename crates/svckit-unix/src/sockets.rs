@@ -133,32 +133,31 @@ pub fn bind(listener: &Listener) -> Result<Bound, String> {
 /// may not give (only root may), is an error naming the listener.
 fn give(listener: &Listener, path: &Path) -> Result<(), String> {
     let at = &listener.address;
-    let user = match &listener.user {
-        Some(name) => match nix::unistd::User::from_name(name) {
-            Ok(Some(user)) => Some(user.uid),
-            Ok(None) => return Err(format!("{at}: user {name:?} does not exist")),
-            Err(err) => {
-                return Err(format!(
-                    "{at}: cannot look up user {name:?}: {}",
-                    err.desc()
-                ));
-            }
-        },
-        None => None,
-    };
-    let group = match &listener.group {
-        Some(name) => match nix::unistd::Group::from_name(name) {
-            Ok(Some(group)) => Some(group.gid),
-            Ok(None) => return Err(format!("{at}: group {name:?} does not exist")),
-            Err(err) => {
-                return Err(format!(
-                    "{at}: cannot look up group {name:?}: {}",
-                    err.desc()
-                ));
-            }
-        },
-        None => None,
-    };
+    // The account `name` names, by `find`; `kind` says which ("user", "group").
+    fn account<T>(
+        at: &svckit_core::listen::Address,
+        kind: &str,
+        name: Option<&String>,
+        find: impl Fn(&str) -> nix::Result<Option<T>>,
+    ) -> Result<Option<T>, String> {
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        match find(name) {
+            Ok(Some(found)) => Ok(Some(found)),
+            Ok(None) => Err(format!("{at}: {kind} {name:?} does not exist")),
+            Err(err) => Err(format!(
+                "{at}: cannot look up {kind} {name:?}: {}",
+                err.desc()
+            )),
+        }
+    }
+    let user = account(at, "user", listener.user.as_ref(), |name| {
+        nix::unistd::User::from_name(name).map(|user| user.map(|user| user.uid))
+    })?;
+    let group = account(at, "group", listener.group.as_ref(), |name| {
+        nix::unistd::Group::from_name(name).map(|group| group.map(|group| group.gid))
+    })?;
     if user.is_none() && group.is_none() {
         return Ok(());
     }

@@ -236,16 +236,7 @@ fn a_python_http_server_starts_on_its_first_request_and_listens_again_when_stopp
     let server = script(
         &sup.dir.join(""),
         "lazyhttp.py",
-        r#"
-import http.server, socket
-class Handed(http.server.HTTPServer):
-    def server_bind(self):
-        self.socket = socket.fromfd(3, socket.AF_INET, socket.SOCK_STREAM)
-        self.server_address = self.socket.getsockname()
-    def server_activate(self):
-        pass
-Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
-"#,
+        crate::support::LAZY_HTTP_SERVER,
     );
     let port = free_port();
     let listen = format!("tcp:127.0.0.1:{port}");
@@ -385,16 +376,8 @@ fn bad_addresses_ports_in_use_and_planted_paths_are_refused_at_install() {
             "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', {port}))\n\
              s.listen()\ntime.sleep(600)\n"
         );
-        let mut theirs = Command::new("setpriv")
-            .args([
-                "--reuid",
-                "nobody",
-                "--regid",
-                "nogroup",
-                "--clear-groups",
-                "--",
-            ])
-            .args(["/usr/bin/python3", "-c", &script])
+        let mut theirs = crate::support::as_nobody("/usr/bin/python3")
+            .args(["-c", &script])
             .spawn()
             .unwrap();
         assert!(

@@ -371,6 +371,11 @@ pub fn listening(port: u16) -> bool {
 
 /// `svckit` run as user nobody (group nogroup, no supplementary groups), through setpriv.
 pub fn svckit_as_nobody() -> Command {
+    as_nobody(env!("CARGO_BIN_EXE_svckit"))
+}
+
+/// `program` run as user nobody (group nogroup, no supplementary groups), through setpriv.
+pub fn as_nobody(program: &str) -> Command {
     let mut command = Command::new("setpriv");
     command
         .args([
@@ -381,7 +386,7 @@ pub fn svckit_as_nobody() -> Command {
             "--clear-groups",
             "--",
         ])
-        .arg(env!("CARGO_BIN_EXE_svckit"));
+        .arg(program);
     command
 }
 
@@ -565,3 +570,16 @@ pub fn http_get(port: u16, path: &str) -> String {
     let _ = stream.read_to_string(&mut answer);
     answer
 }
+
+/// Python's http.server written for socket activation: it serves its directory on the socket
+/// it is handed at fd 3 (`socket.fromfd`), binding nothing itself.
+pub const LAZY_HTTP_SERVER: &str = r#"
+import http.server, socket
+class Handed(http.server.HTTPServer):
+    def server_bind(self):
+        self.socket = socket.fromfd(3, socket.AF_INET, socket.SOCK_STREAM)
+        self.server_address = self.socket.getsockname()
+    def server_activate(self):
+        pass
+Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
+"#;

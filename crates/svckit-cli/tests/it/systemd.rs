@@ -1123,20 +1123,7 @@ fn sockets_are_socket_units_of_a_running_systemd() {
     let manager = Manager::boot("sdsockets");
     let dir = manager.dir.join("");
     let server = dir.join("lazyhttp.py");
-    fs::write(
-        &server,
-        r#"
-import http.server, socket
-class Handed(http.server.HTTPServer):
-    def server_bind(self):
-        self.socket = socket.fromfd(3, socket.AF_INET, socket.SOCK_STREAM)
-        self.server_address = self.socket.getsockname()
-    def server_activate(self):
-        pass
-Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
-"#,
-    )
-    .unwrap();
+    fs::write(&server, crate::support::LAZY_HTTP_SERVER).unwrap();
     let port = crate::support::free_port();
     let listen = format!("tcp:127.0.0.1:{port}");
     manager.ok(&[

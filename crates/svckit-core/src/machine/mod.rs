@@ -689,6 +689,18 @@ fn cell(
             ArmTimer(policy.stop_timeout),
         ]
     };
+    // A stop of the machine's own (idle, unhealthy): not wanted any more, resting after it
+    // (`before` told first).
+    let stop_for_good = |why: StopWhy, mut before: Vec<Action>| {
+        let (next, actions) = stop(state, phase, why);
+        before.extend(actions);
+        let then = if then == Then::Forget {
+            Then::Forget
+        } else {
+            Then::Rest
+        };
+        row(Stopping, next, false, then, before)
+    };
     // A forget under way stays one whatever else is asked.
     let unless_forgotten = |asked: Then| {
         if then == Then::Forget {
@@ -1016,17 +1028,7 @@ fn cell(
                 OnUnhealthy::Restart => {
                     ended(LastExit::Unknown, uptime, history, vec![told], true, false)
                 }
-                OnUnhealthy::Stop => {
-                    let (phase, mut actions) = stop(state, phase, StopWhy::Unhealthy);
-                    actions.insert(0, told);
-                    row(
-                        Stopping,
-                        phase,
-                        false,
-                        unless_forgotten(Then::Rest),
-                        actions,
-                    )
-                }
+                OnUnhealthy::Stop => stop_for_good(StopWhy::Unhealthy, vec![told]),
                 OnUnhealthy::None => row(state, phase, wanted, then, vec![told]),
             }
         }
@@ -1281,14 +1283,7 @@ fn cell(
         (_, Event::Activated { .. }) => row(state, phase, wanted, then, vec![]),
         // Idle: stopped as by request; it rests listening.
         (Running, Event::Idle) if policy.on_demand && !policy.accept => {
-            let (phase, actions) = stop(state, phase, StopWhy::Idle);
-            row(
-                Stopping,
-                phase,
-                false,
-                unless_forgotten(Then::Rest),
-                actions,
-            )
+            stop_for_good(StopWhy::Idle, vec![])
         }
         (_, Event::Idle) => row(state, phase, wanted, then, vec![]),
     }
