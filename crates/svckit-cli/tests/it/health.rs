@@ -591,3 +591,52 @@ fn five_hundred_services_probed_every_100ms_keep_the_supervisor_answering() {
     stop.extend(names.iter().map(String::as_str));
     sup.ok(&stop);
 }
+
+/// A oneshot a service requires (a migration before the server) counts once it completed
+/// successfully: the service starts after it, not beside it; one that fails fails the start,
+/// naming it. (A required oneshot that had exited 0 failed its dependents: "it requires
+/// migrate, which did not start (now exited)".)
+#[test]
+fn regression_a_required_oneshot_counts_once_it_completed_successfully() {
+    let sup = Sup::new("oneshot-dependency");
+    let marker = sup.dir.join("migrated");
+    let sleeper = format!("600.{}", std::process::id());
+    let write = |name: &str, text: String| {
+        let path = sup.dir.join(&format!("{name}.toml"));
+        fs::write(&path, text).unwrap();
+        sup.ok(&["install", name, "--file", path.to_str().unwrap()]);
+    };
+    write(
+        "migrate",
+        format!(
+            "program = \"/bin/sh\"\nargs = [\"-c\", \"sleep 0.2; echo done > {}\"]\ntype = \"oneshot\"\n",
+            marker.display()
+        ),
+    );
+    write(
+        "app",
+        format!(
+            "program = \"/bin/sh\"\nargs = [\"-c\", \"test -e {} && exec sleep {sleeper}\"]\n\
+             requires = [\"migrate\"]\n",
+            marker.display()
+        ),
+    );
+    sup.ok(&["start", "app"]);
+    // It found the migration done: it went on to sleep.
+    assert!(
+        eventually(Duration::from_secs(10), || !processes_with(&sleeper)
+            .is_empty()),
+        "{}",
+        sup.ok(&["events", "-n", "20"])
+    );
+    sup.ok(&["stop", "app"]);
+    write(
+        "broken",
+        "program = \"/bin/sh\"\nargs = [\"-c\", \"exit 3\"]\ntype = \"oneshot\"\n".to_owned(),
+    );
+    write(
+        "app2",
+        "program = \"/bin/sleep\"\nargs = [\"600\"]\nrequires = [\"broken\"]\n".to_owned(),
+    );
+    sup.start_fails("app2", "it requires broken, which did not start");
+}

@@ -742,8 +742,17 @@ impl Supervisor {
         let stops = matches!(event, Event::Stop | Event::Forget)
             && transition.next.state == UnitState::Stopping
             && before.state != UnitState::Stopping;
-        let ended = matches!(transition.next.state, UnitState::Exited | UnitState::Failed)
-            && !matches!(before.state, UnitState::Exited | UnitState::Failed);
+        // An end for good that is no success: a oneshot that completed (a migration) is what
+        // its dependents waited for, not a reason to stop them.
+        let completed = self.units.get(name).is_some_and(|unit| {
+            unit.last_exit
+                .is_some_and(|exit| unit.policy.succeeded(exit))
+        });
+        let ended = match transition.next.state {
+            UnitState::Failed => true,
+            UnitState::Exited => !completed,
+            _ => false,
+        } && !matches!(before.state, UnitState::Exited | UnitState::Failed);
         if stops || ended {
             self.stop_what_requires(name);
         }

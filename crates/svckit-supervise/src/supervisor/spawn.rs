@@ -389,6 +389,16 @@ impl Supervisor {
                     | UnitState::Reloading
                     | UnitState::Paused
                     | UnitState::Listening => (true, true),
+                    // A oneshot (or any program) that completed successfully since the wait
+                    // began: what its dependents wait for (a migration before the server).
+                    UnitState::Exited
+                        if unit.since >= since
+                            && unit
+                                .last_exit
+                                .is_some_and(|exit| unit.policy.succeeded(exit)) =>
+                    {
+                        (true, true)
+                    }
                     UnitState::Exited | UnitState::Failed | UnitState::Stopped => {
                         // One it started has settled once it ended after the wait began; an
                         // `after` alone never runs on its account.
