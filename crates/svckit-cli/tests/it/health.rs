@@ -640,3 +640,69 @@ fn regression_a_required_oneshot_counts_once_it_completed_successfully() {
     );
     sup.start_fails("app2", "it requires broken, which did not start");
 }
+
+/// A paused service cannot answer its probe, and is not judged by it: its liveness probe stops
+/// while it is paused (status shows none) and resumes with it, the same process answering.
+#[test]
+fn a_paused_service_is_not_probed_until_it_continues() {
+    let sup = Sup::new("health-paused");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let port_text = port.to_string();
+    sup.ok(&[
+        "install",
+        "web",
+        "--ready-http",
+        &url,
+        "--ready-interval",
+        "100ms",
+        "--health-http",
+        &url,
+        "--health-interval",
+        "100ms",
+        "--health-timeout",
+        "100ms",
+        "--health-retries",
+        "1",
+        "--restart",
+        "on-failure",
+        "--",
+        "/usr/bin/python3",
+        "-m",
+        "http.server",
+        &port_text,
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        &sup.dir.str(""),
+    ]);
+    sup.ok(&["start", "web"]);
+    let pid = sup.status("web")["pid"].as_i64().unwrap();
+    sup.ok(&["pause", "web"]);
+    let paused = sup.status("web");
+    assert_eq!(paused["state"], "paused", "{paused}");
+    assert_eq!(
+        paused["probes"],
+        serde_json::json!([]),
+        "probed while paused: {paused}"
+    );
+    sup.ok(&["continue", "web"]);
+    // Probed again, the same process answering: nothing was found unhealthy.
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            sup.status("web")["probes"][0]["last"]
+                .as_str()
+                .is_some_and(|last| last.ends_with("answered 200"))
+        }),
+        "{}",
+        sup.status("web")
+    );
+    let status = sup.status("web");
+    assert_eq!(
+        (status["pid"].as_i64(), status["restarts"].as_u64()),
+        (Some(pid), Some(0))
+    );
+    let events = sup.ok(&["events", "web"]);
+    assert!(!events.contains("unhealthy"), "{events}");
+    sup.ok(&["uninstall", "web"]);
+}
