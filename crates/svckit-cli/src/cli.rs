@@ -318,7 +318,7 @@ pub struct InstallArgs {
     /// restarted by its restart policy.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["health_http", "health_tcp"])]
     pub health_cmd: Option<String>,
-    /// `liveness.http`: GET this URL (http://ADDRESS[:PORT]/PATH); a status in 200-399 passes.
+    /// `liveness.http`: GET this URL (`http://ADDRESS[:PORT]/PATH`); a status in 200-399 passes.
     #[arg(long, value_name = "URL", conflicts_with = "health_tcp")]
     pub health_http: Option<String>,
     /// `liveness.tcp`: connect to ADDRESS:PORT.

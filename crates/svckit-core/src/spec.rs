@@ -1069,10 +1069,22 @@ fn check_text(field: &'static str, text: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// The definition's name of a probe's key: `readiness.period`.
+/// The definition's name of a probe's key: `readiness.period`; the table's own name for a key
+/// it does not have.
 pub(crate) fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
     use crate::health::Role;
-    const KEYS: [&str; 10] = [
+    macro_rules! keys {
+        ($($key:literal),*) => {
+            match (role, key) {
+                $(
+                    (Role::Readiness, $key) => concat!("readiness.", $key),
+                    (Role::Liveness, $key) => concat!("liveness.", $key),
+                )*
+                (role, _) => role.name(),
+            }
+        };
+    }
+    keys!(
         "period",
         "timeout",
         "initial_delay",
@@ -1082,37 +1094,8 @@ pub(crate) fn probe_key(role: crate::health::Role, key: &str) -> &'static str {
         "header",
         "http",
         "tcp",
-        "expect_status",
-    ];
-    const READINESS: [&str; 10] = [
-        "readiness.period",
-        "readiness.timeout",
-        "readiness.initial_delay",
-        "readiness.failure_threshold",
-        "readiness.success_threshold",
-        "readiness.exec",
-        "readiness.header",
-        "readiness.http",
-        "readiness.tcp",
-        "readiness.expect_status",
-    ];
-    const LIVENESS: [&str; 10] = [
-        "liveness.period",
-        "liveness.timeout",
-        "liveness.initial_delay",
-        "liveness.failure_threshold",
-        "liveness.success_threshold",
-        "liveness.exec",
-        "liveness.header",
-        "liveness.http",
-        "liveness.tcp",
-        "liveness.expect_status",
-    ];
-    let index = KEYS.iter().position(|k| *k == key).unwrap_or(0);
-    match role {
-        Role::Readiness => READINESS[index],
-        Role::Liveness => LIVENESS[index],
-    }
+        "expect_status"
+    )
 }
 
 #[cfg(test)]

@@ -649,18 +649,14 @@ mod manager {
         })
     }
 
-    /// Whether a TCP socket listens on `port` (any address), as the kernel's tables say.
-    fn listens(port: u16) -> bool {
-        let port = format!(":{port:04X}");
-        ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
-            fs::read_to_string(table).is_ok_and(|table| {
-                table.lines().skip(1).any(|line| {
-                    let fields: Vec<&str> = line.split_whitespace().collect();
-                    fields.get(1).is_some_and(|local| local.ends_with(&port))
-                        && fields.get(3) == Some(&"0A")
-                })
-            })
-        })
+    /// Where an entry listens: its `bind` (every address when absent) and `port`.
+    fn address_of(entry: &str) -> Option<std::net::SocketAddr> {
+        let port: u16 = attribute(entry, "port")?.parse().ok()?;
+        let ip = match attribute(entry, "bind") {
+            Some(ip) => ip.parse().ok()?,
+            None => std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        Some(std::net::SocketAddr::new(ip, port))
     }
 
     impl Sysv {
@@ -734,9 +730,9 @@ mod manager {
             if !self.live() {
                 return Ok(());
             }
-            let port: u16 = attribute(&entry, "port")
-                .and_then(|port| port.parse().ok())
+            let at = address_of(&entry)
                 .ok_or_else(|| Error::os(format!("read {}", path.display()), "no port"))?;
+            let port = at.port();
             let Some(xinetd) = xinetd() else {
                 return match on {
                     true => Err(Error::NoBackend(format!(
@@ -749,8 +745,9 @@ mod manager {
             };
             // SIGHUP: xinetd reads its configuration again.
             svckit_unix::process::send(xinetd, svckit_core::Signal::Hup);
-            let settled =
-                svckit_unix::process::wait_until(Duration::from_secs(10), || listens(port) == on);
+            let settled = svckit_unix::process::wait_until(Duration::from_secs(10), || {
+                svckit_unix::sockets::listens(at) == on
+            });
             if !settled {
                 return Err(Error::os(
                     format!(
@@ -811,22 +808,15 @@ mod manager {
             let path = self.entry(name);
             let entry = fs::read_to_string(&path)
                 .map_err(|err| Error::os(format!("read {}", path.display()), err))?;
-            let port: u16 = attribute(&entry, "port")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
+            let at = address_of(&entry);
             let on = crate::xinetd::enabled(&entry)
                 && self.live()
                 && xinetd().is_some()
-                && listens(port);
+                && at.is_some_and(svckit_unix::sockets::listens);
             let state = if on { State::Running } else { State::Stopped };
             let mut status = Status::new(name.clone(), svckit_core::BackendKind::Sysv, state);
-            let ip = match attribute(&entry, "bind") {
-                Some(ip) if ip.contains(':') => format!("[{ip}]"),
-                Some(ip) => ip.to_owned(),
-                None => "[::]".to_owned(),
-            };
             status.sockets = Some(svckit_core::listen::Activity {
-                listen: vec![format!("tcp:{ip}:{port}")],
+                listen: at.map(|at| format!("tcp:{at}")).into_iter().collect(),
                 accept: "inetd".into(),
                 instances: self.instances(name).len() as u32,
                 accepted: 0,

@@ -370,6 +370,29 @@ fn proc_address(text: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip.to_canonical(), port))
 }
 
+/// Whether a socket bound to `local` is on `at`: its port, and its address unless `at` is
+/// every address.
+fn is_on(at: SocketAddr, local: SocketAddr) -> bool {
+    at.port() == local.port() && (at.ip().is_unspecified() || at.ip().to_canonical() == local.ip())
+}
+
+/// Whether a TCP socket listens on `at` (every address: on its port), as the kernel's socket
+/// tables say (`/proc/net/tcp`, `tcp6`).
+pub fn listens(at: SocketAddr) -> bool {
+    ["tcp", "tcp6"].iter().any(|table| {
+        std::fs::read_to_string(format!("/proc/net/{table}")).is_ok_and(|table| {
+            table.lines().skip(1).any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.get(3) == Some(&"0A")
+                    && fields
+                        .get(1)
+                        .and_then(|a| proc_address(a))
+                        .is_some_and(|local| is_on(at, local))
+            })
+        })
+    })
+}
+
 /// The TCP connections of `table` (the text of `/proc/net/tcp` or `tcp6`) on `listeners`.
 fn count_tcp(table: &str, listeners: &[Listener]) -> usize {
     table
@@ -384,11 +407,7 @@ fn count_tcp(table: &str, listeners: &[Listener]) -> usize {
                 .and_then(|a| proc_address(a))
                 .is_some_and(|local| {
                     listeners.iter().any(|l| match l.address {
-                        Address::Tcp(at) => {
-                            at.port() == local.port()
-                                && (at.ip().is_unspecified()
-                                    || at.ip().to_canonical() == local.ip())
-                        }
+                        Address::Tcp(at) => is_on(at, local),
                         _ => false,
                     })
                 })

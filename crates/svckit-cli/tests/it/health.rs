@@ -114,24 +114,14 @@ fn started_at(pid: i64) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// A server that hangs while its process lives (SIGSTOP): its liveness probe finds it
-/// unhealthy after failure_threshold checks, and it is restarted through its restart policy,
-/// the frozen process gone. Twenty times in a row, each within initial_delay +
-/// failure_threshold × period + timeout, plus one period and the restart delay.
-#[test]
-fn a_frozen_http_server_is_restarted_by_its_liveness_probe_twenty_times_in_a_row() {
-    let sup = Sup::new("health-frozen");
+/// Installs `web`: python's http.server on a free port of 127.0.0.1, ready once GET / answers
+/// (checked every 100 ms), with a liveness GET of the same URL as `liveness` flags say,
+/// restarted on failure; the URL.
+fn install_probed_http_server(sup: &Sup, liveness: &[&str]) -> String {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/");
-    let port_text = port.to_string();
-    let (period, timeout, failures, delay) = (
-        Duration::from_millis(300),
-        Duration::from_millis(200),
-        3u32,
-        Duration::from_millis(100),
-    );
-    let bound = period * failures + timeout + period + delay;
-    sup.ok(&[
+    let (port, dir) = (port.to_string(), sup.dir.str(""));
+    let mut args = vec![
         "install",
         "web",
         "--ready-http",
@@ -140,30 +130,56 @@ fn a_frozen_http_server_is_restarted_by_its_liveness_probe_twenty_times_in_a_row
         "100ms",
         "--health-http",
         &url,
-        "--health-interval",
-        "300ms",
-        "--health-timeout",
-        "200ms",
-        "--health-retries",
-        "3",
         "--restart",
         "on-failure",
-        "--restart-delay",
-        "100ms",
-        "--restart-max-delay",
-        "100ms",
-        "--start-limit",
-        "0",
+    ];
+    args.extend_from_slice(liveness);
+    args.extend([
         "--",
         "/usr/bin/python3",
         "-m",
         "http.server",
-        &port_text,
+        &port,
         "--bind",
         "127.0.0.1",
         "--directory",
-        &sup.dir.str(""),
+        &dir,
     ]);
+    sup.ok(&args);
+    url
+}
+
+/// A server that hangs while its process lives (SIGSTOP): its liveness probe finds it
+/// unhealthy after failure_threshold checks, and it is restarted through its restart policy,
+/// the frozen process gone. Twenty times in a row, each within initial_delay +
+/// failure_threshold × period + timeout, plus one period and the restart delay.
+#[test]
+fn a_frozen_http_server_is_restarted_by_its_liveness_probe_twenty_times_in_a_row() {
+    let sup = Sup::new("health-frozen");
+    let (period, timeout, failures, delay) = (
+        Duration::from_millis(300),
+        Duration::from_millis(200),
+        3u32,
+        Duration::from_millis(100),
+    );
+    let bound = period * failures + timeout + period + delay;
+    let url = install_probed_http_server(
+        &sup,
+        &[
+            "--health-interval",
+            "300ms",
+            "--health-timeout",
+            "200ms",
+            "--health-retries",
+            "3",
+            "--restart-delay",
+            "100ms",
+            "--restart-max-delay",
+            "100ms",
+            "--start-limit",
+            "0",
+        ],
+    );
     sup.ok(&["start", "web"]);
     let mut took = Vec::new();
     for trial in 0..20 {
@@ -646,36 +662,17 @@ fn regression_a_required_oneshot_counts_once_it_completed_successfully() {
 #[test]
 fn a_paused_service_is_not_probed_until_it_continues() {
     let sup = Sup::new("health-paused");
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}/");
-    let port_text = port.to_string();
-    sup.ok(&[
-        "install",
-        "web",
-        "--ready-http",
-        &url,
-        "--ready-interval",
-        "100ms",
-        "--health-http",
-        &url,
-        "--health-interval",
-        "100ms",
-        "--health-timeout",
-        "100ms",
-        "--health-retries",
-        "1",
-        "--restart",
-        "on-failure",
-        "--",
-        "/usr/bin/python3",
-        "-m",
-        "http.server",
-        &port_text,
-        "--bind",
-        "127.0.0.1",
-        "--directory",
-        &sup.dir.str(""),
-    ]);
+    install_probed_http_server(
+        &sup,
+        &[
+            "--health-interval",
+            "100ms",
+            "--health-timeout",
+            "100ms",
+            "--health-retries",
+            "1",
+        ],
+    );
     sup.ok(&["start", "web"]);
     let pid = sup.status("web")["pid"].as_i64().unwrap();
     sup.ok(&["pause", "web"]);

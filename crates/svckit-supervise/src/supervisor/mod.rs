@@ -535,8 +535,12 @@ impl Supervisor {
                     token if self.clients.has(token) => self.on_client(token),
                     token if self.captures.has(token) => self.on_output(token),
                     token if self.sockets.owner(token).is_some() => self.on_connection(token),
-                    token if self.probes.owner(token).is_some() => self.on_probe_socket(token),
-                    token => self.on_unit_fd(token),
+                    // A probe's socket, else a readiness pipe or a pidfd.
+                    token => {
+                        if !self.on_probe_socket(token) {
+                            self.on_unit_fd(token);
+                        }
+                    }
                 }
             }
             self.fire_timers();
@@ -744,15 +748,15 @@ impl Supervisor {
             && before.state != UnitState::Stopping;
         // An end for good that is no success: a oneshot that completed (a migration) is what
         // its dependents waited for, not a reason to stop them.
-        let completed = self.units.get(name).is_some_and(|unit| {
-            unit.last_exit
-                .is_some_and(|exit| unit.policy.succeeded(exit))
-        });
-        let ended = match transition.next.state {
-            UnitState::Failed => true,
-            UnitState::Exited => !completed,
-            _ => false,
-        } && !matches!(before.state, UnitState::Exited | UnitState::Failed);
+        let ended = !matches!(before.state, UnitState::Exited | UnitState::Failed)
+            && match transition.next.state {
+                UnitState::Failed => true,
+                UnitState::Exited => !self.units.get(name).is_some_and(|unit| {
+                    unit.last_exit
+                        .is_some_and(|exit| unit.policy.succeeded(exit))
+                }),
+                _ => false,
+            };
         if stops || ended {
             self.stop_what_requires(name);
         }

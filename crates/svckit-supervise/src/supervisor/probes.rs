@@ -16,7 +16,7 @@ use svckit_core::health::{Check, Health, HttpCheck, Probe, Role, Tracker};
 
 use super::{
     Cgroup, ChildSetup, Credentials, Event, Instant, LastExit, Pid, ServiceName, Supervisor, Token,
-    environment, fs, io, process,
+    fs, io, process,
 };
 
 /// How much of a check's output or an HTTP answer is read.
@@ -265,9 +265,8 @@ impl Supervisor {
             .ok_or_else(|| io::Error::other("gone"))?;
         let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
             .map_err(|err| io::Error::other(err.to_string()))?;
-        let set: Vec<(std::ffi::OsString, std::ffi::OsString)> =
-            spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
-        let env = environment::for_service(credentials.as_ref(), &set);
+        let env = super::spawn::service_environment(&spec, credentials.as_ref(), Vec::new())
+            .map_err(|(err, what)| io::Error::new(err.kind(), format!("{what}: {err}")))?;
         let (read, write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
         let null = OwnedFd::from(fs::File::open("/dev/null")?);
@@ -332,13 +331,14 @@ impl Supervisor {
     }
 
     /// A probe's socket is ready: connected (a TCP check passes), the request sent, the
-    /// answer read until its headers are whole (an HTTP check is decided).
-    pub(super) fn on_probe_socket(&mut self, token: Token) {
+    /// answer read until its headers are whole (an HTTP check is decided). False when
+    /// `token` is no probe's.
+    pub(super) fn on_probe_socket(&mut self, token: Token) -> bool {
         let Some(key) = self.probes.owner(token) else {
-            return;
+            return false;
         };
         let Some(prober) = self.probes.probers.get_mut(&key) else {
-            return;
+            return false;
         };
         let check = prober.probe.check.clone();
         let Some(Running::Socket {
@@ -349,7 +349,7 @@ impl Supervisor {
             ..
         }) = prober.running.as_mut()
         else {
-            return;
+            return false;
         };
         let outcome = advance(stream, request, answer, connected, &check);
         if let Some((passed, what)) = outcome {
@@ -357,6 +357,7 @@ impl Supervisor {
             self.end_check(running);
             self.checked(&key.0, key.1, passed, what);
         }
+        true
     }
 
     /// A child ended: a probe's command, told as its check's result (what it left running

@@ -191,29 +191,8 @@ impl Supervisor {
             }
         };
         let (err_read, err_write) = logs::output_pipe().map_err(|e| failed(e, "pipe"))?;
-        let mut set: Vec<(OsString, OsString)> =
-            spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
-        // Its environment files, read at each start (an edit takes effect at the next).
-        for file in &spec.environment_file {
-            let (optional, path) = match file.strip_prefix('-') {
-                Some(path) => (true, path),
-                None => (false, file.as_str()),
-            };
-            match environment::read_file(std::path::Path::new(path)) {
-                Ok(vars) => set.extend(vars.into_iter().map(|(k, v)| (k.into(), v.into()))),
-                Err(err) if optional && err.kind() == io::ErrorKind::NotFound => {}
-                Err(err) => return Err(failed(err, &format!("environment_file {path}"))),
-            }
-        }
-        let runtime: Vec<String> = runtime_directories(spec)
-            .iter()
-            .map(|dir| dir.display().to_string())
-            .collect();
-        if !runtime.is_empty() {
-            set.push(("RUNTIME_DIRECTORY".into(), runtime.join(":").into()));
-        }
-        set.extend(extra);
-        let env = environment::for_service(credentials.as_ref(), &set);
+        let env = service_environment(spec, credentials.as_ref(), extra)
+            .map_err(|(err, what)| failed(err, &what))?;
         let handover = match sockets.is_empty() {
             true => None,
             false => Some(
@@ -769,6 +748,39 @@ fn root_of(pids: &[Pid]) -> Option<Pid> {
         .filter(|pid| !process::parent(*pid).is_some_and(|parent| pids.contains(&parent)));
     let root = roots.next()?;
     roots.next().is_none().then_some(root)
+}
+
+/// The environment a process of `spec` runs in as `credentials`' user: its `env`, its
+/// environment files (read now: an edit takes effect at the next start or check),
+/// `RUNTIME_DIRECTORY`, then `extra`. An error says what could not be read
+/// (`environment_file PATH`).
+pub(super) fn service_environment(
+    spec: &ServiceSpec,
+    credentials: Option<&Credentials>,
+    extra: Vec<(OsString, OsString)>,
+) -> Result<Vec<(OsString, OsString)>, (io::Error, String)> {
+    let mut set: Vec<(OsString, OsString)> =
+        spec.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    for file in &spec.environment_file {
+        let (optional, path) = match file.strip_prefix('-') {
+            Some(path) => (true, path),
+            None => (false, file.as_str()),
+        };
+        match environment::read_file(std::path::Path::new(path)) {
+            Ok(vars) => set.extend(vars.into_iter().map(|(k, v)| (k.into(), v.into()))),
+            Err(err) if optional && err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err((err, format!("environment_file {path}"))),
+        }
+    }
+    let runtime: Vec<String> = runtime_directories(spec)
+        .iter()
+        .map(|dir| dir.display().to_string())
+        .collect();
+    if !runtime.is_empty() {
+        set.push(("RUNTIME_DIRECTORY".into(), runtime.join(":").into()));
+    }
+    set.extend(extra);
+    Ok(environment::for_service(credentials, &set))
 }
 
 /// Where a service's runtime directories are: under /run for root, else under
