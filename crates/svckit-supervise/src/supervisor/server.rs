@@ -40,10 +40,16 @@ pub(super) fn response_line(result: Outcome) -> Vec<u8> {
 
 /// The one line a client turned away for want of fds reads.
 pub(super) fn busy_reply(err: &io::Error) -> Vec<u8> {
-    response_line(Outcome::Error {
-        kind: ErrorKind::Busy,
-        message: format!("the supervisor is out of file descriptors ({err}); try again"),
-    })
+    let (kind, message) = out_of_fds(err);
+    response_line(Outcome::Error { kind, message })
+}
+
+/// What a client is told when the supervisor is out of fds (`err`, EMFILE or ENFILE).
+fn out_of_fds(err: &io::Error) -> (ErrorKind, String) {
+    (
+        ErrorKind::Busy,
+        format!("the supervisor is out of file descriptors ({err}); try again"),
+    )
 }
 
 /// A definition that cannot be loaded, as the client is told.
@@ -54,6 +60,22 @@ pub(super) fn refusal(err: Error) -> (ErrorKind, String) {
         _ => ErrorKind::BadDefinition,
     };
     (kind, err.to_string())
+}
+
+/// The definitions that cannot be listed, as the client is told: out of fds, it is to try
+/// again (a status of all was an empty list, as if nothing were installed).
+fn unlisted(err: Error) -> (ErrorKind, String) {
+    match &err {
+        Error::Io { source, .. }
+            if matches!(
+                source.raw_os_error(),
+                Some(nix::libc::EMFILE | nix::libc::ENFILE)
+            ) =>
+        {
+            out_of_fds(source)
+        }
+        _ => refusal(err),
+    }
 }
 
 /// The control socket: taking clients, and those connected, each by its token in the loop.
@@ -390,7 +412,7 @@ impl Supervisor {
             Some(name) => vec![self.load(&name)?],
             None => {
                 let mut names = Vec::new();
-                for name in store::names(&self.dir).unwrap_or_default() {
+                for name in store::names(&self.dir).map_err(unlisted)? {
                     if let Ok(name) = self.load(name.as_str()) {
                         names.push(name);
                     }
