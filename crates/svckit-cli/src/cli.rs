@@ -204,6 +204,11 @@ pub struct InstallArgs {
     /// `dependencies`: a service that must run first (repeatable).
     #[arg(long = "depends", value_name = "SERVICE")]
     pub depends: Vec<String>,
+    /// `conditions`: what it waits for in a service it depends on, NAME=CONDITION: started,
+    /// ready (the default), healthy, completed_successfully or log_ready:TEXT, a line of its
+    /// output containing TEXT (repeatable).
+    #[arg(long, value_name = "NAME=CONDITION", value_parser = parse::condition)]
+    pub condition: Vec<(svckit::ServiceName, svckit::condition::Condition)>,
     /// `start`: auto (at boot, or with the supervisor), delayed (Windows: auto, after the
     /// others), demand or disabled.
     #[arg(long, value_name = "TYPE")]

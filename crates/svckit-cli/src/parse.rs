@@ -142,6 +142,18 @@ pub fn limit(text: &str) -> Result<(String, svckit::Limit), String> {
     Ok((key.to_owned(), limit))
 }
 
+/// What a service waits for in one of its dependencies: `NAME=CONDITION` (`db=healthy`,
+/// `redis=log_ready:Ready to accept connections`).
+pub fn condition(
+    text: &str,
+) -> Result<(svckit::ServiceName, svckit::condition::Condition), String> {
+    let (name, condition) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=CONDITION"))?;
+    let name = svckit::ServiceName::new(name).map_err(|err| err.to_string())?;
+    Ok((name, condition.parse()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

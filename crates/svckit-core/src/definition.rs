@@ -211,6 +211,8 @@ struct Definition {
     wants: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     after: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    conditions: BTreeMap<String, Named<crate::condition::Condition>>,
     #[serde(default)]
     restart: RestartDefinition,
     #[serde(default)]
@@ -657,6 +659,15 @@ impl Definition {
         spec.requires = names("requires", &self.requires)?;
         spec.wants = names("wants", &self.wants)?;
         spec.after = names("after", &self.after)?;
+        spec.conditions = self
+            .conditions
+            .into_iter()
+            .map(|(name, condition)| {
+                ServiceName::new(&name)
+                    .map(|name| (name, condition.0))
+                    .map_err(|err| ("conditions", err.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
         spec.restart = RestartPolicy {
             policy: self.restart.policy.0,
             delay: self.restart.delay.0,
@@ -748,6 +759,11 @@ impl Definition {
             requires: spec.requires.iter().map(ToString::to_string).collect(),
             wants: spec.wants.iter().map(ToString::to_string).collect(),
             after: spec.after.iter().map(ToString::to_string).collect(),
+            conditions: spec
+                .conditions
+                .iter()
+                .map(|(name, condition)| (name.to_string(), Named(condition.clone())))
+                .collect(),
             restart: RestartDefinition::from(spec.restart),
             stop: StopDefinition {
                 signal: Named(spec.stop.signal),

@@ -146,6 +146,39 @@ impl HttpCheck {
         status_ok && header_ok
     }
 
+    /// An answer's status line and headers (`answer`, what came back; `closed`, whether
+    /// the server closed the connection after it), judged: whether it passes, and in words.
+    pub fn judge(&self, answer: &[u8], closed: bool) -> (bool, String) {
+        let text = String::from_utf8_lossy(answer);
+        let mut lines = text.split("\r\n");
+        let status = lines.next().and_then(|line| {
+            let mut words = line.split_whitespace();
+            let version = words.next()?;
+            version.starts_with("HTTP/").then_some(())?;
+            words.next()?.parse::<u16>().ok()
+        });
+        let Some(status) = status else {
+            let why = match closed && answer.is_empty() {
+                true => "closed without an answer".to_owned(),
+                false => "answered no HTTP".to_owned(),
+            };
+            return (false, format!("GET {}: {why}", self.url));
+        };
+        let headers: Vec<(String, String)> = lines
+            .take_while(|line| !line.is_empty())
+            .filter_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                Some((name.trim().to_owned(), value.trim().to_owned()))
+            })
+            .collect();
+        let passed = self.passes(status, &headers);
+        let mut what = format!("GET {} answered {status}", self.url);
+        if !passed && let Some((name, value)) = &self.header {
+            what.push_str(&format!(" (wanted {name}: {value})"));
+        }
+        (passed, what)
+    }
+
     /// The request it sends.
     pub fn request(&self) -> String {
         format!(
@@ -174,6 +207,14 @@ impl Check {
             Check::Http(_) => "http",
             Check::Tcp(_) => "tcp",
         }
+    }
+
+    /// What a check that took longer than `timeout` came to, in words.
+    pub fn timed_out(&self, timeout: std::time::Duration) -> String {
+        format!(
+            "{self} timed out after {}",
+            crate::parse::format_duration(timeout)
+        )
     }
 
     /// A TCP connect to `text` (`HOST:PORT`).
@@ -428,9 +469,100 @@ impl Tracker {
     }
 }
 
+/// The most of an HTTP answer read (its status line and headers come first).
+pub const ANSWER_AT_MOST: usize = 16 * 1024;
+
+/// Runs a TCP or HTTP check to its end, blocking for at most `timeout`: whether it passed,
+/// and in words. For an executor without an event loop (`svckit probe-wait` under systemd);
+/// svckit's supervisor runs the same checks without blocking.
+pub fn run_socket_check(check: &Check, timeout: std::time::Duration) -> (bool, String) {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + timeout;
+    let left = || {
+        deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .max(std::time::Duration::from_millis(1))
+    };
+    let (target, http) = match check {
+        Check::Tcp(target) => (target, None),
+        Check::Http(http) => (&http.target, Some(http)),
+        Check::Exec(_) => return (false, format!("{check}: not a socket check")),
+    };
+    let failed = |err: std::io::Error| match err.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+            (false, check.timed_out(timeout))
+        }
+        _ => (false, format!("{check}: {err}")),
+    };
+    let mut stream = match std::net::TcpStream::connect_timeout(&target.0, left()) {
+        Ok(stream) => stream,
+        Err(err) => return failed(err),
+    };
+    let Some(http) = http else {
+        return (true, format!("{check}: connected"));
+    };
+    let sent = stream
+        .set_write_timeout(Some(left()))
+        .and_then(|()| stream.write_all(http.request().as_bytes()));
+    if let Err(err) = sent {
+        return failed(err);
+    }
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Err(err) = stream.set_read_timeout(Some(left())) {
+            return failed(err);
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => return http.judge(&answer, true),
+            Ok(n) => {
+                answer.extend_from_slice(&buffer[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") || answer.len() >= ANSWER_AT_MOST {
+                    return http.judge(&answer, false);
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return failed(err),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_http_answer_is_judged_by_its_status_line_and_headers() {
+        let mut http = HttpCheck::parse("http://127.0.0.1:8080/health").unwrap();
+        let ok = http.judge(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+        assert_eq!(
+            ok,
+            (true, "GET http://127.0.0.1:8080/health answered 200".into())
+        );
+        let bad = http.judge(b"HTTP/1.0 502 Bad Gateway\r\n\r\n", false);
+        assert!(!bad.0);
+        assert!(bad.1.ends_with("answered 502"), "{}", bad.1);
+        assert_eq!(
+            http.judge(b"", true).1,
+            "GET http://127.0.0.1:8080/health: closed without an answer"
+        );
+        assert!(
+            http.judge(b"SSH-2.0-OpenSSH\r\n", true)
+                .1
+                .ends_with("answered no HTTP")
+        );
+        http.header = Some(("X-Ready".into(), "yes".into()));
+        assert!(
+            http.judge(b"HTTP/1.1 200 OK\r\nx-ready: yes\r\n\r\n", false)
+                .0
+        );
+        let wrong = http.judge(b"HTTP/1.1 200 OK\r\nX-Ready: no\r\n\r\n", false);
+        assert!(
+            !wrong.0 && wrong.1.ends_with("(wanted X-Ready: yes)"),
+            "{}",
+            wrong.1
+        );
+    }
 
     #[test]
     fn targets_are_addresses_or_localhost_never_names() {

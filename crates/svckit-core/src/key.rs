@@ -46,6 +46,7 @@ keys! {
     Requires => "requires", "`requires`: started first and needed, as Requires= + After=.";
     Wants => "wants", "`wants`: started with it, not waited for.";
     After => "after", "`after`: waited for when starting anyway.";
+    Conditions => "conditions", "`conditions`: what it waits for in a dependency (started, healthy, a log line, …).";
     RestartPolicy => "restart.policy", "`restart.policy`: never, on-failure or always.";
     RestartDelay => "restart.delay", "`restart.delay`: the first wait before a restart.";
     RestartMaxDelay => "restart.max_delay", "`restart.max_delay`: the backoff's ceiling.";
@@ -109,6 +110,7 @@ impl Key {
                 | Key::Requires
                 | Key::Wants
                 | Key::After
+                | Key::Conditions
                 | Key::SuccessExitStatus
                 | Key::RestartPreventExitStatus
                 | Key::ReadyTimeout
@@ -144,6 +146,10 @@ impl Key {
                 Key::Requires => !spec.requires.is_empty(),
                 Key::Wants => !spec.wants.is_empty(),
                 Key::After => !spec.after.is_empty(),
+                Key::Conditions => spec
+                    .conditions
+                    .iter()
+                    .any(|(_, condition)| *condition != crate::condition::Condition::Ready),
                 Key::RestartPolicy => spec.restart.policy != base.restart.policy,
                 Key::RestartDelay => spec.restart.delay != base.restart.delay,
                 Key::RestartMaxDelay => spec.restart.max_delay != base.restart.max_delay,

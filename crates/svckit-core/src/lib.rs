@@ -11,6 +11,7 @@
 //! daemon reports the very same states a Windows service does.
 
 mod accept;
+pub mod condition;
 mod control;
 mod definition;
 pub mod demo;

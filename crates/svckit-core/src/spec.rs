@@ -535,6 +535,9 @@ pub struct ServiceSpec {
     /// Services this one starts after if they are starting too, without starting them
     /// (systemd's `After=` alone).
     pub after: Vec<ServiceName>,
+    /// What it waits for in some of the services it starts after (`[conditions]`), each at
+    /// most once, sorted by name; the others are waited for until ready.
+    pub conditions: Vec<(ServiceName, crate::condition::Condition)>,
     /// When and how soon to restart it.
     pub restart: RestartPolicy,
     /// The directory it runs in (the service manager's default when absent).
@@ -634,6 +637,7 @@ impl ServiceSpec {
             requires: Vec::new(),
             wants: Vec::new(),
             after: Vec::new(),
+            conditions: Vec::new(),
             restart: RestartPolicy::default(),
             working_dir: None,
             env: Vec::new(),
@@ -687,6 +691,13 @@ impl ServiceSpec {
             .iter()
             .chain(&self.requires)
             .chain(&self.wants)
+    }
+
+    /// What it waits for in `dependency`: its condition, `ready` by default.
+    pub fn condition(&self, dependency: &ServiceName) -> Option<&crate::condition::Condition> {
+        self.conditions
+            .iter()
+            .find_map(|(name, condition)| (name == dependency).then_some(condition))
     }
 
     /// The services this one starts after (and stops before): `dependencies`, `requires`,
@@ -1026,6 +1037,26 @@ impl ServiceSpec {
                 return Err(ModelError::invalid(
                     key,
                     format!("the service depends on itself ({dependency})"),
+                ));
+            }
+        }
+        for (index, (dependency, _)) in self.conditions.iter().enumerate() {
+            if self.conditions[..index]
+                .iter()
+                .any(|(n, _)| n == dependency)
+            {
+                return Err(ModelError::invalid(
+                    "conditions",
+                    format!("{dependency} has two conditions"),
+                ));
+            }
+            if !self.ordered_after().any(|d| d == dependency) {
+                return Err(ModelError::invalid(
+                    "conditions",
+                    format!(
+                        "{dependency} is not a service it waits for: list it in requires, \
+                         dependencies or after"
+                    ),
                 ));
             }
         }

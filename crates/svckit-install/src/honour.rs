@@ -128,6 +128,11 @@ mod tests {
             Key::Requires => spec.requires = db(),
             Key::Wants => spec.wants = db(),
             Key::After => spec.after = db(),
+            Key::Conditions => {
+                spec.requires = db();
+                spec.conditions =
+                    vec![(db()[0].clone(), svckit_core::condition::Condition::Healthy)];
+            }
             other => panic!("no sample value for {other}: add one"),
         }
         assert!(Key::given(&spec).contains(&key), "{key} is given");

@@ -109,6 +109,10 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         Key::Readiness | Key::Liveness => {
             Some("svckit does not render probes for systemd yet (issue 25)")
         }
+        Key::Conditions => Some(
+            "systemd waits for a dependency's start job (After=) and nothing else: not for a \
+             process alone, health, an exit or a log line (use the builtin backend)",
+        ),
         Key::Start if spec.start == StartType::Delayed => {
             Some("systemd has no delayed start (use auto, and dependencies for order)")
         }

@@ -63,6 +63,10 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         Key::Readiness | Key::Liveness => {
             Some("an init script has no supervisor to run probes (use the builtin backend)")
         }
+        Key::Conditions => Some(
+            "init scripts run in the order of their LSB headers and wait for nothing else \
+             (use the builtin backend)",
+        ),
         Key::Type if spec.service_type == ServiceType::Oneshot => Some(
             "an init script runs daemons (exec, forking, notify) through svckit daemonize; a \
              oneshot has none to run",

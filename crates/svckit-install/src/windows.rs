@@ -39,6 +39,9 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
             Some("the SCM's dependencies are all required (use requires or dependencies)")
         }
         Key::After => Some("the SCM orders services only by dependencies it requires"),
+        Key::Conditions => {
+            Some("the SCM waits for a dependency to be running and for nothing else")
+        }
         Key::ExecStartPost => for_the_api(
             "the SCM starts a program on the service API and nothing after it (a hosted \
              program, type exec, gets it)",

@@ -56,6 +56,11 @@ fn apply_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Result<()>
             .map(ServiceName::new)
             .collect::<Result<_, _>>()?;
     }
+    if !args.condition.is_empty() {
+        spec.conditions.clone_from(&args.condition);
+        spec.conditions
+            .sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
+    }
     for (target, value) in [
         (&mut spec.display_name, &args.display_name),
         (&mut spec.description, &args.description),

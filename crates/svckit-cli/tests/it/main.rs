@@ -6,6 +6,7 @@
 mod activation;
 mod boot;
 mod cli;
+mod conditions;
 mod containment;
 mod daemonize;
 mod daemons;

@@ -28,6 +28,7 @@ use std::{
 };
 
 use super::numbered;
+use crate::condition::LineWatch;
 
 /// The most one [`Pipe::move_into`] or read takes at once.
 pub const MOVE_MAX: usize = 1 << 20;
@@ -138,7 +139,17 @@ pub struct LogFile {
     times: Option<File>,
     /// The size the last time record names.
     recorded: u64,
+    /// Texts looked for in what is stored (a dependent's `log_ready` condition): while it
+    /// looks, output is read and written rather than spliced.
+    watch: LineWatch,
+    /// Whether a text was seen since [`LogFile::take_seen`] was last asked.
+    newly_seen: bool,
+    /// Where the program's current run began in the file (none: not known).
+    run_start: Option<u64>,
 }
+
+/// The most of a run's stored output read back when a text is first looked for in it.
+const BACKLOG_MAX: u64 = 16 << 20;
 
 impl LogFile {
     /// A log at `path`, rotated at `max_size` bytes (0: never), keeping `keep` old files.
@@ -155,7 +166,65 @@ impl LogFile {
             error: None,
             times: None,
             recorded: 0,
+            watch: LineWatch::default(),
+            newly_seen: false,
+            run_start: None,
         }
+    }
+
+    /// A new run of the program begins: what it prints from now on is its output, and no
+    /// text looked for is seen in it yet.
+    pub fn new_run(&mut self) {
+        self.watch.restart();
+        self.run_start = match self.open() {
+            Ok(_) => Some(self.size),
+            Err(_) => None,
+        };
+    }
+
+    /// Looks for a line containing `text` in this run's output: in what comes, and in what
+    /// was stored since the run began (as far as the current file holds it, its last 16 MiB).
+    pub fn look_for(&mut self, text: &str) {
+        if self.watch.watches(text) {
+            return;
+        }
+        self.watch.look_for(text);
+        let Some(start) = self.run_start else {
+            return;
+        };
+        let mut backlog = LineWatch::default();
+        backlog.look_for(text);
+        let from = start.max(self.size.saturating_sub(BACKLOG_MAX));
+        let read = (|| -> io::Result<()> {
+            let mut file = fs::File::open(&self.path)?;
+            file.seek(SeekFrom::Start(from))?;
+            let mut file = io::Read::take(file, self.size - from.min(self.size));
+            let mut chunk = vec![0u8; 64 << 10];
+            loop {
+                let n = io::Read::read(&mut file, &mut chunk)?;
+                if n == 0 || backlog.read(&chunk[..n]) {
+                    return Ok(());
+                }
+            }
+        })();
+        if read.is_ok() && backlog.seen(text) {
+            self.watch.mark_seen(text);
+        }
+    }
+
+    /// Whether a line containing `text`, looked for, was seen in this run's output.
+    pub fn seen(&self, text: &str) -> bool {
+        self.watch.seen(text)
+    }
+
+    /// Stops looking for the texts `keep` does not say (no dependent waits for them).
+    pub fn look_only_for(&mut self, keep: impl FnMut(&str) -> bool) {
+        self.watch.retain(keep);
+    }
+
+    /// Whether a text looked for was seen since this was last asked.
+    pub fn take_seen(&mut self) -> bool {
+        std::mem::take(&mut self.newly_seen)
     }
 
     /// Where it is.
@@ -199,6 +268,7 @@ impl LogFile {
     /// does. Never fails: what cannot be stored is counted, reported by [`LogFile::error`] and
     /// marked once storing works again.
     pub fn append(&mut self, chunk: &[u8]) {
+        self.newly_seen |= self.watch.read(chunk);
         let mut left = chunk.len();
         let stored = self
             .mark_loss()
@@ -287,7 +357,7 @@ impl LogFile {
     fn store(&mut self, pipe: &impl Pipe, scratch: &mut Vec<u8>) -> io::Result<Drained> {
         self.mark_loss()?;
         loop {
-            if self.room() >= MOVE_MAX as u64 {
+            if self.room() >= MOVE_MAX as u64 && !self.watch.active() {
                 let file = self.open()?;
                 match pipe.move_into(file, MOVE_MAX) {
                     Some(Ok(Moved::Bytes(n))) => {
@@ -330,6 +400,7 @@ impl LogFile {
             Moved::Done(drained) => return Ok(Some(drained)),
         };
         let chunk = &scratch[..n];
+        self.newly_seen |= self.watch.read(chunk);
         let mut left = chunk.len();
         let stored = self.store_chunk(chunk, &mut left);
         if stored.is_err() {
@@ -405,6 +476,10 @@ impl LogFile {
         self.file = None;
         self.times = None;
         self.recorded = 0;
+        // What this run prints next begins the new file.
+        if self.run_start.is_some() {
+            self.run_start = Some(0);
+        }
         let index = times_path(&self.path);
         if self.keep == 0 {
             let _ = fs::remove_file(&index);
@@ -584,6 +659,48 @@ mod tests {
         assert!(files(&path).len() >= 3, "rotated");
         assert_eq!(all, expected);
         // Closed first: Windows deletes no directory with a file open in it.
+        drop(log);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A text looked for is seen in what the run printed before it was looked for, and in
+    /// what comes, however a pipe delivers it (moved, where splice would skip reading it); a
+    /// new run forgets it; output is stored whole all along.
+    #[test]
+    fn a_text_looked_for_is_found_in_this_runs_output_only() {
+        let dir = temp_dir("lookfor");
+        let path = dir.join("svc.stdout");
+        let mut log = LogFile::new(path.clone(), 0, 1);
+        log.append(b"previous run: Ready to accept connections\n");
+        log.new_run();
+        log.append(b"starting\n");
+        log.look_for("Ready to accept connections");
+        assert!(
+            !log.seen("Ready to accept connections"),
+            "a previous run's line"
+        );
+        log.append(b"loading\n");
+        log.look_for("loading");
+        assert!(log.seen("loading"), "printed before it was looked for");
+        assert!(!log.take_seen());
+        let pipe = Chunks {
+            chunks: RefCell::new(VecDeque::from([
+                b"1:M Ready to acc".to_vec(),
+                b"ept connections tcp\n".to_vec(),
+            ])),
+            closed: true,
+            moves: true,
+        };
+        assert_eq!(log.drain(&pipe, &mut Vec::new()), Drained::Eof);
+        assert!(log.seen("Ready to accept connections"));
+        assert!(log.take_seen());
+        log.new_run();
+        assert!(!log.seen("Ready to accept connections"));
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "previous run: Ready to accept connections\nstarting\nloading\n\
+             1:M Ready to accept connections tcp\n"
+        );
         drop(log);
         fs::remove_dir_all(dir).unwrap();
     }

@@ -119,6 +119,14 @@ impl Supervisor {
         if drained == Some(Drained::Eof) {
             self.close_capture(token);
         }
+        // A line a dependent waits for (log_ready).
+        if self
+            .units
+            .get_mut(&name)
+            .is_some_and(|unit| unit.logs[index].take_seen())
+        {
+            self.check_dependents();
+        }
     }
 
     /// Drains whatever `name`'s pipes hold now: its main process ended, and what it wrote

@@ -204,6 +204,12 @@ struct Unit {
     /// The last signal svckit sent this run's main process, and why.
     sent: Option<(Signal, String)>,
     reason: Option<String>,
+    /// When its state last changed under this supervisor (none for a unit just loaded, or
+    /// adopted: its state is older than any wait for it).
+    changed: Option<SystemTime>,
+    /// While its start waits on a dependency's condition: what for ("redis to be healthy"),
+    /// said if the wait outlasts the ready timeout.
+    awaiting: Option<String>,
     /// What it last said in STATUS= (sd_notify).
     notice: Option<String>,
     /// When it is hung unless it says WATCHDOG=1 (with a watchdog, while it runs).
@@ -287,10 +293,12 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
     Policy {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
+        // It bounds a wait for a dependency's condition too.
         ready_timeout: (matches!(
             spec.service_type,
             ServiceType::Notify | ServiceType::Forking
-        ) || spec.readiness.is_some())
+        ) || spec.readiness.is_some()
+            || !spec.conditions.is_empty())
         .then_some(spec.ready_timeout),
         service_type: spec.service_type,
         reload_by_command: matches!(
@@ -447,6 +455,8 @@ impl Supervisor {
             last_exit_why: None,
             sent: None,
             reason: None,
+            awaiting: None,
+            changed: None,
             notice: None,
             watchdog_due: None,
             control: control::Control::default(),
@@ -726,6 +736,7 @@ impl Supervisor {
         let before = unit.life;
         if unit.life.state != transition.next.state {
             unit.since = SystemTime::now();
+            unit.changed = Some(unit.since);
         }
         unit.life = transition.next;
         // The watchdog is fed while it runs: armed when it starts running, off otherwise.
@@ -938,6 +949,10 @@ impl Supervisor {
                         "no daemon within {within}: not one process left at the root of the \
                          service"
                     ),
+                    (false, _) if unit.awaiting.is_some() => {
+                        let what = unit.awaiting.take().unwrap_or_default();
+                        format!("not started within {within}: it waits for {what}")
+                    }
                     (false, _) => {
                         match self.probes.last(name, svckit_core::health::Role::Readiness) {
                             Some(last) => format!("not ready within {within}: {last}"),

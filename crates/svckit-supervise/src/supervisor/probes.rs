@@ -12,7 +12,7 @@ use std::{
 };
 
 use mio::{Interest, net::TcpStream};
-use svckit_core::health::{Check, Health, HttpCheck, Probe, Role, Tracker};
+use svckit_core::health::{Check, Health, Probe, Role, Tracker};
 
 use super::{
     Cgroup, ChildSetup, Credentials, Event, Instant, LastExit, Pid, ServiceName, Supervisor, Token,
@@ -20,7 +20,7 @@ use super::{
 };
 
 /// How much of a check's output or an HTTP answer is read.
-const READ_AT_MOST: usize = 16 * 1024;
+const READ_AT_MOST: usize = svckit_core::health::ANSWER_AT_MOST;
 
 /// One probe of one service, while the machine says it runs.
 pub(super) struct Prober {
@@ -35,6 +35,8 @@ pub(super) struct Prober {
     /// When the last check began: the next begins a period after it (at once when it took
     /// longer), as Kubernetes paces its probes.
     began: Instant,
+    /// Whether a check passed since probing began.
+    passed: bool,
 }
 
 /// A check under way.
@@ -107,6 +109,16 @@ impl Probes {
             .and_then(|prober| prober.last.as_deref())
     }
 
+    /// Whether `name` counts as healthy, as a dependent's `healthy` condition asks: without a
+    /// liveness probe, yes; with one, once a check passed since it began and while it does
+    /// not find it unhealthy (not while it is not probed: paused).
+    pub(super) fn healthy(&self, name: &ServiceName, has_liveness: bool) -> bool {
+        match self.probers.get(&(name.clone(), Role::Liveness)) {
+            Some(prober) => prober.passed && prober.tracker.health != Health::Unhealthy,
+            None => !has_liveness,
+        }
+    }
+
     /// What status shows of `name`'s probes: each one's verdict, failures in a row and last
     /// result.
     pub(super) fn report(&self, name: &ServiceName) -> Vec<svckit_core::health::Report> {
@@ -143,6 +155,7 @@ impl Supervisor {
             running: None,
             last: None,
             began: Instant::now(),
+            passed: false,
             probe,
         };
         if let Some(old) = self.probes.probers.insert((name.clone(), role), prober) {
@@ -207,11 +220,7 @@ impl Supervisor {
             match &prober.running {
                 Some(running) if running.deadline() <= now => {
                     let running = prober.running.take();
-                    let what = format!(
-                        "{} timed out after {}",
-                        prober.probe.check,
-                        svckit_core::parse::format_duration(prober.probe.timeout)
-                    );
+                    let what = prober.probe.check.timed_out(prober.probe.timeout);
                     self.end_check(running);
                     self.checked(&key.0, key.1, false, what);
                 }
@@ -412,6 +421,9 @@ impl Supervisor {
         prober.next = Some((prober.began + prober.probe.period).max(Instant::now()));
         prober.last = Some(what.clone());
         let verdict = prober.tracker.record(passed);
+        // A first pass of liveness may be what a dependent waits for (`healthy`).
+        let first_pass = passed && !prober.passed;
+        prober.passed |= passed;
         let (failures, threshold) = (prober.tracker.failures, prober.probe.failure_threshold);
         // Liveness failures short of the verdict are written (the verdict says the last);
         // readiness's first failure says why the start waits.
@@ -434,6 +446,9 @@ impl Supervisor {
                     uptime,
                 },
             );
+        }
+        if first_pass && role == Role::Liveness {
+            self.check_dependents();
         }
     }
 }
@@ -484,11 +499,11 @@ fn advance(
     let mut buffer = [0u8; 4096];
     loop {
         match stream.read(&mut buffer) {
-            Ok(0) => return Some(judge(http, answer, true)),
+            Ok(0) => return Some(http.judge(answer, true)),
             Ok(n) => {
                 answer.extend_from_slice(&buffer[..n]);
                 if answer.windows(4).any(|w| w == b"\r\n\r\n") || answer.len() >= READ_AT_MOST {
-                    return Some(judge(http, answer, false));
+                    return Some(http.judge(answer, false));
                 }
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
@@ -498,75 +513,9 @@ fn advance(
     }
 }
 
-/// An HTTP answer's status line and headers, judged.
-fn judge(http: &HttpCheck, answer: &[u8], closed: bool) -> (bool, String) {
-    let text = String::from_utf8_lossy(answer);
-    let mut lines = text.split("\r\n");
-    let status = lines.next().and_then(|line| {
-        let mut words = line.split_whitespace();
-        let version = words.next()?;
-        version.starts_with("HTTP/").then_some(())?;
-        words.next()?.parse::<u16>().ok()
-    });
-    let Some(status) = status else {
-        let why = match closed && answer.is_empty() {
-            true => "closed without an answer".to_owned(),
-            false => "answered no HTTP".to_owned(),
-        };
-        return (false, format!("GET {}: {why}", http.url));
-    };
-    let headers: Vec<(String, String)> = lines
-        .take_while(|line| !line.is_empty())
-        .filter_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            Some((name.trim().to_owned(), value.trim().to_owned()))
-        })
-        .collect();
-    let passed = http.passes(status, &headers);
-    let mut what = format!("GET {} answered {status}", http.url);
-    if !passed && let Some((name, value)) = &http.header {
-        what.push_str(&format!(" (wanted {name}: {value})"));
-    }
-    (passed, what)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_http_answer_is_judged_by_its_status_line_and_headers() {
-        let mut http = HttpCheck::parse("http://127.0.0.1:8080/health").unwrap();
-        let ok = judge(
-            &http,
-            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-            false,
-        );
-        assert_eq!(
-            ok,
-            (true, "GET http://127.0.0.1:8080/health answered 200".into())
-        );
-        let bad = judge(&http, b"HTTP/1.0 502 Bad Gateway\r\n\r\n", false);
-        assert!(!bad.0);
-        assert!(bad.1.ends_with("answered 502"), "{}", bad.1);
-        assert_eq!(
-            judge(&http, b"", true).1,
-            "GET http://127.0.0.1:8080/health: closed without an answer"
-        );
-        assert!(
-            judge(&http, b"SSH-2.0-OpenSSH\r\n", true)
-                .1
-                .ends_with("answered no HTTP")
-        );
-        http.header = Some(("X-Ready".into(), "yes".into()));
-        assert!(judge(&http, b"HTTP/1.1 200 OK\r\nx-ready: yes\r\n\r\n", false).0);
-        let wrong = judge(&http, b"HTTP/1.1 200 OK\r\nX-Ready: no\r\n\r\n", false);
-        assert!(
-            !wrong.0 && wrong.1.ends_with("(wanted X-Ready: yes)"),
-            "{}",
-            wrong.1
-        );
-    }
 
     #[test]
     fn a_command_s_end_is_said_as_an_operator_reads_it() {

@@ -10,6 +10,7 @@ use super::{
     unwatch, watch,
 };
 use std::os::unix::fs::MetadataExt;
+use svckit_core::condition::{Condition, Dependency, Verdict};
 
 /// One process of a service to start: the service's program, or one of its commands.
 pub(super) struct Process<'a> {
@@ -237,6 +238,12 @@ impl Supervisor {
                 name,
                 format_args!("started {}: PID {pid}", spec.program.display()),
             );
+            // What a dependent's log_ready looks for is this run's output.
+            if let Some(unit) = self.units.get_mut(name) {
+                for log in &mut unit.logs {
+                    log.new_run();
+                }
+            }
         }
         if let Some(out_read) = out_read {
             self.capture_adopted(name, Stream::Stdout, out_read);
@@ -300,7 +307,8 @@ impl Supervisor {
                 wait = true;
             }
         }
-        if wait {
+        // A condition may not hold yet of one that runs (healthy, a log line, an exit).
+        if wait || !spec.conditions.is_empty() {
             if let Some(unit) = self.unit(name) {
                 let names: Vec<&str> = unit.spec.ordered_after().map(|d| d.as_str()).collect();
                 let names = names.join(", ");
@@ -330,10 +338,12 @@ impl Supervisor {
         }
     }
 
-    /// Services waiting for their dependencies: told DependenciesSettled once every
-    /// dependency's start has settled (running, or ended since the wait began: a failed
-    /// dependency does not stop a start, as with systemd's Wants=), StartFailed when one it
-    /// requires did not start.
+    /// Services waiting for their dependencies: told DependenciesSettled once each one's
+    /// condition holds (by default ready: running, or a oneshot that exited successfully; or
+    /// ended since the wait began, for one that is not required: a failed dependency does not
+    /// stop a start, as with systemd's Wants=), StartFailed when one required, or given a
+    /// condition, can no longer meet it. A `log_ready` condition has its dependency's logs
+    /// look for its text.
     pub(super) fn check_dependents(&mut self) {
         let waiting: Vec<(ServiceName, SystemTime, ServiceSpec)> = self
             .units
@@ -341,60 +351,71 @@ impl Supervisor {
             .filter(|unit| {
                 unit.life.state == UnitState::Starting && unit.life.phase == Phase::Dependencies
             })
-            // Told already, the event not yet applied.
-            .filter(|unit| {
-                !self.events.iter().any(|queued| {
-                    queued.name == unit.name
-                        && matches!(
-                            queued.event,
-                            Event::DependenciesSettled | Event::StartFailed | Event::Exited { .. }
-                        )
-                })
-            })
             // The wait began with the start (its state's since).
             .map(|unit| (unit.name.clone(), unit.since, unit.spec.clone()))
             .collect();
+        self.look_for_log_lines(&waiting);
         for (name, since, spec) in waiting {
-            let mut settled = true;
-            let mut missing = None;
+            // Told already, the event not yet applied.
+            if self.events.iter().any(|queued| {
+                queued.name == name
+                    && matches!(
+                        queued.event,
+                        Event::DependenciesSettled | Event::StartFailed | Event::Exited { .. }
+                    )
+            }) {
+                continue;
+            }
+            let mut awaiting = None;
+            let mut failed = None;
             for dependency in spec.ordered_after() {
                 let Some(unit) = self.units.get(dependency) else {
                     continue;
                 };
-                let started = spec.started_with().any(|d| d == dependency);
-                let (done, ran) = match unit.life.state {
-                    // A listening one answers on its sockets: what its dependents need.
-                    UnitState::Running
-                    | UnitState::Reloading
-                    | UnitState::Paused
-                    | UnitState::Listening => (true, true),
-                    // A oneshot (or any program) that completed successfully since the wait
-                    // began: what its dependents wait for (a migration before the server).
-                    UnitState::Exited
-                        if unit.since >= since
-                            && unit
-                                .last_exit
-                                .is_some_and(|exit| unit.policy.succeeded(exit)) =>
-                    {
-                        (true, true)
-                    }
-                    UnitState::Exited | UnitState::Failed | UnitState::Stopped => {
-                        // One it started has settled once it ended after the wait began; an
-                        // `after` alone never runs on its account.
-                        (!started || unit.since >= since, false)
-                    }
-                    UnitState::Starting | UnitState::Stopping | UnitState::Backoff => {
-                        (false, false)
-                    }
+                let given = spec.condition(dependency);
+                let condition = given.cloned().unwrap_or_default();
+                let view = Dependency {
+                    state: unit.life.state,
+                    // A unit loaded by this very start has a since of now, and no change.
+                    ended_since_wait: unit.changed.is_some_and(|at| at >= since),
+                    started_with: spec.started_with().any(|d| d == dependency),
+                    has_process: unit.process.pid.is_some(),
+                    succeeded: unit
+                        .last_exit
+                        .is_some_and(|exit| unit.policy.succeeded(exit)),
+                    healthy: self
+                        .probes
+                        .healthy(dependency, unit.spec.liveness.is_some()),
+                    log_seen: match &condition {
+                        Condition::LogReady(text) => unit.logs.iter().any(|log| log.seen(text)),
+                        _ => false,
+                    },
                 };
-                settled &= done;
-                if done && !ran && spec.requires.contains(dependency) {
-                    missing = Some((dependency.clone(), unit.life.state));
+                match condition.verdict(&view) {
+                    Verdict::Met => {}
+                    Verdict::Waiting => {
+                        awaiting.get_or_insert_with(|| condition.waiting_for(dependency.as_str()));
+                    }
+                    // One not required and given no condition has settled all the same.
+                    Verdict::Failed(why)
+                        if given.is_some() || spec.requires.contains(dependency) =>
+                    {
+                        failed.get_or_insert(match given {
+                            Some(condition) => format!(
+                                "it waits for {}, which {why}",
+                                condition.waiting_for(dependency.as_str())
+                            ),
+                            None => format!("it requires {dependency}, which {why}"),
+                        });
+                    }
+                    Verdict::Failed(_) => {}
                 }
             }
-            if let Some((dependency, state)) = missing {
-                // A required service that did not start fails this start.
-                let reason = format!("it requires {dependency}, which did not start (now {state})");
+            let settled = awaiting.is_none();
+            if let Some(unit) = self.units.get_mut(&name) {
+                unit.awaiting = awaiting;
+            }
+            if let Some(reason) = failed {
                 log(format_args!("{name}: {reason}"));
                 self.journal.record(&name, format_args!("{reason}"));
                 if let Some(unit) = self.unit(&name) {
@@ -404,6 +425,31 @@ impl Supervisor {
             } else if settled {
                 log(format_args!("{name}: its dependencies have started"));
                 self.queue(&name, Event::DependenciesSettled);
+            }
+        }
+    }
+
+    /// Has the logs of each dependency a `log_ready` condition waits on look for its text,
+    /// and the others look for nothing (output is spliced again).
+    fn look_for_log_lines(&mut self, waiting: &[(ServiceName, SystemTime, ServiceSpec)]) {
+        let wanted: Vec<(&ServiceName, &str)> = waiting
+            .iter()
+            .flat_map(|(_, _, spec)| &spec.conditions)
+            .filter_map(|(dependency, condition)| match condition {
+                Condition::LogReady(text) => Some((dependency, text.as_str())),
+                _ => None,
+            })
+            .collect();
+        for unit in self.units.values_mut() {
+            for log in &mut unit.logs {
+                log.look_only_for(|text| wanted.contains(&(&unit.name, text)));
+            }
+        }
+        for (dependency, text) in wanted {
+            if let Some(unit) = self.units.get_mut(dependency) {
+                for log in &mut unit.logs {
+                    log.look_for(text);
+                }
             }
         }
     }
