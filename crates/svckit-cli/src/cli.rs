@@ -92,6 +92,16 @@ pub enum Command {
     /// Tell whether the daemon of a PID file runs, in LSB status codes: 0 running, 1 dead but
     /// the PID file exists, 3 not running, 4 unknown (the file cannot be read).
     Probe(ProbeArgs),
+    /// Wait until a health check passes: what a systemd unit's ExecStartPost= runs for a
+    /// readiness probe (exit 0 once it passed --success-threshold times in a row; 1 when
+    /// --within passed first)
+    ///
+    /// One check: --http URL (a status in 200-399, or --expect-status, and --header), --tcp
+    /// ADDRESS:PORT (a connection), or a command after `--` (exit 0). Each check is bounded by
+    /// --timeout (a command is killed with its process group); a failure is printed once
+    /// for each new way of failing.
+    #[command(after_help = exit::TABLE)]
+    ProbeWait(ProbeWaitArgs),
     /// Start services (in the order given); return once each runs (or is ready, for programs
     /// that say so).
     #[command(after_help = exit::TABLE)]
@@ -457,6 +467,42 @@ pub struct ProbeArgs {
     /// The daemon's PID file.
     #[arg(long, value_name = "PATH")]
     pub pidfile: PathBuf,
+}
+
+/// `svckit probe-wait`.
+#[derive(Debug, Args)]
+pub struct ProbeWaitArgs {
+    /// GET this URL (`http://ADDRESS[:PORT]/PATH`).
+    #[arg(long, value_name = "URL", conflicts_with = "tcp")]
+    pub http: Option<String>,
+    /// With --http: the one status that passes.
+    #[arg(long, value_name = "STATUS", requires = "http")]
+    pub expect_status: Option<u16>,
+    /// With --http: a header the answer must have.
+    #[arg(long, value_name = "NAME: VALUE", requires = "http")]
+    pub header: Option<String>,
+    /// Connect to ADDRESS:PORT.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub tcp: Option<String>,
+    /// How often it checks.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse::duration)]
+    pub period: Duration,
+    /// How long one check may take.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse::duration)]
+    pub timeout: Duration,
+    /// How long before the first check.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse::duration)]
+    pub initial_delay: Duration,
+    /// Passes in a row that count.
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub success_threshold: u32,
+    /// Give up (exit 1) after this long; without it, it waits until it passes (or its service
+    /// manager's start timeout ends it).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub within: Option<Duration>,
+    /// The command to run as the check (exit 0 passes).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// `svckit list`.

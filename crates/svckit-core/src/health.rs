@@ -315,6 +315,40 @@ impl Probe {
         }
     }
 
+    /// The arguments of `svckit probe-wait` that wait for it to pass (what a systemd unit's
+    /// `ExecStartPost=` runs for a readiness probe): its timings, then its check (`--http URL`,
+    /// `--tcp ADDR:PORT`, or `-- COMMAND...`).
+    pub fn wait_args(&self) -> Vec<String> {
+        let span = crate::parse::format_duration;
+        let mut args = vec![
+            "--period".to_owned(),
+            span(self.period),
+            "--timeout".to_owned(),
+            span(self.timeout),
+            "--initial-delay".to_owned(),
+            span(self.initial_delay),
+            "--success-threshold".to_owned(),
+            self.success_threshold.to_string(),
+        ];
+        match &self.check {
+            Check::Http(http) => {
+                args.extend(["--http".to_owned(), http.url.clone()]);
+                if let Some(status) = http.status {
+                    args.extend(["--expect-status".to_owned(), status.to_string()]);
+                }
+                if let Some((name, value)) = &http.header {
+                    args.extend(["--header".to_owned(), format!("{name}: {value}")]);
+                }
+            }
+            Check::Tcp(target) => args.extend(["--tcp".to_owned(), target.to_string()]),
+            Check::Exec(argv) => {
+                args.push("--".to_owned());
+                args.extend(argv.iter().cloned());
+            }
+        }
+        args
+    }
+
     /// Checks its values; the error names the key (`period`) and says what is wrong.
     pub fn validate(&self, role: Role) -> Result<(), (&'static str, String)> {
         let span = |key: &'static str, value: Duration, least: Duration| {
@@ -525,6 +559,103 @@ pub fn run_socket_check(check: &Check, timeout: std::time::Duration) -> (bool, S
             Err(err) => return failed(err),
         }
     }
+}
+
+/// How an executor keeps a check's command together with everything it starts, and ends
+/// them all: its own process group on Unix (killed while its leader is a zombie not yet
+/// reaped, so the group's id cannot be anyone else's), a job object on Windows.
+pub trait Contain {
+    /// Spawns `command`, contained.
+    fn spawn(
+        &mut self,
+        command: &mut std::process::Command,
+    ) -> std::io::Result<std::process::Child>;
+    /// Whether it ended (on Unix without reaping it: see [`Contain`]).
+    fn ended(&mut self, child: &mut std::process::Child) -> bool {
+        !matches!(child.try_wait(), Ok(None))
+    }
+    /// Ends what is left of it and of what it started.
+    fn end(&mut self, child: &mut std::process::Child);
+}
+
+/// How often a running check's command is looked at.
+const COMMAND_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Runs `command`, an exec `check`'s (its environment and directory set by the caller), to
+/// its end or for at most `timeout`, its stdout and stderr into one pipe: whether it exited 0,
+/// and in words with the last line it printed. It and what it started are ended either way.
+/// For an executor without an event loop (`svckit probe-wait`, the Windows service host);
+/// svckit's supervisor runs the same checks without blocking.
+pub fn run_command_check(
+    check: &Check,
+    mut command: std::process::Command,
+    timeout: std::time::Duration,
+    contain: &mut impl Contain,
+) -> (bool, String) {
+    use std::io::Read;
+    let failed = |err: std::io::Error| (false, format!("{check} could not start: {err}"));
+    let (reader, writer) = match std::io::pipe() {
+        Ok(pipe) => pipe,
+        Err(err) => return failed(err),
+    };
+    match writer.try_clone() {
+        Ok(copy) => command
+            .stdin(std::process::Stdio::null())
+            .stdout(copy)
+            .stderr(writer),
+        Err(err) => return failed(err),
+    };
+    let spawned = contain.spawn(&mut command);
+    // Our copies of the write ends go with the Command: the pipe ends when the check's
+    // processes are done with it.
+    drop(command);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(err) => return failed(err),
+    };
+    let (sender, said) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = reader;
+        let mut text = Vec::new();
+        let _ = (&mut reader)
+            .take(ANSWER_AT_MOST as u64)
+            .read_to_end(&mut text);
+        let _ = sender.send(text);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let ended = loop {
+        if contain.ended(&mut child) {
+            break true;
+        }
+        if std::time::Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(COMMAND_POLL);
+    };
+    contain.end(&mut child);
+    let status = child.wait().ok().filter(|_| ended);
+    let Some(status) = status else {
+        return (false, check.timed_out(timeout));
+    };
+    // Whatever escaped the group still holds the pipe: its output is not waited for long.
+    let text = said
+        .recv_timeout(std::time::Duration::from_millis(200))
+        .unwrap_or_default();
+    let last = String::from_utf8_lossy(&text)
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| line.trim().chars().take(200).collect::<String>());
+    let mut what = match status.code() {
+        Some(code) => format!("{check} exited {code}"),
+        None => format!("{check} was killed by a signal"),
+    };
+    if let Some(last) = last {
+        what.push_str(": ");
+        what.push_str(&last);
+    }
+    (status.success(), what)
 }
 
 #[cfg(test)]

@@ -96,8 +96,12 @@ impl Manager {
             kind => kind,
         };
         Ok(match (kind, root) {
-            (BackendKind::Systemd, Some(root)) => Box::new(Systemd::at_root(root)),
-            (BackendKind::Systemd, None) => Box::new(Systemd::running()?),
+            (BackendKind::Systemd, Some(root)) => {
+                Box::new(Systemd::at_root(root).with_svckit(self.svckit.clone()))
+            }
+            (BackendKind::Systemd, None) => {
+                Box::new(Systemd::running()?.with_svckit(self.svckit.clone()))
+            }
             (BackendKind::Sysv, root) => {
                 Box::new(Sysv::new(root.unwrap_or(Path::new("/")), self.svckit()?))
             }
@@ -465,7 +469,9 @@ impl Manager {
     /// supervisor's definition.
     pub fn render(&self, spec: &ServiceSpec, kind: BackendKind) -> Result<String, Error> {
         Ok(match kind {
-            BackendKind::Systemd => systemd::render(spec, systemd::Scope::System)?,
+            BackendKind::Systemd => {
+                systemd::render_with(spec, systemd::Scope::System, self.svckit.as_deref())?
+            }
             BackendKind::Sysv => sysv::render(spec, self.svckit()?)?,
             BackendKind::Builtin => {
                 honour::check(BackendKind::Builtin, spec)?;

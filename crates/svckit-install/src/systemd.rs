@@ -106,9 +106,11 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
     let restarts = spec.restart.policy != Restart::Never;
     match key {
         Key::Password => Some("systemd runs User= without a password"),
-        Key::Readiness | Key::Liveness => {
-            Some("svckit does not render probes for systemd yet (issue 25)")
-        }
+        Key::Liveness => Some(
+            "systemd restarts a service only when its process ends or misses WATCHDOG=1; \
+             svckit renders no helper that would judge it and restart it from outside (use \
+             the builtin backend, or the watchdog)",
+        ),
         Key::Conditions => Some(
             "systemd waits for a dependency's start job (After=) and nothing else: not for a \
              process alone, health, an exit or a log line (use the builtin backend)",
@@ -168,7 +170,17 @@ fn one_socket_unit(listeners: &[Listener]) -> bool {
 /// connection), then its socket unit when it has sockets. Errors name the setting that cannot
 /// be written or honoured.
 pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
-    Ok(units(spec, scope)?
+    render_with(spec, scope, None)
+}
+
+/// [`render`], with the `svckit` executable a readiness probe's `ExecStartPost=` runs
+/// (`svckit probe-wait`): without it, a readiness probe is refused.
+pub fn render_with(
+    spec: &ServiceSpec,
+    scope: Scope,
+    svckit: Option<&Path>,
+) -> Result<String, Error> {
+    Ok(units_with(spec, scope, svckit)?
         .into_iter()
         .map(|unit| unit.text)
         .collect::<Vec<_>>()
@@ -178,9 +190,18 @@ pub fn render(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
 /// The unit files of `spec`: its service unit (`NAME.service`, or `NAME@.service` per
 /// connection) and, when it has sockets, `NAME.socket`.
 pub fn units(spec: &ServiceSpec, scope: Scope) -> Result<Vec<UnitFile>, Error> {
+    units_with(spec, scope, None)
+}
+
+/// [`units`], with the `svckit` executable a readiness probe's `ExecStartPost=` runs.
+pub fn units_with(
+    spec: &ServiceSpec,
+    scope: Scope,
+    svckit: Option<&Path>,
+) -> Result<Vec<UnitFile>, Error> {
     let mut files = vec![UnitFile {
         name: service_file_name(spec),
-        text: service_unit(spec, scope)?,
+        text: service_unit(spec, scope, svckit)?,
     }];
     if !spec.listen.is_empty() {
         files.push(UnitFile {
@@ -192,7 +213,7 @@ pub fn units(spec: &ServiceSpec, scope: Scope) -> Result<Vec<UnitFile>, Error> {
 }
 
 /// The service unit, section by section.
-fn service_unit(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
+fn service_unit(spec: &ServiceSpec, scope: Scope, svckit: Option<&Path>) -> Result<String, Error> {
     spec.validate()?;
     honour::check(BackendKind::Systemd, spec)?;
     honour::file_name(BackendKind::Systemd, &spec.name)?;
@@ -213,7 +234,7 @@ fn service_unit(spec: &ServiceSpec, scope: Scope) -> Result<String, Error> {
     }
     unit.section("Service");
     readiness(&mut unit, spec)?;
-    commands(&mut unit, spec)?;
+    commands(&mut unit, spec, svckit)?;
     process(&mut unit, spec)?;
     exits_restart_and_stop(&mut unit, spec)?;
     match spec.accept {
@@ -380,13 +401,21 @@ fn readiness(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
             );
         }
         ServiceType::Oneshot => unit.set("RemainAfterExit", "yes"),
+        // A readiness probe's wait (ExecStartPost=) is part of the start, bounded as svckit's
+        // supervisor bounds it.
+        ServiceType::Exec if spec.readiness.is_some() => unit.set(
+            "TimeoutStartSec",
+            &span("ready_timeout", spec.ready_timeout)?,
+        ),
         ServiceType::Exec => {}
     }
     Ok(())
 }
 
-/// [Service]'s commands: ExecStart= and those around it, and how a reload is done.
-fn commands(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
+/// [Service]'s commands: ExecStart= and those around it (a readiness probe's wait the first
+/// ExecStartPost=, so the start, and what is ordered after it, waits for it), and how a
+/// reload is done.
+fn commands(unit: &mut Unit, spec: &ServiceSpec, svckit: Option<&Path>) -> Result<(), Error> {
     let mut exec = exec_path(&spec.program)?;
     for (index, arg) in spec.args.iter().enumerate() {
         let arg = arg
@@ -399,6 +428,21 @@ fn commands(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
         unit.set("ExecStartPre", &exec_command("exec_start_pre", command)?);
     }
     unit.set("ExecStart", &exec);
+    if let Some(probe) = &spec.readiness {
+        let svckit = svckit.ok_or_else(|| {
+            refuse(
+                "readiness",
+                "its check runs as `svckit probe-wait` in ExecStartPost=, and the svckit \
+                 executable was not given",
+            )
+        })?;
+        let svckit = svckit
+            .to_str()
+            .ok_or_else(|| refuse("readiness", "the svckit executable's path is not UTF-8"))?;
+        let mut command = vec![svckit.to_owned(), "probe-wait".to_owned()];
+        command.extend(probe.wait_args());
+        unit.set("ExecStartPost", &exec_command("readiness", &command)?);
+    }
     for command in &spec.exec_start_post {
         unit.set("ExecStartPost", &exec_command("exec_start_post", command)?);
     }
@@ -809,7 +853,7 @@ mod manager {
 
     use super::{
         SHOW_PROPERTIES, SOCKET_PROPERTIES, Scope, Shown, parse_show, socket_name, template_name,
-        unit_dir, unit_name, units,
+        unit_dir, unit_name, units_with,
     };
     use crate::{
         Backend, Error, Installed, Status,
@@ -823,6 +867,8 @@ mod manager {
         root: Option<PathBuf>,
         scope: Scope,
         systemctl: PathBuf,
+        /// The svckit executable units run (a readiness probe's `svckit probe-wait`).
+        svckit: Option<PathBuf>,
     }
 
     impl Systemd {
@@ -845,6 +891,7 @@ mod manager {
                 root: None,
                 scope,
                 systemctl: PathBuf::from("systemctl"),
+                svckit: None,
             })
         }
 
@@ -855,7 +902,14 @@ mod manager {
                 root: Some(root.into()),
                 scope: Scope::System,
                 systemctl: PathBuf::from("systemctl"),
+                svckit: None,
             }
+        }
+
+        /// The svckit executable its units run (`svckit probe-wait` for a readiness probe).
+        pub fn with_svckit(mut self, svckit: Option<PathBuf>) -> Systemd {
+            self.svckit = svckit;
+            self
         }
 
         /// Where `name`'s unit file goes.
@@ -914,7 +968,7 @@ mod manager {
         }
 
         fn install(&self, spec: &ServiceSpec) -> Result<Installed, Error> {
-            let files = units(spec, self.scope)?;
+            let files = units_with(spec, self.scope, self.svckit.as_deref())?;
             let dir = self.unit_path(&spec.name)?.with_file_name("");
             let all = self.unit_files(&spec.name)?;
             let existed = all.iter().any(|path| path.exists());

@@ -866,3 +866,44 @@ fn what_an_xinetd_entry_cannot_say_is_refused_naming_it() {
     spec.program = "/opt/my tools/git".into();
     assert_eq!(refused(&spec).1, "program");
 }
+
+/// A readiness probe is `svckit probe-wait` in the unit's first ExecStartPost= (its words
+/// quoted as systemd reads them), with the start bounded by ready_timeout; without the svckit
+/// executable it is refused, naming it; a liveness probe is refused by name.
+#[test]
+fn systemd_waits_for_a_readiness_probe_in_exec_start_post() {
+    use svckit_core::health::{Check, HttpCheck, Probe};
+    let mut spec = plain();
+    let mut http = HttpCheck::parse("http://127.0.0.1:8080/health?full=1").unwrap();
+    http.header = Some(("X-Ready".into(), "yes 100%".into()));
+    let mut probe = Probe::new(Check::Http(http));
+    probe.period = std::time::Duration::from_millis(1500);
+    spec.readiness = Some(probe);
+    spec.exec_start_post = vec![vec!["/bin/true".into()]];
+    let svckit = std::path::Path::new("/usr/bin/svckit");
+    let unit = systemd::render_with(&spec, Scope::System, Some(svckit)).unwrap();
+    let posts: Vec<&str> = unit
+        .lines()
+        .filter_map(|line| line.strip_prefix("ExecStartPost="))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            "\"/usr/bin/svckit\" \"probe-wait\" \"--period\" \"1s 500ms\" \"--timeout\" \"1s\" \
+             \"--initial-delay\" \"0s\" \"--success-threshold\" \"1\" \"--http\" \
+             \"http://127.0.0.1:8080/health?full=1\" \"--header\" \"X-Ready: yes 100%%\"",
+            "\"/bin/true\""
+        ],
+        "{unit}"
+    );
+    assert!(unit.contains("\nTimeoutStartSec=90s\n"), "{unit}");
+    let (_, setting, reason) = unsupported(systemd::render(&spec, Scope::System));
+    assert_eq!(setting, "readiness");
+    assert!(reason.contains("svckit probe-wait"), "{reason}");
+    let mut alive = plain();
+    alive.liveness = Some(Probe::new(Check::tcp("127.0.0.1:8080").unwrap()));
+    let (_, setting, reason) =
+        unsupported(systemd::render_with(&alive, Scope::System, Some(svckit)));
+    assert_eq!(setting, "liveness");
+    assert!(reason.contains("WATCHDOG=1"), "{reason}");
+}

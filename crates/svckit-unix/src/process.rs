@@ -438,6 +438,34 @@ pub fn send_group(pgid: Pid, signal: svckit_core::Signal) {
     let _ = killpg(pgid, Some(signal));
 }
 
+/// A health check's command in a process group of its own, ended with the group (SIGKILL)
+/// while its leader is a zombie not yet reaped, so that the group's id cannot be anyone
+/// else's; what it started in another session escapes it (the supervisor's cgroups do not).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OwnGroup;
+
+impl svckit_core::health::Contain for OwnGroup {
+    fn spawn(
+        &mut self,
+        command: &mut std::process::Command,
+    ) -> std::io::Result<std::process::Child> {
+        std::os::unix::process::CommandExt::process_group(command, 0);
+        command.spawn()
+    }
+
+    fn ended(&mut self, child: &mut std::process::Child) -> bool {
+        Pid::new(child.id())
+            .and_then(state)
+            .is_none_or(|state| state == 'Z')
+    }
+
+    fn end(&mut self, child: &mut std::process::Child) {
+        if let Some(leader) = Pid::new(child.id()) {
+            send_group(leader, Signal::Kill);
+        }
+    }
+}
+
 /// Whether this process's stdout is a pipe whose reader went away (poll(2) says POLLERR on
 /// the write end): a command cut short by `| head` ends quietly, a socket's EPIPE does not.
 pub fn stdout_reader_gone() -> bool {

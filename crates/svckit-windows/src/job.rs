@@ -81,6 +81,26 @@ impl Job {
     }
 }
 
+/// A health check's command in a job object of its own, ended with everything in the job.
+#[derive(Debug, Default)]
+pub struct OwnJob(Option<Job>);
+
+impl svckit_core::health::Contain for OwnJob {
+    fn spawn(&mut self, command: &mut Command) -> io::Result<Child> {
+        let job = Job::new()?;
+        let child = job.spawn(command)?;
+        self.0 = Some(job);
+        Ok(child)
+    }
+
+    fn end(&mut self, child: &mut Child) {
+        if let Some(job) = self.0.take() {
+            let _ = job.terminate(1);
+        }
+        let _ = child.kill();
+    }
+}
+
 /// Gives the calling process a console of its own, shared by the programs it then starts in
 /// a [`Job`], and makes it immune to the Ctrl-C it sends there ([`Job::interrupt`]): a
 /// service has no console, and a console inherited from a terminal would carry the interrupt

@@ -9,6 +9,7 @@ mod events;
 mod installed;
 mod logs;
 mod paint;
+mod probe_wait;
 mod report;
 mod status;
 mod watch;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::RuntimeDir(args) => platform::runtime_dir(args),
         Command::Kill(args) => platform::kill(args),
         Command::Probe(args) => platform::probe(args),
+        Command::ProbeWait(args) => probe_wait::run(&args),
         Command::Run(args) => platform::entrypoint(args),
         Command::Host(args) => platform::host(args),
         Command::Demo(Demo::Timelog(args)) => platform::timelog(args),

@@ -703,3 +703,70 @@ fn a_paused_service_is_not_probed_until_it_continues() {
     assert!(!events.contains("unhealthy"), "{events}");
     sup.ok(&["uninstall", "web"]);
 }
+
+/// `svckit probe-wait` (a systemd unit's readiness wait, or any script's): a check that hangs
+/// is killed at its timeout with the child it started, it gives up at --within with exit 1
+/// naming the last check, and it returns 0 once a Python HTTP server answers.
+#[test]
+fn probe_wait_bounds_each_check_and_returns_once_the_server_answers() {
+    let test = "probe_wait_bounds_each_check_and_returns_once_the_server_answers";
+    if !require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let marker = format!("100.{}", std::process::id());
+    let hung = crate::support::run(&[
+        "probe-wait",
+        "--timeout",
+        "300ms",
+        "--period",
+        "200ms",
+        "--within",
+        "1s",
+        "--",
+        "/bin/sh",
+        "-c",
+        &format!("sleep {marker} & sleep {marker}"),
+    ]);
+    assert_eq!(code(&hung), 1, "{}", stderr(&hung));
+    assert!(
+        stderr(&hung).contains("not ready within 1s")
+            && stderr(&hung).contains("timed out after 300ms"),
+        "{}",
+        stderr(&hung)
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || processes_with(&marker)
+            .is_empty()),
+        "a check's command or its child outlived it"
+    );
+    let port = free_port();
+    let dir = crate::support::TempDir::new("probe-wait");
+    let mut server = std::process::Command::new("/bin/sh")
+        .args([
+            "-c",
+            &format!("sleep 0.5; exec /usr/bin/python3 -m http.server {port} --bind 127.0.0.1"),
+        ])
+        .current_dir(dir.join(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    let ready = crate::support::run(&[
+        "probe-wait",
+        "--http",
+        &url,
+        "--period",
+        "100ms",
+        "--within",
+        "30s",
+    ]);
+    assert_eq!(code(&ready), 0, "{}", stderr(&ready));
+    assert!(
+        String::from_utf8_lossy(&ready.stdout).contains("answered 200"),
+        "{ready:?}"
+    );
+    assert!(crate::support::listening(port));
+    let _ = server.kill();
+    let _ = server.wait();
+}

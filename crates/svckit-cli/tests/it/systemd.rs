@@ -1272,3 +1272,130 @@ fn sockets_are_socket_units_of_a_running_systemd() {
     }
     assert_ne!(code(&manager.svckit(&["status", "busy"])), 0);
 }
+
+/// A readiness probe under systemd: the unit's first `ExecStartPost=` is `svckit probe-wait`,
+/// so `start` returns, and a unit ordered after it starts, only once a Python HTTP server (a
+/// second late to listen) answers 200, three rounds in a row; a probe that never passes fails
+/// the start at `ready_timeout` and leaves nothing running; liveness is refused by name.
+#[test]
+fn a_readiness_probe_is_an_exec_start_post_a_start_and_its_dependents_wait_for() {
+    let test = "a_readiness_probe_is_an_exec_start_post_a_start_and_its_dependents_wait_for";
+    if !require_root(test) || !crate::support::require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let manager = Manager::boot("sdready");
+    let port = crate::support::free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let late = format!("sleep 1; exec /usr/bin/python3 -m http.server {port} --bind 127.0.0.1");
+    manager.ok(&[
+        "install",
+        "web",
+        "--backend",
+        "systemd",
+        "--ready-http",
+        &url,
+        "--ready-interval",
+        "100ms",
+        "--chdir",
+        manager.dir.join("").to_str().unwrap(),
+        "--",
+        "/bin/sh",
+        "-c",
+        &late,
+    ]);
+    let post = manager.show("web.service", "ExecStartPost");
+    assert!(post.contains("probe-wait"), "{post}");
+    let said = manager.dir.join("said");
+    let ask = format!(
+        "/usr/bin/python3 -c 'import urllib.request as u; print(u.urlopen(\"{url}\").status)' \
+         >> {} 2>&1; exec sleep 600",
+        said.display()
+    );
+    manager.ok(&[
+        "install",
+        "client",
+        "--backend",
+        "systemd",
+        "--depends",
+        "web",
+        "--",
+        "/bin/sh",
+        "-c",
+        &ask,
+    ]);
+    for round in 1..=3 {
+        manager.ok(&["start", "web"]);
+        // Returned only once ready: it answers now.
+        let answer = crate::support::http_get(port, "/");
+        assert!(
+            answer.starts_with("HTTP/1.0 200"),
+            "round {round}: {answer}"
+        );
+        manager.ok(&["stop", "web"]);
+        // A unit ordered after it starts only once it is ready.
+        manager.ok(&["start", "client"]);
+        assert!(
+            eventually(Duration::from_secs(10), || fs::read_to_string(&said)
+                .is_ok_and(|text| text.lines().count() == round)),
+            "round {round}: {:?}",
+            fs::read_to_string(&said)
+        );
+        manager.ok(&["stop", "client", "web"]);
+    }
+    let said = fs::read_to_string(&said).unwrap();
+    assert!(
+        said.lines().all(|line| line == "200"),
+        "a dependent started before the server was ready: {said}"
+    );
+    // A probe that never passes: the start fails at ready_timeout; nothing is left.
+    let other = crate::support::free_port();
+    manager.ok(&[
+        "install",
+        "never",
+        "--backend",
+        "systemd",
+        "--ready-tcp",
+        "127.0.0.1:1",
+        "--ready-interval",
+        "100ms",
+        "--ready-timeout",
+        "2s",
+        "--",
+        "/usr/bin/python3",
+        "-m",
+        "http.server",
+        &other.to_string(),
+        "--bind",
+        "127.0.0.1",
+    ]);
+    let failed = manager.svckit(&["start", "never"]);
+    assert_ne!(code(&failed), 0, "{}", stderr(&failed));
+    assert_ne!(manager.show("never.service", "ActiveState"), "active");
+    assert!(manager.unit_pids("never.service").is_empty());
+    assert!(
+        crate::support::processes_with(&format!("http.server {other}")).is_empty(),
+        "the server of a start that failed lives on"
+    );
+    // Liveness: refused by name, nothing installed.
+    let refused = manager.svckit(&[
+        "install",
+        "alive",
+        "--backend",
+        "systemd",
+        "--health-tcp",
+        "127.0.0.1:1",
+        "--",
+        "/bin/sleep",
+        "60",
+    ]);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("liveness"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!manager.units().join("alive.service").exists());
+    for name in ["web", "client", "never"] {
+        manager.ok(&["uninstall", name]);
+    }
+}
