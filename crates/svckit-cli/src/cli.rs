@@ -328,9 +328,9 @@ pub struct InstallArgs {
     /// it listens again, and the next connection starts it.
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub idle_stop: Option<std::time::Duration>,
-    /// `liveness.exec`: a shell command (`/bin/sh -c CMD`) that exits 0 while it works
-    /// (Docker's --health-cmd); after --health-retries failures in a row it is unhealthy and
-    /// restarted by its restart policy.
+    /// `liveness.exec`: a shell command (`/bin/sh -c CMD`; on Windows `cmd.exe /S /C CMD`)
+    /// that exits 0 while it works (Docker's --health-cmd); after --health-retries failures in
+    /// a row it is unhealthy and restarted by its restart policy.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["health_http", "health_tcp"])]
     pub health_cmd: Option<String>,
     /// `liveness.http`: GET this URL (`http://ADDRESS[:PORT]/PATH`); a status in 200-399 passes.

@@ -40,6 +40,9 @@ pub struct HostedStatus {
     /// Its job's processes' working sets, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<u64>,
+    /// Its health probes that run: each one's verdict, failures in a row and last result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::health::Report>,
 }
 
 impl HostedStatus {
@@ -83,6 +86,13 @@ mod tests {
             tasks: Some(2),
             cpu_usec: Some(1_500),
             memory_bytes: Some(4 << 20),
+            probes: vec![crate::health::Report {
+                role: "liveness".to_owned(),
+                check: "connect to 127.0.0.1:8080".to_owned(),
+                health: "healthy".to_owned(),
+                failures: 1,
+                last: Some("connect to 127.0.0.1:8080: Connection refused".to_owned()),
+            }],
         };
         assert_eq!(HostedStatus::from_toml(&status.to_toml()), Some(status));
         assert_eq!(HostedStatus::from_toml("pid = \"x\""), None);

@@ -19,9 +19,10 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
     let hosted = spec.service_type == svckit_core::ServiceType::Exec;
     let for_the_api = |reason: &'static str| (!hosted).then_some(reason);
     match key {
-        Key::Readiness | Key::Liveness => {
-            Some("the service host does not run probes yet (issue 25)")
-        }
+        Key::Readiness | Key::Liveness => for_the_api(
+            "a program on the service API reports its own state to the SCM (svckit's host \
+             probes a hosted program, type exec)",
+        ),
         Key::Listen
         | Key::Accept
         | Key::MaxConnections
@@ -93,7 +94,11 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
             "the SCM does not capture a service's output (a hosted program's, type exec, is)",
         ),
         Key::RestartLimit | Key::RestartWindow => for_the_api("the SCM restarts without a limit"),
-        Key::ReadyTimeout => Some("a service on the SCM sets its own start wait hints"),
+        // A hosted program's readiness probe is the host's wait, which it bounds.
+        Key::ReadyTimeout if !(hosted && spec.readiness.is_some()) => Some(
+            "a service on the SCM sets its own start wait hints (the host bounds a hosted \
+             program's readiness probe with it)",
+        ),
         _ => None,
     }
 }
@@ -627,6 +632,7 @@ mod scm {
         shown.tasks = hosted.tasks;
         shown.cpu = hosted.cpu_usec.map(std::time::Duration::from_micros);
         shown.memory = hosted.memory_bytes;
+        shown.probes = hosted.probes;
         if shown.state == State::Running && hosted.state != "running" && !hosted.state.is_empty() {
             shown.detail = Some(hosted.state);
         }

@@ -17,6 +17,7 @@ use std::{
 use svckit_core::{
     Accept, Context, Control, ExitCode, HostedStatus, LastExit, Pid, Service, ServiceSpec,
     ServiceType,
+    health::{Check, Health, Probe, Role, Tracker},
     journal::Journal,
     logfiles::LogFile,
     machine::{self, Action, ControlCommand, Event, History, Lifecycle, Policy, UnitState, Words},
@@ -88,6 +89,7 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         record: data.join("run").join(format!("{}.status", spec.name)),
         journal: Journal::new(logs.join(format!("{}.events.log", spec.name))),
         recorded: Instant::now(),
+        probes: Probes::default(),
     };
     if let Err(err) = job::own_console() {
         host.console = false;
@@ -98,7 +100,8 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
     let policy = Policy {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
-        ready_timeout: None,
+        // A readiness probe's wait is bounded as the supervisor bounds it.
+        ready_timeout: spec.readiness.is_some().then_some(spec.ready_timeout),
         service_type: ServiceType::Exec,
         reload_by_command: !spec.reload.command.is_empty(),
         success_exit: spec.success_exit_status.clone(),
@@ -111,9 +114,9 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         // Refused on Windows at install (the SCM starts nothing on a connection).
         on_demand: false,
         accept: false,
-        // Refused at install until the host runs probes.
-        readiness_probe: false,
-        liveness_probe: false,
+        // Run by the host's probe threads (Host::start_probing), judged in its loop.
+        readiness_probe: spec.readiness.is_some(),
+        liveness_probe: spec.liveness.is_some(),
         on_unhealthy: spec.on_unhealthy,
     };
     let mut history = History::default();
@@ -171,6 +174,10 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
             events.push_back(Event::Timer);
             continue;
         }
+        // The probes' results: a changed verdict is the machine's to decide on.
+        if host.take_results(&mut events) {
+            continue;
+        }
         match ctx.recv_timeout(POLL) {
             Some(Control::Stop | Control::Shutdown) => {
                 host.stop_asked = true;
@@ -214,6 +221,52 @@ struct Host<'a> {
     recorded: Instant,
     /// Where the host's [`HostedStatus`] record goes.
     record: PathBuf,
+    /// The probes that run.
+    probes: Probes,
+}
+
+/// The host's probes: a thread each paces and runs its checks (they block); the host's loop
+/// counts their results ([`Tracker`], as the supervisor does) and tells the machine a
+/// changed verdict.
+struct Probes {
+    running: std::collections::BTreeMap<Role, Prober>,
+    /// Numbers the probers: a result of one stopped since is not counted.
+    started: u64,
+    results: (
+        std::sync::mpsc::Sender<Checked>,
+        std::sync::mpsc::Receiver<Checked>,
+    ),
+}
+
+impl Default for Probes {
+    fn default() -> Probes {
+        Probes {
+            running: std::collections::BTreeMap::new(),
+            started: 0,
+            results: std::sync::mpsc::channel(),
+        }
+    }
+}
+
+/// One probe that runs.
+struct Prober {
+    number: u64,
+    tracker: Tracker,
+    failure_threshold: u32,
+    /// What it checks, in words.
+    check: String,
+    /// What its last check came to.
+    last: Option<String>,
+    /// Set to end its thread.
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// One check's result, from a probe's thread.
+struct Checked {
+    role: Role,
+    number: u64,
+    passed: bool,
+    what: String,
 }
 
 impl Host<'_> {
@@ -320,6 +373,12 @@ impl Host<'_> {
             }
             // A new job for the next start.
             Action::ClearGroup => self.job = None,
+            Action::Probe(role) => self.start_probing(role),
+            Action::Unprobe(role) => self.stop_probing(role),
+            Action::NotReady { .. } => {
+                let within = svckit_core::parse::format_duration(self.spec.ready_timeout);
+                self.alarm(format_args!("not ready within {within}"));
+            }
             _ => {}
         }
     }
@@ -514,6 +573,18 @@ impl Host<'_> {
             tasks: usage.map(|(tasks, _, _)| tasks),
             cpu_usec: usage.map(|(_, cpu, _)| cpu.as_micros() as u64),
             memory_bytes: usage.map(|(_, _, memory)| memory),
+            probes: self
+                .probes
+                .running
+                .iter()
+                .map(|(role, prober)| svckit_core::health::Report {
+                    role: role.name().to_owned(),
+                    check: prober.check.clone(),
+                    health: prober.tracker.health.name().to_owned(),
+                    failures: prober.tracker.failures,
+                    last: prober.last.clone(),
+                })
+                .collect(),
         };
         let Some(dir) = self.record.parent() else {
             return;
@@ -558,6 +629,168 @@ impl Host<'_> {
             Some(_) => ExitCode::ServiceSpecific(1),
         }
     }
+}
+
+impl Host<'_> {
+    /// Begins `role`'s probe: a thread that waits its initial delay, then runs a check each
+    /// period (the next a period after the last began), until it is stopped.
+    fn start_probing(&mut self, role: Role) {
+        let probe = match role {
+            Role::Readiness => self.spec.readiness.clone(),
+            Role::Liveness => self.spec.liveness.clone(),
+        };
+        let Some(probe) = probe else {
+            return;
+        };
+        self.stop_probing(role);
+        self.probes.started += 1;
+        let number = self.probes.started;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        self.probes.running.insert(
+            role,
+            Prober {
+                number,
+                tracker: Tracker::for_role(&probe, role),
+                failure_threshold: probe.failure_threshold,
+                check: probe.check.to_string(),
+                last: None,
+                stop: stop.clone(),
+            },
+        );
+        let results = self.probes.results.0.clone();
+        let spec = self.spec.clone();
+        std::thread::spawn(move || {
+            let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+            let mut next = Instant::now() + probe.initial_delay;
+            loop {
+                while Instant::now() < next {
+                    if stopped() {
+                        return;
+                    }
+                    std::thread::sleep(
+                        next.saturating_duration_since(Instant::now())
+                            .min(Duration::from_millis(50)),
+                    );
+                }
+                if stopped() {
+                    return;
+                }
+                let began = Instant::now();
+                let (passed, what) = run_check(&spec, &probe);
+                if stopped()
+                    || results
+                        .send(Checked {
+                            role,
+                            number,
+                            passed,
+                            what,
+                        })
+                        .is_err()
+                {
+                    return;
+                }
+                next = began + probe.period;
+            }
+        });
+    }
+
+    /// Ends `role`'s probe: its thread stops after the check under way, whose result is not
+    /// counted.
+    fn stop_probing(&mut self, role: Role) {
+        if let Some(prober) = self.probes.running.remove(&role) {
+            prober
+                .stop
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Counts the checks that ended: a failure short of the verdict written in the event
+    /// log (readiness's first, liveness's each), a changed verdict given to the machine.
+    /// Whether there was one.
+    fn take_results(&mut self, events: &mut std::collections::VecDeque<Event>) -> bool {
+        let mut told = false;
+        while let Ok(Checked {
+            role,
+            number,
+            passed,
+            what,
+        }) = self.probes.results.1.try_recv()
+        {
+            let Some(prober) = self.probes.running.get_mut(&role) else {
+                continue;
+            };
+            if prober.number != number {
+                continue;
+            }
+            let verdict = prober.tracker.record(passed);
+            prober.last = Some(what.clone());
+            let (failures, threshold) = (prober.tracker.failures, prober.failure_threshold);
+            match role {
+                Role::Liveness if !passed && failures < threshold => self.journal.record(
+                    &self.spec.name,
+                    format_args!("liveness check failed: {what} ({failures} of {threshold})"),
+                ),
+                Role::Readiness if !passed && failures == 1 => self
+                    .journal
+                    .record(&self.spec.name, format_args!("not ready yet: {what}")),
+                _ => {}
+            }
+            if let Some(health) = verdict {
+                events.push_back(Event::Verdict {
+                    role,
+                    healthy: health == Health::Healthy,
+                    uptime: self.started.elapsed(),
+                });
+                told = true;
+            }
+        }
+        told
+    }
+}
+
+/// One check of `probe`, to its end: a command as the program runs (its environment and
+/// directory), in a job of its own ended with all it started; a connection or a GET.
+fn run_check(spec: &ServiceSpec, probe: &Probe) -> (bool, String) {
+    match &probe.check {
+        Check::Exec(argv) => {
+            let Some((program, args)) = argv.split_first() else {
+                return (false, "an empty command".to_owned());
+            };
+            let mut command = Command::new(program);
+            match args {
+                // `cmd.exe /S /C CMD` (--health-cmd, as Docker runs it): the command reaches
+                // cmd.exe as written, not quoted by CommandLineToArgvW's rules.
+                [s, c, line]
+                    if s.eq_ignore_ascii_case("/S")
+                        && c.eq_ignore_ascii_case("/C")
+                        && is_cmd(program) =>
+                {
+                    use std::os::windows::process::CommandExt;
+                    command.args([s, c]).raw_arg(line);
+                }
+                _ => {
+                    command.args(args);
+                }
+            }
+            command.envs(spec.env.iter().map(|(k, v)| (k, v)));
+            if let Some(dir) = &spec.working_dir {
+                command.current_dir(dir);
+            }
+            svckit_core::health::run_command_check(
+                &probe.check,
+                command,
+                probe.timeout,
+                &mut job::OwnJob::default(),
+            )
+        }
+        socket => svckit_core::health::run_socket_check(socket, probe.timeout),
+    }
+}
+
+/// Whether `program` is cmd.exe (`cmd`, `cmd.exe`, a path to it).
+fn is_cmd(program: &str) -> bool {
+    let name = program.rsplit(['\\', '/']).next().unwrap_or(program);
+    name.eq_ignore_ascii_case("cmd.exe") || name.eq_ignore_ascii_case("cmd")
 }
 
 /// How a program ended, as the machine reads it.

@@ -188,6 +188,20 @@ pub fn read(file: &Path, name: Option<&str>) -> anyhow::Result<ServiceSpec> {
     Ok(ServiceSpec::from_toml(&text, default).map_err(|err| err.in_file(file.display()))?)
 }
 
+/// A shell command as Docker runs --health-cmd: `/bin/sh -c CMD`, and on Windows
+/// `cmd.exe /S /C CMD` (the command handed to cmd.exe as written).
+fn shell_command(cmd: &str) -> Vec<String> {
+    #[cfg(unix)]
+    let shell = ["/bin/sh", "-c"];
+    #[cfg(windows)]
+    let shell = ["cmd.exe", "/S", "/C"];
+    shell
+        .iter()
+        .map(|word| (*word).to_owned())
+        .chain([cmd.to_owned()])
+        .collect()
+}
+
 /// A flag's check: a shell command (as Docker runs --health-cmd), a URL, or ADDRESS:PORT.
 fn check_of(
     flag: &str,
@@ -200,11 +214,7 @@ fn check_of(
         crate::exit::Failure::new(crate::exit::Exit::Usage, format!("--{flag}-{what}: {err}"))
     };
     Ok(match (cmd, http, tcp) {
-        (Some(cmd), _, _) => Some(Check::Exec(vec![
-            "/bin/sh".into(),
-            "-c".into(),
-            cmd.clone(),
-        ])),
+        (Some(cmd), _, _) => Some(Check::Exec(shell_command(cmd))),
         (_, Some(url), _) => Some(Check::Http(
             HttpCheck::parse(url).map_err(|err| bad("http", err))?,
         )),

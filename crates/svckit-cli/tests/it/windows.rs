@@ -248,6 +248,7 @@ fn text(output: &Output) -> String {
 }
 
 const STOPPED: u32 = 1;
+const START_PENDING: u32 = 2;
 const RUNNING: u32 = 4;
 const PAUSED: u32 = 7;
 
@@ -719,6 +720,7 @@ fn windows_service_lifecycle_under_wine_scm() {
 
     self_service_example_manages_itself(&wine);
     a_plain_program_is_hosted_in_a_job(&wine);
+    hosted_probes_gate_the_start_and_restart_an_unhealthy_program(&wine);
 }
 
 /// The front door's management example, the same source as on Linux, on Windows: it installs
@@ -1916,4 +1918,144 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
             .path(r"C:\ProgramData\svckit\registry\Ticker Killed.toml")
             .exists()
     );
+}
+
+/// The host runs a hosted program's probes: the plain ticker (tests/fixtures/ticker.c) is
+/// START_PENDING until its readiness check connects (to a listener of the test's, on the
+/// host's network that Wine shares), RUNNING then; with that listener closed its liveness
+/// check fails twice and the host restarts it (a new program, which waits for readiness again);
+/// a readiness command (`cmd.exe /S /C exit 1`, from --ready-cmd) that never passes fails the
+/// start at its ready timeout. A stop leaves nothing of either.
+fn hosted_probes_gate_the_start_and_restart_an_unhealthy_program(wine: &Wine) {
+    const TICKER: &str = r"C:\svc kit\ticker.exe";
+    let port = crate::support::free_port();
+    let target = format!("127.0.0.1:{port}");
+    let out = wine.svckit(&[
+        "install",
+        "Probed",
+        "--ready-tcp",
+        &target,
+        "--ready-interval",
+        "200ms",
+        "--ready-timeout",
+        "5min",
+        "--health-tcp",
+        &target,
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "2",
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "100ms",
+        "--stop-timeout",
+        "2s",
+        "--",
+        TICKER,
+        "polite",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let events = || {
+        fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Probed.events.log"))
+            .unwrap_or_default()
+    };
+    let mut start = wine
+        .command(EXE)
+        .args(["start", "Probed"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A check ran and failed, and the SCM still hears START_PENDING.
+    assert!(
+        eventually(Duration::from_secs(30), || events()
+            .contains("not ready yet: connect to")),
+        "{}",
+        events()
+    );
+    assert_eq!(wine.sc_state("Probed"), Some(START_PENDING), "{}", events());
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    assert!(start.wait().unwrap().success(), "{}", events());
+    assert_eq!(wine.sc_state("Probed"), Some(RUNNING));
+    let status = |field: &str| {
+        let out = wine.svckit(&["status", "Probed", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        status[field].clone()
+    };
+    let first = status("pid");
+    assert!(first.as_u64().is_some(), "{first}");
+    // Its status shows the probe that runs, as the host last recorded it.
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let probes = status("probes");
+            probes[0]["role"] == "liveness"
+                && probes[0]["health"] == "healthy"
+                && probes[0]["check"] == format!("connect to {target}")
+        }),
+        "{}",
+        status("probes")
+    );
+    // Unhealthy: restarted by its policy, a new program that waits to be ready again.
+    drop(listener);
+    assert!(
+        eventually(Duration::from_secs(30), || events().contains("unhealthy")),
+        "{}",
+        events()
+    );
+    assert!(
+        events().contains("liveness check failed: connect to"),
+        "{}",
+        events()
+    );
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            let pid = status("pid");
+            pid.as_u64().is_some() && pid != first && status("state") == "running"
+        }),
+        "{}",
+        events()
+    );
+    assert_eq!(wine.sc_state("Probed"), Some(RUNNING));
+    let out = wine.svckit(&["stop", "Probed"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    drop(listener);
+    assert!(
+        eventually(Duration::from_secs(20), || wine_processes("ticker.exe")
+            .is_empty()),
+        "the ticker outlived its stop"
+    );
+    let out = wine.svckit(&["uninstall", "Probed"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+
+    // A readiness command that never passes: the start fails at its ready timeout.
+    let out = wine.svckit(&[
+        "install",
+        "Never",
+        "--ready-cmd",
+        "exit 1",
+        "--ready-interval",
+        "200ms",
+        "--ready-timeout",
+        "2s",
+        "--",
+        TICKER,
+        "polite",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = wine.svckit(&["start", "Never"]);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    let told = fs::read_to_string(wine.path(r"C:\ProgramData\svckit\logs\Never.events.log"))
+        .unwrap_or_default();
+    assert!(
+        told.contains("not ready yet: `cmd.exe /S /C exit 1` exited 1"),
+        "{told}"
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || wine_processes("ticker.exe")
+            .is_empty()),
+        "the ticker of a start that failed lives on"
+    );
+    let out = wine.svckit(&["uninstall", "Never"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
 }
