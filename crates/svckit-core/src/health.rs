@@ -441,6 +441,9 @@ pub struct Report {
     pub failures: u32,
     /// What its last check came to.
     pub last: Option<String>,
+    /// When its verdict last changed (or it began), in milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<u64>,
 }
 
 /// Counts one probe's results in a row and says when they change its verdict: the part of

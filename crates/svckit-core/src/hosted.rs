@@ -92,6 +92,7 @@ mod tests {
                 health: "healthy".to_owned(),
                 failures: 1,
                 last: Some("connect to 127.0.0.1:8080: Connection refused".to_owned()),
+                since_ms: Some(1_765_000_000_000),
             }],
         };
         assert_eq!(HostedStatus::from_toml(&status.to_toml()), Some(status));

@@ -257,6 +257,8 @@ struct Prober {
     check: String,
     /// What its last check came to.
     last: Option<String>,
+    /// When its verdict last changed (or it began).
+    since: SystemTime,
     /// Set to end its thread.
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -583,6 +585,7 @@ impl Host<'_> {
                     health: prober.tracker.health.name().to_owned(),
                     failures: prober.tracker.failures,
                     last: prober.last.clone(),
+                    since_ms: HostedStatus::millis(prober.since),
                 })
                 .collect(),
         };
@@ -654,6 +657,7 @@ impl Host<'_> {
                 failure_threshold: probe.failure_threshold,
                 check: probe.check.to_string(),
                 last: None,
+                since: SystemTime::now(),
                 stop: stop.clone(),
             },
         );
@@ -724,6 +728,9 @@ impl Host<'_> {
             }
             let verdict = prober.tracker.record(passed);
             prober.last = Some(what.clone());
+            if verdict.is_some() {
+                prober.since = SystemTime::now();
+            }
             let (failures, threshold) = (prober.tracker.failures, prober.failure_threshold);
             match role {
                 Role::Liveness if !passed && failures < threshold => self.journal.record(

@@ -256,9 +256,17 @@ fn describe_probes(out: &mut impl Write, status: &Status) -> io::Result<()> {
             n => format!(", {n} failures in a row"),
         };
         let last = probe.last.as_deref().unwrap_or(&probe.check);
+        // Since when it is what it is (not said of a verdict not yet reached).
+        let since = match probe.since_ms {
+            Some(ms) if probe.health != "unknown" => format!(
+                " since {}",
+                format_time(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+            ),
+            _ => String::new(),
+        };
         writeln!(
             out,
-            "{:>11}: {}{failures} ({last})",
+            "{:>11}: {}{since}{failures} ({last})",
             probe.role, probe.health
         )?;
     }

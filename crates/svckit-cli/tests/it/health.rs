@@ -293,11 +293,9 @@ fn probe_commands_that_hang_or_leave_children_leave_nothing_behind() {
     let events = sup.ok(&["events", "hangs"]);
     assert!(events.contains("timed out after 100ms"), "{events}");
     assert!(
-        eventually(Duration::from_secs(5), || processes_with(&format!(
-            "{marker}-hang"
-        ))
-        .is_empty()),
-        "a hung probe outlived its timeout"
+        eventually(Duration::from_secs(5), || processes_with(&hang).is_empty()),
+        "a hung probe outlived its timeout: {:?}",
+        processes_with(&hang)
     );
     // Refused before anything runs: a period of 1 ms or 1e19 s, a URL that names a host.
     for (flag, value, says) in [
@@ -769,4 +767,63 @@ fn probe_wait_bounds_each_check_and_returns_once_the_server_answers() {
     assert!(crate::support::listening(port));
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// `on_unhealthy = "none"`: a Python HTTP server whose liveness check connects where nothing
+/// listens is told unhealthy and left running; status says since when, how many failures in a
+/// row and what the last check saw (JSON: `since_ms`).
+#[test]
+fn an_unhealthy_service_left_running_says_since_when() {
+    if !require_program(
+        "an_unhealthy_service_left_running_says_since_when",
+        "/usr/bin/python3",
+    ) {
+        return;
+    }
+    let sup = Sup::new("health-since");
+    let port = free_port();
+    let closed = free_port();
+    let definition = sup.dir.join("web.toml");
+    fs::write(
+        &definition,
+        format!(
+            "program = \"/usr/bin/python3\"\n\
+             args = [\"-m\", \"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"]\n\
+             working_dir = {:?}\n\
+             [liveness]\ntcp = \"127.0.0.1:{closed}\"\nperiod = \"100ms\"\nfailure_threshold = 2\n\
+             on_unhealthy = \"none\"\n",
+            sup.dir.str("")
+        ),
+    )
+    .unwrap();
+    sup.ok(&["install", "web", "--file", definition.to_str().unwrap()]);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    sup.ok(&["start", "web"]);
+    assert!(
+        eventually(
+            Duration::from_secs(10),
+            || sup.status("web")["probes"][0]["health"] == "unhealthy"
+        ),
+        "{}",
+        sup.status("web")
+    );
+    let status = sup.status("web");
+    assert_eq!(status["state"], "running", "{status}");
+    let since = status["probes"][0]["since_ms"].as_u64().unwrap();
+    assert!(since >= before, "{status}");
+    let told = sup.ok(&["status", "web"]);
+    let line = told
+        .lines()
+        .find(|line| line.trim_start().starts_with("liveness: unhealthy since "))
+        .unwrap_or_else(|| panic!("{told}"));
+    assert!(
+        line.contains("failures in a row")
+            && line.contains(&format!("connect to 127.0.0.1:{closed}")),
+        "{line}"
+    );
+    assert!(crate::support::listening(port), "left running");
+    sup.ok(&["stop", "web"]);
 }

@@ -37,6 +37,8 @@ pub(super) struct Prober {
     began: Instant,
     /// Whether a check passed since probing began.
     passed: bool,
+    /// When its verdict last changed (or probing began).
+    since: std::time::SystemTime,
 }
 
 /// A check under way.
@@ -131,6 +133,7 @@ impl Probes {
                 health: prober.tracker.health.name().to_owned(),
                 failures: prober.tracker.failures,
                 last: prober.last.clone(),
+                since_ms: Some(svckit_core::logfiles::unix_ms(prober.since)),
             })
             .collect()
     }
@@ -156,6 +159,7 @@ impl Supervisor {
             last: None,
             began: Instant::now(),
             passed: false,
+            since: std::time::SystemTime::now(),
             probe,
         };
         if let Some(old) = self.probes.probers.insert((name.clone(), role), prober) {
@@ -421,6 +425,9 @@ impl Supervisor {
         prober.next = Some((prober.began + prober.probe.period).max(Instant::now()));
         prober.last = Some(what.clone());
         let verdict = prober.tracker.record(passed);
+        if verdict.is_some() {
+            prober.since = std::time::SystemTime::now();
+        }
         // A first pass of liveness may be what a dependent waits for (`healthy`).
         let first_pass = passed && !prober.passed;
         prober.passed |= passed;
