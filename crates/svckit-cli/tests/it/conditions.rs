@@ -8,7 +8,7 @@ use crate::supervise::Sup;
 use crate::support::{code, eventually, free_port, processes_with, require_program, stderr};
 
 /// Installs `name` from the definition `text`.
-fn install(sup: &Sup, name: &str, text: &str) {
+pub(crate) fn install(sup: &Sup, name: &str, text: &str) {
     let path = sup.dir.join(&format!("{name}.toml"));
     fs::write(&path, text).unwrap();
     sup.ok(&["install", name, "--file", path.to_str().unwrap()]);
@@ -20,6 +20,58 @@ fn toml_list(words: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+/// Installs `redis`: redis-server in the foreground on a free port (its data in the test's
+/// directory), its definition ending with what `extra` says for its port. The port, or None
+/// (said) where redis is not installed.
+pub(crate) fn install_redis(
+    sup: &Sup,
+    test: &str,
+    extra: impl FnOnce(u16) -> String,
+) -> Option<u16> {
+    if !require_program(test, "/usr/bin/redis-server")
+        || !require_program(test, "/usr/bin/redis-cli")
+    {
+        return None;
+    }
+    let port = free_port();
+    let data = sup.dir.join("redis");
+    fs::create_dir_all(&data).unwrap();
+    let redis = crate::support::redis_command(port, &data, &["--daemonize", "no"]);
+    let (program, args) = redis.split_first().unwrap();
+    install(
+        sup,
+        "redis",
+        &format!(
+            "program = {program:?}\nargs = {}\n{}",
+            toml_list(args),
+            extra(port)
+        ),
+    );
+    Some(port)
+}
+
+/// Installs `name`, a client of redis on `port` that requires it and asks it for a PONG
+/// first thing (its answer appended to `pings`), then sleeps; its definition ends with
+/// `extra`.
+pub(crate) fn install_redis_client(
+    sup: &Sup,
+    name: &str,
+    port: u16,
+    pings: &std::path::Path,
+    extra: &str,
+) {
+    install(
+        sup,
+        name,
+        &format!(
+            "program = \"/bin/sh\"\n\
+             args = [\"-c\", \"redis-cli -p {port} ping >> {} 2>&1; exec sleep 600\"]\n\
+             requires = [\"redis\"]\n{extra}",
+            pings.display()
+        ),
+    );
+}
+
 /// `log_ready`: redis, with no probe at all, counts for its client once it printed "Ready to
 /// accept connections": twenty cold starts of both, and the client (which asks redis for a
 /// PONG first thing) never finds it not listening. A redis that printed the line before the
@@ -27,38 +79,19 @@ fn toml_list(words: &[String]) -> String {
 /// start at its ready timeout, naming what it waited for.
 #[test]
 fn log_ready_a_client_waits_for_redis_to_say_it_accepts_connections() {
-    let test = "log_ready_a_client_waits_for_redis_to_say_it_accepts_connections";
-    if !require_program(test, "/usr/bin/redis-server")
-        || !require_program(test, "/usr/bin/redis-cli")
-    {
-        return;
-    }
     let sup = Sup::new("condition-log");
-    let port = free_port();
-    let data = sup.dir.join("redis");
-    fs::create_dir_all(&data).unwrap();
-    let redis = crate::support::redis_command(port, &data, &["--daemonize", "no"]);
-    let (program, args) = redis.split_first().unwrap();
-    install(
-        &sup,
-        "redis",
-        &format!("program = {program:?}\nargs = {}\n", toml_list(args)),
-    );
+    let test = "log_ready_a_client_waits_for_redis_to_say_it_accepts_connections";
+    let Some(port) = install_redis(&sup, test, |_| String::new()) else {
+        return;
+    };
     let pings = sup.dir.join("pings");
     let client = |name: &str, text: &str, timeout: &str| {
-        install(
-            &sup,
-            name,
-            &format!(
-                "program = \"/bin/sh\"\n\
-                 args = [\"-c\", \"redis-cli -p {port} ping >> {} 2>&1; exec sleep 600\"]\n\
-                 requires = [\"redis\"]\nready_timeout = \"{timeout}\"\n\
-                 [conditions]\nredis = \"log_ready:{text}\"\n",
-                pings.display()
-            ),
-        );
+        let extra =
+            format!("ready_timeout = \"{timeout}\"\n[conditions]\nredis = \"log_ready:{text}\"\n");
+        install_redis_client(&sup, name, port, &pings, &extra);
     };
     client("client", "Ready to accept connections", "30s");
+    let mut waits = Vec::new();
     for round in 1..=20 {
         sup.ok(&["start", "client"]);
         assert!(
@@ -67,8 +100,22 @@ fn log_ready_a_client_waits_for_redis_to_say_it_accepts_connections() {
             "round {round}: the client did not ask: {:?}",
             fs::read_to_string(&pings)
         );
+        // From redis's process start to the client's, in the supervisor's own clock.
+        let events = sup.ok(&["events", "-n", "8"]);
+        let at = |what: &str| {
+            events
+                .lines()
+                .rfind(|line| line.contains(what))
+                .and_then(crate::health::event_ms)
+        };
+        if let (Some(redis), Some(client)) =
+            (at(" redis: started "), at(" client: started /bin/sh"))
+        {
+            waits.push(client.saturating_sub(redis));
+        }
         sup.ok(&["stop", "redis"]);
     }
+    eprintln!("redis's start to its client's, waiting for its line (ms): {waits:?}");
     let said = fs::read_to_string(&pings).unwrap();
     let premature: Vec<&str> = said.lines().filter(|line| *line != "PONG").collect();
     assert!(premature.is_empty(), "premature starts: {premature:?}");

@@ -349,7 +349,7 @@ fn regression_a_stop_reaches_a_process_frozen_by_sigstop_at_once() {
 }
 
 /// Milliseconds since midnight of an event line's time (`2026-12-06 15:11:24.324 web: …`).
-fn event_ms(line: &str) -> Option<u64> {
+pub(crate) fn event_ms(line: &str) -> Option<u64> {
     let time = line.split_whitespace().nth(1)?;
     let (hms, ms) = time.split_once('.')?;
     let mut parts = hms.split(':').map(|part| part.parse::<u64>().ok());
@@ -364,48 +364,18 @@ fn event_ms(line: &str) -> Option<u64> {
 #[test]
 fn a_dependent_starts_only_once_redis_is_ready_fifty_cold_starts_in_a_row() {
     let test = "a_dependent_starts_only_once_redis_is_ready_fifty_cold_starts_in_a_row";
-    if !require_program(test, "/usr/bin/redis-server")
-        || !require_program(test, "/usr/bin/redis-cli")
-    {
-        return;
-    }
     let sup = Sup::new("health-redis");
-    let port = free_port();
-    let data = sup.dir.join("redis");
-    fs::create_dir_all(&data).unwrap();
-    let quoted = |words: &[String]| {
-        words
-            .iter()
-            .map(|word| format!("{word:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let readiness = |port: u16| {
+        format!(
+            "[readiness]\nexec = [\"/bin/sh\", \"-c\", \"redis-cli -p {port} ping | grep -q PONG\"]\n\
+             period = \"100ms\"\n"
+        )
     };
-    let redis = crate::support::redis_command(port, &data, &["--daemonize", "no"]);
-    let (program, args) = redis.split_first().unwrap();
-    let redis_toml = sup.dir.join("redis.toml");
-    fs::write(
-        &redis_toml,
-        format!(
-            "program = {program:?}\nargs = [{}]\n[readiness]\n\
-             exec = [\"/bin/sh\", \"-c\", \"redis-cli -p {port} ping | grep -q PONG\"]\n\
-             period = \"100ms\"\n",
-            quoted(args)
-        ),
-    )
-    .unwrap();
+    let Some(port) = crate::conditions::install_redis(&sup, test, readiness) else {
+        return;
+    };
     let pings = sup.dir.join("pings");
-    let client_toml = sup.dir.join("client.toml");
-    fs::write(
-        &client_toml,
-        format!(
-            "program = \"/bin/sh\"\nargs = [\"-c\", \"redis-cli -p {port} ping >> {} 2>&1; exec sleep 600\"]\n\
-             requires = [\"redis\"]\n",
-            pings.display()
-        ),
-    )
-    .unwrap();
-    sup.ok(&["install", "redis", "--file", redis_toml.to_str().unwrap()]);
-    sup.ok(&["install", "client", "--file", client_toml.to_str().unwrap()]);
+    crate::conditions::install_redis_client(&sup, "client", port, &pings, "");
     let mut gaps = Vec::new();
     for round in 1..=50 {
         sup.ok(&["start", "client"]);
