@@ -72,6 +72,41 @@ pub(crate) fn install_redis_client(
     );
 }
 
+/// `rounds` cold starts of `client` (which starts redis), each seen to ask redis for its PONG
+/// (in `pings`), then redis stopped, which stops its client. For each, the time from redis's
+/// event saying `since` to the client's start, in the supervisor's own clock (ms).
+pub(crate) fn cold_starts(
+    sup: &Sup,
+    rounds: usize,
+    pings: &std::path::Path,
+    since: &str,
+) -> Vec<u64> {
+    let mut gaps = Vec::new();
+    for round in 1..=rounds {
+        sup.ok(&["start", "client"]);
+        assert!(
+            eventually(Duration::from_secs(10), || fs::read_to_string(pings)
+                .is_ok_and(|text| text.lines().count() == round)),
+            "round {round}: the client did not ask: {:?}",
+            fs::read_to_string(pings)
+        );
+        let events = sup.ok(&["events", "-n", "8"]);
+        let at = |what: &str| {
+            events
+                .lines()
+                .rfind(|line| line.contains(what))
+                .and_then(crate::health::event_ms)
+        };
+        if let (Some(since), Some(started)) = (at(since), at(" client: started /bin/sh")) {
+            gaps.push(started.saturating_sub(since));
+        }
+        // Stopping redis stops what requires it.
+        sup.ok(&["stop", "redis"]);
+        assert_eq!(sup.status("client")["state"], "stopped");
+    }
+    gaps
+}
+
 /// `log_ready`: redis, with no probe at all, counts for its client once it printed "Ready to
 /// accept connections": twenty cold starts of both, and the client (which asks redis for a
 /// PONG first thing) never finds it not listening. A redis that printed the line before the
@@ -91,30 +126,7 @@ fn log_ready_a_client_waits_for_redis_to_say_it_accepts_connections() {
         install_redis_client(&sup, name, port, &pings, &extra);
     };
     client("client", "Ready to accept connections", "30s");
-    let mut waits = Vec::new();
-    for round in 1..=20 {
-        sup.ok(&["start", "client"]);
-        assert!(
-            eventually(Duration::from_secs(10), || fs::read_to_string(&pings)
-                .is_ok_and(|text| text.lines().count() == round)),
-            "round {round}: the client did not ask: {:?}",
-            fs::read_to_string(&pings)
-        );
-        // From redis's process start to the client's, in the supervisor's own clock.
-        let events = sup.ok(&["events", "-n", "8"]);
-        let at = |what: &str| {
-            events
-                .lines()
-                .rfind(|line| line.contains(what))
-                .and_then(crate::health::event_ms)
-        };
-        if let (Some(redis), Some(client)) =
-            (at(" redis: started "), at(" client: started /bin/sh"))
-        {
-            waits.push(client.saturating_sub(redis));
-        }
-        sup.ok(&["stop", "redis"]);
-    }
+    let waits = cold_starts(&sup, 20, &pings, " redis: started ");
     eprintln!("redis's start to its client's, waiting for its line (ms): {waits:?}");
     let said = fs::read_to_string(&pings).unwrap();
     let premature: Vec<&str> = said.lines().filter(|line| *line != "PONG").collect();

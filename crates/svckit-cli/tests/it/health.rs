@@ -376,32 +376,8 @@ fn a_dependent_starts_only_once_redis_is_ready_fifty_cold_starts_in_a_row() {
     };
     let pings = sup.dir.join("pings");
     crate::conditions::install_redis_client(&sup, "client", port, &pings, "");
-    let mut gaps = Vec::new();
-    for round in 1..=50 {
-        sup.ok(&["start", "client"]);
-        assert!(
-            eventually(Duration::from_secs(10), || fs::read_to_string(&pings)
-                .is_ok_and(|text| text.lines().count() == round)),
-            "round {round}: the client did not ask: {:?}",
-            fs::read_to_string(&pings)
-        );
-        // From redis's readiness to the client's start, in the supervisor's own clock.
-        let events = sup.ok(&["events", "-n", "8"]);
-        let ready = events
-            .lines()
-            .rfind(|line| line.contains(" redis: ready: "))
-            .and_then(event_ms);
-        let started = events
-            .lines()
-            .rfind(|line| line.contains(" client: started /bin/sh"))
-            .and_then(event_ms);
-        if let (Some(ready), Some(started)) = (ready, started) {
-            gaps.push(started.saturating_sub(ready));
-        }
-        // Stopping redis stops what requires it.
-        sup.ok(&["stop", "redis"]);
-        assert_eq!(sup.status("client")["state"], "stopped");
-    }
+    // From redis's readiness to the client's start.
+    let gaps = crate::conditions::cold_starts(&sup, 50, &pings, " redis: ready: ");
     let said = fs::read_to_string(&pings).unwrap();
     let premature: Vec<&str> = said.lines().filter(|line| *line != "PONG").collect();
     assert!(premature.is_empty(), "premature starts: {premature:?}");
