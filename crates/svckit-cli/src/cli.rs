@@ -78,10 +78,10 @@ pub enum Command {
     /// Start services at boot (with the supervisor, systemd's or init's boot, the SCM's auto
     /// start): start = auto.
     #[command(after_help = exit::TABLE)]
-    Enable(NamesArgs),
+    Enable(EnableArgs),
     /// Start services only when asked: start = demand.
     #[command(after_help = exit::TABLE)]
-    Disable(NamesArgs),
+    Disable(EnableArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
     /// init script, or the supervisor's definition), without installing anything
     ///
@@ -432,12 +432,15 @@ pub struct NameArgs {
     pub state: StateDirArg,
 }
 
-/// A command naming services.
+/// `svckit enable` and `disable`.
 #[derive(Debug, Args)]
-pub struct NamesArgs {
+pub struct EnableArgs {
     /// The services.
     #[arg(required = true)]
     pub names: Vec<String>,
+    /// Start them now too (enable), or stop them now too (disable), as systemctl's --now.
+    #[arg(long)]
+    pub now: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

@@ -280,9 +280,19 @@ impl Manager {
         self.backend_of(name)?.restart(name, timeout)
     }
 
-    /// `name`'s status.
+    /// `name`'s status, with when it starts (`start`, as its definition says where the
+    /// backend does not).
     pub fn status(&self, name: &ServiceName) -> Result<Status, Error> {
-        self.backend_of(name)?.status(name)
+        let mut status = self.backend_of(name)?.status(name)?;
+        self.with_start(&mut status);
+        Ok(status)
+    }
+
+    /// Fills in `status.start` from the service's definition, where its backend did not say.
+    pub(crate) fn with_start(&self, status: &mut Status) {
+        if status.start.is_none() {
+            status.start = self.definition(&status.name).ok().map(|spec| spec.start);
+        }
     }
 
     /// Where `name`'s output goes.

@@ -462,6 +462,11 @@ impl Manager {
                 status,
             });
         }
+        for one in &mut listed {
+            if let Ok(status) = &mut one.status {
+                self.with_start(status);
+            }
+        }
         Ok(listed)
     }
 

@@ -103,6 +103,7 @@ impl Manager {
             .list()?
             .into_iter()
             .map(|(name, backend)| crate::Listed {
+                // With its start, as Manager::status fills it in.
                 status: self.status(&name),
                 name,
                 backend,

@@ -10,19 +10,43 @@ use crate::{
 
 /// `svckit list`: every installed service and the backend that runs it.
 pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
-    let listed = super::manager(&args.state)?.list()?;
+    let listed = super::manager(&args.state)?.statuses()?;
+    // What each one is: its backend, when it starts (enabled or not), its state now.
+    let start = |one: &svckit_install::Listed| {
+        one.status
+            .as_ref()
+            .ok()
+            .and_then(|status| status.start)
+            .map(|start| start.name())
+    };
+    let state = |one: &svckit_install::Listed| match &one.status {
+        Ok(status) => status.state_name(),
+        Err(_) => "unknown".to_owned(),
+    };
     if args.json {
         let all: Vec<serde_json::Value> = listed
             .iter()
-            .map(|(name, backend)| {
-                serde_json::json!({"name": name.as_str(), "backend": backend.name()})
+            .map(|one| {
+                serde_json::json!({
+                    "name": one.name.as_str(),
+                    "backend": one.backend.name(),
+                    "start": start(one),
+                    "enabled": start(one).map(|start| matches!(start, "auto" | "delayed")),
+                    "state": state(one),
+                })
             })
             .collect();
         outln!("{}", serde_json::Value::Array(all));
         return Ok(Exit::Ok);
     }
-    for (name, backend) in listed {
-        outln!("{name:<24} {}", backend.name());
+    for one in &listed {
+        outln!(
+            "{:<24} {:<8} {:<9} {}",
+            one.name.as_str(),
+            one.backend.name(),
+            start(one).unwrap_or("-"),
+            state(one)
+        );
     }
     Ok(Exit::Ok)
 }

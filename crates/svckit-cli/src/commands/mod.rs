@@ -83,9 +83,40 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Boot(command) => platform::boot(command),
         Command::Edit(args) => apply::edit(args),
         Command::Apply(args) => apply::apply_files(args),
-        Command::Enable(args) => platform::set_start(args, svckit::StartType::Auto),
-        Command::Disable(args) => platform::set_start(args, svckit::StartType::Demand),
+        Command::Enable(args) => enable(&args, svckit::StartType::Auto),
+        Command::Disable(args) => enable(&args, svckit::StartType::Demand),
     }
+}
+
+/// `svckit enable` / `disable`: `start` set to auto or demand with each service's backend;
+/// with --now, each started or stopped too (its outcome said), as systemctl's --now.
+fn enable(args: &crate::cli::EnableArgs, start: svckit::StartType) -> anyhow::Result<Exit> {
+    // Each name's outcome is said; one that fails does not stop the others.
+    let mut done = Vec::new();
+    let mut failed = None;
+    for one in &args.names {
+        match platform::set_start(one, &args.state, start) {
+            Ok(()) => done.push(one.clone()),
+            Err(err) => {
+                eprintln!("svckit: error: {err:#}");
+                failed.get_or_insert(crate::exit::code_for(&err));
+            }
+        }
+    }
+    if args.now && !done.is_empty() {
+        let targets = crate::cli::Targets {
+            names: done,
+            all: false,
+        };
+        let action = match start {
+            svckit::StartType::Auto => svckit_install::Action::Start,
+            _ => svckit_install::Action::Stop,
+        };
+        let timeout = std::time::Duration::from_secs(120);
+        let acted = act::act(&manager(&args.state)?, &targets, action, timeout, true)?;
+        failed = failed.or((acted != Exit::Ok).then_some(acted));
+    }
+    Ok(failed.unwrap_or(Exit::Ok))
 }
 
 /// The process flags given (`--chdir`, `--umask`, `--user`, `--group`, `--env`) override the

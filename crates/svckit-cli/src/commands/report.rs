@@ -113,6 +113,16 @@ pub fn exit_words(exit: svckit::LastExit, why: Option<&str>) -> String {
     }
 }
 
+/// Whether a start type is enabled, in words: `auto` starts at boot (or with the
+/// supervisor), `demand` only when asked.
+pub fn start_words(start: svckit::StartType) -> &'static str {
+    match start {
+        svckit::StartType::Auto | svckit::StartType::Delayed => "enabled",
+        svckit::StartType::Demand => "disabled: started when asked",
+        svckit::StartType::Disabled => "disabled: refuses to start",
+    }
+}
+
 fn format_time(at: SystemTime) -> String {
     chrono::DateTime::<chrono::Local>::from(at)
         .format("%Y-%m-%d %H:%M:%S")
@@ -159,6 +169,9 @@ fn describe_state(out: &mut impl Write, status: &Status) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "    backend: {}", status.backend)?;
+    if let Some(start) = status.start {
+        writeln!(out, "      start: {start} ({})", start_words(start))?;
+    }
     write!(
         out,
         "      state: {}",

@@ -17,6 +17,7 @@ mod init;
 mod kill;
 mod memory_status;
 mod notify;
+mod operator;
 mod pidfile;
 mod supervise;
 mod support;

@@ -760,7 +760,13 @@ fn install_from_a_file_takes_every_key() {
     let listed: Value = serde_json::from_str(&sup.ok(&["list", "--json"])).unwrap();
     assert_eq!(
         listed,
-        serde_json::json!([{"name": "api", "backend": "builtin"}])
+        serde_json::json!([{
+            "name": "api",
+            "backend": "builtin",
+            "start": "auto",
+            "enabled": true,
+            "state": "stopped"
+        }])
     );
     let shown = sup.ok(&["show", "api"]);
     for line in [

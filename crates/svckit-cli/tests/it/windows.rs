@@ -969,9 +969,9 @@ fn a_plain_program_is_hosted_in_a_job(wine: &Wine) {
     );
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(
-        listed
-            .lines()
-            .any(|line| line.starts_with("Ticker ") && line.ends_with(" windows")),
+        listed.lines().any(|line| line
+            .split_whitespace()
+            .eq(["Ticker", "windows", "demand", "stopped"])),
         "{listed}"
     );
     // enable and disable: the SCM's start type (Wine's sc has no qc: its Start value in the

@@ -12,7 +12,7 @@ use svckit_supervise::{
 
 use crate::commands::definition;
 use crate::{
-    cli::{BootCommand, InstallArgs, NamesArgs, StateDirArg, SuperviseArgs, SupervisorStopArgs},
+    cli::{BootCommand, InstallArgs, StateDirArg, SuperviseArgs, SupervisorStopArgs},
     exit::Exit,
 };
 
@@ -57,14 +57,16 @@ pub fn install(args: InstallArgs) -> anyhow::Result<Exit> {
 
 /// `svckit enable` / `disable`: `start` set to auto or demand, applied with each service's
 /// backend (systemctl enable, update-rc.d, the supervisor's definition).
-pub fn set_start(args: NamesArgs, start: svckit::StartType) -> anyhow::Result<Exit> {
-    let manager = manager(state_dir(&args.state)?)?;
-    for one in &args.names {
-        let mut spec = manager.definition(&name(one)?)?;
-        spec.start = start;
-        crate::commands::apply::apply(&manager, spec)?;
-    }
-    Ok(Exit::Ok)
+pub fn set_start(
+    one: &str,
+    state: &crate::cli::StateDirArg,
+    start: svckit::StartType,
+) -> anyhow::Result<()> {
+    let manager = manager(state_dir(state)?)?;
+    let mut spec = manager.definition(&name(one)?)?;
+    spec.start = start;
+    crate::commands::apply::apply(&manager, spec)?;
+    Ok(())
 }
 
 /// `svckit boot enable | disable | status`.

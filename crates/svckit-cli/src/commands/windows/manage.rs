@@ -75,14 +75,16 @@ pub fn host(args: HostArgs) -> anyhow::Result<Exit> {
 
 /// `svckit enable|disable NAME...`: the SCM's start type (auto or demand) of each, and a
 /// hosted program's definition with it; each says whether it changed.
-pub fn set_start(args: crate::cli::NamesArgs, start: svckit::StartType) -> anyhow::Result<Exit> {
-    let manager = manager_at(&args.state)?;
-    for one in &args.names {
-        let name = ServiceName::new(one)?;
-        match manager.set_start(&name, start)? {
-            true => outln!("{name}: changed start"),
-            false => outln!("{name}: unchanged"),
-        }
+pub fn set_start(
+    one: &str,
+    state: &crate::cli::StateDirArg,
+    start: svckit::StartType,
+) -> anyhow::Result<()> {
+    let manager = manager_at(state)?;
+    let name = ServiceName::new(one)?;
+    match manager.set_start(&name, start)? {
+        true => outln!("{name}: changed start"),
+        false => outln!("{name}: unchanged"),
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
