@@ -593,8 +593,9 @@ pub struct UninstallArgs {
 /// `svckit status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The service (all when absent).
-    pub name: Option<String>,
+    /// The services, each described in turn (all, as a table, when absent).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

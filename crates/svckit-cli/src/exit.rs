@@ -169,8 +169,82 @@ pub fn usage_error(err: clap::Error) -> ExitCode {
             Exit::Usage.into()
         }
         _ => {
-            let _ = writeln!(std::io::stderr(), "svckit: error: {}", one_line(&err));
+            let mut line = one_line(&err);
+            if let Some(hint) = dash_dash_hint(&err, std::env::args().collect()) {
+                line = format!("{line}; {hint}");
+            }
+            let _ = writeln!(std::io::stderr(), "svckit: error: {line}");
             Exit::Usage.into()
         }
+    }
+}
+
+/// The commands that run a program given after `--`.
+const TAKES_A_PROGRAM: [&str; 4] = ["install", "daemonize", "run", "probe-wait"];
+
+/// Where a program was given without `--` before it (`svckit install web /bin/sleep 100`,
+/// refused as an unexpected argument): the command line with it, to copy.
+fn dash_dash_hint(err: &clap::Error, args: Vec<String>) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument || args.iter().any(|arg| arg == "--") {
+        return None;
+    }
+    if !args
+        .get(1)
+        .is_some_and(|command| TAKES_A_PROGRAM.contains(&command.as_str()))
+    {
+        return None;
+    }
+    let Some(ContextValue::String(unexpected)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    if unexpected.starts_with('-') {
+        return None;
+    }
+    let at = args.iter().skip(2).position(|arg| arg == unexpected)? + 2;
+    let mut fixed = args;
+    fixed[0] = "svckit".to_owned();
+    fixed.insert(at, "--".to_owned());
+    Some(format!(
+        "the program and its arguments go after `--`: {}",
+        shell_words::join(fixed)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn a_program_given_without_dash_dash_gets_the_command_line_with_it() {
+        let hint = |args: &[&str]| {
+            let err = crate::cli::Cli::try_parse_from(args).unwrap_err();
+            dash_dash_hint(&err, args.iter().map(|arg| (*arg).to_owned()).collect())
+        };
+        assert_eq!(
+            hint(&["svckit", "install", "web2", "/bin/sleep", "100"]).as_deref(),
+            Some(
+                "the program and its arguments go after `--`: \
+                 svckit install web2 -- /bin/sleep 100"
+            )
+        );
+        assert_eq!(
+            hint(&[
+                "svckit",
+                "install",
+                "web",
+                "--chdir",
+                "/srv",
+                "/bin/sleep",
+                "it's"
+            ])
+            .as_deref(),
+            Some(
+                "the program and its arguments go after `--`: \
+                 svckit install web --chdir /srv -- /bin/sleep 'it'\\''s'"
+            )
+        );
+        assert_eq!(hint(&["svckit", "enable", "web", "--bogus"]), None);
     }
 }

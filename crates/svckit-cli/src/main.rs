@@ -56,6 +56,7 @@ fn finish(result: anyhow::Result<exit::Exit>) -> ExitCode {
         // Like ripgrep: output cut short by its reader is not an error.
         Err(err) if exit::is_closed_stdout(&err) => ExitCode::SUCCESS,
         Err(err) => {
+            let err = commands::explain(err);
             eprintln!("svckit: error: {err:#}");
             // Started by the SCM, svckit has no stderr: the event log says why it failed.
             commands::report_failure(&format!("svckit: {err:#}"));

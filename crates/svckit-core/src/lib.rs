@@ -43,7 +43,7 @@ pub use exit_code::ExitCode;
 pub use hosted::HostedStatus;
 pub use key::Key;
 pub use last_exit::LastExit;
-pub use name::{MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ServiceName};
+pub use name::{MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ServiceName, most_like};
 pub use pid::{Pid, ServiceProcess};
 pub use service::{Context, Service};
 pub use signal::Signal;

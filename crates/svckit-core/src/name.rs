@@ -73,9 +73,48 @@ impl fmt::Display for ServiceName {
     }
 }
 
+/// The name among `known` most like `typed`: one typo away (a letter wrong, missing, added,
+/// or two swapped: `wbe` → `web`), or similar as clap finds a subcommand for a typo (Jaro
+/// similarity above 0.7, which short names seldom reach); the most similar first. None when
+/// none is close, or when `typed` is one of them.
+pub fn most_like<'a>(
+    typed: &str,
+    known: impl IntoIterator<Item = &'a ServiceName>,
+) -> Option<&'a ServiceName> {
+    let mut best: Option<(f64, &ServiceName)> = None;
+    for name in known {
+        if name.as_str() == typed {
+            return None;
+        }
+        let jaro = strsim::jaro(typed, name.as_str());
+        let one_typo = strsim::osa_distance(typed, name.as_str()) <= 1;
+        // One typo away outranks mere similarity.
+        let score = jaro + f64::from(u8::from(one_typo));
+        if (one_typo || jaro > 0.7) && best.is_none_or(|(most, _)| score > most) {
+            best = Some((score, name));
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typo_is_matched_to_the_name_most_like_it() {
+        let known: Vec<ServiceName> = ["web", "api", "worker", "web-admin"]
+            .into_iter()
+            .map(|name| ServiceName::new(name).unwrap())
+            .collect();
+        let like = |typed: &str| most_like(typed, &known).map(ServiceName::as_str);
+        assert_eq!(like("wbe"), Some("web"));
+        assert_eq!(like("wokrer"), Some("worker"));
+        assert_eq!(like("web-admni"), Some("web-admin"));
+        assert_eq!(like("postgres"), None);
+        assert_eq!(like("web"), None, "a name that is there is no typo");
+        assert_eq!(most_like("web", &[]), None);
+    }
 
     #[test]
     fn accepts_ordinary_and_spaced_names() {

@@ -61,7 +61,7 @@ pub use svckit_core::{
     LastExit, Limit, Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError,
     NotifyAccess, Pid, ReloadAction, ReloadPolicy, Restart, RestartPolicy, Service, ServiceName,
     ServiceSpec, ServiceType, Signal, StartType, State, StopPolicy, condition, health, listen,
-    parse, service,
+    most_like, parse, service,
 };
 
 /// The sockets this process was handed by its service manager (svckit's supervisor, systemd,

@@ -91,6 +91,15 @@ pub fn act(
             .collect::<Result<_, _>>()?,
     };
     let one = |name: &ServiceName| -> anyhow::Result<String> {
+        // A start of what runs changes nothing: said so, not as a start with its old pid.
+        if matches!(action, Action::Start)
+            && let Ok(before) = manager.status(name)
+            && before.state == svckit::State::Running
+            && before.detail.as_deref() != Some("unsupervised")
+            && let Some(pid) = before.pid
+        {
+            return Ok(format!("{name}: already running (PID {pid})"));
+        }
         let status = manager.perform(action, name, timeout, wait)?;
         Ok(report::outcome(action, &status))
     };
@@ -103,6 +112,7 @@ pub fn act(
         match one(name) {
             Ok(outcome) => outln!("{outcome}"),
             Err(err) => {
+                let err = super::explain(err);
                 eprintln!("svckit: error: {err:#}");
                 first_failure.get_or_insert(crate::exit::code_for(&err));
             }

@@ -46,7 +46,35 @@ fn refused(command: &str, platform: &str, why: &str) -> anyhow::Result<Exit> {
 /// whose definitions and logs svckit keeps in `%ProgramData%\svckit` (`--state-dir` refused
 /// by name).
 fn manager(state: &crate::cli::StateDirArg) -> anyhow::Result<svckit_install::Manager> {
-    platform::manager(state)
+    let manager = platform::manager(state)?;
+    let _ = ASKED.set(manager.clone());
+    Ok(manager)
+}
+
+/// The services' manager a command asked, kept to tell what a name not installed was meant
+/// to be ([`explain`]).
+static ASKED: std::sync::OnceLock<svckit_install::Manager> = std::sync::OnceLock::new();
+
+/// `err` with what was meant, where it says a service is not installed and one is named much
+/// like it: "service wbe is not installed; did you mean web?" (exit 3 all the same).
+pub fn explain(err: anyhow::Error) -> anyhow::Error {
+    let Some(svckit_install::Error::NotInstalled(typed)) = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<svckit_install::Error>())
+    else {
+        return err;
+    };
+    let Some(known) = ASKED.get().and_then(|manager| manager.list().ok()) else {
+        return err;
+    };
+    let names: Vec<&svckit::ServiceName> = known.iter().map(|(name, _)| name).collect();
+    match svckit::most_like(typed.as_str(), names.iter().copied()) {
+        Some(like) => {
+            crate::exit::Failure::new(Exit::NotFound, format!("{err:#}; did you mean {like}?"))
+                .into()
+        }
+        None => err,
+    }
 }
 
 /// Runs the parsed command line.
@@ -98,6 +126,7 @@ fn enable(args: &crate::cli::EnableArgs, start: svckit::StartType) -> anyhow::Re
         match platform::set_start(one, &args.state, start) {
             Ok(()) => done.push(one.clone()),
             Err(err) => {
+                let err = explain(err);
                 eprintln!("svckit: error: {err:#}");
                 failed.get_or_insert(crate::exit::code_for(&err));
             }

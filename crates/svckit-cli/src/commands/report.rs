@@ -323,9 +323,6 @@ fn describe_definition(
     if !status.accept.is_empty() {
         writeln!(out, "    accepts: {}", status.accept)?;
     }
-    if let Some(start) = status.start {
-        writeln!(out, "      start: {start}")?;
-    }
     if let Some(command) = &status.command {
         writeln!(out, "    command: {}", visible(command))?;
     }

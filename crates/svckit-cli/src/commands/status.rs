@@ -14,10 +14,10 @@ use crate::{cli::StatusArgs, exit::Exit};
 pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     let manager = super::manager(&args.state)?;
     if args.watch {
-        let what = match &args.name {
-            Some(one) => format!("svckit status {one}"),
-            None => "svckit status".to_owned(),
-        };
+        let what = std::iter::once("svckit status")
+            .chain(args.names.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
         return super::watch::watch(args.interval, &what, |out| {
             status_to(out, &args, &manager).map(drop)
         });
@@ -29,11 +29,60 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-/// `status` once, into `out`.
+/// `status` once, into `out`: every service as a table, or each one named described in turn
+/// (a blank line between; JSON: an object for one, an array for several). The exit status is
+/// one's own (0 running, 3 stopped); of several, the first that is not 0, once each was told
+/// (a name not installed said, and the others told all the same).
 fn status_to(out: &mut impl Write, args: &StatusArgs, manager: &Manager) -> anyhow::Result<Exit> {
-    let Some(one) = &args.name else {
+    if args.names.is_empty() {
         return super::act::all(out, &manager.statuses()?, args.json);
-    };
+    }
+    if let [one] = args.names.as_slice() {
+        return status_of(out, args, manager, one);
+    }
+    let mut exit = None;
+    let mut json = Vec::new();
+    for (index, one) in args.names.iter().enumerate() {
+        let told = match args.json {
+            true => ServiceName::new(one)
+                .map_err(anyhow::Error::from)
+                .and_then(|name| Ok(manager.status(&name)?))
+                .map(|status| {
+                    json.push(report::json(&status));
+                    report::exit_for(&status)
+                }),
+            false => {
+                if index > 0 {
+                    writeln!(out)?;
+                }
+                status_of(out, args, manager, one)
+            }
+        };
+        let code = match told {
+            Ok(code) => code,
+            Err(err) => {
+                let err = super::explain(err);
+                eprintln!("svckit: error: {err:#}");
+                crate::exit::code_for(&err)
+            }
+        };
+        if code != Exit::Ok {
+            exit.get_or_insert(code);
+        }
+    }
+    if args.json {
+        writeln!(out, "{}", serde_json::Value::Array(json))?;
+    }
+    Ok(exit.unwrap_or(Exit::Ok))
+}
+
+/// One service's status, into `out`.
+fn status_of(
+    out: &mut impl Write,
+    args: &StatusArgs,
+    manager: &Manager,
+    one: &str,
+) -> anyhow::Result<Exit> {
     let name = ServiceName::new(one)?;
     let status = manager.status(&name)?;
     let exit = report::exit_for(&status);

@@ -79,3 +79,74 @@ fn enable_now_starts_disable_now_stops_and_list_says_which_are_enabled() {
     assert_eq!(sup.status("web")["start"], "auto");
     sup.ok(&["stop", "web"]);
 }
+
+/// Names as people type them: a typo gets "did you mean web?" (exit 3, as not installed), in
+/// a single command and among several (the others done, each told); a program given without
+/// `--` gets the command line with it; `status` takes several names; a start of what runs
+/// says it already runs rather than "started" with its old pid.
+#[test]
+fn typos_get_did_you_mean_and_a_missing_dash_dash_gets_the_line_to_type() {
+    let test = "typos_get_did_you_mean_and_a_missing_dash_dash_gets_the_line_to_type";
+    if !require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let sup = Sup::new("typos");
+    let port = install_http_server(&sup, "web");
+    install_http_server(&sup, "api");
+    let out = sup.run(&["start", "wbe"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "svckit: error: service wbe is not installed; did you mean web?"
+    );
+    let out = sup.run(&["start", "postgres"]);
+    assert_eq!(
+        stderr(&out).trim(),
+        "svckit: error: service postgres is not installed",
+        "nothing is like it"
+    );
+    let out = sup.run(&["start", "wbe", "web"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did you mean web?"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("web: started (running, PID "),
+        "{out:?}"
+    );
+    assert!(eventually(Duration::from_secs(10), || listening(port)));
+    let pid = sup.status("web")["pid"].clone();
+    let again = sup.ok(&["start", "web"]);
+    assert_eq!(again.trim(), format!("web: already running (PID {pid})"));
+    // Several at once: each described; the first not running decides the exit status.
+    let out = sup.run(&["status", "web", "api"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let told = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(told.contains("● web") && told.contains("○ api"), "{told}");
+    let out = sup.run(&["status", "web", "api", "--json"]);
+    let both: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(both[0]["state"], "running", "{both}");
+    assert_eq!(both[1]["state"], "stopped", "{both}");
+    let out = sup.run(&["status", "web", "wbe"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did you mean web?"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("● web"));
+    // The program without `--`: refused (exit 2) with the line to type; nothing installed.
+    let out = sup.run(&["install", "web2", "/bin/sleep", "100"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // (The test's svckit gives --backend builtin: the line is the one that was typed.)
+    assert!(
+        stderr(&out).contains("the program and its arguments go after `--`: svckit install ")
+            && stderr(&out).trim().ends_with(" web2 -- /bin/sleep 100"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sup.run(&["show", "web2"]).status.code() == Some(3));
+    sup.ok(&["stop", "web"]);
+}

@@ -390,9 +390,14 @@ fn windows_service_lifecycle_under_wine_scm() {
         "the argument did not survive the round trip: {line}"
     );
 
-    // A second start: already running.
+    // A second start: already running, said so, and no error (as on Unix, and systemctl).
     let out = wine.svckit(&["start", name]);
-    assert_eq!(code(&out), 4, "start while running: {}", text(&out));
+    assert_eq!(code(&out), 0, "start while running: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("Memory Status: already running (PID "),
+        "{}",
+        text(&out)
+    );
 
     // status --json: state, pid, accepted controls, exit codes, start type.
     let out = wine.svckit(&["status", name, "--json"]);
