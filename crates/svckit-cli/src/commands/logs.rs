@@ -84,9 +84,17 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
         }
     }
     let view = TimelineView {
-        services: names.len() > 1,
+        // Several, or every one (however many there are now): each line says whose.
+        services: names.len() > 1 || args.all,
         streams: stream.is_none(),
         json: args.json,
+        width: std::cell::Cell::new(
+            names
+                .iter()
+                .map(|name| name.as_str().len())
+                .max()
+                .unwrap_or(0),
+        ),
     };
     let since = args.since.map(svckit::logfiles::unix_ms);
     let lines = match (since, args.view.follow) {
@@ -99,10 +107,41 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
     }
     out.flush()?;
     if args.view.follow {
-        timeline::follow(&sources, &events, svckit_install::file_identity, |entry| {
-            view.write(&mut out, entry)?;
-            out.flush()
-        })?;
+        // With --all, the services installed since are followed too, from their start.
+        let mut discover = || {
+            let now = manager.list().unwrap_or_default();
+            now.into_iter()
+                .filter_map(|(name, _)| match manager.logs(&name).ok()? {
+                    svckit_install::Logs::Captured { stdout, stderr, .. } => Some(
+                        [(Stream::Stdout, stdout), (Stream::Stderr, stderr)]
+                            .into_iter()
+                            .filter(|(which, _)| stream.is_none_or(|wanted| wanted == *which))
+                            .map(move |(which, path)| timeline::Source {
+                                service: name.clone(),
+                                stream: which,
+                                path,
+                            })
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        };
+        let discover: Option<&mut dyn FnMut() -> Vec<timeline::Source>> = match args.all {
+            true => Some(&mut discover),
+            false => None,
+        };
+        timeline::follow(
+            &sources,
+            &events,
+            svckit_install::file_identity,
+            discover,
+            |entry| {
+                view.write(&mut out, entry)?;
+                out.flush()
+            },
+        )?;
     }
     Ok(Exit::Ok)
 }
@@ -113,6 +152,8 @@ struct TimelineView {
     services: bool,
     streams: bool,
     json: bool,
+    /// The names are padded to the longest so far, so the lines' text lines up.
+    width: std::cell::Cell<usize>,
 }
 
 impl TimelineView {
@@ -134,8 +175,10 @@ impl TimelineView {
         use super::paint::{dim, error, paint};
         let mut prefix = paint(&time, dim());
         if self.services {
-            prefix.push(' ');
-            prefix.push_str(entry.service.as_str());
+            let name = entry.service.as_str();
+            let width = self.width.get().max(name.len());
+            self.width.set(width);
+            prefix.push_str(&format!(" {name:<width$}"));
         }
         match entry.origin {
             timeline::Origin::Event => {

@@ -150,3 +150,50 @@ fn typos_get_did_you_mean_and_a_missing_dash_dash_gets_the_line_to_type() {
     assert!(sup.run(&["show", "web2"]).status.code() == Some(3));
     sup.ok(&["stop", "web"]);
 }
+
+/// Regression: `logs --all -f` showed nothing of a service installed and started while it
+/// followed (`svckit logs late` had its lines). Services that appear are followed from their
+/// start, their events too, and the names are padded to the longest so the text lines up.
+#[test]
+fn regression_logs_all_follow_shows_a_service_installed_while_it_follows() {
+    let test = "regression_logs_all_follow_shows_a_service_installed_while_it_follows";
+    if !require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let sup = Sup::new("follow-late");
+    install_http_server(&sup, "early-service");
+    sup.ok(&["start", "early-service"]);
+    // Once its last line is out, what comes is followed.
+    let follower =
+        crate::support::Following::new(&mut sup.command(&["logs", "--all", "-f", "-n", "1"]));
+    assert!(
+        follower.until(" early-service ", Duration::from_secs(10)),
+        "{}",
+        follower.seen()
+    );
+    sup.ok(&[
+        "install",
+        "late",
+        "--",
+        "/usr/bin/python3",
+        "-u",
+        "-c",
+        "import time; print('late line one'); time.sleep(600)",
+    ]);
+    sup.ok(&["start", "late"]);
+    assert!(
+        follower.until("late line one", Duration::from_secs(10)),
+        "{}",
+        follower.seen()
+    );
+    let seen = follower.seen();
+    let padded = format!(" {:<13} [out] late line one", "late");
+    assert!(seen.contains(&padded), "{seen}");
+    assert!(
+        seen.lines()
+            .any(|line| line.contains(" late ") && line.contains("-- started /usr/bin/python3")),
+        "{seen}"
+    );
+    drop(follower);
+    sup.ok(&["stop", "late", "early-service"]);
+}

@@ -2061,12 +2061,13 @@ fn logs_follow_merges_services_across_rotations() {
         .spawn()
         .unwrap();
     let seen = follow_until(follower, |seen| {
-        seen.contains(" left L 400\n") && seen.contains(" right R 400\n")
+        // Names padded to the longest: "left " lines up with "right".
+        seen.contains(" left  L 400\n") && seen.contains(" right R 400\n")
     });
     for (name, word) in [("left", "L"), ("right", "R")] {
         let numbers: Vec<u32> = seen
             .lines()
-            .filter_map(|line| line[24..].strip_prefix(&format!("{name} {word} ")))
+            .filter_map(|line| line[24..].strip_prefix(&format!("{name:<5} {word} ")))
             .map(|n| n.parse().unwrap())
             .collect();
         assert_eq!(

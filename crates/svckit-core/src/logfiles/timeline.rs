@@ -171,12 +171,16 @@ fn modified_ms(path: &Path) -> u64 {
 /// in time order.
 fn event_lines(events: &[PathBuf], services: &[&ServiceName], since_ms: Option<u64>) -> Vec<Entry> {
     let mut entries = Vec::new();
+    let named: Vec<ServiceName> = services.iter().map(|service| (*service).clone()).collect();
     for path in events {
         for file in [numbered(path, 1), path.clone()] {
             let Ok(text) = fs::read_to_string(&file) else {
                 continue;
             };
-            entries.extend(text.lines().filter_map(|line| parse_event(line, services)));
+            entries.extend(
+                text.lines()
+                    .filter_map(|line| parse_event(line, Some(&named))),
+            );
         }
     }
     // Stable: one log's lines keep their order within a millisecond.
@@ -201,49 +205,81 @@ fn event_lines(events: &[PathBuf], services: &[&ServiceName], since_ms: Option<u
 }
 
 /// `2026-11-29 00:57:24.123 web: started …` as an entry, when it is about one of `services`.
-fn parse_event(line: &str, services: &[&ServiceName]) -> Option<Entry> {
+fn parse_event(line: &str, services: Option<&[ServiceName]>) -> Option<Entry> {
     let (stamp, name, rest) = crate::journal::split(line)?;
-    let service = services.iter().find(|service| service.as_str() == name)?;
+    let service = match services {
+        Some(services) => services
+            .iter()
+            .find(|service| service.as_str() == name)?
+            .clone(),
+        None => ServiceName::new(name).ok()?,
+    };
     let stamp = chrono::NaiveDateTime::parse_from_str(stamp, crate::journal::STAMP).ok()?;
     let local = stamp.and_local_timezone(chrono::Local).earliest()?;
     Some(Entry {
         ms: u64::try_from(local.timestamp_millis()).ok()?,
-        service: (*service).clone(),
+        service,
         origin: Origin::Event,
         line: rest.to_owned(),
     })
 }
 
+/// How often [`follow`] asks for services that appeared since.
+const DISCOVER_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Follows `sources` and the events of their services in the event logs `events` from their
 /// current ends: each poll's new whole lines, in time order, go to `emit`, until it fails.
 /// Rotations are followed by `identity`, which says which file an open file is: the rest of
-/// the renamed file is read, then the new one from its start.
+/// the renamed file is read, then the new one from its start. With `discover` (every service
+/// followed, `logs --all -f`), it is asked about once a second for the sources there are now:
+/// those of services that appeared since are followed from their start, and every service's
+/// events are shown.
 pub fn follow<I: PartialEq + Copy>(
     sources: &[Source],
     events: &[PathBuf],
     identity: impl Fn(&File) -> io::Result<I> + Copy,
+    mut discover: Option<&mut dyn FnMut() -> Vec<Source>>,
     mut emit: impl FnMut(&Entry) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut tails: Vec<Tail<I>> = sources
         .iter()
         .map(|source| Tail::at_end(source, identity))
         .collect();
-    let services: Vec<&ServiceName> = sources.iter().map(|s| &s.service).collect();
-    let mut event_tails: Vec<Tail<I>> = match services.first() {
-        Some(first) => events
+    let services: Vec<ServiceName> = sources.iter().map(|s| s.service.clone()).collect();
+    // Every service's events when every service is followed (one that appears is shown from
+    // its first event, before it was discovered).
+    let only = match discover {
+        Some(_) => None,
+        None => Some(services.as_slice()),
+    };
+    let mut event_tails: Vec<Tail<I>> = match (only.is_none(), services.first()) {
+        (false, None) => Vec::new(),
+        (_, first) => events
             .iter()
             .map(|path| {
                 let source = Source {
-                    service: (*first).clone(),
+                    service: first
+                        .cloned()
+                        .unwrap_or_else(|| ServiceName::new("events").expect("a valid name")),
                     stream: Stream::Stdout,
                     path: path.clone(),
                 };
                 Tail::at_end(&source, identity)
             })
             .collect(),
-        None => Vec::new(),
     };
+    let mut discovered = std::time::Instant::now();
     loop {
+        if let Some(discover) = discover.as_mut()
+            && discovered.elapsed() >= DISCOVER_EVERY
+        {
+            discovered = std::time::Instant::now();
+            for source in discover() {
+                if !tails.iter().any(|tail| tail.source.path == source.path) {
+                    tails.push(Tail::from_start(&source));
+                }
+            }
+        }
         let mut batch: Vec<Entry> = Vec::new();
         for tail in &mut tails {
             batch.extend(tail.poll(identity)?);
@@ -252,7 +288,7 @@ pub fn follow<I: PartialEq + Copy>(
             batch.extend(
                 tail.poll(identity)?
                     .iter()
-                    .filter_map(|entry| parse_event(&entry.line, &services)),
+                    .filter_map(|entry| parse_event(&entry.line, only)),
             );
         }
         batch.sort_by_key(order);
@@ -274,6 +310,16 @@ struct Tail<I> {
 }
 
 impl<I: PartialEq + Copy> Tail<I> {
+    /// A log followed from its start, once it is there (a service that appeared).
+    fn from_start(source: &Source) -> Tail<I> {
+        Tail {
+            source: source.clone(),
+            file: None,
+            offset: 0,
+            partial: Vec::new(),
+        }
+    }
+
     fn at_end(source: &Source, identity: impl Fn(&File) -> io::Result<I>) -> Tail<I> {
         let file = File::open(&source.path).ok().and_then(|file| {
             let id = identity(&file).ok()?;
