@@ -160,24 +160,57 @@ impl BootSetup {
             .join(" ")
     }
 
-    /// Where this host's boot would start it, and whether that is set up now.
+    /// Where this host's boot would start it, and whether that is set up now. With `--via
+    /// auto`, a hook set up another way (`boot enable --via cron` on a host whose own way is
+    /// systemd, or in a container) is the one found.
     pub fn status(&self) -> (Boot, bool) {
         let boot = self.mechanism();
-        let enabled = match &boot {
-            Boot::Systemd { user, .. } => {
-                let unit = format!("{}.service", self.name());
-                systemctl(*user, &["is-enabled", "--quiet", &unit]).is_ok()
+        if self.is_set_up(&boot) {
+            return (boot, true);
+        }
+        if self.via == Via::Auto {
+            let others = [Via::Systemd, Via::Sysv, Via::Cron]
+                .map(|via| self.mechanism_via(via))
+                .into_iter()
+                .filter(|other| other != &boot);
+            for other in others {
+                if self.is_set_up(&other) {
+                    return (other, true);
+                }
+            }
+        }
+        (boot, false)
+    }
+
+    /// Whether `boot` is set up now.
+    fn is_set_up(&self, boot: &Boot) -> bool {
+        match boot {
+            Boot::Systemd { unit, user } => {
+                let name = format!("{}.service", self.name());
+                unit.exists() && systemctl(*user, &["is-enabled", "--quiet", &name]).is_ok()
             }
             Boot::Sysv { script } => script.exists() && rc_links(&self.script_name()),
-            Boot::Cron { line } => crontab().is_ok_and(|table| table.lines().any(|l| l == line)),
+            Boot::Cron { .. } => {
+                crontab().is_ok_and(|table| table.lines().any(|l| self.is_our_cron_line(l)))
+            }
             Boot::Entrypoint { .. } => false,
-        };
-        (boot, enabled)
+        }
+    }
+
+    /// Whether a crontab line is this supervisor's `@reboot` line: by the name it ends with
+    /// (the svckit path in it may have changed since it was written).
+    fn is_our_cron_line(&self, line: &str) -> bool {
+        line.starts_with("@reboot ") && line.ends_with(&format!(" # {}", self.script_name()))
     }
 
     /// How this host starts things at boot, for this user.
     fn mechanism(&self) -> Boot {
-        let systemd = match self.via {
+        self.mechanism_via(self.via)
+    }
+
+    /// How `via` starts things at boot, for this user.
+    fn mechanism_via(&self, via: Via) -> Boot {
+        let systemd = match via {
             Via::Auto => self.host.root.join("run/systemd/system").is_dir(),
             Via::Systemd => true,
             _ => false,
@@ -198,15 +231,15 @@ impl BootSetup {
                 user: true,
             },
             (false, false)
-                if self.via == Via::Sysv
-                    || (self.via == Via::Auto
+                if via == Via::Sysv
+                    || (via == Via::Auto
                         && crate::detect_kind(&self.host) == BackendKind::Sysv) =>
             {
                 Boot::Sysv {
                     script: self.host.root.join("etc/init.d").join(self.script_name()),
                 }
             }
-            _ if self.via == Via::Entrypoint || (self.via == Via::Auto && in_a_container()) => {
+            _ if via == Via::Entrypoint || (via == Via::Auto && in_a_container()) => {
                 Boot::Entrypoint {
                     line: self.shell_line(),
                 }
@@ -262,10 +295,12 @@ impl BootSetup {
             Boot::Cron { line } => {
                 let table = crontab().unwrap_or_default();
                 if !table.lines().any(|l| l == line) {
-                    let mut new = table;
-                    if !new.is_empty() && !new.ends_with('\n') {
-                        new.push('\n');
-                    }
+                    // One line of ours: an older one (another svckit path) is replaced.
+                    let mut new: String = table
+                        .lines()
+                        .filter(|l| !self.is_our_cron_line(l))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
                     new.push_str(line);
                     new.push('\n');
                     set_crontab(&new)?;
@@ -347,14 +382,14 @@ impl BootSetup {
                     .map_err(|err| Error::os(format!("remove {}", script.display()), err))?;
                 run("update-rc.d", &[&self.script_name(), "remove"])?;
             }
-            Boot::Cron { line } => {
+            Boot::Cron { .. } => {
                 if !enabled {
                     return Ok(None);
                 }
                 let table = crontab().unwrap_or_default();
                 let kept: String = table
                     .lines()
-                    .filter(|l| l != line)
+                    .filter(|l| !self.is_our_cron_line(l))
                     .map(|l| format!("{l}\n"))
                     .collect();
                 set_crontab(&kept)?;

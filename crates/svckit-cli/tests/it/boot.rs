@@ -46,6 +46,10 @@ fn missing(program: &str) -> bool {
 /// `boot enable --via cron` writes the `@reboot` line; cron, started as at boot (a fresh
 /// /run: no crond.reboot yet), runs it: the supervisor comes up and starts its auto service;
 /// `boot disable` takes the line out. For root, and for a user (nobody) in their own crontab.
+/// Regression: `boot status` and `boot disable` without `--via` looked only where this host's
+/// own way is (systemd, or in a container the entrypoint): "does not start at boot", "was not
+/// set up", the line left. They find the cron line, by its name even when the svckit path in
+/// it is an older one.
 #[test]
 fn boot_via_cron_is_run_by_cron_at_its_start() {
     if !require_root("boot_via_cron_is_run_by_cron_at_its_start") || missing("cron") {
@@ -85,12 +89,15 @@ fn boot_via_cron_is_run_by_cron_at_its_start() {
                 -- /bin/sh -c 'echo $$ > {marker}; exec sleep 1019.1' || exit 10
             {as_user} {SVCKIT} boot enable --via cron --state-dir {state} || exit 11
             {as_user} {SVCKIT} boot status --via cron --state-dir {state} || exit 12
+            {as_user} {SVCKIT} boot status --state-dir {state} || exit 15
             echo TABLE; {as_user} crontab -l
             cron -f & cron=$!
             i=0; while [ ! -s {marker} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
             echo STATUS; {as_user} {SVCKIT} status web --state-dir {state}
             {as_user} {SVCKIT} supervisor stop --state-dir {state} || exit 13
-            {as_user} {SVCKIT} boot disable --via cron --state-dir {state} || exit 14
+            {as_user} crontab -l | sed 's|{SVCKIT}|/an/older/svckit|' | {as_user} crontab - || exit 16
+            {as_user} {SVCKIT} boot status --state-dir {state} || exit 17
+            {as_user} {SVCKIT} boot disable --state-dir {state} || exit 14
             {as_user} {SVCKIT} boot status --via cron --state-dir {state}; echo \"AFTER $?\"
             {as_user} crontab -l 2>/dev/null | grep -c @reboot
             kill $cron
