@@ -105,16 +105,104 @@ impl ServiceSpec {
             }
             _ => located(text, 0, err.to_string()),
         })?;
+        let mut spec = spec;
+        spec.source = crate::spec::SourceText(Some(text.into()));
         Ok(spec)
     }
 
     /// Writes the definition that [`ServiceSpec::from_toml`] reads back as this spec (every
-    /// key, defaults included, so `svckit show` tells the whole truth). The password is never
-    /// written.
+    /// key, defaults included, so `svckit show` tells the whole truth). A spec read from a
+    /// text keeps that text's comments, key order and layout: only what differs is written
+    /// anew (toml_edit). The password is never written.
     pub fn to_toml(&self) -> String {
+        let canonical = self.canonical_toml();
+        self.source
+            .0
+            .as_deref()
+            .and_then(|source| self.keeping(source, &canonical))
+            .unwrap_or(canonical)
+    }
+
+    /// Every key, as svckit writes a definition of its own.
+    fn canonical_toml(&self) -> String {
         let definition = Definition::from_spec(self);
         toml::to_string(&definition).unwrap_or_else(|err| format!("# cannot render: {err}\n"))
     }
+
+    /// `source` with `canonical`'s keys and values where they differ and without the keys
+    /// canonical does not have, its comments and order kept; None when the result would not
+    /// read back as this spec (then the canonical text is written).
+    fn keeping(&self, source: &str, canonical: &str) -> Option<String> {
+        use toml_edit::DocumentMut;
+        let mut kept: DocumentMut = source.parse().ok()?;
+        let canonical: DocumentMut = canonical.parse().ok()?;
+        merge(kept.as_table_mut(), canonical.as_table());
+        // The keys svckit does not write go: one set back to its default (a list emptied) would
+        // still say otherwise, and an old spelling (svckit 0.1's notify = true) is written as
+        // today's.
+        prune(kept.as_table_mut(), canonical.as_table());
+        let text = kept.to_string();
+        ServiceSpec::from_toml(&text, Some(self.name.as_str()))
+            .is_ok_and(|spec| spec == *self)
+            .then_some(text)
+    }
+}
+
+/// Puts `from`'s keys into `into`: a value that differs replaces the old one (keeping its
+/// comments), a key not there is added, a table merged key by key.
+fn merge(into: &mut toml_edit::Table, from: &toml_edit::Table) {
+    use toml_edit::Item;
+    for (key, item) in from.iter() {
+        match (into.get_mut(key), item) {
+            (Some(Item::Table(old)), Item::Table(new)) => merge(old, new),
+            (Some(old), Item::Value(new)) if old.is_value() => {
+                let Some(value) = old.as_value_mut() else {
+                    continue;
+                };
+                if same_value(value, new) {
+                    continue;
+                }
+                let decor = value.decor().clone();
+                *value = new.clone();
+                *value.decor_mut() = decor;
+            }
+            (_, new) => {
+                into.insert(key, new.clone());
+            }
+        }
+    }
+}
+
+/// Takes out of `into` the keys `from` does not have.
+fn prune(into: &mut toml_edit::Table, from: &toml_edit::Table) {
+    let gone: Vec<String> = into
+        .iter()
+        .filter(|(key, _)| !from.contains_key(key))
+        .map(|(key, _)| key.to_owned())
+        .collect();
+    for key in gone {
+        into.remove(&key);
+    }
+    for (key, item) in into.iter_mut() {
+        if let (toml_edit::Item::Table(table), Some(toml_edit::Item::Table(other))) =
+            (item, from.get(&key))
+        {
+            prune(table, other);
+        }
+    }
+}
+
+/// Whether two values are the same, however each is written (quotes, spacing, comments).
+fn same_value(a: &toml_edit::Value, b: &toml_edit::Value) -> bool {
+    let plain = |value: &toml_edit::Value| {
+        let mut value = value.clone();
+        value.decor_mut().clear();
+        format!("x = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut table| table.remove("x"))
+    };
+    plain(a).is_some() && plain(a) == plain(b)
 }
 
 fn located(text: &str, offset: usize, message: String) -> DefinitionError {
@@ -921,6 +1009,64 @@ enum TextOrNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const COMMENTED: &str = r#"# owner: team-web, ticket OPS-42
+program = "/usr/bin/python3"   # the interpreter Debian ships
+args = ["-m", "http.server", "8000"]
+
+# Restarted when it crashes.
+restart.policy = "on-failure"
+
+[env]
+# The port it reads.
+PORT = "8000"
+"#;
+
+    /// Regression: install --file, edit and apply dropped comments (`# owner: team-web,
+    /// ticket OPS-42` vanished): a spec read from a text is written back as that text, its
+    /// comments, order and dotted keys kept, with svckit's other keys added after.
+    #[test]
+    fn a_definition_keeps_its_comments_and_order_when_written_again() {
+        let spec = ServiceSpec::from_toml(COMMENTED, Some("web")).unwrap();
+        let written = spec.to_toml();
+        assert!(
+            written.starts_with(COMMENTED.lines().next().unwrap()),
+            "{written}"
+        );
+        for line in COMMENTED.lines() {
+            assert!(written.contains(line), "{line:?} lost:\n{written}");
+        }
+        let program = written.find("program =").unwrap();
+        let args = written.find("args =").unwrap();
+        assert!(program < args, "{written}");
+        assert_eq!(ServiceSpec::from_toml(&written, Some("web")).unwrap(), spec);
+        // Every key is there, as svckit writes them (defaults included).
+        assert!(written.contains("stop"), "{written}");
+    }
+
+    /// A value changed (a flag, an edit) is written in place, its comment kept; a key that
+    /// svckit no longer writes and that would say otherwise goes.
+    #[test]
+    fn a_changed_value_keeps_its_comment_and_a_key_gone_goes() {
+        let mut spec = ServiceSpec::from_toml(COMMENTED, Some("web")).unwrap();
+        spec.program = "/usr/local/bin/python3".into();
+        spec.env.clear();
+        let written = spec.to_toml();
+        assert!(
+            written
+                .contains(r#"program = "/usr/local/bin/python3"   # the interpreter Debian ships"#),
+            "{written}"
+        );
+        assert!(
+            written.contains("# owner: team-web, ticket OPS-42"),
+            "{written}"
+        );
+        assert!(!written.contains("PORT"), "{written}");
+        assert_eq!(ServiceSpec::from_toml(&written, Some("web")).unwrap(), spec);
+        // Without a source: svckit's own text.
+        let plain = ServiceSpec::new(spec.name.clone(), "/bin/true");
+        assert!(!plain.to_toml().contains('#'));
+    }
 
     const FULL: &str = r#"
 program = "/usr/bin/python3"

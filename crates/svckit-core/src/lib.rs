@@ -49,7 +49,8 @@ pub use service::{Context, Service};
 pub use signal::Signal;
 pub use spec::{
     BackendKind, ExitMatch, KillMode, Limit, Limits, LogPolicy, NotifyAccess, ReloadAction,
-    ReloadPolicy, Restart, RestartPolicy, ServiceSpec, ServiceType, StartType, StopPolicy,
+    ReloadPolicy, Restart, RestartPolicy, ServiceSpec, ServiceType, SourceText, StartType,
+    StopPolicy,
 };
 pub use state::State;
 

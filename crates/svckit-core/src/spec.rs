@@ -502,11 +502,28 @@ impl Default for LogPolicy {
 }
 
 /// Everything a service manager needs to install a service: what to run and how to manage it.
+/// The text a definition was read from, kept so that writing it again keeps its comments and
+/// key order; every two are equal (it says nothing of the service).
+#[derive(Debug, Clone, Default)]
+pub struct SourceText(pub Option<std::sync::Arc<str>>);
+
+impl PartialEq for SourceText {
+    fn eq(&self, _: &SourceText) -> bool {
+        true
+    }
+}
+
+impl Eq for SourceText {}
+
 /// Every backend renders or applies this one definition; [`ServiceSpec::validate`] checks it
 /// first, and its errors name the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServiceSpec {
+    /// The text it was read from (`ServiceSpec::from_toml`): its comments and key order are
+    /// kept when it is written again. Not part of what the service is: two specs that differ
+    /// only here are equal.
+    pub source: SourceText,
     /// The service's name (the key in the service manager).
     pub name: ServiceName,
     /// A friendlier name for listings; the name when absent.
@@ -671,6 +688,7 @@ impl ServiceSpec {
             readiness: None,
             liveness: None,
             on_unhealthy: crate::health::OnUnhealthy::Restart,
+            source: SourceText::default(),
         }
     }
 

@@ -197,3 +197,67 @@ fn regression_logs_all_follow_shows_a_service_installed_while_it_follows() {
     drop(follower);
     sup.ok(&["stop", "late", "early-service"]);
 }
+
+/// Regression: `install --file`, `edit` and `apply` dropped a definition's comments
+/// (`# owner: team-web, ticket OPS-42` vanished). The text is kept through each (and through
+/// a flag given beside --file), only what changed written anew.
+#[test]
+fn regression_definitions_keep_their_comments_through_install_edit_and_apply() {
+    let sup = Sup::new("comments");
+    let port = free_port();
+    let text = format!(
+        "# owner: team-web, ticket OPS-42\n\
+         program = \"/usr/bin/python3\"   # Debian's\n\
+         args = [\"-m\", \"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"]\n\n\
+         # Restarted when it crashes.\n\
+         restart.policy = \"on-failure\"\n"
+    );
+    let dir = sup.dir.join("defs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("web.toml");
+    std::fs::write(&file, &text).unwrap();
+    sup.ok(&[
+        "install",
+        "web",
+        "--file",
+        file.to_str().unwrap(),
+        "--restart-delay",
+        "3s",
+    ]);
+    let shown = sup.ok(&["show", "web"]);
+    assert!(
+        shown.starts_with("# owner: team-web, ticket OPS-42\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("program = \"/usr/bin/python3\"   # Debian's\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("# Restarted when it crashes.\n"), "{shown}");
+    assert!(shown.contains("restart.delay = \"3s\""), "{shown}");
+    // edit: the editor changes a value; the comments stay.
+    let out = sup
+        .command(&["edit", "web"])
+        .env("VISUAL", "sed -i s/on-failure/always/")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown = sup.ok(&["show", "web"]);
+    assert!(
+        shown.contains("# Restarted when it crashes.\nrestart.policy = \"always\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# owner: team-web, ticket OPS-42"),
+        "{shown}"
+    );
+    // apply: the directory's file, with a comment of its own.
+    std::fs::write(&file, format!("# applied from the repository\n{text}")).unwrap();
+    let out = sup.ok(&["apply", dir.to_str().unwrap()]);
+    assert!(out.contains("web: changed"), "{out}");
+    let shown = sup.ok(&["show", "web"]);
+    assert!(
+        shown.starts_with("# applied from the repository\n# owner: team-web"),
+        "{shown}"
+    );
+}
