@@ -626,6 +626,12 @@ pub struct EventsArgs {
     pub lines: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub filter: TimeFilter,
+    /// One JSON object per line: time, service, event.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub state: StateDirArg,
 }
 
@@ -658,9 +664,9 @@ pub struct LogsArgs {
     /// stdout, stderr or both (the default), merged in time order.
     #[arg(long, value_name = "STREAM", default_value = "both")]
     pub stream: StreamChoice,
-    /// Only what was written since: a duration ago (10m) or a local time (2026-11-29 10:00).
-    #[arg(long, value_name = "TIME", value_parser = parse::since)]
-    pub since: Option<std::time::SystemTime>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub filter: TimeFilter,
     /// One JSON object per line: time, service, stream, line.
     #[arg(long, conflicts_with = "plain")]
     pub json: bool,
@@ -682,6 +688,23 @@ pub enum StreamChoice {
     Stderr,
     /// Both, merged in time order.
     Both,
+    /// Its events alone (starts, exits, restarts), as `svckit events` shows them.
+    Events,
+}
+
+/// Which lines `svckit logs` and `svckit events` show: by time and by a pattern.
+#[derive(Debug, Args)]
+pub struct TimeFilter {
+    /// Only what came since: a duration ago (10m), or a time: 03:14, yesterday, "2 min ago",
+    /// "2026-11-29 10:00" (local).
+    #[arg(long, value_name = "TIME", value_parser = parse::since)]
+    pub since: Option<std::time::SystemTime>,
+    /// Only what came until then (the same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = parse::since)]
+    pub until: Option<std::time::SystemTime>,
+    /// Only the lines this regular expression matches (as journalctl -g).
+    #[arg(short = 'g', long, value_name = "PATTERN", value_parser = parse::pattern)]
+    pub grep: Option<regex::Regex>,
 }
 
 /// `svckit supervise`.

@@ -32,14 +32,26 @@ pub fn since(text: &str) -> Result<std::time::SystemTime, String> {
             .checked_sub(ago)
             .ok_or_else(|| format!("{text:?} ago is before the epoch"));
     }
-    let local = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
-        .and_then(|at| at.and_local_timezone(chrono::Local).earliest())
-        .ok_or_else(|| {
-            format!("{text:?} is neither a duration ago (10m) nor a local time (2026-11-29 10:00)")
-        })?;
-    Ok(local.into())
+    let bad = || {
+        format!(
+            "{text:?} is neither a duration ago (10m) nor a time (03:14, yesterday, \
+             \"2 min ago\", 2026-11-29 10:00)"
+        )
+    };
+    let parsed = parse_datetime::parse_datetime(text).map_err(|_| bad())?;
+    parsed.as_zoned().ok_or_else(bad)?;
+    let seconds = parsed.unix_epoch_second();
+    let nanos = u32::try_from(parsed.subsec_nanosecond()).unwrap_or(0);
+    let at = match u64::try_from(seconds) {
+        Ok(seconds) => std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(seconds, nanos)),
+        Err(_) => None,
+    };
+    at.ok_or_else(|| format!("{text:?} is before the epoch"))
+}
+
+/// A regular expression (`--grep`).
+pub fn pattern(text: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(text).map_err(|err| format!("{text:?} is not a regular expression: {err}"))
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, `term`) or Linux number (`15`).

@@ -25,7 +25,14 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
     let stream = match (args.view.stderr, args.stream) {
         (true, _) | (false, StreamChoice::Stderr) => Some(Stream::Stderr),
         (false, StreamChoice::Stdout) => Some(Stream::Stdout),
-        (false, StreamChoice::Both) => None,
+        (false, StreamChoice::Both | StreamChoice::Events) => None,
+    };
+    // Events alone: both streams are read (whose events are shown is their services'), and
+    // only the events kept.
+    let filter = Filter {
+        until: args.filter.until.map(svckit::logfiles::unix_ms),
+        grep: args.filter.grep.clone(),
+        events_only: args.stream == StreamChoice::Events && !args.view.stderr,
     };
     let names: Vec<ServiceName> = match args.all {
         true => manager.list()?.into_iter().map(|(name, _)| name).collect(),
@@ -96,14 +103,20 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
                 .unwrap_or(0),
         ),
     };
-    let since = args.since.map(svckit::logfiles::unix_ms);
-    let lines = match (since, args.view.follow) {
-        (Some(_), _) => None,
-        (None, _) => Some(args.view.lines),
-    };
+    let since = args.filter.since.map(svckit::logfiles::unix_ms);
     let events = manager.event_logs();
-    for entry in timeline::read(&sources, &events, lines, since) {
-        view.write(&mut out, &entry)?;
+    // The last lines of what the filter keeps (all of them since --since); without a filter,
+    // only the last lines are read.
+    let limit = (since.is_none() && filter.is_empty()).then_some(args.view.lines);
+    let mut kept: Vec<timeline::Entry> = timeline::read(&sources, &events, limit, since)
+        .into_iter()
+        .filter(|entry| filter.keeps(entry))
+        .collect();
+    if since.is_none() {
+        kept.drain(..kept.len().saturating_sub(args.view.lines));
+    }
+    for entry in &kept {
+        view.write(&mut out, entry)?;
     }
     out.flush()?;
     if args.view.follow {
@@ -138,12 +151,37 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
             svckit_install::file_identity,
             discover,
             |entry| {
+                if !filter.keeps(entry) {
+                    return Ok(());
+                }
                 view.write(&mut out, entry)?;
                 out.flush()
             },
         )?;
     }
     Ok(Exit::Ok)
+}
+
+/// Which entries `svckit logs` shows, besides `--since` (which reading already applies).
+struct Filter {
+    until: Option<u64>,
+    grep: Option<regex::Regex>,
+    events_only: bool,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.until.is_none() && self.grep.is_none() && !self.events_only
+    }
+
+    fn keeps(&self, entry: &timeline::Entry) -> bool {
+        self.until.is_none_or(|until| entry.ms <= until)
+            && self
+                .grep
+                .as_ref()
+                .is_none_or(|grep| grep.is_match(&entry.line))
+            && (!self.events_only || entry.origin == timeline::Origin::Event)
+    }
 }
 
 /// How `svckit logs` prints a timeline entry: its time, then the service's name when there

@@ -261,3 +261,90 @@ fn regression_definitions_keep_their_comments_through_install_edit_and_apply() {
         "{shown}"
     );
 }
+
+/// Filtering as journalctl does: `--since`/`--until` take durations ago and human times
+/// ("2 min ago", yesterday, 03:14), `--grep` a regular expression, `--stream events` the
+/// events alone; `events` takes the same and `--json`. A Python program's lines.
+#[test]
+fn logs_and_events_filter_by_human_times_a_pattern_and_the_stream() {
+    let test = "logs_and_events_filter_by_human_times_a_pattern_and_the_stream";
+    if !require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let sup = Sup::new("filters");
+    sup.ok(&[
+        "install",
+        "web",
+        "--",
+        "/usr/bin/python3",
+        "-u",
+        "-c",
+        "import sys, time; print('alpha'); print('beta'); print('gamma', file=sys.stderr); \
+         time.sleep(600)",
+    ]);
+    sup.ok(&["start", "web"]);
+    assert!(eventually(Duration::from_secs(10), || sup
+        .ok(&["logs", "web"])
+        .contains("gamma")));
+    let lines = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["logs", "web"];
+        all.extend_from_slice(args);
+        sup.ok(&all)
+            .lines()
+            .map(|line| line.get(24..).unwrap_or(line).to_owned())
+            .collect()
+    };
+    assert_eq!(lines(&["--grep", "^b"]), ["[out] beta"]);
+    assert_eq!(
+        lines(&["-g", "a$", "-n", "2"]),
+        ["[out] beta", "[err] gamma"]
+    );
+    let events = lines(&["--stream", "events"]);
+    assert!(
+        !events.is_empty() && events.iter().all(|line| line.starts_with("-- ")),
+        "{events:?}"
+    );
+    assert_eq!(
+        lines(&["--since", "2 min ago", "--grep", "alpha"]),
+        ["[out] alpha"]
+    );
+    assert_eq!(
+        lines(&["--since", "yesterday", "--grep", "alpha"]),
+        ["[out] alpha"]
+    );
+    assert!(lines(&["--until", "2 min ago"]).is_empty());
+    sup.ok(&["logs", "web", "--since", "03:14"]);
+    let out = sup.run(&["logs", "web", "--since", "someday soon"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"someday soon\" is neither a duration ago"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sup.run(&["logs", "web", "--grep", "("]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // events: the same filters, and JSON.
+    let running = sup.ok(&["events", "web", "--grep", "running$"]);
+    assert_eq!(running.lines().count(), 1, "{running}");
+    assert!(running.trim_end().ends_with("web: running"), "{running}");
+    let json: Vec<Value> = sup
+        .ok(&["events", "web", "--json", "--since", "1 hour ago"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(
+        json.iter().any(|event| event["event"] == "running"),
+        "{json:?}"
+    );
+    assert!(
+        json.iter()
+            .all(|event| event["service"] == "web" && event["ms"].is_u64()),
+        "{json:?}"
+    );
+    assert!(
+        sup.ok(&["events", "web", "--until", "1 hour ago"])
+            .trim()
+            .is_empty()
+    );
+    sup.ok(&["stop", "web"]);
+}
