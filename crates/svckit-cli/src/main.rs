@@ -22,6 +22,7 @@ macro_rules! out {
 
 mod cli;
 mod commands;
+mod complete;
 mod exit;
 mod parse;
 
@@ -30,6 +31,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Asked by the shell for completions (COMPLETE=bash): answered, and nothing else done.
+    complete::answer_the_shell();
     // `svckit run` is a container's entrypoint: its start is every container's, so it is parsed
     // alone, without building the whole command line's parser first.
     if std::env::args_os()

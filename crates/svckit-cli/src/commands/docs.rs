@@ -11,11 +11,11 @@ use crate::{
     exit::Exit,
 };
 
-/// `svckit completions SHELL`: the completion script on stdout.
+/// `svckit completions SHELL`: the shell code that has the shell ask this svckit for
+/// completions as the line is typed (service names, flag values, paths where a path is
+/// meant), the same as `COMPLETE=SHELL svckit` prints.
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<Exit> {
-    let mut command = Cli::command();
-    let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut command, "svckit", &mut script);
+    let script = crate::complete::registration(args.shell)?;
     std::io::stdout().lock().write_all(&script)?;
     Ok(Exit::Ok)
 }

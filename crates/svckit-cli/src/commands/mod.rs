@@ -51,6 +51,13 @@ fn manager(state: &crate::cli::StateDirArg) -> anyhow::Result<svckit_install::Ma
     Ok(manager)
 }
 
+/// The services' manager of `state`, for completing service names (nothing is kept).
+pub fn manager_for_completion(
+    state: &crate::cli::StateDirArg,
+) -> anyhow::Result<svckit_install::Manager> {
+    platform::manager(state)
+}
+
 /// The services' manager a command asked, kept to tell what a name not installed was meant
 /// to be ([`explain`]).
 static ASKED: std::sync::OnceLock<svckit_install::Manager> = std::sync::OnceLock::new();

@@ -108,7 +108,7 @@ fn bash_completes_commands_and_flags() {
         let words: Vec<&str> = line.split(' ').collect();
         let program = format!(
             "source {file}; COMP_WORDS=({words}); COMP_CWORD={last}; COMP_LINE='{line}'; \
-             COMP_POINT={point}; _svckit svckit '{current}' '{previous}'; \
+             COMP_POINT={point}; COMP_TYPE=9; _clap_complete_svckit svckit '{current}' '{previous}'; \
              printf '%s\\n' \"${{COMPREPLY[@]}}\"",
             file = file.display(),
             words = words

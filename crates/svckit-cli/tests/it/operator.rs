@@ -348,3 +348,111 @@ fn logs_and_events_filter_by_human_times_a_pattern_and_the_stream() {
     );
     sup.ok(&["stop", "web"]);
 }
+
+/// A bash in tmux, as a person types: `svckit completions bash` registers svckit's own
+/// completion, which knows the installed services (`svckit restart we<TAB>` → `web`; two
+/// offered for `w<TAB><TAB>`), a flag's values (`--restart <TAB><TAB>`), and offers no file
+/// names where no path is meant (`--stop-timeout <TAB><TAB>`).
+#[test]
+fn completion_in_bash_knows_the_services_and_the_flag_values() {
+    if !require_program(
+        "completion_in_bash_knows_the_services_and_the_flag_values",
+        "/usr/bin/tmux",
+    ) {
+        return;
+    }
+    let sup = Sup::new("complete");
+    sup.ok(&[
+        "install",
+        "web",
+        "--",
+        "/usr/bin/python3",
+        "-m",
+        "http.server",
+    ]);
+    sup.ok(&["install", "worker", "--", "/usr/bin/python3", "-c", "pass"]);
+    let here = sup.dir.join("cwd");
+    std::fs::create_dir_all(&here).unwrap();
+    std::fs::write(here.join("a-file-here"), "").unwrap();
+    let socket = format!("svckit-test-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let svckit_dir = std::path::Path::new(env!("CARGO_BIN_EXE_svckit"))
+        .parent()
+        .unwrap();
+    let shell = format!(
+        "cd {} && env -i HOME=/tmp TERM=xterm PATH={}:/usr/bin:/bin SVCKIT_STATE_DIR={} PS1='$ ' \
+         bash --norc --noprofile",
+        here.display(),
+        svckit_dir.display(),
+        sup.state()
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &shell,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    struct Kill<F: Fn(&[&str]) -> std::process::Output>(F);
+    impl<F: Fn(&[&str]) -> std::process::Output> Drop for Kill<F> {
+        fn drop(&mut self) {
+            (self.0)(&["kill-server"]);
+        }
+    }
+    let tmux = Kill(tmux);
+    let screen = || {
+        String::from_utf8_lossy(&(tmux.0)(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    };
+    let keys = |keys: &[&str]| {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        assert!((tmux.0)(&args).status.success());
+    };
+    // Typed, then a marker typed after it: once the marker shows, the completion is done.
+    let mut marks = 0;
+    let mut typed = |keys_: &[&str]| -> String {
+        marks += 1;
+        let mark = format!("MARK{marks}");
+        keys(keys_);
+        keys(&[&mark]);
+        assert!(
+            eventually(Duration::from_secs(10), || screen().contains(&mark)),
+            "{}",
+            screen()
+        );
+        let shown = screen();
+        keys(&["C-u", "C-l"]);
+        assert!(eventually(Duration::from_secs(10), || !screen().contains(&mark)));
+        shown
+    };
+    keys(&["source <(svckit completions bash)", "Enter", "C-l"]);
+    let shown = typed(&["svckit restart we", "Tab"]);
+    assert!(shown.contains("$ svckit restart web MARK"), "{shown}");
+    let shown = typed(&["svckit status w", "Tab", "Tab"]);
+    assert!(shown.contains("web") && shown.contains("worker"), "{shown}");
+    let shown = typed(&["svckit install x --restart ", "Tab", "Tab"]);
+    assert!(
+        shown.contains("never") && shown.contains("on-failure") && shown.contains("always"),
+        "{shown}"
+    );
+    let shown = typed(&["svckit install x --stop-timeout ", "Tab", "Tab"]);
+    assert!(!shown.contains("a-file-here"), "{shown}");
+    let shown = typed(&["svckit install x --file a-fi", "Tab"]);
+    assert!(shown.contains("--file a-file-here"), "{shown}");
+    eprintln!("tmux, after `svckit status w<TAB><TAB>`:\n{}", {
+        keys(&["svckit status w", "Tab", "Tab"]);
+        assert!(eventually(Duration::from_secs(10), || screen().contains("worker")));
+        screen()
+    });
+}
