@@ -417,6 +417,13 @@ pub struct ApplyArgs {
     /// Definition files (TOML, as `svckit show` prints), or directories of them (*.toml).
     #[arg(required = true, value_name = "FILE|DIR")]
     pub paths: Vec<PathBuf>,
+    /// Print the plan (install, change and restart, start, unchanged, remove) and change
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Uninstall the services applied before from a directory given that are no longer in it.
+    #[arg(long)]
+    pub prune: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

@@ -56,6 +56,12 @@ impl Manager {
         self.registry.dir()
     }
 
+    /// Where `svckit apply` records which file each service it applied came from (for
+    /// `--prune`).
+    pub fn applied_record(&self) -> PathBuf {
+        self.dir().root().join("applied.toml")
+    }
+
     /// The event logs of its services, for `svckit events`: the supervisor's one log (the
     /// other managers keep their own: journalctl, syslog).
     pub fn event_logs(&self) -> Vec<PathBuf> {

@@ -14,6 +14,12 @@ pub struct Manager {
 }
 
 impl Manager {
+    /// Where `svckit apply` records which file each service it applied came from (for
+    /// `--prune`).
+    pub fn applied_record(&self) -> PathBuf {
+        data_dir().join("applied.toml")
+    }
+
     /// The SCM of this machine.
     pub fn local() -> Result<Manager, Error> {
         Ok(Manager::default())

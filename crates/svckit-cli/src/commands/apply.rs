@@ -111,10 +111,134 @@ pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
             .with_context(|| format!("{}: nothing applied", file.display()))?;
         specs.push((file, spec));
     }
-    for (file, spec) in specs {
-        apply(&manager, spec).with_context(|| format!("apply {}", file.display()))?;
+    let mut applied = Applied::read(&manager);
+    // Gone from a directory it was applied from: removed, with --prune.
+    let mut gone = Vec::new();
+    if args.prune {
+        for dir in args.paths.iter().filter(|path| path.is_dir()) {
+            let dir = fs::canonicalize(dir).with_context(|| format!("read {}", dir.display()))?;
+            for (name, from) in &applied.files {
+                let there = specs.iter().any(|(_, spec)| spec.name.as_str() == name);
+                if !there && std::path::Path::new(from).parent() == Some(dir.as_path()) {
+                    gone.push(ServiceName::new(name)?);
+                }
+            }
+        }
     }
+    if args.dry_run {
+        for (_, spec) in &specs {
+            outln!("{}", plan(&manager, spec));
+        }
+        for name in &gone {
+            outln!("{name}: would be removed (its file is gone from its directory)");
+        }
+        return Ok(Exit::Ok);
+    }
+    for (file, spec) in specs {
+        let name = spec.name.clone();
+        let starts = matches!(
+            spec.start,
+            svckit::StartType::Auto | svckit::StartType::Delayed
+        );
+        apply(&manager, spec).with_context(|| format!("apply {}", file.display()))?;
+        if let Ok(path) = fs::canonicalize(&file) {
+            applied
+                .files
+                .insert(name.to_string(), path.display().to_string());
+        }
+        // The state it asks for: an auto service that does not run is started.
+        if starts
+            && manager
+                .status(&name)
+                .is_ok_and(|status| status.state != svckit::State::Running)
+        {
+            let timeout = std::time::Duration::from_secs(120);
+            let status = manager.perform(svckit_install::Action::Start, &name, timeout, true)?;
+            outln!(
+                "{}",
+                super::report::outcome(svckit_install::Action::Start, &status)
+            );
+        }
+    }
+    for name in gone {
+        let backend = manager.uninstall(&name, std::time::Duration::from_secs(120))?;
+        applied.files.remove(name.as_str());
+        outln!("{name}: removed ({backend}; its file is gone from its directory)");
+    }
+    applied.write(&manager)?;
     Ok(Exit::Ok)
+}
+
+/// What applying `spec` would do, in the words apply says it.
+fn plan(manager: &Manager, spec: &ServiceSpec) -> String {
+    let name = &spec.name;
+    let auto = matches!(
+        spec.start,
+        svckit::StartType::Auto | svckit::StartType::Delayed
+    );
+    let Ok(old) = manager.definition(name) else {
+        return match auto {
+            true => format!("{name}: would be installed and started"),
+            false => format!("{name}: would be installed"),
+        };
+    };
+    // Compared as install compares: its backend as resolved.
+    let mut new = spec.clone();
+    if new.backend == svckit::BackendKind::Auto {
+        new.backend = old.backend;
+    }
+    let changed = svckit_install::changed_keys(&old, &new);
+    let running = manager
+        .status(name)
+        .is_ok_and(|status| status.state == svckit::State::Running);
+    let restart = running
+        && changed
+            .iter()
+            .any(|key| svckit_install::shapes_the_process(key));
+    let start = auto && !running;
+    let mut said = match changed.is_empty() {
+        true => format!("{name}: unchanged"),
+        false => format!("{name}: would change {}", changed.join(", ")),
+    };
+    if restart {
+        said.push_str("; would restart");
+    }
+    if start {
+        said.push_str("; would start");
+    }
+    said
+}
+
+/// Which file each service `svckit apply` applied came from (`applied.toml` in the state
+/// directory), for `--prune`.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Applied {
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, String>,
+}
+
+impl Applied {
+    fn read(manager: &Manager) -> Applied {
+        fs::read_to_string(manager.applied_record())
+            .ok()
+            .and_then(|text| toml::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// Written aside, then renamed over the old record (on Unix owner-only, never through a
+    /// symlink, as every file of the state directory).
+    fn write(&self, manager: &Manager) -> anyhow::Result<()> {
+        let path = manager.applied_record();
+        let text = toml::to_string(self)?;
+        #[cfg(unix)]
+        let written = svckit_unix::files::write_atomic(&path, text.as_bytes(), 0o600);
+        #[cfg(windows)]
+        let written = {
+            let aside = path.with_extension("toml.new");
+            fs::write(&aside, text).and_then(|()| fs::rename(&aside, &path))
+        };
+        written.with_context(|| format!("write {}", path.display()))
+    }
 }
 
 /// `svckit edit NAME`: the definition in $VISUAL or $EDITOR (vi without either), checked,

@@ -456,3 +456,77 @@ fn completion_in_bash_knows_the_services_and_the_flag_values() {
         screen()
     });
 }
+
+/// `apply` brings the state about: `--dry-run` prints the plan and changes nothing; applying
+/// starts what is `auto` and does not run; `--prune` removes the services applied from that
+/// directory whose files are gone from it (and nothing else). Python HTTP servers.
+#[test]
+fn apply_converges_plans_with_dry_run_and_prunes_what_left_the_directory() {
+    let test = "apply_converges_plans_with_dry_run_and_prunes_what_left_the_directory";
+    if !require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let sup = Sup::new("converge");
+    let dir = sup.dir.join("defs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = |name: &str, port: u16, start: &str| {
+        std::fs::write(
+            dir.join(format!("{name}.toml")),
+            format!(
+                "program = \"/usr/bin/python3\"\n\
+                 args = [\"-m\", \"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"]\n\
+                 working_dir = {:?}\nstart = \"{start}\"\n",
+                sup.dir.str("")
+            ),
+        )
+        .unwrap();
+    };
+    let (web, api) = (free_port(), free_port());
+    server("web", web, "auto");
+    server("api", api, "demand");
+    // Something installed by hand, not from the directory: never pruned.
+    sup.ok(&["install", "manual", "--", "/usr/bin/python3", "-c", "pass"]);
+    let plan = sup.ok(&["apply", "--dry-run", dir.to_str().unwrap()]);
+    assert_eq!(
+        plan.lines().collect::<Vec<_>>(),
+        [
+            "api: would be installed",
+            "web: would be installed and started"
+        ],
+        "{plan}"
+    );
+    assert_eq!(
+        code(&sup.run(&["show", "web"])),
+        3,
+        "a dry run installs nothing"
+    );
+    let applied = sup.ok(&["apply", dir.to_str().unwrap()]);
+    assert!(applied.contains("web: started (running, PID "), "{applied}");
+    assert!(eventually(Duration::from_secs(10), || listening(web)));
+    assert!(!listening(api), "api is demand: not started");
+    // A change that reaches the process: the plan says it restarts.
+    server("web", web, "auto");
+    let text = std::fs::read_to_string(dir.join("web.toml")).unwrap();
+    std::fs::write(
+        dir.join("web.toml"),
+        format!("{text}env = {{ GREETING = \"hi\" }}\n"),
+    )
+    .unwrap();
+    let plan = sup.ok(&["apply", "--dry-run", dir.to_str().unwrap()]);
+    assert!(
+        plan.lines()
+            .any(|line| line == "web: would change env.GREETING; would restart"),
+        "{plan}"
+    );
+    assert!(plan.lines().any(|line| line == "api: unchanged"), "{plan}");
+    // api's file leaves the directory: --prune removes it, and only it.
+    std::fs::remove_file(dir.join("api.toml")).unwrap();
+    let plan = sup.ok(&["apply", "--dry-run", "--prune", dir.to_str().unwrap()]);
+    assert!(plan.contains("api: would be removed"), "{plan}");
+    assert!(!plan.contains("manual"), "{plan}");
+    let applied = sup.ok(&["apply", "--prune", dir.to_str().unwrap()]);
+    assert!(applied.contains("api: removed"), "{applied}");
+    assert_eq!(code(&sup.run(&["show", "api"])), 3);
+    assert_eq!(code(&sup.run(&["show", "manual"])), 0);
+    sup.ok(&["stop", "web"]);
+}
