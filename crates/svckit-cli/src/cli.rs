@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run PROGRAM as a daemon (every step of daemon(7)); exit 0 only once it runs.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Daemonize(DaemonizeArgs),
     /// Run PROGRAM under a minimal init, as a container's entrypoint (like tini, dumb-init)
     ///
@@ -30,17 +30,17 @@ pub enum Command {
     /// ends, what it left gets SIGTERM, then SIGKILL after --stop-timeout; svckit exits with
     /// its status (128 + the signal that killed it), or as a shell when it cannot be started:
     /// 127 not found, 126 not runnable.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Run(RunArgs),
     /// Make a daemon's runtime directories under /run, for `svckit kill` to remove
     ///
     /// Made before the daemon starts (as an init script does before its checks), under /run
     /// (root) or $XDG_RUNTIME_DIR: never through a symlink, owned by --user/--group, recorded
     /// beside --pidfile so `svckit kill` removes exactly them once the daemon is gone.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     RuntimeDir(RuntimeDirArgs),
     /// Stop the daemon named by a locked PID file, and wait until it is gone.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Kill(KillArgs),
     /// The service host the SCM starts for a hosted program (`svckit.exe host NAME`, as
     /// install registers it): runs the program in a job object and answers the SCM.
@@ -51,43 +51,43 @@ pub enum Command {
     /// On Unix into the supervisor, systemd or SysV init (--backend). On Windows into the
     /// SCM, over an existing service of that name (stopped, deleted, created anew); svckit.exe
     /// hosts the program unless --type notify.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Install(Box<InstallArgs>),
     /// Stop a service and remove its definition (its logs stay).
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Uninstall(UninstallArgs),
     /// List the installed services and the backend of each (their state: `svckit status`).
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     List(ListArgs),
     /// Print a service's definition (TOML, every key), as its supervisor or host reads it.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Show(NameArgs),
     /// Edit a service's definition in $VISUAL or $EDITOR, then apply it
     ///
     /// The edited definition is checked first (a bad one changes nothing, and says why); a
     /// running service is restarted only when a key that shapes its process changed.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Edit(NameArgs),
     /// Install or update services from definition files, or directories of *.toml
     ///
     /// Every file is checked first (one bad file installs none); then each new service is
     /// installed and each changed one updated, a running one restarted only when a key that
     /// shapes its process changed.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Apply(ApplyArgs),
     /// Start services at boot (with the supervisor, systemd's or init's boot, the SCM's auto
     /// start): start = auto.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Enable(EnableArgs),
     /// Start services only when asked: start = demand.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Disable(EnableArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
     /// init script, or the supervisor's definition), without installing anything
     ///
     /// On Windows: the SCM's record, as `sc qc` shows it, and the definition svckit's host
     /// reads.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Render(RenderArgs),
     /// Tell whether the daemon of a PID file runs, in LSB status codes: 0 running, 1 dead but
     /// the PID file exists, 3 not running, 4 unknown (the file cannot be read).
@@ -100,48 +100,48 @@ pub enum Command {
     /// ADDRESS:PORT (a connection), or a command after `--` (exit 0). Each check is bounded by
     /// --timeout (a command is killed with its process group); a failure is printed once
     /// for each new way of failing.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     ProbeWait(ProbeWaitArgs),
     /// Start services (in the order given); return once each runs (or is ready, for programs
     /// that say so).
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Start(StartArgs),
     /// Stop services; return once every process of each is gone.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Stop(ManyWaitArgs),
     /// Stop services (those that run) and start them again.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Restart(ManyWaitArgs),
     /// Pause services (SIGSTOP to the group, or the Pause control for programs on the API).
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Pause(ManyArgs),
     /// Continue paused services.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Continue(ManyArgs),
     /// Ask services to reload their configuration (reload.signal or reload.command; SIGHUP
     /// for notify programs; refused for a program with neither).
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Reload(ManyArgs),
     /// Show services: state, pid, uptime, restarts, last exit (and recent log lines for one)
     ///
     /// For one service, the exit status is systemctl's: 0 while it runs (or is paused), 3 when
     /// it is stopped.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Status(StatusArgs),
     /// Print services' captured output, merged in time order
     ///
     /// stdout and stderr (--stream), each line with the time it was read, the supervisor's
     /// events between runs, several services or --all; --plain for one stream as written.
     /// (On Windows one hosted program's stream as written: its host records no times yet.)
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Logs(LogsArgs),
     /// What happened to services (or to one): starts, exits and what they mean, restarts and
     /// their delays, give-ups, reloads, stops and their escalations, adoptions.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Events(EventsArgs),
     /// Run the supervisor (in the foreground unless --daemon; other commands start it on
     /// demand). As PID 1 it reaps zombies, forwards signals and exits with the main service.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Supervise(SuperviseArgs),
     /// The supervisor itself: whether it runs, and stopping it (its services first)
     #[command(subcommand)]
@@ -156,12 +156,12 @@ pub enum Command {
     ///
     /// For example: `svckit completions bash > /etc/bash_completion.d/svckit`, or
     /// `svckit completions zsh > "${fpath[1]}/_svckit"`.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Completions(CompletionsArgs),
     /// Print the svckit(1) man page, or write it and one page per command into a directory
     ///
     /// For example: `svckit man --dir /usr/local/share/man/man1 && man svckit-install`.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Man(ManArgs),
 }
 
@@ -208,8 +208,9 @@ pub struct InstallArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub process: ProcessArgs,
-    /// `password`: the password of --user's account (Windows services).
-    #[arg(long, value_name = "PASSWORD", requires = "user")]
+    /// `password`: the password of --user's account (Windows services; on Unix refused by
+    /// name, and not in the help).
+    #[arg(long, value_name = "PASSWORD", requires = "user", hide = cfg!(unix))]
     pub password: Option<String>,
     /// `dependencies`: a service that must run first (repeatable).
     #[arg(long = "depends", value_name = "SERVICE")]
@@ -909,11 +910,11 @@ pub struct ManArgs {
 #[derive(Debug, Subcommand)]
 pub enum SupervisorCommand {
     /// Whether the supervisor runs (exit 0) or not (exit 3), its pid and state directory.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Status(StateDirArg),
     /// Stop the supervisor: its services stop first, in reverse dependency order, then it
     /// exits. Not running is not an error.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Stop(SupervisorStopArgs),
 }
 
@@ -934,13 +935,13 @@ pub enum BootCommand {
     /// Start the supervisor (and so its auto services) at boot: a systemd unit (the user's,
     /// with lingering, for a user), an init script where SysV init runs, else an @reboot
     /// crontab line; in a container, print the entrypoint to use.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Enable(BootArgs),
     /// No longer start it at boot (a running supervisor goes on running).
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Disable(BootArgs),
     /// How it would be started at boot, and whether it is set up: exit 0 when it is, 3 not.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Status(BootArgs),
 }
 
@@ -1011,6 +1012,6 @@ pub enum RunOnly {
     /// ends, what it left gets SIGTERM, then SIGKILL after --stop-timeout; svckit exits with
     /// its status (128 + the signal that killed it), or as a shell when it cannot be started:
     /// 127 not found, 126 not runnable.
-    #[command(after_help = exit::TABLE)]
+    #[command(after_help = exit::LINE)]
     Run(RunArgs),
 }

@@ -33,6 +33,12 @@ Exit status:
   5  permission denied
   6  timed out";
 
+/// The exit statuses in one line, under each command's help (the whole table is under
+/// `svckit --help`).
+pub const LINE: &str = "Exit status: 0 success, 1 failed, 2 usage or bad input, 3 not running or not \
+                        found, 4 already running or installed, 5 permission denied, 6 timed out \
+                        (svckit --help says more).";
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         ExitCode::from(exit as u8)

@@ -27,10 +27,11 @@ fn short(duration: Duration) -> String {
     svckit::parse::short_duration(duration)
 }
 
-/// One service's status as JSON.
+/// One service's status as JSON; the SCM's own numbers (its exit codes, checkpoint and wait
+/// hint) only for a service of the SCM.
 pub fn json(status: &Status) -> serde_json::Value {
     let (win32, specific) = status.exit_code.to_scm();
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "name": status.name.as_ref(),
         "backend": status.backend.name(),
         "state": status.state_name(),
@@ -56,14 +57,20 @@ pub fn json(status: &Status) -> serde_json::Value {
         "probes": status.probes,
         "accepts": status.accept.to_string(),
         "accepts_value": status.accept.bits(),
-        "win32_exit_code": win32,
-        "service_exit_code": specific,
-        "checkpoint": status.checkpoint,
-        "wait_hint_ms": u64::try_from(status.wait_hint.as_millis()).unwrap_or(u64::MAX),
         "start": status.start.map(|start| start.name()),
         "display_name": status.display_name,
         "command": status.command,
-    })
+    });
+    if status.backend == svckit::BackendKind::Windows
+        && let Some(object) = json.as_object_mut()
+    {
+        object.insert("win32_exit_code".into(), win32.into());
+        object.insert("service_exit_code".into(), specific.into());
+        object.insert("checkpoint".into(), status.checkpoint.into());
+        let hint = u64::try_from(status.wait_hint.as_millis()).unwrap_or(u64::MAX);
+        object.insert("wait_hint_ms".into(), hint.into());
+    }
+    json
 }
 
 /// How a process ended, with why the manager sent the signal when it says (`killed by SIGKILL
