@@ -287,6 +287,23 @@ impl Default for RestartPolicy {
 }
 
 impl RestartPolicy {
+    /// Restarted when it fails (a non-zero exit, a signal), with the default backoff:
+    /// `spec.restart = RestartPolicy::on_failure()`.
+    pub fn on_failure() -> RestartPolicy {
+        RestartPolicy {
+            policy: Restart::OnFailure,
+            ..RestartPolicy::default()
+        }
+    }
+
+    /// Restarted whenever it ends, with the default backoff.
+    pub fn always() -> RestartPolicy {
+        RestartPolicy {
+            policy: Restart::Always,
+            ..RestartPolicy::default()
+        }
+    }
+
     /// The wait before restart number `attempt` in a row (1 for the first): `delay ×
     /// 2^(attempt-1)`, capped at `max_delay` (and never below `delay`).
     pub fn backoff(&self, attempt: u32) -> Duration {

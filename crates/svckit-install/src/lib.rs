@@ -46,6 +46,10 @@ pub use manage::Manager;
 pub use manage::image_state_dir;
 #[cfg(windows)]
 pub use manage::{data_dir, definition_path, hosted_definition, status_path, stored_definition};
+/// The supervisor's state directory, as a [`Manager`] is given it: `StateDir::new(PATH)`, or
+/// `StateDir::default_location()` (what the CLI uses without --state-dir).
+#[cfg(unix)]
+pub use svckit_supervise::StateDir;
 
 /// One line of `Manager::statuses`: an installed service and its status (or why its manager
 /// could not tell).
@@ -273,6 +277,11 @@ impl Manager {
         timeout: Duration,
     ) -> Result<Status, Error> {
         self.backend_of(name)?.control(name, control, timeout)
+    }
+
+    /// Stops `name`; returns once every process of it is gone (or `timeout` passed).
+    pub fn stop(&self, name: &ServiceName, timeout: Duration) -> Result<Status, Error> {
+        self.backend_of(name)?.control(name, Control::Stop, timeout)
     }
 
     /// Stops `name` and starts it again.
@@ -572,7 +581,9 @@ pub enum Error {
     #[error("service {0} is not installed")]
     NotInstalled(ServiceName),
     /// A service (or a file) of that name exists and replacing it was not asked for.
-    #[error("{what} is already installed (use --force to replace it)")]
+    #[error(
+        "{what} is already installed (replace it with force: svckit install --force, or InstallOptions::force)"
+    )]
     AlreadyInstalled {
         /// The service, unit file or script.
         what: String,

@@ -74,11 +74,20 @@ impl Manager {
     }
 
     /// The builtin supervisor of this state directory, started when none runs: by the
-    /// `svckit` executable when one was given, else by forking this process (which must then
-    /// be single-threaded).
+    /// `svckit` executable when one was given; else, from a program with threads (any tokio
+    /// main), by the `svckit` in PATH, as a fresh process (a threaded process is not forked);
+    /// else by forking this single-threaded process.
     pub fn builtin(&self) -> Builtin {
         let launch = match &self.svckit {
             Some(svckit) => Launch::Exec(svckit.clone()),
+            None if svckit_unix::process::threads().is_some_and(|threads| threads > 1) => {
+                let path = std::env::var_os("PATH").unwrap_or_default();
+                match svckit_unix::process::find_program("svckit".as_ref(), &path, Path::new("/")) {
+                    Ok(svckit) => Launch::Exec(svckit),
+                    // Forking refuses, saying why (and what to do: Launch's error).
+                    Err(_) => Launch::Fork,
+                }
+            }
             None => Launch::Fork,
         };
         Builtin::new(self.dir().clone(), launch)

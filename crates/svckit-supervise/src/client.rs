@@ -140,6 +140,12 @@ fn connect_or_start(dir: &StateDir, launch: &Launch) -> Result<UnixStream, Error
         Launch::Fork => match crate::supervisor::daemonize(dir.clone(), None) {
             // Another client started one first, which is just as good.
             Ok(_) | Err(Error::Daemonize(svckit_unix::Error::AlreadyRunning { .. })) => {}
+            Err(Error::Daemonize(source @ svckit_unix::Error::MultiThreaded { .. })) => {
+                return Err(Error::ThreadedLauncher {
+                    dir: dir.root().to_owned(),
+                    source,
+                });
+            }
             Err(err) => return Err(err),
         },
         Launch::Exec(program) => exec_supervisor(dir, program)?,

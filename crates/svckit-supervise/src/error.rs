@@ -12,7 +12,9 @@ pub enum Error {
     #[error("service {0} is not installed")]
     NotInstalled(ServiceName),
     /// A service of that name is installed already (install without `--force`).
-    #[error("service {0} is already installed (use --force to replace it)")]
+    #[error(
+        "service {0} is already installed (replace it with force: svckit install --force, or InstallOptions::force)"
+    )]
     AlreadyInstalled(ServiceName),
     /// The service is installed into another service manager (systemd, SysV init), which
     /// runs it instead of the supervisor.
@@ -69,6 +71,19 @@ pub enum Error {
     /// Daemonizing the supervisor failed.
     #[error(transparent)]
     Daemonize(#[from] svckit_unix::Error),
+    /// A program with threads cannot fork itself into the supervisor.
+    #[error(
+        "cannot start the supervisor of {}: {source}; give the svckit executable \
+         (Manager::with_svckit), or put svckit in PATH, and it is started as a process of its own",
+        dir.display()
+    )]
+    ThreadedLauncher {
+        /// The state directory.
+        dir: PathBuf,
+        /// The refusal to fork.
+        #[source]
+        source: svckit_unix::Error,
+    },
     /// An I/O error.
     #[error("{context}: {source}")]
     Io {

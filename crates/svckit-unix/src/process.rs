@@ -163,6 +163,17 @@ pub fn state(pid: Pid) -> Option<char> {
     stat_fields(pid.as_i32())?.first()?.chars().next()
 }
 
+/// How many threads this process has now (`Threads:` of /proc/self/status), when it can tell.
+pub fn threads() -> Option<usize> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The session `pid` is in (`/proc/PID/stat`), while it lives.
 pub fn session(pid: Pid) -> Option<Pid> {
     let sid: i32 = stat_fields(pid.as_i32())?.get(3)?.parse().ok()?;

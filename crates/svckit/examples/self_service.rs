@@ -39,6 +39,11 @@ fn main() -> ExitCode {
 }
 
 fn manage(action: &str, rest: &[&str]) -> Result<(), Box<dyn Error>> {
+    // As a program with a runtime would be (any tokio main): a thread of its own already. It
+    // cannot fork itself into the supervisor then; the svckit in PATH starts it.
+    if std::env::var_os("SELF_SERVICE_THREADED").is_some() {
+        std::thread::spawn(|| std::thread::sleep(Duration::from_secs(3600)));
+    }
     let name = ServiceName::new(NAME)?;
     let manager = Manager::local()?;
     let status = match action {
@@ -65,7 +70,7 @@ fn manage(action: &str, rest: &[&str]) -> Result<(), Box<dyn Error>> {
             return Ok(());
         }
         "start" => manager.start(&name, Some(WAIT))?,
-        "stop" => manager.control(&name, Control::Stop, WAIT)?,
+        "stop" => manager.stop(&name, WAIT)?,
         "restart" => manager.restart(&name, WAIT)?,
         "status" => manager.status(&name)?,
         other => return Err(format!("unknown action {other:?}").into()),

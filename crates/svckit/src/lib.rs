@@ -96,6 +96,9 @@ pub use svckit_unix::sockets::{ListenFd, listen_fds};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub mod manage {
+    /// A state directory of the supervisor's, to give a [`Manager`]: `StateDir::new(PATH)`.
+    #[cfg(unix)]
+    pub use svckit_install::StateDir;
     pub use svckit_install::{
         Action, Backend, Error, Host, InstallOptions, InstallReport, Installed, LastExit, Listed,
         Logs, Manager, Status, detect, detect_kind,

@@ -134,3 +134,94 @@ fn an_application_installs_starts_queries_stops_and_uninstalls_itself() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Regression: a program with a thread (any tokio main) could not start the supervisor
+/// ("refusing to fork: the process has 2 threads") and was left installed but stopped. With
+/// svckit in PATH, the supervisor is started as that program, a process of its own; without
+/// it, the error says what to do.
+#[test]
+fn a_threaded_application_starts_the_supervisor_through_svckit_in_path() {
+    let profile = example()
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_owned();
+    let svckit = profile.join("svckit");
+    if !svckit.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI builds the workspace: {} is missing",
+            svckit.display()
+        );
+        eprintln!(
+            "skipped: no {} (cargo build -p svckit-cli)",
+            svckit.display()
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("svckit-threaded-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state");
+    let threaded = |args: &[&str], path: &str| {
+        Command::new(example())
+            .args(args)
+            .env("SVCKIT_STATE_DIR", &state)
+            .env("SELF_SERVICE_THREADED", "1")
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+    let out = threaded(&["service", "install", "builtin"], "/usr/bin:/bin");
+    assert!(out.status.success(), "{out:?}");
+    // No svckit anywhere: refused, saying what to do; nothing started.
+    let out = threaded(&["service", "start"], "/usr/bin:/bin");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        said.contains("refusing to fork") && said.contains("Manager::with_svckit"),
+        "{said}"
+    );
+    assert!(
+        !state.join("supervisor.pid").exists()
+            || fs::read_to_string(state.join("supervisor.pid"))
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+    );
+    // svckit in PATH: the supervisor is svckit, the service runs.
+    let path = format!("{}:/usr/bin:/bin", profile.display());
+    let out = threaded(&["service", "start"], &path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains(": running (PID "), "{said}");
+    let pid = pid_in(&said);
+    let supervisor: u32 = fs::read_to_string(state.join("supervisor.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _guard = EndOnDrop(supervisor);
+    assert_eq!(
+        fs::read_link(format!("/proc/{supervisor}/exe")).unwrap(),
+        svckit.canonicalize().unwrap()
+    );
+    let out = threaded(&["service", "stop"], &path);
+    assert!(out.status.success(), "{out:?}");
+    assert!(eventually(|| is_gone(pid)), "the service outlived its stop");
+    let out = threaded(&["service", "uninstall"], &path);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        Command::new("kill")
+            .arg(supervisor.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(eventually(|| is_gone(supervisor)));
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -20,7 +20,11 @@ fn help_documents_the_exit_codes() {
     ] {
         assert!(help.contains(line), "--help lacks {line:?}");
     }
-    for args in [&["daemonize", "--help"][..], &["kill", "--help"], &["start", "-h"]] {
+    for args in [
+        &["daemonize", "--help"][..],
+        &["kill", "--help"],
+        &["start", "-h"],
+    ] {
         let out = run(args);
         assert_eq!(code(&out), 0);
         let help = String::from_utf8_lossy(&out.stdout);

@@ -44,7 +44,12 @@ fn enable_now_starts_disable_now_stops_and_list_says_which_are_enabled() {
     let status = sup.status("web");
     assert_eq!(status["start"], "auto", "{status}");
     // The SCM's own numbers are a Windows service's, not in a Linux service's status.
-    for scm in ["win32_exit_code", "service_exit_code", "checkpoint", "wait_hint_ms"] {
+    for scm in [
+        "win32_exit_code",
+        "service_exit_code",
+        "checkpoint",
+        "wait_hint_ms",
+    ] {
         assert!(status.get(scm).is_none(), "{scm}: {status}");
     }
     assert_eq!(status["state"], "running", "{status}");
