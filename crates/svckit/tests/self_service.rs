@@ -67,6 +67,22 @@ impl Drop for EndOnDrop {
     }
 }
 
+/// The supervisor of `state`: its pid (ended, should an assertion fail first), once its
+/// executable is seen to be `exe`.
+fn supervisor_running(state: &Path, exe: &Path) -> (u32, EndOnDrop) {
+    let supervisor: u32 = fs::read_to_string(state.join("supervisor.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let guard = EndOnDrop(supervisor);
+    assert_eq!(
+        fs::read_link(format!("/proc/{supervisor}/exe")).unwrap(),
+        exe.canonicalize().unwrap()
+    );
+    (supervisor, guard)
+}
+
 fn pid_in(said: &str) -> u32 {
     said.rsplit("PID ")
         .next()
@@ -90,16 +106,7 @@ fn an_application_installs_starts_queries_stops_and_uninstalls_itself() {
     assert!(cmdline.ends_with(b"self_service\0run\0"), "{cmdline:?}");
 
     // The supervisor is this very example, forked and daemonized: no svckit binary ran.
-    let supervisor: u32 = fs::read_to_string(state.join("supervisor.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let _guard = EndOnDrop(supervisor);
-    assert_eq!(
-        fs::read_link(format!("/proc/{supervisor}/exe")).unwrap(),
-        example().canonicalize().unwrap()
-    );
+    let (supervisor, _guard) = supervisor_running(&state, &example());
     let log = state.join("logs/self-service-example.stdout");
     assert!(
         eventually(|| fs::read_to_string(&log).is_ok_and(|text| text.contains("is alive"))),
@@ -200,16 +207,7 @@ fn a_threaded_application_starts_the_supervisor_through_svckit_in_path() {
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(said.contains(": running (PID "), "{said}");
     let pid = pid_in(&said);
-    let supervisor: u32 = fs::read_to_string(state.join("supervisor.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let _guard = EndOnDrop(supervisor);
-    assert_eq!(
-        fs::read_link(format!("/proc/{supervisor}/exe")).unwrap(),
-        svckit.canonicalize().unwrap()
-    );
+    let (supervisor, _guard) = supervisor_running(&state, &svckit);
     let out = threaded(&["service", "stop"], &path);
     assert!(out.status.success(), "{out:?}");
     assert!(eventually(|| is_gone(pid)), "the service outlived its stop");

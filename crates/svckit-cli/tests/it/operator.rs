@@ -445,7 +445,27 @@ fn completion_in_bash_knows_the_services_and_the_flag_values() {
         assert!(eventually(Duration::from_secs(10), || !screen().contains(&mark)));
         shown
     };
-    keys(&["source <(svckit completions bash)", "Enter", "C-l"]);
+    // Keys typed before bash reads the terminal are not completed: each step waits for what
+    // bash prints once it has run the line.
+    assert!(
+        // (capture-pane drops the prompt's trailing space.)
+        eventually(Duration::from_secs(10), || screen()
+            .trim_start()
+            .starts_with('$')),
+        "no prompt: {}",
+        screen()
+    );
+    keys(&[
+        "source <(svckit completions bash); echo SOURCED-$((40+2))",
+        "Enter",
+    ]);
+    assert!(
+        eventually(Duration::from_secs(10), || screen().contains("SOURCED-42")),
+        "{}",
+        screen()
+    );
+    keys(&["C-l"]);
+    assert!(eventually(Duration::from_secs(10), || !screen().contains("SOURCED")));
     let shown = typed(&["svckit restart we", "Tab"]);
     assert!(shown.contains("$ svckit restart web MARK"), "{shown}");
     let shown = typed(&["svckit status w", "Tab", "Tab"]);
