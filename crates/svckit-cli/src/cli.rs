@@ -51,7 +51,10 @@ pub enum Command {
     /// On Unix into the supervisor, systemd or SysV init (--backend). On Windows into the
     /// SCM, over an existing service of that name (stopped, deleted, created anew); svckit.exe
     /// hosts the program unless --type notify.
-    #[command(after_help = exit::LINE)]
+    #[command(
+        after_help = format!("{INSTALL_MORE}\n\n{}", exit::LINE),
+        after_long_help = exit::LINE
+    )]
     Install(Box<InstallArgs>),
     /// Stop a service and remove its definition (its logs stay).
     #[command(after_help = exit::LINE)]
@@ -128,6 +131,14 @@ pub enum Command {
     /// it is stopped.
     #[command(after_help = exit::LINE)]
     Status(StatusArgs),
+    /// The services on one screen, as top: their state, CPU% and memory, the selected one's
+    /// last lines; keys act on it
+    ///
+    /// ↑/↓ (or k/j) select; s starts, x stops, r restarts, l reloads the selected service; q,
+    /// Esc or Ctrl-C quits. Redrawn every --interval and at once on a key or a resize. The
+    /// terminal is given back as found on every way out (a key, SIGTERM, SIGHUP, an error).
+    #[command(after_help = exit::LINE)]
+    Top(TopArgs),
     /// Print services' captured output, merged in time order
     ///
     /// stdout and stderr (--stream), each line with the time it was read, the supervisor's
@@ -169,11 +180,17 @@ pub enum Command {
 /// `%ProgramData%\svckit`).
 #[derive(Debug, Clone, Args)]
 pub struct StateDirArg {
-    /// The supervisor's state directory (default: $SVCKIT_STATE_DIR; /var/lib/svckit for
-    /// root; else $XDG_STATE_HOME/svckit or ~/.local/state/svckit).
+    /// The supervisor's state directory
+    ///
+    /// By default $SVCKIT_STATE_DIR; /var/lib/svckit for root; else $XDG_STATE_HOME/svckit
+    /// or ~/.local/state/svckit.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 }
+
+/// What `install -h` says of the flags it does not show.
+const INSTALL_MORE: &str = "More flags (readiness, restarts, hooks, limits, sockets, probes, logs): \
+                            svckit install --help";
 
 /// `svckit install`, on every platform. Every flag is a key of the TOML definition; what a
 /// backend cannot honour is refused by name.
@@ -182,28 +199,30 @@ pub struct InstallArgs {
     /// The service name.
     #[arg(required_unless_present = "file")]
     pub name: Option<String>,
-    /// Read the definition from this TOML file (flags given too override its keys).
+    /// Read the definition from a TOML file (flags given override its keys).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Replace an installed service of that name (it is stopped first), or an existing unit
-    /// file or init script of that name.
+    /// Replace an installed service of that name
+    ///
+    /// It is stopped first. Also replaces an existing unit file or init script of that name.
     #[arg(long)]
     pub force: bool,
-    /// `backend`: builtin (the supervisor), systemd, sysv, or auto: systemd when it runs as
-    /// init, sysv for root where SysV init runs as PID 1, else builtin. On Windows: windows
+    /// `backend`: auto, builtin, systemd or sysv (Windows: windows)
+    ///
+    /// builtin is the supervisor; auto is systemd when it runs as init, sysv for root where SysV init runs as PID 1, else builtin. On Windows: windows
     /// (the SCM), the only one.
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<svckit::BackendKind>,
     /// Install into this alternate root (an image being built): write the unit or script
     /// under it (enabled with `systemctl --root`), start nothing. Needs --backend systemd or
     /// sysv; the definition goes to DIR/var/lib/svckit unless --state-dir says otherwise.
-    #[arg(long, value_name = "DIR")]
+    #[arg(hide_short_help = true, long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// `display_name`.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(hide_short_help = true, long, value_name = "TEXT")]
     pub display_name: Option<String>,
     /// `description`.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(hide_short_help = true, long, value_name = "TEXT")]
     pub description: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -218,174 +237,214 @@ pub struct InstallArgs {
     /// `conditions`: what it waits for in a service it depends on, NAME=CONDITION: started,
     /// ready (the default), healthy, completed_successfully or log_ready:TEXT, a line of its
     /// output containing TEXT (repeatable).
-    #[arg(long, value_name = "NAME=CONDITION", value_parser = parse::condition)]
+    #[arg(hide_short_help = true, long, value_name = "NAME=CONDITION", value_parser = parse::condition)]
     pub condition: Vec<(svckit::ServiceName, svckit::condition::Condition)>,
-    /// `start`: auto (at boot, or with the supervisor), delayed (Windows: auto, after the
-    /// others), demand or disabled.
+    /// `start`: auto, delayed, demand or disabled
+    ///
+    /// auto starts at boot, or with the supervisor; delayed (Windows) is auto after the
+    /// others.
     #[arg(long, value_name = "TYPE")]
     pub start: Option<svckit::StartType>,
-    /// `type`: exec (the program is the service; on Windows svckit.exe hosts it in a job
-    /// object), forking (it daemonizes itself), notify (it says when it is ready: sd_notify,
-    /// the svckit API, or $SVCKIT_READY_FD; on Windows it answers the SCM itself) or oneshot
-    /// (it runs to completion).
+    /// `type`: exec, forking, notify or oneshot
+    ///
+    /// exec: the program is the service (on Windows svckit.exe hosts it in a job object);
+    /// forking: it daemonizes itself; notify: it says when it is ready (sd_notify, the svckit
+    /// API, or $SVCKIT_READY_FD; on Windows it answers the SCM itself); oneshot: it runs to
+    /// completion.
     #[arg(long = "type", value_name = "TYPE")]
     pub service_type: Option<svckit::ServiceType>,
     /// The same as --type notify.
-    #[arg(long, conflicts_with = "service_type")]
+    #[arg(hide_short_help = true, long, conflicts_with = "service_type")]
     pub notify: bool,
     /// `pid_file`: with --type forking, where the daemon writes its pid.
-    #[arg(long, value_name = "PATH")]
+    #[arg(hide_short_help = true, long, value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
     /// `notify_access`: with --type notify, main (only the main process may speak) or all.
-    #[arg(long, value_name = "WHO")]
+    #[arg(hide_short_help = true, long, value_name = "WHO")]
     pub notify_access: Option<svckit::NotifyAccess>,
     /// `watchdog`: with --type notify, the longest time between two WATCHDOG=1 (0: none).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub watchdog: Option<Duration>,
     /// `kill_mode`: control-group (every process of it), mixed (the stop signal to the main
     /// process, SIGKILL to all) or process (the main process only).
-    #[arg(long, value_name = "MODE")]
+    #[arg(hide_short_help = true, long, value_name = "MODE")]
     pub kill_mode: Option<svckit::KillMode>,
     /// `ready_timeout`: with --type notify or forking, how long it may take to become ready.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub ready_timeout: Option<Duration>,
     /// `restart.policy`: never, on-failure or always.
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<svckit::Restart>,
     /// `restart.delay`: the first restart's delay (0 restarts at once).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub restart_delay: Option<Duration>,
     /// `restart.max_delay`: the cap of the exponential backoff.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub restart_max_delay: Option<Duration>,
     /// `restart.reset_after`: the uptime after which the backoff starts over.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub reset_after: Option<Duration>,
     /// `restart.limit`: more starts than this within the window → failed (0: no limit).
-    #[arg(long, value_name = "N")]
+    #[arg(hide_short_help = true, long, value_name = "N")]
     pub start_limit: Option<u32>,
     /// `restart.window`: the window of --start-limit.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub start_window: Option<Duration>,
     /// `stop.signal`: the signal sent to the group first (default TERM).
-    #[arg(long, value_name = "SIG")]
+    #[arg(hide_short_help = true, long, value_name = "SIG")]
     pub stop_signal: Option<svckit::Signal>,
     /// `exec_start_pre`: a command run before the program (repeatable, in order), as its
     /// user; its failure fails the start (e.g. "/usr/sbin/nginx -t -q"). Split as sh would.
-    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    #[arg(hide_short_help = true, long, value_name = "COMMAND", value_parser = parse::command_words)]
     pub exec_start_pre: Vec<parse::CommandWords>,
     /// `exec_start_post`: a command run once the program runs (repeatable, in order); the
     /// service is started when they succeeded.
-    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    #[arg(hide_short_help = true, long, value_name = "COMMAND", value_parser = parse::command_words)]
     pub exec_start_post: Vec<parse::CommandWords>,
     /// `exec_stop`: a command run to stop the service before the stop signal reaches what is
     /// left (repeatable, in order; e.g. "/usr/sbin/nginx -s quit").
-    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    #[arg(hide_short_help = true, long, value_name = "COMMAND", value_parser = parse::command_words)]
     pub exec_stop: Vec<parse::CommandWords>,
     /// `environment_file`: a file of NAME=value lines read at each start (repeatable); a
     /// leading `-` makes it optional (systemd's EnvironmentFile=).
-    #[arg(long, value_name = "PATH", allow_hyphen_values = true)]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "PATH",
+        allow_hyphen_values = true
+    )]
     pub environment_file: Vec<String>,
     /// `runtime_directory`: a directory made under /run (or $XDG_RUNTIME_DIR) at each start,
     /// owned by the service's user, removed when it stops (repeatable).
-    #[arg(long, value_name = "NAME")]
+    #[arg(hide_short_help = true, long, value_name = "NAME")]
     pub runtime_directory: Vec<String>,
     /// `limits.KEY`: a resource limit, KEY=N, KEY=SOFT:HARD or KEY=infinity, for nofile, nproc,
     /// core, memlock, as, cpu (repeatable).
-    #[arg(long, value_name = "KEY=LIMIT", value_parser = parse::limit)]
+    #[arg(hide_short_help = true, long, value_name = "KEY=LIMIT", value_parser = parse::limit)]
     pub limit: Vec<(String, svckit::Limit)>,
     /// `success_exit_status`: an exit code or signal name that counts as success besides 0
     /// (repeatable; e.g. 143, TERM).
-    #[arg(long, value_name = "CODE|SIG")]
+    #[arg(hide_short_help = true, long, value_name = "CODE|SIG")]
     pub success_exit_status: Vec<svckit::ExitMatch>,
     /// `restart_prevent_exit_status`: an exit code or signal name after which the service is
     /// not restarted, whatever the policy (repeatable; sshd's 255).
-    #[arg(long, value_name = "CODE|SIG")]
+    #[arg(hide_short_help = true, long, value_name = "CODE|SIG")]
     pub restart_prevent_exit_status: Vec<svckit::ExitMatch>,
     /// `nice`: the scheduling priority, -20 (first) to 19 (last).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub nice: Option<i32>,
     /// `oom_score_adjust`: -1000 (never killed by the OOM killer) to 1000 (first).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub oom_score_adjust: Option<i32>,
-    /// `listen`: a socket bound for the service before it runs and handed to it as systemd
-    /// hands them (LISTEN_FDS); the first connection starts it (repeatable): tcp:127.0.0.1:8080,
-    /// tcp:8080 (every address), udp:ADDR:PORT, unix:/run/x.sock, unix:@name, unix-dgram:PATH.
+    /// `listen`: a socket handed to it as systemd does (repeatable)
+    ///
+    /// Bound before the service runs and handed to it as systemd hands them (LISTEN_FDS); the
+    /// first connection starts it: tcp:127.0.0.1:8080, tcp:8080 (every address),
+    /// udp:ADDR:PORT, unix:/run/x.sock, unix:@name, unix-dgram:PATH.
     #[arg(long, value_name = "KIND:WHERE")]
     pub listen: Vec<svckit::listen::Address>,
     /// `accept`: svckit accepts each connection on --listen and runs an instance of the
     /// program for it, the connection on its stdin and stdout (inetd, the default) or at fd 3
     /// (fd); `no` (the default without the flag): the program accepts.
-    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "inetd")]
+    #[arg(hide_short_help = true, long, value_name = "MODE", num_args = 0..=1, default_missing_value = "inetd")]
     pub accept: Option<svckit::listen::AcceptMode>,
     /// `max_connections`: how many instances run at once (64 by default); a connection beyond
     /// is closed at once.
-    #[arg(long, value_name = "N")]
+    #[arg(hide_short_help = true, long, value_name = "N")]
     pub max_connections: Option<u32>,
     /// `max_connections_per_source`: how many instances one remote address may have at once.
-    #[arg(long, value_name = "N")]
+    #[arg(hide_short_help = true, long, value_name = "N")]
     pub max_connections_per_source: Option<u32>,
     /// `idle_stop`: with --listen, stop the program once it has had no connection this long;
     /// it listens again, and the next connection starts it.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub idle_stop: Option<std::time::Duration>,
-    /// `liveness.exec`: a shell command (`/bin/sh -c CMD`; on Windows `cmd.exe /S /C CMD`)
-    /// that exits 0 while it works (Docker's --health-cmd); after --health-retries failures in
-    /// a row it is unhealthy and restarted by its restart policy.
+    /// `liveness.exec`: a shell command that exits 0 while it works
+    ///
+    /// Run as `/bin/sh -c CMD` (on Windows `cmd.exe /S /C CMD`), as Docker's --health-cmd;
+    /// after --health-retries failures in a row the service is unhealthy and restarted by its
+    /// restart policy.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["health_http", "health_tcp"])]
     pub health_cmd: Option<String>,
     /// `liveness.http`: GET this URL (`http://ADDRESS[:PORT]/PATH`); a status in 200-399 passes.
-    #[arg(long, value_name = "URL", conflicts_with = "health_tcp")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "URL",
+        conflicts_with = "health_tcp"
+    )]
     pub health_http: Option<String>,
     /// `liveness.tcp`: connect to ADDRESS:PORT.
-    #[arg(long, value_name = "ADDRESS:PORT")]
+    #[arg(hide_short_help = true, long, value_name = "ADDRESS:PORT")]
     pub health_tcp: Option<String>,
     /// `liveness.period`: how often the health check runs (10s).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub health_interval: Option<std::time::Duration>,
     /// `liveness.timeout`: how long one check may take (1s).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub health_timeout: Option<std::time::Duration>,
     /// `liveness.failure_threshold`: failures in a row that make it unhealthy (3).
-    #[arg(long, value_name = "N")]
+    #[arg(hide_short_help = true, long, value_name = "N")]
     pub health_retries: Option<u32>,
     /// `liveness.initial_delay`: how long after it runs the first check waits (0).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub health_start_period: Option<std::time::Duration>,
     /// `readiness.exec`: a start is done (it returns, dependents start) once this shell
     /// command exits 0.
-    #[arg(long, value_name = "CMD", conflicts_with_all = ["ready_http", "ready_tcp"])]
+    #[arg(hide_short_help = true, long, value_name = "CMD", conflicts_with_all = ["ready_http", "ready_tcp"])]
     pub ready_cmd: Option<String>,
     /// `readiness.http`: a start is done once GET URL answers 200-399.
-    #[arg(long, value_name = "URL", conflicts_with = "ready_tcp")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "URL",
+        conflicts_with = "ready_tcp"
+    )]
     pub ready_http: Option<String>,
     /// `readiness.tcp`: a start is done once ADDRESS:PORT takes a connection.
-    #[arg(long, value_name = "ADDRESS:PORT")]
+    #[arg(hide_short_help = true, long, value_name = "ADDRESS:PORT")]
     pub ready_tcp: Option<String>,
     /// `readiness.period`: how often the readiness check runs until it passes (1s).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub ready_interval: Option<std::time::Duration>,
     /// `reload.signal`: `svckit reload` sends this signal to the main process (notify
     /// programs get HUP unless told; other programs have no reload unless given one).
-    #[arg(long, value_name = "SIG", conflicts_with = "reload_command")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "SIG",
+        conflicts_with = "reload_command"
+    )]
     pub reload_signal: Option<svckit::Signal>,
     /// `reload.command`: `svckit reload` runs this command as the service's user, split into
     /// words as sh would (quotes, backslashes), e.g. "/usr/sbin/nginx -s reload".
-    #[arg(long, value_name = "COMMAND", value_parser = parse::command_words)]
+    #[arg(hide_short_help = true, long, value_name = "COMMAND", value_parser = parse::command_words)]
     pub reload_command: Option<parse::CommandWords>,
     /// `stop.timeout`: how long before SIGKILL to the group (default 10s).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub stop_timeout: Option<Duration>,
     /// `logs.max_size`: rotate stdout/stderr logs at this size (0: never).
-    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = parse::size)]
     pub log_max_size: Option<u64>,
     /// `logs.keep`: rotated files kept.
-    #[arg(long, value_name = "N")]
+    #[arg(hide_short_help = true, long, value_name = "N")]
     pub log_keep: Option<u32>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
-    /// The program and its arguments, after `--` (so a forgotten NAME is not taken from them).
+    /// The program and its arguments, after `--`
+    ///
+    /// After `--`, so that a forgotten NAME is not taken from them.
     #[arg(num_args = 1.., last = true, value_name = "PROGRAM", conflicts_with = "file")]
     pub command: Vec<OsString>,
 }
@@ -400,8 +459,9 @@ pub struct ProcessArgs {
     /// File mode creation mask, octal (default 022).
     #[arg(long, value_name = "OCTAL", value_parser = parse::umask)]
     pub umask: Option<u32>,
-    /// Run as this user: on Unix a name or uid, with its supplementary groups; on Windows an
-    /// account (`.\user`, `NT AUTHORITY\LocalService`; LocalSystem when absent).
+    /// Run as this user (a name or uid; on Windows an account)
+    ///
+    /// On Unix a name or uid, with its supplementary groups; on Windows an account (`.\user`, `NT AUTHORITY\LocalService`; LocalSystem when absent).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
     /// Run as this group (name or gid).
@@ -615,6 +675,17 @@ pub struct StatusArgs {
     pub watch: bool,
     /// With --watch: how often.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse::watch_interval, requires = "watch")]
+    pub interval: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
+}
+
+/// `svckit top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// How often it is drawn again.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse::watch_interval)]
     pub interval: Duration,
     #[command(flatten)]
     #[allow(missing_docs)]

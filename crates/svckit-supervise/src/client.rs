@@ -20,8 +20,10 @@ use crate::{
 pub enum Launch {
     /// It does not: the request fails.
     Never,
-    /// It forks itself into the supervisor ([`supervisor::daemonize`](crate::supervisor::daemonize)):
-    /// no other program is needed, but the caller must be single-threaded.
+    /// It forks itself into the supervisor ([`supervisor::daemonize`](crate::supervisor::daemonize)),
+    /// which shows in `ps` as `svckit-supervise DIR` (cut to the length of the
+    /// caller's command line): no other program is needed, but the caller must be
+    /// single-threaded.
     Fork,
     /// It runs `PROGRAM supervise --daemon --state-dir DIR` (the `svckit` executable), which
     /// returns once the socket answers; the supervisor then shows as that command in `ps`.
@@ -137,7 +139,7 @@ fn connect_or_start(dir: &StateDir, launch: &Launch) -> Result<UnixStream, Error
     }
     match launch {
         Launch::Never => unreachable!("answered above"),
-        Launch::Fork => match crate::supervisor::daemonize(dir.clone(), None) {
+        Launch::Fork => match crate::supervisor::daemonize_forked(dir.clone()) {
             // Another client started one first, which is just as good.
             Ok(_) | Err(Error::Daemonize(svckit_unix::Error::AlreadyRunning { .. })) => {}
             Err(Error::Daemonize(source @ svckit_unix::Error::MultiThreaded { .. })) => {

@@ -174,6 +174,39 @@ pub fn threads() -> Option<usize> {
         .ok()
 }
 
+/// Names this process as `ps`, `top` and `pgrep` show it: `title`'s words become its command
+/// line (written over its original arguments, cut to their length) and the first word, cut to
+/// 15 bytes, its name (prctl(2) `PR_SET_NAME`). A program forked into svckit's supervisor
+/// shows as the supervisor, not as the command that started it. Refused, and nothing changed,
+/// while the process has more than one thread.
+pub fn set_title(title: &[&str]) -> Result<(), crate::Error> {
+    let proof = crate::sys::SingleThreaded::check()
+        .map_err(|threads| crate::Error::MultiThreaded { threads })?;
+    let first = title.first().copied().unwrap_or_default();
+    if let Ok(name) = std::ffi::CString::new(
+        first
+            .as_bytes()
+            .iter()
+            .take(15)
+            .copied()
+            .collect::<Vec<u8>>(),
+    ) {
+        let _ = nix::sys::prctl::set_name(&name);
+    }
+    let fields = stat_fields(std::process::id() as i32).unwrap_or_default();
+    let field = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|value| value.parse::<usize>().ok())
+    };
+    // arg_start and arg_end are fields 48 and 49 of stat(5); the list starts at field 3.
+    if let (Some(start), Some(end)) = (field(45), field(46)) {
+        let joined = title.join("\0");
+        crate::sys::overwrite_arguments(&proof, start, end, joined.as_bytes());
+    }
+    Ok(())
+}
+
 /// The session `pid` is in (`/proc/PID/stat`), while it lives.
 pub fn session(pid: Pid) -> Option<Pid> {
     let sid: i32 = stat_fields(pid.as_i32())?.get(3)?.parse().ok()?;
@@ -475,6 +508,21 @@ impl svckit_core::health::Contain for OwnGroup {
             send_group(leader, Signal::Kill);
         }
     }
+}
+
+/// Whether this process's terminal (its stdin) hung up: closed by the other end (a terminal
+/// emulator, tmux, ssh gone). poll(2) says POLLHUP.
+pub fn terminal_hung_up() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(
+        std::os::fd::AsFd::as_fd(&stdin),
+        PollFlags::POLLIN,
+    )];
+    poll(&mut fds, PollTimeout::ZERO).is_ok()
+        && fds[0].revents().is_some_and(|revents| {
+            revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)
+        })
 }
 
 /// Whether this process's stdout is a pipe whose reader went away (poll(2) says POLLERR on

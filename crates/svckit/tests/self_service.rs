@@ -107,6 +107,30 @@ fn an_application_installs_starts_queries_stops_and_uninstalls_itself() {
 
     // The supervisor is this very example, forked and daemonized: no svckit binary ran.
     let (supervisor, _guard) = supervisor_running(&state, &example());
+    // Regression: it showed in ps as the command that started it ("self_service service
+    // install builtin"); it names itself the supervisor of its state directory, within the
+    // length of that command line.
+    let cmdline = fs::read(format!("/proc/{supervisor}/cmdline")).unwrap();
+    let shown = String::from_utf8_lossy(&cmdline);
+    let shown = shown.trim_end_matches('\0');
+    let full = format!("svckit-supervise\0{}", state.display());
+    assert!(
+        shown.starts_with("svckit-supervise\0/") && full.starts_with(shown),
+        "{shown:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(format!("/proc/{supervisor}/comm")).unwrap(),
+        "svckit-supervis\n"
+    );
+    let ps = Command::new("ps")
+        .args(["-o", "args=", "-p", &supervisor.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).starts_with("svckit-supervise /"),
+        "{}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
     let log = state.join("logs/self-service-example.stdout");
     assert!(
         eventually(|| fs::read_to_string(&log).is_ok_and(|text| text.contains("is alive"))),

@@ -12,6 +12,7 @@ mod paint;
 mod probe_wait;
 mod report;
 mod status;
+mod top;
 mod watch;
 
 // Each platform's side under one name: the same functions on the same arguments (what the
@@ -110,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Continue(args) => act::control(args, svckit_install::Action::Continue),
         Command::Reload(args) => act::control(args, svckit_install::Action::Reload),
         Command::Status(args) => status::run(args),
+        Command::Top(args) => top::run(args),
         Command::Logs(args) => logs::run(args),
         Command::Events(args) => events::run(args),
         Command::Supervise(args) => platform::supervise(args),

@@ -39,6 +39,44 @@ fn help_documents_the_exit_codes() {
     }
 }
 
+/// Regression: `install -h` was 133 lines, every flag's whole paragraph. It shows the common
+/// flags one line each and says where the rest are; `--help` has every one in full.
+#[test]
+fn regression_install_short_help_fits_a_screen() {
+    let out = run(&["install", "-h"]);
+    assert_eq!(code(&out), 0);
+    let short = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(short.lines().count() <= 35, "{short}");
+    let options: Vec<&str> = short
+        .lines()
+        .filter(|line| line.trim_start().starts_with("--"))
+        .collect();
+    assert!(options.len() >= 10, "{short}");
+    for line in &options {
+        assert!(line.len() <= 100, "a long line in install -h: {line:?}");
+    }
+    assert!(short.contains("svckit install --help"), "{short}");
+    assert!(!short.contains("--health-retries"), "{short}");
+    let out = run(&["install", "--help"]);
+    let long = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--health-retries",
+        "--exec-start-pre",
+        "--limit",
+        "--log-keep",
+        "--force",
+    ] {
+        assert!(long.contains(flag), "install --help lacks {flag}");
+    }
+    // The summary is not said twice in the long help.
+    assert!(long.contains("It is stopped first."), "{long}");
+    assert_eq!(
+        long.matches("Replace an installed service of that name")
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn usage_errors_are_one_line_and_exit_2() {
     let definition = std::env::temp_dir().join(format!("svckit-cli-{}.toml", std::process::id()));

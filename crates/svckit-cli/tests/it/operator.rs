@@ -559,3 +559,153 @@ fn apply_converges_plans_with_dry_run_and_prunes_what_left_the_directory() {
     assert_eq!(code(&sup.run(&["show", "manual"])), 0);
     sup.ok(&["stop", "web"]);
 }
+
+/// `svckit top` in tmux at 80×24, as a person uses it: the table of two Python services with
+/// CPU% and memory and the selected one's live lines; ↓ selects the next, x stops it and s
+/// starts it again (each seen by `svckit status` too); a resize redraws at the new size; q
+/// gives the shell back; so does SIGTERM.
+#[test]
+fn top_shows_the_services_and_acts_on_the_selected_one_in_tmux() {
+    let test = "top_shows_the_services_and_acts_on_the_selected_one_in_tmux";
+    if !require_program(test, "/usr/bin/tmux") || !require_program(test, "/usr/bin/python3") {
+        return;
+    }
+    let sup = Sup::new("top");
+    let port = install_http_server(&sup, "web");
+    sup.ok(&[
+        "install",
+        "api",
+        "--",
+        "/usr/bin/python3",
+        "-u",
+        "-c",
+        "import time\nwhile True: print('api says hello'); time.sleep(0.2)",
+    ]);
+    sup.ok(&["start", "web", "api"]);
+    let socket = format!("svckit-top-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let svckit_dir = std::path::Path::new(env!("CARGO_BIN_EXE_svckit"))
+        .parent()
+        .unwrap();
+    let shell = format!(
+        "env -i HOME=/tmp TERM=xterm-256color PATH={}:/usr/bin:/bin SVCKIT_STATE_DIR={} PS1='$ ' \
+         bash --norc --noprofile",
+        svckit_dir.display(),
+        sup.state()
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &shell,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    struct Kill<F: Fn(&[&str]) -> std::process::Output>(F);
+    impl<F: Fn(&[&str]) -> std::process::Output> Drop for Kill<F> {
+        fn drop(&mut self) {
+            (self.0)(&["kill-server"]);
+        }
+    }
+    let tmux = Kill(tmux);
+    let screen = || {
+        String::from_utf8_lossy(&(tmux.0)(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    };
+    let keys = |keys: &[&str]| {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        assert!((tmux.0)(&args).status.success());
+    };
+    let shows = |text: &str| {
+        assert!(
+            eventually(Duration::from_secs(15), || screen().contains(text)),
+            "{text:?} never shown:\n{}",
+            screen()
+        );
+    };
+    // (capture-pane drops the prompt's trailing space.)
+    let prompt = || screen().trim_end().ends_with('$');
+    assert!(eventually(Duration::from_secs(10), prompt), "{}", screen());
+    keys(&["svckit top --interval 300ms", "Enter"]);
+    shows("svckit top · every 300ms");
+    shows("CPU%");
+    shows("[out] api says hello");
+    let first = screen();
+    assert!(first.lines().count() == 24 && first.lines().all(|line| line.chars().count() <= 80));
+    keys(&["Down"]);
+    shows("┌ web ");
+    keys(&["x"]);
+    shows("web: stopped");
+    assert_eq!(sup.status("web")["state"], "stopped");
+    assert!(!listening(port));
+    keys(&["s"]);
+    shows("web: started");
+    assert!(eventually(
+        Duration::from_secs(10),
+        || sup.status("web")["state"] == "running"
+    ));
+    // A resize is drawn at once, at the new size.
+    assert!(
+        (tmux.0)(&["resize-window", "-t", "t", "-x", "100", "-y", "30"])
+            .status
+            .success()
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || screen()
+            .lines()
+            .next()
+            .is_some_and(|top| top.chars().count() == 100)),
+        "{}",
+        screen()
+    );
+    eprintln!("svckit top in tmux (100×30):\n{}", screen());
+    // q: the shell's screen back as it was (the alternate screen left), its prompt there.
+    keys(&["q"]);
+    assert!(
+        eventually(Duration::from_secs(10), || !screen()
+            .contains("svckit top ·")
+            && prompt()),
+        "{}",
+        screen()
+    );
+    // SIGTERM: the same.
+    keys(&["svckit top --interval 310ms", "Enter"]);
+    shows("svckit top · every 310ms");
+    let pids = crate::support::processes_with("310ms");
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pids[0]),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || !screen()
+            .contains("svckit top ·")
+            && prompt()),
+        "{}",
+        screen()
+    );
+    // The terminal gone (tmux's server killed: SIGHUP, a hung-up terminal): it ends too.
+    keys(&["svckit top --interval 320ms", "Enter"]);
+    shows("svckit top · every 320ms");
+    assert_eq!(crate::support::processes_with("320ms").len(), 1);
+    drop(tmux);
+    assert!(
+        eventually(Duration::from_secs(10), || crate::support::processes_with(
+            "320ms"
+        )
+        .is_empty()),
+        "top outlived its terminal"
+    );
+    sup.ok(&["stop", "web", "api"]);
+}

@@ -325,6 +325,15 @@ fn windows_service_lifecycle_under_wine_scm() {
         );
     }
 
+    // svckit top is a command on Windows too; into a pipe it says where it draws (exit 2).
+    let out = wine.svckit(&["top"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("top draws on a terminal"),
+        "{}",
+        text(&out)
+    );
+
     // Install: a name with a space, a log path with a space, and an argument with spaces,
     // quotes and backslashes that must reach the service's argv unchanged.
     let name = "Memory Status";

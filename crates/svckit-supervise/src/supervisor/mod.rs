@@ -120,6 +120,24 @@ pub struct Config {
 /// holds the directory already is [`Error::Daemonize`] with
 /// [`svckit_unix::Error::AlreadyRunning`].
 pub fn daemonize(dir: StateDir, main: Option<ServiceName>) -> Result<svckit_core::Pid, Error> {
+    daemonize_as(dir, main, false)
+}
+
+/// [`daemonize`] from a program that is not svckit (a library user's, [`Launch::Fork`]): the
+/// daemon renames itself `svckit-supervise DIR` in `ps` (cut to the length of the
+/// program's command line), rather than showing as
+/// the command line of the program it was forked from.
+///
+/// [`Launch::Fork`]: crate::client::Launch::Fork
+pub(crate) fn daemonize_forked(dir: StateDir) -> Result<svckit_core::Pid, Error> {
+    daemonize_as(dir, None, true)
+}
+
+fn daemonize_as(
+    dir: StateDir,
+    main: Option<ServiceName>,
+    retitle: bool,
+) -> Result<svckit_core::Pid, Error> {
     dir.create().map_err(Error::state_dir)?;
     let log_file = dir.supervisor_log();
     let forked = svckit_unix::Daemonize::new()
@@ -130,6 +148,12 @@ pub fn daemonize(dir: StateDir, main: Option<ServiceName>) -> Result<svckit_core
     match forked {
         svckit_unix::Forked::Launcher(launched) => Ok(launched.pid),
         svckit_unix::Forked::Daemon(mut daemon) => {
+            if retitle {
+                let root = dir.root().display().to_string();
+                if let Err(err) = svckit_unix::process::set_title(&["svckit-supervise", &root]) {
+                    log(format_args!("cannot rename the process: {err}"));
+                }
+            }
             let config = Config {
                 dir,
                 main,

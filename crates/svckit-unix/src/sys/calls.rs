@@ -677,3 +677,25 @@ pub(crate) fn posix_spawn_exec(plan: &ExecPlan<'_>) -> io::Result<Pid> {
         })
     }
 }
+
+/// Writes `title` over the argument strings the kernel placed at `start..end` of this
+/// process's memory (`arg_start` and `arg_end` of /proc/self/stat), cut to fit and padded with
+/// NULs, so that /proc/self/cmdline (what `ps` shows) reads it: setproctitle(3) as BSD, nginx
+/// and PostgreSQL do it, within the original length.
+pub(crate) fn overwrite_arguments(_proof: &SingleThreaded, start: usize, end: usize, title: &[u8]) {
+    if start == 0 || end <= start {
+        return;
+    }
+    let len = end - start;
+    // The last byte stays NUL: the kernel then reads exactly start..end.
+    let copied = title.len().min(len - 1);
+    let area = start as *mut u8;
+    // SAFETY: start..end is the argument area of this process's initial stack, as the kernel
+    // reports it for this very process: mapped, writable, and owned by no Rust value (std reads
+    // argv's strings through the C pointers it saved, and no other thread can read them while
+    // they change: the process is single-threaded, proof token). Both writes stay within it.
+    unsafe {
+        std::ptr::copy_nonoverlapping(title.as_ptr(), area, copied);
+        std::ptr::write_bytes(area.add(copied), 0, len - copied);
+    }
+}
