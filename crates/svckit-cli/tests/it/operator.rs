@@ -358,19 +358,33 @@ fn logs_and_events_filter_by_human_times_a_pattern_and_the_stream() {
     sup.ok(&["stop", "web"]);
 }
 
-/// A bash in tmux, as a person types: `svckit completions bash` registers svckit's own
-/// completion, which knows the installed services (`svckit restart we<TAB>` → `web`; two
-/// offered for `w<TAB><TAB>`), a flag's values (`--restart <TAB><TAB>`), and offers no file
-/// names where no path is meant (`--stop-timeout <TAB><TAB>`).
-#[test]
-fn completion_in_bash_knows_the_services_and_the_flag_values() {
-    if !require_program(
-        "completion_in_bash_knows_the_services_and_the_flag_values",
-        "/usr/bin/tmux",
-    ) {
+/// A shell that completes svckit's command line: how it starts bare, the line that
+/// registers `svckit completions SHELL` and says when it is done, and the keys that list the
+/// candidates.
+struct Shell {
+    name: &'static str,
+    path: &'static str,
+    /// Started with no rc files, its prompt `$ ` (bash from PS1 in its environment).
+    start: &'static str,
+    /// Typed at its first prompt: prints SOURCED-42 once the completion is registered.
+    setup: &'static str,
+    /// The keys that list several candidates (bash: TAB twice; zsh and fish: once).
+    list: &'static [&'static str],
+    /// The keys that close that list and clear the line.
+    clear: &'static [&'static str],
+}
+
+/// In tmux, as a person types: `svckit completions SHELL` registers svckit's own completion,
+/// which knows the installed services (`svckit restart we<TAB>` → `web`; both offered for
+/// `w<TAB>`), a flag's values (`--restart <TAB>`), and completes no file name where no path is
+/// meant (`--stop-timeout <TAB>` leaves the one file of the directory out) but does where one
+/// is (`--file a-fi<TAB>`).
+fn completion_in(shell: &Shell) {
+    let test = format!("completion_in_{}", shell.name);
+    if !require_program(&test, "/usr/bin/tmux") || !require_program(&test, shell.path) {
         return;
     }
-    let sup = Sup::new("complete");
+    let sup = Sup::new(&format!("complete-{}", shell.name));
     sup.ok(&[
         "install",
         "web",
@@ -383,7 +397,9 @@ fn completion_in_bash_knows_the_services_and_the_flag_values() {
     let here = sup.dir.join("cwd");
     std::fs::create_dir_all(&here).unwrap();
     std::fs::write(here.join("a-file-here"), "").unwrap();
-    let socket = format!("svckit-test-{}", std::process::id());
+    let home = sup.dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let socket = format!("svckit-test-{}-{}", shell.name, std::process::id());
     let tmux = |args: &[&str]| {
         std::process::Command::new("tmux")
             .args(["-L", &socket])
@@ -394,12 +410,14 @@ fn completion_in_bash_knows_the_services_and_the_flag_values() {
     let svckit_dir = std::path::Path::new(env!("CARGO_BIN_EXE_svckit"))
         .parent()
         .unwrap();
-    let shell = format!(
-        "cd {} && env -i HOME=/tmp TERM=xterm PATH={}:/usr/bin:/bin SVCKIT_STATE_DIR={} PS1='$ ' \
-         bash --norc --noprofile",
+    let command = format!(
+        "cd {} && env -i HOME={} TERM=xterm PATH={}:/usr/bin:/bin SVCKIT_STATE_DIR={} PS1='$ ' \
+         {}",
         here.display(),
+        home.display(),
         svckit_dir.display(),
-        sup.state()
+        sup.state(),
+        shell.start
     );
     let started = tmux(&[
         "new-session",
@@ -410,7 +428,7 @@ fn completion_in_bash_knows_the_services_and_the_flag_values() {
         "100",
         "-y",
         "30",
-        &shell,
+        &command,
     ]);
     assert!(started.status.success(), "{started:?}");
     struct Kill<F: Fn(&[&str]) -> std::process::Output>(F);
@@ -428,61 +446,108 @@ fn completion_in_bash_knows_the_services_and_the_flag_values() {
         args.extend_from_slice(keys);
         assert!((tmux.0)(&args).status.success());
     };
-    // Typed, then a marker typed after it: once the marker shows, the completion is done.
-    let mut marks = 0;
-    let mut typed = |keys_: &[&str]| -> String {
-        marks += 1;
-        let mark = format!("MARK{marks}");
-        keys(keys_);
-        keys(&[&mark]);
+    let wait = |what: &str, done: &dyn Fn(&str) -> bool| {
         assert!(
-            eventually(Duration::from_secs(10), || screen().contains(&mark)),
-            "{}",
+            eventually(Duration::from_secs(10), || done(&screen())),
+            "{}: {what}: {}",
+            shell.name,
             screen()
         );
+    };
+    let clear = || {
+        keys(shell.clear);
+        wait("a clear screen", &|shown| shown.trim() == "$");
+    };
+    // Keys typed before the shell reads the terminal are not completed: each step waits for
+    // what the shell prints once it has done the one before.
+    wait("a prompt", &|shown| !shown.trim().is_empty());
+    keys(&[shell.setup, "Enter"]);
+    wait("SOURCED-42", &|shown| shown.contains("SOURCED-42"));
+    clear();
+    // Completed in the line: a marker typed after TAB shows once the TAB is done.
+    let mut marks = 0;
+    let mut inline = |typed: &str, expected: &str| {
+        marks += 1;
+        let mark = format!("MARK{marks}");
+        keys(&[typed, "Tab"]);
+        keys(&[&mark]);
+        wait(&mark, &|shown| shown.contains(&mark));
         let shown = screen();
-        keys(&["C-u", "C-l"]);
-        assert!(eventually(Duration::from_secs(10), || !screen().contains(&mark)));
+        assert!(
+            shown.contains(&format!("$ {expected}{mark}")),
+            "{}: {typed}<TAB>: {shown}",
+            shell.name
+        );
+        clear();
+    };
+    inline("svckit restart we", "svckit restart web ");
+    // The directory's one file would be completed at once, were files offered.
+    inline(
+        "svckit install x --stop-timeout ",
+        "svckit install x --stop-timeout ",
+    );
+    inline(
+        "svckit install x --file a-fi",
+        "svckit install x --file a-file-here ",
+    );
+    // Listed: waited for.
+    let listed = |typed: &str, expected: &[&str]| -> String {
+        keys(&[typed]);
+        keys(shell.list);
+        wait(&expected.join(", "), &|shown| {
+            expected.iter().all(|word| shown.contains(word))
+        });
+        let shown = screen();
+        clear();
         shown
     };
-    // Keys typed before bash reads the terminal are not completed: each step waits for what
-    // bash prints once it has run the line.
-    assert!(
-        // (capture-pane drops the prompt's trailing space.)
-        eventually(Duration::from_secs(10), || screen()
-            .trim_start()
-            .starts_with('$')),
-        "no prompt: {}",
-        screen()
+    listed(
+        "svckit install x --restart ",
+        &["never", "on-failure", "always"],
     );
-    keys(&[
-        "source <(svckit completions bash); echo SOURCED-$((40+2))",
-        "Enter",
-    ]);
-    assert!(
-        eventually(Duration::from_secs(10), || screen().contains("SOURCED-42")),
-        "{}",
-        screen()
+    let shown = listed("svckit status w", &["web", "worker"]);
+    eprintln!(
+        "tmux, {} after `svckit status w<TAB>`:\n{shown}",
+        shell.name
     );
-    keys(&["C-l"]);
-    assert!(eventually(Duration::from_secs(10), || !screen().contains("SOURCED")));
-    let shown = typed(&["svckit restart we", "Tab"]);
-    assert!(shown.contains("$ svckit restart web MARK"), "{shown}");
-    let shown = typed(&["svckit status w", "Tab", "Tab"]);
-    assert!(shown.contains("web") && shown.contains("worker"), "{shown}");
-    let shown = typed(&["svckit install x --restart ", "Tab", "Tab"]);
-    assert!(
-        shown.contains("never") && shown.contains("on-failure") && shown.contains("always"),
-        "{shown}"
-    );
-    let shown = typed(&["svckit install x --stop-timeout ", "Tab", "Tab"]);
-    assert!(!shown.contains("a-file-here"), "{shown}");
-    let shown = typed(&["svckit install x --file a-fi", "Tab"]);
-    assert!(shown.contains("--file a-file-here"), "{shown}");
-    eprintln!("tmux, after `svckit status w<TAB><TAB>`:\n{}", {
-        keys(&["svckit status w", "Tab", "Tab"]);
-        assert!(eventually(Duration::from_secs(10), || screen().contains("worker")));
-        screen()
+}
+
+#[test]
+fn completion_in_bash_knows_the_services_and_the_flag_values() {
+    completion_in(&Shell {
+        name: "bash",
+        path: "/usr/bin/bash",
+        start: "bash --norc --noprofile",
+        setup: "source <(svckit completions bash); echo SOURCED-$((40+2))",
+        list: &["Tab", "Tab"],
+        clear: &["C-u", "C-l"],
+    });
+}
+
+#[test]
+fn completion_in_zsh_knows_the_services_and_the_flag_values() {
+    completion_in(&Shell {
+        name: "zsh",
+        path: "/usr/bin/zsh",
+        start: "zsh -f",
+        setup: "PS1='$ '; autoload -U compinit; compinit -u; source <(svckit completions zsh); \
+                echo SOURCED-$((40+2))",
+        list: &["Tab"],
+        clear: &["C-u", "C-l"],
+    });
+}
+
+#[test]
+fn completion_in_fish_knows_the_services_and_the_flag_values() {
+    completion_in(&Shell {
+        name: "fish",
+        path: "/usr/bin/fish",
+        start: "fish --no-config",
+        setup: "function fish_prompt; echo -n '$ '; end; svckit completions fish | source; \
+                echo SOURCED-(math 40+2)",
+        list: &["Tab"],
+        // Escape closes fish's pager.
+        clear: &["Escape", "C-u", "C-l"],
     });
 }
 
