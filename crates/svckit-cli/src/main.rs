@@ -23,6 +23,8 @@ macro_rules! out {
 mod cli;
 mod commands;
 mod complete;
+#[cfg(test)]
+mod doc_check;
 mod exit;
 mod parse;
 

@@ -1,5 +1,5 @@
 //! The keys of a service definition, as definitions and flags name them (`restart.max_delay`):
-//! one enum, so what a backend cannot honour, what a change touches and what the README says
+//! one enum, so what a backend cannot honour, what a change touches and what docs/supervisor.md says
 //! each backend makes of a key are told of the same things.
 
 use crate::ServiceSpec;

@@ -1,5 +1,5 @@
 //! `svckit-init`: `svckit run` alone, for container images, built to link statically as
-//! tini-static is (`cargo build-init`, see the README): it looks up no user, so static glibc's
+//! tini-static is (`cargo build-init`, see docs/containers.md): it looks up no user, so static glibc's
 //! NSS modules are never loaded, and a static start is as cheap as tini's.
 //!
 //! The same init as `svckit run` (svckit-unix's [`Entrypoint`](svckit_unix::entrypoint)): the

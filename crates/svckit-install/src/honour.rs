@@ -27,7 +27,7 @@ pub fn check(backend: BackendKind, spec: &ServiceSpec) -> Result<(), Error> {
 /// The one key × backend table: why `backend` cannot honour `key` as `spec` gives it, or
 /// `None` when it can. Each backend declares its column in its own file (`cannot_honour` in
 /// builtin.rs, systemd.rs, sysv.rs and windows.rs), compiled on every platform so the table
-/// is whole on both (`render --backend`, the README's table of what each backend makes of a
+/// is whole on both (`render --backend`, docs/supervisor.md's table of what each backend makes of a
 /// key, checked against it).
 pub fn refusal(backend: BackendKind, key: Key, spec: &ServiceSpec) -> Option<String> {
     let reason = match backend {
@@ -139,7 +139,7 @@ mod tests {
         spec
     }
 
-    /// The keys a README row is about: its first cell's backticked names.
+    /// The keys a row of that table is about: its first cell's backticked names.
     fn keys_of(cell: &str) -> Vec<Key> {
         cell.split('`')
             .skip(1)
@@ -153,17 +153,19 @@ mod tests {
             .collect()
     }
 
-    /// The README's table of what each backend makes of a key says "refused" exactly where
+    /// docs/supervisor.md's table of what each backend makes of a key says "refused" exactly where
     /// this table refuses it; the SCM's column tells a hosted program (type exec) from one on
     /// svckit's service API (type notify): `…; type notify: refused`.
     #[test]
-    fn the_readme_table_says_what_each_backend_refuses() {
+    fn the_supervisor_page_table_says_what_each_backend_refuses() {
         let readme = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/supervisor.md"),
         )
         .unwrap();
         let header = "| key (flag) | builtin supervisor | systemd | init script | SCM |";
-        let start = readme.find(header).expect("the README's table of keys");
+        let start = readme
+            .find(header)
+            .expect("docs/supervisor.md's table of keys");
         let rows: Vec<Vec<String>> = readme[start..]
             .lines()
             .map(str::trim)
@@ -193,7 +195,7 @@ mod tests {
                     assert_eq!(
                         refused(&row[column]),
                         refusal(backend, key, &spec).is_some(),
-                        "{key} on {backend}: the README says {:?}",
+                        "{key} on {backend}: docs/supervisor.md says {:?}",
                         row[column]
                     );
                 }
@@ -203,12 +205,12 @@ mod tests {
                 assert_eq!(
                     refused(scm),
                     hosted.is_some(),
-                    "{key} hosted by svckit.exe: the README says {scm:?}"
+                    "{key} hosted by svckit.exe: docs/supervisor.md says {scm:?}"
                 );
                 assert_eq!(
                     refused(scm) || scm.ends_with("type notify: refused"),
                     api.is_some(),
-                    "{key} on svckit's service API: the README says {scm:?}"
+                    "{key} on svckit's service API: docs/supervisor.md says {scm:?}"
                 );
             }
         }

@@ -257,7 +257,7 @@ fn entrypoint_overhead(rounds: usize) {
     }
 }
 
-/// `svckit-init` as the README builds it for an image (`cargo build-init`: static-pie), from
+/// `svckit-init` as docs/containers.md builds it for an image (`cargo build-init`: static-pie), from
 /// these sources; `None` (said) when it cannot be built here.
 fn svckit_init() -> Option<String> {
     let target = Path::new(SVCKIT).parent()?.parent()?;

@@ -908,18 +908,21 @@ fn regression_a_setsid_leftover_does_not_hold_svckit_run_forever() {
 }
 
 /// Regression: the README called svckit-init static while a build that follows it could give
-/// a dynamic one. The README's own command (read from it) builds the binary at the path the
-/// README names, and `file` and `ldd` say it is static.
+/// a dynamic one. The command of docs/containers.md (read from it) builds the binary at the path the
+/// page names, and `file` and `ldd` say it is static.
 #[test]
 fn svckit_init_as_the_readme_builds_it_is_static() {
     let Some(built) = crate::support::svckit_init() else {
         return;
     };
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/containers.md"
+    ))
+    .unwrap();
     let at = readme
         .find("\ncargo build-init")
-        .expect("the README builds svckit-init with cargo build-init");
+        .expect("docs/containers.md builds svckit-init with cargo build-init");
     let said = &readme[at..at + 300];
     assert!(
         said.contains("target/x86_64-unknown-linux-gnu/release/svckit-init"),
