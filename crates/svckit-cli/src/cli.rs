@@ -46,7 +46,7 @@ pub enum Command {
     /// install registers it): runs the program in a job object and answers the SCM.
     #[command(hide = true)]
     Host(HostArgs),
-    /// Install a service: NAME [flags] -- PROGRAM [ARGS...], or --file
+    /// Install a service: NAME [OPTIONS...] -- PROGRAM [ARGS...], or --file
     ///
     /// On Unix into the supervisor, systemd or SysV init (--backend). On Windows into the
     /// SCM, over an existing service of that name (stopped, deleted, created anew); svckit.exe

@@ -84,7 +84,7 @@ pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
 }
 
 /// clap's error in one line: its message (the text before the first blank line; it may span
-/// lines, "required arguments were not provided:\n  <PROGRAM>"), then its tips ("a similar
+/// lines, `"required arguments were not provided:\n  <PROGRAM>"`), then its tips ("a similar
 /// subcommand exists: 'status'"), without the usage that follows.
 fn one_line(err: &clap::Error) -> String {
     let rendered = err.render().to_string();

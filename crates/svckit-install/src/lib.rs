@@ -580,10 +580,9 @@ pub enum Error {
     /// No service of that name is installed.
     #[error("service {0} is not installed")]
     NotInstalled(ServiceName),
-    /// A service (or a file) of that name exists and replacing it was not asked for.
-    #[error(
-        "{what} is already installed (replace it with force: svckit install --force, or InstallOptions::force)"
-    )]
+    /// A service (or a file) of that name exists and replacing it was not asked for
+    /// (`InstallOptions::force` replaces it).
+    #[error("{what} is already installed")]
     AlreadyInstalled {
         /// The service, unit file or script.
         what: String,
@@ -691,4 +690,20 @@ impl Error {
 /// directory.
 pub fn detect() -> Result<Box<dyn Backend>, Error> {
     Manager::local()?.backend(BackendKind::Auto, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the library told its users to "use --force", a flag of a program they
+    /// do not run. Its error names no flag; the command line adds its own.
+    #[test]
+    fn regression_the_library_error_names_no_flag() {
+        let said = Error::AlreadyInstalled {
+            what: "service web".into(),
+        }
+        .to_string();
+        assert_eq!(said, "service web is already installed");
+    }
 }

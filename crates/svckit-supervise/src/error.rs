@@ -11,10 +11,8 @@ pub enum Error {
     /// No service of that name is installed.
     #[error("service {0} is not installed")]
     NotInstalled(ServiceName),
-    /// A service of that name is installed already (install without `--force`).
-    #[error(
-        "service {0} is already installed (replace it with force: svckit install --force, or InstallOptions::force)"
-    )]
+    /// A service of that name is installed already, and replacing it was not asked for.
+    #[error("service {0} is already installed")]
     AlreadyInstalled(ServiceName),
     /// The service is installed into another service manager (systemd, SysV init), which
     /// runs it instead of the supervisor.
@@ -115,5 +113,18 @@ impl Error {
             return Error::PermissionDenied(context);
         }
         Error::Io { context, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the library told its users to "use --force", a flag of a program they
+    /// do not run. Its error names no flag; the command line adds its own.
+    #[test]
+    fn regression_the_library_error_names_no_flag() {
+        let said = Error::AlreadyInstalled(ServiceName::new("web").unwrap()).to_string();
+        assert_eq!(said, "service web is already installed");
     }
 }

@@ -5,8 +5,8 @@
 //! dispatcher fails with `ERROR_FAILED_SERVICE_CONTROLLER_CONNECT`, 1063), the same program runs
 //! in the foreground with Ctrl-C as Stop.
 //!
-//! [`host`] makes any program a service: svckit.exe is the service and runs the program in a
-//! [`job`] object.
+//! `host` (on Windows) makes any program a service: svckit.exe is the service and runs the program in a
+//! job object (`job`).
 //!
 //! [`windows-service`]: https://docs.rs/windows-service
 #![cfg(windows)]

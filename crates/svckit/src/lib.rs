@@ -5,7 +5,7 @@
 //!   [`ServiceSpec`]) with the Windows SCM's numeric values;
 //! - the service API: declare a [`Service`] once and [`run`] it unchanged under the Windows SCM,
 //!   as a Unix daemon, under systemd or under a supervisor;
-//! - on Unix, the daemonization library ([`unix`]) that performs every step of daemon(7);
+//! - on Unix, the daemonization library (`svckit::unix`) that performs every step of daemon(7);
 //! - management ([`manage`]): install, start, stop, query and uninstall services through the
 //!   host's manager — the Windows SCM, systemd, SysV init, or svckit's own supervisor — so an
 //!   application can offer `myapp service install` itself (see `examples/self_service.rs`).
@@ -157,7 +157,7 @@ pub fn run(service: Service) -> Result<ExitCode, RunError> {
 
 /// What the demos of the original design use beyond the model: the `MemoryStatus` service's
 /// snapshot of memory use (`svckit demo memory-status`; `svckit demo timelog` needs nothing
-/// more than [`unix::Daemonize`]).
+/// more than `svckit::unix::Daemonize`).
 pub mod demo {
     pub use svckit_core::demo::MemoryStatus;
 

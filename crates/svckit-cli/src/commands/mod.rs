@@ -64,8 +64,17 @@ pub fn manager_for_completion(
 static ASKED: std::sync::OnceLock<svckit_install::Manager> = std::sync::OnceLock::new();
 
 /// `err` with what was meant, where it says a service is not installed and one is named much
-/// like it: "service wbe is not installed; did you mean web?" (exit 3 all the same).
+/// like it: "service wbe is not installed; did you mean web?" (exit 3 all the same); where it
+/// says one is installed already, the flag that replaces it.
 pub fn explain(err: anyhow::Error) -> anyhow::Error {
+    // The library's error says nothing of flags; the command line says which one replaces it.
+    if already_installed(&err) {
+        return crate::exit::Failure::new(
+            Exit::AlreadyRunning,
+            format!("{err:#} (svckit install --force replaces it)"),
+        )
+        .into();
+    }
     let Some(svckit_install::Error::NotInstalled(typed)) = err
         .chain()
         .find_map(|cause| cause.downcast_ref::<svckit_install::Error>())
@@ -83,6 +92,23 @@ pub fn explain(err: anyhow::Error) -> anyhow::Error {
         }
         None => err,
     }
+}
+
+/// Whether `err` says a service (or its file) is installed already.
+fn already_installed(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let install = matches!(
+            cause.downcast_ref::<svckit_install::Error>(),
+            Some(svckit_install::Error::AlreadyInstalled { .. })
+        );
+        #[cfg(unix)]
+        let install = install
+            || matches!(
+                cause.downcast_ref::<svckit_supervise::Error>(),
+                Some(svckit_supervise::Error::AlreadyInstalled(_))
+            );
+        install
+    })
 }
 
 /// Runs the parsed command line.

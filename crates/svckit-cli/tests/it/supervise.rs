@@ -709,7 +709,10 @@ fn errors_have_their_exit_codes() {
     sup.ok(&["install", "dup", "--", "true"]);
     let output = sup.run(&["install", "dup", "--", "true"]);
     assert_eq!(code(&output), 4);
-    assert!(stderr(&output).contains("already installed"));
+    assert_eq!(
+        stderr(&output),
+        "svckit: error: service dup is already installed (svckit install --force replaces it)\n"
+    );
     assert!(
         sup.ok(&["install", "dup", "--force", "--", "false"])
             .starts_with("reinstalled dup")
