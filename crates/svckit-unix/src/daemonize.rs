@@ -367,7 +367,7 @@ impl Daemonize {
     /// Checks and resolves every setting before anything is changed, so bad input fails with
     /// nothing done and nothing left behind.
     fn plan(&self, exec: Option<(&OsStr, &[OsString])>) -> Result<Plan, Error> {
-        let proof = SingleThreaded::check().map_err(|threads| Error::MultiThreaded { threads })?;
+        let proof = SingleThreaded::check().map_err(Error::not_single_threaded)?;
         if let Some(mask) = self.umask.filter(|mask| *mask > 0o777) {
             return Err(Error::InvalidSetting {
                 setting: "umask",

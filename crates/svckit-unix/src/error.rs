@@ -39,6 +39,21 @@ pub enum Step {
     Exec = 15,
 }
 
+impl Error {
+    /// The error of a fork that [`SingleThreaded::check`](crate::sys::SingleThreaded) could
+    /// not prove sound.
+    pub(crate) fn not_single_threaded(why: crate::sys::NotSingleThreaded) -> Error {
+        match why {
+            crate::sys::NotSingleThreaded::Threads(threads) => Error::MultiThreaded { threads },
+            crate::sys::NotSingleThreaded::Unknown(source) => Error::Os {
+                step: Step::Fork,
+                context: "count the process's threads in /proc/self/task".into(),
+                source,
+            },
+        }
+    }
+}
+
 impl Step {
     const ALL: [Step; 15] = [
         Step::CloseFds,
@@ -107,7 +122,7 @@ pub enum Error {
         "refusing to fork: the process has {threads} threads (daemonize before starting any thread)"
     )]
     MultiThreaded {
-        /// How many threads were counted (0 when /proc could not be read).
+        /// How many threads were counted.
         threads: usize,
     },
     /// `--user` named no user in the password database.

@@ -34,9 +34,7 @@ const LINK_FD: RawFd = 3;
 impl FdHolder {
     /// Forks the holder. The process must be single-threaded.
     pub fn spawn() -> io::Result<FdHolder> {
-        let proof = sys::SingleThreaded::check().map_err(|threads| {
-            io::Error::other(format!("cannot fork an fd holder from {threads} threads"))
-        })?;
+        let proof = sys::SingleThreaded::check().map_err(|why| why.into_io("fork an fd holder"))?;
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
             SockType::SeqPacket,

@@ -180,8 +180,7 @@ pub fn threads() -> Option<usize> {
 /// shows as the supervisor, not as the command that started it. Refused, and nothing changed,
 /// while the process has more than one thread.
 pub fn set_title(title: &[&str]) -> Result<(), crate::Error> {
-    let proof = crate::sys::SingleThreaded::check()
-        .map_err(|threads| crate::Error::MultiThreaded { threads })?;
+    let proof = crate::sys::SingleThreaded::check().map_err(crate::Error::not_single_threaded)?;
     let first = title.first().copied().unwrap_or_default();
     if let Ok(name) = std::ffi::CString::new(
         first
@@ -436,7 +435,19 @@ impl Identity {
 pub fn raise_open_file_limit() -> std::io::Result<(u64, u64)> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    if soft < hard {
+    // Root may raise the hard limit up to the kernel's (fs.nr_open): 10,000 services need
+    // 20,000 descriptors and more.
+    let ceiling = match nix::unistd::geteuid().is_root() {
+        true => std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .map_or(hard, |nr_open| nr_open.max(hard)),
+        false => hard,
+    };
+    if soft < ceiling
+        && setrlimit(Resource::RLIMIT_NOFILE, ceiling, ceiling).is_err()
+        && soft < hard
+    {
         setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
     }
     Ok((soft, hard))

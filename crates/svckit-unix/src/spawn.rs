@@ -192,11 +192,7 @@ impl ChildSetup {
                 format!("limits.{key}: {why}"),
             ));
         }
-        let proof = sys::SingleThreaded::check().map_err(|threads| {
-            io::Error::other(format!(
-                "cannot set up a child of a process with {threads} threads"
-            ))
-        })?;
+        let proof = sys::SingleThreaded::check().map_err(|why| why.into_io("set up a child"))?;
         let ready_raw = self.ready.as_ref().map(AsRawFd::as_raw_fd);
         let sockets: Vec<RawFd> = self
             .handover

@@ -9,6 +9,9 @@
 //! - capture: MB/s of stdout from `yes | head -c BYTES` (100-byte lines) into rotated logs,
 //!   checked byte for byte for svckit.
 //!
+//! - scale (svckit alone): install, start, status and stop of 1,000 services (and more:
+//!   SVCKIT_BENCH_SCALE=1000,10000), with the supervisor's PSS and descriptors.
+//!
 //! `cargo bench -p svckit-cli --bench supervise`; SVCKIT_BENCH_SERVICES (default 100) and
 //! SVCKIT_BENCH_BYTES (default 212000000) size it. Peers that are not installed are skipped.
 
@@ -136,7 +139,7 @@ fn pss(pids: &[i32]) -> u64 {
 }
 
 struct Row {
-    metric: &'static str,
+    metric: String,
     tool: String,
     value: f64,
     unit: &'static str,
@@ -486,7 +489,7 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
         peer.start_all(n);
         thread::sleep(Duration::from_millis(300));
         rows.push(Row {
-            metric: "memory (PSS) for the services",
+            metric: "memory (PSS) for the services".into(),
             tool: peer.name(),
             value: pss(&peer.supervisor_pids()) as f64 / 1024.0,
             unit: "MiB",
@@ -494,7 +497,7 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
         if peer.status().is_some() {
             let samples: Vec<Duration> = (0..20).filter_map(|_| peer.status()).collect();
             rows.push(Row {
-                metric: "status of every service",
+                metric: "status of every service".into(),
                 tool: peer.name(),
                 value: median(samples).as_secs_f64() * 1e3,
                 unit: "ms",
@@ -508,18 +511,101 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
             peer.start_one();
         }
         rows.push(Row {
-            metric: "stop, returning once gone",
+            metric: "stop, returning once gone".into(),
             tool: peer.name(),
             value: median(stops).as_secs_f64() * 1e3,
             unit: "ms",
         });
         let took = peer.shutdown();
         rows.push(Row {
-            metric: "shutdown, every service stopped",
+            metric: "shutdown, every service stopped".into(),
             tool: peer.name(),
             value: took.as_secs_f64(),
             unit: "s",
         });
+    }
+}
+
+/// The open descriptors of `pid`.
+fn fds(pid: i32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+/// svckit alone at each size of `sizes` (the peers are measured at 100 in `fleet`): install
+/// N `sleep` services (apply of a directory, start = demand), start them all, the
+/// supervisor's PSS and descriptors, `status --json` of all (median of 5), stop them all,
+/// and the supervisor's shutdown. Every service is seen running, then seen gone.
+fn scale(root: &Path, sizes: &[usize], rows: &mut Vec<Row>) {
+    for &n in sizes {
+        let secs = "3005";
+        let dir = root.join(format!("scale-{n}"));
+        let defs = dir.join("defs");
+        fs::create_dir_all(&defs).unwrap();
+        for i in 0..n {
+            fs::write(
+                defs.join(format!("s{i}.toml")),
+                format!("program = \"/bin/sleep\"\nargs = [\"{secs}.{i}\"]\nstart = \"demand\"\n"),
+            )
+            .unwrap();
+        }
+        let svckit = Svckit {
+            dir: dir.join("state"),
+            secs,
+        };
+        let sv = |args: &[&str]| -> Vec<String> { svckit.sv(args) };
+        let timed_sv = |args: &[&str]| -> Duration {
+            let args = sv(args);
+            timed(SVCKIT, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        let mut row = |metric: &str, value: f64, unit: &'static str| {
+            rows.push(Row {
+                metric: format!("{n} services: {metric}"),
+                tool: "svckit".into(),
+                value,
+                unit,
+            })
+        };
+        let took = timed_sv(&["apply", &defs.display().to_string()]);
+        row("install all (apply)", took.as_secs_f64(), "s");
+        let started = Instant::now();
+        let args = sv(&["start", "--all"]);
+        // Exit 1 when any failed: every service is counted running below either way.
+        run(SVCKIT, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        let all_ran = wait_until(Duration::from_secs(600), || sleepers(secs) == n);
+        row(
+            "start all, each running",
+            started.elapsed().as_secs_f64(),
+            "s",
+        );
+        row("services running", sleepers(secs) as f64, "");
+        assert!(all_ran, "{n} services: only {} ran", sleepers(secs));
+        thread::sleep(Duration::from_millis(300));
+        row(
+            "supervisor PSS",
+            pss(&svckit.supervisor_pids()) as f64 / 1024.0,
+            "MiB",
+        );
+        let supervisor = svckit.supervisor().expect("a supervisor");
+        row("supervisor descriptors", fds(supervisor) as f64, "");
+        let samples: Vec<Duration> = (0..5).map(|_| timed_sv(&["status", "--json"])).collect();
+        row(
+            "status --json of all",
+            median(samples).as_secs_f64() * 1e3,
+            "ms",
+        );
+        let started = Instant::now();
+        timed_sv(&["stop", "--all"]);
+        let all_gone = wait_until(Duration::from_secs(600), || sleepers(secs) == 0);
+        row(
+            "stop all, every one gone",
+            started.elapsed().as_secs_f64(),
+            "s",
+        );
+        assert!(all_gone, "{n} services: {} still run", sleepers(secs));
+        let mut svckit = svckit;
+        let took = svckit.shutdown();
+        row("supervisor shutdown", took.as_secs_f64(), "s");
+        let _ = fs::remove_dir_all(&dir);
     }
 }
 
@@ -575,7 +661,7 @@ fn restart_interval(root: &Path, rows: &mut Vec<Row>) {
     });
     run(SVCKIT, &["stop", "crash", "--state-dir", &state]);
     rows.push(Row {
-        metric: "restart interval after a crash (delay 0)",
+        metric: "restart interval after a crash (delay 0)".into(),
         tool: "svckit".into(),
         value: gaps(&file),
         unit: "ms",
@@ -610,7 +696,7 @@ fn restart_interval(root: &Path, rows: &mut Vec<Row>) {
         }
         let _ = child.wait();
         rows.push(Row {
-            metric: "restart interval after a crash (delay 0)",
+            metric: "restart interval after a crash (delay 0)".into(),
             tool: tool.into(),
             value: gaps(&file),
             unit: "ms",
@@ -646,7 +732,7 @@ fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
     let started = Instant::now();
     run("sh", &["-c", &format!("{producer} > {}", plain.display())]);
     rows.push(Row {
-        metric: "stdout capture, rotated",
+        metric: "stdout capture, rotated".into(),
         tool: "straight to a file".into(),
         value: mbps(started.elapsed()),
         unit: "MB/s",
@@ -697,7 +783,7 @@ fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
         exact &= content.len() % 100 == 0 && content.chunks(100).all(|c| c == line.as_bytes());
     }
     rows.push(Row {
-        metric: "stdout capture, rotated",
+        metric: "stdout capture, rotated".into(),
         tool: format!(
             "svckit ({})",
             if exact {
@@ -732,7 +818,7 @@ fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
             total(&peer.dir, "chatty.log") >= bytes as u64
         });
         rows.push(Row {
-            metric: "stdout capture, rotated",
+            metric: "stdout capture, rotated".into(),
             tool: "supervisord".into(),
             value: mbps(started.elapsed()),
             unit: "MB/s",
@@ -764,7 +850,7 @@ fn capture(root: &Path, bytes: usize, rows: &mut Vec<Row>) {
         let started = Instant::now();
         run("sh", &["-c", &command]);
         rows.push(Row {
-            metric: "stdout capture, rotated",
+            metric: "stdout capture, rotated".into(),
             tool: tool.into(),
             value: mbps(started.elapsed()),
             unit: "MB/s",
@@ -780,9 +866,21 @@ pub fn main() {
     fs::create_dir_all(&root).unwrap();
     let mut rows = Vec::new();
     fleet(&root, n, &mut rows);
+    let sizes: Vec<usize> = std::env::var("SVCKIT_BENCH_SCALE")
+        .unwrap_or_else(|_| "1000".into())
+        .split(',')
+        .filter_map(|size| size.trim().parse().ok())
+        .collect();
+    scale(&root, &sizes, &mut rows);
     restart_interval(&root, &mut rows);
     capture(&root, bytes, &mut rows);
-    for marker in ["sleep 3001.", "sleep 3002.", "sleep 3003.", "sleep 3004."] {
+    for marker in [
+        "sleep 3001.",
+        "sleep 3002.",
+        "sleep 3003.",
+        "sleep 3004.",
+        "sleep 3005.",
+    ] {
         kill_all(marker);
     }
     let _ = fs::remove_dir_all(&root);

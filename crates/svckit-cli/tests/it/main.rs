@@ -19,6 +19,7 @@ mod memory_status;
 mod notify;
 mod operator;
 mod pidfile;
+mod scale;
 mod supervise;
 mod support;
 mod systemd;

@@ -3,7 +3,7 @@
 
 use super::{Drained, OwnedFd, ServiceName, Stream, Supervisor, Token, log, unwatch, watch};
 use crate::logs::{LogFile, PipeEnd};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::AsFd;
 
 /// A captured stream: the read end of a service's stdout or stderr pipe.
@@ -45,6 +45,54 @@ impl Captures {
     fn drain(&mut self, token: Token, log: &mut LogFile) -> Option<Drained> {
         let capture = self.pipes.get(&token)?;
         Some(log.drain(&PipeEnd(&capture.pipe), &mut self.scratch))
+    }
+}
+
+/// How many logs stay open at once. Beyond it the least recently written is closed (it
+/// reopens at its end on its next write): the supervisor holds its services' output pipes,
+/// two per service, and a bounded number of files however many services there are.
+pub(super) const OPEN_LOGS: usize = 128;
+
+/// The logs that may be open, by their last use.
+#[derive(Default)]
+pub(super) struct OpenLogs {
+    next: u64,
+    by_use: BTreeMap<u64, (ServiceName, usize)>,
+    last_use: HashMap<(ServiceName, usize), u64>,
+}
+
+impl OpenLogs {
+    /// `name`'s log `index` was just used: it becomes the most recent. Returns the logs to
+    /// close, beyond [`OPEN_LOGS`].
+    fn used(&mut self, name: &ServiceName, index: usize) -> Vec<(ServiceName, usize)> {
+        let key = (name.clone(), index);
+        if let Some(before) = self.last_use.insert(key.clone(), self.next) {
+            self.by_use.remove(&before);
+        }
+        self.by_use.insert(self.next, key);
+        self.next += 1;
+        let mut beyond = Vec::new();
+        while self.by_use.len() > OPEN_LOGS {
+            let Some((_, key)) = self.by_use.pop_first() else {
+                break;
+            };
+            self.last_use.remove(&key);
+            beyond.push(key);
+        }
+        beyond
+    }
+
+    /// `name`'s log `index` is closed (or gone).
+    fn forget(&mut self, name: &ServiceName, index: usize) {
+        if let Some(at) = self.last_use.remove(&(name.clone(), index)) {
+            self.by_use.remove(&at);
+        }
+    }
+
+    /// How many logs it counts as open.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.by_use.len()
     }
 }
 
@@ -116,6 +164,7 @@ impl Supervisor {
             (true, None) => log(format_args!("{name}: storing its {} again", stream.name())),
             _ => {}
         }
+        self.log_used(&name, index);
         if drained == Some(Drained::Eof) {
             self.close_capture(token);
         }
@@ -126,6 +175,24 @@ impl Supervisor {
             .is_some_and(|unit| unit.logs[index].take_seen())
         {
             self.check_dependents();
+        }
+    }
+
+    /// `name`'s log `index` was just used (it may have opened its file): the logs used least
+    /// recently are closed beyond [`OPEN_LOGS`].
+    pub(super) fn log_used(&mut self, name: &ServiceName, index: usize) {
+        let open = self
+            .units
+            .get(name)
+            .is_some_and(|unit| unit.logs[index].is_open());
+        if !open {
+            self.open_logs.forget(name, index);
+            return;
+        }
+        for (name, index) in self.open_logs.used(name, index) {
+            if let Some(unit) = self.units.get_mut(&name) {
+                unit.logs[index].close();
+            }
         }
     }
 
@@ -141,5 +208,27 @@ impl Supervisor {
         if let Some(capture) = self.captures.pipes.remove(&token) {
             unwatch(&self.poll, &capture.pipe);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The least recently used logs are the ones let go, and a log used again moves to the end.
+    #[test]
+    fn open_logs_lets_the_least_recently_used_go() {
+        let mut open = OpenLogs::default();
+        let name = |i: usize| ServiceName::new(format!("s{i}")).unwrap();
+        for i in 0..OPEN_LOGS {
+            assert!(open.used(&name(i), 0).is_empty());
+        }
+        // s0 is used again: s1 is now the oldest.
+        assert!(open.used(&name(0), 0).is_empty());
+        assert_eq!(open.used(&name(OPEN_LOGS), 1), vec![(name(1), 0)]);
+        assert_eq!(open.used(&name(OPEN_LOGS + 1), 0), vec![(name(2), 0)]);
+        open.forget(&name(3), 0);
+        assert!(open.used(&name(OPEN_LOGS + 2), 0).is_empty());
+        assert_eq!(open.len(), OPEN_LOGS);
     }
 }

@@ -272,6 +272,8 @@ struct Supervisor {
     timers: timers::Timers,
     units: BTreeMap<ServiceName, Unit>,
     captures: capture::Captures,
+    /// The logs held open, the least recently used closed beyond a bound.
+    open_logs: capture::OpenLogs,
     /// The open-file limits the supervisor was started with, given back to its services.
     open_files: Option<(u64, u64)>,
     events: VecDeque<Queued>,
@@ -396,6 +398,7 @@ impl Supervisor {
             timers: timers::Timers::default(),
             units: BTreeMap::new(),
             captures: capture::Captures::default(),
+            open_logs: capture::OpenLogs::default(),
             open_files: None,
             events: VecDeque::new(),
             next_token: 2,

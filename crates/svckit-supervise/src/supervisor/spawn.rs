@@ -135,6 +135,23 @@ impl Supervisor {
         Ok(())
     }
 
+    /// What an EMFILE at a start means: the supervisor's open-file limit, how many services
+    /// hold its descriptors, and what to raise.
+    fn out_of_files(&self) -> String {
+        let running = self
+            .units
+            .values()
+            .filter(|unit| unit.process.pid.is_some() || unit.process.pgid.is_some())
+            .count();
+        let limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map_or_else(|_| "?".to_owned(), |(soft, _)| soft.to_string());
+        format!(
+            "the supervisor is at its open-file limit (RLIMIT_NOFILE {limit}, {running} services \
+             running, 2 descriptors each): raise its hard limit (ulimit -Hn, LimitNOFILE=) or \
+             run it as root (it raises its own to fs.nr_open)"
+        )
+    }
+
     /// Where the service's processes go: its cgroup, where the supervisor makes them.
     pub(super) fn service_cgroup(&self, name: &ServiceName) -> Option<Cgroup> {
         match self.cgroups.as_ref()?.service(name.as_str()) {
@@ -169,13 +186,13 @@ impl Supervisor {
             main,
         } = process;
         let failed = |err: io::Error, what: &str| {
-            (
-                err.raw_os_error().unwrap_or(nix::libc::EIO),
-                format!(
-                    "cannot start {}: {what}: {err}",
-                    std::path::Path::new(program).display()
-                ),
-            )
+            let errno = err.raw_os_error().unwrap_or(nix::libc::EIO);
+            let program = std::path::Path::new(program).display();
+            let said = match errno {
+                nix::libc::EMFILE => self.out_of_files(),
+                _ => err.to_string(),
+            };
+            (errno, format!("cannot start {program}: {what}: {said}"))
         };
         let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
             .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
@@ -244,6 +261,8 @@ impl Supervisor {
                     log.new_run();
                 }
             }
+            self.log_used(name, 0);
+            self.log_used(name, 1);
         }
         if let Some(out_read) = out_read {
             self.capture_adopted(name, Stream::Stdout, out_read);

@@ -31,16 +31,43 @@ pub(crate) enum Fork {
 /// Only [`SingleThreaded::check`] makes one, so every fork in this crate is preceded by the check.
 pub(crate) struct SingleThreaded(());
 
+/// Why [`SingleThreaded::check`] gave no proof.
+#[derive(Debug)]
+pub(crate) enum NotSingleThreaded {
+    /// The process has this many threads.
+    Threads(usize),
+    /// `/proc/self/task` could not be read (out of descriptors, EMFILE): no proof either way.
+    Unknown(io::Error),
+}
+
+impl NotSingleThreaded {
+    /// As an I/O error: the one that kept it from counting (its kind kept: EMFILE is told as
+    /// the open-file limit), else "the process has N threads".
+    pub(crate) fn into_io(self, what: &str) -> io::Error {
+        match self {
+            NotSingleThreaded::Threads(threads) => {
+                io::Error::other(format!("cannot {what}: the process has {threads} threads"))
+            }
+            NotSingleThreaded::Unknown(err) => io::Error::new(
+                err.kind(),
+                format!(
+                    "cannot {what}: cannot count the process's threads in /proc/self/task: {err}"
+                ),
+            ),
+        }
+    }
+}
+
 impl SingleThreaded {
     /// Counts the entries of `/proc/self/task` (one per thread).
-    pub(crate) fn check() -> Result<SingleThreaded, usize> {
+    pub(crate) fn check() -> Result<SingleThreaded, NotSingleThreaded> {
         let threads = fs::read_dir("/proc/self/task")
-            .map(Iterator::count)
-            .unwrap_or(0);
+            .map_err(NotSingleThreaded::Unknown)?
+            .count();
         if threads == 1 {
             Ok(SingleThreaded(()))
         } else {
-            Err(threads)
+            Err(NotSingleThreaded::Threads(threads))
         }
     }
 }
