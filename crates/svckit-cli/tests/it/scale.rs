@@ -96,9 +96,11 @@ fn regression_a_supervisor_holds_two_descriptors_per_service_and_a_bounded_set_o
 }
 
 /// Regression: at its open-file limit the supervisor said "cannot set up a child of a
-/// process with 0 threads" (its count of threads in /proc failed with EMFILE). A start that
-/// fails there names the limit, the services running and what to raise. The supervisor runs
-/// as nobody under a hard limit of 40 (root would raise it).
+/// process with 0 threads" (its count of threads in /proc failed with EMFILE). Once a
+/// quarter of the limit is all that is left, a service's stderr shares its stdout pipe (its
+/// status says so, and its stderr lines are in its stdout log); a start that finds no room
+/// at all names the limit, the services running and what to raise. The supervisor runs as
+/// nobody under a hard limit of 40 (root would raise it).
 #[test]
 fn regression_the_open_file_limit_is_named_with_what_to_raise() {
     let test = "regression_the_open_file_limit_is_named_with_what_to_raise";
@@ -125,9 +127,17 @@ fn regression_the_open_file_limit_is_named_with_what_to_raise() {
             .env("HOME", "/nonexistent");
         command.output().unwrap()
     };
-    for i in 0..20 {
-        let name = format!("s{i}");
-        let out = as_nobody(&["install", &name, "--", "/bin/sleep", "1000"]);
+    const N: usize = 20;
+    for i in 0..N {
+        let name = format!("s{i:02}");
+        let out = as_nobody(&[
+            "install",
+            &name,
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo out; echo err >&2; exec sleep 1000",
+        ]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
     let out = as_nobody(&["start", "--all"]);
@@ -141,6 +151,52 @@ fn regression_the_open_file_limit_is_named_with_what_to_raise() {
         line.contains("the supervisor is at its open-file limit (RLIMIT_NOFILE 40, ")
             && line.contains(" services running, 2 descriptors each): raise its hard limit"),
         "{line}"
+    );
+    // Started in order: the first with two pipes, then some with one, then none.
+    let status = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&as_nobody(&["status", name, "--json"]).stdout).unwrap()
+    };
+    let states: Vec<(String, Option<String>)> = (0..N)
+        .map(|i| {
+            let status = status(&format!("s{i:02}"));
+            (
+                status["state"].as_str().unwrap_or_default().to_owned(),
+                status["status_text"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let separate = states
+        .iter()
+        .take_while(|(state, notice)| state == "running" && notice.is_none())
+        .count();
+    let merged = states[separate..]
+        .iter()
+        .take_while(|(state, notice)| {
+            state == "running"
+                && notice
+                    .as_deref()
+                    .is_some_and(|n| n.contains("stderr goes to its stdout log"))
+        })
+        .count();
+    assert!(separate >= 1 && merged >= 4, "{states:?}");
+    assert!(
+        states[separate + merged..]
+            .iter()
+            .all(|(state, _)| state == "failed"),
+        "{states:?}"
+    );
+    let logs = sup.dir.join("state/logs");
+    let first_merged = format!("s{separate:02}");
+    assert!(
+        eventually(Duration::from_secs(10), || fs::read_to_string(
+            logs.join(format!("{first_merged}.stdout"))
+        )
+        .is_ok_and(|text| text.contains("out\n") && text.contains("err\n"))),
+        "{first_merged}'s stderr is not in its stdout log"
+    );
+    assert!(
+        fs::read_to_string(logs.join("s00.stderr")).is_ok_and(|text| text == "err\n"),
+        "s00 has its own stderr log"
     );
     let out = as_nobody(&["supervisor", "stop"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

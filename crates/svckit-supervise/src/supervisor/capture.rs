@@ -22,6 +22,11 @@ pub(super) struct Captures {
 }
 
 impl Captures {
+    /// How many streams are captured (a descriptor each).
+    pub(super) fn len(&self) -> usize {
+        self.pipes.len()
+    }
+
     /// Whether `token` is a captured stream's.
     pub(super) fn has(&self, token: Token) -> bool {
         self.pipes.contains_key(&token)
@@ -82,6 +87,13 @@ impl OpenLogs {
         beyond
     }
 
+    /// Lets go of the least recently used log: the one to close.
+    pub(super) fn oldest(&mut self) -> Option<(ServiceName, usize)> {
+        let (_, key) = self.by_use.pop_first()?;
+        self.last_use.remove(&key);
+        Some(key)
+    }
+
     /// `name`'s log `index` is closed (or gone).
     fn forget(&mut self, name: &ServiceName, index: usize) {
         if let Some(at) = self.last_use.remove(&(name.clone(), index)) {
@@ -90,8 +102,7 @@ impl OpenLogs {
     }
 
     /// How many logs it counts as open.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.by_use.len()
     }
 }

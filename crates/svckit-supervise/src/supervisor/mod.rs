@@ -207,9 +207,16 @@ pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32
     };
     let mut supervisor = Supervisor::new(dir, config.main, pid1)?;
     supervisor.open_files = open_files;
+    // (Less the one that reads the directory.)
+    supervisor.fd_base = fs::read_dir("/proc/self/fd").map_or(16, |fds| fds.count() - 1);
     ready().map_err(|err| Error::io("report readiness", err))?;
     supervisor.serve()
 }
+
+/// The descriptors kept free for what is not counted: clients, probes, readiness pipes,
+/// pidfds, the fd holder's transfers, files read (at most an eighth of the limit). Below it, a service's stderr shares its
+/// stdout pipe; below one more, a start fails saying which limit to raise.
+const FD_RESERVE: u64 = 64;
 
 /// One supervised service.
 struct Unit {
@@ -274,6 +281,9 @@ struct Supervisor {
     captures: capture::Captures,
     /// The logs held open, the least recently used closed beyond a bound.
     open_logs: capture::OpenLogs,
+    /// The descriptors it had open once it ran (its sockets, signalfd, epoll, logs): the
+    /// base of its count of those left ([`Supervisor::descriptors_left`]).
+    fd_base: usize,
     /// The open-file limits the supervisor was started with, given back to its services.
     open_files: Option<(u64, u64)>,
     events: VecDeque<Queued>,
@@ -399,6 +409,7 @@ impl Supervisor {
             units: BTreeMap::new(),
             captures: capture::Captures::default(),
             open_logs: capture::OpenLogs::default(),
+            fd_base: 0,
             open_files: None,
             events: VecDeque::new(),
             next_token: 2,

@@ -113,6 +113,10 @@ impl Supervisor {
         // Its output pipes: the same pipes, opened again through /proc.
         if let Some((out_ino, err_ino)) = record.pipes {
             for (fd, ino, stream) in [(1, out_ino, Stream::Stdout), (2, err_ino, Stream::Stderr)] {
+                // One pipe for both (near the open-file limit): captured once, as stdout.
+                if stream == Stream::Stderr && err_ino == out_ino {
+                    continue;
+                }
                 let path = format!("/proc/{pid}/fd/{fd}");
                 if fs::metadata(&path).map(|m| m.ino()).ok() != Some(ino) {
                     continue;
