@@ -450,8 +450,11 @@ impl Manager {
                 });
             }
         }
+        // (A set: a scan of the list per name was 10⁸ comparisons at 10,000 services.)
+        let answered: std::collections::HashSet<ServiceName> =
+            listed.iter().map(|one| one.name.clone()).collect();
         for (name, backend) in names {
-            if listed.iter().any(|one| one.name == name) {
+            if answered.contains(&name) {
                 continue;
             }
             if backend.is_builtin() {

@@ -1013,7 +1013,8 @@ fn regression_a_supervisor_of_another_uid_is_not_believed() {
     );
 }
 
-/// When the supervisor's fds run out, the service that cannot start says so in its status.
+/// When the supervisor's fds run out, the service that cannot start says so in its status,
+/// naming the limit.
 #[test]
 fn a_service_that_cannot_start_for_want_of_fds_says_so() {
     let sup = Sup::new("nofds");
@@ -1038,7 +1039,7 @@ fn a_service_that_cannot_start_for_want_of_fds_says_so() {
     assert!(
         status["reason"]
             .as_str()
-            .is_some_and(|reason| reason.contains("Too many open files")),
+            .is_some_and(|reason| reason.contains("at its open-file limit (RLIMIT_NOFILE ")),
         "{status}"
     );
     assert_eq!(sup.status("first")["state"], "running");

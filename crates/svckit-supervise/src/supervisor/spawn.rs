@@ -433,27 +433,33 @@ impl Supervisor {
     /// condition, can no longer meet it. A `log_ready` condition has its dependency's logs
     /// look for its text.
     pub(super) fn check_dependents(&mut self) {
+        // Told already, the event not yet applied. (One pass over the queue, and only those
+        // not told are copied: a pass per waiting service, and a copy of every waiting one's
+        // definition at every event, made `start --all` of 3,000 services take 27 s.)
+        let told: std::collections::HashSet<&ServiceName> = self
+            .events
+            .iter()
+            .filter(|queued| {
+                matches!(
+                    queued.event,
+                    Event::DependenciesSettled | Event::StartFailed | Event::Exited { .. }
+                )
+            })
+            .map(|queued| &queued.name)
+            .collect();
         let waiting: Vec<(ServiceName, SystemTime, ServiceSpec)> = self
             .units
             .values()
             .filter(|unit| {
-                unit.life.state == UnitState::Starting && unit.life.phase == Phase::Dependencies
+                unit.life.state == UnitState::Starting
+                    && unit.life.phase == Phase::Dependencies
+                    && !told.contains(&unit.name)
             })
             // The wait began with the start (its state's since).
             .map(|unit| (unit.name.clone(), unit.since, unit.spec.clone()))
             .collect();
         self.look_for_log_lines(&waiting);
         for (name, since, spec) in waiting {
-            // Told already, the event not yet applied.
-            if self.events.iter().any(|queued| {
-                queued.name == name
-                    && matches!(
-                        queued.event,
-                        Event::DependenciesSettled | Event::StartFailed | Event::Exited { .. }
-                    )
-            }) {
-                continue;
-            }
             let mut awaiting = None;
             let mut failed = None;
             for dependency in spec.ordered_after() {
@@ -528,6 +534,12 @@ impl Supervisor {
                 _ => None,
             })
             .collect();
+        // (Only while some log looks for a text: a pass over every log per event was a
+        // quadratic cost at thousands of services.)
+        if wanted.is_empty() && !self.logs_look {
+            return;
+        }
+        self.logs_look = !wanted.is_empty();
         for unit in self.units.values_mut() {
             for log in &mut unit.logs {
                 log.look_only_for(|text| wanted.contains(&(&unit.name, text)));
