@@ -294,6 +294,10 @@ mod supervisor {
         status.last_exit_why = service.last_exit_why.clone();
         status.since = Some(UNIX_EPOCH + Duration::from_millis(service.since_ms));
         status.wanted = Some(service.wanted);
+        status.start = service
+            .start
+            .as_deref()
+            .and_then(|start| start.parse().ok());
         status.capture_error = service.capture_error.clone();
         status.cgroup = service.cgroup.clone();
         status.notice = service.notice.clone();
@@ -304,6 +308,9 @@ mod supervisor {
             status.tasks = Some(usage.tasks);
             status.memory = usage.memory_bytes;
             status.cpu = usage.cpu_usec.map(Duration::from_micros);
+            status.usage_read = usage
+                .read_ms
+                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
         }
         status.next_try = service
             .next_try_ms

@@ -500,6 +500,10 @@ pub struct Status {
     pub memory: Option<u64>,
     /// The CPU time it used, where the manager can tell.
     pub cpu: Option<Duration>,
+    /// When its CPU time and memory were read, where the manager says (the supervisor's
+    /// status of all may give a reading up to two seconds old): a rate is the difference
+    /// between two readings over this time's.
+    pub usage_read: Option<SystemTime>,
     /// Waiting to restart (backoff): when it is started again.
     pub next_try: Option<SystemTime>,
     /// Its processes, the main one first (at most 64), where the manager can tell.
@@ -540,6 +544,7 @@ impl Status {
             tasks: None,
             memory: None,
             cpu: None,
+            usage_read: None,
             next_try: None,
             processes: Vec::new(),
             sockets: None,

@@ -157,6 +157,10 @@ pub struct ServiceStatus {
     pub last_exit_why: Option<String>,
     /// Whether it should be running.
     pub wanted: bool,
+    /// When it starts (its definition's `start`): the client need not read every definition
+    /// to show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
     /// Why it failed, or what went wrong last (a spawn error, a crash loop).
     pub reason: Option<String>,
     /// The command it runs.
@@ -198,4 +202,8 @@ pub struct Usage {
     pub cpu_usec: Option<u64>,
     /// Memory in use, bytes.
     pub memory_bytes: Option<u64>,
+    /// When it was read, Unix milliseconds (a status of all may give a reading up to two
+    /// seconds old: a rate is the difference between two readings over this time's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_ms: Option<u64>,
 }

@@ -6,7 +6,7 @@
 use std::{
     collections::HashMap,
     io::IsTerminal,
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use ratatui::{
@@ -103,7 +103,7 @@ struct Top {
     listed: Vec<Listed>,
     selected: TableState,
     /// Each service's CPU time when last read, and when: its CPU% is the difference.
-    cpu: HashMap<ServiceName, (Duration, Instant)>,
+    cpu: HashMap<ServiceName, (Duration, SystemTime)>,
     percent: HashMap<ServiceName, f64>,
     /// What the last key did (or why it could not).
     said: String,
@@ -175,19 +175,30 @@ impl Top {
             Ok(listed) => self.listed = listed,
             Err(err) => self.said = format!("svckit: error: {err:#}"),
         }
-        let now = Instant::now();
+        let now = SystemTime::now();
         for one in &self.listed {
-            let Some(cpu) = one.status.as_ref().ok().and_then(|status| status.cpu) else {
+            let Some(status) = one.status.as_ref().ok() else {
+                continue;
+            };
+            let Some(cpu) = status.cpu else {
                 self.cpu.remove(&one.name);
                 self.percent.remove(&one.name);
                 continue;
             };
-            if let Some((before, at)) = self.cpu.insert(one.name.clone(), (cpu, now)) {
-                let elapsed = now.duration_since(at).as_secs_f64();
-                if elapsed > 0.0 {
+            // The time of the reading, where the manager says (the supervisor's may be up to
+            // two seconds old): the same reading again changes nothing.
+            let read = status.usage_read.unwrap_or(now);
+            match self.cpu.get(&one.name).copied() {
+                Some((_, at)) if read <= at => {}
+                Some((before, at)) => {
+                    let elapsed = read.duration_since(at).unwrap_or_default().as_secs_f64();
                     let used = cpu.saturating_sub(before).as_secs_f64();
                     self.percent
                         .insert(one.name.clone(), used / elapsed * 100.0);
+                    self.cpu.insert(one.name.clone(), (cpu, read));
+                }
+                None => {
+                    self.cpu.insert(one.name.clone(), (cpu, read));
                 }
             }
         }

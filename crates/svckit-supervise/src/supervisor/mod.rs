@@ -218,6 +218,10 @@ pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32
 /// stdout pipe; below one more, a start fails saying which limit to raise.
 const FD_RESERVE: u64 = 64;
 
+/// How old a service's usage may be in a status of all services (a status of one reads it
+/// afresh).
+const USAGE_MAX_AGE: Duration = Duration::from_secs(2);
+
 /// One supervised service.
 struct Unit {
     name: ServiceName,
@@ -249,6 +253,9 @@ struct Unit {
     control: control::Control,
     logs: [LogFile; 2],
     pipes: Option<(u64, u64)>,
+    /// What it used when last read, and when (a status of all reads it at most every
+    /// [`USAGE_MAX_AGE`]).
+    usage: std::cell::Cell<Option<(Instant, crate::protocol::Usage)>>,
     /// The runtime directories made for it (removed when nothing of it is left).
     runtime: svckit_unix::dirs::Made,
     waiters: Vec<(Token, Wait)>,
@@ -502,6 +509,7 @@ impl Supervisor {
             watchdog_due: None,
             control: control::Control::default(),
             pipes: None,
+            usage: std::cell::Cell::new(None),
             runtime: Default::default(),
             waiters: Vec::new(),
             read: None,
@@ -1092,6 +1100,7 @@ impl Supervisor {
                 _ => None,
             },
             wanted: unit.life.wanted,
+            start: Some(unit.spec.start.name().to_owned()),
             reason: unit.reason.clone(),
             command,
             capture_error: {
@@ -1104,35 +1113,7 @@ impl Supervisor {
                 .cgroup
                 .as_ref()
                 .map(|cgroup| cgroup.dir().display().to_string()),
-            // What it uses: its cgroup's counters, else its processes' from /proc (the main
-            // one and its session's).
-            usage: match &unit.process.cgroup {
-                Some(cgroup) => {
-                    let usage = cgroup.usage();
-                    Some(crate::protocol::Usage {
-                        tasks: usage.processes,
-                        cpu_usec: usage.cpu_usec,
-                        memory_bytes: usage.memory,
-                    })
-                }
-                None if unit.life.state.has_process() => {
-                    let mut pids: Vec<Pid> = unit
-                        .process
-                        .pid
-                        .into_iter()
-                        .chain(unit.process.members())
-                        .collect();
-                    pids.sort_by_key(|pid| pid.get());
-                    pids.dedup();
-                    let (cpu, memory) = process::usage_of(&pids);
-                    Some(crate::protocol::Usage {
-                        tasks: pids.len(),
-                        cpu_usec: Some(cpu),
-                        memory_bytes: Some(memory),
-                    })
-                }
-                None => None,
-            },
+            usage: self.usage_of(unit, usage),
             processes: match (usage, unit.life.state.has_process()) {
                 (true, true) => {
                     let pids = match &unit.process.cgroup {
@@ -1151,6 +1132,53 @@ impl Supervisor {
             sockets,
             probes: self.probes.report(&unit.name),
         }
+    }
+
+    /// What `unit` uses: its cgroup's counters, else its processes' from /proc (the main one
+    /// and its session's). Read afresh when `fresh` (a status of one service) or when the
+    /// last reading is older than [`USAGE_MAX_AGE`]: a status of all, asked again and again
+    /// (top, --watch, a monitor), reads each service's files once in that time, not each time
+    /// (four files a service were most of the time of a status of 1,000).
+    fn usage_of(&self, unit: &Unit, fresh: bool) -> Option<crate::protocol::Usage> {
+        let now = Instant::now();
+        if !fresh
+            && unit.life.state.has_process()
+            && let Some((at, usage)) = unit.usage.get()
+            && now.duration_since(at) < USAGE_MAX_AGE
+        {
+            return Some(usage);
+        }
+        let usage = match &unit.process.cgroup {
+            Some(cgroup) => {
+                let usage = cgroup.usage();
+                Some(crate::protocol::Usage {
+                    tasks: usage.processes,
+                    cpu_usec: usage.cpu_usec,
+                    memory_bytes: usage.memory,
+                    read_ms: Some(unix_ms(SystemTime::now())),
+                })
+            }
+            None if unit.life.state.has_process() => {
+                let mut pids: Vec<Pid> = unit
+                    .process
+                    .pid
+                    .into_iter()
+                    .chain(unit.process.members())
+                    .collect();
+                pids.sort_by_key(|pid| pid.get());
+                pids.dedup();
+                let (cpu, memory) = process::usage_of(&pids);
+                Some(crate::protocol::Usage {
+                    tasks: pids.len(),
+                    cpu_usec: Some(cpu),
+                    memory_bytes: Some(memory),
+                    read_ms: Some(unix_ms(SystemTime::now())),
+                })
+            }
+            None => None,
+        };
+        unit.usage.set(usage.map(|usage| (now, usage)));
+        usage
     }
 
     fn forget(&mut self, name: &ServiceName) {

@@ -123,6 +123,8 @@ impl Supervisor {
         unit.process.start_ticks = process::start_time(pid).ok();
         unit.process.started = Some((now, SystemTime::now()));
         unit.pipes = pipes;
+        // Its usage is this run's.
+        unit.usage.set(None);
         unit.reason = None;
         unit.notice = pipes.filter(|(out, err)| out == err).map(|_| {
             "its stderr goes to its stdout log: the supervisor was near its open-file limit \
