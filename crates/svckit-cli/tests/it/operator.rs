@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::supervise::Sup;
-use crate::support::{code, eventually, free_port, listening, require_program, stderr};
+use crate::support::{Tmux, code, eventually, free_port, listening, require_program, stderr};
 
 /// A Python HTTP server on a free port, installed as `name`; its port.
 fn install_http_server(sup: &Sup, name: &str) -> u16 {
@@ -399,14 +399,6 @@ fn completion_in(shell: &Shell) {
     std::fs::write(here.join("a-file-here"), "").unwrap();
     let home = sup.dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let socket = format!("svckit-test-{}-{}", shell.name, std::process::id());
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(["-L", &socket])
-            .args(args)
-            .output()
-            .unwrap()
-    };
     let svckit_dir = std::path::Path::new(env!("CARGO_BIN_EXE_svckit"))
         .parent()
         .unwrap();
@@ -419,33 +411,9 @@ fn completion_in(shell: &Shell) {
         sup.state(),
         shell.start
     );
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    struct Kill<F: Fn(&[&str]) -> std::process::Output>(F);
-    impl<F: Fn(&[&str]) -> std::process::Output> Drop for Kill<F> {
-        fn drop(&mut self) {
-            (self.0)(&["kill-server"]);
-        }
-    }
-    let tmux = Kill(tmux);
-    let screen = || {
-        String::from_utf8_lossy(&(tmux.0)(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    };
-    let keys = |keys: &[&str]| {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        assert!((tmux.0)(&args).status.success());
-    };
+    let tmux = Tmux::start(&format!("complete-{}", shell.name), 100, 30, &command);
+    let screen = || tmux.screen();
+    let keys = |keys: &[&str]| tmux.keys(keys);
     let wait = |what: &str, done: &dyn Fn(&str) -> bool| {
         assert!(
             eventually(Duration::from_secs(10), || done(&screen())),
@@ -647,14 +615,6 @@ fn top_shows_the_services_and_acts_on_the_selected_one_in_tmux() {
         "import time\nwhile True: print('api says hello'); time.sleep(0.2)",
     ]);
     sup.ok(&["start", "web", "api"]);
-    let socket = format!("svckit-top-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(["-L", &socket])
-            .args(args)
-            .output()
-            .unwrap()
-    };
     let svckit_dir = std::path::Path::new(env!("CARGO_BIN_EXE_svckit"))
         .parent()
         .unwrap();
@@ -664,33 +624,9 @@ fn top_shows_the_services_and_acts_on_the_selected_one_in_tmux() {
         svckit_dir.display(),
         sup.state()
     );
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        &shell,
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    struct Kill<F: Fn(&[&str]) -> std::process::Output>(F);
-    impl<F: Fn(&[&str]) -> std::process::Output> Drop for Kill<F> {
-        fn drop(&mut self) {
-            (self.0)(&["kill-server"]);
-        }
-    }
-    let tmux = Kill(tmux);
-    let screen = || {
-        String::from_utf8_lossy(&(tmux.0)(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    };
-    let keys = |keys: &[&str]| {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        assert!((tmux.0)(&args).status.success());
-    };
+    let tmux = Tmux::start("top", 80, 24, &shell);
+    let screen = || tmux.screen();
+    let keys = |keys: &[&str]| tmux.keys(keys);
     let shows = |text: &str| {
         assert!(
             eventually(Duration::from_secs(15), || screen().contains(text)),
@@ -701,6 +637,16 @@ fn top_shows_the_services_and_acts_on_the_selected_one_in_tmux() {
     // (capture-pane drops the prompt's trailing space.)
     let prompt = || screen().trim_end().ends_with('$');
     assert!(eventually(Duration::from_secs(10), prompt), "{}", screen());
+    // The shell's screen back as it was (the alternate screen left), its prompt there.
+    let gave_back = || {
+        assert!(
+            eventually(Duration::from_secs(10), || !screen()
+                .contains("svckit top ·")
+                && prompt()),
+            "{}",
+            screen()
+        );
+    };
     keys(&["svckit top --interval 300ms", "Enter"]);
     shows("svckit top · every 300ms");
     shows("CPU%");
@@ -721,7 +667,7 @@ fn top_shows_the_services_and_acts_on_the_selected_one_in_tmux() {
     ));
     // A resize is drawn at once, at the new size.
     assert!(
-        (tmux.0)(&["resize-window", "-t", "t", "-x", "100", "-y", "30"])
+        tmux.run(&["resize-window", "-t", "t", "-x", "100", "-y", "30"])
             .status
             .success()
     );
@@ -734,16 +680,9 @@ fn top_shows_the_services_and_acts_on_the_selected_one_in_tmux() {
         screen()
     );
     eprintln!("svckit top in tmux (100×30):\n{}", screen());
-    // q: the shell's screen back as it was (the alternate screen left), its prompt there.
+    // q, then SIGTERM, give the shell back.
     keys(&["q"]);
-    assert!(
-        eventually(Duration::from_secs(10), || !screen()
-            .contains("svckit top ·")
-            && prompt()),
-        "{}",
-        screen()
-    );
-    // SIGTERM: the same.
+    gave_back();
     keys(&["svckit top --interval 310ms", "Enter"]);
     shows("svckit top · every 310ms");
     let pids = crate::support::processes_with("310ms");
@@ -753,13 +692,7 @@ fn top_shows_the_services_and_acts_on_the_selected_one_in_tmux() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    assert!(
-        eventually(Duration::from_secs(10), || !screen()
-            .contains("svckit top ·")
-            && prompt()),
-        "{}",
-        screen()
-    );
+    gave_back();
     // The terminal gone (tmux's server killed: SIGHUP, a hung-up terminal): it ends too.
     keys(&["svckit top --interval 320ms", "Enter"]);
     shows("svckit top · every 320ms");

@@ -583,3 +583,59 @@ class Handed(http.server.HTTPServer):
         pass
 Handed(("", 0), http.server.SimpleHTTPRequestHandler).serve_forever()
 "#;
+
+/// A tmux server of its own running one session `t` of `width`×`height` with `command`;
+/// killed on drop (its terminal hangs up for what runs in it).
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts the session; `name` tells this test's server from the others'.
+    pub fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("svckit-{name}-{}", std::process::id()),
+        };
+        let (width, height) = (width.to_string(), height.to_string());
+        let started = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &width,
+            "-y",
+            &height,
+            command,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+        tmux
+    }
+
+    /// `tmux ARGS` on this server.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// What the session's screen shows now.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// Types `keys` (tmux send-keys: words, or names such as Enter, Tab, C-u).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
