@@ -82,16 +82,15 @@ impl Supervisor {
         }
     }
 
-    /// Services whose watchdog went unfed: treated as hung, killed, and restarted by policy.
-    pub(super) fn check_watchdogs(&mut self) {
-        let now = Instant::now();
-        let hung: Vec<ServiceName> = self
-            .units
-            .values()
-            .filter(|unit| matches!(unit.life.state, UnitState::Running | UnitState::Reloading))
-            .filter(|unit| unit.watchdog_due.is_some_and(|due| due <= now))
-            .map(|unit| unit.name.clone())
-            .collect();
+    /// Whether `unit` runs and its watchdog's time has passed without a WATCHDOG=1.
+    pub(super) fn watchdog_expired(&self, unit: &super::Unit, now: Instant) -> bool {
+        matches!(unit.life.state, UnitState::Running | UnitState::Reloading)
+            && unit.watchdog_due.is_some_and(|due| due <= now)
+    }
+
+    /// Services whose watchdog went unfed are hung: killed as systemd does: SIGABRT to the
+    /// main process, then SIGKILL to what is left; the restart policy decides what follows.
+    pub(super) fn kill_hung(&mut self, hung: Vec<ServiceName>) {
         for name in hung {
             let Some(unit) = self.units.get_mut(&name) else {
                 continue;
