@@ -99,50 +99,25 @@ fn told(arg: Arg, services: bool) -> Arg {
     if of(ValueParser::path_buf()) && arg.get_value_hint() == ValueHint::Unknown {
         return arg.value_hint(ValueHint::AnyPath);
     }
-    let names: Option<Vec<&'static str>> = if of(clap::value_parser!(svckit::Restart).into()) {
-        Some(vec!["never", "on-failure", "always"])
-    } else if of(clap::value_parser!(svckit::BackendKind).into()) {
-        Some(
-            svckit::BackendKind::ALL
-                .iter()
-                .map(|kind| kind.name())
-                .collect(),
-        )
-    } else if of(clap::value_parser!(svckit::StartType).into()) {
-        Some(vec!["auto", "delayed", "demand", "disabled"])
-    } else if of(clap::value_parser!(svckit::ServiceType).into()) {
-        Some(
-            svckit::ServiceType::ALL
-                .iter()
-                .map(|kind| kind.name())
-                .collect(),
-        )
-    } else if of(clap::value_parser!(svckit::KillMode).into()) {
-        Some(
-            svckit::KillMode::ALL
-                .iter()
-                .map(|kind| kind.name())
-                .collect(),
-        )
-    } else if of(clap::value_parser!(svckit::NotifyAccess).into()) {
-        Some(
-            svckit::NotifyAccess::ALL
-                .iter()
-                .map(|kind| kind.name())
-                .collect(),
-        )
-    } else if of(clap::value_parser!(svckit::Signal).into()) {
-        Some(
-            svckit::Signal::ALL
-                .iter()
-                .map(|signal| signal.name())
-                .collect(),
-        )
-    } else if of(clap::value_parser!(svckit::listen::AcceptMode).into()) {
-        Some(vec!["no", "inetd", "fd"])
-    } else {
-        None
-    };
+    // The values of a type the model names (each has ALL and name()).
+    macro_rules! names_of {
+        ($($ty:ty),+ $(,)?) => {
+            None$(.or_else(|| {
+                of(clap::value_parser!($ty).into())
+                    .then(|| <$ty>::ALL.iter().map(|value| value.name()).collect())
+            }))+
+        };
+    }
+    let names: Option<Vec<&'static str>> = names_of!(
+        svckit::Restart,
+        svckit::BackendKind,
+        svckit::StartType,
+        svckit::ServiceType,
+        svckit::KillMode,
+        svckit::NotifyAccess,
+        svckit::Signal,
+        svckit::listen::AcceptMode,
+    );
     match names {
         Some(names) => arg.add(values(names)),
         None => arg,

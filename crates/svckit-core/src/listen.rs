@@ -33,6 +33,9 @@ pub enum AcceptMode {
 }
 
 impl AcceptMode {
+    /// Every mode, in the order the documentation lists them (`yes` is read as `inetd`).
+    pub const ALL: [AcceptMode; 3] = [AcceptMode::No, AcceptMode::Inetd, AcceptMode::Fd];
+
     /// Its name in definitions and flags.
     pub const fn name(self) -> &'static str {
         match self {

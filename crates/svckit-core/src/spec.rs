@@ -18,6 +18,14 @@ pub enum StartType {
 }
 
 impl StartType {
+    /// Every start type, in the order the documentation lists them.
+    pub const ALL: [StartType; 4] = [
+        StartType::Auto,
+        StartType::Delayed,
+        StartType::Demand,
+        StartType::Disabled,
+    ];
+
     /// The lowercase name the CLI and definitions use.
     pub const fn name(self) -> &'static str {
         match self {
@@ -32,20 +40,15 @@ impl StartType {
 impl FromStr for StartType {
     type Err = ModelError;
     fn from_str(text: &str) -> Result<StartType, ModelError> {
-        [
-            StartType::Auto,
-            StartType::Delayed,
-            StartType::Demand,
-            StartType::Disabled,
-        ]
-        .into_iter()
-        .find(|start| start.name() == text)
-        .ok_or_else(|| {
-            ModelError::invalid(
-                "start",
-                format!("{text:?} is not auto, delayed, demand or disabled"),
-            )
-        })
+        StartType::ALL
+            .into_iter()
+            .find(|start| start.name() == text)
+            .ok_or_else(|| {
+                ModelError::invalid(
+                    "start",
+                    format!("{text:?} is not auto, delayed, demand or disabled"),
+                )
+            })
     }
 }
 
@@ -221,6 +224,9 @@ pub enum Restart {
 }
 
 impl Restart {
+    /// Every policy, in the order the documentation lists them.
+    pub const ALL: [Restart; 3] = [Restart::Never, Restart::OnFailure, Restart::Always];
+
     /// The name the CLI and definitions use.
     pub const fn name(self) -> &'static str {
         match self {
@@ -234,7 +240,7 @@ impl Restart {
 impl FromStr for Restart {
     type Err = ModelError;
     fn from_str(text: &str) -> Result<Restart, ModelError> {
-        [Restart::Never, Restart::OnFailure, Restart::Always]
+        Restart::ALL
             .into_iter()
             .find(|restart| restart.name() == text)
             .ok_or_else(|| {
