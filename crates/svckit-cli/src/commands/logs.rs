@@ -61,18 +61,12 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
     }
     let mut sources = Vec::new();
     for one in &names {
-        match manager.logs(one)? {
-            svckit_install::Logs::Captured { stdout, stderr, .. } => {
-                for (which, path) in [(Stream::Stdout, stdout), (Stream::Stderr, stderr)] {
-                    if stream.is_none_or(|wanted| wanted == which) {
-                        sources.push(timeline::Source {
-                            service: one.clone(),
-                            stream: which,
-                            path,
-                        });
-                    }
-                }
-            }
+        let logs = manager.logs(one)?;
+        if let Some(captured) = captured_sources(one, &logs, stream) {
+            sources.extend(captured);
+            continue;
+        }
+        match logs {
             // An init script's one file, or the journal: shown alone, as their tools show it.
             other if names.len() == 1 => {
                 alone(other, &mut out)?;
@@ -124,20 +118,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
         let mut discover = || {
             let now = manager.list().unwrap_or_default();
             now.into_iter()
-                .filter_map(|(name, _)| match manager.logs(&name).ok()? {
-                    svckit_install::Logs::Captured { stdout, stderr, .. } => Some(
-                        [(Stream::Stdout, stdout), (Stream::Stderr, stderr)]
-                            .into_iter()
-                            .filter(|(which, _)| stream.is_none_or(|wanted| wanted == *which))
-                            .map(move |(which, path)| timeline::Source {
-                                service: name.clone(),
-                                stream: which,
-                                path,
-                            })
-                            .collect::<Vec<_>>(),
-                    ),
-                    _ => None,
-                })
+                .filter_map(|(name, _)| captured_sources(&name, &manager.logs(&name).ok()?, stream))
                 .flatten()
                 .collect()
         };
@@ -192,6 +173,29 @@ struct TimelineView {
     json: bool,
     /// The names are padded to the longest so far, so the lines' text lines up.
     width: std::cell::Cell<usize>,
+}
+
+/// `name`'s captured streams (the one `stream` names, or both) as the timeline reads them;
+/// none when its output is not svckit's to merge (an init script's file, the journal).
+pub(super) fn captured_sources(
+    name: &ServiceName,
+    logs: &svckit_install::Logs,
+    stream: Option<Stream>,
+) -> Option<Vec<timeline::Source>> {
+    let svckit_install::Logs::Captured { stdout, stderr, .. } = logs else {
+        return None;
+    };
+    Some(
+        [(Stream::Stdout, stdout), (Stream::Stderr, stderr)]
+            .into_iter()
+            .filter(|(which, _)| stream.is_none_or(|wanted| wanted == *which))
+            .map(|(which, path)| timeline::Source {
+                service: name.clone(),
+                stream: which,
+                path: path.clone(),
+            })
+            .collect(),
+    )
 }
 
 impl TimelineView {

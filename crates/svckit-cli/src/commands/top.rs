@@ -239,17 +239,14 @@ impl Top {
 
     /// The service's last lines (its output and its events), as `svckit logs` shows them.
     fn last_lines(&self, name: &ServiceName) -> Vec<String> {
-        let Ok(svckit_install::Logs::Captured { stdout, stderr, .. }) = self.manager.logs(name)
+        let Some(sources) = self
+            .manager
+            .logs(name)
+            .ok()
+            .and_then(|logs| super::logs::captured_sources(name, &logs, None))
         else {
             return vec![format!("{name}'s output is not svckit's to show here")];
         };
-        let sources = [(Stream::Stdout, stdout), (Stream::Stderr, stderr)].map(|(stream, path)| {
-            timeline::Source {
-                service: name.clone(),
-                stream,
-                path,
-            }
-        });
         timeline::read(&sources, &self.manager.event_logs(), Some(200), None)
             .into_iter()
             .map(|entry| {

@@ -78,11 +78,7 @@ impl OpenLogs {
         self.next += 1;
         let mut beyond = Vec::new();
         while self.by_use.len() > OPEN_LOGS {
-            let Some((_, key)) = self.by_use.pop_first() else {
-                break;
-            };
-            self.last_use.remove(&key);
-            beyond.push(key);
+            beyond.extend(self.oldest());
         }
         beyond
     }

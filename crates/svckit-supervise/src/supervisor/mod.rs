@@ -214,8 +214,9 @@ pub fn run(config: Config, ready: impl FnOnce() -> io::Result<()>) -> Result<i32
 }
 
 /// The descriptors kept free for what is not counted: clients, probes, readiness pipes,
-/// pidfds, the fd holder's transfers, files read (at most an eighth of the limit). Below it, a service's stderr shares its
-/// stdout pipe; below one more, a start fails saying which limit to raise.
+/// pidfds, the fd holder's transfers, files read (at most an eighth of the limit). Below it,
+/// a service's stderr shares its stdout pipe; below one more, a start fails saying which
+/// limit to raise.
 const FD_RESERVE: u64 = 64;
 
 /// How old a service's usage may be in a status of all services (a status of one reads it
@@ -1160,6 +1161,7 @@ impl Supervisor {
         {
             return Some(usage);
         }
+        let read_ms = Some(unix_ms(SystemTime::now()));
         let usage = match &unit.process.cgroup {
             Some(cgroup) => {
                 let usage = cgroup.usage();
@@ -1167,7 +1169,7 @@ impl Supervisor {
                     tasks: usage.processes,
                     cpu_usec: usage.cpu_usec,
                     memory_bytes: usage.memory,
-                    read_ms: Some(unix_ms(SystemTime::now())),
+                    read_ms,
                 })
             }
             None if unit.life.state.has_process() => {
@@ -1184,7 +1186,7 @@ impl Supervisor {
                     tasks: pids.len(),
                     cpu_usec: Some(cpu),
                     memory_bytes: Some(memory),
-                    read_ms: Some(unix_ms(SystemTime::now())),
+                    read_ms,
                 })
             }
             None => None,
