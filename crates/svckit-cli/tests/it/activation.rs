@@ -1108,3 +1108,69 @@ fn under_sysv_a_per_connection_service_is_an_xinetd_entry_that_serves_a_real_clo
     );
     assert!(!image.join("etc/init.d/imaged").exists());
 }
+
+/// Half-open clients, as an attacker holds them: per connection, instances of a program that
+/// writes without end to clients that never read (some of which closed their side after half a
+/// request) fill max_connections and block in write; the next connection is refused, the
+/// supervisor still answers, and a stop ends every blocked instance. In listening mode, a client
+/// that never reads what the server wrote and closed does not keep an idle service running: the
+/// service is stopped for idleness and the next connection is served.
+#[test]
+fn half_open_clients_neither_stall_the_supervisor_nor_keep_a_service_up() {
+    let sup = Sup::new("activate-halfopen");
+    let port = free_port();
+    let marker = format!("half-open-{port}");
+    sup.ok(&[
+        "install",
+        "writer",
+        "--listen",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--accept",
+        "--max-connections",
+        "6",
+        "--",
+        "/usr/bin/yes",
+        &marker,
+    ]);
+    let clients: Vec<TcpStream> = (0..6)
+        .map(|i| {
+            let mut client = tcp(port);
+            if i % 2 == 0 {
+                client.write_all(b"GET / HT").unwrap();
+                client.shutdown(std::net::Shutdown::Write).unwrap();
+            }
+            client
+        })
+        .collect();
+    assert!(eventually(Duration::from_secs(10), || {
+        sup.status("writer")["sockets"]["instances"] == 6
+    }));
+    // Each instance filled its socket's buffers and blocks in write(2).
+    let blocked = |pid: &i32| {
+        fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("wait"))
+    };
+    assert!(eventually(Duration::from_secs(10), || {
+        let writers = processes_with(&marker);
+        writers.len() == 6 && writers.iter().all(blocked)
+    }));
+    assert_eq!(read_all(tcp(port)), "", "beyond max_connections");
+    assert_eq!(sup.status("writer")["sockets"]["refused"], 1);
+    assert!(sup.ok(&["status", "writer"]).contains("6 running"));
+    let writers = processes_with(&marker);
+    sup.ok(&["stop", "writer"]);
+    assert!(writers.iter().all(|pid| crate::support::is_gone(*pid)));
+    assert!(processes_with(&marker).is_empty());
+    drop(clients);
+    sup.ok(&["uninstall", "writer"]);
+
+    let (echo, port) = echo_service(&sup, "idle", &["--idle-stop", "50ms"]);
+    let unread = tcp(port);
+    assert!(eventually(Duration::from_secs(10), || {
+        sup.ok(&["events", "idle"])
+            .contains("stopping (no connection for 50ms)")
+    }));
+    assert_eq!(read_all(tcp(port)), "ok\n");
+    drop(unread);
+    sup.ok(&["uninstall", "idle"]);
+    assert!(processes_with(&echo).is_empty());
+}
