@@ -1,5 +1,7 @@
-//! Definitions and records on disk. Every write is atomic (a temporary file in the same
-//! directory, then rename(2)), so a crash never leaves half a file.
+//! Definitions and records on disk. A definition is written atomically (a temporary file in
+//! the same directory, then rename(2)); a record, rewritten at each change of its service, in
+//! place by one pwrite(2) of at most a page when it can be ([`svckit_unix::files::rewrite`]).
+//! Either way a crash of the writer never leaves half a file.
 
 use std::{fs, io, path::Path};
 
@@ -238,10 +240,11 @@ pub fn read_record(dir: &StateDir, name: &ServiceName) -> Option<Record> {
     serde_json::from_slice(&text).ok()
 }
 
-/// Writes `name`'s record.
+/// Writes `name`'s record: in place when it can be ([`svckit_unix::files::rewrite`]: JSON
+/// reads past the spaces that pad a shorter record), never torn by a kill of the writer.
 pub fn write_record(dir: &StateDir, name: &ServiceName, record: &Record) -> io::Result<()> {
     let json = serde_json::to_vec(record).map_err(io::Error::other)?;
-    write_atomic(&dir.record(name), &json)
+    svckit_unix::files::rewrite(&dir.record(name), &json, 0o600)
 }
 
 /// This boot's id and PID namespace ([`svckit_unix::process::pid_space`]): a record of another
@@ -273,5 +276,48 @@ pub fn end_holder(holder: &Identity) {
         .is_ok_and(|comm| comm.trim() == "svckit-holder");
     if holder.is_running() && named {
         svckit_unix::process::send(holder.pid, svckit_core::Signal::Kill);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shorter_record_written_over_a_longer_one_reads_back_as_itself() {
+        let root = std::env::temp_dir().join(format!("svckit-store-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let dir = StateDir::new(&root).unwrap();
+        dir.create().unwrap();
+        let name = ServiceName::new("web").unwrap();
+        let long = Record {
+            boot_id: "boot".into(),
+            wanted: true,
+            state: UnitState::Running,
+            pid: Some(svckit_core::Pid::new(4242).unwrap()),
+            start_ticks: Some(123_456),
+            started_ms: Some(1),
+            since_ms: 2,
+            restarts: 3,
+            last_exit: None,
+            last_exit_why: Some("svckit sent SIGTERM: a stop was asked for".into()),
+            pipes: Some((10, 11)),
+            runtime: Vec::new(),
+        };
+        write_record(&dir, &name, &long).unwrap();
+        let short = Record {
+            wanted: false,
+            state: UnitState::Stopped,
+            pid: None,
+            last_exit_why: None,
+            ..long.clone()
+        };
+        write_record(&dir, &name, &short).unwrap();
+        assert!(
+            fs::metadata(dir.record(&name)).unwrap().len() > 100,
+            "padded"
+        );
+        assert_eq!(read_record(&dir, &name), Some(short));
+        fs::remove_dir_all(&root).unwrap();
     }
 }

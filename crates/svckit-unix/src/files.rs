@@ -57,11 +57,91 @@ fn write(path: &Path, contents: &[u8], mode: u32, sync: bool) -> io::Result<()> 
     })
 }
 
+/// The most a file rewritten in place ([`rewrite`]) may hold: one page, written by one
+/// pwrite(2) at offset 0, which a SIGKILL cannot tear (the kernel checks for a fatal signal
+/// between the chunks of a write, and a page is one chunk).
+const IN_PLACE: usize = 4096;
+
+/// Like [`replace`] for a file rewritten often whose readers skip trailing ASCII spaces (a
+/// JSON document): an existing regular file of ours with one link, and a text of at most a
+/// page, is overwritten in place with one pwrite(2), padded with spaces to the old length so
+/// nothing of the old text is left after it. A process killed at any moment leaves the old
+/// text or the new one. Anything else (no file yet, a longer text, a file with another owner
+/// or more than one link) is written by [`replace`]. In place there is no new inode, no
+/// rename and no eviction of the old one (on ext4, a rename over a file also starts the
+/// writeback of the new one): a third of the supervisor's time in a stop of thousands.
+pub fn rewrite(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    if contents.len() > IN_PLACE {
+        return replace(path, contents, mode);
+    }
+    let opened = fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path);
+    let Ok(file) = opened else {
+        return replace(path, contents, mode);
+    };
+    let ours = |meta: &fs::Metadata| {
+        meta.is_file()
+            && meta.nlink() == 1
+            && meta.uid() == nix::unistd::geteuid().as_raw()
+            && meta.mode() & 0o7777 == mode
+            && (meta.len() as usize) <= IN_PLACE
+    };
+    let old_len = match file.metadata() {
+        Ok(meta) if ours(&meta) => meta.len() as usize,
+        _ => return replace(path, contents, mode),
+    };
+    let mut text = contents.to_vec();
+    text.resize(old_len.max(contents.len()), b' ');
+    match file.write_at(&text, 0) {
+        Ok(written) if written == text.len() => Ok(()),
+        // Short (a full disk as it grew): the whole text by the atomic way, or its error.
+        _ => replace(path, contents, mode),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn rewrite_overwrites_in_place_padding_with_spaces_and_replaces_what_it_may_not() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("svckit-rewrite-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("record.json");
+        rewrite(&path, b"{\"a\":\"long text\"}", 0o600).unwrap();
+        let ino = fs::metadata(&path).unwrap().ino();
+        rewrite(&path, b"{\"a\":1}", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"{\"a\":1}          ");
+        assert_eq!(fs::metadata(&path).unwrap().ino(), ino, "in place");
+        // More than a page: replaced, exactly.
+        let big = vec![b'x'; IN_PLACE + 1];
+        rewrite(&path, &big, 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), big);
+        assert_ne!(fs::metadata(&path).unwrap().ino(), ino);
+        // A second link (someone's file linked in): never written through; replaced.
+        let other = dir.join("other");
+        fs::write(&other, "theirs").unwrap();
+        fs::set_permissions(&other, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::remove_file(&path).unwrap();
+        fs::hard_link(&other, &path).unwrap();
+        rewrite(&path, b"{}", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&other).unwrap(), "theirs");
+        assert_eq!(fs::read(&path).unwrap(), b"{}");
+        // A symlink planted at the path: not followed, replaced.
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&other, &path).unwrap();
+        rewrite(&path, b"{}", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&other).unwrap(), "theirs");
+        assert!(!fs::symlink_metadata(&path).unwrap().is_symlink());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn replaces_the_file_with_the_mode_and_leaves_no_temporary() {

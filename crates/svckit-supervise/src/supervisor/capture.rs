@@ -18,6 +18,9 @@ pub(super) struct Capture {
 #[derive(Default)]
 pub(super) struct Captures {
     pipes: HashMap<Token, Capture>,
+    /// Each service's streams (a look through every stream for a service's, at each main
+    /// process's end, made a stop of thousands quadratic).
+    by_unit: HashMap<ServiceName, Vec<Token>>,
     scratch: Vec<u8>,
 }
 
@@ -39,11 +42,28 @@ impl Captures {
 
     /// The tokens of `name`'s streams.
     fn of(&self, name: &ServiceName) -> Vec<Token> {
-        self.pipes
-            .iter()
-            .filter(|(_, capture)| &capture.unit == name)
-            .map(|(token, _)| *token)
-            .collect()
+        self.by_unit.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Captures `capture` under `token`.
+    fn insert(&mut self, token: Token, capture: Capture) {
+        self.by_unit
+            .entry(capture.unit.clone())
+            .or_default()
+            .push(token);
+        self.pipes.insert(token, capture);
+    }
+
+    /// Captures the stream of `token` no more.
+    fn remove(&mut self, token: Token) -> Option<Capture> {
+        let capture = self.pipes.remove(&token)?;
+        if let Some(tokens) = self.by_unit.get_mut(&capture.unit) {
+            tokens.retain(|t| *t != token);
+            if tokens.is_empty() {
+                self.by_unit.remove(&capture.unit);
+            }
+        }
+        Some(capture)
     }
 
     /// Moves what the pipe of `token` holds into `log`.
@@ -128,7 +148,7 @@ impl Supervisor {
                 stream.name()
             ));
         }
-        self.captures.pipes.insert(
+        self.captures.insert(
             token,
             Capture {
                 unit: name.clone(),
@@ -158,7 +178,7 @@ impl Supervisor {
             Stream::Stderr => 1,
         };
         let Some(unit) = self.units.get_mut(&name) else {
-            self.captures.pipes.remove(&token);
+            self.captures.remove(token);
             return;
         };
         let had_error = unit.logs[index].error().is_some();
@@ -212,7 +232,7 @@ impl Supervisor {
     }
 
     pub(super) fn close_capture(&mut self, token: Token) {
-        if let Some(capture) = self.captures.pipes.remove(&token) {
+        if let Some(capture) = self.captures.remove(token) {
             unwatch(&self.poll, &capture.pipe);
         }
     }

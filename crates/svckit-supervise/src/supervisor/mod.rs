@@ -64,6 +64,7 @@ use crate::{
 
 mod capture;
 mod control;
+mod index;
 mod instances;
 mod main_process;
 mod notifications;
@@ -76,6 +77,7 @@ mod sockets;
 mod spawn;
 mod timers;
 
+use index::Set;
 use main_process::MainProcess;
 use server::{Wait, refusal};
 
@@ -320,6 +322,8 @@ struct Supervisor {
     sockets: sockets::Sockets,
     /// The health probes that run.
     probes: probes::Probes,
+    /// Which services each check of the loop is about, and whose each process is.
+    index: index::Index,
 }
 
 /// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
@@ -437,6 +441,7 @@ impl Supervisor {
             pid_files: pid_files::PidFiles::default(),
             sockets: sockets::Sockets::default(),
             probes: probes::Probes::default(),
+            index: index::Index::default(),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -546,6 +551,7 @@ impl Supervisor {
             let spec = store::load_supervised(&self.dir, &name).map_err(refusal)?;
             let mut unit = self.new_unit(spec);
             unit.read = stamp;
+            self.index.update(&unit);
             self.units.insert(name.clone(), unit);
         }
         Ok(name)
@@ -568,6 +574,7 @@ impl Supervisor {
             }
             unit.spec = spec;
         }
+        self.reindex(name);
         Ok(())
     }
 
@@ -575,6 +582,8 @@ impl Supervisor {
         let mut events = Events::with_capacity(256);
         loop {
             self.process_events();
+            #[cfg(debug_assertions)]
+            self.index.check(self.units.values());
             if let Some(code) = self.finished() {
                 return Ok(code);
             }
@@ -609,28 +618,26 @@ impl Supervisor {
 
     fn next_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
-        // One pass over the services (four passes, and a clock read per service, at every
-        // wake-up were most of a stop of 3,000 services).
-        let mut polled = false;
-        let mut watchdog: Option<Instant> = None;
-        let mut idle: Option<Duration> = None;
-        for unit in self.units.values() {
-            // A group to poll until it is empty, or a daemon awaited whose pid file cannot be
-            // watched: looked at this pace.
-            polled = polled
-                || (unit.life.state == UnitState::Stopping && unit.process.pid.is_none())
-                || self.pid_file_polled(unit);
-            if let Some(due) = unit.watchdog_due {
-                watchdog = Some(watchdog.map_or(due, |first| first.min(due)));
-            }
-            // Running services with idle_stop: their connections counted at this pace.
-            if unit.life.state == UnitState::Running
-                && let Some(after) = unit.spec.idle_stop
-            {
-                let pace = (after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
-                idle = Some(idle.map_or(pace, |first| first.min(pace)));
-            }
-        }
+        // Only the services each deadline is about (a pass over every service at each
+        // wake-up was most of a stop of thousands).
+        let units = |set| {
+            self.index
+                .members(set)
+                .iter()
+                .filter_map(|name| self.units.get(name))
+        };
+        // A group to poll until it is empty, or a daemon awaited whose pid file cannot be
+        // watched: looked at this pace.
+        let polled = !self.index.members(Set::Draining).is_empty()
+            || units(Set::FindingMain).any(|unit| self.pid_file_polled(unit));
+        let watchdog = units(Set::Watchdog)
+            .filter_map(|unit| unit.watchdog_due)
+            .min();
+        // Running services with idle_stop: their connections counted at this pace.
+        let idle = units(Set::IdleStop)
+            .filter_map(|unit| unit.spec.idle_stop)
+            .map(|after| (after / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)))
+            .min();
         self.timers
             .next()
             .into_iter()
@@ -647,31 +654,35 @@ impl Supervisor {
         for name in self.timers.take_due(now) {
             self.queue(&name, Event::Timer);
         }
-        // One pass over the services for what is checked at each wake-up (a pass for each
-        // was most of a quiet loop's time at thousands of services).
-        let mut unwatched = Vec::new();
-        let mut stopping = Vec::new();
-        let mut hung = Vec::new();
-        for unit in self.units.values() {
-            if self.pid_file_polled(unit) {
-                unwatched.push(unit.name.clone());
-            }
-            if unit.life.state == UnitState::Stopping {
-                stopping.push(unit.name.clone());
-            }
-            if self.watchdog_expired(unit, now) {
-                hung.push(unit.name.clone());
-            }
-        }
+        let unwatched: Vec<ServiceName> = self
+            .index
+            .members(Set::FindingMain)
+            .iter()
+            .filter(|name| {
+                self.units
+                    .get(*name)
+                    .is_some_and(|unit| self.pid_file_polled(unit))
+            })
+            .cloned()
+            .collect();
         for name in unwatched {
             self.find_main(&name);
         }
         for token in self.clients.past(now) {
             self.drop_client(token);
         }
-        for name in stopping {
-            self.check_group(&name);
-        }
+        self.check_groups();
+        let hung: Vec<ServiceName> = self
+            .index
+            .members(Set::Watchdog)
+            .iter()
+            .filter(|name| {
+                self.units
+                    .get(*name)
+                    .is_some_and(|unit| self.watchdog_expired(unit, now))
+            })
+            .cloned()
+            .collect();
         self.kill_hung(hung);
         self.check_idle();
         self.run_probes(now);
@@ -683,13 +694,14 @@ impl Supervisor {
     fn check_idle(&mut self) {
         let now = Instant::now();
         let mut idle = Vec::new();
-        for unit in self.units.values_mut() {
+        for name in self.index.members(Set::IdleStop) {
+            let Some(unit) = self.units.get_mut(name) else {
+                continue;
+            };
             let Some(after) = unit.spec.idle_stop else {
                 continue;
             };
-            if unit.life.state != UnitState::Running
-                || svckit_unix::sockets::established(&unit.spec.listen) > 0
-            {
+            if svckit_unix::sockets::established(&unit.spec.listen) > 0 {
                 unit.idle_since = None;
                 continue;
             }
@@ -706,16 +718,20 @@ impl Supervisor {
 
     /// Stopping services whose main process is gone: done once the group is empty.
     fn check_groups(&mut self) {
-        // (Only the stopping ones are cloned: every name, at every wake-up, was most of a
-        // quiet supervisor's work at 10,000 services.)
-        let names: Vec<ServiceName> = self
-            .units
-            .values()
-            .filter(|unit| unit.life.state == UnitState::Stopping)
-            .map(|unit| unit.name.clone())
-            .collect();
-        for name in names {
+        for name in self.index.list(Set::Draining) {
             self.check_group(&name);
+        }
+    }
+
+    /// Files `name`'s unit in the index by what it is now (after a change of its state, main
+    /// process, control command, watchdog, waiters or definition); a unit that is no longer
+    /// running with idle_stop forgets since when it was idle.
+    pub(super) fn reindex(&mut self, name: &ServiceName) {
+        if let Some(unit) = self.units.get_mut(name) {
+            if !(unit.life.state == UnitState::Running && unit.spec.idle_stop.is_some()) {
+                unit.idle_since = None;
+            }
+            self.index.update(unit);
         }
     }
 
@@ -752,8 +768,20 @@ impl Supervisor {
         });
     }
 
-    /// Applies the queued events in order, answering the clients that asked for them.
+    /// Applies the queued events in order, answering the clients that asked for them; during
+    /// a shutdown, once the queue is empty, the services that may stop next are asked to
+    /// (once per batch, not per event: each look is a pass over every service).
     fn process_events(&mut self) {
+        loop {
+            self.apply_queued();
+            self.shutdown_next();
+            if self.events.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn apply_queued(&mut self) {
         while let Some(Queued {
             name,
             event,
@@ -779,6 +807,7 @@ impl Supervisor {
                 Ok(()) => match self.unit(&name) {
                     Some(unit) => {
                         unit.waiters.push((token, wait));
+                        self.reindex(&name);
                         self.answer_waiters(&name);
                     }
                     // Forgotten by this very event.
@@ -843,6 +872,7 @@ impl Supervisor {
         for action in transition.actions.iter().copied() {
             self.act(name, action);
         }
+        self.reindex(name);
         if self.unit(name).is_none() {
             self.journal.record(name, format_args!("uninstalled"));
             return Ok(());
@@ -856,7 +886,6 @@ impl Supervisor {
             self.check_group(name);
         }
         self.check_dependents();
-        self.shutdown_next();
         Ok(())
     }
 
@@ -1199,6 +1228,7 @@ impl Supervisor {
         self.timers.cancel(name);
         self.sockets.close(&self.poll, name);
         if let Some(unit) = self.units.remove(name) {
+            self.index.remove(&unit);
             let _ = store::remove(&self.dir, name);
             if let Some(cgroup) = &unit.process.cgroup {
                 cgroup.remove();

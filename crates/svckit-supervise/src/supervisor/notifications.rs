@@ -27,12 +27,22 @@ impl Supervisor {
                 for notice in notices {
                     self.heard(&name, sender, notice);
                 }
+                self.reindex(&name);
             }
         }
     }
 
     /// The notify service `sender` may speak for.
     fn notifying_unit(&self, sender: Pid) -> Option<ServiceName> {
+        // Its main process, most often: found by the index, not a look through every service.
+        if let Some(name) = self.index.owner(sender)
+            && self
+                .units
+                .get(name)
+                .is_some_and(|unit| unit.spec.says_ready() && unit.process.pid == Some(sender))
+        {
+            return Some(name.clone());
+        }
         self.units
             .values()
             .filter(|unit| unit.spec.says_ready())
@@ -108,6 +118,7 @@ impl Supervisor {
             // Its main process's end (reaped, or through the pidfd) restarts it by policy.
             unit.process.signal_main(Signal::Abrt);
             unit.process.kill_all();
+            self.reindex(&name);
         }
     }
 }

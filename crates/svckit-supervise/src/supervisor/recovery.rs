@@ -30,6 +30,7 @@ impl Supervisor {
             }
             let record = store::read_record(&self.dir, &name).filter(|r| r.boot_id == self.boot_id);
             self.units.insert(name.clone(), self.new_unit(spec));
+            self.reindex(&name);
             match record {
                 Some(record) => self.adopt(&name, record),
                 None => {
@@ -137,6 +138,7 @@ impl Supervisor {
             // A stop was under way: it goes on, and the service stays wanted as it was.
             self.queue(name, Event::Shutdown);
         }
+        self.reindex(name);
         self.persist(name);
     }
 
@@ -158,6 +160,7 @@ impl Supervisor {
             debug_assert!(transition.actions.is_empty());
             unit.life = transition.next;
         }
+        self.reindex(name);
     }
 
     /// Stops what is left in `name`'s cgroup when there is no process of it to adopt: a
@@ -211,8 +214,8 @@ impl Supervisor {
             runtime: unit.runtime.created.iter().map(Into::into).collect(),
         };
         // Each event saves it: most say nothing new (a start's steps before the spawn), and
-        // an unchanged record is not written again (a rename over it costs 0.25 ms on ext4,
-        // on the way of a first connection to its program).
+        // an unchanged record is not written again (a write costs a system call or two, on
+        // the way of a first connection to its program).
         if unit.recorded.as_ref() == Some(&record) {
             return;
         }

@@ -278,8 +278,11 @@ impl Supervisor {
         if let Some(mut client) = self.clients.connected.remove(&token) {
             let _ = self.poll.registry().deregister(&mut client.stream);
         }
-        for unit in self.units.values_mut() {
-            unit.waiters.retain(|(t, _)| *t != token);
+        for name in self.index.list(super::Set::Waited) {
+            if let Some(unit) = self.units.get_mut(&name) {
+                unit.waiters.retain(|(t, _)| *t != token);
+            }
+            self.reindex(&name);
         }
     }
 
@@ -528,6 +531,7 @@ impl Supervisor {
         if let Some(unit) = self.unit(name) {
             unit.waiters.extend(kept);
         }
+        self.reindex(name);
     }
 
     pub(super) fn start_failure(&self, unit: &Unit) -> String {

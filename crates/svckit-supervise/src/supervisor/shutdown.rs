@@ -86,14 +86,20 @@ impl Supervisor {
             .units
             .values()
             .filter(|unit| !self.shutdown.asked(&unit.name));
+        if left.clone().next().is_none() {
+            return;
+        }
+        // What a service with a process is ordered after waits for it (one pass: a pass per
+        // service was quadratic at thousands).
+        let needed: std::collections::HashSet<&ServiceName> = self
+            .units
+            .values()
+            .filter(|other| other.life.state.has_process())
+            .flat_map(|other| other.spec.ordered_after())
+            .collect();
         let mut ready: Vec<ServiceName> = left
             .clone()
-            .filter(|unit| {
-                !self.units.values().any(|other| {
-                    other.life.state.has_process()
-                        && other.spec.ordered_after().any(|d| *d == unit.name)
-                })
-            })
+            .filter(|unit| !needed.contains(&unit.name))
             .map(|unit| unit.name.clone())
             .collect();
         // Services that depend on each other (a cycle from before cycles were refused) would

@@ -5,7 +5,7 @@
 
 use super::{
     Cgroup, ChildSetup, ControlCommand, Credentials, Duration, Errno, Event, Instant, LastExit,
-    OsString, OwnedFd, PID_FILES, Phase, Pid, ServiceName, ServiceSpec, ServiceType, Stream,
+    OsString, OwnedFd, PID_FILES, Phase, Pid, ServiceName, ServiceSpec, ServiceType, Set, Stream,
     Supervisor, SystemTime, Token, Unit, UnitState, environment, fs, io, log, logs, process,
     unwatch, watch,
 };
@@ -113,7 +113,7 @@ impl Supervisor {
             let _ = watch(&self.poll, &fd, token);
             (token, fd)
         });
-        let Some(unit) = self.unit(name) else {
+        let Some(unit) = self.units.get_mut(name) else {
             return Err((0, format!("service {name} is no longer known")));
         };
         unit.process.pid = Some(pid);
@@ -123,6 +123,7 @@ impl Supervisor {
         unit.process.start_ticks = process::start_time(pid).ok();
         unit.process.started = Some((now, SystemTime::now()));
         unit.pipes = pipes;
+        self.index.owns(pid, name);
         // Its usage is this run's.
         unit.usage.set(None);
         unit.reason = None;
@@ -450,13 +451,11 @@ impl Supervisor {
             .map(|queued| &queued.name)
             .collect();
         let waiting: Vec<(ServiceName, SystemTime, ServiceSpec)> = self
-            .units
-            .values()
-            .filter(|unit| {
-                unit.life.state == UnitState::Starting
-                    && unit.life.phase == Phase::Dependencies
-                    && !told.contains(&unit.name)
-            })
+            .index
+            .members(Set::Dependencies)
+            .iter()
+            .filter(|name| !told.contains(name))
+            .filter_map(|name| self.units.get(name))
             // The wait began with the start (its state's since).
             .map(|unit| (unit.name.clone(), unit.since, unit.spec.clone()))
             .collect();
@@ -560,8 +559,10 @@ impl Supervisor {
     /// too, as with systemd's Requires=.
     pub(super) fn stop_what_requires(&mut self, name: &ServiceName) {
         let dependents: Vec<ServiceName> = self
-            .units
-            .values()
+            .index
+            .required_by(name)
+            .iter()
+            .filter_map(|dependent| self.units.get(dependent))
             .filter(|unit| unit.spec.requires.contains(name))
             .filter(|unit| {
                 matches!(
@@ -634,6 +635,7 @@ impl Supervisor {
                     if unit.process.cgroup.is_none() {
                         unit.process.cgroup = cgroup;
                     }
+                    self.index.owns(pid, name);
                 }
             }
             Err((errno, reason)) => {
@@ -750,6 +752,7 @@ impl Supervisor {
         unit.process.sid = process::session(pid);
         unit.process.start_ticks = process::start_time(pid).ok();
         unit.process.started = Some((Instant::now(), SystemTime::now()));
+        self.index.owns(pid, name);
         log(format_args!("{name}: its daemon is PID {pid}"));
         self.queue(name, Event::Ready);
     }
@@ -801,6 +804,7 @@ impl Supervisor {
         if let Some((_, old)) = std::mem::replace(&mut unit.process.pidfd, watched) {
             unwatch(&self.poll, &old);
         }
+        self.index.owns(pid, name);
     }
 
     pub(super) fn main_ended(&mut self, name: &ServiceName, exit: LastExit) {
@@ -831,7 +835,9 @@ impl Supervisor {
             self.persist(name);
             return;
         }
-        unit.process.pid = None;
+        if let Some(pid) = unit.process.pid.take() {
+            self.index.take_owner(pid);
+        }
         for (_, fd) in [unit.process.ready.take(), unit.process.pidfd.take()]
             .into_iter()
             .flatten()
@@ -852,39 +858,37 @@ impl Supervisor {
     pub(super) fn reap(&mut self) {
         process::reap_children(|pid, exit| self.reaped(pid, exit));
         // A process of ours left: a forking daemon may stand alone now.
-        let awaiting: Vec<ServiceName> = self
-            .units
-            .values()
-            .filter(|unit| unit.life.phase == Phase::FindingMain)
-            .map(|unit| unit.name.clone())
-            .collect();
-        for name in awaiting {
+        for name in self.index.list(Set::FindingMain) {
             self.find_main(&name);
         }
         self.check_groups();
     }
 
     pub(super) fn reaped(&mut self, pid: Pid, exit: LastExit) {
-        if self.instance_ended(pid, exit) || self.probe_ended(pid, exit) {
-            return;
+        // A main process or a control command: its service is noted in the index (a look
+        // through every service for each child reaped made a stop of all quadratic).
+        if let Some(name) = self.index.take_owner(pid) {
+            let Some(unit) = self.units.get_mut(&name) else {
+                return self.reaped_other(pid, exit);
+            };
+            if let Some(command) = unit.control.ended(pid) {
+                self.reindex(&name);
+                self.control_ended(&name, command, exit, None);
+                return;
+            }
+            if unit.process.pid == Some(pid) {
+                self.drain_unit(&name);
+                self.main_ended(&name, exit);
+                return;
+            }
         }
-        let controller = self
-            .units
-            .values_mut()
-            .find_map(|unit| Some((unit.name.clone(), unit.control.ended(pid)?)));
-        if let Some((name, command)) = controller {
-            self.control_ended(&name, command, exit, None);
-            return;
-        }
-        let owner = self
-            .units
-            .values()
-            .find(|unit| unit.process.pid == Some(pid))
-            .map(|unit| unit.name.clone());
-        if let Some(name) = owner {
-            self.drain_unit(&name);
-            self.main_ended(&name, exit);
-        }
+        self.reaped_other(pid, exit);
+    }
+
+    /// A child that is no service's main process or control command: an instance, a probe's
+    /// command, or another process of a service (reaped as the subreaper's orphan).
+    fn reaped_other(&mut self, pid: Pid, exit: LastExit) {
+        let _ = self.instance_ended(pid, exit) || self.probe_ended(pid, exit);
     }
 }
 
