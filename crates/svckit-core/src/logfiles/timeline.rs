@@ -75,7 +75,7 @@ pub fn read(
     services.dedup();
     all.extend(event_lines(events, &services, since_ms));
     // Stable: lines read in one drain keep their order.
-    all.sort_by_key(order);
+    all.sort_by(|a, b| order(a).cmp(&order(b)));
     if let Some(lines) = lines {
         let skip = all.len().saturating_sub(lines);
         all.drain(..skip);
@@ -85,15 +85,17 @@ pub fn read(
 
 /// The order of the timeline: by time, and within one millisecond, a run's beginning
 /// (starting, started, running, …) before the output read then, and its end (exited,
-/// stopped, …) after it.
-fn order(entry: &Entry) -> (u64, u8) {
+/// stopped, …) after it. Output of several services read in one millisecond goes by service
+/// name, so the timeline does not depend on the order the services were named in (`logs web
+/// api` and `logs --all` agree); events keep the event log's order, which is theirs.
+fn order(entry: &Entry) -> (u64, u8, &str) {
     const BEGINNINGS: [&str; 6] = ["start", "restart", "running", "ready", "adopted", "reload"];
-    let rank = match entry.origin {
-        Origin::Event if BEGINNINGS.iter().any(|word| entry.line.starts_with(word)) => 0,
-        Origin::Output(_) => 1,
-        Origin::Event => 2,
+    let (rank, service) = match entry.origin {
+        Origin::Event if BEGINNINGS.iter().any(|word| entry.line.starts_with(word)) => (0, ""),
+        Origin::Output(_) => (1, entry.service.as_str()),
+        Origin::Event => (2, ""),
     };
-    (entry.ms, rank)
+    (entry.ms, rank, service)
 }
 
 /// The lines of one source, newest files read first until `lines` of them or `since_ms` is
@@ -291,7 +293,7 @@ pub fn follow<I: PartialEq + Copy>(
                     .filter_map(|entry| parse_event(&entry.line, only)),
             );
         }
-        batch.sort_by_key(order);
+        batch.sort_by(|a, b| order(a).cmp(&order(b)));
         for entry in &batch {
             emit(entry)?;
         }
@@ -413,6 +415,47 @@ mod tests {
         assert_eq!(time_at(&marks, 10), Some(200));
         assert_eq!(time_at(&marks, 24), Some(200));
         assert_eq!(time_at(&marks, 25), None);
+    }
+
+    /// Regression: output of two services read in one millisecond came in the order the
+    /// services were named, so `logs web api` and `logs --all` (api, web) disagreed.
+    #[test]
+    fn regression_output_of_one_millisecond_goes_by_service_whatever_order_they_were_named_in() {
+        let entry = |service: &str, origin, line: &str| Entry {
+            ms: 7,
+            service: ServiceName::new(service).unwrap(),
+            origin,
+            line: line.into(),
+        };
+        let web_started = entry("web", Origin::Event, "started /bin/sh: PID 1");
+        let api_started = entry("api", Origin::Event, "started /bin/sh: PID 2");
+        let web_out = entry("web", Origin::Output(Stream::Stdout), "out one");
+        let web_err = entry("web", Origin::Output(Stream::Stderr), "err one");
+        let api_out = entry("api", Origin::Output(Stream::Stdout), "api up");
+        let sorted = |mut entries: Vec<Entry>| {
+            entries.sort_by(|a, b| order(a).cmp(&order(b)));
+            entries
+        };
+        let named = sorted(vec![
+            web_out.clone(),
+            web_err.clone(),
+            api_out.clone(),
+            web_started.clone(),
+            api_started.clone(),
+        ]);
+        let all = sorted(vec![
+            api_out.clone(),
+            web_out.clone(),
+            web_err.clone(),
+            web_started.clone(),
+            api_started.clone(),
+        ]);
+        assert_eq!(named, all);
+        assert_eq!(
+            named,
+            [web_started, api_started, api_out, web_out, web_err],
+            "events in their log's order, then output by service, each stream's in order"
+        );
     }
 
     #[test]
