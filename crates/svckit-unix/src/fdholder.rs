@@ -12,11 +12,8 @@ use std::{
     os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd},
 };
 
-use nix::{
-    poll::{PollFd, PollFlags, PollTimeout, poll},
-    sys::socket::{
-        AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
-    },
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
 };
 
 use crate::sys;
@@ -76,53 +73,52 @@ fn holder_main(link: OwnedFd) -> i32 {
     }
 }
 
-/// The holder's life, in the child, which has nothing of the supervisor's but `link`.
+/// The holder's life, in the child, which has nothing of the supervisor's but `link`. Each
+/// pipe is watched in an epoll set for its hang-up (every writer gone): a poll(2) over every
+/// pipe held at each new one was most of the holder's time at thousands of services.
 fn hold(link: OwnedFd) -> io::Result<()> {
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+    use std::collections::HashMap;
+    /// The link's key in the set; the pipes have keys from 1.
+    const LINK: u64 = 0;
     let _ = nix::sys::prctl::set_name(c"svckit-holder");
-    let mut held: Vec<OwnedFd> = Vec::new();
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+    epoll.add(&link, EpollEvent::new(EpollFlags::EPOLLIN, LINK))?;
+    let mut held: HashMap<u64, OwnedFd> = HashMap::new();
+    let mut next_key = LINK + 1;
     let mut linked = true;
+    let mut events = vec![EpollEvent::empty(); 256];
     loop {
         if !linked && held.is_empty() {
             return Ok(());
         }
-        let mut fds: Vec<PollFd<'_>> = held
-            .iter()
-            .map(|fd| PollFd::new(fd.as_fd(), PollFlags::empty()))
-            .collect();
-        if linked {
-            fds.push(PollFd::new(link.as_fd(), PollFlags::POLLIN));
-        }
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
+        let ready = match epoll.wait(&mut events, EpollTimeout::NONE) {
+            Ok(ready) => ready,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(errno) => return Err(errno.into()),
-        }
-        let hung_up: Vec<bool> = fds[..held.len()]
-            .iter()
-            .map(|fd| {
-                fd.revents().is_some_and(|r| {
-                    r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)
-                })
-            })
-            .collect();
-        let link_ready = linked
-            && fds
-                .last()
-                .and_then(PollFd::revents)
-                .is_some_and(|r| !r.is_empty());
-        drop(fds);
-        let mut index = 0;
-        held.retain(|_| {
-            let keep = !hung_up[index];
-            index += 1;
-            keep
-        });
-        if link_ready {
+        };
+        for event in &events[..ready] {
+            if event.data() != LINK {
+                // Registered for no event: only a hang-up or an error is reported.
+                if let Some(pipe) = held.remove(&event.data()) {
+                    let _ = epoll.delete(&pipe);
+                }
+                continue;
+            }
             match sys::recv_fds(link.as_fd()) {
-                Ok(None) => linked = false,
-                Ok(Some(fds)) => held.extend(fds),
+                Ok(Some(fds)) => {
+                    for fd in fds {
+                        // (A pipe that cannot be watched is held all the same.)
+                        let _ = epoll.add(&fd, EpollEvent::new(EpollFlags::empty(), next_key));
+                        held.insert(next_key, fd);
+                        next_key += 1;
+                    }
+                }
                 Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
-                Err(_) => linked = false,
+                Ok(None) | Err(_) => {
+                    linked = false;
+                    let _ = epoll.delete(&link);
+                }
             }
         }
     }
