@@ -28,11 +28,11 @@ mod supervisor {
         StateDir, Stream,
         client::{self, Launch},
         machine::UnitState,
-        protocol::{Op, ServiceStatus},
+        protocol::{ErrorKind, ManyAction, Op, ServiceStatus},
         store,
     };
 
-    use crate::{Backend, Error, Installed, Logs, Status, honour};
+    use crate::{Action, Backend, Error, Installed, Logs, Status, honour};
 
     /// How long a request may take when the caller gives no deadline.
     const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -171,6 +171,69 @@ mod supervisor {
                 },
                 timeout,
             )
+        }
+
+        /// Starts, stops or restarts several in one request: the supervisor orders them (a
+        /// stop waits for what depends on a service among them) and carries them out side by
+        /// side. The wait for the answer is `timeout` and 10 ms a service for the
+        /// supervisor's own work. A supervisor too old to know such requests is asked one by
+        /// one.
+        fn perform_many(
+            &self,
+            action: Action,
+            names: &[ServiceName],
+            timeout: Duration,
+            wait: bool,
+        ) -> Result<Vec<Result<Status, Error>>, Error> {
+            let many = match action {
+                Action::Start => Some(ManyAction::Start { wait }),
+                Action::Stop => Some(ManyAction::Stop),
+                Action::Restart => Some(ManyAction::Restart),
+                Action::Pause | Action::Continue | Action::Reload => None,
+            };
+            let Some(many) = many.filter(|_| names.len() > 1) else {
+                return Ok(crate::one_by_one(self, action, names, timeout, wait));
+            };
+            let op = Op::Many {
+                action: many,
+                names: names.iter().map(ToString::to_string).collect(),
+            };
+            let per_service =
+                Duration::from_millis(10) * u32::try_from(names.len()).unwrap_or(u32::MAX);
+            let each = match client::request_each(
+                &self.dir,
+                op,
+                timeout.saturating_add(per_service),
+                &self.launch,
+            ) {
+                Ok(each) => each,
+                Err(svckit_supervise::Error::Refused {
+                    kind: ErrorKind::BadRequest,
+                    message,
+                }) if message.contains("many") => {
+                    return Ok(crate::one_by_one(self, action, names, timeout, wait));
+                }
+                Err(err) => return Err(err.into()),
+            };
+            if each.len() != names.len() {
+                return Err(Error::Supervisor(svckit_supervise::Error::Protocol(
+                    format!(
+                        "asked about {} services, the supervisor answered for {}",
+                        names.len(),
+                        each.len()
+                    ),
+                )));
+            }
+            Ok(names
+                .iter()
+                .zip(each)
+                .map(|(name, result)| {
+                    let statuses = result?;
+                    Ok(statuses.first().map(status_of).unwrap_or_else(|| {
+                        Status::new(name.clone(), BackendKind::Builtin, State::Stopped)
+                    }))
+                })
+                .collect())
         }
 
         fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {

@@ -99,6 +99,21 @@ pub trait Backend {
     /// The service's current status.
     fn status(&self, name: &ServiceName) -> Result<Status, Error>;
 
+    /// Carries `action` out on each of `names`, as [`Manager::perform`] does on one: by
+    /// default one after the other, in the order given (a stop's caller gives the stop
+    /// order). A manager that takes several in one request (the supervisor) orders them
+    /// itself and carries them out side by side. One result per name, in order; `timeout`
+    /// bounds each service's wait. `Err` when the request as a whole failed.
+    fn perform_many(
+        &self,
+        action: Action,
+        names: &[ServiceName],
+        timeout: Duration,
+        wait: bool,
+    ) -> Result<Vec<Result<Status, Error>>, Error> {
+        Ok(one_by_one(self, action, names, timeout, wait))
+    }
+
     /// Where the service's output goes; a manager that keeps none (the SCM) says so.
     fn logs(&self, name: &ServiceName) -> Result<Logs, Error> {
         let _ = name;
@@ -226,6 +241,42 @@ impl Action {
     }
 }
 
+/// What came of one service of [`Manager::perform_many`].
+pub type Each = (ServiceName, Result<Status, Error>);
+
+/// `action` on `name` through `backend`, waiting up to `timeout` for the state it leads to (a
+/// start only with `wait`).
+fn perform_on<B: Backend + ?Sized>(
+    backend: &B,
+    action: Action,
+    name: &ServiceName,
+    timeout: Duration,
+    wait: bool,
+) -> Result<Status, Error> {
+    match action {
+        Action::Start => backend.start(name, wait.then_some(timeout)),
+        Action::Stop => backend.control(name, Control::Stop, timeout),
+        Action::Restart => backend.restart(name, timeout),
+        Action::Pause => backend.control(name, Control::Pause, timeout),
+        Action::Continue => backend.control(name, Control::Continue, timeout),
+        Action::Reload => backend.control(name, Control::ParamChange, timeout),
+    }
+}
+
+/// `action` on each of `names` through `backend`, one after the other.
+pub(crate) fn one_by_one<B: Backend + ?Sized>(
+    backend: &B,
+    action: Action,
+    names: &[ServiceName],
+    timeout: Duration,
+    wait: bool,
+) -> Vec<Result<Status, Error>> {
+    names
+        .iter()
+        .map(|name| perform_on(backend, action, name, timeout, wait))
+        .collect()
+}
+
 impl Manager {
     /// Carries `action` out on `name` through its backend, waiting up to `timeout` for the
     /// state it leads to (a start only with `wait`); the status it left.
@@ -236,15 +287,53 @@ impl Manager {
         timeout: Duration,
         wait: bool,
     ) -> Result<Status, Error> {
-        let backend = self.backend_of(name)?;
-        match action {
-            Action::Start => backend.start(name, wait.then_some(timeout)),
-            Action::Stop => backend.control(name, Control::Stop, timeout),
-            Action::Restart => backend.restart(name, timeout),
-            Action::Pause => backend.control(name, Control::Pause, timeout),
-            Action::Continue => backend.control(name, Control::Continue, timeout),
-            Action::Reload => backend.control(name, Control::ParamChange, timeout),
+        perform_on(self.backend_of(name)?.as_ref(), action, name, timeout, wait)
+    }
+
+    /// Carries `action` out on each of `names` (in stop order for a stop): the services of
+    /// one backend in one [`Backend::perform_many`], backend after backend in the order
+    /// they first appear. What came of each, in the order given; `Err` when a backend's
+    /// request failed as a whole (what the backends before it did stays done).
+    pub fn perform_many(
+        &self,
+        action: Action,
+        names: &[ServiceName],
+        timeout: Duration,
+        wait: bool,
+    ) -> Result<Vec<Each>, Error> {
+        type Group = (Box<dyn Backend>, Vec<usize>);
+        let mut groups: Vec<Group> = Vec::new();
+        let mut results: Vec<Option<Result<Status, Error>>> = names.iter().map(|_| None).collect();
+        for (index, name) in names.iter().enumerate() {
+            match self.backend_of(name) {
+                Ok(backend) => match groups.iter_mut().find(|(b, _)| b.name() == backend.name()) {
+                    Some((_, members)) => members.push(index),
+                    None => groups.push((backend, vec![index])),
+                },
+                Err(err) => results[index] = Some(Err(err)),
+            }
         }
+        for (backend, members) in groups {
+            let group: Vec<ServiceName> = members.iter().map(|i| names[*i].clone()).collect();
+            let each = backend.perform_many(action, &group, timeout, wait)?;
+            for (index, result) in members.iter().zip(each) {
+                results[*index] = Some(result);
+            }
+        }
+        Ok(names
+            .iter()
+            .cloned()
+            .zip(results)
+            .map(|(name, result)| {
+                let result = result.unwrap_or_else(|| {
+                    Err(Error::os(
+                        format!("{name}: its manager said nothing of it"),
+                        "no result",
+                    ))
+                });
+                (name, result)
+            })
+            .collect())
     }
 
     /// Every installed service in stop order: a service before what it depends on

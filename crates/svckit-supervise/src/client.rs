@@ -39,6 +39,45 @@ pub fn request(
     timeout: Duration,
     launch: &Launch,
 ) -> Result<Vec<ServiceStatus>, Error> {
+    match exchange(dir, op, timeout, launch)? {
+        Outcome::Each { .. } => Err(Error::Protocol(
+            "the supervisor answered one request with several outcomes".into(),
+        )),
+        outcome => statuses(outcome),
+    }
+}
+
+/// Sends an [`Op::Many`] to the supervisor of `dir` (see [`request`]): what came of each
+/// service, in the order asked.
+pub fn request_each(
+    dir: &StateDir,
+    op: Op,
+    timeout: Duration,
+    launch: &Launch,
+) -> Result<Vec<Result<Vec<ServiceStatus>, Error>>, Error> {
+    match exchange(dir, op, timeout, launch)? {
+        Outcome::Each { results } => Ok(results.into_iter().map(statuses).collect()),
+        // The request as a whole refused (a shutdown under way, a bad request).
+        outcome => statuses(outcome).map(|services| vec![Ok(services)]),
+    }
+}
+
+/// The statuses of a `Done`, or the error of an `Error`.
+fn statuses(outcome: Outcome) -> Result<Vec<ServiceStatus>, Error> {
+    match outcome {
+        Outcome::Done { services } => Ok(services),
+        Outcome::Error { kind, message } => Err(match kind {
+            ErrorKind::PermissionDenied => Error::PermissionDenied(message),
+            kind => Error::Refused { kind, message },
+        }),
+        Outcome::Each { .. } => Err(Error::Protocol(
+            "the supervisor nested outcomes in an outcome".into(),
+        )),
+    }
+}
+
+/// One request and its answer.
+fn exchange(dir: &StateDir, op: Op, timeout: Duration, launch: &Launch) -> Result<Outcome, Error> {
     let mut stream = connect(dir, launch)?;
     stream
         .set_read_timeout(Some(timeout))
@@ -87,13 +126,7 @@ pub fn request(
             response.version
         )));
     }
-    match response.result {
-        Outcome::Done { services } => Ok(services),
-        Outcome::Error { kind, message } => Err(match kind {
-            ErrorKind::PermissionDenied => Error::PermissionDenied(message),
-            kind => Error::Refused { kind, message },
-        }),
-    }
+    Ok(response.result)
 }
 
 /// Whether a supervisor answers on `dir`'s socket.

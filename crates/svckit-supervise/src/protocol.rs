@@ -72,8 +72,33 @@ pub enum Op {
         /// The service.
         name: String,
     },
+    /// Start, stop or restart several services in one request (`--all`, or several names).
+    /// The supervisor orders them itself, as a shutdown does: a stop waits for what depends
+    /// on a service among them to be gone, a start for its dependencies; the rest go side by
+    /// side. Answered once every one is done, with [`Outcome::Each`].
+    Many {
+        /// What to do to each.
+        action: ManyAction,
+        /// The services, each once.
+        names: Vec<String>,
+    },
     /// Stop every service and exit.
     Shutdown,
+}
+
+/// What [`Op::Many`] does to each service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManyAction {
+    /// Start; with `wait`, each is done once it runs (or is ready) or has failed.
+    Start {
+        /// Wait for each to run.
+        wait: bool,
+    },
+    /// Stop; each is done once every process of its group is gone.
+    Stop,
+    /// Stop (if running) then start; each is done once it runs again.
+    Restart,
 }
 
 /// The supervisor's answer.
@@ -100,6 +125,12 @@ pub enum Outcome {
         kind: ErrorKind,
         /// A one-line message naming the service and the reason.
         message: String,
+    },
+    /// What came of each service of an [`Op::Many`], in the order asked: `Done` with its
+    /// status, or `Error`.
+    Each {
+        /// One outcome per service.
+        results: Vec<Outcome>,
     },
 }
 

@@ -27,6 +27,7 @@ pub mod environment;
 mod error;
 pub mod fdholder;
 pub mod files;
+pub mod forker;
 pub mod kill;
 pub mod memory;
 pub mod notify;

@@ -156,8 +156,8 @@ pub struct Run<'a> {
 }
 
 /// What a child runs: the program, its arguments and its environment, for execve(2).
-#[derive(Debug)]
-struct Exec {
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Exec {
     program: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
@@ -167,7 +167,8 @@ struct Exec {
 
 /// A [`ChildSetup`] made ready to run in the child: everything allocated or opened that can
 /// be, before the fork.
-struct Prepared {
+#[derive(Debug)]
+pub(crate) struct Prepared {
     mask: Mode,
     credentials: Option<Credentials>,
     open_files: Option<(u64, u64)>,
@@ -243,6 +244,18 @@ impl ChildSetup {
     /// Returns its pid once it has exec'd, with the readiness write end (the caller's to drop),
     /// or why it could not start (the errno of the step that failed; the child is reaped).
     pub fn spawn(self, run: Run<'_>) -> io::Result<(svckit_core::Pid, Option<OwnedFd>)> {
+        self.spawn_through(run, None)
+    }
+
+    /// [`ChildSetup::spawn`] through `forker` when there is one: the child is forked by the
+    /// forker, this process's child all the same ([`crate::forker`]). Where the forker does
+    /// not answer (it is then ended, and never asked again), or the order is too large, the
+    /// child is forked here.
+    pub fn spawn_through(
+        self,
+        run: Run<'_>,
+        forker: Option<&crate::forker::Forker>,
+    ) -> io::Result<(svckit_core::Pid, Option<OwnedFd>)> {
         let plain = match self.handover {
             Some(_) => None,
             None => Some(exec_strings(run.program, run.args, run.env)?),
@@ -261,6 +274,26 @@ impl ChildSetup {
                 envp,
                 listen_pid: false,
             });
+        }
+        if let Some(link) = forker.filter(|forker| forker.answers()) {
+            let cgroup = run.cgroup.map(crate::cgroup::Cgroup::open_dir).transpose();
+            // (A cgroup that cannot be opened is the direct path's to report.)
+            if let Ok(cgroup) = cgroup {
+                let order =
+                    prepared.encode(&dir, &run.stdio, cgroup.as_ref().map(AsRawFd::as_raw_fd));
+                if order.bytes.len() <= crate::forker::ORDER_MAX {
+                    match link.ask(&order.bytes, &order.fds) {
+                        Ok(crate::forker::Answer::Started(child)) => return Ok((child, ready)),
+                        Ok(crate::forker::Answer::Failed(child, errno)) => {
+                            if let Some(child) = child {
+                                let _ = sys::wait_for(child);
+                            }
+                            return Err(io::Error::from_raw_os_error(errno));
+                        }
+                        Err(_) => link.end(),
+                    }
+                }
+            }
         }
         let (report_read, report_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let born = match run.cgroup {
@@ -299,21 +332,13 @@ impl ChildSetup {
         drop(report_write);
         drop(run.stdio);
         // Nothing to read once it has exec'd (the pipe closes on exec); its errno if not.
-        let mut errno = [0u8; 4];
-        let mut read = 0;
-        while read < errno.len() {
-            match nix::unistd::read(&report_read, &mut errno[read..]) {
-                Ok(0) => break,
-                Ok(n) => read += n,
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(err) => return Err(err.into()),
+        match read_errno(&report_read) {
+            0 => Ok((child, ready)),
+            errno => {
+                let _ = sys::wait_for(child);
+                Err(io::Error::from_raw_os_error(errno))
             }
         }
-        if read == 0 {
-            return Ok((child, ready));
-        }
-        let _ = sys::wait_for(child);
-        Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)))
     }
 }
 
@@ -424,16 +449,26 @@ pub fn limits_refused(limits: &svckit_core::Limits) -> Option<(&'static str, Str
 
 /// The resource a limit key names.
 fn resource(key: &str) -> nix::sys::resource::Resource {
-    use nix::sys::resource::Resource;
-    match key {
-        "nofile" => Resource::RLIMIT_NOFILE,
-        "nproc" => Resource::RLIMIT_NPROC,
-        "core" => Resource::RLIMIT_CORE,
-        "memlock" => Resource::RLIMIT_MEMLOCK,
-        "as" => Resource::RLIMIT_AS,
-        _ => Resource::RLIMIT_CPU,
-    }
+    RESOURCES
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map_or(nix::sys::resource::Resource::RLIMIT_CPU, |(_, resource)| {
+            *resource
+        })
 }
+
+/// The limits a definition sets, by their keys.
+const RESOURCES: [(&str, nix::sys::resource::Resource); 6] = {
+    use nix::sys::resource::Resource;
+    [
+        ("nofile", Resource::RLIMIT_NOFILE),
+        ("nproc", Resource::RLIMIT_NPROC),
+        ("core", Resource::RLIMIT_CORE),
+        ("memlock", Resource::RLIMIT_MEMLOCK),
+        ("as", Resource::RLIMIT_AS),
+        ("cpu", Resource::RLIMIT_CPU),
+    ]
+};
 
 /// `program` as execvp finds it: a path as it is, a name in each directory of `path` (else
 /// `/bin:/usr/bin`, execvp's default), the first executable file wins; none is ENOENT, or
@@ -457,4 +492,343 @@ pub fn find_program(program: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf
         true => libc::EACCES,
         false => libc::ENOENT,
     }))
+}
+
+/// What the forker is asked to start ([`crate::forker`]): a prepared setup, the directory, the
+/// child's stdio, the descriptors it finds from fd 3, and the cgroup it is born in.
+pub(crate) struct Order {
+    prepared: Prepared,
+    dir: CString,
+    stdio: [OwnedFd; 3],
+    /// The descriptors `prepared.placed` names (kept open until the child has exec'd).
+    placed: Vec<OwnedFd>,
+    cgroup: Option<OwnedFd>,
+}
+
+/// An order's bytes, and the descriptors sent with them (in this order: stdio, placed, then
+/// `cgroup.procs` and the cgroup's directory when there are).
+pub(crate) struct Encoded {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) fds: Vec<RawFd>,
+}
+
+/// Writes the fields of an order.
+#[derive(Default)]
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.u32(v.len() as u32);
+        self.0.extend_from_slice(v);
+    }
+    fn strings(&mut self, v: &[CString]) {
+        self.u32(v.len() as u32);
+        for s in v {
+            self.bytes(s.as_bytes());
+        }
+    }
+}
+
+/// Reads the fields of an order; a short or malformed one is EINVAL.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.0.len() < n {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> io::Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> io::Result<u32> {
+        let mut b = [0; 4];
+        b.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(b))
+    }
+    fn u64(&mut self) -> io::Result<u64> {
+        let mut b = [0; 8];
+        b.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(b))
+    }
+    fn bytes(&mut self) -> io::Result<Vec<u8>> {
+        let n = self.u32()? as usize;
+        Ok(self.take(n)?.to_vec())
+    }
+    fn cstring(&mut self) -> io::Result<CString> {
+        CString::new(self.bytes()?).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    }
+    fn strings(&mut self) -> io::Result<Vec<CString>> {
+        let n = self.u32()? as usize;
+        (0..n).map(|_| self.cstring()).collect()
+    }
+}
+
+impl Prepared {
+    /// The order that starts this setup in `dir` with `stdio` (and in `cgroup`, a cgroup's
+    /// directory), for the forker.
+    pub(crate) fn encode(
+        &self,
+        dir: &std::ffi::CStr,
+        stdio: &[OwnedFd; 3],
+        cgroup: Option<RawFd>,
+    ) -> Encoded {
+        let mut w = Writer::default();
+        w.u32(self.mask.bits());
+        match &self.credentials {
+            None => w.u8(0),
+            Some(credentials) => {
+                w.u8(1);
+                match &credentials.user {
+                    None => w.u8(0),
+                    Some(user) => {
+                        w.u8(1);
+                        w.bytes(user.name.as_bytes());
+                        w.u32(user.uid.as_raw());
+                        w.bytes(user.home.as_os_str().as_bytes());
+                        w.bytes(user.shell.as_os_str().as_bytes());
+                    }
+                }
+                w.u32(credentials.gid.as_raw());
+                w.u32(credentials.groups.len() as u32);
+                for gid in &credentials.groups {
+                    w.u32(gid.as_raw());
+                }
+            }
+        }
+        match self.open_files {
+            None => w.u8(0),
+            Some((soft, hard)) => {
+                w.u8(1);
+                w.u64(soft);
+                w.u64(hard);
+            }
+        }
+        w.u32(self.limits.len() as u32);
+        for (resource, soft, hard) in &self.limits {
+            let index = RESOURCES.iter().position(|(_, r)| r == resource);
+            w.u8(index.unwrap_or(RESOURCES.len() - 1) as u8);
+            w.u64(*soft);
+            w.u64(*hard);
+        }
+        match self.nice {
+            None => w.u8(0),
+            Some(nice) => {
+                w.u8(1);
+                w.u32(nice as u32);
+            }
+        }
+        match &self.oom {
+            None => w.u8(0),
+            Some(oom) => {
+                w.u8(1);
+                w.bytes(oom);
+            }
+        }
+        w.u32(self.sockets as u32);
+        w.u32(self.placed.len() as u32);
+        match &self.exec {
+            None => w.u8(0),
+            Some(exec) => {
+                w.u8(1);
+                w.bytes(exec.program.as_bytes());
+                w.strings(&exec.argv);
+                w.strings(&exec.envp);
+                w.u8(u8::from(exec.listen_pid));
+            }
+        }
+        w.bytes(dir.to_bytes());
+        w.u8(u8::from(self.procs.is_some()));
+        w.u8(u8::from(cgroup.is_some()));
+        let fds = stdio
+            .iter()
+            .map(AsRawFd::as_raw_fd)
+            .chain(self.placed.iter().copied())
+            .chain(self.procs.as_ref().map(AsRawFd::as_raw_fd))
+            .chain(cgroup)
+            .collect();
+        Encoded { bytes: w.0, fds }
+    }
+}
+
+impl Order {
+    /// The order in `bytes`, with the descriptors that came with it.
+    pub(crate) fn decode(bytes: &[u8], fds: Vec<OwnedFd>) -> io::Result<Order> {
+        use nix::unistd::{Gid, Uid};
+        let mut r = Reader(bytes);
+        let mask = Mode::from_bits_truncate(r.u32()? as libc::mode_t);
+        let credentials = match r.u8()? {
+            0 => None,
+            _ => {
+                let user = match r.u8()? {
+                    0 => None,
+                    _ => Some(crate::privileges::UserInfo {
+                        name: String::from_utf8_lossy(&r.bytes()?).into_owned(),
+                        uid: Uid::from_raw(r.u32()?),
+                        home: PathBuf::from(OsStr::from_bytes(&r.bytes()?)),
+                        shell: PathBuf::from(OsStr::from_bytes(&r.bytes()?)),
+                    }),
+                };
+                let gid = Gid::from_raw(r.u32()?);
+                let groups = (0..r.u32()?)
+                    .map(|_| Ok(Gid::from_raw(r.u32()?)))
+                    .collect::<io::Result<_>>()?;
+                Some(Credentials { user, gid, groups })
+            }
+        };
+        let open_files = match r.u8()? {
+            0 => None,
+            _ => Some((r.u64()?, r.u64()?)),
+        };
+        let limits = (0..r.u32()?)
+            .map(|_| {
+                let index = usize::from(r.u8()?).min(RESOURCES.len() - 1);
+                Ok((RESOURCES[index].1, r.u64()?, r.u64()?))
+            })
+            .collect::<io::Result<_>>()?;
+        let nice = match r.u8()? {
+            0 => None,
+            _ => Some(r.u32()? as i32),
+        };
+        let oom = match r.u8()? {
+            0 => None,
+            _ => Some(r.bytes()?),
+        };
+        let sockets = r.u32()? as usize;
+        let placed_count = r.u32()? as usize;
+        let exec = match r.u8()? {
+            0 => None,
+            _ => Some(Exec {
+                program: r.cstring()?,
+                argv: r.strings()?,
+                envp: r.strings()?,
+                listen_pid: r.u8()? != 0,
+            }),
+        };
+        let dir = r.cstring()?;
+        let has_procs = r.u8()? != 0;
+        let has_cgroup = r.u8()? != 0;
+        let expected = 3 + placed_count + usize::from(has_procs) + usize::from(has_cgroup);
+        if fds.len() != expected || sockets > placed_count {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let mut fds = fds.into_iter();
+        let mut next = || {
+            fds.next()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+        };
+        let stdio = [next()?, next()?, next()?];
+        let placed: Vec<OwnedFd> = (0..placed_count)
+            .map(|_| next())
+            .collect::<io::Result<_>>()?;
+        let procs = has_procs.then(&mut next).transpose()?;
+        let cgroup = has_cgroup.then(&mut next).transpose()?;
+        Ok(Order {
+            prepared: Prepared {
+                mask,
+                credentials,
+                open_files,
+                procs,
+                limits,
+                nice,
+                oom,
+                placed: placed.iter().map(AsRawFd::as_raw_fd).collect(),
+                sockets,
+                exec,
+            },
+            dir,
+            stdio,
+            placed,
+            cgroup,
+        })
+    }
+
+    /// Starts the order's child as this process's sibling (the child of its parent, which
+    /// reaps it), born in the order's cgroup where the kernel can; returns once it has exec'd
+    /// (its pid) or failed (its pid, if it was forked, and the errno of the step that failed).
+    pub(crate) fn start(mut self) -> (Option<svckit_core::Pid>, i32) {
+        let proof = match sys::SingleThreaded::check() {
+            Ok(proof) => proof,
+            Err(_) => return (None, libc::EAGAIN),
+        };
+        let report = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok(pipe) => pipe,
+            Err(errno) => return (None, errno as i32),
+        };
+        let (report_read, report_write) = report;
+        let fork = match self.cgroup.take() {
+            Some(dir) => match sys::fork_sibling(&proof, Some(std::os::fd::AsFd::as_fd(&dir))) {
+                Ok(fork) => Ok(fork),
+                // As ChildSetup::spawn: where clone3 cannot start it in its cgroup, the child
+                // moves itself in by writing cgroup.procs.
+                Err(_) => match nix::fcntl::openat(
+                    &dir,
+                    "cgroup.procs",
+                    nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                ) {
+                    Ok(procs) => {
+                        self.prepared.procs = Some(procs);
+                        sys::fork_sibling(&proof, None)
+                    }
+                    Err(errno) => Err(errno.into()),
+                },
+            },
+            None => sys::fork_sibling(&proof, None),
+        };
+        let fork = match fork {
+            Ok(fork) => fork,
+            Err(err) => return (None, err.raw_os_error().unwrap_or(libc::EIO)),
+        };
+        if let Some(in_child) = sys::in_forked_child(&fork) {
+            let stdio = self.stdio.each_ref().map(AsRawFd::as_raw_fd);
+            let failed = sys::place_fds_in_child(&in_child, &stdio, 0)
+                .and_then(|()| Ok(nix::unistd::chdir(self.dir.as_c_str())?))
+                .and_then(|()| self.prepared.run(&in_child))
+                .err()
+                .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOEXEC));
+            let errno = failed.raw_os_error().unwrap_or(libc::EIO);
+            let _ = nix::unistd::write(&report_write, &errno.to_ne_bytes());
+            sys::exit_now(127);
+        }
+        let sys::Fork::Parent { child } = fork else {
+            unreachable!("the child execs or exits above")
+        };
+        drop(report_write);
+        let errno = read_errno(&report_read);
+        // Its copies of them closed now that it has exec'd.
+        drop(self.placed);
+        (Some(child), errno)
+    }
+}
+
+/// What a child reported on its report pipe before it closed (on exec): 0 once it exec'd, else
+/// the errno of the step that failed.
+fn read_errno(report: &OwnedFd) -> i32 {
+    let mut errno = [0u8; 4];
+    let mut read = 0;
+    while read < errno.len() {
+        match nix::unistd::read(report, &mut errno[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(errno) => return errno as i32,
+        }
+    }
+    match read {
+        0 => 0,
+        _ => i32::from_ne_bytes(errno),
+    }
 }

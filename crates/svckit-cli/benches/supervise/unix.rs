@@ -221,13 +221,14 @@ impl Peer for Svckit {
             assert!(self.svckit(&["start", &format!("s{i}")]));
         }
     }
-    /// The supervisor and its fd holder (its services are not counted, as for the peers).
+    /// The supervisor, its fd holder and its forker (its services are not counted, as for the
+    /// peers).
     fn supervisor_pids(&self) -> Vec<i32> {
         let mut all: Vec<i32> = self.supervisor().into_iter().collect();
         if let Some(&root) = all.first() {
             all.extend(children(root).into_iter().filter(|pid| {
                 fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|c| c.trim() == "svckit-holder")
+                    .is_ok_and(|c| matches!(c.trim(), "svckit-holder" | "svckit-forker"))
             }));
         }
         all

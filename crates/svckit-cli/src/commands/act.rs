@@ -107,12 +107,54 @@ pub fn act(
         outln!("{}", one(name)?);
         return Ok(Exit::Ok);
     }
+    if matches!(action, Action::Start | Action::Stop | Action::Restart) {
+        return many(manager, &names, action, timeout, wait);
+    }
     let mut first_failure = None;
     for name in &names {
         match one(name) {
             Ok(outcome) => outln!("{outcome}"),
             Err(err) => {
                 let err = super::explain(err);
+                eprintln!("svckit: error: {err:#}");
+                first_failure.get_or_insert(crate::exit::code_for(&err));
+            }
+        }
+    }
+    Ok(first_failure.unwrap_or(Exit::Ok))
+}
+
+/// `action` (start, stop, restart) on several services in one request per backend (the
+/// supervisor orders them and carries them out side by side), saying what came of each in
+/// the order given; the first failure's exit status.
+fn many(
+    manager: &Manager,
+    names: &[ServiceName],
+    action: Action,
+    timeout: Duration,
+    wait: bool,
+) -> anyhow::Result<Exit> {
+    let asked = std::time::SystemTime::now();
+    let mut first_failure = None;
+    for (name, result) in manager.perform_many(action, names, timeout, wait)? {
+        match result {
+            // A start of what ran already changes nothing: said so (its state is older
+            // than the request).
+            Ok(svckit_install::Status {
+                state: svckit::State::Running,
+                pid: Some(pid),
+                since: Some(since),
+                detail,
+                ..
+            }) if action == Action::Start
+                && since < asked
+                && detail.as_deref() != Some("unsupervised") =>
+            {
+                outln!("{name}: already running (PID {pid})");
+            }
+            Ok(status) => outln!("{}", report::outcome(action, &status)),
+            Err(err) => {
+                let err = super::explain(err.into());
                 eprintln!("svckit: error: {err:#}");
                 first_failure.get_or_insert(crate::exit::code_for(&err));
             }

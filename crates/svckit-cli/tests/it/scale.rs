@@ -201,3 +201,342 @@ fn regression_the_open_file_limit_is_named_with_what_to_raise() {
     let out = as_nobody(&["supervisor", "stop"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// The times of `name`'s event-log lines that contain `what`, as they are written
+/// (`YYYY-MM-DD HH:MM:SS.mmm NAME: …`, which sort as they happened).
+fn event_times(events: &str, name: &str, what: &str) -> Vec<String> {
+    events
+        .lines()
+        .filter(|line| line.contains(&format!(" {name}: ")) && line.contains(what))
+        .map(|line| line[..23].to_owned())
+        .collect()
+}
+
+/// A stop of several services is one request: the supervisor stops what depends on a service
+/// first (web, after api, before api; api, which requires db, before db), and the rest side
+/// by side: ten services that take 300 ms to stop and two memcached are all asked to stop
+/// before any of the ten is gone (one after the other, each would be gone before the next is
+/// asked). Every one is said stopped, and nothing of them is left.
+#[test]
+fn a_stop_of_many_stops_dependents_first_and_the_rest_side_by_side() {
+    if !crate::support::require_program(
+        "a_stop_of_many_stops_dependents_first_and_the_rest_side_by_side",
+        "/usr/bin/memcached",
+    ) {
+        return;
+    }
+    let sup = Sup::new("scale-many-stop");
+    let dir = sup.dir.join("defs");
+    fs::create_dir_all(&dir).unwrap();
+    let sh = |name: &str, extra: &str, marker: &str| {
+        fs::write(
+            dir.join(format!("{name}.toml")),
+            format!(
+                "program = \"/bin/sh\"\nargs = [\"-c\", \"trap 'sleep 0.3; exit 0' TERM; \
+                 sleep {marker} & wait\"]\nstart = \"auto\"\n{extra}"
+            ),
+        )
+        .unwrap();
+    };
+    sh("db", "", "1012.1");
+    sh("api", "requires = [\"db\"]\n", "1012.2");
+    sh("web", "after = [\"api\"]\n", "1012.3");
+    for i in 0..10 {
+        sh(&format!("slow{i}"), "", &format!("1012.4{i}"));
+    }
+    let mut ports = Vec::new();
+    for i in 0..2 {
+        let port = crate::support::free_port();
+        // In the foreground (without its -d), as an exec service.
+        let command: Vec<String> = crate::support::memcached_command(port)
+            .into_iter()
+            .filter(|arg| arg != "-d")
+            .collect();
+        let args: Vec<String> = command[1..].iter().map(|a| format!("{a:?}")).collect();
+        fs::write(
+            dir.join(format!("cache{i}.toml")),
+            format!(
+                "program = {:?}\nargs = [{}]\nstart = \"auto\"\n",
+                command[0],
+                args.join(", ")
+            ),
+        )
+        .unwrap();
+        ports.push(port);
+    }
+    sup.ok(&["apply", dir.to_str().unwrap()]);
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            ports
+                .iter()
+                .all(|port| std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok())
+                && crate::supervise::sleepers("1012.").len() == 13
+        }),
+        "{}",
+        sup.ok(&["status"])
+    );
+    let caches: Vec<i32> = (0..2)
+        .map(|i| sup.status(&format!("cache{i}"))["pid"].as_i64().unwrap() as i32)
+        .collect();
+    let said = sup.ok(&["stop", "--all"]);
+    assert_eq!(said.lines().count(), 15, "{said}");
+    assert!(
+        said.lines().all(|line| line.ends_with(": stopped")),
+        "{said}"
+    );
+    assert!(crate::supervise::sleepers("1012.").is_empty());
+    assert!(caches.iter().all(|pid| crate::support::is_gone(*pid)));
+    let events = sup.ok(&["events", "-n", "1000"]);
+    let first = |name: &str, what: &str| event_times(&events, name, what).pop().unwrap();
+    assert!(
+        first("web", ": stopped") <= first("api", "stopping"),
+        "{events}"
+    );
+    assert!(
+        first("api", ": stopped") <= first("db", "stopping"),
+        "{events}"
+    );
+    let asked: Vec<String> = (0..10)
+        .map(|i| first(&format!("slow{i}"), "stopping"))
+        .collect();
+    let gone: Vec<String> = (0..10)
+        .map(|i| first(&format!("slow{i}"), ": stopped"))
+        .collect();
+    assert!(
+        asked.iter().max() <= gone.iter().min(),
+        "asked {asked:?}, gone {gone:?}"
+    );
+    sup.ok(&["supervisor", "stop"]);
+}
+
+/// A start of several is one request too: a service that ran already is said so, one that
+/// cannot start is named with why (the exit status is its failure's), and the others start.
+#[test]
+fn a_start_of_many_says_what_ran_already_and_what_failed() {
+    let sup = Sup::new("scale-many-start");
+    for (name, marker) in [("a", "1013.1"), ("b", "1013.2"), ("c", "1013.3")] {
+        sup.ok(&["install", name, "--", "/bin/sleep", marker]);
+    }
+    let gone = sup.dir.join("gone");
+    fs::create_dir_all(&gone).unwrap();
+    sup.ok(&[
+        "install",
+        "broken",
+        "--chdir",
+        gone.to_str().unwrap(),
+        "--",
+        "/bin/sleep",
+        "1013.4",
+    ]);
+    fs::remove_dir(&gone).unwrap();
+    sup.ok(&["start", "b"]);
+    let b = sup.status("b")["pid"].as_i64().unwrap();
+    let out = sup.run(&["start", "--all"]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains(&format!("b: already running (PID {b})")),
+        "{said}"
+    );
+    assert!(said.contains("a: started (running, PID "), "{said}");
+    assert!(said.contains("c: started (running, PID "), "{said}");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("service broken failed to start")
+            && stderr(&out).contains("No such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    for marker in ["1013.1", "1013.2", "1013.3"] {
+        assert_eq!(crate::supervise::sleepers(marker).len(), 1, "{marker}");
+    }
+    assert!(crate::supervise::sleepers("1013.4").is_empty());
+    sup.ok(&["supervisor", "stop"]);
+}
+
+/// Regression: a client gone while its request for several waits (Ctrl-C on `stop --all`)
+/// left its parts' waiters on the services. The supervisor forgets them, answers the next
+/// requests, and the next stop of all stops what is left.
+#[test]
+fn regression_a_client_gone_during_a_stop_of_many_leaves_the_supervisor_answering() {
+    let sup = Sup::new("scale-many-gone");
+    for i in 0..20 {
+        let marker = format!("1014.{i:02}");
+        sup.ok(&[
+            "install",
+            &format!("s{i:02}"),
+            "--stop-timeout",
+            "2s",
+            "--",
+            "/bin/sh",
+            "-c",
+            &format!("trap 'sleep 0.5; exit 0' TERM; sleep {marker} & wait"),
+        ]);
+    }
+    sup.ok(&["start", "--all"]);
+    let mut client = sup.command(&["stop", "--all"]).spawn().unwrap();
+    // Gone once the supervisor has its request: some service is stopping.
+    assert!(eventually(Duration::from_secs(10), || {
+        sup.ok(&["status", "--json"]).contains("\"stopping\"")
+    }));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(client.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = client.wait();
+    let said = sup.ok(&["stop", "--all"]);
+    assert_eq!(said.lines().count(), 20, "{said}");
+    assert!(crate::supervise::sleepers("1014.").is_empty());
+    sup.ok(&["supervisor", "stop"]);
+}
+
+/// The services' processes are forked by the forker (a small process forked from the
+/// supervisor when it starts: forking the supervisor itself copied every descriptor it holds,
+/// two a service, at each start), yet they are the supervisor's children, in their cgroups.
+/// The forker holds nothing of the services. Killed, it is not needed: the next start forks
+/// from the supervisor, and a start that fails in the child (its directory gone) is named
+/// with why, leaving no zombie.
+#[test]
+fn services_are_forked_by_the_forker_as_the_supervisors_children() {
+    let sup = Sup::new("scale-forker");
+    let gone = sup.dir.join("gone");
+    for (name, marker) in [("a", "1015.1"), ("b", "1015.2")] {
+        sup.ok(&["install", name, "--", "/bin/sleep", marker]);
+    }
+    fs::create_dir_all(&gone).unwrap();
+    sup.ok(&[
+        "install",
+        "broken",
+        "--chdir",
+        gone.to_str().unwrap(),
+        "--",
+        "/bin/sleep",
+        "1015.3",
+    ]);
+    fs::remove_dir(&gone).unwrap();
+    sup.ok(&["start", "a"]);
+    let supervisor = supervisor_pid(&sup) as i32;
+    let forker = fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            crate::support::parent_of(*pid) == Some(supervisor)
+                && fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm == "svckit-forker\n")
+        })
+        .expect("a forker");
+    let a = sup.status("a")["pid"].as_i64().unwrap() as i32;
+    assert_eq!(crate::support::parent_of(a), Some(supervisor));
+    let (_, _, forker_fds) = descriptors(forker as u32);
+    assert!(forker_fds <= 4, "the forker holds {forker_fds} descriptors");
+    assert!(
+        sup.start_fails("broken", "No such file or directory")
+            .contains("broken")
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(forker),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(5), || {
+        crate::support::is_gone(forker)
+    }));
+    sup.ok(&["start", "b"]);
+    let b = sup.status("b")["pid"].as_i64().unwrap() as i32;
+    assert_eq!(crate::support::parent_of(b), Some(supervisor));
+    sup.start_fails("broken", "No such file or directory");
+    // No child of the supervisor is a zombie (the failed ones were reaped).
+    let zombies: Vec<i32> = fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| crate::support::parent_of(*pid) == Some(supervisor))
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(") ")
+                    .is_some_and(|(_, s)| s.starts_with('Z'))
+            })
+        })
+        .collect();
+    assert!(zombies.is_empty(), "zombies {zombies:?}");
+    sup.ok(&["supervisor", "stop"]);
+    assert!(crate::supervise::sleepers("1015.").is_empty());
+}
+
+/// Regression guard for records written in place (one pwrite of at most a page, padded with
+/// spaces): a supervisor SIGKILLed at thirty moments of starts and stops of forty services
+/// never leaves a record that does not read, and the next supervisor runs each service once.
+#[test]
+fn records_written_in_place_survive_a_sigkill_at_any_moment() {
+    let sup = Sup::new("scale-records");
+    for i in 0..40 {
+        sup.ok(&[
+            "install",
+            &format!("s{i:02}"),
+            "--",
+            "/bin/sleep",
+            &format!("1016.{i:02}"),
+        ]);
+    }
+    let run = sup.dir.join("state/run");
+    // A fixed pseudo-random sequence of moments, 0 to 29 ms, so runs are alike.
+    let mut seed: u64 = 0x5eed;
+    for round in 0..30 {
+        let action = if round % 2 == 0 { "start" } else { "stop" };
+        sup.bring_up();
+        let supervisor = supervisor_pid(&sup) as i32;
+        let mut client = sup.command(&[action, "--all"]).spawn().unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis((seed >> 33) % 30));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(supervisor),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        let _ = client.wait();
+        assert!(eventually(Duration::from_secs(5), || {
+            crate::support::is_gone(supervisor)
+        }));
+        for entry in fs::read_dir(&run).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "json") {
+                let bytes = fs::read(&path).unwrap();
+                assert!(
+                    serde_json::from_slice::<serde_json::Value>(&bytes).is_ok(),
+                    "round {round}: {} reads {:?}",
+                    path.display(),
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+        }
+    }
+    sup.bring_up();
+    sup.ok(&["start", "--all"]);
+    for i in 0..40 {
+        let marker = format!("1016.{i:02}");
+        assert_eq!(crate::supervise::sleepers(&marker).len(), 1, "{marker}");
+    }
+    sup.ok(&["supervisor", "stop"]);
+    assert!(crate::supervise::sleepers("1016.").is_empty());
+}
+
+/// Regression: the forker's link sat at fd 3 without close-on-exec (dup2 clears it), so every
+/// service it started held the forker's end of the link: a service could have sent the forker
+/// orders (as the supervisor's user: root's, for a service of nobody), and a forker that died
+/// seemed to live on (the next start waited a minute for its answer). A service started
+/// through the forker has its stdio and nothing else.
+#[test]
+fn regression_a_service_holds_no_descriptor_of_the_forker() {
+    let sup = Sup::new("scale-forker-fds");
+    sup.ok(&["install", "a", "--", "/bin/sleep", "1017.1"]);
+    sup.ok(&["start", "a"]);
+    let a = sup.status("a")["pid"].as_i64().unwrap();
+    let mut fds: Vec<String> = fs::read_dir(format!("/proc/{a}/fd"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    fds.sort();
+    assert_eq!(fds, ["0", "1", "2"]);
+    sup.ok(&["supervisor", "stop"]);
+}

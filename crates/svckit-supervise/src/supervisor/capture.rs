@@ -177,8 +177,17 @@ impl Supervisor {
             Stream::Stdout => 0,
             Stream::Stderr => 1,
         };
-        let Some(unit) = self.units.get_mut(&name) else {
+        let Some(unit) = self.units.get(&name) else {
             self.captures.remove(token);
+            return;
+        };
+        // A log opens with its time index: room for both is made first, closing the least
+        // recently written logs, so the reserve stays free for clients (a start of many
+        // decides on its room before the logs of the first ones open).
+        if !unit.logs[index].is_open() {
+            self.make_room(2);
+        }
+        let Some(unit) = self.units.get_mut(&name) else {
             return;
         };
         let had_error = unit.logs[index].error().is_some();

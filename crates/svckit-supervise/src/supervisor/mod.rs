@@ -62,6 +62,7 @@ use crate::{
     store::{self, Record},
 };
 
+mod batch;
 mod capture;
 mod control;
 mod index;
@@ -308,6 +309,9 @@ struct Supervisor {
     /// Holds a copy of every output pipe's read end, so services never see SIGPIPE while no
     /// supervisor runs (see `svckit_unix::fdholder`).
     holder: Option<FdHolder>,
+    /// Forks the services' processes (forking the supervisor itself costs what it holds:
+    /// see `svckit_unix::forker`); none where it could not be started, or stopped answering.
+    forker: Option<svckit_unix::forker::Forker>,
     /// Where the services' cgroups are made; none where the supervisor may not make them (it
     /// then contains a service by its process group).
     cgroups: Option<Hierarchy>,
@@ -324,6 +328,8 @@ struct Supervisor {
     probes: probes::Probes,
     /// Which services each check of the loop is about, and whose each process is.
     index: index::Index,
+    /// Requests for several services, answered once each one's part is done.
+    batches: batch::Batches,
 }
 
 /// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
@@ -435,6 +441,9 @@ impl Supervisor {
             holder: FdHolder::spawn()
                 .map_err(|err| log(format_args!("no fd holder: {err}")))
                 .ok(),
+            forker: svckit_unix::forker::Forker::spawn()
+                .map_err(|err| log(format_args!("no forker: {err}")))
+                .ok(),
             cgroups: None,
             notify: None,
             journal: crate::events::log(&journal_dir),
@@ -442,6 +451,7 @@ impl Supervisor {
             sockets: sockets::Sockets::default(),
             probes: probes::Probes::default(),
             index: index::Index::default(),
+            batches: batch::Batches::default(),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -775,6 +785,7 @@ impl Supervisor {
         loop {
             self.apply_queued();
             self.shutdown_next();
+            self.stops_next();
             if self.events.is_empty() {
                 return;
             }

@@ -303,14 +303,17 @@ impl Supervisor {
             oom_score_adjust: None,
             handover: None,
         }
-        .spawn(svckit_unix::spawn::Run {
-            program: program.as_ref(),
-            args: &args,
-            env: &env,
-            dir: spec.working_dir.as_deref().unwrap_or("/".as_ref()),
-            stdio: [null, write.try_clone()?, write],
-            cgroup: cgroup.as_ref(),
-        })?;
+        .spawn_through(
+            svckit_unix::spawn::Run {
+                program: program.as_ref(),
+                args: &args,
+                env: &env,
+                dir: spec.working_dir.as_deref().unwrap_or("/".as_ref()),
+                stdio: [null, write.try_clone()?, write],
+                cgroup: cgroup.as_ref(),
+            },
+            self.forker.as_ref(),
+        )?;
         Ok(Running::Command {
             pid,
             deadline,

@@ -278,9 +278,12 @@ impl Supervisor {
         if let Some(mut client) = self.clients.connected.remove(&token) {
             let _ = self.poll.registry().deregister(&mut client.stream);
         }
+        let mut gone: std::collections::HashSet<Token> =
+            self.batches.close(token).into_iter().collect();
+        gone.insert(token);
         for name in self.index.list(super::Set::Waited) {
             if let Some(unit) = self.units.get_mut(&name) {
-                unit.waiters.retain(|(t, _)| *t != token);
+                unit.waiters.retain(|(t, _)| !gone.contains(t));
             }
             self.reindex(&name);
         }
@@ -352,6 +355,10 @@ impl Supervisor {
             Op::Reload { name } => (name, Event::Reload, Wait::Reloaded),
             Op::Forget { name } => (name, Event::Forget, Wait::Forgotten),
             Op::Listen { name } => return self.listen_request(token, &name),
+            Op::Many { action, names } => {
+                self.many(token, action, names);
+                return Ok(());
+            }
         };
         let name = self.load(&name)?;
         let wait = match (event, self.units[&name].spec.reload_action()) {
@@ -447,6 +454,12 @@ impl Supervisor {
     /// when it is writable again; a client that does not read it within [`CLIENT_IDLE`] is
     /// dropped. A client has one reply.
     pub(super) fn reply(&mut self, token: Token, result: Outcome) {
+        // A part of a request for several: kept until the last one, then all answered.
+        let result = match self.batches.settle(token, result) {
+            Ok(None) => return,
+            Ok(Some((client, each))) => return self.reply(client, each),
+            Err(result) => result,
+        };
         let Some(client) = self.clients.connected.get_mut(&token) else {
             return;
         };
@@ -516,7 +529,8 @@ impl Supervisor {
             };
             match outcome {
                 Some(Ok(())) => {
-                    let status = self.status_of(unit, true);
+                    // (A part of a request for several: the status of all's cheaper one.)
+                    let status = self.status_of(unit, !self.batches.is_part(token));
                     self.reply(
                         token,
                         Outcome::Done {

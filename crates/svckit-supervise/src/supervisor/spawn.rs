@@ -162,7 +162,7 @@ impl Supervisor {
 
     /// Closes the least recently written logs until `wanted` descriptors are left above the
     /// reserve (or no log is open).
-    fn make_room(&mut self, wanted: u64) {
+    pub(super) fn make_room(&mut self, wanted: u64) {
         loop {
             let (left, reserve, _) = self.descriptors_left();
             if left >= wanted + reserve {
@@ -297,14 +297,17 @@ impl Supervisor {
             oom_score_adjust: spec.oom_score_adjust,
             handover,
         }
-        .spawn(svckit_unix::spawn::Run {
-            program,
-            args,
-            env: &env,
-            dir: spec.working_dir.as_deref().unwrap_or("/".as_ref()),
-            stdio: [stdin, stdout, err_write],
-            cgroup,
-        })
+        .spawn_through(
+            svckit_unix::spawn::Run {
+                program,
+                args,
+                env: &env,
+                dir: spec.working_dir.as_deref().unwrap_or("/".as_ref()),
+                stdio: [stdin, stdout, err_write],
+                cgroup,
+            },
+            self.forker.as_ref(),
+        )
         .map_err(|e| failed(e, "spawn"))?;
         // Our copies of the write ends are closed: the pipes report EOF exactly when the
         // service's processes are done with them.

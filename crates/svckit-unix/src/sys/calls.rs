@@ -361,6 +361,46 @@ pub(crate) fn fork_into_cgroup(
     }
 }
 
+/// clone(2)'s flag for a child whose parent is the caller's parent.
+const CLONE_PARENT: u64 = 0x0000_8000;
+
+/// [`fork`] (or [`fork_into_cgroup`], given `cgroup`) whose child is this process's sibling:
+/// clone3(2) with `CLONE_PARENT`, so the child is its parent's child, which is told of its end
+/// (SIGCHLD) and reaps it. The forker ([`crate::forker`]) starts the supervisor's services so.
+pub(crate) fn fork_sibling(
+    _proof: &SingleThreaded,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+) -> io::Result<Fork> {
+    use std::os::fd::AsRawFd;
+    let args = CloneArgs {
+        flags: CLONE_PARENT | cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
+        // With CLONE_PARENT the kernel wants none: the child ends with this process's own
+        // exit signal (SIGCHLD, as it was forked).
+        exit_signal: 0,
+        cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
+        ..CloneArgs::default()
+    };
+    // SAFETY: as in fork_into_cgroup: without CLONE_VM the child returns from the call on its
+    // own copy of this address space and stack, `args` read by the kernel before the call
+    // returns in either process; the process is single-threaded (proof token). CLONE_PARENT
+    // changes only who the child's parent is.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match rc {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent {
+            child: Pid::from_i32(pid as i32)
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?,
+        }),
+    }
+}
+
 /// A [`InChild`] proof for the child of a [`fork`] or [`fork_into_cgroup`] made to exec.
 pub(crate) fn in_forked_child(fork: &Fork) -> Option<InChild> {
     matches!(fork, Fork::Child).then_some(InChild(()))
@@ -493,6 +533,48 @@ pub(crate) fn fork_keeping(
             exit_now(body(kept))
         }
     }
+}
+
+/// Receives one message of at most `buffer.len()` bytes on a SOCK_SEQPACKET `socket`, and
+/// takes ownership of the descriptors it carries (at most 256, SCM_RIGHTS, close-on-exec):
+/// its length and descriptors, `Ok(None)` once the peer has closed its end. A message cut
+/// short (MSG_TRUNC, MSG_CTRUNC) is EMSGSIZE, its descriptors closed.
+pub(crate) fn recv_message(
+    socket: std::os::fd::BorrowedFd<'_>,
+    buffer: &mut [u8],
+) -> nix::Result<Option<(usize, Vec<std::os::fd::OwnedFd>)>> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+    let mut iov = [io::IoSliceMut::new(buffer)];
+    let mut space = nix::cmsg_space!([RawFd; 256]);
+    let message = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut fds = Vec::new();
+    for cmsg in message.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(received) = cmsg {
+            // SAFETY: the kernel installed these descriptors in this process for this very
+            // message; nothing else knows their numbers, let alone owns them.
+            fds.extend(
+                received
+                    .into_iter()
+                    .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    if message
+        .flags
+        .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC)
+    {
+        return Err(nix::errno::Errno::EMSGSIZE);
+    }
+    if message.bytes == 0 && fds.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((message.bytes, fds)))
 }
 
 /// Receives one message on a SOCK_SEQPACKET `socket` and takes ownership of the descriptors
