@@ -60,8 +60,8 @@ pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, ExitMatch, KillMode,
     LastExit, Limit, Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError,
     NotifyAccess, Pid, ReloadAction, ReloadPolicy, Restart, RestartPolicy, Service, ServiceName,
-    ServiceSpec, ServiceType, Signal, StartType, State, StopPolicy, condition, health, listen,
-    most_like, parse, service,
+    ServiceProcess, ServiceSpec, ServiceType, Signal, StartType, State, StopPolicy, condition,
+    health, listen, most_like, parse, service,
 };
 
 /// The sockets this process was handed by its service manager (svckit's supervisor, systemd,

@@ -167,18 +167,33 @@ fn many(
 /// could not tell has its error).
 pub fn all(out: &mut impl Write, listed: &[Listed], json: bool) -> anyhow::Result<Exit> {
     if json {
-        let all: Vec<serde_json::Value> = listed
+        /// A status, or why there is none (keys in alphabetical order, as a status's).
+        #[derive(serde::Serialize)]
+        #[serde(untagged)]
+        enum Entry<'a> {
+            Status(Box<report::StatusJson<'a>>),
+            Error {
+                backend: &'static str,
+                error: String,
+                name: &'a str,
+            },
+        }
+        let all: Vec<Entry<'_>> = listed
             .iter()
             .map(|one| match &one.status {
-                Ok(status) => report::json(status),
-                Err(err) => serde_json::json!({
-                    "name": one.name.as_str(),
-                    "backend": one.backend.name(),
-                    "error": err.to_string(),
-                }),
+                Ok(status) => Entry::Status(Box::new(report::StatusJson::of(status))),
+                Err(err) => Entry::Error {
+                    backend: one.backend.name(),
+                    error: err.to_string(),
+                    name: one.name.as_str(),
+                },
             })
             .collect();
-        writeln!(out, "{}", serde_json::Value::Array(all))?;
+        // Written whole through one buffer (a status of 10,000 services is megabytes).
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+        serde_json::to_writer(&mut buffered, &all)?;
+        writeln!(buffered)?;
+        buffered.flush()?;
         return Ok(Exit::Ok);
     }
     let rows: Vec<report::Row<'_>> = listed

@@ -30,47 +30,97 @@ fn short(duration: Duration) -> String {
 /// One service's status as JSON; the SCM's own numbers (its exit codes, checkpoint and wait
 /// hint) only for a service of the SCM.
 pub fn json(status: &Status) -> serde_json::Value {
-    let (win32, specific) = status.exit_code.to_scm();
-    let mut json = serde_json::json!({
-        "name": status.name.as_ref(),
-        "backend": status.backend.name(),
-        "state": status.state_name(),
-        "state_value": status.state.as_u32(),
-        "pid": status.pid,
-        "uptime_ms": status.uptime.map(|uptime| u64::try_from(uptime.as_millis()).unwrap_or(u64::MAX)),
-        "since_ms": status.since.map(svckit::logfiles::unix_ms),
-        "restarts": status.restarts,
-        "last_exit": status.last_exit,
-        "last_exit_why": status.last_exit_why,
-        "last_exit_words": status.last_exit.map(|exit| exit_words(exit, status.last_exit_why.as_deref())),
-        "next_try_ms": status.next_try.map(svckit::logfiles::unix_ms),
-        "wanted": status.wanted,
-        "reason": status.reason,
-        "capture_error": status.capture_error,
-        "status_text": status.notice,
-        "cgroup": status.cgroup,
-        "tasks": status.tasks,
-        "memory_bytes": status.memory,
-        "cpu_usec": status.cpu.map(|cpu| u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX)),
-        "processes": status.processes,
-        "sockets": status.sockets,
-        "probes": status.probes,
-        "accepts": status.accept.to_string(),
-        "accepts_value": status.accept.bits(),
-        "start": status.start.map(|start| start.name()),
-        "display_name": status.display_name,
-        "command": status.command,
-    });
-    if status.backend == svckit::BackendKind::Windows
-        && let Some(object) = json.as_object_mut()
-    {
-        object.insert("win32_exit_code".into(), win32.into());
-        object.insert("service_exit_code".into(), specific.into());
-        object.insert("checkpoint".into(), status.checkpoint.into());
-        let hint = u64::try_from(status.wait_hint.as_millis()).unwrap_or(u64::MAX);
-        object.insert("wait_hint_ms".into(), hint.into());
+    serde_json::to_value(StatusJson::of(status)).unwrap_or_default()
+}
+
+/// One service's status as `status --json` writes it: serialized straight to the output (a
+/// tree of `serde_json::Value`s built first was most of a status of 10,000 services). The
+/// keys are in alphabetical order, as they were from the tree.
+#[derive(serde::Serialize)]
+pub struct StatusJson<'a> {
+    accepts: String,
+    accepts_value: u32,
+    backend: &'static str,
+    capture_error: &'a Option<String>,
+    cgroup: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<u32>,
+    command: &'a Option<String>,
+    cpu_usec: Option<u64>,
+    display_name: &'a Option<String>,
+    last_exit: Option<svckit::LastExit>,
+    last_exit_why: &'a Option<String>,
+    last_exit_words: Option<String>,
+    memory_bytes: Option<u64>,
+    name: &'a str,
+    next_try_ms: Option<u64>,
+    pid: Option<svckit::Pid>,
+    probes: &'a [svckit::health::Report],
+    processes: &'a [svckit::ServiceProcess],
+    reason: &'a Option<String>,
+    restarts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_exit_code: Option<u32>,
+    since_ms: Option<u64>,
+    sockets: &'a Option<svckit::listen::Activity>,
+    start: Option<&'static str>,
+    state: String,
+    state_value: u32,
+    status_text: &'a Option<String>,
+    tasks: Option<usize>,
+    uptime_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait_hint_ms: Option<u64>,
+    wanted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    win32_exit_code: Option<u32>,
+}
+
+impl StatusJson<'_> {
+    /// The view of `status`.
+    pub fn of(status: &Status) -> StatusJson<'_> {
+        let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let scm = status.backend == svckit::BackendKind::Windows;
+        let (win32, specific) = status.exit_code.to_scm();
+        StatusJson {
+            accepts: status.accept.to_string(),
+            accepts_value: status.accept.bits(),
+            backend: status.backend.name(),
+            capture_error: &status.capture_error,
+            cgroup: &status.cgroup,
+            checkpoint: scm.then_some(status.checkpoint),
+            command: &status.command,
+            cpu_usec: status
+                .cpu
+                .map(|cpu| u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX)),
+            display_name: &status.display_name,
+            last_exit: status.last_exit,
+            last_exit_why: &status.last_exit_why,
+            last_exit_words: status
+                .last_exit
+                .map(|exit| exit_words(exit, status.last_exit_why.as_deref())),
+            memory_bytes: status.memory,
+            name: status.name.as_ref(),
+            next_try_ms: status.next_try.map(svckit::logfiles::unix_ms),
+            pid: status.pid,
+            probes: &status.probes,
+            processes: &status.processes,
+            reason: &status.reason,
+            restarts: status.restarts,
+            service_exit_code: scm.then_some(specific),
+            since_ms: status.since.map(svckit::logfiles::unix_ms),
+            sockets: &status.sockets,
+            start: status.start.map(|start| start.name()),
+            state: status.state_name(),
+            state_value: status.state.as_u32(),
+            status_text: &status.notice,
+            tasks: status.tasks,
+            uptime_ms: status.uptime.map(millis),
+            wait_hint_ms: scm.then(|| millis(status.wait_hint)),
+            wanted: status.wanted,
+            win32_exit_code: scm.then_some(win32),
+        }
     }
-    json
 }
 
 /// How a process ended, with why the manager sent the signal when it says (`killed by SIGKILL
