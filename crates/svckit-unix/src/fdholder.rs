@@ -31,16 +31,8 @@ const LINK_FD: RawFd = 3;
 impl FdHolder {
     /// Forks the holder. The process must be single-threaded.
     pub fn spawn() -> io::Result<FdHolder> {
-        let proof = sys::SingleThreaded::check().map_err(|why| why.into_io("fork an fd holder"))?;
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )?;
-        // The child keeps only its end of the link, at LINK_FD.
-        let pid = sys::fork_keeping(&proof, theirs, LINK_FD, holder_main)?;
-        Ok(FdHolder { link: ours, pid })
+        let (link, pid) = fork_linked("fork an fd holder", holder_main)?;
+        Ok(FdHolder { link, pid })
     }
 
     /// The holder's pid (to record it, so the next supervisor can end it once it holds the
@@ -63,6 +55,26 @@ impl FdHolder {
         )?;
         Ok(())
     }
+}
+
+/// Forks a helper process (the fd holder, the forker) linked to this one by a SOCK_SEQPACKET
+/// socket pair: `body` runs in the child with its end of the link at fd 3 and nothing else of
+/// this process's descriptors, and its result is the child's exit status. Returns this end
+/// of the link (close-on-exec) and the child's pid. The process must be single-threaded
+/// (`what` is said when it is not).
+pub(crate) fn fork_linked(
+    what: &str,
+    body: fn(OwnedFd) -> i32,
+) -> io::Result<(OwnedFd, svckit_core::Pid)> {
+    let proof = sys::SingleThreaded::check().map_err(|why| why.into_io(what))?;
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    let pid = sys::fork_keeping(&proof, theirs, LINK_FD, body)?;
+    Ok((ours, pid))
 }
 
 /// The holder process: its exit status.

@@ -3,7 +3,7 @@
 //! descriptor (two pipes a service) is copied at the fork and closed again at the exec, in
 //! the child, before the program runs. At 10,000 services that was most of a `start --all`,
 //! and grew with each service started. The forker is forked from the supervisor when it starts
-//! (a few descriptors, little memory) and keeps only its link; it is sent each order (a
+//! (a few descriptors, little memory) and keeps only its link (at fd 3); it is sent each order (a
 //! prepared [`ChildSetup`](crate::spawn::ChildSetup) and the child's descriptors, SCM_RIGHTS),
 //! forks the child with clone3's `CLONE_PARENT` (so it is the supervisor's child, reaped and
 //! watched as before) into its cgroup, and answers once it has exec'd.
@@ -14,10 +14,7 @@ use std::{
     time::Duration,
 };
 
-use nix::sys::socket::{
-    AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, recvmsg, sendmsg, setsockopt,
-    socketpair, sockopt,
-};
+use nix::sys::socket::{ControlMessage, MsgFlags, recvmsg, sendmsg, setsockopt, sockopt};
 
 use crate::{spawn::Order, sys};
 
@@ -29,9 +26,6 @@ pub struct Forker {
     /// Its link failed: it is not asked again.
     broken: std::cell::Cell<bool>,
 }
-
-/// The fd number the forker keeps its link at.
-const LINK_FD: RawFd = 3;
 
 /// The largest order (a program's arguments and environment): larger ones are started by the
 /// supervisor itself.
@@ -52,18 +46,11 @@ pub(crate) enum Answer {
 impl Forker {
     /// Forks the forker. The process must be single-threaded.
     pub fn spawn() -> io::Result<Forker> {
-        let proof = sys::SingleThreaded::check().map_err(|why| why.into_io("fork a forker"))?;
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )?;
+        let (link, pid) = crate::fdholder::fork_linked("fork a forker", forker_main)?;
         let within = nix::sys::time::TimeVal::new(ANSWER_WITHIN.as_secs() as _, 0);
-        setsockopt(&ours, sockopt::ReceiveTimeout, &within)?;
-        let pid = sys::fork_keeping(&proof, theirs, LINK_FD, forker_main)?;
+        setsockopt(&link, sockopt::ReceiveTimeout, &within)?;
         Ok(Forker {
-            link: ours,
+            link,
             pid,
             broken: std::cell::Cell::new(false),
         })

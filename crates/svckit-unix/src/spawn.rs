@@ -316,15 +316,7 @@ impl ChildSetup {
             None => sys::fork(&proof)?,
         };
         if let Some(in_child) = sys::in_forked_child(&fork) {
-            let stdio = run.stdio.each_ref().map(AsRawFd::as_raw_fd);
-            let failed = sys::place_fds_in_child(&in_child, &stdio, 0)
-                .and_then(|()| Ok(nix::unistd::chdir(dir.as_c_str())?))
-                .and_then(|()| prepared.run(&in_child))
-                .err()
-                .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOEXEC));
-            let errno = failed.raw_os_error().unwrap_or(libc::EIO);
-            let _ = nix::unistd::write(&report_write, &errno.to_ne_bytes());
-            sys::exit_now(127);
+            prepared.exec_in_child(&in_child, &run.stdio, &dir, &report_write);
         }
         let sys::Fork::Parent { child } = fork else {
             unreachable!("the child execs or exits above")
@@ -343,6 +335,29 @@ impl ChildSetup {
 }
 
 impl Prepared {
+    /// In the child, after fork: `stdio` at 0, 1 and 2, into `dir`, the setup ([`run`]), and
+    /// the exec; never returns. A step that fails writes its errno to `report` (closed on
+    /// exec: nothing is read there once the program runs) and the child exits 127.
+    ///
+    /// [`run`]: Prepared::run
+    fn exec_in_child(
+        &self,
+        in_child: &sys::InChild,
+        stdio: &[OwnedFd; 3],
+        dir: &std::ffi::CStr,
+        report: &OwnedFd,
+    ) -> ! {
+        let stdio = stdio.each_ref().map(AsRawFd::as_raw_fd);
+        let failed = sys::place_fds_in_child(in_child, &stdio, 0)
+            .and_then(|()| Ok(nix::unistd::chdir(dir)?))
+            .and_then(|()| self.run(in_child))
+            .err()
+            .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOEXEC));
+        let errno = failed.raw_os_error().unwrap_or(libc::EIO);
+        let _ = nix::unistd::write(report, &errno.to_ne_bytes());
+        sys::exit_now(127);
+    }
+
     /// In the child, after fork: into its cgroup (unless born there), a new session, its
     /// limits, priority and OOM score, its umask, every signal at its default and none blocked,
     /// its fds from 3, its credentials; then the exec, when it runs its own (else the caller
@@ -793,15 +808,8 @@ impl Order {
             Err(err) => return (None, err.raw_os_error().unwrap_or(libc::EIO)),
         };
         if let Some(in_child) = sys::in_forked_child(&fork) {
-            let stdio = self.stdio.each_ref().map(AsRawFd::as_raw_fd);
-            let failed = sys::place_fds_in_child(&in_child, &stdio, 0)
-                .and_then(|()| Ok(nix::unistd::chdir(self.dir.as_c_str())?))
-                .and_then(|()| self.prepared.run(&in_child))
-                .err()
-                .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOEXEC));
-            let errno = failed.raw_os_error().unwrap_or(libc::EIO);
-            let _ = nix::unistd::write(&report_write, &errno.to_ne_bytes());
-            sys::exit_now(127);
+            self.prepared
+                .exec_in_child(&in_child, &self.stdio, &self.dir, &report_write);
         }
         let sys::Fork::Parent { child } = fork else {
             unreachable!("the child execs or exits above")

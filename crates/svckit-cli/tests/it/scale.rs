@@ -309,14 +309,18 @@ fn a_stop_of_many_stops_dependents_first_and_the_rest_side_by_side() {
     sup.ok(&["supervisor", "stop"]);
 }
 
-/// A start of several is one request too: a service that ran already is said so, one that
-/// cannot start is named with why (the exit status is its failure's), and the others start.
-#[test]
-fn a_start_of_many_says_what_ran_already_and_what_failed() {
-    let sup = Sup::new("scale-many-start");
-    for (name, marker) in [("a", "1013.1"), ("b", "1013.2"), ("c", "1013.3")] {
-        sup.ok(&["install", name, "--", "/bin/sleep", marker]);
-    }
+/// The processes whose parent is `parent`.
+fn children_of(parent: i32) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| crate::support::parent_of(*pid) == Some(parent))
+        .collect()
+}
+
+/// Installs `broken`, `/bin/sleep MARKER` in a working directory removed since: its start
+/// fails in the child, at its chdir.
+fn install_broken(sup: &Sup, marker: &str) {
     let gone = sup.dir.join("gone");
     fs::create_dir_all(&gone).unwrap();
     sup.ok(&[
@@ -326,9 +330,20 @@ fn a_start_of_many_says_what_ran_already_and_what_failed() {
         gone.to_str().unwrap(),
         "--",
         "/bin/sleep",
-        "1013.4",
+        marker,
     ]);
     fs::remove_dir(&gone).unwrap();
+}
+
+/// A start of several is one request too: a service that ran already is said so, one that
+/// cannot start is named with why (the exit status is its failure's), and the others start.
+#[test]
+fn a_start_of_many_says_what_ran_already_and_what_failed() {
+    let sup = Sup::new("scale-many-start");
+    for (name, marker) in [("a", "1013.1"), ("b", "1013.2"), ("c", "1013.3")] {
+        sup.ok(&["install", name, "--", "/bin/sleep", marker]);
+    }
+    install_broken(&sup, "1013.4");
     sup.ok(&["start", "b"]);
     let b = sup.status("b")["pid"].as_i64().unwrap();
     let out = sup.run(&["start", "--all"]);
@@ -399,30 +414,17 @@ fn regression_a_client_gone_during_a_stop_of_many_leaves_the_supervisor_answerin
 #[test]
 fn services_are_forked_by_the_forker_as_the_supervisors_children() {
     let sup = Sup::new("scale-forker");
-    let gone = sup.dir.join("gone");
     for (name, marker) in [("a", "1015.1"), ("b", "1015.2")] {
         sup.ok(&["install", name, "--", "/bin/sleep", marker]);
     }
-    fs::create_dir_all(&gone).unwrap();
-    sup.ok(&[
-        "install",
-        "broken",
-        "--chdir",
-        gone.to_str().unwrap(),
-        "--",
-        "/bin/sleep",
-        "1015.3",
-    ]);
-    fs::remove_dir(&gone).unwrap();
+    install_broken(&sup, "1015.3");
     sup.ok(&["start", "a"]);
     let supervisor = supervisor_pid(&sup) as i32;
-    let forker = fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+    let forker = children_of(supervisor)
+        .into_iter()
         .find(|pid| {
-            crate::support::parent_of(*pid) == Some(supervisor)
-                && fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|comm| comm == "svckit-forker\n")
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm == "svckit-forker\n")
         })
         .expect("a forker");
     let a = sup.status("a")["pid"].as_i64().unwrap() as i32;
@@ -446,10 +448,8 @@ fn services_are_forked_by_the_forker_as_the_supervisors_children() {
     assert_eq!(crate::support::parent_of(b), Some(supervisor));
     sup.start_fails("broken", "No such file or directory");
     // No child of the supervisor is a zombie (the failed ones were reaped).
-    let zombies: Vec<i32> = fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| crate::support::parent_of(*pid) == Some(supervisor))
+    let zombies: Vec<i32> = children_of(supervisor)
+        .into_iter()
         .filter(|pid| {
             fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
                 stat.rsplit_once(") ")

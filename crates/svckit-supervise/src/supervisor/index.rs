@@ -61,6 +61,14 @@ impl Set {
     }
 }
 
+/// `unit`'s main process and control command, those it has.
+fn pids_of(unit: &Unit) -> impl Iterator<Item = Pid> {
+    unit.process
+        .pid
+        .into_iter()
+        .chain(unit.control.running().map(|(pid, _)| pid))
+}
+
 /// The sets, and which service each main process and control command is of.
 #[derive(Debug, Default)]
 pub(super) struct Index {
@@ -133,11 +141,7 @@ impl Index {
             members.remove(&unit.name);
         }
         self.unrequire(&unit.name);
-        let pids = unit
-            .process
-            .pid
-            .into_iter()
-            .chain(unit.control.running().map(|(pid, _)| pid));
+        let pids = pids_of(unit);
         for pid in pids {
             if self.owners.get(&pid) == Some(&unit.name) {
                 self.owners.remove(&pid);
@@ -194,11 +198,7 @@ impl Index {
             }
         }
         for unit in units {
-            let pids = unit
-                .process
-                .pid
-                .into_iter()
-                .chain(unit.control.running().map(|(pid, _)| pid));
+            let pids = pids_of(unit);
             for pid in pids {
                 assert_eq!(
                     self.owners.get(&pid),

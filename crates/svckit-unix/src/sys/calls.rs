@@ -330,35 +330,10 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// own fork bookkeeping (atfork handlers, its cached thread id) is not done, so the child must
 /// call no pthread function (raise(3) included) before it execs or exits.
 pub(crate) fn fork_into_cgroup(
-    _proof: &SingleThreaded,
+    proof: &SingleThreaded,
     cgroup: std::os::fd::BorrowedFd<'_>,
 ) -> io::Result<Fork> {
-    use std::os::fd::AsRawFd;
-    let args = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
-        cgroup: cgroup.as_raw_fd() as u64,
-        ..CloneArgs::default()
-    };
-    // SAFETY: without CLONE_VM the child gets a copy of this address space and returns from
-    // the call on its copy of this stack, as from fork(2): `args` is read by the kernel before
-    // the call returns in either process. The process is single-threaded (proof token), so the
-    // child inherits no lock held by another thread, and may allocate.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    match rc {
-        -1 => Err(io::Error::last_os_error()),
-        0 => Ok(Fork::Child),
-        pid => Ok(Fork::Parent {
-            child: Pid::from_i32(pid as i32)
-                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?,
-        }),
-    }
+    clone_without_vm(proof, CLONE_INTO_CGROUP, libc::SIGCHLD, Some(cgroup))
 }
 
 /// clone(2)'s flag for a child whose parent is the caller's parent.
@@ -368,22 +343,34 @@ const CLONE_PARENT: u64 = 0x0000_8000;
 /// clone3(2) with `CLONE_PARENT`, so the child is its parent's child, which is told of its end
 /// (SIGCHLD) and reaps it. The forker ([`crate::forker`]) starts the supervisor's services so.
 pub(crate) fn fork_sibling(
+    proof: &SingleThreaded,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+) -> io::Result<Fork> {
+    let flags = CLONE_PARENT | cgroup.map_or(0, |_| CLONE_INTO_CGROUP);
+    // With CLONE_PARENT the kernel wants no exit signal: the child ends with this process's
+    // own (SIGCHLD, as it was forked).
+    clone_without_vm(proof, flags, 0, cgroup)
+}
+
+/// clone3(2) with `flags` (never CLONE_VM), the child's exit signal and its cgroup: a fork.
+fn clone_without_vm(
     _proof: &SingleThreaded,
+    flags: u64,
+    exit_signal: i32,
     cgroup: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> io::Result<Fork> {
     use std::os::fd::AsRawFd;
     let args = CloneArgs {
-        flags: CLONE_PARENT | cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
-        // With CLONE_PARENT the kernel wants none: the child ends with this process's own
-        // exit signal (SIGCHLD, as it was forked).
-        exit_signal: 0,
+        flags,
+        exit_signal: exit_signal as u64,
         cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
         ..CloneArgs::default()
     };
-    // SAFETY: as in fork_into_cgroup: without CLONE_VM the child returns from the call on its
-    // own copy of this address space and stack, `args` read by the kernel before the call
-    // returns in either process; the process is single-threaded (proof token). CLONE_PARENT
-    // changes only who the child's parent is.
+    // SAFETY: without CLONE_VM (the callers pass only CLONE_INTO_CGROUP and CLONE_PARENT) the
+    // child gets a copy of this address space and returns from the call on its copy of this
+    // stack, as from fork(2): `args` is read by the kernel before the call returns in either
+    // process. The process is single-threaded (proof token), so the child inherits no lock
+    // held by another thread, and may allocate.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_clone3,
