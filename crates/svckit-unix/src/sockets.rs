@@ -345,6 +345,35 @@ pub fn established(listeners: &[Listener]) -> usize {
     count
 }
 
+/// The client of a connection waiting to be accepted on `listener` (a TCP listener), as the
+/// kernel's socket tables show it (`/proc/net/tcp`, `tcp6`): the first found. Nothing is
+/// accepted or read: the program that starts takes the connection. `None` for other sockets,
+/// or once the connection is gone or taken.
+pub fn waiting_peer(listener: &Listener) -> Option<SocketAddr> {
+    let Address::Tcp(at) = listener.address else {
+        return None;
+    };
+    ["tcp", "tcp6"].iter().find_map(|table| {
+        let table = std::fs::read_to_string(format!("/proc/net/{table}")).ok()?;
+        waiting_peer_in(&table, at)
+    })
+}
+
+/// [`waiting_peer`] in `table`, the text of `/proc/net/tcp` or `tcp6`: a connection being set
+/// up or established on `at`'s port (and address) that no process owns yet (inode 0: in the
+/// listener's accept queue); its remote address.
+fn waiting_peer_in(table: &str, at: SocketAddr) -> Option<SocketAddr> {
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // SYN_RECV or ESTABLISHED, and owned by no process (inode 0).
+        if !matches!(fields.get(3), Some(&("01" | "03"))) || fields.get(9) != Some(&"0") {
+            return None;
+        }
+        let local = proc_address(fields.get(1)?)?;
+        is_on(at, local).then(|| proc_address(fields.get(2)?))?
+    })
+}
+
 /// An address of `/proc/net/tcp` or `tcp6`: hex words in the kernel's byte order, `:` and
 /// the port in hex.
 fn proc_address(text: &str) -> Option<SocketAddr> {
@@ -525,6 +554,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn the_client_of_a_connection_waiting_to_be_accepted_is_found_in_the_kernel_s_table() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1
+   1: 0100007F:1F90 0100007F:D1A4 01 00000000:00000000 00:00000000 00000000     0        0 2 1
+   2: 0100007F:D1A6 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 0 1
+   3: 0100007F:1F91 0100007F:D1A8 01 00000000:00000000 00:00000000 00000000     0        0 0 1
+   4: 0100007F:1F90 0100007F:D1AA 01 00000000:00000000 00:00000000 00000000     0        0 0 1";
+        let at: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        // Not the accepted one (an inode), not the client's own end (its local port), not
+        // another port's: the one in the queue, from port 0xD1AA.
+        assert_eq!(
+            waiting_peer_in(tcp, at),
+            Some("127.0.0.1:53674".parse().unwrap())
+        );
+        assert_eq!(
+            waiting_peer_in(tcp, "0.0.0.0:8081".parse().unwrap()),
+            Some("127.0.0.1:53672".parse().unwrap())
+        );
+        assert_eq!(waiting_peer_in(tcp, "0.0.0.0:8082".parse().unwrap()), None);
     }
 
     #[test]

@@ -254,20 +254,28 @@ fn a_python_http_server_starts_on_its_first_request_and_listens_again_when_stopp
     assert!(processes_with(&server).is_empty());
     let get = || {
         let mut stream = tcp(port);
+        let from = stream.local_addr().unwrap();
         stream
             .write_all(b"GET /lazyhttp.py HTTP/1.0\r\n\r\n")
             .unwrap();
-        read_all(stream)
+        (from, read_all(stream))
     };
-    let answer = get();
+    let (from, answer) = get();
     assert!(answer.starts_with("HTTP/1.0 200 OK"), "{answer}");
     assert!(answer.contains("class Handed"), "{answer}");
     assert_eq!(sup.status("lazy")["state"], "running");
+    // The event log names the client whose connection started it (seen waiting in the
+    // listener's queue, never accepted by the supervisor).
+    let events = sup.ok(&["events", "lazy"]);
+    assert!(
+        events.contains(&format!("starting: a connection on {listen} from {from}")),
+        "{events}"
+    );
     let pid = sup.status("lazy")["pid"].as_i64().unwrap() as i32;
     sup.ok(&["stop", "lazy"]);
     assert_eq!(sup.status("lazy")["state"], "listening");
     assert!(crate::support::is_gone(pid), "its process is gone");
-    assert!(get().starts_with("HTTP/1.0 200 OK"));
+    assert!(get().1.starts_with("HTTP/1.0 200 OK"));
     sup.ok(&["uninstall", "lazy"]);
     assert!(processes_with(&server).is_empty(), "nothing of it is left");
     assert!(

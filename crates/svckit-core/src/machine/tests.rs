@@ -1320,6 +1320,19 @@ fn the_event_log_says_where_it_listens_and_which_socket_started_it() {
             "starting: a connection on tcp:127.0.0.1:8080",
         ]
     );
+    // The executor names the client it saw waiting.
+    let words = Words {
+        spec: &spec,
+        restarts: 0,
+        main_pid: None,
+        reason: Some("127.0.0.1:53312"),
+        stop: "SIGTERM",
+        kill: "SIGKILL",
+    };
+    assert_eq!(
+        Told::Activated { listener: 0 }.words(&words),
+        "starting: a connection on tcp:127.0.0.1:8080 from 127.0.0.1:53312"
+    );
 }
 #[test]
 fn waiting_clients_are_answered_when_what_they_wait_for_came_about_or_will_not() {

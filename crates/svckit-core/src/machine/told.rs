@@ -122,7 +122,8 @@ pub struct Words<'a> {
     pub restarts: u32,
     /// Its main process, when known.
     pub main_pid: Option<Pid>,
-    /// Why its start failed, when the executor knows.
+    /// Why its start failed, when the executor knows; for an activation, the client whose
+    /// connection started it, when the executor can see it.
     pub reason: Option<&'a str>,
     /// How a stop asks the program to end, in the platform's words (`SIGTERM`; `Ctrl-C`).
     pub stop: &'a str,
@@ -237,9 +238,11 @@ impl Told {
                 format!("listening on {}: {then}", on.join(", "))
             }
             Told::Activated { listener } => match spec.listen.get(listener) {
-                Some(at) if at.address.is_stream() => {
-                    format!("starting: a connection on {}", at.address)
-                }
+                // The executor names the client when it can see it waiting (TCP).
+                Some(at) if at.address.is_stream() => match words.reason {
+                    Some(from) => format!("starting: a connection on {} from {from}", at.address),
+                    None => format!("starting: a connection on {}", at.address),
+                },
                 Some(at) => format!("starting: a datagram on {}", at.address),
                 None => "starting: a connection".to_owned(),
             },

@@ -962,8 +962,19 @@ impl Supervisor {
             Action::Tell(told) => {
                 let stop = format!("SIG{}", unit.spec.stop.signal);
                 // A verdict is told with what its probe's last check came to.
+                // An activation, with the client waiting in the queue where it shows.
+                let peer = match told {
+                    machine::Told::Activated { listener } => unit
+                        .spec
+                        .listen
+                        .get(listener)
+                        .and_then(svckit_unix::sockets::waiting_peer)
+                        .map(|peer| peer.to_string()),
+                    _ => None,
+                };
                 let reason = match told {
                     machine::Told::Verdict { role, .. } => self.probes.last(name, role),
+                    machine::Told::Activated { .. } => peer.as_deref(),
                     _ => unit.reason.as_deref(),
                 };
                 let words = machine::Words {
