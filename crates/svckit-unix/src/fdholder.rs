@@ -126,7 +126,12 @@ fn hold(link: OwnedFd) -> io::Result<()> {
                         next_key += 1;
                     }
                 }
-                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+                // (Cut short, its descriptors dropped: this holder is at its own limit.)
+                Err(
+                    nix::errno::Errno::EINTR
+                    | nix::errno::Errno::EAGAIN
+                    | nix::errno::Errno::EMSGSIZE,
+                ) => {}
                 Ok(None) | Err(_) => {
                     linked = false;
                     let _ = epoll.delete(&link);

@@ -565,37 +565,13 @@ pub(crate) fn recv_message(
 }
 
 /// Receives one message on a SOCK_SEQPACKET `socket` and takes ownership of the descriptors
-/// it carries (SCM_RIGHTS, close-on-exec): `Ok(None)` once the peer has closed its end.
+/// it carries (SCM_RIGHTS, close-on-exec): `Ok(None)` once the peer has closed its end
+/// ([`recv_message`] of a one-byte message).
 pub(crate) fn recv_fds(
     socket: std::os::fd::BorrowedFd<'_>,
 ) -> nix::Result<Option<Vec<std::os::fd::OwnedFd>>> {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
     let mut byte = [0u8; 1];
-    let mut iov = [io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 4]);
-    let message = recvmsg::<()>(
-        socket.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
-    if message.bytes == 0 {
-        return Ok(None);
-    }
-    let mut fds = Vec::new();
-    for cmsg in message.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(received) = cmsg {
-            // SAFETY: the kernel installed these descriptors in this process for this very
-            // message; nothing else knows their numbers, let alone owns them.
-            fds.extend(
-                received
-                    .into_iter()
-                    .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }),
-            );
-        }
-    }
-    Ok(Some(fds))
+    Ok(recv_message(socket, &mut byte)?.map(|(_, fds)| fds))
 }
 
 /// What the child of [`spawn_exec`] does between clone and exec, in this order: a process
