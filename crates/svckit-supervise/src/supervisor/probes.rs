@@ -139,6 +139,19 @@ impl Probes {
     }
 }
 
+/// `name`'s own point in a `period` (FNV-1a of its name): the same for a service at every
+/// start, different across services.
+fn spread(name: &ServiceName, period: std::time::Duration) -> std::time::Duration {
+    let hash = name
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let nanos = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX).max(1);
+    std::time::Duration::from_nanos(hash % nanos)
+}
+
 impl Supervisor {
     /// Begins `name`'s `role` probe: its first check after the probe's initial delay.
     pub(super) fn start_probing(&mut self, name: &ServiceName, role: Role) {
@@ -152,9 +165,18 @@ impl Supervisor {
         let Some(probe) = probe else {
             return;
         };
+        // Liveness checks of services started together are spread over their period, each
+        // service at its own point of it (as kubelet spreads its probes after a restart):
+        // 500 services started in one request probing one port at the same instant
+        // overflowed its accept queue, and connects timed out. A readiness check is not
+        // delayed: a start waits for it.
+        let spread = match role {
+            Role::Readiness => std::time::Duration::ZERO,
+            Role::Liveness => spread(name, probe.period),
+        };
         let prober = Prober {
             tracker: Tracker::for_role(&probe, role),
-            next: Some(Instant::now() + probe.initial_delay),
+            next: Some(Instant::now() + probe.initial_delay + spread),
             running: None,
             last: None,
             began: Instant::now(),
@@ -532,5 +554,27 @@ mod tests {
         assert_eq!(ended_words(LastExit::Code(0)), "exited 0");
         assert_eq!(ended_words(LastExit::Signal(9)), "was killed by signal 9");
         assert!(ended_words(LastExit::SpawnFailed(2)).starts_with("could not start: No such file"));
+    }
+
+    /// Regression: the liveness checks of 500 services started in one request all ran at the
+    /// same instant, every period, and overflowed the accept queue of the port they probed.
+    /// Each service has its own point in the period, the same at every start.
+    #[test]
+    fn regression_liveness_checks_of_services_started_together_are_spread_over_their_period() {
+        use std::time::Duration;
+        let period = Duration::from_millis(100);
+        let points: Vec<Duration> = (0..500)
+            .map(|i| spread(&ServiceName::new(format!("probed-{i}")).unwrap(), period))
+            .collect();
+        assert!(points.iter().all(|point| *point < period));
+        // In each tenth of the period, about a tenth of them (none empty, none with a third).
+        let mut tenths = [0usize; 10];
+        for point in &points {
+            tenths[(point.as_nanos() * 10 / period.as_nanos()) as usize] += 1;
+        }
+        assert!(tenths.iter().all(|n| (10..150).contains(n)), "{tenths:?}");
+        let web = ServiceName::new("web").unwrap();
+        assert_eq!(spread(&web, period), spread(&web, period));
+        assert_eq!(spread(&web, Duration::ZERO), Duration::ZERO);
     }
 }
