@@ -17,8 +17,6 @@ use crate::machine::{Phase, UnitState};
 /// A set of the index: what the units in it have in common.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Set {
-    /// Stopping: its group is checked until nothing of it is left.
-    Stopping,
     /// Stopping with its main process gone: its group is polled (other members may live on).
     Draining,
     /// Its start waits on its dependencies.
@@ -33,8 +31,7 @@ pub(super) enum Set {
     Waited,
 }
 
-const SETS: [Set; 7] = [
-    Set::Stopping,
+const SETS: [Set; 6] = [
     Set::Draining,
     Set::Dependencies,
     Set::FindingMain,
@@ -48,7 +45,6 @@ impl Set {
     fn holds(self, unit: &Unit) -> bool {
         let state = unit.life.state;
         match self {
-            Set::Stopping => state == UnitState::Stopping,
             Set::Draining => state == UnitState::Stopping && unit.process.pid.is_none(),
             Set::Dependencies => {
                 state == UnitState::Starting && unit.life.phase == Phase::Dependencies
@@ -100,7 +96,9 @@ impl Index {
         if let Some((pid, _)) = unit.control.running() {
             self.owns(pid, &unit.name);
         }
-        if self.requires.get(&unit.name) != Some(&unit.spec.requires) {
+        // (Most have none, and none filed: nothing to do.)
+        let filed = self.requires.get(&unit.name).map_or(&[][..], Vec::as_slice);
+        if filed != unit.spec.requires.as_slice() {
             self.unrequire(&unit.name);
             for required in &unit.spec.requires {
                 self.required_by
