@@ -49,6 +49,10 @@ impl Forker {
         let (link, pid) = crate::fdholder::fork_linked("fork a forker", forker_main)?;
         let within = nix::sys::time::TimeVal::new(ANSWER_WITHIN.as_secs() as _, 0);
         setsockopt(&link, sockopt::ReceiveTimeout, &within)?;
+        // A datagram may be as large as the sender's buffer allows: room for the largest
+        // order whatever the host's default (the kernel caps the value at wmem_max, and
+        // doubles it).
+        let _ = setsockopt(&link, sockopt::SndBuf, &ORDER_MAX);
         Ok(Forker {
             link,
             pid,

@@ -290,6 +290,9 @@ impl ChildSetup {
                             }
                             return Err(io::Error::from_raw_os_error(errno));
                         }
+                        // Too large for the link on this host: forked here, the forker
+                        // kept for the next.
+                        Err(err) if err.raw_os_error() == Some(libc::EMSGSIZE) => {}
                         Err(_) => link.end(),
                     }
                 }

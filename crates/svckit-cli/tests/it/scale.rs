@@ -540,3 +540,46 @@ fn regression_a_service_holds_no_descriptor_of_the_forker() {
     assert_eq!(fds, ["0", "1", "2"]);
     sup.ok(&["supervisor", "stop"]);
 }
+
+/// A large order through the forker: a service whose environment is 150 KB (two variables of
+/// 75 KB, each under the kernel's limit for one string) gets all of it, and the forker that
+/// started it is the same process afterwards (an order too large for the link on some host
+/// is forked by the supervisor itself; it does not end the forker).
+#[test]
+fn a_large_environment_goes_through_the_forker_whole() {
+    let sup = Sup::new("scale-forker-large");
+    let big = "x".repeat(75_000);
+    let seen = sup.dir.join("seen");
+    sup.ok(&[
+        "install",
+        "big",
+        "--env",
+        &format!("BIG1={big}"),
+        "--env",
+        &format!("BIG2={big}"),
+        "--",
+        "/bin/sh",
+        "-c",
+        &format!(
+            "printf %s \"$BIG1$BIG2\" | wc -c > {}; exec sleep 1018.1",
+            seen.display()
+        ),
+    ]);
+    sup.bring_up();
+    let supervisor = supervisor_pid(&sup) as i32;
+    let forker = || {
+        children_of(supervisor).into_iter().find(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm == "svckit-forker\n")
+        })
+    };
+    let before = forker().expect("a forker");
+    sup.ok(&["start", "big"]);
+    assert!(eventually(Duration::from_secs(10), || {
+        fs::read_to_string(&seen).is_ok_and(|text| text.trim() == "150000")
+    }));
+    let big_pid = sup.status("big")["pid"].as_i64().unwrap() as i32;
+    assert_eq!(crate::support::parent_of(big_pid), Some(supervisor));
+    assert_eq!(forker(), Some(before), "the same forker");
+    sup.ok(&["supervisor", "stop"]);
+}
