@@ -290,10 +290,10 @@ impl Manager {
         perform_on(self.backend_of(name)?.as_ref(), action, name, timeout, wait)
     }
 
-    /// Carries `action` out on each of `names` (in stop order for a stop): the services of
-    /// one backend in one [`Backend::perform_many`], backend after backend in the order
-    /// they first appear. What came of each, in the order given; `Err` when a backend's
-    /// request failed as a whole (what the backends before it did stays done).
+    /// Carries `action` out on each of `names` (in stop order for a stop), in that order: each
+    /// run of names of one backend in one [`Backend::perform_many`]. What came of each, in
+    /// the order given; `Err` when a backend's request failed as a whole (what the runs
+    /// before it did stays done).
     pub fn perform_many(
         &self,
         action: Action,
@@ -301,39 +301,31 @@ impl Manager {
         timeout: Duration,
         wait: bool,
     ) -> Result<Vec<Each>, Error> {
-        type Group = (Box<dyn Backend>, Vec<usize>);
-        let mut groups: Vec<Group> = Vec::new();
-        let mut results: Vec<Option<Result<Status, Error>>> = names.iter().map(|_| None).collect();
-        for (index, name) in names.iter().enumerate() {
-            match self.backend_of(name) {
-                Ok(backend) => match groups.iter_mut().find(|(b, _)| b.name() == backend.name()) {
-                    Some((_, members)) => members.push(index),
-                    None => groups.push((backend, vec![index])),
-                },
-                Err(err) => results[index] = Some(Err(err)),
-            }
-        }
-        for (backend, members) in groups {
-            let group: Vec<ServiceName> = members.iter().map(|i| names[*i].clone()).collect();
-            let each = backend.perform_many(action, &group, timeout, wait)?;
-            for (index, result) in members.iter().zip(each) {
-                results[*index] = Some(result);
-            }
-        }
-        Ok(names
+        let mut owners = names
             .iter()
-            .cloned()
-            .zip(results)
-            .map(|(name, result)| {
-                let result = result.unwrap_or_else(|| {
-                    Err(Error::os(
-                        format!("{name}: its manager said nothing of it"),
-                        "no result",
-                    ))
-                });
-                (name, result)
-            })
-            .collect())
+            .map(|name| (name, self.backend_of(name)))
+            .peekable();
+        let mut done: Vec<Each> = Vec::with_capacity(names.len());
+        while let Some((name, owner)) = owners.next() {
+            let backend = match owner {
+                Ok(backend) => backend,
+                Err(err) => {
+                    done.push((name.clone(), Err(err)));
+                    continue;
+                }
+            };
+            let mut run = vec![name.clone()];
+            while let Some((next, _)) = owners.next_if(|(_, owner)| {
+                owner
+                    .as_ref()
+                    .is_ok_and(|other| other.name() == backend.name())
+            }) {
+                run.push(next.clone());
+            }
+            let each = backend.perform_many(action, &run, timeout, wait)?;
+            done.extend(run.into_iter().zip(each));
+        }
+        Ok(done)
     }
 
     /// Every installed service in stop order: a service before what it depends on

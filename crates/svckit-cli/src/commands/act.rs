@@ -71,9 +71,9 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Carries out `action` on each of `targets` in turn (`--all`: every installed service, in
-/// stop order for a stop), saying what came of each; the first failure's exit status, once
-/// every one was tried.
+/// Carries out `action` on each of `targets` (`--all`: every installed service, in stop
+/// order for a stop), saying what came of each; the first failure's exit status, once every
+/// one was tried.
 pub fn act(
     manager: &Manager,
     targets: &Targets,
@@ -107,26 +107,13 @@ pub fn act(
         outln!("{}", one(name)?);
         return Ok(Exit::Ok);
     }
-    if matches!(action, Action::Start | Action::Stop | Action::Restart) {
-        return many(manager, &names, action, timeout, wait);
-    }
-    let mut first_failure = None;
-    for name in &names {
-        match one(name) {
-            Ok(outcome) => outln!("{outcome}"),
-            Err(err) => {
-                let err = super::explain(err);
-                eprintln!("svckit: error: {err:#}");
-                first_failure.get_or_insert(crate::exit::code_for(&err));
-            }
-        }
-    }
-    Ok(first_failure.unwrap_or(Exit::Ok))
+    many(manager, &names, action, timeout, wait)
 }
 
-/// `action` (start, stop, restart) on several services in one request per backend (the
-/// supervisor orders them and carries them out side by side), saying what came of each in
-/// the order given; the first failure's exit status.
+/// `action` on several services: each run of one backend's services in one request (the
+/// supervisor orders a start, stop or restart of several and carries them out side by side;
+/// the others go one by one in the order given), saying what came of each in the order
+/// given; the first failure's exit status.
 fn many(
     manager: &Manager,
     names: &[ServiceName],
