@@ -591,6 +591,27 @@ mod tests {
         }
     }
 
+    /// `path`'s files oldest first with their bytes, each checked to end at a whole line and to
+    /// be indexed to its end, in increasing marks.
+    fn whole_indexed_files(path: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        files(path)
+            .into_iter()
+            .map(|file| {
+                let bytes = fs::read(&file).unwrap();
+                assert!(bytes.ends_with(b"\n"), "{} ends mid-line", file.display());
+                let marks = read_times(&times_path(&file));
+                assert_eq!(
+                    marks.last().map(|mark| mark.end),
+                    Some(bytes.len() as u64),
+                    "{}: its index ends with it",
+                    file.display()
+                );
+                assert!(marks.windows(2).all(|pair| pair[0].end < pair[1].end));
+                (file, bytes)
+            })
+            .collect()
+    }
+
     /// Output appended in pieces that cut lines anywhere: every file but a line too long for
     /// one ends at a whole line within the size, nothing is lost or reordered, and each file's
     /// time index covers it to its end.
@@ -611,9 +632,7 @@ mod tests {
         }
         assert_eq!(log.error(), None);
         let mut all = Vec::new();
-        for file in files(&path) {
-            let bytes = fs::read(&file).unwrap();
-            assert!(bytes.ends_with(b"\n"), "{} ends mid-line", file.display());
+        for (file, bytes) in whole_indexed_files(&path) {
             // Past the size only by the line in progress when it was reached.
             let before_last = bytes[..bytes.len() - 1]
                 .iter()
@@ -625,14 +644,6 @@ mod tests {
                 file.display(),
                 before_last
             );
-            let marks = read_times(&times_path(&file));
-            assert_eq!(
-                marks.last().map(|mark| mark.end),
-                Some(bytes.len() as u64),
-                "{}: its index ends with it",
-                file.display()
-            );
-            assert!(marks.windows(2).all(|pair| pair[0].end < pair[1].end));
             all.extend(bytes);
         }
         assert_eq!(all, expected);
@@ -659,21 +670,9 @@ mod tests {
             assert!(!log.is_open());
         }
         assert_eq!(log.error(), None);
-        let mut all = Vec::new();
-        let files = files(&path);
-        assert!(files.len() > 10, "{files:?}");
-        for file in files {
-            let bytes = fs::read(&file).unwrap();
-            assert!(bytes.ends_with(b"\n"), "{} ends mid-line", file.display());
-            let marks = read_times(&times_path(&file));
-            assert_eq!(
-                marks.last().map(|mark| mark.end),
-                Some(bytes.len() as u64),
-                "{}: its index ends with it",
-                file.display()
-            );
-            all.extend(bytes);
-        }
+        let files = whole_indexed_files(&path);
+        assert!(files.len() > 10, "{} files", files.len());
+        let all: Vec<u8> = files.into_iter().flat_map(|(_, bytes)| bytes).collect();
         assert_eq!(all, expected);
         fs::remove_dir_all(dir).unwrap();
     }
