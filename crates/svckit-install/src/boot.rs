@@ -316,7 +316,8 @@ impl BootSetup {
     /// NAME` (the name, not the caller's session: `svckit boot enable` may run from cron, su or
     /// a script, outside any session).
     fn linger(&self) -> Result<(), Error> {
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(self.host.euid))
+        let user = svckit_unix::accounts::Databases::system()
+            .user_by_uid(self.host.euid)
             .ok()
             .flatten()
             .ok_or_else(|| Error::os("lingering", format!("no user has uid {}", self.host.euid)))?;

@@ -74,9 +74,10 @@ pub fn for_service(
         );
     }
     if credentials.and_then(|c| c.user.as_ref()).is_none()
-        && let Ok(Some(me)) = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        && let Ok(Some(me)) =
+            crate::accounts::Databases::system().user_by_uid(nix::unistd::geteuid().as_raw())
     {
-        base.push(("HOME".into(), me.dir.into_os_string()));
+        base.push(("HOME".into(), me.home.into_os_string()));
         base.push(("USER".into(), me.name.clone().into()));
         base.push(("LOGNAME".into(), me.name.into()));
         base.push(("SHELL".into(), me.shell.into_os_string()));

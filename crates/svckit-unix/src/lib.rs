@@ -19,6 +19,7 @@
 //! [daemon(7)]: https://man7.org/linux/man-pages/man7/daemon.7.html
 #![cfg(unix)]
 
+pub mod accounts;
 pub mod cgroup;
 mod daemonize;
 pub mod dirs;

@@ -1,16 +1,17 @@
 //! Looking up and dropping to an unprivileged user and group.
 //!
-//! Lookups (getpwnam_r, getgrnam_r, getgrouplist) happen in the launcher, before any fork, so a
-//! bad name is reported as bad input. The drop itself is setgroups → setgid → setuid, in that
+//! Lookups (the databases as [`crate::accounts`] reads them, never an NSS module) happen in the
+//! launcher, before any fork, so a bad name is reported as bad input. The drop itself is setgroups → setgid → setuid, in that
 //! order (after setuid the process may no longer change its groups), then verified: every uid
 //! and gid (real, effective, saved) is the target, the supplementary groups are exactly the
 //! user's, and setuid(0) fails.
 
-use std::{ffi::CString, path::PathBuf};
+use std::path::PathBuf;
 
-use nix::unistd::{self, Gid, Group, Uid, User};
+use nix::unistd::{self, Gid, Uid};
 
 use crate::{
+    accounts::{self, Databases},
     error::{Error, Step},
     report::Failure,
 };
@@ -43,8 +44,11 @@ impl Credentials {
     /// Resolves `user` and `group` (names, or numeric ids that exist in the databases).
     /// Returns `None` when neither is given.
     pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Option<Credentials>, Error> {
-        let user = user.map(lookup_user).transpose()?;
-        let group = group.map(lookup_group).transpose()?;
+        let databases = Databases::system();
+        let user = user.map(|name| lookup_user(&databases, name)).transpose()?;
+        let group = group
+            .map(|name| lookup_group(&databases, name))
+            .transpose()?;
         let Some(gid) = group
             .as_ref()
             .map(|g| g.gid)
@@ -53,25 +57,26 @@ impl Credentials {
             return Ok(None);
         };
         let groups = match &user {
-            Some(user) => {
-                let name = CString::new(user.name.as_str())
-                    .map_err(|_| Error::UnknownUser(user.name.clone()))?;
-                unistd::getgrouplist(&name, gid).map_err(|errno| Error::Os {
+            Some(user) => databases
+                .group_list(&user.name, gid)
+                .map_err(|err| Error::Os {
                     step: Step::DropPrivileges,
-                    context: format!("getgrouplist for {}", user.name),
-                    source: errno.into(),
+                    context: format!("the groups of {}", user.name),
+                    source: err,
                 })?
-            }
-            None => vec![gid],
+                .into_iter()
+                .map(Gid::from_raw)
+                .collect(),
+            None => vec![Gid::from_raw(gid)],
         };
         Ok(Some(Credentials {
             user: user.map(|user| UserInfo {
                 name: user.name,
-                uid: user.uid,
-                home: user.dir,
+                uid: Uid::from_raw(user.uid),
+                home: user.home,
                 shell: user.shell,
             }),
-            gid,
+            gid: Gid::from_raw(gid),
             groups,
         }))
     }
@@ -137,28 +142,43 @@ pub(crate) const DETAIL_SETGROUPS: u8 = 0;
 pub(crate) const DETAIL_SETGID: u8 = 1;
 pub(crate) const DETAIL_SETUID: u8 = 2;
 
-fn lookup_user(name: &str) -> Result<User, Error> {
-    let unknown = || Error::UnknownUser(name.to_owned());
-    if let Some(user) = User::from_name(name).map_err(|_| unknown())? {
+/// The user `name`, or the one whose uid it is. A database that cannot be read is an error of
+/// its own, not "unknown user".
+fn lookup_user(databases: &Databases, name: &str) -> Result<accounts::User, Error> {
+    let failed = |err: std::io::Error| Error::Os {
+        step: Step::DropPrivileges,
+        context: format!("look up user {name:?}"),
+        source: err,
+    };
+    if let Some(user) = databases.user_by_name(name).map_err(failed)? {
         return Ok(user);
     }
-    let uid = name.parse::<u32>().map_err(|_| unknown())?;
-    User::from_uid(Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .ok_or_else(unknown)
+    let Ok(uid) = name.parse::<u32>() else {
+        return Err(Error::UnknownUser(name.to_owned()));
+    };
+    databases
+        .user_by_uid(uid)
+        .map_err(failed)?
+        .ok_or_else(|| Error::UnknownUser(name.to_owned()))
 }
 
-fn lookup_group(name: &str) -> Result<Group, Error> {
-    let unknown = || Error::UnknownGroup(name.to_owned());
-    if let Some(group) = Group::from_name(name).map_err(|_| unknown())? {
+/// The group `name`, or the one whose gid it is.
+fn lookup_group(databases: &Databases, name: &str) -> Result<accounts::Group, Error> {
+    let failed = |err: std::io::Error| Error::Os {
+        step: Step::DropPrivileges,
+        context: format!("look up group {name:?}"),
+        source: err,
+    };
+    if let Some(group) = databases.group_by_name(name).map_err(failed)? {
         return Ok(group);
     }
-    let gid = name.parse::<u32>().map_err(|_| unknown())?;
-    Group::from_gid(Gid::from_raw(gid))
-        .ok()
-        .flatten()
-        .ok_or_else(unknown)
+    let Ok(gid) = name.parse::<u32>() else {
+        return Err(Error::UnknownGroup(name.to_owned()));
+    };
+    databases
+        .group_by_gid(gid)
+        .map_err(failed)?
+        .ok_or_else(|| Error::UnknownGroup(name.to_owned()))
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ fn give(listener: &Listener, path: &Path) -> Result<(), String> {
         at: &svckit_core::listen::Address,
         kind: &str,
         name: Option<&String>,
-        find: impl Fn(&str) -> nix::Result<Option<T>>,
+        find: impl Fn(&str) -> std::io::Result<Option<T>>,
     ) -> Result<Option<T>, String> {
         let Some(name) = name else {
             return Ok(None);
@@ -146,17 +146,17 @@ fn give(listener: &Listener, path: &Path) -> Result<(), String> {
         match find(name) {
             Ok(Some(found)) => Ok(Some(found)),
             Ok(None) => Err(format!("{at}: {kind} {name:?} does not exist")),
-            Err(err) => Err(format!(
-                "{at}: cannot look up {kind} {name:?}: {}",
-                err.desc()
-            )),
+            Err(err) => Err(format!("{at}: cannot look up {kind} {name:?}: {err}")),
         }
     }
+    let databases = crate::accounts::Databases::system();
     let user = account(at, "user", listener.user.as_ref(), |name| {
-        nix::unistd::User::from_name(name).map(|user| user.map(|user| user.uid))
+        let user = databases.user_by_name(name)?;
+        Ok(user.map(|user| nix::unistd::Uid::from_raw(user.uid)))
     })?;
     let group = account(at, "group", listener.group.as_ref(), |name| {
-        nix::unistd::Group::from_name(name).map(|group| group.map(|group| group.gid))
+        let group = databases.group_by_name(name)?;
+        Ok(group.map(|group| nix::unistd::Gid::from_raw(group.gid)))
     })?;
     if user.is_none() && group.is_none() {
         return Ok(());

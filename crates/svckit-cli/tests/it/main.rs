@@ -20,6 +20,7 @@ mod notify;
 mod operator;
 mod pidfile;
 mod scale;
+mod static_build;
 mod supervise;
 mod support;
 mod systemd;

@@ -21,13 +21,23 @@ use crate::support::{
 /// A state directory of its own; its supervisor (and every service) is stopped on drop.
 pub(crate) struct Sup {
     pub(crate) dir: TempDir,
+    /// The svckit it runs: the test build's, or another (the static build).
+    exe: Option<std::path::PathBuf>,
 }
 
 impl Sup {
     pub(crate) fn new(name: &str) -> Sup {
         Sup {
             dir: TempDir::new(&format!("sup-{name}")),
+            exe: None,
         }
+    }
+
+    /// A state directory run by the svckit at `exe` (its supervisor too, which it starts).
+    pub(crate) fn with_exe(name: &str, exe: &std::path::Path) -> Sup {
+        let mut sup = Sup::new(name);
+        sup.exe = Some(exe.to_owned());
+        sup
     }
 
     pub(crate) fn state(&self) -> String {
@@ -35,7 +45,10 @@ impl Sup {
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut command = svckit();
+        let mut command = match &self.exe {
+            Some(exe) => Command::new(exe),
+            None => svckit(),
+        };
         match args.split_first() {
             // Pinned, so a machine booted by systemd or SysV init runs these under the supervisor.
             Some((&"install", rest)) if !args.contains(&"--backend") => {

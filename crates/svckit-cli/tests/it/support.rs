@@ -59,6 +59,37 @@ pub fn svckit_init() -> Option<PathBuf> {
         .clone()
 }
 
+/// svckit linked statically, built as the README builds it for installing (`cargo
+/// build-static`: static-pie, release) from these sources, once per test run; `None` off
+/// x86_64 Linux (the alias names that triple).
+pub fn svckit_static() -> Option<PathBuf> {
+    static BUILT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if !cfg!(all(
+                target_arch = "x86_64",
+                target_os = "linux",
+                target_env = "gnu"
+            )) {
+                return None;
+            }
+            let target = Path::new(env!("CARGO_BIN_EXE_svckit")).parent()?.parent()?;
+            let out = Command::new(env!("CARGO"))
+                .arg("build-static")
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env("CARGO_TARGET_DIR", target)
+                .output()
+                .expect("run cargo build-static");
+            assert!(
+                out.status.success(),
+                "cargo build-static: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(target.join("x86_64-unknown-linux-gnu/release/svckit"))
+        })
+        .clone()
+}
+
 /// Runs svckit with `args` and returns its output.
 pub fn run(args: &[&str]) -> Output {
     svckit().args(args).output().expect("run svckit")
