@@ -1,5 +1,12 @@
 //! The command line, as clap parses it. Values are checked here (durations, modes, signals), so
 //! a bad one is a usage error naming the flag.
+//!
+//! The subcommands' arguments are deferred (`#[command(defer = true)]`): clap defines only the
+//! invoked subcommand's arguments, not all thirty, which was a quarter of a short command's
+//! start-up (0.28 ms and 90 page faults of `svckit status`). A deferred subcommand gets its
+//! arguments after its own about text, so the argument structs' Rust docs are written as
+//! `#[doc = concat!(..)]`, which clap does not read: as plain doc comments, clap would take them
+//! for the subcommand's about and replace the one written on the variant.
 
 use std::{ffi::OsString, path::PathBuf, time::Duration};
 
@@ -16,8 +23,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The whole command line's definition, every subcommand's arguments defined: for what reads
+/// them all (completion, checks of the docs), where parsing defines only the invoked one's.
+pub fn whole() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    command
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Run PROGRAM as a daemon (every step of daemon(7)); exit 0 only once it runs.
     #[command(after_help = exit::LINE)]
@@ -176,8 +192,10 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// Where the supervisor keeps its state (on Windows refused: svckit keeps
-/// `%ProgramData%\svckit`).
+#[doc = concat!(
+    "Where the supervisor keeps its state (on Windows refused: svckit keeps\n",
+    "`%ProgramData%\\svckit`).",
+)]
 #[derive(Debug, Clone, Args)]
 pub struct StateDirArg {
     /// The supervisor's state directory
@@ -192,8 +210,10 @@ pub struct StateDirArg {
 const INSTALL_MORE: &str = "More flags (readiness, restarts, hooks, limits, sockets, probes, logs): \
                             svckit install --help";
 
-/// `svckit install`, on every platform. Every flag is a key of the TOML definition; what a
-/// backend cannot honour is refused by name.
+#[doc = concat!(
+    "`svckit install`, on every platform. Every flag is a key of the TOML definition; what a\n",
+    "backend cannot honour is refused by name.",
+)]
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// The service name.
@@ -449,8 +469,10 @@ pub struct InstallArgs {
     pub command: Vec<OsString>,
 }
 
-/// What the program runs as and where: the flags `install` and `daemonize` share (in a
-/// definition: `working_dir`, `umask`, `user`, `group`, `env`).
+#[doc = concat!(
+    "What the program runs as and where: the flags `install` and `daemonize` share (in a\n",
+    "definition: `working_dir`, `umask`, `user`, `group`, `env`).",
+)]
 #[derive(Debug, Args)]
 pub struct ProcessArgs {
     /// Run in this directory (default /).
@@ -472,7 +494,7 @@ pub struct ProcessArgs {
     pub env: Vec<(OsString, OsString)>,
 }
 
-/// `svckit apply`.
+#[doc = concat!("`svckit apply`.")]
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// Definition files (TOML, as `svckit show` prints), or directories of them (*.toml).
@@ -490,7 +512,7 @@ pub struct ApplyArgs {
     pub state: StateDirArg,
 }
 
-/// A command naming one service.
+#[doc = concat!("A command naming one service.")]
 #[derive(Debug, Args)]
 pub struct NameArgs {
     /// The service.
@@ -500,7 +522,7 @@ pub struct NameArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit enable` and `disable`.
+#[doc = concat!("`svckit enable` and `disable`.")]
 #[derive(Debug, Args)]
 pub struct EnableArgs {
     /// The services.
@@ -514,7 +536,7 @@ pub struct EnableArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit render`.
+#[doc = concat!("`svckit render`.")]
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// An installed service.
@@ -532,7 +554,7 @@ pub struct RenderArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit probe`.
+#[doc = concat!("`svckit probe`.")]
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// The daemon's PID file.
@@ -540,7 +562,7 @@ pub struct ProbeArgs {
     pub pidfile: PathBuf,
 }
 
-/// `svckit probe-wait`.
+#[doc = concat!("`svckit probe-wait`.")]
 #[derive(Debug, Args)]
 pub struct ProbeWaitArgs {
     /// GET this URL (`http://ADDRESS[:PORT]/PATH`).
@@ -576,7 +598,7 @@ pub struct ProbeWaitArgs {
     pub command: Vec<String>,
 }
 
-/// `svckit list`.
+#[doc = concat!("`svckit list`.")]
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Print JSON: an array of {name, backend} (on Windows each hosted program's status).
@@ -587,7 +609,7 @@ pub struct ListArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit start`.
+#[doc = concat!("`svckit start`.")]
 #[derive(Debug, Args)]
 pub struct StartArgs {
     #[command(flatten)]
@@ -604,7 +626,7 @@ pub struct StartArgs {
     pub state: StateDirArg,
 }
 
-/// The services a command acts on: names, or every installed one.
+#[doc = concat!("The services a command acts on: names, or every installed one.")]
 #[derive(Debug, Args)]
 pub struct Targets {
     /// The services, acted on in this order.
@@ -615,7 +637,7 @@ pub struct Targets {
     pub all: bool,
 }
 
-/// `svckit pause`, `continue` and `reload`.
+#[doc = concat!("`svckit pause`, `continue` and `reload`.")]
 #[derive(Debug, Args)]
 pub struct ManyArgs {
     #[command(flatten)]
@@ -626,7 +648,7 @@ pub struct ManyArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit stop` and `restart`.
+#[doc = concat!("`svckit stop` and `restart`.")]
 #[derive(Debug, Args)]
 pub struct ManyWaitArgs {
     #[command(flatten)]
@@ -640,7 +662,7 @@ pub struct ManyWaitArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit uninstall`.
+#[doc = concat!("`svckit uninstall`.")]
 #[derive(Debug, Args)]
 pub struct UninstallArgs {
     /// The service.
@@ -658,7 +680,7 @@ pub struct UninstallArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit status`.
+#[doc = concat!("`svckit status`.")]
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The services, each described in turn (all, as a table, when absent).
@@ -681,7 +703,7 @@ pub struct StatusArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit top`.
+#[doc = concat!("`svckit top`.")]
 #[derive(Debug, Args)]
 pub struct TopArgs {
     /// How often it is drawn again.
@@ -692,7 +714,7 @@ pub struct TopArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit events`.
+#[doc = concat!("`svckit events`.")]
 #[derive(Debug, Args)]
 pub struct EventsArgs {
     /// Only this service's events.
@@ -714,7 +736,7 @@ pub struct EventsArgs {
     pub state: StateDirArg,
 }
 
-/// What of a service's captured output `svckit logs` prints, on every platform.
+#[doc = concat!("What of a service's captured output `svckit logs` prints, on every platform.")]
 #[derive(Debug, Args)]
 pub struct LogView {
     /// Keep printing what it writes (across rotations) until interrupted.
@@ -728,7 +750,7 @@ pub struct LogView {
     pub stderr: bool,
 }
 
-/// `svckit logs`.
+#[doc = concat!("`svckit logs`.")]
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The services (their lines merged in time order).
@@ -771,7 +793,7 @@ pub enum StreamChoice {
     Events,
 }
 
-/// Which lines `svckit logs` and `svckit events` show: by time and by a pattern.
+#[doc = concat!("Which lines `svckit logs` and `svckit events` show: by time and by a pattern.")]
 #[derive(Debug, Args)]
 pub struct TimeFilter {
     /// Only what came since: a duration ago (10m), or a time: 03:14, yesterday, "2 min ago",
@@ -786,7 +808,7 @@ pub struct TimeFilter {
     pub grep: Option<regex::Regex>,
 }
 
-/// `svckit supervise`.
+#[doc = concat!("`svckit supervise`.")]
 #[derive(Debug, Args)]
 pub struct SuperviseArgs {
     /// Daemonize; return once the control socket answers.
@@ -801,7 +823,7 @@ pub struct SuperviseArgs {
     pub state: StateDirArg,
 }
 
-/// `svckit daemonize`.
+#[doc = concat!("`svckit daemonize`.")]
 #[derive(Debug, Args)]
 pub struct DaemonizeArgs {
     /// Create, lock (for the daemon's life) and write this PID file; refuse if it is locked.
@@ -851,7 +873,7 @@ pub struct DaemonizeArgs {
     pub command: Vec<OsString>,
 }
 
-/// `svckit runtime-dir`.
+#[doc = concat!("`svckit runtime-dir`.")]
 #[derive(Debug, Args)]
 pub struct RuntimeDirArgs {
     /// The daemon's PID file: what was made is recorded beside it (FILE.svckit-run).
@@ -868,7 +890,7 @@ pub struct RuntimeDirArgs {
     pub names: Vec<PathBuf>,
 }
 
-/// `svckit kill`.
+#[doc = concat!("`svckit kill`.")]
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// The daemon's PID file.
@@ -900,7 +922,7 @@ pub enum Demo {
     MemoryStatus(MemoryStatusArgs),
 }
 
-/// `svckit demo memory-status`.
+#[doc = concat!("`svckit demo memory-status`.")]
 #[derive(Debug, Args)]
 pub struct MemoryStatusArgs {
     /// How often to log a line (a ParamChange re-reads it from --config).
@@ -933,7 +955,7 @@ pub struct MemoryStatusArgs {
     pub pidfile: Option<PathBuf>,
 }
 
-/// `svckit host` (Windows).
+#[doc = concat!("`svckit host` (Windows).")]
 #[derive(Debug, Args)]
 pub struct HostArgs {
     /// The hosted service.
@@ -944,7 +966,7 @@ pub struct HostArgs {
     pub data_dir: Option<std::path::PathBuf>,
 }
 
-/// `svckit demo timelog`.
+#[doc = concat!("`svckit demo timelog`.")]
 #[derive(Debug, Args)]
 pub struct TimelogArgs {
     /// How often to write a line.
@@ -961,7 +983,7 @@ pub struct TimelogArgs {
     pub pidfile: Option<PathBuf>,
 }
 
-/// `svckit completions`.
+#[doc = concat!("`svckit completions`.")]
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell.
@@ -969,7 +991,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// `svckit man`.
+#[doc = concat!("`svckit man`.")]
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// Write svckit.1 and svckit-COMMAND.1 here instead of printing svckit.1.
@@ -989,7 +1011,7 @@ pub enum SupervisorCommand {
     Stop(SupervisorStopArgs),
 }
 
-/// `svckit supervisor stop`.
+#[doc = concat!("`svckit supervisor stop`.")]
 #[derive(Debug, Args)]
 pub struct SupervisorStopArgs {
     /// How long to wait for its services to stop and for it to exit.
@@ -1016,7 +1038,7 @@ pub enum BootCommand {
     Status(BootArgs),
 }
 
-/// `svckit boot …`.
+#[doc = concat!("`svckit boot …`.")]
 #[derive(Debug, Args)]
 pub struct BootArgs {
     /// How it starts at boot: what this host runs (auto: systemd, else an init script where
@@ -1043,7 +1065,7 @@ pub enum BootVia {
     Entrypoint,
 }
 
-/// `svckit run`.
+#[doc = concat!("`svckit run`.")]
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// How long what the program left gets between SIGTERM and SIGKILL once the program

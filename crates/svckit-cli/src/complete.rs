@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Arg, Command, CommandFactory, ValueHint, builder::ValueParser};
+use clap::{Arg, Command, ValueHint, builder::ValueParser};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 /// The commands whose NAME arguments are installed services.
@@ -57,7 +57,7 @@ pub fn registration(shell: clap_complete::Shell) -> std::io::Result<Vec<u8>> {
 
 /// svckit's command tree, every argument told what completes it.
 fn command() -> Command {
-    completing(crate::cli::Cli::command(), "")
+    completing(crate::cli::whole(), "")
 }
 
 fn completing(mut command: Command, name: &str) -> Command {

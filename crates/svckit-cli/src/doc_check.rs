@@ -10,7 +10,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use clap::{CommandFactory, Parser, error::ErrorKind};
+use clap::{Parser, error::ErrorKind};
 
 use crate::cli::Cli;
 
@@ -176,7 +176,7 @@ fn is_synopsis(line: &str) -> bool {
 /// A synopsis's command path and flags, checked against the command tree: Err names what is
 /// not there.
 fn check_synopsis(argv: &[String]) -> Result<(), String> {
-    let mut command = Cli::command();
+    let mut command = crate::cli::whole();
     let mut path = vec!["svckit".to_owned()];
     let mut words = argv[1..].iter().peekable();
     while let Some(word) = words.peek() {
