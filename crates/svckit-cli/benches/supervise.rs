@@ -1,6 +1,8 @@
 //! The supervisor against supervisord, runit and s6 (Unix only; see `supervise/unix.rs`).
 
 #[cfg(unix)]
+mod static_build;
+#[cfg(unix)]
 #[path = "supervise/unix.rs"]
 mod unix;
 

@@ -4,7 +4,8 @@
 //! - restart interval after a crash (delay 0): median gap between starts of a service that exits 1;
 //! - memory: PSS summed over the supervisor's processes, with N `sleep` services running;
 //! - stop: time for the stop command to return with the service gone (median of 10);
-//! - status: time for the status command over N services (median of 20);
+//! - status: time for the status command over N services (median of 40 interleaved rounds,
+//!   every peer's services running; svckit's static build too);
 //! - shutdown: from the supervisor's stop signal until every service is gone;
 //! - capture: MB/s of stdout from `yes | head -c BYTES` (100-byte lines) into rotated logs,
 //!   checked byte for byte for svckit.
@@ -170,6 +171,10 @@ trait Peer {
     fn stop_one(&self) -> Option<Duration>;
     fn start_one(&self);
     fn shutdown(&mut self) -> Duration;
+    /// The status command run by another build of the tool at `exe` (svckit's static one).
+    fn status_by(&self, _exe: &str) -> Option<Duration> {
+        None
+    }
 }
 
 fn sleepers(secs: &str) -> usize {
@@ -234,9 +239,12 @@ impl Peer for Svckit {
         all
     }
     fn status(&self) -> Option<Duration> {
+        self.status_by(SVCKIT)
+    }
+    fn status_by(&self, exe: &str) -> Option<Duration> {
         let args = self.sv(&["status"]);
         Some(timed(
-            SVCKIT,
+            exe,
             &args.iter().map(String::as_str).collect::<Vec<_>>(),
         ))
     }
@@ -486,6 +494,8 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
             daemon: None,
         }));
     }
+    // Every peer runs its services at once, so that the status commands are timed in
+    // interleaved rounds (drift hits every tool alike), svckit's static build among them.
     for peer in &mut peers {
         peer.start_all(n);
         thread::sleep(Duration::from_millis(300));
@@ -495,15 +505,37 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
             value: pss(&peer.supervisor_pids()) as f64 / 1024.0,
             unit: "MiB",
         });
-        if peer.status().is_some() {
-            let samples: Vec<Duration> = (0..20).filter_map(|_| peer.status()).collect();
+    }
+    let static_svckit = crate::static_build::svckit_static(SVCKIT);
+    let mut status: Vec<(String, Vec<Duration>)> = peers
+        .iter()
+        .map(|peer| (peer.name(), Vec::new()))
+        .chain(
+            static_svckit
+                .iter()
+                .map(|_| ("svckit (static)".into(), Vec::new())),
+        )
+        .collect();
+    for _ in 0..40 {
+        for (peer, (_, samples)) in peers.iter().zip(&mut status) {
+            samples.extend(peer.status());
+        }
+        if let Some(exe) = &static_svckit {
+            let took = peers[0].status_by(exe);
+            status.last_mut().unwrap().1.extend(took);
+        }
+    }
+    for (tool, samples) in status {
+        if !samples.is_empty() {
             rows.push(Row {
                 metric: "status of every service".into(),
-                tool: peer.name(),
+                tool,
                 value: median(samples).as_secs_f64() * 1e3,
                 unit: "ms",
             });
         }
+    }
+    for peer in &mut peers {
         let mut stops = Vec::new();
         for _ in 0..10 {
             if let Some(took) = peer.stop_one() {
@@ -896,17 +928,28 @@ pub fn main() {
     println!(
         "\nsvckit's supervisor vs its peers ({n} services, {bytes} bytes captured), one run:\n"
     );
-    println!("| metric | tool | value | svckit ÷ tool |");
-    println!("|---|---|---|---|");
+    println!("| metric | tool | value | svckit ÷ tool | static svckit ÷ tool |");
+    println!("|---|---|---|---|---|");
     for row in &rows {
+        let ratio = |ours: Option<f64>| {
+            ours.map_or("–".into(), |ours| format!("{:.3}", ours / row.value))
+        };
         let ours = rows
             .iter()
             .find(|r| r.metric == row.metric && r.tool.starts_with("svckit"))
             .map(|r| r.value);
-        let ratio = ours.map_or("–".into(), |ours| format!("{:.3}", ours / row.value));
+        let static_ours = rows
+            .iter()
+            .find(|r| r.metric == row.metric && r.tool == "svckit (static)")
+            .map(|r| r.value);
         println!(
-            "| {} | {} | {:.3} {} | {ratio} |",
-            row.metric, row.tool, row.value, row.unit
+            "| {} | {} | {:.3} {} | {} | {} |",
+            row.metric,
+            row.tool,
+            row.value,
+            row.unit,
+            ratio(ours),
+            ratio(static_ours)
         );
     }
 }
