@@ -9,6 +9,24 @@ use std::{
     path::Path,
 };
 
+/// Reads `file` to its end as text, without the fstat(2) that std's `read_to_string` makes
+/// to size its buffer first: for the small pseudo-files of /proc and cgroup2 (whose size says
+/// 0 or a page anyway), read for every service in a status of all of them.
+pub fn read_pseudo(mut file: fs::File) -> io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    String::from_utf8(bytes).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+}
+
 /// Writes `contents` to `path` atomically with permission bits `mode`, and syncs it to disk
 /// before returning (for files that must survive a power cut: units, scripts, definitions).
 /// The error names the path.

@@ -107,7 +107,8 @@ pub fn usage_of(pids: &[Pid]) -> (u64, u64) {
 /// The resident set of `pid`, in pages: the second field of `/proc/PID/statm` (the same sum
 /// as VmRSS, from a file of a few bytes rather than /proc/PID/status's 1.5 KB).
 fn resident_pages(pid: Pid) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{}/statm", pid.as_i32()))
+    std::fs::File::open(format!("/proc/{}/statm", pid.as_i32()))
+        .and_then(crate::files::read_pseudo)
         .ok()?
         .split(' ')
         .nth(1)?
