@@ -390,6 +390,17 @@ fn run_once(tool: &Tool, dir: &Path, watch: &Inotify) -> Option<Run> {
 /// Kills every process of this tool's run (found by its unique sleep duration, and the pid in
 /// its PID file for tools whose daemon is a supervisor), and waits until they are gone.
 fn cleanup(tool: &Tool, pidfile: &Path) {
+    // svckit's own way first: as root its daemon has a cgroup of its own, which `svckit kill`
+    // removes once empty (SIGKILL alone left one per run behind).
+    if tool.argv.get(1) == Some(&"daemonize") {
+        let _ = Command::new(tool.argv[0])
+            .arg("kill")
+            .arg("--pidfile")
+            .arg(pidfile)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let mut pids = marked_processes(tool.secs);
