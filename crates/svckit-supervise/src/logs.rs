@@ -1,18 +1,17 @@
 //! Captured output on Unix: a service's stdout or stderr pipe drained into its log by the one
 //! rotator of both platforms ([`svckit_core::logfiles::LogFile`]: rotation after whole lines,
-//! time indexes, lost output counted and marked), with splice(2) as the fast path: pipe to file
-//! with no copy through user space.
+//! time indexes, lost output counted and marked), read and written (not spliced: see
+//! [`svckit_core::logfiles::LogFile`]'s module for why).
 
 use std::{
-    fs::File,
     io,
-    os::fd::{AsFd, AsRawFd, OwnedFd},
+    os::fd::{AsRawFd, OwnedFd},
     path::PathBuf,
 };
 
 use nix::{
     errno::Errno,
-    fcntl::{FcntlArg, SpliceFFlags, fcntl, splice},
+    fcntl::{FcntlArg, fcntl},
 };
 pub use svckit_core::logfiles::{Drained, LogFile, numbered, tail};
 use svckit_core::logfiles::{MOVE_MAX, Moved, Pipe};
@@ -34,27 +33,6 @@ impl Pipe for PipeEnd<'_> {
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => Ok(Moved::Done(Drained::Empty)),
                 Err(errno) => Err(errno.into()),
-            };
-        }
-    }
-
-    fn move_into(&self, file: &File, len: usize) -> Option<io::Result<Moved>> {
-        loop {
-            return match splice(
-                self.0.as_fd(),
-                None,
-                file.as_fd(),
-                None,
-                len,
-                SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE,
-            ) {
-                Ok(0) => Some(Ok(Moved::Done(Drained::Eof))),
-                Ok(n) => Some(Ok(Moved::Bytes(n))),
-                Err(Errno::EAGAIN) => Some(Ok(Moved::Done(Drained::Empty))),
-                Err(Errno::EINTR) => continue,
-                // Some file systems cannot splice: read and write instead.
-                Err(Errno::EINVAL) => None,
-                Err(errno) => Some(Err(errno.into())),
             };
         }
     }
@@ -91,7 +69,7 @@ pub fn raw(fd: &OwnedFd) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use std::{fs, io::Write as _};
+    use std::{fs, fs::File, io::Write as _};
 
     use super::*;
 
