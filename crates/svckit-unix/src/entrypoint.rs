@@ -101,6 +101,9 @@ impl Entrypoint {
         // The program has them: ours would keep a capture from ever seeing its end.
         self.stdout = None;
         self.stderr = None;
+        // From here on it only waits: the executable's pages start-up mapped are let go (its
+        // PSS as PID 1 is every container's cost).
+        sys::release_executable_pages();
         let mut status: Option<i32> = None;
         let mut deadline: Option<Instant> = None;
         loop {

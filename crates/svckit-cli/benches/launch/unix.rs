@@ -289,6 +289,89 @@ fn entrypoint_overhead(rounds: usize, static_svckit: Option<&str>) {
             overhead.as_secs_f64() * 1e3
         );
     }
+    pss_as_pid_1(&present);
+}
+
+/// Each entrypoint's PSS as PID 1 of a PID namespace of its own (`unshare --pid --fork`),
+/// running `/bin/sleep` and waiting: what every container pays for its init all along.
+fn pss_as_pid_1(inits: &[&(&str, &[&str])]) {
+    if !Path::new("/usr/bin/unshare").exists() || !nix::unistd::geteuid().is_root() {
+        println!("(no PSS as PID 1: needs root and unshare)");
+        return;
+    }
+    println!();
+    println!("PSS as PID 1 of a PID namespace, running /bin/sleep, one run:");
+    println!();
+    println!("| entrypoint | PSS | ÷ tini's |");
+    println!("|---|---|---|");
+    let mut rows = Vec::new();
+    for (n, (name, argv)) in inits.iter().enumerate() {
+        let Some((program, rest)) = argv.split_first() else {
+            continue;
+        };
+        let marker = format!("3021.{n}");
+        let mut unshare = Command::new("/usr/bin/unshare")
+            .args(["--pid", "--fork", "--kill-child"])
+            .arg(program)
+            .args(rest.iter())
+            .args(["/bin/sleep", &marker])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The init is the sleep's parent; measured once both wait.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut pss = None;
+        while pss.is_none() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+            let sleep = marked_processes(&marker).into_iter().find(|pid| {
+                fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmdline| cmdline.starts_with(b"/bin/sleep\0"))
+            });
+            pss = sleep.and_then(|sleep| {
+                let stat = fs::read_to_string(format!("/proc/{sleep}/stat")).ok()?;
+                let after = &stat[stat.rfind(')')? + 2..];
+                let mut fields = after.split_whitespace();
+                let (state, parent) = (fields.next()?, fields.next()?);
+                let parent_state = fs::read_to_string(format!("/proc/{parent}/stat")).ok()?;
+                let parent_state = parent_state[parent_state.rfind(')')? + 2..]
+                    .split_whitespace()
+                    .next()?
+                    .to_owned();
+                (state == "S" && parent_state == "S").then_some(())?;
+                fs::read_to_string(format!("/proc/{parent}/smaps_rollup"))
+                    .ok()?
+                    .lines()
+                    .find_map(|line| line.strip_prefix("Pss:"))?
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            });
+        }
+        let _ = unshare.kill();
+        let _ = unshare.wait();
+        for pid in marked_processes(&marker) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        rows.push((*name, pss));
+    }
+    let tini = rows
+        .iter()
+        .find(|(name, _)| *name == "tini")
+        .and_then(|(_, pss)| *pss);
+    for (name, pss) in rows {
+        let ratio = pss
+            .zip(tini)
+            .map_or("-".into(), |(pss, tini)| format!("{:.2}", pss as f64 / tini as f64));
+        let pss = pss.map_or("-".into(), |pss| format!("{pss} kB"));
+        println!("| {name} | {pss} | {ratio} |");
+    }
 }
 
 /// `svckit-init` as docs/containers.md builds it for an image (`cargo build-init`: static-pie), from
