@@ -366,9 +366,9 @@ fn pss_as_pid_1(inits: &[&(&str, &[&str])]) {
         .find(|(name, _)| *name == "tini")
         .and_then(|(_, pss)| *pss);
     for (name, pss) in rows {
-        let ratio = pss
-            .zip(tini)
-            .map_or("-".into(), |(pss, tini)| format!("{:.2}", pss as f64 / tini as f64));
+        let ratio = pss.zip(tini).map_or("-".into(), |(pss, tini)| {
+            format!("{:.2}", pss as f64 / tini as f64)
+        });
         let pss = pss.map_or("-".into(), |pss| format!("{pss} kB"));
         println!("| {name} | {pss} | {ratio} |");
     }
