@@ -433,14 +433,13 @@ impl Manager {
     pub fn statuses(&self) -> Result<Vec<Listed>, Error> {
         let names = self.list()?;
         let mut listed = Vec::new();
-        let running = client::is_running(self.dir());
-        if running {
-            let all = client::request(
-                self.dir(),
-                Op::Status { name: None },
-                Duration::from_secs(30),
-                &Launch::Never,
-            )?;
+        let answered = client::request_if_running(
+            self.dir(),
+            Op::Status { name: None },
+            Duration::from_secs(30),
+        )?;
+        let running = answered.is_some();
+        if let Some(all) = answered {
             for service in all {
                 let status = builtin::status_of(&service);
                 listed.push(Listed {

@@ -77,8 +77,40 @@ fn statuses(outcome: Outcome) -> Result<Vec<ServiceStatus>, Error> {
 }
 
 /// One request and its answer.
+/// [`request`] if a supervisor answers on `dir`'s socket, in that one connection (a probe
+/// first cost a connection and a wake-up of the supervisor each `svckit status`); `None`,
+/// without starting one, when none does.
+pub fn request_if_running(
+    dir: &StateDir,
+    op: Op,
+    timeout: Duration,
+) -> Result<Option<Vec<ServiceStatus>>, Error> {
+    dir.check().map_err(Error::state_dir)?;
+    let stream = match UnixStream::connect(dir.socket()) {
+        Ok(stream) => stream,
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(Error::PermissionDenied(format!(
+                "connect to {}",
+                dir.socket().display()
+            )));
+        }
+        // As [`is_running`]: nothing that answers.
+        Err(_) => return Ok(None),
+    };
+    check_peer(dir, &stream)?;
+    match exchange_on(stream, op, timeout)? {
+        Outcome::Each { .. } => Err(Error::Protocol(
+            "the supervisor answered one request with several outcomes".into(),
+        )),
+        outcome => statuses(outcome).map(Some),
+    }
+}
+
 fn exchange(dir: &StateDir, op: Op, timeout: Duration, launch: &Launch) -> Result<Outcome, Error> {
-    let mut stream = connect(dir, launch)?;
+    exchange_on(connect(dir, launch)?, op, timeout)
+}
+
+fn exchange_on(mut stream: UnixStream, op: Op, timeout: Duration) -> Result<Outcome, Error> {
     stream
         .set_read_timeout(Some(timeout))
         .map_err(|err| Error::io("set a timeout", err))?;
@@ -137,9 +169,14 @@ pub fn is_running(dir: &StateDir) -> bool {
 fn connect(dir: &StateDir, launch: &Launch) -> Result<UnixStream, Error> {
     dir.check().map_err(Error::state_dir)?;
     let stream = connect_or_start(dir, launch)?;
-    // Only a supervisor of our own uid may answer: a socket planted by another user must never
-    // tell root "stopped" while the service runs on.
-    let peer = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+    check_peer(dir, &stream)?;
+    Ok(stream)
+}
+
+/// Only a supervisor of our own uid may answer: a socket planted by another user must never
+/// tell root "stopped" while the service runs on.
+fn check_peer(dir: &StateDir, stream: &UnixStream) -> Result<(), Error> {
+    let peer = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
         .map_err(|err| Error::io("read the supervisor's credentials", err.into()))?;
     let euid = nix::unistd::geteuid().as_raw();
     if peer.uid() != euid {
@@ -149,7 +186,7 @@ fn connect(dir: &StateDir, launch: &Launch) -> Result<UnixStream, Error> {
             peer.uid()
         )));
     }
-    Ok(stream)
+    Ok(())
 }
 
 fn connect_or_start(dir: &StateDir, launch: &Launch) -> Result<UnixStream, Error> {

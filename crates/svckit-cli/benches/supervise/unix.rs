@@ -336,13 +336,15 @@ impl Peer for Runit {
     }
     fn shutdown(&mut self) -> Duration {
         let child = self.runsvdir.as_mut().unwrap();
+        // Its runsv processes (not any `runsv` of the machine's: another runit may run).
+        let runsvs = children(child.id() as i32);
         let started = Instant::now();
         // runsvdir's shutdown: SIGHUP makes it send TERM to every runsv, which stop their services.
         run("kill", &["-HUP", &child.id().to_string()]);
         let secs = self.secs;
         let _ = child.wait();
         wait_until(Duration::from_secs(120), || {
-            sleepers(secs) == 0 && with_marker("runsv s").is_empty()
+            sleepers(secs) == 0 && runsvs.iter().all(|pid| !alive(*pid))
         });
         started.elapsed()
     }
@@ -516,13 +518,19 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
                 .map(|_| ("svckit (static)".into(), Vec::new())),
         )
         .collect();
-    for _ in 0..40 {
-        for (peer, (_, samples)) in peers.iter().zip(&mut status) {
-            samples.extend(peer.status());
-        }
-        if let Some(exe) = &static_svckit {
-            let took = peers[0].status_by(exe);
-            status.last_mut().unwrap().1.extend(took);
+    // Each round starts with another tool, so that none always follows the same one (a
+    // Python supervisorctl leaves the caches cold for whatever runs next).
+    let tools = status.len();
+    for round in 0..40 {
+        for turn in 0..tools {
+            let at = (round + turn) % tools;
+            let took = match peers.get(at) {
+                Some(peer) => peer.status(),
+                None => static_svckit
+                    .as_ref()
+                    .and_then(|exe| peers[0].status_by(exe)),
+            };
+            status[at].1.extend(took);
         }
     }
     for (tool, samples) in status {
