@@ -808,11 +808,13 @@ impl Definition {
             })
             .collect();
         if let Some(readiness) = self.readiness {
-            spec.readiness = Some(readiness.into_probe(crate::health::Role::Readiness)?.0);
+            spec.readiness = Some(Box::new(
+                readiness.into_probe(crate::health::Role::Readiness)?.0,
+            ));
         }
         if let Some(liveness) = self.liveness {
             let (probe, on_unhealthy) = liveness.into_probe(crate::health::Role::Liveness)?;
-            spec.liveness = Some(probe);
+            spec.liveness = Some(Box::new(probe));
             spec.on_unhealthy = on_unhealthy.unwrap_or_default();
         }
         Ok(spec)

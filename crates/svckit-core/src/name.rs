@@ -16,8 +16,11 @@ pub const MAX_SERVICE_NAME_BYTES: usize = 200;
 /// as a file name and a command-line word on Unix (at most 200 bytes): not empty, no control characters, not `.` or
 /// `..`, and not starting with `-` (it would read as an option). Spaces are allowed, as the SCM
 /// allows them; backends that cannot hold them escape them.
+///
+/// Shared, not copied, when cloned (an `Arc<str>`): a supervisor of 10,000 services names each
+/// in its maps and indexes many times over.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServiceName(String);
+pub struct ServiceName(std::sync::Arc<str>);
 
 impl ServiceName {
     /// Checks `name` against the rules above.
@@ -44,7 +47,7 @@ impl ServiceName {
         };
         match reason {
             Some(reason) => Err(ModelError::InvalidServiceName { name, reason }),
-            None => Ok(ServiceName(name)),
+            None => Ok(ServiceName(name.into())),
         }
     }
 

@@ -653,10 +653,11 @@ pub struct ServiceSpec {
     /// and the next connection starts it).
     pub idle_stop: Option<Duration>,
     /// Its readiness probe: a start counts as done (it returns, dependents start) only once
-    /// this passes.
-    pub readiness: Option<crate::health::Probe>,
+    /// this passes. Boxed, as the liveness probe: 216 bytes each inline, in every service a
+    /// supervisor keeps, most of which have none.
+    pub readiness: Option<Box<crate::health::Probe>>,
     /// Its liveness probe: failing it `failure_threshold` times in a row makes it unhealthy.
-    pub liveness: Option<crate::health::Probe>,
+    pub liveness: Option<Box<crate::health::Probe>>,
     /// What follows a verdict of unhealthy.
     pub on_unhealthy: crate::health::OnUnhealthy,
 }
@@ -1327,20 +1328,20 @@ mod tests {
         use crate::health::{Check, OnUnhealthy, Probe};
         let mut spec = ServiceSpec::new(ServiceName::new("web").unwrap(), "/bin/web");
         let probe = Probe::new(Check::tcp("127.0.0.1:8080").unwrap());
-        spec.readiness = Some(probe.clone());
-        spec.liveness = Some(probe.clone());
+        spec.readiness = Some(Box::new(probe.clone()));
+        spec.liveness = Some(Box::new(probe.clone()));
         assert!(spec.validate().is_ok());
         let said = |spec: &ServiceSpec| spec.validate().unwrap_err().to_string();
         spec.liveness.as_mut().unwrap().period = Duration::from_millis(1);
         assert!(said(&spec).contains("liveness.period"), "{}", said(&spec));
-        spec.liveness = Some(probe.clone());
+        spec.liveness = Some(Box::new(probe.clone()));
         spec.readiness.as_mut().unwrap().failure_threshold = 0;
         assert!(
             said(&spec).contains("readiness.failure_threshold"),
             "{}",
             said(&spec)
         );
-        spec.readiness = Some(probe);
+        spec.readiness = Some(Box::new(probe));
         spec.service_type = ServiceType::Oneshot;
         assert!(
             said(&spec).contains("a oneshot has no program"),

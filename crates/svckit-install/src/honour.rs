@@ -116,8 +116,8 @@ mod tests {
                     svckit_core::health::Check::tcp("127.0.0.1:8080").unwrap(),
                 );
                 match key {
-                    Key::Readiness => spec.readiness = Some(probe),
-                    _ => spec.liveness = Some(probe),
+                    Key::Readiness => spec.readiness = Some(Box::new(probe)),
+                    _ => spec.liveness = Some(Box::new(probe)),
                 }
             }
             Key::SuccessExitStatus => spec.success_exit_status = vec![ExitMatch::Code(3)],

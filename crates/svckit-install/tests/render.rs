@@ -878,7 +878,7 @@ fn systemd_waits_for_a_readiness_probe_in_exec_start_post() {
     http.header = Some(("X-Ready".into(), "yes 100%".into()));
     let mut probe = Probe::new(Check::Http(http));
     probe.period = std::time::Duration::from_millis(1500);
-    spec.readiness = Some(probe);
+    spec.readiness = Some(Box::new(probe));
     spec.exec_start_post = vec![vec!["/bin/true".into()]];
     let svckit = std::path::Path::new("/usr/bin/svckit");
     let unit = systemd::render_with(&spec, Scope::System, Some(svckit)).unwrap();
@@ -901,7 +901,7 @@ fn systemd_waits_for_a_readiness_probe_in_exec_start_post() {
     assert_eq!(setting, "readiness");
     assert!(reason.contains("svckit probe-wait"), "{reason}");
     let mut alive = plain();
-    alive.liveness = Some(Probe::new(Check::tcp("127.0.0.1:8080").unwrap()));
+    alive.liveness = Some(Box::new(Probe::new(Check::tcp("127.0.0.1:8080").unwrap())));
     let (_, setting, reason) =
         unsupported(systemd::render_with(&alive, Scope::System, Some(svckit)));
     assert_eq!(setting, "liveness");

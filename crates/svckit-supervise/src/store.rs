@@ -243,8 +243,17 @@ pub fn read_record(dir: &StateDir, name: &ServiceName) -> Option<Record> {
 /// Writes `name`'s record: in place when it can be ([`svckit_unix::files::rewrite`]: JSON
 /// reads past the spaces that pad a shorter record), never torn by a kill of the writer.
 pub fn write_record(dir: &StateDir, name: &ServiceName, record: &Record) -> io::Result<()> {
-    let json = serde_json::to_vec(record).map_err(io::Error::other)?;
-    svckit_unix::files::rewrite(&dir.record(name), &json, 0o600)
+    write_record_bytes(dir, name, &record_bytes(record)?)
+}
+
+/// `record` as its file holds it.
+pub fn record_bytes(record: &Record) -> io::Result<Vec<u8>> {
+    serde_json::to_vec(record).map_err(io::Error::other)
+}
+
+/// Writes the record of `name`, given as [`record_bytes`] made it.
+pub fn write_record_bytes(dir: &StateDir, name: &ServiceName, bytes: &[u8]) -> io::Result<()> {
+    svckit_unix::files::rewrite(&dir.record(name), bytes, 0o600)
 }
 
 /// This boot's id and PID namespace ([`svckit_unix::process::pid_space`]): a record of another

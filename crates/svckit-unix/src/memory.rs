@@ -10,6 +10,14 @@ use svckit_core::demo::MemoryStatus;
 /// same figure Windows reports as `ullTotalVirtual` on x64.
 const USER_ADDRESS_SPACE: u64 = 128 << 40;
 
+/// Gives the free memory inside this process's heap back to the kernel (glibc's
+/// malloc_trim(3)): a long-running process that once held much more than it holds now (a
+/// supervisor after answering for 10,000 services at once) otherwise keeps those pages, and
+/// they count in its memory. Costs a walk of the free lists: for after a burst, not in a loop.
+pub fn trim_heap() {
+    crate::sys::trim_heap();
+}
+
 /// Reads the current memory status (`/proc/meminfo`, getrlimit(2), `/proc/self/status`).
 pub fn memory_status() -> io::Result<MemoryStatus> {
     let meminfo = fs::read_to_string("/proc/meminfo")?;

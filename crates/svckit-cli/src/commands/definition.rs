@@ -232,7 +232,7 @@ fn probes_from_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Resu
         &args.health_http,
         &args.health_tcp,
     )? {
-        spec.liveness = Some(Probe::new(check));
+        spec.liveness = Some(Box::new(Probe::new(check)));
     }
     if let Some(liveness) = spec.liveness.as_mut() {
         if let Some(period) = args.health_interval {
@@ -260,7 +260,7 @@ fn probes_from_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Resu
         let mut probe = Probe::new(check);
         // A start waits on it: checked every second, not Kubernetes' 10.
         probe.period = std::time::Duration::from_secs(1);
-        spec.readiness = Some(probe);
+        spec.readiness = Some(Box::new(probe));
     }
     if let Some(period) = args.ready_interval {
         match spec.readiness.as_mut() {

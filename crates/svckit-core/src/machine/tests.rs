@@ -1891,8 +1891,8 @@ fn verdicts_are_told_with_what_the_probe_saw() {
     let check = crate::health::Check::Http(
         crate::health::HttpCheck::parse("http://127.0.0.1:8080/health").unwrap(),
     );
-    spec.readiness = Some(crate::health::Probe::new(check.clone()));
-    spec.liveness = Some(crate::health::Probe::new(check));
+    spec.readiness = Some(Box::new(crate::health::Probe::new(check.clone())));
+    spec.liveness = Some(Box::new(crate::health::Probe::new(check)));
     let policy = probed(true, true, OnUnhealthy::Restart);
     let lines = told(
         Lifecycle::STOPPED,

@@ -269,8 +269,9 @@ struct Unit {
     instances: instances::Instances,
     /// With idle_stop: since when it has had no connection (while it runs).
     idle_since: Option<Instant>,
-    /// Its record as last written: one that says nothing new is not written again.
-    recorded: Option<store::Record>,
+    /// The digest (FNV-1a) of its record as last written: one that says nothing new is not
+    /// written again.
+    recorded: Option<u64>,
 }
 
 /// An event of the machine for one service, and the client that asked for it.
@@ -332,7 +333,15 @@ struct Supervisor {
     index: index::Index,
     /// Requests for several services, answered once each one's part is done.
     batches: batch::Batches,
+    /// When to give the heap's free memory back to the kernel: a second after the last
+    /// client was served ([`svckit_unix::memory::trim_heap`]). A start of 10,000 services
+    /// or a status of all of them leaves megabytes free in the heap, which count in the
+    /// supervisor's memory until given back.
+    trim_at: Option<Instant>,
 }
+
+/// How long after the last client the heap is trimmed.
+const TRIM_AFTER: Duration = Duration::from_secs(1);
 
 /// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
 /// failed write (a full disk, a closed stderr) is dropped: eprintln! would panic, and the
@@ -454,6 +463,7 @@ impl Supervisor {
             probes: probes::Probes::default(),
             index: index::Index::default(),
             batches: batch::Batches::default(),
+            trim_at: None,
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -602,9 +612,17 @@ impl Supervisor {
             if let Some(code) = self.finished() {
                 return Ok(code);
             }
+            let now = Instant::now();
+            if self.trim_at.is_some_and(|at| at <= now) {
+                self.trim_at = None;
+                svckit_unix::memory::trim_heap();
+            }
             let timeout = self
                 .next_deadline()
-                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+                .into_iter()
+                .chain(self.trim_at)
+                .min()
+                .map(|deadline| deadline.saturating_duration_since(now));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -616,7 +634,10 @@ impl Supervisor {
                     NOTIFY => self.on_notify(),
                     PID_FILES => self.on_pid_files(),
                     LISTENER => self.accept(),
-                    token if self.clients.has(token) => self.on_client(token),
+                    token if self.clients.has(token) => {
+                        self.trim_at = Some(Instant::now() + TRIM_AFTER);
+                        self.on_client(token);
+                    }
                     token if self.captures.has(token) => self.on_output(token),
                     token if self.sockets.owner(token).is_some() => self.on_connection(token),
                     // A probe's socket, else a readiness pipe or a pidfd.

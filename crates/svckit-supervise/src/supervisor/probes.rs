@@ -142,12 +142,7 @@ impl Probes {
 /// `name`'s own point in a `period` (FNV-1a of its name): the same for a service at every
 /// start, different across services.
 fn spread(name: &ServiceName, period: std::time::Duration) -> std::time::Duration {
-    let hash = name
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = svckit_core::hash::fnv1a(name.as_str().as_bytes());
     let nanos = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX).max(1);
     std::time::Duration::from_nanos(hash % nanos)
 }
@@ -162,7 +157,7 @@ impl Supervisor {
             Role::Readiness => unit.spec.readiness.clone(),
             Role::Liveness => unit.spec.liveness.clone(),
         };
-        let Some(probe) = probe else {
+        let Some(probe) = probe.map(|probe| *probe) else {
             return;
         };
         // Liveness checks of services started together are spread over their period, each

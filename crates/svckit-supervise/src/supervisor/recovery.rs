@@ -215,14 +215,20 @@ impl Supervisor {
         };
         // Each event saves it: most say nothing new (a start's steps before the spawn), and
         // an unchanged record is not written again (a write costs a system call or two, on
-        // the way of a first connection to its program).
-        if unit.recorded.as_ref() == Some(&record) {
-            return;
-        }
-        match store::write_record(&self.dir, name, &record) {
-            Ok(()) => {
+        // the way of a first connection to its program). What was written is kept as a
+        // digest of its bytes, not as a copy (160 bytes and its strings, per service).
+        let written = store::record_bytes(&record).and_then(|bytes| {
+            let digest = svckit_core::hash::fnv1a(&bytes);
+            if unit.recorded == Some(digest) {
+                return Ok(None);
+            }
+            store::write_record_bytes(&self.dir, name, &bytes).map(|()| Some(digest))
+        });
+        match written {
+            Ok(None) => {}
+            Ok(Some(digest)) => {
                 if let Some(unit) = self.units.get_mut(name) {
-                    unit.recorded = Some(record);
+                    unit.recorded = Some(digest);
                 }
             }
             Err(err) => log(format_args!("{name}: cannot save its state: {err}")),
