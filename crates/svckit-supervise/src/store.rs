@@ -64,9 +64,12 @@ pub fn load_file(path: &Path, name: &ServiceName) -> Result<ServiceSpec, Error> 
 }
 
 /// Reads the definition of `name`, which the supervisor is to run: a service installed with
-/// another backend is [`Error::OtherBackend`].
+/// another backend is [`Error::OtherBackend`]. Without the text it was read from (kept to
+/// write it again with its comments, which the supervisor never does): a copy of every
+/// service's file, held for its whole life.
 pub fn load_supervised(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec, Error> {
-    let spec = load(dir, name)?;
+    let mut spec = load(dir, name)?;
+    spec.source = svckit_core::SourceText::default();
     if !spec.backend.is_builtin() {
         return Err(Error::OtherBackend {
             name: spec.name,

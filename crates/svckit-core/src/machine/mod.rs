@@ -451,7 +451,7 @@ pub struct Transition {
 
 /// What the machine needs to know beyond the state: the policies, what the definition has
 /// (commands, dependencies), and the restart history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// The restart policy.
     pub restart: RestartPolicy,

@@ -230,7 +230,9 @@ const USAGE_MAX_AGE: Duration = Duration::from_secs(2);
 struct Unit {
     name: ServiceName,
     spec: ServiceSpec,
-    policy: Policy,
+    /// Shared with the services whose policy is the same (most have the default's):
+    /// [`Supervisor::shared_policy`].
+    policy: std::rc::Rc<Policy>,
     history: History,
     /// Its row of the machine: state and step, desired state, what follows the stop under way.
     life: Lifecycle,
@@ -338,7 +340,12 @@ struct Supervisor {
     /// or a status of all of them leaves megabytes free in the heap, which count in the
     /// supervisor's memory until given back.
     trim_at: Option<Instant>,
+    /// The policies units share ([`Supervisor::shared_policy`]).
+    policies: Vec<std::rc::Rc<Policy>>,
 }
+
+/// How many distinct policies are kept to be shared (a linear search, at each load).
+const SHARED_POLICIES: usize = 64;
 
 /// How long after the last client the heap is trimmed.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
@@ -464,6 +471,7 @@ impl Supervisor {
             index: index::Index::default(),
             batches: batch::Batches::default(),
             trim_at: None,
+            policies: Vec::new(),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -509,7 +517,24 @@ impl Supervisor {
         Token(self.next_token)
     }
 
-    fn new_unit(&self, spec: ServiceSpec) -> Box<Unit> {
+    /// `spec`'s policy, shared with the units that have the same one: a unit holds a pointer,
+    /// not 184 bytes of its own. The few kept to share are those still in use.
+    fn shared_policy(&mut self, spec: &ServiceSpec) -> std::rc::Rc<Policy> {
+        let policy = policy_of(spec);
+        if let Some(found) = self.policies.iter().find(|shared| ***shared == policy) {
+            return found.clone();
+        }
+        self.policies
+            .retain(|shared| std::rc::Rc::strong_count(shared) > 1);
+        let shared = std::rc::Rc::new(policy);
+        if self.policies.len() < SHARED_POLICIES {
+            self.policies.push(shared.clone());
+        }
+        shared
+    }
+
+    fn new_unit(&mut self, spec: ServiceSpec) -> Box<Unit> {
+        let policy = self.shared_policy(&spec);
         let log_file = |stream| {
             LogFile::new(
                 self.dir.log(&spec.name, stream),
@@ -519,7 +544,7 @@ impl Supervisor {
         };
         Box::new(Unit {
             name: spec.name.clone(),
-            policy: policy_of(&spec),
+            policy,
             logs: [log_file(Stream::Stdout), log_file(Stream::Stderr)],
             spec,
             history: History::default(),
@@ -590,10 +615,11 @@ impl Supervisor {
             return Ok(());
         }
         let spec = store::load_supervised(&self.dir, name).map_err(refusal)?;
+        let policy = self.shared_policy(&spec);
         let unit = self.loaded(name)?;
         unit.read = stamp;
         if unit.spec != spec {
-            unit.policy = policy_of(&spec);
+            unit.policy = policy;
             for log in &mut unit.logs {
                 log.set_policy(spec.logs.max_size, spec.logs.keep);
             }

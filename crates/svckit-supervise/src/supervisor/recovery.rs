@@ -29,7 +29,8 @@ impl Supervisor {
                 autos.push(name.clone());
             }
             let record = store::read_record(&self.dir, &name).filter(|r| r.boot_id == self.boot_id);
-            self.units.insert(name.clone(), self.new_unit(spec));
+            let unit = self.new_unit(spec);
+            self.units.insert(name.clone(), unit);
             self.reindex(&name);
             match record {
                 Some(record) => self.adopt(&name, record),
