@@ -377,29 +377,7 @@ fn pss_as_pid_1(inits: &[&(&str, &[&str])]) {
 /// `svckit-init` as docs/containers.md builds it for an image (`cargo build-init`: static-pie), from
 /// these sources; `None` (said) when it cannot be built here.
 fn svckit_init() -> Option<String> {
-    let target = Path::new(SVCKIT).parent()?.parent()?;
-    let out = std::process::Command::new(env!("CARGO"))
-        .arg("build-init")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CARGO_TARGET_DIR", target)
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        println!(
-            "(no svckit-init: cargo build-init failed: {})",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or_default()
-        );
-        return None;
-    }
-    Some(
-        target
-            .join("x86_64-unknown-linux-gnu/release/svckit-init")
-            .display()
-            .to_string(),
-    )
+    crate::static_build::built_by(SVCKIT, "build-init", "svckit-init")
 }
 
 /// What one launch took.

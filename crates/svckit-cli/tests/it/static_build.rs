@@ -42,6 +42,18 @@ fn ids(pid: i32) -> (String, String, Vec<u32>) {
     (uids[0].clone(), gids[0].clone(), groups)
 }
 
+/// Kills the daemon `pid` and waits until no process marked `marker` is left.
+fn end(pid: i32, marker: &str) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(eventually(Duration::from_secs(10), || processes_with(
+        marker
+    )
+    .is_empty()));
+}
+
 fn pid_in(pidfile: &Path) -> i32 {
     fs::read_to_string(pidfile).unwrap().trim().parse().unwrap()
 }
@@ -179,15 +191,8 @@ fn a_static_svckit_drops_to_a_user_with_the_groups_the_files_give() {
             ids(pid),
             ("65534".into(), "65534".into(), vec![4101, 4102, 65534])
         );
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        end(pid, "1052.");
     }
-    assert!(eventually(Duration::from_secs(10), || processes_with(
-        "1052."
-    )
-    .is_empty()));
 }
 
 /// nsswitch.conf says `files systemd` and /etc/passwd lacks nobody (both the test's own, in a
@@ -240,14 +245,7 @@ fn a_static_svckit_asks_getent_for_a_user_only_another_source_knows() {
     let pid = pid_in(&pidfile);
     let (uid, gid, _) = ids(pid);
     assert_eq!((uid.as_str(), gid.as_str()), ("65534", "65534"));
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    );
-    assert!(eventually(Duration::from_secs(10), || processes_with(
-        "1053."
-    )
-    .is_empty()));
+    end(pid, "1053.");
 }
 
 /// The static build's supervisor runs a service as nobody:nogroup with the groups glibc gives

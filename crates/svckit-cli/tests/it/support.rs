@@ -33,29 +33,7 @@ pub fn svckit() -> Command {
 pub fn svckit_init() -> Option<PathBuf> {
     static BUILT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            if !cfg!(all(
-                target_arch = "x86_64",
-                target_os = "linux",
-                target_env = "gnu"
-            )) {
-                return None;
-            }
-            // The target directory: CARGO_BIN_EXE_svckit is TARGET/PROFILE/svckit.
-            let target = Path::new(env!("CARGO_BIN_EXE_svckit")).parent()?.parent()?;
-            let out = Command::new(env!("CARGO"))
-                .arg("build-init")
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .env("CARGO_TARGET_DIR", target)
-                .output()
-                .expect("run cargo build-init");
-            assert!(
-                out.status.success(),
-                "cargo build-init: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Some(target.join("x86_64-unknown-linux-gnu/release/svckit-init"))
-        })
+        .get_or_init(|| built_by("build-init", "svckit-init"))
         .clone()
 }
 
@@ -65,29 +43,34 @@ pub fn svckit_init() -> Option<PathBuf> {
 pub fn svckit_static() -> Option<PathBuf> {
     static BUILT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            if !cfg!(all(
-                target_arch = "x86_64",
-                target_os = "linux",
-                target_env = "gnu"
-            )) {
-                return None;
-            }
-            let target = Path::new(env!("CARGO_BIN_EXE_svckit")).parent()?.parent()?;
-            let out = Command::new(env!("CARGO"))
-                .arg("build-static")
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .env("CARGO_TARGET_DIR", target)
-                .output()
-                .expect("run cargo build-static");
-            assert!(
-                out.status.success(),
-                "cargo build-static: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Some(target.join("x86_64-unknown-linux-gnu/release/svckit"))
-        })
+        .get_or_init(|| built_by("build-static", "svckit"))
         .clone()
+}
+
+/// Runs `cargo ALIAS` (one of .cargo/config.toml's static builds) into the tests' target
+/// directory and returns the path of the `binary` it writes; `None` off x86_64 Linux.
+fn built_by(alias: &str, binary: &str) -> Option<PathBuf> {
+    if !cfg!(all(
+        target_arch = "x86_64",
+        target_os = "linux",
+        target_env = "gnu"
+    )) {
+        return None;
+    }
+    // The target directory: CARGO_BIN_EXE_svckit is TARGET/PROFILE/svckit.
+    let target = Path::new(env!("CARGO_BIN_EXE_svckit")).parent()?.parent()?;
+    let out = Command::new(env!("CARGO"))
+        .arg(alias)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .unwrap_or_else(|err| panic!("run cargo {alias}: {err}"));
+    assert!(
+        out.status.success(),
+        "cargo {alias}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(target.join("x86_64-unknown-linux-gnu/release").join(binary))
 }
 
 /// Runs svckit with `args` and returns its output.
