@@ -26,7 +26,13 @@ use std::{
     io::{self, BufRead as _},
     path::{Path, PathBuf},
     process::{Command, Stdio},
+    sync::Mutex,
+    time::{Duration, Instant},
 };
+
+/// How long an answer of getent is used again ([`Databases`] asks it for what the files do
+/// not hold). The files themselves are read afresh at each lookup.
+pub const GETENT_KEPT: Duration = Duration::from_secs(5);
 
 /// An entry of the password database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,8 +216,35 @@ impl Databases {
 
     /// getent's first line for `key` in `database`; `None` when it says there is none (exit
     /// 2). An error when getent is missing or fails otherwise: a source the file does not
-    /// hold could not be asked, so "no such user" would be a guess.
+    /// hold could not be asked, so "no such user" would be a guess. Answers are kept for
+    /// [`GETENT_KEPT`]: getent is a process of its own (about a millisecond), and a
+    /// supervisor starting a thousand services as one user would ask a thousand times.
     fn getent(&self, database: &str, key: &str) -> io::Result<Option<String>> {
+        type Answers =
+            std::collections::HashMap<(PathBuf, String, String), (Instant, Option<String>)>;
+        static ANSWERS: Mutex<Option<Answers>> = Mutex::new(None);
+        let Some(getent) = &self.getent else {
+            return self.ask_getent(database, key);
+        };
+        let asked = (getent.clone(), database.to_owned(), key.to_owned());
+        let now = Instant::now();
+        if let Ok(mut answers) = ANSWERS.lock() {
+            let answers = answers.get_or_insert_with(Default::default);
+            answers.retain(|_, (at, _)| now.duration_since(*at) < GETENT_KEPT);
+            if let Some((_, answer)) = answers.get(&asked) {
+                return Ok(answer.clone());
+            }
+        }
+        let answer = self.ask_getent(database, key)?;
+        if let Ok(mut answers) = ANSWERS.lock() {
+            answers
+                .get_or_insert_with(Default::default)
+                .insert(asked, (now, answer.clone()));
+        }
+        Ok(answer)
+    }
+
+    fn ask_getent(&self, database: &str, key: &str) -> io::Result<Option<String>> {
         let Some(getent) = &self.getent else {
             return Err(io::Error::other(format!(
                 "nsswitch.conf names sources other than files for {database}, and getent(1), \
@@ -491,6 +524,45 @@ mod tests {
         from_getent.sort_unstable();
         from_files.sort_unstable();
         assert_eq!(from_getent, from_files);
+    }
+
+    /// getent is asked once for a name the files do not hold, however many lookups follow
+    /// within [`GETENT_KEPT`] (a getent of the test's own counts how often it runs).
+    #[test]
+    fn getent_is_asked_once_for_many_lookups_of_one_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("getent-kept");
+        let count = dir.join("count");
+        let getent = dir.join("getent");
+        fs::write(
+            &getent,
+            format!(
+                "#!/bin/sh\necho \"$1 $3\" >> {}\n\
+                 [ \"$1\" = passwd ] && echo 'far:x:7001:7001::/home/far:/bin/sh' && exit 0\n\
+                 [ \"$1\" = initgroups ] && echo 'far 7002 7003' && exit 0\nexit 2\n",
+                count.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&getent, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(
+            dir.join("nsswitch.conf"),
+            "passwd: files ldap\ngroup: files ldap\n",
+        )
+        .unwrap();
+        fs::write(dir.join("passwd"), PASSWD).unwrap();
+        fs::write(dir.join("group"), GROUP).unwrap();
+        let db = Databases::at(&dir, Some(getent));
+        for _ in 0..3 {
+            assert_eq!(db.user_by_name("far").unwrap().unwrap().uid, 7001);
+            assert_eq!(db.group_list("far", 7001).unwrap(), [7001, 7002, 7003]);
+        }
+        // What the files hold never reaches getent.
+        assert_eq!(db.user_by_name("svc").unwrap().unwrap().uid, 1000);
+        assert_eq!(
+            fs::read_to_string(&count).unwrap(),
+            "passwd far\ninitgroups far\n"
+        );
     }
 
     proptest! {
