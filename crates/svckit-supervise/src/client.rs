@@ -39,7 +39,12 @@ pub fn request(
     timeout: Duration,
     launch: &Launch,
 ) -> Result<Vec<ServiceStatus>, Error> {
-    match exchange(dir, op, timeout, launch)? {
+    single(exchange(dir, op, timeout, launch)?)
+}
+
+/// The statuses of the answer to a request about one thing (not an [`Op::Many`]).
+fn single(outcome: Outcome) -> Result<Vec<ServiceStatus>, Error> {
+    match outcome {
         Outcome::Each { .. } => Err(Error::Protocol(
             "the supervisor answered one request with several outcomes".into(),
         )),
@@ -76,7 +81,6 @@ fn statuses(outcome: Outcome) -> Result<Vec<ServiceStatus>, Error> {
     }
 }
 
-/// One request and its answer.
 /// [`request`] if a supervisor answers on `dir`'s socket, in that one connection (a probe
 /// first cost a connection and a wake-up of the supervisor each `svckit status`); `None`,
 /// without starting one, when none does.
@@ -98,18 +102,16 @@ pub fn request_if_running(
         Err(_) => return Ok(None),
     };
     check_peer(dir, &stream)?;
-    match exchange_on(stream, op, timeout)? {
-        Outcome::Each { .. } => Err(Error::Protocol(
-            "the supervisor answered one request with several outcomes".into(),
-        )),
-        outcome => statuses(outcome).map(Some),
-    }
+    single(exchange_on(stream, op, timeout)?).map(Some)
 }
 
+/// One request and its answer, on a connection to the supervisor of `dir` (started as
+/// `launch` says when none runs).
 fn exchange(dir: &StateDir, op: Op, timeout: Duration, launch: &Launch) -> Result<Outcome, Error> {
     exchange_on(connect(dir, launch)?, op, timeout)
 }
 
+/// One request and its answer, on `stream`.
 fn exchange_on(mut stream: UnixStream, op: Op, timeout: Duration) -> Result<Outcome, Error> {
     stream
         .set_read_timeout(Some(timeout))

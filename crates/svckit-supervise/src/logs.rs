@@ -14,11 +14,11 @@ use nix::{
     fcntl::{FcntlArg, fcntl},
 };
 pub use svckit_core::logfiles::{Drained, LogFile, numbered, tail};
-use svckit_core::logfiles::{MOVE_MAX, Moved, Pipe};
+use svckit_core::logfiles::{Moved, Pipe};
 
 /// The pipe size asked for with F_SETPIPE_SZ (the default is 64 KiB; a bigger pipe means
 /// fewer wake-ups for a fast writer, and more room while no supervisor reads).
-pub const PIPE_SIZE: usize = MOVE_MAX;
+pub const PIPE_SIZE: usize = 1 << 20;
 
 /// The read end of a service's output pipe (non-blocking), as a [`LogFile`] drains it.
 #[derive(Debug, Clone, Copy)]

@@ -33,8 +33,8 @@ use std::{
 use super::numbered;
 use crate::condition::LineWatch;
 
-/// The most one read takes at once.
-pub const MOVE_MAX: usize = 1 << 20;
+/// The most one read from a pipe takes at once.
+pub const READ_MAX: usize = 256 << 10;
 
 /// What a read from a pipe found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,7 +337,7 @@ impl LogFile {
 
     /// Reads the pipe dry without storing, counting the bytes.
     fn discard(&mut self, pipe: &impl Pipe, scratch: &mut Vec<u8>) -> Drained {
-        scratch.resize(MOVE_MAX.min(256 << 10), 0);
+        scratch.resize(READ_MAX, 0);
         loop {
             match pipe.read_some(scratch) {
                 Ok(Moved::Bytes(n)) => self.lost = self.lost.saturating_add(n as u64),
@@ -389,7 +389,7 @@ impl LogFile {
         pipe: &impl Pipe,
         scratch: &mut Vec<u8>,
     ) -> io::Result<Option<Drained>> {
-        scratch.resize(MOVE_MAX.min(256 << 10), 0);
+        scratch.resize(READ_MAX, 0);
         let n = match pipe.read_some(scratch)? {
             Moved::Bytes(n) => n,
             Moved::Done(drained) => return Ok(Some(drained)),
@@ -652,13 +652,13 @@ mod tests {
     fn chunks_larger_than_a_read_rotate_at_whole_lines() {
         let dir = temp_dir("large");
         let path = dir.join("svc.stdout");
-        let max = 3 * MOVE_MAX as u64;
+        let max = 3 * READ_MAX as u64;
         let mut log = LogFile::new(path.clone(), max, 1000);
         let line = format!("{}\n", "m".repeat(99));
         let mut expected = Vec::new();
         let mut chunks = VecDeque::new();
         for _ in 0..8 {
-            let chunk = line.repeat(MOVE_MAX / 100 + 7).into_bytes();
+            let chunk = line.repeat(READ_MAX / 100 + 7).into_bytes();
             expected.extend_from_slice(&chunk);
             chunks.push_back(chunk);
         }

@@ -9,7 +9,7 @@ pub mod timeline;
 
 pub(crate) use log_file::open_private;
 pub use log_file::{
-    Drained, LogFile, MOVE_MAX, Moved, Pipe, TimeMark, now_ms, read_times, times_path, unix_ms,
+    Drained, LogFile, Moved, Pipe, READ_MAX, TimeMark, now_ms, read_times, times_path, unix_ms,
 };
 
 use std::{

@@ -1,5 +1,5 @@
-//! Capture: draining each service's stdout and stderr pipes into its rotated log files
-//! (splice where it can), never blocking the loop on a slow disk or a full one.
+//! Capture: draining each service's stdout and stderr pipes into its rotated log files,
+//! never blocking the loop on a slow disk or a full one.
 
 use super::{Drained, OwnedFd, ServiceName, Stream, Supervisor, Token, log, unwatch, watch};
 use crate::logs::{LogFile, PipeEnd};
@@ -13,8 +13,8 @@ pub(super) struct Capture {
     pub(super) pipe: OwnedFd,
 }
 
-/// Every captured stream, by its token in the loop, and the buffer of the slow path (reads
-/// where splice(2) cannot be used), shared by them all.
+/// Every captured stream, by its token in the loop, and the buffer their reads go through,
+/// shared by them all.
 #[derive(Default)]
 pub(super) struct Captures {
     pipes: HashMap<Token, Capture>,

@@ -533,7 +533,7 @@ impl Supervisor {
     }
 
     /// Has the logs of each dependency a `log_ready` condition waits on look for its text,
-    /// and the others look for nothing (output is spliced again).
+    /// and the others look for nothing.
     fn look_for_log_lines(&mut self, waiting: &[(ServiceName, SystemTime, ServiceSpec)]) {
         let wanted: Vec<(&ServiceName, &str)> = waiting
             .iter()
