@@ -22,8 +22,7 @@
 //! module loaded.
 
 use std::{
-    fs,
-    io::{self, BufRead as _},
+    fs, io,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     sync::Mutex,
@@ -187,30 +186,36 @@ impl Databases {
     }
 
     fn user(&self, matches: &dyn Fn(&User) -> bool, key: &str) -> io::Result<Option<User>> {
-        if self.passwd != Sources::Getent {
-            let found = find_entry(&self.etc.join("passwd"), parse_user, matches)?;
-            if found.is_some() || self.passwd == Sources::Files {
-                return Ok(found);
-            }
-        }
-        Ok(self
-            .getent("passwd", key)?
-            .as_deref()
-            .and_then(parse_user)
-            .filter(matches))
+        self.find("passwd", self.passwd, parse_user, matches, key)
     }
 
     fn group(&self, matches: &dyn Fn(&Group) -> bool, key: &str) -> io::Result<Option<Group>> {
-        if self.group != Sources::Getent {
-            let found = find_entry(&self.etc.join("group"), parse_group, matches)?;
-            if found.is_some() || self.group == Sources::Files {
+        self.find("group", self.group, parse_group, matches, key)
+    }
+
+    /// The first entry of `database` (`passwd` or `group`: the file of that name, and
+    /// getent's database) that `matches`, from where `sources` says; getent is asked for
+    /// `key` (a name or a number).
+    fn find<T>(
+        &self,
+        database: &str,
+        sources: Sources,
+        parse: fn(&str) -> Option<T>,
+        matches: &dyn Fn(&T) -> bool,
+        key: &str,
+    ) -> io::Result<Option<T>> {
+        if sources != Sources::Getent {
+            let found = read_entries(&self.etc.join(database), parse)?
+                .into_iter()
+                .find(|entry| matches(entry));
+            if found.is_some() || sources == Sources::Files {
                 return Ok(found);
             }
         }
         Ok(self
-            .getent("group", key)?
+            .getent(database, key)?
             .as_deref()
-            .and_then(parse_group)
+            .and_then(parse)
             .filter(matches))
     }
 
@@ -269,28 +274,6 @@ impl Databases {
             ))),
         }
     }
-}
-
-/// The first entry of the file `path` that `matches`; a missing file holds none.
-fn find_entry<T>(
-    path: &Path,
-    parse: fn(&str) -> Option<T>,
-    matches: &dyn Fn(&T) -> bool,
-) -> io::Result<Option<T>> {
-    let file = match fs::File::open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err),
-    };
-    for line in io::BufReader::new(file).split(b'\n') {
-        let line = line?;
-        if let Some(entry) = std::str::from_utf8(&line).ok().and_then(parse)
-            && matches(&entry)
-        {
-            return Ok(Some(entry));
-        }
-    }
-    Ok(None)
 }
 
 /// Every well-formed entry of the file `path`; a missing file holds none.

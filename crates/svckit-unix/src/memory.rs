@@ -1,5 +1,7 @@
 //! Memory use on Linux, in the shape of Windows' `GlobalMemoryStatusEx`: physical memory and
-//! swap from `/proc/meminfo`, the address space from `RLIMIT_AS` and `/proc/self/status`.
+//! swap from `/proc/meminfo`, the address space from `RLIMIT_AS` and `/proc/self/status`;
+//! and this process's own: its heap trimmed ([`trim_heap`]), and which of its executable's
+//! mappings an init may let go of (read from `/proc/self/smaps`).
 
 use std::{fs, io};
 
@@ -54,6 +56,58 @@ fn kib(text: &str, key: &str) -> io::Result<u64> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("no {key} line")))
 }
 
+/// The path of a maps line (`start-end perms offset dev inode path`), spaces and a
+/// ` (deleted)` included, as readlink of /proc/self/exe says it.
+fn mapped_path(line: &str) -> Option<&str> {
+    let mut rest = line;
+    for _ in 0..5 {
+        rest = rest.trim_start();
+        rest = &rest[rest.find(char::is_whitespace)?..];
+    }
+    Some(rest.trim()).filter(|path| !path.is_empty())
+}
+
+/// The (start, end) of each mapping in `smaps` of the file `exe` that is private, not
+/// writable and has no anonymous page (RELRO, written by relocation then made read-only,
+/// has some).
+pub(crate) fn file_only_mappings(smaps: &str, exe: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    // The mapping being read: its range, and whether it qualifies so far.
+    let mut current: Option<(usize, usize, bool)> = None;
+    let mut close = |current: Option<(usize, usize, bool)>, anonymous_zero: bool| {
+        if let Some((start, end, true)) = current
+            && anonymous_zero
+        {
+            found.push((start, end));
+        }
+    };
+    let mut anonymous_zero = false;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if let Some((start, end)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            )
+        {
+            close(current.take(), anonymous_zero);
+            anonymous_zero = false;
+            let perms = fields.next().unwrap_or_default().as_bytes();
+            let private_read_only = perms.get(1) == Some(&b'-') && perms.get(3) == Some(&b'p');
+            current = Some((
+                start,
+                end,
+                private_read_only && mapped_path(line) == Some(exe),
+            ));
+        } else if first == "Anonymous:" {
+            anonymous_zero = fields.next() == Some("0");
+        }
+    }
+    close(current.take(), anonymous_zero);
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +133,50 @@ mod tests {
         assert!(status.available_physical <= status.total_physical);
         assert!(status.load_percent <= 100);
         assert!(status.available_virtual < status.total_virtual);
+    }
+
+    /// Only the executable's private mappings that are not writable and hold no anonymous
+    /// page: its code and constants, not RELRO (relocated, then made read-only), its data, a
+    /// library, or the heap.
+    #[test]
+    fn only_the_executables_pages_as_in_the_file_are_released() {
+        let smaps = "\
+555555554000-555555560000 r--p 00000000 08:01 42 /usr/bin/init
+Size:                 48 kB
+Anonymous:             0 kB
+555555560000-5555555a0000 r-xp 0000c000 08:01 42 /usr/bin/init
+Rss:                 100 kB
+Anonymous:             0 kB
+5555555a0000-5555555b0000 r--p 0004c000 08:01 42 /usr/bin/init
+Anonymous:            12 kB
+5555555b0000-5555555b4000 rw-p 0005c000 08:01 42 /usr/bin/init
+Anonymous:             4 kB
+5555555b4000-5555555b8000 r--p 00060000 08:01 42 /usr/bin/init (deleted)
+Anonymous:             0 kB
+7ffff7d00000-7ffff7e00000 r-xp 00000000 08:01 7 /usr/lib/libc.so.6
+Anonymous:             0 kB
+7ffff7f00000-7ffff7f10000 rw-p 00000000 00:00 0 [heap]
+Anonymous:            64 kB
+7ffff7f10000-7ffff7f20000 r-xs 00000000 08:01 42 /usr/bin/init
+Anonymous:             0 kB
+";
+        assert_eq!(
+            file_only_mappings(smaps, "/usr/bin/init"),
+            [
+                (0x5555_5555_4000, 0x5555_5556_0000),
+                (0x5555_5556_0000, 0x5555_555a_0000)
+            ]
+        );
+        assert!(file_only_mappings(smaps, "/usr/bin/other").is_empty());
+        assert_eq!(
+            file_only_mappings(smaps, "/usr/bin/init (deleted)"),
+            [(0x5555_555b_4000, 0x5555_555b_8000)]
+        );
+        assert_eq!(
+            mapped_path("1-2 r-xp 0 08:01 42   /opt/my init/bin"),
+            Some("/opt/my init/bin")
+        );
+        assert_eq!(mapped_path("1-2 rw-p 0 00:00 0 "), None);
+        assert!(file_only_mappings("", "/usr/bin/init").is_empty());
     }
 }

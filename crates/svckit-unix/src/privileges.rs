@@ -1,10 +1,10 @@
 //! Looking up and dropping to an unprivileged user and group.
 //!
 //! Lookups (the databases as [`crate::accounts`] reads them, never an NSS module) happen in the
-//! launcher, before any fork, so a bad name is reported as bad input. The drop itself is setgroups → setgid → setuid, in that
-//! order (after setuid the process may no longer change its groups), then verified: every uid
-//! and gid (real, effective, saved) is the target, the supplementary groups are exactly the
-//! user's, and setuid(0) fails.
+//! launcher, before any fork, so a bad name is reported as bad input. The drop itself is
+//! setgroups → setgid → setuid, in that order (after setuid the process may no longer change
+//! its groups), then verified: every uid and gid (real, effective, saved) is the target, the
+//! supplementary groups are exactly the user's, and setuid(0) fails.
 
 use std::path::PathBuf;
 
@@ -142,43 +142,48 @@ pub(crate) const DETAIL_SETGROUPS: u8 = 0;
 pub(crate) const DETAIL_SETGID: u8 = 1;
 pub(crate) const DETAIL_SETUID: u8 = 2;
 
-/// The user `name`, or the one whose uid it is. A database that cannot be read is an error of
-/// its own, not "unknown user".
+/// The user `name`, or the one whose uid it is.
 fn lookup_user(databases: &Databases, name: &str) -> Result<accounts::User, Error> {
-    let failed = |err: std::io::Error| Error::Os {
-        step: Step::DropPrivileges,
-        context: format!("look up user {name:?}"),
-        source: err,
-    };
-    if let Some(user) = databases.user_by_name(name).map_err(failed)? {
-        return Ok(user);
-    }
-    let Ok(uid) = name.parse::<u32>() else {
-        return Err(Error::UnknownUser(name.to_owned()));
-    };
-    databases
-        .user_by_uid(uid)
-        .map_err(failed)?
-        .ok_or_else(|| Error::UnknownUser(name.to_owned()))
+    by_name_or_id(
+        name,
+        "user",
+        |name| databases.user_by_name(name),
+        |uid| databases.user_by_uid(uid),
+    )?
+    .ok_or_else(|| Error::UnknownUser(name.to_owned()))
 }
 
 /// The group `name`, or the one whose gid it is.
 fn lookup_group(databases: &Databases, name: &str) -> Result<accounts::Group, Error> {
+    by_name_or_id(
+        name,
+        "group",
+        |name| databases.group_by_name(name),
+        |gid| databases.group_by_gid(gid),
+    )?
+    .ok_or_else(|| Error::UnknownGroup(name.to_owned()))
+}
+
+/// The entry named `name`, else the one whose id it is (a number); `None` when neither
+/// exists. A database that cannot be read is an error of its own, not "unknown".
+fn by_name_or_id<T>(
+    name: &str,
+    kind: &str,
+    by_name: impl Fn(&str) -> std::io::Result<Option<T>>,
+    by_id: impl Fn(u32) -> std::io::Result<Option<T>>,
+) -> Result<Option<T>, Error> {
     let failed = |err: std::io::Error| Error::Os {
         step: Step::DropPrivileges,
-        context: format!("look up group {name:?}"),
+        context: format!("look up {kind} {name:?}"),
         source: err,
     };
-    if let Some(group) = databases.group_by_name(name).map_err(failed)? {
-        return Ok(group);
+    if let Some(found) = by_name(name).map_err(failed)? {
+        return Ok(Some(found));
     }
-    let Ok(gid) = name.parse::<u32>() else {
-        return Err(Error::UnknownGroup(name.to_owned()));
-    };
-    databases
-        .group_by_gid(gid)
-        .map_err(failed)?
-        .ok_or_else(|| Error::UnknownGroup(name.to_owned()))
+    match name.parse::<u32>() {
+        Ok(id) => by_id(id).map_err(failed),
+        Err(_) => Ok(None),
+    }
 }
 
 #[cfg(test)]
