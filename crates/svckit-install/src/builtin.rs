@@ -254,14 +254,13 @@ mod supervisor {
         /// the auto services); the status then comes from the definition.
         fn status(&self, name: &ServiceName) -> Result<Status, Error> {
             store::load(&self.dir, name)?;
-            if !client::is_running(&self.dir) {
-                return Ok(not_running(&self.dir, name));
-            }
             let op = Op::Status {
                 name: Some(name.to_string()),
             };
-            match client::request(&self.dir, op, DEFAULT_WAIT, &Launch::Never) {
-                Ok(statuses) => Ok(statuses
+            // Asked in one connection, as the status of all is (not a probe first).
+            match client::request_if_running(&self.dir, op, DEFAULT_WAIT) {
+                Ok(None) => Ok(not_running(&self.dir, name)),
+                Ok(Some(statuses)) => Ok(statuses
                     .first()
                     .map(status_of)
                     .unwrap_or_else(|| not_running(&self.dir, name))),

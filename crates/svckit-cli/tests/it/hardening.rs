@@ -1002,10 +1002,15 @@ fn regression_a_supervisor_of_another_uid_is_not_believed() {
     )
     .unwrap();
     assert_eq!(ready.trim(), "ready");
-    // The status of all asks in its one connection: the same check.
-    let status = sup.run(&["status"]);
-    assert_eq!(code(&status), 5, "{}", stderr(&status));
-    assert!(stderr(&status).contains("answered by uid 65534"));
+    // The status of all, and of one, ask in their one connection: the same check.
+    for args in [&["status"][..], &["status", "web"]] {
+        let status = sup.run(args);
+        assert_eq!(code(&status), 5, "{args:?}: {}", stderr(&status));
+        assert!(
+            stderr(&status).contains("answered by uid 65534"),
+            "{args:?}"
+        );
+    }
     let out = sup.run(&["stop", "web"]);
     let _ = impostor.kill();
     let _ = impostor.wait();
