@@ -163,16 +163,16 @@ pub fn io_code(err: &std::io::Error) -> Exit {
 
 /// Reports a clap error: help and version on stdout with status 0, anything else as one line
 /// `svckit: error: …` with status 2.
-pub fn usage_error(err: clap::Error) -> ExitCode {
+pub fn usage_error(err: clap::Error) -> Exit {
     use clap::error::ErrorKind;
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();
-            Exit::Ok.into()
+            Exit::Ok
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = err.print();
-            Exit::Usage.into()
+            Exit::Usage
         }
         _ => {
             let mut line = one_line(&err);
@@ -180,7 +180,7 @@ pub fn usage_error(err: clap::Error) -> ExitCode {
                 line = format!("{line}; {hint}");
             }
             let _ = writeln!(std::io::stderr(), "svckit: error: {line}");
-            Exit::Usage.into()
+            Exit::Usage
         }
     }
 }

@@ -2,6 +2,10 @@
 //!
 //! The binary is thin: it parses arguments, turns them into library calls, prints one line per
 //! outcome, and maps errors to the exit codes documented in `svckit --help` (see [`exit`]).
+//!
+//! On Unix it starts from C's `main` (see [`svckit_unix::startup`]), not std's: a short
+//! command's start is most of its time.
+#![cfg_attr(all(unix, not(test)), no_main)]
 
 /// `println!` that returns the error instead of panicking: a reader that went away (`svckit
 /// status | head -1`) must end the command quietly, not abort it.
@@ -27,12 +31,19 @@ mod complete;
 mod doc_check;
 mod exit;
 mod parse;
-
-use std::process::ExitCode;
+#[cfg(all(unix, not(test)))]
+mod sys;
 
 use clap::Parser;
 
-fn main() -> ExitCode {
+/// Windows starts here (and the unit tests' build); Unix in `sys`.
+#[cfg(any(not(unix), test))]
+fn main() -> std::process::ExitCode {
+    run().into()
+}
+
+/// Runs the command line; returns the status to exit with.
+fn run() -> exit::Exit {
     // Asked by the shell for completions (COMPLETE=bash): answered, and nothing else done.
     complete::answer_the_shell();
     // `svckit run` is a container's entrypoint: its start is every container's, so it is parsed
@@ -55,17 +66,17 @@ fn main() -> ExitCode {
 }
 
 /// The exit status of a command's result, its error said on stderr.
-fn finish(result: anyhow::Result<exit::Exit>) -> ExitCode {
+fn finish(result: anyhow::Result<exit::Exit>) -> exit::Exit {
     match result {
-        Ok(code) => code.into(),
+        Ok(code) => code,
         // Like ripgrep: output cut short by its reader is not an error.
-        Err(err) if exit::is_closed_stdout(&err) => ExitCode::SUCCESS,
+        Err(err) if exit::is_closed_stdout(&err) => exit::Exit::Ok,
         Err(err) => {
             let err = commands::explain(err);
             eprintln!("svckit: error: {err:#}");
             // Started by the SCM, svckit has no stderr: the event log says why it failed.
             commands::report_failure(&format!("svckit: {err:#}"));
-            exit::code_for(&err).into()
+            exit::code_for(&err)
         }
     }
 }

@@ -7,10 +7,14 @@
 //! signal is forwarded to its process group; orphans are reaped; leftovers get SIGTERM, then
 //! SIGKILL after `--stop-timeout`; the exit status is the program's (128 + a signal), or 127 /
 //! 126 when it cannot be started, as in a shell.
+#![cfg_attr(all(unix, not(test)), no_main)]
+
+#[cfg(all(unix, not(test)))]
+mod sys;
 
 #[cfg(unix)]
 mod unix {
-    use std::{ffi::OsString, process::ExitCode, time::Duration};
+    use std::{ffi::OsString, time::Duration};
 
     use clap::Parser;
 
@@ -32,13 +36,14 @@ mod unix {
         command: Vec<OsString>,
     }
 
-    pub fn main() -> ExitCode {
+    /// Runs the init; returns the status to exit with.
+    pub fn main() -> i32 {
         let args = match Args::try_parse() {
             Ok(args) => args,
             // --help and --version as clap prints them; bad input in one line naming it, 2.
             Err(err) if !err.use_stderr() => {
                 let _ = err.print();
-                return ExitCode::SUCCESS;
+                return 0;
             }
             Err(err) => {
                 let rendered = err.render().to_string();
@@ -46,7 +51,7 @@ mod unix {
                 let first = first.strip_prefix("error: ").unwrap_or(first);
                 let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
                 eprintln!("svckit-init: error: {line}");
-                return ExitCode::from(2);
+                return 2;
             }
         };
         let program = args.command[0].to_string_lossy().into_owned();
@@ -58,18 +63,13 @@ mod unix {
             stderr: None,
         };
         match init.run() {
-            Ok(code) => std::process::exit(code),
+            Ok(code) => code,
             Err(err) => {
                 eprintln!("svckit-init: error: run {program}: {err}");
-                std::process::exit(svckit_unix::entrypoint::start_status(&err).unwrap_or(1))
+                svckit_unix::entrypoint::start_status(&err).unwrap_or(1)
             }
         }
     }
-}
-
-#[cfg(unix)]
-fn main() -> std::process::ExitCode {
-    unix::main()
 }
 
 /// There is no container init on Windows.
@@ -77,4 +77,10 @@ fn main() -> std::process::ExitCode {
 fn main() {
     eprintln!("svckit-init: error: a Unix container's init: not for this platform");
     std::process::exit(1);
+}
+
+/// In the unit tests' build, which starts from std's main as usual (the harness's own).
+#[cfg(all(unix, test))]
+fn main() {
+    std::process::exit(unix::main());
 }

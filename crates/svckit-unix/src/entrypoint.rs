@@ -61,6 +61,9 @@ pub const FORWARDED: [i32; 28] = [
     libc::SIGSYS,
 ];
 
+/// How long the program runs before the init lets go of its own executable's pages.
+pub const RELEASE_PAGES_AFTER: Duration = Duration::from_secs(1);
+
 /// How the program runs under the init.
 #[derive(Debug)]
 pub struct Entrypoint {
@@ -101,13 +104,15 @@ impl Entrypoint {
         // The program has them: ours would keep a capture from ever seeing its end.
         self.stdout = None;
         self.stderr = None;
-        // From here on it only waits: the executable's pages start-up mapped are let go (its
-        // PSS as PID 1 is every container's cost).
-        sys::release_executable_pages();
+        // From here on it only waits. Once the program has run a while, the executable's pages
+        // start-up mapped are let go (its PSS as PID 1 is every container's cost); a program
+        // that ends sooner never pays for the reading of smaps that takes.
+        let mut release_at = Some(Instant::now() + RELEASE_PAGES_AFTER);
         let mut status: Option<i32> = None;
         let mut deadline: Option<Instant> = None;
         loop {
-            let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+            let wake = [deadline, release_at].into_iter().flatten().min();
+            let timeout = wake.map(|at| at.saturating_duration_since(Instant::now()));
             match signals.wait_number(timeout) {
                 Ok(Some(libc::SIGCHLD)) | Ok(None) => {}
                 // To the program's group; once it has ended, to what is left of it.
@@ -116,6 +121,10 @@ impl Entrypoint {
                 }
                 Err(Errno::EINTR) => {}
                 Err(errno) => return Err(errno.into()),
+            }
+            if release_at.is_some_and(|at| Instant::now() >= at) {
+                sys::release_executable_pages();
+                release_at = None;
             }
             // Reap whatever ended: the program, its orphans.
             let gone = loop {

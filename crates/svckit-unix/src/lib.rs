@@ -41,6 +41,7 @@ pub mod service;
 pub mod signals;
 pub mod sockets;
 pub mod spawn;
+pub mod startup;
 mod sys;
 
 pub use daemonize::{Daemon, Daemonize, Forked, Launched, READY_FD_ENV, daemon};

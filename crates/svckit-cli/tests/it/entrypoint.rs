@@ -943,3 +943,89 @@ fn svckit_init_as_the_readme_builds_it_is_static() {
         "{ldd}"
     );
 }
+
+/// svckit starts from C's main, without std's start-up, which opened /dev/null on any of the
+/// descriptors 0-2 the process started without. It still does: started with all three closed,
+/// `svckit run` and `svckit-init` hand the program /dev/null there (else the first file or
+/// socket the init opens would become the program's stdout, or vanish at exec).
+#[test]
+fn closed_stdio_is_opened_on_dev_null_at_start() {
+    let dir = TempDir::new("closed-stdio");
+    let mut inits = vec![Init::Svckit];
+    if crate::support::svckit_init().is_some() {
+        inits.push(Init::SvckitStatic);
+    }
+    for init in inits {
+        let said = dir.join(&format!("{init:?}.fds"));
+        let mut argv = init.argv();
+        argv.extend(["sh".into(), "-c".into()]);
+        argv.push(format!(
+            "echo $(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2) > {}",
+            said.display()
+        ));
+        let quoted: Vec<String> = argv.iter().map(|word| format!("'{word}'")).collect();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec {} <&- >&- 2>&-", quoted.join(" ")))
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{}", init.name());
+        let fds = std::fs::read_to_string(&said).unwrap();
+        assert_eq!(fds, "/dev/null /dev/null /dev/null\n", "{}", init.name());
+    }
+}
+
+/// Once its program has run a while (`RELEASE_PAGES_AFTER`, 1 s), the init lets go of its own
+/// executable's pages (their PSS is every container's cost); a program that ends sooner never
+/// pays for it. Seen in the init's resident file pages of its own executable, which drop.
+#[test]
+fn the_init_lets_go_of_its_executable_pages_once_the_program_has_run_a_while() {
+    let Some(init) = crate::support::svckit_init() else {
+        return;
+    };
+    let mut child = Command::new(&init)
+        .args(["--", "sleep", "3021.7"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    // The resident kB of the mappings of the init's own executable that hold only the file's
+    // pages (RELRO, written by relocation, is kept: it is the process's own).
+    let resident = || -> u64 {
+        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+        let mut total = 0;
+        let (mut ours, mut rss) = (false, 0);
+        for line in smaps.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.first() {
+                Some(range) if range.contains('-') && fields.len() >= 5 => {
+                    ours = fields.len() >= 6 && std::path::Path::new(fields[5]) == exe;
+                    rss = 0;
+                }
+                Some(&"Rss:") => rss = fields[1].parse::<u64>().unwrap_or(0),
+                Some(&"Anonymous:") if ours && fields[1] == "0" => total += rss,
+                _ => {}
+            }
+        }
+        total
+    };
+    // Started: its code and read-only data are resident.
+    assert!(
+        eventually(Duration::from_secs(5), || resident() > 256),
+        "{} kB",
+        resident()
+    );
+    let started = resident();
+    // Let go of: what the rest of that wake runs comes back, a few faults of 64 kB each.
+    assert!(
+        eventually(Duration::from_secs(10), || resident() < started / 2),
+        "{} kB of {started} kB",
+        resident()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    for pid in processes_with("3021.7") {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
