@@ -1144,3 +1144,30 @@ fn regression_mixed_kill_mode_with_its_master_gone_kills_the_workers_at_once() {
     assert!(events.contains("SIGKILL to what is left"), "{events}");
     assert!(!events.contains("still running"), "{events}");
 }
+
+/// Regression: where clone3(2) is refused (a kernel before 5.3, or a container's seccomp
+/// profile answering ENOSYS so that glibc falls back), the forker started every service with
+/// clone3 alone and every start failed: "spawn: Function not implemented". It falls back to
+/// clone(2), as glibc does; memcached, started under a supervisor that runs under such a
+/// filter, lives its whole life.
+#[test]
+fn regression_services_start_where_clone3_is_refused() {
+    let test = "regression_services_start_where_clone3_is_refused";
+    if !require_root(test) || !require_program(test, "/usr/bin/memcached") {
+        return;
+    }
+    let sup = Sup::new("no-clone3");
+    let mut supervise = sup.command(&["supervise", "--daemon"]);
+    crate::support::without_clone3(&mut supervise);
+    let output = supervise.output().unwrap();
+    assert_eq!(
+        crate::support::code(&output),
+        0,
+        "{}",
+        crate::support::stderr(&output)
+    );
+    let port = free_port();
+    let memcached = crate::support::memcached_command(port);
+    sup.install_restarted("memcached", &["--type", "forking"], &memcached);
+    lives_its_life(&sup, "memcached", port, None);
+}

@@ -653,3 +653,48 @@ impl Drop for Tmux {
         self.run(&["kill-server"]);
     }
 }
+
+/// Makes `command`, and everything it starts, find clone3(2) refused with ENOSYS, by a
+/// seccomp filter: what a kernel before 5.3 answers, and what container runtimes' seccomp
+/// profiles answered so that glibc falls back to clone(2) (Docker's default did). The filter
+/// names x86_64's call; it refuses nothing for another architecture.
+pub fn without_clone3(command: &mut Command) {
+    use nix::libc::{self, sock_filter, sock_fprog};
+    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+    const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const CLONE3: u32 = 435;
+    let op = |code: u16, jt: u8, jf: u8, k: u32| sock_filter { code, jt, jf, k };
+    let (load, jump_if_equal, ret) = (0x20, 0x15, 0x06);
+    let filter = [
+        // seccomp_data.arch: another architecture's calls are all allowed.
+        op(load, 0, 0, 4),
+        op(jump_if_equal, 0, 3, AUDIT_ARCH_X86_64),
+        // seccomp_data.nr.
+        op(load, 0, 0, 0),
+        op(jump_if_equal, 0, 1, CLONE3),
+        op(ret, 0, 0, SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        op(ret, 0, 0, SECCOMP_RET_ALLOW),
+    ];
+    // SAFETY: the closure runs between fork and exec in the child and makes two prctl calls
+    // (async-signal-safe) on a filter built before the fork, which the kernel copies; it
+    // allocates nothing. The program is the array above, alive in the closure's copy.
+    unsafe {
+        command.pre_exec(move || {
+            let program = sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &program as *const sock_fprog,
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -379,6 +379,35 @@ fn clone_without_vm(
         )
     };
     match rc {
+        // No clone3: a kernel before 5.3, or a seccomp profile that refuses it so that glibc
+        // falls back (Docker's did, with ENOSYS). Without a cgroup to be born in, clone(2)
+        // does the same.
+        -1 if cgroup.is_none() && nix::errno::Errno::last() == nix::errno::Errno::ENOSYS => {
+            clone_legacy(flags | exit_signal as u64)
+        }
+        rc => forked(rc),
+    }
+}
+
+/// clone(2) with `flags` (never CLONE_VM; the exit signal in the low byte) and no new stack:
+/// a fork, where clone3 is missing.
+fn clone_legacy(flags: u64) -> io::Result<Fork> {
+    // clone(2)'s arguments: flags, stack, parent tid, child tid, tls (s390's swap the first
+    // two). All but the flags are zero: the child returns on its copy of this stack.
+    #[cfg(not(target_arch = "s390x"))]
+    let args = (flags as libc::c_ulong, 0 as libc::c_ulong);
+    #[cfg(target_arch = "s390x")]
+    let args = (0 as libc::c_ulong, flags as libc::c_ulong);
+    // SAFETY: as clone3's in `clone_without_vm`: without CLONE_VM and with no stack given, the
+    // child gets a copy of this address space and returns from the call on its copy of this
+    // stack, as from fork(2); no pointer is passed. The caller holds the single-thread proof.
+    let rc = unsafe { libc::syscall(libc::SYS_clone, args.0, args.1, 0usize, 0usize, 0usize) };
+    forked(rc)
+}
+
+/// What a clone system call's return `rc` says.
+fn forked(rc: libc::c_long) -> io::Result<Fork> {
+    match rc {
         -1 => Err(io::Error::last_os_error()),
         0 => Ok(Fork::Child),
         pid => Ok(Fork::Parent {
