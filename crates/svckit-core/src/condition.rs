@@ -204,6 +204,11 @@ impl LineWatch {
         self.wanted.iter().any(|(wanted, _)| wanted == text)
     }
 
+    /// Whether it looks for nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.wanted.is_empty()
+    }
+
     /// Keeps looking only for the texts `keep` says.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.wanted.retain(|(wanted, _)| keep(wanted));

@@ -663,6 +663,41 @@ pub struct ServiceSpec {
 }
 
 impl ServiceSpec {
+    /// Gives back the spare room parsing left in its lists and strings (a list read grows to
+    /// four entries for its first): for a definition held as long as the service is, by a
+    /// supervisor that may hold thousands.
+    pub fn shrink_to_fit(&mut self) {
+        fn strings(list: &mut Vec<String>) {
+            list.iter_mut().for_each(String::shrink_to_fit);
+            list.shrink_to_fit();
+        }
+        fn commands(list: &mut Vec<Vec<String>>) {
+            list.iter_mut().for_each(strings);
+            list.shrink_to_fit();
+        }
+        self.program.shrink_to_fit();
+        self.args.iter_mut().for_each(OsString::shrink_to_fit);
+        self.args.shrink_to_fit();
+        self.env.iter_mut().for_each(|(key, value)| {
+            key.shrink_to_fit();
+            value.shrink_to_fit();
+        });
+        self.env.shrink_to_fit();
+        self.dependencies.shrink_to_fit();
+        self.requires.shrink_to_fit();
+        self.wants.shrink_to_fit();
+        self.after.shrink_to_fit();
+        self.conditions.shrink_to_fit();
+        commands(&mut self.exec_start_pre);
+        commands(&mut self.exec_start_post);
+        commands(&mut self.exec_stop);
+        strings(&mut self.environment_file);
+        strings(&mut self.runtime_directory);
+        self.success_exit_status.shrink_to_fit();
+        self.restart_prevent_exit_status.shrink_to_fit();
+        self.listen.shrink_to_fit();
+    }
+
     /// A spec that runs `program` with no arguments, started on demand, never restarted.
     pub fn new(name: ServiceName, program: impl Into<PathBuf>) -> ServiceSpec {
         ServiceSpec {

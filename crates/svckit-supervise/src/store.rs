@@ -70,6 +70,7 @@ pub fn load_file(path: &Path, name: &ServiceName) -> Result<ServiceSpec, Error> 
 pub fn load_supervised(dir: &StateDir, name: &ServiceName) -> Result<ServiceSpec, Error> {
     let mut spec = load(dir, name)?;
     spec.source = svckit_core::SourceText::default();
+    spec.shrink_to_fit();
     if !spec.backend.is_builtin() {
         return Err(Error::OtherBackend {
             name: spec.name,

@@ -28,6 +28,10 @@ pub struct FdHolder {
 /// The fd number the holder keeps its link at.
 const LINK_FD: RawFd = 3;
 
+/// How long the holder and the forker wait, idle, before they let go of their executable's
+/// pages (milliseconds).
+pub(crate) const IDLE_MS: u16 = 1000;
+
 impl FdHolder {
     /// Forks the holder. The process must be single-threaded.
     pub fn spawn() -> io::Result<FdHolder> {
@@ -100,12 +104,27 @@ fn hold(link: OwnedFd) -> io::Result<()> {
     let mut next_key = LINK + 1;
     let mut linked = true;
     let mut events = vec![EpollEvent::empty(); 256];
+    // Whether it ran since it last let go of its executable's pages (a second after it goes
+    // idle: see [`crate::memory::release_executable_pages`]).
+    let mut worked = true;
     loop {
         if !linked && held.is_empty() {
             return Ok(());
         }
-        let ready = match epoll.wait(&mut events, EpollTimeout::NONE) {
-            Ok(ready) => ready,
+        let timeout = match worked {
+            true => EpollTimeout::from(IDLE_MS),
+            false => EpollTimeout::NONE,
+        };
+        let ready = match epoll.wait(&mut events, timeout) {
+            Ok(0) if worked => {
+                crate::memory::release_executable_pages();
+                worked = false;
+                continue;
+            }
+            Ok(ready) => {
+                worked = true;
+                ready
+            }
             Err(nix::errno::Errno::EINTR) => continue,
             Err(errno) => return Err(errno.into()),
         };

@@ -14,7 +14,10 @@ use std::{
     time::Duration,
 };
 
-use nix::sys::socket::{ControlMessage, MsgFlags, recvmsg, sendmsg, setsockopt, sockopt};
+use nix::{
+    poll::{PollFd, PollFlags, PollTimeout, poll},
+    sys::socket::{ControlMessage, MsgFlags, recvmsg, sendmsg, setsockopt, sockopt},
+};
 
 use crate::{spawn::Order, sys};
 
@@ -124,7 +127,19 @@ fn forker_main(link: OwnedFd) -> i32 {
         return 1;
     }
     let mut buffer = vec![0u8; ORDER_MAX];
+    // Whether it ran since it last let go of its executable's pages (a second after it goes
+    // idle: see [`crate::memory::release_executable_pages`]).
+    let mut worked = true;
     loop {
+        if worked {
+            let mut link_in = [PollFd::new(link.as_fd(), PollFlags::POLLIN)];
+            if let Ok(0) = poll(&mut link_in, PollTimeout::from(crate::fdholder::IDLE_MS)) {
+                crate::memory::release_executable_pages();
+                worked = false;
+                continue;
+            }
+        }
+        worked = true;
         let (len, fds) = match sys::recv_message(link.as_fd(), &mut buffer) {
             Ok(Some(message)) => message,
             // The supervisor is gone.

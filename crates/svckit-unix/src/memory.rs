@@ -1,7 +1,7 @@
 //! Memory use on Linux, in the shape of Windows' `GlobalMemoryStatusEx`: physical memory and
 //! swap from `/proc/meminfo`, the address space from `RLIMIT_AS` and `/proc/self/status`;
-//! and this process's own: its heap trimmed ([`trim_heap`]), and which of its executable's
-//! mappings an init may let go of (read from `/proc/self/smaps`).
+//! and this process's own: its heap trimmed ([`trim_heap`]), and its executable's pages let
+//! go of ([`release_executable_pages`], the mappings read from `/proc/self/smaps`).
 
 use std::{fs, io};
 
@@ -18,6 +18,14 @@ const USER_ADDRESS_SPACE: u64 = 128 << 40;
 /// they count in its memory. Costs a walk of the free lists: for after a burst, not in a loop.
 pub fn trim_heap() {
     crate::sys::trim_heap();
+}
+
+/// Lets go of the pages of this process's executable that are the file's, unchanged (its
+/// code and read-only data; RELRO, written by relocation, is kept): they count whole in a
+/// static binary's memory, and what runs again is faulted back in from the page cache. For a
+/// process about to wait: an init once its program runs, a supervisor gone idle.
+pub fn release_executable_pages() {
+    crate::sys::release_executable_pages();
 }
 
 /// Reads the current memory status (`/proc/meminfo`, getrlimit(2), `/proc/self/status`).

@@ -136,8 +136,9 @@ pub struct LogFile {
     times: Option<File>,
     /// The size the last time record names.
     recorded: u64,
-    /// Texts looked for in what is stored (a dependent's `log_ready` condition).
-    watch: LineWatch,
+    /// Texts looked for in what is stored (a dependent's `log_ready` condition); boxed, and
+    /// only once one is (few logs are watched, and a supervisor holds two logs a service).
+    watch: Option<Box<LineWatch>>,
     /// Whether a text was seen since [`LogFile::take_seen`] was last asked.
     newly_seen: bool,
     /// Where the program's current run began in the file (none: not known).
@@ -162,7 +163,7 @@ impl LogFile {
             error: None,
             times: None,
             recorded: 0,
-            watch: LineWatch::default(),
+            watch: None,
             newly_seen: false,
             run_start: None,
         }
@@ -171,7 +172,9 @@ impl LogFile {
     /// A new run of the program begins: what it prints from now on is its output, and no
     /// text looked for is seen in it yet.
     pub fn new_run(&mut self) {
-        self.watch.restart();
+        if let Some(watch) = &mut self.watch {
+            watch.restart();
+        }
         self.run_start = match self.open() {
             Ok(_) => Some(self.size),
             Err(_) => None,
@@ -181,10 +184,11 @@ impl LogFile {
     /// Looks for a line containing `text` in this run's output: in what comes, and in what
     /// was stored since the run began (as far as the current file holds it, its last 16 MiB).
     pub fn look_for(&mut self, text: &str) {
-        if self.watch.watches(text) {
+        let watch = self.watch.get_or_insert_default();
+        if watch.watches(text) {
             return;
         }
-        self.watch.look_for(text);
+        watch.look_for(text);
         let Some(start) = self.run_start else {
             return;
         };
@@ -203,19 +207,27 @@ impl LogFile {
                 }
             }
         })();
-        if read.is_ok() && backlog.seen(text) {
-            self.watch.mark_seen(text);
+        if read.is_ok()
+            && backlog.seen(text)
+            && let Some(watch) = &mut self.watch
+        {
+            watch.mark_seen(text);
         }
     }
 
     /// Whether a line containing `text`, looked for, was seen in this run's output.
     pub fn seen(&self, text: &str) -> bool {
-        self.watch.seen(text)
+        self.watch.as_ref().is_some_and(|watch| watch.seen(text))
     }
 
     /// Stops looking for the texts `keep` does not say (no dependent waits for them).
     pub fn look_only_for(&mut self, keep: impl FnMut(&str) -> bool) {
-        self.watch.retain(keep);
+        if let Some(watch) = &mut self.watch {
+            watch.retain(keep);
+            if watch.is_empty() {
+                self.watch = None;
+            }
+        }
     }
 
     /// Whether a text looked for was seen since this was last asked.
@@ -278,7 +290,9 @@ impl LogFile {
     /// does. Never fails: what cannot be stored is counted, reported by [`LogFile::error`] and
     /// marked once storing works again.
     pub fn append(&mut self, chunk: &[u8]) {
-        self.newly_seen |= self.watch.read(chunk);
+        if let Some(watch) = &mut self.watch {
+            self.newly_seen |= watch.read(chunk);
+        }
         let mut left = chunk.len();
         let stored = self
             .mark_loss()
@@ -395,7 +409,9 @@ impl LogFile {
             Moved::Done(drained) => return Ok(Some(drained)),
         };
         let chunk = &scratch[..n];
-        self.newly_seen |= self.watch.read(chunk);
+        if let Some(watch) = &mut self.watch {
+            self.newly_seen |= watch.read(chunk);
+        }
         let mut left = chunk.len();
         let stored = self.store_chunk(chunk, &mut left);
         if stored.is_err() {

@@ -18,9 +18,6 @@ pub(super) struct Capture {
 #[derive(Default)]
 pub(super) struct Captures {
     pipes: HashMap<Token, Capture>,
-    /// Each service's streams (a look through every stream for a service's, at each main
-    /// process's end, made a stop of thousands quadratic).
-    by_unit: HashMap<ServiceName, Vec<Token>>,
     scratch: Vec<u8>,
 }
 
@@ -40,30 +37,14 @@ impl Captures {
         self.pipes.keys().copied().collect()
     }
 
-    /// The tokens of `name`'s streams.
-    fn of(&self, name: &ServiceName) -> Vec<Token> {
-        self.by_unit.get(name).cloned().unwrap_or_default()
-    }
-
     /// Captures `capture` under `token`.
     fn insert(&mut self, token: Token, capture: Capture) {
-        self.by_unit
-            .entry(capture.unit.clone())
-            .or_default()
-            .push(token);
         self.pipes.insert(token, capture);
     }
 
     /// Captures the stream of `token` no more.
     fn remove(&mut self, token: Token) -> Option<Capture> {
-        let capture = self.pipes.remove(&token)?;
-        if let Some(tokens) = self.by_unit.get_mut(&capture.unit) {
-            tokens.retain(|t| *t != token);
-            if tokens.is_empty() {
-                self.by_unit.remove(&capture.unit);
-            }
-        }
-        Some(capture)
+        self.pipes.remove(&token)
     }
 
     /// Moves what the pipe of `token` holds into `log`.
@@ -147,6 +128,15 @@ impl Supervisor {
                 "{name}: the fd holder did not take its {}: {err}",
                 stream.name()
             ));
+        }
+        // Each service knows its streams' tokens (a look through every stream for a
+        // service's, at each main process's end, made a stop of thousands quadratic): two,
+        // mostly, in room for two.
+        if let Some(unit) = self.units.get_mut(name) {
+            if unit.streams.capacity() == 0 {
+                unit.streams.reserve_exact(2);
+            }
+            unit.streams.push(token);
         }
         self.captures.insert(
             token,
@@ -235,7 +225,12 @@ impl Supervisor {
     /// Drains whatever `name`'s pipes hold now: its main process ended, and what it wrote
     /// last is stored (and timed) before its end is told, so the log reads in order.
     pub(super) fn drain_unit(&mut self, name: &ServiceName) {
-        for token in self.captures.of(name) {
+        let tokens = self
+            .units
+            .get(name)
+            .map(|unit| unit.streams.clone())
+            .unwrap_or_default();
+        for token in tokens {
             self.on_output(token);
         }
     }
@@ -243,6 +238,12 @@ impl Supervisor {
     pub(super) fn close_capture(&mut self, token: Token) {
         if let Some(capture) = self.captures.remove(token) {
             unwatch(&self.poll, &capture.pipe);
+            if let Some(unit) = self.units.get_mut(&capture.unit) {
+                unit.streams.retain(|t| *t != token);
+                if unit.streams.is_empty() {
+                    unit.streams = Vec::new();
+                }
+            }
         }
     }
 }

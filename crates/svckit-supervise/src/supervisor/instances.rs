@@ -98,21 +98,21 @@ impl Supervisor {
                 return;
             };
             let source = connection.remote.map(|remote| remote.ip());
-            let refused = unit.instances.refusal(
+            let instances = unit.instances.get_or_insert_default();
+            let refused = instances.refusal(
                 unit.spec.max_connections,
                 unit.spec.max_connections_per_source,
                 source,
             );
             if let Some(why) = refused {
-                unit.instances.refused += 1;
+                instances.refused += 1;
                 let now = Instant::now();
-                let quiet = unit
-                    .instances
+                let quiet = instances
                     .refusal_told
                     .is_some_and(|at| now.duration_since(at) < Duration::from_secs(1));
                 if !quiet {
-                    unit.instances.refusal_told = Some(now);
-                    let refused = unit.instances.refused;
+                    instances.refusal_told = Some(now);
+                    let refused = instances.refused;
                     let from = connection.from();
                     self.journal.record(
                         name,
@@ -123,7 +123,7 @@ impl Supervisor {
                 }
                 continue;
             }
-            unit.instances.accepted += 1;
+            instances.accepted += 1;
             self.spawn_instance(name, index, connection);
         }
     }
@@ -192,12 +192,15 @@ impl Supervisor {
                     format_args!("started PID {pid} for a connection from {from}"),
                 );
                 if let Some(unit) = self.unit(name) {
-                    unit.instances.running.push(Instance {
-                        pid,
-                        from,
-                        source,
-                        started: Instant::now(),
-                    });
+                    unit.instances
+                        .get_or_insert_default()
+                        .running
+                        .push(Instance {
+                            pid,
+                            from,
+                            source,
+                            started: Instant::now(),
+                        });
                 }
             }
             Err((_, reason)) => {
@@ -212,7 +215,7 @@ impl Supervisor {
     /// `pid` was one.
     pub(super) fn instance_ended(&mut self, pid: Pid, exit: LastExit) -> bool {
         let found = self.units.values_mut().find_map(|unit| {
-            let (from, ran) = unit.instances.ended(pid)?;
+            let (from, ran) = unit.instances.as_mut()?.ended(pid)?;
             Some((unit.name.clone(), from, ran))
         });
         let Some((name, from, ran)) = found else {

@@ -240,40 +240,136 @@ struct Unit {
     process: MainProcess,
     restarts: u32,
     last_exit: Option<LastExit>,
-    /// Why svckit sent the signal that ended its last process, when it did.
-    last_exit_why: Option<String>,
-    /// The last signal svckit sent this run's main process, and why.
-    sent: Option<(Signal, String)>,
-    reason: Option<String>,
+    /// What is said of it beyond its state, when anything is (see [`Notes`]).
+    notes: Option<Box<Notes>>,
     /// When its state last changed under this supervisor (none for a unit just loaded, or
     /// adopted: its state is older than any wait for it).
     changed: Option<SystemTime>,
-    /// While its start waits on a dependency's condition: what for ("redis to be healthy"),
-    /// said if the wait outlasts the ready timeout.
-    awaiting: Option<String>,
-    /// What it last said in STATUS= (sd_notify).
-    notice: Option<String>,
     /// When it is hung unless it says WATCHDOG=1 (with a watchdog, while it runs).
     watchdog_due: Option<Instant>,
     /// Its control command, and how the last reload command ended.
     control: control::Control,
     logs: [LogFile; 2],
+    /// The tokens of its captured streams (its stdout and stderr; those of an earlier run
+    /// until they are drained).
+    streams: Vec<Token>,
     pipes: Option<(u64, u64)>,
     /// What it used when last read, and when (a status of all reads it at most every
     /// [`USAGE_MAX_AGE`]).
-    usage: std::cell::Cell<Option<(Instant, crate::protocol::Usage)>>,
+    usage: std::cell::Cell<Option<Reading>>,
     /// The runtime directories made for it (removed when nothing of it is left).
     runtime: svckit_unix::dirs::Made,
     waiters: Vec<(Token, Wait)>,
     /// Which version of its definition `spec` is: a start reads the file only when it changed.
     read: Option<store::Stamp>,
-    /// Per connection: its instances, and the connections accepted and refused.
-    instances: instances::Instances,
+    /// Per connection: its instances, and the connections accepted and refused (from its
+    /// first connection on: a service started per connection is rare).
+    instances: Option<Box<instances::Instances>>,
     /// With idle_stop: since when it has had no connection (while it runs).
     idle_since: Option<Instant>,
     /// The digest (FNV-1a) of its record as last written: one that says nothing new is not
     /// written again.
     recorded: Option<u64>,
+}
+
+/// What is said of a unit beyond its state: why it failed, why its last process ended, what
+/// it waits for or said. A service that runs well has none of it, so a unit holds it boxed,
+/// and only while there is some (120 bytes a unit, and a unit is a third of the supervisor's
+/// memory at 10,000 services).
+#[derive(Debug, Default)]
+struct Notes {
+    /// Why svckit sent the signal that ended its last process, when it did.
+    last_exit_why: Option<String>,
+    /// The last signal svckit sent this run's main process, and why.
+    sent: Option<(Signal, String)>,
+    /// Why it is in its state (a failed start, a lost watchdog).
+    reason: Option<String>,
+    /// While its start waits on a dependency's condition: what for ("redis to be healthy"),
+    /// said if the wait outlasts the ready timeout.
+    awaiting: Option<String>,
+    /// What it last said in STATUS= (sd_notify).
+    notice: Option<String>,
+}
+
+/// The notes of a unit that has none.
+static NO_NOTES: Notes = Notes {
+    last_exit_why: None,
+    sent: None,
+    reason: None,
+    awaiting: None,
+    notice: None,
+};
+
+impl Notes {
+    fn is_empty(&self) -> bool {
+        self.last_exit_why.is_none()
+            && self.sent.is_none()
+            && self.reason.is_none()
+            && self.awaiting.is_none()
+            && self.notice.is_none()
+    }
+}
+
+impl Unit {
+    /// What is said of it (nothing, for most).
+    fn notes(&self) -> &Notes {
+        self.notes.as_deref().unwrap_or(&NO_NOTES)
+    }
+
+    /// Sets one of its notes (`field` picks which); setting none allocates nothing, and the
+    /// last one cleared lets the box go.
+    fn note<T>(&mut self, field: fn(&mut Notes) -> &mut Option<T>, value: Option<T>) {
+        match (value, self.notes.as_deref_mut()) {
+            (None, None) => {}
+            (None, Some(notes)) => {
+                *field(notes) = None;
+                if notes.is_empty() {
+                    self.notes = None;
+                }
+            }
+            (Some(value), _) => *field(self.notes.get_or_insert_default()) = Some(value),
+        }
+    }
+
+    /// Takes one of its notes away.
+    fn take_note<T>(&mut self, field: fn(&mut Notes) -> &mut Option<T>) -> Option<T> {
+        let taken = field(self.notes.as_deref_mut()?).take();
+        self.note(field, None);
+        taken
+    }
+}
+
+/// A unit's usage as last read, and when: [`crate::protocol::Usage`] packed (48 bytes, not
+/// 72, in every unit), a counter not read kept as `u64::MAX`.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    at: Instant,
+    read_ms: u64,
+    cpu_usec: u64,
+    memory_bytes: u64,
+    tasks: u32,
+}
+
+impl Reading {
+    fn new(at: Instant, usage: crate::protocol::Usage) -> Reading {
+        Reading {
+            at,
+            read_ms: usage.read_ms.unwrap_or(u64::MAX),
+            cpu_usec: usage.cpu_usec.unwrap_or(u64::MAX),
+            memory_bytes: usage.memory_bytes.unwrap_or(u64::MAX),
+            tasks: u32::try_from(usage.tasks).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn usage(self) -> crate::protocol::Usage {
+        let known = |value: u64| (value != u64::MAX).then_some(value);
+        crate::protocol::Usage {
+            tasks: self.tasks as usize,
+            cpu_usec: known(self.cpu_usec),
+            memory_bytes: known(self.memory_bytes),
+            read_ms: known(self.read_ms),
+        }
+    }
 }
 
 /// An event of the machine for one service, and the client that asked for it.
@@ -338,7 +434,9 @@ struct Supervisor {
     /// When to give the heap's free memory back to the kernel: a second after the last
     /// client was served ([`svckit_unix::memory::trim_heap`]). A start of 10,000 services
     /// or a status of all of them leaves megabytes free in the heap, which count in the
-    /// supervisor's memory until given back.
+    /// supervisor's memory until given back. Its executable's pages go then too
+    /// ([`svckit_unix::memory::release_executable_pages`]): 2 MiB of a static build's code
+    /// that a wait does not run.
     trim_at: Option<Instant>,
     /// The policies units share ([`Supervisor::shared_policy`]).
     policies: Vec<std::rc::Rc<Policy>>,
@@ -546,6 +644,7 @@ impl Supervisor {
             name: spec.name.clone(),
             policy,
             logs: [log_file(Stream::Stdout), log_file(Stream::Stderr)],
+            streams: Vec::new(),
             spec,
             history: History::default(),
             life: Lifecycle::STOPPED,
@@ -553,12 +652,8 @@ impl Supervisor {
             process: MainProcess::default(),
             restarts: 0,
             last_exit: None,
-            last_exit_why: None,
-            sent: None,
-            reason: None,
-            awaiting: None,
+            notes: None,
             changed: None,
-            notice: None,
             watchdog_due: None,
             control: control::Control::default(),
             pipes: None,
@@ -566,7 +661,7 @@ impl Supervisor {
             runtime: Default::default(),
             waiters: Vec::new(),
             read: None,
-            instances: instances::Instances::default(),
+            instances: None,
             idle_since: None,
             recorded: None,
         })
@@ -642,6 +737,7 @@ impl Supervisor {
             if self.trim_at.is_some_and(|at| at <= now) {
                 self.trim_at = None;
                 svckit_unix::memory::trim_heap();
+                svckit_unix::memory::release_executable_pages();
             }
             let timeout = self
                 .next_deadline()
@@ -803,7 +899,10 @@ impl Supervisor {
         if self.units.get(name).is_some_and(|unit| {
             unit.life.state == UnitState::Stopping
                 && unit.process.pid.is_none()
-                && unit.instances.is_empty()
+                && unit
+                    .instances
+                    .as_ref()
+                    .is_none_or(|instances| instances.is_empty())
                 && unit.control.running().is_none()
                 && unit.process.all_gone(unit.spec.kill_mode)
         }) {
@@ -991,7 +1090,7 @@ impl Supervisor {
                 };
                 let line = argv.map(|argv| argv.join(" ")).unwrap_or_default();
                 let reason = format!("{} `{line}` ended with {exit}", command.key());
-                unit.reason = Some(reason.clone());
+                unit.note(|n| &mut n.reason, Some(reason.clone()));
                 log(format_args!("{name}: {reason}"));
                 self.journal.record(name, format_args!("{reason}"));
             }
@@ -999,12 +1098,13 @@ impl Supervisor {
             Action::RecordExit(exit) => {
                 unit.last_exit = Some(exit);
                 // Why svckit sent the signal that ended it, when it did.
-                unit.last_exit_why = match (exit, unit.sent.take()) {
+                let why = match (exit, unit.take_note(|n| &mut n.sent)) {
                     (LastExit::Signal(number), Some((sent, why))) if number == sent.number() => {
                         Some(why)
                     }
                     _ => None,
                 };
+                unit.note(|n| &mut n.last_exit_why, why);
             }
             Action::Tell(told) => {
                 let stop = format!("SIG{}", unit.spec.stop.signal);
@@ -1022,7 +1122,7 @@ impl Supervisor {
                 let reason = match told {
                     machine::Told::Verdict { role, .. } => self.probes.last(name, role),
                     machine::Told::Activated { .. } => peer.as_deref(),
-                    _ => unit.reason.as_deref(),
+                    _ => unit.notes().reason.as_deref(),
                 };
                 let words = machine::Words {
                     spec: &unit.spec,
@@ -1036,13 +1136,11 @@ impl Supervisor {
                 self.journal.record(name, format_args!("{line}"));
             }
             Action::KillGroup => {
-                unit.sent = Some((
-                    Signal::Kill,
-                    format!(
-                        "sent by svckit after the {} stop timeout",
-                        svckit_core::parse::format_duration(unit.spec.stop.timeout)
-                    ),
-                ));
+                let why = format!(
+                    "sent by svckit after the {} stop timeout",
+                    svckit_core::parse::format_duration(unit.spec.stop.timeout)
+                );
+                unit.note(|n| &mut n.sent, Some((Signal::Kill, why)));
                 match unit.spec.kill_mode {
                     KillMode::ControlGroup | KillMode::Mixed => unit.process.kill_all(),
                     KillMode::Process => unit.process.signal_main(Signal::Kill),
@@ -1050,7 +1148,9 @@ impl Supervisor {
                 if let Some((pid, _)) = unit.control.running() {
                     process::send(pid, Signal::Kill);
                 }
-                unit.instances.signal_all(Signal::Kill);
+                if let Some(instances) = &unit.instances {
+                    instances.signal_all(Signal::Kill);
+                }
             }
             Action::Suspend => match unit.spec.says_ready() {
                 true => unit.process.signal_main(Signal::Tstp),
@@ -1063,7 +1163,8 @@ impl Supervisor {
             Action::SendReload => match unit.spec.reload_action() {
                 Some(svckit_core::ReloadAction::Signal(signal)) => {
                     if let Some(pid) = unit.process.pid {
-                        unit.sent = Some((signal, "sent by svckit to reload it".to_owned()));
+                        let why = "sent by svckit to reload it".to_owned();
+                        unit.note(|n| &mut n.sent, Some((signal, why)));
                         process::send(pid, signal);
                     }
                 }
@@ -1090,11 +1191,12 @@ impl Supervisor {
                 }
             }
             Action::CrashLoop => {
-                unit.reason = Some(format!(
+                let reason = format!(
                     "started {} times within {}, the start limit; not restarted again",
                     unit.spec.restart.limit,
                     svckit_core::parse::format_duration(unit.spec.restart.window)
-                ));
+                );
+                unit.note(|n| &mut n.reason, Some(reason));
             }
             Action::Forget => self.forget(name),
             Action::AwaitConnection => self.await_connection(name),
@@ -1121,8 +1223,8 @@ impl Supervisor {
                         "no daemon within {within}: not one process left at the root of the \
                          service"
                     ),
-                    (false, _) if unit.awaiting.is_some() => {
-                        let what = unit.awaiting.take().unwrap_or_default();
+                    (false, _) if unit.notes().awaiting.is_some() => {
+                        let what = unit.take_note(|n| &mut n.awaiting).unwrap_or_default();
                         format!("not started within {within}: it waits for {what}")
                     }
                     (false, _) => {
@@ -1133,7 +1235,7 @@ impl Supervisor {
                     }
                 };
                 log(format_args!("{name}: {reason}"));
-                unit.reason = Some(reason);
+                unit.note(|n| &mut n.reason, Some(reason));
             }
         }
     }
@@ -1162,7 +1264,10 @@ impl Supervisor {
             );
             return;
         }
-        unit.sent = Some((signal, "sent by svckit to stop it".to_owned()));
+        unit.note(
+            |n| &mut n.sent,
+            Some((signal, "sent by svckit to stop it".to_owned())),
+        );
         // Each signal followed by SIGCONT, as systemd sends it: a process stopped by anyone
         // (SIGSTOP, a debugger, a hung server an operator froze) acts on the stop signal at
         // once instead of holding it until SIGKILL at the stop timeout.
@@ -1176,7 +1281,9 @@ impl Supervisor {
             {
                 process::send(pid, signal);
             }
-            unit.instances.signal_all(signal);
+            if let Some(instances) = &unit.instances {
+                instances.signal_all(signal);
+            }
         }
     }
 
@@ -1196,9 +1303,9 @@ impl Supervisor {
                 .map(|listener| listener.address.to_string())
                 .collect(),
             accept: unit.spec.accept.name().to_owned(),
-            instances: unit.instances.count() as u32,
-            accepted: unit.instances.accepted,
-            refused: unit.instances.refused,
+            instances: unit.instances.as_ref().map_or(0, |i| i.count()) as u32,
+            accepted: unit.instances.as_ref().map_or(0, |i| i.accepted),
+            refused: unit.instances.as_ref().map_or(0, |i| i.refused),
         });
         ServiceStatus {
             name: unit.name.to_string(),
@@ -1208,7 +1315,7 @@ impl Supervisor {
             started_ms: unit.process.started.map(|(_, at)| unix_ms(at)),
             restarts: unit.restarts,
             last_exit: unit.last_exit,
-            last_exit_why: unit.last_exit_why.clone(),
+            last_exit_why: unit.notes().last_exit_why.clone(),
             next_try_ms: match (unit.life.state, self.timers.of(&unit.name)) {
                 (UnitState::Backoff, Some(at)) => Some(unix_ms(SystemTime::now()).saturating_add(
                     at.saturating_duration_since(Instant::now()).as_millis() as u64,
@@ -1217,13 +1324,13 @@ impl Supervisor {
             },
             wanted: unit.life.wanted,
             start: Some(unit.spec.start.name().to_owned()),
-            reason: unit.reason.clone(),
+            reason: unit.notes().reason.clone(),
             command,
             capture_error: {
                 let errors: Vec<String> = unit.logs.iter().filter_map(LogFile::error).collect();
                 (!errors.is_empty()).then(|| errors.join("; "))
             },
-            notice: unit.notice.clone(),
+            notice: unit.notes().notice.clone(),
             cgroup: unit
                 .process
                 .cgroup
@@ -1259,10 +1366,10 @@ impl Supervisor {
         let now = Instant::now();
         if !fresh
             && unit.life.state.has_process()
-            && let Some((at, usage)) = unit.usage.get()
-            && now.duration_since(at) < USAGE_MAX_AGE
+            && let Some(reading) = unit.usage.get()
+            && now.duration_since(reading.at) < USAGE_MAX_AGE
         {
-            return Some(usage);
+            return Some(reading.usage());
         }
         let read_ms = Some(unix_ms(SystemTime::now()));
         let usage = match &unit.process.cgroup {
@@ -1294,7 +1401,7 @@ impl Supervisor {
             }
             None => None,
         };
-        unit.usage.set(usage.map(|usage| (now, usage)));
+        unit.usage.set(usage.map(|usage| Reading::new(now, usage)));
         usage
     }
 
@@ -1337,7 +1444,7 @@ impl Supervisor {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
             if let Some(unit) = self.unit(name) {
-                unit.reason = Some(reason.clone());
+                unit.note(|n| &mut n.reason, Some(reason.clone()));
             }
         }
         bound

@@ -59,7 +59,7 @@ impl Supervisor {
         };
         match notice {
             Notice::Ready => self.queue(name, Event::Ready),
-            Notice::Status(text) => unit.notice = Some(text),
+            Notice::Status(text) => unit.note(|n| &mut n.notice, Some(text)),
             Notice::MainPid(pid) => {
                 // Only to a process of the service: never a way to make it signal another.
                 if pid != sender && !unit.process.contains(pid) {
@@ -82,10 +82,11 @@ impl Supervisor {
                 }
             }
             Notice::Errno(errno) => {
-                unit.reason = Some(format!(
+                let reason = format!(
                     "it said ERRNO={errno} ({})",
                     io::Error::from_raw_os_error(errno)
-                ));
+                );
+                unit.note(|n| &mut n.reason, Some(reason));
             }
             Notice::Reloading => self.queue(name, Event::Reloading),
             Notice::Stopping => self.queue(name, Event::Stopping),
@@ -109,7 +110,8 @@ impl Supervisor {
             log(format_args!(
                 "{name}: no WATCHDOG=1 within {watchdog}: killed as hung"
             ));
-            unit.reason = Some(format!("watchdog: no WATCHDOG=1 within {watchdog}"));
+            let reason = format!("watchdog: no WATCHDOG=1 within {watchdog}");
+            unit.note(|n| &mut n.reason, Some(reason));
             self.journal.record(
                 &name,
                 format_args!("no WATCHDOG=1 within {watchdog}: killed as hung"),

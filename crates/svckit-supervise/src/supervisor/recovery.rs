@@ -59,7 +59,7 @@ impl Supervisor {
         let unit = self.units.get_mut(name).expect("inserted");
         unit.restarts = record.restarts;
         unit.last_exit = record.last_exit;
-        unit.last_exit_why = record.last_exit_why.clone();
+        unit.note(|n| &mut n.last_exit_why, record.last_exit_why.clone());
         unit.runtime.created = record.runtime.iter().map(Into::into).collect();
         let Some(pid) = alive else {
             self.stop_leftovers(name);
@@ -210,7 +210,7 @@ impl Supervisor {
             since_ms: unix_ms(unit.since),
             restarts: unit.restarts,
             last_exit: unit.last_exit,
-            last_exit_why: unit.last_exit_why.clone(),
+            last_exit_why: unit.notes().last_exit_why.clone(),
             pipes: unit.pipes,
             runtime: unit.runtime.created.iter().map(Into::into).collect(),
         };

@@ -549,7 +549,7 @@ impl Supervisor {
     }
 
     pub(super) fn start_failure(&self, unit: &Unit) -> String {
-        let how = match (&unit.reason, unit.last_exit) {
+        let how = match (&unit.notes().reason, unit.last_exit) {
             // It could not be started: the reason names what (the program, a file, a dir).
             (Some(reason), Some(LastExit::SpawnFailed(_))) => reason.clone(),
             (Some(reason), _) if unit.life.state != UnitState::Failed => reason.clone(),

@@ -126,12 +126,13 @@ impl Supervisor {
         self.index.owns(pid, name);
         // Its usage is this run's.
         unit.usage.set(None);
-        unit.reason = None;
-        unit.notice = pipes.filter(|(out, err)| out == err).map(|_| {
+        unit.note(|n| &mut n.reason, None);
+        let notice = pipes.filter(|(out, err)| out == err).map(|_| {
             "its stderr goes to its stdout log: the supervisor was near its open-file limit \
              when it started (RLIMIT_NOFILE; 2 descriptors a service)"
                 .to_owned()
         });
+        unit.note(|n| &mut n.notice, notice);
         unit.process.ready = ready_token;
         let exec = unit.spec.service_type == ServiceType::Exec;
         // Its record names it at once: a supervisor killed from here on leaves a process
@@ -361,7 +362,7 @@ impl Supervisor {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
             if let Some(unit) = self.unit(name) {
-                unit.reason = Some(reason);
+                unit.note(|n| &mut n.reason, Some(reason));
             }
             let exit = LastExit::SpawnFailed(nix::libc::EACCES);
             self.queue(
@@ -424,7 +425,7 @@ impl Supervisor {
             // Its last exit is the failed start (recorded by the machine): as PID 1, the
             // supervisor exits 127 for a main program that cannot be run, as tini does.
             if let Some(unit) = self.unit(name) {
-                unit.reason = Some(reason);
+                unit.note(|n| &mut n.reason, Some(reason));
             }
             let exit = LastExit::SpawnFailed(errno);
             let uptime = Duration::ZERO;
@@ -516,13 +517,13 @@ impl Supervisor {
             }
             let settled = awaiting.is_none();
             if let Some(unit) = self.units.get_mut(&name) {
-                unit.awaiting = awaiting;
+                unit.note(|n| &mut n.awaiting, awaiting);
             }
             if let Some(reason) = failed {
                 log(format_args!("{name}: {reason}"));
                 self.journal.record(&name, format_args!("{reason}"));
                 if let Some(unit) = self.unit(&name) {
-                    unit.reason = Some(reason);
+                    unit.note(|n| &mut n.reason, Some(reason));
                 }
                 self.queue(&name, Event::StartFailed);
             } else if settled {
