@@ -500,7 +500,7 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
     // interleaved rounds (drift hits every tool alike), svckit's static build among them.
     for peer in &mut peers {
         peer.start_all(n);
-        thread::sleep(Duration::from_millis(300));
+        thread::sleep(SETTLE);
         rows.push(Row {
             metric: "memory (PSS) for the services".into(),
             tool: peer.name(),
@@ -567,16 +567,21 @@ fn fleet(root: &Path, n: usize, rows: &mut Vec<Row>) {
     }
 }
 
+/// How long a supervisor is left after its last command before its memory is read: every
+/// one alike, settled (svckit's gives memory back a second after its last client).
+const SETTLE: Duration = Duration::from_secs(2);
+
 /// The open descriptors of `pid`.
 fn fds(pid: i32) -> usize {
     fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
-/// svckit alone at each size of `sizes` (the peers are measured at 100 in `fleet`): install
-/// N `sleep` services (apply of a directory, start = demand), start them all, the
-/// supervisor's PSS and descriptors, how many run, `status --json` of all (median of 5),
-/// stop them all, and the supervisor's shutdown.
-fn scale(root: &Path, sizes: &[usize], rows: &mut Vec<Row>) {
+/// svckit alone at each size of `sizes` (the peers are measured at 100 in `fleet`), run by
+/// `exe` (the static build where there is one, as the README installs it): install N `sleep`
+/// services (apply of a directory, start = demand), start them all, the supervisor's PSS and
+/// descriptors once it settled, how many run, `status --json` of all (median of 5), stop
+/// them all, and the supervisor's shutdown.
+fn scale(root: &Path, exe: &str, sizes: &[usize], rows: &mut Vec<Row>) {
     for &n in sizes {
         let secs = "3005";
         let dir = root.join(format!("scale-{n}"));
@@ -596,7 +601,7 @@ fn scale(root: &Path, sizes: &[usize], rows: &mut Vec<Row>) {
         let sv = |args: &[&str]| -> Vec<String> { svckit.sv(args) };
         let timed_sv = |args: &[&str]| -> Duration {
             let args = sv(args);
-            timed(SVCKIT, &args.iter().map(String::as_str).collect::<Vec<_>>())
+            timed(exe, &args.iter().map(String::as_str).collect::<Vec<_>>())
         };
         let mut row = |metric: &str, value: f64, unit: &'static str| {
             rows.push(Row {
@@ -611,7 +616,7 @@ fn scale(root: &Path, sizes: &[usize], rows: &mut Vec<Row>) {
         let started = Instant::now();
         let args = sv(&["start", "--all"]);
         // Exit 1 when any failed: every service is counted running below either way.
-        run(SVCKIT, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        run(exe, &args.iter().map(String::as_str).collect::<Vec<_>>());
         let all_ran = wait_until(Duration::from_secs(120), || sleepers(secs) == n);
         row(
             "start all, each running",
@@ -622,7 +627,9 @@ fn scale(root: &Path, sizes: &[usize], rows: &mut Vec<Row>) {
         if !all_ran {
             eprintln!("{n} services: only {} ran", sleepers(secs));
         }
-        thread::sleep(Duration::from_millis(300));
+        // Settled: a second after its last client the supervisor gives its heap's free
+        // memory back and lets go of its code's pages (as it does whenever it goes idle).
+        thread::sleep(SETTLE);
         row(
             "supervisor PSS",
             pss(&svckit.supervisor_pids()) as f64 / 1024.0,
@@ -942,7 +949,8 @@ pub fn main() {
         .split(',')
         .filter_map(|size| size.trim().parse().ok())
         .collect();
-    scale(&root, &sizes, &mut rows);
+    let scale_exe = crate::static_build::svckit_static(SVCKIT).unwrap_or_else(|| SVCKIT.into());
+    scale(&root, &scale_exe, &sizes, &mut rows);
     restart_interval(&root, &mut rows);
     capture(&root, bytes, &mut rows);
     for marker in [
