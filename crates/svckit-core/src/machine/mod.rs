@@ -559,6 +559,11 @@ pub struct History {
 impl History {
     /// Records a start at `now`, forgetting those older than `window`.
     pub fn started(&mut self, now: Instant, window: Duration) {
+        // Room for one at first, not four: most services start once, and a supervisor may
+        // hold thousands of histories.
+        if self.starts.capacity() == 0 {
+            self.starts.reserve_exact(1);
+        }
         self.starts.push_back(now);
         while let Some(first) = self.starts.front() {
             if now.duration_since(*first) > window {

@@ -736,6 +736,11 @@ impl Supervisor {
             let now = Instant::now();
             if self.trim_at.is_some_and(|at| at <= now) {
                 self.trim_at = None;
+                // The queue of events a start of thousands filled is empty now: its room
+                // (a megabyte at 10,000) goes back too.
+                if self.events.is_empty() {
+                    self.events.shrink_to_fit();
+                }
                 svckit_unix::memory::trim_heap();
                 svckit_unix::memory::release_executable_pages();
             }
