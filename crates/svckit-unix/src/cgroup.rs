@@ -75,7 +75,7 @@ pub fn processes_at(path: &str) -> Vec<Pid> {
     {
         return Vec::new();
     }
-    let Some(mount) = fs::read_to_string("/proc/self/mountinfo")
+    let Some(mount) = crate::files::read_proc("/proc/self/mountinfo")
         .ok()
         .and_then(|mountinfo| cgroup2_mount(&mountinfo))
     else {
@@ -90,9 +90,9 @@ pub fn processes_at(path: &str) -> Vec<Pid> {
 /// `MOUNT/OWN-CGROUP/NAME`, created if missing: a cgroup below this process's own. An error
 /// says why none can be made (no cgroup2 mounted, no permission).
 fn below_own(name: &str) -> io::Result<PathBuf> {
-    let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo")?)
+    let mount = cgroup2_mount(&crate::files::read_proc("/proc/self/mountinfo")?)
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no cgroup2 mounted"))?;
-    let own = own_path(&fs::read_to_string("/proc/self/cgroup")?).ok_or_else(|| {
+    let own = own_path(&crate::files::read_proc("/proc/self/cgroup")?).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
             "no cgroup2 line in /proc/self/cgroup",
@@ -192,7 +192,7 @@ impl Cgroup {
 
     /// The cgroup `svckit daemonize` made that process `pid` is in, if it is in one.
     pub fn of_daemon(pid: Pid) -> Option<Cgroup> {
-        let path = own_path(&fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?)?;
+        let path = own_path(&crate::files::read_proc(format!("/proc/{pid}/cgroup")).ok()?)?;
         if !path
             .file_name()?
             .to_string_lossy()
@@ -200,7 +200,7 @@ impl Cgroup {
         {
             return None;
         }
-        let mount = cgroup2_mount(&fs::read_to_string("/proc/self/mountinfo").ok()?)?;
+        let mount = cgroup2_mount(&crate::files::read_proc("/proc/self/mountinfo").ok()?)?;
         Some(Cgroup {
             dir: mount.join(path),
         })

@@ -15,7 +15,7 @@ use std::{
 pub fn read_pseudo(mut file: fs::File) -> io::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    let mut chunk = [0u8; 1024];
+    let mut chunk = [0u8; 4096];
     loop {
         match file.read(&mut chunk) {
             Ok(0) => break,
@@ -25,6 +25,13 @@ pub fn read_pseudo(mut file: fs::File) -> io::Result<String> {
         }
     }
     String::from_utf8(bytes).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+}
+
+/// Reads the pseudo-file at `path` (/proc's) to its end as text, in reads of a page: std's
+/// `read_to_string` sizes its buffer from the file's size, 0 for these, and so reads 32 bytes,
+/// then 32, 64, 128, ... (eight reads for a mountinfo, on the way of every daemonize).
+pub fn read_proc(path: impl AsRef<Path>) -> io::Result<String> {
+    read_pseudo(fs::File::open(path)?)
 }
 
 /// Writes `contents` to `path` atomically with permission bits `mode`, and syncs it to disk

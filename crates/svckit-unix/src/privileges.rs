@@ -44,6 +44,9 @@ impl Credentials {
     /// Resolves `user` and `group` (names, or numeric ids that exist in the databases).
     /// Returns `None` when neither is given.
     pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Option<Credentials>, Error> {
+        if user.is_none() && group.is_none() {
+            return Ok(None);
+        }
         let databases = Databases::system();
         let user = user.map(|name| lookup_user(&databases, name)).transpose()?;
         let group = group

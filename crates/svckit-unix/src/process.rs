@@ -18,7 +18,7 @@ fn no_such_process(err: &std::io::Error) -> bool {
 /// The fields of `/proc/PID/stat` after the parenthesised command name (which may itself hold
 /// `)` or spaces): `state ppid pgrp session …`, so field N of proc(5) is index N - 3 here.
 fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = crate::files::read_proc(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
     Some(rest.split_whitespace().map(str::to_owned).collect())
 }
@@ -315,7 +315,7 @@ pub fn command_line(pid: Pid) -> Option<String> {
     if !line.is_empty() {
         return Some(line);
     }
-    let name = fs::read_to_string(format!("/proc/{}/comm", pid.as_i32())).ok()?;
+    let name = crate::files::read_proc(format!("/proc/{}/comm", pid.as_i32())).ok()?;
     Some(format!("[{}]", name.trim_end()))
 }
 
@@ -370,7 +370,7 @@ pub fn become_subreaper() -> std::io::Result<()> {
 /// recorded in another boot, or in another container on the same kernel (a `docker restart`
 /// gives PID 1 a new namespace), names nothing here.
 pub fn pid_space() -> String {
-    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let boot = crate::files::read_proc("/proc/sys/kernel/random/boot_id").unwrap_or_default();
     let namespace = fs::read_link("/proc/self/ns/pid")
         .map(|link| link.display().to_string())
         .unwrap_or_default();

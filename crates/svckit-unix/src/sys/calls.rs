@@ -809,7 +809,7 @@ pub(crate) fn overwrite_arguments(_proof: &SingleThreaded, start: usize, end: us
 /// container's cost. Errors leave the pages mapped.
 pub(crate) fn release_executable_pages() {
     let (Ok(smaps), Ok(exe)) = (
-        fs::read_to_string("/proc/self/smaps"),
+        crate::files::read_proc("/proc/self/smaps"),
         fs::read_link("/proc/self/exe"),
     ) else {
         return;
