@@ -101,6 +101,16 @@ pub enum Command {
     /// Start services only when asked: start = demand.
     #[command(after_help = exit::LINE)]
     Disable(EnableArgs),
+    /// Print the svckit definition of a systemd service unit (with its drop-ins and
+    /// environment files, as systemd reads them), and name every directive it does not carry
+    /// over
+    ///
+    /// The definition goes to stdout, one line per directive not mapped as it is to stderr:
+    /// "not honoured" for what svckit does not do (exit 2 unless --lenient), "informational"
+    /// for what only means something to systemd (its targets, documentation). Install it with
+    /// `svckit apply FILE`.
+    #[command(after_help = exit::LINE)]
+    Import(ImportArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
     /// init script, or the supervisor's definition), without installing anything
     ///
@@ -534,6 +544,20 @@ pub struct EnableArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,
+}
+
+#[doc = concat!("`svckit import`.")]
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The unit file (`/lib/systemd/system/nginx.service`).
+    #[arg(value_name = "UNIT")]
+    pub unit: PathBuf,
+    /// The service's name (default: the unit's, without `.service`).
+    #[arg(long = "as", value_name = "NAME")]
+    pub name: Option<String>,
+    /// Exit 0 even when some directive is not honoured (each is still said).
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 #[doc = concat!("`svckit render`.")]

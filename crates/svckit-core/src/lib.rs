@@ -35,6 +35,7 @@ pub mod service;
 mod signal;
 mod spec;
 mod state;
+pub mod unit_import;
 
 pub use accept::Accept;
 pub use control::Control;

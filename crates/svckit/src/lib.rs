@@ -56,6 +56,8 @@
 pub use svckit_core::journal;
 /// A service's log files on both platforms: their last lines, and moving them aside.
 pub use svckit_core::logfiles;
+/// A systemd service unit read as a definition (`svckit import`).
+pub use svckit_core::unit_import;
 pub use svckit_core::{
     Accept, BackendKind, Context, Control, DefinitionError, ExitCode, ExitMatch, KillMode,
     LastExit, Limit, Limits, LogPolicy, MAX_SERVICE_NAME_BYTES, MAX_SERVICE_NAME_LEN, ModelError,

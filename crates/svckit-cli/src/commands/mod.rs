@@ -6,6 +6,7 @@ mod definition;
 mod demo;
 mod docs;
 mod events;
+mod import;
 mod installed;
 mod logs;
 mod paint;
@@ -129,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Uninstall(args) => act::uninstall(args),
         Command::List(args) => installed::list(args),
         Command::Show(args) => installed::show(args),
+        Command::Import(args) => import::import(args),
         Command::Render(args) => act::render(args),
         Command::Start(args) => act::start(args),
         Command::Stop(args) => act::stop(args),

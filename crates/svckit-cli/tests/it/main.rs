@@ -13,6 +13,7 @@ mod daemons;
 mod entrypoint;
 mod hardening;
 mod health;
+mod import;
 mod init;
 mod kill;
 mod memory_status;

@@ -1,0 +1,127 @@
+//! `svckit import UNIT.service` against units nobody here wrote: every service unit Debian's
+//! packages installed on this machine, and Debian's nginx unit run under the supervisor.
+
+use std::{fs, path::Path, process::Command};
+
+use crate::{
+    daemons::{lives_its_life, nginx_config},
+    supervise::Sup,
+    support::{free_port, require_program, require_root},
+};
+
+const SVCKIT: &str = env!("CARGO_BIN_EXE_svckit");
+
+/// Every `*.service` of /lib/systemd/system: a definition on stdout (exit 0, or 2 when some
+/// directive is not honoured, each named on a line of its own), or one line saying why there
+/// is none (exit 2). Nothing else is said, and --lenient turns a lossy import's 2 into 0. The
+/// counts are printed: the corpus's numbers.
+#[test]
+fn every_debian_unit_is_imported_or_refused_and_every_directive_not_mapped_is_named() {
+    let Ok(dir) = fs::read_dir("/lib/systemd/system") else {
+        return;
+    };
+    let mut units: Vec<_> = dir
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "service"))
+        .filter(|path| !path.is_symlink())
+        .collect();
+    units.sort();
+    assert!(
+        units.len() >= 20,
+        "too few units to say anything: {units:?}"
+    );
+    let (mut clean, mut lossy, mut refused) = (0, 0, 0);
+    for unit in &units {
+        let out = Command::new(SVCKIT)
+            .arg("import")
+            .arg(unit)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        match (code, stdout.is_empty()) {
+            (Some(0), false) => clean += 1,
+            (Some(2), false) => {
+                lossy += 1;
+                assert!(stderr.contains(": not honoured: "), "{unit:?}: {stderr}");
+                let lenient = Command::new(SVCKIT)
+                    .args(["import", "--lenient"])
+                    .arg(unit)
+                    .output()
+                    .unwrap();
+                assert_eq!(lenient.status.code(), Some(0), "{unit:?}");
+                assert_eq!(lenient.stdout, out.stdout, "{unit:?}");
+            }
+            (Some(2), true) => {
+                refused += 1;
+                assert_eq!(stderr.lines().count(), 1, "{unit:?}: {stderr}");
+                assert!(stderr.starts_with("svckit: error: "), "{unit:?}: {stderr}");
+            }
+            _ => panic!("{unit:?}: exit {code:?}: {stderr}"),
+        }
+        if !stdout.is_empty() {
+            assert!(stdout.starts_with("name = "), "{unit:?}: {stdout}");
+            for line in stderr.lines() {
+                assert!(
+                    line.starts_with("svckit: import: ")
+                        && (line.contains(": not honoured: ")
+                            || line.contains(": informational: ")),
+                    "{unit:?}: {line}"
+                );
+            }
+        }
+    }
+    println!(
+        "{} units: {clean} imported with nothing lost, {lossy} with directives not honoured \
+         (each named), {refused} refused (nothing to run)",
+        units.len()
+    );
+}
+
+/// Debian's nginx unit, with a drop-in beside it (as an operator's `nginx.service.d/*.conf`)
+/// that points it at a test configuration and restarts it on failure: imported with nothing
+/// lost, applied, and it lives its whole life under the supervisor (serves, is restarted after
+/// SIGKILL with nothing of the old instance left, stops leaving nothing).
+#[test]
+fn debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life() {
+    let test = "debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life";
+    let debian = Path::new("/lib/systemd/system/nginx.service");
+    if !require_root(test) || !require_program(test, "/usr/sbin/nginx") || !debian.exists() {
+        return;
+    }
+    let sup = Sup::new("import-nginx");
+    let port = free_port();
+    let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
+    let units = sup.dir.join("units");
+    fs::create_dir_all(units.join("nginx.service.d")).unwrap();
+    fs::copy(debian, units.join("nginx.service")).unwrap();
+    let conf = conf.display();
+    fs::write(
+        units.join("nginx.service.d/test.conf"),
+        format!(
+            "[Service]\nPIDFile={}\nExecStartPre=\nExecStartPre=/usr/sbin/nginx -t -q -c {conf}\n\
+             ExecStart=\nExecStart=/usr/sbin/nginx -c {conf}\nExecReload=\n\
+             ExecReload=/usr/sbin/nginx -c {conf} -s reload\nExecStop=\nRestart=on-failure\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(SVCKIT)
+        .args(["import", "--as", "web"])
+        .arg(units.join("nginx.service"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(!said.contains("not honoured"), "{said}");
+    let definition = sup.dir.join("web.toml");
+    fs::write(&definition, &out.stdout).unwrap();
+    sup.ok(&["apply", &definition.display().to_string()]);
+    // WantedBy=multi-user.target: start = auto, so apply started it.
+    let status = sup.status("web");
+    assert_eq!(status["start"], "auto", "{status}");
+    assert_eq!(status["state"], "running", "{status}");
+    sup.ok(&["stop", "web"]);
+    lives_its_life(&sup, "web", port, Some(&pid_file));
+}
