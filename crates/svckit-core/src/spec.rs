@@ -491,6 +491,20 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The limit whose key is `name` (`nofile`, `nproc`, `core`, `memlock`, `as`, `cpu`);
+    /// `None` for another name.
+    pub fn by_name_mut(&mut self, name: &str) -> Option<&mut Option<Limit>> {
+        Some(match name {
+            "nofile" => &mut self.nofile,
+            "nproc" => &mut self.nproc,
+            "core" => &mut self.core,
+            "memlock" => &mut self.memlock,
+            "as" => &mut self.address_space,
+            "cpu" => &mut self.cpu,
+            _ => return None,
+        })
+    }
+
     /// Each limit set, by its key (`nofile`, `nproc`, `core`, `memlock`, `as`, `cpu`).
     pub fn each(&self) -> impl Iterator<Item = (&'static str, Limit)> + '_ {
         [

@@ -633,15 +633,10 @@ pub fn import(
                 | "LimitCPU"),
             ) => match value.parse::<Limit>() {
                 Ok(limit) => {
-                    let slot = match key {
-                        "LimitNOFILE" => &mut spec.limits.nofile,
-                        "LimitNPROC" => &mut spec.limits.nproc,
-                        "LimitCORE" => &mut spec.limits.core,
-                        "LimitMEMLOCK" => &mut spec.limits.memlock,
-                        "LimitAS" => &mut spec.limits.address_space,
-                        _ => &mut spec.limits.cpu,
-                    };
-                    *slot = Some(limit);
+                    let name = key.trim_start_matches("Limit").to_ascii_lowercase();
+                    if let Some(slot) = spec.limits.by_name_mut(&name) {
+                        *slot = Some(limit);
+                    }
                 }
                 Err(err) => findings.note(d, Verdict::NotHonoured, &err.to_string()),
             },

@@ -95,15 +95,9 @@ fn apply_flags(spec: &mut ServiceSpec, args: &InstallArgs) -> anyhow::Result<()>
         spec.runtime_directory.clone_from(&args.runtime_directory);
     }
     for (key, limit) in &args.limit {
-        let slot = match key.as_str() {
-            "nofile" => &mut spec.limits.nofile,
-            "nproc" => &mut spec.limits.nproc,
-            "core" => &mut spec.limits.core,
-            "memlock" => &mut spec.limits.memlock,
-            "as" => &mut spec.limits.address_space,
-            _ => &mut spec.limits.cpu,
-        };
-        *slot = Some(*limit);
+        if let Some(slot) = spec.limits.by_name_mut(key) {
+            *slot = Some(*limit);
+        }
     }
     if !args.success_exit_status.is_empty() {
         spec.success_exit_status
