@@ -107,8 +107,8 @@ pub enum Command {
     ///
     /// The definition goes to stdout, one line per directive not mapped as it is to stderr:
     /// "not honoured" for what svckit does not do (exit 2 unless --lenient), "informational"
-    /// for what only means something to systemd (its targets, documentation). Install it with
-    /// `svckit apply FILE`.
+    /// for what only means something to systemd (its targets, documentation). --install
+    /// installs it (as `svckit apply` does).
     #[command(after_help = exit::LINE)]
     Import(ImportArgs),
     /// Print what install would write for a service with a backend (a systemd unit, an LSB
@@ -558,6 +558,13 @@ pub struct ImportArgs {
     /// Exit 0 even when some directive is not honoured (each is still said).
     #[arg(long)]
     pub lenient: bool,
+    /// Install (or update) the service instead of printing its definition, as `svckit apply`
+    /// would; nothing is installed when some directive is not honoured, unless --lenient.
+    #[arg(long)]
+    pub install: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub state: StateDirArg,
 }
 
 #[doc = concat!("`svckit render`.")]

@@ -68,7 +68,9 @@ pub fn import(args: ImportArgs) -> anyhow::Result<Exit> {
         .spec
         .validate()
         .with_context(|| format!("{}: the definition it makes is not valid", unit.display()))?;
-    outln!("{}", imported.spec.to_toml().trim_end());
+    if !args.install {
+        outln!("{}", imported.spec.to_toml().trim_end());
+    }
     let mut stderr = std::io::stderr().lock();
     for finding in &imported.findings {
         let verdict = match finding.verdict {
@@ -81,10 +83,22 @@ pub fn import(args: ImportArgs) -> anyhow::Result<Exit> {
             finding.directive, finding.value, finding.why
         );
     }
-    Ok(match imported.lossy() && !args.lenient {
-        true => Exit::Usage,
-        false => Exit::Ok,
-    })
+    drop(stderr);
+    if imported.lossy() && !args.lenient {
+        if args.install {
+            eprintln!(
+                "svckit: error: {}: not installed: some directive is not honoured (--lenient \
+                 installs it all the same)",
+                unit.display()
+            );
+        }
+        return Ok(Exit::Usage);
+    }
+    if args.install {
+        let manager = super::manager(&args.state)?;
+        super::apply::apply(&manager, imported.spec)?;
+    }
+    Ok(Exit::Ok)
 }
 
 /// The drop-ins of the unit at `unit` (`file_name`): `*.conf` of every `FILE_NAME.d/` in

@@ -81,8 +81,9 @@ fn every_debian_unit_is_imported_or_refused_and_every_directive_not_mapped_is_na
 
 /// Debian's nginx unit, with a drop-in beside it (as an operator's `nginx.service.d/*.conf`)
 /// that points it at a test configuration and restarts it on failure: imported with nothing
-/// lost, applied, and it lives its whole life under the supervisor (serves, is restarted after
-/// SIGKILL with nothing of the old instance left, stops leaving nothing).
+/// lost, installed by `import --install` as it prints it, and it lives its whole life under the
+/// supervisor (serves, is restarted after SIGKILL with nothing of the old instance left, stops
+/// leaving nothing).
 #[test]
 fn debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life() {
     let test = "debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life";
@@ -115,13 +116,52 @@ fn debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(!said.contains("not honoured"), "{said}");
-    let definition = sup.dir.join("web.toml");
-    fs::write(&definition, &out.stdout).unwrap();
-    sup.ok(&["apply", &definition.display().to_string()]);
-    // WantedBy=multi-user.target: start = auto, so apply started it.
+    // Installed by import itself: the definition it prints.
+    let unit = units.join("nginx.service").display().to_string();
+    let installed = sup.ok(&["import", "--install", "--as", "web", &unit]);
+    assert!(installed.starts_with("web: installed"), "{installed}");
+    let shown = sup.ok(&["show", "web"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "program = \"/usr/sbin/nginx\"",
+        "type = \"forking\"",
+        "kill_mode = \"mixed\"",
+    ] {
+        assert!(
+            shown.contains(line) && printed.contains(line),
+            "{line}: {shown}"
+        );
+    }
+    // WantedBy=multi-user.target: start = auto (installed as `svckit install` installs:
+    // started at boot, or by `svckit start`).
     let status = sup.status("web");
     assert_eq!(status["start"], "auto", "{status}");
-    assert_eq!(status["state"], "running", "{status}");
-    sup.ok(&["stop", "web"]);
     lives_its_life(&sup, "web", port, Some(&pid_file));
+}
+
+/// A unit with a directive svckit does not honour: `--install` installs nothing (exit 2, the
+/// directive named), unless `--lenient`.
+#[test]
+fn import_install_of_a_lossy_unit_installs_nothing_unless_lenient() {
+    let sup = Sup::new("import-lossy");
+    let unit = sup.dir.join("lossy.service");
+    fs::write(
+        &unit,
+        "[Unit]\nBefore=other.service\n[Service]\nExecStart=/bin/sleep 3031\n",
+    )
+    .unwrap();
+    let unit = unit.display().to_string();
+    let out = sup.run(&["import", "--install", &unit]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("Unit.Before=other.service: not honoured"),
+        "{said}"
+    );
+    assert!(said.contains("not installed"), "{said}");
+    assert!(!sup.ok(&["list"]).contains("lossy"));
+    let installed = sup.ok(&["import", "--install", "--lenient", &unit]);
+    assert!(installed.starts_with("lossy: installed"), "{installed}");
+    assert!(sup.ok(&["list"]).contains("lossy"));
+    sup.ok(&["uninstall", "lossy"]);
 }
