@@ -77,6 +77,59 @@ fn every_debian_unit_is_imported_or_refused_and_every_directive_not_mapped_is_na
          (each named), {refused} refused (nothing to run)",
         units.len()
     );
+    // The daemons of the corpus .ci/run installs, and of the daemon tests: each one's unit
+    // makes a definition.
+    let daemons = [
+        "apache2",
+        "named",
+        "mariadb",
+        "unbound",
+        "chrony",
+        "rsyslog",
+        "lighttpd",
+        "vsftpd",
+        "squid",
+        "cups",
+        "avahi-daemon",
+        "dnsmasq",
+        "nginx",
+        "redis-server",
+        "postgresql",
+        "haproxy",
+        "memcached",
+        "ssh",
+        "cron",
+    ];
+    let mut made = Vec::new();
+    for daemon in daemons {
+        let unit = Path::new("/lib/systemd/system").join(format!("{daemon}.service"));
+        if !unit.exists() {
+            continue;
+        }
+        let out = Command::new(SVCKIT)
+            .args(["import", "--lenient"])
+            .arg(&unit)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{daemon}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("name = "),
+            "{daemon}"
+        );
+        made.push(daemon);
+    }
+    println!("daemons whose unit makes a definition: {made:?}");
+    if std::env::var_os("CI").is_some() {
+        assert!(
+            made.len() >= 12,
+            "the corpus .ci/run installs is missing: {made:?}"
+        );
+    }
 }
 
 /// Debian's nginx unit, with a drop-in beside it (as an operator's `nginx.service.d/*.conf`)
