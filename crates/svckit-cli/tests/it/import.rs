@@ -189,6 +189,16 @@ fn debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life() {
     // started at boot, or by `svckit start`).
     let status = sup.status("web");
     assert_eq!(status["start"], "auto", "{status}");
+    // A real request, answered by the page the test configuration serves.
+    sup.ok(&["start", "web"]);
+    assert!(
+        crate::support::eventually(std::time::Duration::from_secs(10), || {
+            http_get(port).ends_with("hi\n")
+        }),
+        "nginx does not answer on {port}: {}",
+        http_get(port)
+    );
+    sup.ok(&["stop", "web"]);
     lives_its_life(&sup, "web", port, Some(&pid_file));
 }
 
@@ -217,4 +227,83 @@ fn import_install_of_a_lossy_unit_installs_nothing_unless_lenient() {
     assert!(installed.starts_with("lossy: installed"), "{installed}");
     assert!(sup.ok(&["list"]).contains("lossy"));
     sup.ok(&["uninstall", "lossy"]);
+}
+
+/// `GET /` over HTTP/1.0 on 127.0.0.1:`port`: the whole response, or nothing.
+fn http_get(port: u16) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    if stream.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
+        return String::new();
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+/// Debian's lighttpd unit (Type=simple, a config check before the start, `kill -USR1
+/// $MAINPID` to reload) with a drop-in pointing it at a test configuration: imported with
+/// nothing lost (its PIDFile= told as informational), installed, it answers a real HTTP
+/// request with the page it serves, then lives its whole life under the supervisor.
+#[test]
+fn debian_s_lighttpd_unit_imports_cleanly_and_answers_a_real_request() {
+    let test = "debian_s_lighttpd_unit_imports_cleanly_and_answers_a_real_request";
+    let debian = Path::new("/lib/systemd/system/lighttpd.service");
+    if !require_root(test) || !require_program(test, "/usr/sbin/lighttpd") || !debian.exists() {
+        return;
+    }
+    let sup = Sup::new("import-lighttpd");
+    let port = free_port();
+    let dir = sup.dir.join("lighttpd");
+    fs::create_dir_all(dir.join("www")).unwrap();
+    fs::write(dir.join("www/index.html"), "imported from a unit\n").unwrap();
+    let conf = dir.join("lighttpd.conf");
+    fs::write(
+        &conf,
+        format!(
+            "server.document-root = \"{d}/www\"\nserver.port = {port}\n\
+             server.bind = \"127.0.0.1\"\nserver.errorlog = \"{d}/error.log\"\n\
+             index-file.names = ( \"index.html\" )\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let units = sup.dir.join("units");
+    fs::create_dir_all(units.join("lighttpd.service.d")).unwrap();
+    fs::copy(debian, units.join("lighttpd.service")).unwrap();
+    let conf = conf.display();
+    fs::write(
+        units.join("lighttpd.service.d/test.conf"),
+        format!(
+            "[Service]\nExecStartPre=\nExecStartPre=/usr/sbin/lighttpd -tt -f {conf}\n\
+             ExecStart=\nExecStart=/usr/sbin/lighttpd -D -f {conf}\n"
+        ),
+    )
+    .unwrap();
+    let unit = units.join("lighttpd.service").display().to_string();
+    let out = sup.run(&["import", "--install", "--as", "lighttpd-web", &unit]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("Service.PIDFile=/run/lighttpd.pid: informational"),
+        "{said}"
+    );
+    let shown = sup.ok(&["show", "lighttpd-web"]);
+    assert!(
+        shown.contains("signal = \"USR1\""),
+        "the reload signal: {shown}"
+    );
+    sup.ok(&["start", "lighttpd-web"]);
+    assert!(
+        crate::support::eventually(std::time::Duration::from_secs(10), || {
+            http_get(port).ends_with("imported from a unit\n")
+        }),
+        "lighttpd does not serve its page on {port}: {}",
+        http_get(port)
+    );
+    sup.ok(&["stop", "lighttpd-web"]);
+    lives_its_life(&sup, "lighttpd-web", port, None);
 }
