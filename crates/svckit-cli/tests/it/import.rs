@@ -147,30 +147,25 @@ fn debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life() {
     let sup = Sup::new("import-nginx");
     let port = free_port();
     let (conf, pid_file) = nginx_config(&sup.dir.join("nginx"), port);
-    let units = sup.dir.join("units");
-    fs::create_dir_all(units.join("nginx.service.d")).unwrap();
-    fs::copy(debian, units.join("nginx.service")).unwrap();
     let conf = conf.display();
-    fs::write(
-        units.join("nginx.service.d/test.conf"),
-        format!(
+    let unit = unit_with_dropin(
+        &sup,
+        "nginx.service",
+        &format!(
             "[Service]\nPIDFile={}\nExecStartPre=\nExecStartPre=/usr/sbin/nginx -t -q -c {conf}\n\
              ExecStart=\nExecStart=/usr/sbin/nginx -c {conf}\nExecReload=\n\
              ExecReload=/usr/sbin/nginx -c {conf} -s reload\nExecStop=\nRestart=on-failure\n",
             pid_file.display()
         ),
-    )
-    .unwrap();
+    );
     let out = Command::new(SVCKIT)
-        .args(["import", "--as", "web"])
-        .arg(units.join("nginx.service"))
+        .args(["import", "--as", "web", &unit])
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(!said.contains("not honoured"), "{said}");
     // Installed by import itself: the definition it prints.
-    let unit = units.join("nginx.service").display().to_string();
     let installed = sup.ok(&["import", "--install", "--as", "web", &unit]);
     assert!(installed.starts_with("web: installed"), "{installed}");
     let shown = sup.ok(&["show", "web"]);
@@ -190,15 +185,7 @@ fn debian_s_nginx_unit_with_a_drop_in_imports_cleanly_and_lives_its_life() {
     let status = sup.status("web");
     assert_eq!(status["start"], "auto", "{status}");
     // A real request, answered by the page the test configuration serves.
-    sup.ok(&["start", "web"]);
-    assert!(
-        crate::support::eventually(std::time::Duration::from_secs(10), || {
-            http_get(port).ends_with("hi\n")
-        }),
-        "nginx does not answer on {port}: {}",
-        http_get(port)
-    );
-    sup.ok(&["stop", "web"]);
+    serves_page(&sup, "web", port, "hi\n");
     lives_its_life(&sup, "web", port, Some(&pid_file));
 }
 
@@ -271,19 +258,15 @@ fn debian_s_lighttpd_unit_imports_cleanly_and_answers_a_real_request() {
         ),
     )
     .unwrap();
-    let units = sup.dir.join("units");
-    fs::create_dir_all(units.join("lighttpd.service.d")).unwrap();
-    fs::copy(debian, units.join("lighttpd.service")).unwrap();
     let conf = conf.display();
-    fs::write(
-        units.join("lighttpd.service.d/test.conf"),
-        format!(
+    let unit = unit_with_dropin(
+        &sup,
+        "lighttpd.service",
+        &format!(
             "[Service]\nExecStartPre=\nExecStartPre=/usr/sbin/lighttpd -tt -f {conf}\n\
              ExecStart=\nExecStart=/usr/sbin/lighttpd -D -f {conf}\n"
         ),
-    )
-    .unwrap();
-    let unit = units.join("lighttpd.service").display().to_string();
+    );
     let out = sup.run(&["import", "--install", "--as", "lighttpd-web", &unit]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{said}");
@@ -296,14 +279,34 @@ fn debian_s_lighttpd_unit_imports_cleanly_and_answers_a_real_request() {
         shown.contains("signal = \"USR1\""),
         "the reload signal: {shown}"
     );
-    sup.ok(&["start", "lighttpd-web"]);
+    serves_page(&sup, "lighttpd-web", port, "imported from a unit\n");
+    lives_its_life(&sup, "lighttpd-web", port, None);
+}
+
+/// A copy of Debian's unit `file_name` (from /lib/systemd/system) in a directory of `sup`'s,
+/// with `dropin` as its `FILE_NAME.d/test.conf`, as an operator overrides a unit: the copy's
+/// path.
+fn unit_with_dropin(sup: &Sup, file_name: &str, dropin: &str) -> String {
+    let units = sup.dir.join("units");
+    fs::create_dir_all(units.join(format!("{file_name}.d"))).unwrap();
+    fs::copy(
+        Path::new("/lib/systemd/system").join(file_name),
+        units.join(file_name),
+    )
+    .unwrap();
+    fs::write(units.join(format!("{file_name}.d/test.conf")), dropin).unwrap();
+    units.join(file_name).display().to_string()
+}
+
+/// Starts `name`, waits until a GET on `port` is answered with `page`, and stops it.
+fn serves_page(sup: &Sup, name: &str, port: u16, page: &str) {
+    sup.ok(&["start", name]);
     assert!(
         crate::support::eventually(std::time::Duration::from_secs(10), || {
-            http_get(port).ends_with("imported from a unit\n")
+            http_get(port).ends_with(page)
         }),
-        "lighttpd does not serve its page on {port}: {}",
+        "{name} does not answer {page:?} on {port}: {}",
         http_get(port)
     );
-    sup.ok(&["stop", "lighttpd-web"]);
-    lives_its_life(&sup, "lighttpd-web", port, None);
+    sup.ok(&["stop", name]);
 }
