@@ -308,6 +308,15 @@ pub fn time_span(text: &str) -> Result<Option<Duration>, String> {
     Ok(Some(total))
 }
 
+/// A systemd timeout: `None` for none (`infinity`, or 0, which systemd reads the same), or
+/// for a value that is not a time span.
+fn timeout(text: &str) -> Option<Duration> {
+    time_span(text)
+        .ok()
+        .flatten()
+        .filter(|limit| !limit.is_zero())
+}
+
 /// The command prefixes systemd allows before an executable's path (`-`, `@`, `:`, `+`, `!`,
 /// `!!`), and the command without them.
 fn prefixes(command: &str) -> (&str, &str) {
@@ -579,20 +588,25 @@ pub fn import(
                 Ok(Some(delay)) => spec.restart.delay = delay,
                 _ => findings.note(d, Verdict::NotHonoured, "not a finite time span"),
             },
-            ("Service", "TimeoutStartSec") => match time_span(value) {
-                Ok(Some(limit)) => timeout_start = Some(limit),
-                _ => findings.note(d, Verdict::NotHonoured, "no infinite start timeout"),
+            // A timeout of 0 is systemd's "none", as infinity is: svckit keeps its own.
+            ("Service", "TimeoutStartSec") => match timeout(value) {
+                Some(limit) => timeout_start = Some(limit),
+                None => findings.note(d, Verdict::NotHonoured, "no start without a timeout"),
             },
-            ("Service", "TimeoutStopSec") => match time_span(value) {
-                Ok(Some(limit)) => spec.stop.timeout = limit,
-                _ => findings.note(d, Verdict::NotHonoured, "no infinite stop timeout"),
+            ("Service", "TimeoutStopSec") => match timeout(value) {
+                Some(limit) => spec.stop.timeout = limit,
+                None => findings.note(d, Verdict::NotHonoured, "no stop without a timeout"),
             },
-            ("Service", "TimeoutSec") => match time_span(value) {
-                Ok(Some(limit)) => {
+            ("Service", "TimeoutSec") => match timeout(value) {
+                Some(limit) => {
                     timeout_start = Some(limit);
                     spec.stop.timeout = limit;
                 }
-                _ => findings.note(d, Verdict::NotHonoured, "no infinite timeout"),
+                None => findings.note(
+                    d,
+                    Verdict::NotHonoured,
+                    "no start or stop without a timeout",
+                ),
             },
             ("Service", "KillMode") => match value.parse::<KillMode>() {
                 Ok(mode) => spec.kill_mode = mode,
@@ -1001,6 +1015,24 @@ mod tests {
                 Some(Duration::from_secs(n))
             );
         }
+    }
+
+    /// Regression: `TimeoutStopSec=0` (redis's unit) is systemd's "no timeout", and was
+    /// imported as a stop timeout of 0: SIGKILL at once after SIGTERM. It keeps svckit's
+    /// own, and says so.
+    #[test]
+    fn regression_a_timeout_of_zero_is_no_timeout_not_an_immediate_kill() {
+        let got = imported("[Service]\nExecStart=/bin/true\nTimeoutStopSec=0\nTimeoutStartSec=0\n");
+        let default = ServiceSpec::new(ServiceName::new("x").unwrap(), "/bin/true");
+        assert_eq!(got.spec.stop.timeout, default.stop.timeout);
+        assert_eq!(got.spec.ready_timeout, default.ready_timeout);
+        let lost: Vec<&str> = got.findings.iter().map(|f| f.directive.as_str()).collect();
+        assert_eq!(
+            lost,
+            vec!["Service.TimeoutStopSec", "Service.TimeoutStartSec"]
+        );
+        let got = imported("[Service]\nExecStart=/bin/true\nTimeoutStopSec=3\n");
+        assert_eq!(got.spec.stop.timeout, Duration::from_secs(3));
     }
 
     #[test]

@@ -310,3 +310,58 @@ fn serves_page(sup: &Sup, name: &str, port: u16, page: &str) {
     );
     sup.ok(&["stop", name]);
 }
+
+/// Debian's redis unit: Type=notify (sd_notify), its own user and runtime directory, and 30
+/// sandboxing directives svckit does not do yet. Imported with --lenient (each of them named)
+/// and a drop-in pointing it at a port of the test's, it answers a real PING and lives its
+/// whole life under the supervisor. Its `TimeoutStopSec=0` (no timeout, for systemd) keeps
+/// svckit's stop timeout rather than a SIGKILL at once.
+#[test]
+fn debian_s_redis_unit_imports_leniently_and_answers_a_real_ping() {
+    let test = "debian_s_redis_unit_imports_leniently_and_answers_a_real_ping";
+    if !require_root(test)
+        || !require_program(test, "/usr/bin/redis-server")
+        || !require_program(test, "/usr/bin/redis-cli")
+        || !Path::new("/lib/systemd/system/redis-server.service").exists()
+    {
+        return;
+    }
+    let sup = Sup::new("import-redis");
+    let port = free_port();
+    let unit = unit_with_dropin(
+        &sup,
+        "redis-server.service",
+        &format!(
+            "[Service]\nExecStart=\nExecStart=/usr/bin/redis-server --port {port} \
+             --bind 127.0.0.1 --save \"\" --appendonly no --dir /tmp \
+             --supervised systemd --daemonize no\nLimitNOFILE=4096\n"
+        ),
+    );
+    let out = sup.run(&["import", "--install", "--lenient", "--as", "cache", &unit]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("Service.PrivateTmp=true: not honoured"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Service.TimeoutStopSec=0: not honoured"),
+        "{said}"
+    );
+    let shown = sup.ok(&["show", "cache"]);
+    assert!(shown.contains("type = \"notify\""), "{shown}");
+    assert!(shown.contains("user = \"redis\""), "{shown}");
+    sup.ok(&["start", "cache"]);
+    let ping = || {
+        Command::new("/usr/bin/redis-cli")
+            .args(["-p", &port.to_string(), "ping"])
+            .output()
+            .is_ok_and(|out| out.stdout == b"PONG\n")
+    };
+    assert!(
+        ping(),
+        "redis does not answer PING once started (notify: ready)"
+    );
+    sup.ok(&["stop", "cache"]);
+    lives_its_life(&sup, "cache", port, None);
+}
