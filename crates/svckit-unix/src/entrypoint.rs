@@ -61,9 +61,6 @@ pub const FORWARDED: [i32; 28] = [
     libc::SIGSYS,
 ];
 
-/// How long the program runs before the init lets go of its own executable's pages.
-pub const RELEASE_PAGES_AFTER: Duration = Duration::from_secs(1);
-
 /// How the program runs under the init.
 #[derive(Debug)]
 pub struct Entrypoint {
@@ -107,7 +104,7 @@ impl Entrypoint {
         // From here on it only waits. Once the program has run a while, the executable's pages
         // start-up mapped are let go (its PSS as PID 1 is every container's cost); a program
         // that ends sooner never pays for the reading of smaps that takes.
-        let mut release_at = Some(Instant::now() + RELEASE_PAGES_AFTER);
+        let mut release_at = Some(Instant::now() + crate::memory::IDLE_BEFORE_RELEASE);
         let mut status: Option<i32> = None;
         let mut deadline: Option<Instant> = None;
         loop {

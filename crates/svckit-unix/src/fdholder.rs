@@ -28,10 +28,6 @@ pub struct FdHolder {
 /// The fd number the holder keeps its link at.
 const LINK_FD: RawFd = 3;
 
-/// How long the holder and the forker wait, idle, before they let go of their executable's
-/// pages (milliseconds).
-pub(crate) const IDLE_MS: u16 = 1000;
-
 impl FdHolder {
     /// Forks the holder. The process must be single-threaded.
     pub fn spawn() -> io::Result<FdHolder> {
@@ -112,7 +108,7 @@ fn hold(link: OwnedFd) -> io::Result<()> {
             return Ok(());
         }
         let timeout = match worked {
-            true => EpollTimeout::from(IDLE_MS),
+            true => EpollTimeout::from(crate::memory::IDLE_BEFORE_RELEASE_MS),
             false => EpollTimeout::NONE,
         };
         let ready = match epoll.wait(&mut events, timeout) {

@@ -133,7 +133,10 @@ fn forker_main(link: OwnedFd) -> i32 {
     loop {
         if worked {
             let mut link_in = [PollFd::new(link.as_fd(), PollFlags::POLLIN)];
-            if let Ok(0) = poll(&mut link_in, PollTimeout::from(crate::fdholder::IDLE_MS)) {
+            if let Ok(0) = poll(
+                &mut link_in,
+                PollTimeout::from(crate::memory::IDLE_BEFORE_RELEASE_MS),
+            ) {
                 crate::memory::release_executable_pages();
                 worked = false;
                 continue;

@@ -3,7 +3,7 @@
 //! and this process's own: its heap trimmed ([`trim_heap`]), and its executable's pages let
 //! go of ([`release_executable_pages`], the mappings read from `/proc/self/smaps`).
 
-use std::{fs, io};
+use std::{fs, io, time::Duration};
 
 use nix::sys::resource::{Resource, getrlimit};
 use svckit_core::demo::MemoryStatus;
@@ -11,6 +11,15 @@ use svckit_core::demo::MemoryStatus;
 /// The user-mode address space of an x86-64 (or AArch64, 48-bit) Linux process: 128 TiB, the
 /// same figure Windows reports as `ullTotalVirtual` on x64.
 const USER_ADDRESS_SPACE: u64 = 128 << 40;
+
+/// How long a process of svckit's is idle before it gives memory back: the supervisor's heap
+/// and code pages a second after its last client, the fd holder's and the forker's code
+/// pages a second after their last work, a container init's once its program has run that
+/// long (a program that ends sooner never pays for it).
+pub const IDLE_BEFORE_RELEASE: Duration = Duration::from_secs(1);
+
+/// [`IDLE_BEFORE_RELEASE`] in milliseconds, as poll(2) takes it.
+pub(crate) const IDLE_BEFORE_RELEASE_MS: u16 = IDLE_BEFORE_RELEASE.as_millis() as u16;
 
 /// Gives the free memory inside this process's heap back to the kernel (glibc's
 /// malloc_trim(3)): a long-running process that once held much more than it holds now (a

@@ -975,7 +975,7 @@ fn closed_stdio_is_opened_on_dev_null_at_start() {
     }
 }
 
-/// Once its program has run a while (`RELEASE_PAGES_AFTER`, 1 s), the init lets go of its own
+/// Once its program has run a while (`svckit_unix::memory::IDLE_BEFORE_RELEASE`, 1 s), the init lets go of its own
 /// executable's pages (their PSS is every container's cost); a program that ends sooner never
 /// pays for it. Seen in the init's resident file pages of its own executable, which drop.
 #[test]

@@ -445,9 +445,6 @@ struct Supervisor {
 /// How many distinct policies are kept to be shared (a linear search, at each load).
 const SHARED_POLICIES: usize = 64;
 
-/// How long after the last client the heap is trimmed.
-const TRIM_AFTER: Duration = Duration::from_secs(1);
-
 /// One line of the supervisor's own log (its stderr: `supervisor.log` when daemonized). A
 /// failed write (a full disk, a closed stderr) is dropped: eprintln! would panic, and the
 /// supervisor must outlive its log.
@@ -762,7 +759,8 @@ impl Supervisor {
                     PID_FILES => self.on_pid_files(),
                     LISTENER => self.accept(),
                     token if self.clients.has(token) => {
-                        self.trim_at = Some(Instant::now() + TRIM_AFTER);
+                        self.trim_at =
+                            Some(Instant::now() + svckit_unix::memory::IDLE_BEFORE_RELEASE);
                         self.on_client(token);
                     }
                     token if self.captures.has(token) => self.on_output(token),
