@@ -22,13 +22,19 @@ struct Instance {
     started: Instant,
 }
 
-/// A service's instances, and what came of its connections.
+/// A service's instances, and what came of its connections: boxed, and only from its first
+/// connection on (a service started per connection is rare, and a supervisor may hold
+/// thousands of units).
 #[derive(Default)]
-pub(super) struct Instances {
+pub(super) struct Instances(Option<Box<Connections>>);
+
+/// What [`Instances`] holds.
+#[derive(Default)]
+struct Connections {
     running: Vec<Instance>,
     /// Connections accepted, and refused (beyond a limit), since the supervisor started.
-    pub(super) accepted: u64,
-    pub(super) refused: u64,
+    accepted: u64,
+    refused: u64,
     /// When a refusal was last told in the event log (at most one a second is).
     refusal_told: Option<Instant>,
 }
@@ -36,21 +42,43 @@ pub(super) struct Instances {
 impl Instances {
     /// Whether none runs.
     pub(super) fn is_empty(&self) -> bool {
-        self.running.is_empty()
+        self.count() == 0
     }
 
     /// How many run.
     pub(super) fn count(&self) -> usize {
-        self.running.len()
+        self.0.as_ref().map_or(0, |held| held.running.len())
+    }
+
+    /// Connections accepted since the supervisor started.
+    pub(super) fn accepted(&self) -> u64 {
+        self.0.as_ref().map_or(0, |held| held.accepted)
+    }
+
+    /// Connections refused (beyond a limit) since the supervisor started.
+    pub(super) fn refused(&self) -> u64 {
+        self.0.as_ref().map_or(0, |held| held.refused)
     }
 
     /// Sends `signal` to each instance's process group (each leads a session of its own).
     pub(super) fn signal_all(&self, signal: Signal) {
-        for instance in &self.running {
+        for instance in self.0.iter().flat_map(|held| &held.running) {
             process::send_group(instance.pid, signal);
         }
     }
 
+    /// What it holds, made at the first connection.
+    fn held(&mut self) -> &mut Connections {
+        self.0.get_or_insert_default()
+    }
+
+    /// The instance `pid`, taken out when it ended: who it served and for how long.
+    fn ended(&mut self, pid: Pid) -> Option<(String, Duration)> {
+        self.0.as_mut()?.ended(pid)
+    }
+}
+
+impl Connections {
     /// Why a connection from `source` is refused, if it is: a limit reached.
     fn refusal(&self, max: u32, per_source: Option<u32>, source: Option<IpAddr>) -> Option<String> {
         if self.running.len() >= max as usize {
@@ -98,7 +126,7 @@ impl Supervisor {
                 return;
             };
             let source = connection.remote.map(|remote| remote.ip());
-            let instances = unit.instances.get_or_insert_default();
+            let instances = unit.instances.held();
             let refused = instances.refusal(
                 unit.spec.max_connections,
                 unit.spec.max_connections_per_source,
@@ -192,15 +220,12 @@ impl Supervisor {
                     format_args!("started PID {pid} for a connection from {from}"),
                 );
                 if let Some(unit) = self.unit(name) {
-                    unit.instances
-                        .get_or_insert_default()
-                        .running
-                        .push(Instance {
-                            pid,
-                            from,
-                            source,
-                            started: Instant::now(),
-                        });
+                    unit.instances.held().running.push(Instance {
+                        pid,
+                        from,
+                        source,
+                        started: Instant::now(),
+                    });
                 }
             }
             Err((_, reason)) => {
@@ -215,7 +240,7 @@ impl Supervisor {
     /// `pid` was one.
     pub(super) fn instance_ended(&mut self, pid: Pid, exit: LastExit) -> bool {
         let found = self.units.values_mut().find_map(|unit| {
-            let (from, ran) = unit.instances.as_mut()?.ended(pid)?;
+            let (from, ran) = unit.instances.ended(pid)?;
             Some((unit.name.clone(), from, ran))
         });
         let Some((name, from, ran)) = found else {

@@ -262,9 +262,8 @@ struct Unit {
     waiters: Vec<(Token, Wait)>,
     /// Which version of its definition `spec` is: a start reads the file only when it changed.
     read: Option<store::Stamp>,
-    /// Per connection: its instances, and the connections accepted and refused (from its
-    /// first connection on: a service started per connection is rare).
-    instances: Option<Box<instances::Instances>>,
+    /// Per connection: its instances, and the connections accepted and refused.
+    instances: instances::Instances,
     /// With idle_stop: since when it has had no connection (while it runs).
     idle_since: Option<Instant>,
     /// The digest (FNV-1a) of its record as last written: one that says nothing new is not
@@ -658,7 +657,7 @@ impl Supervisor {
             runtime: Default::default(),
             waiters: Vec::new(),
             read: None,
-            instances: None,
+            instances: instances::Instances::default(),
             idle_since: None,
             recorded: None,
         })
@@ -902,10 +901,7 @@ impl Supervisor {
         if self.units.get(name).is_some_and(|unit| {
             unit.life.state == UnitState::Stopping
                 && unit.process.pid.is_none()
-                && unit
-                    .instances
-                    .as_ref()
-                    .is_none_or(|instances| instances.is_empty())
+                && unit.instances.is_empty()
                 && unit.control.running().is_none()
                 && unit.process.all_gone(unit.spec.kill_mode)
         }) {
@@ -1151,9 +1147,7 @@ impl Supervisor {
                 if let Some((pid, _)) = unit.control.running() {
                     process::send(pid, Signal::Kill);
                 }
-                if let Some(instances) = &unit.instances {
-                    instances.signal_all(Signal::Kill);
-                }
+                unit.instances.signal_all(Signal::Kill);
             }
             Action::Suspend => match unit.spec.says_ready() {
                 true => unit.process.signal_main(Signal::Tstp),
@@ -1284,9 +1278,7 @@ impl Supervisor {
             {
                 process::send(pid, signal);
             }
-            if let Some(instances) = &unit.instances {
-                instances.signal_all(signal);
-            }
+            unit.instances.signal_all(signal);
         }
     }
 
@@ -1306,9 +1298,9 @@ impl Supervisor {
                 .map(|listener| listener.address.to_string())
                 .collect(),
             accept: unit.spec.accept.name().to_owned(),
-            instances: unit.instances.as_ref().map_or(0, |i| i.count()) as u32,
-            accepted: unit.instances.as_ref().map_or(0, |i| i.accepted),
-            refused: unit.instances.as_ref().map_or(0, |i| i.refused),
+            instances: unit.instances.count() as u32,
+            accepted: unit.instances.accepted(),
+            refused: unit.instances.refused(),
         });
         ServiceStatus {
             name: unit.name.to_string(),
