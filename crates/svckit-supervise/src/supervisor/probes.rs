@@ -154,10 +154,10 @@ impl Supervisor {
             return;
         };
         let probe = match role {
-            Role::Readiness => unit.spec.readiness.clone(),
-            Role::Liveness => unit.spec.liveness.clone(),
+            Role::Readiness => &unit.spec.readiness,
+            Role::Liveness => &unit.spec.liveness,
         };
-        let Some(probe) = probe.map(|probe| *probe) else {
+        let Some(probe) = probe.as_deref().cloned() else {
             return;
         };
         // Liveness checks of services started together are spread over their period, each
