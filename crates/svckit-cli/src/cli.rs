@@ -302,7 +302,8 @@ pub struct InstallArgs {
     /// `ready_timeout`: with --type notify or forking, how long it may take to become ready.
     #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub ready_timeout: Option<Duration>,
-    /// `restart.policy`: never, on-failure or always.
+    /// `restart.policy`: never, on-failure, always, or systemd's on-success, on-abnormal,
+    /// on-abort, on-watchdog.
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<svckit::Restart>,
     /// `restart.delay`: the first restart's delay (0 restarts at once).

@@ -165,7 +165,15 @@ mod tests {
     fn flag_values_are_offered_and_paths_only_where_a_path_is_meant() {
         assert_eq!(
             offered(&["install", "web", "--restart"], ""),
-            ["never", "on-failure", "always"]
+            [
+                "never",
+                "on-failure",
+                "always",
+                "on-success",
+                "on-abnormal",
+                "on-abort",
+                "on-watchdog"
+            ]
         );
         assert!(offered(&["install", "web", "--backend"], "").contains(&"systemd".to_owned()));
         assert_eq!(

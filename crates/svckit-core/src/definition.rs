@@ -244,6 +244,8 @@ struct Definition {
     program: PathBuf,
     #[serde(default)]
     args: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    expand_env: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     working_dir: Option<PathBuf>,
     #[serde(default)]
@@ -280,9 +282,33 @@ struct Definition {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     exec_stop: Vec<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    exec_stop_post: Vec<Vec<String>>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    send_sigkill: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     environment_file: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     runtime_directory: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    runtime_directory_mode: Option<DirMode>,
+    #[serde(default, skip_serializing_if = "is_no")]
+    runtime_directory_preserve: Named<crate::Preserve>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    state_directory: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state_directory_mode: Option<DirMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cache_directory: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cache_directory_mode: Option<DirMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    logs_directory: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logs_directory_mode: Option<DirMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    configuration_directory: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    configuration_directory_mode: Option<DirMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nice: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,6 +325,8 @@ struct Definition {
     wants: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     after: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    before: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     conditions: BTreeMap<String, Named<crate::condition::Condition>>,
     #[serde(default)]
@@ -468,6 +496,22 @@ impl ProbeDefinition {
     }
 }
 
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_no(preserve: &Named<crate::Preserve>) -> bool {
+    preserve.0 == crate::Preserve::No
+}
+
 fn is_default(accept: &Named<crate::listen::AcceptMode>) -> bool {
     accept.0 == crate::listen::AcceptMode::No
 }
@@ -508,6 +552,25 @@ impl<'de> Deserialize<'de> for SocketMode {
         parse::umask(&text).map(SocketMode).map_err(|_| {
             D::Error::custom(format!("{text:?} is not an octal mode between 000 and 777"))
         })
+    }
+}
+
+/// A directory's mode: `"0755"`, `"2755"` (to 7777, as systemd's `*DirectoryMode=`).
+#[derive(Debug, Clone, Copy)]
+struct DirMode(u32);
+
+impl<'de> Deserialize<'de> for DirMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse::dir_mode(&text)
+            .map(DirMode)
+            .map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for DirMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:04o}", self.0))
     }
 }
 
@@ -713,7 +776,18 @@ impl Default for LogsDefinition {
 
 impl Definition {
     fn into_spec(self, name: ServiceName) -> Result<ServiceSpec, (&'static str, String)> {
-        let mut spec = ServiceSpec::new(name, self.program);
+        // Its prefixes, as systemd writes them before ExecStart='s program.
+        let program = self.program.to_string_lossy();
+        let (prefix, path) = crate::command::Prefix::split(&program).map_err(|e| ("program", e))?;
+        if prefix.argv0 && self.args.is_empty() {
+            return Err((
+                "program",
+                "`@` needs args, the first its argv[0]".to_owned(),
+            ));
+        }
+        let mut spec = ServiceSpec::new(name, path);
+        spec.program_prefix = prefix;
+        spec.expand_env = self.expand_env;
         spec.display_name = self.display_name;
         spec.description = self.description;
         spec.args = self.args.into_iter().map(Into::into).collect();
@@ -747,6 +821,7 @@ impl Definition {
         spec.requires = names("requires", &self.requires)?;
         spec.wants = names("wants", &self.wants)?;
         spec.after = names("after", &self.after)?;
+        spec.before = names("before", &self.before)?;
         spec.conditions = self
             .conditions
             .into_iter()
@@ -771,8 +846,27 @@ impl Definition {
         spec.exec_start_pre = self.exec_start_pre;
         spec.exec_start_post = self.exec_start_post;
         spec.exec_stop = self.exec_stop;
+        spec.exec_stop_post = self.exec_stop_post;
+        spec.send_sigkill = self.send_sigkill;
         spec.environment_file = self.environment_file;
         spec.runtime_directory = self.runtime_directory;
+        let mode = |mode: Option<DirMode>| mode.map(|mode| mode.0);
+        let directories = crate::Directories {
+            runtime_mode: mode(self.runtime_directory_mode),
+            runtime_preserve: self.runtime_directory_preserve.0,
+            kept: [
+                (self.state_directory, mode(self.state_directory_mode)),
+                (self.cache_directory, mode(self.cache_directory_mode)),
+                (self.logs_directory, mode(self.logs_directory_mode)),
+                (
+                    self.configuration_directory,
+                    mode(self.configuration_directory_mode),
+                ),
+            ],
+        };
+        if directories != crate::Directories::default() {
+            spec.directories = Some(Box::new(directories));
+        }
         spec.nice = self.nice;
         spec.success_exit_status = self.success_exit_status.iter().map(|e| e.0).collect();
         spec.restart_prevent_exit_status = self
@@ -821,11 +915,20 @@ impl Definition {
     }
 
     fn from_spec(spec: &ServiceSpec) -> Definition {
+        let directories = spec.directories.as_deref().cloned().unwrap_or_default();
         Definition {
             name: Some(spec.name.to_string()),
             display_name: spec.display_name.clone(),
             description: spec.description.clone(),
-            program: spec.program.clone(),
+            program: match spec.program_prefix.is_empty() {
+                true => spec.program.clone(),
+                false => {
+                    let mut program = std::ffi::OsString::from(spec.program_prefix.text());
+                    program.push(&spec.program);
+                    program.into()
+                }
+            },
+            expand_env: spec.expand_env,
             args: spec
                 .args
                 .iter()
@@ -849,6 +952,7 @@ impl Definition {
             requires: spec.requires.iter().map(ToString::to_string).collect(),
             wants: spec.wants.iter().map(ToString::to_string).collect(),
             after: spec.after.iter().map(ToString::to_string).collect(),
+            before: spec.before.iter().map(ToString::to_string).collect(),
             conditions: spec
                 .conditions
                 .iter()
@@ -862,8 +966,20 @@ impl Definition {
             exec_start_pre: spec.exec_start_pre.clone(),
             exec_start_post: spec.exec_start_post.clone(),
             exec_stop: spec.exec_stop.clone(),
+            exec_stop_post: spec.exec_stop_post.clone(),
+            send_sigkill: spec.send_sigkill,
             environment_file: spec.environment_file.clone(),
             runtime_directory: spec.runtime_directory.clone(),
+            runtime_directory_mode: directories.runtime_mode.map(DirMode),
+            runtime_directory_preserve: Named(directories.runtime_preserve),
+            state_directory: directories.kept[0].0.clone(),
+            state_directory_mode: directories.kept[0].1.map(DirMode),
+            cache_directory: directories.kept[1].0.clone(),
+            cache_directory_mode: directories.kept[1].1.map(DirMode),
+            logs_directory: directories.kept[2].0.clone(),
+            logs_directory_mode: directories.kept[2].1.map(DirMode),
+            configuration_directory: directories.kept[3].0.clone(),
+            configuration_directory_mode: directories.kept[3].1.map(DirMode),
             nice: spec.nice,
             success_exit_status: spec
                 .success_exit_status

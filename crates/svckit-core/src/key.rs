@@ -2,7 +2,7 @@
 //! one enum, so what a backend cannot honour, what a change touches and what docs/supervisor.md says
 //! each backend makes of a key are told of the same things.
 
-use crate::ServiceSpec;
+use crate::{DirectoryKind, Preserve, ServiceSpec};
 
 macro_rules! keys {
     ($($variant:ident => $name:literal, $doc:literal;)*) => {
@@ -29,6 +29,8 @@ macro_rules! keys {
 keys! {
     DisplayName => "display_name", "`display_name`: the name shown to people.";
     Description => "description", "`description`.";
+    Program => "program", "`program`: its prefixes (`-`, `+`, `!`, `@`, `:`; the program itself is every backend's).";
+    ExpandEnv => "expand_env", "`expand_env`: `$VAR` in its arguments and commands replaced at each start.";
     WorkingDir => "working_dir", "`working_dir`: where it runs.";
     Env => "env", "`env`: variables set in its environment.";
     User => "user", "`user`: the account it runs as.";
@@ -46,8 +48,9 @@ keys! {
     Requires => "requires", "`requires`: started first and needed, as Requires= + After=.";
     Wants => "wants", "`wants`: started with it, not waited for.";
     After => "after", "`after`: waited for when starting anyway.";
+    Before => "before", "`before`: started before these when they start anyway.";
     Conditions => "conditions", "`conditions`: what it waits for in a dependency (started, healthy, a log line, …).";
-    RestartPolicy => "restart.policy", "`restart.policy`: never, on-failure or always.";
+    RestartPolicy => "restart.policy", "`restart.policy`: never, on-failure, always, on-success, on-abnormal, on-abort or on-watchdog.";
     RestartDelay => "restart.delay", "`restart.delay`: the first wait before a restart.";
     RestartMaxDelay => "restart.max_delay", "`restart.max_delay`: the backoff's ceiling.";
     RestartResetAfter => "restart.reset_after", "`restart.reset_after`: a run that resets the backoff.";
@@ -58,8 +61,16 @@ keys! {
     ExecStartPre => "exec_start_pre", "`exec_start_pre`: commands run before the program.";
     ExecStartPost => "exec_start_post", "`exec_start_post`: commands run once it runs.";
     ExecStop => "exec_stop", "`exec_stop`: commands that stop it.";
+    ExecStopPost => "exec_stop_post", "`exec_stop_post`: commands run once nothing of it is left.";
+    SendSigkill => "send_sigkill", "`send_sigkill`: whether the stop timeout ends in SIGKILL.";
     EnvironmentFile => "environment_file", "`environment_file`: files of variables read at start.";
     RuntimeDirectory => "runtime_directory", "`runtime_directory`: directories under /run.";
+    RuntimeDirectoryMode => "runtime_directory_mode", "`runtime_directory_mode`: their mode.";
+    RuntimeDirectoryPreserve => "runtime_directory_preserve", "`runtime_directory_preserve`: whether they outlive a stop.";
+    StateDirectory => "state_directory", "`state_directory` (and `state_directory_mode`): directories under /var/lib.";
+    CacheDirectory => "cache_directory", "`cache_directory` (and `cache_directory_mode`): directories under /var/cache.";
+    LogsDirectory => "logs_directory", "`logs_directory` (and `logs_directory_mode`): directories under /var/log.";
+    ConfigurationDirectory => "configuration_directory", "`configuration_directory` (and `configuration_directory_mode`): directories under /etc.";
     Limits => "limits", "`limits`: resource limits (nofile, nproc, …).";
     Nice => "nice", "`nice`: its scheduling priority.";
     SuccessExitStatus => "success_exit_status", "`success_exit_status`: ends that count as success.";
@@ -116,6 +127,10 @@ impl Key {
                 | Key::ReadyTimeout
                 | Key::ExecStop
                 | Key::ExecStartPost
+                | Key::ExecStopPost
+                | Key::SendSigkill
+                | Key::Before
+                | Key::RuntimeDirectoryPreserve
         )
     }
 
@@ -123,12 +138,19 @@ impl Key {
     /// manager's usual behaviour", so only a key given asks something of a backend.
     pub fn given(spec: &ServiceSpec) -> Vec<Key> {
         let base = ServiceSpec::new(spec.name.clone(), spec.program.clone());
+        let dirs = spec.directories.as_deref().cloned().unwrap_or_default();
+        let kept = |kind| {
+            let (names, mode) = dirs.of(kind);
+            !names.is_empty() || mode.is_some()
+        };
         Key::ALL
             .iter()
             .copied()
             .filter(|key| match key {
                 Key::DisplayName => spec.display_name != base.display_name,
                 Key::Description => spec.description != base.description,
+                Key::Program => !spec.program_prefix.is_empty(),
+                Key::ExpandEnv => spec.expand_env,
                 Key::WorkingDir => spec.working_dir != base.working_dir,
                 Key::Env => spec.env != base.env,
                 Key::User => spec.account != base.account,
@@ -146,6 +168,7 @@ impl Key {
                 Key::Requires => !spec.requires.is_empty(),
                 Key::Wants => !spec.wants.is_empty(),
                 Key::After => !spec.after.is_empty(),
+                Key::Before => !spec.before.is_empty(),
                 Key::Conditions => spec
                     .conditions
                     .iter()
@@ -161,8 +184,16 @@ impl Key {
                 Key::ExecStartPre => !spec.exec_start_pre.is_empty(),
                 Key::ExecStartPost => !spec.exec_start_post.is_empty(),
                 Key::ExecStop => !spec.exec_stop.is_empty(),
+                Key::ExecStopPost => !spec.exec_stop_post.is_empty(),
+                Key::SendSigkill => !spec.send_sigkill,
                 Key::EnvironmentFile => !spec.environment_file.is_empty(),
                 Key::RuntimeDirectory => !spec.runtime_directory.is_empty(),
+                Key::RuntimeDirectoryMode => dirs.runtime_mode.is_some(),
+                Key::RuntimeDirectoryPreserve => dirs.runtime_preserve != Preserve::No,
+                Key::StateDirectory => kept(DirectoryKind::State),
+                Key::CacheDirectory => kept(DirectoryKind::Cache),
+                Key::LogsDirectory => kept(DirectoryKind::Logs),
+                Key::ConfigurationDirectory => kept(DirectoryKind::Configuration),
                 Key::Limits => spec.limits != base.limits,
                 Key::Nice => spec.nice.is_some(),
                 Key::SuccessExitStatus => !spec.success_exit_status.is_empty(),

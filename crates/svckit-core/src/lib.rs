@@ -11,6 +11,7 @@
 //! daemon reports the very same states a Windows service does.
 
 mod accept;
+pub mod command;
 pub mod condition;
 mod control;
 mod definition;
@@ -49,9 +50,9 @@ pub use pid::{Pid, ServiceProcess};
 pub use service::{Context, Service};
 pub use signal::Signal;
 pub use spec::{
-    BackendKind, ExitMatch, KillMode, Limit, Limits, LogPolicy, NotifyAccess, ReloadAction,
-    ReloadPolicy, Restart, RestartPolicy, ServiceSpec, ServiceType, SourceText, StartType,
-    StopPolicy,
+    BackendKind, Directories, DirectoryKind, ExitMatch, KillMode, Limit, Limits, LogPolicy,
+    NotifyAccess, Preserve, ReloadAction, ReloadPolicy, Restart, RestartPolicy, ServiceSpec,
+    ServiceType, SourceText, StartType, StopPolicy,
 };
 pub use state::State;
 

@@ -105,6 +105,18 @@ pub fn umask(text: &str) -> Result<u32, String> {
     }
 }
 
+/// An octal directory mode, `0755` or `2755` (setgid, sticky and setuid bits allowed), as
+/// systemd's `*DirectoryMode=` take it.
+pub fn dir_mode(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o7777 && !digits.is_empty() => Ok(mode),
+        _ => Err(format!(
+            "{text:?} is not an octal mode between 0000 and 7777"
+        )),
+    }
+}
+
 /// A `NAME=VALUE` pair of an environment (`--env`): a non-empty name, the value may be empty or
 /// hold `=`.
 pub fn env_pair(text: &str) -> Result<(std::ffi::OsString, std::ffi::OsString), String> {

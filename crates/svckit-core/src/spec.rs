@@ -221,11 +221,29 @@ pub enum Restart {
     OnFailure,
     /// Whenever it ended without being asked to stop.
     Always,
+    /// When it ended well: exit code 0 (or one of `success_exit_status`), or killed by
+    /// SIGHUP, SIGINT, SIGTERM or SIGPIPE.
+    OnSuccess,
+    /// When it was killed by a signal other than those four, went unready past its ready
+    /// timeout, or its watchdog went unfed: an end no exit code explains.
+    OnAbnormal,
+    /// When it was killed by a signal other than SIGHUP, SIGINT, SIGTERM and SIGPIPE.
+    OnAbort,
+    /// When its watchdog went unfed.
+    OnWatchdog,
 }
 
 impl Restart {
     /// Every policy, in the order the documentation lists them.
-    pub const ALL: [Restart; 3] = [Restart::Never, Restart::OnFailure, Restart::Always];
+    pub const ALL: [Restart; 7] = [
+        Restart::Never,
+        Restart::OnFailure,
+        Restart::Always,
+        Restart::OnSuccess,
+        Restart::OnAbnormal,
+        Restart::OnAbort,
+        Restart::OnWatchdog,
+    ];
 
     /// The name the CLI and definitions use.
     pub const fn name(self) -> &'static str {
@@ -233,6 +251,10 @@ impl Restart {
             Restart::Never => "never",
             Restart::OnFailure => "on-failure",
             Restart::Always => "always",
+            Restart::OnSuccess => "on-success",
+            Restart::OnAbnormal => "on-abnormal",
+            Restart::OnAbort => "on-abort",
+            Restart::OnWatchdog => "on-watchdog",
         }
     }
 }
@@ -246,7 +268,10 @@ impl FromStr for Restart {
             .ok_or_else(|| {
                 ModelError::invalid(
                     "restart",
-                    format!("{text:?} is not never, on-failure or always"),
+                    format!(
+                        "{text:?} is not never, on-failure, always, on-success, on-abnormal, \
+                         on-abort or on-watchdog"
+                    ),
                 )
             })
     }
@@ -255,6 +280,146 @@ impl FromStr for Restart {
 impl fmt::Display for Restart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Whether a service's runtime directories outlive it (systemd's `RuntimeDirectoryPreserve=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Preserve {
+    /// Removed when it stops or ends.
+    #[default]
+    No,
+    /// Kept.
+    Yes,
+    /// Kept across a restart (automatic or asked), removed when it stops for good.
+    Restart,
+}
+
+impl Preserve {
+    /// Every value, in the order the documentation lists them.
+    pub const ALL: [Preserve; 3] = [Preserve::No, Preserve::Yes, Preserve::Restart];
+
+    /// The name definitions use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Preserve::No => "no",
+            Preserve::Yes => "yes",
+            Preserve::Restart => "restart",
+        }
+    }
+}
+
+impl FromStr for Preserve {
+    type Err = ModelError;
+    fn from_str(text: &str) -> Result<Preserve, ModelError> {
+        Preserve::ALL
+            .into_iter()
+            .find(|preserve| preserve.name() == text)
+            .ok_or_else(|| {
+                ModelError::invalid(
+                    "runtime_directory_preserve",
+                    format!("{text:?} is not no, yes or restart"),
+                )
+            })
+    }
+}
+
+impl fmt::Display for Preserve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kinds of directories made for a service at each start and kept when it stops, as
+/// systemd makes them (`StateDirectory=`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DirectoryKind {
+    /// `state_directory`: under /var/lib (root) or `$XDG_STATE_HOME`.
+    State,
+    /// `cache_directory`: under /var/cache or `$XDG_CACHE_HOME`.
+    Cache,
+    /// `logs_directory`: under /var/log or `$XDG_STATE_HOME/log`.
+    Logs,
+    /// `configuration_directory`: under /etc or `$XDG_CONFIG_HOME`, owned by root (its
+    /// program reads it, never writes it).
+    Configuration,
+}
+
+impl DirectoryKind {
+    /// Every kind, in the order definitions list them.
+    pub const ALL: [DirectoryKind; 4] = [
+        DirectoryKind::State,
+        DirectoryKind::Cache,
+        DirectoryKind::Logs,
+        DirectoryKind::Configuration,
+    ];
+
+    /// Its key in definitions (`state_directory`).
+    pub const fn key(self) -> &'static str {
+        match self {
+            DirectoryKind::State => "state_directory",
+            DirectoryKind::Cache => "cache_directory",
+            DirectoryKind::Logs => "logs_directory",
+            DirectoryKind::Configuration => "configuration_directory",
+        }
+    }
+
+    /// The key of its mode (`state_directory_mode`).
+    pub const fn mode_key(self) -> &'static str {
+        match self {
+            DirectoryKind::State => "state_directory_mode",
+            DirectoryKind::Cache => "cache_directory_mode",
+            DirectoryKind::Logs => "logs_directory_mode",
+            DirectoryKind::Configuration => "configuration_directory_mode",
+        }
+    }
+
+    /// The variable that tells the program where they are (`STATE_DIRECTORY`), as systemd
+    /// sets it.
+    pub const fn variable(self) -> &'static str {
+        match self {
+            DirectoryKind::State => "STATE_DIRECTORY",
+            DirectoryKind::Cache => "CACHE_DIRECTORY",
+            DirectoryKind::Logs => "LOGS_DIRECTORY",
+            DirectoryKind::Configuration => "CONFIGURATION_DIRECTORY",
+        }
+    }
+
+    /// Where a system service's are (root's supervisor): /var/lib, /var/cache, /var/log, /etc.
+    pub const fn system_base(self) -> &'static str {
+        match self {
+            DirectoryKind::State => "/var/lib",
+            DirectoryKind::Cache => "/var/cache",
+            DirectoryKind::Logs => "/var/log",
+            DirectoryKind::Configuration => "/etc",
+        }
+    }
+}
+
+/// A service's directories beyond its runtime directories' names (see
+/// [`ServiceSpec::directories`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Directories {
+    /// The mode of its runtime directories (0755 when `None`).
+    pub runtime_mode: Option<u32>,
+    /// Whether they outlive it.
+    pub runtime_preserve: Preserve,
+    /// Its state, cache, logs and configuration directories (names below the kind's base),
+    /// in [`DirectoryKind::ALL`]'s order, each with its mode (0755 when `None`).
+    pub kept: [(Vec<String>, Option<u32>); 4],
+}
+
+impl Directories {
+    /// The names of `kind`'s directories and their mode.
+    pub fn of(&self, kind: DirectoryKind) -> (&[String], Option<u32>) {
+        let (names, mode) = &self.kept[kind as usize];
+        (names, *mode)
+    }
+
+    /// The names of `kind`'s directories and their mode, to change.
+    pub fn of_mut(&mut self, kind: DirectoryKind) -> (&mut Vec<String>, &mut Option<u32>) {
+        let (names, mode) = &mut self.kept[kind as usize];
+        (names, mode)
     }
 }
 
@@ -569,6 +734,13 @@ pub struct ServiceSpec {
     pub description: Option<String>,
     /// The program to run, best given as an absolute path.
     pub program: PathBuf,
+    /// The prefixes written before `program` in its definition (`program = "-/usr/bin/x"`,
+    /// [`crate::command::Prefix`]).
+    pub program_prefix: crate::command::Prefix,
+    /// Whether `$VAR` and `${VAR}` in its arguments and commands are replaced at each start
+    /// by the values of its environment (`env`, `environment_file`), by systemd's rules
+    /// ([`crate::command::expand`]); a command prefixed `:` is left as it is.
+    pub expand_env: bool,
     /// Its arguments, passed exactly (each backend quotes them by its own rules).
     pub args: Vec<OsString>,
     /// When it starts.
@@ -589,6 +761,9 @@ pub struct ServiceSpec {
     /// Services this one starts after if they are starting too, without starting them
     /// (systemd's `After=` alone).
     pub after: Vec<ServiceName>,
+    /// Services that start after this one if it is starting too, without it starting them
+    /// (systemd's `Before=`: their `after`, said by this one).
+    pub before: Vec<ServiceName>,
     /// What it waits for in some of the services it starts after (`[conditions]`), each at
     /// most once, sorted by name; the others are waited for until ready.
     pub conditions: Vec<(ServiceName, crate::condition::Condition)>,
@@ -631,12 +806,21 @@ pub struct ServiceSpec {
     /// Commands run in order to stop it, before the stop signal reaches what is left (nginx's
     /// `-s quit`); the stop timeout covers both.
     pub exec_stop: Vec<Vec<String>>,
+    /// Commands run in order once nothing of it is left, however it ended (a stop, an exit,
+    /// a failed start): cleaning up after it. Their status does not matter.
+    pub exec_stop_post: Vec<Vec<String>>,
+    /// Whether what is left of it at the stop timeout is killed with SIGKILL (systemd's
+    /// `SendSIGKILL=`); without, the stop waits for it as long as it takes.
+    pub send_sigkill: bool,
     /// Files of `NAME=value` lines (systemd's `EnvironmentFile=` format) read at each start,
     /// after `env`; a path starting with `-` may be missing.
     pub environment_file: Vec<String>,
     /// Directories made for it at each start under /run (root) or `$XDG_RUNTIME_DIR`, owned
     /// by its user, and removed when it stops (`sshd` for /run/sshd).
     pub runtime_directory: Vec<String>,
+    /// The mode of its runtime directories, when not 0755, and whether they outlive a stop;
+    /// its state, cache, logs and configuration directories. Boxed: most services have none.
+    pub directories: Option<Box<Directories>>,
     /// Its resource limits.
     pub limits: Limits,
     /// Its scheduling priority, -20 (first) to 19 (last).
@@ -705,6 +889,8 @@ impl ServiceSpec {
         commands(&mut self.exec_start_pre);
         commands(&mut self.exec_start_post);
         commands(&mut self.exec_stop);
+        commands(&mut self.exec_stop_post);
+        self.before.shrink_to_fit();
         strings(&mut self.environment_file);
         strings(&mut self.runtime_directory);
         self.success_exit_status.shrink_to_fit();
@@ -719,6 +905,8 @@ impl ServiceSpec {
             display_name: None,
             description: None,
             program: program.into(),
+            program_prefix: crate::command::Prefix::default(),
+            expand_env: false,
             args: Vec::new(),
             start: StartType::default(),
             account: None,
@@ -727,6 +915,7 @@ impl ServiceSpec {
             requires: Vec::new(),
             wants: Vec::new(),
             after: Vec::new(),
+            before: Vec::new(),
             conditions: Vec::new(),
             restart: RestartPolicy::default(),
             working_dir: None,
@@ -744,8 +933,11 @@ impl ServiceSpec {
             exec_start_pre: Vec::new(),
             exec_start_post: Vec::new(),
             exec_stop: Vec::new(),
+            exec_stop_post: Vec::new(),
+            send_sigkill: true,
             environment_file: Vec::new(),
             runtime_directory: Vec::new(),
+            directories: None,
             limits: Limits::default(),
             nice: None,
             oom_score_adjust: None,
@@ -774,6 +966,59 @@ impl ServiceSpec {
             (None, []) if self.says_ready() => Some(ReloadAction::Signal(Signal::Hup)),
             (None, []) => None,
         }
+    }
+
+    /// The program's `argv[0]` when its `@` prefix gives one (its first argument), and its
+    /// arguments after it.
+    pub fn program_argv(&self) -> (Option<&std::ffi::OsStr>, &[OsString]) {
+        match (self.program_prefix.argv0, self.args.split_first()) {
+            (true, Some((argv0, args))) => (Some(argv0.as_os_str()), args),
+            _ => (None, self.args.as_slice()),
+        }
+    }
+
+    /// The words of its control command `command` (prefixes in the first), when it has it.
+    pub fn control_command(&self, command: crate::machine::ControlCommand) -> Option<&[String]> {
+        use crate::machine::ControlCommand;
+        let list = match command {
+            ControlCommand::StartPre(index) => self.exec_start_pre.get(index),
+            ControlCommand::StartPost(index) => self.exec_start_post.get(index),
+            ControlCommand::Stop(index) => self.exec_stop.get(index),
+            ControlCommand::StopPost(index) => self.exec_stop_post.get(index),
+            ControlCommand::Reload => {
+                return match self.reload_action() {
+                    Some(ReloadAction::Command(argv)) => Some(argv),
+                    _ => None,
+                };
+            }
+        };
+        list.map(Vec::as_slice)
+    }
+
+    /// Its control commands whose failure is ignored (prefixed `-`), for the machine's
+    /// [`crate::machine::Policy::failure_ignored`].
+    pub fn failure_ignored(&self) -> Vec<crate::machine::ControlCommand> {
+        use crate::machine::ControlCommand;
+        let ignored = |command: &Vec<String>| {
+            command.first().is_some_and(|first| {
+                crate::command::Prefix::split(first).is_ok_and(|(prefix, _)| prefix.ignore_failure)
+            })
+        };
+        let each = |list: &[Vec<String>], make: fn(usize) -> ControlCommand| {
+            list.iter()
+                .enumerate()
+                .filter(|(_, command)| ignored(command))
+                .map(move |(index, _)| make(index))
+                .collect::<Vec<_>>()
+        };
+        let mut all = each(&self.exec_start_pre, ControlCommand::StartPre);
+        all.extend(each(&self.exec_start_post, ControlCommand::StartPost));
+        all.extend(each(&self.exec_stop, ControlCommand::Stop));
+        all.extend(each(&self.exec_stop_post, ControlCommand::StopPost));
+        if ignored(&self.reload.command) {
+            all.push(ControlCommand::Reload);
+        }
+        all
     }
 
     /// The services a start of this one starts first: `dependencies`, `requires`, `wants`.
@@ -937,6 +1182,7 @@ impl ServiceSpec {
             ("exec_start_pre", &self.exec_start_pre),
             ("exec_start_post", &self.exec_start_post),
             ("exec_stop", &self.exec_stop),
+            ("exec_stop_post", &self.exec_stop_post),
         ] {
             for command in commands {
                 check_command(key, command)?;
@@ -951,21 +1197,39 @@ impl ServiceSpec {
             }
             check_text("environment_file", file)?;
         }
-        for dir in &self.runtime_directory {
-            // A name under /run, never a way out of it.
-            let path = std::path::Path::new(dir);
-            if dir.is_empty()
-                || path.is_absolute()
-                || path
-                    .components()
-                    .any(|part| !matches!(part, std::path::Component::Normal(_)))
-            {
-                return Err(ModelError::invalid(
-                    "runtime_directory",
-                    format!("{dir:?} is not a relative path below /run (like \"sshd\")"),
-                ));
+        let directories = self.directories.as_deref().cloned().unwrap_or_default();
+        let kept = crate::DirectoryKind::ALL
+            .into_iter()
+            .map(|kind| (kind.key(), kind.system_base(), directories.of(kind).0));
+        for (key, base, names) in std::iter::once((
+            "runtime_directory",
+            "/run",
+            self.runtime_directory.as_slice(),
+        ))
+        .chain(kept)
+        {
+            for dir in names {
+                // A name under its base, never a way out of it.
+                let path = std::path::Path::new(dir);
+                if dir.is_empty()
+                    || path.is_absolute()
+                    || path
+                        .components()
+                        .any(|part| !matches!(part, std::path::Component::Normal(_)))
+                {
+                    return Err(ModelError::invalid(
+                        key,
+                        format!("{dir:?} is not a relative path below {base} (like \"sshd\")"),
+                    ));
+                }
+                check_text(key, dir)?;
             }
-            check_text("runtime_directory", dir)?;
+        }
+        if self.program_prefix.argv0 && self.args.is_empty() {
+            return Err(ModelError::invalid(
+                "program",
+                "`@` needs args, the first its argv[0]",
+            ));
         }
         crate::listen::check_all(&self.listen)?;
         self.check_accept()?;
@@ -1123,6 +1387,7 @@ impl ServiceSpec {
             ("requires", &self.requires),
             ("wants", &self.wants),
             ("after", &self.after),
+            ("before", &self.before),
         ] {
             if let Some(dependency) = list.iter().find(|dep| **dep == self.name) {
                 return Err(ModelError::invalid(
@@ -1169,9 +1434,8 @@ fn absolute_on_some_platform(path: &str) -> bool {
 /// A command of the service (its reload or pre-start command): a program given by its
 /// absolute path (it runs without a shell or PATH), arguments without NUL bytes.
 fn check_command(field: &'static str, command: &[String]) -> Result<(), ModelError> {
-    let Some(program) = command.first() else {
-        return Err(ModelError::invalid(field, "has an empty command"));
-    };
+    let parts = crate::command::parts(command).map_err(|why| ModelError::invalid(field, why))?;
+    let program = parts.program;
     if !absolute_on_some_platform(program) {
         return Err(ModelError::invalid(
             field,

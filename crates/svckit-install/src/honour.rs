@@ -133,6 +133,37 @@ mod tests {
                 spec.conditions =
                     vec![(db()[0].clone(), svckit_core::condition::Condition::Healthy)];
             }
+            Key::Program => spec.program_prefix.ignore_failure = true,
+            Key::ExpandEnv => spec.expand_env = true,
+            Key::Before => spec.before = db(),
+            Key::ExecStopPost => spec.exec_stop_post = command(),
+            Key::SendSigkill => spec.send_sigkill = false,
+            Key::RuntimeDirectoryMode => {
+                spec.runtime_directory = vec!["web".to_owned()];
+                spec.directories = Some(Box::new(svckit_core::Directories {
+                    runtime_mode: Some(0o750),
+                    ..Default::default()
+                }));
+            }
+            Key::RuntimeDirectoryPreserve => {
+                spec.runtime_directory = vec!["web".to_owned()];
+                spec.directories = Some(Box::new(svckit_core::Directories {
+                    runtime_preserve: svckit_core::Preserve::Restart,
+                    ..Default::default()
+                }));
+            }
+            Key::StateDirectory
+            | Key::CacheDirectory
+            | Key::LogsDirectory
+            | Key::ConfigurationDirectory => {
+                let kind = svckit_core::DirectoryKind::ALL
+                    .into_iter()
+                    .find(|kind| kind.key() == key.name())
+                    .unwrap();
+                let mut directories = svckit_core::Directories::default();
+                directories.of_mut(kind).0.push("web".to_owned());
+                spec.directories = Some(Box::new(directories));
+            }
             other => panic!("no sample value for {other}: add one"),
         }
         assert!(Key::given(&spec).contains(&key), "{key} is given");

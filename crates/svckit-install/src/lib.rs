@@ -331,15 +331,31 @@ impl Manager {
     /// Every installed service in stop order: a service before what it depends on
     /// ([`svckit_core::order::stop_order`]).
     pub fn in_stop_order(&self) -> Result<Vec<ServiceName>, Error> {
-        let services = self
+        let specs: Vec<(ServiceName, Option<ServiceSpec>)> = self
             .list()?
             .into_iter()
             .map(|(name, _)| {
-                let after = self
-                    .definition(&name)
-                    .map(|spec| spec.ordered_after().cloned().collect())
-                    .unwrap_or_default();
-                (name, after)
+                let spec = self.definition(&name).ok();
+                (name, spec)
+            })
+            .collect();
+        // Those that say they start before a service (`before`), by that service.
+        let mut befores: std::collections::HashMap<&ServiceName, Vec<ServiceName>> =
+            std::collections::HashMap::new();
+        for (name, spec) in &specs {
+            for target in spec.iter().flat_map(|spec| &spec.before) {
+                befores.entry(target).or_default().push(name.clone());
+            }
+        }
+        let services = specs
+            .iter()
+            .map(|(name, spec)| {
+                let mut after: Vec<ServiceName> = spec
+                    .iter()
+                    .flat_map(|spec| spec.ordered_after().cloned())
+                    .collect();
+                after.extend(befores.get(name).into_iter().flatten().cloned());
+                (name.clone(), after)
             })
             .collect();
         Ok(svckit_core::order::stop_order(services))

@@ -166,8 +166,12 @@ impl Manager {
                 path.pop();
                 continue;
             };
-            if name == spec.name {
-                path.push(name);
+            // Back to it, or to one it says it starts before.
+            if name == spec.name || spec.before.contains(&name) {
+                if name != spec.name {
+                    path.push(name);
+                }
+                path.push(spec.name.clone());
                 let cycle: Vec<&str> = path.iter().map(ServiceName::as_str).collect();
                 return Err(ModelError::InvalidField {
                     field: "dependencies",

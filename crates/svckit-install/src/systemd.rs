@@ -358,6 +358,9 @@ fn unit_keys(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     if !spec.requires.is_empty() {
         unit.set("Requires", &units(spec.requires.iter().collect()));
     }
+    if !spec.before.is_empty() {
+        unit.set("Before", &units(spec.before.iter().collect()));
+    }
     if spec.restart.limit == 0 {
         unit.set("StartLimitIntervalSec", "0");
     } else {
@@ -416,16 +419,19 @@ fn readiness(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
 /// ExecStartPost=, so the start, and what is ordered after it, waits for it), and how a
 /// reload is done.
 fn commands(unit: &mut Unit, spec: &ServiceSpec, svckit: Option<&Path>) -> Result<(), Error> {
-    let mut exec = exec_path(&spec.program)?;
+    let mut exec = exec_path(&spec.program, spec.program_prefix)?;
+    // A `$` is systemd's to expand (expand_env), or passed as it is (`:`); else doubled.
+    let as_written = spec.expand_env || spec.program_prefix.verbatim;
     for (index, arg) in spec.args.iter().enumerate() {
         let arg = arg
             .to_str()
             .ok_or_else(|| refuse("args", format!("argument {} is not UTF-8", index + 1)))?;
         exec.push(' ');
-        exec.push_str(&exec_word("args", arg)?);
+        exec.push_str(&exec_word("args", arg, as_written)?);
     }
+    let line = |setting, command: &[String]| exec_command(setting, command, spec.expand_env);
     for command in &spec.exec_start_pre {
-        unit.set("ExecStartPre", &exec_command("exec_start_pre", command)?);
+        unit.set("ExecStartPre", &line("exec_start_pre", command)?);
     }
     unit.set("ExecStart", &exec);
     if let Some(probe) = &spec.readiness {
@@ -441,13 +447,19 @@ fn commands(unit: &mut Unit, spec: &ServiceSpec, svckit: Option<&Path>) -> Resul
             .ok_or_else(|| refuse("readiness", "the svckit executable's path is not UTF-8"))?;
         let mut command = vec![svckit.to_owned(), "probe-wait".to_owned()];
         command.extend(probe.wait_args());
-        unit.set("ExecStartPost", &exec_command("readiness", &command)?);
+        unit.set(
+            "ExecStartPost",
+            &exec_command("readiness", &command, false)?,
+        );
     }
     for command in &spec.exec_start_post {
-        unit.set("ExecStartPost", &exec_command("exec_start_post", command)?);
+        unit.set("ExecStartPost", &line("exec_start_post", command)?);
     }
     for command in &spec.exec_stop {
-        unit.set("ExecStop", &exec_command("exec_stop", command)?);
+        unit.set("ExecStop", &line("exec_stop", command)?);
+    }
+    for command in &spec.exec_stop_post {
+        unit.set("ExecStopPost", &line("exec_stop_post", command)?);
     }
     // Reload as svckit's own supervisor does: the signal to the main process, or the command;
     // none (reload is refused) for a program that has neither.
@@ -456,7 +468,7 @@ fn commands(unit: &mut Unit, spec: &ServiceSpec, svckit: Option<&Path>) -> Resul
             unit.set("ExecReload", &format!("/bin/kill -s {signal} $MAINPID"));
         }
         Some(ReloadAction::Command(command)) => {
-            unit.set("ExecReload", &exec_command("reload.command", command)?);
+            unit.set("ExecReload", &line("reload.command", command)?);
         }
         None => {}
     }
@@ -485,6 +497,7 @@ fn process(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     for file in &spec.environment_file {
         unit.set("EnvironmentFile", &plain("environment_file", file)?);
     }
+    let directories = spec.directories.as_deref().cloned().unwrap_or_default();
     if !spec.runtime_directory.is_empty() {
         let dirs = spec
             .runtime_directory
@@ -492,7 +505,35 @@ fn process(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
             .map(|dir| plain("runtime_directory", dir))
             .collect::<Result<Vec<_>, _>>()?;
         unit.set("RuntimeDirectory", &dirs.join(" "));
-        unit.set("RuntimeDirectoryMode", "0755");
+        let mode = directories.runtime_mode.unwrap_or(0o755);
+        unit.set("RuntimeDirectoryMode", &format!("{mode:04o}"));
+        if directories.runtime_preserve != svckit_core::Preserve::No {
+            unit.set(
+                "RuntimeDirectoryPreserve",
+                directories.runtime_preserve.name(),
+            );
+        }
+    }
+    for kind in svckit_core::DirectoryKind::ALL {
+        let (names, mode) = directories.of(kind);
+        if names.is_empty() {
+            continue;
+        }
+        let dirs = names
+            .iter()
+            .map(|dir| plain(kind.key(), dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = match kind {
+            svckit_core::DirectoryKind::State => "StateDirectory",
+            svckit_core::DirectoryKind::Cache => "CacheDirectory",
+            svckit_core::DirectoryKind::Logs => "LogsDirectory",
+            svckit_core::DirectoryKind::Configuration => "ConfigurationDirectory",
+        };
+        unit.set(key, &dirs.join(" "));
+        unit.set(
+            &format!("{key}Mode"),
+            &format!("{:04o}", mode.unwrap_or(0o755)),
+        );
     }
     for (key, limit) in spec.limits.each() {
         let name = match key {
@@ -547,8 +588,8 @@ fn exits_restart_and_stop(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Err
         "Restart",
         match spec.restart.policy {
             Restart::Never => "no",
-            Restart::OnFailure => "on-failure",
-            Restart::Always => "always",
+            // systemd's own names.
+            policy => policy.name(),
         },
     );
     if spec.restart.policy != Restart::Never {
@@ -557,20 +598,27 @@ fn exits_restart_and_stop(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Err
     unit.set("TimeoutStopSec", &span("stop.timeout", spec.stop.timeout)?);
     unit.set("KillSignal", &format!("SIG{}", spec.stop.signal));
     unit.set("KillMode", spec.kill_mode.name());
+    if !spec.send_sigkill {
+        unit.set("SendSIGKILL", "no");
+    }
     Ok(())
 }
 
 /// A command line for ExecStartPre= or ExecReload=: the program as ExecStart='s, each
 /// argument quoted.
-fn exec_command(setting: &'static str, command: &[String]) -> Result<String, Error> {
-    let (program, args) = command
-        .split_first()
-        .ok_or_else(|| refuse(setting, "the command is empty"))?;
-    let mut line = exec_path(Path::new(program))
+fn exec_command(setting: &'static str, command: &[String], expand: bool) -> Result<String, Error> {
+    let parts = svckit_core::command::parts(command).map_err(|why| refuse(setting, why))?;
+    let program = parts.program;
+    let mut line = exec_path(Path::new(program), parts.prefix)
         .map_err(|_| refuse(setting, format!("{program:?} cannot be run by systemd")))?;
-    for arg in args {
+    let as_written = expand || parts.prefix.verbatim;
+    for arg in parts
+        .argv0
+        .into_iter()
+        .chain(parts.args.iter().map(String::as_str))
+    {
         line.push(' ');
-        line.push_str(&exec_word(setting, arg)?);
+        line.push_str(&exec_word(setting, arg, as_written)?);
     }
     Ok(line)
 }
@@ -589,21 +637,35 @@ impl Unit {
 }
 
 /// One ExecStart= word: always double-quoted, so no prefix (`-`, `@`, `+`, `!`, `:`), lone
-/// `;` or white space can change its meaning.
-fn exec_word(setting: &'static str, word: &str) -> Result<String, Error> {
+/// `;` or white space can change its meaning; its `$` doubled unless `as_written` (its
+/// variables systemd's to expand, as svckit would with `expand_env`, or a command prefixed
+/// `:`, in which systemd expands nothing).
+fn exec_word(setting: &'static str, word: &str, as_written: bool) -> Result<String, Error> {
     if word.contains('\n') {
         return Err(refuse(setting, format!("{word:?} contains a newline")));
     }
-    Ok(quoted(&specifiers(&word.replace('$', "$$"))))
+    match as_written {
+        true => Ok(quoted(&specifiers(word))),
+        false => Ok(quoted(&specifiers(&word.replace('$', "$$")))),
+    }
 }
 
 /// The executable: quoted against white space, `%` doubled, but `$` left alone (systemd does
 /// not expand variables in it), and quotes and backslashes refused (systemd's
 /// string_is_safe() rejects them in executable names).
-fn exec_path(program: &Path) -> Result<String, Error> {
+fn exec_path(program: &Path, prefix: svckit_core::command::Prefix) -> Result<String, Error> {
     let path = program
         .to_str()
         .ok_or_else(|| refuse("program", "the path is not UTF-8"))?;
+    // Its prefixes, which systemd reads in the word it unquoted.
+    let prefixed;
+    let path = match prefix.is_empty() {
+        true => path,
+        false => {
+            prefixed = format!("{}{path}", prefix.text());
+            prefixed.as_str()
+        }
+    };
     if let Some(c) = path.chars().find(|c| matches!(c, '"' | '\'' | '\\')) {
         return Err(refuse(
             "program",

@@ -13,7 +13,7 @@ use std::{
 
 use svckit_core::{
     BackendKind, Key, ReloadAction, ServiceName, ServiceSpec, ServiceType, StartType,
-    listen::AcceptMode, parse,
+    command::Prefix, listen::AcceptMode, parse,
 };
 
 use crate::{Error, honour};
@@ -95,8 +95,61 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         Key::LogsMaxSize | Key::LogsKeep => {
             Some("the script appends output to /var/log/NAME.log; rotate it with logrotate")
         }
+        Key::Program if !(spec.program_prefix.is_empty() || spec.program_prefix == verbatim()) => {
+            Some(
+                "an init script starts its program through svckit daemonize, which runs it as \
+                 its user and reports how it started: no `-`, `+`, `!` or `@`",
+            )
+        }
+        Key::ExecStartPre | Key::ExecStartPost | Key::ExecStop | Key::ReloadCommand
+            if commands_of(key, spec).any(|prefix| prefix.argv0) =>
+        {
+            Some("sh's exec gives a command no argv[0] of its own (`@`)")
+        }
+        Key::ExpandEnv => Some(
+            "an init script passes arguments as they are written (use the builtin or systemd \
+             backend)",
+        ),
+        Key::ExecStopPost => Some(
+            "an init script runs nothing once its daemon is gone (use the builtin or systemd \
+             backend)",
+        ),
+        Key::SendSigkill => {
+            Some("svckit kill ends a daemon that outlasts its stop timeout with SIGKILL")
+        }
+        Key::RuntimeDirectoryMode | Key::RuntimeDirectoryPreserve => Some(
+            "svckit runtime-dir makes them 0755 and svckit kill removes them (use the builtin \
+             or systemd backend)",
+        ),
+        Key::StateDirectory
+        | Key::CacheDirectory
+        | Key::LogsDirectory
+        | Key::ConfigurationDirectory => Some(
+            "an init script makes only runtime directories (use the builtin or systemd backend)",
+        ),
         _ => None,
     }
+}
+
+fn verbatim() -> Prefix {
+    Prefix {
+        verbatim: true,
+        ..Prefix::default()
+    }
+}
+
+/// The prefixes of `key`'s commands in `spec`.
+fn commands_of(key: Key, spec: &ServiceSpec) -> impl Iterator<Item = Prefix> + '_ {
+    let list: Vec<&[String]> = match key {
+        Key::ExecStartPre => spec.exec_start_pre.iter().map(Vec::as_slice).collect(),
+        Key::ExecStartPost => spec.exec_start_post.iter().map(Vec::as_slice).collect(),
+        Key::ExecStop => spec.exec_stop.iter().map(Vec::as_slice).collect(),
+        Key::ReloadCommand => vec![spec.reload.command.as_slice()],
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .filter_map(|command| svckit_core::command::parts(command).ok())
+        .map(|parts| parts.prefix)
 }
 
 /// `path` as text, or the refusal of `setting` naming it.
@@ -353,13 +406,19 @@ esac
                 .chain(&spec.after)
                 .map(ToString::to_string)
                 .collect();
-            match soft.is_empty() {
+            let mut lines = match soft.is_empty() {
                 true => String::new(),
                 false => format!(
                     "# Should-Start:      {0}\n# Should-Stop:       {0}\n",
                     soft.join(" ")
                 ),
+            };
+            // insserv's keyword for systemd's Before=.
+            if !spec.before.is_empty() {
+                let before: Vec<String> = spec.before.iter().map(ToString::to_string).collect();
+                let _ = writeln!(lines, "# X-Start-Before:    {}", before.join(" "));
             }
+            lines
         },
         posts = spec
             .exec_start_post
@@ -386,15 +445,36 @@ esac
 
 /// `command` as one sh line, each word single-quoted, run as the service's user
 /// (`runuser -u USER --`) when it has one.
+/// Its prefixes as sh says them: `-` (failure ignored) `{ …|| :; }`, `+` or `!` as root (no
+/// runuser); `@` is refused ([`cannot_honour`]) and `:` needs nothing (nothing expands).
 fn as_user(spec: &ServiceSpec, command: &[String]) -> String {
-    let words = command
+    let (prefix, program) = match command.split_first() {
+        Some((first, rest)) => match Prefix::split(first) {
+            Ok((prefix, program)) => (
+                prefix,
+                std::iter::once(program)
+                    .chain(rest.iter().map(String::as_str))
+                    .collect::<Vec<_>>(),
+            ),
+            Err(_) => (
+                Prefix::default(),
+                command.iter().map(String::as_str).collect(),
+            ),
+        },
+        None => (Prefix::default(), Vec::new()),
+    };
+    let words = program
         .iter()
         .map(|word| sh_quote(word))
         .collect::<Vec<_>>()
         .join(" ");
-    match &spec.account {
-        Some(user) => format!("runuser -u {} -- {words}", sh_quote(user)),
-        None => words,
+    let line = match &spec.account {
+        Some(user) if !prefix.privileged => format!("runuser -u {} -- {words}", sh_quote(user)),
+        _ => words,
+    };
+    match prefix.ignore_failure {
+        true => format!("{{ {line} || :; }}"),
+        false => line,
     }
 }
 

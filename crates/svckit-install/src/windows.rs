@@ -6,7 +6,7 @@
 //! windows-service crate's `shell_escape`), so a path with spaces is never the unquoted-path
 //! hole and an argument reaches the program's argv exactly.
 
-use svckit_core::{Key, ServiceSpec};
+use svckit_core::{Key, Restart, ServiceSpec};
 
 #[cfg(windows)]
 pub use scm::*;
@@ -39,7 +39,60 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         Key::Wants => {
             Some("the SCM's dependencies are all required (use requires or dependencies)")
         }
-        Key::After => Some("the SCM orders services only by dependencies it requires"),
+        Key::After | Key::Before => {
+            Some("the SCM orders services only by dependencies it requires")
+        }
+        Key::Program if spec.program_prefix.privileged => Some(
+            "a Windows service runs as its account, and nothing of it runs with more (`+`, `!`)",
+        ),
+        Key::Program if spec.program_prefix.argv0 => Some(
+            "a Windows program reads its command line whole: svckit gives it no argv[0] apart \
+             from its name (`@`)",
+        ),
+        Key::Program if spec.program_prefix.ignore_failure => for_the_api(
+            "the SCM judges a program on the service API by the exit code it reports (a \
+             hosted program, type exec, gets `-`)",
+        ),
+        Key::ExecStartPre | Key::ExecStartPost | Key::ExecStop | Key::ExecStopPost
+            if commands_of(key, spec).any(|prefix| prefix.privileged || prefix.argv0) =>
+        {
+            Some(
+                "a Windows service's commands run as its account (no `+` or `!`) and read their \
+                 command line whole (no `@`)",
+            )
+        }
+        Key::ExpandEnv => Some(
+            "svckit's Windows host passes arguments as they are written (no `$VAR` expanded \
+             yet); write the values in the definition",
+        ),
+        Key::ExecStopPost => for_the_api(
+            "the SCM runs nothing after a program on the service API stops (a hosted program, \
+             type exec, gets it)",
+        ),
+        Key::SendSigkill => for_the_api(
+            "the SCM ends a program on the service API that outlasts its stop itself (a hosted \
+             program, type exec, gets it)",
+        ),
+        Key::RestartPolicy
+            if !matches!(
+                spec.restart.policy,
+                Restart::Never | Restart::OnFailure | Restart::Always
+            ) =>
+        {
+            Some(
+                "the SCM's recovery restarts a service that failed, knowing neither how it ended \
+                 nor a success worth a restart (use on-failure or always)",
+            )
+        }
+        Key::RuntimeDirectoryMode | Key::RuntimeDirectoryPreserve => Some("Windows has no /run"),
+        Key::StateDirectory | Key::CacheDirectory | Key::LogsDirectory => Some(
+            "Windows has no /var: give the program a directory under %ProgramData% in its \
+             arguments",
+        ),
+        Key::ConfigurationDirectory => Some(
+            "Windows has no /etc: give the program a directory under %ProgramData% in its \
+             arguments",
+        ),
         Key::Conditions => {
             Some("the SCM waits for a dependency to be running and for nothing else")
         }
@@ -101,6 +154,23 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         ),
         _ => None,
     }
+}
+
+/// The prefixes of `key`'s commands in `spec`.
+fn commands_of(
+    key: Key,
+    spec: &ServiceSpec,
+) -> impl Iterator<Item = svckit_core::command::Prefix> + '_ {
+    let list: &[Vec<String>] = match key {
+        Key::ExecStartPre => &spec.exec_start_pre,
+        Key::ExecStartPost => &spec.exec_start_post,
+        Key::ExecStop => &spec.exec_stop,
+        Key::ExecStopPost => &spec.exec_stop_post,
+        _ => &[],
+    };
+    list.iter()
+        .filter_map(|command| svckit_core::command::parts(command).ok())
+        .map(|parts| parts.prefix)
 }
 
 #[cfg(windows)]
@@ -342,6 +412,10 @@ mod scm {
             // NO_ERROR on its own stays stopped. Documented on `svckit install --restart`.
             // The restart policy's backoff for the first three failures; the SCM repeats the
             // last action, and starts the list over after `reset_after` without a failure.
+            // (The others are refused: `cannot_honour`.)
+            Restart::OnSuccess | Restart::OnAbnormal | Restart::OnAbort | Restart::OnWatchdog => {
+                Vec::new()
+            }
             Restart::OnFailure | Restart::Always => (1..=3)
                 .map(|attempt| ServiceAction {
                     action_type: ServiceActionType::Restart,

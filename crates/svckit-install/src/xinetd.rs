@@ -87,7 +87,9 @@ pub fn render(spec: &ServiceSpec) -> Result<String, Error> {
         ("oom_score_adjust", spec.oom_score_adjust.is_some()),
         (
             "dependencies",
-            spec.started_with().next().is_some() || !spec.after.is_empty(),
+            spec.started_with().next().is_some()
+                || !spec.after.is_empty()
+                || !spec.before.is_empty(),
         ),
         (
             "reload",

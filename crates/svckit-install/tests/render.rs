@@ -907,3 +907,66 @@ fn systemd_waits_for_a_readiness_probe_in_exec_start_post() {
     assert_eq!(setting, "liveness");
     assert!(reason.contains("WATCHDOG=1"), "{reason}");
 }
+
+/// The keys real units need (issue 28): command prefixes, variables systemd expands itself,
+/// post-stop commands, Before=, SendSIGKILL=, the restart policies named as systemd names
+/// them, and every kind of directory with its mode; systemd's verifier reads it all.
+#[test]
+fn prefixes_variables_stop_post_before_and_directories_render_as_systemd_reads_them() {
+    let mut spec = plain();
+    spec.program_prefix = svckit_core::command::Prefix {
+        privileged: true,
+        ..Default::default()
+    };
+    spec.args = vec!["-f".into(), "$DAEMON_OPTS".into(), "${ONE}".into()];
+    spec.expand_env = true;
+    spec.exec_start_pre = vec![vec!["-/usr/bin/true".into(), "$$literal".into()]];
+    spec.exec_stop_post = vec![vec![
+        "@/usr/bin/true".into(),
+        "cleanup".into(),
+        "now".into(),
+    ]];
+    spec.reload.command = vec![":/usr/bin/true".into(), "$MAINPID".into()];
+    spec.before = vec![name("db")];
+    spec.send_sigkill = false;
+    spec.restart.policy = Restart::OnAbnormal;
+    spec.restart.max_delay = spec.restart.delay;
+    spec.runtime_directory = vec!["demo".into()];
+    let mut directories = svckit_core::Directories {
+        runtime_mode: Some(0o2750),
+        runtime_preserve: svckit_core::Preserve::Restart,
+        ..Default::default()
+    };
+    for kind in svckit_core::DirectoryKind::ALL {
+        directories.of_mut(kind).0.push("demo".into());
+    }
+    *directories.of_mut(svckit_core::DirectoryKind::State).1 = Some(0o750);
+    spec.directories = Some(Box::new(directories));
+    let unit = systemd::render(&spec, Scope::System).unwrap();
+    for line in [
+        "ExecStart=\"+/usr/bin/sleep\" \"-f\" \"$DAEMON_OPTS\" \"${ONE}\"\n",
+        "ExecStartPre=\"-/usr/bin/true\" \"$$literal\"\n",
+        "ExecStopPost=\"@/usr/bin/true\" \"cleanup\" \"now\"\n",
+        // `:`: systemd expands nothing in it, so its `$` stays single.
+        "ExecReload=\":/usr/bin/true\" \"$MAINPID\"\n",
+        "Before=db.service\n",
+        "SendSIGKILL=no\n",
+        "Restart=on-abnormal\n",
+        "RuntimeDirectoryMode=2750\n",
+        "RuntimeDirectoryPreserve=restart\n",
+        "StateDirectory=demo\nStateDirectoryMode=0750\n",
+        "CacheDirectory=demo\nCacheDirectoryMode=0755\n",
+        "LogsDirectory=demo\n",
+        "ConfigurationDirectory=demo\n",
+    ] {
+        assert!(unit.contains(line), "no {line:?} in\n{unit}");
+    }
+    assert_eq!(verify(&spec, &unit), "", "systemd-analyze said something");
+    // Without expand_env, a `$` is doubled: systemd passes it as it is, as svckit does.
+    spec.expand_env = false;
+    let unit = systemd::render(&spec, Scope::System).unwrap();
+    assert!(unit.contains("\"$$DAEMON_OPTS\""), "{unit}");
+    // An init script and the SCM refuse what they cannot do, by name.
+    let (_, setting, _) = unsupported(sysv::render(&spec, Path::new(SVCKIT)));
+    assert_eq!(setting, "program");
+}

@@ -59,6 +59,34 @@ pub fn runtime_base() -> Option<PathBuf> {
     }
 }
 
+/// Where a service's state, cache, logs or configuration directories are: systemd's places
+/// for root (/var/lib, /var/cache, /var/log, /etc), else the user's XDG directories
+/// (`$XDG_STATE_HOME` or ~/.local/state, `$XDG_CACHE_HOME` or ~/.cache, the state home's
+/// `log`, `$XDG_CONFIG_HOME` or ~/.config), as systemd's user manager has them.
+pub fn kept_base(kind: svckit_core::DirectoryKind) -> Option<PathBuf> {
+    use svckit_core::DirectoryKind;
+    if nix::unistd::geteuid().is_root() {
+        return Some(PathBuf::from(kind.system_base()));
+    }
+    let xdg = |variable: &str, fallback: &str| {
+        std::env::var_os(variable)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .filter(|home| home.is_absolute())
+                    .map(|home| home.join(fallback))
+            })
+    };
+    match kind {
+        DirectoryKind::State => xdg("XDG_STATE_HOME", ".local/state"),
+        DirectoryKind::Cache => xdg("XDG_CACHE_HOME", ".cache"),
+        DirectoryKind::Logs => xdg("XDG_STATE_HOME", ".local/state").map(|state| state.join("log")),
+        DirectoryKind::Configuration => xdg("XDG_CONFIG_HOME", ".config"),
+    }
+}
+
 impl Made {
     /// The record of what was made, one line each: device, inode, `leaf` or `parent`, path
     /// (for a launcher that exits, so that whoever stops the daemon removes exactly that).

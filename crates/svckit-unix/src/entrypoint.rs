@@ -165,7 +165,7 @@ impl Entrypoint {
             .collect();
         vars.extend(self.env.iter().cloned());
         // Looked up as execvp would, in the PATH the program gets.
-        let (found, argv, envp) = crate::spawn::exec_strings(program, args, &vars)?;
+        let (found, argv, envp) = crate::spawn::exec_strings(program, None, args, &vars)?;
         let stdin = std::io::stdin();
         let dups: Vec<(std::os::fd::BorrowedFd<'_>, u8)> = [(&self.stdout, 1), (&self.stderr, 2)]
             .into_iter()

@@ -54,15 +54,16 @@ pub struct Handover {
 }
 
 impl Handover {
-    /// `fds` handed to `program` run with `args` in exactly the environment `env` (see
-    /// [`exec_strings`]).
+    /// `fds` handed to `program` run with `args` (its `argv[0]` `argv0`, else its name) in
+    /// exactly the environment `env` (see [`exec_strings`]).
     pub fn new(
         program: &OsStr,
+        argv0: Option<&OsStr>,
         args: &[std::ffi::OsString],
         env: &[(std::ffi::OsString, std::ffi::OsString)],
         fds: Vec<RawFd>,
     ) -> io::Result<Handover> {
-        let (program, argv, envp) = exec_strings(program, args, env)?;
+        let (program, argv, envp) = exec_strings(program, argv0, args, env)?;
         Ok(Handover {
             fds,
             program,
@@ -73,10 +74,12 @@ impl Handover {
 }
 
 /// What execve(2) takes to run `program` with `args` in the environment `env`: the program
-/// looked up in `env`'s PATH as execvp would ([`find_program`]), the arguments with its name
-/// first, and the environment as `KEY=VALUE`; an error names a string that holds a NUL byte.
+/// looked up in `env`'s PATH as execvp would ([`find_program`]), the arguments with `argv0`
+/// (else its name) first, and the environment as `KEY=VALUE`; an error names a string that
+/// holds a NUL byte.
 pub fn exec_strings(
     program: &OsStr,
+    argv0: Option<&OsStr>,
     args: &[std::ffi::OsString],
     env: &[(std::ffi::OsString, std::ffi::OsString)],
 ) -> io::Result<(CString, Vec<CString>, Vec<CString>)> {
@@ -88,7 +91,7 @@ pub fn exec_strings(
             )
         })
     };
-    let argv = std::iter::once(program)
+    let argv = std::iter::once(argv0.unwrap_or(program))
         .chain(args.iter().map(|arg| arg.as_os_str()))
         .map(c)
         .collect::<io::Result<Vec<_>>>()?;
@@ -142,6 +145,8 @@ pub struct ChildSetup {
 pub struct Run<'a> {
     /// The program (a name is looked up in `env`'s PATH, as execvp does).
     pub program: &'a OsStr,
+    /// Its `argv[0]`, when not the program's name (systemd's `@` prefix).
+    pub argv0: Option<&'a OsStr>,
     /// Its arguments, its name not among them.
     pub args: &'a [std::ffi::OsString],
     /// Its whole environment.
@@ -258,7 +263,7 @@ impl ChildSetup {
     ) -> io::Result<(svckit_core::Pid, Option<OwnedFd>)> {
         let plain = match self.handover {
             Some(_) => None,
-            None => Some(exec_strings(run.program, run.args, run.env)?),
+            None => Some(exec_strings(run.program, run.argv0, run.args, run.env)?),
         };
         let dir = CString::new(run.dir.as_os_str().as_bytes()).map_err(|_| {
             io::Error::new(

@@ -111,6 +111,10 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         start_pre: spec.exec_start_pre.len(),
         start_post: spec.exec_start_post.len(),
         stop_commands: spec.exec_stop.len(),
+        stop_post: spec.exec_stop_post.len(),
+        failure_ignored: spec.failure_ignored(),
+        program_failure_ignored: spec.program_prefix.ignore_failure,
+        send_sigkill: spec.send_sigkill,
         // Refused on Windows at install (the SCM starts nothing on a connection).
         on_demand: false,
         accept: false,
@@ -286,6 +290,9 @@ impl Host<'_> {
                         (spec.exec_start_post.get(index), spec.ready_timeout)
                     }
                     ControlCommand::Stop(index) => (spec.exec_stop.get(index), spec.stop.timeout),
+                    ControlCommand::StopPost(index) => {
+                        (spec.exec_stop_post.get(index), spec.stop.timeout)
+                    }
                     ControlCommand::Reload => (Some(&spec.reload.command), spec.stop.timeout),
                 };
                 let exit = match argv {
@@ -416,7 +423,11 @@ impl Host<'_> {
         timeout: Duration,
     ) -> Result<(), LastExit> {
         for argv in commands {
-            let Some((program, args)) = argv.split_first() else {
+            // Its prefixes: `-` is the machine's (Policy::failure_ignored); `+`, `!` and `@`
+            // are refused at install, `:` asks nothing of a host that expands nothing.
+            let Ok(svckit_core::command::Parts { program, args, .. }) =
+                svckit_core::command::parts(argv)
+            else {
                 continue;
             };
             let line = argv.join(" ");

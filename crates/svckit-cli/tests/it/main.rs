@@ -27,4 +27,5 @@ mod support;
 mod systemd;
 mod terminal;
 mod timelog;
+mod unit_keys;
 mod windows;

@@ -173,6 +173,10 @@ pub enum Phase {
     Signalled,
     /// Stopping: the program said it stops (STOPPING=1); its exit is waited for.
     OnItsOwn,
+    /// Stopping: nothing of it is left; its post-stop command of this index runs.
+    StopPost(usize),
+    /// Running: its watchdog went unfed and it was killed as hung; its exit is a watchdog's.
+    Hung,
 }
 
 impl Phase {
@@ -180,13 +184,14 @@ impl Phase {
     pub const fn belongs_to(self, state: UnitState) -> bool {
         match self {
             Phase::Idle => !matches!(state, UnitState::Starting | UnitState::Stopping),
+            Phase::Hung => matches!(state, UnitState::Running | UnitState::Reloading),
             Phase::Dependencies
             | Phase::PreStart(_)
             | Phase::Program
             | Phase::FindingMain
             | Phase::Probing
             | Phase::PostStart(_) => matches!(state, UnitState::Starting),
-            Phase::StopCommand(_) | Phase::Signalled | Phase::OnItsOwn => {
+            Phase::StopCommand(_) | Phase::Signalled | Phase::OnItsOwn | Phase::StopPost(_) => {
                 matches!(state, UnitState::Stopping)
             }
         }
@@ -203,6 +208,8 @@ pub enum ControlCommand {
     StartPost(usize),
     /// Its stop command of this index (`exec_stop`).
     Stop(usize),
+    /// Its post-stop command of this index (`exec_stop_post`).
+    StopPost(usize),
     /// Its reload command (`reload.command`).
     Reload,
 }
@@ -214,6 +221,7 @@ impl ControlCommand {
             ControlCommand::StartPre(_) => "exec_start_pre",
             ControlCommand::StartPost(_) => "exec_start_post",
             ControlCommand::Stop(_) => "exec_stop",
+            ControlCommand::StopPost(_) => "exec_stop_post",
             ControlCommand::Reload => "reload.command",
         }
     }
@@ -273,6 +281,9 @@ pub enum Event {
     /// The start cannot go on (a dependency it requires did not start): the service is
     /// stopped, as a failed start.
     StartFailed,
+    /// Its watchdog went unfed (no WATCHDOG=1 in time): it is hung, killed, and its end is
+    /// decided on as a watchdog's.
+    Hung,
     /// A control command of the service ended (or could not be started).
     CommandEnded {
         /// Which.
@@ -324,6 +335,8 @@ pub enum Action {
     SignalStop,
     /// SIGKILL the group.
     KillGroup,
+    /// Kill a hung program as systemd does: SIGABRT to its main process, SIGKILL to the rest.
+    KillHung,
     /// Pause: SIGSTOP to the group, or the Pause control to a program on the service API.
     Suspend,
     /// Continue: SIGCONT.
@@ -477,6 +490,14 @@ pub struct Policy {
     pub start_post: usize,
     /// How many stop commands it has.
     pub stop_commands: usize,
+    /// How many post-stop commands it has.
+    pub stop_post: usize,
+    /// The commands whose failure is ignored (prefixed `-`): their end counts as success.
+    pub failure_ignored: Vec<ControlCommand>,
+    /// Whether its program's failure is ignored (prefixed `-`): every end counts as success.
+    pub program_failure_ignored: bool,
+    /// Whether what is left at the stop timeout is killed (without: waited for).
+    pub send_sigkill: bool,
     /// Whether it is started on demand: it has sockets, bound while it does not run, and
     /// where it would rest stopped or exited it listens instead ([`UnitState::Listening`]).
     pub on_demand: bool,
@@ -495,7 +516,15 @@ pub struct Policy {
 impl Policy {
     /// Whether `exit` counts as success: exit code 0, or one of `success_exit`.
     pub fn succeeded(&self, exit: LastExit) -> bool {
-        exit.success() || self.success_exit.iter().any(|m| m.matches(exit))
+        exit.success()
+            || self.success_exit.iter().any(|m| m.matches(exit))
+            || (self.program_failure_ignored && !matches!(exit, LastExit::SpawnFailed(_)))
+    }
+
+    /// Whether control command `command`, ended so, succeeded: exit code 0, or any end when
+    /// its failure is ignored.
+    pub fn command_succeeded(&self, command: ControlCommand, exit: LastExit) -> bool {
+        exit.success() || self.failure_ignored.contains(&command)
     }
 
     /// The first step of a start after its preparation: its first pre-start command, or its
@@ -722,8 +751,9 @@ fn cell(
                  history: &mut History,
                  mut before: Vec<Action>,
                  program_runs: bool,
-                 told: bool| {
-        let (ended, actions) = after_exit(exit, uptime, policy, history, now);
+                 told: bool,
+                 cause: Cause| {
+        let (ended, actions) = after_exit(exit, cause, uptime, policy, history, now);
         let (phase, first) = policy.stop_from(program_runs);
         if told {
             before.push(RecordExit(exit));
@@ -761,6 +791,52 @@ fn cell(
             (Listening, before)
         }
         false => (Stopped, before),
+    };
+    // Nothing of it is left (and its post-stop commands ran): it settles as `then` says.
+    let settle = |history: &mut History| {
+        let gone = vec![CancelTimer, ClearGroup];
+        let stopped = [vec![Tell(Told::Stopped)], gone.clone()].concat();
+        match then {
+            Then::Rest | Then::OwnExit => {
+                let (state, actions) = rest(stopped);
+                row(state, idle, wanted && state == Stopped, Then::Rest, actions)
+            }
+            Then::Forget => row(
+                Stopped,
+                idle,
+                false,
+                Then::Rest,
+                [stopped, vec![Forget]].concat(),
+            ),
+            Then::Start => {
+                *history = History::default();
+                let (phase, actions) = start(history, gone);
+                row(Starting, phase, true, Then::Rest, actions)
+            }
+            Then::Ended(Ended::Exited) if policy.on_demand => {
+                let (state, actions) = rest(gone);
+                row(state, idle, false, Then::Rest, actions)
+            }
+            Then::Ended(Ended::Exited) => {
+                let told = [vec![Tell(Told::Settled(Exited))], gone].concat();
+                row(Exited, idle, false, Then::Rest, told)
+            }
+            Then::Ended(Ended::Failed) => {
+                let told = [vec![Tell(Told::Settled(Failed))], gone].concat();
+                row(Failed, idle, false, Then::Rest, told)
+            }
+            Then::Ended(Ended::RestartAfter(delay)) if delay.is_zero() => {
+                let (phase, actions) = start(history, gone);
+                row(Starting, phase, wanted, Then::Rest, actions)
+            }
+            Then::Ended(Ended::RestartAfter(delay)) => row(
+                Backoff,
+                idle,
+                wanted,
+                Then::Rest,
+                [gone, vec![ArmTimer(delay)]].concat(),
+            ),
+        }
     };
     match (state, event) {
         // Per connection: listening is its running; instances come and go beside the machine.
@@ -971,21 +1047,24 @@ fn cell(
                 command: ControlCommand::StartPre(index),
                 exit,
             },
-        ) if phase == Phase::PreStart(index) => match exit.success() {
-            true => {
-                let (phase, action) = policy.after_start_pre(index);
-                row(Starting, phase, wanted, then, vec![action])
+        ) if phase == Phase::PreStart(index) => {
+            match policy.command_succeeded(ControlCommand::StartPre(index), exit) {
+                true => {
+                    let (phase, action) = policy.after_start_pre(index);
+                    row(Starting, phase, wanted, then, vec![action])
+                }
+                // As a program that ended so: the restart policy decides.
+                false => ended(
+                    exit,
+                    Duration::ZERO,
+                    history,
+                    vec![CommandFailed(ControlCommand::StartPre(index), exit)],
+                    false,
+                    true,
+                    Cause::Exit,
+                ),
             }
-            // As a program that ended so: the restart policy decides.
-            false => ended(
-                exit,
-                Duration::ZERO,
-                history,
-                vec![CommandFailed(ControlCommand::StartPre(index), exit)],
-                false,
-                true,
-            ),
-        },
+        }
         // Ready by its own word: its readiness probe has the last word, if it has one.
         (Starting, Event::Ready)
             if matches!(phase, Phase::Program | Phase::FindingMain) && policy.readiness_probe =>
@@ -1030,9 +1109,15 @@ fn cell(
             });
             match policy.on_unhealthy {
                 // As a program that failed: stopped, then decided on by the restart policy.
-                OnUnhealthy::Restart => {
-                    ended(LastExit::Unknown, uptime, history, vec![told], true, false)
-                }
+                OnUnhealthy::Restart => ended(
+                    LastExit::Unknown,
+                    uptime,
+                    history,
+                    vec![told],
+                    true,
+                    false,
+                    Cause::Watchdog,
+                ),
                 OnUnhealthy::Stop => stop_for_good(StopWhy::Unhealthy, vec![told]),
                 OnUnhealthy::None => row(state, phase, wanted, then, vec![told]),
             }
@@ -1063,21 +1148,24 @@ fn cell(
                 command: ControlCommand::StartPost(index),
                 exit,
             },
-        ) if phase == Phase::PostStart(index) => match exit.success() {
-            true => {
-                let (state, phase, action) = policy.post_start_from(index + 1);
-                row(state, phase, wanted, then, running(state, action))
+        ) if phase == Phase::PostStart(index) => {
+            match policy.command_succeeded(ControlCommand::StartPost(index), exit) {
+                true => {
+                    let (state, phase, action) = policy.post_start_from(index + 1);
+                    row(state, phase, wanted, then, running(state, action))
+                }
+                // A failed start: the program is stopped.
+                false => ended(
+                    LastExit::Unknown,
+                    Duration::ZERO,
+                    history,
+                    vec![CommandFailed(ControlCommand::StartPost(index), exit)],
+                    true,
+                    false,
+                    Cause::Exit,
+                ),
             }
-            // A failed start: the program is stopped.
-            false => ended(
-                LastExit::Unknown,
-                Duration::ZERO,
-                history,
-                vec![CommandFailed(ControlCommand::StartPost(index), exit)],
-                true,
-                false,
-            ),
-        },
+        }
         (
             Stopping,
             Event::CommandEnded {
@@ -1108,6 +1196,27 @@ fn cell(
             then,
             vec![Tell(Told::ReloadEnded(exit))],
         ),
+        // Its status does not matter: the next post-stop command, or it settles.
+        (
+            Stopping,
+            Event::CommandEnded {
+                command: ControlCommand::StopPost(index),
+                ..
+            },
+        ) if phase == Phase::StopPost(index) => match index + 1 < policy.stop_post {
+            true => row(
+                Stopping,
+                Phase::StopPost(index + 1),
+                wanted,
+                then,
+                vec![
+                    CancelTimer,
+                    RunCommand(ControlCommand::StopPost(index + 1)),
+                    ArmTimer(policy.stop_timeout),
+                ],
+            ),
+            false => settle(history),
+        },
         (_, Event::CommandEnded { .. }) => row(state, phase, wanted, then, vec![]),
 
         // The program.
@@ -1175,61 +1284,48 @@ fn cell(
             )
         }
         (Starting | Running | Reloading | Paused, Event::Exited { exit, uptime }) => {
-            ended(exit, uptime, history, vec![], false, true)
+            let cause = match phase {
+                Phase::Hung => Cause::Watchdog,
+                _ => Cause::Exit,
+            };
+            ended(exit, uptime, history, vec![], false, true, cause)
         }
         (Stopping, Event::Exited { exit, uptime }) if then == Then::OwnExit => {
-            ended(exit, uptime, history, vec![], false, true)
+            ended(exit, uptime, history, vec![], false, true, Cause::Exit)
         }
         // An end during a stop (or after it): recorded, the stop goes on.
         (_, Event::Exited { exit, .. }) => row(state, phase, wanted, then, vec![RecordExit(exit)]),
-        (Stopping, Event::GroupGone) => {
-            let gone = vec![CancelTimer, ClearGroup];
-            let stopped = [vec![Tell(Told::Stopped)], gone.clone()].concat();
-            match then {
-                Then::Rest | Then::OwnExit => {
-                    let (state, actions) = rest(stopped);
-                    row(state, idle, wanted && state == Stopped, Then::Rest, actions)
-                }
-                Then::Forget => row(
-                    Stopped,
-                    idle,
-                    false,
-                    Then::Rest,
-                    [stopped, vec![Forget]].concat(),
-                ),
-                Then::Start => {
-                    *history = History::default();
-                    let (phase, actions) = start(history, gone);
-                    row(Starting, phase, true, Then::Rest, actions)
-                }
-                Then::Ended(Ended::Exited) if policy.on_demand => {
-                    let (state, actions) = rest(gone);
-                    row(state, idle, false, Then::Rest, actions)
-                }
-                Then::Ended(Ended::Exited) => {
-                    let told = [vec![Tell(Told::Settled(Exited))], gone].concat();
-                    row(Exited, idle, false, Then::Rest, told)
-                }
-                Then::Ended(Ended::Failed) => {
-                    let told = [vec![Tell(Told::Settled(Failed))], gone].concat();
-                    row(Failed, idle, false, Then::Rest, told)
-                }
-                Then::Ended(Ended::RestartAfter(delay)) if delay.is_zero() => {
-                    let (phase, actions) = start(history, gone);
-                    row(Starting, phase, wanted, Then::Rest, actions)
-                }
-                Then::Ended(Ended::RestartAfter(delay)) => row(
-                    Backoff,
-                    idle,
-                    wanted,
-                    Then::Rest,
-                    [gone, vec![ArmTimer(delay)]].concat(),
-                ),
-            }
+        // Nothing of it is left: its post-stop commands run, one after another, then it
+        // settles. (The group's end during them is theirs.)
+        (Stopping, Event::GroupGone)
+            if policy.stop_post > 0 && !matches!(phase, Phase::StopPost(_)) =>
+        {
+            row(
+                Stopping,
+                Phase::StopPost(0),
+                wanted,
+                then,
+                // (Its cgroup and runtime directories stay theirs until it settles.)
+                vec![
+                    CancelTimer,
+                    RunCommand(ControlCommand::StopPost(0)),
+                    ArmTimer(policy.stop_timeout),
+                ],
+            )
         }
+        (Stopping, Event::GroupGone) if matches!(phase, Phase::StopPost(_)) => {
+            row(state, phase, wanted, then, vec![])
+        }
+        (Stopping, Event::GroupGone) => settle(history),
         (_, Event::GroupGone) => row(state, phase, wanted, then, vec![]),
 
-        // Timers.
+        // Timers. Without SIGKILL, what is left is waited for, as long as it takes; a
+        // post-stop command is always killed at its timeout.
+        (Stopping, Event::Timer)
+            if !policy.send_sigkill && !matches!(phase, Phase::StopPost(_)) =>
+        {
+            row(Stopping, phase, wanted, then, vec![Tell(Told::NotKilled)])
+        }
         (Stopping, Event::Timer) => row(
             Stopping,
             phase,
@@ -1250,6 +1346,7 @@ fn cell(
             ],
             runs,
             false,
+            Cause::Timeout,
         ),
         (Backoff, Event::Timer) => {
             let (phase, actions) = start(history, vec![Tell(Told::Restarting), CancelTimer]);
@@ -1262,6 +1359,7 @@ fn cell(
             vec![],
             runs,
             false,
+            Cause::Exit,
         ),
         // Its sockets could not be bound again: it cannot listen.
         (Listening, Event::StartFailed) => row(
@@ -1272,6 +1370,15 @@ fn cell(
             vec![IgnoreConnections, Tell(Told::Settled(Failed))],
         ),
         (_, Event::StartFailed) => row(state, phase, wanted, then, vec![]),
+        // Hung: killed, its exit then decided on as a watchdog's.
+        (Running | Reloading, Event::Hung) if phase != Phase::Hung => row(
+            state,
+            Phase::Hung,
+            wanted,
+            then,
+            vec![Tell(Told::Hung), KillHung],
+        ),
+        (_, Event::Hung) => row(state, phase, wanted, then, vec![]),
         (_, Event::Timer) => row(state, phase, wanted, then, vec![]),
 
         // On demand: its sockets bound, it listens; a connection starts it.
@@ -1292,6 +1399,18 @@ fn cell(
         }
         (_, Event::Idle) => row(state, phase, wanted, then, vec![]),
     }
+}
+
+/// What brought about the end of a service's run, beyond how its main process ended: the
+/// restart policies that tell them apart (on-abnormal, on-watchdog) decide by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// Its main process ended (or a command of its start failed).
+    Exit,
+    /// It was not ready within its ready timeout.
+    Timeout,
+    /// Its watchdog went unfed, or its liveness probe found it unhealthy.
+    Watchdog,
 }
 
 /// What a client of a request waits for before its answer.
@@ -1360,6 +1479,7 @@ pub fn verdict(
 /// delay (0: at once), with the actions that record it.
 fn after_exit(
     exit: LastExit,
+    cause: Cause,
     uptime: Duration,
     policy: &Policy,
     history: &mut History,
@@ -1368,11 +1488,19 @@ fn after_exit(
     use Action::*;
     let restart = &policy.restart;
     let prevented = policy.restart_prevent.iter().any(|m| m.matches(exit));
+    // systemd's clean signals: how a service is usually asked to end.
+    let clean_signal = matches!(exit, LastExit::Signal(1 | 2 | 13 | 15));
+    let clean = cause == Cause::Exit && (policy.succeeded(exit) || clean_signal);
+    let unclean_signal = matches!(exit, LastExit::Signal(_)) && !clean;
     let wanted = match restart.policy {
         _ if prevented => false,
         Restart::Never => false,
         Restart::OnFailure => !policy.succeeded(exit),
         Restart::Always => true,
+        Restart::OnSuccess => clean,
+        Restart::OnAbnormal => unclean_signal || cause != Cause::Exit,
+        Restart::OnAbort => unclean_signal && cause == Cause::Exit,
+        Restart::OnWatchdog => cause == Cause::Watchdog,
     };
     // A program that cannot even be exec'd has failed, and will not start by trying again.
     if matches!(exit, LastExit::SpawnFailed(_)) {

@@ -127,6 +127,10 @@ fn policy(restart: Restart, delay_ms: u64) -> Policy {
         start_pre: 0,
         start_post: 0,
         stop_commands: 0,
+        stop_post: 0,
+        failure_ignored: Vec::new(),
+        program_failure_ignored: false,
+        send_sigkill: true,
         on_demand: false,
         accept: false,
         readiness_probe: false,
@@ -1394,6 +1398,8 @@ mod properties {
         Connection,
         /// A probe's verdict changes (only while it runs).
         Verdict(Role, bool),
+        /// Its watchdog goes unfed.
+        Hung,
     }
 
     fn stimulus() -> impl Strategy<Value = Stimulus> {
@@ -1422,6 +1428,7 @@ mod properties {
             Just(Stimulus::Timer),
             Just(Stimulus::SocketsBound),
             Just(Stimulus::Connection),
+            Just(Stimulus::Hung),
             (
                 prop::sample::select(vec![Role::Readiness, Role::Liveness]),
                 any::<bool>()
@@ -1432,17 +1439,17 @@ mod properties {
 
     fn any_policy() -> impl Strategy<Value = Policy> {
         (
-            prop::sample::select(vec![Restart::Never, Restart::OnFailure, Restart::Always]),
+            prop::sample::select(Restart::ALL.to_vec()),
             prop::sample::select(vec![
                 ServiceType::Exec,
                 ServiceType::Notify,
                 ServiceType::Forking,
                 ServiceType::Oneshot,
             ]),
-            (0..3usize, 0..3usize, 0..3usize),
+            (0..3usize, 0..3usize, 0..3usize, 0..3usize),
             any::<bool>(),
             any::<bool>(),
-            0..4u32,
+            (0..4u32, any::<bool>(), any::<bool>()),
             any::<bool>(),
             (
                 any::<bool>(),
@@ -1458,10 +1465,10 @@ mod properties {
                 |(
                     restart,
                     service_type,
-                    (pre, post, stops),
+                    (pre, post, stops, stop_post),
                     prepare,
                     by_command,
-                    limit,
+                    (limit, send_sigkill, ignore_first),
                     on_demand,
                     (readiness, liveness, on_unhealthy),
                 )| {
@@ -1475,6 +1482,12 @@ mod properties {
                     policy.start_pre = pre;
                     policy.start_post = post;
                     policy.stop_commands = stops;
+                    policy.stop_post = stop_post;
+                    policy.send_sigkill = send_sigkill;
+                    if ignore_first {
+                        policy.failure_ignored = vec![ControlCommand::StartPre(0)];
+                        policy.program_failure_ignored = true;
+                    }
                     policy.on_demand = on_demand;
                     // Per connection: a plain program, and sockets.
                     policy.accept = on_demand && by_command && service_type == ServiceType::Exec;
@@ -1575,6 +1588,7 @@ mod properties {
                     self.awaiting = self.accepting;
                     Event::Activated { listener: 0 }
                 }
+                Stimulus::Hung if self.program => Event::Hung,
                 Stimulus::Verdict(role, healthy) if self.probing[slot(role)] => Event::Verdict {
                     role,
                     healthy,
@@ -1599,10 +1613,10 @@ mod properties {
                         self.program = true;
                     }
                     Action::RunCommand(command) => self.commands.push(command),
+                    // Its commands, killed, end as any command does (CommandEnded).
                     Action::KillGroup => {
                         self.program = false;
                         self.leftovers = false;
-                        self.commands.clear();
                     }
                     Action::ArmTimer(after) => {
                         if next.state == UnitState::Backoff {
@@ -1915,4 +1929,197 @@ fn verdicts_are_told_with_what_the_probe_saw() {
              its restart policy decides",
         ]
     );
+}
+
+#[test]
+fn a_command_whose_failure_is_ignored_goes_on_as_if_it_succeeded() {
+    let mut policy = with_commands(2, 0, 0);
+    policy.failure_ignored = vec![ControlCommand::StartPre(0)];
+    let (rows, _) = run(
+        Lifecycle::STOPPED,
+        &[
+            Event::Start,
+            Event::DependenciesSettled,
+            ended(ControlCommand::StartPre(0), 1),
+        ],
+        &policy,
+    );
+    assert_eq!(rows[3].phase, Phase::PreStart(1), "`-`: recorded, then on");
+    // The second is not ignored: its failure is the start's end.
+    let (rows, actions) = run(rows[3], &[ended(ControlCommand::StartPre(1), 1)], &policy);
+    assert_eq!(rows[1].state, Stopping);
+    assert!(actions.contains(&CommandFailed(
+        ControlCommand::StartPre(1),
+        LastExit::Code(1)
+    )));
+    // A program whose failure is ignored: every end is a success, not restarted on-failure.
+    policy.program_failure_ignored = true;
+    let mut history = History::default();
+    let (settled, _) = settle(at(Running), crash(5), &policy, &mut history);
+    assert_eq!(settled.state, Exited);
+    assert!(policy.succeeded(LastExit::Signal(9)));
+    assert!(
+        !policy.succeeded(LastExit::SpawnFailed(2)),
+        "a program that never ran failed"
+    );
+}
+
+#[test]
+fn post_stop_commands_run_once_nothing_is_left_then_it_settles_as_decided() {
+    let mut stopping = with_commands(0, 0, 0);
+    stopping.stop_post = 2;
+    // A stop by request.
+    let (rows, actions) = run(
+        at(Running),
+        &[
+            Event::Stop,
+            Event::GroupGone,
+            // The command's own end leaves the group empty again: theirs, not a settle.
+            Event::GroupGone,
+            ended(ControlCommand::StopPost(0), 1),
+            ended(ControlCommand::StopPost(1), 0),
+        ],
+        &stopping,
+    );
+    let phases: Vec<Phase> = rows.iter().map(|row| row.phase).collect();
+    assert_eq!(
+        phases,
+        [
+            Phase::Idle,
+            Phase::Signalled,
+            Phase::StopPost(0),
+            Phase::StopPost(0),
+            Phase::StopPost(1),
+            Phase::Idle
+        ]
+    );
+    assert_eq!(rows[5].state, Stopped);
+    let run_commands: Vec<&Action> = actions
+        .iter()
+        .filter(|a| matches!(a, RunCommand(_)))
+        .collect();
+    assert_eq!(
+        run_commands,
+        [
+            &RunCommand(ControlCommand::StopPost(0)),
+            &RunCommand(ControlCommand::StopPost(1))
+        ]
+    );
+    // Its group (cgroup, runtime directories) is cleared only once they ran.
+    let clear = actions.iter().position(|a| *a == ClearGroup).unwrap();
+    let last = actions
+        .iter()
+        .position(|a| *a == RunCommand(ControlCommand::StopPost(1)))
+        .unwrap();
+    assert!(clear > last, "{actions:?}");
+    // A crash restarted at once: they run before the new start.
+    let restarting = Policy {
+        stop_post: 1,
+        ..policy(Restart::Always, 0)
+    };
+    let (rows, actions) = run(
+        at(Running),
+        &[
+            crash(5),
+            Event::GroupGone,
+            ended(ControlCommand::StopPost(0), 0),
+        ],
+        &restarting,
+    );
+    assert_eq!(rows[2].phase, Phase::StopPost(0));
+    assert_eq!(rows[3].state, Starting);
+    assert!(
+        actions.ends_with(&[CancelTimer, ClearGroup, SpawnProgram]),
+        "{actions:?}"
+    );
+    // One that outlasts the stop timeout is killed, and its end goes on.
+    let (rows, actions) = run(rows[2], &[Event::Timer], &restarting);
+    assert_eq!(rows[1].phase, Phase::StopPost(0));
+    assert_eq!(actions, [KillGroup]);
+}
+
+#[test]
+fn without_sigkill_the_stop_timeout_kills_nothing_and_the_stop_waits() {
+    let policy = Policy {
+        send_sigkill: false,
+        ..policy(Restart::Never, 100)
+    };
+    let mut history = History::default();
+    let t = super::transition(
+        at(Stopping),
+        Event::Timer,
+        &policy,
+        &mut history,
+        Instant::now(),
+    )
+    .unwrap();
+    assert_eq!(t.next, at(Stopping));
+    assert_eq!(t.actions, [Tell(Told::NotKilled)]);
+    let (rows, _) = run(at(Stopping), &[Event::Timer, Event::GroupGone], &policy);
+    assert_eq!(rows[2].state, Stopped, "it ended on its own: stopped");
+}
+
+#[test]
+fn restart_policies_tell_clean_ends_signals_timeouts_and_watchdogs_apart() {
+    // What each policy does after each kind of end (systemd.service(5)'s table).
+    let exit0 = LastExit::Code(0);
+    let exit1 = LastExit::Code(1);
+    let term = LastExit::Signal(15);
+    let segv = LastExit::Signal(11);
+    let cases: [(Restart, [bool; 6]); 7] = [
+        //                     exit 0  exit 1  SIGTERM SIGSEGV timeout watchdog
+        (Restart::Never, [false, false, false, false, false, false]),
+        (Restart::Always, [true, true, true, true, true, true]),
+        (Restart::OnSuccess, [true, false, true, false, false, false]),
+        (Restart::OnFailure, [false, true, true, true, true, true]),
+        (Restart::OnAbnormal, [false, false, false, true, true, true]),
+        (Restart::OnAbort, [false, false, false, true, false, false]),
+        (
+            Restart::OnWatchdog,
+            [false, false, false, false, false, true],
+        ),
+    ];
+    for (restart, expected) in cases {
+        let policy = Policy {
+            ready_timeout: Some(Duration::from_secs(1)),
+            ..policy(restart, 0)
+        };
+        let mut got = Vec::new();
+        for exit in [exit0, exit1, term, segv] {
+            let mut history = History::default();
+            let (row, _) = settle(
+                at(Running),
+                Event::Exited {
+                    exit,
+                    uptime: Duration::from_secs(1),
+                },
+                &policy,
+                &mut history,
+            );
+            got.push(row.state == Starting);
+        }
+        // Not ready within the ready timeout.
+        let mut history = History::default();
+        let (row, _) = settle(at(Starting), Event::Timer, &policy, &mut history);
+        got.push(row.state == Starting);
+        // Hung: killed (SIGABRT), then its end.
+        let mut history = History::default();
+        let (rows, actions) = run(
+            at(Running),
+            &[
+                Event::Hung,
+                Event::Exited {
+                    exit: LastExit::Signal(6),
+                    uptime: Duration::from_secs(1),
+                },
+                Event::GroupGone,
+            ],
+            &policy,
+        );
+        let _ = &mut history;
+        assert_eq!(rows[1].phase, Phase::Hung);
+        assert!(actions.contains(&KillHung));
+        got.push(rows[3].state == Starting);
+        assert_eq!(got, expected, "{restart}: restarted after each kind of end");
+    }
 }

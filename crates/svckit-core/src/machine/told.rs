@@ -72,6 +72,11 @@ pub enum Told {
     NotReady,
     /// Still running after the stop timeout: SIGKILL.
     Killed,
+    /// Still running after the stop timeout, and not killed (`send_sigkill = false`): waited
+    /// for.
+    NotKilled,
+    /// Its watchdog went unfed: killed as hung (SIGABRT, then SIGKILL to the rest).
+    Hung,
     /// A stop began.
     Stopping {
         /// Why.
@@ -204,6 +209,14 @@ impl Told {
             Told::Killed => format!(
                 "still running {} after {stop}: {kill}",
                 format_duration(spec.stop.timeout)
+            ),
+            Told::NotKilled => format!(
+                "still running {} after {stop}: waited for (send_sigkill = false)",
+                format_duration(spec.stop.timeout)
+            ),
+            Told::Hung => format!(
+                "no WATCHDOG=1 within {}: killed as hung (SIGABRT)",
+                format_duration(spec.watchdog)
             ),
             Told::Stopping { why, commands } => match spec.exec_stop.first() {
                 Some(command) if commands => format!(

@@ -159,7 +159,11 @@ impl Supervisor {
                 .iter()
                 .filter(|name| alive(name))
                 .filter_map(|name| self.units.get(name))
-                .flat_map(|unit| unit.spec.ordered_after())
+                .flat_map(|unit| {
+                    unit.spec
+                        .ordered_after()
+                        .chain(self.befores.get(&unit.name).into_iter().flatten())
+                })
                 .collect();
             let (mut ready, mut wait): (Vec<_>, Vec<_>) = batch
                 .stops

@@ -197,12 +197,15 @@ impl Supervisor {
                 return;
             }
         };
+        let (argv0, args) = spec.program_argv();
         let spawned = self.spawn_process(
             name,
             &spec,
             super::spawn::Process {
                 program: spec.program.as_os_str(),
-                args: &spec.args,
+                argv0,
+                args,
+                prefix: spec.program_prefix,
                 extra,
                 ready: None,
                 cgroup: cgroup.as_ref(),

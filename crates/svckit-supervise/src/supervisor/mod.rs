@@ -19,7 +19,7 @@
 //! the policy (`svckit_core::RestartPolicy::backoff`).
 
 use std::{
-    collections::{BTreeMap, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     ffi::OsString,
     fs, io,
     os::fd::{AsFd, AsRawFd, OwnedFd},
@@ -439,6 +439,9 @@ struct Supervisor {
     trim_at: Option<Instant>,
     /// The policies units share ([`Supervisor::shared_policy`]).
     policies: Vec<std::rc::Rc<Policy>>,
+    /// For each service some others say `before` of: those others (what it starts after,
+    /// if they start too). Kept as units load, change and go: most services say none.
+    befores: HashMap<ServiceName, Vec<ServiceName>>,
 }
 
 /// How many distinct policies are kept to be shared (a linear search, at each load).
@@ -480,6 +483,10 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
         start_pre: spec.exec_start_pre.len(),
         start_post: spec.exec_start_post.len(),
         stop_commands: spec.exec_stop.len(),
+        stop_post: spec.exec_stop_post.len(),
+        failure_ignored: spec.failure_ignored(),
+        program_failure_ignored: spec.program_prefix.ignore_failure,
+        send_sigkill: spec.send_sigkill,
         on_demand: !spec.listen.is_empty(),
         accept: spec.accept.per_connection(),
         readiness_probe: spec.readiness.is_some(),
@@ -566,6 +573,7 @@ impl Supervisor {
             batches: batch::Batches::default(),
             trim_at: None,
             policies: Vec::new(),
+            befores: HashMap::new(),
         };
         match Supervisor::bind_notify(&supervisor.dir).and_then(|listener| {
             supervisor
@@ -693,6 +701,7 @@ impl Supervisor {
             let mut unit = self.new_unit(spec);
             unit.read = stamp;
             self.index.update(&unit);
+            self.index_before(&name, &[], &unit.spec.before);
             self.units.insert(name.clone(), unit);
         }
         Ok(name)
@@ -714,7 +723,9 @@ impl Supervisor {
             for log in &mut unit.logs {
                 log.set_policy(spec.logs.max_size, spec.logs.keep);
             }
-            unit.spec = spec;
+            let old = std::mem::replace(&mut unit.spec, spec);
+            let new = unit.spec.before.clone();
+            self.index_before(name, &old.before, &new);
         }
         self.reindex(name);
         Ok(())
@@ -843,7 +854,7 @@ impl Supervisor {
             })
             .cloned()
             .collect();
-        self.kill_hung(hung);
+        self.hung(hung);
         self.check_idle();
         self.run_probes(now);
     }
@@ -1059,22 +1070,11 @@ impl Supervisor {
             Action::Unprobe(role) => self.stop_probing(name, role),
             Action::Prepare => self.prepare(name),
             Action::RunCommand(command) => {
-                let argv = match command {
-                    ControlCommand::StartPre(index) => {
-                        unit.spec.exec_start_pre.get(index).map(Vec::as_slice)
-                    }
-                    ControlCommand::StartPost(index) => {
-                        unit.spec.exec_start_post.get(index).map(Vec::as_slice)
-                    }
-                    ControlCommand::Stop(index) => {
-                        unit.spec.exec_stop.get(index).map(Vec::as_slice)
-                    }
-                    ControlCommand::Reload => match unit.spec.reload_action() {
-                        Some(svckit_core::ReloadAction::Command(argv)) => Some(argv),
-                        _ => None,
-                    },
-                };
-                let argv = argv.map(<[String]>::to_vec).unwrap_or_default();
+                let argv = unit
+                    .spec
+                    .control_command(command)
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default();
                 if command == ControlCommand::Reload {
                     unit.control.reload_starts();
                 }
@@ -1082,18 +1082,18 @@ impl Supervisor {
             }
             Action::SpawnProgram => self.spawn_main(name),
             Action::CommandFailed(command, exit) => {
-                let argv = match command {
-                    ControlCommand::StartPre(index) => unit.spec.exec_start_pre.get(index),
-                    ControlCommand::StartPost(index) => unit.spec.exec_start_post.get(index),
-                    _ => None,
-                };
-                let line = argv.map(|argv| argv.join(" ")).unwrap_or_default();
+                let line = unit
+                    .spec
+                    .control_command(command)
+                    .map(|argv| argv.join(" "))
+                    .unwrap_or_default();
                 let reason = format!("{} `{line}` ended with {exit}", command.key());
                 unit.note(|n| &mut n.reason, Some(reason.clone()));
                 log(format_args!("{name}: {reason}"));
                 self.journal.record(name, format_args!("{reason}"));
             }
             Action::SignalStop => self.signal_stop(name),
+            Action::KillHung => self.kill_hung(name),
             Action::RecordExit(exit) => {
                 unit.last_exit = Some(exit);
                 // Why svckit sent the signal that ended it, when it did.
@@ -1179,6 +1179,17 @@ impl Supervisor {
                 // Removed: the next start makes it again.
                 if let Some(cgroup) = unit.process.cgroup.take() {
                     cgroup.remove();
+                }
+                // Kept as runtime_directory_preserve says: always, or while it restarts.
+                let restarting =
+                    matches!(unit.life.state, UnitState::Starting | UnitState::Backoff);
+                let kept = match unit.spec.directories.as_deref().map(|d| d.runtime_preserve) {
+                    Some(svckit_core::Preserve::Yes) => true,
+                    Some(svckit_core::Preserve::Restart) => restarting,
+                    _ => false,
+                };
+                if kept {
+                    return;
                 }
                 let made = std::mem::take(&mut unit.runtime);
                 if let Err(err) = spawn::remove_runtime_directories(&made) {
@@ -1400,11 +1411,51 @@ impl Supervisor {
         usage
     }
 
+    /// `name` said `before = old`, and says `new` now: [`Supervisor::befores`] follows.
+    pub(super) fn index_before(
+        &mut self,
+        name: &ServiceName,
+        old: &[ServiceName],
+        new: &[ServiceName],
+    ) {
+        for target in old {
+            if let Some(list) = self.befores.get_mut(target) {
+                list.retain(|other| other != name);
+                if list.is_empty() {
+                    self.befores.remove(target);
+                }
+            }
+        }
+        for target in new {
+            self.befores
+                .entry(target.clone())
+                .or_default()
+                .push(name.clone());
+        }
+    }
+
+    /// What `name` (defined as `spec`) starts after when they start too: its `dependencies`,
+    /// `requires` and `after`, and the services that say `before = [name]`.
+    pub(super) fn ordered_after(&self, name: &ServiceName, spec: &ServiceSpec) -> Vec<ServiceName> {
+        let mut all: Vec<ServiceName> = spec.ordered_after().cloned().collect();
+        if let Some(others) = self.befores.get(name) {
+            all.extend(
+                others
+                    .iter()
+                    .filter(|other| !all.contains(other))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+        }
+        all
+    }
+
     fn forget(&mut self, name: &ServiceName) {
         self.timers.cancel(name);
         self.sockets.close(&self.poll, name);
         if let Some(unit) = self.units.remove(name) {
             self.index.remove(&unit);
+            self.index_before(name, &unit.spec.before, &[]);
             let _ = store::remove(&self.dir, name);
             if let Some(cgroup) = &unit.process.cgroup {
                 cgroup.remove();

@@ -99,9 +99,9 @@ impl Supervisor {
             && unit.watchdog_due.is_some_and(|due| due <= now)
     }
 
-    /// Services whose watchdog went unfed are hung: killed as systemd does: SIGABRT to the
-    /// main process, then SIGKILL to what is left; the restart policy decides what follows.
-    pub(super) fn kill_hung(&mut self, hung: Vec<ServiceName>) {
+    /// Services whose watchdog went unfed are hung: the machine is told (it kills them,
+    /// [`Supervisor::kill_hung`], and decides on their end as a watchdog's).
+    pub(super) fn hung(&mut self, hung: Vec<ServiceName>) {
         for name in hung {
             let Some(unit) = self.units.get_mut(&name) else {
                 continue;
@@ -112,15 +112,20 @@ impl Supervisor {
             ));
             let reason = format!("watchdog: no WATCHDOG=1 within {watchdog}");
             unit.note(|n| &mut n.reason, Some(reason));
-            self.journal.record(
-                &name,
-                format_args!("no WATCHDOG=1 within {watchdog}: killed as hung"),
-            );
             unit.watchdog_due = None;
-            // Its main process's end (reaped, or through the pidfd) restarts it by policy.
-            unit.process.signal_main(Signal::Abrt);
-            unit.process.kill_all();
             self.reindex(&name);
+            self.queue(&name, Event::Hung);
         }
+    }
+
+    /// Kills a hung service as systemd does: SIGABRT to the main process, then SIGKILL to
+    /// what is left; its main process's end (reaped, or through the pidfd) is then decided on.
+    pub(super) fn kill_hung(&mut self, name: &ServiceName) {
+        let Some(unit) = self.units.get_mut(name) else {
+            return;
+        };
+        unit.process.signal_main(Signal::Abrt);
+        unit.process.kill_all();
+        self.reindex(name);
     }
 }

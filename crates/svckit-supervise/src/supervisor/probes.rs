@@ -323,6 +323,7 @@ impl Supervisor {
         .spawn_through(
             svckit_unix::spawn::Run {
                 program: program.as_ref(),
+                argv0: None,
                 args: &args,
                 env: &env,
                 dir: spec.working_dir.as_deref().unwrap_or("/".as_ref()),

@@ -30,6 +30,7 @@ impl Supervisor {
             }
             let record = store::read_record(&self.dir, &name).filter(|r| r.boot_id == self.boot_id);
             let unit = self.new_unit(spec);
+            self.index_before(&name, &[], &unit.spec.before);
             self.units.insert(name.clone(), unit);
             self.reindex(&name);
             match record {

@@ -91,11 +91,17 @@ impl Supervisor {
         }
         // What a service with a process is ordered after waits for it (one pass: a pass per
         // service was quadratic at thousands).
+        // (And what says it starts before one, `before`.)
         let needed: std::collections::HashSet<&ServiceName> = self
             .units
             .values()
             .filter(|other| other.life.state.has_process())
-            .flat_map(|other| other.spec.ordered_after())
+            .flat_map(|other| {
+                other
+                    .spec
+                    .ordered_after()
+                    .chain(self.befores.get(&other.name).into_iter().flatten())
+            })
             .collect();
         let mut ready: Vec<ServiceName> = left
             .clone()

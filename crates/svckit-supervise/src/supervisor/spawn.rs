@@ -16,8 +16,12 @@ use svckit_core::condition::{Condition, Dependency, Verdict};
 pub(super) struct Process<'a> {
     /// The program.
     pub(super) program: &'a std::ffi::OsStr,
+    /// Its `argv[0]`, when not its name (the `@` prefix).
+    pub(super) argv0: Option<&'a std::ffi::OsStr>,
     /// Its arguments.
     pub(super) args: &'a [OsString],
+    /// Its prefixes: run with the supervisor's privileges (`+`), its words as they are (`:`).
+    pub(super) prefix: svckit_core::command::Prefix,
     /// Variables beside the service's environment.
     pub(super) extra: Vec<(OsString, OsString)>,
     /// The readiness pipe's write end, for a program that says when it is ready.
@@ -93,12 +97,15 @@ impl Supervisor {
             None => (None, None),
         };
         let cgroup = self.service_cgroup(name);
+        let (argv0, args) = spec.program_argv();
         let (pid, pipes) = self.spawn_process(
             name,
             &spec,
             Process {
                 program: spec.program.as_os_str(),
-                args: &spec.args,
+                argv0,
+                args,
+                prefix: spec.program_prefix,
                 extra: set,
                 ready: ready_write,
                 cgroup: cgroup.as_ref(),
@@ -220,7 +227,9 @@ impl Supervisor {
     ) -> Result<(Pid, PipeInodes), (i32, String)> {
         let Process {
             program,
+            argv0,
             args,
+            prefix,
             extra,
             ready,
             cgroup,
@@ -239,8 +248,12 @@ impl Supervisor {
             };
             (errno, format!("cannot start {program}: {what}: {said}"))
         };
-        let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
-            .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?;
+        // `+`/`!`: as the supervisor's user, not the service's.
+        let credentials = match prefix.privileged {
+            true => None,
+            false => Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
+                .map_err(|err| (nix::libc::EINVAL, format!("cannot start: {err}")))?,
+        };
         // Its stdout: the connection it serves, or a pipe captured to its log.
         let (out_read, stdin, stdout) = match stdio {
             Some(connection) => {
@@ -278,10 +291,19 @@ impl Supervisor {
         };
         let env = service_environment(spec, credentials.as_ref(), extra)
             .map_err(|(err, what)| failed(err, &what))?;
+        // `$VAR`s, from the environment it gets, at each start.
+        let expanded: Vec<OsString>;
+        let args = match spec.expand_env && !prefix.verbatim {
+            true => {
+                expanded = expand_args(args, &env);
+                expanded.as_slice()
+            }
+            false => args,
+        };
         let handover = match sockets.is_empty() {
             true => None,
             false => Some(
-                svckit_unix::spawn::Handover::new(program, args, &env, sockets)
+                svckit_unix::spawn::Handover::new(program, argv0, args, &env, sockets)
                     .map_err(|e| failed(e, "exec"))?,
             ),
         };
@@ -301,6 +323,7 @@ impl Supervisor {
         .spawn_through(
             svckit_unix::spawn::Run {
                 program,
+                argv0,
                 args,
                 env: &env,
                 dir: spec.working_dir.as_deref().unwrap_or("/".as_ref()),
@@ -357,7 +380,8 @@ impl Supervisor {
             return;
         };
         let made = make_runtime_directories(&unit.spec)
-            .map(|made| unit.runtime.created.extend(made.created));
+            .map(|made| unit.runtime.created.extend(made.created))
+            .and_then(|()| make_kept_directories(&unit.spec));
         if let Err(reason) = made {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
@@ -379,7 +403,12 @@ impl Supervisor {
         // starting anyway) `after` to settle.
         let spec = unit.spec.clone();
         let mut wait = false;
-        for dependency in spec.started_with().chain(&spec.after) {
+        let ordered = self.ordered_after(name, &spec);
+        let before: Vec<&ServiceName> = ordered
+            .iter()
+            .filter(|other| !spec.ordered_after().any(|d| d == *other))
+            .collect();
+        for dependency in spec.started_with().chain(&spec.after).chain(before) {
             if self.load(dependency.as_str()).is_err() {
                 // Not one of this supervisor's (network.target on a host without systemd).
                 continue;
@@ -397,21 +426,19 @@ impl Supervisor {
                 }
                 self.queue(dependency, Event::Start);
             }
-            let waited = spec.ordered_after().any(|d| d == dependency);
+            let waited = ordered.contains(dependency);
             if waited && !running && (starts || state == UnitState::Starting) {
                 wait = true;
             }
         }
         // A condition may not hold yet of one that runs (healthy, a log line, an exit).
         if wait || !spec.conditions.is_empty() {
-            if let Some(unit) = self.unit(name) {
-                let names: Vec<&str> = unit.spec.ordered_after().map(|d| d.as_str()).collect();
-                let names = names.join(", ");
-                self.journal.record(
-                    name,
-                    format_args!("waiting for its dependencies to start: {names}"),
-                );
-            }
+            let names: Vec<&str> = ordered.iter().map(ServiceName::as_str).collect();
+            let names = names.join(", ");
+            self.journal.record(
+                name,
+                format_args!("waiting for its dependencies to start: {names}"),
+            );
             return;
         }
         self.queue(name, Event::DependenciesSettled);
@@ -472,7 +499,7 @@ impl Supervisor {
         for (name, since, spec) in waiting {
             let mut awaiting = None;
             let mut failed = None;
-            for dependency in spec.ordered_after() {
+            for dependency in &self.ordered_after(&name, &spec) {
                 let Some(unit) = self.units.get(dependency) else {
                     continue;
                 };
@@ -605,12 +632,23 @@ impl Supervisor {
         let Some(spec) = self.unit(name).map(|unit| unit.spec.clone()) else {
             return;
         };
-        let Some((program, args)) = argv.split_first() else {
+        if argv.is_empty() {
             // Not in the definition (changed since the machine was told): done at once.
             self.control_ended(name, command, LastExit::Code(0), None);
             return;
+        }
+        let parts = match svckit_core::command::parts(argv) {
+            Ok(parts) => parts,
+            // Checked when the definition was read: a definition older than the check.
+            Err(reason) => {
+                let reason = format!("{}: {reason}", command.key());
+                log(format_args!("{name}: {reason}"));
+                let exit = LastExit::SpawnFailed(nix::libc::EINVAL);
+                self.control_ended(name, command, exit, Some(reason));
+                return;
+            }
         };
-        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let args: Vec<OsString> = parts.args.iter().map(OsString::from).collect();
         // $MAINPID, as systemd gives its control processes (`kill -HUP $MAINPID`).
         let extra: Vec<(OsString, OsString)> = self
             .unit(name)
@@ -627,8 +665,10 @@ impl Supervisor {
             name,
             &spec,
             Process {
-                program: program.as_ref(),
+                program: parts.program.as_ref(),
+                argv0: parts.argv0.map(AsRef::as_ref),
                 args: &args,
+                prefix: parts.prefix,
                 extra,
                 ready: None,
                 cgroup: cgroup.as_ref(),
@@ -940,8 +980,30 @@ pub(super) fn service_environment(
     if !runtime.is_empty() {
         set.push(("RUNTIME_DIRECTORY".into(), runtime.join(":").into()));
     }
+    for (kind, paths) in kept_directories(spec) {
+        let paths: Vec<String> = paths.iter().map(|dir| dir.display().to_string()).collect();
+        set.push((kind.variable().into(), paths.join(":").into()));
+    }
     set.extend(extra);
     Ok(environment::for_service(credentials, &set))
+}
+
+/// `args` with the `$VAR`s of `env` expanded (systemd's rules, [`svckit_core::command::expand`]).
+fn expand_args(args: &[OsString], env: &[(OsString, OsString)]) -> Vec<OsString> {
+    let words: Vec<String> = args
+        .iter()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(key, _)| key.as_os_str() == name)
+            .and_then(|(_, value)| value.to_str())
+    };
+    svckit_core::command::expand(&words, lookup)
+        .into_iter()
+        .map(OsString::from)
+        .collect()
 }
 
 /// Where a service's runtime directories are: under /run for root, else under
@@ -957,7 +1019,64 @@ pub(super) fn runtime_directories(spec: &ServiceSpec) -> Vec<std::path::PathBuf>
     }
 }
 
-/// Makes the service's runtime directories (mode 0755, its user's), every component reached
+/// Where the service's state, cache, logs and configuration directories are, by kind (those
+/// it has; none where there is no place for them).
+pub(super) fn kept_directories(
+    spec: &ServiceSpec,
+) -> Vec<(svckit_core::DirectoryKind, Vec<std::path::PathBuf>)> {
+    let Some(directories) = spec.directories.as_deref() else {
+        return Vec::new();
+    };
+    svckit_core::DirectoryKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let (names, _) = directories.of(kind);
+            let base = svckit_unix::dirs::kept_base(kind)?;
+            (!names.is_empty()).then(|| (kind, names.iter().map(|dir| base.join(dir)).collect()))
+        })
+        .collect()
+}
+
+/// Makes the service's state, cache, logs and configuration directories as systemd does: each
+/// component reached without following a symlink, parents made 0755, the directory itself
+/// given its mode (0755 unless said) and, but for configuration directories (root's: its
+/// program reads them), its user and group. Never removed. A directory already there gets
+/// its owner and mode again, not its contents: a chown through a tree its user can write is
+/// how a hard link turns root's chown against another file.
+fn make_kept_directories(spec: &ServiceSpec) -> Result<(), String> {
+    let Some(directories) = spec.directories.as_deref() else {
+        return Ok(());
+    };
+    let owner = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
+        .map_err(|err| format!("state_directory: {err}"))?
+        .map(|credentials| {
+            let uid = credentials.user.as_ref().map(|user| user.uid);
+            (uid, Some(credentials.gid))
+        });
+    for kind in svckit_core::DirectoryKind::ALL {
+        let (names, mode) = directories.of(kind);
+        if names.is_empty() {
+            continue;
+        }
+        let Some(base) = svckit_unix::dirs::kept_base(kind) else {
+            return Err(format!("{}: no $HOME to put it under", kind.key()));
+        };
+        let owner = match kind {
+            svckit_core::DirectoryKind::Configuration => None,
+            _ => owner,
+        };
+        // The base itself, as systemd makes it (~/.local/state for a user).
+        if !base.is_dir() {
+            fs::create_dir_all(&base)
+                .map_err(|err| format!("{} {}: {err}", kind.key(), base.display()))?;
+        }
+        svckit_unix::dirs::make_all(&base, names, mode.unwrap_or(0o755), owner)
+            .map_err(|err| format!("{} {err}", kind.key()))?;
+    }
+    Ok(())
+}
+
+/// Makes the service's runtime directories (mode 0755 unless said, its user's), every component reached
 /// without following a symlink ([`svckit_unix::dirs::make`]): a directory there already is
 /// taken over, a symlink or file at any component refused and left as it is. Returns what it
 /// created, the only directories its stop removes.
@@ -976,7 +1095,12 @@ fn make_runtime_directories(spec: &ServiceSpec) -> Result<svckit_unix::dirs::Mad
             let uid = credentials.user.as_ref().map(|user| user.uid);
             (uid, Some(credentials.gid))
         });
-    svckit_unix::dirs::make_all(&base, &spec.runtime_directory, 0o755, owner)
+    let mode = spec
+        .directories
+        .as_deref()
+        .and_then(|directories| directories.runtime_mode)
+        .unwrap_or(0o755);
+    svckit_unix::dirs::make_all(&base, &spec.runtime_directory, mode, owner)
         .map_err(|err| format!("runtime_directory {err}"))
 }
 

@@ -261,6 +261,7 @@ fn spawn_starts_a_program_born_in_its_cgroup_or_says_why_not(dir: &Path) {
     let (read, write) = nix::unistd::pipe().unwrap();
     let spawned = ChildSetup::default().spawn(Run {
         program: "sh".as_ref(),
+        argv0: None,
         args: &["-c".into(), "pwd; cat /proc/self/cgroup".into()],
         env: &env,
         dir,
@@ -298,6 +299,7 @@ fn spawn_starts_a_program_born_in_its_cgroup_or_says_why_not(dir: &Path) {
         let err = ChildSetup::default()
             .spawn(Run {
                 program: program.as_ref(),
+                argv0: None,
                 args: &[],
                 env: &env,
                 dir: at,
