@@ -10,11 +10,11 @@
 //! command lines are split as systemd splits them (quotes, C escapes), with `$VAR` (split
 //! into words) and `${VAR}` (one word) expanded from `Environment=` and `EnvironmentFile=`.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use crate::{
-    ExitMatch, KillMode, Limit, NotifyAccess, Restart, ServiceName, ServiceSpec, ServiceType,
-    Signal, StartType,
+    DirectoryKind, ExitMatch, KillMode, Limit, NotifyAccess, Preserve, Restart, ServiceName,
+    ServiceSpec, ServiceType, Signal, StartType,
 };
 
 /// What became of one directive that was not mapped as it is.
@@ -214,59 +214,6 @@ pub fn split_words(text: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// `$VAR` (split into words) and `${VAR}` (one word) in `words`, from `env` (an unknown one is
-/// empty, as systemd makes it); `$$` is a `$`. Whether any was expanded.
-fn expand(words: Vec<String>, env: &BTreeMap<String, String>) -> (Vec<String>, bool) {
-    let mut out = Vec::new();
-    let mut expanded = false;
-    for word in words {
-        // A word that is one `$VAR` alone becomes the value's words.
-        if let Some(name) = word.strip_prefix('$')
-            && !name.starts_with(['{', '$'])
-            && !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            expanded = true;
-            out.extend(
-                env.get(name)
-                    .into_iter()
-                    .flat_map(|value| value.split_whitespace().map(str::to_owned)),
-            );
-            continue;
-        }
-        let mut text = String::new();
-        let mut rest = word.as_str();
-        while let Some(at) = rest.find('$') {
-            text.push_str(&rest[..at]);
-            let after = &rest[at + 1..];
-            if let Some(after) = after.strip_prefix('$') {
-                text.push('$');
-                rest = after;
-            } else if let Some(inner) = after.strip_prefix('{')
-                && let Some(end) = inner.find('}')
-            {
-                expanded = true;
-                text.push_str(env.get(&inner[..end]).map_or("", String::as_str));
-                rest = &inner[end + 1..];
-            } else {
-                let end = after
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(after.len());
-                if end == 0 {
-                    text.push('$');
-                } else {
-                    expanded = true;
-                    text.push_str(env.get(&after[..end]).map_or("", String::as_str));
-                }
-                rest = &after[end..];
-            }
-        }
-        text.push_str(rest);
-        out.push(text);
-    }
-    (out, expanded)
-}
-
 /// A systemd time span (`5`, `5s`, `100ms`, `1min 30s`, `2h`); `None` for `infinity`.
 pub fn time_span(text: &str) -> Result<Option<Duration>, String> {
     let text = text.trim();
@@ -315,30 +262,6 @@ fn timeout(text: &str) -> Option<Duration> {
         .ok()
         .flatten()
         .filter(|limit| !limit.is_zero())
-}
-
-/// The command prefixes systemd allows before an executable's path (`-`, `@`, `:`, `+`, `!`,
-/// `!!`), and the command without them.
-fn prefixes(command: &str) -> (&str, &str) {
-    let end = command
-        .find(|c: char| !matches!(c, '-' | '@' | ':' | '+' | '!'))
-        .unwrap_or(command.len());
-    (&command[..end], &command[end..])
-}
-
-/// What each command prefix asks for, when svckit does not do it.
-fn prefix_findings(prefix: &str) -> Vec<&'static str> {
-    let mut lost = Vec::new();
-    if prefix.contains('-') {
-        lost.push("`-`: its failure ignored");
-    }
-    if prefix.contains('@') {
-        lost.push("`@`: a second word as argv[0]");
-    }
-    if prefix.contains('+') || prefix.contains('!') {
-        lost.push("`+`/`!`: run with full privileges");
-    }
-    lost
 }
 
 /// Where systemd looks for a command named without its path (systemd.service(5)).
@@ -406,15 +329,15 @@ fn is_target(unit: &str) -> bool {
     unit.ends_with(".target")
 }
 
-/// `unit`'s definition: its text, its drop-ins' texts in the order systemd applies them,
-/// `read_file` for its `EnvironmentFile=`s (`None`: missing), and `find_program` for a command
-/// named without its path (systemd looks in a fixed PATH: see [`PROGRAM_PATH`]). `name` is the
-/// service's name.
+/// `unit`'s definition: its text, its drop-ins' texts in the order systemd applies them, and
+/// `find_program` for a command named without its path (systemd looks in a fixed PATH: see
+/// [`PROGRAM_PATH`]). `name` is the service's name. Variables in commands are left for the
+/// supervisor to expand at each start (`expand_env`), from the environment and the
+/// environment files as they are then.
 pub fn import(
     name: ServiceName,
     unit: &str,
     dropins: &[String],
-    read_file: &dyn Fn(&str) -> Option<String>,
     find_program: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Imported, String> {
     let mut all = directives(unit);
@@ -422,8 +345,7 @@ pub fn import(
         all.extend(directives(dropin));
     }
     let mut findings = Findings(Vec::new());
-    // The environment first: commands are expanded from it, wherever it was written.
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    // The environment first, wherever it was written.
     let mut env_list: Vec<(String, String)> = Vec::new();
     let mut env_files: Vec<String> = Vec::new();
     for d in all.iter().filter(|d| d.section == "Service") {
@@ -438,21 +360,12 @@ pub fn import(
             _ => {}
         }
     }
-    for (key, value) in &env_list {
-        env.insert(key.clone(), value.clone());
-    }
-    for file in &env_files {
-        let path = file.strip_prefix('-').unwrap_or(file);
-        if let Some(text) = read_file(path) {
-            for (key, value) in environment_file(&text) {
-                env.insert(key, value);
-            }
-        }
-    }
     let mut spec = ServiceSpec::new(name, "");
     spec.env = env_list;
     spec.environment_file = env_files;
     let mut started = false;
+    // Whether a command names a variable: the supervisor then expands them at each start.
+    let mut variables = false;
     let mut timeout_start: Option<Duration> = None;
     let mut reloads: Vec<Directive> = Vec::new();
     let mut pid_file: Option<Directive> = None;
@@ -469,10 +382,11 @@ pub fn import(
                 Verdict::Informational,
                 "systemd's implicit ordering against its own targets",
             ),
-            ("Unit", key @ ("After" | "Requires" | "Wants")) => {
+            ("Unit", key @ ("After" | "Before" | "Requires" | "Wants")) => {
                 for unit in value.split_whitespace() {
                     let list = match key {
                         "After" => &mut spec.after,
+                        "Before" => &mut spec.before,
                         "Requires" => &mut spec.requires,
                         _ => &mut spec.wants,
                     };
@@ -529,19 +443,7 @@ pub fn import(
                     findings.note(d, Verdict::NotHonoured, "a second ExecStart= (oneshot)");
                     continue;
                 }
-                let (prefix, command) = prefixes(value);
-                for lost in prefix_findings(prefix) {
-                    findings.note(d, Verdict::NotHonoured, lost);
-                }
-                let (words, expanded) = command_words(command, prefix, &env, find_program)?;
-                if expanded {
-                    findings.note(
-                        d,
-                        Verdict::NotHonoured,
-                        "variables expanded now, from the environment files as they are: \
-                         svckit does not expand them at each start",
-                    );
-                }
+                let (prefix, words) = command_words(value, find_program)?;
                 if words.iter().any(|word| word.contains('%')) {
                     findings.note(d, Verdict::NotHonoured, "systemd's %-specifiers");
                 }
@@ -549,30 +451,31 @@ pub fn import(
                     return Err(format!("{}: no program", d.key));
                 };
                 spec.program = program.into();
+                spec.program_prefix = prefix;
                 spec.args = args.iter().map(Into::into).collect();
+                variables |= !prefix.verbatim && crate::command::names_variables(args);
                 started = true;
             }
-            ("Service", key @ ("ExecStartPre" | "ExecStartPost" | "ExecStop")) => {
+            ("Service", key @ ("ExecStartPre" | "ExecStartPost" | "ExecStop" | "ExecStopPost")) => {
                 let list = match key {
                     "ExecStartPre" => &mut spec.exec_start_pre,
                     "ExecStartPost" => &mut spec.exec_start_post,
-                    _ => &mut spec.exec_stop,
+                    "ExecStop" => &mut spec.exec_stop,
+                    _ => &mut spec.exec_stop_post,
                 };
                 if value.is_empty() {
                     list.clear();
                     findings.forget(d);
                     continue;
                 }
-                let (prefix, command) = prefixes(value);
-                let (words, expanded) = command_words(command, prefix, &env, find_program)?;
-                if !words.is_empty() {
+                let (prefix, mut words) = command_words(value, find_program)?;
+                if words.iter().any(|word| word.contains('%')) {
+                    findings.note(d, Verdict::NotHonoured, "systemd's %-specifiers");
+                }
+                variables |= !prefix.verbatim && crate::command::names_variables(&words[1..]);
+                if let Some(program) = words.first_mut() {
+                    *program = format!("{}{program}", prefix.text());
                     list.push(words);
-                }
-                for lost in prefix_findings(prefix) {
-                    findings.note(d, Verdict::NotHonoured, lost);
-                }
-                if expanded {
-                    findings.note(d, Verdict::NotHonoured, "variables expanded now");
                 }
             }
             ("Service", "ExecReload") if value.is_empty() => reloads.clear(),
@@ -580,9 +483,15 @@ pub fn import(
             ("Service", "PIDFile") => pid_file = Some(d.clone()),
             ("Service", "Restart") => match value {
                 "no" => spec.restart.policy = Restart::Never,
-                "always" => spec.restart.policy = Restart::Always,
-                "on-failure" => spec.restart.policy = Restart::OnFailure,
-                _ => findings.note(d, Verdict::NotHonoured, "no such restart policy in svckit"),
+                // The same names as svckit's.
+                _ => match value.parse::<Restart>() {
+                    Ok(policy) if policy != Restart::Never => spec.restart.policy = policy,
+                    _ => findings.note(d, Verdict::NotHonoured, "no such restart policy in svckit"),
+                },
+            },
+            ("Service", "SendSIGKILL") => match boolean(value) {
+                Some(send) => spec.send_sigkill = send,
+                None => findings.note(d, Verdict::NotHonoured, "not a boolean"),
             },
             ("Service", "RestartSec") => match time_span(value) {
                 Ok(Some(delay)) => spec.restart.delay = delay,
@@ -654,9 +563,46 @@ pub fn import(
                 }
                 Err(err) => findings.note(d, Verdict::NotHonoured, &err.to_string()),
             },
+            ("Service", "RuntimeDirectory") if value.is_empty() => spec.runtime_directory.clear(),
             ("Service", "RuntimeDirectory") => spec
                 .runtime_directory
                 .extend(value.split_whitespace().map(str::to_owned)),
+            ("Service", "RuntimeDirectoryPreserve") => match boolean(value) {
+                Some(true) => directories(&mut spec).runtime_preserve = Preserve::Yes,
+                Some(false) => directories(&mut spec).runtime_preserve = Preserve::No,
+                None => match value.parse::<Preserve>() {
+                    Ok(preserve) => directories(&mut spec).runtime_preserve = preserve,
+                    Err(err) => findings.note(d, Verdict::NotHonoured, &err.to_string()),
+                },
+            },
+            ("Service", key) if key.ends_with("DirectoryMode") => {
+                let kind = DirectoryKind::ALL
+                    .into_iter()
+                    .find(|kind| unit_key(*kind) == key.trim_end_matches("Mode"));
+                match (kind, crate::parse::dir_mode(value)) {
+                    (_, Err(err)) => findings.note(d, Verdict::NotHonoured, &err),
+                    (Some(kind), Ok(mode)) => *directories(&mut spec).of_mut(kind).1 = Some(mode),
+                    (None, Ok(mode)) if key == "RuntimeDirectoryMode" => {
+                        directories(&mut spec).runtime_mode = Some(mode)
+                    }
+                    (None, Ok(_)) => findings.note(d, Verdict::NotHonoured, "no svckit key for it"),
+                }
+            }
+            ("Service", key)
+                if DirectoryKind::ALL
+                    .into_iter()
+                    .any(|kind| unit_key(kind) == key) =>
+            {
+                let kind = DirectoryKind::ALL
+                    .into_iter()
+                    .find(|kind| unit_key(*kind) == key)
+                    .expect("found above");
+                let names = directories(&mut spec).of_mut(kind).0;
+                match value.is_empty() {
+                    true => names.clear(),
+                    false => names.extend(value.split_whitespace().map(str::to_owned)),
+                }
+            }
             ("Service", "WatchdogSec" | "NotifyAccess") => notify_keys.push(d.clone()),
             ("Service", key @ ("SuccessExitStatus" | "RestartPreventExitStatus")) => {
                 for word in value.split_whitespace() {
@@ -687,6 +633,15 @@ pub fn import(
                 Verdict::Informational,
                 "svckit's logs are named after the service",
             ),
+            ("Service", "IgnoreSIGPIPE") => match boolean(value) {
+                // svckit starts every program with every signal at its default.
+                Some(false) => {}
+                _ => findings.note(
+                    d,
+                    Verdict::NotHonoured,
+                    "svckit starts a program with SIGPIPE at its default",
+                ),
+            },
             ("Service", key) if SANDBOXING.contains(&key) => findings.note(
                 d,
                 Verdict::NotHonoured,
@@ -706,6 +661,11 @@ pub fn import(
                     findings.note(d, Verdict::NotHonoured, "started with another unit");
                 }
             }
+            ("Install", "Alias") => findings.note(
+                d,
+                Verdict::Informational,
+                "another name for systemctl: svckit knows it by its own (--as NAME)",
+            ),
             ("Install", "Also") => {
                 findings.note(d, Verdict::Informational, "other units to enable")
             }
@@ -766,15 +726,13 @@ pub fn import(
                 }
             }
         }
-        ([], [d]) if d.value.contains("MAINPID") => {
-            findings.note(d, Verdict::NotHonoured, "a reload command given $MAINPID")
-        }
         ([], [d]) => {
-            let (prefix, command) = prefixes(&d.value);
-            spec.reload.command = command_words(command, prefix, &env, find_program)?.0;
-            for lost in prefix_findings(prefix) {
-                findings.note(d, Verdict::NotHonoured, lost);
+            let (prefix, mut words) = command_words(&d.value, find_program)?;
+            variables |= !prefix.verbatim && crate::command::names_variables(&words[1..]);
+            if let Some(program) = words.first_mut() {
+                *program = format!("{}{program}", prefix.text());
             }
+            spec.reload.command = words;
         }
         _ => {
             for d in &reloads {
@@ -785,6 +743,7 @@ pub fn import(
     if let Some(limit) = timeout_start {
         spec.ready_timeout = limit;
     }
+    spec.expand_env = variables;
     Ok(Imported {
         spec,
         findings: findings.0,
@@ -794,8 +753,9 @@ pub fn import(
 /// The signal of a reload command that only signals the main process (`/bin/kill -HUP
 /// $MAINPID`, `kill -s HUP $MAINPID`).
 fn reload_signal(value: &str) -> Option<Signal> {
-    let (prefix, command) = prefixes(value);
-    if !prefix.is_empty() {
+    // Run with full privileges or not, the supervisor sends the signal itself.
+    let (prefix, command) = crate::command::Prefix::split(value).ok()?;
+    if prefix.ignore_failure || prefix.argv0 || prefix.verbatim {
         return None;
     }
     let words = split_words(command).ok()?;
@@ -811,25 +771,48 @@ fn reload_signal(value: &str) -> Option<Signal> {
     }
 }
 
-/// A command's words, expanded unless its prefix says `:` (no expansion).
+/// A command line's prefixes and words (the program first, without its prefixes; one named
+/// without its path looked up in systemd's PATH).
 fn command_words(
-    command: &str,
-    prefix: &str,
-    env: &BTreeMap<String, String>,
+    line: &str,
     find_program: &dyn Fn(&str) -> Option<String>,
-) -> Result<(Vec<String>, bool), String> {
-    let words = split_words(command)?;
-    let (mut words, expanded) = match prefix.contains(':') {
-        true => (words, false),
-        false => expand(words, env),
-    };
+) -> Result<(crate::command::Prefix, Vec<String>), String> {
+    let (prefix, command) = crate::command::Prefix::split(line)?;
+    let mut words = split_words(command)?;
     if let Some(program) = words.first_mut()
         && !program.starts_with('/')
     {
         *program = find_program(program)
             .ok_or_else(|| format!("{program:?}: not found in systemd's PATH"))?;
     }
-    Ok((words, expanded))
+    if words.is_empty() {
+        return Err(format!("{line:?}: no program"));
+    }
+    Ok((prefix, words))
+}
+
+/// A systemd boolean (`yes`, `no`, `true`, `0`, `on`, …).
+fn boolean(text: &str) -> Option<bool> {
+    match text {
+        "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
+        "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// The unit file's key of a kind of directory (`StateDirectory`).
+fn unit_key(kind: DirectoryKind) -> &'static str {
+    match kind {
+        DirectoryKind::State => "StateDirectory",
+        DirectoryKind::Cache => "CacheDirectory",
+        DirectoryKind::Logs => "LogsDirectory",
+        DirectoryKind::Configuration => "ConfigurationDirectory",
+    }
+}
+
+/// The definition's directories, made when first given.
+fn directories(spec: &mut ServiceSpec) -> &mut crate::Directories {
+    spec.directories.get_or_insert_with(Default::default)
 }
 
 #[cfg(test)]
@@ -837,14 +820,7 @@ mod tests {
     use super::*;
 
     fn imported(unit: &str) -> Imported {
-        import(
-            ServiceName::new("x").unwrap(),
-            unit,
-            &[],
-            &|_| None,
-            &|_| None,
-        )
-        .unwrap()
+        import(ServiceName::new("x").unwrap(), unit, &[], &|_| None).unwrap()
     }
 
     #[test]
@@ -864,24 +840,6 @@ mod tests {
             vec!["/bin/sh", "-c", "echo 'a b'", "x y", "q\"q"]
         );
         assert!(split_words("\"open").is_err());
-    }
-
-    #[test]
-    fn variables_are_expanded_with_systemd_rules() {
-        let env: BTreeMap<String, String> = [("OPTS".into(), "-a -b".into())].into();
-        let (words, expanded) = expand(
-            vec![
-                "$OPTS".into(),
-                "${OPTS}".into(),
-                "x$OPTS".into(),
-                "$$".into(),
-            ],
-            &env,
-        );
-        assert!(expanded);
-        assert_eq!(words, vec!["-a", "-b", "-a -b", "x-a -b", "$"]);
-        let (words, _) = expand(vec!["$MISSING".into(), "keep".into()], &env);
-        assert_eq!(words, vec!["keep"]);
     }
 
     #[test]
@@ -925,8 +883,8 @@ mod tests {
     #[test]
     fn what_svckit_does_not_do_is_named() {
         let got = imported(
-            "[Unit]\nBefore=x.service\n[Service]\nExecStartPre=-/bin/false\n\
-             ExecStart=+/bin/true\nExecStopPost=/bin/rm x\nPrivateTmp=yes\nRestart=on-abort\n",
+            "[Unit]\nConflicts=x.service\n[Service]\nExecStartPre=/bin/true %i\n\
+             ExecStart=/bin/true\nOOMPolicy=stop\nPrivateTmp=yes\nRestart=sometimes\n",
         );
         let lost: Vec<&str> = got
             .findings
@@ -937,38 +895,76 @@ mod tests {
         assert_eq!(
             lost,
             vec![
-                "Unit.Before",
+                "Unit.Conflicts",
                 "Service.ExecStartPre",
-                "Service.ExecStart",
-                "Service.ExecStopPost",
+                "Service.OOMPolicy",
                 "Service.PrivateTmp",
                 "Service.Restart"
             ]
         );
         assert!(got.lossy());
-        assert_eq!(got.spec.exec_start_pre, vec![vec!["/bin/false".to_owned()]]);
+        assert_eq!(
+            got.spec.exec_start_pre,
+            vec![vec!["/bin/true".to_owned(), "%i".to_owned()]]
+        );
     }
 
     #[test]
-    fn environment_files_feed_the_command_and_stay_in_the_definition() {
+    fn variables_are_left_for_each_start_and_environment_files_stay_in_the_definition() {
         let unit = "[Service]\nEnvironmentFile=-/etc/default/d\nExecStart=/usr/sbin/d $OPTS\n";
-        let got = import(
-            ServiceName::new("d").unwrap(),
-            unit,
-            &[],
-            &|path| (path == "/etc/default/d").then(|| "# c\nOPTS=\"-x 1\"\n".to_owned()),
-            &|_| None,
-        )
-        .unwrap();
-        assert_eq!(
-            got.spec.args,
-            vec!["-x", "1"]
-                .into_iter()
-                .map(Into::into)
-                .collect::<Vec<std::ffi::OsString>>()
-        );
+        let got = imported(unit);
+        assert_eq!(got.spec.args, vec![std::ffi::OsString::from("$OPTS")]);
+        assert!(got.spec.expand_env);
         assert_eq!(got.spec.environment_file, vec!["-/etc/default/d"]);
-        assert!(got.lossy(), "expansion at import is told");
+        assert!(!got.lossy(), "{:?}", got.findings);
+        // Nothing to expand: none asked.
+        assert!(
+            !imported("[Service]\nExecStart=/usr/sbin/d -f\n")
+                .spec
+                .expand_env
+        );
+        // `:` keeps its words as they are.
+        let verbatim = imported("[Service]\nExecStart=:/bin/echo $HOME\n");
+        assert!(!verbatim.spec.expand_env && verbatim.spec.program_prefix.verbatim);
+    }
+
+    #[test]
+    fn prefixes_restart_policies_directories_and_the_rest_of_real_units_map() {
+        let unit = "[Unit]\nBefore=nss-lookup.target web.service\n\
+                    [Service]\nExecStartPre=-/usr/libexec/helper setup\n\
+                    ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS\n\
+                    ExecStopPost=-/usr/libexec/helper teardown\n\
+                    ExecReload=+/bin/kill -HUP $MAINPID\n\
+                    Restart=on-abnormal\nSendSIGKILL=no\n\
+                    RuntimeDirectory=chrony\nRuntimeDirectoryMode=0750\n\
+                    RuntimeDirectoryPreserve=restart\n\
+                    StateDirectory=chrony\nStateDirectoryMode=0750\n\
+                    LogsDirectory=chrony\nConfigurationDirectory=chrony\n\
+                    CacheDirectory=a b\n";
+        let got = imported(unit);
+        assert!(!got.lossy(), "{:?}", got.findings);
+        let spec = &got.spec;
+        assert!(spec.program_prefix.privileged && spec.expand_env);
+        assert_eq!(spec.exec_start_pre, [["-/usr/libexec/helper", "setup"]]);
+        assert_eq!(spec.exec_stop_post, [["-/usr/libexec/helper", "teardown"]]);
+        assert_eq!(spec.reload.signal, Some(Signal::Hup));
+        assert_eq!(spec.restart.policy, Restart::OnAbnormal);
+        assert!(!spec.send_sigkill);
+        assert_eq!(spec.before, [ServiceName::new("web").unwrap()]);
+        let dirs = spec.directories.as_deref().unwrap();
+        assert_eq!(dirs.runtime_mode, Some(0o750));
+        assert_eq!(dirs.runtime_preserve, Preserve::Restart);
+        assert_eq!(
+            dirs.of(DirectoryKind::State),
+            (&["chrony".to_owned()][..], Some(0o750))
+        );
+        assert_eq!(dirs.of(DirectoryKind::Cache).0, ["a", "b"]);
+        assert_eq!(dirs.of(DirectoryKind::Logs).0, ["chrony"]);
+        assert_eq!(dirs.of(DirectoryKind::Configuration).0, ["chrony"]);
+        spec.validate().unwrap();
+        // And back through the definition's text, unchanged.
+        let again = ServiceSpec::from_toml(&spec.to_toml(), Some("x")).unwrap();
+        assert_eq!(&again, spec);
     }
 
     #[test]
@@ -977,7 +973,6 @@ mod tests {
             ServiceName::new("x").unwrap(),
             "[Service]\nExecStart=/bin/a\n",
             &["[Service]\nExecStart=\nExecStart=/bin/b -v\n".to_owned()],
-            &|_| None,
             &|_| None,
         )
         .unwrap();
@@ -1042,7 +1037,6 @@ mod tests {
                 ServiceName::new("x").unwrap(),
                 "[Unit]\nDescription=d\n",
                 &[],
-                &|_| None,
                 &|_| None
             )
             .is_err()

@@ -50,13 +50,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<Exit> {
             .find(|path| path.is_file())
             .map(|path| path.display().to_string())
     };
-    let imported = match unit_import::import(
-        name,
-        &text,
-        &dropins,
-        &|path| fs::read_to_string(path).ok(),
-        &find,
-    ) {
+    let imported = match unit_import::import(name, &text, &dropins, &find) {
         Ok(imported) => imported,
         // Bad input: one line, exit 2.
         Err(err) => {
