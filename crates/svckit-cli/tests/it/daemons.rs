@@ -69,11 +69,25 @@ pub(crate) fn restarted_after_sigkill(sup: &Sup, name: &str, main: i32) {
 /// file's, SIGKILL of the main process → restarted with none of the old processes left →
 /// stop → nothing left → uninstall.
 pub(crate) fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<&Path>) -> Value {
+    let serves = || listening(port) && answers(port);
+    let status = lives_its_life_serving(sup, name, &serves, pid_file);
+    assert!(!listening(port), "{name} still listens on {port}");
+    status
+}
+
+/// [`lives_its_life`] of a daemon that `serves` tells is serving (a real request answered):
+/// serving once started and once restarted after SIGKILL, not any more once stopped.
+pub(crate) fn lives_its_life_serving(
+    sup: &Sup,
+    name: &str,
+    serves: &dyn Fn() -> bool,
+    pid_file: Option<&Path>,
+) -> Value {
     let said = sup.ok(&["start", name]);
     assert!(said.contains("started (running, PID "), "{said}");
     assert!(
-        eventually(Duration::from_secs(10), || listening(port) && answers(port)),
-        "{name} does not serve on {port}: {}",
+        eventually(Duration::from_secs(10), serves),
+        "{name} does not serve: {}",
         sup.log(&format!("{name}.stderr"))
     );
     let status = sup.status(name);
@@ -95,7 +109,7 @@ pub(crate) fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<
         old.iter().all(|pid| is_gone(*pid)),
         "processes of the killed instance live on: {old:?}"
     );
-    assert!(eventually(Duration::from_secs(10), || answers(port)));
+    assert!(eventually(Duration::from_secs(10), serves));
     let status = sup.status(name);
     assert_eq!(status["restarts"], 1, "{status}");
     let running = cgroup_pids(&status);
@@ -106,7 +120,7 @@ pub(crate) fn lives_its_life(sup: &Sup, name: &str, port: u16, pid_file: Option<
         running.iter().all(|pid| is_gone(*pid)),
         "stop returned with processes of {name} alive: {running:?}"
     );
-    assert!(!listening(port), "{name} still listens on {port}");
+    assert!(!serves(), "{name} still serves once stopped");
     sup.ok(&["uninstall", name]);
     status
 }

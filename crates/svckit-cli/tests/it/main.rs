@@ -14,6 +14,7 @@ mod entrypoint;
 mod hardening;
 mod health;
 mod import;
+mod import_served;
 mod init;
 mod kill;
 mod memory_status;
