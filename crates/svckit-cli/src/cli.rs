@@ -302,8 +302,10 @@ pub struct InstallArgs {
     /// `ready_timeout`: with --type notify or forking, how long it may take to become ready.
     #[arg(hide_short_help = true, long, value_name = "DURATION", value_parser = parse::duration)]
     pub ready_timeout: Option<Duration>,
-    /// `restart.policy`: never, on-failure, always, or systemd's on-success, on-abnormal,
-    /// on-abort, on-watchdog.
+    /// `restart.policy`: never, on-failure or always (or systemd's others).
+    ///
+    /// Also systemd's on-success (a clean end), on-abnormal (an unclean signal, a timeout, the
+    /// watchdog), on-abort (an unclean signal) and on-watchdog.
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<svckit::Restart>,
     /// `restart.delay`: the first restart's delay (0 restarts at once).
@@ -579,8 +581,33 @@ pub struct RenderArgs {
     pub file: Option<PathBuf>,
     /// systemd (a unit file), sysv (an init script) or builtin (the definition); on Windows,
     /// windows (the SCM, the only one: auto is it there).
-    #[arg(long, value_name = "BACKEND", default_value = "auto")]
+    #[arg(
+        long,
+        value_name = "BACKEND",
+        default_value = "auto",
+        conflicts_with = "target"
+    )]
     pub backend: svckit::BackendKind,
+    /// Render for an engine that schedules across machines instead: kubernetes (a Deployment,
+    /// a Job for a oneshot), compose (a Compose file) or nomad (a JSON job). Each key it has
+    /// no place for is named on stderr, and the exit status is 2 unless --lenient.
+    #[arg(long, value_name = "ENGINE")]
+    pub target: Option<svckit_install::engines::Engine>,
+    /// With --target: the container image (kubernetes and compose need one; nomad runs it
+    /// with the docker driver, else the program on the client).
+    #[arg(long, value_name = "IMAGE", requires = "target")]
+    pub image: Option<String>,
+    /// With --target: where svckit-init is in the image.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "target",
+        default_value = "/usr/local/bin/svckit-init"
+    )]
+    pub init: String,
+    /// With --target: print the manifest and exit 0 though some keys are not mapped.
+    #[arg(long, requires = "target")]
+    pub lenient: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

@@ -25,6 +25,7 @@ use svckit_core::{
 pub mod boot;
 pub mod builtin;
 mod detect;
+pub mod engines;
 pub mod honour;
 #[cfg(unix)]
 mod manage;

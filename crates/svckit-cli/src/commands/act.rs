@@ -67,8 +67,24 @@ pub fn render(args: RenderArgs) -> anyhow::Result<Exit> {
             manager.definition(&ServiceName::new(name.as_deref().unwrap_or_default())?)?
         }
     };
-    out!("{}", manager.render(&spec, args.backend)?);
-    Ok(Exit::Ok)
+    let Some(engine) = args.target else {
+        out!("{}", manager.render(&spec, args.backend)?);
+        return Ok(Exit::Ok);
+    };
+    let options = svckit_install::engines::Options {
+        image: args.image.clone(),
+        init: args.init.clone(),
+        ..Default::default()
+    };
+    let rendered = svckit_install::engines::render(&spec, engine, &options)?;
+    out!("{}", rendered.text);
+    for (key, why) in &rendered.unmapped {
+        eprintln!("svckit: render: {key}: not mapped to {engine}: {why}");
+    }
+    Ok(match rendered.unmapped.is_empty() || args.lenient {
+        true => Exit::Ok,
+        false => Exit::Usage,
+    })
 }
 
 /// Carries out `action` on each of `targets` (`--all`: every installed service, in stop

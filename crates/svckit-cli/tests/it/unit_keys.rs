@@ -244,3 +244,57 @@ fn a_symlink_at_a_state_directory_is_refused_and_not_followed() {
     );
     fs::remove_dir(&path).unwrap();
 }
+
+/// `svckit render --target`: the manifest on stdout, each key the engine has no place for on
+/// a line of its own on stderr and exit 2, unless --lenient; a container engine without an
+/// image is refused by name.
+#[test]
+fn render_for_an_engine_names_what_it_cannot_carry_and_exits_2_unless_lenient() {
+    let sup = Sup::new("render-engines");
+    let file = sup.dir.join("web.toml");
+    fs::write(
+        &file,
+        "name = \"web\"\nprogram = \"/usr/sbin/nginx\"\nargs = [\"-g\", \"daemon off;\"]\n\
+         exec_stop_post = [[\"/bin/true\"]]\n[restart]\npolicy = \"always\"\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let args = |target: &str, more: &[&str]| {
+        let mut args = vec!["render", "--file", file.as_str(), "--target", target];
+        args.extend(more);
+        sup.run(&args)
+    };
+    let out = args("kubernetes", &["--image", "nginx:1.25"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        said.lines().collect::<Vec<_>>(),
+        [
+            "svckit: render: exec_stop_post: not mapped to kubernetes: the engine runs the program alone"
+        ]
+    );
+    let manifest = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        manifest.starts_with("apiVersion: \"apps/v1\"\nkind: \"Deployment\"\n"),
+        "{manifest}"
+    );
+    let lenient = args("kubernetes", &["--image", "nginx:1.25", "--lenient"]);
+    assert_eq!(lenient.status.code(), Some(0));
+    assert_eq!(lenient.stdout, out.stdout);
+    // Nomad without an image: the program on the client (raw_exec).
+    let nomad = args("nomad", &["--lenient"]);
+    assert_eq!(nomad.status.code(), Some(0));
+    let job: serde_json::Value = serde_json::from_slice(&nomad.stdout).unwrap();
+    assert_eq!(
+        job["Job"]["TaskGroups"][0]["Tasks"][0]["Driver"],
+        "raw_exec"
+    );
+    let out = args("compose", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("image") && said.contains("--image"), "{said}");
+    assert!(out.stdout.is_empty());
+    let out = args("swarm", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kubernetes, compose or nomad"));
+}

@@ -1,0 +1,262 @@
+//! `svckit render --target kubernetes|compose|nomad` checked by the validators that run
+//! here: kubernetes-validate (PyPI: Kubernetes' own OpenAPI schemas, --strict), Compose's own
+//! `docker-compose config` (Debian), and Nomad's JSON job specification against the schema
+//! contrib/nomad/job.schema.json gives of it (no Nomad binary runs in CI). CI installs all
+//! three; a test skipped in CI fails instead.
+
+use std::{fs, path::Path, process::Command, time::Duration};
+
+use svckit_core::{
+    Limit, Restart, ServiceName, ServiceSpec, ServiceType,
+    condition::Condition,
+    health::{Check, Probe},
+};
+use svckit_install::engines::{self, Engine, Options};
+
+fn name(text: &str) -> ServiceName {
+    ServiceName::new(text).unwrap()
+}
+
+/// A program alone.
+fn plain() -> ServiceSpec {
+    ServiceSpec::new(name("plain"), "/usr/bin/sleep")
+}
+
+/// Most of what maps: arguments, environment, a numeric user, probes of each kind, a
+/// pre-start check, a stop command, a runtime directory, limits, logs, dependencies.
+fn full() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("web"), "/usr/sbin/nginx");
+    spec.description = Some("the web server \"front\"".into());
+    spec.args = vec!["-g".into(), "daemon off;".into()];
+    spec.env = vec![
+        ("MODE".into(), "production".into()),
+        ("QUOTE".into(), "a 'b' \"c\" $d".into()),
+    ];
+    spec.account = Some("101".into());
+    spec.group = Some("101".into());
+    spec.working_dir = Some("/srv/web".into());
+    spec.restart.policy = Restart::Always;
+    spec.stop.timeout = Duration::from_secs(30);
+    spec.exec_start_pre = vec![vec!["/usr/sbin/nginx".into(), "-t".into()]];
+    spec.exec_stop = vec![vec!["/usr/sbin/nginx".into(), "-s".into(), "quit".into()]];
+    spec.runtime_directory = vec!["nginx".into()];
+    let mut ready = Probe::new(Check::Http(
+        svckit_core::health::HttpCheck::parse("http://127.0.0.1:8080/health").unwrap(),
+    ));
+    ready.period = Duration::from_secs(2);
+    spec.readiness = Some(Box::new(ready));
+    spec.liveness = Some(Box::new(Probe::new(Check::tcp("127.0.0.1:8080").unwrap())));
+    spec.limits.nofile = Some(Limit {
+        soft: 4096,
+        hard: 8192,
+    });
+    spec.oom_score_adjust = Some(-100);
+    spec.requires = vec![name("db")];
+    spec.conditions = vec![(name("db"), Condition::Healthy)];
+    spec.wants = vec![name("cache")];
+    spec
+}
+
+/// A oneshot with a command check.
+fn oneshot() -> ServiceSpec {
+    let mut spec = ServiceSpec::new(name("migrate"), "/usr/bin/true");
+    spec.service_type = ServiceType::Oneshot;
+    spec.restart.policy = Restart::OnFailure;
+    spec.restart.limit = 3;
+    spec
+}
+
+fn options(image: bool) -> Options {
+    Options {
+        image: image.then(|| "registry.example/web:1.2".to_owned()),
+        ..Options::default()
+    }
+}
+
+fn write(dir: &Path, file: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(file);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("svckit-engines-{test}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether `program` runs here; in CI it must (a skipped test is no test).
+fn have(program: &str, probe: &[&str]) -> bool {
+    let ran = Command::new(program).args(probe).output().is_ok();
+    assert!(
+        ran || std::env::var_os("CI").is_none(),
+        "{program} must be installed in CI"
+    );
+    if !ran {
+        eprintln!("skipping: {program} is not installed");
+    }
+    ran
+}
+
+fn ok(command: &mut Command, what: &str) {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn kubernetes_manifests_pass_kubernetes_validate_strict() {
+    if !have("kubernetes-validate", &["--version"]) {
+        return;
+    }
+    let dir = temp_dir("k8s");
+    for spec in [plain(), full(), oneshot()] {
+        let rendered = engines::render(&spec, Engine::Kubernetes, &options(true)).unwrap();
+        let file = write(&dir, &format!("{}.yaml", spec.name), &rendered.text);
+        ok(
+            Command::new("kubernetes-validate")
+                .args(["--strict", "--kubernetes-version", "1.30.0"])
+                .arg(&file),
+            &format!("{}:\n{}", spec.name, rendered.text),
+        );
+    }
+    // The validator catches what it is for: a field Kubernetes does not have.
+    let rendered = engines::render(&full(), Engine::Kubernetes, &options(true)).unwrap();
+    let bad = rendered
+        .text
+        .replace("terminationGracePeriodSeconds", "terminationGracePeriod");
+    let file = write(&dir, "bad.yaml", &bad);
+    let out = Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", "1.30.0"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a misspelt field passed");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn compose_files_pass_docker_compose_config() {
+    if !have("docker-compose", &["version"]) {
+        return;
+    }
+    let dir = temp_dir("compose");
+    for spec in [plain(), full(), oneshot()] {
+        let rendered = engines::render(&spec, Engine::Compose, &options(true)).unwrap();
+        // The services it depends on, as Compose wants them in the same file.
+        let mut text = rendered.text.clone();
+        for dependency in spec.started_with() {
+            text.push_str(&format!(
+                "  {dependency}:\n    image: \"registry.example/{dependency}:1\"\n    \
+                 healthcheck:\n      test: [\"CMD\", \"/bin/true\"]\n"
+            ));
+        }
+        let file = write(&dir, &format!("{}.yaml", spec.name), &text);
+        ok(
+            Command::new("docker-compose")
+                .arg("-f")
+                .arg(&file)
+                .args(["config", "-q"]),
+            &format!("{}:\n{text}", spec.name),
+        );
+    }
+    let rendered = engines::render(&plain(), Engine::Compose, &options(true)).unwrap();
+    let bad = rendered.text.replace("stop_grace_period", "stop_grace");
+    let file = write(&dir, "bad.yaml", &bad);
+    let out = Command::new("docker-compose")
+        .arg("-f")
+        .arg(&file)
+        .args(["config", "-q"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a misspelt field passed");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nomad_jobs_pass_the_json_job_schema() {
+    if !have("python3", &["-c", "import jsonschema"]) {
+        return;
+    }
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib/nomad/job.schema.json");
+    let dir = temp_dir("nomad");
+    let check = "import json, sys, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.Draft202012Validator.check_schema(schema)\n\
+                 jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n";
+    for (spec, image) in [
+        (plain(), false),
+        (full(), false),
+        (full(), true),
+        (oneshot(), false),
+    ] {
+        let rendered = engines::render(&spec, Engine::Nomad, &options(image)).unwrap();
+        let file = write(&dir, &format!("{}-{image}.json", spec.name), &rendered.text);
+        ok(
+            Command::new("python3")
+                .args(["-c", check])
+                .arg(&schema)
+                .arg(&file),
+            &format!("{}:\n{}", spec.name, rendered.text),
+        );
+    }
+    // And the schema catches what it is for: a field Nomad does not have.
+    let rendered = engines::render(&plain(), Engine::Nomad, &options(false)).unwrap();
+    let bad = rendered.text.replace("\"KillTimeout\"", "\"KillTimeOut\"");
+    let file = write(&dir, "bad.json", &bad);
+    let out = Command::new("python3")
+        .args(["-c", check])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a misspelt field passed");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What does not map is named by key for each engine, and `full()`'s keys that do map are
+/// not among them.
+#[test]
+fn what_each_engine_cannot_carry_is_named_by_key() {
+    let spec = full();
+    let keys = |engine| {
+        engines::render(&spec, engine, &options(true))
+            .unwrap()
+            .unmapped
+            .into_iter()
+            .map(|(key, _)| key.name())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(Engine::Kubernetes),
+        [
+            "requires",
+            "wants",
+            "conditions",
+            "limits",
+            "oom_score_adjust"
+        ]
+    );
+    assert_eq!(
+        keys(Engine::Compose),
+        ["exec_start_pre", "exec_stop", "readiness"]
+    );
+    assert_eq!(
+        keys(Engine::Nomad),
+        [
+            "requires",
+            "wants",
+            "conditions",
+            "exec_start_pre",
+            "exec_stop",
+            "runtime_directory",
+            "limits",
+            "oom_score_adjust"
+        ]
+    );
+}
