@@ -520,6 +520,10 @@ pub struct ApplyArgs {
     /// Uninstall the services applied before from a directory given that are no longer in it.
     #[arg(long)]
     pub prune: bool,
+    /// Say what was done as JSON: an array of {name, action (installed, changed, unchanged,
+    /// removed), changed (the keys), restarted, started, backend}.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub json: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub state: StateDirArg,

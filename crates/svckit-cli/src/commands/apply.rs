@@ -17,11 +17,21 @@ use crate::{
 /// Installs `spec` over its current definition (with its backend) and says what changed.
 pub(super) fn apply(manager: &Manager, spec: ServiceSpec) -> anyhow::Result<()> {
     let name = spec.name.clone();
+    let report = install(manager, spec)?;
+    say_applied(&name, &report)
+}
+
+/// Installs `spec` over its current definition (with its backend).
+fn install(manager: &Manager, spec: ServiceSpec) -> anyhow::Result<InstallReport> {
     let options = InstallOptions {
         force: true,
         root: None,
     };
-    let report = manager.install(spec, &options)?;
+    Ok(manager.install(spec, &options)?)
+}
+
+/// What applying did to `name`, in words.
+fn say_applied(name: &ServiceName, report: &InstallReport) -> anyhow::Result<()> {
     match (report.changed.is_empty(), report.restarted) {
         _ if report.installed == Installed::Created => outln!(
             "{name}: installed ({}: {})",
@@ -33,6 +43,23 @@ pub(super) fn apply(manager: &Manager, spec: ServiceSpec) -> anyhow::Result<()> 
         (false, false) => outln!("{name}: changed {}", report.changed.join(", ")),
     }
     Ok(())
+}
+
+/// What applying did to `name`, for `--json`: one object per service.
+fn applied_json(name: &ServiceName, report: &InstallReport, started: bool) -> serde_json::Value {
+    let action = match (report.installed, report.changed.is_empty()) {
+        (Installed::Created, _) => "installed",
+        (Installed::Replaced, true) => "unchanged",
+        (Installed::Replaced, false) => "changed",
+    };
+    serde_json::json!({
+        "name": name.as_str(),
+        "action": action,
+        "changed": report.changed,
+        "restarted": report.restarted,
+        "started": started,
+        "backend": report.backend.name(),
+    })
 }
 
 /// What `svckit install` did, in the same words on both platforms: `installed NAME (BACKEND:
@@ -125,6 +152,7 @@ pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
             }
         }
     }
+    let mut results: Vec<serde_json::Value> = Vec::new();
     if args.dry_run {
         for (_, spec) in &specs {
             outln!("{}", plan(&manager, spec));
@@ -140,7 +168,11 @@ pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
             spec.start,
             svckit::StartType::Auto | svckit::StartType::Delayed
         );
-        apply(&manager, spec).with_context(|| format!("apply {}", file.display()))?;
+        let report =
+            install(&manager, spec).with_context(|| format!("apply {}", file.display()))?;
+        if !args.json {
+            say_applied(&name, &report)?;
+        }
         if let Ok(path) = fs::canonicalize(&file) {
             applied
                 .files
@@ -154,18 +186,36 @@ pub fn apply_files(args: ApplyArgs) -> anyhow::Result<Exit> {
         {
             let timeout = std::time::Duration::from_secs(120);
             let status = manager.perform(svckit_install::Action::Start, &name, timeout, true)?;
-            outln!(
-                "{}",
-                super::report::outcome(svckit_install::Action::Start, &status)
-            );
+            if !args.json {
+                outln!(
+                    "{}",
+                    super::report::outcome(svckit_install::Action::Start, &status)
+                );
+            }
+            results.push(applied_json(&name, &report, true));
+        } else {
+            results.push(applied_json(&name, &report, false));
         }
     }
     for name in gone {
         let backend = manager.uninstall(&name, std::time::Duration::from_secs(120))?;
         applied.files.remove(name.as_str());
-        outln!("{name}: removed ({backend}; its file is gone from its directory)");
+        match args.json {
+            true => results.push(serde_json::json!({
+                "name": name.as_str(),
+                "action": "removed",
+                "changed": [],
+                "restarted": false,
+                "started": false,
+                "backend": backend.name(),
+            })),
+            false => outln!("{name}: removed ({backend}; its file is gone from its directory)"),
+        }
     }
     applied.write(&manager)?;
+    if args.json {
+        outln!("{}", serde_json::Value::Array(results));
+    }
     Ok(Exit::Ok)
 }
 

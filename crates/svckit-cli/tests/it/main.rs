@@ -4,6 +4,7 @@
 #![cfg(unix)]
 
 mod activation;
+mod ansible;
 mod boot;
 mod cli;
 mod conditions;
