@@ -269,6 +269,8 @@ struct Definition {
     pid_file: Option<PathBuf>,
     #[serde(default = "default_ready_timeout")]
     ready_timeout: Dur,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeout_start: Option<Dur>,
     #[serde(default)]
     notify_access: Named<NotifyAccess>,
     #[serde(default)]
@@ -809,6 +811,7 @@ impl Definition {
         };
         spec.pid_file = self.pid_file;
         spec.ready_timeout = self.ready_timeout.0;
+        spec.timeout_start = self.timeout_start.map(|limit| limit.0);
         spec.notify_access = self.notify_access.0;
         spec.watchdog = self.watchdog.0;
         spec.kill_mode = self.kill_mode.0;
@@ -945,6 +948,7 @@ impl Definition {
             notify: false,
             pid_file: spec.pid_file.clone(),
             ready_timeout: Dur(spec.ready_timeout),
+            timeout_start: spec.timeout_start.map(Dur),
             notify_access: Named(spec.notify_access),
             watchdog: Dur(spec.watchdog),
             kill_mode: Named(spec.kill_mode),

@@ -44,6 +44,7 @@ keys! {
     Watchdog => "watchdog", "`watchdog`: how often it must say WATCHDOG=1.";
     KillMode => "kill_mode", "`kill_mode`: what a stop signals.";
     ReadyTimeout => "ready_timeout", "`ready_timeout`: how long a start waits for readiness.";
+    TimeoutStart => "timeout_start", "`timeout_start`: how long a whole start may take, of any type.";
     Dependencies => "dependencies", "`dependencies`: started first, as Wants= + After=.";
     Requires => "requires", "`requires`: started first and needed, as Requires= + After=.";
     Wants => "wants", "`wants`: started with it, not waited for.";
@@ -125,6 +126,7 @@ impl Key {
                 | Key::SuccessExitStatus
                 | Key::RestartPreventExitStatus
                 | Key::ReadyTimeout
+                | Key::TimeoutStart
                 | Key::ExecStop
                 | Key::ExecStartPost
                 | Key::ExecStopPost
@@ -164,6 +166,7 @@ impl Key {
                 Key::Watchdog => spec.watchdog != base.watchdog,
                 Key::KillMode => spec.kill_mode != base.kill_mode,
                 Key::ReadyTimeout => spec.ready_timeout != base.ready_timeout,
+                Key::TimeoutStart => spec.timeout_start.is_some(),
                 Key::Dependencies => spec.dependencies != base.dependencies,
                 Key::Requires => !spec.requires.is_empty(),
                 Key::Wants => !spec.wants.is_empty(),

@@ -786,6 +786,10 @@ pub struct ServiceSpec {
     pub pid_file: Option<PathBuf>,
     /// With `notify` or `forking`: how long it may take to become ready.
     pub ready_timeout: Duration,
+    /// How long a whole start may take, of any type: its pre-start commands, the program's
+    /// readiness and its post-start commands (systemd's `TimeoutStartSec=`); past it the start
+    /// fails as a timeout. It takes the place of `ready_timeout` when given.
+    pub timeout_start: Option<Duration>,
     /// With `notify`: who may send it messages.
     pub notify_access: NotifyAccess,
     /// With `notify`: the longest time between two WATCHDOG=1 before the service counts as hung
@@ -925,6 +929,7 @@ impl ServiceSpec {
             service_type: ServiceType::Exec,
             pid_file: None,
             ready_timeout: Duration::from_secs(90),
+            timeout_start: None,
             notify_access: NotifyAccess::Main,
             watchdog: Duration::ZERO,
             kill_mode: KillMode::ControlGroup,
@@ -1224,6 +1229,12 @@ impl ServiceSpec {
                 }
                 check_text(key, dir)?;
             }
+        }
+        if self.timeout_start.is_some_and(|limit| limit.is_zero()) {
+            return Err(ModelError::invalid(
+                "timeout_start",
+                "is zero: give a time, or leave it out for none",
+            ));
         }
         if self.program_prefix.argv0 && self.args.is_empty() {
             return Err(ModelError::invalid(

@@ -740,9 +740,7 @@ pub fn import(
             }
         }
     }
-    if let Some(limit) = timeout_start {
-        spec.ready_timeout = limit;
-    }
+    spec.timeout_start = timeout_start;
     spec.expand_env = variables;
     Ok(Imported {
         spec,

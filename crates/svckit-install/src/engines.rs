@@ -162,7 +162,8 @@ pub fn unmapped_reason(
         Key::PidFile | Key::NotifyAccess => "the engine knows its process itself",
         Key::Watchdog => "no engine has a watchdog: give a liveness probe",
         Key::KillMode => "the engine stops the whole container or task",
-        Key::ReadyTimeout if k8s && !oneshot => return None,
+        Key::ReadyTimeout | Key::TimeoutStart if k8s && !oneshot => return None,
+        Key::TimeoutStart => "the engine bounds no start as a whole",
         Key::ReadyTimeout => "the engine bounds no start as a whole",
         Key::Conditions
             if compose
@@ -505,7 +506,7 @@ fn kubernetes(spec: &ServiceSpec, image: &str, options: &Options) -> Value {
         "template": template,
     });
     // The whole start, from scheduling to ready, bounded as the ready timeout bounds it.
-    let deadline = seconds(spec.ready_timeout).max(1);
+    let deadline = seconds(spec.timeout_start.unwrap_or(spec.ready_timeout)).max(1);
     deployment["progressDeadlineSeconds"] = json!(deadline);
     json!({
         "apiVersion": "apps/v1",

@@ -134,6 +134,7 @@ mod tests {
                     vec![(db()[0].clone(), svckit_core::condition::Condition::Healthy)];
             }
             Key::Program => spec.program_prefix.ignore_failure = true,
+            Key::TimeoutStart => spec.timeout_start = Some(std::time::Duration::from_secs(30)),
             Key::ExpandEnv => spec.expand_env = true,
             Key::Before => spec.before = db(),
             Key::ExecStopPost => spec.exec_stop_post = command(),

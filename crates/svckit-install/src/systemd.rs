@@ -383,10 +383,7 @@ fn readiness(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
     match spec.service_type {
         ServiceType::Notify => {
             unit.set("NotifyAccess", spec.notify_access.name());
-            unit.set(
-                "TimeoutStartSec",
-                &span("ready_timeout", spec.ready_timeout)?,
-            );
+            unit.set("TimeoutStartSec", &start_timeout(spec)?);
             if !spec.watchdog.is_zero() {
                 unit.set("WatchdogSec", &span("watchdog", spec.watchdog)?);
             }
@@ -398,18 +395,19 @@ fn readiness(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
                     .ok_or_else(|| refuse("pid_file", "the path is not UTF-8"))?;
                 unit.set("PIDFile", &plain("pid_file", pid_file)?);
             }
-            unit.set(
-                "TimeoutStartSec",
-                &span("ready_timeout", spec.ready_timeout)?,
-            );
+            unit.set("TimeoutStartSec", &start_timeout(spec)?);
         }
-        ServiceType::Oneshot => unit.set("RemainAfterExit", "yes"),
+        ServiceType::Oneshot => {
+            unit.set("RemainAfterExit", "yes");
+            if spec.timeout_start.is_some() {
+                unit.set("TimeoutStartSec", &start_timeout(spec)?);
+            }
+        }
         // A readiness probe's wait (ExecStartPost=) is part of the start, bounded as svckit's
         // supervisor bounds it.
-        ServiceType::Exec if spec.readiness.is_some() => unit.set(
-            "TimeoutStartSec",
-            &span("ready_timeout", spec.ready_timeout)?,
-        ),
+        ServiceType::Exec if spec.readiness.is_some() || spec.timeout_start.is_some() => {
+            unit.set("TimeoutStartSec", &start_timeout(spec)?)
+        }
         ServiceType::Exec => {}
     }
     Ok(())
@@ -602,6 +600,14 @@ fn exits_restart_and_stop(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Err
         unit.set("SendSIGKILL", "no");
     }
     Ok(())
+}
+
+/// TimeoutStartSec=: `timeout_start` when given (any whole start), else `ready_timeout`.
+fn start_timeout(spec: &ServiceSpec) -> Result<String, Error> {
+    match spec.timeout_start {
+        Some(limit) => span("timeout_start", limit),
+        None => span("ready_timeout", spec.ready_timeout),
+    }
 }
 
 /// A command line for ExecStartPre= or ExecReload=: the program as ExecStart='s, each

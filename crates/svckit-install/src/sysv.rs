@@ -106,6 +106,10 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         {
             Some("sh's exec gives a command no argv[0] of its own (`@`)")
         }
+        Key::TimeoutStart => Some(
+            "an init script waits for a start as svckit daemonize does (ready_timeout), not \
+             for its checks (use the builtin or systemd backend)",
+        ),
         Key::ExpandEnv => Some(
             "an init script passes arguments as they are written (use the builtin or systemd \
              backend)",

@@ -61,6 +61,10 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
                  command line whole (no `@`)",
             )
         }
+        Key::TimeoutStart => for_the_api(
+            "a program on the service API sets its own start wait hints (a hosted program, type \
+             exec, gets it)",
+        ),
         Key::ExpandEnv => Some(
             "svckit's Windows host passes arguments as they are written (no `$VAR` expanded \
              yet); write the values in the definition",

@@ -101,7 +101,9 @@ fn host(ctx: &Context, spec: &ServiceSpec, data: &Path) -> ExitCode {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
         // A readiness probe's wait is bounded as the supervisor bounds it.
-        ready_timeout: spec.readiness.is_some().then_some(spec.ready_timeout),
+        ready_timeout: spec
+            .timeout_start
+            .or(spec.readiness.is_some().then_some(spec.ready_timeout)),
         service_type: ServiceType::Exec,
         reload_by_command: !spec.reload.command.is_empty(),
         success_exit: spec.success_exit_status.clone(),

@@ -298,3 +298,36 @@ fn render_for_an_engine_names_what_it_cannot_carry_and_exits_2_unless_lenient() 
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("kubernetes, compose or nomad"));
 }
+
+/// `timeout_start` bounds a whole start of any type: an exec service whose pre-start check
+/// hangs fails its start at the timeout (the check killed, nothing of it left), where without
+/// it the start would wait for ever.
+#[test]
+fn timeout_start_bounds_a_pre_start_command_that_hangs() {
+    let sup = Sup::new("timeout-start");
+    install(
+        &sup,
+        "hangs",
+        "program = \"/bin/sleep\"\nargs = [\"1000\"]\n\
+         exec_start_pre = [[\"/bin/sleep\", \"1001\"]]\ntimeout_start = \"1s\"\n",
+    );
+    let out = sup.run(&["start", "hangs"]);
+    assert!(!out.status.success());
+    let status = sup.status("hangs");
+    assert!(
+        matches!(status["state"].as_str(), Some("failed" | "exited")),
+        "{status}"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || crate::support::processes_with(
+            "1001"
+        )
+        .is_empty()),
+        "the hung check lives on"
+    );
+    assert!(
+        sup.ok(&["events", "hangs"]).contains("exec_start_pre"),
+        "{}",
+        sup.ok(&["events", "hangs"])
+    );
+}

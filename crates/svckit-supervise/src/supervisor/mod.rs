@@ -464,13 +464,13 @@ fn policy_of(spec: &ServiceSpec) -> Policy {
     Policy {
         restart: spec.restart,
         stop_timeout: spec.stop.timeout,
-        // It bounds a wait for a dependency's condition too.
-        ready_timeout: (matches!(
+        // It bounds a wait for a dependency's condition too; timeout_start, any whole start.
+        ready_timeout: spec.timeout_start.or((matches!(
             spec.service_type,
             ServiceType::Notify | ServiceType::Forking
         ) || spec.readiness.is_some()
             || !spec.conditions.is_empty())
-        .then_some(spec.ready_timeout),
+        .then_some(spec.ready_timeout)),
         service_type: spec.service_type,
         reload_by_command: matches!(
             spec.reload_action(),
@@ -1217,8 +1217,28 @@ impl Supervisor {
                 self.find_main(name);
             }
             Action::NotReady { finding_main } => {
-                let within = svckit_core::parse::format_duration(unit.spec.ready_timeout);
+                let within = match unit.spec.timeout_start {
+                    Some(limit) => {
+                        format!(
+                            "{} (timeout_start)",
+                            svckit_core::parse::format_duration(limit)
+                        )
+                    }
+                    None => svckit_core::parse::format_duration(unit.spec.ready_timeout),
+                };
+                // A command of the start still running: the step that took too long.
+                let command = unit.control.running().map(|(_, command)| {
+                    let line = unit
+                        .spec
+                        .control_command(command)
+                        .map(|argv| argv.join(" "))
+                        .unwrap_or_default();
+                    format!("{} `{line}`", command.key())
+                });
                 let reason = match (finding_main, &unit.spec.pid_file) {
+                    _ if let Some(command) = &command => {
+                        format!("{command} not done within {within}")
+                    }
                     (true, Some(path)) => format!(
                         "no daemon within {within}: {} names no process of the service",
                         path.display()
