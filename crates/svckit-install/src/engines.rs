@@ -265,7 +265,7 @@ pub fn unmapped_reason(
             "the engine starts nothing on a connection: the program binds its own sockets"
         }
         Key::SendSigkill => "the engine always kills what outlives the grace period",
-        Key::Readiness if compose => {
+        Key::Readiness if compose && spec.liveness.is_some() => {
             "Compose has one healthcheck, made from the liveness probe; dependents wait for it \
              (condition service_healthy)"
         }

@@ -18,6 +18,7 @@ mod import;
 mod import_served;
 mod init;
 mod kill;
+mod many;
 mod memory_status;
 mod notify;
 mod operator;
