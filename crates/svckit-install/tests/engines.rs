@@ -3,6 +3,10 @@
 //! `docker-compose config` (Debian), and Nomad's JSON job specification against the schema
 //! contrib/nomad/job.schema.json gives of it (no Nomad binary runs in CI). CI installs all
 //! three; a test skipped in CI fails instead.
+//!
+//! Unix only: the validators are Linux programs (the renderers' own unit tests, in
+//! src/engines.rs, run on Windows too, under Wine in CI).
+#![cfg(unix)]
 
 use std::{fs, path::Path, process::Command, time::Duration};
 
@@ -99,14 +103,33 @@ fn have(program: &str, probe: &[&str]) -> bool {
     ran
 }
 
-fn ok(command: &mut Command, what: &str) {
-    let out = command.output().unwrap();
+/// A validator: the command that checks the manifest at a path.
+type Validator<'a> = &'a dyn Fn(&Path) -> Command;
+
+/// Each of `manifests` (a name and its text) passes `validator`, and `misspelt` (a manifest
+/// with a field the engine does not have) does not: the validator is shown what it is for.
+fn validated(test: &str, validator: Validator<'_>, manifests: &[(String, String)], misspelt: &str) {
+    let dir = temp_dir(test);
+    for (name, text) in manifests {
+        let out = validator(&write(&dir, name, text)).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}{}\n{text}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let name = format!("misspelt.{}", manifests[0].0.rsplit('.').next().unwrap());
+    let out = validator(&write(&dir, &name, misspelt)).output().unwrap();
     assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        !out.status.success(),
+        "a misspelt field passed:\n{misspelt}"
     );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+fn rendered(spec: &ServiceSpec, engine: Engine, image: bool) -> String {
+    engines::render(spec, engine, &options(image)).unwrap().text
 }
 
 #[test]
@@ -114,30 +137,23 @@ fn kubernetes_manifests_pass_kubernetes_validate_strict() {
     if !have("kubernetes-validate", &["--version"]) {
         return;
     }
-    let dir = temp_dir("k8s");
-    for spec in [plain(), full(), oneshot()] {
-        let rendered = engines::render(&spec, Engine::Kubernetes, &options(true)).unwrap();
-        let file = write(&dir, &format!("{}.yaml", spec.name), &rendered.text);
-        ok(
-            Command::new("kubernetes-validate")
-                .args(["--strict", "--kubernetes-version", "1.30.0"])
-                .arg(&file),
-            &format!("{}:\n{}", spec.name, rendered.text),
-        );
-    }
-    // The validator catches what it is for: a field Kubernetes does not have.
-    let rendered = engines::render(&full(), Engine::Kubernetes, &options(true)).unwrap();
-    let bad = rendered
-        .text
+    let manifests: Vec<(String, String)> = [plain(), full(), oneshot()]
+        .iter()
+        .map(|spec| {
+            let text = rendered(spec, Engine::Kubernetes, true);
+            (format!("{}.yaml", spec.name), text)
+        })
+        .collect();
+    let misspelt = rendered(&full(), Engine::Kubernetes, true)
         .replace("terminationGracePeriodSeconds", "terminationGracePeriod");
-    let file = write(&dir, "bad.yaml", &bad);
-    let out = Command::new("kubernetes-validate")
-        .args(["--strict", "--kubernetes-version", "1.30.0"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "a misspelt field passed");
-    fs::remove_dir_all(&dir).unwrap();
+    let validator = |file: &Path| {
+        let mut command = Command::new("kubernetes-validate");
+        command
+            .args(["--strict", "--kubernetes-version", "1.30.0"])
+            .arg(file);
+        command
+    };
+    validated("k8s", &validator, &manifests, &misspelt);
 }
 
 #[test]
@@ -145,37 +161,28 @@ fn compose_files_pass_docker_compose_config() {
     if !have("docker-compose", &["version"]) {
         return;
     }
-    let dir = temp_dir("compose");
-    for spec in [plain(), full(), oneshot()] {
-        let rendered = engines::render(&spec, Engine::Compose, &options(true)).unwrap();
-        // The services it depends on, as Compose wants them in the same file.
-        let mut text = rendered.text.clone();
-        for dependency in spec.started_with() {
-            text.push_str(&format!(
-                "  {dependency}:\n    image: \"registry.example/{dependency}:1\"\n    \
-                 healthcheck:\n      test: [\"CMD\", \"/bin/true\"]\n"
-            ));
-        }
-        let file = write(&dir, &format!("{}.yaml", spec.name), &text);
-        ok(
-            Command::new("docker-compose")
-                .arg("-f")
-                .arg(&file)
-                .args(["config", "-q"]),
-            &format!("{}:\n{text}", spec.name),
-        );
-    }
-    let rendered = engines::render(&plain(), Engine::Compose, &options(true)).unwrap();
-    let bad = rendered.text.replace("stop_grace_period", "stop_grace");
-    let file = write(&dir, "bad.yaml", &bad);
-    let out = Command::new("docker-compose")
-        .arg("-f")
-        .arg(&file)
-        .args(["config", "-q"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "a misspelt field passed");
-    fs::remove_dir_all(&dir).unwrap();
+    let manifests: Vec<(String, String)> = [plain(), full(), oneshot()]
+        .iter()
+        .map(|spec| {
+            // The services it depends on, as Compose wants them in the same file.
+            let mut text = rendered(spec, Engine::Compose, true);
+            for dependency in spec.started_with() {
+                text.push_str(&format!(
+                    "  {dependency}:\n    image: \"registry.example/{dependency}:1\"\n    \
+                     healthcheck:\n      test: [\"CMD\", \"/bin/true\"]\n"
+                ));
+            }
+            (format!("{}.yaml", spec.name), text)
+        })
+        .collect();
+    let misspelt =
+        rendered(&plain(), Engine::Compose, true).replace("stop_grace_period", "stop_grace");
+    let validator = |file: &Path| {
+        let mut command = Command::new("docker-compose");
+        command.arg("-f").arg(file).args(["config", "-q"]);
+        command
+    };
+    validated("compose", &validator, &manifests, &misspelt);
 }
 
 #[test]
@@ -184,39 +191,35 @@ fn nomad_jobs_pass_the_json_job_schema() {
         return;
     }
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib/nomad/job.schema.json");
-    let dir = temp_dir("nomad");
-    let check = "import json, sys, jsonschema\n\
-                 schema = json.load(open(sys.argv[1]))\n\
-                 jsonschema.Draft202012Validator.check_schema(schema)\n\
-                 jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n";
-    for (spec, image) in [
+    let manifests: Vec<(String, String)> = [
         (plain(), false),
         (full(), false),
         (full(), true),
         (oneshot(), false),
-    ] {
-        let rendered = engines::render(&spec, Engine::Nomad, &options(image)).unwrap();
-        let file = write(&dir, &format!("{}-{image}.json", spec.name), &rendered.text);
-        ok(
-            Command::new("python3")
-                .args(["-c", check])
-                .arg(&schema)
-                .arg(&file),
-            &format!("{}:\n{}", spec.name, rendered.text),
-        );
-    }
-    // And the schema catches what it is for: a field Nomad does not have.
-    let rendered = engines::render(&plain(), Engine::Nomad, &options(false)).unwrap();
-    let bad = rendered.text.replace("\"KillTimeout\"", "\"KillTimeOut\"");
-    let file = write(&dir, "bad.json", &bad);
-    let out = Command::new("python3")
-        .args(["-c", check])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "a misspelt field passed");
-    fs::remove_dir_all(&dir).unwrap();
+    ]
+    .iter()
+    .map(|(spec, image)| {
+        let text = rendered(spec, Engine::Nomad, *image);
+        (format!("{}-{image}.json", spec.name), text)
+    })
+    .collect();
+    let misspelt =
+        rendered(&plain(), Engine::Nomad, false).replace("\"KillTimeout\"", "\"KillTimeOut\"");
+    let validator = |file: &Path| {
+        let mut command = Command::new("python3");
+        command
+            .args([
+                "-c",
+                "import json, sys, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.Draft202012Validator.check_schema(schema)\n\
+                 jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))\n",
+            ])
+            .arg(&schema)
+            .arg(file);
+        command
+    };
+    validated("nomad", &validator, &manifests, &misspelt);
 }
 
 /// What does not map is named by key for each engine, and `full()`'s keys that do map are

@@ -229,6 +229,10 @@ fn play(dir: &Path, inventory: &Path, playbook: &str) -> Vec<u32> {
 }
 
 fn playbook(definition: &str, state: &str) -> String {
+    playbook_enabled(definition, state, true)
+}
+
+fn playbook_enabled(definition: &str, state: &str, enabled: bool) -> String {
     let definition: String = definition
         .lines()
         .map(|line| format!("          {line}\n"))
@@ -236,7 +240,7 @@ fn playbook(definition: &str, state: &str) -> String {
     format!(
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - svckit.svckit.service:\n        \
          name: web\n        executable: \"{SVCKIT}\"\n        state: {state}\n        \
-         enabled: true\n        definition: |\n{definition}"
+         enabled: {enabled}\n        definition: |\n{definition}"
     )
 }
 
@@ -325,6 +329,16 @@ fn ansible_applies_a_service_to_three_hosts_idempotently_and_removes_it() {
         assert!(shown.contains("\"8001\""), "{shown}");
     }
     assert_eq!(play(&dir, &inventory_file, &changed), [0, 0, 0]);
+    // Stopped (and not started with the supervisor): stopped on each, then nothing to do.
+    let stopped = playbook_enabled(&web(8001, &www), "stopped", false);
+    assert_eq!(play(&dir, &inventory_file, &stopped), [1, 1, 1]);
+    for host in &hosts {
+        let status = host.status("web").unwrap();
+        assert_eq!(status["state"], "stopped", "{status}");
+    }
+    assert_eq!(play(&dir, &inventory_file, &stopped), [0, 0, 0]);
+    // Started again.
+    assert_eq!(play(&dir, &inventory_file, &changed), [1, 1, 1]);
     // Absent: uninstalled, nothing of it left on any host.
     let running: Vec<i64> = hosts
         .iter()
