@@ -329,8 +329,24 @@ fn ansible_applies_a_service_to_three_hosts_idempotently_and_removes_it() {
         assert!(shown.contains("\"8001\""), "{shown}");
     }
     assert_eq!(play(&dir, &inventory_file, &changed), [0, 0, 0]);
-    // Stopped (and not started with the supervisor): stopped on each, then nothing to do.
-    let stopped = playbook_enabled(&web(8001, &www), "stopped", false);
+    // Stopped (and not started with the supervisor): stopped on each, then nothing to do. The
+    // definition given as a file on the hosts this time (`src`), the same text.
+    let src = dir.join("web.toml");
+    fs::write(&src, web(8001, &www)).unwrap();
+    let stopped = playbook_enabled(&web(8001, &www), "stopped", false).replace(
+        &format!(
+            "        definition: |\n{}",
+            web(8001, &www)
+                .lines()
+                .map(|line| format!("          {line}\n"))
+                .collect::<String>()
+        ),
+        &format!("        src: \"{}\"\n", src.display()),
+    );
+    assert!(
+        stopped.contains("src: ") && !stopped.contains("definition:"),
+        "{stopped}"
+    );
     assert_eq!(play(&dir, &inventory_file, &stopped), [1, 1, 1]);
     for host in &hosts {
         let status = host.status("web").unwrap();
