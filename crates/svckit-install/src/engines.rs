@@ -101,14 +101,88 @@ pub fn render(spec: &ServiceSpec, engine: Engine, options: &Options) -> Result<R
             unmapped.push((key, why));
         }
     }
+    // Each engine expands its own variables in what it reads: escaped, so the program gets
+    // the words the definition gives it.
     let text = match engine {
-        Engine::Kubernetes => yaml(&kubernetes(spec, image(engine, options)?, options)),
-        Engine::Compose => yaml(&compose(spec, image(engine, options)?, options)),
+        Engine::Kubernetes => {
+            let mut manifest = kubernetes(spec, image(engine, options)?, options);
+            escape_kubernetes(&mut manifest);
+            yaml(&manifest)
+        }
+        Engine::Compose => {
+            let mut manifest = compose(spec, image(engine, options)?, options);
+            escape_strings(&mut manifest, &|text| text.replace('$', "$$"));
+            yaml(&manifest)
+        }
         Engine::Nomad => {
-            serde_json::to_string_pretty(&nomad(spec, options)).expect("a JSON value") + "\n"
+            let manifest = nomad(spec, options);
+            refuse_nomad_interpolation(&manifest)?;
+            serde_json::to_string_pretty(&manifest).expect("a JSON value") + "\n"
         }
     };
     Ok(Rendered { text, unmapped })
+}
+
+/// Every string of `value` through `escape`.
+fn escape_strings(value: &mut Value, escape: &dyn Fn(&str) -> String) {
+    match value {
+        Value::String(text) => *text = escape(text),
+        Value::Array(list) => list
+            .iter_mut()
+            .for_each(|item| escape_strings(item, escape)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|item| escape_strings(item, escape)),
+        _ => {}
+    }
+}
+
+/// Kubernetes expands `$(VAR)` in a container's command, args and env values: `$$(` keeps
+/// one literally.
+fn escape_kubernetes(manifest: &mut Value) {
+    let escape = |text: &str| text.replace("$(", "$$(");
+    let pod = match manifest["kind"].as_str() {
+        Some("Job") | Some("Deployment") => &mut manifest["spec"]["template"]["spec"],
+        _ => return,
+    };
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = pod[list].as_array_mut() else {
+            continue;
+        };
+        for container in containers {
+            for field in ["command", "args"] {
+                escape_strings(&mut container[field], &escape);
+            }
+            if let Some(env) = container["env"].as_array_mut() {
+                for variable in env {
+                    escape_strings(&mut variable["value"], &escape);
+                }
+            }
+        }
+    }
+}
+
+/// Nomad interpolates `${...}` in a task's strings at run time, and has no escape for it: a
+/// definition whose words hold one is refused, naming where.
+fn refuse_nomad_interpolation(manifest: &Value) -> Result<(), Error> {
+    fn find(value: &Value) -> Option<&str> {
+        match value {
+            Value::String(text) if text.contains("${") => Some(text),
+            Value::Array(list) => list.iter().find_map(find),
+            Value::Object(map) => map.values().find_map(find),
+            _ => None,
+        }
+    }
+    match find(manifest) {
+        Some(text) => Err(Error::Unsupported {
+            backend: "nomad",
+            setting: "args",
+            reason: format!(
+                "{text:?} holds `${{`, which Nomad interpolates at run time and cannot escape"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn image(engine: Engine, options: &Options) -> Result<&str, Error> {
@@ -226,7 +300,6 @@ pub fn unmapped_reason(
             "the engine runs the program alone"
         }
         Key::Program => "the engine judges and runs the program as it is (no `-`, `+`, `@`)",
-        Key::ExpandEnv if nomad => return None,
         Key::ExpandEnv => {
             "the engine expands its own $(VAR) or ${VAR} when the file is read, not the \
              service's environment at each start"
@@ -969,6 +1042,24 @@ mod tests {
         // No image: a container engine refuses by name.
         let err = render(&spec, Engine::Compose, &Options::default()).unwrap_err();
         assert!(err.to_string().contains("image"), "{err}");
+    }
+
+    #[test]
+    fn regression_an_engine_s_own_variables_in_a_definition_s_words_are_escaped_or_refused() {
+        let mut spec = spec();
+        spec.args = vec!["$HOME".into(), "$(id)".into(), "a$$b".into()];
+        spec.env = vec![("X".into(), "$(Y)".into())];
+        let k8s = render(&spec, Engine::Kubernetes, &options()).unwrap().text;
+        for word in ["\"$HOME\"", "\"$$(id)\"", "\"a$$b\"", "value: \"$$(Y)\""] {
+            assert!(k8s.contains(word), "no {word} in\n{k8s}");
+        }
+        let compose = render(&spec, Engine::Compose, &options()).unwrap().text;
+        for word in ["\"$$HOME\"", "\"$$(id)\"", "\"a$$$$b\"", "X: \"$$(Y)\""] {
+            assert!(compose.contains(word), "no {word} in\n{compose}");
+        }
+        spec.args = vec!["${attr.unique.hostname}".into()];
+        let err = render(&spec, Engine::Nomad, &Options::default()).unwrap_err();
+        assert!(err.to_string().contains("args"), "{err}");
     }
 
     #[test]

@@ -31,7 +31,13 @@ fn plain() -> ServiceSpec {
 fn full() -> ServiceSpec {
     let mut spec = ServiceSpec::new(name("web"), "/usr/sbin/nginx");
     spec.description = Some("the web server \"front\"".into());
-    spec.args = vec!["-g".into(), "daemon off;".into()];
+    // `$HOME` and `$(id)`: words for the program, not the engine's variables.
+    spec.args = vec![
+        "-g".into(),
+        "daemon off;".into(),
+        "$HOME".into(),
+        "$(id)".into(),
+    ];
     spec.env = vec![
         ("MODE".into(), "production".into()),
         ("QUOTE".into(), "a 'b' \"c\" $d".into()),
@@ -183,6 +189,21 @@ fn compose_files_pass_docker_compose_config() {
         command
     };
     validated("compose", &validator, &manifests, &misspelt);
+    // What Compose makes of the file: the words as the definition gives them.
+    let dir = temp_dir("compose-words");
+    let file = write(&dir, "web.yaml", &manifests[1].1);
+    let out = Command::new("docker-compose")
+        .arg("-f")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
+    let config = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        config.contains("$HOME") && config.contains("$(id)"),
+        "{config}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
