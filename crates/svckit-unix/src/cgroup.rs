@@ -173,7 +173,7 @@ const DAEMON_PREFIX: &str = "svckit-daemon-";
 impl Cgroup {
     /// A cgroup for the daemon whose PID file is `pidfile` (an absolute path), created if
     /// missing, below this process's own: `MOUNT/OWN-CGROUP/svckit-daemon-STEM-HASH` (the same
-    /// PID file, the same cgroup). Only where this process may make one (root, a writable
+    /// PID file in the same mount namespace, the same cgroup). Only where this process may make one (root, a writable
     /// cgroup2); the error says why not.
     pub fn for_daemon(pidfile: &Path) -> io::Result<Cgroup> {
         let stem: String = pidfile
@@ -184,8 +184,16 @@ impl Cgroup {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .take(40)
             .collect();
-        // Of the whole path: two PID files of one name in two directories differ.
-        let hash = svckit_core::hash::fnv1a(pidfile.as_os_str().as_encoded_bytes());
+        // Of the whole path (two PID files of one name in two directories differ), and of the
+        // mount namespace: one path in two of them (two containers on the host's cgroup tree,
+        // each with its /run) is two daemons, which must not share a cgroup and kill each
+        // other's processes.
+        let mut key = std::fs::read_link("/proc/self/ns/mnt")
+            .map(|ns| ns.into_os_string().into_encoded_bytes())
+            .unwrap_or_default();
+        key.push(0);
+        key.extend_from_slice(pidfile.as_os_str().as_encoded_bytes());
+        let hash = svckit_core::hash::fnv1a(&key);
         let dir = below_own(&format!("{DAEMON_PREFIX}{stem}-{:08x}", hash as u32))?;
         Ok(Cgroup { dir })
     }

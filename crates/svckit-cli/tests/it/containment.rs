@@ -165,3 +165,90 @@ impl Drop for StopSupervisor {
         }
     }
 }
+
+/// Two supervisors in two mount namespaces (two containers on the host's cgroup tree, each
+/// with its own /run and state directory, as root) run a service of the same name. Their
+/// cgroups were named after the same paths, so they were one: the second start stopped the
+/// first one's process as its service's leftovers. Each now has its own.
+#[test]
+fn regression_supervisors_in_two_mount_namespaces_keep_their_services_apart() {
+    let test = "regression_supervisors_in_two_mount_namespaces_keep_their_services_apart";
+    if !require_root(test) {
+        return;
+    }
+    let svckit = env!("CARGO_BIN_EXE_svckit");
+    fs::create_dir_all("/var/lib/svckit").unwrap();
+    let marker = format!("{}", 3_000_000 + std::process::id());
+    // Each "container": its own /run and state directory, the host's cgroup tree.
+    let host = |i: u32| -> Value {
+        let script = format!(
+            "mount -t tmpfs -o mode=0755 tmpfs /run; \
+             mount -t tmpfs -o mode=0755 tmpfs /var/lib/svckit; \
+             {svckit} install web -- /bin/sleep {marker}.{i} >/dev/null; \
+             {svckit} start web >/dev/null; {svckit} status web --json"
+        );
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-ec", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        match status {
+            Value::Array(mut list) => list.remove(0),
+            other => other,
+        }
+    };
+    let first = host(1);
+    let second = host(2);
+    // Whatever happens below, both supervisors and their services go with the test.
+    struct Cleanup(Vec<std::path::PathBuf>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for cgroup in &self.0 {
+                for procs in [cgroup.join("cgroup.procs")].into_iter().chain(
+                    fs::read_dir(cgroup)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .flat_map(|entry| {
+                            fs::read_dir(entry.path())
+                                .into_iter()
+                                .flatten()
+                                .flatten()
+                                .map(|e| e.path().join("cgroup.procs"))
+                                .chain([entry.path().join("cgroup.procs")])
+                        }),
+                ) {
+                    for pid in fs::read_to_string(procs).unwrap_or_default().lines() {
+                        if let Ok(pid) = pid.parse::<i32>() {
+                            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // The supervisor's cgroup: two levels above its service's (STATE-HASH/NAME).
+    let supervisor = |status: &Value| {
+        std::path::Path::new(status["cgroup"].as_str().expect("a cgroup, as root"))
+            .ancestors()
+            .nth(2)
+            .unwrap()
+            .to_path_buf()
+    };
+    let _cleanup = Cleanup(vec![supervisor(&first), supervisor(&second)]);
+    assert_ne!(
+        first["cgroup"], second["cgroup"],
+        "two supervisors' services share a cgroup"
+    );
+    let first_pid = first["pid"].as_i64().unwrap() as i32;
+    assert!(
+        !is_gone(first_pid),
+        "the second supervisor's start killed the first one's service"
+    );
+    assert!(!is_gone(second["pid"].as_i64().unwrap() as i32));
+}
