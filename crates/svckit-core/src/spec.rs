@@ -374,6 +374,16 @@ impl DirectoryKind {
         }
     }
 
+    /// systemd's directive for them (`StateDirectory`; its mode's is this with `Mode`).
+    pub const fn unit_key(self) -> &'static str {
+        match self {
+            DirectoryKind::State => "StateDirectory",
+            DirectoryKind::Cache => "CacheDirectory",
+            DirectoryKind::Logs => "LogsDirectory",
+            DirectoryKind::Configuration => "ConfigurationDirectory",
+        }
+    }
+
     /// The variable that tells the program where they are (`STATE_DIRECTORY`), as systemd
     /// sets it.
     pub const fn variable(self) -> &'static str {

@@ -578,7 +578,7 @@ pub fn import(
             ("Service", key) if key.ends_with("DirectoryMode") => {
                 let kind = DirectoryKind::ALL
                     .into_iter()
-                    .find(|kind| unit_key(*kind) == key.trim_end_matches("Mode"));
+                    .find(|kind| kind.unit_key() == key.trim_end_matches("Mode"));
                 match (kind, crate::parse::dir_mode(value)) {
                     (_, Err(err)) => findings.note(d, Verdict::NotHonoured, &err),
                     (Some(kind), Ok(mode)) => *directories(&mut spec).of_mut(kind).1 = Some(mode),
@@ -589,14 +589,10 @@ pub fn import(
                 }
             }
             ("Service", key)
-                if DirectoryKind::ALL
+                if let Some(kind) = DirectoryKind::ALL
                     .into_iter()
-                    .any(|kind| unit_key(kind) == key) =>
+                    .find(|kind| kind.unit_key() == key) =>
             {
-                let kind = DirectoryKind::ALL
-                    .into_iter()
-                    .find(|kind| unit_key(*kind) == key)
-                    .expect("found above");
                 let names = directories(&mut spec).of_mut(kind).0;
                 match value.is_empty() {
                     true => names.clear(),
@@ -795,16 +791,6 @@ fn boolean(text: &str) -> Option<bool> {
         "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
         "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
         _ => None,
-    }
-}
-
-/// The unit file's key of a kind of directory (`StateDirectory`).
-fn unit_key(kind: DirectoryKind) -> &'static str {
-    match kind {
-        DirectoryKind::State => "StateDirectory",
-        DirectoryKind::Cache => "CacheDirectory",
-        DirectoryKind::Logs => "LogsDirectory",
-        DirectoryKind::Configuration => "ConfigurationDirectory",
     }
 }
 

@@ -282,7 +282,7 @@ pub fn unmapped_reason(
         Key::RestartLimit => "a Deployment restarts without a limit",
         Key::StopSignal if compose || nomad => return None,
         Key::StopSignal => "Kubernetes stops a container with the image's STOPSIGNAL",
-        Key::ExecStartPre if k8s && prefixed(&spec.exec_start_pre) => {
+        Key::ExecStartPre if k8s && prefixed(key, spec) => {
             "an init container's failure cannot be ignored (`-`), nor run privileged"
         }
         Key::ExecStartPre if k8s => return None,
@@ -291,7 +291,7 @@ pub fn unmapped_reason(
                 Key::ExecStop => &spec.exec_stop,
                 _ => &spec.exec_start_post,
             };
-            match list.len() == 1 && !prefixed(list) {
+            match list.len() == 1 && !prefixed(key, spec) {
                 true => return None,
                 false => "a Kubernetes lifecycle hook is one command, without prefixes",
             }
@@ -364,11 +364,9 @@ fn sub_second(spec: &ServiceSpec) -> bool {
         })
 }
 
-/// Whether a command of `list` has a prefix.
-fn prefixed(list: &[Vec<String>]) -> bool {
-    list.iter().any(|command| {
-        svckit_core::command::parts(command).is_ok_and(|parts| !parts.prefix.is_empty())
-    })
+/// Whether a command `key` gives in `spec` has a prefix.
+fn prefixed(key: Key, spec: &ServiceSpec) -> bool {
+    crate::honour::command_prefixes(key, spec).any(|prefix| !prefix.is_empty())
 }
 
 fn seconds(duration: Duration) -> u64 {

@@ -39,6 +39,27 @@ pub fn refusal(backend: BackendKind, key: Key, spec: &ServiceSpec) -> Option<Str
     reason.map(str::to_owned)
 }
 
+/// The prefixes (`-`, `+`, `@`, ...) of the commands `key` gives in `spec`: its pre-start,
+/// post-start, stop or post-stop commands, or its reload command; none for another key.
+pub(crate) fn command_prefixes(
+    key: Key,
+    spec: &ServiceSpec,
+) -> impl Iterator<Item = svckit_core::command::Prefix> + '_ {
+    let list: &[Vec<String>] = match key {
+        Key::ExecStartPre => &spec.exec_start_pre,
+        Key::ExecStartPost => &spec.exec_start_post,
+        Key::ExecStop => &spec.exec_stop,
+        Key::ExecStopPost => &spec.exec_stop_post,
+        _ => &[],
+    };
+    let reload = (key == Key::ReloadCommand).then_some(spec.reload.command.as_slice());
+    list.iter()
+        .map(Vec::as_slice)
+        .chain(reload)
+        .filter_map(|command| svckit_core::command::parts(command).ok())
+        .map(|parts| parts.prefix)
+}
+
 /// Checks that `name` can name a unit or an init script: letters, digits, `_`, `.`, `-` (and
 /// `:` for systemd), as both systemd and LSB allow without escaping.
 pub fn file_name(backend: BackendKind, name: &ServiceName) -> Result<(), Error> {

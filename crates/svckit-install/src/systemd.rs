@@ -521,12 +521,7 @@ fn process(unit: &mut Unit, spec: &ServiceSpec) -> Result<(), Error> {
             .iter()
             .map(|dir| plain(kind.key(), dir))
             .collect::<Result<Vec<_>, _>>()?;
-        let key = match kind {
-            svckit_core::DirectoryKind::State => "StateDirectory",
-            svckit_core::DirectoryKind::Cache => "CacheDirectory",
-            svckit_core::DirectoryKind::Logs => "LogsDirectory",
-            svckit_core::DirectoryKind::Configuration => "ConfigurationDirectory",
-        };
+        let key = kind.unit_key();
         unit.set(key, &dirs.join(" "));
         unit.set(
             &format!("{key}Mode"),

@@ -102,7 +102,7 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
             )
         }
         Key::ExecStartPre | Key::ExecStartPost | Key::ExecStop | Key::ReloadCommand
-            if commands_of(key, spec).any(|prefix| prefix.argv0) =>
+            if honour::command_prefixes(key, spec).any(|prefix| prefix.argv0) =>
         {
             Some("sh's exec gives a command no argv[0] of its own (`@`)")
         }
@@ -140,20 +140,6 @@ fn verbatim() -> Prefix {
         verbatim: true,
         ..Prefix::default()
     }
-}
-
-/// The prefixes of `key`'s commands in `spec`.
-fn commands_of(key: Key, spec: &ServiceSpec) -> impl Iterator<Item = Prefix> + '_ {
-    let list: Vec<&[String]> = match key {
-        Key::ExecStartPre => spec.exec_start_pre.iter().map(Vec::as_slice).collect(),
-        Key::ExecStartPost => spec.exec_start_post.iter().map(Vec::as_slice).collect(),
-        Key::ExecStop => spec.exec_stop.iter().map(Vec::as_slice).collect(),
-        Key::ReloadCommand => vec![spec.reload.command.as_slice()],
-        _ => Vec::new(),
-    };
-    list.into_iter()
-        .filter_map(|command| svckit_core::command::parts(command).ok())
-        .map(|parts| parts.prefix)
 }
 
 /// `path` as text, or the refusal of `setting` naming it.

@@ -54,7 +54,8 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
              hosted program, type exec, gets `-`)",
         ),
         Key::ExecStartPre | Key::ExecStartPost | Key::ExecStop | Key::ExecStopPost
-            if commands_of(key, spec).any(|prefix| prefix.privileged || prefix.argv0) =>
+            if crate::honour::command_prefixes(key, spec)
+                .any(|prefix| prefix.privileged || prefix.argv0) =>
         {
             Some(
                 "a Windows service's commands run as its account (no `+` or `!`) and read their \
@@ -158,23 +159,6 @@ pub(crate) fn cannot_honour(key: Key, spec: &ServiceSpec) -> Option<&'static str
         ),
         _ => None,
     }
-}
-
-/// The prefixes of `key`'s commands in `spec`.
-fn commands_of(
-    key: Key,
-    spec: &ServiceSpec,
-) -> impl Iterator<Item = svckit_core::command::Prefix> + '_ {
-    let list: &[Vec<String>] = match key {
-        Key::ExecStartPre => &spec.exec_start_pre,
-        Key::ExecStartPost => &spec.exec_start_post,
-        Key::ExecStop => &spec.exec_stop,
-        Key::ExecStopPost => &spec.exec_stop_post,
-        _ => &[],
-    };
-    list.iter()
-        .filter_map(|command| svckit_core::command::parts(command).ok())
-        .map(|parts| parts.prefix)
 }
 
 #[cfg(windows)]

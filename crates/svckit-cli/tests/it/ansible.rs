@@ -118,21 +118,7 @@ impl Host {
 
     /// The pids of this host's cgroup tree (its sshd, supervisor, services).
     fn pids(&self) -> Vec<i32> {
-        fn walk(dir: &Path, pids: &mut Vec<i32>) {
-            if let Ok(text) = fs::read_to_string(dir.join("cgroup.procs")) {
-                pids.extend(text.lines().filter_map(|line| line.parse::<i32>().ok()));
-            }
-            if let Ok(entries) = fs::read_dir(dir) {
-                for entry in entries.flatten() {
-                    if entry.path().is_dir() {
-                        walk(&entry.path(), pids);
-                    }
-                }
-            }
-        }
-        let mut pids = Vec::new();
-        walk(&self.cgroup, &mut pids);
-        pids
+        crate::support::cgroup_tree_pids(&self.cgroup)
     }
 }
 

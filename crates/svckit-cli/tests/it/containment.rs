@@ -208,27 +208,12 @@ fn regression_supervisors_in_two_mount_namespaces_keep_their_services_apart() {
     struct Cleanup(Vec<std::path::PathBuf>);
     impl Drop for Cleanup {
         fn drop(&mut self) {
-            for cgroup in &self.0 {
-                for procs in [cgroup.join("cgroup.procs")].into_iter().chain(
-                    fs::read_dir(cgroup)
-                        .into_iter()
-                        .flatten()
-                        .flatten()
-                        .flat_map(|entry| {
-                            fs::read_dir(entry.path())
-                                .into_iter()
-                                .flatten()
-                                .flatten()
-                                .map(|e| e.path().join("cgroup.procs"))
-                                .chain([entry.path().join("cgroup.procs")])
-                        }),
-                ) {
-                    for pid in fs::read_to_string(procs).unwrap_or_default().lines() {
-                        if let Ok(pid) = pid.parse::<i32>() {
-                            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                        }
-                    }
-                }
+            for pid in self
+                .0
+                .iter()
+                .flat_map(|cgroup| crate::support::cgroup_tree_pids(cgroup))
+            {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
         }
     }

@@ -362,6 +362,21 @@ pub fn require_program(test: &str, path: &str) -> bool {
     false
 }
 
+/// The pids of the cgroup at `dir` and of every cgroup below it.
+pub fn cgroup_tree_pids(dir: &Path) -> Vec<i32> {
+    let mut pids: Vec<i32> = fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.parse().ok())
+        .collect();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            pids.extend(cgroup_tree_pids(&entry.path()));
+        }
+    }
+    pids
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -1455,19 +1455,20 @@ impl Supervisor {
     }
 
     /// What `name` (defined as `spec`) starts after when they start too: its `dependencies`,
-    /// `requires` and `after`, and the services that say `before = [name]`.
-    pub(super) fn ordered_after(&self, name: &ServiceName, spec: &ServiceSpec) -> Vec<ServiceName> {
-        let mut all: Vec<ServiceName> = spec.ordered_after().cloned().collect();
-        if let Some(others) = self.befores.get(name) {
-            all.extend(
-                others
-                    .iter()
-                    .filter(|other| !all.contains(other))
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
-        }
-        all
+    /// `requires` and `after`, then the services that say `before = [name]` and are not among
+    /// those. Nothing allocated: the dependents' check walks it at every event.
+    pub(super) fn ordered_after<'a>(
+        &'a self,
+        name: &ServiceName,
+        spec: &'a ServiceSpec,
+    ) -> impl Iterator<Item = &'a ServiceName> + 'a {
+        let before = self
+            .befores
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(move |other| !spec.ordered_after().any(|d| d == *other));
+        spec.ordered_after().chain(before)
     }
 
     fn forget(&mut self, name: &ServiceName) {

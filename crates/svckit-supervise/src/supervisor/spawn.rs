@@ -379,9 +379,11 @@ impl Supervisor {
         let Some(unit) = self.unit(name) else {
             return;
         };
-        let made = make_runtime_directories(&unit.spec)
-            .map(|made| unit.runtime.created.extend(made.created))
-            .and_then(|()| make_kept_directories(&unit.spec));
+        let made = directory_owner(&unit.spec).and_then(|owner| {
+            let made = make_runtime_directories(&unit.spec, owner)?;
+            unit.runtime.created.extend(made.created);
+            make_kept_directories(&unit.spec, owner)
+        });
         if let Err(reason) = made {
             log(format_args!("{name}: {reason}"));
             self.journal.record(name, format_args!("{reason}"));
@@ -403,11 +405,9 @@ impl Supervisor {
         // starting anyway) `after` to settle.
         let spec = unit.spec.clone();
         let mut wait = false;
-        let ordered = self.ordered_after(name, &spec);
-        let before: Vec<&ServiceName> = ordered
-            .iter()
-            .filter(|other| !spec.ordered_after().any(|d| d == *other))
-            .collect();
+        let ordered: Vec<ServiceName> = self.ordered_after(name, &spec).cloned().collect();
+        // Those that say they start before it: ordered's tail, after its own.
+        let before = ordered.iter().skip(spec.ordered_after().count());
         for dependency in spec.started_with().chain(&spec.after).chain(before) {
             if self.load(dependency.as_str()).is_err() {
                 // Not one of this supervisor's (network.target on a host without systemd).
@@ -499,7 +499,7 @@ impl Supervisor {
         for (name, since, spec) in waiting {
             let mut awaiting = None;
             let mut failed = None;
-            for dependency in &self.ordered_after(&name, &spec) {
+            for dependency in self.ordered_after(&name, &spec) {
                 let Some(unit) = self.units.get(dependency) else {
                     continue;
                 };
@@ -1019,6 +1019,32 @@ pub(super) fn runtime_directories(spec: &ServiceSpec) -> Vec<std::path::PathBuf>
     }
 }
 
+/// Who a service's directories belong to: its user and group (the supervisor's when it names
+/// none).
+type Owner = Option<(Option<nix::unistd::Uid>, Option<nix::unistd::Gid>)>;
+
+/// The owner of the directories a start makes for the service, its user resolved once for
+/// all of them (none when it has no directory to make). An error names the first key that
+/// asks for one.
+fn directory_owner(spec: &ServiceSpec) -> Result<Owner, String> {
+    let kept = spec.directories.as_deref().and_then(|directories| {
+        svckit_core::DirectoryKind::ALL
+            .into_iter()
+            .find(|kind| !directories.of(*kind).0.is_empty())
+    });
+    let key = match (spec.runtime_directory.is_empty(), kept) {
+        (false, _) => "runtime_directory",
+        (true, Some(kind)) => kind.key(),
+        (true, None) => return Ok(None),
+    };
+    let credentials = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
+        .map_err(|err| format!("{key}: {err}"))?;
+    Ok(credentials.map(|credentials| {
+        let uid = credentials.user.as_ref().map(|user| user.uid);
+        (uid, Some(credentials.gid))
+    }))
+}
+
 /// Where the service's state, cache, logs and configuration directories are, by kind (those
 /// it has; none where there is no place for them).
 pub(super) fn kept_directories(
@@ -1043,16 +1069,10 @@ pub(super) fn kept_directories(
 /// program reads them), its user and group. Never removed. A directory already there gets
 /// its owner and mode again, not its contents: a chown through a tree its user can write is
 /// how a hard link turns root's chown against another file.
-fn make_kept_directories(spec: &ServiceSpec) -> Result<(), String> {
+fn make_kept_directories(spec: &ServiceSpec, owner: Owner) -> Result<(), String> {
     let Some(directories) = spec.directories.as_deref() else {
         return Ok(());
     };
-    let owner = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
-        .map_err(|err| format!("state_directory: {err}"))?
-        .map(|credentials| {
-            let uid = credentials.user.as_ref().map(|user| user.uid);
-            (uid, Some(credentials.gid))
-        });
     for kind in svckit_core::DirectoryKind::ALL {
         let (names, mode) = directories.of(kind);
         if names.is_empty() {
@@ -1080,7 +1100,10 @@ fn make_kept_directories(spec: &ServiceSpec) -> Result<(), String> {
 /// without following a symlink ([`svckit_unix::dirs::make`]): a directory there already is
 /// taken over, a symlink or file at any component refused and left as it is. Returns what it
 /// created, the only directories its stop removes.
-fn make_runtime_directories(spec: &ServiceSpec) -> Result<svckit_unix::dirs::Made, String> {
+fn make_runtime_directories(
+    spec: &ServiceSpec,
+    owner: Owner,
+) -> Result<svckit_unix::dirs::Made, String> {
     if spec.runtime_directory.is_empty() {
         return Ok(svckit_unix::dirs::Made::default());
     }
@@ -1089,12 +1112,6 @@ fn make_runtime_directories(spec: &ServiceSpec) -> Result<svckit_unix::dirs::Mad
             "runtime_directory: no $XDG_RUNTIME_DIR for a supervisor that is not root".into(),
         );
     };
-    let owner = Credentials::resolve(spec.account.as_deref(), spec.group.as_deref())
-        .map_err(|err| format!("runtime_directory: {err}"))?
-        .map(|credentials| {
-            let uid = credentials.user.as_ref().map(|user| user.uid);
-            (uid, Some(credentials.gid))
-        });
     let mode = spec
         .directories
         .as_deref()
