@@ -868,7 +868,7 @@ pub struct TimeFilter {
     pub until: Option<std::time::SystemTime>,
     /// Only the lines this regular expression matches (as journalctl -g).
     #[arg(short = 'g', long, value_name = "PATTERN", value_parser = parse::pattern)]
-    pub grep: Option<regex::Regex>,
+    pub grep: Option<crate::parse::Pattern>,
 }
 
 #[doc = concat!("`svckit supervise`.")]

@@ -49,9 +49,55 @@ pub fn since(text: &str) -> Result<std::time::SystemTime, String> {
     at.ok_or_else(|| format!("{text:?} is before the epoch"))
 }
 
-/// A regular expression (`--grep`).
-pub fn pattern(text: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(text).map_err(|err| format!("{text:?} is not a regular expression: {err}"))
+/// A regular expression (`--grep`): Rust's regex syntax, with `\w`, `\d`, `\s` and `.`
+/// Unicode-aware.
+///
+/// svckit is built without the regex crate's Unicode tables of case folding, scripts and
+/// categories: they were 120 KB of pointers that every start of every svckit command relocated
+/// (0.07 ms of a `svckit status`, see docs/benchmarks.md). A pattern that needs them (`(?i)`,
+/// `\p{Greek}`) is matched on bytes instead, without Unicode: `(?i)` folds ASCII letters,
+/// other characters match as written; `\p{..}` classes are refused by name.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// Compiled in Unicode mode.
+    Unicode(regex::Regex),
+    /// Compiled on bytes without Unicode (a pattern Unicode mode cannot build here).
+    Bytes(regex::bytes::Regex),
+}
+
+impl Pattern {
+    /// Whether it matches somewhere in `line`.
+    pub fn is_match(&self, line: &str) -> bool {
+        match self {
+            Pattern::Unicode(regex) => regex.is_match(line),
+            Pattern::Bytes(regex) => regex.is_match(line.as_bytes()),
+        }
+    }
+}
+
+/// A regular expression (`--grep`), see [`Pattern`].
+pub fn pattern(text: &str) -> Result<Pattern, String> {
+    match regex::Regex::new(text) {
+        Ok(regex) => Ok(Pattern::Unicode(regex)),
+        Err(unicode) => regex::bytes::RegexBuilder::new(text)
+            .unicode(false)
+            .build()
+            .map(Pattern::Bytes)
+            .map_err(|_| {
+                // The crate's message spans lines (the pattern, a caret, then the error): its
+                // last line says what is wrong.
+                let message = unicode.to_string();
+                let last = message.lines().last().unwrap_or_default();
+                let last = last.strip_prefix("error: ").unwrap_or(last);
+                // Without the tables, a property is "not found" (or a build feature named).
+                let why = if last.contains("Unicode property") || last.contains("feature") {
+                    "Unicode classes (\\p{..}) are not built into svckit"
+                } else {
+                    last
+                };
+                format!("{text:?} is not a regular expression: {why}")
+            }),
+    }
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, `term`) or Linux number (`15`).
@@ -169,6 +215,27 @@ pub fn condition(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_match_as_grep_would_without_unicode_tables() {
+        let matches = |pattern: &str, line: &str| super::pattern(pattern).unwrap().is_match(line);
+        assert!(matches("^b", "beta"));
+        assert!(!matches("^b", "alpha beta"));
+        // Case-insensitive: the case folding table is not built in, so ASCII letters fold.
+        assert!(matches("(?i)ERROR", "an error here"));
+        assert!(matches("(?i)error: é", "ERROR: é"));
+        assert!(!matches("(?i)error", "no failure"));
+        // \\w and . stay Unicode-aware.
+        assert!(matches("^h\\w+o$", "héllo"));
+        assert!(matches("^.$", "é"));
+        assert!(matches("caf.", "café"));
+        // A class that needs a table is refused, in words a user can act on.
+        let err = super::pattern("\\p{Greek}").unwrap_err();
+        assert!(err.contains("not built into svckit"), "{err}");
+        assert!(!err.contains("feature"), "{err}");
+        let err = super::pattern("(").unwrap_err();
+        assert_eq!(err, "\"(\" is not a regular expression: unclosed group");
+    }
 
     #[test]
     fn windows_words_are_split_as_command_line_to_argv_splits_them() {

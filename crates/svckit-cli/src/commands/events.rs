@@ -58,7 +58,7 @@ pub fn run(args: EventsArgs) -> anyhow::Result<Exit> {
 struct EventFilter {
     since: Option<u64>,
     until: Option<u64>,
-    grep: Option<regex::Regex>,
+    grep: Option<crate::parse::Pattern>,
     json: bool,
 }
 

@@ -146,7 +146,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<Exit> {
 /// Which entries `svckit logs` shows, besides `--since` (which reading already applies).
 struct Filter {
     until: Option<u64>,
-    grep: Option<regex::Regex>,
+    grep: Option<crate::parse::Pattern>,
     events_only: bool,
 }
 

@@ -332,6 +332,17 @@ fn logs_and_events_filter_by_human_times_a_pattern_and_the_stream() {
     );
     let out = sup.run(&["logs", "web", "--grep", "("]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // One line naming the pattern and what is wrong with it (the regex crate's own message
+    // spans three).
+    assert_eq!(
+        stderr(&out).trim_end().lines().count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("unclosed group"), "{}", stderr(&out));
+    // Case-insensitive matching folds ASCII letters (no Unicode case tables built in).
+    assert_eq!(lines(&["--grep", "(?i)^B"]), ["[out] beta"]);
     // events: the same filters, and JSON.
     let running = sup.ok(&["events", "web", "--grep", "running$"]);
     assert_eq!(running.lines().count(), 1, "{running}");
