@@ -63,7 +63,8 @@ mod supervisor {
         fn ask_one(&self, name: &ServiceName, op: Op, timeout: Duration) -> Result<Status, Error> {
             let statuses = self.ask(op, timeout)?;
             Ok(statuses
-                .first()
+                .into_iter()
+                .next()
                 .map(status_of)
                 .unwrap_or_else(|| Status::new(name.clone(), BackendKind::Builtin, State::Stopped)))
         }
@@ -229,9 +230,13 @@ mod supervisor {
                 .zip(each)
                 .map(|(name, result)| {
                     let statuses = result?;
-                    Ok(statuses.first().map(status_of).unwrap_or_else(|| {
-                        Status::new(name.clone(), BackendKind::Builtin, State::Stopped)
-                    }))
+                    Ok(statuses
+                        .into_iter()
+                        .next()
+                        .map(status_of)
+                        .unwrap_or_else(|| {
+                            Status::new(name.clone(), BackendKind::Builtin, State::Stopped)
+                        }))
                 })
                 .collect())
         }
@@ -261,7 +266,8 @@ mod supervisor {
             match client::request_if_running(&self.dir, op, DEFAULT_WAIT) {
                 Ok(None) => Ok(not_running(&self.dir, name)),
                 Ok(Some(statuses)) => Ok(statuses
-                    .first()
+                    .into_iter()
+                    .next()
                     .map(status_of)
                     .unwrap_or_else(|| not_running(&self.dir, name))),
                 // It stopped in between.
@@ -317,7 +323,7 @@ mod supervisor {
 
     /// The supervisor's status of one service, in the terms every backend shares; the
     /// supervisor's own state word is kept as `detail`.
-    pub fn status_of(service: &ServiceStatus) -> Status {
+    pub fn status_of(service: ServiceStatus) -> Status {
         let state = match service.state {
             UnitState::Running | UnitState::Reloading => State::Running,
             UnitState::Paused => State::Paused,
@@ -339,11 +345,11 @@ mod supervisor {
             | UnitState::Exited
             | UnitState::Listening => State::Stopped,
         };
-        let name = ServiceName::new(service.name.clone())
+        let name = ServiceName::new(service.name)
             .unwrap_or_else(|_| ServiceName::new("invalid").expect("a valid name"));
         let mut status = Status::new(name, BackendKind::Builtin, state);
         status.pid = service.pid;
-        status.command = Some(service.command.clone());
+        status.command = Some(service.command);
         status.uptime = service.started_ms.map(|started| {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -353,19 +359,19 @@ mod supervisor {
         });
         status.restarts = Some(service.restarts);
         status.last_exit = service.last_exit;
-        status.last_exit_why = service.last_exit_why.clone();
+        status.last_exit_why = service.last_exit_why;
         status.since = Some(UNIX_EPOCH + Duration::from_millis(service.since_ms));
         status.wanted = Some(service.wanted);
         status.start = service
             .start
             .as_deref()
             .and_then(|start| start.parse().ok());
-        status.capture_error = service.capture_error.clone();
-        status.cgroup = service.cgroup.clone();
-        status.notice = service.notice.clone();
-        status.processes = service.processes.clone();
-        status.sockets = service.sockets.clone();
-        status.probes = service.probes.clone();
+        status.capture_error = service.capture_error;
+        status.cgroup = service.cgroup;
+        status.notice = service.notice;
+        status.processes = service.processes;
+        status.sockets = service.sockets;
+        status.probes = service.probes;
         if let Some(usage) = service.usage {
             status.tasks = Some(usage.tasks);
             status.memory = usage.memory_bytes;
@@ -378,7 +384,7 @@ mod supervisor {
             .next_try_ms
             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
         status.detail = Some(service.state.name().to_owned());
-        status.reason = service.reason.clone();
+        status.reason = service.reason;
         status
     }
 }

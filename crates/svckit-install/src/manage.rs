@@ -408,7 +408,7 @@ impl Manager {
         let running: Vec<Status> =
             client::request(self.dir(), all, Duration::from_secs(30), &Launch::Never)
                 .unwrap_or_default()
-                .iter()
+                .into_iter()
                 .map(builtin::status_of)
                 .filter(|status| status.state != svckit_core::State::Stopped)
                 .collect();
@@ -445,7 +445,7 @@ impl Manager {
         let running = answered.is_some();
         if let Some(all) = answered {
             for service in all {
-                let status = builtin::status_of(&service);
+                let status = builtin::status_of(service);
                 listed.push(Listed {
                     name: status.name.clone(),
                     backend: BackendKind::Builtin,
