@@ -110,18 +110,30 @@ impl Entrypoint {
         loop {
             let wake = [deadline, release_at].into_iter().flatten().min();
             let timeout = wake.map(|at| at.saturating_duration_since(Instant::now()));
-            match signals.wait_number(timeout) {
-                Ok(Some(libc::SIGCHLD)) | Ok(None) => {}
+            let signal = match signals.wait_number(timeout) {
+                Ok(Some(libc::SIGCHLD)) => true,
+                Ok(None) => false,
                 // To the program's group; once it has ended, to what is left of it.
                 Ok(Some(signal)) => {
                     let _ = sys::killpg_raw(main, signal);
+                    true
                 }
-                Err(Errno::EINTR) => {}
+                Err(Errno::EINTR) => false,
                 Err(errno) => return Err(errno.into()),
-            }
+            };
             if release_at.is_some_and(|at| Instant::now() >= at) {
-                sys::release_executable_pages();
                 release_at = None;
+                if deadline.is_none() && status.is_none() && !signal {
+                    // Nothing to do until a signal comes: the pages go and the wait for it
+                    // follows without running code that would fault them back in.
+                    sys::release_executable_pages_until_readable(signals.as_fd());
+                } else {
+                    sys::release_executable_pages();
+                }
+            } else if signal && status.is_none() {
+                // Woken (an orphan reaped, a signal forwarded): what that ran came back in,
+                // and goes again once the program has run another quiet second.
+                release_at = Some(Instant::now() + crate::memory::IDLE_BEFORE_RELEASE);
             }
             // Reap whatever ended: the program, its orphans.
             let gone = loop {

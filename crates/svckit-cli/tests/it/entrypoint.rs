@@ -1029,3 +1029,76 @@ fn the_init_lets_go_of_its_executable_pages_once_the_program_has_run_a_while() {
         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }
+
+/// Once its program has run a quiet second, the init lets go of its executable's unchanged
+/// pages and waits for the next signal without running code that would fault them back in
+/// (a raw ppoll(2), system call 271 on x86-64, where the init's usual wait is poll(2), 7):
+/// then a signal still reaches the program, and the program's end is the init's exit status.
+/// Asserted for svckit's two inits: both release pages; what the executable still has mapped
+/// while it waits is the few pages of the waiting function.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn an_idle_init_lets_go_of_its_code_and_still_forwards_and_reaps() {
+    if !require_root("an_idle_init_lets_go_of_its_code_and_still_forwards_and_reaps") {
+        return;
+    }
+    // Quiet: no child ends while it waits (each end would wake the init).
+    let script = "trap 'echo got TERM; exit 5' TERM; echo ready; sleep 1000 & wait";
+    for init in [Init::Svckit, Init::SvckitStatic] {
+        if !init.available() {
+            continue;
+        }
+        let contained = Contained::start(init, script);
+        assert_eq!(
+            contained.line(Duration::from_secs(10)).as_deref(),
+            Some("ready"),
+            "{}",
+            init.name()
+        );
+        let pid = contained.init_pid();
+        assert!(
+            eventually(Duration::from_secs(10), || {
+                std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+                    .is_ok_and(|call| call.starts_with("271 "))
+            }),
+            "{}: never waited in its own ppoll: {:?}",
+            init.name(),
+            std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+        );
+        // The executable's unchanged pages (not writable, no copied page), resident.
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+        let mut resident_kb = 0;
+        let mut counted = false;
+        let mut rss = 0;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or_default();
+            if first.contains('-') && line.split_whitespace().count() >= 5 {
+                let perms = line.split_whitespace().nth(1).unwrap_or_default();
+                counted = line.ends_with(&*exe.to_string_lossy()) && !perms.contains('w');
+            } else if counted && first == "Rss:" {
+                rss = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap();
+            } else if counted && first == "Anonymous:" && line.ends_with(" 0 kB") {
+                resident_kb += rss;
+            }
+        }
+        assert!(
+            resident_kb <= 16,
+            "{}: {resident_kb} kB of its executable still mapped while it waits",
+            init.name()
+        );
+        contained.signal(Signal::SIGTERM);
+        assert_eq!(
+            contained.line(Duration::from_secs(10)).as_deref(),
+            Some("got TERM"),
+            "{}",
+            init.name()
+        );
+        assert_eq!(contained.wait(), Some(5), "{}", init.name());
+    }
+}

@@ -831,6 +831,162 @@ pub(crate) fn release_executable_pages() {
     }
 }
 
+/// As [`release_executable_pages`], then waits until `fd` is readable (a container init's
+/// signalfd once its program runs) without touching a page of the executable between the
+/// two but the two pages of [`drop_pages_then_wait`] itself. A wait that returned to the
+/// caller's code and went through the C library's poll faulted whole page-cache folios of
+/// code back in (this kernel maps a large folio whole on a fault: 384 KB of an idle `svckit
+/// run`'s memory, measured). Where the system calls are not written here (an architecture
+/// other than x86-64 and AArch64) it releases, and the caller's wait follows as before.
+pub(crate) fn release_executable_pages_until_readable(fd: std::os::fd::BorrowedFd<'_>) {
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = fd;
+        release_executable_pages();
+    }
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(smaps), Ok(exe)) = (
+            crate::files::read_proc("/proc/self/smaps"),
+            fs::read_link("/proc/self/exe"),
+        ) else {
+            return;
+        };
+        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .map_or(4096, |size| size as usize);
+        // The function that runs while the rest goes: its first page and the next (it is a
+        // few hundred bytes, wherever it starts).
+        let keep_start = (drop_pages_then_wait as *const () as usize) & !(page - 1);
+        let keep_end = keep_start + 2 * page;
+        let mut ranges = Vec::new();
+        for (start, end) in crate::memory::file_only_mappings(&smaps, &exe.to_string_lossy()) {
+            if end <= keep_start || start >= keep_end {
+                ranges.push((start, end));
+                continue;
+            }
+            if start < keep_start {
+                ranges.push((start, keep_start));
+            }
+            if end > keep_end {
+                ranges.push((keep_end, end));
+            }
+        }
+        // SAFETY: each range is part of a private mapping of the executable that the kernel
+        // lists with no anonymous page and no write permission (see
+        // release_executable_pages): dropping it only drops page table entries, and what runs
+        // or is read again is faulted back in, unchanged. The pages of the function that
+        // runs meanwhile are not among them. The pointer and length are the Vec's, alive for
+        // the call; `fd` is open for it (borrowed).
+        unsafe { drop_pages_then_wait(ranges.as_ptr(), ranges.len(), fd.as_raw_fd()) }
+    }
+}
+
+/// MADV_DONTNEED on each of the `count` ranges at `ranges`, then ppoll(2) on `fd` until it is
+/// readable (again after EINTR), by system calls made here: no call out of this function
+/// between the first drop and the wake, so no code page but its own is touched.
+///
+/// # Safety
+///
+/// `ranges` points to `count` (start, end) pairs, each a range of this process's memory that
+/// nothing reads or runs while this waits, or that may be faulted back in unchanged (the
+/// executable's unmodified pages), and none holds this function's code.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(never)]
+unsafe fn drop_pages_then_wait(ranges: *const (usize, usize), count: usize, fd: i32) {
+    let mut index = 0;
+    while index < count {
+        // SAFETY: index < count, within the caller's ranges. (A plain read: a debug build
+        // calls out for ptr::read, and that call faulted a page-cache folio of code back in.)
+        let (start, end) = unsafe { *ranges.add(index) };
+        // SAFETY: madvise with a range the caller vouches for; its result is not needed (a
+        // range left mapped only costs memory).
+        unsafe {
+            raw_syscall(
+                libc::SYS_madvise as usize,
+                [start, end - start, libc::MADV_DONTNEED as usize, 0, 0],
+            )
+        };
+        index += 1;
+    }
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: ppoll of one pollfd on this stack frame, no timeout, no mask change.
+        let result = unsafe {
+            raw_syscall(
+                libc::SYS_ppoll as usize,
+                [&raw mut poll as usize, 1, 0, 0, 0],
+            )
+        };
+        if result != -(libc::EINTR as isize) {
+            return;
+        }
+    }
+}
+
+/// A Linux system call of up to five arguments, inline (no call into the C library); the
+/// kernel's result, a negative errno on failure.
+///
+/// # Safety
+///
+/// The call and its arguments must be sound to make: the kernel does what they say.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn raw_syscall(number: usize, args: [usize; 5]) -> isize {
+    let result: isize;
+    // SAFETY: the x86-64 Linux system call convention: number in rax, arguments in rdi, rsi,
+    // rdx, r10, r8; rcx and r11 are clobbered by `syscall`; the result comes back in rax. The
+    // caller vouches for the call itself.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") number as isize => result,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    result
+}
+
+/// A Linux system call of up to five arguments, inline (no call into the C library); the
+/// kernel's result, a negative errno on failure.
+///
+/// # Safety
+///
+/// The call and its arguments must be sound to make: the kernel does what they say.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn raw_syscall(number: usize, args: [usize; 5]) -> isize {
+    let result: isize;
+    // SAFETY: the AArch64 Linux system call convention: number in x8, arguments in x0-x4,
+    // the result back in x0. The caller vouches for the call itself.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            in("x8") number,
+            inlateout("x0") args[0] as isize => result,
+            in("x1") args[1],
+            in("x2") args[2],
+            in("x3") args[3],
+            in("x4") args[4],
+            options(nostack),
+        );
+    }
+    result
+}
+
 /// Gives the free memory inside the heap back to the kernel (glibc's malloc_trim(3): free
 /// whole pages are released with MADV_DONTNEED, not only the heap's top). Nothing where the
 /// C library has no such call.
