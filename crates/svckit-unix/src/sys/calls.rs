@@ -874,6 +874,9 @@ pub(crate) fn release_executable_pages_until_readable(fd: std::os::fd::BorrowedF
                 ranges.push((keep_end, end));
             }
         }
+        drop(smaps);
+        // What start-up allocated and freed goes back too (the smaps text just read among it).
+        trim_heap();
         // SAFETY: each range is part of a private mapping of the executable that the kernel
         // lists with no anonymous page and no write permission (see
         // release_executable_pages): dropping it only drops page table entries, and what runs
