@@ -261,6 +261,7 @@ mod supervisor {
             store::load(&self.dir, name)?;
             let op = Op::Status {
                 name: Some(name.to_string()),
+                brief: false,
             };
             // Asked in one connection, as the status of all is (not a probe first).
             match client::request_if_running(&self.dir, op, DEFAULT_WAIT) {

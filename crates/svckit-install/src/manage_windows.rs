@@ -103,6 +103,11 @@ impl Manager {
         stored_definition(&data_dir(), name)
     }
 
+    /// [`Manager::statuses`]: the SCM's answer is the same for a table.
+    pub fn statuses_for_table(&self) -> Result<Vec<crate::Listed>, Error> {
+        self.statuses()
+    }
+
     /// The status of every hosted program svckit installed, each as the SCM and its host say.
     pub fn statuses(&self) -> Result<Vec<crate::Listed>, Error> {
         Ok(self

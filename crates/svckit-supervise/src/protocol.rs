@@ -59,6 +59,11 @@ pub enum Op {
     Status {
         /// The service, or all when absent.
         name: Option<String>,
+        /// Only what a table of all shows (state, pid, times, restarts, last exit, usage):
+        /// no command line, cgroup, processes, probes, reason or notice. A supervisor that
+        /// predates it ignores it and answers in full.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        brief: bool,
     },
     /// Stop a service and forget it (its definition is removed by the client).
     Forget {
@@ -333,6 +338,31 @@ mod tests {
             let back: Response = serde_json::from_str(&json).unwrap();
             assert_eq!(back.result, outcome);
         }
+    }
+
+    #[test]
+    fn a_status_request_is_brief_only_when_it_says_so() {
+        // A client that predates `brief` asks in full; a full request is written as before.
+        let old: Request =
+            serde_json::from_str(r#"{"version":1,"op":{"op":"status","name":null}}"#).unwrap();
+        assert_eq!(
+            old.op,
+            Op::Status {
+                name: None,
+                brief: false
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"version":1,"op":{"op":"status","name":null}}"#
+        );
+        let brief = Op::Status {
+            name: None,
+            brief: true,
+        };
+        let line = serde_json::to_string(&brief).unwrap();
+        assert_eq!(line, r#"{"op":"status","name":null,"brief":true}"#);
+        assert_eq!(serde_json::from_str::<Op>(&line).unwrap(), brief);
     }
 
     #[test]

@@ -14,7 +14,8 @@ fn op() -> impl Strategy<Value = Op> {
         name.prop_map(|name| Op::Pause { name }),
         name.prop_map(|name| Op::Continue { name }),
         name.prop_map(|name| Op::Reload { name }),
-        prop::option::of(name).prop_map(|name| Op::Status { name }),
+        (prop::option::of(name), any::<bool>())
+            .prop_map(|(name, brief)| Op::Status { name, brief }),
         name.prop_map(|name| Op::Forget { name }),
         Just(Op::Shutdown),
     ]

@@ -10,7 +10,7 @@ use crate::{
 
 /// `svckit list`: every installed service and the backend that runs it.
 pub fn list(args: ListArgs) -> anyhow::Result<Exit> {
-    let listed = super::manager(&args.state)?.statuses()?;
+    let listed = super::manager(&args.state)?.statuses_for_table()?;
     // What each one is: its backend, when it starts (enabled or not), its state now.
     let start = |one: &svckit_install::Listed| {
         one.status

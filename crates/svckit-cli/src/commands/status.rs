@@ -35,7 +35,12 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
 /// (a name not installed said, and the others told all the same).
 fn status_to(out: &mut impl Write, args: &StatusArgs, manager: &Manager) -> anyhow::Result<Exit> {
     if args.names.is_empty() {
-        return super::act::all(out, &manager.statuses()?, args.json);
+        // A table needs less of each service than JSON tells.
+        let listed = match args.json {
+            true => manager.statuses()?,
+            false => manager.statuses_for_table()?,
+        };
+        return super::act::all(out, &listed, args.json);
     }
     if let [one] = args.names.as_slice() {
         return status_of(out, args, manager, one);

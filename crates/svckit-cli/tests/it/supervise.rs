@@ -2400,3 +2400,64 @@ fn apply_checks_every_file_first_then_changes_only_what_changed() {
     assert!(sleepers("1022.1").is_empty());
     assert!(crate::support::processes_with(&format!("http.server {two}")).is_empty());
 }
+
+/// `svckit status` and `svckit list` ask the supervisor for the brief status (what a table
+/// shows): it leaves out command lines, cgroups, processes, probes, reasons and notices, and
+/// tells the same name, state, pid, times, restarts and usage as the full one.
+#[test]
+fn a_brief_status_tells_a_table_s_columns_and_leaves_the_rest_out() {
+    use svckit_supervise::{
+        client::{self, Launch},
+        paths::StateDir,
+        protocol::Op,
+    };
+    let sup = Sup::new("brief");
+    sup.ok(&[
+        "install",
+        "--backend",
+        "builtin",
+        "web",
+        "--",
+        "sleep",
+        "600",
+    ]);
+    sup.ok(&["start", "web"]);
+    let dir = StateDir::new(sup.state()).unwrap();
+    let ask = |brief| {
+        client::request(
+            &dir,
+            Op::Status { name: None, brief },
+            Duration::from_secs(10),
+            &Launch::Never,
+        )
+        .unwrap()
+    };
+    let (full, brief) = (ask(false), ask(true));
+    assert_eq!((full.len(), brief.len()), (1, 1));
+    let (full, brief) = (&full[0], &brief[0]);
+    assert!(full.command.ends_with("sleep 600"), "{full:?}");
+    assert_eq!(brief.command, "");
+    assert_eq!(brief.cgroup, None);
+    assert!(brief.processes.is_empty() && brief.probes.is_empty());
+    assert_eq!(
+        (
+            &brief.name,
+            brief.state,
+            brief.pid,
+            brief.started_ms,
+            brief.restarts
+        ),
+        (
+            &full.name,
+            full.state,
+            full.pid,
+            full.started_ms,
+            full.restarts
+        )
+    );
+    assert_eq!(brief.usage.map(|u| u.tasks), full.usage.map(|u| u.tasks));
+    // The table and the listing read it: the service's pid is in both.
+    let pid = full.pid.unwrap().to_string();
+    assert!(sup.ok(&["status"]).contains(&pid));
+    assert!(sup.ok(&["list"]).contains("running"));
+}

@@ -1314,13 +1314,17 @@ impl Supervisor {
     }
 
     /// `unit`'s status; `usage` adds what its cgroup holds (a few files read per service:
-    /// asked for one service, not for a listing of all).
-    fn status_of(&self, unit: &Unit, usage: bool) -> ServiceStatus {
-        let command = std::iter::once(unit.spec.program.as_os_str())
-            .chain(unit.spec.args.iter().map(|arg| arg.as_os_str()))
-            .map(|part| part.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ");
+    /// asked for one service, not for a listing of all); `brief` leaves out what a table of
+    /// all does not show ([`crate::protocol::Op::Status`]).
+    fn status_of(&self, unit: &Unit, usage: bool, brief: bool) -> ServiceStatus {
+        let command = match brief {
+            true => String::new(),
+            false => std::iter::once(unit.spec.program.as_os_str())
+                .chain(unit.spec.args.iter().map(|arg| arg.as_os_str()))
+                .map(|part| part.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
         let sockets = (!unit.spec.listen.is_empty()).then(|| svckit_core::listen::Activity {
             listen: unit
                 .spec
@@ -1350,17 +1354,21 @@ impl Supervisor {
             },
             wanted: unit.life.wanted,
             start: Some(unit.spec.start.name().to_owned()),
-            reason: unit.notes().reason.clone(),
+            reason: unit.notes().reason.clone().filter(|_| !brief),
             command,
             capture_error: {
-                let errors: Vec<String> = unit.logs.iter().filter_map(LogFile::error).collect();
+                let errors: Vec<String> = match brief {
+                    true => Vec::new(),
+                    false => unit.logs.iter().filter_map(LogFile::error).collect(),
+                };
                 (!errors.is_empty()).then(|| errors.join("; "))
             },
-            notice: unit.notes().notice.clone(),
+            notice: unit.notes().notice.clone().filter(|_| !brief),
             cgroup: unit
                 .process
                 .cgroup
                 .as_ref()
+                .filter(|_| !brief)
                 .map(|cgroup| cgroup.dir().display().to_string()),
             usage: self.usage_of(unit, usage),
             processes: match (usage, unit.life.state.has_process()) {
@@ -1379,7 +1387,10 @@ impl Supervisor {
                 _ => Vec::new(),
             },
             sockets,
-            probes: self.probes.report(&unit.name),
+            probes: match brief {
+                true => Vec::new(),
+                false => self.probes.report(&unit.name),
+            },
         }
     }
 

@@ -339,7 +339,7 @@ impl Supervisor {
     /// reinstall takes effect.
     pub(super) fn dispatch(&mut self, token: Token, op: Op) -> Result<(), (ErrorKind, String)> {
         let (name, event, wait) = match op {
-            Op::Status { name } => return self.reply_statuses(token, name),
+            Op::Status { name, brief } => return self.reply_statuses(token, name, brief),
             Op::Shutdown => {
                 self.begin_shutdown(Some(token));
                 return Ok(());
@@ -411,11 +411,13 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Answers with the status of `name`, or of every installed service.
+    /// Answers with the status of `name`, or of every installed service (`brief`: only what a
+    /// table shows).
     pub(super) fn reply_statuses(
         &mut self,
         token: Token,
         name: Option<String>,
+        brief: bool,
     ) -> Result<(), (ErrorKind, String)> {
         let one = name.is_some();
         let names = match name {
@@ -432,7 +434,7 @@ impl Supervisor {
         };
         let services = names
             .iter()
-            .map(|name| self.status_of(&self.units[name], one))
+            .map(|name| self.status_of(&self.units[name], one, brief))
             .collect();
         self.reply(token, Outcome::Done { services });
         Ok(())
@@ -444,7 +446,7 @@ impl Supervisor {
         let services = self
             .units
             .get(name)
-            .map(|unit| self.status_of(unit, true))
+            .map(|unit| self.status_of(unit, true, false))
             .into_iter()
             .collect();
         self.reply(token, Outcome::Done { services });
@@ -530,7 +532,7 @@ impl Supervisor {
             match outcome {
                 Some(Ok(())) => {
                     // (A part of a request for several: the status of all's cheaper one.)
-                    let status = self.status_of(unit, !self.batches.is_part(token));
+                    let status = self.status_of(unit, !self.batches.is_part(token), false);
                     self.reply(
                         token,
                         Outcome::Done {
