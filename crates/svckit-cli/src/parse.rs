@@ -220,6 +220,20 @@ pub fn condition(
 mod tests {
     use super::*;
 
+    /// Regression: `--grep '('` printed the regex crate's message whole, three lines (the
+    /// pattern, a caret under it, then the error), where every error is one line.
+    #[test]
+    fn regression_a_bad_grep_pattern_is_said_in_one_line() {
+        for bad in ["(", "a{2,1}", "[z-a]", "*a", "\\"] {
+            let err = super::pattern(bad).unwrap_err();
+            assert!(!err.contains('\n'), "{err:?}");
+            assert!(
+                err.starts_with(&format!("{bad:?} is not a regular expression: ")),
+                "{err}"
+            );
+        }
+    }
+
     #[test]
     fn patterns_match_as_grep_would_without_unicode_tables() {
         let matches = |pattern: &str, line: &str| super::pattern(pattern).unwrap().is_match(line);
