@@ -382,6 +382,13 @@ fn args(spec: &ServiceSpec) -> Vec<String> {
         .collect()
 }
 
+/// The program, then its arguments: what runs under svckit-init.
+fn program_and_args(spec: &ServiceSpec) -> Vec<String> {
+    std::iter::once(spec.program.to_string_lossy().into_owned())
+        .chain(args(spec))
+        .collect()
+}
+
 fn env_list(spec: &ServiceSpec) -> Vec<Value> {
     spec.env
         .iter()
@@ -436,9 +443,7 @@ fn kubernetes(spec: &ServiceSpec, image: &str, options: &Options) -> Value {
     container.insert("name".into(), json!(name));
     container.insert("image".into(), json!(image));
     container.insert("command".into(), json!([options.init, "--"]));
-    let mut argv = vec![spec.program.to_string_lossy().into_owned()];
-    argv.extend(args(spec));
-    container.insert("args".into(), json!(argv));
+    container.insert("args".into(), json!(program_and_args(spec)));
     if let Some(dir) = &spec.working_dir {
         container.insert("workingDir".into(), json!(dir.to_string_lossy()));
     }
@@ -627,9 +632,7 @@ fn compose(spec: &ServiceSpec, image: &str, options: &Options) -> Value {
     let mut service = Map::new();
     service.insert("image".into(), json!(image));
     service.insert("entrypoint".into(), json!([options.init, "--"]));
-    let mut argv = vec![spec.program.to_string_lossy().into_owned()];
-    argv.extend(args(spec));
-    service.insert("command".into(), json!(argv));
+    service.insert("command".into(), json!(program_and_args(spec)));
     if let Some(dir) = &spec.working_dir {
         service.insert("working_dir".into(), json!(dir.to_string_lossy()));
     }

@@ -975,6 +975,33 @@ fn closed_stdio_is_opened_on_dev_null_at_start() {
     }
 }
 
+/// The resident kB of the mappings of `pid`'s own executable that hold only the file's pages,
+/// unchanged (not writable, no anonymous page: RELRO, written by relocation, is the process's
+/// own), which the init lets go of.
+fn unchanged_executable_kb(pid: i32) -> u64 {
+    let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+        return 0;
+    };
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut total = 0;
+    let (mut ours, mut rss) = (false, 0);
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.first() {
+            Some(range) if range.contains('-') && fields.len() >= 5 => {
+                ours = fields.len() >= 6
+                    && std::path::Path::new(fields[5]) == exe
+                    && !fields[1].contains('w');
+                rss = 0;
+            }
+            Some(&"Rss:") => rss = fields[1].parse::<u64>().unwrap_or(0),
+            Some(&"Anonymous:") if ours && fields[1] == "0" => total += rss,
+            _ => {}
+        }
+    }
+    total
+}
+
 /// Once its program has run a while (`svckit_unix::memory::IDLE_BEFORE_RELEASE`, 1 s), the init lets go of its own
 /// executable's pages (their PSS is every container's cost); a program that ends sooner never
 /// pays for it. Seen in the init's resident file pages of its own executable, which drop.
@@ -988,28 +1015,8 @@ fn the_init_lets_go_of_its_executable_pages_once_the_program_has_run_a_while() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let pid = child.id();
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-    // The resident kB of the mappings of the init's own executable that hold only the file's
-    // pages (RELRO, written by relocation, is kept: it is the process's own).
-    let resident = || -> u64 {
-        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
-        let mut total = 0;
-        let (mut ours, mut rss) = (false, 0);
-        for line in smaps.lines() {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            match fields.first() {
-                Some(range) if range.contains('-') && fields.len() >= 5 => {
-                    ours = fields.len() >= 6 && std::path::Path::new(fields[5]) == exe;
-                    rss = 0;
-                }
-                Some(&"Rss:") => rss = fields[1].parse::<u64>().unwrap_or(0),
-                Some(&"Anonymous:") if ours && fields[1] == "0" => total += rss,
-                _ => {}
-            }
-        }
-        total
-    };
+    let pid = child.id() as i32;
+    let resident = || unchanged_executable_kb(pid);
     // Started: its code and read-only data are resident.
     assert!(
         eventually(Duration::from_secs(5), || resident() > 256),
@@ -1065,28 +1072,7 @@ fn an_idle_init_lets_go_of_its_code_and_still_forwards_and_reaps() {
             init.name(),
             std::fs::read_to_string(format!("/proc/{pid}/syscall"))
         );
-        // The executable's unchanged pages (not writable, no copied page), resident.
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-        let mut resident_kb = 0;
-        let mut counted = false;
-        let mut rss = 0;
-        for line in smaps.lines() {
-            let first = line.split_whitespace().next().unwrap_or_default();
-            if first.contains('-') && line.split_whitespace().count() >= 5 {
-                let perms = line.split_whitespace().nth(1).unwrap_or_default();
-                counted = line.ends_with(&*exe.to_string_lossy()) && !perms.contains('w');
-            } else if counted && first == "Rss:" {
-                rss = line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap()
-                    .parse::<u64>()
-                    .unwrap();
-            } else if counted && first == "Anonymous:" && line.ends_with(" 0 kB") {
-                resident_kb += rss;
-            }
-        }
+        let resident_kb = unchanged_executable_kb(pid);
         assert!(
             resident_kb <= 16,
             "{}: {resident_kb} kB of its executable still mapped while it waits",

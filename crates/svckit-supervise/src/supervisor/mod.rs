@@ -1354,16 +1354,15 @@ impl Supervisor {
             },
             wanted: unit.life.wanted,
             start: Some(unit.spec.start.name().to_owned()),
-            reason: unit.notes().reason.clone().filter(|_| !brief),
+            reason: (!brief).then(|| unit.notes().reason.clone()).flatten(),
             command,
-            capture_error: {
-                let errors: Vec<String> = match brief {
-                    true => Vec::new(),
-                    false => unit.logs.iter().filter_map(LogFile::error).collect(),
-                };
-                (!errors.is_empty()).then(|| errors.join("; "))
-            },
-            notice: unit.notes().notice.clone().filter(|_| !brief),
+            capture_error: (!brief)
+                .then(|| {
+                    let errors: Vec<String> = unit.logs.iter().filter_map(LogFile::error).collect();
+                    (!errors.is_empty()).then(|| errors.join("; "))
+                })
+                .flatten(),
+            notice: (!brief).then(|| unit.notes().notice.clone()).flatten(),
             cgroup: unit
                 .process
                 .cgroup

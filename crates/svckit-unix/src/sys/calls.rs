@@ -808,14 +808,7 @@ pub(crate) fn overwrite_arguments(_proof: &SingleThreaded, start: usize, end: us
 /// cache. For an init that waits for a program's whole life, where its PSS is every
 /// container's cost. Errors leave the pages mapped.
 pub(crate) fn release_executable_pages() {
-    let (Ok(smaps), Ok(exe)) = (
-        crate::files::read_proc("/proc/self/smaps"),
-        fs::read_link("/proc/self/exe"),
-    ) else {
-        return;
-    };
-    let exe = exe.to_string_lossy();
-    for (start, end) in crate::memory::file_only_mappings(&smaps, &exe) {
+    for (start, end) in unchanged_executable_ranges() {
         // SAFETY: the range is a whole private mapping of the executable itself that the
         // kernel lists with no anonymous (copied-on-write) page and no write permission: every
         // page of it is the file's, unchanged, so MADV_DONTNEED only drops page table entries
@@ -829,6 +822,19 @@ pub(crate) fn release_executable_pages() {
             );
         }
     }
+}
+
+/// The (start, end) of each private mapping of this process's executable that holds only the
+/// file's pages, unchanged ([`crate::memory::file_only_mappings`] of /proc/self/smaps); none
+/// when either file cannot be read.
+fn unchanged_executable_ranges() -> Vec<(usize, usize)> {
+    let (Ok(smaps), Ok(exe)) = (
+        crate::files::read_proc("/proc/self/smaps"),
+        fs::read_link("/proc/self/exe"),
+    ) else {
+        return Vec::new();
+    };
+    crate::memory::file_only_mappings(&smaps, &exe.to_string_lossy())
 }
 
 /// As [`release_executable_pages`], then waits until `fd` is readable (a container init's
@@ -847,12 +853,6 @@ pub(crate) fn release_executable_pages_until_readable(fd: std::os::fd::BorrowedF
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
         use std::os::fd::AsRawFd;
-        let (Ok(smaps), Ok(exe)) = (
-            crate::files::read_proc("/proc/self/smaps"),
-            fs::read_link("/proc/self/exe"),
-        ) else {
-            return;
-        };
         let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
             .ok()
             .flatten()
@@ -862,7 +862,7 @@ pub(crate) fn release_executable_pages_until_readable(fd: std::os::fd::BorrowedF
         let keep_start = (drop_pages_then_wait as *const () as usize) & !(page - 1);
         let keep_end = keep_start + 2 * page;
         let mut ranges = Vec::new();
-        for (start, end) in crate::memory::file_only_mappings(&smaps, &exe.to_string_lossy()) {
+        for (start, end) in unchanged_executable_ranges() {
             if end <= keep_start || start >= keep_end {
                 ranges.push((start, end));
                 continue;
@@ -874,7 +874,6 @@ pub(crate) fn release_executable_pages_until_readable(fd: std::os::fd::BorrowedF
                 ranges.push((keep_end, end));
             }
         }
-        drop(smaps);
         // What start-up allocated and freed goes back too (the smaps text just read among it).
         trim_heap();
         // SAFETY: each range is part of a private mapping of the executable that the kernel
