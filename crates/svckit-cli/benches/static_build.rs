@@ -37,7 +37,12 @@ pub fn built_by(svckit: &str, alias: &str, binary: &str) -> Option<String> {
         );
         return None;
     }
-    let built = target.join("x86_64-unknown-linux-gnu/release").join(binary);
+    let triple = match alias {
+        // Linked with musl (see .cargo/config.toml).
+        "build-init" => "x86_64-unknown-linux-musl",
+        _ => "x86_64-unknown-linux-gnu",
+    };
+    let built = target.join(triple).join("release").join(binary);
     let installed_dir = target.join("bench-installed");
     let installed = installed_dir.join(binary);
     let copied = std::fs::create_dir_all(&installed_dir).is_ok()

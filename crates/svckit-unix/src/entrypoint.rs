@@ -191,10 +191,7 @@ impl Entrypoint {
                 foreground: terminal.then(|| stdin.as_fd()),
                 dups: &dups,
             };
-            match terminal {
-                true => sys::spawn_exec(&plan),
-                false => sys::posix_spawn_exec(&plan),
-            }
+            sys::spawn_exec(&plan)
         };
         match spawn(&found, &argv) {
             // A script without `#!`: run by /bin/sh, as execvp, tini and dumb-init run it.

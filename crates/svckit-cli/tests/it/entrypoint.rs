@@ -925,10 +925,10 @@ fn svckit_init_as_the_readme_builds_it_is_static() {
         .expect("docs/containers.md builds svckit-init with cargo build-init");
     let said = &readme[at..at + 300];
     assert!(
-        said.contains("target/x86_64-unknown-linux-gnu/release/svckit-init"),
+        said.contains("target/x86_64-unknown-linux-musl/release/svckit-init"),
         "{said}"
     );
-    assert!(built.ends_with("x86_64-unknown-linux-gnu/release/svckit-init"));
+    assert!(built.ends_with("x86_64-unknown-linux-musl/release/svckit-init"));
     let file = Command::new("file").arg(&built).output().expect("file(1)");
     let file = String::from_utf8_lossy(&file.stdout);
     assert!(

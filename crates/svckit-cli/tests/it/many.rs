@@ -59,7 +59,7 @@ fn the_one_machine_to_many_page_runs_as_written() {
         }
     }
     let page = page();
-    let sup = Sup::new("many");
+    let sup = Sup::new("many-page");
     let port = free_port();
     let www = sup.dir.join("www");
     fs::create_dir_all(&www).unwrap();

@@ -47,6 +47,34 @@ pub fn svckit_static() -> Option<PathBuf> {
         .clone()
 }
 
+/// The target triple `cargo ALIAS` builds for: svckit-init is linked with musl, svckit with
+/// glibc (.cargo/config.toml says why).
+fn built_for(alias: &str) -> &'static str {
+    match alias {
+        "build-init" => "x86_64-unknown-linux-musl",
+        _ => "x86_64-unknown-linux-gnu",
+    }
+}
+
+/// Makes sure Rust's standard library for `triple` is installed (`rustup target add`, as
+/// .ci/run does), so that the README's test command needs no set-up of its own.
+fn add_rust_target(triple: &str) {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output();
+    let installed = sysroot.is_ok_and(|out| {
+        let root = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Path::new(&root).join("lib/rustlib").join(triple).is_dir()
+    });
+    if !installed {
+        let added = Command::new("rustup")
+            .args(["target", "add", triple])
+            .status();
+        assert!(
+            added.is_ok_and(|status| status.success()),
+            "Rust's {triple} target is missing and `rustup target add {triple}` failed"
+        );
+    }
+}
+
 /// Runs `cargo ALIAS` (one of .cargo/config.toml's static builds) into the tests' target
 /// directory and returns the path of the `binary` it writes; `None` off x86_64 Linux.
 fn built_by(alias: &str, binary: &str) -> Option<PathBuf> {
@@ -59,6 +87,7 @@ fn built_by(alias: &str, binary: &str) -> Option<PathBuf> {
     }
     // The target directory: CARGO_BIN_EXE_svckit is TARGET/PROFILE/svckit.
     let target = Path::new(env!("CARGO_BIN_EXE_svckit")).parent()?.parent()?;
+    add_rust_target(built_for(alias));
     let out = Command::new(env!("CARGO"))
         .arg(alias)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -70,7 +99,7 @@ fn built_by(alias: &str, binary: &str) -> Option<PathBuf> {
         "cargo {alias}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(target.join("x86_64-unknown-linux-gnu/release").join(binary))
+    Some(target.join(built_for(alias)).join("release").join(binary))
 }
 
 /// Runs svckit with `args` and returns its output.
@@ -95,8 +124,21 @@ pub fn stderr(output: &Output) -> String {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
-    /// Makes `svckit-it-NAME-PID` under the system temp dir.
+    /// Makes `svckit-it-NAME-PID` under the system temp dir. Panics when NAME was taken
+    /// before in this test run: two tests that shared a directory removed each other's files
+    /// when they ran at once (regression: `Sup::new("many")` in two files, and a playbook
+    /// that "could not be found").
     pub fn new(name: &str) -> TempDir {
+        static TAKEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let mut taken = TAKEN
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        assert!(
+            !taken.iter().any(|seen| seen == name),
+            "the temporary directory {name:?} is taken by another test: give each its own"
+        );
+        taken.push(name.to_owned());
+        drop(taken);
         let dir = std::env::temp_dir().join(format!("svckit-it-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
@@ -712,4 +754,16 @@ pub fn without_clone3(command: &mut Command) {
             Ok(())
         });
     }
+}
+
+/// Regression: two tests (many.rs and supervise.rs) both made `Sup::new("many")`, and one
+/// removed the other's directory when they ran at once. A name is now refused the second time.
+#[test]
+fn regression_two_tests_never_share_a_temporary_directory() {
+    let _first = TempDir::new("shared-by-two");
+    let second = std::panic::catch_unwind(|| TempDir::new("shared-by-two"));
+    assert!(
+        second.is_err(),
+        "a second TempDir::new of one name was allowed"
+    );
 }

@@ -225,27 +225,33 @@ pub(crate) fn reset_signal_dispositions() {
     }
 }
 
-/// The real-time signals a program may use: SIGRTMIN to SIGRTMAX as the C library numbers
-/// them (34 to 64 with glibc, which keeps 32 and 33 for its threads).
+/// The real-time signals a program may use: 34 to 64, SIGRTMIN to SIGRTMAX as glibc numbers
+/// them (it keeps 32 and 33 for its threads). Fixed, not the C library's own SIGRTMIN: the
+/// programs an init forwards them to are mostly glibc's, whatever libc svckit-init is linked
+/// with (musl's SIGRTMIN is 35).
 pub(crate) fn realtime_signals() -> std::ops::RangeInclusive<i32> {
-    libc::SIGRTMIN()..=libc::SIGRTMAX()
+    34..=64
 }
 
 /// The set of the signals numbered `numbers` (those that are signals: SIGSTKFLT, which
 /// svckit's [`Signal`] has no name for, included) and every real-time one
-/// ([`realtime_signals`]), which nix's signal type cannot name.
+/// ([`realtime_signals`]), which nix's signal type cannot name. The real-time bits are set by
+/// hand: musl's sigaddset refuses 32 to 34, which it keeps for itself.
 pub(crate) fn with_realtime(numbers: &[i32]) -> nix::sys::signal::SigSet {
     let set: nix::sys::signal::SigSet = numbers
         .iter()
         .filter_map(|number| nix::sys::signal::Signal::try_from(*number).ok())
         .collect();
     let mut raw: libc::sigset_t = *set.as_ref();
+    let words = (&mut raw as *mut libc::sigset_t).cast::<std::ffi::c_ulong>();
+    let bits = std::ffi::c_ulong::BITS as usize;
     for signal in realtime_signals() {
-        // SAFETY: `raw` is an initialized sigset_t (copied from a SigSet) and `signal` is a
-        // valid signal number, so sigaddset only sets a bit inside it.
-        unsafe { libc::sigaddset(&mut raw, signal) };
+        let bit = signal as usize - 1;
+        // SAFETY: a Linux sigset_t (glibc's and musl's) is an array of unsigned longs at least
+        // 64 bits long in all, bit n-1 for signal n; signal <= 64, so the word is inside `raw`.
+        unsafe { *words.add(bit / bits) |= 1 << (bit % bits) };
     }
-    // SAFETY: `raw` came from a valid SigSet and was changed only by sigaddset.
+    // SAFETY: `raw` came from a valid SigSet and only bits of signals 34-64 were set.
     unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) }
 }
 
@@ -709,74 +715,6 @@ pub(crate) fn spawn_exec(plan: &ExecPlan<'_>) -> io::Result<Pid> {
         4 => err,
         _ => io::Error::new(err.kind(), format!("{what}: {err}")),
     })
-}
-
-/// [`spawn_exec`] for a plan without a terminal, through glibc's posix_spawn (the same clone,
-/// measured 0.09 ms faster per start). Its child resets every signal in the default set; glibc's
-/// sigfillset leaves out 32 and 33 (its own), which its child then leaves ignored, so their bits
-/// are set by hand.
-pub(crate) fn posix_spawn_exec(plan: &ExecPlan<'_>) -> io::Result<Pid> {
-    debug_assert!(plan.foreground.is_none());
-    let check = |rc: libc::c_int| match rc {
-        0 => Ok(()),
-        errno => Err(io::Error::from_raw_os_error(errno)),
-    };
-    let argv = null_terminated(plan.argv);
-    let envp = null_terminated(plan.envp);
-    let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
-    let mut actions = std::mem::MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
-    let mut none = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    let mut all = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: each object is initialised by its init function before any other use and
-    // destroyed once below; the sigsets are filled by sigemptyset/sigfillset before their bits
-    // are touched, and a glibc sigset_t is an array of unsigned longs, bit n-1 for signal n, so
-    // setting bits 31 and 32 of its first word adds signals 32 and 33.
-    unsafe {
-        check(libc::posix_spawnattr_init(attr.as_mut_ptr()))?;
-        let attr = attr.assume_init_mut();
-        if let Err(err) = check(libc::posix_spawn_file_actions_init(actions.as_mut_ptr())) {
-            libc::posix_spawnattr_destroy(attr);
-            return Err(err);
-        }
-        let actions = actions.assume_init_mut();
-        libc::sigemptyset(none.as_mut_ptr());
-        libc::sigfillset(all.as_mut_ptr());
-        let words = all.as_mut_ptr().cast::<libc::c_ulong>();
-        *words |= (1 << 31) | (1 << 32);
-        let flags = libc::POSIX_SPAWN_SETPGROUP
-            | libc::POSIX_SPAWN_SETSIGMASK
-            | libc::POSIX_SPAWN_SETSIGDEF;
-        let mut result = check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))
-            .and_then(|()| check(libc::posix_spawnattr_setpgroup(attr, 0)))
-            .and_then(|()| check(libc::posix_spawnattr_setsigmask(attr, none.as_ptr())))
-            .and_then(|()| check(libc::posix_spawnattr_setsigdefault(attr, all.as_ptr())));
-        for (from, to) in plan.dups {
-            use std::os::fd::AsRawFd;
-            result = result.and_then(|()| {
-                check(libc::posix_spawn_file_actions_adddup2(
-                    actions,
-                    from.as_raw_fd(),
-                    i32::from(*to),
-                ))
-            });
-        }
-        let mut pid: libc::pid_t = 0;
-        let result = result.and_then(|()| {
-            check(libc::posix_spawn(
-                &mut pid,
-                plan.program.as_ptr(),
-                actions,
-                attr,
-                argv.as_ptr(),
-                envp.as_ptr(),
-            ))
-        });
-        libc::posix_spawn_file_actions_destroy(actions);
-        libc::posix_spawnattr_destroy(attr);
-        result.and_then(|()| {
-            Pid::from_i32(pid).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
-        })
-    }
 }
 
 /// Writes `title` over the argument strings the kernel placed at `start..end` of this
