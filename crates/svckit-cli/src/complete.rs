@@ -30,7 +30,14 @@ const TAKE_SERVICES: [&str; 15] = [
 /// Answers the shell when it asks for completions (`COMPLETE` is set), then exits; otherwise
 /// returns at once.
 pub fn answer_the_shell() {
-    clap_complete::CompleteEnv::with_factory(command).complete();
+    let current_dir = std::env::current_dir().ok();
+    match clap_complete::CompleteEnv::with_factory(command)
+        .try_complete(crate::command_line(), current_dir.as_deref())
+    {
+        Ok(false) => {}
+        Ok(true) => std::process::exit(0),
+        Err(err) => err.exit(),
+    }
 }
 
 /// The shell code that makes `shell` ask svckit (this executable) for completions.

@@ -176,7 +176,13 @@ pub fn usage_error(err: clap::Error) -> Exit {
         }
         _ => {
             let mut line = one_line(&err);
-            if let Some(hint) = dash_dash_hint(&err, std::env::args().collect()) {
+            if let Some(hint) = dash_dash_hint(
+                &err,
+                crate::command_line()
+                    .iter()
+                    .map(|arg| arg.to_string_lossy().into_owned())
+                    .collect(),
+            ) {
                 line = format!("{line}; {hint}");
             }
             let _ = writeln!(std::io::stderr(), "svckit: error: {line}");

@@ -42,23 +42,30 @@ fn main() -> std::process::ExitCode {
     run().into()
 }
 
+/// The command line, the program's name first: on Unix as C's `main` got it (see
+/// `svckit_unix::startup`: std has none in a `no_main` binary linked with musl).
+fn command_line() -> Vec<std::ffi::OsString> {
+    #[cfg(unix)]
+    return svckit_unix::startup::args_os();
+    #[cfg(not(unix))]
+    return std::env::args_os().collect();
+}
+
 /// Runs the command line; returns the status to exit with.
 fn run() -> exit::Exit {
     // Asked by the shell for completions (COMPLETE=bash): answered, and nothing else done.
     complete::answer_the_shell();
     // `svckit run` is a container's entrypoint: its start is every container's, so it is parsed
     // alone, without building the whole command line's parser first.
-    if std::env::args_os()
-        .nth(1)
-        .is_some_and(|first| first == "run")
-    {
-        let run = match cli::RunOnly::try_parse() {
+    let args = command_line();
+    if args.get(1).is_some_and(|first| first == "run") {
+        let run = match cli::RunOnly::try_parse_from(args) {
             Ok(cli::RunOnly::Run(args)) => args,
             Err(err) => return exit::usage_error(err),
         };
         return finish(commands::entrypoint(run));
     }
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => return exit::usage_error(err),
     };

@@ -5,10 +5,12 @@
 use std::ffi::{c_char, c_int};
 
 // SAFETY: the binary is built with `no_main`, so this is the program's only `main`; the C
-// runtime calls it once, and it reads the arguments through std::env, not these pointers.
+// runtime calls it once with `argc` NUL-terminated strings at `argv`, as `c_arguments` needs.
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    svckit_unix::startup::begin();
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: as above: `argc` C strings at `argv`.
+    let args = unsafe { svckit_unix::startup::c_arguments(argc, argv) };
+    svckit_unix::startup::begin_with(args);
     // Through std's exit, which flushes stdout.
     std::process::exit(crate::run() as i32)
 }

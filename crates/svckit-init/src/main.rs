@@ -36,9 +36,9 @@ mod unix {
         command: Vec<OsString>,
     }
 
-    /// Runs the init with `args` (the program's name first); returns the status to exit with.
-    pub fn main(args: Vec<OsString>) -> i32 {
-        let args = match Args::try_parse_from(args) {
+    /// Runs the init; returns the status to exit with.
+    pub fn main() -> i32 {
+        let args = match Args::try_parse_from(svckit_unix::startup::args_os()) {
             Ok(args) => args,
             // --help and --version as clap prints them; bad input in one line naming it, 2.
             Err(err) if !err.use_stderr() => {
@@ -82,5 +82,5 @@ fn main() {
 /// In the unit tests' build, which starts from std's main as usual (the harness's own).
 #[cfg(all(unix, test))]
 fn main() {
-    std::process::exit(unix::main(std::env::args_os().collect()));
+    std::process::exit(unix::main());
 }

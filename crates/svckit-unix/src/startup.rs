@@ -4,10 +4,16 @@
 //! runtime start-up reads /proc/self/maps for the main thread's stack guard and maps an
 //! alternate signal stack, about 0.05 ms of every start, which is most of what an init adds to
 //! a container's start (docs/benchmarks.md). What it does that matters is kept here: the
-//! standard descriptors are never left closed, and SIGPIPE is ignored. Arguments and the
-//! environment are read through `std::env` as before (glibc hands them to std itself).
+//! standard descriptors are never left closed, and SIGPIPE is ignored. The environment is read
+//! through `std::env` as before. The arguments are taken from C's `main` ([`begin_with`]) and
+//! read through [`args_os`]: glibc hands them to std itself, musl does not (`std::env::args` is
+//! empty in a `no_main` binary linked with musl, as svckit-init is).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd};
+use std::{
+    ffi::OsString,
+    os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd},
+    sync::OnceLock,
+};
 
 use nix::{
     errno::Errno,
@@ -17,6 +23,26 @@ use nix::{
 use svckit_core::Signal;
 
 use crate::sys;
+
+/// The arguments C's `main` got, kept by [`begin_with`].
+static ARGS: OnceLock<Vec<OsString>> = OnceLock::new();
+
+pub use crate::sys::c_arguments;
+
+/// [`begin`], and keeps `args`, the arguments C's `main` got (read with [`c_arguments`]), for
+/// [`args_os`].
+pub fn begin_with(args: Vec<OsString>) {
+    begin();
+    let _ = ARGS.set(args);
+}
+
+/// The program's arguments, its name first: those kept by [`begin_with`], else std's.
+pub fn args_os() -> Vec<OsString> {
+    match ARGS.get() {
+        Some(args) => args.clone(),
+        None => std::env::args_os().collect(),
+    }
+}
 
 /// Does what std's start-up does before `main` that svckit relies on; call it first.
 ///

@@ -158,6 +158,25 @@ fn null_terminated(strings: &[std::ffi::CString]) -> Vec<*mut libc::c_char> {
     pointers
 }
 
+/// The `argc` strings at `argv`, as C's `main` gets them, as `OsString`s (for
+/// [`begin_with`](crate::startup::begin_with)).
+///
+/// # Safety
+///
+/// `argv` must hold `argc` valid pointers to NUL-terminated strings.
+pub unsafe fn c_arguments(
+    argc: std::ffi::c_int,
+    argv: *const *const std::ffi::c_char,
+) -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    let count = usize::try_from(argc).unwrap_or(0);
+    (0..count)
+        // SAFETY: the caller's contract: `argv` holds `argc` pointers to C strings.
+        .map(|n| unsafe { std::ffi::CStr::from_ptr(*argv.add(n)) })
+        .map(|arg| std::ffi::OsStr::from_bytes(arg.to_bytes()).to_owned())
+        .collect()
+}
+
 /// _exit(2): leaves at once, running no atexit handler and flushing no buffer that the parent
 /// process will also flush.
 pub(crate) fn exit_now(code: i32) -> ! {

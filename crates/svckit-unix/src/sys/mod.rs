@@ -5,5 +5,6 @@
 mod calls;
 mod os;
 
+pub use calls::c_arguments;
 pub(crate) use calls::*;
 pub(crate) use os::*;
