@@ -539,8 +539,19 @@ impl Daemonize {
                     drop(write);
                     read
                 });
-                self.wait_for_daemon(plan, child, File::from(report_read), ready_read, listener)
-                    .map(Side::Launcher)
+                let outcome = self.wait_for_daemon(
+                    plan,
+                    child,
+                    File::from(report_read),
+                    ready_read,
+                    listener,
+                );
+                // Once the daemon is up (or failed): what other daemons left, cleared without
+                // delaying this one.
+                if let Some(cgroup) = &plan.cgroup {
+                    cgroup.remove_ended_daemons_beside();
+                }
+                outcome.map(Side::Launcher)
             }
             sys::Fork::Child => {
                 drop(report_read);

@@ -560,3 +560,106 @@ fn regression_kill_without_a_cgroup_reaches_a_setsid_child_of_the_daemon() {
     let _ = fs::remove_dir_all(&dir);
     assert!(left.is_empty(), "left after kill: {left:?}");
 }
+
+/// The directory of the cgroup2 that process `pid` is in.
+fn cgroup_dir_of(pid: i32) -> std::path::PathBuf {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mount = mountinfo
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            (right.split_whitespace().next()? == "cgroup2")
+                .then(|| left.split_whitespace().nth(4).map(str::to_owned))?
+        })
+        .expect("a cgroup2 mount");
+    let own = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let path = own
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .expect("a cgroup2 line");
+    std::path::Path::new(&mount).join(path.trim_start_matches('/'))
+}
+
+/// Regression: every `svckit daemonize` as root made a cgroup for its daemon, and nothing but
+/// `svckit kill` removed it: a daemon that ended otherwise left an empty one behind for each
+/// PID file ever used (4,729 under this machine's root cgroup). Now each launch removes the
+/// empty ones of ended daemons beside its own, once they are a minute old (one just made is
+/// its launcher's to use).
+#[test]
+fn regression_the_cgroups_of_ended_daemons_are_removed_by_the_next_launch() {
+    let test = "regression_the_cgroups_of_ended_daemons_are_removed_by_the_next_launch";
+    if !require_root(test) || !require_program(test, "/usr/sbin/dnsmasq") {
+        return;
+    }
+    let dir = TempDir::new("ended-daemon-cgroups");
+    // Two daemons killed as an operator would (not by `svckit kill`): their cgroups stay.
+    let mut left = Vec::new();
+    for name in ["old", "recent"] {
+        let pidfile = dir.str(&format!("{name}.pid"));
+        let out = run(&[
+            "daemonize",
+            "--pidfile",
+            &pidfile,
+            "--",
+            "/bin/sleep",
+            "1031.9",
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let cgroup = cgroup_dir_of(pid);
+        assert!(
+            cgroup
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("svckit-daemon-"),
+            "{}",
+            cgroup.display()
+        );
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
+        assert!(eventually(Duration::from_secs(5), || is_gone(pid)));
+        left.push(cgroup);
+    }
+    // The first made two minutes ago.
+    fs::File::open(&left[0])
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
+    // The next launch: dnsmasq, as a real daemon.
+    let port = free_port();
+    let pidfile = dir.str("dnsmasq.pid");
+    let port_arg = format!("--port={port}");
+    let out = run(&[
+        "daemonize",
+        "--pidfile",
+        &pidfile,
+        "--",
+        "/usr/sbin/dnsmasq",
+        "-k",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        "--listen-address=127.0.0.1",
+        "--bind-interfaces",
+        "--pid-file=",
+        "--user=root",
+        &port_arg,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let pid: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let own = cgroup_dir_of(pid);
+    let kill = run(&["kill", "--pidfile", &pidfile]);
+    assert_eq!(code(&kill), 0, "{}", stderr(&kill));
+    assert!(!left[0].exists(), "{} was left", left[0].display());
+    assert!(left[1].exists(), "a cgroup made a moment ago was removed");
+    assert!(!own.exists(), "kill removes the daemon's own");
+    let _ = fs::remove_dir(&left[1]);
+}
