@@ -630,31 +630,10 @@ fn regression_the_cgroups_of_ended_daemons_are_removed_by_the_next_launch() {
         .set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
         .unwrap();
     // The next launch: dnsmasq, as a real daemon.
-    let port = free_port();
-    let pidfile = dir.str("dnsmasq.pid");
-    let port_arg = format!("--port={port}");
-    let out = run(&[
-        "daemonize",
-        "--pidfile",
-        &pidfile,
-        "--",
-        "/usr/sbin/dnsmasq",
-        "-k",
-        "--conf-file=/dev/null",
-        "--no-resolv",
-        "--no-hosts",
-        "--listen-address=127.0.0.1",
-        "--bind-interfaces",
-        "--pid-file=",
-        "--user=root",
-        &port_arg,
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let pid: i32 = fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let port_arg = format!("--port={}", free_port());
+    let daemon = start_dnsmasq(&dir, &port_arg);
+    let pid = daemon.pid;
+    let pidfile = dir.str("d.pid");
     let own = cgroup_dir_of(pid);
     let kill = run(&["kill", "--pidfile", &pidfile]);
     assert_eq!(code(&kill), 0, "{}", stderr(&kill));
