@@ -957,3 +957,26 @@ pub(crate) fn trim_heap() {
         libc::malloc_trim(0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use nix::libc;
+
+    /// The forwarded set holds the signals named and every real-time one from 34 to 64, and
+    /// not 32 and 33 (the C library's own), whichever libc this is built with: musl's
+    /// sigaddset refuses 32 to 34 and its SIGRTMIN is 35, which once left 34 unforwarded.
+    #[test]
+    fn the_forwarded_set_is_the_signals_named_and_34_to_64() {
+        let set = super::with_realtime(&[libc::SIGTERM, libc::SIGCHLD]);
+        let raw: &libc::sigset_t = set.as_ref();
+        let member = |signal: i32| {
+            // SAFETY: `raw` is a valid sigset_t and `signal` a signal number (1-64).
+            unsafe { libc::sigismember(raw, signal) == 1 }
+        };
+        let held: Vec<i32> = (1..=64).filter(|signal| member(*signal)).collect();
+        let mut wanted = vec![libc::SIGTERM, libc::SIGCHLD];
+        wanted.sort_unstable();
+        wanted.extend(34..=64);
+        assert_eq!(held, wanted);
+    }
+}
