@@ -1156,6 +1156,28 @@ pub struct RunArgs {
     pub command: Vec<OsString>,
 }
 
+/// `svckit daemonize` parsed on its own (see [`Command::Daemonize`]): the same arguments and
+/// help.
+#[derive(Debug, Parser)]
+#[command(name = "svckit")]
+pub enum DaemonizeOnly {
+    /// Run PROGRAM as a daemon (every step of daemon(7)); exit 0 only once it runs.
+    #[command(after_help = exit::LINE)]
+    Daemonize(DaemonizeArgs),
+}
+
+/// `svckit status` parsed on its own (see [`Command::Status`]): the same arguments and help.
+#[derive(Debug, Parser)]
+#[command(name = "svckit")]
+pub enum StatusOnly {
+    /// Show services: state, pid, uptime, restarts, last exit (and recent log lines for one)
+    ///
+    /// For one service, the exit status is systemctl's: 0 while it runs (or is paused), 3 when
+    /// it is stopped.
+    #[command(after_help = exit::LINE)]
+    Status(StatusArgs),
+}
+
 /// `svckit run` parsed on its own (see [`Command::Run`]): the same arguments and help.
 #[derive(Debug, Parser)]
 #[command(name = "svckit")]
@@ -1170,4 +1192,38 @@ pub enum RunOnly {
     /// 127 not found, 126 not runnable.
     #[command(after_help = exit::LINE)]
     Run(RunArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// The help of `name` as the parser `command` renders it, long and short, once built.
+    fn helps(mut command: clap::Command, name: &str) -> (String, String) {
+        command.build();
+        let sub = command
+            .find_subcommand_mut(name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        (
+            sub.render_long_help().to_string(),
+            sub.render_help().to_string(),
+        )
+    }
+
+    /// The hot paths' parsers (`run`, `daemonize`, `status` parsed alone) define the same
+    /// arguments and say the same help as the whole command line's: their texts are copies.
+    #[test]
+    fn each_command_parsed_alone_has_the_whole_parsers_help() {
+        for (alone, name) in [
+            (super::RunOnly::command(), "run"),
+            (super::DaemonizeOnly::command(), "daemonize"),
+            (super::StatusOnly::command(), "status"),
+        ] {
+            assert_eq!(
+                helps(alone, name),
+                helps(super::whole(), name),
+                "svckit {name}"
+            );
+        }
+    }
 }

@@ -367,19 +367,31 @@ fn regression_a_full_disk_neither_blocks_the_service_nor_ends_capture() {
         }),
         "capture resumes once space returns"
     );
-    sup.ok(&["stop", "chatty"]);
-    let log = sup.log("chatty.stdout");
-    let marker = log
-        .lines()
-        .position(|line| line.starts_with("svckit: ") && line.contains("bytes of output were lost"))
-        .expect("a marker line counts the lost bytes");
+    // The lines stored after the marker that counts the lost bytes (None: no marker yet).
+    let stored_after_marker = || -> Option<usize> {
+        let log = sup.log("chatty.stdout");
+        let marker = log.lines().position(|line| {
+            line.starts_with("svckit: ") && line.contains("bytes of output were lost")
+        })?;
+        Some(
+            log.lines()
+                .skip(marker + 1)
+                .filter(|line| line.starts_with("line "))
+                .count(),
+        )
+    };
+    // Stopped only once lines were stored again (regression: stopped right after the status
+    // said capture resumed, fewer than 100 had been written by then on a busy machine).
     assert!(
-        log.lines()
-            .skip(marker + 1)
-            .filter(|line| line.starts_with("line "))
-            .count()
-            > 100,
-        "lines after the marker were stored"
+        eventually(Duration::from_secs(10), || stored_after_marker()
+            .is_some_and(|lines| lines > 100)),
+        "lines after the marker were stored: {:?}",
+        stored_after_marker()
+    );
+    sup.ok(&["stop", "chatty"]);
+    assert!(
+        stored_after_marker().is_some_and(|lines| lines > 100),
+        "a marker line counts the lost bytes, and lines after it were stored"
     );
 }
 
