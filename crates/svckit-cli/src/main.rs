@@ -44,11 +44,14 @@ fn main() -> std::process::ExitCode {
 
 /// The command line, the program's name first: on Unix as C's `main` got it (see
 /// `svckit_unix::startup`: std has none in a `no_main` binary linked with musl).
-fn command_line() -> Vec<std::ffi::OsString> {
+fn command_line() -> &'static [std::ffi::OsString] {
     #[cfg(unix)]
     return svckit_unix::startup::args_os();
     #[cfg(not(unix))]
-    return std::env::args_os().collect();
+    {
+        static ARGS: std::sync::OnceLock<Vec<std::ffi::OsString>> = std::sync::OnceLock::new();
+        ARGS.get_or_init(|| std::env::args_os().collect())
+    }
 }
 
 /// Runs the command line; returns the status to exit with.
@@ -62,10 +65,8 @@ fn run() -> exit::Exit {
     // here.
     let args = command_line();
     let command = match args.get(1).and_then(|first| first.to_str()) {
-        Some("run") => match cli::RunOnly::try_parse_from(args) {
-            Ok(cli::RunOnly::Run(run)) => return finish(commands::entrypoint(run)),
-            Err(err) => return exit::usage_error(err),
-        },
+        Some("run") => cli::RunOnly::try_parse_from(args)
+            .map(|cli::RunOnly::Run(args)| cli::Command::Run(args)),
         Some("daemonize") => cli::DaemonizeOnly::try_parse_from(args)
             .map(|cli::DaemonizeOnly::Daemonize(args)| cli::Command::Daemonize(args)),
         Some("status") => cli::StatusOnly::try_parse_from(args)

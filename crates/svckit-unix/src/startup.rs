@@ -36,12 +36,10 @@ pub fn begin_with(args: Vec<OsString>) {
     let _ = ARGS.set(args);
 }
 
-/// The program's arguments, its name first: those kept by [`begin_with`], else std's.
-pub fn args_os() -> Vec<OsString> {
-    match ARGS.get() {
-        Some(args) => args.clone(),
-        None => std::env::args_os().collect(),
-    }
+/// The program's arguments, its name first: those kept by [`begin_with`], else std's (kept
+/// from the first call on).
+pub fn args_os() -> &'static [OsString] {
+    ARGS.get_or_init(|| std::env::args_os().collect())
 }
 
 /// Does what std's start-up does before `main` that svckit relies on; call it first.

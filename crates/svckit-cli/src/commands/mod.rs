@@ -27,7 +27,7 @@ mod windows;
 #[cfg(windows)]
 use windows as platform;
 
-pub use platform::{entrypoint, exit_code, report_failure, stdout_reader_gone};
+pub use platform::{exit_code, report_failure, stdout_reader_gone};
 
 use crate::{
     cli::{Cli, Command, Demo, SupervisorCommand},
